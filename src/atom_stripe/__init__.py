@@ -1,0 +1,44 @@
+"""atom_stripe: a typed, async-first client for Stripe's REST API."""
+
+from ._client import DEFAULT_API_VERSION, AsyncStripeClient
+from ._errors import (
+    APIConnectionError,
+    APIResponseError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    CardError,
+    ConflictError,
+    IdempotencyError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    SignatureVerificationError,
+    StripeError,
+    StripeValueError,
+)
+from ._version import __version__
+
+__all__ = [
+    "APIConnectionError",
+    "APIResponseError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncStripeClient",
+    "AuthenticationError",
+    "CardError",
+    "ConflictError",
+    "DEFAULT_API_VERSION",
+    "IdempotencyError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ServerError",
+    "SignatureVerificationError",
+    "StripeError",
+    "StripeValueError",
+    "__version__",
+]

@@ -1,0 +1,290 @@
+"""AsyncStripeClient: configuration, namespaces, ``with_options`` and lifecycle."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from functools import cached_property
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from ._checks import check_account
+from ._errors import StripeValueError
+from ._request import Requester, Settings
+from ._transport import AutoTransport
+
+if TYPE_CHECKING:
+    from .resources.account import AccountResource
+    from .resources.balance import BalanceResource, BalanceTransactions
+    from .resources.charges import Charges
+    from .resources.customers import Customers
+    from .resources.events import Events
+    from .resources.health import Health
+    from .resources.payments import Payments
+    from .resources.prices import Prices
+    from .resources.products import Products
+    from .resources.refunds import Refunds
+    from .resources.subscriptions import Subscriptions
+
+DEFAULT_BASE_URL = "https://api.stripe.com"
+#: The API version stripe-python 16.1.0 pins; every request sends it as ``Stripe-Version``.
+DEFAULT_API_VERSION = "2026-10-28.endive"
+DEFAULT_TIMEOUT = 80.0
+DEFAULT_CONNECT_TIMEOUT = 5.0
+DEFAULT_MAX_RETRIES = 2
+
+_UNSET: Any = object()
+
+
+def _timeout(value: float | httpx.Timeout) -> httpx.Timeout:
+    if isinstance(value, httpx.Timeout):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise StripeValueError("timeout", "must be a positive number of seconds or an httpx.Timeout")
+    return httpx.Timeout(float(value), connect=min(float(value), DEFAULT_CONNECT_TIMEOUT))
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_key(api_key: str, base_url: str) -> None:
+    if not isinstance(api_key, str) or not api_key.strip() or api_key != api_key.strip():
+        raise StripeValueError("api_key", "must be a non-empty string without surrounding spaces")
+    if api_key.startswith("pk_"):
+        raise StripeValueError("api_key", "a publishable key (pk_...) cannot make server calls; use a secret key")
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise StripeValueError("base_url", "must be an http(s) URL with a host")
+    if parts.scheme == "http" and api_key.startswith(("sk_live_", "rk_live_")) and not _is_loopback(parts.hostname):
+        raise StripeValueError("base_url", "a live key is only sent over https (or to a loopback host)")
+
+
+def _check_retries(max_retries: int) -> int:
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise StripeValueError("max_retries", "must be an integer >= 0")
+    return max_retries
+
+
+class AsyncStripeClient:
+    """An async client for Stripe's REST API.
+
+    ``api_key`` falls back to the ``STRIPE_API_KEY`` environment variable. Use it as
+    ``async with AsyncStripeClient() as stripe: ...`` or call :meth:`aclose` when done.
+    A caller's ``http_client`` is used as given and never closed by this client.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        api_version: str | None = None,
+        stripe_account: str | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        if api_key is None:
+            api_key = os.environ.get("STRIPE_API_KEY")
+        if api_key is None:
+            raise StripeValueError(
+                "api_key", "no API key: pass api_key=... or set the STRIPE_API_KEY environment variable"
+            )
+        base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
+        _check_key(api_key, base_url)
+        settings = Settings(
+            api_key=api_key,
+            base_url=base_url,
+            api_version=api_version or DEFAULT_API_VERSION,
+            stripe_account=check_account(stripe_account),
+            max_retries=_check_retries(max_retries),
+            timeout=_timeout(timeout),
+        )
+        self._owns_http = http_client is None
+        if http_client is None:
+            http_client = httpx.AsyncClient(transport=AutoTransport(), timeout=settings.timeout)
+        self._requester = Requester(http_client, settings)
+
+    # -- configuration --------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return self._requester.settings.base_url
+
+    @property
+    def api_version(self) -> str:
+        return self._requester.settings.api_version
+
+    @property
+    def stripe_account(self) -> str | None:
+        return self._requester.settings.stripe_account
+
+    @property
+    def max_retries(self) -> int:
+        return self._requester.settings.max_retries
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        return self._requester.settings.timeout
+
+    @property
+    def http_client(self) -> httpx.AsyncClient:
+        """The ``httpx.AsyncClient`` (and connection pool) this client sends through."""
+        return self._requester.http
+
+    def with_options(
+        self,
+        *,
+        api_key: str | None = None,
+        api_version: str | None = None,
+        stripe_account: str | None = _UNSET,
+        max_retries: int | None = None,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> AsyncStripeClient:
+        """A copy with some settings changed, sharing this client's connection pool.
+
+        ``stripe_account=None`` clears a connected account set on this client.
+        """
+        settings = self._requester.settings
+        changes: dict[str, Any] = {}
+        if api_key is not None:
+            _check_key(api_key, settings.base_url)
+            changes["api_key"] = api_key
+        if api_version is not None:
+            changes["api_version"] = api_version
+        if stripe_account is not _UNSET:
+            changes["stripe_account"] = check_account(stripe_account)
+        if max_retries is not None:
+            changes["max_retries"] = _check_retries(max_retries)
+        if timeout is not None:
+            changes["timeout"] = _timeout(timeout)
+        copy = object.__new__(AsyncStripeClient)
+        copy._owns_http = self._owns_http
+        copy._requester = Requester(self._requester.http, settings.evolve(**changes))
+        return copy
+
+    def for_account(self, stripe_account: str) -> AsyncStripeClient:
+        """A copy that acts on a connected account (``Stripe-Account`` on every request)."""
+        if stripe_account is None:
+            raise StripeValueError("stripe_account", "must be an account id such as 'acct_...'")
+        return self.with_options(stripe_account=stripe_account)
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Close the connection pool, unless it is a caller's ``http_client``.
+
+        Copies made by :meth:`with_options` share the pool: close one of them, once.
+        """
+        if self._owns_http:
+            await self._requester.http.aclose()
+
+    async def __aenter__(self) -> AsyncStripeClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        settings = self._requester.settings
+        account = f", stripe_account={settings.stripe_account!r}" if settings.stripe_account else ""
+        return f"AsyncStripeClient(base_url={settings.base_url!r}, api_version={settings.api_version!r}{account})"
+
+    # -- namespaces -----------------------------------------------------------------
+
+    @cached_property
+    def customers(self) -> Customers:
+        """Customers: ``/v1/customers``."""
+        from .resources.customers import Customers
+
+        return Customers(self._requester)
+
+    @cached_property
+    def payments(self) -> Payments:
+        """PaymentIntents: ``/v1/payment_intents``."""
+        from .resources.payments import Payments
+
+        return Payments(self._requester)
+
+    @cached_property
+    def subscriptions(self) -> Subscriptions:
+        """Subscriptions: ``/v1/subscriptions``."""
+        from .resources.subscriptions import Subscriptions
+
+        return Subscriptions(self._requester)
+
+    @cached_property
+    def products(self) -> Products:
+        """Products: ``/v1/products``."""
+        from .resources.products import Products
+
+        return Products(self._requester)
+
+    @cached_property
+    def prices(self) -> Prices:
+        """Prices: ``/v1/prices``."""
+        from .resources.prices import Prices
+
+        return Prices(self._requester)
+
+    @cached_property
+    def balance(self) -> BalanceResource:
+        """Your balance: ``/v1/balance``."""
+        from .resources.balance import BalanceResource
+
+        return BalanceResource(self._requester)
+
+    @cached_property
+    def balance_transactions(self) -> BalanceTransactions:
+        """Balance transactions: ``/v1/balance_transactions``."""
+        from .resources.balance import BalanceTransactions
+
+        return BalanceTransactions(self._requester)
+
+    @cached_property
+    def account(self) -> AccountResource:
+        """The account the key belongs to: ``/v1/account``."""
+        from .resources.account import AccountResource
+
+        return AccountResource(self._requester)
+
+    @cached_property
+    def refunds(self) -> Refunds:
+        """Refunds: ``/v1/refunds``."""
+        from .resources.refunds import Refunds
+
+        return Refunds(self._requester)
+
+    @cached_property
+    def charges(self) -> Charges:
+        """Charges: ``/v1/charges``."""
+        from .resources.charges import Charges
+
+        return Charges(self._requester)
+
+    @cached_property
+    def events(self) -> Events:
+        """Events: ``/v1/events``."""
+        from .resources.events import Events
+
+        return Events(self._requester)
+
+    async def health(self) -> Any:
+        """Check the API: one cheap read (``GET /v1/balance``). Never raises for API trouble."""
+        from .resources.health import check_health
+
+        return await check_health(self._requester)

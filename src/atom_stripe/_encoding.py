@@ -1,0 +1,78 @@
+"""Stripe's form encoding: ``a[b][c]=v``, indexed arrays, ``true``/``false``, ``None`` left out.
+
+An empty mapping or list is sent as ``key=``, which Stripe reads as "clear it"
+(stripe-python drops it instead, which silently does nothing).
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+from ._errors import StripeValueError
+
+Pairs = list[tuple[str, str]]
+
+
+def flatten(params: Mapping[str, Any]) -> Pairs:
+    """Flatten nested parameters into Stripe's ``key[sub][0]=value`` pairs, in order."""
+    pairs: Pairs = []
+    for key, value in params.items():
+        _flatten(pairs, key, value)
+    return pairs
+
+
+def _flatten(pairs: Pairs, key: str, value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, Mapping):
+        if not value:
+            # An empty mapping is how Stripe clears an object (``metadata=``).
+            pairs.append((key, ""))
+        for sub, item in value.items():
+            _flatten(pairs, f"{key}[{sub}]", item)
+    elif isinstance(value, (list, tuple)):
+        if not value:
+            pairs.append((key, ""))
+        for index, item in enumerate(value):
+            _flatten(pairs, f"{key}[{index}]", item)
+    else:
+        pairs.append((key, scalar(key, value)))
+
+
+def scalar(key: str, value: Any) -> str:
+    """One value as Stripe reads it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, enum.Enum):
+        return scalar(key, value.value)
+    if isinstance(value, (str, int)):
+        return str(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise StripeValueError(key, f"must be a finite number, not {value}")
+        return format(value, "f")
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise StripeValueError(key, f"must be a finite number, not {value}")
+        return repr(value)
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:
+            raise StripeValueError(key, "a datetime must carry a time zone")
+        return str(int(value.timestamp()))
+    if isinstance(value, datetime.date):
+        raise StripeValueError(key, "send a timezone-aware datetime, not a date")
+    raise StripeValueError(key, f"cannot send a value of type {type(value).__name__}")
+
+
+# Stripe accepts brackets unescaped, and unescaped brackets keep logs readable.
+_SAFE = "[]"
+
+
+def urlencode(pairs: Sequence[tuple[str, str]]) -> str:
+    """``application/x-www-form-urlencoded`` text for the pairs."""
+    return "&".join(f"{quote(k, safe=_SAFE)}={quote(v, safe='')}" for k, v in pairs)

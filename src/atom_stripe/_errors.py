@@ -1,0 +1,179 @@
+"""The exception tree, and the one place that maps an HTTP error answer to a class.
+
+::
+
+    StripeError
+    ├── APIConnectionError            no answer (connection refused, reset, dropped)
+    │   └── APITimeoutError           no answer in time
+    ├── APIStatusError                an HTTP error answer (status_code, request_id, code, ...)
+    │   ├── InvalidRequestError       400
+    │   │   ├── NotFoundError         404
+    │   │   └── IdempotencyError      type "idempotency_error"
+    │   ├── AuthenticationError       401
+    │   ├── CardError                 402
+    │   ├── PermissionDeniedError     403
+    │   ├── ConflictError             409
+    │   ├── RateLimitError            429
+    │   └── ServerError               5xx
+    ├── APIResponseError              a 2xx whose body is not JSON or does not fit the model
+    ├── SignatureVerificationError    a webhook that does not verify
+    └── StripeValueError (ValueError) bad input, refused before anything is sent
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+#: How much of a non-JSON error body an exception keeps.
+SNIPPET_CHARS = 200
+
+
+class StripeError(Exception):
+    """Root of every error atom_stripe raises."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class StripeValueError(StripeError, ValueError):
+    """Bad input, refused before anything goes over the wire. ``param`` names it."""
+
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(f"{param}: {message}")
+        self.param = param
+
+
+class APIConnectionError(StripeError):
+    """The request got no HTTP answer: connection refused, reset or dropped."""
+
+    def __init__(self, message: str = "Connection error.", *, request: httpx.Request | None = None) -> None:
+        super().__init__(message)
+        self.request = request
+
+
+class APITimeoutError(APIConnectionError):
+    """The request got no answer within the timeout."""
+
+    def __init__(self, message: str = "Request timed out.", *, request: httpx.Request | None = None) -> None:
+        super().__init__(message, request=request)
+
+
+class APIResponseError(StripeError):
+    """A 2xx answer whose body is not valid JSON or does not fit the expected model."""
+
+    def __init__(self, message: str, *, response: httpx.Response) -> None:
+        super().__init__(message)
+        self.response = response
+        self.status_code = response.status_code
+        self.request_id: str | None = response.headers.get("request-id")
+
+
+class APIStatusError(StripeError):
+    """Stripe (or a proxy in front of it) answered with an HTTP error status."""
+
+    def __init__(self, message: str, *, response: httpx.Response, body: Any) -> None:
+        super().__init__(message)
+        self.response = response
+        self.status_code: int = response.status_code
+        self.request_id: str | None = response.headers.get("request-id")
+        self.body = body
+        error = body.get("error") if isinstance(body, dict) else None
+        error = error if isinstance(error, dict) else {}
+        self.type: str | None = error.get("type")
+        self.code: str | None = error.get("code")
+        self.param: str | None = error.get("param")
+        self.decline_code: str | None = error.get("decline_code")
+        self.doc_url: str | None = error.get("doc_url")
+        self.error: dict[str, Any] = error
+
+    def __str__(self) -> str:
+        parts = [f"{self.status_code}"]
+        if self.type:
+            parts.append(self.type)
+        if self.code:
+            parts.append(self.code)
+        text = f"({', '.join(parts)}) {self.message}"
+        if self.request_id:
+            text += f" [request {self.request_id}]"
+        return text
+
+
+class InvalidRequestError(APIStatusError):
+    """400: missing or invalid parameters."""
+
+
+class NotFoundError(InvalidRequestError):
+    """404: no such object."""
+
+
+class IdempotencyError(InvalidRequestError):
+    """An idempotency key reused with different parameters (type ``idempotency_error``)."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: no valid API key."""
+
+
+class CardError(APIStatusError):
+    """402: the parameters were valid but the payment failed (a decline: see ``decline_code``)."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key lacks permission for this request."""
+
+
+class ConflictError(APIStatusError):
+    """409: the request conflicts with another one (for example the same idempotency key in flight)."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests, or an object locked by another request (``lock_timeout``)."""
+
+
+class ServerError(APIStatusError):
+    """5xx: Stripe, or a proxy in front of it, failed. The call may have taken effect."""
+
+
+class SignatureVerificationError(StripeError):
+    """A webhook payload whose signature header does not verify."""
+
+
+_BY_STATUS: dict[int, type[APIStatusError]] = {
+    400: InvalidRequestError,
+    401: AuthenticationError,
+    402: CardError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    429: RateLimitError,
+}
+
+
+def error_class(status: int, error_type: str | None) -> type[APIStatusError]:
+    """The exception class for an HTTP error answer."""
+    if error_type == "idempotency_error":
+        return IdempotencyError
+    if status >= 500:
+        return ServerError
+    return _BY_STATUS.get(status, APIStatusError)
+
+
+def make_status_error(response: httpx.Response) -> APIStatusError:
+    """Build the exception for an HTTP error answer whose body has been read."""
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = None
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        message = error["message"]
+        error_type = error.get("type")
+    else:
+        snippet = response.content[:SNIPPET_CHARS].decode("utf-8", "replace").strip()
+        message = f"HTTP {response.status_code} with an unexpected body: {snippet!r}"
+        error_type = None
+    cls = error_class(response.status_code, error_type if isinstance(error_type, str) else None)
+    return cls(message, response=response, body=body)

@@ -1,0 +1,111 @@
+"""List and search pages, and the paginator that ``list()`` and ``search()`` return.
+
+``await stripe.customers.list(limit=10)`` gives the first :class:`Page`;
+``async for customer in stripe.customers.list(limit=10)`` walks every customer,
+fetching the next page only when the current one runs out; ``.pages()`` walks
+page by page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import PrivateAttr
+
+from ._models import StripeObject
+
+T = TypeVar("T")
+P = TypeVar("P", bound="Page[Any] | SearchPage[Any]")
+
+Fetch = Callable[[Mapping[str, Any]], Awaitable[P]]
+
+
+class _PageBase(StripeObject, Generic[T]):
+    data: list[T] = []
+    has_more: bool = False
+    url: str | None = None
+
+    _fetch: Any = PrivateAttr(None)
+    _params: Mapping[str, Any] = PrivateAttr(default_factory=dict)
+
+    def next_params(self) -> dict[str, Any] | None:
+        """The parameters of the next page, or None on the last one."""
+        raise NotImplementedError
+
+    def has_next_page(self) -> bool:
+        """Whether another page follows this one."""
+        return self.next_params() is not None
+
+    async def get_next_page(self) -> Any:
+        """Fetch the page after this one; None when this is the last."""
+        params = self.next_params()
+        if params is None or self._fetch is None:
+            return None
+        return await self._fetch(params)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def _repr_html_(self) -> str:
+        from ._display import page_html
+
+        return page_html(self)
+
+
+class Page(_PageBase[T]):
+    """One page of a list: ``data``, ``has_more``; ``await page.get_next_page()`` for the next."""
+
+    object: Literal["list"] = "list"
+    total_count: int | None = None
+
+    def next_params(self) -> dict[str, Any] | None:
+        if not self.has_more or not self.data:
+            return None
+        params = dict(self._params)
+        if params.get("ending_before") is not None:
+            # Walking backwards: the next page is the one before the first item.
+            params["ending_before"] = getattr(self.data[0], "id")
+        else:
+            params["starting_after"] = getattr(self.data[-1], "id")
+        return params
+
+
+class SearchPage(_PageBase[T]):
+    """One page of search results; the next one follows the ``next_page`` token."""
+
+    object: Literal["search_result"] = "search_result"
+    next_page: str | None = None
+    total_count: int | None = None
+
+    def next_params(self) -> dict[str, Any] | None:
+        if not self.has_more or not self.next_page:
+            return None
+        return {**self._params, "page": self.next_page}
+
+
+class AsyncPaginator(Generic[T, P]):
+    """What ``list()`` and ``search()`` return: await it for the first page, or iterate it."""
+
+    def __init__(self, fetch: Fetch[P], params: Mapping[str, Any]) -> None:
+        self._fetch = fetch
+        self._params = params
+
+    async def first_page(self) -> P:
+        """The first page."""
+        return await self._fetch(self._params)
+
+    def __await__(self) -> Generator[Any, None, P]:
+        return self.first_page().__await__()
+
+    async def pages(self) -> AsyncIterator[P]:
+        """Every page, one request each, until the last."""
+        page: P | None = await self._fetch(self._params)
+        while page is not None:
+            yield page
+            page = await page.get_next_page()
+
+    async def __aiter__(self) -> AsyncIterator[T]:
+        async for page in self.pages():
+            for item in page.data:
+                yield item

@@ -1,0 +1,71 @@
+"""When to retry, and how long to wait: pure functions of the answer and the attempt."""
+
+from __future__ import annotations
+
+import itertools
+from email.utils import parsedate_to_datetime
+import time
+
+import backoff
+import httpx
+
+#: First backoff delay and its ceiling, in seconds (Stripe's own clients use 0.5 and 5).
+INITIAL_DELAY = 0.5
+MAX_DELAY = 5.0
+#: The longest ``Retry-After`` we wait for; a longer one is cut to this.
+MAX_RETRY_AFTER = 20.0
+
+RETRYABLE_STATUS = frozenset({409, 429})
+
+
+def should_retry(status: int, headers: httpx.Headers) -> bool:
+    """Whether an HTTP error answer is worth another attempt.
+
+    ``Stripe-Should-Retry`` decides when present; otherwise 409, 429 and 5xx are retried.
+    """
+    hint = headers.get("stripe-should-retry")
+    if hint == "true":
+        return True
+    if hint == "false":
+        return False
+    return status in RETRYABLE_STATUS or status >= 500
+
+
+def retry_after(headers: httpx.Headers, *, now: float | None = None) -> float | None:
+    """Seconds the server asked us to wait, from ``Retry-After`` (seconds or an HTTP date)."""
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds or seconds < 0:
+        return None
+    return min(seconds, MAX_RETRY_AFTER)
+
+
+def backoff_delay(retry_number: int) -> float:
+    """Exponential backoff with full jitter for retry number 1, 2, ...
+
+    The base delays come from ``backoff.expo`` (0.5, 1, 2, 4, 5, 5, ... s) and the
+    jitter from ``backoff.full_jitter``, floored at half the base so a retry is
+    never immediate.
+    """
+    waits = backoff.expo(base=2, factor=INITIAL_DELAY, max_value=MAX_DELAY)
+    next(waits)  # backoff's generators yield a throwaway value first
+    base = next(itertools.islice(waits, retry_number - 1, None))
+    return max(base / 2, backoff.full_jitter(base))
+
+
+def retry_delay(retry_number: int, headers: httpx.Headers | None = None) -> float:
+    """How long to wait before retry ``retry_number``: ``Retry-After`` if given, else backoff."""
+    if headers is not None:
+        asked = retry_after(headers)
+        if asked is not None:
+            return asked
+    return backoff_delay(retry_number)
