@@ -125,9 +125,9 @@ class Writer:
                 parts = [p for p in parts if p not in models]
                 parts.insert(1 if parts and parts[0] == "str" else 0, "StripeObject")
             return " | ".join(parts)
-        if origin in (list, typing.List):
+        if origin is list:
             return f"list[{self.emit(args[0])}]"
-        if origin in (dict, typing.Dict):
+        if origin is dict:
             return f"dict[str, {self.emit(args[1])}]"
         if origin is ListObject or t is ListObject:
             self.uses.add("Page")
@@ -153,9 +153,7 @@ class Writer:
             if typing.get_origin(ann) is typing.ClassVar:
                 continue
             args = typing.get_args(ann)
-            optional = typing.get_origin(ann) in (typing.Union, types.UnionType) and type(
-                None
-            ) in args
+            optional = typing.get_origin(ann) in (typing.Union, types.UnionType) and type(None) in args
             expr = self.emit(ann)
             attr = name
             alias = ""
@@ -211,7 +209,13 @@ class Writer:
             if not re.search(rf"\b{name}\b", used):
                 continue
             tail.append(f"from .{mod} import {name}  # noqa: E402  (after the classes: models refer to each other)")
-        return "\n".join(head) + "\n\n\n" + "\n\n\n".join(bodies) + "\n" + ("\n\n" + "\n".join(tail) + "\n" if tail else "")
+        return (
+            "\n".join(head)
+            + "\n\n\n"
+            + "\n\n\n".join(bodies)
+            + "\n"
+            + ("\n\n" + "\n".join(tail) + "\n" if tail else "")
+        )
 
 
 def main() -> None:

@@ -75,7 +75,10 @@ def transform(text: str) -> tuple[list[str], str]:
             "",
             code,
         )
-    return imports, code.strip("\n")
+    # A params class left with no keys still needs a body.
+    code = code.strip("\n")
+    code = re.sub(r"(class \w+\(TypedDict\):)(?=\n\n|$)", r"\1\n    pass", code)
+    return imports, code
 
 
 def render(modules: list[str]) -> str:

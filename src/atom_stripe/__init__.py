@@ -22,6 +22,7 @@ from ._errors import (
 from ._version import __version__
 
 __all__ = [
+    "DEFAULT_API_VERSION",
     "APIConnectionError",
     "APIResponseError",
     "APIStatusError",
@@ -30,7 +31,6 @@ __all__ = [
     "AuthenticationError",
     "CardError",
     "ConflictError",
-    "DEFAULT_API_VERSION",
     "IdempotencyError",
     "InvalidRequestError",
     "NotFoundError",

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .resources.charges import Charges
     from .resources.customers import Customers
     from .resources.events import Events
-    from .resources.health import Health
+    from .resources.health import HealthStatus
     from .resources.payments import Payments
     from .resources.prices import Prices
     from .resources.products import Products
@@ -283,7 +283,7 @@ class AsyncStripeClient:
 
         return Events(self._requester)
 
-    async def health(self) -> Any:
+    async def health(self) -> HealthStatus:
         """Check the API: one cheap read (``GET /v1/balance``). Never raises for API trouble."""
         from .resources.health import check_health
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import PrivateAttr
+from pydantic import Field, PrivateAttr
 
 from ._models import StripeObject
 
@@ -22,7 +22,7 @@ Fetch = Callable[[Mapping[str, Any]], Awaitable[P]]
 
 
 class _PageBase(StripeObject, Generic[T]):
-    data: list[T] = []
+    data: list[T] = Field(default_factory=list)
     has_more: bool = False
     url: str | None = None
 

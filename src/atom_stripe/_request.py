@@ -8,11 +8,10 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-import anyio
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from . import _retry
 from ._encoding import urlencode
@@ -28,7 +27,7 @@ from ._version import __version__
 
 logger = logging.getLogger("atom_stripe")
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M")
 
 MAX_IDEMPOTENCY_KEY = 255
 USER_AGENT = f"atom_stripe/{__version__} python/{platform.python_version()} httpx/{httpx.__version__}"
@@ -94,7 +93,7 @@ class Requester:
         self,
         method: str,
         path: str,
-        cast_to: type[M],
+        cast_to: type[M] | TypeAdapter[M],
         *,
         pairs: Sequence[tuple[str, str]] = (),
         template: str | None = None,
@@ -111,14 +110,17 @@ class Requester:
             stripe_account=stripe_account,
         )
         try:
-            return cast_to.model_validate_json(response.content)
+            if isinstance(cast_to, TypeAdapter):
+                return cast_to.validate_json(response.content)
+            model = cast("type[BaseModel]", cast_to)
+            return cast(M, model.model_validate_json(response.content))
         except ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
                 for e in exc.errors(include_input=False, include_url=False)[:3]
             )
             raise APIResponseError(
-                f"The answer to {method} {template or path} does not fit {cast_to.__name__}: {problems}",
+                f"The answer to {method} {template or path} does not fit {_name(cast_to)}: {problems}",
                 response=response,
             ) from None
 
@@ -178,7 +180,7 @@ class Requester:
             except httpx.TimeoutException as exc:
                 self._log_attempt(call, started, f"timeout ({type(exc).__name__})", debug)
                 if retries_left:
-                    await anyio.sleep(_retry.retry_delay(call.attempt))
+                    await _retry.sleep(_retry.retry_delay(call.attempt))
                     continue
                 raise APITimeoutError(
                     f"{call.method} {call.template} timed out after {call.attempt} attempt(s).", request=request
@@ -186,7 +188,7 @@ class Requester:
             except httpx.TransportError as exc:
                 self._log_attempt(call, started, f"connection error ({type(exc).__name__})", debug)
                 if retries_left:
-                    await anyio.sleep(_retry.retry_delay(call.attempt))
+                    await _retry.sleep(_retry.retry_delay(call.attempt))
                     continue
                 raise APIConnectionError(
                     f"{call.method} {call.template} failed after {call.attempt} attempt(s): "
@@ -199,7 +201,7 @@ class Requester:
             if call.status < 300:
                 return response
             if retries_left and _retry.should_retry(call.status, response.headers):
-                await anyio.sleep(_retry.retry_delay(call.attempt, response.headers))
+                await _retry.sleep(_retry.retry_delay(call.attempt, response.headers))
                 continue
             raise make_status_error(response)
 
@@ -226,3 +228,9 @@ class Requester:
                 "stripe_duration_ms": round(elapsed_ms, 3),
             },
         )
+
+
+def _name(cast_to: Any) -> str:
+    if isinstance(cast_to, TypeAdapter):
+        return "the expected type"
+    return str(getattr(cast_to, "__name__", cast_to))

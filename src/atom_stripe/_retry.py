@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import itertools
-from email.utils import parsedate_to_datetime
 import time
+from email.utils import parsedate_to_datetime
 
+import anyio
 import backoff
 import httpx
 
@@ -16,6 +17,9 @@ MAX_DELAY = 5.0
 MAX_RETRY_AFTER = 20.0
 
 RETRYABLE_STATUS = frozenset({409, 429})
+
+#: How the retry loop waits (anyio's, so it works on asyncio and trio alike).
+sleep = anyio.sleep
 
 
 def should_retry(status: int, headers: httpx.Headers) -> bool:

@@ -22,10 +22,10 @@ from ._errors import StripeValueError
 
 #: Currencies with no minor unit: the amount is in whole units.
 ZERO_DECIMAL = frozenset(
-    "bif clp djf gnf jpy kmf krw mga pyg rwf vnd vuv xaf xof xpf".split()
+    ["bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "vnd", "vuv", "xaf", "xof", "xpf"]
 )
 #: Currencies with three decimals; Stripe needs the last digit to be 0.
-THREE_DECIMAL = frozenset("bhd jod kwd omr tnd".split())
+THREE_DECIMAL = frozenset(["bhd", "jod", "kwd", "omr", "tnd"])
 #: Effectively zero-decimal, but sent with two decimals: whole units times 100.
 WHOLE_UNITS_TIMES_100 = frozenset({"isk", "ugx"})
 #: May be charged with two decimals, but manual payouts must be whole units.
@@ -37,15 +37,168 @@ MAX_AMOUNT_BY_CURRENCY = {"idr": 999_999_999_999, "cop": 9_999_999_999, "inr": 9
 
 #: ISO 4217 codes in current use (lower case), the set a currency parameter is checked against.
 ISO_CURRENCIES = frozenset(
-    """
-    aed afn all amd ang aoa ars aud awg azn bam bbd bdt bgn bhd bif bmd bnd bob brl bsd btn bwp
-    byn bzd cad cdf chf clp cny cop crc cuc cup cve czk djf dkk dop dzd egp ern etb eur fjd fkp
-    gbp gel ghs gip gmd gnf gtq gyd hkd hnl htg huf idr ils inr iqd irr isk jmd jod jpy kes kgs
-    khr kmf kpw krw kwd kyd kzt lak lbp lkr lrd lsl lyd mad mdl mga mkd mmk mnt mop mru mur mvr
-    mwk mxn myr mzn nad ngn nio nok npr nzd omr pab pen pgk php pkr pln pyg qar ron rsd rub rwf
-    sar sbd scr sdg sek sgd shp sle sll sos srd ssp stn svc syp szl thb tjs tmt tnd top try ttd
-    twd tzs uah ugx usd usdc uyu uzs ves vnd vuv wst xaf xcd xcg xof xpf yer zar zmw zwg zwl
-    """.split()
+    [
+        "aed",
+        "afn",
+        "all",
+        "amd",
+        "ang",
+        "aoa",
+        "ars",
+        "aud",
+        "awg",
+        "azn",
+        "bam",
+        "bbd",
+        "bdt",
+        "bgn",
+        "bhd",
+        "bif",
+        "bmd",
+        "bnd",
+        "bob",
+        "brl",
+        "bsd",
+        "btn",
+        "bwp",
+        "byn",
+        "bzd",
+        "cad",
+        "cdf",
+        "chf",
+        "clp",
+        "cny",
+        "cop",
+        "crc",
+        "cuc",
+        "cup",
+        "cve",
+        "czk",
+        "djf",
+        "dkk",
+        "dop",
+        "dzd",
+        "egp",
+        "ern",
+        "etb",
+        "eur",
+        "fjd",
+        "fkp",
+        "gbp",
+        "gel",
+        "ghs",
+        "gip",
+        "gmd",
+        "gnf",
+        "gtq",
+        "gyd",
+        "hkd",
+        "hnl",
+        "htg",
+        "huf",
+        "idr",
+        "ils",
+        "inr",
+        "iqd",
+        "irr",
+        "isk",
+        "jmd",
+        "jod",
+        "jpy",
+        "kes",
+        "kgs",
+        "khr",
+        "kmf",
+        "kpw",
+        "krw",
+        "kwd",
+        "kyd",
+        "kzt",
+        "lak",
+        "lbp",
+        "lkr",
+        "lrd",
+        "lsl",
+        "lyd",
+        "mad",
+        "mdl",
+        "mga",
+        "mkd",
+        "mmk",
+        "mnt",
+        "mop",
+        "mru",
+        "mur",
+        "mvr",
+        "mwk",
+        "mxn",
+        "myr",
+        "mzn",
+        "nad",
+        "ngn",
+        "nio",
+        "nok",
+        "npr",
+        "nzd",
+        "omr",
+        "pab",
+        "pen",
+        "pgk",
+        "php",
+        "pkr",
+        "pln",
+        "pyg",
+        "qar",
+        "ron",
+        "rsd",
+        "rub",
+        "rwf",
+        "sar",
+        "sbd",
+        "scr",
+        "sdg",
+        "sek",
+        "sgd",
+        "shp",
+        "sle",
+        "sll",
+        "sos",
+        "srd",
+        "ssp",
+        "stn",
+        "svc",
+        "syp",
+        "szl",
+        "thb",
+        "tjs",
+        "tmt",
+        "tnd",
+        "top",
+        "try",
+        "ttd",
+        "twd",
+        "tzs",
+        "uah",
+        "ugx",
+        "usd",
+        "usdc",
+        "uyu",
+        "uzs",
+        "ves",
+        "vnd",
+        "vuv",
+        "wst",
+        "xaf",
+        "xcd",
+        "xcg",
+        "xof",
+        "xpf",
+        "yer",
+        "zar",
+        "zmw",
+        "zwg",
+        "zwl",
+    ]
 )
 
 
@@ -77,7 +230,7 @@ def max_amount(currency: str | None) -> int:
 
 
 def _as_decimal(amount: Decimal | int | str, param: str) -> Decimal:
-    if isinstance(amount, bool) or isinstance(amount, float):
+    if isinstance(amount, (bool, float)):
         raise StripeValueError(param, "give a Decimal, an int or a string: a float cannot hold money exactly")
     try:
         value = Decimal(amount)

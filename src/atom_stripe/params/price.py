@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 from typing import Dict, List, Union
+
 from typing_extensions import Literal, NotRequired, TypedDict
 
 
@@ -274,9 +275,7 @@ class PriceUpdateParams(TypedDict):
     """
     Whether the price can be used for new purchases. Defaults to `true`.
     """
-    currency_options: NotRequired[
-        "Literal['']|Dict[str, PriceUpdateParamsCurrencyOptions]"
-    ]
+    currency_options: NotRequired["Literal['']|Dict[str, PriceUpdateParamsCurrencyOptions]"]
     """
     Prices defined in each available currency option. Each key must be a three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html) and a [supported currency](https://stripe.com/docs/currencies).
     """

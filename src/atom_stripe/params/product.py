@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 from typing import Dict, List, Union
+
 from typing_extensions import Literal, NotRequired, TypedDict
 
 
@@ -80,15 +81,11 @@ class ProductCreateParamsDefaultPriceData(TypedDict):
     """
     Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies).
     """
-    currency_options: NotRequired[
-        "Dict[str, ProductCreateParamsDefaultPriceDataCurrencyOptions]"
-    ]
+    currency_options: NotRequired["Dict[str, ProductCreateParamsDefaultPriceDataCurrencyOptions]"]
     """
     Prices defined in each available currency option. Each key must be a three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html) and a [supported currency](https://stripe.com/docs/currencies).
     """
-    custom_unit_amount: NotRequired[
-        "ProductCreateParamsDefaultPriceDataCustomUnitAmount"
-    ]
+    custom_unit_amount: NotRequired["ProductCreateParamsDefaultPriceDataCustomUnitAmount"]
     """
     When set, provides configuration for the amount to be adjusted by the customer during Checkout Sessions and Payment Links.
     """
@@ -115,9 +112,7 @@ class ProductCreateParamsDefaultPriceData(TypedDict):
 
 
 class ProductCreateParamsDefaultPriceDataCurrencyOptions(TypedDict):
-    custom_unit_amount: NotRequired[
-        "ProductCreateParamsDefaultPriceDataCurrencyOptionsCustomUnitAmount"
-    ]
+    custom_unit_amount: NotRequired["ProductCreateParamsDefaultPriceDataCurrencyOptionsCustomUnitAmount"]
     """
     When set, provides configuration for the amount to be adjusted by the customer during Checkout Sessions and Payment Links.
     """
@@ -267,9 +262,7 @@ class ProductUpdateParams(TypedDict):
     """
     A list of up to 8 URLs of images for this product, meant to be displayable to the customer.
     """
-    marketing_features: NotRequired[
-        "Literal['']|List[ProductUpdateParamsMarketingFeature]"
-    ]
+    marketing_features: NotRequired["Literal['']|List[ProductUpdateParamsMarketingFeature]"]
     """
     A list of up to 15 marketing features for this product. These are displayed in [pricing tables](https://docs.stripe.com/payments/checkout/pricing-table).
     """

@@ -8,7 +8,7 @@ from functools import cache
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from .._checks import check_account, check_values
 from .._encoding import flatten
@@ -16,7 +16,7 @@ from .._errors import StripeValueError
 from .._pagination import AsyncPaginator, Page, SearchPage
 from .._request import Requester
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M")
 PageT = TypeVar("PageT", bound="Page[Any] | SearchPage[Any]")
 
 _EXPAND_PATH = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+){0,3}$")
@@ -128,7 +128,7 @@ class Resource:
         self,
         method: str,
         template: str,
-        cast_to: type[M],
+        cast_to: type[M] | TypeAdapter[M],
         *,
         ids: Mapping[str, Any] | None = None,
         schema: type | None = None,

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The whole suite: pytest (asyncio and trio), mypy --strict, ruff, and the docs build.
+source "$(dirname "$0")/_venv.sh"
+status=0
+.venv/bin/python -m pytest "$@" || status=1
+.venv/bin/python -m mypy || status=1
+.venv/bin/python -m ruff check . || status=1
+.venv/bin/python -m mkdocs build --strict --quiet --site-dir "$(mktemp -d)" || status=1
+if [ "$status" -ne 0 ]; then echo "FAILED: see above"; fi
+exit "$status"

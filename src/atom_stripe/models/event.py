@@ -1,0 +1,181 @@
+"""Events: what happened in a Stripe account, with ``data.object`` parsed into its model.
+
+``Event`` is a union of typed events, told apart by ``type``: a
+``payment_intent.*`` event is a :class:`PaymentIntentEvent` whose
+``data.object`` is a :class:`PaymentIntent`, and so on. Any other type parses
+into :class:`UnknownEvent`, whose ``data.object`` is a generic
+:class:`StripeObject`: a new event type never breaks parsing. Narrow with
+``isinstance(event, PaymentIntentEvent)`` or ``match event: case PaymentIntentEvent(): ...``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import Discriminator, Tag, TypeAdapter
+
+from .._models import ALWAYS_SENT, StripeObject
+from .account import Account
+from .balance import Balance
+from .charge import Charge
+from .customer import Customer
+from .payment_intent import PaymentIntent
+from .price import Price
+from .product import Product
+from .refund import Refund
+from .subscription import Subscription
+
+ObjectT = TypeVar("ObjectT")
+
+
+class EventRequest(StripeObject):
+    """The API request that caused the event (``id`` is None when Stripe acted on its own)."""
+
+    id: str | None = None
+    idempotency_key: str | None = None
+
+
+class EventData(StripeObject, Generic[ObjectT]):
+    """The object as it was when the event happened, and on ``*.updated`` the fields it had before."""
+
+    object: ObjectT
+    previous_attributes: dict[str, Any] | None = None
+
+
+class BaseEvent(StripeObject):
+    """Fields every event has."""
+
+    id: str = ALWAYS_SENT
+    object: Literal["event"] = "event"
+    account: str | None = None
+    api_version: str | None = None
+    context: str | None = None
+    created: int = ALWAYS_SENT
+    livemode: bool = ALWAYS_SENT
+    pending_webhooks: int = ALWAYS_SENT
+    request: EventRequest | None = None
+    type: str = ALWAYS_SENT
+
+
+class AccountEvent(BaseEvent):
+    type: Literal["account.updated"] = "account.updated"
+    data: EventData[Account]
+
+
+class BalanceEvent(BaseEvent):
+    type: Literal["balance.available"] = "balance.available"
+    data: EventData[Balance]
+
+
+class ChargeEvent(BaseEvent):
+    type: Literal[
+        "charge.captured",
+        "charge.expired",
+        "charge.failed",
+        "charge.pending",
+        "charge.refunded",
+        "charge.succeeded",
+        "charge.updated",
+    ]
+    data: EventData[Charge]
+
+
+class CustomerEvent(BaseEvent):
+    type: Literal["customer.created", "customer.deleted", "customer.updated"]
+    data: EventData[Customer]
+
+
+class PaymentIntentEvent(BaseEvent):
+    type: Literal[
+        "payment_intent.amount_capturable_updated",
+        "payment_intent.canceled",
+        "payment_intent.created",
+        "payment_intent.partially_funded",
+        "payment_intent.payment_failed",
+        "payment_intent.processing",
+        "payment_intent.requires_action",
+        "payment_intent.succeeded",
+    ]
+    data: EventData[PaymentIntent]
+
+
+class PriceEvent(BaseEvent):
+    type: Literal["price.created", "price.deleted", "price.updated"]
+    data: EventData[Price]
+
+
+class ProductEvent(BaseEvent):
+    type: Literal["product.created", "product.deleted", "product.updated"]
+    data: EventData[Product]
+
+
+class RefundEvent(BaseEvent):
+    type: Literal["refund.created", "refund.failed", "refund.updated", "charge.refund.updated"]
+    data: EventData[Refund]
+
+
+class SubscriptionEvent(BaseEvent):
+    type: Literal[
+        "customer.subscription.created",
+        "customer.subscription.deleted",
+        "customer.subscription.paused",
+        "customer.subscription.pending_update_applied",
+        "customer.subscription.pending_update_expired",
+        "customer.subscription.resumed",
+        "customer.subscription.trial_will_end",
+        "customer.subscription.updated",
+    ]
+    data: EventData[Subscription]
+
+
+class UnknownEvent(BaseEvent):
+    """An event of a type atom_stripe has no model for; ``data.object`` stays generic."""
+
+    data: EventData[StripeObject]
+
+
+TYPED_EVENTS: tuple[type[BaseEvent], ...] = (
+    AccountEvent,
+    BalanceEvent,
+    ChargeEvent,
+    CustomerEvent,
+    PaymentIntentEvent,
+    PriceEvent,
+    ProductEvent,
+    RefundEvent,
+    SubscriptionEvent,
+)
+#: event type -> the class that parses it
+EVENT_CLASSES: dict[str, type[BaseEvent]] = {
+    literal: cls for cls in TYPED_EVENTS for literal in cls.model_fields["type"].annotation.__args__  # type: ignore[union-attr]
+}
+
+
+def _event_tag(value: Any) -> str:
+    event_type = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    cls = EVENT_CLASSES.get(event_type) if isinstance(event_type, str) else None
+    return cls.__name__ if cls is not None else UnknownEvent.__name__
+
+
+Event = Annotated[
+    Annotated[AccountEvent, Tag("AccountEvent")] | Annotated[BalanceEvent, Tag("BalanceEvent")] | Annotated[ChargeEvent, Tag("ChargeEvent")] | Annotated[CustomerEvent, Tag("CustomerEvent")] | Annotated[PaymentIntentEvent, Tag("PaymentIntentEvent")] | Annotated[PriceEvent, Tag("PriceEvent")] | Annotated[ProductEvent, Tag("ProductEvent")] | Annotated[RefundEvent, Tag("RefundEvent")] | Annotated[SubscriptionEvent, Tag("SubscriptionEvent")] | Annotated[UnknownEvent, Tag("UnknownEvent")],
+    Discriminator(_event_tag),
+]
+"""Any v1 event: one of the typed event classes, or :class:`UnknownEvent`."""
+
+_EVENT_ADAPTER: TypeAdapter[Event] | None = None
+
+
+def event_adapter() -> TypeAdapter[Event]:
+    """The (lazily built) validator for :data:`Event`."""
+    global _EVENT_ADAPTER
+    if _EVENT_ADAPTER is None:
+        _EVENT_ADAPTER = TypeAdapter(Event)
+    return _EVENT_ADAPTER
+
+
+def parse_event(data: str | bytes | dict[str, Any]) -> Event:
+    """Parse an event from JSON text, bytes or a dict."""
+    if isinstance(data, dict):
+        return event_adapter().validate_python(data)
+    return event_adapter().validate_json(data)

@@ -1,0 +1,86 @@
+"""Shared fixtures: every async test runs under asyncio and trio; respx and localstripe set-ups."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+import respx
+
+from atom_stripe import AsyncStripeClient, _retry
+
+from .helpers import API, FIXTURES, KEY, ROOT, Sleeps
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def fixtures() -> dict[str, Any]:
+    """Stripe's own example object for every resource, by object type."""
+    data: dict[str, Any] = json.loads(FIXTURES.read_text())["resources"]
+    return data
+
+
+@pytest.fixture(autouse=True)
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> Sleeps:
+    recorded = Sleeps()
+
+    async def fake_sleep(delay: float) -> None:
+        recorded.append(delay)
+
+    monkeypatch.setattr(_retry, "sleep", fake_sleep)
+    return recorded
+
+
+@pytest.fixture
+def api() -> Iterator[respx.MockRouter]:
+    """respx routes for Stripe's API host; an unmatched request fails the test."""
+    with respx.mock(base_url=API, using="httpx", assert_all_called=False) as router:
+        yield router
+
+
+@pytest.fixture
+async def client(api: respx.MockRouter) -> AsyncIterator[AsyncStripeClient]:
+    async with AsyncStripeClient(KEY) as stripe:
+        yield stripe
+
+
+# -- localstripe ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def localstripe_url() -> Iterator[str]:
+    """A localstripe server on 127.0.0.1 and a free port, with in-memory state, for the session."""
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "tools" / "localstripe_server.py"), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line.startswith("PORT "):
+        proc.kill()
+        raise RuntimeError(f"localstripe did not start: {line!r}")
+    try:
+        yield f"http://127.0.0.1:{int(line.split()[1])}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        proc.stdout.close()
+
+
+@pytest.fixture
+async def local(localstripe_url: str) -> AsyncIterator[AsyncStripeClient]:
+    """A client pointed at localstripe."""
+    async with AsyncStripeClient("sk_test_local", base_url=localstripe_url, max_retries=0) as stripe:
+        yield stripe
