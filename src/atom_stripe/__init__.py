@@ -22,7 +22,6 @@ from ._errors import (
 from ._version import __version__
 
 __all__ = [
-    "DEFAULT_API_VERSION",
     "APIConnectionError",
     "APIResponseError",
     "APIStatusError",
@@ -31,6 +30,7 @@ __all__ = [
     "AuthenticationError",
     "CardError",
     "ConflictError",
+    "DEFAULT_API_VERSION",
     "IdempotencyError",
     "InvalidRequestError",
     "NotFoundError",

@@ -10,9 +10,10 @@ into :class:`UnknownEvent`, whose ``data.object`` is a generic
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import Discriminator, Tag, TypeAdapter
+from pydantic import Discriminator, Tag, TypeAdapter, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
 
 from .._models import ALWAYS_SENT, StripeObject
 from .account import Account
@@ -26,6 +27,7 @@ from .refund import Refund
 from .subscription import Subscription
 
 ObjectT = TypeVar("ObjectT")
+logger = logging.getLogger("atom_stripe")
 
 
 class EventRequest(StripeObject):
@@ -147,8 +149,23 @@ TYPED_EVENTS: tuple[type[BaseEvent], ...] = (
 )
 #: event type -> the class that parses it
 EVENT_CLASSES: dict[str, type[BaseEvent]] = {
-    literal: cls for cls in TYPED_EVENTS for literal in cls.model_fields["type"].annotation.__args__  # type: ignore[union-attr]
+    literal: cls
+    for cls in TYPED_EVENTS
+    for literal in cls.model_fields["type"].annotation.__args__  # type: ignore[union-attr]
 }
+
+
+def _fall_back_to_unknown(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """An event whose object does not fit its typed model (it may be rendered in an older
+    API version than atom_stripe's) is kept as an :class:`UnknownEvent` rather than lost."""
+    try:
+        return handler(value)
+    except ValidationError:
+        if isinstance(value, UnknownEvent):
+            raise
+        event = UnknownEvent.model_validate(value)
+        logger.warning("event %s (%s) does not fit its typed model; parsed as UnknownEvent", event.id, event.type)
+        return event
 
 
 def _event_tag(value: Any) -> str:
@@ -158,8 +175,18 @@ def _event_tag(value: Any) -> str:
 
 
 Event = Annotated[
-    Annotated[AccountEvent, Tag("AccountEvent")] | Annotated[BalanceEvent, Tag("BalanceEvent")] | Annotated[ChargeEvent, Tag("ChargeEvent")] | Annotated[CustomerEvent, Tag("CustomerEvent")] | Annotated[PaymentIntentEvent, Tag("PaymentIntentEvent")] | Annotated[PriceEvent, Tag("PriceEvent")] | Annotated[ProductEvent, Tag("ProductEvent")] | Annotated[RefundEvent, Tag("RefundEvent")] | Annotated[SubscriptionEvent, Tag("SubscriptionEvent")] | Annotated[UnknownEvent, Tag("UnknownEvent")],
+    Annotated[AccountEvent, Tag("AccountEvent")]
+    | Annotated[BalanceEvent, Tag("BalanceEvent")]
+    | Annotated[ChargeEvent, Tag("ChargeEvent")]
+    | Annotated[CustomerEvent, Tag("CustomerEvent")]
+    | Annotated[PaymentIntentEvent, Tag("PaymentIntentEvent")]
+    | Annotated[PriceEvent, Tag("PriceEvent")]
+    | Annotated[ProductEvent, Tag("ProductEvent")]
+    | Annotated[RefundEvent, Tag("RefundEvent")]
+    | Annotated[SubscriptionEvent, Tag("SubscriptionEvent")]
+    | Annotated[UnknownEvent, Tag("UnknownEvent")],
     Discriminator(_event_tag),
+    WrapValidator(_fall_back_to_unknown),
 ]
 """Any v1 event: one of the typed event classes, or :class:`UnknownEvent`."""
 
