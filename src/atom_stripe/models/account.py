@@ -12,9 +12,7 @@ class Account(StripeObject):
     """For new integrations, we recommend using the [Accounts v2 API](https://docs.stripe.com/api/v2/core/accounts), in place of /v1/accounts and /v1/customers to represent a user."""
 
     business_profile: AccountBusinessProfile | None = None
-    business_type: (
-        Literal["company", "government_entity", "individual", "non_profit"] | str | None
-    ) = None
+    business_type: Literal["company", "government_entity", "individual", "non_profit"] | str | None = None
     capabilities: AccountCapabilities | None = None
     charges_enabled: bool | None = None
     company: AccountCompany | None = None
@@ -56,9 +54,7 @@ class AccountBusinessProfile(StripeObject):
         ]
         | None
     ) = None
-    monthly_estimated_revenue: AccountBusinessProfileMonthlyEstimatedRevenue | None = (
-        None
-    )
+    monthly_estimated_revenue: AccountBusinessProfileMonthlyEstimatedRevenue | None = None
     name: str | None = None
     product_description: str | None = None
     specified_commercial_transactions_act_url: str | None = None
@@ -72,9 +68,7 @@ class AccountBusinessProfile(StripeObject):
 class AccountCapabilities(StripeObject):
     acss_debit_payments: Literal["active", "inactive", "pending"] | str | None = None
     affirm_payments: Literal["active", "inactive", "pending"] | str | None = None
-    afterpay_clearpay_payments: (
-        Literal["active", "inactive", "pending"] | str | None
-    ) = None
+    afterpay_clearpay_payments: Literal["active", "inactive", "pending"] | str | None = None
     alma_payments: Literal["active", "inactive", "pending"] | str | None = None
     amazon_pay_payments: Literal["active", "inactive", "pending"] | str | None = None
     app_distribution: Literal["active", "inactive", "pending"] | str | None = None
@@ -85,32 +79,22 @@ class AccountCapabilities(StripeObject):
     billie_payments: Literal["active", "inactive", "pending"] | str | None = None
     bizum_payments: Literal["active", "inactive", "pending"] | str | None = None
     blik_payments: Literal["active", "inactive", "pending"] | str | None = None
-    blik_recurring_payments: Literal["active", "inactive", "pending"] | str | None = (
-        None
-    )
+    blik_recurring_payments: Literal["active", "inactive", "pending"] | str | None = None
     boleto_payments: Literal["active", "inactive", "pending"] | str | None = None
     card_issuing: Literal["active", "inactive", "pending"] | str | None = None
     card_payments: Literal["active", "inactive", "pending"] | str | None = None
-    cartes_bancaires_payments: Literal["active", "inactive", "pending"] | str | None = (
-        None
-    )
+    cartes_bancaires_payments: Literal["active", "inactive", "pending"] | str | None = None
     cashapp_payments: Literal["active", "inactive", "pending"] | str | None = None
     crypto_payments: Literal["active", "inactive", "pending"] | str | None = None
     eps_payments: Literal["active", "inactive", "pending"] | str | None = None
     fpx_payments: Literal["active", "inactive", "pending"] | str | None = None
-    gb_bank_transfer_payments: Literal["active", "inactive", "pending"] | str | None = (
-        None
-    )
+    gb_bank_transfer_payments: Literal["active", "inactive", "pending"] | str | None = None
     giropay_payments: Literal["active", "inactive", "pending"] | str | None = None
     grabpay_payments: Literal["active", "inactive", "pending"] | str | None = None
     ideal_payments: Literal["active", "inactive", "pending"] | str | None = None
-    india_international_payments: (
-        Literal["active", "inactive", "pending"] | str | None
-    ) = None
+    india_international_payments: Literal["active", "inactive", "pending"] | str | None = None
     jcb_payments: Literal["active", "inactive", "pending"] | str | None = None
-    jp_bank_transfer_payments: Literal["active", "inactive", "pending"] | str | None = (
-        None
-    )
+    jp_bank_transfer_payments: Literal["active", "inactive", "pending"] | str | None = None
     kakao_pay_payments: Literal["active", "inactive", "pending"] | str | None = None
     klarna_payments: Literal["active", "inactive", "pending"] | str | None = None
     konbini_payments: Literal["active", "inactive", "pending"] | str | None = None
@@ -120,13 +104,9 @@ class AccountCapabilities(StripeObject):
     mb_way_payments: Literal["active", "inactive", "pending"] | str | None = None
     mobilepay_payments: Literal["active", "inactive", "pending"] | str | None = None
     multibanco_payments: Literal["active", "inactive", "pending"] | str | None = None
-    mx_bank_transfer_payments: Literal["active", "inactive", "pending"] | str | None = (
-        None
-    )
+    mx_bank_transfer_payments: Literal["active", "inactive", "pending"] | str | None = None
     naver_pay_payments: Literal["active", "inactive", "pending"] | str | None = None
-    nz_bank_account_becs_debit_payments: (
-        Literal["active", "inactive", "pending"] | str | None
-    ) = None
+    nz_bank_account_becs_debit_payments: Literal["active", "inactive", "pending"] | str | None = None
     oxxo_payments: Literal["active", "inactive", "pending"] | str | None = None
     p24_payments: Literal["active", "inactive", "pending"] | str | None = None
     pay_by_bank_payments: Literal["active", "inactive", "pending"] | str | None = None
@@ -140,30 +120,20 @@ class AccountCapabilities(StripeObject):
     samsung_pay_payments: Literal["active", "inactive", "pending"] | str | None = None
     satispay_payments: Literal["active", "inactive", "pending"] | str | None = None
     scalapay_payments: Literal["active", "inactive", "pending"] | str | None = None
-    sepa_bank_transfer_payments: (
-        Literal["active", "inactive", "pending"] | str | None
-    ) = None
+    sepa_bank_transfer_payments: Literal["active", "inactive", "pending"] | str | None = None
     sepa_debit_payments: Literal["active", "inactive", "pending"] | str | None = None
     sequra_payments: Literal["active", "inactive", "pending"] | str | None = None
     sofort_payments: Literal["active", "inactive", "pending"] | str | None = None
     sunbit_payments: Literal["active", "inactive", "pending"] | str | None = None
     swish_payments: Literal["active", "inactive", "pending"] | str | None = None
-    tax_reporting_us_1099_k: Literal["active", "inactive", "pending"] | str | None = (
-        None
-    )
-    tax_reporting_us_1099_misc: (
-        Literal["active", "inactive", "pending"] | str | None
-    ) = None
+    tax_reporting_us_1099_k: Literal["active", "inactive", "pending"] | str | None = None
+    tax_reporting_us_1099_misc: Literal["active", "inactive", "pending"] | str | None = None
     transfers: Literal["active", "inactive", "pending"] | str | None = None
     treasury: Literal["active", "inactive", "pending"] | str | None = None
     twint_payments: Literal["active", "inactive", "pending"] | str | None = None
     upi_payments: Literal["active", "inactive", "pending"] | str | None = None
-    us_bank_account_ach_payments: (
-        Literal["active", "inactive", "pending"] | str | None
-    ) = None
-    us_bank_transfer_payments: Literal["active", "inactive", "pending"] | str | None = (
-        None
-    )
+    us_bank_account_ach_payments: Literal["active", "inactive", "pending"] | str | None = None
+    us_bank_transfer_payments: Literal["active", "inactive", "pending"] | str | None = None
     wero_payments: Literal["active", "inactive", "pending"] | str | None = None
     zip_payments: Literal["active", "inactive", "pending"] | str | None = None
 
@@ -430,10 +400,7 @@ class AccountCompanyVerification(StripeObject):
 
 
 class AccountControllerFees(StripeObject):
-    payer: (
-        Literal["account", "application", "application_custom", "application_express"]
-        | str
-    ) = ALWAYS_SENT
+    payer: Literal["account", "application", "application_custom", "application_express"] | str = ALWAYS_SENT
 
 
 class AccountControllerLosses(StripeObject):
@@ -751,10 +718,7 @@ class AccountSettingsPayoutsSchedule(StripeObject):
     monthly_anchor: int | None = None
     monthly_payout_days: list[int] | None = None
     weekly_anchor: str | None = None
-    weekly_payout_days: (
-        list[Literal["friday", "monday", "thursday", "tuesday", "wednesday"] | str]
-        | None
-    ) = None
+    weekly_payout_days: list[Literal["friday", "monday", "thursday", "tuesday", "wednesday"] | str] | None = None
 
 
 class AccountSettingsPaypayPaymentsSite(StripeObject):

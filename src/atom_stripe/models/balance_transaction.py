@@ -12,10 +12,7 @@ class BalanceTransaction(StripeObject):
 
     amount: int = ALWAYS_SENT
     available_on: int = ALWAYS_SENT
-    balance_type: (
-        Literal["issuing", "payments", "refund_and_dispute_prefunding", "risk_reserved"]
-        | str
-    ) = ALWAYS_SENT
+    balance_type: Literal["issuing", "payments", "refund_and_dispute_prefunding", "risk_reserved"] | str = ALWAYS_SENT
     created: int = ALWAYS_SENT
     currency: str = ALWAYS_SENT
     description: str | None = None

@@ -84,9 +84,7 @@ class ChargeLevel3(StripeObject):
 
 
 class ChargeOutcome(StripeObject):
-    advice_code: (
-        Literal["confirm_card_data", "do_not_try_again", "try_again_later"] | str | None
-    ) = None
+    advice_code: Literal["confirm_card_data", "do_not_try_again", "try_again_later"] | str | None = None
     network_advice_code: str | None = None
     network_decline_code: str | None = None
     network_status: str | None = None
@@ -319,15 +317,11 @@ class ChargePaymentMethodDetailsCard(StripeObject):
     electronic_commerce_indicator: str | None = None
     exp_month: int = ALWAYS_SENT
     exp_year: int = ALWAYS_SENT
-    extended_authorization: (
-        ChargePaymentMethodDetailsCardExtendedAuthorization | None
-    ) = None
+    extended_authorization: ChargePaymentMethodDetailsCardExtendedAuthorization | None = None
     fingerprint: str | None = None
     funding: str | None = None
     iin: str | None = None
-    incremental_authorization: (
-        ChargePaymentMethodDetailsCardIncrementalAuthorization | None
-    ) = None
+    incremental_authorization: ChargePaymentMethodDetailsCardIncrementalAuthorization | None = None
     installments: ChargePaymentMethodDetailsCardInstallments | None = None
     issuer: str | None = None
     last4: str | None = None
@@ -339,12 +333,8 @@ class ChargePaymentMethodDetailsCard(StripeObject):
     network_transaction_id: str | None = None
     overcapture: ChargePaymentMethodDetailsCardOvercapture | None = None
     regulated_status: Literal["regulated", "unregulated"] | str | None = None
-    setup_credential_usage: (
-        Literal["installment", "recurring", "unscheduled"] | str | None
-    ) = None
-    stored_credential_usage: (
-        Literal["installment", "recurring", "unscheduled"] | str | None
-    ) = None
+    setup_credential_usage: Literal["installment", "recurring", "unscheduled"] | str | None = None
+    stored_credential_usage: Literal["installment", "recurring", "unscheduled"] | str | None = None
     three_d_secure: ChargePaymentMethodDetailsCardThreeDSecure | None = None
     transaction_link_id: str | None = None
     wallet: ChargePaymentMethodDetailsCardWallet | None = None
@@ -398,14 +388,8 @@ class ChargePaymentMethodDetailsCashapp(StripeObject):
 
 class ChargePaymentMethodDetailsCrypto(StripeObject):
     buyer_address: str | None = None
-    network: (
-        Literal["base", "ethereum", "polygon", "solana", "sui", "tempo"] | str | None
-    ) = None
-    token_currency: (
-        Literal["ousd", "phantom_cash", "usdc", "usdg", "usdp", "usdsui", "usdt"]
-        | str
-        | None
-    ) = None
+    network: Literal["base", "ethereum", "polygon", "solana", "sui", "tempo"] | str | None = None
+    token_currency: Literal["ousd", "phantom_cash", "usdc", "usdg", "usdp", "usdsui", "usdt"] | str | None = None
     transaction_hash: str | None = None
 
 
@@ -807,9 +791,7 @@ class ChargePaymentMethodDetailsSofort(StripeObject):
     generated_sepa_debit: str | StripeObject | None = None
     generated_sepa_debit_mandate: str | StripeObject | None = None
     iban_last4: str | None = None
-    preferred_language: (
-        Literal["de", "en", "es", "fr", "it", "nl", "pl"] | str | None
-    ) = None
+    preferred_language: Literal["de", "en", "es", "fr", "it", "nl", "pl"] | str | None = None
     verified_name: str | None = None
 
 
@@ -913,9 +895,7 @@ class ChargePaymentMethodDetailsCardOvercapture(StripeObject):
 
 class ChargePaymentMethodDetailsCardThreeDSecure(StripeObject):
     authentication_flow: Literal["challenge", "frictionless"] | str | None = None
-    electronic_commerce_indicator: (
-        Literal["01", "02", "05", "06", "07"] | str | None
-    ) = None
+    electronic_commerce_indicator: Literal["01", "02", "05", "06", "07"] | str | None = None
     exemption_indicator: Literal["low_risk", "none"] | str | None = None
     exemption_indicator_applied: bool | None = None
     result: (
@@ -949,9 +929,7 @@ class ChargePaymentMethodDetailsCardThreeDSecure(StripeObject):
 
 
 class ChargePaymentMethodDetailsCardWallet(StripeObject):
-    amex_express_checkout: (
-        ChargePaymentMethodDetailsCardWalletAmexExpressCheckout | None
-    ) = None
+    amex_express_checkout: ChargePaymentMethodDetailsCardWalletAmexExpressCheckout | None = None
     apple_pay: ChargePaymentMethodDetailsCardWalletApplePay | None = None
     dynamic_last4: str | None = None
     google_pay: ChargePaymentMethodDetailsCardWalletGooglePay | None = None
@@ -979,9 +957,7 @@ class ChargePaymentMethodDetailsCardPresentOffline(StripeObject):
 
 
 class ChargePaymentMethodDetailsCardPresentReceipt(StripeObject):
-    account_type: Literal["checking", "credit", "prepaid", "unknown"] | str | None = (
-        None
-    )
+    account_type: Literal["checking", "credit", "prepaid", "unknown"] | str | None = None
     application_cryptogram: str | None = None
     application_preferred_name: str | None = None
     authorization_code: str | None = None
@@ -993,9 +969,7 @@ class ChargePaymentMethodDetailsCardPresentReceipt(StripeObject):
 
 
 class ChargePaymentMethodDetailsCardPresentWallet(StripeObject):
-    type: Literal["apple_pay", "google_pay", "samsung_pay", "unknown"] | str = (
-        ALWAYS_SENT
-    )
+    type: Literal["apple_pay", "google_pay", "samsung_pay", "unknown"] | str = ALWAYS_SENT
 
 
 class ChargePaymentMethodDetailsInteracPresentReceipt(StripeObject):
@@ -1027,12 +1001,8 @@ class ChargePaymentMethodDetailsMobilepayCard(StripeObject):
 
 
 class ChargePaymentMethodDetailsPaypalSellerProtection(StripeObject):
-    dispute_categories: (
-        list[Literal["fraudulent", "product_not_received"] | str] | None
-    ) = None
-    status: Literal["eligible", "not_eligible", "partially_eligible"] | str = (
-        ALWAYS_SENT
-    )
+    dispute_categories: list[Literal["fraudulent", "product_not_received"] | str] | None = None
+    status: Literal["eligible", "not_eligible", "partially_eligible"] | str = ALWAYS_SENT
 
 
 class ChargePaymentMethodDetailsRevolutPayFunding(StripeObject):
@@ -1072,14 +1042,10 @@ class ChargePaymentMethodDetailsCardWalletLink(StripeObject):
 
 
 class ChargePaymentMethodDetailsCardWalletMasterpass(StripeObject):
-    billing_address: (
-        ChargePaymentMethodDetailsCardWalletMasterpassBillingAddress | None
-    ) = None
+    billing_address: ChargePaymentMethodDetailsCardWalletMasterpassBillingAddress | None = None
     email: str | None = None
     name: str | None = None
-    shipping_address: (
-        ChargePaymentMethodDetailsCardWalletMasterpassShippingAddress | None
-    ) = None
+    shipping_address: ChargePaymentMethodDetailsCardWalletMasterpassShippingAddress | None = None
 
 
 class ChargePaymentMethodDetailsCardWalletSamsungPay(StripeObject):
@@ -1087,14 +1053,10 @@ class ChargePaymentMethodDetailsCardWalletSamsungPay(StripeObject):
 
 
 class ChargePaymentMethodDetailsCardWalletVisaCheckout(StripeObject):
-    billing_address: (
-        ChargePaymentMethodDetailsCardWalletVisaCheckoutBillingAddress | None
-    ) = None
+    billing_address: ChargePaymentMethodDetailsCardWalletVisaCheckoutBillingAddress | None = None
     email: str | None = None
     name: str | None = None
-    shipping_address: (
-        ChargePaymentMethodDetailsCardWalletVisaCheckoutShippingAddress | None
-    ) = None
+    shipping_address: ChargePaymentMethodDetailsCardWalletVisaCheckoutShippingAddress | None = None
 
 
 class ChargePaymentMethodDetailsKlarnaPayerDetailsAddress(StripeObject):

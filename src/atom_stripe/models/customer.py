@@ -70,9 +70,7 @@ class CustomerShipping(StripeObject):
 
 
 class CustomerTax(StripeObject):
-    automatic_tax: (
-        Literal["failed", "not_collecting", "supported", "unrecognized_location"] | str
-    ) = ALWAYS_SENT
+    automatic_tax: Literal["failed", "not_collecting", "supported", "unrecognized_location"] | str = ALWAYS_SENT
     ip_address: str | None = None
     location: CustomerTaxLocation | None = None
     provider: Literal["anrok", "avalara", "sphere", "stripe"] | str = ALWAYS_SENT
@@ -99,12 +97,7 @@ class CustomerShippingAddress(StripeObject):
 
 class CustomerTaxLocation(StripeObject):
     country: str = ALWAYS_SENT
-    source: (
-        Literal[
-            "billing_address", "ip_address", "payment_method", "shipping_destination"
-        ]
-        | str
-    ) = ALWAYS_SENT
+    source: Literal["billing_address", "ip_address", "payment_method", "shipping_destination"] | str = ALWAYS_SENT
     state: str | None = None
 
 

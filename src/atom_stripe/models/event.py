@@ -30,6 +30,44 @@ ObjectT = TypeVar("ObjectT")
 logger = logging.getLogger("atom_stripe")
 
 
+# The event types each typed event class parses.
+PaymentIntentTypes = Literal[
+    "payment_intent.amount_capturable_updated",
+    "payment_intent.canceled",
+    "payment_intent.created",
+    "payment_intent.partially_funded",
+    "payment_intent.payment_failed",
+    "payment_intent.processing",
+    "payment_intent.requires_action",
+    "payment_intent.succeeded",
+]
+ChargeTypes = Literal[
+    "charge.captured",
+    "charge.expired",
+    "charge.failed",
+    "charge.pending",
+    "charge.refunded",
+    "charge.succeeded",
+    "charge.updated",
+]
+CustomerTypes = Literal["customer.created", "customer.deleted", "customer.updated"]
+SubscriptionTypes = Literal[
+    "customer.subscription.created",
+    "customer.subscription.deleted",
+    "customer.subscription.paused",
+    "customer.subscription.pending_update_applied",
+    "customer.subscription.pending_update_expired",
+    "customer.subscription.resumed",
+    "customer.subscription.trial_will_end",
+    "customer.subscription.updated",
+]
+RefundTypes = Literal["refund.created", "refund.failed", "refund.updated", "charge.refund.updated"]
+ProductTypes = Literal["product.created", "product.deleted", "product.updated"]
+PriceTypes = Literal["price.created", "price.deleted", "price.updated"]
+BalanceTypes = Literal["balance.available"]
+AccountTypes = Literal["account.updated"]
+
+
 class EventRequest(StripeObject):
     """The API request that caused the event (``id`` is None when Stripe acted on its own)."""
 
@@ -60,73 +98,47 @@ class BaseEvent(StripeObject):
 
 
 class AccountEvent(BaseEvent):
-    type: Literal["account.updated"] = "account.updated"
+    type: AccountTypes
     data: EventData[Account]
 
 
 class BalanceEvent(BaseEvent):
-    type: Literal["balance.available"] = "balance.available"
+    type: BalanceTypes
     data: EventData[Balance]
 
 
 class ChargeEvent(BaseEvent):
-    type: Literal[
-        "charge.captured",
-        "charge.expired",
-        "charge.failed",
-        "charge.pending",
-        "charge.refunded",
-        "charge.succeeded",
-        "charge.updated",
-    ]
+    type: ChargeTypes
     data: EventData[Charge]
 
 
 class CustomerEvent(BaseEvent):
-    type: Literal["customer.created", "customer.deleted", "customer.updated"]
+    type: CustomerTypes
     data: EventData[Customer]
 
 
 class PaymentIntentEvent(BaseEvent):
-    type: Literal[
-        "payment_intent.amount_capturable_updated",
-        "payment_intent.canceled",
-        "payment_intent.created",
-        "payment_intent.partially_funded",
-        "payment_intent.payment_failed",
-        "payment_intent.processing",
-        "payment_intent.requires_action",
-        "payment_intent.succeeded",
-    ]
+    type: PaymentIntentTypes
     data: EventData[PaymentIntent]
 
 
 class PriceEvent(BaseEvent):
-    type: Literal["price.created", "price.deleted", "price.updated"]
+    type: PriceTypes
     data: EventData[Price]
 
 
 class ProductEvent(BaseEvent):
-    type: Literal["product.created", "product.deleted", "product.updated"]
+    type: ProductTypes
     data: EventData[Product]
 
 
 class RefundEvent(BaseEvent):
-    type: Literal["refund.created", "refund.failed", "refund.updated", "charge.refund.updated"]
+    type: RefundTypes
     data: EventData[Refund]
 
 
 class SubscriptionEvent(BaseEvent):
-    type: Literal[
-        "customer.subscription.created",
-        "customer.subscription.deleted",
-        "customer.subscription.paused",
-        "customer.subscription.pending_update_applied",
-        "customer.subscription.pending_update_expired",
-        "customer.subscription.resumed",
-        "customer.subscription.trial_will_end",
-        "customer.subscription.updated",
-    ]
+    type: SubscriptionTypes
     data: EventData[Subscription]
 
 

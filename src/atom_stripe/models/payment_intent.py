@@ -140,9 +140,7 @@ class PaymentIntent(StripeObject):
         | str
         | None
     ) = None
-    capture_method: Literal["automatic", "automatic_async", "manual"] | str = (
-        ALWAYS_SENT
-    )
+    capture_method: Literal["automatic", "automatic_async", "manual"] | str = ALWAYS_SENT
     client_secret: str | None = None
     confirmation_method: Literal["automatic", "manual"] | str = ALWAYS_SENT
     created: int = ALWAYS_SENT
@@ -225,9 +223,7 @@ class PaymentIntent(StripeObject):
     on_behalf_of: str | Account | None = None
     payment_details: PaymentIntentPaymentDetails | None = None
     payment_method: str | StripeObject | None = None
-    payment_method_configuration_details: (
-        PaymentIntentPaymentMethodConfigurationDetails | None
-    ) = None
+    payment_method_configuration_details: PaymentIntentPaymentMethodConfigurationDetails | None = None
     payment_method_options: PaymentIntentPaymentMethodOptions | None = None
     payment_method_types: list[str] = ALWAYS_SENT
     payment_record: str | StripeObject | None = None
@@ -504,10 +500,7 @@ class PaymentIntentLastPaymentError(StripeObject):
     request_log_url: str | None = None
     setup_intent: StripeObject | None = None
     source: StripeObject | None = None
-    type: (
-        Literal["api_error", "card_error", "idempotency_error", "invalid_request_error"]
-        | str
-    ) = ALWAYS_SENT
+    type: Literal["api_error", "card_error", "idempotency_error", "invalid_request_error"] | str = ALWAYS_SENT
 
 
 class PaymentIntentManagedPayments(StripeObject):
@@ -519,44 +512,26 @@ class PaymentIntentNextAction(StripeObject):
     blik_authorize: PaymentIntentNextActionBlikAuthorize | None = None
     boleto_display_details: PaymentIntentNextActionBoletoDisplayDetails | None = None
     card_await_notification: PaymentIntentNextActionCardAwaitNotification | None = None
-    cashapp_handle_redirect_or_display_qr_code: (
-        PaymentIntentNextActionCashappHandleRedirectOrDisplayQrCode | None
-    ) = None
-    display_bank_transfer_instructions: (
-        PaymentIntentNextActionDisplayBankTransferInstructions | None
-    ) = None
+    cashapp_handle_redirect_or_display_qr_code: PaymentIntentNextActionCashappHandleRedirectOrDisplayQrCode | None = (
+        None
+    )
+    display_bank_transfer_instructions: PaymentIntentNextActionDisplayBankTransferInstructions | None = None
     klarna_display_qr_code: PaymentIntentNextActionKlarnaDisplayQrCode | None = None
     konbini_display_details: PaymentIntentNextActionKonbiniDisplayDetails | None = None
-    multibanco_display_details: (
-        PaymentIntentNextActionMultibancoDisplayDetails | None
-    ) = None
+    multibanco_display_details: PaymentIntentNextActionMultibancoDisplayDetails | None = None
     oxxo_display_details: PaymentIntentNextActionOxxoDisplayDetails | None = None
     paynow_display_qr_code: PaymentIntentNextActionPaynowDisplayQrCode | None = None
     pix_display_qr_code: PaymentIntentNextActionPixDisplayQrCode | None = None
-    promptpay_display_qr_code: PaymentIntentNextActionPromptpayDisplayQrCode | None = (
-        None
-    )
+    promptpay_display_qr_code: PaymentIntentNextActionPromptpayDisplayQrCode | None = None
     redirect_to_url: PaymentIntentNextActionRedirectToUrl | None = None
-    swish_handle_redirect_or_display_qr_code: (
-        PaymentIntentNextActionSwishHandleRedirectOrDisplayQrCode | None
-    ) = None
+    swish_handle_redirect_or_display_qr_code: PaymentIntentNextActionSwishHandleRedirectOrDisplayQrCode | None = None
     type: str = ALWAYS_SENT
-    upi_handle_redirect_or_display_qr_code: (
-        PaymentIntentNextActionUpiHandleRedirectOrDisplayQrCode | None
-    ) = None
+    upi_handle_redirect_or_display_qr_code: PaymentIntentNextActionUpiHandleRedirectOrDisplayQrCode | None = None
     use_stripe_sdk: dict[str, Any] | None = None
-    verify_with_microdeposits: PaymentIntentNextActionVerifyWithMicrodeposits | None = (
-        None
-    )
-    wechat_pay_display_qr_code: PaymentIntentNextActionWechatPayDisplayQrCode | None = (
-        None
-    )
-    wechat_pay_redirect_to_android_app: (
-        PaymentIntentNextActionWechatPayRedirectToAndroidApp | None
-    ) = None
-    wechat_pay_redirect_to_ios_app: (
-        PaymentIntentNextActionWechatPayRedirectToIosApp | None
-    ) = None
+    verify_with_microdeposits: PaymentIntentNextActionVerifyWithMicrodeposits | None = None
+    wechat_pay_display_qr_code: PaymentIntentNextActionWechatPayDisplayQrCode | None = None
+    wechat_pay_redirect_to_android_app: PaymentIntentNextActionWechatPayRedirectToAndroidApp | None = None
+    wechat_pay_redirect_to_ios_app: PaymentIntentNextActionWechatPayRedirectToIosApp | None = None
 
 
 class PaymentIntentPaymentDetails(StripeObject):
@@ -712,18 +687,13 @@ class PaymentIntentNextActionCardAwaitNotification(StripeObject):
 class PaymentIntentNextActionCashappHandleRedirectOrDisplayQrCode(StripeObject):
     hosted_instructions_url: str = ALWAYS_SENT
     mobile_auth_url: str = ALWAYS_SENT
-    qr_code: PaymentIntentNextActionCashappHandleRedirectOrDisplayQrCodeQrCode = (
-        ALWAYS_SENT
-    )
+    qr_code: PaymentIntentNextActionCashappHandleRedirectOrDisplayQrCodeQrCode = ALWAYS_SENT
 
 
 class PaymentIntentNextActionDisplayBankTransferInstructions(StripeObject):
     amount_remaining: int | None = None
     currency: str | None = None
-    financial_addresses: (
-        list[PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddress]
-        | None
-    ) = None
+    financial_addresses: list[PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddress] | None = None
     hosted_instructions_url: str | None = None
     reference: str | None = None
     type: (
@@ -794,9 +764,7 @@ class PaymentIntentNextActionRedirectToUrl(StripeObject):
 class PaymentIntentNextActionSwishHandleRedirectOrDisplayQrCode(StripeObject):
     hosted_instructions_url: str = ALWAYS_SENT
     mobile_auth_url: str = ALWAYS_SENT
-    qr_code: PaymentIntentNextActionSwishHandleRedirectOrDisplayQrCodeQrCode = (
-        ALWAYS_SENT
-    )
+    qr_code: PaymentIntentNextActionSwishHandleRedirectOrDisplayQrCodeQrCode = ALWAYS_SENT
 
 
 class PaymentIntentNextActionUpiHandleRedirectOrDisplayQrCode(StripeObject):
@@ -833,14 +801,10 @@ class PaymentIntentNextActionWechatPayRedirectToIosApp(StripeObject):
 
 
 class PaymentIntentPaymentMethodOptionsAcssDebit(StripeObject):
-    mandate_options: PaymentIntentPaymentMethodOptionsAcssDebitMandateOptions | None = (
-        None
-    )
+    mandate_options: PaymentIntentPaymentMethodOptionsAcssDebitMandateOptions | None = None
     setup_future_usage: Literal["none", "off_session", "on_session"] | str | None = None
     target_date: str | None = None
-    verification_method: (
-        Literal["automatic", "instant", "microdeposits"] | str | None
-    ) = None
+    verification_method: Literal["automatic", "instant", "microdeposits"] | str | None = None
 
 
 class PaymentIntentPaymentMethodOptionsAffirm(StripeObject):
@@ -874,9 +838,7 @@ class PaymentIntentPaymentMethodOptionsAuBecsDebit(StripeObject):
 
 
 class PaymentIntentPaymentMethodOptionsBacsDebit(StripeObject):
-    mandate_options: PaymentIntentPaymentMethodOptionsBacsDebitMandateOptions | None = (
-        None
-    )
+    mandate_options: PaymentIntentPaymentMethodOptionsBacsDebitMandateOptions | None = None
     setup_future_usage: Literal["none", "off_session", "on_session"] | str | None = None
     target_date: str | None = None
 
@@ -930,22 +892,16 @@ class PaymentIntentPaymentMethodOptionsCard(StripeObject):
         | None
     ) = None
     request_extended_authorization: Literal["if_available", "never"] | str | None = None
-    request_incremental_authorization: Literal["if_available", "never"] | str | None = (
-        None
-    )
+    request_incremental_authorization: Literal["if_available", "never"] | str | None = None
     request_multicapture: Literal["if_available", "never"] | str | None = None
     request_overcapture: Literal["if_available", "never"] | str | None = None
     request_three_d_secure: Literal["any", "automatic", "challenge"] | str | None = None
     require_cvc_recollection: bool | None = None
-    setup_credential_usage: (
-        Literal["installment", "recurring", "unscheduled"] | str | None
-    ) = None
+    setup_credential_usage: Literal["installment", "recurring", "unscheduled"] | str | None = None
     setup_future_usage: Literal["none", "off_session", "on_session"] | str | None = None
     statement_descriptor_suffix_kana: str | None = None
     statement_descriptor_suffix_kanji: str | None = None
-    stored_credential_usage: (
-        Literal["installment", "recurring", "unscheduled"] | str | None
-    ) = None
+    stored_credential_usage: Literal["installment", "recurring", "unscheduled"] | str | None = None
 
 
 class PaymentIntentPaymentMethodOptionsCardPresent(StripeObject):
@@ -965,9 +921,7 @@ class PaymentIntentPaymentMethodOptionsCrypto(StripeObject):
 
 
 class PaymentIntentPaymentMethodOptionsCustomerBalance(StripeObject):
-    bank_transfer: (
-        PaymentIntentPaymentMethodOptionsCustomerBalanceBankTransfer | None
-    ) = None
+    bank_transfer: PaymentIntentPaymentMethodOptionsCustomerBalanceBankTransfer | None = None
     funding_type: Literal["bank_transfer"] | None = None
     setup_future_usage: Literal["none"] | None = None
 
@@ -1119,9 +1073,7 @@ class PaymentIntentPaymentMethodOptionsScalapay(StripeObject):
 
 
 class PaymentIntentPaymentMethodOptionsSepaDebit(StripeObject):
-    mandate_options: PaymentIntentPaymentMethodOptionsSepaDebitMandateOptions | None = (
-        None
-    )
+    mandate_options: PaymentIntentPaymentMethodOptionsSepaDebitMandateOptions | None = None
     setup_future_usage: Literal["none", "off_session", "on_session"] | str | None = None
     target_date: str | None = None
 
@@ -1132,9 +1084,7 @@ class PaymentIntentPaymentMethodOptionsSequra(StripeObject):
 
 
 class PaymentIntentPaymentMethodOptionsSofort(StripeObject):
-    preferred_language: (
-        Literal["de", "en", "es", "fr", "it", "nl", "pl"] | str | None
-    ) = None
+    preferred_language: Literal["de", "en", "es", "fr", "it", "nl", "pl"] | str | None = None
     setup_future_usage: Literal["none", "off_session"] | str | None = None
 
 
@@ -1157,20 +1107,12 @@ class PaymentIntentPaymentMethodOptionsUpi(StripeObject):
 
 
 class PaymentIntentPaymentMethodOptionsUsBankAccount(StripeObject):
-    financial_connections: (
-        PaymentIntentPaymentMethodOptionsUsBankAccountFinancialConnections | None
-    ) = None
-    mandate_options: (
-        PaymentIntentPaymentMethodOptionsUsBankAccountMandateOptions | None
-    ) = None
+    financial_connections: PaymentIntentPaymentMethodOptionsUsBankAccountFinancialConnections | None = None
+    mandate_options: PaymentIntentPaymentMethodOptionsUsBankAccountMandateOptions | None = None
     setup_future_usage: Literal["none", "off_session", "on_session"] | str | None = None
     target_date: str | None = None
-    transaction_purpose: (
-        Literal["goods", "other", "services", "unspecified"] | str | None
-    ) = None
-    verification_method: (
-        Literal["automatic", "instant", "microdeposits"] | str | None
-    ) = None
+    transaction_purpose: Literal["goods", "other", "services", "unspecified"] | str | None = None
+    verification_method: Literal["automatic", "instant", "microdeposits"] | str | None = None
 
 
 class PaymentIntentPaymentMethodOptionsWechatPay(StripeObject):
@@ -1211,24 +1153,11 @@ class PaymentIntentNextActionCashappHandleRedirectOrDisplayQrCodeQrCode(StripeOb
     image_url_svg: str = ALWAYS_SENT
 
 
-class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddress(
-    StripeObject
-):
-    aba: (
-        PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressAba | None
-    ) = None
-    iban: (
-        PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressIban
-        | None
-    ) = None
-    sort_code: (
-        PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSortCode
-        | None
-    ) = None
-    spei: (
-        PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSpei
-        | None
-    ) = None
+class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddress(StripeObject):
+    aba: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressAba | None = None
+    iban: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressIban | None = None
+    sort_code: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSortCode | None = None
+    spei: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSpei | None = None
     supported_networks: (
         list[
             Literal[
@@ -1246,23 +1175,13 @@ class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddress(
         ]
         | None
     ) = None
-    swift: (
-        PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSwift
-        | None
-    ) = None
-    type: Literal["aba", "iban", "sort_code", "spei", "swift", "zengin"] | str = (
-        ALWAYS_SENT
-    )
-    zengin: (
-        PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressZengin
-        | None
-    ) = None
+    swift: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSwift | None = None
+    type: Literal["aba", "iban", "sort_code", "spei", "swift", "zengin"] | str = ALWAYS_SENT
+    zengin: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressZengin | None = None
 
 
 class PaymentIntentNextActionKonbiniDisplayDetailsStores(StripeObject):
-    familymart: PaymentIntentNextActionKonbiniDisplayDetailsStoresFamilymart | None = (
-        None
-    )
+    familymart: PaymentIntentNextActionKonbiniDisplayDetailsStoresFamilymart | None = None
     lawson: PaymentIntentNextActionKonbiniDisplayDetailsStoresLawson | None = None
     ministop: PaymentIntentNextActionKonbiniDisplayDetailsStoresMinistop | None = None
     seicomart: PaymentIntentNextActionKonbiniDisplayDetailsStoresSeicomart | None = None
@@ -1293,9 +1212,7 @@ class PaymentIntentPaymentMethodOptionsBacsDebitMandateOptions(StripeObject):
 
 
 class PaymentIntentPaymentMethodOptionsBillieCompanyDetails(StripeObject):
-    registered_address: (
-        PaymentIntentPaymentMethodOptionsBillieCompanyDetailsRegisteredAddress | None
-    ) = None
+    registered_address: PaymentIntentPaymentMethodOptionsBillieCompanyDetailsRegisteredAddress | None = None
     registered_name: str | None = None
     registration_number: str | None = None
     registration_type: (
@@ -1327,9 +1244,7 @@ class PaymentIntentPaymentMethodOptionsBlikMandateOptions(StripeObject):
 
 
 class PaymentIntentPaymentMethodOptionsCardInstallments(StripeObject):
-    available_plans: (
-        list[PaymentIntentPaymentMethodOptionsCardInstallmentsAvailablePlan] | None
-    ) = None
+    available_plans: list[PaymentIntentPaymentMethodOptionsCardInstallmentsAvailablePlan] | None = None
     enabled: bool = ALWAYS_SENT
     plan: PaymentIntentPaymentMethodOptionsCardInstallmentsPlan | None = None
 
@@ -1351,15 +1266,9 @@ class PaymentIntentPaymentMethodOptionsCardPresentRouting(StripeObject):
 
 
 class PaymentIntentPaymentMethodOptionsCustomerBalanceBankTransfer(StripeObject):
-    eu_bank_transfer: (
-        PaymentIntentPaymentMethodOptionsCustomerBalanceBankTransferEuBankTransfer
-        | None
-    ) = None
+    eu_bank_transfer: PaymentIntentPaymentMethodOptionsCustomerBalanceBankTransferEuBankTransfer | None = None
     requested_address_types: (
-        list[
-            Literal["aba", "iban", "sepa", "sort_code", "spei", "swift", "zengin"] | str
-        ]
-        | None
+        list[Literal["aba", "iban", "sepa", "sort_code", "spei", "swift", "zengin"] | str] | None
     ) = None
     type: (
         Literal[
@@ -1418,9 +1327,7 @@ class PaymentIntentPaymentMethodOptionsPixMandateOptions(StripeObject):
     amount_type: Literal["fixed", "maximum"] | str | None = None
     currency: str | None = None
     end_date: str | None = None
-    payment_schedule: (
-        Literal["halfyearly", "monthly", "quarterly", "weekly", "yearly"] | str | None
-    ) = None
+    payment_schedule: Literal["halfyearly", "monthly", "quarterly", "weekly", "yearly"] | str | None = None
     reference: str | None = None
     start_date: str | None = None
 
@@ -1430,13 +1337,8 @@ class PaymentIntentPaymentMethodOptionsSepaDebitMandateOptions(StripeObject):
 
 
 class PaymentIntentPaymentMethodOptionsUsBankAccountFinancialConnections(StripeObject):
-    filters: (
-        PaymentIntentPaymentMethodOptionsUsBankAccountFinancialConnectionsFilters | None
-    ) = None
-    permissions: (
-        list[Literal["balances", "ownership", "payment_method", "transactions"] | str]
-        | None
-    ) = None
+    filters: PaymentIntentPaymentMethodOptionsUsBankAccountFinancialConnectionsFilters | None = None
+    permissions: list[Literal["balances", "ownership", "payment_method", "transactions"] | str] | None = None
     prefetch: list[Literal["balances", "ownership", "transactions"] | str] | None = None
     return_url: str | None = None
 
@@ -1450,9 +1352,7 @@ class PaymentIntentProcessingCardCustomerNotification(StripeObject):
     completes_at: int | None = None
 
 
-class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressAba(
-    StripeObject
-):
+class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressAba(StripeObject):
     account_holder_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressAbaAccountHolderAddress = ALWAYS_SENT
     account_holder_name: str = ALWAYS_SENT
     account_number: str = ALWAYS_SENT
@@ -1462,9 +1362,7 @@ class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressAba(
     routing_number: str = ALWAYS_SENT
 
 
-class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressIban(
-    StripeObject
-):
+class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressIban(StripeObject):
     account_holder_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressIbanAccountHolderAddress = ALWAYS_SENT
     account_holder_name: str = ALWAYS_SENT
     bank_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressIbanBankAddress = ALWAYS_SENT
@@ -1473,19 +1371,17 @@ class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressIban
     iban: str = ALWAYS_SENT
 
 
-class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSortCode(
-    StripeObject
-):
+class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSortCode(StripeObject):
     account_holder_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSortCodeAccountHolderAddress = ALWAYS_SENT
     account_holder_name: str = ALWAYS_SENT
     account_number: str = ALWAYS_SENT
-    bank_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSortCodeBankAddress = ALWAYS_SENT
+    bank_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSortCodeBankAddress = (
+        ALWAYS_SENT
+    )
     sort_code: str = ALWAYS_SENT
 
 
-class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSpei(
-    StripeObject
-):
+class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSpei(StripeObject):
     account_holder_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSpeiAccountHolderAddress = ALWAYS_SENT
     account_holder_name: str = ALWAYS_SENT
     bank_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSpeiBankAddress = ALWAYS_SENT
@@ -1494,9 +1390,7 @@ class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSpei
     clabe: str = ALWAYS_SENT
 
 
-class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSwift(
-    StripeObject
-):
+class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSwift(StripeObject):
     account_holder_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSwiftAccountHolderAddress = ALWAYS_SENT
     account_holder_name: str = ALWAYS_SENT
     account_number: str = ALWAYS_SENT
@@ -1506,9 +1400,7 @@ class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSwif
     swift_code: str = ALWAYS_SENT
 
 
-class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressZengin(
-    StripeObject
-):
+class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressZengin(StripeObject):
     account_holder_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressZenginAccountHolderAddress = ALWAYS_SENT
     account_holder_name: str | None = None
     account_number: str | None = None
@@ -1540,9 +1432,7 @@ class PaymentIntentNextActionKonbiniDisplayDetailsStoresSeicomart(StripeObject):
     payment_code: str = ALWAYS_SENT
 
 
-class PaymentIntentPaymentMethodOptionsBillieCompanyDetailsRegisteredAddress(
-    StripeObject
-):
+class PaymentIntentPaymentMethodOptionsBillieCompanyDetailsRegisteredAddress(StripeObject):
     city: str | None = None
     country: str | None = None
     line1: str | None = None
@@ -1563,21 +1453,15 @@ class PaymentIntentPaymentMethodOptionsCardInstallmentsPlan(StripeObject):
     type: Literal["bonus", "fixed_count", "revolving"] | str = ALWAYS_SENT
 
 
-class PaymentIntentPaymentMethodOptionsCustomerBalanceBankTransferEuBankTransfer(
-    StripeObject
-):
+class PaymentIntentPaymentMethodOptionsCustomerBalanceBankTransferEuBankTransfer(StripeObject):
     country: Literal["BE", "DE", "ES", "FR", "IE", "NL"] | str = ALWAYS_SENT
 
 
-class PaymentIntentPaymentMethodOptionsUsBankAccountFinancialConnectionsFilters(
-    StripeObject
-):
+class PaymentIntentPaymentMethodOptionsUsBankAccountFinancialConnectionsFilters(StripeObject):
     account_subcategories: list[Literal["checking", "savings"] | str] | None = None
 
 
-class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressAbaAccountHolderAddress(
-    StripeObject
-):
+class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressAbaAccountHolderAddress(StripeObject):
     city: str | None = None
     country: str | None = None
     line1: str | None = None
@@ -1586,9 +1470,7 @@ class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressAbaA
     state: str | None = None
 
 
-class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressAbaBankAddress(
-    StripeObject
-):
+class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressAbaBankAddress(StripeObject):
     city: str | None = None
     country: str | None = None
     line1: str | None = None
@@ -1597,9 +1479,7 @@ class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressAbaB
     state: str | None = None
 
 
-class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressIbanAccountHolderAddress(
-    StripeObject
-):
+class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressIbanAccountHolderAddress(StripeObject):
     city: str | None = None
     country: str | None = None
     line1: str | None = None
@@ -1608,9 +1488,7 @@ class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressIban
     state: str | None = None
 
 
-class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressIbanBankAddress(
-    StripeObject
-):
+class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressIbanBankAddress(StripeObject):
     city: str | None = None
     country: str | None = None
     line1: str | None = None
@@ -1619,9 +1497,7 @@ class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressIban
     state: str | None = None
 
 
-class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSortCodeAccountHolderAddress(
-    StripeObject
-):
+class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSortCodeAccountHolderAddress(StripeObject):
     city: str | None = None
     country: str | None = None
     line1: str | None = None
@@ -1630,9 +1506,7 @@ class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSort
     state: str | None = None
 
 
-class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSortCodeBankAddress(
-    StripeObject
-):
+class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSortCodeBankAddress(StripeObject):
     city: str | None = None
     country: str | None = None
     line1: str | None = None
@@ -1641,9 +1515,7 @@ class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSort
     state: str | None = None
 
 
-class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSpeiAccountHolderAddress(
-    StripeObject
-):
+class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSpeiAccountHolderAddress(StripeObject):
     city: str | None = None
     country: str | None = None
     line1: str | None = None
@@ -1652,9 +1524,7 @@ class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSpei
     state: str | None = None
 
 
-class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSpeiBankAddress(
-    StripeObject
-):
+class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSpeiBankAddress(StripeObject):
     city: str | None = None
     country: str | None = None
     line1: str | None = None
@@ -1663,9 +1533,7 @@ class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSpei
     state: str | None = None
 
 
-class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSwiftAccountHolderAddress(
-    StripeObject
-):
+class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSwiftAccountHolderAddress(StripeObject):
     city: str | None = None
     country: str | None = None
     line1: str | None = None
@@ -1674,9 +1542,7 @@ class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSwif
     state: str | None = None
 
 
-class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSwiftBankAddress(
-    StripeObject
-):
+class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSwiftBankAddress(StripeObject):
     city: str | None = None
     country: str | None = None
     line1: str | None = None
@@ -1685,9 +1551,7 @@ class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSwif
     state: str | None = None
 
 
-class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressZenginAccountHolderAddress(
-    StripeObject
-):
+class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressZenginAccountHolderAddress(StripeObject):
     city: str | None = None
     country: str | None = None
     line1: str | None = None
@@ -1696,9 +1560,7 @@ class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressZeng
     state: str | None = None
 
 
-class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressZenginBankAddress(
-    StripeObject
-):
+class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressZenginBankAddress(StripeObject):
     city: str | None = None
     country: str | None = None
     line1: str | None = None

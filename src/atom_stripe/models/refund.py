@@ -28,9 +28,7 @@ class Refund(StripeObject):
     object: Literal["refund"] = ALWAYS_SENT
     payment_intent: str | PaymentIntent | None = None
     payment_method: str | StripeObject | None = None
-    pending_reason: (
-        Literal["charge_pending", "insufficient_funds", "processing"] | str | None
-    ) = None
+    pending_reason: Literal["charge_pending", "insufficient_funds", "processing"] | str | None = None
     presentment_details: RefundPresentmentDetails | None = None
     reason: (
         Literal[

@@ -23,9 +23,7 @@ class Subscription(StripeObject):
     cancel_at_period_end: bool = ALWAYS_SENT
     canceled_at: int | None = None
     cancellation_details: SubscriptionCancellationDetails | None = None
-    collection_method: Literal["charge_automatically", "send_invoice"] | str = (
-        ALWAYS_SENT
-    )
+    collection_method: Literal["charge_automatically", "send_invoice"] | str = ALWAYS_SENT
     created: int = ALWAYS_SENT
     currency: str = ALWAYS_SENT
     customer: str | Customer = ALWAYS_SENT
@@ -154,9 +152,7 @@ class SubscriptionPauseCollection(StripeObject):
 
 
 class SubscriptionPaymentSettings(StripeObject):
-    payment_method_options: SubscriptionPaymentSettingsPaymentMethodOptions | None = (
-        None
-    )
+    payment_method_options: SubscriptionPaymentSettingsPaymentMethodOptions | None = None
     payment_method_types: (
         list[
             Literal[
@@ -290,17 +286,13 @@ class SubscriptionPaymentSettingsPaymentMethodOptions(StripeObject):
     billie: SubscriptionPaymentSettingsPaymentMethodOptionsBillie | None = None
     blik: SubscriptionPaymentSettingsPaymentMethodOptionsBlik | None = None
     card: SubscriptionPaymentSettingsPaymentMethodOptionsCard | None = None
-    customer_balance: (
-        SubscriptionPaymentSettingsPaymentMethodOptionsCustomerBalance | None
-    ) = None
+    customer_balance: SubscriptionPaymentSettingsPaymentMethodOptionsCustomerBalance | None = None
     konbini: SubscriptionPaymentSettingsPaymentMethodOptionsKonbini | None = None
     payto: SubscriptionPaymentSettingsPaymentMethodOptionsPayto | None = None
     pix: SubscriptionPaymentSettingsPaymentMethodOptionsPix | None = None
     sepa_debit: SubscriptionPaymentSettingsPaymentMethodOptionsSepaDebit | None = None
     upi: SubscriptionPaymentSettingsPaymentMethodOptionsUpi | None = None
-    us_bank_account: (
-        SubscriptionPaymentSettingsPaymentMethodOptionsUsBankAccount | None
-    ) = None
+    us_bank_account: SubscriptionPaymentSettingsPaymentMethodOptionsUsBankAccount | None = None
 
 
 class SubscriptionStatusDetailsPaused(StripeObject):
@@ -311,9 +303,7 @@ class SubscriptionStatusDetailsPaused(StripeObject):
 
 class SubscriptionTrialSettingsEndBehavior(StripeObject):
     billing_cycle_anchor: Literal["now", "unchanged"] | str | None = None
-    missing_payment_method: Literal["cancel", "create_invoice", "pause"] | str = (
-        ALWAYS_SENT
-    )
+    missing_payment_method: Literal["cancel", "create_invoice", "pause"] | str = ALWAYS_SENT
 
 
 class SubscriptionBillingScheduleBillUntilDuration(StripeObject):
@@ -322,12 +312,8 @@ class SubscriptionBillingScheduleBillUntilDuration(StripeObject):
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsAcssDebit(StripeObject):
-    mandate_options: (
-        SubscriptionPaymentSettingsPaymentMethodOptionsAcssDebitMandateOptions | None
-    ) = None
-    verification_method: (
-        Literal["automatic", "instant", "microdeposits"] | str | None
-    ) = None
+    mandate_options: SubscriptionPaymentSettingsPaymentMethodOptionsAcssDebitMandateOptions | None = None
+    verification_method: Literal["automatic", "instant", "microdeposits"] | str | None = None
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsBancontact(StripeObject):
@@ -335,21 +321,15 @@ class SubscriptionPaymentSettingsPaymentMethodOptionsBancontact(StripeObject):
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsBillie(StripeObject):
-    company_details: (
-        SubscriptionPaymentSettingsPaymentMethodOptionsBillieCompanyDetails | None
-    ) = None
+    company_details: SubscriptionPaymentSettingsPaymentMethodOptionsBillieCompanyDetails | None = None
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsBlik(StripeObject):
-    mandate_options: (
-        SubscriptionPaymentSettingsPaymentMethodOptionsBlikMandateOptions | None
-    ) = None
+    mandate_options: SubscriptionPaymentSettingsPaymentMethodOptionsBlikMandateOptions | None = None
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsCard(StripeObject):
-    mandate_options: (
-        SubscriptionPaymentSettingsPaymentMethodOptionsCardMandateOptions | None
-    ) = None
+    mandate_options: SubscriptionPaymentSettingsPaymentMethodOptionsCardMandateOptions | None = None
     network: (
         Literal[
             "amex",
@@ -373,10 +353,7 @@ class SubscriptionPaymentSettingsPaymentMethodOptionsCard(StripeObject):
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsCustomerBalance(StripeObject):
-    bank_transfer: (
-        SubscriptionPaymentSettingsPaymentMethodOptionsCustomerBalanceBankTransfer
-        | None
-    ) = None
+    bank_transfer: SubscriptionPaymentSettingsPaymentMethodOptionsCustomerBalanceBankTransfer | None = None
     funding_type: Literal["bank_transfer"] | None = None
 
 
@@ -385,16 +362,12 @@ class SubscriptionPaymentSettingsPaymentMethodOptionsKonbini(StripeObject):
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsPayto(StripeObject):
-    mandate_options: (
-        SubscriptionPaymentSettingsPaymentMethodOptionsPaytoMandateOptions | None
-    ) = None
+    mandate_options: SubscriptionPaymentSettingsPaymentMethodOptionsPaytoMandateOptions | None = None
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsPix(StripeObject):
     expires_after_seconds: int | None = None
-    mandate_options: (
-        SubscriptionPaymentSettingsPaymentMethodOptionsPixMandateOptions | None
-    ) = None
+    mandate_options: SubscriptionPaymentSettingsPaymentMethodOptionsPixMandateOptions | None = None
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsSepaDebit(StripeObject):
@@ -402,19 +375,14 @@ class SubscriptionPaymentSettingsPaymentMethodOptionsSepaDebit(StripeObject):
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsUpi(StripeObject):
-    mandate_options: (
-        SubscriptionPaymentSettingsPaymentMethodOptionsUpiMandateOptions | None
-    ) = None
+    mandate_options: SubscriptionPaymentSettingsPaymentMethodOptionsUpiMandateOptions | None = None
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsUsBankAccount(StripeObject):
-    financial_connections: (
-        SubscriptionPaymentSettingsPaymentMethodOptionsUsBankAccountFinancialConnections
-        | None
-    ) = None
-    verification_method: (
-        Literal["automatic", "instant", "microdeposits"] | str | None
-    ) = None
+    financial_connections: SubscriptionPaymentSettingsPaymentMethodOptionsUsBankAccountFinancialConnections | None = (
+        None
+    )
+    verification_method: Literal["automatic", "instant", "microdeposits"] | str | None = None
 
 
 class SubscriptionStatusDetailsPausedSubscription(StripeObject):
@@ -430,17 +398,14 @@ class SubscriptionStatusDetailsPausedSubscription(StripeObject):
     ) = ALWAYS_SENT
 
 
-class SubscriptionPaymentSettingsPaymentMethodOptionsAcssDebitMandateOptions(
-    StripeObject
-):
+class SubscriptionPaymentSettingsPaymentMethodOptionsAcssDebitMandateOptions(StripeObject):
     transaction_type: Literal["business", "personal"] | str | None = None
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsBillieCompanyDetails(StripeObject):
-    registered_address: (
-        SubscriptionPaymentSettingsPaymentMethodOptionsBillieCompanyDetailsRegisteredAddress
-        | None
-    ) = None
+    registered_address: SubscriptionPaymentSettingsPaymentMethodOptionsBillieCompanyDetailsRegisteredAddress | None = (
+        None
+    )
     registered_name: str | None = None
     registration_number: str | None = None
     registration_type: (
@@ -475,12 +440,9 @@ class SubscriptionPaymentSettingsPaymentMethodOptionsCardMandateOptions(StripeOb
     description: str | None = None
 
 
-class SubscriptionPaymentSettingsPaymentMethodOptionsCustomerBalanceBankTransfer(
-    StripeObject
-):
+class SubscriptionPaymentSettingsPaymentMethodOptionsCustomerBalanceBankTransfer(StripeObject):
     eu_bank_transfer: (
-        SubscriptionPaymentSettingsPaymentMethodOptionsCustomerBalanceBankTransferEuBankTransfer
-        | None
+        SubscriptionPaymentSettingsPaymentMethodOptionsCustomerBalanceBankTransferEuBankTransfer | None
     ) = None
     type: str | None = None
 
@@ -511,9 +473,7 @@ class SubscriptionPaymentSettingsPaymentMethodOptionsPixMandateOptions(StripeObj
     amount: int | None = None
     amount_includes_iof: Literal["always", "never"] | str | None = None
     end_date: str | None = None
-    payment_schedule: (
-        Literal["halfyearly", "monthly", "quarterly", "weekly", "yearly"] | str | None
-    ) = None
+    payment_schedule: Literal["halfyearly", "monthly", "quarterly", "weekly", "yearly"] | str | None = None
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsUpiMandateOptions(StripeObject):
@@ -523,23 +483,13 @@ class SubscriptionPaymentSettingsPaymentMethodOptionsUpiMandateOptions(StripeObj
     end_date: int | None = None
 
 
-class SubscriptionPaymentSettingsPaymentMethodOptionsUsBankAccountFinancialConnections(
-    StripeObject
-):
-    filters: (
-        SubscriptionPaymentSettingsPaymentMethodOptionsUsBankAccountFinancialConnectionsFilters
-        | None
-    ) = None
-    permissions: (
-        list[Literal["balances", "ownership", "payment_method", "transactions"] | str]
-        | None
-    ) = None
+class SubscriptionPaymentSettingsPaymentMethodOptionsUsBankAccountFinancialConnections(StripeObject):
+    filters: SubscriptionPaymentSettingsPaymentMethodOptionsUsBankAccountFinancialConnectionsFilters | None = None
+    permissions: list[Literal["balances", "ownership", "payment_method", "transactions"] | str] | None = None
     prefetch: list[Literal["balances", "ownership", "transactions"] | str] | None = None
 
 
-class SubscriptionPaymentSettingsPaymentMethodOptionsBillieCompanyDetailsRegisteredAddress(
-    StripeObject
-):
+class SubscriptionPaymentSettingsPaymentMethodOptionsBillieCompanyDetailsRegisteredAddress(StripeObject):
     city: str | None = None
     country: str | None = None
     line1: str | None = None
@@ -548,15 +498,11 @@ class SubscriptionPaymentSettingsPaymentMethodOptionsBillieCompanyDetailsRegiste
     state: str | None = None
 
 
-class SubscriptionPaymentSettingsPaymentMethodOptionsCustomerBalanceBankTransferEuBankTransfer(
-    StripeObject
-):
+class SubscriptionPaymentSettingsPaymentMethodOptionsCustomerBalanceBankTransferEuBankTransfer(StripeObject):
     country: Literal["BE", "DE", "ES", "FR", "IE", "NL"] | str = ALWAYS_SENT
 
 
-class SubscriptionPaymentSettingsPaymentMethodOptionsUsBankAccountFinancialConnectionsFilters(
-    StripeObject
-):
+class SubscriptionPaymentSettingsPaymentMethodOptionsUsBankAccountFinancialConnectionsFilters(StripeObject):
     account_subcategories: list[Literal["checking", "savings"] | str] | None = None
 
 
