@@ -21,6 +21,8 @@ def test_public_names() -> None:
         "IdempotencyError",
         "InvalidRequestError",
         "NotFoundError",
+        "OAuthError",
+        "OAuthStateError",
         "PermissionDeniedError",
         "RateLimitError",
         "ServerError",

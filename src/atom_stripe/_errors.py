@@ -14,14 +14,20 @@
     │   ├── PermissionDeniedError     403
     │   ├── ConflictError             409
     │   ├── RateLimitError            429
-    │   └── ServerError               5xx
+    │   ├── ServerError               5xx
+    │   └── OAuthError                Connect OAuth's {"error": "invalid_grant", ...}
+    │       └── InvalidGrantError, InvalidClientError, InvalidRequestOAuthError,
+    │           InvalidScopeError, UnsupportedGrantTypeError, UnsupportedResponseTypeError,
+    │           AccessDeniedError
     ├── APIResponseError              a 2xx whose body is not JSON or does not fit the model
     ├── SignatureVerificationError    a webhook that does not verify
+    ├── OAuthStateError               an OAuth callback whose state does not verify
     └── StripeValueError (ValueError) bad input, refused before anything is sent
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -87,7 +93,6 @@ class APIStatusError(StripeError):
         self.param: str | None = error.get("param")
         self.decline_code: str | None = error.get("decline_code")
         self.doc_url: str | None = error.get("doc_url")
-        self.error: dict[str, Any] = error
 
     def __str__(self) -> str:
         parts = [f"{self.status_code}"]
@@ -141,6 +146,69 @@ class SignatureVerificationError(StripeError):
     """A webhook payload whose signature header does not verify."""
 
 
+class OAuthStateError(StripeError):
+    """An OAuth callback whose ``state`` is missing, forged, for another session, or expired."""
+
+
+class OAuthError(APIStatusError):
+    """Connect OAuth refused the call: ``error`` is Stripe's code, ``description`` its words."""
+
+    def __init__(self, message: str, *, response: httpx.Response, body: Any) -> None:
+        super().__init__(message, response=response, body=body)
+        error = body.get("error") if isinstance(body, dict) else None
+        self.error: str = error if isinstance(error, str) else ""
+        self.description: str = message
+        self.code = self.error
+        self.type = "oauth_error"
+
+
+class InvalidGrantError(OAuthError):
+    """The code or refresh token is unknown, expired, used or revoked."""
+
+
+class InvalidClientError(OAuthError):
+    """The client id or the platform's secret key is wrong."""
+
+
+class InvalidRequestOAuthError(OAuthError):
+    """A parameter is missing or malformed."""
+
+
+class InvalidScopeError(OAuthError):
+    """The scope asked for is not allowed."""
+
+
+class UnsupportedGrantTypeError(OAuthError):
+    """The grant type is not one Stripe supports."""
+
+
+class UnsupportedResponseTypeError(OAuthError):
+    """The response type is not one Stripe supports."""
+
+
+class AccessDeniedError(OAuthError):
+    """The user declined to connect their account."""
+
+
+OAUTH_ERRORS: dict[str, type[OAuthError]] = {
+    "invalid_grant": InvalidGrantError,
+    "invalid_client": InvalidClientError,
+    "invalid_request": InvalidRequestOAuthError,
+    "invalid_scope": InvalidScopeError,
+    "unsupported_grant_type": UnsupportedGrantTypeError,
+    "unsupported_response_type": UnsupportedResponseTypeError,
+    "access_denied": AccessDeniedError,
+}
+
+#: Token-like words (keys, refresh tokens, codes) scrubbed from OAuth error descriptions.
+_TOKEN_LIKE = re.compile(r"\b(sk|rk|rt|ac)_(test_|live_)?[A-Za-z0-9]+")
+
+
+def redact_tokens(text: str) -> str:
+    """``text`` with anything shaped like a key, refresh token or code replaced by its prefix."""
+    return _TOKEN_LIKE.sub(lambda m: f"{m.group(1)}_{m.group(2) or ''}***", text)
+
+
 _BY_STATUS: dict[int, type[APIStatusError]] = {
     400: InvalidRequestError,
     401: AuthenticationError,
@@ -168,6 +236,11 @@ def make_status_error(response: httpx.Response) -> APIStatusError:
     except ValueError:
         body = None
     error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, str):
+        # Connect OAuth's shape: {"error": "invalid_grant", "error_description": "..."}
+        description = body.get("error_description")
+        message = redact_tokens(description if isinstance(description, str) else error)
+        return OAUTH_ERRORS.get(error, OAuthError)(message, response=response, body=body)
     if isinstance(error, dict) and isinstance(error.get("message"), str):
         message = error["message"]
         error_type = error.get("type")
