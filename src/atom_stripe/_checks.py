@@ -54,7 +54,7 @@ def check_values(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """
     out = dict(params)
     currency = out.get("currency")
-    if currency is not None and currency != "":
+    if currency is not None:
         currency = out["currency"] = normalize_currency(currency, param=_name(prefix, "currency"))
     else:
         currency = None

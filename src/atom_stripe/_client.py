@@ -14,6 +14,7 @@ import httpx
 from ._checks import check_account
 from ._errors import StripeValueError
 from ._request import Requester, Settings
+from ._throttle import Throttle
 from ._transport import AutoTransport
 
 if TYPE_CHECKING:
@@ -80,6 +81,8 @@ class AsyncStripeClient:
     ``api_key`` falls back to the ``STRIPE_API_KEY`` environment variable. Use it as
     ``async with AsyncStripeClient() as stripe: ...`` or call :meth:`aclose` when done.
     A caller's ``http_client`` is used as given and never closed by this client.
+    ``max_requests_per_second`` and ``max_concurrency`` pace this client and its copies
+    (off by default).
     """
 
     def __init__(
@@ -92,6 +95,8 @@ class AsyncStripeClient:
         max_retries: int = DEFAULT_MAX_RETRIES,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         http_client: httpx.AsyncClient | None = None,
+        max_requests_per_second: float | None = None,
+        max_concurrency: int | None = None,
     ) -> None:
         if api_key is None:
             api_key = os.environ.get("STRIPE_API_KEY")
@@ -112,7 +117,7 @@ class AsyncStripeClient:
         self._owns_http = http_client is None
         if http_client is None:
             http_client = httpx.AsyncClient(transport=AutoTransport(), timeout=settings.timeout)
-        self._requester = Requester(http_client, settings)
+        self._requester = Requester(http_client, settings, Throttle(max_requests_per_second, max_concurrency))
 
     # -- configuration --------------------------------------------------------------
 
@@ -169,7 +174,7 @@ class AsyncStripeClient:
             changes["timeout"] = _timeout(timeout)
         copy = object.__new__(AsyncStripeClient)
         copy._owns_http = self._owns_http
-        copy._requester = Requester(self._requester.http, settings.evolve(**changes))
+        copy._requester = self._requester.evolve(**changes)
         return copy
 
     def for_account(self, stripe_account: str) -> AsyncStripeClient:

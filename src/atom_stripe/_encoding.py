@@ -34,11 +34,15 @@ def _flatten(pairs: Pairs, key: str, value: Any) -> None:
             # An empty mapping is how Stripe clears an object (``metadata=``).
             pairs.append((key, ""))
         for sub, item in value.items():
+            if not isinstance(sub, str) or not sub or "[" in sub or "]" in sub:
+                raise StripeValueError(key, f"keys must be non-empty strings without '[' or ']', not {sub!r}")
             _flatten(pairs, f"{key}[{sub}]", item)
     elif isinstance(value, (list, tuple)):
         if not value:
             pairs.append((key, ""))
         for index, item in enumerate(value):
+            if item is None:
+                raise StripeValueError(f"{key}[{index}]", "a list cannot hold None")
             _flatten(pairs, f"{key}[{index}]", item)
     else:
         pairs.append((key, scalar(key, value)))
@@ -50,7 +54,14 @@ def scalar(key: str, value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, enum.Enum):
         return scalar(key, value.value)
-    if isinstance(value, (str, int)):
+    if isinstance(value, str):
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise StripeValueError(key, "is not valid Unicode text (it holds a lone surrogate)") from None
+        return value
+    if isinstance(value, int):
         return str(value)
     if isinstance(value, Decimal):
         if not value.is_finite():

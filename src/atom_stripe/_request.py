@@ -6,7 +6,7 @@ import logging
 import platform
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar, cast
 
@@ -23,6 +23,7 @@ from ._errors import (
     StripeValueError,
     make_status_error,
 )
+from ._throttle import Throttle
 from ._version import __version__
 
 logger = logging.getLogger("atom_stripe")
@@ -77,17 +78,26 @@ class Call:
     template: str
     idempotency_key: str | None
     stripe_account: str | None
+    request: httpx.Request = field(repr=False)
     attempt: int = 0
     status: int | None = None
     request_id: str | None = None
 
 
 class Requester:
-    """Sends calls over a shared ``httpx.AsyncClient`` with one client's settings."""
+    """Sends calls over a shared ``httpx.AsyncClient`` with one client's settings.
 
-    def __init__(self, http: httpx.AsyncClient, settings: Settings) -> None:
+    Copies made by ``with_options`` get their own ``Requester`` on the same pool and throttle.
+    """
+
+    def __init__(self, http: httpx.AsyncClient, settings: Settings, throttle: Throttle | None = None) -> None:
         self.http = http
         self.settings = settings
+        self.throttle = throttle if throttle is not None else Throttle()
+
+    def evolve(self, **changes: Any) -> Requester:
+        """A requester with some settings changed, on the same pool and throttle."""
+        return Requester(self.http, self.settings.evolve(**changes), self.throttle)
 
     async def request(
         self,
@@ -101,28 +111,13 @@ class Requester:
         stripe_account: str | None = None,
     ) -> M:
         """Send one call, retrying what is safe to retry, and parse the answer into ``cast_to``."""
-        response = await self.send(
-            method,
-            path,
-            pairs=pairs,
-            template=template,
-            idempotency_key=idempotency_key,
-            stripe_account=stripe_account,
-        )
-        try:
-            if isinstance(cast_to, TypeAdapter):
-                return cast_to.validate_json(response.content)
-            model = cast("type[BaseModel]", cast_to)
-            return cast(M, model.model_validate_json(response.content))
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
-                for e in exc.errors(include_input=False, include_url=False)[:3]
-            )
-            raise APIResponseError(
-                f"The answer to {method} {template or path} does not fit {_name(cast_to)}: {problems}",
-                response=response,
-            ) from None
+        if isinstance(cast_to, TypeAdapter):
+            parse: Callable[[bytes], Any] = cast_to.validate_json
+        else:
+            parse = cast("type[BaseModel]", cast_to).model_validate_json
+        call = self._prepare(method, path, pairs, template, idempotency_key, stripe_account)
+        result: M = await self._retry_loop(call, parse, _name(cast_to))
+        return result
 
     async def send(
         self,
@@ -135,75 +130,99 @@ class Requester:
         stripe_account: str | None = None,
     ) -> httpx.Response:
         """Send one call and return its successful answer, body read; raise for the rest."""
+        call = self._prepare(method, path, pairs, template, idempotency_key, stripe_account)
+        response: httpx.Response = await self._retry_loop(call, None, "")
+        return response
+
+    def _prepare(
+        self,
+        method: str,
+        path: str,
+        pairs: Sequence[tuple[str, str]],
+        template: str | None,
+        idempotency_key: str | None,
+        stripe_account: str | None,
+    ) -> Call:
         if self.http.is_closed:
             raise StripeError("This client has been closed.")
         settings = self.settings
         headers = dict(settings.headers)
         if method == "POST":
             key = check_idempotency_key(idempotency_key) if idempotency_key is not None else str(uuid.uuid4())
-            headers["Idempotency-Key"] = key
-            idempotency_key = key
+            headers["Idempotency-Key"] = idempotency_key = key
         elif idempotency_key is not None:
             headers["Idempotency-Key"] = check_idempotency_key(idempotency_key)
         if stripe_account is not None:
             headers["Stripe-Account"] = stripe_account
         url = settings.base_url + path
         content: bytes | None = None
-        if pairs:
-            encoded = urlencode(pairs)
-            if method == "POST":
-                content = encoded.encode()
-                headers["Content-Type"] = "application/x-www-form-urlencoded"
-            else:
-                url = f"{url}?{encoded}"
-        elif method == "POST":
+        if method == "POST":
             headers["Content-Type"] = "application/x-www-form-urlencoded"
+            content = urlencode(pairs).encode() if pairs else None
+        elif pairs:
+            url = f"{url}?{urlencode(pairs)}"
         request = self.http.build_request(method, url, headers=headers, content=content, timeout=settings.timeout)
-        call = Call(
+        return Call(
             method=method,
             path=path,
             template=template or path,
             idempotency_key=idempotency_key,
             stripe_account=stripe_account or settings.stripe_account,
+            request=request,
         )
-        return await self._retry_loop(request, call)
 
-    async def _retry_loop(self, request: httpx.Request, call: Call) -> httpx.Response:
+    async def _retry_loop(self, call: Call, parse: Callable[[bytes], Any] | None, expected: str) -> Any:
+        """Attempt the call until it succeeds, fails for good, or the retries run out."""
         max_retries = self.settings.max_retries
         debug = logger.isEnabledFor(logging.DEBUG)
+        throttle = self.throttle if self.throttle.active else None
         while True:
             call.attempt += 1
             retries_left = call.attempt <= max_retries
+            retry_after: httpx.Headers | None = None
             started = time.perf_counter()
             try:
-                response = await self.http.send(request)
-            except httpx.TimeoutException as exc:
-                self._log_attempt(call, started, f"timeout ({type(exc).__name__})", debug)
-                if retries_left:
-                    await _retry.sleep(_retry.retry_delay(call.attempt))
-                    continue
-                raise APITimeoutError(
-                    f"{call.method} {call.template} timed out after {call.attempt} attempt(s).", request=request
-                ) from exc
+                if throttle is None:
+                    response = await self.http.send(call.request)
+                else:
+                    async with throttle.slot():
+                        response = await self.http.send(call.request)
             except httpx.TransportError as exc:
-                self._log_attempt(call, started, f"connection error ({type(exc).__name__})", debug)
-                if retries_left:
-                    await _retry.sleep(_retry.retry_delay(call.attempt))
-                    continue
-                raise APIConnectionError(
-                    f"{call.method} {call.template} failed after {call.attempt} attempt(s): "
-                    f"{type(exc).__name__}: {exc}",
-                    request=request,
-                ) from exc
-            call.status = response.status_code
-            call.request_id = response.headers.get("request-id")
-            self._log_attempt(call, started, str(call.status), debug)
-            if call.status < 300:
-                return response
-            if retries_left and _retry.should_retry(call.status, response.headers):
-                await _retry.sleep(_retry.retry_delay(call.attempt, response.headers))
-                continue
-            raise make_status_error(response)
+                timed_out = _is_timeout(exc)
+                kind = "timeout" if timed_out else "connection error"
+                self._log_attempt(call, started, f"{kind} ({type(exc).__name__})", debug)
+                where = f"{call.method} {call.template}"
+                if timed_out:
+                    failure: StripeError = APITimeoutError(
+                        f"{where} timed out after {call.attempt} attempt(s).", request=call.request
+                    )
+                else:
+                    failure = APIConnectionError(
+                        f"{where} failed after {call.attempt} attempt(s): {type(exc).__name__}", request=call.request
+                    )
+                failure.__cause__ = exc
+                retry = retries_left
+            else:
+                call.status = response.status_code
+                call.request_id = response.headers.get("request-id")
+                self._log_attempt(call, started, str(call.status), debug)
+                if call.status < 300:
+                    if parse is None:
+                        return response
+                    try:
+                        return parse(response.content)
+                    except ValidationError as exc:
+                        failure = _response_error(call, response, exc, expected)
+                        # A body that is not JSON at all was damaged on the way; asking again is
+                        # safe (GETs are idempotent, POSTs replay under their idempotency key).
+                        retry = retries_left and _not_json(exc)
+                else:
+                    failure = make_status_error(response)
+                    retry = retries_left and _retry.should_retry(call.status, response.headers)
+                    retry_after = response.headers
+            if not retry:
+                raise failure
+            await _retry.sleep(_retry.retry_delay(call.attempt, retry_after))
 
     @staticmethod
     def _log_attempt(call: Call, started: float, outcome: str, debug: bool) -> None:
@@ -228,6 +247,29 @@ class Requester:
                 "stripe_duration_ms": round(elapsed_ms, 3),
             },
         )
+
+
+def _is_timeout(exc: httpx.TransportError) -> bool:
+    """Whether a transport error is a timeout. httpx_aiohttp reports a dropped connection
+    (aiohttp's ``ServerDisconnectedError``) as ``ConnectTimeout``; the cause tells the truth."""
+    if not isinstance(exc, httpx.TimeoutException):
+        return False
+    cause = exc.__cause__
+    return cause is None or not type(cause).__module__.startswith("aiohttp") or isinstance(cause, TimeoutError)
+
+
+def _not_json(exc: ValidationError) -> bool:
+    return any(e["type"] == "json_invalid" for e in exc.errors(include_url=False, include_input=False))
+
+
+def _response_error(call: Call, response: httpx.Response, exc: ValidationError, expected: str) -> APIResponseError:
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
+        for e in exc.errors(include_input=False, include_url=False)[:3]
+    )
+    return APIResponseError(
+        f"The answer to {call.method} {call.template} does not fit {expected}: {problems}", response=response
+    )
 
 
 def _name(cast_to: Any) -> str:

@@ -25,7 +25,7 @@ class HealthStatus(BaseModel):
 
 async def check_health(requester: Requester) -> HealthStatus:
     """One read with no retries; never raises for an unreachable or unauthorized API."""
-    once = Requester(requester.http, requester.settings.evolve(max_retries=0))
+    once = requester.evolve(max_retries=0)
     started = time.perf_counter()
     try:
         response = await once.send("GET", "/v1/balance")
