@@ -43,7 +43,7 @@ def busy_connections(client: AsyncStripeClient) -> int:
         return 0
     if isinstance(inner, httpx.AsyncHTTPTransport):
         return sum(1 for c in inner._pool.connections if not c.is_idle())
-    return len(inner.client.connector._acquired)
+    return len(inner.session.connector._acquired) if inner.session else 0
 
 
 def count_tasks() -> int:

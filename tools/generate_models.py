@@ -46,7 +46,7 @@ BASEMODEL_NAMES = set(dir(pydantic.BaseModel))
 
 
 def class_name(cls: type) -> str:
-    return cls.__qualname__.replace(".", "")
+    return str(cls.__qualname__).replace(".", "")
 
 
 def root_module(cls: type) -> str | None:
@@ -102,11 +102,11 @@ class Writer:
         if isinstance(t, str):
             return self.forward(t)
         if t in (str, int, bool, float):
-            return t.__name__
+            return str(t.__name__)
         if t is Decimal:
             self.uses.add("Decimal")
             return "Decimal"
-        origin = typing.get_origin(t)
+        origin: typing.Any = typing.get_origin(t)
         args = typing.get_args(t)
         if origin is typing.Literal:
             self.uses.add("Literal")
@@ -148,12 +148,10 @@ class Writer:
     def fields(self, cls: type) -> list[str]:
         lines: list[str] = []
         for name, ann in cls.__annotations__.items():
-            if name.startswith("_") or name == "OBJECT_NAME":
+            origin: typing.Any = typing.get_origin(ann)
+            if name.startswith("_") or name == "OBJECT_NAME" or origin is typing.ClassVar:
                 continue
-            if typing.get_origin(ann) is typing.ClassVar:
-                continue
-            args = typing.get_args(ann)
-            optional = typing.get_origin(ann) in (typing.Union, types.UnionType) and type(None) in args
+            optional = origin in (typing.Union, types.UnionType) and type(None) in typing.get_args(ann)
             expr = self.emit(ann)
             attr = name
             alias = ""

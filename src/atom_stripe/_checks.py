@@ -46,32 +46,45 @@ def check_metadata(metadata: Any, param: str = "metadata") -> None:
             raise StripeValueError(f"{param}[{key}]", f"is longer than {MAX_METADATA_VALUE} characters")
 
 
-def check_values(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+def check_values(params: Mapping[str, Any], prefix: str = "") -> Mapping[str, Any]:
     """Check amounts, currencies and metadata anywhere in the parameters.
 
-    Returns a copy in which currencies are lower-cased (``"USD"`` is sent as ``usd``);
-    the caller's mappings are left as they were.
+    Returns the parameters with currencies lower-cased (``"USD"`` is sent as ``usd``): the
+    same mapping when nothing needed changing, else a copy; the caller's mappings are
+    never changed.
     """
-    out = dict(params)
-    currency = out.get("currency")
+    out: dict[str, Any] | None = None
+    currency = params.get("currency")
     if currency is not None:
-        currency = out["currency"] = normalize_currency(currency, param=_name(prefix, "currency"))
-    else:
-        currency = None
-    for key, value in out.items():
-        name = _name(prefix, key)
-        if key in AMOUNT_KEYS and value is not None and value != "":
-            check_amount(value, currency=currency, param=name, allow_zero=AMOUNT_KEYS[key])
-        elif key == "metadata" and value is not None:
-            check_metadata(value, name)
+        code = normalize_currency(currency, param=_name(prefix, "currency"))
+        if code != currency:
+            out = dict(params)
+            out["currency"] = code
+        currency = code
+    for key, value in params.items():
+        if value is None:
+            continue
+        if key in AMOUNT_KEYS:
+            if value != "":
+                check_amount(value, currency=currency, param=_name(prefix, key), allow_zero=AMOUNT_KEYS[key])
+        elif key == "metadata":
+            check_metadata(value, _name(prefix, key))
+        elif type(value) is str:
+            continue
         elif isinstance(value, Mapping):
-            out[key] = check_values(value, name)
+            checked = check_values(value, _name(prefix, key))
+            if checked is not value:
+                out = out if out is not None else dict(params)
+                out[key] = checked
         elif isinstance(value, (list, tuple)):
-            out[key] = [
-                check_values(item, f"{name}[{index}]") if isinstance(item, Mapping) else item
+            items = [
+                check_values(item, f"{_name(prefix, key)}[{index}]") if isinstance(item, Mapping) else item
                 for index, item in enumerate(value)
             ]
-    return out
+            if any(new is not old for new, old in zip(items, value, strict=True)):
+                out = out if out is not None else dict(params)
+                out[key] = items
+    return params if out is None else out
 
 
 def _name(prefix: str, key: str) -> str:

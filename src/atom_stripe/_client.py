@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from functools import cached_property
 from types import TracebackType
@@ -51,6 +50,8 @@ def _timeout(value: float | httpx.Timeout) -> httpx.Timeout:
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
+    import ipaddress
+
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
@@ -115,9 +116,13 @@ class AsyncStripeClient:
             timeout=_timeout(timeout),
         )
         self._owns_http = http_client is None
+        transport = None
         if http_client is None:
-            http_client = httpx.AsyncClient(transport=AutoTransport(), timeout=settings.timeout)
-        self._requester = Requester(http_client, settings, Throttle(max_requests_per_second, max_concurrency))
+            transport = AutoTransport()
+            http_client = httpx.AsyncClient(transport=transport, timeout=settings.timeout)
+        self._requester = Requester(
+            http_client, settings, Throttle(max_requests_per_second, max_concurrency), transport=transport
+        )
 
     # -- configuration --------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -27,6 +28,15 @@ def flatten(params: Mapping[str, Any]) -> Pairs:
 
 
 def _flatten(pairs: Pairs, key: str, value: Any) -> None:
+    kind = type(value)
+    if kind is str:  # the common cases first, by exact type
+        if not value.isascii():
+            scalar(key, value)
+        pairs.append((key, value))
+        return
+    if kind is int:
+        pairs.append((key, str(value)))
+        return
     if value is None:
         return
     if isinstance(value, Mapping):
@@ -82,8 +92,15 @@ def scalar(key: str, value: Any) -> str:
 
 # Stripe accepts brackets unescaped, and unescaped brackets keep logs readable.
 _SAFE = "[]"
+# Text made only of these needs no quoting (the common case: ids, amounts, keys).
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.\-~\[\]]*")
+_PLAIN_VALUE = re.compile(r"[A-Za-z0-9_.\-~]*")
 
 
 def urlencode(pairs: Sequence[tuple[str, str]]) -> str:
     """``application/x-www-form-urlencoded`` text for the pairs."""
-    return "&".join(f"{quote(k, safe=_SAFE)}={quote(v, safe='')}" for k, v in pairs)
+    plain_key, plain_value = _PLAIN_KEY.fullmatch, _PLAIN_VALUE.fullmatch
+    return "&".join(
+        f"{k if plain_key(k) else quote(k, safe=_SAFE)}={v if plain_value(v) else quote(v, safe='')}"
+        for k, v in pairs
+    )

@@ -2,7 +2,7 @@
 
 ``await stripe.customers.list(limit=10)`` gives the first :class:`Page`;
 ``async for customer in stripe.customers.list(limit=10)`` walks every customer,
-fetching the next page only when the current one runs out; ``.pages()`` walks
+fetching the next page while you work through the current one; ``.pages()`` walks
 page by page.
 """
 
@@ -14,6 +14,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import Field, PrivateAttr
 
 from ._models import StripeObject
+from ._prefetch import Prefetch
 
 T = TypeVar("T")
 P = TypeVar("P", bound="Page[Any] | SearchPage[Any]")
@@ -106,6 +107,17 @@ class AsyncPaginator(Generic[T, P]):
             page = await page.get_next_page()
 
     async def __aiter__(self) -> AsyncIterator[T]:
-        async for page in self.pages():
-            for item in page.data:
-                yield item
+        """Every item of every page. The next page is fetched while you work through this
+        one (at most one page ahead), so your work and the network overlap."""
+        page: P = await self._fetch(self._params)
+        while True:
+            ahead = Prefetch(page.get_next_page) if page.has_next_page() else None
+            try:
+                for item in page.data:
+                    yield item
+                if ahead is None:
+                    return
+                page = await ahead.result()
+            finally:
+                if ahead is not None:
+                    ahead.cancel()

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import logging
-import platform
+import sys
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import httpx
-from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from . import _retry
 from ._encoding import urlencode
@@ -26,12 +25,15 @@ from ._errors import (
 from ._throttle import Throttle
 from ._version import __version__
 
+if TYPE_CHECKING:
+    from pydantic import BaseModel, TypeAdapter, ValidationError
+
 logger = logging.getLogger("atom_stripe")
 
 M = TypeVar("M")
 
 MAX_IDEMPOTENCY_KEY = 255
-USER_AGENT = f"atom_stripe/{__version__} python/{platform.python_version()} httpx/{httpx.__version__}"
+USER_AGENT = f"atom_stripe/{__version__} python/{sys.version_info[0]}.{sys.version_info[1]} httpx/{httpx.__version__}"
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Settings:
     max_retries: int
     timeout: httpx.Timeout
     headers: Mapping[str, str] = field(init=False, repr=False, compare=False)
+    extensions: Mapping[str, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         headers = {
@@ -52,7 +55,9 @@ class Settings:
             "Stripe-Version": self.api_version,
             "User-Agent": USER_AGENT,
             "Accept": "application/json",
+            "Accept-Encoding": "gzip",
         }
+        object.__setattr__(self, "extensions", {"timeout": self.timeout.as_dict()})
         if self.stripe_account:
             headers["Stripe-Account"] = self.stripe_account
         object.__setattr__(self, "headers", headers)
@@ -90,14 +95,25 @@ class Requester:
     Copies made by ``with_options`` get their own ``Requester`` on the same pool and throttle.
     """
 
-    def __init__(self, http: httpx.AsyncClient, settings: Settings, throttle: Throttle | None = None) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        settings: Settings,
+        throttle: Throttle | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.http = http
         self.settings = settings
         self.throttle = throttle if throttle is not None else Throttle()
+        # With an http client of our own making (no hooks, auth or cookies to honour), requests
+        # go straight to its transport: httpx's client layer (cookie jar, hooks, redirects)
+        # costs more CPU than the aiohttp transport itself.
+        self.transport = transport
 
     def evolve(self, **changes: Any) -> Requester:
         """A requester with some settings changed, on the same pool and throttle."""
-        return Requester(self.http, self.settings.evolve(**changes), self.throttle)
+        return Requester(self.http, self.settings.evolve(**changes), self.throttle, transport=self.transport)
 
     async def request(
         self,
@@ -111,10 +127,9 @@ class Requester:
         stripe_account: str | None = None,
     ) -> M:
         """Send one call, retrying what is safe to retry, and parse the answer into ``cast_to``."""
-        if isinstance(cast_to, TypeAdapter):
-            parse: Callable[[bytes], Any] = cast_to.validate_json
-        else:
-            parse = cast("type[BaseModel]", cast_to).model_validate_json
+        parse: Callable[[bytes], Any] = getattr(cast_to, "validate_json", None) or cast(
+            "type[BaseModel]", cast_to
+        ).model_validate_json
         call = self._prepare(method, path, pairs, template, idempotency_key, stripe_account)
         result: M = await self._retry_loop(call, parse, _name(cast_to))
         return result
@@ -161,7 +176,10 @@ class Requester:
             content = urlencode(pairs).encode() if pairs else None
         elif pairs:
             url = f"{url}?{urlencode(pairs)}"
-        request = self.http.build_request(method, url, headers=headers, content=content, timeout=settings.timeout)
+        if self.transport is not None:
+            request = httpx.Request(method, url, headers=headers, content=content, extensions=settings.extensions)
+        else:
+            request = self.http.build_request(method, url, headers=headers, content=content, timeout=settings.timeout)
         return Call(
             method=method,
             path=path,
@@ -173,6 +191,8 @@ class Requester:
 
     async def _retry_loop(self, call: Call, parse: Callable[[bytes], Any] | None, expected: str) -> Any:
         """Attempt the call until it succeeds, fails for good, or the retries run out."""
+        from pydantic import ValidationError  # here, not at import time: `import atom_stripe` stays light
+
         max_retries = self.settings.max_retries
         debug = logger.isEnabledFor(logging.DEBUG)
         throttle = self.throttle if self.throttle.active else None
@@ -183,10 +203,10 @@ class Requester:
             started = time.perf_counter()
             try:
                 if throttle is None:
-                    response = await self.http.send(call.request)
+                    response = await self._send(call.request)
                 else:
                     async with throttle.slot():
-                        response = await self.http.send(call.request)
+                        response = await self._send(call.request)
             except httpx.TransportError as exc:
                 timed_out = _is_timeout(exc)
                 kind = "timeout" if timed_out else "connection error"
@@ -223,6 +243,19 @@ class Requester:
             if not retry:
                 raise failure
             await _retry.sleep(_retry.retry_delay(call.attempt, retry_after))
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        """One attempt: the answer, body read and connection released."""
+        if self.transport is None:
+            return await self.http.send(request)
+        # httpx's own lookup (mounts, and what respx's "httpx" mode patches to mock a client).
+        transport = self.http._transport_for_url(request.url)
+        response = await transport.handle_async_request(request)
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        return response
 
     @staticmethod
     def _log_attempt(call: Call, started: float, outcome: str, debug: bool) -> None:
@@ -273,6 +306,4 @@ def _response_error(call: Call, response: httpx.Response, exc: ValidationError, 
 
 
 def _name(cast_to: Any) -> str:
-    if isinstance(cast_to, TypeAdapter):
-        return "the expected type"
-    return str(getattr(cast_to, "__name__", cast_to))
+    return str(getattr(cast_to, "__name__", "the expected type"))

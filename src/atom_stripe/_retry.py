@@ -7,7 +7,6 @@ import time
 from email.utils import parsedate_to_datetime
 
 import anyio
-import backoff
 import httpx
 
 #: First backoff delay and its ceiling, in seconds (Stripe's own clients use 0.5 and 5).
@@ -60,6 +59,8 @@ def backoff_delay(retry_number: int) -> float:
     jitter from ``backoff.full_jitter``, floored at half the base so a retry is
     never immediate.
     """
+    import backoff  # here, not at import time: it imports asyncio, which trio users need not load
+
     waits = backoff.expo(base=2, factor=INITIAL_DELAY, max_value=MAX_DELAY)
     next(waits)  # backoff's generators yield a throwaway value first
     base = next(itertools.islice(waits, retry_number - 1, None))

@@ -34,9 +34,9 @@ class AutoTransport(httpx.AsyncBaseTransport):
 
             loop = asyncio.get_running_loop()
             if self._inner is None or self._loop is not loop:
-                from httpx_aiohttp import AiohttpTransport
+                from ._aiohttp import AiohttpTransport
 
-                self._inner = AiohttpTransport(limits=self._limits)
+                self._inner = AiohttpTransport(self._limits)
                 self._loop = loop
         elif self._inner is None or self._loop is not None:
             self._inner = httpx.AsyncHTTPTransport(limits=self._limits)

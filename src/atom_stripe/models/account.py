@@ -154,12 +154,7 @@ class AccountCompany(StripeObject):
     owners_provided: bool | None = None
     ownership_declaration: AccountCompanyOwnershipDeclaration | None = None
     ownership_exemption_reason: (
-        Literal[
-            "qualified_entity_exceeds_ownership_threshold",
-            "qualifies_as_financial_institution",
-        ]
-        | str
-        | None
+        Literal["qualified_entity_exceeds_ownership_threshold", "qualifies_as_financial_institution"] | str | None
     ) = None
     phone: str | None = None
     physical_address: AccountCompanyPhysicalAddress | None = None

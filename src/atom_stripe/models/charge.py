@@ -938,13 +938,7 @@ class ChargePaymentMethodDetailsCardWallet(StripeObject):
     samsung_pay: ChargePaymentMethodDetailsCardWalletSamsungPay | None = None
     type: (
         Literal[
-            "amex_express_checkout",
-            "apple_pay",
-            "google_pay",
-            "link",
-            "masterpass",
-            "samsung_pay",
-            "visa_checkout",
+            "amex_express_checkout", "apple_pay", "google_pay", "link", "masterpass", "samsung_pay", "visa_checkout"
         ]
         | str
     ) = ALWAYS_SENT

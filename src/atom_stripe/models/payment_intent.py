@@ -633,10 +633,7 @@ class PaymentIntentTransferData(StripeObject):
 
 class PaymentIntentAmountDetailsError(StripeObject):
     code: (
-        Literal[
-            "amount_details_amount_mismatch",
-            "amount_details_tax_shipping_discount_greater_than_amount",
-        ]
+        Literal["amount_details_amount_mismatch", "amount_details_tax_shipping_discount_greater_than_amount"]
         | str
         | None
     ) = None
@@ -697,13 +694,7 @@ class PaymentIntentNextActionDisplayBankTransferInstructions(StripeObject):
     hosted_instructions_url: str | None = None
     reference: str | None = None
     type: (
-        Literal[
-            "eu_bank_transfer",
-            "gb_bank_transfer",
-            "jp_bank_transfer",
-            "mx_bank_transfer",
-            "us_bank_transfer",
-        ]
+        Literal["eu_bank_transfer", "gb_bank_transfer", "jp_bank_transfer", "mx_bank_transfer", "us_bank_transfer"]
         | str
     ) = ALWAYS_SENT
 
@@ -1159,21 +1150,7 @@ class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddress(Str
     sort_code: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSortCode | None = None
     spei: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSpei | None = None
     supported_networks: (
-        list[
-            Literal[
-                "ach",
-                "bacs",
-                "chaps",
-                "domestic_wire_us",
-                "fps",
-                "sepa",
-                "spei",
-                "swift",
-                "zengin",
-            ]
-            | str
-        ]
-        | None
+        list[Literal["ach", "bacs", "chaps", "domestic_wire_us", "fps", "sepa", "spei", "swift", "zengin"] | str] | None
     ) = None
     swift: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSwift | None = None
     type: Literal["aba", "iban", "sort_code", "spei", "swift", "zengin"] | str = ALWAYS_SENT
@@ -1271,13 +1248,7 @@ class PaymentIntentPaymentMethodOptionsCustomerBalanceBankTransfer(StripeObject)
         list[Literal["aba", "iban", "sepa", "sort_code", "spei", "swift", "zengin"] | str] | None
     ) = None
     type: (
-        Literal[
-            "eu_bank_transfer",
-            "gb_bank_transfer",
-            "jp_bank_transfer",
-            "mx_bank_transfer",
-            "us_bank_transfer",
-        ]
+        Literal["eu_bank_transfer", "gb_bank_transfer", "jp_bank_transfer", "mx_bank_transfer", "us_bank_transfer"]
         | str
         | None
     ) = None
@@ -1288,18 +1259,7 @@ class PaymentIntentPaymentMethodOptionsPaytoMandateOptions(StripeObject):
     amount_type: Literal["fixed", "maximum"] | str | None = None
     end_date: str | None = None
     payment_schedule: (
-        Literal[
-            "adhoc",
-            "annual",
-            "daily",
-            "fortnightly",
-            "monthly",
-            "quarterly",
-            "semi_annual",
-            "weekly",
-        ]
-        | str
-        | None
+        Literal["adhoc", "annual", "daily", "fortnightly", "monthly", "quarterly", "semi_annual", "weekly"] | str | None
     ) = None
     payments_per_period: int | None = None
     purpose: (

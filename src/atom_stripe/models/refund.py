@@ -30,16 +30,7 @@ class Refund(StripeObject):
     payment_method: str | StripeObject | None = None
     pending_reason: Literal["charge_pending", "insufficient_funds", "processing"] | str | None = None
     presentment_details: RefundPresentmentDetails | None = None
-    reason: (
-        Literal[
-            "duplicate",
-            "expired_uncaptured_charge",
-            "fraudulent",
-            "requested_by_customer",
-        ]
-        | str
-        | None
-    ) = None
+    reason: Literal["duplicate", "expired_uncaptured_charge", "fraudulent", "requested_by_customer"] | str | None = None
     receipt_number: str | None = None
     source_transfer_reversal: str | StripeObject | None = None
     status: str | None = None

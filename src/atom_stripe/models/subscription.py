@@ -54,16 +54,7 @@ class Subscription(StripeObject):
     schedule: str | StripeObject | None = None
     start_date: int = ALWAYS_SENT
     status: (
-        Literal[
-            "active",
-            "canceled",
-            "incomplete",
-            "incomplete_expired",
-            "past_due",
-            "paused",
-            "trialing",
-            "unpaid",
-        ]
+        Literal["active", "canceled", "incomplete", "incomplete_expired", "past_due", "paused", "trialing", "unpaid"]
         | str
     ) = ALWAYS_SENT
     status_details: SubscriptionStatusDetails | None = None
@@ -123,12 +114,7 @@ class SubscriptionCancellationDetails(StripeObject):
     ) = None
     feedback_option: str | StripeObject | None = None
     reason: (
-        Literal[
-            "canceled_by_retention_policy",
-            "cancellation_requested",
-            "payment_disputed",
-            "payment_failed",
-        ]
+        Literal["canceled_by_retention_policy", "cancellation_requested", "payment_disputed", "payment_failed"]
         | str
         | None
     ) = None

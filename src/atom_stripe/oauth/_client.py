@@ -78,8 +78,9 @@ class StripeOAuth:
             timeout=_timeout(timeout),
         )
         self._owns_http = http_client is None
-        http = http_client if http_client is not None else httpx.AsyncClient(transport=AutoTransport())
-        self._requester = Requester(http, settings)
+        transport = AutoTransport() if http_client is None else None
+        http = http_client if http_client is not None else httpx.AsyncClient(transport=transport)
+        self._requester = Requester(http, settings, transport=transport)
         key = state_secret if state_secret is not None else client_secret
         key_bytes = key.encode() if isinstance(key, str) else key
         # A key for signing states, derived so the secret key itself is never used as one.

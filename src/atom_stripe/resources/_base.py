@@ -64,7 +64,7 @@ def _param_name(loc: tuple[int | str, ...], params: Any, missing: bool) -> str:
     return parts[0] + "".join(f"[{p}]" for p in parts[1:])
 
 
-def check_params(schema: type, params: Mapping[str, Any]) -> dict[str, Any]:
+def check_params(schema: type, params: Mapping[str, Any]) -> Mapping[str, Any]:
     """Refuse parameters that do not fit the endpoint's typed parameters; return them normalized."""
     allowed: frozenset[str] = getattr(schema, "__required_keys__") | getattr(schema, "__optional_keys__")
     for key in params:
@@ -89,7 +89,7 @@ def wire_params(
     extra_params: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Checked parameters, ``expand`` and ``extra_params`` merged into one mapping."""
-    merged = check_params(schema, params) if schema is not None else check_values(params)
+    merged = dict(check_params(schema, params) if schema is not None else check_values(params))
     if expand is not None:
         paths = check_expand(expand)
         if paths:

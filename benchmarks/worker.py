@@ -1,0 +1,253 @@
+"""One benchmark run: one client, one operation, in a process of its own. Prints one JSON line.
+
+    python benchmarks/worker.py CLIENT OP URL [--requests N] [--concurrency C]
+
+CLIENT: atom_stripe, atom_stripe-trio, httpx, httpx-aiohttp, aiohttp, stripe-python
+OP:     retrieve, create, list100, paginate10k
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlencode
+
+KEY = "sk_test_benchmark"
+HEADERS = {"Authorization": f"Bearer {KEY}", "Stripe-Version": "2026-10-28.endive"}
+METADATA = {"order_id": "6735", "cart": "c_42", "atom_user": "u_1", "channel": "web"}
+CREATE = {
+    "amount": 2000,
+    "currency": "usd",
+    "capture_method": "manual",
+    "metadata": METADATA,
+    "payment_method_options": {"card": {"request_three_d_secure": "any"}},
+}
+CREATE_FORM = urlencode(
+    [("amount", "2000"), ("currency", "usd"), ("capture_method", "manual")]
+    + [(f"metadata[{k}]", v) for k, v in METADATA.items()]
+    + [("payment_method_options[card][request_three_d_secure]", "any")]
+)
+FORM_HEADERS = {**HEADERS, "Content-Type": "application/x-www-form-urlencoded"}
+
+Op = Callable[[], Awaitable[int]]  # one unit of work; returns how many objects it produced
+
+
+def atom_ops(url: str) -> tuple[dict[str, Op], Callable[[], Awaitable[None]]]:
+    from atom_stripe import AsyncStripeClient
+
+    s = AsyncStripeClient(KEY, base_url=url, max_retries=0)
+
+    async def retrieve() -> int:
+        await s.customers.retrieve("cus_bench")
+        return 1
+
+    async def create() -> int:
+        await s.payments.create(**CREATE)  # type: ignore[arg-type]
+        return 1
+
+    async def list100() -> int:
+        page = await s.customers.list(limit=100)
+        return len(page.data)
+
+    async def paginate() -> int:
+        n = 0
+        async for _ in s.customers.list(limit=100):
+            n += 1
+        return n
+
+    return {"retrieve": retrieve, "create": create, "list100": list100, "paginate10k": paginate}, s.aclose
+
+
+def httpx_ops(url: str, transport: Any = None) -> tuple[dict[str, Op], Callable[[], Awaitable[None]]]:
+    import httpx
+
+    c = httpx.AsyncClient(transport=transport, limits=httpx.Limits(max_connections=100))
+
+    async def retrieve() -> int:
+        (await c.get(f"{url}/v1/customers/cus_bench", headers=HEADERS)).json()
+        return 1
+
+    async def create() -> int:
+        (await c.post(f"{url}/v1/payment_intents", content=CREATE_FORM, headers=FORM_HEADERS)).json()
+        return 1
+
+    async def list100() -> int:
+        return len((await c.get(f"{url}/v1/customers", params={"limit": 100}, headers=HEADERS)).json()["data"])
+
+    async def paginate() -> int:
+        n, params = 0, {"limit": "100"}
+        while True:
+            page = (await c.get(f"{url}/v1/customers", params=params, headers=HEADERS)).json()
+            n += len(page["data"])
+            if not page["has_more"]:
+                return n
+            params = {"limit": "100", "starting_after": page["data"][-1]["id"]}
+
+    return {"retrieve": retrieve, "create": create, "list100": list100, "paginate10k": paginate}, c.aclose
+
+
+def aiohttp_ops(url: str) -> tuple[dict[str, Op], Callable[[], Awaitable[None]]]:
+    import aiohttp
+
+    session: aiohttp.ClientSession | None = None
+
+    def get() -> aiohttp.ClientSession:
+        nonlocal session
+        if session is None:
+            session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100))
+        return session
+
+    async def retrieve() -> int:
+        async with get().get(f"{url}/v1/customers/cus_bench", headers=HEADERS) as r:
+            await r.json()
+        return 1
+
+    async def create() -> int:
+        async with get().post(f"{url}/v1/payment_intents", data=CREATE_FORM, headers=FORM_HEADERS) as r:
+            await r.json()
+        return 1
+
+    async def list100() -> int:
+        async with get().get(f"{url}/v1/customers", params={"limit": "100"}, headers=HEADERS) as r:
+            return len((await r.json())["data"])
+
+    async def paginate() -> int:
+        n, params = 0, {"limit": "100"}
+        while True:
+            async with get().get(f"{url}/v1/customers", params=params, headers=HEADERS) as r:
+                page = await r.json()
+            n += len(page["data"])
+            if not page["has_more"]:
+                return n
+            params = {"limit": "100", "starting_after": page["data"][-1]["id"]}
+
+    async def close() -> None:
+        if session is not None:
+            await session.close()
+
+    return {"retrieve": retrieve, "create": create, "list100": list100, "paginate10k": paginate}, close
+
+
+def stripe_ops(url: str) -> tuple[dict[str, Op], Callable[[], Awaitable[None]]]:
+    import stripe
+
+    client = stripe.StripeClient(
+        KEY, base_addresses={"api": url}, http_client=stripe.HTTPXClient(), max_network_retries=0
+    )
+    v1 = client.v1
+
+    async def retrieve() -> int:
+        await v1.customers.retrieve_async("cus_bench")
+        return 1
+
+    async def create() -> int:
+        await v1.payment_intents.create_async(params=CREATE)  # type: ignore[arg-type]
+        return 1
+
+    async def list100() -> int:
+        page = await v1.customers.list_async(params={"limit": 100})
+        return len(list(page.data))
+
+    async def paginate() -> int:
+        n = 0
+        page = await v1.customers.list_async(params={"limit": 100})
+        async for _ in page.auto_paging_iter():
+            n += 1
+        return n
+
+    async def close() -> None:
+        await client._requestor._client.close_async()  # type: ignore[union-attr]
+
+    return {"retrieve": retrieve, "create": create, "list100": list100, "paginate10k": paginate}, close
+
+
+def make(client: str, url: str) -> tuple[dict[str, Op], Callable[[], Awaitable[None]]]:
+    if client in ("atom_stripe", "atom_stripe-trio"):
+        return atom_ops(url)
+    if client == "httpx":
+        return httpx_ops(url)
+    if client == "httpx-aiohttp":
+        from httpx_aiohttp import AiohttpTransport
+
+        return httpx_ops(url, AiohttpTransport())
+    if client == "aiohttp":
+        return aiohttp_ops(url)
+    if client == "stripe-python":
+        return stripe_ops(url)
+    raise SystemExit(f"unknown client {client}")
+
+
+async def soak(client: str, url: str, requests: int, concurrency: int) -> dict[str, Any]:
+    """Peak memory after each tenth of ``requests`` retrieves: it should stop growing."""
+    ops, close = make(client, url)
+    samples = []
+    for _ in range(10):
+        await batch(ops["retrieve"], requests // 10, concurrency)
+        samples.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    await close()
+    return {"client": client, "op": "soak", "requests": requests, "rss_mb": samples}
+
+
+async def batch(op: Op, n: int, concurrency: int) -> int:
+    import anyio
+
+    produced = 0
+    limit = anyio.Semaphore(concurrency)
+
+    async def one() -> None:
+        nonlocal produced
+        async with limit:
+            produced += await op()
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(n):
+            tg.start_soon(one)
+    return produced
+
+
+async def run(client: str, op_name: str, url: str, requests: int, concurrency: int) -> dict[str, Any]:
+    if op_name == "soak":
+        return await soak(client, url, requests, concurrency)
+    ops, close = make(client, url)
+    op = ops[op_name]
+    warmup = max(concurrency * 2, 20) if op_name != "paginate10k" else 1
+
+    await batch(op, warmup, concurrency)
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    produced = await batch(op, requests, concurrency)
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    await close()
+    return {
+        "client": client,
+        "op": op_name,
+        "requests": requests,
+        "objects": produced,
+        "cpu_ms_per_request": cpu / requests * 1000,
+        "requests_per_second": requests / wall,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("client")
+    parser.add_argument("op")
+    parser.add_argument("url")
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args()
+    import anyio
+
+    backend = "trio" if args.client.endswith("-trio") else "asyncio"
+    result = anyio.run(run, args.client, args.op, args.url, args.requests, args.concurrency, backend=backend)
+    json.dump(result, sys.stdout)
+    print()
+
+
+if __name__ == "__main__":
+    main()
