@@ -9,7 +9,8 @@ from typing import Any
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 COLORS = {
     "atom_stripe": "#3b5bdb",
-    "atom_stripe-trio": "#748ffc",
+    "atom_stripe-hooks": "#5c7cfa",
+    "atom_stripe-trio": "#91a7ff",
     "httpx": "#adb5bd",
     "httpx-aiohttp": "#868e96",
     "aiohttp": "#495057",
@@ -55,7 +56,7 @@ def svg_chart(results: dict[str, Any]) -> str:
             f'text-anchor="middle">{op}</text>'
         )
     for j, client in enumerate(clients):
-        x = left + j * 115
+        x = left + j * 100
         parts.append(f'<rect x="{x}" y="{height - 22}" width="10" height="10" fill="{COLORS.get(client, "#999")}"/>')
         parts.append(f'<text x="{x + 14}" y="{height - 13}">{client}</text>')
     parts.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 20}" y2="{top + plot_h}" stroke="#333"/>')

@@ -2,7 +2,7 @@
 
     python benchmarks/worker.py CLIENT OP URL [--requests N] [--concurrency C]
 
-CLIENT: atom_stripe, atom_stripe-trio, httpx, httpx-aiohttp, aiohttp, stripe-python
+CLIENT: atom_stripe, atom_stripe-trio, atom_stripe-hooks, httpx, httpx-aiohttp, aiohttp, stripe-python
 OP:     retrieve, create, list100, paginate10k
 """
 
@@ -37,10 +37,19 @@ FORM_HEADERS = {**HEADERS, "Content-Type": "application/x-www-form-urlencoded"}
 Op = Callable[[], Awaitable[int]]  # one unit of work; returns how many objects it produced
 
 
-def atom_ops(url: str) -> tuple[dict[str, Op], Callable[[], Awaitable[None]]]:
+def atom_ops(url: str, hooks: bool = False) -> tuple[dict[str, Op], Callable[[], Awaitable[None]]]:
     from atom_stripe import AsyncStripeClient
 
     s = AsyncStripeClient(KEY, base_url=url, max_retries=0)
+    if hooks:  # one hook of each kind, doing what a metrics hook does: count by endpoint
+        counts: dict[tuple[str, str], int] = {}
+
+        def count(record: Any) -> None:
+            key = (record.method, record.path)
+            counts[key] = counts.get(key, 0) + 1
+
+        for name in ("on_request", "on_retry", "on_response", "on_error"):
+            s.add_hook(name, count)
 
     async def retrieve() -> int:
         await s.customers.retrieve("cus_bench")
@@ -167,8 +176,8 @@ def stripe_ops(url: str) -> tuple[dict[str, Op], Callable[[], Awaitable[None]]]:
 
 
 def make(client: str, url: str) -> tuple[dict[str, Op], Callable[[], Awaitable[None]]]:
-    if client in ("atom_stripe", "atom_stripe-trio"):
-        return atom_ops(url)
+    if client in ("atom_stripe", "atom_stripe-trio", "atom_stripe-hooks"):
+        return atom_ops(url, hooks=client == "atom_stripe-hooks")
     if client == "httpx":
         return httpx_ops(url)
     if client == "httpx-aiohttp":

@@ -12,6 +12,7 @@ import httpx
 
 from ._checks import check_account
 from ._errors import StripeValueError
+from ._hooks import HOOK_NAMES, Hook, HookName, Hooks, HookSet, StatsSnapshot
 from ._request import Requester, Settings
 from ._throttle import Throttle
 from ._transport import AutoTransport
@@ -83,7 +84,8 @@ class AsyncStripeClient:
     ``async with AsyncStripeClient() as stripe: ...`` or call :meth:`aclose` when done.
     A caller's ``http_client`` is used as given and never closed by this client.
     ``max_requests_per_second`` and ``max_concurrency`` pace this client and its copies
-    (off by default).
+    (off by default). ``on_request``, ``on_retry``, ``on_response`` and ``on_error`` take
+    hooks (see :mod:`atom_stripe._hooks`); :meth:`stats` counts every call.
     """
 
     def __init__(
@@ -98,6 +100,10 @@ class AsyncStripeClient:
         http_client: httpx.AsyncClient | None = None,
         max_requests_per_second: float | None = None,
         max_concurrency: int | None = None,
+        on_request: Hooks = None,
+        on_retry: Hooks = None,
+        on_response: Hooks = None,
+        on_error: Hooks = None,
     ) -> None:
         if api_key is None:
             api_key = os.environ.get("STRIPE_API_KEY")
@@ -120,8 +126,9 @@ class AsyncStripeClient:
         if http_client is None:
             transport = AutoTransport()
             http_client = httpx.AsyncClient(transport=transport, timeout=settings.timeout)
+        hooks = HookSet.of(on_request, on_retry, on_response, on_error)
         self._requester = Requester(
-            http_client, settings, Throttle(max_requests_per_second, max_concurrency), transport=transport
+            http_client, settings, Throttle(max_requests_per_second, max_concurrency), transport=transport, hooks=hooks
         )
 
     # -- configuration --------------------------------------------------------------
@@ -181,6 +188,17 @@ class AsyncStripeClient:
         copy._owns_http = self._owns_http
         copy._requester = self._requester.evolve(**changes)
         return copy
+
+    def add_hook(self, name: HookName, hook: Hook) -> None:
+        """Add an ``on_request``, ``on_retry``, ``on_response`` or ``on_error`` hook (shared with copies)."""
+        if name not in HOOK_NAMES:
+            raise StripeValueError("name", f"must be one of {', '.join(HOOK_NAMES)}")
+        self._requester.hooks.add(name, hook)
+
+    def stats(self) -> StatsSnapshot:
+        """Calls, errors, retries and latency percentiles per endpoint, since this client was made."""
+        requester = self._requester
+        return requester.stats.snapshot(requester.throttle.waits)
 
     def for_account(self, stripe_account: str) -> AsyncStripeClient:
         """A copy that acts on a connected account (``Stripe-Account`` on every request)."""

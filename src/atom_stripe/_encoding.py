@@ -101,6 +101,5 @@ def urlencode(pairs: Sequence[tuple[str, str]]) -> str:
     """``application/x-www-form-urlencoded`` text for the pairs."""
     plain_key, plain_value = _PLAIN_KEY.fullmatch, _PLAIN_VALUE.fullmatch
     return "&".join(
-        f"{k if plain_key(k) else quote(k, safe=_SAFE)}={v if plain_value(v) else quote(v, safe='')}"
-        for k, v in pairs
+        f"{k if plain_key(k) else quote(k, safe=_SAFE)}={v if plain_value(v) else quote(v, safe='')}" for k, v in pairs
     )

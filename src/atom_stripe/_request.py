@@ -22,6 +22,7 @@ from ._errors import (
     StripeValueError,
     make_status_error,
 )
+from ._hooks import CallRecord, HookSet, Stats
 from ._throttle import Throttle
 from ._version import __version__
 
@@ -87,6 +88,7 @@ class Call:
     attempt: int = 0
     status: int | None = None
     request_id: str | None = None
+    finished: bool = False
 
 
 class Requester:
@@ -102,10 +104,14 @@ class Requester:
         throttle: Throttle | None = None,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
+        hooks: HookSet | None = None,
+        stats: Stats | None = None,
     ) -> None:
         self.http = http
         self.settings = settings
         self.throttle = throttle if throttle is not None else Throttle()
+        self.hooks = hooks if hooks is not None else HookSet()
+        self.stats = stats if stats is not None else Stats()
         # With an http client of our own making (no hooks, auth or cookies to honour), requests
         # go straight to its transport: httpx's client layer (cookie jar, hooks, redirects)
         # costs more CPU than the aiohttp transport itself.
@@ -113,7 +119,14 @@ class Requester:
 
     def evolve(self, **changes: Any) -> Requester:
         """A requester with some settings changed, on the same pool and throttle."""
-        return Requester(self.http, self.settings.evolve(**changes), self.throttle, transport=self.transport)
+        return Requester(
+            self.http,
+            self.settings.evolve(**changes),
+            self.throttle,
+            transport=self.transport,
+            hooks=self.hooks,
+            stats=self.stats,
+        )
 
     async def request(
         self,
@@ -127,11 +140,11 @@ class Requester:
         stripe_account: str | None = None,
     ) -> M:
         """Send one call, retrying what is safe to retry, and parse the answer into ``cast_to``."""
-        parse: Callable[[bytes], Any] = getattr(cast_to, "validate_json", None) or cast(
-            "type[BaseModel]", cast_to
-        ).model_validate_json
+        parse: Callable[[bytes], Any] = (
+            getattr(cast_to, "validate_json", None) or cast("type[BaseModel]", cast_to).model_validate_json
+        )
         call = self._prepare(method, path, pairs, template, idempotency_key, stripe_account)
-        result: M = await self._retry_loop(call, parse, _name(cast_to))
+        result: M = await self._attempts(call, parse, _name(cast_to))
         return result
 
     async def send(
@@ -146,7 +159,7 @@ class Requester:
     ) -> httpx.Response:
         """Send one call and return its successful answer, body read; raise for the rest."""
         call = self._prepare(method, path, pairs, template, idempotency_key, stripe_account)
-        response: httpx.Response = await self._retry_loop(call, None, "")
+        response: httpx.Response = await self._attempts(call, None, "")
         return response
 
     def _prepare(
@@ -189,6 +202,19 @@ class Requester:
             request=request,
         )
 
+    async def _attempts(self, call: Call, parse: Callable[[bytes], Any] | None, expected: str) -> Any:
+        """The retry loop, plus the bookkeeping for a call that is cancelled half-way."""
+        try:
+            return await self._retry_loop(call, parse, expected)
+        except BaseException as exc:
+            if not isinstance(exc, Exception) and not call.finished:
+                # Cancelled (or interrupted): count it and close the hooks' books, without awaiting.
+                call.finished = True
+                self.stats.record(call.method, call.template, call.status, "Cancelled", 0.0)
+                if self.hooks.on_error:
+                    self.hooks.fire_now(self.hooks.on_error, self._record(call, error="Cancelled"))
+            raise
+
     async def _retry_loop(self, call: Call, parse: Callable[[bytes], Any] | None, expected: str) -> Any:
         """Attempt the call until it succeeds, fails for good, or the retries run out."""
         from pydantic import ValidationError  # here, not at import time: `import atom_stripe` stays light
@@ -196,10 +222,14 @@ class Requester:
         max_retries = self.settings.max_retries
         debug = logger.isEnabledFor(logging.DEBUG)
         throttle = self.throttle if self.throttle.active else None
+        hooks = self.hooks if self.hooks else None
+        call_started = time.perf_counter()
         while True:
             call.attempt += 1
             retries_left = call.attempt <= max_retries
             retry_after: httpx.Headers | None = None
+            if hooks is not None and hooks.on_request:
+                await hooks.fire(hooks.on_request, self._record(call))
             started = time.perf_counter()
             try:
                 if throttle is None:
@@ -208,41 +238,63 @@ class Requester:
                     async with throttle.slot():
                         response = await self._send(call.request)
             except httpx.TransportError as exc:
-                timed_out = _is_timeout(exc)
-                kind = "timeout" if timed_out else "connection error"
-                self._log_attempt(call, started, f"{kind} ({type(exc).__name__})", debug)
-                where = f"{call.method} {call.template}"
-                if timed_out:
-                    failure: StripeError = APITimeoutError(
-                        f"{where} timed out after {call.attempt} attempt(s).", request=call.request
-                    )
-                else:
-                    failure = APIConnectionError(
-                        f"{where} failed after {call.attempt} attempt(s): {type(exc).__name__}", request=call.request
-                    )
-                failure.__cause__ = exc
+                failure: StripeError = _transport_error(call, exc)
+                self._log_attempt(call, started, type(failure).__name__, debug)
                 retry = retries_left
             else:
                 call.status = response.status_code
                 call.request_id = response.headers.get("request-id")
                 self._log_attempt(call, started, str(call.status), debug)
                 if call.status < 300:
-                    if parse is None:
-                        return response
                     try:
-                        return parse(response.content)
+                        result = response if parse is None else parse(response.content)
                     except ValidationError as exc:
                         failure = _response_error(call, response, exc, expected)
                         # A body that is not JSON at all was damaged on the way; asking again is
                         # safe (GETs are idempotent, POSTs replay under their idempotency key).
                         retry = retries_left and _not_json(exc)
+                    else:
+                        await self._finish(call, call_started, None, hooks)
+                        return result
                 else:
                     failure = make_status_error(response)
                     retry = retries_left and _retry.should_retry(call.status, response.headers)
                     retry_after = response.headers
             if not retry:
+                await self._finish(call, call_started, failure, hooks)
                 raise failure
-            await _retry.sleep(_retry.retry_delay(call.attempt, retry_after))
+            delay = _retry.retry_delay(call.attempt, retry_after)
+            self.stats.retried(call.method, call.template)
+            if hooks is not None and hooks.on_retry:
+                elapsed = (time.perf_counter() - started) * 1000
+                record = self._record(call, duration_ms=elapsed, error=type(failure).__name__, retry_delay=delay)
+                await hooks.fire(hooks.on_retry, record)
+            await _retry.sleep(delay)
+
+    async def _finish(self, call: Call, started: float, failure: StripeError | None, hooks: HookSet | None) -> None:
+        """Count the call, and tell the hooks how it ended."""
+        call.finished = True
+        duration = (time.perf_counter() - started) * 1000
+        error = type(failure).__name__ if failure is not None else None
+        self.stats.record(call.method, call.template, call.status, error, duration)
+        if hooks is not None:
+            which = hooks.on_error if failure is not None else hooks.on_response
+            if which:
+                await hooks.fire(which, self._record(call, duration_ms=duration, error=error))
+
+    def _record(self, call: Call, **fields: Any) -> CallRecord:
+        return CallRecord(
+            call_id=id(call),
+            method=call.method,
+            path=call.template,
+            attempt=call.attempt,
+            idempotency_key=call.idempotency_key,
+            stripe_account=call.stripe_account,
+            status=call.status,
+            request_id=call.request_id,
+            base_url=self.settings.base_url,
+            **fields,
+        )
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
         """One attempt: the answer, body read and connection released."""
@@ -276,10 +328,26 @@ class Requester:
                 "stripe_outcome": outcome,
                 "stripe_status": call.status,
                 "stripe_request_id": call.request_id,
+                "stripe_idempotency_key": call.idempotency_key,
+                "stripe_account": call.stripe_account,
                 "stripe_attempt": call.attempt,
                 "stripe_duration_ms": round(elapsed_ms, 3),
             },
         )
+
+
+def _transport_error(call: Call, exc: httpx.TransportError) -> StripeError:
+    """No answer: a timeout, or a connection that failed or dropped."""
+    where = f"{call.method} {call.template}"
+    failure: StripeError
+    if _is_timeout(exc):
+        failure = APITimeoutError(f"{where} timed out after {call.attempt} attempt(s).", request=call.request)
+    else:
+        failure = APIConnectionError(
+            f"{where} failed after {call.attempt} attempt(s): {type(exc).__name__}", request=call.request
+        )
+    failure.__cause__ = exc
+    return failure
 
 
 def _is_timeout(exc: httpx.TransportError) -> bool:

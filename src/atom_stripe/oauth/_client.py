@@ -20,6 +20,7 @@ import httpx
 from .._client import DEFAULT_API_VERSION, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, _check_key, _check_retries, _timeout
 from .._encoding import flatten
 from .._errors import OAuthStateError, StripeError, StripeValueError, make_status_error
+from .._hooks import Hooks, HookSet
 from .._request import Requester, Settings
 from .._transport import AutoTransport
 from ._store import TokenStore
@@ -61,6 +62,10 @@ class StripeOAuth:
         max_retries: int = DEFAULT_MAX_RETRIES,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         state_secret: str | bytes | None = None,
+        on_request: Hooks = None,
+        on_retry: Hooks = None,
+        on_response: Hooks = None,
+        on_error: Hooks = None,
     ) -> None:
         if not isinstance(client_id, str) or not client_id.startswith("ca_"):
             raise StripeValueError("client_id", "must be the platform's Connect client id, 'ca_...'")
@@ -80,7 +85,8 @@ class StripeOAuth:
         self._owns_http = http_client is None
         transport = AutoTransport() if http_client is None else None
         http = http_client if http_client is not None else httpx.AsyncClient(transport=transport)
-        self._requester = Requester(http, settings, transport=transport)
+        hooks = HookSet.of(on_request, on_retry, on_response, on_error)
+        self._requester = Requester(http, settings, transport=transport, hooks=hooks)
         key = state_secret if state_secret is not None else client_secret
         key_bytes = key.encode() if isinstance(key, str) else key
         # A key for signing states, derived so the secret key itself is never used as one.
