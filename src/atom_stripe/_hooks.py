@@ -27,9 +27,9 @@ HookName = Literal["on_request", "on_retry", "on_response", "on_error"]
 HOOK_NAMES: tuple[HookName, ...] = ("on_request", "on_retry", "on_response", "on_error")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CallRecord:
-    """One moment of one call, as hooks see it."""
+    """One moment of one call, as hooks see it (a fresh record for every hook event)."""
 
     call_id: int
     method: str
@@ -93,7 +93,7 @@ class HookSet:
         for hook in hooks:
             try:
                 outcome = hook(record)
-                if inspect.isawaitable(outcome):
+                if outcome is not None and inspect.isawaitable(outcome):
                     await outcome
             except Exception:
                 logger.exception("atom_stripe hook %r failed; the call goes on", getattr(hook, "__name__", hook))
