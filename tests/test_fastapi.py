@@ -276,6 +276,6 @@ async def test_the_example_app_starts(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STRIPE_API_KEY", KEY)
     monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
     module = importlib.import_module("examples.fastapi_app")
-    paths = {getattr(route, "path", "") for route in module.app.routes}
+    paths = set(module.app.openapi()["paths"])
     assert {"/stripe/health", "/stripe/webhooks", "/stripe/search"} <= paths
     await module.stripe.aclose()
