@@ -20,7 +20,6 @@ request id: never a stack trace or a secret. POSTs pass an ``Idempotency-Key`` h
 The router never authenticates anyone: ``get_client`` is the host's dependency for that.
 """
 
-
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
