@@ -103,3 +103,16 @@ def test_secrets_are_masked_in_reprs(fixtures: dict[str, Any]) -> None:
     assert "pi_1_secret_abc" not in repr(pi)
     assert "pi_1_secret_abc" not in str(pi)
     assert pi.client_secret == "pi_1_secret_abc"
+
+
+def test_rich_shows_models_with_secrets_masked(fixtures: dict[str, Any]) -> None:
+    import io
+
+    from rich.console import Console
+
+    pi = models.PaymentIntent.model_validate({**fixtures["payment_intent"], "client_secret": "pi_1_secret_abc"})
+    out = io.StringIO()
+    Console(file=out, width=100).print(pi)
+    text = out.getvalue()
+    assert "PaymentIntent(" in text and "client_secret='**********'" in text
+    assert "pi_1_secret_abc" not in text
