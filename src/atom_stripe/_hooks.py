@@ -133,13 +133,17 @@ class Stats:
     def __init__(self) -> None:
         self.endpoints: dict[str, EndpointStats] = defaultdict(EndpointStats)
 
-    def record(self, method: str, path: str, status: int | None, error: str | None, duration_ms: float) -> None:
+    def record(
+        self, method: str, path: str, status: int | None, error: str | None, duration_ms: float | None
+    ) -> None:
+        """Count one finished call (``duration_ms`` None: a call cut short, left out of latencies)."""
         entry = self.endpoints[f"{method} {path}"]
         entry.calls += 1
         if error is not None:
             entry.errors += 1
         entry.by_status[str(status) if status is not None else (error or "none")] += 1
-        entry.latencies_ms.append(duration_ms)
+        if duration_ms is not None:
+            entry.latencies_ms.append(duration_ms)
 
     def retried(self, method: str, path: str) -> None:
         self.endpoints[f"{method} {path}"].retries += 1

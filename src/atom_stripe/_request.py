@@ -210,7 +210,7 @@ class Requester:
             if not isinstance(exc, Exception) and not call.finished:
                 # Cancelled (or interrupted): count it and close the hooks' books, without awaiting.
                 call.finished = True
-                self.stats.record(call.method, call.template, call.status, "Cancelled", 0.0)
+                self.stats.record(call.method, call.template, call.status, "Cancelled", None)
                 if self.hooks.on_error:
                     self.hooks.fire_now(self.hooks.on_error, self._record(call, error="Cancelled"))
             raise
