@@ -81,13 +81,25 @@ def transform(text: str) -> tuple[list[str], str]:
     return imports, code
 
 
+#: params of calls that are not POSTs (they take no idempotency key)
+READS = ("list", "search", "subscription_cancel")
+
+
+def args_class(name: str) -> str:
+    """``XParams`` plus the call options: what a namespace method takes as ``**args``."""
+    params = "".join(part.title() for part in name.split("_")) + "Params"
+    options = "ReadOptions" if name.endswith(READS) else "WriteOptions"
+    return f'class {params[:-6]}Args({params}, {options}):\n    """{params} and the call options."""'
+
+
 def render(modules: list[str]) -> str:
-    imports: set[str] = {"from typing_extensions import TypedDict"}
+    imports: set[str] = {"from typing_extensions import TypedDict", "from ._options import ReadOptions, WriteOptions"}
     bodies: list[str] = []
     for name in modules:
         imp, body = transform((STRIPE_PARAMS / f"_{name}_params.py").read_text())
         imports.update(imp)
         bodies.append(body)
+        bodies.append(args_class(name))
     names: dict[str, set[str]] = {}
     for line in imports:
         module, _, items = line.partition(" import ")

@@ -133,9 +133,7 @@ class Stats:
     def __init__(self) -> None:
         self.endpoints: dict[str, EndpointStats] = defaultdict(EndpointStats)
 
-    def record(
-        self, method: str, path: str, status: int | None, error: str | None, duration_ms: float | None
-    ) -> None:
+    def record(self, method: str, path: str, status: int | None, error: str | None, duration_ms: float | None) -> None:
         """Count one finished call (``duration_ms`` None: a call cut short, left out of latencies)."""
         entry = self.endpoints[f"{method} {path}"]
         entry.calls += 1

@@ -15,6 +15,7 @@ from .._encoding import flatten
 from .._errors import StripeValueError
 from .._pagination import AsyncPaginator, Page, SearchPage
 from .._request import Requester
+from ..params._options import OPTION_NAMES
 
 M = TypeVar("M")
 PageT = TypeVar("PageT", bound="Page[Any] | SearchPage[Any]")
@@ -118,8 +119,20 @@ def check_list_params(params: Mapping[str, Any]) -> None:
             check_id(cursor, params[cursor])
 
 
+def split_options(args: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A call's arguments as (endpoint parameters, call options)."""
+    params = dict(args)
+    options = {name: params.pop(name) for name in OPTION_NAMES if name in params}
+    return params, options
+
+
 class Resource:
-    """A namespace of endpoints on one client's settings."""
+    """A namespace of endpoints on one client's settings.
+
+    Methods take their endpoint's parameters and the call options (``expand``,
+    ``extra_params``, ``stripe_account``, and on POSTs ``idempotency_key``) as keyword
+    arguments, typed by a generated ``...Args`` TypedDict.
+    """
 
     def __init__(self, requester: Requester) -> None:
         self._requester = requester
@@ -129,43 +142,37 @@ class Resource:
         method: str,
         template: str,
         cast_to: type[M] | TypeAdapter[M],
+        args: Mapping[str, Any],
         *,
-        ids: Mapping[str, Any] | None = None,
         schema: type | None = None,
-        params: Mapping[str, Any] | None = None,
-        expand: Sequence[str] | None = None,
-        extra_params: Mapping[str, Any] | None = None,
-        idempotency_key: str | None = None,
-        stripe_account: str | None = None,
+        **ids: Any,
     ) -> M:
+        """One call: ids into the path, arguments checked and encoded, the answer parsed."""
         path = template
         if ids:
             path = template.format(**{k: quote(check_id(k, v), safe="") for k, v in ids.items()})
-        merged = wire_params(schema, params or {}, expand=expand, extra_params=extra_params)
+        params, options = split_options(args)
+        merged = wire_params(schema, params, expand=options.get("expand"), extra_params=options.get("extra_params"))
         return await self._requester.request(
             method,
             path,
             cast_to,
             pairs=flatten(merged),
             template=template,
-            idempotency_key=idempotency_key,
-            stripe_account=check_account(stripe_account),
+            idempotency_key=options.get("idempotency_key"),
+            stripe_account=check_account(options.get("stripe_account")),
         )
 
     def _paginate(
-        self,
-        template: str,
-        page_type: type[PageT],
-        *,
-        schema: type,
-        params: Mapping[str, Any],
-        expand: Sequence[str] | None = None,
-        extra_params: Mapping[str, Any] | None = None,
-        stripe_account: str | None = None,
+        self, template: str, page_type: type[PageT], schema: type, args: Mapping[str, Any]
     ) -> AsyncPaginator[Any, PageT]:
-        merged = wire_params(schema, params, expand=expand, extra_params=extra_params)
+        """A list or search: checked now, fetched when awaited or iterated."""
+        params, options = split_options(args)
+        if options.get("idempotency_key") is not None:
+            raise StripeValueError("idempotency_key", "only POSTs take one; lists and searches are reads")
+        merged = wire_params(schema, params, expand=options.get("expand"), extra_params=options.get("extra_params"))
         check_list_params(merged)
-        account = check_account(stripe_account)
+        account = check_account(options.get("stripe_account"))
         requester = self._requester
 
         async def fetch(wire: Mapping[str, Any]) -> PageT:

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from typing_extensions import Unpack
 
 from ..models.account import Account
+from ..params._options import ReadOptions
 from ._base import Resource
 
 
 class AccountResource(Resource):
     """The Stripe account the key belongs to, or the connected one named by ``stripe_account``."""
 
-    async def retrieve(
-        self,
-        *,
-        expand: Sequence[str] | None = None,
-        extra_params: Mapping[str, Any] | None = None,
-        stripe_account: str | None = None,
-    ) -> Account:
+    async def retrieve(self, **args: Unpack[ReadOptions]) -> Account:
         """Retrieve the account (``GET /v1/account``)."""
-        return await self._call(
-            "GET", "/v1/account", Account, expand=expand, extra_params=extra_params, stripe_account=stripe_account
-        )
+        return await self._call("GET", "/v1/account", Account, args)

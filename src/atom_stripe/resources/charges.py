@@ -2,97 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
-
 from typing_extensions import Unpack
 
 from .._pagination import AsyncPaginator, Page, SearchPage
 from ..models.charge import Charge
-from ..params.charge import ChargeListParams, ChargeSearchParams, ChargeUpdateParams
+from ..params._options import ReadOptions
+from ..params.charge import (
+    ChargeListArgs,
+    ChargeListParams,
+    ChargeSearchArgs,
+    ChargeSearchParams,
+    ChargeUpdateArgs,
+    ChargeUpdateParams,
+)
 from ._base import Resource
+
+ONE = "/v1/charges/{charge}"
 
 
 class Charges(Resource):
     """Charges made by PaymentIntents: read, annotate, list and search them."""
 
-    async def retrieve(
-        self,
-        charge: str,
-        *,
-        expand: Sequence[str] | None = None,
-        extra_params: Mapping[str, Any] | None = None,
-        stripe_account: str | None = None,
-    ) -> Charge:
+    async def retrieve(self, charge: str, **args: Unpack[ReadOptions]) -> Charge:
         """Retrieve a charge."""
-        return await self._call(
-            "GET",
-            "/v1/charges/{charge}",
-            Charge,
-            ids={"charge": charge},
-            expand=expand,
-            extra_params=extra_params,
-            stripe_account=stripe_account,
-        )
+        return await self._call("GET", ONE, Charge, args, charge=charge)
 
-    async def update(
-        self,
-        charge: str,
-        *,
-        expand: Sequence[str] | None = None,
-        extra_params: Mapping[str, Any] | None = None,
-        idempotency_key: str | None = None,
-        stripe_account: str | None = None,
-        **params: Unpack[ChargeUpdateParams],
-    ) -> Charge:
+    async def update(self, charge: str, **args: Unpack[ChargeUpdateArgs]) -> Charge:
         """Change a charge's description, metadata, receipt email, ..."""
-        return await self._call(
-            "POST",
-            "/v1/charges/{charge}",
-            Charge,
-            ids={"charge": charge},
-            schema=ChargeUpdateParams,
-            params=params,
-            expand=expand,
-            extra_params=extra_params,
-            idempotency_key=idempotency_key,
-            stripe_account=stripe_account,
-        )
+        return await self._call("POST", ONE, Charge, args, schema=ChargeUpdateParams, charge=charge)
 
-    def list(
-        self,
-        *,
-        expand: Sequence[str] | None = None,
-        extra_params: Mapping[str, Any] | None = None,
-        stripe_account: str | None = None,
-        **params: Unpack[ChargeListParams],
-    ) -> AsyncPaginator[Charge, Page[Charge]]:
+    def list(self, **args: Unpack[ChargeListArgs]) -> AsyncPaginator[Charge, Page[Charge]]:
         """List charges (``customer``, ``payment_intent``, ``created``)."""
-        return self._paginate(
-            "/v1/charges",
-            Page[Charge],
-            schema=ChargeListParams,
-            params=params,
-            expand=expand,
-            extra_params=extra_params,
-            stripe_account=stripe_account,
-        )
+        return self._paginate("/v1/charges", Page[Charge], ChargeListParams, args)
 
-    def search(
-        self,
-        *,
-        expand: Sequence[str] | None = None,
-        extra_params: Mapping[str, Any] | None = None,
-        stripe_account: str | None = None,
-        **params: Unpack[ChargeSearchParams],
-    ) -> AsyncPaginator[Charge, SearchPage[Charge]]:
+    def search(self, **args: Unpack[ChargeSearchArgs]) -> AsyncPaginator[Charge, SearchPage[Charge]]:
         """Search charges (``query="amount>999 AND status:'succeeded'"``)."""
-        return self._paginate(
-            "/v1/charges/search",
-            SearchPage[Charge],
-            schema=ChargeSearchParams,
-            params=params,
-            expand=expand,
-            extra_params=extra_params,
-            stripe_account=stripe_account,
-        )
+        return self._paginate("/v1/charges/search", SearchPage[Charge], ChargeSearchParams, args)

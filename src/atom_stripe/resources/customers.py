@@ -2,142 +2,50 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
-
 from typing_extensions import Unpack
 
 from .._pagination import AsyncPaginator, Page, SearchPage
 from ..models.customer import Customer
 from ..models.deleted import DeletedCustomer
+from ..params._options import ReadOptions
 from ..params.customer import (
+    CustomerCreateArgs,
     CustomerCreateParams,
+    CustomerListArgs,
     CustomerListParams,
+    CustomerSearchArgs,
     CustomerSearchParams,
+    CustomerUpdateArgs,
     CustomerUpdateParams,
 )
 from ._base import Resource
+
+ONE = "/v1/customers/{customer}"
 
 
 class Customers(Resource):
     """Create, read, change, delete, list and search customers."""
 
-    async def create(
-        self,
-        *,
-        expand: Sequence[str] | None = None,
-        extra_params: Mapping[str, Any] | None = None,
-        idempotency_key: str | None = None,
-        stripe_account: str | None = None,
-        **params: Unpack[CustomerCreateParams],
-    ) -> Customer:
+    async def create(self, **args: Unpack[CustomerCreateArgs]) -> Customer:
         """Create a customer (``POST /v1/customers``)."""
-        return await self._call(
-            "POST",
-            "/v1/customers",
-            Customer,
-            schema=CustomerCreateParams,
-            params=params,
-            expand=expand,
-            extra_params=extra_params,
-            idempotency_key=idempotency_key,
-            stripe_account=stripe_account,
-        )
+        return await self._call("POST", "/v1/customers", Customer, args, schema=CustomerCreateParams)
 
-    async def retrieve(
-        self,
-        customer: str,
-        *,
-        expand: Sequence[str] | None = None,
-        extra_params: Mapping[str, Any] | None = None,
-        stripe_account: str | None = None,
-    ) -> Customer:
-        """Retrieve a customer (``GET /v1/customers/{customer}``); a deleted one comes back with ``deleted=True``."""
-        return await self._call(
-            "GET",
-            "/v1/customers/{customer}",
-            Customer,
-            ids={"customer": customer},
-            expand=expand,
-            extra_params=extra_params,
-            stripe_account=stripe_account,
-        )
+    async def retrieve(self, customer: str, **args: Unpack[ReadOptions]) -> Customer:
+        """Retrieve a customer; a deleted one comes back with ``deleted=True``."""
+        return await self._call("GET", ONE, Customer, args, customer=customer)
 
-    async def update(
-        self,
-        customer: str,
-        *,
-        expand: Sequence[str] | None = None,
-        extra_params: Mapping[str, Any] | None = None,
-        idempotency_key: str | None = None,
-        stripe_account: str | None = None,
-        **params: Unpack[CustomerUpdateParams],
-    ) -> Customer:
-        """Change a customer (``POST /v1/customers/{customer}``); ``""`` clears a field."""
-        return await self._call(
-            "POST",
-            "/v1/customers/{customer}",
-            Customer,
-            ids={"customer": customer},
-            schema=CustomerUpdateParams,
-            params=params,
-            expand=expand,
-            extra_params=extra_params,
-            idempotency_key=idempotency_key,
-            stripe_account=stripe_account,
-        )
+    async def update(self, customer: str, **args: Unpack[CustomerUpdateArgs]) -> Customer:
+        """Change a customer; ``""`` clears a field."""
+        return await self._call("POST", ONE, Customer, args, schema=CustomerUpdateParams, customer=customer)
 
-    async def delete(
-        self,
-        customer: str,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        stripe_account: str | None = None,
-    ) -> DeletedCustomer:
-        """Delete a customer for good (``DELETE /v1/customers/{customer}``)."""
-        return await self._call(
-            "DELETE",
-            "/v1/customers/{customer}",
-            DeletedCustomer,
-            ids={"customer": customer},
-            extra_params=extra_params,
-            stripe_account=stripe_account,
-        )
+    async def delete(self, customer: str, **args: Unpack[ReadOptions]) -> DeletedCustomer:
+        """Delete a customer for good (it also cancels their subscriptions)."""
+        return await self._call("DELETE", ONE, DeletedCustomer, args, customer=customer)
 
-    def list(
-        self,
-        *,
-        expand: Sequence[str] | None = None,
-        extra_params: Mapping[str, Any] | None = None,
-        stripe_account: str | None = None,
-        **params: Unpack[CustomerListParams],
-    ) -> AsyncPaginator[Customer, Page[Customer]]:
+    def list(self, **args: Unpack[CustomerListArgs]) -> AsyncPaginator[Customer, Page[Customer]]:
         """List customers, newest first: await for a page, ``async for`` for every customer."""
-        return self._paginate(
-            "/v1/customers",
-            Page[Customer],
-            schema=CustomerListParams,
-            params=params,
-            expand=expand,
-            extra_params=extra_params,
-            stripe_account=stripe_account,
-        )
+        return self._paginate("/v1/customers", Page[Customer], CustomerListParams, args)
 
-    def search(
-        self,
-        *,
-        expand: Sequence[str] | None = None,
-        extra_params: Mapping[str, Any] | None = None,
-        stripe_account: str | None = None,
-        **params: Unpack[CustomerSearchParams],
-    ) -> AsyncPaginator[Customer, SearchPage[Customer]]:
+    def search(self, **args: Unpack[CustomerSearchArgs]) -> AsyncPaginator[Customer, SearchPage[Customer]]:
         """Search customers (``query="email:'a@example.com'"``); eventually consistent."""
-        return self._paginate(
-            "/v1/customers/search",
-            SearchPage[Customer],
-            schema=CustomerSearchParams,
-            params=params,
-            expand=expand,
-            extra_params=extra_params,
-            stripe_account=stripe_account,
-        )
+        return self._paginate("/v1/customers/search", SearchPage[Customer], CustomerSearchParams, args)

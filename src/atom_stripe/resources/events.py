@@ -2,54 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
-
 from typing_extensions import Unpack
 
 from .._pagination import AsyncPaginator, Page
 from ..models.event import Event, event_adapter
-from ..params.event import EventListParams
+from ..params._options import ReadOptions
+from ..params.event import EventListArgs, EventListParams
 from ._base import Resource
 
 
 class Events(Resource):
     """What happened in the account, newest first; ``data.object`` parsed into its model."""
 
-    async def retrieve(
-        self,
-        event: str,
-        *,
-        expand: Sequence[str] | None = None,
-        extra_params: Mapping[str, Any] | None = None,
-        stripe_account: str | None = None,
-    ) -> Event:
+    async def retrieve(self, event: str, **args: Unpack[ReadOptions]) -> Event:
         """Retrieve an event."""
-        return await self._call(
-            "GET",
-            "/v1/events/{event}",
-            event_adapter(),
-            ids={"event": event},
-            expand=expand,
-            extra_params=extra_params,
-            stripe_account=stripe_account,
-        )
+        return await self._call("GET", "/v1/events/{event}", event_adapter(), args, event=event)
 
-    def list(
-        self,
-        *,
-        expand: Sequence[str] | None = None,
-        extra_params: Mapping[str, Any] | None = None,
-        stripe_account: str | None = None,
-        **params: Unpack[EventListParams],
-    ) -> AsyncPaginator[Event, Page[Event]]:
+    def list(self, **args: Unpack[EventListArgs]) -> AsyncPaginator[Event, Page[Event]]:
         """List events (``type="charge.*"``, ``types=[...]``, ``created={"gte": ...}``)."""
-        return self._paginate(
-            "/v1/events",
-            Page[Event],
-            schema=EventListParams,
-            params=params,
-            expand=expand,
-            extra_params=extra_params,
-            stripe_account=stripe_account,
-        )
+        return self._paginate("/v1/events", Page[Event], EventListParams, args)

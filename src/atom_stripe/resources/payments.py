@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
-
 from typing_extensions import Unpack
 
 from .._pagination import AsyncPaginator, Page, SearchPage
 from ..models.payment_intent import PaymentIntent
+from ..params._options import ReadOptions
 from ..params.payment_intent import (
+    PaymentIntentCancelArgs,
     PaymentIntentCancelParams,
+    PaymentIntentCaptureArgs,
     PaymentIntentCaptureParams,
+    PaymentIntentConfirmArgs,
     PaymentIntentConfirmParams,
+    PaymentIntentCreateArgs,
     PaymentIntentCreateParams,
+    PaymentIntentListArgs,
     PaymentIntentListParams,
+    PaymentIntentSearchArgs,
     PaymentIntentSearchParams,
+    PaymentIntentUpdateArgs,
     PaymentIntentUpdateParams,
 )
 from ._base import Resource
@@ -26,177 +31,42 @@ ONE = "/v1/payment_intents/{intent}"
 class Payments(Resource):
     """Take payments with PaymentIntents: create, confirm, capture, cancel, list and search."""
 
-    async def create(
-        self,
-        *,
-        expand: Sequence[str] | None = None,
-        extra_params: Mapping[str, Any] | None = None,
-        idempotency_key: str | None = None,
-        stripe_account: str | None = None,
-        **params: Unpack[PaymentIntentCreateParams],
-    ) -> PaymentIntent:
+    async def create(self, **args: Unpack[PaymentIntentCreateArgs]) -> PaymentIntent:
         """Create a PaymentIntent (``amount`` in minor units, ``currency``; ``confirm=True`` to charge now)."""
-        return await self._call(
-            "POST",
-            "/v1/payment_intents",
-            PaymentIntent,
-            schema=PaymentIntentCreateParams,
-            params=params,
-            expand=expand,
-            extra_params=extra_params,
-            idempotency_key=idempotency_key,
-            stripe_account=stripe_account,
-        )
+        return await self._call("POST", "/v1/payment_intents", PaymentIntent, args, schema=PaymentIntentCreateParams)
 
-    async def retrieve(
-        self,
-        intent: str,
-        *,
-        expand: Sequence[str] | None = None,
-        extra_params: Mapping[str, Any] | None = None,
-        stripe_account: str | None = None,
-    ) -> PaymentIntent:
+    async def retrieve(self, intent: str, **args: Unpack[ReadOptions]) -> PaymentIntent:
         """Retrieve a PaymentIntent."""
-        return await self._call(
-            "GET",
-            ONE,
-            PaymentIntent,
-            ids={"intent": intent},
-            expand=expand,
-            extra_params=extra_params,
-            stripe_account=stripe_account,
-        )
+        return await self._call("GET", ONE, PaymentIntent, args, intent=intent)
 
-    async def update(
-        self,
-        intent: str,
-        *,
-        expand: Sequence[str] | None = None,
-        extra_params: Mapping[str, Any] | None = None,
-        idempotency_key: str | None = None,
-        stripe_account: str | None = None,
-        **params: Unpack[PaymentIntentUpdateParams],
-    ) -> PaymentIntent:
+    async def update(self, intent: str, **args: Unpack[PaymentIntentUpdateArgs]) -> PaymentIntent:
         """Change a PaymentIntent without confirming it."""
-        return await self._call(
-            "POST",
-            ONE,
-            PaymentIntent,
-            ids={"intent": intent},
-            schema=PaymentIntentUpdateParams,
-            params=params,
-            expand=expand,
-            extra_params=extra_params,
-            idempotency_key=idempotency_key,
-            stripe_account=stripe_account,
-        )
+        return await self._call("POST", ONE, PaymentIntent, args, schema=PaymentIntentUpdateParams, intent=intent)
 
-    async def confirm(
-        self,
-        intent: str,
-        *,
-        expand: Sequence[str] | None = None,
-        extra_params: Mapping[str, Any] | None = None,
-        idempotency_key: str | None = None,
-        stripe_account: str | None = None,
-        **params: Unpack[PaymentIntentConfirmParams],
-    ) -> PaymentIntent:
+    async def confirm(self, intent: str, **args: Unpack[PaymentIntentConfirmArgs]) -> PaymentIntent:
         """Confirm a PaymentIntent: try to take the payment (``payment_method=...``)."""
         return await self._call(
-            "POST",
-            ONE + "/confirm",
-            PaymentIntent,
-            ids={"intent": intent},
-            schema=PaymentIntentConfirmParams,
-            params=params,
-            expand=expand,
-            extra_params=extra_params,
-            idempotency_key=idempotency_key,
-            stripe_account=stripe_account,
+            "POST", ONE + "/confirm", PaymentIntent, args, schema=PaymentIntentConfirmParams, intent=intent
         )
 
-    async def capture(
-        self,
-        intent: str,
-        *,
-        expand: Sequence[str] | None = None,
-        extra_params: Mapping[str, Any] | None = None,
-        idempotency_key: str | None = None,
-        stripe_account: str | None = None,
-        **params: Unpack[PaymentIntentCaptureParams],
-    ) -> PaymentIntent:
-        """Capture an authorized PaymentIntent (status ``requires_capture``), fully or ``amount_to_capture``."""
+    async def capture(self, intent: str, **args: Unpack[PaymentIntentCaptureArgs]) -> PaymentIntent:
+        """Capture an authorized PaymentIntent (``requires_capture``), fully or ``amount_to_capture``."""
         return await self._call(
-            "POST",
-            ONE + "/capture",
-            PaymentIntent,
-            ids={"intent": intent},
-            schema=PaymentIntentCaptureParams,
-            params=params,
-            expand=expand,
-            extra_params=extra_params,
-            idempotency_key=idempotency_key,
-            stripe_account=stripe_account,
+            "POST", ONE + "/capture", PaymentIntent, args, schema=PaymentIntentCaptureParams, intent=intent
         )
 
-    async def cancel(
-        self,
-        intent: str,
-        *,
-        expand: Sequence[str] | None = None,
-        extra_params: Mapping[str, Any] | None = None,
-        idempotency_key: str | None = None,
-        stripe_account: str | None = None,
-        **params: Unpack[PaymentIntentCancelParams],
-    ) -> PaymentIntent:
+    async def cancel(self, intent: str, **args: Unpack[PaymentIntentCancelArgs]) -> PaymentIntent:
         """Cancel a PaymentIntent (``cancellation_reason=...`` optional)."""
         return await self._call(
-            "POST",
-            ONE + "/cancel",
-            PaymentIntent,
-            ids={"intent": intent},
-            schema=PaymentIntentCancelParams,
-            params=params,
-            expand=expand,
-            extra_params=extra_params,
-            idempotency_key=idempotency_key,
-            stripe_account=stripe_account,
+            "POST", ONE + "/cancel", PaymentIntent, args, schema=PaymentIntentCancelParams, intent=intent
         )
 
-    def list(
-        self,
-        *,
-        expand: Sequence[str] | None = None,
-        extra_params: Mapping[str, Any] | None = None,
-        stripe_account: str | None = None,
-        **params: Unpack[PaymentIntentListParams],
-    ) -> AsyncPaginator[PaymentIntent, Page[PaymentIntent]]:
+    def list(self, **args: Unpack[PaymentIntentListArgs]) -> AsyncPaginator[PaymentIntent, Page[PaymentIntent]]:
         """List PaymentIntents (filter by ``customer``, ``created``)."""
-        return self._paginate(
-            "/v1/payment_intents",
-            Page[PaymentIntent],
-            schema=PaymentIntentListParams,
-            params=params,
-            expand=expand,
-            extra_params=extra_params,
-            stripe_account=stripe_account,
-        )
+        return self._paginate("/v1/payment_intents", Page[PaymentIntent], PaymentIntentListParams, args)
 
     def search(
-        self,
-        *,
-        expand: Sequence[str] | None = None,
-        extra_params: Mapping[str, Any] | None = None,
-        stripe_account: str | None = None,
-        **params: Unpack[PaymentIntentSearchParams],
+        self, **args: Unpack[PaymentIntentSearchArgs]
     ) -> AsyncPaginator[PaymentIntent, SearchPage[PaymentIntent]]:
         """Search PaymentIntents (``query="status:'succeeded' AND amount>1000"``)."""
-        return self._paginate(
-            "/v1/payment_intents/search",
-            SearchPage[PaymentIntent],
-            schema=PaymentIntentSearchParams,
-            params=params,
-            expand=expand,
-            extra_params=extra_params,
-            stripe_account=stripe_account,
-        )
+        return self._paginate("/v1/payment_intents/search", SearchPage[PaymentIntent], PaymentIntentSearchParams, args)

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
-
 from typing_extensions import Unpack
 
 from .._pagination import AsyncPaginator, Page, SearchPage
 from ..models.subscription import Subscription
+from ..params._options import ReadOptions
 from ..params.subscription import (
+    SubscriptionCancelArgs,
     SubscriptionCancelParams,
+    SubscriptionCreateArgs,
     SubscriptionCreateParams,
+    SubscriptionListArgs,
     SubscriptionListParams,
+    SubscriptionResumeArgs,
     SubscriptionResumeParams,
+    SubscriptionSearchArgs,
     SubscriptionSearchParams,
+    SubscriptionUpdateArgs,
     SubscriptionUpdateParams,
 )
 from ._base import Resource
@@ -25,151 +29,36 @@ ONE = "/v1/subscriptions/{subscription}"
 class Subscriptions(Resource):
     """Recurring billing: create, change, cancel, resume, list and search subscriptions."""
 
-    async def create(
-        self,
-        *,
-        expand: Sequence[str] | None = None,
-        extra_params: Mapping[str, Any] | None = None,
-        idempotency_key: str | None = None,
-        stripe_account: str | None = None,
-        **params: Unpack[SubscriptionCreateParams],
-    ) -> Subscription:
+    async def create(self, **args: Unpack[SubscriptionCreateArgs]) -> Subscription:
         """Subscribe a ``customer`` to ``items=[{"price": ..., "quantity": ...}]``."""
-        return await self._call(
-            "POST",
-            "/v1/subscriptions",
-            Subscription,
-            schema=SubscriptionCreateParams,
-            params=params,
-            expand=expand,
-            extra_params=extra_params,
-            idempotency_key=idempotency_key,
-            stripe_account=stripe_account,
-        )
+        return await self._call("POST", "/v1/subscriptions", Subscription, args, schema=SubscriptionCreateParams)
 
-    async def retrieve(
-        self,
-        subscription: str,
-        *,
-        expand: Sequence[str] | None = None,
-        extra_params: Mapping[str, Any] | None = None,
-        stripe_account: str | None = None,
-    ) -> Subscription:
+    async def retrieve(self, subscription: str, **args: Unpack[ReadOptions]) -> Subscription:
         """Retrieve a subscription."""
-        return await self._call(
-            "GET",
-            ONE,
-            Subscription,
-            ids={"subscription": subscription},
-            expand=expand,
-            extra_params=extra_params,
-            stripe_account=stripe_account,
-        )
+        return await self._call("GET", ONE, Subscription, args, subscription=subscription)
 
-    async def update(
-        self,
-        subscription: str,
-        *,
-        expand: Sequence[str] | None = None,
-        extra_params: Mapping[str, Any] | None = None,
-        idempotency_key: str | None = None,
-        stripe_account: str | None = None,
-        **params: Unpack[SubscriptionUpdateParams],
-    ) -> Subscription:
+    async def update(self, subscription: str, **args: Unpack[SubscriptionUpdateArgs]) -> Subscription:
         """Change a subscription (items, ``cancel_at_period_end``, proration, ...)."""
         return await self._call(
-            "POST",
-            ONE,
-            Subscription,
-            ids={"subscription": subscription},
-            schema=SubscriptionUpdateParams,
-            params=params,
-            expand=expand,
-            extra_params=extra_params,
-            idempotency_key=idempotency_key,
-            stripe_account=stripe_account,
+            "POST", ONE, Subscription, args, schema=SubscriptionUpdateParams, subscription=subscription
         )
 
-    async def cancel(
-        self,
-        subscription: str,
-        *,
-        expand: Sequence[str] | None = None,
-        extra_params: Mapping[str, Any] | None = None,
-        stripe_account: str | None = None,
-        **params: Unpack[SubscriptionCancelParams],
-    ) -> Subscription:
+    async def cancel(self, subscription: str, **args: Unpack[SubscriptionCancelArgs]) -> Subscription:
         """Cancel now (``DELETE``); returns the canceled subscription."""
         return await self._call(
-            "DELETE",
-            ONE,
-            Subscription,
-            ids={"subscription": subscription},
-            schema=SubscriptionCancelParams,
-            params=params,
-            expand=expand,
-            extra_params=extra_params,
-            stripe_account=stripe_account,
+            "DELETE", ONE, Subscription, args, schema=SubscriptionCancelParams, subscription=subscription
         )
 
-    async def resume(
-        self,
-        subscription: str,
-        *,
-        expand: Sequence[str] | None = None,
-        extra_params: Mapping[str, Any] | None = None,
-        idempotency_key: str | None = None,
-        stripe_account: str | None = None,
-        **params: Unpack[SubscriptionResumeParams],
-    ) -> Subscription:
+    async def resume(self, subscription: str, **args: Unpack[SubscriptionResumeArgs]) -> Subscription:
         """Resume a paused subscription."""
         return await self._call(
-            "POST",
-            ONE + "/resume",
-            Subscription,
-            ids={"subscription": subscription},
-            schema=SubscriptionResumeParams,
-            params=params,
-            expand=expand,
-            extra_params=extra_params,
-            idempotency_key=idempotency_key,
-            stripe_account=stripe_account,
+            "POST", ONE + "/resume", Subscription, args, schema=SubscriptionResumeParams, subscription=subscription
         )
 
-    def list(
-        self,
-        *,
-        expand: Sequence[str] | None = None,
-        extra_params: Mapping[str, Any] | None = None,
-        stripe_account: str | None = None,
-        **params: Unpack[SubscriptionListParams],
-    ) -> AsyncPaginator[Subscription, Page[Subscription]]:
+    def list(self, **args: Unpack[SubscriptionListArgs]) -> AsyncPaginator[Subscription, Page[Subscription]]:
         """List subscriptions (``customer``, ``price``, ``status``; canceled ones only with ``status="all"``)."""
-        return self._paginate(
-            "/v1/subscriptions",
-            Page[Subscription],
-            schema=SubscriptionListParams,
-            params=params,
-            expand=expand,
-            extra_params=extra_params,
-            stripe_account=stripe_account,
-        )
+        return self._paginate("/v1/subscriptions", Page[Subscription], SubscriptionListParams, args)
 
-    def search(
-        self,
-        *,
-        expand: Sequence[str] | None = None,
-        extra_params: Mapping[str, Any] | None = None,
-        stripe_account: str | None = None,
-        **params: Unpack[SubscriptionSearchParams],
-    ) -> AsyncPaginator[Subscription, SearchPage[Subscription]]:
+    def search(self, **args: Unpack[SubscriptionSearchArgs]) -> AsyncPaginator[Subscription, SearchPage[Subscription]]:
         """Search subscriptions (``query="status:'active'"``)."""
-        return self._paginate(
-            "/v1/subscriptions/search",
-            SearchPage[Subscription],
-            schema=SubscriptionSearchParams,
-            params=params,
-            expand=expand,
-            extra_params=extra_params,
-            stripe_account=stripe_account,
-        )
+        return self._paginate("/v1/subscriptions/search", SearchPage[Subscription], SubscriptionSearchParams, args)
