@@ -9,6 +9,8 @@ import pytest
 from atom_stripe import AsyncStripeClient, NotFoundError
 from atom_stripe.models import Customer
 
+from .cards import card_token
+
 
 async def test_customer_life_cycle(local: AsyncStripeClient) -> None:
     email = f"{uuid.uuid4().hex[:8]}@example.com"
@@ -48,22 +50,6 @@ async def test_auto_pagination_over_more_than_two_pages(local: AsyncStripeClient
 async def test_missing_customer_is_not_found(local: AsyncStripeClient) -> None:
     with pytest.raises(NotFoundError):
         await local.customers.retrieve("cus_doesnotexist")
-
-
-async def card_token(local: AsyncStripeClient) -> str:
-    """A card token, made with a plain request (atom_stripe has no tokens namespace)."""
-    response = await local.http_client.post(
-        f"{local.base_url}/v1/tokens",
-        data={
-            "card[number]": "4242424242424242",
-            "card[exp_month]": "12",
-            "card[exp_year]": "2034",
-            "card[cvc]": "123",
-        },
-        headers={"Authorization": "Bearer sk_test_local"},
-    )
-    token: str = response.json()["id"]
-    return token
 
 
 async def test_expand_a_real_object(local: AsyncStripeClient) -> None:

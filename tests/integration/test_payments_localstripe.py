@@ -9,22 +9,7 @@ import pytest
 from atom_stripe import AsyncStripeClient, CardError, NotFoundError
 from atom_stripe import models as m
 
-
-async def payment_method(local: AsyncStripeClient, number: str) -> str:
-    """A card PaymentMethod (atom_stripe has no payment_methods namespace, so a plain request)."""
-    response = await local.http_client.post(
-        f"{local.base_url}/v1/payment_methods",
-        data={
-            "type": "card",
-            "card[number]": number,
-            "card[exp_month]": "12",
-            "card[exp_year]": "2034",
-            "card[cvc]": "123",
-        },
-        headers={"Authorization": "Bearer sk_test_local"},
-    )
-    pm: str = response.json()["id"]
-    return pm
+from .cards import payment_method
 
 
 async def test_manual_capture_then_partial_refund(local: AsyncStripeClient) -> None:
