@@ -96,18 +96,19 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdo
         if args.command == "webhook":
             return verify_webhook(args, stdin or sys.stdin, out)
         return anyio.run(run, args, out)
-    except StripeValueError as exc:
-        print(f"atom-stripe: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except APIStatusError as exc:
-        print(f"atom-stripe: Stripe said {exc}", file=sys.stderr)
-        return EXIT_API
-    except APIConnectionError as exc:
-        print(f"atom-stripe: {exc}", file=sys.stderr)
-        return EXIT_CONNECTION
     except StripeError as exc:
-        print(f"atom-stripe: {exc}", file=sys.stderr)
-        return EXIT_API
+        said = "Stripe said " if isinstance(exc, APIStatusError) else ""
+        print(f"atom-stripe: {said}{exc}", file=sys.stderr)
+        return exit_code(exc)
+
+
+def exit_code(exc: StripeError) -> int:
+    """The exit code for an error: bad input 2, unreachable 3, anything Stripe refused 1."""
+    if isinstance(exc, StripeValueError):
+        return EXIT_USAGE
+    if isinstance(exc, APIConnectionError):
+        return EXIT_CONNECTION
+    return EXIT_API
 
 
 async def run(args: argparse.Namespace, out: TextIO) -> int:
