@@ -113,3 +113,22 @@ async def test_reads_survive_faults_too(rig: FaultRig, stripe: AsyncStripeClient
     customer = await stripe.customers.retrieve("cus_42")
     assert customer.id == "cus_42"
     assert len(rig.requests) == 3
+
+
+def test_a_dropped_connection_reported_as_a_timeout_is_seen_for_what_it_is() -> None:
+    # httpx_aiohttp (a transport callers may pass in) maps aiohttp's ServerDisconnectedError to
+    # httpx.ConnectTimeout; the retry loop reads the cause.
+    import aiohttp
+    import httpx
+
+    from atom_stripe._request import _is_timeout
+
+    def mapped(cause: BaseException) -> httpx.TransportError:
+        exc = httpx.ConnectTimeout("mapped")
+        exc.__cause__ = cause
+        return exc
+
+    assert not _is_timeout(mapped(aiohttp.ServerDisconnectedError()))
+    assert _is_timeout(mapped(aiohttp.ServerTimeoutError()))
+    assert _is_timeout(httpx.ReadTimeout("plain"))
+    assert not _is_timeout(httpx.ConnectError("refused"))

@@ -356,7 +356,11 @@ def _is_timeout(exc: httpx.TransportError) -> bool:
     if not isinstance(exc, httpx.TimeoutException):
         return False
     cause = exc.__cause__
-    return cause is None or not type(cause).__module__.startswith("aiohttp") or isinstance(cause, TimeoutError)
+    if cause is None or not type(cause).__module__.startswith("aiohttp"):
+        return True
+    import asyncio  # already loaded: aiohttp runs on it (before 3.11 its TimeoutError is its own)
+
+    return isinstance(cause, (TimeoutError, asyncio.TimeoutError))
 
 
 def _not_json(exc: ValidationError) -> bool:
