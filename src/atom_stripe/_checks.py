@@ -1,13 +1,18 @@
-"""Checks on parameter values that Stripe would refuse anyway, made before anything is sent."""
+"""Checks on settings and parameter values, made before anything is sent."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
 
 from ._errors import StripeValueError
 from .money import check_amount, normalize_currency
 
+#: The connect timeout when ``timeout`` is given as a number of seconds.
+CONNECT_TIMEOUT = 5.0
 MAX_METADATA_KEYS = 50
 MAX_METADATA_KEY = 40
 MAX_METADATA_VALUE = 500
@@ -19,6 +24,43 @@ AMOUNT_KEYS = {
     "application_fee_amount": True,
     "unit_amount": True,
 }
+
+
+def check_timeout(value: float | httpx.Timeout) -> httpx.Timeout:
+    if isinstance(value, httpx.Timeout):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise StripeValueError("timeout", "must be a positive number of seconds or an httpx.Timeout")
+    return httpx.Timeout(float(value), connect=min(float(value), CONNECT_TIMEOUT))
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_key(api_key: str, base_url: str) -> None:
+    if not isinstance(api_key, str) or not api_key.strip() or api_key != api_key.strip():
+        raise StripeValueError("api_key", "must be a non-empty string without surrounding spaces")
+    if api_key.startswith("pk_"):
+        raise StripeValueError("api_key", "a publishable key (pk_...) cannot make server calls; use a secret key")
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise StripeValueError("base_url", "must be an http(s) URL with a host")
+    if parts.scheme == "http" and api_key.startswith(("sk_live_", "rk_live_")) and not _is_loopback(parts.hostname):
+        raise StripeValueError("base_url", "a live key is only sent over https (or to a loopback host)")
+
+
+def check_retries(max_retries: int) -> int:
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise StripeValueError("max_retries", "must be an integer >= 0")
+    return max_retries
 
 
 def check_account(stripe_account: Any) -> str | None:

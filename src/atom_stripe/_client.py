@@ -6,16 +6,14 @@ import os
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import httpx
 
-from ._checks import check_account
+from ._checks import check_account, check_key, check_retries, check_timeout
 from ._errors import StripeValueError
 from ._hooks import HOOK_NAMES, Hook, HookName, Hooks, HookSet, StatsSnapshot
 from ._request import Requester, Settings
 from ._throttle import Throttle
-from ._transport import AutoTransport
 
 if TYPE_CHECKING:
     from .resources.account import AccountResource
@@ -34,47 +32,9 @@ DEFAULT_BASE_URL = "https://api.stripe.com"
 #: The API version stripe-python 16.1.0 pins; every request sends it as ``Stripe-Version``.
 DEFAULT_API_VERSION = "2026-10-28.endive"
 DEFAULT_TIMEOUT = 80.0
-DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_MAX_RETRIES = 2
 
 _UNSET: Any = object()
-
-
-def _timeout(value: float | httpx.Timeout) -> httpx.Timeout:
-    if isinstance(value, httpx.Timeout):
-        return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise StripeValueError("timeout", "must be a positive number of seconds or an httpx.Timeout")
-    return httpx.Timeout(float(value), connect=min(float(value), DEFAULT_CONNECT_TIMEOUT))
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    import ipaddress
-
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def _check_key(api_key: str, base_url: str) -> None:
-    if not isinstance(api_key, str) or not api_key.strip() or api_key != api_key.strip():
-        raise StripeValueError("api_key", "must be a non-empty string without surrounding spaces")
-    if api_key.startswith("pk_"):
-        raise StripeValueError("api_key", "a publishable key (pk_...) cannot make server calls; use a secret key")
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise StripeValueError("base_url", "must be an http(s) URL with a host")
-    if parts.scheme == "http" and api_key.startswith(("sk_live_", "rk_live_")) and not _is_loopback(parts.hostname):
-        raise StripeValueError("base_url", "a live key is only sent over https (or to a loopback host)")
-
-
-def _check_retries(max_retries: int) -> int:
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise StripeValueError("max_retries", "must be an integer >= 0")
-    return max_retries
 
 
 class AsyncStripeClient:
@@ -112,23 +72,20 @@ class AsyncStripeClient:
                 "api_key", "no API key: pass api_key=... or set the STRIPE_API_KEY environment variable"
             )
         base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
-        _check_key(api_key, base_url)
+        check_key(api_key, base_url)
         settings = Settings(
             api_key=api_key,
             base_url=base_url,
             api_version=api_version or DEFAULT_API_VERSION,
             stripe_account=check_account(stripe_account),
-            max_retries=_check_retries(max_retries),
-            timeout=_timeout(timeout),
+            max_retries=check_retries(max_retries),
+            timeout=check_timeout(timeout),
         )
-        self._owns_http = http_client is None
-        transport = None
-        if http_client is None:
-            transport = AutoTransport()
-            http_client = httpx.AsyncClient(transport=transport, timeout=settings.timeout)
-        hooks = HookSet.of(on_request, on_retry, on_response, on_error)
-        self._requester = Requester(
-            http_client, settings, Throttle(max_requests_per_second, max_concurrency), transport=transport, hooks=hooks
+        self._requester = Requester.open(
+            settings,
+            http_client,
+            throttle=Throttle(max_requests_per_second, max_concurrency),
+            hooks=HookSet.of(on_request, on_retry, on_response, on_error),
         )
 
     # -- configuration --------------------------------------------------------------
@@ -174,18 +131,17 @@ class AsyncStripeClient:
         settings = self._requester.settings
         changes: dict[str, Any] = {}
         if api_key is not None:
-            _check_key(api_key, settings.base_url)
+            check_key(api_key, settings.base_url)
             changes["api_key"] = api_key
         if api_version is not None:
             changes["api_version"] = api_version
         if stripe_account is not _UNSET:
             changes["stripe_account"] = check_account(stripe_account)
         if max_retries is not None:
-            changes["max_retries"] = _check_retries(max_retries)
+            changes["max_retries"] = check_retries(max_retries)
         if timeout is not None:
-            changes["timeout"] = _timeout(timeout)
+            changes["timeout"] = check_timeout(timeout)
         copy = object.__new__(AsyncStripeClient)
-        copy._owns_http = self._owns_http
         copy._requester = self._requester.evolve(**changes)
         return copy
 
@@ -213,8 +169,7 @@ class AsyncStripeClient:
 
         Copies made by :meth:`with_options` share the pool: close one of them, once.
         """
-        if self._owns_http:
-            await self._requester.http.aclose()
+        await self._requester.aclose()
 
     async def __aenter__(self) -> AsyncStripeClient:
         return self

@@ -24,6 +24,7 @@ from ._errors import (
 )
 from ._hooks import CallRecord, HookSet, Stats
 from ._throttle import Throttle
+from ._transport import AutoTransport
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -116,6 +117,26 @@ class Requester:
         # go straight to its transport: httpx's client layer (cookie jar, hooks, redirects)
         # costs more CPU than the aiohttp transport itself.
         self.transport = transport
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings,
+        http_client: httpx.AsyncClient | None,
+        *,
+        throttle: Throttle | None = None,
+        hooks: HookSet | None = None,
+    ) -> Requester:
+        """A requester on the caller's ``http_client``, or on a pool of its own (then closed by :meth:`aclose`)."""
+        if http_client is not None:
+            return cls(http_client, settings, throttle, hooks=hooks)
+        transport = AutoTransport()
+        return cls(httpx.AsyncClient(transport=transport), settings, throttle, transport=transport, hooks=hooks)
+
+    async def aclose(self) -> None:
+        """Close the pool if it is ours (a caller's ``http_client`` is theirs to close)."""
+        if self.transport is not None:
+            await self.http.aclose()
 
     def evolve(self, **changes: Any) -> Requester:
         """A requester with some settings changed, on the same pool and throttle."""

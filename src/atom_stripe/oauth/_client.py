@@ -17,12 +17,12 @@ from urllib.parse import urlencode
 import anyio
 import httpx
 
-from .._client import DEFAULT_API_VERSION, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, _check_key, _check_retries, _timeout
+from .._checks import check_key, check_retries, check_timeout
+from .._client import DEFAULT_API_VERSION, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from .._encoding import flatten
 from .._errors import OAuthStateError, StripeError, StripeValueError, make_status_error
 from .._hooks import Hooks, HookSet
 from .._request import Requester, Settings
-from .._transport import AutoTransport
 from ._store import TokenStore
 from ._token import OAuthToken
 
@@ -70,7 +70,7 @@ class StripeOAuth:
         if not isinstance(client_id, str) or not client_id.startswith("ca_"):
             raise StripeValueError("client_id", "must be the platform's Connect client id, 'ca_...'")
         base = (base_url or DEFAULT_CONNECT_BASE).rstrip("/")
-        _check_key(client_secret, base)
+        check_key(client_secret, base)
         self.client_id = client_id
         self.redirect_uri = redirect_uri
         self.base_url = base
@@ -79,14 +79,12 @@ class StripeOAuth:
             base_url=base,
             api_version=DEFAULT_API_VERSION,
             stripe_account=None,
-            max_retries=_check_retries(max_retries),
-            timeout=_timeout(timeout),
+            max_retries=check_retries(max_retries),
+            timeout=check_timeout(timeout),
         )
-        self._owns_http = http_client is None
-        transport = AutoTransport() if http_client is None else None
-        http = http_client if http_client is not None else httpx.AsyncClient(transport=transport)
-        hooks = HookSet.of(on_request, on_retry, on_response, on_error)
-        self._requester = Requester(http, settings, transport=transport, hooks=hooks)
+        self._requester = Requester.open(
+            settings, http_client, hooks=HookSet.of(on_request, on_retry, on_response, on_error)
+        )
         key = state_secret if state_secret is not None else client_secret
         key_bytes = key.encode() if isinstance(key, str) else key
         # A key for signing states, derived so the secret key itself is never used as one.
@@ -110,8 +108,7 @@ class StripeOAuth:
 
     async def aclose(self) -> None:
         """Close the connection pool, unless it is a caller's ``http_client``."""
-        if self._owns_http:
-            await self._requester.http.aclose()
+        await self._requester.aclose()
 
     async def __aenter__(self) -> StripeOAuth:
         return self
