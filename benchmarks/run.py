@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/run.py [--rounds 3] [--quick] [--write-docs]
 
 nginx (Debian's; installed with apt-get when missing) serves canned Stripe JSON built from
-``../shared/stripe-fixtures/fixtures3.json``: one worker process, so the other core is the
+``tests/data/stripe-fixtures3.json`` (Stripe's own examples): one worker process, so the other core is the
 client's. Every (client, operation) runs in a process of its own; rounds alternate the
 clients; the table shows medians over the rounds of client CPU per request
 (``time.process_time``), requests per second, and peak memory.
@@ -26,7 +26,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-FIXTURES = ROOT.parent / "shared" / "stripe-fixtures" / "fixtures3.json"
+FIXTURES = ROOT / "tests" / "data" / "stripe-fixtures3.json"
 PYTHON = sys.executable
 
 CLIENTS = ["atom_stripe", "atom_stripe-hooks", "atom_stripe-trio", "httpx", "httpx-aiohttp", "aiohttp", "stripe-python"]

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT.parent / "shared" / "stripe-fixtures" / "fixtures3.json"
+FIXTURES = ROOT / "tests" / "data" / "stripe-fixtures3.json"
 API = "https://api.stripe.com"
 KEY = "sk_test_4eC39HqLyjWDarjtT1zdp7dc"
 
