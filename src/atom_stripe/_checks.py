@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,6 +17,11 @@ CONNECT_TIMEOUT = 5.0
 MAX_METADATA_KEYS = 50
 MAX_METADATA_KEY = 40
 MAX_METADATA_VALUE = 500
+
+#: Calls that need one of several parameters Stripe types as optional: (verb, path) -> names.
+ONE_OF_REQUIRED: dict[tuple[str, str], tuple[str, ...]] = {
+    ("POST", "/v1/refunds"): ("payment_intent", "charge"),
+}
 
 #: Amount parameters: name -> whether zero is allowed.
 AMOUNT_KEYS = {
@@ -131,3 +137,22 @@ def check_values(params: Mapping[str, Any], prefix: str = "") -> Mapping[str, An
 
 def _name(prefix: str, key: str) -> str:
     return f"{prefix}[{key}]" if prefix else key
+
+
+_BAD_ID_CHARS = re.compile(r"[/?#%\s\\]")
+
+
+def check_id(name: str, value: Any) -> str:
+    """A path id: a non-empty string that cannot change the URL it goes into."""
+    if not isinstance(value, str) or not value:
+        raise StripeValueError(name, f"must be a non-empty id string, not {type(value).__name__}")
+    if _BAD_ID_CHARS.search(value) or not value.isprintable():
+        raise StripeValueError(name, "must not contain '/', '?', '#', '%', '\\' or whitespace")
+    return value
+
+
+def check_one_of(method: str, path: str, params: Mapping[str, Any]) -> None:
+    """Refuse a call that lacks all of the parameters one of which it needs."""
+    names = ONE_OF_REQUIRED.get((method, path))
+    if names is not None and all(params.get(name) is None for name in names):
+        raise StripeValueError(names[0], f"give the {' or the '.join(names)}")

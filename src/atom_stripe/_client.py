@@ -3,32 +3,28 @@
 from __future__ import annotations
 
 import os
-from functools import cached_property
+from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
 from ._checks import check_account, check_key, check_retries, check_timeout
 from ._errors import StripeValueError
+from ._generated.namespaces import Namespaces
 from ._hooks import HOOK_NAMES, Hook, HookName, Hooks, HookSet, StatsSnapshot
 from ._request import Requester, Settings
 from ._throttle import Throttle
 
 if TYPE_CHECKING:
-    from .resources.account import AccountResource
-    from .resources.balance import BalanceResource, BalanceTransactions
-    from .resources.charges import Charges
-    from .resources.customers import Customers
-    from .resources.events import Events
-    from .resources.health import HealthStatus
-    from .resources.payments import Payments
-    from .resources.prices import Prices
-    from .resources.products import Products
-    from .resources.refunds import Refunds
-    from .resources.subscriptions import Subscriptions
+    from ._health import HealthStatus
+    from ._models import StripeObject
+
+M = TypeVar("M")
 
 DEFAULT_BASE_URL = "https://api.stripe.com"
+#: Where file uploads (``files.create``) and downloads (``quotes.pdf``) go.
+DEFAULT_FILES_BASE_URL = "https://files.stripe.com"
 #: The API version stripe-python 16.1.0 pins; every request sends it as ``Stripe-Version``.
 DEFAULT_API_VERSION = "2026-10-28.endive"
 DEFAULT_TIMEOUT = 80.0
@@ -37,7 +33,7 @@ DEFAULT_MAX_RETRIES = 2
 _UNSET: Any = object()
 
 
-class AsyncStripeClient:
+class AsyncStripeClient(Namespaces):
     """An async client for Stripe's REST API.
 
     ``api_key`` falls back to the ``STRIPE_API_KEY`` environment variable. Use it as
@@ -53,6 +49,7 @@ class AsyncStripeClient:
         api_key: str | None = None,
         *,
         base_url: str | None = None,
+        files_base_url: str | None = None,
         api_version: str | None = None,
         stripe_account: str | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
@@ -72,10 +69,13 @@ class AsyncStripeClient:
                 "api_key", "no API key: pass api_key=... or set the STRIPE_API_KEY environment variable"
             )
         base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
+        files_base_url = (files_base_url or DEFAULT_FILES_BASE_URL).rstrip("/")
         check_key(api_key, base_url)
+        check_key(api_key, files_base_url)
         settings = Settings(
             api_key=api_key,
             base_url=base_url,
+            files_base_url=files_base_url,
             api_version=api_version or DEFAULT_API_VERSION,
             stripe_account=check_account(stripe_account),
             max_retries=check_retries(max_retries),
@@ -93,6 +93,10 @@ class AsyncStripeClient:
     @property
     def base_url(self) -> str:
         return self._requester.settings.base_url
+
+    @property
+    def files_base_url(self) -> str:
+        return self._requester.settings.files_base_url
 
     @property
     def api_version(self) -> str:
@@ -187,87 +191,37 @@ class AsyncStripeClient:
         account = f", stripe_account={settings.stripe_account!r}" if settings.stripe_account else ""
         return f"AsyncStripeClient(base_url={settings.base_url!r}, api_version={settings.api_version!r}{account})"
 
-    # -- namespaces -----------------------------------------------------------------
+    # -- namespaces are inherited from Namespaces (generated): one per stripe-python v1 service,
+    # each loaded on first use. ``payments`` is ``payment_intents`` under the name ATOM uses.
 
-    @cached_property
-    def customers(self) -> Customers:
-        """Customers: ``/v1/customers``."""
-        from .resources.customers import Customers
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        cast_to: type[M] | None = None,
+        idempotency_key: str | None = None,
+        stripe_account: str | None = None,
+    ) -> M | StripeObject:
+        """Call any endpoint through the same pipeline (retries, idempotency key, errors, hooks,
+        stats): for what the typed namespaces lack, such as preview endpoints.
 
-        return Customers(self._requester)
+        ``/v1/...`` paths send ``params`` form-encoded (query string on GET and DELETE);
+        ``/v2/...`` paths send them as a JSON body. The answer is parsed into ``cast_to`` (a
+        model class) when given, else into a generic :class:`StripeObject` (a list answer
+        with ``object: "list"`` keeps its items as generic objects in ``.data``).
+        """
+        from ._raw import raw_request
 
-    @cached_property
-    def payments(self) -> Payments:
-        """PaymentIntents: ``/v1/payment_intents``."""
-        from .resources.payments import Payments
-
-        return Payments(self._requester)
-
-    @cached_property
-    def subscriptions(self) -> Subscriptions:
-        """Subscriptions: ``/v1/subscriptions``."""
-        from .resources.subscriptions import Subscriptions
-
-        return Subscriptions(self._requester)
-
-    @cached_property
-    def products(self) -> Products:
-        """Products: ``/v1/products``."""
-        from .resources.products import Products
-
-        return Products(self._requester)
-
-    @cached_property
-    def prices(self) -> Prices:
-        """Prices: ``/v1/prices``."""
-        from .resources.prices import Prices
-
-        return Prices(self._requester)
-
-    @cached_property
-    def balance(self) -> BalanceResource:
-        """Your balance: ``/v1/balance``."""
-        from .resources.balance import BalanceResource
-
-        return BalanceResource(self._requester)
-
-    @cached_property
-    def balance_transactions(self) -> BalanceTransactions:
-        """Balance transactions: ``/v1/balance_transactions``."""
-        from .resources.balance import BalanceTransactions
-
-        return BalanceTransactions(self._requester)
-
-    @cached_property
-    def account(self) -> AccountResource:
-        """The account the key belongs to: ``/v1/account``."""
-        from .resources.account import AccountResource
-
-        return AccountResource(self._requester)
-
-    @cached_property
-    def refunds(self) -> Refunds:
-        """Refunds: ``/v1/refunds``."""
-        from .resources.refunds import Refunds
-
-        return Refunds(self._requester)
-
-    @cached_property
-    def charges(self) -> Charges:
-        """Charges: ``/v1/charges``."""
-        from .resources.charges import Charges
-
-        return Charges(self._requester)
-
-    @cached_property
-    def events(self) -> Events:
-        """Events: ``/v1/events``."""
-        from .resources.events import Events
-
-        return Events(self._requester)
+        result: M | StripeObject = await raw_request(
+            self._requester, method, path, params=params, cast_to=cast_to,
+            idempotency_key=idempotency_key, stripe_account=stripe_account,
+        )
+        return result
 
     async def health(self) -> HealthStatus:
         """Check the API: one cheap read (``GET /v1/balance``). Never raises for API trouble."""
-        from .resources.health import check_health
+        from ._health import check_health
 
         return await check_health(self._requester)

@@ -48,6 +48,7 @@ class Settings:
     stripe_account: str | None
     max_retries: int
     timeout: httpx.Timeout
+    files_base_url: str = "https://files.stripe.com"
     headers: Mapping[str, str] = field(init=False, repr=False, compare=False)
     extensions: Mapping[str, Any] = field(init=False, repr=False, compare=False)
 
@@ -177,9 +178,15 @@ class Requester:
         template: str | None = None,
         idempotency_key: str | None = None,
         stripe_account: str | None = None,
+        base_url: str | None = None,
+        body: tuple[bytes, str] | None = None,
     ) -> httpx.Response:
-        """Send one call and return its successful answer, body read; raise for the rest."""
-        call = self._prepare(method, path, pairs, template, idempotency_key, stripe_account)
+        """Send one call and return its successful answer, body read; raise for the rest.
+
+        ``base_url`` overrides the client's (the files host); ``body`` is a ready-made request
+        body and its content type (multipart uploads, JSON for ``/v2``).
+        """
+        call = self._prepare(method, path, pairs, template, idempotency_key, stripe_account, base_url, body)
         response: httpx.Response = await self._attempts(call, None, "")
         return response
 
@@ -191,6 +198,8 @@ class Requester:
         template: str | None,
         idempotency_key: str | None,
         stripe_account: str | None,
+        base_url: str | None = None,
+        body: tuple[bytes, str] | None = None,
     ) -> Call:
         if self.http.is_closed:
             raise StripeError("This client has been closed.")
@@ -203,9 +212,13 @@ class Requester:
             headers["Idempotency-Key"] = check_idempotency_key(idempotency_key)
         if stripe_account is not None:
             headers["Stripe-Account"] = stripe_account
-        url = settings.base_url + path
+        url = (base_url or settings.base_url) + path
         content: bytes | None = None
-        if method == "POST":
+        if body is not None:
+            content, headers["Content-Type"] = body
+            if pairs:
+                url = f"{url}?{urlencode(pairs)}"
+        elif method == "POST":
             headers["Content-Type"] = "application/x-www-form-urlencoded"
             content = urlencode(pairs).encode() if pairs else None
         elif pairs:

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from atom_stripe import AsyncStripeClient, NotFoundError
-from atom_stripe.models import Customer
+from atom_stripe.models import Card, Customer
 
 from .cards import card_token
 
@@ -55,9 +55,7 @@ async def test_missing_customer_is_not_found(local: AsyncStripeClient) -> None:
 async def test_expand_a_real_object(local: AsyncStripeClient) -> None:
     customer = await local.customers.create(email="expand@example.com", source=await card_token(local))
     expanded = await local.customers.retrieve(customer.id, expand=["default_source"])
-    assert not isinstance(expanded.default_source, str)
-    assert expanded.default_source is not None
-    assert expanded.default_source.model_extra is not None
-    assert expanded.default_source.model_extra["object"] == "card"
+    assert isinstance(expanded.default_source, Card)  # an expandable union, told apart by `object`
+    assert expanded.default_source.object == "card"
     plain = await local.customers.retrieve(customer.id)
     assert isinstance(plain.default_source, str)

@@ -1,72 +1,89 @@
-"""Typed models of Stripe's objects.
+"""Typed models of Stripe's objects, one for every object type, each loaded on first use.
 
-Every model keeps fields Stripe adds after this release as extras
-(``model.model_extra``) instead of dropping or refusing them.
+``from atom_stripe.models import Customer, Invoice`` imports only those two models' modules.
+Every model keeps fields Stripe adds after this release as extras (``model.model_extra``)
+instead of dropping or refusing them. The models themselves are generated (see
+``atom_stripe._generated.models``); events, pages and the base classes are hand-written.
 """
 
-from .._models import StripeObject
-from .._pagination import Page, SearchPage
-from .account import Account
-from .balance import Balance
-from .balance_transaction import BalanceTransaction
-from .charge import Charge
-from .customer import Customer
-from .deleted import DeletedCustomer, DeletedObject, DeletedProduct
-from .event import (
-    AccountEvent,
-    BalanceEvent,
-    BaseEvent,
-    ChargeEvent,
-    CustomerEvent,
-    Event,
-    EventData,
-    EventRequest,
-    PaymentIntentEvent,
-    PriceEvent,
-    ProductEvent,
-    RefundEvent,
-    SubscriptionEvent,
-    UnknownEvent,
-    parse_event,
-)
-from .payment_intent import PaymentIntent
-from .price import Price
-from .product import Product
-from .refund import Refund
-from .subscription import Subscription
-from .subscription_item import SubscriptionItem
+from __future__ import annotations
 
-__all__ = [
-    "Account",
-    "AccountEvent",
-    "Balance",
-    "BalanceEvent",
-    "BalanceTransaction",
-    "BaseEvent",
-    "Charge",
-    "ChargeEvent",
-    "Customer",
-    "CustomerEvent",
-    "DeletedCustomer",
-    "DeletedObject",
-    "DeletedProduct",
-    "Event",
-    "EventData",
-    "EventRequest",
-    "Page",
-    "PaymentIntent",
-    "PaymentIntentEvent",
-    "Price",
-    "PriceEvent",
-    "Product",
-    "ProductEvent",
-    "Refund",
-    "RefundEvent",
-    "SearchPage",
-    "StripeObject",
-    "Subscription",
-    "SubscriptionEvent",
-    "SubscriptionItem",
-    "UnknownEvent",
-    "parse_event",
-]
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from .._generated.models import MODULES as _MODULES
+from .._generated.models import OBJECTS as _OBJECTS
+
+if TYPE_CHECKING:
+    from .._generated.models import *  # noqa: F403
+    from .._models import StripeObject as StripeObject
+    from .._objects import DeletedObject as DeletedObject
+    from .._pagination import Page as Page
+    from .._pagination import SearchPage as SearchPage
+    from .event import AccountEvent as AccountEvent
+    from .event import BalanceEvent as BalanceEvent
+    from .event import BaseEvent as BaseEvent
+    from .event import ChargeEvent as ChargeEvent
+    from .event import CustomerEvent as CustomerEvent
+    from .event import Event as Event
+    from .event import EventData as EventData
+    from .event import EventRequest as EventRequest
+    from .event import PaymentIntentEvent as PaymentIntentEvent
+    from .event import PriceEvent as PriceEvent
+    from .event import ProductEvent as ProductEvent
+    from .event import RefundEvent as RefundEvent
+    from .event import SubscriptionEvent as SubscriptionEvent
+    from .event import UnknownEvent as UnknownEvent
+    from .event import parse_event as parse_event
+
+_HAND_WRITTEN = {
+    "StripeObject": "atom_stripe._models",
+    "DeletedObject": "atom_stripe._objects",
+    "Page": "atom_stripe._pagination",
+    "SearchPage": "atom_stripe._pagination",
+    **dict.fromkeys(
+        [
+            "AccountEvent",
+            "BalanceEvent",
+            "BaseEvent",
+            "ChargeEvent",
+            "CustomerEvent",
+            "Event",
+            "EventData",
+            "EventRequest",
+            "PaymentIntentEvent",
+            "PriceEvent",
+            "ProductEvent",
+            "RefundEvent",
+            "SubscriptionEvent",
+            "UnknownEvent",
+            "parse_event",
+        ],
+        "atom_stripe.models.event",
+    ),
+}
+
+
+__all__ = sorted({*_MODULES, *_HAND_WRITTEN, "model_for"})
+
+
+def model_for(object_name: str) -> Any:
+    """The model class for a Stripe ``object`` value (``"invoice"`` -> ``Invoice``), or None."""
+    name = _OBJECTS.get(object_name)
+    return None if name is None else __getattr__(name)
+
+
+def __getattr__(name: str) -> Any:
+    module = _HAND_WRITTEN.get(name)
+    if module is None:
+        generated = _MODULES.get(name)
+        if generated is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        module = f"atom_stripe._generated.models.{generated}"
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*_MODULES, *_HAND_WRITTEN, "model_for"})

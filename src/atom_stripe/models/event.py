@@ -15,16 +15,16 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import Discriminator, Tag, TypeAdapter, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
 
+from .._generated.models.account import Account
+from .._generated.models.balance import Balance
+from .._generated.models.charge import Charge
+from .._generated.models.customer import Customer
+from .._generated.models.payment_intent import PaymentIntent
+from .._generated.models.price import Price
+from .._generated.models.product import Product
+from .._generated.models.refund import Refund
+from .._generated.models.subscription import Subscription
 from .._models import ALWAYS_SENT, StripeObject
-from .account import Account
-from .balance import Balance
-from .charge import Charge
-from .customer import Customer
-from .payment_intent import PaymentIntent
-from .price import Price
-from .product import Product
-from .refund import Refund
-from .subscription import Subscription
 
 ObjectT = TypeVar("ObjectT")
 logger = logging.getLogger("atom_stripe")

@@ -1,0 +1,86 @@
+"""One row of the table of endpoints (``_generated/endpoints.py``), and what it resolves to."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any, NamedTuple
+
+from ._objects import model_class, parse_object
+
+
+class Endpoint(NamedTuple):
+    """One operation: everything the client, the fake, the router and the CLI need to know."""
+
+    method: str
+    """``GET``, ``POST`` or ``DELETE``."""
+    path: str
+    """The path template, ids in braces: ``/v1/customers/{customer}``."""
+    ids: tuple[str, ...]
+    """The path ids, in path order (the method's positional arguments)."""
+    params: str
+    """``module:Class`` of its parameters under ``_generated.params`` (empty: none)."""
+    kind: str
+    """``object``, ``list``, ``search`` or ``bytes``."""
+    result: str
+    """The model name of the answer (of each item for lists); ``A | B``: picked by ``object``."""
+    host: str
+    """``api`` or ``files`` (uploads and downloads)."""
+
+    @property
+    def params_type(self) -> type | None:
+        return _params_type(self.params) if self.params else None
+
+    @property
+    def result_type(self) -> Any:
+        return _result_type(self.kind, self.result)
+
+    @property
+    def is_page(self) -> bool:
+        return self.kind in ("list", "search")
+
+
+_params_cache: dict[str, type] = {}
+_result_cache: dict[tuple[str, str], Any] = {}
+
+
+def _params_type(ref: str) -> type:
+    found = _params_cache.get(ref)
+    if found is None:
+        module, _, name = ref.partition(":")
+        found = _params_cache[ref] = getattr(import_module(f"atom_stripe._generated.params.{module}"), name)
+    return found
+
+
+def _result_type(kind: str, result: str) -> Any:
+    key = (kind, result)
+    found = _result_cache.get(key)
+    if found is None:
+        from pydantic import TypeAdapter
+
+        from ._pagination import Page, SearchPage
+
+        item: Any
+        if "|" in result:
+            from typing import Annotated
+
+            from pydantic import BeforeValidator
+
+            item = Annotated[Any, BeforeValidator(parse_object)]
+        else:
+            item = model_class(result)
+            if hasattr(item, "validate_python") and kind != "object":
+                from .models.event import Event
+
+                item = Event
+        if kind == "list":
+            found = Page[item]
+        elif kind == "search":
+            found = SearchPage[item]
+        elif kind == "bytes":
+            found = bytes
+        elif hasattr(item, "validate_python") or "|" in result:
+            found = item if hasattr(item, "validate_python") else TypeAdapter(item)
+        else:
+            found = item
+        _result_cache[key] = found
+    return found

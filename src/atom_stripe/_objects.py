@@ -1,0 +1,104 @@
+"""What generated models share: lazy references between object types, deleted stubs, and
+parsing an object by its ``object`` field."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import import_module
+from typing import Any, Literal
+
+from pydantic import GetCoreSchemaHandler
+from pydantic_core import core_schema
+
+from ._models import ALWAYS_SENT, StripeObject
+
+_GENERATED = "atom_stripe._generated.models"
+
+
+@cache
+def model_class(name: str) -> Any:
+    """The model class (or, for ``Event``, the typed event adapter's type) named ``name``."""
+    if name == "Event":
+        from .models.event import event_adapter
+
+        return event_adapter()
+    from ._generated.models import MODULES
+
+    return getattr(import_module(f"{_GENERATED}.{MODULES[name]}"), name)
+
+
+@cache
+def object_model(object_name: str) -> Any:
+    """The model for a Stripe ``object`` value (``"customer"``), or None when unknown."""
+    from ._generated.models import OBJECTS
+
+    name = OBJECTS.get(object_name)
+    return model_class(name) if name is not None else None
+
+
+def parse_object(value: Any) -> Any:
+    """A dict parsed into the model its ``object`` field names (a plain StripeObject when unknown)."""
+    if not isinstance(value, dict):
+        return value
+    model = object_model(value.get("object", "")) if isinstance(value.get("object"), str) else None
+    if model is None:
+        return StripeObject.model_validate(value)
+    return model.validate_python(value) if hasattr(model, "validate_python") else model.model_validate(value)
+
+
+def lazy_model(module: str, name: str) -> Any:
+    """A stand-in for another object type's model in annotations: it loads that model's module
+    only when a value of that type is first validated, so one model never loads the others.
+
+    An object whose ``object`` field names another type is refused (so unions of object types
+    pick the right one); a plain id string is refused too (expandable fields say ``str | X``).
+    """
+
+    def target() -> Any:
+        return getattr(import_module(f"{_GENERATED}.{module}"), name)
+
+    def validate(value: Any) -> Any:
+        model = target()
+        if isinstance(value, model):
+            return value
+        if not isinstance(value, dict):
+            raise ValueError(f"expected a {name} object")
+        expected = model.model_fields.get("object")
+        kind = value.get("object")
+        if kind is not None and expected is not None and expected.annotation is not None:
+            allowed = getattr(expected.annotation, "__args__", ())
+            if allowed and isinstance(allowed[0], str) and kind not in allowed:
+                raise ValueError(f"a {kind!r} object is not a {name}")
+        return model.model_validate(value)
+
+    class Lazy:
+        @classmethod
+        def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+            return core_schema.no_info_plain_validator_function(
+                validate,
+                serialization=core_schema.plain_serializer_function_ser_schema(
+                    _dump, info_arg=True, when_used="always"
+                ),
+            )
+
+        @classmethod
+        def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> dict[str, Any]:
+            return {"type": "object", "title": name}
+
+    Lazy.__name__ = Lazy.__qualname__ = name
+    return Lazy
+
+
+def _dump(value: Any, info: Any) -> Any:
+    if isinstance(value, StripeObject):
+        mode = "json" if info.mode_is_json() else "python"
+        return value.model_dump(mode=mode, by_alias=info.by_alias, exclude_none=info.exclude_none)
+    return value
+
+
+class DeletedObject(StripeObject):
+    """What Stripe answers to a DELETE: the id, the object type and ``deleted: true``."""
+
+    id: str = ALWAYS_SENT
+    object: str = ALWAYS_SENT
+    deleted: Literal[True] = True

@@ -1,0 +1,131 @@
+"""Calls outside the form-encoded JSON mould: the escape hatch (``client.request``), file
+uploads (multipart, to the files host) and binary downloads (``quotes.pdf``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from ._checks import check_account, check_values
+from ._encoding import flatten
+from ._endpoint import Endpoint
+from ._errors import APIResponseError, StripeValueError
+from ._request import Requester
+
+METHODS = ("GET", "POST", "DELETE")
+
+
+async def raw_request(
+    requester: Requester,
+    method: str,
+    path: str,
+    *,
+    params: Mapping[str, Any] | None,
+    cast_to: Any,
+    idempotency_key: str | None,
+    stripe_account: str | None,
+) -> Any:
+    """``client.request(...)``: any endpoint, through the same pipeline."""
+    method = method.upper() if isinstance(method, str) else method
+    if method not in METHODS:
+        raise StripeValueError("method", f"must be one of {', '.join(METHODS)}")
+    if (
+        not isinstance(path, str)
+        or not path.startswith(("/v1/", "/v2/"))
+        or any(c in path for c in "?#\\ ")
+        or ("/../" in path + "/" or "/./" in path + "/")
+    ):
+        raise StripeValueError(
+            "path", "must be an API path such as '/v1/customers/cus_123' (no query, no dot segments)"
+        )
+    if params is not None and not isinstance(params, Mapping):
+        raise StripeValueError("params", "must be a mapping of parameter names to values")
+    params = check_values(params or {})
+    body: tuple[bytes, str] | None = None
+    pairs: list[tuple[str, str]] = []
+    if path.startswith("/v2/") and method == "POST":
+        try:
+            body = (json.dumps(params, allow_nan=False).encode(), "application/json")
+        except (TypeError, ValueError) as exc:
+            raise StripeValueError("params", f"cannot be sent as JSON: {exc}") from None
+    else:
+        pairs = flatten(params)
+    response = await requester.send(
+        method,
+        path,
+        pairs=pairs,
+        template=path,
+        idempotency_key=idempotency_key,
+        stripe_account=check_account(stripe_account),
+        body=body,
+    )
+    return _parse(response.content, cast_to, f"{method} {path}", response)
+
+
+def _parse(content: bytes, cast_to: Any, where: str, response: Any) -> Any:
+    from pydantic import ValidationError
+
+    from ._models import StripeObject
+
+    model = cast_to if cast_to is not None else StripeObject
+    try:
+        if hasattr(model, "validate_json"):
+            return model.validate_json(content)
+        return model.model_validate_json(content)
+    except ValidationError as exc:
+        raise APIResponseError(
+            f"The answer to {where} does not fit {getattr(model, '__name__', model)}: {exc.errors()[0]['msg']}",
+            response=response,
+        ) from None
+
+
+async def files_call(
+    requester: Requester,
+    endpoint: Endpoint,
+    path: str,
+    params: Mapping[str, Any],
+    *,
+    idempotency_key: str | None,
+    stripe_account: str | None,
+) -> Any:
+    """An upload (multipart/form-data) or a download (bytes) on the files host."""
+    base_url = requester.settings.files_base_url
+    if endpoint.kind == "bytes":
+        response = await requester.send(
+            endpoint.method,
+            path,
+            pairs=flatten(params),
+            template=endpoint.path,
+            stripe_account=stripe_account,
+            base_url=base_url,
+        )
+        return response.content
+    body = multipart(params)
+    response = await requester.send(
+        endpoint.method,
+        path,
+        template=endpoint.path,
+        idempotency_key=idempotency_key,
+        stripe_account=stripe_account,
+        base_url=base_url,
+        body=body,
+    )
+    return _parse(response.content, endpoint.result_type, f"{endpoint.method} {endpoint.path}", response)
+
+
+def multipart(params: Mapping[str, Any]) -> tuple[bytes, str]:
+    """The parameters as a multipart/form-data body: ``file`` as the file part, the rest as fields."""
+    import httpx
+
+    fields = dict(params)
+    upload = fields.pop("file", None)
+    if upload is None:
+        raise StripeValueError("file", "is required: bytes, an open binary file, or (filename, content[, type])")
+    if isinstance(upload, (bytes, bytearray)):
+        upload = ("upload", bytes(upload))
+    elif isinstance(upload, str):
+        raise StripeValueError("file", "must be bytes or an open binary file, not a str (open(path, 'rb'))")
+    request = httpx.Request("POST", "https://files.invalid/", data=dict(flatten(fields)), files={"file": upload})
+    content = request.read()
+    return content, request.headers["content-type"]

@@ -1,0 +1,162 @@
+"""What every generated namespace shares: checking a call, building it from its table row,
+sending it, paginating it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import quote
+
+from ._checks import check_account, check_id, check_one_of, check_values
+from ._encoding import flatten
+from ._endpoint import Endpoint
+from ._errors import StripeValueError
+from ._options import OPTION_NAMES
+from ._pagination import AsyncPaginator
+from ._params import check_params
+from ._request import Requester
+
+_EXPAND_PATH = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+){0,3}$")
+MAX_LIMIT = 100
+
+
+def check_expand(expand: Any) -> list[str]:
+    if isinstance(expand, str) or not isinstance(expand, Sequence):
+        raise StripeValueError("expand", "must be a list of dotted field paths, e.g. ['customer']")
+    for path in expand:
+        if not isinstance(path, str) or not _EXPAND_PATH.match(path):
+            raise StripeValueError("expand", f"{path!r} is not a field path of at most 4 levels (a.b.c.d)")
+    return list(expand)
+
+
+def wire_params(
+    schema: type | None,
+    params: Mapping[str, Any],
+    *,
+    expand: Sequence[str] | None = None,
+    extra_params: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Checked parameters, ``expand`` and ``extra_params`` merged into one mapping."""
+    if schema is not None:
+        check_params(schema, params)
+    elif params:
+        raise StripeValueError(
+            next(iter(params)), "is not a parameter of this call (pass untyped ones in extra_params=)"
+        )
+    merged = dict(check_values(params))
+    if expand is not None:
+        paths = check_expand(expand)
+        if paths:
+            merged["expand"] = paths
+    if extra_params is not None:
+        if not isinstance(extra_params, Mapping):
+            raise StripeValueError("extra_params", "must be a mapping of parameter names to values")
+        for key in extra_params:
+            if not isinstance(key, str) or not key:
+                raise StripeValueError("extra_params", "keys must be non-empty strings")
+            if key in merged:
+                raise StripeValueError(key, "is given both as a keyword and in extra_params")
+        merged.update(check_values(extra_params))
+    return merged
+
+
+def check_list_params(params: Mapping[str, Any]) -> None:
+    limit = params.get("limit")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT):
+        raise StripeValueError("limit", f"must be an integer from 1 to {MAX_LIMIT}")
+    if params.get("starting_after") is not None and params.get("ending_before") is not None:
+        raise StripeValueError("starting_after", "cannot be combined with ending_before")
+    for cursor in ("starting_after", "ending_before"):
+        if params.get(cursor) is not None:
+            check_id(cursor, params[cursor])
+
+
+def split_options(args: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A call's arguments as (endpoint parameters, call options)."""
+    params = dict(args)
+    options = {name: params.pop(name) for name in OPTION_NAMES if name in params}
+    return params, options
+
+
+def fill_path(endpoint: Endpoint, ids: Sequence[Any]) -> str:
+    """The endpoint's path with its ids checked and put in."""
+    if len(ids) != len(endpoint.ids):
+        raise StripeValueError("ids", f"{endpoint.path} takes {len(endpoint.ids)} id(s), got {len(ids)}")
+    if not ids:
+        return endpoint.path
+    return endpoint.path.format(**{k: quote(check_id(k, v), safe="") for k, v in zip(endpoint.ids, ids, strict=True)})
+
+
+class Service:
+    """A namespace of endpoints on one client's settings.
+
+    Methods take their path ids positionally, then their endpoint's parameters and the call
+    options (``expand``, ``extra_params``, ``stripe_account``, and on POSTs
+    ``idempotency_key``) as keyword arguments, typed by a generated ``...Args`` TypedDict.
+    """
+
+    def __init__(self, requester: Requester) -> None:
+        self._requester = requester
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+    async def _call(self, endpoint: Endpoint, args: Mapping[str, Any], *ids: str) -> Any:
+        """One call: ids into the path, arguments checked and encoded, the answer parsed."""
+        path = fill_path(endpoint, ids)
+        params, options = split_options(args)
+        if endpoint.method != "POST" and options.get("idempotency_key") is not None:
+            raise StripeValueError("idempotency_key", "only POSTs take one")
+        merged = wire_params(
+            endpoint.params_type, params, expand=options.get("expand"), extra_params=options.get("extra_params")
+        )
+        check_one_of(endpoint.method, endpoint.path, merged)
+        requester = self._requester
+        account = check_account(options.get("stripe_account"))
+        if endpoint.kind == "bytes" or endpoint.host == "files":
+            from ._raw import files_call
+
+            return await files_call(
+                requester,
+                endpoint,
+                path,
+                merged,
+                idempotency_key=options.get("idempotency_key"),
+                stripe_account=account,
+            )
+        return await requester.request(
+            endpoint.method,
+            path,
+            endpoint.result_type,
+            pairs=flatten(merged),
+            template=endpoint.path,
+            idempotency_key=options.get("idempotency_key"),
+            stripe_account=account,
+        )
+
+    def _list(self, endpoint: Endpoint, args: Mapping[str, Any], *ids: str) -> AsyncPaginator[Any, Any]:
+        """A list or search: checked now, fetched when awaited or iterated."""
+        path = fill_path(endpoint, ids)
+        params, options = split_options(args)
+        if options.get("idempotency_key") is not None:
+            raise StripeValueError("idempotency_key", "only POSTs take one; lists and searches are reads")
+        merged = wire_params(
+            endpoint.params_type, params, expand=options.get("expand"), extra_params=options.get("extra_params")
+        )
+        check_list_params(merged)
+        account = check_account(options.get("stripe_account"))
+        requester = self._requester
+        page_type = endpoint.result_type
+        template = endpoint.path
+        method = endpoint.method
+
+        async def fetch(wire: Mapping[str, Any]) -> Any:
+            page = await requester.request(
+                method, path, page_type, pairs=flatten(wire), template=template, stripe_account=account
+            )
+            page._fetch = fetch
+            page._params = wire
+            return page
+
+        return AsyncPaginator(fetch, merged)
