@@ -322,8 +322,9 @@ def render_params(op: Op, code: str, params: str, args: str, options: str) -> st
 class ModelWriter:
     """One model module: a top-level Stripe object and the nested objects it owns."""
 
-    def __init__(self, top: type, index: dict[type, tuple[str, str]]) -> None:
+    def __init__(self, top: type, index: dict[type, tuple[str, str]], example: dict[str, Any] | None = None) -> None:
         self.top = top
+        self.example = example
         self.module = model_module(top)
         self.index = index
         self.pending: list[type] = []
@@ -426,6 +427,20 @@ class ModelWriter:
             lines.append(f"    {attr}: {expr} = {default}")
         return lines
 
+    def fixture_fields(self, cls: type, lines: list[str]) -> list[str]:
+        """Fields of Stripe's current example object that stripe-python does not annotate."""
+        if cls is not self.top or self.example is None:
+            return lines
+        known = {line.split(":")[0].strip().removesuffix("_") for line in lines}
+        known |= {a for line in lines for a in re.findall(r'alias="(\w+)"', line)}
+        extra = []
+        for key, value in sorted(self.example.items()):
+            if key not in known:
+                kind = "dict[str, Any] | None" if isinstance(value, dict) else infer(value, "Any", [])
+                extra.append(f"    {key}: {kind} = None")
+                self.uses.add("Any")
+        return sorted(lines + extra)
+
     def render(self, deleted: bool) -> str:
         top_name = self.want(self.top)
         bodies: list[str] = []
@@ -438,7 +453,7 @@ class ModelWriter:
             if cls is self.top and doc and doc[0]:
                 first = doc[0].rstrip(".").replace("\\", "\\\\").replace('"""', "'''")
                 lines += [f'    """{first}."""', ""]
-            lines += self.fields(cls) or ["    pass"]
+            lines += self.fixture_fields(cls, self.fields(cls)) or ["    pass"]
             bodies.append("\n".join(lines))
         if deleted:
             obj = self.top.OBJECT_NAME  # type: ignore[attr-defined]
@@ -794,15 +809,15 @@ def generate(out_dir: Path) -> dict[str, str]:
             deletable.add(cls)
     model_names: dict[str, str] = {}
     object_names: dict[str, str] = {"event": "Event"}
+    fixtures = json.loads(FIXTURES.read_text())["resources"]
     for cls in classes:
-        writer = ModelWriter(cls, index)
+        writer = ModelWriter(cls, index, fixtures.get(getattr(cls, "OBJECT_NAME")))
         text = writer.render(cls in deletable)
         module = model_module(cls)
         files[f"models/{module}.py"] = text
         for name in re.findall(r"^class (\w+)\(", text, flags=re.M):
             model_names[name] = module
         object_names[getattr(cls, "OBJECT_NAME")] = model_name(cls)
-    fixtures = json.loads(FIXTURES.read_text())["resources"]
     for key, example in sorted(fixtures.items()):
         object_name = example.get("object")
         if key != object_name or object_name in object_names:

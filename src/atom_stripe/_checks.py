@@ -112,7 +112,7 @@ def check_values(params: Mapping[str, Any], prefix: str = "") -> Mapping[str, An
     for key, value in params.items():
         if value is None:
             continue
-        if key in AMOUNT_KEYS:
+        if key in AMOUNT_KEYS and not isinstance(value, Mapping):
             if value != "":
                 check_amount(value, currency=currency, param=_name(prefix, key), allow_zero=AMOUNT_KEYS[key])
         elif key == "metadata":

@@ -92,7 +92,13 @@ def lazy_model(module: str, name: str) -> Any:
 def _dump(value: Any, info: Any) -> Any:
     if isinstance(value, StripeObject):
         mode = "json" if info.mode_is_json() else "python"
-        return value.model_dump(mode=mode, by_alias=info.by_alias, exclude_none=info.exclude_none)
+        return value.model_dump(
+            mode=mode,
+            by_alias=info.by_alias,
+            exclude_unset=info.exclude_unset,
+            exclude_defaults=info.exclude_defaults,
+            exclude_none=info.exclude_none,
+        )
     return value
 
 

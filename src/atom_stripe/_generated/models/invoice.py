@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import Any, Literal, TYPE_CHECKING
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import DeletedObject, lazy_model
@@ -83,6 +83,7 @@ class Invoice(StripeObject):
     status: Literal['draft', 'open', 'paid', 'uncollectible', 'void'] | str | None = None
     status_details: InvoiceStatusDetails | None = None
     status_transitions: InvoiceStatusTransitions = ALWAYS_SENT
+    subscription: Any = None
     subtotal: int = ALWAYS_SENT
     subtotal_excluding_tax: int | None = None
     test_clock: str | TestHelpersTestClock | None = None
