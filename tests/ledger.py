@@ -152,6 +152,7 @@ def main() -> None:
     ledger = Ledger({"balance_transactions": synthetic_transactions(args.transactions)})
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited by accepted connections
     sock.bind(("127.0.0.1", args.port))
     print(f"PORT {sock.getsockname()[1]}", flush=True)
     uvicorn.Server(uvicorn.Config(ledger.app(), log_level="warning", lifespan="off")).run(sockets=[sock])

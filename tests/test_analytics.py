@@ -238,6 +238,7 @@ async def test_mrr_at_past_times_and_churn_over_march(stripe: AsyncStripeClient)
         # EUR: s6 8666.67 + s11 4333.33 = 13000 (2); JPY: s7 1500 + s15 3000 = 4500 (2); s8 starts March 5.
         (mar1, "eur"): {"mrr": 13000, "subscriptions": 2},
         (mar1, "jpy"): {"mrr": 4500, "subscriptions": 2},
+        (mar1, "kwd"): {"mrr": 0, "subscriptions": 0},
         (mar1, "usd"): {"mrr": 31142, "subscriptions": 6},
         # April 1: s5 and s11 are gone, s15 is still there (ends April 5), s8 has started; s4 is in its trial.
         (apr1, "eur"): {"mrr": 8667, "subscriptions": 1},

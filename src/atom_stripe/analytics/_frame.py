@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Mapping
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 from .._errors import StripeValueError
@@ -64,30 +65,37 @@ def flatten(data: Mapping[str, Any]) -> dict[str, Any]:
     return row
 
 
-async def objects(source: Any, *, progress: bool | None = None) -> list[Any]:
-    """Every object of a paginator (page after page), a page, an async iterable or an iterable."""
+async def each(source: Any, *, progress: bool | None = None) -> AsyncGenerator[Any, None]:
+    """Every object of a paginator (page after page), a page, an async iterable or an iterable,
+    one at a time, with a live count on standard error (default: for a paginator)."""
     if isinstance(source, _PageBase):
-        return list(source.data)
-    if isinstance(source, (str, bytes, Mapping)):
+        for obj in source.data:
+            yield obj
+        return
+    if isinstance(source, (str, bytes, Mapping)) or not isinstance(source, (AsyncIterable, Iterable)):
         raise StripeValueError("source", f"must be a paginator, a page or objects, not a {type(source).__name__}")
-    if isinstance(source, (AsyncPaginator, AsyncIterable)):
-        show = progress if progress is not None else isinstance(source, AsyncPaginator)
-        counter: Progress | None = None
-        found: list[Any] = []
-        try:
-            async for obj in source:
-                if show and counter is None:
-                    counter = Progress(f"{getattr(obj, 'object', None) or 'object'}s")
-                found.append(obj)
-                if counter is not None:
-                    counter.advance()
-        finally:
+    if not isinstance(source, AsyncIterable):
+        for obj in source:
+            yield obj
+        return
+    show = progress if progress is not None else isinstance(source, AsyncPaginator)
+    counter: Progress | None = None
+    try:
+        async for obj in source:
+            if show and counter is None:
+                counter = Progress(f"{getattr(obj, 'object', None) or 'object'}s")
+            yield obj
             if counter is not None:
-                counter.close()
-        return found
-    if isinstance(source, Iterable):
-        return list(source)
-    raise StripeValueError("source", f"must be a paginator, a page or objects, not a {type(source).__name__}")
+                counter.advance()
+    finally:
+        if counter is not None:
+            counter.close()
+
+
+async def objects(source: Any, *, progress: bool | None = None) -> list[Any]:
+    """Every object of ``source`` (see :func:`each`) in a list."""
+    async with aclosing(each(source, progress=progress)) as found:
+        return [obj async for obj in found]
 
 
 def build(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -137,5 +145,6 @@ async def to_frame(source: Any, *, progress: bool | None = None) -> pd.DataFrame
     (default: on for a paginator).
     """
     need("pandas")
-    found = await objects(source, progress=progress)
-    return build([flatten(plain(obj)) for obj in found])
+    async with aclosing(each(source, progress=progress)) as found:
+        rows = [flatten(plain(obj)) async for obj in found]  # a row per object as it comes, not the models
+    return build(rows)

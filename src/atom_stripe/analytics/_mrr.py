@@ -182,7 +182,8 @@ async def mrr(
 
     With ``at`` a time (or a list of times, giving an index of (``at``, ``currency``)), it
     estimates MRR then from every subscription's dates: started, out of trial and not ended
-    at that time, priced at today's items.
+    at that time, priced at today's items; every currency appears at every time (0 before its
+    first subscription).
     """
     need("pandas")
     import pandas as pd
@@ -194,7 +195,14 @@ async def mrr(
     moments = [epoch(a, "at") for a in at]
     subs = await recurring(client, every_status=True, progress=progress)
     tables = {pd.Timestamp(m, unit="s", tz="UTC"): mrr_table(subs, m) for m in moments}
-    return pd.concat(tables, names=["at", "currency"]) if tables else mrr_table([], None)
+    if not tables:
+        return mrr_table([], None)
+    history = pd.concat(tables, names=["at", "currency"])
+    # Every currency at every time: 0 where none of its subscriptions paid yet (or any more).
+    currencies = sorted(set(history.index.get_level_values("currency")))
+    grid = pd.MultiIndex.from_product([list(tables), currencies], names=["at", "currency"])
+    full: pd.DataFrame = history.reindex(grid, fill_value=0).astype("int64")
+    return full
 
 
 def churn_table(subs: list[Recurring], first: int, last: int) -> pd.DataFrame:

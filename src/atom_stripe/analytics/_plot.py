@@ -70,15 +70,18 @@ def plot_mrr(frame: pd.DataFrame, *, title: str = "Monthly recurring revenue by 
     (``at``, ``currency``) gives a line over time; one indexed by ``currency`` a bar each."""
     history = "at" in (frame.index.names or [])
     _check(frame, {"at", "currency"} if history else {"currency"}, ("mrr", "subscriptions"))
-    currencies = list(dict.fromkeys(frame.index.get_level_values("currency")))
+    currencies = sorted(set(frame.index.get_level_values("currency")))
     if history:
         figure, axes = _figure(max(len(currencies), 1))
+        times = list(frame.index.get_level_values("at").unique().sort_values())
         for ax, currency in zip(axes, currencies, strict=False):
-            part = frame.xs(currency, level="currency")
-            ax.plot(list(part.index), part["mrr"], color=COLORS["mrr"], marker="o")
-            ax.fill_between(list(part.index), part["mrr"], alpha=0.15, color=COLORS["mrr"])
-            ax.set_ylim(bottom=0)
+            part = frame.xs(currency, level="currency").reindex(times, fill_value=0)
+            ax.plot(times, part["mrr"], color=COLORS["mrr"], marker="o")
+            ax.fill_between(times, part["mrr"], alpha=0.15, color=COLORS["mrr"])
+            ax.set_ylim(bottom=0, top=max(1, int(part["mrr"].max())) * 1.15)
             _money_axis(ax, currency)
+        every = max(1, len(times) // 12)
+        axes[len(currencies) - 1].set_xticks(times[::every], [t.strftime("%Y-%m-%d") for t in times[::every]])
     else:
         figure, axes = _figure(1, max(len(currencies), 1), width=2.6 * max(len(currencies), 1), height=3.2)
         for ax, currency in zip(axes, currencies, strict=False):

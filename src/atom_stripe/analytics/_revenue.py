@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 from .._errors import StripeValueError
@@ -52,14 +53,15 @@ async def revenue(
     params: dict[str, Any] = {"created": {"gte": first, "lt": last}, "limit": 100}
     if currency is not None:
         params["currency"] = normalize_currency(currency)
-    from ._frame import objects
+    from ._frame import each
 
     rows: list[tuple[int, str, int, int, int]] = []
-    for txn in await objects(client.balance_transactions.list(**params), progress=progress):
-        if txn.type in GROSS_TYPES:
-            rows.append((txn.created, txn.currency, txn.amount, 0, txn.fee))
-        elif txn.type in REFUND_TYPES:
-            rows.append((txn.created, txn.currency, 0, -txn.amount, txn.fee))
+    async with aclosing(each(client.balance_transactions.list(**params), progress=progress)) as txns:
+        async for txn in txns:
+            if txn.type in GROSS_TYPES:
+                rows.append((txn.created, txn.currency, txn.amount, 0, txn.fee))
+            elif txn.type in REFUND_TYPES:
+                rows.append((txn.created, txn.currency, 0, -txn.amount, txn.fee))
     frame = pd.DataFrame(rows, columns=["created", "currency", "gross", "refunds", "fees"])
     frame["period"] = period_starts(pd.to_datetime(frame["created"], unit="s", utc=True), freq)
     table = frame.groupby(["period", "currency"])[["gross", "refunds", "fees"]].sum()
