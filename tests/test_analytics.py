@@ -188,6 +188,8 @@ async def test_revenue_refuses_bad_input_before_any_request(
         await analytics.revenue(stripe, start=MAR2, end=MAR1)
     with pytest.raises(StripeValueError, match="currency"):
         await analytics.revenue(stripe, start=MAR1, currency="dollars")
+    with pytest.raises(StripeValueError, match="at: must be a datetime"):
+        await analytics.mrr(stripe, at="2026-03-01")  # type: ignore[arg-type]
     assert server[1].requests == []
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Any
 
 from .._errors import StripeValueError
@@ -15,12 +14,6 @@ if TYPE_CHECKING:
 FORMATS = ("csv", "jsonl", "parquet")
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    return str(value)
-
-
 def for_files(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy where nested values (dicts, lists) are JSON text and Decimals are exact strings,
     so every column has one type a file format can hold."""
@@ -30,7 +23,7 @@ def for_files(frame: pd.DataFrame) -> pd.DataFrame:
             out[name] = [
                 None
                 if v is None
-                else json.dumps(v, default=_json_default)
+                else json.dumps(v, default=str)
                 if isinstance(v, (dict, list))
                 else str(v)
                 if not isinstance(v, str)

@@ -71,14 +71,12 @@ def format_frame(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> p
         currencies = list(frame.index.get_level_values("currency"))
     else:
         raise StripeValueError("frame", "has no 'currency' column or index level to format its amounts with")
+    import pandas as pd
+
     chosen = [c for c in (columns if columns is not None else MONEY_COLUMNS) if c in frame.columns]
     for column in chosen:
         shown[column] = [
-            "" if _missing(v) or not isinstance(cur, str) else format_money(int(v), cur)
+            "" if pd.isna(v) or not isinstance(cur, str) else format_money(int(v), cur)
             for v, cur in zip(frame[column], currencies, strict=True)
         ]
     return shown
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and value != value) or str(value) in {"<NA>", "NaT", "nan"}

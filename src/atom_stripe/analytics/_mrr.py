@@ -134,12 +134,13 @@ async def recurring(client: AsyncStripeClient, *, every_status: bool, progress: 
     prices: dict[str, Price] = {}
     for sub in await objects(client.subscriptions.list(**params), progress=progress):
         monthly = Fraction(0)
-        for item in await _items(client, sub):
+        items = [item for item in await _items(client, sub) if item.price is not None]
+        for item in items:
             monthly += per_month(await _price(client, item.price, prices), item.quantity)
+        currency = sub.currency or (items[0].price.currency if items else "")
         ended = sub.ended_at if sub.ended_at is not None else sub.canceled_at if sub.status == "canceled" else None
-        found.append(
-            Recurring(sub.id, sub.currency, sub.status, monthly, sub.start_date or sub.created, ended, sub.trial_end)
-        )
+        started = sub.start_date or sub.created or 0
+        found.append(Recurring(sub.id, currency, sub.status, monthly, started, ended, sub.trial_end))
     return found
 
 
@@ -188,7 +189,7 @@ async def mrr(
     need("pandas")
     import pandas as pd
 
-    if at is None or not isinstance(at, Sequence):
+    if at is None or isinstance(at, str) or not isinstance(at, Sequence):
         moment = None if at is None else epoch(at, "at")
         subs = await recurring(client, every_status=moment is not None, progress=progress)
         return mrr_table(subs, moment)
