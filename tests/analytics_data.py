@@ -177,5 +177,15 @@ def ledger() -> Ledger:
             "customers": [
                 {"id": "cus_one", "object": "customer", "created": at(1, 2), "email": "one@example.com", "name": "One"}
             ],
+            "payouts": [
+                {
+                    "id": "po_one",
+                    "object": "payout",
+                    "created": MAR1,
+                    "amount": 8000,
+                    "currency": "usd",
+                    "status": "paid",
+                }
+            ],
         }
     )

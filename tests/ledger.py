@@ -45,7 +45,7 @@ class Ledger:
             if f"created[{op}]" in one:
                 limit = int(one[f"created[{op}]"])
                 found = [o for o in found if test(o["created"], limit)]
-        for key in ("currency", "type", "customer"):
+        for key in ("currency", "type", "customer", "subscription"):
             if key in one:
                 found = [o for o in found if o.get(key) == one[key]]
         if name == "subscriptions":

@@ -257,13 +257,17 @@ async def test_mrr_at_past_times_and_churn_over_march(stripe: AsyncStripeClient)
     assert "kwd" not in lost.index  # s8 started in March: not in the base, cannot churn in it
 
 
-async def test_a_subscription_with_more_items_than_its_list_shows_is_an_error(stripe: AsyncStripeClient) -> None:
-    sub = {**SUBSCRIPTIONS[0], "items": {**SUBSCRIPTIONS[0]["items"], "has_more": True}}
-    state = Ledger({"subscriptions": [sub]})
+async def test_a_subscription_with_more_items_than_it_embeds_lists_them_all() -> None:
+    # s2 embeds only its yearly item and says there are more: the seats come from subscription_items.
+    s2 = next(s for s in SUBSCRIPTIONS if s["id"] == "sub_s2")
+    items = s2["items"]["data"]
+    sub = {**s2, "items": {**s2["items"], "data": items[:1], "has_more": True}}
+    state = Ledger({"subscriptions": [sub], "subscription_items": items})
     with serve_asgi(state.app()) as url:
         async with AsyncStripeClient("sk_test_analytics", base_url=url) as other:
-            with pytest.raises(StripeError, match="more items"):
-                await analytics.mrr(other)
+            now = await analytics.mrr(other)
+    assert now.to_dict("index") == {"usd": {"mrr": 5000, "subscriptions": 1}}  # 2000 + 3000, as above
+    assert [q["subscription"] for p, q in state.requests if p == "/v1/subscription_items"] == [["sub_s2"]]
 
 
 # -- money display and charts -------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from atom_stripe.cli import EXIT_OK, EXIT_SIGNATURE, EXIT_USAGE, main
+from atom_stripe.cli import EXIT_OK, EXIT_SIGNATURE, EXIT_USAGE, LISTABLE, main
 from atom_stripe.webhooks import generate_test_header
 
 from .analytics_data import TRANSACTIONS, ledger
@@ -57,6 +57,16 @@ def test_list_json_is_an_array_even_for_one_item(url: str) -> None:
     assert isinstance(json.loads(text), list) and json.loads(text)[0]["id"] == "cus_one"
     code, text = run(url, "--json", "get", "cus_one")  # get shows the one object it retrieves
     assert code == EXIT_OK and json.loads(text)["id"] == "cus_one"
+
+
+def test_every_listable_resource_comes_from_the_table_of_endpoints(url: str, tmp_path: Path) -> None:
+    assert {"customers", "payments", "payouts", "billing.meters", "subscription_items"} <= set(LISTABLE)
+    assert not {"accounts.persons", "customers.balance_transactions"} & set(LISTABLE)  # need a path id
+    code, text = run(url, "payouts", "list", "--json")  # a namespace only the generated surface has
+    assert code == EXIT_OK and [p["id"] for p in json.loads(text)] == ["po_one"]
+    out = tmp_path / "payouts.csv"
+    assert run(url, "export", "payouts", "--out", str(out))[0] == EXIT_OK
+    assert out.read_text().splitlines()[1].startswith("po_one,")
 
 
 def test_webhook_verify_checks_the_raw_bytes_so_crlf_payloads_verify(fixtures: dict[str, Any]) -> None:

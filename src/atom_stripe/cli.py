@@ -26,22 +26,22 @@ import anyio
 
 from ._client import AsyncStripeClient
 from ._errors import APIConnectionError, APIStatusError, SignatureVerificationError, StripeError, StripeValueError
+from ._generated.endpoints import ENDPOINTS
 from ._pagination import AsyncPaginator
 from .analytics._deps import MissingExtraError
 from .analytics._progress import Progress
 
 EXIT_OK, EXIT_API, EXIT_USAGE, EXIT_CONNECTION, EXIT_SIGNATURE = 0, 1, 2, 3, 4
 
-LISTABLE = (
-    "customers",
-    "payments",
-    "subscriptions",
-    "products",
-    "prices",
-    "refunds",
-    "charges",
-    "events",
-    "balance_transactions",
+#: names the CLI takes for a namespace of another name (ATOM says ``payments``)
+ALIASES = {"payments": "payment_intents"}
+#: every resource ``list`` and ``export`` take: from the table of endpoints, each namespace
+#: (``customers``, ``billing.meters``) whose ``list`` needs no path id, and the aliases
+LISTABLE = tuple(
+    sorted(
+        [key.removesuffix(".list") for key, e in ENDPOINTS.items() if key.endswith(".list") and not e.ids]
+        + list(ALIASES)
+    )
 )
 #: id prefix -> namespace that retrieves it
 PREFIXES = {
@@ -66,19 +66,23 @@ COLUMNS = ("id", "object", "created", "email", "name", "amount", "currency", "st
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="atom-stripe", description="Talk to Stripe from the command line.")
+    p = argparse.ArgumentParser(
+        prog="atom-stripe",
+        description="Talk to Stripe from the command line. RESOURCE list [--limit N | --all] lists any of "
+        f"{len(LISTABLE)} resources: {', '.join(LISTABLE)}.",
+    )
     p.add_argument(
         "--api-key", default=None, help="a secret key; prefer STRIPE_API_KEY (others see a command line in ps)"
     )
     p.add_argument("--base-url", default=os.environ.get("STRIPE_BASE_URL"), help="default: Stripe's API")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, metavar="{RESOURCE,get,export,webhook}")
     # --json may also come after the command (atom-stripe customers list --json).
     late = argparse.ArgumentParser(add_help=False)
     late.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
 
     for name in LISTABLE:
-        ns = sub.add_parser(name, help=f"{name} commands")
+        ns = sub.add_parser(name)  # no help line each: the description lists them
         ns_sub = ns.add_subparsers(dest="action", required=True)
         listing = ns_sub.add_parser("list", help=f"list {name}, newest first", parents=[late])
         listing.add_argument("--limit", type=int, default=10, help="how many (1 to 100)")
@@ -88,7 +92,7 @@ def parser() -> argparse.ArgumentParser:
     get.add_argument("id")
 
     export = sub.add_parser("export", help="write every object of a kind to a CSV, JSON lines or Parquet file")
-    export.add_argument("kind", choices=LISTABLE)
+    export.add_argument("kind", choices=LISTABLE, metavar="RESOURCE", help="customers, balance_transactions, ...")
     export.add_argument("--out", required=True, help="file to write ('-' for standard output)")
     export.add_argument(
         "--format",
@@ -154,8 +158,11 @@ async def run(args: argparse.Namespace, out: TextIO) -> int:
 def list_call(stripe: AsyncStripeClient, resource: str) -> Callable[..., AsyncPaginator[Any, Any]]:
     """The one place a resource name (one of :data:`LISTABLE`) becomes its list call."""
     if resource not in LISTABLE:
-        raise StripeValueError("resource", f"{resource!r} cannot be listed (known: {', '.join(LISTABLE)})")
-    call: Callable[..., AsyncPaginator[Any, Any]] = getattr(stripe, resource).list
+        raise StripeValueError("resource", f"{resource!r} has no list call")
+    target: Any = stripe
+    for part in ALIASES.get(resource, resource).split("."):
+        target = getattr(target, part)
+    call: Callable[..., AsyncPaginator[Any, Any]] = target.list
     return call
 
 

@@ -16,9 +16,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .._client import AsyncStripeClient
-    from ..models.price import Price
-    from ..models.subscription import Subscription
-    from ..models.subscription_item import SubscriptionItem
+    from ..models import Price, Subscription, SubscriptionItem
 
 #: Statuses that pay today: trialing, incomplete, unpaid, paused and canceled ones do not count.
 PAYING = frozenset({"active", "past_due"})
@@ -107,10 +105,8 @@ async def _items(client: AsyncStripeClient, sub: Subscription) -> list[Subscript
     items = sub.items
     if items is None:
         return []
-    if items.has_more:
-        raise StripeError(
-            f"subscription {sub.id} has more items than its list shows; atom_stripe cannot list subscription items yet"
-        )
+    if items.has_more:  # a subscription embeds its first items only: list them all
+        return [item async for item in client.subscription_items.list(subscription=sub.id, limit=100)]
     return list(items.data)
 
 
