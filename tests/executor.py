@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import ast
 import inspect
+from collections.abc import Callable
 from typing import Any
 
 import anyio
 
 
-async def run_cells(cells: list[tuple[str, str]], namespace: dict[str, Any]) -> list[Any]:
-    """Run (name, source) cells in order; return what each cell's last expression displayed."""
+async def run_cells(
+    cells: list[tuple[str, str]], namespace: dict[str, Any], show: Callable[[Any], Any] | None = None
+) -> list[Any]:
+    """Run (name, source) cells in order; return what each cell's last expression displayed
+    (``show`` turns the value into that; default: its HTML or its repr)."""
     shown: list[Any] = []
     for name, source in cells:
         tree = ast.parse(source, filename=name)
@@ -32,7 +36,7 @@ async def run_cells(cells: list[tuple[str, str]], namespace: dict[str, Any]) -> 
             value = eval(compile(last, name, "eval", flags=flags), namespace)
             if inspect.iscoroutine(value):
                 value = await value
-        shown.append(display(value))
+        shown.append((show or display)(value))
     return shown
 
 

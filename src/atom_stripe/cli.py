@@ -2,11 +2,11 @@
 
     atom-stripe customers list --limit 5            a table (or --json)
     atom-stripe get pi_3MtwBwLkdIwHu7ix28a3tqPa      any object by id
-    atom-stripe export customers --out customers.jsonl
+    atom-stripe export customers --format csv --out customers.csv   (csv, jsonl or parquet)
     atom-stripe webhook verify --secret whsec_... --signature "t=...,v1=..." < payload.json
 
-The key comes from ``--api-key`` or ``STRIPE_API_KEY``; ``--base-url`` (or ``STRIPE_BASE_URL``)
-points it at another server, such as localstripe.
+The key comes from ``STRIPE_API_KEY`` (``--api-key`` works, with a warning: other users see a
+command line in ``ps``); ``--base-url`` (or ``STRIPE_BASE_URL``) points it at another server.
 
 Exit codes, for scripts: 0 done; 1 Stripe refused the call (an HTTP error); 2 bad usage or
 input; 3 Stripe could not be reached (connection or timeout); 4 a webhook did not verify.
@@ -18,26 +18,30 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
-from typing import Any, TextIO
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO, Any, TextIO
 
 import anyio
 
 from ._client import AsyncStripeClient
 from ._errors import APIConnectionError, APIStatusError, SignatureVerificationError, StripeError, StripeValueError
+from ._generated.endpoints import ENDPOINTS
+from ._pagination import AsyncPaginator
+from .analytics._deps import MissingExtraError
+from .analytics._progress import Progress
 
 EXIT_OK, EXIT_API, EXIT_USAGE, EXIT_CONNECTION, EXIT_SIGNATURE = 0, 1, 2, 3, 4
 
-LISTABLE = (
-    "customers",
-    "payments",
-    "subscriptions",
-    "products",
-    "prices",
-    "refunds",
-    "charges",
-    "events",
-    "balance_transactions",
+#: names the CLI takes for a namespace of another name (ATOM says ``payments``)
+ALIASES = {"payments": "payment_intents"}
+#: every resource ``list`` and ``export`` take: from the table of endpoints, each namespace
+#: (``customers``, ``billing.meters``) whose ``list`` needs no path id, and the aliases
+LISTABLE = tuple(
+    sorted(
+        [key.removesuffix(".list") for key, e in ENDPOINTS.items() if key.endswith(".list") and not e.ids]
+        + list(ALIASES)
+    )
 )
 #: id prefix -> namespace that retrieves it
 PREFIXES = {
@@ -52,21 +56,33 @@ PREFIXES = {
     "evt_": "events",
     "txn_": "balance_transactions",
 }
+#: file suffix -> export format
+SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
+KEY_WARNING = (
+    "atom-stripe: warning: a key given with --api-key is visible to other users of this machine (ps, "
+    "/proc, shell history); set STRIPE_API_KEY in the environment instead"
+)
 COLUMNS = ("id", "object", "created", "email", "name", "amount", "currency", "status", "type", "description")
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="atom-stripe", description="Talk to Stripe from the command line.")
-    p.add_argument("--api-key", default=None, help="a secret key (default: STRIPE_API_KEY)")
+    p = argparse.ArgumentParser(
+        prog="atom-stripe",
+        description="Talk to Stripe from the command line. RESOURCE list [--limit N | --all] lists any of "
+        f"{len(LISTABLE)} resources: {', '.join(LISTABLE)}.",
+    )
+    p.add_argument(
+        "--api-key", default=None, help="a secret key; prefer STRIPE_API_KEY (others see a command line in ps)"
+    )
     p.add_argument("--base-url", default=os.environ.get("STRIPE_BASE_URL"), help="default: Stripe's API")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, metavar="{RESOURCE,get,export,webhook}")
     # --json may also come after the command (atom-stripe customers list --json).
     late = argparse.ArgumentParser(add_help=False)
     late.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
 
     for name in LISTABLE:
-        ns = sub.add_parser(name, help=f"{name} commands")
+        ns = sub.add_parser(name)  # no help line each: the description lists them
         ns_sub = ns.add_subparsers(dest="action", required=True)
         listing = ns_sub.add_parser("list", help=f"list {name}, newest first", parents=[late])
         listing.add_argument("--limit", type=int, default=10, help="how many (1 to 100)")
@@ -75,9 +91,15 @@ def parser() -> argparse.ArgumentParser:
     get = sub.add_parser("get", help="retrieve any object by its id", parents=[late])
     get.add_argument("id")
 
-    export = sub.add_parser("export", help="write every object of a kind as JSON lines")
-    export.add_argument("kind", choices=LISTABLE)
+    export = sub.add_parser("export", help="write every object of a kind to a CSV, JSON lines or Parquet file")
+    export.add_argument("kind", choices=LISTABLE, metavar="RESOURCE", help="customers, balance_transactions, ...")
     export.add_argument("--out", required=True, help="file to write ('-' for standard output)")
+    export.add_argument(
+        "--format",
+        choices=("csv", "jsonl", "parquet"),
+        default=None,
+        help="csv and parquet: the columns of analytics.to_frame; jsonl: whole objects (default: from --out's suffix)",
+    )
 
     webhook = sub.add_parser("webhook", help="webhook tools")
     wh_sub = webhook.add_subparsers(dest="action", required=True)
@@ -88,10 +110,12 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
-    """Run one command; returns the exit code."""
+def main(argv: Sequence[str] | None = None, *, stdin: IO[Any] | None = None, stdout: TextIO | None = None) -> int:
+    """Run one command; returns the exit code. ``stdin`` may be binary or text (its bytes are read)."""
     args = parser().parse_args(argv)
     out = stdout or sys.stdout
+    if args.api_key is not None:
+        print(KEY_WARNING, file=sys.stderr)
     try:
         if args.command == "webhook":
             return verify_webhook(args, stdin or sys.stdin, out)
@@ -104,7 +128,7 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdo
 
 def exit_code(exc: StripeError) -> int:
     """The exit code for an error: bad input 2, unreachable 3, anything Stripe refused 1."""
-    if isinstance(exc, StripeValueError):
+    if isinstance(exc, (StripeValueError, MissingExtraError)):
         return EXIT_USAGE
     if isinstance(exc, APIConnectionError):
         return EXIT_CONNECTION
@@ -118,17 +142,28 @@ async def run(args: argparse.Namespace, out: TextIO) -> int:
             if prefix is None:
                 raise StripeValueError("id", f"no resource known for {args.id!r} (known: {', '.join(PREFIXES)})")
             obj = await getattr(stripe, PREFIXES[prefix]).retrieve(args.id)
-            show([obj], out, as_json=args.json)
+            show([obj], out, as_json=args.json, one=True)
             return EXIT_OK
         if args.command == "export":
-            return await export(stripe, args.kind, args.out)
-        namespace = getattr(stripe, args.command)
+            return await export(stripe, args.kind, args.out, export_format(args.format, args.out), out)
+        listing = list_call(stripe, args.command)
         if args.all:
-            items = [item async for item in namespace.list(limit=100)]
+            items = [item async for item in listing(limit=100)]
         else:
-            items = list((await namespace.list(limit=args.limit)).data)
+            items = list((await listing(limit=args.limit)).data)
         show(items, out, as_json=args.json)
         return EXIT_OK
+
+
+def list_call(stripe: AsyncStripeClient, resource: str) -> Callable[..., AsyncPaginator[Any, Any]]:
+    """The one place a resource name (one of :data:`LISTABLE`) becomes its list call."""
+    if resource not in LISTABLE:
+        raise StripeValueError("resource", f"{resource!r} has no list call")
+    target: Any = stripe
+    for part in ALIASES.get(resource, resource).split("."):
+        target = getattr(target, part)
+    call: Callable[..., AsyncPaginator[Any, Any]] = target.list
+    return call
 
 
 def plain(obj: Any) -> dict[str, Any]:
@@ -136,9 +171,10 @@ def plain(obj: Any) -> dict[str, Any]:
     return data
 
 
-def show(items: list[Any], out: TextIO, *, as_json: bool) -> None:
+def show(items: list[Any], out: TextIO, *, as_json: bool, one: bool = False) -> None:
+    """A table, or JSON: an array for a list (whatever its length), the object for ``one``."""
     if as_json:
-        payload: Any = [plain(i) for i in items] if len(items) != 1 else plain(items[0])
+        payload: Any = plain(items[0]) if one else [plain(i) for i in items]
         out.write(json.dumps(payload, indent=2) + "\n")
         return
     rows = [{k: getattr(i, k, None) for k in COLUMNS} for i in items]
@@ -150,62 +186,57 @@ def show(items: list[Any], out: TextIO, *, as_json: bool) -> None:
         out.write("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() + "\n")
 
 
-class Progress:
-    """A live count on standard error: rich's progress display when installed (the ``cli``
-    extra), else a plain counter. Stripe lists carry no total, so it counts, with the rate."""
+def export_format(asked: str | None, path: str) -> str:
+    """The format asked for, else the one --out's suffix names; a mismatch or a guess is an error."""
+    implied = SUFFIXES.get(Path(path).suffix.lower()) if path != "-" else None
+    if asked is not None and implied is not None and asked != implied:
+        raise StripeValueError("format", f"--format {asked} does not match --out {path!r} (a {implied} name)")
+    chosen = asked or implied or ("jsonl" if path == "-" else None)
+    if chosen is None:
+        raise StripeValueError("format", f"say --format csv, jsonl or parquet: {path!r} does not name one")
+    return chosen
 
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-        self.count = 0
-        self._rich: Any = None
+
+async def export(stripe: AsyncStripeClient, kind: str, path: str, fmt: str, out: TextIO) -> int:
+    """Every object of a kind with a live count on standard error: CSV or Parquet with the
+    columns of ``analytics.to_frame``, or JSON lines of whole objects (streamed)."""
+    listing = list_call(stripe, kind)
+    if fmt == "jsonl":
+        target = out if path == "-" else open(path, "w", encoding="utf-8")  # noqa: SIM115
+        progress = Progress(kind, verb="exported")
         try:
-            from rich.console import Console
-            from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-        except ImportError:
-            return
-        self._rich = Progress(
-            SpinnerColumn(),
-            TextColumn("exporting {task.description}"),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        self._task = self._rich.add_task(kind, total=None)
-        self._rich.start()
+            async for item in listing(limit=100):
+                target.write(json.dumps(plain(item)) + "\n")
+                progress.advance()
+        finally:
+            progress.close()
+            if target is not out:
+                target.close()
+        return EXIT_OK
+    from .analytics import to_frame, write_frame
+    from .analytics._deps import need
 
-    def advance(self) -> None:
-        self.count += 1
-        if self._rich is not None:
-            self._rich.update(self._task, completed=self.count)
-        elif self.count % 100 == 0:
-            print(f"\rexported {self.count} {self.kind}", end="", file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self._rich is not None:
-            self._rich.stop()
-        print(f"\rexported {self.count} {self.kind}", file=sys.stderr)
-
-
-async def export(stripe: AsyncStripeClient, kind: str, path: str) -> int:
-    """Every object of a kind, one JSON per line, with progress on standard error."""
-    target = sys.stdout if path == "-" else open(path, "w", encoding="utf-8")  # noqa: SIM115
-    progress = Progress(kind)
-    try:
-        async for item in getattr(stripe, kind).list(limit=100):
-            target.write(json.dumps(plain(item)) + "\n")
-            progress.advance()
-    finally:
-        progress.close()
-        if target is not sys.stdout:
-            target.close()
+    need("pandas")
+    if fmt == "parquet":
+        need("pyarrow")
+        if path == "-":
+            raise StripeValueError("out", "Parquet is binary: give a file name")
+    frame = await to_frame(listing(limit=100), progress=True)
+    write_frame(frame, out if path == "-" else path, fmt)
     return EXIT_OK
 
 
-def verify_webhook(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
+def read_bytes(stream: IO[Any]) -> bytes:
+    """The bytes of a stream as sent: a text stream's binary buffer, so no newline translation
+    or decoding changes what was signed."""
+    data = getattr(stream, "buffer", stream).read()
+    return data.encode("utf-8") if isinstance(data, str) else bytes(data)
+
+
+def verify_webhook(args: argparse.Namespace, stdin: IO[Any], out: TextIO) -> int:
     from .webhooks import construct_event
 
-    payload = stdin.read()
+    payload = read_bytes(stdin)
     try:
         event = construct_event(payload, args.signature, args.secret, tolerance=args.tolerance)
     except SignatureVerificationError as exc:

@@ -15,11 +15,14 @@ from atom_stripe.cli import EXIT_API, EXIT_CONNECTION, EXIT_OK, EXIT_SIGNATURE, 
 from atom_stripe.webhooks import generate_test_header
 
 
+@pytest.fixture(autouse=True)
+def key_in_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STRIPE_API_KEY", "sk_test_cli")  # as the docs advise, not --api-key
+
+
 def run(localstripe_url: str, *args: str, stdin: str = "") -> tuple[int, str]:
     out = io.StringIO()
-    code = main(
-        ["--api-key", "sk_test_cli", "--base-url", localstripe_url, *args], stdin=io.StringIO(stdin), stdout=out
-    )
+    code = main(["--base-url", localstripe_url, *args], stdin=io.StringIO(stdin), stdout=out)
     return code, out.getvalue()
 
 

@@ -1,0 +1,44 @@
+"""Frames written to CSV or Parquet, with nested values as JSON text."""
+
+from __future__ import annotations
+
+import json
+from typing import IO, TYPE_CHECKING, Any
+
+from .._errors import StripeValueError
+from ._deps import need
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+FORMATS = ("csv", "jsonl", "parquet")
+
+
+def for_files(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy where nested values (dicts, lists) are JSON text and Decimals are exact strings,
+    so every column has one type a file format can hold."""
+    out: pd.DataFrame = frame.copy()
+    for name in out.columns:
+        if out[name].dtype == object:
+            out[name] = [
+                None
+                if v is None
+                else json.dumps(v, default=str)
+                if isinstance(v, (dict, list))
+                else str(v)
+                if not isinstance(v, str)
+                else v
+                for v in out[name]
+            ]
+    return out
+
+
+def write_frame(frame: pd.DataFrame, target: str | IO[Any], fmt: str) -> None:
+    """Write ``frame`` as ``csv`` (timestamps in ISO 8601, UTC) or ``parquet`` (needs pyarrow)."""
+    if fmt == "csv":
+        for_files(frame).to_csv(target, index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
+    elif fmt == "parquet":
+        need("pyarrow")
+        for_files(frame).to_parquet(target, index=False)
+    else:
+        raise StripeValueError("format", f"must be csv or parquet here, not {fmt!r}")
