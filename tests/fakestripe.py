@@ -14,7 +14,11 @@ from urllib.parse import parse_qsl
 import httpx
 import respx
 
+from atom_stripe._endpoint import Endpoint
+from atom_stripe._generated.endpoints import ENDPOINTS
+
 from .helpers import FIXTURES
+from .standin import example
 
 #: first path segment -> fixture object type
 RESOURCES = {
@@ -99,12 +103,21 @@ class FakeStripe:
         if path == "/oauth/deauthorize":
             return httpx.Response(200, headers=headers, json={"stripe_user_id": form.get("stripe_user_id")})
         match = re.fullmatch(r"/v1/(\w+)(?:/([^/]+))?(?:/(\w+))?", path)
-        if match is None or match.group(1) not in RESOURCES:
-            return httpx.Response(
-                404,
-                headers=headers,
-                json={"error": {"type": "invalid_request_error", "message": f"Unknown path {path}"}},
-            )
+        legacy = match is not None and match.group(1) in RESOURCES
+        if legacy and match is not None and match.group(3) not in (None, "cancel", "capture", "confirm", "resume"):
+            legacy = False  # a nested collection such as /v1/customers/cus_1/payment_methods
+        if not legacy:
+            endpoint = route(request)
+            if endpoint is None:
+                return httpx.Response(
+                    404,
+                    headers=headers,
+                    json={"error": {"type": "invalid_request_error", "message": f"Unknown path {path}"}},
+                )
+            if endpoint.kind == "bytes":
+                return httpx.Response(200, headers=headers, content=b"%PDF-1.4 example")
+            return httpx.Response(200, headers=headers, json=example(self.fixtures, endpoint))
+        assert match is not None
         collection, oid, action = match.groups()
         kind = RESOURCES[collection]
         if oid == "search":
@@ -135,6 +148,24 @@ class FakeStripe:
         if action == "cancel":
             changes["status"] = "canceled"
         return httpx.Response(200, headers=headers, json=self.obj(kind, **changes))
+
+
+_ROUTES: list[tuple[str, re.Pattern[str], Endpoint]] = []
+
+
+def route(request: httpx.Request) -> Endpoint | None:
+    """The table's endpoint for a request (a fixed path wins over one with an id in its place)."""
+    if not _ROUTES:
+        for endpoint in ENDPOINTS.values():
+            pattern = re.escape(endpoint.path)
+            for name in endpoint.ids:
+                pattern = pattern.replace(re.escape("{" + name + "}"), r"[^/]+")
+            _ROUTES.append((endpoint.method, re.compile(pattern + "$"), endpoint))
+        _ROUTES.sort(key=lambda r: (r[2].path.count("{"), -len(r[2].path)))
+    for method, pattern, endpoint in _ROUTES:
+        if method == request.method and pattern.match(request.url.path):
+            return endpoint
+    return None
 
 
 def mount(router: respx.MockRouter, fake: FakeStripe) -> None:
