@@ -147,6 +147,17 @@ async def test_asgi_app_bounds_the_body(fixtures: dict[str, Any]) -> None:
     assert sent[0]["status"] == 413 and reads == 65
 
 
+def test_a_store_without_the_claim_protocol_is_refused() -> None:
+    class SeenAddStore:  # the protocol before claims
+        async def seen(self, event_id: str) -> bool:
+            return False
+
+        async def add(self, event_id: str) -> None: ...
+
+    with pytest.raises(ValueError, match="claim"):
+        WebhookRouter(SECRET, store=SeenAddStore())  # type: ignore[arg-type]
+
+
 def test_asgi_app_refuses_a_bad_limit() -> None:
     with pytest.raises(ValueError, match="max_body"):
         WebhookRouter(SECRET).asgi_app(max_body=0)

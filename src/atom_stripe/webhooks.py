@@ -334,6 +334,10 @@ class WebhookRouter:
         _secrets(secret)
         self._secret = secret
         self.tolerance = tolerance
+        if store is not None and not all(callable(getattr(store, m, None)) for m in ("claim", "complete", "release")):
+            raise StripeValueError(
+                "store", "must have async claim(), complete() and release() (the EventStore protocol)"
+            )
         self.store: EventStore = store if store is not None else InMemoryEventStore()
         self._handlers: dict[str, list[AnyHandler]] = {}
 
@@ -368,7 +372,7 @@ class WebhookRouter:
     def on(self, event_type: str) -> Callable[[AnyHandler], AnyHandler]:
         """Register a handler (async or plain) for one event type, ``"charge.*"``, or ``"*"``."""
         if not isinstance(event_type, str) or not event_type:
-            raise ValueError("event_type must be a non-empty string such as 'payment_intent.succeeded'")
+            raise StripeValueError("event_type", "must be a non-empty string such as 'payment_intent.succeeded'")
 
         def register(handler: AnyHandler) -> AnyHandler:
             self._handlers.setdefault(event_type, []).append(handler)
