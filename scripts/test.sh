@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole suite: pytest (asyncio and trio), mypy --strict, ruff, and the docs build.
 source "$(dirname "$0")/_venv.sh"
+source scripts/_servers.sh
 export NO_MKDOCS_2_WARNING=1
 status=0
 .venv/bin/python -m pytest "$@" || status=1

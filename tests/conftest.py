@@ -15,6 +15,7 @@ import respx
 from atom_stripe import AsyncStripeClient, _retry
 
 from .helpers import API, FIXTURES, KEY, ROOT, Sleeps
+from .servers import PostgresServer, RedisServer
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -84,3 +85,26 @@ async def local(localstripe_url: str) -> AsyncIterator[AsyncStripeClient]:
     """A client pointed at localstripe."""
     async with AsyncStripeClient("sk_test_local", base_url=localstripe_url, max_retries=0) as stripe:
         yield stripe
+
+
+# -- real Redis and PostgreSQL (the replica tests) ---------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A redis-server on 127.0.0.1 and a free port, for the session."""
+    server = RedisServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL cluster on 127.0.0.1 and a free port, for the session."""
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.remove()

@@ -14,7 +14,7 @@ from ._errors import StripeValueError
 from ._generated.namespaces import Namespaces
 from ._hooks import HOOK_NAMES, Hook, HookName, Hooks, HookSet, StatsSnapshot
 from ._request import Requester, Settings
-from ._throttle import Throttle
+from ._throttle import RateLimiter, Throttle
 
 if TYPE_CHECKING:
     from ._health import HealthStatus
@@ -40,8 +40,10 @@ class AsyncStripeClient(Namespaces):
     ``async with AsyncStripeClient() as stripe: ...`` or call :meth:`aclose` when done.
     A caller's ``http_client`` is used as given and never closed by this client.
     ``max_requests_per_second`` and ``max_concurrency`` pace this client and its copies
-    (off by default). ``on_request``, ``on_retry``, ``on_response`` and ``on_error`` take
-    hooks (see :mod:`atom_stripe._hooks`); :meth:`stats` counts every call.
+    (off by default); ``rate_limiter`` instead shares one limit with other clients or, with
+    ``atom_stripe.contrib.redis.RedisRateLimiter``, other processes (see :mod:`atom_stripe.ratelimit`).
+    ``on_request``, ``on_retry``, ``on_response`` and ``on_error`` take hooks (see
+    :mod:`atom_stripe._hooks`); :meth:`stats` counts every call.
     """
 
     def __init__(
@@ -57,6 +59,7 @@ class AsyncStripeClient(Namespaces):
         http_client: httpx.AsyncClient | None = None,
         max_requests_per_second: float | None = None,
         max_concurrency: int | None = None,
+        rate_limiter: RateLimiter | None = None,
         on_request: Hooks = None,
         on_retry: Hooks = None,
         on_response: Hooks = None,
@@ -84,7 +87,7 @@ class AsyncStripeClient(Namespaces):
         self._requester = Requester.open(
             settings,
             http_client,
-            throttle=Throttle(max_requests_per_second, max_concurrency),
+            throttle=Throttle(max_requests_per_second, max_concurrency, rate_limiter),
             hooks=HookSet.of(on_request, on_retry, on_response, on_error),
         )
 

@@ -24,12 +24,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar, overload
+from secrets import token_hex
+from typing import Any, Literal, Protocol, TypeVar, overload
 
 import anyio
 from pydantic import ValidationError
 
-from ._errors import SignatureVerificationError
+from ._errors import SignatureVerificationError, StripeError, StripeValueError
 from .models.event import (
     AccountEvent,
     AccountTypes,
@@ -58,11 +59,18 @@ logger = logging.getLogger("atom_stripe")
 
 DEFAULT_TOLERANCE = 300
 SIGNATURE_HEADER = "Stripe-Signature"
+#: Longer ``Stripe-Signature`` headers are refused unread (Stripe's hold a few signatures).
+MAX_HEADER_LENGTH = 8192
+#: The default cap on a webhook body read by :meth:`WebhookRouter.asgi_app` (413 beyond it).
+DEFAULT_MAX_BODY = 4 * 1024 * 1024
 
 __all__ = [
+    "DEFAULT_MAX_BODY",
     "DEFAULT_TOLERANCE",
     "SIGNATURE_HEADER",
+    "Claim",
     "EventStore",
+    "EventStoreError",
     "InMemoryEventStore",
     "SignatureVerificationError",
     "WebhookResult",
@@ -77,7 +85,10 @@ def _as_bytes(payload: bytes | str) -> bytes:
     if isinstance(payload, bytes):
         return payload
     if isinstance(payload, str):
-        return payload.encode("utf-8")
+        try:
+            return payload.encode("utf-8")
+        except UnicodeEncodeError:
+            raise SignatureVerificationError("The payload is not valid UTF-8 text: pass the raw body bytes.") from None
     raise SignatureVerificationError("The payload must be the raw request body, as bytes or str.")
 
 
@@ -96,6 +107,8 @@ def _sign(secret: str, timestamp: int, payload: bytes) -> str:
 def _parse_header(sig_header: str | None) -> tuple[int, list[str]]:
     if not sig_header or not isinstance(sig_header, str):
         raise SignatureVerificationError("The Stripe-Signature header is missing.")
+    if not sig_header.isascii() or len(sig_header) > MAX_HEADER_LENGTH:
+        raise SignatureVerificationError("The Stripe-Signature header is malformed.")
     timestamp: int | None = None
     signatures: list[str] = []
     for element in sig_header.split(","):
@@ -103,7 +116,8 @@ def _parse_header(sig_header: str | None) -> tuple[int, list[str]]:
         if not sep:
             raise SignatureVerificationError("The Stripe-Signature header is malformed.")
         if key == "t":
-            if timestamp is not None or not value.isdigit():
+            # The header is ASCII (str.isdigit() alone accepts '²'); a Unix time has few digits.
+            if timestamp is not None or not value.isdigit() or len(value) > 12:
                 raise SignatureVerificationError("The Stripe-Signature header has a malformed timestamp.")
             timestamp = int(value)
         elif key == "v1":
@@ -161,6 +175,8 @@ def construct_event(
         data = json.loads(body)
     except ValueError:
         raise SignatureVerificationError("The payload verifies but is not JSON.") from None
+    except RecursionError:
+        raise SignatureVerificationError("The payload verifies but is nested too deeply to parse.") from None
     if not isinstance(data, dict):
         raise SignatureVerificationError("The payload verifies but is not an event object.")
     if data.get("object") == "v2.core.event":
@@ -174,6 +190,8 @@ def construct_event(
         return parse_event(data)
     except ValidationError as exc:
         raise SignatureVerificationError(f"The event does not parse: {exc.error_count()} error(s).") from None
+    except RecursionError:
+        raise SignatureVerificationError("The event is nested too deeply to parse.") from None
 
 
 def generate_test_header(payload: bytes | str, secret: str, *, timestamp: int | None = None) -> str:
@@ -185,29 +203,72 @@ def generate_test_header(payload: bytes | str, secret: str, *, timestamp: int | 
 # -- receiver ---------------------------------------------------------------------------
 
 
+ClaimStatus = Literal["claimed", "busy", "done"]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The answer to :meth:`EventStore.claim`.
+
+    ``"claimed"``: this delivery holds the event and must handle it, then call
+    :meth:`~EventStore.complete` (or :meth:`~EventStore.release` if handling failed), passing ``token``.
+    ``"busy"``: another delivery holds it right now. ``"done"``: it was handled before.
+    """
+
+    status: ClaimStatus
+    token: str = ""
+
+
 class EventStore(Protocol):
-    """Remembers which event ids were handled, so a redelivery is not handled twice."""
+    """Which events were handled, with an atomic claim so one delivery handles each event.
 
-    async def seen(self, event_id: str) -> bool: ...
+    The router calls ``claim`` before handling, ``complete`` after the handlers succeeded
+    and ``release`` when one failed (so Stripe's retry is handled). ``claim`` must be atomic
+    across everything that shares the store: of two concurrent claims, one gets ``"claimed"``.
+    """
 
-    async def add(self, event_id: str) -> None: ...
+    async def claim(self, event_id: str) -> Claim: ...
+
+    async def complete(self, event_id: str, token: str) -> None: ...
+
+    async def release(self, event_id: str, token: str) -> None: ...
+
+
+class EventStoreError(StripeError):
+    """The event store cannot be reached: no event is handled (the answer makes Stripe retry)."""
 
 
 class InMemoryEventStore:
-    """The last ``max_size`` handled event ids, in memory (one process only)."""
+    """Claims and the last ``max_size`` handled event ids, in memory (one process only)."""
 
     def __init__(self, max_size: int = 10_000) -> None:
         self.max_size = max_size
-        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._done: OrderedDict[str, None] = OrderedDict()
+        self._claims: dict[str, str] = {}
 
-    async def seen(self, event_id: str) -> bool:
-        return event_id in self._ids
+    async def claim(self, event_id: str) -> Claim:
+        # No await between the check and the claim: atomic for every task on this loop.
+        if event_id in self._done:
+            return Claim("done")
+        if event_id in self._claims:
+            return Claim("busy")
+        token = self._claims[event_id] = token_hex(8)
+        return Claim("claimed", token)
 
-    async def add(self, event_id: str) -> None:
-        self._ids[event_id] = None
-        self._ids.move_to_end(event_id)
-        while len(self._ids) > self.max_size:
-            self._ids.popitem(last=False)
+    async def complete(self, event_id: str, token: str) -> None:
+        if self._claims.get(event_id) == token:
+            del self._claims[event_id]
+        self._done[event_id] = None
+        self._done.move_to_end(event_id)
+        while len(self._done) > self.max_size:
+            self._done.popitem(last=False)
+
+    async def release(self, event_id: str, token: str) -> None:
+        if self._claims.get(event_id) == token:
+            del self._claims[event_id]
+
+    def __repr__(self) -> str:
+        return f"InMemoryEventStore({len(self._done)} handled, {len(self._claims)} in flight)"
 
 
 @dataclass(frozen=True)
@@ -228,6 +289,8 @@ class WebhookResult:
             out["id"] = self.event.id
         if self.duplicate:
             out["duplicate"] = True
+        if self.status_code == 409:
+            out["retry"] = "another delivery of this event is being handled; retry later"
         if self.error is not None:
             out["error"] = type(self.error).__name__
         return out
@@ -255,9 +318,10 @@ class WebhookRouter:
         result = await router.handle(body, headers)   # framework-neutral
         app.mount("/stripe/webhooks", router.asgi_app())  # or mount it as an ASGI app
 
-    Answers: 200 when handled (or a duplicate, or no handler wants it), 400 when the
-    signature or payload is bad, 500 when a handler failed (Stripe will retry; the
-    event is not marked as handled).
+    Answers: 200 when handled (or handled before, or no handler wants it), 400 when the
+    signature or payload is bad, 409 while another delivery of the same event is being
+    handled, 500 when a handler failed (the claim is released), 503 when the event store
+    cannot be reached. Stripe retries every non-2xx answer later.
     """
 
     def __init__(
@@ -270,9 +334,12 @@ class WebhookRouter:
         _secrets(secret)
         self._secret = secret
         self.tolerance = tolerance
+        if store is not None and not all(callable(getattr(store, m, None)) for m in ("claim", "complete", "release")):
+            raise StripeValueError(
+                "store", "must have async claim(), complete() and release() (the EventStore protocol)"
+            )
         self.store: EventStore = store if store is not None else InMemoryEventStore()
         self._handlers: dict[str, list[AnyHandler]] = {}
-        self._in_flight: set[str] = set()
 
     def __repr__(self) -> str:
         return f"WebhookRouter(types={sorted(self._handlers)!r})"
@@ -305,7 +372,7 @@ class WebhookRouter:
     def on(self, event_type: str) -> Callable[[AnyHandler], AnyHandler]:
         """Register a handler (async or plain) for one event type, ``"charge.*"``, or ``"*"``."""
         if not isinstance(event_type, str) or not event_type:
-            raise ValueError("event_type must be a non-empty string such as 'payment_intent.succeeded'")
+            raise StripeValueError("event_type", "must be a non-empty string such as 'payment_intent.succeeded'")
 
         def register(handler: AnyHandler) -> AnyHandler:
             self._handlers.setdefault(event_type, []).append(handler)
@@ -330,27 +397,48 @@ class WebhookRouter:
         except SignatureVerificationError as exc:
             logger.warning("webhook refused: %s", exc)
             return WebhookResult(400, error=exc)
-        if event.id in self._in_flight or await self.store.seen(event.id):
-            return WebhookResult(200, event=event, duplicate=True)
-        self._in_flight.add(event.id)
+        try:
+            claim = await self.store.claim(event.id)
+        except EventStoreError as exc:
+            logger.warning("webhook event %s not handled: %s", event.id, exc)
+            return WebhookResult(503, event=event, error=exc)
+        if claim.status != "claimed":
+            # Handled before: 200. Being handled right now: 409, so Stripe asks again later
+            # (the first delivery may still fail, and then this retry must run the handlers).
+            return WebhookResult(200 if claim.status == "done" else 409, event=event, duplicate=True)
         try:
             handlers = self.handlers_for(event.type)
             for handler in handlers:
                 outcome = handler(event)
                 if inspect.isawaitable(outcome):
                     await outcome
-            await self.store.add(event.id)
-            return WebhookResult(200, event=event, handled=len(handlers))
-        except anyio.get_cancelled_exc_class():
-            raise
-        except Exception as exc:
+        except BaseException as exc:
+            with anyio.CancelScope(shield=True):
+                await self._release(event.id, claim.token)
+            if not isinstance(exc, Exception):
+                raise
             logger.exception("webhook handler failed for event %s (%s)", event.id, event.type)
             return WebhookResult(500, event=event, error=exc)
-        finally:
-            self._in_flight.discard(event.id)
+        try:
+            await self.store.complete(event.id, claim.token)
+        except EventStoreError as exc:
+            # Handled, but not remembered: a redelivery may run the handlers again.
+            logger.warning("webhook event %s handled but not recorded: %s", event.id, exc)
+        return WebhookResult(200, event=event, handled=len(handlers))
 
-    def asgi_app(self) -> ASGIApp:
-        """An ASGI application that answers Stripe's POSTs: mount it in any ASGI framework."""
+    async def _release(self, event_id: str, token: str) -> None:
+        try:
+            await self.store.release(event_id, token)
+        except EventStoreError as exc:  # the claim expires by itself
+            logger.warning("webhook event %s: claim not released: %s", event_id, exc)
+
+    def asgi_app(self, *, max_body: int = DEFAULT_MAX_BODY) -> ASGIApp:
+        """An ASGI application that answers Stripe's POSTs: mount it in any ASGI framework.
+
+        A body over ``max_body`` bytes is answered 413 without being read further.
+        """
+        if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1:
+            raise StripeValueError("max_body", "must be a positive number of bytes")
 
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] != "http":
@@ -358,17 +446,32 @@ class WebhookRouter:
             if scope["method"] != "POST":
                 await _respond(send, 405, {"error": "method not allowed"})
                 return
-            chunks = []
-            while True:
-                message = await receive()
-                chunks.append(message.get("body", b""))
-                if not message.get("more_body"):
-                    break
             headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", [])]
-            result = await self.handle(b"".join(chunks), headers)
+            body = await _read_body(receive, _header(headers, "content-length"), max_body)
+            if body is None:
+                await _respond(send, 413, {"received": False, "error": f"body over {max_body} bytes"})
+                return
+            result = await self.handle(body, headers)
             await _respond(send, result.status_code, result.body)
 
         return app
+
+
+async def _read_body(receive: Receive, length: str | None, limit: int) -> bytes | None:
+    """The request body, or None when it is (or says it is) longer than ``limit`` bytes."""
+    if length is not None and length.strip().isdigit() and len(length) < 20 and int(length) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
 
 
 async def _respond(send: Send, status: int, body: dict[str, Any]) -> None:

@@ -23,6 +23,7 @@ from .._errors import (
     UnsupportedResponseTypeError,
 )
 from ._client import DEFAULT_CONNECT_BASE, StripeOAuth
+from ._postgres import PostgresTokenStore, TokenStoreUnavailableError
 from ._store import InMemoryTokenStore, SQLiteTokenStore, TokenStore, TokenStoreError
 from ._token import OAuthToken
 
@@ -37,10 +38,12 @@ __all__ = [
     "OAuthError",
     "OAuthStateError",
     "OAuthToken",
+    "PostgresTokenStore",
     "SQLiteTokenStore",
     "StripeOAuth",
     "TokenStore",
     "TokenStoreError",
+    "TokenStoreUnavailableError",
     "UnsupportedGrantTypeError",
     "UnsupportedResponseTypeError",
 ]

@@ -232,7 +232,10 @@ class StripeOAuth:
         """Refresh the stored token of one account, once however many tasks ask at the same time.
 
         The callers that arrive while a refresh is in flight wait for it and get the same
-        new token. A failed refresh raises and leaves the stored token as it was.
+        new token. A failed refresh raises and leaves the stored token as it was. A store
+        with a ``refresh_lock(stripe_user_id)`` (``PostgresTokenStore``) makes it one refresh
+        across every replica: a replica that waited for the lock and finds the token
+        changed returns the new one instead of refreshing again.
         """
         while True:
             flight = self._flights.get(stripe_user_id)
@@ -246,20 +249,36 @@ class StripeOAuth:
             # The leader was cancelled: try again, maybe as the leader this time.
         flight = self._flights[stripe_user_id] = _Flight()
         try:
-            current = await store.get(stripe_user_id)
-            if current is None or current.refresh_token is None:
-                raise StripeValueError("stripe_user_id", "no stored token with a refresh token for this account")
-            fresh = await self.refresh(current.refresh_token.get_secret_value(), scope=scope)
-            if fresh.refresh_token is None:
-                fresh = fresh.model_copy(update={"refresh_token": current.refresh_token})
-            if fresh.stripe_user_id is None:
-                fresh = fresh.model_copy(update={"stripe_user_id": stripe_user_id})
-            await store.put(fresh)
-            flight.token = fresh
-            return fresh
+            flight.token = await self._refresh_across_replicas(store, stripe_user_id, scope)
+            return flight.token
         except BaseException as exc:
             flight.error = exc
             raise
         finally:
             flight.done.set()
             del self._flights[stripe_user_id]
+
+    async def _refresh_across_replicas(self, store: TokenStore, stripe_user_id: str, scope: Scope | None) -> OAuthToken:
+        """Refresh under the store's ``refresh_lock`` when it has one (one refresh across replicas)."""
+        lock = getattr(store, "refresh_lock", None)
+        if lock is None:
+            return await self._refresh_once(store, stripe_user_id, scope, None)
+        before = await store.get(stripe_user_id)
+        async with lock(stripe_user_id):
+            return await self._refresh_once(store, stripe_user_id, scope, before)
+
+    async def _refresh_once(
+        self, store: TokenStore, stripe_user_id: str, scope: Scope | None, before: OAuthToken | None
+    ) -> OAuthToken:
+        current = await store.get(stripe_user_id)
+        if before is not None and current is not None and current != before:
+            return current  # another replica refreshed it while this one waited for the lock
+        if current is None or current.refresh_token is None:
+            raise StripeValueError("stripe_user_id", "no stored token with a refresh token for this account")
+        fresh = await self.refresh(current.refresh_token.get_secret_value(), scope=scope)
+        if fresh.refresh_token is None:
+            fresh = fresh.model_copy(update={"refresh_token": current.refresh_token})
+        if fresh.stripe_user_id is None:
+            fresh = fresh.model_copy(update={"stripe_user_id": stripe_user_id})
+        await store.put(fresh)
+        return fresh

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import anyio
 
 from .._errors import StripeError
 from ._token import OAuthToken
 
+T = TypeVar("T")
 SECRET_COLUMNS = ("access_token", "refresh_token")
 #: A known value, encrypted with the store's key when the store is created, to recognise the key later.
-KEY_CHECK = b"atom_stripe token store v1"
+KEY_CHECK = b"atom_stripe token store v2"
+#: The same, in stores whose tokens were not yet bound to their row (re-sealed when opened).
+LEGACY_KEY_CHECK = b"atom_stripe token store v1"
 
 
 class TokenStoreError(StripeError):
@@ -57,116 +62,196 @@ class InMemoryTokenStore:
         return f"InMemoryTokenStore({len(self._tokens)} account(s))"
 
 
+class Sealer:
+    """Fernet encryption of one token field, bound to its account and field.
+
+    The sealed value holds the account id and the field's name next to the token, so a
+    ciphertext copied onto another row (or into the other column) does not open. Without
+    a key values are stored as they are. Shared by every store that keeps tokens at rest.
+    """
+
+    def __init__(self, key: bytes | str | None) -> None:
+        self.fernet: Any = None
+        if key is None:
+            return
+        try:
+            from cryptography.fernet import Fernet
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise TokenStoreError(
+                "Encryption needs the 'cryptography' package: pip install atom_stripe[oauth]"
+            ) from exc
+        try:
+            self.fernet = Fernet(key)
+        except (ValueError, TypeError):
+            raise TokenStoreError("The key is not a valid Fernet key (32 url-safe base64-encoded bytes).") from None
+
+    @property
+    def encrypted(self) -> bool:
+        return self.fernet is not None
+
+    def key_check(self) -> bytes:
+        """What a new store records, to recognise its key later."""
+        return self.fernet.encrypt(KEY_CHECK) if self.fernet is not None else b"plain"
+
+    def check(self, stored: bytes, where: str) -> bool:
+        """Refuse a store made with another key, or with none (or one made without a key, given one).
+
+        True when the store's tokens are not bound to their rows yet (see :meth:`reseal_legacy`).
+        """
+        if self.fernet is None:
+            if stored != b"plain":
+                raise TokenStoreError(f"{where} holds encrypted tokens: open it with its key.")
+            return False
+        if stored == b"plain":
+            raise TokenStoreError(f"{where} holds unencrypted tokens: it cannot be opened with a key.")
+        plain = self._decrypt(stored)
+        if plain not in (KEY_CHECK, LEGACY_KEY_CHECK):
+            raise TokenStoreError(f"Wrong key for {where}: refusing to open it.")
+        return plain == LEGACY_KEY_CHECK
+
+    def reseal_legacy(self, account: str, name: str, value: bytes | None) -> bytes | None:
+        """A token sealed by an older version (not bound to its row), sealed again bound to it."""
+        plain = None if value is None else self._decrypt(value)
+        return None if plain is None else self.seal(account, name, plain.decode())
+
+    def _decrypt(self, value: bytes) -> bytes | None:
+        from cryptography.fernet import InvalidToken
+
+        try:
+            return bytes(self.fernet.decrypt(value))
+        except InvalidToken:
+            return None
+
+    def seal(self, account: str, name: str, value: str | None) -> bytes | None:
+        if value is None:
+            return None
+        if self.fernet is None:
+            return value.encode()
+        return bytes(self.fernet.encrypt(json.dumps([account, name, value]).encode()))
+
+    def open(self, account: str, name: str, value: bytes | None) -> str | None:
+        if value is None:
+            return None
+        if self.fernet is None:
+            return value.decode()
+        plain = self._decrypt(value)
+        if plain is None:
+            raise TokenStoreError("A stored token does not decrypt with this key.")
+        try:
+            bound_account, bound_name, token = json.loads(plain)
+        except ValueError:
+            bound_account = bound_name = token = None
+        if bound_account != account or bound_name != name or not isinstance(token, str):
+            raise TokenStoreError(f"The stored {name} of {account} does not belong to that row: refusing it.")
+        return token
+
+    def seal_token(self, token: OAuthToken) -> tuple[str, bytes | None, bytes | None, str]:
+        """A token as a row: account, sealed access token, sealed refresh token, the rest as JSON."""
+        account = _account(token)
+        other = token.model_dump(mode="json", exclude=set(SECRET_COLUMNS))
+        access = token.access_token.get_secret_value() if token.access_token else None
+        refresh = token.refresh_token.get_secret_value() if token.refresh_token else None
+        return (
+            account,
+            self.seal(account, "access_token", access),
+            self.seal(account, "refresh_token", refresh),
+            json.dumps(other),
+        )
+
+    def open_token(self, account: str, access: bytes | None, refresh: bytes | None, other: str) -> OAuthToken:
+        fields = json.loads(other)
+        fields.update(
+            access_token=self.open(account, "access_token", access),
+            refresh_token=self.open(account, "refresh_token", refresh),
+        )
+        return OAuthToken.model_validate(fields)
+
+
 class SQLiteTokenStore:
     """Tokens in a SQLite file; access and refresh tokens encrypted with Fernet when given a key.
 
     ``key`` is a Fernet key (``cryptography.fernet.Fernet.generate_key()``). A store created
     with a key refuses to open with another key or none, and one created without a key
-    refuses to open with one: it never hands back garbage. The file survives restarts.
-    Blocking SQLite work runs in a worker thread, so it suits asyncio and trio alike.
+    refuses to open with one: it never hands back garbage. Each encrypted token is bound to
+    its account and column (a ciphertext copied elsewhere is refused). A new file is created
+    readable by its owner only (0600). The file survives restarts; blocking SQLite work runs
+    in a worker thread, so it suits asyncio and trio alike. Any SQLite failure is a
+    :class:`TokenStoreError`.
     """
 
     def __init__(self, path: str | Path, *, key: bytes | str | None = None) -> None:
         self.path = Path(path)
-        self._fernet: Any = None
-        if key is not None:
-            try:
-                from cryptography.fernet import Fernet
-            except ImportError as exc:  # pragma: no cover - depends on the install
-                raise TokenStoreError(
-                    "Encryption needs the 'cryptography' package: pip install atom_stripe[oauth]"
-                ) from exc
-            try:
-                self._fernet = Fernet(key)
-            except (ValueError, TypeError):
-                raise TokenStoreError("The key is not a valid Fernet key (32 url-safe base64-encoded bytes).") from None
+        self._sealer = Sealer(key)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False)
-        self._open()
+        try:
+            # Created private before SQLite opens it (SQLite gives its journals the file's mode).
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+            self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
+        except (OSError, sqlite3.Error) as exc:
+            raise TokenStoreError(f"Cannot open {self.path}: {exc}") from None
+        try:
+            self._run(self._open)
+        except BaseException:
+            self._db.close()
+            raise
 
     def __repr__(self) -> str:
-        return f"SQLiteTokenStore({str(self.path)!r}, encrypted={self._fernet is not None})"
+        return f"SQLiteTokenStore({str(self.path)!r}, encrypted={self._sealer.encrypted})"
+
+    def _run(self, work: Callable[..., T], *args: Any) -> T:
+        """Run ``work`` holding the connection, with SQLite's errors as :class:`TokenStoreError`."""
+        try:
+            with self._lock:
+                return work(*args)
+        except sqlite3.Error as exc:
+            raise TokenStoreError(f"The token store {self.path} failed: {exc}") from None
 
     def _open(self) -> None:
-        with self._lock, self._db:
-            self._db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL)")
-            self._db.execute(
+        db = self._db
+        with db:
+            # One opener at a time sets the file up: concurrent first opens wait, then find it ready.
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL)")
+            db.execute(
                 "CREATE TABLE IF NOT EXISTS tokens (stripe_user_id TEXT PRIMARY KEY, access_token BLOB,"
                 " refresh_token BLOB, other TEXT NOT NULL)"
             )
-            row = self._db.execute("SELECT value FROM meta WHERE name = 'key_check'").fetchone()
-            if row is None:
-                check = self._fernet.encrypt(KEY_CHECK) if self._fernet is not None else b"plain"
-                self._db.execute("INSERT INTO meta VALUES ('key_check', ?)", (check,))
-                return
-        stored: bytes = row[0]
-        if self._fernet is None:
-            if stored != b"plain":
-                raise TokenStoreError(f"{self.path} holds encrypted tokens: open it with its key.")
-            return
-        if stored == b"plain":
-            raise TokenStoreError(f"{self.path} holds unencrypted tokens: it cannot be opened with a key.")
-        from cryptography.fernet import InvalidToken
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('key_check', ?)", (self._sealer.key_check(),))
+            row = db.execute("SELECT value FROM meta WHERE name = 'key_check'").fetchone()
+            if self._sealer.check(row[0], str(self.path)):
+                reseal = self._sealer.reseal_legacy
+                for account, access, refresh in db.execute(
+                    "SELECT stripe_user_id, access_token, refresh_token FROM tokens"
+                ).fetchall():
+                    db.execute(
+                        "UPDATE tokens SET access_token = ?, refresh_token = ? WHERE stripe_user_id = ?",
+                        (reseal(account, "access_token", access), reseal(account, "refresh_token", refresh), account),
+                    )
+                db.execute("UPDATE meta SET value = ? WHERE name = 'key_check'", (self._sealer.key_check(),))
 
-        try:
-            ok = self._fernet.decrypt(stored) == KEY_CHECK
-        except InvalidToken:
-            ok = False
-        if not ok:
-            raise TokenStoreError(f"Wrong key for {self.path}: refusing to open it.")
+    def _get(self, stripe_user_id: str) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = self._db.execute(
+            "SELECT access_token, refresh_token, other FROM tokens WHERE stripe_user_id = ?", (stripe_user_id,)
+        ).fetchone()
+        return row
 
-    def _seal(self, value: str | None) -> bytes | None:
-        if value is None:
-            return None
-        data = value.encode()
-        return self._fernet.encrypt(data) if self._fernet is not None else data
-
-    def _open_value(self, value: bytes | None) -> str | None:
-        if value is None:
-            return None
-        if self._fernet is None:
-            return value.decode()
-        from cryptography.fernet import InvalidToken
-
-        try:
-            return str(self._fernet.decrypt(value).decode())
-        except InvalidToken:
-            raise TokenStoreError("A stored token does not decrypt with this key.") from None
-
-    def _get(self, stripe_user_id: str) -> OAuthToken | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT access_token, refresh_token, other FROM tokens WHERE stripe_user_id = ?", (stripe_user_id,)
-            ).fetchone()
-        if row is None:
-            return None
-        fields = json.loads(row[2])
-        fields.update(access_token=self._open_value(row[0]), refresh_token=self._open_value(row[1]))
-        return OAuthToken.model_validate(fields)
-
-    def _put(self, token: OAuthToken) -> None:
-        account = _account(token)
-        other = token.model_dump(mode="json", exclude=set(SECRET_COLUMNS))
-        access = token.access_token.get_secret_value() if token.access_token else None
-        refresh = token.refresh_token.get_secret_value() if token.refresh_token else None
-        with self._lock, self._db:
-            self._db.execute(
-                "INSERT OR REPLACE INTO tokens VALUES (?, ?, ?, ?)",
-                (account, self._seal(access), self._seal(refresh), json.dumps(other)),
-            )
+    def _put(self, row: tuple[Any, ...]) -> None:
+        with self._db:
+            self._db.execute("INSERT OR REPLACE INTO tokens VALUES (?, ?, ?, ?)", row)
 
     def _delete(self, stripe_user_id: str) -> None:
-        with self._lock, self._db:
+        with self._db:
             self._db.execute("DELETE FROM tokens WHERE stripe_user_id = ?", (stripe_user_id,))
 
     async def get(self, stripe_user_id: str) -> OAuthToken | None:
-        return await anyio.to_thread.run_sync(self._get, stripe_user_id)
+        row = await anyio.to_thread.run_sync(self._run, self._get, stripe_user_id)
+        return None if row is None else self._sealer.open_token(stripe_user_id, *row)
 
     async def put(self, token: OAuthToken) -> None:
-        await anyio.to_thread.run_sync(self._put, token)
+        await anyio.to_thread.run_sync(self._run, self._put, self._sealer.seal_token(token))
 
     async def delete(self, stripe_user_id: str) -> None:
-        await anyio.to_thread.run_sync(self._delete, stripe_user_id)
+        await anyio.to_thread.run_sync(self._run, self._delete, stripe_user_id)
 
     def close(self) -> None:
         """Close the database file."""

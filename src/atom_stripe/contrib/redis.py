@@ -1,0 +1,200 @@
+"""Redis for several replicas: one shared rate limit, and webhook claims (``pip install atom_stripe[redis]``).
+
+::
+
+    from redis.asyncio import Redis
+    from atom_stripe.contrib.redis import RedisEventStore, RedisRateLimiter
+
+    redis = Redis.from_url("redis://redis:6379/0")
+    stripe = AsyncStripeClient(rate_limiter=RedisRateLimiter(redis, requests_per_second=25, name="acct_main"))
+    router = WebhookRouter(secret, store=RedisEventStore(redis))
+
+Both use the ``redis`` package's asyncio client, so they run on asyncio (not trio). Every
+decision is one Lua script, atomic in Redis. When Redis cannot be reached they raise typed
+errors (:class:`~atom_stripe.ratelimit.RateLimiterUnavailableError`,
+:class:`~atom_stripe.webhooks.EventStoreError`) instead of letting a guarantee lapse, and
+work again as soon as Redis is back.
+"""
+
+from __future__ import annotations
+
+import math
+from secrets import token_hex
+from typing import Any
+
+import sniffio
+
+from .._errors import StripeError, StripeValueError
+from .._throttle import GCRALimiter, RateLimiter, RateLimiterUnavailableError, check_rate
+from ..webhooks import Claim, EventStoreError
+
+try:
+    from redis.asyncio import Redis
+    from redis.exceptions import RedisError
+except ImportError as exc:  # pragma: no cover - depends on the install
+    raise ImportError("atom_stripe.contrib.redis needs the redis package: pip install 'atom_stripe[redis]'") from exc
+
+__all__ = ["RedisEventStore", "RedisRateLimiter"]
+
+#: Failures that mean "Redis cannot be asked right now" (redis-py wraps most socket errors).
+UNAVAILABLE = (RedisError, OSError)
+
+# GCRA in microseconds of Redis' own clock, so every process agrees on the time.
+# KEYS[1]: the limit's key. ARGV: interval, burst, budget (µs). Returns the wait (µs), or -1
+# when the next turn is further away than the budget (then nothing is taken).
+_RESERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local wait = tat - (tonumber(ARGV[2]) - 1) * interval - now
+if wait < 0 then wait = 0 end
+if wait > tonumber(ARGV[3]) then return -1 end
+tat = tat + interval
+redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000) + 1000)
+return wait
+"""
+
+# Event claims. A key holds 'busy:<token>' while one delivery handles the event (expiring
+# after claim_ttl, so a replica that dies does not hold it forever), then 'done' for ttl.
+_CLAIM = """
+local v = redis.call('GET', KEYS[1])
+if not v then
+  redis.call('SET', KEYS[1], 'busy:' .. ARGV[1], 'PX', ARGV[2])
+  return 'claimed'
+end
+if v == 'done' then return 'done' end
+return 'busy'
+"""
+_COMPLETE = """
+local v = redis.call('GET', KEYS[1])
+if not v or v == 'busy:' .. ARGV[1] then
+  redis.call('SET', KEYS[1], 'done', 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == 'busy:' .. ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def _check_redis(redis: Any) -> Redis:
+    if not isinstance(redis, Redis):
+        raise StripeValueError("redis", "must be a redis.asyncio.Redis client (redis.asyncio.Redis.from_url(...))")
+    return redis
+
+
+def _check_asyncio(what: str) -> None:
+    if sniffio.current_async_library() != "asyncio":
+        raise StripeError(f"{what} uses the redis package's asyncio client: run it on asyncio, not trio.")
+
+
+class RedisRateLimiter(GCRALimiter):
+    """One request rate shared by every client, in every process, that uses this Redis and ``name``.
+
+    Use one ``name`` per Stripe account (its limit is per account). Turns are handed out in
+    the order Redis receives the requests for them (fair under contention): ``burst`` at
+    once after an idle spell, then one every ``1 / requests_per_second`` seconds, so no
+    one-second window holds ``requests_per_second + burst`` starts. A call waits at most
+    ``max_wait`` seconds for its turn (else :class:`~atom_stripe.ratelimit.RateLimiterError`,
+    nothing sent), never takes a turn it could only use after its deadline, and can be
+    cancelled while it waits.
+
+    When Redis cannot be reached, calls raise
+    :class:`~atom_stripe.ratelimit.RateLimiterUnavailableError` (not sent), unless a
+    ``fallback`` limiter is given: then they are paced by it (for example a
+    ``LocalRateLimiter`` at your share of the limit) until Redis answers again.
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        requests_per_second: float,
+        name: str = "default",
+        burst: int | None = None,
+        max_wait: float | None = 60.0,
+        fallback: RateLimiter | None = None,
+    ) -> None:
+        super().__init__(requests_per_second, burst=1 if burst is None else burst, max_wait=max_wait)
+        if not isinstance(name, str) or not name:
+            raise StripeValueError("name", "must be a non-empty string, e.g. the Stripe account's id")
+        if fallback is not None and not isinstance(fallback, RateLimiter):
+            raise StripeValueError("fallback", "must be a rate limiter, e.g. LocalRateLimiter(...)")
+        self.redis = _check_redis(redis)
+        self.name = name
+        self.key = f"atom_stripe:ratelimit:{name}"
+        self.fallback = fallback
+        self._script = self.redis.register_script(_RESERVE)
+
+    def __repr__(self) -> str:
+        return f"RedisRateLimiter({self.name!r}, {self.requests_per_second:g}/s, burst={self.burst})"
+
+    async def acquire(self) -> float:
+        _check_asyncio("RedisRateLimiter")
+        try:
+            return await super().acquire()
+        except RateLimiterUnavailableError:
+            if self.fallback is None:
+                raise
+            return await self.fallback.acquire()
+
+    async def _reserve(self, budget: float) -> float | None:
+        budget_us = str(int(min(budget, 86_400.0) * 1e6))
+        args = [str(round(self.interval * 1e6)), str(self.burst), budget_us]
+        try:
+            wait_us = await self._script(keys=[self.key], args=args)
+        except UNAVAILABLE as exc:
+            raise RateLimiterUnavailableError(f"The shared rate limiter's Redis cannot be reached: {exc}") from None
+        return None if int(wait_us) < 0 else int(wait_us) / 1e6
+
+
+class RedisEventStore:
+    """The webhook event store in Redis: exactly one replica handles each event.
+
+    ``claim`` is atomic in Redis. A claim lasts ``claim_ttl`` seconds unless completed or
+    released, so a replica that dies mid-handler does not block the event for ever (keep
+    your handlers shorter than that). A handled event is remembered for ``ttl`` seconds
+    (Stripe retries for up to three days). Keys are ``{prefix}{event_id}``.
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        ttl: float = 7 * 86_400,
+        claim_ttl: float = 120.0,
+        prefix: str = "atom_stripe:event:",
+    ) -> None:
+        self.redis = _check_redis(redis)
+        self.ttl_ms = str(math.ceil(check_rate("ttl", ttl) * 1000))
+        self.claim_ttl_ms = str(math.ceil(check_rate("claim_ttl", claim_ttl) * 1000))
+        self.prefix = prefix
+        self._claim = self.redis.register_script(_CLAIM)
+        self._complete = self.redis.register_script(_COMPLETE)
+        self._release = self.redis.register_script(_RELEASE)
+
+    def __repr__(self) -> str:
+        return f"RedisEventStore(prefix={self.prefix!r})"
+
+    async def _run(self, script: Any, event_id: str, *args: str) -> Any:
+        _check_asyncio("RedisEventStore")
+        try:
+            return await script(keys=[self.prefix + event_id], args=list(args))
+        except UNAVAILABLE as exc:
+            raise EventStoreError(f"The event store's Redis cannot be reached: {exc}") from None
+
+    async def claim(self, event_id: str) -> Claim:
+        token = token_hex(8)
+        status = await self._run(self._claim, event_id, token, self.claim_ttl_ms)
+        status = status.decode() if isinstance(status, bytes) else str(status)
+        return Claim("claimed", token) if status == "claimed" else Claim("done" if status == "done" else "busy")
+
+    async def complete(self, event_id: str, token: str) -> None:
+        await self._run(self._complete, event_id, token, self.ttl_ms)
+
+    async def release(self, event_id: str, token: str) -> None:
+        await self._run(self._release, event_id, token)

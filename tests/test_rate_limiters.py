@@ -1,0 +1,113 @@
+"""The rate-limiter interface: the local limiter, shared between clients and copies, bounded waits."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+import respx
+
+from atom_stripe import AsyncStripeClient, StripeValueError
+from atom_stripe.ratelimit import LocalRateLimiter, RateLimiter, RateLimiterError
+
+from .helpers import KEY, fixture_bytes
+
+
+@pytest.fixture
+def sent(api: respx.MockRouter, fixtures: dict[str, Any]) -> list[float]:
+    """When each request reached the (mocked) API."""
+    times: list[float] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        times.append(time.monotonic())
+        return httpx.Response(200, content=fixture_bytes(fixtures, "customer"))
+
+    api.get(url__regex=r"/v1/customers/.*").mock(side_effect=answer)
+    return times
+
+
+async def calls(clients: list[AsyncStripeClient], n: int) -> None:
+    async with anyio.create_task_group() as tg:
+        for i in range(n):
+            tg.start_soon(clients[i % len(clients)].customers.retrieve, "cus_1")
+
+
+async def test_one_local_limiter_paces_two_clients_and_their_copies(sent: list[float]) -> None:
+    limiter = LocalRateLimiter(20, burst=2)
+    assert isinstance(limiter, RateLimiter)
+    async with AsyncStripeClient(KEY, rate_limiter=limiter) as one, AsyncStripeClient(KEY, rate_limiter=limiter) as two:
+        copies = [one, two, one.with_options(max_retries=0), two.for_account("acct_1Other")]
+        started = time.monotonic()
+        await calls(copies, 12)
+        took = time.monotonic() - started
+    # 2 at once (the burst), then one every 50 ms: 10 more take 0.5 s.
+    assert took >= 0.45
+    assert len(sent) == 12
+    assert sent[1] - sent[0] < 0.03
+    for window_start in sent:  # fewer than 20 + 2 in any one second
+        assert len([t for t in sent if window_start <= t < window_start + 1]) <= 21
+
+
+async def test_max_requests_per_second_is_the_local_limiter(sent: list[float]) -> None:
+    async with AsyncStripeClient(KEY, max_requests_per_second=40) as client:
+        assert isinstance(client._requester.throttle.rate_limiter, LocalRateLimiter)
+        started = time.monotonic()
+        await calls([client, client.with_options(timeout=5)], 9)
+        assert time.monotonic() - started >= 8 / 40 * 0.95
+        assert client._requester.throttle.waits >= 7
+
+
+async def test_max_wait_refuses_a_call_without_sending_it(sent: list[float]) -> None:
+    limiter = LocalRateLimiter(2, max_wait=0.2)
+    async with AsyncStripeClient(KEY, rate_limiter=limiter, max_retries=0) as client:
+        await client.customers.retrieve("cus_1")  # takes the only turn for 0.5 s
+        with pytest.raises(RateLimiterError, match="max_wait"):
+            await client.customers.retrieve("cus_1")
+    assert len(sent) == 1
+
+
+async def test_a_turn_past_the_callers_deadline_is_not_taken(sent: list[float]) -> None:
+    limiter = LocalRateLimiter(4)
+    async with AsyncStripeClient(KEY, rate_limiter=limiter) as client:
+        await client.customers.retrieve("cus_1")
+        with anyio.move_on_after(0.1) as scope:  # the next turn is 0.25 s away
+            await client.customers.retrieve("cus_1")
+        assert scope.cancelled_caught
+        # The turn was not used up by the cancelled call: the next one goes at +0.25 s.
+        await client.customers.retrieve("cus_1")
+    assert len(sent) == 2 and 0.2 <= sent[1] - sent[0] < 0.35
+
+
+async def test_cancellation_while_waiting_for_a_turn(sent: list[float]) -> None:
+    limiter = LocalRateLimiter(1)
+    async with AsyncStripeClient(KEY, rate_limiter=limiter) as client:
+        await client.customers.retrieve("cus_1")
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(client.customers.retrieve, "cus_1")
+            await anyio.sleep(0.05)
+            tg.cancel_scope.cancel()
+    assert len(sent) == 1
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"rate_limiter": LocalRateLimiter(5), "max_requests_per_second": 5},
+        {"rate_limiter": object()},
+    ],
+)
+def test_limiter_options_are_checked(options: dict[str, Any]) -> None:
+    with pytest.raises(StripeValueError, match="rate_limiter"):
+        AsyncStripeClient(KEY, **options)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"requests_per_second": 0}, {"requests_per_second": 1, "burst": 0}, {"requests_per_second": 1, "max_wait": -1}],
+)
+def test_local_limiter_options_are_checked(options: dict[str, Any]) -> None:
+    with pytest.raises(StripeValueError):
+        LocalRateLimiter(**options)
