@@ -16,7 +16,7 @@ from atom_stripe.contrib.fastapi import create_stripe_router
 from atom_stripe.webhooks import generate_test_header
 
 from .fakestripe import FakeStripe
-from .helpers import KEY
+from .helpers import KEY, form
 
 WEBHOOK_SECRET = "whsec_router_test"
 
@@ -183,7 +183,7 @@ async def test_search_runs_concurrently_and_groups(
     ("status", "error", "expected"),
     [
         (400, {"type": "invalid_request_error", "code": "parameter_missing", "param": "amount"}, 400),
-        (401, {"type": "invalid_request_error"}, 401),
+        (401, {"type": "invalid_request_error"}, 502),
         (402, {"type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds"}, 402),
         (403, {"type": "invalid_request_error"}, 403),
         (404, {"type": "invalid_request_error", "code": "resource_missing"}, 404),
@@ -279,3 +279,216 @@ async def test_the_example_app_starts(monkeypatch: pytest.MonkeyPatch) -> None:
     paths = set(module.app.openapi()["paths"])
     assert {"/stripe/health", "/stripe/webhooks", "/stripe/search"} <= paths
     await module.stripe.aclose()
+
+
+# -- bodies are the client's typed params (issue 14, item 11) --------------------------------
+
+#: The router's create routes and the client endpoint each one calls.
+CREATES = {
+    "/stripe/payments": "payment_intents.create",
+    "/stripe/customers": "customers.create",
+    "/stripe/subscriptions": "subscriptions.create",
+    "/stripe/products": "products.create",
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "loc"),
+    [
+        ("/stripe/payments", {"amount": 2000, "currency": "usd", "capture_metod": "manual"}, ["capture_metod"]),
+        ("/stripe/customers", {"emial": "a@example.com"}, ["emial"]),
+        ("/stripe/products", {"name": "T-shirt", "descripton": "cotton"}, ["descripton"]),
+        (
+            "/stripe/payments",
+            {"amount": 2000, "currency": "usd", "automatic_payment_methods": {"enabled": True, "alow_redirects": "x"}},
+            ["automatic_payment_methods", "alow_redirects"],
+        ),
+        (
+            "/stripe/subscriptions",
+            {"customer": "cus_1", "items": [{"price": "price_1", "quantitiy": 2}]},
+            ["items", 0, "quantitiy"],
+        ),
+        (
+            "/stripe/customers",
+            {"email": "a@example.com", "address": {"line1": "1 Main St", "cty": "Paris"}},
+            ["address", "cty"],
+        ),
+    ],
+)
+async def test_unknown_body_fields_are_a_422_naming_the_field_at_every_depth(
+    http: httpx.AsyncClient, fake: tuple[FakeStripe, respx.MockRouter], path: str, body: dict[str, Any], loc: list[Any]
+) -> None:
+    answer = await http.post(path, json=body)
+    assert answer.status_code == 422, answer.text
+    [error] = answer.json()["detail"]
+    assert error["loc"] == ["body", *loc]
+    name = str(loc[0]) + "".join(f"[{part}]" for part in loc[1:])
+    assert error["msg"].startswith(f"{name}: is not a parameter of ") and "extra_params" not in error["msg"]
+    assert not fake[0].requests
+
+
+def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def _object_schemas(spec: dict[str, Any], schema: Any, seen: dict[str, dict[str, Any]]) -> None:
+    """Every object schema reachable from ``schema``, by title."""
+    if isinstance(schema, list):
+        for item in schema:
+            _object_schemas(spec, item, seen)
+        return
+    if not isinstance(schema, dict):
+        return
+    if "$ref" in schema:
+        target = _resolve(spec, schema)
+        if target.get("title") in seen:
+            return
+        schema = target
+    if schema.get("type") == "object" and "properties" in schema:
+        seen[schema["title"]] = schema
+    for value in schema.values():
+        _object_schemas(spec, value, seen)
+
+
+def _typed_dicts(tp: Any, seen: dict[str, type]) -> None:
+    """Every TypedDict reachable from annotation ``tp``, by name."""
+    import typing
+
+    from typing_extensions import get_type_hints, is_typeddict
+
+    if is_typeddict(tp):
+        if tp.__name__ in seen:
+            return
+        seen[tp.__name__] = tp
+        for hint in get_type_hints(tp).values():
+            _typed_dicts(hint, seen)
+        return
+    for arg in typing.get_args(tp):
+        _typed_dicts(arg, seen)
+
+
+@pytest.mark.parametrize("path", sorted(CREATES))
+async def test_every_body_field_is_a_client_param_and_back_at_every_depth(http: httpx.AsyncClient, path: str) -> None:
+    """No drift: the OpenAPI body of each create route is the client's params, object by object."""
+    from typing_extensions import get_type_hints
+
+    from atom_stripe._generated.endpoints import ENDPOINTS
+
+    spec = (await http.get("/openapi.json")).json()
+    body = spec["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    top = _resolve(spec, body)
+    schemas: dict[str, dict[str, Any]] = {}
+    _object_schemas(spec, body, schemas)
+    params = ENDPOINTS[CREATES[path]].params_type
+    typed: dict[str, type] = {}
+    _typed_dicts(params, typed)
+    assert params is not None and set(top["properties"]) == set(get_type_hints(params))
+    assert set(top.get("required", ())) == set(params.__required_keys__)  # type: ignore[attr-defined]
+    nested = {name: schema for name, schema in schemas.items() if schema is not top}
+    assert set(nested) == set(typed) - {params.__name__}
+    for name, schema in nested.items():
+        assert set(schema["properties"]) == set(get_type_hints(typed[name])), name
+        assert set(schema.get("required", ())) == set(typed[name].__required_keys__), name  # type: ignore[attr-defined]
+    assert all(schema.get("additionalProperties") is False for schema in schemas.values())
+
+
+def _json_safe(value: Any) -> Any:
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("path", sorted(CREATES))
+async def test_the_router_forwards_exactly_what_was_sent(path: str) -> None:
+    """Every top-level parameter of the endpoint, with a valid value, reaches Stripe as the client
+    itself sends it (nothing dropped, nothing added), checked by the stand-in against stripe-python."""
+    from typing_extensions import get_type_hints
+
+    from atom_stripe._generated.endpoints import ENDPOINTS
+
+    from .standin import StandIn, sample
+
+    endpoint = ENDPOINTS[CREATES[path]]
+    params = endpoint.params_type
+    assert params is not None
+    hints = get_type_hints(params)
+    body = _json_safe({key: sample(hint, key) for key, hint in hints.items()})
+    standin = StandIn()
+    client = AsyncStripeClient(KEY, max_retries=0)
+    app = FastAPI()
+    app.include_router(create_stripe_router(lambda: client))
+    with respx.mock(using="httpx", assert_all_called=False) as mock:
+        mock.route(host="testserver").pass_through()
+        mock.route(host="api.stripe.com").mock(side_effect=standin.answer)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as h:
+            answer = await h.post(path, json=body, headers={"Idempotency-Key": "k1"})
+        assert answer.status_code == 201, answer.text
+        namespace = getattr(client, CREATES[path].split(".")[0])
+        await namespace.create(**body, idempotency_key="k2")
+    await client.aclose()
+    assert not standin.problems
+    (_, via_router), (_, direct) = standin.seen
+    assert via_router.content == direct.content
+    assert {key.split("[")[0] for key, _ in form(via_router)} == set(body) == set(hints)
+
+
+# -- secrets and the server's own key (issue 14, item 12) ------------------------------------
+
+
+async def test_lists_and_search_never_return_secrets(http: httpx.AsyncClient, fixtures: dict[str, Any]) -> None:
+    secret = fixtures["payment_intent"]["client_secret"]
+    assert secret
+    for answer in (
+        await http.get("/stripe/payments"),
+        await http.get("/stripe/search", params={"q": "status:'succeeded'", "resources": "payments"}),
+    ):
+        assert answer.status_code == 200
+        assert secret not in answer.text and "_secret_" not in answer.text
+    payments = (await http.get("/stripe/payments")).json()["data"]
+    assert len(payments) == 2 and all(item.get("client_secret") is None for item in payments)
+    # create and retrieve still give it, for a front end that confirms the payment (documented)
+    assert (await http.get("/stripe/payments/pi_123")).json()["data"]["client_secret"] == secret
+    created = await http.post("/stripe/payments", json={"amount": 2000, "currency": "usd"})
+    assert created.json()["data"]["client_secret"] == secret
+
+
+def test_secrets_are_removed_at_every_depth() -> None:
+    from atom_stripe.contrib.fastapi import without_secrets
+
+    value = {
+        "id": "ch_1",
+        "client_secret": "a",
+        "payment_intent": {"id": "pi_1", "client_secret": "b", "charges": [{"secret": "c", "amount": 1}]},
+        "access_token": "d",
+        "refresh_token": "e",
+    }
+    assert without_secrets(value) == {
+        "id": "ch_1",
+        "client_secret": None,
+        "payment_intent": {"id": "pi_1", "client_secret": None, "charges": [{"secret": None, "amount": 1}]},
+        "access_token": None,
+        "refresh_token": None,
+    }
+
+
+async def test_stripe_refusing_the_server_key_is_a_502_not_the_callers_401(
+    http: httpx.AsyncClient, fake: tuple[FakeStripe, respx.MockRouter]
+) -> None:
+    fake[0].overrides["/v1/customers/cus_1"] = httpx.Response(
+        401,
+        json={"error": {"type": "invalid_request_error", "message": "Invalid API Key provided: sk_test_****7dc"}},
+        headers={"Request-Id": "req_401"},
+    )
+    answer = await http.get("/stripe/customers/cus_1")
+    assert answer.status_code == 502
+    error = answer.json()["error"]
+    assert error["type"] == "api_error" and error["request_id"] == "req_401"
+    assert "API Key" not in answer.text and "7dc" not in answer.text

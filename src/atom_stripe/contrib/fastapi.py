@@ -15,24 +15,37 @@
     app.include_router(create_stripe_router(get_client, webhook_secret="whsec_..."))
 
 Every answer shares one envelope (``data``, ``has_more``, ``next_cursor``, ``request_id``).
-Stripe errors map to 400/401/402/403/404/409/429/502 with Stripe's type, code, message and
-request id: never a stack trace or a secret. POSTs pass an ``Idempotency-Key`` header through.
+Stripe errors map to 400/402/403/404/409/429/502 with Stripe's type, code, message and
+request id: never a stack trace or a secret (Stripe refusing the server's own key is a 502).
+POST bodies are the client's typed parameters of the endpoint (from the table of endpoints):
+an unknown or misspelled field, at any depth, is a 422 naming it. POSTs pass an
+``Idempotency-Key`` header through. Lists never carry secret fields (``client_secret``).
 The router never authenticates anyone: ``get_client`` is the host's dependency for that.
 """
 
+import re
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import anyio
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    with_config,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+from typing_extensions import NotRequired, TypedDict, get_type_hints
 
 from .. import __version__
 from .._client import AsyncStripeClient
 from .._errors import (
     APIStatusError,
-    AuthenticationError,
     CardError,
     ConflictError,
     IdempotencyError,
@@ -43,7 +56,10 @@ from .._errors import (
     StripeError,
     StripeValueError,
 )
+from .._generated.endpoints import ENDPOINTS
+from .._models import SECRET_FIELDS
 from .._pagination import Page
+from .._params import check_params
 from ..models import Account, Balance, Customer, PaymentIntent, Product, Subscription
 from ..webhooks import WebhookRouter
 
@@ -100,44 +116,60 @@ class Profile(BaseModel):
     details_submitted: bool | None = None
 
 
-class PaymentCreate(BaseModel):
-    amount: int = Field(gt=0, description="In the currency's minor unit (cents for USD)")
-    currency: str = Field(min_length=3, max_length=3)
-    customer: str | None = None
-    description: str | None = None
-    receipt_email: str | None = None
-    payment_method: str | None = None
-    confirm: bool | None = None
-    capture_method: Literal["automatic", "automatic_async", "manual"] | None = None
-    metadata: dict[str, str] | None = None
+#: The create routes: URL segment -> (the client's operation in the table of endpoints, body name).
+CREATES = {
+    "payments": ("payment_intents.create", "PaymentCreate"),
+    "customers": ("customers.create", "CustomerCreate"),
+    "subscriptions": ("subscriptions.create", "SubscriptionCreate"),
+    "products": ("products.create", "ProductCreate"),
+}
+#: What the client adds to an unknown key's message, for Python callers only.
+UNTYPED_HINT = " (pass untyped ones in extra_params=)"
+#: Stricter than Stripe's types where the router always was: amounts are positive.
+NARROWER: dict[str, Any] = {
+    "amount": Annotated[int, Field(gt=0, description="In the currency's minor unit (cents for USD)")],
+}
 
 
-class CustomerCreate(BaseModel):
-    email: str | None = None
-    name: str | None = None
-    description: str | None = None
-    phone: str | None = None
-    metadata: dict[str, str] | None = None
+def body_type(operation: str, name: str) -> Any:
+    """The JSON body of ``operation``: its typed parameters from the table of endpoints.
+
+    The body is checked as the client checks a call (``check_params``: an unknown or misspelled
+    key at any depth, a wrong type or a missing key is a 422 naming it), then against the
+    schema the OpenAPI document shows (a copy of the TypedDict refusing extra keys, which its
+    nested TypedDicts inherit). What passes is forwarded as the caller sent it."""
+    params = ENDPOINTS[operation].params_type
+    if params is None:  # pragma: no cover - every create takes parameters
+        raise TypeError(f"{operation} takes no parameters")
+    fields = get_type_hints(params, include_extras=True)
+    for key, narrower in NARROWER.items():
+        if fields.get(key) is int:
+            fields[key] = narrower if key in params.__required_keys__ else NotRequired[narrower]  # type: ignore[attr-defined]
+    schema = with_config(ConfigDict(extra="forbid"))(TypedDict(name, fields))  # type: ignore[operator]
+
+    def as_sent(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        if isinstance(value, dict):
+            try:
+                check_params(params, value)
+            except StripeValueError as exc:
+                raise misfit(exc, value) from None
+        handler(value)
+        return value
+
+    return Annotated[schema, WrapValidator(as_sent)]
 
 
-class SubscriptionItemIn(BaseModel):
-    price: str
-    quantity: int | None = Field(default=None, ge=1)
-
-
-class SubscriptionCreate(BaseModel):
-    customer: str
-    items: list[SubscriptionItemIn] = Field(min_length=1, max_length=20)
-    trial_period_days: int | None = Field(default=None, ge=0)
-    default_payment_method: str | None = None
-    metadata: dict[str, str] | None = None
-
-
-class ProductCreate(BaseModel):
-    name: str
-    description: str | None = None
-    active: bool | None = None
-    metadata: dict[str, str] | None = None
+def misfit(exc: StripeValueError, value: Any) -> ValidationError:
+    """The client's misfit (``address[cty]``) as a validation error at its place in the body."""
+    loc = tuple(int(part) if part.isdigit() else part for part in re.findall(r"[^\[\]]+", exc.param or ""))
+    found = value
+    for part in loc:  # the value that does not fit, or the object that misses it
+        try:
+            found = found[part]
+        except (KeyError, IndexError, TypeError):
+            break
+    error = PydanticCustomError("param_invalid", exc.message.removesuffix(UNTYPED_HINT))
+    return ValidationError.from_exception_data("body", [InitErrorDetails(type=error, loc=loc, input=found)])
 
 
 class SearchGroup(BaseModel):
@@ -146,17 +178,20 @@ class SearchGroup(BaseModel):
     error: ErrorBody | None = None
 
 
+#: Anything else (a 5xx, no answer, and Stripe refusing the server's own key: a 401) is a 502.
 STATUS_BY_ERROR: Sequence[tuple[type[StripeError], int]] = (
     (StripeValueError, 400),
     (NotFoundError, 404),
     (IdempotencyError, 409),
     (InvalidRequestError, 400),
-    (AuthenticationError, 401),
     (CardError, 402),
     (PermissionDeniedError, 403),
     (ConflictError, 409),
     (RateLimitError, 429),
 )
+
+
+FAILED = "Stripe could not be reached or failed."
 
 
 def error_body(exc: StripeError) -> tuple[int, ErrorBody]:
@@ -166,16 +201,18 @@ def error_body(exc: StripeError) -> tuple[int, ErrorBody]:
         return status, ErrorBody(
             type="invalid_request_error", code="parameter_invalid", message=exc.message, param=exc.param
         )
-    if isinstance(exc, APIStatusError):
+    if isinstance(exc, APIStatusError) and status != 502:
         return status, ErrorBody(
             type=exc.type or type(exc).__name__,
             code=exc.code,
-            message=exc.message if status != 502 else "Stripe could not be reached or failed.",
+            message=exc.message,
             param=exc.param,
             decline_code=exc.decline_code,
             request_id=exc.request_id,
         )
-    return status, ErrorBody(type="api_connection_error", message="Stripe could not be reached or failed.")
+    if isinstance(exc, APIStatusError):  # the server's fault: nothing of Stripe's message (it may name the key)
+        return status, ErrorBody(type="api_error", message=FAILED, request_id=exc.request_id)
+    return status, ErrorBody(type="api_connection_error", message=FAILED)
 
 
 def error_response(exc: StripeError) -> JSONResponse:
@@ -201,9 +238,23 @@ def present(**params: Any) -> dict[str, Any]:
     return {k: v for k, v in params.items() if v is not None}
 
 
+def without_secrets(value: Any) -> Any:
+    """JSON data with every secret field (``client_secret``, ...) emptied, at every depth."""
+    if isinstance(value, dict):
+        return {k: None if k in SECRET_FIELDS else without_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_secrets(item) for item in value]
+    return value
+
+
+def listed(item: Any) -> Any:
+    """An object as a list shows it: without its secrets (only a create or retrieve gives those)."""
+    return without_secrets(item.model_dump(mode="json", by_alias=True) if isinstance(item, BaseModel) else item)
+
+
 def page_envelope(page: Page[Any]) -> dict[str, Any]:
     cursor = getattr(page.data[-1], "id", None) if page.has_more and page.data else None
-    return {"data": page.data, "has_more": page.has_more, "next_cursor": cursor}
+    return {"data": [listed(item) for item in page.data], "has_more": page.has_more, "next_cursor": cursor}
 
 
 def profile_of(account: Account) -> Profile:
@@ -226,7 +277,7 @@ def created_range(gte: int | None, lte: int | None) -> dict[str, int] | None:
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorEnvelope} for code in (400, 401, 402, 403, 404, 409, 429, 502)
+    code: {"model": ErrorEnvelope} for code in (400, 402, 403, 404, 409, 429, 502)
 }
 
 
@@ -245,6 +296,24 @@ def create_stripe_router(
     Client = Annotated[AsyncStripeClient, Depends(get_client)]
     IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
     Limit = Annotated[int, Query(ge=1, le=100)]
+
+    def add_create(resource: str) -> None:
+        """``POST /<resource>``: the body is the endpoint's typed parameters, passed on as sent."""
+        operation, name = CREATES[resource]
+        namespace = operation.rpartition(".")[0]
+        Params = Annotated[body_type(operation, name), Body()]  # type: ignore[valid-type]
+
+        async def create(stripe: Client, body: Params, idempotency_key: IdempotencyKey = None) -> Any:  # type: ignore[valid-type]
+            return await answer(getattr(stripe, namespace).create(**body, idempotency_key=idempotency_key))
+
+        router.add_api_route(
+            f"/{resource}",
+            create,
+            methods=["POST"],
+            name=f"create_{resource}",
+            response_model=Envelope[ENDPOINTS[operation].result_type],  # type: ignore[misc]
+            status_code=201,
+        )
 
     @router.get("/health", response_model=Envelope[Health])
     async def health(stripe: Client) -> Any:
@@ -291,11 +360,7 @@ def create_stripe_router(
     async def get_payment(stripe: Client, payment_id: str) -> Any:
         return await answer(stripe.payments.retrieve(payment_id))
 
-    @router.post("/payments", response_model=Envelope[PaymentIntent], status_code=201)
-    async def create_payment(stripe: Client, body: PaymentCreate, idempotency_key: IdempotencyKey = None) -> Any:
-        return await answer(
-            stripe.payments.create(**body.model_dump(exclude_none=True), idempotency_key=idempotency_key)
-        )
+    add_create("payments")
 
     # -- customers -------------------------------------------------------------------
 
@@ -317,11 +382,7 @@ def create_stripe_router(
     async def get_customer(stripe: Client, customer_id: str) -> Any:
         return await answer(stripe.customers.retrieve(customer_id))
 
-    @router.post("/customers", response_model=Envelope[Customer], status_code=201)
-    async def create_customer(stripe: Client, body: CustomerCreate, idempotency_key: IdempotencyKey = None) -> Any:
-        return await answer(
-            stripe.customers.create(**body.model_dump(exclude_none=True), idempotency_key=idempotency_key)
-        )
+    add_create("customers")
 
     # -- subscriptions ---------------------------------------------------------------
 
@@ -341,13 +402,7 @@ def create_stripe_router(
     async def get_subscription(stripe: Client, subscription_id: str) -> Any:
         return await answer(stripe.subscriptions.retrieve(subscription_id))
 
-    @router.post("/subscriptions", response_model=Envelope[Subscription], status_code=201)
-    async def create_subscription(
-        stripe: Client, body: SubscriptionCreate, idempotency_key: IdempotencyKey = None
-    ) -> Any:
-        return await answer(
-            stripe.subscriptions.create(**body.model_dump(exclude_none=True), idempotency_key=idempotency_key)
-        )
+    add_create("subscriptions")
 
     @router.delete("/subscriptions/{subscription_id}", response_model=Envelope[Subscription])
     async def cancel_subscription(stripe: Client, subscription_id: str) -> Any:
@@ -366,11 +421,7 @@ def create_stripe_router(
     async def get_product(stripe: Client, product_id: str) -> Any:
         return await answer(stripe.products.retrieve(product_id))
 
-    @router.post("/products", response_model=Envelope[Product], status_code=201)
-    async def create_product(stripe: Client, body: ProductCreate, idempotency_key: IdempotencyKey = None) -> Any:
-        return await answer(
-            stripe.products.create(**body.model_dump(exclude_none=True), idempotency_key=idempotency_key)
-        )
+    add_create("products")
 
     # -- search, account, balance ----------------------------------------------------
 
@@ -395,7 +446,7 @@ def create_stripe_router(
                 groups[name] = SearchGroup(error=error_body(exc)[1])
                 return
             groups[name] = SearchGroup(
-                data=[item.model_dump(mode="json") for item in page.data], has_more=page.has_more
+                data=[without_secrets(item.model_dump(mode="json")) for item in page.data], has_more=page.has_more
             )
 
         async with anyio.create_task_group() as tg:
