@@ -492,3 +492,50 @@ async def test_stripe_refusing_the_server_key_is_a_502_not_the_callers_401(
     error = answer.json()["error"]
     assert error["type"] == "api_error" and error["request_id"] == "req_401"
     assert "API Key" not in answer.text and "7dc" not in answer.text
+
+
+# -- the list routes come from the table too ---------------------------------------------------
+
+LISTS = {
+    "/stripe/payments": "payment_intents.list",
+    "/stripe/customers": "customers.list",
+    "/stripe/subscriptions": "subscriptions.list",
+    "/stripe/products": "products.list",
+}
+
+
+@pytest.mark.parametrize("path", sorted(LISTS))
+async def test_list_queries_are_the_client_list_params(path: str) -> None:
+    """Each list route's query parameters are parameters of the client's list call (a range as
+    ``_gte``/``_lte``), and each one given reaches Stripe, checked by the stand-in against stripe-python."""
+    from typing_extensions import get_type_hints
+
+    from atom_stripe._generated.endpoints import ENDPOINTS
+
+    from .standin import StandIn, sample, unflatten
+
+    hints = get_type_hints(ENDPOINTS[LISTS[path]].params_type)
+    standin = StandIn()
+    client = AsyncStripeClient(KEY, max_retries=0)
+    app = FastAPI()
+    app.include_router(create_stripe_router(lambda: client))
+    spec = app.openapi()
+    names = [p["name"] for p in spec["paths"][path]["get"]["parameters"] if p["in"] == "query"]
+    keys = {name.removesuffix("_gte").removesuffix("_lte") for name in names}
+    assert keys <= set(hints)
+    assert {"limit", "starting_after", "ending_before", "created_gte", "created_lte"} <= set(names)
+    query: dict[str, Any] = {}
+    for name in names:
+        key = name.removesuffix("_gte").removesuffix("_lte")
+        if name != "ending_before":  # cannot be combined with starting_after
+            query[name] = 1700000000 if key != name else sample(hints[key], key)
+    with respx.mock(using="httpx", assert_all_called=False) as mock:
+        mock.route(host="testserver").pass_through()
+        mock.route(host="api.stripe.com").mock(side_effect=standin.answer)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as h:
+            answer = await h.get(path, params=query)
+    await client.aclose()
+    assert answer.status_code == 200, answer.text
+    assert not standin.problems
+    [(_, request)] = standin.seen
+    assert set(unflatten(form(request))) == keys - {"ending_before"}

@@ -23,12 +23,15 @@ an unknown or misspelled field, at any depth, is a 422 naming it. POSTs pass an
 The router never authenticates anyone: ``get_client`` is the host's dependency for that.
 """
 
+import inspect
 import re
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Annotated, Any, Generic, TypeVar
+import types
+import typing
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import anyio
-from fastapi import APIRouter, Body, Depends, Header, Query, Request
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import (
     BaseModel,
@@ -40,7 +43,7 @@ from pydantic import (
     with_config,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
-from typing_extensions import NotRequired, TypedDict, get_type_hints
+from typing_extensions import NotRequired, TypedDict, get_type_hints, is_typeddict
 
 from .. import __version__
 from .._client import AsyncStripeClient
@@ -60,7 +63,7 @@ from .._generated.endpoints import ENDPOINTS
 from .._models import SECRET_FIELDS
 from .._pagination import Page
 from .._params import check_params
-from ..models import Account, Balance, Customer, PaymentIntent, Product, Subscription
+from ..models import Account, Balance, Subscription
 from ..webhooks import WebhookRouter
 
 T = TypeVar("T")
@@ -116,13 +119,22 @@ class Profile(BaseModel):
     details_submitted: bool | None = None
 
 
-#: The create routes: URL segment -> (the client's operation in the table of endpoints, body name).
-CREATES = {
-    "payments": ("payment_intents.create", "PaymentCreate"),
-    "customers": ("customers.create", "CustomerCreate"),
-    "subscriptions": ("subscriptions.create", "SubscriptionCreate"),
-    "products": ("products.create", "ProductCreate"),
+#: The router's resources: URL segment -> (the client's namespace in the table of endpoints, id name).
+#: Each gets ``GET /<segment>`` (its ``.list``), ``GET /<segment>/{id}`` (``.retrieve``) and
+#: ``POST /<segment>`` (``.create``), their parameters, bodies and answers from the table's rows.
+RESOURCES = {
+    "payments": ("payment_intents", "payment_id"),
+    "customers": ("customers", "customer_id"),
+    "subscriptions": ("subscriptions", "subscription_id"),
+    "products": ("products", "product_id"),
 }
+#: The paging parameters of a list, sent after its filters.
+PAGING = ("limit", "starting_after", "ending_before")
+Limit = Annotated[int, Query(ge=1, le=100)]
+RANGE_KEYS = {"gt", "gte", "lt", "lte"}
+KEYWORD = inspect.Parameter.KEYWORD_ONLY
+#: A list route's query parameter -> the list parameter it is sent as (and its range bound).
+Wire = dict[str, tuple[str, str | None]]
 #: What the client adds to an unknown key's message, for Python callers only.
 UNTYPED_HINT = " (pass untyped ones in extra_params=)"
 #: Stricter than Stripe's types where the router always was: amounts are positive.
@@ -170,6 +182,64 @@ def misfit(exc: StripeValueError, value: Any) -> ValidationError:
             break
     error = PydanticCustomError("param_invalid", exc.message.removesuffix(UNTYPED_HINT))
     return ValidationError.from_exception_data("body", [InitErrorDetails(type=error, loc=loc, input=found)])
+
+
+def is_plain(hint: Any) -> bool:
+    """A parameter a query string carries as is: a string, number, flag, choice or list of strings."""
+    if hint in (str, int, bool):
+        return True
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) is list:
+        return args == (str,)
+    return typing.get_origin(hint) in (typing.Union, types.UnionType) and all(
+        arg is str or typing.get_origin(arg) is Literal for arg in args
+    )
+
+
+def is_range(hint: Any) -> bool:
+    """``created``-like: a timestamp or ``{gt, gte, lt, lte}``."""
+    args = typing.get_args(hint)
+    return int in args and any(is_typeddict(arg) and set(get_type_hints(arg)) <= RANGE_KEYS for arg in args)
+
+
+def list_query(operation: str) -> tuple[list[inspect.Parameter], Wire]:
+    """The query parameters of a list route: the plain parameters of the client's list call, a
+    range such as ``created`` as ``created_gte`` and ``created_lte``, ``limit`` 1..100 (10 by
+    default); and for each, the parameter (and range bound) it is sent as."""
+    query: list[inspect.Parameter] = []
+    wire: Wire = {}
+    params = ENDPOINTS[operation].params_type
+    for key, hint in get_type_hints(params).items() if params is not None else ():
+        names = [(f"{key}_{bound}", bound) for bound in ("gte", "lte")] if is_range(hint) else [(key, None)]
+        if key == "limit":
+            annotation: Any = Limit
+        elif is_range(hint):
+            annotation = int | None
+        elif is_plain(hint):
+            annotation = Annotated[hint | None, Query()]
+        else:
+            continue
+        for name, bound in names:
+            default = 10 if key == "limit" else None
+            query.append(inspect.Parameter(name, KEYWORD, default=default, annotation=annotation))
+            wire[name] = (key, bound)
+    return query, wire
+
+
+def list_params(values: dict[str, Any], wire: Wire, order: Iterable[str]) -> dict[str, Any]:
+    """A list route's query as the client's list parameters: the filters in the caller's order, then paging."""
+    names = [n for n in dict.fromkeys(order) if n in wire and wire[n][0] not in PAGING]
+    params: dict[str, Any] = {}
+    for name in [*names, *(n for n in PAGING if n in wire)]:
+        value = values.get(name)
+        if value is None:
+            continue
+        key, bound = wire[name]
+        if bound is None:
+            params[key] = value
+        else:
+            params.setdefault(key, {})[bound] = value
+    return params
 
 
 class SearchGroup(BaseModel):
@@ -233,11 +303,6 @@ async def answer(call: Awaitable[Any], shape: Callable[[Any], Any] = _data) -> A
     return shape(result)
 
 
-def present(**params: Any) -> dict[str, Any]:
-    """The parameters that were given (query parameters left out are None)."""
-    return {k: v for k, v in params.items() if v is not None}
-
-
 def without_secrets(value: Any) -> Any:
     """JSON data with every secret field (``client_secret``, ...) emptied, at every depth."""
     if isinstance(value, dict):
@@ -271,11 +336,6 @@ def profile_of(account: Account) -> Profile:
     )
 
 
-def created_range(gte: int | None, lte: int | None) -> dict[str, int] | None:
-    bounds = {k: v for k, v in (("gte", gte), ("lte", lte)) if v is not None}
-    return bounds or None
-
-
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorEnvelope} for code in (400, 402, 403, 404, 409, 429, 502)
 }
@@ -295,13 +355,38 @@ def create_stripe_router(
     router = APIRouter(prefix=prefix, tags=["stripe"], responses=ERRORS)
     Client = Annotated[AsyncStripeClient, Depends(get_client)]
     IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
-    Limit = Annotated[int, Query(ge=1, le=100)]
 
-    def add_create(resource: str) -> None:
-        """``POST /<resource>``: the body is the endpoint's typed parameters, passed on as sent."""
-        operation, name = CREATES[resource]
-        namespace = operation.rpartition(".")[0]
-        Params = Annotated[body_type(operation, name), Body()]  # type: ignore[valid-type]
+    def add_resource(resource: str) -> None:
+        """``GET /<resource>``, ``GET /<resource>/{id}``, ``POST /<resource>``, from the table of endpoints."""
+        namespace, id_name = RESOURCES[resource]
+        singular = resource.removesuffix("s")
+        model: Any = ENDPOINTS[f"{namespace}.retrieve"].result_type
+        query, wire = list_query(f"{namespace}.list")
+
+        async def list_route(request: Request, stripe: AsyncStripeClient, **values: Any) -> Any:
+            params = list_params(values, wire, request.query_params.keys())
+            return await answer(getattr(stripe, namespace).list(**params).first_page(), page_envelope)
+
+        list_route.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [
+                inspect.Parameter("request", KEYWORD, annotation=Request),
+                inspect.Parameter("stripe", KEYWORD, annotation=Client),
+                *query,
+            ]
+        )
+        router.add_api_route(
+            f"/{resource}", list_route, name=f"list_{resource}", response_model=Envelope[list[model]]
+        )
+
+        async def retrieve(stripe: Client, object_id: Annotated[str, Path(alias=id_name)]) -> Any:
+            return await answer(getattr(stripe, namespace).retrieve(object_id))
+
+        router.add_api_route(
+            f"/{resource}/{{{id_name}}}", retrieve, name=f"get_{singular}", response_model=Envelope[model]
+        )
+
+        operation = f"{namespace}.create"
+        Params = Annotated[body_type(operation, f"{singular.title()}Create"), Body()]  # type: ignore[valid-type]
 
         async def create(stripe: Client, body: Params, idempotency_key: IdempotencyKey = None) -> Any:  # type: ignore[valid-type]
             return await answer(getattr(stripe, namespace).create(**body, idempotency_key=idempotency_key))
@@ -310,7 +395,7 @@ def create_stripe_router(
             f"/{resource}",
             create,
             methods=["POST"],
-            name=f"create_{resource}",
+            name=f"create_{singular}",
             response_model=Envelope[ENDPOINTS[operation].result_type],  # type: ignore[misc]
             status_code=201,
         )
@@ -337,91 +422,12 @@ def create_stripe_router(
         )
         return {"data": Info(api_version=stripe.api_version, stripe_account=stripe.stripe_account, endpoints=endpoints)}
 
-    # -- payments --------------------------------------------------------------------
-
-    @router.get("/payments", response_model=Envelope[list[PaymentIntent]])
-    async def list_payments(
-        stripe: Client,
-        customer: str | None = None,
-        created_gte: int | None = None,
-        created_lte: int | None = None,
-        limit: Limit = 10,
-        starting_after: str | None = None,
-    ) -> Any:
-        params = present(
-            customer=customer,
-            created=created_range(created_gte, created_lte),
-            limit=limit,
-            starting_after=starting_after,
-        )
-        return await answer(stripe.payments.list(**params).first_page(), page_envelope)
-
-    @router.get("/payments/{payment_id}", response_model=Envelope[PaymentIntent])
-    async def get_payment(stripe: Client, payment_id: str) -> Any:
-        return await answer(stripe.payments.retrieve(payment_id))
-
-    add_create("payments")
-
-    # -- customers -------------------------------------------------------------------
-
-    @router.get("/customers", response_model=Envelope[list[Customer]])
-    async def list_customers(
-        stripe: Client,
-        email: str | None = None,
-        created_gte: int | None = None,
-        created_lte: int | None = None,
-        limit: Limit = 10,
-        starting_after: str | None = None,
-    ) -> Any:
-        params = present(
-            email=email, created=created_range(created_gte, created_lte), limit=limit, starting_after=starting_after
-        )
-        return await answer(stripe.customers.list(**params).first_page(), page_envelope)
-
-    @router.get("/customers/{customer_id}", response_model=Envelope[Customer])
-    async def get_customer(stripe: Client, customer_id: str) -> Any:
-        return await answer(stripe.customers.retrieve(customer_id))
-
-    add_create("customers")
-
-    # -- subscriptions ---------------------------------------------------------------
-
-    @router.get("/subscriptions", response_model=Envelope[list[Subscription]])
-    async def list_subscriptions(
-        stripe: Client,
-        customer: str | None = None,
-        status: str | None = None,
-        price: str | None = None,
-        limit: Limit = 10,
-        starting_after: str | None = None,
-    ) -> Any:
-        params = present(customer=customer, status=status, price=price, limit=limit, starting_after=starting_after)
-        return await answer(stripe.subscriptions.list(**params).first_page(), page_envelope)
-
-    @router.get("/subscriptions/{subscription_id}", response_model=Envelope[Subscription])
-    async def get_subscription(stripe: Client, subscription_id: str) -> Any:
-        return await answer(stripe.subscriptions.retrieve(subscription_id))
-
-    add_create("subscriptions")
+    for resource in RESOURCES:
+        add_resource(resource)
 
     @router.delete("/subscriptions/{subscription_id}", response_model=Envelope[Subscription])
     async def cancel_subscription(stripe: Client, subscription_id: str) -> Any:
         return await answer(stripe.subscriptions.cancel(subscription_id))
-
-    # -- products --------------------------------------------------------------------
-
-    @router.get("/products", response_model=Envelope[list[Product]])
-    async def list_products(
-        stripe: Client, active: bool | None = None, limit: Limit = 10, starting_after: str | None = None
-    ) -> Any:
-        params = present(active=active, limit=limit, starting_after=starting_after)
-        return await answer(stripe.products.list(**params).first_page(), page_envelope)
-
-    @router.get("/products/{product_id}", response_model=Envelope[Product])
-    async def get_product(stripe: Client, product_id: str) -> Any:
-        return await answer(stripe.products.retrieve(product_id))
-
-    add_create("products")
 
     # -- search, account, balance ----------------------------------------------------
 
