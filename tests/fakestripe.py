@@ -157,10 +157,10 @@ def route(request: httpx.Request) -> Endpoint | None:
     """The table's endpoint for a request (a fixed path wins over one with an id in its place)."""
     if not _ROUTES:
         for endpoint in ENDPOINTS.values():
-            pattern = re.escape(endpoint.path)
+            text = re.escape(endpoint.path)
             for name in endpoint.ids:
-                pattern = pattern.replace(re.escape("{" + name + "}"), r"[^/]+")
-            _ROUTES.append((endpoint.method, re.compile(pattern + "$"), endpoint))
+                text = text.replace(re.escape("{" + name + "}"), r"[^/]+")
+            _ROUTES.append((endpoint.method, re.compile(text + "$"), endpoint))
         _ROUTES.sort(key=lambda r: (r[2].path.count("{"), -len(r[2].path)))
     for method, pattern, endpoint in _ROUTES:
         if method == request.method and pattern.match(request.url.path):

@@ -831,7 +831,7 @@ def table_row(op: Op, spec: str, module: str, params: str) -> str:
 # -- main -------------------------------------------------------------------------------------
 
 
-def generate(root: Path = ROOT) -> dict[str, str]:
+def generate() -> dict[str, str]:
     """Every generated file, by path in the repository."""
     root = read_service("stripe._v1_services", "V1Services", "")
     add_design_names(root)
@@ -980,7 +980,7 @@ def write(files: dict[str, str], root: Path) -> None:
 
 def main(argv: list[str]) -> None:
     root = Path(argv[1]) if len(argv) > 1 else ROOT
-    files = generate(root)
+    files = generate()
     write(files, root)
     print(f"wrote {len(files)} files under {root}")
 
