@@ -20,6 +20,7 @@ def test_public_names() -> None:
         "DEFAULT_API_VERSION",
         "IdempotencyError",
         "InvalidRequestError",
+        "MissingExtraError",
         "NotFoundError",
         "OAuthError",
         "OAuthStateError",
@@ -28,6 +29,7 @@ def test_public_names() -> None:
         "ServerError",
         "SignatureVerificationError",
         "StripeError",
+        "StripeUsageError",
         "StripeValueError",
         "__version__",
     }

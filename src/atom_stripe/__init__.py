@@ -11,6 +11,7 @@ from ._errors import (
     ConflictError,
     IdempotencyError,
     InvalidRequestError,
+    MissingExtraError,
     NotFoundError,
     OAuthError,
     OAuthStateError,
@@ -19,6 +20,7 @@ from ._errors import (
     ServerError,
     SignatureVerificationError,
     StripeError,
+    StripeUsageError,
     StripeValueError,
 )
 from ._version import __version__
@@ -35,6 +37,7 @@ __all__ = [
     "DEFAULT_API_VERSION",
     "IdempotencyError",
     "InvalidRequestError",
+    "MissingExtraError",
     "NotFoundError",
     "OAuthError",
     "OAuthStateError",
@@ -43,6 +46,7 @@ __all__ = [
     "ServerError",
     "SignatureVerificationError",
     "StripeError",
+    "StripeUsageError",
     "StripeValueError",
     "__version__",
 ]

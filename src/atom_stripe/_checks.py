@@ -17,6 +17,7 @@ CONNECT_TIMEOUT = 5.0
 MAX_METADATA_KEYS = 50
 MAX_METADATA_KEY = 40
 MAX_METADATA_VALUE = 500
+_BAD_ID_CHARS = re.compile(r"[/?#%\s\\]")
 
 #: Calls that need one of several parameters Stripe types as optional: (verb, path) -> names.
 ONE_OF_REQUIRED: dict[tuple[str, str], tuple[str, ...]] = {
@@ -70,10 +71,28 @@ def check_retries(max_retries: int) -> int:
 
 
 def check_account(stripe_account: Any) -> str | None:
-    """A ``Stripe-Account`` value: None, or a non-empty account id."""
-    if stripe_account is not None and (not isinstance(stripe_account, str) or not stripe_account.strip()):
+    """A ``Stripe-Account`` value: None, or a non-empty account id (printable ASCII: it is a header)."""
+    if stripe_account is not None and (
+        not isinstance(stripe_account, str)
+        or not stripe_account.strip()
+        or not stripe_account.isascii()
+        or not stripe_account.isprintable()
+    ):
         raise StripeValueError("stripe_account", "must be a non-empty account id such as 'acct_...'")
     return stripe_account
+
+
+def check_id(name: str, value: Any) -> str:
+    """A path id: a non-empty string that cannot change the URL it goes into.
+
+    ``.`` and ``..`` are refused too: URL normalization would collapse them
+    (``payments.confirm("..")`` would become ``POST /v1/confirm``).
+    """
+    if not isinstance(value, str) or not value:
+        raise StripeValueError(name, f"must be a non-empty id string, not {type(value).__name__}")
+    if _BAD_ID_CHARS.search(value) or not value.isprintable() or value in (".", ".."):
+        raise StripeValueError(name, "must not be '.' or '..' nor contain '/', '?', '#', '%', '\\' or whitespace")
+    return value
 
 
 def check_metadata(metadata: Any, param: str = "metadata") -> None:
@@ -137,18 +156,6 @@ def check_values(params: Mapping[str, Any], prefix: str = "") -> Mapping[str, An
 
 def _name(prefix: str, key: str) -> str:
     return f"{prefix}[{key}]" if prefix else key
-
-
-_BAD_ID_CHARS = re.compile(r"[/?#%\s\\]")
-
-
-def check_id(name: str, value: Any) -> str:
-    """A path id: a non-empty string that cannot change the URL it goes into."""
-    if not isinstance(value, str) or not value:
-        raise StripeValueError(name, f"must be a non-empty id string, not {type(value).__name__}")
-    if _BAD_ID_CHARS.search(value) or not value.isprintable():
-        raise StripeValueError(name, "must not contain '/', '?', '#', '%', '\\' or whitespace")
-    return value
 
 
 def check_one_of(method: str, path: str, params: Mapping[str, Any]) -> None:

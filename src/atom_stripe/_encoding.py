@@ -65,11 +65,8 @@ def scalar(key: str, value: Any) -> str:
     if isinstance(value, enum.Enum):
         return scalar(key, value.value)
     if isinstance(value, str):
-        if not value.isascii():
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                raise StripeValueError(key, "is not valid Unicode text (it holds a lone surrogate)") from None
+        if not value.isascii() and not _encodable(value):
+            raise StripeValueError(key, "is not valid Unicode text (it holds a lone surrogate)")
         return value
     if isinstance(value, int):
         return str(value)
@@ -100,6 +97,22 @@ _PLAIN_VALUE = re.compile(r"[A-Za-z0-9_.\-~]*")
 def urlencode(pairs: Sequence[tuple[str, str]]) -> str:
     """``application/x-www-form-urlencoded`` text for the pairs."""
     plain_key, plain_value = _PLAIN_KEY.fullmatch, _PLAIN_VALUE.fullmatch
-    return "&".join(
-        f"{k if plain_key(k) else quote(k, safe=_SAFE)}={v if plain_value(v) else quote(v, safe='')}" for k, v in pairs
-    )
+    try:
+        return "&".join(
+            f"{k if plain_key(k) else quote(k, safe=_SAFE)}={v if plain_value(v) else quote(v, safe='')}"
+            for k, v in pairs
+        )
+    except UnicodeEncodeError:
+        for k, v in pairs:
+            for text in (k, v):
+                if not _encodable(text):
+                    raise StripeValueError(k, "is not valid Unicode text (it holds a lone surrogate)") from None
+        raise
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

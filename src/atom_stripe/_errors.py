@@ -22,7 +22,9 @@
     ├── APIResponseError              a 2xx whose body is not JSON or does not fit the model
     ├── SignatureVerificationError    a webhook that does not verify
     ├── OAuthStateError               an OAuth callback whose state does not verify
-    └── StripeValueError (ValueError) bad input, refused before anything is sent
+    ├── StripeValueError (ValueError) bad input, refused before anything is sent
+    ├── StripeUsageError (TypeError)  the library used the wrong way (``for`` over an async paginator)
+    └── MissingExtraError (ImportError) an optional part whose extra is not installed
 """
 
 from __future__ import annotations
@@ -50,6 +52,22 @@ class StripeValueError(StripeError, ValueError):
     def __init__(self, param: str, message: str) -> None:
         super().__init__(f"{param}: {message}")
         self.param = param
+
+
+class StripeUsageError(StripeError, TypeError):
+    """The library used the wrong way, e.g. a plain ``for`` over what needs ``async for``."""
+
+
+class MissingExtraError(StripeError, ImportError):
+    """An optional part of atom_stripe whose extra is not installed; the message names the pip install."""
+
+    def __init__(self, extra: str, missing: str | None) -> None:
+        super().__init__(
+            f"this needs the '{extra}' extra (module {missing or extra!r} is not installed): "
+            f"pip install 'atom_stripe[{extra}]'"
+        )
+        self.extra = extra
+        self.name = missing
 
 
 class APIConnectionError(StripeError):

@@ -9,10 +9,11 @@ page by page.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeVar
 
 from pydantic import Field, PrivateAttr
 
+from ._errors import StripeUsageError
 from ._models import StripeObject
 from ._prefetch import Prefetch
 
@@ -98,6 +99,14 @@ class AsyncPaginator(Generic[T, P]):
 
     def __await__(self) -> Generator[Any, None, P]:
         return self.first_page().__await__()
+
+    if not TYPE_CHECKING:  # hidden from type checkers, so they keep flagging a plain ``for``
+
+        def __iter__(self) -> NoReturn:
+            raise StripeUsageError(
+                "a list or search is async: iterate it with `async for item in stripe.customers.list(...)`, "
+                "or `page = await stripe.customers.list(...)` for one page"
+            )
 
     async def pages(self) -> AsyncIterator[P]:
         """Every page, one request each, until the last."""

@@ -273,7 +273,12 @@ def check_amount(
 ) -> int:
     """A Stripe amount: an int, positive (or zero where allowed), within Stripe's maximum."""
     if isinstance(amount, bool) or not isinstance(amount, int):
-        raise StripeValueError(param, f"must be an integer number of minor units, not {type(amount).__name__}")
+        raise StripeValueError(
+            param,
+            f"must be an int, not {type(amount).__name__}: Stripe amounts are integers in the currency's minor "
+            "unit (2000 is 20.00 USD, 2000 JPY is 2000 yen); convert with "
+            "atom_stripe.money.to_minor_units(Decimal('20.00'), 'usd')",
+        )
     if amount < 0 or (amount == 0 and not allow_zero):
         raise StripeValueError(param, f"must be {'zero or more' if allow_zero else 'positive'}, not {amount}")
     limit = max_amount(currency)

@@ -18,10 +18,12 @@ from __future__ import annotations
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from opentelemetry import trace
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
-
+from .._extras import needs_extra
 from .._hooks import CallRecord, HookSet
+
+with needs_extra("otel"):
+    from opentelemetry import trace
+    from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 TRACER_NAME = "atom_stripe"
 
