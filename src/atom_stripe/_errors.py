@@ -8,14 +8,14 @@
     ├── APIStatusError                an HTTP error answer (status_code, request_id, code, ...)
     │   ├── InvalidRequestError       400
     │   │   ├── NotFoundError         404
-    │   │   └── IdempotencyError      type "idempotency_error"
+    │   │   └── IdempotencyError      400/404 type "idempotency_error": a key reused with other parameters
     │   ├── AuthenticationError       401
     │   ├── CardError                 402
     │   ├── PermissionDeniedError     403
-    │   ├── ConflictError             409
+    │   ├── ConflictError             409 (also "idempotency_key_in_use": the key's first call still runs)
     │   ├── RateLimitError            429
     │   ├── ServerError               5xx
-    │   └── OAuthError                Connect OAuth's {"error": "invalid_grant", ...}
+    │   └── OAuthError                Connect OAuth's {"error": "invalid_grant", ...} (OAuth endpoints only)
     │       └── InvalidGrantError, InvalidClientError, InvalidRequestOAuthError,
     │           InvalidScopeError, UnsupportedGrantTypeError, UnsupportedResponseTypeError,
     │           AccessDeniedError
@@ -133,7 +133,11 @@ class NotFoundError(InvalidRequestError):
 
 
 class IdempotencyError(InvalidRequestError):
-    """An idempotency key reused with different parameters (type ``idempotency_error``)."""
+    """400 (or 404) of type ``idempotency_error``: an idempotency key reused with different parameters.
+
+    Never retried. A key whose first call is still running answers 409 instead: a :class:`ConflictError`
+    (retried), with ``type == "idempotency_error"`` and ``code == "idempotency_key_in_use"``.
+    """
 
 
 class AuthenticationError(APIStatusError):
@@ -239,22 +243,29 @@ _BY_STATUS: dict[int, type[APIStatusError]] = {
 
 
 def error_class(status: int, error_type: str | None) -> type[APIStatusError]:
-    """The exception class for an HTTP error answer."""
-    if error_type == "idempotency_error":
-        return IdempotencyError
+    """The exception class for an HTTP error answer: the status decides the family, and
+    ``idempotency_error`` narrows a 400 or 404 (never a 409, which stays a ``ConflictError``)."""
     if status >= 500:
         return ServerError
-    return _BY_STATUS.get(status, APIStatusError)
+    cls = _BY_STATUS.get(status, APIStatusError)
+    if error_type == "idempotency_error" and issubclass(cls, InvalidRequestError):
+        return IdempotencyError
+    return cls
 
 
-def make_status_error(response: httpx.Response) -> APIStatusError:
-    """Build the exception for an HTTP error answer whose body has been read."""
+def make_status_error(response: httpx.Response, *, oauth: bool = True) -> APIStatusError:
+    """Build the exception for an HTTP error answer whose body has been read.
+
+    ``oauth`` says whether the answer comes from a Connect OAuth endpoint, whose errors are
+    ``{"error": "invalid_grant", ...}``; anywhere else such a body (a proxy's
+    ``{"error": "upstream connect error"}``) maps by status like any unexpected body.
+    """
     try:
         body: Any = response.json()
     except ValueError:
         body = None
     error = body.get("error") if isinstance(body, dict) else None
-    if isinstance(error, str):
+    if oauth and isinstance(error, str):
         # Connect OAuth's shape: {"error": "invalid_grant", "error_description": "..."}
         description = body.get("error_description")
         message = redact_tokens(description if isinstance(description, str) else error)

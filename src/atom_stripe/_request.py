@@ -35,6 +35,8 @@ logger = logging.getLogger("atom_stripe")
 M = TypeVar("M")
 
 MAX_IDEMPOTENCY_KEY = 255
+#: Connect OAuth's endpoints, whose error answers have a shape of their own.
+OAUTH_PATHS = "/oauth/"
 USER_AGENT = f"atom_stripe/{__version__} python/{sys.version_info[0]}.{sys.version_info[1]} httpx/{httpx.__version__}"
 
 
@@ -291,7 +293,7 @@ class Requester:
                         await self._finish(call, call_started, None, hooks)
                         return result
                 else:
-                    failure = make_status_error(response)
+                    failure = make_status_error(response, oauth=call.path.startswith(OAUTH_PATHS))
                     retry = retries_left and _retry.should_retry(call.status, response.headers)
                     retry_after = response.headers
             if not retry:
