@@ -1,10 +1,18 @@
-"""The base of every atom_stripe model."""
+"""The base of every atom_stripe model, and how an answer that does not quite fit is kept."""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
+from typing_extensions import Self
+
+logger = logging.getLogger("atom_stripe")
+
+T = TypeVar("T")
 
 #: Default for fields Stripe always sends. A server that speaks an older API shape
 #: (localstripe, for one) may leave such a field out; it then reads as ``None``.
@@ -13,9 +21,19 @@ ALWAYS_SENT: Any = None
 #: Field names whose values are secrets and are masked in reprs.
 SECRET_FIELDS = frozenset({"client_secret", "secret", "access_token", "refresh_token"})
 
+#: How many times the lenient pass sets fields aside and validates again before giving up.
+_MAX_ROUNDS = 8
+#: (model, field) pairs already logged: each is logged once per process.
+_logged: set[tuple[str, str]] = set()
+
 
 class StripeObject(BaseModel):
-    """A Stripe API object: typed fields, plus any field Stripe adds later kept as extra."""
+    """A Stripe API object: typed fields, plus any field Stripe adds later kept as extra.
+
+    A field whose value does not fit its type does not lose the object: the field reads as
+    its default (``None``), the raw value is kept (in :attr:`model_invalid`, and in
+    ``model_dump()``), and a warning is logged once per model and field.
+    """
 
     model_config = ConfigDict(
         extra="allow",
@@ -25,9 +43,135 @@ class StripeObject(BaseModel):
         arbitrary_types_allowed=False,
     )
 
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any) -> Self:
+        try:
+            return super().model_validate(obj, **kwargs)
+        except ValidationError as exc:
+            return validate_leniently(lambda data: super(StripeObject, cls).model_validate(data, **kwargs), obj, exc)
+
+    @classmethod
+    def model_validate_json(cls, json_data: str | bytes | bytearray, **kwargs: Any) -> Self:
+        # Only a failed validation pays for the lenient pass; one that succeeds costs a frame.
+        try:
+            return super().model_validate_json(json_data, **kwargs)
+        except ValidationError as exc:
+            validate = lambda data: super(StripeObject, cls).model_validate(data, **kwargs)  # noqa: E731
+            return validate_json_leniently(validate, json_data, exc)
+
+    @property
+    def model_invalid(self) -> dict[str, Any]:
+        """The fields whose values did not fit their types, with the raw values Stripe sent."""
+        extra = self.__pydantic_extra__
+        if not extra:
+            return {}
+        fields = type(self).model_fields
+        return {name: value for name, value in extra.items() if name in fields}
+
     def __repr_args__(self) -> Any:
         for name, value in super().__repr_args__():
             if name in SECRET_FIELDS and value is not None:
                 yield name, "**********"
             elif value is not None:
                 yield name, value
+
+
+def validate_json_leniently(
+    validate: Callable[[Any], T], json_data: str | bytes | bytearray, error: ValidationError
+) -> T:
+    """:func:`validate_leniently` for JSON text; a body that is not JSON re-raises ``error``."""
+    if any(e["type"] == "json_invalid" for e in error.errors(include_url=False, include_input=False)):
+        raise error
+    return validate_leniently(validate, json.loads(json_data), error)
+
+
+def validate_leniently(validate: Callable[[Any], T], raw: Any, error: ValidationError) -> T:
+    """Validate ``raw`` again with every value that does not fit set aside, then keep those raw
+    values in the extras of the model that owns them. Re-raises ``error`` when that cannot help
+    (the object itself is not an object, or a required field is missing)."""
+    data = _copy(raw)
+    aside: list[tuple[list[str | int], Any, str]] = []
+    current = error
+    for _ in range(_MAX_ROUNDS):
+        paths = _odd_paths(data, current)
+        if paths is None:
+            raise error
+        for path, message in paths:
+            parent = _walk(data, path[:-1])
+            aside.append((path, parent.pop(path[-1]), message))
+        try:
+            result = validate(data)
+        except ValidationError as exc:
+            current = exc
+            continue
+        for path, value, message in aside:
+            _keep(result, path, value, message)
+        return result
+    raise error
+
+
+def _odd_paths(data: Any, error: ValidationError) -> list[tuple[list[str | int], str]] | None:
+    """For each error, the path through ``data`` to the dict key whose value does not fit
+    (union tags in the error's location skipped); None when some error has no such key."""
+    found: dict[tuple[str | int, ...], str] = {}
+    for e in error.errors(include_url=False, include_input=False):
+        path: list[str | int] = []
+        cursor = data
+        for part in e["loc"]:
+            if isinstance(cursor, dict) and part in cursor:
+                cursor = cursor[part]
+            elif isinstance(cursor, list) and isinstance(part, int) and 0 <= part < len(cursor):
+                cursor = cursor[part]
+            else:
+                continue
+            path.append(part)
+        if e["type"] == "missing" or not path or not isinstance(path[-1], str):
+            return None
+        found.setdefault(tuple(path), e["msg"])
+    # The deepest only: setting a.b aside is enough when a.b.c does not fit.
+    return [
+        (list(p), msg)
+        for p, msg in found.items()
+        if not any(len(q) > len(p) and q[: len(p)] == p for q in found)
+    ]
+
+
+def _copy(data: Any) -> Any:
+    """Dicts and lists copied (the lenient pass pops from them), everything else shared."""
+    if isinstance(data, dict):
+        return {k: _copy(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_copy(v) for v in data]
+    return data
+
+
+def _walk(data: Any, path: list[str | int]) -> Any:
+    for part in path:
+        data = getattr(data, str(part), None) if isinstance(data, BaseModel) else data[part]
+    return data
+
+
+def _keep(result: Any, path: list[str | int], value: Any, message: str) -> None:
+    """Put a raw value back into the model that owns it (a plain dict gets it back as is)."""
+    owner = result
+    for part in path[:-1]:
+        if isinstance(owner, BaseModel):
+            owner = getattr(owner, str(part), None)
+        elif isinstance(owner, (dict, list)):
+            owner = owner[part]  # type: ignore[index]
+        if owner is None:
+            return
+    name = str(path[-1])
+    if isinstance(owner, BaseModel):
+        if owner.__pydantic_extra__ is None:
+            object.__setattr__(owner, "__pydantic_extra__", {})
+        assert owner.__pydantic_extra__ is not None
+        owner.__pydantic_extra__[name] = value
+        key = (type(owner).__name__, name)
+        if key not in _logged:
+            _logged.add(key)
+            logger.warning(
+                "%s.%s: a value that does not fit (%s); kept raw in model_invalid", key[0], name, message
+            )
+    elif isinstance(owner, dict):
+        owner[name] = value
