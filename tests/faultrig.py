@@ -21,6 +21,11 @@ from typing import Any
 
 #: Faults that happen before Stripe executes anything (nothing is created, nothing stored).
 BEFORE = {"500", "500_no_retry", "400_retry", "503_retry", "drop_before", "429", "409_lock", "html_502"}
+#: Answers that misbehave at the byte level (before anything is created): a body that drips one
+#: byte a second, ``102 Processing`` lines a second forever, a body labelled gzip that is not,
+#: 200 MiB of body (with a length, or chunked), and 1 MiB of gzip that inflates to 1 GiB.
+BYTES = {"drip", "processing", "bad_gzip", "huge", "huge_chunked", "bomb"}
+HUGE = 200 * 1024 * 1024
 #: Faults that happen after the object was created (the answer is stored under the key).
 AFTER = {"drop_after", "slow", "truncated", "stall"}
 TRANSIENT = ["500", "drop_before", "drop_after", "429", "409_lock", "truncated", "503_retry"]
@@ -158,6 +163,9 @@ class FaultRig:
             return self._send(writer, 503, error("api_error", "Busy", "api_error"), {"Stripe-Should-Retry": "true"})
         if fault == "400_retry":
             return self._send(writer, 400, error("parameter_invalid", "Try again"), {"Stripe-Should-Retry": "true"})
+        if fault in BYTES:
+            await self._misbehave(writer, fault)
+            return False
         if fault == "html_502":
             html = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
             return self._send_raw(writer, 502, html, "text/html")
@@ -190,6 +198,45 @@ class FaultRig:
             return False
         return self._send_raw(writer, 200, payload, "application/json", extra)
 
+    async def _misbehave(self, writer: asyncio.StreamWriter, fault: str) -> None:
+        payload = json.dumps(customer("cus_odd")).encode()
+        ok = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        if fault == "drip":
+            writer.write(f"{ok}Content-Length: {len(payload)}\r\n\r\n".encode())
+            for byte in payload:
+                writer.write(bytes([byte]))
+                await writer.drain()
+                await asyncio.sleep(1)
+        elif fault == "processing":
+            while True:
+                writer.write(b"HTTP/1.1 102 Processing\r\n\r\n")
+                await writer.drain()
+                await asyncio.sleep(1)
+        elif fault == "bad_gzip":
+            self._send_raw(writer, 200, payload, "application/json", {"Content-Encoding": "gzip"})
+        elif fault == "bomb":
+            body = gzip_bomb()
+            writer.write(f"{ok}Content-Encoding: gzip\r\nContent-Length: {len(body)}\r\n\r\n".encode())
+            await self._stream(writer, [body[i : i + 65536] for i in range(0, len(body), 65536)])
+        else:
+            chunked = fault == "huge_chunked"
+            framing = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {HUGE}"
+            writer.write(f"{ok}{framing}\r\n\r\n".encode())
+            block = b" " * 65536
+            if chunked:
+                block = b"10000\r\n" + block + b"\r\n"
+            await self._stream(writer, (block for _ in range(HUGE // 65536)))
+            if chunked:
+                writer.write(b"0\r\n\r\n")
+        await writer.drain()
+
+    @staticmethod
+    async def _stream(writer: asyncio.StreamWriter, blocks: Any) -> None:
+        """Write blocks as fast as the client reads them (never buffering ahead of it)."""
+        for block in blocks:
+            writer.write(block)
+            await writer.drain()
+
     def _send(self, writer: asyncio.StreamWriter, status: int, obj: Any, extra: dict[str, str] | None = None) -> bool:
         return self._send_raw(writer, status, json.dumps(obj).encode(), "application/json", extra)
 
@@ -202,6 +249,20 @@ class FaultRig:
         lines += [f"{k}: {v}" for k, v in (extra or {}).items()]
         writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
         return True
+
+
+_BOMB: list[bytes] = []
+
+
+def gzip_bomb() -> bytes:
+    """1 MiB or so of gzip that inflates to 1 GiB of zeros (made once)."""
+    if not _BOMB:
+        import zlib
+
+        packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+        zeros = bytes(1024 * 1024)
+        _BOMB.append(b"".join([*(packer.compress(zeros) for _ in range(1024)), packer.flush()]))
+    return _BOMB[0]
 
 
 def error(code: str, message: str, type_: str = "invalid_request_error") -> dict[str, Any]:

@@ -41,6 +41,20 @@ def check_timeout(value: float | httpx.Timeout) -> httpx.Timeout:
     return httpx.Timeout(float(value), connect=min(float(value), CONNECT_TIMEOUT))
 
 
+def check_total_timeout(value: float | None) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or value == float("inf"):
+        raise StripeValueError("total_timeout", "must be a positive number of seconds, or None for no cap")
+    return float(value)
+
+
+def check_max_response_size(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise StripeValueError("max_response_size", "must be a positive number of bytes")
+    return value
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True

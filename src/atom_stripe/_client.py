@@ -9,12 +9,20 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from ._checks import check_account, check_key, check_retries, check_timeout
+from ._checks import (
+    check_account,
+    check_key,
+    check_max_response_size,
+    check_retries,
+    check_timeout,
+    check_total_timeout,
+)
 from ._errors import StripeValueError
 from ._generated.namespaces import Namespaces
 from ._hooks import HOOK_NAMES, Hook, HookName, Hooks, HookSet, StatsSnapshot
 from ._request import Requester, Settings
 from ._throttle import RateLimiter, Throttle
+from ._transport import DEFAULT_MAX_RESPONSE_SIZE
 
 if TYPE_CHECKING:
     from ._health import HealthStatus
@@ -39,6 +47,10 @@ class AsyncStripeClient(Namespaces):
     ``api_key`` falls back to the ``STRIPE_API_KEY`` environment variable. Use it as
     ``async with AsyncStripeClient() as stripe: ...`` or call :meth:`aclose` when done.
     A caller's ``http_client`` is used as given and never closed by this client.
+    ``timeout`` is the deadline of one attempt (connect, headers and the whole body);
+    ``total_timeout`` caps one call, every attempt and wait included (default: no cap, so
+    the worst case is ``(max_retries + 1) * timeout`` plus the waits between attempts).
+    ``max_response_size`` refuses a decoded answer body larger than that many bytes.
     ``max_requests_per_second`` and ``max_concurrency`` pace this client and its copies
     (off by default); ``rate_limiter`` instead shares one limit with other clients or, with
     ``atom_stripe.contrib.redis.RedisRateLimiter``, other processes (see :mod:`atom_stripe.ratelimit`).
@@ -56,6 +68,8 @@ class AsyncStripeClient(Namespaces):
         stripe_account: str | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        total_timeout: float | None = None,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
         http_client: httpx.AsyncClient | None = None,
         max_requests_per_second: float | None = None,
         max_concurrency: int | None = None,
@@ -83,6 +97,8 @@ class AsyncStripeClient(Namespaces):
             stripe_account=check_account(stripe_account),
             max_retries=check_retries(max_retries),
             timeout=check_timeout(timeout),
+            total_timeout=check_total_timeout(total_timeout),
+            max_response_size=check_max_response_size(max_response_size),
         )
         self._requester = Requester.open(
             settings,
@@ -118,6 +134,14 @@ class AsyncStripeClient(Namespaces):
         return self._requester.settings.timeout
 
     @property
+    def total_timeout(self) -> float | None:
+        return self._requester.settings.total_timeout
+
+    @property
+    def max_response_size(self) -> int:
+        return self._requester.settings.max_response_size
+
+    @property
     def http_client(self) -> httpx.AsyncClient:
         """The ``httpx.AsyncClient`` (and connection pool) this client sends through."""
         return self._requester.http
@@ -130,10 +154,13 @@ class AsyncStripeClient(Namespaces):
         stripe_account: str | None = _UNSET,
         max_retries: int | None = None,
         timeout: float | httpx.Timeout | None = None,
+        total_timeout: float | None = _UNSET,
+        max_response_size: int | None = None,
     ) -> AsyncStripeClient:
         """A copy with some settings changed, sharing this client's connection pool.
 
-        ``stripe_account=None`` clears a connected account set on this client.
+        ``stripe_account=None`` clears a connected account set on this client, and
+        ``total_timeout=None`` the cap on a call's total time.
         """
         settings = self._requester.settings
         changes: dict[str, Any] = {}
@@ -148,6 +175,10 @@ class AsyncStripeClient(Namespaces):
             changes["max_retries"] = check_retries(max_retries)
         if timeout is not None:
             changes["timeout"] = check_timeout(timeout)
+        if total_timeout is not _UNSET:
+            changes["total_timeout"] = check_total_timeout(total_timeout)
+        if max_response_size is not None:
+            changes["max_response_size"] = check_max_response_size(max_response_size)
         copy = object.__new__(AsyncStripeClient)
         copy._requester = self._requester.evolve(**changes)
         return copy

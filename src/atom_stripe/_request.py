@@ -24,7 +24,7 @@ from ._errors import (
 )
 from ._hooks import CallRecord, HookSet, Stats
 from ._throttle import Throttle
-from ._transport import AutoTransport
+from ._transport import DEADLINE, DEFAULT_MAX_RESPONSE_SIZE, MAX_RESPONSE_SIZE, AutoTransport, BodyError, read_answer
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -51,6 +51,10 @@ class Settings:
     max_retries: int
     timeout: httpx.Timeout
     files_base_url: str = "https://files.stripe.com"
+    #: The most one call may take, every attempt and wait included (None: no cap but the attempts').
+    total_timeout: float | None = None
+    #: The largest decoded answer body accepted, in bytes.
+    max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE
     headers: Mapping[str, str] = field(init=False, repr=False, compare=False)
     extensions: Mapping[str, Any] = field(init=False, repr=False, compare=False)
 
@@ -62,10 +66,16 @@ class Settings:
             "Accept": "application/json",
             "Accept-Encoding": "gzip",
         }
-        object.__setattr__(self, "extensions", {"timeout": self.timeout.as_dict()})
+        object.__setattr__(self, "extensions", {"timeout": self.timeout.as_dict(), **self.limits})
         if self.stripe_account:
             headers["Stripe-Account"] = self.stripe_account
         object.__setattr__(self, "headers", headers)
+
+    @property
+    def limits(self) -> dict[str, Any]:
+        """The request extensions that bound one attempt: its deadline (``timeout``, the
+        number given, or an ``httpx.Timeout``'s ``read``) and the largest body."""
+        return {DEADLINE: self.timeout.read, MAX_RESPONSE_SIZE: self.max_response_size}
 
     def evolve(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -229,6 +239,7 @@ class Requester:
             request = httpx.Request(method, url, headers=headers, content=content, extensions=settings.extensions)
         else:
             request = self.http.build_request(method, url, headers=headers, content=content, timeout=settings.timeout)
+            request.extensions.update(settings.limits)
         return Call(
             method=method,
             path=path,
@@ -260,9 +271,13 @@ class Requester:
         throttle = self.throttle if self.throttle.active else None
         hooks = self.hooks if self.hooks else None
         call_started = time.perf_counter()
+        total = self.settings.total_timeout
+        ends = None if total is None else call_started + total
         while True:
             call.attempt += 1
             retries_left = call.attempt <= max_retries
+            if ends is not None:
+                self._cap_attempt(call, ends - time.perf_counter())
             retry_after: httpx.Headers | None = None
             if hooks is not None and hooks.on_request:
                 await hooks.fire(hooks.on_request, self._record(call))
@@ -275,6 +290,26 @@ class Requester:
                         response = await self._send(call.request)
             except httpx.TransportError as exc:
                 failure: StripeError = _transport_error(call, exc)
+                self._log_attempt(call, started, type(failure).__name__, debug)
+                retry = retries_left
+            except BodyError as exc:
+                # An answer came, but its body cannot be used: mis-encoded or cut short (asking
+                # again is safe, as for a body that is not JSON), or too large (it would be again).
+                assert exc.response is not None
+                call.status = exc.response.status_code
+                call.request_id = exc.response.headers.get("request-id")
+                failure = APIResponseError(f"{call.method} {call.template}: {exc}", response=exc.response)
+                failure.__cause__ = exc
+                self._log_attempt(call, started, type(failure).__name__, debug)
+                retry = retries_left and exc.retry
+            except Exception as exc:
+                # Anything else a transport raised (a custom http_client's, an exception class
+                # nobody mapped): still a StripeError, counted, hooked and retried like a drop.
+                failure = APIConnectionError(
+                    f"{call.method} {call.template} failed after {call.attempt} attempt(s): {type(exc).__name__}",
+                    request=call.request,
+                )
+                failure.__cause__ = exc
                 self._log_attempt(call, started, type(failure).__name__, debug)
                 retry = retries_left
             else:
@@ -300,12 +335,22 @@ class Requester:
                 await self._finish(call, call_started, failure, hooks)
                 raise failure
             delay = _retry.retry_delay(call.attempt, retry_after)
+            if ends is not None and time.perf_counter() + delay >= ends:
+                # No time left for another attempt within total_timeout: this failure is the answer.
+                await self._finish(call, call_started, failure, hooks)
+                raise failure
             self.stats.retried(call.method, call.template)
             if hooks is not None and hooks.on_retry:
                 elapsed = (time.perf_counter() - started) * 1000
                 record = self._record(call, duration_ms=elapsed, error=type(failure).__name__, retry_delay=delay)
                 await hooks.fire(hooks.on_retry, record)
             await _retry.sleep(delay)
+
+    def _cap_attempt(self, call: Call, left: float) -> None:
+        """Cut this attempt's deadline to what is left of the call's ``total_timeout``."""
+        deadline = self.settings.timeout.read
+        if deadline is None or left < deadline:
+            call.request.extensions = {**call.request.extensions, DEADLINE: max(left, 0.001)}
 
     async def _finish(self, call: Call, started: float, failure: StripeError | None, hooks: HookSet | None) -> None:
         """Count the call, and tell the hooks how it ended."""
@@ -333,17 +378,18 @@ class Requester:
         )
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
-        """One attempt: the answer, body read and connection released."""
+        """One attempt: the answer, body read (decoded, within the size limit) and connection
+        released, all within the attempt's deadline."""
         if self.transport is None:
-            return await self.http.send(request)
+            return await read_answer(self._send_streaming, request)
         # httpx's own lookup (mounts, and what respx's "httpx" mode patches to mock a client).
         transport = self.http._transport_for_url(request.url)
-        response = await transport.handle_async_request(request)
-        try:
-            await response.aread()
-        finally:
-            await response.aclose()
-        return response
+        if transport is self.transport:
+            return await transport.handle_async_request(request)  # reads and bounds the answer itself
+        return await read_answer(transport.handle_async_request, request)
+
+    async def _send_streaming(self, request: httpx.Request) -> httpx.Response:
+        return await self.http.send(request, stream=True)
 
     @staticmethod
     def _log_attempt(call: Call, started: float, outcome: str, debug: bool) -> None:

@@ -1,26 +1,145 @@
-"""Which httpx transport carries the requests.
+"""Which httpx transport carries the requests, and how one attempt's answer is read.
 
-On asyncio, aiohttp (through ``httpx_aiohttp``) costs about a tenth of httpx's
-own transport in client CPU per request; trio cannot run aiohttp, so there the
-requests go through httpx's own transport. The choice is made on the first
-request, in the running event loop, and aiohttp is imported only then.
+On asyncio, aiohttp (through a small transport of our own, :mod:`._aiohttp`) costs
+about a tenth of httpx's own transport in client CPU per request; trio cannot run
+aiohttp, so there the requests go through httpx's own transport. The choice is made on
+the first request, in the running event loop, and aiohttp is imported only then.
+
+Every transport hands back an answer whose body is read whole, decoded, and refused
+beyond the size limit (:func:`read_body`, in bounded memory, gzip bombs included), all
+within the attempt's deadline: the request's ``atom_stripe.deadline`` and
+``atom_stripe.max_response_size`` extensions carry both.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import zlib
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
+from contextlib import aclosing, suppress
+from typing import Any, cast
 
+import anyio
 import httpx
 import sniffio
 
 DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0)
+#: Request extensions: the deadline of one whole attempt (seconds or None), and the largest decoded body.
+DEADLINE = "atom_stripe.deadline"
+MAX_RESPONSE_SIZE = "atom_stripe.max_response_size"
+#: Far above Stripe's largest answers (a page of 100 expanded objects is a few MB).
+DEFAULT_MAX_RESPONSE_SIZE = 64 * 1024 * 1024
+
+
+class BodyError(Exception):
+    """An answer came, but its body cannot be used: mis-encoded or cut short (worth another
+    attempt: ``retry``), or larger than the limit (not). ``response`` has the status and headers."""
+
+    def __init__(self, message: str, *, retry: bool) -> None:
+        super().__init__(message)
+        self.retry = retry
+        self.response: httpx.Response | None = None
+
+    def with_head(self, status: int, headers: Any, request: httpx.Request) -> BodyError:
+        self.response = httpx.Response(status, headers=without_encoding(headers), request=request)
+        return self
+
+
+def without_encoding(headers: Any) -> list[tuple[Any, Any]]:
+    """Header pairs without ``Content-Encoding`` (for a body already decoded)."""
+    pairs = headers.multi_items() if isinstance(headers, httpx.Headers) else list(headers)
+    return [(k, v) for k, v in pairs if (k.lower() if isinstance(k, str) else k.lower().decode()) != "content-encoding"]
+
+
+def _decompressor(encoding: str) -> Any:
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return None
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(zlib.MAX_WBITS | 16)
+    if encoding == "deflate":
+        return zlib.decompressobj()
+    raise BodyError(f"the answer is in an encoding atom_stripe did not ask for ({encoding!r})", retry=False)
+
+
+def too_large(limit: int) -> BodyError:
+    return BodyError(
+        f"the answer's body is larger than max_response_size ({limit} bytes); nothing more was read", retry=False
+    )
+
+
+async def read_body(chunks: AsyncIterable[bytes], encoding: str, limit: int) -> bytes:
+    """The body from its raw chunks: decoded (gzip, deflate) and counted as it comes, refused
+    as soon as it grows past ``limit`` bytes, so memory stays within the limit."""
+    decompress = _decompressor(encoding)
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        if decompress is not None:
+            try:
+                # Never more than one byte past the limit: a gzip bomb stops here.
+                chunk = decompress.decompress(chunk, limit - size + 1)
+            except zlib.error:
+                raise BodyError(f"the answer is labelled {encoding!r} but does not decode", retry=True) from None
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit)
+        parts.append(chunk)
+    if decompress is not None and not decompress.eof:
+        raise BodyError(f"the answer's {encoding!r} body was cut short", retry=True)
+    return b"".join(parts)
+
+
+async def read_answer(
+    send: Callable[[httpx.Request], Awaitable[httpx.Response]], request: httpx.Request
+) -> httpx.Response:
+    """One attempt through an httpx-style ``send``: the answer with its body read and decoded,
+    at most the size limit, all within the attempt's deadline (``httpx.ReadTimeout`` past it)."""
+    deadline: float | None = request.extensions.get(DEADLINE)
+    limit: int = request.extensions.get(MAX_RESPONSE_SIZE, DEFAULT_MAX_RESPONSE_SIZE)
+    try:
+        with anyio.fail_after(deadline):
+            response = await send(request)
+            try:
+                if response.is_stream_consumed:  # already read (a mock's answer)
+                    if len(response.content) > limit:
+                        raise too_large(limit)
+                    return response
+                encoding = response.headers.get("content-encoding", "")
+                async with aclosing(cast("AsyncGenerator[bytes, None]", response.aiter_raw())) as chunks:
+                    try:
+                        body = await read_body(chunks, encoding, limit)
+                    except BodyError:
+                        await _abandon(response, chunks)
+                        raise
+            except BodyError as exc:
+                raise exc.with_head(response.status_code, response.headers, request) from None
+            finally:
+                await response.aclose()
+    except TimeoutError as exc:
+        raise httpx.ReadTimeout(f"no whole answer within {deadline} s", request=request) from exc
+    headers = without_encoding(response.headers) if encoding else response.headers
+    return httpx.Response(
+        response.status_code, headers=headers, content=body, request=request, extensions=response.extensions
+    )
+
+
+async def _abandon(response: httpx.Response, chunks: AsyncIterator[bytes]) -> None:
+    """Stop reading an answer half-way: close its connection, then read on until the reader
+    runs into the closed connection, so that every generator in httpx's and httpcore's chain
+    ends from the inside (trio warns about any left suspended). At most what was buffered."""
+    await response.aclose()
+    with suppress(Exception):
+        async for _ in chunks:
+            pass
 
 
 class AutoTransport(httpx.AsyncBaseTransport):
-    """Sends through aiohttp under asyncio and through httpx's own transport elsewhere.
+    """Sends through aiohttp under asyncio and through httpx's own transport elsewhere;
+    either way the answer comes back read (see :func:`read_answer`).
 
     aiohttp's session belongs to one event loop; when the loop changes (a notebook
-    that restarts its loop, one ``anyio.run`` after another), a new one is made.
+    that restarts its loop, one ``anyio.run`` after another), the old one is closed
+    and a new one made.
     """
 
     def __init__(self, limits: httpx.Limits = DEFAULT_LIMITS) -> None:
@@ -36,12 +155,21 @@ class AutoTransport(httpx.AsyncBaseTransport):
             if self._inner is None or self._loop is not loop:
                 from ._aiohttp import AiohttpTransport
 
+                self._drop()
                 self._inner = AiohttpTransport(self._limits)
                 self._loop = loop
         elif self._inner is None or self._loop is not None:
+            self._drop()
             self._inner = httpx.AsyncHTTPTransport(limits=self._limits)
             self._loop = None
         return self._inner
+
+    def _drop(self) -> None:
+        """Let go of a transport made in another event loop, closing what can be closed now."""
+        inner, self._inner = self._inner, None
+        close_now = getattr(inner, "close_now", None)
+        if close_now is not None:
+            close_now()
 
     @property
     def inner(self) -> httpx.AsyncBaseTransport | None:
@@ -49,7 +177,10 @@ class AutoTransport(httpx.AsyncBaseTransport):
         return self._inner
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await self._transport().handle_async_request(request)
+        inner = self._transport()
+        if self._loop is not None:
+            return await inner.handle_async_request(request)  # aiohttp reads and bounds it itself
+        return await read_answer(inner.handle_async_request, request)
 
     async def aclose(self) -> None:
         inner, self._inner = self._inner, None
