@@ -19,7 +19,7 @@
     │       └── InvalidGrantError, InvalidClientError, InvalidRequestOAuthError,
     │           InvalidScopeError, UnsupportedGrantTypeError, UnsupportedResponseTypeError,
     │           AccessDeniedError
-    ├── APIResponseError              a 2xx whose body is not JSON or does not fit the model
+    ├── APIResponseError              a body that is not JSON, does not decode, or exceeds max_response_size
     ├── SignatureVerificationError    a webhook that does not verify
     ├── OAuthStateError               an OAuth callback whose state does not verify
     ├── StripeValueError (ValueError) bad input, refused before anything is sent
@@ -86,7 +86,8 @@ class APITimeoutError(APIConnectionError):
 
 
 class APIResponseError(StripeError):
-    """A 2xx answer whose body is not valid JSON or does not fit the expected model."""
+    """An answer whose body cannot be used: a 2xx that is not JSON (or not the expected object),
+    a body that does not decode as its ``Content-Encoding`` says, or one past ``max_response_size``."""
 
     def __init__(self, message: str, *, response: httpx.Response) -> None:
         super().__init__(message)
