@@ -112,17 +112,24 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
 
 def _close_connector_now(connector: aiohttp.BaseConnector) -> None:
-    """Close a connector and its pooled sockets from outside its (possibly closed) event loop."""
+    """Close a connector's pooled connections from outside its event loop, without awaiting.
+
+    A loop that is still open gets each transport aborted (the rest happens if it runs
+    again); a closed loop can run nothing, so each socket is closed here, as the transport
+    itself would have done, and the transport told so (else it warns when collected).
+    """
     loop: asyncio.AbstractEventLoop = connector._loop
-    if not loop.is_closed():
-        # Its loop is alive but not running this code: close there, as aiohttp would.
-        loop.call_soon_threadsafe(lambda: asyncio.ensure_future(connector.close(), loop=loop))
-        return
     for protocols in list(connector._conns.values()):
         for proto, _ in protocols:
-            transport = proto.transport
-            sock = transport.get_extra_info("socket") if transport is not None else None
+            transport: Any = proto.transport
+            if transport is None:
+                continue
+            if not loop.is_closed():
+                transport.abort()
+                continue
+            sock = getattr(transport, "_sock", None)
             if sock is not None:
                 sock.close()
+                transport._sock = None
     connector._conns.clear()
     connector._closed = True

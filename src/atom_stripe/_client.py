@@ -205,7 +205,8 @@ class AsyncStripeClient(Namespaces):
     async def aclose(self) -> None:
         """Close the connection pool, unless it is a caller's ``http_client``.
 
-        Copies made by :meth:`with_options` share the pool: close one of them, once.
+        Copies made by :meth:`with_options` and :meth:`for_account` share the pool and never
+        close it: ``async with stripe.for_account(...)`` is safe; the original closes it.
         """
         await self._requester.aclose()
 

@@ -120,8 +120,11 @@ class Requester:
         transport: httpx.AsyncBaseTransport | None = None,
         hooks: HookSet | None = None,
         stats: Stats | None = None,
+        owner: bool = False,
     ) -> None:
         self.http = http
+        #: Whether this requester made the pool and so closes it (copies share it, never close it).
+        self.owner = owner
         self.settings = settings
         self.throttle = throttle if throttle is not None else Throttle()
         self.hooks = hooks if hooks is not None else HookSet()
@@ -144,15 +147,18 @@ class Requester:
         if http_client is not None:
             return cls(http_client, settings, throttle, hooks=hooks)
         transport = AutoTransport()
-        return cls(httpx.AsyncClient(transport=transport), settings, throttle, transport=transport, hooks=hooks)
+        return cls(
+            httpx.AsyncClient(transport=transport), settings, throttle, transport=transport, hooks=hooks, owner=True
+        )
 
     async def aclose(self) -> None:
-        """Close the pool if it is ours (a caller's ``http_client`` is theirs to close)."""
-        if self.transport is not None:
+        """Close the pool if this requester made it (a caller's ``http_client`` is theirs to
+        close, and a copy's pool its original's)."""
+        if self.owner:
             await self.http.aclose()
 
     def evolve(self, **changes: Any) -> Requester:
-        """A requester with some settings changed, on the same pool and throttle."""
+        """A requester with some settings changed, on the same pool and throttle (not its owner)."""
         return Requester(
             self.http,
             self.settings.evolve(**changes),

@@ -13,6 +13,7 @@ within the attempt's deadline: the request's ``atom_stripe.deadline`` and
 
 from __future__ import annotations
 
+import os
 import zlib
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
 from contextlib import aclosing, suppress
@@ -148,10 +149,8 @@ class AutoTransport(httpx.AsyncBaseTransport):
         self._loop: Any = None
 
     def _transport(self) -> httpx.AsyncBaseTransport:
-        if sniffio.current_async_library() == "asyncio":
-            import asyncio
-
-            loop = asyncio.get_running_loop()
+        loop = _running_loop()
+        if loop is not None:
             if self._inner is None or self._loop is not loop:
                 from ._aiohttp import AiohttpTransport
 
@@ -170,6 +169,8 @@ class AutoTransport(httpx.AsyncBaseTransport):
         close_now = getattr(inner, "close_now", None)
         if close_now is not None:
             close_now()
+        elif isinstance(inner, httpx.AsyncHTTPTransport):
+            _close_pool_now(inner)
 
     @property
     def inner(self) -> httpx.AsyncBaseTransport | None:
@@ -183,6 +184,30 @@ class AutoTransport(httpx.AsyncBaseTransport):
         return await read_answer(inner.handle_async_request, request)
 
     async def aclose(self) -> None:
+        if self._inner is not None and self._loop is not None and self._loop is not _running_loop():
+            self._drop()  # made in another loop: it cannot be awaited from this one
         inner, self._inner = self._inner, None
         if inner is not None:
             await inner.aclose()
+
+
+def _close_pool_now(transport: httpx.AsyncHTTPTransport) -> None:
+    """Close the sockets of httpx's pool without awaiting (it was made under trio, and we are
+    now in asyncio: its async close cannot run here)."""
+    pool: Any = transport._pool
+    for connection in list(pool.connections):
+        stream = getattr(getattr(connection, "_connection", None), "_network_stream", None)
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if sock is not None:
+            # A trio socket's close() needs its (finished) run: detach the descriptor and close that.
+            os.close(sock.detach())
+    pool._connections.clear()
+
+
+def _running_loop() -> Any:
+    """The running asyncio loop, or None under another async library."""
+    if sniffio.current_async_library() != "asyncio":
+        return None
+    import asyncio
+
+    return asyncio.get_running_loop()
