@@ -38,13 +38,16 @@ def wire_params(
     extra_params: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Checked parameters, ``expand`` and ``extra_params`` merged into one mapping."""
+    # Amounts, currencies and metadata first: their messages teach more than the type check's
+    # (a Decimal amount is told about minor units and atom_stripe.money, not just "an integer").
+    checked = check_values(params)
     if schema is not None:
         check_params(schema, params)
     elif params:
         raise StripeValueError(
             next(iter(params)), "is not a parameter of this call (pass untyped ones in extra_params=)"
         )
-    merged = dict(check_values(params))
+    merged = dict(checked)
     if expand is not None:
         paths = check_expand(expand)
         if paths:
