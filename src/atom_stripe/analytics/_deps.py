@@ -5,11 +5,9 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from .._errors import StripeError
+from .._errors import MissingExtraError
 
-
-class MissingExtraError(StripeError, ImportError):
-    """An optional package is not installed; the message names the extra that brings it."""
+__all__ = ["MissingExtraError", "need"]
 
 
 def need(module: str, extra: str = "analytics") -> ModuleType:
@@ -17,5 +15,4 @@ def need(module: str, extra: str = "analytics") -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError:
-        package = module.split(".")[0]
-        raise MissingExtraError(f"this needs the {package!r} package: pip install 'atom_stripe[{extra}]'") from None
+        raise MissingExtraError(extra, module.split(".")[0]) from None
