@@ -308,6 +308,11 @@ class Requester:
                 failure.__cause__ = exc
                 self._log_attempt(call, started, type(failure).__name__, debug)
                 retry = retries_left and exc.retry
+            except StripeError as exc:
+                # Refused before sending (the rate limiter's max_wait): final, and told as itself.
+                failure = exc
+                self._log_attempt(call, started, type(failure).__name__, debug)
+                retry = False
             except Exception as exc:
                 # Anything else a transport raised (a custom http_client's, an exception class
                 # nobody mapped): still a StripeError, counted, hooked and retried like a drop.
