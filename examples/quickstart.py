@@ -1,7 +1,8 @@
 """A realistic ATOM flow through atom_stripe's public API.
 
-A product and a customer, a PaymentIntent confirmed with a test card, a partial refund, a
-declined card handled as ``CardError``, auto-pagination over the customers, the events
+A product and a customer, a PaymentIntent confirmed with a test card, a partial refund, a card
+attached to the customer and a monthly subscription billed by its first invoice, a declined
+card handled as ``CardError``, auto-pagination over the customers, the events
 Stripe recorded, and a webhook delivered and verified. Prints a summary table.
 
 Run it with ``bash scripts/demo.sh`` (it starts localstripe on 127.0.0.1 for you), or
@@ -88,6 +89,22 @@ async def main() -> None:
             rows.append(
                 ("partial refund", f"{refund.id} {format_amount(refund.amount, refund.currency)} {refund.status}")
             )
+
+            # A subscription business: attach a card, make it the default, subscribe, read the invoice.
+            if local:  # localstripe takes test card numbers; Stripe's test mode takes test tokens
+                card: Any = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"}
+            else:
+                card = {"token": "tok_visa"}
+            pm = await stripe.payment_methods.create(type="card", card=card)
+            await stripe.payment_methods.attach(pm.id, customer=customer.id)
+            await stripe.customers.update(customer.id, invoice_settings={"default_payment_method": pm.id})
+            plan = await stripe.plans.create(amount=1500, currency="usd", interval="month", product=product.id)
+            subscription = await stripe.subscriptions.create(customer=customer.id, items=[{"plan": plan.id}])
+            rows.append(("card attached, subscribed", f"{pm.id} -> {subscription.id} {subscription.status}"))
+            invoices = await stripe.invoices.list(subscription=subscription.id, limit=1)
+            invoice = invoices.data[0]
+            paid = format_amount(invoice.amount_paid or 0, invoice.currency or "usd")
+            rows.append(("first invoice", f"{invoice.id} {paid} {invoice.status}"))
 
             try:
                 await stripe.payments.create(
