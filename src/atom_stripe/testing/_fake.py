@@ -166,6 +166,19 @@ class FakeStripe:
             obj.update(fields)
             return copy.deepcopy(self.store.put(obj))
 
+    def snapshot(self) -> bytes:
+        """Everything this fake holds, to :meth:`restore` later (a seeded scene shared by many tests)."""
+        with self._lock:
+            store = self.store
+            state = [store.objects, store.types, store.parents, store.cards, self.singletons]
+            return json.dumps(state).encode()
+
+    def restore(self, snapshot: bytes) -> None:
+        """Hold exactly what :meth:`snapshot` saw (requests, deliveries and idempotency keys are kept)."""
+        with self._lock:
+            store = self.store
+            store.objects, store.types, store.parents, store.cards, self.singletons = json.loads(snapshot)
+
     def get(self, object_id: str) -> dict[str, Any] | None:
         """A copy of the object held under this id (any type), or None."""
         with self._lock:

@@ -4,6 +4,7 @@ lists (newest first, cursors, equality filters), search, and expand."""
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 import secrets
@@ -40,8 +41,10 @@ FRESH: dict[str, dict[str, Any]] = {
 }
 
 
+@functools.lru_cache(maxsize=1)
 def load_fixtures() -> dict[str, Any]:
-    """Stripe's example object of every type (``fixtures3.json``, shipped with the package)."""
+    """Stripe's example object of every type (``fixtures3.json``, shipped with the package).
+    Read once; never changed (new objects are deep copies)."""
     path = Path(str(resources.files("atom_stripe.testing").joinpath("fixtures3.json")))
     data: dict[str, Any] = json.loads(path.read_text())["resources"]
     return data
