@@ -83,7 +83,9 @@ def _prefix_types() -> dict[str, list[str]]:
 
 
 PREFIX_TYPES = _prefix_types()
-SINGLETON_PATHS = frozenset(e.path for e in ENDPOINTS.values() if e.method == "GET" and not e.path.endswith("}"))
+SINGLETON_PATHS = frozenset(
+    e.path for e in ENDPOINTS.values() if e.method == "GET" and e.kind == "object" and not e.path.endswith("}")
+)
 
 
 @dataclass

@@ -164,6 +164,10 @@ def _value(tp: Any, value: Any, name: str) -> Any:  # noqa: C901 - one branch pe
     if origin in (Union, types.UnionType):
         if value == "" and any(typing.get_origin(a) is Literal and "" in typing.get_args(a) for a in args):
             return ""
+        enums = [a for a in args if typing.get_origin(a) is Literal and a != Literal[""]]
+        if enums and str in args and isinstance(value, str):
+            # ``Literal[...] | str`` leaves room for values newer than the client: Stripe checks them.
+            args = tuple(enums)
         misfits: list[_Misfit] = []
         for arg in args:
             if arg is _NoneType:
