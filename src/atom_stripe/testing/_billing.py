@@ -80,7 +80,8 @@ def bill(ctx: Ctx, sub: dict[str, Any], reason: str, start: int, end: int, *, ch
                            "price_details": {"price": item["price"]["id"], "product": item["price"].get("product")}}
         lines.append(line)
     invoice = ctx.create(
-        "invoice", {}, event=None, customer=sub["customer"], currency=sub["currency"], billing_reason=reason,
+        "invoice", {}, event=None, customer=sub["customer"], subscription=sub["id"], currency=sub["currency"],
+        billing_reason=reason,
         collection_method=sub.get("collection_method", "charge_automatically"), period_start=start, period_end=end,
         amount_due=total, amount_paid=0, amount_remaining=total, subtotal=total, total=total,
         subtotal_excluding_tax=total, total_excluding_tax=total, status="open", attempted=False, attempt_count=0,
