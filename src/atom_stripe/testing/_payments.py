@@ -16,6 +16,7 @@ CARDS: dict[str, tuple[str, str, str | None]] = {
     "mastercard": ("mastercard", "4444", None),
     "amex": ("amex", "8431", None),
     "chargeDeclined": ("visa", "0002", "generic_decline"),
+    "chargeCustomerFail": ("visa", "0341", "generic_decline"),
     "visa_chargeDeclined": ("visa", "0002", "generic_decline"),
     "chargeDeclinedInsufficientFunds": ("visa", "9995", "insufficient_funds"),
     "visa_chargeDeclinedInsufficientFunds": ("visa", "9995", "insufficient_funds"),
@@ -28,7 +29,8 @@ CARDS: dict[str, tuple[str, str, str | None]] = {
 #: Test card numbers -> their name above.
 NUMBERS = {
     "4242424242424242": "visa", "4000056655665556": "visa_debit", "5555555555554444": "mastercard",
-    "378282246310005": "amex", "4000000000000002": "chargeDeclined", "4000000000009995": "chargeDeclinedInsufficientFunds",
+    "378282246310005": "amex", "4000000000000002": "chargeDeclined", "4000000000000341": "chargeCustomerFail",
+    "4000000000009995": "chargeDeclinedInsufficientFunds",
     "4000000000000069": "chargeDeclinedExpiredCard", "4000000000000127": "chargeDeclinedIncorrectCvc",
     "4100000000000019": "chargeDeclinedFraudulent", "4000002760003184": "authenticationRequired",
     "4000000000003220": "threeDSecure2Required",
