@@ -48,7 +48,10 @@ def create_app(shop: Shop) -> FastAPI:
 
     @app.post("/orders/{payment_id}/refund")
     async def refund(payment_id: str, amount: int | None = None) -> dict[str, Any]:
-        made = await shop.stripe.refunds.create(payment_intent=payment_id, **({"amount": amount} if amount else {}))
+        if amount is None:
+            made = await shop.stripe.refunds.create(payment_intent=payment_id)
+        else:
+            made = await shop.stripe.refunds.create(payment_intent=payment_id, amount=amount)
         return {"refund": made.id, "amount": made.amount}
 
     @app.post("/webhooks/stripe")
@@ -134,8 +137,9 @@ async def test_capture_then_refunds(api: httpx.AsyncClient, stripe_client: Async
 
 async def subscribe(api: httpx.AsyncClient, stripe: AsyncStripeClient, clock: str | None = None) -> dict[str, Any]:
     product = (await api.post("/stripe/products", json={"name": "Pro plan"})).json()["data"]
-    price = await stripe.prices.create(product=product["id"], currency="usd", unit_amount=900,
-                                       recurring={"interval": "month"})
+    price = await stripe.prices.create(
+        product=product["id"], currency="usd", unit_amount=900, recurring={"interval": "month"}
+    )
     if clock is None:
         customer_id = (await api.post("/stripe/customers", json={"email": "sub@example.com"})).json()["data"]["id"]
     else:
@@ -166,7 +170,8 @@ async def test_clock_renewal(api: httpx.AsyncClient, stripe_client: AsyncStripeC
     await stripe_client.test_helpers.test_clocks.advance(clock.id, frozen_time=start + MONTH + 3600)
     invoices = (await stripe_client.invoices.list(subscription=subscription["id"])).data
     assert [(i.billing_reason, i.status) for i in invoices] == [
-        ("subscription_cycle", "paid"), ("subscription_create", "paid")
+        ("subscription_cycle", "paid"),
+        ("subscription_create", "paid"),
     ]
     renewed = (await api.get(f"/stripe/subscriptions/{subscription['id']}")).json()["data"]
     assert renewed["latest_invoice"] == invoices[0].id

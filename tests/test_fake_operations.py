@@ -28,8 +28,13 @@ EXTRA: dict[str, dict[str, Any]] = {
 }
 #: The state an operation needs to act on (as Stripe would refuse it otherwise).
 STATE: dict[str, dict[str, Any]] = {
-    "payment_intents.capture": {"id": "intent_1", "status": "requires_capture", "amount": 1000,
-                                "amount_capturable": 1000, "latest_charge": "ch_1"},
+    "payment_intents.capture": {
+        "id": "intent_1",
+        "status": "requires_capture",
+        "amount": 1000,
+        "amount_capturable": 1000,
+        "latest_charge": "ch_1",
+    },
 }
 
 

@@ -3,6 +3,7 @@ pyproject.toml, its fixtures working under pytest-asyncio, anyio's plugin on asy
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -14,7 +15,7 @@ from atom_stripe.testing import FakeStripe
 
 from .helpers import ROOT
 
-SERVICE_TESTS = '''
+SERVICE_TESTS = """
 import pytest
 import pytest_asyncio
 
@@ -52,7 +53,7 @@ async def test_anyio(stripe_fake, stripe_client, anyio_backend):
 
 def test_each_test_gets_a_fresh_fake(stripe_fake):
     assert stripe_fake.requests == [] and stripe_fake.events() == []
-'''
+"""
 
 
 def entry_point_dist(where: Path) -> Path:
@@ -68,19 +69,23 @@ def entry_point_dist(where: Path) -> Path:
 
 
 def test_fixtures_under_pytest_asyncio_anyio_and_trio(tmp_path: Path) -> None:
-    import pytest_asyncio  # a dev dependency: the runner ATOM services use
-
+    spec = importlib.util.find_spec("pytest_asyncio")  # a dev dependency: the runner ATOM services use
+    assert spec is not None and spec.origin is not None, "pytest-asyncio is not installed (pip install -e '.[dev]')"
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_service.py").write_text(SERVICE_TESTS)
     (tmp_path / "pytest.ini").write_text(
         "[pytest]\nasyncio_default_fixture_loop_scope = function\nfilterwarnings = error\n"
     )
     site = entry_point_dist(tmp_path / "site")
-    paths = [str(site), str(ROOT / "src"), str(Path(pytest_asyncio.__file__).parent.parent)]
+    paths = [str(site), str(ROOT / "src"), str(Path(spec.origin).parent.parent)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths), "PYTEST_ADDOPTS": ""}
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "4 passed" in run.stdout

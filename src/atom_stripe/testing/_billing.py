@@ -40,13 +40,23 @@ def create_price(ctx: Ctx) -> dict[str, Any]:
         ctx.get("product", params["product"], "product")
     recurring = params.pop("recurring", None)
     if isinstance(recurring, dict):
-        recurring = {"interval": recurring["interval"], "interval_count": recurring.get("interval_count", 1),
-                     "meter": recurring.get("meter"), "usage_type": recurring.get("usage_type", "licensed"),
-                     "trial_period_days": recurring.get("trial_period_days")}
+        recurring = {
+            "interval": recurring["interval"],
+            "interval_count": recurring.get("interval_count", 1),
+            "meter": recurring.get("meter"),
+            "usage_type": recurring.get("usage_type", "licensed"),
+            "trial_period_days": recurring.get("trial_period_days"),
+        }
     amount = params.get("unit_amount")
-    return ctx.create(params=params, recurring=recurring, type="recurring" if recurring else "one_time",
-                      unit_amount_decimal=str(amount) if amount is not None else None, transform_quantity=None,
-                      custom_unit_amount=None, tiers_mode=None)
+    return ctx.create(
+        params=params,
+        recurring=recurring,
+        type="recurring" if recurring else "one_time",
+        unit_amount_decimal=str(amount) if amount is not None else None,
+        transform_quantity=None,
+        custom_unit_amount=None,
+        tiers_mode=None,
+    )
 
 
 # -- subscriptions and their invoices -----------------------------------------------------------------
@@ -54,9 +64,7 @@ def create_price(ctx: Ctx) -> dict[str, Any]:
 
 def payment_method_of(ctx: Ctx, sub: dict[str, Any]) -> dict[str, Any] | None:
     customer = ctx.get("customer", sub["customer"], "customer")
-    pm_id = sub.get("default_payment_method") or (customer.get("invoice_settings") or {}).get(
-        "default_payment_method"
-    )
+    pm_id = sub.get("default_payment_method") or (customer.get("invoice_settings") or {}).get("default_payment_method")
     return ctx.store.find(pm_id, "payment_method") if isinstance(pm_id, str) else None
 
 
@@ -69,29 +77,73 @@ def bill(ctx: Ctx, sub: dict[str, Any], reason: str, start: int, end: int, *, ch
         amount = 0 if trialing else (item["price"].get("unit_amount") or 0) * (item.get("quantity") or 1)
         total += amount
         line = copy.deepcopy(ctx.store.fixtures["invoice"]["lines"]["data"][0])
-        line.update(id=new_id("il"), amount=amount, currency=sub["currency"], subtotal=amount,
-                    quantity=item.get("quantity") or 1, period={"start": start, "end": end}, subscription=sub["id"],
-                    description=f"{item.get('quantity') or 1} × {item['price'].get('nickname') or item['price']['id']}")
-        line["parent"] = {"type": "subscription_item_details", "invoice_item_details": None,
-                          "subscription_item_details": {"invoice_item": None, "proration": False,
-                                                        "proration_details": None, "subscription": sub["id"],
-                                                        "subscription_item": item["id"]}}
-        line["pricing"] = {"type": "price_details", "unit_amount_decimal": str(item["price"].get("unit_amount")),
-                           "price_details": {"price": item["price"]["id"], "product": item["price"].get("product")}}
+        line.update(
+            id=new_id("il"),
+            amount=amount,
+            currency=sub["currency"],
+            subtotal=amount,
+            quantity=item.get("quantity") or 1,
+            period={"start": start, "end": end},
+            subscription=sub["id"],
+            description=f"{item.get('quantity') or 1} × {item['price'].get('nickname') or item['price']['id']}",
+        )
+        line["parent"] = {
+            "type": "subscription_item_details",
+            "invoice_item_details": None,
+            "subscription_item_details": {
+                "invoice_item": None,
+                "proration": False,
+                "proration_details": None,
+                "subscription": sub["id"],
+                "subscription_item": item["id"],
+            },
+        }
+        line["pricing"] = {
+            "type": "price_details",
+            "unit_amount_decimal": str(item["price"].get("unit_amount")),
+            "price_details": {"price": item["price"]["id"], "product": item["price"].get("product")},
+        }
         lines.append(line)
     invoice = ctx.create(
-        "invoice", {}, event=None, customer=sub["customer"], subscription=sub["id"], currency=sub["currency"],
+        "invoice",
+        {},
+        event=None,
+        customer=sub["customer"],
+        subscription=sub["id"],
+        currency=sub["currency"],
         billing_reason=reason,
-        collection_method=sub.get("collection_method", "charge_automatically"), period_start=start, period_end=end,
-        amount_due=total, amount_paid=0, amount_remaining=total, subtotal=total, total=total,
-        subtotal_excluding_tax=total, total_excluding_tax=total, status="open", attempted=False, attempt_count=0,
-        test_clock=sub.get("test_clock"), due_date=None, effective_at=start, created=start, auto_advance=True,
-        parent={"type": "subscription_details", "quote_details": None,
-                "subscription_details": {"metadata": copy.deepcopy(sub.get("metadata")), "subscription": sub["id"]}},
+        collection_method=sub.get("collection_method", "charge_automatically"),
+        period_start=start,
+        period_end=end,
+        amount_due=total,
+        amount_paid=0,
+        amount_remaining=total,
+        subtotal=total,
+        total=total,
+        subtotal_excluding_tax=total,
+        total_excluding_tax=total,
+        status="open",
+        attempted=False,
+        attempt_count=0,
+        test_clock=sub.get("test_clock"),
+        due_date=None,
+        effective_at=start,
+        created=start,
+        auto_advance=True,
+        parent={
+            "type": "subscription_details",
+            "quote_details": None,
+            "subscription_details": {"metadata": copy.deepcopy(sub.get("metadata")), "subscription": sub["id"]},
+        },
         status_transitions={"finalized_at": start, "marked_uncollectible_at": None, "paid_at": None, "voided_at": None},
     )
     invoice["number"] = f"FAKE-{len(ctx.store.all('invoice')):04d}"
-    invoice["lines"] = {"object": "list", "data": lines, "has_more": False, "url": f"/v1/invoices/{invoice['id']}/lines"}
+    invoice["lines"] = {
+        "object": "list",
+        "data": lines,
+        "has_more": False,
+        "url": f"/v1/invoices/{invoice['id']}/lines",
+    }
     for line in invoice["lines"]["data"]:
         line["invoice"] = invoice["id"]
     invoice["hosted_invoice_url"] = f"https://invoice.stripe.com/i/{invoice['id']}"
@@ -104,18 +156,40 @@ def bill(ctx: Ctx, sub: dict[str, Any], reason: str, start: int, end: int, *, ch
     pm = payment_method_of(ctx, sub)
     if pm is None:
         return invoice
-    made = _payments.charge(ctx, total, invoice["currency"], customer=sub["customer"], pm=pm, capture=True,
-                            description=f"Subscription {reason.replace('_', ' ')}")
+    made = _payments.charge(
+        ctx,
+        total,
+        invoice["currency"],
+        customer=sub["customer"],
+        pm=pm,
+        capture=True,
+        description=f"Subscription {reason.replace('_', ' ')}",
+    )
     if made["status"] == "failed":
-        return ctx.update(invoice, {}, event="invoice.payment_failed", attempted=True, attempt_count=1,
-                          next_payment_attempt=add_interval(start, "day", 3))
+        return ctx.update(
+            invoice,
+            {},
+            event="invoice.payment_failed",
+            attempted=True,
+            attempt_count=1,
+            next_payment_attempt=add_interval(start, "day", 3),
+        )
     return pay(ctx, invoice, start)
 
 
 def pay(ctx: Ctx, invoice: dict[str, Any], when: int) -> dict[str, Any]:
     transitions = {**invoice["status_transitions"], "paid_at": when}
-    ctx.update(invoice, {}, event="invoice.paid", status="paid", amount_paid=invoice["amount_due"],
-               amount_remaining=0, attempted=True, attempt_count=1, status_transitions=transitions)
+    ctx.update(
+        invoice,
+        {},
+        event="invoice.paid",
+        status="paid",
+        amount_paid=invoice["amount_due"],
+        amount_remaining=0,
+        attempted=True,
+        attempt_count=1,
+        status_transitions=transitions,
+    )
     ctx.emit("invoice.payment_succeeded", invoice)
     return invoice
 
@@ -157,18 +231,42 @@ def create_subscription(ctx: Ctx) -> dict[str, Any]:
     trial_days = params.pop("trial_period_days", None)
     trial_end = now + trial_days * DAY if trial_days else None
     status = "trialing" if trial_end else "incomplete"
-    sub = ctx.create(params=params, event=None, status=status, currency=prices[0]["currency"], start_date=now,
-                     billing_cycle_anchor=trial_end or now, created=now, default_payment_method=pm_id,
-                     test_clock=customer.get("test_clock"), trial_start=now if trial_end else None, trial_end=trial_end,
-                     billing_cycle_anchor_config=None)
+    sub = ctx.create(
+        params=params,
+        event=None,
+        status=status,
+        currency=prices[0]["currency"],
+        start_date=now,
+        billing_cycle_anchor=trial_end or now,
+        created=now,
+        default_payment_method=pm_id,
+        test_clock=customer.get("test_clock"),
+        trial_start=now if trial_end else None,
+        trial_end=trial_end,
+        billing_cycle_anchor_config=None,
+    )
     made = [
-        ctx.create("subscription_item", {"quantity": item.get("quantity", 1), "metadata": item.get("metadata", {})},
-                   event=None, price=copy.deepcopy(price), subscription=sub["id"], created=now, plan=None, discounts=[],
-                   tax_rates=[], billing_thresholds=None)
-        for item, price in zip(items, prices)
+        ctx.create(
+            "subscription_item",
+            {"quantity": item.get("quantity", 1), "metadata": item.get("metadata", {})},
+            event=None,
+            price=copy.deepcopy(price),
+            subscription=sub["id"],
+            created=now,
+            plan=None,
+            discounts=[],
+            tax_rates=[],
+            billing_thresholds=None,
+        )
+        for item, price in zip(items, prices, strict=True)
     ]
-    sub["items"] = {"object": "list", "data": made, "has_more": False, "total_count": len(made),
-                    "url": f"/v1/subscription_items?subscription={sub['id']}"}
+    sub["items"] = {
+        "object": "list",
+        "data": made,
+        "has_more": False,
+        "total_count": len(made),
+        "url": f"/v1/subscription_items?subscription={sub['id']}",
+    }
     set_period(ctx, sub, now)
     if trial_end:
         for item in sub["items"]["data"]:
@@ -188,7 +286,8 @@ def list_subscriptions(ctx: Ctx) -> dict[str, Any]:
     params = dict(ctx.params)
     status = params.pop("status", None)
     items = [
-        s for s in ctx.store.all("subscription")
+        s
+        for s in ctx.store.all("subscription")
         if status == "all" or (s["status"] == status if status else s["status"] != "canceled")
     ]
     if isinstance(params.get("price"), str):
@@ -206,8 +305,15 @@ def cancel_subscription(ctx: Ctx) -> dict[str, Any]:
     details = {**(sub.get("cancellation_details") or {}), **ctx.params.get("cancellation_details", {})}
     if "reason" in details:
         details["reason"] = "cancellation_requested"
-    return ctx.update(sub, {}, event="customer.subscription.deleted", status="canceled", canceled_at=now,
-                      ended_at=now, cancellation_details=details)
+    return ctx.update(
+        sub,
+        {},
+        event="customer.subscription.deleted",
+        status="canceled",
+        canceled_at=now,
+        ended_at=now,
+        cancellation_details=details,
+    )
 
 
 @behaviour("subscriptions.pause")
@@ -250,8 +356,7 @@ def advance_clock(ctx: Ctx) -> dict[str, Any]:
     for sub in reversed(ctx.store.all("subscription")):
         if sub["customer"] in customers:
             renew(ctx, sub, frozen)
-    return ctx.update(clock, {}, event="test_helpers.test_clock.ready", status="ready",
-                      deletes_after=frozen + 30 * DAY)
+    return ctx.update(clock, {}, event="test_helpers.test_clock.ready", status="ready", deletes_after=frozen + 30 * DAY)
 
 
 def renew(ctx: Ctx, sub: dict[str, Any], now: int) -> None:
@@ -265,7 +370,9 @@ def renew(ctx: Ctx, sub: dict[str, Any], now: int) -> None:
         sub["status"] = status
         set_period(ctx, sub, end)
         invoice = bill(ctx, sub, "subscription_cycle", end, period_of(sub)[1])
-        ctx.update(sub, {}, status="active" if invoice["status"] == "paid" else "past_due", latest_invoice=invoice["id"])
+        ctx.update(
+            sub, {}, status="active" if invoice["status"] == "paid" else "past_due", latest_invoice=invoice["id"]
+        )
 
 
 # -- sessions and webhook endpoints -----------------------------------------------------------------------
@@ -281,20 +388,42 @@ def create_checkout_session(ctx: Ctx) -> dict[str, Any]:
     currency = params.get("currency")
     priced = []
     for index, line in enumerate(lines):
-        price = ctx.get("price", line["price"], f"line_items[{index}][price]") if isinstance(line.get("price"), str) else None
+        price = (
+            ctx.get("price", line["price"], f"line_items[{index}][price]")
+            if isinstance(line.get("price"), str)
+            else None
+        )
         quantity = line.get("quantity", 1)
         amount = ((price or {}).get("unit_amount") or 0) * quantity
         total += amount
         currency = currency or (price or {}).get("currency")
         priced.append((price, quantity, amount))
-    session = ctx.create(params=params, event=None, status="open", payment_status="unpaid", amount_subtotal=total,
-                         amount_total=total, currency=currency or "usd", expires_at=ctx.now() + DAY,
-                         customer=params.get("customer"), client_secret=None)
+    session = ctx.create(
+        params=params,
+        event=None,
+        status="open",
+        payment_status="unpaid",
+        amount_subtotal=total,
+        amount_total=total,
+        currency=currency or "usd",
+        expires_at=ctx.now() + DAY,
+        customer=params.get("customer"),
+        client_secret=None,
+    )
     session["url"] = f"https://checkout.stripe.com/c/pay/{session['id']}"
     for price, quantity, amount in priced:
-        ctx.create("item", {}, parent=session["id"], event=None, price=copy.deepcopy(price), quantity=quantity,
-                   amount_subtotal=amount, amount_total=amount, currency=session["currency"],
-                   description=(price or {}).get("nickname"))
+        ctx.create(
+            "item",
+            {},
+            under=session["id"],
+            event=None,
+            price=copy.deepcopy(price),
+            quantity=quantity,
+            amount_subtotal=amount,
+            amount_total=amount,
+            currency=session["currency"],
+            description=(price or {}).get("nickname"),
+        )
     return session
 
 

@@ -120,10 +120,17 @@ class Ctx:
 
     # -- the generic operations, for handlers to build on -----------------------------------
 
-    def create(self, object_name: str | None = None, params: Mapping[str, Any] | None = None,
-               parent: str | None = None, event: str | None = "", **fields: Any) -> dict[str, Any]:
+    def create(
+        self,
+        object_name: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        under: str | None = None,
+        event: str | None = "",
+        **fields: Any,
+    ) -> dict[str, Any]:
         """A new object of ``object_name`` (the operation's by default) with ``params`` applied and
-        ``fields`` set; ``event`` names its event (``None``: none; default ``<object>.created``)."""
+        ``fields`` set, below the object ``under`` names if any; ``event`` names its event (``None``:
+        none; default ``<object>.created``)."""
         kind = object_name or self.object_name
         params = self.params if params is None else params
         custom = params.get("id") if isinstance(params.get("id"), str) else None
@@ -135,13 +142,14 @@ class Ctx:
         apply(obj, params)
         obj.update(fields)
         fit(obj, before)
-        self.store.put(obj, parent)
+        self.store.put(obj, under)
         if event is not None:
             self.emit(event or event_name(kind, "created"), obj)
         return obj
 
-    def update(self, obj: dict[str, Any], params: Mapping[str, Any] | None = None, *, event: str | None = "",
-               **fields: Any) -> dict[str, Any]:
+    def update(
+        self, obj: dict[str, Any], params: Mapping[str, Any] | None = None, *, event: str | None = "", **fields: Any
+    ) -> dict[str, Any]:
         """``obj`` with ``params`` applied and ``fields`` set; ``event`` as for :meth:`create`,
         sent only when something changed (``<object>.updated`` by default)."""
         before = copy.deepcopy(obj)
@@ -277,9 +285,9 @@ def generic(ctx: Ctx) -> Any:
     if parent["object"] == ctx.object_name:
         verb = endpoint.path.rsplit("/", 1)[-1]
         status = ACTION_STATUS.get(verb)
-        fields = {"status": status} if status and "status" in parent else {}
+        fields: dict[str, Any] = {"status": status} if status and "status" in parent else {}
         return ctx.update(parent, **fields)
-    return ctx.create(parent=parent["id"], **link(ctx, parent))
+    return ctx.create(under=parent["id"], **link(ctx, parent))
 
 
 def link(ctx: Ctx, parent: Mapping[str, Any]) -> dict[str, Any]:
@@ -343,7 +351,8 @@ def list_objects(ctx: Ctx) -> dict[str, Any]:
             return ctx.store.page(list(value["data"]), ctx.params, url)
     fields = (ctx.endpoint.ids[-1], parent["object"].rsplit(".", 1)[-1])
     items = [
-        obj for obj in ctx.store.all(ctx.object_name)
+        obj
+        for obj in ctx.store.all(ctx.object_name)
         if ctx.store.parents.get(obj["id"]) == parent["id"]
         or any(obj.get(f) == parent["id"] or (obj.get(f) or {}) == {"id": parent["id"]} for f in fields)
     ]

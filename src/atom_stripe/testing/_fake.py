@@ -193,9 +193,9 @@ class FakeStripe:
 
     # -- handling one request ---------------------------------------------------------------------
 
-    def handle(self, method: str, path: str, query: str, body: bytes, headers: Mapping[str, str]) -> tuple[
-        int, dict[str, str], bytes
-    ]:
+    def handle(
+        self, method: str, path: str, query: str, body: bytes, headers: Mapping[str, str]
+    ) -> tuple[int, dict[str, str], bytes]:
         """Answer one HTTP request: (status, headers, body)."""
         request_id = new_id("req")
         out_headers = {"Request-Id": request_id, "Stripe-Version": headers.get("stripe-version", DEFAULT_API_VERSION)}
@@ -229,7 +229,10 @@ class FakeStripe:
                 out_headers["Idempotency-Key"] = idempotency_key
                 fingerprint = _fingerprint(method, path, query, body)
                 self._idempotency[(headers.get("stripe-account", ""), idempotency_key)] = (
-                    fingerprint, status, out_headers, content
+                    fingerprint,
+                    status,
+                    out_headers,
+                    content,
                 )
             return status, out_headers, content
 
@@ -272,12 +275,17 @@ class FakeStripe:
         if previous:
             data["previous_attributes"] = copy.deepcopy(dict(previous))
         endpoints = [
-            we for we in self.store.all("webhook_endpoint")
-            if we.get("status") == "enabled" and we.get("secret")
+            we
+            for we in self.store.all("webhook_endpoint")
+            if we.get("status") == "enabled"
+            and we.get("secret")
             and ("*" in we.get("enabled_events", ()) or event_type in we.get("enabled_events", ()))
         ]
         event.update(
-            type=event_type, data=data, api_version=DEFAULT_API_VERSION, pending_webhooks=len(endpoints),
+            type=event_type,
+            data=data,
+            api_version=DEFAULT_API_VERSION,
+            pending_webhooks=len(endpoints),
             request={"id": request_id, "idempotency_key": idempotency_key},
         )
         self.store.put(event)
@@ -312,8 +320,11 @@ class FakeStripe:
                 time.sleep(delay)
                 delay *= 2
             delivery.attempts += 1
-            headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
-                       "Stripe-Signature": generate_test_header(payload, secret)}
+            headers = {
+                "Content-Type": "application/json; charset=utf-8",
+                "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+                "Stripe-Signature": generate_test_header(payload, secret),
+            }
             try:
                 response = http.post(delivery.url, content=payload, headers=headers)
             except httpx.HTTPError:

@@ -28,11 +28,17 @@ CARDS: dict[str, tuple[str, str, str | None]] = {
 }
 #: Test card numbers -> their name above.
 NUMBERS = {
-    "4242424242424242": "visa", "4000056655665556": "visa_debit", "5555555555554444": "mastercard",
-    "378282246310005": "amex", "4000000000000002": "chargeDeclined", "4000000000000341": "chargeCustomerFail",
+    "4242424242424242": "visa",
+    "4000056655665556": "visa_debit",
+    "5555555555554444": "mastercard",
+    "378282246310005": "amex",
+    "4000000000000002": "chargeDeclined",
+    "4000000000000341": "chargeCustomerFail",
     "4000000000009995": "chargeDeclinedInsufficientFunds",
-    "4000000000000069": "chargeDeclinedExpiredCard", "4000000000000127": "chargeDeclinedIncorrectCvc",
-    "4100000000000019": "chargeDeclinedFraudulent", "4000002760003184": "authenticationRequired",
+    "4000000000000069": "chargeDeclinedExpiredCard",
+    "4000000000000127": "chargeDeclinedIncorrectCvc",
+    "4100000000000019": "chargeDeclinedFraudulent",
+    "4000002760003184": "authenticationRequired",
     "4000000000003220": "threeDSecure2Required",
 }
 MESSAGES = {
@@ -117,17 +123,48 @@ def create_customer(ctx: Ctx) -> dict[str, Any]:
 
 def balance_transaction(ctx: Ctx, source: dict[str, Any], amount: int, kind: str) -> dict[str, Any]:
     charged = fee(amount) if kind == "charge" else 0
-    details = [{"amount": charged, "application": None, "currency": source["currency"],
-                "description": "Stripe processing fees", "type": "stripe_fee"}] if charged else []
+    details = (
+        [
+            {
+                "amount": charged,
+                "application": None,
+                "currency": source["currency"],
+                "description": "Stripe processing fees",
+                "type": "stripe_fee",
+            }
+        ]
+        if charged
+        else []
+    )
     return ctx.create(
-        "balance_transaction", {}, event=None, amount=amount, currency=source["currency"], fee=charged,
-        fee_details=details, net=amount - charged, source=source["id"], type=kind, reporting_category=kind,
-        status="available", available_on=ctx.now(), description=source.get("description"),
+        "balance_transaction",
+        {},
+        event=None,
+        amount=amount,
+        currency=source["currency"],
+        fee=charged,
+        fee_details=details,
+        net=amount - charged,
+        source=source["id"],
+        type=kind,
+        reporting_category=kind,
+        status="available",
+        available_on=ctx.now(),
+        description=source.get("description"),
     )
 
 
-def charge(ctx: Ctx, amount: int, currency: str, *, customer: str | None, pm: dict[str, Any] | None,
-           capture: bool, payment_intent: str | None = None, description: str | None = None) -> dict[str, Any]:
+def charge(
+    ctx: Ctx,
+    amount: int,
+    currency: str,
+    *,
+    customer: str | None,
+    pm: dict[str, Any] | None,
+    capture: bool,
+    payment_intent: str | None = None,
+    description: str | None = None,
+) -> dict[str, Any]:
     """A charge on a card: succeeded (captured or not) or failed, with its events."""
     decline = ctx.store.cards.get(pm["id"]) if pm else None
     outcome_code = CARDS.get(decline or "visa", CARDS["visa"])[2]
@@ -135,15 +172,31 @@ def charge(ctx: Ctx, amount: int, currency: str, *, customer: str | None, pm: di
     code, message = MESSAGES.get(outcome_code or "", (None, None))
     card = pm.get("card") if pm else None
     obj = ctx.create(
-        "charge", {}, event=None, amount=amount, currency=currency, customer=customer, description=description,
-        payment_intent=payment_intent, payment_method=pm["id"] if pm else None, status="failed" if failed else "succeeded",
-        paid=not failed, captured=capture and not failed, amount_captured=amount if capture and not failed else 0,
-        failure_code=code if failed else None, failure_message=message if failed else None, balance_transaction=None,
+        "charge",
+        {},
+        event=None,
+        amount=amount,
+        currency=currency,
+        customer=customer,
+        description=description,
+        payment_intent=payment_intent,
+        payment_method=pm["id"] if pm else None,
+        status="failed" if failed else "succeeded",
+        paid=not failed,
+        captured=capture and not failed,
+        amount_captured=amount if capture and not failed else 0,
+        failure_code=code if failed else None,
+        failure_message=message if failed else None,
+        balance_transaction=None,
     )
     obj["refunds"] = {"object": "list", "data": [], "has_more": False, "url": f"/v1/charges/{obj['id']}/refunds"}
-    obj["outcome"] = {**(obj.get("outcome") or {}), "type": "issuer_declined" if failed else "authorized",
-                      "network_status": "declined_by_network" if failed else "approved_by_network",
-                      "reason": outcome_code if failed else None, "seller_message": message or "Payment complete."}
+    obj["outcome"] = {
+        **(obj.get("outcome") or {}),
+        "type": "issuer_declined" if failed else "authorized",
+        "network_status": "declined_by_network" if failed else "approved_by_network",
+        "reason": outcome_code if failed else None,
+        "seller_message": message or "Payment complete.",
+    }
     if isinstance(card, dict) and isinstance((obj.get("payment_method_details") or {}).get("card"), dict):
         obj["payment_method_details"]["card"].update(brand=card.get("brand"), last4=card.get("last4"))
         obj["payment_method_details"]["type"] = "card"
@@ -174,8 +227,15 @@ def create_charge(ctx: Ctx) -> dict[str, Any]:
     elif isinstance(source, str):
         pm = payment_method(ctx, source, "source")
     amount, currency = required(ctx.params, "amount"), required(ctx.params, "currency")
-    obj = charge(ctx, amount, currency, customer=customer, pm=pm,
-                 capture=ctx.params.get("capture", True), description=ctx.params.get("description"))
+    obj = charge(
+        ctx,
+        amount,
+        currency,
+        customer=customer,
+        pm=pm,
+        capture=ctx.params.get("capture", True),
+        description=ctx.params.get("description"),
+    )
     obj = ctx.update(obj, {k: v for k, v in ctx.params.items() if k not in ("source", "capture")}, event=None)
     if obj["status"] == "failed":
         raise decline_error(ctx, obj)
@@ -189,7 +249,9 @@ def capture_charge(ctx: Ctx) -> dict[str, Any]:
         raise invalid("charge", f"Charge {obj['id']} has already been captured.", "charge_already_captured")
     amount = ctx.params.get("amount", obj["amount"])
     bt = balance_transaction(ctx, obj, amount, "charge")
-    return ctx.update(obj, {}, event="charge.captured", captured=True, amount_captured=amount, balance_transaction=bt["id"])
+    return ctx.update(
+        obj, {}, event="charge.captured", captured=True, amount_captured=amount, balance_transaction=bt["id"]
+    )
 
 
 @behaviour("balance.retrieve")
@@ -202,8 +264,9 @@ def balance(ctx: Ctx) -> dict[str, Any]:
     obj.pop("created", None)
     obj.pop("metadata", None)
     currencies = sorted(totals) or ["usd"]
-    obj["available"] = [{"amount": totals.get(c, 0), "currency": c, "source_types": {"card": totals.get(c, 0)}}
-                        for c in currencies]
+    obj["available"] = [
+        {"amount": totals.get(c, 0), "currency": c, "source_types": {"card": totals.get(c, 0)}} for c in currencies
+    ]
     obj["pending"] = [{"amount": 0, "currency": c, "source_types": {"card": 0}} for c in currencies]
     return obj
 
@@ -216,8 +279,11 @@ def create_intent(ctx: Ctx) -> dict[str, Any]:
     params = dict(ctx.params)
     pm_id = params.pop("payment_method", None)
     pm = payment_method(ctx, pm_id) if isinstance(pm_id, str) else None
-    pi = ctx.create(params=params, payment_method=pm["id"] if pm else None,
-                    status="requires_confirmation" if pm else "requires_payment_method")
+    pi = ctx.create(
+        params=params,
+        payment_method=pm["id"] if pm else None,
+        status="requires_confirmation" if pm else "requires_payment_method",
+    )
     if params.get("confirm"):
         return confirm(ctx, pi)
     return pi
@@ -238,32 +304,66 @@ def confirm(ctx: Ctx, pi: dict[str, Any]) -> dict[str, Any]:
     if pi["status"] not in ("requires_payment_method", "requires_confirmation", "requires_action"):
         raise unexpected(pi, "confirm")
     if not pi.get("payment_method"):
-        raise invalid("payment_method", "You cannot confirm this PaymentIntent because it's missing a payment "
-                      "method. Update it with a payment_method, or confirm it with one.",
-                      "payment_intent_unexpected_state")
+        raise invalid(
+            "payment_method",
+            "You cannot confirm this PaymentIntent because it's missing a payment "
+            "method. Update it with a payment_method, or confirm it with one.",
+            "payment_intent_unexpected_state",
+        )
     pm = ctx.get("payment_method", pi["payment_method"], "payment_method")
     card = ctx.store.cards.get(pm["id"], "visa")
     if CARDS.get(card, CARDS["visa"])[2] == "authentication_required":
         action = {"type": "use_stripe_sdk", "use_stripe_sdk": {"type": "three_d_secure_redirect"}}
         return ctx.update(pi, {}, event="payment_intent.requires_action", status="requires_action", next_action=action)
     manual = pi.get("capture_method") == "manual"
-    made = charge(ctx, pi["amount"], pi["currency"], customer=pi.get("customer"), pm=pm, capture=not manual,
-                  payment_intent=pi["id"], description=pi.get("description"))
+    made = charge(
+        ctx,
+        pi["amount"],
+        pi["currency"],
+        customer=pi.get("customer"),
+        pm=pm,
+        capture=not manual,
+        payment_intent=pi["id"],
+        description=pi.get("description"),
+    )
     if made["status"] == "failed":
         error = decline_error(ctx, made)
-        ctx.update(pi, {}, event="payment_intent.payment_failed", status="requires_payment_method",
-                   latest_charge=made["id"], last_payment_error={**error.body, "payment_method": copy.deepcopy(pm)})
+        ctx.update(
+            pi,
+            {},
+            event="payment_intent.payment_failed",
+            status="requires_payment_method",
+            latest_charge=made["id"],
+            last_payment_error={**error.body, "payment_method": copy.deepcopy(pm)},
+        )
         raise decline_error(ctx, made, pi)
     if manual:
-        return ctx.update(pi, {}, event="payment_intent.amount_capturable_updated", status="requires_capture",
-                          amount_capturable=pi["amount"], latest_charge=made["id"], next_action=None)
-    return ctx.update(pi, {}, event="payment_intent.succeeded", status="succeeded", amount_received=pi["amount"],
-                      latest_charge=made["id"], next_action=None)
+        return ctx.update(
+            pi,
+            {},
+            event="payment_intent.amount_capturable_updated",
+            status="requires_capture",
+            amount_capturable=pi["amount"],
+            latest_charge=made["id"],
+            next_action=None,
+        )
+    return ctx.update(
+        pi,
+        {},
+        event="payment_intent.succeeded",
+        status="succeeded",
+        amount_received=pi["amount"],
+        latest_charge=made["id"],
+        next_action=None,
+    )
 
 
 def unexpected(pi: dict[str, Any], action: str) -> FakeError:
-    return invalid("intent", f"You cannot {action} this PaymentIntent because it has a status of {pi['status']}.",
-                   "payment_intent_unexpected_state")
+    return invalid(
+        "intent",
+        f"You cannot {action} this PaymentIntent because it has a status of {pi['status']}.",
+        "payment_intent_unexpected_state",
+    )
 
 
 @behaviour("payment_intents.capture")
@@ -273,13 +373,20 @@ def capture_intent(ctx: Ctx) -> dict[str, Any]:
         raise unexpected(pi, "capture")
     amount = ctx.params.get("amount_to_capture", pi["amount_capturable"])
     if amount > pi["amount_capturable"]:
-        raise invalid("amount_to_capture", "The amount to capture is greater than the amount capturable.",
-                      "amount_too_large")
+        raise invalid(
+            "amount_to_capture", "The amount to capture is greater than the amount capturable.", "amount_too_large"
+        )
     made = ctx.get("charge", pi["latest_charge"])
     bt = balance_transaction(ctx, made, amount, "charge")
     ctx.update(made, {}, event="charge.captured", captured=True, amount_captured=amount, balance_transaction=bt["id"])
-    return ctx.update(pi, {k: v for k, v in ctx.params.items() if k != "amount_to_capture"},
-                      event="payment_intent.succeeded", status="succeeded", amount_received=amount, amount_capturable=0)
+    return ctx.update(
+        pi,
+        {k: v for k, v in ctx.params.items() if k != "amount_to_capture"},
+        event="payment_intent.succeeded",
+        status="succeeded",
+        amount_received=amount,
+        amount_capturable=0,
+    )
 
 
 @behaviour("payment_intents.cancel")
@@ -287,8 +394,15 @@ def cancel_intent(ctx: Ctx) -> dict[str, Any]:
     pi = ctx.get("payment_intent", ctx.last_id, "intent")
     if pi["status"] not in CANCELABLE:
         raise unexpected(pi, "cancel")
-    return ctx.update(pi, ctx.params, event="payment_intent.canceled", status="canceled", canceled_at=ctx.now(),
-                      amount_capturable=0, cancellation_reason=ctx.params.get("cancellation_reason", "requested_by_customer"))
+    return ctx.update(
+        pi,
+        ctx.params,
+        event="payment_intent.canceled",
+        status="canceled",
+        canceled_at=ctx.now(),
+        amount_capturable=0,
+        cancellation_reason=ctx.params.get("cancellation_reason", "requested_by_customer"),
+    )
 
 
 # -- refunds -----------------------------------------------------------------------------------------
@@ -303,26 +417,49 @@ def create_refund(ctx: Ctx) -> dict[str, Any]:
         pi = ctx.get("payment_intent", intent_id, "payment_intent")
         charge_id = pi.get("latest_charge")
         if not charge_id:
-            raise invalid("payment_intent", f"This PaymentIntent ({intent_id}) does not have a successful charge to "
-                          "refund.", "charge_not_refundable")
+            raise invalid(
+                "payment_intent",
+                f"This PaymentIntent ({intent_id}) does not have a successful charge to refund.",
+                "charge_not_refundable",
+            )
     if not isinstance(charge_id, str):
-        raise invalid("charge", "One of the following params should be provided for this request: payment_intent "
-                      "or charge.", "parameter_missing")
+        raise invalid(
+            "charge",
+            "One of the following params should be provided for this request: payment_intent or charge.",
+            "parameter_missing",
+        )
     made = ctx.get("charge", charge_id, "charge")
     remaining = made["amount_captured"] - made["amount_refunded"]
     if remaining <= 0:
         raise invalid("charge", f"Charge {made['id']} has already been refunded.", "charge_already_refunded")
     amount = params.get("amount", remaining)
     if amount > remaining:
-        raise invalid("amount", f"Refund amount ({amount}) is greater than unrefunded amount on charge "
-                      f"({remaining})", "amount_too_large")
-    refund = ctx.create(params=params, amount=amount, charge=made["id"], currency=made["currency"],
-                        payment_intent=made.get("payment_intent"), status="succeeded")
+        raise invalid(
+            "amount",
+            f"Refund amount ({amount}) is greater than unrefunded amount on charge ({remaining})",
+            "amount_too_large",
+        )
+    refund = ctx.create(
+        params=params,
+        amount=amount,
+        charge=made["id"],
+        currency=made["currency"],
+        payment_intent=made.get("payment_intent"),
+        status="succeeded",
+    )
     refund["balance_transaction"] = balance_transaction(ctx, refund, -amount, "refund")["id"]
-    refunds = copy.deepcopy(made.get("refunds") or {"object": "list", "data": [], "has_more": False,
-                                                    "url": f"/v1/charges/{made['id']}/refunds"})
+    refunds = copy.deepcopy(
+        made.get("refunds")
+        or {"object": "list", "data": [], "has_more": False, "url": f"/v1/charges/{made['id']}/refunds"}
+    )
     refunds["data"].insert(0, copy.deepcopy(refund))
     refunded = made["amount_refunded"] + amount
-    ctx.update(made, {}, event="charge.refunded", amount_refunded=refunded, refunds=refunds,
-               refunded=refunded >= made["amount_captured"])
+    ctx.update(
+        made,
+        {},
+        event="charge.refunded",
+        amount_refunded=refunded,
+        refunds=refunds,
+        refunded=refunded >= made["amount_captured"],
+    )
     return refund

@@ -22,16 +22,42 @@ PREFIXES = {"event": "evt", "balance_transaction": "txn", "invoiceitem": "ii", "
 #: A fresh object's fields that Stripe's examples fill with something only an older object has.
 FRESH: dict[str, dict[str, Any]] = {
     "payment_intent": {
-        "canceled_at": None, "last_payment_error": None, "latest_charge": None, "customer": None,
-        "amount_received": 0, "amount_capturable": 0, "payment_method": None, "next_action": None,
-        "description": None, "cancellation_reason": None,
+        "canceled_at": None,
+        "last_payment_error": None,
+        "latest_charge": None,
+        "customer": None,
+        "amount_received": 0,
+        "amount_capturable": 0,
+        "payment_method": None,
+        "next_action": None,
+        "description": None,
+        "cancellation_reason": None,
     },
-    "charge": {"refunds": None, "amount_refunded": 0, "refunded": False, "failure_code": None,
-               "failure_message": None, "customer": None, "payment_intent": None, "invoice": None},
-    "subscription": {"cancel_at": None, "canceled_at": None, "ended_at": None, "discounts": [],
-                     "cancel_at_period_end": False, "default_payment_method": None, "latest_invoice": None,
-                     "pause_collection": None, "pending_update": None, "schedule": None, "test_clock": None,
-                     "trial_end": None, "trial_start": None},
+    "charge": {
+        "refunds": None,
+        "amount_refunded": 0,
+        "refunded": False,
+        "failure_code": None,
+        "failure_message": None,
+        "customer": None,
+        "payment_intent": None,
+        "invoice": None,
+    },
+    "subscription": {
+        "cancel_at": None,
+        "canceled_at": None,
+        "ended_at": None,
+        "discounts": [],
+        "cancel_at_period_end": False,
+        "default_payment_method": None,
+        "latest_invoice": None,
+        "pause_collection": None,
+        "pending_update": None,
+        "schedule": None,
+        "test_clock": None,
+        "trial_end": None,
+        "trial_start": None,
+    },
     "invoice": {"last_finalization_error": None, "from_invoice": None, "subscription": None},
     "customer": {"discount": None, "test_clock": None, "email": None, "name": None},
     "checkout.session": {"customer": None, "payment_intent": None, "subscription": None},
@@ -150,8 +176,12 @@ class Store:
         data = found[start : start + limit]
         more = start + limit < len(found)
         return {
-            "object": "search_result", "data": data, "has_more": more, "url": url,
-            "next_page": str(start + limit) if more else None, "total_count": len(found),
+            "object": "search_result",
+            "data": data,
+            "has_more": more,
+            "url": url,
+            "next_page": str(start + limit) if more else None,
+            "total_count": len(found),
         }
 
     # -- expand ---------------------------------------------------------------------------

@@ -156,7 +156,7 @@ def _dict(schema: type, value: Any, name: str) -> dict[str, Any]:
 _SKIP: Any = object()
 
 
-def _value(tp: Any, value: Any, name: str) -> Any:  # noqa: C901 - one branch per kind of annotation
+def _value(tp: Any, value: Any, name: str) -> Any:
     if tp is Any:
         return value
     origin = typing.get_origin(tp)
