@@ -294,6 +294,16 @@ async def test_every_request_is_recorded_through_the_clients_pipeline(stripe_fak
     assert seen == ["/v1/customers"]
 
 
+async def test_the_clients_retries_run_against_an_outage(stripe_fake: FakeStripe) -> None:
+    stripe = stripe_fake.client(max_retries=2)
+    stripe_fake.fail_next(503, times=2)
+    customer = await stripe.customers.create(email="retry@example.com")
+    attempts = stripe_fake.requests
+    assert len(attempts) == 3 and len({r["headers"]["idempotency-key"] for r in attempts}) == 1
+    assert len(stripe_fake.store.all("customer")) == 1 and customer.email == "retry@example.com"
+    assert stripe.stats().retries == 2
+
+
 async def test_events_for_every_change(stripe_client: AsyncStripeClient) -> None:
     customer = await stripe_client.customers.create(email="ev@example.com")
     await stripe_client.customers.update(customer.id, name="Eve")

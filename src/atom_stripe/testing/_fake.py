@@ -88,6 +88,7 @@ class FakeStripe:
         self._pending = 0
         self._worker: threading.Thread | None = None
         self._clients: list[httpx.AsyncClient] = []
+        self._failures: list[FakeError] = []
 
     def __repr__(self) -> str:
         return f"<FakeStripe requests={len(self.requests)}>"
@@ -166,6 +167,12 @@ class FakeStripe:
             obj.update(fields)
             return copy.deepcopy(self.store.put(obj))
 
+    def fail_next(self, status: int = 500, *, times: int = 1, type: str = "api_error", message: str = "") -> None:
+        """Answer the next ``times`` requests with this error (an outage, a 429...) before doing anything."""
+        text = message or f"The fake Stripe was told to fail with {status}."
+        with self._lock:
+            self._failures += [FakeError(status, text, type=type) for _ in range(times)]
+
     def snapshot(self) -> bytes:
         """Everything this fake holds, to :meth:`restore` later (a seeded scene shared by many tests)."""
         with self._lock:
@@ -204,6 +211,8 @@ class FakeStripe:
             record: dict[str, Any] = {"method": method, "path": path, "params": {}, "headers": dict(headers)}
             self.requests.append(record)
             try:
+                if self._failures:
+                    raise self._failures.pop(0)
                 name, endpoint, ids = _route(method, path)
                 _authenticate(headers)
                 raw = _read(method, query, body, headers.get("content-type", ""))
@@ -225,7 +234,7 @@ class FakeStripe:
                 status, payload = exc.status, {"error": {**exc.body, "request_log_url": None}}
             content = json.dumps(payload).encode()
             out_headers["Content-Type"] = "application/json"
-            if idempotency_key is not None and status < 500 and status != 409:
+            if idempotency_key is not None and status < 500 and status not in (409, 429):
                 out_headers["Idempotency-Key"] = idempotency_key
                 fingerprint = _fingerprint(method, path, query, body)
                 self._idempotency[(headers.get("stripe-account", ""), idempotency_key)] = (
