@@ -147,6 +147,12 @@ async def test_test_cards(stripe_fake: FakeStripe, stripe_client: AsyncStripeCli
         amount=2000, currency="usd", payment_method="pm_card_authenticationRequired", confirm=True
     )
     assert secure.status == "requires_action" and secure.next_action is not None
+    assert stripe_fake.authenticate(secure.id)["status"] == "succeeded"
+    assert (await stripe_client.payments.retrieve(secure.id)).amount_received == 2000
+    again = await stripe_client.payments.create(
+        amount=900, currency="usd", payment_method="pm_card_threeDSecure2Required", confirm=True
+    )
+    assert stripe_fake.authenticate(again.id, succeed=False)["status"] == "requires_payment_method"
     assert [e["type"] for e in stripe_fake.events("charge.failed")] == ["charge.failed", "charge.failed"]
 
 

@@ -173,6 +173,29 @@ class FakeStripe:
         with self._lock:
             self._failures += [FakeError(status, text, type=type) for _ in range(times)]
 
+    def authenticate(self, payment_intent: str, *, succeed: bool = True) -> dict[str, Any]:
+        """Play the customer on a PaymentIntent in ``requires_action`` (3-D Secure): authenticate
+        (it is charged) or fail (``requires_payment_method``). Returns the PaymentIntent."""
+        from ._payments import authenticate
+
+        with self._lock:
+            ctx = Ctx(
+                self,
+                "payment_intents.confirm",
+                ENDPOINTS["payment_intents.confirm"],
+                {"intent": payment_intent},
+                {},
+                new_id("req"),
+                None,
+            )
+            try:
+                pi = authenticate(ctx, ctx.get("payment_intent", payment_intent, "intent"), succeed)
+            except FakeError as exc:
+                if exc.status != 402:
+                    raise
+                pi = ctx.get("payment_intent", payment_intent, "intent")
+            return copy.deepcopy(pi)
+
     def snapshot(self) -> bytes:
         """Everything this fake holds, to :meth:`restore` later (a seeded scene shared by many tests)."""
         with self._lock:

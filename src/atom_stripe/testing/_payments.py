@@ -315,6 +315,32 @@ def confirm(ctx: Ctx, pi: dict[str, Any]) -> dict[str, Any]:
     if CARDS.get(card, CARDS["visa"])[2] == "authentication_required":
         action = {"type": "use_stripe_sdk", "use_stripe_sdk": {"type": "three_d_secure_redirect"}}
         return ctx.update(pi, {}, event="payment_intent.requires_action", status="requires_action", next_action=action)
+    return settle(ctx, pi, pm)
+
+
+def authenticate(ctx: Ctx, pi: dict[str, Any], succeed: bool) -> dict[str, Any]:
+    """The customer completes (or fails) 3-D Secure on a PaymentIntent that requires action."""
+    if pi["status"] != "requires_action":
+        raise unexpected(pi, "authenticate")
+    if succeed:
+        return settle(ctx, pi, ctx.get("payment_method", pi["payment_method"], "payment_method"))
+    error = {
+        "type": "card_error",
+        "code": "payment_intent_authentication_failure",
+        "message": "The provided PaymentMethod has failed authentication.",
+    }
+    return ctx.update(
+        pi,
+        {},
+        event="payment_intent.payment_failed",
+        status="requires_payment_method",
+        next_action=None,
+        last_payment_error=error,
+    )
+
+
+def settle(ctx: Ctx, pi: dict[str, Any], pm: dict[str, Any]) -> dict[str, Any]:
+    """Charge the card: the PaymentIntent succeeds, waits for capture, or fails (402)."""
     manual = pi.get("capture_method") == "manual"
     made = charge(
         ctx,
