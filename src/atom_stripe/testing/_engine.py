@@ -124,6 +124,7 @@ class Ctx:
         self,
         object_name: str | None = None,
         params: Mapping[str, Any] | None = None,
+        *,
         under: str | None = None,
         event: str | None = "",
         **fields: Any,
