@@ -298,6 +298,7 @@ async def test_every_request_is_recorded_through_the_clients_pipeline(stripe_fak
     assert request["params"] == {"email": "r@example.com", "metadata": {"k": "v"}}
     assert request["headers"]["idempotency-key"] and request["headers"]["stripe-version"] == stripe.api_version
     assert seen == ["/v1/customers"]
+    assert request["headers"]["authorization"] == "Bearer sk_test_...fake"
 
 
 async def test_the_clients_retries_run_against_an_outage(stripe_fake: FakeStripe) -> None:

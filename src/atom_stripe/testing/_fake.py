@@ -76,7 +76,8 @@ class FakeStripe:
     def __init__(self, *, webhook_retries: int = 3, webhook_backoff: float = 0.05) -> None:
         self.store = Store(load_fixtures())
         self.singletons: dict[str, dict[str, Any]] = {}
-        #: Every request received: ``method``, ``path``, ``params`` (decoded) and ``headers``.
+        #: Every request received: ``method``, ``path``, ``params`` (decoded) and ``headers``
+        #: (lower-case names; the API key shortened to ``Bearer sk_test_...abcd``).
         self.requests: list[dict[str, Any]] = []
         #: Every webhook delivery attempted, in order.
         self.deliveries: list[Delivery] = []
@@ -231,7 +232,7 @@ class FakeStripe:
         out_headers = {"Request-Id": request_id, "Stripe-Version": headers.get("stripe-version", DEFAULT_API_VERSION)}
         idempotency_key = headers.get("idempotency-key") if method == "POST" else None
         with self._lock:
-            record: dict[str, Any] = {"method": method, "path": path, "params": {}, "headers": dict(headers)}
+            record: dict[str, Any] = {"method": method, "path": path, "params": {}, "headers": _redacted(headers)}
             self.requests.append(record)
             try:
                 if self._failures:
@@ -396,6 +397,15 @@ def _route(method: str, path: str) -> tuple[str, Endpoint, dict[str, str]]:
         if route_method == method and (match := pattern.match(path)):
             return name, endpoint, match.groupdict()
     raise FakeError(404, f"Unrecognized request URL ({method}: {path}).")
+
+
+def _redacted(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers as recorded: the API key shortened to its mode and last four characters."""
+    out = dict(headers)
+    key = out.get("authorization", "").removeprefix("Bearer ")
+    if key:
+        out["authorization"] = f"Bearer {'_'.join(key.split('_')[:2])}_...{key[-4:]}"
+    return out
 
 
 def _authenticate(headers: Mapping[str, str]) -> None:
