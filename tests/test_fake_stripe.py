@@ -72,6 +72,15 @@ async def test_raw_http_clients_are_checked_too(stripe_fake: FakeStripe) -> None
         assert made.status_code == 200 and made.json()["metadata"] == {"a": "1"}
         listed = await http.get("/v1/customers", params={"limit": "1"}, headers=auth)
         assert [c["id"] for c in listed.json()["data"]] == [made.json()["id"]]
+        nested = await http.post("/v1/subscriptions", data={"customer": "cus_1", "items[0][prise]": "p"}, headers=auth)
+        assert nested.json()["error"]["param"] == "items[0][prise]"
+        assert nested.json()["error"]["code"] == "parameter_unknown"
+        key = {**auth, "Idempotency-Key": "raw-1"}
+        once = await http.post("/v1/products", data={"name": "Raw"}, headers=key)
+        twice = await http.post("/v1/products", data={"name": "Raw"}, headers=key)
+        assert twice.json() == once.json() and twice.headers["Idempotent-Replayed"] == "true"
+        unset = await http.post(f"/v1/customers/{made.json()['id']}", data={"email": ""}, headers=auth)
+        assert unset.json()["email"] is None
         assert (await http.get("/v1/customers", headers={})).status_code == 401
         assert (await http.get("/v1/nothing", headers=auth)).status_code == 404
 
