@@ -7,7 +7,8 @@ The pytest plugin (registered by the package's ``pytest11`` entry point) gives t
 ``stripe_fake`` and ``stripe_client``.
 """
 
-from ._fake import FAKE_KEY, Delivery, FakeStripe, FakeTransport
+from ._fake import FAKE_KEY, FakeStripe, FakeTransport
 from ._payments import CARDS
+from ._webhooks import Delivery
 
 __all__ = ["CARDS", "FAKE_KEY", "Delivery", "FakeStripe", "FakeTransport"]

@@ -7,12 +7,10 @@ import contextlib
 import copy
 import hashlib
 import json
-import queue
 import re
 import threading
 import time
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -24,10 +22,10 @@ import httpx
 from .._client import DEFAULT_API_VERSION, AsyncStripeClient
 from .._endpoint import Endpoint
 from .._generated.endpoints import ENDPOINTS
-from ..webhooks import generate_test_header
 from . import _billing, _payments  # noqa: F401 - they register their behaviours
 from ._engine import Ctx, answer
 from ._store import Store, load_fixtures, new_id
+from ._webhooks import Delivery, Outbox
 from ._wire import FakeError, read_form, read_multipart, typed_params
 
 FAKE_KEY = "sk_test_atom_stripe_fake"
@@ -46,18 +44,6 @@ def _routes() -> list[tuple[str, re.Pattern[str], str, Endpoint]]:
 
 
 ROUTES = _routes()
-
-
-@dataclass
-class Delivery:
-    """One webhook delivery: the event, where it went, and how it went."""
-
-    event_id: str
-    event_type: str
-    url: str
-    attempts: int = 0
-    status: int | None = None
-    ok: bool = False
 
 
 class FakeStripe:
@@ -79,15 +65,10 @@ class FakeStripe:
         #: Every request received: ``method``, ``path``, ``params`` (decoded) and ``headers``
         #: (lower-case names; the API key shortened to ``Bearer sk_test_...abcd``).
         self.requests: list[dict[str, Any]] = []
-        #: Every webhook delivery attempted, in order.
-        self.deliveries: list[Delivery] = []
         self.webhook_retries = webhook_retries
-        self.webhook_backoff = webhook_backoff
+        self._outbox = Outbox(webhook_retries, webhook_backoff)
         self._idempotency: dict[tuple[str, str], tuple[str, int, dict[str, str], bytes]] = {}
         self._lock = threading.RLock()
-        self._outbox: queue.Queue[tuple[Delivery, bytes, str] | None] = queue.Queue()
-        self._pending = 0
-        self._worker: threading.Thread | None = None
         self._clients: list[httpx.AsyncClient] = []
         self._failures: list[FakeError] = []
 
@@ -140,11 +121,8 @@ class FakeStripe:
         self.close()
 
     def close(self) -> None:
-        """Stop delivering webhooks (what is still queued is dropped)."""
-        worker, self._worker = self._worker, None
-        if worker is not None:
-            self._outbox.put(None)
-            worker.join(timeout=5)
+        """Stop delivering webhooks once what is queued has been tried."""
+        self._outbox.close()
         self._clients.clear()
 
     # -- time ---------------------------------------------------------------------------------
@@ -325,55 +303,17 @@ class FakeStripe:
         if endpoints:
             payload = json.dumps(event).encode()
             for endpoint in endpoints:
-                self._deliver(Delivery(event["id"], event_type, endpoint["url"]), payload, endpoint["secret"])
+                self._outbox.send(Delivery(event["id"], event_type, endpoint["url"]), payload, endpoint["secret"])
         return event
 
-    def _deliver(self, delivery: Delivery, payload: bytes, secret: str) -> None:
-        self.deliveries.append(delivery)
-        self._pending += 1
-        if self._worker is None:
-            self._worker = threading.Thread(target=self._deliver_all, name="fake-stripe-webhooks", daemon=True)
-            self._worker.start()
-        self._outbox.put((delivery, payload, secret))
-
-    def _deliver_all(self) -> None:
-        with httpx.Client(timeout=5) as http:
-            while (item := self._outbox.get()) is not None:
-                delivery, payload, secret = item
-                try:
-                    self._deliver_one(http, delivery, payload, secret)
-                finally:
-                    with self._lock:
-                        self._pending -= 1
-
-    def _deliver_one(self, http: httpx.Client, delivery: Delivery, payload: bytes, secret: str) -> None:
-        delay = self.webhook_backoff
-        for attempt in range(1 + self.webhook_retries):
-            if attempt:
-                time.sleep(delay)
-                delay *= 2
-            delivery.attempts += 1
-            headers = {
-                "Content-Type": "application/json; charset=utf-8",
-                "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
-                "Stripe-Signature": generate_test_header(payload, secret),
-            }
-            try:
-                response = http.post(delivery.url, content=payload, headers=headers)
-            except httpx.HTTPError:
-                delivery.status = None
-                continue
-            delivery.status = response.status_code
-            if 200 <= response.status_code < 300:
-                delivery.ok = True
-                return
+    @property
+    def deliveries(self) -> list[Delivery]:
+        """Every webhook delivery so far, in order (attempts, last status, ok)."""
+        return list(self._outbox.deliveries)
 
     async def webhooks_delivered(self, timeout: float = 10) -> list[Delivery]:
         """Wait until every webhook delivery so far has succeeded or run out of retries."""
-        with anyio.fail_after(timeout):
-            while self._pending:
-                await anyio.sleep(0.005)
-        return list(self.deliveries)
+        return await self._outbox.wait(timeout)
 
 
 class FakeTransport(httpx.AsyncBaseTransport):
