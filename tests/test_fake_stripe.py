@@ -82,6 +82,8 @@ async def test_raw_http_clients_are_checked_too(stripe_fake: FakeStripe) -> None
         unset = await http.post(f"/v1/customers/{made.json()['id']}", data={"email": ""}, headers=auth)
         assert unset.json()["email"] is None
         assert (await http.get("/v1/customers", headers={})).status_code == 401
+        async with AsyncStripeClient("sk_test_over_http", base_url=url, max_retries=0) as over_http:
+            assert (await over_http.customers.retrieve(made.json()["id"])).email is None
         assert (await http.get("/v1/nothing", headers=auth)).status_code == 404
 
 
