@@ -16,9 +16,11 @@ from atom_stripe import (
     IdempotencyError,
     InvalidRequestError,
     NotFoundError,
+    ServerError,
 )
 from atom_stripe import models as m
 from atom_stripe.testing import FakeStripe
+from atom_stripe.testing._engine import BEHAVIOURS
 from atom_stripe.webhooks import construct_event
 
 from .helpers import serve_asgi
@@ -320,6 +322,16 @@ async def test_the_clients_retries_run_against_an_outage(stripe_fake: FakeStripe
     assert len(attempts) == 3 and len({r["headers"]["idempotency-key"] for r in attempts}) == 1
     assert len(stripe_fake.store.all("customer")) == 1 and customer.email == "retry@example.com"
     assert stripe.stats().retries == 2
+
+
+async def test_a_failure_of_the_fake_is_a_stripe_500(stripe_fake: FakeStripe, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(ctx: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(BEHAVIOURS, "customers.create", broken)
+    with pytest.raises(ServerError) as failed:
+        await stripe_fake.client(max_retries=0).customers.create(email="x@example.com")
+    assert failed.value.status_code == 500 and "RuntimeError('a bug')" in str(failed.value)
 
 
 async def test_events_for_every_change(stripe_client: AsyncStripeClient) -> None:

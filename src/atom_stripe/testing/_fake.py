@@ -7,6 +7,7 @@ import contextlib
 import copy
 import hashlib
 import json
+import logging
 import re
 import threading
 import time
@@ -29,6 +30,7 @@ from ._webhooks import Delivery, Outbox
 from ._wire import FakeError, read_form, read_multipart, typed_params
 
 FAKE_KEY = "sk_test_atom_stripe_fake"
+logger = logging.getLogger("atom_stripe.testing")
 
 
 def _routes() -> list[tuple[str, re.Pattern[str], str, Endpoint]]:
@@ -220,7 +222,7 @@ class FakeStripe:
                 raw = _read(method, query, body, headers.get("content-type", ""))
                 record["params"] = raw
                 if idempotency_key is not None:
-                    replay = self._replay(headers, idempotency_key, name, path, query, body)
+                    replay = self._replay(headers, idempotency_key, path, query, body)
                     if replay is not None:
                         return replay
                 expand = _expand_list(raw.pop("expand", None))
@@ -234,6 +236,10 @@ class FakeStripe:
                 status = 200
             except FakeError as exc:
                 status, payload = exc.status, {"error": {**exc.body, "request_log_url": None}}
+            except Exception as exc:  # a bug of the fake's: Stripe's 500, and the traceback in the log
+                logger.exception("the fake Stripe failed on %s %s", method, path)
+                status = 500
+                payload = {"error": {"type": "api_error", "message": f"The fake Stripe failed: {exc!r}"}}
             content = json.dumps(payload).encode()
             out_headers["Content-Type"] = "application/json"
             if idempotency_key is not None and status < 500 and status not in (409, 429):
@@ -248,7 +254,7 @@ class FakeStripe:
             return status, out_headers, content
 
     def _replay(
-        self, headers: Mapping[str, str], key: str, name: str, path: str, query: str, body: bytes
+        self, headers: Mapping[str, str], key: str, path: str, query: str, body: bytes
     ) -> tuple[int, dict[str, str], bytes] | None:
         cached = self._idempotency.get((headers.get("stripe-account", ""), key))
         if cached is None:
