@@ -17,6 +17,10 @@ from atom_stripe import AsyncStripeClient, _retry
 from .helpers import API, FIXTURES, KEY, ROOT, Sleeps
 from .servers import PostgresServer, RedisServer
 
+# The fake Stripe's fixtures (stripe_fake, stripe_client), as an installed atom_stripe registers them
+# through its pytest11 entry point (named after the module, so this loads it once either way).
+pytest_plugins = ["atom_stripe.testing.pytest_plugin"]
+
 
 @pytest.fixture(params=["asyncio", "trio"])
 def anyio_backend(request: pytest.FixtureRequest) -> str:

@@ -1,0 +1,360 @@
+"""The generic engine: every operation of the table of endpoints answered by its shape (create,
+retrieve, update, delete, action, list, search, singleton), with the request's parameters applied
+to Stripe's example object, and an event for every change. Behaviour modules override single
+operations by name (``@behaviour("payment_intents.create")``)."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from .._endpoint import Endpoint
+from .._generated.endpoints import ENDPOINTS
+from .._generated.models import OBJECTS
+from ._store import Store
+from ._wire import invalid
+
+if TYPE_CHECKING:
+    from ._fake import FakeStripe
+
+Handler = Callable[["Ctx"], Any]
+BEHAVIOURS: dict[str, Handler] = {}
+MODEL_OBJECTS = {model: obj for obj, model in OBJECTS.items()}
+#: Stripe-owned catalogues: any id answers (as on Stripe, where they exist without being created).
+CATALOGUES = frozenset(
+    {"country_spec", "exchange_rate", "reporting.report_type", "climate.product", "climate.supplier", "tax_code"}
+)
+#: Event names that differ from the object's name.
+EVENT_PREFIX = {"subscription": "customer.subscription", "tax_id": "customer.tax_id", "discount": "customer.discount"}
+#: The status an action leaves an object in, where the example object has one.
+ACTION_STATUS = {"cancel": "canceled", "void": "void", "finalize": "open", "expire": "expired"}
+_UNION_PREFERENCE = ("Card", "BankAccount", "Source")
+
+
+def behaviour(*names: str) -> Callable[[Handler], Handler]:
+    """Register the handler of some operations (by their name in the table)."""
+    for name in names:
+        if name not in ENDPOINTS:
+            raise KeyError(name)
+
+    def register(handler: Handler) -> Handler:
+        for name in names:
+            BEHAVIOURS[name] = handler
+        return handler
+
+    return register
+
+
+def object_of(result: str) -> str:
+    """The object name an operation answers with (``Customer`` -> ``customer``; of a union, the
+    likeliest: a card)."""
+    names = result.split(" | ")
+    return objects_of(next((n for n in _UNION_PREFERENCE if n in names), names[0]))[0]
+
+
+def objects_of(result: str) -> list[str]:
+    """Every object name an answer may have (``A | B``)."""
+    out = []
+    for name in result.split(" | "):
+        if name not in MODEL_OBJECTS and name.startswith("Deleted"):
+            name = name.removeprefix("Deleted")
+        out.append(MODEL_OBJECTS.get(name, name.lower()))
+    return out
+
+
+def shape(path: str) -> str:
+    """A path with its ids' names left out: ``/v1/customers/{}``."""
+    return re.sub(r"\{\w+\}", "{}", path)
+
+
+def _prefix_types() -> dict[str, list[str]]:
+    """Path ending in an id -> the types of object it may name (``/v1/customers/{}`` -> ``[customer]``)."""
+    out: dict[str, list[str]] = {}
+    for endpoint in sorted(ENDPOINTS.values(), key=lambda e: e.method != "GET"):
+        if endpoint.path.endswith("}") and endpoint.kind == "object":
+            first = object_of(endpoint.result)
+            others = [n for n in objects_of(endpoint.result) if n != first]
+            out.setdefault(shape(endpoint.path), [first, *others])
+    return out
+
+
+PREFIX_TYPES = _prefix_types()
+SINGLETON_PATHS = frozenset(
+    e.path for e in ENDPOINTS.values() if e.method == "GET" and e.kind == "object" and not e.path.endswith("}")
+)
+
+
+@dataclass
+class Ctx:
+    """One request as a handler sees it."""
+
+    fake: FakeStripe
+    name: str
+    endpoint: Endpoint
+    ids: dict[str, str]
+    params: dict[str, Any]
+    request_id: str
+    idempotency_key: str | None
+    object_name: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.object_name = object_of(self.endpoint.result)
+
+    @property
+    def store(self) -> Store:
+        return self.fake.store
+
+    @property
+    def last_id(self) -> str:
+        return self.ids[self.endpoint.ids[-1]]
+
+    def now(self, customer: str | None = None) -> int:
+        return self.fake.now(customer)
+
+    def emit(self, event_type: str, obj: Mapping[str, Any], previous: Mapping[str, Any] | None = None) -> None:
+        self.fake.emit(event_type, obj, previous, self.request_id, self.idempotency_key)
+
+    # -- the generic operations, for handlers to build on -----------------------------------
+
+    def create(
+        self,
+        object_name: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        *,
+        under: str | None = None,
+        event: str | None = "",
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """A new object of ``object_name`` (the operation's by default) with ``params`` applied and
+        ``fields`` set, below the object ``under`` names if any; ``event`` names its event (``None``:
+        none; default ``<object>.created``)."""
+        kind = object_name or self.object_name
+        params = self.params if params is None else params
+        custom = params.get("id") if isinstance(params.get("id"), str) else None
+        if custom is not None and self.store.find(custom, kind) is not None:
+            raise invalid("id", f"Object already exists: {custom}", "resource_already_exists")
+        customer = params.get("customer") if isinstance(params.get("customer"), str) else None
+        obj = self.store.template(kind, self.now(customer), custom)
+        before = copy.deepcopy(obj)
+        apply(obj, params)
+        obj.update(fields)
+        fit(obj, before)
+        self.store.put(obj, under)
+        if event is not None:
+            self.emit(event or event_name(kind, "created"), obj)
+        return obj
+
+    def update(
+        self, obj: dict[str, Any], params: Mapping[str, Any] | None = None, *, event: str | None = "", **fields: Any
+    ) -> dict[str, Any]:
+        """``obj`` with ``params`` applied and ``fields`` set; ``event`` as for :meth:`create`,
+        sent only when something changed (``<object>.updated`` by default)."""
+        before = copy.deepcopy(obj)
+        apply(obj, self.params if params is None else params, update=True)
+        obj.update(fields)
+        fit(obj, before)
+        previous = {k: v for k, v in before.items() if obj.get(k) != v}
+        if previous and event is not None:
+            self.emit(event or event_name(obj["object"], "updated"), obj, previous)
+        return obj
+
+    def get(self, object_name: str, object_id: str, param: str = "id") -> dict[str, Any]:
+        return self.store.get(object_name, object_id, param)
+
+    def parent(self) -> dict[str, Any] | None:
+        """The object the path's last id names, when the operation acts below it."""
+        path = self.endpoint.path
+        cut = path.rfind("}")
+        kinds = PREFIX_TYPES.get(shape(path[: cut + 1]))
+        if kinds is None:
+            return None
+        found = next((obj for kind in kinds if (obj := self.store.find(self.last_id, kind))), None)
+        return found if found is not None else self.get(kinds[0], self.last_id, self.endpoint.ids[-1])
+
+
+def event_name(object_name: str, change: str) -> str:
+    return f"{EVENT_PREFIX.get(object_name, object_name)}.{change}"
+
+
+# -- applying parameters to an object ----------------------------------------------------------
+
+_KEEP: Any = object()
+
+
+def apply(obj: dict[str, Any], params: Mapping[str, Any], *, update: bool = False) -> None:
+    """Set the parameters that name fields of ``obj`` (scalars, nested hashes, lists of scalars,
+    ids of referenced objects); ``metadata`` merges on update, ``""`` unsets."""
+    for key, value in params.items():
+        if key in ("expand", "id", "object") or key not in obj:
+            continue
+        new = _merged(obj[key], value, key, update)
+        if new is not _KEEP:
+            obj[key] = new
+
+
+def _merged(old: Any, value: Any, key: str, update: bool) -> Any:
+    if key == "metadata":
+        merged = dict(old or {}) if update and isinstance(value, Mapping) else {}
+        merged.update(value if isinstance(value, Mapping) else {})
+        return {k: v for k, v in merged.items() if v != ""}
+    if value == "":
+        return [] if isinstance(old, list) else None
+    if isinstance(value, Decimal):
+        value = str(value) if isinstance(old, str) else float(value)
+    if isinstance(value, (str, int, float, bool)):
+        if old is None or (isinstance(old, dict) and "id" in old and isinstance(value, str)):
+            return value
+        if isinstance(old, bool) != isinstance(value, bool):
+            return _KEEP
+        if isinstance(old, str) == isinstance(value, str):
+            return value
+        return _KEEP
+    if isinstance(value, Mapping):
+        if old is None:
+            return {k: str(v) if isinstance(v, Decimal) else v for k, v in value.items()}
+        if isinstance(old, dict) and old.get("object") != "list":
+            out = dict(old)
+            for sub, item in value.items():
+                new = _merged(out.get(sub), item, sub, update) if sub in out else item
+                if new is not _KEEP:
+                    out[sub] = new
+            return out
+        return _KEEP
+    if isinstance(value, list) and isinstance(old, list) and all(isinstance(v, (str, int)) for v in value):
+        return list(value)
+    return _KEEP
+
+
+def fit(obj: dict[str, Any], before: Mapping[str, Any]) -> None:
+    """Put back the fields whose new value no longer parses as the object's model."""
+    from pydantic import ValidationError
+
+    from ..models import model_for
+
+    try:
+        model: Any = model_for(obj["object"])
+    except (KeyError, LookupError, AttributeError):
+        return
+    if not hasattr(model, "model_validate"):
+        return
+    for _ in range(3):
+        try:
+            model.model_validate(obj)
+            return
+        except ValidationError as exc:
+            for key in {e["loc"][0] for e in exc.errors() if e["loc"]}:
+                if isinstance(key, str):
+                    if key in before:
+                        obj[key] = copy.deepcopy(before[key])
+                    else:
+                        obj.pop(key, None)
+
+
+# -- the generic operations by shape ---------------------------------------------------------
+
+
+def answer(ctx: Ctx) -> Any:
+    handler = BEHAVIOURS.get(ctx.name)
+    return handler(ctx) if handler is not None else generic(ctx)
+
+
+def generic(ctx: Ctx) -> Any:
+    endpoint = ctx.endpoint
+    if endpoint.kind == "bytes":
+        ctx.parent()
+        return b"%PDF-1.4\n% atom_stripe fake\n"
+    if endpoint.kind == "list":
+        return list_objects(ctx)
+    if endpoint.kind == "search":
+        return ctx.store.search(ctx.object_name, ctx.params, endpoint.path)
+    ends_with_id = endpoint.path.endswith("}")
+    if endpoint.method == "DELETE":
+        return delete(ctx) if ends_with_id else singleton(ctx, delete=True)
+    if endpoint.method == "GET":
+        return retrieve(ctx) if ends_with_id else singleton(ctx)
+    if ends_with_id:
+        return ctx.update(retrieve(ctx))
+    if endpoint.path in SINGLETON_PATHS:
+        return singleton(ctx, update=True)
+    parent = ctx.parent()
+    if parent is None:
+        return ctx.create()
+    if parent["object"] == ctx.object_name:
+        verb = endpoint.path.rsplit("/", 1)[-1]
+        status = ACTION_STATUS.get(verb)
+        fields: dict[str, Any] = {"status": status} if status and "status" in parent else {}
+        return ctx.update(parent, **fields)
+    return ctx.create(under=parent["id"], **link(ctx, parent))
+
+
+def link(ctx: Ctx, parent: Mapping[str, Any]) -> dict[str, Any]:
+    """The field of a new nested object that points at its parent, where its example has one."""
+    example = ctx.store.fixtures.get(ctx.object_name, {})
+    for key in (ctx.endpoint.ids[-1], parent["object"].rsplit(".", 1)[-1]):
+        if key in example:
+            return {key: parent["id"]}
+    return {}
+
+
+def retrieve(ctx: Ctx) -> dict[str, Any]:
+    object_id = ctx.last_id
+    kind = ctx.object_name
+    found = next(
+        (obj for name in (kind, *objects_of(ctx.endpoint.result)) if (obj := ctx.store.find(object_id, name))), None
+    )
+    if found is None and kind in CATALOGUES:
+        found = ctx.store.put(ctx.store.template(kind, ctx.now(), object_id))
+    return found if found is not None else ctx.store.get(kind, object_id, ctx.endpoint.ids[-1])
+
+
+def delete(ctx: Ctx) -> dict[str, Any]:
+    obj = retrieve(ctx)
+    ctx.store.remove(obj["object"], obj["id"])
+    ctx.emit(event_name(obj["object"], "deleted"), obj)
+    if not ctx.endpoint.result.startswith("Deleted"):
+        return obj
+    example = ctx.store.fixtures.get(f"deleted_{obj['object']}")
+    out = copy.deepcopy(example) if example else {}
+    out.update(id=obj["id"], object=obj["object"], deleted=True)
+    return out
+
+
+def singleton(ctx: Ctx, *, update: bool = False, delete: bool = False) -> dict[str, Any]:
+    """An object that exists once (``/v1/balance``), or once per parent (a customer's cash balance)."""
+    parent = ctx.parent() if ctx.endpoint.ids else None
+    key = f"{ctx.object_name}:{parent['id'] if parent else ''}"
+    obj = ctx.fake.singletons.get(key)
+    if obj is None:
+        obj = ctx.store.template(ctx.object_name, ctx.now())
+        if parent is not None:
+            obj.update(link(ctx, parent))
+        ctx.fake.singletons[key] = obj
+    if delete:
+        del ctx.fake.singletons[key]
+        return obj
+    return ctx.update(obj) if update else obj
+
+
+def list_objects(ctx: Ctx) -> dict[str, Any]:
+    path = ctx.endpoint.path
+    url = re.sub(r"\{(\w+)\}", lambda m: ctx.ids[m.group(1)], path)
+    if not ctx.endpoint.ids:
+        return ctx.store.page(ctx.store.all(ctx.object_name), ctx.params, url)
+    parent = ctx.parent()
+    assert parent is not None
+    segment = path.rsplit("/", 1)[-1]
+    for value in parent.values():
+        if isinstance(value, dict) and value.get("object") == "list" and str(value.get("url", "")).endswith(segment):
+            return ctx.store.page(list(value["data"]), ctx.params, url)
+    fields = (ctx.endpoint.ids[-1], parent["object"].rsplit(".", 1)[-1])
+    items = [
+        obj
+        for obj in ctx.store.all(ctx.object_name)
+        if ctx.store.parents.get(obj["id"]) == parent["id"]
+        or any(obj.get(f) == parent["id"] or (obj.get(f) or {}) == {"id": parent["id"]} for f in fields)
+    ]
+    return ctx.store.page(items, ctx.params, url)

@@ -1,0 +1,414 @@
+"""``FakeStripe``: the engine behind an httpx transport (no sockets) and a loopback HTTP server,
+with idempotency, a record of requests, events and signed webhook deliveries."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import AsyncIterator, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+import httpx
+
+from .._client import DEFAULT_API_VERSION, AsyncStripeClient
+from .._endpoint import Endpoint
+from .._generated.endpoints import ENDPOINTS
+from . import _billing, _payments  # noqa: F401 - they register their behaviours
+from ._engine import Ctx, answer
+from ._store import Store, load_fixtures, new_id
+from ._webhooks import Delivery, Outbox
+from ._wire import FakeError, read_form, read_multipart, typed_params
+
+FAKE_KEY = "sk_test_atom_stripe_fake"
+logger = logging.getLogger("atom_stripe.testing")
+
+
+def _routes() -> list[tuple[str, re.Pattern[str], str, Endpoint]]:
+    routes = []
+    for name, endpoint in ENDPOINTS.items():
+        pattern = re.escape(endpoint.path)
+        for id_name in endpoint.ids:
+            pattern = pattern.replace(re.escape("{" + id_name + "}"), f"(?P<{id_name}>[^/]+)")
+        routes.append((endpoint.method, re.compile(pattern + "$"), name, endpoint))
+    # A fixed path (/v1/customers/search) wins over an id (/v1/customers/{customer}).
+    routes.sort(key=lambda r: (r[3].path.count("{"), -len(r[3].path)))
+    return routes
+
+
+ROUTES = _routes()
+
+
+class FakeStripe:
+    """An in-process, stateful Stripe, built from the table of endpoints and Stripe's examples.
+
+    ::
+
+        async with FakeStripe() as fake:
+            stripe = fake.client()
+            await stripe.customers.create(email="a@example.com")
+            assert fake.requests[-1]["path"] == "/v1/customers"
+
+    ``webhook_retries`` failed deliveries are retried after ``webhook_backoff`` seconds (doubling).
+    """
+
+    def __init__(self, *, webhook_retries: int = 3, webhook_backoff: float = 0.05) -> None:
+        self.store = Store(load_fixtures())
+        self.singletons: dict[str, dict[str, Any]] = {}
+        #: Every request received: ``method``, ``path``, ``params`` (decoded) and ``headers``
+        #: (lower-case names; the API key shortened to ``Bearer sk_test_...abcd``).
+        self.requests: list[dict[str, Any]] = []
+        self.webhook_retries = webhook_retries
+        self._outbox = Outbox(webhook_retries, webhook_backoff)
+        self._idempotency: dict[tuple[str, str], tuple[str, int, dict[str, str], bytes]] = {}
+        self._lock = threading.RLock()
+        self._clients: list[httpx.AsyncClient] = []
+        self._failures: list[FakeError] = []
+
+    def __repr__(self) -> str:
+        return f"<FakeStripe requests={len(self.requests)}>"
+
+    # -- clients ----------------------------------------------------------------------------
+
+    def transport(self) -> httpx.AsyncBaseTransport:
+        """An httpx transport that answers from this fake, without sockets."""
+        return FakeTransport(self)
+
+    def client(self, **options: Any) -> AsyncStripeClient:
+        """An ``AsyncStripeClient`` wired to this fake (any option of the client, e.g. ``max_retries``)."""
+        options.setdefault("api_key", FAKE_KEY)
+        if "http_client" not in options:
+            http = httpx.AsyncClient(transport=self.transport())
+            self._clients.append(http)
+            options["http_client"] = http
+        return AsyncStripeClient(**options)
+
+    @contextlib.asynccontextmanager
+    async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
+        """Serve this fake over HTTP on a loopback port; yields its base URL."""
+        server = _server(self, host, port)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        thread.start()
+        try:
+            yield f"http://{host}:{server.server_address[1]}"
+        finally:
+            await anyio.to_thread.run_sync(server.shutdown)
+            server.server_close()
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def __aenter__(self) -> FakeStripe:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Finish the webhook deliveries under way (a few seconds at most), then :meth:`close`."""
+        with contextlib.suppress(TimeoutError):
+            await self.webhooks_delivered(timeout=5)
+        for http in self._clients:
+            await http.aclose()
+        self.close()
+
+    def close(self) -> None:
+        """Stop delivering webhooks once what is queued has been tried."""
+        self._outbox.close()
+        self._clients.clear()
+
+    # -- time ---------------------------------------------------------------------------------
+
+    def now(self, customer: str | None = None) -> int:
+        """The time for a customer: its test clock's frozen time, if it has one."""
+        if customer is not None:
+            found = self.store.find(customer, "customer")
+            clock_id = found.get("test_clock") if found else None
+            clock = self.store.find(clock_id, "test_helpers.test_clock") if isinstance(clock_id, str) else None
+            if clock is not None:
+                return int(clock["frozen_time"])
+        return int(time.time())
+
+    # -- objects, for tests to set the scene ------------------------------------------------------
+
+    def add(self, object_name: str, **fields: Any) -> dict[str, Any]:
+        """Store an object of any type (Stripe's example with ``fields`` set), e.g. a dispute to work on."""
+        with self._lock:
+            obj = self.store.template(object_name, self.now(), fields.pop("id", None))
+            obj.update(fields)
+            return copy.deepcopy(self.store.put(obj))
+
+    def fail_next(self, status: int = 500, *, times: int = 1, type: str = "api_error", message: str = "") -> None:
+        """Answer the next ``times`` requests with this error (an outage, a 429...) before doing anything."""
+        text = message or f"The fake Stripe was told to fail with {status}."
+        with self._lock:
+            self._failures += [FakeError(status, text, type=type) for _ in range(times)]
+
+    def authenticate(self, payment_intent: str, *, succeed: bool = True) -> dict[str, Any]:
+        """Play the customer on a PaymentIntent in ``requires_action`` (3-D Secure): authenticate
+        (it is charged) or fail (``requires_payment_method``). Returns the PaymentIntent."""
+        from ._payments import authenticate
+
+        with self._lock:
+            ctx = Ctx(
+                self,
+                "payment_intents.confirm",
+                ENDPOINTS["payment_intents.confirm"],
+                {"intent": payment_intent},
+                {},
+                new_id("req"),
+                None,
+            )
+            try:
+                pi = authenticate(ctx, ctx.get("payment_intent", payment_intent, "intent"), succeed)
+            except FakeError as exc:
+                if exc.status != 402:
+                    raise
+                pi = ctx.get("payment_intent", payment_intent, "intent")
+            return copy.deepcopy(pi)
+
+    def snapshot(self) -> bytes:
+        """Everything this fake holds, to :meth:`restore` later (a seeded scene shared by many tests)."""
+        with self._lock:
+            store = self.store
+            state = [store.objects, store.types, store.parents, store.cards, self.singletons]
+            return json.dumps(state).encode()
+
+    def restore(self, snapshot: bytes) -> None:
+        """Hold exactly what :meth:`snapshot` saw (requests, deliveries and idempotency keys are kept)."""
+        with self._lock:
+            store = self.store
+            store.objects, store.types, store.parents, store.cards, self.singletons = json.loads(snapshot)
+
+    def get(self, object_id: str) -> dict[str, Any] | None:
+        """A copy of the object held under this id (any type), or None."""
+        with self._lock:
+            found = self.store.find(object_id)
+            return copy.deepcopy(found) if found is not None else None
+
+    def events(self, event_type: str | None = None) -> list[dict[str, Any]]:
+        """The events so far, oldest first (of one type if given)."""
+        with self._lock:
+            found = [e for e in reversed(self.store.all("event")) if event_type in (None, e["type"])]
+            return copy.deepcopy(found)
+
+    # -- handling one request ---------------------------------------------------------------------
+
+    def handle(
+        self, method: str, path: str, query: str, body: bytes, headers: Mapping[str, str]
+    ) -> tuple[int, dict[str, str], bytes]:
+        """Answer one HTTP request: (status, headers, body)."""
+        request_id = new_id("req")
+        out_headers = {"Request-Id": request_id, "Stripe-Version": headers.get("stripe-version", DEFAULT_API_VERSION)}
+        idempotency_key = headers.get("idempotency-key") if method == "POST" else None
+        with self._lock:
+            record: dict[str, Any] = {"method": method, "path": path, "params": {}, "headers": _redacted(headers)}
+            self.requests.append(record)
+            try:
+                if self._failures:
+                    raise self._failures.pop(0)
+                name, endpoint, ids = _route(method, path)
+                _authenticate(headers)
+                raw = _read(method, query, body, headers.get("content-type", ""))
+                record["params"] = raw
+                if idempotency_key is not None:
+                    replay = self._replay(headers, idempotency_key, path, query, body)
+                    if replay is not None:
+                        return replay
+                expand = _expand_list(raw.pop("expand", None))
+                params = typed_params(endpoint.params_type, raw)
+                record["params"] = {**params, "expand": expand} if expand else params
+                ctx = Ctx(self, name, endpoint, ids, params, request_id, idempotency_key)
+                result = answer(ctx)
+                if isinstance(result, bytes):
+                    return 200, {**out_headers, "Content-Type": "application/pdf"}, result
+                payload = self._expanded(result, expand)
+                status = 200
+            except FakeError as exc:
+                status, payload = exc.status, {"error": {**exc.body, "request_log_url": None}}
+            except Exception as exc:  # a bug of the fake's: Stripe's 500, and the traceback in the log
+                logger.exception("the fake Stripe failed on %s %s", method, path)
+                status = 500
+                payload = {"error": {"type": "api_error", "message": f"The fake Stripe failed: {exc!r}"}}
+            content = json.dumps(payload).encode()
+            out_headers["Content-Type"] = "application/json"
+            if idempotency_key is not None and status < 500 and status not in (409, 429):
+                out_headers["Idempotency-Key"] = idempotency_key
+                fingerprint = _fingerprint(method, path, query, body)
+                self._idempotency[(headers.get("stripe-account", ""), idempotency_key)] = (
+                    fingerprint,
+                    status,
+                    out_headers,
+                    content,
+                )
+            return status, out_headers, content
+
+    def _replay(
+        self, headers: Mapping[str, str], key: str, path: str, query: str, body: bytes
+    ) -> tuple[int, dict[str, str], bytes] | None:
+        cached = self._idempotency.get((headers.get("stripe-account", ""), key))
+        if cached is None:
+            return None
+        fingerprint, status, first_headers, content = cached
+        if fingerprint != _fingerprint("POST", path, query, body):
+            raise FakeError(
+                400,
+                "Keys for idempotent requests can only be used with the same parameters they were first used "
+                f"with. Try using a key other than '{key}' if you meant to execute a different request.",
+                type="idempotency_error",
+            )
+        return status, {**first_headers, "Idempotent-Replayed": "true"}, content
+
+    def _expanded(self, result: dict[str, Any], expand: list[str]) -> dict[str, Any]:
+        if not expand:
+            return copy.deepcopy(result)
+        if result.get("object") in ("list", "search_result"):
+            inner = [p.removeprefix("data.") for p in expand if p.startswith("data.")]
+            return {**result, "data": [self.store.expand(item, inner) for item in result["data"]]}
+        return self.store.expand(result, expand)
+
+    # -- events and webhooks ----------------------------------------------------------------------
+
+    def emit(
+        self,
+        event_type: str,
+        obj: Mapping[str, Any],
+        previous: Mapping[str, Any] | None,
+        request_id: str | None,
+        idempotency_key: str | None,
+    ) -> dict[str, Any]:
+        event = self.store.template("event", self.now())
+        data: dict[str, Any] = {"object": copy.deepcopy(dict(obj))}
+        if previous:
+            data["previous_attributes"] = copy.deepcopy(dict(previous))
+        endpoints = [
+            we
+            for we in self.store.all("webhook_endpoint")
+            if we.get("status") == "enabled"
+            and we.get("secret")
+            and ("*" in we.get("enabled_events", ()) or event_type in we.get("enabled_events", ()))
+        ]
+        event.update(
+            type=event_type,
+            data=data,
+            api_version=DEFAULT_API_VERSION,
+            pending_webhooks=len(endpoints),
+            request={"id": request_id, "idempotency_key": idempotency_key},
+        )
+        self.store.put(event)
+        if endpoints:
+            payload = json.dumps(event).encode()
+            for endpoint in endpoints:
+                self._outbox.send(Delivery(event["id"], event_type, endpoint["url"]), payload, endpoint["secret"])
+        return event
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        """Every webhook delivery so far, in order (attempts, last status, ok)."""
+        return list(self._outbox.deliveries)
+
+    async def webhooks_delivered(self, timeout: float = 10) -> list[Delivery]:
+        """Wait until every webhook delivery so far has succeeded or run out of retries."""
+        return await self._outbox.wait(timeout)
+
+
+class FakeTransport(httpx.AsyncBaseTransport):
+    """Answers httpx requests from a :class:`FakeStripe`, in process (any host)."""
+
+    def __init__(self, fake: FakeStripe) -> None:
+        self.fake = fake
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        await anyio.lowlevel.checkpoint()
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        status, out, content = self.fake.handle(
+            request.method, request.url.path, request.url.query.decode(), body, headers
+        )
+        return httpx.Response(status, headers=out, content=content, request=request)
+
+
+def _route(method: str, path: str) -> tuple[str, Endpoint, dict[str, str]]:
+    for route_method, pattern, name, endpoint in ROUTES:
+        if route_method == method and (match := pattern.match(path)):
+            return name, endpoint, match.groupdict()
+    raise FakeError(404, f"Unrecognized request URL ({method}: {path}).")
+
+
+def _redacted(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers as recorded: the API key shortened to its mode and last four characters."""
+    out = dict(headers)
+    key = out.get("authorization", "").removeprefix("Bearer ")
+    if key:
+        out["authorization"] = f"Bearer {'_'.join(key.split('_')[:2])}_...{key[-4:]}"
+    return out
+
+
+def _authenticate(headers: Mapping[str, str]) -> None:
+    auth = headers.get("authorization", "")
+    key = auth.removeprefix("Bearer ").strip()
+    if not key:
+        raise FakeError(401, "You did not provide an API key.", type="invalid_request_error")
+    if key.startswith(("sk_live_", "rk_live_")):
+        raise FakeError(401, "The fake Stripe takes test keys only.", type="invalid_request_error")
+
+
+def _read(method: str, query: str, body: bytes, content_type: str) -> dict[str, Any]:
+    if content_type.startswith("multipart/form-data"):
+        return {**read_form(query), **read_multipart(body, content_type)}
+    if method == "POST" and body:
+        if content_type.startswith("application/json"):
+            raise FakeError(400, "Invalid request: v1 takes form-encoded parameters, not JSON")
+        return {**read_form(query), **read_form(body.decode())}
+    return read_form(query)
+
+
+def _expand_list(value: Any) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [v for _, v in sorted(value.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0)]
+    raise FakeError(400, "Invalid expand: must be a list of field paths", param="expand")
+
+
+def _fingerprint(method: str, path: str, query: str, body: bytes) -> str:
+    return hashlib.sha256(b"\0".join([method.encode(), path.encode(), query.encode(), body])).hexdigest()
+
+
+def _server(fake: FakeStripe, host: str, port: int) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            path, _, query = self.path.partition("?")
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            status, out, content = fake.handle(self.command, path, query, body, headers)
+            self.send_response(status)
+            for key, value in out.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(content)))
+            self.end_headers()
+            self.wfile.write(content)
+
+        do_GET = do_POST = do_DELETE = _answer
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    return server

@@ -1,0 +1,491 @@
+"""Payments as Stripe's test mode plays them: test cards, PaymentIntents (confirm, 3-D Secure,
+manual capture, cancel), charges, refunds, and the balance they move."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from ._engine import Ctx, behaviour
+from ._wire import FakeError, invalid, required
+
+#: Test card name (``pm_card_<name>``, ``tok_<name>``) -> (brand, last4, decline code or None).
+CARDS: dict[str, tuple[str, str, str | None]] = {
+    "visa": ("visa", "4242", None),
+    "visa_debit": ("visa", "5556", None),
+    "mastercard": ("mastercard", "4444", None),
+    "amex": ("amex", "8431", None),
+    "chargeDeclined": ("visa", "0002", "generic_decline"),
+    "chargeCustomerFail": ("visa", "0341", "generic_decline"),
+    "visa_chargeDeclined": ("visa", "0002", "generic_decline"),
+    "chargeDeclinedInsufficientFunds": ("visa", "9995", "insufficient_funds"),
+    "visa_chargeDeclinedInsufficientFunds": ("visa", "9995", "insufficient_funds"),
+    "chargeDeclinedExpiredCard": ("visa", "0069", "expired_card"),
+    "chargeDeclinedIncorrectCvc": ("visa", "0127", "incorrect_cvc"),
+    "chargeDeclinedFraudulent": ("visa", "0019", "fraudulent"),
+    "authenticationRequired": ("visa", "3184", "authentication_required"),
+    "threeDSecure2Required": ("visa", "3220", "authentication_required"),
+}
+#: Test card numbers -> their name above.
+NUMBERS = {
+    "4242424242424242": "visa",
+    "4000056655665556": "visa_debit",
+    "5555555555554444": "mastercard",
+    "378282246310005": "amex",
+    "4000000000000002": "chargeDeclined",
+    "4000000000000341": "chargeCustomerFail",
+    "4000000000009995": "chargeDeclinedInsufficientFunds",
+    "4000000000000069": "chargeDeclinedExpiredCard",
+    "4000000000000127": "chargeDeclinedIncorrectCvc",
+    "4100000000000019": "chargeDeclinedFraudulent",
+    "4000002760003184": "authenticationRequired",
+    "4000000000003220": "threeDSecure2Required",
+}
+MESSAGES = {
+    "generic_decline": ("card_declined", "Your card was declined."),
+    "insufficient_funds": ("card_declined", "Your card has insufficient funds."),
+    "fraudulent": ("card_declined", "Your card was declined."),
+    "expired_card": ("expired_card", "Your card has expired."),
+    "incorrect_cvc": ("incorrect_cvc", "Your card's security code is incorrect."),
+}
+CANCELABLE = ("requires_payment_method", "requires_capture", "requires_confirmation", "requires_action", "processing")
+
+
+def fee(amount: int) -> int:
+    """Stripe's card fee: 2.9% + 30 (in the minor unit)."""
+    return round(amount * 0.029) + 30 if amount > 0 else 0
+
+
+# -- payment methods -----------------------------------------------------------------------------
+
+
+def card_method(ctx: Ctx, card: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A new card payment method made from a test card."""
+    if card not in CARDS:
+        raise invalid("payment_method", f"No such PaymentMethod: 'pm_card_{card}'", "resource_missing")
+    brand, last4, _ = CARDS[card]
+    pm = ctx.create("payment_method", params or {}, event=None, type="card")
+    if isinstance(pm.get("card"), dict):
+        pm["card"].update(brand=brand, last4=last4, display_brand=brand, exp_month=12, exp_year=2034)
+    ctx.store.cards[pm["id"]] = card
+    return pm
+
+
+def payment_method(ctx: Ctx, pm_id: str, param: str = "payment_method") -> dict[str, Any]:
+    """The payment method an id names (``pm_card_visa`` and friends make a fresh one)."""
+    if pm_id.startswith("pm_card_"):
+        return card_method(ctx, pm_id.removeprefix("pm_card_"))
+    return ctx.get("payment_method", pm_id, param)
+
+
+@behaviour("payment_methods.create")
+def create_payment_method(ctx: Ctx) -> dict[str, Any]:
+    card = ctx.params.get("card")
+    if ctx.params.get("type") == "card" and isinstance(card, dict):
+        number = str(card.get("number", "")).replace(" ", "")
+        token = str(card.get("token", ""))
+        name = NUMBERS.get(number) or (token.removeprefix("tok_") if token.startswith("tok_") else "visa")
+        params = {k: v for k, v in ctx.params.items() if k != "card"}
+        pm = card_method(ctx, name if name in CARDS else "visa", params)
+        ctx.emit("payment_method.created", pm)
+        return pm
+    return ctx.create()
+
+
+@behaviour("payment_methods.attach")
+def attach(ctx: Ctx) -> dict[str, Any]:
+    pm = payment_method(ctx, ctx.last_id)
+    customer = ctx.get("customer", required(ctx.params, "customer"), "customer")
+    return ctx.update(pm, {}, event="payment_method.attached", customer=customer["id"])
+
+
+@behaviour("payment_methods.detach")
+def detach(ctx: Ctx) -> dict[str, Any]:
+    pm = ctx.get("payment_method", ctx.last_id, "payment_method")
+    return ctx.update(pm, {}, event="payment_method.detached", customer=None)
+
+
+@behaviour("customers.create")
+def create_customer(ctx: Ctx) -> dict[str, Any]:
+    params = dict(ctx.params)
+    pm_id = params.pop("payment_method", None)
+    if isinstance(params.get("test_clock"), str):
+        ctx.get("test_helpers.test_clock", params["test_clock"], "test_clock")
+    customer = ctx.create(params=params)
+    if isinstance(pm_id, str):
+        pm = payment_method(ctx, pm_id)
+        ctx.update(pm, {}, event="payment_method.attached", customer=customer["id"])
+    return customer
+
+
+# -- charges, balance transactions and the balance -------------------------------------------------
+
+
+def balance_transaction(ctx: Ctx, source: dict[str, Any], amount: int, kind: str) -> dict[str, Any]:
+    charged = fee(amount) if kind == "charge" else 0
+    details = (
+        [
+            {
+                "amount": charged,
+                "application": None,
+                "currency": source["currency"],
+                "description": "Stripe processing fees",
+                "type": "stripe_fee",
+            }
+        ]
+        if charged
+        else []
+    )
+    return ctx.create(
+        "balance_transaction",
+        {},
+        event=None,
+        amount=amount,
+        currency=source["currency"],
+        fee=charged,
+        fee_details=details,
+        net=amount - charged,
+        source=source["id"],
+        type=kind,
+        reporting_category=kind,
+        status="available",
+        available_on=ctx.now(),
+        description=source.get("description"),
+    )
+
+
+def charge(
+    ctx: Ctx,
+    amount: int,
+    currency: str,
+    *,
+    customer: str | None,
+    pm: dict[str, Any] | None,
+    capture: bool,
+    payment_intent: str | None = None,
+    description: str | None = None,
+) -> dict[str, Any]:
+    """A charge on a card: succeeded (captured or not) or failed, with its events."""
+    decline = ctx.store.cards.get(pm["id"]) if pm else None
+    outcome_code = CARDS.get(decline or "visa", CARDS["visa"])[2]
+    failed = outcome_code is not None and outcome_code != "authentication_required"
+    code, message = MESSAGES.get(outcome_code or "", (None, None))
+    card = pm.get("card") if pm else None
+    obj = ctx.create(
+        "charge",
+        {},
+        event=None,
+        amount=amount,
+        currency=currency,
+        customer=customer,
+        description=description,
+        payment_intent=payment_intent,
+        payment_method=pm["id"] if pm else None,
+        status="failed" if failed else "succeeded",
+        paid=not failed,
+        captured=capture and not failed,
+        amount_captured=amount if capture and not failed else 0,
+        failure_code=code if failed else None,
+        failure_message=message if failed else None,
+        balance_transaction=None,
+    )
+    obj["refunds"] = {"object": "list", "data": [], "has_more": False, "url": f"/v1/charges/{obj['id']}/refunds"}
+    obj["outcome"] = {
+        **(obj.get("outcome") or {}),
+        "type": "issuer_declined" if failed else "authorized",
+        "network_status": "declined_by_network" if failed else "approved_by_network",
+        "reason": outcome_code if failed else None,
+        "seller_message": message or "Payment complete.",
+    }
+    if isinstance(card, dict) and isinstance((obj.get("payment_method_details") or {}).get("card"), dict):
+        obj["payment_method_details"]["card"].update(brand=card.get("brand"), last4=card.get("last4"))
+        obj["payment_method_details"]["type"] = "card"
+    if obj["captured"]:
+        obj["balance_transaction"] = balance_transaction(ctx, obj, amount, "charge")["id"]
+    ctx.emit("charge.failed" if failed else "charge.succeeded", obj)
+    return obj
+
+
+def decline_error(ctx: Ctx, charge_obj: dict[str, Any], pi: dict[str, Any] | None = None) -> FakeError:
+    reason = charge_obj["outcome"]["reason"]
+    code, message = MESSAGES[reason]
+    extra: dict[str, Any] = {"charge": charge_obj["id"], "payment_method": charge_obj["payment_method"]}
+    if code == "card_declined":
+        extra["decline_code"] = reason
+    if pi is not None:
+        extra["payment_intent"] = copy.deepcopy(pi)
+    return FakeError(402, message, type="card_error", code=code, **extra)
+
+
+@behaviour("charges.create")
+def create_charge(ctx: Ctx) -> dict[str, Any]:
+    source = ctx.params.get("source")
+    customer = ctx.params.get("customer")
+    pm = None
+    if isinstance(source, str) and source.startswith("tok_"):
+        pm = card_method(ctx, source.removeprefix("tok_"))
+    elif isinstance(source, str):
+        pm = payment_method(ctx, source, "source")
+    amount, currency = required(ctx.params, "amount"), required(ctx.params, "currency")
+    obj = charge(
+        ctx,
+        amount,
+        currency,
+        customer=customer,
+        pm=pm,
+        capture=ctx.params.get("capture", True),
+        description=ctx.params.get("description"),
+    )
+    obj = ctx.update(obj, {k: v for k, v in ctx.params.items() if k not in ("source", "capture")}, event=None)
+    if obj["status"] == "failed":
+        raise decline_error(ctx, obj)
+    return obj
+
+
+@behaviour("charges.capture")
+def capture_charge(ctx: Ctx) -> dict[str, Any]:
+    obj = ctx.get("charge", ctx.last_id, "charge")
+    if obj["captured"]:
+        raise invalid("charge", f"Charge {obj['id']} has already been captured.", "charge_already_captured")
+    amount = ctx.params.get("amount", obj["amount"])
+    bt = balance_transaction(ctx, obj, amount, "charge")
+    return ctx.update(
+        obj, {}, event="charge.captured", captured=True, amount_captured=amount, balance_transaction=bt["id"]
+    )
+
+
+@behaviour("balance.retrieve")
+def balance(ctx: Ctx) -> dict[str, Any]:
+    totals: dict[str, int] = {}
+    for bt in ctx.store.all("balance_transaction"):
+        totals[bt["currency"]] = totals.get(bt["currency"], 0) + bt["net"]
+    obj = ctx.store.template("balance", ctx.now())
+    obj.pop("id", None)
+    obj.pop("created", None)
+    obj.pop("metadata", None)
+    currencies = sorted(totals) or ["usd"]
+    obj["available"] = [
+        {"amount": totals.get(c, 0), "currency": c, "source_types": {"card": totals.get(c, 0)}} for c in currencies
+    ]
+    obj["pending"] = [{"amount": 0, "currency": c, "source_types": {"card": 0}} for c in currencies]
+    return obj
+
+
+# -- payment intents ------------------------------------------------------------------------------
+
+
+@behaviour("payment_intents.create")
+def create_intent(ctx: Ctx) -> dict[str, Any]:
+    params = dict(ctx.params)
+    pm_id = params.pop("payment_method", None)
+    pm = payment_method(ctx, pm_id) if isinstance(pm_id, str) else None
+    pi = ctx.create(
+        params=params,
+        payment_method=pm["id"] if pm else None,
+        status="requires_confirmation" if pm else "requires_payment_method",
+    )
+    if params.get("confirm"):
+        return confirm(ctx, pi)
+    return pi
+
+
+@behaviour("payment_intents.confirm")
+def confirm_intent(ctx: Ctx) -> dict[str, Any]:
+    pi = ctx.get("payment_intent", ctx.last_id, "intent")
+    params = dict(ctx.params)
+    pm_id = params.pop("payment_method", None)
+    if isinstance(pm_id, str):
+        params["payment_method"] = payment_method(ctx, pm_id)["id"]
+    ctx.update(pi, params, event=None)
+    return confirm(ctx, pi)
+
+
+def confirm(ctx: Ctx, pi: dict[str, Any]) -> dict[str, Any]:
+    if pi["status"] not in ("requires_payment_method", "requires_confirmation", "requires_action"):
+        raise unexpected(pi, "confirm")
+    if not pi.get("payment_method"):
+        raise invalid(
+            "payment_method",
+            "You cannot confirm this PaymentIntent because it's missing a payment "
+            "method. Update it with a payment_method, or confirm it with one.",
+            "payment_intent_unexpected_state",
+        )
+    pm = ctx.get("payment_method", pi["payment_method"], "payment_method")
+    card = ctx.store.cards.get(pm["id"], "visa")
+    if CARDS.get(card, CARDS["visa"])[2] == "authentication_required":
+        action = {"type": "use_stripe_sdk", "use_stripe_sdk": {"type": "three_d_secure_redirect"}}
+        return ctx.update(pi, {}, event="payment_intent.requires_action", status="requires_action", next_action=action)
+    return settle(ctx, pi, pm)
+
+
+def authenticate(ctx: Ctx, pi: dict[str, Any], succeed: bool) -> dict[str, Any]:
+    """The customer completes (or fails) 3-D Secure on a PaymentIntent that requires action."""
+    if pi["status"] != "requires_action":
+        raise unexpected(pi, "authenticate")
+    if succeed:
+        return settle(ctx, pi, ctx.get("payment_method", pi["payment_method"], "payment_method"))
+    error = {
+        "type": "card_error",
+        "code": "payment_intent_authentication_failure",
+        "message": "The provided PaymentMethod has failed authentication.",
+    }
+    return ctx.update(
+        pi,
+        {},
+        event="payment_intent.payment_failed",
+        status="requires_payment_method",
+        next_action=None,
+        last_payment_error=error,
+    )
+
+
+def settle(ctx: Ctx, pi: dict[str, Any], pm: dict[str, Any]) -> dict[str, Any]:
+    """Charge the card: the PaymentIntent succeeds, waits for capture, or fails (402)."""
+    manual = pi.get("capture_method") == "manual"
+    made = charge(
+        ctx,
+        pi["amount"],
+        pi["currency"],
+        customer=pi.get("customer"),
+        pm=pm,
+        capture=not manual,
+        payment_intent=pi["id"],
+        description=pi.get("description"),
+    )
+    if made["status"] == "failed":
+        error = decline_error(ctx, made)
+        ctx.update(
+            pi,
+            {},
+            event="payment_intent.payment_failed",
+            status="requires_payment_method",
+            latest_charge=made["id"],
+            last_payment_error={**error.body, "payment_method": copy.deepcopy(pm)},
+        )
+        raise decline_error(ctx, made, pi)
+    if manual:
+        return ctx.update(
+            pi,
+            {},
+            event="payment_intent.amount_capturable_updated",
+            status="requires_capture",
+            amount_capturable=pi["amount"],
+            latest_charge=made["id"],
+            next_action=None,
+        )
+    return ctx.update(
+        pi,
+        {},
+        event="payment_intent.succeeded",
+        status="succeeded",
+        amount_received=pi["amount"],
+        latest_charge=made["id"],
+        next_action=None,
+    )
+
+
+def unexpected(pi: dict[str, Any], action: str) -> FakeError:
+    return invalid(
+        "intent",
+        f"You cannot {action} this PaymentIntent because it has a status of {pi['status']}.",
+        "payment_intent_unexpected_state",
+    )
+
+
+@behaviour("payment_intents.capture")
+def capture_intent(ctx: Ctx) -> dict[str, Any]:
+    pi = ctx.get("payment_intent", ctx.last_id, "intent")
+    if pi["status"] != "requires_capture":
+        raise unexpected(pi, "capture")
+    amount = ctx.params.get("amount_to_capture", pi["amount_capturable"])
+    if amount > pi["amount_capturable"]:
+        raise invalid(
+            "amount_to_capture", "The amount to capture is greater than the amount capturable.", "amount_too_large"
+        )
+    made = ctx.get("charge", pi["latest_charge"])
+    bt = balance_transaction(ctx, made, amount, "charge")
+    ctx.update(made, {}, event="charge.captured", captured=True, amount_captured=amount, balance_transaction=bt["id"])
+    return ctx.update(
+        pi,
+        {k: v for k, v in ctx.params.items() if k != "amount_to_capture"},
+        event="payment_intent.succeeded",
+        status="succeeded",
+        amount_received=amount,
+        amount_capturable=0,
+    )
+
+
+@behaviour("payment_intents.cancel")
+def cancel_intent(ctx: Ctx) -> dict[str, Any]:
+    pi = ctx.get("payment_intent", ctx.last_id, "intent")
+    if pi["status"] not in CANCELABLE:
+        raise unexpected(pi, "cancel")
+    return ctx.update(
+        pi,
+        ctx.params,
+        event="payment_intent.canceled",
+        status="canceled",
+        canceled_at=ctx.now(),
+        amount_capturable=0,
+        cancellation_reason=ctx.params.get("cancellation_reason", "requested_by_customer"),
+    )
+
+
+# -- refunds -----------------------------------------------------------------------------------------
+
+
+@behaviour("refunds.create")
+def create_refund(ctx: Ctx) -> dict[str, Any]:
+    params = dict(ctx.params)
+    charge_id = params.get("charge")
+    intent_id = params.get("payment_intent")
+    if isinstance(intent_id, str) and not charge_id:
+        pi = ctx.get("payment_intent", intent_id, "payment_intent")
+        charge_id = pi.get("latest_charge")
+        if not charge_id:
+            raise invalid(
+                "payment_intent",
+                f"This PaymentIntent ({intent_id}) does not have a successful charge to refund.",
+                "charge_not_refundable",
+            )
+    if not isinstance(charge_id, str):
+        raise invalid(
+            "charge",
+            "One of the following params should be provided for this request: payment_intent or charge.",
+            "parameter_missing",
+        )
+    made = ctx.get("charge", charge_id, "charge")
+    remaining = made["amount_captured"] - made["amount_refunded"]
+    if remaining <= 0:
+        raise invalid("charge", f"Charge {made['id']} has already been refunded.", "charge_already_refunded")
+    amount = params.get("amount", remaining)
+    if amount > remaining:
+        raise invalid(
+            "amount",
+            f"Refund amount ({amount}) is greater than unrefunded amount on charge ({remaining})",
+            "amount_too_large",
+        )
+    refund = ctx.create(
+        params=params,
+        amount=amount,
+        charge=made["id"],
+        currency=made["currency"],
+        payment_intent=made.get("payment_intent"),
+        status="succeeded",
+    )
+    refund["balance_transaction"] = balance_transaction(ctx, refund, -amount, "refund")["id"]
+    refunds = copy.deepcopy(
+        made.get("refunds")
+        or {"object": "list", "data": [], "has_more": False, "url": f"/v1/charges/{made['id']}/refunds"}
+    )
+    refunds["data"].insert(0, copy.deepcopy(refund))
+    refunded = made["amount_refunded"] + amount
+    ctx.update(
+        made,
+        {},
+        event="charge.refunded",
+        amount_refunded=refunded,
+        refunds=refunds,
+        refunded=refunded >= made["amount_captured"],
+    )
+    return refund

@@ -1,0 +1,292 @@
+"""The fake's memory: objects by type and id, fresh ids, Stripe's example objects as templates,
+lists (newest first, cursors, equality filters), search, and expand."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import re
+import secrets
+import string
+from collections.abc import Iterable, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ._wire import FakeError, invalid, missing
+
+_ALPHABET = string.ascii_letters + string.digits
+#: Prefixes Stripe uses where its example object's id does not show one.
+PREFIXES = {"event": "evt", "balance_transaction": "txn", "invoiceitem": "ii", "line_item": "il"}
+#: A fresh object's fields that Stripe's examples fill with something only an older object has.
+FRESH: dict[str, dict[str, Any]] = {
+    "payment_intent": {
+        "canceled_at": None,
+        "last_payment_error": None,
+        "latest_charge": None,
+        "customer": None,
+        "amount_received": 0,
+        "amount_capturable": 0,
+        "payment_method": None,
+        "next_action": None,
+        "description": None,
+        "cancellation_reason": None,
+    },
+    "charge": {
+        "refunds": None,
+        "amount_refunded": 0,
+        "refunded": False,
+        "failure_code": None,
+        "failure_message": None,
+        "customer": None,
+        "payment_intent": None,
+        "invoice": None,
+    },
+    "subscription": {
+        "cancel_at": None,
+        "canceled_at": None,
+        "ended_at": None,
+        "discounts": [],
+        "cancel_at_period_end": False,
+        "default_payment_method": None,
+        "latest_invoice": None,
+        "pause_collection": None,
+        "pending_update": None,
+        "schedule": None,
+        "test_clock": None,
+        "trial_end": None,
+        "trial_start": None,
+    },
+    "invoice": {"last_finalization_error": None, "from_invoice": None, "subscription": None},
+    "customer": {"discount": None, "test_clock": None, "email": None, "name": None},
+    "checkout.session": {"customer": None, "payment_intent": None, "subscription": None},
+    "refund": {"payment_intent": None, "charge": None},
+    "webhook_endpoint": {"description": None},
+    "payment_method": {"customer": None},
+}
+
+
+@functools.lru_cache(maxsize=1)
+def load_fixtures() -> dict[str, Any]:
+    """Stripe's example object of every type (``fixtures3.json``, shipped with the package).
+    Read once; never changed (new objects are deep copies)."""
+    path = Path(str(resources.files("atom_stripe.testing").joinpath("fixtures3.json")))
+    data: dict[str, Any] = json.loads(path.read_text())["resources"]
+    return data
+
+
+def new_id(prefix: str) -> str:
+    return prefix + "_" + "".join(secrets.choice(_ALPHABET) for _ in range(24))
+
+
+class Store:
+    """Objects by type (Stripe's ``object`` name) and id, in creation order."""
+
+    def __init__(self, fixtures: Mapping[str, Any]) -> None:
+        self.fixtures = fixtures
+        self.objects: dict[str, dict[str, dict[str, Any]]] = {}
+        self.types: dict[str, str] = {}  # id -> type, for expand and parents
+        self.parents: dict[str, str] = {}  # nested object id -> its parent's id
+        self.cards: dict[str, str] = {}  # payment method or card id -> the test card it was made from
+
+    # -- templates and ids ---------------------------------------------------------------
+
+    def prefix(self, object_name: str) -> str:
+        if object_name in PREFIXES:
+            return PREFIXES[object_name]
+        example = self.fixtures.get(object_name, {}).get("id")
+        if isinstance(example, str) and "_" in example:
+            return example.split("_")[0]
+        return object_name.rsplit(".", 1)[-1][:4]
+
+    def template(self, object_name: str, now: int, object_id: str | None = None) -> dict[str, Any]:
+        """A new object of this type: Stripe's example, with a fresh id and the fresh defaults."""
+        example = self.fixtures.get(object_name)
+        obj: dict[str, Any] = copy.deepcopy(example) if example else {"object": object_name}
+        old_id = obj.get("id")
+        obj["id"] = object_id or new_id(self.prefix(object_name))
+        obj.update(copy.deepcopy(FRESH.get(object_name, {})))
+        for key in ("created", "livemode", "metadata"):
+            if key in obj or example is None:
+                obj[key] = {"created": now, "livemode": False, "metadata": {}}[key]
+        if isinstance(old_id, str) and isinstance(obj.get("client_secret"), str):
+            obj["client_secret"] = f"{obj['id']}_secret_{new_id('x')[2:]}"
+        return obj
+
+    # -- objects ---------------------------------------------------------------------------
+
+    def put(self, obj: dict[str, Any], parent: str | None = None) -> dict[str, Any]:
+        kind = obj["object"]
+        self.objects.setdefault(kind, {})[obj["id"]] = obj
+        self.types[obj["id"]] = kind
+        if parent is not None:
+            self.parents[obj["id"]] = parent
+        return obj
+
+    def find(self, object_id: str, object_name: str | None = None) -> dict[str, Any] | None:
+        kind = object_name or self.types.get(object_id)
+        if kind is None:
+            return None
+        return self.objects.get(kind, {}).get(object_id)
+
+    def get(self, object_name: str, object_id: str, param: str = "id") -> dict[str, Any]:
+        found = self.find(object_id, object_name)
+        if found is None:
+            raise missing(object_name.rsplit(".", 1)[-1].replace("_", " "), object_id, param)
+        return found
+
+    def remove(self, object_name: str, object_id: str) -> dict[str, Any]:
+        found = self.get(object_name, object_id)
+        del self.objects[object_name][object_id]
+        self.types.pop(object_id, None)
+        return found
+
+    def all(self, object_name: str) -> list[dict[str, Any]]:
+        """Newest first."""
+        return list(reversed(self.objects.get(object_name, {}).values()))
+
+    # -- lists ----------------------------------------------------------------------------------
+
+    def page(self, items: list[dict[str, Any]], params: Mapping[str, Any], url: str) -> dict[str, Any]:
+        """One page of ``items`` (newest first) after the cursors, limit and equality filters."""
+        items = [obj for obj in items if matches(obj, params)]
+        limit = params.get("limit", 10)
+        ids = [obj["id"] for obj in items]
+        if params.get("starting_after") is not None:
+            cursor = params["starting_after"]
+            items = items[ids.index(cursor) + 1 :] if cursor in ids else []
+            has_more = len(items) > limit
+            items = items[:limit]
+        elif params.get("ending_before") is not None:
+            cursor = params["ending_before"]
+            items = items[: ids.index(cursor)] if cursor in ids else []
+            has_more = len(items) > limit
+            items = items[-limit:]
+        else:
+            has_more = len(items) > limit
+            items = items[:limit]
+        return {"object": "list", "data": items, "has_more": has_more, "url": url}
+
+    def search(self, object_name: str, params: Mapping[str, Any], url: str) -> dict[str, Any]:
+        clauses = parse_query(params.get("query", ""))
+        found = [obj for obj in self.all(object_name) if all(c(obj) for c in clauses)]
+        start = int(params["page"]) if str(params.get("page", "")).isdigit() else 0
+        limit = params.get("limit", 10)
+        data = found[start : start + limit]
+        more = start + limit < len(found)
+        return {
+            "object": "search_result",
+            "data": data,
+            "has_more": more,
+            "url": url,
+            "next_page": str(start + limit) if more else None,
+            "total_count": len(found),
+        }
+
+    # -- expand ---------------------------------------------------------------------------
+
+    def expand(self, obj: dict[str, Any], paths: Iterable[str]) -> dict[str, Any]:
+        """A copy of ``obj`` with the ids at these dotted paths replaced by the objects held."""
+        out = copy.deepcopy(obj)
+        for path in paths:
+            self._expand(out, path.split("."))
+        return out
+
+    def _expand(self, node: Any, parts: list[str]) -> None:
+        if not parts or not isinstance(node, dict):
+            return
+        head, rest = parts[0], parts[1:]
+        if head == "data" and isinstance(node.get("data"), list):
+            for item in node["data"]:
+                self._expand(item, rest)
+            return
+        value = node.get(head)
+        if isinstance(value, str) and (held := self.find(value)) is not None:
+            value = node[head] = copy.deepcopy(held)
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, str) and (held := self.find(item)) is not None:
+                    value[index] = copy.deepcopy(held)
+                self._expand(value[index], rest)
+            return
+        self._expand(value, rest)
+
+
+_CURSORS = frozenset({"limit", "starting_after", "ending_before", "expand", "page", "query"})
+
+
+def _plain(value: Any) -> Any:
+    return value.get("id") if isinstance(value, dict) and "id" in value else value
+
+
+def matches(obj: Mapping[str, Any], params: Mapping[str, Any]) -> bool:
+    """Whether ``obj`` passes a list call's equality filters (and ``created``-style ranges).
+    Filters on fields the object does not have are not applied."""
+    for key, wanted in params.items():
+        if key in _CURSORS or key not in obj:
+            continue
+        have = _plain(obj[key])
+        if isinstance(wanted, Mapping):
+            if isinstance(have, (int, float)) and not _in_range(have, wanted):
+                return False
+            continue
+        if isinstance(wanted, list):
+            continue
+        if have != wanted:
+            return False
+    return True
+
+
+def _in_range(value: float, bounds: Mapping[str, Any]) -> bool:
+    checks = {"gt": value.__gt__, "gte": value.__ge__, "lt": value.__lt__, "lte": value.__le__}
+    return all(checks[k](v) for k, v in bounds.items() if k in checks)
+
+
+# -- search grammar: field:'value', field~'part', field>number, metadata['key']:'value', AND --------
+
+_CLAUSE = re.compile(
+    r"""\s*(-?)(?P<field>[a-z_.]+(?:\[['"][^'"]+['"]\])?)\s*(?P<op>:|~|>=|<=|>|<)\s*"""
+    r"""(?P<value>'[^']*'|"[^"]*"|-?\d+(?:\.\d+)?|null)\s*"""
+)
+
+
+def parse_query(query: str) -> list[Any]:
+    if not query.strip():
+        raise invalid("query", "Invalid search query: it is empty", "parameter_missing")
+    clauses = []
+    for part in re.split(r"\s+AND\s+", query.strip()):
+        match = _CLAUSE.fullmatch(part)
+        if match is None:
+            raise FakeError(400, f"Invalid search query: could not parse {part!r}", param="query")
+        clauses.append(_clause(match))
+    return clauses
+
+
+def _clause(match: re.Match[str]) -> Any:
+    negate = match.group(1) == "-"
+    field, op, raw = match.group("field"), match.group("op"), match.group("value")
+    wanted: Any = None if raw == "null" else raw[1:-1] if raw[0] in "'\"" else float(raw)
+    key = re.fullmatch(r"metadata\[['\"]([^'\"]+)['\"]\]", field)
+
+    def test(obj: Mapping[str, Any]) -> bool:
+        if key is not None:
+            have: Any = (obj.get("metadata") or {}).get(key.group(1))
+        else:
+            have = obj
+            for part in field.split("."):
+                have = have.get(part) if isinstance(have, Mapping) else None
+            have = _plain(have)
+        if op == ":":
+            result = (have is None) if wanted is None else str(have).lower() == str(wanted).lower()
+            if isinstance(wanted, float) and isinstance(have, (int, float)):
+                result = have == wanted
+        elif op == "~":
+            result = isinstance(have, str) and str(wanted).lower() in have.lower()
+        else:
+            if not isinstance(have, (int, float)) or not isinstance(wanted, float):
+                return False
+            result = {">": have > wanted, "<": have < wanted, ">=": have >= wanted, "<=": have <= wanted}[op]
+        return result != negate
+
+    return test

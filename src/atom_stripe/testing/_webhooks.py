@@ -1,0 +1,93 @@
+"""Webhook deliveries: each event POSTed to the endpoints that want it, signed with their secret
+(``atom_stripe.webhooks``' signer), from a thread of its own, retried with a doubling pause."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass
+
+import anyio
+import httpx
+
+from ..webhooks import generate_test_header
+
+
+@dataclass
+class Delivery:
+    """One webhook delivery: the event, where it went, and how it went."""
+
+    event_id: str
+    event_type: str
+    url: str
+    attempts: int = 0
+    status: int | None = None
+    ok: bool = False
+
+
+class Outbox:
+    """Delivers in a worker thread, so no event loop (asyncio, trio, or a server's own) waits on it."""
+
+    def __init__(self, retries: int, backoff: float) -> None:
+        self.retries = retries
+        self.backoff = backoff
+        self.deliveries: list[Delivery] = []
+        self._queue: queue.Queue[tuple[Delivery, bytes, str] | None] = queue.Queue()
+        self._pending = 0
+        self._lock = threading.Lock()
+        self._worker: threading.Thread | None = None
+
+    def send(self, delivery: Delivery, payload: bytes, secret: str) -> None:
+        with self._lock:
+            self.deliveries.append(delivery)
+            self._pending += 1
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._run, name="fake-stripe-webhooks", daemon=True)
+                self._worker.start()
+        self._queue.put((delivery, payload, secret))
+
+    async def wait(self, timeout: float) -> list[Delivery]:
+        with anyio.fail_after(timeout):
+            while self._pending:
+                await anyio.sleep(0.005)
+        return list(self.deliveries)
+
+    def close(self) -> None:
+        """Stop the worker once what is queued has been tried (bounded: a few seconds)."""
+        with self._lock:
+            worker, self._worker = self._worker, None
+        if worker is not None:
+            self._queue.put(None)
+            worker.join(timeout=5)
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=5) as http:
+            while (item := self._queue.get()) is not None:
+                try:
+                    self._deliver(http, *item)
+                finally:
+                    with self._lock:
+                        self._pending -= 1
+
+    def _deliver(self, http: httpx.Client, delivery: Delivery, payload: bytes, secret: str) -> None:
+        delay = self.backoff
+        for attempt in range(1 + self.retries):
+            if attempt:
+                time.sleep(delay)
+                delay *= 2
+            delivery.attempts += 1
+            headers = {
+                "Content-Type": "application/json; charset=utf-8",
+                "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+                "Stripe-Signature": generate_test_header(payload, secret),
+            }
+            try:
+                response = http.post(delivery.url, content=payload, headers=headers)
+            except httpx.HTTPError:
+                delivery.status = None
+                continue
+            delivery.status = response.status_code
+            if 200 <= response.status_code < 300:
+                delivery.ok = True
+                return

@@ -1,0 +1,115 @@
+"""The same flows on the fake Stripe and on localstripe (a stateful fake of its own), to keep the
+fake honest: same outcomes, and on every object the fields both fill have the same JSON types."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from atom_stripe import AsyncStripeClient, CardError, NotFoundError
+from atom_stripe import models as m
+from atom_stripe.testing import FakeStripe
+
+
+@pytest.fixture(params=["fake", "localstripe"])
+async def stripe(request: pytest.FixtureRequest, localstripe_url: str) -> AsyncIterator[AsyncStripeClient]:
+    if request.param == "fake":
+        async with FakeStripe() as fake:
+            yield fake.client(max_retries=0)
+        return
+    async with AsyncStripeClient("sk_test_local", base_url=localstripe_url, max_retries=0) as local:
+        yield local
+
+
+@pytest.fixture(scope="module")
+def shapes() -> dict[str, dict[str, dict[str, Any]]]:
+    """Object type -> backend -> one object's JSON, filled by the tests as they run."""
+    return {}
+
+
+def record(shapes: dict[str, dict[str, dict[str, Any]]], stripe: AsyncStripeClient, *objects: Any) -> None:
+    backend = "fake" if stripe.base_url == "https://api.stripe.com" else "localstripe"
+    for obj in objects:
+        shapes.setdefault(obj.object, {})[backend] = obj.model_dump(mode="json")
+
+
+async def card(stripe: AsyncStripeClient, number: str) -> str:
+    pm = await stripe.payment_methods.create(
+        type="card", card={"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"}
+    )
+    return pm.id
+
+
+async def test_customers(stripe: AsyncStripeClient, shapes: dict[str, Any]) -> None:
+    email = f"parity-{uuid.uuid4().hex[:8]}@example.com"
+    customer = await stripe.customers.create(email=email, name="Par Ity", metadata={"k": "v"})
+    assert customer.id.startswith("cus_") and customer.metadata == {"k": "v"}
+    updated = await stripe.customers.update(customer.id, metadata={"more": "1"})
+    assert updated.metadata == {"k": "v", "more": "1"}
+    listed = await stripe.customers.list(email=email)
+    assert [c.id for c in listed.data] == [customer.id]
+    record(shapes, stripe, updated)
+    assert (await stripe.customers.delete(customer.id)).deleted is True
+    with pytest.raises(NotFoundError):
+        await stripe.customers.retrieve(customer.id)
+
+
+async def test_manual_capture_and_partial_refund(stripe: AsyncStripeClient, shapes: dict[str, Any]) -> None:
+    pm = await card(stripe, "4242424242424242")
+    created = await stripe.payments.create(amount=2000, currency="usd", capture_method="manual", payment_method=pm)
+    assert created.status == "requires_confirmation"
+    assert (await stripe.payments.confirm(created.id)).status == "requires_capture"
+    captured = await stripe.payments.capture(created.id)
+    assert captured.status == "succeeded"
+    expanded = await stripe.payments.retrieve(created.id, expand=["latest_charge"])
+    assert isinstance(expanded.latest_charge, m.Charge) and expanded.latest_charge.amount == 2000
+    refund = await stripe.refunds.create(payment_intent=created.id, amount=500)
+    assert refund.amount == 500 and refund.status == "succeeded"
+    assert [r.id for r in (await stripe.refunds.list(payment_intent=created.id)).data] == [refund.id]
+    charge = await stripe.charges.retrieve(expanded.latest_charge.id)
+    assert charge.payment_intent == created.id and charge.amount_refunded == 500
+    record(shapes, stripe, captured, refund, charge)
+
+
+async def test_declined_card_and_cancel(stripe: AsyncStripeClient) -> None:
+    pm = await card(stripe, "4000000000000341")
+    with pytest.raises(CardError) as declined:
+        await stripe.payments.create(amount=1500, currency="eur", payment_method=pm, confirm=True)
+    assert declined.value.status_code == 402 and declined.value.code == "card_declined"
+    open_payment = await stripe.payments.create(amount=999, currency="eur")
+    assert (await stripe.payments.cancel(open_payment.id)).status == "canceled"
+
+
+async def test_products_and_events(stripe: AsyncStripeClient, shapes: dict[str, Any]) -> None:
+    product = await stripe.products.create(name=f"Shirt {uuid.uuid4().hex[:6]}", metadata={"sku": "S-1"})
+    assert (await stripe.products.update(product.id, description="cotton")).description == "cotton"
+    events = [e async for e in stripe.events.list(limit=20)]
+    mine = [e for e in events if e.type == "product.created" and getattr(e.data.object, "id", None) == product.id]
+    assert len(mine) == 1
+    record(shapes, stripe, product)
+
+
+def _kind(value: Any) -> str:
+    """A JSON value's type; an expanded object counts as its id (localstripe expands some ids unasked)."""
+    if isinstance(value, dict) and isinstance(value.get("id"), str):
+        return "string"
+    return {bool: "bool", int: "number", float: "number", str: "string", dict: "object", list: "array"}[type(value)]
+
+
+def test_the_fields_both_fill_have_the_same_types(shapes: dict[str, dict[str, dict[str, Any]]]) -> None:
+    """Run after the flows above (same module): every object both backends answered, compared."""
+    compared = 0
+    for object_name, by_backend in shapes.items():
+        if len(by_backend) < 2:
+            continue
+        fake, local = by_backend["fake"], by_backend["localstripe"]
+        for key in sorted(set(fake) & set(local)):
+            if fake[key] is None or local[key] is None:
+                continue
+            assert _kind(fake[key]) == _kind(local[key]), (object_name, key, fake[key], local[key])
+            compared += 1
+    assert {"customer", "payment_intent", "refund", "charge", "product"} <= set(shapes)
+    assert compared > 40
