@@ -249,3 +249,17 @@ async def test_the_escape_hatch() -> None:
     assert made.model_extra is not None and made.model_extra["id"] == "ed_1"
     stats = client.stats()
     assert stats.calls >= 3
+
+
+def test_events_of_any_type_carry_their_typed_object() -> None:
+    from atom_stripe.models import CheckoutSession, Invoice, UnknownEvent, parse_event
+
+    event = {**FIXTURE_OBJECTS["event"], "type": "invoice.paid"}
+    event["data"] = {"object": FIXTURE_OBJECTS["invoice"]}
+    parsed = parse_event(event)
+    assert isinstance(parsed, UnknownEvent) and isinstance(parsed.data.object, Invoice)
+    event["type"], event["data"] = "checkout.session.completed", {"object": FIXTURE_OBJECTS["checkout.session"]}
+    assert isinstance(parse_event(event).data.object, CheckoutSession)
+    event["type"], event["data"] = "thing.happened", {"object": {"id": "th_1", "object": "thing", "size": 1}}
+    generic = parse_event(event).data.object
+    assert type(generic) is StripeObject and generic.model_extra == {"id": "th_1", "object": "thing", "size": 1}

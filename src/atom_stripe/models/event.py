@@ -13,7 +13,15 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import Discriminator, Tag, TypeAdapter, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
+from pydantic import (
+    BeforeValidator,
+    Discriminator,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
 
 from .._generated.models.account import Account
 from .._generated.models.balance import Balance
@@ -142,10 +150,19 @@ class SubscriptionEvent(BaseEvent):
     data: EventData[Subscription]
 
 
-class UnknownEvent(BaseEvent):
-    """An event of a type atom_stripe has no model for; ``data.object`` stays generic."""
+def _by_object_type(value: Any) -> Any:
+    from .._objects import parse_object
 
-    data: EventData[StripeObject]
+    return parse_object(value)
+
+
+class UnknownEvent(BaseEvent):
+    """An event of any other type (``invoice.paid``, ``checkout.session.completed``, ...):
+    ``data.object`` is parsed into the model its ``object`` field names (``Invoice``,
+    ``CheckoutSession``, ...), or a generic :class:`StripeObject` for an object type atom_stripe
+    has no model for. Narrow it with ``isinstance(event.data.object, Invoice)``."""
+
+    data: EventData[Annotated[StripeObject, BeforeValidator(_by_object_type)]]
 
 
 TYPED_EVENTS: tuple[type[BaseEvent], ...] = (
