@@ -90,3 +90,14 @@ def test_a_missing_extra_names_the_pip_install(monkeypatch: pytest.MonkeyPatch) 
         import atom_stripe.contrib.otel  # noqa: F401
     assert isinstance(caught.value, StripeError)
     assert "pip install 'atom_stripe[otel]'" in str(caught.value)
+
+
+def test_the_fastapi_router_without_fastapi_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "fastapi", None)
+    monkeypatch.delitem(sys.modules, "atom_stripe.contrib.fastapi", raising=False)
+    with pytest.raises(ImportError) as caught:
+        import atom_stripe.contrib.fastapi  # noqa: F401
+    assert isinstance(caught.value, StripeError)
+    assert "pip install 'atom_stripe[fastapi]'" in str(caught.value)

@@ -64,3 +64,19 @@ def test_the_base_class_does_it_for_any_model() -> None:
     assert customer.balance is None and customer.model_invalid == {"balance": "lots"}
     again = Customer.model_validate_json(b'{"id": "cus_9", "object": "customer", "livemode": "maybe"}')
     assert again.model_invalid == {"livemode": "maybe"}
+
+
+def test_an_odd_field_inside_an_event_keeps_the_typed_event() -> None:
+    import json
+
+    from atom_stripe.models import SubscriptionEvent, parse_event
+
+    from .helpers import FIXTURES
+
+    fixtures = json.loads(FIXTURES.read_text())["resources"]
+    odd = {**fixtures["subscription"], "billing_cycle_anchor": None}  # localstripe sends this null
+    event = {**fixtures["event"], "type": "customer.subscription.created", "data": {"object": odd}}
+    parsed = parse_event(event)
+    assert isinstance(parsed, SubscriptionEvent)
+    assert parsed.data.object.id == odd["id"]
+    assert parsed.data.object.model_invalid == {"billing_cycle_anchor": None}

@@ -31,19 +31,23 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import anyio
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
-from fastapi.responses import JSONResponse
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    ValidatorFunctionWrapHandler,
-    WrapValidator,
-    with_config,
-)
-from pydantic_core import InitErrorDetails, PydanticCustomError
 from typing_extensions import NotRequired, TypedDict, get_type_hints, is_typeddict
+
+from .._extras import needs_extra
+
+with needs_extra("fastapi"):
+    from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
+    from fastapi.responses import JSONResponse
+    from pydantic import (
+        BaseModel,
+        ConfigDict,
+        Field,
+        ValidationError,
+        ValidatorFunctionWrapHandler,
+        WrapValidator,
+        with_config,
+    )
+    from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from .. import __version__
 from .._client import AsyncStripeClient

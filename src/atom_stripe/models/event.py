@@ -192,9 +192,28 @@ def _fall_back_to_unknown(value: Any, handler: ValidatorFunctionWrapHandler) -> 
     except ValidationError:
         if isinstance(value, UnknownEvent):
             raise
+        typed = _typed_leniently(value)
+        if typed is not None:
+            return typed
         event = UnknownEvent.model_validate(value)
         logger.warning("event %s (%s) does not fit its typed model; parsed as UnknownEvent", event.id, event.type)
         return event
+
+
+def _typed_leniently(value: Any) -> BaseEvent | None:
+    """The typed event, its object parsed by the model's own lenient fallback (a field that
+    does not fit keeps its raw value in ``model_invalid``); None when even that fails."""
+    if not isinstance(value, dict) or not isinstance(value.get("data"), dict):
+        return None
+    cls = EVENT_CLASSES.get(value.get("type", ""))
+    if cls is None:
+        return None
+    model = cls.model_fields["data"].annotation.model_fields["object"].annotation  # type: ignore[union-attr]
+    try:
+        obj = model.model_validate(value["data"].get("object"))
+        return cls.model_validate({**value, "data": {**value["data"], "object": obj}})
+    except ValidationError:
+        return None
 
 
 def _event_tag(value: Any) -> str:
