@@ -53,6 +53,9 @@ BASEMODEL_NAMES = {
     "model_config", "model_fields", "model_extra", "model_dump", "model_copy", "model_validate", "schema", "json",
     "dict", "copy", "construct", "validate", "fields", "model_computed_fields", "model_fields_set", "model_post_init",
 }  # fmt: skip
+#: Fields that hold secrets beyond the ones every model masks (client_secret, secret, tokens):
+#: object type -> field names, masked in reprs.
+SECRET_MODEL_FIELDS = {"issuing.card": ("cvc", "number"), "apps.secret": ("payload",)}
 #: Option names every method takes; a parameter of the same name would be ambiguous.
 OPTION_NAMES = {"expand", "extra_params", "stripe_account", "idempotency_key"}
 #: Names atom_stripe gives a namespace besides stripe-python's own (same object).
@@ -453,6 +456,11 @@ class ModelWriter:
             if cls is self.top and doc and doc[0]:
                 first = doc[0].rstrip(".").replace("\\", "\\\\").replace('"""', "'''")
                 lines += [f'    """{first}."""', ""]
+            secret = SECRET_MODEL_FIELDS.get(getattr(cls, "OBJECT_NAME", "")) if cls is self.top else None
+            if secret:
+                self.uses.add("ClassVar")
+                names = ", ".join(f'"{n}"' for n in secret)
+                lines += [f"    __secret_fields__: ClassVar[frozenset[str]] = frozenset({{{names}}})", ""]
             lines += self.fixture_fields(cls, self.fields(cls)) or ["    pass"]
             bodies.append("\n".join(lines))
         if deleted:
@@ -476,7 +484,7 @@ class ModelWriter:
         ]
         if "Decimal" in self.uses:
             head.append("from decimal import Decimal")
-        typing_names: list[str] = sorted(n for n in ("Any", "Literal") if n in self.uses)
+        typing_names: list[str] = sorted(n for n in ("Any", "ClassVar", "Literal") if n in self.uses)
         if self.lazy:
             typing_names.append("TYPE_CHECKING")
         if typing_names:
@@ -507,6 +515,30 @@ class ModelWriter:
         for name in names:
             lines.append(f'    {name} = lazy_model("{self.lazy[name]}", "{name}")')
         return "\n".join(lines) + "\n"
+
+
+def examples_by_object(fixtures: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every field seen on each object type anywhere in Stripe's example objects (top level,
+    or nested, as an event's ``data.object`` is), with one example value each."""
+    seen: dict[str, dict[str, Any]] = {}
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            kind = value.get("object")
+            if isinstance(kind, str) and not value.get("deleted"):
+                merged = seen.setdefault(kind, {})
+                for key, item in value.items():
+                    if merged.get(key) is None:
+                        merged[key] = item
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for key in sorted(fixtures):
+        walk(fixtures[key])
+    return seen
 
 
 def all_model_classes() -> list[type]:
@@ -852,8 +884,9 @@ def generate() -> dict[str, str]:
     model_names: dict[str, str] = {}
     object_names: dict[str, str] = {"event": "Event"}
     fixtures = json.loads(FIXTURES.read_text())["resources"]
+    examples = examples_by_object(fixtures)
     for cls in classes:
-        writer = ModelWriter(cls, index, fixtures.get(getattr(cls, "OBJECT_NAME")))
+        writer = ModelWriter(cls, index, examples.get(getattr(cls, "OBJECT_NAME")))
         text = writer.render(cls in deletable)
         module = model_module(cls)
         files[f"models/{module}.py"] = text

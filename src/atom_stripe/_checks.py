@@ -24,6 +24,33 @@ ONE_OF_REQUIRED: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/v1/refunds"): ("payment_intent", "charge"),
 }
 
+#: Paths whose amounts Stripe takes only positive (or zero, per ``AMOUNT_KEYS``): money that
+#: moves from a payer. Elsewhere (customer balance transactions, invoice items, credit notes,
+#: tax reversals, ...) an amount may be negative: a credit.
+POSITIVE_AMOUNT_PATHS = (
+    "/v1/payment_intents",
+    "/v1/charges",
+    "/v1/refunds",
+    "/v1/payouts",
+    "/v1/transfers",
+    "/v1/topups",
+    "/v1/setup_intents",
+    "/v1/checkout/sessions",
+    "/v1/payment_links",
+    "/v1/prices",
+    "/v1/products",
+    "/v1/plans",
+    "/v1/subscriptions",
+    "/v1/subscription_items",
+    "/v1/application_fees",
+)
+
+
+def amounts_signed(path: str) -> bool:
+    """Whether amounts of calls on ``path`` may be negative (credits, reversals)."""
+    return not path.startswith(POSITIVE_AMOUNT_PATHS)
+
+
 #: Amount parameters: name -> whether zero is allowed.
 AMOUNT_KEYS = {
     "amount": False,
@@ -127,7 +154,7 @@ def check_metadata(metadata: Any, param: str = "metadata") -> None:
             raise StripeValueError(f"{param}[{key}]", f"is longer than {MAX_METADATA_VALUE} characters")
 
 
-def check_values(params: Mapping[str, Any], prefix: str = "") -> Mapping[str, Any]:
+def check_values(params: Mapping[str, Any], prefix: str = "", *, signed: bool = False) -> Mapping[str, Any]:
     """Check amounts, currencies and metadata anywhere in the parameters.
 
     Returns the parameters with currencies lower-cased (``"USD"`` is sent as ``usd``): the
@@ -147,19 +174,27 @@ def check_values(params: Mapping[str, Any], prefix: str = "") -> Mapping[str, An
             continue
         if key in AMOUNT_KEYS and not isinstance(value, Mapping):
             if value != "":
-                check_amount(value, currency=currency, param=_name(prefix, key), allow_zero=AMOUNT_KEYS[key])
+                check_amount(
+                    value,
+                    currency=currency,
+                    param=_name(prefix, key),
+                    allow_zero=AMOUNT_KEYS[key],
+                    allow_negative=signed,
+                )
         elif key == "metadata":
             check_metadata(value, _name(prefix, key))
         elif type(value) is str:
             continue
         elif isinstance(value, Mapping):
-            checked = check_values(value, _name(prefix, key))
+            checked = check_values(value, _name(prefix, key), signed=signed)
             if checked is not value:
                 out = out if out is not None else dict(params)
                 out[key] = checked
         elif isinstance(value, (list, tuple)):
             items = [
-                check_values(item, f"{_name(prefix, key)}[{index}]") if isinstance(item, Mapping) else item
+                check_values(item, f"{_name(prefix, key)}[{index}]", signed=signed)
+                if isinstance(item, Mapping)
+                else item
                 for index, item in enumerate(value)
             ]
             if any(new is not old for new, old in zip(items, value, strict=True)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, ClassVar, SupportsIndex, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 from typing_extensions import Self
@@ -68,12 +68,31 @@ class StripeObject(BaseModel):
         fields = type(self).model_fields
         return {name: value for name, value in extra.items() if name in fields}
 
+    #: Fields of this model that hold secrets besides :data:`SECRET_FIELDS` (set by the generator).
+    __secret_fields__: ClassVar[frozenset[str]] = frozenset()
+
     def __repr_args__(self) -> Any:
+        secrets = SECRET_FIELDS | type(self).__secret_fields__
         for name, value in super().__repr_args__():
-            if name in SECRET_FIELDS and value is not None:
+            if name in secrets and value is not None:
                 yield name, "**********"
             elif value is not None:
                 yield name, value
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> Any:
+        # A parametrized generic model (Page[Customer], EventData[Invoice]) has no importable
+        # name: pickle it as its origin, its arguments and its state.
+        meta = type(self).__pydantic_generic_metadata__
+        if meta["origin"] is None:
+            return super().__reduce_ex__(protocol)
+        return _rebuild_generic, (meta["origin"], meta["args"], self.__getstate__())
+
+
+def _rebuild_generic(origin: Any, args: tuple[Any, ...], state: Any) -> Any:
+    cls = origin[args if len(args) > 1 else args[0]]
+    obj = cls.__new__(cls)
+    obj.__setstate__(state)
+    return obj
 
 
 def validate_json_leniently(

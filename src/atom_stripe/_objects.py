@@ -3,6 +3,7 @@ parsing an object by its ``object`` field."""
 
 from __future__ import annotations
 
+import copyreg
 from functools import cache
 from importlib import import_module
 from typing import Any, Literal
@@ -46,6 +47,20 @@ def parse_object(value: Any) -> Any:
     return model.validate_python(value) if hasattr(model, "validate_python") else model.model_validate(value)
 
 
+class _LazyMeta(type):
+    """The type of lazy stand-ins: pickled by how to make them again (see ``copyreg`` below)."""
+
+    _lazy_target: tuple[str, str]
+
+
+def _pickle_lazy(cls: _LazyMeta) -> tuple[Any, tuple[str, str]]:
+    return lazy_model, cls._lazy_target
+
+
+copyreg.pickle(_LazyMeta, _pickle_lazy)
+
+
+@cache
 def lazy_model(module: str, name: str) -> Any:
     """A stand-in for another object type's model in annotations: it loads that model's module
     only when a value of that type is first validated, so one model never loads the others.
@@ -71,15 +86,14 @@ def lazy_model(module: str, name: str) -> Any:
                 raise ValueError(f"a {kind!r} object is not a {name}")
         return model.model_validate(value)
 
-    class Lazy:
+    class Lazy(metaclass=_LazyMeta):
+        _lazy_target = (module, name)
+
         @classmethod
         def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
-            return core_schema.no_info_plain_validator_function(
-                validate,
-                serialization=core_schema.plain_serializer_function_ser_schema(
-                    _dump, info_arg=True, when_used="always"
-                ),
-            )
+            # No serializer of its own: pydantic serializes the value by its runtime type (the
+            # model), so include/exclude, by_alias and exclude_unset reach inside it.
+            return core_schema.no_info_plain_validator_function(validate)
 
         @classmethod
         def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> dict[str, Any]:
@@ -87,19 +101,6 @@ def lazy_model(module: str, name: str) -> Any:
 
     Lazy.__name__ = Lazy.__qualname__ = name
     return Lazy
-
-
-def _dump(value: Any, info: Any) -> Any:
-    if isinstance(value, StripeObject):
-        mode = "json" if info.mode_is_json() else "python"
-        return value.model_dump(
-            mode=mode,
-            by_alias=info.by_alias,
-            exclude_unset=info.exclude_unset,
-            exclude_defaults=info.exclude_defaults,
-            exclude_none=info.exclude_none,
-        )
-    return value
 
 
 class DeletedObject(StripeObject):

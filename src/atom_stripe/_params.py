@@ -102,6 +102,12 @@ def _check(value: Any, tp: Any, name: str) -> None:
     if tp is Decimal:
         if isinstance(value, bool) or not isinstance(value, (Decimal, int, str)):
             raise _Misfit(name, f"must be a decimal (Decimal, int or str), not {type(value).__name__}")
+        try:
+            finite = Decimal(value).is_finite()
+        except ArithmeticError:
+            finite = False
+        if not finite:
+            raise _Misfit(name, f"must be a finite decimal number, not {value!r}"[:120])
         return
     if tp is _NoneType:
         if value is not None:

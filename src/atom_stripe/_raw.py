@@ -3,7 +3,9 @@ uploads (multipart, to the files host) and binary downloads (``quotes.pdf``)."""
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +16,8 @@ from ._errors import APIResponseError, StripeValueError
 from ._request import Requester
 
 METHODS = ("GET", "POST", "DELETE")
+#: An API path: printable ASCII segments, no query, fragment, escapes or backslashes.
+_API_PATH = re.compile(r"/v[12](/[A-Za-z0-9_.\-~:@!$&'()*+,;=]+)+")
 
 
 async def raw_request(
@@ -30,18 +34,19 @@ async def raw_request(
     method = method.upper() if isinstance(method, str) else method
     if method not in METHODS:
         raise StripeValueError("method", f"must be one of {', '.join(METHODS)}")
-    if (
-        not isinstance(path, str)
-        or not path.startswith(("/v1/", "/v2/"))
-        or any(c in path for c in "?#\\ ")
-        or ("/../" in path + "/" or "/./" in path + "/")
-    ):
+    if not isinstance(path, str) or not _API_PATH.fullmatch(path) or "/./" in path + "/" or "/../" in path + "/":
         raise StripeValueError(
-            "path", "must be an API path such as '/v1/customers/cus_123' (no query, no dot segments)"
+            "path", "must be an API path such as '/v1/customers/cus_123' (no query, escapes or dot segments)"
         )
     if params is not None and not isinstance(params, Mapping):
         raise StripeValueError("params", "must be a mapping of parameter names to values")
-    params = check_values(params or {})
+    if params is not None and not all(isinstance(key, str) and key for key in params):
+        raise StripeValueError("params", "keys must be non-empty strings")
+    if cast_to is not None and not (
+        (isinstance(cast_to, type) and hasattr(cast_to, "model_validate_json")) or hasattr(cast_to, "validate_json")
+    ):
+        raise StripeValueError("cast_to", "must be a model class (e.g. atom_stripe.models.Customer) or a TypeAdapter")
+    params = check_values(params or {}, signed=True)  # the escape hatch: no per-endpoint sign rule
     body: tuple[bytes, str] | None = None
     pairs: list[tuple[str, str]] = []
     if path.startswith("/v2/") and method == "POST":
@@ -119,13 +124,34 @@ def multipart(params: Mapping[str, Any]) -> tuple[bytes, str]:
     import httpx
 
     fields = dict(params)
-    upload = fields.pop("file", None)
-    if upload is None:
-        raise StripeValueError("file", "is required: bytes, an open binary file, or (filename, content[, type])")
-    if isinstance(upload, (bytes, bytearray)):
-        upload = ("upload", bytes(upload))
-    elif isinstance(upload, str):
-        raise StripeValueError("file", "must be bytes or an open binary file, not a str (open(path, 'rb'))")
-    request = httpx.Request("POST", "https://files.invalid/", data=dict(flatten(fields)), files={"file": upload})
-    content = request.read()
+    upload = _upload(fields.pop("file", None))
+    try:
+        request = httpx.Request("POST", "https://files.invalid/", data=dict(flatten(fields)), files={"file": upload})
+        content = request.read()
+    except (OSError, ValueError, TypeError) as exc:
+        raise StripeValueError("file", f"could not be read: {type(exc).__name__}") from exc
     return content, request.headers["content-type"]
+
+
+def _upload(upload: Any) -> Any:
+    """``file=``: bytes, an open binary file, or (filename, bytes or binary file[, content type])."""
+    usage = "must be bytes, an open binary file (open(path, 'rb')), or (filename, content[, content_type])"
+    if isinstance(upload, (bytes, bytearray)):
+        return ("upload", bytes(upload))
+    if _binary_file(upload):
+        return upload
+    if isinstance(upload, tuple) and 2 <= len(upload) <= 3:
+        name, content, *kind = upload
+        if (
+            isinstance(name, str)
+            and (isinstance(content, (bytes, bytearray)) or _binary_file(content))
+            and all(isinstance(k, str) for k in kind)
+        ):
+            return (name, bytes(content) if isinstance(content, bytearray) else content, *kind)
+    if upload is None:
+        raise StripeValueError("file", "is required: " + usage.removeprefix("must be "))
+    raise StripeValueError("file", f"{usage}, not {type(upload).__name__}")
+
+
+def _binary_file(value: Any) -> bool:
+    return callable(getattr(value, "read", None)) and not isinstance(value, io.TextIOBase)

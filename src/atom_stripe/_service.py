@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from ._checks import check_account, check_id, check_one_of, check_values
+from ._checks import amounts_signed, check_account, check_id, check_one_of, check_values
 from ._encoding import flatten
 from ._endpoint import Endpoint
 from ._errors import StripeValueError
@@ -36,11 +36,14 @@ def wire_params(
     *,
     expand: Sequence[str] | None = None,
     extra_params: Mapping[str, Any] | None = None,
+    signed: bool = False,
 ) -> dict[str, Any]:
-    """Checked parameters, ``expand`` and ``extra_params`` merged into one mapping."""
+    """Checked parameters, ``expand`` and ``extra_params`` merged into one mapping.
+
+    ``signed``: amounts may be negative (credits, reversals; see ``_checks.amounts_signed``)."""
     # Amounts, currencies and metadata first: their messages teach more than the type check's
     # (a Decimal amount is told about minor units and atom_stripe.money, not just "an integer").
-    checked = check_values(params)
+    checked = check_values(params, signed=signed)
     if schema is not None:
         check_params(schema, params)
     elif params:
@@ -60,7 +63,7 @@ def wire_params(
                 raise StripeValueError("extra_params", "keys must be non-empty strings")
             if key in merged:
                 raise StripeValueError(key, "is given both as a keyword and in extra_params")
-        merged.update(check_values(extra_params))
+        merged.update(check_values(extra_params, signed=signed))
     return merged
 
 
@@ -112,7 +115,11 @@ class Service:
         if endpoint.method != "POST" and options.get("idempotency_key") is not None:
             raise StripeValueError("idempotency_key", "only POSTs take one")
         merged = wire_params(
-            endpoint.params_type, params, expand=options.get("expand"), extra_params=options.get("extra_params")
+            endpoint.params_type,
+            params,
+            expand=options.get("expand"),
+            extra_params=options.get("extra_params"),
+            signed=amounts_signed(endpoint.path),
         )
         check_one_of(endpoint.method, endpoint.path, merged)
         requester = self._requester
@@ -145,7 +152,11 @@ class Service:
         if options.get("idempotency_key") is not None:
             raise StripeValueError("idempotency_key", "only POSTs take one; lists and searches are reads")
         merged = wire_params(
-            endpoint.params_type, params, expand=options.get("expand"), extra_params=options.get("extra_params")
+            endpoint.params_type,
+            params,
+            expand=options.get("expand"),
+            extra_params=options.get("extra_params"),
+            signed=amounts_signed(endpoint.path),
         )
         check_list_params(merged)
         account = check_account(options.get("stripe_account"))

@@ -269,9 +269,15 @@ def from_minor_units(amount: int, currency: str) -> Decimal:
 
 
 def check_amount(
-    amount: object, *, currency: str | None = None, param: str = "amount", allow_zero: bool = False
+    amount: object,
+    *,
+    currency: str | None = None,
+    param: str = "amount",
+    allow_zero: bool = False,
+    allow_negative: bool = False,
 ) -> int:
-    """A Stripe amount: an int, positive (or zero where allowed), within Stripe's maximum."""
+    """A Stripe amount: an int, positive (or zero where allowed; any sign where Stripe takes
+    credits and reversals), within Stripe's maximum."""
     if isinstance(amount, bool) or not isinstance(amount, int):
         raise StripeValueError(
             param,
@@ -279,16 +285,16 @@ def check_amount(
             "unit (2000 is 20.00 USD, 2000 JPY is 2000 yen); convert with "
             "atom_stripe.money.to_minor_units(Decimal('20.00'), 'usd')",
         )
-    if amount < 0 or (amount == 0 and not allow_zero):
+    if not allow_negative and (amount < 0 or (amount == 0 and not allow_zero)):
         raise StripeValueError(param, f"must be {'zero or more' if allow_zero else 'positive'}, not {amount}")
     limit = max_amount(currency)
-    if amount > limit:
+    if abs(amount) > limit:
         raise StripeValueError(param, f"{amount} is above Stripe's maximum of {limit}")
     if currency is not None:
         code = normalize_currency(currency)
-        if code in WHOLE_UNITS_TIMES_100 and amount % 100:
+        if code in WHOLE_UNITS_TIMES_100 and abs(amount) % 100:
             raise StripeValueError(param, f"{code.upper()} amounts must be a multiple of 100 (whole units)")
-        if code in THREE_DECIMAL and amount % 10:
+        if code in THREE_DECIMAL and abs(amount) % 10:
             raise StripeValueError(param, f"{code.upper()} amounts must end in 0")
     return amount
 

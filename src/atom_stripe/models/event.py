@@ -16,6 +16,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import (
     BeforeValidator,
     Discriminator,
+    SerializeAsAny,
     Tag,
     TypeAdapter,
     ValidationError,
@@ -162,7 +163,7 @@ class UnknownEvent(BaseEvent):
     ``CheckoutSession``, ...), or a generic :class:`StripeObject` for an object type atom_stripe
     has no model for. Narrow it with ``isinstance(event.data.object, Invoice)``."""
 
-    data: EventData[Annotated[StripeObject, BeforeValidator(_by_object_type)]]
+    data: EventData[SerializeAsAny[Annotated[StripeObject, BeforeValidator(_by_object_type)]]]
 
 
 TYPED_EVENTS: tuple[type[BaseEvent], ...] = (

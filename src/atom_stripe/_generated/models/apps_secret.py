@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 
 
 class AppsSecret(StripeObject):
     """Secret Store is an API that allows Stripe Apps developers to securely persist secrets for use by UI Extensions and app backends."""
+
+    __secret_fields__: ClassVar[frozenset[str]] = frozenset({"payload"})
 
     created: int = ALWAYS_SENT
     deleted: bool | None = None

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import ClassVar, Literal, TYPE_CHECKING
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -11,6 +11,8 @@ from ..._objects import lazy_model
 
 class IssuingCard(StripeObject):
     """You can [create physical or virtual cards](https://docs.stripe.com/issuing) that are issued to cardholders."""
+
+    __secret_fields__: ClassVar[frozenset[str]] = frozenset({"cvc", "number"})
 
     brand: str = ALWAYS_SENT
     cancellation_reason: Literal['design_rejected', 'fulfillment_error', 'lost', 'stolen'] | None = None

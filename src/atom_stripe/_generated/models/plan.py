@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal, TYPE_CHECKING
+from typing import Any, Literal, TYPE_CHECKING
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import DeletedObject, lazy_model
@@ -14,6 +14,7 @@ class Plan(StripeObject):
     """You can now model subscriptions more flexibly using the [Prices API](https://docs.stripe.com/api#prices). It replaces the Plans API and is backwards compatible to simplify your migration."""
 
     active: bool = ALWAYS_SENT
+    aggregate_usage: Any = None
     amount: int | None = None
     amount_decimal: Decimal | None = None
     billing_scheme: Literal['per_unit', 'tiered'] | str = ALWAYS_SENT
