@@ -29,7 +29,17 @@ ROOT = HERE.parent
 FIXTURES = ROOT / "tests" / "data" / "stripe-fixtures3.json"
 PYTHON = sys.executable
 
-CLIENTS = ["atom_stripe", "atom_stripe-hooks", "atom_stripe-trio", "httpx", "httpx-aiohttp", "aiohttp", "stripe-python"]
+CLIENTS = [
+    "atom_stripe",
+    "atom_stripe-hooks",
+    "atom_stripe-trio",
+    "httpx",
+    "httpx-aiohttp",
+    "aiohttp",
+    "aiohttp+json",
+    "aiohttp+pydantic",
+    "stripe-python",
+]
 #: operation -> (requests per run, concurrency)
 OPS = {"retrieve": (2000, 32), "create": (2000, 32), "list100": (300, 8), "paginate10k": (3, 1)}
 PAGES, PAGE_SIZE = 100, 100

@@ -2,7 +2,8 @@
 
     python benchmarks/worker.py CLIENT OP URL [--requests N] [--concurrency C]
 
-CLIENT: atom_stripe, atom_stripe-trio, atom_stripe-hooks, httpx, httpx-aiohttp, aiohttp, stripe-python
+CLIENT: atom_stripe, atom_stripe-trio, atom_stripe-hooks, httpx, httpx-aiohttp, aiohttp, aiohttp+json,
+        aiohttp+pydantic, stripe-python
 OP:     retrieve, create, list100, paginate10k
 """
 
@@ -100,8 +101,25 @@ def httpx_ops(url: str, transport: Any = None) -> tuple[dict[str, Op], Callable[
     return {"retrieve": retrieve, "create": create, "list100": list100, "paginate10k": paginate}, c.aclose
 
 
-def aiohttp_ops(url: str) -> tuple[dict[str, Op], Callable[[], Awaitable[None]]]:
+def aiohttp_ops(url: str, parse: str = "aiohttp") -> tuple[dict[str, Op], Callable[[], Awaitable[None]]]:
+    """Raw aiohttp: the floor. ``parse``: ``aiohttp`` (``response.json()``), ``json`` (the body's
+    bytes into ``json.loads``), or ``pydantic`` (the typed floor: the bytes straight into
+    atom_stripe's own models' ``validate_json``, no client around them)."""
     import aiohttp
+
+    decode: dict[str, Callable[[bytes], Any]] = {}
+    if parse == "json":
+        decode = dict.fromkeys(("customer", "intent", "page"), json.loads)
+    elif parse == "pydantic":
+        from pydantic import TypeAdapter
+
+        from atom_stripe.models import Customer, Page, PaymentIntent
+
+        decode = {
+            "customer": TypeAdapter(Customer).validate_json,
+            "intent": TypeAdapter(PaymentIntent).validate_json,
+            "page": TypeAdapter(Page[Customer]).validate_json,
+        }
 
     session: aiohttp.ClientSession | None = None
 
@@ -111,29 +129,41 @@ def aiohttp_ops(url: str) -> tuple[dict[str, Op], Callable[[], Awaitable[None]]]
             session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100))
         return session
 
+    async def body(r: aiohttp.ClientResponse, kind: str) -> Any:
+        if not decode:
+            return await r.json()
+        return decode[kind](await r.read())
+
+    def items(page: Any) -> list[Any]:
+        return page["data"] if isinstance(page, dict) else page.data  # type: ignore[no-any-return]
+
+    def last_id(page: Any) -> str:
+        last = items(page)[-1]
+        return last["id"] if isinstance(last, dict) else last.id  # type: ignore[no-any-return]
+
     async def retrieve() -> int:
         async with get().get(f"{url}/v1/customers/cus_bench", headers=HEADERS) as r:
-            await r.json()
+            await body(r, "customer")
         return 1
 
     async def create() -> int:
         async with get().post(f"{url}/v1/payment_intents", data=CREATE_FORM, headers=FORM_HEADERS) as r:
-            await r.json()
+            await body(r, "intent")
         return 1
 
     async def list100() -> int:
         async with get().get(f"{url}/v1/customers", params={"limit": "100"}, headers=HEADERS) as r:
-            return len((await r.json())["data"])
+            return len(items(await body(r, "page")))
 
     async def paginate() -> int:
         n, params = 0, {"limit": "100"}
         while True:
             async with get().get(f"{url}/v1/customers", params=params, headers=HEADERS) as r:
-                page = await r.json()
-            n += len(page["data"])
-            if not page["has_more"]:
+                page = await body(r, "page")
+            n += len(items(page))
+            if not (page["has_more"] if isinstance(page, dict) else page.has_more):
                 return n
-            params = {"limit": "100", "starting_after": page["data"][-1]["id"]}
+            params = {"limit": "100", "starting_after": last_id(page)}
 
     async def close() -> None:
         if session is not None:
@@ -186,6 +216,8 @@ def make(client: str, url: str) -> tuple[dict[str, Op], Callable[[], Awaitable[N
         return httpx_ops(url, AiohttpTransport())
     if client == "aiohttp":
         return aiohttp_ops(url)
+    if client in ("aiohttp+json", "aiohttp+pydantic"):
+        return aiohttp_ops(url, client.partition("+")[2])
     if client == "stripe-python":
         return stripe_ops(url)
     raise SystemExit(f"unknown client {client}")
@@ -211,7 +243,8 @@ async def batch(op: Op, n: int, concurrency: int) -> int:
     async def one() -> None:
         nonlocal produced
         async with limit:
-            produced += await op()
+            made = await op()
+        produced += made
 
     async with anyio.create_task_group() as tg:
         for _ in range(n):

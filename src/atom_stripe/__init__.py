@@ -1,5 +1,6 @@
 """atom_stripe: a typed, async-first client for Stripe's REST API."""
 
+from . import _lighter  # noqa: F401  (first: httpx's command-line tool then loads only if used)
 from ._client import DEFAULT_API_VERSION, AsyncStripeClient
 from ._errors import (
     APIConnectionError,

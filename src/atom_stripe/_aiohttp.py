@@ -9,6 +9,7 @@ timeout from a dropped connection. Imported only on asyncio, on the first reques
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -16,13 +17,45 @@ import httpx
 
 from ._transport import DEADLINE, DEFAULT_MAX_RESPONSE_SIZE, MAX_RESPONSE_SIZE, BodyError, read_body, without_encoding
 
+_timeouts: dict[tuple[Any, ...], aiohttp.ClientTimeout] = {}
 
-def _timeout(request: httpx.Request) -> aiohttp.ClientTimeout:
-    extensions = request.extensions
+
+def _timeout(extensions: Mapping[str, Any]) -> aiohttp.ClientTimeout:
+    """aiohttp's timeout for one attempt (made once per distinct setting). A limit no shorter
+    than the whole attempt's deadline could never fire first: it is left out (one timer less)."""
     t = extensions.get("timeout", {})
-    return aiohttp.ClientTimeout(
-        total=extensions.get(DEADLINE), sock_connect=t.get("connect"), sock_read=t.get("read"), connect=t.get("pool")
-    )
+    total = extensions.get(DEADLINE)
+    key = (total, t.get("connect"), t.get("read"), t.get("pool"))
+    found = _timeouts.get(key)
+    if found is None:
+        if len(_timeouts) > 256:
+            _timeouts.clear()
+        connect, read, pool = (None if total is not None and x is not None and x >= total else x for x in key[1:])
+        found = _timeouts[key] = aiohttp.ClientTimeout(total=total, sock_connect=connect, sock_read=read, connect=pool)
+    return found
+
+
+class Answer:
+    """An answer read whole, as aiohttp gave it: what a 2xx needs, and no more. Turned into an
+    ``httpx.Response`` (:meth:`response`) only when something needs one (an error, ``send``)."""
+
+    __slots__ = ("content", "headers", "raw_headers", "status_code")
+
+    def __init__(self, status: int, raw_headers: Any, headers: Mapping[str, str], content: bytes) -> None:
+        self.status_code = status
+        self.raw_headers = raw_headers
+        #: Case-insensitive (aiohttp's ``CIMultiDictProxy``), for ``request-id`` and the like.
+        self.headers = headers
+        self.content = content
+
+    def response(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            self.status_code,
+            headers=self.raw_headers,
+            content=self.content,
+            request=request,
+            extensions={"http_version": b"HTTP/1.1"},
+        )
 
 
 def _describe(exc: BaseException) -> str:
@@ -56,43 +89,65 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return self._session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        answer = await self.fetch(
+            request.method,
+            str(request.url),
+            request.headers.multi_items(),
+            request.content or None,
+            request.extensions,
+            lambda: request,
+        )
+        return answer.response(request)
+
+    async def fetch(
+        self,
+        method: str,
+        url: str,
+        headers: Any,
+        content: bytes | None,
+        extensions: Mapping[str, Any],
+        request: Callable[[], httpx.Request],
+    ) -> Answer:
+        """One attempt, read whole within its deadline and size limit (both in ``extensions``).
+        ``request`` makes the ``httpx.Request`` that errors carry, only when one is raised."""
         session = self._get_session()
-        limit: int = request.extensions.get(MAX_RESPONSE_SIZE, DEFAULT_MAX_RESPONSE_SIZE)
+        limit: int = extensions.get(MAX_RESPONSE_SIZE, DEFAULT_MAX_RESPONSE_SIZE)
         try:
             async with session.request(
-                request.method,
-                str(request.url),
-                headers=request.headers.multi_items(),
-                data=request.content or None,
+                method,
+                url,
+                headers=headers,
+                data=content,
                 allow_redirects=False,
                 compress=None,
-                timeout=_timeout(request),
+                timeout=_timeout(extensions),
             ) as answer:
                 status = answer.status
-                headers: Any = answer.raw_headers
-                encoding = answer.headers.get("Content-Encoding")
+                raw: Any = answer.raw_headers
+                parsed: Mapping[str, str] = answer.headers
+                encoding = parsed.get("Content-Encoding")
                 length = answer.content_length
                 try:
                     if encoding is None and length is not None and length <= limit:
                         body = await answer.read()  # the common case: aiohttp stops at the length
                     else:
                         body = await read_body(answer.content.iter_any(), encoding or "", limit)
-                        headers = without_encoding(headers) if encoding else headers
+                        if encoding:
+                            raw = without_encoding(raw)
+                            parsed = httpx.Headers(raw)
                 except BodyError as exc:
-                    raise exc.with_head(status, headers, request) from None
+                    raise exc.with_head(status, raw, request()) from None
         except aiohttp.ConnectionTimeoutError as exc:
-            raise httpx.ConnectTimeout(_describe(exc), request=request) from exc
+            raise httpx.ConnectTimeout(_describe(exc), request=request()) from exc
         except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
-            raise httpx.ReadTimeout(_describe(exc), request=request) from exc
+            raise httpx.ReadTimeout(_describe(exc), request=request()) from exc
         except aiohttp.ClientConnectorError as exc:
-            raise httpx.ConnectError(_describe(exc), request=request) from exc
+            raise httpx.ConnectError(_describe(exc), request=request()) from exc
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientResponseError) as exc:
-            raise httpx.RemoteProtocolError(_describe(exc), request=request) from exc
+            raise httpx.RemoteProtocolError(_describe(exc), request=request()) from exc
         except aiohttp.ClientError as exc:
-            raise httpx.NetworkError(_describe(exc), request=request) from exc
-        return httpx.Response(
-            status, headers=headers, content=body, request=request, extensions={"http_version": b"HTTP/1.1"}
-        )
+            raise httpx.NetworkError(_describe(exc), request=request()) from exc
+        return Answer(status, raw, parsed, body)
 
     def close_now(self) -> None:
         """Close the session without awaiting: for a session whose event loop is gone or not

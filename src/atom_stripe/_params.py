@@ -12,7 +12,7 @@ import types
 import typing
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Literal, Union
+from typing import Any, Literal, TypedDict, Union
 
 from typing_extensions import is_typeddict
 
@@ -20,6 +20,7 @@ from ._errors import StripeValueError
 
 _NoneType = type(None)
 _hints: dict[type, tuple[dict[str, Any], frozenset[str]]] = {}
+_plans: dict[Any, tuple[Any, tuple[Any, ...]]] = {}
 
 
 class _Misfit(Exception):
@@ -113,16 +114,15 @@ def _check(value: Any, tp: Any, name: str) -> None:
         if value is not None:
             raise _Misfit(name, "must be None")
         return
-    if is_typeddict(tp):
+    origin, args = _plan(tp)
+    if origin is TypedDict:
         _check_dict(tp, value, name)
         return
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
     if origin is Literal:
-        if not any(type(value) is type(a) and value == a for a in args):
+        if not _in_literal(value, args):
             raise _Misfit(name, "must be " + _describe(tp) + f", not {value!r}"[:120])
         return
-    if origin in (Union, types.UnionType):
+    if origin is Union:
         _check_union(value, args, name)
         return
     if origin is list:
@@ -142,9 +142,40 @@ def _check(value: Any, tp: Any, name: str) -> None:
     raise _Misfit(name, f"has a type atom_stripe cannot check ({tp!r})")  # pragma: no cover
 
 
+def _plan(tp: Any) -> tuple[Any, tuple[Any, ...]]:
+    """What kind of annotation ``tp`` is (``TypedDict``, ``Literal``, ``Union``, ``list``,
+    ``dict``) and its arguments: worked out once per annotation."""
+    found = _plans.get(tp)
+    if found is None:
+        if is_typeddict(tp):
+            found = (TypedDict, ())
+        else:
+            origin = typing.get_origin(tp)
+            if origin is types.UnionType:
+                origin = Union
+            elif origin is typing.List:  # noqa: UP006
+                origin = list
+            elif origin is typing.Dict:  # noqa: UP006
+                origin = dict
+            found = (origin, typing.get_args(tp))
+        _plans[tp] = found
+    return found
+
+
+def _in_literal(value: Any, args: tuple[Any, ...]) -> bool:
+    return any(type(value) is type(a) and value == a for a in args)
+
+
 def _check_union(value: Any, args: tuple[Any, ...], name: str) -> None:
     misfits: list[_Misfit] = []
     for arg in args:
+        origin, literals = _plan(arg)
+        if origin is Literal:
+            # Checked here, without an exception: its message would never be read (a misfit
+            # of the union itself is told from the union's arguments below).
+            if _in_literal(value, literals):
+                return
+            continue
         try:
             _check(value, arg, name)
         except _Misfit as misfit:

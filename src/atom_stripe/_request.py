@@ -6,7 +6,7 @@ import logging
 import sys
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -30,6 +30,8 @@ from ._version import __version__
 if TYPE_CHECKING:
     from pydantic import BaseModel, TypeAdapter, ValidationError
 
+    from ._aiohttp import Answer
+
 logger = logging.getLogger("atom_stripe")
 
 M = TypeVar("M")
@@ -37,6 +39,8 @@ M = TypeVar("M")
 MAX_IDEMPOTENCY_KEY = 255
 #: Connect OAuth's endpoints, whose error answers have a shape of their own.
 OAUTH_PATHS = "/oauth/"
+#: httpx's own transport lookup: anything else (respx's "httpx" mode) means "do not bypass httpx".
+_HTTPX_TRANSPORT_FOR_URL = httpx.AsyncClient._transport_for_url
 USER_AGENT = f"atom_stripe/{__version__} python/{sys.version_info[0]}.{sys.version_info[1]} httpx/{httpx.__version__}"
 
 
@@ -98,11 +102,27 @@ class Call:
     template: str
     idempotency_key: str | None
     stripe_account: str | None
-    request: httpx.Request = field(repr=False)
+    url: str = field(repr=False)
+    headers: dict[str, str] = field(repr=False)
+    content: bytes | None = field(repr=False)
+    #: The attempt's deadline, size limit and timeouts (see :class:`Settings`).
+    extensions: Mapping[str, Any] = field(repr=False)
+    #: The ``httpx.Request``, made only when something needs one (see :attr:`request`).
+    built: httpx.Request | None = field(default=None, repr=False)
     attempt: int = 0
     status: int | None = None
     request_id: str | None = None
     finished: bool = False
+
+    @property
+    def request(self) -> httpx.Request:
+        """The call as an ``httpx.Request``: made on first use (an error, a transport other than
+        aiohttp, a caller's ``http_client``); a plain 2xx over aiohttp never needs one."""
+        if self.built is None:
+            self.built = httpx.Request(
+                self.method, self.url, headers=self.headers, content=self.content, extensions=self.extensions
+            )
+        return self.built
 
 
 class Requester:
@@ -117,7 +137,7 @@ class Requester:
         settings: Settings,
         throttle: Throttle | None = None,
         *,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: AutoTransport | None = None,
         hooks: HookSet | None = None,
         stats: Stats | None = None,
         owner: bool = False,
@@ -168,7 +188,7 @@ class Requester:
             stats=self.stats,
         )
 
-    async def request(
+    def request(
         self,
         method: str,
         path: str,
@@ -178,14 +198,15 @@ class Requester:
         template: str | None = None,
         idempotency_key: str | None = None,
         stripe_account: str | None = None,
-    ) -> M:
-        """Send one call, retrying what is safe to retry, and parse the answer into ``cast_to``."""
+    ) -> Awaitable[M]:
+        """Send one call, retrying what is safe to retry, and parse the answer into ``cast_to``.
+
+        Not a coroutine of its own (one layer less per call): what it returns is awaited."""
         parse: Callable[[bytes], Any] = (
             getattr(cast_to, "validate_json", None) or cast("type[BaseModel]", cast_to).model_validate_json
         )
         call = self._prepare(method, path, pairs, template, idempotency_key, stripe_account)
-        result: M = await self._attempts(call, parse, _name(cast_to))
-        return result
+        return self._attempts(call, parse, _name(cast_to))
 
     async def send(
         self,
@@ -241,24 +262,116 @@ class Requester:
             content = urlencode(pairs).encode() if pairs else None
         elif pairs:
             url = f"{url}?{urlencode(pairs)}"
-        if self.transport is not None:
-            request = httpx.Request(method, url, headers=headers, content=content, extensions=settings.extensions)
-        else:
-            request = self.http.build_request(method, url, headers=headers, content=content, timeout=settings.timeout)
-            request.extensions.update(settings.limits)
-        return Call(
+        call = Call(
             method=method,
             path=path,
             template=template or path,
             idempotency_key=idempotency_key,
             stripe_account=stripe_account or settings.stripe_account,
-            request=request,
+            url=url,
+            headers=headers,
+            content=content,
+            extensions=settings.extensions,
         )
+        if self.transport is None:
+            # A caller's http_client: its own headers, cookies and auth go in now.
+            request = self.http.build_request(method, url, headers=headers, content=content, timeout=settings.timeout)
+            request.extensions.update(settings.limits)
+            call.built, call.extensions = request, request.extensions
+        return call
 
     async def _attempts(self, call: Call, parse: Callable[[bytes], Any] | None, expected: str) -> Any:
-        """The retry loop, plus the bookkeeping for a call that is cancelled half-way."""
+        """Attempt the call until it succeeds, fails for good, or the retries run out; and keep
+        the books of a call that is cancelled half-way."""
+        from pydantic import ValidationError  # here, not at import time: `import atom_stripe` stays light
+
         try:
-            return await self._retry_loop(call, parse, expected)
+            max_retries = self.settings.max_retries
+            debug = logger.isEnabledFor(logging.DEBUG)
+            throttle = self.throttle if self.throttle.active else None
+            hooks = self.hooks if self.hooks else None
+            call_started = time.perf_counter()
+            total = self.settings.total_timeout
+            ends = None if total is None else call_started + total
+            while True:
+                call.attempt += 1
+                retries_left = call.attempt <= max_retries
+                if ends is not None:
+                    self._cap_attempt(call, ends - time.perf_counter())
+                retry_after: httpx.Headers | None = None
+                if hooks is not None and hooks.on_request:
+                    await hooks.fire(hooks.on_request, self._record(call))
+                started = time.perf_counter()
+                try:
+                    if throttle is None:
+                        response = await self._send(call)
+                    else:
+                        async with throttle.slot():
+                            response = await self._send(call)
+                except httpx.TransportError as exc:
+                    failure: StripeError = _transport_error(call, exc)
+                    self._log_attempt(call, started, type(failure).__name__, debug)
+                    retry = retries_left
+                except BodyError as exc:
+                    # An answer came, but its body cannot be used: mis-encoded or cut short (asking
+                    # again is safe, as for a body that is not JSON), or too large (it would be again).
+                    assert exc.response is not None
+                    call.status = exc.response.status_code
+                    call.request_id = exc.response.headers.get("request-id")
+                    failure = APIResponseError(f"{call.method} {call.template}: {exc}", response=exc.response)
+                    failure.__cause__ = exc
+                    self._log_attempt(call, started, type(failure).__name__, debug)
+                    retry = retries_left and exc.retry
+                except StripeError as exc:
+                    # Refused before sending (the rate limiter's max_wait): final, and told as itself.
+                    failure = exc
+                    self._log_attempt(call, started, type(failure).__name__, debug)
+                    retry = False
+                except Exception as exc:
+                    # Anything else a transport raised (a custom http_client's, an exception class
+                    # nobody mapped): still a StripeError, counted, hooked and retried like a drop.
+                    failure = APIConnectionError(
+                        f"{call.method} {call.template} failed after {call.attempt} attempt(s): {type(exc).__name__}",
+                        request=call.request,
+                    )
+                    failure.__cause__ = exc
+                    self._log_attempt(call, started, type(failure).__name__, debug)
+                    retry = retries_left
+                else:
+                    call.status = response.status_code
+                    call.request_id = response.headers.get("request-id")
+                    self._log_attempt(call, started, str(call.status), debug)
+                    if call.status < 300:
+                        try:
+                            result = _as_httpx(call, response) if parse is None else parse(response.content)
+                        except ValidationError as exc:
+                            failure = _response_error(call, _as_httpx(call, response), exc, expected)
+                            # A body that is not JSON at all was damaged on the way; asking again is
+                            # safe (GETs are idempotent, POSTs replay under their idempotency key).
+                            retry = retries_left and _not_json(exc)
+                        else:
+                            await self._finish(call, call_started, None, hooks)
+                            return result
+                    else:
+                        response = _as_httpx(call, response)
+                        failure = make_status_error(response, oauth=call.path.startswith(OAUTH_PATHS))
+                        retry = retries_left and _retry.should_retry(call.status, response.headers)
+                        retry_after = response.headers
+                if not retry:
+                    await self._finish(call, call_started, failure, hooks)
+                    raise failure
+                delay = _retry.retry_delay(call.attempt, retry_after)
+                if ends is not None and time.perf_counter() + delay >= ends:
+                    # No time left for another attempt within total_timeout: this failure is the answer.
+                    await self._finish(call, call_started, failure, hooks)
+                    raise failure
+                self.stats.retried(call.method, call.template)
+                if hooks is not None and hooks.on_retry:
+                    elapsed = (time.perf_counter() - started) * 1000
+                    record = self._record(call, duration_ms=elapsed, error=type(failure).__name__, retry_delay=delay)
+                    await hooks.fire(hooks.on_retry, record)
+                await _retry.sleep(delay)
+
         except BaseException as exc:
             if not isinstance(exc, Exception) and not call.finished:
                 # Cancelled (or interrupted): count it and close the hooks' books, without awaiting.
@@ -268,100 +381,13 @@ class Requester:
                     self.hooks.fire_now(self.hooks.on_error, self._record(call, error="Cancelled"))
             raise
 
-    async def _retry_loop(self, call: Call, parse: Callable[[bytes], Any] | None, expected: str) -> Any:
-        """Attempt the call until it succeeds, fails for good, or the retries run out."""
-        from pydantic import ValidationError  # here, not at import time: `import atom_stripe` stays light
-
-        max_retries = self.settings.max_retries
-        debug = logger.isEnabledFor(logging.DEBUG)
-        throttle = self.throttle if self.throttle.active else None
-        hooks = self.hooks if self.hooks else None
-        call_started = time.perf_counter()
-        total = self.settings.total_timeout
-        ends = None if total is None else call_started + total
-        while True:
-            call.attempt += 1
-            retries_left = call.attempt <= max_retries
-            if ends is not None:
-                self._cap_attempt(call, ends - time.perf_counter())
-            retry_after: httpx.Headers | None = None
-            if hooks is not None and hooks.on_request:
-                await hooks.fire(hooks.on_request, self._record(call))
-            started = time.perf_counter()
-            try:
-                if throttle is None:
-                    response = await self._send(call.request)
-                else:
-                    async with throttle.slot():
-                        response = await self._send(call.request)
-            except httpx.TransportError as exc:
-                failure: StripeError = _transport_error(call, exc)
-                self._log_attempt(call, started, type(failure).__name__, debug)
-                retry = retries_left
-            except BodyError as exc:
-                # An answer came, but its body cannot be used: mis-encoded or cut short (asking
-                # again is safe, as for a body that is not JSON), or too large (it would be again).
-                assert exc.response is not None
-                call.status = exc.response.status_code
-                call.request_id = exc.response.headers.get("request-id")
-                failure = APIResponseError(f"{call.method} {call.template}: {exc}", response=exc.response)
-                failure.__cause__ = exc
-                self._log_attempt(call, started, type(failure).__name__, debug)
-                retry = retries_left and exc.retry
-            except StripeError as exc:
-                # Refused before sending (the rate limiter's max_wait): final, and told as itself.
-                failure = exc
-                self._log_attempt(call, started, type(failure).__name__, debug)
-                retry = False
-            except Exception as exc:
-                # Anything else a transport raised (a custom http_client's, an exception class
-                # nobody mapped): still a StripeError, counted, hooked and retried like a drop.
-                failure = APIConnectionError(
-                    f"{call.method} {call.template} failed after {call.attempt} attempt(s): {type(exc).__name__}",
-                    request=call.request,
-                )
-                failure.__cause__ = exc
-                self._log_attempt(call, started, type(failure).__name__, debug)
-                retry = retries_left
-            else:
-                call.status = response.status_code
-                call.request_id = response.headers.get("request-id")
-                self._log_attempt(call, started, str(call.status), debug)
-                if call.status < 300:
-                    try:
-                        result = response if parse is None else parse(response.content)
-                    except ValidationError as exc:
-                        failure = _response_error(call, response, exc, expected)
-                        # A body that is not JSON at all was damaged on the way; asking again is
-                        # safe (GETs are idempotent, POSTs replay under their idempotency key).
-                        retry = retries_left and _not_json(exc)
-                    else:
-                        await self._finish(call, call_started, None, hooks)
-                        return result
-                else:
-                    failure = make_status_error(response, oauth=call.path.startswith(OAUTH_PATHS))
-                    retry = retries_left and _retry.should_retry(call.status, response.headers)
-                    retry_after = response.headers
-            if not retry:
-                await self._finish(call, call_started, failure, hooks)
-                raise failure
-            delay = _retry.retry_delay(call.attempt, retry_after)
-            if ends is not None and time.perf_counter() + delay >= ends:
-                # No time left for another attempt within total_timeout: this failure is the answer.
-                await self._finish(call, call_started, failure, hooks)
-                raise failure
-            self.stats.retried(call.method, call.template)
-            if hooks is not None and hooks.on_retry:
-                elapsed = (time.perf_counter() - started) * 1000
-                record = self._record(call, duration_ms=elapsed, error=type(failure).__name__, retry_delay=delay)
-                await hooks.fire(hooks.on_retry, record)
-            await _retry.sleep(delay)
-
     def _cap_attempt(self, call: Call, left: float) -> None:
         """Cut this attempt's deadline to what is left of the call's ``total_timeout``."""
         deadline = self.settings.timeout.read
         if deadline is None or left < deadline:
-            call.request.extensions = {**call.request.extensions, DEADLINE: max(left, 0.001)}
+            call.extensions = {**call.extensions, DEADLINE: max(left, 0.001)}
+            if call.built is not None:
+                call.built.extensions = dict(call.extensions)
 
     async def _finish(self, call: Call, started: float, failure: StripeError | None, hooks: HookSet | None) -> None:
         """Count the call, and tell the hooks how it ended."""
@@ -388,16 +414,25 @@ class Requester:
             **fields,
         )
 
-    async def _send(self, request: httpx.Request) -> httpx.Response:
+    def _send(self, call: Call) -> Awaitable[httpx.Response | Answer]:
         """One attempt: the answer, body read (decoded, within the size limit) and connection
-        released, all within the attempt's deadline."""
+        released, all within the attempt's deadline. (A plain function returning what to
+        await: one coroutine layer less.)"""
         if self.transport is None:
-            return await read_answer(self._send_streaming, request)
-        # httpx's own lookup (mounts, and what respx's "httpx" mode patches to mock a client).
-        transport = self.http._transport_for_url(request.url)
+            return read_answer(self._send_streaming, call.request)
+        if type(self.http)._transport_for_url is _HTTPX_TRANSPORT_FOR_URL:
+            # Our own pool, and nothing patched httpx's lookup: the fast path. Over aiohttp, no
+            # httpx object is made for an answer that needs none (see Call.request, _as_httpx).
+            fast = self.transport.aiohttp()
+            if fast is not None:
+                send = fast.fetch
+                return send(call.method, call.url, call.headers, call.content, call.extensions, lambda: call.request)
+            return self.transport.handle_async_request(call.request)
+        # httpx's own lookup, patched (respx's "httpx" mode does that to mock a client).
+        transport = self.http._transport_for_url(call.request.url)
         if transport is self.transport:
-            return await transport.handle_async_request(request)  # reads and bounds the answer itself
-        return await read_answer(transport.handle_async_request, request)
+            return transport.handle_async_request(call.request)  # reads and bounds the answer itself
+        return read_answer(transport.handle_async_request, call.request)
 
     async def _send_streaming(self, request: httpx.Request) -> httpx.Response:
         return await self.http.send(request, stream=True)
@@ -427,6 +462,11 @@ class Requester:
                 "stripe_duration_ms": round(elapsed_ms, 3),
             },
         )
+
+
+def _as_httpx(call: Call, response: httpx.Response | Answer) -> httpx.Response:
+    """The answer as an ``httpx.Response`` (errors and ``send`` hand one out)."""
+    return response if isinstance(response, httpx.Response) else response.response(call.request)
 
 
 def _transport_error(call: Call, exc: httpx.TransportError) -> StripeError:

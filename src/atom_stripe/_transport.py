@@ -17,11 +17,14 @@ import os
 import zlib
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
 from contextlib import aclosing, suppress
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio
 import httpx
 import sniffio
+
+if TYPE_CHECKING:
+    from ._aiohttp import AiohttpTransport
 
 DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0)
 #: Request extensions: the deadline of one whole attempt (seconds or None), and the largest decoded body.
@@ -171,6 +174,11 @@ class AutoTransport(httpx.AsyncBaseTransport):
             close_now()
         elif isinstance(inner, httpx.AsyncHTTPTransport):
             _close_pool_now(inner)
+
+    def aiohttp(self) -> AiohttpTransport | None:
+        """The aiohttp transport when running on asyncio (else None): the fast path's."""
+        inner = self._transport()
+        return cast("AiohttpTransport", inner) if self._loop is not None else None
 
     @property
     def inner(self) -> httpx.AsyncBaseTransport | None:
