@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from typing import Any
@@ -10,8 +11,10 @@ import httpx
 import pytest
 import respx
 
-from atom_stripe import AsyncStripeClient, _params
+from atom_stripe import AsyncStripeClient, NotFoundError, _params
 from atom_stripe.models import Customer, Page
+
+from .helpers import serve_asgi
 
 
 def page(start: int, size: int, total: int) -> httpx.Response:
@@ -97,3 +100,93 @@ def test_import_loads_no_models_no_aiohttp_no_backoff() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+def _stripe_app(fixtures: dict[str, Any]) -> Any:
+    """A loopback Stripe for the fast path: a customer, its list, and a 404 with a request id."""
+    customer = json.dumps({**fixtures["customer"], "id": "cus_1"}).encode()
+    listing = json.dumps({"object": "list", "url": "/v1/customers", "has_more": False, "data": []}).encode()
+    missing = json.dumps({"error": {"type": "invalid_request_error", "code": "resource_missing", "message": "No such"}})
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        while (await receive()).get("more_body"):
+            pass
+        path, status, body = scope["path"], 200, customer
+        if path == "/v1/customers" and scope["method"] == "GET":
+            body = listing
+        elif path == "/v1/customers/cus_missing":
+            status, body = 404, missing.encode()
+        headers = [(b"content-type", b"application/json"), (b"request-id", b"req_guard")]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # the aiohttp fast path is asyncio's
+async def test_a_plain_2xx_over_aiohttp_makes_no_httpx_request_or_response(
+    fixtures: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[str] = []
+    request_init, response_init = httpx.Request.__init__, httpx.Response.__init__
+
+    def counting_request(self: httpx.Request, *args: Any, **kwargs: Any) -> None:
+        made.append("Request")
+        request_init(self, *args, **kwargs)
+
+    def counting_response(self: httpx.Response, *args: Any, **kwargs: Any) -> None:
+        made.append("Response")
+        response_init(self, *args, **kwargs)
+
+    with serve_asgi(_stripe_app(fixtures)) as url:
+        async with AsyncStripeClient("sk_test_x", base_url=url, max_retries=0) as stripe:
+            await stripe.customers.retrieve("cus_1")  # warm: the transport and the schemas
+            monkeypatch.setattr(httpx.Request, "__init__", counting_request)
+            monkeypatch.setattr(httpx.Response, "__init__", counting_response)
+            assert (await stripe.customers.retrieve("cus_1")).id == "cus_1"
+            assert (await stripe.customers.create(email="a@example.com")).id == "cus_1"
+            assert len((await stripe.customers.list(limit=3)).data) == 0
+            assert made == []
+            # An error answer still carries the httpx request and response it always had.
+            with pytest.raises(NotFoundError) as caught:
+                await stripe.customers.retrieve("cus_missing")
+            assert caught.value.request_id == "req_guard"
+            assert caught.value.response.request.url.path == "/v1/customers/cus_missing"
+            assert sorted(set(made)) == ["Request", "Response"]
+
+
+async def test_respx_httpx_mode_still_sees_every_request(api: respx.MockRouter) -> None:
+    """respx's "httpx" mode patches httpx's transport lookup: the fast path must step aside."""
+    route = api.get("/v1/customers/cus_1").mock(
+        return_value=httpx.Response(200, json={"id": "cus_1", "object": "customer"})
+    )
+    async with AsyncStripeClient("sk_test_x") as stripe:
+        assert (await stripe.customers.retrieve("cus_1")).id == "cus_1"
+    assert route.call_count == 1
+    assert route.calls.last.request.headers["Authorization"] == "Bearer sk_test_x"
+
+
+def test_objects_of_one_type_share_their_set_of_sent_fields_until_one_changes() -> None:
+    a = Customer.model_validate({"id": "cus_a", "object": "customer", "address": {"city": "Paris"}})
+    b = Customer.model_validate({"id": "cus_b", "object": "customer", "address": {"city": "Lyon"}})
+    assert a.__pydantic_fields_set__ is b.__pydantic_fields_set__  # one set, not one per object
+    assert a.address is not None and b.address is not None
+    assert a.address.__pydantic_fields_set__ is b.address.__pydantic_fields_set__
+    b.email = "b@example.com"
+    assert b.model_fields_set == {"id", "object", "address", "email"}
+    assert a.model_fields_set == {"id", "object", "address"}
+    copied = a.model_copy(update={"name": "A"})
+    assert copied.model_fields_set == {"id", "object", "address", "name"}
+    assert a.model_fields_set == {"id", "object", "address"}
+    del b.email
+    assert a.model_dump(exclude_unset=True) == {"id": "cus_a", "object": "customer", "address": {"city": "Paris"}}
+
+
+def test_import_leaves_httpx_command_line_tool_unloaded_until_used() -> None:
+    code = (
+        "import sys, atom_stripe, httpx; print(type(sys.modules['httpx._main']).__name__, "
+        "any(m in sys.modules for m in ('click', 'rich', 'pygments'))); "
+        "from httpx._main import print_help; print(type(sys.modules['httpx._main']).__name__, callable(httpx.main))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["_DeferredMain", "False", "module", "True"]

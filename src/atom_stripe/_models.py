@@ -26,6 +26,14 @@ _MAX_ROUNDS = 8
 #: (model, field) pairs already logged: each is logged once per process.
 _logged: set[tuple[str, str]] = set()
 
+#: Shared ``__pydantic_fields_set__`` sets, one per distinct set of field names (see
+#: :meth:`StripeObject.model_post_init`), their ids, and the last one used per class.
+_shared_sets: dict[frozenset[str], set[str]] = {}
+_shared_ids: set[int] = set()
+_last_shared: dict[type, set[str]] = {}
+#: At most this many distinct sets are shared; objects with others keep their own.
+_MAX_SHARED = 4096
+
 
 class StripeObject(BaseModel):
     """A Stripe API object: typed fields, plus any field Stripe adds later kept as extra.
@@ -58,6 +66,34 @@ class StripeObject(BaseModel):
         except ValidationError as exc:
             validate = lambda data: super(StripeObject, cls).model_validate(data, **kwargs)  # noqa: E731
             return validate_json_leniently(validate, json_data, exc)
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Share the set of field names Stripe sent among the objects that got the same ones.
+
+        pydantic gives every object its own ``__pydantic_fields_set__``: for a Customer, a set
+        of some twenty names, about 2 KB, more than half the memory of a parsed list page and
+        one more object for the garbage collector to track. Objects of one type from one
+        API answer nearly always have the same fields, so they share one set; assigning or
+        deleting a field gives an object its own set back first (``__setattr__``)."""
+        fields_set = self.__pydantic_fields_set__
+        shared = _last_shared.get(type(self))
+        if shared is not None and shared == fields_set:  # the common case, kept short
+            _set(self, "__pydantic_fields_set__", shared)
+        else:
+            _share(self, fields_set)
+
+    def _own_fields_set(self) -> None:
+        fields_set = self.__pydantic_fields_set__
+        if id(fields_set) in _shared_ids:
+            object.__setattr__(self, "__pydantic_fields_set__", set(fields_set))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._own_fields_set()
+        super().__setattr__(name, value)
+
+    def __delattr__(self, name: str) -> None:
+        self._own_fields_set()
+        super().__delattr__(name)
 
     @property
     def model_invalid(self) -> dict[str, Any]:
@@ -93,6 +129,22 @@ def _rebuild_generic(origin: Any, args: tuple[Any, ...], state: Any) -> Any:
     obj = cls.__new__(cls)
     obj.__setstate__(state)
     return obj
+
+
+_set = object.__setattr__
+
+
+def _share(model: StripeObject, fields_set: set[str]) -> None:
+    """Give ``model`` the shared set equal to its own, made shared if it is the first."""
+    key = frozenset(fields_set)
+    shared = _shared_sets.get(key)
+    if shared is None:
+        if len(_shared_sets) >= _MAX_SHARED:
+            return
+        shared = _shared_sets[key] = fields_set
+        _shared_ids.add(id(fields_set))
+    _last_shared[type(model)] = shared
+    _set(model, "__pydantic_fields_set__", shared)
 
 
 def validate_json_leniently(
