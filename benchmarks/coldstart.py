@@ -100,13 +100,21 @@ def main() -> None:
     parser.add_argument("--before", action="append", default=[], help="a git revision to compare with")
     parser.add_argument("--json", type=Path, help="also write the medians here")
     args = parser.parse_args()
+    medians = measure(args.rounds, args.before)
+    print(render(medians, args.rounds))
+    if args.json:
+        args.json.write_text(json.dumps(medians, indent=2))
+
+
+def measure(rounds: int, before: list[str]) -> dict[str, dict[str, float]]:
+    """Medians per variant (see the module's docstring)."""
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "nginx").mkdir()
         Path(tmp).chmod(0o755)
         proc, url = start_nginx(Path(tmp) / "nginx")
         try:
             variants: dict[str, tuple[str, Path | None]] = {"atom_stripe": (ATOM, ROOT / "src")}
-            for rev in args.before:
+            for rev in before:
                 tree = Path(tmp) / f"rev-{rev}"
                 tree.mkdir()
                 variants[f"atom_stripe@{rev}"] = (ATOM, export(rev, tree))
@@ -114,18 +122,13 @@ def main() -> None:
             runs: dict[str, list[dict[str, float]]] = {name: [] for name in variants}
             for code, src in variants.values():  # warm the bytecode caches once
                 once(code.format(key=KEY, url=url), src)
-            for _ in range(args.rounds):
+            for _ in range(rounds):
                 for name, (code, src) in variants.items():
                     runs[name].append(once(code.format(key=KEY, url=url), src))
         finally:
             proc.terminate()
             proc.wait()
-    medians = {
-        name: {k: statistics.median(r[k] for r in results) for k in results[0]} for name, results in runs.items()
-    }
-    print(render(medians, args.rounds))
-    if args.json:
-        args.json.write_text(json.dumps(medians, indent=2))
+    return {name: {k: statistics.median(r[k] for r in results) for k in results[0]} for name, results in runs.items()}
 
 
 def render(medians: dict[str, dict[str, Any]], rounds: int) -> str:

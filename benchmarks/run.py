@@ -28,6 +28,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 FIXTURES = ROOT / "tests" / "data" / "stripe-fixtures3.json"
 PYTHON = sys.executable
+#: Workers import this checkout's atom_stripe (``src/``), not whichever one the venv has installed.
+WORKER_ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
 
 CLIENTS = [
     "atom_stripe",
@@ -42,6 +44,10 @@ CLIENTS = [
 ]
 #: operation -> (requests per run, concurrency)
 OPS = {"retrieve": (2000, 32), "create": (2000, 32), "list100": (300, 8), "paginate10k": (3, 1)}
+#: Calls in the memory soak (atom_stripe and stripe-python, retrieves at 32 concurrent).
+SOAK_CALLS = 10_000
+#: The floor: raw aiohttp, body bytes into ``json.loads``; and the typed floor (into the same models).
+FLOOR, TYPED_FLOOR = "aiohttp+json", "aiohttp+pydantic"
 PAGES, PAGE_SIZE = 100, 100
 
 
@@ -147,6 +153,7 @@ def run_worker(client: str, op: str, url: str, requests: int, concurrency: int) 
         capture_output=True,
         text=True,
         check=False,
+        env=WORKER_ENV,
     )
     if out.returncode != 0:
         raise SystemExit(f"{client} {op} failed:\n{out.stderr[-2000:]}")
@@ -163,7 +170,7 @@ IMPORT_CODE = {
 
 def import_time(name: str) -> float:
     code = f"import time; t = time.perf_counter(); {IMPORT_CODE[name]}; print(time.perf_counter() - t)"
-    out = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, check=True, env=WORKER_ENV)
     return float(out.stdout.strip()) * 1000
 
 
@@ -174,6 +181,7 @@ def main() -> None:
     parser.add_argument("--write-docs", action="store_true", help="update docs/performance.md and its plot")
     parser.add_argument("--clients", default=",".join(CLIENTS))
     parser.add_argument("--ops", default=",".join(OPS))
+    parser.add_argument("--coldstart-rounds", type=int, default=15, help="fresh processes per cold-start variant")
     args = parser.parse_args()
     clients = args.clients.split(",")
     ops = args.ops.split(",")
@@ -210,10 +218,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         proc, url = start_nginx(Path(tmp))
         try:
-            soak = run_worker("atom_stripe", "soak", url, 10_000 if args.quick else 50_000, 32)
+            soak = {name: run_worker(name, "soak", url, SOAK_CALLS, 32) for name in ("atom_stripe", "stripe-python")}
+            page_memory = {name: run_worker(name, "pagemem", url, 1, 1) for name in ("atom_stripe", "stripe-python")}
         finally:
             proc.terminate()
             proc.wait(10)
+    from coldstart import measure as measure_coldstart
+    from coldstart import render as render_coldstart
+
+    coldstart = measure_coldstart(args.coldstart_rounds, [])
 
     rows = []
     for (client, op), runs in samples.items():
@@ -224,6 +237,7 @@ def main() -> None:
                 "cpu_ms_per_request": statistics.median(r["cpu_ms_per_request"] for r in runs),
                 "requests_per_second": statistics.median(r["requests_per_second"] for r in runs),
                 "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in runs),
+                "gc_share": statistics.median(r["gc_share"] for r in runs),
                 "rounds": len(runs),
             }
         )
@@ -233,10 +247,14 @@ def main() -> None:
         "import_ms": import_medians,
         "overlap": overlap,
         "soak": soak,
+        "page_memory": page_memory,
+        "coldstart": coldstart,
+        "coldstart_rounds": args.coldstart_rounds,
+        "rounds": args.rounds,
     }
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "latest.json").write_text(json.dumps(results, indent=2))
-    table = render_table(results)
+    table = render_table(results) + "\n\n### cold start\n\n" + render_coldstart(coldstart, args.coldstart_rounds)
     print(table)
     if args.write_docs:
         from report import write_docs
@@ -253,14 +271,16 @@ def render_table(results: dict[str, Any]) -> str:
     lines = []
     for op in ops:
         lines.append(f"\n### {op} (CPU per {unit[op]})\n")
-        lines.append("| client | CPU ms | req/s | peak MB |")
-        lines.append("|---|---:|---:|---:|")
+        floor = by.get((FLOOR, op))
+        lines.append(f"| client | CPU ms | vs {FLOOR} | req/s | peak MB | in GC |")
+        lines.append("|---|---:|---:|---:|---:|---:|")
         for client in clients:
             r = by.get((client, op))
             if r:
+                ratio = f"{r['cpu_ms_per_request'] / floor['cpu_ms_per_request']:.2f}x" if floor else "-"
                 lines.append(
-                    f"| {client} | {r['cpu_ms_per_request']:.3f} | {r['requests_per_second']:.0f} | "
-                    f"{r['peak_rss_mb']:.0f} |"
+                    f"| {client} | {r['cpu_ms_per_request']:.3f} | {ratio} | {r['requests_per_second']:.0f} | "
+                    f"{r['peak_rss_mb']:.0f} | {r['gc_share'] * 100:.0f}% |"
                 )
     lines.append("\n### import + client construction (ms, median)\n")
     lines.append("| what | ms |")
@@ -273,16 +293,70 @@ def render_table(results: dict[str, Any]) -> str:
         f"serial {o['serial_s']:.2f} s, atom_stripe {o['atom_s']:.2f} s "
         f"(ratio {o['ratio']:.2f}), at most {o['max_ahead']} page(s) fetched ahead"
     )
-    soak = results["soak"]
-    rss = soak["rss_mb"]
-    lines.append(f"\n### memory over {soak['requests']:,} retrieves (atom_stripe)\n")
+    lines.append("\n### memory\n")
     lines.append(
-        f"peak RSS after each tenth: {', '.join(f'{m:.1f}' for m in rss)} MB "
-        f"(growth over the last nine tenths: {rss[-1] - rss[0]:.1f} MB)"
+        f"| client | parsed 100-item page vs its JSON | peak RSS after each tenth of {SOAK_CALLS:,} retrieves (MB) |"
     )
+    lines.append("|---|---:|---|")
+    for name, soak in results["soak"].items():
+        page = results["page_memory"][name]
+        rss = ", ".join(f"{m:.0f}" for m in soak["rss_mb"])
+        lines.append(f"| {name} | {page['ratio']:.1f}x ({page['parsed_bytes'] / 1024:.0f} KB) | {rss} |")
+    lines.append("\n### the goals, as ratios of this run\n")
+    lines.extend(goal_lines(by, results))
     return "\n".join(lines)
 
 
+def goal_lines(by: dict[tuple[str, str], dict[str, Any]], results: dict[str, Any]) -> list[str]:
+    """Issue 15's goals, each a ratio of this run's medians."""
+
+    def cpu(client: str, op: str) -> float | None:
+        row = by.get((client, op))
+        return row["cpu_ms_per_request"] if row else None
+
+    def ratio(a: float | None, b: float | None) -> str:
+        return f"{a / b:.2f}x" if a is not None and b else "not measured"
+
+    out = ["| goal | target | this run |", "|---|---:|---:|"]
+    for op, target in (("retrieve", "1.3x"), ("create", "1.3x"), ("list100", "1.8x")):
+        out.append(
+            f"| atom_stripe {op} CPU vs {FLOOR} | at most {target} | {ratio(cpu('atom_stripe', op), cpu(FLOOR, op))} |"
+        )
+        out.append(
+            f"| atom_stripe {op} CPU vs {TYPED_FLOOR} (same models) | - | "
+            f"{ratio(cpu('atom_stripe', op), cpu(TYPED_FLOOR, op))} |"
+        )
+    for op, target in (("retrieve", "8x"), ("list100", "15x")):
+        out.append(
+            f"| stripe-python {op} CPU vs atom_stripe | at least {target} | "
+            f"{ratio(cpu('stripe-python', op), cpu('atom_stripe', op))} |"
+        )
+    out.append(
+        "| atom_stripe-trio retrieve CPU vs atom_stripe | (reported) | "
+        f"{ratio(cpu('atom_stripe-trio', 'retrieve'), cpu('atom_stripe', 'retrieve'))} |"
+    )
+    page = results["page_memory"]["atom_stripe"]["ratio"]
+    out.append(f"| a parsed 100-item page vs its JSON | at most 5x | {page:.1f}x |")
+    soak = results["soak"]
+    out.append(
+        f"| RSS after {SOAK_CALLS:,} retrieves vs stripe-python's | at most 1.0x | "
+        f"{ratio(soak['atom_stripe']['rss_mb'][-1], soak['stripe-python']['rss_mb'][-1])} |"
+    )
+    share = by.get(("atom_stripe", "paginate10k"), {}).get("gc_share")
+    if share is not None:
+        out.append(f"| share of paginate10k CPU in the garbage collector | not dominant | {share * 100:.0f}% |")
+    cold = results["coldstart"]
+    atom, base = cold["atom_stripe"], cold["stripe-python"]
+    out.append(
+        f"| cold start, whole process vs stripe-python's | at most 0.8x | {ratio(atom['process'], base['process'])} |"
+    )
+    out.append(
+        "| cold start after import vs stripe-python's | at most 1.0x | "
+        f"{ratio(atom['client'] + atom['calls'], base['client'] + base['calls'])} |"
+    )
+    return out
+
+
 if __name__ == "__main__":
-    sys.path.insert(0, str(HERE))
+    sys.path[:0] = [str(HERE), str(ROOT / "src")]
     main()

@@ -4,7 +4,7 @@
 
 CLIENT: atom_stripe, atom_stripe-trio, atom_stripe-hooks, httpx, httpx-aiohttp, aiohttp, aiohttp+json,
         aiohttp+pydantic, stripe-python
-OP:     retrieve, create, list100, paginate10k
+OP:     retrieve, create, list100, paginate10k, soak (peak RSS by tenths), pagemem (a parsed page's memory)
 """
 
 from __future__ import annotations
@@ -223,6 +223,60 @@ def make(client: str, url: str) -> tuple[dict[str, Op], Callable[[], Awaitable[N
     raise SystemExit(f"unknown client {client}")
 
 
+async def page_memory(client: str, url: str) -> dict[str, Any]:
+    """What one parsed 100-item list page keeps in memory (tracemalloc, after a warm-up
+    page), against the size of its JSON."""
+    import gc
+    import tracemalloc
+    import urllib.request
+
+    request = urllib.request.Request(f"{url}/v1/customers?limit=100", headers=HEADERS)
+    with urllib.request.urlopen(request) as answer:
+        json_bytes = len(answer.read())
+    fetch, close = _page_getter(client, url)
+    pages = [await fetch()]  # warm: schemas, pools, caches
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    pages.append(await fetch())
+    gc.collect()
+    parsed = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    await close()
+    return {
+        "client": client,
+        "op": "pagemem",
+        "json_bytes": json_bytes,
+        "parsed_bytes": parsed,
+        "ratio": parsed / json_bytes,
+    }
+
+
+def _page_getter(client: str, url: str) -> tuple[Callable[[], Awaitable[Any]], Callable[[], Awaitable[None]]]:
+    if client == "stripe-python":
+        import stripe
+
+        sc = stripe.StripeClient(
+            KEY, base_addresses={"api": url}, http_client=stripe.HTTPXClient(), max_network_retries=0
+        )
+
+        async def fetch_stripe() -> Any:
+            return await sc.v1.customers.list_async(params={"limit": 100})
+
+        async def close_stripe() -> None:
+            await sc._requestor._client.close_async()  # type: ignore[union-attr]
+
+        return fetch_stripe, close_stripe
+    from atom_stripe import AsyncStripeClient
+
+    s = AsyncStripeClient(KEY, base_url=url, max_retries=0)
+
+    async def fetch() -> Any:
+        return await s.customers.list(limit=100)
+
+    return fetch, s.aclose
+
+
 async def soak(client: str, url: str, requests: int, concurrency: int) -> dict[str, Any]:
     """Peak memory after each tenth of ``requests`` retrieves: it should stop growing."""
     ops, close = make(client, url)
@@ -255,14 +309,28 @@ async def batch(op: Op, n: int, concurrency: int) -> int:
 async def run(client: str, op_name: str, url: str, requests: int, concurrency: int) -> dict[str, Any]:
     if op_name == "soak":
         return await soak(client, url, requests, concurrency)
+    if op_name == "pagemem":
+        return await page_memory(client, url)
+    import gc
+
     ops, close = make(client, url)
     op = ops[op_name]
     warmup = max(concurrency * 2, 20) if op_name != "paginate10k" else 1
 
     await batch(op, warmup, concurrency)
+    in_gc = [0.0, 0.0]  # CPU seconds in the garbage collector; when the current collection started
+
+    def gc_clock(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            in_gc[1] = time.process_time()
+        else:
+            in_gc[0] += time.process_time() - in_gc[1]
+
+    gc.callbacks.append(gc_clock)
     cpu0, wall0 = time.process_time(), time.perf_counter()
     produced = await batch(op, requests, concurrency)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    gc.callbacks.remove(gc_clock)
     await close()
     return {
         "client": client,
@@ -270,6 +338,7 @@ async def run(client: str, op_name: str, url: str, requests: int, concurrency: i
         "requests": requests,
         "objects": produced,
         "cpu_ms_per_request": cpu / requests * 1000,
+        "gc_share": in_gc[0] / cpu if cpu else 0.0,
         "requests_per_second": requests / wall,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
