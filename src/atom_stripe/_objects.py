@@ -8,7 +8,7 @@ from functools import cache
 from importlib import import_module
 from typing import Any, Literal
 
-from pydantic import GetCoreSchemaHandler
+from pydantic import GetCoreSchemaHandler, ValidationError
 from pydantic_core import core_schema
 
 from ._models import ALWAYS_SENT, StripeObject
@@ -69,22 +69,32 @@ def lazy_model(module: str, name: str) -> Any:
     pick the right one); a plain id string is refused too (expandable fields say ``str | X``).
     """
 
-    def target() -> Any:
-        return getattr(import_module(f"{_GENERATED}.{module}"), name)
+    resolved: list[Any] = []  # [model, its validator, the object names it takes], once loaded
+
+    def target() -> list[Any]:
+        if not resolved:
+            model = getattr(import_module(f"{_GENERATED}.{module}"), name)
+            if not model.__pydantic_complete__:
+                model.model_rebuild()  # its schema, now: the validator kept below is the real one
+            expected = model.model_fields.get("object")
+            allowed = getattr(expected.annotation, "__args__", ()) if expected is not None else ()
+            kinds = frozenset(allowed) if allowed and isinstance(allowed[0], str) else None
+            resolved[:] = [model, model.__pydantic_validator__, kinds]
+        return resolved
 
     def validate(value: Any) -> Any:
-        model = target()
+        model, validator, kinds = resolved or target()
         if isinstance(value, model):
             return value
         if not isinstance(value, dict):
             raise ValueError(f"expected a {name} object")
-        expected = model.model_fields.get("object")
         kind = value.get("object")
-        if kind is not None and expected is not None and expected.annotation is not None:
-            allowed = getattr(expected.annotation, "__args__", ())
-            if allowed and isinstance(allowed[0], str) and kind not in allowed:
-                raise ValueError(f"a {kind!r} object is not a {name}")
-        return model.model_validate(value)
+        if kind is not None and kinds is not None and kind not in kinds:
+            raise ValueError(f"a {kind!r} object is not a {name}")
+        try:
+            return validator.validate_python(value)
+        except ValidationError:
+            return model.model_validate(value)  # the lenient pass (see StripeObject.model_validate)
 
     class Lazy(metaclass=_LazyMeta):
         _lazy_target = (module, name)
