@@ -281,97 +281,9 @@ class Requester:
         return call
 
     async def _attempts(self, call: Call, parse: Callable[[bytes], Any] | None, expected: str) -> Any:
-        """Attempt the call until it succeeds, fails for good, or the retries run out; and keep
-        the books of a call that is cancelled half-way."""
-        from pydantic import ValidationError  # here, not at import time: `import atom_stripe` stays light
-
+        """The retry loop, plus the bookkeeping for a call that is cancelled half-way."""
         try:
-            max_retries = self.settings.max_retries
-            debug = logger.isEnabledFor(logging.DEBUG)
-            throttle = self.throttle if self.throttle.active else None
-            hooks = self.hooks if self.hooks else None
-            call_started = time.perf_counter()
-            total = self.settings.total_timeout
-            ends = None if total is None else call_started + total
-            while True:
-                call.attempt += 1
-                retries_left = call.attempt <= max_retries
-                if ends is not None:
-                    self._cap_attempt(call, ends - time.perf_counter())
-                retry_after: httpx.Headers | None = None
-                if hooks is not None and hooks.on_request:
-                    await hooks.fire(hooks.on_request, self._record(call))
-                started = time.perf_counter()
-                try:
-                    if throttle is None:
-                        response = await self._send(call)
-                    else:
-                        async with throttle.slot():
-                            response = await self._send(call)
-                except httpx.TransportError as exc:
-                    failure: StripeError = _transport_error(call, exc)
-                    self._log_attempt(call, started, type(failure).__name__, debug)
-                    retry = retries_left
-                except BodyError as exc:
-                    # An answer came, but its body cannot be used: mis-encoded or cut short (asking
-                    # again is safe, as for a body that is not JSON), or too large (it would be again).
-                    assert exc.response is not None
-                    call.status = exc.response.status_code
-                    call.request_id = exc.response.headers.get("request-id")
-                    failure = APIResponseError(f"{call.method} {call.template}: {exc}", response=exc.response)
-                    failure.__cause__ = exc
-                    self._log_attempt(call, started, type(failure).__name__, debug)
-                    retry = retries_left and exc.retry
-                except StripeError as exc:
-                    # Refused before sending (the rate limiter's max_wait): final, and told as itself.
-                    failure = exc
-                    self._log_attempt(call, started, type(failure).__name__, debug)
-                    retry = False
-                except Exception as exc:
-                    # Anything else a transport raised (a custom http_client's, an exception class
-                    # nobody mapped): still a StripeError, counted, hooked and retried like a drop.
-                    failure = APIConnectionError(
-                        f"{call.method} {call.template} failed after {call.attempt} attempt(s): {type(exc).__name__}",
-                        request=call.request,
-                    )
-                    failure.__cause__ = exc
-                    self._log_attempt(call, started, type(failure).__name__, debug)
-                    retry = retries_left
-                else:
-                    call.status = response.status_code
-                    call.request_id = response.headers.get("request-id")
-                    self._log_attempt(call, started, str(call.status), debug)
-                    if call.status < 300:
-                        try:
-                            result = _as_httpx(call, response) if parse is None else parse(response.content)
-                        except ValidationError as exc:
-                            failure = _response_error(call, _as_httpx(call, response), exc, expected)
-                            # A body that is not JSON at all was damaged on the way; asking again is
-                            # safe (GETs are idempotent, POSTs replay under their idempotency key).
-                            retry = retries_left and _not_json(exc)
-                        else:
-                            await self._finish(call, call_started, None, hooks)
-                            return result
-                    else:
-                        response = _as_httpx(call, response)
-                        failure = make_status_error(response, oauth=call.path.startswith(OAUTH_PATHS))
-                        retry = retries_left and _retry.should_retry(call.status, response.headers)
-                        retry_after = response.headers
-                if not retry:
-                    await self._finish(call, call_started, failure, hooks)
-                    raise failure
-                delay = _retry.retry_delay(call.attempt, retry_after)
-                if ends is not None and time.perf_counter() + delay >= ends:
-                    # No time left for another attempt within total_timeout: this failure is the answer.
-                    await self._finish(call, call_started, failure, hooks)
-                    raise failure
-                self.stats.retried(call.method, call.template)
-                if hooks is not None and hooks.on_retry:
-                    elapsed = (time.perf_counter() - started) * 1000
-                    record = self._record(call, duration_ms=elapsed, error=type(failure).__name__, retry_delay=delay)
-                    await hooks.fire(hooks.on_retry, record)
-                await _retry.sleep(delay)
-
+            return await self._retry_loop(call, parse, expected)
         except BaseException as exc:
             if not isinstance(exc, Exception) and not call.finished:
                 # Cancelled (or interrupted): count it and close the hooks' books, without awaiting.
@@ -380,6 +292,96 @@ class Requester:
                 if self.hooks.on_error:
                     self.hooks.fire_now(self.hooks.on_error, self._record(call, error="Cancelled"))
             raise
+
+    async def _retry_loop(self, call: Call, parse: Callable[[bytes], Any] | None, expected: str) -> Any:
+        """Attempt the call until it succeeds, fails for good, or the retries run out."""
+        from pydantic import ValidationError  # here, not at import time: `import atom_stripe` stays light
+
+        max_retries = self.settings.max_retries
+        debug = logger.isEnabledFor(logging.DEBUG)
+        throttle = self.throttle if self.throttle.active else None
+        hooks = self.hooks if self.hooks else None
+        call_started = time.perf_counter()
+        total = self.settings.total_timeout
+        ends = None if total is None else call_started + total
+        while True:
+            call.attempt += 1
+            retries_left = call.attempt <= max_retries
+            if ends is not None:
+                self._cap_attempt(call, ends - time.perf_counter())
+            retry_after: httpx.Headers | None = None
+            if hooks is not None and hooks.on_request:
+                await hooks.fire(hooks.on_request, self._record(call))
+            started = time.perf_counter()
+            try:
+                if throttle is None:
+                    response = await self._send(call)
+                else:
+                    async with throttle.slot():
+                        response = await self._send(call)
+            except httpx.TransportError as exc:
+                failure: StripeError = _transport_error(call, exc)
+                self._log_attempt(call, started, type(failure).__name__, debug)
+                retry = retries_left
+            except BodyError as exc:
+                # An answer came, but its body cannot be used: mis-encoded or cut short (asking
+                # again is safe, as for a body that is not JSON), or too large (it would be again).
+                assert exc.response is not None
+                call.status = exc.response.status_code
+                call.request_id = exc.response.headers.get("request-id")
+                failure = APIResponseError(f"{call.method} {call.template}: {exc}", response=exc.response)
+                failure.__cause__ = exc
+                self._log_attempt(call, started, type(failure).__name__, debug)
+                retry = retries_left and exc.retry
+            except StripeError as exc:
+                # Refused before sending (the rate limiter's max_wait): final, and told as itself.
+                failure = exc
+                self._log_attempt(call, started, type(failure).__name__, debug)
+                retry = False
+            except Exception as exc:
+                # Anything else a transport raised (a custom http_client's, an exception class
+                # nobody mapped): still a StripeError, counted, hooked and retried like a drop.
+                failure = APIConnectionError(
+                    f"{call.method} {call.template} failed after {call.attempt} attempt(s): {type(exc).__name__}",
+                    request=call.request,
+                )
+                failure.__cause__ = exc
+                self._log_attempt(call, started, type(failure).__name__, debug)
+                retry = retries_left
+            else:
+                call.status = response.status_code
+                call.request_id = response.headers.get("request-id")
+                self._log_attempt(call, started, str(call.status), debug)
+                if call.status < 300:
+                    try:
+                        result = _as_httpx(call, response) if parse is None else parse(response.content)
+                    except ValidationError as exc:
+                        failure = _response_error(call, _as_httpx(call, response), exc, expected)
+                        # A body that is not JSON at all was damaged on the way; asking again is
+                        # safe (GETs are idempotent, POSTs replay under their idempotency key).
+                        retry = retries_left and _not_json(exc)
+                    else:
+                        await self._finish(call, call_started, None, hooks)
+                        return result
+                else:
+                    response = _as_httpx(call, response)
+                    failure = make_status_error(response, oauth=call.path.startswith(OAUTH_PATHS))
+                    retry = retries_left and _retry.should_retry(call.status, response.headers)
+                    retry_after = response.headers
+            if not retry:
+                await self._finish(call, call_started, failure, hooks)
+                raise failure
+            delay = _retry.retry_delay(call.attempt, retry_after)
+            if ends is not None and time.perf_counter() + delay >= ends:
+                # No time left for another attempt within total_timeout: this failure is the answer.
+                await self._finish(call, call_started, failure, hooks)
+                raise failure
+            self.stats.retried(call.method, call.template)
+            if hooks is not None and hooks.on_retry:
+                elapsed = (time.perf_counter() - started) * 1000
+                record = self._record(call, duration_ms=elapsed, error=type(failure).__name__, retry_delay=delay)
+                await hooks.fire(hooks.on_retry, record)
+            await _retry.sleep(delay)
 
     def _cap_attempt(self, call: Call, left: float) -> None:
         """Cut this attempt's deadline to what is left of the call's ``total_timeout``."""
