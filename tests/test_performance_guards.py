@@ -190,3 +190,23 @@ def test_import_leaves_httpx_command_line_tool_unloaded_until_used() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["_DeferredMain", "False", "module", "True"]
+
+
+def test_respx_active_when_atom_stripe_is_first_imported_still_sees_every_request() -> None:
+    code = """
+import asyncio, httpx, respx
+with respx.mock(using="httpx", base_url="https://api.stripe.com") as router:
+    import atom_stripe
+    route = router.get("/v1/customers/cus_1").mock(
+        return_value=httpx.Response(200, json={"id": "cus_1", "object": "customer"})
+    )
+
+    async def main() -> None:
+        async with atom_stripe.AsyncStripeClient("sk_test_x") as stripe:
+            print((await stripe.customers.retrieve("cus_1")).id)
+
+    asyncio.run(main())
+    print(route.call_count)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["cus_1", "1"]

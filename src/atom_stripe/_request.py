@@ -39,8 +39,16 @@ M = TypeVar("M")
 MAX_IDEMPOTENCY_KEY = 255
 #: Connect OAuth's endpoints, whose error answers have a shape of their own.
 OAUTH_PATHS = "/oauth/"
-#: httpx's own transport lookup: anything else (respx's "httpx" mode) means "do not bypass httpx".
-_HTTPX_TRANSPORT_FOR_URL = httpx.AsyncClient._transport_for_url
+
+
+def _httpx_lookup() -> Any:
+    """httpx's own transport lookup, or None if something (respx) had patched it when this was imported."""
+    found = httpx.AsyncClient.__dict__.get("_transport_for_url")
+    return found if getattr(found, "__module__", None) == "httpx._client" else None
+
+
+#: Anything else in its place (respx's "httpx" mode) means: do not bypass httpx.
+_HTTPX_TRANSPORT_FOR_URL = _httpx_lookup()
 USER_AGENT = f"atom_stripe/{__version__} python/{sys.version_info[0]}.{sys.version_info[1]} httpx/{httpx.__version__}"
 
 
@@ -422,7 +430,8 @@ class Requester:
         await: one coroutine layer less.)"""
         if self.transport is None:
             return read_answer(self._send_streaming, call.request)
-        if type(self.http)._transport_for_url is _HTTPX_TRANSPORT_FOR_URL:
+        lookup = type(self.http)._transport_for_url
+        if lookup is _HTTPX_TRANSPORT_FOR_URL and lookup is not None:
             # Our own pool, and nothing patched httpx's lookup: the fast path. Over aiohttp, no
             # httpx object is made for an answer that needs none (see Call.request, _as_httpx).
             fast = self.transport.aiohttp()
