@@ -14,6 +14,7 @@ import respx
 
 from atom_stripe import AsyncStripeClient, _retry
 
+from .faultrig import FaultRig
 from .helpers import API, FIXTURES, KEY, ROOT, Sleeps
 from .servers import PostgresServer, RedisServer
 
@@ -43,6 +44,16 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> Sleeps:
 
     monkeypatch.setattr(_retry, "sleep", fake_sleep)
     return recorded
+
+
+@pytest.fixture
+def rig() -> Iterator[FaultRig]:
+    """A fault-injecting HTTP server on loopback (tests/faultrig.py); some modules tune their own."""
+    server = FaultRig().start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import time
 import tracemalloc
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -17,15 +17,6 @@ from atom_stripe import APIResponseError, APITimeoutError, AsyncStripeClient, St
 from atom_stripe._hooks import CallRecord
 
 from .faultrig import FaultRig
-
-
-@pytest.fixture
-def rig() -> Iterator[FaultRig]:
-    server = FaultRig().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def client(rig: FaultRig, **options: Any) -> AsyncStripeClient:

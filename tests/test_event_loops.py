@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gc
 import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -14,15 +13,6 @@ import pytest
 from atom_stripe import AsyncStripeClient
 
 from .faultrig import FaultRig
-
-
-@pytest.fixture
-def rig() -> Iterator[FaultRig]:
-    server = FaultRig().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def run(backend: str, fn: Any) -> Any:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import venv
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,15 +31,6 @@ async def main() -> None:
 
 asyncio.run(main())
 """
-
-
-@pytest.fixture
-def rig() -> Iterator[FaultRig]:
-    server = FaultRig().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def run(*args: str | Path, cwd: Path | None = None) -> str:

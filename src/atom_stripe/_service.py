@@ -108,12 +108,14 @@ class Service:
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
 
-    async def _call(self, endpoint: Endpoint, args: Mapping[str, Any], *ids: str) -> Any:
-        """One call: ids into the path, arguments checked and encoded, the answer parsed."""
+    def _checked(
+        self, endpoint: Endpoint, args: Mapping[str, Any], ids: Sequence[str]
+    ) -> tuple[str, dict[str, Any], dict[str, Any], str | None]:
+        """A call's path, checked parameters, options and account, before anything is sent."""
         path = fill_path(endpoint, ids)
         params, options = split_options(args)
         if endpoint.method != "POST" and options.get("idempotency_key") is not None:
-            raise StripeValueError("idempotency_key", "only POSTs take one")
+            raise StripeValueError("idempotency_key", "only POSTs take one (GETs and DELETEs are safe to repeat)")
         merged = wire_params(
             endpoint.params_type,
             params,
@@ -121,9 +123,13 @@ class Service:
             extra_params=options.get("extra_params"),
             signed=amounts_signed(endpoint.path),
         )
+        return path, merged, options, check_account(options.get("stripe_account"))
+
+    async def _call(self, endpoint: Endpoint, args: Mapping[str, Any], *ids: str) -> Any:
+        """One call: ids into the path, arguments checked and encoded, the answer parsed."""
+        path, merged, options, account = self._checked(endpoint, args, ids)
         check_one_of(endpoint.method, endpoint.path, merged)
         requester = self._requester
-        account = check_account(options.get("stripe_account"))
         if endpoint.kind == "bytes" or endpoint.host == "files":
             from ._raw import files_call
 
@@ -147,19 +153,8 @@ class Service:
 
     def _list(self, endpoint: Endpoint, args: Mapping[str, Any], *ids: str) -> AsyncPaginator[Any, Any]:
         """A list or search: checked now, fetched when awaited or iterated."""
-        path = fill_path(endpoint, ids)
-        params, options = split_options(args)
-        if options.get("idempotency_key") is not None:
-            raise StripeValueError("idempotency_key", "only POSTs take one; lists and searches are reads")
-        merged = wire_params(
-            endpoint.params_type,
-            params,
-            expand=options.get("expand"),
-            extra_params=options.get("extra_params"),
-            signed=amounts_signed(endpoint.path),
-        )
+        path, merged, _, account = self._checked(endpoint, args, ids)
         check_list_params(merged)
-        account = check_account(options.get("stripe_account"))
         requester = self._requester
         page_type = endpoint.result_type
         template = endpoint.path
