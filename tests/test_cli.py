@@ -124,12 +124,17 @@ def test_export_parquet_round_trips_exact_types(url: str, tmp_path: Path) -> Non
     assert json.loads(frame.set_index("id").loc["sub_s1", "items"])[0]["quantity"] == 3
 
 
-def test_export_jsonl_keeps_whole_objects(url: str, tmp_path: Path) -> None:
+def test_export_jsonl_has_the_columns_of_to_frame(url: str, tmp_path: Path) -> None:
     out = tmp_path / "txns.jsonl"
     code, _ = run(url, "export", "balance_transactions", "--format", "jsonl", "--out", str(out))
     assert code == EXIT_OK
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert {t["id"] for t in lines} == {t["id"] for t in TRANSACTIONS}
+    csv_out = tmp_path / "txns.csv"
+    assert run(url, "export", "balance_transactions", "--out", str(csv_out))[0] == EXIT_OK
+    header = csv_out.read_text().splitlines()[0].split(",")
+    assert list(lines[0]) == header  # the same columns, in the same order, as CSV and to_frame
+    assert lines[0]["created"].endswith("Z") or "T" in lines[0]["created"]  # ISO 8601 timestamps
 
 
 def test_export_format_is_what_is_asked_or_an_error(

@@ -29,7 +29,6 @@ from ._errors import APIConnectionError, APIStatusError, SignatureVerificationEr
 from ._generated.endpoints import ENDPOINTS
 from ._pagination import AsyncPaginator
 from .analytics._deps import MissingExtraError
-from .analytics._progress import Progress
 
 EXIT_OK, EXIT_API, EXIT_USAGE, EXIT_CONNECTION, EXIT_SIGNATURE = 0, 1, 2, 3, 4
 
@@ -98,7 +97,7 @@ def parser() -> argparse.ArgumentParser:
         "--format",
         choices=("csv", "jsonl", "parquet"),
         default=None,
-        help="csv and parquet: the columns of analytics.to_frame; jsonl: whole objects (default: from --out's suffix)",
+        help="the columns of analytics.to_frame in every format (default: from --out's suffix)",
     )
 
     webhook = sub.add_parser("webhook", help="webhook tools")
@@ -198,21 +197,9 @@ def export_format(asked: str | None, path: str) -> str:
 
 
 async def export(stripe: AsyncStripeClient, kind: str, path: str, fmt: str, out: TextIO) -> int:
-    """Every object of a kind with a live count on standard error: CSV or Parquet with the
-    columns of ``analytics.to_frame``, or JSON lines of whole objects (streamed)."""
+    """Every object of a kind with a live count on standard error, in CSV, JSON lines or
+    Parquet, with the columns of ``analytics.to_frame`` in every format."""
     listing = list_call(stripe, kind)
-    if fmt == "jsonl":
-        target = out if path == "-" else open(path, "w", encoding="utf-8")  # noqa: SIM115
-        progress = Progress(kind, verb="exported")
-        try:
-            async for item in listing(limit=100):
-                target.write(json.dumps(plain(item)) + "\n")
-                progress.advance()
-        finally:
-            progress.close()
-            if target is not out:
-                target.close()
-        return EXIT_OK
     from .analytics import to_frame, write_frame
     from .analytics._deps import need
 

@@ -34,11 +34,15 @@ def for_files(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_frame(frame: pd.DataFrame, target: str | IO[Any], fmt: str) -> None:
-    """Write ``frame`` as ``csv`` (timestamps in ISO 8601, UTC) or ``parquet`` (needs pyarrow)."""
+    """Write ``frame`` as ``csv`` or ``jsonl`` (timestamps in ISO 8601, UTC) or ``parquet`` (needs pyarrow)."""
     if fmt == "csv":
         for_files(frame).to_csv(target, index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
     elif fmt == "parquet":
         need("pyarrow")
         for_files(frame).to_parquet(target, index=False)
+    elif fmt == "jsonl":
+        for_files(frame).to_json(target, orient="records", lines=True, date_format="iso", date_unit="s")
+        if not isinstance(target, str):
+            target.write("\n")
     else:
-        raise StripeValueError("format", f"must be csv or parquet here, not {fmt!r}")
+        raise StripeValueError("format", f"must be csv, jsonl or parquet, not {fmt!r}")
