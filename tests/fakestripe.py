@@ -14,8 +14,7 @@ from urllib.parse import parse_qsl
 import httpx
 import respx
 
-from atom_stripe._endpoint import Endpoint
-from atom_stripe._generated.endpoints import ENDPOINTS
+from atom_stripe._endpoint import Endpoint, find_endpoint
 
 from .helpers import FIXTURES
 from .standin import example
@@ -150,22 +149,10 @@ class FakeStripe:
         return httpx.Response(200, headers=headers, json=self.obj(kind, **changes))
 
 
-_ROUTES: list[tuple[str, re.Pattern[str], Endpoint]] = []
-
-
 def route(request: httpx.Request) -> Endpoint | None:
-    """The table's endpoint for a request (a fixed path wins over one with an id in its place)."""
-    if not _ROUTES:
-        for endpoint in ENDPOINTS.values():
-            text = re.escape(endpoint.path)
-            for name in endpoint.ids:
-                text = text.replace(re.escape("{" + name + "}"), r"[^/]+")
-            _ROUTES.append((endpoint.method, re.compile(text + "$"), endpoint))
-        _ROUTES.sort(key=lambda r: (r[2].path.count("{"), -len(r[2].path)))
-    for method, pattern, endpoint in _ROUTES:
-        if method == request.method and pattern.match(request.url.path):
-            return endpoint
-    return None
+    """The table's endpoint for a request."""
+    found = find_endpoint(request.method, request.url.path)
+    return None if found is None else found[1]
 
 
 def mount(router: respx.MockRouter, fake: FakeStripe) -> None:

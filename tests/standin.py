@@ -19,8 +19,7 @@ from urllib.parse import parse_qsl
 import httpx
 from typing_extensions import is_typeddict
 
-from atom_stripe._endpoint import Endpoint
-from atom_stripe._generated.endpoints import ENDPOINTS
+from atom_stripe._endpoint import Endpoint, find_endpoint
 from atom_stripe._generated.models import OBJECTS
 
 from .helpers import FIXTURES, ROOT
@@ -161,21 +160,9 @@ class StandIn:
     seen: list[tuple[str, httpx.Request]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
-    def __post_init__(self) -> None:
-        self.routes: list[tuple[str, re.Pattern[str], str, Endpoint]] = []
-        for name, endpoint in ENDPOINTS.items():
-            pattern = re.escape(endpoint.path)
-            for id_name in endpoint.ids:
-                pattern = pattern.replace(re.escape("{" + id_name + "}"), r"[^/]+")
-            self.routes.append((endpoint.method, re.compile(pattern + "$"), name, endpoint))
-        # A fixed path such as /v1/customers/search wins over /v1/customers/{customer}.
-        self.routes.sort(key=lambda r: (r[3].path.count("{"), -len(r[3].path)))
-
     def route(self, request: httpx.Request) -> tuple[str, Endpoint] | None:
-        for method, pattern, name, endpoint in self.routes:
-            if method == request.method and pattern.match(request.url.path):
-                return name, endpoint
-        return None
+        found = find_endpoint(request.method, request.url.path)
+        return None if found is None else found[:2]
 
     def answer(self, request: httpx.Request) -> httpx.Response:
         found = self.route(request)

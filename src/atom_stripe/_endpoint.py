@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from importlib import import_module
 from typing import Any, NamedTuple
 
@@ -84,3 +86,28 @@ def _result_type(kind: str, result: str) -> Any:
             found = item
         _result_cache[key] = found
     return found
+
+
+def find_endpoint(method: str, path: str) -> tuple[str, Endpoint, dict[str, str]] | None:
+    """The table's operation for a request: ``(name, endpoint, path ids)``, or None.
+
+    A fixed path (``/v1/customers/search``) wins over an id in its place (``/v1/customers/{customer}``).
+    """
+    for route_method, pattern, name, endpoint in _routes():
+        if route_method == method and (match := pattern.match(path)):
+            return name, endpoint, match.groupdict()
+    return None
+
+
+@cache
+def _routes() -> list[tuple[str, re.Pattern[str], str, Endpoint]]:
+    from ._generated.endpoints import ENDPOINTS  # the table imports this module
+
+    routes = []
+    for name, endpoint in ENDPOINTS.items():
+        pattern = re.escape(endpoint.path)
+        for id_name in endpoint.ids:
+            pattern = pattern.replace(re.escape("{" + id_name + "}"), f"(?P<{id_name}>[^/]+)")
+        routes.append((endpoint.method, re.compile(pattern + "$"), name, endpoint))
+    routes.sort(key=lambda r: (r[3].path.count("{"), -len(r[3].path)))
+    return routes

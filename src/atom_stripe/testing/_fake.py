@@ -8,7 +8,6 @@ import copy
 import hashlib
 import json
 import logging
-import re
 import threading
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -21,7 +20,7 @@ import anyio.lowlevel
 import httpx
 
 from .._client import DEFAULT_API_VERSION, AsyncStripeClient
-from .._endpoint import Endpoint
+from .._endpoint import Endpoint, find_endpoint
 from .._generated.endpoints import ENDPOINTS
 from . import _billing, _payments  # noqa: F401 - they register their behaviours
 from ._engine import Ctx, answer
@@ -31,21 +30,6 @@ from ._wire import FakeError, read_form, read_multipart, typed_params
 
 FAKE_KEY = "sk_test_atom_stripe_fake"
 logger = logging.getLogger("atom_stripe.testing")
-
-
-def _routes() -> list[tuple[str, re.Pattern[str], str, Endpoint]]:
-    routes = []
-    for name, endpoint in ENDPOINTS.items():
-        pattern = re.escape(endpoint.path)
-        for id_name in endpoint.ids:
-            pattern = pattern.replace(re.escape("{" + id_name + "}"), f"(?P<{id_name}>[^/]+)")
-        routes.append((endpoint.method, re.compile(pattern + "$"), name, endpoint))
-    # A fixed path (/v1/customers/search) wins over an id (/v1/customers/{customer}).
-    routes.sort(key=lambda r: (r[3].path.count("{"), -len(r[3].path)))
-    return routes
-
-
-ROUTES = _routes()
 
 
 class FakeStripe:
@@ -339,10 +323,10 @@ class FakeTransport(httpx.AsyncBaseTransport):
 
 
 def _route(method: str, path: str) -> tuple[str, Endpoint, dict[str, str]]:
-    for route_method, pattern, name, endpoint in ROUTES:
-        if route_method == method and (match := pattern.match(path)):
-            return name, endpoint, match.groupdict()
-    raise FakeError(404, f"Unrecognized request URL ({method}: {path}).")
+    found = find_endpoint(method, path)
+    if found is None:
+        raise FakeError(404, f"Unrecognized request URL ({method}: {path}).")
+    return found
 
 
 def _redacted(headers: Mapping[str, str]) -> dict[str, str]:
