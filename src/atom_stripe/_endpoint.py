@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import cache
 from importlib import import_module
-from typing import Any, NamedTuple
+from typing import Annotated, Any, NamedTuple
 
 from ._objects import model_class, parse_object
 
@@ -41,51 +41,40 @@ class Endpoint(NamedTuple):
         return self.kind in ("list", "search")
 
 
-_params_cache: dict[str, type] = {}
-_result_cache: dict[tuple[str, str], Any] = {}
-
-
+@cache
 def _params_type(ref: str) -> type:
-    found = _params_cache.get(ref)
-    if found is None:
-        module, _, name = ref.partition(":")
-        found = _params_cache[ref] = getattr(import_module(f"atom_stripe._generated.params.{module}"), name)
+    module, _, name = ref.partition(":")
+    found: type = getattr(import_module(f"atom_stripe._generated.params.{module}"), name)
     return found
 
 
+@cache
 def _result_type(kind: str, result: str) -> Any:
-    key = (kind, result)
-    found = _result_cache.get(key)
-    if found is None:
-        from pydantic import TypeAdapter
+    """What an answer parses into: a model (or a TypeAdapter), a page of them, or bytes."""
+    if kind == "bytes":
+        return bytes
+    from pydantic import TypeAdapter
 
-        from ._pagination import Page, SearchPage
+    from ._pagination import Page, SearchPage
 
-        item: Any
-        if "|" in result:
-            from typing import Annotated
+    item: Any
+    one: Any
+    if result == "Event":  # hand-written: a union of typed events
+        from .models.event import Event, event_adapter
 
-            from pydantic import BeforeValidator
+        item, one = Event, event_adapter()
+    elif "|" in result:  # a union of object types, told apart by their `object` field
+        from pydantic import BeforeValidator
 
-            item = Annotated[Any, BeforeValidator(parse_object)]
-        else:
-            item = model_class(result)
-            if hasattr(item, "validate_python") and kind != "object":
-                from .models.event import Event
-
-                item = Event
-        if kind == "list":
-            found = Page[item]
-        elif kind == "search":
-            found = SearchPage[item]
-        elif kind == "bytes":
-            found = bytes
-        elif hasattr(item, "validate_python") or "|" in result:
-            found = item if hasattr(item, "validate_python") else TypeAdapter(item)
-        else:
-            found = item
-        _result_cache[key] = found
-    return found
+        item = Annotated[Any, BeforeValidator(parse_object)]
+        one = TypeAdapter(item) if kind == "object" else None
+    else:
+        item = one = model_class(result)
+    if kind == "list":
+        return Page[item]
+    if kind == "search":
+        return SearchPage[item]
+    return one
 
 
 def find_endpoint(method: str, path: str) -> tuple[str, Endpoint, dict[str, str]] | None:
