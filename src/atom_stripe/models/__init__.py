@@ -12,7 +12,6 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from .._generated.models import MODULES as _MODULES
-from .._generated.models import OBJECTS as _OBJECTS
 
 if TYPE_CHECKING:
     from .._generated.models import *  # noqa: F403
@@ -68,9 +67,11 @@ __all__ = sorted({*_MODULES, *_HAND_WRITTEN, "model_for"})
 
 
 def model_for(object_name: str) -> Any:
-    """The model class for a Stripe ``object`` value (``"invoice"`` -> ``Invoice``), or None."""
-    name = _OBJECTS.get(object_name)
-    return None if name is None else __getattr__(name)
+    """The model class for a Stripe ``object`` value (``"invoice"`` -> ``Invoice``), or None
+    (for ``"event"``: the TypeAdapter of the typed :data:`Event` union)."""
+    from .._objects import object_model
+
+    return object_model(object_name)
 
 
 def __getattr__(name: str) -> Any:
