@@ -7,6 +7,7 @@ import json
 import pickle
 from typing import Any
 
+import httpx
 import pytest
 import respx
 
@@ -121,3 +122,22 @@ async def test_decimal_strings_must_be_numbers(client: AsyncStripeClient) -> Non
         with pytest.raises(StripeValueError) as caught:
             await client.prices.create(currency="usd", unit_amount_decimal=bad, product="prod_1")  # type: ignore[arg-type]
         assert caught.value.param == "unit_amount_decimal"
+
+
+async def test_the_escape_hatch_and_uploads_parse_inside_the_retry_loop(
+    api: respx.MockRouter, client: AsyncStripeClient
+) -> None:
+    """A damaged 2xx body is asked again under the same key, as for every typed call."""
+    route = api.post("/v1/preview/things").mock(
+        side_effect=[httpx.Response(200, content=b"<html>proxy"), httpx.Response(200, json={"id": "t_1"})]
+    )
+    thing = await client.request("POST", "/v1/preview/things", params={"size": 1})
+    assert thing.model_extra == {"id": "t_1"} and route.call_count == 2
+    keys = {call.request.headers["Idempotency-Key"] for call in route.calls}
+    assert len(keys) == 1
+    with respx.mock(using="httpx") as router:
+        upload = router.post("https://files.stripe.com/v1/files").mock(
+            side_effect=[httpx.Response(200, content=b"{oops"), httpx.Response(200, json=FX["file"])]
+        )
+        made = await client.files.create(file=b"%PDF", purpose="dispute_evidence")
+    assert made.id == FX["file"]["id"] and upload.call_count == 2

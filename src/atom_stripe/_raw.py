@@ -12,7 +12,7 @@ from typing import Any
 from ._checks import check_account, check_values
 from ._encoding import flatten
 from ._endpoint import Endpoint
-from ._errors import APIResponseError, StripeValueError
+from ._errors import StripeValueError
 from ._request import Requester
 
 METHODS = ("GET", "POST", "DELETE")
@@ -56,33 +56,20 @@ async def raw_request(
             raise StripeValueError("params", f"cannot be sent as JSON: {exc}") from None
     else:
         pairs = flatten(params)
-    response = await requester.send(
+    if cast_to is None:
+        from ._models import StripeObject
+
+        cast_to = StripeObject
+    return await requester.request(
         method,
         path,
+        cast_to,
         pairs=pairs,
         template=path,
         idempotency_key=idempotency_key,
         stripe_account=check_account(stripe_account),
         body=body,
     )
-    return _parse(response.content, cast_to, f"{method} {path}", response)
-
-
-def _parse(content: bytes, cast_to: Any, where: str, response: Any) -> Any:
-    from pydantic import ValidationError
-
-    from ._models import StripeObject
-
-    model = cast_to if cast_to is not None else StripeObject
-    try:
-        if hasattr(model, "validate_json"):
-            return model.validate_json(content)
-        return model.model_validate_json(content)
-    except ValidationError as exc:
-        raise APIResponseError(
-            f"The answer to {where} does not fit {getattr(model, '__name__', model)}: {exc.errors()[0]['msg']}",
-            response=response,
-        ) from None
 
 
 async def files_call(
@@ -106,17 +93,16 @@ async def files_call(
             base_url=base_url,
         )
         return response.content
-    body = multipart(params)
-    response = await requester.send(
+    return await requester.request(
         endpoint.method,
         path,
+        endpoint.result_type,
         template=endpoint.path,
         idempotency_key=idempotency_key,
         stripe_account=stripe_account,
         base_url=base_url,
-        body=body,
+        body=multipart(params),
     )
-    return _parse(response.content, endpoint.result_type, f"{endpoint.method} {endpoint.path}", response)
 
 
 def multipart(params: Mapping[str, Any]) -> tuple[bytes, str]:

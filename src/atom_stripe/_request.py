@@ -206,14 +206,17 @@ class Requester:
         template: str | None = None,
         idempotency_key: str | None = None,
         stripe_account: str | None = None,
+        base_url: str | None = None,
+        body: tuple[bytes, str] | None = None,
     ) -> Awaitable[M]:
-        """Send one call, retrying what is safe to retry, and parse the answer into ``cast_to``.
+        """Send one call, retrying what is safe to retry, and parse the answer into ``cast_to``
+        (``base_url`` and ``body`` as for :meth:`send`).
 
         Not a coroutine of its own (one layer less per call): what it returns is awaited."""
         parse: Callable[[bytes], Any] = (
             getattr(cast_to, "validate_json", None) or cast("type[BaseModel]", cast_to).model_validate_json
         )
-        call = self._prepare(method, path, pairs, template, idempotency_key, stripe_account)
+        call = self._prepare(method, path, pairs, template, idempotency_key, stripe_account, base_url, body)
         return self._attempts(call, parse, _name(cast_to))
 
     async def send(
