@@ -20,7 +20,7 @@ from ._checks import (
 from ._errors import StripeValueError
 from ._generated.namespaces import Namespaces
 from ._hooks import HOOK_NAMES, Hook, HookName, Hooks, HookSet, StatsSnapshot
-from ._request import Requester, Settings
+from ._request import DEFAULT_FILES_BASE_URL, Requester, Settings
 from ._throttle import RateLimiter, Throttle
 from ._transport import DEFAULT_MAX_RESPONSE_SIZE
 
@@ -31,8 +31,6 @@ if TYPE_CHECKING:
 M = TypeVar("M")
 
 DEFAULT_BASE_URL = "https://api.stripe.com"
-#: Where file uploads (``files.create``) and downloads (``quotes.pdf``) go.
-DEFAULT_FILES_BASE_URL = "https://files.stripe.com"
 #: The API version stripe-python 16.1.0 pins; every request sends it as ``Stripe-Version``.
 DEFAULT_API_VERSION = "2026-10-28.endive"
 DEFAULT_TIMEOUT = 80.0

@@ -52,6 +52,10 @@ _HTTPX_TRANSPORT_FOR_URL = _httpx_lookup()
 USER_AGENT = f"atom_stripe/{__version__} python/{sys.version_info[0]}.{sys.version_info[1]} httpx/{httpx.__version__}"
 
 
+#: Where file uploads (``files.create``) and downloads (``quotes.pdf``) go.
+DEFAULT_FILES_BASE_URL = "https://files.stripe.com"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a call needs to know about its client. Immutable: ``replace`` to change."""
@@ -62,7 +66,7 @@ class Settings:
     stripe_account: str | None
     max_retries: int
     timeout: httpx.Timeout
-    files_base_url: str = "https://files.stripe.com"
+    files_base_url: str = DEFAULT_FILES_BASE_URL
     #: The most one call may take, every attempt and wait included (None: no cap but the attempts').
     total_timeout: float | None = None
     #: The largest decoded answer body accepted, in bytes.
