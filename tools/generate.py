@@ -846,8 +846,7 @@ def render_service(
 
 def describe(service: Service) -> str:
     if service.ops:
-        paths = sorted({op.path.split("/{")[0] for op in service.ops}, key=len)
-        return f"``{paths[0]}``" if paths else service.path
+        return f"``{min((op.path for op in service.ops), key=len)}``"
     return "namespaces " + ", ".join(f"``{n}``" for n in service.subservices)
 
 

@@ -190,7 +190,7 @@ class Namespaces:
 
     @cached_property
     def confirmation_tokens(self) -> ConfirmationTokenService:
-        """``confirmation_tokens``: ``/v1/confirmation_tokens``."""
+        """``confirmation_tokens``: ``/v1/confirmation_tokens/{confirmation_token}``."""
         from .services.confirmation_token import ConfirmationTokenService
 
         return ConfirmationTokenService(self._requester)
@@ -337,7 +337,7 @@ class Namespaces:
 
     @cached_property
     def mandates(self) -> MandateService:
-        """``mandates``: ``/v1/mandates``."""
+        """``mandates``: ``/v1/mandates/{mandate}``."""
         from .services.mandate import MandateService
 
         return MandateService(self._requester)

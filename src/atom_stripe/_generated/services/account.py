@@ -31,28 +31,28 @@ class AccountService(Service):
 
     @cached_property
     def capabilities(self) -> AccountCapabilityService:
-        """``accounts.capabilities``: ``/v1/accounts``."""
+        """``accounts.capabilities``: ``/v1/accounts/{account}/capabilities``."""
         from .account_capability import AccountCapabilityService
 
         return AccountCapabilityService(self._requester)
 
     @cached_property
     def external_accounts(self) -> AccountExternalAccountService:
-        """``accounts.external_accounts``: ``/v1/accounts``."""
+        """``accounts.external_accounts``: ``/v1/accounts/{account}/external_accounts``."""
         from .account_external_account import AccountExternalAccountService
 
         return AccountExternalAccountService(self._requester)
 
     @cached_property
     def login_links(self) -> AccountLoginLinkService:
-        """``accounts.login_links``: ``/v1/accounts``."""
+        """``accounts.login_links``: ``/v1/accounts/{account}/login_links``."""
         from .account_login_link import AccountLoginLinkService
 
         return AccountLoginLinkService(self._requester)
 
     @cached_property
     def persons(self) -> AccountPersonService:
-        """``accounts.persons``: ``/v1/accounts``."""
+        """``accounts.persons``: ``/v1/accounts/{account}/persons``."""
         from .account_person import AccountPersonService
 
         return AccountPersonService(self._requester)

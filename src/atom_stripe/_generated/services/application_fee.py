@@ -24,7 +24,7 @@ class ApplicationFeeService(Service):
 
     @cached_property
     def refunds(self) -> ApplicationFeeRefundService:
-        """``application_fees.refunds``: ``/v1/application_fees``."""
+        """``application_fees.refunds``: ``/v1/application_fees/{id}/refunds``."""
         from .application_fee_refund import ApplicationFeeRefundService
 
         return ApplicationFeeRefundService(self._requester)

@@ -26,7 +26,7 @@ class BillingMeterService(Service):
 
     @cached_property
     def event_summaries(self) -> BillingMeterEventSummaryService:
-        """``billing.meters.event_summaries``: ``/v1/billing/meters``."""
+        """``billing.meters.event_summaries``: ``/v1/billing/meters/{id}/event_summaries``."""
         from .billing_meter_event_summary import BillingMeterEventSummaryService
 
         return BillingMeterEventSummaryService(self._requester)

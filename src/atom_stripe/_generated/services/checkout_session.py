@@ -26,7 +26,7 @@ class CheckoutSessionService(Service):
 
     @cached_property
     def line_items(self) -> CheckoutSessionLineItemService:
-        """``checkout.sessions.line_items``: ``/v1/checkout/sessions``."""
+        """``checkout.sessions.line_items``: ``/v1/checkout/sessions/{session}/line_items``."""
         from .checkout_session_line_item import CheckoutSessionLineItemService
 
         return CheckoutSessionLineItemService(self._requester)

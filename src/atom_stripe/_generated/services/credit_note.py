@@ -28,7 +28,7 @@ class CreditNoteService(Service):
 
     @cached_property
     def line_items(self) -> CreditNoteLineItemService:
-        """``credit_notes.line_items``: ``/v1/credit_notes``."""
+        """``credit_notes.line_items``: ``/v1/credit_notes/{credit_note}/lines``."""
         from .credit_note_line_item import CreditNoteLineItemService
 
         return CreditNoteLineItemService(self._requester)

@@ -35,49 +35,49 @@ class CustomerService(Service):
 
     @cached_property
     def balance_transactions(self) -> CustomerBalanceTransactionService:
-        """``customers.balance_transactions``: ``/v1/customers``."""
+        """``customers.balance_transactions``: ``/v1/customers/{customer}/balance_transactions``."""
         from .customer_balance_transaction import CustomerBalanceTransactionService
 
         return CustomerBalanceTransactionService(self._requester)
 
     @cached_property
     def cash_balance(self) -> CustomerCashBalanceService:
-        """``customers.cash_balance``: ``/v1/customers``."""
+        """``customers.cash_balance``: ``/v1/customers/{customer}/cash_balance``."""
         from .customer_cash_balance import CustomerCashBalanceService
 
         return CustomerCashBalanceService(self._requester)
 
     @cached_property
     def cash_balance_transactions(self) -> CustomerCashBalanceTransactionService:
-        """``customers.cash_balance_transactions``: ``/v1/customers``."""
+        """``customers.cash_balance_transactions``: ``/v1/customers/{customer}/cash_balance_transactions``."""
         from .customer_cash_balance_transaction import CustomerCashBalanceTransactionService
 
         return CustomerCashBalanceTransactionService(self._requester)
 
     @cached_property
     def funding_instructions(self) -> CustomerFundingInstructionsService:
-        """``customers.funding_instructions``: ``/v1/customers``."""
+        """``customers.funding_instructions``: ``/v1/customers/{customer}/funding_instructions``."""
         from .customer_funding_instructions import CustomerFundingInstructionsService
 
         return CustomerFundingInstructionsService(self._requester)
 
     @cached_property
     def payment_methods(self) -> CustomerPaymentMethodService:
-        """``customers.payment_methods``: ``/v1/customers``."""
+        """``customers.payment_methods``: ``/v1/customers/{customer}/payment_methods``."""
         from .customer_payment_method import CustomerPaymentMethodService
 
         return CustomerPaymentMethodService(self._requester)
 
     @cached_property
     def payment_sources(self) -> CustomerPaymentSourceService:
-        """``customers.payment_sources``: ``/v1/customers``."""
+        """``customers.payment_sources``: ``/v1/customers/{customer}/sources``."""
         from .customer_payment_source import CustomerPaymentSourceService
 
         return CustomerPaymentSourceService(self._requester)
 
     @cached_property
     def tax_ids(self) -> CustomerTaxIdService:
-        """``customers.tax_ids``: ``/v1/customers``."""
+        """``customers.tax_ids``: ``/v1/customers/{customer}/tax_ids``."""
         from .customer_tax_id import CustomerTaxIdService
 
         return CustomerTaxIdService(self._requester)

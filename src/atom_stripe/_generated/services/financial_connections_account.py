@@ -27,7 +27,7 @@ class FinancialConnectionsAccountService(Service):
 
     @cached_property
     def owners(self) -> FinancialConnectionsAccountOwnerService:
-        """``financial_connections.accounts.owners``: ``/v1/financial_connections/accounts``."""
+        """``financial_connections.accounts.owners``: ``/v1/financial_connections/accounts/{account}/owners``."""
         from .financial_connections_account_owner import FinancialConnectionsAccountOwnerService
 
         return FinancialConnectionsAccountOwnerService(self._requester)

@@ -35,7 +35,7 @@ class InvoiceService(Service):
 
     @cached_property
     def line_items(self) -> InvoiceLineItemService:
-        """``invoices.line_items``: ``/v1/invoices``."""
+        """``invoices.line_items``: ``/v1/invoices/{invoice}/lines``."""
         from .invoice_line_item import InvoiceLineItemService
 
         return InvoiceLineItemService(self._requester)

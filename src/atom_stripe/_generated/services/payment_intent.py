@@ -33,7 +33,7 @@ class PaymentIntentService(Service):
 
     @cached_property
     def amount_details_line_items(self) -> PaymentIntentAmountDetailsLineItemService:
-        """``payment_intents.amount_details_line_items``: ``/v1/payment_intents``."""
+        """``payment_intents.amount_details_line_items``: ``/v1/payment_intents/{intent}/amount_details_line_items``."""
         from .payment_intent_amount_details_line_item import PaymentIntentAmountDetailsLineItemService
 
         return PaymentIntentAmountDetailsLineItemService(self._requester)

@@ -26,7 +26,7 @@ class PaymentLinkService(Service):
 
     @cached_property
     def line_items(self) -> PaymentLinkLineItemService:
-        """``payment_links.line_items``: ``/v1/payment_links``."""
+        """``payment_links.line_items``: ``/v1/payment_links/{payment_link}/line_items``."""
         from .payment_link_line_item import PaymentLinkLineItemService
 
         return PaymentLinkLineItemService(self._requester)

@@ -28,7 +28,7 @@ class ProductService(Service):
 
     @cached_property
     def features(self) -> ProductFeatureService:
-        """``products.features``: ``/v1/products``."""
+        """``products.features``: ``/v1/products/{product}/features``."""
         from .product_feature import ProductFeatureService
 
         return ProductFeatureService(self._requester)

@@ -28,14 +28,14 @@ class QuoteService(Service):
 
     @cached_property
     def computed_upfront_line_items(self) -> QuoteComputedUpfrontLineItemsService:
-        """``quotes.computed_upfront_line_items``: ``/v1/quotes``."""
+        """``quotes.computed_upfront_line_items``: ``/v1/quotes/{quote}/computed_upfront_line_items``."""
         from .quote_computed_upfront_line_items import QuoteComputedUpfrontLineItemsService
 
         return QuoteComputedUpfrontLineItemsService(self._requester)
 
     @cached_property
     def line_items(self) -> QuoteLineItemService:
-        """``quotes.line_items``: ``/v1/quotes``."""
+        """``quotes.line_items``: ``/v1/quotes/{quote}/line_items``."""
         from .quote_line_item import QuoteLineItemService
 
         return QuoteLineItemService(self._requester)

@@ -29,7 +29,7 @@ class SourceService(Service):
 
     @cached_property
     def transactions(self) -> SourceTransactionService:
-        """``sources.transactions``: ``/v1/sources``."""
+        """``sources.transactions``: ``/v1/sources/{source}/source_transactions``."""
         from .source_transaction import SourceTransactionService
 
         return SourceTransactionService(self._requester)

@@ -57,7 +57,7 @@ class TaxService(Service):
 
     @cached_property
     def transactions(self) -> TaxTransactionService:
-        """``tax.transactions``: ``/v1/tax/transactions``."""
+        """``tax.transactions``: ``/v1/tax/transactions/{transaction}``."""
         from .tax_transaction import TaxTransactionService
 
         return TaxTransactionService(self._requester)

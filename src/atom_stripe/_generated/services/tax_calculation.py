@@ -23,7 +23,7 @@ class TaxCalculationService(Service):
 
     @cached_property
     def line_items(self) -> TaxCalculationLineItemService:
-        """``tax.calculations.line_items``: ``/v1/tax/calculations``."""
+        """``tax.calculations.line_items``: ``/v1/tax/calculations/{calculation}/line_items``."""
         from .tax_calculation_line_item import TaxCalculationLineItemService
 
         return TaxCalculationLineItemService(self._requester)

@@ -30,7 +30,7 @@ class TestHelpersService(Service):
 
     @cached_property
     def customers(self) -> TestHelpersCustomerService:
-        """``test_helpers.customers``: ``/v1/test_helpers/customers``."""
+        """``test_helpers.customers``: ``/v1/test_helpers/customers/{customer}/fund_cash_balance``."""
         from .test_helpers_customer import TestHelpersCustomerService
 
         return TestHelpersCustomerService(self._requester)
@@ -44,7 +44,7 @@ class TestHelpersService(Service):
 
     @cached_property
     def refunds(self) -> TestHelpersRefundService:
-        """``test_helpers.refunds``: ``/v1/test_helpers/refunds``."""
+        """``test_helpers.refunds``: ``/v1/test_helpers/refunds/{refund}/expire``."""
         from .test_helpers_refund import TestHelpersRefundService
 
         return TestHelpersRefundService(self._requester)

@@ -27,21 +27,21 @@ class TestHelpersIssuingService(Service):
 
     @cached_property
     def cards(self) -> TestHelpersIssuingCardService:
-        """``test_helpers.issuing.cards``: ``/v1/test_helpers/issuing/cards``."""
+        """``test_helpers.issuing.cards``: ``/v1/test_helpers/issuing/cards/{card}/shipping/fail``."""
         from .test_helpers_issuing_card import TestHelpersIssuingCardService
 
         return TestHelpersIssuingCardService(self._requester)
 
     @cached_property
     def personalization_designs(self) -> TestHelpersIssuingPersonalizationDesignService:
-        """``test_helpers.issuing.personalization_designs``: ``/v1/test_helpers/issuing/personalization_designs``."""
+        """``test_helpers.issuing.personalization_designs``: ``/v1/test_helpers/issuing/personalization_designs/{personalization_design}/reject``."""
         from .test_helpers_issuing_personalization_design import TestHelpersIssuingPersonalizationDesignService
 
         return TestHelpersIssuingPersonalizationDesignService(self._requester)
 
     @cached_property
     def transactions(self) -> TestHelpersIssuingTransactionService:
-        """``test_helpers.issuing.transactions``: ``/v1/test_helpers/issuing/transactions``."""
+        """``test_helpers.issuing.transactions``: ``/v1/test_helpers/issuing/transactions/{transaction}/refund``."""
         from .test_helpers_issuing_transaction import TestHelpersIssuingTransactionService
 
         return TestHelpersIssuingTransactionService(self._requester)

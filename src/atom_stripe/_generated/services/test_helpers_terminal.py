@@ -17,7 +17,7 @@ class TestHelpersTerminalService(Service):
 
     @cached_property
     def readers(self) -> TestHelpersTerminalReaderService:
-        """``test_helpers.terminal.readers``: ``/v1/test_helpers/terminal/readers``."""
+        """``test_helpers.terminal.readers``: ``/v1/test_helpers/terminal/readers/{reader}/present_payment_method``."""
         from .test_helpers_terminal_reader import TestHelpersTerminalReaderService
 
         return TestHelpersTerminalReaderService(self._requester)

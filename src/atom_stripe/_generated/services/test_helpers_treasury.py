@@ -21,21 +21,21 @@ class TestHelpersTreasuryService(Service):
 
     @cached_property
     def inbound_transfers(self) -> TestHelpersTreasuryInboundTransferService:
-        """``test_helpers.treasury.inbound_transfers``: ``/v1/test_helpers/treasury/inbound_transfers``."""
+        """``test_helpers.treasury.inbound_transfers``: ``/v1/test_helpers/treasury/inbound_transfers/{id}/fail``."""
         from .test_helpers_treasury_inbound_transfer import TestHelpersTreasuryInboundTransferService
 
         return TestHelpersTreasuryInboundTransferService(self._requester)
 
     @cached_property
     def outbound_payments(self) -> TestHelpersTreasuryOutboundPaymentService:
-        """``test_helpers.treasury.outbound_payments``: ``/v1/test_helpers/treasury/outbound_payments``."""
+        """``test_helpers.treasury.outbound_payments``: ``/v1/test_helpers/treasury/outbound_payments/{id}``."""
         from .test_helpers_treasury_outbound_payment import TestHelpersTreasuryOutboundPaymentService
 
         return TestHelpersTreasuryOutboundPaymentService(self._requester)
 
     @cached_property
     def outbound_transfers(self) -> TestHelpersTreasuryOutboundTransferService:
-        """``test_helpers.treasury.outbound_transfers``: ``/v1/test_helpers/treasury/outbound_transfers``."""
+        """``test_helpers.treasury.outbound_transfers``: ``/v1/test_helpers/treasury/outbound_transfers/{outbound_transfer}``."""
         from .test_helpers_treasury_outbound_transfer import TestHelpersTreasuryOutboundTransferService
 
         return TestHelpersTreasuryOutboundTransferService(self._requester)

@@ -26,7 +26,7 @@ class TransferService(Service):
 
     @cached_property
     def reversals(self) -> TransferReversalService:
-        """``transfers.reversals``: ``/v1/transfers``."""
+        """``transfers.reversals``: ``/v1/transfers/{id}/reversals``."""
         from .transfer_reversal import TransferReversalService
 
         return TransferReversalService(self._requester)

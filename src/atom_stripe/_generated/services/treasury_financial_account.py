@@ -27,7 +27,7 @@ class TreasuryFinancialAccountService(Service):
 
     @cached_property
     def features(self) -> TreasuryFinancialAccountFeaturesService:
-        """``treasury.financial_accounts.features``: ``/v1/treasury/financial_accounts``."""
+        """``treasury.financial_accounts.features``: ``/v1/treasury/financial_accounts/{financial_account}/features``."""
         from .treasury_financial_account_features import TreasuryFinancialAccountFeaturesService
 
         return TreasuryFinancialAccountFeaturesService(self._requester)
