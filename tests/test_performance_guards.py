@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -10,8 +11,10 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from pydantic import model_validator
 
-from atom_stripe import AsyncStripeClient, NotFoundError, _params
+from atom_stripe import APIResponseError, AsyncStripeClient, NotFoundError, _params
+from atom_stripe._models import StripeObject
 from atom_stripe.models import Customer, Page
 
 from .helpers import serve_asgi
@@ -210,3 +213,47 @@ with respx.mock(using="httpx", base_url="https://api.stripe.com") as router:
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["cus_1", "1"]
+
+
+class _GcWitness(StripeObject):
+    """Records whether Python's cyclic garbage collector ran free while it was parsed."""
+
+    id: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _witness(cls, data: Any) -> Any:
+        gc_states.append(gc.isenabled())
+        return data
+
+
+gc_states: list[bool] = []
+
+
+async def test_answers_are_parsed_with_the_garbage_collector_paused(api: respx.MockRouter) -> None:
+    """Parsing makes thousands of objects and no cycles: the collector waits for it to end,
+    is back on after every answer (parsed, damaged, or refused), and stays off for a caller
+    who turned it off."""
+    api.get("/v1/customers/cus_1").mock(return_value=httpx.Response(200, json={"id": "cus_1"}))
+    api.get("/v1/customers/cus_bad").mock(return_value=httpx.Response(200, content=b"{not json"))
+    api.get("/v1/customers/cus_404").mock(
+        return_value=httpx.Response(404, json={"error": {"type": "invalid_request_error", "message": "No such"}})
+    )
+    gc_states.clear()
+    async with AsyncStripeClient("sk_test_x", max_retries=0) as stripe:
+        assert gc.isenabled()
+        witness = await stripe.request("GET", "/v1/customers/cus_1", cast_to=_GcWitness)
+        assert witness.id == "cus_1" and gc_states == [False] and gc.isenabled()
+        with pytest.raises(APIResponseError):
+            await stripe.request("GET", "/v1/customers/cus_bad", cast_to=_GcWitness)
+        assert gc.isenabled()
+        with pytest.raises(NotFoundError):
+            await stripe.request("GET", "/v1/customers/cus_404", cast_to=_GcWitness)
+        assert gc.isenabled()
+        gc.disable()
+        try:
+            await stripe.request("GET", "/v1/customers/cus_1", cast_to=_GcWitness)
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
+    assert gc_states == [False, False]

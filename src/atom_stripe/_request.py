@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 import time
@@ -39,6 +40,23 @@ M = TypeVar("M")
 MAX_IDEMPOTENCY_KEY = 255
 #: Connect OAuth's endpoints, whose error answers have a shape of their own.
 OAUTH_PATHS = "/oauth/"
+
+
+def _parse(parse: Callable[[bytes], Any], body: bytes) -> Any:
+    """``parse(body)`` with Python's cyclic garbage collector paused.
+
+    Parsing allocates thousands of objects (a 100-item page: ~2,000 models) that all stay
+    alive, and the collector, counting allocations, would walk them again and again while they
+    are made: about a tenth of a list page's CPU, for nothing (parsing makes no cycles). The
+    pause ends with the parse, so the collector runs at the next allocation instead; a caller
+    who disabled it keeps it disabled."""
+    if not gc.isenabled():
+        return parse(body)
+    gc.disable()
+    try:
+        return parse(body)
+    finally:
+        gc.enable()
 
 
 def _httpx_lookup() -> Any:
@@ -369,7 +387,7 @@ class Requester:
                 self._log_attempt(call, started, str(call.status), debug)
                 if call.status < 300:
                     try:
-                        result = _as_httpx(call, response) if parse is None else parse(response.content)
+                        result = _as_httpx(call, response) if parse is None else _parse(parse, response.content)
                     except ValidationError as exc:
                         failure = _response_error(call, _as_httpx(call, response), exc, expected)
                         # A body that is not JSON at all was damaged on the way; asking again is
