@@ -243,7 +243,8 @@ async def test_answers_are_parsed_with_the_garbage_collector_paused(api: respx.M
     async with AsyncStripeClient("sk_test_x", max_retries=0) as stripe:
         assert gc.isenabled()
         witness = await stripe.request("GET", "/v1/customers/cus_1", cast_to=_GcWitness)
-        assert witness.id == "cus_1" and gc_states == [False] and gc.isenabled()
+        assert isinstance(witness, _GcWitness) and witness.id == "cus_1"
+        assert gc_states == [False] and gc.isenabled()
         with pytest.raises(APIResponseError):
             await stripe.request("GET", "/v1/customers/cus_bad", cast_to=_GcWitness)
         assert gc.isenabled()
