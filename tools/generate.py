@@ -901,7 +901,7 @@ def generate() -> dict[str, str]:
         for cls_name in re.findall(r"^class (\w+)\(", text, flags=re.M):
             model_names[cls_name] = module
         object_names[object_name] = name
-    files["models/__init__.py"] = render_model_index(model_names, object_names)
+    files.update(render_model_index(model_names, object_names))
 
     # params
     params_of: dict[str, tuple[str, str, str]] = {}
@@ -938,43 +938,100 @@ def generate() -> dict[str, str]:
     return out
 
 
-def render_model_index(model_names: dict[str, str], object_names: dict[str, str]) -> str:
-    lines = [
+def render_model_index(model_names: dict[str, str], object_names: dict[str, str]) -> dict[str, str]:
+    """The index of models, in three files: ``__init__.py`` (what a program loads: the ~175
+    models not nested in another, and ``object`` values), ``_index.py`` (every model, ~2,400,
+    loaded only for a nested model's name, ``dir()`` or ``__all__``), ``__init__.pyi`` (for
+    type checkers: every model, re-exported)."""
+    by_module: dict[str, list[str]] = {}
+    for name, module in model_names.items():
+        by_module.setdefault(module, []).append(name)
+    tops = {
+        name: module
+        for module, names in by_module.items()
+        for name in names
+        if not any(other != name and name.startswith(other) for other in names)
+    }
+    runtime = [
         BANNER,
-        '"""Every model, loaded on first use: ``from atom_stripe.models import Customer``."""',
+        '"""Every model, loaded on first use: ``from atom_stripe.models import Customer``.',
+        "",
+        "Type checkers read ``__init__.pyi``; the index of nested models (``CustomerAddress``) is",
+        '``_index.py``, loaded only when one is asked for by name."""',
         "",
         "from __future__ import annotations",
         "",
-        "from typing import TYPE_CHECKING, Any",
+        "from importlib import import_module",
+        "from typing import Any",
         "",
-        "if TYPE_CHECKING:",
-    ]
-    for name, module in sorted(model_names.items()):
-        lines.append(f"    from .{module} import {name} as {name}")
-    lines += ["", "#: model name -> module", "MODULES: dict[str, str] = {"]
-    lines += [f'    "{name}": "{module}",' for name, module in sorted(model_names.items())]
-    lines += ["}", "", "#: Stripe's ``object`` value -> model name", "OBJECTS: dict[str, str] = {"]
-    lines += [f'    "{obj}": "{name}",' for obj, name in sorted(object_names.items())]
-    lines += [
+        "#: model name -> module, for the models not nested in another (``Customer``, ``DeletedCustomer``)",
+        "TOPS: dict[str, str] = {",
+        *[f'    "{name}": "{module}",' for name, module in sorted(tops.items())],
         "}",
         "",
-        "__all__ = [",
-        *[f'    "{name}",' for name in sorted(model_names)],
-        "]",
+        "#: Stripe's ``object`` value -> model name",
+        "OBJECTS: dict[str, str] = {",
+        *[f'    "{obj}": "{name}",' for obj, name in sorted(object_names.items())],
+        "}",
+        "",
+        "",
+        "def module_of(name: str) -> str | None:",
+        '    """The module (under this package) that defines the model ``name``, or None."""',
+        "    module = TOPS.get(name)",
+        "    if module is None:",
+        "        from ._index import MODULES",
+        "",
+        "        module = MODULES.get(name)",
+        "    return module",
         "",
         "",
         "def __getattr__(name: str) -> Any:",
-        "    module = MODULES.get(name)",
+        "    if name == \"__all__\":",
+        "        from ._index import MODULES",
+        "",
+        "        return sorted(MODULES)",
+        "    module = module_of(name)",
         "    if module is None:",
         '        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")',
-        "    from importlib import import_module",
-        "",
         '    value = getattr(import_module(f"{__name__}.{module}"), name)',
         "    globals()[name] = value",
         "    return value",
         "",
+        "",
+        "def __dir__() -> list[str]:",
+        "    from ._index import MODULES",
+        "",
+        "    return sorted({*globals(), *MODULES})",
+        "",
     ]
-    return "\n".join(lines)
+    index = [
+        BANNER,
+        '"""Every model (nested ones included) and its module: loaded only when a nested model is',
+        'asked for by name, or for ``dir()`` and ``__all__``."""',
+        "",
+        "#: model name -> module",
+        "MODULES: dict[str, str] = {",
+        *[f'    "{name}": "{module}",' for name, module in sorted(model_names.items())],
+        "}",
+        "",
+    ]
+    stub = [
+        BANNER,
+        '"""For type checkers: every model of ``__init__.py``, re-exported."""',
+        "",
+        *[f"from .{module} import {name} as {name}" for name, module in sorted(model_names.items())],
+        "",
+        "TOPS: dict[str, str]",
+        "OBJECTS: dict[str, str]",
+        "",
+        "def module_of(name: str) -> str | None: ...",
+        "",
+    ]
+    return {
+        "models/__init__.py": "\n".join(runtime),
+        "models/_index.py": "\n".join(index),
+        "models/__init__.pyi": "\n".join(stub),
+    }
 
 
 def render_table(rows: list[str]) -> str:

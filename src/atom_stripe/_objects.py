@@ -23,9 +23,9 @@ def model_class(name: str) -> Any:
         from .models.event import event_adapter
 
         return event_adapter()
-    from ._generated.models import MODULES
+    from ._generated.models import module_of
 
-    return getattr(import_module(f"{_GENERATED}.{MODULES[name]}"), name)
+    return getattr(import_module(f"{_GENERATED}.{module_of(name)}"), name)
 
 
 @cache

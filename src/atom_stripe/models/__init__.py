@@ -11,7 +11,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from .._generated.models import MODULES as _MODULES
+from .._generated.models import module_of as _module_of
 
 if TYPE_CHECKING:
     from .._generated.models import *  # noqa: F403
@@ -63,9 +63,6 @@ _HAND_WRITTEN = {
 }
 
 
-__all__ = sorted({*_MODULES, *_HAND_WRITTEN, "model_for"})
-
-
 def model_for(object_name: str) -> Any:
     """The model class for a Stripe ``object`` value (``"invoice"`` -> ``Invoice``), or None
     (for ``"event"``: the TypeAdapter of the typed :data:`Event` union)."""
@@ -75,9 +72,11 @@ def model_for(object_name: str) -> Any:
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__all__":  # made when asked for (star imports, documentation): ~2,400 names
+        return __dir__()
     module = _HAND_WRITTEN.get(name)
     if module is None:
-        generated = _MODULES.get(name)
+        generated = _module_of(name)
         if generated is None:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
         module = f"atom_stripe._generated.models.{generated}"
@@ -87,4 +86,6 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*_MODULES, *_HAND_WRITTEN, "model_for"})
+    from .._generated.models._index import MODULES
+
+    return sorted({*MODULES, *_HAND_WRITTEN, "model_for"})
