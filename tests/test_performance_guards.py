@@ -185,6 +185,21 @@ def test_objects_of_one_type_share_their_set_of_sent_fields_until_one_changes() 
     assert a.model_dump(exclude_unset=True) == {"id": "cus_a", "object": "customer", "address": {"city": "Paris"}}
 
 
+def test_types_of_under_five_fields_pay_no_call_per_object_and_still_work() -> None:
+    from atom_stripe.models import CustomerInvoiceSettingsRenderingOptions
+
+    small = CustomerInvoiceSettingsRenderingOptions
+    assert len(small.model_fields) < 5 and small.__pydantic_post_init__ is None
+    assert Customer.__pydantic_post_init__ == "model_post_init"
+    a = small.model_validate({"template": "inrtem_1"})
+    b = small.model_validate({"template": "inrtem_2"})
+    assert a.__pydantic_fields_set__ is not b.__pydantic_fields_set__
+    b.amount_tax_display = "exclude_tax"
+    assert a.model_fields_set == {"template"} and b.model_fields_set == {"template", "amount_tax_display"}
+    page = Page[Customer].model_validate({"object": "list", "data": [], "has_more": False, "url": "/v1/customers"})
+    assert page.__pydantic_private__ is not None  # pages keep their private state (few fields, own post-init)
+
+
 def test_import_leaves_httpx_command_line_tool_unloaded_until_used() -> None:
     code = (
         "import sys, atom_stripe, httpx; print(type(sys.modules['httpx._main']).__name__, "
