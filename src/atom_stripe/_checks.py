@@ -170,37 +170,45 @@ def check_values(params: Mapping[str, Any], prefix: str = "", *, signed: bool = 
             out["currency"] = code
         currency = code
     for key, value in params.items():
-        if value is None:
+        if key in _VALUE_KEYS and value is not None:
+            if key == "metadata":
+                check_metadata(value, _name(prefix, key))
+                continue
+            if not _is_mapping(value):
+                if value != "":
+                    check_amount(
+                        value,
+                        currency=currency,
+                        param=_name(prefix, key),
+                        allow_zero=AMOUNT_KEYS[key],
+                        allow_negative=signed,
+                    )
+                continue
+        if type(value) in _SCALARS:
             continue
-        if key in AMOUNT_KEYS and not isinstance(value, Mapping):
-            if value != "":
-                check_amount(
-                    value,
-                    currency=currency,
-                    param=_name(prefix, key),
-                    allow_zero=AMOUNT_KEYS[key],
-                    allow_negative=signed,
-                )
-        elif key == "metadata":
-            check_metadata(value, _name(prefix, key))
-        elif type(value) is str:
-            continue
-        elif isinstance(value, Mapping):
+        if _is_mapping(value):
             checked = check_values(value, _name(prefix, key), signed=signed)
             if checked is not value:
                 out = out if out is not None else dict(params)
                 out[key] = checked
         elif isinstance(value, (list, tuple)):
             items = [
-                check_values(item, f"{_name(prefix, key)}[{index}]", signed=signed)
-                if isinstance(item, Mapping)
-                else item
+                check_values(item, f"{_name(prefix, key)}[{index}]", signed=signed) if _is_mapping(item) else item
                 for index, item in enumerate(value)
             ]
             if any(new is not old for new, old in zip(items, value, strict=True)):
                 out = out if out is not None else dict(params)
                 out[key] = items
     return params if out is None else out
+
+
+#: Keys ``check_values`` looks at whatever their value; and the values with nothing in them to check.
+_VALUE_KEYS = frozenset([*AMOUNT_KEYS, "metadata"])
+_SCALARS = frozenset([str, int, float, bool, type(None)])
+
+
+def _is_mapping(value: Any) -> bool:
+    return type(value) is dict or isinstance(value, Mapping)
 
 
 def _name(prefix: str, key: str) -> str:

@@ -39,14 +39,17 @@ def _flatten(pairs: Pairs, key: str, value: Any) -> None:
         return
     if value is None:
         return
-    if isinstance(value, Mapping):
+    if kind is dict or isinstance(value, Mapping):
         if not value:
             # An empty mapping is how Stripe clears an object (``metadata=``).
             pairs.append((key, ""))
         for sub, item in value.items():
             if not isinstance(sub, str) or not sub or "[" in sub or "]" in sub:
                 raise StripeValueError(key, f"keys must be non-empty strings without '[' or ']', not {sub!r}")
-            _flatten(pairs, f"{key}[{sub}]", item)
+            if type(item) is str and item.isascii():  # the common leaf (metadata), without a call
+                pairs.append((f"{key}[{sub}]", item))
+            else:
+                _flatten(pairs, f"{key}[{sub}]", item)
     elif isinstance(value, (list, tuple)):
         if not value:
             pairs.append((key, ""))
@@ -90,12 +93,19 @@ def scalar(key: str, value: Any) -> str:
 # Stripe accepts brackets unescaped, and unescaped brackets keep logs readable.
 _SAFE = "[]"
 # Text made only of these needs no quoting (the common case: ids, amounts, keys).
-_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.\-~\[\]]*")
-_PLAIN_VALUE = re.compile(r"[A-Za-z0-9_.\-~]*")
+_KEY_CHARS = r"[A-Za-z0-9_.\-~\[\]]*"
+_VALUE_CHARS = r"[A-Za-z0-9_.\-~]*"
+_PLAIN_KEY = re.compile(_KEY_CHARS)
+_PLAIN_VALUE = re.compile(_VALUE_CHARS)
+_PLAIN_PAIRS = re.compile(f"{_KEY_CHARS}={_VALUE_CHARS}(?:&{_KEY_CHARS}={_VALUE_CHARS})*")
 
 
 def urlencode(pairs: Sequence[tuple[str, str]]) -> str:
     """``application/x-www-form-urlencoded`` text for the pairs."""
+    text = "&".join(map("=".join, pairs))
+    # All plain, and one '&' per pair boundary (so none inside a key or value): nothing to quote.
+    if text.count("&") == len(pairs) - 1 and _PLAIN_PAIRS.fullmatch(text):
+        return text
     plain_key, plain_value = _PLAIN_KEY.fullmatch, _PLAIN_VALUE.fullmatch
     try:
         return "&".join(

@@ -1,8 +1,11 @@
 """Checking a call's parameters against its typed parameters, at every depth, before sending.
 
 The generated ``...Params`` TypedDicts are the single source: this walks a call's values
-along their annotations (resolved lazily, one TypedDict at a time, only where the call has
-values) and names the first misfit the way Stripe does (``address[cty]``, ``items[0][price]``).
+along their annotations and names the first misfit the way Stripe does (``address[cty]``,
+``items[0][price]``). Each TypedDict is resolved and compiled once, lazily (only those a call
+has values for): every field becomes a *plan*, a checker function and the exact types it
+takes without looking further (a ``str`` for ``Literal[...] | str``, an ``int`` for ``int``),
+so the common value costs one set lookup and no typing introspection.
 """
 
 from __future__ import annotations
@@ -10,17 +13,24 @@ from __future__ import annotations
 import sys
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, Literal, TypedDict, Union
+from functools import partial
+from typing import Any, Literal, Union
 
 from typing_extensions import is_typeddict
 
 from ._errors import StripeValueError
 
 _NoneType = type(None)
+#: Checks one value, raising ``_Misfit`` (the name is the value's parameter name).
+Check = Callable[[Any, str], None]
+#: A compiled annotation: the exact types it takes as they are (a caller skips the check, and
+#: building the parameter's name, for those), and the check for every other value.
+Plan = tuple[frozenset[type], Check]
+
 _hints: dict[type, tuple[dict[str, Any], frozenset[str]]] = {}
-_plans: dict[Any, tuple[Any, tuple[Any, ...]]] = {}
+_schemas: dict[type, tuple[dict[str, Plan], frozenset[str]]] = {}
 
 
 class _Misfit(Exception):
@@ -46,21 +56,30 @@ def _fields(schema: type) -> tuple[dict[str, Any], frozenset[str]]:
     return found
 
 
+def _compiled(schema: type) -> tuple[dict[str, Plan], frozenset[str]]:
+    found = _schemas.get(schema)
+    if found is None:
+        hints, required = _fields(schema)
+        found = _schemas[schema] = ({key: _plan(tp) for key, tp in hints.items()}, required)
+    return found
+
+
 def _join(prefix: str, key: object) -> str:
     return f"{prefix}[{key}]" if prefix else str(key)
 
 
 def _check_dict(schema: type, value: Any, name: str, top: bool = False) -> None:
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise _Misfit(name, f"must be a mapping (a dict), not {type(value).__name__}")
-    hints, required = _fields(schema)
+    plans, required = _compiled(schema)
     for key, item in value.items():
-        tp = hints.get(key) if isinstance(key, str) else None
-        if tp is None:
+        plan = plans.get(key) if isinstance(key, str) else None
+        if plan is None:
             hint = " (pass untyped ones in extra_params=)" if top else ""
             where = "this call" if top else (name or "this call")
             raise _Misfit(_join(name, key), f"is not a parameter of {where}{hint}")
-        _check(item, tp, _join(name, key))
+        if type(item) not in plan[0]:
+            plan[1](item, _join(name, key))
     for key in required:
         if key not in value:
             raise _Misfit(_join(name, key), "is required")
@@ -81,113 +100,148 @@ def _describe(tp: Any) -> str:
     return f"a {getattr(tp, '__name__', str(tp))}"
 
 
-def _check(value: Any, tp: Any, name: str) -> None:
+def _any(value: Any, name: str) -> None:
+    pass
+
+
+def _str(value: Any, name: str) -> None:
+    if not isinstance(value, str):
+        raise _Misfit(name, f"must be a string, not {type(value).__name__}")
+
+
+def _bool(value: Any, name: str) -> None:
+    if not isinstance(value, bool):
+        raise _Misfit(name, f"must be True or False, not {type(value).__name__}")
+
+
+def _int(value: Any, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Misfit(name, f"must be an integer, not {type(value).__name__}")
+
+
+def _float(value: Any, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _Misfit(name, f"must be a number, not {type(value).__name__}")
+
+
+def _decimal(value: Any, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (Decimal, int, str)):
+        raise _Misfit(name, f"must be a decimal (Decimal, int or str), not {type(value).__name__}")
+    try:
+        finite = Decimal(value).is_finite()
+    except ArithmeticError:
+        finite = False
+    if not finite:
+        raise _Misfit(name, f"must be a finite decimal number, not {value!r}"[:120])
+
+
+def _none(value: Any, name: str) -> None:
+    if value is not None:
+        raise _Misfit(name, "must be None")
+
+
+_SCALARS: dict[Any, Plan] = {
+    str: (frozenset({str}), _str),
+    bool: (frozenset({bool}), _bool),
+    int: (frozenset({int}), _int),
+    float: (frozenset({int, float}), _float),
+    Decimal: (frozenset(), _decimal),
+    _NoneType: (frozenset({_NoneType}), _none),
+}
+
+
+def _plan(tp: Any) -> Plan:
+    """Compile one annotation (nested TypedDicts stay unresolved until a value reaches them)."""
     if tp is Any:
-        return
-    if tp is str:
-        if not isinstance(value, str):
-            raise _Misfit(name, f"must be a string, not {type(value).__name__}")
-        return
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise _Misfit(name, f"must be True or False, not {type(value).__name__}")
-        return
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise _Misfit(name, f"must be an integer, not {type(value).__name__}")
-        return
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _Misfit(name, f"must be a number, not {type(value).__name__}")
-        return
-    if tp is Decimal:
-        if isinstance(value, bool) or not isinstance(value, (Decimal, int, str)):
-            raise _Misfit(name, f"must be a decimal (Decimal, int or str), not {type(value).__name__}")
-        try:
-            finite = Decimal(value).is_finite()
-        except ArithmeticError:
-            finite = False
-        if not finite:
-            raise _Misfit(name, f"must be a finite decimal number, not {value!r}"[:120])
-        return
-    if tp is _NoneType:
-        if value is not None:
-            raise _Misfit(name, "must be None")
-        return
-    origin, args = _plan(tp)
-    if origin is TypedDict:
-        _check_dict(tp, value, name)
-        return
+        return frozenset(), _any
+    if is_typeddict(tp):
+        return frozenset(), partial(_check_dict, tp)
+    scalar = _SCALARS.get(tp)
+    if scalar is not None:
+        return scalar
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin is Literal:
-        if not _in_literal(value, args):
-            raise _Misfit(name, "must be " + _describe(tp) + f", not {value!r}"[:120])
-        return
-    if origin is Union:
-        _check_union(value, args, name)
-        return
-    if origin is list:
+        return frozenset(), _one_of([tp])
+    if origin in (Union, types.UnionType):
+        return _union(args)
+    if origin in (list, typing.List):  # noqa: UP006
+        return frozenset(), _list_of(_plan(args[0]))
+    if origin in (dict, typing.Dict):  # noqa: UP006
+        return frozenset(), _dict_of(_plan(args[1]))
+    return frozenset(), partial(_uncheckable, tp)  # pragma: no cover
+
+
+def _uncheckable(tp: Any, value: Any, name: str) -> None:  # pragma: no cover
+    raise _Misfit(name, f"has a type atom_stripe cannot check ({tp!r})")
+
+
+def _literals(literals: list[Any]) -> tuple[frozenset[type], frozenset[tuple[type, Any]]]:
+    """The values of ``Literal[...]`` annotations, each with its exact type (``1`` is not ``True``)."""
+    values = frozenset((type(a), a) for tp in literals for a in typing.get_args(tp))
+    return frozenset(kind for kind, _ in values), values
+
+
+def _one_of(literals: list[Any]) -> Check:
+    kinds, values = _literals(literals)
+    text = "must be " + _describe(literals[0])
+
+    def check(value: Any, name: str) -> None:
+        if not (type(value) in kinds and (type(value), value) in values):
+            raise _Misfit(name, text + f", not {value!r}"[:120])
+
+    return check
+
+
+def _union(args: tuple[Any, ...]) -> Plan:
+    literals = [a for a in args if typing.get_origin(a) is Literal]
+    kinds, values = _literals(literals)
+    plans = [_plan(a) for a in args if typing.get_origin(a) is not Literal]
+    checks = [check for _, check in plans]
+    described = list(dict.fromkeys(_describe(a) for a in args))
+    text = f"must be {' or '.join(described)}"
+
+    def check(value: Any, name: str) -> None:
+        if type(value) in kinds and (type(value), value) in values:
+            return
+        misfits: list[_Misfit] = []
+        for branch in checks:
+            try:
+                branch(value, name)
+            except _Misfit as misfit:
+                misfits.append(misfit)
+            else:
+                return
+        deeper = [m for m in misfits if len(m.name) > len(name)]
+        if deeper:
+            raise max(deeper, key=lambda m: len(m.name))
+        raise _Misfit(name, f"{text}, not {type(value).__name__}")
+
+    return frozenset().union(*(taken for taken, _ in plans)), check
+
+
+def _list_of(item: Plan) -> Check:
+    taken, check_item = item
+
+    def check(value: Any, name: str) -> None:
         if not isinstance(value, (list, tuple)):
             raise _Misfit(name, f"must be a list, not {type(value).__name__}")
-        for index, item in enumerate(value):
-            _check(item, args[0], f"{name}[{index}]")
-        return
-    if origin is dict:
-        if not isinstance(value, Mapping):
+        for index, entry in enumerate(value):
+            if type(entry) not in taken:
+                check_item(entry, f"{name}[{index}]")
+
+    return check
+
+
+def _dict_of(item: Plan) -> Check:
+    taken, check_item = item
+
+    def check(value: Any, name: str) -> None:
+        if type(value) is not dict and not isinstance(value, Mapping):
             raise _Misfit(name, f"must be a mapping, not {type(value).__name__}")
-        for key, item in value.items():
+        for key, entry in value.items():
             if not isinstance(key, str):
                 raise _Misfit(name, f"keys must be strings, not {type(key).__name__}")
-            _check(item, args[1], _join(name, key))
-        return
-    raise _Misfit(name, f"has a type atom_stripe cannot check ({tp!r})")  # pragma: no cover
+            if type(entry) not in taken:
+                check_item(entry, _join(name, key))
 
-
-def _plan(tp: Any) -> tuple[Any, tuple[Any, ...]]:
-    """What kind of annotation ``tp`` is (``TypedDict``, ``Literal``, ``Union``, ``list``,
-    ``dict``) and its arguments: worked out once per annotation."""
-    found = _plans.get(tp)
-    if found is None:
-        if is_typeddict(tp):
-            found = (TypedDict, ())
-        else:
-            origin = typing.get_origin(tp)
-            if origin is types.UnionType:
-                origin = Union
-            elif origin is typing.List:  # noqa: UP006
-                origin = list
-            elif origin is typing.Dict:  # noqa: UP006
-                origin = dict
-            found = (origin, typing.get_args(tp))
-        _plans[tp] = found
-    return found
-
-
-def _in_literal(value: Any, args: tuple[Any, ...]) -> bool:
-    return any(type(value) is type(a) and value == a for a in args)
-
-
-def _check_union(value: Any, args: tuple[Any, ...], name: str) -> None:
-    misfits: list[_Misfit] = []
-    for arg in args:
-        origin, literals = _plan(arg)
-        if origin is Literal:
-            # Checked here, without an exception: its message would never be read (a misfit
-            # of the union itself is told from the union's arguments below).
-            if _in_literal(value, literals):
-                return
-            continue
-        try:
-            _check(value, arg, name)
-        except _Misfit as misfit:
-            misfits.append(misfit)
-        else:
-            return
-    deeper = [m for m in misfits if len(m.name) > len(name)]
-    if deeper:
-        raise max(deeper, key=lambda m: len(m.name))
-    kinds = []
-    for arg in args:
-        text = _describe(arg)
-        if text not in kinds:
-            kinds.append(text)
-    raise _Misfit(name, f"must be {' or '.join(kinds)}, not {type(value).__name__}")
+    return check

@@ -206,6 +206,8 @@ def normalize_currency(currency: str, *, param: str = "currency") -> str:
     """A known three-letter ISO code, lower-cased; anything else is refused."""
     if not isinstance(currency, str):
         raise StripeValueError(param, f"must be a three-letter ISO currency code, not {type(currency).__name__}")
+    if type(currency) is str and currency in ISO_CURRENCIES:  # already a known, lower-case code
+        return currency
     code = currency.strip().lower()
     if code not in ISO_CURRENCIES:
         raise StripeValueError(param, f"{currency!r} is not a known ISO 4217 currency code")
@@ -287,11 +289,11 @@ def check_amount(
         )
     if not allow_negative and (amount < 0 or (amount == 0 and not allow_zero)):
         raise StripeValueError(param, f"must be {'zero or more' if allow_zero else 'positive'}, not {amount}")
-    limit = max_amount(currency)
+    code = None if currency is None else normalize_currency(currency)
+    limit = max_amount(code)
     if abs(amount) > limit:
         raise StripeValueError(param, f"{amount} is above Stripe's maximum of {limit}")
-    if currency is not None:
-        code = normalize_currency(currency)
+    if code is not None:
         if code in WHOLE_UNITS_TIMES_100 and abs(amount) % 100:
             raise StripeValueError(param, f"{code.upper()} amounts must be a multiple of 100 (whole units)")
         if code in THREE_DECIMAL and abs(amount) % 10:
