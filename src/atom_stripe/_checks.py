@@ -208,7 +208,8 @@ _SCALARS = frozenset([str, int, float, bool, type(None)])
 
 
 def _is_mapping(value: Any) -> bool:
-    return type(value) is dict or isinstance(value, Mapping)
+    kind = type(value)
+    return kind is dict or (kind not in _SCALARS and isinstance(value, Mapping))
 
 
 def _name(prefix: str, key: str) -> str:
