@@ -2,10 +2,11 @@
 
 The generated ``...Params`` TypedDicts are the single source: this walks a call's values
 along their annotations and names the first misfit the way Stripe does (``address[cty]``,
-``items[0][price]``). Each TypedDict is resolved and compiled once, lazily (only those a call
-has values for): every field becomes a *plan*, a checker function and the exact types it
-takes without looking further (a ``str`` for ``Literal[...] | str``, an ``int`` for ``int``),
-so the common value costs one set lookup and no typing introspection.
+``items[0][price]``). Each TypedDict's annotations are resolved once, lazily (only those a
+call has values for), and each field is compiled the first time a value reaches it into a
+*plan*: a check function, and the exact types the field takes as they are (``str`` for
+``Literal[...] | str``, ``int`` for ``int``). The common value costs one set lookup, and no
+typing introspection or hashing of annotations happens once a field is compiled.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ Check = Callable[[Any, str], None]
 Plan = tuple[frozenset[type], Check]
 
 _hints: dict[type, tuple[dict[str, Any], frozenset[str]]] = {}
-_schemas: dict[type, tuple[dict[str, Plan], frozenset[str]]] = {}
+#: Each TypedDict's annotations, required keys, and the fields compiled so far (a field is
+#: compiled when a value first reaches it).
+_schemas: dict[type, tuple[dict[str, Any], frozenset[str], dict[str, Plan]]] = {}
 
 
 class _Misfit(Exception):
@@ -56,11 +59,11 @@ def _fields(schema: type) -> tuple[dict[str, Any], frozenset[str]]:
     return found
 
 
-def _compiled(schema: type) -> tuple[dict[str, Plan], frozenset[str]]:
+def _schema(schema: type) -> tuple[dict[str, Any], frozenset[str], dict[str, Plan]]:
     found = _schemas.get(schema)
     if found is None:
         hints, required = _fields(schema)
-        found = _schemas[schema] = ({key: _plan(tp) for key, tp in hints.items()}, required)
+        found = _schemas[schema] = (hints, required, {})
     return found
 
 
@@ -71,13 +74,16 @@ def _join(prefix: str, key: object) -> str:
 def _check_dict(schema: type, value: Any, name: str, top: bool = False) -> None:
     if type(value) is not dict and not isinstance(value, Mapping):
         raise _Misfit(name, f"must be a mapping (a dict), not {type(value).__name__}")
-    plans, required = _compiled(schema)
+    hints, required, plans = _schema(schema)
     for key, item in value.items():
         plan = plans.get(key) if isinstance(key, str) else None
         if plan is None:
-            hint = " (pass untyped ones in extra_params=)" if top else ""
-            where = "this call" if top else (name or "this call")
-            raise _Misfit(_join(name, key), f"is not a parameter of {where}{hint}")
+            tp = hints.get(key) if isinstance(key, str) else None
+            if tp is None:
+                hint = " (pass untyped ones in extra_params=)" if top else ""
+                where = "this call" if top else (name or "this call")
+                raise _Misfit(_join(name, key), f"is not a parameter of {where}{hint}")
+            plan = plans[key] = _plan(tp)
         if type(item) not in plan[0]:
             plan[1](item, _join(name, key))
     for key in required:
@@ -161,7 +167,7 @@ def _plan(tp: Any) -> Plan:
         return scalar
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin is Literal:
-        return frozenset(), _one_of([tp])
+        return frozenset(), _one_of(tp)
     if origin in (Union, types.UnionType):
         return _union(args)
     if origin in (list, typing.List):  # noqa: UP006
@@ -181,13 +187,12 @@ def _literals(literals: list[Any]) -> tuple[frozenset[type], frozenset[tuple[typ
     return frozenset(kind for kind, _ in values), values
 
 
-def _one_of(literals: list[Any]) -> Check:
-    kinds, values = _literals(literals)
-    text = "must be " + _describe(literals[0])
+def _one_of(tp: Any) -> Check:
+    kinds, values = _literals([tp])
 
     def check(value: Any, name: str) -> None:
         if not (type(value) in kinds and (type(value), value) in values):
-            raise _Misfit(name, text + f", not {value!r}"[:120])
+            raise _Misfit(name, "must be " + _describe(tp) + f", not {value!r}"[:120])
 
     return check
 
@@ -197,8 +202,6 @@ def _union(args: tuple[Any, ...]) -> Plan:
     kinds, values = _literals(literals)
     plans = [_plan(a) for a in args if typing.get_origin(a) is not Literal]
     checks = [check for _, check in plans]
-    described = list(dict.fromkeys(_describe(a) for a in args))
-    text = f"must be {' or '.join(described)}"
 
     def check(value: Any, name: str) -> None:
         if type(value) in kinds and (type(value), value) in values:
@@ -214,7 +217,8 @@ def _union(args: tuple[Any, ...]) -> Plan:
         deeper = [m for m in misfits if len(m.name) > len(name)]
         if deeper:
             raise max(deeper, key=lambda m: len(m.name))
-        raise _Misfit(name, f"{text}, not {type(value).__name__}")
+        described = dict.fromkeys(_describe(a) for a in args)
+        raise _Misfit(name, f"must be {' or '.join(described)}, not {type(value).__name__}")
 
     return frozenset().union(*(taken for taken, _ in plans)), check
 
