@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import sys
@@ -57,6 +58,15 @@ def _parse(parse: Callable[[bytes], Any], body: bytes) -> Any:
         return parse(body)
     finally:
         gc.enable()
+
+
+@functools.cache
+def _validation_error() -> type[ValidationError]:
+    """pydantic's ValidationError, imported when first needed: `import atom_stripe` stays light,
+    and no call pays for an import statement (pydantic's lazy attributes go through importlib)."""
+    from pydantic import ValidationError
+
+    return ValidationError
 
 
 def _httpx_lookup() -> Any:
@@ -328,8 +338,6 @@ class Requester:
 
     async def _retry_loop(self, call: Call, parse: Callable[[bytes], Any] | None, expected: str) -> Any:
         """Attempt the call until it succeeds, fails for good, or the retries run out."""
-        from pydantic import ValidationError  # here, not at import time: `import atom_stripe` stays light
-
         max_retries = self.settings.max_retries
         debug = logger.isEnabledFor(logging.DEBUG)
         throttle = self.throttle if self.throttle.active else None
@@ -388,7 +396,7 @@ class Requester:
                 if call.status < 300:
                     try:
                         result = _as_httpx(call, response) if parse is None else _parse(parse, response.content)
-                    except ValidationError as exc:
+                    except _validation_error() as exc:  # evaluated only when something was raised
                         failure = _response_error(call, _as_httpx(call, response), exc, expected)
                         # A body that is not JSON at all was damaged on the way; asking again is
                         # safe (GETs are idempotent, POSTs replay under their idempotency key).
