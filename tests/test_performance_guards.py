@@ -273,3 +273,30 @@ async def test_answers_are_parsed_with_the_garbage_collector_paused(api: respx.M
         finally:
             gc.enable()
     assert gc_states == [False, False]
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # the aiohttp fast path is asyncio's
+async def test_a_warm_call_runs_no_import_statement(fixtures: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """An ``import`` inside a function costs a trip through importlib on every call (pydantic's
+    lazy attributes most of all): the hot path does its imports once."""
+    import builtins
+
+    imported: list[str] = []
+    real_import = builtins.__import__
+
+    def counting_import(name: str, *args: Any, **kwargs: Any) -> Any:
+        frame = sys._getframe(1)
+        imported.append(f"{name} ({frame.f_code.co_filename.rsplit('/', 1)[-1]}:{frame.f_lineno})")
+        return real_import(name, *args, **kwargs)
+
+    with serve_asgi(_stripe_app(fixtures)) as url:
+        async with AsyncStripeClient("sk_test_x", base_url=url, max_retries=0) as stripe:
+            await stripe.customers.retrieve("cus_1")  # warm: the transport and the schemas
+            await stripe.customers.create(email="a@example.com")
+            await stripe.customers.list(limit=3)
+            monkeypatch.setattr(builtins, "__import__", counting_import)
+            await stripe.customers.retrieve("cus_1")
+            await stripe.customers.create(email="a@example.com")
+            await stripe.customers.list(limit=3)
+            monkeypatch.undo()
+    assert imported == []

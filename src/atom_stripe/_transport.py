@@ -214,17 +214,16 @@ def _close_pool_now(transport: httpx.AsyncHTTPTransport) -> None:
 
 
 def _running_loop() -> Any:
-    """The running asyncio loop, or None under another async library (as sniffio tells them
-    apart). Its common case, a task of asyncio's with no library declared, is checked first
-    without sniffio's own imports: this runs on every request."""
-    loaded = sys.modules.get("asyncio")
-    if loaded is not None and sniffio.thread_local.name is None and sniffio.current_async_library_cvar.get() is None:
-        with suppress(RuntimeError):
-            loop = loaded.get_running_loop()
-            if loaded.current_task(loop) is not None:
-                return loop
-    if sniffio.current_async_library() != "asyncio":
-        return None
-    import asyncio
-
-    return asyncio.get_running_loop()
+    """The running asyncio loop, or None under another async library: sniffio's answer, worked
+    out here without the import statements sniffio runs on every call (this runs on every
+    request)."""
+    name = sniffio.thread_local.name or sniffio.current_async_library_cvar.get()
+    if name is None:
+        loaded = sys.modules.get("asyncio")
+        if loaded is not None:
+            with suppress(RuntimeError):
+                loop = loaded.get_running_loop()
+                if loaded.current_task(loop) is not None:
+                    return loop
+        name = sniffio.current_async_library()  # the rest as sniffio tells it (it raises outside one)
+    return sys.modules["asyncio"].get_running_loop() if name == "asyncio" else None
