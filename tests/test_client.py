@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from typing import Any
 
 import httpx
@@ -69,7 +70,8 @@ async def test_post_gets_a_uuid_idempotency_key_and_form_body(client: AsyncStrip
     request = route.calls.last.request
     assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
     key = request.headers["Idempotency-Key"]
-    assert len(key) == 36 and key.count("-") == 4
+    parsed = uuid.UUID(key)
+    assert str(parsed) == key and parsed.version == 4 and parsed.variant == uuid.RFC_4122
     assert form(request) == [("email", "a@example.com"), ("metadata[atom_user]", "u1")]
     # Brackets travel unescaped, as Stripe's own clients send them.
     assert b"metadata[atom_user]=u1" in request.content

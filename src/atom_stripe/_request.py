@@ -5,9 +5,9 @@ from __future__ import annotations
 import functools
 import gc
 import logging
+import os
 import sys
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -123,6 +123,16 @@ class Settings:
 
     def evolve(self, **changes: Any) -> Settings:
         return replace(self, **changes)
+
+
+def new_idempotency_key() -> str:
+    """A random (version 4) UUID as text, the key of a POST that was not given one: the
+    standard library's ``str(uuid.uuid4())`` without its object (a third of the cost)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def check_idempotency_key(key: str) -> str:
@@ -288,7 +298,7 @@ class Requester:
         settings = self.settings
         headers = dict(settings.headers)
         if method == "POST":
-            key = check_idempotency_key(idempotency_key) if idempotency_key is not None else str(uuid.uuid4())
+            key = check_idempotency_key(idempotency_key) if idempotency_key is not None else new_idempotency_key()
             headers["Idempotency-Key"] = idempotency_key = key
         elif idempotency_key is not None:
             headers["Idempotency-Key"] = check_idempotency_key(idempotency_key)
