@@ -289,20 +289,24 @@ async def soak(client: str, url: str, requests: int, concurrency: int) -> dict[s
 
 
 async def batch(op: Op, n: int, concurrency: int) -> int:
+    """Run ``op`` ``n`` times, ``concurrency`` at a time: that many workers, each taking the
+    next run when its last one is done (as a service with a bounded number of calls in
+    flight does; not ``n`` tasks waiting on a semaphore, which would put thousands of idle
+    tasks on the heap for the garbage collector to walk)."""
     import anyio
 
     produced = 0
-    limit = anyio.Semaphore(concurrency)
+    left = n
 
-    async def one() -> None:
-        nonlocal produced
-        async with limit:
-            made = await op()
-        produced += made
+    async def worker() -> None:
+        nonlocal produced, left
+        while left > 0:
+            left -= 1
+            produced += await op()
 
     async with anyio.create_task_group() as tg:
-        for _ in range(n):
-            tg.start_soon(one)
+        for _ in range(min(concurrency, n)):
+            tg.start_soon(worker)
     return produced
 
 
