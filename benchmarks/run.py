@@ -43,7 +43,7 @@ CLIENTS = [
     "stripe-python",
 ]
 #: operation -> (requests per run, concurrency)
-OPS = {"retrieve": (2000, 32), "create": (2000, 32), "list100": (300, 8), "paginate10k": (3, 1)}
+OPS = {"retrieve": (6000, 32), "create": (6000, 32), "list100": (600, 8), "paginate10k": (3, 1)}
 #: Calls in the memory soak (atom_stripe and stripe-python, retrieves at 32 concurrent).
 SOAK_CALLS = 10_000
 #: The floor: raw aiohttp, body bytes into ``json.loads``; and the typed floor (into the same models).
