@@ -91,7 +91,17 @@ def fill_path(endpoint: Endpoint, ids: Sequence[Any]) -> str:
         raise StripeValueError("ids", f"{endpoint.path} takes {len(endpoint.ids)} id(s), got {len(ids)}")
     if not ids:
         return endpoint.path
-    return endpoint.path.format(**{k: quote(check_id(k, v), safe="") for k, v in zip(endpoint.ids, ids, strict=True)})
+    return endpoint.path.format(**{k: _path_part(k, v) for k, v in zip(endpoint.ids, ids, strict=True)})
+
+
+#: An id of letters, digits, ``_`` and ``-`` (Stripe's own ``cus_...``): fit, and unchanged by quoting.
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _path_part(name: str, value: Any) -> str:
+    if type(value) is str and _PLAIN_ID.fullmatch(value):
+        return value
+    return quote(check_id(name, value), safe="")
 
 
 class Service:
@@ -127,6 +137,10 @@ class Service:
 
     async def _call(self, endpoint: Endpoint, args: Mapping[str, Any], *ids: str) -> Any:
         """One call: ids into the path, arguments checked and encoded, the answer parsed."""
+        if not args and not endpoint.params and endpoint.kind == "object" and endpoint.host == "api":
+            # A call with nothing but ids (a retrieve, a delete): nothing else to check or encode.
+            path = fill_path(endpoint, ids)
+            return await self._requester.request(endpoint.method, path, endpoint.result_type, template=endpoint.path)
         path, merged, options, account = self._checked(endpoint, args, ids)
         check_one_of(endpoint.method, endpoint.path, merged)
         requester = self._requester
