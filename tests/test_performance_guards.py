@@ -13,7 +13,7 @@ import pytest
 import respx
 from pydantic import model_validator
 
-from atom_stripe import APIResponseError, AsyncStripeClient, NotFoundError, _params
+from atom_stripe import APIResponseError, AsyncStripeClient, NotFoundError, StripeValueError, _params
 from atom_stripe._models import StripeObject
 from atom_stripe.models import Customer, Page
 
@@ -300,3 +300,29 @@ async def test_a_warm_call_runs_no_import_statement(fixtures: dict[str, Any], mo
             await stripe.customers.list(limit=3)
             monkeypatch.undo()
     assert imported == []
+
+
+async def test_a_call_with_only_ids_skips_the_parameter_pipeline(
+    client: AsyncStripeClient, api: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from atom_stripe._service import Service
+
+    api.get("/v1/customers/cus_1").mock(return_value=httpx.Response(200, json={"id": "cus_1", "object": "customer"}))
+    api.delete("/v1/customers/cus_1").mock(
+        return_value=httpx.Response(200, json={"id": "cus_1", "object": "customer", "deleted": True})
+    )
+    checked: list[str] = []
+    real = Service._checked
+
+    def counting(self: Service, endpoint: Any, args: Any, ids: Any) -> Any:
+        checked.append(endpoint.path)
+        return real(self, endpoint, args, ids)
+
+    monkeypatch.setattr(Service, "_checked", counting)
+    assert (await client.customers.retrieve("cus_1")).id == "cus_1"
+    assert (await client.customers.delete("cus_1")).deleted is True
+    assert checked == []
+    await client.customers.retrieve("cus_1", expand=["default_source"])  # options: the whole pipeline
+    assert checked == ["/v1/customers/{customer}"]
+    with pytest.raises(StripeValueError):
+        await client.customers.retrieve("../cus_1")  # an odd id is still refused on the short path
