@@ -221,9 +221,11 @@ def _running_loop() -> Any:
     if name is None:
         loaded = sys.modules.get("asyncio")
         if loaded is not None:
-            with suppress(RuntimeError):
+            try:  # (not contextlib.suppress: a class, three calls, on every request)
                 loop = loaded.get_running_loop()
-                if loaded.current_task(loop) is not None:
-                    return loop
+            except RuntimeError:
+                loop = None
+            if loop is not None and loaded.current_task(loop) is not None:
+                return loop
         name = sniffio.current_async_library()  # the rest as sniffio tells it (it raises outside one)
     return sys.modules["asyncio"].get_running_loop() if name == "asyncio" else None
