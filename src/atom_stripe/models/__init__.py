@@ -86,6 +86,6 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    from .._generated.models._index import MODULES
+    from .._generated import models
 
-    return sorted({*MODULES, *_HAND_WRITTEN, "model_for"})
+    return sorted({*dir(models), *_HAND_WRITTEN, "model_for"})

@@ -353,17 +353,15 @@ def module_of(name: str) -> str | None:
     """The module (under this package) that defines the model ``name``, or None."""
     module = TOPS.get(name)
     if module is None:
-        from ._index import MODULES
+        from ._index import NESTED
 
-        module = MODULES.get(name)
+        module = NESTED.get(name)
     return module
 
 
 def __getattr__(name: str) -> Any:
     if name == "__all__":
-        from ._index import MODULES
-
-        return sorted(MODULES)
+        return __dir__()
     module = module_of(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -373,6 +371,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    from ._index import MODULES
+    """Every model's name."""
+    from ._index import NESTED
 
-    return sorted({*globals(), *MODULES})
+    return sorted({*TOPS, *NESTED})
