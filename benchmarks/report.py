@@ -114,10 +114,13 @@ What makes the difference:
   of objects and no cycles, so the collector waits until it ends instead of walking the
   half-built page again and again (a tenth of a list page's CPU); a caller who disabled the
   collector keeps it disabled.
-- **Nothing heavy at import**: models, aiohttp, backoff and pydantic's model machinery load
-  on first use, and httpx's command-line tool (click, rich, pygments) only if it is run. The
-  index of models a program loads names the ~175 top-level models; the ~2,400 nested ones
-  are looked up in a second index only when one is asked for by name.
+- **At import, what every call needs; the rest on first use.** `import atom_stripe` loads
+  pydantic's model machinery (every answer and event becomes a model: a first call should
+  not pay 40 ms for it); the models themselves load per object type, aiohttp with the first
+  request on asyncio, backoff with the first retry, and httpx's command-line tool (click,
+  rich, pygments) only if it is run. The index of models a program loads names the ~175
+  top-level models; the ~2,400 nested ones are looked up in a second index only when one is
+  asked for by name.
 - **Auto-pagination fetches the next page while you work on this one** (one page ahead).
 
 ## Where the rest goes
@@ -152,11 +155,12 @@ What makes the difference:
   concurrent requests: about 2x the asyncio path at one request in flight, 3.5x at four,
   6-7x at 32 (the table's atom_stripe-trio row). No other maintained HTTP client runs on
   trio today; a program that wants the least CPU runs atom_stripe on asyncio.
-- **Cold start** (the table at the end): aiohttp is imported on the first request (about
-  80 ms here, a third of it the two SSL contexts aiohttp builds when imported) and pydantic
-  with the first model (about 40 ms, plus pydantic's scan of every installed package for
-  plugins: 10-20 ms in a large environment, skipped with `PYDANTIC_DISABLE_PLUGINS=1` if you
-  use no pydantic plugin). stripe-python pays for httpx's SSL context when its client is built.
+- **Cold start** (the table at the end): aiohttp is imported on the first request (75-90 ms
+  here, a third of it the two SSL contexts aiohttp builds when imported, each loading the
+  system's CA bundle), then pydantic scans every installed package for plugins (5-10 ms in
+  a large environment, skipped with `PYDANTIC_DISABLE_PLUGINS=1` if you use no pydantic
+  plugin) and builds the first models' schemas. pydantic itself (about 40 ms) is part of
+  `import atom_stripe`. stripe-python pays for httpx's SSL context when its client is built.
 
 {table}
 """
