@@ -1,7 +1,9 @@
 """atom_stripe: a typed, async-first client for Stripe's REST API."""
 
-from . import _lighter  # noqa: F401  (first: httpx's command-line tool then loads only if used)
-from . import _models  # noqa: F401  (pydantic's model machinery: every answer and event is parsed into a model)
+from . import (
+    _lighter,  # noqa: F401  (first: httpx's command-line tool then loads only if used)
+    _models,  # noqa: F401  (pydantic's model machinery: every answer and event is parsed into a model)
+)
 from ._client import DEFAULT_API_VERSION, AsyncStripeClient
 from ._errors import (
     APIConnectionError,
