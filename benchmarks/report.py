@@ -75,10 +75,11 @@ def write_docs(results: dict[str, Any], table: str) -> None:
 atom_stripe is measured against the other ways to call Stripe from Python, on loopback
 against nginx serving Stripe's own example JSON, each client in a process of its own,
 rounds alternating between clients, medians reported. Calls run 32 at a time (8 for list
-pages): 32 workers, each starting its next call when the last one is done. Rerun it with:
+pages): that many workers, each starting its next call when its last one is done. Rerun it
+with:
 
 ```bash
-.venv/bin/python benchmarks/run.py --rounds 3 --write-docs
+.venv/bin/python benchmarks/run.py --rounds 5 --coldstart-rounds 15 --write-docs
 ```
 
 Last run: {datetime.date.today().isoformat()}, {machine["cpus"]} CPUs, Python {machine["python"]}.
