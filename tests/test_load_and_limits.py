@@ -203,7 +203,8 @@ async def test_cancelling_a_call_leaves_nothing_behind(
         assert busy_connections(client) == 0
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # asyncio.Task.cancel is asyncio's own; trio: the cancel-scope test
+# asyncio.Task.cancel is asyncio's own; trio is covered by the cancel-scope test above.
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_asyncio_task_cancel(rig: FaultRig) -> None:
     import asyncio
 
