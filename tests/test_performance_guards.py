@@ -63,7 +63,7 @@ async def test_each_answer_is_parsed_once_and_nothing_is_rebuilt_per_call(
     api.get("/v1/customers").mock(return_value=page(0, 5, 5))
     await client.customers.create(email="warm@example.com")
     await client.customers.list(limit=5)
-    hints = dict(_params._hints)
+    schemas = dict(_params._schemas)
     page_class = Page[Customer]
     parses = 0
     original = Customer.model_validate_json
@@ -78,7 +78,8 @@ async def test_each_answer_is_parsed_once_and_nothing_is_rebuilt_per_call(
         await client.customers.create(email="a@example.com")
         await client.customers.list(limit=5)
     assert parses == 20  # one parse per create; the list items are parsed inside their page
-    assert _params._hints == hints  # parameter annotations resolved once
+    assert _params._schemas.keys() == schemas.keys()  # parameter annotations resolved once
+    assert all(_params._schemas[k] is v for k, v in schemas.items())
     assert Page[Customer] is page_class  # the page model is not re-made per call
 
 

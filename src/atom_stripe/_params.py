@@ -30,7 +30,6 @@ Check = Callable[[Any, str], None]
 #: building the parameter's name, for those), and the check for every other value.
 Plan = tuple[frozenset[type], Check]
 
-_hints: dict[type, tuple[dict[str, Any], frozenset[str]]] = {}
 #: Each TypedDict's annotations, required keys, and the fields compiled so far (a field is
 #: compiled when a value first reaches it).
 _schemas: dict[type, tuple[dict[str, Any], frozenset[str], dict[str, Plan]]] = {}
@@ -51,19 +50,16 @@ def check_params(schema: type, params: Mapping[str, Any]) -> None:
 
 
 def _fields(schema: type) -> tuple[dict[str, Any], frozenset[str]]:
-    found = _hints.get(schema)
-    if found is None:
-        module = sys.modules[schema.__module__]
-        hints = typing.get_type_hints(schema, globalns=vars(module))
-        found = _hints[schema] = (hints, frozenset(getattr(schema, "__required_keys__", ())))
-    return found
+    """A TypedDict's resolved annotations and required keys (the fake's wire checks read them too)."""
+    hints, required, _ = _schema(schema)
+    return hints, required
 
 
 def _schema(schema: type) -> tuple[dict[str, Any], frozenset[str], dict[str, Plan]]:
     found = _schemas.get(schema)
     if found is None:
-        hints, required = _fields(schema)
-        found = _schemas[schema] = (hints, required, {})
+        hints = typing.get_type_hints(schema, globalns=vars(sys.modules[schema.__module__]))
+        found = _schemas[schema] = (hints, frozenset(getattr(schema, "__required_keys__", ())), {})
     return found
 
 
