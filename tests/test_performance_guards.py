@@ -308,24 +308,24 @@ async def test_a_warm_call_runs_no_import_statement(fixtures: dict[str, Any], mo
 async def test_a_call_with_only_ids_skips_the_parameter_pipeline(
     client: AsyncStripeClient, api: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from atom_stripe._service import Service
+    from atom_stripe import _service
 
     api.get("/v1/customers/cus_1").mock(return_value=httpx.Response(200, json={"id": "cus_1", "object": "customer"}))
     api.delete("/v1/customers/cus_1").mock(
         return_value=httpx.Response(200, json={"id": "cus_1", "object": "customer", "deleted": True})
     )
-    checked: list[str] = []
-    real = Service._checked
+    checked: list[Any] = []
+    real = _service.wire_params
 
-    def counting(self: Service, endpoint: Any, args: Any, ids: Any) -> Any:
-        checked.append(endpoint.path)
-        return real(self, endpoint, args, ids)
+    def counting(schema: Any, params: Any, **kwargs: Any) -> Any:
+        checked.append(params)
+        return real(schema, params, **kwargs)
 
-    monkeypatch.setattr(Service, "_checked", counting)
+    monkeypatch.setattr(_service, "wire_params", counting)
     assert (await client.customers.retrieve("cus_1")).id == "cus_1"
     assert (await client.customers.delete("cus_1")).deleted is True
     assert checked == []
     await client.customers.retrieve("cus_1", expand=["default_source"])  # options: the whole pipeline
-    assert checked == ["/v1/customers/{customer}"]
+    assert checked == [{}]
     with pytest.raises(StripeValueError):
         await client.customers.retrieve("../cus_1")  # an odd id is still refused on the short path

@@ -123,6 +123,8 @@ class Service:
     ) -> tuple[str, dict[str, Any], dict[str, Any], str | None]:
         """A call's path, checked parameters, options and account, before anything is sent."""
         path = fill_path(endpoint, ids)
+        if not args and not endpoint.params:
+            return path, {}, {}, None  # nothing but ids (a retrieve, a delete): nothing else to check
         params, options = split_options(args)
         if endpoint.method != "POST" and options.get("idempotency_key") is not None:
             raise StripeValueError("idempotency_key", "only POSTs take one (GETs and DELETEs are safe to repeat)")
@@ -137,10 +139,6 @@ class Service:
 
     async def _call(self, endpoint: Endpoint, args: Mapping[str, Any], *ids: str) -> Any:
         """One call: ids into the path, arguments checked and encoded, the answer parsed."""
-        if not args and not endpoint.params and endpoint.kind == "object" and endpoint.host == "api":
-            # A call with nothing but ids (a retrieve, a delete): nothing else to check or encode.
-            path = fill_path(endpoint, ids)
-            return await self._requester.request(endpoint.method, path, endpoint.result_type, template=endpoint.path)
         path, merged, options, account = self._checked(endpoint, args, ids)
         check_one_of(endpoint.method, endpoint.path, merged)
         requester = self._requester
