@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import gc
 import logging
 import os
@@ -13,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import httpx
+from pydantic import ValidationError  # loaded with atom_stripe (see __init__)
 
 from . import _retry
 from ._encoding import urlencode
@@ -30,7 +30,7 @@ from ._transport import DEADLINE, DEFAULT_MAX_RESPONSE_SIZE, MAX_RESPONSE_SIZE, 
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel, TypeAdapter, ValidationError
+    from pydantic import BaseModel, TypeAdapter
 
     from ._aiohttp import Answer
 
@@ -58,15 +58,6 @@ def _parse(parse: Callable[[bytes], Any], body: bytes) -> Any:
         return parse(body)
     finally:
         gc.enable()
-
-
-@functools.cache
-def _validation_error() -> type[ValidationError]:
-    """pydantic's ValidationError, imported when first needed: `import atom_stripe` stays light,
-    and no call pays for an import statement (pydantic's lazy attributes go through importlib)."""
-    from pydantic import ValidationError
-
-    return ValidationError
 
 
 def _httpx_lookup() -> Any:
@@ -410,7 +401,7 @@ class Requester:
                 if call.status < 300:
                     try:
                         result = _as_httpx(call, response) if parse is None else _parse(parse, response.content)
-                    except _validation_error() as exc:  # evaluated only when something was raised
+                    except ValidationError as exc:
                         failure = _response_error(call, _as_httpx(call, response), exc, expected)
                         # A body that is not JSON at all was damaged on the way; asking again is
                         # safe (GETs are idempotent, POSTs replay under their idempotency key).
