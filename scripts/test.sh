@@ -4,7 +4,8 @@ source "$(dirname "$0")/_venv.sh"
 source scripts/_servers.sh
 export NO_MKDOCS_2_WARNING=1
 status=0
-.venv/bin/python -m pytest "$@" || status=1
+# Both cores: pytest-xdist runs the tests in two worker processes (each starts its own servers).
+.venv/bin/python -m pytest -n 2 "$@" || status=1
 # The load runs (2,000 creates through the fault rig; 500 rate-limited calls): slow, so kept apart.
 .venv/bin/python -m pytest -m load "$@" || status=1
 .venv/bin/python -m mypy || status=1
