@@ -263,14 +263,15 @@ async def test_a_failed_handler_lets_a_later_delivery_run_it(
 async def test_a_dead_replicas_claim_expires(replicas: list[WebhookRouter], fixtures: dict[str, Any]) -> None:
     runs: list[str] = []
     replicas[1].on("*")(lambda event: runs.append(event.id))
-    claim = await replicas[0].store.claim("evt_orphan")  # claimed, then the replica died
+    key = replicas[0].claim_key("evt_orphan")
+    claim = await replicas[0].store.claim(key)  # claimed, then the replica died
     assert claim.status == "claimed"
     body, headers = delivery(fixtures, "evt_orphan")
     assert (await replicas[1].handle(body, headers)).status_code == 409
     await anyio.sleep(0.6)  # claim_ttl = 0.5 s
     assert (await replicas[1].handle(body, headers)).status_code == 200 and runs == ["evt_orphan"]
-    await replicas[0].store.complete("evt_orphan", claim.token)  # the late finisher changes nothing
-    assert (await replicas[1].store.claim("evt_orphan")).status == "done"
+    await replicas[0].store.complete(key, claim.token)  # the late finisher changes nothing
+    assert (await replicas[1].store.claim(key)).status == "done"
 
 
 async def test_redis_down_answers_503_then_recovers(
