@@ -19,9 +19,11 @@ work again as soon as Redis is back.
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable, Callable
 from secrets import token_hex
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio
 import sniffio
 
 from .._errors import StripeError, StripeValueError
@@ -38,6 +40,32 @@ __all__ = ["RedisEventStore", "RedisRateLimiter"]
 
 #: Failures that mean "Redis cannot be asked right now" (redis-py wraps most socket errors).
 UNAVAILABLE = (RedisError, OSError)
+
+#: Seconds one Redis round trip may take. redis-py sets no socket timeout by default, so a
+#: frozen Redis (a stopped process, a dropped network path) would hang every caller for ever.
+DEFAULT_TIMEOUT = 5.0
+
+T = TypeVar("T")
+
+
+def check_timeout(timeout: Any) -> float:
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:
+        raise StripeValueError("timeout", "must be a positive number of seconds (each Redis round trip's limit)")
+    return float(timeout)
+
+
+async def call_redis(call: Callable[[], Awaitable[T]], *, timeout: float, error: type[StripeError], what: str) -> T:
+    """One Redis round trip within ``timeout`` seconds. No answer in time, or a Redis or socket
+    error, raises ``error`` (``what`` names the Redis in its message). redis-py drops a
+    connection whose command was cut short, so no late reply reaches the next command."""
+    try:
+        with anyio.fail_after(timeout):
+            return await call()
+    except TimeoutError:  # before UNAVAILABLE: the builtin TimeoutError is an OSError
+        raise error(f"{what} did not answer within {timeout:g} s.") from None
+    except UNAVAILABLE as exc:
+        raise error(f"{what} cannot be reached: {exc}") from None
+
 
 # GCRA in microseconds of Redis' own clock, so every process agrees on the time.
 # KEYS[1]: the limit's key. ARGV: interval, burst, budget (µs). Returns the wait (µs), or -1
@@ -103,7 +131,7 @@ class RedisRateLimiter(GCRALimiter):
     nothing sent), never takes a turn it could only use after its deadline, and can be
     cancelled while it waits.
 
-    When Redis cannot be reached, calls raise
+    When Redis cannot be reached or does not answer within ``timeout`` seconds, calls raise
     :class:`~atom_stripe.ratelimit.RateLimiterUnavailableError` (not sent), unless a
     ``fallback`` limiter is given: then they are paced by it (for example a
     ``LocalRateLimiter`` at your share of the limit) until Redis answers again.
@@ -118,6 +146,7 @@ class RedisRateLimiter(GCRALimiter):
         burst: int | None = None,
         max_wait: float | None = 60.0,
         fallback: RateLimiter | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         super().__init__(requests_per_second, burst=1 if burst is None else burst, max_wait=max_wait)
         if not isinstance(name, str) or not name:
@@ -128,6 +157,7 @@ class RedisRateLimiter(GCRALimiter):
         self.name = name
         self.key = f"atom_stripe:ratelimit:{name}"
         self.fallback = fallback
+        self.timeout = check_timeout(timeout)
         self._script = self.redis.register_script(_RESERVE)
 
     def __repr__(self) -> str:
@@ -145,10 +175,12 @@ class RedisRateLimiter(GCRALimiter):
     async def _reserve(self, budget: float) -> float | None:
         budget_us = str(int(min(budget, 86_400.0) * 1e6))
         args = [str(round(self.interval * 1e6)), str(self.burst), budget_us]
-        try:
-            wait_us = await self._script(keys=[self.key], args=args)
-        except UNAVAILABLE as exc:
-            raise RateLimiterUnavailableError(f"The shared rate limiter's Redis cannot be reached: {exc}") from None
+        wait_us = await call_redis(
+            lambda: self._script(keys=[self.key], args=args),
+            timeout=self.timeout,
+            error=RateLimiterUnavailableError,
+            what="The shared rate limiter's Redis",
+        )
         return None if int(wait_us) < 0 else int(wait_us) / 1e6
 
 
