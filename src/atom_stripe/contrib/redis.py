@@ -28,11 +28,11 @@ import sniffio
 
 from .._errors import StripeError, StripeValueError
 from .._throttle import GCRALimiter, RateLimiter, RateLimiterUnavailableError, check_rate
-from ..webhooks import Claim, EventStoreError
+from ..webhooks import Claim, EventStoreError, logger
 
 try:
     from redis.asyncio import Redis
-    from redis.exceptions import RedisError
+    from redis.exceptions import OutOfMemoryError, RedisError, ResponseError
 except ImportError as exc:  # pragma: no cover - depends on the install
     raise ImportError("atom_stripe.contrib.redis needs the redis package: pip install 'atom_stripe[redis]'") from exc
 
@@ -188,10 +188,26 @@ class RedisEventStore:
     """The webhook event store in Redis: exactly one replica handles each event.
 
     ``claim`` is atomic in Redis. A claim lasts ``claim_ttl`` seconds unless completed or
-    released, so a replica that dies mid-handler does not block the event for ever (keep
-    your handlers shorter than that). A handled event is remembered for ``ttl`` seconds
-    (Stripe retries for up to three days). Keys are ``{prefix}{event_id}``.
+    released, so a replica that dies mid-handler does not block the event for ever; while
+    the handlers run, the router renews it every third of that (:meth:`extend`), so a long
+    handler keeps it. A handled event is remembered for ``ttl`` seconds (Stripe retries for
+    up to three days). Keys are ``{prefix}{key}``, where the router's key is
+    ``<endpoint>:<account or ->:<event id>``: services sharing a Redis keep apart.
+
+    Every round trip has ``timeout`` seconds (a frozen Redis is an :class:`EventStoreError`,
+    answered 503, not a hang). At first use the store reads Redis' ``maxmemory-policy``: any
+    policy but ``noeviction`` lets Redis drop claims and handled events under memory
+    pressure (Stripe's redeliveries would then run again), so it is refused unless
+    ``allow_eviction=True``. A Redis out of memory under ``noeviction`` refuses writes: that
+    is an :class:`EventStoreError` that says so.
     """
+
+    _WHAT = "The event store's Redis"
+    # KEYS[1]: the claim. ARGV: token, claim_ttl (ms). 1 when renewed, 0 when it is not this token's.
+    _EXTEND = """
+if redis.call('GET', KEYS[1]) == 'busy:' .. ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
 
     def __init__(
         self,
@@ -200,30 +216,95 @@ class RedisEventStore:
         ttl: float = 7 * 86_400,
         claim_ttl: float = 120.0,
         prefix: str = "atom_stripe:event:",
+        timeout: float = DEFAULT_TIMEOUT,
+        allow_eviction: bool = False,
     ) -> None:
         self.redis = _check_redis(redis)
         self.ttl_ms = str(math.ceil(check_rate("ttl", ttl) * 1000))
-        self.claim_ttl_ms = str(math.ceil(check_rate("claim_ttl", claim_ttl) * 1000))
+        self.claim_ttl = check_rate("claim_ttl", claim_ttl)
+        self.claim_ttl_ms = str(math.ceil(self.claim_ttl * 1000))
+        if not isinstance(prefix, str):
+            raise StripeValueError("prefix", "must be a string, e.g. 'atom_stripe:event:'")
         self.prefix = prefix
+        self.timeout = check_timeout(timeout)
+        if not isinstance(allow_eviction, bool):
+            raise StripeValueError("allow_eviction", "must be True or False")
+        self.allow_eviction = allow_eviction
+        self._checked = False
         self._claim = self.redis.register_script(_CLAIM)
         self._complete = self.redis.register_script(_COMPLETE)
         self._release = self.redis.register_script(_RELEASE)
+        self._extend = self.redis.register_script(self._EXTEND)
 
     def __repr__(self) -> str:
         return f"RedisEventStore(prefix={self.prefix!r})"
 
-    async def _run(self, script: Any, event_id: str, *args: str) -> Any:
+    async def _call(self, call: Callable[[], Awaitable[T]]) -> T:
+        """One round trip within ``timeout``; an out-of-memory refusal named as such."""
         _check_asyncio("RedisEventStore")
-        try:
-            return await script(keys=[self.prefix + event_id], args=list(args))
-        except UNAVAILABLE as exc:
-            raise EventStoreError(f"The event store's Redis cannot be reached: {exc}") from None
+
+        async def named() -> T:
+            try:
+                return await call()
+            except OutOfMemoryError as exc:  # Redis' "OOM command not allowed ...", not an outage
+                raise EventStoreError(
+                    f"{self._WHAT} is out of memory (OOM: maxmemory reached under noeviction) and refuses writes: "
+                    f"{exc} Free memory or raise maxmemory; until then no event is handled (Stripe retries them)."
+                ) from None
+
+        return await call_redis(named, timeout=self.timeout, error=EventStoreError, what=self._WHAT)
+
+    async def _run(self, script: Any, key: str, *args: str) -> Any:
+        return await self._call(lambda: script(keys=[self.prefix + key], args=list(args)))
+
+    async def check(self) -> None:
+        """Refuse a Redis that may evict keys, unless ``allow_eviction``; done at the first claim.
+
+        Call it at start-up to fail early. A Redis that does not say its policy (``INFO``
+        refused) is used, with a warning.
+        """
+
+        async def policy() -> str | None:
+            try:
+                info = await self.redis.info("memory")
+            except ResponseError:  # INFO refused (an ACL, a managed Redis): we cannot tell
+                return None
+            value = info.get("maxmemory_policy")
+            return value.decode() if isinstance(value, bytes) else None if value is None else str(value)
+
+        found = await self._call(policy)
+        if found is None:
+            logger.warning(
+                "RedisEventStore cannot read Redis' maxmemory-policy: make sure it is noeviction, or handled "
+                "webhook events may be evicted and run again"
+            )
+        elif found != "noeviction":
+            if not self.allow_eviction:
+                raise EventStoreError(
+                    f"{self._WHAT} may evict keys (maxmemory-policy {found}): a claim or a handled event could vanish "
+                    "and Stripe's redelivery run the handlers again. Set maxmemory-policy noeviction on it (or give "
+                    "the store a Redis of its own), or pass RedisEventStore(..., allow_eviction=True) to accept that."
+                )
+            logger.warning(
+                "RedisEventStore on a Redis that may evict keys (maxmemory-policy %s, allowed): handled webhook "
+                "events may be evicted and run again",
+                found,
+            )
+        self._checked = True
 
     async def claim(self, event_id: str) -> Claim:
+        if not self._checked:
+            await self.check()
         token = token_hex(8)
         status = await self._run(self._claim, event_id, token, self.claim_ttl_ms)
         status = status.decode() if isinstance(status, bytes) else str(status)
-        return Claim("claimed", token) if status == "claimed" else Claim("done" if status == "done" else "busy")
+        if status == "claimed":
+            return Claim("claimed", token, ttl=self.claim_ttl)
+        return Claim("done" if status == "done" else "busy")
+
+    async def extend(self, event_id: str, token: str) -> bool:
+        """Renew a claim for another ``claim_ttl``; False when it is no longer this token's."""
+        return bool(await self._run(self._extend, event_id, token, self.claim_ttl_ms))
 
     async def complete(self, event_id: str, token: str) -> None:
         await self._run(self._complete, event_id, token, self.ttl_ms)
