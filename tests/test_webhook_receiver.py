@@ -4,12 +4,16 @@
 from __future__ import annotations
 
 import json
+import logging
+import uuid
 from typing import Any
 
+import anyio
 import pytest
 
 from atom_stripe import SignatureVerificationError, StripeValueError
 from atom_stripe.webhooks import (
+    Claim,
     InMemoryEventStore,
     WebhookRouter,
     construct_event,
@@ -275,3 +279,107 @@ async def test_the_key_names_the_connected_account(fixtures: dict[str, Any]) -> 
     assert hashed.endswith(":-:evt_1") and SECRET not in hashed and hashed != WebhookRouter(OTHER).claim_key("evt_1")
     with pytest.raises(StripeValueError, match="endpoint"):
         WebhookRouter(SECRET, endpoint="a:b")
+
+
+# -- item 11: claims renewed while the handlers run (the router's part, on both loops) ----------
+
+
+class ExpiringStore:
+    """Claims that expire ``ttl`` seconds after they were taken or last extended, as
+    RedisEventStore's do; each call really awaits."""
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self.claims: dict[str, tuple[str, float]] = {}
+        self.done: set[str] = set()
+        self.extended = 0
+
+    def _held(self, key: str) -> tuple[str, float] | None:
+        held = self.claims.get(key)
+        return held if held is not None and held[1] > anyio.current_time() else None
+
+    async def claim(self, key: str) -> Claim:
+        await anyio.sleep(0.001)
+        if key in self.done:
+            return Claim("done")
+        if self._held(key) is not None:
+            return Claim("busy")
+        token = uuid.uuid4().hex
+        self.claims[key] = (token, anyio.current_time() + self.ttl)
+        return Claim("claimed", token, ttl=self.ttl)
+
+    async def extend(self, key: str, token: str) -> bool:
+        await anyio.sleep(0.001)
+        held = self._held(key)
+        if held is None or held[0] != token:
+            return False
+        self.extended += 1
+        self.claims[key] = (token, anyio.current_time() + self.ttl)
+        return True
+
+    async def complete(self, key: str, token: str) -> None:
+        await anyio.sleep(0.001)
+        self.claims.pop(key, None)
+        self.done.add(key)
+
+    async def release(self, key: str, token: str) -> None:
+        await anyio.sleep(0.001)
+        if (held := self.claims.get(key)) is not None and held[0] == token:
+            del self.claims[key]
+
+
+async def test_a_long_handler_keeps_its_claim_while_a_redelivery_comes(fixtures: dict[str, Any]) -> None:
+    store = ExpiringStore(ttl=0.3)
+    routers = [WebhookRouter(SECRET, store=store) for _ in range(2)]  # two replicas, one store
+    runs: list[str] = []
+
+    async def slow(event: Any) -> None:
+        runs.append(event.id)
+        await anyio.sleep(1.0)  # more than three claim lifetimes
+
+    for router in routers:
+        router.on("customer.created")(slow)
+    body = event_body(fixtures, id="evt_long")
+    meanwhile: list[int] = []
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(routers[0].handle, body, signed(body))
+        await anyio.sleep(0.05)
+        for _ in range(5):
+            meanwhile.append((await routers[1].handle(body, signed(body))).status_code)
+            await anyio.sleep(0.15)
+    assert runs == ["evt_long"] and meanwhile == [409] * 5 and store.extended >= 3
+    assert (await routers[1].handle(body, signed(body))).duplicate
+    assert routers[0].lost_claims == 0
+
+
+async def test_a_lost_claim_is_logged_and_counted(fixtures: dict[str, Any], caplog: pytest.LogCaptureFixture) -> None:
+    store = ExpiringStore(ttl=0.3)
+    router = WebhookRouter(SECRET, store=store)
+
+    @router.on("customer.created")
+    async def handler(event: Any) -> None:
+        store.claims.clear()  # the claim vanishes under the handler
+        await anyio.sleep(0.3)
+
+    body = event_body(fixtures, id="evt_lost")
+    with caplog.at_level(logging.ERROR, logger="atom_stripe"):
+        assert (await router.handle(body, signed(body))).status_code == 200
+    assert router.lost_claims == 1
+    assert [r.levelno for r in caplog.records if "evt_lost" in r.getMessage() and "lost" in r.getMessage()] == [
+        logging.ERROR
+    ]
+
+
+async def test_a_failing_long_handler_still_releases_and_answers_500(fixtures: dict[str, Any]) -> None:
+    store = ExpiringStore(ttl=0.1)
+    router = WebhookRouter(SECRET, store=store)
+
+    @router.on("customer.created")
+    async def handler(event: Any) -> None:
+        await anyio.sleep(0.25)
+        raise RuntimeError("the handler fails after a few renewals")
+
+    body = event_body(fixtures, id="evt_fails")
+    result = await router.handle(body, signed(body))
+    assert result.status_code == 500 and isinstance(result.error, RuntimeError)  # not an exception group
+    assert store.claims == {} and store.extended >= 1
