@@ -268,20 +268,30 @@ async def test_a_cancelled_handlers_release_is_bounded_when_redis_freezes(
 ) -> None:
     router = WebhookRouter(BILLING, store=RedisEventStore(patient, timeout=0.5))
     thaws: list[threading.Timer] = []
+    frozen = anyio.Event()
 
     @router.on("customer.created")
     async def handler(event: m.CustomerEvent) -> None:
         assert own_server.proc is not None
         own_server.proc.send_signal(signal.SIGSTOP)  # Redis freezes while the handler runs
         thaws.append(thaw_after(own_server, 8))
+        frozen.set()
         await anyio.sleep(30)
 
     body, headers = delivery(fixtures, BILLING, unique("evt"))
-    started = time.monotonic()
+    cancelled_at: list[float] = []
     try:
-        with anyio.move_on_after(0.3):  # the host gives up on the request: the handler is cancelled
-            await router.handle(body, headers)
-        took = time.monotonic() - started
+        with anyio.CancelScope() as scope:
+            async with anyio.create_task_group() as tg:
+
+                async def give_up() -> None:  # the host gives up on the request: the handler is cancelled
+                    await frozen.wait()
+                    cancelled_at.append(time.monotonic())
+                    scope.cancel()
+
+                tg.start_soon(give_up)
+                await router.handle(body, headers)
+        took = time.monotonic() - cancelled_at[0]
     finally:
         for timer in thaws:
             timer.cancel()
