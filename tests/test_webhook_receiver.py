@@ -383,3 +383,25 @@ async def test_a_failing_long_handler_still_releases_and_answers_500(fixtures: d
     result = await router.handle(body, signed(body))
     assert result.status_code == 500 and isinstance(result.error, RuntimeError)  # not an exception group
     assert store.claims == {} and store.extended >= 1
+
+
+async def test_a_store_whose_extend_breaks_does_not_fail_the_handler(
+    fixtures: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    class Broken(ExpiringStore):
+        async def extend(self, key: str, token: str) -> bool:
+            raise RuntimeError("a third-party store's bug")
+
+    router = WebhookRouter(SECRET, store=Broken(ttl=0.1))
+    runs: list[str] = []
+
+    @router.on("customer.created")
+    async def handler(event: Any) -> None:
+        await anyio.sleep(0.15)
+        runs.append(event.id)
+
+    body = event_body(fixtures, id="evt_broken_extend")
+    with caplog.at_level(logging.WARNING, logger="atom_stripe"):
+        result = await router.handle(body, signed(body))
+    assert result.status_code == 200 and runs == ["evt_broken_extend"]
+    assert any("not extended: RuntimeError" in r.getMessage() for r in caplog.records)

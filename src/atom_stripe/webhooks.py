@@ -632,11 +632,12 @@ class WebhookRouter:
     ) -> None:
         assert claim.ttl is not None
         while True:
-            await anyio.sleep(claim.ttl / 3)
+            await anyio.sleep(max(claim.ttl / 3, 0.01))
             try:
                 held = await extend(key, claim.token)
-            except EventStoreError as exc:  # tried again next beat; the claim lasts a while yet
-                logger.warning("webhook event %s: claim not extended: %s", event.id, exc)
+            except Exception as exc:  # tried again next beat (the claim lasts a while yet); never the handler's problem
+                why = exc if isinstance(exc, StripeError) else type(exc).__name__
+                logger.warning("webhook event %s: claim not extended: %s", event.id, why)
                 continue
             if not held:
                 self.lost_claims += 1
