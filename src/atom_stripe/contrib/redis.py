@@ -18,6 +18,9 @@ work again as soon as Redis is back.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import math
 from collections.abc import Awaitable, Callable
 from secrets import token_hex
@@ -37,6 +40,8 @@ except ImportError as exc:  # pragma: no cover - depends on the install
     raise ImportError("atom_stripe.contrib.redis needs the redis package: pip install 'atom_stripe[redis]'") from exc
 
 __all__ = ["RedisEventStore", "RedisRateLimiter"]
+
+logger = logging.getLogger("atom_stripe")
 
 #: Failures that mean "Redis cannot be asked right now" (redis-py wraps most socket errors).
 UNAVAILABLE = (RedisError, OSError)
@@ -68,20 +73,31 @@ async def call_redis(call: Callable[[], Awaitable[T]], *, timeout: float, error:
 
 
 # GCRA in microseconds of Redis' own clock, so every process agrees on the time.
-# KEYS[1]: the limit's key. ARGV: interval, burst, budget (µs). Returns the wait (µs), or -1
-# when the next turn is further away than the budget (then nothing is taken).
+# KEYS[1]: the limit's key. ARGV: interval, burst, budget (µs; negative: no limit). Returns
+# the wait (µs), or -1 when the next turn is further away than the budget (nothing is taken).
 _RESERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval = tonumber(ARGV[1])
+local budget = tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
 local wait = tat - (tonumber(ARGV[2]) - 1) * interval - now
 if wait < 0 then wait = 0 end
-if wait > tonumber(ARGV[3]) then return -1 end
+if budget >= 0 and wait > budget then return -1 end
 tat = tat + interval
 redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000) + 1000)
 return wait
+"""
+# A turn taken and not used goes back: the timestamp one interval earlier, never before now
+# (a full bucket, the same as no key). ARGV: interval (µs).
+_GIVE_BACK = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0') - tonumber(ARGV[1])
+if tat <= now then redis.call('DEL', KEYS[1]) return 0 end
+redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000) + 1000)
+return 1
 """
 
 # Event claims. A key holds 'busy:<token>' while one delivery handles the event (expiring
@@ -123,13 +139,16 @@ def _check_asyncio(what: str) -> None:
 class RedisRateLimiter(GCRALimiter):
     """One request rate shared by every client, in every process, that uses this Redis and ``name``.
 
-    Use one ``name`` per Stripe account (its limit is per account). Turns are handed out in
+    ``name`` is required and scopes the limit (the key is ``atom_stripe:ratelimit:{name}``):
+    use one per Stripe account and mode, which is what Stripe limits, e.g. ``"acct_123:live"``.
+    Services that share a Redis but not an account must use different names. Turns are handed out in
     the order Redis receives the requests for them (fair under contention): ``burst`` at
     once after an idle spell, then one every ``1 / requests_per_second`` seconds, so no
     one-second window holds ``requests_per_second + burst`` starts. A call waits at most
     ``max_wait`` seconds for its turn (else :class:`~atom_stripe.ratelimit.RateLimiterError`,
-    nothing sent), never takes a turn it could only use after its deadline, and can be
-    cancelled while it waits.
+    nothing sent), never takes a turn it could only use after its deadline, and gives its
+    turn back when it is cancelled while it waits (``asyncio.timeout``, ``wait_for``,
+    ``Task.cancel()``, a cancel scope). ``max_wait=None`` waits however far away the turn is.
 
     When Redis cannot be reached or does not answer within ``timeout`` seconds, calls raise
     :class:`~atom_stripe.ratelimit.RateLimiterUnavailableError` (not sent), unless a
@@ -142,7 +161,7 @@ class RedisRateLimiter(GCRALimiter):
         redis: Redis,
         *,
         requests_per_second: float,
-        name: str = "default",
+        name: str | None = None,
         burst: int | None = None,
         max_wait: float | None = 60.0,
         fallback: RateLimiter | None = None,
@@ -150,7 +169,11 @@ class RedisRateLimiter(GCRALimiter):
     ) -> None:
         super().__init__(requests_per_second, burst=1 if burst is None else burst, max_wait=max_wait)
         if not isinstance(name, str) or not name:
-            raise StripeValueError("name", "must be a non-empty string, e.g. the Stripe account's id")
+            # No default: one Redis often serves several services, and a shared default name
+            # would make unrelated Stripe accounts wait for each other's turns.
+            raise StripeValueError(
+                "name", "is required: a non-empty string naming the Stripe account (and mode), e.g. 'acct_123:live'"
+            )
         if fallback is not None and not isinstance(fallback, RateLimiter):
             raise StripeValueError("fallback", "must be a rate limiter, e.g. LocalRateLimiter(...)")
         self.redis = _check_redis(redis)
@@ -158,7 +181,9 @@ class RedisRateLimiter(GCRALimiter):
         self.key = f"atom_stripe:ratelimit:{name}"
         self.fallback = fallback
         self.timeout = check_timeout(timeout)
+        self._interval_us = str(round(self.interval * 1e6))
         self._script = self.redis.register_script(_RESERVE)
+        self._give_back_script = self.redis.register_script(_GIVE_BACK)
 
     def __repr__(self) -> str:
         return f"RedisRateLimiter({self.name!r}, {self.requests_per_second:g}/s, burst={self.burst})"
@@ -172,16 +197,35 @@ class RedisRateLimiter(GCRALimiter):
                 raise
             return await self.fallback.acquire()
 
-    async def _reserve(self, budget: float) -> float | None:
-        budget_us = str(int(min(budget, 86_400.0) * 1e6))
-        args = [str(round(self.interval * 1e6)), str(self.burst), budget_us]
-        wait_us = await call_redis(
-            lambda: self._script(keys=[self.key], args=args),
+    async def _run(self, script: Any, *args: str) -> Any:
+        return await call_redis(
+            lambda: script(keys=[self.key], args=list(args)),
             timeout=self.timeout,
             error=RateLimiterUnavailableError,
             what="The shared rate limiter's Redis",
         )
-        return None if int(wait_us) < 0 else int(wait_us) / 1e6
+
+    async def _reserve(self, budget: float) -> float | None:
+        budget_us = "-1" if budget == math.inf else str(int(budget * 1e6))
+        # The round trip runs in its own task: a cancel that lands while Redis answers (or
+        # just after) cannot know whether the script took a turn, so it waits for the answer
+        # (one round trip, bounded by timeout) and gives back a turn that was taken.
+        trip = asyncio.ensure_future(self._run(self._script, self._interval_us, str(self.burst), budget_us))
+        try:
+            wait_us = int(await asyncio.shield(trip))
+        except BaseException:
+            with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+                if int(await asyncio.shield(trip)) >= 0:  # the trip's own error: nothing taken
+                    await self._give_back()
+            raise
+        return None if wait_us < 0 else wait_us / 1e6
+
+    async def _give_back(self) -> None:
+        try:
+            await self._run(self._give_back_script, self._interval_us)
+        except RateLimiterUnavailableError as exc:
+            # The caller is being cancelled: that goes on; the turn stays taken (as if used).
+            logger.warning("atom_stripe: a cancelled call's turn could not be given back: %s", exc)
 
 
 class RedisEventStore:
