@@ -31,7 +31,7 @@ import sniffio
 
 from .._errors import StripeError, StripeValueError
 from .._throttle import GCRALimiter, RateLimiter, RateLimiterUnavailableError, check_rate
-from ..webhooks import Claim, EventStoreError, logger
+from ..webhooks import Claim, EventStoreError
 
 try:
     from redis.asyncio import Redis
