@@ -9,6 +9,11 @@ them, ``STRIPE_REQUESTS_PER_SECOND``, default 25, and webhook claims so each eve
 handled once) and ``DATABASE_URL`` with ``TOKEN_STORE_KEY`` (a Fernet key: connected
 accounts' tokens in PostgreSQL, at ``app.state.token_store``). Without them the app runs
 on its own, as one process.
+
+Webhook claims in Redis are kept per endpoint (and per connected account): another service
+on the same Redis, with its own endpoint and secret, never takes this one's events for
+duplicates. The endpoint is a hash of the signing secret unless ``STRIPE_WEBHOOK_ENDPOINT``
+names it (name it before you roll the secret, so the key space stays the same).
 """
 
 from __future__ import annotations
@@ -39,7 +44,8 @@ if REDIS_URL:
     rate = float(os.environ.get("STRIPE_REQUESTS_PER_SECOND", "25"))
     options["rate_limiter"] = RedisRateLimiter(redis, requests_per_second=rate, name="platform")
     if WEBHOOK_SECRET:
-        webhooks = WebhookRouter(WEBHOOK_SECRET, store=RedisEventStore(redis))
+        endpoint = os.environ.get("STRIPE_WEBHOOK_ENDPOINT")  # None: a hash of the secret
+        webhooks = WebhookRouter(WEBHOOK_SECRET, store=RedisEventStore(redis), endpoint=endpoint)
 
 stripe = AsyncStripeClient(base_url=os.environ.get("STRIPE_BASE_URL"), **options)
 

@@ -16,6 +16,8 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +70,16 @@ class RedisServer:
         )
         wait_for_port(self.port, self.proc, "redis-server")
         return self
+
+    @contextmanager
+    def frozen(self) -> Iterator[None]:
+        """The server stopped with SIGSTOP: its connections stay open but nothing answers (a hung host)."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            self.proc.send_signal(signal.SIGCONT)
 
     def stop(self) -> None:
         if self.proc is not None:

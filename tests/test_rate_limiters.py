@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import sys
 import time
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import anyio
@@ -111,3 +115,56 @@ def test_limiter_options_are_checked(options: dict[str, Any]) -> None:
 def test_local_limiter_options_are_checked(options: dict[str, Any]) -> None:
     with pytest.raises(StripeValueError):
         LocalRateLimiter(**options)
+
+
+# -- a cancelled wait gives its turn back (issue 23) ----------------------------------------
+
+ASYNCIO_CANCELS = ["asyncio.timeout", "asyncio.wait_for", "task.cancel"] if sys.version_info >= (3, 11) else []
+
+
+async def give_up(how: str, call: Callable[[], Coroutine[Any, Any, Any]], after: float = 0.05) -> None:
+    """Run ``call`` and cancel it after ``after`` seconds, the way ``how`` names."""
+    if how == "asyncio.timeout":
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(after):  # type: ignore[attr-defined,unused-ignore]
+                await call()
+    elif how == "asyncio.wait_for":
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(call(), after)
+    elif how == "task.cancel":
+        task = asyncio.ensure_future(call())
+        await asyncio.sleep(after)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    else:  # an anyio cancel scope cancelled from outside (no deadline the limiter could see coming)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(call)
+            await anyio.sleep(after)
+            tg.cancel_scope.cancel()
+    assert how in (*ASYNCIO_CANCELS, "cancel scope")
+
+
+async def hundred_give_up_then_one_goes_at_once(limiter: RateLimiter, how: str, sent: list[float]) -> None:
+    async with AsyncStripeClient(KEY, rate_limiter=limiter, max_retries=0) as client:
+        await client.customers.retrieve("cus_1")  # takes the turn: the next is 500 ms away
+        async with anyio.create_task_group() as tg:
+            for _ in range(100):  # 100 callers queue for the next 50 s of turns, then give up
+                tg.start_soon(give_up, how, lambda: client.customers.retrieve("cus_2"))
+        assert len(sent) == 1
+        await anyio.sleep(0.5)  # the limiter is idle: the next turn is due now
+        started = time.monotonic()
+        with anyio.fail_after(5):
+            await client.customers.retrieve("cus_3")
+        assert time.monotonic() - started < 0.05
+    assert len(sent) == 2
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.parametrize("how", ASYNCIO_CANCELS)
+async def test_asyncio_cancels_give_the_turn_back(how: str, sent: list[float]) -> None:
+    await hundred_give_up_then_one_goes_at_once(LocalRateLimiter(2), how, sent)
+
+
+async def test_a_cancel_scope_gives_the_turn_back(sent: list[float]) -> None:
+    await hundred_give_up_then_one_goes_at_once(LocalRateLimiter(2), "cancel scope", sent)

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from cryptography.fernet import Fernet
+from redis.asyncio import Redis
 
 from atom_stripe.contrib.redis import RedisEventStore, RedisRateLimiter
 from atom_stripe.oauth import OAuthToken, PostgresTokenStore
@@ -38,6 +39,7 @@ async def test_the_example_runs_as_replicas(
         "REDIS_URL": redis_server.url,
         "DATABASE_URL": postgres_server.dsn,
         "TOKEN_STORE_KEY": Fernet.generate_key().decode(),
+        "STRIPE_WEBHOOK_ENDPOINT": "example",
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delitem(sys.modules, "examples.fastapi_app", raising=False)
@@ -61,3 +63,7 @@ async def test_the_example_runs_as_replicas(
             again = await http.post("/stripe/webhooks", content=body, headers=headers)
         assert first.status_code == 200 and first.json() == {"received": True, "id": "evt_example_replicas"}
         assert again.status_code == 200 and again.json()["duplicate"] is True
+        # The claim lives in the example endpoint's own key space: another service's events keep apart.
+        redis = Redis.from_url(redis_server.url)
+        assert await redis.get("atom_stripe:event:example:-:evt_example_replicas") == b"done"
+        await redis.aclose()

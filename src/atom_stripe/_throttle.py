@@ -77,7 +77,9 @@ class GCRALimiter(ABC):
     ``max_wait`` bounds how long one call waits for its turn (beyond it:
     :class:`RateLimiterError`, and no turn is used). A turn that would come after the
     caller's deadline (an enclosing ``anyio`` cancel scope) is not taken either: the call
-    waits out its deadline instead and is cancelled by it, so no turn is wasted.
+    waits out its deadline instead and is cancelled by it, so no turn is wasted. A call
+    cancelled while it waits for a turn it took (``asyncio.timeout``, ``wait_for``,
+    ``Task.cancel()``, a cancel scope) gives the turn back.
     """
 
     def __init__(self, requests_per_second: float, *, burst: int = 1, max_wait: float | None = None) -> None:
@@ -94,6 +96,25 @@ class GCRALimiter(ABC):
     async def _reserve(self, budget: float) -> float | None:
         """Take the next turn if it comes within ``budget`` seconds: the wait until it, else None."""
 
+    @abstractmethod
+    async def _give_back(self) -> None:
+        """Return one turn taken by :meth:`_reserve` and not used (its caller was cancelled).
+
+        GCRA keeps a token bucket as one timestamp: moving it one interval back (never
+        before now, a full bucket) is the bucket as if the turn had not been taken, or
+        fuller by less, so no window ever holds more turns than without the refund."""
+
+    async def _wait_for_turn(self, wait: float) -> None:
+        try:
+            await anyio.sleep(wait)
+        except BaseException:
+            # Cancelled: asyncio's own cancellation (timeout, wait_for, Task.cancel) has no
+            # deadline to see coming, so the turn was taken and must be returned. Shielded:
+            # an anyio cancel scope cancels every await of the task until it leaves.
+            with anyio.CancelScope(shield=True):
+                await self._give_back()
+            raise
+
     async def acquire(self) -> float:
         while True:
             budget = math.inf if self.max_wait is None else self.max_wait
@@ -102,7 +123,7 @@ class GCRALimiter(ABC):
             wait = await self._reserve(max(budget, 0.0))
             if wait is not None:
                 if wait > 0:
-                    await anyio.sleep(wait)
+                    await self._wait_for_turn(wait)
                 return wait
             if budget < deadline_left:
                 raise RateLimiterError(
@@ -127,6 +148,9 @@ class LocalRateLimiter(GCRALimiter):
             return None
         self._tat = tat + self.interval
         return wait
+
+    async def _give_back(self) -> None:
+        self._tat = max(self._tat - self.interval, time.monotonic())
 
     def __repr__(self) -> str:
         return f"LocalRateLimiter({self.requests_per_second:g}/s, burst={self.burst})"

@@ -488,7 +488,9 @@ def create_stripe_router(
 
         @router.post("/webhooks", include_in_schema=True, response_model=dict[str, Any])
         async def webhooks(request: Request) -> JSONResponse:
-            result = await receiver.handle(await request.body(), request.headers.items())
+            # The router reads the body itself, as its asgi_app() does: at most its max_body
+            # bytes (413 beyond, unread), before anything is verified.
+            result = await receiver.handle_request(request.receive, request.headers.items())
             return JSONResponse(result.body, status_code=result.status_code)
 
         router.webhook_router = receiver  # type: ignore[attr-defined]
