@@ -11,6 +11,7 @@ import httpx
 
 from ._checks import (
     check_account,
+    check_api_version,
     check_key,
     check_max_response_size,
     check_retries,
@@ -85,13 +86,11 @@ class AsyncStripeClient(Namespaces):
             )
         base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
         files_base_url = (files_base_url or DEFAULT_FILES_BASE_URL).rstrip("/")
-        check_key(api_key, base_url)
-        check_key(api_key, files_base_url)
         settings = Settings(
-            api_key=api_key,
+            api_key=check_key(api_key, base_url=base_url, files_base_url=files_base_url),
             base_url=base_url,
             files_base_url=files_base_url,
-            api_version=api_version or DEFAULT_API_VERSION,
+            api_version=check_api_version(DEFAULT_API_VERSION if api_version is None else api_version),
             stripe_account=check_account(stripe_account),
             max_retries=check_retries(max_retries),
             timeout=check_timeout(timeout),
@@ -163,10 +162,9 @@ class AsyncStripeClient(Namespaces):
         settings = self._requester.settings
         changes: dict[str, Any] = {}
         if api_key is not None:
-            check_key(api_key, settings.base_url)
-            changes["api_key"] = api_key
+            changes["api_key"] = check_key(api_key, base_url=settings.base_url, files_base_url=settings.files_base_url)
         if api_version is not None:
-            changes["api_version"] = api_version
+            changes["api_version"] = check_api_version(api_version)
         if stripe_account is not _UNSET:
             changes["stripe_account"] = check_account(stripe_account)
         if max_retries is not None:
@@ -248,8 +246,13 @@ class AsyncStripeClient(Namespaces):
         from ._raw import raw_request
 
         result: M | StripeObject = await raw_request(
-            self._requester, method, path, params=params, cast_to=cast_to,
-            idempotency_key=idempotency_key, stripe_account=stripe_account,
+            self._requester,
+            method,
+            path,
+            params=params,
+            cast_to=cast_to,
+            idempotency_key=idempotency_key,
+            stripe_account=stripe_account,
         )
         return result
 

@@ -206,6 +206,13 @@ class Requester:
     ) -> Requester:
         """A requester on the caller's ``http_client``, or on a pool of its own (then closed by :meth:`aclose`)."""
         if http_client is not None:
+            if not isinstance(http_client, httpx.AsyncClient):
+                blocking = (
+                    " (a sync httpx.Client would block the event loop)" if isinstance(http_client, httpx.Client) else ""
+                )
+                raise StripeValueError(
+                    "http_client", f"must be an httpx.AsyncClient{blocking}, not {type(http_client).__name__}"
+                )
             return cls(http_client, settings, throttle, hooks=hooks)
         transport = AutoTransport()
         return cls(
@@ -367,6 +374,7 @@ class Requester:
                         response = await self._send(call)
             except httpx.TransportError as exc:
                 failure: StripeError = _transport_error(call, exc)
+                _chain(failure, exc, self.settings.api_key)
                 self._log_attempt(call, started, type(failure).__name__, debug)
                 retry = retries_left
             except BodyError as exc:
@@ -391,7 +399,7 @@ class Requester:
                     f"{call.method} {call.template} failed after {call.attempt} attempt(s): {type(exc).__name__}",
                     request=call.request,
                 )
-                failure.__cause__ = exc
+                _chain(failure, exc, self.settings.api_key)
                 self._log_attempt(call, started, type(failure).__name__, debug)
                 retry = retries_left
             else:
@@ -528,8 +536,30 @@ def _transport_error(call: Call, exc: httpx.TransportError) -> StripeError:
         failure = APIConnectionError(
             f"{where} failed after {call.attempt} attempt(s): {type(exc).__name__}", request=call.request
         )
-    failure.__cause__ = exc
     return failure
+
+
+def _chain(failure: StripeError, cause: BaseException, secret: str) -> None:
+    """Chain ``cause`` to ``failure``, unless some exception in its chain quotes ``secret``
+    (the API key: an HTTP library refusing a header value quotes the header). Only failed
+    attempts pay for the look."""
+    seen: set[int] = set()
+    links: list[BaseException | None] = [cause]
+    while links:
+        link = links.pop()
+        if link is None or id(link) in seen:
+            continue
+        seen.add(id(link))
+        try:
+            text = f"{link!s} {link!r} {link.args!r}"
+        except Exception:
+            text = ""  # cannot print: cannot leak through print either
+        if secret in text:
+            failure.__cause__ = None
+            failure.__suppress_context__ = True
+            return
+        links += (link.__cause__, link.__context__)
+    failure.__cause__ = cause
 
 
 def _is_timeout(exc: httpx.TransportError) -> bool:
