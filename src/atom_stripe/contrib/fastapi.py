@@ -69,7 +69,7 @@ from .._errors import (
 )
 from .._generated.endpoints import ENDPOINTS
 from .._hooks import CallRecord, HookSet
-from .._models import SECRET_FIELDS
+from .._models import is_secret_name
 from .._pagination import Page
 from .._params import check_params
 from .._throttle import RateLimiterError, RateLimiterUnavailableError
@@ -423,7 +423,7 @@ def unknown_query(request: Request, known: Iterable[str]) -> JSONResponse | None
 def without_secrets(value: Any) -> Any:
     """JSON data with every secret field (``client_secret``, ...) emptied, at every depth."""
     if isinstance(value, dict):
-        return {k: None if k in SECRET_FIELDS else without_secrets(v) for k, v in value.items()}
+        return {k: None if is_secret_name(k) else without_secrets(v) for k, v in value.items()}
     if isinstance(value, list):
         return [without_secrets(item) for item in value]
     return value
