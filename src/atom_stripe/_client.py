@@ -55,6 +55,9 @@ class AsyncStripeClient(Namespaces):
     ``atom_stripe.contrib.redis.RedisRateLimiter``, other processes (see :mod:`atom_stripe.ratelimit`).
     ``on_request``, ``on_retry``, ``on_response`` and ``on_error`` take hooks (see
     :mod:`atom_stripe._hooks`); :meth:`stats` counts every call.
+    ``trust_env`` (default True, as in httpx) sends requests through the proxies the
+    environment names (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, except hosts in
+    ``NO_PROXY``), read when the client is made; a caller's ``http_client`` keeps its own.
     """
 
     def __init__(
@@ -77,6 +80,7 @@ class AsyncStripeClient(Namespaces):
         on_retry: Hooks = None,
         on_response: Hooks = None,
         on_error: Hooks = None,
+        trust_env: bool = True,
     ) -> None:
         if api_key is None:
             api_key = os.environ.get("STRIPE_API_KEY")
@@ -102,6 +106,7 @@ class AsyncStripeClient(Namespaces):
             http_client,
             throttle=Throttle(max_requests_per_second, max_concurrency, rate_limiter),
             hooks=HookSet.of(on_request, on_retry, on_response, on_error),
+            trust_env=trust_env,
         )
 
     # -- configuration --------------------------------------------------------------

@@ -26,7 +26,15 @@ from ._errors import (
 )
 from ._hooks import CallRecord, HookSet, Stats
 from ._throttle import Throttle
-from ._transport import DEADLINE, DEFAULT_MAX_RESPONSE_SIZE, MAX_RESPONSE_SIZE, AutoTransport, BodyError, read_answer
+from ._transport import (
+    DEADLINE,
+    DEFAULT_MAX_RESPONSE_SIZE,
+    MAX_RESPONSE_SIZE,
+    AutoTransport,
+    BodyError,
+    env_proxies,
+    read_answer,
+)
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -203,8 +211,10 @@ class Requester:
         *,
         throttle: Throttle | None = None,
         hooks: HookSet | None = None,
+        trust_env: bool = True,
     ) -> Requester:
-        """A requester on the caller's ``http_client``, or on a pool of its own (then closed by :meth:`aclose`)."""
+        """A requester on the caller's ``http_client``, or on a pool of its own (then closed by
+        :meth:`aclose`) that honours the environment's proxies unless ``trust_env`` is false."""
         if http_client is not None:
             if not isinstance(http_client, httpx.AsyncClient):
                 blocking = (
@@ -214,7 +224,10 @@ class Requester:
                     "http_client", f"must be an httpx.AsyncClient{blocking}, not {type(http_client).__name__}"
                 )
             return cls(http_client, settings, throttle, hooks=hooks)
-        transport = AutoTransport()
+        if not isinstance(trust_env, bool):
+            raise StripeValueError("trust_env", "must be True or False")
+        proxies = env_proxies(settings.base_url, settings.files_base_url) if trust_env else None
+        transport = AutoTransport(proxies=proxies)
         return cls(
             httpx.AsyncClient(transport=transport), settings, throttle, transport=transport, hooks=hooks, owner=True
         )
