@@ -384,8 +384,8 @@ def _note_request_id(record: CallRecord) -> None:
 def watch(stripe: AsyncStripeClient) -> None:
     """Have ``stripe`` (and its copies) report each answered call's request id to the router:
     one ``on_response`` hook, added once per client."""
-    hooks = stripe._requester.hooks
-    if hooks not in _watched:
+    hooks = getattr(getattr(stripe, "_requester", None), "hooks", None)
+    if isinstance(hooks, HookSet) and hooks not in _watched:
         hooks.add("on_response", _note_request_id)
         _watched.add(hooks)
 
