@@ -9,13 +9,23 @@ timeout from a dropped connection. Imported only on asyncio, on the first reques
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import aiohttp
 import httpx
 
-from ._transport import DEADLINE, DEFAULT_MAX_RESPONSE_SIZE, MAX_RESPONSE_SIZE, BodyError, read_body, without_encoding
+from ._transport import (
+    DEADLINE,
+    DEFAULT_MAX_RESPONSE_SIZE,
+    MAX_RESPONSE_SIZE,
+    BodyError,
+    Proxies,
+    read_body,
+    without_encoding,
+)
 
 _timeouts: dict[tuple[Any, ...], aiohttp.ClientTimeout] = {}
 
@@ -69,9 +79,11 @@ def _describe(exc: BaseException) -> str:
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """Sends httpx requests with one ``aiohttp.ClientSession`` (made lazily, in the running loop)."""
 
-    def __init__(self, limits: httpx.Limits) -> None:
+    def __init__(self, limits: httpx.Limits, proxies: Proxies | None = None) -> None:
         self._limits = limits
         self._session: aiohttp.ClientSession | None = None
+        #: Host prefix -> (proxy URL without credentials, the headers that carry them to the proxy).
+        self._proxies = {prefix: _split_auth(proxy) for prefix, proxy in (proxies or {}).items()}
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -112,6 +124,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         ``request`` makes the ``httpx.Request`` that errors carry, only when one is raised."""
         session = self._get_session()
         limit: int = extensions.get(MAX_RESPONSE_SIZE, DEFAULT_MAX_RESPONSE_SIZE)
+        proxy, proxy_headers = self._proxy(url) if self._proxies else (None, None)
+        if proxy_headers and url.startswith("http:"):
+            # No tunnel: the request itself goes to the proxy (aiohttp adds these only to a CONNECT).
+            headers = (
+                {**headers, **proxy_headers} if isinstance(headers, Mapping) else [*headers, *proxy_headers.items()]
+            )
         try:
             async with session.request(
                 method,
@@ -121,6 +139,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 allow_redirects=False,
                 compress=None,
                 timeout=_timeout(extensions),
+                proxy=proxy,
+                proxy_headers=proxy_headers,
             ) as answer:
                 status = answer.status
                 raw: Any = answer.raw_headers
@@ -149,6 +169,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             raise httpx.NetworkError(_describe(exc), request=request()) from exc
         return Answer(status, raw, parsed, body)
 
+    def _proxy(self, url: str) -> tuple[str | None, dict[str, str] | None]:
+        for prefix, found in self._proxies.items():
+            if url.startswith(prefix):
+                return found
+        return None, None
+
     def close_now(self) -> None:
         """Close the session without awaiting: for a session whose event loop is gone or not
         running (the client moved to another loop). Its sockets are closed, nothing warns."""
@@ -164,6 +190,18 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         session, self._session = self._session, None
         if session is not None:
             await session.close()
+
+
+def _split_auth(proxy: str) -> tuple[str, dict[str, str] | None]:
+    """A proxy URL without its ``user:password@``, and those as a ``Proxy-Authorization``
+    header (as httpx sends them; aiohttp's ``BasicAuth`` is deprecated)."""
+    parts = urlsplit(proxy)
+    if parts.username is None:
+        return proxy, None
+    host = parts.netloc.rpartition("@")[2]
+    credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+    headers = {"Proxy-Authorization": f"Basic {base64.b64encode(credentials).decode()}"}
+    return urlunsplit(parts._replace(netloc=host)), headers
 
 
 def _close_connector_now(connector: aiohttp.BaseConnector) -> None:

@@ -93,16 +93,40 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def check_key(api_key: str, base_url: str) -> None:
+def is_header_text(value: str) -> bool:
+    """Whether ``value`` can go in an HTTP header as is: printable ASCII (no CR, LF or NUL).
+    Checked when a client is made, so a bad value is refused once, by name, and never reaches
+    the wire, where the HTTP library's error would quote the whole header (the key) back."""
+    return value.isascii() and value.isprintable()
+
+
+def check_key(api_key: Any, base_url: str, files_base_url: str | None = None) -> str:
+    """An API key, and the URLs it goes to (the error names the one at fault): a live key goes
+    only over https or to a loopback host. Never echoes the key."""
     if not isinstance(api_key, str) or not api_key.strip() or api_key != api_key.strip():
         raise StripeValueError("api_key", "must be a non-empty string without surrounding spaces")
+    if not is_header_text(api_key):
+        raise StripeValueError("api_key", "must be printable ASCII (no control characters: it is sent as a header)")
     if api_key.startswith("pk_"):
         raise StripeValueError("api_key", "a publishable key (pk_...) cannot make server calls; use a secret key")
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise StripeValueError("base_url", "must be an http(s) URL with a host")
-    if parts.scheme == "http" and api_key.startswith(("sk_live_", "rk_live_")) and not _is_loopback(parts.hostname):
-        raise StripeValueError("base_url", "a live key is only sent over https (or to a loopback host)")
+    live = api_key.startswith(("sk_live_", "rk_live_"))
+    urls = {"base_url": base_url, "files_base_url": files_base_url}
+    for name, url in urls.items():
+        if url is None:
+            continue
+        parts = urlsplit(url)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise StripeValueError(name, "must be an http(s) URL with a host")
+        if parts.scheme == "http" and live and not _is_loopback(parts.hostname):
+            raise StripeValueError(name, "a live key is only sent over https (or to a loopback host)")
+    return api_key
+
+
+def check_api_version(api_version: Any) -> str:
+    """A ``Stripe-Version`` value: a non-empty header-safe string such as ``2026-10-28.endive``."""
+    if not isinstance(api_version, str) or not api_version.strip() or not is_header_text(api_version):
+        raise StripeValueError("api_version", "must be a non-empty printable ASCII string such as '2026-10-28.endive'")
+    return api_version
 
 
 def check_retries(max_retries: int) -> int:
@@ -114,10 +138,7 @@ def check_retries(max_retries: int) -> int:
 def check_account(stripe_account: Any) -> str | None:
     """A ``Stripe-Account`` value: None, or a non-empty account id (printable ASCII: it is a header)."""
     if stripe_account is not None and (
-        not isinstance(stripe_account, str)
-        or not stripe_account.strip()
-        or not stripe_account.isascii()
-        or not stripe_account.isprintable()
+        not isinstance(stripe_account, str) or not stripe_account.strip() or not is_header_text(stripe_account)
     ):
         raise StripeValueError("stripe_account", "must be a non-empty account id such as 'acct_...'")
     return stripe_account

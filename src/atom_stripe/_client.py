@@ -11,6 +11,7 @@ import httpx
 
 from ._checks import (
     check_account,
+    check_api_version,
     check_key,
     check_max_response_size,
     check_retries,
@@ -54,6 +55,9 @@ class AsyncStripeClient(Namespaces):
     ``atom_stripe.contrib.redis.RedisRateLimiter``, other processes (see :mod:`atom_stripe.ratelimit`).
     ``on_request``, ``on_retry``, ``on_response`` and ``on_error`` take hooks (see
     :mod:`atom_stripe._hooks`); :meth:`stats` counts every call.
+    ``trust_env`` (default True, as in httpx) sends requests through the proxies the
+    environment names (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, except hosts in
+    ``NO_PROXY``), read when the client is made; a caller's ``http_client`` keeps its own.
     """
 
     def __init__(
@@ -76,6 +80,7 @@ class AsyncStripeClient(Namespaces):
         on_retry: Hooks = None,
         on_response: Hooks = None,
         on_error: Hooks = None,
+        trust_env: bool = True,
     ) -> None:
         if api_key is None:
             api_key = os.environ.get("STRIPE_API_KEY")
@@ -85,13 +90,11 @@ class AsyncStripeClient(Namespaces):
             )
         base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
         files_base_url = (files_base_url or DEFAULT_FILES_BASE_URL).rstrip("/")
-        check_key(api_key, base_url)
-        check_key(api_key, files_base_url)
         settings = Settings(
-            api_key=api_key,
+            api_key=check_key(api_key, base_url=base_url, files_base_url=files_base_url),
             base_url=base_url,
             files_base_url=files_base_url,
-            api_version=api_version or DEFAULT_API_VERSION,
+            api_version=check_api_version(DEFAULT_API_VERSION if api_version is None else api_version),
             stripe_account=check_account(stripe_account),
             max_retries=check_retries(max_retries),
             timeout=check_timeout(timeout),
@@ -103,6 +106,7 @@ class AsyncStripeClient(Namespaces):
             http_client,
             throttle=Throttle(max_requests_per_second, max_concurrency, rate_limiter),
             hooks=HookSet.of(on_request, on_retry, on_response, on_error),
+            trust_env=trust_env,
         )
 
     # -- configuration --------------------------------------------------------------
@@ -163,10 +167,9 @@ class AsyncStripeClient(Namespaces):
         settings = self._requester.settings
         changes: dict[str, Any] = {}
         if api_key is not None:
-            check_key(api_key, settings.base_url)
-            changes["api_key"] = api_key
+            changes["api_key"] = check_key(api_key, base_url=settings.base_url, files_base_url=settings.files_base_url)
         if api_version is not None:
-            changes["api_version"] = api_version
+            changes["api_version"] = check_api_version(api_version)
         if stripe_account is not _UNSET:
             changes["stripe_account"] = check_account(stripe_account)
         if max_retries is not None:
@@ -248,8 +251,13 @@ class AsyncStripeClient(Namespaces):
         from ._raw import raw_request
 
         result: M | StripeObject = await raw_request(
-            self._requester, method, path, params=params, cast_to=cast_to,
-            idempotency_key=idempotency_key, stripe_account=stripe_account,
+            self._requester,
+            method,
+            path,
+            params=params,
+            cast_to=cast_to,
+            idempotency_key=idempotency_key,
+            stripe_account=stripe_account,
         )
         return result
 

@@ -45,6 +45,42 @@ class StripeError(Exception):
         super().__init__(message)
         self.message = message
 
+    def __reduce__(self) -> Any:
+        # Pickle (a ProcessPoolExecutor's worker, a task queue) rebuilds an exception by calling
+        # its class with ``args``, which no subclass with arguments of its own accepts: rebuild
+        # it without ``__init__`` instead. Its HTTP request travels without the API key.
+        state = {name: _portable(value) for name, value in self.__dict__.items()}
+        if isinstance(self, ImportError):  # kept in slots, not in __dict__
+            state.update(name=self.name, path=self.path)
+        return _restore, (type(self), self.args), state
+
+
+def _restore(cls: type[StripeError], args: tuple[Any, ...]) -> StripeError:
+    return cls.__new__(cls, *args)
+
+
+def _portable(value: Any) -> Any:
+    """An error's attribute as it is pickled: an httpx request or response copied without its
+    ``Authorization`` header (and without what cannot be pickled: streams, extensions)."""
+    if isinstance(value, httpx.Request):
+        headers = [(k, v) for k, v in value.headers.multi_items() if k.lower() != "authorization"]
+        try:
+            content = value.content
+        except httpx.RequestNotRead:
+            content = b""
+        return httpx.Request(value.method, value.url, headers=headers, content=content)
+    if isinstance(value, httpx.Response):
+        try:
+            request: httpx.Request | None = _portable(value.request)
+        except RuntimeError:  # a response made without a request
+            request = None
+        try:
+            body = value.content
+        except httpx.ResponseNotRead:
+            body = b""
+        return httpx.Response(value.status_code, headers=value.headers.multi_items(), content=body, request=request)
+    return value
+
 
 class StripeValueError(StripeError, ValueError):
     """Bad input, refused before anything goes over the wire. ``param`` names it."""

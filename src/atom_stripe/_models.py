@@ -18,8 +18,14 @@ T = TypeVar("T")
 #: (localstripe, for one) may leave such a field out; it then reads as ``None``.
 ALWAYS_SENT: Any = None
 
-#: Field names whose values are secrets and are masked in reprs.
-SECRET_FIELDS = frozenset({"client_secret", "secret", "access_token", "refresh_token"})
+#: Field names whose values are secrets and are masked in reprs (so is any name ending in
+#: ``_secret``, see :func:`masked`).
+SECRET_FIELDS = frozenset({"client_secret", "secret", "access_token", "refresh_token", "api_key", "secret_key"})
+#: What a repr shows in place of a secret.
+MASK = "**********"
+#: Text that is a secret whatever its key is called: API keys, webhook signing secrets, and
+#: client secrets (``pi_..._secret_...``, ``seti_..._secret_...``).
+_SECRET_TEXT = ("sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_")
 
 #: How many times the lenient pass sets fields aside and validates again before giving up.
 _MAX_ROUNDS = 8
@@ -118,12 +124,10 @@ class StripeObject(BaseModel):
     __secret_fields__: ClassVar[frozenset[str]] = frozenset()
 
     def __repr_args__(self) -> Any:
-        secrets = SECRET_FIELDS | type(self).__secret_fields__
+        secrets = type(self).__secret_fields__
         for name, value in super().__repr_args__():
-            if name in secrets and value is not None:
-                yield name, "**********"
-            elif value is not None:
-                yield name, value
+            if value is not None:
+                yield name, MASK if name in secrets else masked(value, name)
 
     def __reduce_ex__(self, protocol: SupportsIndex) -> Any:
         # A parametrized generic model (Page[Customer], EventData[Invoice]) has no importable
@@ -132,6 +136,27 @@ class StripeObject(BaseModel):
         if meta["origin"] is None:
             return super().__reduce_ex__(protocol)
         return _rebuild_generic, (meta["origin"], meta["args"], self.__getstate__())
+
+
+def is_secret_name(key: Any) -> bool:
+    """Whether a field or key of this name holds a secret."""
+    return isinstance(key, str) and (key in SECRET_FIELDS or key.endswith("_secret"))
+
+
+def masked(value: Any, key: Any = None) -> Any:
+    """``value`` as a repr may show it: the value of a secret key (:data:`SECRET_FIELDS`, or a
+    name ending in ``_secret``) and secret-shaped text masked, at any depth of dicts, lists and
+    tuples (escape-hatch results, expanded objects and ``previous_attributes`` stay dicts).
+    Models inside are left to their own repr, which masks the same way."""
+    if value is not None and is_secret_name(key):
+        return MASK
+    if isinstance(value, str):
+        return MASK if value.startswith(_SECRET_TEXT) or "_secret_" in value else value
+    if isinstance(value, dict):
+        return {k: masked(v, k) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [masked(v) for v in value] if isinstance(value, list) else tuple(masked(v) for v in value)
+    return value
 
 
 def _rebuild_generic(origin: Any, args: tuple[Any, ...], state: Any) -> Any:
@@ -210,11 +235,7 @@ def _odd_paths(data: Any, error: ValidationError) -> list[tuple[list[str | int],
             return None
         found.setdefault(tuple(path), e["msg"])
     # The deepest only: setting a.b aside is enough when a.b.c does not fit.
-    return [
-        (list(p), msg)
-        for p, msg in found.items()
-        if not any(len(q) > len(p) and q[: len(p)] == p for q in found)
-    ]
+    return [(list(p), msg) for p, msg in found.items() if not any(len(q) > len(p) and q[: len(p)] == p for q in found)]
 
 
 def _copy(data: Any) -> Any:
@@ -251,8 +272,6 @@ def _keep(result: Any, path: list[str | int], value: Any, message: str) -> None:
         key = (type(owner).__name__, name)
         if key not in _logged:
             _logged.add(key)
-            logger.warning(
-                "%s.%s: a value that does not fit (%s); kept raw in model_invalid", key[0], name, message
-            )
+            logger.warning("%s.%s: a value that does not fit (%s); kept raw in model_invalid", key[0], name, message)
     elif isinstance(owner, dict):
         owner[name] = value

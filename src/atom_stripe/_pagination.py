@@ -42,9 +42,22 @@ class _PageBase(StripeObject, Generic[T]):
     async def get_next_page(self) -> Any:
         """Fetch the page after this one; None when this is the last."""
         params = self.next_params()
-        if params is None or self._fetch is None:
+        if params is None:
             return None
+        if self._fetch is None:
+            raise StripeUsageError(
+                "this page was not fetched by a client here (unpickled, or made by hand), so it cannot "
+                "fetch the next one: call list(..., starting_after=<the last item's id>)"
+            )
         return await self._fetch(params)
+
+    def __getstate__(self) -> dict[Any, Any]:
+        # The fetch function (a closure over the client) cannot be pickled: a page travels without it.
+        state: dict[Any, Any] = super().__getstate__()
+        private = state.get("__pydantic_private__")
+        if private and private.get("_fetch") is not None:
+            state = {**state, "__pydantic_private__": {**private, "_fetch": None}}
+        return state
 
     def __len__(self) -> int:
         return len(self.data)

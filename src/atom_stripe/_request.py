@@ -26,7 +26,15 @@ from ._errors import (
 )
 from ._hooks import CallRecord, HookSet, Stats
 from ._throttle import Throttle
-from ._transport import DEADLINE, DEFAULT_MAX_RESPONSE_SIZE, MAX_RESPONSE_SIZE, AutoTransport, BodyError, read_answer
+from ._transport import (
+    DEADLINE,
+    DEFAULT_MAX_RESPONSE_SIZE,
+    MAX_RESPONSE_SIZE,
+    AutoTransport,
+    BodyError,
+    env_proxies,
+    read_answer,
+)
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -203,11 +211,23 @@ class Requester:
         *,
         throttle: Throttle | None = None,
         hooks: HookSet | None = None,
+        trust_env: bool = True,
     ) -> Requester:
-        """A requester on the caller's ``http_client``, or on a pool of its own (then closed by :meth:`aclose`)."""
+        """A requester on the caller's ``http_client``, or on a pool of its own (then closed by
+        :meth:`aclose`) that honours the environment's proxies unless ``trust_env`` is false."""
         if http_client is not None:
+            if not isinstance(http_client, httpx.AsyncClient):
+                blocking = (
+                    " (a sync httpx.Client would block the event loop)" if isinstance(http_client, httpx.Client) else ""
+                )
+                raise StripeValueError(
+                    "http_client", f"must be an httpx.AsyncClient{blocking}, not {type(http_client).__name__}"
+                )
             return cls(http_client, settings, throttle, hooks=hooks)
-        transport = AutoTransport()
+        if not isinstance(trust_env, bool):
+            raise StripeValueError("trust_env", "must be True or False")
+        proxies = env_proxies(settings.base_url, settings.files_base_url) if trust_env else None
+        transport = AutoTransport(proxies=proxies)
         return cls(
             httpx.AsyncClient(transport=transport), settings, throttle, transport=transport, hooks=hooks, owner=True
         )
@@ -367,6 +387,7 @@ class Requester:
                         response = await self._send(call)
             except httpx.TransportError as exc:
                 failure: StripeError = _transport_error(call, exc)
+                _chain(failure, exc, self.settings.api_key)
                 self._log_attempt(call, started, type(failure).__name__, debug)
                 retry = retries_left
             except BodyError as exc:
@@ -391,7 +412,7 @@ class Requester:
                     f"{call.method} {call.template} failed after {call.attempt} attempt(s): {type(exc).__name__}",
                     request=call.request,
                 )
-                failure.__cause__ = exc
+                _chain(failure, exc, self.settings.api_key)
                 self._log_attempt(call, started, type(failure).__name__, debug)
                 retry = retries_left
             else:
@@ -528,8 +549,30 @@ def _transport_error(call: Call, exc: httpx.TransportError) -> StripeError:
         failure = APIConnectionError(
             f"{where} failed after {call.attempt} attempt(s): {type(exc).__name__}", request=call.request
         )
-    failure.__cause__ = exc
     return failure
+
+
+def _chain(failure: StripeError, cause: BaseException, secret: str) -> None:
+    """Chain ``cause`` to ``failure``, unless some exception in its chain quotes ``secret``
+    (the API key: an HTTP library refusing a header value quotes the header). Only failed
+    attempts pay for the look."""
+    seen: set[int] = set()
+    links: list[BaseException | None] = [cause]
+    while links:
+        link = links.pop()
+        if link is None or id(link) in seen:
+            continue
+        seen.add(id(link))
+        try:
+            text = f"{link!s} {link!r} {link.args!r}"
+        except Exception:
+            text = ""  # cannot print: cannot leak through print either
+        if secret in text:
+            failure.__cause__ = None
+            failure.__suppress_context__ = True
+            return
+        links += (link.__cause__, link.__context__)
+    failure.__cause__ = cause
 
 
 def _is_timeout(exc: httpx.TransportError) -> bool:

@@ -5,6 +5,9 @@ about a tenth of httpx's own transport in client CPU per request; trio cannot ru
 aiohttp, so there the requests go through httpx's own transport. The choice is made on
 the first request, in the running event loop, and aiohttp is imported only then.
 
+Proxies come from the environment as httpx reads them (``HTTPS_PROXY``, ``HTTP_PROXY``,
+``ALL_PROXY``, ``NO_PROXY``), worked out once per client for its hosts (:func:`env_proxies`).
+
 Every transport hands back an answer whose body is read whole, decoded, and refused
 beyond the size limit (:func:`read_body`, in bounded memory, gzip bombs included), all
 within the attempt's deadline: the request's ``atom_stripe.deadline`` and
@@ -16,9 +19,10 @@ from __future__ import annotations
 import os
 import sys
 import zlib
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import aclosing, suppress
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlsplit
 
 import anyio
 import httpx
@@ -33,6 +37,47 @@ DEADLINE = "atom_stripe.deadline"
 MAX_RESPONSE_SIZE = "atom_stripe.max_response_size"
 #: Far above Stripe's largest answers (a page of 100 expanded objects is a few MB).
 DEFAULT_MAX_RESPONSE_SIZE = 64 * 1024 * 1024
+
+
+#: A client's proxies: the prefix of each of its hosts (``https://api.stripe.com/``) -> proxy URL.
+Proxies = Mapping[str, str]
+
+
+def env_proxies(*urls: str) -> dict[str, str]:
+    """The proxy the environment names for each of ``urls`` (a client's hosts), keyed by the
+    URL's prefix, as httpx reads the environment (``urllib.request.getproxies``): the
+    variable of the URL's scheme (``HTTPS_PROXY``, ``HTTP_PROXY``), else ``ALL_PROXY``; none
+    for a host ``NO_PROXY`` lists. A proxy without a scheme is ``http://``. Read once, when a
+    client is made: never on a call."""
+    from urllib.request import getproxies, proxy_bypass
+
+    from ._errors import StripeValueError
+
+    found = getproxies()
+    out: dict[str, str] = {}
+    for url in urls:
+        parts = urlsplit(url)
+        proxy = found.get(parts.scheme) or found.get("all")
+        if not proxy or proxy_bypass(parts.netloc):  # NO_PROXY (and, on macOS, the system's list)
+            continue
+        if "://" not in proxy:
+            proxy = f"http://{proxy}"
+        if urlsplit(proxy).scheme not in ("http", "https"):
+            raise StripeValueError(
+                "trust_env",
+                f"the environment's proxy for {parts.scheme} URLs is a {urlsplit(proxy).scheme}:// proxy, which "
+                "atom_stripe cannot use (http:// and https:// proxies only); pass trust_env=False to ignore it",
+            )
+        out[f"{url}/"] = proxy
+    return out
+
+
+def proxy_for(proxies: Proxies, url: str) -> str | None:
+    """The proxy a request to ``url`` goes through, if any."""
+    for prefix, proxy in proxies.items():
+        if url.startswith(prefix):
+            return proxy
+    return None
 
 
 class BodyError(Exception):
@@ -147,8 +192,9 @@ class AutoTransport(httpx.AsyncBaseTransport):
     and a new one made.
     """
 
-    def __init__(self, limits: httpx.Limits = DEFAULT_LIMITS) -> None:
+    def __init__(self, limits: httpx.Limits = DEFAULT_LIMITS, proxies: Proxies | None = None) -> None:
         self._limits = limits
+        self._proxies = dict(proxies or {})
         self._inner: httpx.AsyncBaseTransport | None = None
         self._loop: Any = None
 
@@ -159,11 +205,15 @@ class AutoTransport(httpx.AsyncBaseTransport):
                 from ._aiohttp import AiohttpTransport
 
                 self._drop()
-                self._inner = AiohttpTransport(self._limits)
+                self._inner = AiohttpTransport(self._limits, self._proxies)
                 self._loop = loop
         elif self._inner is None or self._loop is not None:
             self._drop()
-            self._inner = httpx.AsyncHTTPTransport(limits=self._limits)
+            self._inner = (
+                ProxiedTransport(self._limits, self._proxies)
+                if self._proxies
+                else httpx.AsyncHTTPTransport(limits=self._limits)
+            )
             self._loop = None
         return self._inner
 
@@ -175,6 +225,9 @@ class AutoTransport(httpx.AsyncBaseTransport):
             close_now()
         elif isinstance(inner, httpx.AsyncHTTPTransport):
             _close_pool_now(inner)
+        elif isinstance(inner, ProxiedTransport):
+            for transport in inner.transports():
+                _close_pool_now(transport)
 
     def aiohttp(self) -> AiohttpTransport | None:
         """The aiohttp transport when running on asyncio (else None): the fast path's."""
@@ -198,6 +251,28 @@ class AutoTransport(httpx.AsyncBaseTransport):
         inner, self._inner = self._inner, None
         if inner is not None:
             await inner.aclose()
+
+
+class ProxiedTransport(httpx.AsyncBaseTransport):
+    """httpx's own transport, one per proxy (as httpx mounts them), for a client whose hosts
+    the environment sends through proxies; a host without one goes direct."""
+
+    def __init__(self, limits: httpx.Limits, proxies: Proxies) -> None:
+        self._direct = httpx.AsyncHTTPTransport(limits=limits)
+        self._by_proxy = {url: httpx.AsyncHTTPTransport(limits=limits, proxy=url) for url in set(proxies.values())}
+        self._proxies = proxies
+
+    def transports(self) -> list[httpx.AsyncHTTPTransport]:
+        return [self._direct, *self._by_proxy.values()]
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        proxy = proxy_for(self._proxies, str(request.url))
+        transport = self._direct if proxy is None else self._by_proxy[proxy]
+        return await transport.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        for transport in self.transports():
+            await transport.aclose()
 
 
 def _close_pool_now(transport: httpx.AsyncHTTPTransport) -> None:

@@ -14,9 +14,11 @@
     app = FastAPI()
     app.include_router(create_stripe_router(get_client, webhook_secret="whsec_..."))
 
-Every answer shares one envelope (``data``, ``has_more``, ``next_cursor``, ``request_id``).
-Stripe errors map to 400/402/403/404/409/429/502 with Stripe's type, code, message and
-request id: never a stack trace or a secret (Stripe refusing the server's own key is a 502).
+Every answer shares one envelope (``data``, ``has_more``, ``next_cursor``, ``request_id``: the
+id of the Stripe call that made the answer). Creates answer 201. Stripe errors map to
+400/402/403/404/409/429/502 with Stripe's type, code, message and request id: never a stack
+trace or a secret (Stripe refusing the server's own key is a 502, its 403 a generic message).
+``install_error_handlers(app)`` answers a host's own routes' Stripe errors the same way.
 POST bodies are the client's typed parameters of the endpoint (from the table of endpoints):
 an unknown or misspelled field, at any depth, is a 422 naming it. POSTs pass an
 ``Idempotency-Key`` header through. Lists never carry secret fields (``client_secret``).
@@ -27,7 +29,9 @@ import inspect
 import re
 import types
 import typing
+import weakref
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from contextvars import ContextVar
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import anyio
@@ -36,7 +40,7 @@ from typing_extensions import NotRequired, TypedDict, get_type_hints, is_typeddi
 from .._extras import needs_extra
 
 with needs_extra("fastapi"):
-    from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
+    from fastapi import APIRouter, Body, Depends, FastAPI, Header, Path, Query, Request
     from fastapi.responses import JSONResponse
     from pydantic import (
         BaseModel,
@@ -64,14 +68,18 @@ from .._errors import (
     StripeValueError,
 )
 from .._generated.endpoints import ENDPOINTS
-from .._models import SECRET_FIELDS
+from .._hooks import CallRecord, HookSet
+from .._models import is_secret_name
 from .._pagination import Page
 from .._params import check_params
+from .._throttle import RateLimiterError, RateLimiterUnavailableError
 from ..models import Account, Balance, Subscription
 from ..webhooks import WebhookRouter
 
 T = TypeVar("T")
 SEARCHABLE = ("customers", "payments", "subscriptions", "products", "prices", "charges")
+#: Room for every searchable name once, with separators and spaces.
+SEARCH_LIST_CHARS = 200
 
 
 class Envelope(BaseModel, Generic[T]):
@@ -141,6 +149,14 @@ KEYWORD = inspect.Parameter.KEYWORD_ONLY
 Wire = dict[str, tuple[str, str | None]]
 #: What the client adds to an unknown key's message, for Python callers only.
 UNTYPED_HINT = " (pass untyped ones in extra_params=)"
+#: The longest text a body or query string may carry: Stripe's OpenAPI spec gives most string
+#: parameters ``maxLength: 5000`` (descriptions, names, query strings); a few have their own.
+MAX_TEXT = 5000
+TEXT_LIMITS = {
+    # "Contains between 5 and 22 characters": https://docs.stripe.com/get-started/account/statement-descriptors
+    "statement_descriptor": 22,
+    "statement_descriptor_suffix": 22,
+}
 #: Stricter than Stripe's types where the router always was: amounts are positive.
 NARROWER: dict[str, Any] = {
     "amount": Annotated[int, Field(gt=0, description="In the currency's minor unit (cents for USD)")],
@@ -169,6 +185,7 @@ def body_type(operation: str, name: str) -> Any:
                 check_params(params, value)
             except StripeValueError as exc:
                 raise misfit(exc, value) from None
+            too_long(value, ())
         handler(value)
         return value
 
@@ -186,6 +203,31 @@ def misfit(exc: StripeValueError, value: Any) -> ValidationError:
             break
     error = PydanticCustomError("param_invalid", exc.message.removesuffix(UNTYPED_HINT))
     return ValidationError.from_exception_data("body", [InitErrorDetails(type=error, loc=loc, input=found)])
+
+
+def too_long(value: Any, loc: tuple[str | int, ...]) -> None:
+    """Refuse (a 422 at its place) any text in a body longer than Stripe takes."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, str):
+                limit = TEXT_LIMITS.get(key, MAX_TEXT)
+                if len(item) > limit:
+                    error = PydanticCustomError(
+                        "string_too_long", "{param}: at most {limit} characters", {"param": key, "limit": limit}
+                    )
+                    raise ValidationError.from_exception_data(
+                        "body", [InitErrorDetails(type=error, loc=(*loc, key), input=f"{item[:20]}...")]
+                    )
+            else:
+                too_long(item, (*loc, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, str) and len(item) > MAX_TEXT:
+                error = PydanticCustomError("string_too_long", "at most {limit} characters", {"limit": MAX_TEXT})
+                raise ValidationError.from_exception_data(
+                    "body", [InitErrorDetails(type=error, loc=(*loc, index), input=f"{item[:20]}...")]
+                )
+            too_long(item, (*loc, index))
 
 
 def is_plain(hint: Any) -> bool:
@@ -220,7 +262,8 @@ def list_query(operation: str) -> tuple[list[inspect.Parameter], Wire]:
         elif is_range(hint):
             annotation = int | None
         elif is_plain(hint):
-            annotation = Annotated[hint | None, Query()]
+            text = hint is str or str in typing.get_args(hint)
+            annotation = Annotated[hint | None, Query(max_length=MAX_TEXT) if text else Query()]
         else:
             continue
         for name, bound in names:
@@ -250,6 +293,7 @@ class SearchGroup(BaseModel):
     data: list[dict[str, Any]] = []
     has_more: bool = False
     error: ErrorBody | None = None
+    request_id: str | None = None
 
 
 #: Anything else (a 5xx, no answer, and Stripe refusing the server's own key: a 401) is a 502.
@@ -266,14 +310,26 @@ STATUS_BY_ERROR: Sequence[tuple[type[StripeError], int]] = (
 
 
 FAILED = "Stripe could not be reached or failed."
+#: Stripe's 403 names the server's key (its prefix and last four) and account: not for the caller.
+FORBIDDEN = "Stripe refused this request: the server's API key lacks the permission it needs."
+LOCAL_LIMIT = "Too many requests: this server's own rate limit for calls to Stripe is reached; Stripe was not called."
+LIMITER_DOWN = "This server's shared rate limiter cannot be reached; Stripe was not called."
 
 
 def error_body(exc: StripeError) -> tuple[int, ErrorBody]:
     """The HTTP status and body for a Stripe error (anything unexpected is a 502)."""
+    if isinstance(exc, RateLimiterUnavailableError):
+        return 503, ErrorBody(type="api_error", code="rate_limiter_unavailable", message=LIMITER_DOWN)
+    if isinstance(exc, RateLimiterError):
+        return 429, ErrorBody(type="rate_limit_error", code="local_rate_limit", message=LOCAL_LIMIT)
     status = next((code for cls, code in STATUS_BY_ERROR if isinstance(exc, cls)), 502)
     if isinstance(exc, StripeValueError):
         return status, ErrorBody(
             type="invalid_request_error", code="parameter_invalid", message=exc.message, param=exc.param
+        )
+    if isinstance(exc, PermissionDeniedError):
+        return status, ErrorBody(
+            type=exc.type or "invalid_request_error", code=exc.code, message=FORBIDDEN, request_id=exc.request_id
         )
     if isinstance(exc, APIStatusError) and status != 502:
         return status, ErrorBody(
@@ -290,27 +346,84 @@ def error_body(exc: StripeError) -> tuple[int, ErrorBody]:
 
 
 def error_response(exc: StripeError) -> JSONResponse:
+    """The router's answer to a Stripe error: its status, ``{"error": {...}}``, and Stripe's
+    ``Retry-After`` on a 429 (a client that honours it waits as long as Stripe asked)."""
     status, body = error_body(exc)
-    return JSONResponse(ErrorEnvelope(error=body).model_dump(exclude_none=True), status_code=status)
+    headers: dict[str, str] = {}
+    if isinstance(exc, RateLimitError):
+        retry_after = exc.response.headers.get("retry-after")
+        if retry_after is not None:
+            headers["Retry-After"] = retry_after
+    return JSONResponse(ErrorEnvelope(error=body).model_dump(exclude_none=True), status_code=status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Answer every :class:`~atom_stripe.StripeError` that escapes one of ``app``'s routes the
+    way the router does (status, error envelope, ``Retry-After``): a host's own routes can
+    let a ``CardError`` go and the caller gets a 402 with Stripe's decline code."""
+
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StripeError)
+        return error_response(exc)
+
+    app.add_exception_handler(StripeError, handle)
+
+
+#: The request ids of the Stripe calls made while the router answers one request (see :func:`answer`).
+_request_ids: ContextVar[list[str] | None] = ContextVar("atom_stripe_router_request_ids", default=None)
+#: The hook sets (one per client and its copies) that already report request ids to the router.
+_watched: weakref.WeakSet[HookSet] = weakref.WeakSet()
+
+
+def _note_request_id(record: CallRecord) -> None:
+    ids = _request_ids.get()
+    if ids is not None and record.request_id:
+        ids.append(record.request_id)
+
+
+def watch(stripe: AsyncStripeClient) -> None:
+    """Have ``stripe`` (and its copies) report each answered call's request id to the router:
+    one ``on_response`` hook, added once per client."""
+    hooks = getattr(getattr(stripe, "_requester", None), "hooks", None)
+    if isinstance(hooks, HookSet) and hooks not in _watched:
+        hooks.add("on_response", _note_request_id)
+        _watched.add(hooks)
 
 
 def _data(value: Any) -> dict[str, Any]:
     return {"data": value}
 
 
-async def answer(call: Awaitable[Any], shape: Callable[[Any], Any] = _data) -> Any:
-    """The enveloped result of a call, or the mapped error answer."""
+async def answer(stripe: AsyncStripeClient, call: Awaitable[Any], shape: Callable[[Any], Any] = _data) -> Any:
+    """The enveloped result of a call with the request id of Stripe's answer, or the mapped error answer."""
+    watch(stripe)
+    ids: list[str] = []
+    token = _request_ids.set(ids)
     try:
         result = await call
     except StripeError as exc:
         return error_response(exc)
-    return shape(result)
+    finally:
+        _request_ids.reset(token)
+    out = shape(result)
+    out["request_id"] = ids[-1] if ids else None
+    return out
+
+
+def unknown_query(request: Request, known: Iterable[str]) -> JSONResponse | None:
+    """A 400 naming the first query parameter the route does not take (``?limt=1``), else None."""
+    allowed = set(known)
+    for name in request.query_params:
+        if name not in allowed:
+            choices = ", ".join(sorted(allowed))
+            return error_response(StripeValueError(name, f"is not a query parameter of this route; it takes {choices}"))
+    return None
 
 
 def without_secrets(value: Any) -> Any:
     """JSON data with every secret field (``client_secret``, ...) emptied, at every depth."""
     if isinstance(value, dict):
-        return {k: None if k in SECRET_FIELDS else without_secrets(v) for k, v in value.items()}
+        return {k: None if is_secret_name(k) else without_secrets(v) for k, v in value.items()}
     if isinstance(value, list):
         return [without_secrets(item) for item in value]
     return value
@@ -368,8 +481,11 @@ def create_stripe_router(
         query, wire = list_query(f"{namespace}.list")
 
         async def list_route(request: Request, stripe: AsyncStripeClient, **values: Any) -> Any:
+            refused = unknown_query(request, wire)
+            if refused is not None:
+                return refused
             params = list_params(values, wire, request.query_params.keys())
-            return await answer(getattr(stripe, namespace).list(**params).first_page(), page_envelope)
+            return await answer(stripe, getattr(stripe, namespace).list(**params).first_page(), page_envelope)
 
         list_route.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
             [
@@ -378,12 +494,10 @@ def create_stripe_router(
                 *query,
             ]
         )
-        router.add_api_route(
-            f"/{resource}", list_route, name=f"list_{resource}", response_model=Envelope[list[model]]
-        )
+        router.add_api_route(f"/{resource}", list_route, name=f"list_{resource}", response_model=Envelope[list[model]])
 
         async def retrieve(stripe: Client, object_id: Annotated[str, Path(alias=id_name)]) -> Any:
-            return await answer(getattr(stripe, namespace).retrieve(object_id))
+            return await answer(stripe, getattr(stripe, namespace).retrieve(object_id))
 
         router.add_api_route(
             f"/{resource}/{{{id_name}}}", retrieve, name=f"get_{singular}", response_model=Envelope[model]
@@ -393,7 +507,7 @@ def create_stripe_router(
         Params = Annotated[body_type(operation, f"{singular.title()}Create"), Body()]  # type: ignore[valid-type]
 
         async def create(stripe: Client, body: Params, idempotency_key: IdempotencyKey = None) -> Any:  # type: ignore[valid-type]
-            return await answer(getattr(stripe, namespace).create(**body, idempotency_key=idempotency_key))
+            return await answer(stripe, getattr(stripe, namespace).create(**body, idempotency_key=idempotency_key))
 
         router.add_api_route(
             f"/{resource}",
@@ -431,32 +545,50 @@ def create_stripe_router(
 
     @router.delete("/subscriptions/{subscription_id}", response_model=Envelope[Subscription])
     async def cancel_subscription(stripe: Client, subscription_id: str) -> Any:
-        return await answer(stripe.subscriptions.cancel(subscription_id))
+        return await answer(stripe, stripe.subscriptions.cancel(subscription_id))
 
     # -- search, account, balance ----------------------------------------------------
 
     @router.get("/search", response_model=Envelope[dict[str, SearchGroup]])
     async def search(
+        request: Request,
         stripe: Client,
-        q: Annotated[str, Query(min_length=1, description="Stripe search query, e.g. email:'a@example.com'")],
-        resources: Annotated[str, Query(description="Comma-separated: " + ", ".join(SEARCHABLE))] = "customers",
+        q: Annotated[
+            str, Query(min_length=1, max_length=MAX_TEXT, description="Stripe search query, e.g. email:'a@example.com'")
+        ],
+        resources: Annotated[
+            str,
+            Query(
+                max_length=SEARCH_LIST_CHARS, description="Comma-separated, each at most once: " + ", ".join(SEARCHABLE)
+            ),
+        ] = "customers",
         limit: Limit = 10,
     ) -> Any:
-        wanted = [r.strip() for r in resources.split(",") if r.strip()]
+        refused = unknown_query(request, ("q", "resources", "limit"))
+        if refused is not None:
+            return refused
+        # Each resource at most once: one caller's request makes at most len(SEARCHABLE) Stripe calls.
+        wanted = list(dict.fromkeys(r.strip() for r in resources.split(",") if r.strip()))
         unknown = [r for r in wanted if r not in SEARCHABLE]
         if unknown or not wanted:
-            return error_response(StripeValueError("resources", f"choose from {', '.join(SEARCHABLE)}"))
+            problem = f"{', '.join(repr(r[:40]) for r in unknown[:3])} cannot be searched; " if unknown else ""
+            return error_response(StripeValueError("resources", f"{problem}choose from {', '.join(SEARCHABLE)}"))
         groups: dict[str, SearchGroup] = {}
+        watch(stripe)
 
         async def one(name: str) -> None:
             namespace = getattr(stripe, name)
+            ids: list[str] = []
+            _request_ids.set(ids)  # this task's own context: each group gets its own call's id
             try:
                 page = await namespace.search(query=q, limit=limit).first_page()
             except StripeError as exc:
                 groups[name] = SearchGroup(error=error_body(exc)[1])
                 return
             groups[name] = SearchGroup(
-                data=[without_secrets(item.model_dump(mode="json")) for item in page.data], has_more=page.has_more
+                data=[without_secrets(item.model_dump(mode="json")) for item in page.data],
+                has_more=page.has_more,
+                request_id=ids[-1] if ids else None,
             )
 
         async with anyio.create_task_group() as tg:
@@ -466,15 +598,15 @@ def create_stripe_router(
 
     @router.get("/profile", response_model=Envelope[Profile])
     async def profile(stripe: Client) -> Any:
-        return await answer(stripe.account.retrieve(), lambda account: _data(profile_of(account)))
+        return await answer(stripe, stripe.account.retrieve(), lambda account: _data(profile_of(account)))
 
     @router.get("/account", response_model=Envelope[Account])
     async def account(stripe: Client) -> Any:
-        return await answer(stripe.account.retrieve())
+        return await answer(stripe, stripe.account.retrieve())
 
     @router.get("/balance", response_model=Envelope[Balance])
     async def balance(stripe: Client) -> Any:
-        return await answer(stripe.balance.retrieve())
+        return await answer(stripe, stripe.balance.retrieve())
 
     # -- webhooks --------------------------------------------------------------------
 
