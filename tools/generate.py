@@ -658,11 +658,21 @@ def result_type(op: Op, index: dict[type, tuple[str, str]]) -> tuple[str, str, l
         inner = one(text[len("SearchResultObject[") : -1])
         return f"AsyncPaginator[{inner}, SearchPage[{inner}]]", f"search:{inner}", imports
     model = one(text)
-    if op.method == "delete" and op.verb == "DELETE" and "|" not in model:
+    if "|" not in model and answers_deleted_stub(op):
         module, _ = imports[-1]
         imports[-1] = (module, f"Deleted{model}")
         return f"Deleted{model}", f"object:Deleted{model}", imports
     return model, f"object:{model}", imports
+
+
+def answers_deleted_stub(op: Op) -> bool:
+    """A ``delete`` that Stripe answers with ``{id, object, deleted: true}``: stripe-python types it as
+    the model itself, whose ``deleted: Optional[Literal[True]]`` says the stub exists ("Always true
+    for a deleted object"). An ephemeral key has no such field: its delete answers the whole key."""
+    if op.method != "delete" or op.verb != "DELETE" or op.stream or "[" in op.result:
+        return False
+    cls = resolve(op.result_module, op.result.strip("'\""))
+    return bool(cls.__annotations__.get("deleted") == (typing.Literal[True] | None))
 
 
 def split_args(text: str) -> list[str]:
@@ -875,11 +885,7 @@ def generate() -> dict[str, str]:
     classes = [cls for cls in all_model_classes() if cls is not stripe.Event]
     index: dict[type, tuple[str, str]] = {cls: (model_module(cls), model_name(cls)) for cls in classes}
     index[stripe.Event] = ("@event", "Event")
-    deletable = set()
-    for op in ops:
-        if op.method == "delete" and op.verb == "DELETE" and not op.stream and "[" not in op.result:
-            cls = resolve(op.result_module, op.result.strip("'"))
-            deletable.add(cls)
+    deletable = {resolve(op.result_module, op.result.strip("'")) for op in ops if answers_deleted_stub(op)}
     model_names: dict[str, str] = {}
     object_names: dict[str, str] = {"event": "Event"}
     fixtures = json.loads(FIXTURES.read_text())["resources"]
@@ -986,7 +992,7 @@ def render_model_index(model_names: dict[str, str], object_names: dict[str, str]
         "",
         "",
         "def __getattr__(name: str) -> Any:",
-        "    if name == \"__all__\":",
+        '    if name == "__all__":',
         "        return __dir__()",
         "    module = module_of(name)",
         "    if module is None:",

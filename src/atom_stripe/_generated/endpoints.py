@@ -168,7 +168,7 @@ ENDPOINTS: dict[str, E] = {
     "entitlements.features.create": E("POST", "/v1/entitlements/features", (), "entitlements_feature_create:EntitlementsFeatureCreateParams", "object", "EntitlementsFeature", "api"),
     "entitlements.features.retrieve": E("GET", "/v1/entitlements/features/{id}", ('id',), "", "object", "EntitlementsFeature", "api"),
     "entitlements.features.update": E("POST", "/v1/entitlements/features/{id}", ('id',), "entitlements_feature_update:EntitlementsFeatureUpdateParams", "object", "EntitlementsFeature", "api"),
-    "ephemeral_keys.delete": E("DELETE", "/v1/ephemeral_keys/{key}", ('key',), "", "object", "DeletedEphemeralKey", "api"),
+    "ephemeral_keys.delete": E("DELETE", "/v1/ephemeral_keys/{key}", ('key',), "", "object", "EphemeralKey", "api"),
     "ephemeral_keys.create": E("POST", "/v1/ephemeral_keys", (), "ephemeral_key_create:EphemeralKeyCreateParams", "object", "EphemeralKey", "api"),
     "events.list": E("GET", "/v1/events", (), "event_list:EventListParams", "list", "Event", "api"),
     "events.retrieve": E("GET", "/v1/events/{id}", ('id',), "", "object", "Event", "api"),

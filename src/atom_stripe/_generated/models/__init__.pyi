@@ -627,7 +627,6 @@ from .account import DeletedAccount as DeletedAccount
 from .apple_pay_domain import DeletedApplePayDomain as DeletedApplePayDomain
 from .coupon import DeletedCoupon as DeletedCoupon
 from .customer import DeletedCustomer as DeletedCustomer
-from .ephemeral_key import DeletedEphemeralKey as DeletedEphemeralKey
 from .invoice import DeletedInvoice as DeletedInvoice
 from .invoice_item import DeletedInvoiceItem as DeletedInvoiceItem
 from .person import DeletedPerson as DeletedPerson

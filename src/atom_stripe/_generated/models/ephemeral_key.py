@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import DeletedObject
 
 
 class EphemeralKey(StripeObject):
@@ -18,9 +17,3 @@ class EphemeralKey(StripeObject):
     livemode: bool = ALWAYS_SENT
     object: Literal['ephemeral_key'] = ALWAYS_SENT
     secret: str | None = None
-
-
-class DeletedEphemeralKey(DeletedObject):
-    """What deleting a ephemeral_key returns: its id and ``deleted=True``."""
-
-    object: Literal["ephemeral_key"] = "ephemeral_key"

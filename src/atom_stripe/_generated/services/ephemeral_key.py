@@ -12,7 +12,6 @@ from ..endpoints import ENDPOINTS
 
 if TYPE_CHECKING:
     from ..._options import ReadOptions
-    from ..models.ephemeral_key import DeletedEphemeralKey
     from ..models.ephemeral_key import EphemeralKey
     from ..params.ephemeral_key_create import EphemeralKeyCreateArgs
 
@@ -20,7 +19,7 @@ if TYPE_CHECKING:
 class EphemeralKeyService(Service):
     """``/v1/ephemeral_keys``."""
 
-    async def delete(self, key: str, /, **args: Unpack[ReadOptions]) -> DeletedEphemeralKey:
+    async def delete(self, key: str, /, **args: Unpack[ReadOptions]) -> EphemeralKey:
         """Invalidates a short-lived API key for a given resource. (``DELETE /v1/ephemeral_keys/{key}``)"""
         return await self._call(ENDPOINTS["ephemeral_keys.delete"], args, key)  # type: ignore[no-any-return]
 
