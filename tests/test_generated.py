@@ -16,7 +16,10 @@ from atom_stripe.models import EphemeralKey
 from .helpers import ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
-import generate
+from generator import generate
+from generator.names import model_name
+from generator.services import split_args
+from generator.stripe_reader import Op, add_design_names, all_services, read_service, resolve
 
 GENERATED = ROOT / "src" / "atom_stripe" / "_generated"
 
@@ -27,7 +30,7 @@ def _sources() -> list[Path]:
 
 
 def test_the_generated_tree_matches_the_generator() -> None:
-    files = generate.generate()
+    files = generate()
     committed = {str(p.relative_to(ROOT)) for p in _sources()} | {"docs/namespaces.md"}
     assert committed == set(files), "files added or removed by hand: run tools/generate.py"
     changed = [rel for rel, text in files.items() if (ROOT / rel).read_text() != text]
@@ -50,26 +53,26 @@ def _stripe_result(endpoint_name: str) -> tuple[str, type | None]:
         if text.startswith(wrapper):
             return f"{kind}:{_names(op, text[len(wrapper) : -1])}", None
     names = _names(op, text)
-    cls = None if "|" in names else generate.resolve(op.result_module, text.strip("'\""))
+    cls = None if "|" in names else resolve(op.result_module, text.strip("'\""))
     return f"object:{names}", cls
 
 
-def _names(op: generate.Op, text: str) -> str:
+def _names(op: Op, text: str) -> str:
     text = text.strip().strip("'\"")
     if text.startswith("Union["):
-        return " | ".join(_names(op, part) for part in generate.split_args(text[6:-1]))
-    cls = generate.resolve(op.result_module, text)
-    return "Event" if cls is stripe.Event else generate.model_name(cls)
+        return " | ".join(_names(op, part) for part in split_args(text[6:-1]))
+    cls = resolve(op.result_module, text)
+    return "Event" if cls is stripe.Event else model_name(cls)
 
 
-_OPS: dict[str, generate.Op] = {}
+_OPS: dict[str, Op] = {}
 
 
-def _ops() -> dict[str, generate.Op]:
+def _ops() -> dict[str, Op]:
     if not _OPS:
-        root = generate.read_service("stripe._v1_services", "V1Services", "")
-        generate.add_design_names(root)
-        _OPS.update({op.name: op for s in generate.all_services(root) for op in s.ops})
+        root = read_service("stripe._v1_services", "V1Services", "")
+        add_design_names(root)
+        _OPS.update({op.name: op for s in all_services(root) for op in s.ops})
     return _OPS
 
 
