@@ -29,6 +29,7 @@ Modules, one job each: ``names`` (where a stripe class lands, constants), ``stri
 
 from __future__ import annotations
 
-from .main import generate, main, write
+from .main import generate, main
+from .output import write
 
 __all__ = ["generate", "main", "write"]

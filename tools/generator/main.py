@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import stripe
@@ -12,6 +11,7 @@ import stripe
 from .docs import render_reference
 from .models import ModelWriter, examples_by_object, render_fixture_model, render_model_index
 from .names import BANNER, FIXTURES, ROOT, STRIPE_VERSION, model_module, model_name
+from .output import format_files, write
 from .params import params_module, read_params, render_params
 from .services import Rendered, render_service
 from .stripe_reader import (
@@ -94,18 +94,7 @@ def generate() -> dict[str, str]:
     )
     out = {f"src/atom_stripe/_generated/{rel}": text for rel, text in files.items()}
     out["docs/namespaces.md"] = docs
-    return out
-
-
-def write(files: dict[str, str], root: Path) -> None:
-    """Write the generated files under ``root`` (the repository), replacing ``_generated/`` whole."""
-    generated = root / "src" / "atom_stripe" / "_generated"
-    if generated.exists():
-        shutil.rmtree(generated)
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+    return format_files(out)
 
 
 def main(argv: list[str]) -> None:

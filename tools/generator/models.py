@@ -14,7 +14,17 @@ from stripe._list_object import ListObject
 from stripe._search_result_object import SearchResultObject
 from stripe._stripe_object import StripeObject, UntypedStripeObject
 
-from .names import BANNER, BASEMODEL_NAMES, SECRET_MODEL_FIELDS, camel, model_module, model_name, prefix_of, snake
+from .names import (
+    BANNER,
+    BASEMODEL_NAMES,
+    SECRET_MODEL_FIELDS,
+    WIDTH,
+    camel,
+    model_module,
+    model_name,
+    prefix_of,
+    snake,
+)
 from .params import code_names
 from .stripe_reader import Names, resolve
 
@@ -124,7 +134,12 @@ class ModelWriter:
             else:
                 self.uses.add("ALWAYS_SENT")
                 default = f"Field(ALWAYS_SENT, {alias})" if alias else "ALWAYS_SENT"
-            lines.append(f"    {attr}: {expr} = {default}")
+            line = f"    {attr}: {expr} = {default}"
+            if len(f"    {attr}: {expr} = (") > WIDTH and expr.isidentifier():
+                # A class name longer than a line can hold (ruff moves only the default to
+                # the next line): nothing to break it at.
+                line += "  # noqa: E501"
+            lines.append(line)
         return lines
 
     def fixture_fields(self, cls: type, lines: list[str]) -> list[str]:
@@ -161,7 +176,7 @@ class ModelWriter:
             lines += self.fixture_fields(cls, self.fields(cls)) or ["    pass"]
             bodies.append("\n".join(lines))
         if deleted:
-            obj = self.top.OBJECT_NAME  # type: ignore[attr-defined]
+            obj = getattr(self.top, "OBJECT_NAME")
             self.uses |= {"Literal", "DeletedObject"}
             bodies.append(
                 f"class Deleted{top_name}(DeletedObject):\n"
@@ -212,6 +227,12 @@ class ModelWriter:
         for name in names:
             lines.append(f'    {name} = lazy_model("{self.lazy[name]}", "{name}")')
         return "\n".join(lines) + "\n"
+
+
+def dict_entry(key: str, value: str) -> str:
+    """``"key": "value",``, the value on its own lines when the entry is longer than a line."""
+    line = f'    "{key}": "{value}",'
+    return line if len(line) <= WIDTH else f'    "{key}": (\n        "{value}"\n    ),'
 
 
 def examples_by_object(fixtures: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -375,15 +396,19 @@ def render_model_index(model_names: dict[str, str], object_names: dict[str, str]
         "",
         "#: model name -> module",
         "NESTED: dict[str, str] = {",
-        *[f'    "{name}": "{module}",' for name, module in sorted(model_names.items()) if name not in tops],
+        *[dict_entry(name, module) for name, module in sorted(model_names.items()) if name not in tops],
         "}",
         "",
     ]
     stub = [
         BANNER,
-        '"""For type checkers: every model of ``__init__.py``, re-exported."""',
+        '"""For type checkers: every model of ``__init__.py``, re-exported (by ``__all__``)."""',
         "",
-        *[f"from .{module} import {name} as {name}" for name, module in sorted(model_names.items())],
+        *[f"from .{module} import {name}" for name, module in sorted(model_names.items())],
+        "",
+        "__all__ = [",
+        *[f'    "{name}",' for name in sorted(model_names)],
+        "]",
         "",
         "TOPS: dict[str, str]",
         "OBJECTS: dict[str, str]",

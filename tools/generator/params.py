@@ -38,7 +38,29 @@ def read_params(stripe_module: str) -> tuple[str, dict[str, str]]:
     code = re.sub(r"(class \w+\(TypedDict\):)(?=\n\n|$)", r"\1\n    pass", code)
     for key in OPTION_NAMES:
         assert not re.search(rf"^    {key}: ", code, flags=re.M), (stripe_module, key)
-    return code, renames
+    return unquote_plain(code), renames
+
+
+#: Names an annotation may use and still be evaluated where it stands (no class defined later).
+PLAIN_NAMES = {"Any", "Decimal", "Dict", "List", "Literal", "Union", "bool", "float", "int", "str"}
+
+
+def unquote_plain(code: str) -> str:
+    """Annotations made only of typing names, builtins and literals, unquoted
+    (``NotRequired["Literal['a', 'b']|str"]`` -> ``NotRequired[Literal['a', 'b']|str]``), so that
+    ruff can break a long ``Literal`` over lines; those naming a class stay quoted (a forward
+    reference: params modules cannot use ``from __future__ import annotations``, which would hide
+    ``NotRequired`` from the TypedDict's required keys)."""
+
+    def plain(text: str) -> bool:
+        names = set(re.findall(r"\b[A-Za-z_]\w*\b", re.sub(r"'[^']*'", "", text)))
+        return names <= PLAIN_NAMES
+
+    def unquote(match: re.Match[str]) -> str:
+        return f"{match[1]}{match[2]}{match[3]}" if plain(match[2]) else match[0]
+
+    code = re.sub(r'(NotRequired\[\s*)"([^"\n]*)"(\s*\])', unquote, code)
+    return re.sub(r'^(    \w+: )"([^"\n]*)"()$', unquote, code, flags=re.M)
 
 
 def untyped(code: str) -> str:

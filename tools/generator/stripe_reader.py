@@ -113,7 +113,9 @@ def read_service(stripe_module: str, stripe_class: str, path: str) -> Service:
         url = target.func.value if isinstance(target, ast.Call) and isinstance(target.func, ast.Attribute) else target
         assert isinstance(url, ast.Constant) and isinstance(url.value, str)
         assert isinstance(verb.value, str) and isinstance(call.func, ast.Attribute)
-        host = next(k.value.value for k in call.keywords if k.arg == "base_address")  # type: ignore[attr-defined]
+        base = next(k.value for k in call.keywords if k.arg == "base_address")
+        assert isinstance(base, ast.Constant) and isinstance(base.value, str)
+        host = base.value
         ids = [a.arg for a in node.args.posonlyargs if a.arg != "self"]
         assert ids == re.findall(r"\{(\w+)\}", url.value), node.name
         params = None

@@ -9,11 +9,12 @@ from ..._models import ALWAYS_SENT, StripeObject
 
 
 class EphemeralKey(StripeObject):
-    """Ephemeral keys give the SDKs (like Stripe's mobile SDKs and Issuing Elements) temporary, scoped access to a specific."""
+    """Ephemeral keys give the SDKs (like Stripe's mobile SDKs and Issuing Elements) temporary, scoped access to a
+    specific."""
 
     created: int = ALWAYS_SENT
     expires: int = ALWAYS_SENT
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    object: Literal['ephemeral_key'] = ALWAYS_SENT
+    object: Literal["ephemeral_key"] = ALWAYS_SENT
     secret: str | None = None
