@@ -1,7 +1,11 @@
 """Stripe's form encoding: ``a[b][c]=v``, indexed arrays, ``true``/``false``, ``None`` left out.
 
-An empty mapping or list is sent as ``key=``, which Stripe reads as "clear it"
-(stripe-python drops it instead, which silently does nothing).
+An empty mapping or list is sent as ``key=``, which Stripe reads as "clear it" where the field
+takes an empty string (``metadata=``). Where it does not (``affirm``: an object with no
+empty-string form), the parameter check names the empty mapping and :func:`without` leaves it
+out before encoding, as stripe-python 16.1.0 does for every empty mapping (``stripe/_encode.py``,
+``_api_encode``: a dict is expanded by ``_encode_nested_dict`` into its items, so ``{}`` yields
+no pair at all).
 """
 
 from __future__ import annotations
@@ -25,6 +29,31 @@ def flatten(params: Mapping[str, Any]) -> Pairs:
     for key, value in params.items():
         _flatten(pairs, key, value)
     return pairs
+
+
+def without(params: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
+    """A copy of ``params`` without the values at ``names`` (wire names: ``a[b][0][c]``); the
+    containers on the way are copied, the caller's own are left as they were. A mapping left
+    empty by this is left out too (``{"card": {}}`` sends nothing, not a clearing ``key=``)."""
+    out: dict[str, Any] = _without(params, "", frozenset(names))
+    return out
+
+
+def _without(value: Any, name: str, names: frozenset[str]) -> Any:
+    if name and not any(n.startswith(f"{name}[") for n in names):
+        return value
+    if isinstance(value, Mapping):
+        out = {}
+        for key, item in value.items():
+            sub = f"{name}[{key}]" if name else key
+            if sub not in names:
+                kept = _without(item, sub, names)
+                if not (kept == {} and item):  # emptied here, not given empty
+                    out[key] = kept
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_without(item, f"{name}[{index}]", names) for index, item in enumerate(value)]
+    return value
 
 
 def _flatten(pairs: Pairs, key: str, value: Any) -> None:

@@ -7,6 +7,12 @@ call has values for), and each field is compiled the first time a value reaches 
 *plan*: a check function, and the exact types the field takes as they are (``str`` for
 ``Literal[...] | str``, ``int`` for ``int``). The common value costs one set lookup, and no
 typing introspection or hashing of annotations happens once a field is compiled.
+
+The walk also names the empty mappings Stripe would refuse as ``key=``: a field typed as a
+mapping without a ``Literal['']`` branch (``affirm``, ``offline``) takes no empty string, so
+``{}`` there is left out, as stripe-python leaves it out; where the type admits ``""``
+(``metadata``, a PaymentIntent's ``payment_method_options[card]``) ``{}`` is sent as ``key=``,
+Stripe's "clear it". Which fields are which is decided once per field, when it is compiled.
 """
 
 from __future__ import annotations
@@ -24,15 +30,16 @@ from typing_extensions import is_typeddict
 from ._errors import StripeValueError
 
 _NoneType = type(None)
-#: Checks one value, raising ``_Misfit`` (the name is the value's parameter name).
-Check = Callable[[Any, str], None]
+#: Checks one value, raising ``_Misfit`` (the name is the value's parameter name); returns the
+#: names of the empty mappings inside it to leave out, or None (the usual case: none).
+Check = Callable[[Any, str], "list[str] | None"]
 #: A compiled annotation: the exact types it takes as they are (a caller skips the check, and
 #: building the parameter's name, for those), and the check for every other value.
 Plan = tuple[frozenset[type], Check]
 
-#: Each TypedDict's annotations, required keys, and the fields compiled so far (a field is
-#: compiled when a value first reaches it).
-_schemas: dict[type, tuple[dict[str, Any], frozenset[str], dict[str, Plan]]] = {}
+#: Each TypedDict's annotations, required keys, the fields compiled so far (a field is compiled
+#: when a value first reaches it), and those of them where an empty mapping is left out.
+_schemas: dict[type, tuple[dict[str, Any], frozenset[str], dict[str, Plan], set[str]]] = {}
 
 
 class _Misfit(Exception):
@@ -43,23 +50,29 @@ class _Misfit(Exception):
 
 def check_params(schema: type, params: Mapping[str, Any]) -> None:
     """Raise :class:`StripeValueError` naming the first parameter that does not fit ``schema``."""
+    checked_params(schema, params)
+
+
+def checked_params(schema: type, params: Mapping[str, Any]) -> list[str] | None:
+    """:func:`check_params`, returning the names (``payment_method_data[affirm]``) of the empty
+    mappings to leave out of the request, or None when there are none."""
     try:
-        _check_dict(schema, params, "", top=True)
+        return _check_dict(schema, params, "", top=True)
     except _Misfit as misfit:
         raise StripeValueError(misfit.name or "params", misfit.message) from None
 
 
 def _fields(schema: type) -> tuple[dict[str, Any], frozenset[str]]:
     """A TypedDict's resolved annotations and required keys (the fake's wire checks read them too)."""
-    hints, required, _ = _schema(schema)
+    hints, required, _, _ = _schema(schema)
     return hints, required
 
 
-def _schema(schema: type) -> tuple[dict[str, Any], frozenset[str], dict[str, Plan]]:
+def _schema(schema: type) -> tuple[dict[str, Any], frozenset[str], dict[str, Plan], set[str]]:
     found = _schemas.get(schema)
     if found is None:
         hints = typing.get_type_hints(schema, globalns=vars(sys.modules[schema.__module__]))
-        found = _schemas[schema] = (hints, frozenset(getattr(schema, "__required_keys__", ())), {})
+        found = _schemas[schema] = (hints, frozenset(getattr(schema, "__required_keys__", ())), {}, set())
     return found
 
 
@@ -67,10 +80,11 @@ def _join(prefix: str, key: object) -> str:
     return f"{prefix}[{key}]" if prefix else str(key)
 
 
-def _check_dict(schema: type, value: Any, name: str, top: bool = False) -> None:
+def _check_dict(schema: type, value: Any, name: str, top: bool = False) -> list[str] | None:
     if type(value) is not dict and not isinstance(value, Mapping):
         raise _Misfit(name, f"must be a mapping (a dict), not {type(value).__name__}")
-    hints, required, plans = _schema(schema)
+    hints, required, plans, omit_empty = _schema(schema)
+    omitted: list[str] | None = None
     for key, item in value.items():
         plan = plans.get(key) if isinstance(key, str) else None
         if plan is None:
@@ -80,11 +94,27 @@ def _check_dict(schema: type, value: Any, name: str, top: bool = False) -> None:
                 where = "this call" if top else (name or "this call")
                 raise _Misfit(_join(name, key), f"is not a parameter of {where}{hint}")
             plan = plans[key] = _plan(tp)
+            if _refuses_empty_string_for_a_mapping(tp):
+                omit_empty.add(key)
         if type(item) not in plan[0]:
-            plan[1](item, _join(name, key))
+            inner = plan[1](item, _join(name, key))
+            if inner is not None:
+                omitted = inner if omitted is None else omitted + inner
+            if not item and key in omit_empty and isinstance(item, Mapping):
+                omitted = [*(omitted or ()), _join(name, key)]
     for key in required:
         if key not in value:
             raise _Misfit(_join(name, key), "is required")
+    return omitted
+
+
+def _refuses_empty_string_for_a_mapping(tp: Any) -> bool:
+    """A mapping-typed field (a TypedDict or ``Dict``) with no ``Literal['']`` branch: Stripe's
+    spec has no empty-string form for it, so ``key=`` would be refused."""
+    branches = typing.get_args(tp) if typing.get_origin(tp) in (Union, types.UnionType) else (tp,)
+    mapping = any(is_typeddict(b) or typing.get_origin(b) in (dict, typing.Dict) for b in branches)  # noqa: UP006
+    empty = any(typing.get_origin(b) is Literal and "" in typing.get_args(b) for b in branches)
+    return mapping and not empty
 
 
 def _describe(tp: Any) -> str:
@@ -199,17 +229,17 @@ def _union(args: tuple[Any, ...]) -> Plan:
     plans = [_plan(a) for a in args if typing.get_origin(a) is not Literal]
     checks = [check for _, check in plans]
 
-    def check(value: Any, name: str) -> None:
+    def check(value: Any, name: str) -> list[str] | None:
         if type(value) in kinds and (type(value), value) in values:
-            return
+            return None
         misfits: list[_Misfit] = []
         for branch in checks:
             try:
-                branch(value, name)
+                omitted = branch(value, name)
             except _Misfit as misfit:
                 misfits.append(misfit)
             else:
-                return
+                return omitted
         deeper = [m for m in misfits if len(m.name) > len(name)]
         if deeper:
             raise max(deeper, key=lambda m: len(m.name))
@@ -222,12 +252,16 @@ def _union(args: tuple[Any, ...]) -> Plan:
 def _list_of(item: Plan) -> Check:
     taken, check_item = item
 
-    def check(value: Any, name: str) -> None:
+    def check(value: Any, name: str) -> list[str] | None:
         if not isinstance(value, (list, tuple)):
             raise _Misfit(name, f"must be a list, not {type(value).__name__}")
+        omitted: list[str] | None = None
         for index, entry in enumerate(value):
             if type(entry) not in taken:
-                check_item(entry, f"{name}[{index}]")
+                inner = check_item(entry, f"{name}[{index}]")
+                if inner is not None:
+                    omitted = inner if omitted is None else omitted + inner
+        return omitted
 
     return check
 
@@ -235,13 +269,17 @@ def _list_of(item: Plan) -> Check:
 def _dict_of(item: Plan) -> Check:
     taken, check_item = item
 
-    def check(value: Any, name: str) -> None:
+    def check(value: Any, name: str) -> list[str] | None:
         if type(value) is not dict and not isinstance(value, Mapping):
             raise _Misfit(name, f"must be a mapping, not {type(value).__name__}")
+        omitted: list[str] | None = None
         for key, entry in value.items():
             if not isinstance(key, str):
                 raise _Misfit(name, f"keys must be strings, not {type(key).__name__}")
             if type(entry) not in taken:
-                check_item(entry, _join(name, key))
+                inner = check_item(entry, _join(name, key))
+                if inner is not None:
+                    omitted = inner if omitted is None else omitted + inner
+        return omitted
 
     return check

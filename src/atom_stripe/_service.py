@@ -9,12 +9,12 @@ from typing import Any
 from urllib.parse import quote
 
 from ._checks import amounts_signed, check_account, check_id, check_one_of, check_values
-from ._encoding import flatten
+from ._encoding import flatten, without
 from ._endpoint import Endpoint
 from ._errors import StripeValueError
 from ._options import OPTION_NAMES
 from ._pagination import AsyncPaginator
-from ._params import check_params
+from ._params import checked_params
 from ._request import Requester
 
 _EXPAND_PATH = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+){0,3}$")
@@ -45,7 +45,9 @@ def wire_params(
     # (a Decimal amount is told about minor units and atom_stripe.money, not just "an integer").
     checked = check_values(params, signed=signed)
     if schema is not None:
-        check_params(schema, params)
+        omitted = checked_params(schema, params)
+        if omitted is not None:  # empty mappings Stripe takes no ``key=`` for (see _params)
+            checked = without(checked, omitted)
     elif params:
         raise StripeValueError(
             next(iter(params)), "is not a parameter of this call (pass untyped ones in extra_params=)"

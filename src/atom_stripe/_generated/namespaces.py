@@ -155,7 +155,8 @@ class Namespaces:
 
     @cached_property
     def billing(self) -> BillingService:
-        """``billing``: namespaces ``alerts``, ``credit_balance_summary``, ``credit_balance_transactions``, ``credit_grants``, ``feedback_options``, ``meters``, ``meter_events``, ``meter_event_adjustments``."""
+        """``billing``: namespaces ``alerts``, ``credit_balance_summary``, ``credit_balance_transactions``,
+        ``credit_grants``, ``feedback_options``, ``meters``, ``meter_events``, ``meter_event_adjustments``."""
         from .services.billing import BillingService
 
         return BillingService(self._requester)
@@ -330,7 +331,8 @@ class Namespaces:
 
     @cached_property
     def issuing(self) -> IssuingService:
-        """``issuing``: namespaces ``authorizations``, ``cards``, ``cardholders``, ``disputes``, ``personalization_designs``, ``physical_bundles``, ``tokens``, ``transactions``."""
+        """``issuing``: namespaces ``authorizations``, ``cards``, ``cardholders``, ``disputes``,
+        ``personalization_designs``, ``physical_bundles``, ``tokens``, ``transactions``."""
         from .services.issuing import IssuingService
 
         return IssuingService(self._requester)
@@ -447,7 +449,8 @@ class Namespaces:
 
     @cached_property
     def radar(self) -> RadarService:
-        """``radar``: namespaces ``early_fraud_warnings``, ``payment_evaluations``, ``value_lists``, ``value_list_items``."""
+        """``radar``: namespaces ``early_fraud_warnings``, ``payment_evaluations``, ``value_lists``,
+        ``value_list_items``."""
         from .services.radar import RadarService
 
         return RadarService(self._requester)
@@ -531,7 +534,8 @@ class Namespaces:
 
     @cached_property
     def tax(self) -> TaxService:
-        """``tax``: namespaces ``associations``, ``calculations``, ``locations``, ``registrations``, ``settings``, ``transactions``."""
+        """``tax``: namespaces ``associations``, ``calculations``, ``locations``, ``registrations``, ``settings``,
+        ``transactions``."""
         from .services.tax import TaxService
 
         return TaxService(self._requester)
@@ -559,14 +563,16 @@ class Namespaces:
 
     @cached_property
     def terminal(self) -> TerminalService:
-        """``terminal``: namespaces ``configurations``, ``connection_tokens``, ``locations``, ``onboarding_links``, ``readers``."""
+        """``terminal``: namespaces ``configurations``, ``connection_tokens``, ``locations``, ``onboarding_links``,
+        ``readers``."""
         from .services.terminal import TerminalService
 
         return TerminalService(self._requester)
 
     @cached_property
     def test_helpers(self) -> TestHelpersService:
-        """``test_helpers``: namespaces ``confirmation_tokens``, ``customers``, ``issuing``, ``refunds``, ``terminal``, ``test_clocks``, ``treasury``."""
+        """``test_helpers``: namespaces ``confirmation_tokens``, ``customers``, ``issuing``, ``refunds``, ``terminal``,
+        ``test_clocks``, ``treasury``."""
         from .services.test_helpers import TestHelpersService
 
         return TestHelpersService(self._requester)
@@ -601,7 +607,9 @@ class Namespaces:
 
     @cached_property
     def treasury(self) -> TreasuryService:
-        """``treasury``: namespaces ``credit_reversals``, ``debit_reversals``, ``financial_accounts``, ``inbound_transfers``, ``outbound_payments``, ``outbound_transfers``, ``received_credits``, ``received_debits``, ``transactions``, ``transaction_entries``."""
+        """``treasury``: namespaces ``credit_reversals``, ``debit_reversals``, ``financial_accounts``,
+        ``inbound_transfers``, ``outbound_payments``, ``outbound_transfers``, ``received_credits``, ``received_debits``,
+        ``transactions``, ``transaction_entries``."""
         from .services.treasury import TreasuryService
 
         return TreasuryService(self._requester)

@@ -58,7 +58,6 @@ TOPS: dict[str, str] = {
     "DeletedApplePayDomain": "apple_pay_domain",
     "DeletedCoupon": "coupon",
     "DeletedCustomer": "customer",
-    "DeletedEphemeralKey": "ephemeral_key",
     "DeletedInvoice": "invoice",
     "DeletedInvoiceItem": "invoice_item",
     "DeletedPerson": "person",

@@ -464,8 +464,12 @@ NESTED: dict[str, str] = {
     "ConfirmationTokenPaymentMethodPreviewCardGeneratedFrom": "confirmation_token",
     "ConfirmationTokenPaymentMethodPreviewCardGeneratedFromPaymentMethodDetails": "confirmation_token",
     "ConfirmationTokenPaymentMethodPreviewCardGeneratedFromPaymentMethodDetailsCardPresent": "confirmation_token",
-    "ConfirmationTokenPaymentMethodPreviewCardGeneratedFromPaymentMethodDetailsCardPresentOffline": "confirmation_token",
-    "ConfirmationTokenPaymentMethodPreviewCardGeneratedFromPaymentMethodDetailsCardPresentReceipt": "confirmation_token",
+    "ConfirmationTokenPaymentMethodPreviewCardGeneratedFromPaymentMethodDetailsCardPresentOffline": (
+        "confirmation_token"
+    ),
+    "ConfirmationTokenPaymentMethodPreviewCardGeneratedFromPaymentMethodDetailsCardPresentReceipt": (
+        "confirmation_token"
+    ),
     "ConfirmationTokenPaymentMethodPreviewCardGeneratedFromPaymentMethodDetailsCardPresentWallet": "confirmation_token",
     "ConfirmationTokenPaymentMethodPreviewCardNetworks": "confirmation_token",
     "ConfirmationTokenPaymentMethodPreviewCardPresent": "confirmation_token",
@@ -1005,7 +1009,9 @@ NESTED: dict[str, str] = {
     "PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressIbanAccountHolderAddress": "payment_intent",
     "PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressIbanBankAddress": "payment_intent",
     "PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSortCode": "payment_intent",
-    "PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSortCodeAccountHolderAddress": "payment_intent",
+    "PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSortCodeAccountHolderAddress": (
+        "payment_intent"
+    ),
     "PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSortCodeBankAddress": "payment_intent",
     "PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSpei": "payment_intent",
     "PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSpeiAccountHolderAddress": "payment_intent",
@@ -1014,7 +1020,9 @@ NESTED: dict[str, str] = {
     "PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSwiftAccountHolderAddress": "payment_intent",
     "PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSwiftBankAddress": "payment_intent",
     "PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressZengin": "payment_intent",
-    "PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressZenginAccountHolderAddress": "payment_intent",
+    "PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressZenginAccountHolderAddress": (
+        "payment_intent"
+    ),
     "PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressZenginBankAddress": "payment_intent",
     "PaymentIntentNextActionKlarnaDisplayQrCode": "payment_intent",
     "PaymentIntentNextActionKonbiniDisplayDetails": "payment_intent",
@@ -2170,7 +2178,9 @@ NESTED: dict[str, str] = {
     "TreasuryFinancialAccountFeaturesOutboundTransfersAch": "treasury_financial_account_features",
     "TreasuryFinancialAccountFeaturesOutboundTransfersAchStatusDetail": "treasury_financial_account_features",
     "TreasuryFinancialAccountFeaturesOutboundTransfersUsDomesticWire": "treasury_financial_account_features",
-    "TreasuryFinancialAccountFeaturesOutboundTransfersUsDomesticWireStatusDetail": "treasury_financial_account_features",
+    "TreasuryFinancialAccountFeaturesOutboundTransfersUsDomesticWireStatusDetail": (
+        "treasury_financial_account_features"
+    ),
     "TreasuryFinancialAccountFinancialAddress": "treasury_financial_account",
     "TreasuryFinancialAccountFinancialAddressAba": "treasury_financial_account",
     "TreasuryFinancialAccountPlatformRestrictions": "treasury_financial_account",

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import DeletedObject, lazy_model
@@ -11,10 +11,11 @@ from ..._pagination import Page
 
 
 class Account(StripeObject):
-    """For new integrations, we recommend using the [Accounts v2 API](https://docs.stripe.com/api/v2/core/accounts), in place of /v1/accounts and /v1/customers to represent a user."""
+    """For new integrations, we recommend using the [Accounts v2 API](https://docs.stripe.com/api/v2/core/accounts), in
+    place of /v1/accounts and /v1/customers to represent a user."""
 
     business_profile: AccountBusinessProfile | None = None
-    business_type: Literal['company', 'government_entity', 'individual', 'non_profit'] | str | None = None
+    business_type: Literal["company", "government_entity", "individual", "non_profit"] | str | None = None
     capabilities: AccountCapabilities | None = None
     charges_enabled: bool | None = None
     company: AccountCompany | None = None
@@ -31,19 +32,31 @@ class Account(StripeObject):
     id: str = ALWAYS_SENT
     individual: Person | None = None
     metadata: dict[str, str] | None = None
-    object: Literal['account'] = ALWAYS_SENT
+    object: Literal["account"] = ALWAYS_SENT
     payouts_enabled: bool | None = None
     requirements: AccountRequirements | None = None
     settings: AccountSettings | None = None
     tos_acceptance: AccountTosAcceptance | None = None
-    type: Literal['custom', 'express', 'none', 'standard'] | str | None = None
+    type: Literal["custom", "express", "none", "standard"] | str | None = None
 
 
 class AccountBusinessProfile(StripeObject):
     annual_revenue: AccountBusinessProfileAnnualRevenue | None = None
     estimated_worker_count: int | None = None
     mcc: str | None = None
-    minority_owned_business_designation: list[Literal['lgbtqi_owned_business', 'minority_owned_business', 'none_of_these_apply', 'prefer_not_to_answer', 'women_owned_business'] | str] | None = None
+    minority_owned_business_designation: (
+        list[
+            Literal[
+                "lgbtqi_owned_business",
+                "minority_owned_business",
+                "none_of_these_apply",
+                "prefer_not_to_answer",
+                "women_owned_business",
+            ]
+            | str
+        ]
+        | None
+    ) = None
     monthly_estimated_revenue: AccountBusinessProfileMonthlyEstimatedRevenue | None = None
     name: str | None = None
     product_description: str | None = None
@@ -56,76 +69,76 @@ class AccountBusinessProfile(StripeObject):
 
 
 class AccountCapabilities(StripeObject):
-    acss_debit_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    affirm_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    afterpay_clearpay_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    alma_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    amazon_pay_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    app_distribution: Literal['active', 'inactive', 'pending'] | str | None = None
-    au_becs_debit_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    bacs_debit_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    bancontact_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    bank_transfer_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    billie_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    bizum_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    blik_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    blik_recurring_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    boleto_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    card_issuing: Literal['active', 'inactive', 'pending'] | str | None = None
-    card_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    cartes_bancaires_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    cashapp_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    crypto_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    eps_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    fpx_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    gb_bank_transfer_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    giropay_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    grabpay_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    ideal_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    india_international_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    jcb_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    jp_bank_transfer_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    kakao_pay_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    klarna_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    konbini_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    kr_card_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    legacy_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    link_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    mb_way_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    mobilepay_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    multibanco_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    mx_bank_transfer_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    naver_pay_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    nz_bank_account_becs_debit_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    oxxo_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    p24_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    pay_by_bank_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    payco_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    paynow_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    paypay_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    payto_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    pix_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    promptpay_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    revolut_pay_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    samsung_pay_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    satispay_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    scalapay_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    sepa_bank_transfer_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    sepa_debit_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    sequra_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    sofort_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    sunbit_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    swish_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    tax_reporting_us_1099_k: Literal['active', 'inactive', 'pending'] | str | None = None
-    tax_reporting_us_1099_misc: Literal['active', 'inactive', 'pending'] | str | None = None
-    transfers: Literal['active', 'inactive', 'pending'] | str | None = None
-    treasury: Literal['active', 'inactive', 'pending'] | str | None = None
-    twint_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    upi_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    us_bank_account_ach_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    us_bank_transfer_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    wero_payments: Literal['active', 'inactive', 'pending'] | str | None = None
-    zip_payments: Literal['active', 'inactive', 'pending'] | str | None = None
+    acss_debit_payments: Literal["active", "inactive", "pending"] | str | None = None
+    affirm_payments: Literal["active", "inactive", "pending"] | str | None = None
+    afterpay_clearpay_payments: Literal["active", "inactive", "pending"] | str | None = None
+    alma_payments: Literal["active", "inactive", "pending"] | str | None = None
+    amazon_pay_payments: Literal["active", "inactive", "pending"] | str | None = None
+    app_distribution: Literal["active", "inactive", "pending"] | str | None = None
+    au_becs_debit_payments: Literal["active", "inactive", "pending"] | str | None = None
+    bacs_debit_payments: Literal["active", "inactive", "pending"] | str | None = None
+    bancontact_payments: Literal["active", "inactive", "pending"] | str | None = None
+    bank_transfer_payments: Literal["active", "inactive", "pending"] | str | None = None
+    billie_payments: Literal["active", "inactive", "pending"] | str | None = None
+    bizum_payments: Literal["active", "inactive", "pending"] | str | None = None
+    blik_payments: Literal["active", "inactive", "pending"] | str | None = None
+    blik_recurring_payments: Literal["active", "inactive", "pending"] | str | None = None
+    boleto_payments: Literal["active", "inactive", "pending"] | str | None = None
+    card_issuing: Literal["active", "inactive", "pending"] | str | None = None
+    card_payments: Literal["active", "inactive", "pending"] | str | None = None
+    cartes_bancaires_payments: Literal["active", "inactive", "pending"] | str | None = None
+    cashapp_payments: Literal["active", "inactive", "pending"] | str | None = None
+    crypto_payments: Literal["active", "inactive", "pending"] | str | None = None
+    eps_payments: Literal["active", "inactive", "pending"] | str | None = None
+    fpx_payments: Literal["active", "inactive", "pending"] | str | None = None
+    gb_bank_transfer_payments: Literal["active", "inactive", "pending"] | str | None = None
+    giropay_payments: Literal["active", "inactive", "pending"] | str | None = None
+    grabpay_payments: Literal["active", "inactive", "pending"] | str | None = None
+    ideal_payments: Literal["active", "inactive", "pending"] | str | None = None
+    india_international_payments: Literal["active", "inactive", "pending"] | str | None = None
+    jcb_payments: Literal["active", "inactive", "pending"] | str | None = None
+    jp_bank_transfer_payments: Literal["active", "inactive", "pending"] | str | None = None
+    kakao_pay_payments: Literal["active", "inactive", "pending"] | str | None = None
+    klarna_payments: Literal["active", "inactive", "pending"] | str | None = None
+    konbini_payments: Literal["active", "inactive", "pending"] | str | None = None
+    kr_card_payments: Literal["active", "inactive", "pending"] | str | None = None
+    legacy_payments: Literal["active", "inactive", "pending"] | str | None = None
+    link_payments: Literal["active", "inactive", "pending"] | str | None = None
+    mb_way_payments: Literal["active", "inactive", "pending"] | str | None = None
+    mobilepay_payments: Literal["active", "inactive", "pending"] | str | None = None
+    multibanco_payments: Literal["active", "inactive", "pending"] | str | None = None
+    mx_bank_transfer_payments: Literal["active", "inactive", "pending"] | str | None = None
+    naver_pay_payments: Literal["active", "inactive", "pending"] | str | None = None
+    nz_bank_account_becs_debit_payments: Literal["active", "inactive", "pending"] | str | None = None
+    oxxo_payments: Literal["active", "inactive", "pending"] | str | None = None
+    p24_payments: Literal["active", "inactive", "pending"] | str | None = None
+    pay_by_bank_payments: Literal["active", "inactive", "pending"] | str | None = None
+    payco_payments: Literal["active", "inactive", "pending"] | str | None = None
+    paynow_payments: Literal["active", "inactive", "pending"] | str | None = None
+    paypay_payments: Literal["active", "inactive", "pending"] | str | None = None
+    payto_payments: Literal["active", "inactive", "pending"] | str | None = None
+    pix_payments: Literal["active", "inactive", "pending"] | str | None = None
+    promptpay_payments: Literal["active", "inactive", "pending"] | str | None = None
+    revolut_pay_payments: Literal["active", "inactive", "pending"] | str | None = None
+    samsung_pay_payments: Literal["active", "inactive", "pending"] | str | None = None
+    satispay_payments: Literal["active", "inactive", "pending"] | str | None = None
+    scalapay_payments: Literal["active", "inactive", "pending"] | str | None = None
+    sepa_bank_transfer_payments: Literal["active", "inactive", "pending"] | str | None = None
+    sepa_debit_payments: Literal["active", "inactive", "pending"] | str | None = None
+    sequra_payments: Literal["active", "inactive", "pending"] | str | None = None
+    sofort_payments: Literal["active", "inactive", "pending"] | str | None = None
+    sunbit_payments: Literal["active", "inactive", "pending"] | str | None = None
+    swish_payments: Literal["active", "inactive", "pending"] | str | None = None
+    tax_reporting_us_1099_k: Literal["active", "inactive", "pending"] | str | None = None
+    tax_reporting_us_1099_misc: Literal["active", "inactive", "pending"] | str | None = None
+    transfers: Literal["active", "inactive", "pending"] | str | None = None
+    treasury: Literal["active", "inactive", "pending"] | str | None = None
+    twint_payments: Literal["active", "inactive", "pending"] | str | None = None
+    upi_payments: Literal["active", "inactive", "pending"] | str | None = None
+    us_bank_account_ach_payments: Literal["active", "inactive", "pending"] | str | None = None
+    us_bank_transfer_payments: Literal["active", "inactive", "pending"] | str | None = None
+    wero_payments: Literal["active", "inactive", "pending"] | str | None = None
+    zip_payments: Literal["active", "inactive", "pending"] | str | None = None
 
 
 class AccountCompany(StripeObject):
@@ -143,13 +156,43 @@ class AccountCompany(StripeObject):
     name_kanji: str | None = None
     owners_provided: bool | None = None
     ownership_declaration: AccountCompanyOwnershipDeclaration | None = None
-    ownership_exemption_reason: Literal['qualified_entity_exceeds_ownership_threshold', 'qualifies_as_financial_institution'] | str | None = None
+    ownership_exemption_reason: (
+        Literal["qualified_entity_exceeds_ownership_threshold", "qualifies_as_financial_institution"] | str | None
+    ) = None
     phone: str | None = None
     physical_address: AccountCompanyPhysicalAddress | None = None
     principal_place_of_business: AccountCompanyPrincipalPlaceOfBusiness | None = None
     registration_date: AccountCompanyRegistrationDate | None = None
     representative_declaration: AccountCompanyRepresentativeDeclaration | None = None
-    structure: Literal['free_zone_establishment', 'free_zone_llc', 'government_instrumentality', 'governmental_unit', 'incorporated_non_profit', 'incorporated_partnership', 'limited_liability_partnership', 'llc', 'multi_member_llc', 'private_company', 'private_corporation', 'private_partnership', 'public_company', 'public_corporation', 'public_partnership', 'registered_charity', 'single_member_llc', 'sole_establishment', 'sole_proprietorship', 'tax_exempt_government_instrumentality', 'unincorporated_association', 'unincorporated_non_profit', 'unincorporated_partnership'] | str | None = None
+    structure: (
+        Literal[
+            "free_zone_establishment",
+            "free_zone_llc",
+            "government_instrumentality",
+            "governmental_unit",
+            "incorporated_non_profit",
+            "incorporated_partnership",
+            "limited_liability_partnership",
+            "llc",
+            "multi_member_llc",
+            "private_company",
+            "private_corporation",
+            "private_partnership",
+            "public_company",
+            "public_corporation",
+            "public_partnership",
+            "registered_charity",
+            "single_member_llc",
+            "sole_establishment",
+            "sole_proprietorship",
+            "tax_exempt_government_instrumentality",
+            "unincorporated_association",
+            "unincorporated_non_profit",
+            "unincorporated_partnership",
+        ]
+        | str
+        | None
+    ) = None
     tax_id_provided: bool | None = None
     tax_id_registrar: str | None = None
     vat_id_provided: bool | None = None
@@ -160,16 +203,35 @@ class AccountController(StripeObject):
     fees: AccountControllerFees | None = None
     is_controller: bool | None = None
     losses: AccountControllerLosses | None = None
-    requirement_collection: Literal['application', 'stripe'] | str | None = None
+    requirement_collection: Literal["application", "stripe"] | str | None = None
     stripe_dashboard: AccountControllerStripeDashboard | None = None
-    type: Literal['account', 'application'] | str = ALWAYS_SENT
+    type: Literal["account", "application"] | str = ALWAYS_SENT
 
 
 class AccountFutureRequirements(StripeObject):
     alternatives: list[AccountFutureRequirementsAlternative] | None = None
     current_deadline: int | None = None
     currently_due: list[str] | None = None
-    disabled_reason: Literal['action_required.requested_capabilities', 'listed', 'other', 'platform_paused', 'rejected.fraud', 'rejected.incomplete_verification', 'rejected.listed', 'rejected.other', 'rejected.platform_fraud', 'rejected.platform_other', 'rejected.platform_terms_of_service', 'rejected.terms_of_service', 'requirements.past_due', 'requirements.pending_verification', 'under_review'] | None = None
+    disabled_reason: (
+        Literal[
+            "action_required.requested_capabilities",
+            "listed",
+            "other",
+            "platform_paused",
+            "rejected.fraud",
+            "rejected.incomplete_verification",
+            "rejected.listed",
+            "rejected.other",
+            "rejected.platform_fraud",
+            "rejected.platform_other",
+            "rejected.platform_terms_of_service",
+            "rejected.terms_of_service",
+            "requirements.past_due",
+            "requirements.pending_verification",
+            "under_review",
+        ]
+        | None
+    ) = None
     errors: list[AccountFutureRequirementsError] | None = None
     eventually_due: list[str] | None = None
     past_due: list[str] | None = None
@@ -184,7 +246,26 @@ class AccountRequirements(StripeObject):
     alternatives: list[AccountRequirementsAlternative] | None = None
     current_deadline: int | None = None
     currently_due: list[str] | None = None
-    disabled_reason: Literal['action_required.requested_capabilities', 'listed', 'other', 'platform_paused', 'rejected.fraud', 'rejected.incomplete_verification', 'rejected.listed', 'rejected.other', 'rejected.platform_fraud', 'rejected.platform_other', 'rejected.platform_terms_of_service', 'rejected.terms_of_service', 'requirements.past_due', 'requirements.pending_verification', 'under_review'] | None = None
+    disabled_reason: (
+        Literal[
+            "action_required.requested_capabilities",
+            "listed",
+            "other",
+            "platform_paused",
+            "rejected.fraud",
+            "rejected.incomplete_verification",
+            "rejected.listed",
+            "rejected.other",
+            "rejected.platform_fraud",
+            "rejected.platform_other",
+            "rejected.platform_terms_of_service",
+            "rejected.terms_of_service",
+            "requirements.past_due",
+            "requirements.pending_verification",
+            "under_review",
+        ]
+        | None
+    ) = None
     errors: list[AccountRequirementsError] | None = None
     eventually_due: list[str] | None = None
     past_due: list[str] | None = None
@@ -317,15 +398,15 @@ class AccountCompanyVerification(StripeObject):
 
 
 class AccountControllerFees(StripeObject):
-    payer: Literal['account', 'application', 'application_custom', 'application_express'] | str = ALWAYS_SENT
+    payer: Literal["account", "application", "application_custom", "application_express"] | str = ALWAYS_SENT
 
 
 class AccountControllerLosses(StripeObject):
-    payments: Literal['application', 'stripe'] | str = ALWAYS_SENT
+    payments: Literal["application", "stripe"] | str = ALWAYS_SENT
 
 
 class AccountControllerStripeDashboard(StripeObject):
-    type: Literal['express', 'full', 'none'] | str = ALWAYS_SENT
+    type: Literal["express", "full", "none"] | str = ALWAYS_SENT
 
 
 class AccountFutureRequirementsAlternative(StripeObject):
@@ -334,7 +415,107 @@ class AccountFutureRequirementsAlternative(StripeObject):
 
 
 class AccountFutureRequirementsError(StripeObject):
-    code: Literal['external_request', 'information_missing', 'invalid_address_city_state_postal_code', 'invalid_address_cmra_address', 'invalid_address_highway_contract_box', 'invalid_address_private_mailbox', 'invalid_address_registered_agent_address', 'invalid_business_profile_name', 'invalid_business_profile_name_denylisted', 'invalid_company_name_denylisted', 'invalid_dob_age_over_maximum', 'invalid_dob_age_under_18', 'invalid_dob_age_under_minimum', 'invalid_product_description_length', 'invalid_product_description_url_match', 'invalid_representative_country', 'invalid_signator', 'invalid_statement_descriptor_business_mismatch', 'invalid_statement_descriptor_denylisted', 'invalid_statement_descriptor_length', 'invalid_statement_descriptor_prefix_denylisted', 'invalid_statement_descriptor_prefix_mismatch', 'invalid_street_address', 'invalid_tax_id', 'invalid_tax_id_format', 'invalid_tos_acceptance', 'invalid_url_denylisted', 'invalid_url_format', 'invalid_url_length', 'invalid_url_web_presence_detected', 'invalid_url_website_business_information_mismatch', 'invalid_url_website_empty', 'invalid_url_website_inaccessible', 'invalid_url_website_inaccessible_geoblocked', 'invalid_url_website_inaccessible_password_protected', 'invalid_url_website_incomplete', 'invalid_url_website_incomplete_cancellation_policy', 'invalid_url_website_incomplete_customer_service_details', 'invalid_url_website_incomplete_legal_restrictions', 'invalid_url_website_incomplete_refund_policy', 'invalid_url_website_incomplete_return_policy', 'invalid_url_website_incomplete_terms_and_conditions', 'invalid_url_website_incomplete_under_construction', 'invalid_url_website_other', 'invalid_value_other', 'unsupported_business_type', 'verification_directors_mismatch', 'verification_document_address_mismatch', 'verification_document_address_missing', 'verification_document_corrupt', 'verification_document_country_not_supported', 'verification_document_directors_mismatch', 'verification_document_dob_mismatch', 'verification_document_duplicate_type', 'verification_document_expired', 'verification_document_failed_copy', 'verification_document_failed_greyscale', 'verification_document_failed_other', 'verification_document_failed_test_mode', 'verification_document_fraudulent', 'verification_document_id_number_mismatch', 'verification_document_id_number_missing', 'verification_document_incomplete', 'verification_document_invalid', 'verification_document_issue_or_expiry_date_missing', 'verification_document_manipulated', 'verification_document_missing_back', 'verification_document_missing_front', 'verification_document_name_mismatch', 'verification_document_name_missing', 'verification_document_nationality_mismatch', 'verification_document_not_readable', 'verification_document_not_signed', 'verification_document_not_uploaded', 'verification_document_photo_mismatch', 'verification_document_too_large', 'verification_document_type_not_supported', 'verification_extraneous_directors', 'verification_failed_address_match', 'verification_failed_authorizer_authority', 'verification_failed_business_iec_number', 'verification_failed_document_match', 'verification_failed_id_number_match', 'verification_failed_keyed_identity', 'verification_failed_keyed_match', 'verification_failed_name_match', 'verification_failed_other', 'verification_failed_representative_authority', 'verification_failed_residential_address', 'verification_failed_tax_id_match', 'verification_failed_tax_id_not_issued', 'verification_legal_entity_structure_mismatch', 'verification_missing_directors', 'verification_missing_executives', 'verification_missing_owners', 'verification_rejected_ownership_exemption_reason', 'verification_requires_additional_memorandum_of_associations', 'verification_requires_additional_proof_of_registration', 'verification_supportability'] = ALWAYS_SENT
+    code: Literal[
+        "external_request",
+        "information_missing",
+        "invalid_address_city_state_postal_code",
+        "invalid_address_cmra_address",
+        "invalid_address_highway_contract_box",
+        "invalid_address_private_mailbox",
+        "invalid_address_registered_agent_address",
+        "invalid_business_profile_name",
+        "invalid_business_profile_name_denylisted",
+        "invalid_company_name_denylisted",
+        "invalid_dob_age_over_maximum",
+        "invalid_dob_age_under_18",
+        "invalid_dob_age_under_minimum",
+        "invalid_product_description_length",
+        "invalid_product_description_url_match",
+        "invalid_representative_country",
+        "invalid_signator",
+        "invalid_statement_descriptor_business_mismatch",
+        "invalid_statement_descriptor_denylisted",
+        "invalid_statement_descriptor_length",
+        "invalid_statement_descriptor_prefix_denylisted",
+        "invalid_statement_descriptor_prefix_mismatch",
+        "invalid_street_address",
+        "invalid_tax_id",
+        "invalid_tax_id_format",
+        "invalid_tos_acceptance",
+        "invalid_url_denylisted",
+        "invalid_url_format",
+        "invalid_url_length",
+        "invalid_url_web_presence_detected",
+        "invalid_url_website_business_information_mismatch",
+        "invalid_url_website_empty",
+        "invalid_url_website_inaccessible",
+        "invalid_url_website_inaccessible_geoblocked",
+        "invalid_url_website_inaccessible_password_protected",
+        "invalid_url_website_incomplete",
+        "invalid_url_website_incomplete_cancellation_policy",
+        "invalid_url_website_incomplete_customer_service_details",
+        "invalid_url_website_incomplete_legal_restrictions",
+        "invalid_url_website_incomplete_refund_policy",
+        "invalid_url_website_incomplete_return_policy",
+        "invalid_url_website_incomplete_terms_and_conditions",
+        "invalid_url_website_incomplete_under_construction",
+        "invalid_url_website_other",
+        "invalid_value_other",
+        "unsupported_business_type",
+        "verification_directors_mismatch",
+        "verification_document_address_mismatch",
+        "verification_document_address_missing",
+        "verification_document_corrupt",
+        "verification_document_country_not_supported",
+        "verification_document_directors_mismatch",
+        "verification_document_dob_mismatch",
+        "verification_document_duplicate_type",
+        "verification_document_expired",
+        "verification_document_failed_copy",
+        "verification_document_failed_greyscale",
+        "verification_document_failed_other",
+        "verification_document_failed_test_mode",
+        "verification_document_fraudulent",
+        "verification_document_id_number_mismatch",
+        "verification_document_id_number_missing",
+        "verification_document_incomplete",
+        "verification_document_invalid",
+        "verification_document_issue_or_expiry_date_missing",
+        "verification_document_manipulated",
+        "verification_document_missing_back",
+        "verification_document_missing_front",
+        "verification_document_name_mismatch",
+        "verification_document_name_missing",
+        "verification_document_nationality_mismatch",
+        "verification_document_not_readable",
+        "verification_document_not_signed",
+        "verification_document_not_uploaded",
+        "verification_document_photo_mismatch",
+        "verification_document_too_large",
+        "verification_document_type_not_supported",
+        "verification_extraneous_directors",
+        "verification_failed_address_match",
+        "verification_failed_authorizer_authority",
+        "verification_failed_business_iec_number",
+        "verification_failed_document_match",
+        "verification_failed_id_number_match",
+        "verification_failed_keyed_identity",
+        "verification_failed_keyed_match",
+        "verification_failed_name_match",
+        "verification_failed_other",
+        "verification_failed_representative_authority",
+        "verification_failed_residential_address",
+        "verification_failed_tax_id_match",
+        "verification_failed_tax_id_not_issued",
+        "verification_legal_entity_structure_mismatch",
+        "verification_missing_directors",
+        "verification_missing_executives",
+        "verification_missing_owners",
+        "verification_rejected_ownership_exemption_reason",
+        "verification_requires_additional_memorandum_of_associations",
+        "verification_requires_additional_proof_of_registration",
+        "verification_supportability",
+    ] = ALWAYS_SENT
     reason: str = ALWAYS_SENT
     requirement: str = ALWAYS_SENT
 
@@ -345,7 +526,107 @@ class AccountRequirementsAlternative(StripeObject):
 
 
 class AccountRequirementsError(StripeObject):
-    code: Literal['external_request', 'information_missing', 'invalid_address_city_state_postal_code', 'invalid_address_cmra_address', 'invalid_address_highway_contract_box', 'invalid_address_private_mailbox', 'invalid_address_registered_agent_address', 'invalid_business_profile_name', 'invalid_business_profile_name_denylisted', 'invalid_company_name_denylisted', 'invalid_dob_age_over_maximum', 'invalid_dob_age_under_18', 'invalid_dob_age_under_minimum', 'invalid_product_description_length', 'invalid_product_description_url_match', 'invalid_representative_country', 'invalid_signator', 'invalid_statement_descriptor_business_mismatch', 'invalid_statement_descriptor_denylisted', 'invalid_statement_descriptor_length', 'invalid_statement_descriptor_prefix_denylisted', 'invalid_statement_descriptor_prefix_mismatch', 'invalid_street_address', 'invalid_tax_id', 'invalid_tax_id_format', 'invalid_tos_acceptance', 'invalid_url_denylisted', 'invalid_url_format', 'invalid_url_length', 'invalid_url_web_presence_detected', 'invalid_url_website_business_information_mismatch', 'invalid_url_website_empty', 'invalid_url_website_inaccessible', 'invalid_url_website_inaccessible_geoblocked', 'invalid_url_website_inaccessible_password_protected', 'invalid_url_website_incomplete', 'invalid_url_website_incomplete_cancellation_policy', 'invalid_url_website_incomplete_customer_service_details', 'invalid_url_website_incomplete_legal_restrictions', 'invalid_url_website_incomplete_refund_policy', 'invalid_url_website_incomplete_return_policy', 'invalid_url_website_incomplete_terms_and_conditions', 'invalid_url_website_incomplete_under_construction', 'invalid_url_website_other', 'invalid_value_other', 'unsupported_business_type', 'verification_directors_mismatch', 'verification_document_address_mismatch', 'verification_document_address_missing', 'verification_document_corrupt', 'verification_document_country_not_supported', 'verification_document_directors_mismatch', 'verification_document_dob_mismatch', 'verification_document_duplicate_type', 'verification_document_expired', 'verification_document_failed_copy', 'verification_document_failed_greyscale', 'verification_document_failed_other', 'verification_document_failed_test_mode', 'verification_document_fraudulent', 'verification_document_id_number_mismatch', 'verification_document_id_number_missing', 'verification_document_incomplete', 'verification_document_invalid', 'verification_document_issue_or_expiry_date_missing', 'verification_document_manipulated', 'verification_document_missing_back', 'verification_document_missing_front', 'verification_document_name_mismatch', 'verification_document_name_missing', 'verification_document_nationality_mismatch', 'verification_document_not_readable', 'verification_document_not_signed', 'verification_document_not_uploaded', 'verification_document_photo_mismatch', 'verification_document_too_large', 'verification_document_type_not_supported', 'verification_extraneous_directors', 'verification_failed_address_match', 'verification_failed_authorizer_authority', 'verification_failed_business_iec_number', 'verification_failed_document_match', 'verification_failed_id_number_match', 'verification_failed_keyed_identity', 'verification_failed_keyed_match', 'verification_failed_name_match', 'verification_failed_other', 'verification_failed_representative_authority', 'verification_failed_residential_address', 'verification_failed_tax_id_match', 'verification_failed_tax_id_not_issued', 'verification_legal_entity_structure_mismatch', 'verification_missing_directors', 'verification_missing_executives', 'verification_missing_owners', 'verification_rejected_ownership_exemption_reason', 'verification_requires_additional_memorandum_of_associations', 'verification_requires_additional_proof_of_registration', 'verification_supportability'] = ALWAYS_SENT
+    code: Literal[
+        "external_request",
+        "information_missing",
+        "invalid_address_city_state_postal_code",
+        "invalid_address_cmra_address",
+        "invalid_address_highway_contract_box",
+        "invalid_address_private_mailbox",
+        "invalid_address_registered_agent_address",
+        "invalid_business_profile_name",
+        "invalid_business_profile_name_denylisted",
+        "invalid_company_name_denylisted",
+        "invalid_dob_age_over_maximum",
+        "invalid_dob_age_under_18",
+        "invalid_dob_age_under_minimum",
+        "invalid_product_description_length",
+        "invalid_product_description_url_match",
+        "invalid_representative_country",
+        "invalid_signator",
+        "invalid_statement_descriptor_business_mismatch",
+        "invalid_statement_descriptor_denylisted",
+        "invalid_statement_descriptor_length",
+        "invalid_statement_descriptor_prefix_denylisted",
+        "invalid_statement_descriptor_prefix_mismatch",
+        "invalid_street_address",
+        "invalid_tax_id",
+        "invalid_tax_id_format",
+        "invalid_tos_acceptance",
+        "invalid_url_denylisted",
+        "invalid_url_format",
+        "invalid_url_length",
+        "invalid_url_web_presence_detected",
+        "invalid_url_website_business_information_mismatch",
+        "invalid_url_website_empty",
+        "invalid_url_website_inaccessible",
+        "invalid_url_website_inaccessible_geoblocked",
+        "invalid_url_website_inaccessible_password_protected",
+        "invalid_url_website_incomplete",
+        "invalid_url_website_incomplete_cancellation_policy",
+        "invalid_url_website_incomplete_customer_service_details",
+        "invalid_url_website_incomplete_legal_restrictions",
+        "invalid_url_website_incomplete_refund_policy",
+        "invalid_url_website_incomplete_return_policy",
+        "invalid_url_website_incomplete_terms_and_conditions",
+        "invalid_url_website_incomplete_under_construction",
+        "invalid_url_website_other",
+        "invalid_value_other",
+        "unsupported_business_type",
+        "verification_directors_mismatch",
+        "verification_document_address_mismatch",
+        "verification_document_address_missing",
+        "verification_document_corrupt",
+        "verification_document_country_not_supported",
+        "verification_document_directors_mismatch",
+        "verification_document_dob_mismatch",
+        "verification_document_duplicate_type",
+        "verification_document_expired",
+        "verification_document_failed_copy",
+        "verification_document_failed_greyscale",
+        "verification_document_failed_other",
+        "verification_document_failed_test_mode",
+        "verification_document_fraudulent",
+        "verification_document_id_number_mismatch",
+        "verification_document_id_number_missing",
+        "verification_document_incomplete",
+        "verification_document_invalid",
+        "verification_document_issue_or_expiry_date_missing",
+        "verification_document_manipulated",
+        "verification_document_missing_back",
+        "verification_document_missing_front",
+        "verification_document_name_mismatch",
+        "verification_document_name_missing",
+        "verification_document_nationality_mismatch",
+        "verification_document_not_readable",
+        "verification_document_not_signed",
+        "verification_document_not_uploaded",
+        "verification_document_photo_mismatch",
+        "verification_document_too_large",
+        "verification_document_type_not_supported",
+        "verification_extraneous_directors",
+        "verification_failed_address_match",
+        "verification_failed_authorizer_authority",
+        "verification_failed_business_iec_number",
+        "verification_failed_document_match",
+        "verification_failed_id_number_match",
+        "verification_failed_keyed_identity",
+        "verification_failed_keyed_match",
+        "verification_failed_name_match",
+        "verification_failed_other",
+        "verification_failed_representative_authority",
+        "verification_failed_residential_address",
+        "verification_failed_tax_id_match",
+        "verification_failed_tax_id_not_issued",
+        "verification_legal_entity_structure_mismatch",
+        "verification_missing_directors",
+        "verification_missing_executives",
+        "verification_missing_owners",
+        "verification_rejected_ownership_exemption_reason",
+        "verification_requires_additional_memorandum_of_associations",
+        "verification_requires_additional_proof_of_registration",
+        "verification_supportability",
+    ] = ALWAYS_SENT
     reason: str = ALWAYS_SENT
     requirement: str = ALWAYS_SENT
 
@@ -380,7 +661,7 @@ class AccountSettingsDashboard(StripeObject):
 
 class AccountSettingsInvoices(StripeObject):
     default_account_tax_ids: list[str | TaxId] | None = None
-    hosted_payment_method_save: Literal['always', 'never', 'offer'] | str | None = None
+    hosted_payment_method_save: Literal["always", "never", "offer"] | str | None = None
 
 
 class AccountSettingsPayments(StripeObject):
@@ -399,7 +680,7 @@ class AccountSettingsPayouts(StripeObject):
 
 class AccountSettingsPaypayPayments(StripeObject):
     additional_files: list[str] | None = None
-    goods_type: Literal['digital_content', 'other'] | None = None
+    goods_type: Literal["digital_content", "other"] | None = None
     site: AccountSettingsPaypayPaymentsSite | None = None
 
 
@@ -435,14 +716,14 @@ class AccountSettingsPayoutsSchedule(StripeObject):
     monthly_anchor: int | None = None
     monthly_payout_days: list[int] | None = None
     weekly_anchor: str | None = None
-    weekly_payout_days: list[Literal['friday', 'monday', 'thursday', 'tuesday', 'wednesday'] | str] | None = None
+    weekly_payout_days: list[Literal["friday", "monday", "thursday", "tuesday", "wednesday"] | str] | None = None
 
 
 class AccountSettingsPaypayPaymentsSite(StripeObject):
     accessible: AccountSettingsPaypayPaymentsSiteAccessible | None = None
     in_development: AccountSettingsPaypayPaymentsSiteInDevelopment | None = None
     restricted: AccountSettingsPaypayPaymentsSiteRestricted | None = None
-    type: Literal['accessible', 'in_development', 'restricted'] | None = None
+    type: Literal["accessible", "in_development", "restricted"] | None = None
 
 
 class AccountSettingsTreasuryTosAcceptance(StripeObject):

@@ -13,5 +13,5 @@ class AccountLink(StripeObject):
 
     created: int = ALWAYS_SENT
     expires_at: int = ALWAYS_SENT
-    object: Literal['account_link'] = ALWAYS_SENT
+    object: Literal["account_link"] = ALWAYS_SENT
     url: str = ALWAYS_SENT

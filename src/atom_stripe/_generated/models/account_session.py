@@ -9,14 +9,15 @@ from ..._models import ALWAYS_SENT, StripeObject
 
 
 class AccountSession(StripeObject):
-    """An AccountSession allows a Connect platform to grant access to a connected account in Connect embedded components."""
+    """An AccountSession allows a Connect platform to grant access to a connected account in Connect embedded
+    components."""
 
     account: str = ALWAYS_SENT
     client_secret: str = ALWAYS_SENT
     components: AccountSessionComponents = ALWAYS_SENT
     expires_at: int = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    object: Literal['account_session'] = ALWAYS_SENT
+    object: Literal["account_session"] = ALWAYS_SENT
 
 
 class AccountSessionComponents(StripeObject):

@@ -15,7 +15,7 @@ class ApplePayDomain(StripeObject):
     domain_name: str = ALWAYS_SENT
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    object: Literal['apple_pay_domain'] = ALWAYS_SENT
+    object: Literal["apple_pay_domain"] = ALWAYS_SENT
 
 
 class DeletedApplePayDomain(DeletedObject):

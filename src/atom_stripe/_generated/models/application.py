@@ -12,4 +12,4 @@ class Application(StripeObject):
     deleted: Literal[True] | None = None
     id: str = ALWAYS_SENT
     name: str | None = None
-    object: Literal['application'] = ALWAYS_SENT
+    object: Literal["application"] = ALWAYS_SENT

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -24,7 +24,7 @@ class ApplicationFee(StripeObject):
     fee_source: ApplicationFeeFeeSource | None = None
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    object: Literal['application_fee'] = ALWAYS_SENT
+    object: Literal["application_fee"] = ALWAYS_SENT
     originating_transaction: str | Charge | None = None
     refunded: bool = ALWAYS_SENT
     refunds: Page[ApplicationFeeRefund] = ALWAYS_SENT
@@ -33,7 +33,7 @@ class ApplicationFee(StripeObject):
 class ApplicationFeeFeeSource(StripeObject):
     charge: str | None = None
     payout: str | None = None
-    type: Literal['charge', 'payout'] | str = ALWAYS_SENT
+    type: Literal["charge", "payout"] | str = ALWAYS_SENT
 
 
 if TYPE_CHECKING:

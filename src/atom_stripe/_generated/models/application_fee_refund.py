@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -19,7 +19,7 @@ class ApplicationFeeRefund(StripeObject):
     fee: str | ApplicationFee = ALWAYS_SENT
     id: str = ALWAYS_SENT
     metadata: dict[str, str] | None = None
-    object: Literal['fee_refund'] = ALWAYS_SENT
+    object: Literal["fee_refund"] = ALWAYS_SENT
 
 
 if TYPE_CHECKING:

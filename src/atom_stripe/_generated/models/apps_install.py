@@ -15,7 +15,7 @@ class AppsInstall(StripeObject):
     app: str = ALWAYS_SENT
     approval_required: bool = ALWAYS_SENT
     auth_code: str | None = None
-    channel: Literal['private_live', 'private_test', 'public', 'review', 'testing'] | str = ALWAYS_SENT
+    channel: Literal["private_live", "private_test", "public", "review", "testing"] | str = ALWAYS_SENT
     content_security_policy_granted: AppsInstallContentSecurityPolicyGranted = ALWAYS_SENT
     content_security_policy_pending: AppsInstallContentSecurityPolicyPending = ALWAYS_SENT
     created: int = ALWAYS_SENT
@@ -24,10 +24,10 @@ class AppsInstall(StripeObject):
     endpoints_pending: list[str] = ALWAYS_SENT
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    object: Literal['apps.install'] = ALWAYS_SENT
+    object: Literal["apps.install"] = ALWAYS_SENT
     permissions_granted: list[str] = ALWAYS_SENT
     permissions_pending: list[str] = ALWAYS_SENT
-    status: Literal['install_failed', 'installed', 'installing', 'uninstall_failed', 'uninstalling'] | str = ALWAYS_SENT
+    status: Literal["install_failed", "installed", "installing", "uninstall_failed", "uninstalling"] | str = ALWAYS_SENT
 
 
 class AppsInstallContentSecurityPolicyGranted(StripeObject):

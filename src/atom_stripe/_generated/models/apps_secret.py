@@ -9,7 +9,8 @@ from ..._models import ALWAYS_SENT, StripeObject
 
 
 class AppsSecret(StripeObject):
-    """Secret Store is an API that allows Stripe Apps developers to securely persist secrets for use by UI Extensions and app backends."""
+    """Secret Store is an API that allows Stripe Apps developers to securely persist secrets for use by UI Extensions
+    and app backends."""
 
     __secret_fields__: ClassVar[frozenset[str]] = frozenset({"payload"})
 
@@ -19,11 +20,11 @@ class AppsSecret(StripeObject):
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
     name: str = ALWAYS_SENT
-    object: Literal['apps.secret'] = ALWAYS_SENT
+    object: Literal["apps.secret"] = ALWAYS_SENT
     payload: str | None = None
     scope: AppsSecretScope = ALWAYS_SENT
 
 
 class AppsSecretScope(StripeObject):
-    type: Literal['account', 'user'] | str = ALWAYS_SENT
+    type: Literal["account", "user"] | str = ALWAYS_SENT
     user: str | None = None

@@ -16,7 +16,7 @@ class Balance(StripeObject):
     instant_available: list[BalanceInstantAvailable] | None = None
     issuing: BalanceIssuing | None = None
     livemode: bool = ALWAYS_SENT
-    object: Literal['balance'] = ALWAYS_SENT
+    object: Literal["balance"] = ALWAYS_SENT
     pending: list[BalancePending] = ALWAYS_SENT
     refund_and_dispute_prefunding: BalanceRefundAndDisputePrefunding | None = None
 

@@ -11,7 +11,7 @@ from ..._models import ALWAYS_SENT, StripeObject
 class BalanceSettings(StripeObject):
     """Options for customizing account balances and payout settings for a Stripe platform's connected accounts."""
 
-    object: Literal['balance_settings'] = ALWAYS_SENT
+    object: Literal["balance_settings"] = ALWAYS_SENT
     payments: BalanceSettingsPayments = ALWAYS_SENT
 
 
@@ -22,11 +22,13 @@ class BalanceSettingsPayments(StripeObject):
 
 
 class BalanceSettingsPaymentsPayouts(StripeObject):
-    automatic_transfer_rules_by_currency: dict[str, list[BalanceSettingsPaymentsPayoutsAutomaticTransferRulesByCurrency]] | None = None
+    automatic_transfer_rules_by_currency: (
+        dict[str, list[BalanceSettingsPaymentsPayoutsAutomaticTransferRulesByCurrency]] | None
+    ) = None
     minimum_balance_by_currency: dict[str, int] | None = None
     schedule: BalanceSettingsPaymentsPayoutsSchedule | None = None
     statement_descriptor: str | None = None
-    status: Literal['disabled', 'enabled'] | str = ALWAYS_SENT
+    status: Literal["disabled", "enabled"] | str = ALWAYS_SENT
 
 
 class BalanceSettingsPaymentsSettlementTiming(StripeObject):
@@ -38,13 +40,13 @@ class BalanceSettingsPaymentsSettlementTiming(StripeObject):
 class BalanceSettingsPaymentsPayoutsAutomaticTransferRulesByCurrency(StripeObject):
     payout_method: str = ALWAYS_SENT
     transfer_up_to_amount: int | None = None
-    type: Literal['transfer_all', 'transfer_up_to_amount'] | str = ALWAYS_SENT
+    type: Literal["transfer_all", "transfer_up_to_amount"] | str = ALWAYS_SENT
 
 
 class BalanceSettingsPaymentsPayoutsSchedule(StripeObject):
-    interval: Literal['daily', 'manual', 'monthly', 'weekly'] | str | None = None
+    interval: Literal["daily", "manual", "monthly", "weekly"] | str | None = None
     monthly_payout_days: list[int] | None = None
-    weekly_payout_days: list[Literal['friday', 'monday', 'thursday', 'tuesday', 'wednesday'] | str] | None = None
+    weekly_payout_days: list[Literal["friday", "monday", "thursday", "tuesday", "wednesday"] | str] | None = None
 
 
 class BalanceSettingsPaymentsSettlementTimingStartOfDay(StripeObject):

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -14,7 +14,7 @@ class BalanceTransaction(StripeObject):
 
     amount: int = ALWAYS_SENT
     available_on: int = ALWAYS_SENT
-    balance_type: Literal['issuing', 'payments', 'refund_and_dispute_prefunding', 'risk_reserved'] | str = ALWAYS_SENT
+    balance_type: Literal["issuing", "payments", "refund_and_dispute_prefunding", "risk_reserved"] | str = ALWAYS_SENT
     created: int = ALWAYS_SENT
     currency: str = ALWAYS_SENT
     description: str | None = None
@@ -23,11 +23,86 @@ class BalanceTransaction(StripeObject):
     fee_details: list[BalanceTransactionFeeDetail] = ALWAYS_SENT
     id: str = ALWAYS_SENT
     net: int = ALWAYS_SENT
-    object: Literal['balance_transaction'] = ALWAYS_SENT
+    object: Literal["balance_transaction"] = ALWAYS_SENT
     reporting_category: str = ALWAYS_SENT
-    source: str | ApplicationFee | Charge | ConnectCollectionTransfer | CustomerCashBalanceTransaction | Dispute | ApplicationFeeRefund | IssuingAuthorization | IssuingDispute | IssuingTransaction | Payout | Refund | ReserveTransaction | TaxDeductedAtSource | Topup | Transfer | TransferReversal | None = None
+    source: (
+        str
+        | ApplicationFee
+        | Charge
+        | ConnectCollectionTransfer
+        | CustomerCashBalanceTransaction
+        | Dispute
+        | ApplicationFeeRefund
+        | IssuingAuthorization
+        | IssuingDispute
+        | IssuingTransaction
+        | Payout
+        | Refund
+        | ReserveTransaction
+        | TaxDeductedAtSource
+        | Topup
+        | Transfer
+        | TransferReversal
+        | None
+    ) = None
     status: str = ALWAYS_SENT
-    type: Literal['adjustment', 'advance', 'advance_funding', 'anticipation_repayment', 'application_fee', 'application_fee_refund', 'charge', 'climate_order_purchase', 'climate_order_refund', 'connect_collection_transfer', 'contribution', 'fee_credit_funding', 'inbound_transfer', 'inbound_transfer_reversal', 'issuing_authorization_hold', 'issuing_authorization_release', 'issuing_dispute', 'issuing_dispute_provisional_credit', 'issuing_dispute_provisional_credit_reversal', 'issuing_transaction', 'obligation_outbound', 'obligation_reversal_inbound', 'payment', 'payment_failure_refund', 'payment_network_reserve_hold', 'payment_network_reserve_release', 'payment_refund', 'payment_reversal', 'payment_unreconciled', 'payout', 'payout_cancel', 'payout_failure', 'payout_minimum_balance_hold', 'payout_minimum_balance_release', 'refund', 'refund_failure', 'reserve_hold', 'reserve_release', 'reserve_transaction', 'reserved_funds', 'stripe_balance_payment_debit', 'stripe_balance_payment_debit_reversal', 'stripe_fee', 'stripe_fx_fee', 'tax_fee', 'tax_fund', 'topup', 'topup_reversal', 'transfer', 'transfer_cancel', 'transfer_failure', 'transfer_refund'] | str = ALWAYS_SENT
+    type: (
+        Literal[
+            "adjustment",
+            "advance",
+            "advance_funding",
+            "anticipation_repayment",
+            "application_fee",
+            "application_fee_refund",
+            "charge",
+            "climate_order_purchase",
+            "climate_order_refund",
+            "connect_collection_transfer",
+            "contribution",
+            "fee_credit_funding",
+            "inbound_transfer",
+            "inbound_transfer_reversal",
+            "issuing_authorization_hold",
+            "issuing_authorization_release",
+            "issuing_dispute",
+            "issuing_dispute_provisional_credit",
+            "issuing_dispute_provisional_credit_reversal",
+            "issuing_transaction",
+            "obligation_outbound",
+            "obligation_reversal_inbound",
+            "payment",
+            "payment_failure_refund",
+            "payment_network_reserve_hold",
+            "payment_network_reserve_release",
+            "payment_refund",
+            "payment_reversal",
+            "payment_unreconciled",
+            "payout",
+            "payout_cancel",
+            "payout_failure",
+            "payout_minimum_balance_hold",
+            "payout_minimum_balance_release",
+            "refund",
+            "refund_failure",
+            "reserve_hold",
+            "reserve_release",
+            "reserve_transaction",
+            "reserved_funds",
+            "stripe_balance_payment_debit",
+            "stripe_balance_payment_debit_reversal",
+            "stripe_fee",
+            "stripe_fx_fee",
+            "tax_fee",
+            "tax_fund",
+            "topup",
+            "topup_reversal",
+            "transfer",
+            "transfer_cancel",
+            "transfer_failure",
+            "transfer_refund",
+        ]
+        | str
+    ) = ALWAYS_SENT
 
 
 class BalanceTransactionFeeDetail(StripeObject):

@@ -3,20 +3,21 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
 
 
 class BillingAlert(StripeObject):
-    """A billing alert is a resource that notifies you when a certain usage threshold on a meter is crossed. For example, you might create a billing alert to notify you when a certain user made 100 API requests."""
+    """A billing alert is a resource that notifies you when a certain usage threshold on a meter is crossed. For
+    example, you might create a billing alert to notify you when a certain user made 100 API requests."""
 
-    alert_type: Literal['usage_threshold'] = ALWAYS_SENT
+    alert_type: Literal["usage_threshold"] = ALWAYS_SENT
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    object: Literal['billing.alert'] = ALWAYS_SENT
-    status: Literal['active', 'archived', 'inactive'] | str | None = None
+    object: Literal["billing.alert"] = ALWAYS_SENT
+    status: Literal["active", "archived", "inactive"] | str | None = None
     title: str = ALWAYS_SENT
     usage_threshold: BillingAlertUsageThreshold | None = None
 
@@ -25,12 +26,12 @@ class BillingAlertUsageThreshold(StripeObject):
     filters: list[BillingAlertUsageThresholdFilter] | None = None
     gte: int = ALWAYS_SENT
     meter: str | BillingMeter = ALWAYS_SENT
-    recurrence: Literal['one_time'] = ALWAYS_SENT
+    recurrence: Literal["one_time"] = ALWAYS_SENT
 
 
 class BillingAlertUsageThresholdFilter(StripeObject):
     customer: str | Customer | None = None
-    type: Literal['customer'] = ALWAYS_SENT
+    type: Literal["customer"] = ALWAYS_SENT
 
 
 if TYPE_CHECKING:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -14,7 +14,7 @@ class BillingAlertTriggered(StripeObject):
     created: int = ALWAYS_SENT
     customer: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    object: Literal['billing.alert_triggered'] = ALWAYS_SENT
+    object: Literal["billing.alert_triggered"] = ALWAYS_SENT
     value: int = ALWAYS_SENT
 
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -16,7 +16,7 @@ class BillingCreditBalanceSummary(StripeObject):
     customer: str | Customer = ALWAYS_SENT
     customer_account: str | None = None
     livemode: bool = ALWAYS_SENT
-    object: Literal['billing.credit_balance_summary'] = ALWAYS_SENT
+    object: Literal["billing.credit_balance_summary"] = ALWAYS_SENT
 
 
 class BillingCreditBalanceSummaryBalance(StripeObject):
@@ -26,12 +26,12 @@ class BillingCreditBalanceSummaryBalance(StripeObject):
 
 class BillingCreditBalanceSummaryBalanceAvailableBalance(StripeObject):
     monetary: BillingCreditBalanceSummaryBalanceAvailableBalanceMonetary | None = None
-    type: Literal['monetary'] = ALWAYS_SENT
+    type: Literal["monetary"] = ALWAYS_SENT
 
 
 class BillingCreditBalanceSummaryBalanceLedgerBalance(StripeObject):
     monetary: BillingCreditBalanceSummaryBalanceLedgerBalanceMonetary | None = None
-    type: Literal['monetary'] = ALWAYS_SENT
+    type: Literal["monetary"] = ALWAYS_SENT
 
 
 class BillingCreditBalanceSummaryBalanceAvailableBalanceMonetary(StripeObject):

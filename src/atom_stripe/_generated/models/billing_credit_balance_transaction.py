@@ -3,14 +3,15 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
 
 
 class BillingCreditBalanceTransaction(StripeObject):
-    """A credit balance transaction is a resource representing a transaction (either a credit or a debit) against an existing credit grant."""
+    """A credit balance transaction is a resource representing a transaction (either a credit or a debit) against an
+    existing credit grant."""
 
     created: int = ALWAYS_SENT
     credit: BillingCreditBalanceTransactionCredit | None = None
@@ -19,26 +20,28 @@ class BillingCreditBalanceTransaction(StripeObject):
     effective_at: int = ALWAYS_SENT
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    object: Literal['billing.credit_balance_transaction'] = ALWAYS_SENT
+    object: Literal["billing.credit_balance_transaction"] = ALWAYS_SENT
     test_clock: str | TestHelpersTestClock | None = None
-    type: Literal['credit', 'debit'] | str | None = None
+    type: Literal["credit", "debit"] | str | None = None
 
 
 class BillingCreditBalanceTransactionCredit(StripeObject):
     amount: BillingCreditBalanceTransactionCreditAmount = ALWAYS_SENT
-    credits_application_invoice_voided: BillingCreditBalanceTransactionCreditCreditsApplicationInvoiceVoided | None = None
-    type: Literal['credits_application_invoice_voided', 'credits_granted'] | str = ALWAYS_SENT
+    credits_application_invoice_voided: BillingCreditBalanceTransactionCreditCreditsApplicationInvoiceVoided | None = (
+        None
+    )
+    type: Literal["credits_application_invoice_voided", "credits_granted"] | str = ALWAYS_SENT
 
 
 class BillingCreditBalanceTransactionDebit(StripeObject):
     amount: BillingCreditBalanceTransactionDebitAmount = ALWAYS_SENT
     credits_applied: BillingCreditBalanceTransactionDebitCreditsApplied | None = None
-    type: Literal['credits_applied', 'credits_expired', 'credits_voided'] | str = ALWAYS_SENT
+    type: Literal["credits_applied", "credits_expired", "credits_voided"] | str = ALWAYS_SENT
 
 
 class BillingCreditBalanceTransactionCreditAmount(StripeObject):
     monetary: BillingCreditBalanceTransactionCreditAmountMonetary | None = None
-    type: Literal['monetary'] = ALWAYS_SENT
+    type: Literal["monetary"] = ALWAYS_SENT
 
 
 class BillingCreditBalanceTransactionCreditCreditsApplicationInvoiceVoided(StripeObject):
@@ -48,7 +51,7 @@ class BillingCreditBalanceTransactionCreditCreditsApplicationInvoiceVoided(Strip
 
 class BillingCreditBalanceTransactionDebitAmount(StripeObject):
     monetary: BillingCreditBalanceTransactionDebitAmountMonetary | None = None
-    type: Literal['monetary'] = ALWAYS_SENT
+    type: Literal["monetary"] = ALWAYS_SENT
 
 
 class BillingCreditBalanceTransactionDebitCreditsApplied(StripeObject):

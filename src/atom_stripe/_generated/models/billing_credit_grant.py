@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -14,7 +14,7 @@ class BillingCreditGrant(StripeObject):
 
     amount: BillingCreditGrantAmount = ALWAYS_SENT
     applicability_config: BillingCreditGrantApplicabilityConfig = ALWAYS_SENT
-    category: Literal['paid', 'promotional'] | str = ALWAYS_SENT
+    category: Literal["paid", "promotional"] | str = ALWAYS_SENT
     created: int = ALWAYS_SENT
     customer: str | Customer = ALWAYS_SENT
     customer_account: str | None = None
@@ -24,7 +24,7 @@ class BillingCreditGrant(StripeObject):
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] = ALWAYS_SENT
     name: str | None = None
-    object: Literal['billing.credit_grant'] = ALWAYS_SENT
+    object: Literal["billing.credit_grant"] = ALWAYS_SENT
     priority: int | None = None
     test_clock: str | TestHelpersTestClock | None = None
     updated: int = ALWAYS_SENT
@@ -33,7 +33,7 @@ class BillingCreditGrant(StripeObject):
 
 class BillingCreditGrantAmount(StripeObject):
     monetary: BillingCreditGrantAmountMonetary | None = None
-    type: Literal['monetary'] = ALWAYS_SENT
+    type: Literal["monetary"] = ALWAYS_SENT
 
 
 class BillingCreditGrantApplicabilityConfig(StripeObject):
@@ -46,7 +46,7 @@ class BillingCreditGrantAmountMonetary(StripeObject):
 
 
 class BillingCreditGrantApplicabilityConfigScope(StripeObject):
-    price_type: Literal['metered'] | None = None
+    price_type: Literal["metered"] | None = None
     prices: list[BillingCreditGrantApplicabilityConfigScopePrice] | None = None
 
 

@@ -14,8 +14,8 @@ class BillingFeedbackOption(StripeObject):
     description: str = ALWAYS_SENT
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    object: Literal['billing.feedback_option'] = ALWAYS_SENT
-    status: Literal['active', 'inactive'] = ALWAYS_SENT
+    object: Literal["billing.feedback_option"] = ALWAYS_SENT
+    status: Literal["active", "inactive"] = ALWAYS_SENT
     status_transitions: BillingFeedbackOptionStatusTransitions = ALWAYS_SENT
 
 

@@ -9,18 +9,19 @@ from ..._models import ALWAYS_SENT, StripeObject
 
 
 class BillingMeter(StripeObject):
-    """Meters specify how to aggregate meter events over a billing period. Meter events represent the actions that customers take in your system. Meters attach to prices and form the basis of the bill."""
+    """Meters specify how to aggregate meter events over a billing period. Meter events represent the actions that
+    customers take in your system. Meters attach to prices and form the basis of the bill."""
 
     created: int = ALWAYS_SENT
     customer_mapping: BillingMeterCustomerMapping = ALWAYS_SENT
     default_aggregation: BillingMeterDefaultAggregation = ALWAYS_SENT
     display_name: str = ALWAYS_SENT
     event_name: str = ALWAYS_SENT
-    event_time_window: Literal['day', 'hour'] | str | None = None
+    event_time_window: Literal["day", "hour"] | str | None = None
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    object: Literal['billing.meter'] = ALWAYS_SENT
-    status: Literal['active', 'inactive'] | str = ALWAYS_SENT
+    object: Literal["billing.meter"] = ALWAYS_SENT
+    status: Literal["active", "inactive"] | str = ALWAYS_SENT
     status_transitions: BillingMeterStatusTransitions = ALWAYS_SENT
     updated: int = ALWAYS_SENT
     value_settings: BillingMeterValueSettings = ALWAYS_SENT
@@ -28,11 +29,11 @@ class BillingMeter(StripeObject):
 
 class BillingMeterCustomerMapping(StripeObject):
     event_payload_key: str = ALWAYS_SENT
-    type: Literal['by_id'] = ALWAYS_SENT
+    type: Literal["by_id"] = ALWAYS_SENT
 
 
 class BillingMeterDefaultAggregation(StripeObject):
-    formula: Literal['count', 'last', 'sum'] | str = ALWAYS_SENT
+    formula: Literal["count", "last", "sum"] | str = ALWAYS_SENT
 
 
 class BillingMeterStatusTransitions(StripeObject):

@@ -9,12 +9,14 @@ from ..._models import ALWAYS_SENT, StripeObject
 
 
 class BillingMeterEvent(StripeObject):
-    """Meter events represent actions that customers take in your system. You can use meter events to bill a customer based on their usage. Meter events are associated with billing meters, which define both the contents of the event's payload and how to aggregate those events."""
+    """Meter events represent actions that customers take in your system. You can use meter events to bill a customer
+    based on their usage. Meter events are associated with billing meters, which define both the contents of the event's
+    payload and how to aggregate those events."""
 
     created: int = ALWAYS_SENT
     event_name: str = ALWAYS_SENT
     identifier: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    object: Literal['billing.meter_event'] = ALWAYS_SENT
+    object: Literal["billing.meter_event"] = ALWAYS_SENT
     payload: dict[str, str] = ALWAYS_SENT
     timestamp: int = ALWAYS_SENT

@@ -9,14 +9,16 @@ from ..._models import ALWAYS_SENT, StripeObject
 
 
 class BillingMeterEventAdjustment(StripeObject):
-    """A billing meter event adjustment is a resource that allows you to cancel a meter event. For example, you might create a billing meter event adjustment to cancel a meter event that was created in error or attached to the wrong customer."""
+    """A billing meter event adjustment is a resource that allows you to cancel a meter event. For example, you might
+    create a billing meter event adjustment to cancel a meter event that was created in error or attached to the wrong
+    customer."""
 
     cancel: BillingMeterEventAdjustmentCancel | None = None
     event_name: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    object: Literal['billing.meter_event_adjustment'] = ALWAYS_SENT
-    status: Literal['complete', 'pending'] | str = ALWAYS_SENT
-    type: Literal['cancel'] = ALWAYS_SENT
+    object: Literal["billing.meter_event_adjustment"] = ALWAYS_SENT
+    status: Literal["complete", "pending"] | str = ALWAYS_SENT
+    type: Literal["cancel"] = ALWAYS_SENT
 
 
 class BillingMeterEventAdjustmentCancel(StripeObject):

@@ -9,12 +9,13 @@ from ..._models import ALWAYS_SENT, StripeObject
 
 
 class BillingMeterEventSummary(StripeObject):
-    """A billing meter event summary represents an aggregated view of a customer's billing meter events within a specified timeframe. It indicates how much."""
+    """A billing meter event summary represents an aggregated view of a customer's billing meter events within a
+    specified timeframe. It indicates how much."""
 
     aggregated_value: float = ALWAYS_SENT
     end_time: int = ALWAYS_SENT
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
     meter: str = ALWAYS_SENT
-    object: Literal['billing.meter_event_summary'] = ALWAYS_SENT
+    object: Literal["billing.meter_event_summary"] = ALWAYS_SENT
     start_time: int = ALWAYS_SENT

@@ -3,14 +3,15 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
 
 
 class BillingPortalConfiguration(StripeObject):
-    """A portal configuration describes the functionality and behavior you embed in a portal session. Related guide: [Configure the customer portal](https://docs.stripe.com/customer-management/configure-portal)."""
+    """A portal configuration describes the functionality and behavior you embed in a portal session. Related guide:
+    [Configure the customer portal](https://docs.stripe.com/customer-management/configure-portal)."""
 
     active: bool = ALWAYS_SENT
     application: str | Application | None = None
@@ -24,7 +25,7 @@ class BillingPortalConfiguration(StripeObject):
     login_page: BillingPortalConfigurationLoginPage = ALWAYS_SENT
     metadata: dict[str, str] | None = None
     name: str | None = None
-    object: Literal['billing_portal.configuration'] = ALWAYS_SENT
+    object: Literal["billing_portal.configuration"] = ALWAYS_SENT
     updated: int = ALWAYS_SENT
 
 
@@ -49,7 +50,7 @@ class BillingPortalConfigurationLoginPage(StripeObject):
 
 
 class BillingPortalConfigurationFeaturesCustomerUpdate(StripeObject):
-    allowed_updates: list[Literal['address', 'email', 'name', 'phone', 'shipping', 'tax_id'] | str] = ALWAYS_SENT
+    allowed_updates: list[Literal["address", "email", "name", "phone", "shipping", "tax_id"] | str] = ALWAYS_SENT
     enabled: bool = ALWAYS_SENT
 
 
@@ -65,8 +66,8 @@ class BillingPortalConfigurationFeaturesPaymentMethodUpdate(StripeObject):
 class BillingPortalConfigurationFeaturesSubscriptionCancel(StripeObject):
     cancellation_reason: BillingPortalConfigurationFeaturesSubscriptionCancelCancellationReason = ALWAYS_SENT
     enabled: bool = ALWAYS_SENT
-    mode: Literal['at_period_end', 'immediately'] | str = ALWAYS_SENT
-    proration_behavior: Literal['always_invoice', 'create_prorations', 'none'] | str = ALWAYS_SENT
+    mode: Literal["at_period_end", "immediately"] | str = ALWAYS_SENT
+    proration_behavior: Literal["always_invoice", "create_prorations", "none"] | str = ALWAYS_SENT
 
 
 class BillingPortalConfigurationFeaturesSubscriptionPause(StripeObject):
@@ -75,24 +76,36 @@ class BillingPortalConfigurationFeaturesSubscriptionPause(StripeObject):
 
 
 class BillingPortalConfigurationFeaturesSubscriptionUpdate(StripeObject):
-    billing_cycle_anchor: Literal['now', 'unchanged'] | str | None = None
-    default_allowed_updates: list[Literal['price', 'promotion_code', 'quantity'] | str] = ALWAYS_SENT
+    billing_cycle_anchor: Literal["now", "unchanged"] | str | None = None
+    default_allowed_updates: list[Literal["price", "promotion_code", "quantity"] | str] = ALWAYS_SENT
     enabled: bool = ALWAYS_SENT
     products: list[BillingPortalConfigurationFeaturesSubscriptionUpdateProduct] | None = None
-    proration_behavior: Literal['always_invoice', 'create_prorations', 'none'] | str = ALWAYS_SENT
+    proration_behavior: Literal["always_invoice", "create_prorations", "none"] | str = ALWAYS_SENT
     schedule_at_period_end: BillingPortalConfigurationFeaturesSubscriptionUpdateScheduleAtPeriodEnd = ALWAYS_SENT
-    trial_update_behavior: Literal['continue_trial', 'end_trial'] | str = ALWAYS_SENT
+    trial_update_behavior: Literal["continue_trial", "end_trial"] | str = ALWAYS_SENT
 
 
 class BillingPortalConfigurationFeaturesSubscriptionCancelCancellationReason(StripeObject):
     enabled: bool = ALWAYS_SENT
     feedback_options: list[str | BillingFeedbackOption] | None = None
-    options: list[Literal['customer_service', 'low_quality', 'missing_features', 'other', 'switched_service', 'too_complex', 'too_expensive', 'unused'] | str] = ALWAYS_SENT
+    options: list[
+        Literal[
+            "customer_service",
+            "low_quality",
+            "missing_features",
+            "other",
+            "switched_service",
+            "too_complex",
+            "too_expensive",
+            "unused",
+        ]
+        | str
+    ] = ALWAYS_SENT
 
 
 class BillingPortalConfigurationFeaturesSubscriptionPauseDuration(StripeObject):
     interval_options: list[BillingPortalConfigurationFeaturesSubscriptionPauseDurationIntervalOption] = ALWAYS_SENT
-    type: Literal['indefinite', 'interval_options'] | str = ALWAYS_SENT
+    type: Literal["indefinite", "interval_options"] | str = ALWAYS_SENT
 
 
 class BillingPortalConfigurationFeaturesSubscriptionUpdateProduct(StripeObject):
@@ -106,7 +119,7 @@ class BillingPortalConfigurationFeaturesSubscriptionUpdateScheduleAtPeriodEnd(St
 
 
 class BillingPortalConfigurationFeaturesSubscriptionPauseDurationIntervalOption(StripeObject):
-    interval: Literal['day', 'month', 'week', 'year'] | str = ALWAYS_SENT
+    interval: Literal["day", "month", "week", "year"] | str = ALWAYS_SENT
     interval_count: int = ALWAYS_SENT
 
 
@@ -117,7 +130,7 @@ class BillingPortalConfigurationFeaturesSubscriptionUpdateProductAdjustableQuant
 
 
 class BillingPortalConfigurationFeaturesSubscriptionUpdateScheduleAtPeriodEndCondition(StripeObject):
-    type: Literal['decreasing_item_amount', 'shortening_interval'] | str = ALWAYS_SENT
+    type: Literal["decreasing_item_amount", "shortening_interval"] | str = ALWAYS_SENT
 
 
 if TYPE_CHECKING:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -20,8 +20,60 @@ class BillingPortalSession(StripeObject):
     flow: BillingPortalSessionFlow | None = None
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    locale: Literal['auto', 'bg', 'cs', 'da', 'de', 'el', 'en', 'en-AU', 'en-CA', 'en-GB', 'en-IE', 'en-IN', 'en-NZ', 'en-SG', 'es', 'es-419', 'et', 'fi', 'fil', 'fr', 'fr-CA', 'hr', 'hu', 'id', 'it', 'ja', 'ko', 'lt', 'lv', 'ms', 'mt', 'nb', 'nl', 'pl', 'pt', 'pt-BR', 'ro', 'ru', 'sk', 'sl', 'sv', 'th', 'tr', 'vi', 'zh', 'zh-HK', 'zh-TW'] | str | None = None
-    object: Literal['billing_portal.session'] = ALWAYS_SENT
+    locale: (
+        Literal[
+            "auto",
+            "bg",
+            "cs",
+            "da",
+            "de",
+            "el",
+            "en",
+            "en-AU",
+            "en-CA",
+            "en-GB",
+            "en-IE",
+            "en-IN",
+            "en-NZ",
+            "en-SG",
+            "es",
+            "es-419",
+            "et",
+            "fi",
+            "fil",
+            "fr",
+            "fr-CA",
+            "hr",
+            "hu",
+            "id",
+            "it",
+            "ja",
+            "ko",
+            "lt",
+            "lv",
+            "ms",
+            "mt",
+            "nb",
+            "nl",
+            "pl",
+            "pt",
+            "pt-BR",
+            "ro",
+            "ru",
+            "sk",
+            "sl",
+            "sv",
+            "th",
+            "tr",
+            "vi",
+            "zh",
+            "zh-HK",
+            "zh-TW",
+        ]
+        | str
+        | None
+    ) = None
+    object: Literal["billing_portal.session"] = ALWAYS_SENT
     on_behalf_of: str | None = None
     return_url: str | None = None
     url: str = ALWAYS_SENT
@@ -29,7 +81,7 @@ class BillingPortalSession(StripeObject):
 
 class BillingPortalSessionAfterExpiration(StripeObject):
     customer_login: BillingPortalSessionAfterExpirationCustomerLogin | None = None
-    type: Literal['customer_login'] | str = ALWAYS_SENT
+    type: Literal["customer_login"] | str = ALWAYS_SENT
 
 
 class BillingPortalSessionFlow(StripeObject):
@@ -39,7 +91,17 @@ class BillingPortalSessionFlow(StripeObject):
     subscription_pause: BillingPortalSessionFlowSubscriptionPause | None = None
     subscription_update: BillingPortalSessionFlowSubscriptionUpdate | None = None
     subscription_update_confirm: BillingPortalSessionFlowSubscriptionUpdateConfirm | None = None
-    type: Literal['customer_update', 'payment_method_update', 'subscription_cancel', 'subscription_pause', 'subscription_update', 'subscription_update_confirm'] | str = ALWAYS_SENT
+    type: (
+        Literal[
+            "customer_update",
+            "payment_method_update",
+            "subscription_cancel",
+            "subscription_pause",
+            "subscription_update",
+            "subscription_update_confirm",
+        ]
+        | str
+    ) = ALWAYS_SENT
 
 
 class BillingPortalSessionAfterExpirationCustomerLogin(StripeObject):
@@ -49,7 +111,7 @@ class BillingPortalSessionAfterExpirationCustomerLogin(StripeObject):
 class BillingPortalSessionFlowAfterCompletion(StripeObject):
     hosted_confirmation: BillingPortalSessionFlowAfterCompletionHostedConfirmation | None = None
     redirect: BillingPortalSessionFlowAfterCompletionRedirect | None = None
-    type: Literal['hosted_confirmation', 'portal_homepage', 'redirect'] | str = ALWAYS_SENT
+    type: Literal["hosted_confirmation", "portal_homepage", "redirect"] | str = ALWAYS_SENT
 
 
 class BillingPortalSessionFlowCustomerUpdate(StripeObject):
@@ -85,7 +147,7 @@ class BillingPortalSessionFlowAfterCompletionRedirect(StripeObject):
 
 class BillingPortalSessionFlowSubscriptionCancelRetention(StripeObject):
     coupon_offer: BillingPortalSessionFlowSubscriptionCancelRetentionCouponOffer | None = None
-    type: Literal['coupon_offer'] = ALWAYS_SENT
+    type: Literal["coupon_offer"] = ALWAYS_SENT
 
 
 class BillingPortalSessionFlowSubscriptionUpdateConfirmDiscount(StripeObject):

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -15,18 +15,33 @@ class Capability(StripeObject):
     account: str | Account = ALWAYS_SENT
     future_requirements: CapabilityFutureRequirements | None = None
     id: str = ALWAYS_SENT
-    object: Literal['capability'] = ALWAYS_SENT
+    object: Literal["capability"] = ALWAYS_SENT
     requested: bool = ALWAYS_SENT
     requested_at: int | None = None
     requirements: CapabilityRequirements | None = None
-    status: Literal['active', 'inactive', 'pending', 'unrequested'] | str = ALWAYS_SENT
+    status: Literal["active", "inactive", "pending", "unrequested"] | str = ALWAYS_SENT
 
 
 class CapabilityFutureRequirements(StripeObject):
     alternatives: list[CapabilityFutureRequirementsAlternative] | None = None
     current_deadline: int | None = None
     currently_due: list[str] = ALWAYS_SENT
-    disabled_reason: Literal['other', 'paused.inactivity', 'pending.onboarding', 'pending.review', 'platform_disabled', 'platform_paused', 'rejected.inactivity', 'rejected.other', 'rejected.unsupported_business', 'requirements.fields_needed'] | str | None = None
+    disabled_reason: (
+        Literal[
+            "other",
+            "paused.inactivity",
+            "pending.onboarding",
+            "pending.review",
+            "platform_disabled",
+            "platform_paused",
+            "rejected.inactivity",
+            "rejected.other",
+            "rejected.unsupported_business",
+            "requirements.fields_needed",
+        ]
+        | str
+        | None
+    ) = None
     errors: list[CapabilityFutureRequirementsError] = ALWAYS_SENT
     eventually_due: list[str] = ALWAYS_SENT
     past_due: list[str] = ALWAYS_SENT
@@ -37,7 +52,22 @@ class CapabilityRequirements(StripeObject):
     alternatives: list[CapabilityRequirementsAlternative] | None = None
     current_deadline: int | None = None
     currently_due: list[str] = ALWAYS_SENT
-    disabled_reason: Literal['other', 'paused.inactivity', 'pending.onboarding', 'pending.review', 'platform_disabled', 'platform_paused', 'rejected.inactivity', 'rejected.other', 'rejected.unsupported_business', 'requirements.fields_needed'] | str | None = None
+    disabled_reason: (
+        Literal[
+            "other",
+            "paused.inactivity",
+            "pending.onboarding",
+            "pending.review",
+            "platform_disabled",
+            "platform_paused",
+            "rejected.inactivity",
+            "rejected.other",
+            "rejected.unsupported_business",
+            "requirements.fields_needed",
+        ]
+        | str
+        | None
+    ) = None
     errors: list[CapabilityRequirementsError] = ALWAYS_SENT
     eventually_due: list[str] = ALWAYS_SENT
     past_due: list[str] = ALWAYS_SENT
@@ -50,7 +80,107 @@ class CapabilityFutureRequirementsAlternative(StripeObject):
 
 
 class CapabilityFutureRequirementsError(StripeObject):
-    code: Literal['external_request', 'information_missing', 'invalid_address_city_state_postal_code', 'invalid_address_cmra_address', 'invalid_address_highway_contract_box', 'invalid_address_private_mailbox', 'invalid_address_registered_agent_address', 'invalid_business_profile_name', 'invalid_business_profile_name_denylisted', 'invalid_company_name_denylisted', 'invalid_dob_age_over_maximum', 'invalid_dob_age_under_18', 'invalid_dob_age_under_minimum', 'invalid_product_description_length', 'invalid_product_description_url_match', 'invalid_representative_country', 'invalid_signator', 'invalid_statement_descriptor_business_mismatch', 'invalid_statement_descriptor_denylisted', 'invalid_statement_descriptor_length', 'invalid_statement_descriptor_prefix_denylisted', 'invalid_statement_descriptor_prefix_mismatch', 'invalid_street_address', 'invalid_tax_id', 'invalid_tax_id_format', 'invalid_tos_acceptance', 'invalid_url_denylisted', 'invalid_url_format', 'invalid_url_length', 'invalid_url_web_presence_detected', 'invalid_url_website_business_information_mismatch', 'invalid_url_website_empty', 'invalid_url_website_inaccessible', 'invalid_url_website_inaccessible_geoblocked', 'invalid_url_website_inaccessible_password_protected', 'invalid_url_website_incomplete', 'invalid_url_website_incomplete_cancellation_policy', 'invalid_url_website_incomplete_customer_service_details', 'invalid_url_website_incomplete_legal_restrictions', 'invalid_url_website_incomplete_refund_policy', 'invalid_url_website_incomplete_return_policy', 'invalid_url_website_incomplete_terms_and_conditions', 'invalid_url_website_incomplete_under_construction', 'invalid_url_website_other', 'invalid_value_other', 'unsupported_business_type', 'verification_directors_mismatch', 'verification_document_address_mismatch', 'verification_document_address_missing', 'verification_document_corrupt', 'verification_document_country_not_supported', 'verification_document_directors_mismatch', 'verification_document_dob_mismatch', 'verification_document_duplicate_type', 'verification_document_expired', 'verification_document_failed_copy', 'verification_document_failed_greyscale', 'verification_document_failed_other', 'verification_document_failed_test_mode', 'verification_document_fraudulent', 'verification_document_id_number_mismatch', 'verification_document_id_number_missing', 'verification_document_incomplete', 'verification_document_invalid', 'verification_document_issue_or_expiry_date_missing', 'verification_document_manipulated', 'verification_document_missing_back', 'verification_document_missing_front', 'verification_document_name_mismatch', 'verification_document_name_missing', 'verification_document_nationality_mismatch', 'verification_document_not_readable', 'verification_document_not_signed', 'verification_document_not_uploaded', 'verification_document_photo_mismatch', 'verification_document_too_large', 'verification_document_type_not_supported', 'verification_extraneous_directors', 'verification_failed_address_match', 'verification_failed_authorizer_authority', 'verification_failed_business_iec_number', 'verification_failed_document_match', 'verification_failed_id_number_match', 'verification_failed_keyed_identity', 'verification_failed_keyed_match', 'verification_failed_name_match', 'verification_failed_other', 'verification_failed_representative_authority', 'verification_failed_residential_address', 'verification_failed_tax_id_match', 'verification_failed_tax_id_not_issued', 'verification_legal_entity_structure_mismatch', 'verification_missing_directors', 'verification_missing_executives', 'verification_missing_owners', 'verification_rejected_ownership_exemption_reason', 'verification_requires_additional_memorandum_of_associations', 'verification_requires_additional_proof_of_registration', 'verification_supportability'] = ALWAYS_SENT
+    code: Literal[
+        "external_request",
+        "information_missing",
+        "invalid_address_city_state_postal_code",
+        "invalid_address_cmra_address",
+        "invalid_address_highway_contract_box",
+        "invalid_address_private_mailbox",
+        "invalid_address_registered_agent_address",
+        "invalid_business_profile_name",
+        "invalid_business_profile_name_denylisted",
+        "invalid_company_name_denylisted",
+        "invalid_dob_age_over_maximum",
+        "invalid_dob_age_under_18",
+        "invalid_dob_age_under_minimum",
+        "invalid_product_description_length",
+        "invalid_product_description_url_match",
+        "invalid_representative_country",
+        "invalid_signator",
+        "invalid_statement_descriptor_business_mismatch",
+        "invalid_statement_descriptor_denylisted",
+        "invalid_statement_descriptor_length",
+        "invalid_statement_descriptor_prefix_denylisted",
+        "invalid_statement_descriptor_prefix_mismatch",
+        "invalid_street_address",
+        "invalid_tax_id",
+        "invalid_tax_id_format",
+        "invalid_tos_acceptance",
+        "invalid_url_denylisted",
+        "invalid_url_format",
+        "invalid_url_length",
+        "invalid_url_web_presence_detected",
+        "invalid_url_website_business_information_mismatch",
+        "invalid_url_website_empty",
+        "invalid_url_website_inaccessible",
+        "invalid_url_website_inaccessible_geoblocked",
+        "invalid_url_website_inaccessible_password_protected",
+        "invalid_url_website_incomplete",
+        "invalid_url_website_incomplete_cancellation_policy",
+        "invalid_url_website_incomplete_customer_service_details",
+        "invalid_url_website_incomplete_legal_restrictions",
+        "invalid_url_website_incomplete_refund_policy",
+        "invalid_url_website_incomplete_return_policy",
+        "invalid_url_website_incomplete_terms_and_conditions",
+        "invalid_url_website_incomplete_under_construction",
+        "invalid_url_website_other",
+        "invalid_value_other",
+        "unsupported_business_type",
+        "verification_directors_mismatch",
+        "verification_document_address_mismatch",
+        "verification_document_address_missing",
+        "verification_document_corrupt",
+        "verification_document_country_not_supported",
+        "verification_document_directors_mismatch",
+        "verification_document_dob_mismatch",
+        "verification_document_duplicate_type",
+        "verification_document_expired",
+        "verification_document_failed_copy",
+        "verification_document_failed_greyscale",
+        "verification_document_failed_other",
+        "verification_document_failed_test_mode",
+        "verification_document_fraudulent",
+        "verification_document_id_number_mismatch",
+        "verification_document_id_number_missing",
+        "verification_document_incomplete",
+        "verification_document_invalid",
+        "verification_document_issue_or_expiry_date_missing",
+        "verification_document_manipulated",
+        "verification_document_missing_back",
+        "verification_document_missing_front",
+        "verification_document_name_mismatch",
+        "verification_document_name_missing",
+        "verification_document_nationality_mismatch",
+        "verification_document_not_readable",
+        "verification_document_not_signed",
+        "verification_document_not_uploaded",
+        "verification_document_photo_mismatch",
+        "verification_document_too_large",
+        "verification_document_type_not_supported",
+        "verification_extraneous_directors",
+        "verification_failed_address_match",
+        "verification_failed_authorizer_authority",
+        "verification_failed_business_iec_number",
+        "verification_failed_document_match",
+        "verification_failed_id_number_match",
+        "verification_failed_keyed_identity",
+        "verification_failed_keyed_match",
+        "verification_failed_name_match",
+        "verification_failed_other",
+        "verification_failed_representative_authority",
+        "verification_failed_residential_address",
+        "verification_failed_tax_id_match",
+        "verification_failed_tax_id_not_issued",
+        "verification_legal_entity_structure_mismatch",
+        "verification_missing_directors",
+        "verification_missing_executives",
+        "verification_missing_owners",
+        "verification_rejected_ownership_exemption_reason",
+        "verification_requires_additional_memorandum_of_associations",
+        "verification_requires_additional_proof_of_registration",
+        "verification_supportability",
+    ] = ALWAYS_SENT
     reason: str = ALWAYS_SENT
     requirement: str = ALWAYS_SENT
 
@@ -61,7 +191,107 @@ class CapabilityRequirementsAlternative(StripeObject):
 
 
 class CapabilityRequirementsError(StripeObject):
-    code: Literal['external_request', 'information_missing', 'invalid_address_city_state_postal_code', 'invalid_address_cmra_address', 'invalid_address_highway_contract_box', 'invalid_address_private_mailbox', 'invalid_address_registered_agent_address', 'invalid_business_profile_name', 'invalid_business_profile_name_denylisted', 'invalid_company_name_denylisted', 'invalid_dob_age_over_maximum', 'invalid_dob_age_under_18', 'invalid_dob_age_under_minimum', 'invalid_product_description_length', 'invalid_product_description_url_match', 'invalid_representative_country', 'invalid_signator', 'invalid_statement_descriptor_business_mismatch', 'invalid_statement_descriptor_denylisted', 'invalid_statement_descriptor_length', 'invalid_statement_descriptor_prefix_denylisted', 'invalid_statement_descriptor_prefix_mismatch', 'invalid_street_address', 'invalid_tax_id', 'invalid_tax_id_format', 'invalid_tos_acceptance', 'invalid_url_denylisted', 'invalid_url_format', 'invalid_url_length', 'invalid_url_web_presence_detected', 'invalid_url_website_business_information_mismatch', 'invalid_url_website_empty', 'invalid_url_website_inaccessible', 'invalid_url_website_inaccessible_geoblocked', 'invalid_url_website_inaccessible_password_protected', 'invalid_url_website_incomplete', 'invalid_url_website_incomplete_cancellation_policy', 'invalid_url_website_incomplete_customer_service_details', 'invalid_url_website_incomplete_legal_restrictions', 'invalid_url_website_incomplete_refund_policy', 'invalid_url_website_incomplete_return_policy', 'invalid_url_website_incomplete_terms_and_conditions', 'invalid_url_website_incomplete_under_construction', 'invalid_url_website_other', 'invalid_value_other', 'unsupported_business_type', 'verification_directors_mismatch', 'verification_document_address_mismatch', 'verification_document_address_missing', 'verification_document_corrupt', 'verification_document_country_not_supported', 'verification_document_directors_mismatch', 'verification_document_dob_mismatch', 'verification_document_duplicate_type', 'verification_document_expired', 'verification_document_failed_copy', 'verification_document_failed_greyscale', 'verification_document_failed_other', 'verification_document_failed_test_mode', 'verification_document_fraudulent', 'verification_document_id_number_mismatch', 'verification_document_id_number_missing', 'verification_document_incomplete', 'verification_document_invalid', 'verification_document_issue_or_expiry_date_missing', 'verification_document_manipulated', 'verification_document_missing_back', 'verification_document_missing_front', 'verification_document_name_mismatch', 'verification_document_name_missing', 'verification_document_nationality_mismatch', 'verification_document_not_readable', 'verification_document_not_signed', 'verification_document_not_uploaded', 'verification_document_photo_mismatch', 'verification_document_too_large', 'verification_document_type_not_supported', 'verification_extraneous_directors', 'verification_failed_address_match', 'verification_failed_authorizer_authority', 'verification_failed_business_iec_number', 'verification_failed_document_match', 'verification_failed_id_number_match', 'verification_failed_keyed_identity', 'verification_failed_keyed_match', 'verification_failed_name_match', 'verification_failed_other', 'verification_failed_representative_authority', 'verification_failed_residential_address', 'verification_failed_tax_id_match', 'verification_failed_tax_id_not_issued', 'verification_legal_entity_structure_mismatch', 'verification_missing_directors', 'verification_missing_executives', 'verification_missing_owners', 'verification_rejected_ownership_exemption_reason', 'verification_requires_additional_memorandum_of_associations', 'verification_requires_additional_proof_of_registration', 'verification_supportability'] = ALWAYS_SENT
+    code: Literal[
+        "external_request",
+        "information_missing",
+        "invalid_address_city_state_postal_code",
+        "invalid_address_cmra_address",
+        "invalid_address_highway_contract_box",
+        "invalid_address_private_mailbox",
+        "invalid_address_registered_agent_address",
+        "invalid_business_profile_name",
+        "invalid_business_profile_name_denylisted",
+        "invalid_company_name_denylisted",
+        "invalid_dob_age_over_maximum",
+        "invalid_dob_age_under_18",
+        "invalid_dob_age_under_minimum",
+        "invalid_product_description_length",
+        "invalid_product_description_url_match",
+        "invalid_representative_country",
+        "invalid_signator",
+        "invalid_statement_descriptor_business_mismatch",
+        "invalid_statement_descriptor_denylisted",
+        "invalid_statement_descriptor_length",
+        "invalid_statement_descriptor_prefix_denylisted",
+        "invalid_statement_descriptor_prefix_mismatch",
+        "invalid_street_address",
+        "invalid_tax_id",
+        "invalid_tax_id_format",
+        "invalid_tos_acceptance",
+        "invalid_url_denylisted",
+        "invalid_url_format",
+        "invalid_url_length",
+        "invalid_url_web_presence_detected",
+        "invalid_url_website_business_information_mismatch",
+        "invalid_url_website_empty",
+        "invalid_url_website_inaccessible",
+        "invalid_url_website_inaccessible_geoblocked",
+        "invalid_url_website_inaccessible_password_protected",
+        "invalid_url_website_incomplete",
+        "invalid_url_website_incomplete_cancellation_policy",
+        "invalid_url_website_incomplete_customer_service_details",
+        "invalid_url_website_incomplete_legal_restrictions",
+        "invalid_url_website_incomplete_refund_policy",
+        "invalid_url_website_incomplete_return_policy",
+        "invalid_url_website_incomplete_terms_and_conditions",
+        "invalid_url_website_incomplete_under_construction",
+        "invalid_url_website_other",
+        "invalid_value_other",
+        "unsupported_business_type",
+        "verification_directors_mismatch",
+        "verification_document_address_mismatch",
+        "verification_document_address_missing",
+        "verification_document_corrupt",
+        "verification_document_country_not_supported",
+        "verification_document_directors_mismatch",
+        "verification_document_dob_mismatch",
+        "verification_document_duplicate_type",
+        "verification_document_expired",
+        "verification_document_failed_copy",
+        "verification_document_failed_greyscale",
+        "verification_document_failed_other",
+        "verification_document_failed_test_mode",
+        "verification_document_fraudulent",
+        "verification_document_id_number_mismatch",
+        "verification_document_id_number_missing",
+        "verification_document_incomplete",
+        "verification_document_invalid",
+        "verification_document_issue_or_expiry_date_missing",
+        "verification_document_manipulated",
+        "verification_document_missing_back",
+        "verification_document_missing_front",
+        "verification_document_name_mismatch",
+        "verification_document_name_missing",
+        "verification_document_nationality_mismatch",
+        "verification_document_not_readable",
+        "verification_document_not_signed",
+        "verification_document_not_uploaded",
+        "verification_document_photo_mismatch",
+        "verification_document_too_large",
+        "verification_document_type_not_supported",
+        "verification_extraneous_directors",
+        "verification_failed_address_match",
+        "verification_failed_authorizer_authority",
+        "verification_failed_business_iec_number",
+        "verification_failed_document_match",
+        "verification_failed_id_number_match",
+        "verification_failed_keyed_identity",
+        "verification_failed_keyed_match",
+        "verification_failed_name_match",
+        "verification_failed_other",
+        "verification_failed_representative_authority",
+        "verification_failed_residential_address",
+        "verification_failed_tax_id_match",
+        "verification_failed_tax_id_not_issued",
+        "verification_legal_entity_structure_mismatch",
+        "verification_missing_directors",
+        "verification_missing_executives",
+        "verification_missing_owners",
+        "verification_rejected_ownership_exemption_reason",
+        "verification_requires_additional_memorandum_of_associations",
+        "verification_requires_additional_proof_of_registration",
+        "verification_supportability",
+    ] = ALWAYS_SENT
     reason: str = ALWAYS_SENT
     requirement: str = ALWAYS_SENT
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -21,8 +21,8 @@ class Card(StripeObject):
     address_state: str | None = None
     address_zip: str | None = None
     address_zip_check: str | None = None
-    allow_redisplay: Literal['always', 'limited', 'unspecified'] | str | None = None
-    available_payout_methods: list[Literal['instant', 'standard'] | str] | None = None
+    allow_redisplay: Literal["always", "limited", "unspecified"] | str | None = None
+    available_payout_methods: list[Literal["instant", "standard"] | str] | None = None
     brand: str = ALWAYS_SENT
     country: str | None = None
     currency: str | None = None
@@ -43,8 +43,8 @@ class Card(StripeObject):
     metadata: dict[str, str] | None = None
     name: str | None = None
     networks: CardNetworks | None = None
-    object: Literal['card'] = ALWAYS_SENT
-    regulated_status: Literal['regulated', 'unregulated'] | str | None = None
+    object: Literal["card"] = ALWAYS_SENT
+    regulated_status: Literal["regulated", "unregulated"] | str | None = None
     status: str | None = None
     tokenization_method: str | None = None
 

@@ -9,16 +9,17 @@ from ..._models import ALWAYS_SENT, StripeObject
 
 
 class CashBalance(StripeObject):
-    """A customer's `Cash balance` represents real funds. Customers can add funds to their cash balance by sending a bank transfer. These funds can be used for payment and can eventually be paid out to your bank account."""
+    """A customer's `Cash balance` represents real funds. Customers can add funds to their cash balance by sending a
+    bank transfer. These funds can be used for payment and can eventually be paid out to your bank account."""
 
     available: dict[str, int] | None = None
     customer: str = ALWAYS_SENT
     customer_account: str | None = None
     livemode: bool = ALWAYS_SENT
-    object: Literal['cash_balance'] = ALWAYS_SENT
+    object: Literal["cash_balance"] = ALWAYS_SENT
     settings: CashBalanceSettings = ALWAYS_SENT
 
 
 class CashBalanceSettings(StripeObject):
-    reconciliation_mode: Literal['automatic', 'manual'] | str = ALWAYS_SENT
+    reconciliation_mode: Literal["automatic", "manual"] | str = ALWAYS_SENT
     using_merchant_default: bool = ALWAYS_SENT

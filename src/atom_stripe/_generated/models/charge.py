@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -37,7 +37,7 @@ class Charge(StripeObject):
     level3: ChargeLevel3 | None = None
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] = ALWAYS_SENT
-    object: Literal['charge'] = ALWAYS_SENT
+    object: Literal["charge"] = ALWAYS_SENT
     on_behalf_of: str | Account | None = None
     outcome: ChargeOutcome | None = None
     paid: bool = ALWAYS_SENT
@@ -57,7 +57,7 @@ class Charge(StripeObject):
     source_transfer: str | Transfer | None = None
     statement_descriptor: str | None = None
     statement_descriptor_suffix: str | None = None
-    status: Literal['failed', 'pending', 'succeeded'] | str = ALWAYS_SENT
+    status: Literal["failed", "pending", "succeeded"] | str = ALWAYS_SENT
     transfer: str | Transfer | None = None
     transfer_data: ChargeTransferData | None = None
     transfer_group: str | None = None
@@ -86,7 +86,7 @@ class ChargeLevel3(StripeObject):
 
 
 class ChargeOutcome(StripeObject):
-    advice_code: Literal['confirm_card_data', 'do_not_try_again', 'try_again_later'] | str | None = None
+    advice_code: Literal["confirm_card_data", "do_not_try_again", "try_again_later"] | str | None = None
     network_advice_code: str | None = None
     network_decline_code: str | None = None
     network_status: str | None = None
@@ -219,7 +219,7 @@ class ChargePaymentMethodDetailsAchCreditTransfer(StripeObject):
 
 
 class ChargePaymentMethodDetailsAchDebit(StripeObject):
-    account_holder_type: Literal['company', 'individual'] | str | None = None
+    account_holder_type: Literal["company", "individual"] | str | None = None
     bank_name: str | None = None
     country: str | None = None
     fingerprint: str | None = None
@@ -287,7 +287,7 @@ class ChargePaymentMethodDetailsBancontact(StripeObject):
     generated_sepa_debit: str | PaymentMethod | None = None
     generated_sepa_debit_mandate: str | Mandate | None = None
     iban_last4: str | None = None
-    preferred_language: Literal['de', 'en', 'fr', 'nl'] | str | None = None
+    preferred_language: Literal["de", "en", "fr", "nl"] | str | None = None
     verified_name: str | None = None
 
 
@@ -334,9 +334,9 @@ class ChargePaymentMethodDetailsCard(StripeObject):
     network_token: ChargePaymentMethodDetailsCardNetworkToken | None = None
     network_transaction_id: str | None = None
     overcapture: ChargePaymentMethodDetailsCardOvercapture | None = None
-    regulated_status: Literal['regulated', 'unregulated'] | str | None = None
-    setup_credential_usage: Literal['installment', 'recurring', 'unscheduled'] | str | None = None
-    stored_credential_usage: Literal['installment', 'recurring', 'unscheduled'] | str | None = None
+    regulated_status: Literal["regulated", "unregulated"] | str | None = None
+    setup_credential_usage: Literal["installment", "recurring", "unscheduled"] | str | None = None
+    stored_credential_usage: Literal["installment", "recurring", "unscheduled"] | str | None = None
     three_d_secure: ChargePaymentMethodDetailsCardThreeDSecure | None = None
     transaction_link_id: str | None = None
     wallet: ChargePaymentMethodDetailsCardWallet | None = None
@@ -366,7 +366,17 @@ class ChargePaymentMethodDetailsCardPresent(StripeObject):
     offline: ChargePaymentMethodDetailsCardPresentOffline | None = None
     overcapture_supported: bool = ALWAYS_SENT
     preferred_locales: list[str] | None = None
-    read_method: Literal['contact_emv', 'contactless_emv', 'contactless_magstripe_mode', 'magnetic_stripe_fallback', 'magnetic_stripe_track2'] | str | None = None
+    read_method: (
+        Literal[
+            "contact_emv",
+            "contactless_emv",
+            "contactless_magstripe_mode",
+            "magnetic_stripe_fallback",
+            "magnetic_stripe_track2",
+        ]
+        | str
+        | None
+    ) = None
     reader: str | None = None
     receipt: ChargePaymentMethodDetailsCardPresentReceipt | None = None
     wallet: ChargePaymentMethodDetailsCardPresentWallet | None = None
@@ -380,8 +390,8 @@ class ChargePaymentMethodDetailsCashapp(StripeObject):
 
 class ChargePaymentMethodDetailsCrypto(StripeObject):
     buyer_address: str | None = None
-    network: Literal['base', 'ethereum', 'polygon', 'solana', 'sui', 'tempo'] | str | None = None
-    token_currency: Literal['ousd', 'phantom_cash', 'usdc', 'usdg', 'usdp', 'usdsui', 'usdt'] | str | None = None
+    network: Literal["base", "ethereum", "polygon", "solana", "sui", "tempo"] | str | None = None
+    token_currency: Literal["ousd", "phantom_cash", "usdc", "usdg", "usdp", "usdsui", "usdt"] | str | None = None
     transaction_hash: str | None = None
 
 
@@ -390,13 +400,75 @@ class ChargePaymentMethodDetailsCustomerBalance(StripeObject):
 
 
 class ChargePaymentMethodDetailsEps(StripeObject):
-    bank: Literal['arzte_und_apotheker_bank', 'austrian_anadi_bank_ag', 'bank_austria', 'bankhaus_carl_spangler', 'bankhaus_schelhammer_und_schattera_ag', 'bawag_psk_ag', 'bks_bank_ag', 'brull_kallmus_bank_ag', 'btv_vier_lander_bank', 'capital_bank_grawe_gruppe_ag', 'deutsche_bank_ag', 'dolomitenbank', 'easybank_ag', 'erste_bank_und_sparkassen', 'hypo_alpeadriabank_international_ag', 'hypo_bank_burgenland_aktiengesellschaft', 'hypo_noe_lb_fur_niederosterreich_u_wien', 'hypo_oberosterreich_salzburg_steiermark', 'hypo_tirol_bank_ag', 'hypo_vorarlberg_bank_ag', 'marchfelder_bank', 'oberbank_ag', 'raiffeisen_bankengruppe_osterreich', 'schoellerbank_ag', 'sparda_bank_wien', 'volksbank_gruppe', 'volkskreditbank_ag', 'vr_bank_braunau'] | str | None = None
+    bank: (
+        Literal[
+            "arzte_und_apotheker_bank",
+            "austrian_anadi_bank_ag",
+            "bank_austria",
+            "bankhaus_carl_spangler",
+            "bankhaus_schelhammer_und_schattera_ag",
+            "bawag_psk_ag",
+            "bks_bank_ag",
+            "brull_kallmus_bank_ag",
+            "btv_vier_lander_bank",
+            "capital_bank_grawe_gruppe_ag",
+            "deutsche_bank_ag",
+            "dolomitenbank",
+            "easybank_ag",
+            "erste_bank_und_sparkassen",
+            "hypo_alpeadriabank_international_ag",
+            "hypo_bank_burgenland_aktiengesellschaft",
+            "hypo_noe_lb_fur_niederosterreich_u_wien",
+            "hypo_oberosterreich_salzburg_steiermark",
+            "hypo_tirol_bank_ag",
+            "hypo_vorarlberg_bank_ag",
+            "marchfelder_bank",
+            "oberbank_ag",
+            "raiffeisen_bankengruppe_osterreich",
+            "schoellerbank_ag",
+            "sparda_bank_wien",
+            "volksbank_gruppe",
+            "volkskreditbank_ag",
+            "vr_bank_braunau",
+        ]
+        | str
+        | None
+    ) = None
     verified_name: str | None = None
 
 
 class ChargePaymentMethodDetailsFpx(StripeObject):
-    account_holder_type: Literal['company', 'individual'] | str | None = None
-    bank: Literal['affin_bank', 'agrobank', 'alliance_bank', 'ambank', 'bank_islam', 'bank_muamalat', 'bank_of_china', 'bank_rakyat', 'bnp_paribas', 'bsn', 'cimb', 'citibank', 'deutsche_bank', 'hong_leong_bank', 'hsbc', 'kfh', 'maybank2e', 'maybank2u', 'mbsb_bank', 'ocbc', 'pb_enterprise', 'public_bank', 'rhb', 'standard_chartered', 'uob'] | str = ALWAYS_SENT
+    account_holder_type: Literal["company", "individual"] | str | None = None
+    bank: (
+        Literal[
+            "affin_bank",
+            "agrobank",
+            "alliance_bank",
+            "ambank",
+            "bank_islam",
+            "bank_muamalat",
+            "bank_of_china",
+            "bank_rakyat",
+            "bnp_paribas",
+            "bsn",
+            "cimb",
+            "citibank",
+            "deutsche_bank",
+            "hong_leong_bank",
+            "hsbc",
+            "kfh",
+            "maybank2e",
+            "maybank2u",
+            "mbsb_bank",
+            "ocbc",
+            "pb_enterprise",
+            "public_bank",
+            "rhb",
+            "standard_chartered",
+            "uob",
+        ]
+        | str
+    ) = ALWAYS_SENT
     transaction_id: str | None = None
 
 
@@ -412,8 +484,59 @@ class ChargePaymentMethodDetailsGrabpay(StripeObject):
 
 
 class ChargePaymentMethodDetailsIdeal(StripeObject):
-    bank: Literal['abn_amro', 'adyen', 'asn_bank', 'bunq', 'buut', 'finom', 'handelsbanken', 'ing', 'knab', 'mollie', 'moneyou', 'n26', 'nn', 'rabobank', 'regiobank', 'revolut', 'sns_bank', 'triodos_bank', 'van_lanschot', 'yoursafe'] | str | None = None
-    bic: Literal['ABNANL2A', 'ADYBNL2A', 'ASNBNL21', 'BITSNL2A', 'BUNQNL2A', 'BUUTNL2A', 'FNOMNL22', 'FVLBNL22', 'HANDNL2A', 'INGBNL2A', 'KNABNL2H', 'MLLENL2A', 'MOYONL21', 'NNBANL2G', 'NTSBDEB1', 'RABONL2U', 'RBRBNL21', 'REVOIE23', 'REVOLT21', 'SNSBNL2A', 'TRIONL2U'] | str | None = None
+    bank: (
+        Literal[
+            "abn_amro",
+            "adyen",
+            "asn_bank",
+            "bunq",
+            "buut",
+            "finom",
+            "handelsbanken",
+            "ing",
+            "knab",
+            "mollie",
+            "moneyou",
+            "n26",
+            "nn",
+            "rabobank",
+            "regiobank",
+            "revolut",
+            "sns_bank",
+            "triodos_bank",
+            "van_lanschot",
+            "yoursafe",
+        ]
+        | str
+        | None
+    ) = None
+    bic: (
+        Literal[
+            "ABNANL2A",
+            "ADYBNL2A",
+            "ASNBNL21",
+            "BITSNL2A",
+            "BUNQNL2A",
+            "BUUTNL2A",
+            "FNOMNL22",
+            "FVLBNL22",
+            "HANDNL2A",
+            "INGBNL2A",
+            "KNABNL2H",
+            "MLLENL2A",
+            "MOYONL21",
+            "NNBANL2G",
+            "NTSBDEB1",
+            "RABONL2U",
+            "RBRBNL21",
+            "REVOIE23",
+            "REVOLT21",
+            "SNSBNL2A",
+            "TRIONL2U",
+        ]
+        | str
+        | None
+    ) = None
     generated_sepa_debit: str | PaymentMethod | None = None
     generated_sepa_debit_mandate: str | Mandate | None = None
     iban_last4: str | None = None
@@ -439,7 +562,17 @@ class ChargePaymentMethodDetailsInteracPresent(StripeObject):
     network: str | None = None
     network_transaction_id: str | None = None
     preferred_locales: list[str] | None = None
-    read_method: Literal['contact_emv', 'contactless_emv', 'contactless_magstripe_mode', 'magnetic_stripe_fallback', 'magnetic_stripe_track2'] | str | None = None
+    read_method: (
+        Literal[
+            "contact_emv",
+            "contactless_emv",
+            "contactless_magstripe_mode",
+            "magnetic_stripe_fallback",
+            "magnetic_stripe_track2",
+        ]
+        | str
+        | None
+    ) = None
     reader: str | None = None
     receipt: ChargePaymentMethodDetailsInteracPresentReceipt | None = None
 
@@ -462,7 +595,34 @@ class ChargePaymentMethodDetailsKonbini(StripeObject):
 
 
 class ChargePaymentMethodDetailsKrCard(StripeObject):
-    brand: Literal['bc', 'citi', 'hana', 'hyundai', 'jeju', 'jeonbuk', 'kakaobank', 'kbank', 'kdbbank', 'kookmin', 'kwangju', 'lotte', 'mg', 'nh', 'post', 'samsung', 'savingsbank', 'shinhan', 'shinhyup', 'suhyup', 'tossbank', 'woori'] | str | None = None
+    brand: (
+        Literal[
+            "bc",
+            "citi",
+            "hana",
+            "hyundai",
+            "jeju",
+            "jeonbuk",
+            "kakaobank",
+            "kbank",
+            "kdbbank",
+            "kookmin",
+            "kwangju",
+            "lotte",
+            "mg",
+            "nh",
+            "post",
+            "samsung",
+            "savingsbank",
+            "shinhan",
+            "shinhyup",
+            "suhyup",
+            "tossbank",
+            "woori",
+        ]
+        | str
+        | None
+    ) = None
     buyer_id: str | None = None
     last4: str | None = None
     transaction_id: str | None = None
@@ -506,7 +666,38 @@ class ChargePaymentMethodDetailsOxxo(StripeObject):
 
 
 class ChargePaymentMethodDetailsP24(StripeObject):
-    bank: Literal['alior_bank', 'bank_millennium', 'bank_nowy_bfg_sa', 'bank_pekao_sa', 'banki_spbdzielcze', 'blik', 'bnp_paribas', 'boz', 'citi_handlowy', 'credit_agricole', 'envelobank', 'etransfer_pocztowy24', 'getin_bank', 'ideabank', 'ing', 'inteligo', 'mbank_mtransfer', 'nest_przelew', 'noble_pay', 'pbac_z_ipko', 'plus_bank', 'santander_przelew24', 'tmobile_usbugi_bankowe', 'toyota_bank', 'velobank', 'volkswagen_bank'] | str | None = None
+    bank: (
+        Literal[
+            "alior_bank",
+            "bank_millennium",
+            "bank_nowy_bfg_sa",
+            "bank_pekao_sa",
+            "banki_spbdzielcze",
+            "blik",
+            "bnp_paribas",
+            "boz",
+            "citi_handlowy",
+            "credit_agricole",
+            "envelobank",
+            "etransfer_pocztowy24",
+            "getin_bank",
+            "ideabank",
+            "ing",
+            "inteligo",
+            "mbank_mtransfer",
+            "nest_przelew",
+            "noble_pay",
+            "pbac_z_ipko",
+            "plus_bank",
+            "santander_przelew24",
+            "tmobile_usbugi_bankowe",
+            "toyota_bank",
+            "velobank",
+            "volkswagen_bank",
+        ]
+        | str
+        | None
+    ) = None
     reference: str | None = None
     verified_name: str | None = None
 
@@ -602,7 +793,7 @@ class ChargePaymentMethodDetailsSofort(StripeObject):
     generated_sepa_debit: str | PaymentMethod | None = None
     generated_sepa_debit_mandate: str | Mandate | None = None
     iban_last4: str | None = None
-    preferred_language: Literal['de', 'en', 'es', 'fr', 'it', 'nl', 'pl'] | str | None = None
+    preferred_language: Literal["de", "en", "es", "fr", "it", "nl", "pl"] | str | None = None
     verified_name: str | None = None
 
 
@@ -629,8 +820,8 @@ class ChargePaymentMethodDetailsUpi(StripeObject):
 
 
 class ChargePaymentMethodDetailsUsBankAccount(StripeObject):
-    account_holder_type: Literal['company', 'individual'] | str | None = None
-    account_type: Literal['checking', 'savings'] | str | None = None
+    account_holder_type: Literal["company", "individual"] | str | None = None
+    account_type: Literal["checking", "savings"] | str | None = None
     bank_name: str | None = None
     expected_debit_date: str | None = None
     fingerprint: str | None = None
@@ -670,7 +861,7 @@ class ChargePaymentMethodDetailsAlmaInstallments(StripeObject):
 
 class ChargePaymentMethodDetailsAmazonPayFunding(StripeObject):
     card: ChargePaymentMethodDetailsAmazonPayFundingCard | None = None
-    type: Literal['card'] | None = None
+    type: Literal["card"] | None = None
 
 
 class ChargePaymentMethodDetailsCardChecks(StripeObject):
@@ -680,11 +871,11 @@ class ChargePaymentMethodDetailsCardChecks(StripeObject):
 
 
 class ChargePaymentMethodDetailsCardExtendedAuthorization(StripeObject):
-    status: Literal['disabled', 'enabled'] | str = ALWAYS_SENT
+    status: Literal["disabled", "enabled"] | str = ALWAYS_SENT
 
 
 class ChargePaymentMethodDetailsCardIncrementalAuthorization(StripeObject):
-    status: Literal['available', 'unavailable'] | str = ALWAYS_SENT
+    status: Literal["available", "unavailable"] | str = ALWAYS_SENT
 
 
 class ChargePaymentMethodDetailsCardInstallments(StripeObject):
@@ -692,7 +883,7 @@ class ChargePaymentMethodDetailsCardInstallments(StripeObject):
 
 
 class ChargePaymentMethodDetailsCardMulticapture(StripeObject):
-    status: Literal['available', 'unavailable'] | str = ALWAYS_SENT
+    status: Literal["available", "unavailable"] | str = ALWAYS_SENT
 
 
 class ChargePaymentMethodDetailsCardNetworkToken(StripeObject):
@@ -701,18 +892,42 @@ class ChargePaymentMethodDetailsCardNetworkToken(StripeObject):
 
 class ChargePaymentMethodDetailsCardOvercapture(StripeObject):
     maximum_amount_capturable: int = ALWAYS_SENT
-    status: Literal['available', 'unavailable'] | str = ALWAYS_SENT
+    status: Literal["available", "unavailable"] | str = ALWAYS_SENT
 
 
 class ChargePaymentMethodDetailsCardThreeDSecure(StripeObject):
-    authentication_flow: Literal['challenge', 'frictionless'] | str | None = None
-    electronic_commerce_indicator: Literal['01', '02', '05', '06', '07'] | str | None = None
-    exemption_indicator: Literal['low_risk', 'none'] | str | None = None
+    authentication_flow: Literal["challenge", "frictionless"] | str | None = None
+    electronic_commerce_indicator: Literal["01", "02", "05", "06", "07"] | str | None = None
+    exemption_indicator: Literal["low_risk", "none"] | str | None = None
     exemption_indicator_applied: bool | None = None
-    result: Literal['attempt_acknowledged', 'authenticated', 'data_share_only', 'exempted', 'failed', 'not_supported', 'processing_error'] | str | None = None
-    result_reason: Literal['abandoned', 'bypassed', 'canceled', 'card_not_enrolled', 'network_not_supported', 'protocol_error', 'rejected'] | str | None = None
+    result: (
+        Literal[
+            "attempt_acknowledged",
+            "authenticated",
+            "data_share_only",
+            "exempted",
+            "failed",
+            "not_supported",
+            "processing_error",
+        ]
+        | str
+        | None
+    ) = None
+    result_reason: (
+        Literal[
+            "abandoned",
+            "bypassed",
+            "canceled",
+            "card_not_enrolled",
+            "network_not_supported",
+            "protocol_error",
+            "rejected",
+        ]
+        | str
+        | None
+    ) = None
     transaction_id: str | None = None
-    version: Literal['1.0.2', '2.1.0', '2.2.0', '2.3.0', '2.3.1'] | str | None = None
+    version: Literal["1.0.2", "2.1.0", "2.2.0", "2.3.0", "2.3.1"] | str | None = None
 
 
 class ChargePaymentMethodDetailsCardWallet(StripeObject):
@@ -723,17 +938,22 @@ class ChargePaymentMethodDetailsCardWallet(StripeObject):
     link: ChargePaymentMethodDetailsCardWalletLink | None = None
     masterpass: ChargePaymentMethodDetailsCardWalletMasterpass | None = None
     samsung_pay: ChargePaymentMethodDetailsCardWalletSamsungPay | None = None
-    type: Literal['amex_express_checkout', 'apple_pay', 'google_pay', 'link', 'masterpass', 'samsung_pay', 'visa_checkout'] | str = ALWAYS_SENT
+    type: (
+        Literal[
+            "amex_express_checkout", "apple_pay", "google_pay", "link", "masterpass", "samsung_pay", "visa_checkout"
+        ]
+        | str
+    ) = ALWAYS_SENT
     visa_checkout: ChargePaymentMethodDetailsCardWalletVisaCheckout | None = None
 
 
 class ChargePaymentMethodDetailsCardPresentOffline(StripeObject):
     stored_at: int | None = None
-    type: Literal['deferred'] | None = None
+    type: Literal["deferred"] | None = None
 
 
 class ChargePaymentMethodDetailsCardPresentReceipt(StripeObject):
-    account_type: Literal['checking', 'credit', 'prepaid', 'unknown'] | str | None = None
+    account_type: Literal["checking", "credit", "prepaid", "unknown"] | str | None = None
     application_cryptogram: str | None = None
     application_preferred_name: str | None = None
     authorization_code: str | None = None
@@ -745,11 +965,11 @@ class ChargePaymentMethodDetailsCardPresentReceipt(StripeObject):
 
 
 class ChargePaymentMethodDetailsCardPresentWallet(StripeObject):
-    type: Literal['apple_pay', 'google_pay', 'samsung_pay', 'unknown'] | str = ALWAYS_SENT
+    type: Literal["apple_pay", "google_pay", "samsung_pay", "unknown"] | str = ALWAYS_SENT
 
 
 class ChargePaymentMethodDetailsInteracPresentReceipt(StripeObject):
-    account_type: Literal['checking', 'savings', 'unknown'] | str | None = None
+    account_type: Literal["checking", "savings", "unknown"] | str | None = None
     application_cryptogram: str | None = None
     application_preferred_name: str | None = None
     authorization_code: str | None = None
@@ -765,7 +985,7 @@ class ChargePaymentMethodDetailsKlarnaPayerDetails(StripeObject):
 
 
 class ChargePaymentMethodDetailsKonbiniStore(StripeObject):
-    chain: Literal['familymart', 'lawson', 'ministop', 'seicomart'] | str | None = None
+    chain: Literal["familymart", "lawson", "ministop", "seicomart"] | str | None = None
 
 
 class ChargePaymentMethodDetailsMobilepayCard(StripeObject):
@@ -777,13 +997,13 @@ class ChargePaymentMethodDetailsMobilepayCard(StripeObject):
 
 
 class ChargePaymentMethodDetailsPaypalSellerProtection(StripeObject):
-    dispute_categories: list[Literal['fraudulent', 'product_not_received'] | str] | None = None
-    status: Literal['eligible', 'not_eligible', 'partially_eligible'] | str = ALWAYS_SENT
+    dispute_categories: list[Literal["fraudulent", "product_not_received"] | str] | None = None
+    status: Literal["eligible", "not_eligible", "partially_eligible"] | str = ALWAYS_SENT
 
 
 class ChargePaymentMethodDetailsRevolutPayFunding(StripeObject):
     card: ChargePaymentMethodDetailsRevolutPayFundingCard | None = None
-    type: Literal['card'] | None = None
+    type: Literal["card"] | None = None
 
 
 class ChargePaymentMethodDetailsAmazonPayFundingCard(StripeObject):
@@ -797,8 +1017,8 @@ class ChargePaymentMethodDetailsAmazonPayFundingCard(StripeObject):
 
 class ChargePaymentMethodDetailsCardInstallmentsPlan(StripeObject):
     count: int | None = None
-    interval: Literal['month'] | None = None
-    type: Literal['bonus', 'fixed_count', 'revolving'] | str = ALWAYS_SENT
+    interval: Literal["month"] | None = None
+    type: Literal["bonus", "fixed_count", "revolving"] | str = ALWAYS_SENT
 
 
 class ChargePaymentMethodDetailsCardWalletAmexExpressCheckout(StripeObject):

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -21,7 +21,7 @@ class CheckoutSession(StripeObject):
     amount_subtotal: int | None = None
     amount_total: int | None = None
     automatic_tax: CheckoutSessionAutomaticTax = ALWAYS_SENT
-    billing_address_collection: Literal['auto', 'required'] | str | None = None
+    billing_address_collection: Literal["auto", "required"] | str | None = None
     branding_settings: CheckoutSessionBrandingSettings | None = None
     cancel_url: str | None = None
     client_reference_id: str | None = None
@@ -36,7 +36,7 @@ class CheckoutSession(StripeObject):
     custom_text: CheckoutSessionCustomText = ALWAYS_SENT
     customer: str | Customer | None = None
     customer_account: str | None = None
-    customer_creation: Literal['always', 'if_required'] | str | None = None
+    customer_creation: Literal["always", "if_required"] | str | None = None
     customer_details: CheckoutSessionCustomerDetails | None = None
     customer_email: str | None = None
     discounts: list[CheckoutSessionDiscount] | None = None
@@ -48,39 +48,86 @@ class CheckoutSession(StripeObject):
     invoice_creation: CheckoutSessionInvoiceCreation | None = None
     line_items: Page[LineItem] | None = None
     livemode: bool = ALWAYS_SENT
-    locale: Literal['auto', 'bg', 'cs', 'da', 'de', 'el', 'en', 'en-GB', 'es', 'es-419', 'et', 'fi', 'fil', 'fr', 'fr-CA', 'hi-IN', 'hr', 'hu', 'id', 'it', 'ja', 'ko', 'lt', 'lv', 'ms', 'mt', 'nb', 'nl', 'pl', 'pt', 'pt-BR', 'ro', 'ru', 'sk', 'sl', 'sv', 'th', 'tr', 'vi', 'zh', 'zh-HK', 'zh-TW'] | str | None = None
+    locale: (
+        Literal[
+            "auto",
+            "bg",
+            "cs",
+            "da",
+            "de",
+            "el",
+            "en",
+            "en-GB",
+            "es",
+            "es-419",
+            "et",
+            "fi",
+            "fil",
+            "fr",
+            "fr-CA",
+            "hi-IN",
+            "hr",
+            "hu",
+            "id",
+            "it",
+            "ja",
+            "ko",
+            "lt",
+            "lv",
+            "ms",
+            "mt",
+            "nb",
+            "nl",
+            "pl",
+            "pt",
+            "pt-BR",
+            "ro",
+            "ru",
+            "sk",
+            "sl",
+            "sv",
+            "th",
+            "tr",
+            "vi",
+            "zh",
+            "zh-HK",
+            "zh-TW",
+        ]
+        | str
+        | None
+    ) = None
     managed_payments: CheckoutSessionManagedPayments | None = None
     metadata: dict[str, str] | None = None
-    mode: Literal['payment', 'setup', 'subscription'] | str = ALWAYS_SENT
+    mode: Literal["payment", "setup", "subscription"] | str = ALWAYS_SENT
     name_collection: CheckoutSessionNameCollection | None = None
-    object: Literal['checkout.session'] = ALWAYS_SENT
+    object: Literal["checkout.session"] = ALWAYS_SENT
     optional_items: list[CheckoutSessionOptionalItem] | None = None
-    origin_context: Literal['mobile_app', 'web'] | str | None = None
+    origin_context: Literal["mobile_app", "web"] | str | None = None
     payment_intent: str | PaymentIntent | None = None
     payment_link: str | PaymentLink | None = None
-    payment_method_collection: Literal['always', 'if_required'] | str | None = None
+    payment_method_collection: Literal["always", "if_required"] | str | None = None
     payment_method_configuration_details: CheckoutSessionPaymentMethodConfigurationDetails | None = None
     payment_method_options: CheckoutSessionPaymentMethodOptions | None = None
     payment_method_types: list[str] = ALWAYS_SENT
-    payment_status: Literal['no_payment_required', 'paid', 'unpaid'] | str = ALWAYS_SENT
+    payment_status: Literal["no_payment_required", "paid", "unpaid"] | str = ALWAYS_SENT
     permissions: CheckoutSessionPermissions | None = None
     phone_number_collection: CheckoutSessionPhoneNumberCollection | None = None
     presentment_details: CheckoutSessionPresentmentDetails | None = None
     recovered_from: str | None = None
-    redirect_on_completion: Literal['always', 'if_required', 'never'] | str | None = None
+    redirect_on_completion: Literal["always", "if_required", "never"] | str | None = None
     return_url: str | None = None
     saved_payment_method_options: CheckoutSessionSavedPaymentMethodOptions | None = None
     setup_intent: str | SetupIntent | None = None
     shipping_address_collection: CheckoutSessionShippingAddressCollection | None = None
     shipping_cost: CheckoutSessionShippingCost | None = None
     shipping_options: list[CheckoutSessionShippingOption] = ALWAYS_SENT
-    status: Literal['complete', 'expired', 'open'] | str | None = None
-    submit_type: Literal['auto', 'book', 'donate', 'pay', 'subscribe'] | str | None = None
+    status: Literal["complete", "expired", "open"] | str | None = None
+    submit_type: Literal["auto", "book", "donate", "pay", "subscribe"] | str | None = None
     subscription: str | Subscription | None = None
     success_url: str | None = None
     tax_id_collection: CheckoutSessionTaxIdCollection | None = None
     total_details: CheckoutSessionTotalDetails | None = None
-    ui_mode: Literal['elements', 'embedded_page', 'form', 'hosted_page'] | str | None = None
+    ui_mode: Literal["elements", "embedded_page", "form", "hosted_page"] | str | None = None
     url: str | None = None
     wallet_options: CheckoutSessionWalletOptions | None = None
 
@@ -97,12 +144,12 @@ class CheckoutSessionAutomaticTax(StripeObject):
     enabled: bool = ALWAYS_SENT
     liability: CheckoutSessionAutomaticTaxLiability | None = None
     provider: str | None = None
-    status: Literal['complete', 'failed', 'requires_location_inputs'] | str | None = None
+    status: Literal["complete", "failed", "requires_location_inputs"] | str | None = None
 
 
 class CheckoutSessionBrandingSettings(StripeObject):
     background_color: str = ALWAYS_SENT
-    border_style: Literal['pill', 'rectangular', 'rounded'] | str = ALWAYS_SENT
+    border_style: Literal["pill", "rectangular", "rounded"] | str = ALWAYS_SENT
     button_color: str = ALWAYS_SENT
     display_name: str = ALWAYS_SENT
     font_family: str = ALWAYS_SENT
@@ -117,14 +164,14 @@ class CheckoutSessionCollectedInformation(StripeObject):
 
 
 class CheckoutSessionConsent(StripeObject):
-    promotions: Literal['opt_in', 'opt_out'] | str | None = None
-    terms_of_service: Literal['accepted'] | None = None
+    promotions: Literal["opt_in", "opt_out"] | str | None = None
+    terms_of_service: Literal["accepted"] | None = None
 
 
 class CheckoutSessionConsentCollection(StripeObject):
     payment_method_reuse_agreement: CheckoutSessionConsentCollectionPaymentMethodReuseAgreement | None = None
-    promotions: Literal['auto', 'none'] | str | None = None
-    terms_of_service: Literal['none', 'required'] | str | None = None
+    promotions: Literal["auto", "none"] | str | None = None
+    terms_of_service: Literal["none", "required"] | str | None = None
 
 
 class CheckoutSessionCurrencyConversion(StripeObject):
@@ -141,7 +188,7 @@ class CheckoutSessionCustomField(StripeObject):
     numeric: CheckoutSessionCustomFieldNumeric | None = None
     optional: bool = ALWAYS_SENT
     text: CheckoutSessionCustomFieldText | None = None
-    type: Literal['dropdown', 'numeric', 'text'] | str = ALWAYS_SENT
+    type: Literal["dropdown", "numeric", "text"] | str = ALWAYS_SENT
 
 
 class CheckoutSessionCustomText(StripeObject):
@@ -158,7 +205,7 @@ class CheckoutSessionCustomerDetails(StripeObject):
     individual_name: str | None = None
     name: str | None = None
     phone: str | None = None
-    tax_exempt: Literal['exempt', 'none', 'reverse'] | str | None = None
+    tax_exempt: Literal["exempt", "none", "reverse"] | str | None = None
     tax_ids: list[CheckoutSessionCustomerDetailsTaxId] | None = None
 
 
@@ -243,7 +290,7 @@ class CheckoutSessionPaymentMethodOptions(StripeObject):
 
 
 class CheckoutSessionPermissions(StripeObject):
-    update_shipping_details: Literal['client_only', 'server_only'] | str | None = None
+    update_shipping_details: Literal["client_only", "server_only"] | str | None = None
 
 
 class CheckoutSessionPhoneNumberCollection(StripeObject):
@@ -256,13 +303,255 @@ class CheckoutSessionPresentmentDetails(StripeObject):
 
 
 class CheckoutSessionSavedPaymentMethodOptions(StripeObject):
-    allow_redisplay_filters: list[Literal['always', 'limited', 'unspecified'] | str] | None = None
-    payment_method_remove: Literal['disabled', 'enabled'] | str | None = None
-    payment_method_save: Literal['disabled', 'enabled'] | str | None = None
+    allow_redisplay_filters: list[Literal["always", "limited", "unspecified"] | str] | None = None
+    payment_method_remove: Literal["disabled", "enabled"] | str | None = None
+    payment_method_save: Literal["disabled", "enabled"] | str | None = None
 
 
 class CheckoutSessionShippingAddressCollection(StripeObject):
-    allowed_countries: list[Literal['AC', 'AD', 'AE', 'AF', 'AG', 'AI', 'AL', 'AM', 'AO', 'AQ', 'AR', 'AT', 'AU', 'AW', 'AX', 'AZ', 'BA', 'BB', 'BD', 'BE', 'BF', 'BG', 'BH', 'BI', 'BJ', 'BL', 'BM', 'BN', 'BO', 'BQ', 'BR', 'BS', 'BT', 'BV', 'BW', 'BY', 'BZ', 'CA', 'CD', 'CF', 'CG', 'CH', 'CI', 'CK', 'CL', 'CM', 'CN', 'CO', 'CR', 'CV', 'CW', 'CY', 'CZ', 'DE', 'DJ', 'DK', 'DM', 'DO', 'DZ', 'EC', 'EE', 'EG', 'EH', 'ER', 'ES', 'ET', 'FI', 'FJ', 'FK', 'FO', 'FR', 'GA', 'GB', 'GD', 'GE', 'GF', 'GG', 'GH', 'GI', 'GL', 'GM', 'GN', 'GP', 'GQ', 'GR', 'GS', 'GT', 'GU', 'GW', 'GY', 'HK', 'HN', 'HR', 'HT', 'HU', 'ID', 'IE', 'IL', 'IM', 'IN', 'IO', 'IQ', 'IS', 'IT', 'JE', 'JM', 'JO', 'JP', 'KE', 'KG', 'KH', 'KI', 'KM', 'KN', 'KR', 'KW', 'KY', 'KZ', 'LA', 'LB', 'LC', 'LI', 'LK', 'LR', 'LS', 'LT', 'LU', 'LV', 'LY', 'MA', 'MC', 'MD', 'ME', 'MF', 'MG', 'MK', 'ML', 'MM', 'MN', 'MO', 'MQ', 'MR', 'MS', 'MT', 'MU', 'MV', 'MW', 'MX', 'MY', 'MZ', 'NA', 'NC', 'NE', 'NG', 'NI', 'NL', 'NO', 'NP', 'NR', 'NU', 'NZ', 'OM', 'PA', 'PE', 'PF', 'PG', 'PH', 'PK', 'PL', 'PM', 'PN', 'PR', 'PS', 'PT', 'PY', 'QA', 'RE', 'RO', 'RS', 'RU', 'RW', 'SA', 'SB', 'SC', 'SD', 'SE', 'SG', 'SH', 'SI', 'SJ', 'SK', 'SL', 'SM', 'SN', 'SO', 'SR', 'SS', 'ST', 'SV', 'SX', 'SZ', 'TA', 'TC', 'TD', 'TF', 'TG', 'TH', 'TJ', 'TK', 'TL', 'TM', 'TN', 'TO', 'TR', 'TT', 'TV', 'TW', 'TZ', 'UA', 'UG', 'US', 'UY', 'UZ', 'VA', 'VC', 'VE', 'VG', 'VN', 'VU', 'WF', 'WS', 'XK', 'YE', 'YT', 'ZA', 'ZM', 'ZW', 'ZZ'] | str] = ALWAYS_SENT
+    allowed_countries: list[
+        Literal[
+            "AC",
+            "AD",
+            "AE",
+            "AF",
+            "AG",
+            "AI",
+            "AL",
+            "AM",
+            "AO",
+            "AQ",
+            "AR",
+            "AT",
+            "AU",
+            "AW",
+            "AX",
+            "AZ",
+            "BA",
+            "BB",
+            "BD",
+            "BE",
+            "BF",
+            "BG",
+            "BH",
+            "BI",
+            "BJ",
+            "BL",
+            "BM",
+            "BN",
+            "BO",
+            "BQ",
+            "BR",
+            "BS",
+            "BT",
+            "BV",
+            "BW",
+            "BY",
+            "BZ",
+            "CA",
+            "CD",
+            "CF",
+            "CG",
+            "CH",
+            "CI",
+            "CK",
+            "CL",
+            "CM",
+            "CN",
+            "CO",
+            "CR",
+            "CV",
+            "CW",
+            "CY",
+            "CZ",
+            "DE",
+            "DJ",
+            "DK",
+            "DM",
+            "DO",
+            "DZ",
+            "EC",
+            "EE",
+            "EG",
+            "EH",
+            "ER",
+            "ES",
+            "ET",
+            "FI",
+            "FJ",
+            "FK",
+            "FO",
+            "FR",
+            "GA",
+            "GB",
+            "GD",
+            "GE",
+            "GF",
+            "GG",
+            "GH",
+            "GI",
+            "GL",
+            "GM",
+            "GN",
+            "GP",
+            "GQ",
+            "GR",
+            "GS",
+            "GT",
+            "GU",
+            "GW",
+            "GY",
+            "HK",
+            "HN",
+            "HR",
+            "HT",
+            "HU",
+            "ID",
+            "IE",
+            "IL",
+            "IM",
+            "IN",
+            "IO",
+            "IQ",
+            "IS",
+            "IT",
+            "JE",
+            "JM",
+            "JO",
+            "JP",
+            "KE",
+            "KG",
+            "KH",
+            "KI",
+            "KM",
+            "KN",
+            "KR",
+            "KW",
+            "KY",
+            "KZ",
+            "LA",
+            "LB",
+            "LC",
+            "LI",
+            "LK",
+            "LR",
+            "LS",
+            "LT",
+            "LU",
+            "LV",
+            "LY",
+            "MA",
+            "MC",
+            "MD",
+            "ME",
+            "MF",
+            "MG",
+            "MK",
+            "ML",
+            "MM",
+            "MN",
+            "MO",
+            "MQ",
+            "MR",
+            "MS",
+            "MT",
+            "MU",
+            "MV",
+            "MW",
+            "MX",
+            "MY",
+            "MZ",
+            "NA",
+            "NC",
+            "NE",
+            "NG",
+            "NI",
+            "NL",
+            "NO",
+            "NP",
+            "NR",
+            "NU",
+            "NZ",
+            "OM",
+            "PA",
+            "PE",
+            "PF",
+            "PG",
+            "PH",
+            "PK",
+            "PL",
+            "PM",
+            "PN",
+            "PR",
+            "PS",
+            "PT",
+            "PY",
+            "QA",
+            "RE",
+            "RO",
+            "RS",
+            "RU",
+            "RW",
+            "SA",
+            "SB",
+            "SC",
+            "SD",
+            "SE",
+            "SG",
+            "SH",
+            "SI",
+            "SJ",
+            "SK",
+            "SL",
+            "SM",
+            "SN",
+            "SO",
+            "SR",
+            "SS",
+            "ST",
+            "SV",
+            "SX",
+            "SZ",
+            "TA",
+            "TC",
+            "TD",
+            "TF",
+            "TG",
+            "TH",
+            "TJ",
+            "TK",
+            "TL",
+            "TM",
+            "TN",
+            "TO",
+            "TR",
+            "TT",
+            "TV",
+            "TW",
+            "TZ",
+            "UA",
+            "UG",
+            "US",
+            "UY",
+            "UZ",
+            "VA",
+            "VC",
+            "VE",
+            "VG",
+            "VN",
+            "VU",
+            "WF",
+            "WS",
+            "XK",
+            "YE",
+            "YT",
+            "ZA",
+            "ZM",
+            "ZW",
+            "ZZ",
+        ]
+        | str
+    ] = ALWAYS_SENT
 
 
 class CheckoutSessionShippingCost(StripeObject):
@@ -280,7 +569,7 @@ class CheckoutSessionShippingOption(StripeObject):
 
 class CheckoutSessionTaxIdCollection(StripeObject):
     enabled: bool = ALWAYS_SENT
-    required: Literal['if_supported', 'never'] | str = ALWAYS_SENT
+    required: Literal["if_supported", "never"] | str = ALWAYS_SENT
 
 
 class CheckoutSessionTotalDetails(StripeObject):
@@ -303,18 +592,18 @@ class CheckoutSessionAfterExpirationRecovery(StripeObject):
 
 class CheckoutSessionAutomaticTaxLiability(StripeObject):
     account: str | Account | None = None
-    type: Literal['account', 'self'] | str = ALWAYS_SENT
+    type: Literal["account", "self"] | str = ALWAYS_SENT
 
 
 class CheckoutSessionBrandingSettingsIcon(StripeObject):
     file: str | None = None
-    type: Literal['file', 'url'] | str = ALWAYS_SENT
+    type: Literal["file", "url"] | str = ALWAYS_SENT
     url: str | None = None
 
 
 class CheckoutSessionBrandingSettingsLogo(StripeObject):
     file: str | None = None
-    type: Literal['file', 'url'] | str = ALWAYS_SENT
+    type: Literal["file", "url"] | str = ALWAYS_SENT
     url: str | None = None
 
 
@@ -324,7 +613,7 @@ class CheckoutSessionCollectedInformationShippingDetails(StripeObject):
 
 
 class CheckoutSessionConsentCollectionPaymentMethodReuseAgreement(StripeObject):
-    position: Literal['auto', 'hidden'] | str = ALWAYS_SENT
+    position: Literal["auto", "hidden"] | str = ALWAYS_SENT
 
 
 class CheckoutSessionCustomFieldDropdown(StripeObject):
@@ -335,7 +624,7 @@ class CheckoutSessionCustomFieldDropdown(StripeObject):
 
 class CheckoutSessionCustomFieldLabel(StripeObject):
     custom: str | None = None
-    type: Literal['custom'] = ALWAYS_SENT
+    type: Literal["custom"] = ALWAYS_SENT
 
 
 class CheckoutSessionCustomFieldNumeric(StripeObject):
@@ -378,7 +667,147 @@ class CheckoutSessionCustomerDetailsAddress(StripeObject):
 
 
 class CheckoutSessionCustomerDetailsTaxId(StripeObject):
-    type: Literal['ad_nrt', 'ae_trn', 'al_tin', 'am_tin', 'ao_tin', 'ar_cuit', 'au_abn', 'au_acn', 'au_arn', 'au_wpn', 'aw_tin', 'az_tin', 'ba_tin', 'bb_tin', 'bd_bin', 'bf_ifu', 'bg_uic', 'bh_vat', 'bj_ifu', 'bo_tin', 'br_cnpj', 'br_cpf', 'bs_tin', 'bw_vat', 'by_tin', 'ca_bn', 'ca_gst_hst', 'ca_pst_bc', 'ca_pst_mb', 'ca_pst_sk', 'ca_qst', 'cd_nif', 'ch_uid', 'ch_vat', 'ci_vat', 'cl_tin', 'cm_niu', 'cn_tin', 'co_nit', 'cr_tin', 'cv_nif', 'cz_dic', 'de_stn', 'do_rcn', 'ec_ruc', 'eg_tin', 'es_cif', 'et_tin', 'eu_oss_vat', 'eu_vat', 'fo_vat', 'fr_siren', 'fr_siret', 'fr_spi', 'gb_vat', 'ge_vat', 'gh_tin', 'gi_tin', 'gn_nif', 'hk_br', 'hr_oib', 'hu_tin', 'ic_nif', 'id_npwp', 'il_vat', 'in_gst', 'is_kt', 'is_vat', 'it_cf', 'jp_cn', 'jp_rn', 'jp_trn', 'ke_pin', 'kg_tin', 'kh_tin', 'kr_brn', 'kz_bin', 'la_tin', 'li_uid', 'li_vat', 'lk_vat', 'ma_vat', 'md_cf', 'md_vat', 'me_pib', 'mk_vat', 'mr_nif', 'mu_vat', 'mx_rfc', 'my_frp', 'my_itn', 'my_sst', 'mz_nuit', 'ng_tin', 'no_vat', 'no_voec', 'np_pan', 'nz_bn', 'nz_gst', 'om_vat', 'pe_ruc', 'ph_tin', 'pl_nip', 'pt_nif', 'py_ruc', 'ro_tin', 'rs_pib', 'ru_inn', 'ru_kpp', 'sa_vat', 'sg_gst', 'sg_uen', 'si_tin', 'sm_coe', 'sn_ninea', 'sr_fin', 'sv_nit', 'th_vat', 'tj_tin', 'tr_tin', 'tt_bir', 'tt_vat', 'tw_vat', 'tz_vat', 'ua_vat', 'ug_tin', 'unknown', 'us_ein', 'uy_ruc', 'uz_tin', 'uz_vat', 've_rif', 'vn_tin', 'za_vat', 'zm_tin', 'zw_tin'] | str = ALWAYS_SENT
+    type: (
+        Literal[
+            "ad_nrt",
+            "ae_trn",
+            "al_tin",
+            "am_tin",
+            "ao_tin",
+            "ar_cuit",
+            "au_abn",
+            "au_acn",
+            "au_arn",
+            "au_wpn",
+            "aw_tin",
+            "az_tin",
+            "ba_tin",
+            "bb_tin",
+            "bd_bin",
+            "bf_ifu",
+            "bg_uic",
+            "bh_vat",
+            "bj_ifu",
+            "bo_tin",
+            "br_cnpj",
+            "br_cpf",
+            "bs_tin",
+            "bw_vat",
+            "by_tin",
+            "ca_bn",
+            "ca_gst_hst",
+            "ca_pst_bc",
+            "ca_pst_mb",
+            "ca_pst_sk",
+            "ca_qst",
+            "cd_nif",
+            "ch_uid",
+            "ch_vat",
+            "ci_vat",
+            "cl_tin",
+            "cm_niu",
+            "cn_tin",
+            "co_nit",
+            "cr_tin",
+            "cv_nif",
+            "cz_dic",
+            "de_stn",
+            "do_rcn",
+            "ec_ruc",
+            "eg_tin",
+            "es_cif",
+            "et_tin",
+            "eu_oss_vat",
+            "eu_vat",
+            "fo_vat",
+            "fr_siren",
+            "fr_siret",
+            "fr_spi",
+            "gb_vat",
+            "ge_vat",
+            "gh_tin",
+            "gi_tin",
+            "gn_nif",
+            "hk_br",
+            "hr_oib",
+            "hu_tin",
+            "ic_nif",
+            "id_npwp",
+            "il_vat",
+            "in_gst",
+            "is_kt",
+            "is_vat",
+            "it_cf",
+            "jp_cn",
+            "jp_rn",
+            "jp_trn",
+            "ke_pin",
+            "kg_tin",
+            "kh_tin",
+            "kr_brn",
+            "kz_bin",
+            "la_tin",
+            "li_uid",
+            "li_vat",
+            "lk_vat",
+            "ma_vat",
+            "md_cf",
+            "md_vat",
+            "me_pib",
+            "mk_vat",
+            "mr_nif",
+            "mu_vat",
+            "mx_rfc",
+            "my_frp",
+            "my_itn",
+            "my_sst",
+            "mz_nuit",
+            "ng_tin",
+            "no_vat",
+            "no_voec",
+            "np_pan",
+            "nz_bn",
+            "nz_gst",
+            "om_vat",
+            "pe_ruc",
+            "ph_tin",
+            "pl_nip",
+            "pt_nif",
+            "py_ruc",
+            "ro_tin",
+            "rs_pib",
+            "ru_inn",
+            "ru_kpp",
+            "sa_vat",
+            "sg_gst",
+            "sg_uen",
+            "si_tin",
+            "sm_coe",
+            "sn_ninea",
+            "sr_fin",
+            "sv_nit",
+            "th_vat",
+            "tj_tin",
+            "tr_tin",
+            "tt_bir",
+            "tt_vat",
+            "tw_vat",
+            "tz_vat",
+            "ua_vat",
+            "ug_tin",
+            "unknown",
+            "us_ein",
+            "uy_ruc",
+            "uz_tin",
+            "uz_vat",
+            "ve_rif",
+            "vn_tin",
+            "za_vat",
+            "zm_tin",
+            "zw_tin",
+        ]
+        | str
+    ) = ALWAYS_SENT
     value: str | None = None
 
 
@@ -409,216 +838,216 @@ class CheckoutSessionOptionalItemAdjustableQuantity(StripeObject):
 
 
 class CheckoutSessionPaymentMethodOptionsAcssDebit(StripeObject):
-    currency: Literal['cad', 'usd'] | str | None = None
+    currency: Literal["cad", "usd"] | str | None = None
     mandate_options: CheckoutSessionPaymentMethodOptionsAcssDebitMandateOptions | None = None
-    setup_future_usage: Literal['none', 'off_session', 'on_session'] | str | None = None
+    setup_future_usage: Literal["none", "off_session", "on_session"] | str | None = None
     target_date: str | None = None
-    verification_method: Literal['automatic', 'instant', 'microdeposits'] | str | None = None
+    verification_method: Literal["automatic", "instant", "microdeposits"] | str | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsAffirm(StripeObject):
-    capture_method: Literal['manual'] | None = None
-    setup_future_usage: Literal['none'] | None = None
+    capture_method: Literal["manual"] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsAfterpayClearpay(StripeObject):
-    capture_method: Literal['manual'] | None = None
-    setup_future_usage: Literal['none'] | None = None
+    capture_method: Literal["manual"] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsAlipay(StripeObject):
-    setup_future_usage: Literal['none'] | str | None = None
+    setup_future_usage: Literal["none"] | str | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsAlma(StripeObject):
-    capture_method: Literal['manual'] | None = None
+    capture_method: Literal["manual"] | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsAmazonPay(StripeObject):
-    capture_method: Literal['manual'] | None = None
-    setup_future_usage: Literal['none', 'off_session'] | str | None = None
+    capture_method: Literal["manual"] | None = None
+    setup_future_usage: Literal["none", "off_session"] | str | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsAuBecsDebit(StripeObject):
-    setup_future_usage: Literal['none'] | None = None
+    setup_future_usage: Literal["none"] | None = None
     target_date: str | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsBacsDebit(StripeObject):
     mandate_options: CheckoutSessionPaymentMethodOptionsBacsDebitMandateOptions | None = None
-    setup_future_usage: Literal['none', 'off_session', 'on_session'] | str | None = None
+    setup_future_usage: Literal["none", "off_session", "on_session"] | str | None = None
     target_date: str | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsBancontact(StripeObject):
-    setup_future_usage: Literal['none', 'off_session'] | str | None = None
+    setup_future_usage: Literal["none", "off_session"] | str | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsBillie(StripeObject):
-    capture_method: Literal['manual'] | None = None
+    capture_method: Literal["manual"] | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsBoleto(StripeObject):
     expires_after_days: int = ALWAYS_SENT
-    setup_future_usage: Literal['none', 'off_session', 'on_session'] | str | None = None
+    setup_future_usage: Literal["none", "off_session", "on_session"] | str | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsCard(StripeObject):
-    capture_method: Literal['manual'] | None = None
+    capture_method: Literal["manual"] | None = None
     installments: CheckoutSessionPaymentMethodOptionsCardInstallments | None = None
-    request_extended_authorization: Literal['if_available', 'never'] | str | None = None
-    request_incremental_authorization: Literal['if_available', 'never'] | str | None = None
-    request_multicapture: Literal['if_available', 'never'] | str | None = None
-    request_overcapture: Literal['if_available', 'never'] | str | None = None
-    request_three_d_secure: Literal['any', 'automatic', 'challenge'] | str = ALWAYS_SENT
+    request_extended_authorization: Literal["if_available", "never"] | str | None = None
+    request_incremental_authorization: Literal["if_available", "never"] | str | None = None
+    request_multicapture: Literal["if_available", "never"] | str | None = None
+    request_overcapture: Literal["if_available", "never"] | str | None = None
+    request_three_d_secure: Literal["any", "automatic", "challenge"] | str = ALWAYS_SENT
     restrictions: CheckoutSessionPaymentMethodOptionsCardRestrictions | None = None
-    setup_future_usage: Literal['none', 'off_session', 'on_session'] | str | None = None
+    setup_future_usage: Literal["none", "off_session", "on_session"] | str | None = None
     statement_descriptor_suffix_kana: str | None = None
     statement_descriptor_suffix_kanji: str | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsCashapp(StripeObject):
-    capture_method: Literal['manual'] | None = None
-    setup_future_usage: Literal['none'] | None = None
+    capture_method: Literal["manual"] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsCustomerBalance(StripeObject):
     bank_transfer: CheckoutSessionPaymentMethodOptionsCustomerBalanceBankTransfer | None = None
-    funding_type: Literal['bank_transfer'] | None = None
-    setup_future_usage: Literal['none'] | None = None
+    funding_type: Literal["bank_transfer"] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsEps(StripeObject):
-    setup_future_usage: Literal['none'] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsFpx(StripeObject):
-    setup_future_usage: Literal['none'] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsGiropay(StripeObject):
-    setup_future_usage: Literal['none'] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsGrabpay(StripeObject):
-    setup_future_usage: Literal['none'] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsIdeal(StripeObject):
-    setup_future_usage: Literal['none'] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsKakaoPay(StripeObject):
-    capture_method: Literal['manual'] | None = None
-    setup_future_usage: Literal['none', 'off_session'] | str | None = None
+    capture_method: Literal["manual"] | None = None
+    setup_future_usage: Literal["none", "off_session"] | str | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsKlarna(StripeObject):
-    capture_method: Literal['manual'] | None = None
-    setup_future_usage: Literal['none', 'off_session', 'on_session'] | str | None = None
+    capture_method: Literal["manual"] | None = None
+    setup_future_usage: Literal["none", "off_session", "on_session"] | str | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsKonbini(StripeObject):
     expires_after_days: int | None = None
-    setup_future_usage: Literal['none'] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsKrCard(StripeObject):
-    capture_method: Literal['manual'] | None = None
-    setup_future_usage: Literal['none', 'off_session'] | str | None = None
+    capture_method: Literal["manual"] | None = None
+    setup_future_usage: Literal["none", "off_session"] | str | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsLink(StripeObject):
-    capture_method: Literal['manual'] | None = None
-    setup_future_usage: Literal['none', 'off_session'] | str | None = None
+    capture_method: Literal["manual"] | None = None
+    setup_future_usage: Literal["none", "off_session"] | str | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsMobilepay(StripeObject):
-    capture_method: Literal['manual'] | None = None
-    setup_future_usage: Literal['none'] | None = None
+    capture_method: Literal["manual"] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsMultibanco(StripeObject):
-    setup_future_usage: Literal['none'] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsNaverPay(StripeObject):
-    capture_method: Literal['manual'] | None = None
-    setup_future_usage: Literal['none', 'off_session'] | str | None = None
+    capture_method: Literal["manual"] | None = None
+    setup_future_usage: Literal["none", "off_session"] | str | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsOxxo(StripeObject):
     expires_after_days: int = ALWAYS_SENT
-    setup_future_usage: Literal['none'] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsP24(StripeObject):
-    setup_future_usage: Literal['none'] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsPayco(StripeObject):
-    capture_method: Literal['manual'] | None = None
-    setup_future_usage: Literal['none'] | None = None
+    capture_method: Literal["manual"] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsPaynow(StripeObject):
-    setup_future_usage: Literal['none'] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsPaypal(StripeObject):
-    capture_method: Literal['manual'] | None = None
+    capture_method: Literal["manual"] | None = None
     preferred_locale: str | None = None
     reference: str | None = None
-    setup_future_usage: Literal['none', 'off_session'] | str | None = None
+    setup_future_usage: Literal["none", "off_session"] | str | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsPayto(StripeObject):
     mandate_options: CheckoutSessionPaymentMethodOptionsPaytoMandateOptions | None = None
-    setup_future_usage: Literal['none', 'off_session'] | str | None = None
+    setup_future_usage: Literal["none", "off_session"] | str | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsPix(StripeObject):
-    amount_includes_iof: Literal['always', 'never'] | str | None = None
+    amount_includes_iof: Literal["always", "never"] | str | None = None
     expires_after_seconds: int | None = None
     mandate_options: CheckoutSessionPaymentMethodOptionsPixMandateOptions | None = None
-    setup_future_usage: Literal['none', 'off_session'] | str | None = None
+    setup_future_usage: Literal["none", "off_session"] | str | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsRevolutPay(StripeObject):
-    capture_method: Literal['manual'] | None = None
-    setup_future_usage: Literal['none', 'off_session'] | None = None
+    capture_method: Literal["manual"] | None = None
+    setup_future_usage: Literal["none", "off_session"] | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsSamsungPay(StripeObject):
-    capture_method: Literal['manual'] | None = None
-    setup_future_usage: Literal['none'] | None = None
+    capture_method: Literal["manual"] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsSatispay(StripeObject):
-    capture_method: Literal['manual'] | None = None
+    capture_method: Literal["manual"] | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsScalapay(StripeObject):
-    capture_method: Literal['manual'] | None = None
+    capture_method: Literal["manual"] | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsSepaDebit(StripeObject):
     mandate_options: CheckoutSessionPaymentMethodOptionsSepaDebitMandateOptions | None = None
-    setup_future_usage: Literal['none', 'off_session', 'on_session'] | str | None = None
+    setup_future_usage: Literal["none", "off_session", "on_session"] | str | None = None
     target_date: str | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsSequra(StripeObject):
-    capture_method: Literal['manual'] | None = None
+    capture_method: Literal["manual"] | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsSofort(StripeObject):
-    setup_future_usage: Literal['none'] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsSunbit(StripeObject):
-    capture_method: Literal['manual'] | None = None
-    setup_future_usage: Literal['none'] | None = None
+    capture_method: Literal["manual"] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsSwish(StripeObject):
@@ -626,31 +1055,51 @@ class CheckoutSessionPaymentMethodOptionsSwish(StripeObject):
 
 
 class CheckoutSessionPaymentMethodOptionsTwint(StripeObject):
-    setup_future_usage: Literal['none', 'off_session'] | str | None = None
+    setup_future_usage: Literal["none", "off_session"] | str | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsUpi(StripeObject):
     mandate_options: CheckoutSessionPaymentMethodOptionsUpiMandateOptions | None = None
-    setup_future_usage: Literal['none', 'off_session', 'on_session'] | str | None = None
+    setup_future_usage: Literal["none", "off_session", "on_session"] | str | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsUsBankAccount(StripeObject):
     financial_connections: CheckoutSessionPaymentMethodOptionsUsBankAccountFinancialConnections | None = None
-    setup_future_usage: Literal['none', 'off_session', 'on_session'] | str | None = None
+    setup_future_usage: Literal["none", "off_session", "on_session"] | str | None = None
     target_date: str | None = None
-    verification_method: Literal['automatic', 'instant'] | str | None = None
+    verification_method: Literal["automatic", "instant"] | str | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsWechatPay(StripeObject):
     app_id: str | None = None
-    client: Literal['android', 'ios', 'web'] | str | None = None
-    setup_future_usage: Literal['none'] | str | None = None
+    client: Literal["android", "ios", "web"] | str | None = None
+    setup_future_usage: Literal["none"] | str | None = None
 
 
 class CheckoutSessionShippingCostTax(StripeObject):
     amount: int = ALWAYS_SENT
     rate: TaxRate = ALWAYS_SENT
-    taxability_reason: Literal['customer_exempt', 'not_collecting', 'not_subject_to_tax', 'not_supported', 'portion_product_exempt', 'portion_reduced_rated', 'portion_standard_rated', 'product_exempt', 'product_exempt_holiday', 'proportionally_rated', 'reduced_rated', 'reverse_charge', 'standard_rated', 'taxable_basis_reduced', 'zero_rated'] | str | None = None
+    taxability_reason: (
+        Literal[
+            "customer_exempt",
+            "not_collecting",
+            "not_subject_to_tax",
+            "not_supported",
+            "portion_product_exempt",
+            "portion_reduced_rated",
+            "portion_standard_rated",
+            "product_exempt",
+            "product_exempt_holiday",
+            "proportionally_rated",
+            "reduced_rated",
+            "reverse_charge",
+            "standard_rated",
+            "taxable_basis_reduced",
+            "zero_rated",
+        ]
+        | str
+        | None
+    ) = None
     taxable_amount: int | None = None
 
 
@@ -660,7 +1109,7 @@ class CheckoutSessionTotalDetailsBreakdown(StripeObject):
 
 
 class CheckoutSessionWalletOptionsLink(StripeObject):
-    display: Literal['auto', 'never'] | str | None = None
+    display: Literal["auto", "never"] | str | None = None
 
 
 class CheckoutSessionCollectedInformationShippingDetailsAddress(StripeObject):
@@ -684,7 +1133,7 @@ class CheckoutSessionInvoiceCreationInvoiceDataCustomField(StripeObject):
 
 class CheckoutSessionInvoiceCreationInvoiceDataIssuer(StripeObject):
     account: str | Account | None = None
-    type: Literal['account', 'self'] | str = ALWAYS_SENT
+    type: Literal["account", "self"] | str = ALWAYS_SENT
 
 
 class CheckoutSessionInvoiceCreationInvoiceDataRenderingOptions(StripeObject):
@@ -694,10 +1143,10 @@ class CheckoutSessionInvoiceCreationInvoiceDataRenderingOptions(StripeObject):
 
 class CheckoutSessionPaymentMethodOptionsAcssDebitMandateOptions(StripeObject):
     custom_mandate_url: str | None = None
-    default_for: list[Literal['invoice', 'subscription'] | str] | None = None
+    default_for: list[Literal["invoice", "subscription"] | str] | None = None
     interval_description: str | None = None
-    payment_schedule: Literal['combined', 'interval', 'sporadic'] | str | None = None
-    transaction_type: Literal['business', 'personal'] | str | None = None
+    payment_schedule: Literal["combined", "interval", "sporadic"] | str | None = None
+    transaction_type: Literal["business", "personal"] | str | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsBacsDebitMandateOptions(StripeObject):
@@ -709,33 +1158,59 @@ class CheckoutSessionPaymentMethodOptionsCardInstallments(StripeObject):
 
 
 class CheckoutSessionPaymentMethodOptionsCardRestrictions(StripeObject):
-    brands_blocked: list[Literal['american_express', 'discover_global_network', 'mastercard', 'visa'] | str] | None = None
-    funding_types_blocked: list[Literal['credit', 'debit', 'prepaid'] | str] | None = None
+    brands_blocked: list[Literal["american_express", "discover_global_network", "mastercard", "visa"] | str] | None = (
+        None
+    )
+    funding_types_blocked: list[Literal["credit", "debit", "prepaid"] | str] | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsCustomerBalanceBankTransfer(StripeObject):
     eu_bank_transfer: CheckoutSessionPaymentMethodOptionsCustomerBalanceBankTransferEuBankTransfer | None = None
-    requested_address_types: list[Literal['aba', 'iban', 'sepa', 'sort_code', 'spei', 'swift', 'zengin'] | str] | None = None
-    type: Literal['eu_bank_transfer', 'gb_bank_transfer', 'jp_bank_transfer', 'mx_bank_transfer', 'us_bank_transfer'] | str | None = None
+    requested_address_types: (
+        list[Literal["aba", "iban", "sepa", "sort_code", "spei", "swift", "zengin"] | str] | None
+    ) = None
+    type: (
+        Literal["eu_bank_transfer", "gb_bank_transfer", "jp_bank_transfer", "mx_bank_transfer", "us_bank_transfer"]
+        | str
+        | None
+    ) = None
 
 
 class CheckoutSessionPaymentMethodOptionsPaytoMandateOptions(StripeObject):
     amount: int | None = None
-    amount_type: Literal['fixed', 'maximum'] | str | None = None
+    amount_type: Literal["fixed", "maximum"] | str | None = None
     end_date: str | None = None
-    payment_schedule: Literal['adhoc', 'annual', 'daily', 'fortnightly', 'monthly', 'quarterly', 'semi_annual', 'weekly'] | str | None = None
+    payment_schedule: (
+        Literal["adhoc", "annual", "daily", "fortnightly", "monthly", "quarterly", "semi_annual", "weekly"] | str | None
+    ) = None
     payments_per_period: int | None = None
-    purpose: Literal['dependant_support', 'government', 'loan', 'mortgage', 'other', 'pension', 'personal', 'retail', 'salary', 'tax', 'utility'] | str | None = None
+    purpose: (
+        Literal[
+            "dependant_support",
+            "government",
+            "loan",
+            "mortgage",
+            "other",
+            "pension",
+            "personal",
+            "retail",
+            "salary",
+            "tax",
+            "utility",
+        ]
+        | str
+        | None
+    ) = None
     start_date: str | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsPixMandateOptions(StripeObject):
     amount: int | None = None
-    amount_includes_iof: Literal['always', 'never'] | str | None = None
-    amount_type: Literal['fixed', 'maximum'] | str | None = None
+    amount_includes_iof: Literal["always", "never"] | str | None = None
+    amount_type: Literal["fixed", "maximum"] | str | None = None
     currency: str | None = None
     end_date: str | None = None
-    payment_schedule: Literal['halfyearly', 'monthly', 'quarterly', 'weekly', 'yearly'] | str | None = None
+    payment_schedule: Literal["halfyearly", "monthly", "quarterly", "weekly", "yearly"] | str | None = None
     reference: str | None = None
     start_date: str | None = None
 
@@ -746,15 +1221,15 @@ class CheckoutSessionPaymentMethodOptionsSepaDebitMandateOptions(StripeObject):
 
 class CheckoutSessionPaymentMethodOptionsUpiMandateOptions(StripeObject):
     amount: int | None = None
-    amount_type: Literal['fixed', 'maximum'] | str | None = None
+    amount_type: Literal["fixed", "maximum"] | str | None = None
     description: str | None = None
     end_date: int | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsUsBankAccountFinancialConnections(StripeObject):
     filters: CheckoutSessionPaymentMethodOptionsUsBankAccountFinancialConnectionsFilters | None = None
-    permissions: list[Literal['balances', 'ownership', 'payment_method', 'transactions'] | str] | None = None
-    prefetch: list[Literal['balances', 'ownership', 'transactions'] | str] | None = None
+    permissions: list[Literal["balances", "ownership", "payment_method", "transactions"] | str] | None = None
+    prefetch: list[Literal["balances", "ownership", "transactions"] | str] | None = None
     return_url: str | None = None
 
 
@@ -766,16 +1241,36 @@ class CheckoutSessionTotalDetailsBreakdownDiscount(StripeObject):
 class CheckoutSessionTotalDetailsBreakdownTax(StripeObject):
     amount: int = ALWAYS_SENT
     rate: TaxRate = ALWAYS_SENT
-    taxability_reason: Literal['customer_exempt', 'not_collecting', 'not_subject_to_tax', 'not_supported', 'portion_product_exempt', 'portion_reduced_rated', 'portion_standard_rated', 'product_exempt', 'product_exempt_holiday', 'proportionally_rated', 'reduced_rated', 'reverse_charge', 'standard_rated', 'taxable_basis_reduced', 'zero_rated'] | str | None = None
+    taxability_reason: (
+        Literal[
+            "customer_exempt",
+            "not_collecting",
+            "not_subject_to_tax",
+            "not_supported",
+            "portion_product_exempt",
+            "portion_reduced_rated",
+            "portion_standard_rated",
+            "product_exempt",
+            "product_exempt_holiday",
+            "proportionally_rated",
+            "reduced_rated",
+            "reverse_charge",
+            "standard_rated",
+            "taxable_basis_reduced",
+            "zero_rated",
+        ]
+        | str
+        | None
+    ) = None
     taxable_amount: int | None = None
 
 
 class CheckoutSessionPaymentMethodOptionsCustomerBalanceBankTransferEuBankTransfer(StripeObject):
-    country: Literal['BE', 'DE', 'ES', 'FR', 'IE', 'NL'] | str = ALWAYS_SENT
+    country: Literal["BE", "DE", "ES", "FR", "IE", "NL"] | str = ALWAYS_SENT
 
 
 class CheckoutSessionPaymentMethodOptionsUsBankAccountFinancialConnectionsFilters(StripeObject):
-    account_subcategories: list[Literal['checking', 'savings'] | str] | None = None
+    account_subcategories: list[Literal["checking", "savings"] | str] | None = None
 
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -18,7 +18,7 @@ class ClimateOrder(StripeObject):
     amount_total: int = ALWAYS_SENT
     beneficiary: ClimateOrderBeneficiary | None = None
     canceled_at: int | None = None
-    cancellation_reason: Literal['expired', 'product_unavailable', 'requested'] | str | None = None
+    cancellation_reason: Literal["expired", "product_unavailable", "requested"] | str | None = None
     certificate: str | None = None
     confirmed_at: int | None = None
     created: int = ALWAYS_SENT
@@ -31,10 +31,10 @@ class ClimateOrder(StripeObject):
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] = ALWAYS_SENT
     metric_tons: Decimal = ALWAYS_SENT
-    object: Literal['climate.order'] = ALWAYS_SENT
+    object: Literal["climate.order"] = ALWAYS_SENT
     product: str | ClimateProduct = ALWAYS_SENT
     product_substituted_at: int | None = None
-    status: Literal['awaiting_funds', 'canceled', 'confirmed', 'delivered', 'open'] | str = ALWAYS_SENT
+    status: Literal["awaiting_funds", "canceled", "confirmed", "delivered", "open"] | str = ALWAYS_SENT
 
 
 class ClimateOrderBeneficiary(StripeObject):

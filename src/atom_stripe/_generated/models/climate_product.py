@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -20,7 +20,7 @@ class ClimateProduct(StripeObject):
     livemode: bool = ALWAYS_SENT
     metric_tons_available: Decimal = ALWAYS_SENT
     name: str = ALWAYS_SENT
-    object: Literal['climate.product'] = ALWAYS_SENT
+    object: Literal["climate.product"] = ALWAYS_SENT
     suppliers: list[ClimateSupplier] = ALWAYS_SENT
 
 

@@ -16,8 +16,13 @@ class ClimateSupplier(StripeObject):
     livemode: bool = ALWAYS_SENT
     locations: list[ClimateSupplierLocation] = ALWAYS_SENT
     name: str = ALWAYS_SENT
-    object: Literal['climate.supplier'] = ALWAYS_SENT
-    removal_pathway: Literal['biomass_carbon_removal_and_storage', 'direct_air_capture', 'enhanced_weathering', 'marine_carbon_removal'] | str = ALWAYS_SENT
+    object: Literal["climate.supplier"] = ALWAYS_SENT
+    removal_pathway: (
+        Literal[
+            "biomass_carbon_removal_and_storage", "direct_air_capture", "enhanced_weathering", "marine_carbon_removal"
+        ]
+        | str
+    ) = ALWAYS_SENT
 
 
 class ClimateSupplierLocation(StripeObject):

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -18,12 +18,12 @@ class ConfirmationToken(StripeObject):
     livemode: bool = ALWAYS_SENT
     mandate_data: ConfirmationTokenMandateData | None = None
     metadata: dict[str, str] | None = None
-    object: Literal['confirmation_token'] = ALWAYS_SENT
+    object: Literal["confirmation_token"] = ALWAYS_SENT
     payment_intent: str | None = None
     payment_method_options: ConfirmationTokenPaymentMethodOptions | None = None
     payment_method_preview: ConfirmationTokenPaymentMethodPreview | None = None
     return_url: str | None = None
-    setup_future_usage: Literal['off_session', 'on_session'] | str | None = None
+    setup_future_usage: Literal["off_session", "on_session"] | str | None = None
     setup_intent: str | None = None
     shipping: ConfirmationTokenShipping | None = None
     use_stripe_sdk: bool = ALWAYS_SENT
@@ -42,7 +42,7 @@ class ConfirmationTokenPaymentMethodPreview(StripeObject):
     affirm: ConfirmationTokenPaymentMethodPreviewAffirm | None = None
     afterpay_clearpay: ConfirmationTokenPaymentMethodPreviewAfterpayClearpay | None = None
     alipay: ConfirmationTokenPaymentMethodPreviewAlipay | None = None
-    allow_redisplay: Literal['always', 'limited', 'unspecified'] | str | None = None
+    allow_redisplay: Literal["always", "limited", "unspecified"] | str | None = None
     alma: ConfirmationTokenPaymentMethodPreviewAlma | None = None
     amazon_pay: ConfirmationTokenPaymentMethodPreviewAmazonPay | None = None
     au_becs_debit: ConfirmationTokenPaymentMethodPreviewAuBecsDebit | None = None
@@ -96,7 +96,70 @@ class ConfirmationTokenPaymentMethodPreview(StripeObject):
     sunbit: ConfirmationTokenPaymentMethodPreviewSunbit | None = None
     swish: ConfirmationTokenPaymentMethodPreviewSwish | None = None
     twint: ConfirmationTokenPaymentMethodPreviewTwint | None = None
-    type: Literal['acss_debit', 'affirm', 'afterpay_clearpay', 'alipay', 'alma', 'amazon_pay', 'au_becs_debit', 'bacs_debit', 'bancontact', 'billie', 'bizum', 'blik', 'boleto', 'card', 'card_present', 'cashapp', 'crypto', 'custom', 'customer_balance', 'eps', 'fpx', 'giropay', 'grabpay', 'ideal', 'interac_present', 'kakao_pay', 'klarna', 'konbini', 'kr_card', 'link', 'mb_way', 'mobilepay', 'multibanco', 'naver_pay', 'nz_bank_account', 'oxxo', 'p24', 'pay_by_bank', 'payco', 'paynow', 'paypal', 'paypay', 'payto', 'pix', 'promptpay', 'revolut_pay', 'samsung_pay', 'satispay', 'scalapay', 'sepa_debit', 'sequra', 'sofort', 'sunbit', 'swish', 'twint', 'upi', 'us_bank_account', 'wechat_pay', 'zip'] | str = ALWAYS_SENT
+    type: (
+        Literal[
+            "acss_debit",
+            "affirm",
+            "afterpay_clearpay",
+            "alipay",
+            "alma",
+            "amazon_pay",
+            "au_becs_debit",
+            "bacs_debit",
+            "bancontact",
+            "billie",
+            "bizum",
+            "blik",
+            "boleto",
+            "card",
+            "card_present",
+            "cashapp",
+            "crypto",
+            "custom",
+            "customer_balance",
+            "eps",
+            "fpx",
+            "giropay",
+            "grabpay",
+            "ideal",
+            "interac_present",
+            "kakao_pay",
+            "klarna",
+            "konbini",
+            "kr_card",
+            "link",
+            "mb_way",
+            "mobilepay",
+            "multibanco",
+            "naver_pay",
+            "nz_bank_account",
+            "oxxo",
+            "p24",
+            "pay_by_bank",
+            "payco",
+            "paynow",
+            "paypal",
+            "paypay",
+            "payto",
+            "pix",
+            "promptpay",
+            "revolut_pay",
+            "samsung_pay",
+            "satispay",
+            "scalapay",
+            "sepa_debit",
+            "sequra",
+            "sofort",
+            "sunbit",
+            "swish",
+            "twint",
+            "upi",
+            "us_bank_account",
+            "wechat_pay",
+            "zip",
+        ]
+        | str
+    ) = ALWAYS_SENT
     upi: ConfirmationTokenPaymentMethodPreviewUpi | None = None
     us_bank_account: ConfirmationTokenPaymentMethodPreviewUsBankAccount | None = None
     wechat_pay: ConfirmationTokenPaymentMethodPreviewWechatPay | None = None
@@ -202,7 +265,7 @@ class ConfirmationTokenPaymentMethodPreviewCard(StripeObject):
     issuer: str | None = None
     last4: str = ALWAYS_SENT
     networks: ConfirmationTokenPaymentMethodPreviewCardNetworks | None = None
-    regulated_status: Literal['regulated', 'unregulated'] | str | None = None
+    regulated_status: Literal["regulated", "unregulated"] | str | None = None
     three_d_secure_usage: ConfirmationTokenPaymentMethodPreviewCardThreeDSecureUsage | None = None
     wallet: ConfirmationTokenPaymentMethodPreviewCardWallet | None = None
 
@@ -223,7 +286,17 @@ class ConfirmationTokenPaymentMethodPreviewCardPresent(StripeObject):
     networks: ConfirmationTokenPaymentMethodPreviewCardPresentNetworks | None = None
     offline: ConfirmationTokenPaymentMethodPreviewCardPresentOffline | None = None
     preferred_locales: list[str] | None = None
-    read_method: Literal['contact_emv', 'contactless_emv', 'contactless_magstripe_mode', 'magnetic_stripe_fallback', 'magnetic_stripe_track2'] | str | None = None
+    read_method: (
+        Literal[
+            "contact_emv",
+            "contactless_emv",
+            "contactless_magstripe_mode",
+            "magnetic_stripe_fallback",
+            "magnetic_stripe_track2",
+        ]
+        | str
+        | None
+    ) = None
     wallet: ConfirmationTokenPaymentMethodPreviewCardPresentWallet | None = None
 
 
@@ -241,12 +314,74 @@ class ConfirmationTokenPaymentMethodPreviewCustomerBalance(StripeObject):
 
 
 class ConfirmationTokenPaymentMethodPreviewEps(StripeObject):
-    bank: Literal['arzte_und_apotheker_bank', 'austrian_anadi_bank_ag', 'bank_austria', 'bankhaus_carl_spangler', 'bankhaus_schelhammer_und_schattera_ag', 'bawag_psk_ag', 'bks_bank_ag', 'brull_kallmus_bank_ag', 'btv_vier_lander_bank', 'capital_bank_grawe_gruppe_ag', 'deutsche_bank_ag', 'dolomitenbank', 'easybank_ag', 'erste_bank_und_sparkassen', 'hypo_alpeadriabank_international_ag', 'hypo_bank_burgenland_aktiengesellschaft', 'hypo_noe_lb_fur_niederosterreich_u_wien', 'hypo_oberosterreich_salzburg_steiermark', 'hypo_tirol_bank_ag', 'hypo_vorarlberg_bank_ag', 'marchfelder_bank', 'oberbank_ag', 'raiffeisen_bankengruppe_osterreich', 'schoellerbank_ag', 'sparda_bank_wien', 'volksbank_gruppe', 'volkskreditbank_ag', 'vr_bank_braunau'] | str | None = None
+    bank: (
+        Literal[
+            "arzte_und_apotheker_bank",
+            "austrian_anadi_bank_ag",
+            "bank_austria",
+            "bankhaus_carl_spangler",
+            "bankhaus_schelhammer_und_schattera_ag",
+            "bawag_psk_ag",
+            "bks_bank_ag",
+            "brull_kallmus_bank_ag",
+            "btv_vier_lander_bank",
+            "capital_bank_grawe_gruppe_ag",
+            "deutsche_bank_ag",
+            "dolomitenbank",
+            "easybank_ag",
+            "erste_bank_und_sparkassen",
+            "hypo_alpeadriabank_international_ag",
+            "hypo_bank_burgenland_aktiengesellschaft",
+            "hypo_noe_lb_fur_niederosterreich_u_wien",
+            "hypo_oberosterreich_salzburg_steiermark",
+            "hypo_tirol_bank_ag",
+            "hypo_vorarlberg_bank_ag",
+            "marchfelder_bank",
+            "oberbank_ag",
+            "raiffeisen_bankengruppe_osterreich",
+            "schoellerbank_ag",
+            "sparda_bank_wien",
+            "volksbank_gruppe",
+            "volkskreditbank_ag",
+            "vr_bank_braunau",
+        ]
+        | str
+        | None
+    ) = None
 
 
 class ConfirmationTokenPaymentMethodPreviewFpx(StripeObject):
-    account_holder_type: Literal['company', 'individual'] | str | None = None
-    bank: Literal['affin_bank', 'agrobank', 'alliance_bank', 'ambank', 'bank_islam', 'bank_muamalat', 'bank_of_china', 'bank_rakyat', 'bnp_paribas', 'bsn', 'cimb', 'citibank', 'deutsche_bank', 'hong_leong_bank', 'hsbc', 'kfh', 'maybank2e', 'maybank2u', 'mbsb_bank', 'ocbc', 'pb_enterprise', 'public_bank', 'rhb', 'standard_chartered', 'uob'] | str = ALWAYS_SENT
+    account_holder_type: Literal["company", "individual"] | str | None = None
+    bank: (
+        Literal[
+            "affin_bank",
+            "agrobank",
+            "alliance_bank",
+            "ambank",
+            "bank_islam",
+            "bank_muamalat",
+            "bank_of_china",
+            "bank_rakyat",
+            "bnp_paribas",
+            "bsn",
+            "cimb",
+            "citibank",
+            "deutsche_bank",
+            "hong_leong_bank",
+            "hsbc",
+            "kfh",
+            "maybank2e",
+            "maybank2u",
+            "mbsb_bank",
+            "ocbc",
+            "pb_enterprise",
+            "public_bank",
+            "rhb",
+            "standard_chartered",
+            "uob",
+        ]
+        | str
+    ) = ALWAYS_SENT
 
 
 class ConfirmationTokenPaymentMethodPreviewGiropay(StripeObject):
@@ -258,8 +393,59 @@ class ConfirmationTokenPaymentMethodPreviewGrabpay(StripeObject):
 
 
 class ConfirmationTokenPaymentMethodPreviewIdeal(StripeObject):
-    bank: Literal['abn_amro', 'adyen', 'asn_bank', 'bunq', 'buut', 'finom', 'handelsbanken', 'ing', 'knab', 'mollie', 'moneyou', 'n26', 'nn', 'rabobank', 'regiobank', 'revolut', 'sns_bank', 'triodos_bank', 'van_lanschot', 'yoursafe'] | str | None = None
-    bic: Literal['ABNANL2A', 'ADYBNL2A', 'ASNBNL21', 'BITSNL2A', 'BUNQNL2A', 'BUUTNL2A', 'FNOMNL22', 'FVLBNL22', 'HANDNL2A', 'INGBNL2A', 'KNABNL2H', 'MLLENL2A', 'MOYONL21', 'NNBANL2G', 'NTSBDEB1', 'RABONL2U', 'RBRBNL21', 'REVOIE23', 'REVOLT21', 'SNSBNL2A', 'TRIONL2U'] | str | None = None
+    bank: (
+        Literal[
+            "abn_amro",
+            "adyen",
+            "asn_bank",
+            "bunq",
+            "buut",
+            "finom",
+            "handelsbanken",
+            "ing",
+            "knab",
+            "mollie",
+            "moneyou",
+            "n26",
+            "nn",
+            "rabobank",
+            "regiobank",
+            "revolut",
+            "sns_bank",
+            "triodos_bank",
+            "van_lanschot",
+            "yoursafe",
+        ]
+        | str
+        | None
+    ) = None
+    bic: (
+        Literal[
+            "ABNANL2A",
+            "ADYBNL2A",
+            "ASNBNL21",
+            "BITSNL2A",
+            "BUNQNL2A",
+            "BUUTNL2A",
+            "FNOMNL22",
+            "FVLBNL22",
+            "HANDNL2A",
+            "INGBNL2A",
+            "KNABNL2H",
+            "MLLENL2A",
+            "MOYONL21",
+            "NNBANL2G",
+            "NTSBDEB1",
+            "RABONL2U",
+            "RBRBNL21",
+            "REVOIE23",
+            "REVOLT21",
+            "SNSBNL2A",
+            "TRIONL2U",
+        ]
+        | str
+        | None
+    ) = None
 
 
 class ConfirmationTokenPaymentMethodPreviewInteracPresent(StripeObject):
@@ -276,7 +462,17 @@ class ConfirmationTokenPaymentMethodPreviewInteracPresent(StripeObject):
     last4: str | None = None
     networks: ConfirmationTokenPaymentMethodPreviewInteracPresentNetworks | None = None
     preferred_locales: list[str] | None = None
-    read_method: Literal['contact_emv', 'contactless_emv', 'contactless_magstripe_mode', 'magnetic_stripe_fallback', 'magnetic_stripe_track2'] | str | None = None
+    read_method: (
+        Literal[
+            "contact_emv",
+            "contactless_emv",
+            "contactless_magstripe_mode",
+            "magnetic_stripe_fallback",
+            "magnetic_stripe_track2",
+        ]
+        | str
+        | None
+    ) = None
 
 
 class ConfirmationTokenPaymentMethodPreviewKakaoPay(StripeObject):
@@ -292,7 +488,34 @@ class ConfirmationTokenPaymentMethodPreviewKonbini(StripeObject):
 
 
 class ConfirmationTokenPaymentMethodPreviewKrCard(StripeObject):
-    brand: Literal['bc', 'citi', 'hana', 'hyundai', 'jeju', 'jeonbuk', 'kakaobank', 'kbank', 'kdbbank', 'kookmin', 'kwangju', 'lotte', 'mg', 'nh', 'post', 'samsung', 'savingsbank', 'shinhan', 'shinhyup', 'suhyup', 'tossbank', 'woori'] | str | None = None
+    brand: (
+        Literal[
+            "bc",
+            "citi",
+            "hana",
+            "hyundai",
+            "jeju",
+            "jeonbuk",
+            "kakaobank",
+            "kbank",
+            "kdbbank",
+            "kookmin",
+            "kwangju",
+            "lotte",
+            "mg",
+            "nh",
+            "post",
+            "samsung",
+            "savingsbank",
+            "shinhan",
+            "shinhyup",
+            "suhyup",
+            "tossbank",
+            "woori",
+        ]
+        | str
+        | None
+    ) = None
     last4: str | None = None
 
 
@@ -315,7 +538,7 @@ class ConfirmationTokenPaymentMethodPreviewMultibanco(StripeObject):
 
 class ConfirmationTokenPaymentMethodPreviewNaverPay(StripeObject):
     buyer_id: str | None = None
-    funding: Literal['card', 'points'] | str = ALWAYS_SENT
+    funding: Literal["card", "points"] | str = ALWAYS_SENT
 
 
 class ConfirmationTokenPaymentMethodPreviewNzBankAccount(StripeObject):
@@ -332,7 +555,38 @@ class ConfirmationTokenPaymentMethodPreviewOxxo(StripeObject):
 
 
 class ConfirmationTokenPaymentMethodPreviewP24(StripeObject):
-    bank: Literal['alior_bank', 'bank_millennium', 'bank_nowy_bfg_sa', 'bank_pekao_sa', 'banki_spbdzielcze', 'blik', 'bnp_paribas', 'boz', 'citi_handlowy', 'credit_agricole', 'envelobank', 'etransfer_pocztowy24', 'getin_bank', 'ideabank', 'ing', 'inteligo', 'mbank_mtransfer', 'nest_przelew', 'noble_pay', 'pbac_z_ipko', 'plus_bank', 'santander_przelew24', 'tmobile_usbugi_bankowe', 'toyota_bank', 'velobank', 'volkswagen_bank'] | str | None = None
+    bank: (
+        Literal[
+            "alior_bank",
+            "bank_millennium",
+            "bank_nowy_bfg_sa",
+            "bank_pekao_sa",
+            "banki_spbdzielcze",
+            "blik",
+            "bnp_paribas",
+            "boz",
+            "citi_handlowy",
+            "credit_agricole",
+            "envelobank",
+            "etransfer_pocztowy24",
+            "getin_bank",
+            "ideabank",
+            "ing",
+            "inteligo",
+            "mbank_mtransfer",
+            "nest_przelew",
+            "noble_pay",
+            "pbac_z_ipko",
+            "plus_bank",
+            "santander_przelew24",
+            "tmobile_usbugi_bankowe",
+            "toyota_bank",
+            "velobank",
+            "volkswagen_bank",
+        ]
+        | str
+        | None
+    ) = None
 
 
 class ConfirmationTokenPaymentMethodPreviewPayByBank(StripeObject):
@@ -421,8 +675,8 @@ class ConfirmationTokenPaymentMethodPreviewUpi(StripeObject):
 
 
 class ConfirmationTokenPaymentMethodPreviewUsBankAccount(StripeObject):
-    account_holder_type: Literal['company', 'individual'] | str | None = None
-    account_type: Literal['checking', 'savings'] | str | None = None
+    account_holder_type: Literal["company", "individual"] | str | None = None
+    account_type: Literal["checking", "savings"] | str | None = None
     bank_name: str | None = None
     financial_connections_account: str | None = None
     fingerprint: str | None = None
@@ -496,7 +750,12 @@ class ConfirmationTokenPaymentMethodPreviewCardWallet(StripeObject):
     link: ConfirmationTokenPaymentMethodPreviewCardWalletLink | None = None
     masterpass: ConfirmationTokenPaymentMethodPreviewCardWalletMasterpass | None = None
     samsung_pay: ConfirmationTokenPaymentMethodPreviewCardWalletSamsungPay | None = None
-    type: Literal['amex_express_checkout', 'apple_pay', 'google_pay', 'link', 'masterpass', 'samsung_pay', 'visa_checkout'] | str = ALWAYS_SENT
+    type: (
+        Literal[
+            "amex_express_checkout", "apple_pay", "google_pay", "link", "masterpass", "samsung_pay", "visa_checkout"
+        ]
+        | str
+    ) = ALWAYS_SENT
     visa_checkout: ConfirmationTokenPaymentMethodPreviewCardWalletVisaCheckout | None = None
 
 
@@ -507,11 +766,11 @@ class ConfirmationTokenPaymentMethodPreviewCardPresentNetworks(StripeObject):
 
 class ConfirmationTokenPaymentMethodPreviewCardPresentOffline(StripeObject):
     stored_at: int | None = None
-    type: Literal['deferred'] | None = None
+    type: Literal["deferred"] | None = None
 
 
 class ConfirmationTokenPaymentMethodPreviewCardPresentWallet(StripeObject):
-    type: Literal['apple_pay', 'google_pay', 'samsung_pay', 'unknown'] | str = ALWAYS_SENT
+    type: Literal["apple_pay", "google_pay", "samsung_pay", "unknown"] | str = ALWAYS_SENT
 
 
 class ConfirmationTokenPaymentMethodPreviewInteracPresentNetworks(StripeObject):
@@ -532,7 +791,7 @@ class ConfirmationTokenPaymentMethodPreviewSepaDebitGeneratedFrom(StripeObject):
 
 class ConfirmationTokenPaymentMethodPreviewUsBankAccountNetworks(StripeObject):
     preferred: str | None = None
-    supported: list[Literal['ach', 'us_domestic_wire'] | str] = ALWAYS_SENT
+    supported: list[Literal["ach", "us_domestic_wire"] | str] = ALWAYS_SENT
 
 
 class ConfirmationTokenPaymentMethodPreviewUsBankAccountStatusDetails(StripeObject):
@@ -541,8 +800,8 @@ class ConfirmationTokenPaymentMethodPreviewUsBankAccountStatusDetails(StripeObje
 
 class ConfirmationTokenPaymentMethodOptionsCardInstallmentsPlan(StripeObject):
     count: int | None = None
-    interval: Literal['month'] | None = None
-    type: Literal['bonus', 'fixed_count', 'revolving'] | str = ALWAYS_SENT
+    interval: Literal["month"] | None = None
+    type: Literal["bonus", "fixed_count", "revolving"] | str = ALWAYS_SENT
 
 
 class ConfirmationTokenPaymentMethodPreviewCardGeneratedFromPaymentMethodDetails(StripeObject):
@@ -585,8 +844,22 @@ class ConfirmationTokenPaymentMethodPreviewCardWalletVisaCheckout(StripeObject):
 
 
 class ConfirmationTokenPaymentMethodPreviewUsBankAccountStatusDetailsBlocked(StripeObject):
-    network_code: Literal['R02', 'R03', 'R04', 'R05', 'R07', 'R08', 'R10', 'R11', 'R16', 'R20', 'R29', 'R31'] | str | None = None
-    reason: Literal['bank_account_closed', 'bank_account_frozen', 'bank_account_invalid_details', 'bank_account_restricted', 'bank_account_unusable', 'debit_not_authorized', 'tokenized_account_number_deactivated'] | str | None = None
+    network_code: (
+        Literal["R02", "R03", "R04", "R05", "R07", "R08", "R10", "R11", "R16", "R20", "R29", "R31"] | str | None
+    ) = None
+    reason: (
+        Literal[
+            "bank_account_closed",
+            "bank_account_frozen",
+            "bank_account_invalid_details",
+            "bank_account_restricted",
+            "bank_account_unusable",
+            "debit_not_authorized",
+            "tokenized_account_number_deactivated",
+        ]
+        | str
+        | None
+    ) = None
 
 
 class ConfirmationTokenPaymentMethodPreviewCardGeneratedFromPaymentMethodDetailsCardPresent(StripeObject):
@@ -613,7 +886,17 @@ class ConfirmationTokenPaymentMethodPreviewCardGeneratedFromPaymentMethodDetails
     offline: ConfirmationTokenPaymentMethodPreviewCardGeneratedFromPaymentMethodDetailsCardPresentOffline | None = None
     overcapture_supported: bool = ALWAYS_SENT
     preferred_locales: list[str] | None = None
-    read_method: Literal['contact_emv', 'contactless_emv', 'contactless_magstripe_mode', 'magnetic_stripe_fallback', 'magnetic_stripe_track2'] | str | None = None
+    read_method: (
+        Literal[
+            "contact_emv",
+            "contactless_emv",
+            "contactless_magstripe_mode",
+            "magnetic_stripe_fallback",
+            "magnetic_stripe_track2",
+        ]
+        | str
+        | None
+    ) = None
     reader: str | None = None
     receipt: ConfirmationTokenPaymentMethodPreviewCardGeneratedFromPaymentMethodDetailsCardPresentReceipt | None = None
     wallet: ConfirmationTokenPaymentMethodPreviewCardGeneratedFromPaymentMethodDetailsCardPresentWallet | None = None
@@ -657,11 +940,11 @@ class ConfirmationTokenPaymentMethodPreviewCardWalletVisaCheckoutShippingAddress
 
 class ConfirmationTokenPaymentMethodPreviewCardGeneratedFromPaymentMethodDetailsCardPresentOffline(StripeObject):
     stored_at: int | None = None
-    type: Literal['deferred'] | None = None
+    type: Literal["deferred"] | None = None
 
 
 class ConfirmationTokenPaymentMethodPreviewCardGeneratedFromPaymentMethodDetailsCardPresentReceipt(StripeObject):
-    account_type: Literal['checking', 'credit', 'prepaid', 'unknown'] | str | None = None
+    account_type: Literal["checking", "credit", "prepaid", "unknown"] | str | None = None
     application_cryptogram: str | None = None
     application_preferred_name: str | None = None
     authorization_code: str | None = None
@@ -673,7 +956,7 @@ class ConfirmationTokenPaymentMethodPreviewCardGeneratedFromPaymentMethodDetails
 
 
 class ConfirmationTokenPaymentMethodPreviewCardGeneratedFromPaymentMethodDetailsCardPresentWallet(StripeObject):
-    type: Literal['apple_pay', 'google_pay', 'samsung_pay', 'unknown'] | str = ALWAYS_SENT
+    type: Literal["apple_pay", "google_pay", "samsung_pay", "unknown"] | str = ALWAYS_SENT
 
 
 if TYPE_CHECKING:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -15,7 +15,7 @@ class ConnectCollectionTransfer(StripeObject):
     destination: str | Account = ALWAYS_SENT
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    object: Literal['connect_collection_transfer'] = ALWAYS_SENT
+    object: Literal["connect_collection_transfer"] = ALWAYS_SENT
 
 
 if TYPE_CHECKING:

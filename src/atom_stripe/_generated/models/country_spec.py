@@ -13,7 +13,7 @@ class CountrySpec(StripeObject):
 
     default_currency: str = ALWAYS_SENT
     id: str = ALWAYS_SENT
-    object: Literal['country_spec'] = ALWAYS_SENT
+    object: Literal["country_spec"] = ALWAYS_SENT
     supported_bank_account_currencies: dict[str, list[str]] = ALWAYS_SENT
     supported_payment_currencies: list[str] = ALWAYS_SENT
     supported_payment_methods: list[str] = ALWAYS_SENT

@@ -18,14 +18,14 @@ class Coupon(StripeObject):
     currency: str | None = None
     currency_options: dict[str, CouponCurrencyOptions] | None = None
     deleted: Literal[True] | None = None
-    duration: Literal['forever', 'once', 'repeating'] | str = ALWAYS_SENT
+    duration: Literal["forever", "once", "repeating"] | str = ALWAYS_SENT
     duration_in_months: int | None = None
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
     max_redemptions: int | None = None
     metadata: dict[str, str] | None = None
     name: str | None = None
-    object: Literal['coupon'] = ALWAYS_SENT
+    object: Literal["coupon"] = ALWAYS_SENT
     percent_off: float | None = None
     redeem_by: int | None = None
     times_redeemed: int = ALWAYS_SENT

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -30,22 +30,22 @@ class CreditNote(StripeObject):
     memo: str | None = None
     metadata: dict[str, str] | None = None
     number: str = ALWAYS_SENT
-    object: Literal['credit_note'] = ALWAYS_SENT
+    object: Literal["credit_note"] = ALWAYS_SENT
     out_of_band_amount: int | None = None
     pdf: str = ALWAYS_SENT
     post_payment_amount: int = ALWAYS_SENT
     pre_payment_amount: int = ALWAYS_SENT
     pretax_credit_amounts: list[CreditNotePretaxCreditAmount] = ALWAYS_SENT
-    reason: Literal['duplicate', 'fraudulent', 'order_change', 'product_unsatisfactory'] | str | None = None
+    reason: Literal["duplicate", "fraudulent", "order_change", "product_unsatisfactory"] | str | None = None
     refunds: list[CreditNoteRefund] = ALWAYS_SENT
     shipping_cost: CreditNoteShippingCost | None = None
-    status: Literal['issued', 'void'] | str = ALWAYS_SENT
+    status: Literal["issued", "void"] | str = ALWAYS_SENT
     subtotal: int = ALWAYS_SENT
     subtotal_excluding_tax: int | None = None
     total: int = ALWAYS_SENT
     total_excluding_tax: int | None = None
     total_taxes: list[CreditNoteTotalTax] | None = None
-    type: Literal['mixed', 'post_payment', 'pre_payment'] | str = ALWAYS_SENT
+    type: Literal["mixed", "post_payment", "pre_payment"] | str = ALWAYS_SENT
     voided_at: int | None = None
 
 
@@ -58,14 +58,14 @@ class CreditNotePretaxCreditAmount(StripeObject):
     amount: int = ALWAYS_SENT
     credit_balance_transaction: str | BillingCreditBalanceTransaction | None = None
     discount: str | Discount | None = None
-    type: Literal['credit_balance_transaction', 'discount'] | str = ALWAYS_SENT
+    type: Literal["credit_balance_transaction", "discount"] | str = ALWAYS_SENT
 
 
 class CreditNoteRefund(StripeObject):
     amount_refunded: int = ALWAYS_SENT
     payment_record_refund: CreditNoteRefundPaymentRecordRefund | None = None
     refund: str | Refund = ALWAYS_SENT
-    type: Literal['payment_record_refund', 'refund'] | str | None = None
+    type: Literal["payment_record_refund", "refund"] | str | None = None
 
 
 class CreditNoteShippingCost(StripeObject):
@@ -78,11 +78,31 @@ class CreditNoteShippingCost(StripeObject):
 
 class CreditNoteTotalTax(StripeObject):
     amount: int = ALWAYS_SENT
-    tax_behavior: Literal['exclusive', 'inclusive'] | str = ALWAYS_SENT
+    tax_behavior: Literal["exclusive", "inclusive"] | str = ALWAYS_SENT
     tax_rate_details: CreditNoteTotalTaxTaxRateDetails | None = None
-    taxability_reason: Literal['customer_exempt', 'not_available', 'not_collecting', 'not_subject_to_tax', 'not_supported', 'portion_product_exempt', 'portion_reduced_rated', 'portion_standard_rated', 'product_exempt', 'product_exempt_holiday', 'proportionally_rated', 'reduced_rated', 'reverse_charge', 'standard_rated', 'taxable_basis_reduced', 'zero_rated'] | str = ALWAYS_SENT
+    taxability_reason: (
+        Literal[
+            "customer_exempt",
+            "not_available",
+            "not_collecting",
+            "not_subject_to_tax",
+            "not_supported",
+            "portion_product_exempt",
+            "portion_reduced_rated",
+            "portion_standard_rated",
+            "product_exempt",
+            "product_exempt_holiday",
+            "proportionally_rated",
+            "reduced_rated",
+            "reverse_charge",
+            "standard_rated",
+            "taxable_basis_reduced",
+            "zero_rated",
+        ]
+        | str
+    ) = ALWAYS_SENT
     taxable_amount: int | None = None
-    type: Literal['tax_rate_details'] = ALWAYS_SENT
+    type: Literal["tax_rate_details"] = ALWAYS_SENT
 
 
 class CreditNoteRefundPaymentRecordRefund(StripeObject):
@@ -93,7 +113,27 @@ class CreditNoteRefundPaymentRecordRefund(StripeObject):
 class CreditNoteShippingCostTax(StripeObject):
     amount: int = ALWAYS_SENT
     rate: TaxRate = ALWAYS_SENT
-    taxability_reason: Literal['customer_exempt', 'not_collecting', 'not_subject_to_tax', 'not_supported', 'portion_product_exempt', 'portion_reduced_rated', 'portion_standard_rated', 'product_exempt', 'product_exempt_holiday', 'proportionally_rated', 'reduced_rated', 'reverse_charge', 'standard_rated', 'taxable_basis_reduced', 'zero_rated'] | str | None = None
+    taxability_reason: (
+        Literal[
+            "customer_exempt",
+            "not_collecting",
+            "not_subject_to_tax",
+            "not_supported",
+            "portion_product_exempt",
+            "portion_reduced_rated",
+            "portion_standard_rated",
+            "product_exempt",
+            "product_exempt_holiday",
+            "proportionally_rated",
+            "reduced_rated",
+            "reverse_charge",
+            "standard_rated",
+            "taxable_basis_reduced",
+            "zero_rated",
+        ]
+        | str
+        | None
+    ) = None
     taxable_amount: int | None = None
 
 
@@ -112,7 +152,9 @@ if TYPE_CHECKING:
     from .shipping_rate import ShippingRate
     from .tax_rate import TaxRate
 else:  # other object types load on first use
-    BillingCreditBalanceTransaction = lazy_model("billing_credit_balance_transaction", "BillingCreditBalanceTransaction")
+    BillingCreditBalanceTransaction = lazy_model(
+        "billing_credit_balance_transaction", "BillingCreditBalanceTransaction"
+    )
     CreditNoteLineItem = lazy_model("credit_note_line_item", "CreditNoteLineItem")
     Customer = lazy_model("customer", "Customer")
     CustomerBalanceTransaction = lazy_model("customer_balance_transaction", "CustomerBalanceTransaction")

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -21,12 +21,12 @@ class CreditNoteLineItem(StripeObject):
     invoice_line_item: str | None = None
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] | None = None
-    object: Literal['credit_note_line_item'] = ALWAYS_SENT
+    object: Literal["credit_note_line_item"] = ALWAYS_SENT
     pretax_credit_amounts: list[CreditNoteLineItemPretaxCreditAmount] = ALWAYS_SENT
     quantity: int | None = None
     tax_rates: list[TaxRate] = ALWAYS_SENT
     taxes: list[CreditNoteLineItemTax] | None = None
-    type: Literal['custom_line_item', 'invoice_line_item'] | str = ALWAYS_SENT
+    type: Literal["custom_line_item", "invoice_line_item"] | str = ALWAYS_SENT
     unit_amount: int | None = None
     unit_amount_decimal: Decimal | None = None
 
@@ -40,16 +40,36 @@ class CreditNoteLineItemPretaxCreditAmount(StripeObject):
     amount: int = ALWAYS_SENT
     credit_balance_transaction: str | BillingCreditBalanceTransaction | None = None
     discount: str | Discount | None = None
-    type: Literal['credit_balance_transaction', 'discount'] | str = ALWAYS_SENT
+    type: Literal["credit_balance_transaction", "discount"] | str = ALWAYS_SENT
 
 
 class CreditNoteLineItemTax(StripeObject):
     amount: int = ALWAYS_SENT
-    tax_behavior: Literal['exclusive', 'inclusive'] | str = ALWAYS_SENT
+    tax_behavior: Literal["exclusive", "inclusive"] | str = ALWAYS_SENT
     tax_rate_details: CreditNoteLineItemTaxTaxRateDetails | None = None
-    taxability_reason: Literal['customer_exempt', 'not_available', 'not_collecting', 'not_subject_to_tax', 'not_supported', 'portion_product_exempt', 'portion_reduced_rated', 'portion_standard_rated', 'product_exempt', 'product_exempt_holiday', 'proportionally_rated', 'reduced_rated', 'reverse_charge', 'standard_rated', 'taxable_basis_reduced', 'zero_rated'] | str = ALWAYS_SENT
+    taxability_reason: (
+        Literal[
+            "customer_exempt",
+            "not_available",
+            "not_collecting",
+            "not_subject_to_tax",
+            "not_supported",
+            "portion_product_exempt",
+            "portion_reduced_rated",
+            "portion_standard_rated",
+            "product_exempt",
+            "product_exempt_holiday",
+            "proportionally_rated",
+            "reduced_rated",
+            "reverse_charge",
+            "standard_rated",
+            "taxable_basis_reduced",
+            "zero_rated",
+        ]
+        | str
+    ) = ALWAYS_SENT
     taxable_amount: int | None = None
-    type: Literal['tax_rate_details'] = ALWAYS_SENT
+    type: Literal["tax_rate_details"] = ALWAYS_SENT
 
 
 class CreditNoteLineItemTaxTaxRateDetails(StripeObject):
@@ -61,6 +81,8 @@ if TYPE_CHECKING:
     from .discount import Discount
     from .tax_rate import TaxRate
 else:  # other object types load on first use
-    BillingCreditBalanceTransaction = lazy_model("billing_credit_balance_transaction", "BillingCreditBalanceTransaction")
+    BillingCreditBalanceTransaction = lazy_model(
+        "billing_credit_balance_transaction", "BillingCreditBalanceTransaction"
+    )
     Discount = lazy_model("discount", "Discount")
     TaxRate = lazy_model("tax_rate", "TaxRate")

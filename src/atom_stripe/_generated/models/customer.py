@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import DeletedObject, lazy_model
@@ -11,7 +11,9 @@ from ..._pagination import Page
 
 
 class Customer(StripeObject):
-    """This object represents a customer of your business. Use it to [create recurring charges](https://docs.stripe.com/invoicing/customer), [save payment](https://docs.stripe.com/payments/save-during-payment) and contact information,."""
+    """This object represents a customer of your business. Use it to [create recurring
+    charges](https://docs.stripe.com/invoicing/customer), [save
+    payment](https://docs.stripe.com/payments/save-during-payment) and contact information,."""
 
     address: CustomerAddress | None = None
     balance: int | None = None
@@ -35,14 +37,14 @@ class Customer(StripeObject):
     metadata: dict[str, str] | None = None
     name: str | None = None
     next_invoice_sequence: int | None = None
-    object: Literal['customer'] = ALWAYS_SENT
+    object: Literal["customer"] = ALWAYS_SENT
     phone: str | None = None
     preferred_locales: list[str] | None = None
     shipping: CustomerShipping | None = None
     sources: Page[Account | BankAccount | Card | Source] | None = None
     subscriptions: Page[Subscription] | None = None
     tax: CustomerTax | None = None
-    tax_exempt: Literal['exempt', 'none', 'reverse'] | str | None = None
+    tax_exempt: Literal["exempt", "none", "reverse"] | str | None = None
     tax_ids: Page[TaxId] | None = None
     test_clock: str | TestHelpersTestClock | None = None
 
@@ -72,10 +74,10 @@ class CustomerShipping(StripeObject):
 
 
 class CustomerTax(StripeObject):
-    automatic_tax: Literal['failed', 'not_collecting', 'supported', 'unrecognized_location'] | str = ALWAYS_SENT
+    automatic_tax: Literal["failed", "not_collecting", "supported", "unrecognized_location"] | str = ALWAYS_SENT
     ip_address: str | None = None
     location: CustomerTaxLocation | None = None
-    provider: Literal['anrok', 'avalara', 'sphere', 'stripe'] | str = ALWAYS_SENT
+    provider: Literal["anrok", "avalara", "sphere", "stripe"] | str = ALWAYS_SENT
 
 
 class CustomerInvoiceSettingsCustomField(StripeObject):
@@ -99,7 +101,7 @@ class CustomerShippingAddress(StripeObject):
 
 class CustomerTaxLocation(StripeObject):
     country: str = ALWAYS_SENT
-    source: Literal['billing_address', 'ip_address', 'payment_method', 'shipping_destination'] | str = ALWAYS_SENT
+    source: Literal["billing_address", "ip_address", "payment_method", "shipping_destination"] | str = ALWAYS_SENT
     state: str | None = None
 
 

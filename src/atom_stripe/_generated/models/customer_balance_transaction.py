@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -25,8 +25,24 @@ class CustomerBalanceTransaction(StripeObject):
     invoice: str | Invoice | None = None
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] | None = None
-    object: Literal['customer_balance_transaction'] = ALWAYS_SENT
-    type: Literal['adjustment', 'applied_to_invoice', 'checkout_session_subscription_payment', 'checkout_session_subscription_payment_canceled', 'credit_note', 'initial', 'invoice_overpaid', 'invoice_too_large', 'invoice_too_small', 'migration', 'unapplied_from_invoice', 'unspent_receiver_credit'] | str = ALWAYS_SENT
+    object: Literal["customer_balance_transaction"] = ALWAYS_SENT
+    type: (
+        Literal[
+            "adjustment",
+            "applied_to_invoice",
+            "checkout_session_subscription_payment",
+            "checkout_session_subscription_payment_canceled",
+            "credit_note",
+            "initial",
+            "invoice_overpaid",
+            "invoice_too_large",
+            "invoice_too_small",
+            "migration",
+            "unapplied_from_invoice",
+            "unspent_receiver_credit",
+        ]
+        | str
+    ) = ALWAYS_SENT
 
 
 if TYPE_CHECKING:

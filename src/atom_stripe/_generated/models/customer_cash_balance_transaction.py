@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -23,10 +23,23 @@ class CustomerCashBalanceTransaction(StripeObject):
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
     net_amount: int = ALWAYS_SENT
-    object: Literal['customer_cash_balance_transaction'] = ALWAYS_SENT
+    object: Literal["customer_cash_balance_transaction"] = ALWAYS_SENT
     refunded_from_payment: CustomerCashBalanceTransactionRefundedFromPayment | None = None
     transferred_to_balance: CustomerCashBalanceTransactionTransferredToBalance | None = None
-    type: Literal['adjusted_for_overdraft', 'applied_to_payment', 'funded', 'funding_reversed', 'refunded_from_payment', 'return_canceled', 'return_initiated', 'transferred_to_balance', 'unapplied_from_payment'] | str = ALWAYS_SENT
+    type: (
+        Literal[
+            "adjusted_for_overdraft",
+            "applied_to_payment",
+            "funded",
+            "funding_reversed",
+            "refunded_from_payment",
+            "return_canceled",
+            "return_initiated",
+            "transferred_to_balance",
+            "unapplied_from_payment",
+        ]
+        | str
+    ) = ALWAYS_SENT
     unapplied_from_payment: CustomerCashBalanceTransactionUnappliedFromPayment | None = None
 
 
@@ -60,7 +73,10 @@ class CustomerCashBalanceTransactionFundedBankTransfer(StripeObject):
     gb_bank_transfer: CustomerCashBalanceTransactionFundedBankTransferGbBankTransfer | None = None
     jp_bank_transfer: CustomerCashBalanceTransactionFundedBankTransferJpBankTransfer | None = None
     reference: str | None = None
-    type: Literal['eu_bank_transfer', 'gb_bank_transfer', 'jp_bank_transfer', 'mx_bank_transfer', 'us_bank_transfer'] | str = ALWAYS_SENT
+    type: (
+        Literal["eu_bank_transfer", "gb_bank_transfer", "jp_bank_transfer", "mx_bank_transfer", "us_bank_transfer"]
+        | str
+    ) = ALWAYS_SENT
     us_bank_transfer: CustomerCashBalanceTransactionFundedBankTransferUsBankTransfer | None = None
 
 
@@ -83,7 +99,7 @@ class CustomerCashBalanceTransactionFundedBankTransferJpBankTransfer(StripeObjec
 
 
 class CustomerCashBalanceTransactionFundedBankTransferUsBankTransfer(StripeObject):
-    network: Literal['ach', 'domestic_wire_us', 'fednow', 'rtp', 'swift'] | str | None = None
+    network: Literal["ach", "domestic_wire_us", "fednow", "rtp", "swift"] | str | None = None
     sender_name: str | None = None
 
 

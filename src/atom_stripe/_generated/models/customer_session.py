@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -19,7 +19,7 @@ class CustomerSession(StripeObject):
     customer_account: str | None = None
     expires_at: int = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    object: Literal['customer_session'] = ALWAYS_SENT
+    object: Literal["customer_session"] = ALWAYS_SENT
 
 
 class CustomerSessionComponents(StripeObject):
@@ -64,25 +64,25 @@ class CustomerSessionComponentsPricingTable(StripeObject):
 
 
 class CustomerSessionComponentsCustomerSheetFeatures(StripeObject):
-    payment_method_allow_redisplay_filters: list[Literal['always', 'limited', 'unspecified'] | str] | None = None
-    payment_method_remove: Literal['disabled', 'enabled'] | str | None = None
+    payment_method_allow_redisplay_filters: list[Literal["always", "limited", "unspecified"] | str] | None = None
+    payment_method_remove: Literal["disabled", "enabled"] | str | None = None
 
 
 class CustomerSessionComponentsMobilePaymentElementFeatures(StripeObject):
-    payment_method_allow_redisplay_filters: list[Literal['always', 'limited', 'unspecified'] | str] | None = None
-    payment_method_redisplay: Literal['disabled', 'enabled'] | str | None = None
-    payment_method_remove: Literal['disabled', 'enabled'] | str | None = None
-    payment_method_save: Literal['disabled', 'enabled'] | str | None = None
-    payment_method_save_allow_redisplay_override: Literal['always', 'limited', 'unspecified'] | str | None = None
+    payment_method_allow_redisplay_filters: list[Literal["always", "limited", "unspecified"] | str] | None = None
+    payment_method_redisplay: Literal["disabled", "enabled"] | str | None = None
+    payment_method_remove: Literal["disabled", "enabled"] | str | None = None
+    payment_method_save: Literal["disabled", "enabled"] | str | None = None
+    payment_method_save_allow_redisplay_override: Literal["always", "limited", "unspecified"] | str | None = None
 
 
 class CustomerSessionComponentsPaymentElementFeatures(StripeObject):
-    payment_method_allow_redisplay_filters: list[Literal['always', 'limited', 'unspecified'] | str] = ALWAYS_SENT
-    payment_method_redisplay: Literal['disabled', 'enabled'] | str = ALWAYS_SENT
+    payment_method_allow_redisplay_filters: list[Literal["always", "limited", "unspecified"] | str] = ALWAYS_SENT
+    payment_method_redisplay: Literal["disabled", "enabled"] | str = ALWAYS_SENT
     payment_method_redisplay_limit: int | None = None
-    payment_method_remove: Literal['disabled', 'enabled'] | str = ALWAYS_SENT
-    payment_method_save: Literal['disabled', 'enabled'] | str = ALWAYS_SENT
-    payment_method_save_usage: Literal['off_session', 'on_session'] | str | None = None
+    payment_method_remove: Literal["disabled", "enabled"] | str = ALWAYS_SENT
+    payment_method_save: Literal["disabled", "enabled"] | str = ALWAYS_SENT
+    payment_method_save_usage: Literal["off_session", "on_session"] | str | None = None
 
 
 if TYPE_CHECKING:

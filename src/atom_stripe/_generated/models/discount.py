@@ -3,14 +3,15 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
 
 
 class Discount(StripeObject):
-    """A discount represents the actual application of a [coupon](https://docs.stripe.com/api#coupons) or [promotion code](https://docs.stripe.com/api#promotion_codes)."""
+    """A discount represents the actual application of a [coupon](https://docs.stripe.com/api#coupons) or [promotion
+    code](https://docs.stripe.com/api#promotion_codes)."""
 
     checkout_session: str | None = None
     customer: str | Customer | None = None
@@ -20,7 +21,7 @@ class Discount(StripeObject):
     id: str = ALWAYS_SENT
     invoice: str | None = None
     invoice_item: str | None = None
-    object: Literal['discount'] = ALWAYS_SENT
+    object: Literal["discount"] = ALWAYS_SENT
     promotion_code: str | PromotionCode | None = None
     source: DiscountSource = ALWAYS_SENT
     start: int = ALWAYS_SENT
@@ -30,7 +31,7 @@ class Discount(StripeObject):
 
 class DiscountSource(StripeObject):
     coupon: str | Coupon | None = None
-    type: Literal['coupon'] | str = ALWAYS_SENT
+    type: Literal["coupon"] | str = ALWAYS_SENT
 
 
 if TYPE_CHECKING:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -17,20 +17,38 @@ class Dispute(StripeObject):
     charge: str | Charge = ALWAYS_SENT
     created: int = ALWAYS_SENT
     currency: str = ALWAYS_SENT
-    enhanced_eligibility_types: list[Literal['mastercard_compliance', 'visa_compelling_evidence_3', 'visa_compliance'] | str] = ALWAYS_SENT
+    enhanced_eligibility_types: list[
+        Literal["mastercard_compliance", "visa_compelling_evidence_3", "visa_compliance"] | str
+    ] = ALWAYS_SENT
     evidence: DisputeEvidence = ALWAYS_SENT
     evidence_details: DisputeEvidenceDetails = ALWAYS_SENT
     id: str = ALWAYS_SENT
-    intended_submission_method: Literal['manual', 'prefer_manual', 'prefer_smart_disputes', 'smart_disputes'] | None = None
+    intended_submission_method: Literal["manual", "prefer_manual", "prefer_smart_disputes", "smart_disputes"] | None = (
+        None
+    )
     is_charge_refundable: bool = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] = ALWAYS_SENT
     network_reason_code: str | None = None
-    object: Literal['dispute'] = ALWAYS_SENT
+    object: Literal["dispute"] = ALWAYS_SENT
     payment_intent: str | PaymentIntent | None = None
     payment_method_details: DisputePaymentMethodDetails | None = None
     reason: str = ALWAYS_SENT
-    status: Literal['appeal_needs_response', 'appeal_under_review', 'lost', 'needs_response', 'prevented', 'under_review', 'warning_closed', 'warning_needs_response', 'warning_under_review', 'won'] | str = ALWAYS_SENT
+    status: (
+        Literal[
+            "appeal_needs_response",
+            "appeal_under_review",
+            "lost",
+            "needs_response",
+            "prevented",
+            "under_review",
+            "warning_closed",
+            "warning_needs_response",
+            "warning_under_review",
+            "won",
+        ]
+        | str
+    ) = ALWAYS_SENT
 
 
 class DisputeEvidence(StripeObject):
@@ -71,7 +89,7 @@ class DisputeEvidenceDetails(StripeObject):
     has_evidence: bool = ALWAYS_SENT
     past_due: bool = ALWAYS_SENT
     submission_count: int = ALWAYS_SENT
-    submission_method: Literal['manual', 'not_submitted', 'smart_disputes'] | str = ALWAYS_SENT
+    submission_method: Literal["manual", "not_submitted", "smart_disputes"] | str = ALWAYS_SENT
 
 
 class DisputePaymentMethodDetails(StripeObject):
@@ -79,7 +97,7 @@ class DisputePaymentMethodDetails(StripeObject):
     card: DisputePaymentMethodDetailsCard | None = None
     klarna: DisputePaymentMethodDetailsKlarna | None = None
     paypal: DisputePaymentMethodDetailsPaypal | None = None
-    type: Literal['amazon_pay', 'card', 'klarna', 'paypal'] | str = ALWAYS_SENT
+    type: Literal["amazon_pay", "card", "klarna", "paypal"] | str = ALWAYS_SENT
 
 
 class DisputeEvidenceAppeal(StripeObject):
@@ -99,12 +117,12 @@ class DisputeEvidenceDetailsEnhancedEligibility(StripeObject):
 
 
 class DisputePaymentMethodDetailsAmazonPay(StripeObject):
-    dispute_type: Literal['chargeback', 'claim'] | str | None = None
+    dispute_type: Literal["chargeback", "claim"] | str | None = None
 
 
 class DisputePaymentMethodDetailsCard(StripeObject):
     brand: str = ALWAYS_SENT
-    case_type: Literal['block', 'chargeback', 'compliance', 'inquiry', 'resolution'] | str = ALWAYS_SENT
+    case_type: Literal["block", "chargeback", "compliance", "inquiry", "resolution"] | str = ALWAYS_SENT
     network: str = ALWAYS_SENT
     network_reason_code: str | None = None
 
@@ -130,7 +148,9 @@ class DisputeEvidenceEnhancedEvidenceMastercardCompliance(StripeObject):
 
 class DisputeEvidenceEnhancedEvidenceVisaCompellingEvidence3(StripeObject):
     disputed_transaction: DisputeEvidenceEnhancedEvidenceVisaCompellingEvidence3DisputedTransaction | None = None
-    prior_undisputed_transactions: list[DisputeEvidenceEnhancedEvidenceVisaCompellingEvidence3PriorUndisputedTransaction] = ALWAYS_SENT
+    prior_undisputed_transactions: list[
+        DisputeEvidenceEnhancedEvidenceVisaCompellingEvidence3PriorUndisputedTransaction
+    ] = ALWAYS_SENT
 
 
 class DisputeEvidenceEnhancedEvidenceVisaCompliance(StripeObject):
@@ -138,16 +158,25 @@ class DisputeEvidenceEnhancedEvidenceVisaCompliance(StripeObject):
 
 
 class DisputeEvidenceDetailsEnhancedEligibilityMastercardCompliance(StripeObject):
-    status: Literal['fee_acknowledged', 'requires_fee_acknowledgement'] = ALWAYS_SENT
+    status: Literal["fee_acknowledged", "requires_fee_acknowledgement"] = ALWAYS_SENT
 
 
 class DisputeEvidenceDetailsEnhancedEligibilityVisaCompellingEvidence3(StripeObject):
-    required_actions: list[Literal['missing_customer_identifiers', 'missing_disputed_transaction_description', 'missing_merchandise_or_services', 'missing_prior_undisputed_transaction_description', 'missing_prior_undisputed_transactions'] | str] = ALWAYS_SENT
-    status: Literal['not_qualified', 'qualified', 'requires_action'] | str = ALWAYS_SENT
+    required_actions: list[
+        Literal[
+            "missing_customer_identifiers",
+            "missing_disputed_transaction_description",
+            "missing_merchandise_or_services",
+            "missing_prior_undisputed_transaction_description",
+            "missing_prior_undisputed_transactions",
+        ]
+        | str
+    ] = ALWAYS_SENT
+    status: Literal["not_qualified", "qualified", "requires_action"] | str = ALWAYS_SENT
 
 
 class DisputeEvidenceDetailsEnhancedEligibilityVisaCompliance(StripeObject):
-    status: Literal['fee_acknowledged', 'requires_fee_acknowledgement'] | str = ALWAYS_SENT
+    status: Literal["fee_acknowledged", "requires_fee_acknowledgement"] | str = ALWAYS_SENT
 
 
 class DisputeEvidenceEnhancedEvidenceVisaCompellingEvidence3DisputedTransaction(StripeObject):
@@ -156,9 +185,11 @@ class DisputeEvidenceEnhancedEvidenceVisaCompellingEvidence3DisputedTransaction(
     customer_device_id: str | None = None
     customer_email_address: str | None = None
     customer_purchase_ip: str | None = None
-    merchandise_or_services: Literal['merchandise', 'services'] | str | None = None
+    merchandise_or_services: Literal["merchandise", "services"] | str | None = None
     product_description: str | None = None
-    shipping_address: DisputeEvidenceEnhancedEvidenceVisaCompellingEvidence3DisputedTransactionShippingAddress | None = None
+    shipping_address: (
+        DisputeEvidenceEnhancedEvidenceVisaCompellingEvidence3DisputedTransactionShippingAddress | None
+    ) = None
 
 
 class DisputeEvidenceEnhancedEvidenceVisaCompellingEvidence3PriorUndisputedTransaction(StripeObject):
@@ -169,7 +200,9 @@ class DisputeEvidenceEnhancedEvidenceVisaCompellingEvidence3PriorUndisputedTrans
     customer_email_address: str | None = None
     customer_purchase_ip: str | None = None
     product_description: str | None = None
-    shipping_address: DisputeEvidenceEnhancedEvidenceVisaCompellingEvidence3PriorUndisputedTransactionShippingAddress | None = None
+    shipping_address: (
+        DisputeEvidenceEnhancedEvidenceVisaCompellingEvidence3PriorUndisputedTransactionShippingAddress | None
+    ) = None
 
 
 class DisputeEvidenceEnhancedEvidenceVisaCompellingEvidence3DisputedTransactionShippingAddress(StripeObject):

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -16,7 +16,7 @@ class EntitlementsActiveEntitlement(StripeObject):
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
     lookup_key: str = ALWAYS_SENT
-    object: Literal['entitlements.active_entitlement'] = ALWAYS_SENT
+    object: Literal["entitlements.active_entitlement"] = ALWAYS_SENT
 
 
 if TYPE_CHECKING:

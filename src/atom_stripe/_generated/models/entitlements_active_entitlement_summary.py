@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -16,7 +16,7 @@ class EntitlementsActiveEntitlementSummary(StripeObject):
     customer: str = ALWAYS_SENT
     entitlements: Page[EntitlementsActiveEntitlement] = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    object: Literal['entitlements.active_entitlement_summary'] = ALWAYS_SENT
+    object: Literal["entitlements.active_entitlement_summary"] = ALWAYS_SENT
 
 
 if TYPE_CHECKING:

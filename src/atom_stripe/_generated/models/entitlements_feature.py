@@ -17,4 +17,4 @@ class EntitlementsFeature(StripeObject):
     lookup_key: str = ALWAYS_SENT
     metadata: dict[str, str] = ALWAYS_SENT
     name: str = ALWAYS_SENT
-    object: Literal['entitlements.feature'] = ALWAYS_SENT
+    object: Literal["entitlements.feature"] = ALWAYS_SENT

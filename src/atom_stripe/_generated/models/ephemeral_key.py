@@ -6,21 +6,15 @@ from __future__ import annotations
 from typing import Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import DeletedObject
 
 
 class EphemeralKey(StripeObject):
-    """Ephemeral keys give the SDKs (like Stripe's mobile SDKs and Issuing Elements) temporary, scoped access to a specific."""
+    """Ephemeral keys give the SDKs (like Stripe's mobile SDKs and Issuing Elements) temporary, scoped access to a
+    specific."""
 
     created: int = ALWAYS_SENT
     expires: int = ALWAYS_SENT
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    object: Literal['ephemeral_key'] = ALWAYS_SENT
+    object: Literal["ephemeral_key"] = ALWAYS_SENT
     secret: str | None = None
-
-
-class DeletedEphemeralKey(DeletedObject):
-    """What deleting a ephemeral_key returns: its id and ``deleted=True``."""
-
-    object: Literal["ephemeral_key"] = "ephemeral_key"

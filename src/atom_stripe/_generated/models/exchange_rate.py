@@ -9,8 +9,9 @@ from ..._models import ALWAYS_SENT, StripeObject
 
 
 class ExchangeRate(StripeObject):
-    """[Deprecated] The `ExchangeRate` APIs are deprecated. Please use the [FX Quotes API](https://docs.stripe.com/payments/currencies/localize-prices/fx-quotes-api) instead."""
+    """[Deprecated] The `ExchangeRate` APIs are deprecated. Please use the [FX Quotes
+    API](https://docs.stripe.com/payments/currencies/localize-prices/fx-quotes-api) instead."""
 
     id: str = ALWAYS_SENT
-    object: Literal['exchange_rate'] = ALWAYS_SENT
+    object: Literal["exchange_rate"] = ALWAYS_SENT
     rates: dict[str, float] = ALWAYS_SENT

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -18,8 +18,33 @@ class File(StripeObject):
     filename: str | None = None
     id: str = ALWAYS_SENT
     links: Page[FileLink] | None = None
-    object: Literal['file'] = ALWAYS_SENT
-    purpose: Literal['account_requirement', 'additional_verification', 'business_icon', 'business_logo', 'customer_signature', 'dispute_evidence', 'document_provider_identity_document', 'finance_report_run', 'financial_account_statement', 'identity_document', 'identity_document_downloadable', 'issuing_regulatory_reporting', 'pci_document', 'platform_terms_of_service', 'selfie', 'sigma_scheduled_query', 'tax_document_user_upload', 'terminal_android_apk', 'terminal_reader_splashscreen', 'terminal_wifi_certificate', 'terminal_wifi_private_key'] | str = ALWAYS_SENT
+    object: Literal["file"] = ALWAYS_SENT
+    purpose: (
+        Literal[
+            "account_requirement",
+            "additional_verification",
+            "business_icon",
+            "business_logo",
+            "customer_signature",
+            "dispute_evidence",
+            "document_provider_identity_document",
+            "finance_report_run",
+            "financial_account_statement",
+            "identity_document",
+            "identity_document_downloadable",
+            "issuing_regulatory_reporting",
+            "pci_document",
+            "platform_terms_of_service",
+            "selfie",
+            "sigma_scheduled_query",
+            "tax_document_user_upload",
+            "terminal_android_apk",
+            "terminal_reader_splashscreen",
+            "terminal_wifi_certificate",
+            "terminal_wifi_private_key",
+        ]
+        | str
+    ) = ALWAYS_SENT
     size: int = ALWAYS_SENT
     title: str | None = None
     type: str | None = None

@@ -3,35 +3,38 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
 
 
 class FinancialConnectionsAccount(StripeObject):
-    """A Financial Connections Account represents an account that exists outside of Stripe, to which you have been granted some degree of access."""
+    """A Financial Connections Account represents an account that exists outside of Stripe, to which you have been
+    granted some degree of access."""
 
     account_holder: FinancialConnectionsAccountAccountHolder | None = None
     account_numbers: list[FinancialConnectionsAccountAccountNumber] | None = None
     balance: FinancialConnectionsAccountBalance | None = None
     balance_refresh: FinancialConnectionsAccountBalanceRefresh | None = None
-    category: Literal['cash', 'credit', 'investment', 'other'] | str = ALWAYS_SENT
+    category: Literal["cash", "credit", "investment", "other"] | str = ALWAYS_SENT
     created: int = ALWAYS_SENT
     display_name: str | None = None
     id: str = ALWAYS_SENT
     institution_name: str = ALWAYS_SENT
     last4: str | None = None
     livemode: bool = ALWAYS_SENT
-    object: Literal['financial_connections.account'] = ALWAYS_SENT
+    object: Literal["financial_connections.account"] = ALWAYS_SENT
     ownership: str | FinancialConnectionsAccountOwnership | None = None
     ownership_refresh: FinancialConnectionsAccountOwnershipRefresh | None = None
-    permissions: list[Literal['balances', 'ownership', 'payment_method', 'transactions'] | str] | None = None
-    status: Literal['active', 'disconnected', 'inactive'] | str = ALWAYS_SENT
+    permissions: list[Literal["balances", "ownership", "payment_method", "transactions"] | str] | None = None
+    status: Literal["active", "disconnected", "inactive"] | str = ALWAYS_SENT
     status_details: FinancialConnectionsAccountStatusDetails | None = None
-    subcategory: Literal['checking', 'credit_card', 'line_of_credit', 'mortgage', 'other', 'savings'] | str = ALWAYS_SENT
-    subscriptions: list[Literal['transactions']] | None = None
-    supported_payment_method_types: list[Literal['link', 'us_bank_account'] | str] = ALWAYS_SENT
+    subcategory: Literal["checking", "credit_card", "line_of_credit", "mortgage", "other", "savings"] | str = (
+        ALWAYS_SENT
+    )
+    subscriptions: list[Literal["transactions"]] | None = None
+    supported_payment_method_types: list[Literal["link", "us_bank_account"] | str] = ALWAYS_SENT
     transaction_refresh: FinancialConnectionsAccountTransactionRefresh | None = None
 
 
@@ -39,14 +42,14 @@ class FinancialConnectionsAccountAccountHolder(StripeObject):
     account: str | Account | None = None
     customer: str | Customer | None = None
     customer_account: str | None = None
-    type: Literal['account', 'customer'] | str = ALWAYS_SENT
+    type: Literal["account", "customer"] | str = ALWAYS_SENT
 
 
 class FinancialConnectionsAccountAccountNumber(StripeObject):
     expected_expiry_date: int | None = None
-    identifier_type: Literal['account_number', 'tokenized_account_number'] | str = ALWAYS_SENT
-    status: Literal['deactivated', 'expired', 'pending', 'transactable'] | str = ALWAYS_SENT
-    supported_networks: list[Literal['ach']] = ALWAYS_SENT
+    identifier_type: Literal["account_number", "tokenized_account_number"] | str = ALWAYS_SENT
+    status: Literal["deactivated", "expired", "pending", "transactable"] | str = ALWAYS_SENT
+    supported_networks: list[Literal["ach"]] = ALWAYS_SENT
 
 
 class FinancialConnectionsAccountBalance(StripeObject):
@@ -54,19 +57,19 @@ class FinancialConnectionsAccountBalance(StripeObject):
     cash: FinancialConnectionsAccountBalanceCash | None = None
     credit: FinancialConnectionsAccountBalanceCredit | None = None
     current: dict[str, int] = ALWAYS_SENT
-    type: Literal['cash', 'credit'] | str = ALWAYS_SENT
+    type: Literal["cash", "credit"] | str = ALWAYS_SENT
 
 
 class FinancialConnectionsAccountBalanceRefresh(StripeObject):
     last_attempted_at: int = ALWAYS_SENT
     next_refresh_available_at: int | None = None
-    status: Literal['failed', 'pending', 'succeeded'] | str = ALWAYS_SENT
+    status: Literal["failed", "pending", "succeeded"] | str = ALWAYS_SENT
 
 
 class FinancialConnectionsAccountOwnershipRefresh(StripeObject):
     last_attempted_at: int = ALWAYS_SENT
     next_refresh_available_at: int | None = None
-    status: Literal['failed', 'pending', 'succeeded'] | str = ALWAYS_SENT
+    status: Literal["failed", "pending", "succeeded"] | str = ALWAYS_SENT
 
 
 class FinancialConnectionsAccountStatusDetails(StripeObject):
@@ -77,7 +80,7 @@ class FinancialConnectionsAccountTransactionRefresh(StripeObject):
     id: str = ALWAYS_SENT
     last_attempted_at: int = ALWAYS_SENT
     next_refresh_available_at: int | None = None
-    status: Literal['failed', 'pending', 'succeeded'] | str = ALWAYS_SENT
+    status: Literal["failed", "pending", "succeeded"] | str = ALWAYS_SENT
 
 
 class FinancialConnectionsAccountBalanceCash(StripeObject):
@@ -89,8 +92,8 @@ class FinancialConnectionsAccountBalanceCredit(StripeObject):
 
 
 class FinancialConnectionsAccountStatusDetailsActive(StripeObject):
-    action: Literal['none', 'relink_required'] | str = ALWAYS_SENT
-    cause: Literal['access_expired', 'institution_requirement', 'unspecified'] | str = ALWAYS_SENT
+    action: Literal["none", "relink_required"] | str = ALWAYS_SENT
+    cause: Literal["access_expired", "institution_requirement", "unspecified"] | str = ALWAYS_SENT
     expected_deactivation_date: int = ALWAYS_SENT
 
 
@@ -101,4 +104,6 @@ if TYPE_CHECKING:
 else:  # other object types load on first use
     Account = lazy_model("account", "Account")
     Customer = lazy_model("customer", "Customer")
-    FinancialConnectionsAccountOwnership = lazy_model("financial_connections_account_ownership", "FinancialConnectionsAccountOwnership")
+    FinancialConnectionsAccountOwnership = lazy_model(
+        "financial_connections_account_ownership", "FinancialConnectionsAccountOwnership"
+    )

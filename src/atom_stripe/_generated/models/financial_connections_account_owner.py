@@ -14,7 +14,7 @@ class FinancialConnectionsAccountOwner(StripeObject):
     email: str | None = None
     id: str = ALWAYS_SENT
     name: str = ALWAYS_SENT
-    object: Literal['financial_connections.account_owner'] = ALWAYS_SENT
+    object: Literal["financial_connections.account_owner"] = ALWAYS_SENT
     ownership: str = ALWAYS_SENT
     phone: str | None = None
     raw_address: str | None = None

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -15,11 +15,13 @@ class FinancialConnectionsAccountOwnership(StripeObject):
 
     created: int = ALWAYS_SENT
     id: str = ALWAYS_SENT
-    object: Literal['financial_connections.account_ownership'] = ALWAYS_SENT
+    object: Literal["financial_connections.account_ownership"] = ALWAYS_SENT
     owners: Page[FinancialConnectionsAccountOwner] = ALWAYS_SENT
 
 
 if TYPE_CHECKING:
     from .financial_connections_account_owner import FinancialConnectionsAccountOwner
 else:  # other object types load on first use
-    FinancialConnectionsAccountOwner = lazy_model("financial_connections_account_owner", "FinancialConnectionsAccountOwner")
+    FinancialConnectionsAccountOwner = lazy_model(
+        "financial_connections_account_owner", "FinancialConnectionsAccountOwner"
+    )

@@ -14,8 +14,8 @@ class FinancialConnectionsAuthorization(StripeObject):
     id: str = ALWAYS_SENT
     institution_name: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    object: Literal['financial_connections.authorization'] = ALWAYS_SENT
-    status: Literal['active', 'inactive'] | str = ALWAYS_SENT
+    object: Literal["financial_connections.authorization"] = ALWAYS_SENT
+    status: Literal["active", "inactive"] | str = ALWAYS_SENT
     status_details: FinancialConnectionsAuthorizationStatusDetails = ALWAYS_SENT
 
 
@@ -25,9 +25,9 @@ class FinancialConnectionsAuthorizationStatusDetails(StripeObject):
 
 
 class FinancialConnectionsAuthorizationStatusDetailsActive(StripeObject):
-    action: Literal['none', 'relink_required'] | str = ALWAYS_SENT
+    action: Literal["none", "relink_required"] | str = ALWAYS_SENT
     expected_deactivation_date: int = ALWAYS_SENT
 
 
 class FinancialConnectionsAuthorizationStatusDetailsInactive(StripeObject):
-    action: Literal['none', 'relink_required'] | str = ALWAYS_SENT
+    action: Literal["none", "relink_required"] | str = ALWAYS_SENT

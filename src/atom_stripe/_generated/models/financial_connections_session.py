@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -11,7 +11,8 @@ from ..._pagination import Page
 
 
 class FinancialConnectionsSession(StripeObject):
-    """A Financial Connections Session is the secure way to programmatically launch the client-side Stripe.js modal that lets your users link their accounts."""
+    """A Financial Connections Session is the secure way to programmatically launch the client-side Stripe.js modal that
+    lets your users link their accounts."""
 
     account_holder: FinancialConnectionsSessionAccountHolder | None = None
     accounts: Page[FinancialConnectionsAccount] = ALWAYS_SENT
@@ -22,9 +23,9 @@ class FinancialConnectionsSession(StripeObject):
     limits: FinancialConnectionsSessionLimits | None = None
     livemode: bool = ALWAYS_SENT
     manual_entry: FinancialConnectionsSessionManualEntry | None = None
-    object: Literal['financial_connections.session'] = ALWAYS_SENT
-    permissions: list[Literal['balances', 'ownership', 'payment_method', 'transactions'] | str] = ALWAYS_SENT
-    prefetch: list[Literal['balances', 'ownership', 'transactions'] | str] | None = None
+    object: Literal["financial_connections.session"] = ALWAYS_SENT
+    permissions: list[Literal["balances", "ownership", "payment_method", "transactions"] | str] = ALWAYS_SENT
+    prefetch: list[Literal["balances", "ownership", "transactions"] | str] | None = None
     return_url: str | None = None
 
 
@@ -32,13 +33,15 @@ class FinancialConnectionsSessionAccountHolder(StripeObject):
     account: str | Account | None = None
     customer: str | Customer | None = None
     customer_account: str | None = None
-    type: Literal['account', 'customer'] | str = ALWAYS_SENT
+    type: Literal["account", "customer"] | str = ALWAYS_SENT
 
 
 class FinancialConnectionsSessionFilters(StripeObject):
-    account_subcategories: list[Literal['checking', 'credit_card', 'line_of_credit', 'mortgage', 'savings'] | str] | None = None
+    account_subcategories: (
+        list[Literal["checking", "credit_card", "line_of_credit", "mortgage", "savings"] | str] | None
+    ) = None
     country: str | None = None
-    require_payment_method_support: Literal['all', 'at_least_one', 'none'] | None = None
+    require_payment_method_support: Literal["all", "at_least_one", "none"] | None = None
 
 
 class FinancialConnectionsSessionLimits(StripeObject):
@@ -46,7 +49,7 @@ class FinancialConnectionsSessionLimits(StripeObject):
 
 
 class FinancialConnectionsSessionManualEntry(StripeObject):
-    mode: Literal['automatic', 'disabled'] | str | None = None
+    mode: Literal["automatic", "disabled"] | str | None = None
 
 
 if TYPE_CHECKING:

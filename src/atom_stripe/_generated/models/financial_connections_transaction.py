@@ -17,8 +17,8 @@ class FinancialConnectionsTransaction(StripeObject):
     description: str = ALWAYS_SENT
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    object: Literal['financial_connections.transaction'] = ALWAYS_SENT
-    status: Literal['pending', 'posted', 'void'] | str = ALWAYS_SENT
+    object: Literal["financial_connections.transaction"] = ALWAYS_SENT
+    status: Literal["pending", "posted", "void"] | str = ALWAYS_SENT
     status_transitions: FinancialConnectionsTransactionStatusTransitions = ALWAYS_SENT
     transacted_at: int = ALWAYS_SENT
     transaction_refresh: str = ALWAYS_SENT

@@ -15,9 +15,11 @@ class ForwardingRequest(StripeObject):
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] | None = None
-    object: Literal['forwarding.request'] = ALWAYS_SENT
+    object: Literal["forwarding.request"] = ALWAYS_SENT
     payment_method: str = ALWAYS_SENT
-    replacements: list[Literal['card_cvc', 'card_expiry', 'card_number', 'cardholder_name', 'request_signature'] | str] = ALWAYS_SENT
+    replacements: list[
+        Literal["card_cvc", "card_expiry", "card_number", "cardholder_name", "request_signature"] | str
+    ] = ALWAYS_SENT
     request_context: ForwardingRequestRequestContext | None = None
     request_details: ForwardingRequestRequestDetails | None = None
     response_details: ForwardingRequestResponseDetails | None = None
@@ -32,7 +34,7 @@ class ForwardingRequestRequestContext(StripeObject):
 class ForwardingRequestRequestDetails(StripeObject):
     body: str = ALWAYS_SENT
     headers: list[ForwardingRequestRequestDetailsHeader] = ALWAYS_SENT
-    http_method: Literal['POST'] = ALWAYS_SENT
+    http_method: Literal["POST"] = ALWAYS_SENT
 
 
 class ForwardingRequestResponseDetails(StripeObject):

@@ -13,15 +13,15 @@ class FundingInstructions(StripeObject):
 
     bank_transfer: FundingInstructionsBankTransfer = ALWAYS_SENT
     currency: str = ALWAYS_SENT
-    funding_type: Literal['bank_transfer'] = ALWAYS_SENT
+    funding_type: Literal["bank_transfer"] = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    object: Literal['funding_instructions'] = ALWAYS_SENT
+    object: Literal["funding_instructions"] = ALWAYS_SENT
 
 
 class FundingInstructionsBankTransfer(StripeObject):
     country: str = ALWAYS_SENT
     financial_addresses: list[FundingInstructionsBankTransferFinancialAddress] = ALWAYS_SENT
-    type: Literal['eu_bank_transfer', 'jp_bank_transfer'] | str = ALWAYS_SENT
+    type: Literal["eu_bank_transfer", "jp_bank_transfer"] | str = ALWAYS_SENT
 
 
 class FundingInstructionsBankTransferFinancialAddress(StripeObject):
@@ -29,9 +29,11 @@ class FundingInstructionsBankTransferFinancialAddress(StripeObject):
     iban: FundingInstructionsBankTransferFinancialAddressIban | None = None
     sort_code: FundingInstructionsBankTransferFinancialAddressSortCode | None = None
     spei: FundingInstructionsBankTransferFinancialAddressSpei | None = None
-    supported_networks: list[Literal['ach', 'bacs', 'chaps', 'domestic_wire_us', 'fps', 'sepa', 'spei', 'swift', 'zengin'] | str] | None = None
+    supported_networks: (
+        list[Literal["ach", "bacs", "chaps", "domestic_wire_us", "fps", "sepa", "spei", "swift", "zengin"] | str] | None
+    ) = None
     swift: FundingInstructionsBankTransferFinancialAddressSwift | None = None
-    type: Literal['aba', 'iban', 'sort_code', 'spei', 'swift', 'zengin'] | str = ALWAYS_SENT
+    type: Literal["aba", "iban", "sort_code", "spei", "swift", "zengin"] | str = ALWAYS_SENT
     zengin: FundingInstructionsBankTransferFinancialAddressZengin | None = None
 
 

@@ -18,11 +18,11 @@ class IdentityVerificationReport(StripeObject):
     id: str = ALWAYS_SENT
     id_number: IdentityVerificationReportIdNumber | None = None
     livemode: bool = ALWAYS_SENT
-    object: Literal['identity.verification_report'] = ALWAYS_SENT
+    object: Literal["identity.verification_report"] = ALWAYS_SENT
     options: IdentityVerificationReportOptions | None = None
     phone: IdentityVerificationReportPhone | None = None
     selfie: IdentityVerificationReportSelfie | None = None
-    type: Literal['document', 'id_number', 'verification_flow'] | str = ALWAYS_SENT
+    type: Literal["document", "id_number", "verification_flow"] | str = ALWAYS_SENT
     verification_flow: str | None = None
     verification_session: str | None = None
 
@@ -38,9 +38,9 @@ class IdentityVerificationReportDocument(StripeObject):
     issuing_country: str | None = None
     last_name: str | None = None
     number: str | None = None
-    sex: Literal['[redacted]', 'female', 'male', 'unknown'] | str | None = None
-    status: Literal['unverified', 'verified'] | str = ALWAYS_SENT
-    type: Literal['driving_license', 'id_card', 'passport'] | str | None = None
+    sex: Literal["[redacted]", "female", "male", "unknown"] | str | None = None
+    status: Literal["unverified", "verified"] | str = ALWAYS_SENT
+    type: Literal["driving_license", "id_card", "passport"] | str | None = None
     unparsed_place_of_birth: str | None = None
     unparsed_sex: str | None = None
 
@@ -48,7 +48,7 @@ class IdentityVerificationReportDocument(StripeObject):
 class IdentityVerificationReportEmail(StripeObject):
     email: str | None = None
     error: IdentityVerificationReportEmailError | None = None
-    status: Literal['unverified', 'verified'] | str = ALWAYS_SENT
+    status: Literal["unverified", "verified"] | str = ALWAYS_SENT
 
 
 class IdentityVerificationReportIdNumber(StripeObject):
@@ -56,9 +56,9 @@ class IdentityVerificationReportIdNumber(StripeObject):
     error: IdentityVerificationReportIdNumberError | None = None
     first_name: str | None = None
     id_number: str | None = None
-    id_number_type: Literal['br_cpf', 'sg_nric', 'us_ssn'] | str | None = None
+    id_number_type: Literal["br_cpf", "sg_nric", "us_ssn"] | str | None = None
     last_name: str | None = None
-    status: Literal['unverified', 'verified'] | str = ALWAYS_SENT
+    status: Literal["unverified", "verified"] | str = ALWAYS_SENT
 
 
 class IdentityVerificationReportOptions(StripeObject):
@@ -69,14 +69,14 @@ class IdentityVerificationReportOptions(StripeObject):
 class IdentityVerificationReportPhone(StripeObject):
     error: IdentityVerificationReportPhoneError | None = None
     phone: str | None = None
-    status: Literal['unverified', 'verified'] | str = ALWAYS_SENT
+    status: Literal["unverified", "verified"] | str = ALWAYS_SENT
 
 
 class IdentityVerificationReportSelfie(StripeObject):
     document: str | None = None
     error: IdentityVerificationReportSelfieError | None = None
     selfie: str | None = None
-    status: Literal['unverified', 'verified'] | str = ALWAYS_SENT
+    status: Literal["unverified", "verified"] | str = ALWAYS_SENT
 
 
 class IdentityVerificationReportDocumentAddress(StripeObject):
@@ -95,7 +95,7 @@ class IdentityVerificationReportDocumentDob(StripeObject):
 
 
 class IdentityVerificationReportDocumentError(StripeObject):
-    code: Literal['document_expired', 'document_type_not_supported', 'document_unverified_other'] | str | None = None
+    code: Literal["document_expired", "document_type_not_supported", "document_unverified_other"] | str | None = None
     reason: str | None = None
 
 
@@ -112,7 +112,7 @@ class IdentityVerificationReportDocumentIssuedDate(StripeObject):
 
 
 class IdentityVerificationReportEmailError(StripeObject):
-    code: Literal['email_unverified_other', 'email_verification_declined'] | str | None = None
+    code: Literal["email_unverified_other", "email_verification_declined"] | str | None = None
     reason: str | None = None
 
 
@@ -123,12 +123,14 @@ class IdentityVerificationReportIdNumberDob(StripeObject):
 
 
 class IdentityVerificationReportIdNumberError(StripeObject):
-    code: Literal['id_number_insufficient_document_data', 'id_number_mismatch', 'id_number_unverified_other'] | str | None = None
+    code: (
+        Literal["id_number_insufficient_document_data", "id_number_mismatch", "id_number_unverified_other"] | str | None
+    ) = None
     reason: str | None = None
 
 
 class IdentityVerificationReportOptionsDocument(StripeObject):
-    allowed_types: list[Literal['driving_license', 'id_card', 'passport'] | str] | None = None
+    allowed_types: list[Literal["driving_license", "id_card", "passport"] | str] | None = None
     require_id_number: bool | None = None
     require_live_capture: bool | None = None
     require_matching_selfie: bool | None = None
@@ -139,10 +141,16 @@ class IdentityVerificationReportOptionsIdNumber(StripeObject):
 
 
 class IdentityVerificationReportPhoneError(StripeObject):
-    code: Literal['phone_unverified_other', 'phone_verification_declined'] | str | None = None
+    code: Literal["phone_unverified_other", "phone_verification_declined"] | str | None = None
     reason: str | None = None
 
 
 class IdentityVerificationReportSelfieError(StripeObject):
-    code: Literal['selfie_document_missing_photo', 'selfie_face_mismatch', 'selfie_manipulated', 'selfie_unverified_other'] | str | None = None
+    code: (
+        Literal[
+            "selfie_document_missing_photo", "selfie_face_mismatch", "selfie_manipulated", "selfie_unverified_other"
+        ]
+        | str
+        | None
+    ) = None
     reason: str | None = None

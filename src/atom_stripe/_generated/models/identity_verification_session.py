@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -20,22 +20,46 @@ class IdentityVerificationSession(StripeObject):
     last_verification_report: str | IdentityVerificationReport | None = None
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] = ALWAYS_SENT
-    object: Literal['identity.verification_session'] = ALWAYS_SENT
+    object: Literal["identity.verification_session"] = ALWAYS_SENT
     options: IdentityVerificationSessionOptions | None = None
     provided_details: IdentityVerificationSessionProvidedDetails | None = None
     redaction: IdentityVerificationSessionRedaction | None = None
     related_customer: str | None = None
     related_customer_account: str | None = None
     related_person: IdentityVerificationSessionRelatedPerson | None = None
-    status: Literal['canceled', 'processing', 'requires_input', 'verified'] | str = ALWAYS_SENT
-    type: Literal['document', 'id_number', 'verification_flow'] | str = ALWAYS_SENT
+    status: Literal["canceled", "processing", "requires_input", "verified"] | str = ALWAYS_SENT
+    type: Literal["document", "id_number", "verification_flow"] | str = ALWAYS_SENT
     url: str | None = None
     verification_flow: str | None = None
     verified_outputs: IdentityVerificationSessionVerifiedOutputs | None = None
 
 
 class IdentityVerificationSessionLastError(StripeObject):
-    code: Literal['abandoned', 'consent_declined', 'country_not_supported', 'device_not_supported', 'document_expired', 'document_type_not_supported', 'document_unverified_other', 'email_unverified_other', 'email_verification_declined', 'id_number_insufficient_document_data', 'id_number_mismatch', 'id_number_unverified_other', 'phone_unverified_other', 'phone_verification_declined', 'selfie_document_missing_photo', 'selfie_face_mismatch', 'selfie_manipulated', 'selfie_unverified_other', 'under_supported_age'] | str | None = None
+    code: (
+        Literal[
+            "abandoned",
+            "consent_declined",
+            "country_not_supported",
+            "device_not_supported",
+            "document_expired",
+            "document_type_not_supported",
+            "document_unverified_other",
+            "email_unverified_other",
+            "email_verification_declined",
+            "id_number_insufficient_document_data",
+            "id_number_mismatch",
+            "id_number_unverified_other",
+            "phone_unverified_other",
+            "phone_verification_declined",
+            "selfie_document_missing_photo",
+            "selfie_face_mismatch",
+            "selfie_manipulated",
+            "selfie_unverified_other",
+            "under_supported_age",
+        ]
+        | str
+        | None
+    ) = None
     reason: str | None = None
 
 
@@ -53,7 +77,7 @@ class IdentityVerificationSessionProvidedDetails(StripeObject):
 
 
 class IdentityVerificationSessionRedaction(StripeObject):
-    status: Literal['processing', 'redacted', 'validated'] | str = ALWAYS_SENT
+    status: Literal["processing", "redacted", "validated"] | str = ALWAYS_SENT
 
 
 class IdentityVerificationSessionRelatedPerson(StripeObject):
@@ -67,16 +91,16 @@ class IdentityVerificationSessionVerifiedOutputs(StripeObject):
     email: str | None = None
     first_name: str | None = None
     id_number: str | None = None
-    id_number_type: Literal['br_cpf', 'sg_nric', 'us_ssn'] | str | None = None
+    id_number_type: Literal["br_cpf", "sg_nric", "us_ssn"] | str | None = None
     last_name: str | None = None
     phone: str | None = None
-    sex: Literal['[redacted]', 'female', 'male', 'unknown'] | str | None = None
+    sex: Literal["[redacted]", "female", "male", "unknown"] | str | None = None
     unparsed_place_of_birth: str | None = None
     unparsed_sex: str | None = None
 
 
 class IdentityVerificationSessionOptionsDocument(StripeObject):
-    allowed_types: list[Literal['driving_license', 'id_card', 'passport'] | str] | None = None
+    allowed_types: list[Literal["driving_license", "id_card", "passport"] | str] | None = None
     require_id_number: bool | None = None
     require_live_capture: bool | None = None
     require_matching_selfie: bool | None = None
@@ -91,8 +115,8 @@ class IdentityVerificationSessionOptionsIdNumber(StripeObject):
 
 
 class IdentityVerificationSessionOptionsMatching(StripeObject):
-    dob: Literal['none', 'similar'] | str | None = None
-    name: Literal['none', 'similar'] | str | None = None
+    dob: Literal["none", "similar"] | str | None = None
+    name: Literal["none", "similar"] | str | None = None
 
 
 class IdentityVerificationSessionOptionsPhone(StripeObject):

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import DeletedObject, lazy_model
@@ -28,8 +28,22 @@ class Invoice(StripeObject):
     auto_advance: bool | None = None
     automatic_tax: InvoiceAutomaticTax = ALWAYS_SENT
     automatically_finalizes_at: int | None = None
-    billing_reason: Literal['automatic_pending_invoice_item_invoice', 'manual', 'quote_accept', 'subscription', 'subscription_create', 'subscription_cycle', 'subscription_threshold', 'subscription_update', 'upcoming'] | str | None = None
-    collection_method: Literal['charge_automatically', 'send_invoice'] | str = ALWAYS_SENT
+    billing_reason: (
+        Literal[
+            "automatic_pending_invoice_item_invoice",
+            "manual",
+            "quote_accept",
+            "subscription",
+            "subscription_create",
+            "subscription_cycle",
+            "subscription_threshold",
+            "subscription_update",
+            "upcoming",
+        ]
+        | str
+        | None
+    ) = None
+    collection_method: Literal["charge_automatically", "send_invoice"] | str = ALWAYS_SENT
     confirmation_secret: InvoiceConfirmationSecret | None = None
     created: int = ALWAYS_SENT
     currency: str = ALWAYS_SENT
@@ -41,7 +55,7 @@ class Invoice(StripeObject):
     customer_name: str | None = None
     customer_phone: str | None = None
     customer_shipping: InvoiceCustomerShipping | None = None
-    customer_tax_exempt: Literal['exempt', 'none', 'reverse'] | str | None = None
+    customer_tax_exempt: Literal["exempt", "none", "reverse"] | str | None = None
     customer_tax_ids: list[InvoiceCustomerTaxId] | None = None
     default_payment_method: str | PaymentMethod | None = None
     default_source: str | Account | BankAccount | Card | Source | None = None
@@ -65,7 +79,7 @@ class Invoice(StripeObject):
     metadata: dict[str, str] | None = None
     next_payment_attempt: int | None = None
     number: str | None = None
-    object: Literal['invoice'] = ALWAYS_SENT
+    object: Literal["invoice"] = ALWAYS_SENT
     on_behalf_of: str | Account | None = None
     parent: InvoiceParent | None = None
     payment_settings: InvoicePaymentSettings = ALWAYS_SENT
@@ -80,7 +94,7 @@ class Invoice(StripeObject):
     shipping_details: InvoiceShippingDetails | None = None
     starting_balance: int = ALWAYS_SENT
     statement_descriptor: str | None = None
-    status: Literal['draft', 'open', 'paid', 'uncollectible', 'void'] | str | None = None
+    status: Literal["draft", "open", "paid", "uncollectible", "void"] | str | None = None
     status_details: InvoiceStatusDetails | None = None
     status_transitions: InvoiceStatusTransitions = ALWAYS_SENT
     subscription: Any = None
@@ -97,11 +111,11 @@ class Invoice(StripeObject):
 
 
 class InvoiceAutomaticTax(StripeObject):
-    disabled_reason: Literal['finalization_requires_location_inputs', 'finalization_system_error'] | str | None = None
+    disabled_reason: Literal["finalization_requires_location_inputs", "finalization_system_error"] | str | None = None
     enabled: bool = ALWAYS_SENT
     liability: InvoiceAutomaticTaxLiability | None = None
     provider: str | None = None
-    status: Literal['complete', 'failed', 'requires_location_inputs'] | str | None = None
+    status: Literal["complete", "failed", "requires_location_inputs"] | str | None = None
 
 
 class InvoiceConfirmationSecret(StripeObject):
@@ -132,7 +146,147 @@ class InvoiceCustomerShipping(StripeObject):
 
 
 class InvoiceCustomerTaxId(StripeObject):
-    type: Literal['ad_nrt', 'ae_trn', 'al_tin', 'am_tin', 'ao_tin', 'ar_cuit', 'au_abn', 'au_acn', 'au_arn', 'au_wpn', 'aw_tin', 'az_tin', 'ba_tin', 'bb_tin', 'bd_bin', 'bf_ifu', 'bg_uic', 'bh_vat', 'bj_ifu', 'bo_tin', 'br_cnpj', 'br_cpf', 'bs_tin', 'bw_vat', 'by_tin', 'ca_bn', 'ca_gst_hst', 'ca_pst_bc', 'ca_pst_mb', 'ca_pst_sk', 'ca_qst', 'cd_nif', 'ch_uid', 'ch_vat', 'ci_vat', 'cl_tin', 'cm_niu', 'cn_tin', 'co_nit', 'cr_tin', 'cv_nif', 'cz_dic', 'de_stn', 'do_rcn', 'ec_ruc', 'eg_tin', 'es_cif', 'et_tin', 'eu_oss_vat', 'eu_vat', 'fo_vat', 'fr_siren', 'fr_siret', 'fr_spi', 'gb_vat', 'ge_vat', 'gh_tin', 'gi_tin', 'gn_nif', 'hk_br', 'hr_oib', 'hu_tin', 'ic_nif', 'id_npwp', 'il_vat', 'in_gst', 'is_kt', 'is_vat', 'it_cf', 'jp_cn', 'jp_rn', 'jp_trn', 'ke_pin', 'kg_tin', 'kh_tin', 'kr_brn', 'kz_bin', 'la_tin', 'li_uid', 'li_vat', 'lk_vat', 'ma_vat', 'md_cf', 'md_vat', 'me_pib', 'mk_vat', 'mr_nif', 'mu_vat', 'mx_rfc', 'my_frp', 'my_itn', 'my_sst', 'mz_nuit', 'ng_tin', 'no_vat', 'no_voec', 'np_pan', 'nz_bn', 'nz_gst', 'om_vat', 'pe_ruc', 'ph_tin', 'pl_nip', 'pt_nif', 'py_ruc', 'ro_tin', 'rs_pib', 'ru_inn', 'ru_kpp', 'sa_vat', 'sg_gst', 'sg_uen', 'si_tin', 'sm_coe', 'sn_ninea', 'sr_fin', 'sv_nit', 'th_vat', 'tj_tin', 'tr_tin', 'tt_bir', 'tt_vat', 'tw_vat', 'tz_vat', 'ua_vat', 'ug_tin', 'unknown', 'us_ein', 'uy_ruc', 'uz_tin', 'uz_vat', 've_rif', 'vn_tin', 'za_vat', 'zm_tin', 'zw_tin'] | str = ALWAYS_SENT
+    type: (
+        Literal[
+            "ad_nrt",
+            "ae_trn",
+            "al_tin",
+            "am_tin",
+            "ao_tin",
+            "ar_cuit",
+            "au_abn",
+            "au_acn",
+            "au_arn",
+            "au_wpn",
+            "aw_tin",
+            "az_tin",
+            "ba_tin",
+            "bb_tin",
+            "bd_bin",
+            "bf_ifu",
+            "bg_uic",
+            "bh_vat",
+            "bj_ifu",
+            "bo_tin",
+            "br_cnpj",
+            "br_cpf",
+            "bs_tin",
+            "bw_vat",
+            "by_tin",
+            "ca_bn",
+            "ca_gst_hst",
+            "ca_pst_bc",
+            "ca_pst_mb",
+            "ca_pst_sk",
+            "ca_qst",
+            "cd_nif",
+            "ch_uid",
+            "ch_vat",
+            "ci_vat",
+            "cl_tin",
+            "cm_niu",
+            "cn_tin",
+            "co_nit",
+            "cr_tin",
+            "cv_nif",
+            "cz_dic",
+            "de_stn",
+            "do_rcn",
+            "ec_ruc",
+            "eg_tin",
+            "es_cif",
+            "et_tin",
+            "eu_oss_vat",
+            "eu_vat",
+            "fo_vat",
+            "fr_siren",
+            "fr_siret",
+            "fr_spi",
+            "gb_vat",
+            "ge_vat",
+            "gh_tin",
+            "gi_tin",
+            "gn_nif",
+            "hk_br",
+            "hr_oib",
+            "hu_tin",
+            "ic_nif",
+            "id_npwp",
+            "il_vat",
+            "in_gst",
+            "is_kt",
+            "is_vat",
+            "it_cf",
+            "jp_cn",
+            "jp_rn",
+            "jp_trn",
+            "ke_pin",
+            "kg_tin",
+            "kh_tin",
+            "kr_brn",
+            "kz_bin",
+            "la_tin",
+            "li_uid",
+            "li_vat",
+            "lk_vat",
+            "ma_vat",
+            "md_cf",
+            "md_vat",
+            "me_pib",
+            "mk_vat",
+            "mr_nif",
+            "mu_vat",
+            "mx_rfc",
+            "my_frp",
+            "my_itn",
+            "my_sst",
+            "mz_nuit",
+            "ng_tin",
+            "no_vat",
+            "no_voec",
+            "np_pan",
+            "nz_bn",
+            "nz_gst",
+            "om_vat",
+            "pe_ruc",
+            "ph_tin",
+            "pl_nip",
+            "pt_nif",
+            "py_ruc",
+            "ro_tin",
+            "rs_pib",
+            "ru_inn",
+            "ru_kpp",
+            "sa_vat",
+            "sg_gst",
+            "sg_uen",
+            "si_tin",
+            "sm_coe",
+            "sn_ninea",
+            "sr_fin",
+            "sv_nit",
+            "th_vat",
+            "tj_tin",
+            "tr_tin",
+            "tt_bir",
+            "tt_vat",
+            "tw_vat",
+            "tz_vat",
+            "ua_vat",
+            "ug_tin",
+            "unknown",
+            "us_ein",
+            "uy_ruc",
+            "uz_tin",
+            "uz_vat",
+            "ve_rif",
+            "vn_tin",
+            "za_vat",
+            "zm_tin",
+            "zw_tin",
+        ]
+        | str
+    ) = ALWAYS_SENT
     value: str | None = None
 
 
@@ -143,13 +297,227 @@ class InvoiceFromInvoice(StripeObject):
 
 class InvoiceIssuer(StripeObject):
     account: str | Account | None = None
-    type: Literal['account', 'self'] | str = ALWAYS_SENT
+    type: Literal["account", "self"] | str = ALWAYS_SENT
 
 
 class InvoiceLastFinalizationError(StripeObject):
     advice_code: str | None = None
     charge: str | None = None
-    code: Literal['account_closed', 'account_country_invalid_address', 'account_error_country_change_requires_additional_steps', 'account_information_mismatch', 'account_invalid', 'account_number_invalid', 'account_token_required_for_v2_account', 'acss_debit_session_incomplete', 'action_blocked', 'alipay_upgrade_required', 'amount_too_large', 'amount_too_small', 'anomalous_money_movement_request', 'api_key_expired', 'application_fees_not_allowed', 'approval_required', 'authentication_failure', 'authentication_required', 'balance_insufficient', 'balance_invalid_parameter', 'bank_account_bad_routing_numbers', 'bank_account_declined', 'bank_account_exists', 'bank_account_restricted', 'bank_account_unusable', 'bank_account_unverified', 'bank_account_verification_failed', 'billing_invalid_mandate', 'bitcoin_upgrade_required', 'capability_not_active', 'capture_charge_authorization_expired', 'capture_unauthorized_payment', 'card_decline_rate_limit_exceeded', 'card_declined', 'cardholder_phone_number_required', 'charge_already_captured', 'charge_already_refunded', 'charge_disputed', 'charge_exceeds_source_limit', 'charge_exceeds_transaction_limit', 'charge_expired_for_capture', 'charge_invalid_parameter', 'charge_not_refundable', 'clearing_code_unsupported', 'country_code_invalid', 'country_unsupported', 'coupon_expired', 'customer_max_payment_methods', 'customer_max_subscriptions', 'customer_session_expired', 'customer_tax_location_invalid', 'debit_not_authorized', 'dispute_evidence_page_limit_exceeded', 'email_invalid', 'expired_card', 'expired_payment_method', 'failed_tax_calculation', 'financial_account_balance_does_not_support_currency', 'financial_account_capability_not_enabled', 'financial_account_capability_restricted', 'financial_connections_account_inactive', 'financial_connections_account_pending_account_numbers', 'financial_connections_account_unavailable_account_numbers', 'financial_connections_consent_locale_invalid', 'financial_connections_consent_locale_unsupported', 'financial_connections_no_successful_transaction_refresh', 'forwarding_api_inactive', 'forwarding_api_invalid_parameter', 'forwarding_api_retryable_upstream_error', 'forwarding_api_upstream_connection_error', 'forwarding_api_upstream_connection_timeout', 'forwarding_api_upstream_error', 'idempotency_key_in_use', 'incorrect_address', 'incorrect_cvc', 'incorrect_number', 'incorrect_postal_code', 'incorrect_zip', 'india_recurring_payment_mandate_canceled', 'instant_payouts_config_disabled', 'instant_payouts_currency_disabled', 'instant_payouts_limit_exceeded', 'instant_payouts_unsupported', 'insufficient_funds', 'intent_invalid_state', 'intent_verification_method_missing', 'invalid_canceled_subscription_fields', 'invalid_card_type', 'invalid_characters', 'invalid_charge_amount', 'invalid_cvc', 'invalid_expiry_month', 'invalid_expiry_year', 'invalid_mandate_reference_prefix_format', 'invalid_number', 'invalid_source_usage', 'invalid_tax_location', 'invoice_no_customer_line_items', 'invoice_no_payment_method_types', 'invoice_no_subscription_line_items', 'invoice_not_editable', 'invoice_on_behalf_of_not_editable', 'invoice_payment_intent_requires_action', 'invoice_upcoming_none', 'livemode_mismatch', 'lock_timeout', 'missing', 'no_account', 'not_allowed_on_standard_account', 'out_of_inventory', 'ownership_declaration_not_allowed', 'parameter_invalid_empty', 'parameter_invalid_integer', 'parameter_invalid_string_blank', 'parameter_invalid_string_empty', 'parameter_missing', 'parameter_unknown', 'parameters_exclusive', 'payment_evaluation_on_api_version_not_supported', 'payment_intent_action_required', 'payment_intent_authentication_failure', 'payment_intent_incompatible_payment_method', 'payment_intent_invalid_parameter', 'payment_intent_konbini_rejected_confirmation_number', 'payment_intent_mandate_invalid', 'payment_intent_payment_attempt_expired', 'payment_intent_payment_attempt_failed', 'payment_intent_rate_limit_exceeded', 'payment_intent_unexpected_state', 'payment_method_bank_account_already_verified', 'payment_method_bank_account_blocked', 'payment_method_billing_details_address_missing', 'payment_method_configuration_failures', 'payment_method_currency_mismatch', 'payment_method_customer_decline', 'payment_method_invalid_parameter', 'payment_method_invalid_parameter_testmode', 'payment_method_microdeposit_failed', 'payment_method_microdeposit_processing_error', 'payment_method_microdeposit_verification_amounts_invalid', 'payment_method_microdeposit_verification_amounts_mismatch', 'payment_method_microdeposit_verification_attempts_exceeded', 'payment_method_microdeposit_verification_descriptor_code_mismatch', 'payment_method_microdeposit_verification_timeout', 'payment_method_not_available', 'payment_method_provider_decline', 'payment_method_provider_timeout', 'payment_method_restricted', 'payment_method_unactivated', 'payment_method_unexpected_state', 'payment_method_unsupported_type', 'payout_reconciliation_not_ready', 'payouts_limit_exceeded', 'payouts_not_allowed', 'platform_account_required', 'platform_api_key_expired', 'postal_code_invalid', 'processing_error', 'product_inactive', 'progressive_onboarding_limit_exceeded', 'rate_limit', 'refer_to_customer', 'refund_disputed_payment', 'request_blocked', 'resource_already_exists', 'resource_missing', 'return_intent_already_processed', 'routing_number_invalid', 'secret_key_required', 'sepa_unsupported_account', 'service_period_coupon_with_metered_tiered_item_unsupported', 'setup_attempt_failed', 'setup_intent_authentication_failure', 'setup_intent_invalid_parameter', 'setup_intent_mandate_invalid', 'setup_intent_mobile_wallet_unsupported', 'setup_intent_setup_attempt_expired', 'setup_intent_unexpected_state', 'shipping_address_invalid', 'shipping_calculation_failed', 'siret_invalid', 'sku_inactive', 'smart_disputes_not_available', 'state_unsupported', 'status_transition_invalid', 'storer_capability_missing', 'storer_capability_not_active', 'stripe_tax_inactive', 'subscription_update_trial_after_billing_cycle_anchor', 'tax_id_invalid', 'tax_id_prohibited', 'taxes_calculation_failed', 'terminal_location_country_unsupported', 'terminal_reader_busy', 'terminal_reader_hardware_fault', 'terminal_reader_invalid_location_for_activation', 'terminal_reader_invalid_location_for_payment', 'terminal_reader_offline', 'terminal_reader_timeout', 'testmode_charges_only', 'three_d_secure_authentication_not_supported', 'three_d_secure_authentication_upstream_error', 'tls_version_unsupported', 'token_already_used', 'token_card_network_invalid', 'token_in_use', 'transfer_source_balance_parameters_mismatch', 'transfers_not_allowed', 'url_invalid'] | str | None = None
+    code: (
+        Literal[
+            "account_closed",
+            "account_country_invalid_address",
+            "account_error_country_change_requires_additional_steps",
+            "account_information_mismatch",
+            "account_invalid",
+            "account_number_invalid",
+            "account_token_required_for_v2_account",
+            "acss_debit_session_incomplete",
+            "action_blocked",
+            "alipay_upgrade_required",
+            "amount_too_large",
+            "amount_too_small",
+            "anomalous_money_movement_request",
+            "api_key_expired",
+            "application_fees_not_allowed",
+            "approval_required",
+            "authentication_failure",
+            "authentication_required",
+            "balance_insufficient",
+            "balance_invalid_parameter",
+            "bank_account_bad_routing_numbers",
+            "bank_account_declined",
+            "bank_account_exists",
+            "bank_account_restricted",
+            "bank_account_unusable",
+            "bank_account_unverified",
+            "bank_account_verification_failed",
+            "billing_invalid_mandate",
+            "bitcoin_upgrade_required",
+            "capability_not_active",
+            "capture_charge_authorization_expired",
+            "capture_unauthorized_payment",
+            "card_decline_rate_limit_exceeded",
+            "card_declined",
+            "cardholder_phone_number_required",
+            "charge_already_captured",
+            "charge_already_refunded",
+            "charge_disputed",
+            "charge_exceeds_source_limit",
+            "charge_exceeds_transaction_limit",
+            "charge_expired_for_capture",
+            "charge_invalid_parameter",
+            "charge_not_refundable",
+            "clearing_code_unsupported",
+            "country_code_invalid",
+            "country_unsupported",
+            "coupon_expired",
+            "customer_max_payment_methods",
+            "customer_max_subscriptions",
+            "customer_session_expired",
+            "customer_tax_location_invalid",
+            "debit_not_authorized",
+            "dispute_evidence_page_limit_exceeded",
+            "email_invalid",
+            "expired_card",
+            "expired_payment_method",
+            "failed_tax_calculation",
+            "financial_account_balance_does_not_support_currency",
+            "financial_account_capability_not_enabled",
+            "financial_account_capability_restricted",
+            "financial_connections_account_inactive",
+            "financial_connections_account_pending_account_numbers",
+            "financial_connections_account_unavailable_account_numbers",
+            "financial_connections_consent_locale_invalid",
+            "financial_connections_consent_locale_unsupported",
+            "financial_connections_no_successful_transaction_refresh",
+            "forwarding_api_inactive",
+            "forwarding_api_invalid_parameter",
+            "forwarding_api_retryable_upstream_error",
+            "forwarding_api_upstream_connection_error",
+            "forwarding_api_upstream_connection_timeout",
+            "forwarding_api_upstream_error",
+            "idempotency_key_in_use",
+            "incorrect_address",
+            "incorrect_cvc",
+            "incorrect_number",
+            "incorrect_postal_code",
+            "incorrect_zip",
+            "india_recurring_payment_mandate_canceled",
+            "instant_payouts_config_disabled",
+            "instant_payouts_currency_disabled",
+            "instant_payouts_limit_exceeded",
+            "instant_payouts_unsupported",
+            "insufficient_funds",
+            "intent_invalid_state",
+            "intent_verification_method_missing",
+            "invalid_canceled_subscription_fields",
+            "invalid_card_type",
+            "invalid_characters",
+            "invalid_charge_amount",
+            "invalid_cvc",
+            "invalid_expiry_month",
+            "invalid_expiry_year",
+            "invalid_mandate_reference_prefix_format",
+            "invalid_number",
+            "invalid_source_usage",
+            "invalid_tax_location",
+            "invoice_no_customer_line_items",
+            "invoice_no_payment_method_types",
+            "invoice_no_subscription_line_items",
+            "invoice_not_editable",
+            "invoice_on_behalf_of_not_editable",
+            "invoice_payment_intent_requires_action",
+            "invoice_upcoming_none",
+            "livemode_mismatch",
+            "lock_timeout",
+            "missing",
+            "no_account",
+            "not_allowed_on_standard_account",
+            "out_of_inventory",
+            "ownership_declaration_not_allowed",
+            "parameter_invalid_empty",
+            "parameter_invalid_integer",
+            "parameter_invalid_string_blank",
+            "parameter_invalid_string_empty",
+            "parameter_missing",
+            "parameter_unknown",
+            "parameters_exclusive",
+            "payment_evaluation_on_api_version_not_supported",
+            "payment_intent_action_required",
+            "payment_intent_authentication_failure",
+            "payment_intent_incompatible_payment_method",
+            "payment_intent_invalid_parameter",
+            "payment_intent_konbini_rejected_confirmation_number",
+            "payment_intent_mandate_invalid",
+            "payment_intent_payment_attempt_expired",
+            "payment_intent_payment_attempt_failed",
+            "payment_intent_rate_limit_exceeded",
+            "payment_intent_unexpected_state",
+            "payment_method_bank_account_already_verified",
+            "payment_method_bank_account_blocked",
+            "payment_method_billing_details_address_missing",
+            "payment_method_configuration_failures",
+            "payment_method_currency_mismatch",
+            "payment_method_customer_decline",
+            "payment_method_invalid_parameter",
+            "payment_method_invalid_parameter_testmode",
+            "payment_method_microdeposit_failed",
+            "payment_method_microdeposit_processing_error",
+            "payment_method_microdeposit_verification_amounts_invalid",
+            "payment_method_microdeposit_verification_amounts_mismatch",
+            "payment_method_microdeposit_verification_attempts_exceeded",
+            "payment_method_microdeposit_verification_descriptor_code_mismatch",
+            "payment_method_microdeposit_verification_timeout",
+            "payment_method_not_available",
+            "payment_method_provider_decline",
+            "payment_method_provider_timeout",
+            "payment_method_restricted",
+            "payment_method_unactivated",
+            "payment_method_unexpected_state",
+            "payment_method_unsupported_type",
+            "payout_reconciliation_not_ready",
+            "payouts_limit_exceeded",
+            "payouts_not_allowed",
+            "platform_account_required",
+            "platform_api_key_expired",
+            "postal_code_invalid",
+            "processing_error",
+            "product_inactive",
+            "progressive_onboarding_limit_exceeded",
+            "rate_limit",
+            "refer_to_customer",
+            "refund_disputed_payment",
+            "request_blocked",
+            "resource_already_exists",
+            "resource_missing",
+            "return_intent_already_processed",
+            "routing_number_invalid",
+            "secret_key_required",
+            "sepa_unsupported_account",
+            "service_period_coupon_with_metered_tiered_item_unsupported",
+            "setup_attempt_failed",
+            "setup_intent_authentication_failure",
+            "setup_intent_invalid_parameter",
+            "setup_intent_mandate_invalid",
+            "setup_intent_mobile_wallet_unsupported",
+            "setup_intent_setup_attempt_expired",
+            "setup_intent_unexpected_state",
+            "shipping_address_invalid",
+            "shipping_calculation_failed",
+            "siret_invalid",
+            "sku_inactive",
+            "smart_disputes_not_available",
+            "state_unsupported",
+            "status_transition_invalid",
+            "storer_capability_missing",
+            "storer_capability_not_active",
+            "stripe_tax_inactive",
+            "subscription_update_trial_after_billing_cycle_anchor",
+            "tax_id_invalid",
+            "tax_id_prohibited",
+            "taxes_calculation_failed",
+            "terminal_location_country_unsupported",
+            "terminal_reader_busy",
+            "terminal_reader_hardware_fault",
+            "terminal_reader_invalid_location_for_activation",
+            "terminal_reader_invalid_location_for_payment",
+            "terminal_reader_offline",
+            "terminal_reader_timeout",
+            "testmode_charges_only",
+            "three_d_secure_authentication_not_supported",
+            "three_d_secure_authentication_upstream_error",
+            "tls_version_unsupported",
+            "token_already_used",
+            "token_card_network_invalid",
+            "token_in_use",
+            "transfer_source_balance_parameters_mismatch",
+            "transfers_not_allowed",
+            "url_invalid",
+        ]
+        | str
+        | None
+    ) = None
     decline_code: str | None = None
     doc_url: str | None = None
     message: str | None = None
@@ -162,19 +530,77 @@ class InvoiceLastFinalizationError(StripeObject):
     request_log_url: str | None = None
     setup_intent: SetupIntent | None = None
     source: Account | BankAccount | Card | Source | None = None
-    type: Literal['api_error', 'card_error', 'idempotency_error', 'invalid_request_error'] | str = ALWAYS_SENT
+    type: Literal["api_error", "card_error", "idempotency_error", "invalid_request_error"] | str = ALWAYS_SENT
 
 
 class InvoiceParent(StripeObject):
     quote_details: InvoiceParentQuoteDetails | None = None
     subscription_details: InvoiceParentSubscriptionDetails | None = None
-    type: Literal['quote_details', 'subscription_details'] | str = ALWAYS_SENT
+    type: Literal["quote_details", "subscription_details"] | str = ALWAYS_SENT
 
 
 class InvoicePaymentSettings(StripeObject):
     default_mandate: str | None = None
     payment_method_options: InvoicePaymentSettingsPaymentMethodOptions | None = None
-    payment_method_types: list[Literal['ach_credit_transfer', 'ach_debit', 'acss_debit', 'affirm', 'alipay', 'amazon_pay', 'au_becs_debit', 'bacs_debit', 'bancontact', 'billie', 'blik', 'boleto', 'card', 'cashapp', 'crypto', 'custom', 'customer_balance', 'eps', 'fpx', 'giropay', 'grabpay', 'ideal', 'jp_credit_transfer', 'kakao_pay', 'klarna', 'konbini', 'kr_card', 'link', 'mb_way', 'multibanco', 'naver_pay', 'nz_bank_account', 'p24', 'pay_by_bank', 'payco', 'paynow', 'paypal', 'payto', 'pix', 'promptpay', 'revolut_pay', 'satispay', 'sepa_credit_transfer', 'sepa_debit', 'sequra', 'sofort', 'swish', 'twint', 'upi', 'us_bank_account', 'wechat_pay'] | str] | None = None
+    payment_method_types: (
+        list[
+            Literal[
+                "ach_credit_transfer",
+                "ach_debit",
+                "acss_debit",
+                "affirm",
+                "alipay",
+                "amazon_pay",
+                "au_becs_debit",
+                "bacs_debit",
+                "bancontact",
+                "billie",
+                "blik",
+                "boleto",
+                "card",
+                "cashapp",
+                "crypto",
+                "custom",
+                "customer_balance",
+                "eps",
+                "fpx",
+                "giropay",
+                "grabpay",
+                "ideal",
+                "jp_credit_transfer",
+                "kakao_pay",
+                "klarna",
+                "konbini",
+                "kr_card",
+                "link",
+                "mb_way",
+                "multibanco",
+                "naver_pay",
+                "nz_bank_account",
+                "p24",
+                "pay_by_bank",
+                "payco",
+                "paynow",
+                "paypal",
+                "payto",
+                "pix",
+                "promptpay",
+                "revolut_pay",
+                "satispay",
+                "sepa_credit_transfer",
+                "sepa_debit",
+                "sequra",
+                "sofort",
+                "swish",
+                "twint",
+                "upi",
+                "us_bank_account",
+                "wechat_pay",
+            ]
+            | str
+        ]
+        | None
+    ) = None
 
 
 class InvoiceRendering(StripeObject):
@@ -225,21 +651,41 @@ class InvoiceTotalPretaxCreditAmount(StripeObject):
     amount: int = ALWAYS_SENT
     credit_balance_transaction: str | BillingCreditBalanceTransaction | None = None
     discount: str | Discount | None = None
-    type: Literal['credit_balance_transaction', 'discount'] | str = ALWAYS_SENT
+    type: Literal["credit_balance_transaction", "discount"] | str = ALWAYS_SENT
 
 
 class InvoiceTotalTax(StripeObject):
     amount: int = ALWAYS_SENT
-    tax_behavior: Literal['exclusive', 'inclusive'] | str = ALWAYS_SENT
+    tax_behavior: Literal["exclusive", "inclusive"] | str = ALWAYS_SENT
     tax_rate_details: InvoiceTotalTaxTaxRateDetails | None = None
-    taxability_reason: Literal['customer_exempt', 'not_available', 'not_collecting', 'not_subject_to_tax', 'not_supported', 'portion_product_exempt', 'portion_reduced_rated', 'portion_standard_rated', 'product_exempt', 'product_exempt_holiday', 'proportionally_rated', 'reduced_rated', 'reverse_charge', 'standard_rated', 'taxable_basis_reduced', 'zero_rated'] | str = ALWAYS_SENT
+    taxability_reason: (
+        Literal[
+            "customer_exempt",
+            "not_available",
+            "not_collecting",
+            "not_subject_to_tax",
+            "not_supported",
+            "portion_product_exempt",
+            "portion_reduced_rated",
+            "portion_standard_rated",
+            "product_exempt",
+            "product_exempt_holiday",
+            "proportionally_rated",
+            "reduced_rated",
+            "reverse_charge",
+            "standard_rated",
+            "taxable_basis_reduced",
+            "zero_rated",
+        ]
+        | str
+    ) = ALWAYS_SENT
     taxable_amount: int | None = None
-    type: Literal['tax_rate_details'] = ALWAYS_SENT
+    type: Literal["tax_rate_details"] = ALWAYS_SENT
 
 
 class InvoiceAutomaticTaxLiability(StripeObject):
     account: str | Account | None = None
-    type: Literal['account', 'self'] | str = ALWAYS_SENT
+    type: Literal["account", "self"] | str = ALWAYS_SENT
 
 
 class InvoiceCustomerShippingAddress(StripeObject):
@@ -277,13 +723,33 @@ class InvoicePaymentSettingsPaymentMethodOptions(StripeObject):
 
 
 class InvoiceRenderingPdf(StripeObject):
-    page_size: Literal['a4', 'auto', 'letter'] | str | None = None
+    page_size: Literal["a4", "auto", "letter"] | str | None = None
 
 
 class InvoiceShippingCostTax(StripeObject):
     amount: int = ALWAYS_SENT
     rate: TaxRate = ALWAYS_SENT
-    taxability_reason: Literal['customer_exempt', 'not_collecting', 'not_subject_to_tax', 'not_supported', 'portion_product_exempt', 'portion_reduced_rated', 'portion_standard_rated', 'product_exempt', 'product_exempt_holiday', 'proportionally_rated', 'reduced_rated', 'reverse_charge', 'standard_rated', 'taxable_basis_reduced', 'zero_rated'] | str | None = None
+    taxability_reason: (
+        Literal[
+            "customer_exempt",
+            "not_collecting",
+            "not_subject_to_tax",
+            "not_supported",
+            "portion_product_exempt",
+            "portion_reduced_rated",
+            "portion_standard_rated",
+            "product_exempt",
+            "product_exempt_holiday",
+            "proportionally_rated",
+            "reduced_rated",
+            "reverse_charge",
+            "standard_rated",
+            "taxable_basis_reduced",
+            "zero_rated",
+        ]
+        | str
+        | None
+    ) = None
     taxable_amount: int | None = None
 
 
@@ -297,7 +763,17 @@ class InvoiceShippingDetailsAddress(StripeObject):
 
 
 class InvoiceStatusDetailsUncollectible(StripeObject):
-    reason: Literal['max_payment_attempts', 'payment_not_received', 'subscription_canceled', 'subscription_paused', 'user_forgiven'] | str | None = None
+    reason: (
+        Literal[
+            "max_payment_attempts",
+            "payment_not_received",
+            "subscription_canceled",
+            "subscription_paused",
+            "user_forgiven",
+        ]
+        | str
+        | None
+    ) = None
 
 
 class InvoiceThresholdReasonItemReason(StripeObject):
@@ -311,11 +787,11 @@ class InvoiceTotalTaxTaxRateDetails(StripeObject):
 
 class InvoicePaymentSettingsPaymentMethodOptionsAcssDebit(StripeObject):
     mandate_options: InvoicePaymentSettingsPaymentMethodOptionsAcssDebitMandateOptions | None = None
-    verification_method: Literal['automatic', 'instant', 'microdeposits'] | str | None = None
+    verification_method: Literal["automatic", "instant", "microdeposits"] | str | None = None
 
 
 class InvoicePaymentSettingsPaymentMethodOptionsBancontact(StripeObject):
-    preferred_language: Literal['de', 'en', 'fr', 'nl'] | str = ALWAYS_SENT
+    preferred_language: Literal["de", "en", "fr", "nl"] | str = ALWAYS_SENT
 
 
 class InvoicePaymentSettingsPaymentMethodOptionsBillie(StripeObject):
@@ -329,12 +805,12 @@ class InvoicePaymentSettingsPaymentMethodOptionsBlik(StripeObject):
 
 class InvoicePaymentSettingsPaymentMethodOptionsCard(StripeObject):
     installments: InvoicePaymentSettingsPaymentMethodOptionsCardInstallments | None = None
-    request_three_d_secure: Literal['any', 'automatic', 'challenge'] | str | None = None
+    request_three_d_secure: Literal["any", "automatic", "challenge"] | str | None = None
 
 
 class InvoicePaymentSettingsPaymentMethodOptionsCustomerBalance(StripeObject):
     bank_transfer: InvoicePaymentSettingsPaymentMethodOptionsCustomerBalanceBankTransfer | None = None
-    funding_type: Literal['bank_transfer'] | None = None
+    funding_type: Literal["bank_transfer"] | None = None
 
 
 class InvoicePaymentSettingsPaymentMethodOptionsKonbini(StripeObject):
@@ -346,7 +822,7 @@ class InvoicePaymentSettingsPaymentMethodOptionsPayto(StripeObject):
 
 
 class InvoicePaymentSettingsPaymentMethodOptionsPix(StripeObject):
-    amount_includes_iof: Literal['always', 'never'] | str | None = None
+    amount_includes_iof: Literal["always", "never"] | str | None = None
     expires_after_seconds: int | None = None
 
 
@@ -360,18 +836,36 @@ class InvoicePaymentSettingsPaymentMethodOptionsUpi(StripeObject):
 
 class InvoicePaymentSettingsPaymentMethodOptionsUsBankAccount(StripeObject):
     financial_connections: InvoicePaymentSettingsPaymentMethodOptionsUsBankAccountFinancialConnections | None = None
-    verification_method: Literal['automatic', 'instant', 'microdeposits'] | str | None = None
+    verification_method: Literal["automatic", "instant", "microdeposits"] | str | None = None
 
 
 class InvoicePaymentSettingsPaymentMethodOptionsAcssDebitMandateOptions(StripeObject):
-    transaction_type: Literal['business', 'personal'] | str | None = None
+    transaction_type: Literal["business", "personal"] | str | None = None
 
 
 class InvoicePaymentSettingsPaymentMethodOptionsBillieCompanyDetails(StripeObject):
     registered_address: InvoicePaymentSettingsPaymentMethodOptionsBillieCompanyDetailsRegisteredAddress | None = None
     registered_name: str | None = None
     registration_number: str | None = None
-    registration_type: Literal['ch_ein', 'de_hrb', 'dk_cvr', 'es_cif', 'fi_tunnus', 'fr_siren', 'fr_siret', 'it_rea', 'nl_kvk', 'no_org_number', 'no_pno', 'se_org_number', 'se_pno', 'uk_crn'] | None = None
+    registration_type: (
+        Literal[
+            "ch_ein",
+            "de_hrb",
+            "dk_cvr",
+            "es_cif",
+            "fi_tunnus",
+            "fr_siren",
+            "fr_siret",
+            "it_rea",
+            "nl_kvk",
+            "no_org_number",
+            "no_pno",
+            "se_org_number",
+            "se_pno",
+            "uk_crn",
+        ]
+        | None
+    ) = None
     vat: str | None = None
 
 
@@ -386,21 +880,37 @@ class InvoicePaymentSettingsPaymentMethodOptionsCustomerBalanceBankTransfer(Stri
 
 class InvoicePaymentSettingsPaymentMethodOptionsPaytoMandateOptions(StripeObject):
     amount: int | None = None
-    amount_type: Literal['fixed', 'maximum'] | str | None = None
-    purpose: Literal['dependant_support', 'government', 'loan', 'mortgage', 'other', 'pension', 'personal', 'retail', 'salary', 'tax', 'utility'] | str | None = None
+    amount_type: Literal["fixed", "maximum"] | str | None = None
+    purpose: (
+        Literal[
+            "dependant_support",
+            "government",
+            "loan",
+            "mortgage",
+            "other",
+            "pension",
+            "personal",
+            "retail",
+            "salary",
+            "tax",
+            "utility",
+        ]
+        | str
+        | None
+    ) = None
 
 
 class InvoicePaymentSettingsPaymentMethodOptionsUpiMandateOptions(StripeObject):
     amount: int | None = None
-    amount_type: Literal['fixed', 'maximum'] | str | None = None
+    amount_type: Literal["fixed", "maximum"] | str | None = None
     description: str | None = None
     end_date: int | None = None
 
 
 class InvoicePaymentSettingsPaymentMethodOptionsUsBankAccountFinancialConnections(StripeObject):
     filters: InvoicePaymentSettingsPaymentMethodOptionsUsBankAccountFinancialConnectionsFilters | None = None
-    permissions: list[Literal['balances', 'ownership', 'payment_method', 'transactions'] | str] | None = None
-    prefetch: list[Literal['balances', 'ownership', 'transactions'] | str] | None = None
+    permissions: list[Literal["balances", "ownership", "payment_method", "transactions"] | str] | None = None
+    prefetch: list[Literal["balances", "ownership", "transactions"] | str] | None = None
 
 
 class InvoicePaymentSettingsPaymentMethodOptionsBillieCompanyDetailsRegisteredAddress(StripeObject):
@@ -413,11 +923,11 @@ class InvoicePaymentSettingsPaymentMethodOptionsBillieCompanyDetailsRegisteredAd
 
 
 class InvoicePaymentSettingsPaymentMethodOptionsCustomerBalanceBankTransferEuBankTransfer(StripeObject):
-    country: Literal['BE', 'DE', 'ES', 'FR', 'IE', 'NL'] | str = ALWAYS_SENT
+    country: Literal["BE", "DE", "ES", "FR", "IE", "NL"] | str = ALWAYS_SENT
 
 
 class InvoicePaymentSettingsPaymentMethodOptionsUsBankAccountFinancialConnectionsFilters(StripeObject):
-    account_subcategories: list[Literal['checking', 'savings'] | str] | None = None
+    account_subcategories: list[Literal["checking", "savings"] | str] | None = None
 
 
 class DeletedInvoice(DeletedObject):
@@ -449,7 +959,9 @@ else:  # other object types load on first use
     Account = lazy_model("account", "Account")
     Application = lazy_model("application", "Application")
     BankAccount = lazy_model("bank_account", "BankAccount")
-    BillingCreditBalanceTransaction = lazy_model("billing_credit_balance_transaction", "BillingCreditBalanceTransaction")
+    BillingCreditBalanceTransaction = lazy_model(
+        "billing_credit_balance_transaction", "BillingCreditBalanceTransaction"
+    )
     Card = lazy_model("card", "Card")
     Customer = lazy_model("customer", "Customer")
     Discount = lazy_model("discount", "Discount")

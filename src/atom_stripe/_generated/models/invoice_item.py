@@ -4,14 +4,17 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import DeletedObject, lazy_model
 
 
 class InvoiceItem(StripeObject):
-    """Invoice Items represent the component lines of an [invoice](https://docs.stripe.com/api/invoices). When you create an invoice item with an `invoice` field, it is attached to the specified invoice and included as [an invoice line item](https://docs.stripe.com/api/invoices/line_item) within [invoice.lines](https://docs.stripe.com/api/invoices/object#invoice_object-lines)."""
+    """Invoice Items represent the component lines of an [invoice](https://docs.stripe.com/api/invoices). When you
+    create an invoice item with an `invoice` field, it is attached to the specified invoice and included as [an invoice
+    line item](https://docs.stripe.com/api/invoices/line_item) within
+    [invoice.lines](https://docs.stripe.com/api/invoices/object#invoice_object-lines)."""
 
     amount: int = ALWAYS_SENT
     currency: str = ALWAYS_SENT
@@ -22,14 +25,14 @@ class InvoiceItem(StripeObject):
     description: str | None = None
     discountable: bool = ALWAYS_SENT
     discounts: list[str | Discount] | None = None
-    frozen_fields: list[Literal['discounts', 'pricing', 'quantity'] | str] | None = None
+    frozen_fields: list[Literal["discounts", "pricing", "quantity"] | str] | None = None
     id: str = ALWAYS_SENT
     invoice: str | Invoice | None = None
     invoicing_rules: list[InvoiceItemInvoicingRule] | None = None
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] | None = None
     net_amount: int | None = None
-    object: Literal['invoiceitem'] = ALWAYS_SENT
+    object: Literal["invoiceitem"] = ALWAYS_SENT
     parent: InvoiceItemParent | None = None
     period: InvoiceItemPeriod = ALWAYS_SENT
     pricing: InvoiceItemPricing | None = None
@@ -42,12 +45,12 @@ class InvoiceItem(StripeObject):
 
 
 class InvoiceItemInvoicingRule(StripeObject):
-    type: Literal['defer_until_credited_items_resolved'] | str = ALWAYS_SENT
+    type: Literal["defer_until_credited_items_resolved"] | str = ALWAYS_SENT
 
 
 class InvoiceItemParent(StripeObject):
     subscription_details: InvoiceItemParentSubscriptionDetails | None = None
-    type: Literal['subscription_details'] = ALWAYS_SENT
+    type: Literal["subscription_details"] = ALWAYS_SENT
 
 
 class InvoiceItemPeriod(StripeObject):
@@ -57,7 +60,7 @@ class InvoiceItemPeriod(StripeObject):
 
 class InvoiceItemPricing(StripeObject):
     price_details: InvoiceItemPricingPriceDetails | None = None
-    type: Literal['price_details'] = ALWAYS_SENT
+    type: Literal["price_details"] = ALWAYS_SENT
     unit_amount_decimal: Decimal | None = None
 
 
@@ -79,7 +82,7 @@ class InvoiceItemPricingPriceDetails(StripeObject):
 class InvoiceItemProrationDetailsCreditedItems(StripeObject):
     invoice_item: str | None = None
     invoice_line_item_details: InvoiceItemProrationDetailsCreditedItemsInvoiceLineItemDetails | None = None
-    type: Literal['invoice_item', 'invoice_line_items'] | str = ALWAYS_SENT
+    type: Literal["invoice_item", "invoice_line_items"] | str = ALWAYS_SENT
 
 
 class InvoiceItemProrationDetailsDiscountAmount(StripeObject):

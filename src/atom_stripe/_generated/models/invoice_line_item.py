@@ -4,14 +4,15 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
 
 
 class InvoiceLineItem(StripeObject):
-    """Invoice Line Items represent the individual lines within an [invoice](https://docs.stripe.com/api/invoices) and only exist within the context of an invoice."""
+    """Invoice Line Items represent the individual lines within an [invoice](https://docs.stripe.com/api/invoices) and
+    only exist within the context of an invoice."""
 
     amount: int = ALWAYS_SENT
     currency: str = ALWAYS_SENT
@@ -23,7 +24,7 @@ class InvoiceLineItem(StripeObject):
     invoice: str | None = None
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] = ALWAYS_SENT
-    object: Literal['line_item'] = ALWAYS_SENT
+    object: Literal["line_item"] = ALWAYS_SENT
     parent: InvoiceLineItemParent | None = None
     period: InvoiceLineItemPeriod = ALWAYS_SENT
     pretax_credit_amounts: list[InvoiceLineItemPretaxCreditAmount] | None = None
@@ -43,7 +44,7 @@ class InvoiceLineItemDiscountAmount(StripeObject):
 class InvoiceLineItemParent(StripeObject):
     invoice_item_details: InvoiceLineItemParentInvoiceItemDetails | None = None
     subscription_item_details: InvoiceLineItemParentSubscriptionItemDetails | None = None
-    type: Literal['invoice_item_details', 'subscription_item_details'] | str = ALWAYS_SENT
+    type: Literal["invoice_item_details", "subscription_item_details"] | str = ALWAYS_SENT
 
 
 class InvoiceLineItemPeriod(StripeObject):
@@ -55,22 +56,42 @@ class InvoiceLineItemPretaxCreditAmount(StripeObject):
     amount: int = ALWAYS_SENT
     credit_balance_transaction: str | BillingCreditBalanceTransaction | None = None
     discount: str | Discount | None = None
-    type: Literal['credit_balance_transaction', 'discount'] | str = ALWAYS_SENT
+    type: Literal["credit_balance_transaction", "discount"] | str = ALWAYS_SENT
 
 
 class InvoiceLineItemPricing(StripeObject):
     price_details: InvoiceLineItemPricingPriceDetails | None = None
-    type: Literal['price_details'] = ALWAYS_SENT
+    type: Literal["price_details"] = ALWAYS_SENT
     unit_amount_decimal: Decimal | None = None
 
 
 class InvoiceLineItemTax(StripeObject):
     amount: int = ALWAYS_SENT
-    tax_behavior: Literal['exclusive', 'inclusive'] | str = ALWAYS_SENT
+    tax_behavior: Literal["exclusive", "inclusive"] | str = ALWAYS_SENT
     tax_rate_details: InvoiceLineItemTaxTaxRateDetails | None = None
-    taxability_reason: Literal['customer_exempt', 'not_available', 'not_collecting', 'not_subject_to_tax', 'not_supported', 'portion_product_exempt', 'portion_reduced_rated', 'portion_standard_rated', 'product_exempt', 'product_exempt_holiday', 'proportionally_rated', 'reduced_rated', 'reverse_charge', 'standard_rated', 'taxable_basis_reduced', 'zero_rated'] | str = ALWAYS_SENT
+    taxability_reason: (
+        Literal[
+            "customer_exempt",
+            "not_available",
+            "not_collecting",
+            "not_subject_to_tax",
+            "not_supported",
+            "portion_product_exempt",
+            "portion_reduced_rated",
+            "portion_standard_rated",
+            "product_exempt",
+            "product_exempt_holiday",
+            "proportionally_rated",
+            "reduced_rated",
+            "reverse_charge",
+            "standard_rated",
+            "taxable_basis_reduced",
+            "zero_rated",
+        ]
+        | str
+    ) = ALWAYS_SENT
     taxable_amount: int | None = None
-    type: Literal['tax_rate_details'] = ALWAYS_SENT
+    type: Literal["tax_rate_details"] = ALWAYS_SENT
 
 
 class InvoiceLineItemParentInvoiceItemDetails(StripeObject):
@@ -121,7 +142,9 @@ if TYPE_CHECKING:
     from .price import Price
     from .subscription import Subscription
 else:  # other object types load on first use
-    BillingCreditBalanceTransaction = lazy_model("billing_credit_balance_transaction", "BillingCreditBalanceTransaction")
+    BillingCreditBalanceTransaction = lazy_model(
+        "billing_credit_balance_transaction", "BillingCreditBalanceTransaction"
+    )
     Discount = lazy_model("discount", "Discount")
     Price = lazy_model("price", "Price")
     Subscription = lazy_model("subscription", "Subscription")

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -20,7 +20,7 @@ class InvoicePayment(StripeObject):
     invoice: str | Invoice = ALWAYS_SENT
     is_default: bool = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    object: Literal['invoice_payment'] = ALWAYS_SENT
+    object: Literal["invoice_payment"] = ALWAYS_SENT
     payment: InvoicePaymentPayment = ALWAYS_SENT
     status: str = ALWAYS_SENT
     status_transitions: InvoicePaymentStatusTransitions = ALWAYS_SENT
@@ -30,7 +30,7 @@ class InvoicePaymentPayment(StripeObject):
     charge: str | Charge | None = None
     payment_intent: str | PaymentIntent | None = None
     payment_record: str | PaymentRecord | None = None
-    type: Literal['charge', 'payment_intent', 'payment_record'] | str = ALWAYS_SENT
+    type: Literal["charge", "payment_intent", "payment_record"] | str = ALWAYS_SENT
 
 
 class InvoicePaymentStatusTransitions(StripeObject):

@@ -9,13 +9,14 @@ from ..._models import ALWAYS_SENT, StripeObject
 
 
 class InvoiceRenderingTemplate(StripeObject):
-    """Invoice Rendering Templates are used to configure how invoices are rendered on surfaces like the PDF. Invoice Rendering Templates."""
+    """Invoice Rendering Templates are used to configure how invoices are rendered on surfaces like the PDF. Invoice
+    Rendering Templates."""
 
     created: int = ALWAYS_SENT
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] | None = None
     nickname: str | None = None
-    object: Literal['invoice_rendering_template'] = ALWAYS_SENT
-    status: Literal['active', 'archived'] | str = ALWAYS_SENT
+    object: Literal["invoice_rendering_template"] = ALWAYS_SENT
+    status: Literal["active", "archived"] | str = ALWAYS_SENT
     version: int = ALWAYS_SENT

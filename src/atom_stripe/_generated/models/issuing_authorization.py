@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -16,10 +16,10 @@ class IssuingAuthorization(StripeObject):
     amount: int = ALWAYS_SENT
     amount_details: IssuingAuthorizationAmountDetails | None = None
     approved: bool = ALWAYS_SENT
-    authorization_method: Literal['chip', 'contactless', 'keyed_in', 'online', 'swipe'] | str = ALWAYS_SENT
+    authorization_method: Literal["chip", "contactless", "keyed_in", "online", "swipe"] | str = ALWAYS_SENT
     balance_transactions: list[BalanceTransaction] = ALWAYS_SENT
     card: IssuingCard = ALWAYS_SENT
-    card_presence: Literal['not_present', 'present'] | str | None = None
+    card_presence: Literal["not_present", "present"] | str | None = None
     cardholder: str | IssuingCardholder | None = None
     created: int = ALWAYS_SENT
     currency: str = ALWAYS_SENT
@@ -33,10 +33,10 @@ class IssuingAuthorization(StripeObject):
     merchant_data: IssuingAuthorizationMerchantData = ALWAYS_SENT
     metadata: dict[str, str] = ALWAYS_SENT
     network_data: IssuingAuthorizationNetworkData | None = None
-    object: Literal['issuing.authorization'] = ALWAYS_SENT
+    object: Literal["issuing.authorization"] = ALWAYS_SENT
     pending_request: IssuingAuthorizationPendingRequest | None = None
     request_history: list[IssuingAuthorizationRequestHistory] = ALWAYS_SENT
-    status: Literal['closed', 'expired', 'pending', 'reversed'] | str = ALWAYS_SENT
+    status: Literal["closed", "expired", "pending", "reversed"] | str = ALWAYS_SENT
     token: str | IssuingToken | None = None
     transactions: list[IssuingTransaction] = ALWAYS_SENT
     treasury: IssuingAuthorizationTreasury | None = None
@@ -52,22 +52,28 @@ class IssuingAuthorizationAmountDetails(StripeObject):
 
 class IssuingAuthorizationFleet(StripeObject):
     cardholder_prompt_data: IssuingAuthorizationFleetCardholderPromptData | None = None
-    purchase_type: Literal['fuel_and_non_fuel_purchase', 'fuel_purchase', 'non_fuel_purchase'] | str | None = None
+    purchase_type: Literal["fuel_and_non_fuel_purchase", "fuel_purchase", "non_fuel_purchase"] | str | None = None
     reported_breakdown: IssuingAuthorizationFleetReportedBreakdown | None = None
-    service_type: Literal['full_service', 'non_fuel_transaction', 'self_service'] | str | None = None
+    service_type: Literal["full_service", "non_fuel_transaction", "self_service"] | str | None = None
 
 
 class IssuingAuthorizationFraudChallenge(StripeObject):
-    channel: Literal['sms'] = ALWAYS_SENT
-    status: Literal['expired', 'pending', 'rejected', 'undeliverable', 'verified'] | str = ALWAYS_SENT
-    undeliverable_reason: Literal['no_phone_number', 'unsupported_phone_number'] | str | None = None
+    channel: Literal["sms"] = ALWAYS_SENT
+    status: Literal["expired", "pending", "rejected", "undeliverable", "verified"] | str = ALWAYS_SENT
+    undeliverable_reason: Literal["no_phone_number", "unsupported_phone_number"] | str | None = None
 
 
 class IssuingAuthorizationFuel(StripeObject):
     industry_product_code: str | None = None
     quantity_decimal: Decimal | None = None
-    type: Literal['diesel', 'other', 'unleaded_plus', 'unleaded_regular', 'unleaded_super'] | str | None = None
-    unit: Literal['charging_minute', 'imperial_gallon', 'kilogram', 'kilowatt_hour', 'liter', 'other', 'pound', 'us_gallon'] | str | None = None
+    type: Literal["diesel", "other", "unleaded_plus", "unleaded_regular", "unleaded_super"] | str | None = None
+    unit: (
+        Literal[
+            "charging_minute", "imperial_gallon", "kilogram", "kilowatt_hour", "liter", "other", "pound", "us_gallon"
+        ]
+        | str
+        | None
+    ) = None
     unit_cost_decimal: Decimal | None = None
 
 
@@ -111,7 +117,32 @@ class IssuingAuthorizationRequestHistory(StripeObject):
     merchant_amount: int = ALWAYS_SENT
     merchant_currency: str = ALWAYS_SENT
     network_risk_score: int | None = None
-    reason: Literal['account_disabled', 'card_active', 'card_canceled', 'card_expired', 'card_inactive', 'cardholder_blocked', 'cardholder_inactive', 'cardholder_verification_required', 'insecure_authorization_method', 'insufficient_funds', 'network_fallback', 'not_allowed', 'pin_blocked', 'spending_controls', 'stripe_internal_error', 'suspected_fraud', 'verification_failed', 'webhook_approved', 'webhook_declined', 'webhook_error', 'webhook_timeout'] | str = ALWAYS_SENT
+    reason: (
+        Literal[
+            "account_disabled",
+            "card_active",
+            "card_canceled",
+            "card_expired",
+            "card_inactive",
+            "cardholder_blocked",
+            "cardholder_inactive",
+            "cardholder_verification_required",
+            "insecure_authorization_method",
+            "insufficient_funds",
+            "network_fallback",
+            "not_allowed",
+            "pin_blocked",
+            "spending_controls",
+            "stripe_internal_error",
+            "suspected_fraud",
+            "verification_failed",
+            "webhook_approved",
+            "webhook_declined",
+            "webhook_error",
+            "webhook_timeout",
+        ]
+        | str
+    ) = ALWAYS_SENT
     reason_message: str | None = None
     requested_at: int | None = None
 
@@ -123,11 +154,11 @@ class IssuingAuthorizationTreasury(StripeObject):
 
 
 class IssuingAuthorizationVerificationData(StripeObject):
-    address_line1_check: Literal['match', 'mismatch', 'not_provided'] | str = ALWAYS_SENT
-    address_postal_code_check: Literal['match', 'mismatch', 'not_provided'] | str = ALWAYS_SENT
+    address_line1_check: Literal["match", "mismatch", "not_provided"] | str = ALWAYS_SENT
+    address_postal_code_check: Literal["match", "mismatch", "not_provided"] | str = ALWAYS_SENT
     authentication_exemption: IssuingAuthorizationVerificationDataAuthenticationExemption | None = None
-    cvc_check: Literal['match', 'mismatch', 'not_provided'] | str = ALWAYS_SENT
-    expiry_check: Literal['match', 'mismatch', 'not_provided'] | str = ALWAYS_SENT
+    cvc_check: Literal["match", "mismatch", "not_provided"] | str = ALWAYS_SENT
+    expiry_check: Literal["match", "mismatch", "not_provided"] | str = ALWAYS_SENT
     postal_code: str | None = None
     three_d_secure: IssuingAuthorizationVerificationDataThreeDSecure | None = None
 
@@ -158,12 +189,12 @@ class IssuingAuthorizationRequestHistoryAmountDetails(StripeObject):
 
 
 class IssuingAuthorizationVerificationDataAuthenticationExemption(StripeObject):
-    claimed_by: Literal['acquirer', 'issuer'] | str = ALWAYS_SENT
-    type: Literal['low_value_transaction', 'transaction_risk_analysis', 'unknown'] | str = ALWAYS_SENT
+    claimed_by: Literal["acquirer", "issuer"] | str = ALWAYS_SENT
+    type: Literal["low_value_transaction", "transaction_risk_analysis", "unknown"] | str = ALWAYS_SENT
 
 
 class IssuingAuthorizationVerificationDataThreeDSecure(StripeObject):
-    result: Literal['attempt_acknowledged', 'authenticated', 'failed', 'required'] | str = ALWAYS_SENT
+    result: Literal["attempt_acknowledged", "authenticated", "failed", "required"] | str = ALWAYS_SENT
 
 
 class IssuingAuthorizationFleetReportedBreakdownFuel(StripeObject):

@@ -3,14 +3,15 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
 
 
 class IssuingDispute(StripeObject):
-    """As a [card issuer](https://docs.stripe.com/issuing), you can dispute transactions that the cardholder does not recognize, suspects to be fraudulent, or has other issues with."""
+    """As a [card issuer](https://docs.stripe.com/issuing), you can dispute transactions that the cardholder does not
+    recognize, suspects to be fraudulent, or has other issues with."""
 
     amount: int = ALWAYS_SENT
     balance_transactions: list[BalanceTransaction] | None = None
@@ -19,10 +20,35 @@ class IssuingDispute(StripeObject):
     evidence: IssuingDisputeEvidence = ALWAYS_SENT
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    loss_reason: Literal['cardholder_authentication_issuer_liability', 'eci5_token_transaction_with_tavv', 'excess_disputes_in_timeframe', 'has_not_met_the_minimum_dispute_amount_requirements', 'invalid_duplicate_dispute', 'invalid_incorrect_amount_dispute', 'invalid_no_authorization', 'invalid_use_of_disputes', 'merchandise_delivered_or_shipped', 'merchandise_or_service_as_described', 'not_cancelled', 'other', 'refund_issued', 'submitted_beyond_allowable_time_limit', 'transaction_3ds_required', 'transaction_approved_after_prior_fraud_dispute', 'transaction_authorized', 'transaction_electronically_read', 'transaction_qualifies_for_visa_easy_payment_service', 'transaction_unattended'] | str | None = None
+    loss_reason: (
+        Literal[
+            "cardholder_authentication_issuer_liability",
+            "eci5_token_transaction_with_tavv",
+            "excess_disputes_in_timeframe",
+            "has_not_met_the_minimum_dispute_amount_requirements",
+            "invalid_duplicate_dispute",
+            "invalid_incorrect_amount_dispute",
+            "invalid_no_authorization",
+            "invalid_use_of_disputes",
+            "merchandise_delivered_or_shipped",
+            "merchandise_or_service_as_described",
+            "not_cancelled",
+            "other",
+            "refund_issued",
+            "submitted_beyond_allowable_time_limit",
+            "transaction_3ds_required",
+            "transaction_approved_after_prior_fraud_dispute",
+            "transaction_authorized",
+            "transaction_electronically_read",
+            "transaction_qualifies_for_visa_easy_payment_service",
+            "transaction_unattended",
+        ]
+        | str
+        | None
+    ) = None
     metadata: dict[str, str] = ALWAYS_SENT
-    object: Literal['issuing.dispute'] = ALWAYS_SENT
-    status: Literal['expired', 'lost', 'submitted', 'unsubmitted', 'won'] | str = ALWAYS_SENT
+    object: Literal["issuing.dispute"] = ALWAYS_SENT
+    status: Literal["expired", "lost", "submitted", "unsubmitted", "won"] | str = ALWAYS_SENT
     transaction: str | IssuingTransaction = ALWAYS_SENT
     treasury: IssuingDisputeTreasury | None = None
 
@@ -35,7 +61,19 @@ class IssuingDisputeEvidence(StripeObject):
     no_valid_authorization: IssuingDisputeEvidenceNoValidAuthorization | None = None
     not_received: IssuingDisputeEvidenceNotReceived | None = None
     other: IssuingDisputeEvidenceOther | None = None
-    reason: Literal['canceled', 'duplicate', 'fraudulent', 'merchandise_not_as_described', 'no_valid_authorization', 'not_received', 'other', 'service_not_as_described'] | str = ALWAYS_SENT
+    reason: (
+        Literal[
+            "canceled",
+            "duplicate",
+            "fraudulent",
+            "merchandise_not_as_described",
+            "no_valid_authorization",
+            "not_received",
+            "other",
+            "service_not_as_described",
+        ]
+        | str
+    ) = ALWAYS_SENT
     service_not_as_described: IssuingDisputeEvidenceServiceNotAsDescribed | None = None
 
 
@@ -52,8 +90,8 @@ class IssuingDisputeEvidenceCanceled(StripeObject):
     expected_at: int | None = None
     explanation: str | None = None
     product_description: str | None = None
-    product_type: Literal['merchandise', 'service'] | str | None = None
-    return_status: Literal['merchant_rejected', 'successful'] | str | None = None
+    product_type: Literal["merchandise", "service"] | str | None = None
+    return_status: Literal["merchant_rejected", "successful"] | str | None = None
     returned_at: int | None = None
 
 
@@ -76,7 +114,7 @@ class IssuingDisputeEvidenceMerchandiseNotAsDescribed(StripeObject):
     explanation: str | None = None
     received_at: int | None = None
     return_description: str | None = None
-    return_status: Literal['merchant_rejected', 'successful'] | str | None = None
+    return_status: Literal["merchant_rejected", "successful"] | str | None = None
     returned_at: int | None = None
 
 
@@ -90,14 +128,14 @@ class IssuingDisputeEvidenceNotReceived(StripeObject):
     expected_at: int | None = None
     explanation: str | None = None
     product_description: str | None = None
-    product_type: Literal['merchandise', 'service'] | str | None = None
+    product_type: Literal["merchandise", "service"] | str | None = None
 
 
 class IssuingDisputeEvidenceOther(StripeObject):
     additional_documentation: str | File | None = None
     explanation: str | None = None
     product_description: str | None = None
-    product_type: Literal['merchandise', 'service'] | str | None = None
+    product_type: Literal["merchandise", "service"] | str | None = None
 
 
 class IssuingDisputeEvidenceServiceNotAsDescribed(StripeObject):

@@ -3,14 +3,15 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
 
 
 class IssuingPersonalizationDesign(StripeObject):
-    """A Personalization Design is a logical grouping of a Physical Bundle, card logo, and carrier text that represents a product line."""
+    """A Personalization Design is a logical grouping of a Physical Bundle, card logo, and carrier text that represents
+    a product line."""
 
     card_logo: str | File | None = None
     carrier_text: IssuingPersonalizationDesignCarrierText | None = None
@@ -20,11 +21,11 @@ class IssuingPersonalizationDesign(StripeObject):
     lookup_key: str | None = None
     metadata: dict[str, str] = ALWAYS_SENT
     name: str | None = None
-    object: Literal['issuing.personalization_design'] = ALWAYS_SENT
+    object: Literal["issuing.personalization_design"] = ALWAYS_SENT
     physical_bundle: str | IssuingPhysicalBundle = ALWAYS_SENT
     preferences: IssuingPersonalizationDesignPreferences = ALWAYS_SENT
     rejection_reasons: IssuingPersonalizationDesignRejectionReasons = ALWAYS_SENT
-    status: Literal['active', 'inactive', 'rejected', 'review'] | str = ALWAYS_SENT
+    status: Literal["active", "inactive", "rejected", "review"] | str = ALWAYS_SENT
 
 
 class IssuingPersonalizationDesignCarrierText(StripeObject):
@@ -40,8 +41,37 @@ class IssuingPersonalizationDesignPreferences(StripeObject):
 
 
 class IssuingPersonalizationDesignRejectionReasons(StripeObject):
-    card_logo: list[Literal['geographic_location', 'inappropriate', 'network_name', 'non_binary_image', 'non_fiat_currency', 'other', 'other_entity', 'promotional_material'] | str] | None = None
-    carrier_text: list[Literal['geographic_location', 'inappropriate', 'network_name', 'non_fiat_currency', 'other', 'other_entity', 'promotional_material'] | str] | None = None
+    card_logo: (
+        list[
+            Literal[
+                "geographic_location",
+                "inappropriate",
+                "network_name",
+                "non_binary_image",
+                "non_fiat_currency",
+                "other",
+                "other_entity",
+                "promotional_material",
+            ]
+            | str
+        ]
+        | None
+    ) = None
+    carrier_text: (
+        list[
+            Literal[
+                "geographic_location",
+                "inappropriate",
+                "network_name",
+                "non_fiat_currency",
+                "other",
+                "other_entity",
+                "promotional_material",
+            ]
+            | str
+        ]
+        | None
+    ) = None
 
 
 if TYPE_CHECKING:

@@ -9,18 +9,19 @@ from ..._models import ALWAYS_SENT, StripeObject
 
 
 class IssuingPhysicalBundle(StripeObject):
-    """A Physical Bundle represents the bundle of physical items - card stock, carrier letter, and envelope - that is shipped to a cardholder when you create a physical card."""
+    """A Physical Bundle represents the bundle of physical items - card stock, carrier letter, and envelope - that is
+    shipped to a cardholder when you create a physical card."""
 
     features: IssuingPhysicalBundleFeatures = ALWAYS_SENT
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
     name: str = ALWAYS_SENT
-    object: Literal['issuing.physical_bundle'] = ALWAYS_SENT
-    status: Literal['active', 'inactive', 'review'] | str = ALWAYS_SENT
-    type: Literal['custom', 'standard'] | str = ALWAYS_SENT
+    object: Literal["issuing.physical_bundle"] = ALWAYS_SENT
+    status: Literal["active", "inactive", "review"] | str = ALWAYS_SENT
+    type: Literal["custom", "standard"] | str = ALWAYS_SENT
 
 
 class IssuingPhysicalBundleFeatures(StripeObject):
-    card_logo: Literal['optional', 'required', 'unsupported'] | str = ALWAYS_SENT
-    carrier_text: Literal['optional', 'required', 'unsupported'] | str = ALWAYS_SENT
-    second_line: Literal['optional', 'required', 'unsupported'] | str = ALWAYS_SENT
+    card_logo: Literal["optional", "required", "unsupported"] | str = ALWAYS_SENT
+    carrier_text: Literal["optional", "required", "unsupported"] | str = ALWAYS_SENT
+    second_line: Literal["optional", "required", "unsupported"] | str = ALWAYS_SENT

@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
 
 
 class IssuingToken(StripeObject):
-    """An issuing token object is created when an issued card is added to a digital wallet. As a [card issuer](https://docs.stripe.com/issuing), you can [view and manage these tokens](https://docs.stripe.com/issuing/controls/token-management) through Stripe."""
+    """An issuing token object is created when an issued card is added to a digital wallet. As a [card
+    issuer](https://docs.stripe.com/issuing), you can [view and manage these
+    tokens](https://docs.stripe.com/issuing/controls/token-management) through Stripe."""
 
     card: str | IssuingCard = ALWAYS_SENT
     created: int = ALWAYS_SENT
@@ -18,18 +20,18 @@ class IssuingToken(StripeObject):
     id: str = ALWAYS_SENT
     last4: str | None = None
     livemode: bool = ALWAYS_SENT
-    network: Literal['mastercard', 'visa'] | str = ALWAYS_SENT
+    network: Literal["mastercard", "visa"] | str = ALWAYS_SENT
     network_data: IssuingTokenNetworkData | None = None
     network_updated_at: int = ALWAYS_SENT
-    object: Literal['issuing.token'] = ALWAYS_SENT
-    status: Literal['active', 'deleted', 'requested', 'suspended'] | str = ALWAYS_SENT
-    wallet_provider: Literal['apple_pay', 'google_pay', 'samsung_pay'] | str | None = None
+    object: Literal["issuing.token"] = ALWAYS_SENT
+    status: Literal["active", "deleted", "requested", "suspended"] | str = ALWAYS_SENT
+    wallet_provider: Literal["apple_pay", "google_pay", "samsung_pay"] | str | None = None
 
 
 class IssuingTokenNetworkData(StripeObject):
     device: IssuingTokenNetworkDataDevice | None = None
     mastercard: IssuingTokenNetworkDataMastercard | None = None
-    type: Literal['mastercard', 'visa'] | str = ALWAYS_SENT
+    type: Literal["mastercard", "visa"] | str = ALWAYS_SENT
     visa: IssuingTokenNetworkDataVisa | None = None
     wallet_provider: IssuingTokenNetworkDataWalletProvider | None = None
 
@@ -40,7 +42,7 @@ class IssuingTokenNetworkDataDevice(StripeObject):
     location: str | None = None
     name: str | None = None
     phone_number: str | None = None
-    type: Literal['other', 'phone', 'watch'] | str | None = None
+    type: Literal["other", "phone", "watch"] | str | None = None
 
 
 class IssuingTokenNetworkDataMastercard(StripeObject):
@@ -60,13 +62,48 @@ class IssuingTokenNetworkDataVisa(StripeObject):
 class IssuingTokenNetworkDataWalletProvider(StripeObject):
     account_id: str | None = None
     account_trust_score: int | None = None
-    card_number_source: Literal['app', 'manual', 'on_file', 'other'] | str | None = None
+    card_number_source: Literal["app", "manual", "on_file", "other"] | str | None = None
     cardholder_address: IssuingTokenNetworkDataWalletProviderCardholderAddress | None = None
     cardholder_name: str | None = None
     device_trust_score: int | None = None
     hashed_account_email_address: str | None = None
-    reason_codes: list[Literal['account_card_too_new', 'account_recently_changed', 'account_too_new', 'account_too_new_since_launch', 'additional_device', 'data_expired', 'defer_id_v_decision', 'device_recently_lost', 'good_activity_history', 'has_suspended_tokens', 'high_risk', 'inactive_account', 'long_account_tenure', 'low_account_score', 'low_device_score', 'low_phone_number_score', 'network_service_error', 'outside_home_territory', 'provisioning_cardholder_mismatch', 'provisioning_device_and_cardholder_mismatch', 'provisioning_device_mismatch', 'same_device_no_prior_authentication', 'same_device_successful_prior_authentication', 'software_update', 'suspicious_activity', 'too_many_different_cardholders', 'too_many_recent_attempts', 'too_many_recent_tokens'] | str] | None = None
-    suggested_decision: Literal['approve', 'decline', 'require_auth'] | str | None = None
+    reason_codes: (
+        list[
+            Literal[
+                "account_card_too_new",
+                "account_recently_changed",
+                "account_too_new",
+                "account_too_new_since_launch",
+                "additional_device",
+                "data_expired",
+                "defer_id_v_decision",
+                "device_recently_lost",
+                "good_activity_history",
+                "has_suspended_tokens",
+                "high_risk",
+                "inactive_account",
+                "long_account_tenure",
+                "low_account_score",
+                "low_device_score",
+                "low_phone_number_score",
+                "network_service_error",
+                "outside_home_territory",
+                "provisioning_cardholder_mismatch",
+                "provisioning_device_and_cardholder_mismatch",
+                "provisioning_device_mismatch",
+                "same_device_no_prior_authentication",
+                "same_device_successful_prior_authentication",
+                "software_update",
+                "suspicious_activity",
+                "too_many_different_cardholders",
+                "too_many_recent_attempts",
+                "too_many_recent_tokens",
+            ]
+            | str
+        ]
+        | None
+    ) = None
+    suggested_decision: Literal["approve", "decline", "require_auth"] | str | None = None
     suggested_decision_version: str | None = None
 
 

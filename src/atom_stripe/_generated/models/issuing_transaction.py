@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -29,12 +29,12 @@ class IssuingTransaction(StripeObject):
     merchant_data: IssuingTransactionMerchantData = ALWAYS_SENT
     metadata: dict[str, str] = ALWAYS_SENT
     network_data: IssuingTransactionNetworkData | None = None
-    object: Literal['issuing.transaction'] = ALWAYS_SENT
+    object: Literal["issuing.transaction"] = ALWAYS_SENT
     purchase_details: IssuingTransactionPurchaseDetails | None = None
     token: str | IssuingToken | None = None
     treasury: IssuingTransactionTreasury | None = None
-    type: Literal['capture', 'refund'] | str = ALWAYS_SENT
-    wallet: Literal['apple_pay', 'google_pay', 'samsung_pay'] | str | None = None
+    type: Literal["capture", "refund"] | str = ALWAYS_SENT
+    wallet: Literal["apple_pay", "google_pay", "samsung_pay"] | str | None = None
 
 
 class IssuingTransactionAmountDetails(StripeObject):

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -22,7 +22,7 @@ class LineItem(StripeObject):
     discounts: list[LineItemDiscount] | None = None
     id: str = ALWAYS_SENT
     metadata: dict[str, str] | None = None
-    object: Literal['item'] = ALWAYS_SENT
+    object: Literal["item"] = ALWAYS_SENT
     price: Price | None = None
     quantity: int | None = None
     taxes: list[LineItemTax] | None = None
@@ -42,7 +42,27 @@ class LineItemDiscount(StripeObject):
 class LineItemTax(StripeObject):
     amount: int = ALWAYS_SENT
     rate: TaxRate = ALWAYS_SENT
-    taxability_reason: Literal['customer_exempt', 'not_collecting', 'not_subject_to_tax', 'not_supported', 'portion_product_exempt', 'portion_reduced_rated', 'portion_standard_rated', 'product_exempt', 'product_exempt_holiday', 'proportionally_rated', 'reduced_rated', 'reverse_charge', 'standard_rated', 'taxable_basis_reduced', 'zero_rated'] | str | None = None
+    taxability_reason: (
+        Literal[
+            "customer_exempt",
+            "not_collecting",
+            "not_subject_to_tax",
+            "not_supported",
+            "portion_product_exempt",
+            "portion_reduced_rated",
+            "portion_standard_rated",
+            "product_exempt",
+            "product_exempt_holiday",
+            "proportionally_rated",
+            "reduced_rated",
+            "reverse_charge",
+            "standard_rated",
+            "taxable_basis_reduced",
+            "zero_rated",
+        ]
+        | str
+        | None
+    ) = None
     taxable_amount: int | None = None
 
 

@@ -12,5 +12,5 @@ class LoginLink(StripeObject):
     """Login Links are single-use URLs that takes an Express account to the login page for their Stripe dashboard."""
 
     created: int = ALWAYS_SENT
-    object: Literal['login_link'] = ALWAYS_SENT
+    object: Literal["login_link"] = ALWAYS_SENT
     url: str = ALWAYS_SENT

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -16,20 +16,20 @@ class Mandate(StripeObject):
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
     multi_use: MandateMultiUse | None = None
-    object: Literal['mandate'] = ALWAYS_SENT
+    object: Literal["mandate"] = ALWAYS_SENT
     on_behalf_of: str | None = None
     payment_method: str | PaymentMethod = ALWAYS_SENT
     payment_method_details: MandatePaymentMethodDetails = ALWAYS_SENT
     single_use: MandateSingleUse | None = None
-    status: Literal['active', 'inactive', 'pending'] | str = ALWAYS_SENT
-    type: Literal['multi_use', 'single_use'] | str = ALWAYS_SENT
+    status: Literal["active", "inactive", "pending"] | str = ALWAYS_SENT
+    type: Literal["multi_use", "single_use"] | str = ALWAYS_SENT
 
 
 class MandateCustomerAcceptance(StripeObject):
     accepted_at: int | None = None
     offline: MandateCustomerAcceptanceOffline | None = None
     online: MandateCustomerAcceptanceOnline | None = None
-    type: Literal['offline', 'online'] | str = ALWAYS_SENT
+    type: Literal["offline", "online"] | str = ALWAYS_SENT
 
 
 class MandateMultiUse(StripeObject):
@@ -77,10 +77,10 @@ class MandateCustomerAcceptanceOnline(StripeObject):
 
 
 class MandatePaymentMethodDetailsAcssDebit(StripeObject):
-    default_for: list[Literal['invoice', 'subscription'] | str] | None = None
+    default_for: list[Literal["invoice", "subscription"] | str] | None = None
     interval_description: str | None = None
-    payment_schedule: Literal['combined', 'interval', 'sporadic'] | str = ALWAYS_SENT
-    transaction_type: Literal['business', 'personal'] | str = ALWAYS_SENT
+    payment_schedule: Literal["combined", "interval", "sporadic"] | str = ALWAYS_SENT
+    transaction_type: Literal["business", "personal"] | str = ALWAYS_SENT
 
 
 class MandatePaymentMethodDetailsAmazonPay(StripeObject):
@@ -93,16 +93,26 @@ class MandatePaymentMethodDetailsAuBecsDebit(StripeObject):
 
 class MandatePaymentMethodDetailsBacsDebit(StripeObject):
     display_name: str | None = None
-    network_status: Literal['accepted', 'pending', 'refused', 'revoked'] | str = ALWAYS_SENT
+    network_status: Literal["accepted", "pending", "refused", "revoked"] | str = ALWAYS_SENT
     reference: str = ALWAYS_SENT
-    revocation_reason: Literal['account_closed', 'bank_account_restricted', 'bank_ownership_changed', 'could_not_process', 'debit_not_authorized'] | str | None = None
+    revocation_reason: (
+        Literal[
+            "account_closed",
+            "bank_account_restricted",
+            "bank_ownership_changed",
+            "could_not_process",
+            "debit_not_authorized",
+        ]
+        | str
+        | None
+    ) = None
     service_user_number: str | None = None
     url: str = ALWAYS_SENT
 
 
 class MandatePaymentMethodDetailsBlik(StripeObject):
     expires_at: int | None = None
-    type: Literal['off_session'] = ALWAYS_SENT
+    type: Literal["off_session"] = ALWAYS_SENT
 
 
 class MandatePaymentMethodDetailsCard(StripeObject):
@@ -144,19 +154,37 @@ class MandatePaymentMethodDetailsPaypal(StripeObject):
 
 class MandatePaymentMethodDetailsPayto(StripeObject):
     amount: int | None = None
-    amount_type: Literal['fixed', 'maximum'] | str = ALWAYS_SENT
+    amount_type: Literal["fixed", "maximum"] | str = ALWAYS_SENT
     end_date: str | None = None
-    payment_schedule: Literal['adhoc', 'annual', 'daily', 'fortnightly', 'monthly', 'quarterly', 'semi_annual', 'weekly'] | str = ALWAYS_SENT
+    payment_schedule: (
+        Literal["adhoc", "annual", "daily", "fortnightly", "monthly", "quarterly", "semi_annual", "weekly"] | str
+    ) = ALWAYS_SENT
     payments_per_period: int | None = None
-    purpose: Literal['dependant_support', 'government', 'loan', 'mortgage', 'other', 'pension', 'personal', 'retail', 'salary', 'tax', 'utility'] | str | None = None
+    purpose: (
+        Literal[
+            "dependant_support",
+            "government",
+            "loan",
+            "mortgage",
+            "other",
+            "pension",
+            "personal",
+            "retail",
+            "salary",
+            "tax",
+            "utility",
+        ]
+        | str
+        | None
+    ) = None
     start_date: str | None = None
 
 
 class MandatePaymentMethodDetailsPix(StripeObject):
-    amount_includes_iof: Literal['always', 'never'] | str | None = None
-    amount_type: Literal['fixed', 'maximum'] | str | None = None
+    amount_includes_iof: Literal["always", "never"] | str | None = None
+    amount_type: Literal["fixed", "maximum"] | str | None = None
     end_date: str | None = None
-    payment_schedule: Literal['halfyearly', 'monthly', 'quarterly', 'weekly', 'yearly'] | str | None = None
+    payment_schedule: Literal["halfyearly", "monthly", "quarterly", "weekly", "yearly"] | str | None = None
     reference: str | None = None
     start_date: str | None = None
 
@@ -176,17 +204,29 @@ class MandatePaymentMethodDetailsTwint(StripeObject):
 
 class MandatePaymentMethodDetailsUpi(StripeObject):
     amount: int | None = None
-    amount_type: Literal['fixed', 'maximum'] | str | None = None
+    amount_type: Literal["fixed", "maximum"] | str | None = None
     description: str | None = None
     end_date: int | None = None
 
 
 class MandatePaymentMethodDetailsUsBankAccount(StripeObject):
-    collection_method: Literal['paper'] | None = None
+    collection_method: Literal["paper"] | None = None
 
 
 class MandatePaymentMethodDetailsCardIndia(StripeObject):
-    inactive_reason: Literal['canceled', 'card_not_supported', 'currency_not_supported', 'expired', 'issuer_not_supported', 'processing_error', 'undetermined'] | str | None = None
+    inactive_reason: (
+        Literal[
+            "canceled",
+            "card_not_supported",
+            "currency_not_supported",
+            "expired",
+            "issuer_not_supported",
+            "processing_error",
+            "undetermined",
+        ]
+        | str
+        | None
+    ) = None
 
 
 if TYPE_CHECKING:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -22,16 +22,16 @@ class PaymentAttemptRecord(StripeObject):
     application: str | None = None
     created: int = ALWAYS_SENT
     customer_details: PaymentAttemptRecordCustomerDetails | None = None
-    customer_presence: Literal['off_session', 'on_session'] | str | None = None
+    customer_presence: Literal["off_session", "on_session"] | str | None = None
     description: str | None = None
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] = ALWAYS_SENT
-    object: Literal['payment_attempt_record'] = ALWAYS_SENT
+    object: Literal["payment_attempt_record"] = ALWAYS_SENT
     payment_method_details: PaymentAttemptRecordPaymentMethodDetails | None = None
     payment_record: str | None = None
     processor_details: PaymentAttemptRecordProcessorDetails = ALWAYS_SENT
-    reported_by: Literal['self', 'stripe'] | str = ALWAYS_SENT
+    reported_by: Literal["self", "stripe"] | str = ALWAYS_SENT
     shipping_details: PaymentAttemptRecordShippingDetails | None = None
 
 
@@ -150,7 +150,7 @@ class PaymentAttemptRecordPaymentMethodDetails(StripeObject):
 
 class PaymentAttemptRecordProcessorDetails(StripeObject):
     custom: PaymentAttemptRecordProcessorDetailsCustom | None = None
-    type: Literal['custom'] = ALWAYS_SENT
+    type: Literal["custom"] = ALWAYS_SENT
 
 
 class PaymentAttemptRecordShippingDetails(StripeObject):
@@ -167,7 +167,7 @@ class PaymentAttemptRecordPaymentMethodDetailsAchCreditTransfer(StripeObject):
 
 
 class PaymentAttemptRecordPaymentMethodDetailsAchDebit(StripeObject):
-    account_holder_type: Literal['company', 'individual'] | str | None = None
+    account_holder_type: Literal["company", "individual"] | str | None = None
     bank_name: str | None = None
     country: str | None = None
     fingerprint: str | None = None
@@ -235,7 +235,7 @@ class PaymentAttemptRecordPaymentMethodDetailsBancontact(StripeObject):
     generated_sepa_debit: str | PaymentMethod | None = None
     generated_sepa_debit_mandate: str | Mandate | None = None
     iban_last4: str | None = None
-    preferred_language: Literal['de', 'en', 'fr', 'nl'] | str | None = None
+    preferred_language: Literal["de", "en", "fr", "nl"] | str | None = None
     verified_name: str | None = None
 
 
@@ -265,7 +265,24 @@ class PaymentAttemptRecordPaymentMethodDetailsBoleto(StripeObject):
 
 class PaymentAttemptRecordPaymentMethodDetailsCard(StripeObject):
     authorization_code: str | None = None
-    brand: Literal['amex', 'cartes_bancaires', 'diners', 'discover', 'eftpos_au', 'interac', 'jcb', 'link', 'mastercard', 'unionpay', 'unknown', 'visa'] | str | None = None
+    brand: (
+        Literal[
+            "amex",
+            "cartes_bancaires",
+            "diners",
+            "discover",
+            "eftpos_au",
+            "interac",
+            "jcb",
+            "link",
+            "mastercard",
+            "unionpay",
+            "unknown",
+            "visa",
+        ]
+        | str
+        | None
+    ) = None
     capture_before: int | None = None
     checks: PaymentAttemptRecordPaymentMethodDetailsCardChecks | None = None
     country: str | None = None
@@ -273,18 +290,35 @@ class PaymentAttemptRecordPaymentMethodDetailsCard(StripeObject):
     exp_month: int | None = None
     exp_year: int | None = None
     fingerprint: str | None = None
-    funding: Literal['credit', 'debit', 'prepaid', 'unknown'] | str | None = None
+    funding: Literal["credit", "debit", "prepaid", "unknown"] | str | None = None
     iin: str | None = None
     installments: PaymentAttemptRecordPaymentMethodDetailsCardInstallments | None = None
     issuer: str | None = None
     last4: str | None = None
     moto: bool | None = None
-    network: Literal['amex', 'cartes_bancaires', 'diners', 'discover', 'eftpos_au', 'interac', 'jcb', 'link', 'mastercard', 'unionpay', 'unknown', 'visa'] | str | None = None
+    network: (
+        Literal[
+            "amex",
+            "cartes_bancaires",
+            "diners",
+            "discover",
+            "eftpos_au",
+            "interac",
+            "jcb",
+            "link",
+            "mastercard",
+            "unionpay",
+            "unknown",
+            "visa",
+        ]
+        | str
+        | None
+    ) = None
     network_advice_code: str | None = None
     network_decline_code: str | None = None
     network_token: PaymentAttemptRecordPaymentMethodDetailsCardNetworkToken | None = None
     network_transaction_id: str | None = None
-    stored_credential_usage: Literal['installment', 'recurring', 'unscheduled'] | str | None = None
+    stored_credential_usage: Literal["installment", "recurring", "unscheduled"] | str | None = None
     three_d_secure: PaymentAttemptRecordPaymentMethodDetailsCardThreeDSecure | None = None
     wallet: PaymentAttemptRecordPaymentMethodDetailsCardWallet | None = None
 
@@ -313,7 +347,17 @@ class PaymentAttemptRecordPaymentMethodDetailsCardPresent(StripeObject):
     offline: PaymentAttemptRecordPaymentMethodDetailsCardPresentOffline | None = None
     overcapture_supported: bool = ALWAYS_SENT
     preferred_locales: list[str] | None = None
-    read_method: Literal['contact_emv', 'contactless_emv', 'contactless_magstripe_mode', 'magnetic_stripe_fallback', 'magnetic_stripe_track2'] | str | None = None
+    read_method: (
+        Literal[
+            "contact_emv",
+            "contactless_emv",
+            "contactless_magstripe_mode",
+            "magnetic_stripe_fallback",
+            "magnetic_stripe_track2",
+        ]
+        | str
+        | None
+    ) = None
     reader: str | None = None
     receipt: PaymentAttemptRecordPaymentMethodDetailsCardPresentReceipt | None = None
     wallet: PaymentAttemptRecordPaymentMethodDetailsCardPresentWallet | None = None
@@ -327,8 +371,8 @@ class PaymentAttemptRecordPaymentMethodDetailsCashapp(StripeObject):
 
 class PaymentAttemptRecordPaymentMethodDetailsCrypto(StripeObject):
     buyer_address: str | None = None
-    network: Literal['base', 'ethereum', 'polygon', 'solana', 'sui', 'tempo'] | str | None = None
-    token_currency: Literal['ousd', 'phantom_cash', 'usdc', 'usdg', 'usdp', 'usdsui', 'usdt'] | str | None = None
+    network: Literal["base", "ethereum", "polygon", "solana", "sui", "tempo"] | str | None = None
+    token_currency: Literal["ousd", "phantom_cash", "usdc", "usdg", "usdp", "usdsui", "usdt"] | str | None = None
     transaction_hash: str | None = None
 
 
@@ -342,13 +386,75 @@ class PaymentAttemptRecordPaymentMethodDetailsCustomerBalance(StripeObject):
 
 
 class PaymentAttemptRecordPaymentMethodDetailsEps(StripeObject):
-    bank: Literal['arzte_und_apotheker_bank', 'austrian_anadi_bank_ag', 'bank_austria', 'bankhaus_carl_spangler', 'bankhaus_schelhammer_und_schattera_ag', 'bawag_psk_ag', 'bks_bank_ag', 'brull_kallmus_bank_ag', 'btv_vier_lander_bank', 'capital_bank_grawe_gruppe_ag', 'deutsche_bank_ag', 'dolomitenbank', 'easybank_ag', 'erste_bank_und_sparkassen', 'hypo_alpeadriabank_international_ag', 'hypo_bank_burgenland_aktiengesellschaft', 'hypo_noe_lb_fur_niederosterreich_u_wien', 'hypo_oberosterreich_salzburg_steiermark', 'hypo_tirol_bank_ag', 'hypo_vorarlberg_bank_ag', 'marchfelder_bank', 'oberbank_ag', 'raiffeisen_bankengruppe_osterreich', 'schoellerbank_ag', 'sparda_bank_wien', 'volksbank_gruppe', 'volkskreditbank_ag', 'vr_bank_braunau'] | str | None = None
+    bank: (
+        Literal[
+            "arzte_und_apotheker_bank",
+            "austrian_anadi_bank_ag",
+            "bank_austria",
+            "bankhaus_carl_spangler",
+            "bankhaus_schelhammer_und_schattera_ag",
+            "bawag_psk_ag",
+            "bks_bank_ag",
+            "brull_kallmus_bank_ag",
+            "btv_vier_lander_bank",
+            "capital_bank_grawe_gruppe_ag",
+            "deutsche_bank_ag",
+            "dolomitenbank",
+            "easybank_ag",
+            "erste_bank_und_sparkassen",
+            "hypo_alpeadriabank_international_ag",
+            "hypo_bank_burgenland_aktiengesellschaft",
+            "hypo_noe_lb_fur_niederosterreich_u_wien",
+            "hypo_oberosterreich_salzburg_steiermark",
+            "hypo_tirol_bank_ag",
+            "hypo_vorarlberg_bank_ag",
+            "marchfelder_bank",
+            "oberbank_ag",
+            "raiffeisen_bankengruppe_osterreich",
+            "schoellerbank_ag",
+            "sparda_bank_wien",
+            "volksbank_gruppe",
+            "volkskreditbank_ag",
+            "vr_bank_braunau",
+        ]
+        | str
+        | None
+    ) = None
     verified_name: str | None = None
 
 
 class PaymentAttemptRecordPaymentMethodDetailsFpx(StripeObject):
-    account_holder_type: Literal['company', 'individual'] | str | None = None
-    bank: Literal['affin_bank', 'agrobank', 'alliance_bank', 'ambank', 'bank_islam', 'bank_muamalat', 'bank_of_china', 'bank_rakyat', 'bnp_paribas', 'bsn', 'cimb', 'citibank', 'deutsche_bank', 'hong_leong_bank', 'hsbc', 'kfh', 'maybank2e', 'maybank2u', 'mbsb_bank', 'ocbc', 'pb_enterprise', 'public_bank', 'rhb', 'standard_chartered', 'uob'] | str = ALWAYS_SENT
+    account_holder_type: Literal["company", "individual"] | str | None = None
+    bank: (
+        Literal[
+            "affin_bank",
+            "agrobank",
+            "alliance_bank",
+            "ambank",
+            "bank_islam",
+            "bank_muamalat",
+            "bank_of_china",
+            "bank_rakyat",
+            "bnp_paribas",
+            "bsn",
+            "cimb",
+            "citibank",
+            "deutsche_bank",
+            "hong_leong_bank",
+            "hsbc",
+            "kfh",
+            "maybank2e",
+            "maybank2u",
+            "mbsb_bank",
+            "ocbc",
+            "pb_enterprise",
+            "public_bank",
+            "rhb",
+            "standard_chartered",
+            "uob",
+        ]
+        | str
+    ) = ALWAYS_SENT
     transaction_id: str | None = None
 
 
@@ -364,8 +470,59 @@ class PaymentAttemptRecordPaymentMethodDetailsGrabpay(StripeObject):
 
 
 class PaymentAttemptRecordPaymentMethodDetailsIdeal(StripeObject):
-    bank: Literal['abn_amro', 'adyen', 'asn_bank', 'bunq', 'buut', 'finom', 'handelsbanken', 'ing', 'knab', 'mollie', 'moneyou', 'n26', 'nn', 'rabobank', 'regiobank', 'revolut', 'sns_bank', 'triodos_bank', 'van_lanschot', 'yoursafe'] | str | None = None
-    bic: Literal['ABNANL2A', 'ADYBNL2A', 'ASNBNL21', 'BITSNL2A', 'BUNQNL2A', 'BUUTNL2A', 'FNOMNL22', 'FVLBNL22', 'HANDNL2A', 'INGBNL2A', 'KNABNL2H', 'MLLENL2A', 'MOYONL21', 'NNBANL2G', 'NTSBDEB1', 'RABONL2U', 'RBRBNL21', 'REVOIE23', 'REVOLT21', 'SNSBNL2A', 'TRIONL2U'] | str | None = None
+    bank: (
+        Literal[
+            "abn_amro",
+            "adyen",
+            "asn_bank",
+            "bunq",
+            "buut",
+            "finom",
+            "handelsbanken",
+            "ing",
+            "knab",
+            "mollie",
+            "moneyou",
+            "n26",
+            "nn",
+            "rabobank",
+            "regiobank",
+            "revolut",
+            "sns_bank",
+            "triodos_bank",
+            "van_lanschot",
+            "yoursafe",
+        ]
+        | str
+        | None
+    ) = None
+    bic: (
+        Literal[
+            "ABNANL2A",
+            "ADYBNL2A",
+            "ASNBNL21",
+            "BITSNL2A",
+            "BUNQNL2A",
+            "BUUTNL2A",
+            "FNOMNL22",
+            "FVLBNL22",
+            "HANDNL2A",
+            "INGBNL2A",
+            "KNABNL2H",
+            "MLLENL2A",
+            "MOYONL21",
+            "NNBANL2G",
+            "NTSBDEB1",
+            "RABONL2U",
+            "RBRBNL21",
+            "REVOIE23",
+            "REVOLT21",
+            "SNSBNL2A",
+            "TRIONL2U",
+        ]
+        | str
+        | None
+    ) = None
     generated_sepa_debit: str | PaymentMethod | None = None
     generated_sepa_debit_mandate: str | Mandate | None = None
     iban_last4: str | None = None
@@ -391,7 +548,17 @@ class PaymentAttemptRecordPaymentMethodDetailsInteracPresent(StripeObject):
     network: str | None = None
     network_transaction_id: str | None = None
     preferred_locales: list[str] | None = None
-    read_method: Literal['contact_emv', 'contactless_emv', 'contactless_magstripe_mode', 'magnetic_stripe_fallback', 'magnetic_stripe_track2'] | str | None = None
+    read_method: (
+        Literal[
+            "contact_emv",
+            "contactless_emv",
+            "contactless_magstripe_mode",
+            "magnetic_stripe_fallback",
+            "magnetic_stripe_track2",
+        ]
+        | str
+        | None
+    ) = None
     reader: str | None = None
     receipt: PaymentAttemptRecordPaymentMethodDetailsInteracPresentReceipt | None = None
 
@@ -414,7 +581,34 @@ class PaymentAttemptRecordPaymentMethodDetailsKonbini(StripeObject):
 
 
 class PaymentAttemptRecordPaymentMethodDetailsKrCard(StripeObject):
-    brand: Literal['bc', 'citi', 'hana', 'hyundai', 'jeju', 'jeonbuk', 'kakaobank', 'kbank', 'kdbbank', 'kookmin', 'kwangju', 'lotte', 'mg', 'nh', 'post', 'samsung', 'savingsbank', 'shinhan', 'shinhyup', 'suhyup', 'tossbank', 'woori'] | str | None = None
+    brand: (
+        Literal[
+            "bc",
+            "citi",
+            "hana",
+            "hyundai",
+            "jeju",
+            "jeonbuk",
+            "kakaobank",
+            "kbank",
+            "kdbbank",
+            "kookmin",
+            "kwangju",
+            "lotte",
+            "mg",
+            "nh",
+            "post",
+            "samsung",
+            "savingsbank",
+            "shinhan",
+            "shinhyup",
+            "suhyup",
+            "tossbank",
+            "woori",
+        ]
+        | str
+        | None
+    ) = None
     buyer_id: str | None = None
     last4: str | None = None
     transaction_id: str | None = None
@@ -463,7 +657,38 @@ class PaymentAttemptRecordPaymentMethodDetailsOxxo(StripeObject):
 
 
 class PaymentAttemptRecordPaymentMethodDetailsP24(StripeObject):
-    bank: Literal['alior_bank', 'bank_millennium', 'bank_nowy_bfg_sa', 'bank_pekao_sa', 'banki_spbdzielcze', 'blik', 'bnp_paribas', 'boz', 'citi_handlowy', 'credit_agricole', 'envelobank', 'etransfer_pocztowy24', 'getin_bank', 'ideabank', 'ing', 'inteligo', 'mbank_mtransfer', 'nest_przelew', 'noble_pay', 'pbac_z_ipko', 'plus_bank', 'santander_przelew24', 'tmobile_usbugi_bankowe', 'toyota_bank', 'velobank', 'volkswagen_bank'] | str | None = None
+    bank: (
+        Literal[
+            "alior_bank",
+            "bank_millennium",
+            "bank_nowy_bfg_sa",
+            "bank_pekao_sa",
+            "banki_spbdzielcze",
+            "blik",
+            "bnp_paribas",
+            "boz",
+            "citi_handlowy",
+            "credit_agricole",
+            "envelobank",
+            "etransfer_pocztowy24",
+            "getin_bank",
+            "ideabank",
+            "ing",
+            "inteligo",
+            "mbank_mtransfer",
+            "nest_przelew",
+            "noble_pay",
+            "pbac_z_ipko",
+            "plus_bank",
+            "santander_przelew24",
+            "tmobile_usbugi_bankowe",
+            "toyota_bank",
+            "velobank",
+            "volkswagen_bank",
+        ]
+        | str
+        | None
+    ) = None
     reference: str | None = None
     verified_name: str | None = None
 
@@ -558,7 +783,7 @@ class PaymentAttemptRecordPaymentMethodDetailsSofort(StripeObject):
     generated_sepa_debit: str | PaymentMethod | None = None
     generated_sepa_debit_mandate: str | Mandate | None = None
     iban_last4: str | None = None
-    preferred_language: Literal['de', 'en', 'es', 'fr', 'it', 'nl', 'pl'] | str | None = None
+    preferred_language: Literal["de", "en", "es", "fr", "it", "nl", "pl"] | str | None = None
     verified_name: str | None = None
 
 
@@ -585,8 +810,8 @@ class PaymentAttemptRecordPaymentMethodDetailsUpi(StripeObject):
 
 
 class PaymentAttemptRecordPaymentMethodDetailsUsBankAccount(StripeObject):
-    account_holder_type: Literal['company', 'individual'] | str | None = None
-    account_type: Literal['checking', 'savings'] | str | None = None
+    account_holder_type: Literal["company", "individual"] | str | None = None
+    account_type: Literal["checking", "savings"] | str | None = None
     bank_name: str | None = None
     expected_debit_date: str | None = None
     fingerprint: str | None = None
@@ -630,7 +855,7 @@ class PaymentAttemptRecordPaymentMethodDetailsAlmaInstallments(StripeObject):
 
 class PaymentAttemptRecordPaymentMethodDetailsAmazonPayFunding(StripeObject):
     card: PaymentAttemptRecordPaymentMethodDetailsAmazonPayFundingCard | None = None
-    type: Literal['card'] | str | None = None
+    type: Literal["card"] | str | None = None
 
 
 class PaymentAttemptRecordPaymentMethodDetailsBillingDetailsAddress(StripeObject):
@@ -643,9 +868,9 @@ class PaymentAttemptRecordPaymentMethodDetailsBillingDetailsAddress(StripeObject
 
 
 class PaymentAttemptRecordPaymentMethodDetailsCardChecks(StripeObject):
-    address_line1_check: Literal['fail', 'pass', 'unavailable', 'unchecked'] | str | None = None
-    address_postal_code_check: Literal['fail', 'pass', 'unavailable', 'unchecked'] | str | None = None
-    cvc_check: Literal['fail', 'pass', 'unavailable', 'unchecked'] | str | None = None
+    address_line1_check: Literal["fail", "pass", "unavailable", "unchecked"] | str | None = None
+    address_postal_code_check: Literal["fail", "pass", "unavailable", "unchecked"] | str | None = None
+    cvc_check: Literal["fail", "pass", "unavailable", "unchecked"] | str | None = None
 
 
 class PaymentAttemptRecordPaymentMethodDetailsCardInstallments(StripeObject):
@@ -657,13 +882,37 @@ class PaymentAttemptRecordPaymentMethodDetailsCardNetworkToken(StripeObject):
 
 
 class PaymentAttemptRecordPaymentMethodDetailsCardThreeDSecure(StripeObject):
-    authentication_flow: Literal['challenge', 'frictionless'] | str | None = None
-    electronic_commerce_indicator: Literal['01', '02', '03', '04', '05', '06', '07'] | str | None = None
-    exemption_indicator: Literal['low_risk', 'none'] | str | None = None
+    authentication_flow: Literal["challenge", "frictionless"] | str | None = None
+    electronic_commerce_indicator: Literal["01", "02", "03", "04", "05", "06", "07"] | str | None = None
+    exemption_indicator: Literal["low_risk", "none"] | str | None = None
     exemption_indicator_applied: bool | None = None
-    result: Literal['attempt_acknowledged', 'authenticated', 'data_share_only', 'exempted', 'failed', 'not_supported', 'processing_error'] | str | None = None
-    result_reason: Literal['abandoned', 'bypassed', 'canceled', 'card_not_enrolled', 'network_not_supported', 'protocol_error', 'rejected'] | str | None = None
-    version: Literal['1.0.2', '2.1.0', '2.2.0', '2.3.0', '2.3.1'] | str | None = None
+    result: (
+        Literal[
+            "attempt_acknowledged",
+            "authenticated",
+            "data_share_only",
+            "exempted",
+            "failed",
+            "not_supported",
+            "processing_error",
+        ]
+        | str
+        | None
+    ) = None
+    result_reason: (
+        Literal[
+            "abandoned",
+            "bypassed",
+            "canceled",
+            "card_not_enrolled",
+            "network_not_supported",
+            "protocol_error",
+            "rejected",
+        ]
+        | str
+        | None
+    ) = None
+    version: Literal["1.0.2", "2.1.0", "2.2.0", "2.3.0", "2.3.1"] | str | None = None
 
 
 class PaymentAttemptRecordPaymentMethodDetailsCardWallet(StripeObject):
@@ -676,11 +925,11 @@ class PaymentAttemptRecordPaymentMethodDetailsCardWallet(StripeObject):
 
 class PaymentAttemptRecordPaymentMethodDetailsCardPresentOffline(StripeObject):
     stored_at: int | None = None
-    type: Literal['deferred'] | None = None
+    type: Literal["deferred"] | None = None
 
 
 class PaymentAttemptRecordPaymentMethodDetailsCardPresentReceipt(StripeObject):
-    account_type: Literal['checking', 'credit', 'prepaid', 'unknown'] | str | None = None
+    account_type: Literal["checking", "credit", "prepaid", "unknown"] | str | None = None
     application_cryptogram: str | None = None
     application_preferred_name: str | None = None
     authorization_code: str | None = None
@@ -692,11 +941,11 @@ class PaymentAttemptRecordPaymentMethodDetailsCardPresentReceipt(StripeObject):
 
 
 class PaymentAttemptRecordPaymentMethodDetailsCardPresentWallet(StripeObject):
-    type: Literal['apple_pay', 'google_pay', 'samsung_pay', 'unknown'] | str = ALWAYS_SENT
+    type: Literal["apple_pay", "google_pay", "samsung_pay", "unknown"] | str = ALWAYS_SENT
 
 
 class PaymentAttemptRecordPaymentMethodDetailsInteracPresentReceipt(StripeObject):
-    account_type: Literal['checking', 'savings', 'unknown'] | str | None = None
+    account_type: Literal["checking", "savings", "unknown"] | str | None = None
     application_cryptogram: str | None = None
     application_preferred_name: str | None = None
     authorization_code: str | None = None
@@ -712,7 +961,7 @@ class PaymentAttemptRecordPaymentMethodDetailsKlarnaPayerDetails(StripeObject):
 
 
 class PaymentAttemptRecordPaymentMethodDetailsKonbiniStore(StripeObject):
-    chain: Literal['familymart', 'lawson', 'ministop', 'seicomart'] | str | None = None
+    chain: Literal["familymart", "lawson", "ministop", "seicomart"] | str | None = None
 
 
 class PaymentAttemptRecordPaymentMethodDetailsMobilepayCard(StripeObject):
@@ -724,13 +973,13 @@ class PaymentAttemptRecordPaymentMethodDetailsMobilepayCard(StripeObject):
 
 
 class PaymentAttemptRecordPaymentMethodDetailsPaypalSellerProtection(StripeObject):
-    dispute_categories: list[Literal['fraudulent', 'product_not_received'] | str] | None = None
-    status: Literal['eligible', 'not_eligible', 'partially_eligible'] | str = ALWAYS_SENT
+    dispute_categories: list[Literal["fraudulent", "product_not_received"] | str] | None = None
+    status: Literal["eligible", "not_eligible", "partially_eligible"] | str = ALWAYS_SENT
 
 
 class PaymentAttemptRecordPaymentMethodDetailsRevolutPayFunding(StripeObject):
     card: PaymentAttemptRecordPaymentMethodDetailsRevolutPayFundingCard | None = None
-    type: Literal['card'] | str | None = None
+    type: Literal["card"] | str | None = None
 
 
 class PaymentAttemptRecordPaymentMethodDetailsAmazonPayFundingCard(StripeObject):
@@ -744,8 +993,8 @@ class PaymentAttemptRecordPaymentMethodDetailsAmazonPayFundingCard(StripeObject)
 
 class PaymentAttemptRecordPaymentMethodDetailsCardInstallmentsPlan(StripeObject):
     count: int | None = None
-    interval: Literal['month'] | None = None
-    type: Literal['bonus', 'fixed_count', 'revolving'] | str = ALWAYS_SENT
+    interval: Literal["month"] | None = None
+    type: Literal["bonus", "fixed_count", "revolving"] | str = ALWAYS_SENT
 
 
 class PaymentAttemptRecordPaymentMethodDetailsCardWalletApplePay(StripeObject):

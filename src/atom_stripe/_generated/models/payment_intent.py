@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -13,7 +13,113 @@ from ..._pagination import Page
 class PaymentIntent(StripeObject):
     """A PaymentIntent guides you through the process of collecting a payment from your customer."""
 
-    allowed_payment_method_types: list[Literal['acss_debit', 'affirm', 'afterpay_clearpay', 'alipay', 'alma', 'amazon_pay', 'au_becs_debit', 'bacs_debit', 'bancontact', 'billie', 'bizum', 'blik', 'boku_promptpay', 'boleto', 'capchase_pay', 'card', 'card_present', 'cashapp', 'check_scan', 'click_to_pay', 'crypto', 'customer_balance', 'demo_pay', 'duitnow', 'dummy_auth_push', 'dummy_passthrough_card', 'edenred', 'eps', 'fpx', 'gcash', 'getbalance', 'gift_card', 'giropay', 'gopay', 'grabpay', 'id_bank_transfer', 'ideal', 'interac_present', 'kakao_pay', 'klarna', 'knet', 'konbini', 'kr_card', 'kr_market', 'kriya', 'link', 'mb_way', 'mobilepay', 'momo', 'mondu', 'multibanco', 'naver_pay', 'netbanking', 'ng_bank', 'ng_bank_transfer', 'ng_card', 'ng_market', 'ng_ussd', 'ng_wallet', 'nz_bank_account', 'octopus', 'oxxo', 'p24', 'paper_check', 'pay_by_bank', 'payco', 'paynow', 'paypal', 'paypay', 'payto', 'pix', 'promptpay', 'qris', 'rechnung', 'revolut_pay', 'samsung_pay', 'satispay', 'scalapay', 'sepa_debit', 'sequra', 'shop_pay', 'shopeepay', 'sofort', 'south_korea_market', 'stripe_balance', 'sunbit', 'swish', 'tamara', 'test_pay', 'touch_n_go', 'truemoney', 'twint', 'upi', 'us_bank_account', 'us_cash_voucher', 'vipps', 'wechat_pay', 'wero', 'zip'] | str] | None = None
+    allowed_payment_method_types: (
+        list[
+            Literal[
+                "acss_debit",
+                "affirm",
+                "afterpay_clearpay",
+                "alipay",
+                "alma",
+                "amazon_pay",
+                "au_becs_debit",
+                "bacs_debit",
+                "bancontact",
+                "billie",
+                "bizum",
+                "blik",
+                "boku_promptpay",
+                "boleto",
+                "capchase_pay",
+                "card",
+                "card_present",
+                "cashapp",
+                "check_scan",
+                "click_to_pay",
+                "crypto",
+                "customer_balance",
+                "demo_pay",
+                "duitnow",
+                "dummy_auth_push",
+                "dummy_passthrough_card",
+                "edenred",
+                "eps",
+                "fpx",
+                "gcash",
+                "getbalance",
+                "gift_card",
+                "giropay",
+                "gopay",
+                "grabpay",
+                "id_bank_transfer",
+                "ideal",
+                "interac_present",
+                "kakao_pay",
+                "klarna",
+                "knet",
+                "konbini",
+                "kr_card",
+                "kr_market",
+                "kriya",
+                "link",
+                "mb_way",
+                "mobilepay",
+                "momo",
+                "mondu",
+                "multibanco",
+                "naver_pay",
+                "netbanking",
+                "ng_bank",
+                "ng_bank_transfer",
+                "ng_card",
+                "ng_market",
+                "ng_ussd",
+                "ng_wallet",
+                "nz_bank_account",
+                "octopus",
+                "oxxo",
+                "p24",
+                "paper_check",
+                "pay_by_bank",
+                "payco",
+                "paynow",
+                "paypal",
+                "paypay",
+                "payto",
+                "pix",
+                "promptpay",
+                "qris",
+                "rechnung",
+                "revolut_pay",
+                "samsung_pay",
+                "satispay",
+                "scalapay",
+                "sepa_debit",
+                "sequra",
+                "shop_pay",
+                "shopeepay",
+                "sofort",
+                "south_korea_market",
+                "stripe_balance",
+                "sunbit",
+                "swish",
+                "tamara",
+                "test_pay",
+                "touch_n_go",
+                "truemoney",
+                "twint",
+                "upi",
+                "us_bank_account",
+                "us_cash_voucher",
+                "vipps",
+                "wechat_pay",
+                "wero",
+                "zip",
+            ]
+            | str
+        ]
+        | None
+    ) = None
     amount: int = ALWAYS_SENT
     amount_capturable: int = ALWAYS_SENT
     amount_details: PaymentIntentAmountDetails | None = None
@@ -22,16 +128,91 @@ class PaymentIntent(StripeObject):
     application_fee_amount: int | None = None
     automatic_payment_methods: PaymentIntentAutomaticPaymentMethods | None = None
     canceled_at: int | None = None
-    cancellation_reason: Literal['abandoned', 'automatic', 'duplicate', 'expired', 'failed_invoice', 'fraudulent', 'requested_by_customer', 'void_invoice'] | str | None = None
-    capture_method: Literal['automatic', 'automatic_async', 'manual'] | str = ALWAYS_SENT
+    cancellation_reason: (
+        Literal[
+            "abandoned",
+            "automatic",
+            "duplicate",
+            "expired",
+            "failed_invoice",
+            "fraudulent",
+            "requested_by_customer",
+            "void_invoice",
+        ]
+        | str
+        | None
+    ) = None
+    capture_method: Literal["automatic", "automatic_async", "manual"] | str = ALWAYS_SENT
     client_secret: str | None = None
-    confirmation_method: Literal['automatic', 'manual'] | str = ALWAYS_SENT
+    confirmation_method: Literal["automatic", "manual"] | str = ALWAYS_SENT
     created: int = ALWAYS_SENT
     currency: str = ALWAYS_SENT
     customer: str | Customer | None = None
     customer_account: str | None = None
     description: str | None = None
-    excluded_payment_method_types: list[Literal['acss_debit', 'affirm', 'afterpay_clearpay', 'alipay', 'alma', 'amazon_pay', 'au_becs_debit', 'bacs_debit', 'bancontact', 'billie', 'bizum', 'blik', 'boleto', 'card', 'cashapp', 'crypto', 'customer_balance', 'eps', 'fpx', 'giropay', 'grabpay', 'ideal', 'kakao_pay', 'klarna', 'konbini', 'kr_card', 'mb_way', 'mobilepay', 'multibanco', 'naver_pay', 'nz_bank_account', 'oxxo', 'p24', 'pay_by_bank', 'payco', 'paynow', 'paypal', 'paypay', 'payto', 'pix', 'promptpay', 'revolut_pay', 'samsung_pay', 'satispay', 'scalapay', 'sepa_debit', 'sequra', 'sofort', 'sunbit', 'swish', 'twint', 'upi', 'us_bank_account', 'wechat_pay', 'zip'] | str] | None = None
+    excluded_payment_method_types: (
+        list[
+            Literal[
+                "acss_debit",
+                "affirm",
+                "afterpay_clearpay",
+                "alipay",
+                "alma",
+                "amazon_pay",
+                "au_becs_debit",
+                "bacs_debit",
+                "bancontact",
+                "billie",
+                "bizum",
+                "blik",
+                "boleto",
+                "card",
+                "cashapp",
+                "crypto",
+                "customer_balance",
+                "eps",
+                "fpx",
+                "giropay",
+                "grabpay",
+                "ideal",
+                "kakao_pay",
+                "klarna",
+                "konbini",
+                "kr_card",
+                "mb_way",
+                "mobilepay",
+                "multibanco",
+                "naver_pay",
+                "nz_bank_account",
+                "oxxo",
+                "p24",
+                "pay_by_bank",
+                "payco",
+                "paynow",
+                "paypal",
+                "paypay",
+                "payto",
+                "pix",
+                "promptpay",
+                "revolut_pay",
+                "samsung_pay",
+                "satispay",
+                "scalapay",
+                "sepa_debit",
+                "sequra",
+                "sofort",
+                "sunbit",
+                "swish",
+                "twint",
+                "upi",
+                "us_bank_account",
+                "wechat_pay",
+                "zip",
+            ]
+            | str
+        ]
+        | None
+    ) = None
     hooks: PaymentIntentHooks | None = None
     id: str = ALWAYS_SENT
     last_payment_error: PaymentIntentLastPaymentError | None = None
@@ -40,7 +221,7 @@ class PaymentIntent(StripeObject):
     managed_payments: PaymentIntentManagedPayments | None = None
     metadata: dict[str, str] = ALWAYS_SENT
     next_action: PaymentIntentNextAction | None = None
-    object: Literal['payment_intent'] = ALWAYS_SENT
+    object: Literal["payment_intent"] = ALWAYS_SENT
     on_behalf_of: str | Account | None = None
     payment_details: PaymentIntentPaymentDetails | None = None
     payment_method: str | PaymentMethod | None = None
@@ -52,12 +233,23 @@ class PaymentIntent(StripeObject):
     processing: PaymentIntentProcessing | None = None
     receipt_email: str | None = None
     review: str | Review | None = None
-    setup_future_usage: Literal['off_session', 'on_session'] | str | None = None
+    setup_future_usage: Literal["off_session", "on_session"] | str | None = None
     shipping: PaymentIntentShipping | None = None
     source: str | Account | BankAccount | Card | Source | None = None
     statement_descriptor: str | None = None
     statement_descriptor_suffix: str | None = None
-    status: Literal['canceled', 'processing', 'requires_action', 'requires_capture', 'requires_confirmation', 'requires_payment_method', 'succeeded'] | str = ALWAYS_SENT
+    status: (
+        Literal[
+            "canceled",
+            "processing",
+            "requires_action",
+            "requires_capture",
+            "requires_confirmation",
+            "requires_payment_method",
+            "succeeded",
+        ]
+        | str
+    ) = ALWAYS_SENT
     transfer_data: PaymentIntentTransferData | None = None
     transfer_group: str | None = None
 
@@ -72,7 +264,7 @@ class PaymentIntentAmountDetails(StripeObject):
 
 
 class PaymentIntentAutomaticPaymentMethods(StripeObject):
-    allow_redirects: Literal['always', 'never'] | str | None = None
+    allow_redirects: Literal["always", "never"] | str | None = None
     enabled: bool = ALWAYS_SENT
 
 
@@ -83,7 +275,221 @@ class PaymentIntentHooks(StripeObject):
 class PaymentIntentLastPaymentError(StripeObject):
     advice_code: str | None = None
     charge: str | None = None
-    code: Literal['account_closed', 'account_country_invalid_address', 'account_error_country_change_requires_additional_steps', 'account_information_mismatch', 'account_invalid', 'account_number_invalid', 'account_token_required_for_v2_account', 'acss_debit_session_incomplete', 'action_blocked', 'alipay_upgrade_required', 'amount_too_large', 'amount_too_small', 'anomalous_money_movement_request', 'api_key_expired', 'application_fees_not_allowed', 'approval_required', 'authentication_failure', 'authentication_required', 'balance_insufficient', 'balance_invalid_parameter', 'bank_account_bad_routing_numbers', 'bank_account_declined', 'bank_account_exists', 'bank_account_restricted', 'bank_account_unusable', 'bank_account_unverified', 'bank_account_verification_failed', 'billing_invalid_mandate', 'bitcoin_upgrade_required', 'capability_not_active', 'capture_charge_authorization_expired', 'capture_unauthorized_payment', 'card_decline_rate_limit_exceeded', 'card_declined', 'cardholder_phone_number_required', 'charge_already_captured', 'charge_already_refunded', 'charge_disputed', 'charge_exceeds_source_limit', 'charge_exceeds_transaction_limit', 'charge_expired_for_capture', 'charge_invalid_parameter', 'charge_not_refundable', 'clearing_code_unsupported', 'country_code_invalid', 'country_unsupported', 'coupon_expired', 'customer_max_payment_methods', 'customer_max_subscriptions', 'customer_session_expired', 'customer_tax_location_invalid', 'debit_not_authorized', 'dispute_evidence_page_limit_exceeded', 'email_invalid', 'expired_card', 'expired_payment_method', 'failed_tax_calculation', 'financial_account_balance_does_not_support_currency', 'financial_account_capability_not_enabled', 'financial_account_capability_restricted', 'financial_connections_account_inactive', 'financial_connections_account_pending_account_numbers', 'financial_connections_account_unavailable_account_numbers', 'financial_connections_consent_locale_invalid', 'financial_connections_consent_locale_unsupported', 'financial_connections_no_successful_transaction_refresh', 'forwarding_api_inactive', 'forwarding_api_invalid_parameter', 'forwarding_api_retryable_upstream_error', 'forwarding_api_upstream_connection_error', 'forwarding_api_upstream_connection_timeout', 'forwarding_api_upstream_error', 'idempotency_key_in_use', 'incorrect_address', 'incorrect_cvc', 'incorrect_number', 'incorrect_postal_code', 'incorrect_zip', 'india_recurring_payment_mandate_canceled', 'instant_payouts_config_disabled', 'instant_payouts_currency_disabled', 'instant_payouts_limit_exceeded', 'instant_payouts_unsupported', 'insufficient_funds', 'intent_invalid_state', 'intent_verification_method_missing', 'invalid_canceled_subscription_fields', 'invalid_card_type', 'invalid_characters', 'invalid_charge_amount', 'invalid_cvc', 'invalid_expiry_month', 'invalid_expiry_year', 'invalid_mandate_reference_prefix_format', 'invalid_number', 'invalid_source_usage', 'invalid_tax_location', 'invoice_no_customer_line_items', 'invoice_no_payment_method_types', 'invoice_no_subscription_line_items', 'invoice_not_editable', 'invoice_on_behalf_of_not_editable', 'invoice_payment_intent_requires_action', 'invoice_upcoming_none', 'livemode_mismatch', 'lock_timeout', 'missing', 'no_account', 'not_allowed_on_standard_account', 'out_of_inventory', 'ownership_declaration_not_allowed', 'parameter_invalid_empty', 'parameter_invalid_integer', 'parameter_invalid_string_blank', 'parameter_invalid_string_empty', 'parameter_missing', 'parameter_unknown', 'parameters_exclusive', 'payment_evaluation_on_api_version_not_supported', 'payment_intent_action_required', 'payment_intent_authentication_failure', 'payment_intent_incompatible_payment_method', 'payment_intent_invalid_parameter', 'payment_intent_konbini_rejected_confirmation_number', 'payment_intent_mandate_invalid', 'payment_intent_payment_attempt_expired', 'payment_intent_payment_attempt_failed', 'payment_intent_rate_limit_exceeded', 'payment_intent_unexpected_state', 'payment_method_bank_account_already_verified', 'payment_method_bank_account_blocked', 'payment_method_billing_details_address_missing', 'payment_method_configuration_failures', 'payment_method_currency_mismatch', 'payment_method_customer_decline', 'payment_method_invalid_parameter', 'payment_method_invalid_parameter_testmode', 'payment_method_microdeposit_failed', 'payment_method_microdeposit_processing_error', 'payment_method_microdeposit_verification_amounts_invalid', 'payment_method_microdeposit_verification_amounts_mismatch', 'payment_method_microdeposit_verification_attempts_exceeded', 'payment_method_microdeposit_verification_descriptor_code_mismatch', 'payment_method_microdeposit_verification_timeout', 'payment_method_not_available', 'payment_method_provider_decline', 'payment_method_provider_timeout', 'payment_method_restricted', 'payment_method_unactivated', 'payment_method_unexpected_state', 'payment_method_unsupported_type', 'payout_reconciliation_not_ready', 'payouts_limit_exceeded', 'payouts_not_allowed', 'platform_account_required', 'platform_api_key_expired', 'postal_code_invalid', 'processing_error', 'product_inactive', 'progressive_onboarding_limit_exceeded', 'rate_limit', 'refer_to_customer', 'refund_disputed_payment', 'request_blocked', 'resource_already_exists', 'resource_missing', 'return_intent_already_processed', 'routing_number_invalid', 'secret_key_required', 'sepa_unsupported_account', 'service_period_coupon_with_metered_tiered_item_unsupported', 'setup_attempt_failed', 'setup_intent_authentication_failure', 'setup_intent_invalid_parameter', 'setup_intent_mandate_invalid', 'setup_intent_mobile_wallet_unsupported', 'setup_intent_setup_attempt_expired', 'setup_intent_unexpected_state', 'shipping_address_invalid', 'shipping_calculation_failed', 'siret_invalid', 'sku_inactive', 'smart_disputes_not_available', 'state_unsupported', 'status_transition_invalid', 'storer_capability_missing', 'storer_capability_not_active', 'stripe_tax_inactive', 'subscription_update_trial_after_billing_cycle_anchor', 'tax_id_invalid', 'tax_id_prohibited', 'taxes_calculation_failed', 'terminal_location_country_unsupported', 'terminal_reader_busy', 'terminal_reader_hardware_fault', 'terminal_reader_invalid_location_for_activation', 'terminal_reader_invalid_location_for_payment', 'terminal_reader_offline', 'terminal_reader_timeout', 'testmode_charges_only', 'three_d_secure_authentication_not_supported', 'three_d_secure_authentication_upstream_error', 'tls_version_unsupported', 'token_already_used', 'token_card_network_invalid', 'token_in_use', 'transfer_source_balance_parameters_mismatch', 'transfers_not_allowed', 'url_invalid'] | str | None = None
+    code: (
+        Literal[
+            "account_closed",
+            "account_country_invalid_address",
+            "account_error_country_change_requires_additional_steps",
+            "account_information_mismatch",
+            "account_invalid",
+            "account_number_invalid",
+            "account_token_required_for_v2_account",
+            "acss_debit_session_incomplete",
+            "action_blocked",
+            "alipay_upgrade_required",
+            "amount_too_large",
+            "amount_too_small",
+            "anomalous_money_movement_request",
+            "api_key_expired",
+            "application_fees_not_allowed",
+            "approval_required",
+            "authentication_failure",
+            "authentication_required",
+            "balance_insufficient",
+            "balance_invalid_parameter",
+            "bank_account_bad_routing_numbers",
+            "bank_account_declined",
+            "bank_account_exists",
+            "bank_account_restricted",
+            "bank_account_unusable",
+            "bank_account_unverified",
+            "bank_account_verification_failed",
+            "billing_invalid_mandate",
+            "bitcoin_upgrade_required",
+            "capability_not_active",
+            "capture_charge_authorization_expired",
+            "capture_unauthorized_payment",
+            "card_decline_rate_limit_exceeded",
+            "card_declined",
+            "cardholder_phone_number_required",
+            "charge_already_captured",
+            "charge_already_refunded",
+            "charge_disputed",
+            "charge_exceeds_source_limit",
+            "charge_exceeds_transaction_limit",
+            "charge_expired_for_capture",
+            "charge_invalid_parameter",
+            "charge_not_refundable",
+            "clearing_code_unsupported",
+            "country_code_invalid",
+            "country_unsupported",
+            "coupon_expired",
+            "customer_max_payment_methods",
+            "customer_max_subscriptions",
+            "customer_session_expired",
+            "customer_tax_location_invalid",
+            "debit_not_authorized",
+            "dispute_evidence_page_limit_exceeded",
+            "email_invalid",
+            "expired_card",
+            "expired_payment_method",
+            "failed_tax_calculation",
+            "financial_account_balance_does_not_support_currency",
+            "financial_account_capability_not_enabled",
+            "financial_account_capability_restricted",
+            "financial_connections_account_inactive",
+            "financial_connections_account_pending_account_numbers",
+            "financial_connections_account_unavailable_account_numbers",
+            "financial_connections_consent_locale_invalid",
+            "financial_connections_consent_locale_unsupported",
+            "financial_connections_no_successful_transaction_refresh",
+            "forwarding_api_inactive",
+            "forwarding_api_invalid_parameter",
+            "forwarding_api_retryable_upstream_error",
+            "forwarding_api_upstream_connection_error",
+            "forwarding_api_upstream_connection_timeout",
+            "forwarding_api_upstream_error",
+            "idempotency_key_in_use",
+            "incorrect_address",
+            "incorrect_cvc",
+            "incorrect_number",
+            "incorrect_postal_code",
+            "incorrect_zip",
+            "india_recurring_payment_mandate_canceled",
+            "instant_payouts_config_disabled",
+            "instant_payouts_currency_disabled",
+            "instant_payouts_limit_exceeded",
+            "instant_payouts_unsupported",
+            "insufficient_funds",
+            "intent_invalid_state",
+            "intent_verification_method_missing",
+            "invalid_canceled_subscription_fields",
+            "invalid_card_type",
+            "invalid_characters",
+            "invalid_charge_amount",
+            "invalid_cvc",
+            "invalid_expiry_month",
+            "invalid_expiry_year",
+            "invalid_mandate_reference_prefix_format",
+            "invalid_number",
+            "invalid_source_usage",
+            "invalid_tax_location",
+            "invoice_no_customer_line_items",
+            "invoice_no_payment_method_types",
+            "invoice_no_subscription_line_items",
+            "invoice_not_editable",
+            "invoice_on_behalf_of_not_editable",
+            "invoice_payment_intent_requires_action",
+            "invoice_upcoming_none",
+            "livemode_mismatch",
+            "lock_timeout",
+            "missing",
+            "no_account",
+            "not_allowed_on_standard_account",
+            "out_of_inventory",
+            "ownership_declaration_not_allowed",
+            "parameter_invalid_empty",
+            "parameter_invalid_integer",
+            "parameter_invalid_string_blank",
+            "parameter_invalid_string_empty",
+            "parameter_missing",
+            "parameter_unknown",
+            "parameters_exclusive",
+            "payment_evaluation_on_api_version_not_supported",
+            "payment_intent_action_required",
+            "payment_intent_authentication_failure",
+            "payment_intent_incompatible_payment_method",
+            "payment_intent_invalid_parameter",
+            "payment_intent_konbini_rejected_confirmation_number",
+            "payment_intent_mandate_invalid",
+            "payment_intent_payment_attempt_expired",
+            "payment_intent_payment_attempt_failed",
+            "payment_intent_rate_limit_exceeded",
+            "payment_intent_unexpected_state",
+            "payment_method_bank_account_already_verified",
+            "payment_method_bank_account_blocked",
+            "payment_method_billing_details_address_missing",
+            "payment_method_configuration_failures",
+            "payment_method_currency_mismatch",
+            "payment_method_customer_decline",
+            "payment_method_invalid_parameter",
+            "payment_method_invalid_parameter_testmode",
+            "payment_method_microdeposit_failed",
+            "payment_method_microdeposit_processing_error",
+            "payment_method_microdeposit_verification_amounts_invalid",
+            "payment_method_microdeposit_verification_amounts_mismatch",
+            "payment_method_microdeposit_verification_attempts_exceeded",
+            "payment_method_microdeposit_verification_descriptor_code_mismatch",
+            "payment_method_microdeposit_verification_timeout",
+            "payment_method_not_available",
+            "payment_method_provider_decline",
+            "payment_method_provider_timeout",
+            "payment_method_restricted",
+            "payment_method_unactivated",
+            "payment_method_unexpected_state",
+            "payment_method_unsupported_type",
+            "payout_reconciliation_not_ready",
+            "payouts_limit_exceeded",
+            "payouts_not_allowed",
+            "platform_account_required",
+            "platform_api_key_expired",
+            "postal_code_invalid",
+            "processing_error",
+            "product_inactive",
+            "progressive_onboarding_limit_exceeded",
+            "rate_limit",
+            "refer_to_customer",
+            "refund_disputed_payment",
+            "request_blocked",
+            "resource_already_exists",
+            "resource_missing",
+            "return_intent_already_processed",
+            "routing_number_invalid",
+            "secret_key_required",
+            "sepa_unsupported_account",
+            "service_period_coupon_with_metered_tiered_item_unsupported",
+            "setup_attempt_failed",
+            "setup_intent_authentication_failure",
+            "setup_intent_invalid_parameter",
+            "setup_intent_mandate_invalid",
+            "setup_intent_mobile_wallet_unsupported",
+            "setup_intent_setup_attempt_expired",
+            "setup_intent_unexpected_state",
+            "shipping_address_invalid",
+            "shipping_calculation_failed",
+            "siret_invalid",
+            "sku_inactive",
+            "smart_disputes_not_available",
+            "state_unsupported",
+            "status_transition_invalid",
+            "storer_capability_missing",
+            "storer_capability_not_active",
+            "stripe_tax_inactive",
+            "subscription_update_trial_after_billing_cycle_anchor",
+            "tax_id_invalid",
+            "tax_id_prohibited",
+            "taxes_calculation_failed",
+            "terminal_location_country_unsupported",
+            "terminal_reader_busy",
+            "terminal_reader_hardware_fault",
+            "terminal_reader_invalid_location_for_activation",
+            "terminal_reader_invalid_location_for_payment",
+            "terminal_reader_offline",
+            "terminal_reader_timeout",
+            "testmode_charges_only",
+            "three_d_secure_authentication_not_supported",
+            "three_d_secure_authentication_upstream_error",
+            "tls_version_unsupported",
+            "token_already_used",
+            "token_card_network_invalid",
+            "token_in_use",
+            "transfer_source_balance_parameters_mismatch",
+            "transfers_not_allowed",
+            "url_invalid",
+        ]
+        | str
+        | None
+    ) = None
     decline_code: str | None = None
     doc_url: str | None = None
     message: str | None = None
@@ -96,7 +502,7 @@ class PaymentIntentLastPaymentError(StripeObject):
     request_log_url: str | None = None
     setup_intent: SetupIntent | None = None
     source: Account | BankAccount | Card | Source | None = None
-    type: Literal['api_error', 'card_error', 'idempotency_error', 'invalid_request_error'] | str = ALWAYS_SENT
+    type: Literal["api_error", "card_error", "idempotency_error", "invalid_request_error"] | str = ALWAYS_SENT
 
 
 class PaymentIntentManagedPayments(StripeObject):
@@ -108,7 +514,9 @@ class PaymentIntentNextAction(StripeObject):
     blik_authorize: PaymentIntentNextActionBlikAuthorize | None = None
     boleto_display_details: PaymentIntentNextActionBoletoDisplayDetails | None = None
     card_await_notification: PaymentIntentNextActionCardAwaitNotification | None = None
-    cashapp_handle_redirect_or_display_qr_code: PaymentIntentNextActionCashappHandleRedirectOrDisplayQrCode | None = None
+    cashapp_handle_redirect_or_display_qr_code: PaymentIntentNextActionCashappHandleRedirectOrDisplayQrCode | None = (
+        None
+    )
     display_bank_transfer_instructions: PaymentIntentNextActionDisplayBankTransferInstructions | None = None
     klarna_display_qr_code: PaymentIntentNextActionKlarnaDisplayQrCode | None = None
     konbini_display_details: PaymentIntentNextActionKonbiniDisplayDetails | None = None
@@ -206,7 +614,7 @@ class PaymentIntentPresentmentDetails(StripeObject):
 
 class PaymentIntentProcessing(StripeObject):
     card: PaymentIntentProcessingCard | None = None
-    type: Literal['card'] = ALWAYS_SENT
+    type: Literal["card"] = ALWAYS_SENT
 
 
 class PaymentIntentShipping(StripeObject):
@@ -226,7 +634,11 @@ class PaymentIntentTransferData(StripeObject):
 
 
 class PaymentIntentAmountDetailsError(StripeObject):
-    code: Literal['amount_details_amount_mismatch', 'amount_details_tax_shipping_discount_greater_than_amount'] | str | None = None
+    code: (
+        Literal["amount_details_amount_mismatch", "amount_details_tax_shipping_discount_greater_than_amount"]
+        | str
+        | None
+    ) = None
     message: str | None = None
 
 
@@ -283,7 +695,10 @@ class PaymentIntentNextActionDisplayBankTransferInstructions(StripeObject):
     financial_addresses: list[PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddress] | None = None
     hosted_instructions_url: str | None = None
     reference: str | None = None
-    type: Literal['eu_bank_transfer', 'gb_bank_transfer', 'jp_bank_transfer', 'mx_bank_transfer', 'us_bank_transfer'] | str = ALWAYS_SENT
+    type: (
+        Literal["eu_bank_transfer", "gb_bank_transfer", "jp_bank_transfer", "mx_bank_transfer", "us_bank_transfer"]
+        | str
+    ) = ALWAYS_SENT
 
 
 class PaymentIntentNextActionKlarnaDisplayQrCode(StripeObject):
@@ -353,7 +768,7 @@ class PaymentIntentNextActionUpiHandleRedirectOrDisplayQrCode(StripeObject):
 class PaymentIntentNextActionVerifyWithMicrodeposits(StripeObject):
     arrival_date: int = ALWAYS_SENT
     hosted_verification_url: str = ALWAYS_SENT
-    microdeposit_type: Literal['amounts', 'descriptor_code'] | str | None = None
+    microdeposit_type: Literal["amounts", "descriptor_code"] | str | None = None
 
 
 class PaymentIntentNextActionWechatPayDisplayQrCode(StripeObject):
@@ -380,54 +795,54 @@ class PaymentIntentNextActionWechatPayRedirectToIosApp(StripeObject):
 
 class PaymentIntentPaymentMethodOptionsAcssDebit(StripeObject):
     mandate_options: PaymentIntentPaymentMethodOptionsAcssDebitMandateOptions | None = None
-    setup_future_usage: Literal['none', 'off_session', 'on_session'] | str | None = None
+    setup_future_usage: Literal["none", "off_session", "on_session"] | str | None = None
     target_date: str | None = None
-    verification_method: Literal['automatic', 'instant', 'microdeposits'] | str | None = None
+    verification_method: Literal["automatic", "instant", "microdeposits"] | str | None = None
 
 
 class PaymentIntentPaymentMethodOptionsAffirm(StripeObject):
-    capture_method: Literal['manual'] | None = None
+    capture_method: Literal["manual"] | None = None
     preferred_locale: str | None = None
-    setup_future_usage: Literal['none'] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class PaymentIntentPaymentMethodOptionsAfterpayClearpay(StripeObject):
-    capture_method: Literal['manual'] | None = None
+    capture_method: Literal["manual"] | None = None
     reference: str | None = None
-    setup_future_usage: Literal['none'] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class PaymentIntentPaymentMethodOptionsAlipay(StripeObject):
-    setup_future_usage: Literal['none', 'off_session'] | str | None = None
+    setup_future_usage: Literal["none", "off_session"] | str | None = None
 
 
 class PaymentIntentPaymentMethodOptionsAlma(StripeObject):
-    capture_method: Literal['manual'] | None = None
+    capture_method: Literal["manual"] | None = None
 
 
 class PaymentIntentPaymentMethodOptionsAmazonPay(StripeObject):
-    capture_method: Literal['manual'] | None = None
-    setup_future_usage: Literal['none', 'off_session'] | str | None = None
+    capture_method: Literal["manual"] | None = None
+    setup_future_usage: Literal["none", "off_session"] | str | None = None
 
 
 class PaymentIntentPaymentMethodOptionsAuBecsDebit(StripeObject):
-    setup_future_usage: Literal['none', 'off_session', 'on_session'] | str | None = None
+    setup_future_usage: Literal["none", "off_session", "on_session"] | str | None = None
     target_date: str | None = None
 
 
 class PaymentIntentPaymentMethodOptionsBacsDebit(StripeObject):
     mandate_options: PaymentIntentPaymentMethodOptionsBacsDebitMandateOptions | None = None
-    setup_future_usage: Literal['none', 'off_session', 'on_session'] | str | None = None
+    setup_future_usage: Literal["none", "off_session", "on_session"] | str | None = None
     target_date: str | None = None
 
 
 class PaymentIntentPaymentMethodOptionsBancontact(StripeObject):
-    preferred_language: Literal['de', 'en', 'fr', 'nl'] | str = ALWAYS_SENT
-    setup_future_usage: Literal['none', 'off_session'] | str | None = None
+    preferred_language: Literal["de", "en", "fr", "nl"] | str = ALWAYS_SENT
+    setup_future_usage: Literal["none", "off_session"] | str | None = None
 
 
 class PaymentIntentPaymentMethodOptionsBillie(StripeObject):
-    capture_method: Literal['manual'] | None = None
+    capture_method: Literal["manual"] | None = None
     company_details: PaymentIntentPaymentMethodOptionsBillieCompanyDetails | None = None
     reference: str | None = None
 
@@ -438,72 +853,90 @@ class PaymentIntentPaymentMethodOptionsBizum(StripeObject):
 
 class PaymentIntentPaymentMethodOptionsBlik(StripeObject):
     mandate_options: PaymentIntentPaymentMethodOptionsBlikMandateOptions | None = None
-    setup_future_usage: Literal['none', 'off_session'] | str | None = None
+    setup_future_usage: Literal["none", "off_session"] | str | None = None
 
 
 class PaymentIntentPaymentMethodOptionsBoleto(StripeObject):
     expires_after_days: int = ALWAYS_SENT
-    setup_future_usage: Literal['none', 'off_session', 'on_session'] | str | None = None
+    setup_future_usage: Literal["none", "off_session", "on_session"] | str | None = None
 
 
 class PaymentIntentPaymentMethodOptionsCard(StripeObject):
-    capture_method: Literal['manual'] | None = None
+    capture_method: Literal["manual"] | None = None
     installments: PaymentIntentPaymentMethodOptionsCardInstallments | None = None
     mandate_options: PaymentIntentPaymentMethodOptionsCardMandateOptions | None = None
-    network: Literal['amex', 'cartes_bancaires', 'diners', 'discover', 'eftpos_au', 'girocard', 'interac', 'jcb', 'link', 'mastercard', 'unionpay', 'unknown', 'visa'] | str | None = None
-    request_extended_authorization: Literal['if_available', 'never'] | str | None = None
-    request_incremental_authorization: Literal['if_available', 'never'] | str | None = None
-    request_multicapture: Literal['if_available', 'never'] | str | None = None
-    request_overcapture: Literal['if_available', 'never'] | str | None = None
-    request_three_d_secure: Literal['any', 'automatic', 'challenge'] | str | None = None
+    network: (
+        Literal[
+            "amex",
+            "cartes_bancaires",
+            "diners",
+            "discover",
+            "eftpos_au",
+            "girocard",
+            "interac",
+            "jcb",
+            "link",
+            "mastercard",
+            "unionpay",
+            "unknown",
+            "visa",
+        ]
+        | str
+        | None
+    ) = None
+    request_extended_authorization: Literal["if_available", "never"] | str | None = None
+    request_incremental_authorization: Literal["if_available", "never"] | str | None = None
+    request_multicapture: Literal["if_available", "never"] | str | None = None
+    request_overcapture: Literal["if_available", "never"] | str | None = None
+    request_three_d_secure: Literal["any", "automatic", "challenge"] | str | None = None
     require_cvc_recollection: bool | None = None
-    setup_credential_usage: Literal['installment', 'recurring', 'unscheduled'] | str | None = None
-    setup_future_usage: Literal['none', 'off_session', 'on_session'] | str | None = None
+    setup_credential_usage: Literal["installment", "recurring", "unscheduled"] | str | None = None
+    setup_future_usage: Literal["none", "off_session", "on_session"] | str | None = None
     statement_descriptor_suffix_kana: str | None = None
     statement_descriptor_suffix_kanji: str | None = None
-    stored_credential_usage: Literal['installment', 'recurring', 'unscheduled'] | str | None = None
+    stored_credential_usage: Literal["installment", "recurring", "unscheduled"] | str | None = None
 
 
 class PaymentIntentPaymentMethodOptionsCardPresent(StripeObject):
-    capture_method: Literal['manual', 'manual_preferred'] | None = None
+    capture_method: Literal["manual", "manual_preferred"] | None = None
     request_extended_authorization: bool | None = None
     request_incremental_authorization_support: bool | None = None
     routing: PaymentIntentPaymentMethodOptionsCardPresentRouting | None = None
 
 
 class PaymentIntentPaymentMethodOptionsCashapp(StripeObject):
-    capture_method: Literal['manual'] | None = None
-    setup_future_usage: Literal['none', 'off_session', 'on_session'] | str | None = None
+    capture_method: Literal["manual"] | None = None
+    setup_future_usage: Literal["none", "off_session", "on_session"] | str | None = None
 
 
 class PaymentIntentPaymentMethodOptionsCrypto(StripeObject):
-    setup_future_usage: Literal['none'] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class PaymentIntentPaymentMethodOptionsCustomerBalance(StripeObject):
     bank_transfer: PaymentIntentPaymentMethodOptionsCustomerBalanceBankTransfer | None = None
-    funding_type: Literal['bank_transfer'] | None = None
-    setup_future_usage: Literal['none'] | None = None
+    funding_type: Literal["bank_transfer"] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class PaymentIntentPaymentMethodOptionsEps(StripeObject):
-    setup_future_usage: Literal['none'] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class PaymentIntentPaymentMethodOptionsFpx(StripeObject):
-    setup_future_usage: Literal['none'] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class PaymentIntentPaymentMethodOptionsGiropay(StripeObject):
-    setup_future_usage: Literal['none'] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class PaymentIntentPaymentMethodOptionsGrabpay(StripeObject):
-    setup_future_usage: Literal['none'] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class PaymentIntentPaymentMethodOptionsIdeal(StripeObject):
-    setup_future_usage: Literal['none', 'off_session'] | str | None = None
+    setup_future_usage: Literal["none", "off_session"] | str | None = None
 
 
 class PaymentIntentPaymentMethodOptionsInteracPresent(StripeObject):
@@ -511,14 +944,14 @@ class PaymentIntentPaymentMethodOptionsInteracPresent(StripeObject):
 
 
 class PaymentIntentPaymentMethodOptionsKakaoPay(StripeObject):
-    capture_method: Literal['manual'] | None = None
-    setup_future_usage: Literal['none', 'off_session'] | str | None = None
+    capture_method: Literal["manual"] | None = None
+    setup_future_usage: Literal["none", "off_session"] | str | None = None
 
 
 class PaymentIntentPaymentMethodOptionsKlarna(StripeObject):
-    capture_method: Literal['manual'] | None = None
+    capture_method: Literal["manual"] | None = None
     preferred_locale: str | None = None
-    setup_future_usage: Literal['none', 'off_session', 'on_session'] | str | None = None
+    setup_future_usage: Literal["none", "off_session", "on_session"] | str | None = None
 
 
 class PaymentIntentPaymentMethodOptionsKonbini(StripeObject):
@@ -526,50 +959,50 @@ class PaymentIntentPaymentMethodOptionsKonbini(StripeObject):
     expires_after_days: int | None = None
     expires_at: int | None = None
     product_description: str | None = None
-    setup_future_usage: Literal['none'] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class PaymentIntentPaymentMethodOptionsKrCard(StripeObject):
-    capture_method: Literal['manual'] | None = None
-    setup_future_usage: Literal['none', 'off_session'] | str | None = None
+    capture_method: Literal["manual"] | None = None
+    setup_future_usage: Literal["none", "off_session"] | str | None = None
 
 
 class PaymentIntentPaymentMethodOptionsLink(StripeObject):
-    capture_method: Literal['manual'] | None = None
+    capture_method: Literal["manual"] | None = None
     persistent_token: str | None = None
-    setup_future_usage: Literal['none', 'off_session'] | str | None = None
+    setup_future_usage: Literal["none", "off_session"] | str | None = None
 
 
 class PaymentIntentPaymentMethodOptionsMbWay(StripeObject):
-    setup_future_usage: Literal['none'] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class PaymentIntentPaymentMethodOptionsMobilepay(StripeObject):
-    capture_method: Literal['manual'] | None = None
-    setup_future_usage: Literal['none'] | None = None
+    capture_method: Literal["manual"] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class PaymentIntentPaymentMethodOptionsMultibanco(StripeObject):
-    setup_future_usage: Literal['none'] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class PaymentIntentPaymentMethodOptionsNaverPay(StripeObject):
-    capture_method: Literal['manual'] | None = None
-    setup_future_usage: Literal['none', 'off_session'] | str | None = None
+    capture_method: Literal["manual"] | None = None
+    setup_future_usage: Literal["none", "off_session"] | str | None = None
 
 
 class PaymentIntentPaymentMethodOptionsNzBankAccount(StripeObject):
-    setup_future_usage: Literal['none', 'off_session', 'on_session'] | str | None = None
+    setup_future_usage: Literal["none", "off_session", "on_session"] | str | None = None
     target_date: str | None = None
 
 
 class PaymentIntentPaymentMethodOptionsOxxo(StripeObject):
     expires_after_days: int = ALWAYS_SENT
-    setup_future_usage: Literal['none'] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class PaymentIntentPaymentMethodOptionsP24(StripeObject):
-    setup_future_usage: Literal['none'] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class PaymentIntentPaymentMethodOptionsPayByBank(StripeObject):
@@ -577,19 +1010,19 @@ class PaymentIntentPaymentMethodOptionsPayByBank(StripeObject):
 
 
 class PaymentIntentPaymentMethodOptionsPayco(StripeObject):
-    capture_method: Literal['manual'] | None = None
-    setup_future_usage: Literal['none'] | None = None
+    capture_method: Literal["manual"] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class PaymentIntentPaymentMethodOptionsPaynow(StripeObject):
-    setup_future_usage: Literal['none'] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class PaymentIntentPaymentMethodOptionsPaypal(StripeObject):
-    capture_method: Literal['manual'] | None = None
+    capture_method: Literal["manual"] | None = None
     preferred_locale: str | None = None
     reference: str | None = None
-    setup_future_usage: Literal['none', 'off_session'] | str | None = None
+    setup_future_usage: Literal["none", "off_session"] | str | None = None
 
 
 class PaymentIntentPaymentMethodOptionsPaypay(StripeObject):
@@ -598,91 +1031,91 @@ class PaymentIntentPaymentMethodOptionsPaypay(StripeObject):
 
 class PaymentIntentPaymentMethodOptionsPayto(StripeObject):
     mandate_options: PaymentIntentPaymentMethodOptionsPaytoMandateOptions | None = None
-    setup_future_usage: Literal['none', 'off_session'] | str | None = None
+    setup_future_usage: Literal["none", "off_session"] | str | None = None
 
 
 class PaymentIntentPaymentMethodOptionsPix(StripeObject):
-    amount_includes_iof: Literal['always', 'never'] | str | None = None
+    amount_includes_iof: Literal["always", "never"] | str | None = None
     expires_after_seconds: int | None = None
     expires_at: int | None = None
     mandate_options: PaymentIntentPaymentMethodOptionsPixMandateOptions | None = None
-    setup_future_usage: Literal['none', 'off_session'] | str | None = None
+    setup_future_usage: Literal["none", "off_session"] | str | None = None
 
 
 class PaymentIntentPaymentMethodOptionsPromptpay(StripeObject):
-    setup_future_usage: Literal['none'] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class PaymentIntentPaymentMethodOptionsRevolutPay(StripeObject):
-    capture_method: Literal['manual'] | None = None
-    setup_future_usage: Literal['none', 'off_session'] | None = None
+    capture_method: Literal["manual"] | None = None
+    setup_future_usage: Literal["none", "off_session"] | None = None
 
 
 class PaymentIntentPaymentMethodOptionsSamsungPay(StripeObject):
-    capture_method: Literal['manual'] | None = None
-    setup_future_usage: Literal['none'] | None = None
+    capture_method: Literal["manual"] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class PaymentIntentPaymentMethodOptionsSatispay(StripeObject):
-    capture_method: Literal['manual'] | None = None
-    setup_future_usage: Literal['none', 'off_session', 'on_session'] | str | None = None
+    capture_method: Literal["manual"] | None = None
+    setup_future_usage: Literal["none", "off_session", "on_session"] | str | None = None
 
 
 class PaymentIntentPaymentMethodOptionsScalapay(StripeObject):
-    capture_method: Literal['manual'] | None = None
+    capture_method: Literal["manual"] | None = None
 
 
 class PaymentIntentPaymentMethodOptionsSepaDebit(StripeObject):
     mandate_options: PaymentIntentPaymentMethodOptionsSepaDebitMandateOptions | None = None
-    setup_future_usage: Literal['none', 'off_session', 'on_session'] | str | None = None
+    setup_future_usage: Literal["none", "off_session", "on_session"] | str | None = None
     target_date: str | None = None
 
 
 class PaymentIntentPaymentMethodOptionsSequra(StripeObject):
-    capture_method: Literal['manual'] | None = None
-    setup_future_usage: Literal['none'] | None = None
+    capture_method: Literal["manual"] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class PaymentIntentPaymentMethodOptionsSofort(StripeObject):
-    preferred_language: Literal['de', 'en', 'es', 'fr', 'it', 'nl', 'pl'] | str | None = None
-    setup_future_usage: Literal['none', 'off_session'] | str | None = None
+    preferred_language: Literal["de", "en", "es", "fr", "it", "nl", "pl"] | str | None = None
+    setup_future_usage: Literal["none", "off_session"] | str | None = None
 
 
 class PaymentIntentPaymentMethodOptionsSunbit(StripeObject):
-    capture_method: Literal['manual'] | None = None
-    setup_future_usage: Literal['none'] | None = None
+    capture_method: Literal["manual"] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class PaymentIntentPaymentMethodOptionsSwish(StripeObject):
     reference: str | None = None
-    setup_future_usage: Literal['none'] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class PaymentIntentPaymentMethodOptionsTwint(StripeObject):
-    setup_future_usage: Literal['none', 'off_session'] | str | None = None
+    setup_future_usage: Literal["none", "off_session"] | str | None = None
 
 
 class PaymentIntentPaymentMethodOptionsUpi(StripeObject):
-    setup_future_usage: Literal['off_session', 'on_session'] | str | None = None
+    setup_future_usage: Literal["off_session", "on_session"] | str | None = None
 
 
 class PaymentIntentPaymentMethodOptionsUsBankAccount(StripeObject):
     financial_connections: PaymentIntentPaymentMethodOptionsUsBankAccountFinancialConnections | None = None
     mandate_options: PaymentIntentPaymentMethodOptionsUsBankAccountMandateOptions | None = None
-    setup_future_usage: Literal['none', 'off_session', 'on_session'] | str | None = None
+    setup_future_usage: Literal["none", "off_session", "on_session"] | str | None = None
     target_date: str | None = None
-    transaction_purpose: Literal['goods', 'other', 'services', 'unspecified'] | str | None = None
-    verification_method: Literal['automatic', 'instant', 'microdeposits'] | str | None = None
+    transaction_purpose: Literal["goods", "other", "services", "unspecified"] | str | None = None
+    verification_method: Literal["automatic", "instant", "microdeposits"] | str | None = None
 
 
 class PaymentIntentPaymentMethodOptionsWechatPay(StripeObject):
     app_id: str | None = None
-    client: Literal['android', 'ios', 'web'] | str | None = None
-    setup_future_usage: Literal['none'] | str | None = None
+    client: Literal["android", "ios", "web"] | str | None = None
+    setup_future_usage: Literal["none"] | str | None = None
 
 
 class PaymentIntentPaymentMethodOptionsZip(StripeObject):
-    setup_future_usage: Literal['none'] | None = None
+    setup_future_usage: Literal["none"] | None = None
 
 
 class PaymentIntentProcessingCard(StripeObject):
@@ -718,9 +1151,11 @@ class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddress(Str
     iban: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressIban | None = None
     sort_code: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSortCode | None = None
     spei: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSpei | None = None
-    supported_networks: list[Literal['ach', 'bacs', 'chaps', 'domestic_wire_us', 'fps', 'sepa', 'spei', 'swift', 'zengin'] | str] | None = None
+    supported_networks: (
+        list[Literal["ach", "bacs", "chaps", "domestic_wire_us", "fps", "sepa", "spei", "swift", "zengin"] | str] | None
+    ) = None
     swift: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSwift | None = None
-    type: Literal['aba', 'iban', 'sort_code', 'spei', 'swift', 'zengin'] | str = ALWAYS_SENT
+    type: Literal["aba", "iban", "sort_code", "spei", "swift", "zengin"] | str = ALWAYS_SENT
     zengin: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressZengin | None = None
 
 
@@ -747,8 +1182,8 @@ class PaymentIntentNextActionUpiHandleRedirectOrDisplayQrCodeQrCode(StripeObject
 class PaymentIntentPaymentMethodOptionsAcssDebitMandateOptions(StripeObject):
     custom_mandate_url: str | None = None
     interval_description: str | None = None
-    payment_schedule: Literal['combined', 'interval', 'sporadic'] | str | None = None
-    transaction_type: Literal['business', 'personal'] | str | None = None
+    payment_schedule: Literal["combined", "interval", "sporadic"] | str | None = None
+    transaction_type: Literal["business", "personal"] | str | None = None
 
 
 class PaymentIntentPaymentMethodOptionsBacsDebitMandateOptions(StripeObject):
@@ -759,13 +1194,32 @@ class PaymentIntentPaymentMethodOptionsBillieCompanyDetails(StripeObject):
     registered_address: PaymentIntentPaymentMethodOptionsBillieCompanyDetailsRegisteredAddress | None = None
     registered_name: str | None = None
     registration_number: str | None = None
-    registration_type: Literal['ch_ein', 'de_hrb', 'dk_cvr', 'es_cif', 'fi_tunnus', 'fr_siren', 'fr_siret', 'it_rea', 'nl_kvk', 'no_org_number', 'no_pno', 'se_org_number', 'se_pno', 'uk_crn'] | str | None = None
+    registration_type: (
+        Literal[
+            "ch_ein",
+            "de_hrb",
+            "dk_cvr",
+            "es_cif",
+            "fi_tunnus",
+            "fr_siren",
+            "fr_siret",
+            "it_rea",
+            "nl_kvk",
+            "no_org_number",
+            "no_pno",
+            "se_org_number",
+            "se_pno",
+            "uk_crn",
+        ]
+        | str
+        | None
+    ) = None
     vat: str | None = None
 
 
 class PaymentIntentPaymentMethodOptionsBlikMandateOptions(StripeObject):
     expires_at: int | None = None
-    type: Literal['off_session'] | None = None
+    type: Literal["off_session"] | None = None
 
 
 class PaymentIntentPaymentMethodOptionsCardInstallments(StripeObject):
@@ -776,42 +1230,66 @@ class PaymentIntentPaymentMethodOptionsCardInstallments(StripeObject):
 
 class PaymentIntentPaymentMethodOptionsCardMandateOptions(StripeObject):
     amount: int = ALWAYS_SENT
-    amount_type: Literal['fixed', 'maximum'] | str = ALWAYS_SENT
+    amount_type: Literal["fixed", "maximum"] | str = ALWAYS_SENT
     description: str | None = None
     end_date: int | None = None
-    interval: Literal['day', 'month', 'sporadic', 'week', 'year'] | str = ALWAYS_SENT
+    interval: Literal["day", "month", "sporadic", "week", "year"] | str = ALWAYS_SENT
     interval_count: int | None = None
     reference: str = ALWAYS_SENT
     start_date: int = ALWAYS_SENT
-    supported_types: list[Literal['india']] | None = None
+    supported_types: list[Literal["india"]] | None = None
 
 
 class PaymentIntentPaymentMethodOptionsCardPresentRouting(StripeObject):
-    requested_priority: Literal['domestic', 'international'] | str | None = None
+    requested_priority: Literal["domestic", "international"] | str | None = None
 
 
 class PaymentIntentPaymentMethodOptionsCustomerBalanceBankTransfer(StripeObject):
     eu_bank_transfer: PaymentIntentPaymentMethodOptionsCustomerBalanceBankTransferEuBankTransfer | None = None
-    requested_address_types: list[Literal['aba', 'iban', 'sepa', 'sort_code', 'spei', 'swift', 'zengin'] | str] | None = None
-    type: Literal['eu_bank_transfer', 'gb_bank_transfer', 'jp_bank_transfer', 'mx_bank_transfer', 'us_bank_transfer'] | str | None = None
+    requested_address_types: (
+        list[Literal["aba", "iban", "sepa", "sort_code", "spei", "swift", "zengin"] | str] | None
+    ) = None
+    type: (
+        Literal["eu_bank_transfer", "gb_bank_transfer", "jp_bank_transfer", "mx_bank_transfer", "us_bank_transfer"]
+        | str
+        | None
+    ) = None
 
 
 class PaymentIntentPaymentMethodOptionsPaytoMandateOptions(StripeObject):
     amount: int | None = None
-    amount_type: Literal['fixed', 'maximum'] | str | None = None
+    amount_type: Literal["fixed", "maximum"] | str | None = None
     end_date: str | None = None
-    payment_schedule: Literal['adhoc', 'annual', 'daily', 'fortnightly', 'monthly', 'quarterly', 'semi_annual', 'weekly'] | str | None = None
+    payment_schedule: (
+        Literal["adhoc", "annual", "daily", "fortnightly", "monthly", "quarterly", "semi_annual", "weekly"] | str | None
+    ) = None
     payments_per_period: int | None = None
-    purpose: Literal['dependant_support', 'government', 'loan', 'mortgage', 'other', 'pension', 'personal', 'retail', 'salary', 'tax', 'utility'] | str | None = None
+    purpose: (
+        Literal[
+            "dependant_support",
+            "government",
+            "loan",
+            "mortgage",
+            "other",
+            "pension",
+            "personal",
+            "retail",
+            "salary",
+            "tax",
+            "utility",
+        ]
+        | str
+        | None
+    ) = None
 
 
 class PaymentIntentPaymentMethodOptionsPixMandateOptions(StripeObject):
     amount: int | None = None
-    amount_includes_iof: Literal['always', 'never'] | str | None = None
-    amount_type: Literal['fixed', 'maximum'] | str | None = None
+    amount_includes_iof: Literal["always", "never"] | str | None = None
+    amount_type: Literal["fixed", "maximum"] | str | None = None
     currency: str | None = None
     end_date: str | None = None
-    payment_schedule: Literal['halfyearly', 'monthly', 'quarterly', 'weekly', 'yearly'] | str | None = None
+    payment_schedule: Literal["halfyearly", "monthly", "quarterly", "weekly", "yearly"] | str | None = None
     reference: str | None = None
     start_date: str | None = None
 
@@ -822,13 +1300,13 @@ class PaymentIntentPaymentMethodOptionsSepaDebitMandateOptions(StripeObject):
 
 class PaymentIntentPaymentMethodOptionsUsBankAccountFinancialConnections(StripeObject):
     filters: PaymentIntentPaymentMethodOptionsUsBankAccountFinancialConnectionsFilters | None = None
-    permissions: list[Literal['balances', 'ownership', 'payment_method', 'transactions'] | str] | None = None
-    prefetch: list[Literal['balances', 'ownership', 'transactions'] | str] | None = None
+    permissions: list[Literal["balances", "ownership", "payment_method", "transactions"] | str] | None = None
+    prefetch: list[Literal["balances", "ownership", "transactions"] | str] | None = None
     return_url: str | None = None
 
 
 class PaymentIntentPaymentMethodOptionsUsBankAccountMandateOptions(StripeObject):
-    collection_method: Literal['paper'] | None = None
+    collection_method: Literal["paper"] | None = None
 
 
 class PaymentIntentProcessingCardCustomerNotification(StripeObject):
@@ -837,7 +1315,7 @@ class PaymentIntentProcessingCardCustomerNotification(StripeObject):
 
 
 class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressAba(StripeObject):
-    account_holder_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressAbaAccountHolderAddress = ALWAYS_SENT
+    account_holder_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressAbaAccountHolderAddress = ALWAYS_SENT  # noqa: E501
     account_holder_name: str = ALWAYS_SENT
     account_number: str = ALWAYS_SENT
     account_type: str = ALWAYS_SENT
@@ -847,7 +1325,7 @@ class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressAba(
 
 
 class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressIban(StripeObject):
-    account_holder_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressIbanAccountHolderAddress = ALWAYS_SENT
+    account_holder_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressIbanAccountHolderAddress = ALWAYS_SENT  # noqa: E501
     account_holder_name: str = ALWAYS_SENT
     bank_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressIbanBankAddress = ALWAYS_SENT
     bic: str = ALWAYS_SENT
@@ -856,15 +1334,17 @@ class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressIban
 
 
 class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSortCode(StripeObject):
-    account_holder_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSortCodeAccountHolderAddress = ALWAYS_SENT
+    account_holder_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSortCodeAccountHolderAddress = ALWAYS_SENT  # noqa: E501
     account_holder_name: str = ALWAYS_SENT
     account_number: str = ALWAYS_SENT
-    bank_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSortCodeBankAddress = ALWAYS_SENT
+    bank_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSortCodeBankAddress = (
+        ALWAYS_SENT
+    )
     sort_code: str = ALWAYS_SENT
 
 
 class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSpei(StripeObject):
-    account_holder_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSpeiAccountHolderAddress = ALWAYS_SENT
+    account_holder_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSpeiAccountHolderAddress = ALWAYS_SENT  # noqa: E501
     account_holder_name: str = ALWAYS_SENT
     bank_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSpeiBankAddress = ALWAYS_SENT
     bank_code: str = ALWAYS_SENT
@@ -873,7 +1353,7 @@ class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSpei
 
 
 class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSwift(StripeObject):
-    account_holder_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSwiftAccountHolderAddress = ALWAYS_SENT
+    account_holder_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSwiftAccountHolderAddress = ALWAYS_SENT  # noqa: E501
     account_holder_name: str = ALWAYS_SENT
     account_number: str = ALWAYS_SENT
     account_type: str = ALWAYS_SENT
@@ -883,7 +1363,7 @@ class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSwif
 
 
 class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressZengin(StripeObject):
-    account_holder_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressZenginAccountHolderAddress = ALWAYS_SENT
+    account_holder_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressZenginAccountHolderAddress = ALWAYS_SENT  # noqa: E501
     account_holder_name: str | None = None
     account_number: str | None = None
     account_type: str | None = None
@@ -925,22 +1405,22 @@ class PaymentIntentPaymentMethodOptionsBillieCompanyDetailsRegisteredAddress(Str
 
 class PaymentIntentPaymentMethodOptionsCardInstallmentsAvailablePlan(StripeObject):
     count: int | None = None
-    interval: Literal['month'] | None = None
-    type: Literal['bonus', 'fixed_count', 'revolving'] | str = ALWAYS_SENT
+    interval: Literal["month"] | None = None
+    type: Literal["bonus", "fixed_count", "revolving"] | str = ALWAYS_SENT
 
 
 class PaymentIntentPaymentMethodOptionsCardInstallmentsPlan(StripeObject):
     count: int | None = None
-    interval: Literal['month'] | None = None
-    type: Literal['bonus', 'fixed_count', 'revolving'] | str = ALWAYS_SENT
+    interval: Literal["month"] | None = None
+    type: Literal["bonus", "fixed_count", "revolving"] | str = ALWAYS_SENT
 
 
 class PaymentIntentPaymentMethodOptionsCustomerBalanceBankTransferEuBankTransfer(StripeObject):
-    country: Literal['BE', 'DE', 'ES', 'FR', 'IE', 'NL'] | str = ALWAYS_SENT
+    country: Literal["BE", "DE", "ES", "FR", "IE", "NL"] | str = ALWAYS_SENT
 
 
 class PaymentIntentPaymentMethodOptionsUsBankAccountFinancialConnectionsFilters(StripeObject):
-    account_subcategories: list[Literal['checking', 'savings'] | str] | None = None
+    account_subcategories: list[Literal["checking", "savings"] | str] | None = None
 
 
 class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressAbaAccountHolderAddress(StripeObject):
@@ -1071,7 +1551,9 @@ else:  # other object types load on first use
     Card = lazy_model("card", "Card")
     Charge = lazy_model("charge", "Charge")
     Customer = lazy_model("customer", "Customer")
-    PaymentIntentAmountDetailsLineItem = lazy_model("payment_intent_amount_details_line_item", "PaymentIntentAmountDetailsLineItem")
+    PaymentIntentAmountDetailsLineItem = lazy_model(
+        "payment_intent_amount_details_line_item", "PaymentIntentAmountDetailsLineItem"
+    )
     PaymentMethod = lazy_model("payment_method", "PaymentMethod")
     PaymentRecord = lazy_model("payment_record", "PaymentRecord")
     Review = lazy_model("review", "Review")

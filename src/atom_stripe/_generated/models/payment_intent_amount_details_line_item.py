@@ -11,7 +11,7 @@ from ..._models import ALWAYS_SENT, StripeObject
 class PaymentIntentAmountDetailsLineItem(StripeObject):
     discount_amount: int | None = None
     id: str = ALWAYS_SENT
-    object: Literal['payment_intent_amount_details_line_item'] = ALWAYS_SENT
+    object: Literal["payment_intent_amount_details_line_item"] = ALWAYS_SENT
     payment_method_options: PaymentIntentAmountDetailsLineItemPaymentMethodOptions | None = None
     product_code: str | None = None
     product_name: str = ALWAYS_SENT
@@ -48,6 +48,6 @@ class PaymentIntentAmountDetailsLineItemPaymentMethodOptionsKlarna(StripeObject)
 
 
 class PaymentIntentAmountDetailsLineItemPaymentMethodOptionsPaypal(StripeObject):
-    category: Literal['digital_goods', 'donation', 'physical_goods'] | str | None = None
+    category: Literal["digital_goods", "donation", "physical_goods"] | str | None = None
     description: str | None = None
     sold_by: str | None = None

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -11,7 +11,8 @@ from ..._pagination import Page
 
 
 class PaymentLink(StripeObject):
-    """A payment link is a shareable URL that will take your customers to a hosted payment page. A payment link can be shared and used multiple times."""
+    """A payment link is a shareable URL that will take your customers to a hosted payment page. A payment link can be
+    shared and used multiple times."""
 
     active: bool = ALWAYS_SENT
     after_completion: PaymentLinkAfterCompletion = ALWAYS_SENT
@@ -20,12 +21,12 @@ class PaymentLink(StripeObject):
     application_fee_amount: int | None = None
     application_fee_percent: float | None = None
     automatic_tax: PaymentLinkAutomaticTax = ALWAYS_SENT
-    billing_address_collection: Literal['auto', 'required'] | str = ALWAYS_SENT
+    billing_address_collection: Literal["auto", "required"] | str = ALWAYS_SENT
     consent_collection: PaymentLinkConsentCollection | None = None
     currency: str = ALWAYS_SENT
     custom_fields: list[PaymentLinkCustomField] = ALWAYS_SENT
     custom_text: PaymentLinkCustomText = ALWAYS_SENT
-    customer_creation: Literal['always', 'if_required'] | str = ALWAYS_SENT
+    customer_creation: Literal["always", "if_required"] | str = ALWAYS_SENT
     id: str = ALWAYS_SENT
     inactive_message: str | None = None
     invoice_creation: PaymentLinkInvoiceCreation | None = None
@@ -34,18 +35,70 @@ class PaymentLink(StripeObject):
     managed_payments: PaymentLinkManagedPayments | None = None
     metadata: dict[str, str] = ALWAYS_SENT
     name_collection: PaymentLinkNameCollection | None = None
-    object: Literal['payment_link'] = ALWAYS_SENT
+    object: Literal["payment_link"] = ALWAYS_SENT
     on_behalf_of: str | Account | None = None
     optional_items: list[PaymentLinkOptionalItem] | None = None
     payment_intent_data: PaymentLinkPaymentIntentData | None = None
-    payment_method_collection: Literal['always', 'if_required'] | str = ALWAYS_SENT
+    payment_method_collection: Literal["always", "if_required"] | str = ALWAYS_SENT
     payment_method_options: PaymentLinkPaymentMethodOptions | None = None
-    payment_method_types: list[Literal['affirm', 'afterpay_clearpay', 'alipay', 'alma', 'au_becs_debit', 'bacs_debit', 'bancontact', 'billie', 'bizum', 'blik', 'boleto', 'card', 'cashapp', 'eps', 'fpx', 'giropay', 'grabpay', 'ideal', 'klarna', 'konbini', 'link', 'mb_way', 'mobilepay', 'multibanco', 'oxxo', 'p24', 'pay_by_bank', 'paynow', 'paypal', 'paypay', 'payto', 'pix', 'promptpay', 'satispay', 'scalapay', 'sepa_debit', 'sequra', 'sofort', 'sunbit', 'swish', 'twint', 'upi', 'us_bank_account', 'wechat_pay', 'zip'] | str] | None = None
+    payment_method_types: (
+        list[
+            Literal[
+                "affirm",
+                "afterpay_clearpay",
+                "alipay",
+                "alma",
+                "au_becs_debit",
+                "bacs_debit",
+                "bancontact",
+                "billie",
+                "bizum",
+                "blik",
+                "boleto",
+                "card",
+                "cashapp",
+                "eps",
+                "fpx",
+                "giropay",
+                "grabpay",
+                "ideal",
+                "klarna",
+                "konbini",
+                "link",
+                "mb_way",
+                "mobilepay",
+                "multibanco",
+                "oxxo",
+                "p24",
+                "pay_by_bank",
+                "paynow",
+                "paypal",
+                "paypay",
+                "payto",
+                "pix",
+                "promptpay",
+                "satispay",
+                "scalapay",
+                "sepa_debit",
+                "sequra",
+                "sofort",
+                "sunbit",
+                "swish",
+                "twint",
+                "upi",
+                "us_bank_account",
+                "wechat_pay",
+                "zip",
+            ]
+            | str
+        ]
+        | None
+    ) = None
     phone_number_collection: PaymentLinkPhoneNumberCollection = ALWAYS_SENT
     restrictions: PaymentLinkRestrictions | None = None
     shipping_address_collection: PaymentLinkShippingAddressCollection | None = None
     shipping_options: list[PaymentLinkShippingOption] = ALWAYS_SENT
-    submit_type: Literal['auto', 'book', 'donate', 'pay', 'subscribe'] | str = ALWAYS_SENT
+    submit_type: Literal["auto", "book", "donate", "pay", "subscribe"] | str = ALWAYS_SENT
     subscription_data: PaymentLinkSubscriptionData | None = None
     tax_id_collection: PaymentLinkTaxIdCollection = ALWAYS_SENT
     transfer_data: PaymentLinkTransferData | None = None
@@ -55,7 +108,7 @@ class PaymentLink(StripeObject):
 class PaymentLinkAfterCompletion(StripeObject):
     hosted_confirmation: PaymentLinkAfterCompletionHostedConfirmation | None = None
     redirect: PaymentLinkAfterCompletionRedirect | None = None
-    type: Literal['hosted_confirmation', 'redirect'] | str = ALWAYS_SENT
+    type: Literal["hosted_confirmation", "redirect"] | str = ALWAYS_SENT
 
 
 class PaymentLinkAutomaticTax(StripeObject):
@@ -65,8 +118,8 @@ class PaymentLinkAutomaticTax(StripeObject):
 
 class PaymentLinkConsentCollection(StripeObject):
     payment_method_reuse_agreement: PaymentLinkConsentCollectionPaymentMethodReuseAgreement | None = None
-    promotions: Literal['auto', 'none'] | str | None = None
-    terms_of_service: Literal['none', 'required'] | str | None = None
+    promotions: Literal["auto", "none"] | str | None = None
+    terms_of_service: Literal["none", "required"] | str | None = None
 
 
 class PaymentLinkCustomField(StripeObject):
@@ -76,7 +129,7 @@ class PaymentLinkCustomField(StripeObject):
     numeric: PaymentLinkCustomFieldNumeric | None = None
     optional: bool = ALWAYS_SENT
     text: PaymentLinkCustomFieldText | None = None
-    type: Literal['dropdown', 'numeric', 'text'] | str = ALWAYS_SENT
+    type: Literal["dropdown", "numeric", "text"] | str = ALWAYS_SENT
 
 
 class PaymentLinkCustomText(StripeObject):
@@ -107,10 +160,10 @@ class PaymentLinkOptionalItem(StripeObject):
 
 
 class PaymentLinkPaymentIntentData(StripeObject):
-    capture_method: Literal['automatic', 'automatic_async', 'manual'] | str | None = None
+    capture_method: Literal["automatic", "automatic_async", "manual"] | str | None = None
     description: str | None = None
     metadata: dict[str, str] = ALWAYS_SENT
-    setup_future_usage: Literal['off_session', 'on_session'] | str | None = None
+    setup_future_usage: Literal["off_session", "on_session"] | str | None = None
     statement_descriptor: str | None = None
     statement_descriptor_suffix: str | None = None
     transfer_group: str | None = None
@@ -129,7 +182,249 @@ class PaymentLinkRestrictions(StripeObject):
 
 
 class PaymentLinkShippingAddressCollection(StripeObject):
-    allowed_countries: list[Literal['AC', 'AD', 'AE', 'AF', 'AG', 'AI', 'AL', 'AM', 'AO', 'AQ', 'AR', 'AT', 'AU', 'AW', 'AX', 'AZ', 'BA', 'BB', 'BD', 'BE', 'BF', 'BG', 'BH', 'BI', 'BJ', 'BL', 'BM', 'BN', 'BO', 'BQ', 'BR', 'BS', 'BT', 'BV', 'BW', 'BY', 'BZ', 'CA', 'CD', 'CF', 'CG', 'CH', 'CI', 'CK', 'CL', 'CM', 'CN', 'CO', 'CR', 'CV', 'CW', 'CY', 'CZ', 'DE', 'DJ', 'DK', 'DM', 'DO', 'DZ', 'EC', 'EE', 'EG', 'EH', 'ER', 'ES', 'ET', 'FI', 'FJ', 'FK', 'FO', 'FR', 'GA', 'GB', 'GD', 'GE', 'GF', 'GG', 'GH', 'GI', 'GL', 'GM', 'GN', 'GP', 'GQ', 'GR', 'GS', 'GT', 'GU', 'GW', 'GY', 'HK', 'HN', 'HR', 'HT', 'HU', 'ID', 'IE', 'IL', 'IM', 'IN', 'IO', 'IQ', 'IS', 'IT', 'JE', 'JM', 'JO', 'JP', 'KE', 'KG', 'KH', 'KI', 'KM', 'KN', 'KR', 'KW', 'KY', 'KZ', 'LA', 'LB', 'LC', 'LI', 'LK', 'LR', 'LS', 'LT', 'LU', 'LV', 'LY', 'MA', 'MC', 'MD', 'ME', 'MF', 'MG', 'MK', 'ML', 'MM', 'MN', 'MO', 'MQ', 'MR', 'MS', 'MT', 'MU', 'MV', 'MW', 'MX', 'MY', 'MZ', 'NA', 'NC', 'NE', 'NG', 'NI', 'NL', 'NO', 'NP', 'NR', 'NU', 'NZ', 'OM', 'PA', 'PE', 'PF', 'PG', 'PH', 'PK', 'PL', 'PM', 'PN', 'PR', 'PS', 'PT', 'PY', 'QA', 'RE', 'RO', 'RS', 'RU', 'RW', 'SA', 'SB', 'SC', 'SD', 'SE', 'SG', 'SH', 'SI', 'SJ', 'SK', 'SL', 'SM', 'SN', 'SO', 'SR', 'SS', 'ST', 'SV', 'SX', 'SZ', 'TA', 'TC', 'TD', 'TF', 'TG', 'TH', 'TJ', 'TK', 'TL', 'TM', 'TN', 'TO', 'TR', 'TT', 'TV', 'TW', 'TZ', 'UA', 'UG', 'US', 'UY', 'UZ', 'VA', 'VC', 'VE', 'VG', 'VN', 'VU', 'WF', 'WS', 'XK', 'YE', 'YT', 'ZA', 'ZM', 'ZW', 'ZZ'] | str] = ALWAYS_SENT
+    allowed_countries: list[
+        Literal[
+            "AC",
+            "AD",
+            "AE",
+            "AF",
+            "AG",
+            "AI",
+            "AL",
+            "AM",
+            "AO",
+            "AQ",
+            "AR",
+            "AT",
+            "AU",
+            "AW",
+            "AX",
+            "AZ",
+            "BA",
+            "BB",
+            "BD",
+            "BE",
+            "BF",
+            "BG",
+            "BH",
+            "BI",
+            "BJ",
+            "BL",
+            "BM",
+            "BN",
+            "BO",
+            "BQ",
+            "BR",
+            "BS",
+            "BT",
+            "BV",
+            "BW",
+            "BY",
+            "BZ",
+            "CA",
+            "CD",
+            "CF",
+            "CG",
+            "CH",
+            "CI",
+            "CK",
+            "CL",
+            "CM",
+            "CN",
+            "CO",
+            "CR",
+            "CV",
+            "CW",
+            "CY",
+            "CZ",
+            "DE",
+            "DJ",
+            "DK",
+            "DM",
+            "DO",
+            "DZ",
+            "EC",
+            "EE",
+            "EG",
+            "EH",
+            "ER",
+            "ES",
+            "ET",
+            "FI",
+            "FJ",
+            "FK",
+            "FO",
+            "FR",
+            "GA",
+            "GB",
+            "GD",
+            "GE",
+            "GF",
+            "GG",
+            "GH",
+            "GI",
+            "GL",
+            "GM",
+            "GN",
+            "GP",
+            "GQ",
+            "GR",
+            "GS",
+            "GT",
+            "GU",
+            "GW",
+            "GY",
+            "HK",
+            "HN",
+            "HR",
+            "HT",
+            "HU",
+            "ID",
+            "IE",
+            "IL",
+            "IM",
+            "IN",
+            "IO",
+            "IQ",
+            "IS",
+            "IT",
+            "JE",
+            "JM",
+            "JO",
+            "JP",
+            "KE",
+            "KG",
+            "KH",
+            "KI",
+            "KM",
+            "KN",
+            "KR",
+            "KW",
+            "KY",
+            "KZ",
+            "LA",
+            "LB",
+            "LC",
+            "LI",
+            "LK",
+            "LR",
+            "LS",
+            "LT",
+            "LU",
+            "LV",
+            "LY",
+            "MA",
+            "MC",
+            "MD",
+            "ME",
+            "MF",
+            "MG",
+            "MK",
+            "ML",
+            "MM",
+            "MN",
+            "MO",
+            "MQ",
+            "MR",
+            "MS",
+            "MT",
+            "MU",
+            "MV",
+            "MW",
+            "MX",
+            "MY",
+            "MZ",
+            "NA",
+            "NC",
+            "NE",
+            "NG",
+            "NI",
+            "NL",
+            "NO",
+            "NP",
+            "NR",
+            "NU",
+            "NZ",
+            "OM",
+            "PA",
+            "PE",
+            "PF",
+            "PG",
+            "PH",
+            "PK",
+            "PL",
+            "PM",
+            "PN",
+            "PR",
+            "PS",
+            "PT",
+            "PY",
+            "QA",
+            "RE",
+            "RO",
+            "RS",
+            "RU",
+            "RW",
+            "SA",
+            "SB",
+            "SC",
+            "SD",
+            "SE",
+            "SG",
+            "SH",
+            "SI",
+            "SJ",
+            "SK",
+            "SL",
+            "SM",
+            "SN",
+            "SO",
+            "SR",
+            "SS",
+            "ST",
+            "SV",
+            "SX",
+            "SZ",
+            "TA",
+            "TC",
+            "TD",
+            "TF",
+            "TG",
+            "TH",
+            "TJ",
+            "TK",
+            "TL",
+            "TM",
+            "TN",
+            "TO",
+            "TR",
+            "TT",
+            "TV",
+            "TW",
+            "TZ",
+            "UA",
+            "UG",
+            "US",
+            "UY",
+            "UZ",
+            "VA",
+            "VC",
+            "VE",
+            "VG",
+            "VN",
+            "VU",
+            "WF",
+            "WS",
+            "XK",
+            "YE",
+            "YT",
+            "ZA",
+            "ZM",
+            "ZW",
+            "ZZ",
+        ]
+        | str
+    ] = ALWAYS_SENT
 
 
 class PaymentLinkShippingOption(StripeObject):
@@ -147,7 +442,7 @@ class PaymentLinkSubscriptionData(StripeObject):
 
 class PaymentLinkTaxIdCollection(StripeObject):
     enabled: bool = ALWAYS_SENT
-    required: Literal['if_supported', 'never'] | str = ALWAYS_SENT
+    required: Literal["if_supported", "never"] | str = ALWAYS_SENT
 
 
 class PaymentLinkTransferData(StripeObject):
@@ -165,11 +460,11 @@ class PaymentLinkAfterCompletionRedirect(StripeObject):
 
 class PaymentLinkAutomaticTaxLiability(StripeObject):
     account: str | Account | None = None
-    type: Literal['account', 'self'] | str = ALWAYS_SENT
+    type: Literal["account", "self"] | str = ALWAYS_SENT
 
 
 class PaymentLinkConsentCollectionPaymentMethodReuseAgreement(StripeObject):
-    position: Literal['auto', 'hidden'] | str = ALWAYS_SENT
+    position: Literal["auto", "hidden"] | str = ALWAYS_SENT
 
 
 class PaymentLinkCustomFieldDropdown(StripeObject):
@@ -179,7 +474,7 @@ class PaymentLinkCustomFieldDropdown(StripeObject):
 
 class PaymentLinkCustomFieldLabel(StripeObject):
     custom: str | None = None
-    type: Literal['custom'] = ALWAYS_SENT
+    type: Literal["custom"] = ALWAYS_SENT
 
 
 class PaymentLinkCustomFieldNumeric(StripeObject):
@@ -269,7 +564,7 @@ class PaymentLinkInvoiceCreationInvoiceDataCustomField(StripeObject):
 
 class PaymentLinkInvoiceCreationInvoiceDataIssuer(StripeObject):
     account: str | Account | None = None
-    type: Literal['account', 'self'] | str = ALWAYS_SENT
+    type: Literal["account", "self"] | str = ALWAYS_SENT
 
 
 class PaymentLinkInvoiceCreationInvoiceDataRenderingOptions(StripeObject):
@@ -278,7 +573,9 @@ class PaymentLinkInvoiceCreationInvoiceDataRenderingOptions(StripeObject):
 
 
 class PaymentLinkPaymentMethodOptionsCardRestrictions(StripeObject):
-    brands_blocked: list[Literal['american_express', 'discover_global_network', 'mastercard', 'visa'] | str] = ALWAYS_SENT
+    brands_blocked: list[Literal["american_express", "discover_global_network", "mastercard", "visa"] | str] = (
+        ALWAYS_SENT
+    )
 
 
 class PaymentLinkSubscriptionDataInvoiceSettingsCustomField(StripeObject):
@@ -288,11 +585,11 @@ class PaymentLinkSubscriptionDataInvoiceSettingsCustomField(StripeObject):
 
 class PaymentLinkSubscriptionDataInvoiceSettingsIssuer(StripeObject):
     account: str | Account | None = None
-    type: Literal['account', 'self'] | str = ALWAYS_SENT
+    type: Literal["account", "self"] | str = ALWAYS_SENT
 
 
 class PaymentLinkSubscriptionDataTrialSettingsEndBehavior(StripeObject):
-    missing_payment_method: Literal['cancel', 'create_invoice', 'pause'] | str = ALWAYS_SENT
+    missing_payment_method: Literal["cancel", "create_invoice", "pause"] | str = ALWAYS_SENT
 
 
 if TYPE_CHECKING:

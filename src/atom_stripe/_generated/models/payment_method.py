@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -16,7 +16,7 @@ class PaymentMethod(StripeObject):
     affirm: PaymentMethodAffirm | None = None
     afterpay_clearpay: PaymentMethodAfterpayClearpay | None = None
     alipay: PaymentMethodAlipay | None = None
-    allow_redisplay: Literal['always', 'limited', 'unspecified'] | str | None = None
+    allow_redisplay: Literal["always", "limited", "unspecified"] | str | None = None
     alma: PaymentMethodAlma | None = None
     amazon_pay: PaymentMethodAmazonPay | None = None
     au_becs_debit: PaymentMethodAuBecsDebit | None = None
@@ -55,7 +55,7 @@ class PaymentMethod(StripeObject):
     multibanco: PaymentMethodMultibanco | None = None
     naver_pay: PaymentMethodNaverPay | None = None
     nz_bank_account: PaymentMethodNzBankAccount | None = None
-    object: Literal['payment_method'] = ALWAYS_SENT
+    object: Literal["payment_method"] = ALWAYS_SENT
     oxxo: PaymentMethodOxxo | None = None
     p24: PaymentMethodP24 | None = None
     pay_by_bank: PaymentMethodPayByBank | None = None
@@ -77,7 +77,70 @@ class PaymentMethod(StripeObject):
     sunbit: PaymentMethodSunbit | None = None
     swish: PaymentMethodSwish | None = None
     twint: PaymentMethodTwint | None = None
-    type: Literal['acss_debit', 'affirm', 'afterpay_clearpay', 'alipay', 'alma', 'amazon_pay', 'au_becs_debit', 'bacs_debit', 'bancontact', 'billie', 'bizum', 'blik', 'boleto', 'card', 'card_present', 'cashapp', 'crypto', 'custom', 'customer_balance', 'eps', 'fpx', 'giropay', 'grabpay', 'ideal', 'interac_present', 'kakao_pay', 'klarna', 'konbini', 'kr_card', 'link', 'mb_way', 'mobilepay', 'multibanco', 'naver_pay', 'nz_bank_account', 'oxxo', 'p24', 'pay_by_bank', 'payco', 'paynow', 'paypal', 'paypay', 'payto', 'pix', 'promptpay', 'revolut_pay', 'samsung_pay', 'satispay', 'scalapay', 'sepa_debit', 'sequra', 'sofort', 'sunbit', 'swish', 'twint', 'upi', 'us_bank_account', 'wechat_pay', 'zip'] | str = ALWAYS_SENT
+    type: (
+        Literal[
+            "acss_debit",
+            "affirm",
+            "afterpay_clearpay",
+            "alipay",
+            "alma",
+            "amazon_pay",
+            "au_becs_debit",
+            "bacs_debit",
+            "bancontact",
+            "billie",
+            "bizum",
+            "blik",
+            "boleto",
+            "card",
+            "card_present",
+            "cashapp",
+            "crypto",
+            "custom",
+            "customer_balance",
+            "eps",
+            "fpx",
+            "giropay",
+            "grabpay",
+            "ideal",
+            "interac_present",
+            "kakao_pay",
+            "klarna",
+            "konbini",
+            "kr_card",
+            "link",
+            "mb_way",
+            "mobilepay",
+            "multibanco",
+            "naver_pay",
+            "nz_bank_account",
+            "oxxo",
+            "p24",
+            "pay_by_bank",
+            "payco",
+            "paynow",
+            "paypal",
+            "paypay",
+            "payto",
+            "pix",
+            "promptpay",
+            "revolut_pay",
+            "samsung_pay",
+            "satispay",
+            "scalapay",
+            "sepa_debit",
+            "sequra",
+            "sofort",
+            "sunbit",
+            "swish",
+            "twint",
+            "upi",
+            "us_bank_account",
+            "wechat_pay",
+            "zip",
+        ]
+        | str
+    ) = ALWAYS_SENT
     upi: PaymentMethodUpi | None = None
     us_bank_account: PaymentMethodUsBankAccount | None = None
     wechat_pay: PaymentMethodWechatPay | None = None
@@ -167,7 +230,7 @@ class PaymentMethodCard(StripeObject):
     issuer: str | None = None
     last4: str = ALWAYS_SENT
     networks: PaymentMethodCardNetworks | None = None
-    regulated_status: Literal['regulated', 'unregulated'] | str | None = None
+    regulated_status: Literal["regulated", "unregulated"] | str | None = None
     three_d_secure_usage: PaymentMethodCardThreeDSecureUsage | None = None
     wallet: PaymentMethodCardWallet | None = None
 
@@ -188,7 +251,17 @@ class PaymentMethodCardPresent(StripeObject):
     networks: PaymentMethodCardPresentNetworks | None = None
     offline: PaymentMethodCardPresentOffline | None = None
     preferred_locales: list[str] | None = None
-    read_method: Literal['contact_emv', 'contactless_emv', 'contactless_magstripe_mode', 'magnetic_stripe_fallback', 'magnetic_stripe_track2'] | str | None = None
+    read_method: (
+        Literal[
+            "contact_emv",
+            "contactless_emv",
+            "contactless_magstripe_mode",
+            "magnetic_stripe_fallback",
+            "magnetic_stripe_track2",
+        ]
+        | str
+        | None
+    ) = None
     wallet: PaymentMethodCardPresentWallet | None = None
 
 
@@ -212,12 +285,74 @@ class PaymentMethodCustomerBalance(StripeObject):
 
 
 class PaymentMethodEps(StripeObject):
-    bank: Literal['arzte_und_apotheker_bank', 'austrian_anadi_bank_ag', 'bank_austria', 'bankhaus_carl_spangler', 'bankhaus_schelhammer_und_schattera_ag', 'bawag_psk_ag', 'bks_bank_ag', 'brull_kallmus_bank_ag', 'btv_vier_lander_bank', 'capital_bank_grawe_gruppe_ag', 'deutsche_bank_ag', 'dolomitenbank', 'easybank_ag', 'erste_bank_und_sparkassen', 'hypo_alpeadriabank_international_ag', 'hypo_bank_burgenland_aktiengesellschaft', 'hypo_noe_lb_fur_niederosterreich_u_wien', 'hypo_oberosterreich_salzburg_steiermark', 'hypo_tirol_bank_ag', 'hypo_vorarlberg_bank_ag', 'marchfelder_bank', 'oberbank_ag', 'raiffeisen_bankengruppe_osterreich', 'schoellerbank_ag', 'sparda_bank_wien', 'volksbank_gruppe', 'volkskreditbank_ag', 'vr_bank_braunau'] | str | None = None
+    bank: (
+        Literal[
+            "arzte_und_apotheker_bank",
+            "austrian_anadi_bank_ag",
+            "bank_austria",
+            "bankhaus_carl_spangler",
+            "bankhaus_schelhammer_und_schattera_ag",
+            "bawag_psk_ag",
+            "bks_bank_ag",
+            "brull_kallmus_bank_ag",
+            "btv_vier_lander_bank",
+            "capital_bank_grawe_gruppe_ag",
+            "deutsche_bank_ag",
+            "dolomitenbank",
+            "easybank_ag",
+            "erste_bank_und_sparkassen",
+            "hypo_alpeadriabank_international_ag",
+            "hypo_bank_burgenland_aktiengesellschaft",
+            "hypo_noe_lb_fur_niederosterreich_u_wien",
+            "hypo_oberosterreich_salzburg_steiermark",
+            "hypo_tirol_bank_ag",
+            "hypo_vorarlberg_bank_ag",
+            "marchfelder_bank",
+            "oberbank_ag",
+            "raiffeisen_bankengruppe_osterreich",
+            "schoellerbank_ag",
+            "sparda_bank_wien",
+            "volksbank_gruppe",
+            "volkskreditbank_ag",
+            "vr_bank_braunau",
+        ]
+        | str
+        | None
+    ) = None
 
 
 class PaymentMethodFpx(StripeObject):
-    account_holder_type: Literal['company', 'individual'] | str | None = None
-    bank: Literal['affin_bank', 'agrobank', 'alliance_bank', 'ambank', 'bank_islam', 'bank_muamalat', 'bank_of_china', 'bank_rakyat', 'bnp_paribas', 'bsn', 'cimb', 'citibank', 'deutsche_bank', 'hong_leong_bank', 'hsbc', 'kfh', 'maybank2e', 'maybank2u', 'mbsb_bank', 'ocbc', 'pb_enterprise', 'public_bank', 'rhb', 'standard_chartered', 'uob'] | str = ALWAYS_SENT
+    account_holder_type: Literal["company", "individual"] | str | None = None
+    bank: (
+        Literal[
+            "affin_bank",
+            "agrobank",
+            "alliance_bank",
+            "ambank",
+            "bank_islam",
+            "bank_muamalat",
+            "bank_of_china",
+            "bank_rakyat",
+            "bnp_paribas",
+            "bsn",
+            "cimb",
+            "citibank",
+            "deutsche_bank",
+            "hong_leong_bank",
+            "hsbc",
+            "kfh",
+            "maybank2e",
+            "maybank2u",
+            "mbsb_bank",
+            "ocbc",
+            "pb_enterprise",
+            "public_bank",
+            "rhb",
+            "standard_chartered",
+            "uob",
+        ]
+        | str
+    ) = ALWAYS_SENT
 
 
 class PaymentMethodGiropay(StripeObject):
@@ -229,8 +364,59 @@ class PaymentMethodGrabpay(StripeObject):
 
 
 class PaymentMethodIdeal(StripeObject):
-    bank: Literal['abn_amro', 'adyen', 'asn_bank', 'bunq', 'buut', 'finom', 'handelsbanken', 'ing', 'knab', 'mollie', 'moneyou', 'n26', 'nn', 'rabobank', 'regiobank', 'revolut', 'sns_bank', 'triodos_bank', 'van_lanschot', 'yoursafe'] | str | None = None
-    bic: Literal['ABNANL2A', 'ADYBNL2A', 'ASNBNL21', 'BITSNL2A', 'BUNQNL2A', 'BUUTNL2A', 'FNOMNL22', 'FVLBNL22', 'HANDNL2A', 'INGBNL2A', 'KNABNL2H', 'MLLENL2A', 'MOYONL21', 'NNBANL2G', 'NTSBDEB1', 'RABONL2U', 'RBRBNL21', 'REVOIE23', 'REVOLT21', 'SNSBNL2A', 'TRIONL2U'] | str | None = None
+    bank: (
+        Literal[
+            "abn_amro",
+            "adyen",
+            "asn_bank",
+            "bunq",
+            "buut",
+            "finom",
+            "handelsbanken",
+            "ing",
+            "knab",
+            "mollie",
+            "moneyou",
+            "n26",
+            "nn",
+            "rabobank",
+            "regiobank",
+            "revolut",
+            "sns_bank",
+            "triodos_bank",
+            "van_lanschot",
+            "yoursafe",
+        ]
+        | str
+        | None
+    ) = None
+    bic: (
+        Literal[
+            "ABNANL2A",
+            "ADYBNL2A",
+            "ASNBNL21",
+            "BITSNL2A",
+            "BUNQNL2A",
+            "BUUTNL2A",
+            "FNOMNL22",
+            "FVLBNL22",
+            "HANDNL2A",
+            "INGBNL2A",
+            "KNABNL2H",
+            "MLLENL2A",
+            "MOYONL21",
+            "NNBANL2G",
+            "NTSBDEB1",
+            "RABONL2U",
+            "RBRBNL21",
+            "REVOIE23",
+            "REVOLT21",
+            "SNSBNL2A",
+            "TRIONL2U",
+        ]
+        | str
+        | None
+    ) = None
 
 
 class PaymentMethodInteracPresent(StripeObject):
@@ -247,7 +433,17 @@ class PaymentMethodInteracPresent(StripeObject):
     last4: str | None = None
     networks: PaymentMethodInteracPresentNetworks | None = None
     preferred_locales: list[str] | None = None
-    read_method: Literal['contact_emv', 'contactless_emv', 'contactless_magstripe_mode', 'magnetic_stripe_fallback', 'magnetic_stripe_track2'] | str | None = None
+    read_method: (
+        Literal[
+            "contact_emv",
+            "contactless_emv",
+            "contactless_magstripe_mode",
+            "magnetic_stripe_fallback",
+            "magnetic_stripe_track2",
+        ]
+        | str
+        | None
+    ) = None
 
 
 class PaymentMethodKakaoPay(StripeObject):
@@ -263,7 +459,34 @@ class PaymentMethodKonbini(StripeObject):
 
 
 class PaymentMethodKrCard(StripeObject):
-    brand: Literal['bc', 'citi', 'hana', 'hyundai', 'jeju', 'jeonbuk', 'kakaobank', 'kbank', 'kdbbank', 'kookmin', 'kwangju', 'lotte', 'mg', 'nh', 'post', 'samsung', 'savingsbank', 'shinhan', 'shinhyup', 'suhyup', 'tossbank', 'woori'] | str | None = None
+    brand: (
+        Literal[
+            "bc",
+            "citi",
+            "hana",
+            "hyundai",
+            "jeju",
+            "jeonbuk",
+            "kakaobank",
+            "kbank",
+            "kdbbank",
+            "kookmin",
+            "kwangju",
+            "lotte",
+            "mg",
+            "nh",
+            "post",
+            "samsung",
+            "savingsbank",
+            "shinhan",
+            "shinhyup",
+            "suhyup",
+            "tossbank",
+            "woori",
+        ]
+        | str
+        | None
+    ) = None
     last4: str | None = None
 
 
@@ -286,7 +509,7 @@ class PaymentMethodMultibanco(StripeObject):
 
 class PaymentMethodNaverPay(StripeObject):
     buyer_id: str | None = None
-    funding: Literal['card', 'points'] | str = ALWAYS_SENT
+    funding: Literal["card", "points"] | str = ALWAYS_SENT
 
 
 class PaymentMethodNzBankAccount(StripeObject):
@@ -303,7 +526,38 @@ class PaymentMethodOxxo(StripeObject):
 
 
 class PaymentMethodP24(StripeObject):
-    bank: Literal['alior_bank', 'bank_millennium', 'bank_nowy_bfg_sa', 'bank_pekao_sa', 'banki_spbdzielcze', 'blik', 'bnp_paribas', 'boz', 'citi_handlowy', 'credit_agricole', 'envelobank', 'etransfer_pocztowy24', 'getin_bank', 'ideabank', 'ing', 'inteligo', 'mbank_mtransfer', 'nest_przelew', 'noble_pay', 'pbac_z_ipko', 'plus_bank', 'santander_przelew24', 'tmobile_usbugi_bankowe', 'toyota_bank', 'velobank', 'volkswagen_bank'] | str | None = None
+    bank: (
+        Literal[
+            "alior_bank",
+            "bank_millennium",
+            "bank_nowy_bfg_sa",
+            "bank_pekao_sa",
+            "banki_spbdzielcze",
+            "blik",
+            "bnp_paribas",
+            "boz",
+            "citi_handlowy",
+            "credit_agricole",
+            "envelobank",
+            "etransfer_pocztowy24",
+            "getin_bank",
+            "ideabank",
+            "ing",
+            "inteligo",
+            "mbank_mtransfer",
+            "nest_przelew",
+            "noble_pay",
+            "pbac_z_ipko",
+            "plus_bank",
+            "santander_przelew24",
+            "tmobile_usbugi_bankowe",
+            "toyota_bank",
+            "velobank",
+            "volkswagen_bank",
+        ]
+        | str
+        | None
+    ) = None
 
 
 class PaymentMethodPayByBank(StripeObject):
@@ -396,8 +650,8 @@ class PaymentMethodUpi(StripeObject):
 
 
 class PaymentMethodUsBankAccount(StripeObject):
-    account_holder_type: Literal['company', 'individual'] | str | None = None
-    account_type: Literal['checking', 'savings'] | str | None = None
+    account_holder_type: Literal["company", "individual"] | str | None = None
+    account_type: Literal["checking", "savings"] | str | None = None
     bank_name: str | None = None
     financial_connections_account: str | None = None
     fingerprint: str | None = None
@@ -453,7 +707,12 @@ class PaymentMethodCardWallet(StripeObject):
     link: PaymentMethodCardWalletLink | None = None
     masterpass: PaymentMethodCardWalletMasterpass | None = None
     samsung_pay: PaymentMethodCardWalletSamsungPay | None = None
-    type: Literal['amex_express_checkout', 'apple_pay', 'google_pay', 'link', 'masterpass', 'samsung_pay', 'visa_checkout'] | str = ALWAYS_SENT
+    type: (
+        Literal[
+            "amex_express_checkout", "apple_pay", "google_pay", "link", "masterpass", "samsung_pay", "visa_checkout"
+        ]
+        | str
+    ) = ALWAYS_SENT
     visa_checkout: PaymentMethodCardWalletVisaCheckout | None = None
 
 
@@ -464,11 +723,11 @@ class PaymentMethodCardPresentNetworks(StripeObject):
 
 class PaymentMethodCardPresentOffline(StripeObject):
     stored_at: int | None = None
-    type: Literal['deferred'] | None = None
+    type: Literal["deferred"] | None = None
 
 
 class PaymentMethodCardPresentWallet(StripeObject):
-    type: Literal['apple_pay', 'google_pay', 'samsung_pay', 'unknown'] | str = ALWAYS_SENT
+    type: Literal["apple_pay", "google_pay", "samsung_pay", "unknown"] | str = ALWAYS_SENT
 
 
 class PaymentMethodCustomLogo(StripeObject):
@@ -494,7 +753,7 @@ class PaymentMethodSepaDebitGeneratedFrom(StripeObject):
 
 class PaymentMethodUsBankAccountNetworks(StripeObject):
     preferred: str | None = None
-    supported: list[Literal['ach', 'us_domestic_wire'] | str] = ALWAYS_SENT
+    supported: list[Literal["ach", "us_domestic_wire"] | str] = ALWAYS_SENT
 
 
 class PaymentMethodUsBankAccountStatusDetails(StripeObject):
@@ -541,8 +800,22 @@ class PaymentMethodCardWalletVisaCheckout(StripeObject):
 
 
 class PaymentMethodUsBankAccountStatusDetailsBlocked(StripeObject):
-    network_code: Literal['R02', 'R03', 'R04', 'R05', 'R07', 'R08', 'R10', 'R11', 'R16', 'R20', 'R29', 'R31'] | str | None = None
-    reason: Literal['bank_account_closed', 'bank_account_frozen', 'bank_account_invalid_details', 'bank_account_restricted', 'bank_account_unusable', 'debit_not_authorized', 'tokenized_account_number_deactivated'] | str | None = None
+    network_code: (
+        Literal["R02", "R03", "R04", "R05", "R07", "R08", "R10", "R11", "R16", "R20", "R29", "R31"] | str | None
+    ) = None
+    reason: (
+        Literal[
+            "bank_account_closed",
+            "bank_account_frozen",
+            "bank_account_invalid_details",
+            "bank_account_restricted",
+            "bank_account_unusable",
+            "debit_not_authorized",
+            "tokenized_account_number_deactivated",
+        ]
+        | str
+        | None
+    ) = None
 
 
 class PaymentMethodCardGeneratedFromPaymentMethodDetailsCardPresent(StripeObject):
@@ -569,7 +842,17 @@ class PaymentMethodCardGeneratedFromPaymentMethodDetailsCardPresent(StripeObject
     offline: PaymentMethodCardGeneratedFromPaymentMethodDetailsCardPresentOffline | None = None
     overcapture_supported: bool = ALWAYS_SENT
     preferred_locales: list[str] | None = None
-    read_method: Literal['contact_emv', 'contactless_emv', 'contactless_magstripe_mode', 'magnetic_stripe_fallback', 'magnetic_stripe_track2'] | str | None = None
+    read_method: (
+        Literal[
+            "contact_emv",
+            "contactless_emv",
+            "contactless_magstripe_mode",
+            "magnetic_stripe_fallback",
+            "magnetic_stripe_track2",
+        ]
+        | str
+        | None
+    ) = None
     reader: str | None = None
     receipt: PaymentMethodCardGeneratedFromPaymentMethodDetailsCardPresentReceipt | None = None
     wallet: PaymentMethodCardGeneratedFromPaymentMethodDetailsCardPresentWallet | None = None
@@ -613,11 +896,11 @@ class PaymentMethodCardWalletVisaCheckoutShippingAddress(StripeObject):
 
 class PaymentMethodCardGeneratedFromPaymentMethodDetailsCardPresentOffline(StripeObject):
     stored_at: int | None = None
-    type: Literal['deferred'] | None = None
+    type: Literal["deferred"] | None = None
 
 
 class PaymentMethodCardGeneratedFromPaymentMethodDetailsCardPresentReceipt(StripeObject):
-    account_type: Literal['checking', 'credit', 'prepaid', 'unknown'] | str | None = None
+    account_type: Literal["checking", "credit", "prepaid", "unknown"] | str | None = None
     application_cryptogram: str | None = None
     application_preferred_name: str | None = None
     authorization_code: str | None = None
@@ -629,7 +912,7 @@ class PaymentMethodCardGeneratedFromPaymentMethodDetailsCardPresentReceipt(Strip
 
 
 class PaymentMethodCardGeneratedFromPaymentMethodDetailsCardPresentWallet(StripeObject):
-    type: Literal['apple_pay', 'google_pay', 'samsung_pay', 'unknown'] | str = ALWAYS_SENT
+    type: Literal["apple_pay", "google_pay", "samsung_pay", "unknown"] | str = ALWAYS_SENT
 
 
 if TYPE_CHECKING:

@@ -9,7 +9,9 @@ from ..._models import ALWAYS_SENT, StripeObject
 
 
 class PaymentMethodConfiguration(StripeObject):
-    """PaymentMethodConfigurations control which payment methods are displayed to your customers when you don't explicitly specify payment method types. You can have multiple configurations with different sets of payment methods for different scenarios."""
+    """PaymentMethodConfigurations control which payment methods are displayed to your customers when you don't
+    explicitly specify payment method types. You can have multiple configurations with different sets of payment methods
+    for different scenarios."""
 
     acss_debit: PaymentMethodConfigurationAcssDebit | None = None
     active: bool = ALWAYS_SENT
@@ -53,7 +55,7 @@ class PaymentMethodConfiguration(StripeObject):
     name: str = ALWAYS_SENT
     naver_pay: PaymentMethodConfigurationNaverPay | None = None
     nz_bank_account: PaymentMethodConfigurationNzBankAccount | None = None
-    object: Literal['payment_method_configuration'] = ALWAYS_SENT
+    object: Literal["payment_method_configuration"] = ALWAYS_SENT
     oxxo: PaymentMethodConfigurationOxxo | None = None
     p24: PaymentMethodConfigurationP24 | None = None
     parent: str | None = None
@@ -383,359 +385,359 @@ class PaymentMethodConfigurationZip(StripeObject):
 
 class PaymentMethodConfigurationAcssDebitDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationAffirmDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationAfterpayClearpayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationAlipayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationAlmaDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationAmazonPayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationApplePayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationAuBecsDebitDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationBacsDebitDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationBancontactDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationBillieDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationBizumDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationBlikDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationBoletoDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationCardDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationCartesBancairesDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationCashappDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationCryptoDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationCustomerBalanceDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationEpsDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationFpxDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationGiropayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationGooglePayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationGrabpayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationIdealDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationJcbDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationKakaoPayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationKlarnaDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationKonbiniDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationKrCardDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationLinkDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationMbWayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationMobilepayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationMultibancoDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationNaverPayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationNzBankAccountDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationOxxoDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationP24DisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationPayByBankDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationPaycoDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationPaynowDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationPaypalDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationPaypayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationPaytoDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationPixDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationPromptpayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationRevolutPayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationSamsungPayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationSatispayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationScalapayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationSepaDebitDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationSequraDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationSofortDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationSunbitDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationSwishDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationTwintDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationUpiDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationUsBankAccountDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationWechatPayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT
 
 
 class PaymentMethodConfigurationZipDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal['none', 'off', 'on'] | str = ALWAYS_SENT
-    value: Literal['off', 'on'] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
+    value: Literal["off", "on"] | str = ALWAYS_SENT

@@ -21,37 +21,37 @@ class PaymentMethodDomain(StripeObject):
     klarna: PaymentMethodDomainKlarna = ALWAYS_SENT
     link: PaymentMethodDomainLink = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    object: Literal['payment_method_domain'] = ALWAYS_SENT
+    object: Literal["payment_method_domain"] = ALWAYS_SENT
     paypal: PaymentMethodDomainPaypal = ALWAYS_SENT
 
 
 class PaymentMethodDomainAmazonPay(StripeObject):
-    status: Literal['active', 'inactive'] | str = ALWAYS_SENT
+    status: Literal["active", "inactive"] | str = ALWAYS_SENT
     status_details: PaymentMethodDomainAmazonPayStatusDetails | None = None
 
 
 class PaymentMethodDomainApplePay(StripeObject):
-    status: Literal['active', 'inactive'] | str = ALWAYS_SENT
+    status: Literal["active", "inactive"] | str = ALWAYS_SENT
     status_details: PaymentMethodDomainApplePayStatusDetails | None = None
 
 
 class PaymentMethodDomainGooglePay(StripeObject):
-    status: Literal['active', 'inactive'] | str = ALWAYS_SENT
+    status: Literal["active", "inactive"] | str = ALWAYS_SENT
     status_details: PaymentMethodDomainGooglePayStatusDetails | None = None
 
 
 class PaymentMethodDomainKlarna(StripeObject):
-    status: Literal['active', 'inactive'] | str = ALWAYS_SENT
+    status: Literal["active", "inactive"] | str = ALWAYS_SENT
     status_details: PaymentMethodDomainKlarnaStatusDetails | None = None
 
 
 class PaymentMethodDomainLink(StripeObject):
-    status: Literal['active', 'inactive'] | str = ALWAYS_SENT
+    status: Literal["active", "inactive"] | str = ALWAYS_SENT
     status_details: PaymentMethodDomainLinkStatusDetails | None = None
 
 
 class PaymentMethodDomainPaypal(StripeObject):
-    status: Literal['active', 'inactive'] | str = ALWAYS_SENT
+    status: Literal["active", "inactive"] | str = ALWAYS_SENT
     status_details: PaymentMethodDomainPaypalStatusDetails | None = None
 
 

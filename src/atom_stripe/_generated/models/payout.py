@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -29,16 +29,16 @@ class Payout(StripeObject):
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] | None = None
     method: str = ALWAYS_SENT
-    object: Literal['payout'] = ALWAYS_SENT
+    object: Literal["payout"] = ALWAYS_SENT
     original_payout: str | Payout | None = None
     payout_method: str | None = None
-    reconciliation_status: Literal['completed', 'in_progress', 'not_applicable'] | str = ALWAYS_SENT
+    reconciliation_status: Literal["completed", "in_progress", "not_applicable"] | str = ALWAYS_SENT
     reversed_by: str | Payout | None = None
     source_type: str = ALWAYS_SENT
     statement_descriptor: str | None = None
     status: str = ALWAYS_SENT
     trace_id: PayoutTraceId | None = None
-    type: Literal['bank_account', 'card'] | str = ALWAYS_SENT
+    type: Literal["bank_account", "card"] | str = ALWAYS_SENT
 
 
 class PayoutTraceId(StripeObject):

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import DeletedObject, lazy_model
@@ -36,9 +36,9 @@ class Person(StripeObject):
     maiden_name: str | None = None
     metadata: dict[str, str] | None = None
     nationality: str | None = None
-    object: Literal['person'] = ALWAYS_SENT
+    object: Literal["person"] = ALWAYS_SENT
     phone: str | None = None
-    political_exposure: Literal['existing', 'none'] | str | None = None
+    political_exposure: Literal["existing", "none"] | str | None = None
     registered_address: PersonRegisteredAddress | None = None
     relationship: PersonRelationship | None = None
     requirements: PersonRequirements | None = None
@@ -150,7 +150,107 @@ class PersonFutureRequirementsAlternative(StripeObject):
 
 
 class PersonFutureRequirementsError(StripeObject):
-    code: Literal['external_request', 'information_missing', 'invalid_address_city_state_postal_code', 'invalid_address_cmra_address', 'invalid_address_highway_contract_box', 'invalid_address_private_mailbox', 'invalid_address_registered_agent_address', 'invalid_business_profile_name', 'invalid_business_profile_name_denylisted', 'invalid_company_name_denylisted', 'invalid_dob_age_over_maximum', 'invalid_dob_age_under_18', 'invalid_dob_age_under_minimum', 'invalid_product_description_length', 'invalid_product_description_url_match', 'invalid_representative_country', 'invalid_signator', 'invalid_statement_descriptor_business_mismatch', 'invalid_statement_descriptor_denylisted', 'invalid_statement_descriptor_length', 'invalid_statement_descriptor_prefix_denylisted', 'invalid_statement_descriptor_prefix_mismatch', 'invalid_street_address', 'invalid_tax_id', 'invalid_tax_id_format', 'invalid_tos_acceptance', 'invalid_url_denylisted', 'invalid_url_format', 'invalid_url_length', 'invalid_url_web_presence_detected', 'invalid_url_website_business_information_mismatch', 'invalid_url_website_empty', 'invalid_url_website_inaccessible', 'invalid_url_website_inaccessible_geoblocked', 'invalid_url_website_inaccessible_password_protected', 'invalid_url_website_incomplete', 'invalid_url_website_incomplete_cancellation_policy', 'invalid_url_website_incomplete_customer_service_details', 'invalid_url_website_incomplete_legal_restrictions', 'invalid_url_website_incomplete_refund_policy', 'invalid_url_website_incomplete_return_policy', 'invalid_url_website_incomplete_terms_and_conditions', 'invalid_url_website_incomplete_under_construction', 'invalid_url_website_other', 'invalid_value_other', 'unsupported_business_type', 'verification_directors_mismatch', 'verification_document_address_mismatch', 'verification_document_address_missing', 'verification_document_corrupt', 'verification_document_country_not_supported', 'verification_document_directors_mismatch', 'verification_document_dob_mismatch', 'verification_document_duplicate_type', 'verification_document_expired', 'verification_document_failed_copy', 'verification_document_failed_greyscale', 'verification_document_failed_other', 'verification_document_failed_test_mode', 'verification_document_fraudulent', 'verification_document_id_number_mismatch', 'verification_document_id_number_missing', 'verification_document_incomplete', 'verification_document_invalid', 'verification_document_issue_or_expiry_date_missing', 'verification_document_manipulated', 'verification_document_missing_back', 'verification_document_missing_front', 'verification_document_name_mismatch', 'verification_document_name_missing', 'verification_document_nationality_mismatch', 'verification_document_not_readable', 'verification_document_not_signed', 'verification_document_not_uploaded', 'verification_document_photo_mismatch', 'verification_document_too_large', 'verification_document_type_not_supported', 'verification_extraneous_directors', 'verification_failed_address_match', 'verification_failed_authorizer_authority', 'verification_failed_business_iec_number', 'verification_failed_document_match', 'verification_failed_id_number_match', 'verification_failed_keyed_identity', 'verification_failed_keyed_match', 'verification_failed_name_match', 'verification_failed_other', 'verification_failed_representative_authority', 'verification_failed_residential_address', 'verification_failed_tax_id_match', 'verification_failed_tax_id_not_issued', 'verification_legal_entity_structure_mismatch', 'verification_missing_directors', 'verification_missing_executives', 'verification_missing_owners', 'verification_rejected_ownership_exemption_reason', 'verification_requires_additional_memorandum_of_associations', 'verification_requires_additional_proof_of_registration', 'verification_supportability'] = ALWAYS_SENT
+    code: Literal[
+        "external_request",
+        "information_missing",
+        "invalid_address_city_state_postal_code",
+        "invalid_address_cmra_address",
+        "invalid_address_highway_contract_box",
+        "invalid_address_private_mailbox",
+        "invalid_address_registered_agent_address",
+        "invalid_business_profile_name",
+        "invalid_business_profile_name_denylisted",
+        "invalid_company_name_denylisted",
+        "invalid_dob_age_over_maximum",
+        "invalid_dob_age_under_18",
+        "invalid_dob_age_under_minimum",
+        "invalid_product_description_length",
+        "invalid_product_description_url_match",
+        "invalid_representative_country",
+        "invalid_signator",
+        "invalid_statement_descriptor_business_mismatch",
+        "invalid_statement_descriptor_denylisted",
+        "invalid_statement_descriptor_length",
+        "invalid_statement_descriptor_prefix_denylisted",
+        "invalid_statement_descriptor_prefix_mismatch",
+        "invalid_street_address",
+        "invalid_tax_id",
+        "invalid_tax_id_format",
+        "invalid_tos_acceptance",
+        "invalid_url_denylisted",
+        "invalid_url_format",
+        "invalid_url_length",
+        "invalid_url_web_presence_detected",
+        "invalid_url_website_business_information_mismatch",
+        "invalid_url_website_empty",
+        "invalid_url_website_inaccessible",
+        "invalid_url_website_inaccessible_geoblocked",
+        "invalid_url_website_inaccessible_password_protected",
+        "invalid_url_website_incomplete",
+        "invalid_url_website_incomplete_cancellation_policy",
+        "invalid_url_website_incomplete_customer_service_details",
+        "invalid_url_website_incomplete_legal_restrictions",
+        "invalid_url_website_incomplete_refund_policy",
+        "invalid_url_website_incomplete_return_policy",
+        "invalid_url_website_incomplete_terms_and_conditions",
+        "invalid_url_website_incomplete_under_construction",
+        "invalid_url_website_other",
+        "invalid_value_other",
+        "unsupported_business_type",
+        "verification_directors_mismatch",
+        "verification_document_address_mismatch",
+        "verification_document_address_missing",
+        "verification_document_corrupt",
+        "verification_document_country_not_supported",
+        "verification_document_directors_mismatch",
+        "verification_document_dob_mismatch",
+        "verification_document_duplicate_type",
+        "verification_document_expired",
+        "verification_document_failed_copy",
+        "verification_document_failed_greyscale",
+        "verification_document_failed_other",
+        "verification_document_failed_test_mode",
+        "verification_document_fraudulent",
+        "verification_document_id_number_mismatch",
+        "verification_document_id_number_missing",
+        "verification_document_incomplete",
+        "verification_document_invalid",
+        "verification_document_issue_or_expiry_date_missing",
+        "verification_document_manipulated",
+        "verification_document_missing_back",
+        "verification_document_missing_front",
+        "verification_document_name_mismatch",
+        "verification_document_name_missing",
+        "verification_document_nationality_mismatch",
+        "verification_document_not_readable",
+        "verification_document_not_signed",
+        "verification_document_not_uploaded",
+        "verification_document_photo_mismatch",
+        "verification_document_too_large",
+        "verification_document_type_not_supported",
+        "verification_extraneous_directors",
+        "verification_failed_address_match",
+        "verification_failed_authorizer_authority",
+        "verification_failed_business_iec_number",
+        "verification_failed_document_match",
+        "verification_failed_id_number_match",
+        "verification_failed_keyed_identity",
+        "verification_failed_keyed_match",
+        "verification_failed_name_match",
+        "verification_failed_other",
+        "verification_failed_representative_authority",
+        "verification_failed_residential_address",
+        "verification_failed_tax_id_match",
+        "verification_failed_tax_id_not_issued",
+        "verification_legal_entity_structure_mismatch",
+        "verification_missing_directors",
+        "verification_missing_executives",
+        "verification_missing_owners",
+        "verification_rejected_ownership_exemption_reason",
+        "verification_requires_additional_memorandum_of_associations",
+        "verification_requires_additional_proof_of_registration",
+        "verification_supportability",
+    ] = ALWAYS_SENT
     reason: str = ALWAYS_SENT
     requirement: str = ALWAYS_SENT
 
@@ -161,18 +261,163 @@ class PersonRequirementsAlternative(StripeObject):
 
 
 class PersonRequirementsError(StripeObject):
-    code: Literal['external_request', 'information_missing', 'invalid_address_city_state_postal_code', 'invalid_address_cmra_address', 'invalid_address_highway_contract_box', 'invalid_address_private_mailbox', 'invalid_address_registered_agent_address', 'invalid_business_profile_name', 'invalid_business_profile_name_denylisted', 'invalid_company_name_denylisted', 'invalid_dob_age_over_maximum', 'invalid_dob_age_under_18', 'invalid_dob_age_under_minimum', 'invalid_product_description_length', 'invalid_product_description_url_match', 'invalid_representative_country', 'invalid_signator', 'invalid_statement_descriptor_business_mismatch', 'invalid_statement_descriptor_denylisted', 'invalid_statement_descriptor_length', 'invalid_statement_descriptor_prefix_denylisted', 'invalid_statement_descriptor_prefix_mismatch', 'invalid_street_address', 'invalid_tax_id', 'invalid_tax_id_format', 'invalid_tos_acceptance', 'invalid_url_denylisted', 'invalid_url_format', 'invalid_url_length', 'invalid_url_web_presence_detected', 'invalid_url_website_business_information_mismatch', 'invalid_url_website_empty', 'invalid_url_website_inaccessible', 'invalid_url_website_inaccessible_geoblocked', 'invalid_url_website_inaccessible_password_protected', 'invalid_url_website_incomplete', 'invalid_url_website_incomplete_cancellation_policy', 'invalid_url_website_incomplete_customer_service_details', 'invalid_url_website_incomplete_legal_restrictions', 'invalid_url_website_incomplete_refund_policy', 'invalid_url_website_incomplete_return_policy', 'invalid_url_website_incomplete_terms_and_conditions', 'invalid_url_website_incomplete_under_construction', 'invalid_url_website_other', 'invalid_value_other', 'unsupported_business_type', 'verification_directors_mismatch', 'verification_document_address_mismatch', 'verification_document_address_missing', 'verification_document_corrupt', 'verification_document_country_not_supported', 'verification_document_directors_mismatch', 'verification_document_dob_mismatch', 'verification_document_duplicate_type', 'verification_document_expired', 'verification_document_failed_copy', 'verification_document_failed_greyscale', 'verification_document_failed_other', 'verification_document_failed_test_mode', 'verification_document_fraudulent', 'verification_document_id_number_mismatch', 'verification_document_id_number_missing', 'verification_document_incomplete', 'verification_document_invalid', 'verification_document_issue_or_expiry_date_missing', 'verification_document_manipulated', 'verification_document_missing_back', 'verification_document_missing_front', 'verification_document_name_mismatch', 'verification_document_name_missing', 'verification_document_nationality_mismatch', 'verification_document_not_readable', 'verification_document_not_signed', 'verification_document_not_uploaded', 'verification_document_photo_mismatch', 'verification_document_too_large', 'verification_document_type_not_supported', 'verification_extraneous_directors', 'verification_failed_address_match', 'verification_failed_authorizer_authority', 'verification_failed_business_iec_number', 'verification_failed_document_match', 'verification_failed_id_number_match', 'verification_failed_keyed_identity', 'verification_failed_keyed_match', 'verification_failed_name_match', 'verification_failed_other', 'verification_failed_representative_authority', 'verification_failed_residential_address', 'verification_failed_tax_id_match', 'verification_failed_tax_id_not_issued', 'verification_legal_entity_structure_mismatch', 'verification_missing_directors', 'verification_missing_executives', 'verification_missing_owners', 'verification_rejected_ownership_exemption_reason', 'verification_requires_additional_memorandum_of_associations', 'verification_requires_additional_proof_of_registration', 'verification_supportability'] = ALWAYS_SENT
+    code: Literal[
+        "external_request",
+        "information_missing",
+        "invalid_address_city_state_postal_code",
+        "invalid_address_cmra_address",
+        "invalid_address_highway_contract_box",
+        "invalid_address_private_mailbox",
+        "invalid_address_registered_agent_address",
+        "invalid_business_profile_name",
+        "invalid_business_profile_name_denylisted",
+        "invalid_company_name_denylisted",
+        "invalid_dob_age_over_maximum",
+        "invalid_dob_age_under_18",
+        "invalid_dob_age_under_minimum",
+        "invalid_product_description_length",
+        "invalid_product_description_url_match",
+        "invalid_representative_country",
+        "invalid_signator",
+        "invalid_statement_descriptor_business_mismatch",
+        "invalid_statement_descriptor_denylisted",
+        "invalid_statement_descriptor_length",
+        "invalid_statement_descriptor_prefix_denylisted",
+        "invalid_statement_descriptor_prefix_mismatch",
+        "invalid_street_address",
+        "invalid_tax_id",
+        "invalid_tax_id_format",
+        "invalid_tos_acceptance",
+        "invalid_url_denylisted",
+        "invalid_url_format",
+        "invalid_url_length",
+        "invalid_url_web_presence_detected",
+        "invalid_url_website_business_information_mismatch",
+        "invalid_url_website_empty",
+        "invalid_url_website_inaccessible",
+        "invalid_url_website_inaccessible_geoblocked",
+        "invalid_url_website_inaccessible_password_protected",
+        "invalid_url_website_incomplete",
+        "invalid_url_website_incomplete_cancellation_policy",
+        "invalid_url_website_incomplete_customer_service_details",
+        "invalid_url_website_incomplete_legal_restrictions",
+        "invalid_url_website_incomplete_refund_policy",
+        "invalid_url_website_incomplete_return_policy",
+        "invalid_url_website_incomplete_terms_and_conditions",
+        "invalid_url_website_incomplete_under_construction",
+        "invalid_url_website_other",
+        "invalid_value_other",
+        "unsupported_business_type",
+        "verification_directors_mismatch",
+        "verification_document_address_mismatch",
+        "verification_document_address_missing",
+        "verification_document_corrupt",
+        "verification_document_country_not_supported",
+        "verification_document_directors_mismatch",
+        "verification_document_dob_mismatch",
+        "verification_document_duplicate_type",
+        "verification_document_expired",
+        "verification_document_failed_copy",
+        "verification_document_failed_greyscale",
+        "verification_document_failed_other",
+        "verification_document_failed_test_mode",
+        "verification_document_fraudulent",
+        "verification_document_id_number_mismatch",
+        "verification_document_id_number_missing",
+        "verification_document_incomplete",
+        "verification_document_invalid",
+        "verification_document_issue_or_expiry_date_missing",
+        "verification_document_manipulated",
+        "verification_document_missing_back",
+        "verification_document_missing_front",
+        "verification_document_name_mismatch",
+        "verification_document_name_missing",
+        "verification_document_nationality_mismatch",
+        "verification_document_not_readable",
+        "verification_document_not_signed",
+        "verification_document_not_uploaded",
+        "verification_document_photo_mismatch",
+        "verification_document_too_large",
+        "verification_document_type_not_supported",
+        "verification_extraneous_directors",
+        "verification_failed_address_match",
+        "verification_failed_authorizer_authority",
+        "verification_failed_business_iec_number",
+        "verification_failed_document_match",
+        "verification_failed_id_number_match",
+        "verification_failed_keyed_identity",
+        "verification_failed_keyed_match",
+        "verification_failed_name_match",
+        "verification_failed_other",
+        "verification_failed_representative_authority",
+        "verification_failed_residential_address",
+        "verification_failed_tax_id_match",
+        "verification_failed_tax_id_not_issued",
+        "verification_legal_entity_structure_mismatch",
+        "verification_missing_directors",
+        "verification_missing_executives",
+        "verification_missing_owners",
+        "verification_rejected_ownership_exemption_reason",
+        "verification_requires_additional_memorandum_of_associations",
+        "verification_requires_additional_proof_of_registration",
+        "verification_supportability",
+    ] = ALWAYS_SENT
     reason: str = ALWAYS_SENT
     requirement: str = ALWAYS_SENT
 
 
 class PersonUsCfpbDataEthnicityDetails(StripeObject):
-    ethnicity: list[Literal['cuban', 'hispanic_or_latino', 'mexican', 'not_hispanic_or_latino', 'other_hispanic_or_latino', 'prefer_not_to_answer', 'puerto_rican'] | str] | None = None
+    ethnicity: (
+        list[
+            Literal[
+                "cuban",
+                "hispanic_or_latino",
+                "mexican",
+                "not_hispanic_or_latino",
+                "other_hispanic_or_latino",
+                "prefer_not_to_answer",
+                "puerto_rican",
+            ]
+            | str
+        ]
+        | None
+    ) = None
     ethnicity_other: str | None = None
 
 
 class PersonUsCfpbDataRaceDetails(StripeObject):
-    race: list[Literal['african_american', 'american_indian_or_alaska_native', 'asian', 'asian_indian', 'black_or_african_american', 'chinese', 'ethiopian', 'filipino', 'guamanian_or_chamorro', 'haitian', 'jamaican', 'japanese', 'korean', 'native_hawaiian', 'native_hawaiian_or_other_pacific_islander', 'nigerian', 'other_asian', 'other_black_or_african_american', 'other_pacific_islander', 'prefer_not_to_answer', 'samoan', 'somali', 'vietnamese', 'white'] | str] | None = None
+    race: (
+        list[
+            Literal[
+                "african_american",
+                "american_indian_or_alaska_native",
+                "asian",
+                "asian_indian",
+                "black_or_african_american",
+                "chinese",
+                "ethiopian",
+                "filipino",
+                "guamanian_or_chamorro",
+                "haitian",
+                "jamaican",
+                "japanese",
+                "korean",
+                "native_hawaiian",
+                "native_hawaiian_or_other_pacific_islander",
+                "nigerian",
+                "other_asian",
+                "other_black_or_african_american",
+                "other_pacific_islander",
+                "prefer_not_to_answer",
+                "samoan",
+                "somali",
+                "vietnamese",
+                "white",
+            ]
+            | str
+        ]
+        | None
+    ) = None
     race_other: str | None = None
 
 

@@ -4,37 +4,38 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import DeletedObject, lazy_model
 
 
 class Plan(StripeObject):
-    """You can now model subscriptions more flexibly using the [Prices API](https://docs.stripe.com/api#prices). It replaces the Plans API and is backwards compatible to simplify your migration."""
+    """You can now model subscriptions more flexibly using the [Prices API](https://docs.stripe.com/api#prices). It
+    replaces the Plans API and is backwards compatible to simplify your migration."""
 
     active: bool = ALWAYS_SENT
     aggregate_usage: Any = None
     amount: int | None = None
     amount_decimal: Decimal | None = None
-    billing_scheme: Literal['per_unit', 'tiered'] | str = ALWAYS_SENT
+    billing_scheme: Literal["per_unit", "tiered"] | str = ALWAYS_SENT
     created: int = ALWAYS_SENT
     currency: str = ALWAYS_SENT
     deleted: Literal[True] | None = None
     id: str = ALWAYS_SENT
-    interval: Literal['day', 'month', 'week', 'year'] | str = ALWAYS_SENT
+    interval: Literal["day", "month", "week", "year"] | str = ALWAYS_SENT
     interval_count: int = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] | None = None
     meter: str | None = None
     nickname: str | None = None
-    object: Literal['plan'] = ALWAYS_SENT
+    object: Literal["plan"] = ALWAYS_SENT
     product: str | Product | None = None
     tiers: list[PlanTier] | None = None
-    tiers_mode: Literal['graduated', 'volume'] | str | None = None
+    tiers_mode: Literal["graduated", "volume"] | str | None = None
     transform_usage: PlanTransformUsage | None = None
     trial_period_days: int | None = None
-    usage_type: Literal['licensed', 'metered'] | str = ALWAYS_SENT
+    usage_type: Literal["licensed", "metered"] | str = ALWAYS_SENT
 
 
 class PlanTier(StripeObject):
@@ -47,7 +48,7 @@ class PlanTier(StripeObject):
 
 class PlanTransformUsage(StripeObject):
     divide_by: int = ALWAYS_SENT
-    round: Literal['down', 'up'] | str = ALWAYS_SENT
+    round: Literal["down", "up"] | str = ALWAYS_SENT
 
 
 class DeletedPlan(DeletedObject):

@@ -4,17 +4,18 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
 
 
 class Price(StripeObject):
-    """Prices define the unit cost, currency, and (optional) billing cycle for both recurring and one-time purchases of products."""
+    """Prices define the unit cost, currency, and (optional) billing cycle for both recurring and one-time purchases of
+    products."""
 
     active: bool = ALWAYS_SENT
-    billing_scheme: Literal['per_unit', 'tiered'] | str = ALWAYS_SENT
+    billing_scheme: Literal["per_unit", "tiered"] | str = ALWAYS_SENT
     created: int = ALWAYS_SENT
     currency: str = ALWAYS_SENT
     currency_options: dict[str, PriceCurrencyOptions] | None = None
@@ -25,21 +26,21 @@ class Price(StripeObject):
     lookup_key: str | None = None
     metadata: dict[str, str] = ALWAYS_SENT
     nickname: str | None = None
-    object: Literal['price'] = ALWAYS_SENT
+    object: Literal["price"] = ALWAYS_SENT
     product: str | Product = ALWAYS_SENT
     recurring: PriceRecurring | None = None
-    tax_behavior: Literal['exclusive', 'inclusive', 'unspecified'] | str | None = None
+    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | str | None = None
     tiers: list[PriceTier] | None = None
-    tiers_mode: Literal['graduated', 'volume'] | str | None = None
+    tiers_mode: Literal["graduated", "volume"] | str | None = None
     transform_quantity: PriceTransformQuantity | None = None
-    type: Literal['one_time', 'recurring'] | str = ALWAYS_SENT
+    type: Literal["one_time", "recurring"] | str = ALWAYS_SENT
     unit_amount: int | None = None
     unit_amount_decimal: Decimal | None = None
 
 
 class PriceCurrencyOptions(StripeObject):
     custom_unit_amount: PriceCurrencyOptionsCustomUnitAmount | None = None
-    tax_behavior: Literal['exclusive', 'inclusive', 'unspecified'] | str | None = None
+    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | str | None = None
     tiers: list[PriceCurrencyOptionsTier] | None = None
     unit_amount: int | None = None
     unit_amount_decimal: Decimal | None = None
@@ -52,11 +53,11 @@ class PriceCustomUnitAmount(StripeObject):
 
 
 class PriceRecurring(StripeObject):
-    interval: Literal['day', 'month', 'week', 'year'] | str = ALWAYS_SENT
+    interval: Literal["day", "month", "week", "year"] | str = ALWAYS_SENT
     interval_count: int = ALWAYS_SENT
     meter: str | None = None
     trial_period_days: int | None = None
-    usage_type: Literal['licensed', 'metered'] | str = ALWAYS_SENT
+    usage_type: Literal["licensed", "metered"] | str = ALWAYS_SENT
 
 
 class PriceTier(StripeObject):
@@ -69,7 +70,7 @@ class PriceTier(StripeObject):
 
 class PriceTransformQuantity(StripeObject):
     divide_by: int = ALWAYS_SENT
-    round: Literal['down', 'up'] | str = ALWAYS_SENT
+    round: Literal["down", "up"] | str = ALWAYS_SENT
 
 
 class PriceCurrencyOptionsCustomUnitAmount(StripeObject):

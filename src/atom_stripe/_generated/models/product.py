@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import DeletedObject, lazy_model
@@ -23,13 +23,13 @@ class Product(StripeObject):
     marketing_features: list[ProductMarketingFeature] = ALWAYS_SENT
     metadata: dict[str, str] = ALWAYS_SENT
     name: str = ALWAYS_SENT
-    object: Literal['product'] = ALWAYS_SENT
+    object: Literal["product"] = ALWAYS_SENT
     package_dimensions: ProductPackageDimensions | None = None
     shippable: bool | None = None
     statement_descriptor: str | None = None
     tax_code: str | TaxCode | None = None
     tax_details: ProductTaxDetails | None = None
-    type: Literal['good', 'service'] | str = ALWAYS_SENT
+    type: Literal["good", "service"] | str = ALWAYS_SENT
     unit_label: str | None = None
     updated: int = ALWAYS_SENT
     url: str | None = None

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -18,18 +18,18 @@ class ProductCatalogTrialOffer(StripeObject):
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
     nickname: str | None = None
-    object: Literal['product_catalog.trial_offer'] = ALWAYS_SENT
+    object: Literal["product_catalog.trial_offer"] = ALWAYS_SENT
     price: str | Price = ALWAYS_SENT
 
 
 class ProductCatalogTrialOfferDuration(StripeObject):
     relative: ProductCatalogTrialOfferDurationRelative | None = None
-    type: Literal['relative'] | str = ALWAYS_SENT
+    type: Literal["relative"] | str = ALWAYS_SENT
 
 
 class ProductCatalogTrialOfferEndBehavior(StripeObject):
     transition: ProductCatalogTrialOfferEndBehaviorTransition | None = None
-    type: Literal['transition'] | str = ALWAYS_SENT
+    type: Literal["transition"] | str = ALWAYS_SENT
 
 
 class ProductCatalogTrialOfferDurationRelative(StripeObject):

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import DeletedObject, lazy_model
@@ -16,7 +16,7 @@ class ProductFeature(StripeObject):
     entitlement_feature: EntitlementsFeature = ALWAYS_SENT
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    object: Literal['product_feature'] = ALWAYS_SENT
+    object: Literal["product_feature"] = ALWAYS_SENT
 
 
 class DeletedProductFeature(DeletedObject):

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -22,7 +22,7 @@ class PromotionCode(StripeObject):
     livemode: bool = ALWAYS_SENT
     max_redemptions: int | None = None
     metadata: dict[str, str] | None = None
-    object: Literal['promotion_code'] = ALWAYS_SENT
+    object: Literal["promotion_code"] = ALWAYS_SENT
     promotion: PromotionCodePromotion = ALWAYS_SENT
     restrictions: PromotionCodeRestrictions = ALWAYS_SENT
     times_redeemed: int = ALWAYS_SENT
@@ -30,7 +30,7 @@ class PromotionCode(StripeObject):
 
 class PromotionCodePromotion(StripeObject):
     coupon: str | Coupon | None = None
-    type: Literal['coupon'] = ALWAYS_SENT
+    type: Literal["coupon"] = ALWAYS_SENT
 
 
 class PromotionCodeRestrictions(StripeObject):

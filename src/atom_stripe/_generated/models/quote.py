@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -19,7 +19,7 @@ class Quote(StripeObject):
     application_fee_amount: int | None = None
     application_fee_percent: float | None = None
     automatic_tax: QuoteAutomaticTax = ALWAYS_SENT
-    collection_method: Literal['charge_automatically', 'send_invoice'] | str = ALWAYS_SENT
+    collection_method: Literal["charge_automatically", "send_invoice"] | str = ALWAYS_SENT
     computed: QuoteComputed = ALWAYS_SENT
     created: int = ALWAYS_SENT
     currency: str | None = None
@@ -39,9 +39,9 @@ class Quote(StripeObject):
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] = ALWAYS_SENT
     number: str | None = None
-    object: Literal['quote'] = ALWAYS_SENT
+    object: Literal["quote"] = ALWAYS_SENT
     on_behalf_of: str | Account | None = None
-    status: Literal['accepted', 'canceled', 'draft', 'open'] | str = ALWAYS_SENT
+    status: Literal["accepted", "canceled", "draft", "open"] | str = ALWAYS_SENT
     status_transitions: QuoteStatusTransitions = ALWAYS_SENT
     subscription: str | Subscription | None = None
     subscription_data: QuoteSubscriptionData = ALWAYS_SENT
@@ -55,7 +55,7 @@ class QuoteAutomaticTax(StripeObject):
     enabled: bool = ALWAYS_SENT
     liability: QuoteAutomaticTaxLiability | None = None
     provider: str | None = None
-    status: Literal['complete', 'failed', 'requires_location_inputs'] | str | None = None
+    status: Literal["complete", "failed", "requires_location_inputs"] | str | None = None
 
 
 class QuoteComputed(StripeObject):
@@ -105,13 +105,13 @@ class QuoteTransferData(StripeObject):
 
 class QuoteAutomaticTaxLiability(StripeObject):
     account: str | Account | None = None
-    type: Literal['account', 'self'] | str = ALWAYS_SENT
+    type: Literal["account", "self"] | str = ALWAYS_SENT
 
 
 class QuoteComputedRecurring(StripeObject):
     amount_subtotal: int = ALWAYS_SENT
     amount_total: int = ALWAYS_SENT
-    interval: Literal['day', 'month', 'week', 'year'] | str = ALWAYS_SENT
+    interval: Literal["day", "month", "week", "year"] | str = ALWAYS_SENT
     interval_count: int = ALWAYS_SENT
     total_details: QuoteComputedRecurringTotalDetails = ALWAYS_SENT
 
@@ -130,12 +130,12 @@ class QuoteInvoiceSettingsCustomField(StripeObject):
 
 class QuoteInvoiceSettingsIssuer(StripeObject):
     account: str | Account | None = None
-    type: Literal['account', 'self'] | str = ALWAYS_SENT
+    type: Literal["account", "self"] | str = ALWAYS_SENT
 
 
 class QuoteSubscriptionDataBillingMode(StripeObject):
     flexible: QuoteSubscriptionDataBillingModeFlexible | None = None
-    type: Literal['classic', 'flexible'] | str = ALWAYS_SENT
+    type: Literal["classic", "flexible"] | str = ALWAYS_SENT
 
 
 class QuoteTotalDetailsBreakdown(StripeObject):
@@ -158,7 +158,7 @@ class QuoteComputedUpfrontTotalDetails(StripeObject):
 
 
 class QuoteSubscriptionDataBillingModeFlexible(StripeObject):
-    proration_discounts: Literal['included', 'itemized'] | str | None = None
+    proration_discounts: Literal["included", "itemized"] | str | None = None
 
 
 class QuoteTotalDetailsBreakdownDiscount(StripeObject):
@@ -169,7 +169,27 @@ class QuoteTotalDetailsBreakdownDiscount(StripeObject):
 class QuoteTotalDetailsBreakdownTax(StripeObject):
     amount: int = ALWAYS_SENT
     rate: TaxRate = ALWAYS_SENT
-    taxability_reason: Literal['customer_exempt', 'not_collecting', 'not_subject_to_tax', 'not_supported', 'portion_product_exempt', 'portion_reduced_rated', 'portion_standard_rated', 'product_exempt', 'product_exempt_holiday', 'proportionally_rated', 'reduced_rated', 'reverse_charge', 'standard_rated', 'taxable_basis_reduced', 'zero_rated'] | str | None = None
+    taxability_reason: (
+        Literal[
+            "customer_exempt",
+            "not_collecting",
+            "not_subject_to_tax",
+            "not_supported",
+            "portion_product_exempt",
+            "portion_reduced_rated",
+            "portion_standard_rated",
+            "product_exempt",
+            "product_exempt_holiday",
+            "proportionally_rated",
+            "reduced_rated",
+            "reverse_charge",
+            "standard_rated",
+            "taxable_basis_reduced",
+            "zero_rated",
+        ]
+        | str
+        | None
+    ) = None
     taxable_amount: int | None = None
 
 
@@ -191,7 +211,27 @@ class QuoteComputedRecurringTotalDetailsBreakdownDiscount(StripeObject):
 class QuoteComputedRecurringTotalDetailsBreakdownTax(StripeObject):
     amount: int = ALWAYS_SENT
     rate: TaxRate = ALWAYS_SENT
-    taxability_reason: Literal['customer_exempt', 'not_collecting', 'not_subject_to_tax', 'not_supported', 'portion_product_exempt', 'portion_reduced_rated', 'portion_standard_rated', 'product_exempt', 'product_exempt_holiday', 'proportionally_rated', 'reduced_rated', 'reverse_charge', 'standard_rated', 'taxable_basis_reduced', 'zero_rated'] | str | None = None
+    taxability_reason: (
+        Literal[
+            "customer_exempt",
+            "not_collecting",
+            "not_subject_to_tax",
+            "not_supported",
+            "portion_product_exempt",
+            "portion_reduced_rated",
+            "portion_standard_rated",
+            "product_exempt",
+            "product_exempt_holiday",
+            "proportionally_rated",
+            "reduced_rated",
+            "reverse_charge",
+            "standard_rated",
+            "taxable_basis_reduced",
+            "zero_rated",
+        ]
+        | str
+        | None
+    ) = None
     taxable_amount: int | None = None
 
 
@@ -203,7 +243,27 @@ class QuoteComputedUpfrontTotalDetailsBreakdownDiscount(StripeObject):
 class QuoteComputedUpfrontTotalDetailsBreakdownTax(StripeObject):
     amount: int = ALWAYS_SENT
     rate: TaxRate = ALWAYS_SENT
-    taxability_reason: Literal['customer_exempt', 'not_collecting', 'not_subject_to_tax', 'not_supported', 'portion_product_exempt', 'portion_reduced_rated', 'portion_standard_rated', 'product_exempt', 'product_exempt_holiday', 'proportionally_rated', 'reduced_rated', 'reverse_charge', 'standard_rated', 'taxable_basis_reduced', 'zero_rated'] | str | None = None
+    taxability_reason: (
+        Literal[
+            "customer_exempt",
+            "not_collecting",
+            "not_subject_to_tax",
+            "not_supported",
+            "portion_product_exempt",
+            "portion_reduced_rated",
+            "portion_standard_rated",
+            "product_exempt",
+            "product_exempt_holiday",
+            "proportionally_rated",
+            "reduced_rated",
+            "reverse_charge",
+            "standard_rated",
+            "taxable_basis_reduced",
+            "zero_rated",
+        ]
+        | str
+        | None
+    ) = None
     taxable_amount: int | None = None
 
 

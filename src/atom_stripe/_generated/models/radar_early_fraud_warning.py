@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -18,7 +18,7 @@ class RadarEarlyFraudWarning(StripeObject):
     fraud_type: str = ALWAYS_SENT
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    object: Literal['radar.early_fraud_warning'] = ALWAYS_SENT
+    object: Literal["radar.early_fraud_warning"] = ALWAYS_SENT
     payment_intent: str | PaymentIntent | None = None
 
 

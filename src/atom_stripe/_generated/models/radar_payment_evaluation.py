@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
 
 
 class RadarPaymentEvaluation(StripeObject):
-    """Payment Evaluations represent the risk lifecycle of an externally processed payment. It includes the Radar risk score from Stripe, payment outcome taken by the merchant or processor, and any post transaction events, such as refunds or disputes. See the [Radar API guide](https://docs.stripe.com/radar/multiprocessor) for integration steps."""
+    """Payment Evaluations represent the risk lifecycle of an externally processed payment. It includes the Radar risk
+    score from Stripe, payment outcome taken by the merchant or processor, and any post transaction events, such as
+    refunds or disputes. See the [Radar API guide](https://docs.stripe.com/radar/multiprocessor) for integration
+    steps."""
 
     client_device_metadata_details: RadarPaymentEvaluationClientDeviceMetadataDetails | None = None
     created_at: int = ALWAYS_SENT
@@ -19,10 +22,10 @@ class RadarPaymentEvaluation(StripeObject):
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] | None = None
-    object: Literal['radar.payment_evaluation'] = ALWAYS_SENT
+    object: Literal["radar.payment_evaluation"] = ALWAYS_SENT
     outcome: RadarPaymentEvaluationOutcome | None = None
     payment_details: RadarPaymentEvaluationPaymentDetails | None = None
-    recommended_action: Literal['block', 'continue'] | str = ALWAYS_SENT
+    recommended_action: Literal["block", "continue"] | str = ALWAYS_SENT
     signals: RadarPaymentEvaluationSignals = ALWAYS_SENT
 
 
@@ -43,7 +46,16 @@ class RadarPaymentEvaluationEvent(StripeObject):
     early_fraud_warning_received: RadarPaymentEvaluationEventEarlyFraudWarningReceived | None = None
     occurred_at: int = ALWAYS_SENT
     refunded: RadarPaymentEvaluationEventRefunded | None = None
-    type: Literal['dispute_opened', 'early_fraud_warning_received', 'refunded', 'user_intervention_raised', 'user_intervention_resolved'] | str = ALWAYS_SENT
+    type: (
+        Literal[
+            "dispute_opened",
+            "early_fraud_warning_received",
+            "refunded",
+            "user_intervention_raised",
+            "user_intervention_resolved",
+        ]
+        | str
+    ) = ALWAYS_SENT
     user_intervention_raised: RadarPaymentEvaluationEventUserInterventionRaised | None = None
     user_intervention_resolved: RadarPaymentEvaluationEventUserInterventionResolved | None = None
 
@@ -53,7 +65,7 @@ class RadarPaymentEvaluationOutcome(StripeObject):
     payment_intent_id: str | None = None
     rejected: RadarPaymentEvaluationOutcomeRejected | None = None
     succeeded: RadarPaymentEvaluationOutcomeSucceeded | None = None
-    type: Literal['failed', 'merchant_blocked', 'rejected', 'rerouted', 'succeeded'] | str = ALWAYS_SENT
+    type: Literal["failed", "merchant_blocked", "rejected", "rerouted", "succeeded"] | str = ALWAYS_SENT
 
 
 class RadarPaymentEvaluationPaymentDetails(StripeObject):
@@ -75,32 +87,49 @@ class RadarPaymentEvaluationSignals(StripeObject):
 class RadarPaymentEvaluationEventDisputeOpened(StripeObject):
     amount: int = ALWAYS_SENT
     currency: str = ALWAYS_SENT
-    reason: Literal['account_not_available', 'credit_not_processed', 'customer_initiated', 'duplicate', 'fraudulent', 'general', 'noncompliant', 'product_not_received', 'product_unacceptable', 'subscription_canceled', 'unrecognized'] | str = ALWAYS_SENT
+    reason: (
+        Literal[
+            "account_not_available",
+            "credit_not_processed",
+            "customer_initiated",
+            "duplicate",
+            "fraudulent",
+            "general",
+            "noncompliant",
+            "product_not_received",
+            "product_unacceptable",
+            "subscription_canceled",
+            "unrecognized",
+        ]
+        | str
+    ) = ALWAYS_SENT
 
 
 class RadarPaymentEvaluationEventEarlyFraudWarningReceived(StripeObject):
-    fraud_type: Literal['made_with_lost_card', 'made_with_stolen_card', 'other', 'unauthorized_use_of_card'] | str = ALWAYS_SENT
+    fraud_type: Literal["made_with_lost_card", "made_with_stolen_card", "other", "unauthorized_use_of_card"] | str = (
+        ALWAYS_SENT
+    )
 
 
 class RadarPaymentEvaluationEventRefunded(StripeObject):
     amount: int = ALWAYS_SENT
     currency: str = ALWAYS_SENT
-    reason: Literal['duplicate', 'fraudulent', 'other', 'requested_by_customer'] | str = ALWAYS_SENT
+    reason: Literal["duplicate", "fraudulent", "other", "requested_by_customer"] | str = ALWAYS_SENT
 
 
 class RadarPaymentEvaluationEventUserInterventionRaised(StripeObject):
     custom: RadarPaymentEvaluationEventUserInterventionRaisedCustom | None = None
     key: str = ALWAYS_SENT
-    type: Literal['3ds', 'captcha', 'custom'] | str = ALWAYS_SENT
+    type: Literal["3ds", "captcha", "custom"] | str = ALWAYS_SENT
 
 
 class RadarPaymentEvaluationEventUserInterventionResolved(StripeObject):
     key: str = ALWAYS_SENT
-    outcome: Literal['abandoned', 'failed', 'passed'] | str | None = None
+    outcome: Literal["abandoned", "failed", "passed"] | str | None = None
 
 
 class RadarPaymentEvaluationOutcomeMerchantBlocked(StripeObject):
-    reason: Literal['authentication_required', 'blocked_for_fraud', 'invalid_payment', 'other'] | str = ALWAYS_SENT
+    reason: Literal["authentication_required", "blocked_for_fraud", "invalid_payment", "other"] | str = ALWAYS_SENT
 
 
 class RadarPaymentEvaluationOutcomeRejected(StripeObject):
@@ -113,7 +142,7 @@ class RadarPaymentEvaluationOutcomeSucceeded(StripeObject):
 
 class RadarPaymentEvaluationPaymentDetailsMoneyMovementDetails(StripeObject):
     card: RadarPaymentEvaluationPaymentDetailsMoneyMovementDetailsCard | None = None
-    money_movement_type: Literal['card'] = ALWAYS_SENT
+    money_movement_type: Literal["card"] = ALWAYS_SENT
 
 
 class RadarPaymentEvaluationPaymentDetailsPaymentMethodDetails(StripeObject):
@@ -129,19 +158,19 @@ class RadarPaymentEvaluationPaymentDetailsShippingDetails(StripeObject):
 
 class RadarPaymentEvaluationSignalsEarlyFraudWarning(StripeObject):
     evaluated_at: int = ALWAYS_SENT
-    risk_level: Literal['elevated', 'highest', 'low', 'normal', 'not_assessed', 'unknown'] | str = ALWAYS_SENT
+    risk_level: Literal["elevated", "highest", "low", "normal", "not_assessed", "unknown"] | str = ALWAYS_SENT
     score: float | None = None
 
 
 class RadarPaymentEvaluationSignalsFraudulentDispute(StripeObject):
     evaluated_at: int = ALWAYS_SENT
-    risk_level: Literal['elevated', 'highest', 'low', 'normal', 'not_assessed', 'unknown'] | str = ALWAYS_SENT
+    risk_level: Literal["elevated", "highest", "low", "normal", "not_assessed", "unknown"] | str = ALWAYS_SENT
     score: float | None = None
 
 
 class RadarPaymentEvaluationSignalsFraudulentPayment(StripeObject):
     evaluated_at: int = ALWAYS_SENT
-    risk_level: Literal['elevated', 'highest', 'low', 'normal', 'not_assessed', 'unknown'] | str = ALWAYS_SENT
+    risk_level: Literal["elevated", "highest", "low", "normal", "not_assessed", "unknown"] | str = ALWAYS_SENT
     score: float | None = None
 
 
@@ -150,21 +179,38 @@ class RadarPaymentEvaluationEventUserInterventionRaisedCustom(StripeObject):
 
 
 class RadarPaymentEvaluationOutcomeRejectedCard(StripeObject):
-    address_line1_check: Literal['fail', 'pass', 'unavailable', 'unchecked'] | str = ALWAYS_SENT
-    address_postal_code_check: Literal['fail', 'pass', 'unavailable', 'unchecked'] | str = ALWAYS_SENT
-    cvc_check: Literal['fail', 'pass', 'unavailable', 'unchecked'] | str = ALWAYS_SENT
-    reason: Literal['authentication_failed', 'do_not_honor', 'expired', 'incorrect_cvc', 'incorrect_number', 'incorrect_postal_code', 'insufficient_funds', 'invalid_account', 'lost_card', 'other', 'processing_error', 'reported_stolen', 'try_again_later'] | str = ALWAYS_SENT
+    address_line1_check: Literal["fail", "pass", "unavailable", "unchecked"] | str = ALWAYS_SENT
+    address_postal_code_check: Literal["fail", "pass", "unavailable", "unchecked"] | str = ALWAYS_SENT
+    cvc_check: Literal["fail", "pass", "unavailable", "unchecked"] | str = ALWAYS_SENT
+    reason: (
+        Literal[
+            "authentication_failed",
+            "do_not_honor",
+            "expired",
+            "incorrect_cvc",
+            "incorrect_number",
+            "incorrect_postal_code",
+            "insufficient_funds",
+            "invalid_account",
+            "lost_card",
+            "other",
+            "processing_error",
+            "reported_stolen",
+            "try_again_later",
+        ]
+        | str
+    ) = ALWAYS_SENT
 
 
 class RadarPaymentEvaluationOutcomeSucceededCard(StripeObject):
-    address_line1_check: Literal['fail', 'pass', 'unavailable', 'unchecked'] | str = ALWAYS_SENT
-    address_postal_code_check: Literal['fail', 'pass', 'unavailable', 'unchecked'] | str = ALWAYS_SENT
-    cvc_check: Literal['fail', 'pass', 'unavailable', 'unchecked'] | str = ALWAYS_SENT
+    address_line1_check: Literal["fail", "pass", "unavailable", "unchecked"] | str = ALWAYS_SENT
+    address_postal_code_check: Literal["fail", "pass", "unavailable", "unchecked"] | str = ALWAYS_SENT
+    cvc_check: Literal["fail", "pass", "unavailable", "unchecked"] | str = ALWAYS_SENT
 
 
 class RadarPaymentEvaluationPaymentDetailsMoneyMovementDetailsCard(StripeObject):
-    customer_presence: Literal['off_session', 'on_session'] | str | None = None
-    payment_type: Literal['one_off', 'recurring', 'setup_one_off', 'setup_recurring'] | str | None = None
+    customer_presence: Literal["off_session", "on_session"] | str | None = None
+    payment_type: Literal["one_off", "recurring", "setup_one_off", "setup_recurring"] | str | None = None
 
 
 class RadarPaymentEvaluationPaymentDetailsPaymentMethodDetailsBillingDetails(StripeObject):

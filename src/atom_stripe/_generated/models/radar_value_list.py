@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import DeletedObject, lazy_model
@@ -18,12 +18,28 @@ class RadarValueList(StripeObject):
     created_by: str = ALWAYS_SENT
     deleted: Literal[True] | None = None
     id: str = ALWAYS_SENT
-    item_type: Literal['account', 'card_bin', 'card_fingerprint', 'case_sensitive_string', 'country', 'crypto_fingerprint', 'customer_id', 'email', 'ip_address', 'sepa_debit_fingerprint', 'string', 'us_bank_account_fingerprint'] | str = ALWAYS_SENT
+    item_type: (
+        Literal[
+            "account",
+            "card_bin",
+            "card_fingerprint",
+            "case_sensitive_string",
+            "country",
+            "crypto_fingerprint",
+            "customer_id",
+            "email",
+            "ip_address",
+            "sepa_debit_fingerprint",
+            "string",
+            "us_bank_account_fingerprint",
+        ]
+        | str
+    ) = ALWAYS_SENT
     list_items: Page[RadarValueListItem] = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] = ALWAYS_SENT
     name: str = ALWAYS_SENT
-    object: Literal['radar.value_list'] = ALWAYS_SENT
+    object: Literal["radar.value_list"] = ALWAYS_SENT
 
 
 class DeletedRadarValueList(DeletedObject):

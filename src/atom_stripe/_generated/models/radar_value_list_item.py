@@ -10,14 +10,15 @@ from ..._objects import DeletedObject
 
 
 class RadarValueListItem(StripeObject):
-    """Value list items allow you to add specific values to a given Radar value list, which can then be used in rules."""
+    """Value list items allow you to add specific values to a given Radar value list, which can then be used in
+    rules."""
 
     created: int = ALWAYS_SENT
     created_by: str = ALWAYS_SENT
     deleted: Literal[True] | None = None
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    object: Literal['radar.value_list_item'] = ALWAYS_SENT
+    object: Literal["radar.value_list_item"] = ALWAYS_SENT
     value: str = ALWAYS_SENT
     value_list: str = ALWAYS_SENT
 

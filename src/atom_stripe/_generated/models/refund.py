@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -27,12 +27,12 @@ class Refund(StripeObject):
     instructions_email: str | None = None
     metadata: dict[str, str] | None = None
     next_action: RefundNextAction | None = None
-    object: Literal['refund'] = ALWAYS_SENT
+    object: Literal["refund"] = ALWAYS_SENT
     payment_intent: str | PaymentIntent | None = None
     payment_method: str | PaymentMethod | None = None
-    pending_reason: Literal['charge_pending', 'insufficient_funds', 'processing'] | str | None = None
+    pending_reason: Literal["charge_pending", "insufficient_funds", "processing"] | str | None = None
     presentment_details: RefundPresentmentDetails | None = None
-    reason: Literal['duplicate', 'expired_uncaptured_charge', 'fraudulent', 'requested_by_customer'] | str | None = None
+    reason: Literal["duplicate", "expired_uncaptured_charge", "fraudulent", "requested_by_customer"] | str | None = None
     receipt_number: str | None = None
     source_transfer_reversal: str | TransferReversal | None = None
     status: str | None = None
@@ -129,7 +129,7 @@ class RefundDestinationDetailsCard(StripeObject):
     reference: str | None = None
     reference_status: str | None = None
     reference_type: str | None = None
-    type: Literal['pending', 'refund', 'reversal'] | str = ALWAYS_SENT
+    type: Literal["pending", "refund", "reversal"] | str = ALWAYS_SENT
 
 
 class RefundDestinationDetailsCashapp(StripeObject):

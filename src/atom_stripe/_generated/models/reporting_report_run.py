@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -16,7 +16,7 @@ class ReportingReportRun(StripeObject):
     error: str | None = None
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    object: Literal['reporting.report_run'] = ALWAYS_SENT
+    object: Literal["reporting.report_run"] = ALWAYS_SENT
     parameters: ReportingReportRunParameters = ALWAYS_SENT
     report_type: str = ALWAYS_SENT
     result: File | None = None

@@ -17,6 +17,6 @@ class ReportingReportType(StripeObject):
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
     name: str = ALWAYS_SENT
-    object: Literal['reporting.report_type'] = ALWAYS_SENT
+    object: Literal["reporting.report_type"] = ALWAYS_SENT
     updated: int = ALWAYS_SENT
     version: int = ALWAYS_SENT

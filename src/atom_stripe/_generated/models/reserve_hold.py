@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -15,20 +15,20 @@ class ReserveHold(StripeObject):
     amount: int = ALWAYS_SENT
     amount_releasable: int | None = None
     created: int = ALWAYS_SENT
-    created_by: Literal['application', 'stripe'] | str = ALWAYS_SENT
+    created_by: Literal["application", "stripe"] | str = ALWAYS_SENT
     currency: str = ALWAYS_SENT
-    destination: Literal['other', 'risk_reserved', 'settlement_reserved'] = ALWAYS_SENT
+    destination: Literal["other", "risk_reserved", "settlement_reserved"] = ALWAYS_SENT
     id: str = ALWAYS_SENT
     is_releasable: bool | None = None
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] | None = None
-    object: Literal['reserve.hold'] = ALWAYS_SENT
-    reason: Literal['charge', 'standalone'] | str = ALWAYS_SENT
+    object: Literal["reserve.hold"] = ALWAYS_SENT
+    reason: Literal["charge", "standalone"] | str = ALWAYS_SENT
     release_details: list[ReserveHoldReleaseDetail] | None = None
     release_schedule: ReserveHoldReleaseSchedule = ALWAYS_SENT
     reserve_plan: str | ReservePlan | None = None
     source_charge: str | Charge | None = None
-    source_type: Literal['bank_account', 'card', 'fpx'] | str = ALWAYS_SENT
+    source_type: Literal["bank_account", "card", "fpx"] | str = ALWAYS_SENT
 
 
 class ReserveHoldReleaseDetail(StripeObject):

@@ -9,23 +9,24 @@ from ..._models import ALWAYS_SENT, StripeObject
 
 
 class ReservePlan(StripeObject):
-    """ReservePlans are used to automatically place holds on a merchant's funds until the plan expires. It takes a portion of each incoming Charge (including those resulting from a Transfer from a platform account)."""
+    """ReservePlans are used to automatically place holds on a merchant's funds until the plan expires. It takes a
+    portion of each incoming Charge (including those resulting from a Transfer from a platform account)."""
 
     created: int = ALWAYS_SENT
-    created_by: Literal['application', 'stripe'] | str = ALWAYS_SENT
+    created_by: Literal["application", "stripe"] | str = ALWAYS_SENT
     currency: str | None = None
-    destination: Literal['other', 'risk_reserved', 'settlement_reserved'] = ALWAYS_SENT
+    destination: Literal["other", "risk_reserved", "settlement_reserved"] = ALWAYS_SENT
     disabled_at: int | None = None
     fixed_release: ReservePlanFixedRelease | None = None
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
     manual_release: ReservePlanManualRelease | None = None
     metadata: dict[str, str] | None = None
-    object: Literal['reserve.plan'] = ALWAYS_SENT
+    object: Literal["reserve.plan"] = ALWAYS_SENT
     percent: int = ALWAYS_SENT
     rolling_release: ReservePlanRollingRelease | None = None
-    status: Literal['active', 'disabled', 'expired', 'other'] = ALWAYS_SENT
-    type: Literal['fixed_release', 'manual_release', 'other', 'rolling_release'] = ALWAYS_SENT
+    status: Literal["active", "disabled", "expired", "other"] = ALWAYS_SENT
+    type: Literal["fixed_release", "manual_release", "other", "rolling_release"] = ALWAYS_SENT
 
 
 class ReservePlanFixedRelease(StripeObject):

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -14,14 +14,14 @@ class ReserveRelease(StripeObject):
 
     amount: int = ALWAYS_SENT
     created: int = ALWAYS_SENT
-    created_by: Literal['application', 'stripe'] | str = ALWAYS_SENT
+    created_by: Literal["application", "stripe"] | str = ALWAYS_SENT
     currency: str = ALWAYS_SENT
-    destination: Literal['other', 'payments'] = ALWAYS_SENT
+    destination: Literal["other", "payments"] = ALWAYS_SENT
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] | None = None
-    object: Literal['reserve.release'] = ALWAYS_SENT
-    reason: Literal['hold_expired', 'hold_released_early', 'hold_reversed', 'plan_disabled'] | str = ALWAYS_SENT
+    object: Literal["reserve.release"] = ALWAYS_SENT
+    reason: Literal["hold_expired", "hold_released_early", "hold_reversed", "plan_disabled"] | str = ALWAYS_SENT
     released_at: int = ALWAYS_SENT
     reserve_hold: str | ReserveHold | None = None
     reserve_plan: str | ReservePlan | None = None
@@ -31,7 +31,7 @@ class ReserveRelease(StripeObject):
 class ReserveReleaseSourceTransaction(StripeObject):
     dispute: str | Dispute | None = None
     refund: str | Refund | None = None
-    type: Literal['dispute', 'refund'] | str = ALWAYS_SENT
+    type: Literal["dispute", "refund"] | str = ALWAYS_SENT
 
 
 if TYPE_CHECKING:

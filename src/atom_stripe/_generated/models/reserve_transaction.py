@@ -13,4 +13,4 @@ class ReserveTransaction(StripeObject):
     currency: str = ALWAYS_SENT
     description: str | None = None
     id: str = ALWAYS_SENT
-    object: Literal['reserve_transaction'] = ALWAYS_SENT
+    object: Literal["reserve_transaction"] = ALWAYS_SENT

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -14,15 +14,27 @@ class Review(StripeObject):
 
     billing_zip: str | None = None
     charge: str | Charge | None = None
-    closed_reason: Literal['acknowledged', 'approved', 'canceled', 'disputed', 'payment_never_settled', 'redacted', 'refunded', 'refunded_as_fraud'] | None = None
+    closed_reason: (
+        Literal[
+            "acknowledged",
+            "approved",
+            "canceled",
+            "disputed",
+            "payment_never_settled",
+            "redacted",
+            "refunded",
+            "refunded_as_fraud",
+        ]
+        | None
+    ) = None
     created: int = ALWAYS_SENT
     id: str = ALWAYS_SENT
     ip_address: str | None = None
     ip_address_location: ReviewIpAddressLocation | None = None
     livemode: bool = ALWAYS_SENT
-    object: Literal['review'] = ALWAYS_SENT
+    object: Literal["review"] = ALWAYS_SENT
     open: bool = ALWAYS_SENT
-    opened_reason: Literal['manual', 'rule'] | str = ALWAYS_SENT
+    opened_reason: Literal["manual", "rule"] | str = ALWAYS_SENT
     payment_intent: str | PaymentIntent | None = None
     reason: str = ALWAYS_SENT
     session: ReviewSession | None = None

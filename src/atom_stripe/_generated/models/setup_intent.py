@@ -3,27 +3,196 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
 
 
 class SetupIntent(StripeObject):
-    """A SetupIntent guides you through the process of setting up and saving a customer's payment credentials for future payments."""
+    """A SetupIntent guides you through the process of setting up and saving a customer's payment credentials for future
+    payments."""
 
-    allowed_payment_method_types: list[Literal['acss_debit', 'affirm', 'afterpay_clearpay', 'alipay', 'alma', 'amazon_pay', 'au_becs_debit', 'bacs_debit', 'bancontact', 'billie', 'bizum', 'blik', 'boku_promptpay', 'boleto', 'capchase_pay', 'card', 'card_present', 'cashapp', 'check_scan', 'click_to_pay', 'crypto', 'customer_balance', 'demo_pay', 'duitnow', 'dummy_auth_push', 'dummy_passthrough_card', 'edenred', 'eps', 'fpx', 'gcash', 'getbalance', 'gift_card', 'giropay', 'gopay', 'grabpay', 'id_bank_transfer', 'ideal', 'interac_present', 'kakao_pay', 'klarna', 'knet', 'konbini', 'kr_card', 'kr_market', 'kriya', 'link', 'mb_way', 'mobilepay', 'momo', 'mondu', 'multibanco', 'naver_pay', 'netbanking', 'ng_bank', 'ng_bank_transfer', 'ng_card', 'ng_market', 'ng_ussd', 'ng_wallet', 'nz_bank_account', 'octopus', 'oxxo', 'p24', 'paper_check', 'pay_by_bank', 'payco', 'paynow', 'paypal', 'paypay', 'payto', 'pix', 'promptpay', 'qris', 'rechnung', 'revolut_pay', 'samsung_pay', 'satispay', 'scalapay', 'sepa_debit', 'sequra', 'shop_pay', 'shopeepay', 'sofort', 'south_korea_market', 'stripe_balance', 'sunbit', 'swish', 'tamara', 'test_pay', 'touch_n_go', 'truemoney', 'twint', 'upi', 'us_bank_account', 'us_cash_voucher', 'vipps', 'wechat_pay', 'wero', 'zip'] | str] | None = None
+    allowed_payment_method_types: (
+        list[
+            Literal[
+                "acss_debit",
+                "affirm",
+                "afterpay_clearpay",
+                "alipay",
+                "alma",
+                "amazon_pay",
+                "au_becs_debit",
+                "bacs_debit",
+                "bancontact",
+                "billie",
+                "bizum",
+                "blik",
+                "boku_promptpay",
+                "boleto",
+                "capchase_pay",
+                "card",
+                "card_present",
+                "cashapp",
+                "check_scan",
+                "click_to_pay",
+                "crypto",
+                "customer_balance",
+                "demo_pay",
+                "duitnow",
+                "dummy_auth_push",
+                "dummy_passthrough_card",
+                "edenred",
+                "eps",
+                "fpx",
+                "gcash",
+                "getbalance",
+                "gift_card",
+                "giropay",
+                "gopay",
+                "grabpay",
+                "id_bank_transfer",
+                "ideal",
+                "interac_present",
+                "kakao_pay",
+                "klarna",
+                "knet",
+                "konbini",
+                "kr_card",
+                "kr_market",
+                "kriya",
+                "link",
+                "mb_way",
+                "mobilepay",
+                "momo",
+                "mondu",
+                "multibanco",
+                "naver_pay",
+                "netbanking",
+                "ng_bank",
+                "ng_bank_transfer",
+                "ng_card",
+                "ng_market",
+                "ng_ussd",
+                "ng_wallet",
+                "nz_bank_account",
+                "octopus",
+                "oxxo",
+                "p24",
+                "paper_check",
+                "pay_by_bank",
+                "payco",
+                "paynow",
+                "paypal",
+                "paypay",
+                "payto",
+                "pix",
+                "promptpay",
+                "qris",
+                "rechnung",
+                "revolut_pay",
+                "samsung_pay",
+                "satispay",
+                "scalapay",
+                "sepa_debit",
+                "sequra",
+                "shop_pay",
+                "shopeepay",
+                "sofort",
+                "south_korea_market",
+                "stripe_balance",
+                "sunbit",
+                "swish",
+                "tamara",
+                "test_pay",
+                "touch_n_go",
+                "truemoney",
+                "twint",
+                "upi",
+                "us_bank_account",
+                "us_cash_voucher",
+                "vipps",
+                "wechat_pay",
+                "wero",
+                "zip",
+            ]
+            | str
+        ]
+        | None
+    ) = None
     application: str | Application | None = None
     attach_to_self: bool | None = None
     automatic_payment_methods: SetupIntentAutomaticPaymentMethods | None = None
-    cancellation_reason: Literal['abandoned', 'duplicate', 'requested_by_customer'] | str | None = None
+    cancellation_reason: Literal["abandoned", "duplicate", "requested_by_customer"] | str | None = None
     client_secret: str | None = None
     created: int = ALWAYS_SENT
     customer: str | Customer | None = None
     customer_account: str | None = None
     description: str | None = None
-    excluded_payment_method_types: list[Literal['acss_debit', 'affirm', 'afterpay_clearpay', 'alipay', 'alma', 'amazon_pay', 'au_becs_debit', 'bacs_debit', 'bancontact', 'billie', 'bizum', 'blik', 'boleto', 'card', 'cashapp', 'crypto', 'customer_balance', 'eps', 'fpx', 'giropay', 'grabpay', 'ideal', 'kakao_pay', 'klarna', 'konbini', 'kr_card', 'mb_way', 'mobilepay', 'multibanco', 'naver_pay', 'nz_bank_account', 'oxxo', 'p24', 'pay_by_bank', 'payco', 'paynow', 'paypal', 'paypay', 'payto', 'pix', 'promptpay', 'revolut_pay', 'samsung_pay', 'satispay', 'scalapay', 'sepa_debit', 'sequra', 'sofort', 'sunbit', 'swish', 'twint', 'upi', 'us_bank_account', 'wechat_pay', 'zip'] | str] | None = None
-    flow_directions: list[Literal['inbound', 'outbound'] | str] | None = None
+    excluded_payment_method_types: (
+        list[
+            Literal[
+                "acss_debit",
+                "affirm",
+                "afterpay_clearpay",
+                "alipay",
+                "alma",
+                "amazon_pay",
+                "au_becs_debit",
+                "bacs_debit",
+                "bancontact",
+                "billie",
+                "bizum",
+                "blik",
+                "boleto",
+                "card",
+                "cashapp",
+                "crypto",
+                "customer_balance",
+                "eps",
+                "fpx",
+                "giropay",
+                "grabpay",
+                "ideal",
+                "kakao_pay",
+                "klarna",
+                "konbini",
+                "kr_card",
+                "mb_way",
+                "mobilepay",
+                "multibanco",
+                "naver_pay",
+                "nz_bank_account",
+                "oxxo",
+                "p24",
+                "pay_by_bank",
+                "payco",
+                "paynow",
+                "paypal",
+                "paypay",
+                "payto",
+                "pix",
+                "promptpay",
+                "revolut_pay",
+                "samsung_pay",
+                "satispay",
+                "scalapay",
+                "sepa_debit",
+                "sequra",
+                "sofort",
+                "sunbit",
+                "swish",
+                "twint",
+                "upi",
+                "us_bank_account",
+                "wechat_pay",
+                "zip",
+            ]
+            | str
+        ]
+        | None
+    ) = None
+    flow_directions: list[Literal["inbound", "outbound"] | str] | None = None
     id: str = ALWAYS_SENT
     last_setup_error: SetupIntentLastSetupError | None = None
     latest_attempt: str | SetupAttempt | None = None
@@ -32,26 +201,245 @@ class SetupIntent(StripeObject):
     mandate: str | Mandate | None = None
     metadata: dict[str, str] | None = None
     next_action: SetupIntentNextAction | None = None
-    object: Literal['setup_intent'] = ALWAYS_SENT
+    object: Literal["setup_intent"] = ALWAYS_SENT
     on_behalf_of: str | Account | None = None
     payment_method: str | PaymentMethod | None = None
     payment_method_configuration_details: SetupIntentPaymentMethodConfigurationDetails | None = None
     payment_method_options: SetupIntentPaymentMethodOptions | None = None
     payment_method_types: list[str] = ALWAYS_SENT
     single_use_mandate: str | Mandate | None = None
-    status: Literal['canceled', 'processing', 'requires_action', 'requires_confirmation', 'requires_payment_method', 'succeeded'] | str = ALWAYS_SENT
+    status: (
+        Literal[
+            "canceled", "processing", "requires_action", "requires_confirmation", "requires_payment_method", "succeeded"
+        ]
+        | str
+    ) = ALWAYS_SENT
     usage: str = ALWAYS_SENT
 
 
 class SetupIntentAutomaticPaymentMethods(StripeObject):
-    allow_redirects: Literal['always', 'never'] | str | None = None
+    allow_redirects: Literal["always", "never"] | str | None = None
     enabled: bool | None = None
 
 
 class SetupIntentLastSetupError(StripeObject):
     advice_code: str | None = None
     charge: str | None = None
-    code: Literal['account_closed', 'account_country_invalid_address', 'account_error_country_change_requires_additional_steps', 'account_information_mismatch', 'account_invalid', 'account_number_invalid', 'account_token_required_for_v2_account', 'acss_debit_session_incomplete', 'action_blocked', 'alipay_upgrade_required', 'amount_too_large', 'amount_too_small', 'anomalous_money_movement_request', 'api_key_expired', 'application_fees_not_allowed', 'approval_required', 'authentication_failure', 'authentication_required', 'balance_insufficient', 'balance_invalid_parameter', 'bank_account_bad_routing_numbers', 'bank_account_declined', 'bank_account_exists', 'bank_account_restricted', 'bank_account_unusable', 'bank_account_unverified', 'bank_account_verification_failed', 'billing_invalid_mandate', 'bitcoin_upgrade_required', 'capability_not_active', 'capture_charge_authorization_expired', 'capture_unauthorized_payment', 'card_decline_rate_limit_exceeded', 'card_declined', 'cardholder_phone_number_required', 'charge_already_captured', 'charge_already_refunded', 'charge_disputed', 'charge_exceeds_source_limit', 'charge_exceeds_transaction_limit', 'charge_expired_for_capture', 'charge_invalid_parameter', 'charge_not_refundable', 'clearing_code_unsupported', 'country_code_invalid', 'country_unsupported', 'coupon_expired', 'customer_max_payment_methods', 'customer_max_subscriptions', 'customer_session_expired', 'customer_tax_location_invalid', 'debit_not_authorized', 'dispute_evidence_page_limit_exceeded', 'email_invalid', 'expired_card', 'expired_payment_method', 'failed_tax_calculation', 'financial_account_balance_does_not_support_currency', 'financial_account_capability_not_enabled', 'financial_account_capability_restricted', 'financial_connections_account_inactive', 'financial_connections_account_pending_account_numbers', 'financial_connections_account_unavailable_account_numbers', 'financial_connections_consent_locale_invalid', 'financial_connections_consent_locale_unsupported', 'financial_connections_no_successful_transaction_refresh', 'forwarding_api_inactive', 'forwarding_api_invalid_parameter', 'forwarding_api_retryable_upstream_error', 'forwarding_api_upstream_connection_error', 'forwarding_api_upstream_connection_timeout', 'forwarding_api_upstream_error', 'idempotency_key_in_use', 'incorrect_address', 'incorrect_cvc', 'incorrect_number', 'incorrect_postal_code', 'incorrect_zip', 'india_recurring_payment_mandate_canceled', 'instant_payouts_config_disabled', 'instant_payouts_currency_disabled', 'instant_payouts_limit_exceeded', 'instant_payouts_unsupported', 'insufficient_funds', 'intent_invalid_state', 'intent_verification_method_missing', 'invalid_canceled_subscription_fields', 'invalid_card_type', 'invalid_characters', 'invalid_charge_amount', 'invalid_cvc', 'invalid_expiry_month', 'invalid_expiry_year', 'invalid_mandate_reference_prefix_format', 'invalid_number', 'invalid_source_usage', 'invalid_tax_location', 'invoice_no_customer_line_items', 'invoice_no_payment_method_types', 'invoice_no_subscription_line_items', 'invoice_not_editable', 'invoice_on_behalf_of_not_editable', 'invoice_payment_intent_requires_action', 'invoice_upcoming_none', 'livemode_mismatch', 'lock_timeout', 'missing', 'no_account', 'not_allowed_on_standard_account', 'out_of_inventory', 'ownership_declaration_not_allowed', 'parameter_invalid_empty', 'parameter_invalid_integer', 'parameter_invalid_string_blank', 'parameter_invalid_string_empty', 'parameter_missing', 'parameter_unknown', 'parameters_exclusive', 'payment_evaluation_on_api_version_not_supported', 'payment_intent_action_required', 'payment_intent_authentication_failure', 'payment_intent_incompatible_payment_method', 'payment_intent_invalid_parameter', 'payment_intent_konbini_rejected_confirmation_number', 'payment_intent_mandate_invalid', 'payment_intent_payment_attempt_expired', 'payment_intent_payment_attempt_failed', 'payment_intent_rate_limit_exceeded', 'payment_intent_unexpected_state', 'payment_method_bank_account_already_verified', 'payment_method_bank_account_blocked', 'payment_method_billing_details_address_missing', 'payment_method_configuration_failures', 'payment_method_currency_mismatch', 'payment_method_customer_decline', 'payment_method_invalid_parameter', 'payment_method_invalid_parameter_testmode', 'payment_method_microdeposit_failed', 'payment_method_microdeposit_processing_error', 'payment_method_microdeposit_verification_amounts_invalid', 'payment_method_microdeposit_verification_amounts_mismatch', 'payment_method_microdeposit_verification_attempts_exceeded', 'payment_method_microdeposit_verification_descriptor_code_mismatch', 'payment_method_microdeposit_verification_timeout', 'payment_method_not_available', 'payment_method_provider_decline', 'payment_method_provider_timeout', 'payment_method_restricted', 'payment_method_unactivated', 'payment_method_unexpected_state', 'payment_method_unsupported_type', 'payout_reconciliation_not_ready', 'payouts_limit_exceeded', 'payouts_not_allowed', 'platform_account_required', 'platform_api_key_expired', 'postal_code_invalid', 'processing_error', 'product_inactive', 'progressive_onboarding_limit_exceeded', 'rate_limit', 'refer_to_customer', 'refund_disputed_payment', 'request_blocked', 'resource_already_exists', 'resource_missing', 'return_intent_already_processed', 'routing_number_invalid', 'secret_key_required', 'sepa_unsupported_account', 'service_period_coupon_with_metered_tiered_item_unsupported', 'setup_attempt_failed', 'setup_intent_authentication_failure', 'setup_intent_invalid_parameter', 'setup_intent_mandate_invalid', 'setup_intent_mobile_wallet_unsupported', 'setup_intent_setup_attempt_expired', 'setup_intent_unexpected_state', 'shipping_address_invalid', 'shipping_calculation_failed', 'siret_invalid', 'sku_inactive', 'smart_disputes_not_available', 'state_unsupported', 'status_transition_invalid', 'storer_capability_missing', 'storer_capability_not_active', 'stripe_tax_inactive', 'subscription_update_trial_after_billing_cycle_anchor', 'tax_id_invalid', 'tax_id_prohibited', 'taxes_calculation_failed', 'terminal_location_country_unsupported', 'terminal_reader_busy', 'terminal_reader_hardware_fault', 'terminal_reader_invalid_location_for_activation', 'terminal_reader_invalid_location_for_payment', 'terminal_reader_offline', 'terminal_reader_timeout', 'testmode_charges_only', 'three_d_secure_authentication_not_supported', 'three_d_secure_authentication_upstream_error', 'tls_version_unsupported', 'token_already_used', 'token_card_network_invalid', 'token_in_use', 'transfer_source_balance_parameters_mismatch', 'transfers_not_allowed', 'url_invalid'] | str | None = None
+    code: (
+        Literal[
+            "account_closed",
+            "account_country_invalid_address",
+            "account_error_country_change_requires_additional_steps",
+            "account_information_mismatch",
+            "account_invalid",
+            "account_number_invalid",
+            "account_token_required_for_v2_account",
+            "acss_debit_session_incomplete",
+            "action_blocked",
+            "alipay_upgrade_required",
+            "amount_too_large",
+            "amount_too_small",
+            "anomalous_money_movement_request",
+            "api_key_expired",
+            "application_fees_not_allowed",
+            "approval_required",
+            "authentication_failure",
+            "authentication_required",
+            "balance_insufficient",
+            "balance_invalid_parameter",
+            "bank_account_bad_routing_numbers",
+            "bank_account_declined",
+            "bank_account_exists",
+            "bank_account_restricted",
+            "bank_account_unusable",
+            "bank_account_unverified",
+            "bank_account_verification_failed",
+            "billing_invalid_mandate",
+            "bitcoin_upgrade_required",
+            "capability_not_active",
+            "capture_charge_authorization_expired",
+            "capture_unauthorized_payment",
+            "card_decline_rate_limit_exceeded",
+            "card_declined",
+            "cardholder_phone_number_required",
+            "charge_already_captured",
+            "charge_already_refunded",
+            "charge_disputed",
+            "charge_exceeds_source_limit",
+            "charge_exceeds_transaction_limit",
+            "charge_expired_for_capture",
+            "charge_invalid_parameter",
+            "charge_not_refundable",
+            "clearing_code_unsupported",
+            "country_code_invalid",
+            "country_unsupported",
+            "coupon_expired",
+            "customer_max_payment_methods",
+            "customer_max_subscriptions",
+            "customer_session_expired",
+            "customer_tax_location_invalid",
+            "debit_not_authorized",
+            "dispute_evidence_page_limit_exceeded",
+            "email_invalid",
+            "expired_card",
+            "expired_payment_method",
+            "failed_tax_calculation",
+            "financial_account_balance_does_not_support_currency",
+            "financial_account_capability_not_enabled",
+            "financial_account_capability_restricted",
+            "financial_connections_account_inactive",
+            "financial_connections_account_pending_account_numbers",
+            "financial_connections_account_unavailable_account_numbers",
+            "financial_connections_consent_locale_invalid",
+            "financial_connections_consent_locale_unsupported",
+            "financial_connections_no_successful_transaction_refresh",
+            "forwarding_api_inactive",
+            "forwarding_api_invalid_parameter",
+            "forwarding_api_retryable_upstream_error",
+            "forwarding_api_upstream_connection_error",
+            "forwarding_api_upstream_connection_timeout",
+            "forwarding_api_upstream_error",
+            "idempotency_key_in_use",
+            "incorrect_address",
+            "incorrect_cvc",
+            "incorrect_number",
+            "incorrect_postal_code",
+            "incorrect_zip",
+            "india_recurring_payment_mandate_canceled",
+            "instant_payouts_config_disabled",
+            "instant_payouts_currency_disabled",
+            "instant_payouts_limit_exceeded",
+            "instant_payouts_unsupported",
+            "insufficient_funds",
+            "intent_invalid_state",
+            "intent_verification_method_missing",
+            "invalid_canceled_subscription_fields",
+            "invalid_card_type",
+            "invalid_characters",
+            "invalid_charge_amount",
+            "invalid_cvc",
+            "invalid_expiry_month",
+            "invalid_expiry_year",
+            "invalid_mandate_reference_prefix_format",
+            "invalid_number",
+            "invalid_source_usage",
+            "invalid_tax_location",
+            "invoice_no_customer_line_items",
+            "invoice_no_payment_method_types",
+            "invoice_no_subscription_line_items",
+            "invoice_not_editable",
+            "invoice_on_behalf_of_not_editable",
+            "invoice_payment_intent_requires_action",
+            "invoice_upcoming_none",
+            "livemode_mismatch",
+            "lock_timeout",
+            "missing",
+            "no_account",
+            "not_allowed_on_standard_account",
+            "out_of_inventory",
+            "ownership_declaration_not_allowed",
+            "parameter_invalid_empty",
+            "parameter_invalid_integer",
+            "parameter_invalid_string_blank",
+            "parameter_invalid_string_empty",
+            "parameter_missing",
+            "parameter_unknown",
+            "parameters_exclusive",
+            "payment_evaluation_on_api_version_not_supported",
+            "payment_intent_action_required",
+            "payment_intent_authentication_failure",
+            "payment_intent_incompatible_payment_method",
+            "payment_intent_invalid_parameter",
+            "payment_intent_konbini_rejected_confirmation_number",
+            "payment_intent_mandate_invalid",
+            "payment_intent_payment_attempt_expired",
+            "payment_intent_payment_attempt_failed",
+            "payment_intent_rate_limit_exceeded",
+            "payment_intent_unexpected_state",
+            "payment_method_bank_account_already_verified",
+            "payment_method_bank_account_blocked",
+            "payment_method_billing_details_address_missing",
+            "payment_method_configuration_failures",
+            "payment_method_currency_mismatch",
+            "payment_method_customer_decline",
+            "payment_method_invalid_parameter",
+            "payment_method_invalid_parameter_testmode",
+            "payment_method_microdeposit_failed",
+            "payment_method_microdeposit_processing_error",
+            "payment_method_microdeposit_verification_amounts_invalid",
+            "payment_method_microdeposit_verification_amounts_mismatch",
+            "payment_method_microdeposit_verification_attempts_exceeded",
+            "payment_method_microdeposit_verification_descriptor_code_mismatch",
+            "payment_method_microdeposit_verification_timeout",
+            "payment_method_not_available",
+            "payment_method_provider_decline",
+            "payment_method_provider_timeout",
+            "payment_method_restricted",
+            "payment_method_unactivated",
+            "payment_method_unexpected_state",
+            "payment_method_unsupported_type",
+            "payout_reconciliation_not_ready",
+            "payouts_limit_exceeded",
+            "payouts_not_allowed",
+            "platform_account_required",
+            "platform_api_key_expired",
+            "postal_code_invalid",
+            "processing_error",
+            "product_inactive",
+            "progressive_onboarding_limit_exceeded",
+            "rate_limit",
+            "refer_to_customer",
+            "refund_disputed_payment",
+            "request_blocked",
+            "resource_already_exists",
+            "resource_missing",
+            "return_intent_already_processed",
+            "routing_number_invalid",
+            "secret_key_required",
+            "sepa_unsupported_account",
+            "service_period_coupon_with_metered_tiered_item_unsupported",
+            "setup_attempt_failed",
+            "setup_intent_authentication_failure",
+            "setup_intent_invalid_parameter",
+            "setup_intent_mandate_invalid",
+            "setup_intent_mobile_wallet_unsupported",
+            "setup_intent_setup_attempt_expired",
+            "setup_intent_unexpected_state",
+            "shipping_address_invalid",
+            "shipping_calculation_failed",
+            "siret_invalid",
+            "sku_inactive",
+            "smart_disputes_not_available",
+            "state_unsupported",
+            "status_transition_invalid",
+            "storer_capability_missing",
+            "storer_capability_not_active",
+            "stripe_tax_inactive",
+            "subscription_update_trial_after_billing_cycle_anchor",
+            "tax_id_invalid",
+            "tax_id_prohibited",
+            "taxes_calculation_failed",
+            "terminal_location_country_unsupported",
+            "terminal_reader_busy",
+            "terminal_reader_hardware_fault",
+            "terminal_reader_invalid_location_for_activation",
+            "terminal_reader_invalid_location_for_payment",
+            "terminal_reader_offline",
+            "terminal_reader_timeout",
+            "testmode_charges_only",
+            "three_d_secure_authentication_not_supported",
+            "three_d_secure_authentication_upstream_error",
+            "tls_version_unsupported",
+            "token_already_used",
+            "token_card_network_invalid",
+            "token_in_use",
+            "transfer_source_balance_parameters_mismatch",
+            "transfers_not_allowed",
+            "url_invalid",
+        ]
+        | str
+        | None
+    ) = None
     decline_code: str | None = None
     doc_url: str | None = None
     message: str | None = None
@@ -64,7 +452,7 @@ class SetupIntentLastSetupError(StripeObject):
     request_log_url: str | None = None
     setup_intent: SetupIntent | None = None
     source: Account | BankAccount | Card | Source | None = None
-    type: Literal['api_error', 'card_error', 'idempotency_error', 'invalid_request_error'] | str = ALWAYS_SENT
+    type: Literal["api_error", "card_error", "idempotency_error", "invalid_request_error"] | str = ALWAYS_SENT
 
 
 class SetupIntentManagedPayments(StripeObject):
@@ -136,13 +524,13 @@ class SetupIntentNextActionUpiHandleRedirectOrDisplayQrCode(StripeObject):
 class SetupIntentNextActionVerifyWithMicrodeposits(StripeObject):
     arrival_date: int = ALWAYS_SENT
     hosted_verification_url: str = ALWAYS_SENT
-    microdeposit_type: Literal['amounts', 'descriptor_code'] | str | None = None
+    microdeposit_type: Literal["amounts", "descriptor_code"] | str | None = None
 
 
 class SetupIntentPaymentMethodOptionsAcssDebit(StripeObject):
-    currency: Literal['cad', 'usd'] | str | None = None
+    currency: Literal["cad", "usd"] | str | None = None
     mandate_options: SetupIntentPaymentMethodOptionsAcssDebitMandateOptions | None = None
-    verification_method: Literal['automatic', 'instant', 'microdeposits'] | str | None = None
+    verification_method: Literal["automatic", "instant", "microdeposits"] | str | None = None
 
 
 class SetupIntentPaymentMethodOptionsAmazonPay(StripeObject):
@@ -163,9 +551,27 @@ class SetupIntentPaymentMethodOptionsBlik(StripeObject):
 
 class SetupIntentPaymentMethodOptionsCard(StripeObject):
     mandate_options: SetupIntentPaymentMethodOptionsCardMandateOptions | None = None
-    network: Literal['amex', 'cartes_bancaires', 'diners', 'discover', 'eftpos_au', 'girocard', 'interac', 'jcb', 'link', 'mastercard', 'unionpay', 'unknown', 'visa'] | str | None = None
-    request_three_d_secure: Literal['any', 'automatic', 'challenge'] | str | None = None
-    setup_credential_usage: Literal['installment', 'recurring', 'unscheduled'] | str | None = None
+    network: (
+        Literal[
+            "amex",
+            "cartes_bancaires",
+            "diners",
+            "discover",
+            "eftpos_au",
+            "girocard",
+            "interac",
+            "jcb",
+            "link",
+            "mastercard",
+            "unionpay",
+            "unknown",
+            "visa",
+        ]
+        | str
+        | None
+    ) = None
+    request_three_d_secure: Literal["any", "automatic", "challenge"] | str | None = None
+    setup_credential_usage: Literal["installment", "recurring", "unscheduled"] | str | None = None
 
 
 class SetupIntentPaymentMethodOptionsCardPresent(StripeObject):
@@ -204,7 +610,7 @@ class SetupIntentPaymentMethodOptionsUpi(StripeObject):
 class SetupIntentPaymentMethodOptionsUsBankAccount(StripeObject):
     financial_connections: SetupIntentPaymentMethodOptionsUsBankAccountFinancialConnections | None = None
     mandate_options: SetupIntentPaymentMethodOptionsUsBankAccountMandateOptions | None = None
-    verification_method: Literal['automatic', 'instant', 'microdeposits'] | str | None = None
+    verification_method: Literal["automatic", "instant", "microdeposits"] | str | None = None
 
 
 class SetupIntentNextActionCashappHandleRedirectOrDisplayQrCodeQrCode(StripeObject):
@@ -221,10 +627,10 @@ class SetupIntentNextActionUpiHandleRedirectOrDisplayQrCodeQrCode(StripeObject):
 
 class SetupIntentPaymentMethodOptionsAcssDebitMandateOptions(StripeObject):
     custom_mandate_url: str | None = None
-    default_for: list[Literal['invoice', 'subscription'] | str] | None = None
+    default_for: list[Literal["invoice", "subscription"] | str] | None = None
     interval_description: str | None = None
-    payment_schedule: Literal['combined', 'interval', 'sporadic'] | str | None = None
-    transaction_type: Literal['business', 'personal'] | str | None = None
+    payment_schedule: Literal["combined", "interval", "sporadic"] | str | None = None
+    transaction_type: Literal["business", "personal"] | str | None = None
 
 
 class SetupIntentPaymentMethodOptionsBacsDebitMandateOptions(StripeObject):
@@ -233,39 +639,57 @@ class SetupIntentPaymentMethodOptionsBacsDebitMandateOptions(StripeObject):
 
 class SetupIntentPaymentMethodOptionsBlikMandateOptions(StripeObject):
     expires_at: int | None = None
-    type: Literal['off_session'] | None = None
+    type: Literal["off_session"] | None = None
 
 
 class SetupIntentPaymentMethodOptionsCardMandateOptions(StripeObject):
     amount: int = ALWAYS_SENT
-    amount_type: Literal['fixed', 'maximum'] | str = ALWAYS_SENT
+    amount_type: Literal["fixed", "maximum"] | str = ALWAYS_SENT
     currency: str = ALWAYS_SENT
     description: str | None = None
     end_date: int | None = None
-    interval: Literal['day', 'month', 'sporadic', 'week', 'year'] | str = ALWAYS_SENT
+    interval: Literal["day", "month", "sporadic", "week", "year"] | str = ALWAYS_SENT
     interval_count: int | None = None
     reference: str = ALWAYS_SENT
     start_date: int = ALWAYS_SENT
-    supported_types: list[Literal['india']] | None = None
+    supported_types: list[Literal["india"]] | None = None
 
 
 class SetupIntentPaymentMethodOptionsPaytoMandateOptions(StripeObject):
     amount: int | None = None
-    amount_type: Literal['fixed', 'maximum'] | str | None = None
+    amount_type: Literal["fixed", "maximum"] | str | None = None
     end_date: str | None = None
-    payment_schedule: Literal['adhoc', 'annual', 'daily', 'fortnightly', 'monthly', 'quarterly', 'semi_annual', 'weekly'] | str | None = None
+    payment_schedule: (
+        Literal["adhoc", "annual", "daily", "fortnightly", "monthly", "quarterly", "semi_annual", "weekly"] | str | None
+    ) = None
     payments_per_period: int | None = None
-    purpose: Literal['dependant_support', 'government', 'loan', 'mortgage', 'other', 'pension', 'personal', 'retail', 'salary', 'tax', 'utility'] | str | None = None
+    purpose: (
+        Literal[
+            "dependant_support",
+            "government",
+            "loan",
+            "mortgage",
+            "other",
+            "pension",
+            "personal",
+            "retail",
+            "salary",
+            "tax",
+            "utility",
+        ]
+        | str
+        | None
+    ) = None
     start_date: str | None = None
 
 
 class SetupIntentPaymentMethodOptionsPixMandateOptions(StripeObject):
     amount: int | None = None
-    amount_includes_iof: Literal['always', 'never'] | str | None = None
-    amount_type: Literal['fixed', 'maximum'] | str | None = None
+    amount_includes_iof: Literal["always", "never"] | str | None = None
+    amount_type: Literal["fixed", "maximum"] | str | None = None
     currency: str | None = None
     end_date: str | None = None
-    payment_schedule: Literal['halfyearly', 'monthly', 'quarterly', 'weekly', 'yearly'] | str | None = None
+    payment_schedule: Literal["halfyearly", "monthly", "quarterly", "weekly", "yearly"] | str | None = None
     reference: str | None = None
     start_date: str | None = None
 
@@ -276,24 +700,24 @@ class SetupIntentPaymentMethodOptionsSepaDebitMandateOptions(StripeObject):
 
 class SetupIntentPaymentMethodOptionsUpiMandateOptions(StripeObject):
     amount: int | None = None
-    amount_type: Literal['fixed', 'maximum'] | str | None = None
+    amount_type: Literal["fixed", "maximum"] | str | None = None
     description: str | None = None
     end_date: int | None = None
 
 
 class SetupIntentPaymentMethodOptionsUsBankAccountFinancialConnections(StripeObject):
     filters: SetupIntentPaymentMethodOptionsUsBankAccountFinancialConnectionsFilters | None = None
-    permissions: list[Literal['balances', 'ownership', 'payment_method', 'transactions'] | str] | None = None
-    prefetch: list[Literal['balances', 'ownership', 'transactions'] | str] | None = None
+    permissions: list[Literal["balances", "ownership", "payment_method", "transactions"] | str] | None = None
+    prefetch: list[Literal["balances", "ownership", "transactions"] | str] | None = None
     return_url: str | None = None
 
 
 class SetupIntentPaymentMethodOptionsUsBankAccountMandateOptions(StripeObject):
-    collection_method: Literal['paper'] | None = None
+    collection_method: Literal["paper"] | None = None
 
 
 class SetupIntentPaymentMethodOptionsUsBankAccountFinancialConnectionsFilters(StripeObject):
-    account_subcategories: list[Literal['checking', 'savings'] | str] | None = None
+    account_subcategories: list[Literal["checking", "savings"] | str] | None = None
 
 
 if TYPE_CHECKING:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -20,10 +20,10 @@ class ShippingRate(StripeObject):
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] = ALWAYS_SENT
-    object: Literal['shipping_rate'] = ALWAYS_SENT
-    tax_behavior: Literal['exclusive', 'inclusive', 'unspecified'] | str | None = None
+    object: Literal["shipping_rate"] = ALWAYS_SENT
+    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | str | None = None
     tax_code: str | TaxCode | None = None
-    type: Literal['fixed_amount'] = ALWAYS_SENT
+    type: Literal["fixed_amount"] = ALWAYS_SENT
 
 
 class ShippingRateDeliveryEstimate(StripeObject):
@@ -38,18 +38,18 @@ class ShippingRateFixedAmount(StripeObject):
 
 
 class ShippingRateDeliveryEstimateMaximum(StripeObject):
-    unit: Literal['business_day', 'day', 'hour', 'month', 'week'] | str = ALWAYS_SENT
+    unit: Literal["business_day", "day", "hour", "month", "week"] | str = ALWAYS_SENT
     value: int = ALWAYS_SENT
 
 
 class ShippingRateDeliveryEstimateMinimum(StripeObject):
-    unit: Literal['business_day', 'day', 'hour', 'month', 'week'] | str = ALWAYS_SENT
+    unit: Literal["business_day", "day", "hour", "month", "week"] | str = ALWAYS_SENT
     value: int = ALWAYS_SENT
 
 
 class ShippingRateFixedAmountCurrencyOptions(StripeObject):
     amount: int = ALWAYS_SENT
-    tax_behavior: Literal['exclusive', 'inclusive', 'unspecified'] | str = ALWAYS_SENT
+    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | str = ALWAYS_SENT
 
 
 if TYPE_CHECKING:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -18,7 +18,7 @@ class SigmaScheduledQueryRun(StripeObject):
     file: File | None = None
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    object: Literal['scheduled_query_run'] = ALWAYS_SENT
+    object: Literal["scheduled_query_run"] = ALWAYS_SENT
     result_available_until: int = ALWAYS_SENT
     sql: str = ALWAYS_SENT
     status: str = ALWAYS_SENT

@@ -9,7 +9,8 @@ from ..._models import StripeObject
 
 
 class SigmaSigmaApiQuery(StripeObject):
-    """A ``sigma.sigma_api_query`` object (shape taken from Stripe's example object; stripe-python has no class for it)."""
+    """A ``sigma.sigma_api_query`` object (shape taken from Stripe's example object; stripe-python has no class for
+    it)."""
 
     created: int | None = None
     created_via: str | None = None

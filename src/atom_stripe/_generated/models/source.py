@@ -15,7 +15,7 @@ class Source(StripeObject):
     ach_debit: SourceAchDebit | None = None
     acss_debit: SourceAcssDebit | None = None
     alipay: SourceAlipay | None = None
-    allow_redisplay: Literal['always', 'limited', 'unspecified'] | str | None = None
+    allow_redisplay: Literal["always", "limited", "unspecified"] | str | None = None
     amount: int | None = None
     au_becs_debit: SourceAuBecsDebit | None = None
     bancontact: SourceBancontact | None = None
@@ -35,7 +35,7 @@ class Source(StripeObject):
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] | None = None
     multibanco: SourceMultibanco | None = None
-    object: Literal['source'] = ALWAYS_SENT
+    object: Literal["source"] = ALWAYS_SENT
     owner: SourceOwner | None = None
     p24: SourceP24 | None = None
     receiver: SourceReceiver | None = None
@@ -47,7 +47,30 @@ class Source(StripeObject):
     statement_descriptor: str | None = None
     status: str = ALWAYS_SENT
     three_d_secure: SourceThreeDSecure | None = None
-    type: Literal['ach_credit_transfer', 'ach_debit', 'acss_debit', 'alipay', 'au_becs_debit', 'bancontact', 'card', 'card_present', 'eps', 'giropay', 'ideal', 'klarna', 'multibanco', 'p24', 'sepa_credit_transfer', 'sepa_debit', 'sofort', 'three_d_secure', 'wechat'] | str = ALWAYS_SENT
+    type: (
+        Literal[
+            "ach_credit_transfer",
+            "ach_debit",
+            "acss_debit",
+            "alipay",
+            "au_becs_debit",
+            "bancontact",
+            "card",
+            "card_present",
+            "eps",
+            "giropay",
+            "ideal",
+            "klarna",
+            "multibanco",
+            "p24",
+            "sepa_credit_transfer",
+            "sepa_debit",
+            "sofort",
+            "three_d_secure",
+            "wechat",
+        ]
+        | str
+    ) = ALWAYS_SENT
     usage: str | None = None
     wechat: SourceWechat | None = None
 

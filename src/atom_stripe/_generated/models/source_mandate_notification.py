@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -18,7 +18,7 @@ class SourceMandateNotification(StripeObject):
     created: int = ALWAYS_SENT
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    object: Literal['source_mandate_notification'] = ALWAYS_SENT
+    object: Literal["source_mandate_notification"] = ALWAYS_SENT
     reason: str = ALWAYS_SENT
     sepa_debit: SourceMandateNotificationSepaDebit | None = None
     source: Source = ALWAYS_SENT

@@ -19,12 +19,32 @@ class SourceTransaction(StripeObject):
     gbp_credit_transfer: SourceTransactionGbpCreditTransfer | None = None
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    object: Literal['source_transaction'] = ALWAYS_SENT
+    object: Literal["source_transaction"] = ALWAYS_SENT
     paper_check: SourceTransactionPaperCheck | None = None
     sepa_credit_transfer: SourceTransactionSepaCreditTransfer | None = None
     source: str = ALWAYS_SENT
     status: str = ALWAYS_SENT
-    type: Literal['ach_credit_transfer', 'ach_debit', 'alipay', 'bancontact', 'card', 'card_present', 'eps', 'giropay', 'ideal', 'klarna', 'multibanco', 'p24', 'sepa_debit', 'sofort', 'three_d_secure', 'wechat'] | str = ALWAYS_SENT
+    type: (
+        Literal[
+            "ach_credit_transfer",
+            "ach_debit",
+            "alipay",
+            "bancontact",
+            "card",
+            "card_present",
+            "eps",
+            "giropay",
+            "ideal",
+            "klarna",
+            "multibanco",
+            "p24",
+            "sepa_debit",
+            "sofort",
+            "three_d_secure",
+            "wechat",
+        ]
+        | str
+    ) = ALWAYS_SENT
 
 
 class SourceTransactionAchCreditTransfer(StripeObject):

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -25,7 +25,7 @@ class Subscription(StripeObject):
     cancel_at_period_end: bool = ALWAYS_SENT
     canceled_at: int | None = None
     cancellation_details: SubscriptionCancellationDetails | None = None
-    collection_method: Literal['charge_automatically', 'send_invoice'] | str = ALWAYS_SENT
+    collection_method: Literal["charge_automatically", "send_invoice"] | str = ALWAYS_SENT
     created: int = ALWAYS_SENT
     currency: str = ALWAYS_SENT
     customer: str | Customer = ALWAYS_SENT
@@ -45,7 +45,7 @@ class Subscription(StripeObject):
     managed_payments: SubscriptionManagedPayments | None = None
     metadata: dict[str, str] = ALWAYS_SENT
     next_pending_invoice_item_invoice: int | None = None
-    object: Literal['subscription'] = ALWAYS_SENT
+    object: Literal["subscription"] = ALWAYS_SENT
     on_behalf_of: str | Account | None = None
     pause_collection: SubscriptionPauseCollection | None = None
     payment_settings: SubscriptionPaymentSettings | None = None
@@ -55,7 +55,10 @@ class Subscription(StripeObject):
     presentment_details: SubscriptionPresentmentDetails | None = None
     schedule: str | SubscriptionSchedule | None = None
     start_date: int = ALWAYS_SENT
-    status: Literal['active', 'canceled', 'incomplete', 'incomplete_expired', 'past_due', 'paused', 'trialing', 'unpaid'] | str = ALWAYS_SENT
+    status: (
+        Literal["active", "canceled", "incomplete", "incomplete_expired", "past_due", "paused", "trialing", "unpaid"]
+        | str
+    ) = ALWAYS_SENT
     status_details: SubscriptionStatusDetails | None = None
     test_clock: str | TestHelpersTestClock | None = None
     transfer_data: SubscriptionTransferData | None = None
@@ -65,7 +68,7 @@ class Subscription(StripeObject):
 
 
 class SubscriptionAutomaticTax(StripeObject):
-    disabled_reason: Literal['requires_location_inputs'] | None = None
+    disabled_reason: Literal["requires_location_inputs"] | None = None
     enabled: bool = ALWAYS_SENT
     liability: SubscriptionAutomaticTaxLiability | None = None
 
@@ -80,7 +83,7 @@ class SubscriptionBillingCycleAnchorConfig(StripeObject):
 
 class SubscriptionBillingMode(StripeObject):
     flexible: SubscriptionBillingModeFlexible | None = None
-    type: Literal['classic', 'flexible'] | str = ALWAYS_SENT
+    type: Literal["classic", "flexible"] | str = ALWAYS_SENT
     updated_at: int | None = None
 
 
@@ -97,9 +100,26 @@ class SubscriptionBillingThresholds(StripeObject):
 
 class SubscriptionCancellationDetails(StripeObject):
     comment: str | None = None
-    feedback: Literal['customer_service', 'low_quality', 'missing_features', 'other', 'switched_service', 'too_complex', 'too_expensive', 'unused'] | str | None = None
+    feedback: (
+        Literal[
+            "customer_service",
+            "low_quality",
+            "missing_features",
+            "other",
+            "switched_service",
+            "too_complex",
+            "too_expensive",
+            "unused",
+        ]
+        | str
+        | None
+    ) = None
     feedback_option: str | BillingFeedbackOption | None = None
-    reason: Literal['canceled_by_retention_policy', 'cancellation_requested', 'payment_disputed', 'payment_failed'] | str | None = None
+    reason: (
+        Literal["canceled_by_retention_policy", "cancellation_requested", "payment_disputed", "payment_failed"]
+        | str
+        | None
+    ) = None
 
 
 class SubscriptionInvoiceSettings(StripeObject):
@@ -115,18 +135,76 @@ class SubscriptionManagedPayments(StripeObject):
 
 
 class SubscriptionPauseCollection(StripeObject):
-    behavior: Literal['keep_as_draft', 'mark_uncollectible', 'void'] | str = ALWAYS_SENT
+    behavior: Literal["keep_as_draft", "mark_uncollectible", "void"] | str = ALWAYS_SENT
     resumes_at: int | None = None
 
 
 class SubscriptionPaymentSettings(StripeObject):
     payment_method_options: SubscriptionPaymentSettingsPaymentMethodOptions | None = None
-    payment_method_types: list[Literal['ach_credit_transfer', 'ach_debit', 'acss_debit', 'affirm', 'alipay', 'amazon_pay', 'au_becs_debit', 'bacs_debit', 'bancontact', 'billie', 'blik', 'boleto', 'card', 'cashapp', 'crypto', 'custom', 'customer_balance', 'eps', 'fpx', 'giropay', 'grabpay', 'ideal', 'jp_credit_transfer', 'kakao_pay', 'klarna', 'konbini', 'kr_card', 'link', 'mb_way', 'multibanco', 'naver_pay', 'nz_bank_account', 'p24', 'pay_by_bank', 'payco', 'paynow', 'paypal', 'payto', 'pix', 'promptpay', 'revolut_pay', 'satispay', 'sepa_credit_transfer', 'sepa_debit', 'sequra', 'sofort', 'swish', 'twint', 'upi', 'us_bank_account', 'wechat_pay'] | str] | None = None
-    save_default_payment_method: Literal['off', 'on_subscription'] | str | None = None
+    payment_method_types: (
+        list[
+            Literal[
+                "ach_credit_transfer",
+                "ach_debit",
+                "acss_debit",
+                "affirm",
+                "alipay",
+                "amazon_pay",
+                "au_becs_debit",
+                "bacs_debit",
+                "bancontact",
+                "billie",
+                "blik",
+                "boleto",
+                "card",
+                "cashapp",
+                "crypto",
+                "custom",
+                "customer_balance",
+                "eps",
+                "fpx",
+                "giropay",
+                "grabpay",
+                "ideal",
+                "jp_credit_transfer",
+                "kakao_pay",
+                "klarna",
+                "konbini",
+                "kr_card",
+                "link",
+                "mb_way",
+                "multibanco",
+                "naver_pay",
+                "nz_bank_account",
+                "p24",
+                "pay_by_bank",
+                "payco",
+                "paynow",
+                "paypal",
+                "payto",
+                "pix",
+                "promptpay",
+                "revolut_pay",
+                "satispay",
+                "sepa_credit_transfer",
+                "sepa_debit",
+                "sequra",
+                "sofort",
+                "swish",
+                "twint",
+                "upi",
+                "us_bank_account",
+                "wechat_pay",
+            ]
+            | str
+        ]
+        | None
+    ) = None
+    save_default_payment_method: Literal["off", "on_subscription"] | str | None = None
 
 
 class SubscriptionPendingInvoiceItemInterval(StripeObject):
-    interval: Literal['day', 'month', 'week', 'year'] | str = ALWAYS_SENT
+    interval: Literal["day", "month", "week", "year"] | str = ALWAYS_SENT
     interval_count: int = ALWAYS_SENT
 
 
@@ -161,23 +239,23 @@ class SubscriptionTrialSettings(StripeObject):
 
 class SubscriptionAutomaticTaxLiability(StripeObject):
     account: str | Account | None = None
-    type: Literal['account', 'self'] | str = ALWAYS_SENT
+    type: Literal["account", "self"] | str = ALWAYS_SENT
 
 
 class SubscriptionBillingModeFlexible(StripeObject):
-    proration_discounts: Literal['included', 'itemized'] | str | None = None
+    proration_discounts: Literal["included", "itemized"] | str | None = None
 
 
 class SubscriptionBillingScheduleAppliesTo(StripeObject):
     price: str | Price | None = None
-    type: Literal['price'] = ALWAYS_SENT
+    type: Literal["price"] = ALWAYS_SENT
 
 
 class SubscriptionBillingScheduleBillUntil(StripeObject):
     computed_timestamp: int = ALWAYS_SENT
     duration: SubscriptionBillingScheduleBillUntilDuration | None = None
     timestamp: int | None = None
-    type: Literal['duration', 'timestamp'] | str = ALWAYS_SENT
+    type: Literal["duration", "timestamp"] | str = ALWAYS_SENT
 
 
 class SubscriptionInvoiceSettingsCustomField(StripeObject):
@@ -187,7 +265,7 @@ class SubscriptionInvoiceSettingsCustomField(StripeObject):
 
 class SubscriptionInvoiceSettingsIssuer(StripeObject):
     account: str | Account | None = None
-    type: Literal['account', 'self'] | str = ALWAYS_SENT
+    type: Literal["account", "self"] | str = ALWAYS_SENT
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptions(StripeObject):
@@ -208,26 +286,26 @@ class SubscriptionPaymentSettingsPaymentMethodOptions(StripeObject):
 class SubscriptionStatusDetailsPaused(StripeObject):
     subscription: SubscriptionStatusDetailsPausedSubscription = ALWAYS_SENT
     transitioned_at: int = ALWAYS_SENT
-    type: Literal['subscription'] | str = ALWAYS_SENT
+    type: Literal["subscription"] | str = ALWAYS_SENT
 
 
 class SubscriptionTrialSettingsEndBehavior(StripeObject):
-    billing_cycle_anchor: Literal['now', 'unchanged'] | str | None = None
-    missing_payment_method: Literal['cancel', 'create_invoice', 'pause'] | str = ALWAYS_SENT
+    billing_cycle_anchor: Literal["now", "unchanged"] | str | None = None
+    missing_payment_method: Literal["cancel", "create_invoice", "pause"] | str = ALWAYS_SENT
 
 
 class SubscriptionBillingScheduleBillUntilDuration(StripeObject):
-    interval: Literal['day', 'month', 'week', 'year'] | str = ALWAYS_SENT
+    interval: Literal["day", "month", "week", "year"] | str = ALWAYS_SENT
     interval_count: int | None = None
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsAcssDebit(StripeObject):
     mandate_options: SubscriptionPaymentSettingsPaymentMethodOptionsAcssDebitMandateOptions | None = None
-    verification_method: Literal['automatic', 'instant', 'microdeposits'] | str | None = None
+    verification_method: Literal["automatic", "instant", "microdeposits"] | str | None = None
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsBancontact(StripeObject):
-    preferred_language: Literal['de', 'en', 'fr', 'nl'] | str = ALWAYS_SENT
+    preferred_language: Literal["de", "en", "fr", "nl"] | str = ALWAYS_SENT
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsBillie(StripeObject):
@@ -240,13 +318,31 @@ class SubscriptionPaymentSettingsPaymentMethodOptionsBlik(StripeObject):
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsCard(StripeObject):
     mandate_options: SubscriptionPaymentSettingsPaymentMethodOptionsCardMandateOptions | None = None
-    network: Literal['amex', 'cartes_bancaires', 'diners', 'discover', 'eftpos_au', 'girocard', 'interac', 'jcb', 'link', 'mastercard', 'unionpay', 'unknown', 'visa'] | str | None = None
-    request_three_d_secure: Literal['any', 'automatic', 'challenge'] | str | None = None
+    network: (
+        Literal[
+            "amex",
+            "cartes_bancaires",
+            "diners",
+            "discover",
+            "eftpos_au",
+            "girocard",
+            "interac",
+            "jcb",
+            "link",
+            "mastercard",
+            "unionpay",
+            "unknown",
+            "visa",
+        ]
+        | str
+        | None
+    ) = None
+    request_three_d_secure: Literal["any", "automatic", "challenge"] | str | None = None
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsCustomerBalance(StripeObject):
     bank_transfer: SubscriptionPaymentSettingsPaymentMethodOptionsCustomerBalanceBankTransfer | None = None
-    funding_type: Literal['bank_transfer'] | None = None
+    funding_type: Literal["bank_transfer"] | None = None
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsKonbini(StripeObject):
@@ -271,23 +367,54 @@ class SubscriptionPaymentSettingsPaymentMethodOptionsUpi(StripeObject):
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsUsBankAccount(StripeObject):
-    financial_connections: SubscriptionPaymentSettingsPaymentMethodOptionsUsBankAccountFinancialConnections | None = None
-    verification_method: Literal['automatic', 'instant', 'microdeposits'] | str | None = None
+    financial_connections: SubscriptionPaymentSettingsPaymentMethodOptionsUsBankAccountFinancialConnections | None = (
+        None
+    )
+    verification_method: Literal["automatic", "instant", "microdeposits"] | str | None = None
 
 
 class SubscriptionStatusDetailsPausedSubscription(StripeObject):
-    type: Literal['final_payment_failure', 'first_payment_failure', 'pause_requested', 'system', 'trial_end_without_payment_method'] | str = ALWAYS_SENT
+    type: (
+        Literal[
+            "final_payment_failure",
+            "first_payment_failure",
+            "pause_requested",
+            "system",
+            "trial_end_without_payment_method",
+        ]
+        | str
+    ) = ALWAYS_SENT
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsAcssDebitMandateOptions(StripeObject):
-    transaction_type: Literal['business', 'personal'] | str | None = None
+    transaction_type: Literal["business", "personal"] | str | None = None
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsBillieCompanyDetails(StripeObject):
-    registered_address: SubscriptionPaymentSettingsPaymentMethodOptionsBillieCompanyDetailsRegisteredAddress | None = None
+    registered_address: SubscriptionPaymentSettingsPaymentMethodOptionsBillieCompanyDetailsRegisteredAddress | None = (
+        None
+    )
     registered_name: str | None = None
     registration_number: str | None = None
-    registration_type: Literal['ch_ein', 'de_hrb', 'dk_cvr', 'es_cif', 'fi_tunnus', 'fr_siren', 'fr_siret', 'it_rea', 'nl_kvk', 'no_org_number', 'no_pno', 'se_org_number', 'se_pno', 'uk_crn'] | None = None
+    registration_type: (
+        Literal[
+            "ch_ein",
+            "de_hrb",
+            "dk_cvr",
+            "es_cif",
+            "fi_tunnus",
+            "fr_siren",
+            "fr_siret",
+            "it_rea",
+            "nl_kvk",
+            "no_org_number",
+            "no_pno",
+            "se_org_number",
+            "se_pno",
+            "uk_crn",
+        ]
+        | None
+    ) = None
     vat: str | None = None
 
 
@@ -297,39 +424,57 @@ class SubscriptionPaymentSettingsPaymentMethodOptionsBlikMandateOptions(StripeOb
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsCardMandateOptions(StripeObject):
     amount: int | None = None
-    amount_type: Literal['fixed', 'maximum'] | str | None = None
+    amount_type: Literal["fixed", "maximum"] | str | None = None
     description: str | None = None
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsCustomerBalanceBankTransfer(StripeObject):
-    eu_bank_transfer: SubscriptionPaymentSettingsPaymentMethodOptionsCustomerBalanceBankTransferEuBankTransfer | None = None
+    eu_bank_transfer: (
+        SubscriptionPaymentSettingsPaymentMethodOptionsCustomerBalanceBankTransferEuBankTransfer | None
+    ) = None
     type: str | None = None
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsPaytoMandateOptions(StripeObject):
     amount: int | None = None
-    amount_type: Literal['fixed', 'maximum'] | str | None = None
-    purpose: Literal['dependant_support', 'government', 'loan', 'mortgage', 'other', 'pension', 'personal', 'retail', 'salary', 'tax', 'utility'] | str | None = None
+    amount_type: Literal["fixed", "maximum"] | str | None = None
+    purpose: (
+        Literal[
+            "dependant_support",
+            "government",
+            "loan",
+            "mortgage",
+            "other",
+            "pension",
+            "personal",
+            "retail",
+            "salary",
+            "tax",
+            "utility",
+        ]
+        | str
+        | None
+    ) = None
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsPixMandateOptions(StripeObject):
     amount: int | None = None
-    amount_includes_iof: Literal['always', 'never'] | str | None = None
+    amount_includes_iof: Literal["always", "never"] | str | None = None
     end_date: str | None = None
-    payment_schedule: Literal['halfyearly', 'monthly', 'quarterly', 'weekly', 'yearly'] | str | None = None
+    payment_schedule: Literal["halfyearly", "monthly", "quarterly", "weekly", "yearly"] | str | None = None
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsUpiMandateOptions(StripeObject):
     amount: int | None = None
-    amount_type: Literal['fixed', 'maximum'] | str | None = None
+    amount_type: Literal["fixed", "maximum"] | str | None = None
     description: str | None = None
     end_date: int | None = None
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsUsBankAccountFinancialConnections(StripeObject):
     filters: SubscriptionPaymentSettingsPaymentMethodOptionsUsBankAccountFinancialConnectionsFilters | None = None
-    permissions: list[Literal['balances', 'ownership', 'payment_method', 'transactions'] | str] | None = None
-    prefetch: list[Literal['balances', 'ownership', 'transactions'] | str] | None = None
+    permissions: list[Literal["balances", "ownership", "payment_method", "transactions"] | str] | None = None
+    prefetch: list[Literal["balances", "ownership", "transactions"] | str] | None = None
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsBillieCompanyDetailsRegisteredAddress(StripeObject):
@@ -342,11 +487,11 @@ class SubscriptionPaymentSettingsPaymentMethodOptionsBillieCompanyDetailsRegiste
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsCustomerBalanceBankTransferEuBankTransfer(StripeObject):
-    country: Literal['BE', 'DE', 'ES', 'FR', 'IE', 'NL'] | str = ALWAYS_SENT
+    country: Literal["BE", "DE", "ES", "FR", "IE", "NL"] | str = ALWAYS_SENT
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsUsBankAccountFinancialConnectionsFilters(StripeObject):
-    account_subcategories: list[Literal['checking', 'savings'] | str] | None = None
+    account_subcategories: list[Literal["checking", "savings"] | str] | None = None
 
 
 if TYPE_CHECKING:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import DeletedObject, lazy_model
@@ -22,7 +22,7 @@ class SubscriptionItem(StripeObject):
     discounts: list[str | Discount] = ALWAYS_SENT
     id: str = ALWAYS_SENT
     metadata: dict[str, str] = ALWAYS_SENT
-    object: Literal['subscription_item'] = ALWAYS_SENT
+    object: Literal["subscription_item"] = ALWAYS_SENT
     plan: Plan = ALWAYS_SENT
     price: Price = ALWAYS_SENT
     quantity: int | None = None

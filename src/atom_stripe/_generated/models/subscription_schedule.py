@@ -3,14 +3,15 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
 
 
 class SubscriptionSchedule(StripeObject):
-    """A subscription schedule allows you to create and manage the lifecycle of a subscription by predefining expected changes."""
+    """A subscription schedule allows you to create and manage the lifecycle of a subscription by predefining expected
+    changes."""
 
     application: str | Application | None = None
     billing_mode: SubscriptionScheduleBillingMode = ALWAYS_SENT
@@ -21,23 +22,23 @@ class SubscriptionSchedule(StripeObject):
     customer: str | Customer = ALWAYS_SENT
     customer_account: str | None = None
     default_settings: SubscriptionScheduleDefaultSettings = ALWAYS_SENT
-    end_behavior: Literal['cancel', 'none', 'release', 'renew'] | str = ALWAYS_SENT
+    end_behavior: Literal["cancel", "none", "release", "renew"] | str = ALWAYS_SENT
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] | None = None
-    object: Literal['subscription_schedule'] = ALWAYS_SENT
+    object: Literal["subscription_schedule"] = ALWAYS_SENT
     pause_schedules: list[SubscriptionSchedulePauseSchedule] = ALWAYS_SENT
     phases: list[SubscriptionSchedulePhase] = ALWAYS_SENT
     released_at: int | None = None
     released_subscription: str | None = None
-    status: Literal['active', 'canceled', 'completed', 'not_started', 'released'] | str = ALWAYS_SENT
+    status: Literal["active", "canceled", "completed", "not_started", "released"] | str = ALWAYS_SENT
     subscription: str | Subscription | None = None
     test_clock: str | TestHelpersTestClock | None = None
 
 
 class SubscriptionScheduleBillingMode(StripeObject):
     flexible: SubscriptionScheduleBillingModeFlexible | None = None
-    type: Literal['classic', 'flexible'] | str = ALWAYS_SENT
+    type: Literal["classic", "flexible"] | str = ALWAYS_SENT
     updated_at: int | None = None
 
 
@@ -49,9 +50,9 @@ class SubscriptionScheduleCurrentPhase(StripeObject):
 class SubscriptionScheduleDefaultSettings(StripeObject):
     application_fee_percent: float | None = None
     automatic_tax: SubscriptionScheduleDefaultSettingsAutomaticTax | None = None
-    billing_cycle_anchor: Literal['automatic', 'phase_start'] | str = ALWAYS_SENT
+    billing_cycle_anchor: Literal["automatic", "phase_start"] | str = ALWAYS_SENT
     billing_thresholds: SubscriptionScheduleDefaultSettingsBillingThresholds | None = None
-    collection_method: Literal['charge_automatically', 'send_invoice'] | str | None = None
+    collection_method: Literal["charge_automatically", "send_invoice"] | str | None = None
     default_payment_method: str | PaymentMethod | None = None
     description: str | None = None
     invoice_settings: SubscriptionScheduleDefaultSettingsInvoiceSettings = ALWAYS_SENT
@@ -69,9 +70,9 @@ class SubscriptionSchedulePhase(StripeObject):
     add_invoice_items: list[SubscriptionSchedulePhaseAddInvoiceItem] = ALWAYS_SENT
     application_fee_percent: float | None = None
     automatic_tax: SubscriptionSchedulePhaseAutomaticTax | None = None
-    billing_cycle_anchor: Literal['automatic', 'phase_start'] | str | None = None
+    billing_cycle_anchor: Literal["automatic", "phase_start"] | str | None = None
     billing_thresholds: SubscriptionSchedulePhaseBillingThresholds | None = None
-    collection_method: Literal['charge_automatically', 'send_invoice'] | str | None = None
+    collection_method: Literal["charge_automatically", "send_invoice"] | str | None = None
     currency: str = ALWAYS_SENT
     default_payment_method: str | PaymentMethod | None = None
     default_tax_rates: list[TaxRate] | None = None
@@ -82,7 +83,7 @@ class SubscriptionSchedulePhase(StripeObject):
     items: list[SubscriptionSchedulePhaseItem] = ALWAYS_SENT
     metadata: dict[str, str] | None = None
     on_behalf_of: str | Account | None = None
-    proration_behavior: Literal['always_invoice', 'create_prorations', 'none'] | str = ALWAYS_SENT
+    proration_behavior: Literal["always_invoice", "create_prorations", "none"] | str = ALWAYS_SENT
     start_date: int = ALWAYS_SENT
     transfer_data: SubscriptionSchedulePhaseTransferData | None = None
     trial: bool | None = None
@@ -90,11 +91,11 @@ class SubscriptionSchedulePhase(StripeObject):
 
 
 class SubscriptionScheduleBillingModeFlexible(StripeObject):
-    proration_discounts: Literal['included', 'itemized'] | str | None = None
+    proration_discounts: Literal["included", "itemized"] | str | None = None
 
 
 class SubscriptionScheduleDefaultSettingsAutomaticTax(StripeObject):
-    disabled_reason: Literal['requires_location_inputs'] | None = None
+    disabled_reason: Literal["requires_location_inputs"] | None = None
     enabled: bool = ALWAYS_SENT
     liability: SubscriptionScheduleDefaultSettingsAutomaticTaxLiability | None = None
 
@@ -141,7 +142,7 @@ class SubscriptionSchedulePhaseAddInvoiceItem(StripeObject):
 
 
 class SubscriptionSchedulePhaseAutomaticTax(StripeObject):
-    disabled_reason: Literal['requires_location_inputs'] | None = None
+    disabled_reason: Literal["requires_location_inputs"] | None = None
     enabled: bool = ALWAYS_SENT
     liability: SubscriptionSchedulePhaseAutomaticTaxLiability | None = None
 
@@ -183,7 +184,7 @@ class SubscriptionSchedulePhaseTransferData(StripeObject):
 
 class SubscriptionScheduleDefaultSettingsAutomaticTaxLiability(StripeObject):
     account: str | Account | None = None
-    type: Literal['account', 'self'] | str = ALWAYS_SENT
+    type: Literal["account", "self"] | str = ALWAYS_SENT
 
 
 class SubscriptionScheduleDefaultSettingsInvoiceSettingsCustomField(StripeObject):
@@ -193,29 +194,29 @@ class SubscriptionScheduleDefaultSettingsInvoiceSettingsCustomField(StripeObject
 
 class SubscriptionScheduleDefaultSettingsInvoiceSettingsIssuer(StripeObject):
     account: str | Account | None = None
-    type: Literal['account', 'self'] | str = ALWAYS_SENT
+    type: Literal["account", "self"] | str = ALWAYS_SENT
 
 
 class SubscriptionSchedulePauseSchedulePauseSettings(StripeObject):
     bill_for: SubscriptionSchedulePauseSchedulePauseSettingsBillFor = ALWAYS_SENT
-    invoicing_behavior: Literal['invoice', 'pending_invoice_item'] | str = ALWAYS_SENT
-    type: Literal['subscription'] | str = ALWAYS_SENT
+    invoicing_behavior: Literal["invoice", "pending_invoice_item"] | str = ALWAYS_SENT
+    type: Literal["subscription"] | str = ALWAYS_SENT
 
 
 class SubscriptionSchedulePauseSchedulePauseStatus(StripeObject):
     error: SubscriptionSchedulePauseSchedulePauseStatusError | None = None
-    type: Literal['error', 'scheduled', 'succeeded'] | str = ALWAYS_SENT
+    type: Literal["error", "scheduled", "succeeded"] | str = ALWAYS_SENT
 
 
 class SubscriptionSchedulePauseScheduleResumeSettings(StripeObject):
-    billing_cycle_anchor: Literal['resume_at', 'unchanged'] | str = ALWAYS_SENT
-    payment_behavior: Literal['resume_on_payment_attempt', 'resume_on_payment_success'] | str = ALWAYS_SENT
-    proration_behavior: Literal['always_invoice', 'create_prorations', 'none'] | str = ALWAYS_SENT
+    billing_cycle_anchor: Literal["resume_at", "unchanged"] | str = ALWAYS_SENT
+    payment_behavior: Literal["resume_on_payment_attempt", "resume_on_payment_success"] | str = ALWAYS_SENT
+    proration_behavior: Literal["always_invoice", "create_prorations", "none"] | str = ALWAYS_SENT
 
 
 class SubscriptionSchedulePauseScheduleResumeStatus(StripeObject):
     error: SubscriptionSchedulePauseScheduleResumeStatusError | None = None
-    type: Literal['error', 'pending', 'requires_action', 'scheduled', 'succeeded'] | str = ALWAYS_SENT
+    type: Literal["error", "pending", "requires_action", "scheduled", "succeeded"] | str = ALWAYS_SENT
 
 
 class SubscriptionSchedulePhaseAddInvoiceItemDiscount(StripeObject):
@@ -231,7 +232,7 @@ class SubscriptionSchedulePhaseAddInvoiceItemPeriod(StripeObject):
 
 class SubscriptionSchedulePhaseAutomaticTaxLiability(StripeObject):
     account: str | Account | None = None
-    type: Literal['account', 'self'] | str = ALWAYS_SENT
+    type: Literal["account", "self"] | str = ALWAYS_SENT
 
 
 class SubscriptionSchedulePhaseInvoiceSettingsCustomField(StripeObject):
@@ -241,7 +242,7 @@ class SubscriptionSchedulePhaseInvoiceSettingsCustomField(StripeObject):
 
 class SubscriptionSchedulePhaseInvoiceSettingsIssuer(StripeObject):
     account: str | Account | None = None
-    type: Literal['account', 'self'] | str = ALWAYS_SENT
+    type: Literal["account", "self"] | str = ALWAYS_SENT
 
 
 class SubscriptionSchedulePhaseItemBillingThresholds(StripeObject):
@@ -255,7 +256,9 @@ class SubscriptionSchedulePhaseItemDiscount(StripeObject):
 
 
 class SubscriptionSchedulePauseSchedulePauseSettingsBillFor(StripeObject):
-    outstanding_usage_through: SubscriptionSchedulePauseSchedulePauseSettingsBillForOutstandingUsageThrough = ALWAYS_SENT
+    outstanding_usage_through: SubscriptionSchedulePauseSchedulePauseSettingsBillForOutstandingUsageThrough = (
+        ALWAYS_SENT
+    )
     unused_time_from: SubscriptionSchedulePauseSchedulePauseSettingsBillForUnusedTimeFrom = ALWAYS_SENT
 
 
@@ -271,20 +274,20 @@ class SubscriptionSchedulePauseScheduleResumeStatusError(StripeObject):
 
 class SubscriptionSchedulePhaseAddInvoiceItemPeriodEnd(StripeObject):
     timestamp: int | None = None
-    type: Literal['min_item_period_end', 'phase_end', 'timestamp'] | str = ALWAYS_SENT
+    type: Literal["min_item_period_end", "phase_end", "timestamp"] | str = ALWAYS_SENT
 
 
 class SubscriptionSchedulePhaseAddInvoiceItemPeriodStart(StripeObject):
     timestamp: int | None = None
-    type: Literal['max_item_period_start', 'phase_start', 'timestamp'] | str = ALWAYS_SENT
+    type: Literal["max_item_period_start", "phase_start", "timestamp"] | str = ALWAYS_SENT
 
 
 class SubscriptionSchedulePauseSchedulePauseSettingsBillForOutstandingUsageThrough(StripeObject):
-    type: Literal['none', 'pause_at'] | str = ALWAYS_SENT
+    type: Literal["none", "pause_at"] | str = ALWAYS_SENT
 
 
 class SubscriptionSchedulePauseSchedulePauseSettingsBillForUnusedTimeFrom(StripeObject):
-    type: Literal['item_current_period_start', 'none', 'pause_at'] | str = ALWAYS_SENT
+    type: Literal["item_current_period_start", "none", "pause_at"] | str = ALWAYS_SENT
 
 
 if TYPE_CHECKING:

@@ -9,11 +9,12 @@ from ..._models import ALWAYS_SENT, StripeObject
 
 
 class TaxAssociation(StripeObject):
-    """A Tax Association exposes the Tax Transactions that Stripe attempted to create on your behalf based on the PaymentIntent input."""
+    """A Tax Association exposes the Tax Transactions that Stripe attempted to create on your behalf based on the
+    PaymentIntent input."""
 
     calculation: str = ALWAYS_SENT
     id: str = ALWAYS_SENT
-    object: Literal['tax.association'] = ALWAYS_SENT
+    object: Literal["tax.association"] = ALWAYS_SENT
     payment_intent: str = ALWAYS_SENT
     tax_transaction_attempts: list[TaxAssociationTaxTransactionAttempt] | None = None
 
@@ -30,4 +31,13 @@ class TaxAssociationTaxTransactionAttemptCommitted(StripeObject):
 
 
 class TaxAssociationTaxTransactionAttemptErrored(StripeObject):
-    reason: Literal['another_payment_associated_with_calculation', 'calculation_expired', 'currency_mismatch', 'original_transaction_voided', 'unique_reference_violation'] | str = ALWAYS_SENT
+    reason: (
+        Literal[
+            "another_payment_associated_with_calculation",
+            "calculation_expired",
+            "currency_mismatch",
+            "original_transaction_voided",
+            "unique_reference_violation",
+        ]
+        | str
+    ) = ALWAYS_SENT

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -21,7 +21,7 @@ class TaxCalculation(StripeObject):
     id: str | None = None
     line_items: Page[TaxCalculationLineItem] | None = None
     livemode: bool = ALWAYS_SENT
-    object: Literal['tax.calculation'] = ALWAYS_SENT
+    object: Literal["tax.calculation"] = ALWAYS_SENT
     ship_from_details: TaxCalculationShipFromDetails | None = None
     shipping_cost: TaxCalculationShippingCost | None = None
     tax_amount_exclusive: int = ALWAYS_SENT
@@ -32,10 +32,10 @@ class TaxCalculation(StripeObject):
 
 class TaxCalculationCustomerDetails(StripeObject):
     address: TaxCalculationCustomerDetailsAddress | None = None
-    address_source: Literal['billing', 'shipping'] | str | None = None
+    address_source: Literal["billing", "shipping"] | str | None = None
     ip_address: str | None = None
     tax_ids: list[TaxCalculationCustomerDetailsTaxId] = ALWAYS_SENT
-    taxability_override: Literal['customer_exempt', 'none', 'reverse_charge'] | str = ALWAYS_SENT
+    taxability_override: Literal["customer_exempt", "none", "reverse_charge"] | str = ALWAYS_SENT
 
 
 class TaxCalculationShipFromDetails(StripeObject):
@@ -46,7 +46,7 @@ class TaxCalculationShippingCost(StripeObject):
     amount: int = ALWAYS_SENT
     amount_tax: int = ALWAYS_SENT
     shipping_rate: str | None = None
-    tax_behavior: Literal['exclusive', 'inclusive'] | str = ALWAYS_SENT
+    tax_behavior: Literal["exclusive", "inclusive"] | str = ALWAYS_SENT
     tax_breakdown: list[TaxCalculationShippingCostTaxBreakdown] | None = None
     tax_code: str = ALWAYS_SENT
 
@@ -55,7 +55,26 @@ class TaxCalculationTaxBreakdown(StripeObject):
     amount: int = ALWAYS_SENT
     inclusive: bool = ALWAYS_SENT
     tax_rate_details: TaxCalculationTaxBreakdownTaxRateDetails = ALWAYS_SENT
-    taxability_reason: Literal['customer_exempt', 'not_collecting', 'not_subject_to_tax', 'not_supported', 'portion_product_exempt', 'portion_reduced_rated', 'portion_standard_rated', 'product_exempt', 'product_exempt_holiday', 'proportionally_rated', 'reduced_rated', 'reverse_charge', 'standard_rated', 'taxable_basis_reduced', 'zero_rated'] | str = ALWAYS_SENT
+    taxability_reason: (
+        Literal[
+            "customer_exempt",
+            "not_collecting",
+            "not_subject_to_tax",
+            "not_supported",
+            "portion_product_exempt",
+            "portion_reduced_rated",
+            "portion_standard_rated",
+            "product_exempt",
+            "product_exempt_holiday",
+            "proportionally_rated",
+            "reduced_rated",
+            "reverse_charge",
+            "standard_rated",
+            "taxable_basis_reduced",
+            "zero_rated",
+        ]
+        | str
+    ) = ALWAYS_SENT
     taxable_amount: int = ALWAYS_SENT
 
 
@@ -69,7 +88,147 @@ class TaxCalculationCustomerDetailsAddress(StripeObject):
 
 
 class TaxCalculationCustomerDetailsTaxId(StripeObject):
-    type: Literal['ad_nrt', 'ae_trn', 'al_tin', 'am_tin', 'ao_tin', 'ar_cuit', 'au_abn', 'au_acn', 'au_arn', 'au_wpn', 'aw_tin', 'az_tin', 'ba_tin', 'bb_tin', 'bd_bin', 'bf_ifu', 'bg_uic', 'bh_vat', 'bj_ifu', 'bo_tin', 'br_cnpj', 'br_cpf', 'bs_tin', 'bw_vat', 'by_tin', 'ca_bn', 'ca_gst_hst', 'ca_pst_bc', 'ca_pst_mb', 'ca_pst_sk', 'ca_qst', 'cd_nif', 'ch_uid', 'ch_vat', 'ci_vat', 'cl_tin', 'cm_niu', 'cn_tin', 'co_nit', 'cr_tin', 'cv_nif', 'cz_dic', 'de_stn', 'do_rcn', 'ec_ruc', 'eg_tin', 'es_cif', 'et_tin', 'eu_oss_vat', 'eu_vat', 'fo_vat', 'fr_siren', 'fr_siret', 'fr_spi', 'gb_vat', 'ge_vat', 'gh_tin', 'gi_tin', 'gn_nif', 'hk_br', 'hr_oib', 'hu_tin', 'ic_nif', 'id_npwp', 'il_vat', 'in_gst', 'is_kt', 'is_vat', 'it_cf', 'jp_cn', 'jp_rn', 'jp_trn', 'ke_pin', 'kg_tin', 'kh_tin', 'kr_brn', 'kz_bin', 'la_tin', 'li_uid', 'li_vat', 'lk_vat', 'ma_vat', 'md_cf', 'md_vat', 'me_pib', 'mk_vat', 'mr_nif', 'mu_vat', 'mx_rfc', 'my_frp', 'my_itn', 'my_sst', 'mz_nuit', 'ng_tin', 'no_vat', 'no_voec', 'np_pan', 'nz_bn', 'nz_gst', 'om_vat', 'pe_ruc', 'ph_tin', 'pl_nip', 'pt_nif', 'py_ruc', 'ro_tin', 'rs_pib', 'ru_inn', 'ru_kpp', 'sa_vat', 'sg_gst', 'sg_uen', 'si_tin', 'sm_coe', 'sn_ninea', 'sr_fin', 'sv_nit', 'th_vat', 'tj_tin', 'tr_tin', 'tt_bir', 'tt_vat', 'tw_vat', 'tz_vat', 'ua_vat', 'ug_tin', 'unknown', 'us_ein', 'uy_ruc', 'uz_tin', 'uz_vat', 've_rif', 'vn_tin', 'za_vat', 'zm_tin', 'zw_tin'] | str = ALWAYS_SENT
+    type: (
+        Literal[
+            "ad_nrt",
+            "ae_trn",
+            "al_tin",
+            "am_tin",
+            "ao_tin",
+            "ar_cuit",
+            "au_abn",
+            "au_acn",
+            "au_arn",
+            "au_wpn",
+            "aw_tin",
+            "az_tin",
+            "ba_tin",
+            "bb_tin",
+            "bd_bin",
+            "bf_ifu",
+            "bg_uic",
+            "bh_vat",
+            "bj_ifu",
+            "bo_tin",
+            "br_cnpj",
+            "br_cpf",
+            "bs_tin",
+            "bw_vat",
+            "by_tin",
+            "ca_bn",
+            "ca_gst_hst",
+            "ca_pst_bc",
+            "ca_pst_mb",
+            "ca_pst_sk",
+            "ca_qst",
+            "cd_nif",
+            "ch_uid",
+            "ch_vat",
+            "ci_vat",
+            "cl_tin",
+            "cm_niu",
+            "cn_tin",
+            "co_nit",
+            "cr_tin",
+            "cv_nif",
+            "cz_dic",
+            "de_stn",
+            "do_rcn",
+            "ec_ruc",
+            "eg_tin",
+            "es_cif",
+            "et_tin",
+            "eu_oss_vat",
+            "eu_vat",
+            "fo_vat",
+            "fr_siren",
+            "fr_siret",
+            "fr_spi",
+            "gb_vat",
+            "ge_vat",
+            "gh_tin",
+            "gi_tin",
+            "gn_nif",
+            "hk_br",
+            "hr_oib",
+            "hu_tin",
+            "ic_nif",
+            "id_npwp",
+            "il_vat",
+            "in_gst",
+            "is_kt",
+            "is_vat",
+            "it_cf",
+            "jp_cn",
+            "jp_rn",
+            "jp_trn",
+            "ke_pin",
+            "kg_tin",
+            "kh_tin",
+            "kr_brn",
+            "kz_bin",
+            "la_tin",
+            "li_uid",
+            "li_vat",
+            "lk_vat",
+            "ma_vat",
+            "md_cf",
+            "md_vat",
+            "me_pib",
+            "mk_vat",
+            "mr_nif",
+            "mu_vat",
+            "mx_rfc",
+            "my_frp",
+            "my_itn",
+            "my_sst",
+            "mz_nuit",
+            "ng_tin",
+            "no_vat",
+            "no_voec",
+            "np_pan",
+            "nz_bn",
+            "nz_gst",
+            "om_vat",
+            "pe_ruc",
+            "ph_tin",
+            "pl_nip",
+            "pt_nif",
+            "py_ruc",
+            "ro_tin",
+            "rs_pib",
+            "ru_inn",
+            "ru_kpp",
+            "sa_vat",
+            "sg_gst",
+            "sg_uen",
+            "si_tin",
+            "sm_coe",
+            "sn_ninea",
+            "sr_fin",
+            "sv_nit",
+            "th_vat",
+            "tj_tin",
+            "tr_tin",
+            "tt_bir",
+            "tt_vat",
+            "tw_vat",
+            "tz_vat",
+            "ua_vat",
+            "ug_tin",
+            "unknown",
+            "us_ein",
+            "uy_ruc",
+            "uz_tin",
+            "uz_vat",
+            "ve_rif",
+            "vn_tin",
+            "za_vat",
+            "zm_tin",
+            "zw_tin",
+        ]
+        | str
+    ) = ALWAYS_SENT
     value: str = ALWAYS_SENT
 
 
@@ -85,9 +244,28 @@ class TaxCalculationShipFromDetailsAddress(StripeObject):
 class TaxCalculationShippingCostTaxBreakdown(StripeObject):
     amount: int = ALWAYS_SENT
     jurisdiction: TaxCalculationShippingCostTaxBreakdownJurisdiction = ALWAYS_SENT
-    sourcing: Literal['destination', 'origin', 'performance'] | str = ALWAYS_SENT
+    sourcing: Literal["destination", "origin", "performance"] | str = ALWAYS_SENT
     tax_rate_details: TaxCalculationShippingCostTaxBreakdownTaxRateDetails | None = None
-    taxability_reason: Literal['customer_exempt', 'not_collecting', 'not_subject_to_tax', 'not_supported', 'portion_product_exempt', 'portion_reduced_rated', 'portion_standard_rated', 'product_exempt', 'product_exempt_holiday', 'proportionally_rated', 'reduced_rated', 'reverse_charge', 'standard_rated', 'taxable_basis_reduced', 'zero_rated'] | str = ALWAYS_SENT
+    taxability_reason: (
+        Literal[
+            "customer_exempt",
+            "not_collecting",
+            "not_subject_to_tax",
+            "not_supported",
+            "portion_product_exempt",
+            "portion_reduced_rated",
+            "portion_standard_rated",
+            "product_exempt",
+            "product_exempt_holiday",
+            "proportionally_rated",
+            "reduced_rated",
+            "reverse_charge",
+            "standard_rated",
+            "taxable_basis_reduced",
+            "zero_rated",
+        ]
+        | str
+    ) = ALWAYS_SENT
     taxable_amount: int = ALWAYS_SENT
 
 
@@ -95,22 +273,89 @@ class TaxCalculationTaxBreakdownTaxRateDetails(StripeObject):
     country: str | None = None
     flat_amount: TaxCalculationTaxBreakdownTaxRateDetailsFlatAmount | None = None
     percentage_decimal: str = ALWAYS_SENT
-    rate_type: Literal['flat_amount', 'percentage'] | str | None = None
+    rate_type: Literal["flat_amount", "percentage"] | str | None = None
     state: str | None = None
-    tax_type: Literal['admissions_tax', 'amusement_tax', 'attendance_tax', 'communications_tax', 'digital_excise_tax', 'entertainment_tax', 'get_fund', 'gross_receipts_tax', 'gst', 'hospitality_tax', 'hst', 'igst', 'jct', 'lease_tax', 'luxury_tax', 'mass_transit_parking_tax', 'nhil', 'parking_tax', 'pst', 'qst', 'recycling_fee', 'resort_tax', 'retail_delivery_fee', 'rst', 'sales_tax', 'service_tax', 'tourism_tax', 'utility_users_tax', 'vat'] | str | None = None
+    tax_type: (
+        Literal[
+            "admissions_tax",
+            "amusement_tax",
+            "attendance_tax",
+            "communications_tax",
+            "digital_excise_tax",
+            "entertainment_tax",
+            "get_fund",
+            "gross_receipts_tax",
+            "gst",
+            "hospitality_tax",
+            "hst",
+            "igst",
+            "jct",
+            "lease_tax",
+            "luxury_tax",
+            "mass_transit_parking_tax",
+            "nhil",
+            "parking_tax",
+            "pst",
+            "qst",
+            "recycling_fee",
+            "resort_tax",
+            "retail_delivery_fee",
+            "rst",
+            "sales_tax",
+            "service_tax",
+            "tourism_tax",
+            "utility_users_tax",
+            "vat",
+        ]
+        | str
+        | None
+    ) = None
 
 
 class TaxCalculationShippingCostTaxBreakdownJurisdiction(StripeObject):
     country: str = ALWAYS_SENT
     display_name: str = ALWAYS_SENT
-    level: Literal['city', 'country', 'county', 'district', 'state'] | str = ALWAYS_SENT
+    level: Literal["city", "country", "county", "district", "state"] | str = ALWAYS_SENT
     state: str | None = None
 
 
 class TaxCalculationShippingCostTaxBreakdownTaxRateDetails(StripeObject):
     display_name: str = ALWAYS_SENT
     percentage_decimal: str = ALWAYS_SENT
-    tax_type: Literal['admissions_tax', 'amusement_tax', 'attendance_tax', 'communications_tax', 'digital_excise_tax', 'entertainment_tax', 'get_fund', 'gross_receipts_tax', 'gst', 'hospitality_tax', 'hst', 'igst', 'jct', 'lease_tax', 'luxury_tax', 'mass_transit_parking_tax', 'nhil', 'parking_tax', 'pst', 'qst', 'recycling_fee', 'resort_tax', 'retail_delivery_fee', 'rst', 'sales_tax', 'service_tax', 'tourism_tax', 'utility_users_tax', 'vat'] | str = ALWAYS_SENT
+    tax_type: (
+        Literal[
+            "admissions_tax",
+            "amusement_tax",
+            "attendance_tax",
+            "communications_tax",
+            "digital_excise_tax",
+            "entertainment_tax",
+            "get_fund",
+            "gross_receipts_tax",
+            "gst",
+            "hospitality_tax",
+            "hst",
+            "igst",
+            "jct",
+            "lease_tax",
+            "luxury_tax",
+            "mass_transit_parking_tax",
+            "nhil",
+            "parking_tax",
+            "pst",
+            "qst",
+            "recycling_fee",
+            "resort_tax",
+            "retail_delivery_fee",
+            "rst",
+            "sales_tax",
+            "service_tax",
+            "tourism_tax",
+            "utility_users_tax",
+            "vat",
+        ]
+        | str
+    ) = ALWAYS_SENT
 
 
 class TaxCalculationTaxBreakdownTaxRateDetailsFlatAmount(StripeObject):

@@ -16,12 +16,12 @@ class TaxCalculationLineItem(StripeObject):
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] | None = None
-    object: Literal['tax.calculation_line_item'] = ALWAYS_SENT
+    object: Literal["tax.calculation_line_item"] = ALWAYS_SENT
     performance_location: str | None = None
     product: str | None = None
     quantity: int = ALWAYS_SENT
     reference: str = ALWAYS_SENT
-    tax_behavior: Literal['exclusive', 'inclusive'] | str = ALWAYS_SENT
+    tax_behavior: Literal["exclusive", "inclusive"] | str = ALWAYS_SENT
     tax_breakdown: list[TaxCalculationLineItemTaxBreakdown] | None = None
     tax_code: str = ALWAYS_SENT
 
@@ -29,20 +29,72 @@ class TaxCalculationLineItem(StripeObject):
 class TaxCalculationLineItemTaxBreakdown(StripeObject):
     amount: int = ALWAYS_SENT
     jurisdiction: TaxCalculationLineItemTaxBreakdownJurisdiction = ALWAYS_SENT
-    sourcing: Literal['destination', 'origin', 'performance'] | str = ALWAYS_SENT
+    sourcing: Literal["destination", "origin", "performance"] | str = ALWAYS_SENT
     tax_rate_details: TaxCalculationLineItemTaxBreakdownTaxRateDetails | None = None
-    taxability_reason: Literal['customer_exempt', 'not_collecting', 'not_subject_to_tax', 'not_supported', 'portion_product_exempt', 'portion_reduced_rated', 'portion_standard_rated', 'product_exempt', 'product_exempt_holiday', 'proportionally_rated', 'reduced_rated', 'reverse_charge', 'standard_rated', 'taxable_basis_reduced', 'zero_rated'] | str = ALWAYS_SENT
+    taxability_reason: (
+        Literal[
+            "customer_exempt",
+            "not_collecting",
+            "not_subject_to_tax",
+            "not_supported",
+            "portion_product_exempt",
+            "portion_reduced_rated",
+            "portion_standard_rated",
+            "product_exempt",
+            "product_exempt_holiday",
+            "proportionally_rated",
+            "reduced_rated",
+            "reverse_charge",
+            "standard_rated",
+            "taxable_basis_reduced",
+            "zero_rated",
+        ]
+        | str
+    ) = ALWAYS_SENT
     taxable_amount: int = ALWAYS_SENT
 
 
 class TaxCalculationLineItemTaxBreakdownJurisdiction(StripeObject):
     country: str = ALWAYS_SENT
     display_name: str = ALWAYS_SENT
-    level: Literal['city', 'country', 'county', 'district', 'state'] | str = ALWAYS_SENT
+    level: Literal["city", "country", "county", "district", "state"] | str = ALWAYS_SENT
     state: str | None = None
 
 
 class TaxCalculationLineItemTaxBreakdownTaxRateDetails(StripeObject):
     display_name: str = ALWAYS_SENT
     percentage_decimal: str = ALWAYS_SENT
-    tax_type: Literal['admissions_tax', 'amusement_tax', 'attendance_tax', 'communications_tax', 'digital_excise_tax', 'entertainment_tax', 'get_fund', 'gross_receipts_tax', 'gst', 'hospitality_tax', 'hst', 'igst', 'jct', 'lease_tax', 'luxury_tax', 'mass_transit_parking_tax', 'nhil', 'parking_tax', 'pst', 'qst', 'recycling_fee', 'resort_tax', 'retail_delivery_fee', 'rst', 'sales_tax', 'service_tax', 'tourism_tax', 'utility_users_tax', 'vat'] | str = ALWAYS_SENT
+    tax_type: (
+        Literal[
+            "admissions_tax",
+            "amusement_tax",
+            "attendance_tax",
+            "communications_tax",
+            "digital_excise_tax",
+            "entertainment_tax",
+            "get_fund",
+            "gross_receipts_tax",
+            "gst",
+            "hospitality_tax",
+            "hst",
+            "igst",
+            "jct",
+            "lease_tax",
+            "luxury_tax",
+            "mass_transit_parking_tax",
+            "nhil",
+            "parking_tax",
+            "pst",
+            "qst",
+            "recycling_fee",
+            "resort_tax",
+            "retail_delivery_fee",
+            "rst",
+            "sales_tax",
+            "service_tax",
+            "tourism_tax",
+            "utility_users_tax",
+            "vat",
+        ]
+        | str
+    ) = ALWAYS_SENT

@@ -14,9 +14,9 @@ class TaxCode(StripeObject):
     description: str = ALWAYS_SENT
     id: str = ALWAYS_SENT
     name: str = ALWAYS_SENT
-    object: Literal['tax_code'] = ALWAYS_SENT
+    object: Literal["tax_code"] = ALWAYS_SENT
     requirements: TaxCodeRequirements | None = None
 
 
 class TaxCodeRequirements(StripeObject):
-    performance_location: Literal['optional', 'required'] | str = ALWAYS_SENT
+    performance_location: Literal["optional", "required"] | str = ALWAYS_SENT

@@ -10,7 +10,7 @@ from ..._models import ALWAYS_SENT, StripeObject
 
 class TaxDeductedAtSource(StripeObject):
     id: str = ALWAYS_SENT
-    object: Literal['tax_deducted_at_source'] = ALWAYS_SENT
+    object: Literal["tax_deducted_at_source"] = ALWAYS_SENT
     period_end: int = ALWAYS_SENT
     period_start: int = ALWAYS_SENT
     tax_deduction_account_number: str = ALWAYS_SENT

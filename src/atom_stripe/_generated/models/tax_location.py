@@ -15,8 +15,8 @@ class TaxLocation(StripeObject):
     description: str | None = None
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    object: Literal['tax.location'] = ALWAYS_SENT
-    type: Literal['performance'] = ALWAYS_SENT
+    object: Literal["tax.location"] = ALWAYS_SENT
+    type: Literal["performance"] = ALWAYS_SENT
 
 
 class TaxLocationAddress(StripeObject):

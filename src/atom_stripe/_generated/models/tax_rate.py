@@ -9,7 +9,9 @@ from ..._models import ALWAYS_SENT, StripeObject
 
 
 class TaxRate(StripeObject):
-    """Tax rates can be applied to [invoices](https://docs.stripe.com/invoicing/taxes/tax-rates), [subscriptions](https://docs.stripe.com/billing/taxes/tax-rates) and [Checkout Sessions](https://docs.stripe.com/payments/checkout/use-manual-tax-rates) to collect tax."""
+    """Tax rates can be applied to [invoices](https://docs.stripe.com/invoicing/taxes/tax-rates),
+    [subscriptions](https://docs.stripe.com/billing/taxes/tax-rates) and [Checkout
+    Sessions](https://docs.stripe.com/payments/checkout/use-manual-tax-rates) to collect tax."""
 
     active: bool = ALWAYS_SENT
     country: str | None = None
@@ -21,14 +23,47 @@ class TaxRate(StripeObject):
     id: str = ALWAYS_SENT
     inclusive: bool = ALWAYS_SENT
     jurisdiction: str | None = None
-    jurisdiction_level: Literal['city', 'country', 'county', 'district', 'multiple', 'state'] | str | None = None
+    jurisdiction_level: Literal["city", "country", "county", "district", "multiple", "state"] | str | None = None
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] | None = None
-    object: Literal['tax_rate'] = ALWAYS_SENT
+    object: Literal["tax_rate"] = ALWAYS_SENT
     percentage: float = ALWAYS_SENT
-    rate_type: Literal['flat_amount', 'percentage'] | str | None = None
+    rate_type: Literal["flat_amount", "percentage"] | str | None = None
     state: str | None = None
-    tax_type: Literal['admissions_tax', 'amusement_tax', 'attendance_tax', 'communications_tax', 'digital_excise_tax', 'entertainment_tax', 'get_fund', 'gross_receipts_tax', 'gst', 'hospitality_tax', 'hst', 'igst', 'jct', 'lease_tax', 'luxury_tax', 'mass_transit_parking_tax', 'nhil', 'parking_tax', 'pst', 'qst', 'resort_tax', 'retail_delivery_fee', 'rst', 'sales_tax', 'service_tax', 'tourism_tax', 'utility_users_tax', 'vat'] | str | None = None
+    tax_type: (
+        Literal[
+            "admissions_tax",
+            "amusement_tax",
+            "attendance_tax",
+            "communications_tax",
+            "digital_excise_tax",
+            "entertainment_tax",
+            "get_fund",
+            "gross_receipts_tax",
+            "gst",
+            "hospitality_tax",
+            "hst",
+            "igst",
+            "jct",
+            "lease_tax",
+            "luxury_tax",
+            "mass_transit_parking_tax",
+            "nhil",
+            "parking_tax",
+            "pst",
+            "qst",
+            "resort_tax",
+            "retail_delivery_fee",
+            "rst",
+            "sales_tax",
+            "service_tax",
+            "tourism_tax",
+            "utility_users_tax",
+            "vat",
+        ]
+        | str
+        | None
+    ) = None
 
 
 class TaxRateFlatAmount(StripeObject):

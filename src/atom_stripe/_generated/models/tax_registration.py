@@ -9,7 +9,8 @@ from ..._models import ALWAYS_SENT, StripeObject
 
 
 class TaxRegistration(StripeObject):
-    """A Tax `Registration` lets us know that your business is registered to collect tax on payments within a region, enabling you to [automatically collect tax](https://docs.stripe.com/tax)."""
+    """A Tax `Registration` lets us know that your business is registered to collect tax on payments within a region,
+    enabling you to [automatically collect tax](https://docs.stripe.com/tax)."""
 
     active_from: int = ALWAYS_SENT
     country: str = ALWAYS_SENT
@@ -18,8 +19,8 @@ class TaxRegistration(StripeObject):
     expires_at: int | None = None
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    object: Literal['tax.registration'] = ALWAYS_SENT
-    status: Literal['active', 'expired', 'scheduled'] | str = ALWAYS_SENT
+    object: Literal["tax.registration"] = ALWAYS_SENT
+    status: Literal["active", "expired", "scheduled"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptions(StripeObject):
@@ -132,430 +133,430 @@ class TaxRegistrationCountryOptions(StripeObject):
 
 class TaxRegistrationCountryOptionsAe(StripeObject):
     standard: TaxRegistrationCountryOptionsAeStandard | None = None
-    type: Literal['standard'] = ALWAYS_SENT
+    type: Literal["standard"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsAl(StripeObject):
-    type: Literal['standard'] = ALWAYS_SENT
+    type: Literal["standard"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsAm(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsAo(StripeObject):
-    type: Literal['standard'] = ALWAYS_SENT
+    type: Literal["standard"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsAt(StripeObject):
     standard: TaxRegistrationCountryOptionsAtStandard | None = None
-    type: Literal['ioss', 'oss_non_union', 'oss_union', 'standard'] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsAu(StripeObject):
     standard: TaxRegistrationCountryOptionsAuStandard | None = None
-    type: Literal['standard'] = ALWAYS_SENT
+    type: Literal["standard"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsAw(StripeObject):
-    type: Literal['standard'] = ALWAYS_SENT
+    type: Literal["standard"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsAz(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsBa(StripeObject):
-    type: Literal['standard'] = ALWAYS_SENT
+    type: Literal["standard"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsBb(StripeObject):
-    type: Literal['standard'] = ALWAYS_SENT
+    type: Literal["standard"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsBd(StripeObject):
-    type: Literal['standard'] = ALWAYS_SENT
+    type: Literal["standard"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsBe(StripeObject):
     standard: TaxRegistrationCountryOptionsBeStandard | None = None
-    type: Literal['ioss', 'oss_non_union', 'oss_union', 'standard'] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsBf(StripeObject):
-    type: Literal['standard'] = ALWAYS_SENT
+    type: Literal["standard"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsBg(StripeObject):
     standard: TaxRegistrationCountryOptionsBgStandard | None = None
-    type: Literal['ioss', 'oss_non_union', 'oss_union', 'standard'] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsBh(StripeObject):
-    type: Literal['standard'] = ALWAYS_SENT
+    type: Literal["standard"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsBj(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsBs(StripeObject):
-    type: Literal['standard'] = ALWAYS_SENT
+    type: Literal["standard"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsBw(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsBy(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsCa(StripeObject):
     province_standard: TaxRegistrationCountryOptionsCaProvinceStandard | None = None
-    type: Literal['province_standard', 'simplified', 'standard'] | str = ALWAYS_SENT
+    type: Literal["province_standard", "simplified", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsCd(StripeObject):
-    type: Literal['standard'] = ALWAYS_SENT
+    type: Literal["standard"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsCh(StripeObject):
     standard: TaxRegistrationCountryOptionsChStandard | None = None
-    type: Literal['standard'] = ALWAYS_SENT
+    type: Literal["standard"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsCi(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsCl(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsCm(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsCo(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsCr(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsCv(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsCy(StripeObject):
     standard: TaxRegistrationCountryOptionsCyStandard | None = None
-    type: Literal['ioss', 'oss_non_union', 'oss_union', 'standard'] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsCz(StripeObject):
     standard: TaxRegistrationCountryOptionsCzStandard | None = None
-    type: Literal['ioss', 'oss_non_union', 'oss_union', 'standard'] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsDe(StripeObject):
     standard: TaxRegistrationCountryOptionsDeStandard | None = None
-    type: Literal['ioss', 'oss_non_union', 'oss_union', 'standard'] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsDk(StripeObject):
     standard: TaxRegistrationCountryOptionsDkStandard | None = None
-    type: Literal['ioss', 'oss_non_union', 'oss_union', 'standard'] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsEc(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsEe(StripeObject):
     standard: TaxRegistrationCountryOptionsEeStandard | None = None
-    type: Literal['ioss', 'oss_non_union', 'oss_union', 'standard'] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsEg(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsEs(StripeObject):
     standard: TaxRegistrationCountryOptionsEsStandard | None = None
-    type: Literal['ioss', 'oss_non_union', 'oss_union', 'standard'] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsEt(StripeObject):
-    type: Literal['standard'] = ALWAYS_SENT
+    type: Literal["standard"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsFi(StripeObject):
     standard: TaxRegistrationCountryOptionsFiStandard | None = None
-    type: Literal['ioss', 'oss_non_union', 'oss_union', 'standard'] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsFr(StripeObject):
     standard: TaxRegistrationCountryOptionsFrStandard | None = None
-    type: Literal['ioss', 'oss_non_union', 'oss_union', 'standard'] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsGb(StripeObject):
     standard: TaxRegistrationCountryOptionsGbStandard | None = None
-    type: Literal['standard'] = ALWAYS_SENT
+    type: Literal["standard"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsGe(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsGh(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsGn(StripeObject):
-    type: Literal['standard'] = ALWAYS_SENT
+    type: Literal["standard"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsGr(StripeObject):
     standard: TaxRegistrationCountryOptionsGrStandard | None = None
-    type: Literal['ioss', 'oss_non_union', 'oss_union', 'standard'] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsHr(StripeObject):
     standard: TaxRegistrationCountryOptionsHrStandard | None = None
-    type: Literal['ioss', 'oss_non_union', 'oss_union', 'standard'] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsHu(StripeObject):
     standard: TaxRegistrationCountryOptionsHuStandard | None = None
-    type: Literal['ioss', 'oss_non_union', 'oss_union', 'standard'] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsId(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsIe(StripeObject):
     standard: TaxRegistrationCountryOptionsIeStandard | None = None
-    type: Literal['ioss', 'oss_non_union', 'oss_union', 'standard'] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsIn(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsIs(StripeObject):
-    type: Literal['standard'] = ALWAYS_SENT
+    type: Literal["standard"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsIt(StripeObject):
     standard: TaxRegistrationCountryOptionsItStandard | None = None
-    type: Literal['ioss', 'oss_non_union', 'oss_union', 'standard'] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsJp(StripeObject):
     standard: TaxRegistrationCountryOptionsJpStandard | None = None
-    type: Literal['standard'] = ALWAYS_SENT
+    type: Literal["standard"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsKe(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsKg(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsKh(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsKr(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsKz(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsLa(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsLk(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsLt(StripeObject):
     standard: TaxRegistrationCountryOptionsLtStandard | None = None
-    type: Literal['ioss', 'oss_non_union', 'oss_union', 'standard'] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsLu(StripeObject):
     standard: TaxRegistrationCountryOptionsLuStandard | None = None
-    type: Literal['ioss', 'oss_non_union', 'oss_union', 'standard'] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsLv(StripeObject):
     standard: TaxRegistrationCountryOptionsLvStandard | None = None
-    type: Literal['ioss', 'oss_non_union', 'oss_union', 'standard'] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsMa(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsMd(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsMe(StripeObject):
-    type: Literal['standard'] = ALWAYS_SENT
+    type: Literal["standard"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsMk(StripeObject):
-    type: Literal['standard'] = ALWAYS_SENT
+    type: Literal["standard"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsMr(StripeObject):
-    type: Literal['standard'] = ALWAYS_SENT
+    type: Literal["standard"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsMt(StripeObject):
     standard: TaxRegistrationCountryOptionsMtStandard | None = None
-    type: Literal['ioss', 'oss_non_union', 'oss_union', 'standard'] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsMu(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsMx(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsMy(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsNg(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsNl(StripeObject):
     standard: TaxRegistrationCountryOptionsNlStandard | None = None
-    type: Literal['ioss', 'oss_non_union', 'oss_union', 'standard'] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsNo(StripeObject):
     standard: TaxRegistrationCountryOptionsNoStandard | None = None
-    type: Literal['standard'] = ALWAYS_SENT
+    type: Literal["standard"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsNp(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsNz(StripeObject):
     standard: TaxRegistrationCountryOptionsNzStandard | None = None
-    type: Literal['standard'] = ALWAYS_SENT
+    type: Literal["standard"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsOm(StripeObject):
-    type: Literal['standard'] = ALWAYS_SENT
+    type: Literal["standard"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsPe(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsPh(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsPl(StripeObject):
     standard: TaxRegistrationCountryOptionsPlStandard | None = None
-    type: Literal['ioss', 'oss_non_union', 'oss_union', 'standard'] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsPt(StripeObject):
     standard: TaxRegistrationCountryOptionsPtStandard | None = None
-    type: Literal['ioss', 'oss_non_union', 'oss_union', 'standard'] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsRo(StripeObject):
     standard: TaxRegistrationCountryOptionsRoStandard | None = None
-    type: Literal['ioss', 'oss_non_union', 'oss_union', 'standard'] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsRs(StripeObject):
-    type: Literal['standard'] = ALWAYS_SENT
+    type: Literal["standard"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsRu(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsSa(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsSe(StripeObject):
     standard: TaxRegistrationCountryOptionsSeStandard | None = None
-    type: Literal['ioss', 'oss_non_union', 'oss_union', 'standard'] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsSg(StripeObject):
     standard: TaxRegistrationCountryOptionsSgStandard | None = None
-    type: Literal['standard'] = ALWAYS_SENT
+    type: Literal["standard"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsSi(StripeObject):
     standard: TaxRegistrationCountryOptionsSiStandard | None = None
-    type: Literal['ioss', 'oss_non_union', 'oss_union', 'standard'] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsSk(StripeObject):
     standard: TaxRegistrationCountryOptionsSkStandard | None = None
-    type: Literal['ioss', 'oss_non_union', 'oss_union', 'standard'] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsSn(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsSr(StripeObject):
-    type: Literal['standard'] = ALWAYS_SENT
+    type: Literal["standard"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsTh(StripeObject):
-    type: Literal['simplified'] | str = ALWAYS_SENT
+    type: Literal["simplified"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsTj(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsTr(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsTw(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsTz(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsUa(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsUg(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsUs(StripeObject):
@@ -573,52 +574,73 @@ class TaxRegistrationCountryOptionsUs(StripeObject):
     state: str = ALWAYS_SENT
     state_sales_tax: TaxRegistrationCountryOptionsUsStateSalesTax | None = None
     tourism_tax: TaxRegistrationCountryOptionsUsTourismTax | None = None
-    type: Literal['admissions_tax', 'attendance_tax', 'digital_excise_tax', 'entertainment_tax', 'gross_receipts_tax', 'hospitality_tax', 'local_amusement_tax', 'local_lease_tax', 'luxury_tax', 'mass_transit_parking_tax', 'parking_tax', 'resort_tax', 'state_communications_tax', 'state_retail_delivery_fee', 'state_sales_tax', 'tourism_tax', 'utility_users_tax'] | str = ALWAYS_SENT
+    type: (
+        Literal[
+            "admissions_tax",
+            "attendance_tax",
+            "digital_excise_tax",
+            "entertainment_tax",
+            "gross_receipts_tax",
+            "hospitality_tax",
+            "local_amusement_tax",
+            "local_lease_tax",
+            "luxury_tax",
+            "mass_transit_parking_tax",
+            "parking_tax",
+            "resort_tax",
+            "state_communications_tax",
+            "state_retail_delivery_fee",
+            "state_sales_tax",
+            "tourism_tax",
+            "utility_users_tax",
+        ]
+        | str
+    ) = ALWAYS_SENT
     utility_users_tax: TaxRegistrationCountryOptionsUsUtilityUsersTax | None = None
 
 
 class TaxRegistrationCountryOptionsUy(StripeObject):
-    type: Literal['standard'] = ALWAYS_SENT
+    type: Literal["standard"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsUz(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsVn(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsZa(StripeObject):
-    type: Literal['standard'] = ALWAYS_SENT
+    type: Literal["standard"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsZm(StripeObject):
-    type: Literal['simplified'] = ALWAYS_SENT
+    type: Literal["simplified"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsZw(StripeObject):
-    type: Literal['standard'] = ALWAYS_SENT
+    type: Literal["standard"] = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsAeStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsAtStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'small_seller', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsAuStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsBeStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'small_seller', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsBgStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'small_seller', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsCaProvinceStandard(StripeObject):
@@ -626,123 +648,123 @@ class TaxRegistrationCountryOptionsCaProvinceStandard(StripeObject):
 
 
 class TaxRegistrationCountryOptionsChStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsCyStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'small_seller', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsCzStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'small_seller', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsDeStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'small_seller', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsDkStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'small_seller', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsEeStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'small_seller', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsEsStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'small_seller', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsFiStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'small_seller', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsFrStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'small_seller', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsGbStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsGrStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'small_seller', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsHrStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'small_seller', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsHuStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'small_seller', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsIeStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'small_seller', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsItStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'small_seller', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsJpStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsLtStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'small_seller', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsLuStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'small_seller', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsLvStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'small_seller', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsMtStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'small_seller', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsNlStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'small_seller', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsNoStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsNzStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsPlStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'small_seller', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsPtStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'small_seller', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsRoStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'small_seller', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsSeStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'small_seller', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsSgStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsSiStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'small_seller', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsSkStandard(StripeObject):
-    place_of_supply_scheme: Literal['inbound_goods', 'small_seller', 'standard'] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
 
 
 class TaxRegistrationCountryOptionsUsAdmissionsTax(StripeObject):
@@ -803,4 +825,4 @@ class TaxRegistrationCountryOptionsUsUtilityUsersTax(StripeObject):
 
 class TaxRegistrationCountryOptionsUsStateSalesTaxElection(StripeObject):
     jurisdiction: str | None = None
-    type: Literal['local_use_tax', 'simplified_sellers_use_tax', 'single_local_use_tax'] | str = ALWAYS_SENT
+    type: Literal["local_use_tax", "simplified_sellers_use_tax", "single_local_use_tax"] | str = ALWAYS_SENT

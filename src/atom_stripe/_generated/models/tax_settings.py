@@ -14,14 +14,14 @@ class TaxSettings(StripeObject):
     defaults: TaxSettingsDefaults = ALWAYS_SENT
     head_office: TaxSettingsHeadOffice | None = None
     livemode: bool = ALWAYS_SENT
-    object: Literal['tax.settings'] = ALWAYS_SENT
-    status: Literal['active', 'pending'] | str = ALWAYS_SENT
+    object: Literal["tax.settings"] = ALWAYS_SENT
+    status: Literal["active", "pending"] | str = ALWAYS_SENT
     status_details: TaxSettingsStatusDetails = ALWAYS_SENT
 
 
 class TaxSettingsDefaults(StripeObject):
-    provider: Literal['anrok', 'avalara', 'sphere', 'stripe'] | str = ALWAYS_SENT
-    tax_behavior: Literal['exclusive', 'inclusive', 'inferred_by_currency'] | str | None = None
+    provider: Literal["anrok", "avalara", "sphere", "stripe"] | str = ALWAYS_SENT
+    tax_behavior: Literal["exclusive", "inclusive", "inferred_by_currency"] | str | None = None
     tax_code: str | None = None
 
 

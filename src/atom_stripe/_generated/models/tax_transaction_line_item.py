@@ -16,14 +16,14 @@ class TaxTransactionLineItem(StripeObject):
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] | None = None
-    object: Literal['tax.transaction_line_item'] = ALWAYS_SENT
+    object: Literal["tax.transaction_line_item"] = ALWAYS_SENT
     product: str | None = None
     quantity: int = ALWAYS_SENT
     reference: str = ALWAYS_SENT
     reversal: TaxTransactionLineItemReversal | None = None
-    tax_behavior: Literal['exclusive', 'inclusive'] | str = ALWAYS_SENT
+    tax_behavior: Literal["exclusive", "inclusive"] | str = ALWAYS_SENT
     tax_code: str = ALWAYS_SENT
-    type: Literal['reversal', 'transaction'] | str = ALWAYS_SENT
+    type: Literal["reversal", "transaction"] | str = ALWAYS_SENT
 
 
 class TaxTransactionLineItemReversal(StripeObject):

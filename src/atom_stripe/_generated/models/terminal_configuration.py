@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import DeletedObject, lazy_model
@@ -20,7 +20,7 @@ class TerminalConfiguration(StripeObject):
     is_account_default: bool | None = None
     livemode: bool = ALWAYS_SENT
     name: str | None = None
-    object: Literal['terminal.configuration'] = ALWAYS_SENT
+    object: Literal["terminal.configuration"] = ALWAYS_SENT
     offline: TerminalConfigurationOffline | None = None
     reader_security: TerminalConfigurationReaderSecurity | None = None
     reboot_window: TerminalConfigurationRebootWindow | None = None
@@ -121,7 +121,7 @@ class TerminalConfigurationWifi(StripeObject):
     enterprise_eap_peap: TerminalConfigurationWifiEnterpriseEapPeap | None = None
     enterprise_eap_tls: TerminalConfigurationWifiEnterpriseEapTls | None = None
     personal_psk: TerminalConfigurationWifiPersonalPsk | None = None
-    type: Literal['enterprise_eap_peap', 'enterprise_eap_tls', 'personal_psk'] | str = ALWAYS_SENT
+    type: Literal["enterprise_eap_peap", "enterprise_eap_tls", "personal_psk"] | str = ALWAYS_SENT
 
 
 class TerminalConfigurationTippingAed(StripeObject):

@@ -12,5 +12,5 @@ class TerminalConnectionToken(StripeObject):
     """A Connection Token is used by the Stripe Terminal SDK to connect to a reader."""
 
     location: str | None = None
-    object: Literal['terminal.connection_token'] = ALWAYS_SENT
+    object: Literal["terminal.connection_token"] = ALWAYS_SENT
     secret: str = ALWAYS_SENT

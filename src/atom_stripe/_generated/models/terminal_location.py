@@ -23,7 +23,7 @@ class TerminalLocation(StripeObject):
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] = ALWAYS_SENT
-    object: Literal['terminal.location'] = ALWAYS_SENT
+    object: Literal["terminal.location"] = ALWAYS_SENT
     phone: str | None = None
 
 

@@ -12,8 +12,8 @@ class TerminalOnboardingLink(StripeObject):
     """Returns redirect links used for onboarding onto Tap to Pay on iPhone."""
 
     link_options: TerminalOnboardingLinkLinkOptions = ALWAYS_SENT
-    link_type: Literal['apple_terms_and_conditions'] = ALWAYS_SENT
-    object: Literal['terminal.onboarding_link'] = ALWAYS_SENT
+    link_type: Literal["apple_terms_and_conditions"] = ALWAYS_SENT
+    object: Literal["terminal.onboarding_link"] = ALWAYS_SENT
     on_behalf_of: str | None = None
     redirect_url: str = ALWAYS_SENT
 

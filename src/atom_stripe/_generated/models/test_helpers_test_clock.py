@@ -19,8 +19,8 @@ class TestHelpersTestClock(StripeObject):
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
     name: str | None = None
-    object: Literal['test_helpers.test_clock'] = ALWAYS_SENT
-    status: Literal['advancing', 'internal_failure', 'ready'] | str = ALWAYS_SENT
+    object: Literal["test_helpers.test_clock"] = ALWAYS_SENT
+    status: Literal["advancing", "internal_failure", "ready"] | str = ALWAYS_SENT
     status_details: TestHelpersTestClockStatusDetails = ALWAYS_SENT
 
 

@@ -3,14 +3,15 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
 
 
 class ThreeDSecureAuthentication(StripeObject):
-    """The Standalone 3DS API allows you to run EMV 3D Secure (3DS) authentication using Stripe while authorizing the payment with any PSP."""
+    """The Standalone 3DS API allows you to run EMV 3D Secure (3DS) authentication using Stripe while authorizing the
+    payment with any PSP."""
 
     acquirer_details: ThreeDSecureAuthenticationAcquirerDetails | None = None
     amount: int | None = None
@@ -18,21 +19,51 @@ class ThreeDSecureAuthentication(StripeObject):
     channel: ThreeDSecureAuthenticationChannel = ALWAYS_SENT
     created: int = ALWAYS_SENT
     currency: str | None = None
-    directory_server: Literal['american_express', 'cartes_bancaires', 'discover', 'mastercard', 'visa'] | str = ALWAYS_SENT
+    directory_server: Literal["american_express", "cartes_bancaires", "discover", "mastercard", "visa"] | str = (
+        ALWAYS_SENT
+    )
     fingerprinting_url: str | None = None
     flow_preference: ThreeDSecureAuthenticationFlowPreference | None = None
     future_usage: ThreeDSecureAuthenticationFutureUsage | None = None
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    message_category: Literal['non_payment_authentication', 'payment_authentication'] | str = ALWAYS_SENT
+    message_category: Literal["non_payment_authentication", "payment_authentication"] | str = ALWAYS_SENT
     metadata: dict[str, str] | None = None
-    object: Literal['three_d_secure.authentication'] = ALWAYS_SENT
-    outcome: Literal['abandoned', 'attempt_acknowledged', 'authenticated', 'canceled', 'denied', 'informational', 'internal_error', 'not_supported', 'not_triggered', 'processing_error', 'rejected'] | str | None = None
+    object: Literal["three_d_secure.authentication"] = ALWAYS_SENT
+    outcome: (
+        Literal[
+            "abandoned",
+            "attempt_acknowledged",
+            "authenticated",
+            "canceled",
+            "denied",
+            "informational",
+            "internal_error",
+            "not_supported",
+            "not_triggered",
+            "processing_error",
+            "rejected",
+        ]
+        | str
+        | None
+    ) = None
     outcome_details: ThreeDSecureAuthenticationOutcomeDetails | None = None
     payment_method: str | PaymentMethod = ALWAYS_SENT
-    reason: Literal['cardholder_authentication', 'issuer_requested', 'liability_shift', 'processing_costs', 'regulatory_compliance'] | str | None = None
+    reason: (
+        Literal[
+            "cardholder_authentication",
+            "issuer_requested",
+            "liability_shift",
+            "processing_costs",
+            "regulatory_compliance",
+        ]
+        | str
+        | None
+    ) = None
     shipping_address: ThreeDSecureAuthenticationShippingAddress | None = None
-    status: Literal['canceled', 'error', 'failed', 'requires_challenge', 'requires_submission', 'succeeded'] | str = ALWAYS_SENT
+    status: Literal["canceled", "error", "failed", "requires_challenge", "requires_submission", "succeeded"] | str = (
+        ALWAYS_SENT
+    )
 
 
 class ThreeDSecureAuthenticationAcquirerDetails(StripeObject):
@@ -47,34 +78,34 @@ class ThreeDSecureAuthenticationAcquirerDetails(StripeObject):
 class ThreeDSecureAuthenticationChannel(StripeObject):
     browser: ThreeDSecureAuthenticationChannelBrowser | None = None
     three_r_i: ThreeDSecureAuthenticationChannelThreeRI | None = None
-    type: Literal['browser', 'three_r_i'] | str = ALWAYS_SENT
+    type: Literal["browser", "three_r_i"] | str = ALWAYS_SENT
 
 
 class ThreeDSecureAuthenticationFlowPreference(StripeObject):
     challenge: ThreeDSecureAuthenticationFlowPreferenceChallenge | None = None
     data_share: ThreeDSecureAuthenticationFlowPreferenceDataShare | None = None
     frictionless: ThreeDSecureAuthenticationFlowPreferenceFrictionless | None = None
-    type: Literal['challenge', 'data_share', 'frictionless'] | str = ALWAYS_SENT
+    type: Literal["challenge", "data_share", "frictionless"] | str = ALWAYS_SENT
 
 
 class ThreeDSecureAuthenticationFutureUsage(StripeObject):
     installment: ThreeDSecureAuthenticationFutureUsageInstallment | None = None
     recurring: ThreeDSecureAuthenticationFutureUsageRecurring | None = None
-    type: Literal['card_on_file', 'installment', 'recurring'] | str = ALWAYS_SENT
+    type: Literal["card_on_file", "installment", "recurring"] | str = ALWAYS_SENT
 
 
 class ThreeDSecureAuthenticationOutcomeDetails(StripeObject):
     acs_transaction_id: str | None = None
     ares: str | None = None
-    ares_trans_status: Literal['A', 'C', 'D', 'I', 'N', 'R', 'S', 'U', 'Y'] | str | None = None
+    ares_trans_status: Literal["A", "C", "D", "I", "N", "R", "S", "U", "Y"] | str | None = None
     cryptogram: str | None = None
     ds_transaction_id: str | None = None
     eci: str | None = None
     network_details: ThreeDSecureAuthenticationOutcomeDetailsNetworkDetails | None = None
-    protocol_version: Literal['2.1.0', '2.2.0', '2.3.1'] | str = ALWAYS_SENT
-    requestor_challenge_indicator: Literal['01', '02', '03', '04', '05', '06'] | str | None = None
+    protocol_version: Literal["2.1.0", "2.2.0", "2.3.1"] | str = ALWAYS_SENT
+    requestor_challenge_indicator: Literal["01", "02", "03", "04", "05", "06"] | str | None = None
     rreq: str | None = None
-    rreq_trans_status: Literal['A', 'C', 'D', 'I', 'N', 'R', 'S', 'U', 'Y'] | str | None = None
+    rreq_trans_status: Literal["A", "C", "D", "I", "N", "R", "S", "U", "Y"] | str | None = None
     three_ds_server_transaction_id: str = ALWAYS_SENT
 
 
@@ -102,25 +133,25 @@ class ThreeDSecureAuthenticationChannelBrowser(StripeObject):
 
 class ThreeDSecureAuthenticationChannelThreeRI(StripeObject):
     previous_authentication: str = ALWAYS_SENT
-    type: Literal['delayed_shipment', 'other_payment', 'recurring', 'split_shipment'] | str = ALWAYS_SENT
+    type: Literal["delayed_shipment", "other_payment", "recurring", "split_shipment"] | str = ALWAYS_SENT
 
 
 class ThreeDSecureAuthenticationFlowPreferenceChallenge(StripeObject):
-    type: Literal['mandated', 'preferred'] | str = ALWAYS_SENT
+    type: Literal["mandated", "preferred"] | str = ALWAYS_SENT
 
 
 class ThreeDSecureAuthenticationFlowPreferenceDataShare(StripeObject):
-    type: Literal['ds_specific', 'emv_standard'] | str = ALWAYS_SENT
+    type: Literal["ds_specific", "emv_standard"] | str = ALWAYS_SENT
 
 
 class ThreeDSecureAuthenticationFlowPreferenceFrictionless(StripeObject):
-    type: Literal['low_risk', 'none'] | str = ALWAYS_SENT
+    type: Literal["low_risk", "none"] | str = ALWAYS_SENT
 
 
 class ThreeDSecureAuthenticationFutureUsageInstallment(StripeObject):
     amount: int | None = None
     expiry: ThreeDSecureAuthenticationFutureUsageInstallmentExpiry = ALWAYS_SENT
-    interval: Literal['day'] = ALWAYS_SENT
+    interval: Literal["day"] = ALWAYS_SENT
     interval_count: int = ALWAYS_SENT
     number: int = ALWAYS_SENT
 
@@ -128,7 +159,7 @@ class ThreeDSecureAuthenticationFutureUsageInstallment(StripeObject):
 class ThreeDSecureAuthenticationFutureUsageRecurring(StripeObject):
     amount: int | None = None
     expiry: ThreeDSecureAuthenticationFutureUsageRecurringExpiry = ALWAYS_SENT
-    interval: Literal['day'] = ALWAYS_SENT
+    interval: Literal["day"] = ALWAYS_SENT
     interval_count: int = ALWAYS_SENT
 
 
@@ -138,12 +169,12 @@ class ThreeDSecureAuthenticationOutcomeDetailsNetworkDetails(StripeObject):
 
 class ThreeDSecureAuthenticationFutureUsageInstallmentExpiry(StripeObject):
     date: str | None = None
-    type: Literal['date', 'never'] | str = ALWAYS_SENT
+    type: Literal["date", "never"] | str = ALWAYS_SENT
 
 
 class ThreeDSecureAuthenticationFutureUsageRecurringExpiry(StripeObject):
     date: str | None = None
-    type: Literal['date', 'never'] | str = ALWAYS_SENT
+    type: Literal["date", "never"] | str = ALWAYS_SENT
 
 
 class ThreeDSecureAuthenticationOutcomeDetailsNetworkDetailsCartesBancaires(StripeObject):

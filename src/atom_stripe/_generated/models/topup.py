@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -21,15 +21,15 @@ class Topup(StripeObject):
     failure_code: str | None = None
     failure_message: str | None = None
     id: str = ALWAYS_SENT
-    initiated_by: Literal['stripe', 'user'] | str | None = None
+    initiated_by: Literal["stripe", "user"] | str | None = None
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] = ALWAYS_SENT
-    object: Literal['topup'] = ALWAYS_SENT
+    object: Literal["topup"] = ALWAYS_SENT
     payment_method: str | PaymentMethod | None = None
     payment_method_options: TopupPaymentMethodOptions | None = None
     source: Source | None = None
     statement_descriptor: str | None = None
-    status: Literal['canceled', 'failed', 'pending', 'reversed', 'succeeded'] | str = ALWAYS_SENT
+    status: Literal["canceled", "failed", "pending", "reversed", "succeeded"] | str = ALWAYS_SENT
     transfer_group: str | None = None
 
 
@@ -38,7 +38,7 @@ class TopupPaymentMethodOptions(StripeObject):
 
 
 class TopupPaymentMethodOptionsUsBankAccount(StripeObject):
-    network: Literal['ach'] = ALWAYS_SENT
+    network: Literal["ach"] = ALWAYS_SENT
 
 
 if TYPE_CHECKING:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -24,7 +24,7 @@ class Transfer(StripeObject):
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] = ALWAYS_SENT
-    object: Literal['transfer'] = ALWAYS_SENT
+    object: Literal["transfer"] = ALWAYS_SENT
     reversals: Page[TransferReversal] = ALWAYS_SENT
     reversed: bool = ALWAYS_SENT
     source_transaction: str | Charge | None = None

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -19,7 +19,7 @@ class TransferReversal(StripeObject):
     destination_payment_refund: str | Refund | None = None
     id: str = ALWAYS_SENT
     metadata: dict[str, str] | None = None
-    object: Literal['transfer_reversal'] = ALWAYS_SENT
+    object: Literal["transfer_reversal"] = ALWAYS_SENT
     source_refund: str | Refund | None = None
     transfer: str | Transfer = ALWAYS_SENT
 

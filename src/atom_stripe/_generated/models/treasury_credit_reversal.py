@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
 
 
 class TreasuryCreditReversal(StripeObject):
-    """Legacy CreditReversals are part of the v1 version of Treasury for platforms and do not support many of the features introduced in [Treasury for platforms v2](https://docs.stripe.com/treasury/connect). Use [Received Credits](https://docs.stripe.com/api/v2/money-management/received-credits?api-version=preview) instead of building a new v1 integration."""
+    """Legacy CreditReversals are part of the v1 version of Treasury for platforms and do not support many of the
+    features introduced in [Treasury for platforms v2](https://docs.stripe.com/treasury/connect). Use [Received
+    Credits](https://docs.stripe.com/api/v2/money-management/received-credits?api-version=preview) instead of building a
+    new v1 integration."""
 
     amount: int = ALWAYS_SENT
     created: int = ALWAYS_SENT
@@ -20,10 +23,10 @@ class TreasuryCreditReversal(StripeObject):
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] = ALWAYS_SENT
-    network: Literal['ach', 'stripe'] | str = ALWAYS_SENT
-    object: Literal['treasury.credit_reversal'] = ALWAYS_SENT
+    network: Literal["ach", "stripe"] | str = ALWAYS_SENT
+    object: Literal["treasury.credit_reversal"] = ALWAYS_SENT
     received_credit: str = ALWAYS_SENT
-    status: Literal['canceled', 'posted', 'processing'] | str = ALWAYS_SENT
+    status: Literal["canceled", "posted", "processing"] | str = ALWAYS_SENT
     status_transitions: TreasuryCreditReversalStatusTransitions = ALWAYS_SENT
     transaction: str | TreasuryTransaction | None = None
 

@@ -3,14 +3,15 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
 
 
 class TreasuryDebitReversal(StripeObject):
-    """Legacy DebitReversals are part of the v1 version of Treasury for platforms and do not support many of the features introduced in [Treasury for platforms v2](https://docs.stripe.com/treasury/connect)."""
+    """Legacy DebitReversals are part of the v1 version of Treasury for platforms and do not support many of the
+    features introduced in [Treasury for platforms v2](https://docs.stripe.com/treasury/connect)."""
 
     amount: int = ALWAYS_SENT
     created: int = ALWAYS_SENT
@@ -21,10 +22,10 @@ class TreasuryDebitReversal(StripeObject):
     linked_flows: TreasuryDebitReversalLinkedFlows | None = None
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] = ALWAYS_SENT
-    network: Literal['ach', 'card'] | str = ALWAYS_SENT
-    object: Literal['treasury.debit_reversal'] = ALWAYS_SENT
+    network: Literal["ach", "card"] | str = ALWAYS_SENT
+    object: Literal["treasury.debit_reversal"] = ALWAYS_SENT
     received_debit: str = ALWAYS_SENT
-    status: Literal['failed', 'processing', 'succeeded'] | str = ALWAYS_SENT
+    status: Literal["failed", "processing", "succeeded"] | str = ALWAYS_SENT
     status_transitions: TreasuryDebitReversalStatusTransitions = ALWAYS_SENT
     transaction: str | TreasuryTransaction | None = None
 

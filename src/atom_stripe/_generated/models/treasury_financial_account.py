@@ -3,16 +3,37 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
 
 
 class TreasuryFinancialAccount(StripeObject):
-    """Legacy FinancialAccounts are part of the v1 version of Treasury for platforms and do not support many of the features introduced in [Treasury for platforms v2](https://docs.stripe.com/treasury/connect). Use [Financial Accounts](https://docs.stripe.com/api/v2/money-management/financial-accounts) instead of building a new v1 integration."""
+    """Legacy FinancialAccounts are part of the v1 version of Treasury for platforms and do not support many of the
+    features introduced in [Treasury for platforms v2](https://docs.stripe.com/treasury/connect). Use [Financial
+    Accounts](https://docs.stripe.com/api/v2/money-management/financial-accounts) instead of building a new v1
+    integration."""
 
-    active_features: list[Literal['card_issuing', 'deposit_insurance', 'financial_addresses.aba', 'financial_addresses.aba.forwarding', 'inbound_transfers.ach', 'intra_stripe_flows', 'outbound_payments.ach', 'outbound_payments.us_domestic_wire', 'outbound_transfers.ach', 'outbound_transfers.us_domestic_wire', 'remote_deposit_capture'] | str] | None = None
+    active_features: (
+        list[
+            Literal[
+                "card_issuing",
+                "deposit_insurance",
+                "financial_addresses.aba",
+                "financial_addresses.aba.forwarding",
+                "inbound_transfers.ach",
+                "intra_stripe_flows",
+                "outbound_payments.ach",
+                "outbound_payments.us_domestic_wire",
+                "outbound_transfers.ach",
+                "outbound_transfers.us_domestic_wire",
+                "remote_deposit_capture",
+            ]
+            | str
+        ]
+        | None
+    ) = None
     balance: TreasuryFinancialAccountBalance = ALWAYS_SENT
     country: str = ALWAYS_SENT
     created: int = ALWAYS_SENT
@@ -23,11 +44,47 @@ class TreasuryFinancialAccount(StripeObject):
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] | None = None
     nickname: str | None = None
-    object: Literal['treasury.financial_account'] = ALWAYS_SENT
-    pending_features: list[Literal['card_issuing', 'deposit_insurance', 'financial_addresses.aba', 'financial_addresses.aba.forwarding', 'inbound_transfers.ach', 'intra_stripe_flows', 'outbound_payments.ach', 'outbound_payments.us_domestic_wire', 'outbound_transfers.ach', 'outbound_transfers.us_domestic_wire', 'remote_deposit_capture'] | str] | None = None
+    object: Literal["treasury.financial_account"] = ALWAYS_SENT
+    pending_features: (
+        list[
+            Literal[
+                "card_issuing",
+                "deposit_insurance",
+                "financial_addresses.aba",
+                "financial_addresses.aba.forwarding",
+                "inbound_transfers.ach",
+                "intra_stripe_flows",
+                "outbound_payments.ach",
+                "outbound_payments.us_domestic_wire",
+                "outbound_transfers.ach",
+                "outbound_transfers.us_domestic_wire",
+                "remote_deposit_capture",
+            ]
+            | str
+        ]
+        | None
+    ) = None
     platform_restrictions: TreasuryFinancialAccountPlatformRestrictions | None = None
-    restricted_features: list[Literal['card_issuing', 'deposit_insurance', 'financial_addresses.aba', 'financial_addresses.aba.forwarding', 'inbound_transfers.ach', 'intra_stripe_flows', 'outbound_payments.ach', 'outbound_payments.us_domestic_wire', 'outbound_transfers.ach', 'outbound_transfers.us_domestic_wire', 'remote_deposit_capture'] | str] | None = None
-    status: Literal['closed', 'open'] | str = ALWAYS_SENT
+    restricted_features: (
+        list[
+            Literal[
+                "card_issuing",
+                "deposit_insurance",
+                "financial_addresses.aba",
+                "financial_addresses.aba.forwarding",
+                "inbound_transfers.ach",
+                "intra_stripe_flows",
+                "outbound_payments.ach",
+                "outbound_payments.us_domestic_wire",
+                "outbound_transfers.ach",
+                "outbound_transfers.us_domestic_wire",
+                "remote_deposit_capture",
+            ]
+            | str
+        ]
+        | None
+    ) = None
+    status: Literal["closed", "open"] | str = ALWAYS_SENT
     status_details: TreasuryFinancialAccountStatusDetails = ALWAYS_SENT
     supported_currencies: list[str] = ALWAYS_SENT
 
@@ -40,13 +97,13 @@ class TreasuryFinancialAccountBalance(StripeObject):
 
 class TreasuryFinancialAccountFinancialAddress(StripeObject):
     aba: TreasuryFinancialAccountFinancialAddressAba | None = None
-    supported_networks: list[Literal['ach', 'rtp', 'us_domestic_wire'] | str] | None = None
-    type: Literal['aba'] = ALWAYS_SENT
+    supported_networks: list[Literal["ach", "rtp", "us_domestic_wire"] | str] | None = None
+    type: Literal["aba"] = ALWAYS_SENT
 
 
 class TreasuryFinancialAccountPlatformRestrictions(StripeObject):
-    inbound_flows: Literal['restricted', 'unrestricted'] | str | None = None
-    outbound_flows: Literal['restricted', 'unrestricted'] | str | None = None
+    inbound_flows: Literal["restricted", "unrestricted"] | str | None = None
+    outbound_flows: Literal["restricted", "unrestricted"] | str | None = None
 
 
 class TreasuryFinancialAccountStatusDetails(StripeObject):
@@ -62,10 +119,12 @@ class TreasuryFinancialAccountFinancialAddressAba(StripeObject):
 
 
 class TreasuryFinancialAccountStatusDetailsClosed(StripeObject):
-    reasons: list[Literal['account_rejected', 'closed_by_platform', 'other'] | str] = ALWAYS_SENT
+    reasons: list[Literal["account_rejected", "closed_by_platform", "other"] | str] = ALWAYS_SENT
 
 
 if TYPE_CHECKING:
     from .treasury_financial_account_features import TreasuryFinancialAccountFeatures
 else:  # other object types load on first use
-    TreasuryFinancialAccountFeatures = lazy_model("treasury_financial_account_features", "TreasuryFinancialAccountFeatures")
+    TreasuryFinancialAccountFeatures = lazy_model(
+        "treasury_financial_account_features", "TreasuryFinancialAccountFeatures"
+    )

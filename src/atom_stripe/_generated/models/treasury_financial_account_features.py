@@ -9,27 +9,28 @@ from ..._models import ALWAYS_SENT, StripeObject
 
 
 class TreasuryFinancialAccountFeatures(StripeObject):
-    """Encodes whether a FinancialAccount has access to a particular Feature, with a `status` enum and associated `status_details`."""
+    """Encodes whether a FinancialAccount has access to a particular Feature, with a `status` enum and associated
+    `status_details`."""
 
     card_issuing: TreasuryFinancialAccountFeaturesCardIssuing | None = None
     deposit_insurance: TreasuryFinancialAccountFeaturesDepositInsurance | None = None
     financial_addresses: TreasuryFinancialAccountFeaturesFinancialAddresses | None = None
     inbound_transfers: TreasuryFinancialAccountFeaturesInboundTransfers | None = None
     intra_stripe_flows: TreasuryFinancialAccountFeaturesIntraStripeFlows | None = None
-    object: Literal['treasury.financial_account_features'] = ALWAYS_SENT
+    object: Literal["treasury.financial_account_features"] = ALWAYS_SENT
     outbound_payments: TreasuryFinancialAccountFeaturesOutboundPayments | None = None
     outbound_transfers: TreasuryFinancialAccountFeaturesOutboundTransfers | None = None
 
 
 class TreasuryFinancialAccountFeaturesCardIssuing(StripeObject):
     requested: bool = ALWAYS_SENT
-    status: Literal['active', 'pending', 'restricted'] | str = ALWAYS_SENT
+    status: Literal["active", "pending", "restricted"] | str = ALWAYS_SENT
     status_details: list[TreasuryFinancialAccountFeaturesCardIssuingStatusDetail] = ALWAYS_SENT
 
 
 class TreasuryFinancialAccountFeaturesDepositInsurance(StripeObject):
     requested: bool = ALWAYS_SENT
-    status: Literal['active', 'pending', 'restricted'] | str = ALWAYS_SENT
+    status: Literal["active", "pending", "restricted"] | str = ALWAYS_SENT
     status_details: list[TreasuryFinancialAccountFeaturesDepositInsuranceStatusDetail] = ALWAYS_SENT
 
 
@@ -43,7 +44,7 @@ class TreasuryFinancialAccountFeaturesInboundTransfers(StripeObject):
 
 class TreasuryFinancialAccountFeaturesIntraStripeFlows(StripeObject):
     requested: bool = ALWAYS_SENT
-    status: Literal['active', 'pending', 'restricted'] | str = ALWAYS_SENT
+    status: Literal["active", "pending", "restricted"] | str = ALWAYS_SENT
     status_details: list[TreasuryFinancialAccountFeaturesIntraStripeFlowsStatusDetail] = ALWAYS_SENT
 
 
@@ -58,90 +59,207 @@ class TreasuryFinancialAccountFeaturesOutboundTransfers(StripeObject):
 
 
 class TreasuryFinancialAccountFeaturesCardIssuingStatusDetail(StripeObject):
-    code: Literal['activating', 'capability_not_requested', 'financial_account_closed', 'rejected_other', 'rejected_unsupported_business', 'requirements_past_due', 'requirements_pending_verification', 'restricted_by_platform', 'restricted_other'] | str = ALWAYS_SENT
-    resolution: Literal['contact_stripe', 'provide_information', 'remove_restriction'] | str | None = None
-    restriction: Literal['inbound_flows', 'outbound_flows'] | str | None = None
+    code: (
+        Literal[
+            "activating",
+            "capability_not_requested",
+            "financial_account_closed",
+            "rejected_other",
+            "rejected_unsupported_business",
+            "requirements_past_due",
+            "requirements_pending_verification",
+            "restricted_by_platform",
+            "restricted_other",
+        ]
+        | str
+    ) = ALWAYS_SENT
+    resolution: Literal["contact_stripe", "provide_information", "remove_restriction"] | str | None = None
+    restriction: Literal["inbound_flows", "outbound_flows"] | str | None = None
 
 
 class TreasuryFinancialAccountFeaturesDepositInsuranceStatusDetail(StripeObject):
-    code: Literal['activating', 'capability_not_requested', 'financial_account_closed', 'rejected_other', 'rejected_unsupported_business', 'requirements_past_due', 'requirements_pending_verification', 'restricted_by_platform', 'restricted_other'] | str = ALWAYS_SENT
-    resolution: Literal['contact_stripe', 'provide_information', 'remove_restriction'] | str | None = None
-    restriction: Literal['inbound_flows', 'outbound_flows'] | str | None = None
+    code: (
+        Literal[
+            "activating",
+            "capability_not_requested",
+            "financial_account_closed",
+            "rejected_other",
+            "rejected_unsupported_business",
+            "requirements_past_due",
+            "requirements_pending_verification",
+            "restricted_by_platform",
+            "restricted_other",
+        ]
+        | str
+    ) = ALWAYS_SENT
+    resolution: Literal["contact_stripe", "provide_information", "remove_restriction"] | str | None = None
+    restriction: Literal["inbound_flows", "outbound_flows"] | str | None = None
 
 
 class TreasuryFinancialAccountFeaturesFinancialAddressesAba(StripeObject):
     requested: bool = ALWAYS_SENT
-    status: Literal['active', 'pending', 'restricted'] | str = ALWAYS_SENT
+    status: Literal["active", "pending", "restricted"] | str = ALWAYS_SENT
     status_details: list[TreasuryFinancialAccountFeaturesFinancialAddressesAbaStatusDetail] = ALWAYS_SENT
 
 
 class TreasuryFinancialAccountFeaturesInboundTransfersAch(StripeObject):
     requested: bool = ALWAYS_SENT
-    status: Literal['active', 'pending', 'restricted'] | str = ALWAYS_SENT
+    status: Literal["active", "pending", "restricted"] | str = ALWAYS_SENT
     status_details: list[TreasuryFinancialAccountFeaturesInboundTransfersAchStatusDetail] = ALWAYS_SENT
 
 
 class TreasuryFinancialAccountFeaturesIntraStripeFlowsStatusDetail(StripeObject):
-    code: Literal['activating', 'capability_not_requested', 'financial_account_closed', 'rejected_other', 'rejected_unsupported_business', 'requirements_past_due', 'requirements_pending_verification', 'restricted_by_platform', 'restricted_other'] | str = ALWAYS_SENT
-    resolution: Literal['contact_stripe', 'provide_information', 'remove_restriction'] | str | None = None
-    restriction: Literal['inbound_flows', 'outbound_flows'] | str | None = None
+    code: (
+        Literal[
+            "activating",
+            "capability_not_requested",
+            "financial_account_closed",
+            "rejected_other",
+            "rejected_unsupported_business",
+            "requirements_past_due",
+            "requirements_pending_verification",
+            "restricted_by_platform",
+            "restricted_other",
+        ]
+        | str
+    ) = ALWAYS_SENT
+    resolution: Literal["contact_stripe", "provide_information", "remove_restriction"] | str | None = None
+    restriction: Literal["inbound_flows", "outbound_flows"] | str | None = None
 
 
 class TreasuryFinancialAccountFeaturesOutboundPaymentsAch(StripeObject):
     requested: bool = ALWAYS_SENT
-    status: Literal['active', 'pending', 'restricted'] | str = ALWAYS_SENT
+    status: Literal["active", "pending", "restricted"] | str = ALWAYS_SENT
     status_details: list[TreasuryFinancialAccountFeaturesOutboundPaymentsAchStatusDetail] = ALWAYS_SENT
 
 
 class TreasuryFinancialAccountFeaturesOutboundPaymentsUsDomesticWire(StripeObject):
     requested: bool = ALWAYS_SENT
-    status: Literal['active', 'pending', 'restricted'] | str = ALWAYS_SENT
+    status: Literal["active", "pending", "restricted"] | str = ALWAYS_SENT
     status_details: list[TreasuryFinancialAccountFeaturesOutboundPaymentsUsDomesticWireStatusDetail] = ALWAYS_SENT
 
 
 class TreasuryFinancialAccountFeaturesOutboundTransfersAch(StripeObject):
     requested: bool = ALWAYS_SENT
-    status: Literal['active', 'pending', 'restricted'] | str = ALWAYS_SENT
+    status: Literal["active", "pending", "restricted"] | str = ALWAYS_SENT
     status_details: list[TreasuryFinancialAccountFeaturesOutboundTransfersAchStatusDetail] = ALWAYS_SENT
 
 
 class TreasuryFinancialAccountFeaturesOutboundTransfersUsDomesticWire(StripeObject):
     requested: bool = ALWAYS_SENT
-    status: Literal['active', 'pending', 'restricted'] | str = ALWAYS_SENT
+    status: Literal["active", "pending", "restricted"] | str = ALWAYS_SENT
     status_details: list[TreasuryFinancialAccountFeaturesOutboundTransfersUsDomesticWireStatusDetail] = ALWAYS_SENT
 
 
 class TreasuryFinancialAccountFeaturesFinancialAddressesAbaStatusDetail(StripeObject):
-    code: Literal['activating', 'capability_not_requested', 'financial_account_closed', 'rejected_other', 'rejected_unsupported_business', 'requirements_past_due', 'requirements_pending_verification', 'restricted_by_platform', 'restricted_other'] | str = ALWAYS_SENT
-    resolution: Literal['contact_stripe', 'provide_information', 'remove_restriction'] | str | None = None
-    restriction: Literal['inbound_flows', 'outbound_flows'] | str | None = None
+    code: (
+        Literal[
+            "activating",
+            "capability_not_requested",
+            "financial_account_closed",
+            "rejected_other",
+            "rejected_unsupported_business",
+            "requirements_past_due",
+            "requirements_pending_verification",
+            "restricted_by_platform",
+            "restricted_other",
+        ]
+        | str
+    ) = ALWAYS_SENT
+    resolution: Literal["contact_stripe", "provide_information", "remove_restriction"] | str | None = None
+    restriction: Literal["inbound_flows", "outbound_flows"] | str | None = None
 
 
 class TreasuryFinancialAccountFeaturesInboundTransfersAchStatusDetail(StripeObject):
-    code: Literal['activating', 'capability_not_requested', 'financial_account_closed', 'rejected_other', 'rejected_unsupported_business', 'requirements_past_due', 'requirements_pending_verification', 'restricted_by_platform', 'restricted_other'] | str = ALWAYS_SENT
-    resolution: Literal['contact_stripe', 'provide_information', 'remove_restriction'] | str | None = None
-    restriction: Literal['inbound_flows', 'outbound_flows'] | str | None = None
+    code: (
+        Literal[
+            "activating",
+            "capability_not_requested",
+            "financial_account_closed",
+            "rejected_other",
+            "rejected_unsupported_business",
+            "requirements_past_due",
+            "requirements_pending_verification",
+            "restricted_by_platform",
+            "restricted_other",
+        ]
+        | str
+    ) = ALWAYS_SENT
+    resolution: Literal["contact_stripe", "provide_information", "remove_restriction"] | str | None = None
+    restriction: Literal["inbound_flows", "outbound_flows"] | str | None = None
 
 
 class TreasuryFinancialAccountFeaturesOutboundPaymentsAchStatusDetail(StripeObject):
-    code: Literal['activating', 'capability_not_requested', 'financial_account_closed', 'rejected_other', 'rejected_unsupported_business', 'requirements_past_due', 'requirements_pending_verification', 'restricted_by_platform', 'restricted_other'] | str = ALWAYS_SENT
-    resolution: Literal['contact_stripe', 'provide_information', 'remove_restriction'] | str | None = None
-    restriction: Literal['inbound_flows', 'outbound_flows'] | str | None = None
+    code: (
+        Literal[
+            "activating",
+            "capability_not_requested",
+            "financial_account_closed",
+            "rejected_other",
+            "rejected_unsupported_business",
+            "requirements_past_due",
+            "requirements_pending_verification",
+            "restricted_by_platform",
+            "restricted_other",
+        ]
+        | str
+    ) = ALWAYS_SENT
+    resolution: Literal["contact_stripe", "provide_information", "remove_restriction"] | str | None = None
+    restriction: Literal["inbound_flows", "outbound_flows"] | str | None = None
 
 
 class TreasuryFinancialAccountFeaturesOutboundPaymentsUsDomesticWireStatusDetail(StripeObject):
-    code: Literal['activating', 'capability_not_requested', 'financial_account_closed', 'rejected_other', 'rejected_unsupported_business', 'requirements_past_due', 'requirements_pending_verification', 'restricted_by_platform', 'restricted_other'] | str = ALWAYS_SENT
-    resolution: Literal['contact_stripe', 'provide_information', 'remove_restriction'] | str | None = None
-    restriction: Literal['inbound_flows', 'outbound_flows'] | str | None = None
+    code: (
+        Literal[
+            "activating",
+            "capability_not_requested",
+            "financial_account_closed",
+            "rejected_other",
+            "rejected_unsupported_business",
+            "requirements_past_due",
+            "requirements_pending_verification",
+            "restricted_by_platform",
+            "restricted_other",
+        ]
+        | str
+    ) = ALWAYS_SENT
+    resolution: Literal["contact_stripe", "provide_information", "remove_restriction"] | str | None = None
+    restriction: Literal["inbound_flows", "outbound_flows"] | str | None = None
 
 
 class TreasuryFinancialAccountFeaturesOutboundTransfersAchStatusDetail(StripeObject):
-    code: Literal['activating', 'capability_not_requested', 'financial_account_closed', 'rejected_other', 'rejected_unsupported_business', 'requirements_past_due', 'requirements_pending_verification', 'restricted_by_platform', 'restricted_other'] | str = ALWAYS_SENT
-    resolution: Literal['contact_stripe', 'provide_information', 'remove_restriction'] | str | None = None
-    restriction: Literal['inbound_flows', 'outbound_flows'] | str | None = None
+    code: (
+        Literal[
+            "activating",
+            "capability_not_requested",
+            "financial_account_closed",
+            "rejected_other",
+            "rejected_unsupported_business",
+            "requirements_past_due",
+            "requirements_pending_verification",
+            "restricted_by_platform",
+            "restricted_other",
+        ]
+        | str
+    ) = ALWAYS_SENT
+    resolution: Literal["contact_stripe", "provide_information", "remove_restriction"] | str | None = None
+    restriction: Literal["inbound_flows", "outbound_flows"] | str | None = None
 
 
 class TreasuryFinancialAccountFeaturesOutboundTransfersUsDomesticWireStatusDetail(StripeObject):
-    code: Literal['activating', 'capability_not_requested', 'financial_account_closed', 'rejected_other', 'rejected_unsupported_business', 'requirements_past_due', 'requirements_pending_verification', 'restricted_by_platform', 'restricted_other'] | str = ALWAYS_SENT
-    resolution: Literal['contact_stripe', 'provide_information', 'remove_restriction'] | str | None = None
-    restriction: Literal['inbound_flows', 'outbound_flows'] | str | None = None
+    code: (
+        Literal[
+            "activating",
+            "capability_not_requested",
+            "financial_account_closed",
+            "rejected_other",
+            "rejected_unsupported_business",
+            "requirements_past_due",
+            "requirements_pending_verification",
+            "restricted_by_platform",
+            "restricted_other",
+        ]
+        | str
+    ) = ALWAYS_SENT
+    resolution: Literal["contact_stripe", "provide_information", "remove_restriction"] | str | None = None
+    restriction: Literal["inbound_flows", "outbound_flows"] | str | None = None

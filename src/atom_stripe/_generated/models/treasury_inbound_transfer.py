@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
 
 
 class TreasuryInboundTransfer(StripeObject):
-    """Legacy InboundTransfers are part of the v1 version of Treasury for platforms and do not support many of the features introduced in [Treasury for platforms v2](https://docs.stripe.com/treasury/connect). Use [Inbound Transfers](https://docs.stripe.com/api/v2/money-management/inbound-transfers) instead of building a new v1 integration."""
+    """Legacy InboundTransfers are part of the v1 version of Treasury for platforms and do not support many of the
+    features introduced in [Treasury for platforms v2](https://docs.stripe.com/treasury/connect). Use [Inbound
+    Transfers](https://docs.stripe.com/api/v2/money-management/inbound-transfers) instead of building a new v1
+    integration."""
 
     amount: int = ALWAYS_SENT
     cancelable: bool = ALWAYS_SENT
@@ -24,18 +27,35 @@ class TreasuryInboundTransfer(StripeObject):
     linked_flows: TreasuryInboundTransferLinkedFlows = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] = ALWAYS_SENT
-    object: Literal['treasury.inbound_transfer'] = ALWAYS_SENT
+    object: Literal["treasury.inbound_transfer"] = ALWAYS_SENT
     origin_payment_method: str | None = None
     origin_payment_method_details: TreasuryInboundTransferOriginPaymentMethodDetails | None = None
     returned: bool | None = None
     statement_descriptor: str = ALWAYS_SENT
-    status: Literal['canceled', 'failed', 'processing', 'succeeded'] | str = ALWAYS_SENT
+    status: Literal["canceled", "failed", "processing", "succeeded"] | str = ALWAYS_SENT
     status_transitions: TreasuryInboundTransferStatusTransitions = ALWAYS_SENT
     transaction: str | TreasuryTransaction | None = None
 
 
 class TreasuryInboundTransferFailureDetails(StripeObject):
-    code: Literal['account_closed', 'account_frozen', 'bank_account_restricted', 'bank_ownership_changed', 'debit_not_authorized', 'incorrect_account_holder_address', 'incorrect_account_holder_name', 'incorrect_account_holder_tax_id', 'insufficient_funds', 'invalid_account_number', 'invalid_currency', 'no_account', 'other'] | str = ALWAYS_SENT
+    code: (
+        Literal[
+            "account_closed",
+            "account_frozen",
+            "bank_account_restricted",
+            "bank_ownership_changed",
+            "debit_not_authorized",
+            "incorrect_account_holder_address",
+            "incorrect_account_holder_name",
+            "incorrect_account_holder_tax_id",
+            "insufficient_funds",
+            "invalid_account_number",
+            "invalid_currency",
+            "no_account",
+            "other",
+        ]
+        | str
+    ) = ALWAYS_SENT
 
 
 class TreasuryInboundTransferLinkedFlows(StripeObject):
@@ -44,7 +64,7 @@ class TreasuryInboundTransferLinkedFlows(StripeObject):
 
 class TreasuryInboundTransferOriginPaymentMethodDetails(StripeObject):
     billing_details: TreasuryInboundTransferOriginPaymentMethodDetailsBillingDetails = ALWAYS_SENT
-    type: Literal['us_bank_account'] = ALWAYS_SENT
+    type: Literal["us_bank_account"] = ALWAYS_SENT
     us_bank_account: TreasuryInboundTransferOriginPaymentMethodDetailsUsBankAccount | None = None
 
 
@@ -61,13 +81,13 @@ class TreasuryInboundTransferOriginPaymentMethodDetailsBillingDetails(StripeObje
 
 
 class TreasuryInboundTransferOriginPaymentMethodDetailsUsBankAccount(StripeObject):
-    account_holder_type: Literal['company', 'individual'] | str | None = None
-    account_type: Literal['checking', 'savings'] | str | None = None
+    account_holder_type: Literal["company", "individual"] | str | None = None
+    account_type: Literal["checking", "savings"] | str | None = None
     bank_name: str | None = None
     fingerprint: str | None = None
     last4: str | None = None
     mandate: str | Mandate | None = None
-    network: Literal['ach'] = ALWAYS_SENT
+    network: Literal["ach"] = ALWAYS_SENT
     routing_number: str | None = None
 
 

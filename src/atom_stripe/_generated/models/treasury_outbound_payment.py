@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
 
 
 class TreasuryOutboundPayment(StripeObject):
-    """Legacy OutboundPayments are part of the v1 version of Treasury for platforms and do not support many of the features introduced in [Treasury for platforms v2](https://docs.stripe.com/treasury/connect). Use [Outbound Payments](https://docs.stripe.com/api/v2/money-management/outbound-payments) instead of building a new v1 integration."""
+    """Legacy OutboundPayments are part of the v1 version of Treasury for platforms and do not support many of the
+    features introduced in [Treasury for platforms v2](https://docs.stripe.com/treasury/connect). Use [Outbound
+    Payments](https://docs.stripe.com/api/v2/money-management/outbound-payments) instead of building a new v1
+    integration."""
 
     amount: int = ALWAYS_SENT
     cancelable: bool = ALWAYS_SENT
@@ -27,10 +30,10 @@ class TreasuryOutboundPayment(StripeObject):
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] = ALWAYS_SENT
-    object: Literal['treasury.outbound_payment'] = ALWAYS_SENT
+    object: Literal["treasury.outbound_payment"] = ALWAYS_SENT
     returned_details: TreasuryOutboundPaymentReturnedDetails | None = None
     statement_descriptor: str = ALWAYS_SENT
-    status: Literal['canceled', 'failed', 'posted', 'processing', 'returned'] | str = ALWAYS_SENT
+    status: Literal["canceled", "failed", "posted", "processing", "returned"] | str = ALWAYS_SENT
     status_transitions: TreasuryOutboundPaymentStatusTransitions = ALWAYS_SENT
     tracking_details: TreasuryOutboundPaymentTrackingDetails | None = None
     transaction: str | TreasuryTransaction = ALWAYS_SENT
@@ -39,7 +42,7 @@ class TreasuryOutboundPayment(StripeObject):
 class TreasuryOutboundPaymentDestinationPaymentMethodDetails(StripeObject):
     billing_details: TreasuryOutboundPaymentDestinationPaymentMethodDetailsBillingDetails = ALWAYS_SENT
     financial_account: TreasuryOutboundPaymentDestinationPaymentMethodDetailsFinancialAccount | None = None
-    type: Literal['financial_account', 'us_bank_account'] | str = ALWAYS_SENT
+    type: Literal["financial_account", "us_bank_account"] | str = ALWAYS_SENT
     us_bank_account: TreasuryOutboundPaymentDestinationPaymentMethodDetailsUsBankAccount | None = None
 
 
@@ -49,7 +52,21 @@ class TreasuryOutboundPaymentEndUserDetails(StripeObject):
 
 
 class TreasuryOutboundPaymentReturnedDetails(StripeObject):
-    code: Literal['account_closed', 'account_frozen', 'bank_account_restricted', 'bank_ownership_changed', 'declined', 'incorrect_account_holder_name', 'invalid_account_number', 'invalid_currency', 'no_account', 'other'] | str = ALWAYS_SENT
+    code: (
+        Literal[
+            "account_closed",
+            "account_frozen",
+            "bank_account_restricted",
+            "bank_ownership_changed",
+            "declined",
+            "incorrect_account_holder_name",
+            "invalid_account_number",
+            "invalid_currency",
+            "no_account",
+            "other",
+        ]
+        | str
+    ) = ALWAYS_SENT
     transaction: str | TreasuryTransaction = ALWAYS_SENT
 
 
@@ -62,7 +79,7 @@ class TreasuryOutboundPaymentStatusTransitions(StripeObject):
 
 class TreasuryOutboundPaymentTrackingDetails(StripeObject):
     ach: TreasuryOutboundPaymentTrackingDetailsAch | None = None
-    type: Literal['ach', 'us_domestic_wire'] | str = ALWAYS_SENT
+    type: Literal["ach", "us_domestic_wire"] | str = ALWAYS_SENT
     us_domestic_wire: TreasuryOutboundPaymentTrackingDetailsUsDomesticWire | None = None
 
 
@@ -74,17 +91,17 @@ class TreasuryOutboundPaymentDestinationPaymentMethodDetailsBillingDetails(Strip
 
 class TreasuryOutboundPaymentDestinationPaymentMethodDetailsFinancialAccount(StripeObject):
     id: str = ALWAYS_SENT
-    network: Literal['stripe'] = ALWAYS_SENT
+    network: Literal["stripe"] = ALWAYS_SENT
 
 
 class TreasuryOutboundPaymentDestinationPaymentMethodDetailsUsBankAccount(StripeObject):
-    account_holder_type: Literal['company', 'individual'] | str | None = None
-    account_type: Literal['checking', 'savings'] | str | None = None
+    account_holder_type: Literal["company", "individual"] | str | None = None
+    account_type: Literal["checking", "savings"] | str | None = None
     bank_name: str | None = None
     fingerprint: str | None = None
     last4: str | None = None
     mandate: str | Mandate | None = None
-    network: Literal['ach', 'us_domestic_wire'] | str = ALWAYS_SENT
+    network: Literal["ach", "us_domestic_wire"] | str = ALWAYS_SENT
     routing_number: str | None = None
 
 

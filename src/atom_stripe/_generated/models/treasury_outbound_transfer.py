@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
 
 
 class TreasuryOutboundTransfer(StripeObject):
-    """Legacy OutboundTransfers are part of the v1 version of Treasury for platforms and do not support many of the features introduced in [Treasury for platforms v2](https://docs.stripe.com/treasury/connect). Use [Outbound Transfers](https://docs.stripe.com/api/v2/money-management/outbound-transfers?api-version=preview) instead of building a new v1 integration."""
+    """Legacy OutboundTransfers are part of the v1 version of Treasury for platforms and do not support many of the
+    features introduced in [Treasury for platforms v2](https://docs.stripe.com/treasury/connect). Use [Outbound
+    Transfers](https://docs.stripe.com/api/v2/money-management/outbound-transfers?api-version=preview) instead of
+    building a new v1 integration."""
 
     amount: int = ALWAYS_SENT
     cancelable: bool = ALWAYS_SENT
@@ -25,10 +28,10 @@ class TreasuryOutboundTransfer(StripeObject):
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] = ALWAYS_SENT
-    object: Literal['treasury.outbound_transfer'] = ALWAYS_SENT
+    object: Literal["treasury.outbound_transfer"] = ALWAYS_SENT
     returned_details: TreasuryOutboundTransferReturnedDetails | None = None
     statement_descriptor: str = ALWAYS_SENT
-    status: Literal['canceled', 'failed', 'posted', 'processing', 'returned'] | str = ALWAYS_SENT
+    status: Literal["canceled", "failed", "posted", "processing", "returned"] | str = ALWAYS_SENT
     status_transitions: TreasuryOutboundTransferStatusTransitions = ALWAYS_SENT
     tracking_details: TreasuryOutboundTransferTrackingDetails | None = None
     transaction: str | TreasuryTransaction = ALWAYS_SENT
@@ -37,12 +40,26 @@ class TreasuryOutboundTransfer(StripeObject):
 class TreasuryOutboundTransferDestinationPaymentMethodDetails(StripeObject):
     billing_details: TreasuryOutboundTransferDestinationPaymentMethodDetailsBillingDetails = ALWAYS_SENT
     financial_account: TreasuryOutboundTransferDestinationPaymentMethodDetailsFinancialAccount | None = None
-    type: Literal['financial_account', 'us_bank_account'] | str = ALWAYS_SENT
+    type: Literal["financial_account", "us_bank_account"] | str = ALWAYS_SENT
     us_bank_account: TreasuryOutboundTransferDestinationPaymentMethodDetailsUsBankAccount | None = None
 
 
 class TreasuryOutboundTransferReturnedDetails(StripeObject):
-    code: Literal['account_closed', 'account_frozen', 'bank_account_restricted', 'bank_ownership_changed', 'declined', 'incorrect_account_holder_name', 'invalid_account_number', 'invalid_currency', 'no_account', 'other'] | str = ALWAYS_SENT
+    code: (
+        Literal[
+            "account_closed",
+            "account_frozen",
+            "bank_account_restricted",
+            "bank_ownership_changed",
+            "declined",
+            "incorrect_account_holder_name",
+            "invalid_account_number",
+            "invalid_currency",
+            "no_account",
+            "other",
+        ]
+        | str
+    ) = ALWAYS_SENT
     transaction: str | TreasuryTransaction = ALWAYS_SENT
 
 
@@ -55,7 +72,7 @@ class TreasuryOutboundTransferStatusTransitions(StripeObject):
 
 class TreasuryOutboundTransferTrackingDetails(StripeObject):
     ach: TreasuryOutboundTransferTrackingDetailsAch | None = None
-    type: Literal['ach', 'us_domestic_wire'] | str = ALWAYS_SENT
+    type: Literal["ach", "us_domestic_wire"] | str = ALWAYS_SENT
     us_domestic_wire: TreasuryOutboundTransferTrackingDetailsUsDomesticWire | None = None
 
 
@@ -67,17 +84,17 @@ class TreasuryOutboundTransferDestinationPaymentMethodDetailsBillingDetails(Stri
 
 class TreasuryOutboundTransferDestinationPaymentMethodDetailsFinancialAccount(StripeObject):
     id: str = ALWAYS_SENT
-    network: Literal['stripe'] = ALWAYS_SENT
+    network: Literal["stripe"] = ALWAYS_SENT
 
 
 class TreasuryOutboundTransferDestinationPaymentMethodDetailsUsBankAccount(StripeObject):
-    account_holder_type: Literal['company', 'individual'] | str | None = None
-    account_type: Literal['checking', 'savings'] | str | None = None
+    account_holder_type: Literal["company", "individual"] | str | None = None
+    account_type: Literal["checking", "savings"] | str | None = None
     bank_name: str | None = None
     fingerprint: str | None = None
     last4: str | None = None
     mandate: str | Mandate | None = None
-    network: Literal['ach', 'us_domestic_wire'] | str = ALWAYS_SENT
+    network: Literal["ach", "us_domestic_wire"] | str = ALWAYS_SENT
     routing_number: str | None = None
 
 

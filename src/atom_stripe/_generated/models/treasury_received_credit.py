@@ -3,39 +3,42 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
 
 
 class TreasuryReceivedCredit(StripeObject):
-    """Legacy ReceivedCredits are part of the v1 version of Treasury for platforms and do not support many of the features introduced in [Treasury for platforms v2](https://docs.stripe.com/treasury/connect). Use [Received Credits](https://docs.stripe.com/api/v2/money-management/received-credits?api-version=preview) instead of building a new v1 integration."""
+    """Legacy ReceivedCredits are part of the v1 version of Treasury for platforms and do not support many of the
+    features introduced in [Treasury for platforms v2](https://docs.stripe.com/treasury/connect). Use [Received
+    Credits](https://docs.stripe.com/api/v2/money-management/received-credits?api-version=preview) instead of building a
+    new v1 integration."""
 
     amount: int = ALWAYS_SENT
     created: int = ALWAYS_SENT
     currency: str = ALWAYS_SENT
     description: str = ALWAYS_SENT
-    failure_code: Literal['account_closed', 'account_frozen', 'international_transaction', 'other'] | str | None = None
+    failure_code: Literal["account_closed", "account_frozen", "international_transaction", "other"] | str | None = None
     financial_account: str | None = None
     hosted_regulatory_receipt_url: str | None = None
     id: str = ALWAYS_SENT
     initiating_payment_method_details: TreasuryReceivedCreditInitiatingPaymentMethodDetails = ALWAYS_SENT
     linked_flows: TreasuryReceivedCreditLinkedFlows = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    network: Literal['ach', 'card', 'rtp', 'stripe', 'us_domestic_wire'] | str = ALWAYS_SENT
-    object: Literal['treasury.received_credit'] = ALWAYS_SENT
+    network: Literal["ach", "card", "rtp", "stripe", "us_domestic_wire"] | str = ALWAYS_SENT
+    object: Literal["treasury.received_credit"] = ALWAYS_SENT
     reversal_details: TreasuryReceivedCreditReversalDetails | None = None
-    status: Literal['failed', 'succeeded'] | str = ALWAYS_SENT
+    status: Literal["failed", "succeeded"] | str = ALWAYS_SENT
     transaction: str | TreasuryTransaction | None = None
 
 
 class TreasuryReceivedCreditInitiatingPaymentMethodDetails(StripeObject):
-    balance: Literal['payments'] | None = None
+    balance: Literal["payments"] | None = None
     billing_details: TreasuryReceivedCreditInitiatingPaymentMethodDetailsBillingDetails = ALWAYS_SENT
     financial_account: TreasuryReceivedCreditInitiatingPaymentMethodDetailsFinancialAccount | None = None
     issuing_card: str | None = None
-    type: Literal['balance', 'financial_account', 'issuing_card', 'stripe', 'us_bank_account'] | str = ALWAYS_SENT
+    type: Literal["balance", "financial_account", "issuing_card", "stripe", "us_bank_account"] | str = ALWAYS_SENT
     us_bank_account: TreasuryReceivedCreditInitiatingPaymentMethodDetailsUsBankAccount | None = None
 
 
@@ -50,7 +53,11 @@ class TreasuryReceivedCreditLinkedFlows(StripeObject):
 
 class TreasuryReceivedCreditReversalDetails(StripeObject):
     deadline: int | None = None
-    restricted_reason: Literal['already_reversed', 'deadline_passed', 'network_restricted', 'other', 'source_flow_restricted'] | str | None = None
+    restricted_reason: (
+        Literal["already_reversed", "deadline_passed", "network_restricted", "other", "source_flow_restricted"]
+        | str
+        | None
+    ) = None
 
 
 class TreasuryReceivedCreditInitiatingPaymentMethodDetailsBillingDetails(StripeObject):
@@ -61,7 +68,7 @@ class TreasuryReceivedCreditInitiatingPaymentMethodDetailsBillingDetails(StripeO
 
 class TreasuryReceivedCreditInitiatingPaymentMethodDetailsFinancialAccount(StripeObject):
     id: str = ALWAYS_SENT
-    network: Literal['stripe'] = ALWAYS_SENT
+    network: Literal["stripe"] = ALWAYS_SENT
 
 
 class TreasuryReceivedCreditInitiatingPaymentMethodDetailsUsBankAccount(StripeObject):
@@ -75,7 +82,7 @@ class TreasuryReceivedCreditLinkedFlowsSourceFlowDetails(StripeObject):
     outbound_payment: TreasuryOutboundPayment | None = None
     outbound_transfer: TreasuryOutboundTransfer | None = None
     payout: Payout | None = None
-    type: Literal['credit_reversal', 'other', 'outbound_payment', 'outbound_transfer', 'payout'] | str = ALWAYS_SENT
+    type: Literal["credit_reversal", "other", "outbound_payment", "outbound_transfer", "payout"] | str = ALWAYS_SENT
 
 
 class TreasuryReceivedCreditInitiatingPaymentMethodDetailsBillingDetailsAddress(StripeObject):

@@ -3,39 +3,46 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
 
 
 class TreasuryReceivedDebit(StripeObject):
-    """Legacy ReceivedDebits are part of the v1 version of Treasury for platforms and do not support many of the features introduced in [Treasury for platforms v2](https://docs.stripe.com/treasury/connect). Use [Received Debits](https://docs.stripe.com/api/v2/money-management/received-debits?api-version=preview) instead of building a new v1 integration."""
+    """Legacy ReceivedDebits are part of the v1 version of Treasury for platforms and do not support many of the
+    features introduced in [Treasury for platforms v2](https://docs.stripe.com/treasury/connect). Use [Received
+    Debits](https://docs.stripe.com/api/v2/money-management/received-debits?api-version=preview) instead of building a
+    new v1 integration."""
 
     amount: int = ALWAYS_SENT
     created: int = ALWAYS_SENT
     currency: str = ALWAYS_SENT
     description: str = ALWAYS_SENT
-    failure_code: Literal['account_closed', 'account_frozen', 'insufficient_funds', 'international_transaction', 'other'] | str | None = None
+    failure_code: (
+        Literal["account_closed", "account_frozen", "insufficient_funds", "international_transaction", "other"]
+        | str
+        | None
+    ) = None
     financial_account: str | None = None
     hosted_regulatory_receipt_url: str | None = None
     id: str = ALWAYS_SENT
     initiating_payment_method_details: TreasuryReceivedDebitInitiatingPaymentMethodDetails | None = None
     linked_flows: TreasuryReceivedDebitLinkedFlows = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    network: Literal['ach', 'card', 'stripe'] | str = ALWAYS_SENT
-    object: Literal['treasury.received_debit'] = ALWAYS_SENT
+    network: Literal["ach", "card", "stripe"] | str = ALWAYS_SENT
+    object: Literal["treasury.received_debit"] = ALWAYS_SENT
     reversal_details: TreasuryReceivedDebitReversalDetails | None = None
-    status: Literal['failed', 'succeeded'] | str = ALWAYS_SENT
+    status: Literal["failed", "succeeded"] | str = ALWAYS_SENT
     transaction: str | TreasuryTransaction | None = None
 
 
 class TreasuryReceivedDebitInitiatingPaymentMethodDetails(StripeObject):
-    balance: Literal['payments'] | None = None
+    balance: Literal["payments"] | None = None
     billing_details: TreasuryReceivedDebitInitiatingPaymentMethodDetailsBillingDetails = ALWAYS_SENT
     financial_account: TreasuryReceivedDebitInitiatingPaymentMethodDetailsFinancialAccount | None = None
     issuing_card: str | None = None
-    type: Literal['balance', 'financial_account', 'issuing_card', 'stripe', 'us_bank_account'] | str = ALWAYS_SENT
+    type: Literal["balance", "financial_account", "issuing_card", "stripe", "us_bank_account"] | str = ALWAYS_SENT
     us_bank_account: TreasuryReceivedDebitInitiatingPaymentMethodDetailsUsBankAccount | None = None
 
 
@@ -50,7 +57,11 @@ class TreasuryReceivedDebitLinkedFlows(StripeObject):
 
 class TreasuryReceivedDebitReversalDetails(StripeObject):
     deadline: int | None = None
-    restricted_reason: Literal['already_reversed', 'deadline_passed', 'network_restricted', 'other', 'source_flow_restricted'] | str | None = None
+    restricted_reason: (
+        Literal["already_reversed", "deadline_passed", "network_restricted", "other", "source_flow_restricted"]
+        | str
+        | None
+    ) = None
 
 
 class TreasuryReceivedDebitInitiatingPaymentMethodDetailsBillingDetails(StripeObject):
@@ -61,7 +72,7 @@ class TreasuryReceivedDebitInitiatingPaymentMethodDetailsBillingDetails(StripeOb
 
 class TreasuryReceivedDebitInitiatingPaymentMethodDetailsFinancialAccount(StripeObject):
     id: str = ALWAYS_SENT
-    network: Literal['stripe'] = ALWAYS_SENT
+    network: Literal["stripe"] = ALWAYS_SENT
 
 
 class TreasuryReceivedDebitInitiatingPaymentMethodDetailsUsBankAccount(StripeObject):

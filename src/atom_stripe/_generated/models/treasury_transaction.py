@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
@@ -11,7 +11,10 @@ from ..._pagination import Page
 
 
 class TreasuryTransaction(StripeObject):
-    """Legacy Transactions are part of the v1 version of Treasury for platforms and do not support many of the features introduced in [Treasury for platforms v2](https://docs.stripe.com/treasury/connect). Use [Transactions](https://docs.stripe.com/api/v2/money-management/transactions) instead of building a new v1 integration."""
+    """Legacy Transactions are part of the v1 version of Treasury for platforms and do not support many of the features
+    introduced in [Treasury for platforms v2](https://docs.stripe.com/treasury/connect). Use
+    [Transactions](https://docs.stripe.com/api/v2/money-management/transactions) instead of building a new v1
+    integration."""
 
     amount: int = ALWAYS_SENT
     balance_impact: TreasuryTransactionBalanceImpact = ALWAYS_SENT
@@ -22,11 +25,24 @@ class TreasuryTransaction(StripeObject):
     financial_account: str = ALWAYS_SENT
     flow: str | None = None
     flow_details: TreasuryTransactionFlowDetails | None = None
-    flow_type: Literal['credit_reversal', 'debit_reversal', 'inbound_transfer', 'issuing_authorization', 'other', 'outbound_payment', 'outbound_transfer', 'received_credit', 'received_debit'] | str = ALWAYS_SENT
+    flow_type: (
+        Literal[
+            "credit_reversal",
+            "debit_reversal",
+            "inbound_transfer",
+            "issuing_authorization",
+            "other",
+            "outbound_payment",
+            "outbound_transfer",
+            "received_credit",
+            "received_debit",
+        ]
+        | str
+    ) = ALWAYS_SENT
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    object: Literal['treasury.transaction'] = ALWAYS_SENT
-    status: Literal['open', 'posted', 'void'] | str = ALWAYS_SENT
+    object: Literal["treasury.transaction"] = ALWAYS_SENT
+    status: Literal["open", "posted", "void"] | str = ALWAYS_SENT
     status_transitions: TreasuryTransactionStatusTransitions = ALWAYS_SENT
 
 
@@ -45,7 +61,20 @@ class TreasuryTransactionFlowDetails(StripeObject):
     outbound_transfer: TreasuryOutboundTransfer | None = None
     received_credit: TreasuryReceivedCredit | None = None
     received_debit: TreasuryReceivedDebit | None = None
-    type: Literal['credit_reversal', 'debit_reversal', 'inbound_transfer', 'issuing_authorization', 'other', 'outbound_payment', 'outbound_transfer', 'received_credit', 'received_debit'] | str = ALWAYS_SENT
+    type: (
+        Literal[
+            "credit_reversal",
+            "debit_reversal",
+            "inbound_transfer",
+            "issuing_authorization",
+            "other",
+            "outbound_payment",
+            "outbound_transfer",
+            "received_credit",
+            "received_debit",
+        ]
+        | str
+    ) = ALWAYS_SENT
 
 
 class TreasuryTransactionStatusTransitions(StripeObject):

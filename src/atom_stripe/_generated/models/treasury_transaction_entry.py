@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
-from typing import Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..._models import ALWAYS_SENT, StripeObject
 from ..._objects import lazy_model
 
 
 class TreasuryTransactionEntry(StripeObject):
-    """Legacy TransactionEntries are part of the v1 version of Treasury for platforms and do not support many of the features introduced in [Treasury for platforms v2](https://docs.stripe.com/treasury/connect). Use [Transaction Entries](https://docs.stripe.com/api/v2/money-management/transaction-entries) instead of building a new v1 integration."""
+    """Legacy TransactionEntries are part of the v1 version of Treasury for platforms and do not support many of the
+    features introduced in [Treasury for platforms v2](https://docs.stripe.com/treasury/connect). Use [Transaction
+    Entries](https://docs.stripe.com/api/v2/money-management/transaction-entries) instead of building a new v1
+    integration."""
 
     balance_impact: TreasuryTransactionEntryBalanceImpact = ALWAYS_SENT
     created: int = ALWAYS_SENT
@@ -19,12 +22,49 @@ class TreasuryTransactionEntry(StripeObject):
     financial_account: str = ALWAYS_SENT
     flow: str | None = None
     flow_details: TreasuryTransactionEntryFlowDetails | None = None
-    flow_type: Literal['credit_reversal', 'debit_reversal', 'inbound_transfer', 'issuing_authorization', 'other', 'outbound_payment', 'outbound_transfer', 'received_credit', 'received_debit'] | str = ALWAYS_SENT
+    flow_type: (
+        Literal[
+            "credit_reversal",
+            "debit_reversal",
+            "inbound_transfer",
+            "issuing_authorization",
+            "other",
+            "outbound_payment",
+            "outbound_transfer",
+            "received_credit",
+            "received_debit",
+        ]
+        | str
+    ) = ALWAYS_SENT
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
-    object: Literal['treasury.transaction_entry'] = ALWAYS_SENT
+    object: Literal["treasury.transaction_entry"] = ALWAYS_SENT
     transaction: str | TreasuryTransaction = ALWAYS_SENT
-    type: Literal['credit_reversal', 'credit_reversal_posting', 'debit_reversal', 'inbound_transfer', 'inbound_transfer_return', 'issuing_authorization_hold', 'issuing_authorization_release', 'other', 'outbound_payment', 'outbound_payment_cancellation', 'outbound_payment_failure', 'outbound_payment_posting', 'outbound_payment_return', 'outbound_transfer', 'outbound_transfer_cancellation', 'outbound_transfer_failure', 'outbound_transfer_posting', 'outbound_transfer_return', 'received_credit', 'received_debit'] | str = ALWAYS_SENT
+    type: (
+        Literal[
+            "credit_reversal",
+            "credit_reversal_posting",
+            "debit_reversal",
+            "inbound_transfer",
+            "inbound_transfer_return",
+            "issuing_authorization_hold",
+            "issuing_authorization_release",
+            "other",
+            "outbound_payment",
+            "outbound_payment_cancellation",
+            "outbound_payment_failure",
+            "outbound_payment_posting",
+            "outbound_payment_return",
+            "outbound_transfer",
+            "outbound_transfer_cancellation",
+            "outbound_transfer_failure",
+            "outbound_transfer_posting",
+            "outbound_transfer_return",
+            "received_credit",
+            "received_debit",
+        ]
+        | str
+    ) = ALWAYS_SENT
 
 
 class TreasuryTransactionEntryBalanceImpact(StripeObject):
@@ -42,7 +82,20 @@ class TreasuryTransactionEntryFlowDetails(StripeObject):
     outbound_transfer: TreasuryOutboundTransfer | None = None
     received_credit: TreasuryReceivedCredit | None = None
     received_debit: TreasuryReceivedDebit | None = None
-    type: Literal['credit_reversal', 'debit_reversal', 'inbound_transfer', 'issuing_authorization', 'other', 'outbound_payment', 'outbound_transfer', 'received_credit', 'received_debit'] | str = ALWAYS_SENT
+    type: (
+        Literal[
+            "credit_reversal",
+            "debit_reversal",
+            "inbound_transfer",
+            "issuing_authorization",
+            "other",
+            "outbound_payment",
+            "outbound_transfer",
+            "received_credit",
+            "received_debit",
+        ]
+        | str
+    ) = ALWAYS_SENT
 
 
 if TYPE_CHECKING:

@@ -21,7 +21,7 @@ class WebhookEndpoint(StripeObject):
     id: str = ALWAYS_SENT
     livemode: bool = ALWAYS_SENT
     metadata: dict[str, str] = ALWAYS_SENT
-    object: Literal['webhook_endpoint'] = ALWAYS_SENT
+    object: Literal["webhook_endpoint"] = ALWAYS_SENT
     secret: str | None = None
     status: str = ALWAYS_SENT
     url: str = ALWAYS_SENT

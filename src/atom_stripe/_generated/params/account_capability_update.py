@@ -9,9 +9,11 @@ from ..._options import WriteOptions
 class AccountCapabilityUpdateParams(TypedDict):
     requested: NotRequired[bool]
     """
-    To request a new capability for an account, pass true. There can be a delay before the requested capability becomes active. If the capability has any activation requirements, the response includes them in the `requirements` arrays.
+    To request a new capability for an account, pass true. There can be a delay before the requested capability becomes
+    active. If the capability has any activation requirements, the response includes them in the `requirements` arrays.
 
-    If a capability isn't permanent, you can remove it from the account by passing false. Some capabilities are permanent after they've been requested. Attempting to remove a permanent capability returns an error.
+    If a capability isn't permanent, you can remove it from the account by passing false. Some capabilities are
+    permanent after they've been requested. Attempting to remove a permanent capability returns an error.
     """
 
 

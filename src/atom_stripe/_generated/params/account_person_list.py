@@ -9,7 +9,9 @@ from ..._options import ReadOptions
 class AccountPersonListParams(TypedDict):
     ending_before: NotRequired[str]
     """
-    A cursor for use in pagination. `ending_before` is an object ID that defines your place in the list. For instance, if you make a list request and receive 100 objects, starting with `obj_bar`, your subsequent call can include `ending_before=obj_bar` in order to fetch the previous page of the list.
+    A cursor for use in pagination. `ending_before` is an object ID that defines your place in the list. For instance,
+    if you make a list request and receive 100 objects, starting with `obj_bar`, your subsequent call can include
+    `ending_before=obj_bar` in order to fetch the previous page of the list.
     """
     limit: NotRequired[int]
     """
@@ -21,14 +23,17 @@ class AccountPersonListParams(TypedDict):
     """
     starting_after: NotRequired[str]
     """
-    A cursor for use in pagination. `starting_after` is an object ID that defines your place in the list. For instance, if you make a list request and receive 100 objects, ending with `obj_foo`, your subsequent call can include `starting_after=obj_foo` in order to fetch the next page of the list.
+    A cursor for use in pagination. `starting_after` is an object ID that defines your place in the list. For instance,
+    if you make a list request and receive 100 objects, ending with `obj_foo`, your subsequent call can include
+    `starting_after=obj_foo` in order to fetch the next page of the list.
     """
 
 
 class AccountPersonListParamsRelationship(TypedDict):
     authorizer: NotRequired[bool]
     """
-    A filter on the list of people returned based on whether these people are authorizers of the account's representative.
+    A filter on the list of people returned based on whether these people are authorizers of the account's
+    representative.
     """
     director: NotRequired[bool]
     """
@@ -40,7 +45,8 @@ class AccountPersonListParamsRelationship(TypedDict):
     """
     legal_guardian: NotRequired[bool]
     """
-    A filter on the list of people returned based on whether these people are legal guardians of the account's representative.
+    A filter on the list of people returned based on whether these people are legal guardians of the account's
+    representative.
     """
     owner: NotRequired[bool]
     """
@@ -48,7 +54,8 @@ class AccountPersonListParamsRelationship(TypedDict):
     """
     representative: NotRequired[bool]
     """
-    A filter on the list of people returned based on whether these people are the representative of the account's company.
+    A filter on the list of people returned based on whether these people are the representative of the account's
+    company.
     """
 
 

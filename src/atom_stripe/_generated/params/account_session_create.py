@@ -13,152 +13,141 @@ class AccountSessionCreateParams(TypedDict):
     """
     components: "AccountSessionCreateParamsComponents"
     """
-    Each key of the dictionary represents an embedded component, and each embedded component maps to its configuration (e.g. whether it has been enabled or not).
+    Each key of the dictionary represents an embedded component, and each embedded component maps to its configuration
+    (e.g. whether it has been enabled or not).
     """
 
 
 class AccountSessionCreateParamsComponents(TypedDict):
-    account_management: NotRequired[
-        "AccountSessionCreateParamsComponentsAccountManagement"
-    ]
+    account_management: NotRequired["AccountSessionCreateParamsComponentsAccountManagement"]
     """
-    Configuration for the [account management](https://docs.stripe.com/connect/supported-embedded-components/account-management/) embedded component.
+    Configuration for the [account
+    management](https://docs.stripe.com/connect/supported-embedded-components/account-management/) embedded component.
     """
-    account_onboarding: NotRequired[
-        "AccountSessionCreateParamsComponentsAccountOnboarding"
-    ]
+    account_onboarding: NotRequired["AccountSessionCreateParamsComponentsAccountOnboarding"]
     """
-    Configuration for the [account onboarding](https://docs.stripe.com/connect/supported-embedded-components/account-onboarding/) embedded component.
+    Configuration for the [account
+    onboarding](https://docs.stripe.com/connect/supported-embedded-components/account-onboarding/) embedded component.
     """
-    balance_report: NotRequired[
-        "AccountSessionCreateParamsComponentsBalanceReport"
-    ]
+    balance_report: NotRequired["AccountSessionCreateParamsComponentsBalanceReport"]
     """
-    Configuration for the [balance report](https://docs.stripe.com/connect/supported-embedded-components/financial-reports#balance-report) embedded component.
+    Configuration for the [balance
+    report](https://docs.stripe.com/connect/supported-embedded-components/financial-reports#balance-report) embedded
+    component.
     """
     balances: NotRequired["AccountSessionCreateParamsComponentsBalances"]
     """
-    Configuration for the [balances](https://docs.stripe.com/connect/supported-embedded-components/balances/) embedded component.
+    Configuration for the [balances](https://docs.stripe.com/connect/supported-embedded-components/balances/) embedded
+    component.
     """
-    disputes_list: NotRequired[
-        "AccountSessionCreateParamsComponentsDisputesList"
-    ]
+    disputes_list: NotRequired["AccountSessionCreateParamsComponentsDisputesList"]
     """
-    Configuration for the [disputes list](https://docs.stripe.com/connect/supported-embedded-components/disputes-list/) embedded component.
+    Configuration for the [disputes list](https://docs.stripe.com/connect/supported-embedded-components/disputes-list/)
+    embedded component.
     """
     documents: NotRequired["AccountSessionCreateParamsComponentsDocuments"]
     """
-    Configuration for the [documents](https://docs.stripe.com/connect/supported-embedded-components/documents/) embedded component.
+    Configuration for the [documents](https://docs.stripe.com/connect/supported-embedded-components/documents/) embedded
+    component.
     """
-    financial_account: NotRequired[
-        "AccountSessionCreateParamsComponentsFinancialAccount"
-    ]
+    financial_account: NotRequired["AccountSessionCreateParamsComponentsFinancialAccount"]
     """
-    Configuration for the [financial account](https://docs.stripe.com/connect/supported-embedded-components/financial-account/) embedded component.
+    Configuration for the [financial
+    account](https://docs.stripe.com/connect/supported-embedded-components/financial-account/) embedded component.
     """
-    financial_account_transactions: NotRequired[
-        "AccountSessionCreateParamsComponentsFinancialAccountTransactions"
-    ]
+    financial_account_transactions: NotRequired["AccountSessionCreateParamsComponentsFinancialAccountTransactions"]
     """
-    Configuration for the [financial account transactions](https://docs.stripe.com/connect/supported-embedded-components/financial-account-transactions/) embedded component.
+    Configuration for the [financial account
+    transactions](https://docs.stripe.com/connect/supported-embedded-components/financial-account-transactions/)
+    embedded component.
     """
-    instant_payouts_promotion: NotRequired[
-        "AccountSessionCreateParamsComponentsInstantPayoutsPromotion"
-    ]
+    instant_payouts_promotion: NotRequired["AccountSessionCreateParamsComponentsInstantPayoutsPromotion"]
     """
-    Configuration for the [instant payouts promotion](https://docs.stripe.com/connect/supported-embedded-components/instant-payouts-promotion/) embedded component.
+    Configuration for the [instant payouts
+    promotion](https://docs.stripe.com/connect/supported-embedded-components/instant-payouts-promotion/) embedded
+    component.
     """
-    issuing_card: NotRequired[
-        "AccountSessionCreateParamsComponentsIssuingCard"
-    ]
+    issuing_card: NotRequired["AccountSessionCreateParamsComponentsIssuingCard"]
     """
-    Configuration for the [issuing card](https://docs.stripe.com/connect/supported-embedded-components/issuing-card/) embedded component.
+    Configuration for the [issuing card](https://docs.stripe.com/connect/supported-embedded-components/issuing-card/)
+    embedded component.
     """
-    issuing_cards_list: NotRequired[
-        "AccountSessionCreateParamsComponentsIssuingCardsList"
-    ]
+    issuing_cards_list: NotRequired["AccountSessionCreateParamsComponentsIssuingCardsList"]
     """
-    Configuration for the [issuing cards list](https://docs.stripe.com/connect/supported-embedded-components/issuing-cards-list/) embedded component.
+    Configuration for the [issuing cards
+    list](https://docs.stripe.com/connect/supported-embedded-components/issuing-cards-list/) embedded component.
     """
-    notification_banner: NotRequired[
-        "AccountSessionCreateParamsComponentsNotificationBanner"
-    ]
+    notification_banner: NotRequired["AccountSessionCreateParamsComponentsNotificationBanner"]
     """
-    Configuration for the [notification banner](https://docs.stripe.com/connect/supported-embedded-components/notification-banner/) embedded component.
+    Configuration for the [notification
+    banner](https://docs.stripe.com/connect/supported-embedded-components/notification-banner/) embedded component.
     """
-    payment_details: NotRequired[
-        "AccountSessionCreateParamsComponentsPaymentDetails"
-    ]
+    payment_details: NotRequired["AccountSessionCreateParamsComponentsPaymentDetails"]
     """
-    Configuration for the [payment details](https://docs.stripe.com/connect/supported-embedded-components/payment-details/) embedded component.
+    Configuration for the [payment
+    details](https://docs.stripe.com/connect/supported-embedded-components/payment-details/) embedded component.
     """
-    payment_disputes: NotRequired[
-        "AccountSessionCreateParamsComponentsPaymentDisputes"
-    ]
+    payment_disputes: NotRequired["AccountSessionCreateParamsComponentsPaymentDisputes"]
     """
-    Configuration for the [payment disputes](https://docs.stripe.com/connect/supported-embedded-components/payment-disputes/) embedded component.
+    Configuration for the [payment
+    disputes](https://docs.stripe.com/connect/supported-embedded-components/payment-disputes/) embedded component.
     """
-    payment_method_settings: NotRequired[
-        "AccountSessionCreateParamsComponentsPaymentMethodSettings"
-    ]
+    payment_method_settings: NotRequired["AccountSessionCreateParamsComponentsPaymentMethodSettings"]
     """
-    Configuration for the [payment method settings](https://docs.stripe.com/connect/supported-embedded-components/payment-method-settings/) embedded component.
+    Configuration for the [payment method
+    settings](https://docs.stripe.com/connect/supported-embedded-components/payment-method-settings/) embedded
+    component.
     """
     payments: NotRequired["AccountSessionCreateParamsComponentsPayments"]
     """
-    Configuration for the [payments](https://docs.stripe.com/connect/supported-embedded-components/payments/) embedded component.
+    Configuration for the [payments](https://docs.stripe.com/connect/supported-embedded-components/payments/) embedded
+    component.
     """
-    payout_details: NotRequired[
-        "AccountSessionCreateParamsComponentsPayoutDetails"
-    ]
+    payout_details: NotRequired["AccountSessionCreateParamsComponentsPayoutDetails"]
     """
-    Configuration for the [payout details](https://docs.stripe.com/connect/supported-embedded-components/payout-details/) embedded component.
+    Configuration for the [payout
+    details](https://docs.stripe.com/connect/supported-embedded-components/payout-details/) embedded component.
     """
-    payout_reconciliation_report: NotRequired[
-        "AccountSessionCreateParamsComponentsPayoutReconciliationReport"
-    ]
+    payout_reconciliation_report: NotRequired["AccountSessionCreateParamsComponentsPayoutReconciliationReport"]
     """
-    Configuration for the [payout reconciliation report](https://docs.stripe.com/connect/supported-embedded-components/financial-reports#payout-reconciliation-report) embedded component.
+    Configuration for the [payout reconciliation
+    report](https://docs.stripe.com/connect/supported-embedded-components/financial-reports#payout-reconciliation-report)
+    embedded component.
     """
     payouts: NotRequired["AccountSessionCreateParamsComponentsPayouts"]
     """
-    Configuration for the [payouts](https://docs.stripe.com/connect/supported-embedded-components/payouts/) embedded component.
+    Configuration for the [payouts](https://docs.stripe.com/connect/supported-embedded-components/payouts/) embedded
+    component.
     """
-    payouts_list: NotRequired[
-        "AccountSessionCreateParamsComponentsPayoutsList"
-    ]
+    payouts_list: NotRequired["AccountSessionCreateParamsComponentsPayoutsList"]
     """
-    Configuration for the [payouts list](https://docs.stripe.com/connect/supported-embedded-components/payouts-list/) embedded component.
+    Configuration for the [payouts list](https://docs.stripe.com/connect/supported-embedded-components/payouts-list/)
+    embedded component.
     """
-    reporting_chart: NotRequired[
-        "AccountSessionCreateParamsComponentsReportingChart"
-    ]
+    reporting_chart: NotRequired["AccountSessionCreateParamsComponentsReportingChart"]
     """
-    Configuration for the [reporting chart](https://docs.stripe.com/connect/supported-embedded-components/reporting-chart/) embedded component.
+    Configuration for the [reporting
+    chart](https://docs.stripe.com/connect/supported-embedded-components/reporting-chart/) embedded component.
     """
-    tax_registrations: NotRequired[
-        "AccountSessionCreateParamsComponentsTaxRegistrations"
-    ]
+    tax_registrations: NotRequired["AccountSessionCreateParamsComponentsTaxRegistrations"]
     """
-    Configuration for the [tax registrations](https://docs.stripe.com/connect/supported-embedded-components/tax-registrations/) embedded component.
+    Configuration for the [tax
+    registrations](https://docs.stripe.com/connect/supported-embedded-components/tax-registrations/) embedded component.
     """
-    tax_settings: NotRequired[
-        "AccountSessionCreateParamsComponentsTaxSettings"
-    ]
+    tax_settings: NotRequired["AccountSessionCreateParamsComponentsTaxSettings"]
     """
-    Configuration for the [tax settings](https://docs.stripe.com/connect/supported-embedded-components/tax-settings/) embedded component.
+    Configuration for the [tax settings](https://docs.stripe.com/connect/supported-embedded-components/tax-settings/)
+    embedded component.
     """
-    terminal_hardware_orders: NotRequired[
-        "AccountSessionCreateParamsComponentsTerminalHardwareOrders"
-    ]
+    terminal_hardware_orders: NotRequired["AccountSessionCreateParamsComponentsTerminalHardwareOrders"]
     """
-    Configuration for the [Terminal hardware orders](https://docs.stripe.com/connect/supported-embedded-components/terminal-hardware-orders/) embedded component.
+    Configuration for the [Terminal hardware
+    orders](https://docs.stripe.com/connect/supported-embedded-components/terminal-hardware-orders/) embedded component.
     """
-    terminal_hardware_shop: NotRequired[
-        "AccountSessionCreateParamsComponentsTerminalHardwareShop"
-    ]
+    terminal_hardware_shop: NotRequired["AccountSessionCreateParamsComponentsTerminalHardwareShop"]
     """
-    Configuration for the [Terminal hardware shop](https://docs.stripe.com/connect/supported-embedded-components/terminal-hardware-shop/) embedded component.
+    Configuration for the [Terminal hardware
+    shop](https://docs.stripe.com/connect/supported-embedded-components/terminal-hardware-shop/) embedded component.
     """
 
 
@@ -167,9 +156,7 @@ class AccountSessionCreateParamsComponentsAccountManagement(TypedDict):
     """
     Whether the embedded component is enabled.
     """
-    features: NotRequired[
-        "AccountSessionCreateParamsComponentsAccountManagementFeatures"
-    ]
+    features: NotRequired["AccountSessionCreateParamsComponentsAccountManagementFeatures"]
     """
     The list of features enabled in the embedded component.
     """
@@ -178,11 +165,16 @@ class AccountSessionCreateParamsComponentsAccountManagement(TypedDict):
 class AccountSessionCreateParamsComponentsAccountManagementFeatures(TypedDict):
     disable_stripe_user_authentication: NotRequired[bool]
     """
-    Whether Stripe user authentication is disabled. This value can only be `true` for accounts where `controller.requirement_collection` is `application` for the account. The default value is the opposite of the `external_account_collection` value. For example, if you don't set `external_account_collection`, it defaults to `true` and `disable_stripe_user_authentication` defaults to `false`.
+    Whether Stripe user authentication is disabled. This value can only be `true` for accounts where
+    `controller.requirement_collection` is `application` for the account. The default value is the opposite of the
+    `external_account_collection` value. For example, if you don't set `external_account_collection`, it defaults to
+    `true` and `disable_stripe_user_authentication` defaults to `false`.
     """
     external_account_collection: NotRequired[bool]
     """
-    Whether external account collection is enabled. This feature can only be `false` for accounts where you're responsible for collecting updated information when requirements are due or change, like Custom accounts. The default value for this feature is `true`.
+    Whether external account collection is enabled. This feature can only be `false` for accounts where you're
+    responsible for collecting updated information when requirements are due or change, like Custom accounts. The
+    default value for this feature is `true`.
     """
 
 
@@ -191,9 +183,7 @@ class AccountSessionCreateParamsComponentsAccountOnboarding(TypedDict):
     """
     Whether the embedded component is enabled.
     """
-    features: NotRequired[
-        "AccountSessionCreateParamsComponentsAccountOnboardingFeatures"
-    ]
+    features: NotRequired["AccountSessionCreateParamsComponentsAccountOnboardingFeatures"]
     """
     The list of features enabled in the embedded component.
     """
@@ -202,11 +192,16 @@ class AccountSessionCreateParamsComponentsAccountOnboarding(TypedDict):
 class AccountSessionCreateParamsComponentsAccountOnboardingFeatures(TypedDict):
     disable_stripe_user_authentication: NotRequired[bool]
     """
-    Whether Stripe user authentication is disabled. This value can only be `true` for accounts where `controller.requirement_collection` is `application` for the account. The default value is the opposite of the `external_account_collection` value. For example, if you don't set `external_account_collection`, it defaults to `true` and `disable_stripe_user_authentication` defaults to `false`.
+    Whether Stripe user authentication is disabled. This value can only be `true` for accounts where
+    `controller.requirement_collection` is `application` for the account. The default value is the opposite of the
+    `external_account_collection` value. For example, if you don't set `external_account_collection`, it defaults to
+    `true` and `disable_stripe_user_authentication` defaults to `false`.
     """
     external_account_collection: NotRequired[bool]
     """
-    Whether external account collection is enabled. This feature can only be `false` for accounts where you're responsible for collecting updated information when requirements are due or change, like Custom accounts. The default value for this feature is `true`.
+    Whether external account collection is enabled. This feature can only be `false` for accounts where you're
+    responsible for collecting updated information when requirements are due or change, like Custom accounts. The
+    default value for this feature is `true`.
     """
 
 
@@ -215,9 +210,7 @@ class AccountSessionCreateParamsComponentsBalanceReport(TypedDict):
     """
     Whether the embedded component is enabled.
     """
-    features: NotRequired[
-        "AccountSessionCreateParamsComponentsBalanceReportFeatures"
-    ]
+    features: NotRequired["AccountSessionCreateParamsComponentsBalanceReportFeatures"]
     """
     An empty list, because this embedded component has no features.
     """
@@ -232,9 +225,7 @@ class AccountSessionCreateParamsComponentsBalances(TypedDict):
     """
     Whether the embedded component is enabled.
     """
-    features: NotRequired[
-        "AccountSessionCreateParamsComponentsBalancesFeatures"
-    ]
+    features: NotRequired["AccountSessionCreateParamsComponentsBalancesFeatures"]
     """
     The list of features enabled in the embedded component.
     """
@@ -243,15 +234,21 @@ class AccountSessionCreateParamsComponentsBalances(TypedDict):
 class AccountSessionCreateParamsComponentsBalancesFeatures(TypedDict):
     disable_stripe_user_authentication: NotRequired[bool]
     """
-    Whether Stripe user authentication is disabled. This value can only be `true` for accounts where `controller.requirement_collection` is `application` for the account. The default value is the opposite of the `external_account_collection` value. For example, if you don't set `external_account_collection`, it defaults to `true` and `disable_stripe_user_authentication` defaults to `false`.
+    Whether Stripe user authentication is disabled. This value can only be `true` for accounts where
+    `controller.requirement_collection` is `application` for the account. The default value is the opposite of the
+    `external_account_collection` value. For example, if you don't set `external_account_collection`, it defaults to
+    `true` and `disable_stripe_user_authentication` defaults to `false`.
     """
     edit_payout_schedule: NotRequired[bool]
     """
-    Whether to allow payout schedule to be changed. Defaults to `true` when `controller.losses.payments` is set to `stripe` for the account, otherwise `false`.
+    Whether to allow payout schedule to be changed. Defaults to `true` when `controller.losses.payments` is set to
+    `stripe` for the account, otherwise `false`.
     """
     external_account_collection: NotRequired[bool]
     """
-    Whether external account collection is enabled. This feature can only be `false` for accounts where you're responsible for collecting updated information when requirements are due or change, like Custom accounts. The default value for this feature is `true`.
+    Whether external account collection is enabled. This feature can only be `false` for accounts where you're
+    responsible for collecting updated information when requirements are due or change, like Custom accounts. The
+    default value for this feature is `true`.
     """
     instant_payouts: NotRequired[bool]
     """
@@ -259,7 +256,8 @@ class AccountSessionCreateParamsComponentsBalancesFeatures(TypedDict):
     """
     standard_payouts: NotRequired[bool]
     """
-    Whether to allow creation of standard payouts. Defaults to `true` when `controller.losses.payments` is set to `stripe` for the account, otherwise `false`.
+    Whether to allow creation of standard payouts. Defaults to `true` when `controller.losses.payments` is set to
+    `stripe` for the account, otherwise `false`.
     """
 
 
@@ -268,9 +266,7 @@ class AccountSessionCreateParamsComponentsDisputesList(TypedDict):
     """
     Whether the embedded component is enabled.
     """
-    features: NotRequired[
-        "AccountSessionCreateParamsComponentsDisputesListFeatures"
-    ]
+    features: NotRequired["AccountSessionCreateParamsComponentsDisputesListFeatures"]
     """
     The list of features enabled in the embedded component.
     """
@@ -283,11 +279,13 @@ class AccountSessionCreateParamsComponentsDisputesListFeatures(TypedDict):
     """
     destination_on_behalf_of_charge_management: NotRequired[bool]
     """
-    Whether connected accounts can manage destination charges that are created on behalf of them. This is `false` by default.
+    Whether connected accounts can manage destination charges that are created on behalf of them. This is `false` by
+    default.
     """
     dispute_management: NotRequired[bool]
     """
-    Whether responding to disputes is enabled, including submitting evidence and accepting disputes. This is `true` by default.
+    Whether responding to disputes is enabled, including submitting evidence and accepting disputes. This is `true` by
+    default.
     """
     refund_management: NotRequired[bool]
     """
@@ -295,7 +293,8 @@ class AccountSessionCreateParamsComponentsDisputesListFeatures(TypedDict):
     """
     smart_disputes_management: NotRequired[bool]
     """
-    Whether to allow connected accounts to submit disputes using Smart Disputes. Defaults to the value of `dispute_management`.
+    Whether to allow connected accounts to submit disputes using Smart Disputes. Defaults to the value of
+    `dispute_management`.
     """
 
 
@@ -304,9 +303,7 @@ class AccountSessionCreateParamsComponentsDocuments(TypedDict):
     """
     Whether the embedded component is enabled.
     """
-    features: NotRequired[
-        "AccountSessionCreateParamsComponentsDocumentsFeatures"
-    ]
+    features: NotRequired["AccountSessionCreateParamsComponentsDocumentsFeatures"]
     """
     An empty list, because this embedded component has no features.
     """
@@ -321,9 +318,7 @@ class AccountSessionCreateParamsComponentsFinancialAccount(TypedDict):
     """
     Whether the embedded component is enabled.
     """
-    features: NotRequired[
-        "AccountSessionCreateParamsComponentsFinancialAccountFeatures"
-    ]
+    features: NotRequired["AccountSessionCreateParamsComponentsFinancialAccountFeatures"]
     """
     The list of features enabled in the embedded component.
     """
@@ -332,11 +327,16 @@ class AccountSessionCreateParamsComponentsFinancialAccount(TypedDict):
 class AccountSessionCreateParamsComponentsFinancialAccountFeatures(TypedDict):
     disable_stripe_user_authentication: NotRequired[bool]
     """
-    Whether Stripe user authentication is disabled. This value can only be `true` for accounts where `controller.requirement_collection` is `application` for the account. The default value is the opposite of the `external_account_collection` value. For example, if you don't set `external_account_collection`, it defaults to `true` and `disable_stripe_user_authentication` defaults to `false`.
+    Whether Stripe user authentication is disabled. This value can only be `true` for accounts where
+    `controller.requirement_collection` is `application` for the account. The default value is the opposite of the
+    `external_account_collection` value. For example, if you don't set `external_account_collection`, it defaults to
+    `true` and `disable_stripe_user_authentication` defaults to `false`.
     """
     external_account_collection: NotRequired[bool]
     """
-    Whether external account collection is enabled. This feature can only be `false` for accounts where you're responsible for collecting updated information when requirements are due or change, like Custom accounts. The default value for this feature is `true`.
+    Whether external account collection is enabled. This feature can only be `false` for accounts where you're
+    responsible for collecting updated information when requirements are due or change, like Custom accounts. The
+    default value for this feature is `true`.
     """
     send_money: NotRequired[bool]
     """
@@ -355,9 +355,7 @@ class AccountSessionCreateParamsComponentsFinancialAccountTransactions(
     """
     Whether the embedded component is enabled.
     """
-    features: NotRequired[
-        "AccountSessionCreateParamsComponentsFinancialAccountTransactionsFeatures"
-    ]
+    features: NotRequired["AccountSessionCreateParamsComponentsFinancialAccountTransactionsFeatures"]
     """
     The list of features enabled in the embedded component.
     """
@@ -377,9 +375,7 @@ class AccountSessionCreateParamsComponentsInstantPayoutsPromotion(TypedDict):
     """
     Whether the embedded component is enabled.
     """
-    features: NotRequired[
-        "AccountSessionCreateParamsComponentsInstantPayoutsPromotionFeatures"
-    ]
+    features: NotRequired["AccountSessionCreateParamsComponentsInstantPayoutsPromotionFeatures"]
     """
     The list of features enabled in the embedded component.
     """
@@ -390,11 +386,16 @@ class AccountSessionCreateParamsComponentsInstantPayoutsPromotionFeatures(
 ):
     disable_stripe_user_authentication: NotRequired[bool]
     """
-    Whether Stripe user authentication is disabled. This value can only be `true` for accounts where `controller.requirement_collection` is `application` for the account. The default value is the opposite of the `external_account_collection` value. For example, if you don't set `external_account_collection`, it defaults to `true` and `disable_stripe_user_authentication` defaults to `false`.
+    Whether Stripe user authentication is disabled. This value can only be `true` for accounts where
+    `controller.requirement_collection` is `application` for the account. The default value is the opposite of the
+    `external_account_collection` value. For example, if you don't set `external_account_collection`, it defaults to
+    `true` and `disable_stripe_user_authentication` defaults to `false`.
     """
     external_account_collection: NotRequired[bool]
     """
-    Whether external account collection is enabled. This feature can only be `false` for accounts where you're responsible for collecting updated information when requirements are due or change, like Custom accounts. The default value for this feature is `true`.
+    Whether external account collection is enabled. This feature can only be `false` for accounts where you're
+    responsible for collecting updated information when requirements are due or change, like Custom accounts. The
+    default value for this feature is `true`.
     """
     instant_payouts: NotRequired[bool]
     """
@@ -407,9 +408,7 @@ class AccountSessionCreateParamsComponentsIssuingCard(TypedDict):
     """
     Whether the embedded component is enabled.
     """
-    features: NotRequired[
-        "AccountSessionCreateParamsComponentsIssuingCardFeatures"
-    ]
+    features: NotRequired["AccountSessionCreateParamsComponentsIssuingCardFeatures"]
     """
     The list of features enabled in the embedded component.
     """
@@ -439,9 +438,7 @@ class AccountSessionCreateParamsComponentsIssuingCardsList(TypedDict):
     """
     Whether the embedded component is enabled.
     """
-    features: NotRequired[
-        "AccountSessionCreateParamsComponentsIssuingCardsListFeatures"
-    ]
+    features: NotRequired["AccountSessionCreateParamsComponentsIssuingCardsListFeatures"]
     """
     The list of features enabled in the embedded component.
     """
@@ -462,7 +459,10 @@ class AccountSessionCreateParamsComponentsIssuingCardsListFeatures(TypedDict):
     """
     disable_stripe_user_authentication: NotRequired[bool]
     """
-    Whether Stripe user authentication is disabled. This value can only be `true` for accounts where `controller.requirement_collection` is `application` for the account. The default value is the opposite of the `external_account_collection` value. For example, if you don't set `external_account_collection`, it defaults to `true` and `disable_stripe_user_authentication` defaults to `false`.
+    Whether Stripe user authentication is disabled. This value can only be `true` for accounts where
+    `controller.requirement_collection` is `application` for the account. The default value is the opposite of the
+    `external_account_collection` value. For example, if you don't set `external_account_collection`, it defaults to
+    `true` and `disable_stripe_user_authentication` defaults to `false`.
     """
     spend_control_management: NotRequired[bool]
     """
@@ -475,24 +475,25 @@ class AccountSessionCreateParamsComponentsNotificationBanner(TypedDict):
     """
     Whether the embedded component is enabled.
     """
-    features: NotRequired[
-        "AccountSessionCreateParamsComponentsNotificationBannerFeatures"
-    ]
+    features: NotRequired["AccountSessionCreateParamsComponentsNotificationBannerFeatures"]
     """
     The list of features enabled in the embedded component.
     """
 
 
-class AccountSessionCreateParamsComponentsNotificationBannerFeatures(
-    TypedDict
-):
+class AccountSessionCreateParamsComponentsNotificationBannerFeatures(TypedDict):
     disable_stripe_user_authentication: NotRequired[bool]
     """
-    Whether Stripe user authentication is disabled. This value can only be `true` for accounts where `controller.requirement_collection` is `application` for the account. The default value is the opposite of the `external_account_collection` value. For example, if you don't set `external_account_collection`, it defaults to `true` and `disable_stripe_user_authentication` defaults to `false`.
+    Whether Stripe user authentication is disabled. This value can only be `true` for accounts where
+    `controller.requirement_collection` is `application` for the account. The default value is the opposite of the
+    `external_account_collection` value. For example, if you don't set `external_account_collection`, it defaults to
+    `true` and `disable_stripe_user_authentication` defaults to `false`.
     """
     external_account_collection: NotRequired[bool]
     """
-    Whether external account collection is enabled. This feature can only be `false` for accounts where you're responsible for collecting updated information when requirements are due or change, like Custom accounts. The default value for this feature is `true`.
+    Whether external account collection is enabled. This feature can only be `false` for accounts where you're
+    responsible for collecting updated information when requirements are due or change, like Custom accounts. The
+    default value for this feature is `true`.
     """
 
 
@@ -501,9 +502,7 @@ class AccountSessionCreateParamsComponentsPaymentDetails(TypedDict):
     """
     Whether the embedded component is enabled.
     """
-    features: NotRequired[
-        "AccountSessionCreateParamsComponentsPaymentDetailsFeatures"
-    ]
+    features: NotRequired["AccountSessionCreateParamsComponentsPaymentDetailsFeatures"]
     """
     The list of features enabled in the embedded component.
     """
@@ -516,11 +515,13 @@ class AccountSessionCreateParamsComponentsPaymentDetailsFeatures(TypedDict):
     """
     destination_on_behalf_of_charge_management: NotRequired[bool]
     """
-    Whether connected accounts can manage destination charges that are created on behalf of them. This is `false` by default.
+    Whether connected accounts can manage destination charges that are created on behalf of them. This is `false` by
+    default.
     """
     dispute_management: NotRequired[bool]
     """
-    Whether responding to disputes is enabled, including submitting evidence and accepting disputes. This is `true` by default.
+    Whether responding to disputes is enabled, including submitting evidence and accepting disputes. This is `true` by
+    default.
     """
     refund_management: NotRequired[bool]
     """
@@ -528,7 +529,8 @@ class AccountSessionCreateParamsComponentsPaymentDetailsFeatures(TypedDict):
     """
     smart_disputes_management: NotRequired[bool]
     """
-    Whether to allow connected accounts to submit disputes using Smart Disputes. Defaults to the value of `dispute_management`.
+    Whether to allow connected accounts to submit disputes using Smart Disputes. Defaults to the value of
+    `dispute_management`.
     """
 
 
@@ -537,9 +539,7 @@ class AccountSessionCreateParamsComponentsPaymentDisputes(TypedDict):
     """
     Whether the embedded component is enabled.
     """
-    features: NotRequired[
-        "AccountSessionCreateParamsComponentsPaymentDisputesFeatures"
-    ]
+    features: NotRequired["AccountSessionCreateParamsComponentsPaymentDisputesFeatures"]
     """
     The list of features enabled in the embedded component.
     """
@@ -548,11 +548,13 @@ class AccountSessionCreateParamsComponentsPaymentDisputes(TypedDict):
 class AccountSessionCreateParamsComponentsPaymentDisputesFeatures(TypedDict):
     destination_on_behalf_of_charge_management: NotRequired[bool]
     """
-    Whether connected accounts can manage destination charges that are created on behalf of them. This is `false` by default.
+    Whether connected accounts can manage destination charges that are created on behalf of them. This is `false` by
+    default.
     """
     dispute_management: NotRequired[bool]
     """
-    Whether responding to disputes is enabled, including submitting evidence and accepting disputes. This is `true` by default.
+    Whether responding to disputes is enabled, including submitting evidence and accepting disputes. This is `true` by
+    default.
     """
     refund_management: NotRequired[bool]
     """
@@ -560,7 +562,8 @@ class AccountSessionCreateParamsComponentsPaymentDisputesFeatures(TypedDict):
     """
     smart_disputes_management: NotRequired[bool]
     """
-    Whether to allow connected accounts to submit disputes using Smart Disputes. Defaults to the value of `dispute_management`.
+    Whether to allow connected accounts to submit disputes using Smart Disputes. Defaults to the value of
+    `dispute_management`.
     """
 
 
@@ -569,9 +572,7 @@ class AccountSessionCreateParamsComponentsPaymentMethodSettings(TypedDict):
     """
     Whether the embedded component is enabled.
     """
-    features: NotRequired[
-        "AccountSessionCreateParamsComponentsPaymentMethodSettingsFeatures"
-    ]
+    features: NotRequired["AccountSessionCreateParamsComponentsPaymentMethodSettingsFeatures"]
     """
     The list of features enabled in the embedded component.
     """
@@ -582,7 +583,8 @@ class AccountSessionCreateParamsComponentsPaymentMethodSettingsFeatures(
 ):
     disable_stripe_user_authentication: NotRequired[bool]
     """
-    Whether Stripe user authentication is disabled. This value can only be `true` for accounts where `controller.requirement_collection` is `application` for the account. This is `false` by default.
+    Whether Stripe user authentication is disabled. This value can only be `true` for accounts where
+    `controller.requirement_collection` is `application` for the account. This is `false` by default.
     """
 
 
@@ -591,9 +593,7 @@ class AccountSessionCreateParamsComponentsPayments(TypedDict):
     """
     Whether the embedded component is enabled.
     """
-    features: NotRequired[
-        "AccountSessionCreateParamsComponentsPaymentsFeatures"
-    ]
+    features: NotRequired["AccountSessionCreateParamsComponentsPaymentsFeatures"]
     """
     The list of features enabled in the embedded component.
     """
@@ -606,11 +606,13 @@ class AccountSessionCreateParamsComponentsPaymentsFeatures(TypedDict):
     """
     destination_on_behalf_of_charge_management: NotRequired[bool]
     """
-    Whether connected accounts can manage destination charges that are created on behalf of them. This is `false` by default.
+    Whether connected accounts can manage destination charges that are created on behalf of them. This is `false` by
+    default.
     """
     dispute_management: NotRequired[bool]
     """
-    Whether responding to disputes is enabled, including submitting evidence and accepting disputes. This is `true` by default.
+    Whether responding to disputes is enabled, including submitting evidence and accepting disputes. This is `true` by
+    default.
     """
     refund_management: NotRequired[bool]
     """
@@ -618,7 +620,8 @@ class AccountSessionCreateParamsComponentsPaymentsFeatures(TypedDict):
     """
     smart_disputes_management: NotRequired[bool]
     """
-    Whether to allow connected accounts to submit disputes using Smart Disputes. Defaults to the value of `dispute_management`.
+    Whether to allow connected accounts to submit disputes using Smart Disputes. Defaults to the value of
+    `dispute_management`.
     """
 
 
@@ -627,9 +630,7 @@ class AccountSessionCreateParamsComponentsPayoutDetails(TypedDict):
     """
     Whether the embedded component is enabled.
     """
-    features: NotRequired[
-        "AccountSessionCreateParamsComponentsPayoutDetailsFeatures"
-    ]
+    features: NotRequired["AccountSessionCreateParamsComponentsPayoutDetailsFeatures"]
     """
     An empty list, because this embedded component has no features.
     """
@@ -639,16 +640,12 @@ class AccountSessionCreateParamsComponentsPayoutDetailsFeatures(TypedDict):
     pass
 
 
-class AccountSessionCreateParamsComponentsPayoutReconciliationReport(
-    TypedDict
-):
+class AccountSessionCreateParamsComponentsPayoutReconciliationReport(TypedDict):
     enabled: bool
     """
     Whether the embedded component is enabled.
     """
-    features: NotRequired[
-        "AccountSessionCreateParamsComponentsPayoutReconciliationReportFeatures"
-    ]
+    features: NotRequired["AccountSessionCreateParamsComponentsPayoutReconciliationReportFeatures"]
     """
     An empty list, because this embedded component has no features.
     """
@@ -665,9 +662,7 @@ class AccountSessionCreateParamsComponentsPayouts(TypedDict):
     """
     Whether the embedded component is enabled.
     """
-    features: NotRequired[
-        "AccountSessionCreateParamsComponentsPayoutsFeatures"
-    ]
+    features: NotRequired["AccountSessionCreateParamsComponentsPayoutsFeatures"]
     """
     The list of features enabled in the embedded component.
     """
@@ -676,15 +671,21 @@ class AccountSessionCreateParamsComponentsPayouts(TypedDict):
 class AccountSessionCreateParamsComponentsPayoutsFeatures(TypedDict):
     disable_stripe_user_authentication: NotRequired[bool]
     """
-    Whether Stripe user authentication is disabled. This value can only be `true` for accounts where `controller.requirement_collection` is `application` for the account. The default value is the opposite of the `external_account_collection` value. For example, if you don't set `external_account_collection`, it defaults to `true` and `disable_stripe_user_authentication` defaults to `false`.
+    Whether Stripe user authentication is disabled. This value can only be `true` for accounts where
+    `controller.requirement_collection` is `application` for the account. The default value is the opposite of the
+    `external_account_collection` value. For example, if you don't set `external_account_collection`, it defaults to
+    `true` and `disable_stripe_user_authentication` defaults to `false`.
     """
     edit_payout_schedule: NotRequired[bool]
     """
-    Whether to allow payout schedule to be changed. Defaults to `true` when `controller.losses.payments` is set to `stripe` for the account, otherwise `false`.
+    Whether to allow payout schedule to be changed. Defaults to `true` when `controller.losses.payments` is set to
+    `stripe` for the account, otherwise `false`.
     """
     external_account_collection: NotRequired[bool]
     """
-    Whether external account collection is enabled. This feature can only be `false` for accounts where you're responsible for collecting updated information when requirements are due or change, like Custom accounts. The default value for this feature is `true`.
+    Whether external account collection is enabled. This feature can only be `false` for accounts where you're
+    responsible for collecting updated information when requirements are due or change, like Custom accounts. The
+    default value for this feature is `true`.
     """
     instant_payouts: NotRequired[bool]
     """
@@ -692,7 +693,8 @@ class AccountSessionCreateParamsComponentsPayoutsFeatures(TypedDict):
     """
     standard_payouts: NotRequired[bool]
     """
-    Whether to allow creation of standard payouts. Defaults to `true` when `controller.losses.payments` is set to `stripe` for the account, otherwise `false`.
+    Whether to allow creation of standard payouts. Defaults to `true` when `controller.losses.payments` is set to
+    `stripe` for the account, otherwise `false`.
     """
 
 
@@ -701,9 +703,7 @@ class AccountSessionCreateParamsComponentsPayoutsList(TypedDict):
     """
     Whether the embedded component is enabled.
     """
-    features: NotRequired[
-        "AccountSessionCreateParamsComponentsPayoutsListFeatures"
-    ]
+    features: NotRequired["AccountSessionCreateParamsComponentsPayoutsListFeatures"]
     """
     An empty list, because this embedded component has no features.
     """
@@ -718,9 +718,7 @@ class AccountSessionCreateParamsComponentsReportingChart(TypedDict):
     """
     Whether the embedded component is enabled.
     """
-    features: NotRequired[
-        "AccountSessionCreateParamsComponentsReportingChartFeatures"
-    ]
+    features: NotRequired["AccountSessionCreateParamsComponentsReportingChartFeatures"]
     """
     An empty list, because this embedded component has no features.
     """
@@ -735,9 +733,7 @@ class AccountSessionCreateParamsComponentsTaxRegistrations(TypedDict):
     """
     Whether the embedded component is enabled.
     """
-    features: NotRequired[
-        "AccountSessionCreateParamsComponentsTaxRegistrationsFeatures"
-    ]
+    features: NotRequired["AccountSessionCreateParamsComponentsTaxRegistrationsFeatures"]
     """
     An empty list, because this embedded component has no features.
     """
@@ -752,9 +748,7 @@ class AccountSessionCreateParamsComponentsTaxSettings(TypedDict):
     """
     Whether the embedded component is enabled.
     """
-    features: NotRequired[
-        "AccountSessionCreateParamsComponentsTaxSettingsFeatures"
-    ]
+    features: NotRequired["AccountSessionCreateParamsComponentsTaxSettingsFeatures"]
     """
     An empty list, because this embedded component has no features.
     """
@@ -769,9 +763,7 @@ class AccountSessionCreateParamsComponentsTerminalHardwareOrders(TypedDict):
     """
     Whether the embedded component is enabled.
     """
-    features: NotRequired[
-        "AccountSessionCreateParamsComponentsTerminalHardwareOrdersFeatures"
-    ]
+    features: NotRequired["AccountSessionCreateParamsComponentsTerminalHardwareOrdersFeatures"]
     """
     An empty list, because this embedded component has no features.
     """
@@ -788,9 +780,7 @@ class AccountSessionCreateParamsComponentsTerminalHardwareShop(TypedDict):
     """
     Whether the embedded component is enabled.
     """
-    features: NotRequired[
-        "AccountSessionCreateParamsComponentsTerminalHardwareShopFeatures"
-    ]
+    features: NotRequired["AccountSessionCreateParamsComponentsTerminalHardwareShopFeatures"]
     """
     An empty list, because this embedded component has no features.
     """

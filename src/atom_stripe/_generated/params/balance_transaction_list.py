@@ -13,11 +13,15 @@ class BalanceTransactionListParams(TypedDict):
     """
     currency: NotRequired[str]
     """
-    Only return transactions in a certain currency. Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies).
+    Only return transactions in a certain currency. Three-letter [ISO currency
+    code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported
+    currency](https://stripe.com/docs/currencies).
     """
     ending_before: NotRequired[str]
     """
-    A cursor for use in pagination. `ending_before` is an object ID that defines your place in the list. For instance, if you make a list request and receive 100 objects, starting with `obj_bar`, your subsequent call can include `ending_before=obj_bar` in order to fetch the previous page of the list.
+    A cursor for use in pagination. `ending_before` is an object ID that defines your place in the list. For instance,
+    if you make a list request and receive 100 objects, starting with `obj_bar`, your subsequent call can include
+    `ending_before=obj_bar` in order to fetch the previous page of the list.
     """
     limit: NotRequired[int]
     """
@@ -33,11 +37,24 @@ class BalanceTransactionListParams(TypedDict):
     """
     starting_after: NotRequired[str]
     """
-    A cursor for use in pagination. `starting_after` is an object ID that defines your place in the list. For instance, if you make a list request and receive 100 objects, ending with `obj_foo`, your subsequent call can include `starting_after=obj_foo` in order to fetch the next page of the list.
+    A cursor for use in pagination. `starting_after` is an object ID that defines your place in the list. For instance,
+    if you make a list request and receive 100 objects, ending with `obj_foo`, your subsequent call can include
+    `starting_after=obj_foo` in order to fetch the next page of the list.
     """
     type: NotRequired[str]
     """
-    Only returns transactions of the given type. One of: `tax_fund`, `adjustment`, `advance`, `advance_funding`, `anticipation_repayment`, `application_fee`, `application_fee_refund`, `charge`, `climate_order_purchase`, `climate_order_refund`, `connect_collection_transfer`, `contribution`, `inbound_transfer`, `inbound_transfer_reversal`, `issuing_authorization_hold`, `issuing_authorization_release`, `issuing_dispute`, `issuing_dispute_provisional_credit`, `issuing_dispute_provisional_credit_reversal`, `issuing_transaction`, `obligation_outbound`, `obligation_reversal_inbound`, `payment`, `payment_failure_refund`, `payment_network_reserve_hold`, `payment_network_reserve_release`, `payment_refund`, `payment_reversal`, `payment_unreconciled`, `payout`, `payout_cancel`, `payout_failure`, `payout_minimum_balance_hold`, `payout_minimum_balance_release`, `refund`, `refund_failure`, `reserve_transaction`, `reserved_funds`, `reserve_hold`, `reserve_release`, `stripe_fee`, `stripe_fx_fee`, `stripe_balance_payment_debit`, `stripe_balance_payment_debit_reversal`, `tax_fee`, `topup`, `topup_reversal`, `transfer`, `transfer_cancel`, `transfer_failure`, `transfer_refund`, or `fee_credit_funding`.
+    Only returns transactions of the given type. One of: `tax_fund`, `adjustment`, `advance`, `advance_funding`,
+    `anticipation_repayment`, `application_fee`, `application_fee_refund`, `charge`, `climate_order_purchase`,
+    `climate_order_refund`, `connect_collection_transfer`, `contribution`, `inbound_transfer`,
+    `inbound_transfer_reversal`, `issuing_authorization_hold`, `issuing_authorization_release`, `issuing_dispute`,
+    `issuing_dispute_provisional_credit`, `issuing_dispute_provisional_credit_reversal`, `issuing_transaction`,
+    `obligation_outbound`, `obligation_reversal_inbound`, `payment`, `payment_failure_refund`,
+    `payment_network_reserve_hold`, `payment_network_reserve_release`, `payment_refund`, `payment_reversal`,
+    `payment_unreconciled`, `payout`, `payout_cancel`, `payout_failure`, `payout_minimum_balance_hold`,
+    `payout_minimum_balance_release`, `refund`, `refund_failure`, `reserve_transaction`, `reserved_funds`,
+    `reserve_hold`, `reserve_release`, `stripe_fee`, `stripe_fx_fee`, `stripe_balance_payment_debit`,
+    `stripe_balance_payment_debit_reversal`, `tax_fee`, `topup`, `topup_reversal`, `transfer`, `transfer_cancel`,
+    `transfer_failure`, `transfer_refund`, or `fee_credit_funding`.
     """
 
 

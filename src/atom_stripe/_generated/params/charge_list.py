@@ -17,7 +17,9 @@ class ChargeListParams(TypedDict):
     """
     ending_before: NotRequired[str]
     """
-    A cursor for use in pagination. `ending_before` is an object ID that defines your place in the list. For instance, if you make a list request and receive 100 objects, starting with `obj_bar`, your subsequent call can include `ending_before=obj_bar` in order to fetch the previous page of the list.
+    A cursor for use in pagination. `ending_before` is an object ID that defines your place in the list. For instance,
+    if you make a list request and receive 100 objects, starting with `obj_bar`, your subsequent call can include
+    `ending_before=obj_bar` in order to fetch the previous page of the list.
     """
     limit: NotRequired[int]
     """
@@ -29,7 +31,9 @@ class ChargeListParams(TypedDict):
     """
     starting_after: NotRequired[str]
     """
-    A cursor for use in pagination. `starting_after` is an object ID that defines your place in the list. For instance, if you make a list request and receive 100 objects, ending with `obj_foo`, your subsequent call can include `starting_after=obj_foo` in order to fetch the next page of the list.
+    A cursor for use in pagination. `starting_after` is an object ID that defines your place in the list. For instance,
+    if you make a list request and receive 100 objects, ending with `obj_foo`, your subsequent call can include
+    `starting_after=obj_foo` in order to fetch the next page of the list.
     """
     transfer_group: NotRequired[str]
     """

@@ -2,8 +2,9 @@
 """Parameters of ``checkout.sessions.create`` (POST /v1/checkout/sessions)."""
 
 from decimal import Decimal
-from typing import Dict, List, Union
-from typing_extensions import Literal, NotRequired, TypedDict
+from typing import Literal
+
+from typing_extensions import NotRequired, TypedDict
 
 from ..._options import WriteOptions
 
@@ -22,68 +23,66 @@ class CheckoutSessionCreateParams(TypedDict):
     Enables user redeemable promotion codes.
     """
     allowed_payment_method_types: NotRequired[
-        List[
-            Union[
-                Literal[
-                    "acss_debit",
-                    "affirm",
-                    "afterpay_clearpay",
-                    "alipay",
-                    "alma",
-                    "amazon_pay",
-                    "au_becs_debit",
-                    "bacs_debit",
-                    "bancontact",
-                    "billie",
-                    "bizum",
-                    "blik",
-                    "boleto",
-                    "card",
-                    "cashapp",
-                    "crypto",
-                    "customer_balance",
-                    "eps",
-                    "fpx",
-                    "giropay",
-                    "grabpay",
-                    "ideal",
-                    "kakao_pay",
-                    "klarna",
-                    "konbini",
-                    "kr_card",
-                    "link",
-                    "mb_way",
-                    "mobilepay",
-                    "multibanco",
-                    "naver_pay",
-                    "nz_bank_account",
-                    "oxxo",
-                    "p24",
-                    "pay_by_bank",
-                    "payco",
-                    "paynow",
-                    "paypal",
-                    "paypay",
-                    "payto",
-                    "pix",
-                    "promptpay",
-                    "revolut_pay",
-                    "samsung_pay",
-                    "satispay",
-                    "scalapay",
-                    "sepa_debit",
-                    "sequra",
-                    "sofort",
-                    "sunbit",
-                    "swish",
-                    "twint",
-                    "upi",
-                    "us_bank_account",
-                    "wechat_pay",
-                    "zip",
-                ],
-                str,
+        list[
+            Literal[
+                "acss_debit",
+                "affirm",
+                "afterpay_clearpay",
+                "alipay",
+                "alma",
+                "amazon_pay",
+                "au_becs_debit",
+                "bacs_debit",
+                "bancontact",
+                "billie",
+                "bizum",
+                "blik",
+                "boleto",
+                "card",
+                "cashapp",
+                "crypto",
+                "customer_balance",
+                "eps",
+                "fpx",
+                "giropay",
+                "grabpay",
+                "ideal",
+                "kakao_pay",
+                "klarna",
+                "konbini",
+                "kr_card",
+                "link",
+                "mb_way",
+                "mobilepay",
+                "multibanco",
+                "naver_pay",
+                "nz_bank_account",
+                "oxxo",
+                "p24",
+                "pay_by_bank",
+                "payco",
+                "paynow",
+                "paypal",
+                "paypay",
+                "payto",
+                "pix",
+                "promptpay",
+                "revolut_pay",
+                "samsung_pay",
+                "satispay",
+                "scalapay",
+                "sepa_debit",
+                "sequra",
+                "sofort",
+                "sunbit",
+                "swish",
+                "twint",
+                "upi",
+                "us_bank_account",
+                "wechat_pay",
+                "zip",
             ]
+            | str
         ]
     ]
     """
@@ -97,7 +96,7 @@ class CheckoutSessionCreateParams(TypedDict):
     """
     Settings for automatic tax lookup for this session and resulting payments, invoices, and subscriptions.
     """
-    billing_address_collection: NotRequired["Literal['auto', 'required']|str"]
+    billing_address_collection: NotRequired[Literal["auto", "required"] | str]
     """
     Specify whether Checkout should collect the customer's billing address. Defaults to `auto`.
     """
@@ -107,7 +106,8 @@ class CheckoutSessionCreateParams(TypedDict):
     """
     cancel_url: NotRequired[str]
     """
-    If set, Checkout displays a back button and customers will be directed to this URL if they decide to cancel payment and return to your website. This parameter is not allowed if ui_mode is `embedded_page` or `elements`.
+    If set, Checkout displays a back button and customers will be directed to this URL if they decide to cancel payment
+    and return to your website. This parameter is not allowed if ui_mode is `embedded_page` or `elements`.
     """
     client_reference_id: NotRequired[str]
     """
@@ -121,42 +121,56 @@ class CheckoutSessionCreateParams(TypedDict):
     """
     currency: NotRequired[str]
     """
-    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies). Required in `setup` mode when `allowed_payment_method_types` is not set.
+    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a
+    [supported currency](https://stripe.com/docs/currencies). Required in `setup` mode when
+    `allowed_payment_method_types` is not set.
     """
-    custom_fields: NotRequired[List["CheckoutSessionCreateParamsCustomField"]]
+    custom_fields: NotRequired[list["CheckoutSessionCreateParamsCustomField"]]
     """
-    Collect additional information from your customer using custom fields. Up to 3 fields are supported. You can't set this parameter if `ui_mode` is `elements`.
+    Collect additional information from your customer using custom fields. Up to 3 fields are supported. You can't set
+    this parameter if `ui_mode` is `elements`.
     """
     custom_text: NotRequired["CheckoutSessionCreateParamsCustomText"]
     """
-    Display additional text for your customers using custom text. You can't set this parameter if `ui_mode` is `elements`.
+    Display additional text for your customers using custom text. You can't set this parameter if `ui_mode` is
+    `elements`.
     """
     customer: NotRequired[str]
     """
     ID of an existing Customer, if one exists. In `payment` mode, the customer's most recently saved card
     payment method will be used to prefill the email, name, card details, and billing address
-    on the Checkout page. In `subscription` mode, the customer's [default payment method](https://docs.stripe.com/api/customers/update#update_customer-invoice_settings-default_payment_method)
-    will be used if it's a card, otherwise the most recently saved card will be used. A valid billing address, billing name and billing email are required on the payment method for Checkout to prefill the customer's card details.
+    on the Checkout page. In `subscription` mode, the customer's [default payment
+    method](https://docs.stripe.com/api/customers/update#update_customer-invoice_settings-default_payment_method)
+    will be used if it's a card, otherwise the most recently saved card will be used. A valid billing address, billing
+    name and billing email are required on the payment method for Checkout to prefill the customer's card details.
 
-    If the Customer already has a valid [email](https://docs.stripe.com/api/customers/object#customer_object-email) set, the email will be prefilled and not editable in Checkout.
-    If the Customer does not have a valid `email`, Checkout will set the email entered during the session on the Customer.
+    If the Customer already has a valid [email](https://docs.stripe.com/api/customers/object#customer_object-email) set,
+    the email will be prefilled and not editable in Checkout.
+    If the Customer does not have a valid `email`, Checkout will set the email entered during the session on the
+    Customer.
 
-    If blank for Checkout Sessions in `subscription` mode or with `customer_creation` set as `always` in `payment` mode, Checkout will create a new Customer object based on information provided during the payment flow.
+    If blank for Checkout Sessions in `subscription` mode or with `customer_creation` set as `always` in `payment` mode,
+    Checkout will create a new Customer object based on information provided during the payment flow.
 
-    You can set [`payment_intent_data.setup_future_usage`](https://docs.stripe.com/api/checkout/sessions/create#create_checkout_session-payment_intent_data-setup_future_usage) to have Checkout automatically attach the payment method to the Customer you pass in for future reuse.
+    You can set
+    [`payment_intent_data.setup_future_usage`](https://docs.stripe.com/api/checkout/sessions/create#create_checkout_session-payment_intent_data-setup_future_usage)
+    to have Checkout automatically attach the payment method to the Customer you pass in for future reuse.
     """
     customer_account: NotRequired[str]
     """
     ID of an existing Account, if one exists. Has the same behavior as `customer`.
     """
-    customer_creation: NotRequired["Literal['always', 'if_required']|str"]
+    customer_creation: NotRequired[Literal["always", "if_required"] | str]
     """
-    Configure whether a Checkout Session creates a [Customer](https://docs.stripe.com/api/customers) during Session confirmation.
+    Configure whether a Checkout Session creates a [Customer](https://docs.stripe.com/api/customers) during Session
+    confirmation.
 
     When a Customer is not created, you can still retrieve email, address, and other customer data entered in Checkout
-    with [customer_details](https://docs.stripe.com/api/checkout/sessions/object#checkout_session_object-customer_details).
+    with
+    [customer_details](https://docs.stripe.com/api/checkout/sessions/object#checkout_session_object-customer_details).
 
-    Sessions that don't create Customers instead are grouped by [guest customers](https://docs.stripe.com/payments/checkout/guest-customers)
+    Sessions that don't create Customers instead are grouped by [guest
+    customers](https://docs.stripe.com/payments/checkout/guest-customers)
     in the Dashboard. Promotion codes limited to first time customers will return invalid for these Sessions.
 
     Can only be set in `payment` and `setup` mode.
@@ -171,114 +185,169 @@ class CheckoutSessionCreateParams(TypedDict):
     """
     customer_update: NotRequired["CheckoutSessionCreateParamsCustomerUpdate"]
     """
-    Controls what fields on Customer can be updated by the Checkout Session. Can only be provided when `customer` is provided.
+    Controls what fields on Customer can be updated by the Checkout Session. Can only be provided when `customer` is
+    provided.
     """
-    discounts: NotRequired[List["CheckoutSessionCreateParamsDiscount"]]
+    discounts: NotRequired[list["CheckoutSessionCreateParamsDiscount"]]
     """
     The coupon or promotion code to apply to this Session. Currently, only up to one may be specified.
     """
     excluded_payment_method_types: NotRequired[
-        List[
-            Union[
-                Literal[
-                    "acss_debit",
-                    "affirm",
-                    "afterpay_clearpay",
-                    "alipay",
-                    "alma",
-                    "amazon_pay",
-                    "au_becs_debit",
-                    "bacs_debit",
-                    "bancontact",
-                    "billie",
-                    "bizum",
-                    "blik",
-                    "boleto",
-                    "card",
-                    "cashapp",
-                    "crypto",
-                    "customer_balance",
-                    "eps",
-                    "fpx",
-                    "giropay",
-                    "grabpay",
-                    "ideal",
-                    "kakao_pay",
-                    "klarna",
-                    "konbini",
-                    "kr_card",
-                    "mb_way",
-                    "mobilepay",
-                    "multibanco",
-                    "naver_pay",
-                    "nz_bank_account",
-                    "oxxo",
-                    "p24",
-                    "pay_by_bank",
-                    "payco",
-                    "paynow",
-                    "paypal",
-                    "paypay",
-                    "payto",
-                    "pix",
-                    "promptpay",
-                    "revolut_pay",
-                    "samsung_pay",
-                    "satispay",
-                    "scalapay",
-                    "sepa_debit",
-                    "sequra",
-                    "sofort",
-                    "sunbit",
-                    "swish",
-                    "twint",
-                    "upi",
-                    "us_bank_account",
-                    "wechat_pay",
-                    "zip",
-                ],
-                str,
+        list[
+            Literal[
+                "acss_debit",
+                "affirm",
+                "afterpay_clearpay",
+                "alipay",
+                "alma",
+                "amazon_pay",
+                "au_becs_debit",
+                "bacs_debit",
+                "bancontact",
+                "billie",
+                "bizum",
+                "blik",
+                "boleto",
+                "card",
+                "cashapp",
+                "crypto",
+                "customer_balance",
+                "eps",
+                "fpx",
+                "giropay",
+                "grabpay",
+                "ideal",
+                "kakao_pay",
+                "klarna",
+                "konbini",
+                "kr_card",
+                "mb_way",
+                "mobilepay",
+                "multibanco",
+                "naver_pay",
+                "nz_bank_account",
+                "oxxo",
+                "p24",
+                "pay_by_bank",
+                "payco",
+                "paynow",
+                "paypal",
+                "paypay",
+                "payto",
+                "pix",
+                "promptpay",
+                "revolut_pay",
+                "samsung_pay",
+                "satispay",
+                "scalapay",
+                "sepa_debit",
+                "sequra",
+                "sofort",
+                "sunbit",
+                "swish",
+                "twint",
+                "upi",
+                "us_bank_account",
+                "wechat_pay",
+                "zip",
             ]
+            | str
         ]
     ]
     """
-    A list of the types of payment methods (e.g., `card`) that should be excluded from this Checkout Session. This should only be used when payment methods for this Checkout Session are managed through the [Stripe Dashboard](https://dashboard.stripe.com/settings/payment_methods).
+    A list of the types of payment methods (e.g., `card`) that should be excluded from this Checkout Session. This
+    should only be used when payment methods for this Checkout Session are managed through the [Stripe
+    Dashboard](https://dashboard.stripe.com/settings/payment_methods).
     """
     expires_at: NotRequired[int]
     """
-    The Epoch time in seconds at which the Checkout Session will expire. It can be anywhere from 30 minutes to 24 hours after Checkout Session creation. By default, this value is 24 hours from creation.
+    The Epoch time in seconds at which the Checkout Session will expire. It can be anywhere from 30 minutes to 24 hours
+    after Checkout Session creation. By default, this value is 24 hours from creation.
     """
     integration_identifier: NotRequired[str]
     """
-    The integration identifier for this Checkout Session. Multiple Checkout Sessions can have the same integration identifier.
+    The integration identifier for this Checkout Session. Multiple Checkout Sessions can have the same integration
+    identifier.
     """
     invoice_creation: NotRequired["CheckoutSessionCreateParamsInvoiceCreation"]
     """
     Generate a post-purchase Invoice for one-time payments.
     """
-    line_items: NotRequired[List["CheckoutSessionCreateParamsLineItem"]]
+    line_items: NotRequired[list["CheckoutSessionCreateParamsLineItem"]]
     """
-    A list of items the customer is purchasing. Use this parameter to pass one-time or recurring [Prices](https://docs.stripe.com/api/prices). The parameter is required for `payment` and `subscription` mode.
+    A list of items the customer is purchasing. Use this parameter to pass one-time or recurring
+    [Prices](https://docs.stripe.com/api/prices). The parameter is required for `payment` and `subscription` mode.
 
-    For `payment` mode, there is a maximum of 100 line items, however it is recommended to consolidate line items if there are more than a few dozen.
+    For `payment` mode, there is a maximum of 100 line items, however it is recommended to consolidate line items if
+    there are more than a few dozen.
 
-    For `subscription` mode, there is a maximum of 20 line items with recurring Prices and 20 line items with one-time Prices. Line items with one-time Prices will be on the initial invoice only.
+    For `subscription` mode, there is a maximum of 20 line items with recurring Prices and 20 line items with one-time
+    Prices. Line items with one-time Prices will be on the initial invoice only.
     """
     locale: NotRequired[
-        "Literal['auto', 'bg', 'cs', 'da', 'de', 'el', 'en', 'en-GB', 'es', 'es-419', 'et', 'fi', 'fil', 'fr', 'fr-CA', 'hi-IN', 'hr', 'hu', 'id', 'it', 'ja', 'ko', 'lt', 'lv', 'ms', 'mt', 'nb', 'nl', 'pl', 'pt', 'pt-BR', 'ro', 'ru', 'sk', 'sl', 'sv', 'th', 'tr', 'vi', 'zh', 'zh-HK', 'zh-TW']|str"
+        Literal[
+            "auto",
+            "bg",
+            "cs",
+            "da",
+            "de",
+            "el",
+            "en",
+            "en-GB",
+            "es",
+            "es-419",
+            "et",
+            "fi",
+            "fil",
+            "fr",
+            "fr-CA",
+            "hi-IN",
+            "hr",
+            "hu",
+            "id",
+            "it",
+            "ja",
+            "ko",
+            "lt",
+            "lv",
+            "ms",
+            "mt",
+            "nb",
+            "nl",
+            "pl",
+            "pt",
+            "pt-BR",
+            "ro",
+            "ru",
+            "sk",
+            "sl",
+            "sv",
+            "th",
+            "tr",
+            "vi",
+            "zh",
+            "zh-HK",
+            "zh-TW",
+        ]
+        | str
     ]
     """
     The IETF language tag of the locale Checkout is displayed in. If blank or `auto`, the browser's locale is used.
     """
     managed_payments: NotRequired["CheckoutSessionCreateParamsManagedPayments"]
     """
-    Settings for Managed Payments for this Checkout Session and resulting [PaymentIntents](https://docs.stripe.com/api/payment_intents/object), [Invoices](https://docs.stripe.com/api/invoices/object), and [Subscriptions](https://docs.stripe.com/api/subscriptions/object).
+    Settings for Managed Payments for this Checkout Session and resulting
+    [PaymentIntents](https://docs.stripe.com/api/payment_intents/object),
+    [Invoices](https://docs.stripe.com/api/invoices/object), and
+    [Subscriptions](https://docs.stripe.com/api/subscriptions/object).
     """
-    metadata: NotRequired["Dict[str, str]"]
+    metadata: NotRequired[dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
-    mode: NotRequired["Literal['payment', 'setup', 'subscription']|str"]
+    mode: NotRequired[Literal["payment", "setup", "subscription"] | str]
     """
     The mode of the Checkout Session. Pass `subscription` if the Checkout Session includes at least one recurring item.
     """
@@ -286,40 +355,47 @@ class CheckoutSessionCreateParams(TypedDict):
     """
     Controls name collection settings for the session.
 
-    You can configure Checkout to collect your customers' business names, individual names, or both. Each name field can be either required or optional.
+    You can configure Checkout to collect your customers' business names, individual names, or both. Each name field can
+    be either required or optional.
 
-    If a [Customer](https://docs.stripe.com/api/customers) is created or provided, the names can be saved to the Customer object as well.
+    If a [Customer](https://docs.stripe.com/api/customers) is created or provided, the names can be saved to the
+    Customer object as well.
     """
-    optional_items: NotRequired[List["CheckoutSessionCreateParamsOptionalItem"]]
+    optional_items: NotRequired[list["CheckoutSessionCreateParamsOptionalItem"]]
     """
-    A list of optional items the customer can add to their order at checkout. Use this parameter to pass one-time or recurring [Prices](https://docs.stripe.com/api/prices).
+    A list of optional items the customer can add to their order at checkout. Use this parameter to pass one-time or
+    recurring [Prices](https://docs.stripe.com/api/prices).
 
-    There is a maximum of 10 optional items allowed on a Checkout Session, and the existing limits on the number of line items allowed on a Checkout Session apply to the combined number of line items and optional items.
+    There is a maximum of 10 optional items allowed on a Checkout Session, and the existing limits on the number of line
+    items allowed on a Checkout Session apply to the combined number of line items and optional items.
 
-    For `payment` mode, there is a maximum of 100 combined line items and optional items, however it is recommended to consolidate items if there are more than a few dozen.
+    For `payment` mode, there is a maximum of 100 combined line items and optional items, however it is recommended to
+    consolidate items if there are more than a few dozen.
 
-    For `subscription` mode, there is a maximum of 20 line items and optional items with recurring Prices and 20 line items and optional items with one-time Prices.
+    For `subscription` mode, there is a maximum of 20 line items and optional items with recurring Prices and 20 line
+    items and optional items with one-time Prices.
 
     You can't set this parameter if `ui_mode` is `elements` or `form`.
     """
-    origin_context: NotRequired["Literal['mobile_app', 'web']|str"]
+    origin_context: NotRequired[Literal["mobile_app", "web"] | str]
     """
-    Where the user is coming from. This informs the optimizations that are applied to the session. You can't set this parameter if `ui_mode` is `elements`.
+    Where the user is coming from. This informs the optimizations that are applied to the session. You can't set this
+    parameter if `ui_mode` is `elements`.
     """
     payment_intent_data: NotRequired["CheckoutSessionCreateParamsPaymentIntentData"]
     """
     A subset of parameters to be passed to PaymentIntent creation for Checkout Sessions in `payment` mode.
     """
-    payment_method_collection: NotRequired[
-        "Literal['always', 'if_required']|str"
-    ]
+    payment_method_collection: NotRequired[Literal["always", "if_required"] | str]
     """
-    Specify whether Checkout should collect a payment method. When set to `if_required`, Checkout will not collect a payment method when the total due for the session is 0.
+    Specify whether Checkout should collect a payment method. When set to `if_required`, Checkout will not collect a
+    payment method when the total due for the session is 0.
     This may occur if the Checkout Session includes a free trial or a discount.
 
     Can only be set in `subscription` mode. Defaults to `always`.
 
-    If you'd like information on how to collect a payment method outside of Checkout, read the guide on configuring [subscriptions with a free trial](https://docs.stripe.com/payments/checkout/free-trials).
+    If you'd like information on how to collect a payment method outside of Checkout, read the guide on configuring
+    [subscriptions with a free trial](https://docs.stripe.com/payments/checkout/free-trials).
     """
     payment_method_configuration: NotRequired[str]
     """
@@ -329,32 +405,31 @@ class CheckoutSessionCreateParams(TypedDict):
     """
     This parameter allows you to set some attributes on the payment method created during a Checkout session.
     """
-    payment_method_options: NotRequired[
-        "CheckoutSessionCreateParamsPaymentMethodOptions"
-    ]
+    payment_method_options: NotRequired["CheckoutSessionCreateParamsPaymentMethodOptions"]
     """
     Payment-method-specific configuration.
     """
     permissions: NotRequired["CheckoutSessionCreateParamsPermissions"]
     """
-    This property is used to set up permissions for various actions (for example, update) on the CheckoutSession object. Can only be set when creating `embedded_page` or `elements` sessions.
+    This property is used to set up permissions for various actions (for example, update) on the CheckoutSession object.
+    Can only be set when creating `embedded_page` or `elements` sessions.
 
-    For specific permissions, please refer to their dedicated subsections, such as `permissions.update_shipping_details`.
+    For specific permissions, please refer to their dedicated subsections, such as
+    `permissions.update_shipping_details`.
     """
-    phone_number_collection: NotRequired[
-        "CheckoutSessionCreateParamsPhoneNumberCollection"
-    ]
+    phone_number_collection: NotRequired["CheckoutSessionCreateParamsPhoneNumberCollection"]
     """
     Controls phone number collection settings for the session.
 
     We recommend that you review your privacy policy and check with your legal contacts
-    before using this feature. Learn more about [collecting phone numbers with Checkout](https://docs.stripe.com/payments/checkout/phone-numbers).
+    before using this feature. Learn more about [collecting phone numbers with
+    Checkout](https://docs.stripe.com/payments/checkout/phone-numbers).
     """
-    redirect_on_completion: NotRequired[
-        "Literal['always', 'if_required', 'never']|str"
-    ]
+    redirect_on_completion: NotRequired[Literal["always", "if_required", "never"] | str]
     """
-    This parameter applies to `ui_mode: embedded_page`. Learn more about the [redirect behavior](https://docs.stripe.com/payments/checkout/custom-success-page?payment-ui=embedded-form) of embedded sessions. Defaults to `always`.
+    This parameter applies to `ui_mode: embedded_page`. Learn more about the [redirect
+    behavior](https://docs.stripe.com/payments/checkout/custom-success-page?payment-ui=embedded-form) of embedded
+    sessions. Defaults to `always`.
     """
     return_url: NotRequired[str]
     """
@@ -362,9 +437,7 @@ class CheckoutSessionCreateParams(TypedDict):
     payment method's app or site. This parameter is required if `ui_mode` is `embedded_page` or `elements`
     and redirect-based payment methods are enabled on the session.
     """
-    saved_payment_method_options: NotRequired[
-        "CheckoutSessionCreateParamsSavedPaymentMethodOptions"
-    ]
+    saved_payment_method_options: NotRequired["CheckoutSessionCreateParamsSavedPaymentMethodOptions"]
     """
     Controls saved payment method settings for the session. Only available in `payment` and `subscription` mode.
     """
@@ -372,19 +445,15 @@ class CheckoutSessionCreateParams(TypedDict):
     """
     A subset of parameters to be passed to SetupIntent creation for Checkout Sessions in `setup` mode.
     """
-    shipping_address_collection: NotRequired[
-        "CheckoutSessionCreateParamsShippingAddressCollection"
-    ]
+    shipping_address_collection: NotRequired["CheckoutSessionCreateParamsShippingAddressCollection"]
     """
     When set, provides configuration for Checkout to collect a shipping address from a customer.
     """
-    shipping_options: NotRequired[List["CheckoutSessionCreateParamsShippingOption"]]
+    shipping_options: NotRequired[list["CheckoutSessionCreateParamsShippingOption"]]
     """
     The shipping rate options to apply to this Session. Up to a maximum of 5.
     """
-    submit_type: NotRequired[
-        "Literal['auto', 'book', 'donate', 'pay', 'subscribe']|str"
-    ]
+    submit_type: NotRequired[Literal["auto", "book", "donate", "pay", "subscribe"] | str]
     """
     Describes the type of transaction being performed by Checkout in order
     to customize relevant text on the page, such as the submit button.
@@ -408,9 +477,7 @@ class CheckoutSessionCreateParams(TypedDict):
     """
     Controls tax ID collection during checkout.
     """
-    ui_mode: NotRequired[
-        "Literal['elements', 'embedded_page', 'form', 'hosted_page']|str"
-    ]
+    ui_mode: NotRequired[Literal["elements", "embedded_page", "form", "hosted_page"] | str]
     """
     The UI mode of the Session. Defaults to `hosted_page`.
     """
@@ -423,7 +490,9 @@ class CheckoutSessionCreateParams(TypedDict):
 class CheckoutSessionCreateParamsAdaptivePricing(TypedDict):
     enabled: NotRequired[bool]
     """
-    If set to `true`, Adaptive Pricing is available on [eligible sessions](https://docs.stripe.com/payments/currencies/localize-prices/adaptive-pricing?payment-ui=stripe-hosted#restrictions). Defaults to your [dashboard setting](https://dashboard.stripe.com/settings/adaptive-pricing).
+    If set to `true`, Adaptive Pricing is available on [eligible
+    sessions](https://docs.stripe.com/payments/currencies/localize-prices/adaptive-pricing?payment-ui=stripe-hosted#restrictions).
+    Defaults to your [dashboard setting](https://dashboard.stripe.com/settings/adaptive-pricing).
     """
 
 
@@ -456,7 +525,8 @@ class CheckoutSessionCreateParamsAutomaticTax(TypedDict):
     """
     liability: NotRequired["CheckoutSessionCreateParamsAutomaticTaxLiability"]
     """
-    The account that's liable for tax. If set, the business address and tax registrations required to perform the tax calculation are loaded from this account. The tax transaction is returned in the report of the connected account.
+    The account that's liable for tax. If set, the business address and tax registrations required to perform the tax
+    calculation are loaded from this account. The tax transaction is returned in the report of the connected account.
     """
 
 
@@ -465,36 +535,65 @@ class CheckoutSessionCreateParamsAutomaticTaxLiability(TypedDict):
     """
     The connected account being referenced when `type` is `account`.
     """
-    type: Union[Literal["account", "self"], str]
+    type: Literal["account", "self"] | str
     """
     Type of the account referenced in the request.
     """
 
 
 class CheckoutSessionCreateParamsBrandingSettings(TypedDict):
-    background_color: NotRequired["Literal['']|str"]
+    background_color: NotRequired[Literal[""] | str]
     """
     A hex color value starting with `#` representing the background color for the Checkout Session.
     """
-    border_style: NotRequired[
-        "Literal['']|Literal['pill', 'rectangular', 'rounded']|str"
-    ]
+    border_style: NotRequired[Literal[""] | Literal["pill", "rectangular", "rounded"] | str]
     """
     The border style for the Checkout Session.
     """
-    button_color: NotRequired["Literal['']|str"]
+    button_color: NotRequired[Literal[""] | str]
     """
     A hex color value starting with `#` representing the button color for the Checkout Session.
     """
     display_name: NotRequired[str]
     """
-    A string to override the business name shown on the Checkout Session. This only shows at the top of the Checkout page, and your business name still appears in terms, receipts, and other places.
+    A string to override the business name shown on the Checkout Session. This only shows at the top of the Checkout
+    page, and your business name still appears in terms, receipts, and other places.
     """
     font_family: NotRequired[
-        "Literal['']|Literal['be_vietnam_pro', 'bitter', 'chakra_petch', 'default', 'hahmlet', 'inconsolata', 'inter', 'lato', 'lora', 'm_plus_1_code', 'montserrat', 'noto_sans', 'noto_sans_jp', 'noto_serif', 'nunito', 'open_sans', 'pridi', 'pt_sans', 'pt_serif', 'raleway', 'roboto', 'roboto_slab', 'source_sans_pro', 'titillium_web', 'ubuntu_mono', 'zen_maru_gothic']|str"
+        Literal[""]
+        | Literal[
+            "be_vietnam_pro",
+            "bitter",
+            "chakra_petch",
+            "default",
+            "hahmlet",
+            "inconsolata",
+            "inter",
+            "lato",
+            "lora",
+            "m_plus_1_code",
+            "montserrat",
+            "noto_sans",
+            "noto_sans_jp",
+            "noto_serif",
+            "nunito",
+            "open_sans",
+            "pridi",
+            "pt_sans",
+            "pt_serif",
+            "raleway",
+            "roboto",
+            "roboto_slab",
+            "source_sans_pro",
+            "titillium_web",
+            "ubuntu_mono",
+            "zen_maru_gothic",
+        ]
+        | str
     ]
     """
-    The font family for the Checkout Session corresponding to one of the [supported font families](https://docs.stripe.com/payments/checkout/customization/appearance?payment-ui=stripe-hosted#font-compatibility).
+    The font family for the Checkout Session corresponding to one of the [supported font
+    families](https://docs.stripe.com/payments/checkout/customization/appearance?payment-ui=stripe-hosted#font-compatibility).
     """
     icon: NotRequired["CheckoutSessionCreateParamsBrandingSettingsIcon"]
     """
@@ -509,9 +608,10 @@ class CheckoutSessionCreateParamsBrandingSettings(TypedDict):
 class CheckoutSessionCreateParamsBrandingSettingsIcon(TypedDict):
     file: NotRequired[str]
     """
-    The ID of a [File upload](https://stripe.com/docs/api/files) representing the icon. Purpose must be `business_icon`. Required if `type` is `file` and disallowed otherwise.
+    The ID of a [File upload](https://stripe.com/docs/api/files) representing the icon. Purpose must be `business_icon`.
+    Required if `type` is `file` and disallowed otherwise.
     """
-    type: Union[Literal["file", "url"], str]
+    type: Literal["file", "url"] | str
     """
     The type of image for the icon. Must be one of `file` or `url`.
     """
@@ -524,9 +624,10 @@ class CheckoutSessionCreateParamsBrandingSettingsIcon(TypedDict):
 class CheckoutSessionCreateParamsBrandingSettingsLogo(TypedDict):
     file: NotRequired[str]
     """
-    The ID of a [File upload](https://stripe.com/docs/api/files) representing the logo. Purpose must be `business_logo`. Required if `type` is `file` and disallowed otherwise.
+    The ID of a [File upload](https://stripe.com/docs/api/files) representing the logo. Purpose must be `business_logo`.
+    Required if `type` is `file` and disallowed otherwise.
     """
-    type: Union[Literal["file", "url"], str]
+    type: Literal["file", "url"] | str
     """
     The type of image for the logo. Must be one of `file` or `url`.
     """
@@ -541,28 +642,31 @@ class CheckoutSessionCreateParamsConsentCollection(TypedDict):
         "CheckoutSessionCreateParamsConsentCollectionPaymentMethodReuseAgreement"
     ]
     """
-    Determines the display of payment method reuse agreement text in the UI. If set to `hidden`, it will hide legal text related to the reuse of a payment method.
+    Determines the display of payment method reuse agreement text in the UI. If set to `hidden`, it will hide legal text
+    related to the reuse of a payment method.
     """
-    promotions: NotRequired["Literal['auto', 'none']|str"]
+    promotions: NotRequired[Literal["auto", "none"] | str]
     """
     If set to `auto`, enables the collection of customer consent for promotional communications. The Checkout
     Session will determine whether to display an option to opt into promotional communication
     from the merchant depending on the customer's locale. Only available to US merchants and US customers.
     """
-    terms_of_service: NotRequired["Literal['none', 'required']|str"]
+    terms_of_service: NotRequired[Literal["none", "required"] | str]
     """
     If set to `required`, it requires customers to check a terms of service checkbox before being able to pay.
-    There must be a valid terms of service URL set in your [Dashboard settings](https://dashboard.stripe.com/settings/public).
+    There must be a valid terms of service URL set in your [Dashboard
+    settings](https://dashboard.stripe.com/settings/public).
     """
 
 
 class CheckoutSessionCreateParamsConsentCollectionPaymentMethodReuseAgreement(
     TypedDict,
 ):
-    position: Union[Literal["auto", "hidden"], str]
+    position: Literal["auto", "hidden"] | str
     """
     Determines the position and visibility of the payment method reuse agreement in the UI. When set to `auto`, Stripe's
-    defaults will be used. When set to `hidden`, the payment method reuse agreement text will always be hidden in the UI.
+    defaults will be used. When set to `hidden`, the payment method reuse agreement text will always be hidden in the
+    UI.
     """
 
 
@@ -573,7 +677,8 @@ class CheckoutSessionCreateParamsCustomField(TypedDict):
     """
     key: str
     """
-    String of your choice that your integration can use to reconcile this field. Must be unique to this field, alphanumeric, and up to 200 characters.
+    String of your choice that your integration can use to reconcile this field. Must be unique to this field,
+    alphanumeric, and up to 200 characters.
     """
     label: "CheckoutSessionCreateParamsCustomFieldLabel"
     """
@@ -591,7 +696,7 @@ class CheckoutSessionCreateParamsCustomField(TypedDict):
     """
     Configuration for `type=text` fields.
     """
-    type: Union[Literal["dropdown", "numeric", "text"], str]
+    type: Literal["dropdown", "numeric", "text"] | str
     """
     The type of the field.
     """
@@ -602,7 +707,7 @@ class CheckoutSessionCreateParamsCustomFieldDropdown(TypedDict):
     """
     The value that pre-fills the field on the payment page. Must match a `value` in the `options` array.
     """
-    options: List["CheckoutSessionCreateParamsCustomFieldDropdownOption"]
+    options: list["CheckoutSessionCreateParamsCustomFieldDropdownOption"]
     """
     The options available for the customer to select. Up to 200 options allowed.
     """
@@ -615,7 +720,8 @@ class CheckoutSessionCreateParamsCustomFieldDropdownOption(TypedDict):
     """
     value: str
     """
-    The value for this option, not displayed to the customer, used by your integration to reconcile the option selected by the customer. Must be unique to this option, alphanumeric, and up to 100 characters.
+    The value for this option, not displayed to the customer, used by your integration to reconcile the option selected
+    by the customer. Must be unique to this option, alphanumeric, and up to 100 characters.
     """
 
 
@@ -661,15 +767,11 @@ class CheckoutSessionCreateParamsCustomFieldText(TypedDict):
 
 
 class CheckoutSessionCreateParamsCustomText(TypedDict):
-    after_submit: NotRequired[
-        "Literal['']|CheckoutSessionCreateParamsCustomTextAfterSubmit"
-    ]
+    after_submit: NotRequired["Literal['']|CheckoutSessionCreateParamsCustomTextAfterSubmit"]
     """
     Custom text that should be displayed after the payment confirmation button.
     """
-    shipping_address: NotRequired[
-        "Literal['']|CheckoutSessionCreateParamsCustomTextShippingAddress"
-    ]
+    shipping_address: NotRequired["Literal['']|CheckoutSessionCreateParamsCustomTextShippingAddress"]
     """
     Custom text that should be displayed alongside shipping address collection.
     """
@@ -714,16 +816,16 @@ class CheckoutSessionCreateParamsCustomTextTermsOfServiceAcceptance(TypedDict):
 
 
 class CheckoutSessionCreateParamsCustomerUpdate(TypedDict):
-    address: NotRequired["Literal['auto', 'never']|str"]
+    address: NotRequired[Literal["auto", "never"] | str]
     """
     Describes whether Checkout saves the billing address onto `customer.address`.
     To always collect a full billing address, use `billing_address_collection`. Defaults to `never`.
     """
-    name: NotRequired["Literal['auto', 'never']|str"]
+    name: NotRequired[Literal["auto", "never"] | str]
     """
     Describes whether Checkout saves the name onto `customer.name`. Defaults to `never`.
     """
-    shipping: NotRequired["Literal['auto', 'never']|str"]
+    shipping: NotRequired[Literal["auto", "never"] | str]
     """
     Describes whether Checkout saves shipping information onto `customer.shipping`.
     To collect shipping information, use `shipping_address_collection`. Defaults to `never`.
@@ -753,13 +855,11 @@ class CheckoutSessionCreateParamsInvoiceCreation(TypedDict):
 
 
 class CheckoutSessionCreateParamsInvoiceCreationInvoiceData(TypedDict):
-    account_tax_ids: NotRequired["Literal['']|List[str]"]
+    account_tax_ids: NotRequired[Literal[""] | list[str]]
     """
     The account tax IDs associated with the invoice.
     """
-    custom_fields: NotRequired[
-        "Literal['']|List[CheckoutSessionCreateParamsInvoiceCreationInvoiceDataCustomField]"
-    ]
+    custom_fields: NotRequired["Literal['']|list[CheckoutSessionCreateParamsInvoiceCreationInvoiceDataCustomField]"]
     """
     Default custom fields to be displayed on invoices for this customer.
     """
@@ -773,15 +873,16 @@ class CheckoutSessionCreateParamsInvoiceCreationInvoiceData(TypedDict):
     """
     issuer: NotRequired["CheckoutSessionCreateParamsInvoiceCreationInvoiceDataIssuer"]
     """
-    The connected account that issues the invoice. The invoice is presented with the branding and support information of the specified account.
+    The connected account that issues the invoice. The invoice is presented with the branding and support information of
+    the specified account.
     """
-    metadata: NotRequired["Dict[str, str]"]
+    metadata: NotRequired[dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
-    rendering_options: NotRequired[
-        "Literal['']|CheckoutSessionCreateParamsInvoiceCreationInvoiceDataRenderingOptions"
-    ]
+    rendering_options: NotRequired["Literal['']|CheckoutSessionCreateParamsInvoiceCreationInvoiceDataRenderingOptions"]
     """
     Default options for invoice PDF rendering for this customer.
     """
@@ -803,18 +904,18 @@ class CheckoutSessionCreateParamsInvoiceCreationInvoiceDataIssuer(TypedDict):
     """
     The connected account being referenced when `type` is `account`.
     """
-    type: Union[Literal["account", "self"], str]
+    type: Literal["account", "self"] | str
     """
     Type of the account referenced in the request.
     """
 
 
 class CheckoutSessionCreateParamsInvoiceCreationInvoiceDataRenderingOptions(TypedDict):
-    amount_tax_display: NotRequired[
-        "Literal['']|Literal['exclude_tax', 'include_inclusive_tax']|str"
-    ]
+    amount_tax_display: NotRequired[Literal[""] | Literal["exclude_tax", "include_inclusive_tax"] | str]
     """
-    How line-item prices and amounts will be displayed with respect to tax on invoice PDFs. One of `exclude_tax` or `include_inclusive_tax`. `include_inclusive_tax` will include inclusive tax (and exclude exclusive tax) in invoice PDF amounts. `exclude_tax` will exclude all tax (inclusive and exclusive alike) from invoice PDF amounts.
+    How line-item prices and amounts will be displayed with respect to tax on invoice PDFs. One of `exclude_tax` or
+    `include_inclusive_tax`. `include_inclusive_tax` will include inclusive tax (and exclude exclusive tax) in invoice
+    PDF amounts. `exclude_tax` will exclude all tax (inclusive and exclusive alike) from invoice PDF amounts.
     """
     template: NotRequired[str]
     """
@@ -823,29 +924,32 @@ class CheckoutSessionCreateParamsInvoiceCreationInvoiceDataRenderingOptions(Type
 
 
 class CheckoutSessionCreateParamsLineItem(TypedDict):
-    adjustable_quantity: NotRequired[
-        "CheckoutSessionCreateParamsLineItemAdjustableQuantity"
-    ]
+    adjustable_quantity: NotRequired["CheckoutSessionCreateParamsLineItemAdjustableQuantity"]
     """
     When set, provides configuration for this item's quantity to be adjusted by the customer during Checkout.
     """
-    metadata: NotRequired["Dict[str, str]"]
+    metadata: NotRequired[dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
     price: NotRequired[str]
     """
-    The ID of the [Price](https://docs.stripe.com/api/prices) or [Plan](https://docs.stripe.com/api/plans) object. One of `price` or `price_data` is required.
+    The ID of the [Price](https://docs.stripe.com/api/prices) or [Plan](https://docs.stripe.com/api/plans) object. One
+    of `price` or `price_data` is required.
     """
     price_data: NotRequired["CheckoutSessionCreateParamsLineItemPriceData"]
     """
-    Data used to generate a new [Price](https://docs.stripe.com/api/prices) object inline, for [dynamic pricing](https://docs.stripe.com/products-prices/how-products-and-prices-work#inline-pricing) when the amount isn't known ahead of time. One of `price` or `price_data` is required when creating a new line item.
+    Data used to generate a new [Price](https://docs.stripe.com/api/prices) object inline, for [dynamic
+    pricing](https://docs.stripe.com/products-prices/how-products-and-prices-work#inline-pricing) when the amount isn't
+    known ahead of time. One of `price` or `price_data` is required when creating a new line item.
     """
     quantity: NotRequired[int]
     """
     The quantity of the line item being purchased. Quantity should not be defined when `recurring.usage_type=metered`.
     """
-    tax_rates: NotRequired[List[str]]
+    tax_rates: NotRequired[list[str]]
     """
     The [tax rates](https://docs.stripe.com/api/tax_rates) which apply to this line item.
     """
@@ -858,7 +962,8 @@ class CheckoutSessionCreateParamsLineItemAdjustableQuantity(TypedDict):
     """
     maximum: NotRequired[int]
     """
-    The maximum quantity the customer can purchase for the Checkout Session. By default this value is 99. You can specify a value up to 999999.
+    The maximum quantity the customer can purchase for the Checkout Session. By default this value is 99. You can
+    specify a value up to 999999.
     """
     minimum: NotRequired[int]
     """
@@ -869,50 +974,58 @@ class CheckoutSessionCreateParamsLineItemAdjustableQuantity(TypedDict):
 class CheckoutSessionCreateParamsLineItemPriceData(TypedDict):
     currency: str
     """
-    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies).
+    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a
+    [supported currency](https://stripe.com/docs/currencies).
     """
     product: NotRequired[str]
     """
-    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices) will belong to. One of `product` or `product_data` is required.
+    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices)
+    will belong to. One of `product` or `product_data` is required.
     """
-    product_data: NotRequired[
-        "CheckoutSessionCreateParamsLineItemPriceDataProductData"
-    ]
+    product_data: NotRequired["CheckoutSessionCreateParamsLineItemPriceDataProductData"]
     """
-    Data used to generate a new [Product](https://docs.stripe.com/api/products) object inline. One of `product` or `product_data` is required.
+    Data used to generate a new [Product](https://docs.stripe.com/api/products) object inline. One of `product` or
+    `product_data` is required.
     """
     recurring: NotRequired["CheckoutSessionCreateParamsLineItemPriceDataRecurring"]
     """
     The recurring components of a price such as `interval` and `interval_count`.
     """
-    tax_behavior: NotRequired[
-        "Literal['exclusive', 'inclusive', 'unspecified']|str"
-    ]
+    tax_behavior: NotRequired[Literal["exclusive", "inclusive", "unspecified"] | str]
     """
-    Only required if a [default tax behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended)) was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or `exclusive`, it cannot be changed.
+    Only required if a [default tax
+    behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended))
+    was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or
+    exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or
+    `exclusive`, it cannot be changed.
     """
     unit_amount: NotRequired[int]
     """
-    A non-negative integer in cents (or local equivalent) representing how much to charge. One of `unit_amount` or `unit_amount_decimal` is required.
+    A non-negative integer in cents (or local equivalent) representing how much to charge. One of `unit_amount` or
+    `unit_amount_decimal` is required.
     """
     unit_amount_decimal: NotRequired[Decimal]
     """
-    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places. Only one of `unit_amount` and `unit_amount_decimal` can be set.
+    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places.
+    Only one of `unit_amount` and `unit_amount_decimal` can be set.
     """
 
 
 class CheckoutSessionCreateParamsLineItemPriceDataProductData(TypedDict):
     description: NotRequired[str]
     """
-    The product's description, meant to be displayable to the customer. Use this field to optionally store a long form explanation of the product being sold for your own rendering purposes.
+    The product's description, meant to be displayable to the customer. Use this field to optionally store a long form
+    explanation of the product being sold for your own rendering purposes.
     """
-    images: NotRequired[List[str]]
+    images: NotRequired[list[str]]
     """
     A list of up to 8 URLs of images for this product, meant to be displayable to the customer.
     """
-    metadata: NotRequired["Dict[str, str]"]
+    metadata: NotRequired[dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
     name: str
     """
@@ -922,44 +1035,48 @@ class CheckoutSessionCreateParamsLineItemPriceDataProductData(TypedDict):
     """
     A [tax code](https://docs.stripe.com/tax/tax-categories) ID.
     """
-    tax_details: NotRequired[
-        "CheckoutSessionCreateParamsLineItemPriceDataProductDataTaxDetails"
-    ]
+    tax_details: NotRequired["CheckoutSessionCreateParamsLineItemPriceDataProductDataTaxDetails"]
     """
-    Tax details for this product, including the [tax code](https://docs.stripe.com/tax/tax-codes) and an optional performance location.
+    Tax details for this product, including the [tax code](https://docs.stripe.com/tax/tax-codes) and an optional
+    performance location.
     """
     unit_label: NotRequired[str]
     """
-    A label that represents units of this product. When set, this will be included in customers' receipts, invoices, Checkout, and the customer portal.
+    A label that represents units of this product. When set, this will be included in customers' receipts, invoices,
+    Checkout, and the customer portal.
     """
 
 
 class CheckoutSessionCreateParamsLineItemPriceDataProductDataTaxDetails(TypedDict):
     performance_location: NotRequired[str]
     """
-    A tax location ID. Depending on the [tax code](https://docs.stripe.com/tax/tax-for-tickets/reference/tax-location-performance), this is required, optional, or not supported.
+    A tax location ID. Depending on the [tax
+    code](https://docs.stripe.com/tax/tax-for-tickets/reference/tax-location-performance), this is required, optional,
+    or not supported.
     """
-    tax_code: NotRequired["Literal['']|str"]
+    tax_code: NotRequired[Literal[""] | str]
     """
     A [tax code](https://docs.stripe.com/tax/tax-categories) ID.
     """
 
 
 class CheckoutSessionCreateParamsLineItemPriceDataRecurring(TypedDict):
-    interval: Union[Literal["day", "month", "week", "year"], str]
+    interval: Literal["day", "month", "week", "year"] | str
     """
     Specifies billing frequency. Either `day`, `week`, `month` or `year`.
     """
     interval_count: NotRequired[int]
     """
-    The number of intervals between subscription billings. For example, `interval=month` and `interval_count=3` bills every 3 months. Maximum of three years interval allowed (3 years, 36 months, or 156 weeks).
+    The number of intervals between subscription billings. For example, `interval=month` and `interval_count=3` bills
+    every 3 months. Maximum of three years interval allowed (3 years, 36 months, or 156 weeks).
     """
 
 
 class CheckoutSessionCreateParamsManagedPayments(TypedDict):
     enabled: NotRequired[bool]
     """
-    Set to `true` to enable [Managed Payments](https://docs.stripe.com/payments/managed-payments), Stripe's merchant of record solution, for this session.
+    Set to `true` to enable [Managed Payments](https://docs.stripe.com/payments/managed-payments), Stripe's merchant of
+    record solution, for this session.
     """
 
 
@@ -981,7 +1098,8 @@ class CheckoutSessionCreateParamsNameCollectionBusiness(TypedDict):
     """
     optional: NotRequired[bool]
     """
-    Whether the customer is required to provide a business name before completing the Checkout Session. Defaults to `false`.
+    Whether the customer is required to provide a business name before completing the Checkout Session. Defaults to
+    `false`.
     """
 
 
@@ -997,11 +1115,10 @@ class CheckoutSessionCreateParamsNameCollectionIndividual(TypedDict):
 
 
 class CheckoutSessionCreateParamsOptionalItem(TypedDict):
-    adjustable_quantity: NotRequired[
-        "CheckoutSessionCreateParamsOptionalItemAdjustableQuantity"
-    ]
+    adjustable_quantity: NotRequired["CheckoutSessionCreateParamsOptionalItemAdjustableQuantity"]
     """
-    When set, provides configuration for the customer to adjust the quantity of the line item created when a customer chooses to add this optional item to their order.
+    When set, provides configuration for the customer to adjust the quantity of the line item created when a customer
+    chooses to add this optional item to their order.
     """
     price: str
     """
@@ -1020,22 +1137,26 @@ class CheckoutSessionCreateParamsOptionalItemAdjustableQuantity(TypedDict):
     """
     maximum: NotRequired[int]
     """
-    The maximum quantity of this item the customer can purchase. By default this value is 99. You can specify a value up to 999999.
+    The maximum quantity of this item the customer can purchase. By default this value is 99. You can specify a value up
+    to 999999.
     """
     minimum: NotRequired[int]
     """
-    The minimum quantity of this item the customer must purchase, if they choose to purchase it. Because this item is optional, the customer will always be able to remove it from their order, even if the `minimum` configured here is greater than 0. By default this value is 0.
+    The minimum quantity of this item the customer must purchase, if they choose to purchase it. Because this item is
+    optional, the customer will always be able to remove it from their order, even if the `minimum` configured here is
+    greater than 0. By default this value is 0.
     """
 
 
 class CheckoutSessionCreateParamsPaymentIntentData(TypedDict):
     application_fee_amount: NotRequired[int]
     """
-    The amount of the application fee (if any) that will be requested to be applied to the payment and transferred to the application owner's Stripe account. The amount of the application fee collected will be capped at the total amount captured. For more information, see the PaymentIntents [use case for connected accounts](https://docs.stripe.com/payments/connected-accounts).
+    The amount of the application fee (if any) that will be requested to be applied to the payment and transferred to
+    the application owner's Stripe account. The amount of the application fee collected will be capped at the total
+    amount captured. For more information, see the PaymentIntents [use case for connected
+    accounts](https://docs.stripe.com/payments/connected-accounts).
     """
-    capture_method: NotRequired[
-        "Literal['automatic', 'automatic_async', 'manual']|str"
-    ]
+    capture_method: NotRequired[Literal["automatic", "automatic_async", "manual"] | str]
     """
     Controls when the funds will be captured from the customer's account.
     """
@@ -1043,9 +1164,11 @@ class CheckoutSessionCreateParamsPaymentIntentData(TypedDict):
     """
     An arbitrary string attached to the object. Often useful for displaying to users.
     """
-    metadata: NotRequired["Dict[str, str]"]
+    metadata: NotRequired[dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
     on_behalf_of: NotRequired[str]
     """
@@ -1055,21 +1178,29 @@ class CheckoutSessionCreateParamsPaymentIntentData(TypedDict):
     """
     receipt_email: NotRequired[str]
     """
-    Email address that the receipt for the resulting payment will be sent to. If `receipt_email` is specified for a payment in live mode, a receipt will be sent regardless of your [email settings](https://dashboard.stripe.com/account/emails).
+    Email address that the receipt for the resulting payment will be sent to. If `receipt_email` is specified for a
+    payment in live mode, a receipt will be sent regardless of your [email
+    settings](https://dashboard.stripe.com/account/emails).
     """
-    setup_future_usage: NotRequired["Literal['off_session', 'on_session']|str"]
+    setup_future_usage: NotRequired[Literal["off_session", "on_session"] | str]
     """
-    Indicates that you intend to [make future payments](https://docs.stripe.com/payments/payment-intents#future-usage) with the payment method collected by this Checkout Session.
+    Indicates that you intend to [make future payments](https://docs.stripe.com/payments/payment-intents#future-usage)
+    with the payment method collected by this Checkout Session.
 
-    When setting this to `on_session`, Checkout will show a notice to the customer that their payment details will be saved.
+    When setting this to `on_session`, Checkout will show a notice to the customer that their payment details will be
+    saved.
 
-    When setting this to `off_session`, Checkout will show a notice to the customer that their payment details will be saved and used for future payments.
+    When setting this to `off_session`, Checkout will show a notice to the customer that their payment details will be
+    saved and used for future payments.
 
-    If a Customer has been provided or Checkout creates a new Customer, Checkout will attach the payment method to the Customer.
+    If a Customer has been provided or Checkout creates a new Customer, Checkout will attach the payment method to the
+    Customer.
 
-    If Checkout does not create a Customer, the payment method is not attached to a Customer. To reuse the payment method, you can retrieve it from the Checkout Session's PaymentIntent.
+    If Checkout does not create a Customer, the payment method is not attached to a Customer. To reuse the payment
+    method, you can retrieve it from the Checkout Session's PaymentIntent.
 
-    When processing card payments, Checkout also uses `setup_future_usage` to dynamically optimize your payment flow and comply with regional legislation and network rules, such as SCA.
+    When processing card payments, Checkout also uses `setup_future_usage` to dynamically optimize your payment flow and
+    comply with regional legislation and network rules, such as SCA.
     """
     shipping: NotRequired["CheckoutSessionCreateParamsPaymentIntentDataShipping"]
     """
@@ -1077,24 +1208,29 @@ class CheckoutSessionCreateParamsPaymentIntentData(TypedDict):
     """
     statement_descriptor: NotRequired[str]
     """
-    Text that appears on the customer's statement as the statement descriptor for a non-card charge. This value overrides the account's default statement descriptor. For information about requirements, including the 22-character limit, see [the Statement Descriptor docs](https://docs.stripe.com/get-started/account/statement-descriptors).
+    Text that appears on the customer's statement as the statement descriptor for a non-card charge. This value
+    overrides the account's default statement descriptor. For information about requirements, including the 22-character
+    limit, see [the Statement Descriptor docs](https://docs.stripe.com/get-started/account/statement-descriptors).
 
-    Setting this value for a card charge returns an error. For card charges, set the [statement_descriptor_suffix](https://docs.stripe.com/get-started/account/statement-descriptors#dynamic) instead.
+    Setting this value for a card charge returns an error. For card charges, set the
+    [statement_descriptor_suffix](https://docs.stripe.com/get-started/account/statement-descriptors#dynamic) instead.
     """
     statement_descriptor_suffix: NotRequired[str]
     """
-    Provides information about a card charge. Concatenated to the account's [statement descriptor prefix](https://docs.stripe.com/get-started/account/statement-descriptors#static) to form the complete statement descriptor that appears on the customer's statement.
+    Provides information about a card charge. Concatenated to the account's [statement descriptor
+    prefix](https://docs.stripe.com/get-started/account/statement-descriptors#static) to form the complete statement
+    descriptor that appears on the customer's statement.
     """
-    transfer_data: NotRequired[
-        "CheckoutSessionCreateParamsPaymentIntentDataTransferData"
-    ]
+    transfer_data: NotRequired["CheckoutSessionCreateParamsPaymentIntentDataTransferData"]
     """
     The parameters used to automatically create a Transfer when the payment succeeds.
-    For more information, see the PaymentIntents [use case for connected accounts](https://docs.stripe.com/payments/connected-accounts).
+    For more information, see the PaymentIntents [use case for connected
+    accounts](https://docs.stripe.com/payments/connected-accounts).
     """
     transfer_group: NotRequired[str]
     """
-    A string that identifies the resulting payment as part of a group. See the PaymentIntents [use case for connected accounts](https://docs.stripe.com/connect/separate-charges-and-transfers) for details.
+    A string that identifies the resulting payment as part of a group. See the PaymentIntents [use case for connected
+    accounts](https://docs.stripe.com/connect/separate-charges-and-transfers) for details.
     """
 
 
@@ -1117,7 +1253,8 @@ class CheckoutSessionCreateParamsPaymentIntentDataShipping(TypedDict):
     """
     tracking_number: NotRequired[str]
     """
-    The tracking number for a physical product, obtained from the delivery service. If multiple tracking numbers were generated for this purchase, please separate them with commas.
+    The tracking number for a physical product, obtained from the delivery service. If multiple tracking numbers were
+    generated for this purchase, please separate them with commas.
     """
 
 
@@ -1163,26 +1300,25 @@ class CheckoutSessionCreateParamsPaymentIntentDataTransferData(TypedDict):
 
 
 class CheckoutSessionCreateParamsPaymentMethodData(TypedDict):
-    allow_redisplay: NotRequired[
-        "Literal['always', 'limited', 'unspecified']|str"
-    ]
+    allow_redisplay: NotRequired[Literal["always", "limited", "unspecified"] | str]
     """
-    Allow redisplay will be set on the payment method on confirmation and indicates whether this payment method can be shown again to the customer in a checkout flow. Only set this field if you wish to override the allow_redisplay value determined by Checkout.
+    Allow redisplay will be set on the payment method on confirmation and indicates whether this payment method can be
+    shown again to the customer in a checkout flow. Only set this field if you wish to override the allow_redisplay
+    value determined by Checkout.
     """
 
 
 class CheckoutSessionCreateParamsPaymentMethodOptions(TypedDict):
     acss_debit: NotRequired["CheckoutSessionCreateParamsPaymentMethodOptionsAcssDebit"]
     """
-    contains details about the ACSS Debit payment method options. You can't set this parameter if `ui_mode` is `elements`.
+    contains details about the ACSS Debit payment method options. You can't set this parameter if `ui_mode` is
+    `elements`.
     """
     affirm: NotRequired["CheckoutSessionCreateParamsPaymentMethodOptionsAffirm"]
     """
     contains details about the Affirm payment method options.
     """
-    afterpay_clearpay: NotRequired[
-        "CheckoutSessionCreateParamsPaymentMethodOptionsAfterpayClearpay"
-    ]
+    afterpay_clearpay: NotRequired["CheckoutSessionCreateParamsPaymentMethodOptionsAfterpayClearpay"]
     """
     contains details about the Afterpay Clearpay payment method options.
     """
@@ -1198,9 +1334,7 @@ class CheckoutSessionCreateParamsPaymentMethodOptions(TypedDict):
     """
     contains details about the AmazonPay payment method options.
     """
-    au_becs_debit: NotRequired[
-        "CheckoutSessionCreateParamsPaymentMethodOptionsAuBecsDebit"
-    ]
+    au_becs_debit: NotRequired["CheckoutSessionCreateParamsPaymentMethodOptionsAuBecsDebit"]
     """
     contains details about the AU Becs Debit payment method options.
     """
@@ -1208,9 +1342,7 @@ class CheckoutSessionCreateParamsPaymentMethodOptions(TypedDict):
     """
     contains details about the Bacs Debit payment method options.
     """
-    bancontact: NotRequired[
-        "CheckoutSessionCreateParamsPaymentMethodOptionsBancontact"
-    ]
+    bancontact: NotRequired["CheckoutSessionCreateParamsPaymentMethodOptionsBancontact"]
     """
     contains details about the Bancontact payment method options.
     """
@@ -1238,9 +1370,7 @@ class CheckoutSessionCreateParamsPaymentMethodOptions(TypedDict):
     """
     contains details about the Crypto payment method options.
     """
-    customer_balance: NotRequired[
-        "CheckoutSessionCreateParamsPaymentMethodOptionsCustomerBalance"
-    ]
+    customer_balance: NotRequired["CheckoutSessionCreateParamsPaymentMethodOptionsCustomerBalance"]
     """
     contains details about the Customer Balance payment method options.
     """
@@ -1292,9 +1422,7 @@ class CheckoutSessionCreateParamsPaymentMethodOptions(TypedDict):
     """
     contains details about the Mobilepay payment method options.
     """
-    multibanco: NotRequired[
-        "CheckoutSessionCreateParamsPaymentMethodOptionsMultibanco"
-    ]
+    multibanco: NotRequired["CheckoutSessionCreateParamsPaymentMethodOptionsMultibanco"]
     """
     contains details about the Multibanco payment method options.
     """
@@ -1310,9 +1438,7 @@ class CheckoutSessionCreateParamsPaymentMethodOptions(TypedDict):
     """
     contains details about the P24 payment method options.
     """
-    pay_by_bank: NotRequired[
-        "CheckoutSessionCreateParamsPaymentMethodOptionsPayByBank"
-    ]
+    pay_by_bank: NotRequired["CheckoutSessionCreateParamsPaymentMethodOptionsPayByBank"]
     """
     contains details about the Pay By Bank payment method options.
     """
@@ -1336,15 +1462,11 @@ class CheckoutSessionCreateParamsPaymentMethodOptions(TypedDict):
     """
     contains details about the Pix payment method options.
     """
-    revolut_pay: NotRequired[
-        "CheckoutSessionCreateParamsPaymentMethodOptionsRevolutPay"
-    ]
+    revolut_pay: NotRequired["CheckoutSessionCreateParamsPaymentMethodOptionsRevolutPay"]
     """
     contains details about the RevolutPay payment method options.
     """
-    samsung_pay: NotRequired[
-        "CheckoutSessionCreateParamsPaymentMethodOptionsSamsungPay"
-    ]
+    samsung_pay: NotRequired["CheckoutSessionCreateParamsPaymentMethodOptionsSamsungPay"]
     """
     contains details about the Samsung Pay payment method options.
     """
@@ -1384,9 +1506,7 @@ class CheckoutSessionCreateParamsPaymentMethodOptions(TypedDict):
     """
     contains details about the UPI payment method options.
     """
-    us_bank_account: NotRequired[
-        "CheckoutSessionCreateParamsPaymentMethodOptionsUsBankAccount"
-    ]
+    us_bank_account: NotRequired["CheckoutSessionCreateParamsPaymentMethodOptionsUsBankAccount"]
     """
     contains details about the Us Bank Account payment method options.
     """
@@ -1397,52 +1517,53 @@ class CheckoutSessionCreateParamsPaymentMethodOptions(TypedDict):
 
 
 class CheckoutSessionCreateParamsPaymentMethodOptionsAcssDebit(TypedDict):
-    currency: NotRequired["Literal['cad', 'usd']|str"]
+    currency: NotRequired[Literal["cad", "usd"] | str]
     """
-    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies). This is only accepted for Checkout Sessions in `setup` mode.
+    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a
+    [supported currency](https://stripe.com/docs/currencies). This is only accepted for Checkout Sessions in `setup`
+    mode.
     """
-    mandate_options: NotRequired[
-        "CheckoutSessionCreateParamsPaymentMethodOptionsAcssDebitMandateOptions"
-    ]
+    mandate_options: NotRequired["CheckoutSessionCreateParamsPaymentMethodOptionsAcssDebitMandateOptions"]
     """
     Additional fields for Mandate creation
     """
-    setup_future_usage: NotRequired[
-        "Literal['none', 'off_session', 'on_session']|str"
-    ]
+    setup_future_usage: NotRequired[Literal["none", "off_session", "on_session"] | str]
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
     target_date: NotRequired[str]
     """
-    Controls when Stripe will attempt to debit the funds from the customer's account. The date must be a string in YYYY-MM-DD format. The date must be in the future and between 3 and 15 calendar days from now.
+    Controls when Stripe will attempt to debit the funds from the customer's account. The date must be a string in
+    YYYY-MM-DD format. The date must be in the future and between 3 and 15 calendar days from now.
     """
-    verification_method: NotRequired[
-        "Literal['automatic', 'instant', 'microdeposits']|str"
-    ]
+    verification_method: NotRequired[Literal["automatic", "instant", "microdeposits"] | str]
     """
     Verification method for the intent
     """
 
 
-class CheckoutSessionCreateParamsPaymentMethodOptionsAcssDebitMandateOptions(
-    TypedDict
-):
-    custom_mandate_url: NotRequired["Literal['']|str"]
+class CheckoutSessionCreateParamsPaymentMethodOptionsAcssDebitMandateOptions(TypedDict):
+    custom_mandate_url: NotRequired[Literal[""] | str]
     """
     A URL for custom mandate text to render during confirmation step.
-    The URL will be rendered with additional GET parameters `payment_intent` and `payment_intent_client_secret` when confirming a Payment Intent,
+    The URL will be rendered with additional GET parameters `payment_intent` and `payment_intent_client_secret` when
+    confirming a Payment Intent,
     or `setup_intent` and `setup_intent_client_secret` when confirming a Setup Intent.
     """
-    default_for: NotRequired[
-        List[Union[Literal["invoice", "subscription"], str]]
-    ]
+    default_for: NotRequired[list[Literal["invoice", "subscription"] | str]]
     """
     List of Stripe products where this mandate can be selected automatically. Only usable in `setup` mode.
     """
@@ -1450,13 +1571,11 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsAcssDebitMandateOptions(
     """
     Description of the mandate interval. Only required if 'payment_schedule' parameter is 'interval' or 'combined'.
     """
-    payment_schedule: NotRequired[
-        "Literal['combined', 'interval', 'sporadic']|str"
-    ]
+    payment_schedule: NotRequired[Literal["combined", "interval", "sporadic"] | str]
     """
     Payment schedule for the mandate.
     """
-    transaction_type: NotRequired["Literal['business', 'personal']|str"]
+    transaction_type: NotRequired[Literal["business", "personal"] | str]
     """
     Transaction type of the mandate.
     """
@@ -1471,11 +1590,18 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsAffirm(TypedDict):
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
 
 
@@ -1488,24 +1614,38 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsAfterpayClearpay(TypedDict)
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
 
 
 class CheckoutSessionCreateParamsPaymentMethodOptionsAlipay(TypedDict):
-    setup_future_usage: NotRequired["Literal['none']|str"]
+    setup_future_usage: NotRequired[Literal["none"] | str]
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
 
 
@@ -1521,15 +1661,22 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsAmazonPay(TypedDict):
     """
     Controls when the funds will be captured from the customer's account.
     """
-    setup_future_usage: NotRequired["Literal['none', 'off_session']|str"]
+    setup_future_usage: NotRequired[Literal["none", "off_session"] | str]
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
 
 
@@ -1538,62 +1685,81 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsAuBecsDebit(TypedDict):
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
     target_date: NotRequired[str]
     """
-    Controls when Stripe will attempt to debit the funds from the customer's account. The date must be a string in YYYY-MM-DD format. The date must be in the future and between 3 and 15 calendar days from now.
+    Controls when Stripe will attempt to debit the funds from the customer's account. The date must be a string in
+    YYYY-MM-DD format. The date must be in the future and between 3 and 15 calendar days from now.
     """
 
 
 class CheckoutSessionCreateParamsPaymentMethodOptionsBacsDebit(TypedDict):
-    mandate_options: NotRequired[
-        "CheckoutSessionCreateParamsPaymentMethodOptionsBacsDebitMandateOptions"
-    ]
+    mandate_options: NotRequired["CheckoutSessionCreateParamsPaymentMethodOptionsBacsDebitMandateOptions"]
     """
     Additional fields for Mandate creation
     """
-    setup_future_usage: NotRequired[
-        "Literal['none', 'off_session', 'on_session']|str"
-    ]
+    setup_future_usage: NotRequired[Literal["none", "off_session", "on_session"] | str]
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
     target_date: NotRequired[str]
     """
-    Controls when Stripe will attempt to debit the funds from the customer's account. The date must be a string in YYYY-MM-DD format. The date must be in the future and between 3 and 15 calendar days from now.
+    Controls when Stripe will attempt to debit the funds from the customer's account. The date must be a string in
+    YYYY-MM-DD format. The date must be in the future and between 3 and 15 calendar days from now.
     """
 
 
-class CheckoutSessionCreateParamsPaymentMethodOptionsBacsDebitMandateOptions(
-    TypedDict
-):
-    reference_prefix: NotRequired["Literal['']|str"]
+class CheckoutSessionCreateParamsPaymentMethodOptionsBacsDebitMandateOptions(TypedDict):
+    reference_prefix: NotRequired[Literal[""] | str]
     """
-    Prefix used to generate the Mandate reference. Must be at most 12 characters long. Must consist of only uppercase letters, numbers, spaces, or the following special characters: '/', '_', '-', '&', '.'. Cannot begin with 'DDIC' or 'STRIPE'.
+    Prefix used to generate the Mandate reference. Must be at most 12 characters long. Must consist of only uppercase
+    letters, numbers, spaces, or the following special characters: '/', '_', '-', '&', '.'. Cannot begin with 'DDIC' or
+    'STRIPE'.
     """
 
 
 class CheckoutSessionCreateParamsPaymentMethodOptionsBancontact(TypedDict):
-    setup_future_usage: NotRequired["Literal['none', 'off_session']|str"]
+    setup_future_usage: NotRequired[Literal["none", "off_session"] | str]
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
 
 
@@ -1605,40 +1771,43 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsBillie(TypedDict):
 
 
 class CheckoutSessionCreateParamsPaymentMethodOptionsBlik(TypedDict):
-    mandate_options: NotRequired[
-        "CheckoutSessionCreateParamsPaymentMethodOptionsBlikMandateOptions"
-    ]
+    mandate_options: NotRequired["CheckoutSessionCreateParamsPaymentMethodOptionsBlikMandateOptions"]
     """
     Additional fields for Mandate creation
     """
-    setup_future_usage: NotRequired[
-        "Literal['']|Literal['none', 'off_session']|str"
-    ]
+    setup_future_usage: NotRequired[Literal[""] | Literal["none", "off_session"] | str]
 
 
 class CheckoutSessionCreateParamsPaymentMethodOptionsBlikMandateOptions(TypedDict):
     expires_at: NotRequired[int]
     """
-    Date when the mandate expires and no further payments will be charged. If not provided, the mandate will be set to be indefinite.
+    Date when the mandate expires and no further payments will be charged. If not provided, the mandate will be set to
+    be indefinite.
     """
 
 
 class CheckoutSessionCreateParamsPaymentMethodOptionsBoleto(TypedDict):
     expires_after_days: NotRequired[int]
     """
-    The number of calendar days before a Boleto voucher expires. For example, if you create a Boleto voucher on Monday and you set expires_after_days to 2, the Boleto invoice will expire on Wednesday at 23:59 America/Sao_Paulo time.
+    The number of calendar days before a Boleto voucher expires. For example, if you create a Boleto voucher on Monday
+    and you set expires_after_days to 2, the Boleto invoice will expire on Wednesday at 23:59 America/Sao_Paulo time.
     """
-    setup_future_usage: NotRequired[
-        "Literal['none', 'off_session', 'on_session']|str"
-    ]
+    setup_future_usage: NotRequired[Literal["none", "off_session", "on_session"] | str]
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
 
 
@@ -1647,61 +1816,72 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsCard(TypedDict):
     """
     Controls when the funds will be captured from the customer's account.
     """
-    installments: NotRequired[
-        "CheckoutSessionCreateParamsPaymentMethodOptionsCardInstallments"
-    ]
+    installments: NotRequired["CheckoutSessionCreateParamsPaymentMethodOptionsCardInstallments"]
     """
     Installment options for card payments
     """
-    request_extended_authorization: NotRequired[
-        "Literal['if_available', 'never']|str"
-    ]
+    request_extended_authorization: NotRequired[Literal["if_available", "never"] | str]
     """
-    Request ability to [capture beyond the standard authorization validity window](https://docs.stripe.com/payments/extended-authorization) for this CheckoutSession.
+    Request ability to [capture beyond the standard authorization validity
+    window](https://docs.stripe.com/payments/extended-authorization) for this CheckoutSession.
     """
-    request_incremental_authorization: NotRequired[
-        "Literal['if_available', 'never']|str"
-    ]
+    request_incremental_authorization: NotRequired[Literal["if_available", "never"] | str]
     """
-    Request ability to [increment the authorization](https://docs.stripe.com/payments/incremental-authorization) for this CheckoutSession.
+    Request ability to [increment the authorization](https://docs.stripe.com/payments/incremental-authorization) for
+    this CheckoutSession.
     """
-    request_multicapture: NotRequired["Literal['if_available', 'never']|str"]
+    request_multicapture: NotRequired[Literal["if_available", "never"] | str]
     """
     Request ability to make [multiple captures](https://docs.stripe.com/payments/multicapture) for this CheckoutSession.
     """
-    request_overcapture: NotRequired["Literal['if_available', 'never']|str"]
+    request_overcapture: NotRequired[Literal["if_available", "never"] | str]
     """
     Request ability to [overcapture](https://docs.stripe.com/payments/overcapture) for this CheckoutSession.
     """
-    request_three_d_secure: NotRequired[
-        "Literal['any', 'automatic', 'challenge']|str"
-    ]
+    request_three_d_secure: NotRequired[Literal["any", "automatic", "challenge"] | str]
     """
-    We strongly recommend that you rely on our SCA Engine to automatically prompt your customers for authentication based on risk level and [other requirements](https://docs.stripe.com/strong-customer-authentication). However, if you wish to request 3D Secure based on logic from your own fraud engine, provide this option. If not provided, this value defaults to `automatic`. Read our guide on [manually requesting 3D Secure](https://docs.stripe.com/payments/3d-secure/authentication-flow#manual-three-ds) for more information on how this configuration interacts with Radar and our SCA Engine.
+    We strongly recommend that you rely on our SCA Engine to automatically prompt your customers for authentication
+    based on risk level and [other requirements](https://docs.stripe.com/strong-customer-authentication). However, if
+    you wish to request 3D Secure based on logic from your own fraud engine, provide this option. If not provided, this
+    value defaults to `automatic`. Read our guide on [manually requesting 3D
+    Secure](https://docs.stripe.com/payments/3d-secure/authentication-flow#manual-three-ds) for more information on how
+    this configuration interacts with Radar and our SCA Engine.
     """
-    restrictions: NotRequired[
-        "CheckoutSessionCreateParamsPaymentMethodOptionsCardRestrictions"
-    ]
+    restrictions: NotRequired["CheckoutSessionCreateParamsPaymentMethodOptionsCardRestrictions"]
     """
-    Restrictions to apply to the card payment method. For example, you can block specific card brands. You can't set this parameter if `ui_mode` is `elements`.
+    Restrictions to apply to the card payment method. For example, you can block specific card brands. You can't set
+    this parameter if `ui_mode` is `elements`.
     """
-    setup_future_usage: NotRequired["Literal['off_session', 'on_session']|str"]
+    setup_future_usage: NotRequired[Literal["off_session", "on_session"] | str]
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
     statement_descriptor_suffix_kana: NotRequired[str]
     """
-    Provides information about a card payment that customers see on their statements. Concatenated with the Kana prefix (shortened Kana descriptor) or Kana statement descriptor that's set on the account to form the complete statement descriptor. Maximum 22 characters. On card statements, the *concatenation* of both prefix and suffix (including separators) will appear truncated to 22 characters.
+    Provides information about a card payment that customers see on their statements. Concatenated with the Kana prefix
+    (shortened Kana descriptor) or Kana statement descriptor that's set on the account to form the complete statement
+    descriptor. Maximum 22 characters. On card statements, the *concatenation* of both prefix and suffix (including
+    separators) will appear truncated to 22 characters.
     """
     statement_descriptor_suffix_kanji: NotRequired[str]
     """
-    Provides information about a card payment that customers see on their statements. Concatenated with the Kanji prefix (shortened Kanji descriptor) or Kanji statement descriptor that's set on the account to form the complete statement descriptor. Maximum 17 characters. On card statements, the *concatenation* of both prefix and suffix (including separators) will appear truncated to 17 characters.
+    Provides information about a card payment that customers see on their statements. Concatenated with the Kanji prefix
+    (shortened Kanji descriptor) or Kanji statement descriptor that's set on the account to form the complete statement
+    descriptor. Maximum 17 characters. On card statements, the *concatenation* of both prefix and suffix (including
+    separators) will appear truncated to 17 characters.
     """
 
 
@@ -1715,24 +1895,13 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsCardInstallments(TypedDict)
 
 class CheckoutSessionCreateParamsPaymentMethodOptionsCardRestrictions(TypedDict):
     brands_blocked: NotRequired[
-        List[
-            Union[
-                Literal[
-                    "american_express",
-                    "discover_global_network",
-                    "mastercard",
-                    "visa",
-                ],
-                str,
-            ]
-        ]
+        list[Literal["american_express", "discover_global_network", "mastercard", "visa"] | str]
     ]
     """
-    The card brands to block. If a customer enters or selects a card belonging to a blocked brand, they can't complete the payment.
+    The card brands to block. If a customer enters or selects a card belonging to a blocked brand, they can't complete
+    the payment.
     """
-    funding_types_blocked: NotRequired[
-        List[Union[Literal["credit", "debit", "prepaid"], str]]
-    ]
+    funding_types_blocked: NotRequired[list[Literal["credit", "debit", "prepaid"] | str]]
     """
     Card funding types to block for this Checkout Session. Supported values are `credit`, `debit`, and `prepaid`.
     """
@@ -1743,17 +1912,22 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsCashapp(TypedDict):
     """
     Controls when the funds will be captured from the customer's account.
     """
-    setup_future_usage: NotRequired[
-        "Literal['none', 'off_session', 'on_session']|str"
-    ]
+    setup_future_usage: NotRequired[Literal["none", "off_session", "on_session"] | str]
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
 
 
@@ -1762,34 +1936,47 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsCrypto(TypedDict):
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
 
 
 class CheckoutSessionCreateParamsPaymentMethodOptionsCustomerBalance(TypedDict):
-    bank_transfer: NotRequired[
-        "CheckoutSessionCreateParamsPaymentMethodOptionsCustomerBalanceBankTransfer"
-    ]
+    bank_transfer: NotRequired["CheckoutSessionCreateParamsPaymentMethodOptionsCustomerBalanceBankTransfer"]
     """
     Configuration for the bank transfer funding type, if the `funding_type` is set to `bank_transfer`.
     """
     funding_type: NotRequired[Literal["bank_transfer"]]
     """
-    The funding method type to be used when there are not enough funds in the customer balance. Permitted values include: `bank_transfer`.
+    The funding method type to be used when there are not enough funds in the customer balance. Permitted values
+    include: `bank_transfer`.
     """
     setup_future_usage: NotRequired[Literal["none"]]
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
 
 
@@ -1803,36 +1990,18 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsCustomerBalanceBankTransfer
     Configuration for eu_bank_transfer funding type.
     """
     requested_address_types: NotRequired[
-        List[
-            Union[
-                Literal[
-                    "aba",
-                    "iban",
-                    "sepa",
-                    "sort_code",
-                    "spei",
-                    "swift",
-                    "zengin",
-                ],
-                str,
-            ]
-        ]
+        list[Literal["aba", "iban", "sepa", "sort_code", "spei", "swift", "zengin"] | str]
     ]
     """
-    List of address types that should be returned in the financial_addresses response. If not specified, all valid types will be returned.
+    List of address types that should be returned in the financial_addresses response. If not specified, all valid types
+    will be returned.
 
     Permitted values include: `sort_code`, `zengin`, `iban`, or `spei`.
     """
-    type: Union[
-        Literal[
-            "eu_bank_transfer",
-            "gb_bank_transfer",
-            "jp_bank_transfer",
-            "mx_bank_transfer",
-            "us_bank_transfer",
-        ],
-        str,
-    ]
+    type: (
+        Literal["eu_bank_transfer", "gb_bank_transfer", "jp_bank_transfer", "mx_bank_transfer", "us_bank_transfer"]
+        | str
+    )
     """
     The list of bank transfer types that this PaymentIntent is allowed to use for funding.
     """
@@ -1848,15 +2017,22 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsCustomerBalanceBankTransfer
 
 
 class CheckoutSessionCreateParamsPaymentMethodOptionsDemoPay(TypedDict):
-    setup_future_usage: NotRequired["Literal['none', 'off_session']|str"]
+    setup_future_usage: NotRequired[Literal["none", "off_session"] | str]
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
 
 
@@ -1865,11 +2041,18 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsEps(TypedDict):
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
 
 
@@ -1878,11 +2061,18 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsFpx(TypedDict):
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
 
 
@@ -1891,11 +2081,18 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsGiropay(TypedDict):
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
 
 
@@ -1904,11 +2101,18 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsGrabpay(TypedDict):
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
 
 
@@ -1917,11 +2121,18 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsIdeal(TypedDict):
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
 
 
@@ -1930,15 +2141,22 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsKakaoPay(TypedDict):
     """
     Controls when the funds will be captured from the customer's account.
     """
-    setup_future_usage: NotRequired["Literal['none', 'off_session']|str"]
+    setup_future_usage: NotRequired[Literal["none", "off_session"] | str]
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
 
 
@@ -1951,42 +2169,47 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsKlarna(TypedDict):
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
-    subscriptions: NotRequired[
-        "Literal['']|List[CheckoutSessionCreateParamsPaymentMethodOptionsKlarnaSubscription]"
-    ]
+    subscriptions: NotRequired["Literal['']|list[CheckoutSessionCreateParamsPaymentMethodOptionsKlarnaSubscription]"]
     """
     Subscription details if the Checkout Session sets up a future subscription.
     """
 
 
 class CheckoutSessionCreateParamsPaymentMethodOptionsKlarnaSubscription(TypedDict):
-    interval: Union[Literal["day", "month", "week", "year"], str]
+    interval: Literal["day", "month", "week", "year"] | str
     """
     Unit of time between subscription charges.
     """
     interval_count: NotRequired[int]
     """
-    The number of intervals (specified in the `interval` attribute) between subscription charges. For example, `interval=month` and `interval_count=3` charges every 3 months.
+    The number of intervals (specified in the `interval` attribute) between subscription charges. For example,
+    `interval=month` and `interval_count=3` charges every 3 months.
     """
     name: NotRequired[str]
     """
     Name for subscription.
     """
-    next_billing: (
-        "CheckoutSessionCreateParamsPaymentMethodOptionsKlarnaSubscriptionNextBilling"
-    )
+    next_billing: "CheckoutSessionCreateParamsPaymentMethodOptionsKlarnaSubscriptionNextBilling"
     """
     Describes the upcoming charge for this subscription.
     """
     reference: str
     """
-    A non-customer-facing reference to correlate subscription charges in the Klarna app. Use a value that persists across subscription charges.
+    A non-customer-facing reference to correlate subscription charges in the Klarna app. Use a value that persists
+    across subscription charges.
     """
 
 
@@ -2006,17 +2229,26 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsKlarnaSubscriptionNextBilli
 class CheckoutSessionCreateParamsPaymentMethodOptionsKonbini(TypedDict):
     expires_after_days: NotRequired[int]
     """
-    The number of calendar days (between 1 and 60) after which Konbini payment instructions will expire. For example, if a PaymentIntent is confirmed with Konbini and `expires_after_days` set to 2 on Monday JST, the instructions will expire on Wednesday 23:59:59 JST. Defaults to 3 days.
+    The number of calendar days (between 1 and 60) after which Konbini payment instructions will expire. For example, if
+    a PaymentIntent is confirmed with Konbini and `expires_after_days` set to 2 on Monday JST, the instructions will
+    expire on Wednesday 23:59:59 JST. Defaults to 3 days.
     """
     setup_future_usage: NotRequired[Literal["none"]]
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
 
 
@@ -2025,15 +2257,22 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsKrCard(TypedDict):
     """
     Controls when the funds will be captured from the customer's account.
     """
-    setup_future_usage: NotRequired["Literal['none', 'off_session']|str"]
+    setup_future_usage: NotRequired[Literal["none", "off_session"] | str]
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
 
 
@@ -2042,15 +2281,22 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsLink(TypedDict):
     """
     Controls when the funds will be captured from the customer's account.
     """
-    setup_future_usage: NotRequired["Literal['none', 'off_session']|str"]
+    setup_future_usage: NotRequired[Literal["none", "off_session"] | str]
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
 
 
@@ -2063,11 +2309,18 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsMobilepay(TypedDict):
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
 
 
@@ -2076,11 +2329,18 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsMultibanco(TypedDict):
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
 
 
@@ -2089,32 +2349,47 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsNaverPay(TypedDict):
     """
     Controls when the funds will be captured from the customer's account.
     """
-    setup_future_usage: NotRequired["Literal['none', 'off_session']|str"]
+    setup_future_usage: NotRequired[Literal["none", "off_session"] | str]
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
 
 
 class CheckoutSessionCreateParamsPaymentMethodOptionsOxxo(TypedDict):
     expires_after_days: NotRequired[int]
     """
-    The number of calendar days before an OXXO voucher expires. For example, if you create an OXXO voucher on Monday and you set expires_after_days to 2, the OXXO invoice will expire on Wednesday at 23:59 America/Mexico_City time.
+    The number of calendar days before an OXXO voucher expires. For example, if you create an OXXO voucher on Monday and
+    you set expires_after_days to 2, the OXXO invoice will expire on Wednesday at 23:59 America/Mexico_City time.
     """
     setup_future_usage: NotRequired[Literal["none"]]
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
 
 
@@ -2123,11 +2398,18 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsP24(TypedDict):
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
     tos_shown_and_accepted: NotRequired[bool]
     """
@@ -2148,11 +2430,18 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsPayco(TypedDict):
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
 
 
@@ -2161,154 +2450,222 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsPaynow(TypedDict):
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
 
 
 class CheckoutSessionCreateParamsPaymentMethodOptionsPaypal(TypedDict):
-    capture_method: NotRequired["Literal['']|Literal['manual']"]
+    capture_method: NotRequired[Literal[""] | Literal["manual"]]
     """
     Controls when the funds will be captured from the customer's account.
     """
     preferred_locale: NotRequired[
-        "Literal['cs-CZ', 'da-DK', 'de-AT', 'de-DE', 'de-LU', 'el-GR', 'en-GB', 'en-US', 'es-ES', 'fi-FI', 'fr-BE', 'fr-FR', 'fr-LU', 'hu-HU', 'it-IT', 'nl-BE', 'nl-NL', 'pl-PL', 'pt-PT', 'sk-SK', 'sv-SE']|str"
+        Literal[
+            "cs-CZ",
+            "da-DK",
+            "de-AT",
+            "de-DE",
+            "de-LU",
+            "el-GR",
+            "en-GB",
+            "en-US",
+            "es-ES",
+            "fi-FI",
+            "fr-BE",
+            "fr-FR",
+            "fr-LU",
+            "hu-HU",
+            "it-IT",
+            "nl-BE",
+            "nl-NL",
+            "pl-PL",
+            "pt-PT",
+            "sk-SK",
+            "sv-SE",
+        ]
+        | str
     ]
     """
-    [Preferred locale](https://docs.stripe.com/payments/paypal/supported-locales) of the PayPal checkout page that the customer is redirected to.
+    [Preferred locale](https://docs.stripe.com/payments/paypal/supported-locales) of the PayPal checkout page that the
+    customer is redirected to.
     """
     reference: NotRequired[str]
     """
-    A reference of the PayPal transaction visible to customer which is mapped to PayPal's invoice ID. This must be a globally unique ID if you have configured in your PayPal settings to block multiple payments per invoice ID.
+    A reference of the PayPal transaction visible to customer which is mapped to PayPal's invoice ID. This must be a
+    globally unique ID if you have configured in your PayPal settings to block multiple payments per invoice ID.
     """
     risk_correlation_id: NotRequired[str]
     """
     The risk correlation ID for an on-session payment using a saved PayPal payment method.
     """
-    setup_future_usage: NotRequired[
-        "Literal['']|Literal['none', 'off_session']|str"
-    ]
+    setup_future_usage: NotRequired[Literal[""] | Literal["none", "off_session"] | str]
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
 
-    If you've already set `setup_future_usage` and you're performing a request using a publishable key, you can only update the value from `on_session` to `off_session`.
+    If you've already set `setup_future_usage` and you're performing a request using a publishable key, you can only
+    update the value from `on_session` to `off_session`.
     """
 
 
 class CheckoutSessionCreateParamsPaymentMethodOptionsPayto(TypedDict):
-    mandate_options: NotRequired[
-        "CheckoutSessionCreateParamsPaymentMethodOptionsPaytoMandateOptions"
-    ]
+    mandate_options: NotRequired["CheckoutSessionCreateParamsPaymentMethodOptionsPaytoMandateOptions"]
     """
     Additional fields for Mandate creation
     """
-    setup_future_usage: NotRequired["Literal['none', 'off_session']|str"]
+    setup_future_usage: NotRequired[Literal["none", "off_session"] | str]
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
 
 
 class CheckoutSessionCreateParamsPaymentMethodOptionsPaytoMandateOptions(TypedDict):
-    amount: NotRequired["Literal['']|int"]
+    amount: NotRequired[Literal[""] | int]
     """
     Amount that will be collected. It is required when `amount_type` is `fixed`.
     """
-    amount_type: NotRequired["Literal['']|Literal['fixed', 'maximum']|str"]
+    amount_type: NotRequired[Literal[""] | Literal["fixed", "maximum"] | str]
     """
-    The type of amount that will be collected. The amount charged must be exact or up to the value of `amount` param for `fixed` or `maximum` type respectively. Defaults to `maximum`.
+    The type of amount that will be collected. The amount charged must be exact or up to the value of `amount` param for
+    `fixed` or `maximum` type respectively. Defaults to `maximum`.
     """
-    end_date: NotRequired["Literal['']|str"]
+    end_date: NotRequired[Literal[""] | str]
     """
     Date, in YYYY-MM-DD format, after which payments will not be collected. Defaults to no end date.
     """
     payment_schedule: NotRequired[
-        "Literal['']|Literal['adhoc', 'annual', 'daily', 'fortnightly', 'monthly', 'quarterly', 'semi_annual', 'weekly']|str"
+        Literal[""]
+        | Literal["adhoc", "annual", "daily", "fortnightly", "monthly", "quarterly", "semi_annual", "weekly"]
+        | str
     ]
     """
     The periodicity at which payments will be collected. Defaults to `adhoc`.
     """
-    payments_per_period: NotRequired["Literal['']|int"]
+    payments_per_period: NotRequired[Literal[""] | int]
     """
-    The number of payments that will be made during a payment period. Defaults to 1 except for when `payment_schedule` is `adhoc`. In that case, it defaults to no limit.
+    The number of payments that will be made during a payment period. Defaults to 1 except for when `payment_schedule`
+    is `adhoc`. In that case, it defaults to no limit.
     """
     purpose: NotRequired[
-        "Literal['']|Literal['dependant_support', 'government', 'loan', 'mortgage', 'other', 'pension', 'personal', 'retail', 'salary', 'tax', 'utility']|str"
+        Literal[""]
+        | Literal[
+            "dependant_support",
+            "government",
+            "loan",
+            "mortgage",
+            "other",
+            "pension",
+            "personal",
+            "retail",
+            "salary",
+            "tax",
+            "utility",
+        ]
+        | str
     ]
     """
     The purpose for which payments are made. Has a default value based on your merchant category code.
     """
-    start_date: NotRequired["Literal['']|str"]
+    start_date: NotRequired[Literal[""] | str]
     """
     Date, in YYYY-MM-DD format, from which payments will be collected. Defaults to confirmation time.
     """
 
 
 class CheckoutSessionCreateParamsPaymentMethodOptionsPix(TypedDict):
-    amount_includes_iof: NotRequired["Literal['always', 'never']|str"]
+    amount_includes_iof: NotRequired[Literal["always", "never"] | str]
     """
     Determines if the amount includes the IOF tax. Defaults to `never`.
     """
     expires_after_seconds: NotRequired[int]
     """
-    The number of seconds after PaymentIntent confirmation when the Pix expires (between 60 and 1209600, inclusive). If unspecified, defaults to 14400 seconds (4 hours).
+    The number of seconds after PaymentIntent confirmation when the Pix expires (between 60 and 1209600, inclusive). If
+    unspecified, defaults to 14400 seconds (4 hours).
     """
-    mandate_options: NotRequired[
-        "CheckoutSessionCreateParamsPaymentMethodOptionsPixMandateOptions"
-    ]
+    mandate_options: NotRequired["CheckoutSessionCreateParamsPaymentMethodOptionsPixMandateOptions"]
     """
     Additional fields for mandate creation.
     """
-    setup_future_usage: NotRequired["Literal['none', 'off_session']|str"]
+    setup_future_usage: NotRequired[Literal["none", "off_session"] | str]
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
 
 
 class CheckoutSessionCreateParamsPaymentMethodOptionsPixMandateOptions(TypedDict):
     amount: NotRequired[int]
     """
-    Amount to be charged for future payments. Required when `amount_type=fixed`. If not provided for `amount_type=maximum`, defaults to 40000.
+    Amount to be charged for future payments. Required when `amount_type=fixed`. If not provided for
+    `amount_type=maximum`, defaults to 40000.
     """
-    amount_includes_iof: NotRequired["Literal['always', 'never']|str"]
+    amount_includes_iof: NotRequired[Literal["always", "never"] | str]
     """
     Determines if the amount includes the IOF tax. Defaults to `never`.
     """
-    amount_type: NotRequired["Literal['fixed', 'maximum']|str"]
+    amount_type: NotRequired[Literal["fixed", "maximum"] | str]
     """
     Type of amount. Defaults to `maximum`.
     """
     currency: NotRequired[str]
     """
-    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Only `brl` is supported currently.
+    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Only `brl` is
+    supported currently.
     """
     end_date: NotRequired[str]
     """
-    Date when the mandate expires and no further payments will be charged, in `YYYY-MM-DD`. If not provided, the mandate will be active until canceled. If provided, end date should be after start date.
+    Date when the mandate expires and no further payments will be charged, in `YYYY-MM-DD`. If not provided, the mandate
+    will be active until canceled. If provided, end date should be after start date.
     """
-    payment_schedule: NotRequired[
-        "Literal['halfyearly', 'monthly', 'quarterly', 'weekly', 'yearly']|str"
-    ]
+    payment_schedule: NotRequired[Literal["halfyearly", "monthly", "quarterly", "weekly", "yearly"] | str]
     """
     Schedule at which the future payments will be charged. Defaults to `monthly`.
     """
@@ -2318,7 +2675,8 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsPixMandateOptions(TypedDict
     """
     start_date: NotRequired[str]
     """
-    Start date of the mandate, in `YYYY-MM-DD`. Start date should be at least 3 days in the future. Defaults to 3 days after the current date.
+    Start date of the mandate, in `YYYY-MM-DD`. Start date should be at least 3 days in the future. Defaults to 3 days
+    after the current date.
     """
 
 
@@ -2331,11 +2689,18 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsRevolutPay(TypedDict):
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
 
 
@@ -2348,11 +2713,18 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsSamsungPay(TypedDict):
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
 
 
@@ -2371,36 +2743,39 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsScalapay(TypedDict):
 
 
 class CheckoutSessionCreateParamsPaymentMethodOptionsSepaDebit(TypedDict):
-    mandate_options: NotRequired[
-        "CheckoutSessionCreateParamsPaymentMethodOptionsSepaDebitMandateOptions"
-    ]
+    mandate_options: NotRequired["CheckoutSessionCreateParamsPaymentMethodOptionsSepaDebitMandateOptions"]
     """
     Additional fields for Mandate creation
     """
-    setup_future_usage: NotRequired[
-        "Literal['none', 'off_session', 'on_session']|str"
-    ]
+    setup_future_usage: NotRequired[Literal["none", "off_session", "on_session"] | str]
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
     target_date: NotRequired[str]
     """
-    Controls when Stripe will attempt to debit the funds from the customer's account. The date must be a string in YYYY-MM-DD format. The date must be in the future and between 3 and 15 calendar days from now.
+    Controls when Stripe will attempt to debit the funds from the customer's account. The date must be a string in
+    YYYY-MM-DD format. The date must be in the future and between 3 and 15 calendar days from now.
     """
 
 
-class CheckoutSessionCreateParamsPaymentMethodOptionsSepaDebitMandateOptions(
-    TypedDict
-):
-    reference_prefix: NotRequired["Literal['']|str"]
+class CheckoutSessionCreateParamsPaymentMethodOptionsSepaDebitMandateOptions(TypedDict):
+    reference_prefix: NotRequired[Literal[""] | str]
     """
-    Prefix used to generate the Mandate reference. Must be at most 12 characters long. Must consist of only uppercase letters, numbers, spaces, or the following special characters: '/', '_', '-', '&', '.'. Cannot begin with 'STRIPE'.
+    Prefix used to generate the Mandate reference. Must be at most 12 characters long. Must consist of only uppercase
+    letters, numbers, spaces, or the following special characters: '/', '_', '-', '&', '.'. Cannot begin with 'STRIPE'.
     """
 
 
@@ -2416,11 +2791,18 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsSofort(TypedDict):
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
 
 
@@ -2433,44 +2815,55 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsSunbit(TypedDict):
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
 
 
 class CheckoutSessionCreateParamsPaymentMethodOptionsSwish(TypedDict):
     reference: NotRequired[str]
     """
-    The order reference that will be displayed to customers in the Swish application. Defaults to the `id` of the Payment Intent.
+    The order reference that will be displayed to customers in the Swish application. Defaults to the `id` of the
+    Payment Intent.
     """
 
 
 class CheckoutSessionCreateParamsPaymentMethodOptionsTwint(TypedDict):
-    setup_future_usage: NotRequired["Literal['none', 'off_session']|str"]
+    setup_future_usage: NotRequired[Literal["none", "off_session"] | str]
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
 
 
 class CheckoutSessionCreateParamsPaymentMethodOptionsUpi(TypedDict):
-    mandate_options: NotRequired[
-        "CheckoutSessionCreateParamsPaymentMethodOptionsUpiMandateOptions"
-    ]
+    mandate_options: NotRequired["CheckoutSessionCreateParamsPaymentMethodOptionsUpiMandateOptions"]
     """
     Additional fields for Mandate creation
     """
-    setup_future_usage: NotRequired[
-        "Literal['']|Literal['none', 'off_session', 'on_session']|str"
-    ]
+    setup_future_usage: NotRequired[Literal[""] | Literal["none", "off_session", "on_session"] | str]
 
 
 class CheckoutSessionCreateParamsPaymentMethodOptionsUpiMandateOptions(TypedDict):
@@ -2478,9 +2871,10 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsUpiMandateOptions(TypedDict
     """
     Amount to be charged for future payments.
     """
-    amount_type: NotRequired["Literal['fixed', 'maximum']|str"]
+    amount_type: NotRequired[Literal["fixed", "maximum"] | str]
     """
-    One of `fixed` or `maximum`. If `fixed`, the `amount` param refers to the exact amount to be charged in future payments. If `maximum`, the amount charged can be up to the value passed for the `amount` param.
+    One of `fixed` or `maximum`. If `fixed`, the `amount` param refers to the exact amount to be charged in future
+    payments. If `maximum`, the amount charged can be up to the value passed for the `amount` param.
     """
     description: NotRequired[str]
     """
@@ -2499,23 +2893,29 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsUsBankAccount(TypedDict):
     """
     Additional fields for Financial Connections Session creation
     """
-    setup_future_usage: NotRequired[
-        "Literal['none', 'off_session', 'on_session']|str"
-    ]
+    setup_future_usage: NotRequired[Literal["none", "off_session", "on_session"] | str]
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
     target_date: NotRequired[str]
     """
-    Controls when Stripe will attempt to debit the funds from the customer's account. The date must be a string in YYYY-MM-DD format. The date must be in the future and between 3 and 15 calendar days from now.
+    Controls when Stripe will attempt to debit the funds from the customer's account. The date must be a string in
+    YYYY-MM-DD format. The date must be in the future and between 3 and 15 calendar days from now.
     """
-    verification_method: NotRequired["Literal['automatic', 'instant']|str"]
+    verification_method: NotRequired[Literal["automatic", "instant"] | str]
     """
     Verification method for the intent
     """
@@ -2524,22 +2924,12 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsUsBankAccount(TypedDict):
 class CheckoutSessionCreateParamsPaymentMethodOptionsUsBankAccountFinancialConnections(
     TypedDict,
 ):
-    permissions: NotRequired[
-        List[
-            Union[
-                Literal[
-                    "balances", "ownership", "payment_method", "transactions"
-                ],
-                str,
-            ]
-        ]
-    ]
+    permissions: NotRequired[list[Literal["balances", "ownership", "payment_method", "transactions"] | str]]
     """
-    The list of permissions to request. If this parameter is passed, the `payment_method` permission must be included. Valid permissions include: `balances`, `ownership`, `payment_method`, and `transactions`.
+    The list of permissions to request. If this parameter is passed, the `payment_method` permission must be included.
+    Valid permissions include: `balances`, `ownership`, `payment_method`, and `transactions`.
     """
-    prefetch: NotRequired[
-        List[Union[Literal["balances", "ownership", "transactions"], str]]
-    ]
+    prefetch: NotRequired[list[Literal["balances", "ownership", "transactions"] | str]]
     """
     List of data features that you would like to retrieve upon account creation.
     """
@@ -2550,30 +2940,36 @@ class CheckoutSessionCreateParamsPaymentMethodOptionsWechatPay(TypedDict):
     """
     The app ID registered with WeChat Pay. Only required when client is ios or android.
     """
-    client: Union[Literal["android", "ios", "web"], str]
+    client: Literal["android", "ios", "web"] | str
     """
     The client type that the end customer will pay from
     """
-    setup_future_usage: NotRequired["Literal['none']|str"]
+    setup_future_usage: NotRequired[Literal["none"] | str]
     """
     Indicates that you intend to make future payments with this PaymentIntent's payment method.
 
-    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed and the customer completes any required actions. If you don't provide a Customer, you can still [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction completes.
+    If you provide a Customer with the PaymentIntent, you can use this parameter to [attach the payment
+    method](https://docs.stripe.com/payments/save-during-payment) to the Customer after the PaymentIntent is confirmed
+    and the customer completes any required actions. If you don't provide a Customer, you can still
+    [attach](https://docs.stripe.com/api/payment_methods/attach) the payment method to a Customer after the transaction
+    completes.
 
-    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card) payment method representing the card to the Customer instead.
+    If the payment method is `card_present` and isn't a digital wallet, Stripe creates and attaches a
+    [generated_card](https://docs.stripe.com/api/charges/object#charge_object-payment_method_details-card_present-generated_card)
+    payment method representing the card to the Customer instead.
 
-    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
+    When processing card payments, Stripe uses `setup_future_usage` to help you comply with regional legislation and
+    network rules, such as [SCA](https://docs.stripe.com/strong-customer-authentication).
     """
 
 
 class CheckoutSessionCreateParamsPermissions(TypedDict):
-    update_shipping_details: NotRequired[
-        "Literal['client_only', 'server_only']|str"
-    ]
+    update_shipping_details: NotRequired[Literal["client_only", "server_only"] | str]
     """
     Determines which entity is allowed to update the shipping details.
 
-    Default is `client_only`. Stripe Checkout client will automatically update the shipping details. If set to `server_only`, only your server is allowed to update the shipping details.
+    Default is `client_only`. Stripe Checkout client will automatically update the shipping details. If set to
+    `server_only`, only your server is allowed to update the shipping details.
 
     This parameter is only supported when `ui_mode=elements`.
     """
@@ -2589,17 +2985,16 @@ class CheckoutSessionCreateParamsPhoneNumberCollection(TypedDict):
 
 
 class CheckoutSessionCreateParamsSavedPaymentMethodOptions(TypedDict):
-    allow_redisplay_filters: NotRequired[
-        List[Union[Literal["always", "limited", "unspecified"], str]]
-    ]
+    allow_redisplay_filters: NotRequired[list[Literal["always", "limited", "unspecified"] | str]]
     """
-    Uses the `allow_redisplay` value of each saved payment method to filter the set presented to a returning customer. By default, only saved payment methods with 'allow_redisplay: ‘always' are shown in Checkout.
+    Uses the `allow_redisplay` value of each saved payment method to filter the set presented to a returning customer.
+    By default, only saved payment methods with 'allow_redisplay: ‘always' are shown in Checkout.
     """
-    payment_method_remove: NotRequired["Literal['disabled', 'enabled']|str"]
+    payment_method_remove: NotRequired[Literal["disabled", "enabled"] | str]
     """
     Enable customers to choose if they wish to remove their saved payment methods. Disabled by default.
     """
-    payment_method_save: NotRequired["Literal['disabled', 'enabled']|str"]
+    payment_method_save: NotRequired[Literal["disabled", "enabled"] | str]
     """
     Enable customers to choose if they wish to save their payment method for future use. Disabled by default.
     """
@@ -2610,9 +3005,11 @@ class CheckoutSessionCreateParamsSetupIntentData(TypedDict):
     """
     An arbitrary string attached to the object. Often useful for displaying to users.
     """
-    metadata: NotRequired["Dict[str, str]"]
+    metadata: NotRequired[dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
     on_behalf_of: NotRequired[str]
     """
@@ -2621,250 +3018,248 @@ class CheckoutSessionCreateParamsSetupIntentData(TypedDict):
 
 
 class CheckoutSessionCreateParamsShippingAddressCollection(TypedDict):
-    allowed_countries: List[
-        Union[
-            Literal[
-                "AC",
-                "AD",
-                "AE",
-                "AF",
-                "AG",
-                "AI",
-                "AL",
-                "AM",
-                "AO",
-                "AQ",
-                "AR",
-                "AT",
-                "AU",
-                "AW",
-                "AX",
-                "AZ",
-                "BA",
-                "BB",
-                "BD",
-                "BE",
-                "BF",
-                "BG",
-                "BH",
-                "BI",
-                "BJ",
-                "BL",
-                "BM",
-                "BN",
-                "BO",
-                "BQ",
-                "BR",
-                "BS",
-                "BT",
-                "BV",
-                "BW",
-                "BY",
-                "BZ",
-                "CA",
-                "CD",
-                "CF",
-                "CG",
-                "CH",
-                "CI",
-                "CK",
-                "CL",
-                "CM",
-                "CN",
-                "CO",
-                "CR",
-                "CV",
-                "CW",
-                "CY",
-                "CZ",
-                "DE",
-                "DJ",
-                "DK",
-                "DM",
-                "DO",
-                "DZ",
-                "EC",
-                "EE",
-                "EG",
-                "EH",
-                "ER",
-                "ES",
-                "ET",
-                "FI",
-                "FJ",
-                "FK",
-                "FO",
-                "FR",
-                "GA",
-                "GB",
-                "GD",
-                "GE",
-                "GF",
-                "GG",
-                "GH",
-                "GI",
-                "GL",
-                "GM",
-                "GN",
-                "GP",
-                "GQ",
-                "GR",
-                "GS",
-                "GT",
-                "GU",
-                "GW",
-                "GY",
-                "HK",
-                "HN",
-                "HR",
-                "HT",
-                "HU",
-                "ID",
-                "IE",
-                "IL",
-                "IM",
-                "IN",
-                "IO",
-                "IQ",
-                "IS",
-                "IT",
-                "JE",
-                "JM",
-                "JO",
-                "JP",
-                "KE",
-                "KG",
-                "KH",
-                "KI",
-                "KM",
-                "KN",
-                "KR",
-                "KW",
-                "KY",
-                "KZ",
-                "LA",
-                "LB",
-                "LC",
-                "LI",
-                "LK",
-                "LR",
-                "LS",
-                "LT",
-                "LU",
-                "LV",
-                "LY",
-                "MA",
-                "MC",
-                "MD",
-                "ME",
-                "MF",
-                "MG",
-                "MK",
-                "ML",
-                "MM",
-                "MN",
-                "MO",
-                "MQ",
-                "MR",
-                "MS",
-                "MT",
-                "MU",
-                "MV",
-                "MW",
-                "MX",
-                "MY",
-                "MZ",
-                "NA",
-                "NC",
-                "NE",
-                "NG",
-                "NI",
-                "NL",
-                "NO",
-                "NP",
-                "NR",
-                "NU",
-                "NZ",
-                "OM",
-                "PA",
-                "PE",
-                "PF",
-                "PG",
-                "PH",
-                "PK",
-                "PL",
-                "PM",
-                "PN",
-                "PR",
-                "PS",
-                "PT",
-                "PY",
-                "QA",
-                "RE",
-                "RO",
-                "RS",
-                "RU",
-                "RW",
-                "SA",
-                "SB",
-                "SC",
-                "SD",
-                "SE",
-                "SG",
-                "SH",
-                "SI",
-                "SJ",
-                "SK",
-                "SL",
-                "SM",
-                "SN",
-                "SO",
-                "SR",
-                "SS",
-                "ST",
-                "SV",
-                "SX",
-                "SZ",
-                "TA",
-                "TC",
-                "TD",
-                "TF",
-                "TG",
-                "TH",
-                "TJ",
-                "TK",
-                "TL",
-                "TM",
-                "TN",
-                "TO",
-                "TR",
-                "TT",
-                "TV",
-                "TW",
-                "TZ",
-                "UA",
-                "UG",
-                "US",
-                "UY",
-                "UZ",
-                "VA",
-                "VC",
-                "VE",
-                "VG",
-                "VN",
-                "VU",
-                "WF",
-                "WS",
-                "XK",
-                "YE",
-                "YT",
-                "ZA",
-                "ZM",
-                "ZW",
-                "ZZ",
-            ],
-            str,
+    allowed_countries: list[
+        Literal[
+            "AC",
+            "AD",
+            "AE",
+            "AF",
+            "AG",
+            "AI",
+            "AL",
+            "AM",
+            "AO",
+            "AQ",
+            "AR",
+            "AT",
+            "AU",
+            "AW",
+            "AX",
+            "AZ",
+            "BA",
+            "BB",
+            "BD",
+            "BE",
+            "BF",
+            "BG",
+            "BH",
+            "BI",
+            "BJ",
+            "BL",
+            "BM",
+            "BN",
+            "BO",
+            "BQ",
+            "BR",
+            "BS",
+            "BT",
+            "BV",
+            "BW",
+            "BY",
+            "BZ",
+            "CA",
+            "CD",
+            "CF",
+            "CG",
+            "CH",
+            "CI",
+            "CK",
+            "CL",
+            "CM",
+            "CN",
+            "CO",
+            "CR",
+            "CV",
+            "CW",
+            "CY",
+            "CZ",
+            "DE",
+            "DJ",
+            "DK",
+            "DM",
+            "DO",
+            "DZ",
+            "EC",
+            "EE",
+            "EG",
+            "EH",
+            "ER",
+            "ES",
+            "ET",
+            "FI",
+            "FJ",
+            "FK",
+            "FO",
+            "FR",
+            "GA",
+            "GB",
+            "GD",
+            "GE",
+            "GF",
+            "GG",
+            "GH",
+            "GI",
+            "GL",
+            "GM",
+            "GN",
+            "GP",
+            "GQ",
+            "GR",
+            "GS",
+            "GT",
+            "GU",
+            "GW",
+            "GY",
+            "HK",
+            "HN",
+            "HR",
+            "HT",
+            "HU",
+            "ID",
+            "IE",
+            "IL",
+            "IM",
+            "IN",
+            "IO",
+            "IQ",
+            "IS",
+            "IT",
+            "JE",
+            "JM",
+            "JO",
+            "JP",
+            "KE",
+            "KG",
+            "KH",
+            "KI",
+            "KM",
+            "KN",
+            "KR",
+            "KW",
+            "KY",
+            "KZ",
+            "LA",
+            "LB",
+            "LC",
+            "LI",
+            "LK",
+            "LR",
+            "LS",
+            "LT",
+            "LU",
+            "LV",
+            "LY",
+            "MA",
+            "MC",
+            "MD",
+            "ME",
+            "MF",
+            "MG",
+            "MK",
+            "ML",
+            "MM",
+            "MN",
+            "MO",
+            "MQ",
+            "MR",
+            "MS",
+            "MT",
+            "MU",
+            "MV",
+            "MW",
+            "MX",
+            "MY",
+            "MZ",
+            "NA",
+            "NC",
+            "NE",
+            "NG",
+            "NI",
+            "NL",
+            "NO",
+            "NP",
+            "NR",
+            "NU",
+            "NZ",
+            "OM",
+            "PA",
+            "PE",
+            "PF",
+            "PG",
+            "PH",
+            "PK",
+            "PL",
+            "PM",
+            "PN",
+            "PR",
+            "PS",
+            "PT",
+            "PY",
+            "QA",
+            "RE",
+            "RO",
+            "RS",
+            "RU",
+            "RW",
+            "SA",
+            "SB",
+            "SC",
+            "SD",
+            "SE",
+            "SG",
+            "SH",
+            "SI",
+            "SJ",
+            "SK",
+            "SL",
+            "SM",
+            "SN",
+            "SO",
+            "SR",
+            "SS",
+            "ST",
+            "SV",
+            "SX",
+            "SZ",
+            "TA",
+            "TC",
+            "TD",
+            "TF",
+            "TG",
+            "TH",
+            "TJ",
+            "TK",
+            "TL",
+            "TM",
+            "TN",
+            "TO",
+            "TR",
+            "TT",
+            "TV",
+            "TW",
+            "TZ",
+            "UA",
+            "UG",
+            "US",
+            "UY",
+            "UZ",
+            "VA",
+            "VC",
+            "VE",
+            "VG",
+            "VN",
+            "VU",
+            "WF",
+            "WS",
+            "XK",
+            "YE",
+            "YT",
+            "ZA",
+            "ZM",
+            "ZW",
+            "ZZ",
         ]
+        | str
     ]
     """
     An array of two-letter ISO country codes representing which countries Checkout should provide as options for
@@ -2877,40 +3272,36 @@ class CheckoutSessionCreateParamsShippingOption(TypedDict):
     """
     The ID of the Shipping Rate to use for this shipping option.
     """
-    shipping_rate_data: NotRequired[
-        "CheckoutSessionCreateParamsShippingOptionShippingRateData"
-    ]
+    shipping_rate_data: NotRequired["CheckoutSessionCreateParamsShippingOptionShippingRateData"]
     """
     Parameters to be passed to Shipping Rate creation for this shipping option.
     """
 
 
 class CheckoutSessionCreateParamsShippingOptionShippingRateData(TypedDict):
-    delivery_estimate: NotRequired[
-        "CheckoutSessionCreateParamsShippingOptionShippingRateDataDeliveryEstimate"
-    ]
+    delivery_estimate: NotRequired["CheckoutSessionCreateParamsShippingOptionShippingRateDataDeliveryEstimate"]
     """
-    The estimated range for how long shipping will take, meant to be displayable to the customer. This will appear on CheckoutSessions.
+    The estimated range for how long shipping will take, meant to be displayable to the customer. This will appear on
+    CheckoutSessions.
     """
     display_name: str
     """
     The name of the shipping rate, meant to be displayable to the customer. This will appear on CheckoutSessions.
     """
-    fixed_amount: NotRequired[
-        "CheckoutSessionCreateParamsShippingOptionShippingRateDataFixedAmount"
-    ]
+    fixed_amount: NotRequired["CheckoutSessionCreateParamsShippingOptionShippingRateDataFixedAmount"]
     """
     Describes a fixed amount to charge for shipping. Must be present if type is `fixed_amount`.
     """
-    metadata: NotRequired["Dict[str, str]"]
+    metadata: NotRequired[dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
-    tax_behavior: NotRequired[
-        "Literal['exclusive', 'inclusive', 'unspecified']|str"
-    ]
+    tax_behavior: NotRequired[Literal["exclusive", "inclusive", "unspecified"] | str]
     """
-    Specifies whether the rate is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`.
+    Specifies whether the rate is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`,
+    or `unspecified`.
     """
     tax_code: NotRequired[str]
     """
@@ -2925,15 +3316,11 @@ class CheckoutSessionCreateParamsShippingOptionShippingRateData(TypedDict):
 class CheckoutSessionCreateParamsShippingOptionShippingRateDataDeliveryEstimate(
     TypedDict,
 ):
-    maximum: NotRequired[
-        "CheckoutSessionCreateParamsShippingOptionShippingRateDataDeliveryEstimateMaximum"
-    ]
+    maximum: NotRequired["CheckoutSessionCreateParamsShippingOptionShippingRateDataDeliveryEstimateMaximum"]
     """
     The upper bound of the estimated range. If empty, represents no upper bound i.e., infinite.
     """
-    minimum: NotRequired[
-        "CheckoutSessionCreateParamsShippingOptionShippingRateDataDeliveryEstimateMinimum"
-    ]
+    minimum: NotRequired["CheckoutSessionCreateParamsShippingOptionShippingRateDataDeliveryEstimateMinimum"]
     """
     The lower bound of the estimated range. If empty, represents no lower bound.
     """
@@ -2942,7 +3329,7 @@ class CheckoutSessionCreateParamsShippingOptionShippingRateDataDeliveryEstimate(
 class CheckoutSessionCreateParamsShippingOptionShippingRateDataDeliveryEstimateMaximum(
     TypedDict,
 ):
-    unit: Union[Literal["business_day", "day", "hour", "month", "week"], str]
+    unit: Literal["business_day", "day", "hour", "month", "week"] | str
     """
     A unit of time.
     """
@@ -2955,7 +3342,7 @@ class CheckoutSessionCreateParamsShippingOptionShippingRateDataDeliveryEstimateM
 class CheckoutSessionCreateParamsShippingOptionShippingRateDataDeliveryEstimateMinimum(
     TypedDict,
 ):
-    unit: Union[Literal["business_day", "day", "hour", "month", "week"], str]
+    unit: Literal["business_day", "day", "hour", "month", "week"] | str
     """
     A unit of time.
     """
@@ -2972,13 +3359,16 @@ class CheckoutSessionCreateParamsShippingOptionShippingRateDataFixedAmount(Typed
     """
     currency: str
     """
-    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies).
+    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a
+    [supported currency](https://stripe.com/docs/currencies).
     """
     currency_options: NotRequired[
-        "Dict[str, CheckoutSessionCreateParamsShippingOptionShippingRateDataFixedAmountCurrencyOptions]"
+        "dict[str, CheckoutSessionCreateParamsShippingOptionShippingRateDataFixedAmountCurrencyOptions]"
     ]
     """
-    Shipping rates defined in each available currency option. Each key must be a three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html) and a [supported currency](https://stripe.com/docs/currencies).
+    Shipping rates defined in each available currency option. Each key must be a three-letter [ISO currency
+    code](https://www.iso.org/iso-4217-currency-codes.html) and a [supported
+    currency](https://stripe.com/docs/currencies).
     """
 
 
@@ -2989,26 +3379,27 @@ class CheckoutSessionCreateParamsShippingOptionShippingRateDataFixedAmountCurren
     """
     A non-negative integer in cents representing how much to charge.
     """
-    tax_behavior: NotRequired[
-        "Literal['exclusive', 'inclusive', 'unspecified']|str"
-    ]
+    tax_behavior: NotRequired[Literal["exclusive", "inclusive", "unspecified"] | str]
     """
-    Specifies whether the rate is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`.
+    Specifies whether the rate is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`,
+    or `unspecified`.
     """
 
 
 class CheckoutSessionCreateParamsSubscriptionData(TypedDict):
     application_fee_percent: NotRequired[float]
     """
-    A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the subscription invoice total that will be transferred to the application owner's Stripe account. To use an application fee percent, the request must be made on behalf of another account, using the `Stripe-Account` header or an OAuth key. For more information, see the application fees [documentation](https://stripe.com/docs/connect/subscriptions#collecting-fees-on-subscriptions).
+    A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the
+    subscription invoice total that will be transferred to the application owner's Stripe account. To use an application
+    fee percent, the request must be made on behalf of another account, using the `Stripe-Account` header or an OAuth
+    key. For more information, see the application fees
+    [documentation](https://stripe.com/docs/connect/subscriptions#collecting-fees-on-subscriptions).
     """
     billing_cycle_anchor: NotRequired[int]
     """
     A future timestamp to anchor the subscription's billing cycle for new subscriptions.
     """
-    billing_cycle_anchor_config: NotRequired[
-        "CheckoutSessionCreateParamsSubscriptionDataBillingCycleAnchorConfig"
-    ]
+    billing_cycle_anchor_config: NotRequired["CheckoutSessionCreateParamsSubscriptionDataBillingCycleAnchorConfig"]
     """
     Configures when the subscription schedule's billing cycle anchors to a specific day of the week or month.
     """
@@ -3016,7 +3407,7 @@ class CheckoutSessionCreateParamsSubscriptionData(TypedDict):
     """
     Controls how prorations and invoices for subscriptions are calculated and orchestrated.
     """
-    default_tax_rates: NotRequired[List[str]]
+    default_tax_rates: NotRequired[list[str]]
     """
     The tax rates that will apply to any subscription item that does not have
     `tax_rates` set. Invoices created will have their `default_tax_rates` populated
@@ -3028,47 +3419,46 @@ class CheckoutSessionCreateParamsSubscriptionData(TypedDict):
     Use this field to optionally store an explanation of the subscription
     for rendering in the [customer portal](https://docs.stripe.com/customer-management).
     """
-    invoice_settings: NotRequired[
-        "CheckoutSessionCreateParamsSubscriptionDataInvoiceSettings"
-    ]
+    invoice_settings: NotRequired["CheckoutSessionCreateParamsSubscriptionDataInvoiceSettings"]
     """
     All invoices will be billed using the specified settings.
     """
-    metadata: NotRequired["Dict[str, str]"]
+    metadata: NotRequired[dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
     on_behalf_of: NotRequired[str]
     """
     The account on behalf of which to charge, for each of the subscription's invoices.
     """
-    pending_invoice_item_interval: NotRequired[
-        "CheckoutSessionCreateParamsSubscriptionDataPendingInvoiceItemInterval"
-    ]
+    pending_invoice_item_interval: NotRequired["CheckoutSessionCreateParamsSubscriptionDataPendingInvoiceItemInterval"]
     """
-    Specifies an interval for how often to bill for any pending invoice items. It is analogous to calling [Create an invoice](https://docs.stripe.com/api#create_invoice) for the given subscription at the specified interval.
+    Specifies an interval for how often to bill for any pending invoice items. It is analogous to calling [Create an
+    invoice](https://docs.stripe.com/api#create_invoice) for the given subscription at the specified interval.
     """
-    proration_behavior: NotRequired["Literal['create_prorations', 'none']|str"]
+    proration_behavior: NotRequired[Literal["create_prorations", "none"] | str]
     """
-    Determines how to handle prorations resulting from the `billing_cycle_anchor`. If no value is passed, the default is `create_prorations`.
+    Determines how to handle prorations resulting from the `billing_cycle_anchor`. If no value is passed, the default is
+    `create_prorations`.
     """
-    transfer_data: NotRequired[
-        "CheckoutSessionCreateParamsSubscriptionDataTransferData"
-    ]
+    transfer_data: NotRequired["CheckoutSessionCreateParamsSubscriptionDataTransferData"]
     """
-    If specified, the funds from the subscription's invoices will be transferred to the destination and the ID of the resulting transfers will be found on the resulting charges.
+    If specified, the funds from the subscription's invoices will be transferred to the destination and the ID of the
+    resulting transfers will be found on the resulting charges.
     """
     trial_end: NotRequired[int]
     """
-    Unix timestamp representing the end of the trial period the customer will get before being charged for the first time. Has to be at least 48 hours in the future.
+    Unix timestamp representing the end of the trial period the customer will get before being charged for the first
+    time. Has to be at least 48 hours in the future.
     """
     trial_period_days: NotRequired[int]
     """
-    Integer representing the number of trial period days before the customer is charged for the first time. Has to be at least 1.
+    Integer representing the number of trial period days before the customer is charged for the first time. Has to be at
+    least 1.
     """
-    trial_settings: NotRequired[
-        "CheckoutSessionCreateParamsSubscriptionDataTrialSettings"
-    ]
+    trial_settings: NotRequired["CheckoutSessionCreateParamsSubscriptionDataTrialSettings"]
     """
     Settings related to subscription trials.
     """
@@ -3098,32 +3488,31 @@ class CheckoutSessionCreateParamsSubscriptionDataBillingCycleAnchorConfig(TypedD
 
 
 class CheckoutSessionCreateParamsSubscriptionDataBillingMode(TypedDict):
-    flexible: NotRequired[
-        "CheckoutSessionCreateParamsSubscriptionDataBillingModeFlexible"
-    ]
+    flexible: NotRequired["CheckoutSessionCreateParamsSubscriptionDataBillingModeFlexible"]
     """
     Configure behavior for flexible billing mode.
     """
-    type: Union[Literal["classic", "flexible"], str]
+    type: Literal["classic", "flexible"] | str
     """
-    Controls the calculation and orchestration of prorations and invoices for subscriptions. If no value is passed, the default is `flexible`.
+    Controls the calculation and orchestration of prorations and invoices for subscriptions. If no value is passed, the
+    default is `flexible`.
     """
 
 
 class CheckoutSessionCreateParamsSubscriptionDataBillingModeFlexible(TypedDict):
-    proration_discounts: NotRequired["Literal['included', 'itemized']|str"]
+    proration_discounts: NotRequired[Literal["included", "itemized"] | str]
     """
     Controls how invoices and invoice items display proration amounts and discount amounts.
     """
 
 
 class CheckoutSessionCreateParamsSubscriptionDataInvoiceSettings(TypedDict):
-    account_tax_ids: NotRequired["Literal['']|List[str]"]
+    account_tax_ids: NotRequired[Literal[""] | list[str]]
     """
     The account tax IDs associated with the subscription. Will be set on invoices generated by the subscription.
     """
     custom_fields: NotRequired[
-        "Literal['']|List[CheckoutSessionCreateParamsSubscriptionDataInvoiceSettingsCustomField]"
+        "Literal['']|list[CheckoutSessionCreateParamsSubscriptionDataInvoiceSettingsCustomField]"
     ]
     """
     A list of up to 4 custom fields to be displayed on the invoice.
@@ -3136,11 +3525,10 @@ class CheckoutSessionCreateParamsSubscriptionDataInvoiceSettings(TypedDict):
     """
     Footer to be displayed on the invoice.
     """
-    issuer: NotRequired[
-        "CheckoutSessionCreateParamsSubscriptionDataInvoiceSettingsIssuer"
-    ]
+    issuer: NotRequired["CheckoutSessionCreateParamsSubscriptionDataInvoiceSettingsIssuer"]
     """
-    The connected account that issues the invoice. The invoice is presented with the branding and support information of the specified account.
+    The connected account that issues the invoice. The invoice is presented with the branding and support information of
+    the specified account.
     """
 
 
@@ -3160,27 +3548,30 @@ class CheckoutSessionCreateParamsSubscriptionDataInvoiceSettingsIssuer(TypedDict
     """
     The connected account being referenced when `type` is `account`.
     """
-    type: Union[Literal["account", "self"], str]
+    type: Literal["account", "self"] | str
     """
     Type of the account referenced in the request.
     """
 
 
 class CheckoutSessionCreateParamsSubscriptionDataPendingInvoiceItemInterval(TypedDict):
-    interval: Union[Literal["day", "month", "week", "year"], str]
+    interval: Literal["day", "month", "week", "year"] | str
     """
     Specifies invoicing frequency. Either `day`, `week`, `month` or `year`.
     """
     interval_count: NotRequired[int]
     """
-    The number of intervals between invoices. For example, `interval=month` and `interval_count=3` bills every 3 months. Maximum of one year interval allowed (1 year, 12 months, or 52 weeks).
+    The number of intervals between invoices. For example, `interval=month` and `interval_count=3` bills every 3 months.
+    Maximum of one year interval allowed (1 year, 12 months, or 52 weeks).
     """
 
 
 class CheckoutSessionCreateParamsSubscriptionDataTransferData(TypedDict):
     amount_percent: NotRequired[float]
     """
-    A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the subscription invoice total that will be transferred to the destination account. By default, the entire amount is transferred to the destination.
+    A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the
+    subscription invoice total that will be transferred to the destination account. By default, the entire amount is
+    transferred to the destination.
     """
     destination: str
     """
@@ -3196,9 +3587,7 @@ class CheckoutSessionCreateParamsSubscriptionDataTrialSettings(TypedDict):
 
 
 class CheckoutSessionCreateParamsSubscriptionDataTrialSettingsEndBehavior(TypedDict):
-    missing_payment_method: Union[
-        Literal["cancel", "create_invoice", "pause"], str
-    ]
+    missing_payment_method: Literal["cancel", "create_invoice", "pause"] | str
     """
     Indicates how the subscription should change when the trial ends if the user did not provide a payment method.
     """
@@ -3209,9 +3598,10 @@ class CheckoutSessionCreateParamsTaxIdCollection(TypedDict):
     """
     Enable tax ID collection during checkout. Defaults to `false`.
     """
-    required: NotRequired["Literal['if_supported', 'never']|str"]
+    required: NotRequired[Literal["if_supported", "never"] | str]
     """
-    Describes whether a tax ID is required during checkout. Defaults to `never`. You can't set this parameter if `ui_mode` is `elements`.
+    Describes whether a tax ID is required during checkout. Defaults to `never`. You can't set this parameter if
+    `ui_mode` is `elements`.
     """
 
 
@@ -3223,9 +3613,11 @@ class CheckoutSessionCreateParamsWalletOptions(TypedDict):
 
 
 class CheckoutSessionCreateParamsWalletOptionsLink(TypedDict):
-    display: NotRequired["Literal['auto', 'never']|str"]
+    display: NotRequired[Literal["auto", "never"] | str]
     """
-    Specifies whether Checkout should display Link as a payment option. By default, Checkout will display all the supported wallets that the Checkout Session was created with. This is the `auto` behavior, and it is the default choice.
+    Specifies whether Checkout should display Link as a payment option. By default, Checkout will display all the
+    supported wallets that the Checkout Session was created with. This is the `auto` behavior, and it is the default
+    choice.
     """
 
 

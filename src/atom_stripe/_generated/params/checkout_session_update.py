@@ -2,20 +2,20 @@
 """Parameters of ``checkout.sessions.update`` (POST /v1/checkout/sessions/{session})."""
 
 from decimal import Decimal
-from typing import Dict, List, Union
-from typing_extensions import Literal, NotRequired, TypedDict
+from typing import Literal
+
+from typing_extensions import NotRequired, TypedDict
 
 from ..._options import WriteOptions
 
 
 class CheckoutSessionUpdateParams(TypedDict):
-    collected_information: NotRequired[
-        "CheckoutSessionUpdateParamsCollectedInformation"
-    ]
+    collected_information: NotRequired["CheckoutSessionUpdateParamsCollectedInformation"]
     """
-    Information about the customer collected within the Checkout Session. Can only be set when updating `embedded_page` or `elements` sessions.
+    Information about the customer collected within the Checkout Session. Can only be set when updating `embedded_page`
+    or `elements` sessions.
     """
-    line_items: NotRequired[List["CheckoutSessionUpdateParamsLineItem"]]
+    line_items: NotRequired[list["CheckoutSessionUpdateParamsLineItem"]]
     """
     A list of items the customer is purchasing.
 
@@ -31,30 +31,29 @@ class CheckoutSessionUpdateParams(TypedDict):
 
     To reorder a line item, specify it at the desired position in the retransmitted array.
     """
-    metadata: NotRequired[
-        "Literal['']|Dict[str, str]"
-    ]
+    metadata: NotRequired[Literal[""] | dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
     payment_intent_data: NotRequired["CheckoutSessionUpdateParamsPaymentIntentData"]
     """
     A subset of parameters to apply to the PaymentIntent for Checkout Sessions in `payment` mode.
 
-    You can only update these parameters when `ui_mode` is `elements` and while the session is active. If the PaymentIntent requires customer action or confirmation, updating these parameters abandons the current payment attempt and returns the PaymentIntent to `requires_payment_method`. You can't update these parameters after the PaymentIntent begins processing, requires capture, succeeds, or is canceled.
+    You can only update these parameters when `ui_mode` is `elements` and while the session is active. If the
+    PaymentIntent requires customer action or confirmation, updating these parameters abandons the current payment
+    attempt and returns the PaymentIntent to `requires_payment_method`. You can't update these parameters after the
+    PaymentIntent begins processing, requires capture, succeeds, or is canceled.
     """
-    shipping_options: NotRequired[
-        "Literal['']|List[CheckoutSessionUpdateParamsShippingOption]"
-    ]
+    shipping_options: NotRequired["Literal['']|list[CheckoutSessionUpdateParamsShippingOption]"]
     """
     The shipping rate options to apply to this Session. Up to a maximum of 5.
     """
 
 
 class CheckoutSessionUpdateParamsCollectedInformation(TypedDict):
-    shipping_details: NotRequired[
-        "CheckoutSessionUpdateParamsCollectedInformationShippingDetails"
-    ]
+    shipping_details: NotRequired["CheckoutSessionUpdateParamsCollectedInformationShippingDetails"]
     """
     The shipping details to apply to this Session.
     """
@@ -99,9 +98,7 @@ class CheckoutSessionUpdateParamsCollectedInformationShippingDetailsAddress(Type
 
 
 class CheckoutSessionUpdateParamsLineItem(TypedDict):
-    adjustable_quantity: NotRequired[
-        "CheckoutSessionUpdateParamsLineItemAdjustableQuantity"
-    ]
+    adjustable_quantity: NotRequired["CheckoutSessionUpdateParamsLineItemAdjustableQuantity"]
     """
     When set, provides configuration for this item's quantity to be adjusted by the customer during Checkout.
     """
@@ -109,25 +106,28 @@ class CheckoutSessionUpdateParamsLineItem(TypedDict):
     """
     ID of an existing line item.
     """
-    metadata: NotRequired[
-        "Literal['']|Dict[str, str]"
-    ]
+    metadata: NotRequired[Literal[""] | dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
     price: NotRequired[str]
     """
-    The ID of the [Price](https://docs.stripe.com/api/prices). One of `price` or `price_data` is required when creating a new line item.
+    The ID of the [Price](https://docs.stripe.com/api/prices). One of `price` or `price_data` is required when creating
+    a new line item.
     """
     price_data: NotRequired["CheckoutSessionUpdateParamsLineItemPriceData"]
     """
-    Data used to generate a new [Price](https://docs.stripe.com/api/prices) object inline, for [dynamic pricing](https://docs.stripe.com/products-prices/how-products-and-prices-work#inline-pricing) when the amount isn't known ahead of time. One of `price` or `price_data` is required when creating a new line item.
+    Data used to generate a new [Price](https://docs.stripe.com/api/prices) object inline, for [dynamic
+    pricing](https://docs.stripe.com/products-prices/how-products-and-prices-work#inline-pricing) when the amount isn't
+    known ahead of time. One of `price` or `price_data` is required when creating a new line item.
     """
     quantity: NotRequired[int]
     """
     The quantity of the line item being purchased. Quantity should not be defined when `recurring.usage_type=metered`.
     """
-    tax_rates: NotRequired["Literal['']|List[str]"]
+    tax_rates: NotRequired[Literal[""] | list[str]]
     """
     The [tax rates](https://docs.stripe.com/api/tax_rates) which apply to this line item.
     """
@@ -136,11 +136,13 @@ class CheckoutSessionUpdateParamsLineItem(TypedDict):
 class CheckoutSessionUpdateParamsLineItemAdjustableQuantity(TypedDict):
     enabled: bool
     """
-    Set to true if the quantity can be adjusted to any positive integer. Setting to false will remove any previously specified constraints on quantity.
+    Set to true if the quantity can be adjusted to any positive integer. Setting to false will remove any previously
+    specified constraints on quantity.
     """
     maximum: NotRequired[int]
     """
-    The maximum quantity the customer can purchase for the Checkout Session. By default this value is 99. You can specify a value up to 999999.
+    The maximum quantity the customer can purchase for the Checkout Session. By default this value is 99. You can
+    specify a value up to 999999.
     """
     minimum: NotRequired[int]
     """
@@ -151,50 +153,58 @@ class CheckoutSessionUpdateParamsLineItemAdjustableQuantity(TypedDict):
 class CheckoutSessionUpdateParamsLineItemPriceData(TypedDict):
     currency: str
     """
-    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies).
+    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a
+    [supported currency](https://stripe.com/docs/currencies).
     """
     product: NotRequired[str]
     """
-    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices) will belong to. One of `product` or `product_data` is required.
+    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices)
+    will belong to. One of `product` or `product_data` is required.
     """
-    product_data: NotRequired[
-        "CheckoutSessionUpdateParamsLineItemPriceDataProductData"
-    ]
+    product_data: NotRequired["CheckoutSessionUpdateParamsLineItemPriceDataProductData"]
     """
-    Data used to generate a new [Product](https://docs.stripe.com/api/products) object inline. One of `product` or `product_data` is required.
+    Data used to generate a new [Product](https://docs.stripe.com/api/products) object inline. One of `product` or
+    `product_data` is required.
     """
     recurring: NotRequired["CheckoutSessionUpdateParamsLineItemPriceDataRecurring"]
     """
     The recurring components of a price such as `interval` and `interval_count`.
     """
-    tax_behavior: NotRequired[
-        "Literal['exclusive', 'inclusive', 'unspecified']|str"
-    ]
+    tax_behavior: NotRequired[Literal["exclusive", "inclusive", "unspecified"] | str]
     """
-    Only required if a [default tax behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended)) was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or `exclusive`, it cannot be changed.
+    Only required if a [default tax
+    behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended))
+    was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or
+    exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or
+    `exclusive`, it cannot be changed.
     """
     unit_amount: NotRequired[int]
     """
-    A non-negative integer in cents (or local equivalent) representing how much to charge. One of `unit_amount` or `unit_amount_decimal` is required.
+    A non-negative integer in cents (or local equivalent) representing how much to charge. One of `unit_amount` or
+    `unit_amount_decimal` is required.
     """
     unit_amount_decimal: NotRequired[Decimal]
     """
-    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places. Only one of `unit_amount` and `unit_amount_decimal` can be set.
+    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places.
+    Only one of `unit_amount` and `unit_amount_decimal` can be set.
     """
 
 
 class CheckoutSessionUpdateParamsLineItemPriceDataProductData(TypedDict):
     description: NotRequired[str]
     """
-    The product's description, meant to be displayable to the customer. Use this field to optionally store a long form explanation of the product being sold for your own rendering purposes.
+    The product's description, meant to be displayable to the customer. Use this field to optionally store a long form
+    explanation of the product being sold for your own rendering purposes.
     """
-    images: NotRequired[List[str]]
+    images: NotRequired[list[str]]
     """
     A list of up to 8 URLs of images for this product, meant to be displayable to the customer.
     """
-    metadata: NotRequired["Dict[str, str]"]
+    metadata: NotRequired[dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
     name: str
     """
@@ -204,80 +214,95 @@ class CheckoutSessionUpdateParamsLineItemPriceDataProductData(TypedDict):
     """
     A [tax code](https://docs.stripe.com/tax/tax-categories) ID.
     """
-    tax_details: NotRequired[
-        "CheckoutSessionUpdateParamsLineItemPriceDataProductDataTaxDetails"
-    ]
+    tax_details: NotRequired["CheckoutSessionUpdateParamsLineItemPriceDataProductDataTaxDetails"]
     """
-    Tax details for this product, including the [tax code](https://docs.stripe.com/tax/tax-codes) and an optional performance location.
+    Tax details for this product, including the [tax code](https://docs.stripe.com/tax/tax-codes) and an optional
+    performance location.
     """
     unit_label: NotRequired[str]
     """
-    A label that represents units of this product. When set, this will be included in customers' receipts, invoices, Checkout, and the customer portal.
+    A label that represents units of this product. When set, this will be included in customers' receipts, invoices,
+    Checkout, and the customer portal.
     """
 
 
 class CheckoutSessionUpdateParamsLineItemPriceDataProductDataTaxDetails(TypedDict):
     performance_location: NotRequired[str]
     """
-    A tax location ID. Depending on the [tax code](https://docs.stripe.com/tax/tax-for-tickets/reference/tax-location-performance), this is required, optional, or not supported.
+    A tax location ID. Depending on the [tax
+    code](https://docs.stripe.com/tax/tax-for-tickets/reference/tax-location-performance), this is required, optional,
+    or not supported.
     """
-    tax_code: NotRequired["Literal['']|str"]
+    tax_code: NotRequired[Literal[""] | str]
     """
     A [tax code](https://docs.stripe.com/tax/tax-categories) ID.
     """
 
 
 class CheckoutSessionUpdateParamsLineItemPriceDataRecurring(TypedDict):
-    interval: Union[Literal["day", "month", "week", "year"], str]
+    interval: Literal["day", "month", "week", "year"] | str
     """
     Specifies billing frequency. Either `day`, `week`, `month` or `year`.
     """
     interval_count: NotRequired[int]
     """
-    The number of intervals between subscription billings. For example, `interval=month` and `interval_count=3` bills every 3 months. Maximum of three years interval allowed (3 years, 36 months, or 156 weeks).
+    The number of intervals between subscription billings. For example, `interval=month` and `interval_count=3` bills
+    every 3 months. Maximum of three years interval allowed (3 years, 36 months, or 156 weeks).
     """
 
 
 class CheckoutSessionUpdateParamsPaymentIntentData(TypedDict):
-    description: NotRequired["Literal['']|str"]
+    description: NotRequired[Literal[""] | str]
     """
-    An arbitrary string attached to the object. Often useful for displaying to users. Pass an empty string to clear a previously configured value.
+    An arbitrary string attached to the object. Often useful for displaying to users. Pass an empty string to clear a
+    previously configured value.
     """
-    metadata: NotRequired[
-        "Literal['']|Dict[str, str]"
-    ]
+    metadata: NotRequired[Literal[""] | dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
-    setup_future_usage: NotRequired[
-        "Literal['']|Literal['off_session', 'on_session']|str"
-    ]
+    setup_future_usage: NotRequired[Literal[""] | Literal["off_session", "on_session"] | str]
     """
-    Indicates that you intend to [make future payments](https://docs.stripe.com/payments/payment-intents#future-usage) with the payment method collected by this Checkout Session.
+    Indicates that you intend to [make future payments](https://docs.stripe.com/payments/payment-intents#future-usage)
+    with the payment method collected by this Checkout Session.
 
-    When setting this to `on_session`, Checkout will show a notice to the customer that their payment details will be saved.
+    When setting this to `on_session`, Checkout will show a notice to the customer that their payment details will be
+    saved.
 
-    When setting this to `off_session`, Checkout will show a notice to the customer that their payment details will be saved and used for future payments.
+    When setting this to `off_session`, Checkout will show a notice to the customer that their payment details will be
+    saved and used for future payments.
 
-    If a Customer has been provided or Checkout creates a new Customer, Checkout will attach the payment method to the Customer.
+    If a Customer has been provided or Checkout creates a new Customer, Checkout will attach the payment method to the
+    Customer.
 
-    If Checkout does not create a Customer, the payment method is not attached to a Customer. To reuse the payment method, you can retrieve it from the Checkout Session's PaymentIntent.
+    If Checkout does not create a Customer, the payment method is not attached to a Customer. To reuse the payment
+    method, you can retrieve it from the Checkout Session's PaymentIntent.
 
-    When processing card payments, Checkout also uses `setup_future_usage` to dynamically optimize your payment flow and comply with regional legislation and network rules, such as SCA.
+    When processing card payments, Checkout also uses `setup_future_usage` to dynamically optimize your payment flow and
+    comply with regional legislation and network rules, such as SCA.
 
-    You must wrap any Checkout Session update that mutates `setup_future_usage` in [`runServerUpdate`](https://docs.stripe.com/js/custom_checkout/run_server_update) and await it before continuing with the payment.
+    You must wrap any Checkout Session update that mutates `setup_future_usage` in
+    [`runServerUpdate`](https://docs.stripe.com/js/custom_checkout/run_server_update) and await it before continuing
+    with the payment.
     Pass an empty string to remove a previously supplied configuration.
     """
-    statement_descriptor: NotRequired["Literal['']|str"]
+    statement_descriptor: NotRequired[Literal[""] | str]
     """
-    Text that appears on the customer's statement as the statement descriptor for a non-card charge. This value overrides the account's default statement descriptor. For information about requirements, including the 22-character limit, see [the Statement Descriptor docs](https://docs.stripe.com/get-started/account/statement-descriptors).
+    Text that appears on the customer's statement as the statement descriptor for a non-card charge. This value
+    overrides the account's default statement descriptor. For information about requirements, including the 22-character
+    limit, see [the Statement Descriptor docs](https://docs.stripe.com/get-started/account/statement-descriptors).
 
-    Setting this value for a card charge returns an error. For card charges, set the [statement_descriptor_suffix](https://docs.stripe.com/get-started/account/statement-descriptors#dynamic) instead.
+    Setting this value for a card charge returns an error. For card charges, set the
+    [statement_descriptor_suffix](https://docs.stripe.com/get-started/account/statement-descriptors#dynamic) instead.
      Pass an empty string to clear a previously configured value.
     """
-    statement_descriptor_suffix: NotRequired["Literal['']|str"]
+    statement_descriptor_suffix: NotRequired[Literal[""] | str]
     """
-    Provides information about a card charge. Concatenated to the account's [statement descriptor prefix](https://docs.stripe.com/get-started/account/statement-descriptors#static) to form the complete statement descriptor that appears on the customer's statement.
+    Provides information about a card charge. Concatenated to the account's [statement descriptor
+    prefix](https://docs.stripe.com/get-started/account/statement-descriptors#static) to form the complete statement
+    descriptor that appears on the customer's statement.
      Pass an empty string to clear a previously configured value.
     """
 
@@ -287,40 +312,36 @@ class CheckoutSessionUpdateParamsShippingOption(TypedDict):
     """
     The ID of the Shipping Rate to use for this shipping option.
     """
-    shipping_rate_data: NotRequired[
-        "CheckoutSessionUpdateParamsShippingOptionShippingRateData"
-    ]
+    shipping_rate_data: NotRequired["CheckoutSessionUpdateParamsShippingOptionShippingRateData"]
     """
     Parameters to be passed to Shipping Rate creation for this shipping option.
     """
 
 
 class CheckoutSessionUpdateParamsShippingOptionShippingRateData(TypedDict):
-    delivery_estimate: NotRequired[
-        "CheckoutSessionUpdateParamsShippingOptionShippingRateDataDeliveryEstimate"
-    ]
+    delivery_estimate: NotRequired["CheckoutSessionUpdateParamsShippingOptionShippingRateDataDeliveryEstimate"]
     """
-    The estimated range for how long shipping will take, meant to be displayable to the customer. This will appear on CheckoutSessions.
+    The estimated range for how long shipping will take, meant to be displayable to the customer. This will appear on
+    CheckoutSessions.
     """
     display_name: str
     """
     The name of the shipping rate, meant to be displayable to the customer. This will appear on CheckoutSessions.
     """
-    fixed_amount: NotRequired[
-        "CheckoutSessionUpdateParamsShippingOptionShippingRateDataFixedAmount"
-    ]
+    fixed_amount: NotRequired["CheckoutSessionUpdateParamsShippingOptionShippingRateDataFixedAmount"]
     """
     Describes a fixed amount to charge for shipping. Must be present if type is `fixed_amount`.
     """
-    metadata: NotRequired["Dict[str, str]"]
+    metadata: NotRequired[dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
-    tax_behavior: NotRequired[
-        "Literal['exclusive', 'inclusive', 'unspecified']|str"
-    ]
+    tax_behavior: NotRequired[Literal["exclusive", "inclusive", "unspecified"] | str]
     """
-    Specifies whether the rate is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`.
+    Specifies whether the rate is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`,
+    or `unspecified`.
     """
     tax_code: NotRequired[str]
     """
@@ -335,15 +356,11 @@ class CheckoutSessionUpdateParamsShippingOptionShippingRateData(TypedDict):
 class CheckoutSessionUpdateParamsShippingOptionShippingRateDataDeliveryEstimate(
     TypedDict,
 ):
-    maximum: NotRequired[
-        "CheckoutSessionUpdateParamsShippingOptionShippingRateDataDeliveryEstimateMaximum"
-    ]
+    maximum: NotRequired["CheckoutSessionUpdateParamsShippingOptionShippingRateDataDeliveryEstimateMaximum"]
     """
     The upper bound of the estimated range. If empty, represents no upper bound i.e., infinite.
     """
-    minimum: NotRequired[
-        "CheckoutSessionUpdateParamsShippingOptionShippingRateDataDeliveryEstimateMinimum"
-    ]
+    minimum: NotRequired["CheckoutSessionUpdateParamsShippingOptionShippingRateDataDeliveryEstimateMinimum"]
     """
     The lower bound of the estimated range. If empty, represents no lower bound.
     """
@@ -352,7 +369,7 @@ class CheckoutSessionUpdateParamsShippingOptionShippingRateDataDeliveryEstimate(
 class CheckoutSessionUpdateParamsShippingOptionShippingRateDataDeliveryEstimateMaximum(
     TypedDict,
 ):
-    unit: Union[Literal["business_day", "day", "hour", "month", "week"], str]
+    unit: Literal["business_day", "day", "hour", "month", "week"] | str
     """
     A unit of time.
     """
@@ -365,7 +382,7 @@ class CheckoutSessionUpdateParamsShippingOptionShippingRateDataDeliveryEstimateM
 class CheckoutSessionUpdateParamsShippingOptionShippingRateDataDeliveryEstimateMinimum(
     TypedDict,
 ):
-    unit: Union[Literal["business_day", "day", "hour", "month", "week"], str]
+    unit: Literal["business_day", "day", "hour", "month", "week"] | str
     """
     A unit of time.
     """
@@ -382,13 +399,16 @@ class CheckoutSessionUpdateParamsShippingOptionShippingRateDataFixedAmount(Typed
     """
     currency: str
     """
-    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies).
+    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a
+    [supported currency](https://stripe.com/docs/currencies).
     """
     currency_options: NotRequired[
-        "Dict[str, CheckoutSessionUpdateParamsShippingOptionShippingRateDataFixedAmountCurrencyOptions]"
+        "dict[str, CheckoutSessionUpdateParamsShippingOptionShippingRateDataFixedAmountCurrencyOptions]"
     ]
     """
-    Shipping rates defined in each available currency option. Each key must be a three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html) and a [supported currency](https://stripe.com/docs/currencies).
+    Shipping rates defined in each available currency option. Each key must be a three-letter [ISO currency
+    code](https://www.iso.org/iso-4217-currency-codes.html) and a [supported
+    currency](https://stripe.com/docs/currencies).
     """
 
 
@@ -399,11 +419,10 @@ class CheckoutSessionUpdateParamsShippingOptionShippingRateDataFixedAmountCurren
     """
     A non-negative integer in cents representing how much to charge.
     """
-    tax_behavior: NotRequired[
-        "Literal['exclusive', 'inclusive', 'unspecified']|str"
-    ]
+    tax_behavior: NotRequired[Literal["exclusive", "inclusive", "unspecified"] | str]
     """
-    Specifies whether the rate is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`.
+    Specifies whether the rate is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`,
+    or `unspecified`.
     """
 
 

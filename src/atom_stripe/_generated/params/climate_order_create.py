@@ -2,7 +2,7 @@
 """Parameters of ``climate.orders.create`` (POST /v1/climate/orders)."""
 
 from decimal import Decimal
-from typing import Dict
+
 from typing_extensions import NotRequired, TypedDict
 
 from ..._options import WriteOptions
@@ -19,11 +19,15 @@ class ClimateOrderCreateParams(TypedDict):
     """
     currency: NotRequired[str]
     """
-    Request currency for the order as a three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a supported [settlement currency for your account](https://stripe.com/docs/currencies). If omitted, the account's default currency will be used.
+    Request currency for the order as a three-letter [ISO currency
+    code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a supported [settlement currency for
+    your account](https://stripe.com/docs/currencies). If omitted, the account's default currency will be used.
     """
-    metadata: NotRequired["Dict[str, str]"]
+    metadata: NotRequired[dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
     metric_tons: NotRequired[Decimal]
     """

@@ -13,11 +13,13 @@ class CustomerSearchParams(TypedDict):
     """
     page: NotRequired[str]
     """
-    A cursor for pagination across multiple pages of results. Don't include this parameter on the first call. Use the next_page value returned in a previous response to request subsequent results.
+    A cursor for pagination across multiple pages of results. Don't include this parameter on the first call. Use the
+    next_page value returned in a previous response to request subsequent results.
     """
     query: str
     """
-    The search query string. See [search query language](https://docs.stripe.com/search#search-query-language) and the list of supported [query fields for customers](https://docs.stripe.com/search#query-fields-for-customers).
+    The search query string. See [search query language](https://docs.stripe.com/search#search-query-language) and the
+    list of supported [query fields for customers](https://docs.stripe.com/search#query-fields-for-customers).
     """
 
 

@@ -17,7 +17,8 @@ class EphemeralKeyCreateParams(TypedDict):
     """
     nonce: NotRequired[str]
     """
-    A single-use token, created by Stripe.js, used for creating ephemeral keys for Issuing Cards without exchanging sensitive information.
+    A single-use token, created by Stripe.js, used for creating ephemeral keys for Issuing Cards without exchanging
+    sensitive information.
     """
     verification_session: NotRequired[str]
     """

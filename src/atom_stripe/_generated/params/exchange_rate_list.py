@@ -9,15 +9,20 @@ from ..._options import ReadOptions
 class ExchangeRateListParams(TypedDict):
     ending_before: NotRequired[str]
     """
-    A cursor for use in pagination. `ending_before` is the currency that defines your place in the list. For instance, if you make a list request and receive 100 objects, starting with the exchange rate for currency X your subsequent call can include `ending_before=obj_bar` in order to fetch the previous page of the list.
+    A cursor for use in pagination. `ending_before` is the currency that defines your place in the list. For instance,
+    if you make a list request and receive 100 objects, starting with the exchange rate for currency X your subsequent
+    call can include `ending_before=obj_bar` in order to fetch the previous page of the list.
     """
     limit: NotRequired[int]
     """
-    A limit on the number of objects to be returned. Limit can range between 1 and total number of supported payout currencies, and the default is the max.
+    A limit on the number of objects to be returned. Limit can range between 1 and total number of supported payout
+    currencies, and the default is the max.
     """
     starting_after: NotRequired[str]
     """
-    A cursor for use in pagination. `starting_after` is the currency that defines your place in the list. For instance, if you make a list request and receive 100 objects, ending with the exchange rate for currency X, your subsequent call can include `starting_after=X` in order to fetch the next page of the list.
+    A cursor for use in pagination. `starting_after` is the currency that defines your place in the list. For instance,
+    if you make a list request and receive 100 objects, ending with the exchange rate for currency X, your subsequent
+    call can include `starting_after=X` in order to fetch the next page of the list.
     """
 
 

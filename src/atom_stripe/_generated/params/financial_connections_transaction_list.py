@@ -13,7 +13,9 @@ class FinancialConnectionsTransactionListParams(TypedDict):
     """
     ending_before: NotRequired[str]
     """
-    A cursor for use in pagination. `ending_before` is an object ID that defines your place in the list. For instance, if you make a list request and receive 100 objects, starting with `obj_bar`, your subsequent call can include `ending_before=obj_bar` in order to fetch the previous page of the list.
+    A cursor for use in pagination. `ending_before` is an object ID that defines your place in the list. For instance,
+    if you make a list request and receive 100 objects, starting with `obj_bar`, your subsequent call can include
+    `ending_before=obj_bar` in order to fetch the previous page of the list.
     """
     limit: NotRequired[int]
     """
@@ -21,15 +23,19 @@ class FinancialConnectionsTransactionListParams(TypedDict):
     """
     starting_after: NotRequired[str]
     """
-    A cursor for use in pagination. `starting_after` is an object ID that defines your place in the list. For instance, if you make a list request and receive 100 objects, ending with `obj_foo`, your subsequent call can include `starting_after=obj_foo` in order to fetch the next page of the list.
+    A cursor for use in pagination. `starting_after` is an object ID that defines your place in the list. For instance,
+    if you make a list request and receive 100 objects, ending with `obj_foo`, your subsequent call can include
+    `starting_after=obj_foo` in order to fetch the next page of the list.
     """
     transacted_at: NotRequired["FinancialConnectionsTransactionListParamsTransactedAt|int"]
     """
-    A filter on the list based on the object `transacted_at` field. The value can be a string with an integer Unix timestamp, or it can be a dictionary with the following options:
+    A filter on the list based on the object `transacted_at` field. The value can be a string with an integer Unix
+    timestamp, or it can be a dictionary with the following options:
     """
     transaction_refresh: NotRequired["FinancialConnectionsTransactionListParamsTransactionRefresh"]
     """
-    A filter on the list based on the object `transaction_refresh` field. The value can be a dictionary with the following options:
+    A filter on the list based on the object `transaction_refresh` field. The value can be a dictionary with the
+    following options:
     """
 
 
@@ -55,7 +61,8 @@ class FinancialConnectionsTransactionListParamsTransactedAt(TypedDict):
 class FinancialConnectionsTransactionListParamsTransactionRefresh(TypedDict):
     after: str
     """
-    Return results where the transactions were created or updated by a refresh that took place after this refresh (non-inclusive).
+    Return results where the transactions were created or updated by a refresh that took place after this refresh
+    (non-inclusive).
     """
 
 

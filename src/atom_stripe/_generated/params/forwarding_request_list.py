@@ -9,7 +9,8 @@ from ..._options import ReadOptions
 class ForwardingRequestListParams(TypedDict):
     created: NotRequired["ForwardingRequestListParamsCreated"]
     """
-    Similar to other List endpoints, filters results based on created timestamp. You can pass gt, gte, lt, and lte timestamp values.
+    Similar to other List endpoints, filters results based on created timestamp. You can pass gt, gte, lt, and lte
+    timestamp values.
     """
     ending_before: NotRequired[str]
     """

@@ -2,8 +2,9 @@
 """Parameters of ``invoices.create_preview`` (POST /v1/invoices/create_preview)."""
 
 from decimal import Decimal
-from typing import Dict, List, Union
-from typing_extensions import Literal, NotRequired, TypedDict
+from typing import Literal
+
+from typing_extensions import NotRequired, TypedDict
 
 from ..._options import WriteOptions
 
@@ -19,66 +20,80 @@ class InvoiceCreatePreviewParams(TypedDict):
     """
     customer: NotRequired[str]
     """
-    The identifier of the customer whose upcoming invoice you're retrieving. If `automatic_tax` is enabled then one of `customer`, `customer_details`, `subscription`, or `schedule` must be set.
+    The identifier of the customer whose upcoming invoice you're retrieving. If `automatic_tax` is enabled then one of
+    `customer`, `customer_details`, `subscription`, or `schedule` must be set.
     """
     customer_account: NotRequired[str]
     """
-    The identifier of the account representing the customer whose upcoming invoice you're retrieving. If `automatic_tax` is enabled then one of `customer`, `customer_account`, `customer_details`, `subscription`, or `schedule` must be set.
+    The identifier of the account representing the customer whose upcoming invoice you're retrieving. If `automatic_tax`
+    is enabled then one of `customer`, `customer_account`, `customer_details`, `subscription`, or `schedule` must be
+    set.
     """
     customer_details: NotRequired["InvoiceCreatePreviewParamsCustomerDetails"]
     """
-    Details about the customer you want to invoice or overrides for an existing customer. If `automatic_tax` is enabled then one of `customer`, `customer_details`, `subscription`, or `schedule` must be set.
+    Details about the customer you want to invoice or overrides for an existing customer. If `automatic_tax` is enabled
+    then one of `customer`, `customer_details`, `subscription`, or `schedule` must be set.
     """
-    discounts: NotRequired[
-        "Literal['']|List[InvoiceCreatePreviewParamsDiscount]"
-    ]
+    discounts: NotRequired["Literal['']|list[InvoiceCreatePreviewParamsDiscount]"]
     """
-    The coupons to redeem into discounts for the invoice preview. If not specified, inherits the discount from the subscription or customer. This works for both coupons directly applied to an invoice and coupons applied to a subscription. Pass an empty string to avoid inheriting any discounts.
+    The coupons to redeem into discounts for the invoice preview. If not specified, inherits the discount from the
+    subscription or customer. This works for both coupons directly applied to an invoice and coupons applied to a
+    subscription. Pass an empty string to avoid inheriting any discounts.
     """
-    invoice_items: NotRequired[List["InvoiceCreatePreviewParamsInvoiceItem"]]
+    invoice_items: NotRequired[list["InvoiceCreatePreviewParamsInvoiceItem"]]
     """
     List of invoice items to add or update in the upcoming invoice preview (up to 250).
     """
     issuer: NotRequired["InvoiceCreatePreviewParamsIssuer"]
     """
-    The connected account that issues the invoice. The invoice is presented with the branding and support information of the specified account.
+    The connected account that issues the invoice. The invoice is presented with the branding and support information of
+    the specified account.
     """
-    on_behalf_of: NotRequired["Literal['']|str"]
+    on_behalf_of: NotRequired[Literal[""] | str]
     """
-    The account (if any) for which the funds of the invoice payment are intended. If set, the invoice will be presented with the branding and support information of the specified account. See the [Invoices with Connect](https://docs.stripe.com/billing/invoices/connect) documentation for details.
+    The account (if any) for which the funds of the invoice payment are intended. If set, the invoice will be presented
+    with the branding and support information of the specified account. See the [Invoices with
+    Connect](https://docs.stripe.com/billing/invoices/connect) documentation for details.
     """
-    preview_mode: NotRequired["Literal['next', 'recurring']|str"]
+    preview_mode: NotRequired[Literal["next", "recurring"] | str]
     """
     Customizes the types of values to include when calculating the invoice. Defaults to `next` if unspecified.
     """
     schedule: NotRequired[str]
     """
-    The identifier of the schedule whose upcoming invoice you'd like to retrieve. Cannot be used with subscription or subscription fields.
+    The identifier of the schedule whose upcoming invoice you'd like to retrieve. Cannot be used with subscription or
+    subscription fields.
     """
     schedule_details: NotRequired["InvoiceCreatePreviewParamsScheduleDetails"]
     """
-    The schedule creation or modification params to apply as a preview. Cannot be used with `subscription` or `subscription_` prefixed fields.
+    The schedule creation or modification params to apply as a preview. Cannot be used with `subscription` or
+    `subscription_` prefixed fields.
     """
     subscription: NotRequired[str]
     """
-    The identifier of the subscription for which you'd like to retrieve the upcoming invoice. If not provided, but a `subscription_details.items` is provided, you will preview creating a subscription with those items. If neither `subscription` nor `subscription_details.items` is provided, you will retrieve the next upcoming invoice from among the customer's subscriptions.
+    The identifier of the subscription for which you'd like to retrieve the upcoming invoice. If not provided, but a
+    `subscription_details.items` is provided, you will preview creating a subscription with those items. If neither
+    `subscription` nor `subscription_details.items` is provided, you will retrieve the next upcoming invoice from among
+    the customer's subscriptions.
     """
-    subscription_details: NotRequired[
-        "InvoiceCreatePreviewParamsSubscriptionDetails"
-    ]
+    subscription_details: NotRequired["InvoiceCreatePreviewParamsSubscriptionDetails"]
     """
-    The subscription creation or modification params to apply as a preview. Cannot be used with `schedule` or `schedule_details` fields.
+    The subscription creation or modification params to apply as a preview. Cannot be used with `schedule` or
+    `schedule_details` fields.
     """
 
 
 class InvoiceCreatePreviewParamsAutomaticTax(TypedDict):
     enabled: bool
     """
-    Whether Stripe automatically computes tax on this invoice. Note that incompatible invoice items (invoice items with manually specified [tax rates](https://docs.stripe.com/api/tax_rates), negative amounts, or `tax_behavior=unspecified`) cannot be added to automatic tax invoices.
+    Whether Stripe automatically computes tax on this invoice. Note that incompatible invoice items (invoice items with
+    manually specified [tax rates](https://docs.stripe.com/api/tax_rates), negative amounts, or
+    `tax_behavior=unspecified`) cannot be added to automatic tax invoices.
     """
     liability: NotRequired["InvoiceCreatePreviewParamsAutomaticTaxLiability"]
     """
-    The account that's liable for tax. If set, the business address and tax registrations required to perform the tax calculation are loaded from this account. The tax transaction is returned in the report of the connected account.
+    The account that's liable for tax. If set, the business address and tax registrations required to perform the tax
+    calculation are loaded from this account. The tax transaction is returned in the report of the connected account.
     """
 
 
@@ -87,22 +102,19 @@ class InvoiceCreatePreviewParamsAutomaticTaxLiability(TypedDict):
     """
     The connected account being referenced when `type` is `account`.
     """
-    type: Union[Literal["account", "self"], str]
+    type: Literal["account", "self"] | str
     """
     Type of the account referenced in the request.
     """
 
 
 class InvoiceCreatePreviewParamsCustomerDetails(TypedDict):
-    address: NotRequired[
-        "Literal['']|InvoiceCreatePreviewParamsCustomerDetailsAddress"
-    ]
+    address: NotRequired["Literal['']|InvoiceCreatePreviewParamsCustomerDetailsAddress"]
     """
-    The customer's address. Learn about [country-specific requirements for calculating tax](https://docs.stripe.com/invoicing/taxes?dashboard-or-api=dashboard#set-up-customer).
+    The customer's address. Learn about [country-specific requirements for calculating
+    tax](https://docs.stripe.com/invoicing/taxes?dashboard-or-api=dashboard#set-up-customer).
     """
-    shipping: NotRequired[
-        "Literal['']|InvoiceCreatePreviewParamsCustomerDetailsShipping"
-    ]
+    shipping: NotRequired["Literal['']|InvoiceCreatePreviewParamsCustomerDetailsShipping"]
     """
     The customer's shipping information. Appears on invoices emailed to this customer.
     """
@@ -110,15 +122,11 @@ class InvoiceCreatePreviewParamsCustomerDetails(TypedDict):
     """
     Tax details about the customer.
     """
-    tax_exempt: NotRequired[
-        "Literal['']|Literal['exempt', 'none', 'reverse']|str"
-    ]
+    tax_exempt: NotRequired[Literal[""] | Literal["exempt", "none", "reverse"] | str]
     """
     The customer's tax exemption. One of `none`, `exempt`, or `reverse`.
     """
-    tax_ids: NotRequired[
-        List["InvoiceCreatePreviewParamsCustomerDetailsTaxId"]
-    ]
+    tax_ids: NotRequired[list["InvoiceCreatePreviewParamsCustomerDetailsTaxId"]]
     """
     The customer's tax IDs.
     """
@@ -173,7 +181,8 @@ class InvoiceCreatePreviewParamsCustomerDetailsShippingAddress(TypedDict):
     """
     country: NotRequired[str]
     """
-    A freeform text field for the country. However, in order to activate some tax features, the format should be a two-letter country code ([ISO 3166-1 alpha-2](https://en.wikipedia.org/wiki/ISO_3166-1_alpha-2)).
+    A freeform text field for the country. However, in order to activate some tax features, the format should be a
+    two-letter country code ([ISO 3166-1 alpha-2](https://en.wikipedia.org/wiki/ISO_3166-1_alpha-2)).
     """
     line1: NotRequired[str]
     """
@@ -194,14 +203,16 @@ class InvoiceCreatePreviewParamsCustomerDetailsShippingAddress(TypedDict):
 
 
 class InvoiceCreatePreviewParamsCustomerDetailsTax(TypedDict):
-    ip_address: NotRequired["Literal['']|str"]
+    ip_address: NotRequired[Literal[""] | str]
     """
-    A recent IP address of the customer used for tax reporting and tax location inference. Stripe recommends updating the IP address when a new PaymentMethod is attached or the address field on the customer is updated. We recommend against updating this field more frequently since it could result in unexpected tax location/reporting outcomes.
+    A recent IP address of the customer used for tax reporting and tax location inference. Stripe recommends updating
+    the IP address when a new PaymentMethod is attached or the address field on the customer is updated. We recommend
+    against updating this field more frequently since it could result in unexpected tax location/reporting outcomes.
     """
 
 
 class InvoiceCreatePreviewParamsCustomerDetailsTaxId(TypedDict):
-    type: Union[
+    type: (
         Literal[
             "ad_nrt",
             "ae_trn",
@@ -338,11 +349,23 @@ class InvoiceCreatePreviewParamsCustomerDetailsTaxId(TypedDict):
             "za_vat",
             "zm_tin",
             "zw_tin",
-        ],
-        str,
-    ]
+        ]
+        | str
+    )
     """
-    Type of the tax ID, one of `ad_nrt`, `ae_trn`, `al_tin`, `am_tin`, `ao_tin`, `ar_cuit`, `au_abn`, `au_acn`, `au_arn`, `au_wpn`, `aw_tin`, `az_tin`, `ba_tin`, `bb_tin`, `bd_bin`, `bf_ifu`, `bg_uic`, `bh_vat`, `bj_ifu`, `bo_tin`, `br_cnpj`, `br_cpf`, `bs_tin`, `bw_vat`, `by_tin`, `ca_bn`, `ca_gst_hst`, `ca_pst_bc`, `ca_pst_mb`, `ca_pst_sk`, `ca_qst`, `cd_nif`, `ch_uid`, `ch_vat`, `ci_vat`, `cl_tin`, `cm_niu`, `cn_tin`, `co_nit`, `cr_tin`, `cv_nif`, `cz_dic`, `de_stn`, `do_rcn`, `ec_ruc`, `eg_tin`, `es_cif`, `et_tin`, `eu_oss_vat`, `eu_vat`, `fo_vat`, `fr_siren`, `fr_siret`, `fr_spi`, `gb_vat`, `ge_vat`, `gh_tin`, `gi_tin`, `gn_nif`, `hk_br`, `hr_oib`, `hu_tin`, `ic_nif`, `id_npwp`, `il_vat`, `in_gst`, `is_kt`, `is_vat`, `it_cf`, `jp_cn`, `jp_rn`, `jp_trn`, `ke_pin`, `kg_tin`, `kh_tin`, `kr_brn`, `kz_bin`, `la_tin`, `li_uid`, `li_vat`, `lk_vat`, `ma_vat`, `md_cf`, `md_vat`, `me_pib`, `mk_vat`, `mr_nif`, `mu_vat`, `mx_rfc`, `my_frp`, `my_itn`, `my_sst`, `mz_nuit`, `ng_tin`, `no_vat`, `no_voec`, `np_pan`, `nz_bn`, `nz_gst`, `om_vat`, `pe_ruc`, `ph_tin`, `pl_nip`, `pt_nif`, `py_ruc`, `ro_tin`, `rs_pib`, `ru_inn`, `ru_kpp`, `sa_vat`, `sg_gst`, `sg_uen`, `si_tin`, `sm_coe`, `sn_ninea`, `sr_fin`, `sv_nit`, `th_vat`, `tj_tin`, `tr_tin`, `tt_bir`, `tt_vat`, `tw_vat`, `tz_vat`, `ua_vat`, `ug_tin`, `us_ein`, `uy_ruc`, `uz_tin`, `uz_vat`, `ve_rif`, `vn_tin`, `za_vat`, `zm_tin`, or `zw_tin`
+    Type of the tax ID, one of `ad_nrt`, `ae_trn`, `al_tin`, `am_tin`, `ao_tin`, `ar_cuit`, `au_abn`, `au_acn`,
+    `au_arn`, `au_wpn`, `aw_tin`, `az_tin`, `ba_tin`, `bb_tin`, `bd_bin`, `bf_ifu`, `bg_uic`, `bh_vat`, `bj_ifu`,
+    `bo_tin`, `br_cnpj`, `br_cpf`, `bs_tin`, `bw_vat`, `by_tin`, `ca_bn`, `ca_gst_hst`, `ca_pst_bc`, `ca_pst_mb`,
+    `ca_pst_sk`, `ca_qst`, `cd_nif`, `ch_uid`, `ch_vat`, `ci_vat`, `cl_tin`, `cm_niu`, `cn_tin`, `co_nit`, `cr_tin`,
+    `cv_nif`, `cz_dic`, `de_stn`, `do_rcn`, `ec_ruc`, `eg_tin`, `es_cif`, `et_tin`, `eu_oss_vat`, `eu_vat`, `fo_vat`,
+    `fr_siren`, `fr_siret`, `fr_spi`, `gb_vat`, `ge_vat`, `gh_tin`, `gi_tin`, `gn_nif`, `hk_br`, `hr_oib`, `hu_tin`,
+    `ic_nif`, `id_npwp`, `il_vat`, `in_gst`, `is_kt`, `is_vat`, `it_cf`, `jp_cn`, `jp_rn`, `jp_trn`, `ke_pin`, `kg_tin`,
+    `kh_tin`, `kr_brn`, `kz_bin`, `la_tin`, `li_uid`, `li_vat`, `lk_vat`, `ma_vat`, `md_cf`, `md_vat`, `me_pib`,
+    `mk_vat`, `mr_nif`, `mu_vat`, `mx_rfc`, `my_frp`, `my_itn`, `my_sst`, `mz_nuit`, `ng_tin`, `no_vat`, `no_voec`,
+    `np_pan`, `nz_bn`, `nz_gst`, `om_vat`, `pe_ruc`, `ph_tin`, `pl_nip`, `pt_nif`, `py_ruc`, `ro_tin`, `rs_pib`,
+    `ru_inn`, `ru_kpp`, `sa_vat`, `sg_gst`, `sg_uen`, `si_tin`, `sm_coe`, `sn_ninea`, `sr_fin`, `sv_nit`, `th_vat`,
+    `tj_tin`, `tr_tin`, `tt_bir`, `tt_vat`, `tw_vat`, `tz_vat`, `ua_vat`, `ug_tin`, `us_ein`, `uy_ruc`, `uz_tin`,
+    `uz_vat`, `ve_rif`, `vn_tin`, `za_vat`, `zm_tin`, or `zw_tin`
     """
     value: str
     """
@@ -372,35 +395,40 @@ class InvoiceCreatePreviewParamsInvoiceItem(TypedDict):
     """
     currency: NotRequired[str]
     """
-    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies). Only applicable to new invoice items.
+    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a
+    [supported currency](https://stripe.com/docs/currencies). Only applicable to new invoice items.
     """
     description: NotRequired[str]
     """
-    An arbitrary string which you can attach to the invoice item. The description is displayed in the invoice for easy tracking.
+    An arbitrary string which you can attach to the invoice item. The description is displayed in the invoice for easy
+    tracking.
     """
     discountable: NotRequired[bool]
     """
-    Explicitly controls whether discounts apply to this invoice item. Defaults to true, except for negative invoice items.
+    Explicitly controls whether discounts apply to this invoice item. Defaults to true, except for negative invoice
+    items.
     """
-    discounts: NotRequired[
-        "Literal['']|List[InvoiceCreatePreviewParamsInvoiceItemDiscount]"
-    ]
+    discounts: NotRequired["Literal['']|list[InvoiceCreatePreviewParamsInvoiceItemDiscount]"]
     """
     The coupons to redeem into discounts for the invoice item in the preview.
     """
     invoiceitem: NotRequired[str]
     """
-    The ID of the invoice item to update in preview. If not specified, a new invoice item will be added to the preview of the upcoming invoice.
+    The ID of the invoice item to update in preview. If not specified, a new invoice item will be added to the preview
+    of the upcoming invoice.
     """
-    metadata: NotRequired[
-        "Literal['']|Dict[str, str]"
-    ]
+    metadata: NotRequired[Literal[""] | dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
     period: NotRequired["InvoiceCreatePreviewParamsInvoiceItemPeriod"]
     """
-    The period associated with this invoice item. When set to different values, the period will be rendered on the invoice. If you have [Stripe Revenue Recognition](https://docs.stripe.com/revenue-recognition) enabled, the period will be used to recognize and defer revenue. See the [Revenue Recognition documentation](https://docs.stripe.com/revenue-recognition/methodology/subscriptions-and-invoicing) for details.
+    The period associated with this invoice item. When set to different values, the period will be rendered on the
+    invoice. If you have [Stripe Revenue Recognition](https://docs.stripe.com/revenue-recognition) enabled, the period
+    will be used to recognize and defer revenue. See the [Revenue Recognition
+    documentation](https://docs.stripe.com/revenue-recognition/methodology/subscriptions-and-invoicing) for details.
     """
     price: NotRequired[str]
     """
@@ -412,33 +440,39 @@ class InvoiceCreatePreviewParamsInvoiceItem(TypedDict):
     """
     quantity: NotRequired[int]
     """
-    Non-negative integer. The quantity of units for the invoice item. Use `quantity_decimal` instead to provide decimal precision. This field will be deprecated in favor of `quantity_decimal` in a future version.
+    Non-negative integer. The quantity of units for the invoice item. Use `quantity_decimal` instead to provide decimal
+    precision. This field will be deprecated in favor of `quantity_decimal` in a future version.
     """
     quantity_decimal: NotRequired[Decimal]
     """
     Non-negative decimal with at most 12 decimal places. The quantity of units for the invoice item.
     """
-    tax_behavior: NotRequired[
-        "Literal['exclusive', 'inclusive', 'unspecified']|str"
-    ]
+    tax_behavior: NotRequired[Literal["exclusive", "inclusive", "unspecified"] | str]
     """
-    Only required if a [default tax behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended)) was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or `exclusive`, it cannot be changed.
+    Only required if a [default tax
+    behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended))
+    was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or
+    exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or
+    `exclusive`, it cannot be changed.
     """
-    tax_code: NotRequired["Literal['']|str"]
+    tax_code: NotRequired[Literal[""] | str]
     """
     A [tax code](https://docs.stripe.com/tax/tax-categories) ID.
     """
-    tax_rates: NotRequired["Literal['']|List[str]"]
+    tax_rates: NotRequired[Literal[""] | list[str]]
     """
     The tax rates that apply to the item. When set, any `default_tax_rates` do not apply to this item.
     """
     unit_amount: NotRequired[int]
     """
-    The integer unit amount in cents (or local equivalent) of the charge to be applied to the upcoming invoice. This unit_amount will be multiplied by the quantity to get the full amount. If you want to apply a credit to the customer's account, pass a negative unit_amount.
+    The integer unit amount in cents (or local equivalent) of the charge to be applied to the upcoming invoice. This
+    unit_amount will be multiplied by the quantity to get the full amount. If you want to apply a credit to the
+    customer's account, pass a negative unit_amount.
     """
     unit_amount_decimal: NotRequired[Decimal]
     """
-    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places. Only one of `unit_amount` and `unit_amount_decimal` can be set.
+    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places.
+    Only one of `unit_amount` and `unit_amount_decimal` can be set.
     """
 
 
@@ -471,17 +505,21 @@ class InvoiceCreatePreviewParamsInvoiceItemPeriod(TypedDict):
 class InvoiceCreatePreviewParamsInvoiceItemPriceData(TypedDict):
     currency: str
     """
-    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies).
+    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a
+    [supported currency](https://stripe.com/docs/currencies).
     """
     product: str
     """
-    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices) will belong to.
+    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices)
+    will belong to.
     """
-    tax_behavior: NotRequired[
-        "Literal['exclusive', 'inclusive', 'unspecified']|str"
-    ]
+    tax_behavior: NotRequired[Literal["exclusive", "inclusive", "unspecified"] | str]
     """
-    Only required if a [default tax behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended)) was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or `exclusive`, it cannot be changed.
+    Only required if a [default tax
+    behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended))
+    was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or
+    exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or
+    `exclusive`, it cannot be changed.
     """
     unit_amount: NotRequired[int]
     """
@@ -489,7 +527,8 @@ class InvoiceCreatePreviewParamsInvoiceItemPriceData(TypedDict):
     """
     unit_amount_decimal: NotRequired[Decimal]
     """
-    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places. Only one of `unit_amount` and `unit_amount_decimal` can be set.
+    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places.
+    Only one of `unit_amount` and `unit_amount_decimal` can be set.
     """
 
 
@@ -498,56 +537,56 @@ class InvoiceCreatePreviewParamsIssuer(TypedDict):
     """
     The connected account being referenced when `type` is `account`.
     """
-    type: Union[Literal["account", "self"], str]
+    type: Literal["account", "self"] | str
     """
     Type of the account referenced in the request.
     """
 
 
 class InvoiceCreatePreviewParamsScheduleDetails(TypedDict):
-    billing_mode: NotRequired[
-        "InvoiceCreatePreviewParamsScheduleDetailsBillingMode"
-    ]
+    billing_mode: NotRequired["InvoiceCreatePreviewParamsScheduleDetailsBillingMode"]
     """
     Controls how prorations and invoices for subscriptions are calculated and orchestrated.
     """
-    end_behavior: NotRequired["Literal['cancel', 'release']|str"]
+    end_behavior: NotRequired[Literal["cancel", "release"] | str]
     """
-    Behavior of the subscription schedule and underlying subscription when it ends. Possible values are `release` or `cancel` with the default being `release`. `release` will end the subscription schedule and keep the underlying subscription running. `cancel` will end the subscription schedule and cancel the underlying subscription.
+    Behavior of the subscription schedule and underlying subscription when it ends. Possible values are `release` or
+    `cancel` with the default being `release`. `release` will end the subscription schedule and keep the underlying
+    subscription running. `cancel` will end the subscription schedule and cancel the underlying subscription.
     """
-    pause_schedules: NotRequired[
-        "Literal['']|List[InvoiceCreatePreviewParamsScheduleDetailsPauseSchedule]"
-    ]
+    pause_schedules: NotRequired["Literal['']|list[InvoiceCreatePreviewParamsScheduleDetailsPauseSchedule]"]
     """
-    The subscription's pause behavior and optional resume behavior. You can provide one entry. Include its `key` to update an existing pause schedule. Omit `pause_schedules` to leave the existing schedule unchanged, or pass an empty string (`""`) to clear it.
+    The subscription's pause behavior and optional resume behavior. You can provide one entry. Include its `key` to
+    update an existing pause schedule. Omit `pause_schedules` to leave the existing schedule unchanged, or pass an empty
+    string (`""`) to clear it.
     """
-    phases: NotRequired[List["InvoiceCreatePreviewParamsScheduleDetailsPhase"]]
+    phases: NotRequired[list["InvoiceCreatePreviewParamsScheduleDetailsPhase"]]
     """
-    List representing phases of the subscription schedule. Each phase can be customized to have different durations, plans, and coupons. If there are multiple phases, the `end_date` of one phase will always equal the `start_date` of the next phase.
+    List representing phases of the subscription schedule. Each phase can be customized to have different durations,
+    plans, and coupons. If there are multiple phases, the `end_date` of one phase will always equal the `start_date` of
+    the next phase.
     """
-    proration_behavior: NotRequired[
-        "Literal['always_invoice', 'create_prorations', 'none']|str"
-    ]
+    proration_behavior: NotRequired[Literal["always_invoice", "create_prorations", "none"] | str]
     """
-    In cases where the `schedule_details` params update the currently active phase, specifies if and how to prorate at the time of the request.
+    In cases where the `schedule_details` params update the currently active phase, specifies if and how to prorate at
+    the time of the request.
     """
 
 
 class InvoiceCreatePreviewParamsScheduleDetailsBillingMode(TypedDict):
-    flexible: NotRequired[
-        "InvoiceCreatePreviewParamsScheduleDetailsBillingModeFlexible"
-    ]
+    flexible: NotRequired["InvoiceCreatePreviewParamsScheduleDetailsBillingModeFlexible"]
     """
     Configure behavior for flexible billing mode.
     """
-    type: Union[Literal["classic", "flexible"], str]
+    type: Literal["classic", "flexible"] | str
     """
-    Controls the calculation and orchestration of prorations and invoices for subscriptions. If no value is passed, the default is `flexible`.
+    Controls the calculation and orchestration of prorations and invoices for subscriptions. If no value is passed, the
+    default is `flexible`.
     """
 
 
 class InvoiceCreatePreviewParamsScheduleDetailsBillingModeFlexible(TypedDict):
-    proration_discounts: NotRequired["Literal['included', 'itemized']|str"]
+    proration_discounts: NotRequired[Literal["included", "itemized"] | str]
     """
     Controls how invoices and invoice items display proration amounts and discount amounts.
     """
@@ -558,30 +597,22 @@ class InvoiceCreatePreviewParamsScheduleDetailsPauseSchedule(TypedDict):
     """
     A unique identifier for this pause schedule entry.
     """
-    pause: NotRequired[
-        "InvoiceCreatePreviewParamsScheduleDetailsPauseSchedulePause"
-    ]
+    pause: NotRequired["InvoiceCreatePreviewParamsScheduleDetailsPauseSchedulePause"]
     """
     Configuration for when and how the subscription pauses.
     """
-    resume: NotRequired[
-        "Literal['']|InvoiceCreatePreviewParamsScheduleDetailsPauseScheduleResume"
-    ]
+    resume: NotRequired["Literal['']|InvoiceCreatePreviewParamsScheduleDetailsPauseScheduleResume"]
     """
     Configuration for when and how the subscription resumes.
     """
 
 
 class InvoiceCreatePreviewParamsScheduleDetailsPauseSchedulePause(TypedDict):
-    pause_at: NotRequired[
-        "InvoiceCreatePreviewParamsScheduleDetailsPauseSchedulePausePauseAt"
-    ]
+    pause_at: NotRequired["InvoiceCreatePreviewParamsScheduleDetailsPauseSchedulePausePauseAt"]
     """
     When to pause the subscription.
     """
-    settings: NotRequired[
-        "InvoiceCreatePreviewParamsScheduleDetailsPauseSchedulePauseSettings"
-    ]
+    settings: NotRequired["InvoiceCreatePreviewParamsScheduleDetailsPauseSchedulePauseSettings"]
     """
     Settings controlling billing behavior during the pause.
     """
@@ -594,7 +625,7 @@ class InvoiceCreatePreviewParamsScheduleDetailsPauseSchedulePausePauseAt(
     """
     The Unix timestamp at which to pause the subscription. Required when `type` is `timestamp`.
     """
-    type: Union[Literal["now", "timestamp"], str]
+    type: Literal["now", "timestamp"] | str
     """
     When to pause the subscription. Use `now` to pause immediately or `timestamp` to pause at a specific time.
     """
@@ -603,19 +634,16 @@ class InvoiceCreatePreviewParamsScheduleDetailsPauseSchedulePausePauseAt(
 class InvoiceCreatePreviewParamsScheduleDetailsPauseSchedulePauseSettings(
     TypedDict,
 ):
-    bill_for: NotRequired[
-        "InvoiceCreatePreviewParamsScheduleDetailsPauseSchedulePauseSettingsBillFor"
-    ]
+    bill_for: NotRequired["InvoiceCreatePreviewParamsScheduleDetailsPauseSchedulePauseSettingsBillFor"]
     """
     Controls what to bill for when pausing the subscription.
     """
-    invoicing_behavior: NotRequired[
-        "Literal['invoice', 'pending_invoice_item']|str"
-    ]
+    invoicing_behavior: NotRequired[Literal["invoice", "pending_invoice_item"] | str]
     """
-    Determines whether to generate an invoice for outstanding amounts when pausing. When adding a pause schedule, defaults to `pending_invoice_item`. On updates, the existing value is preserved if not provided.
+    Determines whether to generate an invoice for outstanding amounts when pausing. When adding a pause schedule,
+    defaults to `pending_invoice_item`. On updates, the existing value is preserved if not provided.
     """
-    type: NotRequired["Literal['subscription']|str"]
+    type: NotRequired[Literal["subscription"] | str]
     """
     The pause type. Currently only `subscription` is supported.
     """
@@ -641,33 +669,29 @@ class InvoiceCreatePreviewParamsScheduleDetailsPauseSchedulePauseSettingsBillFor
 class InvoiceCreatePreviewParamsScheduleDetailsPauseSchedulePauseSettingsBillForOutstandingUsageThrough(
     TypedDict,
 ):
-    type: NotRequired["Literal['none', 'pause_at']|str"]
+    type: NotRequired[Literal["none", "pause_at"] | str]
     """
-    Determines whether to collect metered usage accrued up to the pause date. When adding a pause schedule, defaults to `pause_at`. On updates, the existing value is preserved if not provided.
+    Determines whether to collect metered usage accrued up to the pause date. When adding a pause schedule, defaults to
+    `pause_at`. On updates, the existing value is preserved if not provided.
     """
 
 
 class InvoiceCreatePreviewParamsScheduleDetailsPauseSchedulePauseSettingsBillForUnusedTimeFrom(
     TypedDict,
 ):
-    type: NotRequired[
-        "Literal['item_current_period_start', 'none', 'pause_at']|str"
-    ]
+    type: NotRequired[Literal["item_current_period_start", "none", "pause_at"] | str]
     """
-    Determines which point in the billing period unused time is credited from. When adding a pause schedule, defaults to `pause_at`. On updates, the existing value is preserved if not provided.
+    Determines which point in the billing period unused time is credited from. When adding a pause schedule, defaults to
+    `pause_at`. On updates, the existing value is preserved if not provided.
     """
 
 
 class InvoiceCreatePreviewParamsScheduleDetailsPauseScheduleResume(TypedDict):
-    resume_at: NotRequired[
-        "InvoiceCreatePreviewParamsScheduleDetailsPauseScheduleResumeResumeAt"
-    ]
+    resume_at: NotRequired["InvoiceCreatePreviewParamsScheduleDetailsPauseScheduleResumeResumeAt"]
     """
     When to resume the subscription.
     """
-    settings: NotRequired[
-        "InvoiceCreatePreviewParamsScheduleDetailsPauseScheduleResumeSettings"
-    ]
+    settings: NotRequired["InvoiceCreatePreviewParamsScheduleDetailsPauseScheduleResumeSettings"]
     """
     Settings controlling how the subscription resumes.
     """
@@ -676,9 +700,7 @@ class InvoiceCreatePreviewParamsScheduleDetailsPauseScheduleResume(TypedDict):
 class InvoiceCreatePreviewParamsScheduleDetailsPauseScheduleResumeResumeAt(
     TypedDict,
 ):
-    duration: NotRequired[
-        "InvoiceCreatePreviewParamsScheduleDetailsPauseScheduleResumeResumeAtDuration"
-    ]
+    duration: NotRequired["InvoiceCreatePreviewParamsScheduleDetailsPauseScheduleResumeResumeAtDuration"]
     """
     The duration after which to resume the subscription. Required when `type` is `duration`.
     """
@@ -686,16 +708,17 @@ class InvoiceCreatePreviewParamsScheduleDetailsPauseScheduleResumeResumeAt(
     """
     The Unix timestamp at which to resume the subscription. Required when `type` is `timestamp`.
     """
-    type: Union[Literal["duration", "now", "timestamp"], str]
+    type: Literal["duration", "now", "timestamp"] | str
     """
-    When to resume the subscription. Use `now` to resume immediately, `duration` to resume after a set duration, or `timestamp` to resume at a specific time.
+    When to resume the subscription. Use `now` to resume immediately, `duration` to resume after a set duration, or
+    `timestamp` to resume at a specific time.
     """
 
 
 class InvoiceCreatePreviewParamsScheduleDetailsPauseScheduleResumeResumeAtDuration(
     TypedDict,
 ):
-    interval: Union[Literal["day", "month", "week", "year"], str]
+    interval: Literal["day", "month", "week", "year"] | str
     """
     The time unit for the resume duration. One of `day`, `week`, `month`, or `year`.
     """
@@ -708,122 +731,132 @@ class InvoiceCreatePreviewParamsScheduleDetailsPauseScheduleResumeResumeAtDurati
 class InvoiceCreatePreviewParamsScheduleDetailsPauseScheduleResumeSettings(
     TypedDict,
 ):
-    billing_cycle_anchor: NotRequired["Literal['resume_at', 'unchanged']|str"]
+    billing_cycle_anchor: NotRequired[Literal["resume_at", "unchanged"] | str]
     """
-    Controls the billing cycle anchor when the subscription resumes. When adding a pause schedule, defaults to `resume_at`. On updates, the existing value is preserved if not provided.
+    Controls the billing cycle anchor when the subscription resumes. When adding a pause schedule, defaults to
+    `resume_at`. On updates, the existing value is preserved if not provided.
     """
-    payment_behavior: NotRequired[
-        "Literal['resume_on_payment_attempt', 'resume_on_payment_success']|str"
-    ]
+    payment_behavior: NotRequired[Literal["resume_on_payment_attempt", "resume_on_payment_success"] | str]
     """
-    Controls whether Stripe attempts payment on the resumption invoice and how payment affects the subscription's status. When adding a pause schedule, defaults to `resume_on_payment_success`. On updates, the existing value is preserved if not provided.
+    Controls whether Stripe attempts payment on the resumption invoice and how payment affects the subscription's
+    status. When adding a pause schedule, defaults to `resume_on_payment_success`. On updates, the existing value is
+    preserved if not provided.
     """
-    proration_behavior: NotRequired[
-        "Literal['always_invoice', 'create_prorations', 'none']|str"
-    ]
+    proration_behavior: NotRequired[Literal["always_invoice", "create_prorations", "none"] | str]
     """
-    Determines how to handle prorations when the subscription resumes. When adding a pause schedule, defaults to `create_prorations`. On updates, the existing value is preserved if not provided.
+    Determines how to handle prorations when the subscription resumes. When adding a pause schedule, defaults to
+    `create_prorations`. On updates, the existing value is preserved if not provided.
     """
 
 
 class InvoiceCreatePreviewParamsScheduleDetailsPhase(TypedDict):
-    add_invoice_items: NotRequired[
-        List["InvoiceCreatePreviewParamsScheduleDetailsPhaseAddInvoiceItem"]
-    ]
+    add_invoice_items: NotRequired[list["InvoiceCreatePreviewParamsScheduleDetailsPhaseAddInvoiceItem"]]
     """
-    A list of prices and quantities that will generate invoice items appended to the next invoice for this phase. You may pass up to 20 items.
+    A list of prices and quantities that will generate invoice items appended to the next invoice for this phase. You
+    may pass up to 20 items.
     """
     application_fee_percent: NotRequired[float]
     """
-    A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the subscription invoice total that will be transferred to the application owner's Stripe account. The request must be made by a platform account on a connected account in order to set an application fee percentage. For more information, see the application fees [documentation](https://stripe.com/docs/connect/subscriptions#collecting-fees-on-subscriptions).
+    A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the
+    subscription invoice total that will be transferred to the application owner's Stripe account. The request must be
+    made by a platform account on a connected account in order to set an application fee percentage. For more
+    information, see the application fees
+    [documentation](https://stripe.com/docs/connect/subscriptions#collecting-fees-on-subscriptions).
     """
-    automatic_tax: NotRequired[
-        "InvoiceCreatePreviewParamsScheduleDetailsPhaseAutomaticTax"
-    ]
+    automatic_tax: NotRequired["InvoiceCreatePreviewParamsScheduleDetailsPhaseAutomaticTax"]
     """
     Automatic tax settings for this phase.
     """
-    billing_cycle_anchor: NotRequired[
-        "Literal['automatic', 'phase_start']|str"
-    ]
+    billing_cycle_anchor: NotRequired[Literal["automatic", "phase_start"] | str]
     """
-    Can be set to `phase_start` to set the anchor to the start of the phase or `automatic` to automatically change it if needed. Cannot be set to `phase_start` if this phase specifies a trial. For more information, see the billing cycle [documentation](https://docs.stripe.com/billing/subscriptions/billing-cycle).
+    Can be set to `phase_start` to set the anchor to the start of the phase or `automatic` to automatically change it if
+    needed. Cannot be set to `phase_start` if this phase specifies a trial. For more information, see the billing cycle
+    [documentation](https://docs.stripe.com/billing/subscriptions/billing-cycle).
     """
-    billing_thresholds: NotRequired[
-        "Literal['']|InvoiceCreatePreviewParamsScheduleDetailsPhaseBillingThresholds"
-    ]
+    billing_thresholds: NotRequired["Literal['']|InvoiceCreatePreviewParamsScheduleDetailsPhaseBillingThresholds"]
     """
-    Define thresholds at which an invoice will be sent, and the subscription advanced to a new billing period. Pass an empty string to remove previously-defined thresholds.
+    Define thresholds at which an invoice will be sent, and the subscription advanced to a new billing period. Pass an
+    empty string to remove previously-defined thresholds.
     """
-    collection_method: NotRequired[
-        "Literal['charge_automatically', 'send_invoice']|str"
-    ]
+    collection_method: NotRequired[Literal["charge_automatically", "send_invoice"] | str]
     """
-    Either `charge_automatically`, or `send_invoice`. When charging automatically, Stripe will attempt to pay the underlying subscription at the end of each billing cycle using the default source attached to the customer. When sending an invoice, Stripe will email your customer an invoice with payment instructions and mark the subscription as `active`. Defaults to `charge_automatically` on creation.
+    Either `charge_automatically`, or `send_invoice`. When charging automatically, Stripe will attempt to pay the
+    underlying subscription at the end of each billing cycle using the default source attached to the customer. When
+    sending an invoice, Stripe will email your customer an invoice with payment instructions and mark the subscription
+    as `active`. Defaults to `charge_automatically` on creation.
     """
     currency: NotRequired[str]
     """
-    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies).
+    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a
+    [supported currency](https://stripe.com/docs/currencies).
     """
     default_payment_method: NotRequired[str]
     """
-    ID of the default payment method for the subscription schedule. It must belong to the customer associated with the subscription schedule. If not set, invoices will use the default payment method in the customer's invoice settings.
+    ID of the default payment method for the subscription schedule. It must belong to the customer associated with the
+    subscription schedule. If not set, invoices will use the default payment method in the customer's invoice settings.
     """
-    default_tax_rates: NotRequired["Literal['']|List[str]"]
+    default_tax_rates: NotRequired[Literal[""] | list[str]]
     """
-    A list of [Tax Rate](https://docs.stripe.com/api/tax_rates) ids. These Tax Rates will set the Subscription's [`default_tax_rates`](https://docs.stripe.com/api/subscriptions/create#create_subscription-default_tax_rates), which means they will be the Invoice's [`default_tax_rates`](https://docs.stripe.com/api/invoices/create#create_invoice-default_tax_rates) for any Invoices issued by the Subscription during this Phase.
+    A list of [Tax Rate](https://docs.stripe.com/api/tax_rates) ids. These Tax Rates will set the Subscription's
+    [`default_tax_rates`](https://docs.stripe.com/api/subscriptions/create#create_subscription-default_tax_rates), which
+    means they will be the Invoice's
+    [`default_tax_rates`](https://docs.stripe.com/api/invoices/create#create_invoice-default_tax_rates) for any Invoices
+    issued by the Subscription during this Phase.
     """
-    description: NotRequired["Literal['']|str"]
+    description: NotRequired[Literal[""] | str]
     """
-    Subscription description, meant to be displayable to the customer. Use this field to optionally store an explanation of the subscription for rendering in Stripe surfaces and certain local payment methods UIs.
+    Subscription description, meant to be displayable to the customer. Use this field to optionally store an explanation
+    of the subscription for rendering in Stripe surfaces and certain local payment methods UIs.
     """
-    discounts: NotRequired[
-        "Literal['']|List[InvoiceCreatePreviewParamsScheduleDetailsPhaseDiscount]"
-    ]
+    discounts: NotRequired["Literal['']|list[InvoiceCreatePreviewParamsScheduleDetailsPhaseDiscount]"]
     """
-    The coupons to redeem into discounts for the schedule phase. If not specified, inherits the discount from the subscription's customer. Pass an empty string to avoid inheriting any discounts.
+    The coupons to redeem into discounts for the schedule phase. If not specified, inherits the discount from the
+    subscription's customer. Pass an empty string to avoid inheriting any discounts.
     """
-    duration: NotRequired[
-        "InvoiceCreatePreviewParamsScheduleDetailsPhaseDuration"
-    ]
+    duration: NotRequired["InvoiceCreatePreviewParamsScheduleDetailsPhaseDuration"]
     """
     The number of intervals the phase should last. If set, `end_date` must not be set.
     """
-    end_date: NotRequired["int|Literal['now']"]
+    end_date: NotRequired[int | Literal["now"]]
     """
     The date at which this phase of the subscription schedule ends. If set, `duration` must not be set.
     """
-    invoice_settings: NotRequired[
-        "InvoiceCreatePreviewParamsScheduleDetailsPhaseInvoiceSettings"
-    ]
+    invoice_settings: NotRequired["InvoiceCreatePreviewParamsScheduleDetailsPhaseInvoiceSettings"]
     """
     All invoices will be billed using the specified settings.
     """
-    items: List["InvoiceCreatePreviewParamsScheduleDetailsPhaseItem"]
+    items: list["InvoiceCreatePreviewParamsScheduleDetailsPhaseItem"]
     """
     List of configuration items, each with an attached price, to apply during this phase of the subscription schedule.
     """
-    metadata: NotRequired["Dict[str, str]"]
+    metadata: NotRequired[dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to a phase. Metadata on a schedule's phase will update the underlying subscription's `metadata` when the phase is entered, adding new keys and replacing existing keys in the subscription's `metadata`. Individual keys in the subscription's `metadata` can be unset by posting an empty value to them in the phase's `metadata`. To unset all keys in the subscription's `metadata`, update the subscription directly or unset every key individually from the phase's `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to a phase. Metadata on a
+    schedule's phase will update the underlying subscription's `metadata` when the phase is entered, adding new keys and
+    replacing existing keys in the subscription's `metadata`. Individual keys in the subscription's `metadata` can be
+    unset by posting an empty value to them in the phase's `metadata`. To unset all keys in the subscription's
+    `metadata`, update the subscription directly or unset every key individually from the phase's `metadata`.
     """
     on_behalf_of: NotRequired[str]
     """
     The account on behalf of which to charge, for each of the associated subscription's invoices.
     """
-    proration_behavior: NotRequired[
-        "Literal['always_invoice', 'create_prorations', 'none']|str"
-    ]
+    proration_behavior: NotRequired[Literal["always_invoice", "create_prorations", "none"] | str]
     """
-    Controls whether the subscription schedule should create [prorations](https://docs.stripe.com/billing/subscriptions/prorations) when transitioning to this phase if there is a difference in billing configuration. It's different from the request-level [proration_behavior](https://docs.stripe.com/api/subscription_schedules/update#update_subscription_schedule-proration_behavior) parameter which controls what happens if the update request affects the billing configuration (item price, quantity, etc.) of the current phase.
+    Controls whether the subscription schedule should create
+    [prorations](https://docs.stripe.com/billing/subscriptions/prorations) when transitioning to this phase if there is
+    a difference in billing configuration. It's different from the request-level
+    [proration_behavior](https://docs.stripe.com/api/subscription_schedules/update#update_subscription_schedule-proration_behavior)
+    parameter which controls what happens if the update request affects the billing configuration (item price, quantity,
+    etc.) of the current phase.
     """
-    start_date: NotRequired["int|Literal['now']"]
+    start_date: NotRequired[int | Literal["now"]]
     """
-    The date at which this phase of the subscription schedule starts or `now`. Must be set on the first phase. Prefer to specify `now` over an explicit timestamp when appropriate to avoid unexpected behavior due to request delays or clock skew resulting in the phase being slightly backdated or postdated.
+    The date at which this phase of the subscription schedule starts or `now`. Must be set on the first phase. Prefer to
+    specify `now` over an explicit timestamp when appropriate to avoid unexpected behavior due to request delays or
+    clock skew resulting in the phase being slightly backdated or postdated.
     """
-    transfer_data: NotRequired[
-        "InvoiceCreatePreviewParamsScheduleDetailsPhaseTransferData"
-    ]
+    transfer_data: NotRequired["InvoiceCreatePreviewParamsScheduleDetailsPhaseTransferData"]
     """
     The data with which to automatically create a Transfer for each of the associated subscription's invoices.
     """
@@ -831,9 +864,10 @@ class InvoiceCreatePreviewParamsScheduleDetailsPhase(TypedDict):
     """
     If set to true the entire phase is counted as a trial and the customer will not be charged for any fees.
     """
-    trial_end: NotRequired["int|Literal['now']"]
+    trial_end: NotRequired[int | Literal["now"]]
     """
-    Sets the phase to trialing from the start date to this date. Must be within the phase. When previewing an update, if combined with `trial=true`, it must match the phase end date.
+    Sets the phase to trialing from the start date to this date. Must be within the phase. When previewing an update, if
+    combined with `trial=true`, it must match the phase end date.
     """
 
 
@@ -842,39 +876,35 @@ class InvoiceCreatePreviewParamsScheduleDetailsPhaseAddInvoiceItem(TypedDict):
     """
     Controls whether discounts apply to this invoice item. Defaults to true if no value is provided.
     """
-    discounts: NotRequired[
-        List[
-            "InvoiceCreatePreviewParamsScheduleDetailsPhaseAddInvoiceItemDiscount"
-        ]
-    ]
+    discounts: NotRequired[list["InvoiceCreatePreviewParamsScheduleDetailsPhaseAddInvoiceItemDiscount"]]
     """
     The coupons to redeem into discounts for the item.
     """
-    metadata: NotRequired["Dict[str, str]"]
+    metadata: NotRequired[dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
-    period: NotRequired[
-        "InvoiceCreatePreviewParamsScheduleDetailsPhaseAddInvoiceItemPeriod"
-    ]
+    period: NotRequired["InvoiceCreatePreviewParamsScheduleDetailsPhaseAddInvoiceItemPeriod"]
     """
-    The period associated with this invoice item. If not set, `period.start.type` defaults to `max_item_period_start` and `period.end.type` defaults to `min_item_period_end`.
+    The period associated with this invoice item. If not set, `period.start.type` defaults to `max_item_period_start`
+    and `period.end.type` defaults to `min_item_period_end`.
     """
     price: NotRequired[str]
     """
     The ID of the price object. One of `price` or `price_data` is required.
     """
-    price_data: NotRequired[
-        "InvoiceCreatePreviewParamsScheduleDetailsPhaseAddInvoiceItemPriceData"
-    ]
+    price_data: NotRequired["InvoiceCreatePreviewParamsScheduleDetailsPhaseAddInvoiceItemPriceData"]
     """
-    Data used to generate a new [Price](https://docs.stripe.com/api/prices) object inline. One of `price` or `price_data` is required.
+    Data used to generate a new [Price](https://docs.stripe.com/api/prices) object inline. One of `price` or
+    `price_data` is required.
     """
     quantity: NotRequired[int]
     """
     Quantity for this item. Defaults to 1.
     """
-    tax_rates: NotRequired["Literal['']|List[str]"]
+    tax_rates: NotRequired[Literal[""] | list[str]]
     """
     The tax rates which apply to the item. When set, the `default_tax_rates` do not apply to this item.
     """
@@ -900,9 +930,7 @@ class InvoiceCreatePreviewParamsScheduleDetailsPhaseAddInvoiceItemDiscount(
 class InvoiceCreatePreviewParamsScheduleDetailsPhaseAddInvoiceItemPeriod(
     TypedDict,
 ):
-    end: (
-        "InvoiceCreatePreviewParamsScheduleDetailsPhaseAddInvoiceItemPeriodEnd"
-    )
+    end: "InvoiceCreatePreviewParamsScheduleDetailsPhaseAddInvoiceItemPeriodEnd"
     """
     End of the invoice item period.
     """
@@ -919,7 +947,7 @@ class InvoiceCreatePreviewParamsScheduleDetailsPhaseAddInvoiceItemPeriodEnd(
     """
     A precise Unix timestamp for the end of the invoice item period. Must be greater than or equal to `period.start`.
     """
-    type: Union[Literal["min_item_period_end", "phase_end", "timestamp"], str]
+    type: Literal["min_item_period_end", "phase_end", "timestamp"] | str
     """
     Select how to calculate the end of the invoice item period.
     """
@@ -932,9 +960,7 @@ class InvoiceCreatePreviewParamsScheduleDetailsPhaseAddInvoiceItemPeriodStart(
     """
     A precise Unix timestamp for the start of the invoice item period. Must be less than or equal to `period.end`.
     """
-    type: Union[
-        Literal["max_item_period_start", "phase_start", "timestamp"], str
-    ]
+    type: Literal["max_item_period_start", "phase_start", "timestamp"] | str
     """
     Select how to calculate the start of the invoice item period.
     """
@@ -945,38 +971,44 @@ class InvoiceCreatePreviewParamsScheduleDetailsPhaseAddInvoiceItemPriceData(
 ):
     currency: str
     """
-    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies).
+    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a
+    [supported currency](https://stripe.com/docs/currencies).
     """
     product: str
     """
-    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices) will belong to.
+    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices)
+    will belong to.
     """
-    tax_behavior: NotRequired[
-        "Literal['exclusive', 'inclusive', 'unspecified']|str"
-    ]
+    tax_behavior: NotRequired[Literal["exclusive", "inclusive", "unspecified"] | str]
     """
-    Only required if a [default tax behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended)) was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or `exclusive`, it cannot be changed.
+    Only required if a [default tax
+    behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended))
+    was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or
+    exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or
+    `exclusive`, it cannot be changed.
     """
     unit_amount: NotRequired[int]
     """
-    A positive integer in cents (or local equivalent) (or 0 for a free price) representing how much to charge or a negative integer representing the amount to credit to the customer.
+    A positive integer in cents (or local equivalent) (or 0 for a free price) representing how much to charge or a
+    negative integer representing the amount to credit to the customer.
     """
     unit_amount_decimal: NotRequired[Decimal]
     """
-    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places. Only one of `unit_amount` and `unit_amount_decimal` can be set.
+    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places.
+    Only one of `unit_amount` and `unit_amount_decimal` can be set.
     """
 
 
 class InvoiceCreatePreviewParamsScheduleDetailsPhaseAutomaticTax(TypedDict):
     enabled: bool
     """
-    Enabled automatic tax calculation which will automatically compute tax rates on all invoices generated by the subscription.
+    Enabled automatic tax calculation which will automatically compute tax rates on all invoices generated by the
+    subscription.
     """
-    liability: NotRequired[
-        "InvoiceCreatePreviewParamsScheduleDetailsPhaseAutomaticTaxLiability"
-    ]
+    liability: NotRequired["InvoiceCreatePreviewParamsScheduleDetailsPhaseAutomaticTaxLiability"]
     """
-    The account that's liable for tax. If set, the business address and tax registrations required to perform the tax calculation are loaded from this account. The tax transaction is returned in the report of the connected account.
+    The account that's liable for tax. If set, the business address and tax registrations required to perform the tax
+    calculation are loaded from this account. The tax transaction is returned in the report of the connected account.
     """
 
 
@@ -987,7 +1019,7 @@ class InvoiceCreatePreviewParamsScheduleDetailsPhaseAutomaticTaxLiability(
     """
     The connected account being referenced when `type` is `account`.
     """
-    type: Union[Literal["account", "self"], str]
+    type: Literal["account", "self"] | str
     """
     Type of the account referenced in the request.
     """
@@ -1002,7 +1034,8 @@ class InvoiceCreatePreviewParamsScheduleDetailsPhaseBillingThresholds(
     """
     reset_billing_cycle_anchor: NotRequired[bool]
     """
-    Indicates if the `billing_cycle_anchor` should be reset when a threshold is reached. If true, `billing_cycle_anchor` will be updated to the date/time the threshold was last reached; otherwise, the value will remain unchanged.
+    Indicates if the `billing_cycle_anchor` should be reset when a threshold is reached. If true, `billing_cycle_anchor`
+    will be updated to the date/time the threshold was last reached; otherwise, the value will remain unchanged.
     """
 
 
@@ -1022,7 +1055,7 @@ class InvoiceCreatePreviewParamsScheduleDetailsPhaseDiscount(TypedDict):
 
 
 class InvoiceCreatePreviewParamsScheduleDetailsPhaseDuration(TypedDict):
-    interval: Union[Literal["day", "month", "week", "year"], str]
+    interval: Literal["day", "month", "week", "year"] | str
     """
     Specifies phase duration. Either `day`, `week`, `month` or `year`.
     """
@@ -1033,19 +1066,20 @@ class InvoiceCreatePreviewParamsScheduleDetailsPhaseDuration(TypedDict):
 
 
 class InvoiceCreatePreviewParamsScheduleDetailsPhaseInvoiceSettings(TypedDict):
-    account_tax_ids: NotRequired["Literal['']|List[str]"]
+    account_tax_ids: NotRequired[Literal[""] | list[str]]
     """
-    The account tax IDs associated with this phase of the subscription schedule. Will be set on invoices generated by this phase of the subscription schedule.
+    The account tax IDs associated with this phase of the subscription schedule. Will be set on invoices generated by
+    this phase of the subscription schedule.
     """
     days_until_due: NotRequired[int]
     """
-    Number of days within which a customer must pay invoices generated by this subscription schedule. This value will be `null` for subscription schedules where `billing=charge_automatically`.
+    Number of days within which a customer must pay invoices generated by this subscription schedule. This value will be
+    `null` for subscription schedules where `billing=charge_automatically`.
     """
-    issuer: NotRequired[
-        "InvoiceCreatePreviewParamsScheduleDetailsPhaseInvoiceSettingsIssuer"
-    ]
+    issuer: NotRequired["InvoiceCreatePreviewParamsScheduleDetailsPhaseInvoiceSettingsIssuer"]
     """
-    The connected account that issues the invoice. The invoice is presented with the branding and support information of the specified account.
+    The connected account that issues the invoice. The invoice is presented with the branding and support information of
+    the specified account.
     """
 
 
@@ -1056,28 +1090,30 @@ class InvoiceCreatePreviewParamsScheduleDetailsPhaseInvoiceSettingsIssuer(
     """
     The connected account being referenced when `type` is `account`.
     """
-    type: Union[Literal["account", "self"], str]
+    type: Literal["account", "self"] | str
     """
     Type of the account referenced in the request.
     """
 
 
 class InvoiceCreatePreviewParamsScheduleDetailsPhaseItem(TypedDict):
-    billing_thresholds: NotRequired[
-        "Literal['']|InvoiceCreatePreviewParamsScheduleDetailsPhaseItemBillingThresholds"
-    ]
+    billing_thresholds: NotRequired["Literal['']|InvoiceCreatePreviewParamsScheduleDetailsPhaseItemBillingThresholds"]
     """
-    Define thresholds at which an invoice will be sent, and the subscription advanced to a new billing period. Pass an empty string to remove previously-defined thresholds.
+    Define thresholds at which an invoice will be sent, and the subscription advanced to a new billing period. Pass an
+    empty string to remove previously-defined thresholds.
     """
-    discounts: NotRequired[
-        "Literal['']|List[InvoiceCreatePreviewParamsScheduleDetailsPhaseItemDiscount]"
-    ]
+    discounts: NotRequired["Literal['']|list[InvoiceCreatePreviewParamsScheduleDetailsPhaseItemDiscount]"]
     """
     The coupons to redeem into discounts for the subscription item.
     """
-    metadata: NotRequired["Dict[str, str]"]
+    metadata: NotRequired[dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to a configuration item. Metadata on a configuration item will update the underlying subscription item's `metadata` when the phase is entered, adding new keys and replacing existing keys. Individual keys in the subscription item's `metadata` can be unset by posting an empty value to them in the configuration item's `metadata`. To unset all keys in the subscription item's `metadata`, update the subscription item directly or unset every key individually from the configuration item's `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to a configuration item. Metadata
+    on a configuration item will update the underlying subscription item's `metadata` when the phase is entered, adding
+    new keys and replacing existing keys. Individual keys in the subscription item's `metadata` can be unset by posting
+    an empty value to them in the configuration item's `metadata`. To unset all keys in the subscription item's
+    `metadata`, update the subscription item directly or unset every key individually from the configuration item's
+    `metadata`.
     """
     plan: NotRequired[str]
     """
@@ -1087,9 +1123,7 @@ class InvoiceCreatePreviewParamsScheduleDetailsPhaseItem(TypedDict):
     """
     The ID of the price object.
     """
-    price_data: NotRequired[
-        "InvoiceCreatePreviewParamsScheduleDetailsPhaseItemPriceData"
-    ]
+    price_data: NotRequired["InvoiceCreatePreviewParamsScheduleDetailsPhaseItemPriceData"]
     """
     Data used to generate a new [Price](https://docs.stripe.com/api/prices) object inline.
     """
@@ -1097,9 +1131,11 @@ class InvoiceCreatePreviewParamsScheduleDetailsPhaseItem(TypedDict):
     """
     Quantity for the given price. Can be set only if the price's `usage_type` is `licensed` and not `metered`.
     """
-    tax_rates: NotRequired["Literal['']|List[str]"]
+    tax_rates: NotRequired[Literal[""] | list[str]]
     """
-    A list of [Tax Rate](https://docs.stripe.com/api/tax_rates) ids. These Tax Rates will override the [`default_tax_rates`](https://docs.stripe.com/api/subscriptions/create#create_subscription-default_tax_rates) on the Subscription. When updating, pass an empty string to remove previously-defined tax rates.
+    A list of [Tax Rate](https://docs.stripe.com/api/tax_rates) ids. These Tax Rates will override the
+    [`default_tax_rates`](https://docs.stripe.com/api/subscriptions/create#create_subscription-default_tax_rates) on the
+    Subscription. When updating, pass an empty string to remove previously-defined tax rates.
     """
 
 
@@ -1108,7 +1144,9 @@ class InvoiceCreatePreviewParamsScheduleDetailsPhaseItemBillingThresholds(
 ):
     usage_gte: int
     """
-    Number of units that meets the billing threshold to advance the subscription to a new billing period (e.g., it takes 10 $5 units to meet a $50 [monetary threshold](https://docs.stripe.com/api/subscriptions/update#update_subscription-billing_thresholds-amount_gte))
+    Number of units that meets the billing threshold to advance the subscription to a new billing period (e.g., it takes
+    10 $5 units to meet a $50 [monetary
+    threshold](https://docs.stripe.com/api/subscriptions/update#update_subscription-billing_thresholds-amount_gte))
     """
 
 
@@ -1130,23 +1168,25 @@ class InvoiceCreatePreviewParamsScheduleDetailsPhaseItemDiscount(TypedDict):
 class InvoiceCreatePreviewParamsScheduleDetailsPhaseItemPriceData(TypedDict):
     currency: str
     """
-    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies).
+    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a
+    [supported currency](https://stripe.com/docs/currencies).
     """
     product: str
     """
-    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices) will belong to.
+    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices)
+    will belong to.
     """
-    recurring: (
-        "InvoiceCreatePreviewParamsScheduleDetailsPhaseItemPriceDataRecurring"
-    )
+    recurring: "InvoiceCreatePreviewParamsScheduleDetailsPhaseItemPriceDataRecurring"
     """
     The recurring components of a price such as `interval` and `interval_count`.
     """
-    tax_behavior: NotRequired[
-        "Literal['exclusive', 'inclusive', 'unspecified']|str"
-    ]
+    tax_behavior: NotRequired[Literal["exclusive", "inclusive", "unspecified"] | str]
     """
-    Only required if a [default tax behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended)) was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or `exclusive`, it cannot be changed.
+    Only required if a [default tax
+    behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended))
+    was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or
+    exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or
+    `exclusive`, it cannot be changed.
     """
     unit_amount: NotRequired[int]
     """
@@ -1154,27 +1194,31 @@ class InvoiceCreatePreviewParamsScheduleDetailsPhaseItemPriceData(TypedDict):
     """
     unit_amount_decimal: NotRequired[Decimal]
     """
-    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places. Only one of `unit_amount` and `unit_amount_decimal` can be set.
+    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places.
+    Only one of `unit_amount` and `unit_amount_decimal` can be set.
     """
 
 
 class InvoiceCreatePreviewParamsScheduleDetailsPhaseItemPriceDataRecurring(
     TypedDict,
 ):
-    interval: Union[Literal["day", "month", "week", "year"], str]
+    interval: Literal["day", "month", "week", "year"] | str
     """
     Specifies billing frequency. Either `day`, `week`, `month` or `year`.
     """
     interval_count: NotRequired[int]
     """
-    The number of intervals between subscription billings. For example, `interval=month` and `interval_count=3` bills every 3 months. Maximum of three years interval allowed (3 years, 36 months, or 156 weeks).
+    The number of intervals between subscription billings. For example, `interval=month` and `interval_count=3` bills
+    every 3 months. Maximum of three years interval allowed (3 years, 36 months, or 156 weeks).
     """
 
 
 class InvoiceCreatePreviewParamsScheduleDetailsPhaseTransferData(TypedDict):
     amount_percent: NotRequired[float]
     """
-    A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the subscription invoice total that will be transferred to the destination account. By default, the entire amount is transferred to the destination.
+    A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the
+    subscription invoice total that will be transferred to the destination account. By default, the entire amount is
+    transferred to the destination.
     """
     destination: str
     """
@@ -1183,83 +1227,89 @@ class InvoiceCreatePreviewParamsScheduleDetailsPhaseTransferData(TypedDict):
 
 
 class InvoiceCreatePreviewParamsSubscriptionDetails(TypedDict):
-    billing_cycle_anchor: NotRequired[
-        "InvoiceCreatePreviewParamsSubscriptionDetailsBillingCycleAnchor"
-    ]
+    billing_cycle_anchor: NotRequired["InvoiceCreatePreviewParamsSubscriptionDetailsBillingCycleAnchor"]
     """
-    For new subscriptions, a future timestamp to anchor the subscription's [billing cycle](https://docs.stripe.com/subscriptions/billing-cycle). This is used to determine the date of the first full invoice, and, for plans with `month` or `year` intervals, the day of the month for subsequent invoices. For existing subscriptions, the value can only be set to `now` or `unchanged`.
+    For new subscriptions, a future timestamp to anchor the subscription's [billing
+    cycle](https://docs.stripe.com/subscriptions/billing-cycle). This is used to determine the date of the first full
+    invoice, and, for plans with `month` or `year` intervals, the day of the month for subsequent invoices. For existing
+    subscriptions, the value can only be set to `now` or `unchanged`.
     """
-    billing_mode: NotRequired[
-        "InvoiceCreatePreviewParamsSubscriptionDetailsBillingMode"
-    ]
+    billing_mode: NotRequired["InvoiceCreatePreviewParamsSubscriptionDetailsBillingMode"]
     """
     Controls how prorations and invoices for subscriptions are calculated and orchestrated.
     """
-    billing_schedules: NotRequired[
-        "Literal['']|List[InvoiceCreatePreviewParamsSubscriptionDetailsBillingSchedule]"
-    ]
+    billing_schedules: NotRequired["Literal['']|list[InvoiceCreatePreviewParamsSubscriptionDetailsBillingSchedule]"]
     """
     Sets the billing schedules for the subscription.
     """
-    cancel_at: NotRequired[
-        "Literal['']|int|Literal['max_billed_until', 'max_period_end', 'min_period_end']|str"
-    ]
+    cancel_at: NotRequired[Literal[""] | int | Literal["max_billed_until", "max_period_end", "min_period_end"] | str]
     """
-    A timestamp at which the subscription should cancel. If set to a date before the current period ends, this will cause a proration if prorations have been enabled using `proration_behavior`. If set during a future period, this will always cause a proration for that period.
+    A timestamp at which the subscription should cancel. If set to a date before the current period ends, this will
+    cause a proration if prorations have been enabled using `proration_behavior`. If set during a future period, this
+    will always cause a proration for that period.
     """
     cancel_at_period_end: NotRequired[bool]
     """
-    Indicate whether this subscription should cancel at the end of the current period (`current_period_end`). Defaults to `false`.
+    Indicate whether this subscription should cancel at the end of the current period (`current_period_end`). Defaults
+    to `false`.
     """
     cancel_now: NotRequired[bool]
     """
     This simulates the subscription being canceled or expired immediately.
     """
-    default_tax_rates: NotRequired["Literal['']|List[str]"]
+    default_tax_rates: NotRequired[Literal[""] | list[str]]
     """
-    If provided, the invoice returned will preview updating or creating a subscription with these default tax rates. The default tax rates will apply to any line item that does not have `tax_rates` set.
+    If provided, the invoice returned will preview updating or creating a subscription with these default tax rates. The
+    default tax rates will apply to any line item that does not have `tax_rates` set.
     """
-    items: NotRequired[
-        List["InvoiceCreatePreviewParamsSubscriptionDetailsItem"]
-    ]
+    items: NotRequired[list["InvoiceCreatePreviewParamsSubscriptionDetailsItem"]]
     """
     A list of up to 20 subscription items, each with an attached price.
     """
-    metadata: NotRequired[
-        "Literal['']|Dict[str, str]"
-    ]
+    metadata: NotRequired[Literal[""] | dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
     pause: NotRequired["InvoiceCreatePreviewParamsSubscriptionDetailsPause"]
     """
-    Previews the invoice that would be generated when pausing the subscription. Passing an empty hash won't preview pausing and instead returns the next invoice.
+    Previews the invoice that would be generated when pausing the subscription. Passing an empty hash won't preview
+    pausing and instead returns the next invoice.
 
-    To receive a preview invoice, set `invoicing_behavior` to `invoice`. A preview isn't available if the `bill_for` options produce no billable amounts.
+    To receive a preview invoice, set `invoicing_behavior` to `invoice`. A preview isn't available if the `bill_for`
+    options produce no billable amounts.
 
-    `pending_invoice_item` never has a preview available because pausing wouldn't generate an invoice, and paused subscriptions don't generate invoices either.
+    `pending_invoice_item` never has a preview available because pausing wouldn't generate an invoice, and paused
+    subscriptions don't generate invoices either.
     """
-    proration_behavior: NotRequired[
-        "Literal['always_invoice', 'create_prorations', 'none']|str"
-    ]
+    proration_behavior: NotRequired[Literal["always_invoice", "create_prorations", "none"] | str]
     """
-    Determines how to handle [prorations](https://docs.stripe.com/billing/subscriptions/prorations) when the billing cycle changes (e.g., when switching plans, resetting `billing_cycle_anchor=now`, or starting a trial), or if an item's `quantity` changes. The default value is `create_prorations`.
+    Determines how to handle [prorations](https://docs.stripe.com/billing/subscriptions/prorations) when the billing
+    cycle changes (e.g., when switching plans, resetting `billing_cycle_anchor=now`, or starting a trial), or if an
+    item's `quantity` changes. The default value is `create_prorations`.
     """
     proration_date: NotRequired[int]
     """
-    If previewing an update to a subscription, and doing proration, `subscription_details.proration_date` forces the proration to be calculated as though the update was done at the specified time. The time given must be within the current subscription period and within the current phase of the schedule backing this subscription, if the schedule exists. If set, `subscription`, and one of `subscription_details.items`, or `subscription_details.trial_end` are required. Also, `subscription_details.proration_behavior` cannot be set to 'none'.
+    If previewing an update to a subscription, and doing proration, `subscription_details.proration_date` forces the
+    proration to be calculated as though the update was done at the specified time. The time given must be within the
+    current subscription period and within the current phase of the schedule backing this subscription, if the schedule
+    exists. If set, `subscription`, and one of `subscription_details.items`, or `subscription_details.trial_end` are
+    required. Also, `subscription_details.proration_behavior` cannot be set to 'none'.
     """
     resume_at: NotRequired[Literal["now"]]
     """
-    For paused subscriptions, setting `subscription_details.resume_at` to `now` will preview the invoice that will be generated if the subscription is resumed.
+    For paused subscriptions, setting `subscription_details.resume_at` to `now` will preview the invoice that will be
+    generated if the subscription is resumed.
     """
     start_date: NotRequired[int]
     """
     Date a subscription is intended to start (can be future or past).
     """
-    trial_end: NotRequired["Literal['now']|int"]
+    trial_end: NotRequired[Literal["now"] | int]
     """
-    If provided, the invoice returned will preview updating or creating a subscription with that trial end. If set, one of `subscription_details.items` or `subscription` is required.
+    If provided, the invoice returned will preview updating or creating a subscription with that trial end. If set, one
+    of `subscription_details.items` or `subscription` is required.
     """
 
 
@@ -1270,52 +1320,47 @@ class InvoiceCreatePreviewParamsSubscriptionDetailsBillingCycleAnchor(
     """
     A timestamp to use as the subscription's billing cycle anchor. Only valid when `type` is `timestamp`.
     """
-    type: Union[Literal["now", "timestamp", "unchanged"], str]
+    type: Literal["now", "timestamp", "unchanged"] | str
     """
     Determines how the subscription's billing cycle anchor behaves for the invoice preview.
     """
 
 
 class InvoiceCreatePreviewParamsSubscriptionDetailsBillingMode(TypedDict):
-    flexible: NotRequired[
-        "InvoiceCreatePreviewParamsSubscriptionDetailsBillingModeFlexible"
-    ]
+    flexible: NotRequired["InvoiceCreatePreviewParamsSubscriptionDetailsBillingModeFlexible"]
     """
     Configure behavior for flexible billing mode.
     """
-    type: Union[Literal["classic", "flexible"], str]
+    type: Literal["classic", "flexible"] | str
     """
-    Controls the calculation and orchestration of prorations and invoices for subscriptions. If no value is passed, the default is `flexible`.
+    Controls the calculation and orchestration of prorations and invoices for subscriptions. If no value is passed, the
+    default is `flexible`.
     """
 
 
 class InvoiceCreatePreviewParamsSubscriptionDetailsBillingModeFlexible(
     TypedDict,
 ):
-    proration_discounts: NotRequired["Literal['included', 'itemized']|str"]
+    proration_discounts: NotRequired[Literal["included", "itemized"] | str]
     """
     Controls how invoices and invoice items display proration amounts and discount amounts.
     """
 
 
 class InvoiceCreatePreviewParamsSubscriptionDetailsBillingSchedule(TypedDict):
-    applies_to: NotRequired[
-        List[
-            "InvoiceCreatePreviewParamsSubscriptionDetailsBillingScheduleAppliesTo"
-        ]
-    ]
+    applies_to: NotRequired[list["InvoiceCreatePreviewParamsSubscriptionDetailsBillingScheduleAppliesTo"]]
     """
     Configure billing schedule differently for individual subscription items.
     """
-    bill_until: NotRequired[
-        "InvoiceCreatePreviewParamsSubscriptionDetailsBillingScheduleBillUntil"
-    ]
+    bill_until: NotRequired["InvoiceCreatePreviewParamsSubscriptionDetailsBillingScheduleBillUntil"]
     """
-    The end date for the billing schedule. You must not set this earlier than current period end for every applicable subscription item.
+    The end date for the billing schedule. You must not set this earlier than current period end for every applicable
+    subscription item.
     """
     key: NotRequired[str]
     """
-    Specify a key for the billing schedule. Must be unique to this field, alphanumeric, and up to 200 characters. If not provided, a unique key will be generated.
+    Specify a key for the billing schedule. Must be unique to this field, alphanumeric, and up to 200 characters. If not
+    provided, a unique key will be generated.
     """
 
 
@@ -1335,9 +1380,7 @@ class InvoiceCreatePreviewParamsSubscriptionDetailsBillingScheduleAppliesTo(
 class InvoiceCreatePreviewParamsSubscriptionDetailsBillingScheduleBillUntil(
     TypedDict,
 ):
-    duration: NotRequired[
-        "InvoiceCreatePreviewParamsSubscriptionDetailsBillingScheduleBillUntilDuration"
-    ]
+    duration: NotRequired["InvoiceCreatePreviewParamsSubscriptionDetailsBillingScheduleBillUntilDuration"]
     """
     Specifies the billing period.
     """
@@ -1345,7 +1388,7 @@ class InvoiceCreatePreviewParamsSubscriptionDetailsBillingScheduleBillUntil(
     """
     The end date of the billing schedule.
     """
-    type: Union[Literal["duration", "timestamp"], str]
+    type: Literal["duration", "timestamp"] | str
     """
     Describes how the billing schedule will determine the end date. Either `duration` or `timestamp`.
     """
@@ -1354,7 +1397,7 @@ class InvoiceCreatePreviewParamsSubscriptionDetailsBillingScheduleBillUntil(
 class InvoiceCreatePreviewParamsSubscriptionDetailsBillingScheduleBillUntilDuration(
     TypedDict,
 ):
-    interval: Union[Literal["day", "month", "week", "year"], str]
+    interval: Literal["day", "month", "week", "year"] | str
     """
     Specifies billing duration. Either `day`, `week`, `month` or `year`.
     """
@@ -1365,19 +1408,17 @@ class InvoiceCreatePreviewParamsSubscriptionDetailsBillingScheduleBillUntilDurat
 
 
 class InvoiceCreatePreviewParamsSubscriptionDetailsItem(TypedDict):
-    billing_thresholds: NotRequired[
-        "Literal['']|InvoiceCreatePreviewParamsSubscriptionDetailsItemBillingThresholds"
-    ]
+    billing_thresholds: NotRequired["Literal['']|InvoiceCreatePreviewParamsSubscriptionDetailsItemBillingThresholds"]
     """
-    Define thresholds at which an invoice will be sent, and the subscription advanced to a new billing period. Pass an empty string to remove previously-defined thresholds.
+    Define thresholds at which an invoice will be sent, and the subscription advanced to a new billing period. Pass an
+    empty string to remove previously-defined thresholds.
     """
     clear_usage: NotRequired[bool]
     """
-    Delete all usage for a given subscription item. You must pass this when deleting a usage records subscription item. `clear_usage` has no effect if the plan has a billing meter attached.
+    Delete all usage for a given subscription item. You must pass this when deleting a usage records subscription item.
+    `clear_usage` has no effect if the plan has a billing meter attached.
     """
-    current_trial: NotRequired[
-        "InvoiceCreatePreviewParamsSubscriptionDetailsItemCurrentTrial"
-    ]
+    current_trial: NotRequired["InvoiceCreatePreviewParamsSubscriptionDetailsItemCurrentTrial"]
     """
     The trial offer to apply to this subscription item.
     """
@@ -1385,21 +1426,21 @@ class InvoiceCreatePreviewParamsSubscriptionDetailsItem(TypedDict):
     """
     A flag that, if set to `true`, will delete the specified item.
     """
-    discounts: NotRequired[
-        "Literal['']|List[InvoiceCreatePreviewParamsSubscriptionDetailsItemDiscount]"
-    ]
+    discounts: NotRequired["Literal['']|list[InvoiceCreatePreviewParamsSubscriptionDetailsItemDiscount]"]
     """
     The coupons to redeem into discounts for the subscription item.
     """
     id: NotRequired[str]
     """
-    Subscription item to update. If you omit `id`, the API adds a new subscription item rather than updating the existing one. See [Changing a subscription's price](https://docs.stripe.com/billing/subscriptions/change-price#changing).
+    Subscription item to update. If you omit `id`, the API adds a new subscription item rather than updating the
+    existing one. See [Changing a subscription's
+    price](https://docs.stripe.com/billing/subscriptions/change-price#changing).
     """
-    metadata: NotRequired[
-        "Literal['']|Dict[str, str]"
-    ]
+    metadata: NotRequired[Literal[""] | dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
     plan: NotRequired[str]
     """
@@ -1407,21 +1448,25 @@ class InvoiceCreatePreviewParamsSubscriptionDetailsItem(TypedDict):
     """
     price: NotRequired[str]
     """
-    The ID of the price object. You can use either `price` or `price_data`, but not both, to set or change this item's price. If you're updating an existing item without changing its price, omit both. When changing a subscription item's price, `quantity` is set to 1 unless a `quantity` parameter is provided.
+    The ID of the price object. You can use either `price` or `price_data`, but not both, to set or change this item's
+    price. If you're updating an existing item without changing its price, omit both. When changing a subscription
+    item's price, `quantity` is set to 1 unless a `quantity` parameter is provided.
     """
-    price_data: NotRequired[
-        "InvoiceCreatePreviewParamsSubscriptionDetailsItemPriceData"
-    ]
+    price_data: NotRequired["InvoiceCreatePreviewParamsSubscriptionDetailsItemPriceData"]
     """
-    Data used to generate a new [Price](https://docs.stripe.com/api/prices) object inline. You can use either `price` or `price_data`, but not both, to set or change this item's price. If you're updating an existing item without changing its price, omit both.
+    Data used to generate a new [Price](https://docs.stripe.com/api/prices) object inline. You can use either `price` or
+    `price_data`, but not both, to set or change this item's price. If you're updating an existing item without changing
+    its price, omit both.
     """
     quantity: NotRequired[int]
     """
     Quantity for this item.
     """
-    tax_rates: NotRequired["Literal['']|List[str]"]
+    tax_rates: NotRequired[Literal[""] | list[str]]
     """
-    A list of [Tax Rate](https://docs.stripe.com/api/tax_rates) ids. These Tax Rates will override the [`default_tax_rates`](https://docs.stripe.com/api/subscriptions/create#create_subscription-default_tax_rates) on the Subscription. When updating, pass an empty string to remove previously-defined tax rates.
+    A list of [Tax Rate](https://docs.stripe.com/api/tax_rates) ids. These Tax Rates will override the
+    [`default_tax_rates`](https://docs.stripe.com/api/subscriptions/create#create_subscription-default_tax_rates) on the
+    Subscription. When updating, pass an empty string to remove previously-defined tax rates.
     """
 
 
@@ -1430,7 +1475,9 @@ class InvoiceCreatePreviewParamsSubscriptionDetailsItemBillingThresholds(
 ):
     usage_gte: int
     """
-    Number of units that meets the billing threshold to advance the subscription to a new billing period (e.g., it takes 10 $5 units to meet a $50 [monetary threshold](https://docs.stripe.com/api/subscriptions/update#update_subscription-billing_thresholds-amount_gte))
+    Number of units that meets the billing threshold to advance the subscription to a new billing period (e.g., it takes
+    10 $5 units to meet a $50 [monetary
+    threshold](https://docs.stripe.com/api/subscriptions/update#update_subscription-billing_thresholds-amount_gte))
     """
 
 
@@ -1459,23 +1506,25 @@ class InvoiceCreatePreviewParamsSubscriptionDetailsItemDiscount(TypedDict):
 class InvoiceCreatePreviewParamsSubscriptionDetailsItemPriceData(TypedDict):
     currency: str
     """
-    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies).
+    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a
+    [supported currency](https://stripe.com/docs/currencies).
     """
     product: str
     """
-    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices) will belong to.
+    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices)
+    will belong to.
     """
-    recurring: (
-        "InvoiceCreatePreviewParamsSubscriptionDetailsItemPriceDataRecurring"
-    )
+    recurring: "InvoiceCreatePreviewParamsSubscriptionDetailsItemPriceDataRecurring"
     """
     The recurring components of a price such as `interval` and `interval_count`.
     """
-    tax_behavior: NotRequired[
-        "Literal['exclusive', 'inclusive', 'unspecified']|str"
-    ]
+    tax_behavior: NotRequired[Literal["exclusive", "inclusive", "unspecified"] | str]
     """
-    Only required if a [default tax behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended)) was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or `exclusive`, it cannot be changed.
+    Only required if a [default tax
+    behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended))
+    was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or
+    exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or
+    `exclusive`, it cannot be changed.
     """
     unit_amount: NotRequired[int]
     """
@@ -1483,37 +1532,35 @@ class InvoiceCreatePreviewParamsSubscriptionDetailsItemPriceData(TypedDict):
     """
     unit_amount_decimal: NotRequired[Decimal]
     """
-    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places. Only one of `unit_amount` and `unit_amount_decimal` can be set.
+    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places.
+    Only one of `unit_amount` and `unit_amount_decimal` can be set.
     """
 
 
 class InvoiceCreatePreviewParamsSubscriptionDetailsItemPriceDataRecurring(
     TypedDict,
 ):
-    interval: Union[Literal["day", "month", "week", "year"], str]
+    interval: Literal["day", "month", "week", "year"] | str
     """
     Specifies billing frequency. Either `day`, `week`, `month` or `year`.
     """
     interval_count: NotRequired[int]
     """
-    The number of intervals between subscription billings. For example, `interval=month` and `interval_count=3` bills every 3 months. Maximum of three years interval allowed (3 years, 36 months, or 156 weeks).
+    The number of intervals between subscription billings. For example, `interval=month` and `interval_count=3` bills
+    every 3 months. Maximum of three years interval allowed (3 years, 36 months, or 156 weeks).
     """
 
 
 class InvoiceCreatePreviewParamsSubscriptionDetailsPause(TypedDict):
-    bill_for: NotRequired[
-        "InvoiceCreatePreviewParamsSubscriptionDetailsPauseBillFor"
-    ]
+    bill_for: NotRequired["InvoiceCreatePreviewParamsSubscriptionDetailsPauseBillFor"]
     """
     Controls what to bill for when pausing the subscription.
     """
-    invoicing_behavior: NotRequired[
-        "Literal['invoice', 'pending_invoice_item']|str"
-    ]
+    invoicing_behavior: NotRequired[Literal["invoice", "pending_invoice_item"] | str]
     """
     Determines how to handle debits and credits when pausing. Defaults to `pending_invoice_item`.
     """
-    type: NotRequired["Literal['subscription']|str"]
+    type: NotRequired[Literal["subscription"] | str]
     """
     The type of pause to apply. Defaults to `subscription`.
     """
@@ -1526,9 +1573,7 @@ class InvoiceCreatePreviewParamsSubscriptionDetailsPauseBillFor(TypedDict):
     """
     Controls when to bill for metered usage in the current period. Defaults to `{ type: "now" }`.
     """
-    unused_time_from: NotRequired[
-        "InvoiceCreatePreviewParamsSubscriptionDetailsPauseBillForUnusedTimeFrom"
-    ]
+    unused_time_from: NotRequired["InvoiceCreatePreviewParamsSubscriptionDetailsPauseBillForUnusedTimeFrom"]
     """
     Controls when to credit for unused time on licensed items. Defaults to `{ type: "now" }`.
     """
@@ -1537,7 +1582,7 @@ class InvoiceCreatePreviewParamsSubscriptionDetailsPauseBillFor(TypedDict):
 class InvoiceCreatePreviewParamsSubscriptionDetailsPauseBillForOutstandingUsageThrough(
     TypedDict,
 ):
-    type: Union[Literal["none", "now"], str]
+    type: Literal["none", "now"] | str
     """
     When to bill metered usage in the current period.
     """
@@ -1546,7 +1591,7 @@ class InvoiceCreatePreviewParamsSubscriptionDetailsPauseBillForOutstandingUsageT
 class InvoiceCreatePreviewParamsSubscriptionDetailsPauseBillForUnusedTimeFrom(
     TypedDict,
 ):
-    type: Union[Literal["item_current_period_start", "none", "now"], str]
+    type: Literal["item_current_period_start", "none", "now"] | str
     """
     When to credit for unused time.
     """

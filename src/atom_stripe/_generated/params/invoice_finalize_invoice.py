@@ -9,7 +9,9 @@ from ..._options import WriteOptions
 class InvoiceFinalizeInvoiceParams(TypedDict):
     auto_advance: NotRequired[bool]
     """
-    Controls whether Stripe performs [automatic collection](https://docs.stripe.com/invoicing/integration/automatic-advancement-collection) of the invoice. If `false`, the invoice's state doesn't automatically advance without an explicit action.
+    Controls whether Stripe performs [automatic
+    collection](https://docs.stripe.com/invoicing/integration/automatic-advancement-collection) of the invoice. If
+    `false`, the invoice's state doesn't automatically advance without an explicit action.
     """
 
 

@@ -2,8 +2,9 @@
 """Parameters of ``invoice_items.create`` (POST /v1/invoiceitems)."""
 
 from decimal import Decimal
-from typing import Dict, List
-from typing_extensions import Literal, NotRequired, TypedDict
+from typing import Literal
+
+from typing_extensions import NotRequired, TypedDict
 
 from ..._options import WriteOptions
 
@@ -11,11 +12,13 @@ from ..._options import WriteOptions
 class InvoiceItemCreateParams(TypedDict):
     amount: NotRequired[int]
     """
-    The integer amount in cents (or local equivalent) of the charge to be applied to the upcoming invoice. Passing in a negative `amount` will reduce the `amount_due` on the invoice.
+    The integer amount in cents (or local equivalent) of the charge to be applied to the upcoming invoice. Passing in a
+    negative `amount` will reduce the `amount_due` on the invoice.
     """
     currency: NotRequired[str]
     """
-    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies).
+    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a
+    [supported currency](https://stripe.com/docs/currencies).
     """
     customer: NotRequired[str]
     """
@@ -27,29 +30,38 @@ class InvoiceItemCreateParams(TypedDict):
     """
     description: NotRequired[str]
     """
-    An arbitrary string which you can attach to the invoice item. The description is displayed in the invoice for easy tracking.
+    An arbitrary string which you can attach to the invoice item. The description is displayed in the invoice for easy
+    tracking.
     """
     discountable: NotRequired[bool]
     """
-    Controls whether discounts apply to this invoice item. Defaults to false for prorations or negative invoice items, and true for all other invoice items.
+    Controls whether discounts apply to this invoice item. Defaults to false for prorations or negative invoice items,
+    and true for all other invoice items.
     """
-    discounts: NotRequired["Literal['']|List[InvoiceItemCreateParamsDiscount]"]
+    discounts: NotRequired["Literal['']|list[InvoiceItemCreateParamsDiscount]"]
     """
     The coupons and promotion codes to redeem into discounts for the invoice item or invoice line item.
     """
     invoice: NotRequired[str]
     """
-    The ID of an existing invoice to add this invoice item to. For subscription invoices, when left blank, the invoice item will be added to the next upcoming scheduled invoice. For standalone invoices, the invoice item won't be automatically added unless you pass `pending_invoice_item_behavior: 'include'` when creating the invoice. This is useful when adding invoice items in response to an invoice.created webhook. You can only add invoice items to draft invoices and there is a maximum of 250 items per invoice.
+    The ID of an existing invoice to add this invoice item to. For subscription invoices, when left blank, the invoice
+    item will be added to the next upcoming scheduled invoice. For standalone invoices, the invoice item won't be
+    automatically added unless you pass `pending_invoice_item_behavior: 'include'` when creating the invoice. This is
+    useful when adding invoice items in response to an invoice.created webhook. You can only add invoice items to draft
+    invoices and there is a maximum of 250 items per invoice.
     """
-    metadata: NotRequired[
-        "Literal['']|Dict[str, str]"
-    ]
+    metadata: NotRequired[Literal[""] | dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
     period: NotRequired["InvoiceItemCreateParamsPeriod"]
     """
-    The period associated with this invoice item. When set to different values, the period will be rendered on the invoice. If you have [Stripe Revenue Recognition](https://docs.stripe.com/revenue-recognition) enabled, the period will be used to recognize and defer revenue. See the [Revenue Recognition documentation](https://docs.stripe.com/revenue-recognition/methodology/subscriptions-and-invoicing) for details.
+    The period associated with this invoice item. When set to different values, the period will be rendered on the
+    invoice. If you have [Stripe Revenue Recognition](https://docs.stripe.com/revenue-recognition) enabled, the period
+    will be used to recognize and defer revenue. See the [Revenue Recognition
+    documentation](https://docs.stripe.com/revenue-recognition/methodology/subscriptions-and-invoicing) for details.
     """
     price_data: NotRequired["InvoiceItemCreateParamsPriceData"]
     """
@@ -61,7 +73,8 @@ class InvoiceItemCreateParams(TypedDict):
     """
     quantity: NotRequired[int]
     """
-    Non-negative integer. The quantity of units for the invoice item. Use `quantity_decimal` instead to provide decimal precision. This field will be deprecated in favor of `quantity_decimal` in a future version.
+    Non-negative integer. The quantity of units for the invoice item. Use `quantity_decimal` instead to provide decimal
+    precision. This field will be deprecated in favor of `quantity_decimal` in a future version.
     """
     quantity_decimal: NotRequired[Decimal]
     """
@@ -69,25 +82,33 @@ class InvoiceItemCreateParams(TypedDict):
     """
     subscription: NotRequired[str]
     """
-    The ID of a subscription to add this invoice item to. When left blank, the invoice item is added to the next upcoming scheduled invoice. When set, scheduled invoices for subscriptions other than the specified subscription will ignore the invoice item. Use this when you want to express that an invoice item has been accrued within the context of a particular subscription.
+    The ID of a subscription to add this invoice item to. When left blank, the invoice item is added to the next
+    upcoming scheduled invoice. When set, scheduled invoices for subscriptions other than the specified subscription
+    will ignore the invoice item. Use this when you want to express that an invoice item has been accrued within the
+    context of a particular subscription.
     """
-    tax_behavior: NotRequired[
-        "Literal['exclusive', 'inclusive', 'unspecified']|str"
-    ]
+    tax_behavior: NotRequired[Literal["exclusive", "inclusive", "unspecified"] | str]
     """
-    Only required if a [default tax behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended)) was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or `exclusive`, it cannot be changed.
+    Only required if a [default tax
+    behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended))
+    was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or
+    exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or
+    `exclusive`, it cannot be changed.
     """
-    tax_code: NotRequired["Literal['']|str"]
+    tax_code: NotRequired[Literal[""] | str]
     """
     A [tax code](https://docs.stripe.com/tax/tax-categories) ID.
     """
-    tax_rates: NotRequired[List[str]]
+    tax_rates: NotRequired[list[str]]
     """
-    The tax rates which apply to the invoice item. When set, the `default_tax_rates` on the invoice do not apply to this invoice item.
+    The tax rates which apply to the invoice item. When set, the `default_tax_rates` on the invoice do not apply to this
+    invoice item.
     """
     unit_amount_decimal: NotRequired[Decimal]
     """
-    The decimal unit amount in cents (or local equivalent) of the charge to be applied to the upcoming invoice. This `unit_amount_decimal` will be multiplied by the quantity to get the full amount. Passing in a negative `unit_amount_decimal` will reduce the `amount_due` on the invoice. Accepts at most 12 decimal places.
+    The decimal unit amount in cents (or local equivalent) of the charge to be applied to the upcoming invoice. This
+    `unit_amount_decimal` will be multiplied by the quantity to get the full amount. Passing in a negative
+    `unit_amount_decimal` will reduce the `amount_due` on the invoice. Accepts at most 12 decimal places.
     """
 
 
@@ -120,17 +141,21 @@ class InvoiceItemCreateParamsPeriod(TypedDict):
 class InvoiceItemCreateParamsPriceData(TypedDict):
     currency: str
     """
-    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies).
+    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a
+    [supported currency](https://stripe.com/docs/currencies).
     """
     product: str
     """
-    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices) will belong to.
+    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices)
+    will belong to.
     """
-    tax_behavior: NotRequired[
-        "Literal['exclusive', 'inclusive', 'unspecified']|str"
-    ]
+    tax_behavior: NotRequired[Literal["exclusive", "inclusive", "unspecified"] | str]
     """
-    Only required if a [default tax behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended)) was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or `exclusive`, it cannot be changed.
+    Only required if a [default tax
+    behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended))
+    was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or
+    exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or
+    `exclusive`, it cannot be changed.
     """
     unit_amount: NotRequired[int]
     """
@@ -138,7 +163,8 @@ class InvoiceItemCreateParamsPriceData(TypedDict):
     """
     unit_amount_decimal: NotRequired[Decimal]
     """
-    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places. Only one of `unit_amount` and `unit_amount_decimal` can be set.
+    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places.
+    Only one of `unit_amount` and `unit_amount_decimal` can be set.
     """
 
 

@@ -17,15 +17,19 @@ class InvoiceItemListParams(TypedDict):
     """
     customer_account: NotRequired[str]
     """
-    The identifier of the account representing the customer whose invoice items to return. If none is provided, returns all invoice items.
+    The identifier of the account representing the customer whose invoice items to return. If none is provided, returns
+    all invoice items.
     """
     ending_before: NotRequired[str]
     """
-    A cursor for use in pagination. `ending_before` is an object ID that defines your place in the list. For instance, if you make a list request and receive 100 objects, starting with `obj_bar`, your subsequent call can include `ending_before=obj_bar` in order to fetch the previous page of the list.
+    A cursor for use in pagination. `ending_before` is an object ID that defines your place in the list. For instance,
+    if you make a list request and receive 100 objects, starting with `obj_bar`, your subsequent call can include
+    `ending_before=obj_bar` in order to fetch the previous page of the list.
     """
     invoice: NotRequired[str]
     """
-    Only return invoice items belonging to this invoice. If none is provided, all invoice items will be returned. If specifying an invoice, no customer identifier is needed.
+    Only return invoice items belonging to this invoice. If none is provided, all invoice items will be returned. If
+    specifying an invoice, no customer identifier is needed.
     """
     limit: NotRequired[int]
     """
@@ -33,11 +37,14 @@ class InvoiceItemListParams(TypedDict):
     """
     pending: NotRequired[bool]
     """
-    Set to `true` to only show pending invoice items, which are not yet attached to any invoices. Set to `false` to only show invoice items already attached to invoices. If unspecified, no filter is applied.
+    Set to `true` to only show pending invoice items, which are not yet attached to any invoices. Set to `false` to only
+    show invoice items already attached to invoices. If unspecified, no filter is applied.
     """
     starting_after: NotRequired[str]
     """
-    A cursor for use in pagination. `starting_after` is an object ID that defines your place in the list. For instance, if you make a list request and receive 100 objects, ending with `obj_foo`, your subsequent call can include `starting_after=obj_foo` in order to fetch the next page of the list.
+    A cursor for use in pagination. `starting_after` is an object ID that defines your place in the list. For instance,
+    if you make a list request and receive 100 objects, ending with `obj_foo`, your subsequent call can include
+    `starting_after=obj_foo` in order to fetch the next page of the list.
     """
 
 

@@ -2,8 +2,9 @@
 """Parameters of ``invoice_items.update`` (POST /v1/invoiceitems/{invoiceitem})."""
 
 from decimal import Decimal
-from typing import Dict, List
-from typing_extensions import Literal, NotRequired, TypedDict
+from typing import Literal
+
+from typing_extensions import NotRequired, TypedDict
 
 from ..._options import WriteOptions
 
@@ -11,33 +12,40 @@ from ..._options import WriteOptions
 class InvoiceItemUpdateParams(TypedDict):
     amount: NotRequired[int]
     """
-    The integer amount in cents (or local equivalent) of the charge to be applied to the upcoming invoice. If you want to apply a credit to the customer's account, pass a negative amount.
+    The integer amount in cents (or local equivalent) of the charge to be applied to the upcoming invoice. If you want
+    to apply a credit to the customer's account, pass a negative amount.
     """
     description: NotRequired[str]
     """
-    An arbitrary string which you can attach to the invoice item. The description is displayed in the invoice for easy tracking.
+    An arbitrary string which you can attach to the invoice item. The description is displayed in the invoice for easy
+    tracking.
     """
     discountable: NotRequired[bool]
     """
-    Controls whether discounts apply to this invoice item. Defaults to false for prorations or negative invoice items, and true for all other invoice items. Cannot be set to true for prorations.
+    Controls whether discounts apply to this invoice item. Defaults to false for prorations or negative invoice items,
+    and true for all other invoice items. Cannot be set to true for prorations.
     """
-    discounts: NotRequired["Literal['']|List[InvoiceItemUpdateParamsDiscount]"]
+    discounts: NotRequired["Literal['']|list[InvoiceItemUpdateParamsDiscount]"]
     """
-    The coupons, promotion codes & existing discounts which apply to the invoice item or invoice line item. Item discounts are applied before invoice discounts. Pass an empty string to remove previously-defined discounts.
+    The coupons, promotion codes & existing discounts which apply to the invoice item or invoice line item. Item
+    discounts are applied before invoice discounts. Pass an empty string to remove previously-defined discounts.
     """
     invoicing_rules: NotRequired[Literal[""]]
     """
     Pass an empty string to remove previously-defined invoicing rules. Setting invoicing rules is not supported.
     """
-    metadata: NotRequired[
-        "Literal['']|Dict[str, str]"
-    ]
+    metadata: NotRequired[Literal[""] | dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
     period: NotRequired["InvoiceItemUpdateParamsPeriod"]
     """
-    The period associated with this invoice item. When set to different values, the period will be rendered on the invoice. If you have [Stripe Revenue Recognition](https://docs.stripe.com/revenue-recognition) enabled, the period will be used to recognize and defer revenue. See the [Revenue Recognition documentation](https://docs.stripe.com/revenue-recognition/methodology/subscriptions-and-invoicing) for details.
+    The period associated with this invoice item. When set to different values, the period will be rendered on the
+    invoice. If you have [Stripe Revenue Recognition](https://docs.stripe.com/revenue-recognition) enabled, the period
+    will be used to recognize and defer revenue. See the [Revenue Recognition
+    documentation](https://docs.stripe.com/revenue-recognition/methodology/subscriptions-and-invoicing) for details.
     """
     price_data: NotRequired["InvoiceItemUpdateParamsPriceData"]
     """
@@ -49,29 +57,35 @@ class InvoiceItemUpdateParams(TypedDict):
     """
     quantity: NotRequired[int]
     """
-    Non-negative integer. The quantity of units for the invoice item. Use `quantity_decimal` instead to provide decimal precision. This field will be deprecated in favor of `quantity_decimal` in a future version.
+    Non-negative integer. The quantity of units for the invoice item. Use `quantity_decimal` instead to provide decimal
+    precision. This field will be deprecated in favor of `quantity_decimal` in a future version.
     """
     quantity_decimal: NotRequired[Decimal]
     """
     Non-negative decimal with at most 12 decimal places. The quantity of units for the line item.
     """
-    tax_behavior: NotRequired[
-        "Literal['exclusive', 'inclusive', 'unspecified']|str"
-    ]
+    tax_behavior: NotRequired[Literal["exclusive", "inclusive", "unspecified"] | str]
     """
-    Only required if a [default tax behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended)) was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or `exclusive`, it cannot be changed.
+    Only required if a [default tax
+    behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended))
+    was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or
+    exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or
+    `exclusive`, it cannot be changed.
     """
-    tax_code: NotRequired["Literal['']|str"]
+    tax_code: NotRequired[Literal[""] | str]
     """
     A [tax code](https://docs.stripe.com/tax/tax-categories) ID.
     """
-    tax_rates: NotRequired["Literal['']|List[str]"]
+    tax_rates: NotRequired[Literal[""] | list[str]]
     """
-    The tax rates which apply to the invoice item. When set, the `default_tax_rates` on the invoice do not apply to this invoice item. Pass an empty string to remove previously-defined tax rates.
+    The tax rates which apply to the invoice item. When set, the `default_tax_rates` on the invoice do not apply to this
+    invoice item. Pass an empty string to remove previously-defined tax rates.
     """
     unit_amount_decimal: NotRequired[Decimal]
     """
-    The decimal unit amount in cents (or local equivalent) of the charge to be applied to the upcoming invoice. This `unit_amount_decimal` will be multiplied by the quantity to get the full amount. Passing in a negative `unit_amount_decimal` will reduce the `amount_due` on the invoice. Accepts at most 12 decimal places.
+    The decimal unit amount in cents (or local equivalent) of the charge to be applied to the upcoming invoice. This
+    `unit_amount_decimal` will be multiplied by the quantity to get the full amount. Passing in a negative
+    `unit_amount_decimal` will reduce the `amount_due` on the invoice. Accepts at most 12 decimal places.
     """
 
 
@@ -104,17 +118,21 @@ class InvoiceItemUpdateParamsPeriod(TypedDict):
 class InvoiceItemUpdateParamsPriceData(TypedDict):
     currency: str
     """
-    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies).
+    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a
+    [supported currency](https://stripe.com/docs/currencies).
     """
     product: str
     """
-    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices) will belong to.
+    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices)
+    will belong to.
     """
-    tax_behavior: NotRequired[
-        "Literal['exclusive', 'inclusive', 'unspecified']|str"
-    ]
+    tax_behavior: NotRequired[Literal["exclusive", "inclusive", "unspecified"] | str]
     """
-    Only required if a [default tax behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended)) was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or `exclusive`, it cannot be changed.
+    Only required if a [default tax
+    behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended))
+    was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or
+    exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or
+    `exclusive`, it cannot be changed.
     """
     unit_amount: NotRequired[int]
     """
@@ -122,7 +140,8 @@ class InvoiceItemUpdateParamsPriceData(TypedDict):
     """
     unit_amount_decimal: NotRequired[Decimal]
     """
-    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places. Only one of `unit_amount` and `unit_amount_decimal` can be set.
+    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places.
+    Only one of `unit_amount` and `unit_amount_decimal` can be set.
     """
 
 

@@ -2,20 +2,25 @@
 """Parameters of ``invoices.update_lines`` (POST /v1/invoices/{invoice}/update_lines)."""
 
 from decimal import Decimal
-from typing import Dict, List
-from typing_extensions import Literal, NotRequired, TypedDict
+from typing import Literal
+
+from typing_extensions import NotRequired, TypedDict
 
 from ..._options import WriteOptions
 
 
 class InvoiceUpdateLinesParams(TypedDict):
-    invoice_metadata: NotRequired[
-        "Literal['']|Dict[str, str]"
-    ]
+    invoice_metadata: NotRequired[Literal[""] | dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`. For [type=subscription](https://docs.stripe.com/api/invoices/line_item#invoice_line_item_object-type) line items, the incoming metadata specified on the request is directly used to set this value, in contrast to [type=invoiceitem](api/invoices/line_item#invoice_line_item_object-type) line items, where any existing metadata on the invoice line is merged with the incoming data.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`. For
+    [type=subscription](https://docs.stripe.com/api/invoices/line_item#invoice_line_item_object-type) line items, the
+    incoming metadata specified on the request is directly used to set this value, in contrast to
+    [type=invoiceitem](api/invoices/line_item#invoice_line_item_object-type) line items, where any existing metadata on
+    the invoice line is merged with the incoming data.
     """
-    lines: List["InvoiceUpdateLinesParamsLine"]
+    lines: list["InvoiceUpdateLinesParamsLine"]
     """
     The line items to update.
     """
@@ -24,35 +29,44 @@ class InvoiceUpdateLinesParams(TypedDict):
 class InvoiceUpdateLinesParamsLine(TypedDict):
     amount: NotRequired[int]
     """
-    The integer amount in cents (or local equivalent) of the charge to be applied to the upcoming invoice. If you want to apply a credit to the customer's account, pass a negative amount.
+    The integer amount in cents (or local equivalent) of the charge to be applied to the upcoming invoice. If you want
+    to apply a credit to the customer's account, pass a negative amount.
     """
     description: NotRequired[str]
     """
-    An arbitrary string which you can attach to the invoice item. The description is displayed in the invoice for easy tracking.
+    An arbitrary string which you can attach to the invoice item. The description is displayed in the invoice for easy
+    tracking.
     """
     discountable: NotRequired[bool]
     """
-    Controls whether discounts apply to this line item. Defaults to false for prorations or negative line items, and true for all other line items. Cannot be set to true for prorations.
+    Controls whether discounts apply to this line item. Defaults to false for prorations or negative line items, and
+    true for all other line items. Cannot be set to true for prorations.
     """
-    discounts: NotRequired[
-        "Literal['']|List[InvoiceUpdateLinesParamsLineDiscount]"
-    ]
+    discounts: NotRequired["Literal['']|list[InvoiceUpdateLinesParamsLineDiscount]"]
     """
-    The coupons, promotion codes & existing discounts which apply to the line item. Item discounts are applied before invoice discounts. Pass an empty string to remove previously-defined discounts.
+    The coupons, promotion codes & existing discounts which apply to the line item. Item discounts are applied before
+    invoice discounts. Pass an empty string to remove previously-defined discounts.
     """
     id: str
     """
     ID of an existing line item on the invoice.
     """
-    metadata: NotRequired[
-        "Literal['']|Dict[str, str]"
-    ]
+    metadata: NotRequired[Literal[""] | dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`. For [type=subscription](https://docs.stripe.com/api/invoices/line_item#invoice_line_item_object-type) line items, the incoming metadata specified on the request is directly used to set this value, in contrast to [type=invoiceitem](api/invoices/line_item#invoice_line_item_object-type) line items, where any existing metadata on the invoice line is merged with the incoming data.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`. For
+    [type=subscription](https://docs.stripe.com/api/invoices/line_item#invoice_line_item_object-type) line items, the
+    incoming metadata specified on the request is directly used to set this value, in contrast to
+    [type=invoiceitem](api/invoices/line_item#invoice_line_item_object-type) line items, where any existing metadata on
+    the invoice line is merged with the incoming data.
     """
     period: NotRequired["InvoiceUpdateLinesParamsLinePeriod"]
     """
-    The period associated with this invoice item. When set to different values, the period will be rendered on the invoice. If you have [Stripe Revenue Recognition](https://docs.stripe.com/revenue-recognition) enabled, the period will be used to recognize and defer revenue. See the [Revenue Recognition documentation](https://docs.stripe.com/revenue-recognition/methodology/subscriptions-and-invoicing) for details.
+    The period associated with this invoice item. When set to different values, the period will be rendered on the
+    invoice. If you have [Stripe Revenue Recognition](https://docs.stripe.com/revenue-recognition) enabled, the period
+    will be used to recognize and defer revenue. See the [Revenue Recognition
+    documentation](https://docs.stripe.com/revenue-recognition/methodology/subscriptions-and-invoicing) for details.
     """
     price_data: NotRequired["InvoiceUpdateLinesParamsLinePriceData"]
     """
@@ -64,21 +78,25 @@ class InvoiceUpdateLinesParamsLine(TypedDict):
     """
     quantity: NotRequired[int]
     """
-    Non-negative integer. The quantity of units for the line item. Use `quantity_decimal` instead to provide decimal precision. This field will be deprecated in favor of `quantity_decimal` in a future version.
+    Non-negative integer. The quantity of units for the line item. Use `quantity_decimal` instead to provide decimal
+    precision. This field will be deprecated in favor of `quantity_decimal` in a future version.
     """
     quantity_decimal: NotRequired[Decimal]
     """
     Non-negative decimal with at most 12 decimal places. The quantity of units for the line item.
     """
-    tax_amounts: NotRequired[
-        "Literal['']|List[InvoiceUpdateLinesParamsLineTaxAmount]"
-    ]
+    tax_amounts: NotRequired["Literal['']|list[InvoiceUpdateLinesParamsLineTaxAmount]"]
     """
-    A list of up to 20 tax amounts for this line item. This can be useful if you calculate taxes on your own or use a third-party to calculate them. You cannot set tax amounts if any line item has [tax_rates](https://docs.stripe.com/api/invoices/line_item#invoice_line_item_object-tax_rates) or if the invoice has [default_tax_rates](https://docs.stripe.com/api/invoices/object#invoice_object-default_tax_rates) or uses [automatic tax](https://docs.stripe.com/tax/invoicing). Pass an empty string to remove previously defined tax amounts.
+    A list of up to 20 tax amounts for this line item. This can be useful if you calculate taxes on your own or use a
+    third-party to calculate them. You cannot set tax amounts if any line item has
+    [tax_rates](https://docs.stripe.com/api/invoices/line_item#invoice_line_item_object-tax_rates) or if the invoice has
+    [default_tax_rates](https://docs.stripe.com/api/invoices/object#invoice_object-default_tax_rates) or uses [automatic
+    tax](https://docs.stripe.com/tax/invoicing). Pass an empty string to remove previously defined tax amounts.
     """
-    tax_rates: NotRequired["Literal['']|List[str]"]
+    tax_rates: NotRequired[Literal[""] | list[str]]
     """
-    The tax rates which apply to the line item. When set, the `default_tax_rates` on the invoice do not apply to this line item. Pass an empty string to remove previously-defined tax rates.
+    The tax rates which apply to the line item. When set, the `default_tax_rates` on the invoice do not apply to this
+    line item. Pass an empty string to remove previously-defined tax rates.
     """
 
 
@@ -111,46 +129,54 @@ class InvoiceUpdateLinesParamsLinePeriod(TypedDict):
 class InvoiceUpdateLinesParamsLinePriceData(TypedDict):
     currency: str
     """
-    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies).
+    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a
+    [supported currency](https://stripe.com/docs/currencies).
     """
     product: NotRequired[str]
     """
-    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices) will belong to. One of `product` or `product_data` is required.
+    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices)
+    will belong to. One of `product` or `product_data` is required.
     """
-    product_data: NotRequired[
-        "InvoiceUpdateLinesParamsLinePriceDataProductData"
-    ]
+    product_data: NotRequired["InvoiceUpdateLinesParamsLinePriceDataProductData"]
     """
-    Data used to generate a new [Product](https://docs.stripe.com/api/products) object inline. One of `product` or `product_data` is required.
+    Data used to generate a new [Product](https://docs.stripe.com/api/products) object inline. One of `product` or
+    `product_data` is required.
     """
-    tax_behavior: NotRequired[
-        "Literal['exclusive', 'inclusive', 'unspecified']|str"
-    ]
+    tax_behavior: NotRequired[Literal["exclusive", "inclusive", "unspecified"] | str]
     """
-    Only required if a [default tax behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended)) was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or `exclusive`, it cannot be changed.
+    Only required if a [default tax
+    behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended))
+    was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or
+    exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or
+    `exclusive`, it cannot be changed.
     """
     unit_amount: NotRequired[int]
     """
-    A non-negative integer in cents (or local equivalent) representing how much to charge. One of `unit_amount` or `unit_amount_decimal` is required.
+    A non-negative integer in cents (or local equivalent) representing how much to charge. One of `unit_amount` or
+    `unit_amount_decimal` is required.
     """
     unit_amount_decimal: NotRequired[Decimal]
     """
-    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places. Only one of `unit_amount` and `unit_amount_decimal` can be set.
+    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places.
+    Only one of `unit_amount` and `unit_amount_decimal` can be set.
     """
 
 
 class InvoiceUpdateLinesParamsLinePriceDataProductData(TypedDict):
     description: NotRequired[str]
     """
-    The product's description, meant to be displayable to the customer. Use this field to optionally store a long form explanation of the product being sold for your own rendering purposes.
+    The product's description, meant to be displayable to the customer. Use this field to optionally store a long form
+    explanation of the product being sold for your own rendering purposes.
     """
-    images: NotRequired[List[str]]
+    images: NotRequired[list[str]]
     """
     A list of up to 8 URLs of images for this product, meant to be displayable to the customer.
     """
-    metadata: NotRequired["Dict[str, str]"]
+    metadata: NotRequired[dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
     name: str
     """
@@ -160,24 +186,26 @@ class InvoiceUpdateLinesParamsLinePriceDataProductData(TypedDict):
     """
     A [tax code](https://docs.stripe.com/tax/tax-categories) ID.
     """
-    tax_details: NotRequired[
-        "InvoiceUpdateLinesParamsLinePriceDataProductDataTaxDetails"
-    ]
+    tax_details: NotRequired["InvoiceUpdateLinesParamsLinePriceDataProductDataTaxDetails"]
     """
-    Tax details for this product, including the [tax code](https://docs.stripe.com/tax/tax-codes) and an optional performance location.
+    Tax details for this product, including the [tax code](https://docs.stripe.com/tax/tax-codes) and an optional
+    performance location.
     """
     unit_label: NotRequired[str]
     """
-    A label that represents units of this product. When set, this will be included in customers' receipts, invoices, Checkout, and the customer portal.
+    A label that represents units of this product. When set, this will be included in customers' receipts, invoices,
+    Checkout, and the customer portal.
     """
 
 
 class InvoiceUpdateLinesParamsLinePriceDataProductDataTaxDetails(TypedDict):
     performance_location: NotRequired[str]
     """
-    A tax location ID. Depending on the [tax code](https://docs.stripe.com/tax/tax-for-tickets/reference/tax-location-performance), this is required, optional, or not supported.
+    A tax location ID. Depending on the [tax
+    code](https://docs.stripe.com/tax/tax-for-tickets/reference/tax-location-performance), this is required, optional,
+    or not supported.
     """
-    tax_code: NotRequired["Literal['']|str"]
+    tax_code: NotRequired[Literal[""] | str]
     """
     A [tax code](https://docs.stripe.com/tax/tax-categories) ID.
     """
@@ -199,10 +227,30 @@ class InvoiceUpdateLinesParamsLineTaxAmount(TypedDict):
     """
     Data to find or create a TaxRate object.
 
-    Stripe automatically creates or reuses a TaxRate object for each tax amount. If the `tax_rate_data` exactly matches a previous value, Stripe will reuse the TaxRate object. TaxRate objects created automatically by Stripe are immediately archived, do not appear in the line item's `tax_rates`, and cannot be directly added to invoices, payments, or line items.
+    Stripe automatically creates or reuses a TaxRate object for each tax amount. If the `tax_rate_data` exactly matches
+    a previous value, Stripe will reuse the TaxRate object. TaxRate objects created automatically by Stripe are
+    immediately archived, do not appear in the line item's `tax_rates`, and cannot be directly added to invoices,
+    payments, or line items.
     """
     taxability_reason: NotRequired[
-        "Literal['customer_exempt', 'not_collecting', 'not_subject_to_tax', 'not_supported', 'portion_product_exempt', 'portion_reduced_rated', 'portion_standard_rated', 'product_exempt', 'product_exempt_holiday', 'proportionally_rated', 'reduced_rated', 'reverse_charge', 'standard_rated', 'taxable_basis_reduced', 'zero_rated']|str"
+        Literal[
+            "customer_exempt",
+            "not_collecting",
+            "not_subject_to_tax",
+            "not_supported",
+            "portion_product_exempt",
+            "portion_reduced_rated",
+            "portion_standard_rated",
+            "product_exempt",
+            "product_exempt_holiday",
+            "proportionally_rated",
+            "reduced_rated",
+            "reverse_charge",
+            "standard_rated",
+            "taxable_basis_reduced",
+            "zero_rated",
+        ]
+        | str
     ]
     """
     The reasoning behind this tax, for example, if the product is tax exempt.
@@ -232,24 +280,56 @@ class InvoiceUpdateLinesParamsLineTaxAmountTaxRateData(TypedDict):
     """
     jurisdiction: NotRequired[str]
     """
-    The jurisdiction for the tax rate. You can use this label field for tax reporting purposes. It also appears on your customer's invoice.
+    The jurisdiction for the tax rate. You can use this label field for tax reporting purposes. It also appears on your
+    customer's invoice.
     """
-    jurisdiction_level: NotRequired[
-        "Literal['city', 'country', 'county', 'district', 'multiple', 'state']|str"
-    ]
+    jurisdiction_level: NotRequired[Literal["city", "country", "county", "district", "multiple", "state"] | str]
     """
     The level of the jurisdiction that imposes this tax rate.
     """
     percentage: float
     """
-    The statutory tax rate percent. This field accepts decimal values between 0 and 100 inclusive with at most 4 decimal places. To accommodate fixed-amount taxes, set the percentage to zero. Stripe will not display zero percentages on the invoice unless the `amount` of the tax is also zero.
+    The statutory tax rate percent. This field accepts decimal values between 0 and 100 inclusive with at most 4 decimal
+    places. To accommodate fixed-amount taxes, set the percentage to zero. Stripe will not display zero percentages on
+    the invoice unless the `amount` of the tax is also zero.
     """
     state: NotRequired[str]
     """
-    [ISO 3166-2 subdivision code](https://en.wikipedia.org/wiki/ISO_3166-2:US), without country prefix. For example, "NY" for New York, United States.
+    [ISO 3166-2 subdivision code](https://en.wikipedia.org/wiki/ISO_3166-2:US), without country prefix. For example,
+    "NY" for New York, United States.
     """
     tax_type: NotRequired[
-        "Literal['admissions_tax', 'amusement_tax', 'attendance_tax', 'communications_tax', 'digital_excise_tax', 'entertainment_tax', 'get_fund', 'gross_receipts_tax', 'gst', 'hospitality_tax', 'hst', 'igst', 'jct', 'lease_tax', 'luxury_tax', 'mass_transit_parking_tax', 'nhil', 'parking_tax', 'pst', 'qst', 'resort_tax', 'retail_delivery_fee', 'rst', 'sales_tax', 'service_tax', 'tourism_tax', 'utility_users_tax', 'vat']|str"
+        Literal[
+            "admissions_tax",
+            "amusement_tax",
+            "attendance_tax",
+            "communications_tax",
+            "digital_excise_tax",
+            "entertainment_tax",
+            "get_fund",
+            "gross_receipts_tax",
+            "gst",
+            "hospitality_tax",
+            "hst",
+            "igst",
+            "jct",
+            "lease_tax",
+            "luxury_tax",
+            "mass_transit_parking_tax",
+            "nhil",
+            "parking_tax",
+            "pst",
+            "qst",
+            "resort_tax",
+            "retail_delivery_fee",
+            "rst",
+            "sales_tax",
+            "service_tax",
+            "tourism_tax",
+            "utility_users_tax",
+            "vat",
+        ]
+        | str
     ]
     """
     The high-level tax type, such as `vat` or `sales_tax`.

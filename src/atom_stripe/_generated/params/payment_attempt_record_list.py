@@ -17,7 +17,9 @@ class PaymentAttemptRecordListParams(TypedDict):
     """
     starting_after: NotRequired[str]
     """
-    A cursor for use in pagination. `starting_after` is an object ID that defines your place in the list. For instance, if you make a list request and receive 100 objects, ending with `obj_foo`, your subsequent call can include `starting_after=obj_foo` in order to fetch the next page of the list.
+    A cursor for use in pagination. `starting_after` is an object ID that defines your place in the list. For instance,
+    if you make a list request and receive 100 objects, ending with `obj_foo`, your subsequent call can include
+    `starting_after=obj_foo` in order to fetch the next page of the list.
     """
 
 

@@ -2,8 +2,9 @@
 """Parameters of ``payment_links.create`` (POST /v1/payment_links)."""
 
 from decimal import Decimal
-from typing import Dict, List, Union
-from typing_extensions import Literal, NotRequired, TypedDict
+from typing import Literal
+
+from typing_extensions import NotRequired, TypedDict
 
 from ..._options import WriteOptions
 
@@ -19,17 +20,20 @@ class PaymentLinkCreateParams(TypedDict):
     """
     application_fee_amount: NotRequired[int]
     """
-    The amount of the application fee (if any) that will be requested to be applied to the payment and transferred to the application owner's Stripe account. Can only be applied when there are no line items with recurring prices.
+    The amount of the application fee (if any) that will be requested to be applied to the payment and transferred to
+    the application owner's Stripe account. Can only be applied when there are no line items with recurring prices.
     """
     application_fee_percent: NotRequired[float]
     """
-    A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the subscription invoice total that will be transferred to the application owner's Stripe account. There must be at least 1 line item with a recurring price to use this field.
+    A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the
+    subscription invoice total that will be transferred to the application owner's Stripe account. There must be at
+    least 1 line item with a recurring price to use this field.
     """
     automatic_tax: NotRequired["PaymentLinkCreateParamsAutomaticTax"]
     """
     Configuration for automatic tax collection.
     """
-    billing_address_collection: NotRequired["Literal['auto', 'required']|str"]
+    billing_address_collection: NotRequired[Literal["auto", "required"] | str]
     """
     Configuration for collecting the customer's billing address. Defaults to `auto`.
     """
@@ -39,19 +43,23 @@ class PaymentLinkCreateParams(TypedDict):
     """
     currency: NotRequired[str]
     """
-    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies) and supported by each line item's price.
+    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a
+    [supported currency](https://stripe.com/docs/currencies) and supported by each line item's price.
     """
-    custom_fields: NotRequired[List["PaymentLinkCreateParamsCustomField"]]
+    custom_fields: NotRequired[list["PaymentLinkCreateParamsCustomField"]]
     """
-    Collect additional information from your customer using custom fields. Up to 3 fields are supported. You can't set this parameter if `ui_mode` is `elements`.
+    Collect additional information from your customer using custom fields. Up to 3 fields are supported. You can't set
+    this parameter if `ui_mode` is `elements`.
     """
     custom_text: NotRequired["PaymentLinkCreateParamsCustomText"]
     """
-    Display additional text for your customers using custom text. You can't set this parameter if `ui_mode` is `elements`.
+    Display additional text for your customers using custom text. You can't set this parameter if `ui_mode` is
+    `elements`.
     """
-    customer_creation: NotRequired["Literal['always', 'if_required']|str"]
+    customer_creation: NotRequired[Literal["always", "if_required"] | str]
     """
-    Configures whether [checkout sessions](https://docs.stripe.com/api/checkout/sessions) created by this payment link create a [Customer](https://docs.stripe.com/api/customers).
+    Configures whether [checkout sessions](https://docs.stripe.com/api/checkout/sessions) created by this payment link
+    create a [Customer](https://docs.stripe.com/api/customers).
     """
     inactive_message: NotRequired[str]
     """
@@ -61,17 +69,26 @@ class PaymentLinkCreateParams(TypedDict):
     """
     Generate a post-purchase Invoice for one-time payments.
     """
-    line_items: List["PaymentLinkCreateParamsLineItem"]
+    line_items: list["PaymentLinkCreateParamsLineItem"]
     """
-    The line items representing what is being sold. Each line item represents an item being sold. Up to 20 line items are supported.
+    The line items representing what is being sold. Each line item represents an item being sold. Up to 20 line items
+    are supported.
     """
     managed_payments: NotRequired["PaymentLinkCreateParamsManagedPayments"]
     """
-    Settings for Managed Payments for this Payment Link and resulting [CheckoutSessions](https://docs.stripe.com/api/checkout/sessions/object), [PaymentIntents](https://docs.stripe.com/api/payment_intents/object), [Invoices](https://docs.stripe.com/api/invoices/object), and [Subscriptions](https://docs.stripe.com/api/subscriptions/object).
+    Settings for Managed Payments for this Payment Link and resulting
+    [CheckoutSessions](https://docs.stripe.com/api/checkout/sessions/object),
+    [PaymentIntents](https://docs.stripe.com/api/payment_intents/object),
+    [Invoices](https://docs.stripe.com/api/invoices/object), and
+    [Subscriptions](https://docs.stripe.com/api/subscriptions/object).
     """
-    metadata: NotRequired["Dict[str, str]"]
+    metadata: NotRequired[dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`. Metadata associated with this Payment Link will automatically be copied to [checkout sessions](https://docs.stripe.com/api/checkout/sessions) created by this payment link.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`. Metadata associated with this
+    Payment Link will automatically be copied to [checkout sessions](https://docs.stripe.com/api/checkout/sessions)
+    created by this payment link.
     """
     name_collection: NotRequired["PaymentLinkCreateParamsNameCollection"]
     """
@@ -81,94 +98,92 @@ class PaymentLinkCreateParams(TypedDict):
     """
     The account on behalf of which to charge.
     """
-    optional_items: NotRequired[List["PaymentLinkCreateParamsOptionalItem"]]
+    optional_items: NotRequired[list["PaymentLinkCreateParamsOptionalItem"]]
     """
-    A list of optional items the customer can add to their order at checkout. Use this parameter to pass one-time or recurring [Prices](https://docs.stripe.com/api/prices).
-    There is a maximum of 10 optional items allowed on a payment link, and the existing limits on the number of line items allowed on a payment link apply to the combined number of line items and optional items.
+    A list of optional items the customer can add to their order at checkout. Use this parameter to pass one-time or
+    recurring [Prices](https://docs.stripe.com/api/prices).
+    There is a maximum of 10 optional items allowed on a payment link, and the existing limits on the number of line
+    items allowed on a payment link apply to the combined number of line items and optional items.
     There is a maximum of 20 combined line items and optional items.
     """
-    payment_intent_data: NotRequired[
-        "PaymentLinkCreateParamsPaymentIntentData"
-    ]
+    payment_intent_data: NotRequired["PaymentLinkCreateParamsPaymentIntentData"]
     """
     A subset of parameters to be passed to PaymentIntent creation for Checkout Sessions in `payment` mode.
     """
-    payment_method_collection: NotRequired[
-        "Literal['always', 'if_required']|str"
-    ]
+    payment_method_collection: NotRequired[Literal["always", "if_required"] | str]
     """
-    Specify whether Checkout should collect a payment method. When set to `if_required`, Checkout will not collect a payment method when the total due for the session is 0.This may occur if the Checkout Session includes a free trial or a discount.
+    Specify whether Checkout should collect a payment method. When set to `if_required`, Checkout will not collect a
+    payment method when the total due for the session is 0.This may occur if the Checkout Session includes a free trial
+    or a discount.
 
     Can only be set in `subscription` mode. Defaults to `always`.
 
-    If you'd like information on how to collect a payment method outside of Checkout, read the guide on [configuring subscriptions with a free trial](https://docs.stripe.com/payments/checkout/free-trials).
+    If you'd like information on how to collect a payment method outside of Checkout, read the guide on [configuring
+    subscriptions with a free trial](https://docs.stripe.com/payments/checkout/free-trials).
     """
-    payment_method_options: NotRequired[
-        "PaymentLinkCreateParamsPaymentMethodOptions"
-    ]
+    payment_method_options: NotRequired["PaymentLinkCreateParamsPaymentMethodOptions"]
     """
     Payment-method-specific configuration.
     """
     payment_method_types: NotRequired[
-        List[
-            Union[
-                Literal[
-                    "affirm",
-                    "afterpay_clearpay",
-                    "alipay",
-                    "alma",
-                    "au_becs_debit",
-                    "bacs_debit",
-                    "bancontact",
-                    "billie",
-                    "bizum",
-                    "blik",
-                    "boleto",
-                    "card",
-                    "cashapp",
-                    "eps",
-                    "fpx",
-                    "giropay",
-                    "grabpay",
-                    "ideal",
-                    "klarna",
-                    "konbini",
-                    "link",
-                    "mb_way",
-                    "mobilepay",
-                    "multibanco",
-                    "oxxo",
-                    "p24",
-                    "pay_by_bank",
-                    "paynow",
-                    "paypal",
-                    "paypay",
-                    "payto",
-                    "pix",
-                    "promptpay",
-                    "satispay",
-                    "scalapay",
-                    "sepa_debit",
-                    "sequra",
-                    "sofort",
-                    "sunbit",
-                    "swish",
-                    "twint",
-                    "upi",
-                    "us_bank_account",
-                    "wechat_pay",
-                    "zip",
-                ],
-                str,
+        list[
+            Literal[
+                "affirm",
+                "afterpay_clearpay",
+                "alipay",
+                "alma",
+                "au_becs_debit",
+                "bacs_debit",
+                "bancontact",
+                "billie",
+                "bizum",
+                "blik",
+                "boleto",
+                "card",
+                "cashapp",
+                "eps",
+                "fpx",
+                "giropay",
+                "grabpay",
+                "ideal",
+                "klarna",
+                "konbini",
+                "link",
+                "mb_way",
+                "mobilepay",
+                "multibanco",
+                "oxxo",
+                "p24",
+                "pay_by_bank",
+                "paynow",
+                "paypal",
+                "paypay",
+                "payto",
+                "pix",
+                "promptpay",
+                "satispay",
+                "scalapay",
+                "sepa_debit",
+                "sequra",
+                "sofort",
+                "sunbit",
+                "swish",
+                "twint",
+                "upi",
+                "us_bank_account",
+                "wechat_pay",
+                "zip",
             ]
+            | str
         ]
     ]
     """
-    The list of payment method types that customers can use. If no value is passed, Stripe will dynamically show relevant payment methods from your [payment method settings](https://dashboard.stripe.com/settings/payment_methods) (20+ payment methods [supported](https://docs.stripe.com/payments/payment-methods/integration-options#payment-method-product-support)).
+    The list of payment method types that customers can use. If no value is passed, Stripe will dynamically show
+    relevant payment methods from your [payment method settings](https://dashboard.stripe.com/settings/payment_methods)
+    (20+ payment methods
+    [supported](https://docs.stripe.com/payments/payment-methods/integration-options#payment-method-product-support)).
     """
-    phone_number_collection: NotRequired[
-        "PaymentLinkCreateParamsPhoneNumberCollection"
-    ]
+    phone_number_collection: NotRequired["PaymentLinkCreateParamsPhoneNumberCollection"]
     """
     Controls phone number collection settings during checkout.
 
@@ -178,27 +193,25 @@ class PaymentLinkCreateParams(TypedDict):
     """
     Settings that restrict the usage of a payment link.
     """
-    shipping_address_collection: NotRequired[
-        "PaymentLinkCreateParamsShippingAddressCollection"
-    ]
+    shipping_address_collection: NotRequired["PaymentLinkCreateParamsShippingAddressCollection"]
     """
     Configuration for collecting the customer's shipping address.
     """
-    shipping_options: NotRequired[
-        List["PaymentLinkCreateParamsShippingOption"]
-    ]
+    shipping_options: NotRequired[list["PaymentLinkCreateParamsShippingOption"]]
     """
-    The shipping rate options to apply to [checkout sessions](https://docs.stripe.com/api/checkout/sessions) created by this payment link.
+    The shipping rate options to apply to [checkout sessions](https://docs.stripe.com/api/checkout/sessions) created by
+    this payment link.
     """
-    submit_type: NotRequired[
-        "Literal['auto', 'book', 'donate', 'pay', 'subscribe']|str"
-    ]
+    submit_type: NotRequired[Literal["auto", "book", "donate", "pay", "subscribe"] | str]
     """
-    Describes the type of transaction being performed in order to customize relevant text on the page, such as the submit button. Changing this value will also affect the hostname in the [url](https://docs.stripe.com/api/payment_links/payment_links/object#url) property (example: `donate.stripe.com`).
+    Describes the type of transaction being performed in order to customize relevant text on the page, such as the
+    submit button. Changing this value will also affect the hostname in the
+    [url](https://docs.stripe.com/api/payment_links/payment_links/object#url) property (example: `donate.stripe.com`).
     """
     subscription_data: NotRequired["PaymentLinkCreateParamsSubscriptionData"]
     """
-    When creating a subscription, the specified configuration data will be used. There must be at least one line item with a recurring price to use `subscription_data`.
+    When creating a subscription, the specified configuration data will be used. There must be at least one line item
+    with a recurring price to use `subscription_data`.
     """
     tax_id_collection: NotRequired["PaymentLinkCreateParamsTaxIdCollection"]
     """
@@ -206,14 +219,13 @@ class PaymentLinkCreateParams(TypedDict):
     """
     transfer_data: NotRequired["PaymentLinkCreateParamsTransferData"]
     """
-    The account (if any) the payments will be attributed to for tax reporting, and where funds from each payment will be transferred to.
+    The account (if any) the payments will be attributed to for tax reporting, and where funds from each payment will be
+    transferred to.
     """
 
 
 class PaymentLinkCreateParamsAfterCompletion(TypedDict):
-    hosted_confirmation: NotRequired[
-        "PaymentLinkCreateParamsAfterCompletionHostedConfirmation"
-    ]
+    hosted_confirmation: NotRequired["PaymentLinkCreateParamsAfterCompletionHostedConfirmation"]
     """
     Configuration when `type=hosted_confirmation`.
     """
@@ -221,7 +233,7 @@ class PaymentLinkCreateParamsAfterCompletion(TypedDict):
     """
     Configuration when `type=redirect`.
     """
-    type: Union[Literal["hosted_confirmation", "redirect"], str]
+    type: Literal["hosted_confirmation", "redirect"] | str
     """
     The specified behavior after the purchase is complete. Either `redirect` or `hosted_confirmation`.
     """
@@ -237,7 +249,9 @@ class PaymentLinkCreateParamsAfterCompletionHostedConfirmation(TypedDict):
 class PaymentLinkCreateParamsAfterCompletionRedirect(TypedDict):
     url: str
     """
-    The URL the customer will be redirected to after the purchase is complete. You can embed `{CHECKOUT_SESSION_ID}` into the URL to have the `id` of the completed [checkout session](https://docs.stripe.com/api/checkout/sessions/object#checkout_session_object-id) included.
+    The URL the customer will be redirected to after the purchase is complete. You can embed `{CHECKOUT_SESSION_ID}`
+    into the URL to have the `id` of the completed [checkout
+    session](https://docs.stripe.com/api/checkout/sessions/object#checkout_session_object-id) included.
     """
 
 
@@ -246,11 +260,13 @@ class PaymentLinkCreateParamsAutomaticTax(TypedDict):
     """
     Set to `true` to [calculate tax automatically](https://docs.stripe.com/tax) using the customer's location.
 
-    Enabling this parameter causes the payment link to collect any billing address information necessary for tax calculation.
+    Enabling this parameter causes the payment link to collect any billing address information necessary for tax
+    calculation.
     """
     liability: NotRequired["PaymentLinkCreateParamsAutomaticTaxLiability"]
     """
-    The account that's liable for tax. If set, the business address and tax registrations required to perform the tax calculation are loaded from this account. The tax transaction is returned in the report of the connected account.
+    The account that's liable for tax. If set, the business address and tax registrations required to perform the tax
+    calculation are loaded from this account. The tax transaction is returned in the report of the connected account.
     """
 
 
@@ -259,39 +275,40 @@ class PaymentLinkCreateParamsAutomaticTaxLiability(TypedDict):
     """
     The connected account being referenced when `type` is `account`.
     """
-    type: Union[Literal["account", "self"], str]
+    type: Literal["account", "self"] | str
     """
     Type of the account referenced in the request.
     """
 
 
 class PaymentLinkCreateParamsConsentCollection(TypedDict):
-    payment_method_reuse_agreement: NotRequired[
-        "PaymentLinkCreateParamsConsentCollectionPaymentMethodReuseAgreement"
-    ]
+    payment_method_reuse_agreement: NotRequired["PaymentLinkCreateParamsConsentCollectionPaymentMethodReuseAgreement"]
     """
-    Determines the display of payment method reuse agreement text in the UI. If set to `hidden`, it will hide legal text related to the reuse of a payment method.
+    Determines the display of payment method reuse agreement text in the UI. If set to `hidden`, it will hide legal text
+    related to the reuse of a payment method.
     """
-    promotions: NotRequired["Literal['auto', 'none']|str"]
+    promotions: NotRequired[Literal["auto", "none"] | str]
     """
     If set to `auto`, enables the collection of customer consent for promotional communications. The Checkout
     Session will determine whether to display an option to opt into promotional communication
     from the merchant depending on the customer's locale. Only available to US merchants and US customers.
     """
-    terms_of_service: NotRequired["Literal['none', 'required']|str"]
+    terms_of_service: NotRequired[Literal["none", "required"] | str]
     """
     If set to `required`, it requires customers to check a terms of service checkbox before being able to pay.
-    There must be a valid terms of service URL set in your [Dashboard settings](https://dashboard.stripe.com/settings/public).
+    There must be a valid terms of service URL set in your [Dashboard
+    settings](https://dashboard.stripe.com/settings/public).
     """
 
 
 class PaymentLinkCreateParamsConsentCollectionPaymentMethodReuseAgreement(
     TypedDict,
 ):
-    position: Union[Literal["auto", "hidden"], str]
+    position: Literal["auto", "hidden"] | str
     """
     Determines the position and visibility of the payment method reuse agreement in the UI. When set to `auto`, Stripe's
-    defaults will be used. When set to `hidden`, the payment method reuse agreement text will always be hidden in the UI.
+    defaults will be used. When set to `hidden`, the payment method reuse agreement text will always be hidden in the
+    UI.
     """
 
 
@@ -302,7 +319,8 @@ class PaymentLinkCreateParamsCustomField(TypedDict):
     """
     key: str
     """
-    String of your choice that your integration can use to reconcile this field. Must be unique to this field, alphanumeric, and up to 200 characters.
+    String of your choice that your integration can use to reconcile this field. Must be unique to this field,
+    alphanumeric, and up to 200 characters.
     """
     label: "PaymentLinkCreateParamsCustomFieldLabel"
     """
@@ -320,7 +338,7 @@ class PaymentLinkCreateParamsCustomField(TypedDict):
     """
     Configuration for `type=text` fields.
     """
-    type: Union[Literal["dropdown", "numeric", "text"], str]
+    type: Literal["dropdown", "numeric", "text"] | str
     """
     The type of the field.
     """
@@ -331,7 +349,7 @@ class PaymentLinkCreateParamsCustomFieldDropdown(TypedDict):
     """
     The value that pre-fills the field on the payment page. Must match a `value` in the `options` array.
     """
-    options: List["PaymentLinkCreateParamsCustomFieldDropdownOption"]
+    options: list["PaymentLinkCreateParamsCustomFieldDropdownOption"]
     """
     The options available for the customer to select. Up to 200 options allowed.
     """
@@ -344,7 +362,8 @@ class PaymentLinkCreateParamsCustomFieldDropdownOption(TypedDict):
     """
     value: str
     """
-    The value for this option, not displayed to the customer, used by your integration to reconcile the option selected by the customer. Must be unique to this option, alphanumeric, and up to 100 characters.
+    The value for this option, not displayed to the customer, used by your integration to reconcile the option selected
+    by the customer. Must be unique to this option, alphanumeric, and up to 100 characters.
     """
 
 
@@ -390,15 +409,11 @@ class PaymentLinkCreateParamsCustomFieldText(TypedDict):
 
 
 class PaymentLinkCreateParamsCustomText(TypedDict):
-    after_submit: NotRequired[
-        "Literal['']|PaymentLinkCreateParamsCustomTextAfterSubmit"
-    ]
+    after_submit: NotRequired["Literal['']|PaymentLinkCreateParamsCustomTextAfterSubmit"]
     """
     Custom text that should be displayed after the payment confirmation button.
     """
-    shipping_address: NotRequired[
-        "Literal['']|PaymentLinkCreateParamsCustomTextShippingAddress"
-    ]
+    shipping_address: NotRequired["Literal['']|PaymentLinkCreateParamsCustomTextShippingAddress"]
     """
     Custom text that should be displayed alongside shipping address collection.
     """
@@ -406,9 +421,7 @@ class PaymentLinkCreateParamsCustomText(TypedDict):
     """
     Custom text that should be displayed alongside the payment confirmation button.
     """
-    terms_of_service_acceptance: NotRequired[
-        "Literal['']|PaymentLinkCreateParamsCustomTextTermsOfServiceAcceptance"
-    ]
+    terms_of_service_acceptance: NotRequired["Literal['']|PaymentLinkCreateParamsCustomTextTermsOfServiceAcceptance"]
     """
     Custom text that should be displayed in place of the default terms of service agreement text.
     """
@@ -447,22 +460,18 @@ class PaymentLinkCreateParamsInvoiceCreation(TypedDict):
     """
     Whether the feature is enabled
     """
-    invoice_data: NotRequired[
-        "PaymentLinkCreateParamsInvoiceCreationInvoiceData"
-    ]
+    invoice_data: NotRequired["PaymentLinkCreateParamsInvoiceCreationInvoiceData"]
     """
     Invoice PDF configuration.
     """
 
 
 class PaymentLinkCreateParamsInvoiceCreationInvoiceData(TypedDict):
-    account_tax_ids: NotRequired["Literal['']|List[str]"]
+    account_tax_ids: NotRequired[Literal[""] | list[str]]
     """
     The account tax IDs associated with the invoice.
     """
-    custom_fields: NotRequired[
-        "Literal['']|List[PaymentLinkCreateParamsInvoiceCreationInvoiceDataCustomField]"
-    ]
+    custom_fields: NotRequired["Literal['']|list[PaymentLinkCreateParamsInvoiceCreationInvoiceDataCustomField]"]
     """
     Default custom fields to be displayed on invoices for this customer.
     """
@@ -474,21 +483,18 @@ class PaymentLinkCreateParamsInvoiceCreationInvoiceData(TypedDict):
     """
     Default footer to be displayed on invoices for this customer.
     """
-    issuer: NotRequired[
-        "PaymentLinkCreateParamsInvoiceCreationInvoiceDataIssuer"
-    ]
+    issuer: NotRequired["PaymentLinkCreateParamsInvoiceCreationInvoiceDataIssuer"]
     """
-    The connected account that issues the invoice. The invoice is presented with the branding and support information of the specified account.
+    The connected account that issues the invoice. The invoice is presented with the branding and support information of
+    the specified account.
     """
-    metadata: NotRequired[
-        "Literal['']|Dict[str, str]"
-    ]
+    metadata: NotRequired[Literal[""] | dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
-    rendering_options: NotRequired[
-        "Literal['']|PaymentLinkCreateParamsInvoiceCreationInvoiceDataRenderingOptions"
-    ]
+    rendering_options: NotRequired["Literal['']|PaymentLinkCreateParamsInvoiceCreationInvoiceDataRenderingOptions"]
     """
     Default options for invoice PDF rendering for this customer.
     """
@@ -510,7 +516,7 @@ class PaymentLinkCreateParamsInvoiceCreationInvoiceDataIssuer(TypedDict):
     """
     The connected account being referenced when `type` is `account`.
     """
-    type: Union[Literal["account", "self"], str]
+    type: Literal["account", "self"] | str
     """
     Type of the account referenced in the request.
     """
@@ -519,11 +525,11 @@ class PaymentLinkCreateParamsInvoiceCreationInvoiceDataIssuer(TypedDict):
 class PaymentLinkCreateParamsInvoiceCreationInvoiceDataRenderingOptions(
     TypedDict,
 ):
-    amount_tax_display: NotRequired[
-        "Literal['']|Literal['exclude_tax', 'include_inclusive_tax']|str"
-    ]
+    amount_tax_display: NotRequired[Literal[""] | Literal["exclude_tax", "include_inclusive_tax"] | str]
     """
-    How line-item prices and amounts will be displayed with respect to tax on invoice PDFs. One of `exclude_tax` or `include_inclusive_tax`. `include_inclusive_tax` will include inclusive tax (and exclude exclusive tax) in invoice PDF amounts. `exclude_tax` will exclude all tax (inclusive and exclusive alike) from invoice PDF amounts.
+    How line-item prices and amounts will be displayed with respect to tax on invoice PDFs. One of `exclude_tax` or
+    `include_inclusive_tax`. `include_inclusive_tax` will include inclusive tax (and exclude exclusive tax) in invoice
+    PDF amounts. `exclude_tax` will exclude all tax (inclusive and exclusive alike) from invoice PDF amounts.
     """
     template: NotRequired[str]
     """
@@ -532,19 +538,19 @@ class PaymentLinkCreateParamsInvoiceCreationInvoiceDataRenderingOptions(
 
 
 class PaymentLinkCreateParamsLineItem(TypedDict):
-    adjustable_quantity: NotRequired[
-        "PaymentLinkCreateParamsLineItemAdjustableQuantity"
-    ]
+    adjustable_quantity: NotRequired["PaymentLinkCreateParamsLineItemAdjustableQuantity"]
     """
     When set, provides configuration for this item's quantity to be adjusted by the customer during checkout.
     """
     price: NotRequired[str]
     """
-    The ID of the [Price](https://docs.stripe.com/api/prices) or [Plan](https://docs.stripe.com/api/plans) object. One of `price` or `price_data` is required.
+    The ID of the [Price](https://docs.stripe.com/api/prices) or [Plan](https://docs.stripe.com/api/plans) object. One
+    of `price` or `price_data` is required.
     """
     price_data: NotRequired["PaymentLinkCreateParamsLineItemPriceData"]
     """
-    Data used to generate a new [Price](https://docs.stripe.com/api/prices) object inline. One of `price` or `price_data` is required.
+    Data used to generate a new [Price](https://docs.stripe.com/api/prices) object inline. One of `price` or
+    `price_data` is required.
     """
     quantity: int
     """
@@ -563,57 +569,66 @@ class PaymentLinkCreateParamsLineItemAdjustableQuantity(TypedDict):
     """
     minimum: NotRequired[int]
     """
-    The minimum quantity the customer can purchase. By default this value is 0. If there is only one item in the cart then that item's quantity cannot go down to 0.
+    The minimum quantity the customer can purchase. By default this value is 0. If there is only one item in the cart
+    then that item's quantity cannot go down to 0.
     """
 
 
 class PaymentLinkCreateParamsLineItemPriceData(TypedDict):
     currency: str
     """
-    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies).
+    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a
+    [supported currency](https://stripe.com/docs/currencies).
     """
     product: NotRequired[str]
     """
-    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices) will belong to. One of `product` or `product_data` is required.
+    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices)
+    will belong to. One of `product` or `product_data` is required.
     """
-    product_data: NotRequired[
-        "PaymentLinkCreateParamsLineItemPriceDataProductData"
-    ]
+    product_data: NotRequired["PaymentLinkCreateParamsLineItemPriceDataProductData"]
     """
-    Data used to generate a new [Product](https://docs.stripe.com/api/products) object inline. One of `product` or `product_data` is required.
+    Data used to generate a new [Product](https://docs.stripe.com/api/products) object inline. One of `product` or
+    `product_data` is required.
     """
     recurring: NotRequired["PaymentLinkCreateParamsLineItemPriceDataRecurring"]
     """
     The recurring components of a price such as `interval` and `interval_count`.
     """
-    tax_behavior: NotRequired[
-        "Literal['exclusive', 'inclusive', 'unspecified']|str"
-    ]
+    tax_behavior: NotRequired[Literal["exclusive", "inclusive", "unspecified"] | str]
     """
-    Only required if a [default tax behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended)) was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or `exclusive`, it cannot be changed.
+    Only required if a [default tax
+    behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended))
+    was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or
+    exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or
+    `exclusive`, it cannot be changed.
     """
     unit_amount: NotRequired[int]
     """
-    A non-negative integer in cents (or local equivalent) representing how much to charge. One of `unit_amount` or `unit_amount_decimal` is required.
+    A non-negative integer in cents (or local equivalent) representing how much to charge. One of `unit_amount` or
+    `unit_amount_decimal` is required.
     """
     unit_amount_decimal: NotRequired[Decimal]
     """
-    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places. Only one of `unit_amount` and `unit_amount_decimal` can be set.
+    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places.
+    Only one of `unit_amount` and `unit_amount_decimal` can be set.
     """
 
 
 class PaymentLinkCreateParamsLineItemPriceDataProductData(TypedDict):
     description: NotRequired[str]
     """
-    The product's description, meant to be displayable to the customer. Use this field to optionally store a long form explanation of the product being sold for your own rendering purposes.
+    The product's description, meant to be displayable to the customer. Use this field to optionally store a long form
+    explanation of the product being sold for your own rendering purposes.
     """
-    images: NotRequired[List[str]]
+    images: NotRequired[list[str]]
     """
     A list of up to 8 URLs of images for this product, meant to be displayable to the customer.
     """
-    metadata: NotRequired["Dict[str, str]"]
+    metadata: NotRequired[dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
     name: str
     """
@@ -623,44 +638,48 @@ class PaymentLinkCreateParamsLineItemPriceDataProductData(TypedDict):
     """
     A [tax code](https://docs.stripe.com/tax/tax-categories) ID.
     """
-    tax_details: NotRequired[
-        "PaymentLinkCreateParamsLineItemPriceDataProductDataTaxDetails"
-    ]
+    tax_details: NotRequired["PaymentLinkCreateParamsLineItemPriceDataProductDataTaxDetails"]
     """
-    Tax details for this product, including the [tax code](https://docs.stripe.com/tax/tax-codes) and an optional performance location.
+    Tax details for this product, including the [tax code](https://docs.stripe.com/tax/tax-codes) and an optional
+    performance location.
     """
     unit_label: NotRequired[str]
     """
-    A label that represents units of this product. When set, this will be included in customers' receipts, invoices, Checkout, and the customer portal.
+    A label that represents units of this product. When set, this will be included in customers' receipts, invoices,
+    Checkout, and the customer portal.
     """
 
 
 class PaymentLinkCreateParamsLineItemPriceDataProductDataTaxDetails(TypedDict):
     performance_location: NotRequired[str]
     """
-    A tax location ID. Depending on the [tax code](https://docs.stripe.com/tax/tax-for-tickets/reference/tax-location-performance), this is required, optional, or not supported.
+    A tax location ID. Depending on the [tax
+    code](https://docs.stripe.com/tax/tax-for-tickets/reference/tax-location-performance), this is required, optional,
+    or not supported.
     """
-    tax_code: NotRequired["Literal['']|str"]
+    tax_code: NotRequired[Literal[""] | str]
     """
     A [tax code](https://docs.stripe.com/tax/tax-categories) ID.
     """
 
 
 class PaymentLinkCreateParamsLineItemPriceDataRecurring(TypedDict):
-    interval: Union[Literal["day", "month", "week", "year"], str]
+    interval: Literal["day", "month", "week", "year"] | str
     """
     Specifies billing frequency. Either `day`, `week`, `month` or `year`.
     """
     interval_count: NotRequired[int]
     """
-    The number of intervals between subscription billings. For example, `interval=month` and `interval_count=3` bills every 3 months. Maximum of three years interval allowed (3 years, 36 months, or 156 weeks).
+    The number of intervals between subscription billings. For example, `interval=month` and `interval_count=3` bills
+    every 3 months. Maximum of three years interval allowed (3 years, 36 months, or 156 weeks).
     """
 
 
 class PaymentLinkCreateParamsManagedPayments(TypedDict):
     enabled: NotRequired[bool]
     """
-    Set to `true` to enable [Managed Payments](https://docs.stripe.com/payments/managed-payments), Stripe's merchant of record solution, for this session.
+    Set to `true` to enable [Managed Payments](https://docs.stripe.com/payments/managed-payments), Stripe's merchant of
+    record solution, for this session.
     """
 
 
@@ -698,11 +717,10 @@ class PaymentLinkCreateParamsNameCollectionIndividual(TypedDict):
 
 
 class PaymentLinkCreateParamsOptionalItem(TypedDict):
-    adjustable_quantity: NotRequired[
-        "PaymentLinkCreateParamsOptionalItemAdjustableQuantity"
-    ]
+    adjustable_quantity: NotRequired["PaymentLinkCreateParamsOptionalItemAdjustableQuantity"]
     """
-    When set, provides configuration for the customer to adjust the quantity of the line item created when a customer chooses to add this optional item to their order.
+    When set, provides configuration for the customer to adjust the quantity of the line item created when a customer
+    chooses to add this optional item to their order.
     """
     price: str
     """
@@ -725,14 +743,14 @@ class PaymentLinkCreateParamsOptionalItemAdjustableQuantity(TypedDict):
     """
     minimum: NotRequired[int]
     """
-    The minimum quantity of this item the customer must purchase, if they choose to purchase it. Because this item is optional, the customer will always be able to remove it from their order, even if the `minimum` configured here is greater than 0. By default this value is 0.
+    The minimum quantity of this item the customer must purchase, if they choose to purchase it. Because this item is
+    optional, the customer will always be able to remove it from their order, even if the `minimum` configured here is
+    greater than 0. By default this value is 0.
     """
 
 
 class PaymentLinkCreateParamsPaymentIntentData(TypedDict):
-    capture_method: NotRequired[
-        "Literal['automatic', 'automatic_async', 'manual']|str"
-    ]
+    capture_method: NotRequired[Literal["automatic", "automatic_async", "manual"] | str]
     """
     Controls when the funds will be captured from the customer's account.
     """
@@ -740,37 +758,51 @@ class PaymentLinkCreateParamsPaymentIntentData(TypedDict):
     """
     An arbitrary string attached to the object. Often useful for displaying to users.
     """
-    metadata: NotRequired["Dict[str, str]"]
+    metadata: NotRequired[dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that will declaratively set metadata on [Payment Intents](https://docs.stripe.com/api/payment_intents) generated from this payment link. Unlike object-level metadata, this field is declarative. Updates will clear prior values.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that will declaratively set metadata on [Payment
+    Intents](https://docs.stripe.com/api/payment_intents) generated from this payment link. Unlike object-level
+    metadata, this field is declarative. Updates will clear prior values.
     """
-    setup_future_usage: NotRequired["Literal['off_session', 'on_session']|str"]
+    setup_future_usage: NotRequired[Literal["off_session", "on_session"] | str]
     """
-    Indicates that you intend to [make future payments](https://docs.stripe.com/payments/payment-intents#future-usage) with the payment method collected by this Checkout Session.
+    Indicates that you intend to [make future payments](https://docs.stripe.com/payments/payment-intents#future-usage)
+    with the payment method collected by this Checkout Session.
 
-    When setting this to `on_session`, Checkout will show a notice to the customer that their payment details will be saved.
+    When setting this to `on_session`, Checkout will show a notice to the customer that their payment details will be
+    saved.
 
-    When setting this to `off_session`, Checkout will show a notice to the customer that their payment details will be saved and used for future payments.
+    When setting this to `off_session`, Checkout will show a notice to the customer that their payment details will be
+    saved and used for future payments.
 
-    If a Customer has been provided or Checkout creates a new Customer,Checkout will attach the payment method to the Customer.
+    If a Customer has been provided or Checkout creates a new Customer,Checkout will attach the payment method to the
+    Customer.
 
-    If Checkout does not create a Customer, the payment method is not attached to a Customer. To reuse the payment method, you can retrieve it from the Checkout Session's PaymentIntent.
+    If Checkout does not create a Customer, the payment method is not attached to a Customer. To reuse the payment
+    method, you can retrieve it from the Checkout Session's PaymentIntent.
 
-    When processing card payments, Checkout also uses `setup_future_usage` to dynamically optimize your payment flow and comply with regional legislation and network rules, such as SCA.
+    When processing card payments, Checkout also uses `setup_future_usage` to dynamically optimize your payment flow and
+    comply with regional legislation and network rules, such as SCA.
     """
     statement_descriptor: NotRequired[str]
     """
-    Text that appears on the customer's statement as the statement descriptor for a non-card charge. This value overrides the account's default statement descriptor. For information about requirements, including the 22-character limit, see [the Statement Descriptor docs](https://docs.stripe.com/get-started/account/statement-descriptors).
+    Text that appears on the customer's statement as the statement descriptor for a non-card charge. This value
+    overrides the account's default statement descriptor. For information about requirements, including the 22-character
+    limit, see [the Statement Descriptor docs](https://docs.stripe.com/get-started/account/statement-descriptors).
 
-    Setting this value for a card charge returns an error. For card charges, set the [statement_descriptor_suffix](https://docs.stripe.com/get-started/account/statement-descriptors#dynamic) instead.
+    Setting this value for a card charge returns an error. For card charges, set the
+    [statement_descriptor_suffix](https://docs.stripe.com/get-started/account/statement-descriptors#dynamic) instead.
     """
     statement_descriptor_suffix: NotRequired[str]
     """
-    Provides information about a card charge. Concatenated to the account's [statement descriptor prefix](https://docs.stripe.com/get-started/account/statement-descriptors#static) to form the complete statement descriptor that appears on the customer's statement.
+    Provides information about a card charge. Concatenated to the account's [statement descriptor
+    prefix](https://docs.stripe.com/get-started/account/statement-descriptors#static) to form the complete statement
+    descriptor that appears on the customer's statement.
     """
     transfer_group: NotRequired[str]
     """
-    A string that identifies the resulting payment as part of a group. See the PaymentIntents [use case for connected accounts](https://docs.stripe.com/connect/separate-charges-and-transfers) for details.
+    A string that identifies the resulting payment as part of a group. See the PaymentIntents [use case for connected
+    accounts](https://docs.stripe.com/connect/separate-charges-and-transfers) for details.
     """
 
 
@@ -782,9 +814,7 @@ class PaymentLinkCreateParamsPaymentMethodOptions(TypedDict):
 
 
 class PaymentLinkCreateParamsPaymentMethodOptionsCard(TypedDict):
-    restrictions: NotRequired[
-        "PaymentLinkCreateParamsPaymentMethodOptionsCardRestrictions"
-    ]
+    restrictions: NotRequired["PaymentLinkCreateParamsPaymentMethodOptionsCardRestrictions"]
     """
     Restrictions to apply to the card payment method. For example, you can block specific card brands.
     """
@@ -792,20 +822,11 @@ class PaymentLinkCreateParamsPaymentMethodOptionsCard(TypedDict):
 
 class PaymentLinkCreateParamsPaymentMethodOptionsCardRestrictions(TypedDict):
     brands_blocked: NotRequired[
-        List[
-            Union[
-                Literal[
-                    "american_express",
-                    "discover_global_network",
-                    "mastercard",
-                    "visa",
-                ],
-                str,
-            ]
-        ]
+        list[Literal["american_express", "discover_global_network", "mastercard", "visa"] | str]
     ]
     """
-    The card brands to block. If a customer enters or selects a card belonging to a blocked brand, they can't complete the payment.
+    The card brands to block. If a customer enters or selects a card belonging to a blocked brand, they can't complete
+    the payment.
     """
 
 
@@ -831,250 +852,248 @@ class PaymentLinkCreateParamsRestrictionsCompletedSessions(TypedDict):
 
 
 class PaymentLinkCreateParamsShippingAddressCollection(TypedDict):
-    allowed_countries: List[
-        Union[
-            Literal[
-                "AC",
-                "AD",
-                "AE",
-                "AF",
-                "AG",
-                "AI",
-                "AL",
-                "AM",
-                "AO",
-                "AQ",
-                "AR",
-                "AT",
-                "AU",
-                "AW",
-                "AX",
-                "AZ",
-                "BA",
-                "BB",
-                "BD",
-                "BE",
-                "BF",
-                "BG",
-                "BH",
-                "BI",
-                "BJ",
-                "BL",
-                "BM",
-                "BN",
-                "BO",
-                "BQ",
-                "BR",
-                "BS",
-                "BT",
-                "BV",
-                "BW",
-                "BY",
-                "BZ",
-                "CA",
-                "CD",
-                "CF",
-                "CG",
-                "CH",
-                "CI",
-                "CK",
-                "CL",
-                "CM",
-                "CN",
-                "CO",
-                "CR",
-                "CV",
-                "CW",
-                "CY",
-                "CZ",
-                "DE",
-                "DJ",
-                "DK",
-                "DM",
-                "DO",
-                "DZ",
-                "EC",
-                "EE",
-                "EG",
-                "EH",
-                "ER",
-                "ES",
-                "ET",
-                "FI",
-                "FJ",
-                "FK",
-                "FO",
-                "FR",
-                "GA",
-                "GB",
-                "GD",
-                "GE",
-                "GF",
-                "GG",
-                "GH",
-                "GI",
-                "GL",
-                "GM",
-                "GN",
-                "GP",
-                "GQ",
-                "GR",
-                "GS",
-                "GT",
-                "GU",
-                "GW",
-                "GY",
-                "HK",
-                "HN",
-                "HR",
-                "HT",
-                "HU",
-                "ID",
-                "IE",
-                "IL",
-                "IM",
-                "IN",
-                "IO",
-                "IQ",
-                "IS",
-                "IT",
-                "JE",
-                "JM",
-                "JO",
-                "JP",
-                "KE",
-                "KG",
-                "KH",
-                "KI",
-                "KM",
-                "KN",
-                "KR",
-                "KW",
-                "KY",
-                "KZ",
-                "LA",
-                "LB",
-                "LC",
-                "LI",
-                "LK",
-                "LR",
-                "LS",
-                "LT",
-                "LU",
-                "LV",
-                "LY",
-                "MA",
-                "MC",
-                "MD",
-                "ME",
-                "MF",
-                "MG",
-                "MK",
-                "ML",
-                "MM",
-                "MN",
-                "MO",
-                "MQ",
-                "MR",
-                "MS",
-                "MT",
-                "MU",
-                "MV",
-                "MW",
-                "MX",
-                "MY",
-                "MZ",
-                "NA",
-                "NC",
-                "NE",
-                "NG",
-                "NI",
-                "NL",
-                "NO",
-                "NP",
-                "NR",
-                "NU",
-                "NZ",
-                "OM",
-                "PA",
-                "PE",
-                "PF",
-                "PG",
-                "PH",
-                "PK",
-                "PL",
-                "PM",
-                "PN",
-                "PR",
-                "PS",
-                "PT",
-                "PY",
-                "QA",
-                "RE",
-                "RO",
-                "RS",
-                "RU",
-                "RW",
-                "SA",
-                "SB",
-                "SC",
-                "SD",
-                "SE",
-                "SG",
-                "SH",
-                "SI",
-                "SJ",
-                "SK",
-                "SL",
-                "SM",
-                "SN",
-                "SO",
-                "SR",
-                "SS",
-                "ST",
-                "SV",
-                "SX",
-                "SZ",
-                "TA",
-                "TC",
-                "TD",
-                "TF",
-                "TG",
-                "TH",
-                "TJ",
-                "TK",
-                "TL",
-                "TM",
-                "TN",
-                "TO",
-                "TR",
-                "TT",
-                "TV",
-                "TW",
-                "TZ",
-                "UA",
-                "UG",
-                "US",
-                "UY",
-                "UZ",
-                "VA",
-                "VC",
-                "VE",
-                "VG",
-                "VN",
-                "VU",
-                "WF",
-                "WS",
-                "XK",
-                "YE",
-                "YT",
-                "ZA",
-                "ZM",
-                "ZW",
-                "ZZ",
-            ],
-            str,
+    allowed_countries: list[
+        Literal[
+            "AC",
+            "AD",
+            "AE",
+            "AF",
+            "AG",
+            "AI",
+            "AL",
+            "AM",
+            "AO",
+            "AQ",
+            "AR",
+            "AT",
+            "AU",
+            "AW",
+            "AX",
+            "AZ",
+            "BA",
+            "BB",
+            "BD",
+            "BE",
+            "BF",
+            "BG",
+            "BH",
+            "BI",
+            "BJ",
+            "BL",
+            "BM",
+            "BN",
+            "BO",
+            "BQ",
+            "BR",
+            "BS",
+            "BT",
+            "BV",
+            "BW",
+            "BY",
+            "BZ",
+            "CA",
+            "CD",
+            "CF",
+            "CG",
+            "CH",
+            "CI",
+            "CK",
+            "CL",
+            "CM",
+            "CN",
+            "CO",
+            "CR",
+            "CV",
+            "CW",
+            "CY",
+            "CZ",
+            "DE",
+            "DJ",
+            "DK",
+            "DM",
+            "DO",
+            "DZ",
+            "EC",
+            "EE",
+            "EG",
+            "EH",
+            "ER",
+            "ES",
+            "ET",
+            "FI",
+            "FJ",
+            "FK",
+            "FO",
+            "FR",
+            "GA",
+            "GB",
+            "GD",
+            "GE",
+            "GF",
+            "GG",
+            "GH",
+            "GI",
+            "GL",
+            "GM",
+            "GN",
+            "GP",
+            "GQ",
+            "GR",
+            "GS",
+            "GT",
+            "GU",
+            "GW",
+            "GY",
+            "HK",
+            "HN",
+            "HR",
+            "HT",
+            "HU",
+            "ID",
+            "IE",
+            "IL",
+            "IM",
+            "IN",
+            "IO",
+            "IQ",
+            "IS",
+            "IT",
+            "JE",
+            "JM",
+            "JO",
+            "JP",
+            "KE",
+            "KG",
+            "KH",
+            "KI",
+            "KM",
+            "KN",
+            "KR",
+            "KW",
+            "KY",
+            "KZ",
+            "LA",
+            "LB",
+            "LC",
+            "LI",
+            "LK",
+            "LR",
+            "LS",
+            "LT",
+            "LU",
+            "LV",
+            "LY",
+            "MA",
+            "MC",
+            "MD",
+            "ME",
+            "MF",
+            "MG",
+            "MK",
+            "ML",
+            "MM",
+            "MN",
+            "MO",
+            "MQ",
+            "MR",
+            "MS",
+            "MT",
+            "MU",
+            "MV",
+            "MW",
+            "MX",
+            "MY",
+            "MZ",
+            "NA",
+            "NC",
+            "NE",
+            "NG",
+            "NI",
+            "NL",
+            "NO",
+            "NP",
+            "NR",
+            "NU",
+            "NZ",
+            "OM",
+            "PA",
+            "PE",
+            "PF",
+            "PG",
+            "PH",
+            "PK",
+            "PL",
+            "PM",
+            "PN",
+            "PR",
+            "PS",
+            "PT",
+            "PY",
+            "QA",
+            "RE",
+            "RO",
+            "RS",
+            "RU",
+            "RW",
+            "SA",
+            "SB",
+            "SC",
+            "SD",
+            "SE",
+            "SG",
+            "SH",
+            "SI",
+            "SJ",
+            "SK",
+            "SL",
+            "SM",
+            "SN",
+            "SO",
+            "SR",
+            "SS",
+            "ST",
+            "SV",
+            "SX",
+            "SZ",
+            "TA",
+            "TC",
+            "TD",
+            "TF",
+            "TG",
+            "TH",
+            "TJ",
+            "TK",
+            "TL",
+            "TM",
+            "TN",
+            "TO",
+            "TR",
+            "TT",
+            "TV",
+            "TW",
+            "TZ",
+            "UA",
+            "UG",
+            "US",
+            "UY",
+            "UZ",
+            "VA",
+            "VC",
+            "VE",
+            "VG",
+            "VN",
+            "VU",
+            "WF",
+            "WS",
+            "XK",
+            "YE",
+            "YT",
+            "ZA",
+            "ZM",
+            "ZW",
+            "ZZ",
         ]
+        | str
     ]
     """
     An array of two-letter ISO country codes representing which countries Checkout should provide as options for
@@ -1092,38 +1111,36 @@ class PaymentLinkCreateParamsShippingOption(TypedDict):
 class PaymentLinkCreateParamsSubscriptionData(TypedDict):
     description: NotRequired[str]
     """
-    The subscription's description, meant to be displayable to the customer. Use this field to optionally store an explanation of the subscription for rendering in Stripe surfaces and certain local payment methods UIs.
+    The subscription's description, meant to be displayable to the customer. Use this field to optionally store an
+    explanation of the subscription for rendering in Stripe surfaces and certain local payment methods UIs.
     """
-    invoice_settings: NotRequired[
-        "PaymentLinkCreateParamsSubscriptionDataInvoiceSettings"
-    ]
+    invoice_settings: NotRequired["PaymentLinkCreateParamsSubscriptionDataInvoiceSettings"]
     """
     All invoices will be billed using the specified settings.
     """
-    metadata: NotRequired["Dict[str, str]"]
+    metadata: NotRequired[dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that will declaratively set metadata on [Subscriptions](https://docs.stripe.com/api/subscriptions) generated from this payment link. Unlike object-level metadata, this field is declarative. Updates will clear prior values.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that will declaratively set metadata on
+    [Subscriptions](https://docs.stripe.com/api/subscriptions) generated from this payment link. Unlike object-level
+    metadata, this field is declarative. Updates will clear prior values.
     """
     trial_period_days: NotRequired[int]
     """
-    Integer representing the number of trial period days before the customer is charged for the first time. Has to be at least 1.
+    Integer representing the number of trial period days before the customer is charged for the first time. Has to be at
+    least 1.
     """
-    trial_settings: NotRequired[
-        "PaymentLinkCreateParamsSubscriptionDataTrialSettings"
-    ]
+    trial_settings: NotRequired["PaymentLinkCreateParamsSubscriptionDataTrialSettings"]
     """
     Settings related to subscription trials.
     """
 
 
 class PaymentLinkCreateParamsSubscriptionDataInvoiceSettings(TypedDict):
-    account_tax_ids: NotRequired["Literal['']|List[str]"]
+    account_tax_ids: NotRequired[Literal[""] | list[str]]
     """
     The account tax IDs associated with the subscription. Will be set on invoices generated by the subscription.
     """
-    custom_fields: NotRequired[
-        "Literal['']|List[PaymentLinkCreateParamsSubscriptionDataInvoiceSettingsCustomField]"
-    ]
+    custom_fields: NotRequired["Literal['']|list[PaymentLinkCreateParamsSubscriptionDataInvoiceSettingsCustomField]"]
     """
     A list of up to 4 custom fields to be displayed on the invoice.
     """
@@ -1135,11 +1152,10 @@ class PaymentLinkCreateParamsSubscriptionDataInvoiceSettings(TypedDict):
     """
     Footer to be displayed on the invoice.
     """
-    issuer: NotRequired[
-        "PaymentLinkCreateParamsSubscriptionDataInvoiceSettingsIssuer"
-    ]
+    issuer: NotRequired["PaymentLinkCreateParamsSubscriptionDataInvoiceSettingsIssuer"]
     """
-    The connected account that issues the invoice. The invoice is presented with the branding and support information of the specified account.
+    The connected account that issues the invoice. The invoice is presented with the branding and support information of
+    the specified account.
     """
 
 
@@ -1161,16 +1177,14 @@ class PaymentLinkCreateParamsSubscriptionDataInvoiceSettingsIssuer(TypedDict):
     """
     The connected account being referenced when `type` is `account`.
     """
-    type: Union[Literal["account", "self"], str]
+    type: Literal["account", "self"] | str
     """
     Type of the account referenced in the request.
     """
 
 
 class PaymentLinkCreateParamsSubscriptionDataTrialSettings(TypedDict):
-    end_behavior: (
-        "PaymentLinkCreateParamsSubscriptionDataTrialSettingsEndBehavior"
-    )
+    end_behavior: "PaymentLinkCreateParamsSubscriptionDataTrialSettingsEndBehavior"
     """
     Defines how the subscription should behave when the user's free trial ends.
     """
@@ -1179,9 +1193,7 @@ class PaymentLinkCreateParamsSubscriptionDataTrialSettings(TypedDict):
 class PaymentLinkCreateParamsSubscriptionDataTrialSettingsEndBehavior(
     TypedDict,
 ):
-    missing_payment_method: Union[
-        Literal["cancel", "create_invoice", "pause"], str
-    ]
+    missing_payment_method: Literal["cancel", "create_invoice", "pause"] | str
     """
     Indicates how the subscription should change when the trial ends if the user did not provide a payment method.
     """
@@ -1192,9 +1204,10 @@ class PaymentLinkCreateParamsTaxIdCollection(TypedDict):
     """
     Enable tax ID collection during checkout. Defaults to `false`.
     """
-    required: NotRequired["Literal['if_supported', 'never']|str"]
+    required: NotRequired[Literal["if_supported", "never"] | str]
     """
-    Describes whether a tax ID is required during checkout. Defaults to `never`. You can't set this parameter if `ui_mode` is `elements`.
+    Describes whether a tax ID is required during checkout. Defaults to `never`. You can't set this parameter if
+    `ui_mode` is `elements`.
     """
 
 

@@ -13,7 +13,8 @@ class PaymentMethodDomainCreateParams(TypedDict):
     """
     enabled: NotRequired[bool]
     """
-    Whether this payment method domain is enabled. If the domain is not enabled, payment methods that require a payment method domain will not appear in Elements or Embedded Checkout.
+    Whether this payment method domain is enabled. If the domain is not enabled, payment methods that require a payment
+    method domain will not appear in Elements or Embedded Checkout.
     """
 
 

@@ -2,8 +2,9 @@
 """Parameters of ``prices.create`` (POST /v1/prices)."""
 
 from decimal import Decimal
-from typing import Dict, List, Union
-from typing_extensions import Literal, NotRequired, TypedDict
+from typing import Literal
+
+from typing_extensions import NotRequired, TypedDict
 
 from ..._options import WriteOptions
 
@@ -13,31 +14,38 @@ class PriceCreateParams(TypedDict):
     """
     Whether the price can be used for new purchases. Defaults to `true`.
     """
-    billing_scheme: NotRequired["Literal['per_unit', 'tiered']|str"]
+    billing_scheme: NotRequired[Literal["per_unit", "tiered"] | str]
     """
-    Describes how to compute the price per period. Either `per_unit` or `tiered`. `per_unit` indicates that the fixed amount (specified in `unit_amount` or `unit_amount_decimal`) will be charged per unit in `quantity` (for prices with `usage_type=licensed`), or per unit of total usage (for prices with `usage_type=metered`). `tiered` indicates that the unit pricing will be computed using a tiering strategy as defined using the `tiers` and `tiers_mode` attributes.
+    Describes how to compute the price per period. Either `per_unit` or `tiered`. `per_unit` indicates that the fixed
+    amount (specified in `unit_amount` or `unit_amount_decimal`) will be charged per unit in `quantity` (for prices with
+    `usage_type=licensed`), or per unit of total usage (for prices with `usage_type=metered`). `tiered` indicates that
+    the unit pricing will be computed using a tiering strategy as defined using the `tiers` and `tiers_mode` attributes.
     """
     currency: str
     """
-    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies).
+    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a
+    [supported currency](https://stripe.com/docs/currencies).
     """
-    currency_options: NotRequired[
-        "Dict[str, PriceCreateParamsCurrencyOptions]"
-    ]
+    currency_options: NotRequired["dict[str, PriceCreateParamsCurrencyOptions]"]
     """
-    Prices defined in each available currency option. Each key must be a three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html) and a [supported currency](https://stripe.com/docs/currencies).
+    Prices defined in each available currency option. Each key must be a three-letter [ISO currency
+    code](https://www.iso.org/iso-4217-currency-codes.html) and a [supported
+    currency](https://stripe.com/docs/currencies).
     """
     custom_unit_amount: NotRequired["PriceCreateParamsCustomUnitAmount"]
     """
-    When set, provides configuration for the amount to be adjusted by the customer during Checkout Sessions and Payment Links.
+    When set, provides configuration for the amount to be adjusted by the customer during Checkout Sessions and Payment
+    Links.
     """
     lookup_key: NotRequired[str]
     """
     A lookup key used to retrieve prices dynamically from a static string. This may be up to 200 characters.
     """
-    metadata: NotRequired["Dict[str, str]"]
+    metadata: NotRequired[dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
     nickname: NotRequired[str]
     """
@@ -45,7 +53,8 @@ class PriceCreateParams(TypedDict):
     """
     product: NotRequired[str]
     """
-    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices) will belong to.
+    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices)
+    will belong to.
     """
     product_data: NotRequired["PriceCreateParamsProductData"]
     """
@@ -55,19 +64,24 @@ class PriceCreateParams(TypedDict):
     """
     The recurring components of a price such as `interval` and `usage_type`.
     """
-    tax_behavior: NotRequired[
-        "Literal['exclusive', 'inclusive', 'unspecified']|str"
-    ]
+    tax_behavior: NotRequired[Literal["exclusive", "inclusive", "unspecified"] | str]
     """
-    Only required if a [default tax behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended)) was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or `exclusive`, it cannot be changed.
+    Only required if a [default tax
+    behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended))
+    was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or
+    exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or
+    `exclusive`, it cannot be changed.
     """
-    tiers: NotRequired[List["PriceCreateParamsTier"]]
+    tiers: NotRequired[list["PriceCreateParamsTier"]]
     """
-    Each element represents a pricing tier. This parameter requires `billing_scheme` to be set to `tiered`. See also the documentation for `billing_scheme`.
+    Each element represents a pricing tier. This parameter requires `billing_scheme` to be set to `tiered`. See also the
+    documentation for `billing_scheme`.
     """
-    tiers_mode: NotRequired["Literal['graduated', 'volume']|str"]
+    tiers_mode: NotRequired[Literal["graduated", "volume"] | str]
     """
-    Defines if the tiering price should be `graduated` or `volume` based. In `volume`-based tiering, the maximum quantity within a period determines the per unit price, in `graduated` tiering pricing can successively change as the quantity grows.
+    Defines if the tiering price should be `graduated` or `volume` based. In `volume`-based tiering, the maximum
+    quantity within a period determines the per unit price, in `graduated` tiering pricing can successively change as
+    the quantity grows.
     """
     transfer_lookup_key: NotRequired[bool]
     """
@@ -75,34 +89,39 @@ class PriceCreateParams(TypedDict):
     """
     transform_quantity: NotRequired["PriceCreateParamsTransformQuantity"]
     """
-    Apply a transformation to the reported usage or set quantity before computing the billed price. Cannot be combined with `tiers`.
+    Apply a transformation to the reported usage or set quantity before computing the billed price. Cannot be combined
+    with `tiers`.
     """
     unit_amount: NotRequired[int]
     """
-    A positive integer in cents (or local equivalent) (or 0 for a free price) representing how much to charge. One of `unit_amount`, `unit_amount_decimal`, or `custom_unit_amount` is required, unless `billing_scheme=tiered`.
+    A positive integer in cents (or local equivalent) (or 0 for a free price) representing how much to charge. One of
+    `unit_amount`, `unit_amount_decimal`, or `custom_unit_amount` is required, unless `billing_scheme=tiered`.
     """
     unit_amount_decimal: NotRequired[Decimal]
     """
-    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places. Only one of `unit_amount` and `unit_amount_decimal` can be set.
+    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places.
+    Only one of `unit_amount` and `unit_amount_decimal` can be set.
     """
 
 
 class PriceCreateParamsCurrencyOptions(TypedDict):
-    custom_unit_amount: NotRequired[
-        "PriceCreateParamsCurrencyOptionsCustomUnitAmount"
-    ]
+    custom_unit_amount: NotRequired["PriceCreateParamsCurrencyOptionsCustomUnitAmount"]
     """
-    When set, provides configuration for the amount to be adjusted by the customer during Checkout Sessions and Payment Links.
+    When set, provides configuration for the amount to be adjusted by the customer during Checkout Sessions and Payment
+    Links.
     """
-    tax_behavior: NotRequired[
-        "Literal['exclusive', 'inclusive', 'unspecified']|str"
-    ]
+    tax_behavior: NotRequired[Literal["exclusive", "inclusive", "unspecified"] | str]
     """
-    Only required if a [default tax behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended)) was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or `exclusive`, it cannot be changed.
+    Only required if a [default tax
+    behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended))
+    was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or
+    exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or
+    `exclusive`, it cannot be changed.
     """
-    tiers: NotRequired[List["PriceCreateParamsCurrencyOptionsTier"]]
+    tiers: NotRequired[list["PriceCreateParamsCurrencyOptionsTier"]]
     """
-    Each element represents a pricing tier. This parameter requires `billing_scheme` to be set to `tiered`. See also the documentation for `billing_scheme`.
+    Each element represents a pricing tier. This parameter requires `billing_scheme` to be set to `tiered`. See also the
+    documentation for `billing_scheme`.
     """
     unit_amount: NotRequired[int]
     """
@@ -110,7 +129,8 @@ class PriceCreateParamsCurrencyOptions(TypedDict):
     """
     unit_amount_decimal: NotRequired[Decimal]
     """
-    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places. Only one of `unit_amount` and `unit_amount_decimal` can be set.
+    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places.
+    Only one of `unit_amount` and `unit_amount_decimal` can be set.
     """
 
 
@@ -140,7 +160,8 @@ class PriceCreateParamsCurrencyOptionsTier(TypedDict):
     """
     flat_amount_decimal: NotRequired[Decimal]
     """
-    Same as `flat_amount`, but accepts a decimal value representing an integer in the minor units of the currency. Only one of `flat_amount` and `flat_amount_decimal` can be set.
+    Same as `flat_amount`, but accepts a decimal value representing an integer in the minor units of the currency. Only
+    one of `flat_amount` and `flat_amount_decimal` can be set.
     """
     unit_amount: NotRequired[int]
     """
@@ -148,11 +169,13 @@ class PriceCreateParamsCurrencyOptionsTier(TypedDict):
     """
     unit_amount_decimal: NotRequired[Decimal]
     """
-    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places. Only one of `unit_amount` and `unit_amount_decimal` can be set.
+    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places.
+    Only one of `unit_amount` and `unit_amount_decimal` can be set.
     """
-    up_to: Union[Literal["inf"], int]
+    up_to: Literal["inf"] | int
     """
-    Specifies the upper bound of this tier. The lower bound of a tier is the upper bound of the previous tier adding one. Use `inf` to define a fallback tier.
+    Specifies the upper bound of this tier. The lower bound of a tier is the upper bound of the previous tier adding
+    one. Use `inf` to define a fallback tier.
     """
 
 
@@ -184,9 +207,11 @@ class PriceCreateParamsProductData(TypedDict):
     """
     The identifier for the product. Must be unique. If not provided, an identifier will be randomly generated.
     """
-    metadata: NotRequired["Dict[str, str]"]
+    metadata: NotRequired[dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
     name: str
     """
@@ -194,9 +219,11 @@ class PriceCreateParamsProductData(TypedDict):
     """
     statement_descriptor: NotRequired[str]
     """
-    An arbitrary string to be displayed on your customer's credit card or bank statement. While most banks display this information consistently, some may display it incorrectly or not at all.
+    An arbitrary string to be displayed on your customer's credit card or bank statement. While most banks display this
+    information consistently, some may display it incorrectly or not at all.
 
-    This may be up to 22 characters. The statement description may not include `<`, `>`, `\\`, `"`, `'` characters, and will appear on your customer's statement in capital letters. Non-ASCII characters are automatically stripped.
+    This may be up to 22 characters. The statement description may not include `<`, `>`, `\\`, `"`, `'` characters, and
+    will appear on your customer's statement in capital letters. Non-ASCII characters are automatically stripped.
     """
     tax_code: NotRequired[str]
     """
@@ -204,33 +231,38 @@ class PriceCreateParamsProductData(TypedDict):
     """
     tax_details: NotRequired["PriceCreateParamsProductDataTaxDetails"]
     """
-    Tax details for this product, including the [tax code](https://docs.stripe.com/tax/tax-codes) and an optional performance location.
+    Tax details for this product, including the [tax code](https://docs.stripe.com/tax/tax-codes) and an optional
+    performance location.
     """
     unit_label: NotRequired[str]
     """
-    A label that represents units of this product. When set, this will be included in customers' receipts, invoices, Checkout, and the customer portal.
+    A label that represents units of this product. When set, this will be included in customers' receipts, invoices,
+    Checkout, and the customer portal.
     """
 
 
 class PriceCreateParamsProductDataTaxDetails(TypedDict):
     performance_location: NotRequired[str]
     """
-    A tax location ID. Depending on the [tax code](https://docs.stripe.com/tax/tax-for-tickets/reference/tax-location-performance), this is required, optional, or not supported.
+    A tax location ID. Depending on the [tax
+    code](https://docs.stripe.com/tax/tax-for-tickets/reference/tax-location-performance), this is required, optional,
+    or not supported.
     """
-    tax_code: NotRequired["Literal['']|str"]
+    tax_code: NotRequired[Literal[""] | str]
     """
     A [tax code](https://docs.stripe.com/tax/tax-categories) ID.
     """
 
 
 class PriceCreateParamsRecurring(TypedDict):
-    interval: Union[Literal["day", "month", "week", "year"], str]
+    interval: Literal["day", "month", "week", "year"] | str
     """
     Specifies billing frequency. Either `day`, `week`, `month` or `year`.
     """
     interval_count: NotRequired[int]
     """
-    The number of intervals between subscription billings. For example, `interval=month` and `interval_count=3` bills every 3 months. Maximum of three years interval allowed (3 years, 36 months, or 156 weeks).
+    The number of intervals between subscription billings. For example, `interval=month` and `interval_count=3` bills
+    every 3 months. Maximum of three years interval allowed (3 years, 36 months, or 156 weeks).
     """
     meter: NotRequired[str]
     """
@@ -238,11 +270,14 @@ class PriceCreateParamsRecurring(TypedDict):
     """
     trial_period_days: NotRequired[int]
     """
-    Default number of trial days when subscribing a customer to this price using [`trial_from_plan=true`](https://docs.stripe.com/api#create_subscription-trial_from_plan).
+    Default number of trial days when subscribing a customer to this price using
+    [`trial_from_plan=true`](https://docs.stripe.com/api#create_subscription-trial_from_plan).
     """
-    usage_type: NotRequired["Literal['licensed', 'metered']|str"]
+    usage_type: NotRequired[Literal["licensed", "metered"] | str]
     """
-    Configures how the quantity per period should be determined. Can be either `metered` or `licensed`. `licensed` automatically bills the `quantity` set when adding it to a subscription. `metered` aggregates the total usage based on usage records. Defaults to `licensed`.
+    Configures how the quantity per period should be determined. Can be either `metered` or `licensed`. `licensed`
+    automatically bills the `quantity` set when adding it to a subscription. `metered` aggregates the total usage based
+    on usage records. Defaults to `licensed`.
     """
 
 
@@ -253,7 +288,8 @@ class PriceCreateParamsTier(TypedDict):
     """
     flat_amount_decimal: NotRequired[Decimal]
     """
-    Same as `flat_amount`, but accepts a decimal value representing an integer in the minor units of the currency. Only one of `flat_amount` and `flat_amount_decimal` can be set.
+    Same as `flat_amount`, but accepts a decimal value representing an integer in the minor units of the currency. Only
+    one of `flat_amount` and `flat_amount_decimal` can be set.
     """
     unit_amount: NotRequired[int]
     """
@@ -261,11 +297,13 @@ class PriceCreateParamsTier(TypedDict):
     """
     unit_amount_decimal: NotRequired[Decimal]
     """
-    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places. Only one of `unit_amount` and `unit_amount_decimal` can be set.
+    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places.
+    Only one of `unit_amount` and `unit_amount_decimal` can be set.
     """
-    up_to: Union[Literal["inf"], int]
+    up_to: Literal["inf"] | int
     """
-    Specifies the upper bound of this tier. The lower bound of a tier is the upper bound of the previous tier adding one. Use `inf` to define a fallback tier.
+    Specifies the upper bound of this tier. The lower bound of a tier is the upper bound of the previous tier adding
+    one. Use `inf` to define a fallback tier.
     """
 
 
@@ -274,7 +312,7 @@ class PriceCreateParamsTransformQuantity(TypedDict):
     """
     Divide usage by this number.
     """
-    round: Union[Literal["down", "up"], str]
+    round: Literal["down", "up"] | str
     """
     After division, either round the result `up` or `down`.
     """

@@ -2,8 +2,9 @@
 """Parameters of ``prices.update`` (POST /v1/prices/{price})."""
 
 from decimal import Decimal
-from typing import Dict, List, Union
-from typing_extensions import Literal, NotRequired, TypedDict
+from typing import Literal
+
+from typing_extensions import NotRequired, TypedDict
 
 from ..._options import WriteOptions
 
@@ -13,31 +14,33 @@ class PriceUpdateParams(TypedDict):
     """
     Whether the price can be used for new purchases. Defaults to `true`.
     """
-    currency_options: NotRequired[
-        "Literal['']|Dict[str, PriceUpdateParamsCurrencyOptions]"
-    ]
+    currency_options: NotRequired["Literal['']|dict[str, PriceUpdateParamsCurrencyOptions]"]
     """
-    Prices defined in each available currency option. Each key must be a three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html) and a [supported currency](https://stripe.com/docs/currencies).
+    Prices defined in each available currency option. Each key must be a three-letter [ISO currency
+    code](https://www.iso.org/iso-4217-currency-codes.html) and a [supported
+    currency](https://stripe.com/docs/currencies).
     """
     lookup_key: NotRequired[str]
     """
     A lookup key used to retrieve prices dynamically from a static string. This may be up to 200 characters.
     """
-    metadata: NotRequired[
-        "Literal['']|Dict[str, str]"
-    ]
+    metadata: NotRequired[Literal[""] | dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
     nickname: NotRequired[str]
     """
     A brief description of the price, hidden from customers.
     """
-    tax_behavior: NotRequired[
-        "Literal['exclusive', 'inclusive', 'unspecified']|str"
-    ]
+    tax_behavior: NotRequired[Literal["exclusive", "inclusive", "unspecified"] | str]
     """
-    Only required if a [default tax behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended)) was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or `exclusive`, it cannot be changed.
+    Only required if a [default tax
+    behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended))
+    was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or
+    exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or
+    `exclusive`, it cannot be changed.
     """
     transfer_lookup_key: NotRequired[bool]
     """
@@ -46,21 +49,23 @@ class PriceUpdateParams(TypedDict):
 
 
 class PriceUpdateParamsCurrencyOptions(TypedDict):
-    custom_unit_amount: NotRequired[
-        "PriceUpdateParamsCurrencyOptionsCustomUnitAmount"
-    ]
+    custom_unit_amount: NotRequired["PriceUpdateParamsCurrencyOptionsCustomUnitAmount"]
     """
-    When set, provides configuration for the amount to be adjusted by the customer during Checkout Sessions and Payment Links.
+    When set, provides configuration for the amount to be adjusted by the customer during Checkout Sessions and Payment
+    Links.
     """
-    tax_behavior: NotRequired[
-        "Literal['exclusive', 'inclusive', 'unspecified']|str"
-    ]
+    tax_behavior: NotRequired[Literal["exclusive", "inclusive", "unspecified"] | str]
     """
-    Only required if a [default tax behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended)) was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or `exclusive`, it cannot be changed.
+    Only required if a [default tax
+    behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended))
+    was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or
+    exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or
+    `exclusive`, it cannot be changed.
     """
-    tiers: NotRequired[List["PriceUpdateParamsCurrencyOptionsTier"]]
+    tiers: NotRequired[list["PriceUpdateParamsCurrencyOptionsTier"]]
     """
-    Each element represents a pricing tier. This parameter requires `billing_scheme` to be set to `tiered`. See also the documentation for `billing_scheme`.
+    Each element represents a pricing tier. This parameter requires `billing_scheme` to be set to `tiered`. See also the
+    documentation for `billing_scheme`.
     """
     unit_amount: NotRequired[int]
     """
@@ -68,7 +73,8 @@ class PriceUpdateParamsCurrencyOptions(TypedDict):
     """
     unit_amount_decimal: NotRequired[Decimal]
     """
-    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places. Only one of `unit_amount` and `unit_amount_decimal` can be set.
+    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places.
+    Only one of `unit_amount` and `unit_amount_decimal` can be set.
     """
 
 
@@ -98,7 +104,8 @@ class PriceUpdateParamsCurrencyOptionsTier(TypedDict):
     """
     flat_amount_decimal: NotRequired[Decimal]
     """
-    Same as `flat_amount`, but accepts a decimal value representing an integer in the minor units of the currency. Only one of `flat_amount` and `flat_amount_decimal` can be set.
+    Same as `flat_amount`, but accepts a decimal value representing an integer in the minor units of the currency. Only
+    one of `flat_amount` and `flat_amount_decimal` can be set.
     """
     unit_amount: NotRequired[int]
     """
@@ -106,11 +113,13 @@ class PriceUpdateParamsCurrencyOptionsTier(TypedDict):
     """
     unit_amount_decimal: NotRequired[Decimal]
     """
-    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places. Only one of `unit_amount` and `unit_amount_decimal` can be set.
+    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places.
+    Only one of `unit_amount` and `unit_amount_decimal` can be set.
     """
-    up_to: Union[Literal["inf"], int]
+    up_to: Literal["inf"] | int
     """
-    Specifies the upper bound of this tier. The lower bound of a tier is the upper bound of the previous tier adding one. Use `inf` to define a fallback tier.
+    Specifies the upper bound of this tier. The lower bound of a tier is the upper bound of the previous tier adding
+    one. Use `inf` to define a fallback tier.
     """
 
 

@@ -9,7 +9,8 @@ from ..._options import WriteOptions
 class QuoteFinalizeQuoteParams(TypedDict):
     expires_at: NotRequired[int]
     """
-    A future timestamp on which the quote will be canceled if in `open` or `draft` status. Measured in seconds since the Unix epoch.
+    A future timestamp on which the quote will be canceled if in `open` or `draft` status. Measured in seconds since the
+    Unix epoch.
     """
 
 

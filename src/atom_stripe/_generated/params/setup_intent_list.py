@@ -11,11 +11,14 @@ class SetupIntentListParams(TypedDict):
     """
     If present, the SetupIntent's payment method will be attached to the in-context Stripe Account.
 
-    It can only be used for this Stripe Account's own money movement flows like InboundTransfer and OutboundTransfers. It cannot be set to true when setting up a PaymentMethod for a Customer, and defaults to false when attaching a PaymentMethod to a Customer.
+    It can only be used for this Stripe Account's own money movement flows like InboundTransfer and OutboundTransfers.
+    It cannot be set to true when setting up a PaymentMethod for a Customer, and defaults to false when attaching a
+    PaymentMethod to a Customer.
     """
     created: NotRequired["SetupIntentListParamsCreated|int"]
     """
-    A filter on the list, based on the object `created` field. The value can be a string with an integer Unix timestamp, or it can be a dictionary with a number of different query options.
+    A filter on the list, based on the object `created` field. The value can be a string with an integer Unix timestamp,
+    or it can be a dictionary with a number of different query options.
     """
     customer: NotRequired[str]
     """
@@ -27,7 +30,9 @@ class SetupIntentListParams(TypedDict):
     """
     ending_before: NotRequired[str]
     """
-    A cursor for use in pagination. `ending_before` is an object ID that defines your place in the list. For instance, if you make a list request and receive 100 objects, starting with `obj_bar`, your subsequent call can include `ending_before=obj_bar` in order to fetch the previous page of the list.
+    A cursor for use in pagination. `ending_before` is an object ID that defines your place in the list. For instance,
+    if you make a list request and receive 100 objects, starting with `obj_bar`, your subsequent call can include
+    `ending_before=obj_bar` in order to fetch the previous page of the list.
     """
     limit: NotRequired[int]
     """
@@ -39,7 +44,9 @@ class SetupIntentListParams(TypedDict):
     """
     starting_after: NotRequired[str]
     """
-    A cursor for use in pagination. `starting_after` is an object ID that defines your place in the list. For instance, if you make a list request and receive 100 objects, ending with `obj_foo`, your subsequent call can include `starting_after=obj_foo` in order to fetch the next page of the list.
+    A cursor for use in pagination. `starting_after` is an object ID that defines your place in the list. For instance,
+    if you make a list request and receive 100 objects, ending with `obj_foo`, your subsequent call can include
+    `starting_after=obj_foo` in order to fetch the next page of the list.
     """
 
 

@@ -9,7 +9,8 @@ from ..._options import ReadOptions
 class SetupIntentRetrieveParams(TypedDict):
     client_secret: NotRequired[str]
     """
-    The client secret of the SetupIntent. We require this string if you use a publishable key to retrieve the SetupIntent.
+    The client secret of the SetupIntent. We require this string if you use a publishable key to retrieve the
+    SetupIntent.
     """
 
 

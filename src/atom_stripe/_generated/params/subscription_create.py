@@ -2,22 +2,26 @@
 """Parameters of ``subscriptions.create`` (POST /v1/subscriptions)."""
 
 from decimal import Decimal
-from typing import Dict, List, Union
-from typing_extensions import Literal, NotRequired, TypedDict
+from typing import Literal
+
+from typing_extensions import NotRequired, TypedDict
 
 from ..._options import WriteOptions
 
 
 class SubscriptionCreateParams(TypedDict):
-    add_invoice_items: NotRequired[
-        List["SubscriptionCreateParamsAddInvoiceItem"]
-    ]
+    add_invoice_items: NotRequired[list["SubscriptionCreateParamsAddInvoiceItem"]]
     """
-    A list of prices and quantities that will generate invoice items appended to the next invoice for this subscription. You may pass up to 20 items.
+    A list of prices and quantities that will generate invoice items appended to the next invoice for this subscription.
+    You may pass up to 20 items.
     """
-    application_fee_percent: NotRequired["Literal['']|float"]
+    application_fee_percent: NotRequired[Literal[""] | float]
     """
-    A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the subscription invoice total that will be transferred to the application owner's Stripe account. The request must be made by a platform account on a connected account in order to set an application fee percentage. For more information, see the application fees [documentation](https://stripe.com/docs/connect/subscriptions#collecting-fees-on-subscriptions).
+    A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the
+    subscription invoice total that will be transferred to the application owner's Stripe account. The request must be
+    made by a platform account on a connected account in order to set an application fee percentage. For more
+    information, see the application fees
+    [documentation](https://stripe.com/docs/connect/subscriptions#collecting-fees-on-subscriptions).
     """
     automatic_tax: NotRequired["SubscriptionCreateParamsAutomaticTax"]
     """
@@ -25,53 +29,58 @@ class SubscriptionCreateParams(TypedDict):
     """
     backdate_start_date: NotRequired[int]
     """
-    A past timestamp to backdate the subscription's start date to. If set, the first invoice will contain line items for the timespan between the start date and the current time. Can be combined with trials and the billing cycle anchor.
+    A past timestamp to backdate the subscription's start date to. If set, the first invoice will contain line items for
+    the timespan between the start date and the current time. Can be combined with trials and the billing cycle anchor.
     """
     billing_cycle_anchor: NotRequired[int]
     """
-    A future timestamp in UTC format to anchor the subscription's [billing cycle](https://docs.stripe.com/subscriptions/billing-cycle). The anchor is the reference point that aligns future billing cycle dates. It sets the day of week for `week` intervals, the day of month for `month` and `year` intervals, and the month of year for `year` intervals.
+    A future timestamp in UTC format to anchor the subscription's [billing
+    cycle](https://docs.stripe.com/subscriptions/billing-cycle). The anchor is the reference point that aligns future
+    billing cycle dates. It sets the day of week for `week` intervals, the day of month for `month` and `year`
+    intervals, and the month of year for `year` intervals.
     """
-    billing_cycle_anchor_config: NotRequired[
-        "SubscriptionCreateParamsBillingCycleAnchorConfig"
-    ]
+    billing_cycle_anchor_config: NotRequired["SubscriptionCreateParamsBillingCycleAnchorConfig"]
     """
-    Mutually exclusive with billing_cycle_anchor and only valid with monthly and yearly price intervals. When provided, the billing_cycle_anchor is set to the next occurrence of the day_of_month at the hour, minute, and second UTC.
+    Mutually exclusive with billing_cycle_anchor and only valid with monthly and yearly price intervals. When provided,
+    the billing_cycle_anchor is set to the next occurrence of the day_of_month at the hour, minute, and second UTC.
     """
     billing_mode: NotRequired["SubscriptionCreateParamsBillingMode"]
     """
     Controls how prorations and invoices for subscriptions are calculated and orchestrated.
     """
-    billing_schedules: NotRequired[
-        List["SubscriptionCreateParamsBillingSchedule"]
-    ]
+    billing_schedules: NotRequired[list["SubscriptionCreateParamsBillingSchedule"]]
     """
-    An array of billing schedules, which allow you to bill customers in advance for multiple service periods. Requires flexible billing mode and API version 2026-05-27.dahlia or later. Learn more about [prebilling](https://docs.stripe.com/billing/subscriptions/prebilling).
+    An array of billing schedules, which allow you to bill customers in advance for multiple service periods. Requires
+    flexible billing mode and API version 2026-05-27.dahlia or later. Learn more about
+    [prebilling](https://docs.stripe.com/billing/subscriptions/prebilling).
     """
-    billing_thresholds: NotRequired[
-        "Literal['']|SubscriptionCreateParamsBillingThresholds"
-    ]
+    billing_thresholds: NotRequired["Literal['']|SubscriptionCreateParamsBillingThresholds"]
     """
-    Define thresholds at which an invoice will be sent, and the subscription advanced to a new billing period. When updating, pass an empty string to remove previously-defined thresholds.
+    Define thresholds at which an invoice will be sent, and the subscription advanced to a new billing period. When
+    updating, pass an empty string to remove previously-defined thresholds.
     """
-    cancel_at: NotRequired[
-        "int|Literal['max_billed_until', 'max_period_end', 'min_period_end']|str"
-    ]
+    cancel_at: NotRequired[int | Literal["max_billed_until", "max_period_end", "min_period_end"] | str]
     """
-    A timestamp at which the subscription should cancel. If set to a date before the current period ends, this will cause a proration if prorations have been enabled using `proration_behavior`. If set during a future period, this will always cause a proration for that period.
+    A timestamp at which the subscription should cancel. If set to a date before the current period ends, this will
+    cause a proration if prorations have been enabled using `proration_behavior`. If set during a future period, this
+    will always cause a proration for that period.
     """
     cancel_at_period_end: NotRequired[bool]
     """
-    Indicate whether this subscription should cancel at the end of the current period (`current_period_end`). Defaults to `false`.
+    Indicate whether this subscription should cancel at the end of the current period (`current_period_end`). Defaults
+    to `false`.
     """
-    collection_method: NotRequired[
-        "Literal['charge_automatically', 'send_invoice']|str"
-    ]
+    collection_method: NotRequired[Literal["charge_automatically", "send_invoice"] | str]
     """
-    Either `charge_automatically`, or `send_invoice`. When charging automatically, Stripe will attempt to pay this subscription at the end of the cycle using the default source attached to the customer. When sending an invoice, Stripe will email your customer an invoice with payment instructions and mark the subscription as `active`. Defaults to `charge_automatically`.
+    Either `charge_automatically`, or `send_invoice`. When charging automatically, Stripe will attempt to pay this
+    subscription at the end of the cycle using the default source attached to the customer. When sending an invoice,
+    Stripe will email your customer an invoice with payment instructions and mark the subscription as `active`. Defaults
+    to `charge_automatically`.
     """
     currency: NotRequired[str]
     """
-    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies).
+    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a
+    [supported currency](https://stripe.com/docs/currencies).
     """
     customer: NotRequired[str]
     """
@@ -83,89 +92,109 @@ class SubscriptionCreateParams(TypedDict):
     """
     days_until_due: NotRequired[int]
     """
-    Number of days a customer has to pay invoices generated by this subscription. Valid only for subscriptions where `collection_method` is set to `send_invoice`.
+    Number of days a customer has to pay invoices generated by this subscription. Valid only for subscriptions where
+    `collection_method` is set to `send_invoice`.
     """
     default_payment_method: NotRequired[str]
     """
-    ID of the default payment method for the subscription. It must belong to the customer associated with the subscription. This takes precedence over `default_source`. If neither are set, invoices will use the customer's [invoice_settings.default_payment_method](https://docs.stripe.com/api/customers/object#customer_object-invoice_settings-default_payment_method) or [default_source](https://docs.stripe.com/api/customers/object#customer_object-default_source).
+    ID of the default payment method for the subscription. It must belong to the customer associated with the
+    subscription. This takes precedence over `default_source`. If neither are set, invoices will use the customer's
+    [invoice_settings.default_payment_method](https://docs.stripe.com/api/customers/object#customer_object-invoice_settings-default_payment_method)
+    or [default_source](https://docs.stripe.com/api/customers/object#customer_object-default_source).
     """
     default_source: NotRequired[str]
     """
-    ID of the default payment source for the subscription. It must belong to the customer associated with the subscription and be in a chargeable state. If `default_payment_method` is also set, `default_payment_method` will take precedence. If neither are set, invoices will use the customer's [invoice_settings.default_payment_method](https://docs.stripe.com/api/customers/object#customer_object-invoice_settings-default_payment_method) or [default_source](https://docs.stripe.com/api/customers/object#customer_object-default_source).
+    ID of the default payment source for the subscription. It must belong to the customer associated with the
+    subscription and be in a chargeable state. If `default_payment_method` is also set, `default_payment_method` will
+    take precedence. If neither are set, invoices will use the customer's
+    [invoice_settings.default_payment_method](https://docs.stripe.com/api/customers/object#customer_object-invoice_settings-default_payment_method)
+    or [default_source](https://docs.stripe.com/api/customers/object#customer_object-default_source).
     """
-    default_tax_rates: NotRequired["Literal['']|List[str]"]
+    default_tax_rates: NotRequired[Literal[""] | list[str]]
     """
-    The tax rates that will apply to any subscription item that does not have `tax_rates` set. Invoices created will have their `default_tax_rates` populated from the subscription.
+    The tax rates that will apply to any subscription item that does not have `tax_rates` set. Invoices created will
+    have their `default_tax_rates` populated from the subscription.
     """
     description: NotRequired[str]
     """
-    The subscription's description, meant to be displayable to the customer. Use this field to optionally store an explanation of the subscription for rendering in Stripe surfaces and certain local payment methods UIs.
+    The subscription's description, meant to be displayable to the customer. Use this field to optionally store an
+    explanation of the subscription for rendering in Stripe surfaces and certain local payment methods UIs.
     """
-    discounts: NotRequired[
-        "Literal['']|List[SubscriptionCreateParamsDiscount]"
-    ]
+    discounts: NotRequired["Literal['']|list[SubscriptionCreateParamsDiscount]"]
     """
-    The coupons to redeem into discounts for the subscription. If not specified or empty, inherits the discount from the subscription's customer.
+    The coupons to redeem into discounts for the subscription. If not specified or empty, inherits the discount from the
+    subscription's customer.
     """
     invoice_settings: NotRequired["SubscriptionCreateParamsInvoiceSettings"]
     """
     All invoices will be billed using the specified settings.
     """
-    items: NotRequired[List["SubscriptionCreateParamsItem"]]
+    items: NotRequired[list["SubscriptionCreateParamsItem"]]
     """
     A list of up to 20 subscription items, each with an attached price.
     """
-    metadata: NotRequired[
-        "Literal['']|Dict[str, str]"
-    ]
+    metadata: NotRequired[Literal[""] | dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
     off_session: NotRequired[bool]
     """
-    Indicates if a customer is on or off-session while an invoice payment is attempted. Defaults to `false` (on-session).
+    Indicates if a customer is on or off-session while an invoice payment is attempted. Defaults to `false`
+    (on-session).
     """
-    on_behalf_of: NotRequired["Literal['']|str"]
+    on_behalf_of: NotRequired[Literal[""] | str]
     """
     The account on behalf of which to charge, for each of the subscription's invoices.
     """
     payment_behavior: NotRequired[
-        "Literal['allow_incomplete', 'default_incomplete', 'error_if_incomplete', 'pending_if_incomplete']|str"
+        Literal["allow_incomplete", "default_incomplete", "error_if_incomplete", "pending_if_incomplete"] | str
     ]
     """
-    Controls how Stripe handles the first invoice when payment is required and `collection_method=charge_automatically`. Subscriptions with `collection_method=send_invoice` are automatically activated regardless of the first Invoice status.
+    Controls how Stripe handles the first invoice when payment is required and `collection_method=charge_automatically`.
+    Subscriptions with `collection_method=send_invoice` are automatically activated regardless of the first Invoice
+    status.
     """
     payment_settings: NotRequired["SubscriptionCreateParamsPaymentSettings"]
     """
     Payment settings to pass to invoices created by the subscription.
     """
-    pending_invoice_item_interval: NotRequired[
-        "Literal['']|SubscriptionCreateParamsPendingInvoiceItemInterval"
-    ]
+    pending_invoice_item_interval: NotRequired["Literal['']|SubscriptionCreateParamsPendingInvoiceItemInterval"]
     """
-    Specifies an interval for how often to bill for any pending invoice items. It is analogous to calling [Create an invoice](https://docs.stripe.com/api/invoices/create) for the given subscription at the specified interval.
+    Specifies an interval for how often to bill for any pending invoice items. It is analogous to calling [Create an
+    invoice](https://docs.stripe.com/api/invoices/create) for the given subscription at the specified interval.
     """
-    proration_behavior: NotRequired[
-        "Literal['always_invoice', 'create_prorations', 'none']|str"
-    ]
+    proration_behavior: NotRequired[Literal["always_invoice", "create_prorations", "none"] | str]
     """
-    Determines how to handle [prorations](https://docs.stripe.com/billing/subscriptions/prorations) resulting from the `billing_cycle_anchor`. If no value is passed, the default is `create_prorations`.
+    Determines how to handle [prorations](https://docs.stripe.com/billing/subscriptions/prorations) resulting from the
+    `billing_cycle_anchor`. If no value is passed, the default is `create_prorations`.
     """
     transfer_data: NotRequired["SubscriptionCreateParamsTransferData"]
     """
-    If specified, the funds from the subscription's invoices will be transferred to the destination and the ID of the resulting transfers will be found on the resulting charges.
+    If specified, the funds from the subscription's invoices will be transferred to the destination and the ID of the
+    resulting transfers will be found on the resulting charges.
     """
-    trial_end: NotRequired["Literal['now']|int"]
+    trial_end: NotRequired[Literal["now"] | int]
     """
-    Unix timestamp representing the end of the trial period the customer will get before being charged for the first time. If set, trial_end will override the default trial period of the plan the customer is being subscribed to. The special value `now` can be provided to end the customer's trial immediately. Can be at most two years from `billing_cycle_anchor`. See [Using trial periods on subscriptions](https://docs.stripe.com/billing/subscriptions/trials/free-trials) to learn more.
+    Unix timestamp representing the end of the trial period the customer will get before being charged for the first
+    time. If set, trial_end will override the default trial period of the plan the customer is being subscribed to. The
+    special value `now` can be provided to end the customer's trial immediately. Can be at most two years from
+    `billing_cycle_anchor`. See [Using trial periods on
+    subscriptions](https://docs.stripe.com/billing/subscriptions/trials/free-trials) to learn more.
     """
     trial_from_plan: NotRequired[bool]
     """
-    Indicates if a plan's `trial_period_days` should be applied to the subscription. Setting `trial_end` per subscription is preferred, and this defaults to `false`. Setting this flag to `true` together with `trial_end` is not allowed. See [Using trial periods on subscriptions](https://docs.stripe.com/billing/subscriptions/trials/free-trials) to learn more.
+    Indicates if a plan's `trial_period_days` should be applied to the subscription. Setting `trial_end` per
+    subscription is preferred, and this defaults to `false`. Setting this flag to `true` together with `trial_end` is
+    not allowed. See [Using trial periods on
+    subscriptions](https://docs.stripe.com/billing/subscriptions/trials/free-trials) to learn more.
     """
     trial_period_days: NotRequired[int]
     """
-    Integer representing the number of trial period days before the customer is charged for the first time. This will always overwrite any trials that might apply via a subscribed plan. See [Using trial periods on subscriptions](https://docs.stripe.com/billing/subscriptions/trials/free-trials) to learn more.
+    Integer representing the number of trial period days before the customer is charged for the first time. This will
+    always overwrite any trials that might apply via a subscribed plan. See [Using trial periods on
+    subscriptions](https://docs.stripe.com/billing/subscriptions/trials/free-trials) to learn more.
     """
     trial_settings: NotRequired["SubscriptionCreateParamsTrialSettings"]
     """
@@ -178,19 +207,20 @@ class SubscriptionCreateParamsAddInvoiceItem(TypedDict):
     """
     Controls whether discounts apply to this invoice item. Defaults to true if no value is provided.
     """
-    discounts: NotRequired[
-        List["SubscriptionCreateParamsAddInvoiceItemDiscount"]
-    ]
+    discounts: NotRequired[list["SubscriptionCreateParamsAddInvoiceItemDiscount"]]
     """
     The coupons to redeem into discounts for the item.
     """
-    metadata: NotRequired["Dict[str, str]"]
+    metadata: NotRequired[dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
     period: NotRequired["SubscriptionCreateParamsAddInvoiceItemPeriod"]
     """
-    The period associated with this invoice item. If not set, `period.start.type` defaults to `max_item_period_start` and `period.end.type` defaults to `min_item_period_end`.
+    The period associated with this invoice item. If not set, `period.start.type` defaults to `max_item_period_start`
+    and `period.end.type` defaults to `min_item_period_end`.
     """
     price: NotRequired[str]
     """
@@ -198,13 +228,14 @@ class SubscriptionCreateParamsAddInvoiceItem(TypedDict):
     """
     price_data: NotRequired["SubscriptionCreateParamsAddInvoiceItemPriceData"]
     """
-    Data used to generate a new [Price](https://docs.stripe.com/api/prices) object inline. One of `price` or `price_data` is required.
+    Data used to generate a new [Price](https://docs.stripe.com/api/prices) object inline. One of `price` or
+    `price_data` is required.
     """
     quantity: NotRequired[int]
     """
     Quantity for this item. Defaults to 1.
     """
-    tax_rates: NotRequired["Literal['']|List[str]"]
+    tax_rates: NotRequired[Literal[""] | list[str]]
     """
     The tax rates which apply to the item. When set, the `default_tax_rates` do not apply to this item.
     """
@@ -241,7 +272,7 @@ class SubscriptionCreateParamsAddInvoiceItemPeriodEnd(TypedDict):
     """
     A precise Unix timestamp for the end of the invoice item period. Must be greater than or equal to `period.start`.
     """
-    type: Union[Literal["min_item_period_end", "timestamp"], str]
+    type: Literal["min_item_period_end", "timestamp"] | str
     """
     Select how to calculate the end of the invoice item period.
     """
@@ -252,7 +283,7 @@ class SubscriptionCreateParamsAddInvoiceItemPeriodStart(TypedDict):
     """
     A precise Unix timestamp for the start of the invoice item period. Must be less than or equal to `period.end`.
     """
-    type: Union[Literal["max_item_period_start", "now", "timestamp"], str]
+    type: Literal["max_item_period_start", "now", "timestamp"] | str
     """
     Select how to calculate the start of the invoice item period.
     """
@@ -261,36 +292,44 @@ class SubscriptionCreateParamsAddInvoiceItemPeriodStart(TypedDict):
 class SubscriptionCreateParamsAddInvoiceItemPriceData(TypedDict):
     currency: str
     """
-    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies).
+    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a
+    [supported currency](https://stripe.com/docs/currencies).
     """
     product: str
     """
-    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices) will belong to.
+    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices)
+    will belong to.
     """
-    tax_behavior: NotRequired[
-        "Literal['exclusive', 'inclusive', 'unspecified']|str"
-    ]
+    tax_behavior: NotRequired[Literal["exclusive", "inclusive", "unspecified"] | str]
     """
-    Only required if a [default tax behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended)) was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or `exclusive`, it cannot be changed.
+    Only required if a [default tax
+    behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended))
+    was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or
+    exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or
+    `exclusive`, it cannot be changed.
     """
     unit_amount: NotRequired[int]
     """
-    A positive integer in cents (or local equivalent) (or 0 for a free price) representing how much to charge or a negative integer representing the amount to credit to the customer.
+    A positive integer in cents (or local equivalent) (or 0 for a free price) representing how much to charge or a
+    negative integer representing the amount to credit to the customer.
     """
     unit_amount_decimal: NotRequired[Decimal]
     """
-    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places. Only one of `unit_amount` and `unit_amount_decimal` can be set.
+    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places.
+    Only one of `unit_amount` and `unit_amount_decimal` can be set.
     """
 
 
 class SubscriptionCreateParamsAutomaticTax(TypedDict):
     enabled: bool
     """
-    Enabled automatic tax calculation which will automatically compute tax rates on all invoices generated by the subscription.
+    Enabled automatic tax calculation which will automatically compute tax rates on all invoices generated by the
+    subscription.
     """
     liability: NotRequired["SubscriptionCreateParamsAutomaticTaxLiability"]
     """
-    The account that's liable for tax. If set, the business address and tax registrations required to perform the tax calculation are loaded from this account. The tax transaction is returned in the report of the connected account.
+    The account that's liable for tax. If set, the business address and tax registrations required to perform the tax
+    calculation are loaded from this account. The tax transaction is returned in the report of the connected account.
     """
 
 
@@ -299,7 +338,7 @@ class SubscriptionCreateParamsAutomaticTaxLiability(TypedDict):
     """
     The connected account being referenced when `type` is `account`.
     """
-    type: Union[Literal["account", "self"], str]
+    type: Literal["account", "self"] | str
     """
     Type of the account referenced in the request.
     """
@@ -333,33 +372,34 @@ class SubscriptionCreateParamsBillingMode(TypedDict):
     """
     Configure behavior for flexible billing mode.
     """
-    type: Union[Literal["classic", "flexible"], str]
+    type: Literal["classic", "flexible"] | str
     """
-    Controls the calculation and orchestration of prorations and invoices for subscriptions. If no value is passed, the default is `flexible`.
+    Controls the calculation and orchestration of prorations and invoices for subscriptions. If no value is passed, the
+    default is `flexible`.
     """
 
 
 class SubscriptionCreateParamsBillingModeFlexible(TypedDict):
-    proration_discounts: NotRequired["Literal['included', 'itemized']|str"]
+    proration_discounts: NotRequired[Literal["included", "itemized"] | str]
     """
     Controls how invoices and invoice items display proration amounts and discount amounts.
     """
 
 
 class SubscriptionCreateParamsBillingSchedule(TypedDict):
-    applies_to: NotRequired[
-        List["SubscriptionCreateParamsBillingScheduleAppliesTo"]
-    ]
+    applies_to: NotRequired[list["SubscriptionCreateParamsBillingScheduleAppliesTo"]]
     """
     Configure billing schedule differently for individual subscription items.
     """
     bill_until: "SubscriptionCreateParamsBillingScheduleBillUntil"
     """
-    The end date for the billing schedule. You must not set this earlier than current period end for every applicable subscription item.
+    The end date for the billing schedule. You must not set this earlier than current period end for every applicable
+    subscription item.
     """
     key: NotRequired[str]
     """
-    Specify a key for the billing schedule. Must be unique to this field, alphanumeric, and up to 200 characters. If not provided, a unique key will be generated.
+    Specify a key for the billing schedule. Must be unique to this field, alphanumeric, and up to 200 characters. If not
+    provided, a unique key will be generated.
     """
 
 
@@ -375,9 +415,7 @@ class SubscriptionCreateParamsBillingScheduleAppliesTo(TypedDict):
 
 
 class SubscriptionCreateParamsBillingScheduleBillUntil(TypedDict):
-    duration: NotRequired[
-        "SubscriptionCreateParamsBillingScheduleBillUntilDuration"
-    ]
+    duration: NotRequired["SubscriptionCreateParamsBillingScheduleBillUntilDuration"]
     """
     Specifies the billing period.
     """
@@ -385,14 +423,14 @@ class SubscriptionCreateParamsBillingScheduleBillUntil(TypedDict):
     """
     The end date of the billing schedule.
     """
-    type: Union[Literal["duration", "timestamp"], str]
+    type: Literal["duration", "timestamp"] | str
     """
     Describes how the billing schedule will determine the end date. Either `duration` or `timestamp`.
     """
 
 
 class SubscriptionCreateParamsBillingScheduleBillUntilDuration(TypedDict):
-    interval: Union[Literal["day", "month", "week", "year"], str]
+    interval: Literal["day", "month", "week", "year"] | str
     """
     Specifies billing duration. Either `day`, `week`, `month` or `year`.
     """
@@ -409,7 +447,8 @@ class SubscriptionCreateParamsBillingThresholds(TypedDict):
     """
     reset_billing_cycle_anchor: NotRequired[bool]
     """
-    Indicates if the `billing_cycle_anchor` should be reset when a threshold is reached. If true, `billing_cycle_anchor` will be updated to the date/time the threshold was last reached; otherwise, the value will remain unchanged.
+    Indicates if the `billing_cycle_anchor` should be reset when a threshold is reached. If true, `billing_cycle_anchor`
+    will be updated to the date/time the threshold was last reached; otherwise, the value will remain unchanged.
     """
 
 
@@ -429,13 +468,11 @@ class SubscriptionCreateParamsDiscount(TypedDict):
 
 
 class SubscriptionCreateParamsInvoiceSettings(TypedDict):
-    account_tax_ids: NotRequired["Literal['']|List[str]"]
+    account_tax_ids: NotRequired[Literal[""] | list[str]]
     """
     The account tax IDs associated with the subscription. Will be set on invoices generated by the subscription.
     """
-    custom_fields: NotRequired[
-        "Literal['']|List[SubscriptionCreateParamsInvoiceSettingsCustomField]"
-    ]
+    custom_fields: NotRequired["Literal['']|list[SubscriptionCreateParamsInvoiceSettingsCustomField]"]
     """
     A list of up to 4 custom fields to be displayed on the invoice.
     """
@@ -449,7 +486,8 @@ class SubscriptionCreateParamsInvoiceSettings(TypedDict):
     """
     issuer: NotRequired["SubscriptionCreateParamsInvoiceSettingsIssuer"]
     """
-    The connected account that issues the invoice. The invoice is presented with the branding and support information of the specified account.
+    The connected account that issues the invoice. The invoice is presented with the branding and support information of
+    the specified account.
     """
 
 
@@ -469,32 +507,31 @@ class SubscriptionCreateParamsInvoiceSettingsIssuer(TypedDict):
     """
     The connected account being referenced when `type` is `account`.
     """
-    type: Union[Literal["account", "self"], str]
+    type: Literal["account", "self"] | str
     """
     Type of the account referenced in the request.
     """
 
 
 class SubscriptionCreateParamsItem(TypedDict):
-    billing_thresholds: NotRequired[
-        "Literal['']|SubscriptionCreateParamsItemBillingThresholds"
-    ]
+    billing_thresholds: NotRequired["Literal['']|SubscriptionCreateParamsItemBillingThresholds"]
     """
-    Define thresholds at which an invoice will be sent, and the subscription advanced to a new billing period. Pass an empty string to remove previously-defined thresholds.
+    Define thresholds at which an invoice will be sent, and the subscription advanced to a new billing period. Pass an
+    empty string to remove previously-defined thresholds.
     """
     current_trial: NotRequired["SubscriptionCreateParamsItemCurrentTrial"]
     """
     The trial offer to apply to this subscription item.
     """
-    discounts: NotRequired[
-        "Literal['']|List[SubscriptionCreateParamsItemDiscount]"
-    ]
+    discounts: NotRequired["Literal['']|list[SubscriptionCreateParamsItemDiscount]"]
     """
     The coupons to redeem into discounts for the subscription item.
     """
-    metadata: NotRequired["Dict[str, str]"]
+    metadata: NotRequired[dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
     plan: NotRequired[str]
     """
@@ -512,16 +549,20 @@ class SubscriptionCreateParamsItem(TypedDict):
     """
     Quantity for this item.
     """
-    tax_rates: NotRequired["Literal['']|List[str]"]
+    tax_rates: NotRequired[Literal[""] | list[str]]
     """
-    A list of [Tax Rate](https://docs.stripe.com/api/tax_rates) ids. These Tax Rates will override the [`default_tax_rates`](https://docs.stripe.com/api/subscriptions/create#create_subscription-default_tax_rates) on the Subscription. When updating, pass an empty string to remove previously-defined tax rates.
+    A list of [Tax Rate](https://docs.stripe.com/api/tax_rates) ids. These Tax Rates will override the
+    [`default_tax_rates`](https://docs.stripe.com/api/subscriptions/create#create_subscription-default_tax_rates) on the
+    Subscription. When updating, pass an empty string to remove previously-defined tax rates.
     """
 
 
 class SubscriptionCreateParamsItemBillingThresholds(TypedDict):
     usage_gte: int
     """
-    Number of units that meets the billing threshold to advance the subscription to a new billing period (e.g., it takes 10 $5 units to meet a $50 [monetary threshold](https://docs.stripe.com/api/subscriptions/update#update_subscription-billing_thresholds-amount_gte))
+    Number of units that meets the billing threshold to advance the subscription to a new billing period (e.g., it takes
+    10 $5 units to meet a $50 [monetary
+    threshold](https://docs.stripe.com/api/subscriptions/update#update_subscription-billing_thresholds-amount_gte))
     """
 
 
@@ -550,21 +591,25 @@ class SubscriptionCreateParamsItemDiscount(TypedDict):
 class SubscriptionCreateParamsItemPriceData(TypedDict):
     currency: str
     """
-    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies).
+    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a
+    [supported currency](https://stripe.com/docs/currencies).
     """
     product: str
     """
-    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices) will belong to.
+    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices)
+    will belong to.
     """
     recurring: "SubscriptionCreateParamsItemPriceDataRecurring"
     """
     The recurring components of a price such as `interval` and `interval_count`.
     """
-    tax_behavior: NotRequired[
-        "Literal['exclusive', 'inclusive', 'unspecified']|str"
-    ]
+    tax_behavior: NotRequired[Literal["exclusive", "inclusive", "unspecified"] | str]
     """
-    Only required if a [default tax behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended)) was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or `exclusive`, it cannot be changed.
+    Only required if a [default tax
+    behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended))
+    was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or
+    exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or
+    `exclusive`, it cannot be changed.
     """
     unit_amount: NotRequired[int]
     """
@@ -572,70 +617,120 @@ class SubscriptionCreateParamsItemPriceData(TypedDict):
     """
     unit_amount_decimal: NotRequired[Decimal]
     """
-    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places. Only one of `unit_amount` and `unit_amount_decimal` can be set.
+    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places.
+    Only one of `unit_amount` and `unit_amount_decimal` can be set.
     """
 
 
 class SubscriptionCreateParamsItemPriceDataRecurring(TypedDict):
-    interval: Union[Literal["day", "month", "week", "year"], str]
+    interval: Literal["day", "month", "week", "year"] | str
     """
     Specifies billing frequency. Either `day`, `week`, `month` or `year`.
     """
     interval_count: NotRequired[int]
     """
-    The number of intervals between subscription billings. For example, `interval=month` and `interval_count=3` bills every 3 months. Maximum of three years interval allowed (3 years, 36 months, or 156 weeks).
+    The number of intervals between subscription billings. For example, `interval=month` and `interval_count=3` bills
+    every 3 months. Maximum of three years interval allowed (3 years, 36 months, or 156 weeks).
     """
 
 
 class SubscriptionCreateParamsPaymentSettings(TypedDict):
-    payment_method_options: NotRequired[
-        "SubscriptionCreateParamsPaymentSettingsPaymentMethodOptions"
-    ]
+    payment_method_options: NotRequired["SubscriptionCreateParamsPaymentSettingsPaymentMethodOptions"]
     """
     Payment-method-specific configuration to provide to invoices created by the subscription.
     """
     payment_method_types: NotRequired[
-        "Literal['']|List[Union[Literal['ach_credit_transfer', 'ach_debit', 'acss_debit', 'affirm', 'alipay', 'amazon_pay', 'au_becs_debit', 'bacs_debit', 'bancontact', 'billie', 'blik', 'boleto', 'card', 'cashapp', 'crypto', 'custom', 'customer_balance', 'eps', 'fpx', 'giropay', 'grabpay', 'ideal', 'jp_credit_transfer', 'kakao_pay', 'klarna', 'konbini', 'kr_card', 'link', 'mb_way', 'multibanco', 'naver_pay', 'nz_bank_account', 'p24', 'pay_by_bank', 'payco', 'paynow', 'paypal', 'payto', 'pix', 'promptpay', 'revolut_pay', 'satispay', 'sepa_credit_transfer', 'sepa_debit', 'sequra', 'sofort', 'swish', 'twint', 'upi', 'us_bank_account', 'wechat_pay'], str]]"
+        Literal[""]
+        | list[
+            Literal[
+                "ach_credit_transfer",
+                "ach_debit",
+                "acss_debit",
+                "affirm",
+                "alipay",
+                "amazon_pay",
+                "au_becs_debit",
+                "bacs_debit",
+                "bancontact",
+                "billie",
+                "blik",
+                "boleto",
+                "card",
+                "cashapp",
+                "crypto",
+                "custom",
+                "customer_balance",
+                "eps",
+                "fpx",
+                "giropay",
+                "grabpay",
+                "ideal",
+                "jp_credit_transfer",
+                "kakao_pay",
+                "klarna",
+                "konbini",
+                "kr_card",
+                "link",
+                "mb_way",
+                "multibanco",
+                "naver_pay",
+                "nz_bank_account",
+                "p24",
+                "pay_by_bank",
+                "payco",
+                "paynow",
+                "paypal",
+                "payto",
+                "pix",
+                "promptpay",
+                "revolut_pay",
+                "satispay",
+                "sepa_credit_transfer",
+                "sepa_debit",
+                "sequra",
+                "sofort",
+                "swish",
+                "twint",
+                "upi",
+                "us_bank_account",
+                "wechat_pay",
+            ]
+            | str
+        ]
     ]
     """
-    The list of payment method types (e.g. card) to provide to the invoice's PaymentIntent. If not set, Stripe attempts to automatically determine the types to use by looking at the invoice's default payment method, the subscription's default payment method, the customer's default payment method, and your [invoice template settings](https://dashboard.stripe.com/settings/billing/invoice). Should not be specified with payment_method_configuration
+    The list of payment method types (e.g. card) to provide to the invoice's PaymentIntent. If not set, Stripe attempts
+    to automatically determine the types to use by looking at the invoice's default payment method, the subscription's
+    default payment method, the customer's default payment method, and your [invoice template
+    settings](https://dashboard.stripe.com/settings/billing/invoice). Should not be specified with
+    payment_method_configuration
     """
-    save_default_payment_method: NotRequired[
-        "Literal['off', 'on_subscription']|str"
-    ]
+    save_default_payment_method: NotRequired[Literal["off", "on_subscription"] | str]
     """
-    Configure whether Stripe updates `subscription.default_payment_method` when payment succeeds. Defaults to `off` if unspecified.
+    Configure whether Stripe updates `subscription.default_payment_method` when payment succeeds. Defaults to `off` if
+    unspecified.
     """
 
 
 class SubscriptionCreateParamsPaymentSettingsPaymentMethodOptions(TypedDict):
-    acss_debit: NotRequired[
-        "Literal['']|SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsAcssDebit"
-    ]
+    acss_debit: NotRequired["Literal['']|SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsAcssDebit"]
     """
-    This sub-hash contains details about the Canadian pre-authorized debit payment method options to pass to the invoice's PaymentIntent.
+    This sub-hash contains details about the Canadian pre-authorized debit payment method options to pass to the
+    invoice's PaymentIntent.
     """
-    bancontact: NotRequired[
-        "Literal['']|SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsBancontact"
-    ]
+    bancontact: NotRequired["Literal['']|SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsBancontact"]
     """
     This sub-hash contains details about the Bancontact payment method options to pass to the invoice's PaymentIntent.
     """
-    billie: NotRequired[
-        "Literal['']|SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsBillie"
-    ]
+    billie: NotRequired["Literal['']|SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsBillie"]
     """
     This sub-hash contains details about the Billie payment method options to pass to the invoice's PaymentIntent.
     """
-    blik: NotRequired[
-        "Literal['']|SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsBlik"
-    ]
+    blik: NotRequired["Literal['']|SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsBlik"]
     """
     This sub-hash contains details about the Blik payment method options to pass to the invoice's PaymentIntent.
     """
-    card: NotRequired[
-        "Literal['']|SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsCard"
-    ]
+    card: NotRequired["Literal['']|SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsCard"]
     """
     This sub-hash contains details about the Card payment method options to pass to the invoice's PaymentIntent.
     """
@@ -643,58 +738,45 @@ class SubscriptionCreateParamsPaymentSettingsPaymentMethodOptions(TypedDict):
         "Literal['']|SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsCustomerBalance"
     ]
     """
-    This sub-hash contains details about the Bank transfer payment method options to pass to the invoice's PaymentIntent.
+    This sub-hash contains details about the Bank transfer payment method options to pass to the invoice's
+    PaymentIntent.
     """
-    konbini: NotRequired[
-        "Literal['']|SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsKonbini"
-    ]
+    konbini: NotRequired["Literal['']|SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsKonbini"]
     """
     This sub-hash contains details about the Konbini payment method options to pass to the invoice's PaymentIntent.
     """
-    payto: NotRequired[
-        "Literal['']|SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsPayto"
-    ]
+    payto: NotRequired["Literal['']|SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsPayto"]
     """
     This sub-hash contains details about the PayTo payment method options to pass to the invoice's PaymentIntent.
     """
-    pix: NotRequired[
-        "Literal['']|SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsPix"
-    ]
+    pix: NotRequired["Literal['']|SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsPix"]
     """
     This sub-hash contains details about the Pix payment method options to pass to the invoice's PaymentIntent.
     """
-    sepa_debit: NotRequired[
-        "Literal['']|SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsSepaDebit"
-    ]
+    sepa_debit: NotRequired["Literal['']|SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsSepaDebit"]
     """
-    This sub-hash contains details about the SEPA Direct Debit payment method options to pass to the invoice's PaymentIntent.
+    This sub-hash contains details about the SEPA Direct Debit payment method options to pass to the invoice's
+    PaymentIntent.
     """
-    upi: NotRequired[
-        "Literal['']|SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsUpi"
-    ]
+    upi: NotRequired["Literal['']|SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsUpi"]
     """
     This sub-hash contains details about the UPI payment method options to pass to the invoice's PaymentIntent.
     """
-    us_bank_account: NotRequired[
-        "Literal['']|SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsUsBankAccount"
-    ]
+    us_bank_account: NotRequired["Literal['']|SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsUsBankAccount"]
     """
-    This sub-hash contains details about the ACH direct debit payment method options to pass to the invoice's PaymentIntent.
+    This sub-hash contains details about the ACH direct debit payment method options to pass to the invoice's
+    PaymentIntent.
     """
 
 
 class SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsAcssDebit(
     TypedDict,
 ):
-    mandate_options: NotRequired[
-        "SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsAcssDebitMandateOptions"
-    ]
+    mandate_options: NotRequired["SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsAcssDebitMandateOptions"]
     """
     Additional fields for Mandate creation
     """
-    verification_method: NotRequired[
-        "Literal['automatic', 'instant', 'microdeposits']|str"
-    ]
+    verification_method: NotRequired[Literal["automatic", "instant", "microdeposits"] | str]
     """
     Verification method for the intent
     """
@@ -703,7 +785,7 @@ class SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsAcssDebit(
 class SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsAcssDebitMandateOptions(
     TypedDict,
 ):
-    transaction_type: NotRequired["Literal['business', 'personal']|str"]
+    transaction_type: NotRequired[Literal["business", "personal"] | str]
     """
     Transaction type of the mandate.
     """
@@ -712,7 +794,7 @@ class SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsAcssDebitMandat
 class SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsBancontact(
     TypedDict,
 ):
-    preferred_language: NotRequired["Literal['de', 'en', 'fr', 'nl']|str"]
+    preferred_language: NotRequired[Literal["de", "en", "fr", "nl"] | str]
     """
     Preferred language of the Bancontact authorization page that the customer is redirected to.
     """
@@ -747,7 +829,24 @@ class SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsBillieCompanyDe
     The official registration number for the given registration type.
     """
     registration_type: NotRequired[
-        "Literal['']|Literal['ch_ein', 'de_hrb', 'dk_cvr', 'es_cif', 'fi_tunnus', 'fr_siren', 'fr_siret', 'it_rea', 'nl_kvk', 'no_org_number', 'no_pno', 'se_org_number', 'se_pno', 'uk_crn']|str"
+        Literal[""]
+        | Literal[
+            "ch_ein",
+            "de_hrb",
+            "dk_cvr",
+            "es_cif",
+            "fi_tunnus",
+            "fr_siren",
+            "fr_siret",
+            "it_rea",
+            "nl_kvk",
+            "no_org_number",
+            "no_pno",
+            "se_org_number",
+            "se_pno",
+            "uk_crn",
+        ]
+        | str
     ]
     """
     Type of registration the company or entity holds in their registered country.
@@ -790,9 +889,7 @@ class SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsBillieCompanyDe
 class SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsBlik(
     TypedDict,
 ):
-    mandate_options: NotRequired[
-        "SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsBlikMandateOptions"
-    ]
+    mandate_options: NotRequired["SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsBlikMandateOptions"]
     """
     Configuration options for setting up a mandate
     """
@@ -803,30 +900,47 @@ class SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsBlikMandateOpti
 ):
     expires_at: NotRequired[int]
     """
-    Date when the mandate expires and no further payments will be charged. If not provided, the mandate will be set to be indefinite.
+    Date when the mandate expires and no further payments will be charged. If not provided, the mandate will be set to
+    be indefinite.
     """
 
 
 class SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsCard(
     TypedDict,
 ):
-    mandate_options: NotRequired[
-        "SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsCardMandateOptions"
-    ]
+    mandate_options: NotRequired["SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsCardMandateOptions"]
     """
     Configuration options for setting up an eMandate for cards issued in India.
     """
     network: NotRequired[
-        "Literal['amex', 'cartes_bancaires', 'diners', 'discover', 'eftpos_au', 'girocard', 'interac', 'jcb', 'link', 'mastercard', 'unionpay', 'unknown', 'visa']|str"
+        Literal[
+            "amex",
+            "cartes_bancaires",
+            "diners",
+            "discover",
+            "eftpos_au",
+            "girocard",
+            "interac",
+            "jcb",
+            "link",
+            "mastercard",
+            "unionpay",
+            "unknown",
+            "visa",
+        ]
+        | str
     ]
     """
-    Selected network to process this Subscription on. Depends on the available networks of the card attached to the Subscription. Can be only set confirm-time.
+    Selected network to process this Subscription on. Depends on the available networks of the card attached to the
+    Subscription. Can be only set confirm-time.
     """
-    request_three_d_secure: NotRequired[
-        "Literal['any', 'automatic', 'challenge']|str"
-    ]
+    request_three_d_secure: NotRequired[Literal["any", "automatic", "challenge"] | str]
     """
-    We strongly recommend that you rely on our SCA Engine to automatically prompt your customers for authentication based on risk level and [other requirements](https://docs.stripe.com/strong-customer-authentication). However, if you wish to request 3D Secure based on logic from your own fraud engine, provide this option. Read our guide on [manually requesting 3D Secure](https://docs.stripe.com/payments/3d-secure/authentication-flow#manual-three-ds) for more information on how this configuration interacts with Radar and our SCA Engine.
+    We strongly recommend that you rely on our SCA Engine to automatically prompt your customers for authentication
+    based on risk level and [other requirements](https://docs.stripe.com/strong-customer-authentication). However, if
+    you wish to request 3D Secure based on logic from your own fraud engine, provide this option. Read our guide on
+    [manually requesting 3D Secure](https://docs.stripe.com/payments/3d-secure/authentication-flow#manual-three-ds) for
+    more information on how this configuration interacts with Radar and our SCA Engine.
     """
 
 
@@ -837,9 +951,10 @@ class SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsCardMandateOpti
     """
     Amount to be charged for future payments, specified in the presentment currency.
     """
-    amount_type: NotRequired["Literal['fixed', 'maximum']|str"]
+    amount_type: NotRequired[Literal["fixed", "maximum"] | str]
     """
-    One of `fixed` or `maximum`. If `fixed`, the `amount` param refers to the exact amount to be charged in future payments. If `maximum`, the amount charged can be up to the value passed for the `amount` param.
+    One of `fixed` or `maximum`. If `fixed`, the `amount` param refers to the exact amount to be charged in future
+    payments. If `maximum`, the amount charged can be up to the value passed for the `amount` param.
     """
     description: NotRequired[str]
     """
@@ -850,15 +965,14 @@ class SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsCardMandateOpti
 class SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsCustomerBalance(
     TypedDict,
 ):
-    bank_transfer: NotRequired[
-        "SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsCustomerBalanceBankTransfer"
-    ]
+    bank_transfer: NotRequired["SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsCustomerBalanceBankTransfer"]
     """
     Configuration for the bank transfer funding type, if the `funding_type` is set to `bank_transfer`.
     """
     funding_type: NotRequired[str]
     """
-    The funding method type to be used when there are not enough funds in the customer balance. Permitted values include: `bank_transfer`.
+    The funding method type to be used when there are not enough funds in the customer balance. Permitted values
+    include: `bank_transfer`.
     """
 
 
@@ -873,7 +987,8 @@ class SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsCustomerBalance
     """
     type: NotRequired[str]
     """
-    The bank transfer type that can be used for funding. Permitted values include: `eu_bank_transfer`, `gb_bank_transfer`, `jp_bank_transfer`, `mx_bank_transfer`, or `us_bank_transfer`.
+    The bank transfer type that can be used for funding. Permitted values include: `eu_bank_transfer`,
+    `gb_bank_transfer`, `jp_bank_transfer`, `mx_bank_transfer`, or `us_bank_transfer`.
     """
 
 
@@ -895,9 +1010,7 @@ class SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsKonbini(
 class SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsPayto(
     TypedDict,
 ):
-    mandate_options: NotRequired[
-        "SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsPaytoMandateOptions"
-    ]
+    mandate_options: NotRequired["SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsPaytoMandateOptions"]
     """
     Additional fields for Mandate creation.
     """
@@ -908,26 +1021,37 @@ class SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsPaytoMandateOpt
 ):
     amount: NotRequired[int]
     """
-    The maximum amount that can be collected in a single invoice. If you don't specify a maximum, then there is no limit.
+    The maximum amount that can be collected in a single invoice. If you don't specify a maximum, then there is no
+    limit.
     """
     purpose: NotRequired[
-        "Literal['dependant_support', 'government', 'loan', 'mortgage', 'other', 'pension', 'personal', 'retail', 'salary', 'tax', 'utility']|str"
+        Literal[
+            "dependant_support",
+            "government",
+            "loan",
+            "mortgage",
+            "other",
+            "pension",
+            "personal",
+            "retail",
+            "salary",
+            "tax",
+            "utility",
+        ]
+        | str
     ]
     """
     The purpose for which payments are made. Has a default value based on your merchant category code.
     """
 
 
-class SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsPix(
-    TypedDict
-):
+class SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsPix(TypedDict):
     expires_after_seconds: NotRequired[int]
     """
-    The number of seconds after PaymentIntent confirmation when the Pix expires (between 60 and 1209600, inclusive). If unspecified, defaults to 14400 seconds (4 hours).
+    The number of seconds after PaymentIntent confirmation when the Pix expires (between 60 and 1209600, inclusive). If
+    unspecified, defaults to 14400 seconds (4 hours).
     """
-    mandate_options: NotRequired[
-        "SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsPixMandateOptions"
-    ]
+    mandate_options: NotRequired["SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsPixMandateOptions"]
     """
     Configuration options for setting up a mandate
     """
@@ -940,17 +1064,16 @@ class SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsPixMandateOptio
     """
     Amount to be charged for future payments. If not provided, defaults to 40000.
     """
-    amount_includes_iof: NotRequired["Literal['always', 'never']|str"]
+    amount_includes_iof: NotRequired[Literal["always", "never"] | str]
     """
     Determines if the amount includes the IOF tax. Defaults to `never`.
     """
     end_date: NotRequired[str]
     """
-    Date when the mandate expires and no further payments will be charged, in `YYYY-MM-DD`. If not provided, the mandate will be active until canceled.
+    Date when the mandate expires and no further payments will be charged, in `YYYY-MM-DD`. If not provided, the mandate
+    will be active until canceled.
     """
-    payment_schedule: NotRequired[
-        "Literal['halfyearly', 'monthly', 'quarterly', 'weekly', 'yearly']|str"
-    ]
+    payment_schedule: NotRequired[Literal["halfyearly", "monthly", "quarterly", "weekly", "yearly"] | str]
     """
     Schedule at which the future payments will be charged. Defaults to the subscription servicing interval.
     """
@@ -962,12 +1085,8 @@ class SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsSepaDebit(
     pass
 
 
-class SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsUpi(
-    TypedDict
-):
-    mandate_options: NotRequired[
-        "SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsUpiMandateOptions"
-    ]
+class SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsUpi(TypedDict):
+    mandate_options: NotRequired["SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsUpiMandateOptions"]
     """
     Configuration options for setting up an eMandate
     """
@@ -980,9 +1099,10 @@ class SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsUpiMandateOptio
     """
     Amount to be charged for future payments.
     """
-    amount_type: NotRequired["Literal['fixed', 'maximum']|str"]
+    amount_type: NotRequired[Literal["fixed", "maximum"] | str]
     """
-    One of `fixed` or `maximum`. If `fixed`, the `amount` param refers to the exact amount to be charged in future payments. If `maximum`, the amount charged can be up to the value passed for the `amount` param.
+    One of `fixed` or `maximum`. If `fixed`, the `amount` param refers to the exact amount to be charged in future
+    payments. If `maximum`, the amount charged can be up to the value passed for the `amount` param.
     """
     description: NotRequired[str]
     """
@@ -1003,9 +1123,7 @@ class SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsUsBankAccount(
     """
     Additional fields for Financial Connections Session creation
     """
-    verification_method: NotRequired[
-        "Literal['automatic', 'instant', 'microdeposits']|str"
-    ]
+    verification_method: NotRequired[Literal["automatic", "instant", "microdeposits"] | str]
     """
     Verification method for the intent
     """
@@ -1020,22 +1138,12 @@ class SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsUsBankAccountFi
     """
     Provide filters for the linked accounts that the customer can select for the payment method.
     """
-    permissions: NotRequired[
-        List[
-            Union[
-                Literal[
-                    "balances", "ownership", "payment_method", "transactions"
-                ],
-                str,
-            ]
-        ]
-    ]
+    permissions: NotRequired[list[Literal["balances", "ownership", "payment_method", "transactions"] | str]]
     """
-    The list of permissions to request. If this parameter is passed, the `payment_method` permission must be included. Valid permissions include: `balances`, `ownership`, `payment_method`, and `transactions`.
+    The list of permissions to request. If this parameter is passed, the `payment_method` permission must be included.
+    Valid permissions include: `balances`, `ownership`, `payment_method`, and `transactions`.
     """
-    prefetch: NotRequired[
-        List[Union[Literal["balances", "ownership", "transactions"], str]]
-    ]
+    prefetch: NotRequired[list[Literal["balances", "ownership", "transactions"] | str]]
     """
     List of data features that you would like to retrieve upon account creation.
     """
@@ -1044,29 +1152,31 @@ class SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsUsBankAccountFi
 class SubscriptionCreateParamsPaymentSettingsPaymentMethodOptionsUsBankAccountFinancialConnectionsFilters(
     TypedDict,
 ):
-    account_subcategories: NotRequired[
-        List[Union[Literal["checking", "savings"], str]]
-    ]
+    account_subcategories: NotRequired[list[Literal["checking", "savings"] | str]]
     """
-    The account subcategories to use to filter for selectable accounts. Valid subcategories are `checking` and `savings`.
+    The account subcategories to use to filter for selectable accounts. Valid subcategories are `checking` and
+    `savings`.
     """
 
 
 class SubscriptionCreateParamsPendingInvoiceItemInterval(TypedDict):
-    interval: Union[Literal["day", "month", "week", "year"], str]
+    interval: Literal["day", "month", "week", "year"] | str
     """
     Specifies invoicing frequency. Either `day`, `week`, `month` or `year`.
     """
     interval_count: NotRequired[int]
     """
-    The number of intervals between invoices. For example, `interval=month` and `interval_count=3` bills every 3 months. Maximum of one year interval allowed (1 year, 12 months, or 52 weeks).
+    The number of intervals between invoices. For example, `interval=month` and `interval_count=3` bills every 3 months.
+    Maximum of one year interval allowed (1 year, 12 months, or 52 weeks).
     """
 
 
 class SubscriptionCreateParamsTransferData(TypedDict):
     amount_percent: NotRequired[float]
     """
-    A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the subscription invoice total that will be transferred to the destination account. By default, the entire amount is transferred to the destination.
+    A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the
+    subscription invoice total that will be transferred to the destination account. By default, the entire amount is
+    transferred to the destination.
     """
     destination: str
     """
@@ -1082,13 +1192,11 @@ class SubscriptionCreateParamsTrialSettings(TypedDict):
 
 
 class SubscriptionCreateParamsTrialSettingsEndBehavior(TypedDict):
-    billing_cycle_anchor: NotRequired["Literal['now', 'unchanged']|str"]
+    billing_cycle_anchor: NotRequired[Literal["now", "unchanged"] | str]
     """
     Indicates how the subscription's billing cycle anchor is reset when a trial ends. Defaults to `now`.
     """
-    missing_payment_method: NotRequired[
-        "Literal['cancel', 'create_invoice', 'pause']|str"
-    ]
+    missing_payment_method: NotRequired[Literal["cancel", "create_invoice", "pause"] | str]
     """
     Indicates how the subscription should change when the trial ends if the user did not provide a payment method.
     """

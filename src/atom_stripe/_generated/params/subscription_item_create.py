@@ -2,38 +2,39 @@
 """Parameters of ``subscription_items.create`` (POST /v1/subscription_items)."""
 
 from decimal import Decimal
-from typing import Dict, List, Union
-from typing_extensions import Literal, NotRequired, TypedDict
+from typing import Literal
+
+from typing_extensions import NotRequired, TypedDict
 
 from ..._options import WriteOptions
 
 
 class SubscriptionItemCreateParams(TypedDict):
-    billing_thresholds: NotRequired[
-        "Literal['']|SubscriptionItemCreateParamsBillingThresholds"
-    ]
+    billing_thresholds: NotRequired["Literal['']|SubscriptionItemCreateParamsBillingThresholds"]
     """
-    Define thresholds at which an invoice will be sent, and the subscription advanced to a new billing period. Pass an empty string to remove previously-defined thresholds.
+    Define thresholds at which an invoice will be sent, and the subscription advanced to a new billing period. Pass an
+    empty string to remove previously-defined thresholds.
     """
     current_trial: NotRequired["SubscriptionItemCreateParamsCurrentTrial"]
     """
     The trial offer to apply to this subscription item.
     """
-    discounts: NotRequired[
-        "Literal['']|List[SubscriptionItemCreateParamsDiscount]"
-    ]
+    discounts: NotRequired["Literal['']|list[SubscriptionItemCreateParamsDiscount]"]
     """
     The coupons to redeem into discounts for the subscription item.
     """
-    metadata: NotRequired["Dict[str, str]"]
+    metadata: NotRequired[dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
     payment_behavior: NotRequired[
-        "Literal['allow_incomplete', 'default_incomplete', 'error_if_incomplete', 'pending_if_incomplete']|str"
+        Literal["allow_incomplete", "default_incomplete", "error_if_incomplete", "pending_if_incomplete"] | str
     ]
     """
-    Controls how Stripe handles payment when a subscription update requires payment and `collection_method=charge_automatically`.
+    Controls how Stripe handles payment when a subscription update requires payment and
+    `collection_method=charge_automatically`.
     """
     plan: NotRequired[str]
     """
@@ -47,15 +48,17 @@ class SubscriptionItemCreateParams(TypedDict):
     """
     Data used to generate a new [Price](https://docs.stripe.com/api/prices) object inline.
     """
-    proration_behavior: NotRequired[
-        "Literal['always_invoice', 'create_prorations', 'none']|str"
-    ]
+    proration_behavior: NotRequired[Literal["always_invoice", "create_prorations", "none"] | str]
     """
-    Determines how to handle [prorations](https://docs.stripe.com/billing/subscriptions/prorations) when the billing cycle changes (e.g., when switching plans, resetting `billing_cycle_anchor=now`, or starting a trial), or if an item's `quantity` changes. The default value is `create_prorations`.
+    Determines how to handle [prorations](https://docs.stripe.com/billing/subscriptions/prorations) when the billing
+    cycle changes (e.g., when switching plans, resetting `billing_cycle_anchor=now`, or starting a trial), or if an
+    item's `quantity` changes. The default value is `create_prorations`.
     """
     proration_date: NotRequired[int]
     """
-    If set, the proration will be calculated as though the subscription was updated at the given time. This can be used to apply the same proration that was previewed with the [upcoming invoice](https://docs.stripe.com/api/invoices/create_preview) endpoint.
+    If set, the proration will be calculated as though the subscription was updated at the given time. This can be used
+    to apply the same proration that was previewed with the [upcoming
+    invoice](https://docs.stripe.com/api/invoices/create_preview) endpoint.
     """
     quantity: NotRequired[int]
     """
@@ -65,16 +68,20 @@ class SubscriptionItemCreateParams(TypedDict):
     """
     The identifier of the subscription to modify.
     """
-    tax_rates: NotRequired["Literal['']|List[str]"]
+    tax_rates: NotRequired[Literal[""] | list[str]]
     """
-    A list of [Tax Rate](https://docs.stripe.com/api/tax_rates) ids. These Tax Rates will override the [`default_tax_rates`](https://docs.stripe.com/api/subscriptions/create#create_subscription-default_tax_rates) on the Subscription. When updating, pass an empty string to remove previously-defined tax rates.
+    A list of [Tax Rate](https://docs.stripe.com/api/tax_rates) ids. These Tax Rates will override the
+    [`default_tax_rates`](https://docs.stripe.com/api/subscriptions/create#create_subscription-default_tax_rates) on the
+    Subscription. When updating, pass an empty string to remove previously-defined tax rates.
     """
 
 
 class SubscriptionItemCreateParamsBillingThresholds(TypedDict):
     usage_gte: int
     """
-    Number of units that meets the billing threshold to advance the subscription to a new billing period (e.g., it takes 10 $5 units to meet a $50 [monetary threshold](https://docs.stripe.com/api/subscriptions/update#update_subscription-billing_thresholds-amount_gte))
+    Number of units that meets the billing threshold to advance the subscription to a new billing period (e.g., it takes
+    10 $5 units to meet a $50 [monetary
+    threshold](https://docs.stripe.com/api/subscriptions/update#update_subscription-billing_thresholds-amount_gte))
     """
 
 
@@ -103,21 +110,25 @@ class SubscriptionItemCreateParamsDiscount(TypedDict):
 class SubscriptionItemCreateParamsPriceData(TypedDict):
     currency: str
     """
-    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies).
+    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a
+    [supported currency](https://stripe.com/docs/currencies).
     """
     product: str
     """
-    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices) will belong to.
+    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices)
+    will belong to.
     """
     recurring: "SubscriptionItemCreateParamsPriceDataRecurring"
     """
     The recurring components of a price such as `interval` and `interval_count`.
     """
-    tax_behavior: NotRequired[
-        "Literal['exclusive', 'inclusive', 'unspecified']|str"
-    ]
+    tax_behavior: NotRequired[Literal["exclusive", "inclusive", "unspecified"] | str]
     """
-    Only required if a [default tax behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended)) was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or `exclusive`, it cannot be changed.
+    Only required if a [default tax
+    behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended))
+    was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or
+    exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or
+    `exclusive`, it cannot be changed.
     """
     unit_amount: NotRequired[int]
     """
@@ -125,18 +136,20 @@ class SubscriptionItemCreateParamsPriceData(TypedDict):
     """
     unit_amount_decimal: NotRequired[Decimal]
     """
-    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places. Only one of `unit_amount` and `unit_amount_decimal` can be set.
+    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places.
+    Only one of `unit_amount` and `unit_amount_decimal` can be set.
     """
 
 
 class SubscriptionItemCreateParamsPriceDataRecurring(TypedDict):
-    interval: Union[Literal["day", "month", "week", "year"], str]
+    interval: Literal["day", "month", "week", "year"] | str
     """
     Specifies billing frequency. Either `day`, `week`, `month` or `year`.
     """
     interval_count: NotRequired[int]
     """
-    The number of intervals between subscription billings. For example, `interval=month` and `interval_count=3` bills every 3 months. Maximum of three years interval allowed (3 years, 36 months, or 156 weeks).
+    The number of intervals between subscription billings. For example, `interval=month` and `interval_count=3` bills
+    every 3 months. Maximum of three years interval allowed (3 years, 36 months, or 156 weeks).
     """
 
 

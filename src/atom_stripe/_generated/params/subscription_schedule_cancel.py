@@ -9,7 +9,8 @@ from ..._options import WriteOptions
 class SubscriptionScheduleCancelParams(TypedDict):
     invoice_now: NotRequired[bool]
     """
-    If the subscription schedule is `active`, indicates if a final invoice will be generated that contains any un-invoiced metered usage and new/pending proration invoice items. Defaults to `true`.
+    If the subscription schedule is `active`, indicates if a final invoice will be generated that contains any
+    un-invoiced metered usage and new/pending proration invoice items. Defaults to `true`.
     """
     prorate: NotRequired[bool]
     """

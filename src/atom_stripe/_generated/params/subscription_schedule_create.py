@@ -2,8 +2,9 @@
 """Parameters of ``subscription_schedules.create`` (POST /v1/subscription_schedules)."""
 
 from decimal import Decimal
-from typing import Dict, List, Union
-from typing_extensions import Literal, NotRequired, TypedDict
+from typing import Literal
+
+from typing_extensions import NotRequired, TypedDict
 
 from ..._options import WriteOptions
 
@@ -21,59 +22,62 @@ class SubscriptionScheduleCreateParams(TypedDict):
     """
     The identifier of the account to create the subscription schedule for.
     """
-    default_settings: NotRequired[
-        "SubscriptionScheduleCreateParamsDefaultSettings"
-    ]
+    default_settings: NotRequired["SubscriptionScheduleCreateParamsDefaultSettings"]
     """
     Object representing the subscription schedule's default settings.
     """
-    end_behavior: NotRequired[
-        "Literal['cancel', 'none', 'release', 'renew']|str"
-    ]
+    end_behavior: NotRequired[Literal["cancel", "none", "release", "renew"] | str]
     """
-    Behavior of the subscription schedule and underlying subscription when it ends. Possible values are `release` or `cancel` with the default being `release`. `release` will end the subscription schedule and keep the underlying subscription running. `cancel` will end the subscription schedule and cancel the underlying subscription.
+    Behavior of the subscription schedule and underlying subscription when it ends. Possible values are `release` or
+    `cancel` with the default being `release`. `release` will end the subscription schedule and keep the underlying
+    subscription running. `cancel` will end the subscription schedule and cancel the underlying subscription.
     """
     from_subscription: NotRequired[str]
     """
-    Migrate an existing subscription to be managed by a subscription schedule. If this parameter is set, a subscription schedule will be created using the subscription's item(s), set to auto-renew using the subscription's interval. When using this parameter, other parameters (such as phase values) cannot be set. To create a subscription schedule with other modifications, we recommend making two separate API calls.
+    Migrate an existing subscription to be managed by a subscription schedule. If this parameter is set, a subscription
+    schedule will be created using the subscription's item(s), set to auto-renew using the subscription's interval. When
+    using this parameter, other parameters (such as phase values) cannot be set. To create a subscription schedule with
+    other modifications, we recommend making two separate API calls.
     """
-    metadata: NotRequired[
-        "Literal['']|Dict[str, str]"
-    ]
+    metadata: NotRequired[Literal[""] | dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
-    pause_schedules: NotRequired[
-        List["SubscriptionScheduleCreateParamsPauseSchedule"]
-    ]
+    pause_schedules: NotRequired[list["SubscriptionScheduleCreateParamsPauseSchedule"]]
     """
     Configures the subscription's pause behavior and, optionally, its resume behavior. Only one entry is supported.
     """
-    phases: NotRequired[List["SubscriptionScheduleCreateParamsPhase"]]
+    phases: NotRequired[list["SubscriptionScheduleCreateParamsPhase"]]
     """
-    List representing phases of the subscription schedule. Each phase can be customized to have different durations, plans, and coupons. If there are multiple phases, the `end_date` of one phase will always equal the `start_date` of the next phase.
+    List representing phases of the subscription schedule. Each phase can be customized to have different durations,
+    plans, and coupons. If there are multiple phases, the `end_date` of one phase will always equal the `start_date` of
+    the next phase.
     """
-    start_date: NotRequired["int|Literal['now']"]
+    start_date: NotRequired[int | Literal["now"]]
     """
-    When the subscription schedule starts. We recommend using `now` so that it starts the subscription immediately, and to avoid unexpected behavior due to request delays or clock skew resulting in a slightly backdated or postdated start. You can also use a Unix timestamp to backdate the subscription so that it starts on a past date, or set a future date for the subscription to start on.
+    When the subscription schedule starts. We recommend using `now` so that it starts the subscription immediately, and
+    to avoid unexpected behavior due to request delays or clock skew resulting in a slightly backdated or postdated
+    start. You can also use a Unix timestamp to backdate the subscription so that it starts on a past date, or set a
+    future date for the subscription to start on.
     """
 
 
 class SubscriptionScheduleCreateParamsBillingMode(TypedDict):
-    flexible: NotRequired[
-        "SubscriptionScheduleCreateParamsBillingModeFlexible"
-    ]
+    flexible: NotRequired["SubscriptionScheduleCreateParamsBillingModeFlexible"]
     """
     Configure behavior for flexible billing mode.
     """
-    type: Union[Literal["classic", "flexible"], str]
+    type: Literal["classic", "flexible"] | str
     """
-    Controls the calculation and orchestration of prorations and invoices for subscriptions. If no value is passed, the default is `flexible`.
+    Controls the calculation and orchestration of prorations and invoices for subscriptions. If no value is passed, the
+    default is `flexible`.
     """
 
 
 class SubscriptionScheduleCreateParamsBillingModeFlexible(TypedDict):
-    proration_discounts: NotRequired["Literal['included', 'itemized']|str"]
+    proration_discounts: NotRequired[Literal["included", "itemized"] | str]
     """
     Controls how invoices and invoice items display proration amounts and discount amounts.
     """
@@ -82,53 +86,53 @@ class SubscriptionScheduleCreateParamsBillingModeFlexible(TypedDict):
 class SubscriptionScheduleCreateParamsDefaultSettings(TypedDict):
     application_fee_percent: NotRequired[float]
     """
-    A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the subscription invoice total that will be transferred to the application owner's Stripe account. The request must be made by a platform account on a connected account in order to set an application fee percentage. For more information, see the application fees [documentation](https://stripe.com/docs/connect/subscriptions#collecting-fees-on-subscriptions).
+    A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the
+    subscription invoice total that will be transferred to the application owner's Stripe account. The request must be
+    made by a platform account on a connected account in order to set an application fee percentage. For more
+    information, see the application fees
+    [documentation](https://stripe.com/docs/connect/subscriptions#collecting-fees-on-subscriptions).
     """
-    automatic_tax: NotRequired[
-        "SubscriptionScheduleCreateParamsDefaultSettingsAutomaticTax"
-    ]
+    automatic_tax: NotRequired["SubscriptionScheduleCreateParamsDefaultSettingsAutomaticTax"]
     """
     Default settings for automatic tax computation.
     """
-    billing_cycle_anchor: NotRequired[
-        "Literal['automatic', 'phase_start']|str"
-    ]
+    billing_cycle_anchor: NotRequired[Literal["automatic", "phase_start"] | str]
     """
-    Can be set to `phase_start` to set the anchor to the start of the phase or `automatic` to automatically change it if needed. Cannot be set to `phase_start` if this phase specifies a trial. For more information, see the billing cycle [documentation](https://docs.stripe.com/billing/subscriptions/billing-cycle).
+    Can be set to `phase_start` to set the anchor to the start of the phase or `automatic` to automatically change it if
+    needed. Cannot be set to `phase_start` if this phase specifies a trial. For more information, see the billing cycle
+    [documentation](https://docs.stripe.com/billing/subscriptions/billing-cycle).
     """
-    billing_thresholds: NotRequired[
-        "Literal['']|SubscriptionScheduleCreateParamsDefaultSettingsBillingThresholds"
-    ]
+    billing_thresholds: NotRequired["Literal['']|SubscriptionScheduleCreateParamsDefaultSettingsBillingThresholds"]
     """
-    Define thresholds at which an invoice will be sent, and the subscription advanced to a new billing period. Pass an empty string to remove previously-defined thresholds.
+    Define thresholds at which an invoice will be sent, and the subscription advanced to a new billing period. Pass an
+    empty string to remove previously-defined thresholds.
     """
-    collection_method: NotRequired[
-        "Literal['charge_automatically', 'send_invoice']|str"
-    ]
+    collection_method: NotRequired[Literal["charge_automatically", "send_invoice"] | str]
     """
-    Either `charge_automatically`, or `send_invoice`. When charging automatically, Stripe will attempt to pay the underlying subscription at the end of each billing cycle using the default source attached to the customer. When sending an invoice, Stripe will email your customer an invoice with payment instructions and mark the subscription as `active`. Defaults to `charge_automatically` on creation.
+    Either `charge_automatically`, or `send_invoice`. When charging automatically, Stripe will attempt to pay the
+    underlying subscription at the end of each billing cycle using the default source attached to the customer. When
+    sending an invoice, Stripe will email your customer an invoice with payment instructions and mark the subscription
+    as `active`. Defaults to `charge_automatically` on creation.
     """
     default_payment_method: NotRequired[str]
     """
-    ID of the default payment method for the subscription schedule. It must belong to the customer associated with the subscription schedule. If not set, invoices will use the default payment method in the customer's invoice settings.
+    ID of the default payment method for the subscription schedule. It must belong to the customer associated with the
+    subscription schedule. If not set, invoices will use the default payment method in the customer's invoice settings.
     """
-    description: NotRequired["Literal['']|str"]
+    description: NotRequired[Literal[""] | str]
     """
-    Subscription description, meant to be displayable to the customer. Use this field to optionally store an explanation of the subscription for rendering in Stripe surfaces and certain local payment methods UIs.
+    Subscription description, meant to be displayable to the customer. Use this field to optionally store an explanation
+    of the subscription for rendering in Stripe surfaces and certain local payment methods UIs.
     """
-    invoice_settings: NotRequired[
-        "SubscriptionScheduleCreateParamsDefaultSettingsInvoiceSettings"
-    ]
+    invoice_settings: NotRequired["SubscriptionScheduleCreateParamsDefaultSettingsInvoiceSettings"]
     """
     All invoices will be billed using the specified settings.
     """
-    on_behalf_of: NotRequired["Literal['']|str"]
+    on_behalf_of: NotRequired[Literal[""] | str]
     """
     The account on behalf of which to charge, for each of the associated subscription's invoices.
     """
-    transfer_data: NotRequired[
-        "Literal['']|SubscriptionScheduleCreateParamsDefaultSettingsTransferData"
-    ]
+    transfer_data: NotRequired["Literal['']|SubscriptionScheduleCreateParamsDefaultSettingsTransferData"]
     """
     The data with which to automatically create a Transfer for each of the associated subscription's invoices.
     """
@@ -137,13 +141,13 @@ class SubscriptionScheduleCreateParamsDefaultSettings(TypedDict):
 class SubscriptionScheduleCreateParamsDefaultSettingsAutomaticTax(TypedDict):
     enabled: bool
     """
-    Enabled automatic tax calculation which will automatically compute tax rates on all invoices generated by the subscription.
+    Enabled automatic tax calculation which will automatically compute tax rates on all invoices generated by the
+    subscription.
     """
-    liability: NotRequired[
-        "SubscriptionScheduleCreateParamsDefaultSettingsAutomaticTaxLiability"
-    ]
+    liability: NotRequired["SubscriptionScheduleCreateParamsDefaultSettingsAutomaticTaxLiability"]
     """
-    The account that's liable for tax. If set, the business address and tax registrations required to perform the tax calculation are loaded from this account. The tax transaction is returned in the report of the connected account.
+    The account that's liable for tax. If set, the business address and tax registrations required to perform the tax
+    calculation are loaded from this account. The tax transaction is returned in the report of the connected account.
     """
 
 
@@ -154,7 +158,7 @@ class SubscriptionScheduleCreateParamsDefaultSettingsAutomaticTaxLiability(
     """
     The connected account being referenced when `type` is `account`.
     """
-    type: Union[Literal["account", "self"], str]
+    type: Literal["account", "self"] | str
     """
     Type of the account referenced in the request.
     """
@@ -169,31 +173,31 @@ class SubscriptionScheduleCreateParamsDefaultSettingsBillingThresholds(
     """
     reset_billing_cycle_anchor: NotRequired[bool]
     """
-    Indicates if the `billing_cycle_anchor` should be reset when a threshold is reached. If true, `billing_cycle_anchor` will be updated to the date/time the threshold was last reached; otherwise, the value will remain unchanged.
+    Indicates if the `billing_cycle_anchor` should be reset when a threshold is reached. If true, `billing_cycle_anchor`
+    will be updated to the date/time the threshold was last reached; otherwise, the value will remain unchanged.
     """
 
 
-class SubscriptionScheduleCreateParamsDefaultSettingsInvoiceSettings(
-    TypedDict
-):
-    account_tax_ids: NotRequired["Literal['']|List[str]"]
+class SubscriptionScheduleCreateParamsDefaultSettingsInvoiceSettings(TypedDict):
+    account_tax_ids: NotRequired[Literal[""] | list[str]]
     """
-    The account tax IDs associated with the subscription schedule. Will be set on invoices generated by the subscription schedule.
+    The account tax IDs associated with the subscription schedule. Will be set on invoices generated by the subscription
+    schedule.
     """
     custom_fields: NotRequired[
-        "Literal['']|List[SubscriptionScheduleCreateParamsDefaultSettingsInvoiceSettingsCustomField]"
+        "Literal['']|list[SubscriptionScheduleCreateParamsDefaultSettingsInvoiceSettingsCustomField]"
     ]
     days_until_due: NotRequired[int]
     """
-    Number of days within which a customer must pay invoices generated by this subscription schedule. This value will be `null` for subscription schedules where `collection_method=charge_automatically`.
+    Number of days within which a customer must pay invoices generated by this subscription schedule. This value will be
+    `null` for subscription schedules where `collection_method=charge_automatically`.
     """
-    description: NotRequired["Literal['']|str"]
-    footer: NotRequired["Literal['']|str"]
-    issuer: NotRequired[
-        "SubscriptionScheduleCreateParamsDefaultSettingsInvoiceSettingsIssuer"
-    ]
+    description: NotRequired[Literal[""] | str]
+    footer: NotRequired[Literal[""] | str]
+    issuer: NotRequired["SubscriptionScheduleCreateParamsDefaultSettingsInvoiceSettingsIssuer"]
     """
-    The connected account that issues the invoice. The invoice is presented with the branding and support information of the specified account.
+    The connected account that issues the invoice. The invoice is presented with the branding and support information of
+    the specified account.
     """
 
 
@@ -217,7 +221,7 @@ class SubscriptionScheduleCreateParamsDefaultSettingsInvoiceSettingsIssuer(
     """
     The connected account being referenced when `type` is `account`.
     """
-    type: Union[Literal["account", "self"], str]
+    type: Literal["account", "self"] | str
     """
     Type of the account referenced in the request.
     """
@@ -226,7 +230,9 @@ class SubscriptionScheduleCreateParamsDefaultSettingsInvoiceSettingsIssuer(
 class SubscriptionScheduleCreateParamsDefaultSettingsTransferData(TypedDict):
     amount_percent: NotRequired[float]
     """
-    A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the subscription invoice total that will be transferred to the destination account. By default, the entire amount is transferred to the destination.
+    A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the
+    subscription invoice total that will be transferred to the destination account. By default, the entire amount is
+    transferred to the destination.
     """
     destination: str
     """
@@ -254,9 +260,7 @@ class SubscriptionScheduleCreateParamsPauseSchedulePause(TypedDict):
     """
     When to pause the subscription.
     """
-    settings: NotRequired[
-        "SubscriptionScheduleCreateParamsPauseSchedulePauseSettings"
-    ]
+    settings: NotRequired["SubscriptionScheduleCreateParamsPauseSchedulePauseSettings"]
     """
     Settings controlling billing behavior during the pause.
     """
@@ -267,26 +271,23 @@ class SubscriptionScheduleCreateParamsPauseSchedulePausePauseAt(TypedDict):
     """
     The Unix timestamp at which to pause the subscription. Required when `type` is `timestamp`.
     """
-    type: Union[Literal["now", "timestamp"], str]
+    type: Literal["now", "timestamp"] | str
     """
     When to pause the subscription. Use `now` to pause immediately or `timestamp` to pause at a specific time.
     """
 
 
 class SubscriptionScheduleCreateParamsPauseSchedulePauseSettings(TypedDict):
-    bill_for: NotRequired[
-        "SubscriptionScheduleCreateParamsPauseSchedulePauseSettingsBillFor"
-    ]
+    bill_for: NotRequired["SubscriptionScheduleCreateParamsPauseSchedulePauseSettingsBillFor"]
     """
     Controls what to bill for when pausing the subscription.
     """
-    invoicing_behavior: NotRequired[
-        "Literal['invoice', 'pending_invoice_item']|str"
-    ]
+    invoicing_behavior: NotRequired[Literal["invoice", "pending_invoice_item"] | str]
     """
-    Determines whether to generate an invoice for outstanding amounts when pausing. When adding a pause schedule, defaults to `pending_invoice_item`. On updates, the existing value is preserved if not provided.
+    Determines whether to generate an invoice for outstanding amounts when pausing. When adding a pause schedule,
+    defaults to `pending_invoice_item`. On updates, the existing value is preserved if not provided.
     """
-    type: NotRequired["Literal['subscription']|str"]
+    type: NotRequired[Literal["subscription"] | str]
     """
     The pause type. Currently only `subscription` is supported.
     """
@@ -301,9 +302,7 @@ class SubscriptionScheduleCreateParamsPauseSchedulePauseSettingsBillFor(
     """
     Controls whether to collect metered usage accrued up to the pause date.
     """
-    unused_time_from: NotRequired[
-        "SubscriptionScheduleCreateParamsPauseSchedulePauseSettingsBillForUnusedTimeFrom"
-    ]
+    unused_time_from: NotRequired["SubscriptionScheduleCreateParamsPauseSchedulePauseSettingsBillForUnusedTimeFrom"]
     """
     Controls how unused time on subscription items is credited when pausing.
     """
@@ -312,20 +311,20 @@ class SubscriptionScheduleCreateParamsPauseSchedulePauseSettingsBillFor(
 class SubscriptionScheduleCreateParamsPauseSchedulePauseSettingsBillForOutstandingUsageThrough(
     TypedDict,
 ):
-    type: NotRequired["Literal['none', 'pause_at']|str"]
+    type: NotRequired[Literal["none", "pause_at"] | str]
     """
-    Determines whether to collect metered usage accrued up to the pause date. When adding a pause schedule, defaults to `pause_at`. On updates, the existing value is preserved if not provided.
+    Determines whether to collect metered usage accrued up to the pause date. When adding a pause schedule, defaults to
+    `pause_at`. On updates, the existing value is preserved if not provided.
     """
 
 
 class SubscriptionScheduleCreateParamsPauseSchedulePauseSettingsBillForUnusedTimeFrom(
     TypedDict,
 ):
-    type: NotRequired[
-        "Literal['item_current_period_start', 'none', 'pause_at']|str"
-    ]
+    type: NotRequired[Literal["item_current_period_start", "none", "pause_at"] | str]
     """
-    Determines which point in the billing period unused time is credited from. When adding a pause schedule, defaults to `pause_at`. On updates, the existing value is preserved if not provided.
+    Determines which point in the billing period unused time is credited from. When adding a pause schedule, defaults to
+    `pause_at`. On updates, the existing value is preserved if not provided.
     """
 
 
@@ -334,18 +333,14 @@ class SubscriptionScheduleCreateParamsPauseScheduleResume(TypedDict):
     """
     When to resume the subscription.
     """
-    settings: NotRequired[
-        "SubscriptionScheduleCreateParamsPauseScheduleResumeSettings"
-    ]
+    settings: NotRequired["SubscriptionScheduleCreateParamsPauseScheduleResumeSettings"]
     """
     Settings controlling how the subscription resumes.
     """
 
 
 class SubscriptionScheduleCreateParamsPauseScheduleResumeResumeAt(TypedDict):
-    duration: NotRequired[
-        "SubscriptionScheduleCreateParamsPauseScheduleResumeResumeAtDuration"
-    ]
+    duration: NotRequired["SubscriptionScheduleCreateParamsPauseScheduleResumeResumeAtDuration"]
     """
     The duration after which to resume the subscription. Required when `type` is `duration`.
     """
@@ -353,16 +348,17 @@ class SubscriptionScheduleCreateParamsPauseScheduleResumeResumeAt(TypedDict):
     """
     The Unix timestamp at which to resume the subscription. Required when `type` is `timestamp`.
     """
-    type: Union[Literal["duration", "now", "timestamp"], str]
+    type: Literal["duration", "now", "timestamp"] | str
     """
-    When to resume the subscription. Use `now` to resume immediately, `duration` to resume after a set duration, or `timestamp` to resume at a specific time.
+    When to resume the subscription. Use `now` to resume immediately, `duration` to resume after a set duration, or
+    `timestamp` to resume at a specific time.
     """
 
 
 class SubscriptionScheduleCreateParamsPauseScheduleResumeResumeAtDuration(
     TypedDict,
 ):
-    interval: Union[Literal["day", "month", "week", "year"], str]
+    interval: Literal["day", "month", "week", "year"] | str
     """
     The time unit for the resume duration. One of `day`, `week`, `month`, or `year`.
     """
@@ -373,80 +369,87 @@ class SubscriptionScheduleCreateParamsPauseScheduleResumeResumeAtDuration(
 
 
 class SubscriptionScheduleCreateParamsPauseScheduleResumeSettings(TypedDict):
-    billing_cycle_anchor: NotRequired["Literal['resume_at', 'unchanged']|str"]
+    billing_cycle_anchor: NotRequired[Literal["resume_at", "unchanged"] | str]
     """
-    Controls the billing cycle anchor when the subscription resumes. When adding a pause schedule, defaults to `resume_at`. On updates, the existing value is preserved if not provided.
+    Controls the billing cycle anchor when the subscription resumes. When adding a pause schedule, defaults to
+    `resume_at`. On updates, the existing value is preserved if not provided.
     """
-    payment_behavior: NotRequired[
-        "Literal['resume_on_payment_attempt', 'resume_on_payment_success']|str"
-    ]
+    payment_behavior: NotRequired[Literal["resume_on_payment_attempt", "resume_on_payment_success"] | str]
     """
-    Controls whether Stripe attempts payment on the resumption invoice and how payment affects the subscription's status. When adding a pause schedule, defaults to `resume_on_payment_success`. On updates, the existing value is preserved if not provided.
+    Controls whether Stripe attempts payment on the resumption invoice and how payment affects the subscription's
+    status. When adding a pause schedule, defaults to `resume_on_payment_success`. On updates, the existing value is
+    preserved if not provided.
     """
-    proration_behavior: NotRequired[
-        "Literal['always_invoice', 'create_prorations', 'none']|str"
-    ]
+    proration_behavior: NotRequired[Literal["always_invoice", "create_prorations", "none"] | str]
     """
-    Determines how to handle prorations when the subscription resumes. When adding a pause schedule, defaults to `create_prorations`. On updates, the existing value is preserved if not provided.
+    Determines how to handle prorations when the subscription resumes. When adding a pause schedule, defaults to
+    `create_prorations`. On updates, the existing value is preserved if not provided.
     """
 
 
 class SubscriptionScheduleCreateParamsPhase(TypedDict):
-    add_invoice_items: NotRequired[
-        List["SubscriptionScheduleCreateParamsPhaseAddInvoiceItem"]
-    ]
+    add_invoice_items: NotRequired[list["SubscriptionScheduleCreateParamsPhaseAddInvoiceItem"]]
     """
-    A list of prices and quantities that will generate invoice items appended to the next invoice for this phase. You may pass up to 20 items.
+    A list of prices and quantities that will generate invoice items appended to the next invoice for this phase. You
+    may pass up to 20 items.
     """
     application_fee_percent: NotRequired[float]
     """
-    A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the subscription invoice total that will be transferred to the application owner's Stripe account. The request must be made by a platform account on a connected account in order to set an application fee percentage. For more information, see the application fees [documentation](https://stripe.com/docs/connect/subscriptions#collecting-fees-on-subscriptions).
+    A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the
+    subscription invoice total that will be transferred to the application owner's Stripe account. The request must be
+    made by a platform account on a connected account in order to set an application fee percentage. For more
+    information, see the application fees
+    [documentation](https://stripe.com/docs/connect/subscriptions#collecting-fees-on-subscriptions).
     """
-    automatic_tax: NotRequired[
-        "SubscriptionScheduleCreateParamsPhaseAutomaticTax"
-    ]
+    automatic_tax: NotRequired["SubscriptionScheduleCreateParamsPhaseAutomaticTax"]
     """
     Automatic tax settings for this phase.
     """
-    billing_cycle_anchor: NotRequired[
-        "Literal['automatic', 'phase_start']|str"
-    ]
+    billing_cycle_anchor: NotRequired[Literal["automatic", "phase_start"] | str]
     """
-    Can be set to `phase_start` to set the anchor to the start of the phase or `automatic` to automatically change it if needed. Cannot be set to `phase_start` if this phase specifies a trial. For more information, see the billing cycle [documentation](https://docs.stripe.com/billing/subscriptions/billing-cycle).
+    Can be set to `phase_start` to set the anchor to the start of the phase or `automatic` to automatically change it if
+    needed. Cannot be set to `phase_start` if this phase specifies a trial. For more information, see the billing cycle
+    [documentation](https://docs.stripe.com/billing/subscriptions/billing-cycle).
     """
-    billing_thresholds: NotRequired[
-        "Literal['']|SubscriptionScheduleCreateParamsPhaseBillingThresholds"
-    ]
+    billing_thresholds: NotRequired["Literal['']|SubscriptionScheduleCreateParamsPhaseBillingThresholds"]
     """
-    Define thresholds at which an invoice will be sent, and the subscription advanced to a new billing period. Pass an empty string to remove previously-defined thresholds.
+    Define thresholds at which an invoice will be sent, and the subscription advanced to a new billing period. Pass an
+    empty string to remove previously-defined thresholds.
     """
-    collection_method: NotRequired[
-        "Literal['charge_automatically', 'send_invoice']|str"
-    ]
+    collection_method: NotRequired[Literal["charge_automatically", "send_invoice"] | str]
     """
-    Either `charge_automatically`, or `send_invoice`. When charging automatically, Stripe will attempt to pay the underlying subscription at the end of each billing cycle using the default source attached to the customer. When sending an invoice, Stripe will email your customer an invoice with payment instructions and mark the subscription as `active`. Defaults to `charge_automatically` on creation.
+    Either `charge_automatically`, or `send_invoice`. When charging automatically, Stripe will attempt to pay the
+    underlying subscription at the end of each billing cycle using the default source attached to the customer. When
+    sending an invoice, Stripe will email your customer an invoice with payment instructions and mark the subscription
+    as `active`. Defaults to `charge_automatically` on creation.
     """
     currency: NotRequired[str]
     """
-    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies).
+    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a
+    [supported currency](https://stripe.com/docs/currencies).
     """
     default_payment_method: NotRequired[str]
     """
-    ID of the default payment method for the subscription schedule. It must belong to the customer associated with the subscription schedule. If not set, invoices will use the default payment method in the customer's invoice settings.
+    ID of the default payment method for the subscription schedule. It must belong to the customer associated with the
+    subscription schedule. If not set, invoices will use the default payment method in the customer's invoice settings.
     """
-    default_tax_rates: NotRequired["Literal['']|List[str]"]
+    default_tax_rates: NotRequired[Literal[""] | list[str]]
     """
-    A list of [Tax Rate](https://docs.stripe.com/api/tax_rates) ids. These Tax Rates will set the Subscription's [`default_tax_rates`](https://docs.stripe.com/api/subscriptions/create#create_subscription-default_tax_rates), which means they will be the Invoice's [`default_tax_rates`](https://docs.stripe.com/api/invoices/create#create_invoice-default_tax_rates) for any Invoices issued by the Subscription during this Phase.
+    A list of [Tax Rate](https://docs.stripe.com/api/tax_rates) ids. These Tax Rates will set the Subscription's
+    [`default_tax_rates`](https://docs.stripe.com/api/subscriptions/create#create_subscription-default_tax_rates), which
+    means they will be the Invoice's
+    [`default_tax_rates`](https://docs.stripe.com/api/invoices/create#create_invoice-default_tax_rates) for any Invoices
+    issued by the Subscription during this Phase.
     """
-    description: NotRequired["Literal['']|str"]
+    description: NotRequired[Literal[""] | str]
     """
-    Subscription description, meant to be displayable to the customer. Use this field to optionally store an explanation of the subscription for rendering in Stripe surfaces and certain local payment methods UIs.
+    Subscription description, meant to be displayable to the customer. Use this field to optionally store an explanation
+    of the subscription for rendering in Stripe surfaces and certain local payment methods UIs.
     """
-    discounts: NotRequired[
-        "Literal['']|List[SubscriptionScheduleCreateParamsPhaseDiscount]"
-    ]
+    discounts: NotRequired["Literal['']|list[SubscriptionScheduleCreateParamsPhaseDiscount]"]
     """
-    The coupons to redeem into discounts for the schedule phase. If not specified, inherits the discount from the subscription's customer. Pass an empty string to avoid inheriting any discounts.
+    The coupons to redeem into discounts for the schedule phase. If not specified, inherits the discount from the
+    subscription's customer. Pass an empty string to avoid inheriting any discounts.
     """
     duration: NotRequired["SubscriptionScheduleCreateParamsPhaseDuration"]
     """
@@ -456,33 +459,36 @@ class SubscriptionScheduleCreateParamsPhase(TypedDict):
     """
     The date at which this phase of the subscription schedule ends. If set, `duration` must not be set.
     """
-    invoice_settings: NotRequired[
-        "SubscriptionScheduleCreateParamsPhaseInvoiceSettings"
-    ]
+    invoice_settings: NotRequired["SubscriptionScheduleCreateParamsPhaseInvoiceSettings"]
     """
     All invoices will be billed using the specified settings.
     """
-    items: List["SubscriptionScheduleCreateParamsPhaseItem"]
+    items: list["SubscriptionScheduleCreateParamsPhaseItem"]
     """
     List of configuration items, each with an attached price, to apply during this phase of the subscription schedule.
     """
-    metadata: NotRequired["Dict[str, str]"]
+    metadata: NotRequired[dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to a phase. Metadata on a schedule's phase will update the underlying subscription's `metadata` when the phase is entered, adding new keys and replacing existing keys in the subscription's `metadata`. Individual keys in the subscription's `metadata` can be unset by posting an empty value to them in the phase's `metadata`. To unset all keys in the subscription's `metadata`, update the subscription directly or unset every key individually from the phase's `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to a phase. Metadata on a
+    schedule's phase will update the underlying subscription's `metadata` when the phase is entered, adding new keys and
+    replacing existing keys in the subscription's `metadata`. Individual keys in the subscription's `metadata` can be
+    unset by posting an empty value to them in the phase's `metadata`. To unset all keys in the subscription's
+    `metadata`, update the subscription directly or unset every key individually from the phase's `metadata`.
     """
     on_behalf_of: NotRequired[str]
     """
     The account on behalf of which to charge, for each of the associated subscription's invoices.
     """
-    proration_behavior: NotRequired[
-        "Literal['always_invoice', 'create_prorations', 'none']|str"
-    ]
+    proration_behavior: NotRequired[Literal["always_invoice", "create_prorations", "none"] | str]
     """
-    Controls whether the subscription schedule should create [prorations](https://docs.stripe.com/billing/subscriptions/prorations) when transitioning to this phase if there is a difference in billing configuration. It's different from the request-level [proration_behavior](https://docs.stripe.com/api/subscription_schedules/update#update_subscription_schedule-proration_behavior) parameter which controls what happens if the update request affects the billing configuration (item price, quantity, etc.) of the current phase.
+    Controls whether the subscription schedule should create
+    [prorations](https://docs.stripe.com/billing/subscriptions/prorations) when transitioning to this phase if there is
+    a difference in billing configuration. It's different from the request-level
+    [proration_behavior](https://docs.stripe.com/api/subscription_schedules/update#update_subscription_schedule-proration_behavior)
+    parameter which controls what happens if the update request affects the billing configuration (item price, quantity,
+    etc.) of the current phase.
     """
-    transfer_data: NotRequired[
-        "SubscriptionScheduleCreateParamsPhaseTransferData"
-    ]
+    transfer_data: NotRequired["SubscriptionScheduleCreateParamsPhaseTransferData"]
     """
     The data with which to automatically create a Transfer for each of the associated subscription's invoices.
     """
@@ -492,7 +498,8 @@ class SubscriptionScheduleCreateParamsPhase(TypedDict):
     """
     trial_end: NotRequired[int]
     """
-    Sets the phase to trialing from the start date to this date. Must be before the phase end date, can not be combined with `trial`
+    Sets the phase to trialing from the start date to this date. Must be before the phase end date, can not be combined
+    with `trial`
     """
 
 
@@ -501,37 +508,35 @@ class SubscriptionScheduleCreateParamsPhaseAddInvoiceItem(TypedDict):
     """
     Controls whether discounts apply to this invoice item. Defaults to true if no value is provided.
     """
-    discounts: NotRequired[
-        List["SubscriptionScheduleCreateParamsPhaseAddInvoiceItemDiscount"]
-    ]
+    discounts: NotRequired[list["SubscriptionScheduleCreateParamsPhaseAddInvoiceItemDiscount"]]
     """
     The coupons to redeem into discounts for the item.
     """
-    metadata: NotRequired["Dict[str, str]"]
+    metadata: NotRequired[dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
-    period: NotRequired[
-        "SubscriptionScheduleCreateParamsPhaseAddInvoiceItemPeriod"
-    ]
+    period: NotRequired["SubscriptionScheduleCreateParamsPhaseAddInvoiceItemPeriod"]
     """
-    The period associated with this invoice item. If not set, `period.start.type` defaults to `max_item_period_start` and `period.end.type` defaults to `min_item_period_end`.
+    The period associated with this invoice item. If not set, `period.start.type` defaults to `max_item_period_start`
+    and `period.end.type` defaults to `min_item_period_end`.
     """
     price: NotRequired[str]
     """
     The ID of the price object. One of `price` or `price_data` is required.
     """
-    price_data: NotRequired[
-        "SubscriptionScheduleCreateParamsPhaseAddInvoiceItemPriceData"
-    ]
+    price_data: NotRequired["SubscriptionScheduleCreateParamsPhaseAddInvoiceItemPriceData"]
     """
-    Data used to generate a new [Price](https://docs.stripe.com/api/prices) object inline. One of `price` or `price_data` is required.
+    Data used to generate a new [Price](https://docs.stripe.com/api/prices) object inline. One of `price` or
+    `price_data` is required.
     """
     quantity: NotRequired[int]
     """
     Quantity for this item. Defaults to 1.
     """
-    tax_rates: NotRequired["Literal['']|List[str]"]
+    tax_rates: NotRequired[Literal[""] | list[str]]
     """
     The tax rates which apply to the item. When set, the `default_tax_rates` do not apply to this item.
     """
@@ -568,22 +573,18 @@ class SubscriptionScheduleCreateParamsPhaseAddInvoiceItemPeriodEnd(TypedDict):
     """
     A precise Unix timestamp for the end of the invoice item period. Must be greater than or equal to `period.start`.
     """
-    type: Union[Literal["min_item_period_end", "phase_end", "timestamp"], str]
+    type: Literal["min_item_period_end", "phase_end", "timestamp"] | str
     """
     Select how to calculate the end of the invoice item period.
     """
 
 
-class SubscriptionScheduleCreateParamsPhaseAddInvoiceItemPeriodStart(
-    TypedDict
-):
+class SubscriptionScheduleCreateParamsPhaseAddInvoiceItemPeriodStart(TypedDict):
     timestamp: NotRequired[int]
     """
     A precise Unix timestamp for the start of the invoice item period. Must be less than or equal to `period.end`.
     """
-    type: Union[
-        Literal["max_item_period_start", "phase_start", "timestamp"], str
-    ]
+    type: Literal["max_item_period_start", "phase_start", "timestamp"] | str
     """
     Select how to calculate the start of the invoice item period.
     """
@@ -592,38 +593,44 @@ class SubscriptionScheduleCreateParamsPhaseAddInvoiceItemPeriodStart(
 class SubscriptionScheduleCreateParamsPhaseAddInvoiceItemPriceData(TypedDict):
     currency: str
     """
-    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies).
+    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a
+    [supported currency](https://stripe.com/docs/currencies).
     """
     product: str
     """
-    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices) will belong to.
+    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices)
+    will belong to.
     """
-    tax_behavior: NotRequired[
-        "Literal['exclusive', 'inclusive', 'unspecified']|str"
-    ]
+    tax_behavior: NotRequired[Literal["exclusive", "inclusive", "unspecified"] | str]
     """
-    Only required if a [default tax behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended)) was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or `exclusive`, it cannot be changed.
+    Only required if a [default tax
+    behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended))
+    was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or
+    exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or
+    `exclusive`, it cannot be changed.
     """
     unit_amount: NotRequired[int]
     """
-    A positive integer in cents (or local equivalent) (or 0 for a free price) representing how much to charge or a negative integer representing the amount to credit to the customer.
+    A positive integer in cents (or local equivalent) (or 0 for a free price) representing how much to charge or a
+    negative integer representing the amount to credit to the customer.
     """
     unit_amount_decimal: NotRequired[Decimal]
     """
-    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places. Only one of `unit_amount` and `unit_amount_decimal` can be set.
+    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places.
+    Only one of `unit_amount` and `unit_amount_decimal` can be set.
     """
 
 
 class SubscriptionScheduleCreateParamsPhaseAutomaticTax(TypedDict):
     enabled: bool
     """
-    Enabled automatic tax calculation which will automatically compute tax rates on all invoices generated by the subscription.
+    Enabled automatic tax calculation which will automatically compute tax rates on all invoices generated by the
+    subscription.
     """
-    liability: NotRequired[
-        "SubscriptionScheduleCreateParamsPhaseAutomaticTaxLiability"
-    ]
+    liability: NotRequired["SubscriptionScheduleCreateParamsPhaseAutomaticTaxLiability"]
     """
-    The account that's liable for tax. If set, the business address and tax registrations required to perform the tax calculation are loaded from this account. The tax transaction is returned in the report of the connected account.
+    The account that's liable for tax. If set, the business address and tax registrations required to perform the tax
+    calculation are loaded from this account. The tax transaction is returned in the report of the connected account.
     """
 
 
@@ -632,7 +639,7 @@ class SubscriptionScheduleCreateParamsPhaseAutomaticTaxLiability(TypedDict):
     """
     The connected account being referenced when `type` is `account`.
     """
-    type: Union[Literal["account", "self"], str]
+    type: Literal["account", "self"] | str
     """
     Type of the account referenced in the request.
     """
@@ -645,7 +652,8 @@ class SubscriptionScheduleCreateParamsPhaseBillingThresholds(TypedDict):
     """
     reset_billing_cycle_anchor: NotRequired[bool]
     """
-    Indicates if the `billing_cycle_anchor` should be reset when a threshold is reached. If true, `billing_cycle_anchor` will be updated to the date/time the threshold was last reached; otherwise, the value will remain unchanged.
+    Indicates if the `billing_cycle_anchor` should be reset when a threshold is reached. If true, `billing_cycle_anchor`
+    will be updated to the date/time the threshold was last reached; otherwise, the value will remain unchanged.
     """
 
 
@@ -665,7 +673,7 @@ class SubscriptionScheduleCreateParamsPhaseDiscount(TypedDict):
 
 
 class SubscriptionScheduleCreateParamsPhaseDuration(TypedDict):
-    interval: Union[Literal["day", "month", "week", "year"], str]
+    interval: Literal["day", "month", "week", "year"] | str
     """
     Specifies phase duration. Either `day`, `week`, `month` or `year`.
     """
@@ -676,33 +684,32 @@ class SubscriptionScheduleCreateParamsPhaseDuration(TypedDict):
 
 
 class SubscriptionScheduleCreateParamsPhaseInvoiceSettings(TypedDict):
-    account_tax_ids: NotRequired["Literal['']|List[str]"]
+    account_tax_ids: NotRequired[Literal[""] | list[str]]
     """
-    The account tax IDs associated with this phase of the subscription schedule. Will be set on invoices generated by this phase of the subscription schedule.
+    The account tax IDs associated with this phase of the subscription schedule. Will be set on invoices generated by
+    this phase of the subscription schedule.
     """
-    custom_fields: NotRequired[
-        "Literal['']|List[SubscriptionScheduleCreateParamsPhaseInvoiceSettingsCustomField]"
-    ]
+    custom_fields: NotRequired["Literal['']|list[SubscriptionScheduleCreateParamsPhaseInvoiceSettingsCustomField]"]
     """
     A list of up to 4 custom fields to be displayed on the invoice.
     """
     days_until_due: NotRequired[int]
     """
-    Number of days within which a customer must pay invoices generated by this subscription schedule. This value will be `null` for subscription schedules where `collection_method=charge_automatically`.
+    Number of days within which a customer must pay invoices generated by this subscription schedule. This value will be
+    `null` for subscription schedules where `collection_method=charge_automatically`.
     """
-    description: NotRequired["Literal['']|str"]
+    description: NotRequired[Literal[""] | str]
     """
     An arbitrary string attached to the object. Often useful for displaying to users.
     """
-    footer: NotRequired["Literal['']|str"]
+    footer: NotRequired[Literal[""] | str]
     """
     Footer to be displayed on the invoice.
     """
-    issuer: NotRequired[
-        "SubscriptionScheduleCreateParamsPhaseInvoiceSettingsIssuer"
-    ]
+    issuer: NotRequired["SubscriptionScheduleCreateParamsPhaseInvoiceSettingsIssuer"]
     """
-    The connected account that issues the invoice. The invoice is presented with the branding and support information of the specified account.
+    The connected account that issues the invoice. The invoice is presented with the branding and support information of
+    the specified account.
     """
 
 
@@ -724,28 +731,30 @@ class SubscriptionScheduleCreateParamsPhaseInvoiceSettingsIssuer(TypedDict):
     """
     The connected account being referenced when `type` is `account`.
     """
-    type: Union[Literal["account", "self"], str]
+    type: Literal["account", "self"] | str
     """
     Type of the account referenced in the request.
     """
 
 
 class SubscriptionScheduleCreateParamsPhaseItem(TypedDict):
-    billing_thresholds: NotRequired[
-        "Literal['']|SubscriptionScheduleCreateParamsPhaseItemBillingThresholds"
-    ]
+    billing_thresholds: NotRequired["Literal['']|SubscriptionScheduleCreateParamsPhaseItemBillingThresholds"]
     """
-    Define thresholds at which an invoice will be sent, and the subscription advanced to a new billing period. Pass an empty string to remove previously-defined thresholds.
+    Define thresholds at which an invoice will be sent, and the subscription advanced to a new billing period. Pass an
+    empty string to remove previously-defined thresholds.
     """
-    discounts: NotRequired[
-        "Literal['']|List[SubscriptionScheduleCreateParamsPhaseItemDiscount]"
-    ]
+    discounts: NotRequired["Literal['']|list[SubscriptionScheduleCreateParamsPhaseItemDiscount]"]
     """
     The coupons to redeem into discounts for the subscription item.
     """
-    metadata: NotRequired["Dict[str, str]"]
+    metadata: NotRequired[dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to a configuration item. Metadata on a configuration item will update the underlying subscription item's `metadata` when the phase is entered, adding new keys and replacing existing keys. Individual keys in the subscription item's `metadata` can be unset by posting an empty value to them in the configuration item's `metadata`. To unset all keys in the subscription item's `metadata`, update the subscription item directly or unset every key individually from the configuration item's `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to a configuration item. Metadata
+    on a configuration item will update the underlying subscription item's `metadata` when the phase is entered, adding
+    new keys and replacing existing keys. Individual keys in the subscription item's `metadata` can be unset by posting
+    an empty value to them in the configuration item's `metadata`. To unset all keys in the subscription item's
+    `metadata`, update the subscription item directly or unset every key individually from the configuration item's
+    `metadata`.
     """
     plan: NotRequired[str]
     """
@@ -755,9 +764,7 @@ class SubscriptionScheduleCreateParamsPhaseItem(TypedDict):
     """
     The ID of the price object.
     """
-    price_data: NotRequired[
-        "SubscriptionScheduleCreateParamsPhaseItemPriceData"
-    ]
+    price_data: NotRequired["SubscriptionScheduleCreateParamsPhaseItemPriceData"]
     """
     Data used to generate a new [Price](https://docs.stripe.com/api/prices) object inline.
     """
@@ -765,16 +772,20 @@ class SubscriptionScheduleCreateParamsPhaseItem(TypedDict):
     """
     Quantity for the given price. Can be set only if the price's `usage_type` is `licensed` and not `metered`.
     """
-    tax_rates: NotRequired["Literal['']|List[str]"]
+    tax_rates: NotRequired[Literal[""] | list[str]]
     """
-    A list of [Tax Rate](https://docs.stripe.com/api/tax_rates) ids. These Tax Rates will override the [`default_tax_rates`](https://docs.stripe.com/api/subscriptions/create#create_subscription-default_tax_rates) on the Subscription. When updating, pass an empty string to remove previously-defined tax rates.
+    A list of [Tax Rate](https://docs.stripe.com/api/tax_rates) ids. These Tax Rates will override the
+    [`default_tax_rates`](https://docs.stripe.com/api/subscriptions/create#create_subscription-default_tax_rates) on the
+    Subscription. When updating, pass an empty string to remove previously-defined tax rates.
     """
 
 
 class SubscriptionScheduleCreateParamsPhaseItemBillingThresholds(TypedDict):
     usage_gte: int
     """
-    Number of units that meets the billing threshold to advance the subscription to a new billing period (e.g., it takes 10 $5 units to meet a $50 [monetary threshold](https://docs.stripe.com/api/subscriptions/update#update_subscription-billing_thresholds-amount_gte))
+    Number of units that meets the billing threshold to advance the subscription to a new billing period (e.g., it takes
+    10 $5 units to meet a $50 [monetary
+    threshold](https://docs.stripe.com/api/subscriptions/update#update_subscription-billing_thresholds-amount_gte))
     """
 
 
@@ -796,21 +807,25 @@ class SubscriptionScheduleCreateParamsPhaseItemDiscount(TypedDict):
 class SubscriptionScheduleCreateParamsPhaseItemPriceData(TypedDict):
     currency: str
     """
-    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies).
+    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a
+    [supported currency](https://stripe.com/docs/currencies).
     """
     product: str
     """
-    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices) will belong to.
+    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices)
+    will belong to.
     """
     recurring: "SubscriptionScheduleCreateParamsPhaseItemPriceDataRecurring"
     """
     The recurring components of a price such as `interval` and `interval_count`.
     """
-    tax_behavior: NotRequired[
-        "Literal['exclusive', 'inclusive', 'unspecified']|str"
-    ]
+    tax_behavior: NotRequired[Literal["exclusive", "inclusive", "unspecified"] | str]
     """
-    Only required if a [default tax behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended)) was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or `exclusive`, it cannot be changed.
+    Only required if a [default tax
+    behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended))
+    was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or
+    exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or
+    `exclusive`, it cannot be changed.
     """
     unit_amount: NotRequired[int]
     """
@@ -818,25 +833,29 @@ class SubscriptionScheduleCreateParamsPhaseItemPriceData(TypedDict):
     """
     unit_amount_decimal: NotRequired[Decimal]
     """
-    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places. Only one of `unit_amount` and `unit_amount_decimal` can be set.
+    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places.
+    Only one of `unit_amount` and `unit_amount_decimal` can be set.
     """
 
 
 class SubscriptionScheduleCreateParamsPhaseItemPriceDataRecurring(TypedDict):
-    interval: Union[Literal["day", "month", "week", "year"], str]
+    interval: Literal["day", "month", "week", "year"] | str
     """
     Specifies billing frequency. Either `day`, `week`, `month` or `year`.
     """
     interval_count: NotRequired[int]
     """
-    The number of intervals between subscription billings. For example, `interval=month` and `interval_count=3` bills every 3 months. Maximum of three years interval allowed (3 years, 36 months, or 156 weeks).
+    The number of intervals between subscription billings. For example, `interval=month` and `interval_count=3` bills
+    every 3 months. Maximum of three years interval allowed (3 years, 36 months, or 156 weeks).
     """
 
 
 class SubscriptionScheduleCreateParamsPhaseTransferData(TypedDict):
     amount_percent: NotRequired[float]
     """
-    A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the subscription invoice total that will be transferred to the destination account. By default, the entire amount is transferred to the destination.
+    A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the
+    subscription invoice total that will be transferred to the destination account. By default, the entire amount is
+    transferred to the destination.
     """
     destination: str
     """

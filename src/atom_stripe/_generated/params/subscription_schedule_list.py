@@ -21,7 +21,8 @@ class SubscriptionScheduleListParams(TypedDict):
     """
     customer: NotRequired[str]
     """
-    Only return subscription schedules for the given customer. The response will not include subscription schedules for customers with a test clock attached if this parameter is not set.
+    Only return subscription schedules for the given customer. The response will not include subscription schedules for
+    customers with a test clock attached if this parameter is not set.
     """
     customer_account: NotRequired[str]
     """
@@ -29,7 +30,9 @@ class SubscriptionScheduleListParams(TypedDict):
     """
     ending_before: NotRequired[str]
     """
-    A cursor for use in pagination. `ending_before` is an object ID that defines your place in the list. For instance, if you make a list request and receive 100 objects, starting with `obj_bar`, your subsequent call can include `ending_before=obj_bar` in order to fetch the previous page of the list.
+    A cursor for use in pagination. `ending_before` is an object ID that defines your place in the list. For instance,
+    if you make a list request and receive 100 objects, starting with `obj_bar`, your subsequent call can include
+    `ending_before=obj_bar` in order to fetch the previous page of the list.
     """
     limit: NotRequired[int]
     """
@@ -45,7 +48,9 @@ class SubscriptionScheduleListParams(TypedDict):
     """
     starting_after: NotRequired[str]
     """
-    A cursor for use in pagination. `starting_after` is an object ID that defines your place in the list. For instance, if you make a list request and receive 100 objects, ending with `obj_foo`, your subsequent call can include `starting_after=obj_foo` in order to fetch the next page of the list.
+    A cursor for use in pagination. `starting_after` is an object ID that defines your place in the list. For instance,
+    if you make a list request and receive 100 objects, ending with `obj_foo`, your subsequent call can include
+    `starting_after=obj_foo` in order to fetch the next page of the list.
     """
 
 

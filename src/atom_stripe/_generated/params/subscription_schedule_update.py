@@ -2,99 +2,99 @@
 """Parameters of ``subscription_schedules.update`` (POST /v1/subscription_schedules/{schedule})."""
 
 from decimal import Decimal
-from typing import Dict, List, Union
-from typing_extensions import Literal, NotRequired, TypedDict
+from typing import Literal
+
+from typing_extensions import NotRequired, TypedDict
 
 from ..._options import WriteOptions
 
 
 class SubscriptionScheduleUpdateParams(TypedDict):
-    default_settings: NotRequired[
-        "SubscriptionScheduleUpdateParamsDefaultSettings"
-    ]
+    default_settings: NotRequired["SubscriptionScheduleUpdateParamsDefaultSettings"]
     """
     Object representing the subscription schedule's default settings.
     """
-    end_behavior: NotRequired[
-        "Literal['cancel', 'none', 'release', 'renew']|str"
-    ]
+    end_behavior: NotRequired[Literal["cancel", "none", "release", "renew"] | str]
     """
-    Behavior of the subscription schedule and underlying subscription when it ends. Possible values are `release` or `cancel` with the default being `release`. `release` will end the subscription schedule and keep the underlying subscription running. `cancel` will end the subscription schedule and cancel the underlying subscription.
+    Behavior of the subscription schedule and underlying subscription when it ends. Possible values are `release` or
+    `cancel` with the default being `release`. `release` will end the subscription schedule and keep the underlying
+    subscription running. `cancel` will end the subscription schedule and cancel the underlying subscription.
     """
-    metadata: NotRequired[
-        "Literal['']|Dict[str, str]"
-    ]
+    metadata: NotRequired[Literal[""] | dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
-    pause_schedules: NotRequired[
-        "Literal['']|List[SubscriptionScheduleUpdateParamsPauseSchedule]"
-    ]
+    pause_schedules: NotRequired["Literal['']|list[SubscriptionScheduleUpdateParamsPauseSchedule]"]
     """
-    The subscription's pause behavior and optional resume behavior. You can provide one entry. Include its `key` to update an existing pause schedule. Omit `pause_schedules` to leave the existing schedule unchanged, or pass an empty string (`""`) to clear it.
+    The subscription's pause behavior and optional resume behavior. You can provide one entry. Include its `key` to
+    update an existing pause schedule. Omit `pause_schedules` to leave the existing schedule unchanged, or pass an empty
+    string (`""`) to clear it.
     """
-    phases: NotRequired[List["SubscriptionScheduleUpdateParamsPhase"]]
+    phases: NotRequired[list["SubscriptionScheduleUpdateParamsPhase"]]
     """
-    List representing phases of the subscription schedule. Each phase can be customized to have different durations, plans, and coupons. If there are multiple phases, the `end_date` of one phase will always equal the `start_date` of the next phase. Note that past phases can be omitted.
+    List representing phases of the subscription schedule. Each phase can be customized to have different durations,
+    plans, and coupons. If there are multiple phases, the `end_date` of one phase will always equal the `start_date` of
+    the next phase. Note that past phases can be omitted.
     """
-    proration_behavior: NotRequired[
-        "Literal['always_invoice', 'create_prorations', 'none']|str"
-    ]
+    proration_behavior: NotRequired[Literal["always_invoice", "create_prorations", "none"] | str]
     """
-    If the update changes the billing configuration (item price, quantity, etc.) of the current phase, indicates how prorations from this change should be handled. The default value is `create_prorations`.
+    If the update changes the billing configuration (item price, quantity, etc.) of the current phase, indicates how
+    prorations from this change should be handled. The default value is `create_prorations`.
     """
 
 
 class SubscriptionScheduleUpdateParamsDefaultSettings(TypedDict):
     application_fee_percent: NotRequired[float]
     """
-    A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the subscription invoice total that will be transferred to the application owner's Stripe account. The request must be made by a platform account on a connected account in order to set an application fee percentage. For more information, see the application fees [documentation](https://stripe.com/docs/connect/subscriptions#collecting-fees-on-subscriptions).
+    A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the
+    subscription invoice total that will be transferred to the application owner's Stripe account. The request must be
+    made by a platform account on a connected account in order to set an application fee percentage. For more
+    information, see the application fees
+    [documentation](https://stripe.com/docs/connect/subscriptions#collecting-fees-on-subscriptions).
     """
-    automatic_tax: NotRequired[
-        "SubscriptionScheduleUpdateParamsDefaultSettingsAutomaticTax"
-    ]
+    automatic_tax: NotRequired["SubscriptionScheduleUpdateParamsDefaultSettingsAutomaticTax"]
     """
     Default settings for automatic tax computation.
     """
-    billing_cycle_anchor: NotRequired[
-        "Literal['automatic', 'phase_start']|str"
-    ]
+    billing_cycle_anchor: NotRequired[Literal["automatic", "phase_start"] | str]
     """
-    Can be set to `phase_start` to set the anchor to the start of the phase or `automatic` to automatically change it if needed. Cannot be set to `phase_start` if this phase specifies a trial. For more information, see the billing cycle [documentation](https://docs.stripe.com/billing/subscriptions/billing-cycle).
+    Can be set to `phase_start` to set the anchor to the start of the phase or `automatic` to automatically change it if
+    needed. Cannot be set to `phase_start` if this phase specifies a trial. For more information, see the billing cycle
+    [documentation](https://docs.stripe.com/billing/subscriptions/billing-cycle).
     """
-    billing_thresholds: NotRequired[
-        "Literal['']|SubscriptionScheduleUpdateParamsDefaultSettingsBillingThresholds"
-    ]
+    billing_thresholds: NotRequired["Literal['']|SubscriptionScheduleUpdateParamsDefaultSettingsBillingThresholds"]
     """
-    Define thresholds at which an invoice will be sent, and the subscription advanced to a new billing period. Pass an empty string to remove previously-defined thresholds.
+    Define thresholds at which an invoice will be sent, and the subscription advanced to a new billing period. Pass an
+    empty string to remove previously-defined thresholds.
     """
-    collection_method: NotRequired[
-        "Literal['charge_automatically', 'send_invoice']|str"
-    ]
+    collection_method: NotRequired[Literal["charge_automatically", "send_invoice"] | str]
     """
-    Either `charge_automatically`, or `send_invoice`. When charging automatically, Stripe will attempt to pay the underlying subscription at the end of each billing cycle using the default source attached to the customer. When sending an invoice, Stripe will email your customer an invoice with payment instructions and mark the subscription as `active`. Defaults to `charge_automatically` on creation.
+    Either `charge_automatically`, or `send_invoice`. When charging automatically, Stripe will attempt to pay the
+    underlying subscription at the end of each billing cycle using the default source attached to the customer. When
+    sending an invoice, Stripe will email your customer an invoice with payment instructions and mark the subscription
+    as `active`. Defaults to `charge_automatically` on creation.
     """
     default_payment_method: NotRequired[str]
     """
-    ID of the default payment method for the subscription schedule. It must belong to the customer associated with the subscription schedule. If not set, invoices will use the default payment method in the customer's invoice settings.
+    ID of the default payment method for the subscription schedule. It must belong to the customer associated with the
+    subscription schedule. If not set, invoices will use the default payment method in the customer's invoice settings.
     """
-    description: NotRequired["Literal['']|str"]
+    description: NotRequired[Literal[""] | str]
     """
-    Subscription description, meant to be displayable to the customer. Use this field to optionally store an explanation of the subscription for rendering in Stripe surfaces and certain local payment methods UIs.
+    Subscription description, meant to be displayable to the customer. Use this field to optionally store an explanation
+    of the subscription for rendering in Stripe surfaces and certain local payment methods UIs.
     """
-    invoice_settings: NotRequired[
-        "SubscriptionScheduleUpdateParamsDefaultSettingsInvoiceSettings"
-    ]
+    invoice_settings: NotRequired["SubscriptionScheduleUpdateParamsDefaultSettingsInvoiceSettings"]
     """
     All invoices will be billed using the specified settings.
     """
-    on_behalf_of: NotRequired["Literal['']|str"]
+    on_behalf_of: NotRequired[Literal[""] | str]
     """
     The account on behalf of which to charge, for each of the associated subscription's invoices.
     """
-    transfer_data: NotRequired[
-        "Literal['']|SubscriptionScheduleUpdateParamsDefaultSettingsTransferData"
-    ]
+    transfer_data: NotRequired["Literal['']|SubscriptionScheduleUpdateParamsDefaultSettingsTransferData"]
     """
     The data with which to automatically create a Transfer for each of the associated subscription's invoices.
     """
@@ -103,13 +103,13 @@ class SubscriptionScheduleUpdateParamsDefaultSettings(TypedDict):
 class SubscriptionScheduleUpdateParamsDefaultSettingsAutomaticTax(TypedDict):
     enabled: bool
     """
-    Enabled automatic tax calculation which will automatically compute tax rates on all invoices generated by the subscription.
+    Enabled automatic tax calculation which will automatically compute tax rates on all invoices generated by the
+    subscription.
     """
-    liability: NotRequired[
-        "SubscriptionScheduleUpdateParamsDefaultSettingsAutomaticTaxLiability"
-    ]
+    liability: NotRequired["SubscriptionScheduleUpdateParamsDefaultSettingsAutomaticTaxLiability"]
     """
-    The account that's liable for tax. If set, the business address and tax registrations required to perform the tax calculation are loaded from this account. The tax transaction is returned in the report of the connected account.
+    The account that's liable for tax. If set, the business address and tax registrations required to perform the tax
+    calculation are loaded from this account. The tax transaction is returned in the report of the connected account.
     """
 
 
@@ -120,7 +120,7 @@ class SubscriptionScheduleUpdateParamsDefaultSettingsAutomaticTaxLiability(
     """
     The connected account being referenced when `type` is `account`.
     """
-    type: Union[Literal["account", "self"], str]
+    type: Literal["account", "self"] | str
     """
     Type of the account referenced in the request.
     """
@@ -135,31 +135,31 @@ class SubscriptionScheduleUpdateParamsDefaultSettingsBillingThresholds(
     """
     reset_billing_cycle_anchor: NotRequired[bool]
     """
-    Indicates if the `billing_cycle_anchor` should be reset when a threshold is reached. If true, `billing_cycle_anchor` will be updated to the date/time the threshold was last reached; otherwise, the value will remain unchanged.
+    Indicates if the `billing_cycle_anchor` should be reset when a threshold is reached. If true, `billing_cycle_anchor`
+    will be updated to the date/time the threshold was last reached; otherwise, the value will remain unchanged.
     """
 
 
-class SubscriptionScheduleUpdateParamsDefaultSettingsInvoiceSettings(
-    TypedDict
-):
-    account_tax_ids: NotRequired["Literal['']|List[str]"]
+class SubscriptionScheduleUpdateParamsDefaultSettingsInvoiceSettings(TypedDict):
+    account_tax_ids: NotRequired[Literal[""] | list[str]]
     """
-    The account tax IDs associated with the subscription schedule. Will be set on invoices generated by the subscription schedule.
+    The account tax IDs associated with the subscription schedule. Will be set on invoices generated by the subscription
+    schedule.
     """
     custom_fields: NotRequired[
-        "Literal['']|List[SubscriptionScheduleUpdateParamsDefaultSettingsInvoiceSettingsCustomField]"
+        "Literal['']|list[SubscriptionScheduleUpdateParamsDefaultSettingsInvoiceSettingsCustomField]"
     ]
     days_until_due: NotRequired[int]
     """
-    Number of days within which a customer must pay invoices generated by this subscription schedule. This value will be `null` for subscription schedules where `collection_method=charge_automatically`.
+    Number of days within which a customer must pay invoices generated by this subscription schedule. This value will be
+    `null` for subscription schedules where `collection_method=charge_automatically`.
     """
-    description: NotRequired["Literal['']|str"]
-    footer: NotRequired["Literal['']|str"]
-    issuer: NotRequired[
-        "SubscriptionScheduleUpdateParamsDefaultSettingsInvoiceSettingsIssuer"
-    ]
+    description: NotRequired[Literal[""] | str]
+    footer: NotRequired[Literal[""] | str]
+    issuer: NotRequired["SubscriptionScheduleUpdateParamsDefaultSettingsInvoiceSettingsIssuer"]
     """
-    The connected account that issues the invoice. The invoice is presented with the branding and support information of the specified account.
+    The connected account that issues the invoice. The invoice is presented with the branding and support information of
+    the specified account.
     """
 
 
@@ -183,7 +183,7 @@ class SubscriptionScheduleUpdateParamsDefaultSettingsInvoiceSettingsIssuer(
     """
     The connected account being referenced when `type` is `account`.
     """
-    type: Union[Literal["account", "self"], str]
+    type: Literal["account", "self"] | str
     """
     Type of the account referenced in the request.
     """
@@ -192,7 +192,9 @@ class SubscriptionScheduleUpdateParamsDefaultSettingsInvoiceSettingsIssuer(
 class SubscriptionScheduleUpdateParamsDefaultSettingsTransferData(TypedDict):
     amount_percent: NotRequired[float]
     """
-    A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the subscription invoice total that will be transferred to the destination account. By default, the entire amount is transferred to the destination.
+    A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the
+    subscription invoice total that will be transferred to the destination account. By default, the entire amount is
+    transferred to the destination.
     """
     destination: str
     """
@@ -209,24 +211,18 @@ class SubscriptionScheduleUpdateParamsPauseSchedule(TypedDict):
     """
     Configuration for when and how the subscription pauses.
     """
-    resume: NotRequired[
-        "Literal['']|SubscriptionScheduleUpdateParamsPauseScheduleResume"
-    ]
+    resume: NotRequired["Literal['']|SubscriptionScheduleUpdateParamsPauseScheduleResume"]
     """
     Configuration for when and how the subscription resumes.
     """
 
 
 class SubscriptionScheduleUpdateParamsPauseSchedulePause(TypedDict):
-    pause_at: NotRequired[
-        "SubscriptionScheduleUpdateParamsPauseSchedulePausePauseAt"
-    ]
+    pause_at: NotRequired["SubscriptionScheduleUpdateParamsPauseSchedulePausePauseAt"]
     """
     When to pause the subscription.
     """
-    settings: NotRequired[
-        "SubscriptionScheduleUpdateParamsPauseSchedulePauseSettings"
-    ]
+    settings: NotRequired["SubscriptionScheduleUpdateParamsPauseSchedulePauseSettings"]
     """
     Settings controlling billing behavior during the pause.
     """
@@ -237,26 +233,23 @@ class SubscriptionScheduleUpdateParamsPauseSchedulePausePauseAt(TypedDict):
     """
     The Unix timestamp at which to pause the subscription. Required when `type` is `timestamp`.
     """
-    type: Union[Literal["now", "timestamp"], str]
+    type: Literal["now", "timestamp"] | str
     """
     When to pause the subscription. Use `now` to pause immediately or `timestamp` to pause at a specific time.
     """
 
 
 class SubscriptionScheduleUpdateParamsPauseSchedulePauseSettings(TypedDict):
-    bill_for: NotRequired[
-        "SubscriptionScheduleUpdateParamsPauseSchedulePauseSettingsBillFor"
-    ]
+    bill_for: NotRequired["SubscriptionScheduleUpdateParamsPauseSchedulePauseSettingsBillFor"]
     """
     Controls what to bill for when pausing the subscription.
     """
-    invoicing_behavior: NotRequired[
-        "Literal['invoice', 'pending_invoice_item']|str"
-    ]
+    invoicing_behavior: NotRequired[Literal["invoice", "pending_invoice_item"] | str]
     """
-    Determines whether to generate an invoice for outstanding amounts when pausing. When adding a pause schedule, defaults to `pending_invoice_item`. On updates, the existing value is preserved if not provided.
+    Determines whether to generate an invoice for outstanding amounts when pausing. When adding a pause schedule,
+    defaults to `pending_invoice_item`. On updates, the existing value is preserved if not provided.
     """
-    type: NotRequired["Literal['subscription']|str"]
+    type: NotRequired[Literal["subscription"] | str]
     """
     The pause type. Currently only `subscription` is supported.
     """
@@ -271,9 +264,7 @@ class SubscriptionScheduleUpdateParamsPauseSchedulePauseSettingsBillFor(
     """
     Controls whether to collect metered usage accrued up to the pause date.
     """
-    unused_time_from: NotRequired[
-        "SubscriptionScheduleUpdateParamsPauseSchedulePauseSettingsBillForUnusedTimeFrom"
-    ]
+    unused_time_from: NotRequired["SubscriptionScheduleUpdateParamsPauseSchedulePauseSettingsBillForUnusedTimeFrom"]
     """
     Controls how unused time on subscription items is credited when pausing.
     """
@@ -282,42 +273,36 @@ class SubscriptionScheduleUpdateParamsPauseSchedulePauseSettingsBillFor(
 class SubscriptionScheduleUpdateParamsPauseSchedulePauseSettingsBillForOutstandingUsageThrough(
     TypedDict,
 ):
-    type: NotRequired["Literal['none', 'pause_at']|str"]
+    type: NotRequired[Literal["none", "pause_at"] | str]
     """
-    Determines whether to collect metered usage accrued up to the pause date. When adding a pause schedule, defaults to `pause_at`. On updates, the existing value is preserved if not provided.
+    Determines whether to collect metered usage accrued up to the pause date. When adding a pause schedule, defaults to
+    `pause_at`. On updates, the existing value is preserved if not provided.
     """
 
 
 class SubscriptionScheduleUpdateParamsPauseSchedulePauseSettingsBillForUnusedTimeFrom(
     TypedDict,
 ):
-    type: NotRequired[
-        "Literal['item_current_period_start', 'none', 'pause_at']|str"
-    ]
+    type: NotRequired[Literal["item_current_period_start", "none", "pause_at"] | str]
     """
-    Determines which point in the billing period unused time is credited from. When adding a pause schedule, defaults to `pause_at`. On updates, the existing value is preserved if not provided.
+    Determines which point in the billing period unused time is credited from. When adding a pause schedule, defaults to
+    `pause_at`. On updates, the existing value is preserved if not provided.
     """
 
 
 class SubscriptionScheduleUpdateParamsPauseScheduleResume(TypedDict):
-    resume_at: NotRequired[
-        "SubscriptionScheduleUpdateParamsPauseScheduleResumeResumeAt"
-    ]
+    resume_at: NotRequired["SubscriptionScheduleUpdateParamsPauseScheduleResumeResumeAt"]
     """
     When to resume the subscription.
     """
-    settings: NotRequired[
-        "SubscriptionScheduleUpdateParamsPauseScheduleResumeSettings"
-    ]
+    settings: NotRequired["SubscriptionScheduleUpdateParamsPauseScheduleResumeSettings"]
     """
     Settings controlling how the subscription resumes.
     """
 
 
 class SubscriptionScheduleUpdateParamsPauseScheduleResumeResumeAt(TypedDict):
-    duration: NotRequired[
-        "SubscriptionScheduleUpdateParamsPauseScheduleResumeResumeAtDuration"
-    ]
+    duration: NotRequired["SubscriptionScheduleUpdateParamsPauseScheduleResumeResumeAtDuration"]
     """
     The duration after which to resume the subscription. Required when `type` is `duration`.
     """
@@ -325,16 +310,17 @@ class SubscriptionScheduleUpdateParamsPauseScheduleResumeResumeAt(TypedDict):
     """
     The Unix timestamp at which to resume the subscription. Required when `type` is `timestamp`.
     """
-    type: Union[Literal["duration", "now", "timestamp"], str]
+    type: Literal["duration", "now", "timestamp"] | str
     """
-    When to resume the subscription. Use `now` to resume immediately, `duration` to resume after a set duration, or `timestamp` to resume at a specific time.
+    When to resume the subscription. Use `now` to resume immediately, `duration` to resume after a set duration, or
+    `timestamp` to resume at a specific time.
     """
 
 
 class SubscriptionScheduleUpdateParamsPauseScheduleResumeResumeAtDuration(
     TypedDict,
 ):
-    interval: Union[Literal["day", "month", "week", "year"], str]
+    interval: Literal["day", "month", "week", "year"] | str
     """
     The time unit for the resume duration. One of `day`, `week`, `month`, or `year`.
     """
@@ -345,120 +331,132 @@ class SubscriptionScheduleUpdateParamsPauseScheduleResumeResumeAtDuration(
 
 
 class SubscriptionScheduleUpdateParamsPauseScheduleResumeSettings(TypedDict):
-    billing_cycle_anchor: NotRequired["Literal['resume_at', 'unchanged']|str"]
+    billing_cycle_anchor: NotRequired[Literal["resume_at", "unchanged"] | str]
     """
-    Controls the billing cycle anchor when the subscription resumes. When adding a pause schedule, defaults to `resume_at`. On updates, the existing value is preserved if not provided.
+    Controls the billing cycle anchor when the subscription resumes. When adding a pause schedule, defaults to
+    `resume_at`. On updates, the existing value is preserved if not provided.
     """
-    payment_behavior: NotRequired[
-        "Literal['resume_on_payment_attempt', 'resume_on_payment_success']|str"
-    ]
+    payment_behavior: NotRequired[Literal["resume_on_payment_attempt", "resume_on_payment_success"] | str]
     """
-    Controls whether Stripe attempts payment on the resumption invoice and how payment affects the subscription's status. When adding a pause schedule, defaults to `resume_on_payment_success`. On updates, the existing value is preserved if not provided.
+    Controls whether Stripe attempts payment on the resumption invoice and how payment affects the subscription's
+    status. When adding a pause schedule, defaults to `resume_on_payment_success`. On updates, the existing value is
+    preserved if not provided.
     """
-    proration_behavior: NotRequired[
-        "Literal['always_invoice', 'create_prorations', 'none']|str"
-    ]
+    proration_behavior: NotRequired[Literal["always_invoice", "create_prorations", "none"] | str]
     """
-    Determines how to handle prorations when the subscription resumes. When adding a pause schedule, defaults to `create_prorations`. On updates, the existing value is preserved if not provided.
+    Determines how to handle prorations when the subscription resumes. When adding a pause schedule, defaults to
+    `create_prorations`. On updates, the existing value is preserved if not provided.
     """
 
 
 class SubscriptionScheduleUpdateParamsPhase(TypedDict):
-    add_invoice_items: NotRequired[
-        List["SubscriptionScheduleUpdateParamsPhaseAddInvoiceItem"]
-    ]
+    add_invoice_items: NotRequired[list["SubscriptionScheduleUpdateParamsPhaseAddInvoiceItem"]]
     """
-    A list of prices and quantities that will generate invoice items appended to the next invoice for this phase. You may pass up to 20 items.
+    A list of prices and quantities that will generate invoice items appended to the next invoice for this phase. You
+    may pass up to 20 items.
     """
     application_fee_percent: NotRequired[float]
     """
-    A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the subscription invoice total that will be transferred to the application owner's Stripe account. The request must be made by a platform account on a connected account in order to set an application fee percentage. For more information, see the application fees [documentation](https://stripe.com/docs/connect/subscriptions#collecting-fees-on-subscriptions).
+    A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the
+    subscription invoice total that will be transferred to the application owner's Stripe account. The request must be
+    made by a platform account on a connected account in order to set an application fee percentage. For more
+    information, see the application fees
+    [documentation](https://stripe.com/docs/connect/subscriptions#collecting-fees-on-subscriptions).
     """
-    automatic_tax: NotRequired[
-        "SubscriptionScheduleUpdateParamsPhaseAutomaticTax"
-    ]
+    automatic_tax: NotRequired["SubscriptionScheduleUpdateParamsPhaseAutomaticTax"]
     """
     Automatic tax settings for this phase.
     """
-    billing_cycle_anchor: NotRequired[
-        "Literal['automatic', 'phase_start']|str"
-    ]
+    billing_cycle_anchor: NotRequired[Literal["automatic", "phase_start"] | str]
     """
-    Can be set to `phase_start` to set the anchor to the start of the phase or `automatic` to automatically change it if needed. Cannot be set to `phase_start` if this phase specifies a trial. For more information, see the billing cycle [documentation](https://docs.stripe.com/billing/subscriptions/billing-cycle).
+    Can be set to `phase_start` to set the anchor to the start of the phase or `automatic` to automatically change it if
+    needed. Cannot be set to `phase_start` if this phase specifies a trial. For more information, see the billing cycle
+    [documentation](https://docs.stripe.com/billing/subscriptions/billing-cycle).
     """
-    billing_thresholds: NotRequired[
-        "Literal['']|SubscriptionScheduleUpdateParamsPhaseBillingThresholds"
-    ]
+    billing_thresholds: NotRequired["Literal['']|SubscriptionScheduleUpdateParamsPhaseBillingThresholds"]
     """
-    Define thresholds at which an invoice will be sent, and the subscription advanced to a new billing period. Pass an empty string to remove previously-defined thresholds.
+    Define thresholds at which an invoice will be sent, and the subscription advanced to a new billing period. Pass an
+    empty string to remove previously-defined thresholds.
     """
-    collection_method: NotRequired[
-        "Literal['charge_automatically', 'send_invoice']|str"
-    ]
+    collection_method: NotRequired[Literal["charge_automatically", "send_invoice"] | str]
     """
-    Either `charge_automatically`, or `send_invoice`. When charging automatically, Stripe will attempt to pay the underlying subscription at the end of each billing cycle using the default source attached to the customer. When sending an invoice, Stripe will email your customer an invoice with payment instructions and mark the subscription as `active`. Defaults to `charge_automatically` on creation.
+    Either `charge_automatically`, or `send_invoice`. When charging automatically, Stripe will attempt to pay the
+    underlying subscription at the end of each billing cycle using the default source attached to the customer. When
+    sending an invoice, Stripe will email your customer an invoice with payment instructions and mark the subscription
+    as `active`. Defaults to `charge_automatically` on creation.
     """
     currency: NotRequired[str]
     """
-    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies).
+    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a
+    [supported currency](https://stripe.com/docs/currencies).
     """
     default_payment_method: NotRequired[str]
     """
-    ID of the default payment method for the subscription schedule. It must belong to the customer associated with the subscription schedule. If not set, invoices will use the default payment method in the customer's invoice settings.
+    ID of the default payment method for the subscription schedule. It must belong to the customer associated with the
+    subscription schedule. If not set, invoices will use the default payment method in the customer's invoice settings.
     """
-    default_tax_rates: NotRequired["Literal['']|List[str]"]
+    default_tax_rates: NotRequired[Literal[""] | list[str]]
     """
-    A list of [Tax Rate](https://docs.stripe.com/api/tax_rates) ids. These Tax Rates will set the Subscription's [`default_tax_rates`](https://docs.stripe.com/api/subscriptions/create#create_subscription-default_tax_rates), which means they will be the Invoice's [`default_tax_rates`](https://docs.stripe.com/api/invoices/create#create_invoice-default_tax_rates) for any Invoices issued by the Subscription during this Phase.
+    A list of [Tax Rate](https://docs.stripe.com/api/tax_rates) ids. These Tax Rates will set the Subscription's
+    [`default_tax_rates`](https://docs.stripe.com/api/subscriptions/create#create_subscription-default_tax_rates), which
+    means they will be the Invoice's
+    [`default_tax_rates`](https://docs.stripe.com/api/invoices/create#create_invoice-default_tax_rates) for any Invoices
+    issued by the Subscription during this Phase.
     """
-    description: NotRequired["Literal['']|str"]
+    description: NotRequired[Literal[""] | str]
     """
-    Subscription description, meant to be displayable to the customer. Use this field to optionally store an explanation of the subscription for rendering in Stripe surfaces and certain local payment methods UIs.
+    Subscription description, meant to be displayable to the customer. Use this field to optionally store an explanation
+    of the subscription for rendering in Stripe surfaces and certain local payment methods UIs.
     """
-    discounts: NotRequired[
-        "Literal['']|List[SubscriptionScheduleUpdateParamsPhaseDiscount]"
-    ]
+    discounts: NotRequired["Literal['']|list[SubscriptionScheduleUpdateParamsPhaseDiscount]"]
     """
-    The coupons to redeem into discounts for the schedule phase. If not specified, inherits the discount from the subscription's customer. Pass an empty string to avoid inheriting any discounts.
+    The coupons to redeem into discounts for the schedule phase. If not specified, inherits the discount from the
+    subscription's customer. Pass an empty string to avoid inheriting any discounts.
     """
     duration: NotRequired["SubscriptionScheduleUpdateParamsPhaseDuration"]
     """
     The number of intervals the phase should last. If set, `end_date` must not be set.
     """
-    end_date: NotRequired["int|Literal['now']"]
+    end_date: NotRequired[int | Literal["now"]]
     """
     The date at which this phase of the subscription schedule ends. If set, `duration` must not be set.
     """
-    invoice_settings: NotRequired[
-        "SubscriptionScheduleUpdateParamsPhaseInvoiceSettings"
-    ]
+    invoice_settings: NotRequired["SubscriptionScheduleUpdateParamsPhaseInvoiceSettings"]
     """
     All invoices will be billed using the specified settings.
     """
-    items: List["SubscriptionScheduleUpdateParamsPhaseItem"]
+    items: list["SubscriptionScheduleUpdateParamsPhaseItem"]
     """
     List of configuration items, each with an attached price, to apply during this phase of the subscription schedule.
     """
-    metadata: NotRequired["Dict[str, str]"]
+    metadata: NotRequired[dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to a phase. Metadata on a schedule's phase will update the underlying subscription's `metadata` when the phase is entered, adding new keys and replacing existing keys in the subscription's `metadata`. Individual keys in the subscription's `metadata` can be unset by posting an empty value to them in the phase's `metadata`. To unset all keys in the subscription's `metadata`, update the subscription directly or unset every key individually from the phase's `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to a phase. Metadata on a
+    schedule's phase will update the underlying subscription's `metadata` when the phase is entered, adding new keys and
+    replacing existing keys in the subscription's `metadata`. Individual keys in the subscription's `metadata` can be
+    unset by posting an empty value to them in the phase's `metadata`. To unset all keys in the subscription's
+    `metadata`, update the subscription directly or unset every key individually from the phase's `metadata`.
     """
     on_behalf_of: NotRequired[str]
     """
     The account on behalf of which to charge, for each of the associated subscription's invoices.
     """
-    proration_behavior: NotRequired[
-        "Literal['always_invoice', 'create_prorations', 'none']|str"
-    ]
+    proration_behavior: NotRequired[Literal["always_invoice", "create_prorations", "none"] | str]
     """
-    Controls whether the subscription schedule should create [prorations](https://docs.stripe.com/billing/subscriptions/prorations) when transitioning to this phase if there is a difference in billing configuration. It's different from the request-level [proration_behavior](https://docs.stripe.com/api/subscription_schedules/update#update_subscription_schedule-proration_behavior) parameter which controls what happens if the update request affects the billing configuration (item price, quantity, etc.) of the current phase.
+    Controls whether the subscription schedule should create
+    [prorations](https://docs.stripe.com/billing/subscriptions/prorations) when transitioning to this phase if there is
+    a difference in billing configuration. It's different from the request-level
+    [proration_behavior](https://docs.stripe.com/api/subscription_schedules/update#update_subscription_schedule-proration_behavior)
+    parameter which controls what happens if the update request affects the billing configuration (item price, quantity,
+    etc.) of the current phase.
     """
-    start_date: NotRequired["int|Literal['now']"]
+    start_date: NotRequired[int | Literal["now"]]
     """
-    The date at which this phase of the subscription schedule starts or `now`. Must be set on the first phase. Prefer to specify `now` over an explicit timestamp when appropriate to avoid unexpected behavior due to request delays or clock skew resulting in the phase being slightly backdated or postdated.
+    The date at which this phase of the subscription schedule starts or `now`. Must be set on the first phase. Prefer to
+    specify `now` over an explicit timestamp when appropriate to avoid unexpected behavior due to request delays or
+    clock skew resulting in the phase being slightly backdated or postdated.
     """
-    transfer_data: NotRequired[
-        "SubscriptionScheduleUpdateParamsPhaseTransferData"
-    ]
+    transfer_data: NotRequired["SubscriptionScheduleUpdateParamsPhaseTransferData"]
     """
     The data with which to automatically create a Transfer for each of the associated subscription's invoices.
     """
@@ -466,9 +464,10 @@ class SubscriptionScheduleUpdateParamsPhase(TypedDict):
     """
     If set to true the entire phase is counted as a trial and the customer will not be charged for any fees.
     """
-    trial_end: NotRequired["int|Literal['now']"]
+    trial_end: NotRequired[int | Literal["now"]]
     """
-    Sets the phase to trialing from the start date to this date. Must be within the phase. When combined with `trial=true`, it must match the phase end date.
+    Sets the phase to trialing from the start date to this date. Must be within the phase. When combined with
+    `trial=true`, it must match the phase end date.
     """
 
 
@@ -477,37 +476,35 @@ class SubscriptionScheduleUpdateParamsPhaseAddInvoiceItem(TypedDict):
     """
     Controls whether discounts apply to this invoice item. Defaults to true if no value is provided.
     """
-    discounts: NotRequired[
-        List["SubscriptionScheduleUpdateParamsPhaseAddInvoiceItemDiscount"]
-    ]
+    discounts: NotRequired[list["SubscriptionScheduleUpdateParamsPhaseAddInvoiceItemDiscount"]]
     """
     The coupons to redeem into discounts for the item.
     """
-    metadata: NotRequired["Dict[str, str]"]
+    metadata: NotRequired[dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
-    period: NotRequired[
-        "SubscriptionScheduleUpdateParamsPhaseAddInvoiceItemPeriod"
-    ]
+    period: NotRequired["SubscriptionScheduleUpdateParamsPhaseAddInvoiceItemPeriod"]
     """
-    The period associated with this invoice item. If not set, `period.start.type` defaults to `max_item_period_start` and `period.end.type` defaults to `min_item_period_end`.
+    The period associated with this invoice item. If not set, `period.start.type` defaults to `max_item_period_start`
+    and `period.end.type` defaults to `min_item_period_end`.
     """
     price: NotRequired[str]
     """
     The ID of the price object. One of `price` or `price_data` is required.
     """
-    price_data: NotRequired[
-        "SubscriptionScheduleUpdateParamsPhaseAddInvoiceItemPriceData"
-    ]
+    price_data: NotRequired["SubscriptionScheduleUpdateParamsPhaseAddInvoiceItemPriceData"]
     """
-    Data used to generate a new [Price](https://docs.stripe.com/api/prices) object inline. One of `price` or `price_data` is required.
+    Data used to generate a new [Price](https://docs.stripe.com/api/prices) object inline. One of `price` or
+    `price_data` is required.
     """
     quantity: NotRequired[int]
     """
     Quantity for this item. Defaults to 1.
     """
-    tax_rates: NotRequired["Literal['']|List[str]"]
+    tax_rates: NotRequired[Literal[""] | list[str]]
     """
     The tax rates which apply to the item. When set, the `default_tax_rates` do not apply to this item.
     """
@@ -544,22 +541,18 @@ class SubscriptionScheduleUpdateParamsPhaseAddInvoiceItemPeriodEnd(TypedDict):
     """
     A precise Unix timestamp for the end of the invoice item period. Must be greater than or equal to `period.start`.
     """
-    type: Union[Literal["min_item_period_end", "phase_end", "timestamp"], str]
+    type: Literal["min_item_period_end", "phase_end", "timestamp"] | str
     """
     Select how to calculate the end of the invoice item period.
     """
 
 
-class SubscriptionScheduleUpdateParamsPhaseAddInvoiceItemPeriodStart(
-    TypedDict
-):
+class SubscriptionScheduleUpdateParamsPhaseAddInvoiceItemPeriodStart(TypedDict):
     timestamp: NotRequired[int]
     """
     A precise Unix timestamp for the start of the invoice item period. Must be less than or equal to `period.end`.
     """
-    type: Union[
-        Literal["max_item_period_start", "phase_start", "timestamp"], str
-    ]
+    type: Literal["max_item_period_start", "phase_start", "timestamp"] | str
     """
     Select how to calculate the start of the invoice item period.
     """
@@ -568,38 +561,44 @@ class SubscriptionScheduleUpdateParamsPhaseAddInvoiceItemPeriodStart(
 class SubscriptionScheduleUpdateParamsPhaseAddInvoiceItemPriceData(TypedDict):
     currency: str
     """
-    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies).
+    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a
+    [supported currency](https://stripe.com/docs/currencies).
     """
     product: str
     """
-    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices) will belong to.
+    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices)
+    will belong to.
     """
-    tax_behavior: NotRequired[
-        "Literal['exclusive', 'inclusive', 'unspecified']|str"
-    ]
+    tax_behavior: NotRequired[Literal["exclusive", "inclusive", "unspecified"] | str]
     """
-    Only required if a [default tax behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended)) was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or `exclusive`, it cannot be changed.
+    Only required if a [default tax
+    behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended))
+    was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or
+    exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or
+    `exclusive`, it cannot be changed.
     """
     unit_amount: NotRequired[int]
     """
-    A positive integer in cents (or local equivalent) (or 0 for a free price) representing how much to charge or a negative integer representing the amount to credit to the customer.
+    A positive integer in cents (or local equivalent) (or 0 for a free price) representing how much to charge or a
+    negative integer representing the amount to credit to the customer.
     """
     unit_amount_decimal: NotRequired[Decimal]
     """
-    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places. Only one of `unit_amount` and `unit_amount_decimal` can be set.
+    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places.
+    Only one of `unit_amount` and `unit_amount_decimal` can be set.
     """
 
 
 class SubscriptionScheduleUpdateParamsPhaseAutomaticTax(TypedDict):
     enabled: bool
     """
-    Enabled automatic tax calculation which will automatically compute tax rates on all invoices generated by the subscription.
+    Enabled automatic tax calculation which will automatically compute tax rates on all invoices generated by the
+    subscription.
     """
-    liability: NotRequired[
-        "SubscriptionScheduleUpdateParamsPhaseAutomaticTaxLiability"
-    ]
+    liability: NotRequired["SubscriptionScheduleUpdateParamsPhaseAutomaticTaxLiability"]
     """
-    The account that's liable for tax. If set, the business address and tax registrations required to perform the tax calculation are loaded from this account. The tax transaction is returned in the report of the connected account.
+    The account that's liable for tax. If set, the business address and tax registrations required to perform the tax
+    calculation are loaded from this account. The tax transaction is returned in the report of the connected account.
     """
 
 
@@ -608,7 +607,7 @@ class SubscriptionScheduleUpdateParamsPhaseAutomaticTaxLiability(TypedDict):
     """
     The connected account being referenced when `type` is `account`.
     """
-    type: Union[Literal["account", "self"], str]
+    type: Literal["account", "self"] | str
     """
     Type of the account referenced in the request.
     """
@@ -621,7 +620,8 @@ class SubscriptionScheduleUpdateParamsPhaseBillingThresholds(TypedDict):
     """
     reset_billing_cycle_anchor: NotRequired[bool]
     """
-    Indicates if the `billing_cycle_anchor` should be reset when a threshold is reached. If true, `billing_cycle_anchor` will be updated to the date/time the threshold was last reached; otherwise, the value will remain unchanged.
+    Indicates if the `billing_cycle_anchor` should be reset when a threshold is reached. If true, `billing_cycle_anchor`
+    will be updated to the date/time the threshold was last reached; otherwise, the value will remain unchanged.
     """
 
 
@@ -641,7 +641,7 @@ class SubscriptionScheduleUpdateParamsPhaseDiscount(TypedDict):
 
 
 class SubscriptionScheduleUpdateParamsPhaseDuration(TypedDict):
-    interval: Union[Literal["day", "month", "week", "year"], str]
+    interval: Literal["day", "month", "week", "year"] | str
     """
     Specifies phase duration. Either `day`, `week`, `month` or `year`.
     """
@@ -652,33 +652,32 @@ class SubscriptionScheduleUpdateParamsPhaseDuration(TypedDict):
 
 
 class SubscriptionScheduleUpdateParamsPhaseInvoiceSettings(TypedDict):
-    account_tax_ids: NotRequired["Literal['']|List[str]"]
+    account_tax_ids: NotRequired[Literal[""] | list[str]]
     """
-    The account tax IDs associated with this phase of the subscription schedule. Will be set on invoices generated by this phase of the subscription schedule.
+    The account tax IDs associated with this phase of the subscription schedule. Will be set on invoices generated by
+    this phase of the subscription schedule.
     """
-    custom_fields: NotRequired[
-        "Literal['']|List[SubscriptionScheduleUpdateParamsPhaseInvoiceSettingsCustomField]"
-    ]
+    custom_fields: NotRequired["Literal['']|list[SubscriptionScheduleUpdateParamsPhaseInvoiceSettingsCustomField]"]
     """
     A list of up to 4 custom fields to be displayed on the invoice.
     """
     days_until_due: NotRequired[int]
     """
-    Number of days within which a customer must pay invoices generated by this subscription schedule. This value will be `null` for subscription schedules where `collection_method=charge_automatically`.
+    Number of days within which a customer must pay invoices generated by this subscription schedule. This value will be
+    `null` for subscription schedules where `collection_method=charge_automatically`.
     """
-    description: NotRequired["Literal['']|str"]
+    description: NotRequired[Literal[""] | str]
     """
     An arbitrary string attached to the object. Often useful for displaying to users.
     """
-    footer: NotRequired["Literal['']|str"]
+    footer: NotRequired[Literal[""] | str]
     """
     Footer to be displayed on the invoice.
     """
-    issuer: NotRequired[
-        "SubscriptionScheduleUpdateParamsPhaseInvoiceSettingsIssuer"
-    ]
+    issuer: NotRequired["SubscriptionScheduleUpdateParamsPhaseInvoiceSettingsIssuer"]
     """
-    The connected account that issues the invoice. The invoice is presented with the branding and support information of the specified account.
+    The connected account that issues the invoice. The invoice is presented with the branding and support information of
+    the specified account.
     """
 
 
@@ -700,28 +699,30 @@ class SubscriptionScheduleUpdateParamsPhaseInvoiceSettingsIssuer(TypedDict):
     """
     The connected account being referenced when `type` is `account`.
     """
-    type: Union[Literal["account", "self"], str]
+    type: Literal["account", "self"] | str
     """
     Type of the account referenced in the request.
     """
 
 
 class SubscriptionScheduleUpdateParamsPhaseItem(TypedDict):
-    billing_thresholds: NotRequired[
-        "Literal['']|SubscriptionScheduleUpdateParamsPhaseItemBillingThresholds"
-    ]
+    billing_thresholds: NotRequired["Literal['']|SubscriptionScheduleUpdateParamsPhaseItemBillingThresholds"]
     """
-    Define thresholds at which an invoice will be sent, and the subscription advanced to a new billing period. Pass an empty string to remove previously-defined thresholds.
+    Define thresholds at which an invoice will be sent, and the subscription advanced to a new billing period. Pass an
+    empty string to remove previously-defined thresholds.
     """
-    discounts: NotRequired[
-        "Literal['']|List[SubscriptionScheduleUpdateParamsPhaseItemDiscount]"
-    ]
+    discounts: NotRequired["Literal['']|list[SubscriptionScheduleUpdateParamsPhaseItemDiscount]"]
     """
     The coupons to redeem into discounts for the subscription item.
     """
-    metadata: NotRequired["Dict[str, str]"]
+    metadata: NotRequired[dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to a configuration item. Metadata on a configuration item will update the underlying subscription item's `metadata` when the phase is entered, adding new keys and replacing existing keys. Individual keys in the subscription item's `metadata` can be unset by posting an empty value to them in the configuration item's `metadata`. To unset all keys in the subscription item's `metadata`, update the subscription item directly or unset every key individually from the configuration item's `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to a configuration item. Metadata
+    on a configuration item will update the underlying subscription item's `metadata` when the phase is entered, adding
+    new keys and replacing existing keys. Individual keys in the subscription item's `metadata` can be unset by posting
+    an empty value to them in the configuration item's `metadata`. To unset all keys in the subscription item's
+    `metadata`, update the subscription item directly or unset every key individually from the configuration item's
+    `metadata`.
     """
     plan: NotRequired[str]
     """
@@ -731,9 +732,7 @@ class SubscriptionScheduleUpdateParamsPhaseItem(TypedDict):
     """
     The ID of the price object.
     """
-    price_data: NotRequired[
-        "SubscriptionScheduleUpdateParamsPhaseItemPriceData"
-    ]
+    price_data: NotRequired["SubscriptionScheduleUpdateParamsPhaseItemPriceData"]
     """
     Data used to generate a new [Price](https://docs.stripe.com/api/prices) object inline.
     """
@@ -741,16 +740,20 @@ class SubscriptionScheduleUpdateParamsPhaseItem(TypedDict):
     """
     Quantity for the given price. Can be set only if the price's `usage_type` is `licensed` and not `metered`.
     """
-    tax_rates: NotRequired["Literal['']|List[str]"]
+    tax_rates: NotRequired[Literal[""] | list[str]]
     """
-    A list of [Tax Rate](https://docs.stripe.com/api/tax_rates) ids. These Tax Rates will override the [`default_tax_rates`](https://docs.stripe.com/api/subscriptions/create#create_subscription-default_tax_rates) on the Subscription. When updating, pass an empty string to remove previously-defined tax rates.
+    A list of [Tax Rate](https://docs.stripe.com/api/tax_rates) ids. These Tax Rates will override the
+    [`default_tax_rates`](https://docs.stripe.com/api/subscriptions/create#create_subscription-default_tax_rates) on the
+    Subscription. When updating, pass an empty string to remove previously-defined tax rates.
     """
 
 
 class SubscriptionScheduleUpdateParamsPhaseItemBillingThresholds(TypedDict):
     usage_gte: int
     """
-    Number of units that meets the billing threshold to advance the subscription to a new billing period (e.g., it takes 10 $5 units to meet a $50 [monetary threshold](https://docs.stripe.com/api/subscriptions/update#update_subscription-billing_thresholds-amount_gte))
+    Number of units that meets the billing threshold to advance the subscription to a new billing period (e.g., it takes
+    10 $5 units to meet a $50 [monetary
+    threshold](https://docs.stripe.com/api/subscriptions/update#update_subscription-billing_thresholds-amount_gte))
     """
 
 
@@ -772,21 +775,25 @@ class SubscriptionScheduleUpdateParamsPhaseItemDiscount(TypedDict):
 class SubscriptionScheduleUpdateParamsPhaseItemPriceData(TypedDict):
     currency: str
     """
-    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies).
+    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a
+    [supported currency](https://stripe.com/docs/currencies).
     """
     product: str
     """
-    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices) will belong to.
+    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices)
+    will belong to.
     """
     recurring: "SubscriptionScheduleUpdateParamsPhaseItemPriceDataRecurring"
     """
     The recurring components of a price such as `interval` and `interval_count`.
     """
-    tax_behavior: NotRequired[
-        "Literal['exclusive', 'inclusive', 'unspecified']|str"
-    ]
+    tax_behavior: NotRequired[Literal["exclusive", "inclusive", "unspecified"] | str]
     """
-    Only required if a [default tax behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended)) was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or `exclusive`, it cannot be changed.
+    Only required if a [default tax
+    behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended))
+    was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or
+    exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or
+    `exclusive`, it cannot be changed.
     """
     unit_amount: NotRequired[int]
     """
@@ -794,25 +801,29 @@ class SubscriptionScheduleUpdateParamsPhaseItemPriceData(TypedDict):
     """
     unit_amount_decimal: NotRequired[Decimal]
     """
-    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places. Only one of `unit_amount` and `unit_amount_decimal` can be set.
+    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places.
+    Only one of `unit_amount` and `unit_amount_decimal` can be set.
     """
 
 
 class SubscriptionScheduleUpdateParamsPhaseItemPriceDataRecurring(TypedDict):
-    interval: Union[Literal["day", "month", "week", "year"], str]
+    interval: Literal["day", "month", "week", "year"] | str
     """
     Specifies billing frequency. Either `day`, `week`, `month` or `year`.
     """
     interval_count: NotRequired[int]
     """
-    The number of intervals between subscription billings. For example, `interval=month` and `interval_count=3` bills every 3 months. Maximum of three years interval allowed (3 years, 36 months, or 156 weeks).
+    The number of intervals between subscription billings. For example, `interval=month` and `interval_count=3` bills
+    every 3 months. Maximum of three years interval allowed (3 years, 36 months, or 156 weeks).
     """
 
 
 class SubscriptionScheduleUpdateParamsPhaseTransferData(TypedDict):
     amount_percent: NotRequired[float]
     """
-    A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the subscription invoice total that will be transferred to the destination account. By default, the entire amount is transferred to the destination.
+    A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the
+    subscription invoice total that will be transferred to the destination account. By default, the entire amount is
+    transferred to the destination.
     """
     destination: str
     """

@@ -2,160 +2,187 @@
 """Parameters of ``subscriptions.update`` (POST /v1/subscriptions/{subscription_exposed_id})."""
 
 from decimal import Decimal
-from typing import Dict, List, Union
-from typing_extensions import Literal, NotRequired, TypedDict
+from typing import Literal
+
+from typing_extensions import NotRequired, TypedDict
 
 from ..._options import WriteOptions
 
 
 class SubscriptionUpdateParams(TypedDict):
-    add_invoice_items: NotRequired[
-        List["SubscriptionUpdateParamsAddInvoiceItem"]
-    ]
+    add_invoice_items: NotRequired[list["SubscriptionUpdateParamsAddInvoiceItem"]]
     """
-    A list of prices and quantities that will generate invoice items appended to the next invoice for this subscription. You may pass up to 20 items.
+    A list of prices and quantities that will generate invoice items appended to the next invoice for this subscription.
+    You may pass up to 20 items.
     """
-    application_fee_percent: NotRequired["Literal['']|float"]
+    application_fee_percent: NotRequired[Literal[""] | float]
     """
-    A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the subscription invoice total that will be transferred to the application owner's Stripe account. The request must be made by a platform account on a connected account in order to set an application fee percentage. For more information, see the application fees [documentation](https://stripe.com/docs/connect/subscriptions#collecting-fees-on-subscriptions).
+    A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the
+    subscription invoice total that will be transferred to the application owner's Stripe account. The request must be
+    made by a platform account on a connected account in order to set an application fee percentage. For more
+    information, see the application fees
+    [documentation](https://stripe.com/docs/connect/subscriptions#collecting-fees-on-subscriptions).
     """
     automatic_tax: NotRequired["SubscriptionUpdateParamsAutomaticTax"]
     """
-    Automatic tax settings for this subscription. We recommend you only include this parameter when the existing value is being changed.
+    Automatic tax settings for this subscription. We recommend you only include this parameter when the existing value
+    is being changed.
     """
-    billing_cycle_anchor: NotRequired[
-        "SubscriptionUpdateParamsBillingCycleAnchor"
-    ]
+    billing_cycle_anchor: NotRequired["SubscriptionUpdateParamsBillingCycleAnchor"]
     """
-    Controls how the subscription's billing cycle anchor changes. Set `type` to `now` to reset the billing cycle anchor to the current time (in UTC), or `unchanged` to preserve it. For more information, see the billing cycle [documentation](https://docs.stripe.com/billing/subscriptions/billing-cycle).
+    Controls how the subscription's billing cycle anchor changes. Set `type` to `now` to reset the billing cycle anchor
+    to the current time (in UTC), or `unchanged` to preserve it. For more information, see the billing cycle
+    [documentation](https://docs.stripe.com/billing/subscriptions/billing-cycle).
     """
-    billing_schedules: NotRequired[
-        "Literal['']|List[SubscriptionUpdateParamsBillingSchedule]"
-    ]
+    billing_schedules: NotRequired["Literal['']|list[SubscriptionUpdateParamsBillingSchedule]"]
     """
-    An array of billing schedules, which allow you to bill customers in advance for multiple service periods. Requires flexible billing mode and API version 2026-05-27.dahlia or later. Learn more about [prebilling](https://docs.stripe.com/billing/subscriptions/prebilling).
+    An array of billing schedules, which allow you to bill customers in advance for multiple service periods. Requires
+    flexible billing mode and API version 2026-05-27.dahlia or later. Learn more about
+    [prebilling](https://docs.stripe.com/billing/subscriptions/prebilling).
     """
-    billing_thresholds: NotRequired[
-        "Literal['']|SubscriptionUpdateParamsBillingThresholds"
-    ]
+    billing_thresholds: NotRequired["Literal['']|SubscriptionUpdateParamsBillingThresholds"]
     """
-    Define thresholds at which an invoice will be sent, and the subscription advanced to a new billing period. When updating, pass an empty string to remove previously-defined thresholds.
+    Define thresholds at which an invoice will be sent, and the subscription advanced to a new billing period. When
+    updating, pass an empty string to remove previously-defined thresholds.
     """
-    cancel_at: NotRequired[
-        "Literal['']|int|Literal['max_billed_until', 'max_period_end', 'min_period_end']|str"
-    ]
+    cancel_at: NotRequired[Literal[""] | int | Literal["max_billed_until", "max_period_end", "min_period_end"] | str]
     """
-    A timestamp at which the subscription should cancel. If set to a date before the current period ends, this will cause a proration if prorations have been enabled using `proration_behavior`. If set during a future period, this will always cause a proration for that period.
+    A timestamp at which the subscription should cancel. If set to a date before the current period ends, this will
+    cause a proration if prorations have been enabled using `proration_behavior`. If set during a future period, this
+    will always cause a proration for that period.
     """
     cancel_at_period_end: NotRequired[bool]
     """
     Indicate whether this subscription should cancel at the end of the current period (`current_period_end`).
     """
-    cancellation_details: NotRequired[
-        "SubscriptionUpdateParamsCancellationDetails"
-    ]
+    cancellation_details: NotRequired["SubscriptionUpdateParamsCancellationDetails"]
     """
     Details about why this subscription was cancelled
     """
-    collection_method: NotRequired[
-        "Literal['charge_automatically', 'send_invoice']|str"
-    ]
+    collection_method: NotRequired[Literal["charge_automatically", "send_invoice"] | str]
     """
-    Either `charge_automatically`, or `send_invoice`. When charging automatically, Stripe will attempt to pay this subscription at the end of the cycle using the default source attached to the customer. When sending an invoice, Stripe will email your customer an invoice with payment instructions and mark the subscription as `active`. Defaults to `charge_automatically`.
+    Either `charge_automatically`, or `send_invoice`. When charging automatically, Stripe will attempt to pay this
+    subscription at the end of the cycle using the default source attached to the customer. When sending an invoice,
+    Stripe will email your customer an invoice with payment instructions and mark the subscription as `active`. Defaults
+    to `charge_automatically`.
     """
     days_until_due: NotRequired[int]
     """
-    Number of days a customer has to pay invoices generated by this subscription. Valid only for subscriptions where `collection_method` is set to `send_invoice`.
+    Number of days a customer has to pay invoices generated by this subscription. Valid only for subscriptions where
+    `collection_method` is set to `send_invoice`.
     """
     default_payment_method: NotRequired[str]
     """
-    ID of the default payment method for the subscription. It must belong to the customer associated with the subscription. This takes precedence over `default_source`. If neither are set, invoices will use the customer's [invoice_settings.default_payment_method](https://docs.stripe.com/api/customers/object#customer_object-invoice_settings-default_payment_method) or [default_source](https://docs.stripe.com/api/customers/object#customer_object-default_source). For subscriptions created by Checkout Sessions with Managed Payments enabled, you can't update this field directly through the API. Customers can update it through the Customer Portal.
+    ID of the default payment method for the subscription. It must belong to the customer associated with the
+    subscription. This takes precedence over `default_source`. If neither are set, invoices will use the customer's
+    [invoice_settings.default_payment_method](https://docs.stripe.com/api/customers/object#customer_object-invoice_settings-default_payment_method)
+    or [default_source](https://docs.stripe.com/api/customers/object#customer_object-default_source). For subscriptions
+    created by Checkout Sessions with Managed Payments enabled, you can't update this field directly through the API.
+    Customers can update it through the Customer Portal.
     """
-    default_source: NotRequired["Literal['']|str"]
+    default_source: NotRequired[Literal[""] | str]
     """
-    ID of the default payment source for the subscription. It must belong to the customer associated with the subscription and be in a chargeable state. If `default_payment_method` is also set, `default_payment_method` will take precedence. If neither are set, invoices will use the customer's [invoice_settings.default_payment_method](https://docs.stripe.com/api/customers/object#customer_object-invoice_settings-default_payment_method) or [default_source](https://docs.stripe.com/api/customers/object#customer_object-default_source).
+    ID of the default payment source for the subscription. It must belong to the customer associated with the
+    subscription and be in a chargeable state. If `default_payment_method` is also set, `default_payment_method` will
+    take precedence. If neither are set, invoices will use the customer's
+    [invoice_settings.default_payment_method](https://docs.stripe.com/api/customers/object#customer_object-invoice_settings-default_payment_method)
+    or [default_source](https://docs.stripe.com/api/customers/object#customer_object-default_source).
     """
-    default_tax_rates: NotRequired["Literal['']|List[str]"]
+    default_tax_rates: NotRequired[Literal[""] | list[str]]
     """
-    The tax rates that will apply to any subscription item that does not have `tax_rates` set. Invoices created will have their `default_tax_rates` populated from the subscription. Pass an empty string to remove previously-defined tax rates.
+    The tax rates that will apply to any subscription item that does not have `tax_rates` set. Invoices created will
+    have their `default_tax_rates` populated from the subscription. Pass an empty string to remove previously-defined
+    tax rates.
     """
-    description: NotRequired["Literal['']|str"]
+    description: NotRequired[Literal[""] | str]
     """
-    The subscription's description, meant to be displayable to the customer. Use this field to optionally store an explanation of the subscription for rendering in Stripe surfaces and certain local payment methods UIs.
+    The subscription's description, meant to be displayable to the customer. Use this field to optionally store an
+    explanation of the subscription for rendering in Stripe surfaces and certain local payment methods UIs.
     """
-    discounts: NotRequired[
-        "Literal['']|List[SubscriptionUpdateParamsDiscount]"
-    ]
+    discounts: NotRequired["Literal['']|list[SubscriptionUpdateParamsDiscount]"]
     """
-    The coupons to redeem into discounts for the subscription. A populated array overwrites the existing discounts on the subscription. If not specified or empty array, it leaves the subscription's discounts unchanged. If empty string, it clears the subscription's discounts.
+    The coupons to redeem into discounts for the subscription. A populated array overwrites the existing discounts on
+    the subscription. If not specified or empty array, it leaves the subscription's discounts unchanged. If empty
+    string, it clears the subscription's discounts.
     """
     invoice_settings: NotRequired["SubscriptionUpdateParamsInvoiceSettings"]
     """
     All invoices will be billed using the specified settings.
     """
-    items: NotRequired[List["SubscriptionUpdateParamsItem"]]
+    items: NotRequired[list["SubscriptionUpdateParamsItem"]]
     """
     A list of up to 20 subscription items, each with an attached price.
     """
-    metadata: NotRequired[
-        "Literal['']|Dict[str, str]"
-    ]
+    metadata: NotRequired[Literal[""] | dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
     off_session: NotRequired[bool]
     """
-    Indicates if a customer is on or off-session while an invoice payment is attempted. Defaults to `false` (on-session).
+    Indicates if a customer is on or off-session while an invoice payment is attempted. Defaults to `false`
+    (on-session).
     """
-    on_behalf_of: NotRequired["Literal['']|str"]
+    on_behalf_of: NotRequired[Literal[""] | str]
     """
     The account on behalf of which to charge, for each of the subscription's invoices.
     """
-    pause_collection: NotRequired[
-        "Literal['']|SubscriptionUpdateParamsPauseCollection"
-    ]
+    pause_collection: NotRequired["Literal['']|SubscriptionUpdateParamsPauseCollection"]
     """
-    If specified, payment collection for this subscription will be paused. Note that the subscription status will be unchanged and will not be updated to `paused`. Learn more about [pausing collection](https://docs.stripe.com/billing/subscriptions/pause-payment).
+    If specified, payment collection for this subscription will be paused. Note that the subscription status will be
+    unchanged and will not be updated to `paused`. Learn more about [pausing
+    collection](https://docs.stripe.com/billing/subscriptions/pause-payment).
     """
     payment_behavior: NotRequired[
-        "Literal['allow_incomplete', 'default_incomplete', 'error_if_incomplete', 'pending_if_incomplete']|str"
+        Literal["allow_incomplete", "default_incomplete", "error_if_incomplete", "pending_if_incomplete"] | str
     ]
     """
-    Controls how Stripe handles payment when a subscription update requires payment and `collection_method=charge_automatically`.
+    Controls how Stripe handles payment when a subscription update requires payment and
+    `collection_method=charge_automatically`.
     """
     payment_settings: NotRequired["SubscriptionUpdateParamsPaymentSettings"]
     """
     Payment settings to pass to invoices created by the subscription.
     """
-    pending_invoice_item_interval: NotRequired[
-        "Literal['']|SubscriptionUpdateParamsPendingInvoiceItemInterval"
-    ]
+    pending_invoice_item_interval: NotRequired["Literal['']|SubscriptionUpdateParamsPendingInvoiceItemInterval"]
     """
-    Specifies an interval for how often to bill for any pending invoice items. It is analogous to calling [Create an invoice](https://docs.stripe.com/api/invoices/create) for the given subscription at the specified interval.
+    Specifies an interval for how often to bill for any pending invoice items. It is analogous to calling [Create an
+    invoice](https://docs.stripe.com/api/invoices/create) for the given subscription at the specified interval.
     """
-    proration_behavior: NotRequired[
-        "Literal['always_invoice', 'create_prorations', 'none']|str"
-    ]
+    proration_behavior: NotRequired[Literal["always_invoice", "create_prorations", "none"] | str]
     """
-    Determines how to handle [prorations](https://docs.stripe.com/billing/subscriptions/prorations) when the billing cycle changes (e.g., when switching plans, resetting `billing_cycle_anchor=now`, or starting a trial), or if an item's `quantity` changes. The default value is `create_prorations`.
+    Determines how to handle [prorations](https://docs.stripe.com/billing/subscriptions/prorations) when the billing
+    cycle changes (e.g., when switching plans, resetting `billing_cycle_anchor=now`, or starting a trial), or if an
+    item's `quantity` changes. The default value is `create_prorations`.
     """
     proration_date: NotRequired[int]
     """
-    If set, prorations will be calculated as though the subscription was updated at the given time. This can be used to apply exactly the same prorations that were previewed with the [create preview](https://stripe.com/docs/api/invoices/create_preview) endpoint. `proration_date` can also be used to implement custom proration logic, such as prorating by day instead of by second, by providing the time that you wish to use for proration calculations.
+    If set, prorations will be calculated as though the subscription was updated at the given time. This can be used to
+    apply exactly the same prorations that were previewed with the [create
+    preview](https://stripe.com/docs/api/invoices/create_preview) endpoint. `proration_date` can also be used to
+    implement custom proration logic, such as prorating by day instead of by second, by providing the time that you wish
+    to use for proration calculations.
     """
-    transfer_data: NotRequired[
-        "Literal['']|SubscriptionUpdateParamsTransferData"
-    ]
+    transfer_data: NotRequired["Literal['']|SubscriptionUpdateParamsTransferData"]
     """
-    If specified, the funds from the subscription's invoices will be transferred to the destination and the ID of the resulting transfers will be found on the resulting charges. This will be unset if you POST an empty value.
+    If specified, the funds from the subscription's invoices will be transferred to the destination and the ID of the
+    resulting transfers will be found on the resulting charges. This will be unset if you POST an empty value.
     """
-    trial_end: NotRequired["Literal['now']|int"]
+    trial_end: NotRequired[Literal["now"] | int]
     """
-    Unix timestamp representing the end of the trial period the customer will get before being charged for the first time. This will always overwrite any trials that might apply via a subscribed plan. If set, `trial_end` will override the default trial period of the plan the customer is being subscribed to. The `billing_cycle_anchor` will be updated to the `trial_end` value. The special value `now` can be provided to end the customer's trial immediately. Can be at most two years from `billing_cycle_anchor`.
+    Unix timestamp representing the end of the trial period the customer will get before being charged for the first
+    time. This will always overwrite any trials that might apply via a subscribed plan. If set, `trial_end` will
+    override the default trial period of the plan the customer is being subscribed to. The `billing_cycle_anchor` will
+    be updated to the `trial_end` value. The special value `now` can be provided to end the customer's trial
+    immediately. Can be at most two years from `billing_cycle_anchor`.
     """
     trial_from_plan: NotRequired[bool]
     """
-    Indicates if a plan's `trial_period_days` should be applied to the subscription. Setting `trial_end` per subscription is preferred, and this defaults to `false`. Setting this flag to `true` together with `trial_end` is not allowed. See [Using trial periods on subscriptions](https://docs.stripe.com/billing/subscriptions/trials/free-trials) to learn more.
+    Indicates if a plan's `trial_period_days` should be applied to the subscription. Setting `trial_end` per
+    subscription is preferred, and this defaults to `false`. Setting this flag to `true` together with `trial_end` is
+    not allowed. See [Using trial periods on
+    subscriptions](https://docs.stripe.com/billing/subscriptions/trials/free-trials) to learn more.
     """
     trial_settings: NotRequired["SubscriptionUpdateParamsTrialSettings"]
     """
@@ -168,19 +195,20 @@ class SubscriptionUpdateParamsAddInvoiceItem(TypedDict):
     """
     Controls whether discounts apply to this invoice item. Defaults to true if no value is provided.
     """
-    discounts: NotRequired[
-        List["SubscriptionUpdateParamsAddInvoiceItemDiscount"]
-    ]
+    discounts: NotRequired[list["SubscriptionUpdateParamsAddInvoiceItemDiscount"]]
     """
     The coupons to redeem into discounts for the item.
     """
-    metadata: NotRequired["Dict[str, str]"]
+    metadata: NotRequired[dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
     period: NotRequired["SubscriptionUpdateParamsAddInvoiceItemPeriod"]
     """
-    The period associated with this invoice item. If not set, `period.start.type` defaults to `max_item_period_start` and `period.end.type` defaults to `min_item_period_end`.
+    The period associated with this invoice item. If not set, `period.start.type` defaults to `max_item_period_start`
+    and `period.end.type` defaults to `min_item_period_end`.
     """
     price: NotRequired[str]
     """
@@ -188,13 +216,14 @@ class SubscriptionUpdateParamsAddInvoiceItem(TypedDict):
     """
     price_data: NotRequired["SubscriptionUpdateParamsAddInvoiceItemPriceData"]
     """
-    Data used to generate a new [Price](https://docs.stripe.com/api/prices) object inline. One of `price` or `price_data` is required.
+    Data used to generate a new [Price](https://docs.stripe.com/api/prices) object inline. One of `price` or
+    `price_data` is required.
     """
     quantity: NotRequired[int]
     """
     Quantity for this item. Defaults to 1.
     """
-    tax_rates: NotRequired["Literal['']|List[str]"]
+    tax_rates: NotRequired[Literal[""] | list[str]]
     """
     The tax rates which apply to the item. When set, the `default_tax_rates` do not apply to this item.
     """
@@ -231,7 +260,7 @@ class SubscriptionUpdateParamsAddInvoiceItemPeriodEnd(TypedDict):
     """
     A precise Unix timestamp for the end of the invoice item period. Must be greater than or equal to `period.start`.
     """
-    type: Union[Literal["min_item_period_end", "timestamp"], str]
+    type: Literal["min_item_period_end", "timestamp"] | str
     """
     Select how to calculate the end of the invoice item period.
     """
@@ -242,7 +271,7 @@ class SubscriptionUpdateParamsAddInvoiceItemPeriodStart(TypedDict):
     """
     A precise Unix timestamp for the start of the invoice item period. Must be less than or equal to `period.end`.
     """
-    type: Union[Literal["max_item_period_start", "now", "timestamp"], str]
+    type: Literal["max_item_period_start", "now", "timestamp"] | str
     """
     Select how to calculate the start of the invoice item period.
     """
@@ -251,36 +280,44 @@ class SubscriptionUpdateParamsAddInvoiceItemPeriodStart(TypedDict):
 class SubscriptionUpdateParamsAddInvoiceItemPriceData(TypedDict):
     currency: str
     """
-    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies).
+    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a
+    [supported currency](https://stripe.com/docs/currencies).
     """
     product: str
     """
-    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices) will belong to.
+    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices)
+    will belong to.
     """
-    tax_behavior: NotRequired[
-        "Literal['exclusive', 'inclusive', 'unspecified']|str"
-    ]
+    tax_behavior: NotRequired[Literal["exclusive", "inclusive", "unspecified"] | str]
     """
-    Only required if a [default tax behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended)) was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or `exclusive`, it cannot be changed.
+    Only required if a [default tax
+    behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended))
+    was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or
+    exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or
+    `exclusive`, it cannot be changed.
     """
     unit_amount: NotRequired[int]
     """
-    A positive integer in cents (or local equivalent) (or 0 for a free price) representing how much to charge or a negative integer representing the amount to credit to the customer.
+    A positive integer in cents (or local equivalent) (or 0 for a free price) representing how much to charge or a
+    negative integer representing the amount to credit to the customer.
     """
     unit_amount_decimal: NotRequired[Decimal]
     """
-    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places. Only one of `unit_amount` and `unit_amount_decimal` can be set.
+    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places.
+    Only one of `unit_amount` and `unit_amount_decimal` can be set.
     """
 
 
 class SubscriptionUpdateParamsAutomaticTax(TypedDict):
     enabled: bool
     """
-    Enabled automatic tax calculation which will automatically compute tax rates on all invoices generated by the subscription.
+    Enabled automatic tax calculation which will automatically compute tax rates on all invoices generated by the
+    subscription.
     """
     liability: NotRequired["SubscriptionUpdateParamsAutomaticTaxLiability"]
     """
-    The account that's liable for tax. If set, the business address and tax registrations required to perform the tax calculation are loaded from this account. The tax transaction is returned in the report of the connected account.
+    The account that's liable for tax. If set, the business address and tax registrations required to perform the tax
+    calculation are loaded from this account. The tax transaction is returned in the report of the connected account.
     """
 
 
@@ -289,33 +326,33 @@ class SubscriptionUpdateParamsAutomaticTaxLiability(TypedDict):
     """
     The connected account being referenced when `type` is `account`.
     """
-    type: Union[Literal["account", "self"], str]
+    type: Literal["account", "self"] | str
     """
     Type of the account referenced in the request.
     """
 
 
 class SubscriptionUpdateParamsBillingCycleAnchor(TypedDict):
-    type: Union[Literal["now", "unchanged"], str]
+    type: Literal["now", "unchanged"] | str
     """
     Determines how the billing cycle anchor changes when the subscription is updated.
     """
 
 
 class SubscriptionUpdateParamsBillingSchedule(TypedDict):
-    applies_to: NotRequired[
-        List["SubscriptionUpdateParamsBillingScheduleAppliesTo"]
-    ]
+    applies_to: NotRequired[list["SubscriptionUpdateParamsBillingScheduleAppliesTo"]]
     """
     Configure billing schedule differently for individual subscription items.
     """
     bill_until: NotRequired["SubscriptionUpdateParamsBillingScheduleBillUntil"]
     """
-    The end date for the billing schedule. You must not set this earlier than current period end for every applicable subscription item.
+    The end date for the billing schedule. You must not set this earlier than current period end for every applicable
+    subscription item.
     """
     key: NotRequired[str]
     """
-    Specify a key for the billing schedule. Must be unique to this field, alphanumeric, and up to 200 characters. If not provided, a unique key will be generated.
+    Specify a key for the billing schedule. Must be unique to this field, alphanumeric, and up to 200 characters. If not
+    provided, a unique key will be generated.
     """
 
 
@@ -331,9 +368,7 @@ class SubscriptionUpdateParamsBillingScheduleAppliesTo(TypedDict):
 
 
 class SubscriptionUpdateParamsBillingScheduleBillUntil(TypedDict):
-    duration: NotRequired[
-        "SubscriptionUpdateParamsBillingScheduleBillUntilDuration"
-    ]
+    duration: NotRequired["SubscriptionUpdateParamsBillingScheduleBillUntilDuration"]
     """
     Specifies the billing period.
     """
@@ -341,14 +376,14 @@ class SubscriptionUpdateParamsBillingScheduleBillUntil(TypedDict):
     """
     The end date of the billing schedule.
     """
-    type: Union[Literal["duration", "timestamp"], str]
+    type: Literal["duration", "timestamp"] | str
     """
     Describes how the billing schedule will determine the end date. Either `duration` or `timestamp`.
     """
 
 
 class SubscriptionUpdateParamsBillingScheduleBillUntilDuration(TypedDict):
-    interval: Union[Literal["day", "month", "week", "year"], str]
+    interval: Literal["day", "month", "week", "year"] | str
     """
     Specifies billing duration. Either `day`, `week`, `month` or `year`.
     """
@@ -365,24 +400,38 @@ class SubscriptionUpdateParamsBillingThresholds(TypedDict):
     """
     reset_billing_cycle_anchor: NotRequired[bool]
     """
-    Indicates if the `billing_cycle_anchor` should be reset when a threshold is reached. If true, `billing_cycle_anchor` will be updated to the date/time the threshold was last reached; otherwise, the value will remain unchanged.
+    Indicates if the `billing_cycle_anchor` should be reset when a threshold is reached. If true, `billing_cycle_anchor`
+    will be updated to the date/time the threshold was last reached; otherwise, the value will remain unchanged.
     """
 
 
 class SubscriptionUpdateParamsCancellationDetails(TypedDict):
-    comment: NotRequired["Literal['']|str"]
+    comment: NotRequired[Literal[""] | str]
     """
-    Additional comments about why the user canceled the subscription, if the subscription was canceled explicitly by the user.
+    Additional comments about why the user canceled the subscription, if the subscription was canceled explicitly by the
+    user.
     """
     feedback: NotRequired[
-        "Literal['']|Literal['customer_service', 'low_quality', 'missing_features', 'other', 'switched_service', 'too_complex', 'too_expensive', 'unused']|str"
+        Literal[""]
+        | Literal[
+            "customer_service",
+            "low_quality",
+            "missing_features",
+            "other",
+            "switched_service",
+            "too_complex",
+            "too_expensive",
+            "unused",
+        ]
+        | str
     ]
     """
     The customer submitted reason for why they canceled, if the subscription was canceled explicitly by the user.
     """
     feedback_option: NotRequired[str]
     """
-    Customized feedback options that provide deeper insight into why the subscription was canceled, if the subscription was canceled explicitly by the user.
+    Customized feedback options that provide deeper insight into why the subscription was canceled, if the subscription
+    was canceled explicitly by the user.
     """
 
 
@@ -402,27 +451,26 @@ class SubscriptionUpdateParamsDiscount(TypedDict):
 
 
 class SubscriptionUpdateParamsInvoiceSettings(TypedDict):
-    account_tax_ids: NotRequired["Literal['']|List[str]"]
+    account_tax_ids: NotRequired[Literal[""] | list[str]]
     """
     The account tax IDs associated with the subscription. Will be set on invoices generated by the subscription.
     """
-    custom_fields: NotRequired[
-        "Literal['']|List[SubscriptionUpdateParamsInvoiceSettingsCustomField]"
-    ]
+    custom_fields: NotRequired["Literal['']|list[SubscriptionUpdateParamsInvoiceSettingsCustomField]"]
     """
     A list of up to 4 custom fields to be displayed on the invoice.
     """
-    description: NotRequired["Literal['']|str"]
+    description: NotRequired[Literal[""] | str]
     """
     An arbitrary string attached to the object. Often useful for displaying to users.
     """
-    footer: NotRequired["Literal['']|str"]
+    footer: NotRequired[Literal[""] | str]
     """
     Footer to be displayed on the invoice.
     """
     issuer: NotRequired["SubscriptionUpdateParamsInvoiceSettingsIssuer"]
     """
-    The connected account that issues the invoice. The invoice is presented with the branding and support information of the specified account.
+    The connected account that issues the invoice. The invoice is presented with the branding and support information of
+    the specified account.
     """
 
 
@@ -442,22 +490,22 @@ class SubscriptionUpdateParamsInvoiceSettingsIssuer(TypedDict):
     """
     The connected account being referenced when `type` is `account`.
     """
-    type: Union[Literal["account", "self"], str]
+    type: Literal["account", "self"] | str
     """
     Type of the account referenced in the request.
     """
 
 
 class SubscriptionUpdateParamsItem(TypedDict):
-    billing_thresholds: NotRequired[
-        "Literal['']|SubscriptionUpdateParamsItemBillingThresholds"
-    ]
+    billing_thresholds: NotRequired["Literal['']|SubscriptionUpdateParamsItemBillingThresholds"]
     """
-    Define thresholds at which an invoice will be sent, and the subscription advanced to a new billing period. Pass an empty string to remove previously-defined thresholds.
+    Define thresholds at which an invoice will be sent, and the subscription advanced to a new billing period. Pass an
+    empty string to remove previously-defined thresholds.
     """
     clear_usage: NotRequired[bool]
     """
-    Delete all usage for a given subscription item. You must pass this when deleting a usage records subscription item. `clear_usage` has no effect if the plan has a billing meter attached.
+    Delete all usage for a given subscription item. You must pass this when deleting a usage records subscription item.
+    `clear_usage` has no effect if the plan has a billing meter attached.
     """
     current_trial: NotRequired["SubscriptionUpdateParamsItemCurrentTrial"]
     """
@@ -467,21 +515,21 @@ class SubscriptionUpdateParamsItem(TypedDict):
     """
     A flag that, if set to `true`, will delete the specified item.
     """
-    discounts: NotRequired[
-        "Literal['']|List[SubscriptionUpdateParamsItemDiscount]"
-    ]
+    discounts: NotRequired["Literal['']|list[SubscriptionUpdateParamsItemDiscount]"]
     """
     The coupons to redeem into discounts for the subscription item.
     """
     id: NotRequired[str]
     """
-    Subscription item to update. If you omit `id`, the API adds a new subscription item rather than updating the existing one. See [Changing a subscription's price](https://docs.stripe.com/billing/subscriptions/change-price#changing).
+    Subscription item to update. If you omit `id`, the API adds a new subscription item rather than updating the
+    existing one. See [Changing a subscription's
+    price](https://docs.stripe.com/billing/subscriptions/change-price#changing).
     """
-    metadata: NotRequired[
-        "Literal['']|Dict[str, str]"
-    ]
+    metadata: NotRequired[Literal[""] | dict[str, str]]
     """
-    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful for storing additional information about the object in a structured format. Individual keys can be unset by posting an empty value to them. All keys can be unset by posting an empty value to `metadata`.
+    Set of [key-value pairs](https://docs.stripe.com/api/metadata) that you can attach to an object. This can be useful
+    for storing additional information about the object in a structured format. Individual keys can be unset by posting
+    an empty value to them. All keys can be unset by posting an empty value to `metadata`.
     """
     plan: NotRequired[str]
     """
@@ -489,26 +537,34 @@ class SubscriptionUpdateParamsItem(TypedDict):
     """
     price: NotRequired[str]
     """
-    The ID of the price object. You can use either `price` or `price_data`, but not both, to set or change this item's price. If you're updating an existing item without changing its price, omit both. When changing a subscription item's price, `quantity` is set to 1 unless a `quantity` parameter is provided.
+    The ID of the price object. You can use either `price` or `price_data`, but not both, to set or change this item's
+    price. If you're updating an existing item without changing its price, omit both. When changing a subscription
+    item's price, `quantity` is set to 1 unless a `quantity` parameter is provided.
     """
     price_data: NotRequired["SubscriptionUpdateParamsItemPriceData"]
     """
-    Data used to generate a new [Price](https://docs.stripe.com/api/prices) object inline. You can use either `price` or `price_data`, but not both, to set or change this item's price. If you're updating an existing item without changing its price, omit both.
+    Data used to generate a new [Price](https://docs.stripe.com/api/prices) object inline. You can use either `price` or
+    `price_data`, but not both, to set or change this item's price. If you're updating an existing item without changing
+    its price, omit both.
     """
     quantity: NotRequired[int]
     """
     Quantity for this item.
     """
-    tax_rates: NotRequired["Literal['']|List[str]"]
+    tax_rates: NotRequired[Literal[""] | list[str]]
     """
-    A list of [Tax Rate](https://docs.stripe.com/api/tax_rates) ids. These Tax Rates will override the [`default_tax_rates`](https://docs.stripe.com/api/subscriptions/create#create_subscription-default_tax_rates) on the Subscription. When updating, pass an empty string to remove previously-defined tax rates.
+    A list of [Tax Rate](https://docs.stripe.com/api/tax_rates) ids. These Tax Rates will override the
+    [`default_tax_rates`](https://docs.stripe.com/api/subscriptions/create#create_subscription-default_tax_rates) on the
+    Subscription. When updating, pass an empty string to remove previously-defined tax rates.
     """
 
 
 class SubscriptionUpdateParamsItemBillingThresholds(TypedDict):
     usage_gte: int
     """
-    Number of units that meets the billing threshold to advance the subscription to a new billing period (e.g., it takes 10 $5 units to meet a $50 [monetary threshold](https://docs.stripe.com/api/subscriptions/update#update_subscription-billing_thresholds-amount_gte))
+    Number of units that meets the billing threshold to advance the subscription to a new billing period (e.g., it takes
+    10 $5 units to meet a $50 [monetary
+    threshold](https://docs.stripe.com/api/subscriptions/update#update_subscription-billing_thresholds-amount_gte))
     """
 
 
@@ -537,21 +593,25 @@ class SubscriptionUpdateParamsItemDiscount(TypedDict):
 class SubscriptionUpdateParamsItemPriceData(TypedDict):
     currency: str
     """
-    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies).
+    Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a
+    [supported currency](https://stripe.com/docs/currencies).
     """
     product: str
     """
-    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices) will belong to.
+    The ID of the [Product](https://docs.stripe.com/api/products) that this [Price](https://docs.stripe.com/api/prices)
+    will belong to.
     """
     recurring: "SubscriptionUpdateParamsItemPriceDataRecurring"
     """
     The recurring components of a price such as `interval` and `interval_count`.
     """
-    tax_behavior: NotRequired[
-        "Literal['exclusive', 'inclusive', 'unspecified']|str"
-    ]
+    tax_behavior: NotRequired[Literal["exclusive", "inclusive", "unspecified"] | str]
     """
-    Only required if a [default tax behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended)) was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or `exclusive`, it cannot be changed.
+    Only required if a [default tax
+    behavior](https://docs.stripe.com/tax/products-prices-tax-categories-tax-behavior#setting-a-default-tax-behavior-(recommended))
+    was not provided in the Stripe Tax settings. Specifies whether the price is considered inclusive of taxes or
+    exclusive of taxes. One of `inclusive`, `exclusive`, or `unspecified`. Once specified as either `inclusive` or
+    `exclusive`, it cannot be changed.
     """
     unit_amount: NotRequired[int]
     """
@@ -559,25 +619,25 @@ class SubscriptionUpdateParamsItemPriceData(TypedDict):
     """
     unit_amount_decimal: NotRequired[Decimal]
     """
-    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places. Only one of `unit_amount` and `unit_amount_decimal` can be set.
+    Same as `unit_amount`, but accepts a decimal value in cents (or local equivalent) with at most 12 decimal places.
+    Only one of `unit_amount` and `unit_amount_decimal` can be set.
     """
 
 
 class SubscriptionUpdateParamsItemPriceDataRecurring(TypedDict):
-    interval: Union[Literal["day", "month", "week", "year"], str]
+    interval: Literal["day", "month", "week", "year"] | str
     """
     Specifies billing frequency. Either `day`, `week`, `month` or `year`.
     """
     interval_count: NotRequired[int]
     """
-    The number of intervals between subscription billings. For example, `interval=month` and `interval_count=3` bills every 3 months. Maximum of three years interval allowed (3 years, 36 months, or 156 weeks).
+    The number of intervals between subscription billings. For example, `interval=month` and `interval_count=3` bills
+    every 3 months. Maximum of three years interval allowed (3 years, 36 months, or 156 weeks).
     """
 
 
 class SubscriptionUpdateParamsPauseCollection(TypedDict):
-    behavior: Union[
-        Literal["keep_as_draft", "mark_uncollectible", "void"], str
-    ]
+    behavior: Literal["keep_as_draft", "mark_uncollectible", "void"] | str
     """
     The payment collection behavior for this subscription while paused.
     """
@@ -588,54 +648,102 @@ class SubscriptionUpdateParamsPauseCollection(TypedDict):
 
 
 class SubscriptionUpdateParamsPaymentSettings(TypedDict):
-    payment_method_options: NotRequired[
-        "SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptions"
-    ]
+    payment_method_options: NotRequired["SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptions"]
     """
     Payment-method-specific configuration to provide to invoices created by the subscription.
     """
     payment_method_types: NotRequired[
-        "Literal['']|List[Union[Literal['ach_credit_transfer', 'ach_debit', 'acss_debit', 'affirm', 'alipay', 'amazon_pay', 'au_becs_debit', 'bacs_debit', 'bancontact', 'billie', 'blik', 'boleto', 'card', 'cashapp', 'crypto', 'custom', 'customer_balance', 'eps', 'fpx', 'giropay', 'grabpay', 'ideal', 'jp_credit_transfer', 'kakao_pay', 'klarna', 'konbini', 'kr_card', 'link', 'mb_way', 'multibanco', 'naver_pay', 'nz_bank_account', 'p24', 'pay_by_bank', 'payco', 'paynow', 'paypal', 'payto', 'pix', 'promptpay', 'revolut_pay', 'satispay', 'sepa_credit_transfer', 'sepa_debit', 'sequra', 'sofort', 'swish', 'twint', 'upi', 'us_bank_account', 'wechat_pay'], str]]"
+        Literal[""]
+        | list[
+            Literal[
+                "ach_credit_transfer",
+                "ach_debit",
+                "acss_debit",
+                "affirm",
+                "alipay",
+                "amazon_pay",
+                "au_becs_debit",
+                "bacs_debit",
+                "bancontact",
+                "billie",
+                "blik",
+                "boleto",
+                "card",
+                "cashapp",
+                "crypto",
+                "custom",
+                "customer_balance",
+                "eps",
+                "fpx",
+                "giropay",
+                "grabpay",
+                "ideal",
+                "jp_credit_transfer",
+                "kakao_pay",
+                "klarna",
+                "konbini",
+                "kr_card",
+                "link",
+                "mb_way",
+                "multibanco",
+                "naver_pay",
+                "nz_bank_account",
+                "p24",
+                "pay_by_bank",
+                "payco",
+                "paynow",
+                "paypal",
+                "payto",
+                "pix",
+                "promptpay",
+                "revolut_pay",
+                "satispay",
+                "sepa_credit_transfer",
+                "sepa_debit",
+                "sequra",
+                "sofort",
+                "swish",
+                "twint",
+                "upi",
+                "us_bank_account",
+                "wechat_pay",
+            ]
+            | str
+        ]
     ]
     """
-    The list of payment method types (e.g. card) to provide to the invoice's PaymentIntent. If not set, Stripe attempts to automatically determine the types to use by looking at the invoice's default payment method, the subscription's default payment method, the customer's default payment method, and your [invoice template settings](https://dashboard.stripe.com/settings/billing/invoice). Should not be specified with payment_method_configuration
+    The list of payment method types (e.g. card) to provide to the invoice's PaymentIntent. If not set, Stripe attempts
+    to automatically determine the types to use by looking at the invoice's default payment method, the subscription's
+    default payment method, the customer's default payment method, and your [invoice template
+    settings](https://dashboard.stripe.com/settings/billing/invoice). Should not be specified with
+    payment_method_configuration
     """
-    save_default_payment_method: NotRequired[
-        "Literal['off', 'on_subscription']|str"
-    ]
+    save_default_payment_method: NotRequired[Literal["off", "on_subscription"] | str]
     """
-    Configure whether Stripe updates `subscription.default_payment_method` when payment succeeds. Defaults to `off` if unspecified.
+    Configure whether Stripe updates `subscription.default_payment_method` when payment succeeds. Defaults to `off` if
+    unspecified.
     """
 
 
 class SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptions(TypedDict):
-    acss_debit: NotRequired[
-        "Literal['']|SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsAcssDebit"
-    ]
+    acss_debit: NotRequired["Literal['']|SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsAcssDebit"]
     """
-    This sub-hash contains details about the Canadian pre-authorized debit payment method options to pass to the invoice's PaymentIntent.
+    This sub-hash contains details about the Canadian pre-authorized debit payment method options to pass to the
+    invoice's PaymentIntent.
     """
-    bancontact: NotRequired[
-        "Literal['']|SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsBancontact"
-    ]
+    bancontact: NotRequired["Literal['']|SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsBancontact"]
     """
     This sub-hash contains details about the Bancontact payment method options to pass to the invoice's PaymentIntent.
     """
-    billie: NotRequired[
-        "Literal['']|SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsBillie"
-    ]
+    billie: NotRequired["Literal['']|SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsBillie"]
     """
     This sub-hash contains details about the Billie payment method options to pass to the invoice's PaymentIntent.
     """
-    blik: NotRequired[
-        "Literal['']|SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsBlik"
-    ]
+    blik: NotRequired["Literal['']|SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsBlik"]
     """
     This sub-hash contains details about the Blik payment method options to pass to the invoice's PaymentIntent.
     """
-    card: NotRequired[
-        "Literal['']|SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsCard"
-    ]
+    card: NotRequired["Literal['']|SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsCard"]
     """
     This sub-hash contains details about the Card payment method options to pass to the invoice's PaymentIntent.
     """
@@ -643,58 +751,45 @@ class SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptions(TypedDict):
         "Literal['']|SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsCustomerBalance"
     ]
     """
-    This sub-hash contains details about the Bank transfer payment method options to pass to the invoice's PaymentIntent.
+    This sub-hash contains details about the Bank transfer payment method options to pass to the invoice's
+    PaymentIntent.
     """
-    konbini: NotRequired[
-        "Literal['']|SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsKonbini"
-    ]
+    konbini: NotRequired["Literal['']|SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsKonbini"]
     """
     This sub-hash contains details about the Konbini payment method options to pass to the invoice's PaymentIntent.
     """
-    payto: NotRequired[
-        "Literal['']|SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsPayto"
-    ]
+    payto: NotRequired["Literal['']|SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsPayto"]
     """
     This sub-hash contains details about the PayTo payment method options to pass to the invoice's PaymentIntent.
     """
-    pix: NotRequired[
-        "Literal['']|SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsPix"
-    ]
+    pix: NotRequired["Literal['']|SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsPix"]
     """
     This sub-hash contains details about the Pix payment method options to pass to the invoice's PaymentIntent.
     """
-    sepa_debit: NotRequired[
-        "Literal['']|SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsSepaDebit"
-    ]
+    sepa_debit: NotRequired["Literal['']|SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsSepaDebit"]
     """
-    This sub-hash contains details about the SEPA Direct Debit payment method options to pass to the invoice's PaymentIntent.
+    This sub-hash contains details about the SEPA Direct Debit payment method options to pass to the invoice's
+    PaymentIntent.
     """
-    upi: NotRequired[
-        "Literal['']|SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsUpi"
-    ]
+    upi: NotRequired["Literal['']|SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsUpi"]
     """
     This sub-hash contains details about the UPI payment method options to pass to the invoice's PaymentIntent.
     """
-    us_bank_account: NotRequired[
-        "Literal['']|SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsUsBankAccount"
-    ]
+    us_bank_account: NotRequired["Literal['']|SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsUsBankAccount"]
     """
-    This sub-hash contains details about the ACH direct debit payment method options to pass to the invoice's PaymentIntent.
+    This sub-hash contains details about the ACH direct debit payment method options to pass to the invoice's
+    PaymentIntent.
     """
 
 
 class SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsAcssDebit(
     TypedDict,
 ):
-    mandate_options: NotRequired[
-        "SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsAcssDebitMandateOptions"
-    ]
+    mandate_options: NotRequired["SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsAcssDebitMandateOptions"]
     """
     Additional fields for Mandate creation
     """
-    verification_method: NotRequired[
-        "Literal['automatic', 'instant', 'microdeposits']|str"
-    ]
+    verification_method: NotRequired[Literal["automatic", "instant", "microdeposits"] | str]
     """
     Verification method for the intent
     """
@@ -703,7 +798,7 @@ class SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsAcssDebit(
 class SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsAcssDebitMandateOptions(
     TypedDict,
 ):
-    transaction_type: NotRequired["Literal['business', 'personal']|str"]
+    transaction_type: NotRequired[Literal["business", "personal"] | str]
     """
     Transaction type of the mandate.
     """
@@ -712,7 +807,7 @@ class SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsAcssDebitMandat
 class SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsBancontact(
     TypedDict,
 ):
-    preferred_language: NotRequired["Literal['de', 'en', 'fr', 'nl']|str"]
+    preferred_language: NotRequired[Literal["de", "en", "fr", "nl"] | str]
     """
     Preferred language of the Bancontact authorization page that the customer is redirected to.
     """
@@ -747,7 +842,24 @@ class SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsBillieCompanyDe
     The official registration number for the given registration type.
     """
     registration_type: NotRequired[
-        "Literal['']|Literal['ch_ein', 'de_hrb', 'dk_cvr', 'es_cif', 'fi_tunnus', 'fr_siren', 'fr_siret', 'it_rea', 'nl_kvk', 'no_org_number', 'no_pno', 'se_org_number', 'se_pno', 'uk_crn']|str"
+        Literal[""]
+        | Literal[
+            "ch_ein",
+            "de_hrb",
+            "dk_cvr",
+            "es_cif",
+            "fi_tunnus",
+            "fr_siren",
+            "fr_siret",
+            "it_rea",
+            "nl_kvk",
+            "no_org_number",
+            "no_pno",
+            "se_org_number",
+            "se_pno",
+            "uk_crn",
+        ]
+        | str
     ]
     """
     Type of registration the company or entity holds in their registered country.
@@ -790,9 +902,7 @@ class SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsBillieCompanyDe
 class SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsBlik(
     TypedDict,
 ):
-    mandate_options: NotRequired[
-        "SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsBlikMandateOptions"
-    ]
+    mandate_options: NotRequired["SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsBlikMandateOptions"]
     """
     Configuration options for setting up a mandate
     """
@@ -803,30 +913,47 @@ class SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsBlikMandateOpti
 ):
     expires_at: NotRequired[int]
     """
-    Date when the mandate expires and no further payments will be charged. If not provided, the mandate will be set to be indefinite.
+    Date when the mandate expires and no further payments will be charged. If not provided, the mandate will be set to
+    be indefinite.
     """
 
 
 class SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsCard(
     TypedDict,
 ):
-    mandate_options: NotRequired[
-        "SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsCardMandateOptions"
-    ]
+    mandate_options: NotRequired["SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsCardMandateOptions"]
     """
     Configuration options for setting up an eMandate for cards issued in India.
     """
     network: NotRequired[
-        "Literal['amex', 'cartes_bancaires', 'diners', 'discover', 'eftpos_au', 'girocard', 'interac', 'jcb', 'link', 'mastercard', 'unionpay', 'unknown', 'visa']|str"
+        Literal[
+            "amex",
+            "cartes_bancaires",
+            "diners",
+            "discover",
+            "eftpos_au",
+            "girocard",
+            "interac",
+            "jcb",
+            "link",
+            "mastercard",
+            "unionpay",
+            "unknown",
+            "visa",
+        ]
+        | str
     ]
     """
-    Selected network to process this Subscription on. Depends on the available networks of the card attached to the Subscription. Can be only set confirm-time.
+    Selected network to process this Subscription on. Depends on the available networks of the card attached to the
+    Subscription. Can be only set confirm-time.
     """
-    request_three_d_secure: NotRequired[
-        "Literal['any', 'automatic', 'challenge']|str"
-    ]
+    request_three_d_secure: NotRequired[Literal["any", "automatic", "challenge"] | str]
     """
-    We strongly recommend that you rely on our SCA Engine to automatically prompt your customers for authentication based on risk level and [other requirements](https://docs.stripe.com/strong-customer-authentication). However, if you wish to request 3D Secure based on logic from your own fraud engine, provide this option. Read our guide on [manually requesting 3D Secure](https://docs.stripe.com/payments/3d-secure/authentication-flow#manual-three-ds) for more information on how this configuration interacts with Radar and our SCA Engine.
+    We strongly recommend that you rely on our SCA Engine to automatically prompt your customers for authentication
+    based on risk level and [other requirements](https://docs.stripe.com/strong-customer-authentication). However, if
+    you wish to request 3D Secure based on logic from your own fraud engine, provide this option. Read our guide on
+    [manually requesting 3D Secure](https://docs.stripe.com/payments/3d-secure/authentication-flow#manual-three-ds) for
+    more information on how this configuration interacts with Radar and our SCA Engine.
     """
 
 
@@ -837,9 +964,10 @@ class SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsCardMandateOpti
     """
     Amount to be charged for future payments, specified in the presentment currency.
     """
-    amount_type: NotRequired["Literal['fixed', 'maximum']|str"]
+    amount_type: NotRequired[Literal["fixed", "maximum"] | str]
     """
-    One of `fixed` or `maximum`. If `fixed`, the `amount` param refers to the exact amount to be charged in future payments. If `maximum`, the amount charged can be up to the value passed for the `amount` param.
+    One of `fixed` or `maximum`. If `fixed`, the `amount` param refers to the exact amount to be charged in future
+    payments. If `maximum`, the amount charged can be up to the value passed for the `amount` param.
     """
     description: NotRequired[str]
     """
@@ -850,15 +978,14 @@ class SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsCardMandateOpti
 class SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsCustomerBalance(
     TypedDict,
 ):
-    bank_transfer: NotRequired[
-        "SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsCustomerBalanceBankTransfer"
-    ]
+    bank_transfer: NotRequired["SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsCustomerBalanceBankTransfer"]
     """
     Configuration for the bank transfer funding type, if the `funding_type` is set to `bank_transfer`.
     """
     funding_type: NotRequired[str]
     """
-    The funding method type to be used when there are not enough funds in the customer balance. Permitted values include: `bank_transfer`.
+    The funding method type to be used when there are not enough funds in the customer balance. Permitted values
+    include: `bank_transfer`.
     """
 
 
@@ -873,7 +1000,8 @@ class SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsCustomerBalance
     """
     type: NotRequired[str]
     """
-    The bank transfer type that can be used for funding. Permitted values include: `eu_bank_transfer`, `gb_bank_transfer`, `jp_bank_transfer`, `mx_bank_transfer`, or `us_bank_transfer`.
+    The bank transfer type that can be used for funding. Permitted values include: `eu_bank_transfer`,
+    `gb_bank_transfer`, `jp_bank_transfer`, `mx_bank_transfer`, or `us_bank_transfer`.
     """
 
 
@@ -895,9 +1023,7 @@ class SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsKonbini(
 class SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsPayto(
     TypedDict,
 ):
-    mandate_options: NotRequired[
-        "SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsPaytoMandateOptions"
-    ]
+    mandate_options: NotRequired["SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsPaytoMandateOptions"]
     """
     Additional fields for Mandate creation.
     """
@@ -908,26 +1034,37 @@ class SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsPaytoMandateOpt
 ):
     amount: NotRequired[int]
     """
-    The maximum amount that can be collected in a single invoice. If you don't specify a maximum, then there is no limit.
+    The maximum amount that can be collected in a single invoice. If you don't specify a maximum, then there is no
+    limit.
     """
     purpose: NotRequired[
-        "Literal['dependant_support', 'government', 'loan', 'mortgage', 'other', 'pension', 'personal', 'retail', 'salary', 'tax', 'utility']|str"
+        Literal[
+            "dependant_support",
+            "government",
+            "loan",
+            "mortgage",
+            "other",
+            "pension",
+            "personal",
+            "retail",
+            "salary",
+            "tax",
+            "utility",
+        ]
+        | str
     ]
     """
     The purpose for which payments are made. Has a default value based on your merchant category code.
     """
 
 
-class SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsPix(
-    TypedDict
-):
+class SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsPix(TypedDict):
     expires_after_seconds: NotRequired[int]
     """
-    The number of seconds after PaymentIntent confirmation when the Pix expires (between 60 and 1209600, inclusive). If unspecified, defaults to 14400 seconds (4 hours).
+    The number of seconds after PaymentIntent confirmation when the Pix expires (between 60 and 1209600, inclusive). If
+    unspecified, defaults to 14400 seconds (4 hours).
     """
-    mandate_options: NotRequired[
-        "SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsPixMandateOptions"
-    ]
+    mandate_options: NotRequired["SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsPixMandateOptions"]
     """
     Configuration options for setting up a mandate
     """
@@ -940,17 +1077,16 @@ class SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsPixMandateOptio
     """
     Amount to be charged for future payments. If not provided, defaults to 40000.
     """
-    amount_includes_iof: NotRequired["Literal['always', 'never']|str"]
+    amount_includes_iof: NotRequired[Literal["always", "never"] | str]
     """
     Determines if the amount includes the IOF tax. Defaults to `never`.
     """
     end_date: NotRequired[str]
     """
-    Date when the mandate expires and no further payments will be charged, in `YYYY-MM-DD`. If not provided, the mandate will be active until canceled.
+    Date when the mandate expires and no further payments will be charged, in `YYYY-MM-DD`. If not provided, the mandate
+    will be active until canceled.
     """
-    payment_schedule: NotRequired[
-        "Literal['halfyearly', 'monthly', 'quarterly', 'weekly', 'yearly']|str"
-    ]
+    payment_schedule: NotRequired[Literal["halfyearly", "monthly", "quarterly", "weekly", "yearly"] | str]
     """
     Schedule at which the future payments will be charged. Defaults to the subscription servicing interval.
     """
@@ -962,12 +1098,8 @@ class SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsSepaDebit(
     pass
 
 
-class SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsUpi(
-    TypedDict
-):
-    mandate_options: NotRequired[
-        "SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsUpiMandateOptions"
-    ]
+class SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsUpi(TypedDict):
+    mandate_options: NotRequired["SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsUpiMandateOptions"]
     """
     Configuration options for setting up an eMandate
     """
@@ -980,9 +1112,10 @@ class SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsUpiMandateOptio
     """
     Amount to be charged for future payments.
     """
-    amount_type: NotRequired["Literal['fixed', 'maximum']|str"]
+    amount_type: NotRequired[Literal["fixed", "maximum"] | str]
     """
-    One of `fixed` or `maximum`. If `fixed`, the `amount` param refers to the exact amount to be charged in future payments. If `maximum`, the amount charged can be up to the value passed for the `amount` param.
+    One of `fixed` or `maximum`. If `fixed`, the `amount` param refers to the exact amount to be charged in future
+    payments. If `maximum`, the amount charged can be up to the value passed for the `amount` param.
     """
     description: NotRequired[str]
     """
@@ -1003,9 +1136,7 @@ class SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsUsBankAccount(
     """
     Additional fields for Financial Connections Session creation
     """
-    verification_method: NotRequired[
-        "Literal['automatic', 'instant', 'microdeposits']|str"
-    ]
+    verification_method: NotRequired[Literal["automatic", "instant", "microdeposits"] | str]
     """
     Verification method for the intent
     """
@@ -1020,22 +1151,12 @@ class SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsUsBankAccountFi
     """
     Provide filters for the linked accounts that the customer can select for the payment method.
     """
-    permissions: NotRequired[
-        List[
-            Union[
-                Literal[
-                    "balances", "ownership", "payment_method", "transactions"
-                ],
-                str,
-            ]
-        ]
-    ]
+    permissions: NotRequired[list[Literal["balances", "ownership", "payment_method", "transactions"] | str]]
     """
-    The list of permissions to request. If this parameter is passed, the `payment_method` permission must be included. Valid permissions include: `balances`, `ownership`, `payment_method`, and `transactions`.
+    The list of permissions to request. If this parameter is passed, the `payment_method` permission must be included.
+    Valid permissions include: `balances`, `ownership`, `payment_method`, and `transactions`.
     """
-    prefetch: NotRequired[
-        List[Union[Literal["balances", "ownership", "transactions"], str]]
-    ]
+    prefetch: NotRequired[list[Literal["balances", "ownership", "transactions"] | str]]
     """
     List of data features that you would like to retrieve upon account creation.
     """
@@ -1044,29 +1165,31 @@ class SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsUsBankAccountFi
 class SubscriptionUpdateParamsPaymentSettingsPaymentMethodOptionsUsBankAccountFinancialConnectionsFilters(
     TypedDict,
 ):
-    account_subcategories: NotRequired[
-        List[Union[Literal["checking", "savings"], str]]
-    ]
+    account_subcategories: NotRequired[list[Literal["checking", "savings"] | str]]
     """
-    The account subcategories to use to filter for selectable accounts. Valid subcategories are `checking` and `savings`.
+    The account subcategories to use to filter for selectable accounts. Valid subcategories are `checking` and
+    `savings`.
     """
 
 
 class SubscriptionUpdateParamsPendingInvoiceItemInterval(TypedDict):
-    interval: Union[Literal["day", "month", "week", "year"], str]
+    interval: Literal["day", "month", "week", "year"] | str
     """
     Specifies invoicing frequency. Either `day`, `week`, `month` or `year`.
     """
     interval_count: NotRequired[int]
     """
-    The number of intervals between invoices. For example, `interval=month` and `interval_count=3` bills every 3 months. Maximum of one year interval allowed (1 year, 12 months, or 52 weeks).
+    The number of intervals between invoices. For example, `interval=month` and `interval_count=3` bills every 3 months.
+    Maximum of one year interval allowed (1 year, 12 months, or 52 weeks).
     """
 
 
 class SubscriptionUpdateParamsTransferData(TypedDict):
     amount_percent: NotRequired[float]
     """
-    A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the subscription invoice total that will be transferred to the destination account. By default, the entire amount is transferred to the destination.
+    A non-negative decimal between 0 and 100, with at most two decimal places. This represents the percentage of the
+    subscription invoice total that will be transferred to the destination account. By default, the entire amount is
+    transferred to the destination.
     """
     destination: str
     """
@@ -1082,13 +1205,11 @@ class SubscriptionUpdateParamsTrialSettings(TypedDict):
 
 
 class SubscriptionUpdateParamsTrialSettingsEndBehavior(TypedDict):
-    billing_cycle_anchor: NotRequired["Literal['now', 'unchanged']|str"]
+    billing_cycle_anchor: NotRequired[Literal["now", "unchanged"] | str]
     """
     Indicates how the subscription's billing cycle anchor is reset when a trial ends. Defaults to `now`.
     """
-    missing_payment_method: NotRequired[
-        "Literal['cancel', 'create_invoice', 'pause']|str"
-    ]
+    missing_payment_method: NotRequired[Literal["cancel", "create_invoice", "pause"] | str]
     """
     Indicates how the subscription should change when the trial ends if the user did not provide a payment method.
     """

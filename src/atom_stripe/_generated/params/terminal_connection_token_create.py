@@ -9,7 +9,11 @@ from ..._options import WriteOptions
 class TerminalConnectionTokenCreateParams(TypedDict):
     location: NotRequired[str]
     """
-    The id of the location that this connection token is scoped to. If specified the connection token will only be usable with readers assigned to that location, otherwise the connection token will be usable with all readers. Note that location scoping only applies to internet-connected readers. For more details, see [the docs on scoping connection tokens](https://docs.stripe.com/terminal/fleet/locations-and-zones?dashboard-or-api=api#connection-tokens).
+    The id of the location that this connection token is scoped to. If specified the connection token will only be
+    usable with readers assigned to that location, otherwise the connection token will be usable with all readers. Note
+    that location scoping only applies to internet-connected readers. For more details, see [the docs on scoping
+    connection
+    tokens](https://docs.stripe.com/terminal/fleet/locations-and-zones?dashboard-or-api=api#connection-tokens).
     """
 
 

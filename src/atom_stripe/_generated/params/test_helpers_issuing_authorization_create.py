@@ -2,8 +2,9 @@
 """Parameters of ``test_helpers.issuing.authorizations.create`` (POST /v1/test_helpers/issuing/authorizations)."""
 
 from decimal import Decimal
-from typing import Union
-from typing_extensions import Literal, NotRequired, TypedDict
+from typing import Literal
+
+from typing_extensions import NotRequired, TypedDict
 
 from ..._options import WriteOptions
 
@@ -11,15 +12,15 @@ from ..._options import WriteOptions
 class TestHelpersIssuingAuthorizationCreateParams(TypedDict):
     amount: NotRequired[int]
     """
-    The total amount to attempt to authorize. This amount is in the provided currency, or defaults to the card's currency, and in the [smallest currency unit](https://docs.stripe.com/currencies#zero-decimal).
+    The total amount to attempt to authorize. This amount is in the provided currency, or defaults to the card's
+    currency, and in the [smallest currency unit](https://docs.stripe.com/currencies#zero-decimal).
     """
     amount_details: NotRequired["TestHelpersIssuingAuthorizationCreateParamsAmountDetails"]
     """
-    Detailed breakdown of amount components. These amounts are denominated in `currency` and in the [smallest currency unit](https://docs.stripe.com/currencies#zero-decimal).
+    Detailed breakdown of amount components. These amounts are denominated in `currency` and in the [smallest currency
+    unit](https://docs.stripe.com/currencies#zero-decimal).
     """
-    authorization_method: NotRequired[
-        "Literal['chip', 'contactless', 'keyed_in', 'online', 'swipe']|str"
-    ]
+    authorization_method: NotRequired[Literal["chip", "contactless", "keyed_in", "online", "swipe"] | str]
     """
     How the card details were provided. Defaults to online.
     """
@@ -29,17 +30,18 @@ class TestHelpersIssuingAuthorizationCreateParams(TypedDict):
     """
     currency: NotRequired[str]
     """
-    The currency of the authorization. If not provided, defaults to the currency of the card. Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies).
+    The currency of the authorization. If not provided, defaults to the currency of the card. Three-letter [ISO currency
+    code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported
+    currency](https://stripe.com/docs/currencies).
     """
     fleet: NotRequired["TestHelpersIssuingAuthorizationCreateParamsFleet"]
     """
     Fleet-specific information for authorizations using Fleet cards.
     """
-    fraud_disputability_likelihood: NotRequired[
-        "Literal['neutral', 'unknown', 'very_likely', 'very_unlikely']|str"
-    ]
+    fraud_disputability_likelihood: NotRequired[Literal["neutral", "unknown", "very_likely", "very_unlikely"] | str]
     """
-    Probability that this transaction can be disputed in the event of fraud. Assessed by comparing the characteristics of the authorization to card network rules.
+    Probability that this transaction can be disputed in the event of fraud. Assessed by comparing the characteristics
+    of the authorization to card network rules.
     """
     fuel: NotRequired["TestHelpersIssuingAuthorizationCreateParamsFuel"]
     """
@@ -47,15 +49,20 @@ class TestHelpersIssuingAuthorizationCreateParams(TypedDict):
     """
     is_amount_controllable: NotRequired[bool]
     """
-    If set `true`, you may provide [amount](https://docs.stripe.com/api/issuing/authorizations/approve#approve_issuing_authorization-amount) to control how much to hold for the authorization.
+    If set `true`, you may provide
+    [amount](https://docs.stripe.com/api/issuing/authorizations/approve#approve_issuing_authorization-amount) to control
+    how much to hold for the authorization.
     """
     merchant_amount: NotRequired[int]
     """
-    The total amount to attempt to authorize. This amount is in the provided merchant currency, and in the [smallest currency unit](https://docs.stripe.com/currencies#zero-decimal).
+    The total amount to attempt to authorize. This amount is in the provided merchant currency, and in the [smallest
+    currency unit](https://docs.stripe.com/currencies#zero-decimal).
     """
     merchant_currency: NotRequired[str]
     """
-    The currency of the authorization. If not provided, defaults to the currency of the card. Three-letter [ISO currency code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported currency](https://stripe.com/docs/currencies).
+    The currency of the authorization. If not provided, defaults to the currency of the card. Three-letter [ISO currency
+    code](https://www.iso.org/iso-4217-currency-codes.html), in lowercase. Must be a [supported
+    currency](https://stripe.com/docs/currencies).
     """
     merchant_data: NotRequired["TestHelpersIssuingAuthorizationCreateParamsMerchantData"]
     """
@@ -73,11 +80,10 @@ class TestHelpersIssuingAuthorizationCreateParams(TypedDict):
     """
     Verifications that Stripe performed on information that the cardholder provided to the merchant.
     """
-    wallet: NotRequired[
-        "Literal['apple_pay', 'google_pay', 'samsung_pay']|str"
-    ]
+    wallet: NotRequired[Literal["apple_pay", "google_pay", "samsung_pay"] | str]
     """
-    The digital wallet used for this transaction. One of `apple_pay`, `google_pay`, or `samsung_pay`. Will populate as `null` when no digital wallet was utilized.
+    The digital wallet used for this transaction. One of `apple_pay`, `google_pay`, or `samsung_pay`. Will populate as
+    `null` when no digital wallet was utilized.
     """
 
 
@@ -93,27 +99,21 @@ class TestHelpersIssuingAuthorizationCreateParamsAmountDetails(TypedDict):
 
 
 class TestHelpersIssuingAuthorizationCreateParamsFleet(TypedDict):
-    cardholder_prompt_data: NotRequired[
-        "TestHelpersIssuingAuthorizationCreateParamsFleetCardholderPromptData"
-    ]
+    cardholder_prompt_data: NotRequired["TestHelpersIssuingAuthorizationCreateParamsFleetCardholderPromptData"]
     """
-    Answers to prompts presented to the cardholder at the point of sale. Prompted fields vary depending on the configuration of your physical fleet cards. Typical points of sale support only numeric entry.
+    Answers to prompts presented to the cardholder at the point of sale. Prompted fields vary depending on the
+    configuration of your physical fleet cards. Typical points of sale support only numeric entry.
     """
-    purchase_type: NotRequired[
-        "Literal['fuel_and_non_fuel_purchase', 'fuel_purchase', 'non_fuel_purchase']|str"
-    ]
+    purchase_type: NotRequired[Literal["fuel_and_non_fuel_purchase", "fuel_purchase", "non_fuel_purchase"] | str]
     """
     The type of purchase. One of `fuel_purchase`, `non_fuel_purchase`, or `fuel_and_non_fuel_purchase`.
     """
-    reported_breakdown: NotRequired[
-        "TestHelpersIssuingAuthorizationCreateParamsFleetReportedBreakdown"
-    ]
+    reported_breakdown: NotRequired["TestHelpersIssuingAuthorizationCreateParamsFleetReportedBreakdown"]
     """
-    More information about the total amount. This information is not guaranteed to be accurate as some merchants may provide unreliable data.
+    More information about the total amount. This information is not guaranteed to be accurate as some merchants may
+    provide unreliable data.
     """
-    service_type: NotRequired[
-        "Literal['full_service', 'non_fuel_transaction', 'self_service']|str"
-    ]
+    service_type: NotRequired[Literal["full_service", "non_fuel_transaction", "self_service"] | str]
     """
     The type of fuel service. One of `non_fuel_transaction`, `full_service`, or `self_service`.
     """
@@ -130,7 +130,8 @@ class TestHelpersIssuingAuthorizationCreateParamsFleetCardholderPromptData(Typed
     """
     unspecified_id: NotRequired[str]
     """
-    An alphanumeric ID. This field is used when a vehicle ID, driver ID, or generic ID is entered by the cardholder, but the merchant or card network did not specify the prompt type.
+    An alphanumeric ID. This field is used when a vehicle ID, driver ID, or generic ID is entered by the cardholder, but
+    the merchant or card network did not specify the prompt type.
     """
     user_id: NotRequired[str]
     """
@@ -147,9 +148,7 @@ class TestHelpersIssuingAuthorizationCreateParamsFleetReportedBreakdown(TypedDic
     """
     Breakdown of fuel portion of the purchase.
     """
-    non_fuel: NotRequired[
-        "TestHelpersIssuingAuthorizationCreateParamsFleetReportedBreakdownNonFuel"
-    ]
+    non_fuel: NotRequired["TestHelpersIssuingAuthorizationCreateParamsFleetReportedBreakdownNonFuel"]
     """
     Breakdown of non-fuel portion of the purchase.
     """
@@ -176,34 +175,40 @@ class TestHelpersIssuingAuthorizationCreateParamsFleetReportedBreakdownNonFuel(T
 class TestHelpersIssuingAuthorizationCreateParamsFleetReportedBreakdownTax(TypedDict):
     local_amount_decimal: NotRequired[Decimal]
     """
-    Amount of state or provincial Sales Tax included in the transaction amount. Null if not reported by merchant or not subject to tax.
+    Amount of state or provincial Sales Tax included in the transaction amount. Null if not reported by merchant or not
+    subject to tax.
     """
     national_amount_decimal: NotRequired[Decimal]
     """
-    Amount of national Sales Tax or VAT included in the transaction amount. Null if not reported by merchant or not subject to tax.
+    Amount of national Sales Tax or VAT included in the transaction amount. Null if not reported by merchant or not
+    subject to tax.
     """
 
 
 class TestHelpersIssuingAuthorizationCreateParamsFuel(TypedDict):
     industry_product_code: NotRequired[str]
     """
-    [Conexxus Payment System Product Code](https://www.conexxus.org/conexxus-payment-system-product-codes) identifying the primary fuel product purchased.
+    [Conexxus Payment System Product Code](https://www.conexxus.org/conexxus-payment-system-product-codes) identifying
+    the primary fuel product purchased.
     """
     quantity_decimal: NotRequired[Decimal]
     """
     The quantity of `unit`s of fuel that was dispensed, represented as a decimal string with at most 12 decimal places.
     """
-    type: NotRequired[
-        "Literal['diesel', 'other', 'unleaded_plus', 'unleaded_regular', 'unleaded_super']|str"
-    ]
+    type: NotRequired[Literal["diesel", "other", "unleaded_plus", "unleaded_regular", "unleaded_super"] | str]
     """
-    The type of fuel that was purchased. One of `diesel`, `unleaded_plus`, `unleaded_regular`, `unleaded_super`, or `other`.
+    The type of fuel that was purchased. One of `diesel`, `unleaded_plus`, `unleaded_regular`, `unleaded_super`, or
+    `other`.
     """
     unit: NotRequired[
-        "Literal['charging_minute', 'imperial_gallon', 'kilogram', 'kilowatt_hour', 'liter', 'other', 'pound', 'us_gallon']|str"
+        Literal[
+            "charging_minute", "imperial_gallon", "kilogram", "kilowatt_hour", "liter", "other", "pound", "us_gallon"
+        ]
+        | str
     ]
     """
-    The units for `quantity_decimal`. One of `charging_minute`, `imperial_gallon`, `kilogram`, `kilowatt_hour`, `liter`, `pound`, `us_gallon`, or `other`.
+    The units for `quantity_decimal`. One of `charging_minute`, `imperial_gallon`, `kilogram`, `kilowatt_hour`, `liter`,
+    `pound`, `us_gallon`, or `other`.
     """
     unit_cost_decimal: NotRequired[Decimal]
     """
@@ -213,10 +218,307 @@ class TestHelpersIssuingAuthorizationCreateParamsFuel(TypedDict):
 
 class TestHelpersIssuingAuthorizationCreateParamsMerchantData(TypedDict):
     category: NotRequired[
-        "Literal['ac_refrigeration_repair', 'accounting_bookkeeping_services', 'advertising_services', 'agricultural_cooperative', 'airlines_air_carriers', 'airports_flying_fields', 'ambulance_services', 'amusement_parks_carnivals', 'antique_reproductions', 'antique_shops', 'aquariums', 'architectural_surveying_services', 'art_dealers_and_galleries', 'artists_supply_and_craft_shops', 'auto_and_home_supply_stores', 'auto_body_repair_shops', 'auto_paint_shops', 'auto_service_shops', 'automated_cash_disburse', 'automated_fuel_dispensers', 'automobile_associations', 'automotive_parts_and_accessories_stores', 'automotive_tire_stores', 'bail_and_bond_payments', 'bakeries', 'bands_orchestras', 'barber_and_beauty_shops', 'betting_casino_gambling', 'bicycle_shops', 'billiard_pool_establishments', 'boat_dealers', 'boat_rentals_and_leases', 'book_stores', 'books_periodicals_and_newspapers', 'bowling_alleys', 'bus_lines', 'business_secretarial_schools', 'buying_shopping_services', 'cable_satellite_and_other_pay_television_and_radio', 'camera_and_photographic_supply_stores', 'candy_nut_and_confectionery_stores', 'car_and_truck_dealers_new_used', 'car_and_truck_dealers_used_only', 'car_rental_agencies', 'car_washes', 'carpentry_services', 'carpet_upholstery_cleaning', 'caterers', 'charitable_and_social_service_organizations_fundraising', 'chemicals_and_allied_products', 'child_care_services', 'childrens_and_infants_wear_stores', 'chiropodists_podiatrists', 'chiropractors', 'cigar_stores_and_stands', 'civic_social_fraternal_associations', 'cleaning_and_maintenance', 'clothing_rental', 'colleges_universities', 'commercial_equipment', 'commercial_footwear', 'commercial_photography_art_and_graphics', 'commuter_transport_and_ferries', 'computer_network_services', 'computer_programming', 'computer_repair', 'computer_software_stores', 'computers_peripherals_and_software', 'concrete_work_services', 'construction_materials', 'consulting_public_relations', 'correspondence_schools', 'cosmetic_stores', 'counseling_services', 'country_clubs', 'courier_services', 'court_costs', 'credit_reporting_agencies', 'cruise_lines', 'dairy_products_stores', 'dance_hall_studios_schools', 'dating_escort_services', 'dentists_orthodontists', 'department_stores', 'detective_agencies', 'digital_goods_applications', 'digital_goods_games', 'digital_goods_large_volume', 'digital_goods_media', 'direct_marketing_catalog_merchant', 'direct_marketing_combination_catalog_and_retail_merchant', 'direct_marketing_inbound_telemarketing', 'direct_marketing_insurance_services', 'direct_marketing_other', 'direct_marketing_outbound_telemarketing', 'direct_marketing_subscription', 'direct_marketing_travel', 'discount_stores', 'doctors', 'door_to_door_sales', 'drapery_window_covering_and_upholstery_stores', 'drinking_places', 'drug_stores_and_pharmacies', 'drugs_drug_proprietaries_and_druggist_sundries', 'dry_cleaners', 'durable_goods', 'duty_free_stores', 'eating_places_restaurants', 'educational_services', 'electric_razor_stores', 'electric_vehicle_charging', 'electrical_parts_and_equipment', 'electrical_services', 'electronics_repair_shops', 'electronics_stores', 'elementary_secondary_schools', 'emergency_services_gcas_visa_use_only', 'employment_temp_agencies', 'equipment_rental', 'exterminating_services', 'family_clothing_stores', 'fast_food_restaurants', 'financial_institutions', 'fines_government_administrative_entities', 'fireplace_fireplace_screens_and_accessories_stores', 'floor_covering_stores', 'florists', 'florists_supplies_nursery_stock_and_flowers', 'freezer_and_locker_meat_provisioners', 'fuel_dealers_non_automotive', 'funeral_services_crematories', 'furniture_home_furnishings_and_equipment_stores_except_appliances', 'furniture_repair_refinishing', 'furriers_and_fur_shops', 'general_services', 'gift_card_novelty_and_souvenir_shops', 'glass_paint_and_wallpaper_stores', 'glassware_crystal_stores', 'golf_courses_public', 'government_licensed_horse_dog_racing_us_region_only', 'government_licensed_online_casions_online_gambling_us_region_only', 'government_owned_lotteries_non_us_region', 'government_owned_lotteries_us_region_only', 'government_services', 'grocery_stores_supermarkets', 'hardware_equipment_and_supplies', 'hardware_stores', 'health_and_beauty_spas', 'hearing_aids_sales_and_supplies', 'heating_plumbing_a_c', 'hobby_toy_and_game_shops', 'home_supply_warehouse_stores', 'hospitals', 'hotels_motels_and_resorts', 'household_appliance_stores', 'industrial_supplies', 'information_retrieval_services', 'insurance_default', 'insurance_underwriting_premiums', 'intra_company_purchases', 'jewelry_stores_watches_clocks_and_silverware_stores', 'landscaping_services', 'laundries', 'laundry_cleaning_services', 'legal_services_attorneys', 'luggage_and_leather_goods_stores', 'lumber_building_materials_stores', 'manual_cash_disburse', 'marinas_service_and_supplies', 'marketplaces', 'masonry_stonework_and_plaster', 'massage_parlors', 'medical_and_dental_labs', 'medical_dental_ophthalmic_and_hospital_equipment_and_supplies', 'medical_services', 'membership_organizations', 'mens_and_boys_clothing_and_accessories_stores', 'mens_womens_clothing_stores', 'metal_service_centers', 'miscellaneous_apparel_and_accessory_shops', 'miscellaneous_auto_dealers', 'miscellaneous_business_services', 'miscellaneous_food_stores', 'miscellaneous_general_merchandise', 'miscellaneous_general_services', 'miscellaneous_home_furnishing_specialty_stores', 'miscellaneous_publishing_and_printing', 'miscellaneous_recreation_services', 'miscellaneous_repair_shops', 'miscellaneous_specialty_retail', 'mobile_home_dealers', 'motion_picture_theaters', 'motor_freight_carriers_and_trucking', 'motor_homes_dealers', 'motor_vehicle_supplies_and_new_parts', 'motorcycle_shops_and_dealers', 'motorcycle_shops_dealers', 'music_stores_musical_instruments_pianos_and_sheet_music', 'news_dealers_and_newsstands', 'non_fi_money_orders', 'non_fi_stored_value_card_purchase_load', 'nondurable_goods', 'nurseries_lawn_and_garden_supply_stores', 'nursing_personal_care', 'office_and_commercial_furniture', 'opticians_eyeglasses', 'optometrists_ophthalmologist', 'orthopedic_goods_prosthetic_devices', 'osteopaths', 'package_stores_beer_wine_and_liquor', 'paints_varnishes_and_supplies', 'parking_lots_garages', 'passenger_railways', 'pawn_shops', 'pet_shops_pet_food_and_supplies', 'petroleum_and_petroleum_products', 'photo_developing', 'photographic_photocopy_microfilm_equipment_and_supplies', 'photographic_studios', 'picture_video_production', 'piece_goods_notions_and_other_dry_goods', 'plumbing_heating_equipment_and_supplies', 'political_organizations', 'postal_services_government_only', 'precious_stones_and_metals_watches_and_jewelry', 'professional_services', 'public_warehousing_and_storage', 'quick_copy_repro_and_blueprint', 'railroads', 'real_estate_agents_and_managers_rentals', 'record_stores', 'recreational_vehicle_rentals', 'religious_goods_stores', 'religious_organizations', 'roofing_siding_sheet_metal', 'secretarial_support_services', 'security_brokers_dealers', 'service_stations', 'sewing_needlework_fabric_and_piece_goods_stores', 'shoe_repair_hat_cleaning', 'shoe_stores', 'small_appliance_repair', 'snowmobile_dealers', 'special_trade_services', 'specialty_cleaning', 'sporting_goods_stores', 'sporting_recreation_camps', 'sports_and_riding_apparel_stores', 'sports_clubs_fields', 'stamp_and_coin_stores', 'stationary_office_supplies_printing_and_writing_paper', 'stationery_stores_office_and_school_supply_stores', 'swimming_pools_sales', 't_ui_travel_germany', 'tailors_alterations', 'tax_payments_government_agencies', 'tax_preparation_services', 'taxicabs_limousines', 'telecommunication_equipment_and_telephone_sales', 'telecommunication_services', 'telegraph_services', 'tent_and_awning_shops', 'testing_laboratories', 'theatrical_ticket_agencies', 'timeshares', 'tire_retreading_and_repair', 'tolls_bridge_fees', 'tourist_attractions_and_exhibits', 'towing_services', 'trailer_parks_campgrounds', 'transportation_services', 'travel_agencies_tour_operators', 'truck_stop_iteration', 'truck_utility_trailer_rentals', 'typesetting_plate_making_and_related_services', 'typewriter_stores', 'u_s_federal_government_agencies_or_departments', 'uniforms_commercial_clothing', 'used_merchandise_and_secondhand_stores', 'utilities', 'variety_stores', 'veterinary_services', 'video_amusement_game_supplies', 'video_game_arcades', 'video_tape_rental_stores', 'vocational_trade_schools', 'watch_jewelry_repair', 'welding_repair', 'wholesale_clubs', 'wig_and_toupee_stores', 'wires_money_orders', 'womens_accessory_and_specialty_shops', 'womens_ready_to_wear_stores', 'wrecking_and_salvage_yards']|str"
+        Literal[
+            "ac_refrigeration_repair",
+            "accounting_bookkeeping_services",
+            "advertising_services",
+            "agricultural_cooperative",
+            "airlines_air_carriers",
+            "airports_flying_fields",
+            "ambulance_services",
+            "amusement_parks_carnivals",
+            "antique_reproductions",
+            "antique_shops",
+            "aquariums",
+            "architectural_surveying_services",
+            "art_dealers_and_galleries",
+            "artists_supply_and_craft_shops",
+            "auto_and_home_supply_stores",
+            "auto_body_repair_shops",
+            "auto_paint_shops",
+            "auto_service_shops",
+            "automated_cash_disburse",
+            "automated_fuel_dispensers",
+            "automobile_associations",
+            "automotive_parts_and_accessories_stores",
+            "automotive_tire_stores",
+            "bail_and_bond_payments",
+            "bakeries",
+            "bands_orchestras",
+            "barber_and_beauty_shops",
+            "betting_casino_gambling",
+            "bicycle_shops",
+            "billiard_pool_establishments",
+            "boat_dealers",
+            "boat_rentals_and_leases",
+            "book_stores",
+            "books_periodicals_and_newspapers",
+            "bowling_alleys",
+            "bus_lines",
+            "business_secretarial_schools",
+            "buying_shopping_services",
+            "cable_satellite_and_other_pay_television_and_radio",
+            "camera_and_photographic_supply_stores",
+            "candy_nut_and_confectionery_stores",
+            "car_and_truck_dealers_new_used",
+            "car_and_truck_dealers_used_only",
+            "car_rental_agencies",
+            "car_washes",
+            "carpentry_services",
+            "carpet_upholstery_cleaning",
+            "caterers",
+            "charitable_and_social_service_organizations_fundraising",
+            "chemicals_and_allied_products",
+            "child_care_services",
+            "childrens_and_infants_wear_stores",
+            "chiropodists_podiatrists",
+            "chiropractors",
+            "cigar_stores_and_stands",
+            "civic_social_fraternal_associations",
+            "cleaning_and_maintenance",
+            "clothing_rental",
+            "colleges_universities",
+            "commercial_equipment",
+            "commercial_footwear",
+            "commercial_photography_art_and_graphics",
+            "commuter_transport_and_ferries",
+            "computer_network_services",
+            "computer_programming",
+            "computer_repair",
+            "computer_software_stores",
+            "computers_peripherals_and_software",
+            "concrete_work_services",
+            "construction_materials",
+            "consulting_public_relations",
+            "correspondence_schools",
+            "cosmetic_stores",
+            "counseling_services",
+            "country_clubs",
+            "courier_services",
+            "court_costs",
+            "credit_reporting_agencies",
+            "cruise_lines",
+            "dairy_products_stores",
+            "dance_hall_studios_schools",
+            "dating_escort_services",
+            "dentists_orthodontists",
+            "department_stores",
+            "detective_agencies",
+            "digital_goods_applications",
+            "digital_goods_games",
+            "digital_goods_large_volume",
+            "digital_goods_media",
+            "direct_marketing_catalog_merchant",
+            "direct_marketing_combination_catalog_and_retail_merchant",
+            "direct_marketing_inbound_telemarketing",
+            "direct_marketing_insurance_services",
+            "direct_marketing_other",
+            "direct_marketing_outbound_telemarketing",
+            "direct_marketing_subscription",
+            "direct_marketing_travel",
+            "discount_stores",
+            "doctors",
+            "door_to_door_sales",
+            "drapery_window_covering_and_upholstery_stores",
+            "drinking_places",
+            "drug_stores_and_pharmacies",
+            "drugs_drug_proprietaries_and_druggist_sundries",
+            "dry_cleaners",
+            "durable_goods",
+            "duty_free_stores",
+            "eating_places_restaurants",
+            "educational_services",
+            "electric_razor_stores",
+            "electric_vehicle_charging",
+            "electrical_parts_and_equipment",
+            "electrical_services",
+            "electronics_repair_shops",
+            "electronics_stores",
+            "elementary_secondary_schools",
+            "emergency_services_gcas_visa_use_only",
+            "employment_temp_agencies",
+            "equipment_rental",
+            "exterminating_services",
+            "family_clothing_stores",
+            "fast_food_restaurants",
+            "financial_institutions",
+            "fines_government_administrative_entities",
+            "fireplace_fireplace_screens_and_accessories_stores",
+            "floor_covering_stores",
+            "florists",
+            "florists_supplies_nursery_stock_and_flowers",
+            "freezer_and_locker_meat_provisioners",
+            "fuel_dealers_non_automotive",
+            "funeral_services_crematories",
+            "furniture_home_furnishings_and_equipment_stores_except_appliances",
+            "furniture_repair_refinishing",
+            "furriers_and_fur_shops",
+            "general_services",
+            "gift_card_novelty_and_souvenir_shops",
+            "glass_paint_and_wallpaper_stores",
+            "glassware_crystal_stores",
+            "golf_courses_public",
+            "government_licensed_horse_dog_racing_us_region_only",
+            "government_licensed_online_casions_online_gambling_us_region_only",
+            "government_owned_lotteries_non_us_region",
+            "government_owned_lotteries_us_region_only",
+            "government_services",
+            "grocery_stores_supermarkets",
+            "hardware_equipment_and_supplies",
+            "hardware_stores",
+            "health_and_beauty_spas",
+            "hearing_aids_sales_and_supplies",
+            "heating_plumbing_a_c",
+            "hobby_toy_and_game_shops",
+            "home_supply_warehouse_stores",
+            "hospitals",
+            "hotels_motels_and_resorts",
+            "household_appliance_stores",
+            "industrial_supplies",
+            "information_retrieval_services",
+            "insurance_default",
+            "insurance_underwriting_premiums",
+            "intra_company_purchases",
+            "jewelry_stores_watches_clocks_and_silverware_stores",
+            "landscaping_services",
+            "laundries",
+            "laundry_cleaning_services",
+            "legal_services_attorneys",
+            "luggage_and_leather_goods_stores",
+            "lumber_building_materials_stores",
+            "manual_cash_disburse",
+            "marinas_service_and_supplies",
+            "marketplaces",
+            "masonry_stonework_and_plaster",
+            "massage_parlors",
+            "medical_and_dental_labs",
+            "medical_dental_ophthalmic_and_hospital_equipment_and_supplies",
+            "medical_services",
+            "membership_organizations",
+            "mens_and_boys_clothing_and_accessories_stores",
+            "mens_womens_clothing_stores",
+            "metal_service_centers",
+            "miscellaneous_apparel_and_accessory_shops",
+            "miscellaneous_auto_dealers",
+            "miscellaneous_business_services",
+            "miscellaneous_food_stores",
+            "miscellaneous_general_merchandise",
+            "miscellaneous_general_services",
+            "miscellaneous_home_furnishing_specialty_stores",
+            "miscellaneous_publishing_and_printing",
+            "miscellaneous_recreation_services",
+            "miscellaneous_repair_shops",
+            "miscellaneous_specialty_retail",
+            "mobile_home_dealers",
+            "motion_picture_theaters",
+            "motor_freight_carriers_and_trucking",
+            "motor_homes_dealers",
+            "motor_vehicle_supplies_and_new_parts",
+            "motorcycle_shops_and_dealers",
+            "motorcycle_shops_dealers",
+            "music_stores_musical_instruments_pianos_and_sheet_music",
+            "news_dealers_and_newsstands",
+            "non_fi_money_orders",
+            "non_fi_stored_value_card_purchase_load",
+            "nondurable_goods",
+            "nurseries_lawn_and_garden_supply_stores",
+            "nursing_personal_care",
+            "office_and_commercial_furniture",
+            "opticians_eyeglasses",
+            "optometrists_ophthalmologist",
+            "orthopedic_goods_prosthetic_devices",
+            "osteopaths",
+            "package_stores_beer_wine_and_liquor",
+            "paints_varnishes_and_supplies",
+            "parking_lots_garages",
+            "passenger_railways",
+            "pawn_shops",
+            "pet_shops_pet_food_and_supplies",
+            "petroleum_and_petroleum_products",
+            "photo_developing",
+            "photographic_photocopy_microfilm_equipment_and_supplies",
+            "photographic_studios",
+            "picture_video_production",
+            "piece_goods_notions_and_other_dry_goods",
+            "plumbing_heating_equipment_and_supplies",
+            "political_organizations",
+            "postal_services_government_only",
+            "precious_stones_and_metals_watches_and_jewelry",
+            "professional_services",
+            "public_warehousing_and_storage",
+            "quick_copy_repro_and_blueprint",
+            "railroads",
+            "real_estate_agents_and_managers_rentals",
+            "record_stores",
+            "recreational_vehicle_rentals",
+            "religious_goods_stores",
+            "religious_organizations",
+            "roofing_siding_sheet_metal",
+            "secretarial_support_services",
+            "security_brokers_dealers",
+            "service_stations",
+            "sewing_needlework_fabric_and_piece_goods_stores",
+            "shoe_repair_hat_cleaning",
+            "shoe_stores",
+            "small_appliance_repair",
+            "snowmobile_dealers",
+            "special_trade_services",
+            "specialty_cleaning",
+            "sporting_goods_stores",
+            "sporting_recreation_camps",
+            "sports_and_riding_apparel_stores",
+            "sports_clubs_fields",
+            "stamp_and_coin_stores",
+            "stationary_office_supplies_printing_and_writing_paper",
+            "stationery_stores_office_and_school_supply_stores",
+            "swimming_pools_sales",
+            "t_ui_travel_germany",
+            "tailors_alterations",
+            "tax_payments_government_agencies",
+            "tax_preparation_services",
+            "taxicabs_limousines",
+            "telecommunication_equipment_and_telephone_sales",
+            "telecommunication_services",
+            "telegraph_services",
+            "tent_and_awning_shops",
+            "testing_laboratories",
+            "theatrical_ticket_agencies",
+            "timeshares",
+            "tire_retreading_and_repair",
+            "tolls_bridge_fees",
+            "tourist_attractions_and_exhibits",
+            "towing_services",
+            "trailer_parks_campgrounds",
+            "transportation_services",
+            "travel_agencies_tour_operators",
+            "truck_stop_iteration",
+            "truck_utility_trailer_rentals",
+            "typesetting_plate_making_and_related_services",
+            "typewriter_stores",
+            "u_s_federal_government_agencies_or_departments",
+            "uniforms_commercial_clothing",
+            "used_merchandise_and_secondhand_stores",
+            "utilities",
+            "variety_stores",
+            "veterinary_services",
+            "video_amusement_game_supplies",
+            "video_game_arcades",
+            "video_tape_rental_stores",
+            "vocational_trade_schools",
+            "watch_jewelry_repair",
+            "welding_repair",
+            "wholesale_clubs",
+            "wig_and_toupee_stores",
+            "wires_money_orders",
+            "womens_accessory_and_specialty_shops",
+            "womens_ready_to_wear_stores",
+            "wrecking_and_salvage_yards",
+        ]
+        | str
     ]
     """
-    A categorization of the seller's type of business. See our [merchant categories guide](https://docs.stripe.com/issuing/merchant-categories) for a list of possible values.
+    A categorization of the seller's type of business. See our [merchant categories
+    guide](https://docs.stripe.com/issuing/merchant-categories) for a list of possible values.
     """
     city: NotRequired[str]
     """
@@ -232,7 +534,8 @@ class TestHelpersIssuingAuthorizationCreateParamsMerchantData(TypedDict):
     """
     network_id: NotRequired[str]
     """
-    Identifier assigned to the seller by the card network. Different card networks may assign different network_id fields to the same merchant.
+    Identifier assigned to the seller by the card network. Different card networks may assign different network_id
+    fields to the same merchant.
     """
     postal_code: NotRequired[str]
     """
@@ -260,9 +563,7 @@ class TestHelpersIssuingAuthorizationCreateParamsNetworkData(TypedDict):
 
 
 class TestHelpersIssuingAuthorizationCreateParamsRiskAssessment(TypedDict):
-    card_testing_risk: NotRequired[
-        "TestHelpersIssuingAuthorizationCreateParamsRiskAssessmentCardTestingRisk"
-    ]
+    card_testing_risk: NotRequired["TestHelpersIssuingAuthorizationCreateParamsRiskAssessmentCardTestingRisk"]
     """
     Stripe's assessment of this authorization's likelihood of being card testing activity.
     """
@@ -270,76 +571,65 @@ class TestHelpersIssuingAuthorizationCreateParamsRiskAssessment(TypedDict):
     """
     Stripe's assessment of this authorization's likelihood to be fraudulent.
     """
-    merchant_dispute_risk: NotRequired[
-        "TestHelpersIssuingAuthorizationCreateParamsRiskAssessmentMerchantDisputeRisk"
-    ]
+    merchant_dispute_risk: NotRequired["TestHelpersIssuingAuthorizationCreateParamsRiskAssessmentMerchantDisputeRisk"]
     """
-    The dispute risk of the merchant (the seller on a purchase) on an authorization based on all Stripe Issuing activity.
+    The dispute risk of the merchant (the seller on a purchase) on an authorization based on all Stripe Issuing
+    activity.
     """
 
 
 class TestHelpersIssuingAuthorizationCreateParamsRiskAssessmentCardTestingRisk(TypedDict):
     invalid_account_number_decline_rate_past_hour: NotRequired[int]
     """
-    The % of declines due to a card number not existing in the past hour, taking place at the same merchant. Higher rates correspond to a greater probability of card testing activity, meaning bad actors may be attempting different card number combinations to guess a correct one. Takes on values between 0 and 100.
+    The % of declines due to a card number not existing in the past hour, taking place at the same merchant. Higher
+    rates correspond to a greater probability of card testing activity, meaning bad actors may be attempting different
+    card number combinations to guess a correct one. Takes on values between 0 and 100.
     """
     invalid_credentials_decline_rate_past_hour: NotRequired[int]
     """
-    The % of declines due to incorrect verification data (like CVV or expiry) in the past hour, taking place at the same merchant. Higher rates correspond to a greater probability of bad actors attempting to utilize valid card credentials at merchants with verification requirements. Takes on values between 0 and 100.
+    The % of declines due to incorrect verification data (like CVV or expiry) in the past hour, taking place at the same
+    merchant. Higher rates correspond to a greater probability of bad actors attempting to utilize valid card
+    credentials at merchants with verification requirements. Takes on values between 0 and 100.
     """
-    level: Union[
-        Literal[
-            "elevated", "highest", "low", "normal", "not_assessed", "unknown"
-        ],
-        str,
-    ]
+    level: Literal["elevated", "highest", "low", "normal", "not_assessed", "unknown"] | str
     """
-    The likelihood that this authorization is associated with card testing activity. This is assessed by evaluating decline activity over the last hour.
+    The likelihood that this authorization is associated with card testing activity. This is assessed by evaluating
+    decline activity over the last hour.
     """
 
 
 class TestHelpersIssuingAuthorizationCreateParamsRiskAssessmentFraudRisk(TypedDict):
-    level: Union[
-        Literal[
-            "elevated", "highest", "low", "normal", "not_assessed", "unknown"
-        ],
-        str,
-    ]
+    level: Literal["elevated", "highest", "low", "normal", "not_assessed", "unknown"] | str
     """
     Stripe's assessment of the likelihood of fraud on an authorization.
     """
     score: NotRequired[float]
     """
-    Stripe's numerical model score assessing the likelihood of fraudulent activity. A higher score means a higher likelihood of fraudulent activity, and anything above 25 is considered high risk.
+    Stripe's numerical model score assessing the likelihood of fraudulent activity. A higher score means a higher
+    likelihood of fraudulent activity, and anything above 25 is considered high risk.
     """
 
 
 class TestHelpersIssuingAuthorizationCreateParamsRiskAssessmentMerchantDisputeRisk(TypedDict):
     dispute_rate: NotRequired[int]
     """
-    The dispute rate observed across all Stripe Issuing authorizations for this merchant. For example, a value of 50 means 50% of authorizations from this merchant on Stripe Issuing have resulted in a dispute. Higher values mean a higher likelihood the authorization is disputed. Takes on values between 0 and 100.
+    The dispute rate observed across all Stripe Issuing authorizations for this merchant. For example, a value of 50
+    means 50% of authorizations from this merchant on Stripe Issuing have resulted in a dispute. Higher values mean a
+    higher likelihood the authorization is disputed. Takes on values between 0 and 100.
     """
-    level: Union[
-        Literal[
-            "elevated", "highest", "low", "normal", "not_assessed", "unknown"
-        ],
-        str,
-    ]
+    level: Literal["elevated", "highest", "low", "normal", "not_assessed", "unknown"] | str
     """
-    The likelihood that authorizations from this merchant will result in a dispute based on their history on Stripe Issuing.
+    The likelihood that authorizations from this merchant will result in a dispute based on their history on Stripe
+    Issuing.
     """
 
 
 class TestHelpersIssuingAuthorizationCreateParamsVerificationData(TypedDict):
-    address_line1_check: NotRequired[
-        "Literal['match', 'mismatch', 'not_provided']|str"
-    ]
+    address_line1_check: NotRequired[Literal["match", "mismatch", "not_provided"] | str]
     """
     Whether the cardholder provided an address first line and if it matched the cardholder's `billing.address.line1`.
     """
-    address_postal_code_check: NotRequired[
-        "Literal['match', 'mismatch', 'not_provided']|str"
-    ]
+    address_postal_code_check: NotRequired[Literal["match", "mismatch", "not_provided"] | str]
     """
     Whether the cardholder provided a postal code and if it matched the cardholder's `billing.address.postal_code`.
     """
@@ -349,19 +639,15 @@ class TestHelpersIssuingAuthorizationCreateParamsVerificationData(TypedDict):
     """
     The exemption applied to this authorization.
     """
-    cvc_check: NotRequired["Literal['match', 'mismatch', 'not_provided']|str"]
+    cvc_check: NotRequired[Literal["match", "mismatch", "not_provided"] | str]
     """
     Whether the cardholder provided a CVC and if it matched Stripe's record.
     """
-    expiry_check: NotRequired[
-        "Literal['match', 'mismatch', 'not_provided']|str"
-    ]
+    expiry_check: NotRequired[Literal["match", "mismatch", "not_provided"] | str]
     """
     Whether the cardholder provided an expiry date and if it matched Stripe's record.
     """
-    three_d_secure: NotRequired[
-        "TestHelpersIssuingAuthorizationCreateParamsVerificationDataThreeDSecure"
-    ]
+    three_d_secure: NotRequired["TestHelpersIssuingAuthorizationCreateParamsVerificationDataThreeDSecure"]
     """
     3D Secure details.
     """
@@ -370,26 +656,18 @@ class TestHelpersIssuingAuthorizationCreateParamsVerificationData(TypedDict):
 class TestHelpersIssuingAuthorizationCreateParamsVerificationDataAuthenticationExemption(
     TypedDict,
 ):
-    claimed_by: Union[Literal["acquirer", "issuer"], str]
+    claimed_by: Literal["acquirer", "issuer"] | str
     """
     The entity that requested the exemption, either the acquiring merchant or the Issuing user.
     """
-    type: Union[
-        Literal[
-            "low_value_transaction", "transaction_risk_analysis", "unknown"
-        ],
-        str,
-    ]
+    type: Literal["low_value_transaction", "transaction_risk_analysis", "unknown"] | str
     """
     The specific exemption claimed for this authorization.
     """
 
 
 class TestHelpersIssuingAuthorizationCreateParamsVerificationDataThreeDSecure(TypedDict):
-    result: Union[
-        Literal["attempt_acknowledged", "authenticated", "failed", "required"],
-        str,
-    ]
+    result: Literal["attempt_acknowledged", "authenticated", "failed", "required"] | str
     """
     The outcome of the 3D Secure authentication request.
     """

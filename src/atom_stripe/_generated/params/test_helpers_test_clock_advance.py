@@ -9,7 +9,9 @@ from ..._options import WriteOptions
 class TestHelpersTestClockAdvanceParams(TypedDict):
     frozen_time: int
     """
-    The time to advance the test clock. Must be after the test clock's current frozen time. Cannot be more than two intervals in the future from the shortest subscription in this test clock. If there are no subscriptions in this test clock, it cannot be more than two years in the future.
+    The time to advance the test clock. Must be after the test clock's current frozen time. Cannot be more than two
+    intervals in the future from the shortest subscription in this test clock. If there are no subscriptions in this
+    test clock, it cannot be more than two years in the future.
     """
 
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -14,8 +14,7 @@ from ..endpoints import ENDPOINTS
 if TYPE_CHECKING:
     from ..._options import ReadOptions, WriteOptions
     from ..._pagination import AsyncPaginator, Page
-    from ..models.account import Account
-    from ..models.account import DeletedAccount
+    from ..models.account import Account, DeletedAccount
     from ..params.account_create import AccountCreateArgs
     from ..params.account_list import AccountListArgs
     from ..params.account_reject import AccountRejectArgs
@@ -59,66 +58,81 @@ class AccountService(Service):
 
     async def delete(self, account: str, /, **args: Unpack[ReadOptions]) -> DeletedAccount:
         """With [Connect](https://docs.stripe.com/connect), you can delete accounts you manage.
-        
+
         Test-mode accounts can be deleted at any time.
-        
-        Live-mode accounts that have access to the standard dashboard and Stripe is responsible for negative account balances cannot be deleted, which includes Standard accounts. All other Live-mode accounts, can be deleted when all [balances](https://docs.stripe.com/api/balance/balance_object) are zero.
-        
-        If you want to delete your own account, use the [account information tab in your account settings](https://dashboard.stripe.com/settings/account) instead.
+
+        Live-mode accounts that have access to the standard dashboard and Stripe is responsible for negative account
+        balances cannot be deleted, which includes Standard accounts. All other Live-mode accounts, can be deleted when
+        all [balances](https://docs.stripe.com/api/balance/balance_object) are zero.
+
+        If you want to delete your own account, use the [account information tab in your account
+        settings](https://dashboard.stripe.com/settings/account) instead.
         """
-        return await self._call(ENDPOINTS["accounts.delete"], args, account)  # type: ignore[no-any-return]
+        return cast("DeletedAccount", await self._call(ENDPOINTS["accounts.delete"], args, account))
 
     async def retrieve(self, account: str, /, **args: Unpack[ReadOptions]) -> Account:
         """Retrieves the details of an account. (``GET /v1/accounts/{account}``)"""
-        return await self._call(ENDPOINTS["accounts.retrieve"], args, account)  # type: ignore[no-any-return]
+        return cast("Account", await self._call(ENDPOINTS["accounts.retrieve"], args, account))
 
     async def update(self, account: str, /, **args: Unpack[AccountUpdateArgs]) -> Account:
-        """Updates a [connected account](https://docs.stripe.com/connect/accounts) by setting the values of the parameters passed. Any parameters not provided are
+        """Updates a [connected account](https://docs.stripe.com/connect/accounts) by setting the values of the
+        parameters passed. Any parameters not provided are
         left unchanged.
-        
-        For accounts where [controller.requirement_collection](https://docs.stripe.com/api/accounts/object#account_object-controller-requirement_collection)
+
+        For accounts where
+        [controller.requirement_collection](https://docs.stripe.com/api/accounts/object#account_object-controller-requirement_collection)
         is application, which includes Custom accounts, you can update any information on the account.
-        
-        For accounts where [controller.requirement_collection](https://docs.stripe.com/api/accounts/object#account_object-controller-requirement_collection)
+
+        For accounts where
+        [controller.requirement_collection](https://docs.stripe.com/api/accounts/object#account_object-controller-requirement_collection)
         is stripe, which includes Standard and Express accounts, you can update all information until you create
-        an [Account Link or <a href="/api/account_sessions">Account Session](https://docs.stripe.com/api/account_links) to start Connect onboarding,
+        an [Account Link or <a href="/api/account_sessions">Account Session](https://docs.stripe.com/api/account_links)
+        to start Connect onboarding,
         after which some properties can no longer be updated.
-        
+
         To update your own account, use the [Dashboard](https://dashboard.stripe.com/settings/account). Refer to our
-        [Connect](https://docs.stripe.com/docs/connect/updating-accounts) documentation to learn more about updating accounts.
+        [Connect](https://docs.stripe.com/docs/connect/updating-accounts) documentation to learn more about updating
+        accounts.
         """
-        return await self._call(ENDPOINTS["accounts.update"], args, account)  # type: ignore[no-any-return]
+        return cast("Account", await self._call(ENDPOINTS["accounts.update"], args, account))
 
     async def retrieve_current(self, **args: Unpack[ReadOptions]) -> Account:
         """Retrieves the details of an account. (``GET /v1/account``)"""
-        return await self._call(ENDPOINTS["accounts.retrieve_current"], args)  # type: ignore[no-any-return]
+        return cast("Account", await self._call(ENDPOINTS["accounts.retrieve_current"], args))
 
     def list(self, **args: Unpack[AccountListArgs]) -> AsyncPaginator[Account, Page[Account]]:
-        """Returns a list of accounts connected to your platform via [Connect](https://docs.stripe.com/docs/connect). If you're not a platform, the list is empty. (``GET /v1/accounts``)"""
+        """Returns a list of accounts connected to your platform via [Connect](https://docs.stripe.com/docs/connect). If
+        you're not a platform, the list is empty. (``GET /v1/accounts``)"""
         return self._list(ENDPOINTS["accounts.list"], args)
 
     async def create(self, **args: Unpack[AccountCreateArgs]) -> Account:
         """With [Connect](https://docs.stripe.com/docs/connect), you can create Stripe accounts for your users.
-        To do this, you'll first need to [register your platform](https://dashboard.stripe.com/account/applications/settings).
-        
-        If you've already collected information for your connected accounts, you [can prefill that information](https://docs.stripe.com/connect/marketplace/tasks/create#prefill-account-information) when
+        To do this, you'll first need to [register your
+        platform](https://dashboard.stripe.com/account/applications/settings).
+
+        If you've already collected information for your connected accounts, you [can prefill that
+        information](https://docs.stripe.com/connect/marketplace/tasks/create#prefill-account-information) when
         creating the account. Connect Onboarding won't ask for the prefilled information during account onboarding.
         You can prefill any information on the account.
         """
-        return await self._call(ENDPOINTS["accounts.create"], args)  # type: ignore[no-any-return]
+        return cast("Account", await self._call(ENDPOINTS["accounts.create"], args))
 
     async def reject(self, account: str, /, **args: Unpack[AccountRejectArgs]) -> Account:
         """With [Connect](https://docs.stripe.com/connect), you can reject accounts that you have flagged as suspicious.
-        
-        Only accounts where your platform is liable for negative account balances, which includes Custom and Express accounts, can be rejected.
+
+        Only accounts where your platform is liable for negative account balances, which includes Custom and Express
+        accounts, can be rejected.
         """
-        return await self._call(ENDPOINTS["accounts.reject"], args, account)  # type: ignore[no-any-return]
+        return cast("Account", await self._call(ENDPOINTS["accounts.reject"], args, account))
 
     async def unreject(self, account: str, /, **args: Unpack[WriteOptions]) -> Account:
         """With Connect, you can unreject accounts that you have previously rejected.
-        
-        Only accounts that were rejected by your platform can be unrejected. This API cannot be used to unreject accounts that were rejected by Stripe.
-        
-        Unreject will only enable charges and/or payouts if there are no other restrictions other than those placed by a previous rejection. If you have separately paused charges and/or payouts outside of rejection, those pauses will remain in place after unrejection.
+
+        Only accounts that were rejected by your platform can be unrejected. This API cannot be used to unreject
+        accounts that were rejected by Stripe.
+
+        Unreject will only enable charges and/or payouts if there are no other restrictions other than those placed by a
+        previous rejection. If you have separately paused charges and/or payouts outside of rejection, those pauses will
+        remain in place after unrejection.
         """
-        return await self._call(ENDPOINTS["accounts.unreject"], args, account)  # type: ignore[no-any-return]
+        return cast("Account", await self._call(ENDPOINTS["accounts.unreject"], args, account))

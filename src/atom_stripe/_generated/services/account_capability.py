@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -21,13 +21,20 @@ class AccountCapabilityService(Service):
     """``/v1/accounts/{account}/capabilities``."""
 
     def list(self, account: str, /, **args: Unpack[ReadOptions]) -> AsyncPaginator[Capability, Page[Capability]]:
-        """Returns a list of capabilities associated with the account. The capabilities are returned sorted by creation date, with the most recent capability appearing first. (``GET /v1/accounts/{account}/capabilities``)"""
+        """Returns a list of capabilities associated with the account. The capabilities are returned sorted by creation
+        date, with the most recent capability appearing first. (``GET /v1/accounts/{account}/capabilities``)"""
         return self._list(ENDPOINTS["accounts.capabilities.list"], args, account)
 
     async def retrieve(self, account: str, capability: str, /, **args: Unpack[ReadOptions]) -> Capability:
-        """Retrieves information about the specified Account Capability. (``GET /v1/accounts/{account}/capabilities/{capability}``)"""
-        return await self._call(ENDPOINTS["accounts.capabilities.retrieve"], args, account, capability)  # type: ignore[no-any-return]
+        """Retrieves information about the specified Account Capability. (``GET
+        /v1/accounts/{account}/capabilities/{capability}``)"""
+        return cast(
+            "Capability", await self._call(ENDPOINTS["accounts.capabilities.retrieve"], args, account, capability)
+        )
 
     async def update(self, account: str, capability: str, /, **args: Unpack[AccountCapabilityUpdateArgs]) -> Capability:
-        """Updates an existing Account Capability. Request or remove a capability by updating its requested parameter. (``POST /v1/accounts/{account}/capabilities/{capability}``)"""
-        return await self._call(ENDPOINTS["accounts.capabilities.update"], args, account, capability)  # type: ignore[no-any-return]
+        """Updates an existing Account Capability. Request or remove a capability by updating its requested parameter.
+        (``POST /v1/accounts/{account}/capabilities/{capability}``)"""
+        return cast(
+            "Capability", await self._call(ENDPOINTS["accounts.capabilities.update"], args, account, capability)
+        )

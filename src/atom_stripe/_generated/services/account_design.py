@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -20,4 +20,4 @@ class AccountDesignService(Service):
 
     async def retrieve(self, **args: Unpack[ReadOptions]) -> Account:
         """Retrieves the details of an account. (``GET /v1/account``)"""
-        return await self._call(ENDPOINTS["account.retrieve"], args)  # type: ignore[no-any-return]
+        return cast("Account", await self._call(ENDPOINTS["account.retrieve"], args))

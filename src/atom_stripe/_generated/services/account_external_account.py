@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -24,29 +24,45 @@ class AccountExternalAccountService(Service):
     """``/v1/accounts/{account}/external_accounts``."""
 
     async def delete(self, account: str, id: str, /, **args: Unpack[ReadOptions]) -> BankAccount | Card:
-        """Delete a specified external account for a given account. (``DELETE /v1/accounts/{account}/external_accounts/{id}``)"""
-        return await self._call(ENDPOINTS["accounts.external_accounts.delete"], args, account, id)  # type: ignore[no-any-return]
+        """Delete a specified external account for a given account. (``DELETE
+        /v1/accounts/{account}/external_accounts/{id}``)"""
+        return cast(
+            "BankAccount | Card", await self._call(ENDPOINTS["accounts.external_accounts.delete"], args, account, id)
+        )
 
     async def retrieve(self, account: str, id: str, /, **args: Unpack[ReadOptions]) -> BankAccount | Card:
-        """Retrieve a specified external account for a given account. (``GET /v1/accounts/{account}/external_accounts/{id}``)"""
-        return await self._call(ENDPOINTS["accounts.external_accounts.retrieve"], args, account, id)  # type: ignore[no-any-return]
+        """Retrieve a specified external account for a given account. (``GET
+        /v1/accounts/{account}/external_accounts/{id}``)"""
+        return cast(
+            "BankAccount | Card", await self._call(ENDPOINTS["accounts.external_accounts.retrieve"], args, account, id)
+        )
 
-    async def update(self, account: str, id: str, /, **args: Unpack[AccountExternalAccountUpdateArgs]) -> BankAccount | Card:
+    async def update(
+        self, account: str, id: str, /, **args: Unpack[AccountExternalAccountUpdateArgs]
+    ) -> BankAccount | Card:
         """Updates the metadata, account holder name, account holder type of a bank account belonging to
         a connected account and optionally sets it as the default for its currency. Other bank account
         details are not editable by design.
-        
-        You can only update bank accounts when [account.controller.requirement_collection is application, which includes <a href="/connect/custom-accounts">Custom accounts](https://docs.stripe.com/api/accounts/object#account_object-controller-requirement_collection).
-        
+
+        You can only update bank accounts when [account.controller.requirement_collection is application, which includes
+        <a href="/connect/custom-accounts">Custom
+        accounts](https://docs.stripe.com/api/accounts/object#account_object-controller-requirement_collection).
+
         You can re-enable a disabled bank account by performing an update call without providing any
         arguments or changes.
         """
-        return await self._call(ENDPOINTS["accounts.external_accounts.update"], args, account, id)  # type: ignore[no-any-return]
+        return cast(
+            "BankAccount | Card", await self._call(ENDPOINTS["accounts.external_accounts.update"], args, account, id)
+        )
 
-    def list(self, account: str, /, **args: Unpack[AccountExternalAccountListArgs]) -> AsyncPaginator[BankAccount | Card, Page[BankAccount | Card]]:
+    def list(
+        self, account: str, /, **args: Unpack[AccountExternalAccountListArgs]
+    ) -> AsyncPaginator[BankAccount | Card, Page[BankAccount | Card]]:
         """List external accounts for an account. (``GET /v1/accounts/{account}/external_accounts``)"""
         return self._list(ENDPOINTS["accounts.external_accounts.list"], args, account)
 
     async def create(self, account: str, /, **args: Unpack[AccountExternalAccountCreateArgs]) -> BankAccount | Card:
         """Create an external account for a given account. (``POST /v1/accounts/{account}/external_accounts``)"""
-        return await self._call(ENDPOINTS["accounts.external_accounts.create"], args, account)  # type: ignore[no-any-return]
+        return cast(
+            "BankAccount | Card", await self._call(ENDPOINTS["accounts.external_accounts.create"], args, account)
+        )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -19,5 +19,6 @@ class AccountLinkService(Service):
     """``/v1/account_links``."""
 
     async def create(self, **args: Unpack[AccountLinkCreateArgs]) -> AccountLink:
-        """Creates an AccountLink object that includes a single-use Stripe URL that the platform can redirect their user to in order to take them through the Connect Onboarding flow. (``POST /v1/account_links``)"""
-        return await self._call(ENDPOINTS["account_links.create"], args)  # type: ignore[no-any-return]
+        """Creates an AccountLink object that includes a single-use Stripe URL that the platform can redirect their user
+        to in order to take them through the Connect Onboarding flow. (``POST /v1/account_links``)"""
+        return cast("AccountLink", await self._call(ENDPOINTS["account_links.create"], args))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -20,7 +20,8 @@ class AccountLoginLinkService(Service):
 
     async def create(self, account: str, /, **args: Unpack[WriteOptions]) -> LoginLink:
         """Creates a login link for a connected account to access the Express Dashboard.
-        
-        You can only create login links for accounts that use the [Express Dashboard](https://docs.stripe.com/connect/express-dashboard) and are connected to your platform.
+
+        You can only create login links for accounts that use the [Express
+        Dashboard](https://docs.stripe.com/connect/express-dashboard) and are connected to your platform.
         """
-        return await self._call(ENDPOINTS["accounts.login_links.create"], args, account)  # type: ignore[no-any-return]
+        return cast("LoginLink", await self._call(ENDPOINTS["accounts.login_links.create"], args, account))

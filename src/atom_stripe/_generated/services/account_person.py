@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -13,8 +13,7 @@ from ..endpoints import ENDPOINTS
 if TYPE_CHECKING:
     from ..._options import ReadOptions
     from ..._pagination import AsyncPaginator, Page
-    from ..models.person import DeletedPerson
-    from ..models.person import Person
+    from ..models.person import DeletedPerson, Person
     from ..params.account_person_create import AccountPersonCreateArgs
     from ..params.account_person_list import AccountPersonListArgs
     from ..params.account_person_update import AccountPersonUpdateArgs
@@ -24,21 +23,25 @@ class AccountPersonService(Service):
     """``/v1/accounts/{account}/persons``."""
 
     async def delete(self, account: str, person: str, /, **args: Unpack[ReadOptions]) -> DeletedPerson:
-        """Deletes an existing person's relationship to the account's legal entity. Any person with a relationship for an account can be deleted through the API, except if the person is the representative. If your integration is using the executive parameter, you cannot delete the only verified executive on file. (``DELETE /v1/accounts/{account}/persons/{person}``)"""
-        return await self._call(ENDPOINTS["accounts.persons.delete"], args, account, person)  # type: ignore[no-any-return]
+        """Deletes an existing person's relationship to the account's legal entity. Any person with a relationship for
+        an account can be deleted through the API, except if the person is the representative. If your integration is
+        using the executive parameter, you cannot delete the only verified executive on file. (``DELETE
+        /v1/accounts/{account}/persons/{person}``)"""
+        return cast("DeletedPerson", await self._call(ENDPOINTS["accounts.persons.delete"], args, account, person))
 
     async def retrieve(self, account: str, person: str, /, **args: Unpack[ReadOptions]) -> Person:
         """Retrieves an existing person. (``GET /v1/accounts/{account}/persons/{person}``)"""
-        return await self._call(ENDPOINTS["accounts.persons.retrieve"], args, account, person)  # type: ignore[no-any-return]
+        return cast("Person", await self._call(ENDPOINTS["accounts.persons.retrieve"], args, account, person))
 
     async def update(self, account: str, person: str, /, **args: Unpack[AccountPersonUpdateArgs]) -> Person:
         """Updates an existing person. (``POST /v1/accounts/{account}/persons/{person}``)"""
-        return await self._call(ENDPOINTS["accounts.persons.update"], args, account, person)  # type: ignore[no-any-return]
+        return cast("Person", await self._call(ENDPOINTS["accounts.persons.update"], args, account, person))
 
     def list(self, account: str, /, **args: Unpack[AccountPersonListArgs]) -> AsyncPaginator[Person, Page[Person]]:
-        """Returns a list of people associated with the account's legal entity. The people are returned sorted by creation date, with the most recent people appearing first. (``GET /v1/accounts/{account}/persons``)"""
+        """Returns a list of people associated with the account's legal entity. The people are returned sorted by
+        creation date, with the most recent people appearing first. (``GET /v1/accounts/{account}/persons``)"""
         return self._list(ENDPOINTS["accounts.persons.list"], args, account)
 
     async def create(self, account: str, /, **args: Unpack[AccountPersonCreateArgs]) -> Person:
         """Creates a new person. (``POST /v1/accounts/{account}/persons``)"""
-        return await self._call(ENDPOINTS["accounts.persons.create"], args, account)  # type: ignore[no-any-return]
+        return cast("Person", await self._call(ENDPOINTS["accounts.persons.create"], args, account))

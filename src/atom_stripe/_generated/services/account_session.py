@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -19,5 +19,6 @@ class AccountSessionService(Service):
     """``/v1/account_sessions``."""
 
     async def create(self, **args: Unpack[AccountSessionCreateArgs]) -> AccountSession:
-        """Creates an AccountSession object that includes a single-use token that the platform can use on their front-end to grant client-side API access. (``POST /v1/account_sessions``)"""
-        return await self._call(ENDPOINTS["account_sessions.create"], args)  # type: ignore[no-any-return]
+        """Creates an AccountSession object that includes a single-use token that the platform can use on their
+        front-end to grant client-side API access. (``POST /v1/account_sessions``)"""
+        return cast("AccountSession", await self._call(ENDPOINTS["account_sessions.create"], args))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -13,8 +13,7 @@ from ..endpoints import ENDPOINTS
 if TYPE_CHECKING:
     from ..._options import ReadOptions
     from ..._pagination import AsyncPaginator, Page
-    from ..models.apple_pay_domain import ApplePayDomain
-    from ..models.apple_pay_domain import DeletedApplePayDomain
+    from ..models.apple_pay_domain import ApplePayDomain, DeletedApplePayDomain
     from ..params.apple_pay_domain_create import ApplePayDomainCreateArgs
     from ..params.apple_pay_domain_list import ApplePayDomainListArgs
 
@@ -24,11 +23,11 @@ class ApplePayDomainService(Service):
 
     async def delete(self, domain: str, /, **args: Unpack[ReadOptions]) -> DeletedApplePayDomain:
         """Delete an apple pay domain. (``DELETE /v1/apple_pay/domains/{domain}``)"""
-        return await self._call(ENDPOINTS["apple_pay_domains.delete"], args, domain)  # type: ignore[no-any-return]
+        return cast("DeletedApplePayDomain", await self._call(ENDPOINTS["apple_pay_domains.delete"], args, domain))
 
     async def retrieve(self, domain: str, /, **args: Unpack[ReadOptions]) -> ApplePayDomain:
         """Retrieve an apple pay domain. (``GET /v1/apple_pay/domains/{domain}``)"""
-        return await self._call(ENDPOINTS["apple_pay_domains.retrieve"], args, domain)  # type: ignore[no-any-return]
+        return cast("ApplePayDomain", await self._call(ENDPOINTS["apple_pay_domains.retrieve"], args, domain))
 
     def list(self, **args: Unpack[ApplePayDomainListArgs]) -> AsyncPaginator[ApplePayDomain, Page[ApplePayDomain]]:
         """List apple pay domains. (``GET /v1/apple_pay/domains``)"""
@@ -36,4 +35,4 @@ class ApplePayDomainService(Service):
 
     async def create(self, **args: Unpack[ApplePayDomainCreateArgs]) -> ApplePayDomain:
         """Create an apple pay domain. (``POST /v1/apple_pay/domains``)"""
-        return await self._call(ENDPOINTS["apple_pay_domains.create"], args)  # type: ignore[no-any-return]
+        return cast("ApplePayDomain", await self._call(ENDPOINTS["apple_pay_domains.create"], args))

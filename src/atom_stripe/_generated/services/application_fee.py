@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -30,9 +30,11 @@ class ApplicationFeeService(Service):
         return ApplicationFeeRefundService(self._requester)
 
     def list(self, **args: Unpack[ApplicationFeeListArgs]) -> AsyncPaginator[ApplicationFee, Page[ApplicationFee]]:
-        """Returns a list of application fees you've previously collected. The application fees are returned in sorted order, with the most recent fees appearing first. (``GET /v1/application_fees``)"""
+        """Returns a list of application fees you've previously collected. The application fees are returned in sorted
+        order, with the most recent fees appearing first. (``GET /v1/application_fees``)"""
         return self._list(ENDPOINTS["application_fees.list"], args)
 
     async def retrieve(self, id: str, /, **args: Unpack[ReadOptions]) -> ApplicationFee:
-        """Retrieves the details of an application fee that your account has collected. The same information is returned when refunding the application fee. (``GET /v1/application_fees/{id}``)"""
-        return await self._call(ENDPOINTS["application_fees.retrieve"], args, id)  # type: ignore[no-any-return]
+        """Retrieves the details of an application fee that your account has collected. The same information is returned
+        when refunding the application fee. (``GET /v1/application_fees/{id}``)"""
+        return cast("ApplicationFee", await self._call(ENDPOINTS["application_fees.retrieve"], args, id))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -23,29 +23,43 @@ class ApplicationFeeRefundService(Service):
     """``/v1/application_fees/{id}/refunds``."""
 
     async def retrieve(self, fee: str, id: str, /, **args: Unpack[ReadOptions]) -> ApplicationFeeRefund:
-        """By default, you can see the 10 most recent refunds stored directly on the application fee object, but you can also retrieve details about a specific refund stored on the application fee. (``GET /v1/application_fees/{fee}/refunds/{id}``)"""
-        return await self._call(ENDPOINTS["application_fees.refunds.retrieve"], args, fee, id)  # type: ignore[no-any-return]
+        """By default, you can see the 10 most recent refunds stored directly on the application fee object, but you can
+        also retrieve details about a specific refund stored on the application fee. (``GET
+        /v1/application_fees/{fee}/refunds/{id}``)"""
+        return cast(
+            "ApplicationFeeRefund", await self._call(ENDPOINTS["application_fees.refunds.retrieve"], args, fee, id)
+        )
 
-    async def update(self, fee: str, id: str, /, **args: Unpack[ApplicationFeeRefundUpdateArgs]) -> ApplicationFeeRefund:
-        """Updates the specified application fee refund by setting the values of the parameters passed. Any parameters not provided will be left unchanged.
-        
+    async def update(
+        self, fee: str, id: str, /, **args: Unpack[ApplicationFeeRefundUpdateArgs]
+    ) -> ApplicationFeeRefund:
+        """Updates the specified application fee refund by setting the values of the parameters passed. Any parameters
+        not provided will be left unchanged.
+
         This request only accepts metadata as an argument.
         """
-        return await self._call(ENDPOINTS["application_fees.refunds.update"], args, fee, id)  # type: ignore[no-any-return]
+        return cast(
+            "ApplicationFeeRefund", await self._call(ENDPOINTS["application_fees.refunds.update"], args, fee, id)
+        )
 
-    def list(self, id: str, /, **args: Unpack[ApplicationFeeRefundListArgs]) -> AsyncPaginator[ApplicationFeeRefund, Page[ApplicationFeeRefund]]:
-        """You can see a list of the refunds belonging to a specific application fee. Note that the 10 most recent refunds are always available by default on the application fee object. If you need more than those 10, you can use this API method and the limit and starting_after parameters to page through additional refunds. (``GET /v1/application_fees/{id}/refunds``)"""
+    def list(
+        self, id: str, /, **args: Unpack[ApplicationFeeRefundListArgs]
+    ) -> AsyncPaginator[ApplicationFeeRefund, Page[ApplicationFeeRefund]]:
+        """You can see a list of the refunds belonging to a specific application fee. Note that the 10 most recent
+        refunds are always available by default on the application fee object. If you need more than those 10, you can
+        use this API method and the limit and starting_after parameters to page through additional refunds. (``GET
+        /v1/application_fees/{id}/refunds``)"""
         return self._list(ENDPOINTS["application_fees.refunds.list"], args, id)
 
     async def create(self, id: str, /, **args: Unpack[ApplicationFeeRefundCreateArgs]) -> ApplicationFeeRefund:
         """Refunds an application fee that has previously been collected but not yet refunded.
         Funds will be refunded to the Stripe account from which the fee was originally collected.
-        
+
         You can optionally refund only part of an application fee.
         You can do so multiple times, until the entire fee has been refunded.
-        
+
         Once entirely refunded, an application fee can't be refunded again.
         This method will raise an error when called on an already-refunded application fee,
         or when trying to refund more money than is left on an application fee.
         """
-        return await self._call(ENDPOINTS["application_fees.refunds.create"], args, id)  # type: ignore[no-any-return]
+        return cast("ApplicationFeeRefund", await self._call(ENDPOINTS["application_fees.refunds.create"], args, id))

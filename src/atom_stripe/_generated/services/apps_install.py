@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -22,21 +22,39 @@ class AppsInstallService(Service):
     """``/v1/apps/installs``."""
 
     def list(self, **args: Unpack[AppsInstallListArgs]) -> AsyncPaginator[AppsInstall, Page[AppsInstall]]:
-        """Returns a list of app installs. An app developer filtering by its own app with its own key sees that app's installs across the accounts that installed it. An app developer acting on a connected account through Stripe-Account and filtering by its app sees that account's installs of the app, and an embedding platform acting on a connected account sees only the installs it created there. Other callers see the installs on their own account. A live key lists live installs and a test key lists test installs; the key of an app's managed sandbox filtering by app lists that app's installs across every sandbox. (``GET /v1/apps/installs``)"""
+        """Returns a list of app installs. An app developer filtering by its own app with its own key sees that app's
+        installs across the accounts that installed it. An app developer acting on a connected account through
+        Stripe-Account and filtering by its app sees that account's installs of the app, and an embedding platform
+        acting on a connected account sees only the installs it created there. Other callers see the installs on their
+        own account. A live key lists live installs and a test key lists test installs; the key of an app's managed
+        sandbox filtering by app lists that app's installs across every sandbox. (``GET /v1/apps/installs``)"""
         return self._list(ENDPOINTS["apps.installs.list"], args)
 
     async def create(self, **args: Unpack[AppsInstallCreateArgs]) -> AppsInstall:
-        """Creates an app install. An account installs its own private app with its own key; public and testing installs are made from the Dashboard. An app developer acting on a connected account through Stripe-Account installs or reinstalls its app there, and an embedding platform can do the same once the app's developer approves its request to embed the app. For a private app, creating an install installs the newest completed upload; when that version is already installed with nothing pending, the existing install is returned. (``POST /v1/apps/installs``)"""
-        return await self._call(ENDPOINTS["apps.installs.create"], args)  # type: ignore[no-any-return]
+        """Creates an app install. An account installs its own private app with its own key; public and testing installs
+        are made from the Dashboard. An app developer acting on a connected account through Stripe-Account installs or
+        reinstalls its app there, and an embedding platform can do the same once the app's developer approves its
+        request to embed the app. For a private app, creating an install installs the newest completed upload; when that
+        version is already installed with nothing pending, the existing install is returned. (``POST
+        /v1/apps/installs``)"""
+        return cast("AppsInstall", await self._call(ENDPOINTS["apps.installs.create"], args))
 
     async def retrieve(self, id: str, /, **args: Unpack[ReadOptions]) -> AppsInstall:
-        """Retrieves an app install. The installing account, the app's developer (with the keys of the account that owns the app or of the app's managed sandbox), and the embedding platform that created the install can retrieve it. (``GET /v1/apps/installs/{id}``)"""
-        return await self._call(ENDPOINTS["apps.installs.retrieve"], args, id)  # type: ignore[no-any-return]
+        """Retrieves an app install. The installing account, the app's developer (with the keys of the account that owns
+        the app or of the app's managed sandbox), and the embedding platform that created the install can retrieve it.
+        (``GET /v1/apps/installs/{id}``)"""
+        return cast("AppsInstall", await self._call(ENDPOINTS["apps.installs.retrieve"], args, id))
 
     async def update(self, id: str, /, **args: Unpack[WriteOptions]) -> AppsInstall:
-        """Reauthorizes an app install. The installer grants the permissions, content security policy entries, and endpoints that the version being installed requests. An account reauthorizes its own installs on any channel with its own key, which grants all of that access, so only give app_install_write to keys that may approve an app's access. App developers and embedding platforms reauthorize installs on connected accounts through Stripe-Account. An app developer can't grant new access. An embedding platform can grant new access only once the app's developer approves its request to embed the app. For private apps, the version being installed is the newest completed upload. (``POST /v1/apps/installs/{id}``)"""
-        return await self._call(ENDPOINTS["apps.installs.update"], args, id)  # type: ignore[no-any-return]
+        """Reauthorizes an app install. The installer grants the permissions, content security policy entries, and
+        endpoints that the version being installed requests. An account reauthorizes its own installs on any channel
+        with its own key, which grants all of that access, so only give app_install_write to keys that may approve an
+        app's access. App developers and embedding platforms reauthorize installs on connected accounts through
+        Stripe-Account. An app developer can't grant new access. An embedding platform can grant new access only once
+        the app's developer approves its request to embed the app. For private apps, the version being installed is the
+        newest completed upload. (``POST /v1/apps/installs/{id}``)"""
+        return cast("AppsInstall", await self._call(ENDPOINTS["apps.installs.update"], args, id))
 
     async def uninstall(self, id: str, /, **args: Unpack[WriteOptions]) -> AppsInstall:
         """Uninstalls an app from the account that installed it. (``POST /v1/apps/installs/{id}/uninstall``)"""
-        return await self._call(ENDPOINTS["apps.installs.uninstall"], args, id)  # type: ignore[no-any-return]
+        return cast("AppsInstall", await self._call(ENDPOINTS["apps.installs.uninstall"], args, id))

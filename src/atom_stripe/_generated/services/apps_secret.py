@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -28,12 +28,12 @@ class AppsSecretService(Service):
 
     async def create(self, **args: Unpack[AppsSecretCreateArgs]) -> AppsSecret:
         """Create or replace a secret in the secret store. (``POST /v1/apps/secrets``)"""
-        return await self._call(ENDPOINTS["apps.secrets.create"], args)  # type: ignore[no-any-return]
+        return cast("AppsSecret", await self._call(ENDPOINTS["apps.secrets.create"], args))
 
     async def find(self, **args: Unpack[AppsSecretFindArgs]) -> AppsSecret:
         """Finds a secret in the secret store by name and scope. (``GET /v1/apps/secrets/find``)"""
-        return await self._call(ENDPOINTS["apps.secrets.find"], args)  # type: ignore[no-any-return]
+        return cast("AppsSecret", await self._call(ENDPOINTS["apps.secrets.find"], args))
 
     async def delete_where(self, **args: Unpack[AppsSecretDeleteWhereArgs]) -> AppsSecret:
         """Deletes a secret from the secret store by name and scope. (``POST /v1/apps/secrets/delete``)"""
-        return await self._call(ENDPOINTS["apps.secrets.delete_where"], args)  # type: ignore[no-any-return]
+        return cast("AppsSecret", await self._call(ENDPOINTS["apps.secrets.delete_where"], args))

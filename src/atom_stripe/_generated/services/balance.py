@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -20,6 +20,7 @@ class BalanceService(Service):
 
     async def retrieve(self, **args: Unpack[ReadOptions]) -> Balance:
         """Retrieves the current account balance, based on the authentication that was used to make the request.
-        For a sample request, see [Accounting for negative balances](https://docs.stripe.com/docs/connect/account-balances#accounting-for-negative-balances).
+        For a sample request, see [Accounting for negative
+        balances](https://docs.stripe.com/docs/connect/account-balances#accounting-for-negative-balances).
         """
-        return await self._call(ENDPOINTS["balance.retrieve"], args)  # type: ignore[no-any-return]
+        return cast("Balance", await self._call(ENDPOINTS["balance.retrieve"], args))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -23,10 +23,10 @@ class BalanceSettingsService(Service):
         """Retrieves balance settings for a given connected account.
         Related guide: [Making API calls for connected accounts](https://docs.stripe.com/connect/authentication)
         """
-        return await self._call(ENDPOINTS["balance_settings.retrieve"], args)  # type: ignore[no-any-return]
+        return cast("BalanceSettings", await self._call(ENDPOINTS["balance_settings.retrieve"], args))
 
     async def update(self, **args: Unpack[BalanceSettingsUpdateArgs]) -> BalanceSettings:
         """Updates balance settings for a given connected account.
         Related guide: [Making API calls for connected accounts](https://docs.stripe.com/connect/authentication)
         """
-        return await self._call(ENDPOINTS["balance_settings.update"], args)  # type: ignore[no-any-return]
+        return cast("BalanceSettings", await self._call(ENDPOINTS["balance_settings.update"], args))

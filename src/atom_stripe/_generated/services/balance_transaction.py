@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -20,16 +20,20 @@ if TYPE_CHECKING:
 class BalanceTransactionService(Service):
     """``/v1/balance_transactions``."""
 
-    def list(self, **args: Unpack[BalanceTransactionListArgs]) -> AsyncPaginator[BalanceTransaction, Page[BalanceTransaction]]:
-        """Returns a list of transactions that have contributed to the Stripe account balance (for example, charges, transfers, and so on). The transactions return in sorted order, with the most recent transactions appearing first.
-        
+    def list(
+        self, **args: Unpack[BalanceTransactionListArgs]
+    ) -> AsyncPaginator[BalanceTransaction, Page[BalanceTransaction]]:
+        """Returns a list of transactions that have contributed to the Stripe account balance (for example, charges,
+        transfers, and so on). The transactions return in sorted order, with the most recent transactions appearing
+        first.
+
         The previous name of this endpoint was “Balance history,” and it used the path /v1/balance/history.
         """
         return self._list(ENDPOINTS["balance_transactions.list"], args)
 
     async def retrieve(self, id: str, /, **args: Unpack[ReadOptions]) -> BalanceTransaction:
         """Retrieves the balance transaction with the given ID.
-        
+
         Note that this endpoint previously used the path /v1/balance/history/:id.
         """
-        return await self._call(ENDPOINTS["balance_transactions.retrieve"], args, id)  # type: ignore[no-any-return]
+        return cast("BalanceTransaction", await self._call(ENDPOINTS["balance_transactions.retrieve"], args, id))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -27,20 +27,21 @@ class BillingAlertService(Service):
 
     async def create(self, **args: Unpack[BillingAlertCreateArgs]) -> BillingAlert:
         """Creates a billing alert (``POST /v1/billing/alerts``)"""
-        return await self._call(ENDPOINTS["billing.alerts.create"], args)  # type: ignore[no-any-return]
+        return cast("BillingAlert", await self._call(ENDPOINTS["billing.alerts.create"], args))
 
     async def retrieve(self, id: str, /, **args: Unpack[ReadOptions]) -> BillingAlert:
         """Retrieves a billing alert given an ID (``GET /v1/billing/alerts/{id}``)"""
-        return await self._call(ENDPOINTS["billing.alerts.retrieve"], args, id)  # type: ignore[no-any-return]
+        return cast("BillingAlert", await self._call(ENDPOINTS["billing.alerts.retrieve"], args, id))
 
     async def activate(self, id: str, /, **args: Unpack[WriteOptions]) -> BillingAlert:
         """Reactivates this alert, allowing it to trigger again. (``POST /v1/billing/alerts/{id}/activate``)"""
-        return await self._call(ENDPOINTS["billing.alerts.activate"], args, id)  # type: ignore[no-any-return]
+        return cast("BillingAlert", await self._call(ENDPOINTS["billing.alerts.activate"], args, id))
 
     async def archive(self, id: str, /, **args: Unpack[WriteOptions]) -> BillingAlert:
-        """Archives this alert, removing it from the list view and APIs. This is non-reversible. (``POST /v1/billing/alerts/{id}/archive``)"""
-        return await self._call(ENDPOINTS["billing.alerts.archive"], args, id)  # type: ignore[no-any-return]
+        """Archives this alert, removing it from the list view and APIs. This is non-reversible. (``POST
+        /v1/billing/alerts/{id}/archive``)"""
+        return cast("BillingAlert", await self._call(ENDPOINTS["billing.alerts.archive"], args, id))
 
     async def deactivate(self, id: str, /, **args: Unpack[WriteOptions]) -> BillingAlert:
         """Deactivates this alert, preventing it from triggering. (``POST /v1/billing/alerts/{id}/deactivate``)"""
-        return await self._call(ENDPOINTS["billing.alerts.deactivate"], args, id)  # type: ignore[no-any-return]
+        return cast("BillingAlert", await self._call(ENDPOINTS["billing.alerts.deactivate"], args, id))

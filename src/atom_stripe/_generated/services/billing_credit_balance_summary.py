@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -20,4 +20,6 @@ class BillingCreditBalanceSummaryService(Service):
 
     async def retrieve(self, **args: Unpack[BillingCreditBalanceSummaryRetrieveArgs]) -> BillingCreditBalanceSummary:
         """Retrieves the credit balance summary for a customer. (``GET /v1/billing/credit_balance_summary``)"""
-        return await self._call(ENDPOINTS["billing.credit_balance_summary.retrieve"], args)  # type: ignore[no-any-return]
+        return cast(
+            "BillingCreditBalanceSummary", await self._call(ENDPOINTS["billing.credit_balance_summary.retrieve"], args)
+        )

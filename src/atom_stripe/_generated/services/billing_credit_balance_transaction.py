@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -20,10 +20,15 @@ if TYPE_CHECKING:
 class BillingCreditBalanceTransactionService(Service):
     """``/v1/billing/credit_balance_transactions``."""
 
-    def list(self, **args: Unpack[BillingCreditBalanceTransactionListArgs]) -> AsyncPaginator[BillingCreditBalanceTransaction, Page[BillingCreditBalanceTransaction]]:
+    def list(
+        self, **args: Unpack[BillingCreditBalanceTransactionListArgs]
+    ) -> AsyncPaginator[BillingCreditBalanceTransaction, Page[BillingCreditBalanceTransaction]]:
         """Retrieve a list of credit balance transactions. (``GET /v1/billing/credit_balance_transactions``)"""
         return self._list(ENDPOINTS["billing.credit_balance_transactions.list"], args)
 
     async def retrieve(self, id: str, /, **args: Unpack[ReadOptions]) -> BillingCreditBalanceTransaction:
         """Retrieves a credit balance transaction. (``GET /v1/billing/credit_balance_transactions/{id}``)"""
-        return await self._call(ENDPOINTS["billing.credit_balance_transactions.retrieve"], args, id)  # type: ignore[no-any-return]
+        return cast(
+            "BillingCreditBalanceTransaction",
+            await self._call(ENDPOINTS["billing.credit_balance_transactions.retrieve"], args, id),
+        )

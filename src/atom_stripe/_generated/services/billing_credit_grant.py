@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -22,26 +22,28 @@ if TYPE_CHECKING:
 class BillingCreditGrantService(Service):
     """``/v1/billing/credit_grants``."""
 
-    def list(self, **args: Unpack[BillingCreditGrantListArgs]) -> AsyncPaginator[BillingCreditGrant, Page[BillingCreditGrant]]:
+    def list(
+        self, **args: Unpack[BillingCreditGrantListArgs]
+    ) -> AsyncPaginator[BillingCreditGrant, Page[BillingCreditGrant]]:
         """Retrieve a list of credit grants. (``GET /v1/billing/credit_grants``)"""
         return self._list(ENDPOINTS["billing.credit_grants.list"], args)
 
     async def create(self, **args: Unpack[BillingCreditGrantCreateArgs]) -> BillingCreditGrant:
         """Creates a credit grant. (``POST /v1/billing/credit_grants``)"""
-        return await self._call(ENDPOINTS["billing.credit_grants.create"], args)  # type: ignore[no-any-return]
+        return cast("BillingCreditGrant", await self._call(ENDPOINTS["billing.credit_grants.create"], args))
 
     async def retrieve(self, id: str, /, **args: Unpack[ReadOptions]) -> BillingCreditGrant:
         """Retrieves a credit grant. (``GET /v1/billing/credit_grants/{id}``)"""
-        return await self._call(ENDPOINTS["billing.credit_grants.retrieve"], args, id)  # type: ignore[no-any-return]
+        return cast("BillingCreditGrant", await self._call(ENDPOINTS["billing.credit_grants.retrieve"], args, id))
 
     async def update(self, id: str, /, **args: Unpack[BillingCreditGrantUpdateArgs]) -> BillingCreditGrant:
         """Updates a credit grant. (``POST /v1/billing/credit_grants/{id}``)"""
-        return await self._call(ENDPOINTS["billing.credit_grants.update"], args, id)  # type: ignore[no-any-return]
+        return cast("BillingCreditGrant", await self._call(ENDPOINTS["billing.credit_grants.update"], args, id))
 
     async def expire(self, id: str, /, **args: Unpack[WriteOptions]) -> BillingCreditGrant:
         """Expires a credit grant. (``POST /v1/billing/credit_grants/{id}/expire``)"""
-        return await self._call(ENDPOINTS["billing.credit_grants.expire"], args, id)  # type: ignore[no-any-return]
+        return cast("BillingCreditGrant", await self._call(ENDPOINTS["billing.credit_grants.expire"], args, id))
 
     async def void_grant(self, id: str, /, **args: Unpack[WriteOptions]) -> BillingCreditGrant:
         """Voids a credit grant. (``POST /v1/billing/credit_grants/{id}/void``)"""
-        return await self._call(ENDPOINTS["billing.credit_grants.void_grant"], args, id)  # type: ignore[no-any-return]
+        return cast("BillingCreditGrant", await self._call(ENDPOINTS["billing.credit_grants.void_grant"], args, id))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -22,22 +22,27 @@ if TYPE_CHECKING:
 class BillingFeedbackOptionService(Service):
     """``/v1/billing/feedback_options``."""
 
-    def list(self, **args: Unpack[BillingFeedbackOptionListArgs]) -> AsyncPaginator[BillingFeedbackOption, Page[BillingFeedbackOption]]:
+    def list(
+        self, **args: Unpack[BillingFeedbackOptionListArgs]
+    ) -> AsyncPaginator[BillingFeedbackOption, Page[BillingFeedbackOption]]:
         """Returns a list of your feedback options. (``GET /v1/billing/feedback_options``)"""
         return self._list(ENDPOINTS["billing.feedback_options.list"], args)
 
     async def create(self, **args: Unpack[BillingFeedbackOptionCreateArgs]) -> BillingFeedbackOption:
         """Creates a new feedback option. (``POST /v1/billing/feedback_options``)"""
-        return await self._call(ENDPOINTS["billing.feedback_options.create"], args)  # type: ignore[no-any-return]
+        return cast("BillingFeedbackOption", await self._call(ENDPOINTS["billing.feedback_options.create"], args))
 
     async def retrieve(self, id: str, /, **args: Unpack[ReadOptions]) -> BillingFeedbackOption:
         """Retrieves a feedback option object given an ID. (``GET /v1/billing/feedback_options/{id}``)"""
-        return await self._call(ENDPOINTS["billing.feedback_options.retrieve"], args, id)  # type: ignore[no-any-return]
+        return cast("BillingFeedbackOption", await self._call(ENDPOINTS["billing.feedback_options.retrieve"], args, id))
 
     async def update(self, id: str, /, **args: Unpack[BillingFeedbackOptionUpdateArgs]) -> BillingFeedbackOption:
         """Updates the description of an existing feedback option. (``POST /v1/billing/feedback_options/{id}``)"""
-        return await self._call(ENDPOINTS["billing.feedback_options.update"], args, id)  # type: ignore[no-any-return]
+        return cast("BillingFeedbackOption", await self._call(ENDPOINTS["billing.feedback_options.update"], args, id))
 
     async def deactivate(self, id: str, /, **args: Unpack[WriteOptions]) -> BillingFeedbackOption:
-        """Deactivates a feedback option. Deactivated feedback options cannot be used in portal configurations. (``POST /v1/billing/feedback_options/{id}/deactivate``)"""
-        return await self._call(ENDPOINTS["billing.feedback_options.deactivate"], args, id)  # type: ignore[no-any-return]
+        """Deactivates a feedback option. Deactivated feedback options cannot be used in portal configurations. (``POST
+        /v1/billing/feedback_options/{id}/deactivate``)"""
+        return cast(
+            "BillingFeedbackOption", await self._call(ENDPOINTS["billing.feedback_options.deactivate"], args, id)
+        )

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -37,20 +37,22 @@ class BillingMeterService(Service):
 
     async def create(self, **args: Unpack[BillingMeterCreateArgs]) -> BillingMeter:
         """Creates a billing meter. (``POST /v1/billing/meters``)"""
-        return await self._call(ENDPOINTS["billing.meters.create"], args)  # type: ignore[no-any-return]
+        return cast("BillingMeter", await self._call(ENDPOINTS["billing.meters.create"], args))
 
     async def retrieve(self, id: str, /, **args: Unpack[ReadOptions]) -> BillingMeter:
         """Retrieves a billing meter given an ID. (``GET /v1/billing/meters/{id}``)"""
-        return await self._call(ENDPOINTS["billing.meters.retrieve"], args, id)  # type: ignore[no-any-return]
+        return cast("BillingMeter", await self._call(ENDPOINTS["billing.meters.retrieve"], args, id))
 
     async def update(self, id: str, /, **args: Unpack[BillingMeterUpdateArgs]) -> BillingMeter:
         """Updates a billing meter. (``POST /v1/billing/meters/{id}``)"""
-        return await self._call(ENDPOINTS["billing.meters.update"], args, id)  # type: ignore[no-any-return]
+        return cast("BillingMeter", await self._call(ENDPOINTS["billing.meters.update"], args, id))
 
     async def deactivate(self, id: str, /, **args: Unpack[WriteOptions]) -> BillingMeter:
-        """When a meter is deactivated, no more meter events will be accepted for this meter. You can't attach a deactivated meter to a price. (``POST /v1/billing/meters/{id}/deactivate``)"""
-        return await self._call(ENDPOINTS["billing.meters.deactivate"], args, id)  # type: ignore[no-any-return]
+        """When a meter is deactivated, no more meter events will be accepted for this meter. You can't attach a
+        deactivated meter to a price. (``POST /v1/billing/meters/{id}/deactivate``)"""
+        return cast("BillingMeter", await self._call(ENDPOINTS["billing.meters.deactivate"], args, id))
 
     async def reactivate(self, id: str, /, **args: Unpack[WriteOptions]) -> BillingMeter:
-        """When a meter is reactivated, events for this meter can be accepted and you can attach the meter to a price. (``POST /v1/billing/meters/{id}/reactivate``)"""
-        return await self._call(ENDPOINTS["billing.meters.reactivate"], args, id)  # type: ignore[no-any-return]
+        """When a meter is reactivated, events for this meter can be accepted and you can attach the meter to a price.
+        (``POST /v1/billing/meters/{id}/reactivate``)"""
+        return cast("BillingMeter", await self._call(ENDPOINTS["billing.meters.reactivate"], args, id))

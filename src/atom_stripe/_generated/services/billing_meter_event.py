@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -20,4 +20,4 @@ class BillingMeterEventService(Service):
 
     async def create(self, **args: Unpack[BillingMeterEventCreateArgs]) -> BillingMeterEvent:
         """Creates a billing meter event. (``POST /v1/billing/meter_events``)"""
-        return await self._call(ENDPOINTS["billing.meter_events.create"], args)  # type: ignore[no-any-return]
+        return cast("BillingMeterEvent", await self._call(ENDPOINTS["billing.meter_events.create"], args))

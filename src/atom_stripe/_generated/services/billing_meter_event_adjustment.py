@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -20,4 +20,6 @@ class BillingMeterEventAdjustmentService(Service):
 
     async def create(self, **args: Unpack[BillingMeterEventAdjustmentCreateArgs]) -> BillingMeterEventAdjustment:
         """Creates a billing meter event adjustment. (``POST /v1/billing/meter_event_adjustments``)"""
-        return await self._call(ENDPOINTS["billing.meter_event_adjustments.create"], args)  # type: ignore[no-any-return]
+        return cast(
+            "BillingMeterEventAdjustment", await self._call(ENDPOINTS["billing.meter_event_adjustments.create"], args)
+        )

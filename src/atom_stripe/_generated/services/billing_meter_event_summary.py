@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 class BillingMeterEventSummaryService(Service):
     """``/v1/billing/meters/{id}/event_summaries``."""
 
-    def list(self, id: str, /, **args: Unpack[BillingMeterEventSummaryListArgs]) -> AsyncPaginator[BillingMeterEventSummary, Page[BillingMeterEventSummary]]:
+    def list(
+        self, id: str, /, **args: Unpack[BillingMeterEventSummaryListArgs]
+    ) -> AsyncPaginator[BillingMeterEventSummary, Page[BillingMeterEventSummary]]:
         """Retrieve a list of billing meter event summaries. (``GET /v1/billing/meters/{id}/event_summaries``)"""
         return self._list(ENDPOINTS["billing.meters.event_summaries.list"], args, id)

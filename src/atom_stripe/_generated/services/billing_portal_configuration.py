@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -22,18 +22,34 @@ if TYPE_CHECKING:
 class BillingPortalConfigurationService(Service):
     """``/v1/billing_portal/configurations``."""
 
-    def list(self, **args: Unpack[BillingPortalConfigurationListArgs]) -> AsyncPaginator[BillingPortalConfiguration, Page[BillingPortalConfiguration]]:
-        """Returns a list of configurations that describe the functionality of the customer portal. (``GET /v1/billing_portal/configurations``)"""
+    def list(
+        self, **args: Unpack[BillingPortalConfigurationListArgs]
+    ) -> AsyncPaginator[BillingPortalConfiguration, Page[BillingPortalConfiguration]]:
+        """Returns a list of configurations that describe the functionality of the customer portal. (``GET
+        /v1/billing_portal/configurations``)"""
         return self._list(ENDPOINTS["billing_portal.configurations.list"], args)
 
     async def create(self, **args: Unpack[BillingPortalConfigurationCreateArgs]) -> BillingPortalConfiguration:
-        """Creates a configuration that describes the functionality and behavior of a PortalSession (``POST /v1/billing_portal/configurations``)"""
-        return await self._call(ENDPOINTS["billing_portal.configurations.create"], args)  # type: ignore[no-any-return]
+        """Creates a configuration that describes the functionality and behavior of a PortalSession (``POST
+        /v1/billing_portal/configurations``)"""
+        return cast(
+            "BillingPortalConfiguration", await self._call(ENDPOINTS["billing_portal.configurations.create"], args)
+        )
 
     async def retrieve(self, configuration: str, /, **args: Unpack[ReadOptions]) -> BillingPortalConfiguration:
-        """Retrieves a configuration that describes the functionality of the customer portal. (``GET /v1/billing_portal/configurations/{configuration}``)"""
-        return await self._call(ENDPOINTS["billing_portal.configurations.retrieve"], args, configuration)  # type: ignore[no-any-return]
+        """Retrieves a configuration that describes the functionality of the customer portal. (``GET
+        /v1/billing_portal/configurations/{configuration}``)"""
+        return cast(
+            "BillingPortalConfiguration",
+            await self._call(ENDPOINTS["billing_portal.configurations.retrieve"], args, configuration),
+        )
 
-    async def update(self, configuration: str, /, **args: Unpack[BillingPortalConfigurationUpdateArgs]) -> BillingPortalConfiguration:
-        """Updates a configuration that describes the functionality of the customer portal. (``POST /v1/billing_portal/configurations/{configuration}``)"""
-        return await self._call(ENDPOINTS["billing_portal.configurations.update"], args, configuration)  # type: ignore[no-any-return]
+    async def update(
+        self, configuration: str, /, **args: Unpack[BillingPortalConfigurationUpdateArgs]
+    ) -> BillingPortalConfiguration:
+        """Updates a configuration that describes the functionality of the customer portal. (``POST
+        /v1/billing_portal/configurations/{configuration}``)"""
+        return cast(
+            "BillingPortalConfiguration",
+            await self._call(ENDPOINTS["billing_portal.configurations.update"], args, configuration),
+        )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -20,4 +20,4 @@ class BillingPortalSessionService(Service):
 
     async def create(self, **args: Unpack[BillingPortalSessionCreateArgs]) -> BillingPortalSession:
         """Creates a session of the customer portal. (``POST /v1/billing_portal/sessions``)"""
-        return await self._call(ENDPOINTS["billing_portal.sessions.create"], args)  # type: ignore[no-any-return]
+        return cast("BillingPortalSession", await self._call(ENDPOINTS["billing_portal.sessions.create"], args))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -25,23 +25,30 @@ class ChargeService(Service):
     """``/v1/charges``."""
 
     def list(self, **args: Unpack[ChargeListArgs]) -> AsyncPaginator[Charge, Page[Charge]]:
-        """Returns a list of charges you've previously created. The charges are returned in sorted order, with the most recent charges appearing first. (``GET /v1/charges``)"""
+        """Returns a list of charges you've previously created. The charges are returned in sorted order, with the most
+        recent charges appearing first. (``GET /v1/charges``)"""
         return self._list(ENDPOINTS["charges.list"], args)
 
     async def create(self, **args: Unpack[ChargeCreateArgs]) -> Charge:
-        """This method is deprecated and will be removed soon. If your integration uses it, you need to update it to use a different payment flow, such as [the Payment Intents API](https://docs.stripe.com/docs/payments/payment-intents). (``POST /v1/charges``)"""
-        return await self._call(ENDPOINTS["charges.create"], args)  # type: ignore[no-any-return]
+        """This method is deprecated and will be removed soon. If your integration uses it, you need to update it to use
+        a different payment flow, such as [the Payment Intents
+        API](https://docs.stripe.com/docs/payments/payment-intents). (``POST /v1/charges``)"""
+        return cast("Charge", await self._call(ENDPOINTS["charges.create"], args))
 
     async def retrieve(self, charge: str, /, **args: Unpack[ReadOptions]) -> Charge:
-        """Retrieves the details of a charge that has previously been created. Supply the unique charge ID that was returned from your previous request, and Stripe will return the corresponding charge information. The same information is returned when creating or refunding the charge. (``GET /v1/charges/{charge}``)"""
-        return await self._call(ENDPOINTS["charges.retrieve"], args, charge)  # type: ignore[no-any-return]
+        """Retrieves the details of a charge that has previously been created. Supply the unique charge ID that was
+        returned from your previous request, and Stripe will return the corresponding charge information. The same
+        information is returned when creating or refunding the charge. (``GET /v1/charges/{charge}``)"""
+        return cast("Charge", await self._call(ENDPOINTS["charges.retrieve"], args, charge))
 
     async def update(self, charge: str, /, **args: Unpack[ChargeUpdateArgs]) -> Charge:
-        """Updates the specified charge by setting the values of the parameters passed. Any parameters not provided will be left unchanged. (``POST /v1/charges/{charge}``)"""
-        return await self._call(ENDPOINTS["charges.update"], args, charge)  # type: ignore[no-any-return]
+        """Updates the specified charge by setting the values of the parameters passed. Any parameters not provided will
+        be left unchanged. (``POST /v1/charges/{charge}``)"""
+        return cast("Charge", await self._call(ENDPOINTS["charges.update"], args, charge))
 
     def search(self, **args: Unpack[ChargeSearchArgs]) -> AsyncPaginator[Charge, SearchPage[Charge]]:
-        """Search for charges you've previously created using Stripe's [Search Query Language](https://docs.stripe.com/docs/search#search-query-language).
+        """Search for charges you've previously created using Stripe's [Search Query
+        Language](https://docs.stripe.com/docs/search#search-query-language).
         Don't use search in read-after-write flows where strict consistency is necessary. Under normal operating
         conditions, data is searchable in less than a minute. Occasionally, propagation of new or updated data can be up
         to an hour behind during outages. Search functionality is not available to merchants in India.
@@ -49,5 +56,7 @@ class ChargeService(Service):
         return self._list(ENDPOINTS["charges.search"], args)
 
     async def capture(self, charge: str, /, **args: Unpack[ChargeCaptureArgs]) -> Charge:
-        """This method is deprecated and will be removed soon. If your integration uses it, you need to update it to use a different payment flow, such as [the Payment Intents API](https://docs.stripe.com/docs/payments/payment-intents). (``POST /v1/charges/{charge}/capture``)"""
-        return await self._call(ENDPOINTS["charges.capture"], args, charge)  # type: ignore[no-any-return]
+        """This method is deprecated and will be removed soon. If your integration uses it, you need to update it to use
+        a different payment flow, such as [the Payment Intents
+        API](https://docs.stripe.com/docs/payments/payment-intents). (``POST /v1/charges/{charge}/capture``)"""
+        return cast("Charge", await self._call(ENDPOINTS["charges.capture"], args, charge))

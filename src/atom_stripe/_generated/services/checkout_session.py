@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -37,22 +37,24 @@ class CheckoutSessionService(Service):
 
     async def create(self, **args: Unpack[CheckoutSessionCreateArgs]) -> CheckoutSession:
         """Creates a Checkout Session object. (``POST /v1/checkout/sessions``)"""
-        return await self._call(ENDPOINTS["checkout.sessions.create"], args)  # type: ignore[no-any-return]
+        return cast("CheckoutSession", await self._call(ENDPOINTS["checkout.sessions.create"], args))
 
     async def retrieve(self, session: str, /, **args: Unpack[ReadOptions]) -> CheckoutSession:
         """Retrieves a Checkout Session object. (``GET /v1/checkout/sessions/{session}``)"""
-        return await self._call(ENDPOINTS["checkout.sessions.retrieve"], args, session)  # type: ignore[no-any-return]
+        return cast("CheckoutSession", await self._call(ENDPOINTS["checkout.sessions.retrieve"], args, session))
 
     async def update(self, session: str, /, **args: Unpack[CheckoutSessionUpdateArgs]) -> CheckoutSession:
         """Updates a Checkout Session object.
-        
-        Related guide: [Dynamically update a Checkout Session](https://docs.stripe.com/payments/advanced/dynamic-updates)
+
+        Related guide: [Dynamically update a Checkout
+        Session](https://docs.stripe.com/payments/advanced/dynamic-updates)
         """
-        return await self._call(ENDPOINTS["checkout.sessions.update"], args, session)  # type: ignore[no-any-return]
+        return cast("CheckoutSession", await self._call(ENDPOINTS["checkout.sessions.update"], args, session))
 
     async def expire(self, session: str, /, **args: Unpack[WriteOptions]) -> CheckoutSession:
         """A Checkout Session can be expired when it is in one of these statuses: open
-        
-        After it expires, a customer can't complete a Checkout Session and customers loading the Checkout Session see a message saying the Checkout Session is expired.
+
+        After it expires, a customer can't complete a Checkout Session and customers loading the Checkout Session see a
+        message saying the Checkout Session is expired.
         """
-        return await self._call(ENDPOINTS["checkout.sessions.expire"], args, session)  # type: ignore[no-any-return]
+        return cast("CheckoutSession", await self._call(ENDPOINTS["checkout.sessions.expire"], args, session))

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 class CheckoutSessionLineItemService(Service):
     """``/v1/checkout/sessions/{session}/line_items``."""
 
-    def list(self, session: str, /, **args: Unpack[CheckoutSessionLineItemListArgs]) -> AsyncPaginator[LineItem, Page[LineItem]]:
-        """When retrieving a Checkout Session, there is an includable line_items property containing the first handful of those items. There is also a URL where you can retrieve the full (paginated) list of line items. (``GET /v1/checkout/sessions/{session}/line_items``)"""
+    def list(
+        self, session: str, /, **args: Unpack[CheckoutSessionLineItemListArgs]
+    ) -> AsyncPaginator[LineItem, Page[LineItem]]:
+        """When retrieving a Checkout Session, there is an includable line_items property containing the first handful
+        of those items. There is also a URL where you can retrieve the full (paginated) list of line items. (``GET
+        /v1/checkout/sessions/{session}/line_items``)"""
         return self._list(ENDPOINTS["checkout.sessions.line_items.list"], args, session)

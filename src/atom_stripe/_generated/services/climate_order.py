@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -32,15 +32,16 @@ class ClimateOrderService(Service):
         """Creates a Climate order object for a given Climate product. The order will be processed immediately
         after creation and payment will be deducted your Stripe balance.
         """
-        return await self._call(ENDPOINTS["climate.orders.create"], args)  # type: ignore[no-any-return]
+        return cast("ClimateOrder", await self._call(ENDPOINTS["climate.orders.create"], args))
 
     async def retrieve(self, order: str, /, **args: Unpack[ReadOptions]) -> ClimateOrder:
         """Retrieves the details of a Climate order object with the given ID. (``GET /v1/climate/orders/{order}``)"""
-        return await self._call(ENDPOINTS["climate.orders.retrieve"], args, order)  # type: ignore[no-any-return]
+        return cast("ClimateOrder", await self._call(ENDPOINTS["climate.orders.retrieve"], args, order))
 
     async def update(self, order: str, /, **args: Unpack[ClimateOrderUpdateArgs]) -> ClimateOrder:
-        """Updates the specified order by setting the values of the parameters passed. (``POST /v1/climate/orders/{order}``)"""
-        return await self._call(ENDPOINTS["climate.orders.update"], args, order)  # type: ignore[no-any-return]
+        """Updates the specified order by setting the values of the parameters passed. (``POST
+        /v1/climate/orders/{order}``)"""
+        return cast("ClimateOrder", await self._call(ENDPOINTS["climate.orders.update"], args, order))
 
     async def cancel(self, order: str, /, **args: Unpack[WriteOptions]) -> ClimateOrder:
         """Cancels a Climate order. You can cancel an order within 24 hours of creation. Stripe refunds the
@@ -48,4 +49,4 @@ class ClimateOrderService(Service):
         might cancel reservations if suppliers fail to deliver. If Frontier cancels the reservation, Stripe
         provides 90 days advance notice and refunds the amount_total.
         """
-        return await self._call(ENDPOINTS["climate.orders.cancel"], args, order)  # type: ignore[no-any-return]
+        return cast("ClimateOrder", await self._call(ENDPOINTS["climate.orders.cancel"], args, order))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -26,4 +26,4 @@ class ClimateProductService(Service):
 
     async def retrieve(self, product: str, /, **args: Unpack[ReadOptions]) -> ClimateProduct:
         """Retrieves the details of a Climate product with the given ID. (``GET /v1/climate/products/{product}``)"""
-        return await self._call(ENDPOINTS["climate.products.retrieve"], args, product)  # type: ignore[no-any-return]
+        return cast("ClimateProduct", await self._call(ENDPOINTS["climate.products.retrieve"], args, product))

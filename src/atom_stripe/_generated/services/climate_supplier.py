@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -26,4 +26,4 @@ class ClimateSupplierService(Service):
 
     async def retrieve(self, supplier: str, /, **args: Unpack[ReadOptions]) -> ClimateSupplier:
         """Retrieves a Climate supplier object. (``GET /v1/climate/suppliers/{supplier}``)"""
-        return await self._call(ENDPOINTS["climate.suppliers.retrieve"], args, supplier)  # type: ignore[no-any-return]
+        return cast("ClimateSupplier", await self._call(ENDPOINTS["climate.suppliers.retrieve"], args, supplier))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -20,4 +20,6 @@ class ConfirmationTokenService(Service):
 
     async def retrieve(self, confirmation_token: str, /, **args: Unpack[ReadOptions]) -> ConfirmationToken:
         """Retrieves an existing ConfirmationToken object (``GET /v1/confirmation_tokens/{confirmation_token}``)"""
-        return await self._call(ENDPOINTS["confirmation_tokens.retrieve"], args, confirmation_token)  # type: ignore[no-any-return]
+        return cast(
+            "ConfirmationToken", await self._call(ENDPOINTS["confirmation_tokens.retrieve"], args, confirmation_token)
+        )

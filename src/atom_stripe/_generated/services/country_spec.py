@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -26,4 +26,4 @@ class CountrySpecService(Service):
 
     async def retrieve(self, country: str, /, **args: Unpack[ReadOptions]) -> CountrySpec:
         """Returns a Country Spec for a given Country code. (``GET /v1/country_specs/{country}``)"""
-        return await self._call(ENDPOINTS["country_specs.retrieve"], args, country)  # type: ignore[no-any-return]
+        return cast("CountrySpec", await self._call(ENDPOINTS["country_specs.retrieve"], args, country))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -13,8 +13,7 @@ from ..endpoints import ENDPOINTS
 if TYPE_CHECKING:
     from ..._options import ReadOptions
     from ..._pagination import AsyncPaginator, Page
-    from ..models.coupon import Coupon
-    from ..models.coupon import DeletedCoupon
+    from ..models.coupon import Coupon, DeletedCoupon
     from ..params.coupon_create import CouponCreateArgs
     from ..params.coupon_list import CouponListArgs
     from ..params.coupon_update import CouponUpdateArgs
@@ -24,24 +23,32 @@ class CouponService(Service):
     """``/v1/coupons``."""
 
     async def delete(self, coupon: str, /, **args: Unpack[ReadOptions]) -> DeletedCoupon:
-        """You can delete coupons via the [coupon management](https://dashboard.stripe.com/coupons) page of the Stripe dashboard. However, deleting a coupon does not affect any customers who have already applied the coupon; it means that new customers can't redeem the coupon. You can also delete coupons via the API. (``DELETE /v1/coupons/{coupon}``)"""
-        return await self._call(ENDPOINTS["coupons.delete"], args, coupon)  # type: ignore[no-any-return]
+        """You can delete coupons via the [coupon management](https://dashboard.stripe.com/coupons) page of the Stripe
+        dashboard. However, deleting a coupon does not affect any customers who have already applied the coupon; it
+        means that new customers can't redeem the coupon. You can also delete coupons via the API. (``DELETE
+        /v1/coupons/{coupon}``)"""
+        return cast("DeletedCoupon", await self._call(ENDPOINTS["coupons.delete"], args, coupon))
 
     async def retrieve(self, coupon: str, /, **args: Unpack[ReadOptions]) -> Coupon:
         """Retrieves the coupon with the given ID. (``GET /v1/coupons/{coupon}``)"""
-        return await self._call(ENDPOINTS["coupons.retrieve"], args, coupon)  # type: ignore[no-any-return]
+        return cast("Coupon", await self._call(ENDPOINTS["coupons.retrieve"], args, coupon))
 
     async def update(self, coupon: str, /, **args: Unpack[CouponUpdateArgs]) -> Coupon:
-        """Updates the metadata of a coupon. Other coupon details (currency, duration, amount_off) are, by design, not editable. (``POST /v1/coupons/{coupon}``)"""
-        return await self._call(ENDPOINTS["coupons.update"], args, coupon)  # type: ignore[no-any-return]
+        """Updates the metadata of a coupon. Other coupon details (currency, duration, amount_off) are, by design, not
+        editable. (``POST /v1/coupons/{coupon}``)"""
+        return cast("Coupon", await self._call(ENDPOINTS["coupons.update"], args, coupon))
 
     def list(self, **args: Unpack[CouponListArgs]) -> AsyncPaginator[Coupon, Page[Coupon]]:
         """Returns a list of your coupons. (``GET /v1/coupons``)"""
         return self._list(ENDPOINTS["coupons.list"], args)
 
     async def create(self, **args: Unpack[CouponCreateArgs]) -> Coupon:
-        """You can create coupons easily via the [coupon management](https://dashboard.stripe.com/coupons) page of the Stripe dashboard. Coupon creation is also accessible via the API if you need to create coupons on the fly.
-        
-        A coupon has either a percent_off or an amount_off and currency. If you set an amount_off, that amount will be subtracted from any invoice's subtotal. For example, an invoice with a subtotal of 100 will have a final total of 0 if a coupon with an amount_off of 200 is applied to it and an invoice with a subtotal of 300 will have a final total of 100 if a coupon with an amount_off of 200 is applied to it.
+        """You can create coupons easily via the [coupon management](https://dashboard.stripe.com/coupons) page of the
+        Stripe dashboard. Coupon creation is also accessible via the API if you need to create coupons on the fly.
+
+        A coupon has either a percent_off or an amount_off and currency. If you set an amount_off, that amount will be
+        subtracted from any invoice's subtotal. For example, an invoice with a subtotal of 100 will have a final total
+        of 0 if a coupon with an amount_off of 200 is applied to it and an invoice with a subtotal of 300 will have a
+        final total of 100 if a coupon with an amount_off of 200 is applied to it.
         """
-        return await self._call(ENDPOINTS["coupons.create"], args)  # type: ignore[no-any-return]
+        return cast("Coupon", await self._call(ENDPOINTS["coupons.create"], args))

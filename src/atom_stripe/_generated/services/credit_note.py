@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -45,36 +45,47 @@ class CreditNoteService(Service):
         return self._list(ENDPOINTS["credit_notes.list"], args)
 
     async def create(self, **args: Unpack[CreditNoteCreateArgs]) -> CreditNote:
-        """Issue a credit note to adjust the amount of a finalized invoice. A credit note will first reduce the invoice's amount_remaining (and amount_due), but not below zero.
-        This amount is indicated by the credit note's pre_payment_amount. The excess amount is indicated by post_payment_amount, and it can result in any combination of the following:
-        
-        
+        """Issue a credit note to adjust the amount of a finalized invoice. A credit note will first reduce the
+        invoice's amount_remaining (and amount_due), but not below zero.
+        This amount is indicated by the credit note's pre_payment_amount. The excess amount is indicated by
+        post_payment_amount, and it can result in any combination of the following:
+
+
         Refunds: create a new refund (using refund_amount) or link existing refunds (using refunds).
-        Customer balance credit: credit the customer's balance (using credit_amount) which will be automatically applied to their next invoice when it's finalized.
-        Outside of Stripe credit: record the amount that is or will be credited outside of Stripe (using out_of_band_amount).
-        
-        
+        Customer balance credit: credit the customer's balance (using credit_amount) which will be automatically applied
+        to their next invoice when it's finalized.
+        Outside of Stripe credit: record the amount that is or will be credited outside of Stripe (using
+        out_of_band_amount).
+
+
         The sum of refunds, customer balance credits, and outside of Stripe credits must equal the post_payment_amount.
-        
-        You may issue multiple credit notes for an invoice. Each credit note may increment the invoice's pre_payment_credit_notes_amount,
-        post_payment_credit_notes_amount, or both, depending on the invoice's amount_remaining at the time of credit note creation.
-        
-        For invoices that also have refunds created through the [Refund API](https://docs.stripe.com/docs/api/refunds), the credit note API subtracts those refund amounts from the maximum creditable amount. This prevents the combined credit notes and refunds from exceeding the invoice amount. If you use both, ensure the combined total does not exceed the invoice's paid amount.
+
+        You may issue multiple credit notes for an invoice. Each credit note may increment the invoice's
+        pre_payment_credit_notes_amount,
+        post_payment_credit_notes_amount, or both, depending on the invoice's amount_remaining at the time of credit
+        note creation.
+
+        For invoices that also have refunds created through the [Refund API](https://docs.stripe.com/docs/api/refunds),
+        the credit note API subtracts those refund amounts from the maximum creditable amount. This prevents the
+        combined credit notes and refunds from exceeding the invoice amount. If you use both, ensure the combined total
+        does not exceed the invoice's paid amount.
         """
-        return await self._call(ENDPOINTS["credit_notes.create"], args)  # type: ignore[no-any-return]
+        return cast("CreditNote", await self._call(ENDPOINTS["credit_notes.create"], args))
 
     async def retrieve(self, id: str, /, **args: Unpack[ReadOptions]) -> CreditNote:
         """Retrieves the credit note object with the given identifier. (``GET /v1/credit_notes/{id}``)"""
-        return await self._call(ENDPOINTS["credit_notes.retrieve"], args, id)  # type: ignore[no-any-return]
+        return cast("CreditNote", await self._call(ENDPOINTS["credit_notes.retrieve"], args, id))
 
     async def update(self, id: str, /, **args: Unpack[CreditNoteUpdateArgs]) -> CreditNote:
         """Updates an existing credit note. (``POST /v1/credit_notes/{id}``)"""
-        return await self._call(ENDPOINTS["credit_notes.update"], args, id)  # type: ignore[no-any-return]
+        return cast("CreditNote", await self._call(ENDPOINTS["credit_notes.update"], args, id))
 
     async def preview(self, **args: Unpack[CreditNotePreviewArgs]) -> CreditNote:
         """Get a preview of a credit note without creating it. (``GET /v1/credit_notes/preview``)"""
-        return await self._call(ENDPOINTS["credit_notes.preview"], args)  # type: ignore[no-any-return]
+        return cast("CreditNote", await self._call(ENDPOINTS["credit_notes.preview"], args))
 
     async def void_credit_note(self, id: str, /, **args: Unpack[WriteOptions]) -> CreditNote:
-        """Marks a credit note as void. Learn more about [voiding credit notes](https://docs.stripe.com/docs/billing/invoices/credit-notes#voiding). (``POST /v1/credit_notes/{id}/void``)"""
-        return await self._call(ENDPOINTS["credit_notes.void_credit_note"], args, id)  # type: ignore[no-any-return]
+        """Marks a credit note as void. Learn more about [voiding credit
+        notes](https://docs.stripe.com/docs/billing/invoices/credit-notes#voiding). (``POST
+        /v1/credit_notes/{id}/void``)"""
+        return cast("CreditNote", await self._call(ENDPOINTS["credit_notes.void_credit_note"], args, id))

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 class CreditNoteLineItemService(Service):
     """``/v1/credit_notes/{credit_note}/lines``."""
 
-    def list(self, credit_note: str, /, **args: Unpack[CreditNoteLineItemListArgs]) -> AsyncPaginator[CreditNoteLineItem, Page[CreditNoteLineItem]]:
-        """When retrieving a credit note, you'll get a lines property containing the first handful of those items. There is also a URL where you can retrieve the full (paginated) list of line items. (``GET /v1/credit_notes/{credit_note}/lines``)"""
+    def list(
+        self, credit_note: str, /, **args: Unpack[CreditNoteLineItemListArgs]
+    ) -> AsyncPaginator[CreditNoteLineItem, Page[CreditNoteLineItem]]:
+        """When retrieving a credit note, you'll get a lines property containing the first handful of those items. There
+        is also a URL where you can retrieve the full (paginated) list of line items. (``GET
+        /v1/credit_notes/{credit_note}/lines``)"""
         return self._list(ENDPOINTS["credit_notes.line_items.list"], args, credit_note)

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 class CreditNotePreviewLinesService(Service):
     """``/v1/credit_notes/preview/lines``."""
 
-    def list(self, **args: Unpack[CreditNotePreviewLinesListArgs]) -> AsyncPaginator[CreditNoteLineItem, Page[CreditNoteLineItem]]:
-        """When retrieving a credit note preview, you'll get a lines property containing the first handful of those items. This URL you can retrieve the full (paginated) list of line items. (``GET /v1/credit_notes/preview/lines``)"""
+    def list(
+        self, **args: Unpack[CreditNotePreviewLinesListArgs]
+    ) -> AsyncPaginator[CreditNoteLineItem, Page[CreditNoteLineItem]]:
+        """When retrieving a credit note preview, you'll get a lines property containing the first handful of those
+        items. This URL you can retrieve the full (paginated) list of line items. (``GET
+        /v1/credit_notes/preview/lines``)"""
         return self._list(ENDPOINTS["credit_notes.preview_lines.list"], args)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -14,8 +14,7 @@ from ..endpoints import ENDPOINTS
 if TYPE_CHECKING:
     from ..._options import ReadOptions
     from ..._pagination import AsyncPaginator, Page, SearchPage
-    from ..models.customer import Customer
-    from ..models.customer import DeletedCustomer
+    from ..models.customer import Customer, DeletedCustomer
     from ..models.discount import Discount
     from ..params.customer_create import CustomerCreateArgs
     from ..params.customer_list import CustomerListArgs
@@ -83,34 +82,44 @@ class CustomerService(Service):
         return CustomerTaxIdService(self._requester)
 
     async def delete(self, customer: str, /, **args: Unpack[ReadOptions]) -> DeletedCustomer:
-        """Permanently deletes a customer. It cannot be undone. Also immediately cancels any active subscriptions on the customer. (``DELETE /v1/customers/{customer}``)"""
-        return await self._call(ENDPOINTS["customers.delete"], args, customer)  # type: ignore[no-any-return]
+        """Permanently deletes a customer. It cannot be undone. Also immediately cancels any active subscriptions on the
+        customer. (``DELETE /v1/customers/{customer}``)"""
+        return cast("DeletedCustomer", await self._call(ENDPOINTS["customers.delete"], args, customer))
 
     async def retrieve(self, customer: str, /, **args: Unpack[ReadOptions]) -> Customer:
         """Retrieves a Customer object. (``GET /v1/customers/{customer}``)"""
-        return await self._call(ENDPOINTS["customers.retrieve"], args, customer)  # type: ignore[no-any-return]
+        return cast("Customer", await self._call(ENDPOINTS["customers.retrieve"], args, customer))
 
     async def update(self, customer: str, /, **args: Unpack[CustomerUpdateArgs]) -> Customer:
-        """Updates the specified customer by setting the values of the parameters passed. Any parameters not provided are left unchanged. For example, if you pass the source parameter, that becomes the customer's active source (such as a card) to be used for all charges in the future. When you update a customer to a new valid card source by passing the source parameter: for each of the customer's current subscriptions, if the subscription bills automatically and is in the past_due state, then the latest open invoice for the subscription with automatic collection enabled is retried. This retry doesn't count as an automatic retry, and doesn't affect the next regularly scheduled payment for the invoice. Changing the default_source for a customer doesn't trigger this behavior.
-        
+        """Updates the specified customer by setting the values of the parameters passed. Any parameters not provided
+        are left unchanged. For example, if you pass the source parameter, that becomes the customer's active source
+        (such as a card) to be used for all charges in the future. When you update a customer to a new valid card source
+        by passing the source parameter: for each of the customer's current subscriptions, if the subscription bills
+        automatically and is in the past_due state, then the latest open invoice for the subscription with automatic
+        collection enabled is retried. This retry doesn't count as an automatic retry, and doesn't affect the next
+        regularly scheduled payment for the invoice. Changing the default_source for a customer doesn't trigger this
+        behavior.
+
         This request accepts mostly the same arguments as the customer creation call.
         """
-        return await self._call(ENDPOINTS["customers.update"], args, customer)  # type: ignore[no-any-return]
+        return cast("Customer", await self._call(ENDPOINTS["customers.update"], args, customer))
 
     async def delete_discount(self, customer: str, /, **args: Unpack[ReadOptions]) -> Discount:
         """Removes the currently applied discount on a customer. (``DELETE /v1/customers/{customer}/discount``)"""
-        return await self._call(ENDPOINTS["customers.delete_discount"], args, customer)  # type: ignore[no-any-return]
+        return cast("Discount", await self._call(ENDPOINTS["customers.delete_discount"], args, customer))
 
     def list(self, **args: Unpack[CustomerListArgs]) -> AsyncPaginator[Customer, Page[Customer]]:
-        """Returns a list of your customers. The customers are returned sorted by creation date, with the most recent customers appearing first. (``GET /v1/customers``)"""
+        """Returns a list of your customers. The customers are returned sorted by creation date, with the most recent
+        customers appearing first. (``GET /v1/customers``)"""
         return self._list(ENDPOINTS["customers.list"], args)
 
     async def create(self, **args: Unpack[CustomerCreateArgs]) -> Customer:
         """Creates a new customer object. (``POST /v1/customers``)"""
-        return await self._call(ENDPOINTS["customers.create"], args)  # type: ignore[no-any-return]
+        return cast("Customer", await self._call(ENDPOINTS["customers.create"], args))
 
     def search(self, **args: Unpack[CustomerSearchArgs]) -> AsyncPaginator[Customer, SearchPage[Customer]]:
-        """Search for customers you've previously created using Stripe's [Search Query Language](https://docs.stripe.com/docs/search#search-query-language).
+        """Search for customers you've previously created using Stripe's [Search Query
+        Language](https://docs.stripe.com/docs/search#search-query-language).
         Don't use search in read-after-write flows where strict consistency is necessary. Under normal operating
         conditions, data is searchable in less than a minute. Occasionally, propagation of new or updated data can be up
         to an hour behind during outages. Search functionality is not available to merchants in India.

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -22,18 +22,42 @@ if TYPE_CHECKING:
 class CustomerBalanceTransactionService(Service):
     """``/v1/customers/{customer}/balance_transactions``."""
 
-    def list(self, customer: str, /, **args: Unpack[CustomerBalanceTransactionListArgs]) -> AsyncPaginator[CustomerBalanceTransaction, Page[CustomerBalanceTransaction]]:
-        """Returns a list of transactions that updated the customer's [balances](https://docs.stripe.com/docs/billing/customer/balance). (``GET /v1/customers/{customer}/balance_transactions``)"""
+    def list(
+        self, customer: str, /, **args: Unpack[CustomerBalanceTransactionListArgs]
+    ) -> AsyncPaginator[CustomerBalanceTransaction, Page[CustomerBalanceTransaction]]:
+        """Returns a list of transactions that updated the customer's
+        [balances](https://docs.stripe.com/docs/billing/customer/balance). (``GET
+        /v1/customers/{customer}/balance_transactions``)"""
         return self._list(ENDPOINTS["customers.balance_transactions.list"], args, customer)
 
-    async def create(self, customer: str, /, **args: Unpack[CustomerBalanceTransactionCreateArgs]) -> CustomerBalanceTransaction:
-        """Creates an immutable transaction that updates the customer's credit [balance](https://docs.stripe.com/docs/billing/customer/balance). (``POST /v1/customers/{customer}/balance_transactions``)"""
-        return await self._call(ENDPOINTS["customers.balance_transactions.create"], args, customer)  # type: ignore[no-any-return]
+    async def create(
+        self, customer: str, /, **args: Unpack[CustomerBalanceTransactionCreateArgs]
+    ) -> CustomerBalanceTransaction:
+        """Creates an immutable transaction that updates the customer's credit
+        [balance](https://docs.stripe.com/docs/billing/customer/balance). (``POST
+        /v1/customers/{customer}/balance_transactions``)"""
+        return cast(
+            "CustomerBalanceTransaction",
+            await self._call(ENDPOINTS["customers.balance_transactions.create"], args, customer),
+        )
 
-    async def retrieve(self, customer: str, transaction: str, /, **args: Unpack[ReadOptions]) -> CustomerBalanceTransaction:
-        """Retrieves a specific customer balance transaction that updated the customer's [balances](https://docs.stripe.com/docs/billing/customer/balance). (``GET /v1/customers/{customer}/balance_transactions/{transaction}``)"""
-        return await self._call(ENDPOINTS["customers.balance_transactions.retrieve"], args, customer, transaction)  # type: ignore[no-any-return]
+    async def retrieve(
+        self, customer: str, transaction: str, /, **args: Unpack[ReadOptions]
+    ) -> CustomerBalanceTransaction:
+        """Retrieves a specific customer balance transaction that updated the customer's
+        [balances](https://docs.stripe.com/docs/billing/customer/balance). (``GET
+        /v1/customers/{customer}/balance_transactions/{transaction}``)"""
+        return cast(
+            "CustomerBalanceTransaction",
+            await self._call(ENDPOINTS["customers.balance_transactions.retrieve"], args, customer, transaction),
+        )
 
-    async def update(self, customer: str, transaction: str, /, **args: Unpack[CustomerBalanceTransactionUpdateArgs]) -> CustomerBalanceTransaction:
-        """Most credit balance transaction fields are immutable, but you may update its description and metadata. (``POST /v1/customers/{customer}/balance_transactions/{transaction}``)"""
-        return await self._call(ENDPOINTS["customers.balance_transactions.update"], args, customer, transaction)  # type: ignore[no-any-return]
+    async def update(
+        self, customer: str, transaction: str, /, **args: Unpack[CustomerBalanceTransactionUpdateArgs]
+    ) -> CustomerBalanceTransaction:
+        """Most credit balance transaction fields are immutable, but you may update its description and metadata.
+        (``POST /v1/customers/{customer}/balance_transactions/{transaction}``)"""
+        return cast(
+            "CustomerBalanceTransaction",
+            await self._call(ENDPOINTS["customers.balance_transactions.update"], args, customer, transaction),
+        )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -21,8 +21,8 @@ class CustomerCashBalanceService(Service):
 
     async def retrieve(self, customer: str, /, **args: Unpack[ReadOptions]) -> CashBalance:
         """Retrieves a customer's cash balance. (``GET /v1/customers/{customer}/cash_balance``)"""
-        return await self._call(ENDPOINTS["customers.cash_balance.retrieve"], args, customer)  # type: ignore[no-any-return]
+        return cast("CashBalance", await self._call(ENDPOINTS["customers.cash_balance.retrieve"], args, customer))
 
     async def update(self, customer: str, /, **args: Unpack[CustomerCashBalanceUpdateArgs]) -> CashBalance:
         """Changes the settings on a customer's cash balance. (``POST /v1/customers/{customer}/cash_balance``)"""
-        return await self._call(ENDPOINTS["customers.cash_balance.update"], args, customer)  # type: ignore[no-any-return]
+        return cast("CashBalance", await self._call(ENDPOINTS["customers.cash_balance.update"], args, customer))

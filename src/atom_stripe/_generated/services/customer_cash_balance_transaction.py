@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -20,10 +20,21 @@ if TYPE_CHECKING:
 class CustomerCashBalanceTransactionService(Service):
     """``/v1/customers/{customer}/cash_balance_transactions``."""
 
-    def list(self, customer: str, /, **args: Unpack[CustomerCashBalanceTransactionListArgs]) -> AsyncPaginator[CustomerCashBalanceTransaction, Page[CustomerCashBalanceTransaction]]:
-        """Returns a list of transactions that modified the customer's [cash balance](https://docs.stripe.com/docs/payments/customer-balance). (``GET /v1/customers/{customer}/cash_balance_transactions``)"""
+    def list(
+        self, customer: str, /, **args: Unpack[CustomerCashBalanceTransactionListArgs]
+    ) -> AsyncPaginator[CustomerCashBalanceTransaction, Page[CustomerCashBalanceTransaction]]:
+        """Returns a list of transactions that modified the customer's [cash
+        balance](https://docs.stripe.com/docs/payments/customer-balance). (``GET
+        /v1/customers/{customer}/cash_balance_transactions``)"""
         return self._list(ENDPOINTS["customers.cash_balance_transactions.list"], args, customer)
 
-    async def retrieve(self, customer: str, transaction: str, /, **args: Unpack[ReadOptions]) -> CustomerCashBalanceTransaction:
-        """Retrieves a specific cash balance transaction, which updated the customer's [cash balance](https://docs.stripe.com/docs/payments/customer-balance). (``GET /v1/customers/{customer}/cash_balance_transactions/{transaction}``)"""
-        return await self._call(ENDPOINTS["customers.cash_balance_transactions.retrieve"], args, customer, transaction)  # type: ignore[no-any-return]
+    async def retrieve(
+        self, customer: str, transaction: str, /, **args: Unpack[ReadOptions]
+    ) -> CustomerCashBalanceTransaction:
+        """Retrieves a specific cash balance transaction, which updated the customer's [cash
+        balance](https://docs.stripe.com/docs/payments/customer-balance). (``GET
+        /v1/customers/{customer}/cash_balance_transactions/{transaction}``)"""
+        return cast(
+            "CustomerCashBalanceTransaction",
+            await self._call(ENDPOINTS["customers.cash_balance_transactions.retrieve"], args, customer, transaction),
+        )

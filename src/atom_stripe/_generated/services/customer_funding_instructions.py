@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -18,9 +18,15 @@ if TYPE_CHECKING:
 class CustomerFundingInstructionsService(Service):
     """``/v1/customers/{customer}/funding_instructions``."""
 
-    async def create(self, customer: str, /, **args: Unpack[CustomerFundingInstructionsCreateArgs]) -> FundingInstructions:
-        """Retrieve funding instructions for a customer cash balance. If funding instructions do not yet exist for the customer, new
-        funding instructions will be created. If funding instructions have already been created for a given customer, the same
+    async def create(
+        self, customer: str, /, **args: Unpack[CustomerFundingInstructionsCreateArgs]
+    ) -> FundingInstructions:
+        """Retrieve funding instructions for a customer cash balance. If funding instructions do not yet exist for the
+        customer, new
+        funding instructions will be created. If funding instructions have already been created for a given customer,
+        the same
         funding instructions will be retrieved. In other words, we will return the same funding instructions each time.
         """
-        return await self._call(ENDPOINTS["customers.funding_instructions.create"], args, customer)  # type: ignore[no-any-return]
+        return cast(
+            "FundingInstructions", await self._call(ENDPOINTS["customers.funding_instructions.create"], args, customer)
+        )

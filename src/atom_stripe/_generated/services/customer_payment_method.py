@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -20,10 +20,16 @@ if TYPE_CHECKING:
 class CustomerPaymentMethodService(Service):
     """``/v1/customers/{customer}/payment_methods``."""
 
-    def list(self, customer: str, /, **args: Unpack[CustomerPaymentMethodListArgs]) -> AsyncPaginator[PaymentMethod, Page[PaymentMethod]]:
+    def list(
+        self, customer: str, /, **args: Unpack[CustomerPaymentMethodListArgs]
+    ) -> AsyncPaginator[PaymentMethod, Page[PaymentMethod]]:
         """Returns a list of PaymentMethods for a given Customer (``GET /v1/customers/{customer}/payment_methods``)"""
         return self._list(ENDPOINTS["customers.payment_methods.list"], args, customer)
 
     async def retrieve(self, customer: str, payment_method: str, /, **args: Unpack[ReadOptions]) -> PaymentMethod:
-        """Retrieves a PaymentMethod object for a given Customer. (``GET /v1/customers/{customer}/payment_methods/{payment_method}``)"""
-        return await self._call(ENDPOINTS["customers.payment_methods.retrieve"], args, customer, payment_method)  # type: ignore[no-any-return]
+        """Retrieves a PaymentMethod object for a given Customer. (``GET
+        /v1/customers/{customer}/payment_methods/{payment_method}``)"""
+        return cast(
+            "PaymentMethod",
+            await self._call(ENDPOINTS["customers.payment_methods.retrieve"], args, customer, payment_method),
+        )

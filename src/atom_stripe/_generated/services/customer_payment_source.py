@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -26,31 +26,55 @@ if TYPE_CHECKING:
 class CustomerPaymentSourceService(Service):
     """``/v1/customers/{customer}/sources``."""
 
-    def list(self, customer: str, /, **args: Unpack[CustomerPaymentSourceListArgs]) -> AsyncPaginator[Account | BankAccount | Card | Source, Page[Account | BankAccount | Card | Source]]:
+    def list(
+        self, customer: str, /, **args: Unpack[CustomerPaymentSourceListArgs]
+    ) -> AsyncPaginator[Account | BankAccount | Card | Source, Page[Account | BankAccount | Card | Source]]:
         """List sources for a specified customer. (``GET /v1/customers/{customer}/sources``)"""
         return self._list(ENDPOINTS["customers.payment_sources.list"], args, customer)
 
-    async def create(self, customer: str, /, **args: Unpack[CustomerPaymentSourceCreateArgs]) -> Account | BankAccount | Card | Source:
+    async def create(
+        self, customer: str, /, **args: Unpack[CustomerPaymentSourceCreateArgs]
+    ) -> Account | BankAccount | Card | Source:
         """When you create a new credit card, you must specify a customer or recipient on which to create it.
-        
+
         If the card's owner has no default card, then the new card will become the default.
         However, if the owner already has a default, then it will not change.
-        To change the default, you should [update the customer](https://docs.stripe.com/api/customers/update) to have a new default_source.
+        To change the default, you should [update the customer](https://docs.stripe.com/api/customers/update) to have a
+        new default_source.
         """
-        return await self._call(ENDPOINTS["customers.payment_sources.create"], args, customer)  # type: ignore[no-any-return]
+        return cast(
+            "Account | BankAccount | Card | Source",
+            await self._call(ENDPOINTS["customers.payment_sources.create"], args, customer),
+        )
 
-    async def retrieve(self, customer: str, id: str, /, **args: Unpack[ReadOptions]) -> Account | BankAccount | Card | Source:
+    async def retrieve(
+        self, customer: str, id: str, /, **args: Unpack[ReadOptions]
+    ) -> Account | BankAccount | Card | Source:
         """Retrieve a specified source for a given customer. (``GET /v1/customers/{customer}/sources/{id}``)"""
-        return await self._call(ENDPOINTS["customers.payment_sources.retrieve"], args, customer, id)  # type: ignore[no-any-return]
+        return cast(
+            "Account | BankAccount | Card | Source",
+            await self._call(ENDPOINTS["customers.payment_sources.retrieve"], args, customer, id),
+        )
 
-    async def update(self, customer: str, id: str, /, **args: Unpack[CustomerPaymentSourceUpdateArgs]) -> Account | BankAccount | Card | Source:
+    async def update(
+        self, customer: str, id: str, /, **args: Unpack[CustomerPaymentSourceUpdateArgs]
+    ) -> Account | BankAccount | Card | Source:
         """Update a specified source for a given customer. (``POST /v1/customers/{customer}/sources/{id}``)"""
-        return await self._call(ENDPOINTS["customers.payment_sources.update"], args, customer, id)  # type: ignore[no-any-return]
+        return cast(
+            "Account | BankAccount | Card | Source",
+            await self._call(ENDPOINTS["customers.payment_sources.update"], args, customer, id),
+        )
 
-    async def delete(self, customer: str, id: str, /, **args: Unpack[ReadOptions]) -> Account | BankAccount | Card | Source:
+    async def delete(
+        self, customer: str, id: str, /, **args: Unpack[ReadOptions]
+    ) -> Account | BankAccount | Card | Source:
         """Delete a specified source for a given customer. (``DELETE /v1/customers/{customer}/sources/{id}``)"""
-        return await self._call(ENDPOINTS["customers.payment_sources.delete"], args, customer, id)  # type: ignore[no-any-return]
+        return cast(
+            "Account | BankAccount | Card | Source",
+            await self._call(ENDPOINTS["customers.payment_sources.delete"], args, customer, id),
+        )
 
     async def verify(self, customer: str, id: str, /, **args: Unpack[CustomerPaymentSourceVerifyArgs]) -> BankAccount:
-        """Verify a specified bank account for a given customer. (``POST /v1/customers/{customer}/sources/{id}/verify``)"""
-        return await self._call(ENDPOINTS["customers.payment_sources.verify"], args, customer, id)  # type: ignore[no-any-return]
+        """Verify a specified bank account for a given customer. (``POST
+        /v1/customers/{customer}/sources/{id}/verify``)"""
+        return cast("BankAccount", await self._call(ENDPOINTS["customers.payment_sources.verify"], args, customer, id))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -19,5 +19,6 @@ class CustomerSessionService(Service):
     """``/v1/customer_sessions``."""
 
     async def create(self, **args: Unpack[CustomerSessionCreateArgs]) -> CustomerSession:
-        """Creates a Customer Session object that includes a single-use client secret that you can use on your front-end to grant client-side API access for certain customer resources. (``POST /v1/customer_sessions``)"""
-        return await self._call(ENDPOINTS["customer_sessions.create"], args)  # type: ignore[no-any-return]
+        """Creates a Customer Session object that includes a single-use client secret that you can use on your front-end
+        to grant client-side API access for certain customer resources. (``POST /v1/customer_sessions``)"""
+        return cast("CustomerSession", await self._call(ENDPOINTS["customer_sessions.create"], args))

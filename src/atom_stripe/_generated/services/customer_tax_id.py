@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -13,8 +13,7 @@ from ..endpoints import ENDPOINTS
 if TYPE_CHECKING:
     from ..._options import ReadOptions
     from ..._pagination import AsyncPaginator, Page
-    from ..models.tax_id import DeletedTaxId
-    from ..models.tax_id import TaxId
+    from ..models.tax_id import DeletedTaxId, TaxId
     from ..params.customer_tax_id_create import CustomerTaxIdCreateArgs
     from ..params.customer_tax_id_list import CustomerTaxIdListArgs
 
@@ -24,11 +23,11 @@ class CustomerTaxIdService(Service):
 
     async def delete(self, customer: str, id: str, /, **args: Unpack[ReadOptions]) -> DeletedTaxId:
         """Deletes an existing tax_id object. (``DELETE /v1/customers/{customer}/tax_ids/{id}``)"""
-        return await self._call(ENDPOINTS["customers.tax_ids.delete"], args, customer, id)  # type: ignore[no-any-return]
+        return cast("DeletedTaxId", await self._call(ENDPOINTS["customers.tax_ids.delete"], args, customer, id))
 
     async def retrieve(self, customer: str, id: str, /, **args: Unpack[ReadOptions]) -> TaxId:
         """Retrieves the tax_id object with the given identifier. (``GET /v1/customers/{customer}/tax_ids/{id}``)"""
-        return await self._call(ENDPOINTS["customers.tax_ids.retrieve"], args, customer, id)  # type: ignore[no-any-return]
+        return cast("TaxId", await self._call(ENDPOINTS["customers.tax_ids.retrieve"], args, customer, id))
 
     def list(self, customer: str, /, **args: Unpack[CustomerTaxIdListArgs]) -> AsyncPaginator[TaxId, Page[TaxId]]:
         """Returns a list of tax IDs for a customer. (``GET /v1/customers/{customer}/tax_ids``)"""
@@ -36,4 +35,4 @@ class CustomerTaxIdService(Service):
 
     async def create(self, customer: str, /, **args: Unpack[CustomerTaxIdCreateArgs]) -> TaxId:
         """Creates a new tax_id object for a customer. (``POST /v1/customers/{customer}/tax_ids``)"""
-        return await self._call(ENDPOINTS["customers.tax_ids.create"], args, customer)  # type: ignore[no-any-return]
+        return cast("TaxId", await self._call(ENDPOINTS["customers.tax_ids.create"], args, customer))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -27,18 +27,24 @@ class DisputeService(Service):
 
     async def retrieve(self, dispute: str, /, **args: Unpack[ReadOptions]) -> Dispute:
         """Retrieves the dispute with the given ID. (``GET /v1/disputes/{dispute}``)"""
-        return await self._call(ENDPOINTS["disputes.retrieve"], args, dispute)  # type: ignore[no-any-return]
+        return cast("Dispute", await self._call(ENDPOINTS["disputes.retrieve"], args, dispute))
 
     async def update(self, dispute: str, /, **args: Unpack[DisputeUpdateArgs]) -> Dispute:
-        """When you get a dispute, contacting your customer is always the best first step. If that doesn't work, you can submit evidence to help us resolve the dispute in your favor. You can do this in your [dashboard](https://dashboard.stripe.com/disputes), but if you prefer, you can use the API to submit evidence programmatically.
-        
-        Depending on your dispute type, different evidence fields will give you a better chance of winning your dispute. To figure out which evidence fields to provide, see our [guide to dispute types](https://docs.stripe.com/docs/disputes/categories).
+        """When you get a dispute, contacting your customer is always the best first step. If that doesn't work, you can
+        submit evidence to help us resolve the dispute in your favor. You can do this in your
+        [dashboard](https://dashboard.stripe.com/disputes), but if you prefer, you can use the API to submit evidence
+        programmatically.
+
+        Depending on your dispute type, different evidence fields will give you a better chance of winning your dispute.
+        To figure out which evidence fields to provide, see our [guide to dispute
+        types](https://docs.stripe.com/docs/disputes/categories).
         """
-        return await self._call(ENDPOINTS["disputes.update"], args, dispute)  # type: ignore[no-any-return]
+        return cast("Dispute", await self._call(ENDPOINTS["disputes.update"], args, dispute))
 
     async def close(self, dispute: str, /, **args: Unpack[WriteOptions]) -> Dispute:
-        """Closing the dispute for a charge indicates that you do not have any evidence to submit and are essentially dismissing the dispute (accepting it), acknowledging it as lost.
-        
+        """Closing the dispute for a charge indicates that you do not have any evidence to submit and are essentially
+        dismissing the dispute (accepting it), acknowledging it as lost.
+
         The status of the dispute will change from needs_response to lost. Closing a dispute is irreversible.
         """
-        return await self._call(ENDPOINTS["disputes.close"], args, dispute)  # type: ignore[no-any-return]
+        return cast("Dispute", await self._call(ENDPOINTS["disputes.close"], args, dispute))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -20,10 +20,15 @@ if TYPE_CHECKING:
 class EntitlementsActiveEntitlementService(Service):
     """``/v1/entitlements/active_entitlements``."""
 
-    def list(self, **args: Unpack[EntitlementsActiveEntitlementListArgs]) -> AsyncPaginator[EntitlementsActiveEntitlement, Page[EntitlementsActiveEntitlement]]:
+    def list(
+        self, **args: Unpack[EntitlementsActiveEntitlementListArgs]
+    ) -> AsyncPaginator[EntitlementsActiveEntitlement, Page[EntitlementsActiveEntitlement]]:
         """Retrieve a list of active entitlements for a customer (``GET /v1/entitlements/active_entitlements``)"""
         return self._list(ENDPOINTS["entitlements.active_entitlements.list"], args)
 
     async def retrieve(self, id: str, /, **args: Unpack[ReadOptions]) -> EntitlementsActiveEntitlement:
         """Retrieve an active entitlement (``GET /v1/entitlements/active_entitlements/{id}``)"""
-        return await self._call(ENDPOINTS["entitlements.active_entitlements.retrieve"], args, id)  # type: ignore[no-any-return]
+        return cast(
+            "EntitlementsActiveEntitlement",
+            await self._call(ENDPOINTS["entitlements.active_entitlements.retrieve"], args, id),
+        )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -22,18 +22,20 @@ if TYPE_CHECKING:
 class EntitlementsFeatureService(Service):
     """``/v1/entitlements/features``."""
 
-    def list(self, **args: Unpack[EntitlementsFeatureListArgs]) -> AsyncPaginator[EntitlementsFeature, Page[EntitlementsFeature]]:
+    def list(
+        self, **args: Unpack[EntitlementsFeatureListArgs]
+    ) -> AsyncPaginator[EntitlementsFeature, Page[EntitlementsFeature]]:
         """Retrieve a list of features (``GET /v1/entitlements/features``)"""
         return self._list(ENDPOINTS["entitlements.features.list"], args)
 
     async def create(self, **args: Unpack[EntitlementsFeatureCreateArgs]) -> EntitlementsFeature:
         """Creates a feature (``POST /v1/entitlements/features``)"""
-        return await self._call(ENDPOINTS["entitlements.features.create"], args)  # type: ignore[no-any-return]
+        return cast("EntitlementsFeature", await self._call(ENDPOINTS["entitlements.features.create"], args))
 
     async def retrieve(self, id: str, /, **args: Unpack[ReadOptions]) -> EntitlementsFeature:
         """Retrieves a feature (``GET /v1/entitlements/features/{id}``)"""
-        return await self._call(ENDPOINTS["entitlements.features.retrieve"], args, id)  # type: ignore[no-any-return]
+        return cast("EntitlementsFeature", await self._call(ENDPOINTS["entitlements.features.retrieve"], args, id))
 
     async def update(self, id: str, /, **args: Unpack[EntitlementsFeatureUpdateArgs]) -> EntitlementsFeature:
         """Update a feature's metadata or permanently deactivate it. (``POST /v1/entitlements/features/{id}``)"""
-        return await self._call(ENDPOINTS["entitlements.features.update"], args, id)  # type: ignore[no-any-return]
+        return cast("EntitlementsFeature", await self._call(ENDPOINTS["entitlements.features.update"], args, id))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -12,7 +12,6 @@ from ..endpoints import ENDPOINTS
 
 if TYPE_CHECKING:
     from ..._options import ReadOptions
-    from ..models.ephemeral_key import DeletedEphemeralKey
     from ..models.ephemeral_key import EphemeralKey
     from ..params.ephemeral_key_create import EphemeralKeyCreateArgs
 
@@ -20,10 +19,10 @@ if TYPE_CHECKING:
 class EphemeralKeyService(Service):
     """``/v1/ephemeral_keys``."""
 
-    async def delete(self, key: str, /, **args: Unpack[ReadOptions]) -> DeletedEphemeralKey:
+    async def delete(self, key: str, /, **args: Unpack[ReadOptions]) -> EphemeralKey:
         """Invalidates a short-lived API key for a given resource. (``DELETE /v1/ephemeral_keys/{key}``)"""
-        return await self._call(ENDPOINTS["ephemeral_keys.delete"], args, key)  # type: ignore[no-any-return]
+        return cast("EphemeralKey", await self._call(ENDPOINTS["ephemeral_keys.delete"], args, key))
 
     async def create(self, **args: Unpack[EphemeralKeyCreateArgs]) -> EphemeralKey:
         """Creates a short-lived API key for a given resource. (``POST /v1/ephemeral_keys``)"""
-        return await self._call(ENDPOINTS["ephemeral_keys.create"], args)  # type: ignore[no-any-return]
+        return cast("EphemeralKey", await self._call(ENDPOINTS["ephemeral_keys.create"], args))

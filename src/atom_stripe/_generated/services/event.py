@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -21,9 +21,12 @@ class EventService(Service):
     """``/v1/events``."""
 
     def list(self, **args: Unpack[EventListArgs]) -> AsyncPaginator[Event, Page[Event]]:
-        """List events, going back up to 30 days. Each event data is rendered according to Stripe API version at its creation time, specified in [event object](https://docs.stripe.com/api/events/object) api_version attribute (not according to your current Stripe API version or Stripe-Version header). (``GET /v1/events``)"""
+        """List events, going back up to 30 days. Each event data is rendered according to Stripe API version at its
+        creation time, specified in [event object](https://docs.stripe.com/api/events/object) api_version attribute (not
+        according to your current Stripe API version or Stripe-Version header). (``GET /v1/events``)"""
         return self._list(ENDPOINTS["events.list"], args)
 
     async def retrieve(self, id: str, /, **args: Unpack[ReadOptions]) -> Event:
-        """Retrieves the details of an event if it was created in the last 30 days. Supply the unique identifier of the event, which you might have received in a webhook. (``GET /v1/events/{id}``)"""
-        return await self._call(ENDPOINTS["events.retrieve"], args, id)  # type: ignore[no-any-return]
+        """Retrieves the details of an event if it was created in the last 30 days. Supply the unique identifier of the
+        event, which you might have received in a webhook. (``GET /v1/events/{id}``)"""
+        return cast("Event", await self._call(ENDPOINTS["events.retrieve"], args, id))

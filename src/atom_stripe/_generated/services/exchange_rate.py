@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -21,15 +21,18 @@ class ExchangeRateService(Service):
     """``/v1/exchange_rates``."""
 
     def list(self, **args: Unpack[ExchangeRateListArgs]) -> AsyncPaginator[ExchangeRate, Page[ExchangeRate]]:
-        """[Deprecated] The ExchangeRate APIs are deprecated. Please use the [FX Quotes API](https://docs.stripe.com/payments/currencies/localize-prices/fx-quotes-api) instead.
-        
-        Returns a list of objects that contain the rates at which foreign currencies are converted to one another. Only shows the currencies for which Stripe supports.
+        """[Deprecated] The ExchangeRate APIs are deprecated. Please use the [FX Quotes
+        API](https://docs.stripe.com/payments/currencies/localize-prices/fx-quotes-api) instead.
+
+        Returns a list of objects that contain the rates at which foreign currencies are converted to one another. Only
+        shows the currencies for which Stripe supports.
         """
         return self._list(ENDPOINTS["exchange_rates.list"], args)
 
     async def retrieve(self, rate_id: str, /, **args: Unpack[ReadOptions]) -> ExchangeRate:
-        """[Deprecated] The ExchangeRate APIs are deprecated. Please use the [FX Quotes API](https://docs.stripe.com/payments/currencies/localize-prices/fx-quotes-api) instead.
-        
+        """[Deprecated] The ExchangeRate APIs are deprecated. Please use the [FX Quotes
+        API](https://docs.stripe.com/payments/currencies/localize-prices/fx-quotes-api) instead.
+
         Retrieves the exchange rates from the given currency to every supported currency.
         """
-        return await self._call(ENDPOINTS["exchange_rates.retrieve"], args, rate_id)  # type: ignore[no-any-return]
+        return cast("ExchangeRate", await self._call(ENDPOINTS["exchange_rates.retrieve"], args, rate_id))

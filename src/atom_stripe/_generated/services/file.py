@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -22,16 +22,20 @@ class FileService(Service):
     """``/v1/files``."""
 
     def list(self, **args: Unpack[FileListArgs]) -> AsyncPaginator[File, Page[File]]:
-        """Returns a list of the files that your account has access to. Stripe sorts and returns the files by their creation dates, placing the most recently created files at the top. (``GET /v1/files``)"""
+        """Returns a list of the files that your account has access to. Stripe sorts and returns the files by their
+        creation dates, placing the most recently created files at the top. (``GET /v1/files``)"""
         return self._list(ENDPOINTS["files.list"], args)
 
     async def create(self, **args: Unpack[FileCreateArgs]) -> File:
-        """To upload a file to Stripe, you need to send a request of type multipart/form-data. Include the file you want to upload in the request, and the parameters for creating a file.
-        
+        """To upload a file to Stripe, you need to send a request of type multipart/form-data. Include the file you want
+        to upload in the request, and the parameters for creating a file.
+
         All of Stripe's officially supported Client libraries support sending multipart/form-data.
         """
-        return await self._call(ENDPOINTS["files.create"], args)  # type: ignore[no-any-return]
+        return cast("File", await self._call(ENDPOINTS["files.create"], args))
 
     async def retrieve(self, file: str, /, **args: Unpack[ReadOptions]) -> File:
-        """Retrieves the details of an existing file object. After you supply a unique file ID, Stripe returns the corresponding file object. Learn how to [access file contents](https://docs.stripe.com/docs/file-upload#download-file-contents). (``GET /v1/files/{file}``)"""
-        return await self._call(ENDPOINTS["files.retrieve"], args, file)  # type: ignore[no-any-return]
+        """Retrieves the details of an existing file object. After you supply a unique file ID, Stripe returns the
+        corresponding file object. Learn how to [access file
+        contents](https://docs.stripe.com/docs/file-upload#download-file-contents). (``GET /v1/files/{file}``)"""
+        return cast("File", await self._call(ENDPOINTS["files.retrieve"], args, file))

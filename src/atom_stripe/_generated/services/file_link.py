@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -28,12 +28,13 @@ class FileLinkService(Service):
 
     async def create(self, **args: Unpack[FileLinkCreateArgs]) -> FileLink:
         """Creates a new file link object. (``POST /v1/file_links``)"""
-        return await self._call(ENDPOINTS["file_links.create"], args)  # type: ignore[no-any-return]
+        return cast("FileLink", await self._call(ENDPOINTS["file_links.create"], args))
 
     async def retrieve(self, link: str, /, **args: Unpack[ReadOptions]) -> FileLink:
         """Retrieves the file link with the given ID. (``GET /v1/file_links/{link}``)"""
-        return await self._call(ENDPOINTS["file_links.retrieve"], args, link)  # type: ignore[no-any-return]
+        return cast("FileLink", await self._call(ENDPOINTS["file_links.retrieve"], args, link))
 
     async def update(self, link: str, /, **args: Unpack[FileLinkUpdateArgs]) -> FileLink:
-        """Updates an existing file link object. Expired links can no longer be updated. (``POST /v1/file_links/{link}``)"""
-        return await self._call(ENDPOINTS["file_links.update"], args, link)  # type: ignore[no-any-return]
+        """Updates an existing file link object. Expired links can no longer be updated. (``POST
+        /v1/file_links/{link}``)"""
+        return cast("FileLink", await self._call(ENDPOINTS["file_links.update"], args, link))

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -32,26 +32,56 @@ class FinancialConnectionsAccountService(Service):
 
         return FinancialConnectionsAccountOwnerService(self._requester)
 
-    def list(self, **args: Unpack[FinancialConnectionsAccountListArgs]) -> AsyncPaginator[FinancialConnectionsAccount, Page[FinancialConnectionsAccount]]:
+    def list(
+        self, **args: Unpack[FinancialConnectionsAccountListArgs]
+    ) -> AsyncPaginator[FinancialConnectionsAccount, Page[FinancialConnectionsAccount]]:
         """Returns a list of Financial Connections Account objects. (``GET /v1/financial_connections/accounts``)"""
         return self._list(ENDPOINTS["financial_connections.accounts.list"], args)
 
     async def retrieve(self, account: str, /, **args: Unpack[ReadOptions]) -> FinancialConnectionsAccount:
-        """Retrieves the details of a Financial Connections Account. (``GET /v1/financial_connections/accounts/{account}``)"""
-        return await self._call(ENDPOINTS["financial_connections.accounts.retrieve"], args, account)  # type: ignore[no-any-return]
+        """Retrieves the details of a Financial Connections Account. (``GET
+        /v1/financial_connections/accounts/{account}``)"""
+        return cast(
+            "FinancialConnectionsAccount",
+            await self._call(ENDPOINTS["financial_connections.accounts.retrieve"], args, account),
+        )
 
     async def disconnect(self, account: str, /, **args: Unpack[WriteOptions]) -> FinancialConnectionsAccount:
-        """Disables your access to a Financial Connections Account. You will no longer be able to access data associated with the account (e.g. balances, transactions). (``POST /v1/financial_connections/accounts/{account}/disconnect``)"""
-        return await self._call(ENDPOINTS["financial_connections.accounts.disconnect"], args, account)  # type: ignore[no-any-return]
+        """Disables your access to a Financial Connections Account. You will no longer be able to access data associated
+        with the account (e.g. balances, transactions). (``POST
+        /v1/financial_connections/accounts/{account}/disconnect``)"""
+        return cast(
+            "FinancialConnectionsAccount",
+            await self._call(ENDPOINTS["financial_connections.accounts.disconnect"], args, account),
+        )
 
-    async def refresh(self, account: str, /, **args: Unpack[FinancialConnectionsAccountRefreshArgs]) -> FinancialConnectionsAccount:
-        """Refreshes the data associated with a Financial Connections Account. (``POST /v1/financial_connections/accounts/{account}/refresh``)"""
-        return await self._call(ENDPOINTS["financial_connections.accounts.refresh"], args, account)  # type: ignore[no-any-return]
+    async def refresh(
+        self, account: str, /, **args: Unpack[FinancialConnectionsAccountRefreshArgs]
+    ) -> FinancialConnectionsAccount:
+        """Refreshes the data associated with a Financial Connections Account. (``POST
+        /v1/financial_connections/accounts/{account}/refresh``)"""
+        return cast(
+            "FinancialConnectionsAccount",
+            await self._call(ENDPOINTS["financial_connections.accounts.refresh"], args, account),
+        )
 
-    async def subscribe(self, account: str, /, **args: Unpack[FinancialConnectionsAccountSubscribeArgs]) -> FinancialConnectionsAccount:
-        """Subscribes to periodic refreshes of data associated with a Financial Connections Account. When the account status is active, data is typically refreshed once a day. (``POST /v1/financial_connections/accounts/{account}/subscribe``)"""
-        return await self._call(ENDPOINTS["financial_connections.accounts.subscribe"], args, account)  # type: ignore[no-any-return]
+    async def subscribe(
+        self, account: str, /, **args: Unpack[FinancialConnectionsAccountSubscribeArgs]
+    ) -> FinancialConnectionsAccount:
+        """Subscribes to periodic refreshes of data associated with a Financial Connections Account. When the account
+        status is active, data is typically refreshed once a day. (``POST
+        /v1/financial_connections/accounts/{account}/subscribe``)"""
+        return cast(
+            "FinancialConnectionsAccount",
+            await self._call(ENDPOINTS["financial_connections.accounts.subscribe"], args, account),
+        )
 
-    async def unsubscribe(self, account: str, /, **args: Unpack[FinancialConnectionsAccountUnsubscribeArgs]) -> FinancialConnectionsAccount:
-        """Unsubscribes from periodic refreshes of data associated with a Financial Connections Account. (``POST /v1/financial_connections/accounts/{account}/unsubscribe``)"""
-        return await self._call(ENDPOINTS["financial_connections.accounts.unsubscribe"], args, account)  # type: ignore[no-any-return]
+    async def unsubscribe(
+        self, account: str, /, **args: Unpack[FinancialConnectionsAccountUnsubscribeArgs]
+    ) -> FinancialConnectionsAccount:
+        """Unsubscribes from periodic refreshes of data associated with a Financial Connections Account. (``POST
+        /v1/financial_connections/accounts/{account}/unsubscribe``)"""
+        return cast(
+            "FinancialConnectionsAccount",
+            await self._call(ENDPOINTS["financial_connections.accounts.unsubscribe"], args, account),
+        )

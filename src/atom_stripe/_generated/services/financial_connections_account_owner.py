@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 class FinancialConnectionsAccountOwnerService(Service):
     """``/v1/financial_connections/accounts/{account}/owners``."""
 
-    def list(self, account: str, /, **args: Unpack[FinancialConnectionsAccountOwnerListArgs]) -> AsyncPaginator[FinancialConnectionsAccountOwner, Page[FinancialConnectionsAccountOwner]]:
+    def list(
+        self, account: str, /, **args: Unpack[FinancialConnectionsAccountOwnerListArgs]
+    ) -> AsyncPaginator[FinancialConnectionsAccountOwner, Page[FinancialConnectionsAccountOwner]]:
         """Lists all owners for a given Account (``GET /v1/financial_connections/accounts/{account}/owners``)"""
         return self._list(ENDPOINTS["financial_connections.accounts.owners.list"], args, account)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -20,9 +20,16 @@ class FinancialConnectionsSessionService(Service):
     """``/v1/financial_connections/sessions``."""
 
     async def retrieve(self, session: str, /, **args: Unpack[ReadOptions]) -> FinancialConnectionsSession:
-        """Retrieves the details of a Financial Connections Session (``GET /v1/financial_connections/sessions/{session}``)"""
-        return await self._call(ENDPOINTS["financial_connections.sessions.retrieve"], args, session)  # type: ignore[no-any-return]
+        """Retrieves the details of a Financial Connections Session (``GET
+        /v1/financial_connections/sessions/{session}``)"""
+        return cast(
+            "FinancialConnectionsSession",
+            await self._call(ENDPOINTS["financial_connections.sessions.retrieve"], args, session),
+        )
 
     async def create(self, **args: Unpack[FinancialConnectionsSessionCreateArgs]) -> FinancialConnectionsSession:
-        """To launch the Financial Connections authorization flow, create a Session. The session's client_secret can be used to launch the flow using Stripe.js. (``POST /v1/financial_connections/sessions``)"""
-        return await self._call(ENDPOINTS["financial_connections.sessions.create"], args)  # type: ignore[no-any-return]
+        """To launch the Financial Connections authorization flow, create a Session. The session's client_secret can be
+        used to launch the flow using Stripe.js. (``POST /v1/financial_connections/sessions``)"""
+        return cast(
+            "FinancialConnectionsSession", await self._call(ENDPOINTS["financial_connections.sessions.create"], args)
+        )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -20,10 +20,17 @@ if TYPE_CHECKING:
 class FinancialConnectionsTransactionService(Service):
     """``/v1/financial_connections/transactions``."""
 
-    def list(self, **args: Unpack[FinancialConnectionsTransactionListArgs]) -> AsyncPaginator[FinancialConnectionsTransaction, Page[FinancialConnectionsTransaction]]:
-        """Returns a list of Financial Connections Transaction objects. (``GET /v1/financial_connections/transactions``)"""
+    def list(
+        self, **args: Unpack[FinancialConnectionsTransactionListArgs]
+    ) -> AsyncPaginator[FinancialConnectionsTransaction, Page[FinancialConnectionsTransaction]]:
+        """Returns a list of Financial Connections Transaction objects. (``GET
+        /v1/financial_connections/transactions``)"""
         return self._list(ENDPOINTS["financial_connections.transactions.list"], args)
 
     async def retrieve(self, transaction: str, /, **args: Unpack[ReadOptions]) -> FinancialConnectionsTransaction:
-        """Retrieves the details of a Financial Connections Transaction (``GET /v1/financial_connections/transactions/{transaction}``)"""
-        return await self._call(ENDPOINTS["financial_connections.transactions.retrieve"], args, transaction)  # type: ignore[no-any-return]
+        """Retrieves the details of a Financial Connections Transaction (``GET
+        /v1/financial_connections/transactions/{transaction}``)"""
+        return cast(
+            "FinancialConnectionsTransaction",
+            await self._call(ENDPOINTS["financial_connections.transactions.retrieve"], args, transaction),
+        )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -21,14 +21,16 @@ if TYPE_CHECKING:
 class ForwardingRequestService(Service):
     """``/v1/forwarding/requests``."""
 
-    def list(self, **args: Unpack[ForwardingRequestListArgs]) -> AsyncPaginator[ForwardingRequest, Page[ForwardingRequest]]:
+    def list(
+        self, **args: Unpack[ForwardingRequestListArgs]
+    ) -> AsyncPaginator[ForwardingRequest, Page[ForwardingRequest]]:
         """Lists all ForwardingRequest objects. (``GET /v1/forwarding/requests``)"""
         return self._list(ENDPOINTS["forwarding.requests.list"], args)
 
     async def create(self, **args: Unpack[ForwardingRequestCreateArgs]) -> ForwardingRequest:
         """Creates a ForwardingRequest object. (``POST /v1/forwarding/requests``)"""
-        return await self._call(ENDPOINTS["forwarding.requests.create"], args)  # type: ignore[no-any-return]
+        return cast("ForwardingRequest", await self._call(ENDPOINTS["forwarding.requests.create"], args))
 
     async def retrieve(self, id: str, /, **args: Unpack[ReadOptions]) -> ForwardingRequest:
         """Retrieves a ForwardingRequest object. (``GET /v1/forwarding/requests/{id}``)"""
-        return await self._call(ENDPOINTS["forwarding.requests.retrieve"], args, id)  # type: ignore[no-any-return]
+        return cast("ForwardingRequest", await self._call(ENDPOINTS["forwarding.requests.retrieve"], args, id))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -20,10 +20,15 @@ if TYPE_CHECKING:
 class IdentityVerificationReportService(Service):
     """``/v1/identity/verification_reports``."""
 
-    def list(self, **args: Unpack[IdentityVerificationReportListArgs]) -> AsyncPaginator[IdentityVerificationReport, Page[IdentityVerificationReport]]:
+    def list(
+        self, **args: Unpack[IdentityVerificationReportListArgs]
+    ) -> AsyncPaginator[IdentityVerificationReport, Page[IdentityVerificationReport]]:
         """List all verification reports. (``GET /v1/identity/verification_reports``)"""
         return self._list(ENDPOINTS["identity.verification_reports.list"], args)
 
     async def retrieve(self, report: str, /, **args: Unpack[ReadOptions]) -> IdentityVerificationReport:
         """Retrieves an existing VerificationReport (``GET /v1/identity/verification_reports/{report}``)"""
-        return await self._call(ENDPOINTS["identity.verification_reports.retrieve"], args, report)  # type: ignore[no-any-return]
+        return cast(
+            "IdentityVerificationReport",
+            await self._call(ENDPOINTS["identity.verification_reports.retrieve"], args, report),
+        )

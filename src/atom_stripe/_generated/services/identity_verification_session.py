@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -22,63 +22,87 @@ if TYPE_CHECKING:
 class IdentityVerificationSessionService(Service):
     """``/v1/identity/verification_sessions``."""
 
-    def list(self, **args: Unpack[IdentityVerificationSessionListArgs]) -> AsyncPaginator[IdentityVerificationSession, Page[IdentityVerificationSession]]:
+    def list(
+        self, **args: Unpack[IdentityVerificationSessionListArgs]
+    ) -> AsyncPaginator[IdentityVerificationSession, Page[IdentityVerificationSession]]:
         """Returns a list of VerificationSessions (``GET /v1/identity/verification_sessions``)"""
         return self._list(ENDPOINTS["identity.verification_sessions.list"], args)
 
     async def create(self, **args: Unpack[IdentityVerificationSessionCreateArgs]) -> IdentityVerificationSession:
         """Creates a VerificationSession object.
-        
-        After the VerificationSession is created, display a verification modal using the session client_secret or send your users to the session's url.
-        
-        If your API key is in test mode, verification checks won't actually process, though everything else will occur as if in live mode.
-        
-        Related guide: [Verify your users' identity documents](https://docs.stripe.com/docs/identity/verify-identity-documents)
+
+        After the VerificationSession is created, display a verification modal using the session client_secret or send
+        your users to the session's url.
+
+        If your API key is in test mode, verification checks won't actually process, though everything else will occur
+        as if in live mode.
+
+        Related guide: [Verify your users' identity
+        documents](https://docs.stripe.com/docs/identity/verify-identity-documents)
         """
-        return await self._call(ENDPOINTS["identity.verification_sessions.create"], args)  # type: ignore[no-any-return]
+        return cast(
+            "IdentityVerificationSession", await self._call(ENDPOINTS["identity.verification_sessions.create"], args)
+        )
 
     async def retrieve(self, session: str, /, **args: Unpack[ReadOptions]) -> IdentityVerificationSession:
         """Retrieves the details of a VerificationSession that was previously created.
-        
+
         When the session status is requires_input, you can use this method to retrieve a valid
         client_secret or url to allow re-submission.
         """
-        return await self._call(ENDPOINTS["identity.verification_sessions.retrieve"], args, session)  # type: ignore[no-any-return]
+        return cast(
+            "IdentityVerificationSession",
+            await self._call(ENDPOINTS["identity.verification_sessions.retrieve"], args, session),
+        )
 
-    async def update(self, session: str, /, **args: Unpack[IdentityVerificationSessionUpdateArgs]) -> IdentityVerificationSession:
+    async def update(
+        self, session: str, /, **args: Unpack[IdentityVerificationSessionUpdateArgs]
+    ) -> IdentityVerificationSession:
         """Updates a VerificationSession object.
-        
+
         When the session status is requires_input, you can use this method to update the
         verification check and options.
         """
-        return await self._call(ENDPOINTS["identity.verification_sessions.update"], args, session)  # type: ignore[no-any-return]
+        return cast(
+            "IdentityVerificationSession",
+            await self._call(ENDPOINTS["identity.verification_sessions.update"], args, session),
+        )
 
     async def cancel(self, session: str, /, **args: Unpack[WriteOptions]) -> IdentityVerificationSession:
-        """A VerificationSession object can be canceled when it is in requires_input [status](https://docs.stripe.com/docs/identity/how-sessions-work).
-        
-        Once canceled, future submission attempts are disabled. This cannot be undone. [Learn more](https://docs.stripe.com/docs/identity/verification-sessions#cancel).
+        """A VerificationSession object can be canceled when it is in requires_input
+        [status](https://docs.stripe.com/docs/identity/how-sessions-work).
+
+        Once canceled, future submission attempts are disabled. This cannot be undone. [Learn
+        more](https://docs.stripe.com/docs/identity/verification-sessions#cancel).
         """
-        return await self._call(ENDPOINTS["identity.verification_sessions.cancel"], args, session)  # type: ignore[no-any-return]
+        return cast(
+            "IdentityVerificationSession",
+            await self._call(ENDPOINTS["identity.verification_sessions.cancel"], args, session),
+        )
 
     async def redact(self, session: str, /, **args: Unpack[WriteOptions]) -> IdentityVerificationSession:
         """Redact a VerificationSession to remove all collected information from Stripe. This will redact
         the VerificationSession and all objects related to it, including VerificationReports, Events,
         request logs, etc.
-        
+
         A VerificationSession object can be redacted when it is in requires_input or verified
-        [status](https://docs.stripe.com/docs/identity/how-sessions-work). Redacting a VerificationSession in requires_action
+        [status](https://docs.stripe.com/docs/identity/how-sessions-work). Redacting a VerificationSession in
+        requires_action
         state will automatically cancel it.
-        
+
         The redaction process may take up to four days. When the redaction process is in progress, the
         VerificationSession's redaction.status field will be set to processing; when the process is
         finished, it will change to redacted and an identity.verification_session.redacted event
         will be emitted.
-        
+
         Redaction is irreversible. Redacted objects are still accessible in the Stripe API, but all the
         fields that contain personal data will be replaced by the string [redacted] or a similar
         placeholder. The metadata field will also be erased. Redacted objects cannot be updated or
         used for any purpose.
-        
+
         [Learn more](https://docs.stripe.com/docs/identity/verification-sessions#redact).
         """
-        return await self._call(ENDPOINTS["identity.verification_sessions.redact"], args, session)  # type: ignore[no-any-return]
+        return cast(
+            "IdentityVerificationSession",
+            await self._call(ENDPOINTS["identity.verification_sessions.redact"], args, session),
+        )

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -14,8 +14,7 @@ from ..endpoints import ENDPOINTS
 if TYPE_CHECKING:
     from ..._options import ReadOptions, WriteOptions
     from ..._pagination import AsyncPaginator, Page, SearchPage
-    from ..models.invoice import DeletedInvoice
-    from ..models.invoice import Invoice
+    from ..models.invoice import DeletedInvoice, Invoice
     from ..params.invoice_add_lines import InvoiceAddLinesArgs
     from ..params.invoice_attach_payment import InvoiceAttachPaymentArgs
     from ..params.invoice_create import InvoiceCreateArgs
@@ -41,34 +40,44 @@ class InvoiceService(Service):
         return InvoiceLineItemService(self._requester)
 
     async def delete(self, invoice: str, /, **args: Unpack[ReadOptions]) -> DeletedInvoice:
-        """Permanently deletes a one-off invoice draft. This cannot be undone. Attempts to delete invoices that are no longer in a draft state will fail; once an invoice has been finalized or if an invoice is for a subscription, it must be [voided](https://docs.stripe.com/api/invoices/void). (``DELETE /v1/invoices/{invoice}``)"""
-        return await self._call(ENDPOINTS["invoices.delete"], args, invoice)  # type: ignore[no-any-return]
+        """Permanently deletes a one-off invoice draft. This cannot be undone. Attempts to delete invoices that are no
+        longer in a draft state will fail; once an invoice has been finalized or if an invoice is for a subscription, it
+        must be [voided](https://docs.stripe.com/api/invoices/void). (``DELETE /v1/invoices/{invoice}``)"""
+        return cast("DeletedInvoice", await self._call(ENDPOINTS["invoices.delete"], args, invoice))
 
     async def retrieve(self, invoice: str, /, **args: Unpack[ReadOptions]) -> Invoice:
         """Retrieves the invoice with the given ID. (``GET /v1/invoices/{invoice}``)"""
-        return await self._call(ENDPOINTS["invoices.retrieve"], args, invoice)  # type: ignore[no-any-return]
+        return cast("Invoice", await self._call(ENDPOINTS["invoices.retrieve"], args, invoice))
 
     async def update(self, invoice: str, /, **args: Unpack[InvoiceUpdateArgs]) -> Invoice:
-        """Draft invoices are fully editable. Once an invoice is [finalized](https://docs.stripe.com/docs/billing/invoices/workflow#finalized),
-        you can no longer change most of its details, including monetary values and collection_method. For most invoices,
+        """Draft invoices are fully editable. Once an invoice is
+        [finalized](https://docs.stripe.com/docs/billing/invoices/workflow#finalized),
+        you can no longer change most of its details, including monetary values and collection_method. For most
+        invoices,
         this also includes description.
-        
+
         If you would like to stop the Stripe Billing engine from automatically finalizing, reattempting payments on,
-        sending reminders for, or [automatically reconciling](https://docs.stripe.com/docs/billing/invoices/reconciliation) invoices, pass
+        sending reminders for, or [automatically
+        reconciling](https://docs.stripe.com/docs/billing/invoices/reconciliation) invoices, pass
         auto_advance=false.
         """
-        return await self._call(ENDPOINTS["invoices.update"], args, invoice)  # type: ignore[no-any-return]
+        return cast("Invoice", await self._call(ENDPOINTS["invoices.update"], args, invoice))
 
     def list(self, **args: Unpack[InvoiceListArgs]) -> AsyncPaginator[Invoice, Page[Invoice]]:
-        """You can list all invoices, or list the invoices for a specific customer. The invoices are returned sorted by creation date, with the most recently created invoices appearing first. (``GET /v1/invoices``)"""
+        """You can list all invoices, or list the invoices for a specific customer. The invoices are returned sorted by
+        creation date, with the most recently created invoices appearing first. (``GET /v1/invoices``)"""
         return self._list(ENDPOINTS["invoices.list"], args)
 
     async def create(self, **args: Unpack[InvoiceCreateArgs]) -> Invoice:
-        """This endpoint creates a draft invoice for a given customer. The invoice remains a draft until you [finalize the invoice, which allows you to [pay](/api/invoices/pay) or <a href="/api/invoices/send">send](https://docs.stripe.com/api/invoices/finalize) the invoice to your customers. (``POST /v1/invoices``)"""
-        return await self._call(ENDPOINTS["invoices.create"], args)  # type: ignore[no-any-return]
+        """This endpoint creates a draft invoice for a given customer. The invoice remains a draft until you [finalize
+        the invoice, which allows you to [pay](/api/invoices/pay) or <a
+        href="/api/invoices/send">send](https://docs.stripe.com/api/invoices/finalize) the invoice to your customers.
+        (``POST /v1/invoices``)"""
+        return cast("Invoice", await self._call(ENDPOINTS["invoices.create"], args))
 
     def search(self, **args: Unpack[InvoiceSearchArgs]) -> AsyncPaginator[Invoice, SearchPage[Invoice]]:
-        """Search for invoices you've previously created using Stripe's [Search Query Language](https://docs.stripe.com/docs/search#search-query-language).
+        """Search for invoices you've previously created using Stripe's [Search Query
+        Language](https://docs.stripe.com/docs/search#search-query-language).
         Don't use search in read-after-write flows where strict consistency is necessary. Under normal operating
         conditions, data is searchable in less than a minute. Occasionally, propagation of new or updated data can be up
         to an hour behind during outages. Search functionality is not available to merchants in India.
@@ -76,66 +85,94 @@ class InvoiceService(Service):
         return self._list(ENDPOINTS["invoices.search"], args)
 
     async def add_lines(self, invoice: str, /, **args: Unpack[InvoiceAddLinesArgs]) -> Invoice:
-        """Adds multiple line items to an invoice. This is only possible when an invoice is still a draft. (``POST /v1/invoices/{invoice}/add_lines``)"""
-        return await self._call(ENDPOINTS["invoices.add_lines"], args, invoice)  # type: ignore[no-any-return]
+        """Adds multiple line items to an invoice. This is only possible when an invoice is still a draft. (``POST
+        /v1/invoices/{invoice}/add_lines``)"""
+        return cast("Invoice", await self._call(ENDPOINTS["invoices.add_lines"], args, invoice))
 
     async def attach_payment(self, invoice: str, /, **args: Unpack[InvoiceAttachPaymentArgs]) -> Invoice:
         """Attaches a PaymentIntent or an Out of Band Payment to the invoice, adding it to the list of payments.
-        
+
         For the PaymentIntent, when the PaymentIntent's status changes to succeeded, the payment is credited
         to the invoice, increasing its amount_paid. When the invoice is fully paid, the
         invoice's status becomes paid.
-        
+
         If the PaymentIntent's status is already succeeded when it's attached, it's
         credited to the invoice immediately.
-        
+
         See: [Partial payments](https://docs.stripe.com/docs/invoicing/partial-payments) to learn more.
         """
-        return await self._call(ENDPOINTS["invoices.attach_payment"], args, invoice)  # type: ignore[no-any-return]
+        return cast("Invoice", await self._call(ENDPOINTS["invoices.attach_payment"], args, invoice))
 
     async def finalize_invoice(self, invoice: str, /, **args: Unpack[InvoiceFinalizeInvoiceArgs]) -> Invoice:
-        """Stripe automatically finalizes drafts before sending and attempting payment on invoices. However, if you'd like to finalize a draft invoice manually, you can do so using this method. (``POST /v1/invoices/{invoice}/finalize``)"""
-        return await self._call(ENDPOINTS["invoices.finalize_invoice"], args, invoice)  # type: ignore[no-any-return]
+        """Stripe automatically finalizes drafts before sending and attempting payment on invoices. However, if you'd
+        like to finalize a draft invoice manually, you can do so using this method. (``POST
+        /v1/invoices/{invoice}/finalize``)"""
+        return cast("Invoice", await self._call(ENDPOINTS["invoices.finalize_invoice"], args, invoice))
 
     async def mark_uncollectible(self, invoice: str, /, **args: Unpack[WriteOptions]) -> Invoice:
-        """Marking an invoice as uncollectible is useful for keeping track of bad debts that can be written off for accounting purposes. (``POST /v1/invoices/{invoice}/mark_uncollectible``)"""
-        return await self._call(ENDPOINTS["invoices.mark_uncollectible"], args, invoice)  # type: ignore[no-any-return]
+        """Marking an invoice as uncollectible is useful for keeping track of bad debts that can be written off for
+        accounting purposes. (``POST /v1/invoices/{invoice}/mark_uncollectible``)"""
+        return cast("Invoice", await self._call(ENDPOINTS["invoices.mark_uncollectible"], args, invoice))
 
     async def pay(self, invoice: str, /, **args: Unpack[InvoicePayArgs]) -> Invoice:
-        """Stripe automatically creates and then attempts to collect payment on invoices for customers on subscriptions according to your [subscriptions settings](https://dashboard.stripe.com/account/billing/automatic). However, if you'd like to attempt payment on an invoice out of the normal collection schedule or for some other reason, you can do so. (``POST /v1/invoices/{invoice}/pay``)"""
-        return await self._call(ENDPOINTS["invoices.pay"], args, invoice)  # type: ignore[no-any-return]
+        """Stripe automatically creates and then attempts to collect payment on invoices for customers on subscriptions
+        according to your [subscriptions settings](https://dashboard.stripe.com/account/billing/automatic). However, if
+        you'd like to attempt payment on an invoice out of the normal collection schedule or for some other reason, you
+        can do so. (``POST /v1/invoices/{invoice}/pay``)"""
+        return cast("Invoice", await self._call(ENDPOINTS["invoices.pay"], args, invoice))
 
     async def remove_lines(self, invoice: str, /, **args: Unpack[InvoiceRemoveLinesArgs]) -> Invoice:
-        """Removes multiple line items from an invoice. This is only possible when an invoice is still a draft. (``POST /v1/invoices/{invoice}/remove_lines``)"""
-        return await self._call(ENDPOINTS["invoices.remove_lines"], args, invoice)  # type: ignore[no-any-return]
+        """Removes multiple line items from an invoice. This is only possible when an invoice is still a draft. (``POST
+        /v1/invoices/{invoice}/remove_lines``)"""
+        return cast("Invoice", await self._call(ENDPOINTS["invoices.remove_lines"], args, invoice))
 
     async def send_invoice(self, invoice: str, /, **args: Unpack[WriteOptions]) -> Invoice:
-        """Stripe will automatically send invoices to customers according to your [subscriptions settings](https://dashboard.stripe.com/account/billing/automatic). However, if you'd like to manually send an invoice to your customer out of the normal schedule, you can do so. When sending invoices that have already been paid, there will be no reference to the payment in the email.
-        
+        """Stripe will automatically send invoices to customers according to your [subscriptions
+        settings](https://dashboard.stripe.com/account/billing/automatic). However, if you'd like to manually send an
+        invoice to your customer out of the normal schedule, you can do so. When sending invoices that have already been
+        paid, there will be no reference to the payment in the email.
+
         Requests made in test-mode result in no emails being sent, despite sending an invoice.sent event.
         """
-        return await self._call(ENDPOINTS["invoices.send_invoice"], args, invoice)  # type: ignore[no-any-return]
+        return cast("Invoice", await self._call(ENDPOINTS["invoices.send_invoice"], args, invoice))
 
     async def update_lines(self, invoice: str, /, **args: Unpack[InvoiceUpdateLinesArgs]) -> Invoice:
-        """Updates multiple line items on an invoice. This is only possible when an invoice is still a draft. (``POST /v1/invoices/{invoice}/update_lines``)"""
-        return await self._call(ENDPOINTS["invoices.update_lines"], args, invoice)  # type: ignore[no-any-return]
+        """Updates multiple line items on an invoice. This is only possible when an invoice is still a draft. (``POST
+        /v1/invoices/{invoice}/update_lines``)"""
+        return cast("Invoice", await self._call(ENDPOINTS["invoices.update_lines"], args, invoice))
 
     async def void_invoice(self, invoice: str, /, **args: Unpack[WriteOptions]) -> Invoice:
-        """Mark a finalized invoice as void. This cannot be undone. Voiding an invoice is similar to [deletion](https://docs.stripe.com/api/invoices/delete), however it only applies to finalized invoices and maintains a papertrail where the invoice can still be found.
-        
-        Consult with local regulations to determine whether and how an invoice might be amended, canceled, or voided in the jurisdiction you're doing business in. You might need to [issue another invoice or <a href="/api/credit_notes/create">credit note](https://docs.stripe.com/api/invoices/create) instead. Stripe recommends that you consult with your legal counsel for advice specific to your business.
+        """Mark a finalized invoice as void. This cannot be undone. Voiding an invoice is similar to
+        [deletion](https://docs.stripe.com/api/invoices/delete), however it only applies to finalized invoices and
+        maintains a papertrail where the invoice can still be found.
+
+        Consult with local regulations to determine whether and how an invoice might be amended, canceled, or voided in
+        the jurisdiction you're doing business in. You might need to [issue another invoice or <a
+        href="/api/credit_notes/create">credit note](https://docs.stripe.com/api/invoices/create) instead. Stripe
+        recommends that you consult with your legal counsel for advice specific to your business.
         """
-        return await self._call(ENDPOINTS["invoices.void_invoice"], args, invoice)  # type: ignore[no-any-return]
+        return cast("Invoice", await self._call(ENDPOINTS["invoices.void_invoice"], args, invoice))
 
     async def create_preview(self, **args: Unpack[InvoiceCreatePreviewArgs]) -> Invoice:
-        """At any time, you can preview the upcoming invoice for a subscription or subscription schedule. This will show you all the charges that are pending, including subscription renewal charges, invoice item charges, etc. It will also show you any discounts that are applicable to the invoice.
-        
-        You can also preview the effects of creating or updating a subscription or subscription schedule, including a preview of any prorations that will take place. To ensure that the actual proration is calculated exactly the same as the previewed proration, you should pass the subscription_details.proration_date parameter when doing the actual subscription update.
-        
-        The recommended way to get only the prorations being previewed on the invoice is to consider line items where parent.subscription_item_details.proration is true.
-        
-        Note that when you are viewing an upcoming invoice, you are simply viewing a preview – the invoice has not yet been created. As such, the upcoming invoice will not show up in invoice listing calls, and you cannot use the API to pay or edit the invoice. If you want to change the amount that your customer will be billed, you can add, remove, or update pending invoice items, or update the customer's discount.
-        
-        Note: Currency conversion calculations use the latest exchange rates. Exchange rates may vary between the time of the preview and the time of the actual invoice creation. [Learn more](https://docs.stripe.com/currencies/conversions)
+        """At any time, you can preview the upcoming invoice for a subscription or subscription schedule. This will show
+        you all the charges that are pending, including subscription renewal charges, invoice item charges, etc. It will
+        also show you any discounts that are applicable to the invoice.
+
+        You can also preview the effects of creating or updating a subscription or subscription schedule, including a
+        preview of any prorations that will take place. To ensure that the actual proration is calculated exactly the
+        same as the previewed proration, you should pass the subscription_details.proration_date parameter when doing
+        the actual subscription update.
+
+        The recommended way to get only the prorations being previewed on the invoice is to consider line items where
+        parent.subscription_item_details.proration is true.
+
+        Note that when you are viewing an upcoming invoice, you are simply viewing a preview – the invoice has not yet
+        been created. As such, the upcoming invoice will not show up in invoice listing calls, and you cannot use the
+        API to pay or edit the invoice. If you want to change the amount that your customer will be billed, you can add,
+        remove, or update pending invoice items, or update the customer's discount.
+
+        Note: Currency conversion calculations use the latest exchange rates. Exchange rates may vary between the time
+        of the preview and the time of the actual invoice creation. [Learn
+        more](https://docs.stripe.com/currencies/conversions)
         """
-        return await self._call(ENDPOINTS["invoices.create_preview"], args)  # type: ignore[no-any-return]
+        return cast("Invoice", await self._call(ENDPOINTS["invoices.create_preview"], args))

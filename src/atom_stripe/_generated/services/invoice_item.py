@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -13,8 +13,7 @@ from ..endpoints import ENDPOINTS
 if TYPE_CHECKING:
     from ..._options import ReadOptions
     from ..._pagination import AsyncPaginator, Page
-    from ..models.invoice_item import DeletedInvoiceItem
-    from ..models.invoice_item import InvoiceItem
+    from ..models.invoice_item import DeletedInvoiceItem, InvoiceItem
     from ..params.invoice_item_create import InvoiceItemCreateArgs
     from ..params.invoice_item_list import InvoiceItemListArgs
     from ..params.invoice_item_update import InvoiceItemUpdateArgs
@@ -24,21 +23,25 @@ class InvoiceItemService(Service):
     """``/v1/invoiceitems``."""
 
     async def delete(self, invoiceitem: str, /, **args: Unpack[ReadOptions]) -> DeletedInvoiceItem:
-        """Deletes an invoice item, removing it from an invoice. Deleting invoice items is only possible when they're not attached to invoices, or if it's attached to a draft invoice. (``DELETE /v1/invoiceitems/{invoiceitem}``)"""
-        return await self._call(ENDPOINTS["invoice_items.delete"], args, invoiceitem)  # type: ignore[no-any-return]
+        """Deletes an invoice item, removing it from an invoice. Deleting invoice items is only possible when they're
+        not attached to invoices, or if it's attached to a draft invoice. (``DELETE /v1/invoiceitems/{invoiceitem}``)"""
+        return cast("DeletedInvoiceItem", await self._call(ENDPOINTS["invoice_items.delete"], args, invoiceitem))
 
     async def retrieve(self, invoiceitem: str, /, **args: Unpack[ReadOptions]) -> InvoiceItem:
         """Retrieves the invoice item with the given ID. (``GET /v1/invoiceitems/{invoiceitem}``)"""
-        return await self._call(ENDPOINTS["invoice_items.retrieve"], args, invoiceitem)  # type: ignore[no-any-return]
+        return cast("InvoiceItem", await self._call(ENDPOINTS["invoice_items.retrieve"], args, invoiceitem))
 
     async def update(self, invoiceitem: str, /, **args: Unpack[InvoiceItemUpdateArgs]) -> InvoiceItem:
-        """Updates the amount or description of an invoice item on an upcoming invoice. Updating an invoice item is only possible before the invoice it's attached to is closed. (``POST /v1/invoiceitems/{invoiceitem}``)"""
-        return await self._call(ENDPOINTS["invoice_items.update"], args, invoiceitem)  # type: ignore[no-any-return]
+        """Updates the amount or description of an invoice item on an upcoming invoice. Updating an invoice item is only
+        possible before the invoice it's attached to is closed. (``POST /v1/invoiceitems/{invoiceitem}``)"""
+        return cast("InvoiceItem", await self._call(ENDPOINTS["invoice_items.update"], args, invoiceitem))
 
     def list(self, **args: Unpack[InvoiceItemListArgs]) -> AsyncPaginator[InvoiceItem, Page[InvoiceItem]]:
-        """Returns a list of your invoice items. Invoice items are returned sorted by creation date, with the most recently created invoice items appearing first. (``GET /v1/invoiceitems``)"""
+        """Returns a list of your invoice items. Invoice items are returned sorted by creation date, with the most
+        recently created invoice items appearing first. (``GET /v1/invoiceitems``)"""
         return self._list(ENDPOINTS["invoice_items.list"], args)
 
     async def create(self, **args: Unpack[InvoiceItemCreateArgs]) -> InvoiceItem:
-        """Creates an item to be added to a draft invoice (up to 250 items per invoice). If no invoice is specified, the item will be on the next invoice created for the customer specified. (``POST /v1/invoiceitems``)"""
-        return await self._call(ENDPOINTS["invoice_items.create"], args)  # type: ignore[no-any-return]
+        """Creates an item to be added to a draft invoice (up to 250 items per invoice). If no invoice is specified, the
+        item will be on the next invoice created for the customer specified. (``POST /v1/invoiceitems``)"""
+        return cast("InvoiceItem", await self._call(ENDPOINTS["invoice_items.create"], args))

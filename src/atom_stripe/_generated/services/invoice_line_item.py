@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -20,14 +20,22 @@ if TYPE_CHECKING:
 class InvoiceLineItemService(Service):
     """``/v1/invoices/{invoice}/lines``."""
 
-    def list(self, invoice: str, /, **args: Unpack[InvoiceLineItemListArgs]) -> AsyncPaginator[InvoiceLineItem, Page[InvoiceLineItem]]:
-        """When retrieving an invoice, you'll get a lines property containing the total count of line items and the first handful of those items. There is also a URL where you can retrieve the full (paginated) list of line items. (``GET /v1/invoices/{invoice}/lines``)"""
+    def list(
+        self, invoice: str, /, **args: Unpack[InvoiceLineItemListArgs]
+    ) -> AsyncPaginator[InvoiceLineItem, Page[InvoiceLineItem]]:
+        """When retrieving an invoice, you'll get a lines property containing the total count of line items and the
+        first handful of those items. There is also a URL where you can retrieve the full (paginated) list of line
+        items. (``GET /v1/invoices/{invoice}/lines``)"""
         return self._list(ENDPOINTS["invoices.line_items.list"], args, invoice)
 
-    async def update(self, invoice: str, line_item_id: str, /, **args: Unpack[InvoiceLineItemUpdateArgs]) -> InvoiceLineItem:
+    async def update(
+        self, invoice: str, line_item_id: str, /, **args: Unpack[InvoiceLineItemUpdateArgs]
+    ) -> InvoiceLineItem:
         """Updates an invoice's line item. Some fields, such as tax_amounts, only live on the invoice line item,
         so they can only be updated through this endpoint. Other fields, such as amount, live on both the invoice
         item and the invoice line item, so updates on this endpoint will propagate to the invoice item as well.
         Updating an invoice's line item is only possible before the invoice is finalized.
         """
-        return await self._call(ENDPOINTS["invoices.line_items.update"], args, invoice, line_item_id)  # type: ignore[no-any-return]
+        return cast(
+            "InvoiceLineItem", await self._call(ENDPOINTS["invoices.line_items.update"], args, invoice, line_item_id)
+        )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -21,9 +21,11 @@ class InvoicePaymentService(Service):
     """``/v1/invoice_payments``."""
 
     def list(self, **args: Unpack[InvoicePaymentListArgs]) -> AsyncPaginator[InvoicePayment, Page[InvoicePayment]]:
-        """When retrieving an invoice, there is an includable payments property containing the first handful of those items. There is also a URL where you can retrieve the full (paginated) list of payments. (``GET /v1/invoice_payments``)"""
+        """When retrieving an invoice, there is an includable payments property containing the first handful of those
+        items. There is also a URL where you can retrieve the full (paginated) list of payments. (``GET
+        /v1/invoice_payments``)"""
         return self._list(ENDPOINTS["invoice_payments.list"], args)
 
     async def retrieve(self, invoice_payment: str, /, **args: Unpack[ReadOptions]) -> InvoicePayment:
         """Retrieves the invoice payment with the given ID. (``GET /v1/invoice_payments/{invoice_payment}``)"""
-        return await self._call(ENDPOINTS["invoice_payments.retrieve"], args, invoice_payment)  # type: ignore[no-any-return]
+        return cast("InvoicePayment", await self._call(ENDPOINTS["invoice_payments.retrieve"], args, invoice_payment))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -23,26 +23,50 @@ if TYPE_CHECKING:
 class IssuingAuthorizationService(Service):
     """``/v1/issuing/authorizations``."""
 
-    def list(self, **args: Unpack[IssuingAuthorizationListArgs]) -> AsyncPaginator[IssuingAuthorization, Page[IssuingAuthorization]]:
-        """Returns a list of Issuing Authorization objects. The objects are sorted in descending order by creation date, with the most recently created object appearing first. (``GET /v1/issuing/authorizations``)"""
+    def list(
+        self, **args: Unpack[IssuingAuthorizationListArgs]
+    ) -> AsyncPaginator[IssuingAuthorization, Page[IssuingAuthorization]]:
+        """Returns a list of Issuing Authorization objects. The objects are sorted in descending order by creation date,
+        with the most recently created object appearing first. (``GET /v1/issuing/authorizations``)"""
         return self._list(ENDPOINTS["issuing.authorizations.list"], args)
 
     async def retrieve(self, authorization: str, /, **args: Unpack[ReadOptions]) -> IssuingAuthorization:
         """Retrieves an Issuing Authorization object. (``GET /v1/issuing/authorizations/{authorization}``)"""
-        return await self._call(ENDPOINTS["issuing.authorizations.retrieve"], args, authorization)  # type: ignore[no-any-return]
+        return cast(
+            "IssuingAuthorization", await self._call(ENDPOINTS["issuing.authorizations.retrieve"], args, authorization)
+        )
 
-    async def update(self, authorization: str, /, **args: Unpack[IssuingAuthorizationUpdateArgs]) -> IssuingAuthorization:
-        """Updates the specified Issuing Authorization object by setting the values of the parameters passed. Any parameters not provided will be left unchanged. (``POST /v1/issuing/authorizations/{authorization}``)"""
-        return await self._call(ENDPOINTS["issuing.authorizations.update"], args, authorization)  # type: ignore[no-any-return]
+    async def update(
+        self, authorization: str, /, **args: Unpack[IssuingAuthorizationUpdateArgs]
+    ) -> IssuingAuthorization:
+        """Updates the specified Issuing Authorization object by setting the values of the parameters passed. Any
+        parameters not provided will be left unchanged. (``POST /v1/issuing/authorizations/{authorization}``)"""
+        return cast(
+            "IssuingAuthorization", await self._call(ENDPOINTS["issuing.authorizations.update"], args, authorization)
+        )
 
-    async def approve(self, authorization: str, /, **args: Unpack[IssuingAuthorizationApproveArgs]) -> IssuingAuthorization:
-        """[Deprecated] Approves a pending Issuing Authorization object. This request should be made within the timeout window of the [real-time authorization](https://docs.stripe.com/docs/issuing/controls/real-time-authorizations) flow.
-        This method is deprecated. Instead, [respond directly to the webhook request to approve an authorization](https://docs.stripe.com/docs/issuing/controls/real-time-authorizations#authorization-handling).
+    async def approve(
+        self, authorization: str, /, **args: Unpack[IssuingAuthorizationApproveArgs]
+    ) -> IssuingAuthorization:
+        """[Deprecated] Approves a pending Issuing Authorization object. This request should be made within the timeout
+        window of the [real-time authorization](https://docs.stripe.com/docs/issuing/controls/real-time-authorizations)
+        flow.
+        This method is deprecated. Instead, [respond directly to the webhook request to approve an
+        authorization](https://docs.stripe.com/docs/issuing/controls/real-time-authorizations#authorization-handling).
         """
-        return await self._call(ENDPOINTS["issuing.authorizations.approve"], args, authorization)  # type: ignore[no-any-return]
+        return cast(
+            "IssuingAuthorization", await self._call(ENDPOINTS["issuing.authorizations.approve"], args, authorization)
+        )
 
-    async def decline(self, authorization: str, /, **args: Unpack[IssuingAuthorizationDeclineArgs]) -> IssuingAuthorization:
-        """[Deprecated] Declines a pending Issuing Authorization object. This request should be made within the timeout window of the [real time authorization](https://docs.stripe.com/docs/issuing/controls/real-time-authorizations) flow.
-        This method is deprecated. Instead, [respond directly to the webhook request to decline an authorization](https://docs.stripe.com/docs/issuing/controls/real-time-authorizations#authorization-handling).
+    async def decline(
+        self, authorization: str, /, **args: Unpack[IssuingAuthorizationDeclineArgs]
+    ) -> IssuingAuthorization:
+        """[Deprecated] Declines a pending Issuing Authorization object. This request should be made within the timeout
+        window of the [real time authorization](https://docs.stripe.com/docs/issuing/controls/real-time-authorizations)
+        flow.
+        This method is deprecated. Instead, [respond directly to the webhook request to decline an
+        authorization](https://docs.stripe.com/docs/issuing/controls/real-time-authorizations#authorization-handling).
         """
-        return await self._call(ENDPOINTS["issuing.authorizations.decline"], args, authorization)  # type: ignore[no-any-return]
+        return cast(
+            "IssuingAuthorization", await self._call(ENDPOINTS["issuing.authorizations.decline"], args, authorization)
+        )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -23,17 +23,19 @@ class IssuingCardService(Service):
     """``/v1/issuing/cards``."""
 
     def list(self, **args: Unpack[IssuingCardListArgs]) -> AsyncPaginator[IssuingCard, Page[IssuingCard]]:
-        """Returns a list of Issuing Card objects. The objects are sorted in descending order by creation date, with the most recently created object appearing first. (``GET /v1/issuing/cards``)"""
+        """Returns a list of Issuing Card objects. The objects are sorted in descending order by creation date, with the
+        most recently created object appearing first. (``GET /v1/issuing/cards``)"""
         return self._list(ENDPOINTS["issuing.cards.list"], args)
 
     async def create(self, **args: Unpack[IssuingCardCreateArgs]) -> IssuingCard:
         """Creates an Issuing Card object. (``POST /v1/issuing/cards``)"""
-        return await self._call(ENDPOINTS["issuing.cards.create"], args)  # type: ignore[no-any-return]
+        return cast("IssuingCard", await self._call(ENDPOINTS["issuing.cards.create"], args))
 
     async def retrieve(self, card: str, /, **args: Unpack[ReadOptions]) -> IssuingCard:
         """Retrieves an Issuing Card object. (``GET /v1/issuing/cards/{card}``)"""
-        return await self._call(ENDPOINTS["issuing.cards.retrieve"], args, card)  # type: ignore[no-any-return]
+        return cast("IssuingCard", await self._call(ENDPOINTS["issuing.cards.retrieve"], args, card))
 
     async def update(self, card: str, /, **args: Unpack[IssuingCardUpdateArgs]) -> IssuingCard:
-        """Updates the specified Issuing Card object by setting the values of the parameters passed. Any parameters not provided will be left unchanged. (``POST /v1/issuing/cards/{card}``)"""
-        return await self._call(ENDPOINTS["issuing.cards.update"], args, card)  # type: ignore[no-any-return]
+        """Updates the specified Issuing Card object by setting the values of the parameters passed. Any parameters not
+        provided will be left unchanged. (``POST /v1/issuing/cards/{card}``)"""
+        return cast("IssuingCard", await self._call(ENDPOINTS["issuing.cards.update"], args, card))

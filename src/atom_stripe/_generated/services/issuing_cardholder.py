@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -22,18 +22,22 @@ if TYPE_CHECKING:
 class IssuingCardholderService(Service):
     """``/v1/issuing/cardholders``."""
 
-    def list(self, **args: Unpack[IssuingCardholderListArgs]) -> AsyncPaginator[IssuingCardholder, Page[IssuingCardholder]]:
-        """Returns a list of Issuing Cardholder objects. The objects are sorted in descending order by creation date, with the most recently created object appearing first. (``GET /v1/issuing/cardholders``)"""
+    def list(
+        self, **args: Unpack[IssuingCardholderListArgs]
+    ) -> AsyncPaginator[IssuingCardholder, Page[IssuingCardholder]]:
+        """Returns a list of Issuing Cardholder objects. The objects are sorted in descending order by creation date,
+        with the most recently created object appearing first. (``GET /v1/issuing/cardholders``)"""
         return self._list(ENDPOINTS["issuing.cardholders.list"], args)
 
     async def create(self, **args: Unpack[IssuingCardholderCreateArgs]) -> IssuingCardholder:
         """Creates a new Issuing Cardholder object that can be issued cards. (``POST /v1/issuing/cardholders``)"""
-        return await self._call(ENDPOINTS["issuing.cardholders.create"], args)  # type: ignore[no-any-return]
+        return cast("IssuingCardholder", await self._call(ENDPOINTS["issuing.cardholders.create"], args))
 
     async def retrieve(self, cardholder: str, /, **args: Unpack[ReadOptions]) -> IssuingCardholder:
         """Retrieves an Issuing Cardholder object. (``GET /v1/issuing/cardholders/{cardholder}``)"""
-        return await self._call(ENDPOINTS["issuing.cardholders.retrieve"], args, cardholder)  # type: ignore[no-any-return]
+        return cast("IssuingCardholder", await self._call(ENDPOINTS["issuing.cardholders.retrieve"], args, cardholder))
 
     async def update(self, cardholder: str, /, **args: Unpack[IssuingCardholderUpdateArgs]) -> IssuingCardholder:
-        """Updates the specified Issuing Cardholder object by setting the values of the parameters passed. Any parameters not provided will be left unchanged. (``POST /v1/issuing/cardholders/{cardholder}``)"""
-        return await self._call(ENDPOINTS["issuing.cardholders.update"], args, cardholder)  # type: ignore[no-any-return]
+        """Updates the specified Issuing Cardholder object by setting the values of the parameters passed. Any
+        parameters not provided will be left unchanged. (``POST /v1/issuing/cardholders/{cardholder}``)"""
+        return cast("IssuingCardholder", await self._call(ENDPOINTS["issuing.cardholders.update"], args, cardholder))

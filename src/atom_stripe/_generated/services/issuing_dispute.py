@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -24,21 +24,30 @@ class IssuingDisputeService(Service):
     """``/v1/issuing/disputes``."""
 
     def list(self, **args: Unpack[IssuingDisputeListArgs]) -> AsyncPaginator[IssuingDispute, Page[IssuingDispute]]:
-        """Returns a list of Issuing Dispute objects. The objects are sorted in descending order by creation date, with the most recently created object appearing first. (``GET /v1/issuing/disputes``)"""
+        """Returns a list of Issuing Dispute objects. The objects are sorted in descending order by creation date, with
+        the most recently created object appearing first. (``GET /v1/issuing/disputes``)"""
         return self._list(ENDPOINTS["issuing.disputes.list"], args)
 
     async def create(self, **args: Unpack[IssuingDisputeCreateArgs]) -> IssuingDispute:
-        """Creates an Issuing Dispute object. Individual pieces of evidence within the evidence object are optional at this point. Stripe only validates that required evidence is present during submission. Refer to [Dispute reasons and evidence](https://docs.stripe.com/docs/issuing/purchases/disputes#dispute-reasons-and-evidence) for more details about evidence requirements. (``POST /v1/issuing/disputes``)"""
-        return await self._call(ENDPOINTS["issuing.disputes.create"], args)  # type: ignore[no-any-return]
+        """Creates an Issuing Dispute object. Individual pieces of evidence within the evidence object are optional at
+        this point. Stripe only validates that required evidence is present during submission. Refer to [Dispute reasons
+        and evidence](https://docs.stripe.com/docs/issuing/purchases/disputes#dispute-reasons-and-evidence) for more
+        details about evidence requirements. (``POST /v1/issuing/disputes``)"""
+        return cast("IssuingDispute", await self._call(ENDPOINTS["issuing.disputes.create"], args))
 
     async def retrieve(self, dispute: str, /, **args: Unpack[ReadOptions]) -> IssuingDispute:
         """Retrieves an Issuing Dispute object. (``GET /v1/issuing/disputes/{dispute}``)"""
-        return await self._call(ENDPOINTS["issuing.disputes.retrieve"], args, dispute)  # type: ignore[no-any-return]
+        return cast("IssuingDispute", await self._call(ENDPOINTS["issuing.disputes.retrieve"], args, dispute))
 
     async def update(self, dispute: str, /, **args: Unpack[IssuingDisputeUpdateArgs]) -> IssuingDispute:
-        """Updates the specified Issuing Dispute object by setting the values of the parameters passed. Any parameters not provided will be left unchanged. Properties on the evidence object can be unset by passing in an empty string. (``POST /v1/issuing/disputes/{dispute}``)"""
-        return await self._call(ENDPOINTS["issuing.disputes.update"], args, dispute)  # type: ignore[no-any-return]
+        """Updates the specified Issuing Dispute object by setting the values of the parameters passed. Any parameters
+        not provided will be left unchanged. Properties on the evidence object can be unset by passing in an empty
+        string. (``POST /v1/issuing/disputes/{dispute}``)"""
+        return cast("IssuingDispute", await self._call(ENDPOINTS["issuing.disputes.update"], args, dispute))
 
     async def submit(self, dispute: str, /, **args: Unpack[IssuingDisputeSubmitArgs]) -> IssuingDispute:
-        """Submits an Issuing Dispute to the card network. Stripe validates that all evidence fields required for the dispute's reason are present. For more details, see [Dispute reasons and evidence](https://docs.stripe.com/docs/issuing/purchases/disputes#dispute-reasons-and-evidence). (``POST /v1/issuing/disputes/{dispute}/submit``)"""
-        return await self._call(ENDPOINTS["issuing.disputes.submit"], args, dispute)  # type: ignore[no-any-return]
+        """Submits an Issuing Dispute to the card network. Stripe validates that all evidence fields required for the
+        dispute's reason are present. For more details, see [Dispute reasons and
+        evidence](https://docs.stripe.com/docs/issuing/purchases/disputes#dispute-reasons-and-evidence). (``POST
+        /v1/issuing/disputes/{dispute}/submit``)"""
+        return cast("IssuingDispute", await self._call(ENDPOINTS["issuing.disputes.submit"], args, dispute))

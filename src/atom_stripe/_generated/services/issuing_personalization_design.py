@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -22,18 +22,35 @@ if TYPE_CHECKING:
 class IssuingPersonalizationDesignService(Service):
     """``/v1/issuing/personalization_designs``."""
 
-    def list(self, **args: Unpack[IssuingPersonalizationDesignListArgs]) -> AsyncPaginator[IssuingPersonalizationDesign, Page[IssuingPersonalizationDesign]]:
-        """Returns a list of personalization design objects. The objects are sorted in descending order by creation date, with the most recently created object appearing first. (``GET /v1/issuing/personalization_designs``)"""
+    def list(
+        self, **args: Unpack[IssuingPersonalizationDesignListArgs]
+    ) -> AsyncPaginator[IssuingPersonalizationDesign, Page[IssuingPersonalizationDesign]]:
+        """Returns a list of personalization design objects. The objects are sorted in descending order by creation
+        date, with the most recently created object appearing first. (``GET /v1/issuing/personalization_designs``)"""
         return self._list(ENDPOINTS["issuing.personalization_designs.list"], args)
 
     async def create(self, **args: Unpack[IssuingPersonalizationDesignCreateArgs]) -> IssuingPersonalizationDesign:
         """Creates a personalization design object. (``POST /v1/issuing/personalization_designs``)"""
-        return await self._call(ENDPOINTS["issuing.personalization_designs.create"], args)  # type: ignore[no-any-return]
+        return cast(
+            "IssuingPersonalizationDesign", await self._call(ENDPOINTS["issuing.personalization_designs.create"], args)
+        )
 
-    async def retrieve(self, personalization_design: str, /, **args: Unpack[ReadOptions]) -> IssuingPersonalizationDesign:
-        """Retrieves a personalization design object. (``GET /v1/issuing/personalization_designs/{personalization_design}``)"""
-        return await self._call(ENDPOINTS["issuing.personalization_designs.retrieve"], args, personalization_design)  # type: ignore[no-any-return]
+    async def retrieve(
+        self, personalization_design: str, /, **args: Unpack[ReadOptions]
+    ) -> IssuingPersonalizationDesign:
+        """Retrieves a personalization design object. (``GET
+        /v1/issuing/personalization_designs/{personalization_design}``)"""
+        return cast(
+            "IssuingPersonalizationDesign",
+            await self._call(ENDPOINTS["issuing.personalization_designs.retrieve"], args, personalization_design),
+        )
 
-    async def update(self, personalization_design: str, /, **args: Unpack[IssuingPersonalizationDesignUpdateArgs]) -> IssuingPersonalizationDesign:
-        """Updates a card personalization object. (``POST /v1/issuing/personalization_designs/{personalization_design}``)"""
-        return await self._call(ENDPOINTS["issuing.personalization_designs.update"], args, personalization_design)  # type: ignore[no-any-return]
+    async def update(
+        self, personalization_design: str, /, **args: Unpack[IssuingPersonalizationDesignUpdateArgs]
+    ) -> IssuingPersonalizationDesign:
+        """Updates a card personalization object. (``POST
+        /v1/issuing/personalization_designs/{personalization_design}``)"""
+        return cast(
+            "IssuingPersonalizationDesign",
+            await self._call(ENDPOINTS["issuing.personalization_designs.update"], args, personalization_design),
+        )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -20,10 +20,16 @@ if TYPE_CHECKING:
 class IssuingPhysicalBundleService(Service):
     """``/v1/issuing/physical_bundles``."""
 
-    def list(self, **args: Unpack[IssuingPhysicalBundleListArgs]) -> AsyncPaginator[IssuingPhysicalBundle, Page[IssuingPhysicalBundle]]:
-        """Returns a list of physical bundle objects. The objects are sorted in descending order by creation date, with the most recently created object appearing first. (``GET /v1/issuing/physical_bundles``)"""
+    def list(
+        self, **args: Unpack[IssuingPhysicalBundleListArgs]
+    ) -> AsyncPaginator[IssuingPhysicalBundle, Page[IssuingPhysicalBundle]]:
+        """Returns a list of physical bundle objects. The objects are sorted in descending order by creation date, with
+        the most recently created object appearing first. (``GET /v1/issuing/physical_bundles``)"""
         return self._list(ENDPOINTS["issuing.physical_bundles.list"], args)
 
     async def retrieve(self, physical_bundle: str, /, **args: Unpack[ReadOptions]) -> IssuingPhysicalBundle:
         """Retrieves a physical bundle object. (``GET /v1/issuing/physical_bundles/{physical_bundle}``)"""
-        return await self._call(ENDPOINTS["issuing.physical_bundles.retrieve"], args, physical_bundle)  # type: ignore[no-any-return]
+        return cast(
+            "IssuingPhysicalBundle",
+            await self._call(ENDPOINTS["issuing.physical_bundles.retrieve"], args, physical_bundle),
+        )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -27,8 +27,9 @@ class IssuingTokenService(Service):
 
     async def retrieve(self, token: str, /, **args: Unpack[ReadOptions]) -> IssuingToken:
         """Retrieves an Issuing Token object. (``GET /v1/issuing/tokens/{token}``)"""
-        return await self._call(ENDPOINTS["issuing.tokens.retrieve"], args, token)  # type: ignore[no-any-return]
+        return cast("IssuingToken", await self._call(ENDPOINTS["issuing.tokens.retrieve"], args, token))
 
     async def update(self, token: str, /, **args: Unpack[IssuingTokenUpdateArgs]) -> IssuingToken:
-        """Attempts to update the specified Issuing Token object to the status specified. (``POST /v1/issuing/tokens/{token}``)"""
-        return await self._call(ENDPOINTS["issuing.tokens.update"], args, token)  # type: ignore[no-any-return]
+        """Attempts to update the specified Issuing Token object to the status specified. (``POST
+        /v1/issuing/tokens/{token}``)"""
+        return cast("IssuingToken", await self._call(ENDPOINTS["issuing.tokens.update"], args, token))

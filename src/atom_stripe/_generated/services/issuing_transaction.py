@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -21,14 +21,20 @@ if TYPE_CHECKING:
 class IssuingTransactionService(Service):
     """``/v1/issuing/transactions``."""
 
-    def list(self, **args: Unpack[IssuingTransactionListArgs]) -> AsyncPaginator[IssuingTransaction, Page[IssuingTransaction]]:
-        """Returns a list of Issuing Transaction objects. The objects are sorted in descending order by creation date, with the most recently created object appearing first. (``GET /v1/issuing/transactions``)"""
+    def list(
+        self, **args: Unpack[IssuingTransactionListArgs]
+    ) -> AsyncPaginator[IssuingTransaction, Page[IssuingTransaction]]:
+        """Returns a list of Issuing Transaction objects. The objects are sorted in descending order by creation date,
+        with the most recently created object appearing first. (``GET /v1/issuing/transactions``)"""
         return self._list(ENDPOINTS["issuing.transactions.list"], args)
 
     async def retrieve(self, transaction: str, /, **args: Unpack[ReadOptions]) -> IssuingTransaction:
         """Retrieves an Issuing Transaction object. (``GET /v1/issuing/transactions/{transaction}``)"""
-        return await self._call(ENDPOINTS["issuing.transactions.retrieve"], args, transaction)  # type: ignore[no-any-return]
+        return cast(
+            "IssuingTransaction", await self._call(ENDPOINTS["issuing.transactions.retrieve"], args, transaction)
+        )
 
     async def update(self, transaction: str, /, **args: Unpack[IssuingTransactionUpdateArgs]) -> IssuingTransaction:
-        """Updates the specified Issuing Transaction object by setting the values of the parameters passed. Any parameters not provided will be left unchanged. (``POST /v1/issuing/transactions/{transaction}``)"""
-        return await self._call(ENDPOINTS["issuing.transactions.update"], args, transaction)  # type: ignore[no-any-return]
+        """Updates the specified Issuing Transaction object by setting the values of the parameters passed. Any
+        parameters not provided will be left unchanged. (``POST /v1/issuing/transactions/{transaction}``)"""
+        return cast("IssuingTransaction", await self._call(ENDPOINTS["issuing.transactions.update"], args, transaction))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -20,4 +20,4 @@ class MandateService(Service):
 
     async def retrieve(self, mandate: str, /, **args: Unpack[ReadOptions]) -> Mandate:
         """Retrieves a Mandate object. (``GET /v1/mandates/{mandate}``)"""
-        return await self._call(ENDPOINTS["mandates.retrieve"], args, mandate)  # type: ignore[no-any-return]
+        return cast("Mandate", await self._call(ENDPOINTS["mandates.retrieve"], args, mandate))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -20,10 +20,13 @@ if TYPE_CHECKING:
 class PaymentAttemptRecordService(Service):
     """``/v1/payment_attempt_records``."""
 
-    def list(self, **args: Unpack[PaymentAttemptRecordListArgs]) -> AsyncPaginator[PaymentAttemptRecord, Page[PaymentAttemptRecord]]:
-        """List all the Payment Attempt Records attached to the specified Payment Record. (``GET /v1/payment_attempt_records``)"""
+    def list(
+        self, **args: Unpack[PaymentAttemptRecordListArgs]
+    ) -> AsyncPaginator[PaymentAttemptRecord, Page[PaymentAttemptRecord]]:
+        """List all the Payment Attempt Records attached to the specified Payment Record. (``GET
+        /v1/payment_attempt_records``)"""
         return self._list(ENDPOINTS["payment_attempt_records.list"], args)
 
     async def retrieve(self, id: str, /, **args: Unpack[ReadOptions]) -> PaymentAttemptRecord:
         """Retrieves a Payment Attempt Record with the given ID (``GET /v1/payment_attempt_records/{id}``)"""
-        return await self._call(ENDPOINTS["payment_attempt_records.retrieve"], args, id)  # type: ignore[no-any-return]
+        return cast("PaymentAttemptRecord", await self._call(ENDPOINTS["payment_attempt_records.retrieve"], args, id))

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 class PaymentIntentAmountDetailsLineItemService(Service):
     """``/v1/payment_intents/{intent}/amount_details_line_items``."""
 
-    def list(self, intent: str, /, **args: Unpack[PaymentIntentAmountDetailsLineItemListArgs]) -> AsyncPaginator[PaymentIntentAmountDetailsLineItem, Page[PaymentIntentAmountDetailsLineItem]]:
-        """Lists all LineItems of a given PaymentIntent. (``GET /v1/payment_intents/{intent}/amount_details_line_items``)"""
+    def list(
+        self, intent: str, /, **args: Unpack[PaymentIntentAmountDetailsLineItemListArgs]
+    ) -> AsyncPaginator[PaymentIntentAmountDetailsLineItem, Page[PaymentIntentAmountDetailsLineItem]]:
+        """Lists all LineItems of a given PaymentIntent. (``GET
+        /v1/payment_intents/{intent}/amount_details_line_items``)"""
         return self._list(ENDPOINTS["payment_intents.amount_details_line_items.list"], args, intent)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -37,12 +37,12 @@ class PaymentLinkService(Service):
 
     async def create(self, **args: Unpack[PaymentLinkCreateArgs]) -> PaymentLink:
         """Creates a payment link. (``POST /v1/payment_links``)"""
-        return await self._call(ENDPOINTS["payment_links.create"], args)  # type: ignore[no-any-return]
+        return cast("PaymentLink", await self._call(ENDPOINTS["payment_links.create"], args))
 
     async def retrieve(self, payment_link: str, /, **args: Unpack[ReadOptions]) -> PaymentLink:
         """Retrieve a payment link. (``GET /v1/payment_links/{payment_link}``)"""
-        return await self._call(ENDPOINTS["payment_links.retrieve"], args, payment_link)  # type: ignore[no-any-return]
+        return cast("PaymentLink", await self._call(ENDPOINTS["payment_links.retrieve"], args, payment_link))
 
     async def update(self, payment_link: str, /, **args: Unpack[PaymentLinkUpdateArgs]) -> PaymentLink:
         """Updates a payment link. (``POST /v1/payment_links/{payment_link}``)"""
-        return await self._call(ENDPOINTS["payment_links.update"], args, payment_link)  # type: ignore[no-any-return]
+        return cast("PaymentLink", await self._call(ENDPOINTS["payment_links.update"], args, payment_link))

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 class PaymentLinkLineItemService(Service):
     """``/v1/payment_links/{payment_link}/line_items``."""
 
-    def list(self, payment_link: str, /, **args: Unpack[PaymentLinkLineItemListArgs]) -> AsyncPaginator[LineItem, Page[LineItem]]:
-        """When retrieving a payment link, there is an includable line_items property containing the first handful of those items. There is also a URL where you can retrieve the full (paginated) list of line items. (``GET /v1/payment_links/{payment_link}/line_items``)"""
+    def list(
+        self, payment_link: str, /, **args: Unpack[PaymentLinkLineItemListArgs]
+    ) -> AsyncPaginator[LineItem, Page[LineItem]]:
+        """When retrieving a payment link, there is an includable line_items property containing the first handful of
+        those items. There is also a URL where you can retrieve the full (paginated) list of line items. (``GET
+        /v1/payment_links/{payment_link}/line_items``)"""
         return self._list(ENDPOINTS["payment_links.line_items.list"], args, payment_link)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -28,37 +28,54 @@ class PaymentMethodService(Service):
         return self._list(ENDPOINTS["payment_methods.list"], args)
 
     async def create(self, **args: Unpack[PaymentMethodCreateArgs]) -> PaymentMethod:
-        """Creates a PaymentMethod object. Read the [Stripe.js reference](https://docs.stripe.com/docs/stripe-js/reference#stripe-create-payment-method) to learn how to create PaymentMethods via Stripe.js.
-        
-        Instead of creating a PaymentMethod directly, we recommend using the [PaymentIntents API to accept a payment immediately or the <a href="/docs/payments/save-and-reuse">SetupIntent](https://docs.stripe.com/docs/payments/accept-a-payment) API to collect payment method details ahead of a future payment.
+        """Creates a PaymentMethod object. Read the [Stripe.js
+        reference](https://docs.stripe.com/docs/stripe-js/reference#stripe-create-payment-method) to learn how to create
+        PaymentMethods via Stripe.js.
+
+        Instead of creating a PaymentMethod directly, we recommend using the [PaymentIntents API to accept a payment
+        immediately or the <a
+        href="/docs/payments/save-and-reuse">SetupIntent](https://docs.stripe.com/docs/payments/accept-a-payment) API to
+        collect payment method details ahead of a future payment.
         """
-        return await self._call(ENDPOINTS["payment_methods.create"], args)  # type: ignore[no-any-return]
+        return cast("PaymentMethod", await self._call(ENDPOINTS["payment_methods.create"], args))
 
     async def retrieve(self, payment_method: str, /, **args: Unpack[ReadOptions]) -> PaymentMethod:
-        """Retrieves a PaymentMethod object attached to the StripeAccount. To retrieve a payment method attached to a Customer, you should use [Retrieve a Customer's PaymentMethods](https://docs.stripe.com/docs/api/payment_methods/customer) (``GET /v1/payment_methods/{payment_method}``)"""
-        return await self._call(ENDPOINTS["payment_methods.retrieve"], args, payment_method)  # type: ignore[no-any-return]
+        """Retrieves a PaymentMethod object attached to the StripeAccount. To retrieve a payment method attached to a
+        Customer, you should use [Retrieve a Customer's
+        PaymentMethods](https://docs.stripe.com/docs/api/payment_methods/customer) (``GET
+        /v1/payment_methods/{payment_method}``)"""
+        return cast("PaymentMethod", await self._call(ENDPOINTS["payment_methods.retrieve"], args, payment_method))
 
     async def update(self, payment_method: str, /, **args: Unpack[PaymentMethodUpdateArgs]) -> PaymentMethod:
-        """Updates a PaymentMethod object. A PaymentMethod must be attached to a customer to be updated. (``POST /v1/payment_methods/{payment_method}``)"""
-        return await self._call(ENDPOINTS["payment_methods.update"], args, payment_method)  # type: ignore[no-any-return]
+        """Updates a PaymentMethod object. A PaymentMethod must be attached to a customer to be updated. (``POST
+        /v1/payment_methods/{payment_method}``)"""
+        return cast("PaymentMethod", await self._call(ENDPOINTS["payment_methods.update"], args, payment_method))
 
     async def attach(self, payment_method: str, /, **args: Unpack[PaymentMethodAttachArgs]) -> PaymentMethod:
         """Attaches a PaymentMethod object to a Customer.
-        
-        To attach a new PaymentMethod to a customer for future payments, we recommend you use a [SetupIntent](https://docs.stripe.com/docs/api/setup_intents)
-        or a PaymentIntent with [setup_future_usage](https://docs.stripe.com/docs/api/payment_intents/create#create_payment_intent-setup_future_usage).
-        These approaches will perform any necessary steps to set up the PaymentMethod for future payments. Using the /v1/payment_methods/:id/attach
-        endpoint without first using a SetupIntent or PaymentIntent with setup_future_usage does not optimize the PaymentMethod for
+
+        To attach a new PaymentMethod to a customer for future payments, we recommend you use a
+        [SetupIntent](https://docs.stripe.com/docs/api/setup_intents)
+        or a PaymentIntent with
+        [setup_future_usage](https://docs.stripe.com/docs/api/payment_intents/create#create_payment_intent-setup_future_usage).
+        These approaches will perform any necessary steps to set up the PaymentMethod for future payments. Using the
+        /v1/payment_methods/:id/attach
+        endpoint without first using a SetupIntent or PaymentIntent with setup_future_usage does not optimize the
+        PaymentMethod for
         future use, which makes later declines and payment friction more likely.
-        See [Optimizing cards for future payments](https://docs.stripe.com/docs/payments/payment-intents#future-usage) for more information about setting up
+        See [Optimizing cards for future payments](https://docs.stripe.com/docs/payments/payment-intents#future-usage)
+        for more information about setting up
         future payments.
-        
+
         To use this PaymentMethod as the default for invoice or subscription payments,
-        set [invoice_settings.default_payment_method](https://docs.stripe.com/docs/api/customers/update#update_customer-invoice_settings-default_payment_method),
+        set
+        [invoice_settings.default_payment_method](https://docs.stripe.com/docs/api/customers/update#update_customer-invoice_settings-default_payment_method),
         on the Customer to the PaymentMethod's ID.
         """
-        return await self._call(ENDPOINTS["payment_methods.attach"], args, payment_method)  # type: ignore[no-any-return]
+        return cast("PaymentMethod", await self._call(ENDPOINTS["payment_methods.attach"], args, payment_method))
 
     async def detach(self, payment_method: str, /, **args: Unpack[WriteOptions]) -> PaymentMethod:
-        """Detaches a PaymentMethod object from a Customer. Detachment is permanent and irreversible — once detached, a PaymentMethod can no longer be used for payments or re-attached to a Customer. (``POST /v1/payment_methods/{payment_method}/detach``)"""
-        return await self._call(ENDPOINTS["payment_methods.detach"], args, payment_method)  # type: ignore[no-any-return]
+        """Detaches a PaymentMethod object from a Customer. Detachment is permanent and irreversible — once detached, a
+        PaymentMethod can no longer be used for payments or re-attached to a Customer. (``POST
+        /v1/payment_methods/{payment_method}/detach``)"""
+        return cast("PaymentMethod", await self._call(ENDPOINTS["payment_methods.detach"], args, payment_method))

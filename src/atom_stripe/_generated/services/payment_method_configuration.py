@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -22,18 +22,30 @@ if TYPE_CHECKING:
 class PaymentMethodConfigurationService(Service):
     """``/v1/payment_method_configurations``."""
 
-    def list(self, **args: Unpack[PaymentMethodConfigurationListArgs]) -> AsyncPaginator[PaymentMethodConfiguration, Page[PaymentMethodConfiguration]]:
+    def list(
+        self, **args: Unpack[PaymentMethodConfigurationListArgs]
+    ) -> AsyncPaginator[PaymentMethodConfiguration, Page[PaymentMethodConfiguration]]:
         """List payment method configurations (``GET /v1/payment_method_configurations``)"""
         return self._list(ENDPOINTS["payment_method_configurations.list"], args)
 
     async def create(self, **args: Unpack[PaymentMethodConfigurationCreateArgs]) -> PaymentMethodConfiguration:
         """Creates a payment method configuration (``POST /v1/payment_method_configurations``)"""
-        return await self._call(ENDPOINTS["payment_method_configurations.create"], args)  # type: ignore[no-any-return]
+        return cast(
+            "PaymentMethodConfiguration", await self._call(ENDPOINTS["payment_method_configurations.create"], args)
+        )
 
     async def retrieve(self, configuration: str, /, **args: Unpack[ReadOptions]) -> PaymentMethodConfiguration:
         """Retrieve payment method configuration (``GET /v1/payment_method_configurations/{configuration}``)"""
-        return await self._call(ENDPOINTS["payment_method_configurations.retrieve"], args, configuration)  # type: ignore[no-any-return]
+        return cast(
+            "PaymentMethodConfiguration",
+            await self._call(ENDPOINTS["payment_method_configurations.retrieve"], args, configuration),
+        )
 
-    async def update(self, configuration: str, /, **args: Unpack[PaymentMethodConfigurationUpdateArgs]) -> PaymentMethodConfiguration:
+    async def update(
+        self, configuration: str, /, **args: Unpack[PaymentMethodConfigurationUpdateArgs]
+    ) -> PaymentMethodConfiguration:
         """Update payment method configuration (``POST /v1/payment_method_configurations/{configuration}``)"""
-        return await self._call(ENDPOINTS["payment_method_configurations.update"], args, configuration)  # type: ignore[no-any-return]
+        return cast(
+            "PaymentMethodConfiguration",
+            await self._call(ENDPOINTS["payment_method_configurations.update"], args, configuration),
+        )

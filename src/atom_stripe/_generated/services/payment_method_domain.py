@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -22,28 +22,45 @@ if TYPE_CHECKING:
 class PaymentMethodDomainService(Service):
     """``/v1/payment_method_domains``."""
 
-    def list(self, **args: Unpack[PaymentMethodDomainListArgs]) -> AsyncPaginator[PaymentMethodDomain, Page[PaymentMethodDomain]]:
+    def list(
+        self, **args: Unpack[PaymentMethodDomainListArgs]
+    ) -> AsyncPaginator[PaymentMethodDomain, Page[PaymentMethodDomain]]:
         """Lists the details of existing payment method domains. (``GET /v1/payment_method_domains``)"""
         return self._list(ENDPOINTS["payment_method_domains.list"], args)
 
     async def create(self, **args: Unpack[PaymentMethodDomainCreateArgs]) -> PaymentMethodDomain:
         """Creates a payment method domain. (``POST /v1/payment_method_domains``)"""
-        return await self._call(ENDPOINTS["payment_method_domains.create"], args)  # type: ignore[no-any-return]
+        return cast("PaymentMethodDomain", await self._call(ENDPOINTS["payment_method_domains.create"], args))
 
     async def retrieve(self, payment_method_domain: str, /, **args: Unpack[ReadOptions]) -> PaymentMethodDomain:
-        """Retrieves the details of an existing payment method domain. (``GET /v1/payment_method_domains/{payment_method_domain}``)"""
-        return await self._call(ENDPOINTS["payment_method_domains.retrieve"], args, payment_method_domain)  # type: ignore[no-any-return]
+        """Retrieves the details of an existing payment method domain. (``GET
+        /v1/payment_method_domains/{payment_method_domain}``)"""
+        return cast(
+            "PaymentMethodDomain",
+            await self._call(ENDPOINTS["payment_method_domains.retrieve"], args, payment_method_domain),
+        )
 
-    async def update(self, payment_method_domain: str, /, **args: Unpack[PaymentMethodDomainUpdateArgs]) -> PaymentMethodDomain:
+    async def update(
+        self, payment_method_domain: str, /, **args: Unpack[PaymentMethodDomainUpdateArgs]
+    ) -> PaymentMethodDomain:
         """Updates an existing payment method domain. (``POST /v1/payment_method_domains/{payment_method_domain}``)"""
-        return await self._call(ENDPOINTS["payment_method_domains.update"], args, payment_method_domain)  # type: ignore[no-any-return]
+        return cast(
+            "PaymentMethodDomain",
+            await self._call(ENDPOINTS["payment_method_domains.update"], args, payment_method_domain),
+        )
 
     async def validate(self, payment_method_domain: str, /, **args: Unpack[WriteOptions]) -> PaymentMethodDomain:
-        """Some payment methods might require additional steps to register a domain. If the requirements weren't satisfied when the domain was created, the payment method will be inactive on the domain.
+        """Some payment methods might require additional steps to register a domain. If the requirements weren't
+        satisfied when the domain was created, the payment method will be inactive on the domain.
         The payment method doesn't appear in Elements or Embedded Checkout for this domain until it is active.
-        
-        To activate a payment method on an existing payment method domain, complete the required registration steps specific to the payment method, and then validate the payment method domain with this endpoint.
-        
-        Related guides: [Payment method domains](https://docs.stripe.com/docs/payments/payment-methods/pmd-registration).
+
+        To activate a payment method on an existing payment method domain, complete the required registration steps
+        specific to the payment method, and then validate the payment method domain with this endpoint.
+
+        Related guides: [Payment method
+        domains](https://docs.stripe.com/docs/payments/payment-methods/pmd-registration).
         """
-        return await self._call(ENDPOINTS["payment_method_domains.validate"], args, payment_method_domain)  # type: ignore[no-any-return]
+        return cast(
+            "PaymentMethodDomain",
+            await self._call(ENDPOINTS["payment_method_domains.validate"], args, payment_method_domain),
+        )

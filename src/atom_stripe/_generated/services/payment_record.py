@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -19,8 +19,12 @@ if TYPE_CHECKING:
     from ..params.payment_record_report_payment_attempt import PaymentRecordReportPaymentAttemptArgs
     from ..params.payment_record_report_payment_attempt_canceled import PaymentRecordReportPaymentAttemptCanceledArgs
     from ..params.payment_record_report_payment_attempt_failed import PaymentRecordReportPaymentAttemptFailedArgs
-    from ..params.payment_record_report_payment_attempt_guaranteed import PaymentRecordReportPaymentAttemptGuaranteedArgs
-    from ..params.payment_record_report_payment_attempt_informational import PaymentRecordReportPaymentAttemptInformationalArgs
+    from ..params.payment_record_report_payment_attempt_guaranteed import (
+        PaymentRecordReportPaymentAttemptGuaranteedArgs,
+    )
+    from ..params.payment_record_report_payment_attempt_informational import (
+        PaymentRecordReportPaymentAttemptInformationalArgs,
+    )
     from ..params.payment_record_report_refund import PaymentRecordReportRefundArgs
 
 
@@ -33,45 +37,65 @@ class PaymentRecordService(Service):
 
     async def retrieve(self, id: str, /, **args: Unpack[ReadOptions]) -> PaymentRecord:
         """Retrieves a Payment Record with the given ID (``GET /v1/payment_records/{id}``)"""
-        return await self._call(ENDPOINTS["payment_records.retrieve"], args, id)  # type: ignore[no-any-return]
+        return cast("PaymentRecord", await self._call(ENDPOINTS["payment_records.retrieve"], args, id))
 
-    async def report_payment_attempt(self, id: str, /, **args: Unpack[PaymentRecordReportPaymentAttemptArgs]) -> PaymentRecord:
+    async def report_payment_attempt(
+        self, id: str, /, **args: Unpack[PaymentRecordReportPaymentAttemptArgs]
+    ) -> PaymentRecord:
         """Report a new payment attempt on the specified Payment Record. A new payment
         attempt can only be specified if all other payment attempts are canceled or failed.
         """
-        return await self._call(ENDPOINTS["payment_records.report_payment_attempt"], args, id)  # type: ignore[no-any-return]
+        return cast("PaymentRecord", await self._call(ENDPOINTS["payment_records.report_payment_attempt"], args, id))
 
-    async def report_payment_attempt_canceled(self, id: str, /, **args: Unpack[PaymentRecordReportPaymentAttemptCanceledArgs]) -> PaymentRecord:
+    async def report_payment_attempt_canceled(
+        self, id: str, /, **args: Unpack[PaymentRecordReportPaymentAttemptCanceledArgs]
+    ) -> PaymentRecord:
         """Report that the most recent payment attempt on the specified Payment Record
         was canceled.
         """
-        return await self._call(ENDPOINTS["payment_records.report_payment_attempt_canceled"], args, id)  # type: ignore[no-any-return]
+        return cast(
+            "PaymentRecord", await self._call(ENDPOINTS["payment_records.report_payment_attempt_canceled"], args, id)
+        )
 
-    async def report_payment_attempt_failed(self, id: str, /, **args: Unpack[PaymentRecordReportPaymentAttemptFailedArgs]) -> PaymentRecord:
+    async def report_payment_attempt_failed(
+        self, id: str, /, **args: Unpack[PaymentRecordReportPaymentAttemptFailedArgs]
+    ) -> PaymentRecord:
         """Report that the most recent payment attempt on the specified Payment Record
         failed or errored.
         """
-        return await self._call(ENDPOINTS["payment_records.report_payment_attempt_failed"], args, id)  # type: ignore[no-any-return]
+        return cast(
+            "PaymentRecord", await self._call(ENDPOINTS["payment_records.report_payment_attempt_failed"], args, id)
+        )
 
-    async def report_payment_attempt_guaranteed(self, id: str, /, **args: Unpack[PaymentRecordReportPaymentAttemptGuaranteedArgs]) -> PaymentRecord:
+    async def report_payment_attempt_guaranteed(
+        self, id: str, /, **args: Unpack[PaymentRecordReportPaymentAttemptGuaranteedArgs]
+    ) -> PaymentRecord:
         """Report that the most recent payment attempt on the specified Payment Record
         was guaranteed.
         """
-        return await self._call(ENDPOINTS["payment_records.report_payment_attempt_guaranteed"], args, id)  # type: ignore[no-any-return]
+        return cast(
+            "PaymentRecord", await self._call(ENDPOINTS["payment_records.report_payment_attempt_guaranteed"], args, id)
+        )
 
-    async def report_payment_attempt_informational(self, id: str, /, **args: Unpack[PaymentRecordReportPaymentAttemptInformationalArgs]) -> PaymentRecord:
-        """Report informational updates on the specified Payment Record. (``POST /v1/payment_records/{id}/report_payment_attempt_informational``)"""
-        return await self._call(ENDPOINTS["payment_records.report_payment_attempt_informational"], args, id)  # type: ignore[no-any-return]
+    async def report_payment_attempt_informational(
+        self, id: str, /, **args: Unpack[PaymentRecordReportPaymentAttemptInformationalArgs]
+    ) -> PaymentRecord:
+        """Report informational updates on the specified Payment Record. (``POST
+        /v1/payment_records/{id}/report_payment_attempt_informational``)"""
+        return cast(
+            "PaymentRecord",
+            await self._call(ENDPOINTS["payment_records.report_payment_attempt_informational"], args, id),
+        )
 
     async def report_refund(self, id: str, /, **args: Unpack[PaymentRecordReportRefundArgs]) -> PaymentRecord:
         """Report that the most recent payment attempt on the specified Payment Record
         was refunded.
         """
-        return await self._call(ENDPOINTS["payment_records.report_refund"], args, id)  # type: ignore[no-any-return]
+        return cast("PaymentRecord", await self._call(ENDPOINTS["payment_records.report_refund"], args, id))
 
     async def report_payment(self, **args: Unpack[PaymentRecordReportPaymentArgs]) -> PaymentRecord:
         """Report a new Payment Record. You may report a Payment Record as it is
         initialized and later report updates through the other report_* methods, or report Payment
         Records in a terminal state directly, through this method.
         """
-        return await self._call(ENDPOINTS["payment_records.report_payment"], args)  # type: ignore[no-any-return]
+        return cast("PaymentRecord", await self._call(ENDPOINTS["payment_records.report_payment"], args))

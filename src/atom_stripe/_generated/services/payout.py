@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -24,33 +24,46 @@ class PayoutService(Service):
     """``/v1/payouts``."""
 
     def list(self, **args: Unpack[PayoutListArgs]) -> AsyncPaginator[Payout, Page[Payout]]:
-        """Returns a list of existing payouts sent to third-party bank accounts or payouts that Stripe sent to you. The payouts return in sorted order, with the most recently created payouts appearing first. (``GET /v1/payouts``)"""
+        """Returns a list of existing payouts sent to third-party bank accounts or payouts that Stripe sent to you. The
+        payouts return in sorted order, with the most recently created payouts appearing first. (``GET /v1/payouts``)"""
         return self._list(ENDPOINTS["payouts.list"], args)
 
     async def create(self, **args: Unpack[PayoutCreateArgs]) -> Payout:
-        """To send funds to your own bank account, create a new payout object. Your [Stripe balance](https://docs.stripe.com/api#balance) must cover the payout amount. If it doesn't, you receive an “Insufficient Funds” error.
-        
-        If your API key is in test mode, money won't actually be sent, though every other action occurs as if you're in live mode.
-        
-        If you create a manual payout on a Stripe account that uses multiple payment source types, you need to specify the source type balance that the payout draws from. The [balance object](https://docs.stripe.com/api/balances/object) details available and pending amounts by source type.
+        """To send funds to your own bank account, create a new payout object. Your [Stripe
+        balance](https://docs.stripe.com/api#balance) must cover the payout amount. If it doesn't, you receive an
+        “Insufficient Funds” error.
+
+        If your API key is in test mode, money won't actually be sent, though every other action occurs as if you're in
+        live mode.
+
+        If you create a manual payout on a Stripe account that uses multiple payment source types, you need to specify
+        the source type balance that the payout draws from. The [balance
+        object](https://docs.stripe.com/api/balances/object) details available and pending amounts by source type.
         """
-        return await self._call(ENDPOINTS["payouts.create"], args)  # type: ignore[no-any-return]
+        return cast("Payout", await self._call(ENDPOINTS["payouts.create"], args))
 
     async def retrieve(self, payout: str, /, **args: Unpack[ReadOptions]) -> Payout:
-        """Retrieves the details of an existing payout. Supply the unique payout ID from either a payout creation request or the payout list. Stripe returns the corresponding payout information. (``GET /v1/payouts/{payout}``)"""
-        return await self._call(ENDPOINTS["payouts.retrieve"], args, payout)  # type: ignore[no-any-return]
+        """Retrieves the details of an existing payout. Supply the unique payout ID from either a payout creation
+        request or the payout list. Stripe returns the corresponding payout information. (``GET
+        /v1/payouts/{payout}``)"""
+        return cast("Payout", await self._call(ENDPOINTS["payouts.retrieve"], args, payout))
 
     async def update(self, payout: str, /, **args: Unpack[PayoutUpdateArgs]) -> Payout:
-        """Updates the specified payout by setting the values of the parameters you pass. We don't change parameters that you don't provide. This request only accepts the metadata as arguments. (``POST /v1/payouts/{payout}``)"""
-        return await self._call(ENDPOINTS["payouts.update"], args, payout)  # type: ignore[no-any-return]
+        """Updates the specified payout by setting the values of the parameters you pass. We don't change parameters
+        that you don't provide. This request only accepts the metadata as arguments. (``POST /v1/payouts/{payout}``)"""
+        return cast("Payout", await self._call(ENDPOINTS["payouts.update"], args, payout))
 
     async def cancel(self, payout: str, /, **args: Unpack[WriteOptions]) -> Payout:
-        """You can cancel a previously created payout if its status is pending. Stripe refunds the funds to your available balance. You can't cancel automatic Stripe payouts. (``POST /v1/payouts/{payout}/cancel``)"""
-        return await self._call(ENDPOINTS["payouts.cancel"], args, payout)  # type: ignore[no-any-return]
+        """You can cancel a previously created payout if its status is pending. Stripe refunds the funds to your
+        available balance. You can't cancel automatic Stripe payouts. (``POST /v1/payouts/{payout}/cancel``)"""
+        return cast("Payout", await self._call(ENDPOINTS["payouts.cancel"], args, payout))
 
     async def reverse(self, payout: str, /, **args: Unpack[PayoutReverseArgs]) -> Payout:
-        """Reverses a payout by debiting the destination bank account. At this time, you can only reverse payouts for connected accounts to US and Canadian bank accounts. If the payout is manual and in the pending status, use /v1/payouts/:id/cancel instead.
-        
-        By requesting a reversal through /v1/payouts/:id/reverse, you confirm that the authorized signatory of the selected bank account authorizes the debit on the bank account and that no other authorization is required.
+        """Reverses a payout by debiting the destination bank account. At this time, you can only reverse payouts for
+        connected accounts to US and Canadian bank accounts. If the payout is manual and in the pending status, use
+        /v1/payouts/:id/cancel instead.
+
+        By requesting a reversal through /v1/payouts/:id/reverse, you confirm that the authorized signatory of the
+        selected bank account authorizes the debit on the bank account and that no other authorization is required.
         """
-        return await self._call(ENDPOINTS["payouts.reverse"], args, payout)  # type: ignore[no-any-return]
+        return cast("Payout", await self._call(ENDPOINTS["payouts.reverse"], args, payout))

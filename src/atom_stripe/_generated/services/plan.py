@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -13,8 +13,7 @@ from ..endpoints import ENDPOINTS
 if TYPE_CHECKING:
     from ..._options import ReadOptions
     from ..._pagination import AsyncPaginator, Page
-    from ..models.plan import DeletedPlan
-    from ..models.plan import Plan
+    from ..models.plan import DeletedPlan, Plan
     from ..params.plan_create import PlanCreateArgs
     from ..params.plan_list import PlanListArgs
     from ..params.plan_update import PlanUpdateArgs
@@ -24,21 +23,25 @@ class PlanService(Service):
     """``/v1/plans``."""
 
     async def delete(self, plan: str, /, **args: Unpack[ReadOptions]) -> DeletedPlan:
-        """Deleting plans means new subscribers can't be added. Existing subscribers aren't affected. (``DELETE /v1/plans/{plan}``)"""
-        return await self._call(ENDPOINTS["plans.delete"], args, plan)  # type: ignore[no-any-return]
+        """Deleting plans means new subscribers can't be added. Existing subscribers aren't affected. (``DELETE
+        /v1/plans/{plan}``)"""
+        return cast("DeletedPlan", await self._call(ENDPOINTS["plans.delete"], args, plan))
 
     async def retrieve(self, plan: str, /, **args: Unpack[ReadOptions]) -> Plan:
         """Retrieves the plan with the given ID. (``GET /v1/plans/{plan}``)"""
-        return await self._call(ENDPOINTS["plans.retrieve"], args, plan)  # type: ignore[no-any-return]
+        return cast("Plan", await self._call(ENDPOINTS["plans.retrieve"], args, plan))
 
     async def update(self, plan: str, /, **args: Unpack[PlanUpdateArgs]) -> Plan:
-        """Updates the specified plan by setting the values of the parameters passed. Any parameters not provided are left unchanged. By design, you cannot change a plan's ID, amount, currency, or billing cycle. (``POST /v1/plans/{plan}``)"""
-        return await self._call(ENDPOINTS["plans.update"], args, plan)  # type: ignore[no-any-return]
+        """Updates the specified plan by setting the values of the parameters passed. Any parameters not provided are
+        left unchanged. By design, you cannot change a plan's ID, amount, currency, or billing cycle. (``POST
+        /v1/plans/{plan}``)"""
+        return cast("Plan", await self._call(ENDPOINTS["plans.update"], args, plan))
 
     def list(self, **args: Unpack[PlanListArgs]) -> AsyncPaginator[Plan, Page[Plan]]:
         """Returns a list of your plans. (``GET /v1/plans``)"""
         return self._list(ENDPOINTS["plans.list"], args)
 
     async def create(self, **args: Unpack[PlanCreateArgs]) -> Plan:
-        """You can now model subscriptions more flexibly using the [Prices API](https://docs.stripe.com/api#prices). It replaces the Plans API and is backwards compatible to simplify your migration. (``POST /v1/plans``)"""
-        return await self._call(ENDPOINTS["plans.create"], args)  # type: ignore[no-any-return]
+        """You can now model subscriptions more flexibly using the [Prices API](https://docs.stripe.com/api#prices). It
+        replaces the Plans API and is backwards compatible to simplify your migration. (``POST /v1/plans``)"""
+        return cast("Plan", await self._call(ENDPOINTS["plans.create"], args))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -24,23 +24,29 @@ class PriceService(Service):
     """``/v1/prices``."""
 
     def list(self, **args: Unpack[PriceListArgs]) -> AsyncPaginator[Price, Page[Price]]:
-        """Returns a list of your active prices, excluding [inline prices](https://docs.stripe.com/docs/products-prices/pricing-models#inline-pricing). For the list of inactive prices, set active to false. (``GET /v1/prices``)"""
+        """Returns a list of your active prices, excluding [inline
+        prices](https://docs.stripe.com/docs/products-prices/pricing-models#inline-pricing). For the list of inactive
+        prices, set active to false. (``GET /v1/prices``)"""
         return self._list(ENDPOINTS["prices.list"], args)
 
     async def create(self, **args: Unpack[PriceCreateArgs]) -> Price:
-        """Creates a new [Price for an existing <a href="https://docs.stripe.com/api/products">Product](https://docs.stripe.com/api/prices). The Price can be recurring or one-time. (``POST /v1/prices``)"""
-        return await self._call(ENDPOINTS["prices.create"], args)  # type: ignore[no-any-return]
+        """Creates a new [Price for an existing <a
+        href="https://docs.stripe.com/api/products">Product](https://docs.stripe.com/api/prices). The Price can be
+        recurring or one-time. (``POST /v1/prices``)"""
+        return cast("Price", await self._call(ENDPOINTS["prices.create"], args))
 
     async def retrieve(self, price: str, /, **args: Unpack[ReadOptions]) -> Price:
         """Retrieves the price with the given ID. (``GET /v1/prices/{price}``)"""
-        return await self._call(ENDPOINTS["prices.retrieve"], args, price)  # type: ignore[no-any-return]
+        return cast("Price", await self._call(ENDPOINTS["prices.retrieve"], args, price))
 
     async def update(self, price: str, /, **args: Unpack[PriceUpdateArgs]) -> Price:
-        """Updates the specified price by setting the values of the parameters passed. Any parameters not provided are left unchanged. (``POST /v1/prices/{price}``)"""
-        return await self._call(ENDPOINTS["prices.update"], args, price)  # type: ignore[no-any-return]
+        """Updates the specified price by setting the values of the parameters passed. Any parameters not provided are
+        left unchanged. (``POST /v1/prices/{price}``)"""
+        return cast("Price", await self._call(ENDPOINTS["prices.update"], args, price))
 
     def search(self, **args: Unpack[PriceSearchArgs]) -> AsyncPaginator[Price, SearchPage[Price]]:
-        """Search for prices you've previously created using Stripe's [Search Query Language](https://docs.stripe.com/docs/search#search-query-language).
+        """Search for prices you've previously created using Stripe's [Search Query
+        Language](https://docs.stripe.com/docs/search#search-query-language).
         Don't use search in read-after-write flows where strict consistency is necessary. Under normal operating
         conditions, data is searchable in less than a minute. Occasionally, propagation of new or updated data can be up
         to an hour behind during outages. Search functionality is not available to merchants in India.

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -14,8 +14,7 @@ from ..endpoints import ENDPOINTS
 if TYPE_CHECKING:
     from ..._options import ReadOptions
     from ..._pagination import AsyncPaginator, Page, SearchPage
-    from ..models.product import DeletedProduct
-    from ..models.product import Product
+    from ..models.product import DeletedProduct, Product
     from ..params.product_create import ProductCreateArgs
     from ..params.product_list import ProductListArgs
     from ..params.product_search import ProductSearchArgs
@@ -34,27 +33,34 @@ class ProductService(Service):
         return ProductFeatureService(self._requester)
 
     async def delete(self, id: str, /, **args: Unpack[ReadOptions]) -> DeletedProduct:
-        """Delete a product. Deleting a product is only possible if it has no prices associated with it. Additionally, deleting a product with type=good is only possible if it has no SKUs associated with it. (``DELETE /v1/products/{id}``)"""
-        return await self._call(ENDPOINTS["products.delete"], args, id)  # type: ignore[no-any-return]
+        """Delete a product. Deleting a product is only possible if it has no prices associated with it. Additionally,
+        deleting a product with type=good is only possible if it has no SKUs associated with it. (``DELETE
+        /v1/products/{id}``)"""
+        return cast("DeletedProduct", await self._call(ENDPOINTS["products.delete"], args, id))
 
     async def retrieve(self, id: str, /, **args: Unpack[ReadOptions]) -> Product:
-        """Retrieves the details of an existing product. Supply the unique product ID from either a product creation request or the product list, and Stripe will return the corresponding product information. (``GET /v1/products/{id}``)"""
-        return await self._call(ENDPOINTS["products.retrieve"], args, id)  # type: ignore[no-any-return]
+        """Retrieves the details of an existing product. Supply the unique product ID from either a product creation
+        request or the product list, and Stripe will return the corresponding product information. (``GET
+        /v1/products/{id}``)"""
+        return cast("Product", await self._call(ENDPOINTS["products.retrieve"], args, id))
 
     async def update(self, id: str, /, **args: Unpack[ProductUpdateArgs]) -> Product:
-        """Updates the specific product by setting the values of the parameters passed. Any parameters not provided will be left unchanged. (``POST /v1/products/{id}``)"""
-        return await self._call(ENDPOINTS["products.update"], args, id)  # type: ignore[no-any-return]
+        """Updates the specific product by setting the values of the parameters passed. Any parameters not provided will
+        be left unchanged. (``POST /v1/products/{id}``)"""
+        return cast("Product", await self._call(ENDPOINTS["products.update"], args, id))
 
     def list(self, **args: Unpack[ProductListArgs]) -> AsyncPaginator[Product, Page[Product]]:
-        """Returns a list of your products. The products are returned sorted by creation date, with the most recently created products appearing first. (``GET /v1/products``)"""
+        """Returns a list of your products. The products are returned sorted by creation date, with the most recently
+        created products appearing first. (``GET /v1/products``)"""
         return self._list(ENDPOINTS["products.list"], args)
 
     async def create(self, **args: Unpack[ProductCreateArgs]) -> Product:
         """Creates a new product object. (``POST /v1/products``)"""
-        return await self._call(ENDPOINTS["products.create"], args)  # type: ignore[no-any-return]
+        return cast("Product", await self._call(ENDPOINTS["products.create"], args))
 
     def search(self, **args: Unpack[ProductSearchArgs]) -> AsyncPaginator[Product, SearchPage[Product]]:
-        """Search for products you've previously created using Stripe's [Search Query Language](https://docs.stripe.com/docs/search#search-query-language).
+        """Search for products you've previously created using Stripe's [Search Query
+        Language](https://docs.stripe.com/docs/search#search-query-language).
         Don't use search in read-after-write flows where strict consistency is necessary. Under normal operating
         conditions, data is searchable in less than a minute. Occasionally, propagation of new or updated data can be up
         to an hour behind during outages. Search functionality is not available to merchants in India.

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -22,18 +22,27 @@ if TYPE_CHECKING:
 class ProductCatalogTrialOfferService(Service):
     """``/v1/product_catalog/trial_offers``."""
 
-    def list(self, **args: Unpack[ProductCatalogTrialOfferListArgs]) -> AsyncPaginator[ProductCatalogTrialOffer, Page[ProductCatalogTrialOffer]]:
+    def list(
+        self, **args: Unpack[ProductCatalogTrialOfferListArgs]
+    ) -> AsyncPaginator[ProductCatalogTrialOffer, Page[ProductCatalogTrialOffer]]:
         """Returns a list of trial offers. (``GET /v1/product_catalog/trial_offers``)"""
         return self._list(ENDPOINTS["product_catalog.trial_offers.list"], args)
 
     async def create(self, **args: Unpack[ProductCatalogTrialOfferCreateArgs]) -> ProductCatalogTrialOffer:
         """Creates a trial offer. (``POST /v1/product_catalog/trial_offers``)"""
-        return await self._call(ENDPOINTS["product_catalog.trial_offers.create"], args)  # type: ignore[no-any-return]
+        return cast(
+            "ProductCatalogTrialOffer", await self._call(ENDPOINTS["product_catalog.trial_offers.create"], args)
+        )
 
     async def retrieve(self, id: str, /, **args: Unpack[ReadOptions]) -> ProductCatalogTrialOffer:
         """Retrieves the trial offer with the given ID. (``GET /v1/product_catalog/trial_offers/{id}``)"""
-        return await self._call(ENDPOINTS["product_catalog.trial_offers.retrieve"], args, id)  # type: ignore[no-any-return]
+        return cast(
+            "ProductCatalogTrialOffer", await self._call(ENDPOINTS["product_catalog.trial_offers.retrieve"], args, id)
+        )
 
     async def update(self, id: str, /, **args: Unpack[ProductCatalogTrialOfferUpdateArgs]) -> ProductCatalogTrialOffer:
-        """Updates the specified trial offer by setting the values of the parameters passed. Any parameters not provided are left unchanged. (``POST /v1/product_catalog/trial_offers/{id}``)"""
-        return await self._call(ENDPOINTS["product_catalog.trial_offers.update"], args, id)  # type: ignore[no-any-return]
+        """Updates the specified trial offer by setting the values of the parameters passed. Any parameters not provided
+        are left unchanged. (``POST /v1/product_catalog/trial_offers/{id}``)"""
+        return cast(
+            "ProductCatalogTrialOffer", await self._call(ENDPOINTS["product_catalog.trial_offers.update"], args, id)
+        )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -13,8 +13,7 @@ from ..endpoints import ENDPOINTS
 if TYPE_CHECKING:
     from ..._options import ReadOptions
     from ..._pagination import AsyncPaginator, Page
-    from ..models.product_feature import DeletedProductFeature
-    from ..models.product_feature import ProductFeature
+    from ..models.product_feature import DeletedProductFeature, ProductFeature
     from ..params.product_feature_create import ProductFeatureCreateArgs
     from ..params.product_feature_list import ProductFeatureListArgs
 
@@ -24,16 +23,20 @@ class ProductFeatureService(Service):
 
     async def delete(self, product: str, id: str, /, **args: Unpack[ReadOptions]) -> DeletedProductFeature:
         """Deletes the feature attachment to a product (``DELETE /v1/products/{product}/features/{id}``)"""
-        return await self._call(ENDPOINTS["products.features.delete"], args, product, id)  # type: ignore[no-any-return]
+        return cast("DeletedProductFeature", await self._call(ENDPOINTS["products.features.delete"], args, product, id))
 
     async def retrieve(self, product: str, id: str, /, **args: Unpack[ReadOptions]) -> ProductFeature:
-        """Retrieves a product_feature, which represents a feature attachment to a product (``GET /v1/products/{product}/features/{id}``)"""
-        return await self._call(ENDPOINTS["products.features.retrieve"], args, product, id)  # type: ignore[no-any-return]
+        """Retrieves a product_feature, which represents a feature attachment to a product (``GET
+        /v1/products/{product}/features/{id}``)"""
+        return cast("ProductFeature", await self._call(ENDPOINTS["products.features.retrieve"], args, product, id))
 
-    def list(self, product: str, /, **args: Unpack[ProductFeatureListArgs]) -> AsyncPaginator[ProductFeature, Page[ProductFeature]]:
+    def list(
+        self, product: str, /, **args: Unpack[ProductFeatureListArgs]
+    ) -> AsyncPaginator[ProductFeature, Page[ProductFeature]]:
         """Retrieve a list of features for a product (``GET /v1/products/{product}/features``)"""
         return self._list(ENDPOINTS["products.features.list"], args, product)
 
     async def create(self, product: str, /, **args: Unpack[ProductFeatureCreateArgs]) -> ProductFeature:
-        """Creates a product_feature, which represents a feature attachment to a product (``POST /v1/products/{product}/features``)"""
-        return await self._call(ENDPOINTS["products.features.create"], args, product)  # type: ignore[no-any-return]
+        """Creates a product_feature, which represents a feature attachment to a product (``POST
+        /v1/products/{product}/features``)"""
+        return cast("ProductFeature", await self._call(ENDPOINTS["products.features.create"], args, product))

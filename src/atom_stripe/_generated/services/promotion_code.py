@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -27,13 +27,17 @@ class PromotionCodeService(Service):
         return self._list(ENDPOINTS["promotion_codes.list"], args)
 
     async def create(self, **args: Unpack[PromotionCodeCreateArgs]) -> PromotionCode:
-        """A promotion code points to an underlying promotion. You can optionally restrict the code to a specific customer, redemption limit, and expiration date. (``POST /v1/promotion_codes``)"""
-        return await self._call(ENDPOINTS["promotion_codes.create"], args)  # type: ignore[no-any-return]
+        """A promotion code points to an underlying promotion. You can optionally restrict the code to a specific
+        customer, redemption limit, and expiration date. (``POST /v1/promotion_codes``)"""
+        return cast("PromotionCode", await self._call(ENDPOINTS["promotion_codes.create"], args))
 
     async def retrieve(self, promotion_code: str, /, **args: Unpack[ReadOptions]) -> PromotionCode:
-        """Retrieves the promotion code with the given ID. In order to retrieve a promotion code by the customer-facing code use [list](https://docs.stripe.com/docs/api/promotion_codes/list) with the desired code. (``GET /v1/promotion_codes/{promotion_code}``)"""
-        return await self._call(ENDPOINTS["promotion_codes.retrieve"], args, promotion_code)  # type: ignore[no-any-return]
+        """Retrieves the promotion code with the given ID. In order to retrieve a promotion code by the customer-facing
+        code use [list](https://docs.stripe.com/docs/api/promotion_codes/list) with the desired code. (``GET
+        /v1/promotion_codes/{promotion_code}``)"""
+        return cast("PromotionCode", await self._call(ENDPOINTS["promotion_codes.retrieve"], args, promotion_code))
 
     async def update(self, promotion_code: str, /, **args: Unpack[PromotionCodeUpdateArgs]) -> PromotionCode:
-        """Updates the specified promotion code by setting the values of the parameters passed. Most fields are, by design, not editable. (``POST /v1/promotion_codes/{promotion_code}``)"""
-        return await self._call(ENDPOINTS["promotion_codes.update"], args, promotion_code)  # type: ignore[no-any-return]
+        """Updates the specified promotion code by setting the values of the parameters passed. Most fields are, by
+        design, not editable. (``POST /v1/promotion_codes/{promotion_code}``)"""
+        return cast("PromotionCode", await self._call(ENDPOINTS["promotion_codes.update"], args, promotion_code))

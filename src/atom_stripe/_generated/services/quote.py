@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -45,29 +45,32 @@ class QuoteService(Service):
         return self._list(ENDPOINTS["quotes.list"], args)
 
     async def create(self, **args: Unpack[QuoteCreateArgs]) -> Quote:
-        """A quote models prices and services for a customer. Default options for header, description, footer, and expires_at can be set in the dashboard via the [quote template](https://dashboard.stripe.com/settings/billing/quote). (``POST /v1/quotes``)"""
-        return await self._call(ENDPOINTS["quotes.create"], args)  # type: ignore[no-any-return]
+        """A quote models prices and services for a customer. Default options for header, description, footer, and
+        expires_at can be set in the dashboard via the [quote
+        template](https://dashboard.stripe.com/settings/billing/quote). (``POST /v1/quotes``)"""
+        return cast("Quote", await self._call(ENDPOINTS["quotes.create"], args))
 
     async def retrieve(self, quote: str, /, **args: Unpack[ReadOptions]) -> Quote:
         """Retrieves the quote with the given ID. (``GET /v1/quotes/{quote}``)"""
-        return await self._call(ENDPOINTS["quotes.retrieve"], args, quote)  # type: ignore[no-any-return]
+        return cast("Quote", await self._call(ENDPOINTS["quotes.retrieve"], args, quote))
 
     async def update(self, quote: str, /, **args: Unpack[QuoteUpdateArgs]) -> Quote:
         """A quote models prices and services for a customer. (``POST /v1/quotes/{quote}``)"""
-        return await self._call(ENDPOINTS["quotes.update"], args, quote)  # type: ignore[no-any-return]
+        return cast("Quote", await self._call(ENDPOINTS["quotes.update"], args, quote))
 
     async def accept(self, quote: str, /, **args: Unpack[WriteOptions]) -> Quote:
         """Accepts the specified quote. (``POST /v1/quotes/{quote}/accept``)"""
-        return await self._call(ENDPOINTS["quotes.accept"], args, quote)  # type: ignore[no-any-return]
+        return cast("Quote", await self._call(ENDPOINTS["quotes.accept"], args, quote))
 
     async def cancel(self, quote: str, /, **args: Unpack[WriteOptions]) -> Quote:
         """Cancels the quote. (``POST /v1/quotes/{quote}/cancel``)"""
-        return await self._call(ENDPOINTS["quotes.cancel"], args, quote)  # type: ignore[no-any-return]
+        return cast("Quote", await self._call(ENDPOINTS["quotes.cancel"], args, quote))
 
     async def finalize_quote(self, quote: str, /, **args: Unpack[QuoteFinalizeQuoteArgs]) -> Quote:
         """Finalizes the quote. (``POST /v1/quotes/{quote}/finalize``)"""
-        return await self._call(ENDPOINTS["quotes.finalize_quote"], args, quote)  # type: ignore[no-any-return]
+        return cast("Quote", await self._call(ENDPOINTS["quotes.finalize_quote"], args, quote))
 
     async def pdf(self, quote: str, /, **args: Unpack[ReadOptions]) -> bytes:
-        """Download the PDF for a finalized quote. Explanation for special handling can be found [here](https://docs.stripe.com/quotes/overview#quote_pdf) (``GET /v1/quotes/{quote}/pdf``)"""
-        return await self._call(ENDPOINTS["quotes.pdf"], args, quote)  # type: ignore[no-any-return]
+        """Download the PDF for a finalized quote. Explanation for special handling can be found
+        [here](https://docs.stripe.com/quotes/overview#quote_pdf) (``GET /v1/quotes/{quote}/pdf``)"""
+        return cast("bytes", await self._call(ENDPOINTS["quotes.pdf"], args, quote))

@@ -19,6 +19,11 @@ if TYPE_CHECKING:
 class QuoteComputedUpfrontLineItemsService(Service):
     """``/v1/quotes/{quote}/computed_upfront_line_items``."""
 
-    def list(self, quote: str, /, **args: Unpack[QuoteComputedUpfrontLineItemsListArgs]) -> AsyncPaginator[LineItem, Page[LineItem]]:
-        """When retrieving a quote, there is an includable [computed.upfront.line_items](https://stripe.com/docs/api/quotes/object#quote_object-computed-upfront-line_items) property containing the first handful of those items. There is also a URL where you can retrieve the full (paginated) list of upfront line items. (``GET /v1/quotes/{quote}/computed_upfront_line_items``)"""
+    def list(
+        self, quote: str, /, **args: Unpack[QuoteComputedUpfrontLineItemsListArgs]
+    ) -> AsyncPaginator[LineItem, Page[LineItem]]:
+        """When retrieving a quote, there is an includable
+        [computed.upfront.line_items](https://stripe.com/docs/api/quotes/object#quote_object-computed-upfront-line_items)
+        property containing the first handful of those items. There is also a URL where you can retrieve the full
+        (paginated) list of upfront line items. (``GET /v1/quotes/{quote}/computed_upfront_line_items``)"""
         return self._list(ENDPOINTS["quotes.computed_upfront_line_items.list"], args, quote)

@@ -20,5 +20,7 @@ class QuoteLineItemService(Service):
     """``/v1/quotes/{quote}/line_items``."""
 
     def list(self, quote: str, /, **args: Unpack[QuoteLineItemListArgs]) -> AsyncPaginator[LineItem, Page[LineItem]]:
-        """When retrieving a quote, there is an includable line_items property containing the first handful of those items. There is also a URL where you can retrieve the full (paginated) list of line items. (``GET /v1/quotes/{quote}/line_items``)"""
+        """When retrieving a quote, there is an includable line_items property containing the first handful of those
+        items. There is also a URL where you can retrieve the full (paginated) list of line items. (``GET
+        /v1/quotes/{quote}/line_items``)"""
         return self._list(ENDPOINTS["quotes.line_items.list"], args, quote)

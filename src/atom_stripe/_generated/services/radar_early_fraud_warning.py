@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -20,13 +20,19 @@ if TYPE_CHECKING:
 class RadarEarlyFraudWarningService(Service):
     """``/v1/radar/early_fraud_warnings``."""
 
-    def list(self, **args: Unpack[RadarEarlyFraudWarningListArgs]) -> AsyncPaginator[RadarEarlyFraudWarning, Page[RadarEarlyFraudWarning]]:
+    def list(
+        self, **args: Unpack[RadarEarlyFraudWarningListArgs]
+    ) -> AsyncPaginator[RadarEarlyFraudWarning, Page[RadarEarlyFraudWarning]]:
         """Returns a list of early fraud warnings. (``GET /v1/radar/early_fraud_warnings``)"""
         return self._list(ENDPOINTS["radar.early_fraud_warnings.list"], args)
 
     async def retrieve(self, early_fraud_warning: str, /, **args: Unpack[ReadOptions]) -> RadarEarlyFraudWarning:
         """Retrieves the details of an early fraud warning that has previously been created.
-        
-        Please refer to the [early fraud warning](https://docs.stripe.com/api#early_fraud_warning_object) object reference for more details.
+
+        Please refer to the [early fraud warning](https://docs.stripe.com/api#early_fraud_warning_object) object
+        reference for more details.
         """
-        return await self._call(ENDPOINTS["radar.early_fraud_warnings.retrieve"], args, early_fraud_warning)  # type: ignore[no-any-return]
+        return cast(
+            "RadarEarlyFraudWarning",
+            await self._call(ENDPOINTS["radar.early_fraud_warnings.retrieve"], args, early_fraud_warning),
+        )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -19,5 +19,6 @@ class RadarPaymentEvaluationService(Service):
     """``/v1/radar/payment_evaluations``."""
 
     async def create(self, **args: Unpack[RadarPaymentEvaluationCreateArgs]) -> RadarPaymentEvaluation:
-        """Request a Radar API fraud risk score from Stripe for a payment before sending it for external processor authorization. (``POST /v1/radar/payment_evaluations``)"""
-        return await self._call(ENDPOINTS["radar.payment_evaluations.create"], args)  # type: ignore[no-any-return]
+        """Request a Radar API fraud risk score from Stripe for a payment before sending it for external processor
+        authorization. (``POST /v1/radar/payment_evaluations``)"""
+        return cast("RadarPaymentEvaluation", await self._call(ENDPOINTS["radar.payment_evaluations.create"], args))

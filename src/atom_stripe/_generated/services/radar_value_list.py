@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -13,8 +13,7 @@ from ..endpoints import ENDPOINTS
 if TYPE_CHECKING:
     from ..._options import ReadOptions
     from ..._pagination import AsyncPaginator, Page
-    from ..models.radar_value_list import DeletedRadarValueList
-    from ..models.radar_value_list import RadarValueList
+    from ..models.radar_value_list import DeletedRadarValueList, RadarValueList
     from ..params.radar_value_list_create import RadarValueListCreateArgs
     from ..params.radar_value_list_list import RadarValueListListArgs
     from ..params.radar_value_list_update import RadarValueListUpdateArgs
@@ -24,21 +23,24 @@ class RadarValueListService(Service):
     """``/v1/radar/value_lists``."""
 
     async def delete(self, value_list: str, /, **args: Unpack[ReadOptions]) -> DeletedRadarValueList:
-        """Deletes a ValueList object, also deleting any items contained within the value list. To be deleted, a value list must not be referenced in any rules. (``DELETE /v1/radar/value_lists/{value_list}``)"""
-        return await self._call(ENDPOINTS["radar.value_lists.delete"], args, value_list)  # type: ignore[no-any-return]
+        """Deletes a ValueList object, also deleting any items contained within the value list. To be deleted, a value
+        list must not be referenced in any rules. (``DELETE /v1/radar/value_lists/{value_list}``)"""
+        return cast("DeletedRadarValueList", await self._call(ENDPOINTS["radar.value_lists.delete"], args, value_list))
 
     async def retrieve(self, value_list: str, /, **args: Unpack[ReadOptions]) -> RadarValueList:
         """Retrieves a ValueList object. (``GET /v1/radar/value_lists/{value_list}``)"""
-        return await self._call(ENDPOINTS["radar.value_lists.retrieve"], args, value_list)  # type: ignore[no-any-return]
+        return cast("RadarValueList", await self._call(ENDPOINTS["radar.value_lists.retrieve"], args, value_list))
 
     async def update(self, value_list: str, /, **args: Unpack[RadarValueListUpdateArgs]) -> RadarValueList:
-        """Updates a ValueList object by setting the values of the parameters passed. Any parameters not provided will be left unchanged. Note that item_type is immutable. (``POST /v1/radar/value_lists/{value_list}``)"""
-        return await self._call(ENDPOINTS["radar.value_lists.update"], args, value_list)  # type: ignore[no-any-return]
+        """Updates a ValueList object by setting the values of the parameters passed. Any parameters not provided will
+        be left unchanged. Note that item_type is immutable. (``POST /v1/radar/value_lists/{value_list}``)"""
+        return cast("RadarValueList", await self._call(ENDPOINTS["radar.value_lists.update"], args, value_list))
 
     def list(self, **args: Unpack[RadarValueListListArgs]) -> AsyncPaginator[RadarValueList, Page[RadarValueList]]:
-        """Returns a list of ValueList objects. The objects are sorted in descending order by creation date, with the most recently created object appearing first. (``GET /v1/radar/value_lists``)"""
+        """Returns a list of ValueList objects. The objects are sorted in descending order by creation date, with the
+        most recently created object appearing first. (``GET /v1/radar/value_lists``)"""
         return self._list(ENDPOINTS["radar.value_lists.list"], args)
 
     async def create(self, **args: Unpack[RadarValueListCreateArgs]) -> RadarValueList:
         """Creates a new ValueList object, which can then be referenced in rules. (``POST /v1/radar/value_lists``)"""
-        return await self._call(ENDPOINTS["radar.value_lists.create"], args)  # type: ignore[no-any-return]
+        return cast("RadarValueList", await self._call(ENDPOINTS["radar.value_lists.create"], args))

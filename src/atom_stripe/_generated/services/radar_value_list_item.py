@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -13,8 +13,7 @@ from ..endpoints import ENDPOINTS
 if TYPE_CHECKING:
     from ..._options import ReadOptions
     from ..._pagination import AsyncPaginator, Page
-    from ..models.radar_value_list_item import DeletedRadarValueListItem
-    from ..models.radar_value_list_item import RadarValueListItem
+    from ..models.radar_value_list_item import DeletedRadarValueListItem, RadarValueListItem
     from ..params.radar_value_list_item_create import RadarValueListItemCreateArgs
     from ..params.radar_value_list_item_list import RadarValueListItemListArgs
 
@@ -23,17 +22,24 @@ class RadarValueListItemService(Service):
     """``/v1/radar/value_list_items``."""
 
     async def delete(self, item: str, /, **args: Unpack[ReadOptions]) -> DeletedRadarValueListItem:
-        """Deletes a ValueListItem object, removing it from its parent value list. (``DELETE /v1/radar/value_list_items/{item}``)"""
-        return await self._call(ENDPOINTS["radar.value_list_items.delete"], args, item)  # type: ignore[no-any-return]
+        """Deletes a ValueListItem object, removing it from its parent value list. (``DELETE
+        /v1/radar/value_list_items/{item}``)"""
+        return cast(
+            "DeletedRadarValueListItem", await self._call(ENDPOINTS["radar.value_list_items.delete"], args, item)
+        )
 
     async def retrieve(self, item: str, /, **args: Unpack[ReadOptions]) -> RadarValueListItem:
         """Retrieves a ValueListItem object. (``GET /v1/radar/value_list_items/{item}``)"""
-        return await self._call(ENDPOINTS["radar.value_list_items.retrieve"], args, item)  # type: ignore[no-any-return]
+        return cast("RadarValueListItem", await self._call(ENDPOINTS["radar.value_list_items.retrieve"], args, item))
 
-    def list(self, **args: Unpack[RadarValueListItemListArgs]) -> AsyncPaginator[RadarValueListItem, Page[RadarValueListItem]]:
-        """Returns a list of ValueListItem objects. The objects are sorted in descending order by creation date, with the most recently created object appearing first. (``GET /v1/radar/value_list_items``)"""
+    def list(
+        self, **args: Unpack[RadarValueListItemListArgs]
+    ) -> AsyncPaginator[RadarValueListItem, Page[RadarValueListItem]]:
+        """Returns a list of ValueListItem objects. The objects are sorted in descending order by creation date, with
+        the most recently created object appearing first. (``GET /v1/radar/value_list_items``)"""
         return self._list(ENDPOINTS["radar.value_list_items.list"], args)
 
     async def create(self, **args: Unpack[RadarValueListItemCreateArgs]) -> RadarValueListItem:
-        """Creates a new ValueListItem object, which is added to the specified parent value list. (``POST /v1/radar/value_list_items``)"""
-        return await self._call(ENDPOINTS["radar.value_list_items.create"], args)  # type: ignore[no-any-return]
+        """Creates a new ValueListItem object, which is added to the specified parent value list. (``POST
+        /v1/radar/value_list_items``)"""
+        return cast("RadarValueListItem", await self._call(ENDPOINTS["radar.value_list_items.create"], args))

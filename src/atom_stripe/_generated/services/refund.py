@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -23,38 +23,42 @@ class RefundService(Service):
     """``/v1/refunds``."""
 
     def list(self, **args: Unpack[RefundListArgs]) -> AsyncPaginator[Refund, Page[Refund]]:
-        """Returns a list of all refunds you created. We return the refunds in sorted order, with the most recent refunds appearing first. The 10 most recent refunds are always available by default on the Charge object. (``GET /v1/refunds``)"""
+        """Returns a list of all refunds you created. We return the refunds in sorted order, with the most recent
+        refunds appearing first. The 10 most recent refunds are always available by default on the Charge object. (``GET
+        /v1/refunds``)"""
         return self._list(ENDPOINTS["refunds.list"], args)
 
     async def create(self, **args: Unpack[RefundCreateArgs]) -> Refund:
         """When you create a new refund, you must specify a Charge or a PaymentIntent object on which to create it.
-        
+
         Creating a new refund will refund a charge that has previously been created but not yet refunded.
         Funds will be refunded to the credit or debit card that was originally charged.
-        
+
         You can optionally refund only part of a charge.
         You can do so multiple times, until the entire charge has been refunded.
-        
+
         Once entirely refunded, a charge can't be refunded again.
         This method will raise an error when called on an already-refunded charge,
         or when trying to refund more money than is left on a charge.
         """
-        return await self._call(ENDPOINTS["refunds.create"], args)  # type: ignore[no-any-return]
+        return cast("Refund", await self._call(ENDPOINTS["refunds.create"], args))
 
     async def retrieve(self, refund: str, /, **args: Unpack[ReadOptions]) -> Refund:
         """Retrieves the details of an existing refund. (``GET /v1/refunds/{refund}``)"""
-        return await self._call(ENDPOINTS["refunds.retrieve"], args, refund)  # type: ignore[no-any-return]
+        return cast("Refund", await self._call(ENDPOINTS["refunds.retrieve"], args, refund))
 
     async def update(self, refund: str, /, **args: Unpack[RefundUpdateArgs]) -> Refund:
-        """Updates the refund that you specify by setting the values of the passed parameters. Any parameters that you don't provide remain unchanged.
-        
+        """Updates the refund that you specify by setting the values of the passed parameters. Any parameters that you
+        don't provide remain unchanged.
+
         This request only accepts metadata as an argument.
         """
-        return await self._call(ENDPOINTS["refunds.update"], args, refund)  # type: ignore[no-any-return]
+        return cast("Refund", await self._call(ENDPOINTS["refunds.update"], args, refund))
 
     async def cancel(self, refund: str, /, **args: Unpack[WriteOptions]) -> Refund:
         """Cancels a refund with a status of requires_action.
-        
-        You can't cancel refunds in other states. Only refunds for payment methods that require customer action can enter the requires_action state.
+
+        You can't cancel refunds in other states. Only refunds for payment methods that require customer action can
+        enter the requires_action state.
         """
-        return await self._call(ENDPOINTS["refunds.cancel"], args, refund)  # type: ignore[no-any-return]
+        return cast("Refund", await self._call(ENDPOINTS["refunds.cancel"], args, refund))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -21,14 +21,19 @@ if TYPE_CHECKING:
 class ReportingReportRunService(Service):
     """``/v1/reporting/report_runs``."""
 
-    def list(self, **args: Unpack[ReportingReportRunListArgs]) -> AsyncPaginator[ReportingReportRun, Page[ReportingReportRun]]:
+    def list(
+        self, **args: Unpack[ReportingReportRunListArgs]
+    ) -> AsyncPaginator[ReportingReportRun, Page[ReportingReportRun]]:
         """Returns a list of Report Runs, with the most recent appearing first. (``GET /v1/reporting/report_runs``)"""
         return self._list(ENDPOINTS["reporting.report_runs.list"], args)
 
     async def create(self, **args: Unpack[ReportingReportRunCreateArgs]) -> ReportingReportRun:
-        """Creates a new object and begin running the report. (Certain report types require a [live-mode API key](https://stripe.com/docs/keys#test-live-modes).) (``POST /v1/reporting/report_runs``)"""
-        return await self._call(ENDPOINTS["reporting.report_runs.create"], args)  # type: ignore[no-any-return]
+        """Creates a new object and begin running the report. (Certain report types require a [live-mode API
+        key](https://stripe.com/docs/keys#test-live-modes).) (``POST /v1/reporting/report_runs``)"""
+        return cast("ReportingReportRun", await self._call(ENDPOINTS["reporting.report_runs.create"], args))
 
     async def retrieve(self, report_run: str, /, **args: Unpack[ReadOptions]) -> ReportingReportRun:
         """Retrieves the details of an existing Report Run. (``GET /v1/reporting/report_runs/{report_run}``)"""
-        return await self._call(ENDPOINTS["reporting.report_runs.retrieve"], args, report_run)  # type: ignore[no-any-return]
+        return cast(
+            "ReportingReportRun", await self._call(ENDPOINTS["reporting.report_runs.retrieve"], args, report_run)
+        )

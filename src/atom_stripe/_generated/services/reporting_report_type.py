@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -24,5 +24,8 @@ class ReportingReportTypeService(Service):
         return self._list(ENDPOINTS["reporting.report_types.list"], args)
 
     async def retrieve(self, report_type: str, /, **args: Unpack[ReadOptions]) -> ReportingReportType:
-        """Retrieves the details of a Report Type. (Certain report types require a [live-mode API key](https://stripe.com/docs/keys#test-live-modes).) (``GET /v1/reporting/report_types/{report_type}``)"""
-        return await self._call(ENDPOINTS["reporting.report_types.retrieve"], args, report_type)  # type: ignore[no-any-return]
+        """Retrieves the details of a Report Type. (Certain report types require a [live-mode API
+        key](https://stripe.com/docs/keys#test-live-modes).) (``GET /v1/reporting/report_types/{report_type}``)"""
+        return cast(
+            "ReportingReportType", await self._call(ENDPOINTS["reporting.report_types.retrieve"], args, report_type)
+        )

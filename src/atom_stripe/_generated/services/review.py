@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -21,13 +21,15 @@ class ReviewService(Service):
     """``/v1/reviews``."""
 
     def list(self, **args: Unpack[ReviewListArgs]) -> AsyncPaginator[Review, Page[Review]]:
-        """Returns a list of Review objects that have open set to true. The objects are sorted in descending order by creation date, with the most recently created object appearing first. (``GET /v1/reviews``)"""
+        """Returns a list of Review objects that have open set to true. The objects are sorted in descending order by
+        creation date, with the most recently created object appearing first. (``GET /v1/reviews``)"""
         return self._list(ENDPOINTS["reviews.list"], args)
 
     async def retrieve(self, review: str, /, **args: Unpack[ReadOptions]) -> Review:
         """Retrieves a Review object. (``GET /v1/reviews/{review}``)"""
-        return await self._call(ENDPOINTS["reviews.retrieve"], args, review)  # type: ignore[no-any-return]
+        return cast("Review", await self._call(ENDPOINTS["reviews.retrieve"], args, review))
 
     async def approve(self, review: str, /, **args: Unpack[WriteOptions]) -> Review:
-        """Approves a Review object, closing it and removing it from the list of reviews. (``POST /v1/reviews/{review}/approve``)"""
-        return await self._call(ENDPOINTS["reviews.approve"], args, review)  # type: ignore[no-any-return]
+        """Approves a Review object, closing it and removing it from the list of reviews. (``POST
+        /v1/reviews/{review}/approve``)"""
+        return cast("Review", await self._call(ENDPOINTS["reviews.approve"], args, review))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -31,50 +31,57 @@ class SetupIntentService(Service):
 
     async def create(self, **args: Unpack[SetupIntentCreateArgs]) -> SetupIntent:
         """Creates a SetupIntent object.
-        
-        After you create the SetupIntent, attach a payment method and [confirm](https://docs.stripe.com/docs/api/setup_intents/confirm)
+
+        After you create the SetupIntent, attach a payment method and
+        [confirm](https://docs.stripe.com/docs/api/setup_intents/confirm)
         it to collect any required permissions to charge the payment method later.
         """
-        return await self._call(ENDPOINTS["setup_intents.create"], args)  # type: ignore[no-any-return]
+        return cast("SetupIntent", await self._call(ENDPOINTS["setup_intents.create"], args))
 
     async def retrieve(self, intent: str, /, **args: Unpack[SetupIntentRetrieveArgs]) -> SetupIntent:
         """Retrieves the details of a SetupIntent that has previously been created.
-        
+
         Client-side retrieval using a publishable key is allowed when the client_secret is provided in the query string.
-        
-        When retrieved with a publishable key, only a subset of properties will be returned. Please refer to the [SetupIntent](https://docs.stripe.com/api#setup_intent_object) object reference for more details.
+
+        When retrieved with a publishable key, only a subset of properties will be returned. Please refer to the
+        [SetupIntent](https://docs.stripe.com/api#setup_intent_object) object reference for more details.
         """
-        return await self._call(ENDPOINTS["setup_intents.retrieve"], args, intent)  # type: ignore[no-any-return]
+        return cast("SetupIntent", await self._call(ENDPOINTS["setup_intents.retrieve"], args, intent))
 
     async def update(self, intent: str, /, **args: Unpack[SetupIntentUpdateArgs]) -> SetupIntent:
         """Updates a SetupIntent object. (``POST /v1/setup_intents/{intent}``)"""
-        return await self._call(ENDPOINTS["setup_intents.update"], args, intent)  # type: ignore[no-any-return]
+        return cast("SetupIntent", await self._call(ENDPOINTS["setup_intents.update"], args, intent))
 
     async def cancel(self, intent: str, /, **args: Unpack[SetupIntentCancelArgs]) -> SetupIntent:
-        """You can cancel a SetupIntent object when it's in one of these statuses: requires_payment_method, requires_confirmation, or requires_action.
-        
-        After you cancel it, setup is abandoned and any operations on the SetupIntent fail with an error. You can't cancel the SetupIntent for a Checkout Session. [Expire the Checkout Session](https://docs.stripe.com/docs/api/checkout/sessions/expire) instead.
+        """You can cancel a SetupIntent object when it's in one of these statuses: requires_payment_method,
+        requires_confirmation, or requires_action.
+
+        After you cancel it, setup is abandoned and any operations on the SetupIntent fail with an error. You can't
+        cancel the SetupIntent for a Checkout Session. [Expire the Checkout
+        Session](https://docs.stripe.com/docs/api/checkout/sessions/expire) instead.
         """
-        return await self._call(ENDPOINTS["setup_intents.cancel"], args, intent)  # type: ignore[no-any-return]
+        return cast("SetupIntent", await self._call(ENDPOINTS["setup_intents.cancel"], args, intent))
 
     async def confirm(self, intent: str, /, **args: Unpack[SetupIntentConfirmArgs]) -> SetupIntent:
         """Confirm that your customer intends to set up the current or
         provided payment method. For example, you would confirm a SetupIntent
         when a customer hits the “Save” button on a payment method management
         page on your website.
-        
+
         If the selected payment method does not require any additional
         steps from the customer, the SetupIntent will transition to the
         succeeded status.
-        
+
         Otherwise, it will transition to the requires_action status and
         suggest additional actions via next_action. If setup fails,
         the SetupIntent will transition to the
         requires_payment_method status or the canceled status if the
         confirmation limit is reached.
         """
-        return await self._call(ENDPOINTS["setup_intents.confirm"], args, intent)  # type: ignore[no-any-return]
+        return cast("SetupIntent", await self._call(ENDPOINTS["setup_intents.confirm"], args, intent))
 
-    async def verify_microdeposits(self, intent: str, /, **args: Unpack[SetupIntentVerifyMicrodepositsArgs]) -> SetupIntent:
+    async def verify_microdeposits(
+        self, intent: str, /, **args: Unpack[SetupIntentVerifyMicrodepositsArgs]
+    ) -> SetupIntent:
         """Verifies microdeposits on a SetupIntent object. (``POST /v1/setup_intents/{intent}/verify_microdeposits``)"""
-        return await self._call(ENDPOINTS["setup_intents.verify_microdeposits"], args, intent)  # type: ignore[no-any-return]
+        return cast("SetupIntent", await self._call(ENDPOINTS["setup_intents.verify_microdeposits"], args, intent))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -28,12 +28,12 @@ class ShippingRateService(Service):
 
     async def create(self, **args: Unpack[ShippingRateCreateArgs]) -> ShippingRate:
         """Creates a new shipping rate object. (``POST /v1/shipping_rates``)"""
-        return await self._call(ENDPOINTS["shipping_rates.create"], args)  # type: ignore[no-any-return]
+        return cast("ShippingRate", await self._call(ENDPOINTS["shipping_rates.create"], args))
 
     async def retrieve(self, shipping_rate_token: str, /, **args: Unpack[ReadOptions]) -> ShippingRate:
         """Returns the shipping rate object with the given ID. (``GET /v1/shipping_rates/{shipping_rate_token}``)"""
-        return await self._call(ENDPOINTS["shipping_rates.retrieve"], args, shipping_rate_token)  # type: ignore[no-any-return]
+        return cast("ShippingRate", await self._call(ENDPOINTS["shipping_rates.retrieve"], args, shipping_rate_token))
 
     async def update(self, shipping_rate_token: str, /, **args: Unpack[ShippingRateUpdateArgs]) -> ShippingRate:
         """Updates an existing shipping rate object. (``POST /v1/shipping_rates/{shipping_rate_token}``)"""
-        return await self._call(ENDPOINTS["shipping_rates.update"], args, shipping_rate_token)  # type: ignore[no-any-return]
+        return cast("ShippingRate", await self._call(ENDPOINTS["shipping_rates.update"], args, shipping_rate_token))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -20,10 +20,16 @@ if TYPE_CHECKING:
 class SigmaScheduledQueryRunService(Service):
     """``/v1/sigma/scheduled_query_runs``."""
 
-    def list(self, **args: Unpack[SigmaScheduledQueryRunListArgs]) -> AsyncPaginator[SigmaScheduledQueryRun, Page[SigmaScheduledQueryRun]]:
+    def list(
+        self, **args: Unpack[SigmaScheduledQueryRunListArgs]
+    ) -> AsyncPaginator[SigmaScheduledQueryRun, Page[SigmaScheduledQueryRun]]:
         """Returns a list of scheduled query runs. (``GET /v1/sigma/scheduled_query_runs``)"""
         return self._list(ENDPOINTS["sigma.scheduled_query_runs.list"], args)
 
     async def retrieve(self, scheduled_query_run: str, /, **args: Unpack[ReadOptions]) -> SigmaScheduledQueryRun:
-        """Retrieves the details of a scheduled query run. (``GET /v1/sigma/scheduled_query_runs/{scheduled_query_run}``)"""
-        return await self._call(ENDPOINTS["sigma.scheduled_query_runs.retrieve"], args, scheduled_query_run)  # type: ignore[no-any-return]
+        """Retrieves the details of a scheduled query run. (``GET
+        /v1/sigma/scheduled_query_runs/{scheduled_query_run}``)"""
+        return cast(
+            "SigmaScheduledQueryRun",
+            await self._call(ENDPOINTS["sigma.scheduled_query_runs.retrieve"], args, scheduled_query_run),
+        )

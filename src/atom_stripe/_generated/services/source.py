@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -34,25 +34,33 @@ class SourceService(Service):
 
         return SourceTransactionService(self._requester)
 
-    async def detach(self, customer: str, id: str, /, **args: Unpack[ReadOptions]) -> Account | BankAccount | Card | Source:
+    async def detach(
+        self, customer: str, id: str, /, **args: Unpack[ReadOptions]
+    ) -> Account | BankAccount | Card | Source:
         """Delete a specified source for a given customer. (``DELETE /v1/customers/{customer}/sources/{id}``)"""
-        return await self._call(ENDPOINTS["sources.detach"], args, customer, id)  # type: ignore[no-any-return]
+        return cast(
+            "Account | BankAccount | Card | Source", await self._call(ENDPOINTS["sources.detach"], args, customer, id)
+        )
 
     async def retrieve(self, source: str, /, **args: Unpack[SourceRetrieveArgs]) -> Source:
-        """Retrieves an existing source object. Supply the unique source ID from a source creation request and Stripe will return the corresponding up-to-date source object information. (``GET /v1/sources/{source}``)"""
-        return await self._call(ENDPOINTS["sources.retrieve"], args, source)  # type: ignore[no-any-return]
+        """Retrieves an existing source object. Supply the unique source ID from a source creation request and Stripe
+        will return the corresponding up-to-date source object information. (``GET /v1/sources/{source}``)"""
+        return cast("Source", await self._call(ENDPOINTS["sources.retrieve"], args, source))
 
     async def update(self, source: str, /, **args: Unpack[SourceUpdateArgs]) -> Source:
-        """Updates the specified source by setting the values of the parameters passed. Any parameters not provided will be left unchanged.
-        
-        This request accepts the metadata and owner as arguments. It is also possible to update type specific information for selected payment methods. Please refer to our [payment method guides](https://docs.stripe.com/docs/sources) for more detail.
+        """Updates the specified source by setting the values of the parameters passed. Any parameters not provided will
+        be left unchanged.
+
+        This request accepts the metadata and owner as arguments. It is also possible to update type specific
+        information for selected payment methods. Please refer to our [payment method
+        guides](https://docs.stripe.com/docs/sources) for more detail.
         """
-        return await self._call(ENDPOINTS["sources.update"], args, source)  # type: ignore[no-any-return]
+        return cast("Source", await self._call(ENDPOINTS["sources.update"], args, source))
 
     async def create(self, **args: Unpack[SourceCreateArgs]) -> Source:
         """Creates a new source object. (``POST /v1/sources``)"""
-        return await self._call(ENDPOINTS["sources.create"], args)  # type: ignore[no-any-return]
+        return cast("Source", await self._call(ENDPOINTS["sources.create"], args))
 
     async def verify(self, source: str, /, **args: Unpack[SourceVerifyArgs]) -> Source:
         """Verify a given source. (``POST /v1/sources/{source}/verify``)"""
-        return await self._call(ENDPOINTS["sources.verify"], args, source)  # type: ignore[no-any-return]
+        return cast("Source", await self._call(ENDPOINTS["sources.verify"], args, source))

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 class SourceTransactionService(Service):
     """``/v1/sources/{source}/source_transactions``."""
 
-    def list(self, source: str, /, **args: Unpack[SourceTransactionListArgs]) -> AsyncPaginator[SourceTransaction, Page[SourceTransaction]]:
+    def list(
+        self, source: str, /, **args: Unpack[SourceTransactionListArgs]
+    ) -> AsyncPaginator[SourceTransaction, Page[SourceTransaction]]:
         """List source transactions for a given source. (``GET /v1/sources/{source}/source_transactions``)"""
         return self._list(ENDPOINTS["sources.transactions.list"], args, source)

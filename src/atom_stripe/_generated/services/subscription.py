@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -29,64 +29,104 @@ class SubscriptionService(Service):
     """``/v1/subscriptions``."""
 
     async def cancel(self, subscription_exposed_id: str, /, **args: Unpack[SubscriptionCancelArgs]) -> Subscription:
-        """Cancels a customer's subscription immediately. The customer won't be charged again for the subscription. After it's canceled, the subscription is largely immutable. You can still update its [metadata](https://docs.stripe.com/metadata) and cancellation_details.
-        
-        Pending invoice items are included on a final invoice if you generate one. Otherwise, they remain pending and can be billed on another invoice for the customer. To prevent billing, manually [delete](https://docs.stripe.com/api/invoiceitems/delete) them. If you've set the subscription to cancel at the end of the period, any pending prorations are also left in place and collected at the end of the period. But if the subscription is set to cancel immediately, pending prorations are removed if invoice_now and prorate are both set to false.
-        
-        By default, upon subscription cancellation, Stripe stops automatic collection of all finalized invoices for the customer. This is intended to prevent unexpected payment attempts after the customer has canceled a subscription. However, you can resume automatic collection of the invoices manually after subscription cancellation to have us proceed. Or, you could check for unpaid invoices before allowing the customer to cancel the subscription at all.
+        """Cancels a customer's subscription immediately. The customer won't be charged again for the subscription.
+        After it's canceled, the subscription is largely immutable. You can still update its
+        [metadata](https://docs.stripe.com/metadata) and cancellation_details.
+
+        Pending invoice items are included on a final invoice if you generate one. Otherwise, they remain pending and
+        can be billed on another invoice for the customer. To prevent billing, manually
+        [delete](https://docs.stripe.com/api/invoiceitems/delete) them. If you've set the subscription to cancel at the
+        end of the period, any pending prorations are also left in place and collected at the end of the period. But if
+        the subscription is set to cancel immediately, pending prorations are removed if invoice_now and prorate are
+        both set to false.
+
+        By default, upon subscription cancellation, Stripe stops automatic collection of all finalized invoices for the
+        customer. This is intended to prevent unexpected payment attempts after the customer has canceled a
+        subscription. However, you can resume automatic collection of the invoices manually after subscription
+        cancellation to have us proceed. Or, you could check for unpaid invoices before allowing the customer to cancel
+        the subscription at all.
         """
-        return await self._call(ENDPOINTS["subscriptions.cancel"], args, subscription_exposed_id)  # type: ignore[no-any-return]
+        return cast("Subscription", await self._call(ENDPOINTS["subscriptions.cancel"], args, subscription_exposed_id))
 
     async def retrieve(self, subscription_exposed_id: str, /, **args: Unpack[ReadOptions]) -> Subscription:
         """Retrieves the subscription with the given ID. (``GET /v1/subscriptions/{subscription_exposed_id}``)"""
-        return await self._call(ENDPOINTS["subscriptions.retrieve"], args, subscription_exposed_id)  # type: ignore[no-any-return]
+        return cast(
+            "Subscription", await self._call(ENDPOINTS["subscriptions.retrieve"], args, subscription_exposed_id)
+        )
 
     async def update(self, subscription_exposed_id: str, /, **args: Unpack[SubscriptionUpdateArgs]) -> Subscription:
         """Updates an existing subscription to match the specified parameters.
-        When changing prices or quantities, we optionally prorate the price we charge next month to make up for any price changes.
-        To preview how the proration is calculated, use the [create preview](https://docs.stripe.com/docs/api/invoices/create_preview) endpoint.
-        
-        By default, we prorate subscription changes. For example, if a customer signs up on May 1 for a 100 price, they'll be billed 100 immediately. If on May 15 they switch to a 200 price, then on June 1 they'll be billed 250 (200 for a renewal of her subscription, plus a 50 prorating adjustment for half of the previous month's 100 difference). Similarly, a downgrade generates a credit that is applied to the next invoice. We also prorate when you make quantity changes. You can also [use scripts to prorate your billing. To learn more, see <a href="/billing/subscriptions/prorations">Prorations](https://docs.stripe.com/billing/scripts/stripe-authored/proration).
-        
+        When changing prices or quantities, we optionally prorate the price we charge next month to make up for any
+        price changes.
+        To preview how the proration is calculated, use the [create
+        preview](https://docs.stripe.com/docs/api/invoices/create_preview) endpoint.
+
+        By default, we prorate subscription changes. For example, if a customer signs up on May 1 for a 100 price,
+        they'll be billed 100 immediately. If on May 15 they switch to a 200 price, then on June 1 they'll be billed 250
+        (200 for a renewal of her subscription, plus a 50 prorating adjustment for half of the previous month's 100
+        difference). Similarly, a downgrade generates a credit that is applied to the next invoice. We also prorate when
+        you make quantity changes. You can also [use scripts to prorate your billing. To learn more, see <a
+        href="/billing/subscriptions/prorations">Prorations](https://docs.stripe.com/billing/scripts/stripe-authored/proration).
+
         Switching prices does not normally change the billing date or generate an immediate charge unless:
-        
-        
+
+
         The billing interval is changed (for example, from monthly to yearly).
         The subscription moves from free to paid.
         A trial starts or ends.
-        
-        
-        In these cases, we apply a credit for the unused time on the previous price, immediately charge the customer using the new price, and reset the billing date. Learn about how [Stripe immediately attempts payment for subscription changes](https://docs.stripe.com/docs/billing/subscriptions/upgrade-downgrade#immediate-payment).
-        
-        If you want to charge for an upgrade immediately, pass proration_behavior as always_invoice to create prorations, automatically invoice the customer for those proration adjustments, and attempt to collect payment. If you pass create_prorations, the prorations are created but not automatically invoiced. If you want to bill the customer for the prorations before the subscription's renewal date, you need to manually [invoice the customer](https://docs.stripe.com/docs/api/invoices/create).
-        
-        If you don't want to prorate, set the proration_behavior option to none. With this option, the customer is billed 100 on May 1 and 200 on June 1. Similarly, if you set proration_behavior to none when switching between different billing intervals (for example, from monthly to yearly), we don't generate any credits for the old subscription's unused time. We still reset the billing date and bill immediately for the new subscription.
-        
-        Updating the quantity on a subscription many times in an hour may result in [rate limiting. If you need to bill for a frequently changing quantity, consider integrating <a href="/docs/billing/subscriptions/usage-based">usage-based billing](https://docs.stripe.com/docs/rate-limits) instead.
+
+
+        In these cases, we apply a credit for the unused time on the previous price, immediately charge the customer
+        using the new price, and reset the billing date. Learn about how [Stripe immediately attempts payment for
+        subscription changes](https://docs.stripe.com/docs/billing/subscriptions/upgrade-downgrade#immediate-payment).
+
+        If you want to charge for an upgrade immediately, pass proration_behavior as always_invoice to create
+        prorations, automatically invoice the customer for those proration adjustments, and attempt to collect payment.
+        If you pass create_prorations, the prorations are created but not automatically invoiced. If you want to bill
+        the customer for the prorations before the subscription's renewal date, you need to manually [invoice the
+        customer](https://docs.stripe.com/docs/api/invoices/create).
+
+        If you don't want to prorate, set the proration_behavior option to none. With this option, the customer is
+        billed 100 on May 1 and 200 on June 1. Similarly, if you set proration_behavior to none when switching between
+        different billing intervals (for example, from monthly to yearly), we don't generate any credits for the old
+        subscription's unused time. We still reset the billing date and bill immediately for the new subscription.
+
+        Updating the quantity on a subscription many times in an hour may result in [rate limiting. If you need to bill
+        for a frequently changing quantity, consider integrating <a
+        href="/docs/billing/subscriptions/usage-based">usage-based billing](https://docs.stripe.com/docs/rate-limits)
+        instead.
         """
-        return await self._call(ENDPOINTS["subscriptions.update"], args, subscription_exposed_id)  # type: ignore[no-any-return]
+        return cast("Subscription", await self._call(ENDPOINTS["subscriptions.update"], args, subscription_exposed_id))
 
     async def delete_discount(self, subscription_exposed_id: str, /, **args: Unpack[ReadOptions]) -> Discount:
-        """Removes the currently applied discount on a subscription. (``DELETE /v1/subscriptions/{subscription_exposed_id}/discount``)"""
-        return await self._call(ENDPOINTS["subscriptions.delete_discount"], args, subscription_exposed_id)  # type: ignore[no-any-return]
+        """Removes the currently applied discount on a subscription. (``DELETE
+        /v1/subscriptions/{subscription_exposed_id}/discount``)"""
+        return cast(
+            "Discount", await self._call(ENDPOINTS["subscriptions.delete_discount"], args, subscription_exposed_id)
+        )
 
     def list(self, **args: Unpack[SubscriptionListArgs]) -> AsyncPaginator[Subscription, Page[Subscription]]:
-        """By default, returns a list of subscriptions that have not been canceled. In order to list canceled subscriptions, specify status=canceled. (``GET /v1/subscriptions``)"""
+        """By default, returns a list of subscriptions that have not been canceled. In order to list canceled
+        subscriptions, specify status=canceled. (``GET /v1/subscriptions``)"""
         return self._list(ENDPOINTS["subscriptions.list"], args)
 
     async def create(self, **args: Unpack[SubscriptionCreateArgs]) -> Subscription:
-        """Creates a new subscription on an existing customer. Each customer can have up to 500 active or scheduled subscriptions.
-        
-        When you create a subscription with collection_method=charge_automatically, the first invoice is finalized as part of the request.
+        """Creates a new subscription on an existing customer. Each customer can have up to 500 active or scheduled
+        subscriptions.
+
+        When you create a subscription with collection_method=charge_automatically, the first invoice is finalized as
+        part of the request.
         The payment_behavior parameter determines the exact behavior of the initial payment.
-        
-        To start subscriptions where the first invoice always begins in a draft status, use [subscription schedules](https://docs.stripe.com/docs/billing/subscriptions/subscription-schedules#managing) instead.
+
+        To start subscriptions where the first invoice always begins in a draft status, use [subscription
+        schedules](https://docs.stripe.com/docs/billing/subscriptions/subscription-schedules#managing) instead.
         Schedules provide the flexibility to model more complex billing configurations that change over time.
         """
-        return await self._call(ENDPOINTS["subscriptions.create"], args)  # type: ignore[no-any-return]
+        return cast("Subscription", await self._call(ENDPOINTS["subscriptions.create"], args))
 
     def search(self, **args: Unpack[SubscriptionSearchArgs]) -> AsyncPaginator[Subscription, SearchPage[Subscription]]:
-        """Search for subscriptions you've previously created using Stripe's [Search Query Language](https://docs.stripe.com/docs/search#search-query-language).
+        """Search for subscriptions you've previously created using Stripe's [Search Query
+        Language](https://docs.stripe.com/docs/search#search-query-language).
         Don't use search in read-after-write flows where strict consistency is necessary. Under normal operating
         conditions, data is searchable in less than a minute. Occasionally, propagation of new or updated data can be up
         to an hour behind during outages. Search functionality is not available to merchants in India.
@@ -95,12 +135,22 @@ class SubscriptionService(Service):
 
     async def migrate(self, subscription: str, /, **args: Unpack[SubscriptionMigrateArgs]) -> Subscription:
         """Upgrade the billing_mode of an existing subscription. (``POST /v1/subscriptions/{subscription}/migrate``)"""
-        return await self._call(ENDPOINTS["subscriptions.migrate"], args, subscription)  # type: ignore[no-any-return]
+        return cast("Subscription", await self._call(ENDPOINTS["subscriptions.migrate"], args, subscription))
 
     async def pause(self, subscription: str, /, **args: Unpack[SubscriptionPauseArgs]) -> Subscription:
-        """Pauses a subscription by transitioning it to the paused status. A paused subscription does not generate invoices and will not advance to new billing periods. The subscription can be resumed later using the resume endpoint. Cannot pause subscriptions with attached schedules. (``POST /v1/subscriptions/{subscription}/pause``)"""
-        return await self._call(ENDPOINTS["subscriptions.pause"], args, subscription)  # type: ignore[no-any-return]
+        """Pauses a subscription by transitioning it to the paused status. A paused subscription does not generate
+        invoices and will not advance to new billing periods. The subscription can be resumed later using the resume
+        endpoint. Cannot pause subscriptions with attached schedules. (``POST
+        /v1/subscriptions/{subscription}/pause``)"""
+        return cast("Subscription", await self._call(ENDPOINTS["subscriptions.pause"], args, subscription))
 
     async def resume(self, subscription: str, /, **args: Unpack[SubscriptionResumeArgs]) -> Subscription:
-        """Initiates resumption of a paused subscription, optionally resetting the billing cycle anchor and creating prorations. Resume is only available for subscriptions that use charge_automatically collection. If Stripe doesn't generate a resumption invoice, the subscription becomes active immediately. When a resumption invoice is generated, Stripe finalizes it immediately. If the invoice is paid or marked uncollectible, the subscription becomes active. If the invoice is manually voided, the subscription stays paused. If there is no payment attempt within 23 hours, Stripe voids the invoice and the subscription stays paused. Learn more about [resuming subscriptions](https://docs.stripe.com/docs/billing/subscriptions/pause#resume-subscriptions). (``POST /v1/subscriptions/{subscription}/resume``)"""
-        return await self._call(ENDPOINTS["subscriptions.resume"], args, subscription)  # type: ignore[no-any-return]
+        """Initiates resumption of a paused subscription, optionally resetting the billing cycle anchor and creating
+        prorations. Resume is only available for subscriptions that use charge_automatically collection. If Stripe
+        doesn't generate a resumption invoice, the subscription becomes active immediately. When a resumption invoice is
+        generated, Stripe finalizes it immediately. If the invoice is paid or marked uncollectible, the subscription
+        becomes active. If the invoice is manually voided, the subscription stays paused. If there is no payment attempt
+        within 23 hours, Stripe voids the invoice and the subscription stays paused. Learn more about [resuming
+        subscriptions](https://docs.stripe.com/docs/billing/subscriptions/pause#resume-subscriptions). (``POST
+        /v1/subscriptions/{subscription}/resume``)"""
+        return cast("Subscription", await self._call(ENDPOINTS["subscriptions.resume"], args, subscription))

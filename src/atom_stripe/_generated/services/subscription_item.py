@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -13,8 +13,7 @@ from ..endpoints import ENDPOINTS
 if TYPE_CHECKING:
     from ..._options import ReadOptions
     from ..._pagination import AsyncPaginator, Page
-    from ..models.subscription_item import DeletedSubscriptionItem
-    from ..models.subscription_item import SubscriptionItem
+    from ..models.subscription_item import DeletedSubscriptionItem, SubscriptionItem
     from ..params.subscription_item_create import SubscriptionItemCreateArgs
     from ..params.subscription_item_delete import SubscriptionItemDeleteArgs
     from ..params.subscription_item_list import SubscriptionItemListArgs
@@ -25,21 +24,26 @@ class SubscriptionItemService(Service):
     """``/v1/subscription_items``."""
 
     async def delete(self, item: str, /, **args: Unpack[SubscriptionItemDeleteArgs]) -> DeletedSubscriptionItem:
-        """Deletes an item from the subscription. Removing a subscription item from a subscription will not cancel the subscription. (``DELETE /v1/subscription_items/{item}``)"""
-        return await self._call(ENDPOINTS["subscription_items.delete"], args, item)  # type: ignore[no-any-return]
+        """Deletes an item from the subscription. Removing a subscription item from a subscription will not cancel the
+        subscription. (``DELETE /v1/subscription_items/{item}``)"""
+        return cast("DeletedSubscriptionItem", await self._call(ENDPOINTS["subscription_items.delete"], args, item))
 
     async def retrieve(self, item: str, /, **args: Unpack[ReadOptions]) -> SubscriptionItem:
         """Retrieves the subscription item with the given ID. (``GET /v1/subscription_items/{item}``)"""
-        return await self._call(ENDPOINTS["subscription_items.retrieve"], args, item)  # type: ignore[no-any-return]
+        return cast("SubscriptionItem", await self._call(ENDPOINTS["subscription_items.retrieve"], args, item))
 
     async def update(self, item: str, /, **args: Unpack[SubscriptionItemUpdateArgs]) -> SubscriptionItem:
-        """Updates the plan or quantity of an item on a current subscription. (``POST /v1/subscription_items/{item}``)"""
-        return await self._call(ENDPOINTS["subscription_items.update"], args, item)  # type: ignore[no-any-return]
+        """Updates the plan or quantity of an item on a current subscription. (``POST
+        /v1/subscription_items/{item}``)"""
+        return cast("SubscriptionItem", await self._call(ENDPOINTS["subscription_items.update"], args, item))
 
-    def list(self, **args: Unpack[SubscriptionItemListArgs]) -> AsyncPaginator[SubscriptionItem, Page[SubscriptionItem]]:
+    def list(
+        self, **args: Unpack[SubscriptionItemListArgs]
+    ) -> AsyncPaginator[SubscriptionItem, Page[SubscriptionItem]]:
         """Returns a list of your subscription items for a given subscription. (``GET /v1/subscription_items``)"""
         return self._list(ENDPOINTS["subscription_items.list"], args)
 
     async def create(self, **args: Unpack[SubscriptionItemCreateArgs]) -> SubscriptionItem:
-        """Adds a new item to an existing subscription. No existing items will be changed or replaced. (``POST /v1/subscription_items``)"""
-        return await self._call(ENDPOINTS["subscription_items.create"], args)  # type: ignore[no-any-return]
+        """Adds a new item to an existing subscription. No existing items will be changed or replaced. (``POST
+        /v1/subscription_items``)"""
+        return cast("SubscriptionItem", await self._call(ENDPOINTS["subscription_items.create"], args))

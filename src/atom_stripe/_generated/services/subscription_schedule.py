@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -24,26 +24,45 @@ if TYPE_CHECKING:
 class SubscriptionScheduleService(Service):
     """``/v1/subscription_schedules``."""
 
-    def list(self, **args: Unpack[SubscriptionScheduleListArgs]) -> AsyncPaginator[SubscriptionSchedule, Page[SubscriptionSchedule]]:
+    def list(
+        self, **args: Unpack[SubscriptionScheduleListArgs]
+    ) -> AsyncPaginator[SubscriptionSchedule, Page[SubscriptionSchedule]]:
         """Retrieves the list of your subscription schedules. (``GET /v1/subscription_schedules``)"""
         return self._list(ENDPOINTS["subscription_schedules.list"], args)
 
     async def create(self, **args: Unpack[SubscriptionScheduleCreateArgs]) -> SubscriptionSchedule:
-        """Creates a new subscription schedule object. Each customer can have up to 500 active or scheduled subscriptions. (``POST /v1/subscription_schedules``)"""
-        return await self._call(ENDPOINTS["subscription_schedules.create"], args)  # type: ignore[no-any-return]
+        """Creates a new subscription schedule object. Each customer can have up to 500 active or scheduled
+        subscriptions. (``POST /v1/subscription_schedules``)"""
+        return cast("SubscriptionSchedule", await self._call(ENDPOINTS["subscription_schedules.create"], args))
 
     async def retrieve(self, schedule: str, /, **args: Unpack[ReadOptions]) -> SubscriptionSchedule:
-        """Retrieves the details of an existing subscription schedule. You only need to supply the unique subscription schedule identifier that was returned upon subscription schedule creation. (``GET /v1/subscription_schedules/{schedule}``)"""
-        return await self._call(ENDPOINTS["subscription_schedules.retrieve"], args, schedule)  # type: ignore[no-any-return]
+        """Retrieves the details of an existing subscription schedule. You only need to supply the unique subscription
+        schedule identifier that was returned upon subscription schedule creation. (``GET
+        /v1/subscription_schedules/{schedule}``)"""
+        return cast(
+            "SubscriptionSchedule", await self._call(ENDPOINTS["subscription_schedules.retrieve"], args, schedule)
+        )
 
     async def update(self, schedule: str, /, **args: Unpack[SubscriptionScheduleUpdateArgs]) -> SubscriptionSchedule:
         """Updates an existing subscription schedule. (``POST /v1/subscription_schedules/{schedule}``)"""
-        return await self._call(ENDPOINTS["subscription_schedules.update"], args, schedule)  # type: ignore[no-any-return]
+        return cast(
+            "SubscriptionSchedule", await self._call(ENDPOINTS["subscription_schedules.update"], args, schedule)
+        )
 
     async def cancel(self, schedule: str, /, **args: Unpack[SubscriptionScheduleCancelArgs]) -> SubscriptionSchedule:
-        """Cancels a subscription schedule and its associated subscription immediately (if the subscription schedule has an active subscription). A subscription schedule can only be canceled if its status is not_started or active. (``POST /v1/subscription_schedules/{schedule}/cancel``)"""
-        return await self._call(ENDPOINTS["subscription_schedules.cancel"], args, schedule)  # type: ignore[no-any-return]
+        """Cancels a subscription schedule and its associated subscription immediately (if the subscription schedule has
+        an active subscription). A subscription schedule can only be canceled if its status is not_started or active.
+        (``POST /v1/subscription_schedules/{schedule}/cancel``)"""
+        return cast(
+            "SubscriptionSchedule", await self._call(ENDPOINTS["subscription_schedules.cancel"], args, schedule)
+        )
 
     async def release(self, schedule: str, /, **args: Unpack[SubscriptionScheduleReleaseArgs]) -> SubscriptionSchedule:
-        """Releases the subscription schedule immediately, which will stop scheduling of its phases, but leave any existing subscription in place. A schedule can only be released if its status is not_started or active. If the subscription schedule is currently associated with a subscription, releasing it will remove its subscription property and set the subscription's ID to the released_subscription property. (``POST /v1/subscription_schedules/{schedule}/release``)"""
-        return await self._call(ENDPOINTS["subscription_schedules.release"], args, schedule)  # type: ignore[no-any-return]
+        """Releases the subscription schedule immediately, which will stop scheduling of its phases, but leave any
+        existing subscription in place. A schedule can only be released if its status is not_started or active. If the
+        subscription schedule is currently associated with a subscription, releasing it will remove its subscription
+        property and set the subscription's ID to the released_subscription property. (``POST
+        /v1/subscription_schedules/{schedule}/release``)"""
+        return cast(
+            "SubscriptionSchedule", await self._call(ENDPOINTS["subscription_schedules.release"], args, schedule)
+        )

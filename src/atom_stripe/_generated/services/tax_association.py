@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -20,4 +20,4 @@ class TaxAssociationService(Service):
 
     async def find(self, **args: Unpack[TaxAssociationFindArgs]) -> TaxAssociation:
         """Finds a tax association object by PaymentIntent id. (``GET /v1/tax/associations/find``)"""
-        return await self._call(ENDPOINTS["tax.associations.find"], args)  # type: ignore[no-any-return]
+        return cast("TaxAssociation", await self._call(ENDPOINTS["tax.associations.find"], args))

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -29,9 +29,10 @@ class TaxCalculationService(Service):
         return TaxCalculationLineItemService(self._requester)
 
     async def retrieve(self, calculation: str, /, **args: Unpack[ReadOptions]) -> TaxCalculation:
-        """Retrieves a Tax Calculation object, if the calculation hasn't expired. (``GET /v1/tax/calculations/{calculation}``)"""
-        return await self._call(ENDPOINTS["tax.calculations.retrieve"], args, calculation)  # type: ignore[no-any-return]
+        """Retrieves a Tax Calculation object, if the calculation hasn't expired. (``GET
+        /v1/tax/calculations/{calculation}``)"""
+        return cast("TaxCalculation", await self._call(ENDPOINTS["tax.calculations.retrieve"], args, calculation))
 
     async def create(self, **args: Unpack[TaxCalculationCreateArgs]) -> TaxCalculation:
         """Calculates tax based on the input and returns a Tax Calculation object. (``POST /v1/tax/calculations``)"""
-        return await self._call(ENDPOINTS["tax.calculations.create"], args)  # type: ignore[no-any-return]
+        return cast("TaxCalculation", await self._call(ENDPOINTS["tax.calculations.create"], args))

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 class TaxCalculationLineItemService(Service):
     """``/v1/tax/calculations/{calculation}/line_items``."""
 
-    def list(self, calculation: str, /, **args: Unpack[TaxCalculationLineItemListArgs]) -> AsyncPaginator[TaxCalculationLineItem, Page[TaxCalculationLineItem]]:
-        """Retrieves the line items of a tax calculation as a collection, if the calculation hasn't expired. (``GET /v1/tax/calculations/{calculation}/line_items``)"""
+    def list(
+        self, calculation: str, /, **args: Unpack[TaxCalculationLineItemListArgs]
+    ) -> AsyncPaginator[TaxCalculationLineItem, Page[TaxCalculationLineItem]]:
+        """Retrieves the line items of a tax calculation as a collection, if the calculation hasn't expired. (``GET
+        /v1/tax/calculations/{calculation}/line_items``)"""
         return self._list(ENDPOINTS["tax.calculations.line_items.list"], args, calculation)

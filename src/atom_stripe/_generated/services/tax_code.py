@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -21,9 +21,11 @@ class TaxCodeService(Service):
     """``/v1/tax_codes``."""
 
     def list(self, **args: Unpack[TaxCodeListArgs]) -> AsyncPaginator[TaxCode, Page[TaxCode]]:
-        """A list of [all tax codes available](https://stripe.com/docs/tax/tax-categories) to add to Products in order to allow specific tax calculations. (``GET /v1/tax_codes``)"""
+        """A list of [all tax codes available](https://stripe.com/docs/tax/tax-categories) to add to Products in order
+        to allow specific tax calculations. (``GET /v1/tax_codes``)"""
         return self._list(ENDPOINTS["tax_codes.list"], args)
 
     async def retrieve(self, id: str, /, **args: Unpack[ReadOptions]) -> TaxCode:
-        """Retrieves the details of an existing tax code. Supply the unique tax code ID and Stripe will return the corresponding tax code information. (``GET /v1/tax_codes/{id}``)"""
-        return await self._call(ENDPOINTS["tax_codes.retrieve"], args, id)  # type: ignore[no-any-return]
+        """Retrieves the details of an existing tax code. Supply the unique tax code ID and Stripe will return the
+        corresponding tax code information. (``GET /v1/tax_codes/{id}``)"""
+        return cast("TaxCode", await self._call(ENDPOINTS["tax_codes.retrieve"], args, id))

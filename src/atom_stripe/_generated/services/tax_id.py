@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -13,8 +13,7 @@ from ..endpoints import ENDPOINTS
 if TYPE_CHECKING:
     from ..._options import ReadOptions
     from ..._pagination import AsyncPaginator, Page
-    from ..models.tax_id import DeletedTaxId
-    from ..models.tax_id import TaxId
+    from ..models.tax_id import DeletedTaxId, TaxId
     from ..params.tax_id_create import TaxIdCreateArgs
     from ..params.tax_id_list import TaxIdListArgs
 
@@ -24,11 +23,11 @@ class TaxIdService(Service):
 
     async def delete(self, id: str, /, **args: Unpack[ReadOptions]) -> DeletedTaxId:
         """Deletes an existing account or customer tax_id object. (``DELETE /v1/tax_ids/{id}``)"""
-        return await self._call(ENDPOINTS["tax_ids.delete"], args, id)  # type: ignore[no-any-return]
+        return cast("DeletedTaxId", await self._call(ENDPOINTS["tax_ids.delete"], args, id))
 
     async def retrieve(self, id: str, /, **args: Unpack[ReadOptions]) -> TaxId:
         """Retrieves an account or customer tax_id object. (``GET /v1/tax_ids/{id}``)"""
-        return await self._call(ENDPOINTS["tax_ids.retrieve"], args, id)  # type: ignore[no-any-return]
+        return cast("TaxId", await self._call(ENDPOINTS["tax_ids.retrieve"], args, id))
 
     def list(self, **args: Unpack[TaxIdListArgs]) -> AsyncPaginator[TaxId, Page[TaxId]]:
         """Returns a list of tax IDs. (``GET /v1/tax_ids``)"""
@@ -36,4 +35,4 @@ class TaxIdService(Service):
 
     async def create(self, **args: Unpack[TaxIdCreateArgs]) -> TaxId:
         """Creates a new account or customer tax_id object. (``POST /v1/tax_ids``)"""
-        return await self._call(ENDPOINTS["tax_ids.create"], args)  # type: ignore[no-any-return]
+        return cast("TaxId", await self._call(ENDPOINTS["tax_ids.create"], args))

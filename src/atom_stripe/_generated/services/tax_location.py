@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -22,18 +22,25 @@ class TaxLocationService(Service):
     """``/v1/tax/locations``."""
 
     def list(self, **args: Unpack[TaxLocationListArgs]) -> AsyncPaginator[TaxLocation, Page[TaxLocation]]:
-        """Retrieve a list of all tax locations. Tax locations can represent the venues for services, tickets, or other product types.
-        
+        """Retrieve a list of all tax locations. Tax locations can represent the venues for services, tickets, or other
+        product types.
+
         The response includes detailed information for each tax location, such as its address, type, and description.
-        
-        You can paginate through the list by using the limit parameter to control the number of results returned in each request.
+
+        You can paginate through the list by using the limit parameter to control the number of results returned in each
+        request.
         """
         return self._list(ENDPOINTS["tax.locations.list"], args)
 
     async def create(self, **args: Unpack[TaxLocationCreateArgs]) -> TaxLocation:
-        """Create a tax location to use in calculating taxes for a service, ticket, or other type of product. The resulting object contains the ID, address, type, and description of the tax location. (``POST /v1/tax/locations``)"""
-        return await self._call(ENDPOINTS["tax.locations.create"], args)  # type: ignore[no-any-return]
+        """Create a tax location to use in calculating taxes for a service, ticket, or other type of product. The
+        resulting object contains the ID, address, type, and description of the tax location. (``POST
+        /v1/tax/locations``)"""
+        return cast("TaxLocation", await self._call(ENDPOINTS["tax.locations.create"], args))
 
     async def retrieve(self, location: str, /, **args: Unpack[ReadOptions]) -> TaxLocation:
-        """Fetch the details of a specific tax location using its unique identifier. Use a tax location to calculate taxes based on the location of the end product, such as a performance, instead of the customer address. For more details, check the [integration guide](https://docs.stripe.com/tax/tax-for-tickets/integration-guide). (``GET /v1/tax/locations/{location}``)"""
-        return await self._call(ENDPOINTS["tax.locations.retrieve"], args, location)  # type: ignore[no-any-return]
+        """Fetch the details of a specific tax location using its unique identifier. Use a tax location to calculate
+        taxes based on the location of the end product, such as a performance, instead of the customer address. For more
+        details, check the [integration guide](https://docs.stripe.com/tax/tax-for-tickets/integration-guide). (``GET
+        /v1/tax/locations/{location}``)"""
+        return cast("TaxLocation", await self._call(ENDPOINTS["tax.locations.retrieve"], args, location))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -23,17 +23,18 @@ class TaxRateService(Service):
     """``/v1/tax_rates``."""
 
     def list(self, **args: Unpack[TaxRateListArgs]) -> AsyncPaginator[TaxRate, Page[TaxRate]]:
-        """Returns a list of your tax rates. Tax rates are returned sorted by creation date, with the most recently created tax rates appearing first. (``GET /v1/tax_rates``)"""
+        """Returns a list of your tax rates. Tax rates are returned sorted by creation date, with the most recently
+        created tax rates appearing first. (``GET /v1/tax_rates``)"""
         return self._list(ENDPOINTS["tax_rates.list"], args)
 
     async def create(self, **args: Unpack[TaxRateCreateArgs]) -> TaxRate:
         """Creates a new tax rate. (``POST /v1/tax_rates``)"""
-        return await self._call(ENDPOINTS["tax_rates.create"], args)  # type: ignore[no-any-return]
+        return cast("TaxRate", await self._call(ENDPOINTS["tax_rates.create"], args))
 
     async def retrieve(self, tax_rate: str, /, **args: Unpack[ReadOptions]) -> TaxRate:
         """Retrieves a tax rate with the given ID (``GET /v1/tax_rates/{tax_rate}``)"""
-        return await self._call(ENDPOINTS["tax_rates.retrieve"], args, tax_rate)  # type: ignore[no-any-return]
+        return cast("TaxRate", await self._call(ENDPOINTS["tax_rates.retrieve"], args, tax_rate))
 
     async def update(self, tax_rate: str, /, **args: Unpack[TaxRateUpdateArgs]) -> TaxRate:
         """Updates an existing tax rate. (``POST /v1/tax_rates/{tax_rate}``)"""
-        return await self._call(ENDPOINTS["tax_rates.update"], args, tax_rate)  # type: ignore[no-any-return]
+        return cast("TaxRate", await self._call(ENDPOINTS["tax_rates.update"], args, tax_rate))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -28,15 +28,16 @@ class TaxRegistrationService(Service):
 
     async def create(self, **args: Unpack[TaxRegistrationCreateArgs]) -> TaxRegistration:
         """Creates a new Tax Registration object. (``POST /v1/tax/registrations``)"""
-        return await self._call(ENDPOINTS["tax.registrations.create"], args)  # type: ignore[no-any-return]
+        return cast("TaxRegistration", await self._call(ENDPOINTS["tax.registrations.create"], args))
 
     async def retrieve(self, id: str, /, **args: Unpack[ReadOptions]) -> TaxRegistration:
         """Returns a Tax Registration object. (``GET /v1/tax/registrations/{id}``)"""
-        return await self._call(ENDPOINTS["tax.registrations.retrieve"], args, id)  # type: ignore[no-any-return]
+        return cast("TaxRegistration", await self._call(ENDPOINTS["tax.registrations.retrieve"], args, id))
 
     async def update(self, id: str, /, **args: Unpack[TaxRegistrationUpdateArgs]) -> TaxRegistration:
         """Updates an existing Tax Registration object.
-        
-        A registration cannot be deleted after it has been created. If you wish to end a registration you may do so by setting expires_at.
+
+        A registration cannot be deleted after it has been created. If you wish to end a registration you may do so by
+        setting expires_at.
         """
-        return await self._call(ENDPOINTS["tax.registrations.update"], args, id)  # type: ignore[no-any-return]
+        return cast("TaxRegistration", await self._call(ENDPOINTS["tax.registrations.update"], args, id))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -21,8 +21,10 @@ class TaxSettingsService(Service):
 
     async def retrieve(self, **args: Unpack[ReadOptions]) -> TaxSettings:
         """Retrieves Tax Settings for a merchant. (``GET /v1/tax/settings``)"""
-        return await self._call(ENDPOINTS["tax.settings.retrieve"], args)  # type: ignore[no-any-return]
+        return cast("TaxSettings", await self._call(ENDPOINTS["tax.settings.retrieve"], args))
 
     async def update(self, **args: Unpack[TaxSettingsUpdateArgs]) -> TaxSettings:
-        """Updates Tax Settings parameters used in tax calculations. All parameters are editable but none can be removed once set. Check the returned Tax Settings object and validate that its status is active. (``POST /v1/tax/settings``)"""
-        return await self._call(ENDPOINTS["tax.settings.update"], args)  # type: ignore[no-any-return]
+        """Updates Tax Settings parameters used in tax calculations. All parameters are editable but none can be removed
+        once set. Check the returned Tax Settings object and validate that its status is active. (``POST
+        /v1/tax/settings``)"""
+        return cast("TaxSettings", await self._call(ENDPOINTS["tax.settings.update"], args))

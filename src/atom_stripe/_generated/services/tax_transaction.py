@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -31,12 +31,14 @@ class TaxTransactionService(Service):
 
     async def retrieve(self, transaction: str, /, **args: Unpack[ReadOptions]) -> TaxTransaction:
         """Retrieves a Tax Transaction object. (``GET /v1/tax/transactions/{transaction}``)"""
-        return await self._call(ENDPOINTS["tax.transactions.retrieve"], args, transaction)  # type: ignore[no-any-return]
+        return cast("TaxTransaction", await self._call(ENDPOINTS["tax.transactions.retrieve"], args, transaction))
 
     async def create_from_calculation(self, **args: Unpack[TaxTransactionCreateFromCalculationArgs]) -> TaxTransaction:
-        """Creates a Tax Transaction from a calculation, if that calculation hasn't expired. Calculations expire after 90 days. (``POST /v1/tax/transactions/create_from_calculation``)"""
-        return await self._call(ENDPOINTS["tax.transactions.create_from_calculation"], args)  # type: ignore[no-any-return]
+        """Creates a Tax Transaction from a calculation, if that calculation hasn't expired. Calculations expire after
+        90 days. (``POST /v1/tax/transactions/create_from_calculation``)"""
+        return cast("TaxTransaction", await self._call(ENDPOINTS["tax.transactions.create_from_calculation"], args))
 
     async def create_reversal(self, **args: Unpack[TaxTransactionCreateReversalArgs]) -> TaxTransaction:
-        """Partially or fully reverses a previously created Transaction. (``POST /v1/tax/transactions/create_reversal``)"""
-        return await self._call(ENDPOINTS["tax.transactions.create_reversal"], args)  # type: ignore[no-any-return]
+        """Partially or fully reverses a previously created Transaction. (``POST
+        /v1/tax/transactions/create_reversal``)"""
+        return cast("TaxTransaction", await self._call(ENDPOINTS["tax.transactions.create_reversal"], args))

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 class TaxTransactionLineItemService(Service):
     """``/v1/tax/transactions/{transaction}/line_items``."""
 
-    def list(self, transaction: str, /, **args: Unpack[TaxTransactionLineItemListArgs]) -> AsyncPaginator[TaxTransactionLineItem, Page[TaxTransactionLineItem]]:
-        """Retrieves the line items of a committed standalone transaction as a collection. (``GET /v1/tax/transactions/{transaction}/line_items``)"""
+    def list(
+        self, transaction: str, /, **args: Unpack[TaxTransactionLineItemListArgs]
+    ) -> AsyncPaginator[TaxTransactionLineItem, Page[TaxTransactionLineItem]]:
+        """Retrieves the line items of a committed standalone transaction as a collection. (``GET
+        /v1/tax/transactions/{transaction}/line_items``)"""
         return self._list(ENDPOINTS["tax.transactions.line_items.list"], args, transaction)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -13,8 +13,7 @@ from ..endpoints import ENDPOINTS
 if TYPE_CHECKING:
     from ..._options import ReadOptions
     from ..._pagination import AsyncPaginator, Page
-    from ..models.terminal_configuration import DeletedTerminalConfiguration
-    from ..models.terminal_configuration import TerminalConfiguration
+    from ..models.terminal_configuration import DeletedTerminalConfiguration, TerminalConfiguration
     from ..params.terminal_configuration_create import TerminalConfigurationCreateArgs
     from ..params.terminal_configuration_list import TerminalConfigurationListArgs
     from ..params.terminal_configuration_update import TerminalConfigurationUpdateArgs
@@ -25,20 +24,32 @@ class TerminalConfigurationService(Service):
 
     async def delete(self, configuration: str, /, **args: Unpack[ReadOptions]) -> DeletedTerminalConfiguration:
         """Deletes a Configuration object. (``DELETE /v1/terminal/configurations/{configuration}``)"""
-        return await self._call(ENDPOINTS["terminal.configurations.delete"], args, configuration)  # type: ignore[no-any-return]
+        return cast(
+            "DeletedTerminalConfiguration",
+            await self._call(ENDPOINTS["terminal.configurations.delete"], args, configuration),
+        )
 
     async def retrieve(self, configuration: str, /, **args: Unpack[ReadOptions]) -> TerminalConfiguration:
         """Retrieves a Configuration object. (``GET /v1/terminal/configurations/{configuration}``)"""
-        return await self._call(ENDPOINTS["terminal.configurations.retrieve"], args, configuration)  # type: ignore[no-any-return]
+        return cast(
+            "TerminalConfiguration",
+            await self._call(ENDPOINTS["terminal.configurations.retrieve"], args, configuration),
+        )
 
-    async def update(self, configuration: str, /, **args: Unpack[TerminalConfigurationUpdateArgs]) -> TerminalConfiguration:
+    async def update(
+        self, configuration: str, /, **args: Unpack[TerminalConfigurationUpdateArgs]
+    ) -> TerminalConfiguration:
         """Updates a new Configuration object. (``POST /v1/terminal/configurations/{configuration}``)"""
-        return await self._call(ENDPOINTS["terminal.configurations.update"], args, configuration)  # type: ignore[no-any-return]
+        return cast(
+            "TerminalConfiguration", await self._call(ENDPOINTS["terminal.configurations.update"], args, configuration)
+        )
 
-    def list(self, **args: Unpack[TerminalConfigurationListArgs]) -> AsyncPaginator[TerminalConfiguration, Page[TerminalConfiguration]]:
+    def list(
+        self, **args: Unpack[TerminalConfigurationListArgs]
+    ) -> AsyncPaginator[TerminalConfiguration, Page[TerminalConfiguration]]:
         """Returns a list of Configuration objects. (``GET /v1/terminal/configurations``)"""
         return self._list(ENDPOINTS["terminal.configurations.list"], args)
 
     async def create(self, **args: Unpack[TerminalConfigurationCreateArgs]) -> TerminalConfiguration:
         """Creates a new Configuration object. (``POST /v1/terminal/configurations``)"""
-        return await self._call(ENDPOINTS["terminal.configurations.create"], args)  # type: ignore[no-any-return]
+        return cast("TerminalConfiguration", await self._call(ENDPOINTS["terminal.configurations.create"], args))

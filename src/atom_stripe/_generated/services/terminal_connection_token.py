@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -19,5 +19,7 @@ class TerminalConnectionTokenService(Service):
     """``/v1/terminal/connection_tokens``."""
 
     async def create(self, **args: Unpack[TerminalConnectionTokenCreateArgs]) -> TerminalConnectionToken:
-        """To connect to a reader the Stripe Terminal SDK needs to retrieve a short-lived connection token from Stripe, proxied through your server. On your backend, add an endpoint that creates and returns a connection token. (``POST /v1/terminal/connection_tokens``)"""
-        return await self._call(ENDPOINTS["terminal.connection_tokens.create"], args)  # type: ignore[no-any-return]
+        """To connect to a reader the Stripe Terminal SDK needs to retrieve a short-lived connection token from Stripe,
+        proxied through your server. On your backend, add an endpoint that creates and returns a connection token.
+        (``POST /v1/terminal/connection_tokens``)"""
+        return cast("TerminalConnectionToken", await self._call(ENDPOINTS["terminal.connection_tokens.create"], args))

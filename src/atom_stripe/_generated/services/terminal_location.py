@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -13,8 +13,7 @@ from ..endpoints import ENDPOINTS
 if TYPE_CHECKING:
     from ..._options import ReadOptions
     from ..._pagination import AsyncPaginator, Page
-    from ..models.terminal_location import DeletedTerminalLocation
-    from ..models.terminal_location import TerminalLocation
+    from ..models.terminal_location import DeletedTerminalLocation, TerminalLocation
     from ..params.terminal_location_create import TerminalLocationCreateArgs
     from ..params.terminal_location_list import TerminalLocationListArgs
     from ..params.terminal_location_update import TerminalLocationUpdateArgs
@@ -25,22 +24,26 @@ class TerminalLocationService(Service):
 
     async def delete(self, location: str, /, **args: Unpack[ReadOptions]) -> DeletedTerminalLocation:
         """Deletes a Location object. (``DELETE /v1/terminal/locations/{location}``)"""
-        return await self._call(ENDPOINTS["terminal.locations.delete"], args, location)  # type: ignore[no-any-return]
+        return cast("DeletedTerminalLocation", await self._call(ENDPOINTS["terminal.locations.delete"], args, location))
 
     async def retrieve(self, location: str, /, **args: Unpack[ReadOptions]) -> TerminalLocation:
         """Retrieves a Location object. (``GET /v1/terminal/locations/{location}``)"""
-        return await self._call(ENDPOINTS["terminal.locations.retrieve"], args, location)  # type: ignore[no-any-return]
+        return cast("TerminalLocation", await self._call(ENDPOINTS["terminal.locations.retrieve"], args, location))
 
     async def update(self, location: str, /, **args: Unpack[TerminalLocationUpdateArgs]) -> TerminalLocation:
-        """Updates a Location object by setting the values of the parameters passed. Any parameters not provided will be left unchanged. (``POST /v1/terminal/locations/{location}``)"""
-        return await self._call(ENDPOINTS["terminal.locations.update"], args, location)  # type: ignore[no-any-return]
+        """Updates a Location object by setting the values of the parameters passed. Any parameters not provided will be
+        left unchanged. (``POST /v1/terminal/locations/{location}``)"""
+        return cast("TerminalLocation", await self._call(ENDPOINTS["terminal.locations.update"], args, location))
 
-    def list(self, **args: Unpack[TerminalLocationListArgs]) -> AsyncPaginator[TerminalLocation, Page[TerminalLocation]]:
+    def list(
+        self, **args: Unpack[TerminalLocationListArgs]
+    ) -> AsyncPaginator[TerminalLocation, Page[TerminalLocation]]:
         """Returns a list of Location objects. (``GET /v1/terminal/locations``)"""
         return self._list(ENDPOINTS["terminal.locations.list"], args)
 
     async def create(self, **args: Unpack[TerminalLocationCreateArgs]) -> TerminalLocation:
         """Creates a new Location object.
-        For further details, including which address fields are required in each country, see the [Manage locations](https://docs.stripe.com/docs/terminal/fleet/locations) guide.
+        For further details, including which address fields are required in each country, see the [Manage
+        locations](https://docs.stripe.com/docs/terminal/fleet/locations) guide.
         """
-        return await self._call(ENDPOINTS["terminal.locations.create"], args)  # type: ignore[no-any-return]
+        return cast("TerminalLocation", await self._call(ENDPOINTS["terminal.locations.create"], args))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -19,5 +19,6 @@ class TerminalOnboardingLinkService(Service):
     """``/v1/terminal/onboarding_links``."""
 
     async def create(self, **args: Unpack[TerminalOnboardingLinkCreateArgs]) -> TerminalOnboardingLink:
-        """Creates a new OnboardingLink object that contains a redirect_url used for onboarding onto Tap to Pay on iPhone. (``POST /v1/terminal/onboarding_links``)"""
-        return await self._call(ENDPOINTS["terminal.onboarding_links.create"], args)  # type: ignore[no-any-return]
+        """Creates a new OnboardingLink object that contains a redirect_url used for onboarding onto Tap to Pay on
+        iPhone. (``POST /v1/terminal/onboarding_links``)"""
+        return cast("TerminalOnboardingLink", await self._call(ENDPOINTS["terminal.onboarding_links.create"], args))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -13,8 +13,7 @@ from ..endpoints import ENDPOINTS
 if TYPE_CHECKING:
     from ..._options import ReadOptions, WriteOptions
     from ..._pagination import AsyncPaginator, Page
-    from ..models.terminal_reader import DeletedTerminalReader
-    from ..models.terminal_reader import TerminalReader
+    from ..models.terminal_reader import DeletedTerminalReader, TerminalReader
     from ..params.terminal_reader_collect_inputs import TerminalReaderCollectInputsArgs
     from ..params.terminal_reader_collect_payment_method import TerminalReaderCollectPaymentMethodArgs
     from ..params.terminal_reader_confirm_payment_intent import TerminalReaderConfirmPaymentIntentArgs
@@ -32,15 +31,16 @@ class TerminalReaderService(Service):
 
     async def delete(self, reader: str, /, **args: Unpack[ReadOptions]) -> DeletedTerminalReader:
         """Deletes a Reader object. (``DELETE /v1/terminal/readers/{reader}``)"""
-        return await self._call(ENDPOINTS["terminal.readers.delete"], args, reader)  # type: ignore[no-any-return]
+        return cast("DeletedTerminalReader", await self._call(ENDPOINTS["terminal.readers.delete"], args, reader))
 
     async def retrieve(self, reader: str, /, **args: Unpack[ReadOptions]) -> TerminalReader:
         """Retrieves a Reader object. (``GET /v1/terminal/readers/{reader}``)"""
-        return await self._call(ENDPOINTS["terminal.readers.retrieve"], args, reader)  # type: ignore[no-any-return]
+        return cast("TerminalReader", await self._call(ENDPOINTS["terminal.readers.retrieve"], args, reader))
 
     async def update(self, reader: str, /, **args: Unpack[TerminalReaderUpdateArgs]) -> TerminalReader:
-        """Updates a Reader object by setting the values of the parameters passed. Any parameters not provided will be left unchanged. (``POST /v1/terminal/readers/{reader}``)"""
-        return await self._call(ENDPOINTS["terminal.readers.update"], args, reader)  # type: ignore[no-any-return]
+        """Updates a Reader object by setting the values of the parameters passed. Any parameters not provided will be
+        left unchanged. (``POST /v1/terminal/readers/{reader}``)"""
+        return cast("TerminalReader", await self._call(ENDPOINTS["terminal.readers.update"], args, reader))
 
     def list(self, **args: Unpack[TerminalReaderListArgs]) -> AsyncPaginator[TerminalReader, Page[TerminalReader]]:
         """Returns a list of Reader objects. (``GET /v1/terminal/readers``)"""
@@ -48,36 +48,70 @@ class TerminalReaderService(Service):
 
     async def create(self, **args: Unpack[TerminalReaderCreateArgs]) -> TerminalReader:
         """Creates a new Reader object. (``POST /v1/terminal/readers``)"""
-        return await self._call(ENDPOINTS["terminal.readers.create"], args)  # type: ignore[no-any-return]
+        return cast("TerminalReader", await self._call(ENDPOINTS["terminal.readers.create"], args))
 
     async def cancel_action(self, reader: str, /, **args: Unpack[WriteOptions]) -> TerminalReader:
-        """Cancels the current reader action. See [Programmatic Cancellation](https://docs.stripe.com/docs/terminal/payments/collect-card-payment?terminal-sdk-platform=server-driven#programmatic-cancellation) for more details. (``POST /v1/terminal/readers/{reader}/cancel_action``)"""
-        return await self._call(ENDPOINTS["terminal.readers.cancel_action"], args, reader)  # type: ignore[no-any-return]
+        """Cancels the current reader action. See [Programmatic
+        Cancellation](https://docs.stripe.com/docs/terminal/payments/collect-card-payment?terminal-sdk-platform=server-driven#programmatic-cancellation)
+        for more details. (``POST /v1/terminal/readers/{reader}/cancel_action``)"""
+        return cast("TerminalReader", await self._call(ENDPOINTS["terminal.readers.cancel_action"], args, reader))
 
     async def collect_inputs(self, reader: str, /, **args: Unpack[TerminalReaderCollectInputsArgs]) -> TerminalReader:
-        """Initiates an [input collection flow](https://docs.stripe.com/docs/terminal/features/collect-inputs) on a Reader to display input forms and collect information from your customers. (``POST /v1/terminal/readers/{reader}/collect_inputs``)"""
-        return await self._call(ENDPOINTS["terminal.readers.collect_inputs"], args, reader)  # type: ignore[no-any-return]
+        """Initiates an [input collection flow](https://docs.stripe.com/docs/terminal/features/collect-inputs) on a
+        Reader to display input forms and collect information from your customers. (``POST
+        /v1/terminal/readers/{reader}/collect_inputs``)"""
+        return cast("TerminalReader", await self._call(ENDPOINTS["terminal.readers.collect_inputs"], args, reader))
 
-    async def collect_payment_method(self, reader: str, /, **args: Unpack[TerminalReaderCollectPaymentMethodArgs]) -> TerminalReader:
-        """Initiates a payment flow on a Reader and updates the PaymentIntent with card details before manual confirmation. See [Collecting a Payment method](https://docs.stripe.com/docs/terminal/payments/collect-card-payment?terminal-sdk-platform=server-driven&process=inspect#collect-a-paymentmethod) for more details. (``POST /v1/terminal/readers/{reader}/collect_payment_method``)"""
-        return await self._call(ENDPOINTS["terminal.readers.collect_payment_method"], args, reader)  # type: ignore[no-any-return]
+    async def collect_payment_method(
+        self, reader: str, /, **args: Unpack[TerminalReaderCollectPaymentMethodArgs]
+    ) -> TerminalReader:
+        """Initiates a payment flow on a Reader and updates the PaymentIntent with card details before manual
+        confirmation. See [Collecting a Payment
+        method](https://docs.stripe.com/docs/terminal/payments/collect-card-payment?terminal-sdk-platform=server-driven&process=inspect#collect-a-paymentmethod)
+        for more details. (``POST /v1/terminal/readers/{reader}/collect_payment_method``)"""
+        return cast(
+            "TerminalReader", await self._call(ENDPOINTS["terminal.readers.collect_payment_method"], args, reader)
+        )
 
-    async def confirm_payment_intent(self, reader: str, /, **args: Unpack[TerminalReaderConfirmPaymentIntentArgs]) -> TerminalReader:
-        """Finalizes a payment on a Reader. See [Confirming a Payment](https://docs.stripe.com/docs/terminal/payments/collect-card-payment?terminal-sdk-platform=server-driven&process=inspect#confirm-the-paymentintent) for more details. (``POST /v1/terminal/readers/{reader}/confirm_payment_intent``)"""
-        return await self._call(ENDPOINTS["terminal.readers.confirm_payment_intent"], args, reader)  # type: ignore[no-any-return]
+    async def confirm_payment_intent(
+        self, reader: str, /, **args: Unpack[TerminalReaderConfirmPaymentIntentArgs]
+    ) -> TerminalReader:
+        """Finalizes a payment on a Reader. See [Confirming a
+        Payment](https://docs.stripe.com/docs/terminal/payments/collect-card-payment?terminal-sdk-platform=server-driven&process=inspect#confirm-the-paymentintent)
+        for more details. (``POST /v1/terminal/readers/{reader}/confirm_payment_intent``)"""
+        return cast(
+            "TerminalReader", await self._call(ENDPOINTS["terminal.readers.confirm_payment_intent"], args, reader)
+        )
 
-    async def process_payment_intent(self, reader: str, /, **args: Unpack[TerminalReaderProcessPaymentIntentArgs]) -> TerminalReader:
-        """Initiates a payment flow on a Reader. See [process the payment](https://docs.stripe.com/docs/terminal/payments/collect-card-payment?terminal-sdk-platform=server-driven&process=immediately#process-payment) for more details. (``POST /v1/terminal/readers/{reader}/process_payment_intent``)"""
-        return await self._call(ENDPOINTS["terminal.readers.process_payment_intent"], args, reader)  # type: ignore[no-any-return]
+    async def process_payment_intent(
+        self, reader: str, /, **args: Unpack[TerminalReaderProcessPaymentIntentArgs]
+    ) -> TerminalReader:
+        """Initiates a payment flow on a Reader. See [process the
+        payment](https://docs.stripe.com/docs/terminal/payments/collect-card-payment?terminal-sdk-platform=server-driven&process=immediately#process-payment)
+        for more details. (``POST /v1/terminal/readers/{reader}/process_payment_intent``)"""
+        return cast(
+            "TerminalReader", await self._call(ENDPOINTS["terminal.readers.process_payment_intent"], args, reader)
+        )
 
-    async def process_setup_intent(self, reader: str, /, **args: Unpack[TerminalReaderProcessSetupIntentArgs]) -> TerminalReader:
-        """Initiates a SetupIntent flow on a Reader. See [Save directly without charging](https://docs.stripe.com/docs/terminal/features/saving-payment-details/save-directly) for more details. (``POST /v1/terminal/readers/{reader}/process_setup_intent``)"""
-        return await self._call(ENDPOINTS["terminal.readers.process_setup_intent"], args, reader)  # type: ignore[no-any-return]
+    async def process_setup_intent(
+        self, reader: str, /, **args: Unpack[TerminalReaderProcessSetupIntentArgs]
+    ) -> TerminalReader:
+        """Initiates a SetupIntent flow on a Reader. See [Save directly without
+        charging](https://docs.stripe.com/docs/terminal/features/saving-payment-details/save-directly) for more details.
+        (``POST /v1/terminal/readers/{reader}/process_setup_intent``)"""
+        return cast(
+            "TerminalReader", await self._call(ENDPOINTS["terminal.readers.process_setup_intent"], args, reader)
+        )
 
     async def refund_payment(self, reader: str, /, **args: Unpack[TerminalReaderRefundPaymentArgs]) -> TerminalReader:
-        """Initiates an in-person refund on a Reader. See [Refund an Interac Payment](https://docs.stripe.com/docs/terminal/payments/regional?integration-country=CA#refund-an-interac-payment) for more details. (``POST /v1/terminal/readers/{reader}/refund_payment``)"""
-        return await self._call(ENDPOINTS["terminal.readers.refund_payment"], args, reader)  # type: ignore[no-any-return]
+        """Initiates an in-person refund on a Reader. See [Refund an Interac
+        Payment](https://docs.stripe.com/docs/terminal/payments/regional?integration-country=CA#refund-an-interac-payment)
+        for more details. (``POST /v1/terminal/readers/{reader}/refund_payment``)"""
+        return cast("TerminalReader", await self._call(ENDPOINTS["terminal.readers.refund_payment"], args, reader))
 
-    async def set_reader_display(self, reader: str, /, **args: Unpack[TerminalReaderSetReaderDisplayArgs]) -> TerminalReader:
-        """Sets the reader display to show [cart details](https://docs.stripe.com/docs/terminal/features/display). (``POST /v1/terminal/readers/{reader}/set_reader_display``)"""
-        return await self._call(ENDPOINTS["terminal.readers.set_reader_display"], args, reader)  # type: ignore[no-any-return]
+    async def set_reader_display(
+        self, reader: str, /, **args: Unpack[TerminalReaderSetReaderDisplayArgs]
+    ) -> TerminalReader:
+        """Sets the reader display to show [cart details](https://docs.stripe.com/docs/terminal/features/display).
+        (``POST /v1/terminal/readers/{reader}/set_reader_display``)"""
+        return cast("TerminalReader", await self._call(ENDPOINTS["terminal.readers.set_reader_display"], args, reader))

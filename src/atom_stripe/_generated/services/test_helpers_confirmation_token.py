@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -19,5 +19,6 @@ class TestHelpersConfirmationTokenService(Service):
     """``/v1/test_helpers/confirmation_tokens``."""
 
     async def create(self, **args: Unpack[TestHelpersConfirmationTokenCreateArgs]) -> ConfirmationToken:
-        """Creates a test mode Confirmation Token server side for your integration tests. (``POST /v1/test_helpers/confirmation_tokens``)"""
-        return await self._call(ENDPOINTS["test_helpers.confirmation_tokens.create"], args)  # type: ignore[no-any-return]
+        """Creates a test mode Confirmation Token server side for your integration tests. (``POST
+        /v1/test_helpers/confirmation_tokens``)"""
+        return cast("ConfirmationToken", await self._call(ENDPOINTS["test_helpers.confirmation_tokens.create"], args))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -18,6 +18,11 @@ if TYPE_CHECKING:
 class TestHelpersCustomerService(Service):
     """``/v1/test_helpers/customers/{customer}/fund_cash_balance``."""
 
-    async def fund_cash_balance(self, customer: str, /, **args: Unpack[TestHelpersCustomerFundCashBalanceArgs]) -> CustomerCashBalanceTransaction:
+    async def fund_cash_balance(
+        self, customer: str, /, **args: Unpack[TestHelpersCustomerFundCashBalanceArgs]
+    ) -> CustomerCashBalanceTransaction:
         """Create a test incoming bank transfer (``POST /v1/test_helpers/customers/{customer}/fund_cash_balance``)"""
-        return await self._call(ENDPOINTS["test_helpers.customers.fund_cash_balance"], args, customer)  # type: ignore[no-any-return]
+        return cast(
+            "CustomerCashBalanceTransaction",
+            await self._call(ENDPOINTS["test_helpers.customers.fund_cash_balance"], args, customer),
+        )

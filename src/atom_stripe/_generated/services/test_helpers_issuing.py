@@ -34,7 +34,8 @@ class TestHelpersIssuingService(Service):
 
     @cached_property
     def personalization_designs(self) -> TestHelpersIssuingPersonalizationDesignService:
-        """``test_helpers.issuing.personalization_designs``: ``/v1/test_helpers/issuing/personalization_designs/{personalization_design}/reject``."""
+        """``test_helpers.issuing.personalization_designs``:
+        ``/v1/test_helpers/issuing/personalization_designs/{personalization_design}/reject``."""
         from .test_helpers_issuing_personalization_design import TestHelpersIssuingPersonalizationDesignService
 
         return TestHelpersIssuingPersonalizationDesignService(self._requester)

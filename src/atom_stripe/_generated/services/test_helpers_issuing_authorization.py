@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -15,7 +15,9 @@ if TYPE_CHECKING:
     from ..models.issuing_authorization import IssuingAuthorization
     from ..params.test_helpers_issuing_authorization_capture import TestHelpersIssuingAuthorizationCaptureArgs
     from ..params.test_helpers_issuing_authorization_create import TestHelpersIssuingAuthorizationCreateArgs
-    from ..params.test_helpers_issuing_authorization_finalize_amount import TestHelpersIssuingAuthorizationFinalizeAmountArgs
+    from ..params.test_helpers_issuing_authorization_finalize_amount import (
+        TestHelpersIssuingAuthorizationFinalizeAmountArgs,
+    )
     from ..params.test_helpers_issuing_authorization_increment import TestHelpersIssuingAuthorizationIncrementArgs
     from ..params.test_helpers_issuing_authorization_respond import TestHelpersIssuingAuthorizationRespondArgs
     from ..params.test_helpers_issuing_authorization_reverse import TestHelpersIssuingAuthorizationReverseArgs
@@ -26,28 +28,65 @@ class TestHelpersIssuingAuthorizationService(Service):
 
     async def create(self, **args: Unpack[TestHelpersIssuingAuthorizationCreateArgs]) -> IssuingAuthorization:
         """Create a test-mode authorization. (``POST /v1/test_helpers/issuing/authorizations``)"""
-        return await self._call(ENDPOINTS["test_helpers.issuing.authorizations.create"], args)  # type: ignore[no-any-return]
+        return cast(
+            "IssuingAuthorization", await self._call(ENDPOINTS["test_helpers.issuing.authorizations.create"], args)
+        )
 
-    async def capture(self, authorization: str, /, **args: Unpack[TestHelpersIssuingAuthorizationCaptureArgs]) -> IssuingAuthorization:
-        """Capture a test-mode authorization. (``POST /v1/test_helpers/issuing/authorizations/{authorization}/capture``)"""
-        return await self._call(ENDPOINTS["test_helpers.issuing.authorizations.capture"], args, authorization)  # type: ignore[no-any-return]
+    async def capture(
+        self, authorization: str, /, **args: Unpack[TestHelpersIssuingAuthorizationCaptureArgs]
+    ) -> IssuingAuthorization:
+        """Capture a test-mode authorization. (``POST
+        /v1/test_helpers/issuing/authorizations/{authorization}/capture``)"""
+        return cast(
+            "IssuingAuthorization",
+            await self._call(ENDPOINTS["test_helpers.issuing.authorizations.capture"], args, authorization),
+        )
 
     async def expire(self, authorization: str, /, **args: Unpack[WriteOptions]) -> IssuingAuthorization:
-        """Expire a test-mode Authorization. (``POST /v1/test_helpers/issuing/authorizations/{authorization}/expire``)"""
-        return await self._call(ENDPOINTS["test_helpers.issuing.authorizations.expire"], args, authorization)  # type: ignore[no-any-return]
+        """Expire a test-mode Authorization. (``POST
+        /v1/test_helpers/issuing/authorizations/{authorization}/expire``)"""
+        return cast(
+            "IssuingAuthorization",
+            await self._call(ENDPOINTS["test_helpers.issuing.authorizations.expire"], args, authorization),
+        )
 
-    async def finalize_amount(self, authorization: str, /, **args: Unpack[TestHelpersIssuingAuthorizationFinalizeAmountArgs]) -> IssuingAuthorization:
-        """Finalize the amount on an Authorization prior to capture, when the initial authorization was for an estimated amount. (``POST /v1/test_helpers/issuing/authorizations/{authorization}/finalize_amount``)"""
-        return await self._call(ENDPOINTS["test_helpers.issuing.authorizations.finalize_amount"], args, authorization)  # type: ignore[no-any-return]
+    async def finalize_amount(
+        self, authorization: str, /, **args: Unpack[TestHelpersIssuingAuthorizationFinalizeAmountArgs]
+    ) -> IssuingAuthorization:
+        """Finalize the amount on an Authorization prior to capture, when the initial authorization was for an estimated
+        amount. (``POST /v1/test_helpers/issuing/authorizations/{authorization}/finalize_amount``)"""
+        return cast(
+            "IssuingAuthorization",
+            await self._call(ENDPOINTS["test_helpers.issuing.authorizations.finalize_amount"], args, authorization),
+        )
 
-    async def respond(self, authorization: str, /, **args: Unpack[TestHelpersIssuingAuthorizationRespondArgs]) -> IssuingAuthorization:
-        """Respond to a fraud challenge on a testmode Issuing authorization, simulating either a confirmation of fraud or a correction of legitimacy. (``POST /v1/test_helpers/issuing/authorizations/{authorization}/fraud_challenges/respond``)"""
-        return await self._call(ENDPOINTS["test_helpers.issuing.authorizations.respond"], args, authorization)  # type: ignore[no-any-return]
+    async def respond(
+        self, authorization: str, /, **args: Unpack[TestHelpersIssuingAuthorizationRespondArgs]
+    ) -> IssuingAuthorization:
+        """Respond to a fraud challenge on a testmode Issuing authorization, simulating either a confirmation of fraud
+        or a correction of legitimacy. (``POST
+        /v1/test_helpers/issuing/authorizations/{authorization}/fraud_challenges/respond``)"""
+        return cast(
+            "IssuingAuthorization",
+            await self._call(ENDPOINTS["test_helpers.issuing.authorizations.respond"], args, authorization),
+        )
 
-    async def increment(self, authorization: str, /, **args: Unpack[TestHelpersIssuingAuthorizationIncrementArgs]) -> IssuingAuthorization:
-        """Increment a test-mode Authorization. (``POST /v1/test_helpers/issuing/authorizations/{authorization}/increment``)"""
-        return await self._call(ENDPOINTS["test_helpers.issuing.authorizations.increment"], args, authorization)  # type: ignore[no-any-return]
+    async def increment(
+        self, authorization: str, /, **args: Unpack[TestHelpersIssuingAuthorizationIncrementArgs]
+    ) -> IssuingAuthorization:
+        """Increment a test-mode Authorization. (``POST
+        /v1/test_helpers/issuing/authorizations/{authorization}/increment``)"""
+        return cast(
+            "IssuingAuthorization",
+            await self._call(ENDPOINTS["test_helpers.issuing.authorizations.increment"], args, authorization),
+        )
 
-    async def reverse(self, authorization: str, /, **args: Unpack[TestHelpersIssuingAuthorizationReverseArgs]) -> IssuingAuthorization:
-        """Reverse a test-mode Authorization. (``POST /v1/test_helpers/issuing/authorizations/{authorization}/reverse``)"""
-        return await self._call(ENDPOINTS["test_helpers.issuing.authorizations.reverse"], args, authorization)  # type: ignore[no-any-return]
+    async def reverse(
+        self, authorization: str, /, **args: Unpack[TestHelpersIssuingAuthorizationReverseArgs]
+    ) -> IssuingAuthorization:
+        """Reverse a test-mode Authorization. (``POST
+        /v1/test_helpers/issuing/authorizations/{authorization}/reverse``)"""
+        return cast(
+            "IssuingAuthorization",
+            await self._call(ENDPOINTS["test_helpers.issuing.authorizations.reverse"], args, authorization),
+        )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -19,21 +19,26 @@ class TestHelpersIssuingCardService(Service):
     """``/v1/test_helpers/issuing/cards/{card}/shipping/fail``."""
 
     async def deliver_card(self, card: str, /, **args: Unpack[WriteOptions]) -> IssuingCard:
-        """Updates the shipping status of the specified Issuing Card object to delivered. (``POST /v1/test_helpers/issuing/cards/{card}/shipping/deliver``)"""
-        return await self._call(ENDPOINTS["test_helpers.issuing.cards.deliver_card"], args, card)  # type: ignore[no-any-return]
+        """Updates the shipping status of the specified Issuing Card object to delivered. (``POST
+        /v1/test_helpers/issuing/cards/{card}/shipping/deliver``)"""
+        return cast("IssuingCard", await self._call(ENDPOINTS["test_helpers.issuing.cards.deliver_card"], args, card))
 
     async def fail_card(self, card: str, /, **args: Unpack[WriteOptions]) -> IssuingCard:
-        """Updates the shipping status of the specified Issuing Card object to failure. (``POST /v1/test_helpers/issuing/cards/{card}/shipping/fail``)"""
-        return await self._call(ENDPOINTS["test_helpers.issuing.cards.fail_card"], args, card)  # type: ignore[no-any-return]
+        """Updates the shipping status of the specified Issuing Card object to failure. (``POST
+        /v1/test_helpers/issuing/cards/{card}/shipping/fail``)"""
+        return cast("IssuingCard", await self._call(ENDPOINTS["test_helpers.issuing.cards.fail_card"], args, card))
 
     async def return_card(self, card: str, /, **args: Unpack[WriteOptions]) -> IssuingCard:
-        """Updates the shipping status of the specified Issuing Card object to returned. (``POST /v1/test_helpers/issuing/cards/{card}/shipping/return``)"""
-        return await self._call(ENDPOINTS["test_helpers.issuing.cards.return_card"], args, card)  # type: ignore[no-any-return]
+        """Updates the shipping status of the specified Issuing Card object to returned. (``POST
+        /v1/test_helpers/issuing/cards/{card}/shipping/return``)"""
+        return cast("IssuingCard", await self._call(ENDPOINTS["test_helpers.issuing.cards.return_card"], args, card))
 
     async def ship_card(self, card: str, /, **args: Unpack[WriteOptions]) -> IssuingCard:
-        """Updates the shipping status of the specified Issuing Card object to shipped. (``POST /v1/test_helpers/issuing/cards/{card}/shipping/ship``)"""
-        return await self._call(ENDPOINTS["test_helpers.issuing.cards.ship_card"], args, card)  # type: ignore[no-any-return]
+        """Updates the shipping status of the specified Issuing Card object to shipped. (``POST
+        /v1/test_helpers/issuing/cards/{card}/shipping/ship``)"""
+        return cast("IssuingCard", await self._call(ENDPOINTS["test_helpers.issuing.cards.ship_card"], args, card))
 
     async def submit_card(self, card: str, /, **args: Unpack[WriteOptions]) -> IssuingCard:
-        """Updates the shipping status of the specified Issuing Card object to submitted. This method requires Stripe Version ‘2024-09-30.acacia' or later. (``POST /v1/test_helpers/issuing/cards/{card}/shipping/submit``)"""
-        return await self._call(ENDPOINTS["test_helpers.issuing.cards.submit_card"], args, card)  # type: ignore[no-any-return]
+        """Updates the shipping status of the specified Issuing Card object to submitted. This method requires Stripe
+        Version ‘2024-09-30.acacia' or later. (``POST /v1/test_helpers/issuing/cards/{card}/shipping/submit``)"""
+        return cast("IssuingCard", await self._call(ENDPOINTS["test_helpers.issuing.cards.submit_card"], args, card))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -12,22 +12,43 @@ from ..endpoints import ENDPOINTS
 
 if TYPE_CHECKING:
     from ..models.issuing_transaction import IssuingTransaction
-    from ..params.test_helpers_issuing_transaction_create_force_capture import TestHelpersIssuingTransactionCreateForceCaptureArgs
-    from ..params.test_helpers_issuing_transaction_create_unlinked_refund import TestHelpersIssuingTransactionCreateUnlinkedRefundArgs
+    from ..params.test_helpers_issuing_transaction_create_force_capture import (
+        TestHelpersIssuingTransactionCreateForceCaptureArgs,
+    )
+    from ..params.test_helpers_issuing_transaction_create_unlinked_refund import (
+        TestHelpersIssuingTransactionCreateUnlinkedRefundArgs,
+    )
     from ..params.test_helpers_issuing_transaction_refund import TestHelpersIssuingTransactionRefundArgs
 
 
 class TestHelpersIssuingTransactionService(Service):
     """``/v1/test_helpers/issuing/transactions/{transaction}/refund``."""
 
-    async def refund(self, transaction: str, /, **args: Unpack[TestHelpersIssuingTransactionRefundArgs]) -> IssuingTransaction:
+    async def refund(
+        self, transaction: str, /, **args: Unpack[TestHelpersIssuingTransactionRefundArgs]
+    ) -> IssuingTransaction:
         """Refund a test-mode Transaction. (``POST /v1/test_helpers/issuing/transactions/{transaction}/refund``)"""
-        return await self._call(ENDPOINTS["test_helpers.issuing.transactions.refund"], args, transaction)  # type: ignore[no-any-return]
+        return cast(
+            "IssuingTransaction",
+            await self._call(ENDPOINTS["test_helpers.issuing.transactions.refund"], args, transaction),
+        )
 
-    async def create_force_capture(self, **args: Unpack[TestHelpersIssuingTransactionCreateForceCaptureArgs]) -> IssuingTransaction:
-        """Allows the user to capture an arbitrary amount, also known as a forced capture. (``POST /v1/test_helpers/issuing/transactions/create_force_capture``)"""
-        return await self._call(ENDPOINTS["test_helpers.issuing.transactions.create_force_capture"], args)  # type: ignore[no-any-return]
+    async def create_force_capture(
+        self, **args: Unpack[TestHelpersIssuingTransactionCreateForceCaptureArgs]
+    ) -> IssuingTransaction:
+        """Allows the user to capture an arbitrary amount, also known as a forced capture. (``POST
+        /v1/test_helpers/issuing/transactions/create_force_capture``)"""
+        return cast(
+            "IssuingTransaction",
+            await self._call(ENDPOINTS["test_helpers.issuing.transactions.create_force_capture"], args),
+        )
 
-    async def create_unlinked_refund(self, **args: Unpack[TestHelpersIssuingTransactionCreateUnlinkedRefundArgs]) -> IssuingTransaction:
-        """Allows the user to refund an arbitrary amount, also known as a unlinked refund. (``POST /v1/test_helpers/issuing/transactions/create_unlinked_refund``)"""
-        return await self._call(ENDPOINTS["test_helpers.issuing.transactions.create_unlinked_refund"], args)  # type: ignore[no-any-return]
+    async def create_unlinked_refund(
+        self, **args: Unpack[TestHelpersIssuingTransactionCreateUnlinkedRefundArgs]
+    ) -> IssuingTransaction:
+        """Allows the user to refund an arbitrary amount, also known as a unlinked refund. (``POST
+        /v1/test_helpers/issuing/transactions/create_unlinked_refund``)"""
+        return cast(
+            "IssuingTransaction",
+            await self._call(ENDPOINTS["test_helpers.issuing.transactions.create_unlinked_refund"], args),
+        )

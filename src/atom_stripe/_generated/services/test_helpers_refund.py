@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -20,4 +20,4 @@ class TestHelpersRefundService(Service):
 
     async def expire(self, refund: str, /, **args: Unpack[WriteOptions]) -> Refund:
         """Expire a refund with a status of requires_action. (``POST /v1/test_helpers/refunds/{refund}/expire``)"""
-        return await self._call(ENDPOINTS["test_helpers.refunds.expire"], args, refund)  # type: ignore[no-any-return]
+        return cast("Refund", await self._call(ENDPOINTS["test_helpers.refunds.expire"], args, refund))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -13,21 +13,41 @@ from ..endpoints import ENDPOINTS
 if TYPE_CHECKING:
     from ..._options import WriteOptions
     from ..models.terminal_reader import TerminalReader
-    from ..params.test_helpers_terminal_reader_present_payment_method import TestHelpersTerminalReaderPresentPaymentMethodArgs
-    from ..params.test_helpers_terminal_reader_succeed_input_collection import TestHelpersTerminalReaderSucceedInputCollectionArgs
+    from ..params.test_helpers_terminal_reader_present_payment_method import (
+        TestHelpersTerminalReaderPresentPaymentMethodArgs,
+    )
+    from ..params.test_helpers_terminal_reader_succeed_input_collection import (
+        TestHelpersTerminalReaderSucceedInputCollectionArgs,
+    )
 
 
 class TestHelpersTerminalReaderService(Service):
     """``/v1/test_helpers/terminal/readers/{reader}/present_payment_method``."""
 
-    async def present_payment_method(self, reader: str, /, **args: Unpack[TestHelpersTerminalReaderPresentPaymentMethodArgs]) -> TerminalReader:
-        """Presents a payment method on a simulated reader. Can be used to simulate accepting a payment, saving a card or refunding a transaction. (``POST /v1/test_helpers/terminal/readers/{reader}/present_payment_method``)"""
-        return await self._call(ENDPOINTS["test_helpers.terminal.readers.present_payment_method"], args, reader)  # type: ignore[no-any-return]
+    async def present_payment_method(
+        self, reader: str, /, **args: Unpack[TestHelpersTerminalReaderPresentPaymentMethodArgs]
+    ) -> TerminalReader:
+        """Presents a payment method on a simulated reader. Can be used to simulate accepting a payment, saving a card
+        or refunding a transaction. (``POST /v1/test_helpers/terminal/readers/{reader}/present_payment_method``)"""
+        return cast(
+            "TerminalReader",
+            await self._call(ENDPOINTS["test_helpers.terminal.readers.present_payment_method"], args, reader),
+        )
 
-    async def succeed_input_collection(self, reader: str, /, **args: Unpack[TestHelpersTerminalReaderSucceedInputCollectionArgs]) -> TerminalReader:
-        """Use this endpoint to trigger a successful input collection on a simulated reader. (``POST /v1/test_helpers/terminal/readers/{reader}/succeed_input_collection``)"""
-        return await self._call(ENDPOINTS["test_helpers.terminal.readers.succeed_input_collection"], args, reader)  # type: ignore[no-any-return]
+    async def succeed_input_collection(
+        self, reader: str, /, **args: Unpack[TestHelpersTerminalReaderSucceedInputCollectionArgs]
+    ) -> TerminalReader:
+        """Use this endpoint to trigger a successful input collection on a simulated reader. (``POST
+        /v1/test_helpers/terminal/readers/{reader}/succeed_input_collection``)"""
+        return cast(
+            "TerminalReader",
+            await self._call(ENDPOINTS["test_helpers.terminal.readers.succeed_input_collection"], args, reader),
+        )
 
     async def timeout_input_collection(self, reader: str, /, **args: Unpack[WriteOptions]) -> TerminalReader:
-        """Use this endpoint to complete an input collection with a timeout error on a simulated reader. (``POST /v1/test_helpers/terminal/readers/{reader}/timeout_input_collection``)"""
-        return await self._call(ENDPOINTS["test_helpers.terminal.readers.timeout_input_collection"], args, reader)  # type: ignore[no-any-return]
+        """Use this endpoint to complete an input collection with a timeout error on a simulated reader. (``POST
+        /v1/test_helpers/terminal/readers/{reader}/timeout_input_collection``)"""
+        return cast(
+            "TerminalReader",
+            await self._call(ENDPOINTS["test_helpers.terminal.readers.timeout_input_collection"], args, reader),
+        )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -13,8 +13,7 @@ from ..endpoints import ENDPOINTS
 if TYPE_CHECKING:
     from ..._options import ReadOptions
     from ..._pagination import AsyncPaginator, Page
-    from ..models.test_helpers_test_clock import DeletedTestHelpersTestClock
-    from ..models.test_helpers_test_clock import TestHelpersTestClock
+    from ..models.test_helpers_test_clock import DeletedTestHelpersTestClock, TestHelpersTestClock
     from ..params.test_helpers_test_clock_advance import TestHelpersTestClockAdvanceArgs
     from ..params.test_helpers_test_clock_create import TestHelpersTestClockCreateArgs
     from ..params.test_helpers_test_clock_list import TestHelpersTestClockListArgs
@@ -25,20 +24,33 @@ class TestHelpersTestClockService(Service):
 
     async def delete(self, test_clock: str, /, **args: Unpack[ReadOptions]) -> DeletedTestHelpersTestClock:
         """Deletes a test clock. (``DELETE /v1/test_helpers/test_clocks/{test_clock}``)"""
-        return await self._call(ENDPOINTS["test_helpers.test_clocks.delete"], args, test_clock)  # type: ignore[no-any-return]
+        return cast(
+            "DeletedTestHelpersTestClock",
+            await self._call(ENDPOINTS["test_helpers.test_clocks.delete"], args, test_clock),
+        )
 
     async def retrieve(self, test_clock: str, /, **args: Unpack[ReadOptions]) -> TestHelpersTestClock:
         """Retrieves a test clock. (``GET /v1/test_helpers/test_clocks/{test_clock}``)"""
-        return await self._call(ENDPOINTS["test_helpers.test_clocks.retrieve"], args, test_clock)  # type: ignore[no-any-return]
+        return cast(
+            "TestHelpersTestClock", await self._call(ENDPOINTS["test_helpers.test_clocks.retrieve"], args, test_clock)
+        )
 
-    def list(self, **args: Unpack[TestHelpersTestClockListArgs]) -> AsyncPaginator[TestHelpersTestClock, Page[TestHelpersTestClock]]:
+    def list(
+        self, **args: Unpack[TestHelpersTestClockListArgs]
+    ) -> AsyncPaginator[TestHelpersTestClock, Page[TestHelpersTestClock]]:
         """Returns a list of your test clocks. (``GET /v1/test_helpers/test_clocks``)"""
         return self._list(ENDPOINTS["test_helpers.test_clocks.list"], args)
 
     async def create(self, **args: Unpack[TestHelpersTestClockCreateArgs]) -> TestHelpersTestClock:
-        """Creates a new test clock that can be attached to new customers and quotes. (``POST /v1/test_helpers/test_clocks``)"""
-        return await self._call(ENDPOINTS["test_helpers.test_clocks.create"], args)  # type: ignore[no-any-return]
+        """Creates a new test clock that can be attached to new customers and quotes. (``POST
+        /v1/test_helpers/test_clocks``)"""
+        return cast("TestHelpersTestClock", await self._call(ENDPOINTS["test_helpers.test_clocks.create"], args))
 
-    async def advance(self, test_clock: str, /, **args: Unpack[TestHelpersTestClockAdvanceArgs]) -> TestHelpersTestClock:
-        """Starts advancing a test clock to a specified time in the future. Advancement is done when status changes to Ready. (``POST /v1/test_helpers/test_clocks/{test_clock}/advance``)"""
-        return await self._call(ENDPOINTS["test_helpers.test_clocks.advance"], args, test_clock)  # type: ignore[no-any-return]
+    async def advance(
+        self, test_clock: str, /, **args: Unpack[TestHelpersTestClockAdvanceArgs]
+    ) -> TestHelpersTestClock:
+        """Starts advancing a test clock to a specified time in the future. Advancement is done when status changes to
+        Ready. (``POST /v1/test_helpers/test_clocks/{test_clock}/advance``)"""
+        return cast(
+            "TestHelpersTestClock", await self._call(ENDPOINTS["test_helpers.test_clocks.advance"], args, test_clock)
+        )

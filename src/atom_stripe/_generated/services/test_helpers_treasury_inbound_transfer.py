@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -19,14 +19,29 @@ if TYPE_CHECKING:
 class TestHelpersTreasuryInboundTransferService(Service):
     """``/v1/test_helpers/treasury/inbound_transfers/{id}/fail``."""
 
-    async def fail(self, id: str, /, **args: Unpack[TestHelpersTreasuryInboundTransferFailArgs]) -> TreasuryInboundTransfer:
-        """Transitions a test mode created InboundTransfer to the failed status. The InboundTransfer must already be in the processing state. (``POST /v1/test_helpers/treasury/inbound_transfers/{id}/fail``)"""
-        return await self._call(ENDPOINTS["test_helpers.treasury.inbound_transfers.fail"], args, id)  # type: ignore[no-any-return]
+    async def fail(
+        self, id: str, /, **args: Unpack[TestHelpersTreasuryInboundTransferFailArgs]
+    ) -> TreasuryInboundTransfer:
+        """Transitions a test mode created InboundTransfer to the failed status. The InboundTransfer must already be in
+        the processing state. (``POST /v1/test_helpers/treasury/inbound_transfers/{id}/fail``)"""
+        return cast(
+            "TreasuryInboundTransfer",
+            await self._call(ENDPOINTS["test_helpers.treasury.inbound_transfers.fail"], args, id),
+        )
 
     async def return_inbound_transfer(self, id: str, /, **args: Unpack[WriteOptions]) -> TreasuryInboundTransfer:
-        """Marks the test mode InboundTransfer object as returned and links the InboundTransfer to a ReceivedDebit. The InboundTransfer must already be in the succeeded state. (``POST /v1/test_helpers/treasury/inbound_transfers/{id}/return``)"""
-        return await self._call(ENDPOINTS["test_helpers.treasury.inbound_transfers.return_inbound_transfer"], args, id)  # type: ignore[no-any-return]
+        """Marks the test mode InboundTransfer object as returned and links the InboundTransfer to a ReceivedDebit. The
+        InboundTransfer must already be in the succeeded state. (``POST
+        /v1/test_helpers/treasury/inbound_transfers/{id}/return``)"""
+        return cast(
+            "TreasuryInboundTransfer",
+            await self._call(ENDPOINTS["test_helpers.treasury.inbound_transfers.return_inbound_transfer"], args, id),
+        )
 
     async def succeed(self, id: str, /, **args: Unpack[WriteOptions]) -> TreasuryInboundTransfer:
-        """Transitions a test mode created InboundTransfer to the succeeded status. The InboundTransfer must already be in the processing state. (``POST /v1/test_helpers/treasury/inbound_transfers/{id}/succeed``)"""
-        return await self._call(ENDPOINTS["test_helpers.treasury.inbound_transfers.succeed"], args, id)  # type: ignore[no-any-return]
+        """Transitions a test mode created InboundTransfer to the succeeded status. The InboundTransfer must already be
+        in the processing state. (``POST /v1/test_helpers/treasury/inbound_transfers/{id}/succeed``)"""
+        return cast(
+            "TreasuryInboundTransfer",
+            await self._call(ENDPOINTS["test_helpers.treasury.inbound_transfers.succeed"], args, id),
+        )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -13,25 +13,48 @@ from ..endpoints import ENDPOINTS
 if TYPE_CHECKING:
     from ..._options import WriteOptions
     from ..models.treasury_outbound_payment import TreasuryOutboundPayment
-    from ..params.test_helpers_treasury_outbound_payment_return_outbound_payment import TestHelpersTreasuryOutboundPaymentReturnOutboundPaymentArgs
+    from ..params.test_helpers_treasury_outbound_payment_return_outbound_payment import (
+        TestHelpersTreasuryOutboundPaymentReturnOutboundPaymentArgs,
+    )
     from ..params.test_helpers_treasury_outbound_payment_update import TestHelpersTreasuryOutboundPaymentUpdateArgs
 
 
 class TestHelpersTreasuryOutboundPaymentService(Service):
     """``/v1/test_helpers/treasury/outbound_payments/{id}``."""
 
-    async def update(self, id: str, /, **args: Unpack[TestHelpersTreasuryOutboundPaymentUpdateArgs]) -> TreasuryOutboundPayment:
-        """Updates a test mode created OutboundPayment with tracking details. The OutboundPayment must not be cancelable, and cannot be in the canceled or failed states. (``POST /v1/test_helpers/treasury/outbound_payments/{id}``)"""
-        return await self._call(ENDPOINTS["test_helpers.treasury.outbound_payments.update"], args, id)  # type: ignore[no-any-return]
+    async def update(
+        self, id: str, /, **args: Unpack[TestHelpersTreasuryOutboundPaymentUpdateArgs]
+    ) -> TreasuryOutboundPayment:
+        """Updates a test mode created OutboundPayment with tracking details. The OutboundPayment must not be
+        cancelable, and cannot be in the canceled or failed states. (``POST
+        /v1/test_helpers/treasury/outbound_payments/{id}``)"""
+        return cast(
+            "TreasuryOutboundPayment",
+            await self._call(ENDPOINTS["test_helpers.treasury.outbound_payments.update"], args, id),
+        )
 
     async def fail(self, id: str, /, **args: Unpack[WriteOptions]) -> TreasuryOutboundPayment:
-        """Transitions a test mode created OutboundPayment to the failed status. The OutboundPayment must already be in the processing state. (``POST /v1/test_helpers/treasury/outbound_payments/{id}/fail``)"""
-        return await self._call(ENDPOINTS["test_helpers.treasury.outbound_payments.fail"], args, id)  # type: ignore[no-any-return]
+        """Transitions a test mode created OutboundPayment to the failed status. The OutboundPayment must already be in
+        the processing state. (``POST /v1/test_helpers/treasury/outbound_payments/{id}/fail``)"""
+        return cast(
+            "TreasuryOutboundPayment",
+            await self._call(ENDPOINTS["test_helpers.treasury.outbound_payments.fail"], args, id),
+        )
 
     async def post(self, id: str, /, **args: Unpack[WriteOptions]) -> TreasuryOutboundPayment:
-        """Transitions a test mode created OutboundPayment to the posted status. The OutboundPayment must already be in the processing state. (``POST /v1/test_helpers/treasury/outbound_payments/{id}/post``)"""
-        return await self._call(ENDPOINTS["test_helpers.treasury.outbound_payments.post"], args, id)  # type: ignore[no-any-return]
+        """Transitions a test mode created OutboundPayment to the posted status. The OutboundPayment must already be in
+        the processing state. (``POST /v1/test_helpers/treasury/outbound_payments/{id}/post``)"""
+        return cast(
+            "TreasuryOutboundPayment",
+            await self._call(ENDPOINTS["test_helpers.treasury.outbound_payments.post"], args, id),
+        )
 
-    async def return_outbound_payment(self, id: str, /, **args: Unpack[TestHelpersTreasuryOutboundPaymentReturnOutboundPaymentArgs]) -> TreasuryOutboundPayment:
-        """Transitions a test mode created OutboundPayment to the returned status. The OutboundPayment must already be in the processing state. (``POST /v1/test_helpers/treasury/outbound_payments/{id}/return``)"""
-        return await self._call(ENDPOINTS["test_helpers.treasury.outbound_payments.return_outbound_payment"], args, id)  # type: ignore[no-any-return]
+    async def return_outbound_payment(
+        self, id: str, /, **args: Unpack[TestHelpersTreasuryOutboundPaymentReturnOutboundPaymentArgs]
+    ) -> TreasuryOutboundPayment:
+        """Transitions a test mode created OutboundPayment to the returned status. The OutboundPayment must already be
+        in the processing state. (``POST /v1/test_helpers/treasury/outbound_payments/{id}/return``)"""
+        return cast(
+            "TreasuryOutboundPayment",
+            await self._call(ENDPOINTS["test_helpers.treasury.outbound_payments.return_outbound_payment"], args, id),
+        )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -19,5 +19,9 @@ class TestHelpersTreasuryReceivedCreditService(Service):
     """``/v1/test_helpers/treasury/received_credits``."""
 
     async def create(self, **args: Unpack[TestHelpersTreasuryReceivedCreditCreateArgs]) -> TreasuryReceivedCredit:
-        """Use this endpoint to simulate a test mode ReceivedCredit initiated by a third party. In live mode, you can't directly create ReceivedCredits initiated by third parties. (``POST /v1/test_helpers/treasury/received_credits``)"""
-        return await self._call(ENDPOINTS["test_helpers.treasury.received_credits.create"], args)  # type: ignore[no-any-return]
+        """Use this endpoint to simulate a test mode ReceivedCredit initiated by a third party. In live mode, you can't
+        directly create ReceivedCredits initiated by third parties. (``POST
+        /v1/test_helpers/treasury/received_credits``)"""
+        return cast(
+            "TreasuryReceivedCredit", await self._call(ENDPOINTS["test_helpers.treasury.received_credits.create"], args)
+        )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -19,5 +19,9 @@ class TestHelpersTreasuryReceivedDebitService(Service):
     """``/v1/test_helpers/treasury/received_debits``."""
 
     async def create(self, **args: Unpack[TestHelpersTreasuryReceivedDebitCreateArgs]) -> TreasuryReceivedDebit:
-        """Use this endpoint to simulate a test mode ReceivedDebit initiated by a third party. In live mode, you can't directly create ReceivedDebits initiated by third parties. (``POST /v1/test_helpers/treasury/received_debits``)"""
-        return await self._call(ENDPOINTS["test_helpers.treasury.received_debits.create"], args)  # type: ignore[no-any-return]
+        """Use this endpoint to simulate a test mode ReceivedDebit initiated by a third party. In live mode, you can't
+        directly create ReceivedDebits initiated by third parties. (``POST
+        /v1/test_helpers/treasury/received_debits``)"""
+        return cast(
+            "TreasuryReceivedDebit", await self._call(ENDPOINTS["test_helpers.treasury.received_debits.create"], args)
+        )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -23,27 +23,54 @@ if TYPE_CHECKING:
 class ThreeDSecureAuthenticationService(Service):
     """``/v1/three_d_secure/authentications``."""
 
-    def list(self, **args: Unpack[ThreeDSecureAuthenticationListArgs]) -> AsyncPaginator[ThreeDSecureAuthentication, Page[ThreeDSecureAuthentication]]:
+    def list(
+        self, **args: Unpack[ThreeDSecureAuthenticationListArgs]
+    ) -> AsyncPaginator[ThreeDSecureAuthentication, Page[ThreeDSecureAuthentication]]:
         """Returns a list of 3D Secure Authentications. (``GET /v1/three_d_secure/authentications``)"""
         return self._list(ENDPOINTS["three_d_secure.authentications.list"], args)
 
     async def create(self, **args: Unpack[ThreeDSecureAuthenticationCreateArgs]) -> ThreeDSecureAuthentication:
-        """This endpoint creates a 3DS Authentication. Refer to the [Create a 3DS Authentication object section of the Standalone 3DS guide](https://docs.stripe.com/payments/3d-secure/standalone-3d-secure#create-a-3ds-authentication-object) for more information.
-        
-        You can pass the submit parameter to automatically submit the 3DS Authentication object when you create it. Refer to the [Submit at creation section of the Standalone 3DS guide](https://docs.stripe.com/payments/3d-secure/standalone-3d-secure#submit-at-creation) for more information.
+        """This endpoint creates a 3DS Authentication. Refer to the [Create a 3DS Authentication object section of the
+        Standalone 3DS
+        guide](https://docs.stripe.com/payments/3d-secure/standalone-3d-secure#create-a-3ds-authentication-object) for
+        more information.
+
+        You can pass the submit parameter to automatically submit the 3DS Authentication object when you create it.
+        Refer to the [Submit at creation section of the Standalone 3DS
+        guide](https://docs.stripe.com/payments/3d-secure/standalone-3d-secure#submit-at-creation) for more information.
         """
-        return await self._call(ENDPOINTS["three_d_secure.authentications.create"], args)  # type: ignore[no-any-return]
+        return cast(
+            "ThreeDSecureAuthentication", await self._call(ENDPOINTS["three_d_secure.authentications.create"], args)
+        )
 
     async def retrieve(self, authentication: str, /, **args: Unpack[ReadOptions]) -> ThreeDSecureAuthentication:
-        """This endpoint retrieves a 3DS Authentication. (``GET /v1/three_d_secure/authentications/{authentication}``)"""
-        return await self._call(ENDPOINTS["three_d_secure.authentications.retrieve"], args, authentication)  # type: ignore[no-any-return]
+        """This endpoint retrieves a 3DS Authentication. (``GET
+        /v1/three_d_secure/authentications/{authentication}``)"""
+        return cast(
+            "ThreeDSecureAuthentication",
+            await self._call(ENDPOINTS["three_d_secure.authentications.retrieve"], args, authentication),
+        )
 
-    async def cancel(self, authentication: str, /, **args: Unpack[ThreeDSecureAuthenticationCancelArgs]) -> ThreeDSecureAuthentication:
-        """This endpoint cancels a 3DS Authentication. You can cancel a 3DS Authentication object when it's in a non-final status:
+    async def cancel(
+        self, authentication: str, /, **args: Unpack[ThreeDSecureAuthenticationCancelArgs]
+    ) -> ThreeDSecureAuthentication:
+        """This endpoint cancels a 3DS Authentication. You can cancel a 3DS Authentication object when it's in a
+        non-final status:
         requires_submission or requires_challenge.
         """
-        return await self._call(ENDPOINTS["three_d_secure.authentications.cancel"], args, authentication)  # type: ignore[no-any-return]
+        return cast(
+            "ThreeDSecureAuthentication",
+            await self._call(ENDPOINTS["three_d_secure.authentications.cancel"], args, authentication),
+        )
 
-    async def submit(self, authentication: str, /, **args: Unpack[ThreeDSecureAuthenticationSubmitArgs]) -> ThreeDSecureAuthentication:
-        """This endpoint submits a 3DS Authentication. You can submit a 3DS Authentication object when it has status requires_submission. Refer to the [Submit the 3DS Authentication object section of the Standalone 3DS guide](https://docs.stripe.com/payments/3d-secure/standalone-3d-secure#submit-the-3ds-authentication-object) for more information. (``POST /v1/three_d_secure/authentications/{authentication}/submit``)"""
-        return await self._call(ENDPOINTS["three_d_secure.authentications.submit"], args, authentication)  # type: ignore[no-any-return]
+    async def submit(
+        self, authentication: str, /, **args: Unpack[ThreeDSecureAuthenticationSubmitArgs]
+    ) -> ThreeDSecureAuthentication:
+        """This endpoint submits a 3DS Authentication. You can submit a 3DS Authentication object when it has status
+        requires_submission. Refer to the [Submit the 3DS Authentication object section of the Standalone 3DS
+        guide](https://docs.stripe.com/payments/3d-secure/standalone-3d-secure#submit-the-3ds-authentication-object) for
+        more information. (``POST /v1/three_d_secure/authentications/{authentication}/submit``)"""
+        return cast(
+            "ThreeDSecureAuthentication",
+            await self._call(ENDPOINTS["three_d_secure.authentications.submit"], args, authentication),
+        )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -21,10 +21,13 @@ class TokenService(Service):
 
     async def retrieve(self, token: str, /, **args: Unpack[ReadOptions]) -> Token:
         """Retrieves the token with the given ID. (``GET /v1/tokens/{token}``)"""
-        return await self._call(ENDPOINTS["tokens.retrieve"], args, token)  # type: ignore[no-any-return]
+        return cast("Token", await self._call(ENDPOINTS["tokens.retrieve"], args, token))
 
     async def create(self, **args: Unpack[TokenCreateArgs]) -> Token:
         """Creates a single-use token that represents a bank account's details.
-        You can use this token with any v1 API method in place of a bank account dictionary. You can only use this token once. To do so, attach it to a [connected account](https://docs.stripe.com/api#accounts) where [controller.requirement_collection](https://docs.stripe.com/api/accounts/object#account_object-controller-requirement_collection) is application, which includes Custom accounts.
+        You can use this token with any v1 API method in place of a bank account dictionary. You can only use this token
+        once. To do so, attach it to a [connected account](https://docs.stripe.com/api#accounts) where
+        [controller.requirement_collection](https://docs.stripe.com/api/accounts/object#account_object-controller-requirement_collection)
+        is application, which includes Custom accounts.
         """
-        return await self._call(ENDPOINTS["tokens.create"], args)  # type: ignore[no-any-return]
+        return cast("Token", await self._call(ENDPOINTS["tokens.create"], args))

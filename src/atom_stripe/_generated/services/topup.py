@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -28,16 +28,19 @@ class TopupService(Service):
 
     async def create(self, **args: Unpack[TopupCreateArgs]) -> Topup:
         """Top up the balance of an account (``POST /v1/topups``)"""
-        return await self._call(ENDPOINTS["topups.create"], args)  # type: ignore[no-any-return]
+        return cast("Topup", await self._call(ENDPOINTS["topups.create"], args))
 
     async def retrieve(self, topup: str, /, **args: Unpack[ReadOptions]) -> Topup:
-        """Retrieves the details of a top-up that has previously been created. Supply the unique top-up ID that was returned from your previous request, and Stripe will return the corresponding top-up information. (``GET /v1/topups/{topup}``)"""
-        return await self._call(ENDPOINTS["topups.retrieve"], args, topup)  # type: ignore[no-any-return]
+        """Retrieves the details of a top-up that has previously been created. Supply the unique top-up ID that was
+        returned from your previous request, and Stripe will return the corresponding top-up information. (``GET
+        /v1/topups/{topup}``)"""
+        return cast("Topup", await self._call(ENDPOINTS["topups.retrieve"], args, topup))
 
     async def update(self, topup: str, /, **args: Unpack[TopupUpdateArgs]) -> Topup:
-        """Updates the metadata of a top-up. Other top-up details are not editable by design. (``POST /v1/topups/{topup}``)"""
-        return await self._call(ENDPOINTS["topups.update"], args, topup)  # type: ignore[no-any-return]
+        """Updates the metadata of a top-up. Other top-up details are not editable by design. (``POST
+        /v1/topups/{topup}``)"""
+        return cast("Topup", await self._call(ENDPOINTS["topups.update"], args, topup))
 
     async def cancel(self, topup: str, /, **args: Unpack[WriteOptions]) -> Topup:
         """Cancels a top-up. Only pending top-ups can be canceled. (``POST /v1/topups/{topup}/cancel``)"""
-        return await self._call(ENDPOINTS["topups.cancel"], args, topup)  # type: ignore[no-any-return]
+        return cast("Topup", await self._call(ENDPOINTS["topups.cancel"], args, topup))

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -32,20 +32,26 @@ class TransferService(Service):
         return TransferReversalService(self._requester)
 
     def list(self, **args: Unpack[TransferListArgs]) -> AsyncPaginator[Transfer, Page[Transfer]]:
-        """Returns a list of existing transfers sent to connected accounts. The transfers are returned in sorted order, with the most recently created transfers appearing first. (``GET /v1/transfers``)"""
+        """Returns a list of existing transfers sent to connected accounts. The transfers are returned in sorted order,
+        with the most recently created transfers appearing first. (``GET /v1/transfers``)"""
         return self._list(ENDPOINTS["transfers.list"], args)
 
     async def create(self, **args: Unpack[TransferCreateArgs]) -> Transfer:
-        """To send funds from your Stripe account to a connected account, you create a new transfer object. Your [Stripe balance](https://docs.stripe.com/api#balance) must be able to cover the transfer amount, or you'll receive an “Insufficient Funds” error. (``POST /v1/transfers``)"""
-        return await self._call(ENDPOINTS["transfers.create"], args)  # type: ignore[no-any-return]
+        """To send funds from your Stripe account to a connected account, you create a new transfer object. Your [Stripe
+        balance](https://docs.stripe.com/api#balance) must be able to cover the transfer amount, or you'll receive an
+        “Insufficient Funds” error. (``POST /v1/transfers``)"""
+        return cast("Transfer", await self._call(ENDPOINTS["transfers.create"], args))
 
     async def retrieve(self, transfer: str, /, **args: Unpack[ReadOptions]) -> Transfer:
-        """Retrieves the details of an existing transfer. Supply the unique transfer ID from either a transfer creation request or the transfer list, and Stripe will return the corresponding transfer information. (``GET /v1/transfers/{transfer}``)"""
-        return await self._call(ENDPOINTS["transfers.retrieve"], args, transfer)  # type: ignore[no-any-return]
+        """Retrieves the details of an existing transfer. Supply the unique transfer ID from either a transfer creation
+        request or the transfer list, and Stripe will return the corresponding transfer information. (``GET
+        /v1/transfers/{transfer}``)"""
+        return cast("Transfer", await self._call(ENDPOINTS["transfers.retrieve"], args, transfer))
 
     async def update(self, transfer: str, /, **args: Unpack[TransferUpdateArgs]) -> Transfer:
-        """Updates the specified transfer by setting the values of the parameters passed. Any parameters not provided will be left unchanged.
-        
+        """Updates the specified transfer by setting the values of the parameters passed. Any parameters not provided
+        will be left unchanged.
+
         This request accepts only metadata as an argument.
         """
-        return await self._call(ENDPOINTS["transfers.update"], args, transfer)  # type: ignore[no-any-return]
+        return cast("Transfer", await self._call(ENDPOINTS["transfers.update"], args, transfer))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -22,26 +22,36 @@ if TYPE_CHECKING:
 class TransferReversalService(Service):
     """``/v1/transfers/{id}/reversals``."""
 
-    def list(self, id: str, /, **args: Unpack[TransferReversalListArgs]) -> AsyncPaginator[TransferReversal, Page[TransferReversal]]:
-        """You can see a list of the reversals belonging to a specific transfer. Note that the 10 most recent reversals are always available by default on the transfer object. If you need more than those 10, you can use this API method and the limit and starting_after parameters to page through additional reversals. (``GET /v1/transfers/{id}/reversals``)"""
+    def list(
+        self, id: str, /, **args: Unpack[TransferReversalListArgs]
+    ) -> AsyncPaginator[TransferReversal, Page[TransferReversal]]:
+        """You can see a list of the reversals belonging to a specific transfer. Note that the 10 most recent reversals
+        are always available by default on the transfer object. If you need more than those 10, you can use this API
+        method and the limit and starting_after parameters to page through additional reversals. (``GET
+        /v1/transfers/{id}/reversals``)"""
         return self._list(ENDPOINTS["transfers.reversals.list"], args, id)
 
     async def create(self, id: str, /, **args: Unpack[TransferReversalCreateArgs]) -> TransferReversal:
         """When you create a new reversal, you must specify a transfer to create it on.
-        
-        When reversing transfers, you can optionally reverse part of the transfer. You can do so as many times as you wish until the entire transfer has been reversed.
-        
-        Once entirely reversed, a transfer can't be reversed again. This method will return an error when called on an already-reversed transfer, or when trying to reverse more money than is left on a transfer.
+
+        When reversing transfers, you can optionally reverse part of the transfer. You can do so as many times as you
+        wish until the entire transfer has been reversed.
+
+        Once entirely reversed, a transfer can't be reversed again. This method will return an error when called on an
+        already-reversed transfer, or when trying to reverse more money than is left on a transfer.
         """
-        return await self._call(ENDPOINTS["transfers.reversals.create"], args, id)  # type: ignore[no-any-return]
+        return cast("TransferReversal", await self._call(ENDPOINTS["transfers.reversals.create"], args, id))
 
     async def retrieve(self, transfer: str, id: str, /, **args: Unpack[ReadOptions]) -> TransferReversal:
-        """By default, you can see the 10 most recent reversals stored directly on the transfer object, but you can also retrieve details about a specific reversal stored on the transfer. (``GET /v1/transfers/{transfer}/reversals/{id}``)"""
-        return await self._call(ENDPOINTS["transfers.reversals.retrieve"], args, transfer, id)  # type: ignore[no-any-return]
+        """By default, you can see the 10 most recent reversals stored directly on the transfer object, but you can also
+        retrieve details about a specific reversal stored on the transfer. (``GET
+        /v1/transfers/{transfer}/reversals/{id}``)"""
+        return cast("TransferReversal", await self._call(ENDPOINTS["transfers.reversals.retrieve"], args, transfer, id))
 
     async def update(self, transfer: str, id: str, /, **args: Unpack[TransferReversalUpdateArgs]) -> TransferReversal:
-        """Updates the specified reversal by setting the values of the parameters passed. Any parameters not provided will be left unchanged.
-        
+        """Updates the specified reversal by setting the values of the parameters passed. Any parameters not provided
+        will be left unchanged.
+
         This request only accepts metadata and description as arguments.
         """
-        return await self._call(ENDPOINTS["transfers.reversals.update"], args, transfer, id)  # type: ignore[no-any-return]
+        return cast("TransferReversal", await self._call(ENDPOINTS["transfers.reversals.update"], args, transfer, id))

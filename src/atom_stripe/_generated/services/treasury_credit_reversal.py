@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -21,14 +21,21 @@ if TYPE_CHECKING:
 class TreasuryCreditReversalService(Service):
     """``/v1/treasury/credit_reversals``."""
 
-    def list(self, **args: Unpack[TreasuryCreditReversalListArgs]) -> AsyncPaginator[TreasuryCreditReversal, Page[TreasuryCreditReversal]]:
+    def list(
+        self, **args: Unpack[TreasuryCreditReversalListArgs]
+    ) -> AsyncPaginator[TreasuryCreditReversal, Page[TreasuryCreditReversal]]:
         """Returns a list of CreditReversals. (``GET /v1/treasury/credit_reversals``)"""
         return self._list(ENDPOINTS["treasury.credit_reversals.list"], args)
 
     async def create(self, **args: Unpack[TreasuryCreditReversalCreateArgs]) -> TreasuryCreditReversal:
         """Reverses a ReceivedCredit and creates a CreditReversal object. (``POST /v1/treasury/credit_reversals``)"""
-        return await self._call(ENDPOINTS["treasury.credit_reversals.create"], args)  # type: ignore[no-any-return]
+        return cast("TreasuryCreditReversal", await self._call(ENDPOINTS["treasury.credit_reversals.create"], args))
 
     async def retrieve(self, credit_reversal: str, /, **args: Unpack[ReadOptions]) -> TreasuryCreditReversal:
-        """Retrieves the details of an existing CreditReversal by passing the unique CreditReversal ID from either the CreditReversal creation request or CreditReversal list (``GET /v1/treasury/credit_reversals/{credit_reversal}``)"""
-        return await self._call(ENDPOINTS["treasury.credit_reversals.retrieve"], args, credit_reversal)  # type: ignore[no-any-return]
+        """Retrieves the details of an existing CreditReversal by passing the unique CreditReversal ID from either the
+        CreditReversal creation request or CreditReversal list (``GET
+        /v1/treasury/credit_reversals/{credit_reversal}``)"""
+        return cast(
+            "TreasuryCreditReversal",
+            await self._call(ENDPOINTS["treasury.credit_reversals.retrieve"], args, credit_reversal),
+        )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -21,14 +21,19 @@ if TYPE_CHECKING:
 class TreasuryDebitReversalService(Service):
     """``/v1/treasury/debit_reversals``."""
 
-    def list(self, **args: Unpack[TreasuryDebitReversalListArgs]) -> AsyncPaginator[TreasuryDebitReversal, Page[TreasuryDebitReversal]]:
+    def list(
+        self, **args: Unpack[TreasuryDebitReversalListArgs]
+    ) -> AsyncPaginator[TreasuryDebitReversal, Page[TreasuryDebitReversal]]:
         """Returns a list of DebitReversals. (``GET /v1/treasury/debit_reversals``)"""
         return self._list(ENDPOINTS["treasury.debit_reversals.list"], args)
 
     async def create(self, **args: Unpack[TreasuryDebitReversalCreateArgs]) -> TreasuryDebitReversal:
         """Reverses a ReceivedDebit and creates a DebitReversal object. (``POST /v1/treasury/debit_reversals``)"""
-        return await self._call(ENDPOINTS["treasury.debit_reversals.create"], args)  # type: ignore[no-any-return]
+        return cast("TreasuryDebitReversal", await self._call(ENDPOINTS["treasury.debit_reversals.create"], args))
 
     async def retrieve(self, debit_reversal: str, /, **args: Unpack[ReadOptions]) -> TreasuryDebitReversal:
         """Retrieves a DebitReversal object. (``GET /v1/treasury/debit_reversals/{debit_reversal}``)"""
-        return await self._call(ENDPOINTS["treasury.debit_reversals.retrieve"], args, debit_reversal)  # type: ignore[no-any-return]
+        return cast(
+            "TreasuryDebitReversal",
+            await self._call(ENDPOINTS["treasury.debit_reversals.retrieve"], args, debit_reversal),
+        )

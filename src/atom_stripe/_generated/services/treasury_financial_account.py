@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -27,27 +27,46 @@ class TreasuryFinancialAccountService(Service):
 
     @cached_property
     def features(self) -> TreasuryFinancialAccountFeaturesService:
-        """``treasury.financial_accounts.features``: ``/v1/treasury/financial_accounts/{financial_account}/features``."""
+        """``treasury.financial_accounts.features``:
+        ``/v1/treasury/financial_accounts/{financial_account}/features``."""
         from .treasury_financial_account_features import TreasuryFinancialAccountFeaturesService
 
         return TreasuryFinancialAccountFeaturesService(self._requester)
 
-    def list(self, **args: Unpack[TreasuryFinancialAccountListArgs]) -> AsyncPaginator[TreasuryFinancialAccount, Page[TreasuryFinancialAccount]]:
+    def list(
+        self, **args: Unpack[TreasuryFinancialAccountListArgs]
+    ) -> AsyncPaginator[TreasuryFinancialAccount, Page[TreasuryFinancialAccount]]:
         """Returns a list of FinancialAccounts. (``GET /v1/treasury/financial_accounts``)"""
         return self._list(ENDPOINTS["treasury.financial_accounts.list"], args)
 
     async def create(self, **args: Unpack[TreasuryFinancialAccountCreateArgs]) -> TreasuryFinancialAccount:
-        """Creates a new FinancialAccount. Each connected account can have up to three FinancialAccounts by default. (``POST /v1/treasury/financial_accounts``)"""
-        return await self._call(ENDPOINTS["treasury.financial_accounts.create"], args)  # type: ignore[no-any-return]
+        """Creates a new FinancialAccount. Each connected account can have up to three FinancialAccounts by default.
+        (``POST /v1/treasury/financial_accounts``)"""
+        return cast("TreasuryFinancialAccount", await self._call(ENDPOINTS["treasury.financial_accounts.create"], args))
 
     async def retrieve(self, financial_account: str, /, **args: Unpack[ReadOptions]) -> TreasuryFinancialAccount:
         """Retrieves the details of a FinancialAccount. (``GET /v1/treasury/financial_accounts/{financial_account}``)"""
-        return await self._call(ENDPOINTS["treasury.financial_accounts.retrieve"], args, financial_account)  # type: ignore[no-any-return]
+        return cast(
+            "TreasuryFinancialAccount",
+            await self._call(ENDPOINTS["treasury.financial_accounts.retrieve"], args, financial_account),
+        )
 
-    async def update(self, financial_account: str, /, **args: Unpack[TreasuryFinancialAccountUpdateArgs]) -> TreasuryFinancialAccount:
+    async def update(
+        self, financial_account: str, /, **args: Unpack[TreasuryFinancialAccountUpdateArgs]
+    ) -> TreasuryFinancialAccount:
         """Updates the details of a FinancialAccount. (``POST /v1/treasury/financial_accounts/{financial_account}``)"""
-        return await self._call(ENDPOINTS["treasury.financial_accounts.update"], args, financial_account)  # type: ignore[no-any-return]
+        return cast(
+            "TreasuryFinancialAccount",
+            await self._call(ENDPOINTS["treasury.financial_accounts.update"], args, financial_account),
+        )
 
-    async def close(self, financial_account: str, /, **args: Unpack[TreasuryFinancialAccountCloseArgs]) -> TreasuryFinancialAccount:
-        """Closes a FinancialAccount. A FinancialAccount can only be closed if it has a zero balance, has no pending InboundTransfers, and has canceled all attached Issuing cards. (``POST /v1/treasury/financial_accounts/{financial_account}/close``)"""
-        return await self._call(ENDPOINTS["treasury.financial_accounts.close"], args, financial_account)  # type: ignore[no-any-return]
+    async def close(
+        self, financial_account: str, /, **args: Unpack[TreasuryFinancialAccountCloseArgs]
+    ) -> TreasuryFinancialAccount:
+        """Closes a FinancialAccount. A FinancialAccount can only be closed if it has a zero balance, has no pending
+        InboundTransfers, and has canceled all attached Issuing cards. (``POST
+        /v1/treasury/financial_accounts/{financial_account}/close``)"""
+        return cast(
+            "TreasuryFinancialAccount",
+            await self._call(ENDPOINTS["treasury.financial_accounts.close"], args, financial_account),
+        )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -19,10 +19,22 @@ if TYPE_CHECKING:
 class TreasuryFinancialAccountFeaturesService(Service):
     """``/v1/treasury/financial_accounts/{financial_account}/features``."""
 
-    async def update(self, financial_account: str, /, **args: Unpack[TreasuryFinancialAccountFeaturesUpdateArgs]) -> TreasuryFinancialAccountFeatures:
-        """Updates the Features associated with a FinancialAccount. (``POST /v1/treasury/financial_accounts/{financial_account}/features``)"""
-        return await self._call(ENDPOINTS["treasury.financial_accounts.features.update"], args, financial_account)  # type: ignore[no-any-return]
+    async def update(
+        self, financial_account: str, /, **args: Unpack[TreasuryFinancialAccountFeaturesUpdateArgs]
+    ) -> TreasuryFinancialAccountFeatures:
+        """Updates the Features associated with a FinancialAccount. (``POST
+        /v1/treasury/financial_accounts/{financial_account}/features``)"""
+        return cast(
+            "TreasuryFinancialAccountFeatures",
+            await self._call(ENDPOINTS["treasury.financial_accounts.features.update"], args, financial_account),
+        )
 
-    async def retrieve(self, financial_account: str, /, **args: Unpack[ReadOptions]) -> TreasuryFinancialAccountFeatures:
-        """Retrieves Features information associated with the FinancialAccount. (``GET /v1/treasury/financial_accounts/{financial_account}/features``)"""
-        return await self._call(ENDPOINTS["treasury.financial_accounts.features.retrieve"], args, financial_account)  # type: ignore[no-any-return]
+    async def retrieve(
+        self, financial_account: str, /, **args: Unpack[ReadOptions]
+    ) -> TreasuryFinancialAccountFeatures:
+        """Retrieves Features information associated with the FinancialAccount. (``GET
+        /v1/treasury/financial_accounts/{financial_account}/features``)"""
+        return cast(
+            "TreasuryFinancialAccountFeatures",
+            await self._call(ENDPOINTS["treasury.financial_accounts.features.retrieve"], args, financial_account),
+        )

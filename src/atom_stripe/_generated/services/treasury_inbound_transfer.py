@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -21,18 +21,26 @@ if TYPE_CHECKING:
 class TreasuryInboundTransferService(Service):
     """``/v1/treasury/inbound_transfers``."""
 
-    def list(self, **args: Unpack[TreasuryInboundTransferListArgs]) -> AsyncPaginator[TreasuryInboundTransfer, Page[TreasuryInboundTransfer]]:
-        """Returns a list of InboundTransfers sent from the specified FinancialAccount. (``GET /v1/treasury/inbound_transfers``)"""
+    def list(
+        self, **args: Unpack[TreasuryInboundTransferListArgs]
+    ) -> AsyncPaginator[TreasuryInboundTransfer, Page[TreasuryInboundTransfer]]:
+        """Returns a list of InboundTransfers sent from the specified FinancialAccount. (``GET
+        /v1/treasury/inbound_transfers``)"""
         return self._list(ENDPOINTS["treasury.inbound_transfers.list"], args)
 
     async def create(self, **args: Unpack[TreasuryInboundTransferCreateArgs]) -> TreasuryInboundTransfer:
         """Creates an InboundTransfer. (``POST /v1/treasury/inbound_transfers``)"""
-        return await self._call(ENDPOINTS["treasury.inbound_transfers.create"], args)  # type: ignore[no-any-return]
+        return cast("TreasuryInboundTransfer", await self._call(ENDPOINTS["treasury.inbound_transfers.create"], args))
 
     async def retrieve(self, id: str, /, **args: Unpack[ReadOptions]) -> TreasuryInboundTransfer:
         """Retrieves the details of an existing InboundTransfer. (``GET /v1/treasury/inbound_transfers/{id}``)"""
-        return await self._call(ENDPOINTS["treasury.inbound_transfers.retrieve"], args, id)  # type: ignore[no-any-return]
+        return cast(
+            "TreasuryInboundTransfer", await self._call(ENDPOINTS["treasury.inbound_transfers.retrieve"], args, id)
+        )
 
     async def cancel(self, inbound_transfer: str, /, **args: Unpack[WriteOptions]) -> TreasuryInboundTransfer:
         """Cancels an InboundTransfer. (``POST /v1/treasury/inbound_transfers/{inbound_transfer}/cancel``)"""
-        return await self._call(ENDPOINTS["treasury.inbound_transfers.cancel"], args, inbound_transfer)  # type: ignore[no-any-return]
+        return cast(
+            "TreasuryInboundTransfer",
+            await self._call(ENDPOINTS["treasury.inbound_transfers.cancel"], args, inbound_transfer),
+        )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -21,18 +21,26 @@ if TYPE_CHECKING:
 class TreasuryOutboundPaymentService(Service):
     """``/v1/treasury/outbound_payments``."""
 
-    def list(self, **args: Unpack[TreasuryOutboundPaymentListArgs]) -> AsyncPaginator[TreasuryOutboundPayment, Page[TreasuryOutboundPayment]]:
-        """Returns a list of OutboundPayments sent from the specified FinancialAccount. (``GET /v1/treasury/outbound_payments``)"""
+    def list(
+        self, **args: Unpack[TreasuryOutboundPaymentListArgs]
+    ) -> AsyncPaginator[TreasuryOutboundPayment, Page[TreasuryOutboundPayment]]:
+        """Returns a list of OutboundPayments sent from the specified FinancialAccount. (``GET
+        /v1/treasury/outbound_payments``)"""
         return self._list(ENDPOINTS["treasury.outbound_payments.list"], args)
 
     async def create(self, **args: Unpack[TreasuryOutboundPaymentCreateArgs]) -> TreasuryOutboundPayment:
         """Creates an OutboundPayment. (``POST /v1/treasury/outbound_payments``)"""
-        return await self._call(ENDPOINTS["treasury.outbound_payments.create"], args)  # type: ignore[no-any-return]
+        return cast("TreasuryOutboundPayment", await self._call(ENDPOINTS["treasury.outbound_payments.create"], args))
 
     async def retrieve(self, id: str, /, **args: Unpack[ReadOptions]) -> TreasuryOutboundPayment:
-        """Retrieves the details of an existing OutboundPayment by passing the unique OutboundPayment ID from either the OutboundPayment creation request or OutboundPayment list. (``GET /v1/treasury/outbound_payments/{id}``)"""
-        return await self._call(ENDPOINTS["treasury.outbound_payments.retrieve"], args, id)  # type: ignore[no-any-return]
+        """Retrieves the details of an existing OutboundPayment by passing the unique OutboundPayment ID from either the
+        OutboundPayment creation request or OutboundPayment list. (``GET /v1/treasury/outbound_payments/{id}``)"""
+        return cast(
+            "TreasuryOutboundPayment", await self._call(ENDPOINTS["treasury.outbound_payments.retrieve"], args, id)
+        )
 
     async def cancel(self, id: str, /, **args: Unpack[WriteOptions]) -> TreasuryOutboundPayment:
         """Cancel an OutboundPayment. (``POST /v1/treasury/outbound_payments/{id}/cancel``)"""
-        return await self._call(ENDPOINTS["treasury.outbound_payments.cancel"], args, id)  # type: ignore[no-any-return]
+        return cast(
+            "TreasuryOutboundPayment", await self._call(ENDPOINTS["treasury.outbound_payments.cancel"], args, id)
+        )

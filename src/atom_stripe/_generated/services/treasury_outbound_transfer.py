@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -21,18 +21,30 @@ if TYPE_CHECKING:
 class TreasuryOutboundTransferService(Service):
     """``/v1/treasury/outbound_transfers``."""
 
-    def list(self, **args: Unpack[TreasuryOutboundTransferListArgs]) -> AsyncPaginator[TreasuryOutboundTransfer, Page[TreasuryOutboundTransfer]]:
-        """Returns a list of OutboundTransfers sent from the specified FinancialAccount. (``GET /v1/treasury/outbound_transfers``)"""
+    def list(
+        self, **args: Unpack[TreasuryOutboundTransferListArgs]
+    ) -> AsyncPaginator[TreasuryOutboundTransfer, Page[TreasuryOutboundTransfer]]:
+        """Returns a list of OutboundTransfers sent from the specified FinancialAccount. (``GET
+        /v1/treasury/outbound_transfers``)"""
         return self._list(ENDPOINTS["treasury.outbound_transfers.list"], args)
 
     async def create(self, **args: Unpack[TreasuryOutboundTransferCreateArgs]) -> TreasuryOutboundTransfer:
         """Creates an OutboundTransfer. (``POST /v1/treasury/outbound_transfers``)"""
-        return await self._call(ENDPOINTS["treasury.outbound_transfers.create"], args)  # type: ignore[no-any-return]
+        return cast("TreasuryOutboundTransfer", await self._call(ENDPOINTS["treasury.outbound_transfers.create"], args))
 
     async def retrieve(self, outbound_transfer: str, /, **args: Unpack[ReadOptions]) -> TreasuryOutboundTransfer:
-        """Retrieves the details of an existing OutboundTransfer by passing the unique OutboundTransfer ID from either the OutboundTransfer creation request or OutboundTransfer list. (``GET /v1/treasury/outbound_transfers/{outbound_transfer}``)"""
-        return await self._call(ENDPOINTS["treasury.outbound_transfers.retrieve"], args, outbound_transfer)  # type: ignore[no-any-return]
+        """Retrieves the details of an existing OutboundTransfer by passing the unique OutboundTransfer ID from either
+        the OutboundTransfer creation request or OutboundTransfer list. (``GET
+        /v1/treasury/outbound_transfers/{outbound_transfer}``)"""
+        return cast(
+            "TreasuryOutboundTransfer",
+            await self._call(ENDPOINTS["treasury.outbound_transfers.retrieve"], args, outbound_transfer),
+        )
 
     async def cancel(self, outbound_transfer: str, /, **args: Unpack[WriteOptions]) -> TreasuryOutboundTransfer:
-        """An OutboundTransfer can be canceled if the funds have not yet been paid out. (``POST /v1/treasury/outbound_transfers/{outbound_transfer}/cancel``)"""
-        return await self._call(ENDPOINTS["treasury.outbound_transfers.cancel"], args, outbound_transfer)  # type: ignore[no-any-return]
+        """An OutboundTransfer can be canceled if the funds have not yet been paid out. (``POST
+        /v1/treasury/outbound_transfers/{outbound_transfer}/cancel``)"""
+        return cast(
+            "TreasuryOutboundTransfer",
+            await self._call(ENDPOINTS["treasury.outbound_transfers.cancel"], args, outbound_transfer),
+        )

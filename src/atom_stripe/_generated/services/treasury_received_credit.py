@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -20,10 +20,15 @@ if TYPE_CHECKING:
 class TreasuryReceivedCreditService(Service):
     """``/v1/treasury/received_credits``."""
 
-    def list(self, **args: Unpack[TreasuryReceivedCreditListArgs]) -> AsyncPaginator[TreasuryReceivedCredit, Page[TreasuryReceivedCredit]]:
+    def list(
+        self, **args: Unpack[TreasuryReceivedCreditListArgs]
+    ) -> AsyncPaginator[TreasuryReceivedCredit, Page[TreasuryReceivedCredit]]:
         """Returns a list of ReceivedCredits. (``GET /v1/treasury/received_credits``)"""
         return self._list(ENDPOINTS["treasury.received_credits.list"], args)
 
     async def retrieve(self, id: str, /, **args: Unpack[ReadOptions]) -> TreasuryReceivedCredit:
-        """Retrieves the details of an existing ReceivedCredit by passing the unique ReceivedCredit ID from the ReceivedCredit list. (``GET /v1/treasury/received_credits/{id}``)"""
-        return await self._call(ENDPOINTS["treasury.received_credits.retrieve"], args, id)  # type: ignore[no-any-return]
+        """Retrieves the details of an existing ReceivedCredit by passing the unique ReceivedCredit ID from the
+        ReceivedCredit list. (``GET /v1/treasury/received_credits/{id}``)"""
+        return cast(
+            "TreasuryReceivedCredit", await self._call(ENDPOINTS["treasury.received_credits.retrieve"], args, id)
+        )

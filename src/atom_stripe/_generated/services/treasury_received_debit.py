@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -20,10 +20,13 @@ if TYPE_CHECKING:
 class TreasuryReceivedDebitService(Service):
     """``/v1/treasury/received_debits``."""
 
-    def list(self, **args: Unpack[TreasuryReceivedDebitListArgs]) -> AsyncPaginator[TreasuryReceivedDebit, Page[TreasuryReceivedDebit]]:
+    def list(
+        self, **args: Unpack[TreasuryReceivedDebitListArgs]
+    ) -> AsyncPaginator[TreasuryReceivedDebit, Page[TreasuryReceivedDebit]]:
         """Returns a list of ReceivedDebits. (``GET /v1/treasury/received_debits``)"""
         return self._list(ENDPOINTS["treasury.received_debits.list"], args)
 
     async def retrieve(self, id: str, /, **args: Unpack[ReadOptions]) -> TreasuryReceivedDebit:
-        """Retrieves the details of an existing ReceivedDebit by passing the unique ReceivedDebit ID from the ReceivedDebit list (``GET /v1/treasury/received_debits/{id}``)"""
-        return await self._call(ENDPOINTS["treasury.received_debits.retrieve"], args, id)  # type: ignore[no-any-return]
+        """Retrieves the details of an existing ReceivedDebit by passing the unique ReceivedDebit ID from the
+        ReceivedDebit list (``GET /v1/treasury/received_debits/{id}``)"""
+        return cast("TreasuryReceivedDebit", await self._call(ENDPOINTS["treasury.received_debits.retrieve"], args, id))

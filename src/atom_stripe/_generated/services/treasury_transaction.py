@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -20,10 +20,12 @@ if TYPE_CHECKING:
 class TreasuryTransactionService(Service):
     """``/v1/treasury/transactions``."""
 
-    def list(self, **args: Unpack[TreasuryTransactionListArgs]) -> AsyncPaginator[TreasuryTransaction, Page[TreasuryTransaction]]:
+    def list(
+        self, **args: Unpack[TreasuryTransactionListArgs]
+    ) -> AsyncPaginator[TreasuryTransaction, Page[TreasuryTransaction]]:
         """Retrieves a list of Transaction objects. (``GET /v1/treasury/transactions``)"""
         return self._list(ENDPOINTS["treasury.transactions.list"], args)
 
     async def retrieve(self, id: str, /, **args: Unpack[ReadOptions]) -> TreasuryTransaction:
         """Retrieves the details of an existing Transaction. (``GET /v1/treasury/transactions/{id}``)"""
-        return await self._call(ENDPOINTS["treasury.transactions.retrieve"], args, id)  # type: ignore[no-any-return]
+        return cast("TreasuryTransaction", await self._call(ENDPOINTS["treasury.transactions.retrieve"], args, id))

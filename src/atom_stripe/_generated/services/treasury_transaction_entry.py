@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -20,10 +20,14 @@ if TYPE_CHECKING:
 class TreasuryTransactionEntryService(Service):
     """``/v1/treasury/transaction_entries``."""
 
-    def list(self, **args: Unpack[TreasuryTransactionEntryListArgs]) -> AsyncPaginator[TreasuryTransactionEntry, Page[TreasuryTransactionEntry]]:
+    def list(
+        self, **args: Unpack[TreasuryTransactionEntryListArgs]
+    ) -> AsyncPaginator[TreasuryTransactionEntry, Page[TreasuryTransactionEntry]]:
         """Retrieves a list of TransactionEntry objects. (``GET /v1/treasury/transaction_entries``)"""
         return self._list(ENDPOINTS["treasury.transaction_entries.list"], args)
 
     async def retrieve(self, id: str, /, **args: Unpack[ReadOptions]) -> TreasuryTransactionEntry:
         """Retrieves a TransactionEntry object. (``GET /v1/treasury/transaction_entries/{id}``)"""
-        return await self._call(ENDPOINTS["treasury.transaction_entries.retrieve"], args, id)  # type: ignore[no-any-return]
+        return cast(
+            "TreasuryTransactionEntry", await self._call(ENDPOINTS["treasury.transaction_entries.retrieve"], args, id)
+        )

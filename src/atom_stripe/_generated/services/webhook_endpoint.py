@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from typing_extensions import Unpack
 
@@ -13,8 +13,7 @@ from ..endpoints import ENDPOINTS
 if TYPE_CHECKING:
     from ..._options import ReadOptions
     from ..._pagination import AsyncPaginator, Page
-    from ..models.webhook_endpoint import DeletedWebhookEndpoint
-    from ..models.webhook_endpoint import WebhookEndpoint
+    from ..models.webhook_endpoint import DeletedWebhookEndpoint, WebhookEndpoint
     from ..params.webhook_endpoint_create import WebhookEndpointCreateArgs
     from ..params.webhook_endpoint_list import WebhookEndpointListArgs
     from ..params.webhook_endpoint_update import WebhookEndpointUpdateArgs
@@ -24,21 +23,33 @@ class WebhookEndpointService(Service):
     """``/v1/webhook_endpoints``."""
 
     async def delete(self, webhook_endpoint: str, /, **args: Unpack[ReadOptions]) -> DeletedWebhookEndpoint:
-        """You can also delete webhook endpoints via the [webhook endpoint management](https://dashboard.stripe.com/account/webhooks) page of the Stripe dashboard. (``DELETE /v1/webhook_endpoints/{webhook_endpoint}``)"""
-        return await self._call(ENDPOINTS["webhook_endpoints.delete"], args, webhook_endpoint)  # type: ignore[no-any-return]
+        """You can also delete webhook endpoints via the [webhook endpoint
+        management](https://dashboard.stripe.com/account/webhooks) page of the Stripe dashboard. (``DELETE
+        /v1/webhook_endpoints/{webhook_endpoint}``)"""
+        return cast(
+            "DeletedWebhookEndpoint", await self._call(ENDPOINTS["webhook_endpoints.delete"], args, webhook_endpoint)
+        )
 
     async def retrieve(self, webhook_endpoint: str, /, **args: Unpack[ReadOptions]) -> WebhookEndpoint:
         """Retrieves the webhook endpoint with the given ID. (``GET /v1/webhook_endpoints/{webhook_endpoint}``)"""
-        return await self._call(ENDPOINTS["webhook_endpoints.retrieve"], args, webhook_endpoint)  # type: ignore[no-any-return]
+        return cast(
+            "WebhookEndpoint", await self._call(ENDPOINTS["webhook_endpoints.retrieve"], args, webhook_endpoint)
+        )
 
     async def update(self, webhook_endpoint: str, /, **args: Unpack[WebhookEndpointUpdateArgs]) -> WebhookEndpoint:
-        """Updates the webhook endpoint. You may edit the url, the list of enabled_events, and the status of your endpoint. (``POST /v1/webhook_endpoints/{webhook_endpoint}``)"""
-        return await self._call(ENDPOINTS["webhook_endpoints.update"], args, webhook_endpoint)  # type: ignore[no-any-return]
+        """Updates the webhook endpoint. You may edit the url, the list of enabled_events, and the status of your
+        endpoint. (``POST /v1/webhook_endpoints/{webhook_endpoint}``)"""
+        return cast("WebhookEndpoint", await self._call(ENDPOINTS["webhook_endpoints.update"], args, webhook_endpoint))
 
     def list(self, **args: Unpack[WebhookEndpointListArgs]) -> AsyncPaginator[WebhookEndpoint, Page[WebhookEndpoint]]:
         """Returns a list of your webhook endpoints. (``GET /v1/webhook_endpoints``)"""
         return self._list(ENDPOINTS["webhook_endpoints.list"], args)
 
     async def create(self, **args: Unpack[WebhookEndpointCreateArgs]) -> WebhookEndpoint:
-        """A webhook endpoint must have a url and a list of enabled_events. You may optionally specify the Boolean connect parameter. If set to true, then a Connect webhook endpoint that notifies the specified url about events from all connected accounts is created; otherwise an account webhook endpoint that notifies the specified url only about events from your account is created. You can also create webhook endpoints in the [webhooks settings](https://dashboard.stripe.com/account/webhooks) section of the Dashboard. (``POST /v1/webhook_endpoints``)"""
-        return await self._call(ENDPOINTS["webhook_endpoints.create"], args)  # type: ignore[no-any-return]
+        """A webhook endpoint must have a url and a list of enabled_events. You may optionally specify the Boolean
+        connect parameter. If set to true, then a Connect webhook endpoint that notifies the specified url about events
+        from all connected accounts is created; otherwise an account webhook endpoint that notifies the specified url
+        only about events from your account is created. You can also create webhook endpoints in the [webhooks
+        settings](https://dashboard.stripe.com/account/webhooks) section of the Dashboard. (``POST
+        /v1/webhook_endpoints``)"""
+        return cast("WebhookEndpoint", await self._call(ENDPOINTS["webhook_endpoints.create"], args))
