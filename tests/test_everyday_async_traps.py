@@ -36,6 +36,9 @@ async def test_a_for_over_an_awaited_page_yields_its_customers(
     assert [c.id for c in page] == ["cus_a", "cus_b"]
     assert [c.id async for c in page] == ["cus_a", "cus_b"]  # this page only, as a plain `for`
     assert list(page) == page.data
+    assert dict(page)["has_more"] is True and page["data"] == page.data  # still maps its fields
+    with pytest.raises(StripeUsageError, match=r"page\.data\[0\]"):
+        page[0]  # type: ignore[index]
     assert len(api.calls) == 1
 
 

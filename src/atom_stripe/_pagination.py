@@ -49,9 +49,20 @@ class _PageBase(StripeObject, Generic[T]):
     def __len__(self) -> int:
         return len(self.data)
 
-    # A page iterates its items, as stripe-python's ListObject does (not pydantic's field pairs).
+    # A page iterates its items, as stripe-python's ListObject does (not pydantic's field pairs);
+    # like that dict, it still maps its field names: dict(page), page["has_more"].
     def __iter__(self) -> Iterator[T]:  # type: ignore[override]
         return iter(self.data)
+
+    def keys(self) -> list[str]:
+        return [*self.__dict__, *(self.__pydantic_extra__ or {})]
+
+    def __getitem__(self, key: str) -> Any:
+        if not isinstance(key, str):
+            raise StripeUsageError(f"a page maps field names; its items are page.data[{key!r}] (or `for item in page`)")
+        if key in self.__dict__:
+            return self.__dict__[key]
+        return (self.__pydantic_extra__ or {})[key]
 
     async def __aiter__(self) -> AsyncIterator[T]:
         """This page's items (``async for`` over the paginator walks every page)."""
