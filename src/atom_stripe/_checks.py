@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ._errors import StripeValueError
+from ._errors import StripeValueError, typename
 from .money import check_amount, normalize_currency
 
 #: The connect timeout when ``timeout`` is given as a number of seconds.
@@ -151,7 +151,7 @@ def check_id(name: str, value: Any) -> str:
     (``payments.confirm("..")`` would become ``POST /v1/confirm``).
     """
     if not isinstance(value, str) or not value:
-        raise StripeValueError(name, f"must be a non-empty id string, not {type(value).__name__}")
+        raise StripeValueError(name, f"must be a non-empty id string, not {typename(value)}")
     if _BAD_ID_CHARS.search(value) or not value.isprintable() or value in (".", ".."):
         raise StripeValueError(name, "must not be '.' or '..' nor contain '/', '?', '#', '%', '\\' or whitespace")
     return value

@@ -24,11 +24,14 @@
     ├── OAuthStateError               an OAuth callback whose state does not verify
     ├── StripeValueError (ValueError) bad input, refused before anything is sent
     ├── StripeUsageError (TypeError)  the library used the wrong way (``for`` over an async paginator)
+    │   ├── ClientClosedError         a call on a client already closed (after its ``async with``)
+    │   └── NotAwaitedError (AttributeError) a page's attribute asked of a paginator not awaited
     └── MissingExtraError (ImportError) an optional part whose extra is not installed
 """
 
 from __future__ import annotations
 
+import inspect
 import re
 from typing import Any
 
@@ -92,6 +95,37 @@ class StripeValueError(StripeError, ValueError):
 
 class StripeUsageError(StripeError, TypeError):
     """The library used the wrong way, e.g. a plain ``for`` over what needs ``async for``."""
+
+
+class ClientClosedError(StripeUsageError):
+    """A call on a client that is closed: its ``async with`` block has ended, or ``aclose()`` ran."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This client has been closed: make every call inside its `async with AsyncStripeClient(...) as stripe:` "
+            "block (or before `await stripe.aclose()`), or open a new client"
+        )
+
+
+class NotAwaitedError(StripeUsageError, AttributeError):
+    """A page's attribute (``.data``, ``.has_more``) asked of what ``list()`` returns before awaiting it.
+
+    An ``AttributeError`` too, so ``hasattr()`` and ``getattr(x, name, default)`` still answer."""
+
+
+def typename(value: object) -> str:
+    """A value's type name for a message, with the fix for the two usual slips: a model
+    where its id is expected, and a coroutine that was not awaited."""
+    name = type(value).__name__
+    if inspect.isawaitable(value):
+        return f"{name} (did you forget `await`?)"
+    if isinstance(getattr(value, "id", None), str) and isinstance(getattr(value, "object", None), str):
+        return f"{name} (pass {_snake(name)}.id)"
+    return name
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 class MissingExtraError(StripeError, ImportError):

@@ -8,12 +8,12 @@ page by page.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeVar
 
 from pydantic import Field, PrivateAttr
 
-from ._errors import StripeUsageError
+from ._errors import NotAwaitedError, StripeUsageError
 from ._models import StripeObject
 from ._prefetch import Prefetch
 
@@ -62,6 +62,26 @@ class _PageBase(StripeObject, Generic[T]):
     def __len__(self) -> int:
         return len(self.data)
 
+    # A page iterates its items, as stripe-python's ListObject does (not pydantic's field pairs);
+    # like that dict, it still maps its field names: dict(page), page["has_more"].
+    def __iter__(self) -> Iterator[T]:  # type: ignore[override]
+        return iter(self.data)
+
+    def keys(self) -> list[str]:
+        return [*self.__dict__, *(self.__pydantic_extra__ or {})]
+
+    def __getitem__(self, key: str) -> Any:
+        if not isinstance(key, str):
+            raise StripeUsageError(f"a page maps field names; its items are page.data[{key!r}] (or `for item in page`)")
+        if key in self.__dict__:
+            return self.__dict__[key]
+        return (self.__pydantic_extra__ or {})[key]
+
+    async def __aiter__(self) -> AsyncIterator[T]:
+        """This page's items (``async for`` over the paginator walks every page)."""
+        for item in self.data:
+            yield item
+
     def _repr_html_(self) -> str:
         from ._display import page_html
 
@@ -99,6 +119,12 @@ class SearchPage(_PageBase[T]):
         return {**self._params, "page": self.next_page}
 
 
+#: What a page has and a paginator does not: asked of a paginator, the list was not awaited.
+_PAGE_ATTRIBUTES = frozenset(
+    {*Page.model_fields, *SearchPage.model_fields, "get_next_page", "has_next_page", "next_params"}
+)
+
+
 class AsyncPaginator(Generic[T, P]):
     """What ``list()`` and ``search()`` return: await it for the first page, or iterate it."""
 
@@ -120,6 +146,14 @@ class AsyncPaginator(Generic[T, P]):
                 "a list or search is async: iterate it with `async for item in stripe.customers.list(...)`, "
                 "or `page = await stripe.customers.list(...)` for one page"
             )
+
+        def __getattr__(self, name: str) -> NoReturn:
+            if name in _PAGE_ATTRIBUTES:
+                raise NotAwaitedError(
+                    f"{name!r} is an attribute of a page: await the list first, "
+                    "`page = await stripe.customers.list(...)`, then `page.{name}`"
+                )
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     async def pages(self) -> AsyncIterator[P]:
         """Every page, one request each, until the last."""

@@ -27,7 +27,7 @@ from typing import Any, Literal, Union
 
 from typing_extensions import is_typeddict
 
-from ._errors import StripeValueError
+from ._errors import StripeValueError, typename
 
 _NoneType = type(None)
 #: Checks one value, raising ``_Misfit`` (the name is the value's parameter name); returns the
@@ -138,7 +138,7 @@ def _any(value: Any, name: str) -> None:
 
 def _str(value: Any, name: str) -> None:
     if not isinstance(value, str):
-        raise _Misfit(name, f"must be a string, not {type(value).__name__}")
+        raise _Misfit(name, f"must be a string, not {typename(value)}")
 
 
 def _bool(value: Any, name: str) -> None:
@@ -244,7 +244,7 @@ def _union(args: tuple[Any, ...]) -> Plan:
         if deeper:
             raise max(deeper, key=lambda m: len(m.name))
         described = dict.fromkeys(_describe(a) for a in args)
-        raise _Misfit(name, f"must be {' or '.join(described)}, not {type(value).__name__}")
+        raise _Misfit(name, f"must be {' or '.join(described)}, not {typename(value)}")
 
     return frozenset().union(*(taken for taken, _ in plans)), check
 

@@ -20,6 +20,7 @@ from ._errors import (
     APIConnectionError,
     APIResponseError,
     APITimeoutError,
+    ClientClosedError,
     StripeError,
     StripeValueError,
     make_status_error,
@@ -309,7 +310,7 @@ class Requester:
         body: tuple[bytes, str] | None = None,
     ) -> Call:
         if self.http.is_closed:
-            raise StripeError("This client has been closed.")
+            raise ClientClosedError()
         settings = self.settings
         headers = dict(settings.headers)
         if method == "POST":

@@ -70,6 +70,11 @@ def wire_params(
 
 
 def check_list_params(params: Mapping[str, Any]) -> None:
+    # A list's own fields expand nothing: its items do, under ``data.`` (and ``total_count`` is
+    # refused since 2025-03-31.basil: docs.stripe.com/changelog/basil/2025-03-31/deprecate-total-count-expansion).
+    for path in params.get("expand", ()):
+        if not path.startswith("data."):
+            raise StripeValueError("expand", f"{path!r} is not a field of the items: on a list, expand 'data.{path}'")
     limit = params.get("limit")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT):
         raise StripeValueError("limit", f"must be an integer from 1 to {MAX_LIMIT}")

@@ -189,7 +189,7 @@ async def mrr(
         moment = None if at is None else epoch(at, "at")
         subs = await recurring(client, every_status=moment is not None, progress=progress)
         return mrr_table(subs, moment)
-    moments = [epoch(a, "at") for a in at]
+    moments = sorted({epoch(a, "at") for a in at})  # in time order, as a plot or a diff expects
     subs = await recurring(client, every_status=True, progress=progress)
     tables = {pd.Timestamp(m, unit="s", tz="UTC"): mrr_table(subs, m) for m in moments}
     if not tables:

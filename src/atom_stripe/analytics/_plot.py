@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import TYPE_CHECKING, Any
 
 from .._errors import StripeValueError
@@ -25,11 +26,43 @@ def _money_axis(ax: Axes, currency: str) -> None:
 
 def _figure(rows: int, cols: int = 1, *, width: float = 9.0, height: float = 2.6) -> tuple[Figure, list[Axes]]:
     need("matplotlib")
-    from matplotlib.figure import Figure
+    from ._chart import Chart
 
-    figure = Figure(figsize=(width, 0.8 + height * rows), layout="constrained")
+    figure = Chart(figsize=(width, 0.8 + height * rows), layout="constrained")
     axes = figure.subplots(rows, cols, squeeze=False, sharex=cols == 1)
     return figure, [ax for row in axes for ax in row]
+
+
+#: A character of tick or title text, in points per point of font size (DejaVu Sans' digits
+#: are 0.64 em wide; a little over, so that estimates err on the side of room).
+CHAR_EM = 0.66
+#: What the money axis (tick labels and currency name) takes of a panel's width, in inches.
+Y_AXIS_INCHES = 1.5
+
+
+def _date_ticks(ax: Axes, where: list[Any], labels: list[str]) -> None:
+    """As many date labels as fit the axis' width (12 at most), slanted 30 degrees, so that
+    neighbours never overlap: each one's box is about ``len * em * cos 30 + em * sin 30`` wide."""
+    from matplotlib import rcParams
+    from matplotlib.font_manager import FontProperties
+
+    size = FontProperties(size=rcParams["xtick.labelsize"]).get_size_in_points()
+    longest = max((len(label) for label in labels), default=1)
+    box = longest * CHAR_EM * size * 0.866 + size * 0.5 + 4  # points, with a little gap
+    room = (ax.get_figure().get_figwidth() - Y_AXIS_INCHES) * 72  # type: ignore[union-attr]
+    fits = max(1, min(12, int(room // box)))
+    every = max(1, -(-len(where) // fits))
+    ax.set_xticks(where[::every], labels[::every], rotation=30, ha="right", rotation_mode="anchor")
+
+
+def _title(figure: Figure, title: str) -> None:
+    """The figure's title, wrapped to its width so that a narrow figure does not clip it."""
+    from matplotlib import rcParams
+    from matplotlib.font_manager import FontProperties
+
+    size = FontProperties(size=rcParams["figure.titlesize"]).get_size_in_points()
+    per_line = max(8, int(figure.get_figwidth() * 72 / (CHAR_EM * size)) - 2)
+    figure.suptitle(textwrap.fill(title, per_line))
 
 
 def _labels(periods: pd.Index, freq_hint: str) -> list[str]:
@@ -58,10 +91,8 @@ def plot_revenue(frame: pd.DataFrame, *, title: str = "Revenue by currency") -> 
         _money_axis(ax, currency)
     if currencies:
         axes[0].legend(loc="upper left", ncols=4, fontsize="small")
-        labels = _labels(periods, hint)
-        every = max(1, len(x) // 12)
-        axes[len(currencies) - 1].set_xticks(x[::every], labels[::every], rotation=30, ha="right")
-    figure.suptitle(title)
+        _date_ticks(axes[len(currencies) - 1], x, _labels(periods, hint))
+    _title(figure, title)
     return figure
 
 
@@ -80,8 +111,7 @@ def plot_mrr(frame: pd.DataFrame, *, title: str = "Monthly recurring revenue by 
             ax.fill_between(times, part["mrr"], alpha=0.15, color=COLORS["mrr"])
             ax.set_ylim(bottom=0, top=max(1, int(part["mrr"].max())) * 1.15)
             _money_axis(ax, currency)
-        every = max(1, len(times) // 12)
-        axes[len(currencies) - 1].set_xticks(times[::every], [t.strftime("%Y-%m-%d") for t in times[::every]])
+        _date_ticks(axes[len(currencies) - 1], times, [t.strftime("%Y-%m-%d") for t in times])
     else:
         figure, axes = _figure(1, max(len(currencies), 1), width=2.6 * max(len(currencies), 1), height=3.2)
         for ax, currency in zip(axes, currencies, strict=False):
@@ -93,7 +123,7 @@ def plot_mrr(frame: pd.DataFrame, *, title: str = "Monthly recurring revenue by 
             ax.set_ylim(0, value * 1.2 or 1)
             ax.annotate(format_money(value, currency), (0, value), ha="center", va="bottom")
             _money_axis(ax, currency)
-    figure.suptitle(title)
+    _title(figure, title)
     return figure
 
 
