@@ -6,16 +6,22 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
 
 import anyio
 
 from .._errors import StripeError
 from ._token import OAuthToken
 
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet, MultiFernet
+
 T = TypeVar("T")
+#: A store's key: one Fernet key, several (the newest first: it seals, all of them open), a
+#: ``Fernet`` or ``MultiFernet``, or None (no encryption; SQLite only).
+KeyInput: TypeAlias = "bytes | str | Sequence[bytes | str] | Fernet | MultiFernet | None"
 SECRET_COLUMNS = ("access_token", "refresh_token")
 #: A known value, encrypted with the store's key when the store is created, to recognise the key later.
 KEY_CHECK = b"atom_stripe token store v2"
@@ -70,20 +76,30 @@ class Sealer:
     a key values are stored as they are. Shared by every store that keeps tokens at rest.
     """
 
-    def __init__(self, key: bytes | str | None) -> None:
+    def __init__(self, key: KeyInput) -> None:
         self.fernet: Any = None
         if key is None:
             return
         try:
-            from cryptography.fernet import Fernet
+            from cryptography.fernet import Fernet, MultiFernet
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise TokenStoreError(
                 "Encryption needs the 'cryptography' package: pip install atom_stripe[oauth]"
             ) from exc
+        if isinstance(key, (Fernet, MultiFernet)):
+            self.fernet = key
+            return
+        keys = [key] if isinstance(key, (bytes, str)) else key
         try:
-            self.fernet = Fernet(key)
+            fernets = [Fernet(k) for k in keys]
         except (ValueError, TypeError):
-            raise TokenStoreError("The key is not a valid Fernet key (32 url-safe base64-encoded bytes).") from None
+            raise TokenStoreError(
+                "The key is not a valid Fernet key (32 url-safe base64-encoded bytes), nor a list of them."
+            ) from None
+        if not fernets:
+            raise TokenStoreError("The list of keys is empty: give at least one Fernet key.")
+        # MultiFernet seals with the first key and opens with any of them: key rotation.
+        self.fernet = fernets[0] if len(fernets) == 1 else MultiFernet(fernets)
 
     @property
     def encrypted(self) -> bool:

@@ -1,0 +1,83 @@
+"""PostgresTokenStore under pressure on a real PostgreSQL: a small pool, restarts, odd table names (issue 23)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+import anyio
+import pytest
+from cryptography.fernet import Fernet
+
+from atom_stripe.oauth import OAuthToken, PostgresTokenStore, StripeOAuth, TokenStoreUnavailableError
+
+from .servers import PostgresServer
+from .test_oauth import CLIENT_ID, PLATFORM_KEY, FakeConnect, connect  # noqa: F401 (a fixture)
+
+KEY = Fernet.generate_key()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"  # asyncpg is asyncio only
+
+
+@pytest.fixture
+def table() -> str:
+    return f"tokens_{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+async def small_store(postgres_server: PostgresServer, table: str) -> AsyncIterator[PostgresTokenStore]:
+    store = await PostgresTokenStore.connect(postgres_server.dsn, key=KEY, table=table, min_size=1, max_size=2)
+    yield store
+    await store.close()
+
+
+async def test_fifty_accounts_refresh_at_once_on_a_pool_of_two(
+    small_store: PostgresTokenStore,
+    connect: tuple[FakeConnect, str],  # noqa: F811
+) -> None:
+    fake, url = connect
+    accounts = [f"acct_1Many{i:02d}" for i in range(50)]
+    for account in accounts:
+        fake.refresh_tokens[f"rt_{account}"] = account
+        await small_store.put(
+            OAuthToken(access_token="sk_test_old", refresh_token=f"rt_{account}", stripe_user_id=account)
+        )
+    fresh: dict[str, OAuthToken] = {}
+
+    async def refresh(oauth: StripeOAuth, account: str) -> None:
+        fresh[account] = await oauth.refresh_stored(small_store, account)
+
+    with anyio.fail_after(60):  # before the fix, two refreshes held both connections and waited for a third
+        async with StripeOAuth(CLIENT_ID, PLATFORM_KEY, base_url=url) as oauth, anyio.create_task_group() as tg:
+            for account in accounts:
+                tg.start_soon(refresh, oauth, account)
+    assert len([c for c in fake.calls if c[0] == "/oauth/token"]) == 50
+    for account in accounts:  # every token Stripe issued was saved
+        stored = await small_store.get(account)
+        assert stored == fresh[account] and stored.refresh_token is not None
+        assert stored.refresh_token.get_secret_value().startswith("rt_issued")
+
+
+async def test_a_busy_pool_is_a_typed_error_after_acquire_timeout(postgres_server: PostgresServer, table: str) -> None:
+    store = await PostgresTokenStore.connect(
+        postgres_server.dsn, key=KEY, table=table, min_size=1, max_size=1, acquire_timeout=0.3
+    )
+    try:
+        with anyio.fail_after(10):
+            async with store.refresh_lock("acct_1Holder"):  # holds the pool's only connection
+                started = time.monotonic()
+                async with anyio.create_task_group() as tg:  # other tasks than the lock's holder
+
+                    async def other() -> None:
+                        with pytest.raises(TokenStoreUnavailableError, match=r"within 0\.3 s"):
+                            await store.get("acct_1Other")
+
+                    tg.start_soon(other)
+                assert 0.25 < time.monotonic() - started < 2
+            assert await store.get("acct_1Other") is None  # free again
+    finally:
+        await store.close()
