@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import anyio
+import asyncpg
 import pytest
 from cryptography.fernet import Fernet
 
@@ -79,5 +80,75 @@ async def test_a_busy_pool_is_a_typed_error_after_acquire_timeout(postgres_serve
                     tg.start_soon(other)
                 assert 0.25 < time.monotonic() - started < 2
             assert await store.get("acct_1Other") is None  # free again
+    finally:
+        await store.close()
+
+
+def a_token(account: str = "acct_1Restart") -> OAuthToken:
+    return OAuthToken(access_token="sk_test_a", refresh_token="rt_a", stripe_user_id=account)
+
+
+async def test_a_restarting_server_is_unavailable_not_a_permanent_error(
+    postgres_server: PostgresServer, table: str
+) -> None:
+    # No idle connections kept: every call opens a new one, and meets the server as it is.
+    store = await PostgresTokenStore.connect(
+        postgres_server.dsn, key=KEY, table=table, min_size=0, max_inactive_connection_lifetime=0.05
+    )
+    await store.put(a_token())
+    client = await asyncpg.connect(postgres_server.dsn)  # keeps a smart shutdown going
+    phase = "shutting down"
+    try:
+        postgres_server.begin_smart_shutdown()
+        await anyio.sleep(0.3)
+        with pytest.raises(TokenStoreUnavailableError, match="shutting down"):
+            await store.get("acct_1Restart")
+        await client.close()
+        postgres_server.wait_stopped()
+        postgres_server.start_in_recovery()
+        phase = "in recovery"
+        with pytest.raises(TokenStoreUnavailableError, match="not accepting connections|starting up"):
+            await store.put(a_token())
+        with pytest.raises(TokenStoreUnavailableError):
+            async with store.refresh_lock("acct_1Restart"):
+                pass
+    finally:  # the server back as it was, whatever failed
+        if phase == "in recovery":
+            postgres_server.promote()
+        else:
+            await client.close()
+            postgres_server.wait_stopped()
+            postgres_server.start()
+    assert await store.get("acct_1Restart") == a_token()
+    await store.close()
+
+
+async def test_a_shutdown_inside_the_refresh_lock_is_unavailable(postgres_server: PostgresServer, table: str) -> None:
+    store = await PostgresTokenStore.connect(postgres_server.dsn, key=KEY, table=table)
+    await store.put(a_token())
+    try:
+        async with store.refresh_lock("acct_1Restart"):
+            postgres_server.stop()  # a fast shutdown ends the lock's session
+            with pytest.raises(TokenStoreUnavailableError):
+                await store.get("acct_1Restart")
+    finally:
+        postgres_server.start()
+    assert await store.get("acct_1Restart") == a_token()  # the pool reconnects
+    await store.close()
+
+
+@pytest.mark.parametrize("name", ["user", "order", "select"])
+async def test_a_table_named_like_an_sql_keyword_works(postgres_server: PostgresServer, name: str) -> None:
+    store = await PostgresTokenStore.connect(postgres_server.dsn, key=KEY, table=name)
+    try:
+        await store.put(a_token())
+        assert await store.get("acct_1Restart") == a_token()
+        async with store.refresh_lock("acct_1Restart"):
+            await store.put(a_token("acct_1Second"))
+        await store.delete("acct_1Restart")
+        assert await store.get("acct_1Restart") is None
+        again = await PostgresTokenStore.connect(postgres_server.dsn, key=KEY, table=name)  # finds it set up
+        assert await again.get("acct_1Second") == a_token("acct_1Second")
+        await again.close()
     finally:
         await store.close()
