@@ -110,26 +110,16 @@ class PostgresServer:
             user=self.user,
         )
 
+    def _spawn(self, *settings: str) -> subprocess.Popen[bytes]:
+        command = [str(self.bindir / "postgres"), "-D", str(self.data), "-p", str(self.port), "-h", "127.0.0.1"]
+        command += ["-k", str(self.root), "-c", "fsync=off"]
+        for setting in settings:
+            command += ["-c", setting]
+        self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, user=self.user)
+        return self.proc
+
     def start(self) -> PostgresServer:
-        self.proc = subprocess.Popen(
-            [
-                str(self.bindir / "postgres"),
-                "-D",
-                str(self.data),
-                "-p",
-                str(self.port),
-                "-h",
-                "127.0.0.1",
-                "-k",
-                str(self.root),
-                "-c",
-                "fsync=off",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            user=self.user,
-        )
-        wait_for_port(self.port, self.proc, "postgres")
+        wait_for_port(self.port, self._spawn(), "postgres")
         ready = [str(self.bindir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)]
         deadline = time.monotonic() + 30
         while subprocess.run(ready, check=False).returncode != 0:  # listening, but maybe still starting
@@ -160,14 +150,7 @@ class PostgresServer:
         (self.data / "standby.signal").touch()
         if self.user is not None:
             shutil.chown(self.data / "standby.signal", self.user)
-        self.proc = subprocess.Popen(
-            [str(self.bindir / "postgres"), "-D", str(self.data), "-p", str(self.port), "-h", "127.0.0.1"]
-            + ["-k", str(self.root), "-c", "fsync=off", "-c", "hot_standby=off"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            user=self.user,
-        )
-        wait_for_port(self.port, self.proc, "postgres")
+        wait_for_port(self.port, self._spawn("hot_standby=off"), "postgres")
         return self
 
     def promote(self) -> None:

@@ -107,7 +107,7 @@ async def test_a_restarting_server_is_unavailable_not_a_permanent_error(
         postgres_server.wait_stopped()
         postgres_server.start_in_recovery()
         phase = "in recovery"
-        with pytest.raises(TokenStoreUnavailableError, match="not accepting connections|starting up"):
+        with pytest.raises(TokenStoreUnavailableError, match=r"not accepting connections|starting up"):
             await store.put(a_token())
         with pytest.raises(TokenStoreUnavailableError):
             async with store.refresh_lock("acct_1Restart"):
