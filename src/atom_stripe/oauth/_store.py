@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
+import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
 
@@ -183,28 +186,59 @@ class Sealer:
         return OAuthToken.model_validate(fields)
 
 
+def _try_lock(fd: int) -> bool:
+    """Take an exclusive lock on an open file without waiting; False if another holder has it.
+
+    ``flock`` locks belong to the open file, not the process: two opens conflict even in one
+    process, and the lock goes when the file is closed or its process dies."""
+    try:
+        if sys.platform == "win32":  # pragma: no cover - tested on Linux
+            import msvcrt
+
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
 class SQLiteTokenStore:
     """Tokens in a SQLite file; access and refresh tokens encrypted with Fernet when given a key.
 
-    ``key`` is a Fernet key (``cryptography.fernet.Fernet.generate_key()``). A store created
-    with a key refuses to open with another key or none, and one created without a key
-    refuses to open with one: it never hands back garbage. Each encrypted token is bound to
-    its account and column (a ciphertext copied elsewhere is refused). A new file is created
-    readable by its owner only (0600). The file survives restarts; blocking SQLite work runs
-    in a worker thread, so it suits asyncio and trio alike. Any SQLite failure is a
-    :class:`TokenStoreError`.
+    ``key`` is a Fernet key (``cryptography.fernet.Fernet.generate_key()``), or several for
+    key rotation (the newest first; see :meth:`rotate`). A store created with a key refuses
+    to open with another key or none, and one created without a key refuses to open with
+    one: it never hands back garbage. Each encrypted token is bound to its account and
+    column (a ciphertext copied elsewhere is refused). The file is readable by its owner
+    only: created 0600, and an existing file that others can read is made 0600 when opened
+    (:class:`TokenStoreError` when that is not allowed). :meth:`refresh_lock` (a lock file
+    per account in ``<path>.locks/``) makes ``StripeOAuth.refresh_stored`` one refresh per
+    account across every process that opens the file. The file survives restarts; blocking
+    SQLite work runs in a worker thread, so it suits asyncio and trio alike. Any SQLite
+    failure is a :class:`TokenStoreError`.
     """
 
-    def __init__(self, path: str | Path, *, key: bytes | str | None = None) -> None:
+    def __init__(self, path: str | Path, *, key: KeyInput = None) -> None:
         self.path = Path(path)
         self._sealer = Sealer(key)
         self._lock = threading.Lock()
+        self.lock_timeout = 30.0
         try:
             # Created private before SQLite opens it (SQLite gives its journals the file's mode).
-            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                if os.fstat(fd).st_mode & 0o077:  # made by something else, readable by others
+                    os.fchmod(fd, 0o600)
+            finally:
+                os.close(fd)
             self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
         except (OSError, sqlite3.Error) as exc:
-            raise TokenStoreError(f"Cannot open {self.path}: {exc}") from None
+            raise TokenStoreError(
+                f"Cannot open {self.path} readable by its owner only (it holds tokens): {exc}"
+            ) from None
         try:
             self._run(self._open)
         except BaseException:
@@ -268,6 +302,31 @@ class SQLiteTokenStore:
 
     async def delete(self, stripe_user_id: str) -> None:
         await anyio.to_thread.run_sync(self._run, self._delete, stripe_user_id)
+
+    @asynccontextmanager
+    async def refresh_lock(self, stripe_user_id: str) -> AsyncIterator[None]:
+        """Hold one account's refresh lock across every process that uses this file.
+
+        Waits at most ``lock_timeout`` seconds for it (then :class:`TokenStoreError`). The lock
+        is an exclusive ``flock`` on a file of ``<path>.locks/``, so a process that dies while
+        holding it frees it.
+        """
+        folder = Path(f"{self.path}.locks")
+        name = hashlib.sha256(stripe_user_id.encode()).hexdigest()[:32]
+        try:
+            folder.mkdir(mode=0o700, exist_ok=True)
+            fd = os.open(folder / name, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise TokenStoreError(f"Cannot open the refresh lock in {folder}: {exc}") from None
+        try:
+            deadline = anyio.current_time() + self.lock_timeout
+            while not _try_lock(fd):
+                if anyio.current_time() >= deadline:
+                    raise TokenStoreError(f"Another process held the refresh lock for {self.lock_timeout} s.")
+                await anyio.sleep(0.02)
+            yield
+        finally:
+            os.close(fd)  # lets the lock go
 
     def close(self) -> None:
         """Close the database file."""
