@@ -259,6 +259,38 @@ class PostgresTokenStore:
 
         await self._run(delete)
 
+    async def accounts(self) -> list[str]:
+        """Every account with a stored token, sorted."""
+
+        async def accounts(conn: asyncpg.Connection) -> list[str]:
+            return [row[0] for row in await conn.fetch(f"SELECT stripe_user_id FROM {self._table} ORDER BY 1")]
+
+        return await self._run(accounts)
+
+    async def rotate(self) -> int:
+        """Seal every stored token again with the first key; return how many accounts.
+
+        Give every replica the new key first and the old ones after it (``key=[new, old]``),
+        call this once from one of them, then the old keys can go. One transaction: a token
+        that opens with none of the keys stops it with :class:`TokenStoreError` and nothing
+        changes.
+        """
+        reseal = self._sealer.reseal
+
+        async def rotate(conn: asyncpg.Connection) -> int:
+            rows = await conn.fetch(f"SELECT stripe_user_id, access_token, refresh_token FROM {self._table} FOR UPDATE")
+            for account, access, refresh in rows:
+                await conn.execute(
+                    f"UPDATE {self._table} SET access_token = $2, refresh_token = $3 WHERE stripe_user_id = $1",
+                    account,
+                    reseal(account, "access_token", access),
+                    reseal(account, "refresh_token", refresh),
+                )
+            await conn.execute(f"UPDATE {self._meta} SET value = $1 WHERE name = 'key_check'", self._sealer.key_check())
+            return len(rows)
+
+        return await self._run(rotate)
+
     @asynccontextmanager
     async def refresh_lock(self, stripe_user_id: str) -> AsyncIterator[None]:
         """Hold one account's refresh lock across every replica (a PostgreSQL advisory lock).

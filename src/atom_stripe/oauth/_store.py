@@ -67,6 +67,10 @@ class InMemoryTokenStore:
     async def delete(self, stripe_user_id: str) -> None:
         self._tokens.pop(stripe_user_id, None)
 
+    async def accounts(self) -> list[str]:
+        """Every account with a stored token, sorted."""
+        return sorted(self._tokens)
+
     def __repr__(self) -> str:
         return f"InMemoryTokenStore({len(self._tokens)} account(s))"
 
@@ -125,7 +129,10 @@ class Sealer:
             raise TokenStoreError(f"{where} holds unencrypted tokens: it cannot be opened with a key.")
         plain = self._decrypt(stored)
         if plain not in (KEY_CHECK, LEGACY_KEY_CHECK):
-            raise TokenStoreError(f"Wrong key for {where}: refusing to open it.")
+            raise TokenStoreError(
+                f"Wrong key for {where}: refusing to open it. To change keys, open it with the new key"
+                " first and the old one after it, and call rotate()."
+            )
         return plain == LEGACY_KEY_CHECK
 
     def reseal_legacy(self, account: str, name: str, value: bytes | None) -> bytes | None:
@@ -163,6 +170,12 @@ class Sealer:
         if bound_account != account or bound_name != name or not isinstance(token, str):
             raise TokenStoreError(f"The stored {name} of {account} does not belong to that row: refusing it.")
         return token
+
+    def reseal(self, account: str, name: str, value: bytes | None) -> bytes | None:
+        """A stored token (sealed with any of the keys) sealed again with the first key."""
+        if self.fernet is None:
+            raise TokenStoreError("This store has no key: there is nothing to rotate.")
+        return self.seal(account, name, self.open(account, name, value))
 
     def seal_token(self, token: OAuthToken) -> tuple[str, bytes | None, bytes | None, str]:
         """A token as a row: account, sealed access token, sealed refresh token, the rest as JSON."""
@@ -292,6 +305,35 @@ class SQLiteTokenStore:
     def _delete(self, stripe_user_id: str) -> None:
         with self._db:
             self._db.execute("DELETE FROM tokens WHERE stripe_user_id = ?", (stripe_user_id,))
+
+    def _rotate(self) -> int:
+        db, reseal = self._db, self._sealer.reseal
+        with db:
+            db.execute("BEGIN IMMEDIATE")  # no other process writes meanwhile
+            rows = db.execute("SELECT stripe_user_id, access_token, refresh_token FROM tokens").fetchall()
+            for account, access, refresh in rows:
+                db.execute(
+                    "UPDATE tokens SET access_token = ?, refresh_token = ? WHERE stripe_user_id = ?",
+                    (reseal(account, "access_token", access), reseal(account, "refresh_token", refresh), account),
+                )
+            db.execute("UPDATE meta SET value = ? WHERE name = 'key_check'", (self._sealer.key_check(),))
+        return len(rows)
+
+    async def rotate(self) -> int:
+        """Seal every stored token again with the first key; return how many accounts.
+
+        Open the store with the new key first and the old ones after it (``key=[new, old]``),
+        call this once, then the old keys can go. All or nothing: a token that opens with
+        none of the keys stops it with :class:`TokenStoreError` and nothing changes.
+        """
+        return await anyio.to_thread.run_sync(self._run, self._rotate)
+
+    def _accounts(self) -> list[str]:
+        return [row[0] for row in self._db.execute("SELECT stripe_user_id FROM tokens ORDER BY 1").fetchall()]
+
+    async def accounts(self) -> list[str]:
+        """Every account with a stored token, sorted."""
+        return await anyio.to_thread.run_sync(self._run, self._accounts)
 
     async def get(self, stripe_user_id: str) -> OAuthToken | None:
         row = await anyio.to_thread.run_sync(self._run, self._get, stripe_user_id)
