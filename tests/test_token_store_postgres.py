@@ -152,3 +152,40 @@ async def test_a_table_named_like_an_sql_keyword_works(postgres_server: Postgres
         await again.close()
     finally:
         await store.close()
+
+
+async def test_restart_cycles_under_load_raise_only_unavailable(postgres_server: PostgresServer, table: str) -> None:
+    store = await PostgresTokenStore.connect(postgres_server.dsn, key=KEY, table=table, max_size=4)
+    failures: list[BaseException] = []
+    calls = 0
+
+    async def busy(i: int) -> None:
+        nonlocal calls
+        account = f"acct_1Busy{i}"
+        while True:
+            try:
+                if i % 3 == 0:
+                    async with store.refresh_lock(account):
+                        await store.put(a_token(account))
+                else:
+                    await store.put(a_token(account))
+                    assert await store.get(account) == a_token(account)
+                calls += 1
+            except Exception as exc:  # every failure is collected and checked below
+                failures.append(exc)
+            await anyio.sleep(0.005)
+
+    async with anyio.create_task_group() as tg:
+        for i in range(9):
+            tg.start_soon(busy, i)
+        for _ in range(3):
+            await anyio.sleep(0.4)
+            postgres_server.stop()
+            await anyio.sleep(0.2)
+            postgres_server.start()
+        await anyio.sleep(0.5)
+        tg.cancel_scope.cancel()
+    assert failures and calls
+    assert {type(f) for f in failures} == {TokenStoreUnavailableError}, {repr(f) for f in failures}
+    assert await store.get("acct_1Busy1") == a_token("acct_1Busy1")
+    await store.close()
