@@ -110,26 +110,16 @@ class PostgresServer:
             user=self.user,
         )
 
+    def _spawn(self, *settings: str) -> subprocess.Popen[bytes]:
+        command = [str(self.bindir / "postgres"), "-D", str(self.data), "-p", str(self.port), "-h", "127.0.0.1"]
+        command += ["-k", str(self.root), "-c", "fsync=off"]
+        for setting in settings:
+            command += ["-c", setting]
+        self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, user=self.user)
+        return self.proc
+
     def start(self) -> PostgresServer:
-        self.proc = subprocess.Popen(
-            [
-                str(self.bindir / "postgres"),
-                "-D",
-                str(self.data),
-                "-p",
-                str(self.port),
-                "-h",
-                "127.0.0.1",
-                "-k",
-                str(self.root),
-                "-c",
-                "fsync=off",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            user=self.user,
-        )
-        wait_for_port(self.port, self.proc, "postgres")
+        wait_for_port(self.port, self._spawn(), "postgres")
         ready = [str(self.bindir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)]
         deadline = time.monotonic() + 30
         while subprocess.run(ready, check=False).returncode != 0:  # listening, but maybe still starting
@@ -141,8 +131,37 @@ class PostgresServer:
     def stop(self) -> None:
         if self.proc is not None:
             self.proc.send_signal(signal.SIGINT)  # a "fast" shutdown (SIGTERM waits for clients to leave)
+            self.wait_stopped()
+
+    def begin_smart_shutdown(self) -> None:
+        """SIGTERM: until its last client leaves, the server refuses new connections with
+        "the database system is shutting down" (SQLSTATE 57P03)."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+
+    def wait_stopped(self) -> None:
+        if self.proc is not None:
             self.proc.wait(timeout=30)
             self.proc = None
+
+    def start_in_recovery(self) -> PostgresServer:
+        """Start as a standby without hot standby: it listens, but refuses every connection
+        (SQLSTATE 57P03, "not accepting connections") until :meth:`promote`."""
+        (self.data / "standby.signal").touch()
+        if self.user is not None:
+            shutil.chown(self.data / "standby.signal", self.user)
+        wait_for_port(self.port, self._spawn("hot_standby=off"), "postgres")
+        return self
+
+    def promote(self) -> None:
+        """End :meth:`start_in_recovery`: the server becomes a primary and accepts connections."""
+        subprocess.run(
+            [str(self.bindir / "pg_ctl"), "promote", "-w", "-D", str(self.data)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            user=self.user,
+        )
 
     def remove(self) -> None:
         self.stop()

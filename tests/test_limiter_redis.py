@@ -122,3 +122,9 @@ async def test_the_name_is_required_and_scopes_the_limit(redis: Redis, sent: lis
         with pytest.raises(RateLimiterError):
             await a.customers.retrieve("cus_3")  # its own next turn is a second away
     assert len(sent) == 2
+
+
+@pytest.mark.parametrize("timeout", [0, -1, float("inf"), "5", True])
+def test_a_bad_timeout_is_refused(timeout: Any) -> None:
+    with pytest.raises(StripeValueError, match="timeout"):
+        RedisRateLimiter(Redis(), requests_per_second=1, name="acct_1", timeout=timeout)

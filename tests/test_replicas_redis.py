@@ -55,7 +55,8 @@ def stripe_api(fixtures: dict[str, Any]) -> Iterator[tuple[str, list[float]]]:
     arrivals: list[float] = []
 
     async def customer(request: Request) -> JSONResponse:
-        arrivals.append(time.time())
+        if request.path_params["cid"] != "cus_warmup":  # replica_worker's first call
+            arrivals.append(time.time())
         return JSONResponse({**fixtures["customer"], "id": request.path_params["cid"]})
 
     with serve_asgi(Starlette(routes=[Route("/v1/customers/{cid}", customer)])) as url:
@@ -70,10 +71,10 @@ def most_in_one_second(times: list[float], jitter: float = 0.1) -> int:
     return max(len([t for t in times if start <= t < start + 1.0 - jitter]) for start in times)
 
 
-def run_replicas(base_url: str, redis_url: str, name: str, calls: int) -> float:
-    """Two processes, ``calls`` concurrent calls each, started together; seconds until both end."""
+def run_replicas(base_url: str, redis_url: str, name: str, calls: int) -> None:
+    """Two processes, ``calls`` concurrent calls each, started together."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(atom_stripe.__file__).parent.parent), str(ROOT)])}
-    start_at = time.time() + 1.5  # both are up and connected by then
+    start_at = time.time() + 3.0  # both are up, connected and warmed up by then
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "tests.replica_worker", base_url, redis_url, name, str(calls), str(start_at)],
@@ -86,24 +87,27 @@ def run_replicas(base_url: str, redis_url: str, name: str, calls: int) -> float:
     ]
     outputs = [p.communicate(timeout=60)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0] and all("done" in o for o in outputs)
-    return time.time() - start_at
 
 
 # -- the shared rate limit ----------------------------------------------------------------
 
 
 def test_two_processes_share_one_limit(redis_server: RedisServer, stripe_api: tuple[str, list[float]]) -> None:
+    # Timed at the server, from the first arrival to the last: process start-up and exit on a
+    # loaded machine are not the limiter's.
     url, arrivals = stripe_api
-    took = run_replicas(url, redis_server.url, unique("acct"), 20)
+    run_replicas(url, redis_server.url, unique("acct"), 20)
     # 10/s with a burst of 2: 2 at once, then one every 100 ms for the other 38.
+    took = max(arrivals) - min(arrivals)
     assert len(arrivals) == 40
-    assert took >= 3.7, took
+    assert took >= 3.6, took
     assert most_in_one_second(arrivals) <= 10 + 2
     limited = arrivals[:]
 
     arrivals.clear()
-    took_alone = run_replicas(url, "-", "-", 20)  # no shared limiter: as fast as the server goes
-    assert len(arrivals) == 40 and took_alone < 2.0 and most_in_one_second(arrivals) == 40
+    run_replicas(url, "-", "-", 20)  # no shared limiter: as fast as the server goes
+    took_alone = max(arrivals) - min(arrivals)
+    assert len(arrivals) == 40 and most_in_one_second(arrivals) == 40
     print(
         f"40 calls from 2 processes: {took:.2f} s shared at 10/s (max {most_in_one_second(limited)}/s), "
         f"{took_alone:.2f} s without"

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import stat
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
+import anyio
 import pytest
 from cryptography.fernet import Fernet
 
+import atom_stripe
 from atom_stripe.oauth import OAuthToken, SQLiteTokenStore, TokenStoreError
+
+from .helpers import ROOT
+from .test_oauth import ACCOUNT, FakeConnect, connect  # noqa: F401 (a fixture)
 
 A, B = "acct_1Alice", "acct_1Bob"
 
@@ -112,3 +121,63 @@ async def test_a_store_from_before_row_binding_is_resealed_when_opened(tmp_path:
     with sqlite3.connect(path) as db:
         sealed = db.execute("SELECT access_token FROM tokens").fetchone()[0]
     assert A.encode() in fernet.decrypt(sealed)  # now bound to its row
+
+
+# -- issue 23: one refresh across processes, and a file made private when opened ---------------
+
+
+def test_two_processes_refresh_once_and_end_with_the_same_token(
+    tmp_path: Path,
+    connect: tuple[FakeConnect, str],  # noqa: F811
+) -> None:
+    fake, url = connect
+    fake.refresh_delay = 0.5  # both processes ask while the first refresh is in flight
+    path, key = tmp_path / "tokens.db", Fernet.generate_key()
+    store = SQLiteTokenStore(path, key=key)
+    anyio.run(store.put, OAuthToken(access_token="sk_test_old", refresh_token="rt_initial", stripe_user_id=ACCOUNT))
+    store.close()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(atom_stripe.__file__).parent.parent), str(ROOT)])}
+    start_at = time.time() + 2.0  # both are up by then
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.token_store_worker", str(path), key.decode(), url, ACCOUNT, str(start_at)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=60)[0].split() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    assert outputs[0] == outputs[1] == ["token", "rt_issued1"]  # the second waited and found the new token
+    assert len([c for c in fake.calls if c[0] == "/oauth/token"]) == 1
+    store = SQLiteTokenStore(path, key=key)
+    stored = anyio.run(store.get, ACCOUNT)
+    assert stored is not None and stored.refresh_token is not None
+    assert stored.refresh_token.get_secret_value() == "rt_issued1"
+    store.close()
+
+
+def test_an_existing_file_readable_by_others_is_made_private(tmp_path: Path) -> None:
+    path = tmp_path / "tokens.db"
+    sqlite3.connect(path).close()  # made by something else, with the umask's 0644
+    path.chmod(0o644)
+    SQLiteTokenStore(path, key=Fernet.generate_key()).close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+async def test_the_refresh_lock_is_one_holder_at_a_time(tmp_path: Path) -> None:
+    one, two = SQLiteTokenStore(tmp_path / "t.db"), SQLiteTokenStore(tmp_path / "t.db")
+    two.lock_timeout = 0.2
+    async with one.refresh_lock(A):
+        with pytest.raises(TokenStoreError, match="held the refresh lock"):
+            async with two.refresh_lock(A):
+                pass
+        async with two.refresh_lock(B):  # another account's lock is free
+            pass
+    async with two.refresh_lock(A):  # let go
+        pass
+    assert stat.S_IMODE((tmp_path / "t.db.locks").stat().st_mode) == 0o700
+    one.close()
+    two.close()

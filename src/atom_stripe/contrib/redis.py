@@ -54,9 +54,8 @@ T = TypeVar("T")
 
 
 def check_timeout(timeout: Any) -> float:
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:
-        raise StripeValueError("timeout", "must be a positive number of seconds (each Redis round trip's limit)")
-    return float(timeout)
+    """A round trip's time limit, checked: a positive number of seconds."""
+    return check_rate("timeout", timeout)
 
 
 async def call_redis(call: Callable[[], Awaitable[T]], *, timeout: float, error: type[StripeError], what: str) -> T:

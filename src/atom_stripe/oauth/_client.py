@@ -233,8 +233,8 @@ class StripeOAuth:
 
         The callers that arrive while a refresh is in flight wait for it and get the same
         new token. A failed refresh raises and leaves the stored token as it was. A store
-        with a ``refresh_lock(stripe_user_id)`` (``PostgresTokenStore``) makes it one refresh
-        across every replica: a replica that waited for the lock and finds the token
+        with a ``refresh_lock(stripe_user_id)`` (``PostgresTokenStore``, ``SQLiteTokenStore``) makes it one
+        refresh across every replica: a replica that waited for the lock and finds the token
         changed returns the new one instead of refreshing again.
         """
         while True:

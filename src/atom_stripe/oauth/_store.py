@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
 
 import anyio
 
 from .._errors import StripeError
 from ._token import OAuthToken
 
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet, MultiFernet
+
 T = TypeVar("T")
+#: A store's key: one Fernet key, several (the newest first: it seals, all of them open), a
+#: ``Fernet`` or ``MultiFernet``, or None (no encryption; SQLite only).
+KeyInput: TypeAlias = "bytes | str | Sequence[bytes | str] | Fernet | MultiFernet | None"
 SECRET_COLUMNS = ("access_token", "refresh_token")
 #: A known value, encrypted with the store's key when the store is created, to recognise the key later.
 KEY_CHECK = b"atom_stripe token store v2"
@@ -58,6 +67,10 @@ class InMemoryTokenStore:
     async def delete(self, stripe_user_id: str) -> None:
         self._tokens.pop(stripe_user_id, None)
 
+    async def accounts(self) -> list[str]:
+        """Every account with a stored token, sorted."""
+        return sorted(self._tokens)
+
     def __repr__(self) -> str:
         return f"InMemoryTokenStore({len(self._tokens)} account(s))"
 
@@ -70,20 +83,30 @@ class Sealer:
     a key values are stored as they are. Shared by every store that keeps tokens at rest.
     """
 
-    def __init__(self, key: bytes | str | None) -> None:
+    def __init__(self, key: KeyInput) -> None:
         self.fernet: Any = None
         if key is None:
             return
         try:
-            from cryptography.fernet import Fernet
+            from cryptography.fernet import Fernet, MultiFernet
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise TokenStoreError(
                 "Encryption needs the 'cryptography' package: pip install atom_stripe[oauth]"
             ) from exc
+        if isinstance(key, (Fernet, MultiFernet)):
+            self.fernet = key
+            return
+        keys = [key] if isinstance(key, (bytes, str)) else key
         try:
-            self.fernet = Fernet(key)
+            fernets = [Fernet(k) for k in keys]
         except (ValueError, TypeError):
-            raise TokenStoreError("The key is not a valid Fernet key (32 url-safe base64-encoded bytes).") from None
+            raise TokenStoreError(
+                "The key is not a valid Fernet key (32 url-safe base64-encoded bytes), nor a list of them."
+            ) from None
+        if not fernets:
+            raise TokenStoreError("The list of keys is empty: give at least one Fernet key.")
+        # MultiFernet seals with the first key and opens with any of them: key rotation.
+        self.fernet = fernets[0] if len(fernets) == 1 else MultiFernet(fernets)
 
     @property
     def encrypted(self) -> bool:
@@ -106,7 +129,10 @@ class Sealer:
             raise TokenStoreError(f"{where} holds unencrypted tokens: it cannot be opened with a key.")
         plain = self._decrypt(stored)
         if plain not in (KEY_CHECK, LEGACY_KEY_CHECK):
-            raise TokenStoreError(f"Wrong key for {where}: refusing to open it.")
+            raise TokenStoreError(
+                f"Wrong key for {where}: refusing to open it. To change keys, open it with the new key"
+                " first and the old one after it, and call rotate()."
+            )
         return plain == LEGACY_KEY_CHECK
 
     def reseal_legacy(self, account: str, name: str, value: bytes | None) -> bytes | None:
@@ -145,6 +171,12 @@ class Sealer:
             raise TokenStoreError(f"The stored {name} of {account} does not belong to that row: refusing it.")
         return token
 
+    def reseal(self, account: str, name: str, value: bytes | None) -> bytes | None:
+        """A stored token (sealed with any of the keys) sealed again with the first key."""
+        if self.fernet is None:
+            raise TokenStoreError("This store has no key: there is nothing to rotate.")
+        return self.seal(account, name, self.open(account, name, value))
+
     def seal_token(self, token: OAuthToken) -> tuple[str, bytes | None, bytes | None, str]:
         """A token as a row: account, sealed access token, sealed refresh token, the rest as JSON."""
         account = _account(token)
@@ -167,28 +199,59 @@ class Sealer:
         return OAuthToken.model_validate(fields)
 
 
+def _try_lock(fd: int) -> bool:
+    """Take an exclusive lock on an open file without waiting; False if another holder has it.
+
+    ``flock`` locks belong to the open file, not the process: two opens conflict even in one
+    process, and the lock goes when the file is closed or its process dies."""
+    try:
+        if sys.platform == "win32":  # pragma: no cover - tested on Linux
+            import msvcrt
+
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
 class SQLiteTokenStore:
     """Tokens in a SQLite file; access and refresh tokens encrypted with Fernet when given a key.
 
-    ``key`` is a Fernet key (``cryptography.fernet.Fernet.generate_key()``). A store created
-    with a key refuses to open with another key or none, and one created without a key
-    refuses to open with one: it never hands back garbage. Each encrypted token is bound to
-    its account and column (a ciphertext copied elsewhere is refused). A new file is created
-    readable by its owner only (0600). The file survives restarts; blocking SQLite work runs
-    in a worker thread, so it suits asyncio and trio alike. Any SQLite failure is a
-    :class:`TokenStoreError`.
+    ``key`` is a Fernet key (``cryptography.fernet.Fernet.generate_key()``), or several for
+    key rotation (the newest first; see :meth:`rotate`). A store created with a key refuses
+    to open with another key or none, and one created without a key refuses to open with
+    one: it never hands back garbage. Each encrypted token is bound to its account and
+    column (a ciphertext copied elsewhere is refused). The file is readable by its owner
+    only: created 0600, and an existing file that others can read is made 0600 when opened
+    (:class:`TokenStoreError` when that is not allowed). :meth:`refresh_lock` (a lock file
+    per account in ``<path>.locks/``) makes ``StripeOAuth.refresh_stored`` one refresh per
+    account across every process that opens the file. The file survives restarts; blocking
+    SQLite work runs in a worker thread, so it suits asyncio and trio alike. Any SQLite
+    failure is a :class:`TokenStoreError`.
     """
 
-    def __init__(self, path: str | Path, *, key: bytes | str | None = None) -> None:
+    def __init__(self, path: str | Path, *, key: KeyInput = None) -> None:
         self.path = Path(path)
         self._sealer = Sealer(key)
         self._lock = threading.Lock()
+        self.lock_timeout = 30.0
         try:
             # Created private before SQLite opens it (SQLite gives its journals the file's mode).
-            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                if os.fstat(fd).st_mode & 0o077:  # made by something else, readable by others
+                    os.fchmod(fd, 0o600)
+            finally:
+                os.close(fd)
             self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
         except (OSError, sqlite3.Error) as exc:
-            raise TokenStoreError(f"Cannot open {self.path}: {exc}") from None
+            raise TokenStoreError(
+                f"Cannot open {self.path} readable by its owner only (it holds tokens): {exc}"
+            ) from None
         try:
             self._run(self._open)
         except BaseException:
@@ -243,6 +306,35 @@ class SQLiteTokenStore:
         with self._db:
             self._db.execute("DELETE FROM tokens WHERE stripe_user_id = ?", (stripe_user_id,))
 
+    def _rotate(self) -> int:
+        db, reseal = self._db, self._sealer.reseal
+        with db:
+            db.execute("BEGIN IMMEDIATE")  # no other process writes meanwhile
+            rows = db.execute("SELECT stripe_user_id, access_token, refresh_token FROM tokens").fetchall()
+            for account, access, refresh in rows:
+                db.execute(
+                    "UPDATE tokens SET access_token = ?, refresh_token = ? WHERE stripe_user_id = ?",
+                    (reseal(account, "access_token", access), reseal(account, "refresh_token", refresh), account),
+                )
+            db.execute("UPDATE meta SET value = ? WHERE name = 'key_check'", (self._sealer.key_check(),))
+        return len(rows)
+
+    async def rotate(self) -> int:
+        """Seal every stored token again with the first key; return how many accounts.
+
+        Open the store with the new key first and the old ones after it (``key=[new, old]``),
+        call this once, then the old keys can go. All or nothing: a token that opens with
+        none of the keys stops it with :class:`TokenStoreError` and nothing changes.
+        """
+        return await anyio.to_thread.run_sync(self._run, self._rotate)
+
+    def _accounts(self) -> list[str]:
+        return [row[0] for row in self._db.execute("SELECT stripe_user_id FROM tokens ORDER BY 1").fetchall()]
+
+    async def accounts(self) -> list[str]:
+        """Every account with a stored token, sorted."""
+        return await anyio.to_thread.run_sync(self._run, self._accounts)
+
     async def get(self, stripe_user_id: str) -> OAuthToken | None:
         row = await anyio.to_thread.run_sync(self._run, self._get, stripe_user_id)
         return None if row is None else self._sealer.open_token(stripe_user_id, *row)
@@ -252,6 +344,31 @@ class SQLiteTokenStore:
 
     async def delete(self, stripe_user_id: str) -> None:
         await anyio.to_thread.run_sync(self._run, self._delete, stripe_user_id)
+
+    @asynccontextmanager
+    async def refresh_lock(self, stripe_user_id: str) -> AsyncIterator[None]:
+        """Hold one account's refresh lock across every process that uses this file.
+
+        Waits at most ``lock_timeout`` seconds for it (then :class:`TokenStoreError`). The lock
+        is an exclusive ``flock`` on a file of ``<path>.locks/``, so a process that dies while
+        holding it frees it.
+        """
+        folder = Path(f"{self.path}.locks")
+        name = hashlib.sha256(stripe_user_id.encode()).hexdigest()[:32]
+        try:
+            folder.mkdir(mode=0o700, exist_ok=True)
+            fd = os.open(folder / name, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise TokenStoreError(f"Cannot open the refresh lock in {folder}: {exc}") from None
+        try:
+            deadline = anyio.current_time() + self.lock_timeout
+            while not _try_lock(fd):
+                if anyio.current_time() >= deadline:
+                    raise TokenStoreError(f"Another process held the refresh lock for {self.lock_timeout} s.")
+                await anyio.sleep(0.02)
+            yield
+        finally:
+            os.close(fd)  # lets the lock go
 
     def close(self) -> None:
         """Close the database file."""
