@@ -33,7 +33,7 @@ from typing import Any, Literal, Protocol, TypeVar, overload
 import anyio
 from pydantic import ValidationError
 
-from ._errors import SignatureVerificationError, StripeError, StripeValueError
+from ._errors import SignatureVerificationError, StripeError, StripeUsageError, StripeValueError
 from .models.event import (
     AccountEvent,
     AccountTypes,
@@ -551,7 +551,7 @@ class WebhookRouter:
         endpoint = self.endpoint
         if endpoint is None:
             if self._secret is None:
-                raise StripeError(
+                raise StripeUsageError(
                     "The endpoint's key is derived from its secret, which is loaded at the first delivery."
                 )
             digest = hashlib.sha256(b"atom_stripe webhook endpoint\x00" + self._secret[0].encode("utf-8"))

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 import anyio
 import sniffio
 
-from .._errors import StripeError, StripeValueError
+from .._errors import StripeError, StripeUsageError, StripeValueError
 from .._throttle import GCRALimiter, RateLimiter, RateLimiterUnavailableError, check_rate
 from ..webhooks import Claim, EventStoreError
 
@@ -132,7 +132,7 @@ def _check_redis(redis: Any) -> Redis:
 
 def _check_asyncio(what: str) -> None:
     if sniffio.current_async_library() != "asyncio":
-        raise StripeError(f"{what} uses the redis package's asyncio client: run it on asyncio, not trio.")
+        raise StripeUsageError(f"{what} uses the redis package's asyncio client: run it on asyncio, not trio.")
 
 
 class RedisRateLimiter(GCRALimiter):
