@@ -23,12 +23,14 @@ from atom_stripe import (
     APIStatusError,
     AsyncStripeClient,
     CardError,
+    ClientClosedError,
     MissingExtraError,
     StripeError,
     StripeUsageError,
     StripeValueError,
 )
 from atom_stripe.models import Customer
+from atom_stripe.webhooks import WebhookBodyError
 
 from .helpers import API, KEY
 
@@ -83,6 +85,10 @@ def make(cls: type[StripeError]) -> StripeError:
         return cls("amount", "must be a positive integer")
     if issubclass(cls, MissingExtraError):
         return cls("redis", "redis")
+    if issubclass(cls, ClientClosedError):
+        return cls()
+    if issubclass(cls, WebhookBodyError):
+        return cls("The request body is larger than 4194304 bytes.", 413)
     return cls("something went wrong")
 
 
