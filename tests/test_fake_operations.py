@@ -1,5 +1,6 @@
 """Every operation of the table of endpoints against the fake Stripe, with valid parameters: a 2xx
-answer with the object type the table promises (asyncio; a sample under trio too)."""
+answer with the object type the table promises, or, for an operation the fake does not simulate,
+its 400 ``fake_not_simulated`` naming the operation (asyncio; a sample under trio too)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from typing import Any
 
 import pytest
 
-from atom_stripe import AsyncStripeClient
+from atom_stripe import AsyncStripeClient, InvalidRequestError
 from atom_stripe._generated.endpoints import ENDPOINTS
 from atom_stripe._generated.models import OBJECTS
 from atom_stripe._pagination import Page, SearchPage
 from atom_stripe.testing import FakeStripe
+from atom_stripe.testing._engine import simulation
+from atom_stripe.testing._statuses import ACTIONS
 
 from .standin import sample_params
 from .test_surface import SAMPLE, assert_result, method_of
@@ -83,20 +86,40 @@ def fake(seed: bytes) -> Iterator[FakeStripe]:
 async def call(client: AsyncStripeClient, name: str) -> Any:
     endpoint = ENDPOINTS[name]
     params = {**sample_params(endpoint), **EXTRA.get(name, {})}
-    return await method_of(client, name)(*[f"{i}_1" for i in endpoint.ids], **params)
+    call = method_of(client, name)(*[f"{i}_1" for i in endpoint.ids], **params)
+    if simulation(name) != "refused":
+        return await call
+    with pytest.raises(InvalidRequestError) as info:
+        await call
+    assert info.value.code == "fake_not_simulated"
+    assert f"does not simulate {name} ({endpoint.method} {endpoint.path})" in info.value.message
+    return None
+
+
+def set_scene(fake: FakeStripe, name: str) -> None:
+    """The object an operation acts on, in a state Stripe lets it act from."""
+    if name in STATE:
+        fake.add(ENDPOINTS[name].result.lower().replace("paymentintent", "payment_intent"), **STATE[name])
+    if name in ACTIONS:
+        path = ENDPOINTS[name].path
+        target = fake.store.find(f"{ENDPOINTS[name].ids[-1]}_1", object_at(path[: path.rfind("}") + 1]))
+        assert target is not None
+        target["status"] = ACTIONS[name].start[0]
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 @pytest.mark.parametrize("name", NAMES)
 async def test_every_operation(fake: FakeStripe, name: str) -> None:
-    if name in STATE:
-        fake.add(ENDPOINTS[name].result.lower().replace("paymentintent", "payment_intent"), **STATE[name])
+    set_scene(fake, name)
     client = fake.client(max_retries=0, files_base_url="https://files.stripe.com")
     check(name, await call(client, name))
 
 
 def check(name: str, result: Any) -> None:
     """The answer has the type the table promises (each item, for a page: it may be empty)."""
+    if result is None:
+        assert simulation(name) == "refused"
+        return
     if ENDPOINTS[name].kind in ("list", "search"):
         for item in result.data:
             assert_result(name, type(result)(**{**dict(result), "data": [item]}))
@@ -109,4 +132,5 @@ def check(name: str, result: Any) -> None:
 async def test_sample_under_both_backends(seed: bytes, name: str) -> None:
     async with FakeStripe() as fake:
         fake.restore(seed)
+        set_scene(fake, name)
         check(name, await call(fake.client(max_retries=0), name))

@@ -5,9 +5,10 @@ operations by name (``@behaviour("payment_intents.create")``)."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .._endpoint import Endpoint
 from .._generated.endpoints import ENDPOINTS
 from .._generated.models import OBJECTS
+from . import _simulated
 from ._store import Store
 from ._wire import invalid
 
@@ -35,8 +37,11 @@ ACTION_STATUS = {"cancel": "canceled", "void": "void", "finalize": "open", "expi
 _UNION_PREFERENCE = ("Card", "BankAccount", "Source")
 
 
-def behaviour(*names: str) -> Callable[[Handler], Handler]:
-    """Register the handler of some operations (by their name in the table)."""
+def behaviour(*names: str, not_simulated_params: Iterable[str] | dict[str, str] = ()) -> Callable[[Handler], Handler]:
+    """Register the handler of some operations (by their name in the table): they count as
+    simulated. ``not_simulated_params`` names parameters of theirs the handler does not play
+    (a mapping may say what each would do): a request that sets one is refused with
+    ``fake_not_simulated`` before the handler runs."""
     for name in names:
         if name not in ENDPOINTS:
             raise KeyError(name)
@@ -44,6 +49,7 @@ def behaviour(*names: str) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         for name in names:
             BEHAVIOURS[name] = handler
+            _simulated.mark_params(name, not_simulated_params)
         return handler
 
     return register
@@ -97,9 +103,12 @@ class Ctx:
     endpoint: Endpoint
     ids: dict[str, str]
     params: dict[str, Any]
-    request_id: str
+    request_id: str | None
     idempotency_key: str | None
     object_name: str = field(init=False)
+    #: Whether events emitted now are automatic (``request.id`` null): Stripe's own work, such as
+    #: what a test clock's advance sets off, rather than the direct effect of this request.
+    automatic_events: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         self.object_name = object_of(self.endpoint.result)
@@ -113,10 +122,38 @@ class Ctx:
         return self.ids[self.endpoint.ids[-1]]
 
     def now(self, customer: str | None = None) -> int:
+        """The time for a customer (its test clock's, if it has one), or the wall clock's."""
         return self.fake.now(customer)
 
-    def emit(self, event_type: str, obj: Mapping[str, Any], previous: Mapping[str, Any] | None = None) -> None:
-        self.fake.emit(event_type, obj, previous, self.request_id, self.idempotency_key)
+    def clock_time(self, obj: Mapping[str, Any]) -> int:
+        """The time for an object: its customer's test clock's, if it belongs to a clock customer."""
+        return self.fake.time_of(obj)
+
+    def emit(
+        self,
+        event_type: str,
+        obj: Mapping[str, Any],
+        previous: Mapping[str, Any] | None = None,
+        *,
+        automatic: bool | None = None,
+    ) -> None:
+        """Record an event (and deliver it). ``automatic`` (default: :meth:`automatic` is in force)
+        gives it a null ``request`` as Stripe does for events no API request caused directly
+        (https://docs.stripe.com/api/events/object#event_object-request)."""
+        if automatic if automatic is not None else self.automatic_events:
+            self.fake.emit(event_type, obj, previous, None, None)
+        else:
+            self.fake.emit(event_type, obj, previous, self.request_id, self.idempotency_key)
+
+    @contextlib.contextmanager
+    def automatic(self) -> Iterator[None]:
+        """Every event emitted inside is automatic (``request: {"id": null, "idempotency_key": null}``),
+        e.g. the renewals a test clock's advance runs."""
+        before, self.automatic_events = self.automatic_events, True
+        try:
+            yield
+        finally:
+            self.automatic_events = before
 
     # -- the generic operations, for handlers to build on -----------------------------------
 
@@ -137,12 +174,13 @@ class Ctx:
         custom = params.get("id") if isinstance(params.get("id"), str) else None
         if custom is not None and self.store.find(custom, kind) is not None:
             raise invalid("id", f"Object already exists: {custom}", "resource_already_exists")
-        customer = params.get("customer") if isinstance(params.get("customer"), str) else None
-        obj = self.store.template(kind, self.now(customer), custom)
+        obj = self.store.template(kind, self.now(), custom)
         before = copy.deepcopy(obj)
         apply(obj, params)
         obj.update(fields)
         fit(obj, before)
+        if "created" in obj and "created" not in fields:
+            obj["created"] = self.clock_time(obj)
         self.store.put(obj, under)
         if event is not None:
             self.emit(event or event_name(kind, "created"), obj)
@@ -258,8 +296,23 @@ def fit(obj: dict[str, Any], before: Mapping[str, Any]) -> None:
 
 
 def answer(ctx: Ctx) -> Any:
+    """A behaviour's answer, the generic engine's where it simulates the operation, or the
+    ``fake_not_simulated`` refusal."""
+    _simulated.check_params(ctx.name, ctx.params)
     handler = BEHAVIOURS.get(ctx.name)
-    return handler(ctx) if handler is not None else generic(ctx)
+    if handler is not None:
+        return handler(ctx)
+    reason = _simulated.refusal(ctx.name)
+    if reason is not None:
+        raise _simulated.not_simulated(ctx.name, detail=reason)
+    return generic(ctx)
+
+
+def simulation(name: str) -> str:
+    """How the fake answers an operation: ``behaviour``, ``generic`` or ``refused``."""
+    if name in BEHAVIOURS:
+        return "behaviour"
+    return "refused" if _simulated.refusal(name) is not None else "generic"
 
 
 def generic(ctx: Ctx) -> Any:

@@ -22,7 +22,7 @@ import httpx
 from .._client import DEFAULT_API_VERSION, AsyncStripeClient
 from .._endpoint import Endpoint, find_endpoint
 from .._generated.endpoints import ENDPOINTS
-from . import _billing, _payments  # noqa: F401 - they register their behaviours
+from . import _billing, _payments, _statuses  # noqa: F401 - they register their behaviours
 from ._engine import Ctx, answer
 from ._store import Store, load_fixtures, new_id
 from ._webhooks import Delivery, Outbox
@@ -123,6 +123,31 @@ class FakeStripe:
                 return int(clock["frozen_time"])
         return int(time.time())
 
+    def time_of(self, obj: Mapping[str, Any]) -> int:
+        """The time for an object: the frozen time of its test clock (its own, or its customer's),
+        so everything of a clock customer (charges, refunds, balance transactions, events) carries
+        the clock's time, as on Stripe; the wall clock's otherwise."""
+        clock_id = obj.get("test_clock")
+        if not isinstance(clock_id, str):
+            customer = self.store.find(self.customer_of(obj) or "", "customer")
+            clock_id = customer.get("test_clock") if customer else None
+        clock = self.store.find(clock_id, "test_helpers.test_clock") if isinstance(clock_id, str) else None
+        return int(clock["frozen_time"]) if clock is not None else int(time.time())
+
+    def customer_of(self, obj: Mapping[str, Any], depth: int = 0) -> str | None:
+        """The id of the customer an object belongs to: its own (a customer), its ``customer``,
+        or that of the object it was made from (a refund's charge, a balance transaction's source)."""
+        if obj.get("object") == "customer":
+            return str(obj["id"])
+        found = _id_of(obj.get("customer"))
+        if found is not None or depth > 2:
+            return found
+        for key in _LINKS:
+            linked = self.store.find(_id_of(obj.get(key)) or "")
+            if linked is not None and linked is not obj and (found := self.customer_of(linked, depth + 1)):
+                return found
+        return None
+
     # -- objects, for tests to set the scene ------------------------------------------------------
 
     def add(self, object_name: str, **fields: Any) -> dict[str, Any]:
@@ -144,17 +169,19 @@ class FakeStripe:
         from ._payments import authenticate
 
         with self._lock:
+            # The customer's answer is no API request of the service's: its events are automatic.
             ctx = Ctx(
                 self,
                 "payment_intents.confirm",
                 ENDPOINTS["payment_intents.confirm"],
                 {"intent": payment_intent},
                 {},
-                new_id("req"),
+                None,
                 None,
             )
             try:
-                pi = authenticate(ctx, ctx.get("payment_intent", payment_intent, "intent"), succeed)
+                with ctx.automatic():
+                    pi = authenticate(ctx, ctx.get("payment_intent", payment_intent, "intent"), succeed)
             except FakeError as exc:
                 if exc.status != 402:
                     raise
@@ -271,7 +298,7 @@ class FakeStripe:
         request_id: str | None,
         idempotency_key: str | None,
     ) -> dict[str, Any]:
-        event = self.store.template("event", self.now())
+        event = self.store.template("event", self.time_of(obj))
         data: dict[str, Any] = {"object": copy.deepcopy(dict(obj))}
         if previous:
             data["previous_attributes"] = copy.deepcopy(dict(previous))
@@ -320,6 +347,16 @@ class FakeTransport(httpx.AsyncBaseTransport):
             request.method, request.url.path, request.url.query.decode(), body, headers
         )
         return httpx.Response(status, headers=out, content=content, request=request)
+
+
+#: The fields through which an object without a ``customer`` belongs to one.
+_LINKS = ("charge", "payment_intent", "source", "invoice", "subscription", "setup_intent")
+
+
+def _id_of(value: Any) -> str | None:
+    if isinstance(value, Mapping):
+        value = value.get("id")
+    return value if isinstance(value, str) else None
 
 
 def _route(method: str, path: str) -> tuple[str, Endpoint, dict[str, str]]:

@@ -149,7 +149,7 @@ def balance_transaction(ctx: Ctx, source: dict[str, Any], amount: int, kind: str
         type=kind,
         reporting_category=kind,
         status="available",
-        available_on=ctx.now(),
+        available_on=ctx.clock_time(source),
         description=source.get("description"),
     )
 
@@ -425,7 +425,7 @@ def cancel_intent(ctx: Ctx) -> dict[str, Any]:
         ctx.params,
         event="payment_intent.canceled",
         status="canceled",
-        canceled_at=ctx.now(),
+        canceled_at=ctx.clock_time(pi),
         amount_capturable=0,
         cancellation_reason=ctx.params.get("cancellation_reason", "requested_by_customer"),
     )
