@@ -113,8 +113,12 @@ async def test_crud_and_lists(stripe_client: AsyncStripeClient) -> None:
 
     deleted = await stripe_client.customers.delete(made[0].id)
     assert deleted.deleted is True
+    # Stripe answers a deleted customer's retrieve with it, deleted: true (other types: 404).
+    assert (await stripe_client.customers.retrieve(made[0].id)).deleted is True
+    product = await stripe_client.products.create(name="Gone")
+    await stripe_client.products.delete(product.id)
     with pytest.raises(NotFoundError) as gone:
-        await stripe_client.customers.retrieve(made[0].id)
+        await stripe_client.products.retrieve(product.id)
     assert error_of(gone)["code"] == "resource_missing"
 
 

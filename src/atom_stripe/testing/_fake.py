@@ -22,7 +22,7 @@ import httpx
 from .._client import DEFAULT_API_VERSION, AsyncStripeClient
 from .._endpoint import Endpoint, find_endpoint
 from .._generated.endpoints import ENDPOINTS
-from . import _billing, _payments, _setup_intents, _statuses  # noqa: F401 - they register their behaviours
+from . import _billing, _customers, _events, _payments, _setup_intents, _statuses  # noqa: F401 - they register their behaviours
 from ._engine import Ctx, answer
 from ._store import Store, load_fixtures, new_id
 from ._webhooks import Delivery, Outbox
@@ -70,11 +70,15 @@ class FakeStripe:
     def client(self, **options: Any) -> AsyncStripeClient:
         """An ``AsyncStripeClient`` wired to this fake (any option of the client, e.g. ``max_retries``)."""
         options.setdefault("api_key", FAKE_KEY)
-        if "http_client" not in options:
-            http = httpx.AsyncClient(transport=self.transport())
-            self._clients.append(http)
-            options["http_client"] = http
-        return AsyncStripeClient(**options)
+        if "http_client" in options:
+            return AsyncStripeClient(**options)
+        http = httpx.AsyncClient(transport=self.transport())
+        self._clients.append(http)
+        client = AsyncStripeClient(**options, http_client=http)
+        # Its pool is the client's own, as over HTTP: closing the client closes it, and a call
+        # on a closed client is refused as it would be against Stripe.
+        client._requester.owner = True
+        return client
 
     @contextlib.asynccontextmanager
     async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
@@ -188,14 +192,16 @@ class FakeStripe:
         """Everything this fake holds, to :meth:`restore` later (a seeded scene shared by many tests)."""
         with self._lock:
             store = self.store
-            state = [store.objects, store.types, store.parents, store.cards, self.singletons]
+            state = [store.objects, store.types, store.parents, store.cards, self.singletons, store.deleted]
             return json.dumps(state).encode()
 
     def restore(self, snapshot: bytes) -> None:
         """Hold exactly what :meth:`snapshot` saw (requests, deliveries and idempotency keys are kept)."""
         with self._lock:
             store = self.store
-            store.objects, store.types, store.parents, store.cards, self.singletons = json.loads(snapshot)
+            (store.objects, store.types, store.parents, store.cards, self.singletons, store.deleted) = json.loads(
+                snapshot
+            )
 
     def get(self, object_id: str) -> dict[str, Any] | None:
         """A copy of the object held under this id (any type), or None."""
@@ -372,12 +378,26 @@ def _redacted(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 def _authenticate(headers: Mapping[str, str]) -> None:
+    """Only test mode keys (``sk_test_``, ``rk_test_``) are taken, as on Stripe's test mode; any
+    other is refused with Stripe's 401, the key masked as Stripe masks it."""
     auth = headers.get("authorization", "")
     key = auth.removeprefix("Bearer ").strip()
     if not key:
-        raise FakeError(401, "You did not provide an API key.", type="invalid_request_error")
+        raise FakeError(
+            401,
+            "You did not provide an API key. You need to provide your API key in the Authorization header, "
+            "using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').",
+        )
+    if key.startswith(("sk_test_", "rk_test_")):
+        return
+    masked = f"{'_'.join(key.split('_')[:2])}_****{key[-4:]}" if key.count("_") >= 2 else f"****{key[-4:]}"
     if key.startswith(("sk_live_", "rk_live_")):
-        raise FakeError(401, "The fake Stripe takes test keys only.", type="invalid_request_error")
+        raise FakeError(
+            401,
+            f"Invalid API Key provided: {masked}. The fake Stripe plays Stripe's test mode: "
+            "a live mode key was used to make this request; use a test mode key (sk_test_...).",
+        )
+    raise FakeError(401, f"Invalid API Key provided: {masked}")
 
 
 def _read(method: str, query: str, body: bytes, content_type: str) -> dict[str, Any]:

@@ -193,6 +193,7 @@ class Store:
         self.parents: dict[str, str] = {}  # nested object id -> its parent's id
         self.cards: dict[str, str] = {}  # payment method or card id -> the test card it was made from
         self._fresh_cache: dict[str, dict[str, Any]] = {}
+        self.deleted: dict[str, str] = {}  # id of a deleted object Stripe still answers for -> its type
 
     # -- templates and ids ---------------------------------------------------------------
 
@@ -256,6 +257,17 @@ class Store:
         """Newest first."""
         return list(reversed(self.objects.get(object_name, {}).values()))
 
+    def included(self, obj: Mapping[str, Any], field: str) -> dict[str, Any] | None:
+        """One of a customer's lists Stripe sends only when expanded (``expand=["subscriptions"]``;
+        https://docs.stripe.com/api/customers/object#customer_object-subscriptions), or None."""
+        if obj.get("object") != "customer" or field not in INCLUDABLE:
+            return None
+        items = [o for o in self.all(INCLUDABLE[field]) if _plain(o.get("customer")) == obj["id"]]
+        if field == "subscriptions":
+            items = [o for o in items if o.get("status") not in ("canceled", "incomplete_expired")]
+        url = f"/v1/customers/{obj['id']}/{field}"
+        return {"object": "list", "data": items, "has_more": False, "total_count": len(items), "url": url}
+
     # -- lists ----------------------------------------------------------------------------------
 
     def page(self, items: list[dict[str, Any]], params: Mapping[str, Any], url: str) -> dict[str, Any]:
@@ -311,6 +323,8 @@ class Store:
             for item in node["data"]:
                 self._expand(item, rest)
             return
+        if head not in node and (included := self.included(node, head)) is not None:
+            node[head] = included
         value = node.get(head)
         if isinstance(value, str) and (held := self.find(value)) is not None:
             value = node[head] = copy.deepcopy(held)
@@ -323,6 +337,8 @@ class Store:
         self._expand(value, rest)
 
 
+#: A customer's lists that Stripe includes only on expand: field -> the type of their items.
+INCLUDABLE = {"subscriptions": "subscription", "tax_ids": "tax_id"}
 _CURSORS = frozenset({"limit", "starting_after", "ending_before", "expand", "page", "query"})
 
 
