@@ -6,10 +6,12 @@ from __future__ import annotations
 import contextlib
 import copy
 import hashlib
+import ipaddress
 import json
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -21,6 +23,7 @@ import httpx
 
 from .._client import DEFAULT_API_VERSION, AsyncStripeClient
 from .._endpoint import Endpoint, find_endpoint
+from .._errors import StripeValueError
 from .._generated.endpoints import ENDPOINTS
 from . import _billing, _customers, _events, _payments, _setup_intents, _statuses  # noqa: F401 - they register their behaviours
 from ._engine import Ctx, answer
@@ -45,15 +48,37 @@ class FakeStripe:
     ``webhook_retries`` failed deliveries are retried after ``webhook_backoff`` seconds (doubling).
     """
 
-    def __init__(self, *, webhook_retries: int = 3, webhook_backoff: float = 0.05) -> None:
+    def __init__(
+        self,
+        *,
+        webhook_retries: int = 3,
+        webhook_backoff: float = 0.05,
+        max_requests_kept: int = 10_000,
+        max_idempotency_keys: int = 10_000,
+        max_body_size: int = 16 * 1024 * 1024,
+    ) -> None:
+        for name, value in (
+            ("max_requests_kept", max_requests_kept),
+            ("max_idempotency_keys", max_idempotency_keys),
+            ("max_body_size", max_body_size),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise StripeValueError(name, f"must be a positive whole number, not {value!r}")
         self.store = Store(load_fixtures())
         self.singletons: dict[str, dict[str, Any]] = {}
-        #: Every request received: ``method``, ``path``, ``params`` (decoded) and ``headers``
-        #: (lower-case names; the API key shortened to ``Bearer sk_test_...abcd``).
+        #: The last ``max_requests_kept`` requests received (older ones dropped): ``method``,
+        #: ``path``, ``params`` (decoded) and ``headers`` (lower-case names; the API key
+        #: shortened to ``Bearer sk_test_...abcd``).
         self.requests: list[dict[str, Any]] = []
+        self.max_requests_kept = max_requests_kept
+        #: A body larger than this (bytes) is refused with a 413 when served over HTTP.
+        self.max_body_size = max_body_size
         self.webhook_retries = webhook_retries
         self._outbox = Outbox(webhook_retries, webhook_backoff)
-        self._idempotency: dict[tuple[str, str], tuple[str, int, dict[str, str], bytes]] = {}
+        #: The answers replayed for idempotency keys: the last ``max_idempotency_keys`` kept
+        #: (Stripe keeps keys 24 hours; a test run is shorter, a long-lived fake is bounded).
+        self._idempotency: OrderedDict[tuple[str, str], tuple[str, int, dict[str, str], bytes]] = OrderedDict()
+        self._max_idempotency_keys = max_idempotency_keys
         self._lock = threading.RLock()
         self._clients: list[httpx.AsyncClient] = []
         self._failures: list[FakeError] = []
@@ -81,8 +106,16 @@ class FakeStripe:
         return client
 
     @contextlib.asynccontextmanager
-    async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
-        """Serve this fake over HTTP on a loopback port; yields its base URL."""
+    async def serve(
+        self, host: str = "127.0.0.1", port: int = 0, *, allow_external: bool = False
+    ) -> AsyncIterator[str]:
+        """Serve this fake over HTTP on a loopback port; yields its base URL. Another host (such
+        as ``0.0.0.0``: every interface) only with ``allow_external=True``: the fake takes any
+        test key and holds what it is sent."""
+        if not allow_external and not _loopback(host):
+            raise StripeValueError(
+                "host", f"{host!r} is not a loopback address: pass allow_external=True to serve the fake on it"
+            )
         server = _server(self, host, port)
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         thread.start()
@@ -227,6 +260,8 @@ class FakeStripe:
         with self._lock:
             record: dict[str, Any] = {"method": method, "path": path, "params": {}, "headers": _redacted(headers)}
             self.requests.append(record)
+            if len(self.requests) > self.max_requests_kept:
+                del self.requests[: len(self.requests) - self.max_requests_kept]
             try:
                 if self._failures:
                     raise self._failures.pop(0)
@@ -264,6 +299,8 @@ class FakeStripe:
                     out_headers,
                     content,
                 )
+                while len(self._idempotency) > self._max_idempotency_keys:
+                    self._idempotency.popitem(last=False)
             return status, out_headers, content
 
     def _replay(
@@ -424,16 +461,47 @@ def _fingerprint(method: str, path: str, query: str, body: bytes) -> str:
     return hashlib.sha256(b"\0".join([method.encode(), path.encode(), query.encode(), body])).hexdigest()
 
 
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _body_length(value: str | None, limit: int) -> int | tuple[int, str]:
+    """The body's length from ``Content-Length`` (ASCII digits only), or the error to answer."""
+    if value is None or value == "":
+        return 0
+    if not (value.isascii() and value.isdigit()):
+        return 400, f"Invalid Content-Length header: {value[:20]!r}"
+    if int(value) > limit:
+        return 413, f"Request body too large: {value} bytes (the fake takes at most {limit})"
+    return int(value)
+
+
 def _server(fake: FakeStripe, host: str, port: int) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def _answer(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
+            length = _body_length(self.headers.get("Content-Length"), fake.max_body_size)
+            if isinstance(length, tuple):
+                # The body is not read: the connection cannot be reused after it.
+                error = {"error": {"type": "invalid_request_error", "message": length[1]}}
+                self._send(length[0], {"Content-Type": "application/json", "Connection": "close"}, error)
+                self.close_connection = True
+                return
             body = self.rfile.read(length) if length else b""
             path, _, query = self.path.partition("?")
             headers = {k.lower(): v for k, v in self.headers.items()}
             status, out, content = fake.handle(self.command, path, query, body, headers)
+            self._send(status, out, content)
+
+        def _send(self, status: int, out: Mapping[str, str], content: bytes | dict[str, Any]) -> None:
+            if isinstance(content, dict):
+                content = json.dumps(content).encode()
             self.send_response(status)
             for key, value in out.items():
                 self.send_header(key, value)
