@@ -45,7 +45,10 @@ async def test_a_bad_content_length_is_answered_not_waited_on(
     stripe_fake: FakeStripe, length: str, status: bytes
 ) -> None:
     async with stripe_fake.serve() as url:
-        head = f"POST /v1/customers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk_test_x\r\nContent-Length: {length}\r\n\r\n"
+        head = (
+            "POST /v1/customers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk_test_x\r\n"
+            f"Content-Length: {length}\r\n\r\n"
+        )
         answer = await raw(url, head.encode("latin-1"))
     assert answer.startswith(b"HTTP/1.1 " + status)
     assert b'"invalid_request_error"' in answer
