@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -124,6 +124,52 @@ class FakeStripe:
         finally:
             await anyio.to_thread.run_sync(server.shutdown)
             server.server_close()
+
+    @contextlib.asynccontextmanager
+    async def deliver_webhooks(
+        self,
+        app: Any,
+        path: str = "/webhooks/stripe",
+        *,
+        enabled_events: Sequence[str] = ("*",),
+        secret: str | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Deliver this fake's webhooks to an ASGI app (your FastAPI or Starlette service), in
+        process, on the test's own event loop: no server, no port. Inside, a webhook endpoint
+        for ``path`` exists (yielded: its ``secret`` is what your receiver verifies with) and
+        every event it wants is POSTed to the app, signed with ``secret`` (default: a fresh
+        ``whsec_...``), retried as over HTTP; :meth:`webhooks_delivered` waits for them. ::
+
+            async with stripe_fake.deliver_webhooks(app) as endpoint:
+                settings.webhook_secret = endpoint["secret"]
+                ...  # calls that make events
+                await stripe_fake.webhooks_delivered()
+        """
+        if not path.startswith("/"):
+            raise StripeValueError("path", f"must start with '/', not {path!r}")
+        if secret is not None and not secret.startswith("whsec_"):
+            raise StripeValueError("secret", "must be a webhook signing secret ('whsec_...')")
+        url = f"http://asgi.fake-stripe{path}"
+        with self._lock:
+            endpoint = self.store.template("webhook_endpoint", self.now())
+            endpoint.update(
+                url=url,
+                enabled_events=list(enabled_events),
+                status="enabled",
+                secret=secret or new_id("whsec"),
+                api_version=None,
+                description=f"in process: {path}",
+            )
+            self.store.put(endpoint)
+            box = self._outbox.local(url)
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(self._outbox.pump, url, app, box)
+            try:
+                yield copy.deepcopy(endpoint)
+            finally:
+                with self._lock:
+                    endpoint["status"] = "disabled"
+                tasks.cancel_scope.cancel()
 
     # -- lifecycle --------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """Webhook deliveries: each event POSTed to the endpoints that want it, signed with their secret
-(``atom_stripe.webhooks``' signer), from a thread of its own, retried with a doubling pause."""
+(``atom_stripe.webhooks``' signer), retried with a doubling pause: over HTTP from a thread of its
+own, or in process to an ASGI app (:meth:`Outbox.pump`, on the test's own event loop)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 import httpx
@@ -37,11 +39,17 @@ class Outbox:
         self._pending = 0
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
+        #: URLs delivered in process (to an ASGI app), each with its own queue.
+        self._local: dict[str, queue.Queue[tuple[Delivery, bytes, str]]] = {}
 
     def send(self, delivery: Delivery, payload: bytes, secret: str) -> None:
         with self._lock:
             self.deliveries.append(delivery)
             self._pending += 1
+            local = self._local.get(delivery.url)
+            if local is not None:
+                local.put((delivery, payload, secret))
+                return
             if self._worker is None:
                 self._worker = threading.Thread(target=self._run, name="fake-stripe-webhooks", daemon=True)
                 self._worker.start()
@@ -70,6 +78,50 @@ class Outbox:
                     with self._lock:
                         self._pending -= 1
 
+    def local(self, url: str) -> queue.Queue[tuple[Delivery, bytes, str]]:
+        """From now on, what is sent to ``url`` waits in this queue for :meth:`pump`."""
+        box: queue.Queue[tuple[Delivery, bytes, str]] = queue.Queue()
+        with self._lock:
+            self._local[url] = box
+        return box
+
+    async def pump(self, url: str, app: Any, box: queue.Queue[tuple[Delivery, bytes, str]]) -> None:
+        """Deliver what waits for ``url`` to an ASGI app, in process, until cancelled; what is
+        queued when it is cancelled is delivered first (shielded: a few seconds at most)."""
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=url, timeout=5) as http:
+            try:
+                while True:
+                    await self._drain(http, box)
+                    await anyio.sleep(0.005)
+            finally:
+                with self._lock:
+                    self._local.pop(url, None)
+                with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+                    await self._drain(http, box)
+
+    async def _drain(self, http: httpx.AsyncClient, box: queue.Queue[tuple[Delivery, bytes, str]]) -> None:
+        while True:
+            try:
+                delivery, payload, secret = box.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                delay = self.backoff
+                for attempt in range(1 + self.retries):
+                    if attempt:
+                        await anyio.sleep(delay)
+                        delay *= 2
+                    delivery.attempts += 1
+                    response = await http.post(delivery.url, content=payload, headers=_headers(payload, secret))
+                    delivery.status = response.status_code
+                    if 200 <= response.status_code < 300:
+                        delivery.ok = True
+                        break
+            finally:
+                with self._lock:
+                    self._pending -= 1
+
     def _deliver(self, http: httpx.Client, delivery: Delivery, payload: bytes, secret: str) -> None:
         delay = self.backoff
         for attempt in range(1 + self.retries):
@@ -77,13 +129,8 @@ class Outbox:
                 time.sleep(delay)
                 delay *= 2
             delivery.attempts += 1
-            headers = {
-                "Content-Type": "application/json; charset=utf-8",
-                "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
-                "Stripe-Signature": generate_test_header(payload, secret),
-            }
             try:
-                response = http.post(delivery.url, content=payload, headers=headers)
+                response = http.post(delivery.url, content=payload, headers=_headers(payload, secret))
             except httpx.HTTPError:
                 delivery.status = None
                 continue
@@ -91,3 +138,12 @@ class Outbox:
             if 200 <= response.status_code < 300:
                 delivery.ok = True
                 return
+
+
+def _headers(payload: bytes, secret: str) -> dict[str, str]:
+    """A delivery's headers, as Stripe sends them: signed with the endpoint's secret."""
+    return {
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+        "Stripe-Signature": generate_test_header(payload, secret),
+    }
