@@ -11,10 +11,12 @@ https://docs.stripe.com/api/invoice-payment/object); the client secret a front e
 from __future__ import annotations
 
 import copy
+import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .._generated.endpoints import ENDPOINTS
 from . import _payments, _simulated
 from ._engine import Ctx, behaviour
 from ._store import new_id
@@ -31,12 +33,12 @@ def not_simulated(ctx: Ctx, param: str, why: str = "") -> FakeError:
     return _simulated.not_simulated(ctx.name, param, why)
 
 
-def only(ctx: Ctx, simulated: Iterable[str]) -> None:
-    """Refuse every parameter of this request that the fake does not simulate."""
-    allowed = {*simulated, "expand"}
-    for key in ctx.params:
-        if key not in allowed:
-            raise not_simulated(ctx, key)
+def others(name: str, simulated: Iterable[str]) -> dict[str, str]:
+    """The parameters of ``name`` other than ``simulated``: a request that sets one is refused
+    (``fake_not_simulated``) rather than answered as if it had done nothing."""
+    params_type = ENDPOINTS[name].params_type
+    hints = typing.get_type_hints(params_type) if params_type is not None else {}
+    return dict.fromkeys(sorted(set(hints) - {*simulated, "expand"}), "")
 
 
 # -- dunning: the retry schedule and what happens when it runs out --------------------------------
@@ -517,10 +519,10 @@ def subscription_of(invoice: Mapping[str, Any]) -> str | None:
     return found if isinstance(found, str) else None
 
 
-@behaviour("invoices.create")
-def create_manual_invoice(ctx: Ctx) -> dict[str, Any]:
-    only(
-        ctx,
+@behaviour(
+    "invoices.create",
+    not_simulated_params=others(
+        "invoices.create",
         (
             "customer",
             "currency",
@@ -531,7 +533,9 @@ def create_manual_invoice(ctx: Ctx) -> dict[str, Any]:
             "auto_advance",
             "pending_invoice_items_behavior",
         ),
-    )
+    ),
+)
+def create_manual_invoice(ctx: Ctx) -> dict[str, Any]:
     customer = ctx.get("customer", required(ctx.params, "customer"), "customer")
     # Since 2022-08-01 a new invoice leaves pending invoice items alone unless told to include them
     # (https://docs.stripe.com/api/invoices/create#create_invoice-pending_invoice_items_behavior).
@@ -553,17 +557,17 @@ def create_manual_invoice(ctx: Ctx) -> dict[str, Any]:
     return invoice
 
 
-@behaviour("invoices.finalize_invoice")
+@behaviour("invoices.finalize_invoice", not_simulated_params=others("invoices.finalize_invoice", ("auto_advance",)))
 def finalize_invoice(ctx: Ctx) -> dict[str, Any]:
-    only(ctx, ("auto_advance",))
     invoice = _invoice(ctx)
     _state(invoice, "finalize", ("draft",))
     return finalize(ctx, invoice)
 
 
-@behaviour("invoices.pay")
+@behaviour(
+    "invoices.pay", not_simulated_params=others("invoices.pay", ("payment_method", "off_session", "paid_out_of_band"))
+)
 def pay_invoice(ctx: Ctx) -> dict[str, Any]:
-    only(ctx, ("payment_method", "off_session", "paid_out_of_band"))
     invoice = _invoice(ctx)
     if invoice["status"] == "draft":
         finalize(ctx, invoice)
@@ -636,12 +640,14 @@ def delete_invoice(ctx: Ctx) -> dict[str, Any]:
     return {"id": invoice["id"], "object": "invoice", "deleted": True}
 
 
-@behaviour("invoice_items.create")
-def create_invoice_item(ctx: Ctx) -> dict[str, Any]:
-    only(
-        ctx,
+@behaviour(
+    "invoice_items.create",
+    not_simulated_params=others(
+        "invoice_items.create",
         ("customer", "amount", "currency", "description", "metadata", "period", "pricing", "quantity", "subscription"),
-    )
+    ),
+)
+def create_invoice_item(ctx: Ctx) -> dict[str, Any]:
     customer = ctx.get("customer", required(ctx.params, "customer"), "customer")
     now = ctx.now(customer["id"])
     quantity = ctx.params.get("quantity", 1)

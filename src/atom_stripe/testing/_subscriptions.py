@@ -18,7 +18,7 @@ from ._invoices import (
     finalize,
     make_invoice_item,
     not_simulated,
-    only,
+    others,
     price_line,
 )
 from ._wire import FakeError, invalid, required
@@ -308,9 +308,8 @@ def _price(ctx: Ctx, item: Mapping[str, Any], param: str) -> dict[str, Any]:
     return ctx.get("price", item["price"], f"{param}[price]")
 
 
-@behaviour("subscriptions.create")
+@behaviour("subscriptions.create", not_simulated_params=others("subscriptions.create", CREATE_PARAMS))
 def create_subscription(ctx: Ctx) -> dict[str, Any]:
-    only(ctx, CREATE_PARAMS)
     params = dict(ctx.params)
     customer = ctx.get("customer", required(params, "customer"), "customer")
     items = params.pop("items", None) or []
@@ -620,9 +619,8 @@ def pending_change(
         ctx.emit("customer.subscription.updated", sub, {"pending_update": None})
 
 
-@behaviour("subscriptions.update")
+@behaviour("subscriptions.update", not_simulated_params=others("subscriptions.update", UPDATE_PARAMS))
 def update_subscription(ctx: Ctx) -> dict[str, Any]:
-    only(ctx, UPDATE_PARAMS)
     sub = ctx.get("subscription", ctx.last_id, "subscription_exposed_id")
     if sub["status"] in ("canceled", "incomplete_expired"):
         raise invalid(
@@ -669,10 +667,10 @@ def end_trial(ctx: Ctx, sub: dict[str, Any]) -> dict[str, Any]:
     return sub
 
 
-@behaviour("subscription_items.create")
-def create_item(ctx: Ctx) -> dict[str, Any]:
-    only(
-        ctx,
+@behaviour(
+    "subscription_items.create",
+    not_simulated_params=others(
+        "subscription_items.create",
         (
             "subscription",
             "price",
@@ -683,7 +681,9 @@ def create_item(ctx: Ctx) -> dict[str, Any]:
             "proration_date",
             "payment_behavior",
         ),
-    )
+    ),
+)
+def create_item(ctx: Ctx) -> dict[str, Any]:
     sub = ctx.get("subscription", required(ctx.params, "subscription"), "subscription")
     change: dict[str, Any] = {
         k: ctx.params[k] for k in ("price", "price_data", "quantity", "metadata") if k in ctx.params
@@ -694,10 +694,10 @@ def create_item(ctx: Ctx) -> dict[str, Any]:
     return made
 
 
-@behaviour("subscription_items.update")
-def update_item(ctx: Ctx) -> dict[str, Any]:
-    only(
-        ctx,
+@behaviour(
+    "subscription_items.update",
+    not_simulated_params=others(
+        "subscription_items.update",
         (
             "price",
             "price_data",
@@ -708,7 +708,9 @@ def update_item(ctx: Ctx) -> dict[str, Any]:
             "payment_behavior",
             "off_session",
         ),
-    )
+    ),
+)
+def update_item(ctx: Ctx) -> dict[str, Any]:
     si = ctx.get("subscription_item", ctx.last_id, "item")
     sub = ctx.get("subscription", si["subscription"], "subscription")
     change: dict[str, Any] = {"id": si["id"]}
@@ -720,9 +722,13 @@ def update_item(ctx: Ctx) -> dict[str, Any]:
     return si
 
 
-@behaviour("subscription_items.delete")
+@behaviour(
+    "subscription_items.delete",
+    not_simulated_params=others(
+        "subscription_items.delete", ("proration_behavior", "proration_date", "payment_behavior")
+    ),
+)
 def delete_item(ctx: Ctx) -> dict[str, Any]:
-    only(ctx, ("proration_behavior", "proration_date", "payment_behavior"))
     si = ctx.get("subscription_item", ctx.last_id, "item")
     sub = ctx.get("subscription", si["subscription"], "subscription")
     if len(items_of(ctx, sub)) == 1:
@@ -795,9 +801,11 @@ def cancel(
     )
 
 
-@behaviour("subscriptions.cancel")
+@behaviour(
+    "subscriptions.cancel",
+    not_simulated_params=others("subscriptions.cancel", ("cancellation_details", "invoice_now", "prorate")),
+)
 def cancel_subscription(ctx: Ctx) -> dict[str, Any]:
-    only(ctx, ("cancellation_details", "invoice_now", "prorate"))
     if ctx.params.get("invoice_now") or ctx.params.get("prorate"):
         raise not_simulated(ctx, "invoice_now" if ctx.params.get("invoice_now") else "prorate")
     sub = ctx.get("subscription", ctx.last_id, "subscription_exposed_id")
@@ -812,9 +820,11 @@ def pause_subscription(ctx: Ctx) -> dict[str, Any]:
     return ctx.update(sub, {}, event="customer.subscription.paused", status="paused")
 
 
-@behaviour("subscriptions.resume")
+@behaviour(
+    "subscriptions.resume",
+    not_simulated_params=others("subscriptions.resume", ("billing_cycle_anchor", "proration_behavior")),
+)
 def resume_subscription(ctx: Ctx) -> dict[str, Any]:
-    only(ctx, ("billing_cycle_anchor", "proration_behavior"))
     sub = ctx.get("subscription", ctx.last_id, "subscription")
     if sub["status"] == "canceled":
         raise invalid("subscription", "A canceled subscription cannot be resumed.", "subscription_canceled")
