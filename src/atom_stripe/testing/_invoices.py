@@ -243,6 +243,10 @@ def create_invoice(
         latest_revision=None,
         post_payment_credit_notes_amount=0,
         pre_payment_credit_notes_amount=0,
+        shipping_cost=None,
+        shipping_details=None,
+        webhooks_delivered_at=None,
+        payment_settings={"default_mandate": None, "payment_method_options": None, "payment_method_types": None},
         parent=(
             {
                 "type": "subscription_details",
@@ -314,10 +318,11 @@ def finalize(ctx: Ctx, invoice: dict[str, Any]) -> dict[str, Any]:
             receipt_email=None,
             review=None,
             shipping=None,
+            payment_method_configuration_details=None,
         )
         payment = ctx.create(
             "invoice_payment",
-            {},
+            {"id": new_id("inpay")},
             event=None,
             invoice=invoice["id"],
             amount_requested=invoice["amount_due"],

@@ -374,6 +374,15 @@ def create_subscription(ctx: Ctx) -> dict[str, Any]:
         application=None,
         application_fee_percent=None,
         days_until_due=params.get("days_until_due"),
+        billing_thresholds=None,
+        billing_mode={"type": "classic", "flexible": None, "updated_at": None},
+        billing_schedules=[],
+        managed_payments=None,
+        payment_settings={
+            "payment_method_options": None,
+            "payment_method_types": None,
+            "save_default_payment_method": "off",
+        },
     )
     sub["items"] = {"object": "list", "data": []}
     for item, price in zip(items, prices, strict=True):
