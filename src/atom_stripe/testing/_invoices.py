@@ -91,7 +91,7 @@ def price_line(
     *,
     amount: int,
     currency: str,
-    price: Mapping[str, Any],
+    price: Mapping[str, Any] | None,
     quantity: int,
     start: int,
     end: int,
@@ -143,11 +143,15 @@ def price_line(
                 "subscription": subscription,
             },
         }
-    line["pricing"] = {
-        "type": "price_details",
-        "unit_amount_decimal": str(price.get("unit_amount")),
-        "price_details": {"price": price["id"], "product": price.get("product")},
-    }
+    line["pricing"] = (
+        {
+            "type": "price_details",
+            "unit_amount_decimal": str(price.get("unit_amount")),
+            "price_details": {"price": price["id"], "product": price.get("product")},
+        }
+        if price is not None
+        else None
+    )
     return line
 
 
@@ -170,7 +174,7 @@ def item_line(ctx: Ctx, ii: dict[str, Any]) -> dict[str, Any]:
         ctx,
         amount=ii["amount"],
         currency=ii["currency"],
-        price=price or {"id": price_id, "unit_amount": ii["amount"], "product": None},
+        price=price,
         quantity=ii.get("quantity") or 1,
         start=ii["period"]["start"],
         end=ii["period"]["end"],
@@ -740,6 +744,6 @@ def make_invoice_item(
                 "price_details": {"price": price["id"], "product": price.get("product")},
             }
             if price
-            else {"type": "price_details", "unit_amount_decimal": str(amount), "price_details": None}
+            else None
         ),
     )
