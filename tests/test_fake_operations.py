@@ -26,6 +26,11 @@ MODEL_OBJECTS = {model: obj for obj, model in OBJECTS.items()}
 #: Parameters Stripe needs beyond the typed required ones for the call to make sense.
 EXTRA: dict[str, dict[str, Any]] = {
     "subscriptions.create": {"customer": "x_1", "items": [{"price": "x_1"}]},
+    "billing_portal.sessions.create": {"customer": "x_1"},
+    "customer_sessions.create": {"customer": "x_1"},
+    "issuing.cards.create": {"cardholder": "x_1"},
+    "issuing.disputes.create": {"transaction": "x_1"},
+    "prices.create": {"product": "x_1"},
     "charges.create": {"amount": 1000, "currency": "usd"},
     "payment_intents.confirm": {"payment_method": "pm_card_visa"},
 }
@@ -66,6 +71,8 @@ def seeded() -> FakeStripe:
     fake.add("charge", id="ch_1", amount=1000, amount_captured=1000, amount_refunded=0, captured=True)
     fake.add("payment_intent", id="pi_1", status="succeeded", latest_charge="ch_1")
     fake.add("test_helpers.test_clock", id="test_clock_1", frozen_time=0)
+    recurring = {"interval": "month", "interval_count": 1, "usage_type": "licensed"}
+    fake.add("price", id="x_1", product="x_1", unit_amount=1000, unit_amount_decimal="1000", recurring=recurring)
     return fake
 
 

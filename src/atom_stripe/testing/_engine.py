@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 from .._endpoint import Endpoint
 from .._generated.endpoints import ENDPOINTS
 from .._generated.models import OBJECTS
+from .._params import _fields
 from . import _simulated
-from ._store import Store
-from ._wire import invalid
+from ._store import SAMPLE_ID, Store, new_id
+from ._wire import invalid, required
 
 if TYPE_CHECKING:
     from ._fake import FakeStripe
@@ -178,13 +179,33 @@ class Ctx:
         before = copy.deepcopy(obj)
         apply(obj, params)
         obj.update(fields)
-        fit(obj, before)
+        fit(obj, before, self.store, fields)
+        self._no_sample_ids(kind, obj, fields)
+        if isinstance(obj.get("price"), dict) and "plan" in obj and not obj.get("plan"):
+            obj["plan"] = plan_of(obj["price"])
         if "created" in obj and "created" not in fields:
             obj["created"] = self.clock_time(obj)
         self.store.put(obj, under)
         if event is not None:
             self.emit(event or event_name(kind, "created"), obj)
         return obj
+
+    def _no_sample_ids(self, kind: str, obj: dict[str, Any], fields: Mapping[str, Any]) -> None:
+        """A field a new object must have that still holds the example's id: a parameter the
+        request had to give (Stripe's ``Missing required param``), or an id Stripe makes (a
+        secret, a token): a fresh one."""
+        example = self.store.fixtures.get(kind) or {}
+        names = _fields(self.endpoint.params_type)[0] if self.endpoint.params_type and kind == self.object_name else {}
+        for key, value in obj.items():
+            if key in fields or key in ("id", "object") or value != example.get(key):
+                continue
+            held = value.get("id") if isinstance(value, dict) and "object" in value else value
+            if not isinstance(held, str) or not SAMPLE_ID.fullmatch(held):
+                continue
+            if key in names:
+                required(self.params, key)
+            elif held is value:
+                obj[key] = new_id(value.rsplit("_", 1)[0])
 
     def update(
         self, obj: dict[str, Any], params: Mapping[str, Any] | None = None, *, event: str | None = "", **fields: Any
@@ -194,7 +215,7 @@ class Ctx:
         before = copy.deepcopy(obj)
         apply(obj, self.params if params is None else params, update=True)
         obj.update(fields)
-        fit(obj, before)
+        fit(obj, before, self.store, fields)
         previous = {k: v for k, v in before.items() if obj.get(k) != v}
         if previous and event is not None:
             self.emit(event or event_name(obj["object"], "updated"), obj, previous)
@@ -212,6 +233,35 @@ class Ctx:
             return None
         found = next((obj for kind in kinds if (obj := self.store.find(self.last_id, kind))), None)
         return found if found is not None else self.get(kinds[0], self.last_id, self.endpoint.ids[-1])
+
+
+def plan_of(price: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The plan Stripe shows next to a recurring price (``subscription_item.plan``): the same
+    price in the older Plans API's shape, same id (https://docs.stripe.com/billing/migration/migrating-prices)."""
+    recurring = price.get("recurring")
+    if not isinstance(recurring, Mapping):
+        return None
+    return {
+        "id": price["id"],
+        "object": "plan",
+        "active": price.get("active", True),
+        "amount": price.get("unit_amount"),
+        "amount_decimal": price.get("unit_amount_decimal"),
+        "billing_scheme": price.get("billing_scheme") or "per_unit",
+        "created": price.get("created"),
+        "currency": price.get("currency"),
+        "interval": recurring.get("interval"),
+        "interval_count": recurring.get("interval_count") or 1,
+        "livemode": False,
+        "metadata": copy.deepcopy(price.get("metadata") or {}),
+        "meter": recurring.get("meter"),
+        "nickname": price.get("nickname"),
+        "product": price.get("product"),
+        "tiers_mode": price.get("tiers_mode"),
+        "transform_usage": None,
+        "trial_period_days": recurring.get("trial_period_days"),
+        "usage_type": recurring.get("usage_type") or "licensed",
+    }
 
 
 def event_name(object_name: str, change: str) -> str:
@@ -267,9 +317,11 @@ def _merged(old: Any, value: Any, key: str, update: bool) -> Any:
     return _KEEP
 
 
-def fit(obj: dict[str, Any], before: Mapping[str, Any]) -> None:
-    """Put back the fields whose new value no longer parses as the object's model."""
-    from pydantic import ValidationError
+def fit(obj: dict[str, Any], before: Mapping[str, Any], store: Store | None = None, keep: Iterable[str] = ()) -> None:
+    """Put back the fields whose new value (from the request's parameters) no longer parses as
+    the object's model; an id given for a field that holds the object itself
+    (``entitlement_feature``) gets the object held. Fields in ``keep`` (a behaviour's) stay."""
+    from pydantic import BaseModel, ValidationError
 
     from ..models import model_for
 
@@ -277,19 +329,25 @@ def fit(obj: dict[str, Any], before: Mapping[str, Any]) -> None:
         model: Any = model_for(obj["object"])
     except (KeyError, LookupError, AttributeError):
         return
-    if not hasattr(model, "model_validate"):
+    if not isinstance(model, type) or not issubclass(model, BaseModel):
         return
     for _ in range(3):
         try:
-            model.model_validate(obj)
+            # pydantic's own (strict) validation: the models' lenient one would log and accept.
+            BaseModel.model_validate.__func__(model, obj)  # type: ignore[attr-defined]
             return
         except ValidationError as exc:
             for key in {e["loc"][0] for e in exc.errors() if e["loc"]}:
-                if isinstance(key, str):
-                    if key in before:
-                        obj[key] = copy.deepcopy(before[key])
-                    else:
-                        obj.pop(key, None)
+                if not isinstance(key, str) or key in keep:
+                    continue
+                kind = before[key].get("object") if isinstance(before.get(key), dict) else None
+                held = store.find(obj[key], kind) if store and kind and isinstance(obj.get(key), str) else None
+                if held is not None:
+                    obj[key] = copy.deepcopy(held)
+                elif key in before:
+                    obj[key] = copy.deepcopy(before[key])
+                else:
+                    obj.pop(key, None)
 
 
 # -- the generic operations by shape ---------------------------------------------------------

@@ -64,9 +64,26 @@ def card_method(ctx: Ctx, card: str, params: dict[str, Any] | None = None) -> di
     if card not in CARDS:
         raise invalid("payment_method", f"No such PaymentMethod: 'pm_card_{card}'", "resource_missing")
     brand, last4, _ = CARDS[card]
-    pm = ctx.create("payment_method", params or {}, event=None, type="card")
-    if isinstance(pm.get("card"), dict):
-        pm["card"].update(brand=brand, last4=last4, display_brand=brand, exp_month=12, exp_year=2034)
+    details = {
+        "brand": brand,
+        "checks": {"address_line1_check": None, "address_postal_code_check": None, "cvc_check": "pass"},
+        "country": "US",
+        "display_brand": brand,
+        "exp_month": 12,
+        "exp_year": 2034,
+        "fingerprint": f"fp{last4}{brand}"[:16],
+        "funding": "debit" if card.endswith("_debit") else "credit",
+        "generated_from": None,
+        "last4": last4,
+        "networks": {"available": [brand], "preferred": None},
+        "regulated_status": "unregulated",
+        "three_d_secure_usage": {"supported": True},
+        "wallet": None,
+    }
+    billing = {"address": None, "email": None, "name": None, "phone": None, "tax_id": None}
+    pm = ctx.create(
+        "payment_method", params or {}, event=None, type="card", card=details, billing_details=billing, customer=None
+    )
     ctx.store.cards[pm["id"]] = card
     return pm
 

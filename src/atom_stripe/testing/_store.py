@@ -9,6 +9,8 @@ import json
 import re
 import secrets
 import string
+import sys
+import typing
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
@@ -19,52 +21,138 @@ from ._wire import FakeError, invalid, missing
 _ALPHABET = string.ascii_letters + string.digits
 #: Prefixes Stripe uses where its example object's id does not show one.
 PREFIXES = {"event": "evt", "balance_transaction": "txn", "invoiceitem": "ii", "line_item": "il"}
-#: A fresh object's fields that Stripe's examples fill with something only an older object has.
+#: Fields of a new object that the rules of :func:`fresh` leave as the example has them but that
+#: Stripe sets otherwise for a new object (an empty address is null; nothing is processing yet...).
 FRESH: dict[str, dict[str, Any]] = {
-    "payment_intent": {
-        "canceled_at": None,
-        "last_payment_error": None,
-        "latest_charge": None,
-        "customer": None,
-        "amount_received": 0,
-        "amount_capturable": 0,
-        "payment_method": None,
-        "next_action": None,
-        "description": None,
-        "cancellation_reason": None,
+    "payment_intent": {"last_payment_error": None, "next_action": None, "processing": None},
+    "customer": {
+        "invoice_settings": {
+            "custom_fields": None,
+            "default_payment_method": None,
+            "footer": None,
+            "rendering_options": None,
+        }
     },
-    "charge": {
-        "refunds": None,
-        "amount_refunded": 0,
-        "refunded": False,
-        "failure_code": None,
-        "failure_message": None,
-        "customer": None,
-        "payment_intent": None,
-        "invoice": None,
-    },
-    "subscription": {
-        "cancel_at": None,
-        "canceled_at": None,
-        "ended_at": None,
-        "discounts": [],
-        "cancel_at_period_end": False,
-        "default_payment_method": None,
-        "latest_invoice": None,
-        "pause_collection": None,
-        "pending_update": None,
-        "schedule": None,
-        "test_clock": None,
-        "trial_end": None,
-        "trial_start": None,
-    },
-    "invoice": {"last_finalization_error": None, "from_invoice": None, "subscription": None},
-    "customer": {"discount": None, "test_clock": None, "email": None, "name": None},
-    "checkout.session": {"customer": None, "payment_intent": None, "subscription": None},
-    "refund": {"payment_intent": None, "charge": None},
-    "webhook_endpoint": {"description": None},
-    "payment_method": {"customer": None},
+    "charge": {"refunds": None, "amount_refunded": 0, "refunded": False},
+    "subscription": {"cancel_at_period_end": False, "pause_collection": None},
+    "invoice": {"from_invoice": None, "last_finalization_error": None},
 }
+#: An id in an example object (``cus_QXg1o8vcGmoR32``, ``pst_test_iPPfmBn7kZ0gIJ4xpehqTnC``).
+SAMPLE_ID = re.compile(r"[a-z]+(?:_[a-z]+)*_(?=[a-z]*[A-Z0-9])[A-Za-z0-9]{3,}")
+#: An identifier or a sample text (``obj_123``, ``7FE1103``), as opposed to an enum value (``none``).
+_SAMPLE_TEXT = re.compile(r"[^a-z_.]")
+
+
+def fresh(object_name: str, example: Mapping[str, Any]) -> dict[str, Any]:
+    """A new object of this type as Stripe makes it, from its example and its model: what every
+    such object has (its required fields, lists emptied, nested objects made fresh the same way)
+    and, of the fields the model declares optional, only Stripe's defaults for a new object:
+    ``null``, never the example's sample values (a timestamp, an id, a count, a nested object
+    holding one); zeros, ``false``, empty lists and enum values (``tax_exempt: "none"``) stay."""
+    from ..models import model_for
+
+    try:
+        model: Any = model_for(object_name)
+    except (KeyError, LookupError, AttributeError):
+        model = None
+    if not isinstance(getattr(model, "model_fields", None), dict):
+        return copy.deepcopy(dict(example))  # an event (a union of typed events): emit builds it whole
+    out = _fresh_fields(model, example)
+    out.update(copy.deepcopy(FRESH.get(object_name, {})))
+    return out
+
+
+def _fresh_fields(model: Any, example: Mapping[str, Any]) -> dict[str, Any]:
+    fields: dict[str, Any] = model.model_fields if model is not None else {}
+    out: dict[str, Any] = {}
+    for key, value in example.items():
+        field = fields.get(key)
+        if field is None:
+            out[key] = _fresh_optional(value, "guess", None)
+            continue
+        nested = _nested_model(model, field.annotation)
+        if _nullable(field.annotation):
+            out[key] = _fresh_optional(value, "keep" if _is_enum(field.annotation) else "drop", nested)
+        else:
+            out[key] = _fresh_required(value, nested)
+    return out
+
+
+def _fresh_required(value: Any, nested: Any) -> Any:
+    """A value every new object has: kept, its lists emptied, its nested objects made fresh."""
+    if isinstance(value, dict):
+        if value.get("object") == "list":
+            return {**value, "data": [], "has_more": False, **({"total_count": 0} if "total_count" in value else {})}
+        if value.get("object") is not None:
+            return copy.deepcopy(value)  # another object, always embedded: its behaviour sets it
+        return _fresh_fields(nested, value)
+    if isinstance(value, list):
+        return [] if any(isinstance(v, dict) for v in value) else list(value)
+    return value
+
+
+def _fresh_optional(value: Any, text: str, nested: Any) -> Any:
+    """An optional field's value on a new object. ``text``: what to do with a string: ``keep``
+    (an enum), ``drop`` (free text or an id) or ``guess`` (keep a word that looks like an enum)."""
+    if value is None or isinstance(value, bool) or (value == 0 and not isinstance(value, str)):
+        return value
+    if isinstance(value, list):
+        return []
+    if isinstance(value, str):
+        return value if text == "keep" or (text == "guess" and not sample(value)) else None
+    if isinstance(value, dict):
+        if value.get("object") == "list":
+            return _fresh_required(value, nested)
+        if not value or sample(value):
+            return None  # a nested object holding sample values (or nothing): Stripe's is null
+        kept = _fresh_fields(nested, value)
+        # Nothing set in it (an address of nulls): Stripe sends null for the whole.
+        return None if all(v is None for v in kept.values()) else kept
+    return None  # a non-zero number: a sample value
+
+
+def sample(value: Any) -> bool:
+    """Whether a value holds something only an older object has: a non-zero number, an id or a
+    sample text (``7FE1103``, ``obj_123``), another object."""
+    if isinstance(value, dict):
+        return value.get("object") is not None or "id" in value or any(sample(v) for v in value.values())
+    if isinstance(value, list):
+        return any(sample(v) for v in value)
+    if isinstance(value, str):
+        return bool(_SAMPLE_TEXT.search(value)) or len(value) >= 40
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value != 0
+
+
+def _nested_model(model: Any, annotation: Any) -> Any:
+    """The nested model class (defined next to ``model``) a field's annotation names, if any."""
+    if model is None:
+        return None
+    module = sys.modules.get(model.__module__)
+    text = _annotation_text(annotation).replace("list[", "").replace("]", "")
+    for part in text.split(" | "):
+        found = getattr(module, part.strip(), None)
+        if isinstance(found, type) and hasattr(found, "model_fields") and found.__module__ == model.__module__:
+            return found
+    return None
+
+
+def _timestamps(object_name: str, obj: Mapping[str, Any]) -> list[str]:
+    """The required fields of a new object holding a time (the example's sample time): a new
+    object's are its creation time until a behaviour sets them."""
+    return [k for k, v in obj.items() if isinstance(v, int) and not isinstance(v, bool) and 10**8 <= v < 10**10]
+
+
+def _annotation_text(annotation: Any) -> str:
+    return annotation.__forward_arg__ if isinstance(annotation, typing.ForwardRef) else repr(annotation)
+
+
+def _nullable(annotation: Any) -> bool:
+    text = _annotation_text(annotation)
+    return text.endswith(("| None", "NoneType]")) or text.startswith("typing.Optional[")
+
+
+def _is_enum(annotation: Any) -> bool:
+    return "Literal[" in _annotation_text(annotation)
 
 
 @functools.lru_cache(maxsize=1)
@@ -89,6 +177,7 @@ class Store:
         self.types: dict[str, str] = {}  # id -> type, for expand and parents
         self.parents: dict[str, str] = {}  # nested object id -> its parent's id
         self.cards: dict[str, str] = {}  # payment method or card id -> the test card it was made from
+        self._fresh_cache: dict[str, dict[str, Any]] = {}
 
     # -- templates and ids ---------------------------------------------------------------
 
@@ -100,17 +189,23 @@ class Store:
             return example.split("_")[0]
         return object_name.rsplit(".", 1)[-1][:4]
 
+    def _fresh(self, object_name: str) -> dict[str, Any]:
+        found = self._fresh_cache.get(object_name)
+        if found is None:
+            found = self._fresh_cache[object_name] = fresh(object_name, self.fixtures[object_name])
+        return found
+
     def template(self, object_name: str, now: int, object_id: str | None = None) -> dict[str, Any]:
-        """A new object of this type: Stripe's example, with a fresh id and the fresh defaults."""
+        """A new object of this type: what Stripe sets on a new one (:func:`fresh`), a fresh id."""
         example = self.fixtures.get(object_name)
-        obj: dict[str, Any] = copy.deepcopy(example) if example else {"object": object_name}
-        old_id = obj.get("id")
+        obj: dict[str, Any] = copy.deepcopy(self._fresh(object_name)) if example else {"object": object_name}
         obj["id"] = object_id or new_id(self.prefix(object_name))
-        obj.update(copy.deepcopy(FRESH.get(object_name, {})))
+        for key in _timestamps(object_name, obj):
+            obj[key] = now
         for key in ("created", "livemode", "metadata"):
             if key in obj or example is None:
                 obj[key] = {"created": now, "livemode": False, "metadata": {}}[key]
-        if isinstance(old_id, str) and isinstance(obj.get("client_secret"), str):
+        if example is not None and isinstance(example.get("client_secret"), str):
             obj["client_secret"] = f"{obj['id']}_secret_{new_id('x')[2:]}"
         return obj
 
