@@ -205,3 +205,21 @@ async def test_items_of_recurring_prices_carry_their_plan(stripe_client: AsyncSt
     assert sub.latest_invoice is not None
     assert (await stripe_client.invoices.retrieve(str(sub.latest_invoice))).amount_paid == 2700
     assert_clean(sub)
+
+
+async def test_add_invoice_items_bills_a_setup_fee_on_the_first_invoice(stripe_client: AsyncStripeClient) -> None:
+    monthly = await plan(stripe_client)
+    product = await stripe_client.products.create(name="Setup")
+    setup = await stripe_client.prices.create(product=product.id, currency="usd", unit_amount=5000)
+    customer = await customer_with(stripe_client, "pm_card_visa")
+    sub = await stripe_client.subscriptions.create(
+        customer=customer.id,
+        items=[{"price": monthly.id}],
+        add_invoice_items=[{"price": setup.id}],
+        expand=["latest_invoice"],
+    )
+    invoice = sub.latest_invoice
+    assert invoice is not None and not isinstance(invoice, str)
+    assert invoice.status == "paid" and invoice.amount_paid == 6200
+    assert sorted(line.amount for line in invoice.lines.data) == [1200, 5000]
+    assert_clean(sub)

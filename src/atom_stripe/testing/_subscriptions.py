@@ -25,6 +25,7 @@ from ._wire import FakeError, invalid, required
 
 #: What a subscription create may carry: everything else is refused (``fake_not_simulated``).
 CREATE_PARAMS = (
+    "add_invoice_items",
     "customer",
     "items",
     "default_payment_method",
@@ -41,6 +42,7 @@ CREATE_PARAMS = (
     "currency",
 )
 UPDATE_PARAMS = (
+    "add_invoice_items",
     "items",
     "proration_behavior",
     "proration_date",
@@ -300,6 +302,30 @@ def first_invoice(ctx: Ctx, sub: dict[str, Any], how: str) -> dict[str, Any]:
 # -- create ------------------------------------------------------------------------------------------
 
 
+def add_invoice_items(ctx: Ctx, sub: Mapping[str, Any]) -> None:
+    """``add_invoice_items``: one-off prices (a setup fee) as invoice items the subscription's next
+    invoice takes (https://docs.stripe.com/api/subscriptions/create#create_subscription-add_invoice_items)."""
+    for index, added in enumerate(ctx.params.get("add_invoice_items") or []):
+        for key in added:
+            if key not in ("price", "price_data", "quantity"):
+                raise not_simulated(ctx, f"add_invoice_items[{index}][{key}]")
+        price = _price(ctx, added, f"add_invoice_items[{index}]")
+        quantity = int(added.get("quantity", 1))
+        now = ctx.now(sub["customer"])
+        make_invoice_item(
+            ctx,
+            customer=sub["customer"],
+            amount=int(price.get("unit_amount") or 0) * quantity,
+            currency=price["currency"],
+            description=describe({"price": price, "quantity": quantity}),
+            start=now,
+            end=now,
+            price=price,
+            quantity=quantity,
+            subscription=sub["id"],
+        )
+
+
 def _price(ctx: Ctx, item: Mapping[str, Any], param: str) -> dict[str, Any]:
     if "price_data" in item:
         raise not_simulated(ctx, f"{param}[price_data]", "create a price and pass its id")
@@ -388,6 +414,7 @@ def create_subscription(ctx: Ctx) -> dict[str, Any]:
     for item, price in zip(items, prices, strict=True):
         new_item(ctx, sub, price, item.get("quantity", 1), item.get("metadata"))
     set_period(ctx, sub, now, trial_end)
+    add_invoice_items(ctx, sub)
     invoice = first_invoice(ctx, sub, how)
     if not trial_end and (invoice["status"] == "paid" or collection == "send_invoice"):
         sub["status"] = "active"
@@ -639,6 +666,7 @@ def update_subscription(ctx: Ctx) -> dict[str, Any]:
         )
     how_pay = check_behaviour(ctx, update=True)
     how_prorate = ctx.params.get("proration_behavior") or "create_prorations"
+    add_invoice_items(ctx, sub)
     change_items(ctx, sub, how_prorate, how_pay)
     rest = {
         k: v
