@@ -80,3 +80,20 @@ async def test_cancel_at_period_end_ends_the_subscription_at_renewal(
     assert len((await stripe_client.invoices.list(subscription=sub.id)).data) == 1
     deleted = stripe_fake.events("customer.subscription.deleted")
     assert len(deleted) == 1 and deleted[0]["request"]["id"] is None
+
+
+async def test_pause_then_resume_starts_a_new_billed_period(stripe_client: AsyncStripeClient) -> None:
+    clock = await stripe_client.test_helpers.test_clocks.create(frozen_time=START)
+    customer = await customer_with(stripe_client, "pm_card_visa", clock.id)
+    price = await plan(stripe_client)
+    sub = await stripe_client.subscriptions.create(customer=customer.id, items=[{"price": price.id}])
+    assert (await stripe_client.subscriptions.pause(sub.id)).status == "paused"
+    await stripe_client.test_helpers.test_clocks.advance(clock.id, frozen_time=START + 10 * 86_400)
+    resumed = await stripe_client.subscriptions.resume(sub.id, billing_cycle_anchor={"type": "now"})
+    assert resumed.status == "active" and resumed.billing_cycle_anchor == START + 10 * 86_400
+    assert resumed.items.data[0].current_period_start == START + 10 * 86_400
+    invoice = await stripe_client.invoices.retrieve(str(resumed.latest_invoice))
+    assert invoice.status == "paid" and invoice.amount_paid == 1200
+    with pytest.raises(InvalidRequestError) as info:
+        await stripe_client.subscriptions.resume(sub.id, billing_cycle_anchor={"type": "unchanged"})
+    assert info.value.code == "fake_not_simulated"

@@ -866,9 +866,10 @@ def resume_subscription(ctx: Ctx) -> dict[str, Any]:
     if sub["status"] == "canceled":
         raise invalid("subscription", "A canceled subscription cannot be resumed.", "subscription_canceled")
     now = ctx.now(sub["customer"])
-    anchor = ctx.params.get("billing_cycle_anchor", "now")
+    # Since 2026 the anchor is {"type": "now" | "unchanged"}; "now" starts a new period billed at once.
+    anchor = (ctx.params.get("billing_cycle_anchor") or {}).get("type", "now")
     if anchor != "now":
-        raise not_simulated(ctx, "billing_cycle_anchor", "only billing_cycle_anchor=now")
+        raise not_simulated(ctx, "billing_cycle_anchor", "only billing_cycle_anchor[type]=now")
     sub["billing_cycle_anchor"] = now
     set_period(ctx, sub, now)
     start, end = period_of(sub)
