@@ -56,12 +56,10 @@ async def test_upgrade_with_always_invoice_bills_the_difference_now(
     assert invoice.amount_paid == share(3000, when) - share(1200, when)
     assert invoice.created == when  # the clock's time, not the wall clock's
     assert invoice.payments is not None and invoice.payments.data[0].status == "paid"
-    changed = [
-        e
-        for e in stripe_fake.events("customer.subscription.updated")
-        if "items" in e["data"].get("previous_attributes", {})
-    ]
-    assert changed[0]["data"]["previous_attributes"]["items"]["data"][0]["price"]["id"] != pro.id
+    changed = [e for e in stripe_fake.events("customer.subscription.updated") if e["request"]["id"] is not None]
+    assert len(changed) == 1  # one request, one event with every field it changed
+    previous = changed[0]["data"]["previous_attributes"]
+    assert previous["items"]["data"][0]["price"]["id"] != pro.id and previous["latest_invoice"] == sub.latest_invoice
     assert types(stripe_fake).count("invoiceitem.created") == 2
     items = (await stripe_client.invoice_items.list(customer=customer.id)).data
     assert all(i.proration and i.invoice == invoice.id for i in items)

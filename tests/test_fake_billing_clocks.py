@@ -180,3 +180,22 @@ async def test_an_unpaid_first_invoice_expires_the_subscription(stripe_client: A
     expired = await stripe_client.subscriptions.retrieve(sub.id)
     assert expired.status == "incomplete_expired"
     assert (await stripe_client.invoices.retrieve(str(sub.latest_invoice))).status == "void"
+
+
+async def test_every_event_of_a_full_billing_flow_parses_whole(
+    stripe_fake: FakeStripe, stripe_client: AsyncStripeClient
+) -> None:
+    clock, customer, sub = await failing_renewal(stripe_client)
+    pro = await plan(stripe_client, 3000)
+    good = await stripe_client.payment_methods.attach("pm_card_visa", customer=customer.id)
+    await stripe_client.customers.update(customer.id, invoice_settings={"default_payment_method": good.id})
+    await stripe_client.subscriptions.update(
+        sub.id, items=[{"id": sub.items.data[0].id, "price": pro.id}], proration_behavior="always_invoice"
+    )
+    await stripe_client.test_helpers.test_clocks.advance(clock.id, frozen_time=FEB_1 + 20 * DAY)
+    await stripe_client.subscriptions.cancel(sub.id)
+    seen = 0
+    async for event in stripe_client.events.list(limit=100):
+        assert_clean(event, event.type)
+        seen += 1
+    assert seen == len(stripe_fake.events()) > 40

@@ -77,6 +77,8 @@ async def test_every_invoice_is_paid_through_a_payment_intent(
     assert charge is not None and not isinstance(charge, str) and charge.payment_intent == pi_id
     for kind in ("payment_intent.created", "payment_intent.succeeded", "invoice.paid", "invoice_payment.paid"):
         assert kind in types(stripe_fake)
+    # Paid at creation: the creation event says so; no separate update follows.
+    assert "customer.subscription.updated" not in types(stripe_fake)
     # A service that refunds by PaymentIntent (a cancellation with a refund) can be tested.
     refund = await stripe_client.refunds.create(payment_intent=pi_id, amount=500)
     assert refund.status == "succeeded" and refund.charge == charge.id

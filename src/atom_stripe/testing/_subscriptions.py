@@ -258,7 +258,8 @@ def invoice_paid(ctx: Ctx, invoice: Mapping[str, Any]) -> None:
     if pending and sub.get("latest_invoice") == invoice["id"]:
         apply_pending(ctx, sub, pending)
     if sub["status"] in ("incomplete", "past_due", "unpaid") and sub.get("latest_invoice") == invoice["id"]:
-        ctx.update(sub, {}, status="active")
+        # Paid while being created: the creation event tells it (no separate update).
+        ctx.update(sub, {}, status="active", event=None if ctx.name == "subscriptions.create" else "")
 
 
 def apply_pending(ctx: Ctx, sub: dict[str, Any], pending: Mapping[str, Any]) -> None:
@@ -573,12 +574,14 @@ def change_items(ctx: Ctx, sub: dict[str, Any], how_prorate: str, how_pay: str) 
         new.append((si, si["price"], new_qty))
     sync_items(ctx, sub)
     made = prorate(ctx, sub, when, old, new) if prorating else []
-    ctx.emit("customer.subscription.updated", sub, {"items": before})
     if how_prorate == "always_invoice" and made:
-        bill_now(ctx, sub, how_pay)
+        # One request, one event: the item change and the invoice it paid for together.
+        bill_now(ctx, sub, how_pay, {"items": before})
+    else:
+        ctx.emit("customer.subscription.updated", sub, {"items": before})
 
 
-def bill_now(ctx: Ctx, sub: dict[str, Any], how_pay: str) -> dict[str, Any]:
+def bill_now(ctx: Ctx, sub: dict[str, Any], how_pay: str, changed: Mapping[str, Any]) -> dict[str, Any]:
     """An invoice now for the subscription's pending prorations (``billing_reason`` ``subscription_update``)."""
     now = ctx.now(sub["customer"])
     invoice = create_invoice(
@@ -592,7 +595,7 @@ def bill_now(ctx: Ctx, sub: dict[str, Any], how_pay: str) -> dict[str, Any]:
         subscription=sub,
     )
     finalize(ctx, invoice)
-    previous = {"latest_invoice": sub.get("latest_invoice")}
+    previous = {**changed, "latest_invoice": sub.get("latest_invoice")}
     sub["latest_invoice"] = invoice["id"]
     if invoice["status"] == "open" and sub["collection_method"] == "charge_automatically":
         if how_pay != "default_incomplete":
