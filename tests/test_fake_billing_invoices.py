@@ -97,3 +97,24 @@ async def test_pause_then_resume_starts_a_new_billed_period(stripe_client: Async
     with pytest.raises(InvalidRequestError) as info:
         await stripe_client.subscriptions.resume(sub.id, billing_cycle_anchor={"type": "unchanged"})
     assert info.value.code == "fake_not_simulated"
+
+
+async def test_send_invoice_subscriptions_are_active_with_a_due_date(stripe_client: AsyncStripeClient) -> None:
+    customer = await customer_with(stripe_client, None)
+    price = await plan(stripe_client)
+    sub = await stripe_client.subscriptions.create(
+        customer=customer.id, items=[{"price": price.id}], collection_method="send_invoice", days_until_due=14
+    )
+    assert sub.status == "active"
+    invoice = await stripe_client.invoices.retrieve(str(sub.latest_invoice))
+    assert invoice.status == "open" and not invoice.attempted and invoice.collection_method == "send_invoice"
+    assert invoice.due_date == invoice.created + 14 * 86_400
+
+
+async def test_a_one_time_price_is_no_subscription_item(stripe_client: AsyncStripeClient) -> None:
+    product = await stripe_client.products.create(name="Once")
+    once = await stripe_client.prices.create(product=product.id, currency="usd", unit_amount=900)
+    customer = await customer_with(stripe_client, "pm_card_visa")
+    with pytest.raises(InvalidRequestError) as info:
+        await stripe_client.subscriptions.create(customer=customer.id, items=[{"price": once.id}])
+    assert info.value.param == "items[0][price]"

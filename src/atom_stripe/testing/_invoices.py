@@ -296,8 +296,9 @@ def finalize(ctx: Ctx, invoice: dict[str, Any]) -> dict[str, Any]:
     invoice["status_transitions"] = {**invoice["status_transitions"], "finalized_at": now}
     invoice["effective_at"] = now
     invoice["status"] = "open"
-    if invoice["collection_method"] == "send_invoice":
-        invoice["due_date"] = now + 30 * DAY
+    if invoice["collection_method"] == "send_invoice" and invoice.get("due_date") is None:
+        sub = ctx.store.find(subscription_of(invoice) or "", "subscription") or {}
+        invoice["due_date"] = now + int(sub.get("days_until_due") or 30) * DAY
     if invoice["amount_due"] > 0:
         pi = ctx.create(
             "payment_intent",
@@ -563,6 +564,8 @@ def create_manual_invoice(ctx: Ctx) -> dict[str, Any]:
         params=params,
     )
     invoice["auto_advance"] = bool(ctx.params.get("auto_advance", False))
+    if isinstance(ctx.params.get("days_until_due"), int):
+        invoice["due_date"] = now + ctx.params["days_until_due"] * DAY
     return invoice
 
 

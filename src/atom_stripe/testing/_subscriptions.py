@@ -335,6 +335,17 @@ def _price(ctx: Ctx, item: Mapping[str, Any], param: str) -> dict[str, Any]:
     return ctx.get("price", item["price"], f"{param}[price]")
 
 
+def _recurring(ctx: Ctx, item: Mapping[str, Any], param: str) -> dict[str, Any]:
+    """A subscription item's price: recurring, as Stripe requires of items."""
+    price = _price(ctx, item, param)
+    if price.get("type") != "recurring":
+        raise invalid(
+            f"{param}[price]",
+            "The price specified is set to `type=one_time` but this field only accepts prices with `type=recurring`.",
+        )
+    return price
+
+
 @behaviour("subscriptions.create", not_simulated_params=others("subscriptions.create", CREATE_PARAMS))
 def create_subscription(ctx: Ctx) -> dict[str, Any]:
     params = dict(ctx.params)
@@ -346,7 +357,9 @@ def create_subscription(ctx: Ctx) -> dict[str, Any]:
         for key in item:
             if key not in ("price", "price_data", "quantity", "metadata"):
                 raise not_simulated(ctx, f"items[{index}][{key}]")
-    prices = [_price(ctx, item, f"items[{index}]") for index, item in enumerate(items)]
+    prices = [_recurring(ctx, item, f"items[{index}]") for index, item in enumerate(items)]
+    if len({p["currency"] for p in prices}) > 1:
+        raise invalid("items", "All prices on a subscription must have the same currency.")
     how = check_behaviour(ctx, update=False)
     now = ctx.now(customer["id"])
     check_clock_limits(ctx, customer)
@@ -460,7 +473,7 @@ def _item_changes(
             si = held.get(change["id"])
             if si is None:
                 raise invalid(f"items[{index}][id]", f"No such subscription item: '{change['id']}'", "resource_missing")
-        price = _price(ctx, change, f"items[{index}]") if "price" in change or "price_data" in change else None
+        price = _recurring(ctx, change, f"items[{index}]") if "price" in change or "price_data" in change else None
         if si is None and price is None:
             raise invalid(f"items[{index}][price]", "Missing required param: price.", "parameter_missing")
         if price is not None and price.get("currency") != sub["currency"]:
