@@ -71,6 +71,11 @@ async def test_every_invoice_is_paid_through_a_payment_intent(
     pi_id = str(payment.payment.payment_intent)
     listed = await stripe_client.invoice_payments.list(invoice=invoice.id)
     assert [p.id for p in listed.data] == [payment.id]
+    # How a service finds the invoice a PaymentIntent paid (the intent has no invoice field since 2025).
+    by_intent = await stripe_client.invoice_payments.list(payment={"type": "payment_intent", "payment_intent": pi_id})
+    assert [p.invoice for p in by_intent.data] == [invoice.id]
+    other = await stripe_client.invoice_payments.list(payment={"type": "payment_intent", "payment_intent": "pi_x"})
+    assert other.data == []
     pi = await stripe_client.payment_intents.retrieve(pi_id, expand=["latest_charge"])
     assert pi.status == "succeeded" and pi.amount_received == 1200 and pi.customer == customer.id
     charge = pi.latest_charge

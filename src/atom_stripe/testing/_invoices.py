@@ -524,6 +524,20 @@ def list_invoices(ctx: Ctx) -> dict[str, Any]:
     return ctx.store.page(items, params, "/v1/invoices")
 
 
+@behaviour("invoice_payments.list")
+def list_invoice_payments(ctx: Ctx) -> dict[str, Any]:
+    """Invoice payments, newest first; ``payment`` finds the invoice a PaymentIntent (or charge)
+    paid, as Stripe documents for finding an invoice from its payment
+    (https://docs.stripe.com/api/invoice-payment/list)."""
+    params = dict(ctx.params)
+    items = ctx.store.all("invoice_payment")
+    wanted = params.pop("payment", None)
+    if isinstance(wanted, Mapping):
+        kind = wanted.get("type")
+        items = [p for p in items if p["payment"]["type"] == kind and p["payment"].get(kind) == wanted.get(kind)]
+    return ctx.store.page(items, params, "/v1/invoice_payments")
+
+
 def subscription_of(invoice: Mapping[str, Any]) -> str | None:
     found = ((invoice.get("parent") or {}).get("subscription_details") or {}).get("subscription")
     return found if isinstance(found, str) else None
