@@ -230,3 +230,18 @@ async def test_add_invoice_items_bills_a_setup_fee_on_the_first_invoice(stripe_c
     assert invoice.status == "paid" and invoice.amount_paid == 6200
     assert sorted(line.amount for line in invoice.lines.data) == [1200, 5000]
     assert_clean(sub)
+
+
+async def test_failed_3d_secure_fails_the_invoice_attempt(
+    stripe_fake: FakeStripe, stripe_client: AsyncStripeClient
+) -> None:
+    price = await plan(stripe_client)
+    customer = await customer_with(stripe_client, "pm_card_authenticationRequired")
+    sub = await stripe_client.subscriptions.create(customer=customer.id, items=[{"price": price.id}])
+    invoice = await stripe_client.invoices.retrieve(str(sub.latest_invoice))
+    assert invoice.payments is not None
+    pi = stripe_fake.authenticate(str(invoice.payments.data[0].payment.payment_intent), succeed=False)
+    assert pi["status"] == "requires_payment_method"
+    assert "invoice.payment_failed" in types(stripe_fake)
+    assert (await stripe_client.invoices.retrieve(invoice.id)).status == "open"
+    assert (await stripe_client.subscriptions.retrieve(sub.id)).status == "incomplete"

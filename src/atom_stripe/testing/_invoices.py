@@ -497,6 +497,22 @@ def _settle_and_pay(ctx: Ctx, pi: dict[str, Any], pm: dict[str, Any]) -> dict[st
 
 _payments.settle = _settle_and_pay
 
+_authenticate = _payments.authenticate
+
+
+def _authenticate_or_fail(ctx: Ctx, pi: dict[str, Any], succeed: bool) -> dict[str, Any]:
+    """``_payments.authenticate``; a customer who fails 3-D Secure on an invoice's PaymentIntent
+    fails that attempt of the invoice (``invoice.payment_failed``)."""
+    out = _authenticate(ctx, pi, succeed)
+    payment = payment_of(ctx, out["id"]) if not succeed else None
+    invoice = ctx.store.find(payment["invoice"], "invoice") if payment else None
+    if invoice is not None and invoice["status"] == "open":
+        ctx.emit("invoice.payment_failed", invoice)
+    return out
+
+
+_payments.authenticate = _authenticate_or_fail
+
 
 # -- the invoice API -----------------------------------------------------------------------------------------
 
