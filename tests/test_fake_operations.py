@@ -33,9 +33,12 @@ EXTRA: dict[str, dict[str, Any]] = {
     "prices.create": {"product": "x_1"},
     "charges.create": {"amount": 1000, "currency": "usd"},
     "payment_intents.confirm": {"payment_method": "pm_card_visa"},
+    "setup_intents.confirm": {"payment_method": "pm_card_visa"},
 }
 #: The state an operation needs to act on (as Stripe would refuse it otherwise).
 STATE: dict[str, dict[str, Any]] = {
+    "setup_intents.confirm": {"id": "intent_1", "status": "requires_payment_method"},
+    "setup_intents.cancel": {"id": "intent_1", "status": "requires_payment_method"},
     "payment_intents.capture": {
         "id": "intent_1",
         "status": "requires_capture",
@@ -106,7 +109,8 @@ async def call(client: AsyncStripeClient, name: str) -> Any:
 def set_scene(fake: FakeStripe, name: str) -> None:
     """The object an operation acts on, in a state Stripe lets it act from."""
     if name in STATE:
-        fake.add(ENDPOINTS[name].result.lower().replace("paymentintent", "payment_intent"), **STATE[name])
+        kind = {"PaymentIntent": "payment_intent", "SetupIntent": "setup_intent"}[ENDPOINTS[name].result]
+        fake.add(kind, **STATE[name])
     if name in ACTIONS:
         path = ENDPOINTS[name].path
         target = fake.store.find(f"{ENDPOINTS[name].ids[-1]}_1", object_at(path[: path.rfind("}") + 1]))

@@ -61,7 +61,7 @@ async def test_raw_http_clients_are_checked_too(stripe_fake: FakeStripe) -> None
         )
         assert bad_enum.json()["error"]["param"] == "capture_method"
         missing = await http.post("/v1/prices", data={"product": "prod_1", "currency": "usd"}, headers=auth)
-        assert missing.status_code == 404
+        assert missing.status_code == 400  # Stripe: an unknown id in the body is a 400 naming the parameter
         assert missing.json()["error"] | {"message": ""} == {
             "type": "invalid_request_error",
             "code": "resource_missing",
@@ -246,7 +246,8 @@ async def test_subscription_bills_a_paid_invoice_then_cancels(stripe_client: Asy
 async def test_declining_card_leaves_a_subscription_incomplete_and_pause_resume(
     stripe_client: AsyncStripeClient,
 ) -> None:
-    customer, price = await subscriber(stripe_client, card="pm_card_chargeDeclined")
+    # Stripe declines pm_card_chargeDeclined when it is attached; this card attaches, then fails.
+    customer, price = await subscriber(stripe_client, card="pm_card_chargeCustomerFail")
     sub = await stripe_client.subscriptions.create(customer=customer.id, items=[{"price": price.id}])
     assert sub.status == "incomplete"
     assert (await stripe_client.invoices.retrieve(str(sub.latest_invoice))).status == "open"

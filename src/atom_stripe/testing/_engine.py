@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from .._generated.endpoints import ENDPOINTS
 from .._generated.models import OBJECTS
 from .._params import _fields
 from . import _simulated
-from ._store import SAMPLE_ID, Store, new_id
+from ._store import SAMPLE_ID, Store, annotation_text, new_id
 from ._wire import invalid, required
 
 if TYPE_CHECKING:
@@ -176,6 +177,7 @@ class Ctx:
         if custom is not None and self.store.find(custom, kind) is not None:
             raise invalid("id", f"Object already exists: {custom}", "resource_already_exists")
         obj = self.store.template(kind, self.now(), custom)
+        self.check_references(obj, params)
         before = copy.deepcopy(obj)
         apply(obj, params)
         obj.update(fields)
@@ -212,8 +214,10 @@ class Ctx:
     ) -> dict[str, Any]:
         """``obj`` with ``params`` applied and ``fields`` set; ``event`` as for :meth:`create`,
         sent only when something changed (``<object>.updated`` by default)."""
+        params = self.params if params is None else params
+        self.check_references(obj, params)
         before = copy.deepcopy(obj)
-        apply(obj, self.params if params is None else params, update=True)
+        apply(obj, params, update=True)
         obj.update(fields)
         fit(obj, before, self.store, fields)
         previous = {k: v for k, v in before.items() if obj.get(k) != v}
@@ -222,7 +226,21 @@ class Ctx:
         return obj
 
     def get(self, object_name: str, object_id: str, param: str = "id") -> dict[str, Any]:
-        return self.store.get(object_name, object_id, param)
+        """The object held under this id, or Stripe's ``resource_missing``: a 404 for an id of the
+        path (``param`` one of the path's ids, or ``id``), a 400 naming the parameter otherwise."""
+        status = 404 if param == "id" or param in self.endpoint.ids else 400
+        return self.store.get(object_name, object_id, param, status)
+
+    def check_references(self, obj: Mapping[str, Any], params: Mapping[str, Any]) -> None:
+        """Every parameter that names another object (``customer="cus_..."``) names one held:
+        otherwise Stripe's 400 ``resource_missing`` naming the parameter."""
+        for key, value in params.items():
+            if not isinstance(value, str) or not value or key not in obj:
+                continue
+            kinds = reference_kinds(obj["object"], key)
+            held = any(self.store.find(value, kind) or kind in CATALOGUES for kind in kinds)
+            if kinds and not held:
+                self.get(kinds[0], value, key)
 
     def parent(self) -> dict[str, Any] | None:
         """The object the path's last id names, when the operation acts below it."""
@@ -233,6 +251,25 @@ class Ctx:
             return None
         found = next((obj for kind in kinds if (obj := self.store.find(self.last_id, kind))), None)
         return found if found is not None else self.get(kinds[0], self.last_id, self.endpoint.ids[-1])
+
+
+@functools.cache
+def reference_kinds(object_name: str, key: str) -> tuple[str, ...]:
+    """The object types a field of this object may name by id (``str | Customer | None`` ->
+    ``customer``): none for a field that holds no other object."""
+    from ..models import model_for
+
+    try:
+        model: Any = model_for(object_name)
+    except (KeyError, LookupError, AttributeError):
+        return ()
+    field = getattr(model, "model_fields", {}).get(key)
+    if field is None:
+        return ()
+    parts = [p.strip() for p in annotation_text(field.annotation).split(" | ")]
+    if "str" not in parts:
+        return ()
+    return tuple(MODEL_OBJECTS[p] for p in parts if p in MODEL_OBJECTS)
 
 
 def plan_of(price: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -419,7 +456,8 @@ def retrieve(ctx: Ctx) -> dict[str, Any]:
     )
     if found is None and kind in CATALOGUES:
         found = ctx.store.put(ctx.store.template(kind, ctx.now(), object_id))
-    return found if found is not None else ctx.store.get(kind, object_id, ctx.endpoint.ids[-1])
+    # Stripe names the path's id ``id`` whatever the path calls it.
+    return found if found is not None else ctx.store.get(kind, object_id, "id")
 
 
 def delete(ctx: Ctx) -> dict[str, Any]:

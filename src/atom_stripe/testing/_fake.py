@@ -22,7 +22,7 @@ import httpx
 from .._client import DEFAULT_API_VERSION, AsyncStripeClient
 from .._endpoint import Endpoint, find_endpoint
 from .._generated.endpoints import ENDPOINTS
-from . import _billing, _payments, _statuses  # noqa: F401 - they register their behaviours
+from . import _billing, _payments, _setup_intents, _statuses  # noqa: F401 - they register their behaviours
 from ._engine import Ctx, answer
 from ._store import Store, load_fixtures, new_id
 from ._webhooks import Delivery, Outbox
@@ -164,29 +164,25 @@ class FakeStripe:
             self._failures += [FakeError(status, text, type=type) for _ in range(times)]
 
     def authenticate(self, payment_intent: str, *, succeed: bool = True) -> dict[str, Any]:
-        """Play the customer on a PaymentIntent in ``requires_action`` (3-D Secure): authenticate
-        (it is charged) or fail (``requires_payment_method``). Returns the PaymentIntent."""
-        from ._payments import authenticate
+        """Play the customer on a PaymentIntent or a SetupIntent (``seti_...``) in
+        ``requires_action`` (3-D Secure): authenticate (it is charged, or set up and attached)
+        or fail (``requires_payment_method``). Returns the intent."""
 
+        setup = payment_intent.startswith("seti_")
+        kind = "setup_intent" if setup else "payment_intent"
+        name = "setup_intents.confirm" if setup else "payment_intents.confirm"
         with self._lock:
             # The customer's answer is no API request of the service's: its events are automatic.
-            ctx = Ctx(
-                self,
-                "payment_intents.confirm",
-                ENDPOINTS["payment_intents.confirm"],
-                {"intent": payment_intent},
-                {},
-                None,
-                None,
-            )
+            ctx = Ctx(self, name, ENDPOINTS[name], {"intent": payment_intent}, {}, None, None)
+            play = _setup_intents.authenticate if setup else _payments.authenticate
             try:
                 with ctx.automatic():
-                    pi = authenticate(ctx, ctx.get("payment_intent", payment_intent, "intent"), succeed)
+                    intent = play(ctx, ctx.get(kind, payment_intent, "intent"), succeed)
             except FakeError as exc:
                 if exc.status != 402:
                     raise
-                pi = ctx.get("payment_intent", payment_intent, "intent")
-            return copy.deepcopy(pi)
+                intent = ctx.get(kind, payment_intent, "intent")
+            return copy.deepcopy(intent)
 
     def snapshot(self) -> bytes:
         """Everything this fake holds, to :meth:`restore` later (a seeded scene shared by many tests)."""

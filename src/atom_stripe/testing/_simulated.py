@@ -77,10 +77,7 @@ SIDE_EFFECTS: dict[str, str] = {
 #: Actions (``POST .../{id}/verb``) that only make an object, as a generic create would.
 PLAIN_ACTIONS = frozenset({"accounts.login_links.create", "customers.funding_instructions.create"})
 #: Parameters of simulated operations whose effect the fake does not play, per operation.
-NOT_SIMULATED_PARAMS: dict[str, dict[str, str]] = {
-    "customers.update": {"source": "a card made from a source or token"},
-    "disputes.update": {"submit": "submitting the evidence"},
-}
+NOT_SIMULATED_PARAMS: dict[str, dict[str, str]] = {"disputes.update": {"submit": "submitting the evidence"}}
 
 
 def not_simulated(name: str, param: str | None = None, detail: str = "") -> FakeError:

@@ -10,6 +10,7 @@ import re
 import secrets
 import string
 import sys
+import types
 import typing
 from collections.abc import Iterable, Mapping
 from importlib import resources
@@ -106,8 +107,9 @@ def _fresh_optional(value: Any, text: str, nested: Any) -> Any:
         if not value or sample(value):
             return None  # a nested object holding sample values (or nothing): Stripe's is null
         kept = _fresh_fields(nested, value)
-        # Nothing set in it (an address of nulls): Stripe sends null for the whole.
-        return None if all(v is None for v in kept.values()) else kept
+        # Nothing set in it (an address of nulls), or only a kind (an error or a next action of
+        # some ``type``, a liability of an automatic tax that is off): Stripe sends null.
+        return None if all(v is None or isinstance(v, str) for v in kept.values()) else kept
     return None  # a non-zero number: a sample value
 
 
@@ -128,7 +130,7 @@ def _nested_model(model: Any, annotation: Any) -> Any:
     if model is None:
         return None
     module = sys.modules.get(model.__module__)
-    text = _annotation_text(annotation).replace("list[", "").replace("]", "")
+    text = annotation_text(annotation).replace("list[", "").replace("]", "")
     for part in text.split(" | "):
         found = getattr(module, part.strip(), None)
         if isinstance(found, type) and hasattr(found, "model_fields") and found.__module__ == model.__module__:
@@ -142,17 +144,30 @@ def _timestamps(object_name: str, obj: Mapping[str, Any]) -> list[str]:
     return [k for k, v in obj.items() if isinstance(v, int) and not isinstance(v, bool) and 10**8 <= v < 10**10]
 
 
-def _annotation_text(annotation: Any) -> str:
-    return annotation.__forward_arg__ if isinstance(annotation, typing.ForwardRef) else repr(annotation)
+def annotation_text(annotation: Any) -> str:
+    """A field's annotation as the generated code spells it (``Customer | str | None``), whether
+    pydantic has resolved it yet or not."""
+    if isinstance(annotation, typing.ForwardRef):
+        return annotation.__forward_arg__
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(annotation_text(a) for a in args)
+    if origin is list:
+        return f"list[{annotation_text(args[0])}]"
+    if origin is typing.Literal:
+        return f"Literal[{', '.join(repr(a) for a in args)}]"
+    if annotation is type(None):
+        return "None"
+    return annotation.__name__ if isinstance(annotation, type) else repr(annotation)
 
 
 def _nullable(annotation: Any) -> bool:
-    text = _annotation_text(annotation)
-    return text.endswith(("| None", "NoneType]")) or text.startswith("typing.Optional[")
+    return "None" in (p.strip() for p in annotation_text(annotation).split(" | "))
 
 
 def _is_enum(annotation: Any) -> bool:
-    return "Literal[" in _annotation_text(annotation)
+    return "Literal[" in annotation_text(annotation)
 
 
 @functools.lru_cache(maxsize=1)
@@ -225,10 +240,10 @@ class Store:
             return None
         return self.objects.get(kind, {}).get(object_id)
 
-    def get(self, object_name: str, object_id: str, param: str = "id") -> dict[str, Any]:
+    def get(self, object_name: str, object_id: str, param: str = "id", status: int = 404) -> dict[str, Any]:
         found = self.find(object_id, object_name)
         if found is None:
-            raise missing(object_name.rsplit(".", 1)[-1].replace("_", " "), object_id, param)
+            raise missing(object_name.rsplit(".", 1)[-1].replace("_", " "), object_id, param, status)
         return found
 
     def remove(self, object_name: str, object_id: str) -> dict[str, Any]:
