@@ -245,3 +245,25 @@ async def test_failed_3d_secure_fails_the_invoice_attempt(
     assert "invoice.payment_failed" in types(stripe_fake)
     assert (await stripe_client.invoices.retrieve(invoice.id)).status == "open"
     assert (await stripe_client.subscriptions.retrieve(sub.id)).status == "incomplete"
+
+
+async def test_stripes_subscription_quick_start_ends_active_and_paid(
+    stripe_fake: FakeStripe, stripe_client: AsyncStripeClient
+) -> None:
+    # https://docs.stripe.com/billing/subscriptions/build-subscriptions: the customer is created
+    # with the card and that card as the invoices' default, then subscribed.
+    customer = await stripe_client.customers.create(
+        email="quickstart@example.com",
+        payment_method="pm_card_visa",
+        invoice_settings={"default_payment_method": "pm_card_visa"},
+    )
+    price = await plan(stripe_client)
+    sub = await stripe_client.subscriptions.create(customer=customer.id, items=[{"price": price.id}])
+    assert sub.status == "active"
+    invoice = await stripe_client.invoices.retrieve(str(sub.latest_invoice))
+    assert invoice.status == "paid" and invoice.amount_paid == 1200
+    assert invoice.payments is not None
+    pi = await stripe_client.payment_intents.retrieve(str(invoice.payments.data[0].payment.payment_intent))
+    default = (await stripe_client.customers.retrieve(customer.id)).invoice_settings
+    assert default is not None and pi.payment_method == default.default_payment_method
+    assert_clean(sub)
