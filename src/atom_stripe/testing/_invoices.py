@@ -482,11 +482,11 @@ def close_intent(ctx: Ctx, invoice: Mapping[str, Any], reason: str) -> None:
 _settle = _payments.settle
 
 
-def _settle_and_pay(ctx: Ctx, pi: dict[str, Any], pm: dict[str, Any]) -> dict[str, Any]:
+def _settle_and_pay(ctx: Ctx, pi: dict[str, Any], pm: dict[str, Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
     """``_payments.settle``, then the invoice of the PaymentIntent (if any) is paid: however the
     intent was confirmed (an automatic attempt, ``payment_intents.confirm`` with the
     ``confirmation_secret``, 3-D Secure completed with ``FakeStripe.authenticate``)."""
-    out = _settle(ctx, pi, pm)
+    out = _settle(ctx, pi, pm, *args, **kwargs)
     if out["status"] == "succeeded":
         payment = payment_of(ctx, out["id"])
         invoice = ctx.store.find(payment["invoice"], "invoice") if payment else None
@@ -500,10 +500,10 @@ _payments.settle = _settle_and_pay
 _authenticate = _payments.authenticate
 
 
-def _authenticate_or_fail(ctx: Ctx, pi: dict[str, Any], succeed: bool) -> dict[str, Any]:
+def _authenticate_or_fail(ctx: Ctx, pi: dict[str, Any], succeed: bool, *args: Any, **kwargs: Any) -> dict[str, Any]:
     """``_payments.authenticate``; a customer who fails 3-D Secure on an invoice's PaymentIntent
     fails that attempt of the invoice (``invoice.payment_failed``)."""
-    out = _authenticate(ctx, pi, succeed)
+    out = _authenticate(ctx, pi, succeed, *args, **kwargs)
     payment = payment_of(ctx, out["id"]) if not succeed else None
     invoice = ctx.store.find(payment["invoice"], "invoice") if payment else None
     if invoice is not None and invoice["status"] == "open":

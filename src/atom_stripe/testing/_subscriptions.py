@@ -117,8 +117,13 @@ def plan_of(price: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def items_of(ctx: Ctx, sub: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The subscription's items as held, oldest first."""
-    return [si for si in reversed(ctx.store.all("subscription_item")) if si["subscription"] == sub["id"]]
+    """The subscription's items as held, oldest first (a subscription put in the store whole, as
+    ``FakeStripe.add`` does, has its embedded items adopted)."""
+    held = [si for si in reversed(ctx.store.all("subscription_item")) if si["subscription"] == sub["id"]]
+    if not held and (sub.get("items") or {}).get("data"):
+        for si in sub["items"]["data"]:
+            held.append(ctx.store.put({**copy.deepcopy(si), "subscription": sub["id"]}))
+    return held
 
 
 def sync_items(ctx: Ctx, sub: dict[str, Any]) -> None:
