@@ -139,6 +139,8 @@ def sync_items(ctx: Ctx, sub: dict[str, Any]) -> None:
 
 
 def period_of(sub: Mapping[str, Any]) -> tuple[int, int]:
+    if not (sub.get("items") or {}).get("data"):
+        raise invalid("subscription", f"The subscription {sub['id']} has no items (Stripe's always have one).")
     item = sub["items"]["data"][0]
     return item["current_period_start"], item["current_period_end"]
 
