@@ -199,3 +199,20 @@ async def test_every_event_of_a_full_billing_flow_parses_whole(
         assert_clean(event, event.type)
         seen += 1
     assert seen == len(stripe_fake.events()) > 40
+
+
+async def test_ending_a_trial_now_bills_at_once(stripe_fake: FakeStripe, stripe_client: AsyncStripeClient) -> None:
+    clock = await stripe_client.test_helpers.test_clocks.create(frozen_time=START)
+    customer = await customer_with(stripe_client, "pm_card_visa", clock.id)
+    price = await plan(stripe_client)
+    sub = await stripe_client.subscriptions.create(
+        customer=customer.id, items=[{"price": price.id}], trial_period_days=30
+    )
+    await stripe_client.test_helpers.test_clocks.advance(clock.id, frozen_time=START + 5 * DAY)
+    ended = await stripe_client.subscriptions.update(sub.id, trial_end="now")
+    assert ended.status == "active" and ended.trial_end == START + 5 * DAY
+    assert ended.items.data[0].current_period_start == START + 5 * DAY
+    invoice = await stripe_client.invoices.retrieve(str(ended.latest_invoice))
+    assert invoice.status == "paid" and invoice.amount_paid == 1200
+    # Sent at once when a trial is ended early (Stripe's event reference).
+    assert len(stripe_fake.events("customer.subscription.trial_will_end")) == 1
