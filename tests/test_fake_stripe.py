@@ -267,7 +267,10 @@ async def test_test_clock_renews_subscriptions(stripe_fake: FakeStripe, stripe_c
     customer, price = await subscriber(stripe_client, clock=clock.id)
     sub = await stripe_client.subscriptions.create(customer=customer.id, items=[{"price": price.id}])
     assert sub.created == start and sub.items.data[0].current_period_end == start + 31 * 86_400
+    # Stripe advances a clock at most two intervals of its shortest subscription at a time.
+    await stripe_client.test_helpers.test_clocks.advance(clock.id, frozen_time=start + MONTH)
     advanced = await stripe_client.test_helpers.test_clocks.advance(clock.id, frozen_time=start + 2 * MONTH)
+    advanced = await stripe_client.test_helpers.test_clocks.retrieve(clock.id)
     assert advanced.status == "ready" and advanced.frozen_time == start + 2 * MONTH
     invoices = (await stripe_client.invoices.list(customer=customer.id)).data
     assert [i.billing_reason for i in invoices] == ["subscription_cycle", "subscription_cycle", "subscription_create"]
