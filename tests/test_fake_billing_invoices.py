@@ -118,3 +118,17 @@ async def test_a_one_time_price_is_no_subscription_item(stripe_client: AsyncStri
     with pytest.raises(InvalidRequestError) as info:
         await stripe_client.subscriptions.create(customer=customer.id, items=[{"price": once.id}])
     assert info.value.param == "items[0][price]"
+
+
+async def test_usage_based_prices_are_refused_not_billed_as_zero(stripe_client: AsyncStripeClient) -> None:
+    product = await stripe_client.products.create(name="API calls")
+    metered = await stripe_client.prices.create(
+        product=product.id,
+        currency="usd",
+        unit_amount=1,
+        recurring={"interval": "month", "usage_type": "metered"},
+    )
+    customer = await customer_with(stripe_client, "pm_card_visa")
+    with pytest.raises(InvalidRequestError) as info:
+        await stripe_client.subscriptions.create(customer=customer.id, items=[{"price": metered.id}])
+    assert info.value.code == "fake_not_simulated" and info.value.param == "items[0][price]"

@@ -345,6 +345,11 @@ def _price(ctx: Ctx, item: Mapping[str, Any], param: str) -> dict[str, Any]:
 def _recurring(ctx: Ctx, item: Mapping[str, Any], param: str) -> dict[str, Any]:
     """A subscription item's price: recurring, as Stripe requires of items."""
     price = _price(ctx, item, param)
+    recurring = price.get("recurring") or {}
+    if price.get("billing_scheme") == "tiered" or recurring.get("usage_type") == "metered":
+        raise not_simulated(
+            ctx, f"{param}[price]", "tiered and metered (usage-based) prices are not billed by the fake"
+        )
     if price.get("type") != "recurring":
         raise invalid(
             f"{param}[price]",
