@@ -158,3 +158,21 @@ async def test_error_if_incomplete_update_with_a_failing_card_changes_nothing(st
     assert info.value.status_code == 402 and info.value.decline_code == "generic_decline"
     held = await stripe_client.subscriptions.retrieve(sub.id)
     assert held.items.data[0].price.id != pro.id and held.latest_invoice == sub.latest_invoice
+
+
+async def test_a_downgrade_credit_pays_the_next_renewal_first(stripe_client: AsyncStripeClient) -> None:
+    clock, customer, sub = await subscribed(stripe_client)
+    lite = await plan(stripe_client, 300)
+    when = START + 10 * DAY
+    downgraded = await stripe_client.subscriptions.update(
+        sub.id, items=[{"id": sub.items.data[0].id, "price": lite.id}], proration_behavior="always_invoice"
+    )
+    credit = share(300, when) - share(1200, when)
+    now_invoice = await stripe_client.invoices.retrieve(str(downgraded.latest_invoice))
+    assert now_invoice.total == credit and now_invoice.amount_due == 0 and now_invoice.status == "paid"
+    assert (await stripe_client.customers.retrieve(customer.id)).balance == credit
+    await stripe_client.test_helpers.test_clocks.advance(clock.id, frozen_time=FEB_1 + 3600)
+    renewed = await stripe_client.subscriptions.retrieve(sub.id)
+    renewal = await stripe_client.invoices.retrieve(str(renewed.latest_invoice))
+    assert renewal.total == 300 and renewal.amount_due == max(300 + credit, 0)
+    assert (await stripe_client.customers.retrieve(customer.id)).balance == min(credit + 300, 0)

@@ -276,12 +276,21 @@ def create_invoice(
     invoice["payments"] = _payments_list(invoice)
     for ii in taken:
         ii["invoice"] = invoice["id"]
-    if total < 0:
-        # A credit: Stripe puts it on the customer's balance and the invoice is for nothing
-        # (https://docs.stripe.com/billing/customer/balance).
-        owner = ctx.get("customer", customer, "customer")
-        ctx.update(owner, {}, balance=(owner.get("balance") or 0) + total)
-        invoice["ending_balance"] = owner["balance"]
+    owner = ctx.get("customer", customer, "customer")
+    balance = int(owner.get("balance") or 0)
+    if total < 0 or (balance < 0 and subscription is not None):
+        # A credit goes to the customer's balance, and a credit balance pays the next invoices
+        # first (https://docs.stripe.com/billing/customer/balance). Subscription invoices only:
+        # they are finalized as they are made (a manual draft would take it at finalization).
+        applied = total if total < 0 else max(balance, -total)
+        due = max(total + applied, 0) if total > 0 else 0
+        ctx.update(owner, {}, balance=balance + (total if total < 0 else -applied))
+        invoice.update(
+            starting_balance=balance,
+            ending_balance=owner["balance"],
+            amount_due=due,
+            amount_remaining=due,
+        )
     ctx.emit("invoice.created", invoice)
     return invoice
 
