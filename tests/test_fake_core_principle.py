@@ -95,6 +95,17 @@ async def test_a_parameter_not_simulated_is_refused_by_name(stripe_client: Async
     assert "the parameter 'source' of customers.update" in error["message"]
     # Everything else of the same operation is still played.
     assert (await stripe_client.customers.update(customer.id, name="Ada")).name == "Ada"
+    # Connect's money movement on a payment: refused by name, nothing charged.
+    with pytest.raises(InvalidRequestError) as connect:
+        await stripe_client.payment_intents.create(
+            amount=1000,
+            currency="usd",
+            payment_method="pm_card_visa",
+            confirm=True,
+            transfer_data={"destination": "acct_1"},
+        )
+    assert refusal(connect)["param"] == "transfer_data"
+    assert (await stripe_client.charges.list()).data == []
 
 
 async def test_plain_status_actions_follow_stripes_rules(stripe_client: AsyncStripeClient) -> None:

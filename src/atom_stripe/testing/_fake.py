@@ -74,7 +74,7 @@ class FakeStripe:
         #: A body larger than this (bytes) is refused with a 413 when served over HTTP.
         self.max_body_size = max_body_size
         self.webhook_retries = webhook_retries
-        self._outbox = Outbox(webhook_retries, webhook_backoff)
+        self._outbox = Outbox(webhook_retries, webhook_backoff, self._delivered)
         #: The answers replayed for idempotency keys: the last ``max_idempotency_keys`` kept
         #: (Stripe keeps keys 24 hours; a test run is shorter, a long-lived fake is bounded).
         self._idempotency: OrderedDict[tuple[str, str], tuple[str, int, dict[str, str], bytes]] = OrderedDict()
@@ -407,6 +407,14 @@ class FakeStripe:
             for endpoint in endpoints:
                 self._outbox.send(Delivery(event["id"], event_type, endpoint["url"]), payload, endpoint["secret"])
         return event
+
+    def _delivered(self, event_id: str) -> None:
+        """``pending_webhooks``: "webhooks that haven't been successfully delivered" (Stripe's
+        event object), one fewer for each delivery that succeeded."""
+        with self._lock:
+            event = self.store.find(event_id, "event")
+            if event is not None and event.get("pending_webhooks", 0) > 0:
+                event["pending_webhooks"] -= 1
 
     @property
     def deliveries(self) -> list[Delivery]:

@@ -114,6 +114,7 @@ def payment_method(ctx: Ctx, pm_id: str, param: str = "payment_method") -> dict[
 
 @behaviour("payment_methods.create")
 def create_payment_method(ctx: Ctx) -> dict[str, Any]:
+    """A card payment method from a test card number or token; other types stored as sent."""
     card = ctx.params.get("card")
     if ctx.params.get("type") == "card" and isinstance(card, dict):
         number = str(card.get("number", "")).replace(" ", "")
@@ -314,8 +315,19 @@ def decline_error(ctx: Ctx, charge_obj: dict[str, Any], pi: dict[str, Any] | Non
     return FakeError(402, message, type="card_error", code=code, **extra)
 
 
-@behaviour("charges.create")
+#: Connect's money movement (transfers, application fees to a platform): not simulated.
+_CONNECT = {
+    "application_fee": "an application fee to a platform",
+    "application_fee_amount": "an application fee to a platform",
+    "destination": "a transfer to a connected account",
+    "on_behalf_of": "settlement by a connected account",
+    "transfer_data": "a transfer to a connected account",
+}
+
+
+@behaviour("charges.create", not_simulated_params=_CONNECT)
 def create_charge(ctx: Ctx) -> dict[str, Any]:
+    """A charge on a test card (``source``): succeeded, or failed with its 402, with its balance transaction."""
     source = ctx.params.get("source")
     customer = ctx.params.get("customer")
     pm = None
@@ -341,6 +353,7 @@ def create_charge(ctx: Ctx) -> dict[str, Any]:
 
 @behaviour("charges.capture")
 def capture_charge(ctx: Ctx) -> dict[str, Any]:
+    """Captures an uncaptured charge (all or part), with its balance transaction."""
     obj = ctx.get("charge", ctx.last_id, "charge")
     if obj["captured"]:
         raise invalid("charge", f"Charge {obj['id']} has already been captured.", "charge_already_captured")
@@ -353,6 +366,7 @@ def capture_charge(ctx: Ctx) -> dict[str, Any]:
 
 @behaviour("balance.retrieve")
 def balance(ctx: Ctx) -> dict[str, Any]:
+    """The balance from the balance transactions (charges less fees, refunds)."""
     totals: dict[str, int] = {}
     for bt in ctx.store.all("balance_transaction"):
         totals[bt["currency"]] = totals.get(bt["currency"], 0) + bt["net"]
@@ -371,8 +385,9 @@ def balance(ctx: Ctx) -> dict[str, Any]:
 # -- payment intents ------------------------------------------------------------------------------
 
 
-@behaviour("payment_intents.create")
+@behaviour("payment_intents.create", not_simulated_params=_CONNECT)
 def create_intent(ctx: Ctx) -> dict[str, Any]:
+    """A PaymentIntent (test shortcuts as ``payment_method``), confirmed at once with ``confirm=true``."""
     params = dict(ctx.params)
     pm_id = params.pop("payment_method", None)
     pm = payment_method(ctx, pm_id) if isinstance(pm_id, str) else None
@@ -388,6 +403,7 @@ def create_intent(ctx: Ctx) -> dict[str, Any]:
 
 @behaviour("payment_intents.confirm")
 def confirm_intent(ctx: Ctx) -> dict[str, Any]:
+    """Confirms: charged, held for capture, declined (402), or ``requires_action`` for 3-D Secure cards."""
     pi = ctx.get("payment_intent", ctx.last_id, "intent")
     params = dict(ctx.params)
     pm_id = params.pop("payment_method", None)
@@ -511,6 +527,7 @@ def unexpected(pi: dict[str, Any], action: str) -> FakeError:
 
 @behaviour("payment_intents.capture")
 def capture_intent(ctx: Ctx) -> dict[str, Any]:
+    """Captures a ``requires_capture`` PaymentIntent (all or part)."""
     pi = ctx.get("payment_intent", ctx.last_id, "intent")
     if pi["status"] != "requires_capture":
         raise unexpected(pi, "capture")
@@ -534,6 +551,7 @@ def capture_intent(ctx: Ctx) -> dict[str, Any]:
 
 @behaviour("payment_intents.cancel")
 def cancel_intent(ctx: Ctx) -> dict[str, Any]:
+    """Cancels one that can be canceled (``payment_intent.canceled``)."""
     pi = ctx.get("payment_intent", ctx.last_id, "intent")
     if pi["status"] not in CANCELABLE:
         raise unexpected(pi, "cancel")
@@ -551,8 +569,15 @@ def cancel_intent(ctx: Ctx) -> dict[str, Any]:
 # -- refunds -----------------------------------------------------------------------------------------
 
 
-@behaviour("refunds.create")
+@behaviour(
+    "refunds.create",
+    not_simulated_params={
+        "refund_application_fee": "refunding a platform's application fee",
+        "reverse_transfer": "reversing a transfer to a connected account",
+    },
+)
 def create_refund(ctx: Ctx) -> dict[str, Any]:
+    """Refunds a charge or a PaymentIntent's charge (all or part), reflected on the charge and the balance."""
     params = dict(ctx.params)
     charge_id = params.get("charge")
     intent_id = params.get("payment_intent")

@@ -101,7 +101,7 @@ def mark_params(name: str, params: Iterable[str] | dict[str, str]) -> None:
 def check_params(name: str, params: dict[str, Any]) -> None:
     """Refuse a request that sets a parameter of ``name`` marked as not simulated."""
     for param, detail in NOT_SIMULATED_PARAMS.get(name, {}).items():
-        if params.get(param) not in (None, ""):
+        if params.get(param) not in (None, "", False):  # set, and not to "off"
             raise not_simulated(name, param, detail)
 
 

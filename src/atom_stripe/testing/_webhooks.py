@@ -7,6 +7,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,9 +32,11 @@ class Delivery:
 class Outbox:
     """Delivers in a worker thread, so no event loop (asyncio, trio, or a server's own) waits on it."""
 
-    def __init__(self, retries: int, backoff: float) -> None:
+    def __init__(self, retries: int, backoff: float, delivered: Callable[[str], None] = lambda event_id: None) -> None:
         self.retries = retries
         self.backoff = backoff
+        #: Told each event id delivered (Stripe then counts one webhook fewer pending on the event).
+        self.delivered = delivered
         self.deliveries: list[Delivery] = []
         self._queue: queue.Queue[tuple[Delivery, bytes, str] | None] = queue.Queue()
         self._pending = 0
@@ -117,6 +120,7 @@ class Outbox:
                     delivery.status = response.status_code
                     if 200 <= response.status_code < 300:
                         delivery.ok = True
+                        self.delivered(delivery.event_id)
                         break
             finally:
                 with self._lock:
@@ -137,6 +141,7 @@ class Outbox:
             delivery.status = response.status_code
             if 200 <= response.status_code < 300:
                 delivery.ok = True
+                self.delivered(delivery.event_id)
                 return
 
 
