@@ -61,7 +61,7 @@ async def test_raw_http_clients_are_checked_too(stripe_fake: FakeStripe) -> None
         )
         assert bad_enum.json()["error"]["param"] == "capture_method"
         missing = await http.post("/v1/prices", data={"product": "prod_1", "currency": "usd"}, headers=auth)
-        assert missing.status_code == 404
+        assert missing.status_code == 400  # Stripe: an unknown id in the body is a 400 naming the parameter
         assert missing.json()["error"] | {"message": ""} == {
             "type": "invalid_request_error",
             "code": "resource_missing",
@@ -113,8 +113,12 @@ async def test_crud_and_lists(stripe_client: AsyncStripeClient) -> None:
 
     deleted = await stripe_client.customers.delete(made[0].id)
     assert deleted.deleted is True
+    # Stripe answers a deleted customer's retrieve with it, deleted: true (other types: 404).
+    assert (await stripe_client.customers.retrieve(made[0].id)).deleted is True
+    product = await stripe_client.products.create(name="Gone")
+    await stripe_client.products.delete(product.id)
     with pytest.raises(NotFoundError) as gone:
-        await stripe_client.customers.retrieve(made[0].id)
+        await stripe_client.products.retrieve(product.id)
     assert error_of(gone)["code"] == "resource_missing"
 
 
@@ -246,7 +250,8 @@ async def test_subscription_bills_a_paid_invoice_then_cancels(stripe_client: Asy
 async def test_declining_card_leaves_a_subscription_incomplete_and_pause_resume(
     stripe_client: AsyncStripeClient,
 ) -> None:
-    customer, price = await subscriber(stripe_client, card="pm_card_chargeDeclined")
+    # Stripe declines pm_card_chargeDeclined when it is attached; this card attaches, then fails.
+    customer, price = await subscriber(stripe_client, card="pm_card_chargeCustomerFail")
     sub = await stripe_client.subscriptions.create(customer=customer.id, items=[{"price": price.id}])
     assert sub.status == "incomplete"
     assert (await stripe_client.invoices.retrieve(str(sub.latest_invoice))).status == "open"
@@ -262,7 +267,10 @@ async def test_test_clock_renews_subscriptions(stripe_fake: FakeStripe, stripe_c
     customer, price = await subscriber(stripe_client, clock=clock.id)
     sub = await stripe_client.subscriptions.create(customer=customer.id, items=[{"price": price.id}])
     assert sub.created == start and sub.items.data[0].current_period_end == start + 31 * 86_400
+    # Stripe advances a clock at most two intervals of its shortest subscription at a time.
+    await stripe_client.test_helpers.test_clocks.advance(clock.id, frozen_time=start + MONTH)
     advanced = await stripe_client.test_helpers.test_clocks.advance(clock.id, frozen_time=start + 2 * MONTH)
+    advanced = await stripe_client.test_helpers.test_clocks.retrieve(clock.id)
     assert advanced.status == "ready" and advanced.frozen_time == start + 2 * MONTH
     invoices = (await stripe_client.invoices.list(customer=customer.id)).data
     assert [i.billing_reason for i in invoices] == ["subscription_cycle", "subscription_cycle", "subscription_create"]

@@ -30,8 +30,12 @@ def shapes() -> dict[str, dict[str, dict[str, Any]]]:
     return {}
 
 
+def on_fake(stripe: AsyncStripeClient) -> bool:
+    return stripe.base_url == "https://api.stripe.com"
+
+
 def record(shapes: dict[str, dict[str, dict[str, Any]]], stripe: AsyncStripeClient, *objects: Any) -> None:
-    backend = "fake" if stripe.base_url == "https://api.stripe.com" else "localstripe"
+    backend = "fake" if on_fake(stripe) else "localstripe"
     for obj in objects:
         shapes.setdefault(obj.object, {})[backend] = obj.model_dump(mode="json")
 
@@ -53,8 +57,14 @@ async def test_customers(stripe: AsyncStripeClient, shapes: dict[str, Any]) -> N
     assert [c.id for c in listed.data] == [customer.id]
     record(shapes, stripe, updated)
     assert (await stripe.customers.delete(customer.id)).deleted is True
-    with pytest.raises(NotFoundError):
-        await stripe.customers.retrieve(customer.id)
+    if on_fake(stripe):
+        # Stripe answers a deleted customer with {"id", "object", "deleted": true}
+        # (docs.stripe.com/api/customers/retrieve); localstripe answers 404.
+        assert (await stripe.customers.retrieve(customer.id)).deleted is True
+    else:
+        with pytest.raises(NotFoundError):
+            await stripe.customers.retrieve(customer.id)
+    assert email not in [c.email for c in (await stripe.customers.list(email=email)).data]
 
 
 async def test_manual_capture_and_partial_refund(stripe: AsyncStripeClient, shapes: dict[str, Any]) -> None:
@@ -92,6 +102,68 @@ async def test_products_and_events(stripe: AsyncStripeClient, shapes: dict[str, 
     record(shapes, stripe, product)
 
 
+async def test_cards_are_checked_when_attached(stripe: AsyncStripeClient) -> None:
+    customer = await stripe.customers.create(email=f"attach-{uuid.uuid4().hex[:6]}@example.com")
+    for number in ("4000000000000002", "4000000000009995", "4000000000000069"):
+        with pytest.raises(CardError) as declined:
+            await stripe.payment_methods.attach(await card(stripe, number), customer=customer.id)
+        assert declined.value.status_code == 402 and declined.value.code in ("card_declined", "expired_card")
+    # localstripe answers code card_declined for every decline card; the fake gives each card's
+    # own code as Stripe does (expired_card for 0069), hence the pair above.
+    attached = await stripe.payment_methods.attach(await card(stripe, "4000000000000341"), customer=customer.id)
+    assert attached.customer == customer.id
+    listed = await stripe.payment_methods.list(customer=customer.id, type="card")
+    assert [pm.id for pm in listed.data] == [attached.id]
+
+
+async def test_setup_intents(stripe: AsyncStripeClient, shapes: dict[str, Any]) -> None:
+    customer = await stripe.customers.create(email=f"setup-{uuid.uuid4().hex[:6]}@example.com")
+    si = await stripe.setup_intents.create(customer=customer.id)
+    assert si.status == "requires_payment_method" and si.usage == "off_session"
+    assert si.client_secret is not None and si.client_secret.startswith(f"{si.id}_secret_")
+    done = await stripe.setup_intents.confirm(si.id, payment_method=await card(stripe, "4242424242424242"))
+    assert done.status == "succeeded" and done.next_action is None
+    if on_fake(stripe):
+        # Stripe attaches the payment method to the SetupIntent's customer when it succeeds
+        # (docs.stripe.com/api/setup_intents/object#setup_intent_object-customer); localstripe does not.
+        listed = await stripe.payment_methods.list(customer=customer.id, type="card")
+        assert [pm.id for pm in listed.data] == [done.payment_method]
+    three_ds = await stripe.setup_intents.create(customer=customer.id)
+    asked = await stripe.setup_intents.confirm(three_ds.id, payment_method=await card(stripe, "4000002500003155"))
+    assert asked.status == "requires_action" and asked.next_action is not None
+    assert asked.next_action.type == "use_stripe_sdk"
+    declining = await stripe.setup_intents.create()
+    with pytest.raises(CardError) as declined:
+        await stripe.setup_intents.confirm(declining.id, payment_method=await card(stripe, "4000000000000002"))
+    assert declined.value.status_code == 402 and declined.value.code == "card_declined"
+    # After a decline Stripe leaves the SetupIntent requires_payment_method (another payment
+    # method may be tried, docs.stripe.com/payments/intents#setup-intent); localstripe cancels it.
+    status = (await stripe.setup_intents.retrieve(declining.id)).status
+    assert status == ("requires_payment_method" if on_fake(stripe) else "canceled")
+    record(shapes, stripe, done)
+
+
+async def test_3ds_and_off_session(stripe: AsyncStripeClient) -> None:
+    pm = await card(stripe, "4000002760003184")
+    asked = await stripe.payments.create(amount=1200, currency="usd", payment_method=pm, confirm=True)
+    assert asked.status == "requires_action" and asked.next_action is not None
+    assert asked.next_action.type == "use_stripe_sdk"
+    paid = await stripe.payments.create(
+        amount=1200,
+        currency="usd",
+        payment_method=await card(stripe, "4242424242424242"),
+        confirm=True,
+        off_session=True,
+    )
+    assert paid.status == "succeeded"
+    # Off session, a card that always asks for 3-D Secure declines with authentication_required
+    # on Stripe (docs.stripe.com/testing#regulatory-cards); localstripe leaves it requires_action.
+    if on_fake(stripe):
+        with pytest.raises(CardError) as declined:
+            await stripe.payments.create(amount=1200, currency="usd", payment_method=pm, confirm=True, off_session=True)
+        assert declined.value.code == "authentication_required"
+
+
 def _kind(value: Any) -> str:
     """A JSON value's type; an expanded object counts as its id (localstripe expands some ids unasked)."""
     if isinstance(value, dict) and isinstance(value.get("id"), str):
@@ -111,5 +183,5 @@ def test_the_fields_both_fill_have_the_same_types(shapes: dict[str, dict[str, di
                 continue
             assert _kind(fake[key]) == _kind(local[key]), (object_name, key, fake[key], local[key])
             compared += 1
-    assert {"customer", "payment_intent", "refund", "charge", "product"} <= set(shapes)
+    assert {"customer", "payment_intent", "refund", "charge", "product", "setup_intent"} <= set(shapes)
     assert compared > 40

@@ -5,9 +5,11 @@ operations by name (``@behaviour("payment_intents.create")``)."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -15,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 from .._endpoint import Endpoint
 from .._generated.endpoints import ENDPOINTS
 from .._generated.models import OBJECTS
-from ._store import Store
-from ._wire import invalid
+from .._params import _fields
+from . import _simulated
+from ._store import SAMPLE_ID, Store, annotation_text, new_id
+from ._wire import invalid, required
 
 if TYPE_CHECKING:
     from ._fake import FakeStripe
@@ -35,8 +39,11 @@ ACTION_STATUS = {"cancel": "canceled", "void": "void", "finalize": "open", "expi
 _UNION_PREFERENCE = ("Card", "BankAccount", "Source")
 
 
-def behaviour(*names: str) -> Callable[[Handler], Handler]:
-    """Register the handler of some operations (by their name in the table)."""
+def behaviour(*names: str, not_simulated_params: Iterable[str] | dict[str, str] = ()) -> Callable[[Handler], Handler]:
+    """Register the handler of some operations (by their name in the table): they count as
+    simulated. ``not_simulated_params`` names parameters of theirs the handler does not play
+    (a mapping may say what each would do): a request that sets one is refused with
+    ``fake_not_simulated`` before the handler runs."""
     for name in names:
         if name not in ENDPOINTS:
             raise KeyError(name)
@@ -44,6 +51,7 @@ def behaviour(*names: str) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         for name in names:
             BEHAVIOURS[name] = handler
+            _simulated.mark_params(name, not_simulated_params)
         return handler
 
     return register
@@ -97,9 +105,12 @@ class Ctx:
     endpoint: Endpoint
     ids: dict[str, str]
     params: dict[str, Any]
-    request_id: str
+    request_id: str | None
     idempotency_key: str | None
     object_name: str = field(init=False)
+    #: Whether events emitted now are automatic (``request.id`` null): Stripe's own work, such as
+    #: what a test clock's advance sets off, rather than the direct effect of this request.
+    automatic_events: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         self.object_name = object_of(self.endpoint.result)
@@ -113,10 +124,38 @@ class Ctx:
         return self.ids[self.endpoint.ids[-1]]
 
     def now(self, customer: str | None = None) -> int:
+        """The time for a customer (its test clock's, if it has one), or the wall clock's."""
         return self.fake.now(customer)
 
-    def emit(self, event_type: str, obj: Mapping[str, Any], previous: Mapping[str, Any] | None = None) -> None:
-        self.fake.emit(event_type, obj, previous, self.request_id, self.idempotency_key)
+    def clock_time(self, obj: Mapping[str, Any]) -> int:
+        """The time for an object: its customer's test clock's, if it belongs to a clock customer."""
+        return self.fake.time_of(obj)
+
+    def emit(
+        self,
+        event_type: str,
+        obj: Mapping[str, Any],
+        previous: Mapping[str, Any] | None = None,
+        *,
+        automatic: bool | None = None,
+    ) -> None:
+        """Record an event (and deliver it). ``automatic`` (default: :meth:`automatic` is in force)
+        gives it a null ``request`` as Stripe does for events no API request caused directly
+        (https://docs.stripe.com/api/events/object#event_object-request)."""
+        if automatic if automatic is not None else self.automatic_events:
+            self.fake.emit(event_type, obj, previous, None, None)
+        else:
+            self.fake.emit(event_type, obj, previous, self.request_id, self.idempotency_key)
+
+    @contextlib.contextmanager
+    def automatic(self) -> Iterator[None]:
+        """Every event emitted inside is automatic (``request: {"id": null, "idempotency_key": null}``),
+        e.g. the renewals a test clock's advance runs."""
+        before, self.automatic_events = self.automatic_events, True
+        try:
+            yield
+        finally:
+            self.automatic_events = before
 
     # -- the generic operations, for handlers to build on -----------------------------------
 
@@ -137,33 +176,71 @@ class Ctx:
         custom = params.get("id") if isinstance(params.get("id"), str) else None
         if custom is not None and self.store.find(custom, kind) is not None:
             raise invalid("id", f"Object already exists: {custom}", "resource_already_exists")
-        customer = params.get("customer") if isinstance(params.get("customer"), str) else None
-        obj = self.store.template(kind, self.now(customer), custom)
+        obj = self.store.template(kind, self.now(), custom)
+        self.check_references(obj, params)
         before = copy.deepcopy(obj)
         apply(obj, params)
         obj.update(fields)
-        fit(obj, before)
+        fit(obj, before, self.store, fields)
+        self._no_sample_ids(kind, obj, fields)
+        if isinstance(obj.get("price"), dict) and "plan" in obj and not obj.get("plan"):
+            obj["plan"] = plan_of(obj["price"])
+        if "created" in obj and "created" not in fields:
+            obj["created"] = self.clock_time(obj)
         self.store.put(obj, under)
         if event is not None:
             self.emit(event or event_name(kind, "created"), obj)
         return obj
+
+    def _no_sample_ids(self, kind: str, obj: dict[str, Any], fields: Mapping[str, Any]) -> None:
+        """A field a new object must have that still holds the example's id: a parameter the
+        request had to give (Stripe's ``Missing required param``), or an id Stripe makes (a
+        secret, a token): a fresh one."""
+        example = self.store.fixtures.get(kind) or {}
+        names = _fields(self.endpoint.params_type)[0] if self.endpoint.params_type and kind == self.object_name else {}
+        for key, value in obj.items():
+            if key in fields or key in ("id", "object") or value != example.get(key):
+                continue
+            held = value.get("id") if isinstance(value, dict) and "object" in value else value
+            if not isinstance(held, str) or not SAMPLE_ID.fullmatch(held):
+                continue
+            if key in names:
+                required(self.params, key)
+            elif held is value:
+                obj[key] = new_id(value.rsplit("_", 1)[0])
 
     def update(
         self, obj: dict[str, Any], params: Mapping[str, Any] | None = None, *, event: str | None = "", **fields: Any
     ) -> dict[str, Any]:
         """``obj`` with ``params`` applied and ``fields`` set; ``event`` as for :meth:`create`,
         sent only when something changed (``<object>.updated`` by default)."""
+        params = self.params if params is None else params
+        self.check_references(obj, params)
         before = copy.deepcopy(obj)
-        apply(obj, self.params if params is None else params, update=True)
+        apply(obj, params, update=True)
         obj.update(fields)
-        fit(obj, before)
+        fit(obj, before, self.store, fields)
         previous = {k: v for k, v in before.items() if obj.get(k) != v}
         if previous and event is not None:
             self.emit(event or event_name(obj["object"], "updated"), obj, previous)
         return obj
 
     def get(self, object_name: str, object_id: str, param: str = "id") -> dict[str, Any]:
-        return self.store.get(object_name, object_id, param)
+        """The object held under this id, or Stripe's ``resource_missing``: a 404 for an id of the
+        path (``param`` one of the path's ids, or ``id``), a 400 naming the parameter otherwise."""
+        status = 404 if param == "id" or param in self.endpoint.ids else 400
+        return self.store.get(object_name, object_id, param, status)
+
+    def check_references(self, obj: Mapping[str, Any], params: Mapping[str, Any]) -> None:
+        """Every parameter that names another object (``customer="cus_..."``) names one held:
+        otherwise Stripe's 400 ``resource_missing`` naming the parameter."""
+        for key, value in params.items():
+            if not isinstance(value, str) or not value or key not in obj:
+                continue
+            kinds = reference_kinds(obj["object"], key)
+            held = any(self.store.find(value, kind) or kind in CATALOGUES for kind in kinds)
+            if kinds and not held:
+                self.get(kinds[0], value, key)
 
     def parent(self) -> dict[str, Any] | None:
         """The object the path's last id names, when the operation acts below it."""
@@ -174,6 +251,54 @@ class Ctx:
             return None
         found = next((obj for kind in kinds if (obj := self.store.find(self.last_id, kind))), None)
         return found if found is not None else self.get(kinds[0], self.last_id, self.endpoint.ids[-1])
+
+
+@functools.cache
+def reference_kinds(object_name: str, key: str) -> tuple[str, ...]:
+    """The object types a field of this object may name by id (``str | Customer | None`` ->
+    ``customer``): none for a field that holds no other object."""
+    from ..models import model_for
+
+    try:
+        model: Any = model_for(object_name)
+    except (KeyError, LookupError, AttributeError):
+        return ()
+    field = getattr(model, "model_fields", {}).get(key)
+    if field is None:
+        return ()
+    parts = [p.strip() for p in annotation_text(field.annotation).split(" | ")]
+    if "str" not in parts:
+        return ()
+    return tuple(MODEL_OBJECTS[p] for p in parts if p in MODEL_OBJECTS)
+
+
+def plan_of(price: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The plan Stripe shows next to a recurring price (``subscription_item.plan``): the same
+    price in the older Plans API's shape, same id (https://docs.stripe.com/billing/migration/migrating-prices)."""
+    recurring = price.get("recurring")
+    if not isinstance(recurring, Mapping):
+        return None
+    return {
+        "id": price["id"],
+        "object": "plan",
+        "active": price.get("active", True),
+        "amount": price.get("unit_amount"),
+        "amount_decimal": price.get("unit_amount_decimal"),
+        "billing_scheme": price.get("billing_scheme") or "per_unit",
+        "created": price.get("created"),
+        "currency": price.get("currency"),
+        "interval": recurring.get("interval"),
+        "interval_count": recurring.get("interval_count") or 1,
+        "livemode": False,
+        "metadata": copy.deepcopy(price.get("metadata") or {}),
+        "meter": recurring.get("meter"),
+        "nickname": price.get("nickname"),
+        "product": price.get("product"),
+        "tiers_mode": price.get("tiers_mode"),
+        "transform_usage": None,
+        "trial_period_days": recurring.get("trial_period_days"),
+        "usage_type": recurring.get("usage_type") or "licensed",
+    }
 
 
 def event_name(object_name: str, change: str) -> str:
@@ -229,9 +354,11 @@ def _merged(old: Any, value: Any, key: str, update: bool) -> Any:
     return _KEEP
 
 
-def fit(obj: dict[str, Any], before: Mapping[str, Any]) -> None:
-    """Put back the fields whose new value no longer parses as the object's model."""
-    from pydantic import ValidationError
+def fit(obj: dict[str, Any], before: Mapping[str, Any], store: Store | None = None, keep: Iterable[str] = ()) -> None:
+    """Put back the fields whose new value (from the request's parameters) no longer parses as
+    the object's model; an id given for a field that holds the object itself
+    (``entitlement_feature``) gets the object held. Fields in ``keep`` (a behaviour's) stay."""
+    from pydantic import BaseModel, ValidationError
 
     from ..models import model_for
 
@@ -239,27 +366,48 @@ def fit(obj: dict[str, Any], before: Mapping[str, Any]) -> None:
         model: Any = model_for(obj["object"])
     except (KeyError, LookupError, AttributeError):
         return
-    if not hasattr(model, "model_validate"):
+    if not isinstance(model, type) or not issubclass(model, BaseModel):
         return
     for _ in range(3):
         try:
-            model.model_validate(obj)
+            # pydantic's own (strict) validation: the models' lenient one would log and accept.
+            BaseModel.model_validate.__func__(model, obj)  # type: ignore[attr-defined]
             return
         except ValidationError as exc:
             for key in {e["loc"][0] for e in exc.errors() if e["loc"]}:
-                if isinstance(key, str):
-                    if key in before:
-                        obj[key] = copy.deepcopy(before[key])
-                    else:
-                        obj.pop(key, None)
+                if not isinstance(key, str) or key in keep:
+                    continue
+                kind = before[key].get("object") if isinstance(before.get(key), dict) else None
+                held = store.find(obj[key], kind) if store and kind and isinstance(obj.get(key), str) else None
+                if held is not None:
+                    obj[key] = copy.deepcopy(held)
+                elif key in before:
+                    obj[key] = copy.deepcopy(before[key])
+                else:
+                    obj.pop(key, None)
 
 
 # -- the generic operations by shape ---------------------------------------------------------
 
 
 def answer(ctx: Ctx) -> Any:
+    """A behaviour's answer, the generic engine's where it simulates the operation, or the
+    ``fake_not_simulated`` refusal."""
+    _simulated.check_params(ctx.name, ctx.params)
     handler = BEHAVIOURS.get(ctx.name)
-    return handler(ctx) if handler is not None else generic(ctx)
+    if handler is not None:
+        return handler(ctx)
+    reason = _simulated.refusal(ctx.name)
+    if reason is not None:
+        raise _simulated.not_simulated(ctx.name, detail=reason)
+    return generic(ctx)
+
+
+def simulation(name: str) -> str:
+    """How the fake answers an operation: ``behaviour``, ``generic`` or ``refused``."""
+    if name in BEHAVIOURS:
+        return "behaviour"
+    return "refused" if _simulated.refusal(name) is not None else "generic"
 
 
 def generic(ctx: Ctx) -> Any:
@@ -308,7 +456,8 @@ def retrieve(ctx: Ctx) -> dict[str, Any]:
     )
     if found is None and kind in CATALOGUES:
         found = ctx.store.put(ctx.store.template(kind, ctx.now(), object_id))
-    return found if found is not None else ctx.store.get(kind, object_id, ctx.endpoint.ids[-1])
+    # Stripe names the path's id ``id`` whatever the path calls it.
+    return found if found is not None else ctx.store.get(kind, object_id, "id")
 
 
 def delete(ctx: Ctx) -> dict[str, Any]:

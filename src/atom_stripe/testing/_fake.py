@@ -6,11 +6,13 @@ from __future__ import annotations
 import contextlib
 import copy
 import hashlib
+import ipaddress
 import json
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -21,8 +23,9 @@ import httpx
 
 from .._client import DEFAULT_API_VERSION, AsyncStripeClient
 from .._endpoint import Endpoint, find_endpoint
+from .._errors import StripeValueError
 from .._generated.endpoints import ENDPOINTS
-from . import _billing, _payments  # noqa: F401 - they register their behaviours
+from . import _billing, _customers, _events, _payments, _setup_intents, _statuses  # noqa: F401 - they register their behaviours
 from ._engine import Ctx, answer
 from ._store import Store, load_fixtures, new_id
 from ._webhooks import Delivery, Outbox
@@ -45,15 +48,37 @@ class FakeStripe:
     ``webhook_retries`` failed deliveries are retried after ``webhook_backoff`` seconds (doubling).
     """
 
-    def __init__(self, *, webhook_retries: int = 3, webhook_backoff: float = 0.05) -> None:
+    def __init__(
+        self,
+        *,
+        webhook_retries: int = 3,
+        webhook_backoff: float = 0.05,
+        max_requests_kept: int = 10_000,
+        max_idempotency_keys: int = 10_000,
+        max_body_size: int = 16 * 1024 * 1024,
+    ) -> None:
+        for name, value in (
+            ("max_requests_kept", max_requests_kept),
+            ("max_idempotency_keys", max_idempotency_keys),
+            ("max_body_size", max_body_size),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise StripeValueError(name, f"must be a positive whole number, not {value!r}")
         self.store = Store(load_fixtures())
         self.singletons: dict[str, dict[str, Any]] = {}
-        #: Every request received: ``method``, ``path``, ``params`` (decoded) and ``headers``
-        #: (lower-case names; the API key shortened to ``Bearer sk_test_...abcd``).
+        #: The last ``max_requests_kept`` requests received (older ones dropped): ``method``,
+        #: ``path``, ``params`` (decoded) and ``headers`` (lower-case names; the API key
+        #: shortened to ``Bearer sk_test_...abcd``).
         self.requests: list[dict[str, Any]] = []
+        self.max_requests_kept = max_requests_kept
+        #: A body larger than this (bytes) is refused with a 413 when served over HTTP.
+        self.max_body_size = max_body_size
         self.webhook_retries = webhook_retries
-        self._outbox = Outbox(webhook_retries, webhook_backoff)
-        self._idempotency: dict[tuple[str, str], tuple[str, int, dict[str, str], bytes]] = {}
+        self._outbox = Outbox(webhook_retries, webhook_backoff, self._delivered)
+        #: The answers replayed for idempotency keys: the last ``max_idempotency_keys`` kept
+        #: (Stripe keeps keys 24 hours; a test run is shorter, a long-lived fake is bounded).
+        self._idempotency: OrderedDict[tuple[str, str], tuple[str, int, dict[str, str], bytes]] = OrderedDict()
+        self._max_idempotency_keys = max_idempotency_keys
         self._lock = threading.RLock()
         self._clients: list[httpx.AsyncClient] = []
         self._failures: list[FakeError] = []
@@ -70,15 +95,27 @@ class FakeStripe:
     def client(self, **options: Any) -> AsyncStripeClient:
         """An ``AsyncStripeClient`` wired to this fake (any option of the client, e.g. ``max_retries``)."""
         options.setdefault("api_key", FAKE_KEY)
-        if "http_client" not in options:
-            http = httpx.AsyncClient(transport=self.transport())
-            self._clients.append(http)
-            options["http_client"] = http
-        return AsyncStripeClient(**options)
+        if "http_client" in options:
+            return AsyncStripeClient(**options)
+        http = httpx.AsyncClient(transport=self.transport())
+        self._clients.append(http)
+        client = AsyncStripeClient(**options, http_client=http)
+        # Its pool is the client's own, as over HTTP: closing the client closes it, and a call
+        # on a closed client is refused as it would be against Stripe.
+        client._requester.owner = True
+        return client
 
     @contextlib.asynccontextmanager
-    async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
-        """Serve this fake over HTTP on a loopback port; yields its base URL."""
+    async def serve(
+        self, host: str = "127.0.0.1", port: int = 0, *, allow_external: bool = False
+    ) -> AsyncIterator[str]:
+        """Serve this fake over HTTP on a loopback port; yields its base URL. Another host (such
+        as ``0.0.0.0``: every interface) only with ``allow_external=True``: the fake takes any
+        test key and holds what it is sent."""
+        if not allow_external and not _loopback(host):
+            raise StripeValueError(
+                "host", f"{host!r} is not a loopback address: pass allow_external=True to serve the fake on it"
+            )
         server = _server(self, host, port)
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         thread.start()
@@ -87,6 +124,52 @@ class FakeStripe:
         finally:
             await anyio.to_thread.run_sync(server.shutdown)
             server.server_close()
+
+    @contextlib.asynccontextmanager
+    async def deliver_webhooks(
+        self,
+        app: Any,
+        path: str = "/webhooks/stripe",
+        *,
+        enabled_events: Sequence[str] = ("*",),
+        secret: str | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Deliver this fake's webhooks to an ASGI app (your FastAPI or Starlette service), in
+        process, on the test's own event loop: no server, no port. Inside, a webhook endpoint
+        for ``path`` exists (yielded: its ``secret`` is what your receiver verifies with) and
+        every event it wants is POSTed to the app, signed with ``secret`` (default: a fresh
+        ``whsec_...``), retried as over HTTP; :meth:`webhooks_delivered` waits for them. ::
+
+            async with stripe_fake.deliver_webhooks(app) as endpoint:
+                settings.webhook_secret = endpoint["secret"]
+                ...  # calls that make events
+                await stripe_fake.webhooks_delivered()
+        """
+        if not path.startswith("/"):
+            raise StripeValueError("path", f"must start with '/', not {path!r}")
+        if secret is not None and not secret.startswith("whsec_"):
+            raise StripeValueError("secret", "must be a webhook signing secret ('whsec_...')")
+        url = f"http://asgi.fake-stripe{path}"
+        with self._lock:
+            endpoint = self.store.template("webhook_endpoint", self.now())
+            endpoint.update(
+                url=url,
+                enabled_events=list(enabled_events),
+                status="enabled",
+                secret=secret or new_id("whsec"),
+                api_version=None,
+                description=f"in process: {path}",
+            )
+            self.store.put(endpoint)
+            box = self._outbox.local(url)
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(self._outbox.pump, url, app, box)
+            try:
+                yield copy.deepcopy(endpoint)
+            finally:
+                with self._lock:
+                    endpoint["status"] = "disabled"
+                tasks.cancel_scope.cancel()
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -123,6 +206,31 @@ class FakeStripe:
                 return int(clock["frozen_time"])
         return int(time.time())
 
+    def time_of(self, obj: Mapping[str, Any]) -> int:
+        """The time for an object: the frozen time of its test clock (its own, or its customer's),
+        so everything of a clock customer (charges, refunds, balance transactions, events) carries
+        the clock's time, as on Stripe; the wall clock's otherwise."""
+        clock_id = obj.get("test_clock")
+        if not isinstance(clock_id, str):
+            customer = self.store.find(self.customer_of(obj) or "", "customer")
+            clock_id = customer.get("test_clock") if customer else None
+        clock = self.store.find(clock_id, "test_helpers.test_clock") if isinstance(clock_id, str) else None
+        return int(clock["frozen_time"]) if clock is not None else int(time.time())
+
+    def customer_of(self, obj: Mapping[str, Any], depth: int = 0) -> str | None:
+        """The id of the customer an object belongs to: its own (a customer), its ``customer``,
+        or that of the object it was made from (a refund's charge, a balance transaction's source)."""
+        if obj.get("object") == "customer":
+            return str(obj["id"])
+        found = _id_of(obj.get("customer"))
+        if found is not None or depth > 2:
+            return found
+        for key in _LINKS:
+            linked = self.store.find(_id_of(obj.get(key)) or "")
+            if linked is not None and linked is not obj and (found := self.customer_of(linked, depth + 1)):
+                return found
+        return None
+
     # -- objects, for tests to set the scene ------------------------------------------------------
 
     def add(self, object_name: str, **fields: Any) -> dict[str, Any]:
@@ -139,40 +247,40 @@ class FakeStripe:
             self._failures += [FakeError(status, text, type=type) for _ in range(times)]
 
     def authenticate(self, payment_intent: str, *, succeed: bool = True) -> dict[str, Any]:
-        """Play the customer on a PaymentIntent in ``requires_action`` (3-D Secure): authenticate
-        (it is charged) or fail (``requires_payment_method``). Returns the PaymentIntent."""
-        from ._payments import authenticate
+        """Play the customer on a PaymentIntent or a SetupIntent (``seti_...``) in
+        ``requires_action`` (3-D Secure): authenticate (it is charged, or set up and attached)
+        or fail (``requires_payment_method``). Returns the intent."""
 
+        setup = payment_intent.startswith("seti_")
+        kind = "setup_intent" if setup else "payment_intent"
+        name = "setup_intents.confirm" if setup else "payment_intents.confirm"
         with self._lock:
-            ctx = Ctx(
-                self,
-                "payment_intents.confirm",
-                ENDPOINTS["payment_intents.confirm"],
-                {"intent": payment_intent},
-                {},
-                new_id("req"),
-                None,
-            )
+            # The customer's answer is no API request of the service's: its events are automatic.
+            ctx = Ctx(self, name, ENDPOINTS[name], {"intent": payment_intent}, {}, None, None)
+            play = _setup_intents.authenticate if setup else _payments.authenticate
             try:
-                pi = authenticate(ctx, ctx.get("payment_intent", payment_intent, "intent"), succeed)
+                with ctx.automatic():
+                    intent = play(ctx, ctx.get(kind, payment_intent, "intent"), succeed)
             except FakeError as exc:
                 if exc.status != 402:
                     raise
-                pi = ctx.get("payment_intent", payment_intent, "intent")
-            return copy.deepcopy(pi)
+                intent = ctx.get(kind, payment_intent, "intent")
+            return copy.deepcopy(intent)
 
     def snapshot(self) -> bytes:
         """Everything this fake holds, to :meth:`restore` later (a seeded scene shared by many tests)."""
         with self._lock:
             store = self.store
-            state = [store.objects, store.types, store.parents, store.cards, self.singletons]
+            state = [store.objects, store.types, store.parents, store.cards, self.singletons, store.deleted]
             return json.dumps(state).encode()
 
     def restore(self, snapshot: bytes) -> None:
         """Hold exactly what :meth:`snapshot` saw (requests, deliveries and idempotency keys are kept)."""
         with self._lock:
             store = self.store
-            store.objects, store.types, store.parents, store.cards, self.singletons = json.loads(snapshot)
+            (store.objects, store.types, store.parents, store.cards, self.singletons, store.deleted) = json.loads(
+                snapshot
+            )
 
     def get(self, object_id: str) -> dict[str, Any] | None:
         """A copy of the object held under this id (any type), or None."""
@@ -198,6 +306,8 @@ class FakeStripe:
         with self._lock:
             record: dict[str, Any] = {"method": method, "path": path, "params": {}, "headers": _redacted(headers)}
             self.requests.append(record)
+            if len(self.requests) > self.max_requests_kept:
+                del self.requests[: len(self.requests) - self.max_requests_kept]
             try:
                 if self._failures:
                     raise self._failures.pop(0)
@@ -235,6 +345,8 @@ class FakeStripe:
                     out_headers,
                     content,
                 )
+                while len(self._idempotency) > self._max_idempotency_keys:
+                    self._idempotency.popitem(last=False)
             return status, out_headers, content
 
     def _replay(
@@ -271,7 +383,7 @@ class FakeStripe:
         request_id: str | None,
         idempotency_key: str | None,
     ) -> dict[str, Any]:
-        event = self.store.template("event", self.now())
+        event = self.store.template("event", self.time_of(obj))
         data: dict[str, Any] = {"object": copy.deepcopy(dict(obj))}
         if previous:
             data["previous_attributes"] = copy.deepcopy(dict(previous))
@@ -295,6 +407,14 @@ class FakeStripe:
             for endpoint in endpoints:
                 self._outbox.send(Delivery(event["id"], event_type, endpoint["url"]), payload, endpoint["secret"])
         return event
+
+    def _delivered(self, event_id: str) -> None:
+        """``pending_webhooks``: "webhooks that haven't been successfully delivered" (Stripe's
+        event object), one fewer for each delivery that succeeded."""
+        with self._lock:
+            event = self.store.find(event_id, "event")
+            if event is not None and event.get("pending_webhooks", 0) > 0:
+                event["pending_webhooks"] -= 1
 
     @property
     def deliveries(self) -> list[Delivery]:
@@ -322,6 +442,16 @@ class FakeTransport(httpx.AsyncBaseTransport):
         return httpx.Response(status, headers=out, content=content, request=request)
 
 
+#: The fields through which an object without a ``customer`` belongs to one.
+_LINKS = ("charge", "payment_intent", "source", "invoice", "subscription", "setup_intent")
+
+
+def _id_of(value: Any) -> str | None:
+    if isinstance(value, Mapping):
+        value = value.get("id")
+    return value if isinstance(value, str) else None
+
+
 def _route(method: str, path: str) -> tuple[str, Endpoint, dict[str, str]]:
     found = find_endpoint(method, path)
     if found is None:
@@ -339,12 +469,26 @@ def _redacted(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 def _authenticate(headers: Mapping[str, str]) -> None:
+    """Only test mode keys (``sk_test_``, ``rk_test_``) are taken, as on Stripe's test mode; any
+    other is refused with Stripe's 401, the key masked as Stripe masks it."""
     auth = headers.get("authorization", "")
     key = auth.removeprefix("Bearer ").strip()
     if not key:
-        raise FakeError(401, "You did not provide an API key.", type="invalid_request_error")
+        raise FakeError(
+            401,
+            "You did not provide an API key. You need to provide your API key in the Authorization header, "
+            "using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').",
+        )
+    if key.startswith(("sk_test_", "rk_test_")):
+        return
+    masked = f"{'_'.join(key.split('_')[:2])}_****{key[-4:]}" if key.count("_") >= 2 else f"****{key[-4:]}"
     if key.startswith(("sk_live_", "rk_live_")):
-        raise FakeError(401, "The fake Stripe takes test keys only.", type="invalid_request_error")
+        raise FakeError(
+            401,
+            f"Invalid API Key provided: {masked}. The fake Stripe plays Stripe's test mode: "
+            "a live mode key was used to make this request; use a test mode key (sk_test_...).",
+        )
+    raise FakeError(401, f"Invalid API Key provided: {masked}")
 
 
 def _read(method: str, query: str, body: bytes, content_type: str) -> dict[str, Any]:
@@ -371,16 +515,47 @@ def _fingerprint(method: str, path: str, query: str, body: bytes) -> str:
     return hashlib.sha256(b"\0".join([method.encode(), path.encode(), query.encode(), body])).hexdigest()
 
 
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _body_length(value: str | None, limit: int) -> int | tuple[int, str]:
+    """The body's length from ``Content-Length`` (ASCII digits only), or the error to answer."""
+    if value is None or value == "":
+        return 0
+    if not (value.isascii() and value.isdigit()):
+        return 400, f"Invalid Content-Length header: {value[:20]!r}"
+    if int(value) > limit:
+        return 413, f"Request body too large: {value} bytes (the fake takes at most {limit})"
+    return int(value)
+
+
 def _server(fake: FakeStripe, host: str, port: int) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def _answer(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
+            length = _body_length(self.headers.get("Content-Length"), fake.max_body_size)
+            if isinstance(length, tuple):
+                # The body is not read: the connection cannot be reused after it.
+                error = {"error": {"type": "invalid_request_error", "message": length[1]}}
+                self._send(length[0], {"Content-Type": "application/json", "Connection": "close"}, error)
+                self.close_connection = True
+                return
             body = self.rfile.read(length) if length else b""
             path, _, query = self.path.partition("?")
             headers = {k.lower(): v for k, v in self.headers.items()}
             status, out, content = fake.handle(self.command, path, query, body, headers)
+            self._send(status, out, content)
+
+        def _send(self, status: int, out: Mapping[str, str], content: bytes | dict[str, Any]) -> None:
+            if isinstance(content, dict):
+                content = json.dumps(content).encode()
             self.send_response(status)
             for key, value in out.items():
                 self.send_header(key, value)

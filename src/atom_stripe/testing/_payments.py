@@ -25,7 +25,19 @@ CARDS: dict[str, tuple[str, str, str | None]] = {
     "chargeDeclinedFraudulent": ("visa", "0019", "fraudulent"),
     "authenticationRequired": ("visa", "3184", "authentication_required"),
     "threeDSecure2Required": ("visa", "3220", "authentication_required"),
+    "authenticationRequiredOnSetup": ("visa", "3155", "authentication_required_on_setup"),
 }
+#: Cards Stripe declines when they are attached to a customer (a check of the card is made then):
+#: every decline card but ``chargeCustomerFail``, which "attaches to a Customer object, but
+#: attempts to charge the customer fail" (https://docs.stripe.com/testing#declined-payments).
+ATTACH_DECLINES = frozenset(
+    name
+    for name, (_, _, code) in CARDS.items()
+    if code and not code.startswith("authentication") and name != "chargeCustomerFail"
+)
+#: Cards that ask for 3-D Secure (https://docs.stripe.com/testing#regulatory-cards): on every
+#: payment and setup, or on setup and on-session payments only (off-session ones then succeed).
+AUTHENTICATE = {"authentication_required": "always", "authentication_required_on_setup": "on_setup"}
 #: Test card numbers -> their name above.
 NUMBERS = {
     "4242424242424242": "visa",
@@ -40,6 +52,7 @@ NUMBERS = {
     "4100000000000019": "chargeDeclinedFraudulent",
     "4000002760003184": "authenticationRequired",
     "4000000000003220": "threeDSecure2Required",
+    "4000002500003155": "authenticationRequiredOnSetup",
 }
 MESSAGES = {
     "generic_decline": ("card_declined", "Your card was declined."),
@@ -47,6 +60,10 @@ MESSAGES = {
     "fraudulent": ("card_declined", "Your card was declined."),
     "expired_card": ("expired_card", "Your card has expired."),
     "incorrect_cvc": ("incorrect_cvc", "Your card's security code is incorrect."),
+    "authentication_required": (
+        "authentication_required",
+        "Your card was declined. This transaction requires authentication.",
+    ),
 }
 CANCELABLE = ("requires_payment_method", "requires_capture", "requires_confirmation", "requires_action", "processing")
 
@@ -64,9 +81,26 @@ def card_method(ctx: Ctx, card: str, params: dict[str, Any] | None = None) -> di
     if card not in CARDS:
         raise invalid("payment_method", f"No such PaymentMethod: 'pm_card_{card}'", "resource_missing")
     brand, last4, _ = CARDS[card]
-    pm = ctx.create("payment_method", params or {}, event=None, type="card")
-    if isinstance(pm.get("card"), dict):
-        pm["card"].update(brand=brand, last4=last4, display_brand=brand, exp_month=12, exp_year=2034)
+    details = {
+        "brand": brand,
+        "checks": {"address_line1_check": None, "address_postal_code_check": None, "cvc_check": "pass"},
+        "country": "US",
+        "display_brand": brand,
+        "exp_month": 12,
+        "exp_year": 2034,
+        "fingerprint": f"fp{last4}{brand}"[:16],
+        "funding": "debit" if card.endswith("_debit") else "credit",
+        "generated_from": None,
+        "last4": last4,
+        "networks": {"available": [brand], "preferred": None},
+        "regulated_status": "unregulated",
+        "three_d_secure_usage": {"supported": True},
+        "wallet": None,
+    }
+    billing = {"address": None, "email": None, "name": None, "phone": None, "tax_id": None}
+    pm = ctx.create(
+        "payment_method", params or {}, event=None, type="card", card=details, billing_details=billing, customer=None
+    )
     ctx.store.cards[pm["id"]] = card
     return pm
 
@@ -80,6 +114,7 @@ def payment_method(ctx: Ctx, pm_id: str, param: str = "payment_method") -> dict[
 
 @behaviour("payment_methods.create")
 def create_payment_method(ctx: Ctx) -> dict[str, Any]:
+    """A card payment method from a test card number or token; other types stored as sent."""
     card = ctx.params.get("card")
     if ctx.params.get("type") == "card" and isinstance(card, dict):
         number = str(card.get("number", "")).replace(" ", "")
@@ -92,30 +127,92 @@ def create_payment_method(ctx: Ctx) -> dict[str, Any]:
     return ctx.create()
 
 
+def card_of(ctx: Ctx, pm: dict[str, Any]) -> str:
+    """The test card a payment method was made from (``visa`` for any other)."""
+    return ctx.store.cards.get(pm["id"], "visa")
+
+
+def attach_to(ctx: Ctx, pm: dict[str, Any], customer: str) -> dict[str, Any]:
+    """Attach a payment method to a customer, checking the card first as Stripe does: a decline
+    card is refused with its 402 ``card_error`` and stays unattached."""
+    card = card_of(ctx, pm)
+    if card in ATTACH_DECLINES:
+        code, message = MESSAGES[CARDS[card][2] or "generic_decline"]
+        extra = {"decline_code": CARDS[card][2]} if code == "card_declined" else {}
+        raise FakeError(402, message, type="card_error", code=code, **extra)
+    if pm.get("customer") not in (None, customer):
+        raise invalid(
+            "payment_method",
+            "The payment method you provided has already been attached to a customer.",
+            "payment_method_unexpected_state",
+        )
+    return ctx.update(pm, {}, event="payment_method.attached", customer=customer)
+
+
 @behaviour("payment_methods.attach")
 def attach(ctx: Ctx) -> dict[str, Any]:
+    """Attaches after the card check (a decline card: 402 at attach); shortcuts make a new one."""
     pm = payment_method(ctx, ctx.last_id)
     customer = ctx.get("customer", required(ctx.params, "customer"), "customer")
-    return ctx.update(pm, {}, event="payment_method.attached", customer=customer["id"])
+    return attach_to(ctx, pm, customer["id"])
 
 
 @behaviour("payment_methods.detach")
 def detach(ctx: Ctx) -> dict[str, Any]:
+    """Detaches (``payment_method.detached``)."""
     pm = ctx.get("payment_method", ctx.last_id, "payment_method")
     return ctx.update(pm, {}, event="payment_method.detached", customer=None)
 
 
-@behaviour("customers.create")
+_DEFAULT_PM = "invoice_settings[default_payment_method]"
+
+
+def not_attached(pm_id: str) -> FakeError:
+    return invalid(
+        _DEFAULT_PM,
+        f"The customer does not have a payment method with the ID {pm_id}. "
+        "The payment method must be attached to the customer.",
+        "resource_missing",
+    )
+
+
+@behaviour(
+    "customers.create",
+    not_simulated_params={"source": "a card made from a source or token", "tax_id_data": "tax ids made with it"},
+)
 def create_customer(ctx: Ctx) -> dict[str, Any]:
+    """A customer, with ``payment_method`` attached (after its card check) and
+    ``invoice_settings.default_payment_method`` naming it (a test shortcut named in both places
+    is the same new payment method, Stripe's quick-start pattern)."""
     params = dict(ctx.params)
     pm_id = params.pop("payment_method", None)
+    settings = dict(params.get("invoice_settings") or {})
+    default = settings.get("default_payment_method")
+    if isinstance(default, str) and default != pm_id:
+        raise not_attached(default)
     if isinstance(params.get("test_clock"), str):
         ctx.get("test_helpers.test_clock", params["test_clock"], "test_clock")
+    pm = payment_method(ctx, pm_id) if isinstance(pm_id, str) else None
+    if pm is not None and card_of(ctx, pm) in ATTACH_DECLINES:
+        attach_to(ctx, pm, "")  # Stripe checks the card before it makes the customer: nothing is made
+    if pm is not None and isinstance(default, str):
+        params["invoice_settings"] = {**settings, "default_payment_method": pm["id"]}
     customer = ctx.create(params=params)
-    if isinstance(pm_id, str):
-        pm = payment_method(ctx, pm_id)
-        ctx.update(pm, {}, event="payment_method.attached", customer=customer["id"])
+    if pm is not None:
+        attach_to(ctx, pm, customer["id"])
     return customer
+
+
+@behaviour("customers.update", not_simulated_params={"source": "a card made from a source or token"})
+def update_customer(ctx: Ctx) -> dict[str, Any]:
+    """Updates; a new ``invoice_settings.default_payment_method`` must be attached to the customer."""
+    customer = ctx.get("customer", ctx.last_id, "customer")
+    default = (ctx.params.get("invoice_settings") or {}).get("default_payment_method")
+    if isinstance(default, str) and default:
+        pm = ctx.store.find(default, "payment_method")
+        if pm is None or pm.get("customer") != customer["id"]:
+            raise not_attached(default)
+    return ctx.update(customer)
 
 
 # -- charges, balance transactions and the balance -------------------------------------------------
@@ -149,7 +246,7 @@ def balance_transaction(ctx: Ctx, source: dict[str, Any], amount: int, kind: str
         type=kind,
         reporting_category=kind,
         status="available",
-        available_on=ctx.now(),
+        available_on=ctx.clock_time(source),
         description=source.get("description"),
     )
 
@@ -164,11 +261,12 @@ def charge(
     capture: bool,
     payment_intent: str | None = None,
     description: str | None = None,
+    decline: str | None = None,
 ) -> dict[str, Any]:
-    """A charge on a card: succeeded (captured or not) or failed, with its events."""
-    decline = ctx.store.cards.get(pm["id"]) if pm else None
-    outcome_code = CARDS.get(decline or "visa", CARDS["visa"])[2]
-    failed = outcome_code is not None and outcome_code != "authentication_required"
+    """A charge on a card: succeeded (captured or not) or failed, with its events (``decline``:
+    fails with this decline code whatever the card)."""
+    outcome_code = decline or CARDS.get(card_of(ctx, pm) if pm else "visa", CARDS["visa"])[2]
+    failed = (outcome_code is not None and not outcome_code.startswith("authentication_required")) or bool(decline)
     code, message = MESSAGES.get(outcome_code or "", (None, None))
     card = pm.get("card") if pm else None
     obj = ctx.create(
@@ -217,8 +315,19 @@ def decline_error(ctx: Ctx, charge_obj: dict[str, Any], pi: dict[str, Any] | Non
     return FakeError(402, message, type="card_error", code=code, **extra)
 
 
-@behaviour("charges.create")
+#: Connect's money movement (transfers, application fees to a platform): not simulated.
+_CONNECT = {
+    "application_fee": "an application fee to a platform",
+    "application_fee_amount": "an application fee to a platform",
+    "destination": "a transfer to a connected account",
+    "on_behalf_of": "settlement by a connected account",
+    "transfer_data": "a transfer to a connected account",
+}
+
+
+@behaviour("charges.create", not_simulated_params=_CONNECT)
 def create_charge(ctx: Ctx) -> dict[str, Any]:
+    """A charge on a test card (``source``): succeeded, or failed with its 402, with its balance transaction."""
     source = ctx.params.get("source")
     customer = ctx.params.get("customer")
     pm = None
@@ -244,6 +353,7 @@ def create_charge(ctx: Ctx) -> dict[str, Any]:
 
 @behaviour("charges.capture")
 def capture_charge(ctx: Ctx) -> dict[str, Any]:
+    """Captures an uncaptured charge (all or part), with its balance transaction."""
     obj = ctx.get("charge", ctx.last_id, "charge")
     if obj["captured"]:
         raise invalid("charge", f"Charge {obj['id']} has already been captured.", "charge_already_captured")
@@ -256,6 +366,7 @@ def capture_charge(ctx: Ctx) -> dict[str, Any]:
 
 @behaviour("balance.retrieve")
 def balance(ctx: Ctx) -> dict[str, Any]:
+    """The balance from the balance transactions (charges less fees, refunds)."""
     totals: dict[str, int] = {}
     for bt in ctx.store.all("balance_transaction"):
         totals[bt["currency"]] = totals.get(bt["currency"], 0) + bt["net"]
@@ -274,8 +385,9 @@ def balance(ctx: Ctx) -> dict[str, Any]:
 # -- payment intents ------------------------------------------------------------------------------
 
 
-@behaviour("payment_intents.create")
+@behaviour("payment_intents.create", not_simulated_params=_CONNECT)
 def create_intent(ctx: Ctx) -> dict[str, Any]:
+    """A PaymentIntent (test shortcuts as ``payment_method``), confirmed at once with ``confirm=true``."""
     params = dict(ctx.params)
     pm_id = params.pop("payment_method", None)
     pm = payment_method(ctx, pm_id) if isinstance(pm_id, str) else None
@@ -291,6 +403,7 @@ def create_intent(ctx: Ctx) -> dict[str, Any]:
 
 @behaviour("payment_intents.confirm")
 def confirm_intent(ctx: Ctx) -> dict[str, Any]:
+    """Confirms: charged, held for capture, declined (402), or ``requires_action`` for 3-D Secure cards."""
     pi = ctx.get("payment_intent", ctx.last_id, "intent")
     params = dict(ctx.params)
     pm_id = params.pop("payment_method", None)
@@ -311,11 +424,26 @@ def confirm(ctx: Ctx, pi: dict[str, Any]) -> dict[str, Any]:
             "payment_intent_unexpected_state",
         )
     pm = ctx.get("payment_method", pi["payment_method"], "payment_method")
-    card = ctx.store.cards.get(pm["id"], "visa")
-    if CARDS.get(card, CARDS["visa"])[2] == "authentication_required":
-        action = {"type": "use_stripe_sdk", "use_stripe_sdk": {"type": "three_d_secure_redirect"}}
+    asks = AUTHENTICATE.get(CARDS.get(card_of(ctx, pm), CARDS["visa"])[2] or "")
+    off_session = bool(ctx.params.get("off_session"))
+    if asks == "always" and off_session:
+        # Off session nobody can authenticate: Stripe declines with authentication_required
+        # (https://docs.stripe.com/payments/save-and-reuse#charge-saved-payment-method).
+        return settle(ctx, pi, pm, decline="authentication_required")
+    if asks is not None and not off_session:
+        action = next_action(ctx, pi["id"])
         return ctx.update(pi, {}, event="payment_intent.requires_action", status="requires_action", next_action=action)
     return settle(ctx, pi, pm)
+
+
+def next_action(ctx: Ctx, intent: str) -> dict[str, Any]:
+    """What the customer must do for 3-D Secure: be redirected when the request gave a
+    ``return_url``, or let Stripe.js handle it (https://docs.stripe.com/api/payment_intents/object#payment_intent_object-next_action)."""
+    return_url = ctx.params.get("return_url")
+    if isinstance(return_url, str):
+        url = f"https://hooks.stripe.com/redirect/authenticate/src_{intent}?client_secret={intent}_secret"
+        return {"type": "redirect_to_url", "redirect_to_url": {"return_url": return_url, "url": url}}
+    return {"type": "use_stripe_sdk", "use_stripe_sdk": {"type": "three_d_secure_redirect", "stripe_js": ""}}
 
 
 def authenticate(ctx: Ctx, pi: dict[str, Any], succeed: bool) -> dict[str, Any]:
@@ -339,8 +467,10 @@ def authenticate(ctx: Ctx, pi: dict[str, Any], succeed: bool) -> dict[str, Any]:
     )
 
 
-def settle(ctx: Ctx, pi: dict[str, Any], pm: dict[str, Any]) -> dict[str, Any]:
-    """Charge the card: the PaymentIntent succeeds, waits for capture, or fails (402)."""
+def settle(ctx: Ctx, pi: dict[str, Any], pm: dict[str, Any], *, decline: str | None = None) -> dict[str, Any]:
+    """Charge the card: the PaymentIntent succeeds, waits for capture, or fails (402; ``decline``
+    forces that decline code). With ``setup_future_usage`` and a customer, a payment method that
+    paid is attached to the customer, as Stripe does."""
     manual = pi.get("capture_method") == "manual"
     made = charge(
         ctx,
@@ -351,6 +481,7 @@ def settle(ctx: Ctx, pi: dict[str, Any], pm: dict[str, Any]) -> dict[str, Any]:
         capture=not manual,
         payment_intent=pi["id"],
         description=pi.get("description"),
+        decline=decline,
     )
     if made["status"] == "failed":
         error = decline_error(ctx, made)
@@ -363,6 +494,8 @@ def settle(ctx: Ctx, pi: dict[str, Any], pm: dict[str, Any]) -> dict[str, Any]:
             last_payment_error={**error.body, "payment_method": copy.deepcopy(pm)},
         )
         raise decline_error(ctx, made, pi)
+    if pi.get("setup_future_usage") and pi.get("customer") and pm.get("customer") is None:
+        attach_to(ctx, pm, pi["customer"])
     if manual:
         return ctx.update(
             pi,
@@ -394,6 +527,7 @@ def unexpected(pi: dict[str, Any], action: str) -> FakeError:
 
 @behaviour("payment_intents.capture")
 def capture_intent(ctx: Ctx) -> dict[str, Any]:
+    """Captures a ``requires_capture`` PaymentIntent (all or part)."""
     pi = ctx.get("payment_intent", ctx.last_id, "intent")
     if pi["status"] != "requires_capture":
         raise unexpected(pi, "capture")
@@ -417,6 +551,7 @@ def capture_intent(ctx: Ctx) -> dict[str, Any]:
 
 @behaviour("payment_intents.cancel")
 def cancel_intent(ctx: Ctx) -> dict[str, Any]:
+    """Cancels one that can be canceled (``payment_intent.canceled``)."""
     pi = ctx.get("payment_intent", ctx.last_id, "intent")
     if pi["status"] not in CANCELABLE:
         raise unexpected(pi, "cancel")
@@ -425,7 +560,7 @@ def cancel_intent(ctx: Ctx) -> dict[str, Any]:
         ctx.params,
         event="payment_intent.canceled",
         status="canceled",
-        canceled_at=ctx.now(),
+        canceled_at=ctx.clock_time(pi),
         amount_capturable=0,
         cancellation_reason=ctx.params.get("cancellation_reason", "requested_by_customer"),
     )
@@ -434,8 +569,15 @@ def cancel_intent(ctx: Ctx) -> dict[str, Any]:
 # -- refunds -----------------------------------------------------------------------------------------
 
 
-@behaviour("refunds.create")
+@behaviour(
+    "refunds.create",
+    not_simulated_params={
+        "refund_application_fee": "refunding a platform's application fee",
+        "reverse_transfer": "reversing a transfer to a connected account",
+    },
+)
 def create_refund(ctx: Ctx) -> dict[str, Any]:
+    """Refunds a charge or a PaymentIntent's charge (all or part), reflected on the charge and the balance."""
     params = dict(ctx.params)
     charge_id = params.get("charge")
     intent_id = params.get("payment_intent")

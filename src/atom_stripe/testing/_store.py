@@ -9,6 +9,9 @@ import json
 import re
 import secrets
 import string
+import sys
+import types
+import typing
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
@@ -19,52 +22,152 @@ from ._wire import FakeError, invalid, missing
 _ALPHABET = string.ascii_letters + string.digits
 #: Prefixes Stripe uses where its example object's id does not show one.
 PREFIXES = {"event": "evt", "balance_transaction": "txn", "invoiceitem": "ii", "line_item": "il"}
-#: A fresh object's fields that Stripe's examples fill with something only an older object has.
+#: Fields of a new object that the rules of :func:`fresh` leave as the example has them but that
+#: Stripe sets otherwise for a new object (an empty address is null; nothing is processing yet...).
 FRESH: dict[str, dict[str, Any]] = {
-    "payment_intent": {
-        "canceled_at": None,
-        "last_payment_error": None,
-        "latest_charge": None,
-        "customer": None,
-        "amount_received": 0,
-        "amount_capturable": 0,
-        "payment_method": None,
-        "next_action": None,
-        "description": None,
-        "cancellation_reason": None,
+    "payment_intent": {"last_payment_error": None, "next_action": None, "processing": None},
+    "customer": {
+        "invoice_settings": {
+            "custom_fields": None,
+            "default_payment_method": None,
+            "footer": None,
+            "rendering_options": None,
+        }
     },
-    "charge": {
-        "refunds": None,
-        "amount_refunded": 0,
-        "refunded": False,
-        "failure_code": None,
-        "failure_message": None,
-        "customer": None,
-        "payment_intent": None,
-        "invoice": None,
-    },
-    "subscription": {
-        "cancel_at": None,
-        "canceled_at": None,
-        "ended_at": None,
-        "discounts": [],
-        "cancel_at_period_end": False,
-        "default_payment_method": None,
-        "latest_invoice": None,
-        "pause_collection": None,
-        "pending_update": None,
-        "schedule": None,
-        "test_clock": None,
-        "trial_end": None,
-        "trial_start": None,
-    },
-    "invoice": {"last_finalization_error": None, "from_invoice": None, "subscription": None},
-    "customer": {"discount": None, "test_clock": None, "email": None, "name": None},
-    "checkout.session": {"customer": None, "payment_intent": None, "subscription": None},
-    "refund": {"payment_intent": None, "charge": None},
-    "webhook_endpoint": {"description": None},
-    "payment_method": {"customer": None},
+    "charge": {"refunds": None, "amount_refunded": 0, "refunded": False},
+    "subscription": {"cancel_at_period_end": False, "pause_collection": None},
+    "invoice": {"from_invoice": None, "last_finalization_error": None},
 }
+#: An id in an example object (``cus_QXg1o8vcGmoR32``, ``pst_test_iPPfmBn7kZ0gIJ4xpehqTnC``).
+SAMPLE_ID = re.compile(r"[a-z]+(?:_[a-z]+)*_(?=[a-z]*[A-Z0-9])[A-Za-z0-9]{3,}")
+#: An identifier or a sample text (``obj_123``, ``7FE1103``), as opposed to an enum value (``none``).
+_SAMPLE_TEXT = re.compile(r"[^a-z_.]")
+
+
+def fresh(object_name: str, example: Mapping[str, Any]) -> dict[str, Any]:
+    """A new object of this type as Stripe makes it, from its example and its model: what every
+    such object has (its required fields, lists emptied, nested objects made fresh the same way)
+    and, of the fields the model declares optional, only Stripe's defaults for a new object:
+    ``null``, never the example's sample values (a timestamp, an id, a count, a nested object
+    holding one); zeros, ``false``, empty lists and enum values (``tax_exempt: "none"``) stay."""
+    from ..models import model_for
+
+    try:
+        model: Any = model_for(object_name)
+    except (KeyError, LookupError, AttributeError):
+        model = None
+    if not isinstance(getattr(model, "model_fields", None), dict):
+        return copy.deepcopy(dict(example))  # an event (a union of typed events): emit builds it whole
+    out = _fresh_fields(model, example)
+    out.update(copy.deepcopy(FRESH.get(object_name, {})))
+    return out
+
+
+def _fresh_fields(model: Any, example: Mapping[str, Any]) -> dict[str, Any]:
+    fields: dict[str, Any] = model.model_fields if model is not None else {}
+    out: dict[str, Any] = {}
+    for key, value in example.items():
+        field = fields.get(key)
+        if field is None:
+            out[key] = _fresh_optional(value, "guess", None)
+            continue
+        nested = _nested_model(model, field.annotation)
+        if _nullable(field.annotation):
+            out[key] = _fresh_optional(value, "keep" if _is_enum(field.annotation) else "drop", nested)
+        else:
+            out[key] = _fresh_required(value, nested)
+    return out
+
+
+def _fresh_required(value: Any, nested: Any) -> Any:
+    """A value every new object has: kept, its lists emptied, its nested objects made fresh."""
+    if isinstance(value, dict):
+        if value.get("object") == "list":
+            return {**value, "data": [], "has_more": False, **({"total_count": 0} if "total_count" in value else {})}
+        if value.get("object") is not None:
+            return copy.deepcopy(value)  # another object, always embedded: its behaviour sets it
+        return _fresh_fields(nested, value)
+    if isinstance(value, list):
+        return [] if any(isinstance(v, dict) for v in value) else list(value)
+    return value
+
+
+def _fresh_optional(value: Any, text: str, nested: Any) -> Any:
+    """An optional field's value on a new object. ``text``: what to do with a string: ``keep``
+    (an enum), ``drop`` (free text or an id) or ``guess`` (keep a word that looks like an enum)."""
+    if value is None or isinstance(value, bool) or (value == 0 and not isinstance(value, str)):
+        return value
+    if isinstance(value, list):
+        return []
+    if isinstance(value, str):
+        return value if text == "keep" or (text == "guess" and not sample(value)) else None
+    if isinstance(value, dict):
+        if value.get("object") == "list":
+            return _fresh_required(value, nested)
+        if not value or sample(value):
+            return None  # a nested object holding sample values (or nothing): Stripe's is null
+        kept = _fresh_fields(nested, value)
+        # Nothing set in it (an address of nulls), or only a kind (an error or a next action of
+        # some ``type``, a liability of an automatic tax that is off): Stripe sends null.
+        return None if all(v is None or isinstance(v, str) for v in kept.values()) else kept
+    return None  # a non-zero number: a sample value
+
+
+def sample(value: Any) -> bool:
+    """Whether a value holds something only an older object has: a non-zero number, an id or a
+    sample text (``7FE1103``, ``obj_123``), another object."""
+    if isinstance(value, dict):
+        return value.get("object") is not None or "id" in value or any(sample(v) for v in value.values())
+    if isinstance(value, list):
+        return any(sample(v) for v in value)
+    if isinstance(value, str):
+        return bool(_SAMPLE_TEXT.search(value)) or len(value) >= 40
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value != 0
+
+
+def _nested_model(model: Any, annotation: Any) -> Any:
+    """The nested model class (defined next to ``model``) a field's annotation names, if any."""
+    if model is None:
+        return None
+    module = sys.modules.get(model.__module__)
+    text = annotation_text(annotation).replace("list[", "").replace("]", "")
+    for part in text.split(" | "):
+        found = getattr(module, part.strip(), None)
+        if isinstance(found, type) and hasattr(found, "model_fields") and found.__module__ == model.__module__:
+            return found
+    return None
+
+
+def _timestamps(object_name: str, obj: Mapping[str, Any]) -> list[str]:
+    """The required fields of a new object holding a time (the example's sample time): a new
+    object's are its creation time until a behaviour sets them."""
+    return [k for k, v in obj.items() if isinstance(v, int) and not isinstance(v, bool) and 10**8 <= v < 10**10]
+
+
+def annotation_text(annotation: Any) -> str:
+    """A field's annotation as the generated code spells it (``Customer | str | None``), whether
+    pydantic has resolved it yet or not."""
+    if isinstance(annotation, typing.ForwardRef):
+        return annotation.__forward_arg__
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(annotation_text(a) for a in args)
+    if origin is list:
+        return f"list[{annotation_text(args[0])}]"
+    if origin is typing.Literal:
+        return f"Literal[{', '.join(repr(a) for a in args)}]"
+    if annotation is type(None):
+        return "None"
+    return annotation.__name__ if isinstance(annotation, type) else repr(annotation)
+
+
+def _nullable(annotation: Any) -> bool:
+    return "None" in (p.strip() for p in annotation_text(annotation).split(" | "))
+
+
+def _is_enum(annotation: Any) -> bool:
+    return "Literal[" in annotation_text(annotation)
 
 
 @functools.lru_cache(maxsize=1)
@@ -89,6 +192,8 @@ class Store:
         self.types: dict[str, str] = {}  # id -> type, for expand and parents
         self.parents: dict[str, str] = {}  # nested object id -> its parent's id
         self.cards: dict[str, str] = {}  # payment method or card id -> the test card it was made from
+        self._fresh_cache: dict[str, dict[str, Any]] = {}
+        self.deleted: dict[str, str] = {}  # id of a deleted object Stripe still answers for -> its type
 
     # -- templates and ids ---------------------------------------------------------------
 
@@ -100,17 +205,23 @@ class Store:
             return example.split("_")[0]
         return object_name.rsplit(".", 1)[-1][:4]
 
+    def _fresh(self, object_name: str) -> dict[str, Any]:
+        found = self._fresh_cache.get(object_name)
+        if found is None:
+            found = self._fresh_cache[object_name] = fresh(object_name, self.fixtures[object_name])
+        return found
+
     def template(self, object_name: str, now: int, object_id: str | None = None) -> dict[str, Any]:
-        """A new object of this type: Stripe's example, with a fresh id and the fresh defaults."""
+        """A new object of this type: what Stripe sets on a new one (:func:`fresh`), a fresh id."""
         example = self.fixtures.get(object_name)
-        obj: dict[str, Any] = copy.deepcopy(example) if example else {"object": object_name}
-        old_id = obj.get("id")
+        obj: dict[str, Any] = copy.deepcopy(self._fresh(object_name)) if example else {"object": object_name}
         obj["id"] = object_id or new_id(self.prefix(object_name))
-        obj.update(copy.deepcopy(FRESH.get(object_name, {})))
+        for key in _timestamps(object_name, obj):
+            obj[key] = now
         for key in ("created", "livemode", "metadata"):
             if key in obj or example is None:
                 obj[key] = {"created": now, "livemode": False, "metadata": {}}[key]
-        if isinstance(old_id, str) and isinstance(obj.get("client_secret"), str):
+        if example is not None and isinstance(example.get("client_secret"), str):
             obj["client_secret"] = f"{obj['id']}_secret_{new_id('x')[2:]}"
         return obj
 
@@ -130,10 +241,10 @@ class Store:
             return None
         return self.objects.get(kind, {}).get(object_id)
 
-    def get(self, object_name: str, object_id: str, param: str = "id") -> dict[str, Any]:
+    def get(self, object_name: str, object_id: str, param: str = "id", status: int = 404) -> dict[str, Any]:
         found = self.find(object_id, object_name)
         if found is None:
-            raise missing(object_name.rsplit(".", 1)[-1].replace("_", " "), object_id, param)
+            raise missing(object_name.rsplit(".", 1)[-1].replace("_", " "), object_id, param, status)
         return found
 
     def remove(self, object_name: str, object_id: str) -> dict[str, Any]:
@@ -145,6 +256,17 @@ class Store:
     def all(self, object_name: str) -> list[dict[str, Any]]:
         """Newest first."""
         return list(reversed(self.objects.get(object_name, {}).values()))
+
+    def included(self, obj: Mapping[str, Any], field: str) -> dict[str, Any] | None:
+        """One of a customer's lists Stripe sends only when expanded (``expand=["subscriptions"]``;
+        https://docs.stripe.com/api/customers/object#customer_object-subscriptions), or None."""
+        if obj.get("object") != "customer" or field not in INCLUDABLE:
+            return None
+        items = [o for o in self.all(INCLUDABLE[field]) if _plain(o.get("customer")) == obj["id"]]
+        if field == "subscriptions":
+            items = [o for o in items if o.get("status") not in ("canceled", "incomplete_expired")]
+        url = f"/v1/customers/{obj['id']}/{field}"
+        return {"object": "list", "data": items, "has_more": False, "total_count": len(items), "url": url}
 
     # -- lists ----------------------------------------------------------------------------------
 
@@ -201,6 +323,8 @@ class Store:
             for item in node["data"]:
                 self._expand(item, rest)
             return
+        if head not in node and (included := self.included(node, head)) is not None:
+            node[head] = included
         value = node.get(head)
         if isinstance(value, str) and (held := self.find(value)) is not None:
             value = node[head] = copy.deepcopy(held)
@@ -213,6 +337,8 @@ class Store:
         self._expand(value, rest)
 
 
+#: A customer's lists that Stripe includes only on expand: field -> the type of their items.
+INCLUDABLE = {"subscriptions": "subscription", "tax_ids": "tax_id"}
 _CURSORS = frozenset({"limit", "starting_after", "ending_before", "expand", "page", "query"})
 
 

@@ -1,12 +1,15 @@
 """Webhook deliveries: each event POSTed to the endpoints that want it, signed with their secret
-(``atom_stripe.webhooks``' signer), from a thread of its own, retried with a doubling pause."""
+(``atom_stripe.webhooks``' signer), retried with a doubling pause: over HTTP from a thread of its
+own, or in process to an ASGI app (:meth:`Outbox.pump`, on the test's own event loop)."""
 
 from __future__ import annotations
 
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 import httpx
@@ -29,19 +32,27 @@ class Delivery:
 class Outbox:
     """Delivers in a worker thread, so no event loop (asyncio, trio, or a server's own) waits on it."""
 
-    def __init__(self, retries: int, backoff: float) -> None:
+    def __init__(self, retries: int, backoff: float, delivered: Callable[[str], None] = lambda event_id: None) -> None:
         self.retries = retries
         self.backoff = backoff
+        #: Told each event id delivered (Stripe then counts one webhook fewer pending on the event).
+        self.delivered = delivered
         self.deliveries: list[Delivery] = []
         self._queue: queue.Queue[tuple[Delivery, bytes, str] | None] = queue.Queue()
         self._pending = 0
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
+        #: URLs delivered in process (to an ASGI app), each with its own queue.
+        self._local: dict[str, queue.Queue[tuple[Delivery, bytes, str]]] = {}
 
     def send(self, delivery: Delivery, payload: bytes, secret: str) -> None:
         with self._lock:
             self.deliveries.append(delivery)
             self._pending += 1
+            local = self._local.get(delivery.url)
+            if local is not None:
+                local.put((delivery, payload, secret))
+                return
             if self._worker is None:
                 self._worker = threading.Thread(target=self._run, name="fake-stripe-webhooks", daemon=True)
                 self._worker.start()
@@ -70,6 +81,51 @@ class Outbox:
                     with self._lock:
                         self._pending -= 1
 
+    def local(self, url: str) -> queue.Queue[tuple[Delivery, bytes, str]]:
+        """From now on, what is sent to ``url`` waits in this queue for :meth:`pump`."""
+        box: queue.Queue[tuple[Delivery, bytes, str]] = queue.Queue()
+        with self._lock:
+            self._local[url] = box
+        return box
+
+    async def pump(self, url: str, app: Any, box: queue.Queue[tuple[Delivery, bytes, str]]) -> None:
+        """Deliver what waits for ``url`` to an ASGI app, in process, until cancelled; what is
+        queued when it is cancelled is delivered first (shielded: a few seconds at most)."""
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=url, timeout=5) as http:
+            try:
+                while True:
+                    await self._drain(http, box)
+                    await anyio.sleep(0.005)
+            finally:
+                with self._lock:
+                    self._local.pop(url, None)
+                with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+                    await self._drain(http, box)
+
+    async def _drain(self, http: httpx.AsyncClient, box: queue.Queue[tuple[Delivery, bytes, str]]) -> None:
+        while True:
+            try:
+                delivery, payload, secret = box.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                delay = self.backoff
+                for attempt in range(1 + self.retries):
+                    if attempt:
+                        await anyio.sleep(delay)
+                        delay *= 2
+                    delivery.attempts += 1
+                    response = await http.post(delivery.url, content=payload, headers=_headers(payload, secret))
+                    delivery.status = response.status_code
+                    if 200 <= response.status_code < 300:
+                        delivery.ok = True
+                        self.delivered(delivery.event_id)
+                        break
+            finally:
+                with self._lock:
+                    self._pending -= 1
+
     def _deliver(self, http: httpx.Client, delivery: Delivery, payload: bytes, secret: str) -> None:
         delay = self.backoff
         for attempt in range(1 + self.retries):
@@ -77,17 +133,22 @@ class Outbox:
                 time.sleep(delay)
                 delay *= 2
             delivery.attempts += 1
-            headers = {
-                "Content-Type": "application/json; charset=utf-8",
-                "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
-                "Stripe-Signature": generate_test_header(payload, secret),
-            }
             try:
-                response = http.post(delivery.url, content=payload, headers=headers)
+                response = http.post(delivery.url, content=payload, headers=_headers(payload, secret))
             except httpx.HTTPError:
                 delivery.status = None
                 continue
             delivery.status = response.status_code
             if 200 <= response.status_code < 300:
                 delivery.ok = True
+                self.delivered(delivery.event_id)
                 return
+
+
+def _headers(payload: bytes, secret: str) -> dict[str, str]:
+    """A delivery's headers, as Stripe sends them: signed with the endpoint's secret."""
+    return {
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+        "Stripe-Signature": generate_test_header(payload, secret),
+    }

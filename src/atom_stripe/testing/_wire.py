@@ -44,8 +44,10 @@ class FakeError(Exception):
         self.body.update(extra)
 
 
-def missing(object_name: str, object_id: str, param: str = "id") -> FakeError:
-    return FakeError(404, f"No such {object_name}: '{object_id}'", code="resource_missing", param=param)
+def missing(object_name: str, object_id: str, param: str = "id", status: int = 404) -> FakeError:
+    """Stripe's answer to an id it does not hold: 404 for an id in the path, 400 naming the
+    parameter for one in the request's parameters."""
+    return FakeError(status, f"No such {object_name}: '{object_id}'", code="resource_missing", param=param)
 
 
 def invalid(param: str, message: str, code: str | None = None) -> FakeError:
@@ -166,8 +168,9 @@ def _value(tp: Any, value: Any, name: str) -> Any:
             return ""
         enums = [a for a in args if typing.get_origin(a) is Literal and a != Literal[""]]
         if enums and str in args and isinstance(value, str):
-            # ``Literal[...] | str`` leaves room for values newer than the client: Stripe checks them.
-            args = tuple(enums)
+            # ``Literal[...] | str`` leaves room for values newer than the client: Stripe checks
+            # them. The union's other members stay (``off_session``: a boolean or an enum).
+            args = tuple(a for a in args if a is not str)
         misfits: list[_Misfit] = []
         for arg in args:
             if arg is _NoneType:

@@ -1,0 +1,134 @@
+"""What the fake simulates, and the refusal of everything else.
+
+The fake either does what Stripe's test mode does or refuses with a 400 whose code is
+``fake_not_simulated``: a test that passes on the fake must not teach code that fails on Stripe.
+Simulated are the operations a behaviour module registers (``@behaviour``), and the generic
+operations on objects whose existence changes nothing else (create, retrieve, update, delete,
+list, search of a coupon, a product, a customer...). Refused are the other *actions*
+(``POST /v1/x/{id}/verb``) and the generic operations listed in :data:`SIDE_EFFECTS` (their
+object would move money or change other objects), and the parameters listed in
+:data:`NOT_SIMULATED_PARAMS` (or marked by a behaviour with ``not_simulated_params=``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from .._generated.endpoints import ENDPOINTS
+from ._wire import FakeError
+
+NOT_SIMULATED = "fake_not_simulated"
+
+_MONEY = "it would move money"
+_BILLING = "it would change what is billed"
+_TAX = "it would compute or record tax"
+#: Generic creates, updates and deletes Stripe follows with changes to other objects or money.
+SIDE_EFFECTS: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "transfers.create",
+            "transfers.reversals.create",
+            "payouts.create",
+            "topups.create",
+            "credit_notes.create",
+            "application_fees.refunds.create",
+            "customers.balance_transactions.create",
+            "payment_records.report_payment",
+            "climate.orders.create",
+            "treasury.credit_reversals.create",
+            "treasury.debit_reversals.create",
+            "treasury.inbound_transfers.create",
+            "treasury.outbound_payments.create",
+            "treasury.outbound_transfers.create",
+            "test_helpers.treasury.received_credits.create",
+            "test_helpers.treasury.received_debits.create",
+            "test_helpers.issuing.authorizations.create",
+            "test_helpers.issuing.transactions.create_force_capture",
+            "test_helpers.issuing.transactions.create_unlinked_refund",
+        ),
+        _MONEY,
+    ),
+    **dict.fromkeys(
+        (
+            "invoices.create",
+            "invoices.create_preview",
+            "invoice_items.create",
+            "subscriptions.update",
+            "subscription_items.create",
+            "subscription_items.update",
+            "subscription_items.delete",
+            "subscription_schedules.create",
+            "subscription_schedules.update",
+            "billing.meter_events.create",
+            "billing.meter_event_adjustments.create",
+            "billing.credit_grants.create",
+            "test_helpers.test_clocks.delete",
+        ),
+        _BILLING,
+    ),
+    **dict.fromkeys(
+        ("tax.calculations.create", "tax.transactions.create_from_calculation", "tax.transactions.create_reversal"),
+        _TAX,
+    ),
+    "customers.payment_sources.create": "it would attach a card to the customer",
+    "forwarding.requests.create": "it would send a request to a third party",
+}
+#: Actions (``POST .../{id}/verb``) that only make an object, as a generic create would.
+PLAIN_ACTIONS = frozenset({"accounts.login_links.create", "customers.funding_instructions.create"})
+#: Parameters of simulated operations whose effect the fake does not play, per operation.
+NOT_SIMULATED_PARAMS: dict[str, dict[str, str]] = {"disputes.update": {"submit": "submitting the evidence"}}
+
+
+def not_simulated(name: str, param: str | None = None, detail: str = "") -> FakeError:
+    """The fake's refusal of an operation (or one of its parameters) it does not simulate."""
+    endpoint = ENDPOINTS[name]
+    what = f"the parameter {param!r} of {name}" if param else name
+    message = (
+        f"The fake Stripe does not simulate {what} ({endpoint.method} {endpoint.path})"
+        f"{': ' + detail if detail else ''}. Test it against Stripe's test mode; "
+        "atom_stripe's docs list what the fake simulates (fake-simulated.md)."
+    )
+    return FakeError(400, message, code=NOT_SIMULATED, param=param)
+
+
+def mark_params(name: str, params: Iterable[str] | dict[str, str]) -> None:
+    """Mark parameters of ``name`` as not simulated (a mapping gives each one's effect)."""
+    found = params if isinstance(params, dict) else dict.fromkeys(params, "")
+    NOT_SIMULATED_PARAMS.setdefault(name, {}).update(found)
+
+
+def check_params(name: str, params: dict[str, Any]) -> None:
+    """Refuse a request that sets a parameter of ``name`` marked as not simulated."""
+    for param, detail in NOT_SIMULATED_PARAMS.get(name, {}).items():
+        if params.get(param) not in (None, "", False):  # set, and not to "off"
+            raise not_simulated(name, param, detail)
+
+
+def kind(name: str) -> str:
+    """What an operation does, by its shape: ``read``, ``create``, ``update``, ``delete`` or ``action``."""
+    endpoint = ENDPOINTS[name]
+    if endpoint.method == "GET":
+        return "read"
+    if endpoint.method == "DELETE":
+        return "delete"
+    if endpoint.path.endswith("}") or endpoint.path in _SINGLETONS:
+        return "update"
+    if not endpoint.ids or endpoint.path in _LISTS or name in PLAIN_ACTIONS:
+        return "create"
+    return "action"
+
+
+_LISTS = frozenset(e.path for e in ENDPOINTS.values() if e.method == "GET" and e.kind == "list")
+_SINGLETONS = frozenset(
+    e.path for e in ENDPOINTS.values() if e.method == "GET" and e.kind == "object" and not e.path.endswith("}")
+)
+
+
+def refusal(name: str) -> str | None:
+    """Why the generic engine must refuse ``name`` (None: it may answer it)."""
+    if name in SIDE_EFFECTS:
+        return SIDE_EFFECTS[name]
+    if kind(name) == "action":
+        return "an action whose effect the fake does not play"
+    return None
