@@ -48,4 +48,3 @@ async def test_leaving_a_copy_does_not_close_the_parents_pool(rig: FaultRig) -> 
         assert not stripe.http_client.is_closed
         assert (await stripe.customers.retrieve("cus_3")).id == "cus_3"
     assert stripe.http_client.is_closed
-

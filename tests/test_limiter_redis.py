@@ -20,7 +20,7 @@ from atom_stripe.ratelimit import LocalRateLimiter, RateLimiterError, RateLimite
 
 from .helpers import KEY, fixture_bytes
 from .servers import RedisServer
-from .test_rate_limiters import ASYNCIO_CANCELS, hundred_give_up_then_one_goes_at_once
+from .test_rate_limiters import ASYNCIO_CANCELS, SPACING, hundred_give_up_then_one_goes_at_once
 
 
 @pytest.fixture
@@ -81,7 +81,7 @@ async def redis(redis_server: RedisServer) -> AsyncIterator[Redis]:
 @pytest.mark.parametrize("how", [*ASYNCIO_CANCELS, "cancel scope"])
 async def test_a_cancelled_wait_gives_its_turn_back(redis: Redis, how: str, sent: list[float]) -> None:
     await hundred_give_up_then_one_goes_at_once(
-        RedisRateLimiter(redis, requests_per_second=2, name=unique("cancel")), how, sent
+        RedisRateLimiter(redis, requests_per_second=1 / SPACING, name=unique("cancel")), how, sent
     )
 
 

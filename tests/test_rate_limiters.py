@@ -145,14 +145,19 @@ async def give_up(how: str, call: Callable[[], Coroutine[Any, Any, Any]], after:
     assert how in (*ASYNCIO_CANCELS, "cancel scope")
 
 
+#: Turns one second apart: far more than the callers' 50 ms, even on a machine so busy that a
+#: task's sleep wakes hundreds of milliseconds late (two xdist workers on two cores).
+SPACING = 1.0
+
+
 async def hundred_give_up_then_one_goes_at_once(limiter: RateLimiter, how: str, sent: list[float]) -> None:
     async with AsyncStripeClient(KEY, rate_limiter=limiter, max_retries=0) as client:
-        await client.customers.retrieve("cus_1")  # takes the turn: the next is 500 ms away
+        await client.customers.retrieve("cus_1")  # takes the turn: the next is SPACING away
         async with anyio.create_task_group() as tg:
-            for _ in range(100):  # 100 callers queue for the next 50 s of turns, then give up
+            for _ in range(100):  # 100 callers queue for the next 100 turns, then give up
                 tg.start_soon(give_up, how, lambda: client.customers.retrieve("cus_2"))
         assert len(sent) == 1
-        await anyio.sleep(0.5)  # the limiter is idle: the next turn is due now
+        await anyio.sleep(SPACING)  # the limiter is idle: the next turn is due now
         started = time.monotonic()
         with anyio.fail_after(5):
             await client.customers.retrieve("cus_3")
@@ -163,8 +168,8 @@ async def hundred_give_up_then_one_goes_at_once(limiter: RateLimiter, how: str, 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 @pytest.mark.parametrize("how", ASYNCIO_CANCELS)
 async def test_asyncio_cancels_give_the_turn_back(how: str, sent: list[float]) -> None:
-    await hundred_give_up_then_one_goes_at_once(LocalRateLimiter(2), how, sent)
+    await hundred_give_up_then_one_goes_at_once(LocalRateLimiter(1 / SPACING), how, sent)
 
 
 async def test_a_cancel_scope_gives_the_turn_back(sent: list[float]) -> None:
-    await hundred_give_up_then_one_goes_at_once(LocalRateLimiter(2), "cancel scope", sent)
+    await hundred_give_up_then_one_goes_at_once(LocalRateLimiter(1 / SPACING), "cancel scope", sent)
