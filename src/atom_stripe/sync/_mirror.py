@@ -1,0 +1,188 @@
+"""``Mirror``: a local copy of a Stripe account's objects in DuckDB, filled by a resumable
+backfill and kept current from events (webhooks, or ``events.list`` since a stored cursor)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+from .._errors import MissingExtraError, StripeValueError
+from ._backfill import PAGE_SIZE, Backfill, Progress, ProgressCallback, fetch_page
+from ._duckdb import DuckStore, Write
+from ._errors import EventCursorExpiredError, SyncStateError
+from ._schema import KINDS, kinds_for
+
+#: Stripe keeps events for 30 days (https://docs.stripe.com/api/events/list: "events going back 30 days").
+EVENT_RETENTION = 30 * 24 * 3600
+_CURSOR = "event_cursor"
+_UNTIL = "backfill_until"
+
+
+def _event_dict(event: Any) -> dict[str, Any]:
+    """A webhook event as the JSON Stripe sent: an ``atom_stripe.models.Event`` or a dict."""
+    if hasattr(event, "model_dump"):
+        event = event.model_dump(mode="json", exclude_unset=True)
+    if not isinstance(event, Mapping):
+        raise StripeValueError("event", "must be an atom_stripe.models.Event or the event's JSON as a dict")
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, Mapping) else None
+    if not (isinstance(event.get("id"), str) and isinstance(event.get("created"), int) and isinstance(obj, Mapping)):
+        raise StripeValueError("event", "needs 'id', 'created' and 'data.object' (a thin event: fetch it first)")
+    return dict(event)
+
+
+def _deletes(event_type: str, object_name: str) -> bool:
+    # customer.subscription.deleted is a subscription ending: it stays on Stripe, canceled, and is
+    # stored as such (https://docs.stripe.com/api/events/types#event_types-customer.subscription.deleted).
+    return event_type.endswith(".deleted") and object_name != "subscription"
+
+
+class Mirror:
+    """A local mirror of a Stripe account (DuckDB). Open with :meth:`open`; ``async with`` closes it.
+
+    ::
+
+        async with await Mirror.open("stripe.duckdb") as mirror:
+            await mirror.backfill(client)
+            frame = await mirror.sql("select id, email from stripe.customer where not deleted")
+    """
+
+    def __init__(self, store: DuckStore) -> None:
+        self._store = store
+
+    @classmethod
+    async def open(cls, path: str | os.PathLike[str] = ":memory:") -> Mirror:
+        """Open (or create) a DuckDB file and apply the migrations it lacks."""
+        if not isinstance(path, (str, os.PathLike)):
+            raise StripeValueError("path", "must be a file path (or ':memory:')")
+        return cls(await DuckStore.open(os.fspath(path)))
+
+    async def close(self) -> None:
+        await self._store.close()
+
+    async def __aenter__(self) -> Mirror:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return "<Mirror duckdb>"
+
+    # -- backfill -------------------------------------------------------------------------------
+
+    async def backfill(
+        self,
+        client: Any,
+        types: Sequence[str] | None = None,
+        *,
+        concurrency: int = 8,
+        on_progress: ProgressCallback | None = None,
+        restart: bool = False,
+    ) -> Progress:
+        """Copy every object of ``types`` (default: all mirrored types) created up to the first
+        run's start; a later call resumes the ranges not finished and refetches none that are.
+        ``restart=True`` forgets the stored positions (after :class:`EventCursorExpiredError`)."""
+        kinds = kinds_for(types)
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise StripeValueError("concurrency", "must be a positive integer")
+        store = self._store
+
+        def begin() -> int:
+            if restart:
+                store.forget_ranges()
+                store.set_state(_UNTIL, None)
+                store.set_state(_CURSOR, None)
+            until = store.state(_UNTIL)
+            if until is None:
+                until = int(time.time())
+                store.set_state(_UNTIL, until)
+            if store.state(_CURSOR) is None:
+                # Changes after the backfill's start come from the events created since.
+                store.set_state(_CURSOR, {"created": until, "id": None})
+            return int(until)
+
+        until = await store.run(begin)
+        run = Backfill(store, client, until=until, concurrency=concurrency, on_progress=on_progress)
+        return await run.run(kinds)
+
+    # -- events ---------------------------------------------------------------------------------
+
+    async def apply(self, event: Any) -> None:
+        """Apply one event (from a webhook, or ``events.list``): its ``data.object`` replaces the
+        stored row unless the row holds a newer state; ``*.deleted`` marks the row deleted.
+        Applying the same event again changes nothing."""
+        found = _event_dict(event)
+        await self._store.run(lambda: self._apply(found, None))
+
+    def _apply(self, event: dict[str, Any], cursor: Mapping[str, Any] | None) -> None:
+        obj = event["data"]["object"]
+        created = event["created"]
+        kind = KINDS.get(obj.get("object"))
+        writes = [Write(KINDS["event"], event)]
+        deleted: list[Write] = []
+        if kind is not None and isinstance(obj.get("id"), str):
+            if _deletes(str(event.get("type", "")), kind.object) or obj.get("deleted") is True:
+                deleted.append(Write(kind, obj, deleted=True))
+            else:
+                writes.append(Write(kind, obj))
+                for child in kind.children:
+                    embedded = obj.get(child.attribute)
+                    items = embedded.get("data") if isinstance(embedded, Mapping) else None
+                    writes += [
+                        Write(KINDS[child.object], item, parent=obj["id"])
+                        for item in items or ()
+                        if isinstance(item, Mapping) and isinstance(item.get("id"), str)
+                    ]
+        state = {_CURSOR: dict(cursor)} if cursor is not None else {}
+        self._store.write(writes, created, deleted=deleted, state=state)
+
+    async def catch_up(self, client: Any) -> int:
+        """Apply the events created since the stored cursor (``events.list``), oldest first; the
+        number of events applied. Raises :class:`EventCursorExpiredError` past Stripe's 30 days."""
+        cursor = await self._store.run(lambda: self._store.state(_CURSOR))
+        if not isinstance(cursor, Mapping):
+            raise SyncStateError("no event cursor yet: run mirror.backfill(client) first")
+        since = int(cursor["created"])
+        if since < time.time() - EVENT_RETENTION:
+            raise EventCursorExpiredError(
+                "the mirror's last event is older than the 30 days Stripe keeps events: backfill again "
+                "(mirror.backfill(client, restart=True))",
+                cursor=since,
+            )
+        progress = Progress()
+        events: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"limit": PAGE_SIZE, "created": {"gte": since}}
+        more = True
+        while more:
+            page, more = await fetch_page(client, "/v1/events", params, progress)
+            events += [dict(item) for item in page]
+            if page:
+                params["starting_after"] = page[-1]["id"]
+        # Newest first on the wire; the same second's events keep the list's (reversed) order.
+        for event in reversed(events):
+            new_cursor = {"created": event["created"], "id": event["id"]}
+            await self._store.run(lambda event=event, c=new_cursor: self._apply(event, c))  # type: ignore[misc]
+        return len(events)
+
+    # -- queries --------------------------------------------------------------------------------
+
+    async def sql(self, query: str, params: Sequence[Any] | None = None) -> Any:
+        """Run a query (``?`` placeholders for ``params``) and return a pandas DataFrame."""
+        if not isinstance(query, str) or not query.strip():
+            raise StripeValueError("query", "must be a SQL statement")
+        try:
+            import pandas  # noqa: F401 - DuckDB's .df() needs it
+        except ImportError as exc:
+            raise MissingExtraError("analytics", "pandas") from exc
+        return await self._store.run(lambda: self._store.frame(query, params))
+
+    async def migrations(self) -> list[int]:
+        """The schema versions applied to this database."""
+        frame = await self.sql("select version from stripe._migrations order by version")
+        return [int(version) for version in frame["version"]]
