@@ -70,6 +70,12 @@ async def children(client: Any, kind: Kind, parent: Mapping[str, Any], progress:
     return writes
 
 
+def _first(exc: BaseException) -> BaseException:
+    while isinstance(group := getattr(exc, "exceptions", None), tuple) and group:
+        exc = group[0]
+    return exc
+
+
 def _child_kind(child: Child) -> Kind:
     from ._schema import KINDS
 
@@ -86,18 +92,31 @@ class Backfill:
         *,
         until: int,
         concurrency: int,
+        page_size: int,
         on_progress: ProgressCallback | None,
     ) -> None:
         self.store = store
         self.client = client
         self.until = until
         self.concurrency = concurrency
+        self.page_size = page_size
         self.on_progress = on_progress
         self.progress = Progress()
         self._limiter = anyio.CapacityLimiter(concurrency)
         self._live = 0
 
     async def run(self, kinds: Sequence[Kind]) -> Progress:
+        try:
+            await self._run(kinds)
+        except Exception as exc:
+            # The task group's ExceptionGroup: the first failure (it cancelled the others) is the answer.
+            first = _first(exc)
+            if first is exc:
+                raise
+            raise first from first.__cause__
+        return self.progress
+
+    async def _run(self, kinds: Sequence[Kind]) -> None:
         async with anyio.create_task_group() as group:
             for kind in kinds:
                 ranges = await self.store.run(lambda kind=kind: self.store.ranges(kind.object))  # type: ignore[misc]
@@ -108,7 +127,6 @@ class Backfill:
                 for item in ranges:
                     if not item.done:
                         self._start(group, kind, item)
-        return self.progress
 
     def _start(self, group: Any, kind: Kind, item: Range) -> None:
         self._live += 1
@@ -125,7 +143,7 @@ class Backfill:
     async def _page(self, group: Any, kind: Kind, item: Range) -> None:
         """Fetch the range's next page and commit its objects with the range's new position."""
         as_of = int(time.time())
-        params: dict[str, Any] = {**kind.params, "limit": PAGE_SIZE, "created": {"gte": item.gte, "lt": item.lt}}
+        params: dict[str, Any] = {**kind.params, "limit": self.page_size, "created": {"gte": item.gte, "lt": item.lt}}
         if item.cursor is not None:
             params["starting_after"] = item.cursor
         items, more = await fetch_page(self.client, kind.path or "", params, self.progress)

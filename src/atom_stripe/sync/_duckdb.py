@@ -43,11 +43,16 @@ class Range:
 @cache
 def _upsert_sql(object_name: str) -> str:
     kind = KINDS[object_name]
+    table = quote(kind.table)
     names = row_columns(kind)
     updates = ", ".join(f"{quote(name)} = excluded.{quote(name)}" for name in names if name != "id")
     return (
         f"INSERT INTO {table_name(kind)} ({', '.join(map(quote, names))}) VALUES ({', '.join('?' for _ in names)})"
-        f" ON CONFLICT (id) DO UPDATE SET {updates} WHERE excluded._as_of >= {quote(kind.table)}._as_of"
+        f" ON CONFLICT (id) DO UPDATE SET {updates} WHERE excluded._as_of > {table}._as_of"
+        # The same second: Stripe's times go no finer, so the state written last wins; the
+        # same state again (an event applied twice) writes nothing.
+        f" OR (excluded._as_of = {table}._as_of AND (excluded.data::TEXT <> {table}.data::TEXT"
+        f" OR excluded.deleted <> {table}.deleted))"
     )
 
 
@@ -67,7 +72,18 @@ class DuckStore:
 
         def connect() -> Any:
             try:
-                return duckdb.connect(path)
+                if path == ":memory:":
+                    return duckdb.connect(path)
+                # Attached under a fixed name: connected directly, a file called stripe.duckdb would
+                # be a catalog "stripe", and "stripe.customer" ambiguous between it and the schema.
+                db = duckdb.connect(":memory:")
+                try:
+                    db.execute(f"ATTACH '{path.replace(chr(39), chr(39) * 2)}' AS mirror")
+                    db.execute("USE mirror")
+                except BaseException:
+                    db.close()
+                    raise
+                return db
             except duckdb.Error as exc:
                 raise SyncDatabaseError(f"cannot open the DuckDB database: {exc}") from exc
 
@@ -95,8 +111,10 @@ class DuckStore:
             return await anyio.to_thread.run_sync(guarded)
 
     async def close(self) -> None:
-        async with self._lock:
-            await anyio.to_thread.run_sync(self._db.close)
+        # Shielded: closing on the way out of a cancelled scope must still release the file.
+        with anyio.CancelScope(shield=True):
+            async with self._lock:
+                await anyio.to_thread.run_sync(self._db.close)
 
     # -- the statements (run in the worker thread) -------------------------------------------
 
@@ -177,8 +195,9 @@ class DuckStore:
             self._upsert([write], as_of)
             return
         self._db.execute(
-            f"UPDATE {table} SET deleted = true, _as_of = ?, _synced_at = ? WHERE id = ? AND _as_of <= ?",
-            [as_of, now(), write.obj["id"], as_of],
+            f"UPDATE {table} SET deleted = true, _as_of = ?, _synced_at = ? WHERE id = ?"
+            " AND (_as_of < ? OR (_as_of = ? AND NOT deleted))",
+            [as_of, now(), write.obj["id"], as_of, as_of],
         )
 
     def ranges(self, object_name: str) -> list[Range]:

@@ -82,6 +82,7 @@ class Mirror:
         types: Sequence[str] | None = None,
         *,
         concurrency: int = 8,
+        page_size: int = PAGE_SIZE,
         on_progress: ProgressCallback | None = None,
         restart: bool = False,
     ) -> Progress:
@@ -91,6 +92,8 @@ class Mirror:
         kinds = kinds_for(types)
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise StripeValueError("concurrency", "must be a positive integer")
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= PAGE_SIZE:
+            raise StripeValueError("page_size", f"must be an integer from 1 to {PAGE_SIZE} (Stripe's limit)")
         store = self._store
 
         def begin() -> int:
@@ -108,7 +111,9 @@ class Mirror:
             return int(until)
 
         until = await store.run(begin)
-        run = Backfill(store, client, until=until, concurrency=concurrency, on_progress=on_progress)
+        run = Backfill(
+            store, client, until=until, concurrency=concurrency, page_size=page_size, on_progress=on_progress
+        )
         return await run.run(kinds)
 
     # -- events ---------------------------------------------------------------------------------
