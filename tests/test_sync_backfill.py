@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -166,7 +167,7 @@ async def test_only_the_chosen_types_and_their_children(
     }
 
 
-@pytest.mark.parametrize("stop_after", [1, 2, 5, 9, 14])
+@pytest.mark.parametrize("stop_after", [1, 2, 3, 4, 6, 8, 10, 13, 16, 20])
 async def test_a_cancelled_backfill_resumes_without_refetching(
     stripe_fake: FakeStripe, stripe_client: AsyncStripeClient, tmp_path: Path, stop_after: int
 ) -> None:
@@ -307,3 +308,28 @@ async def test_database_failures_are_sync_errors(tmp_path: Path) -> None:
         assert caught.value.__cause__ is not None
         with pytest.raises(StripeValueError):
             await mirror.sql("  ")
+
+
+async def test_extend_lists_what_was_created_since(stripe_fake: FakeStripe, stripe_client: AsyncStripeClient) -> None:
+    # Balance transactions have no events on Stripe: a later backfill with extend=True brings new ones.
+    await seed(stripe_fake, stripe_client, spread=3, burst=0)
+    async with await Mirror.open() as mirror:
+        await mirror.backfill(stripe_client, ["balance_transaction", "customer"])
+        until = json.loads(
+            (await mirror.sql("select value from stripe._sync_state where key = 'backfill_until'")).value[0]
+        )
+        await anyio.sleep(1 - time.time() % 1 + 0.02)  # the next second: Stripe's times are whole seconds
+        await stripe_client.payment_intents.create(
+            amount=700, currency="usd", payment_method="pm_card_visa", confirm=True
+        )
+        await stripe_client.customers.create(email="later@example.com")
+        calls = len(stripe_fake.requests)
+        await mirror.backfill(stripe_client, ["balance_transaction"], extend=True)
+        assert await stored(mirror, "balance_transaction") == expected(stripe_fake, "balance_transaction")
+        windows = [r["params"]["created"] for r in list_requests(stripe_fake, calls)]
+        assert windows and all(window["gte"] >= until + 1 for window in windows)
+        # The customers' new range waits for their next backfill, which lists only it.
+        calls = len(stripe_fake.requests)
+        await mirror.backfill(stripe_client, ["customer"])
+        assert await stored(mirror, "customer") == expected(stripe_fake, "customer")
+        assert all(r["params"]["created"]["gte"] >= until + 1 for r in list_requests(stripe_fake, calls))

@@ -11,7 +11,7 @@ from typing import Any
 
 from .._errors import MissingExtraError, StripeValueError
 from ._backfill import PAGE_SIZE, Backfill, Progress, ProgressCallback, fetch_page
-from ._duckdb import DuckStore, Write
+from ._duckdb import DuckStore, Range, Write
 from ._errors import EventCursorExpiredError, SyncStateError
 from ._schema import KINDS, kinds_for
 
@@ -85,10 +85,13 @@ class Mirror:
         page_size: int = PAGE_SIZE,
         on_progress: ProgressCallback | None = None,
         restart: bool = False,
+        extend: bool = False,
     ) -> Progress:
         """Copy every object of ``types`` (default: all mirrored types) created up to the first
         run's start; a later call resumes the ranges not finished and refetches none that are.
-        ``restart=True`` forgets the stored positions (after :class:`EventCursorExpiredError`)."""
+        ``extend=True`` also lists what was created since the last end (for types Stripe sends no
+        events for, such as balance transactions); ``restart=True`` forgets the stored positions
+        (after :class:`EventCursorExpiredError`)."""
         kinds = kinds_for(types)
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise StripeValueError("concurrency", "must be a positive integer")
@@ -102,6 +105,13 @@ class Mirror:
                 store.set_state(_UNTIL, None)
                 store.set_state(_CURSOR, None)
             until = store.state(_UNTIL)
+            if until is not None and extend and int(time.time()) > until:
+                # A new range for every type already begun (not only those listed now), so that a
+                # type left out of this call lists the new range at its next backfill.
+                later = int(time.time())
+                begun = [kind.object for kind in KINDS.values() if kind.path and store.ranges(kind.object)]
+                store.write((), 0, [Range(name, until + 1, later + 1) for name in begun], state={_UNTIL: later})
+                until = later
             if until is None:
                 until = int(time.time())
                 store.set_state(_UNTIL, until)
