@@ -165,3 +165,31 @@ async def test_bad_events_are_refused() -> None:
         # An event about a type the mirror does not hold is kept in stripe.event only.
         await mirror.apply(event({"id": "acct_1", "object": "account"}, "account.updated", 5, 1))
         assert list((await mirror.sql("select id from stripe.event")).id) == ["evt_test_1"]
+
+
+async def test_an_item_gone_from_a_subscription_is_marked_deleted(
+    stripe_fake: FakeStripe, stripe_client: AsyncStripeClient
+) -> None:
+    product = await stripe_client.products.create(name="Pro")
+    prices = [
+        await stripe_client.prices.create(
+            product=product.id, currency="usd", unit_amount=amount, recurring={"interval": "month"}
+        )
+        for amount in (500, 900)
+    ]
+    customer = await stripe_client.customers.create(email="two@example.com")
+    subscription = await stripe_client.subscriptions.create(
+        customer=customer.id, items=[{"price": price.id} for price in prices]
+    )
+    async with await Mirror.open() as mirror:
+        await mirror.backfill(stripe_client, ["subscription"])
+        held = stripe_fake.get(subscription.id)
+        assert held is not None and len(held["items"]["data"]) == 2
+        kept, dropped = held["items"]["data"]
+        changed = {**held, "items": {**held["items"], "data": [kept]}}
+        await mirror.apply(event(changed, "customer.subscription.updated", int(time.time()) + 50, 1))
+        items = await mirror.sql("select id, deleted from stripe.subscription_item order by id")
+        assert dict(zip(items.id, map(bool, items.deleted), strict=True)) == {kept["id"]: False, dropped["id"]: True}
+        # An older event with both items does not bring the dropped one back.
+        await mirror.apply(event(held, "customer.subscription.updated", int(time.time()) + 40, 2))
+        assert bool((await row(mirror, "subscription_item", dropped["id"])).deleted)

@@ -166,6 +166,7 @@ class DuckStore:
         ranges: Sequence[Range] = (),
         *,
         deleted: Sequence[Write] = (),
+        prune: Sequence[tuple[Kind, str, list[str]]] = (),
         state: Mapping[str, Any] | None = None,
     ) -> None:
         """Upsert objects, mark deletions and save range positions and state in one transaction:
@@ -175,6 +176,13 @@ class DuckStore:
             self._upsert(writes, as_of)
             for write in deleted:
                 self._delete(write, as_of)
+            for kind, parent, keep in prune:
+                # A parent's complete embedded list: its children no longer in it are gone.
+                self._db.execute(
+                    f"UPDATE {table_name(kind)} SET deleted = true, _as_of = ?, _synced_at = ?"
+                    " WHERE _parent = ? AND NOT deleted AND _as_of <= ? AND NOT list_contains(?::VARCHAR[], id)",
+                    [as_of, now(), parent, as_of, keep],
+                )
             for key, value in (state or {}).items():
                 self.set_state(key, value)
             for item in ranges:

@@ -13,7 +13,7 @@ from .._errors import MissingExtraError, StripeValueError
 from ._backfill import PAGE_SIZE, Backfill, Progress, ProgressCallback, fetch_page
 from ._duckdb import DuckStore, Range, Write
 from ._errors import EventCursorExpiredError, SyncStateError
-from ._schema import KINDS, kinds_for
+from ._schema import KINDS, Kind, kinds_for
 
 #: Stripe keeps events for 30 days (https://docs.stripe.com/api/events/list: "events going back 30 days").
 EVENT_RETENTION = 30 * 24 * 3600
@@ -141,6 +141,7 @@ class Mirror:
         kind = KINDS.get(obj.get("object"))
         writes = [Write(KINDS["event"], event)]
         deleted: list[Write] = []
+        prune: list[tuple[Kind, str, list[str]]] = []
         if kind is not None and isinstance(obj.get("id"), str):
             if _deletes(str(event.get("type", "")), kind.object) or obj.get("deleted") is True:
                 deleted.append(Write(kind, obj, deleted=True))
@@ -148,14 +149,14 @@ class Mirror:
                 writes.append(Write(kind, obj))
                 for child in kind.children:
                     embedded = obj.get(child.attribute)
-                    items = embedded.get("data") if isinstance(embedded, Mapping) else None
-                    writes += [
-                        Write(KINDS[child.object], item, parent=obj["id"])
-                        for item in items or ()
-                        if isinstance(item, Mapping) and isinstance(item.get("id"), str)
-                    ]
+                    if not isinstance(embedded, Mapping) or not isinstance(embedded.get("data"), list):
+                        continue
+                    items = [i for i in embedded["data"] if isinstance(i, Mapping) and isinstance(i.get("id"), str)]
+                    writes += [Write(KINDS[child.object], item, parent=obj["id"]) for item in items]
+                    if not embedded.get("has_more"):
+                        prune.append((KINDS[child.object], obj["id"], [item["id"] for item in items]))
         state = {_CURSOR: dict(cursor)} if cursor is not None else {}
-        self._store.write(writes, created, deleted=deleted, state=state)
+        self._store.write(writes, created, deleted=deleted, prune=prune, state=state)
 
     async def catch_up(self, client: Any) -> int:
         """Apply the events created since the stored cursor (``events.list``), oldest first; the
