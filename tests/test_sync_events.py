@@ -14,6 +14,7 @@ from atom_stripe import AsyncStripeClient, StripeValueError
 from atom_stripe.models import model_for
 from atom_stripe.sync import EventCursorExpiredError, Mirror, SyncStateError
 from atom_stripe.testing import FakeStripe
+from atom_stripe.webhooks import WebhookRouter, generate_test_header
 
 from .test_sync_backfill import assert_mirrors, seed, stored
 
@@ -193,3 +194,29 @@ async def test_an_item_gone_from_a_subscription_is_marked_deleted(
         # An older event with both items does not bring the dropped one back.
         await mirror.apply(event(held, "customer.subscription.updated", int(time.time()) + 40, 2))
         assert bool((await row(mirror, "subscription_item", dropped["id"])).deleted)
+
+
+async def test_webhooks_out_of_order_and_twice_through_the_router(
+    stripe_fake: FakeStripe, stripe_client: AsyncStripeClient
+) -> None:
+    secret = "whsec_sync_test"
+    customer = (await stripe_client.customers.create(email="v1@example.com")).id
+    await next_second()
+    async with await Mirror.open() as mirror:
+        router = WebhookRouter(secret)
+        router.on("*")(mirror.apply)
+        await mirror.backfill(stripe_client, ["customer"])
+        seen = len(stripe_fake.events())
+        await next_second()
+        await stripe_client.customers.update(customer, email="v2@example.com")
+        await next_second()
+        await stripe_client.customers.update(customer, email="v3@example.com")
+        await stripe_client.customers.create(email="other@example.com")
+        missed = stripe_fake.events()[seen:]
+        assert len(missed) == 3
+        for delivered in [*reversed(missed), *missed]:  # newest first, then all again
+            body = json.dumps(delivered)
+            result = await router.handle(body, {"Stripe-Signature": generate_test_header(body, secret)})
+            assert result.status_code == 200
+        assert (await row(mirror, "customer", customer)).email == "v3@example.com"
+        assert await stored(mirror, "customer") == {c["id"]: c for c in stripe_fake.store.all("customer")}
