@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import anyio
@@ -119,11 +120,11 @@ class Backfill:
     async def _run(self, kinds: Sequence[Kind]) -> None:
         async with anyio.create_task_group() as group:
             for kind in kinds:
-                ranges = await self.store.run(lambda kind=kind: self.store.ranges(kind.object))  # type: ignore[misc]
+                ranges = await self.store.run(partial(self.store.ranges, kind.object))
                 if not ranges:
                     # The whole of time up to the first run's start: what is created later comes through events.
                     ranges = [Range(kind.object, 0, self.until + 1)]
-                    await self.store.run(lambda ranges=ranges: self.store.write((), 0, ranges))  # type: ignore[misc]
+                    await self.store.run(partial(self.store.write, (), 0, ranges))
                 for item in ranges:
                     if not item.done:
                         self._start(group, kind, item)

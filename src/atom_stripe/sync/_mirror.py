@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping, Sequence
+from functools import partial
 from types import TracebackType
 from typing import Any
 
@@ -182,8 +183,8 @@ class Mirror:
                 params["starting_after"] = page[-1]["id"]
         # Newest first on the wire; the same second's events keep the list's (reversed) order.
         for event in reversed(events):
-            new_cursor = {"created": event["created"], "id": event["id"]}
-            await self._store.run(lambda event=event, c=new_cursor: self._apply(event, c))  # type: ignore[misc]
+            position = {"created": event["created"], "id": event["id"]}
+            await self._store.run(partial(self._apply, event, position))
         return len(events)
 
     # -- queries --------------------------------------------------------------------------------
