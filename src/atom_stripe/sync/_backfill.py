@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 import anyio
@@ -120,11 +119,11 @@ class Backfill:
     async def _run(self, kinds: Sequence[Kind]) -> None:
         async with anyio.create_task_group() as group:
             for kind in kinds:
-                ranges = await self.store.run(partial(self.store.ranges, kind.object))
+                ranges = await self.store.ranges(kind.object)
                 if not ranges:
                     # The whole of time up to the first run's start: what is created later comes through events.
                     ranges = [Range(kind.object, 0, self.until + 1)]
-                    await self.store.run(partial(self.store.write, (), 0, ranges))
+                    await self.store.write((), 0, ranges)
                 for item in ranges:
                     if not item.done:
                         self._start(group, kind, item)
@@ -160,7 +159,7 @@ class Backfill:
             middle = (item.gte + last + 1) // 2
             split = Range(item.object, item.gte, middle)
             saved = Range(item.object, middle, last + 1, saved.cursor)
-        await self.store.run(lambda: self.store.write(writes, as_of, [r for r in (split, saved) if r is not None]))
+        await self.store.write(writes, as_of, [r for r in (split, saved) if r is not None])
         # Only now, with the rows committed, does the range move on (in memory too).
         if split is not None:
             # The split's lower half keeps the stored row's key (gte); the upper half is a new row.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from typing import Any, TypeVar
 
 import anyio
@@ -116,6 +116,38 @@ class DuckStore:
             async with self._lock:
                 await anyio.to_thread.run_sync(self._db.close)
 
+    # -- the interface the mirror uses (the same on every engine) ------------------------------
+
+    async def write(
+        self,
+        writes: Sequence[Write],
+        as_of: int,
+        ranges: Sequence[Range] = (),
+        *,
+        deleted: Sequence[Write] = (),
+        prune: Sequence[tuple[Kind, str, list[str]]] = (),
+        state: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Upsert objects, mark deletions and save range positions and state in one transaction:
+        a range (or the event cursor) moves on only with its rows."""
+        await self.run(partial(self._write, writes, as_of, ranges, deleted=deleted, prune=prune, state=state))
+
+    async def ranges(self, object_name: str) -> list[Range]:
+        return await self.run(partial(self._ranges, object_name))
+
+    async def forget_ranges(self) -> None:
+        await self.run(self._forget_ranges)
+
+    async def state(self, key: str) -> Any:
+        return await self.run(partial(self._state, key))
+
+    async def set_state(self, key: str, value: Any) -> None:
+        await self.run(partial(self._set_state, key, value))
+
+    async def frame(self, query: str, params: Sequence[Any] | None) -> Any:
+        """A query's answer as a pandas DataFrame (``?`` placeholders)."""
+        return await self.run(partial(self._frame, query, params))
+
     # -- the statements (run in the worker thread) -------------------------------------------
 
     def _transaction(self, work: Callable[[], T]) -> T:
@@ -159,7 +191,7 @@ class DuckStore:
         for name, rows in by_kind.items():
             self._db.executemany(_upsert_sql(name), rows)
 
-    def write(
+    def _write(
         self,
         writes: Sequence[Write],
         as_of: int,
@@ -169,9 +201,6 @@ class DuckStore:
         prune: Sequence[tuple[Kind, str, list[str]]] = (),
         state: Mapping[str, Any] | None = None,
     ) -> None:
-        """Upsert objects, mark deletions and save range positions and state in one transaction:
-        a range (or the event cursor) moves on only with its rows."""
-
         def work() -> None:
             self._upsert(writes, as_of)
             for write in deleted:
@@ -184,7 +213,7 @@ class DuckStore:
                     [as_of, now(), parent, as_of, keep],
                 )
             for key, value in (state or {}).items():
-                self.set_state(key, value)
+                self._set_state(key, value)
             for item in ranges:
                 self._db.execute(
                     f"INSERT INTO {SCHEMA}._sync_ranges (object, gte, lt, cursor, done) VALUES (?, ?, ?, ?, ?)"
@@ -208,31 +237,27 @@ class DuckStore:
             [as_of, now(), write.obj["id"], as_of, as_of],
         )
 
-    def ranges(self, object_name: str) -> list[Range]:
+    def _ranges(self, object_name: str) -> list[Range]:
         found = self._db.execute(
             f"SELECT object, gte, lt, cursor, done FROM {SCHEMA}._sync_ranges WHERE object = ? ORDER BY gte",
             [object_name],
         ).fetchall()
         return [Range(*values) for values in found]
 
-    def forget_ranges(self) -> None:
+    def _forget_ranges(self) -> None:
         self._db.execute(f"DELETE FROM {SCHEMA}._sync_ranges")
 
-    def state(self, key: str) -> Any:
+    def _state(self, key: str) -> Any:
         found = self._db.execute(f"SELECT value FROM {SCHEMA}._sync_state WHERE key = ?", [key]).fetchone()
         return None if found is None else json.loads(found[0])
 
-    def set_state(self, key: str, value: Any) -> None:
+    def _set_state(self, key: str, value: Any) -> None:
         self._db.execute(
             f"INSERT INTO {SCHEMA}._sync_state VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [key, json.dumps(value)],
         )
 
-    def stored_as_of(self, kind: Kind, object_id: str) -> int | None:
-        found = self._db.execute(f"SELECT _as_of FROM {table_name(kind)} WHERE id = ?", [object_id]).fetchone()
-        return None if found is None else int(found[0])
-
-    def frame(self, query: str, params: Sequence[Any] | None) -> Any:
+    def _frame(self, query: str, params: Sequence[Any] | None) -> Any:
         return self._db.execute(query, params).df() if params else self._db.execute(query).df()
 
 

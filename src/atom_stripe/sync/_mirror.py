@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping, Sequence
-from functools import partial
 from types import TracebackType
 from typing import Any
 
@@ -100,28 +99,24 @@ class Mirror:
             raise StripeValueError("page_size", f"must be an integer from 1 to {PAGE_SIZE} (Stripe's limit)")
         store = self._store
 
-        def begin() -> int:
-            if restart:
-                store.forget_ranges()
-                store.set_state(_UNTIL, None)
-                store.set_state(_CURSOR, None)
-            until = store.state(_UNTIL)
-            if until is not None and extend and int(time.time()) > until:
-                # A new range for every type already begun (not only those listed now), so that a
-                # type left out of this call lists the new range at its next backfill.
-                later = int(time.time())
-                begun = [kind.object for kind in KINDS.values() if kind.path and store.ranges(kind.object)]
-                store.write((), 0, [Range(name, until + 1, later + 1) for name in begun], state={_UNTIL: later})
-                until = later
-            if until is None:
-                until = int(time.time())
-                store.set_state(_UNTIL, until)
-            if store.state(_CURSOR) is None:
-                # Changes after the backfill's start come from the events created since.
-                store.set_state(_CURSOR, {"created": until, "id": None})
-            return int(until)
-
-        until = await store.run(begin)
+        if restart:
+            await store.forget_ranges()
+            await store.set_state(_UNTIL, None)
+            await store.set_state(_CURSOR, None)
+        until = await store.state(_UNTIL)
+        if until is not None and extend and int(time.time()) > until:
+            # A new range for every type already begun (not only those listed now), so that a
+            # type left out of this call lists the new range at its next backfill.
+            later = int(time.time())
+            begun = [kind.object for kind in KINDS.values() if kind.path and await store.ranges(kind.object)]
+            await store.write((), 0, [Range(name, until + 1, later + 1) for name in begun], state={_UNTIL: later})
+            until = later
+        if until is None:
+            until = int(time.time())
+            await store.set_state(_UNTIL, until)
+        if await store.state(_CURSOR) is None:
+            # Changes after the backfill's start come from the events created since.
+            await store.set_state(_CURSOR, {"created": until, "id": None})
         run = Backfill(
             store, client, until=until, concurrency=concurrency, page_size=page_size, on_progress=on_progress
         )
@@ -134,9 +129,9 @@ class Mirror:
         stored row unless the row holds a newer state; ``*.deleted`` marks the row deleted.
         Applying the same event again changes nothing."""
         found = _event_dict(event)
-        await self._store.run(lambda: self._apply(found, None))
+        await self._apply(found, None)
 
-    def _apply(self, event: dict[str, Any], cursor: Mapping[str, Any] | None) -> None:
+    async def _apply(self, event: dict[str, Any], cursor: Mapping[str, Any] | None) -> None:
         obj = event["data"]["object"]
         created = event["created"]
         kind = KINDS.get(obj.get("object"))
@@ -157,12 +152,12 @@ class Mirror:
                     if not embedded.get("has_more"):
                         prune.append((KINDS[child.object], obj["id"], [item["id"] for item in items]))
         state = {_CURSOR: dict(cursor)} if cursor is not None else {}
-        self._store.write(writes, created, deleted=deleted, prune=prune, state=state)
+        await self._store.write(writes, created, deleted=deleted, prune=prune, state=state)
 
     async def catch_up(self, client: Any) -> int:
         """Apply the events created since the stored cursor (``events.list``), oldest first; the
         number of events applied. Raises :class:`EventCursorExpiredError` past Stripe's 30 days."""
-        cursor = await self._store.run(lambda: self._store.state(_CURSOR))
+        cursor = await self._store.state(_CURSOR)
         if not isinstance(cursor, Mapping):
             raise SyncStateError("no event cursor yet: run mirror.backfill(client) first")
         since = int(cursor["created"])
@@ -184,7 +179,7 @@ class Mirror:
         # Newest first on the wire; the same second's events keep the list's (reversed) order.
         for event in reversed(events):
             position = {"created": event["created"], "id": event["id"]}
-            await self._store.run(partial(self._apply, event, position))
+            await self._apply(event, position)
         return len(events)
 
     # -- queries --------------------------------------------------------------------------------
@@ -197,7 +192,7 @@ class Mirror:
             import pandas  # noqa: F401 - DuckDB's .df() needs it
         except ImportError as exc:
             raise MissingExtraError("analytics", "pandas") from exc
-        return await self._store.run(lambda: self._store.frame(query, params))
+        return await self._store.frame(query, params)
 
     async def migrations(self) -> list[int]:
         """The schema versions applied to this database."""
