@@ -6,15 +6,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache, partial
+from functools import partial
 from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
 
 from .._errors import MissingExtraError
+from . import _sql as sql
 from ._errors import SyncDatabaseError
-from ._schema import KINDS, MIGRATIONS, SCHEMA, Kind, now, quote, row, row_columns, table_name
+from ._schema import KINDS, MIGRATIONS, SCHEMA, Kind, now, row
 
 T = TypeVar("T")
 
@@ -38,22 +39,6 @@ class Range:
     lt: int
     cursor: str | None = None
     done: bool = False
-
-
-@cache
-def _upsert_sql(object_name: str) -> str:
-    kind = KINDS[object_name]
-    table = quote(kind.table)
-    names = row_columns(kind)
-    updates = ", ".join(f"{quote(name)} = excluded.{quote(name)}" for name in names if name != "id")
-    return (
-        f"INSERT INTO {table_name(kind)} ({', '.join(map(quote, names))}) VALUES ({', '.join('?' for _ in names)})"
-        f" ON CONFLICT (id) DO UPDATE SET {updates} WHERE excluded._as_of > {table}._as_of"
-        # The same second: Stripe's times go no finer, so the state written last wins; the
-        # same state again (an event applied twice) writes nothing.
-        f" OR (excluded._as_of = {table}._as_of AND (excluded.data::TEXT <> {table}.data::TEXT"
-        f" OR excluded.deleted <> {table}.deleted))"
-    )
 
 
 class DuckStore:
@@ -163,20 +148,17 @@ class DuckStore:
     def _migrate(self) -> list[int]:
         """Apply the migrations not yet recorded; the versions applied now."""
         self._db.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
-        self._db.execute(
-            f"CREATE TABLE IF NOT EXISTS {SCHEMA}._migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMP"
-            " NOT NULL DEFAULT current_timestamp)"
-        )
-        done = {version for (version,) in self._db.execute(f"SELECT version FROM {SCHEMA}._migrations").fetchall()}
+        self._db.execute(sql.MIGRATIONS_TABLE)
+        done = {version for (version,) in self._db.execute(sql.MIGRATIONS_DONE).fetchall()}
         applied = []
         for version, statements in MIGRATIONS:
             if version in done:
                 continue
 
-            def apply(version: int = version, statements: Callable[[], list[str]] = statements) -> None:
-                for statement in statements():
+            def apply(version: int = version, statements: Callable[[str], list[str]] = statements) -> None:
+                for statement in statements("duckdb"):
                     self._db.execute(statement)
-                self._db.execute(f"INSERT INTO {SCHEMA}._migrations (version) VALUES (?)", [version])
+                self._db.execute(sql.MIGRATION_RECORD, [version])
 
             self._transaction(apply)
             applied.append(version)
@@ -189,7 +171,7 @@ class DuckStore:
                 row(write.kind, write.obj, as_of=as_of, deleted=write.deleted, parent=write.parent)
             )
         for name, rows in by_kind.items():
-            self._db.executemany(_upsert_sql(name), rows)
+            self._db.executemany(sql.upsert(name), rows)
 
     def _write(
         self,
@@ -207,55 +189,34 @@ class DuckStore:
                 self._delete(write, as_of)
             for kind, parent, keep in prune:
                 # A parent's complete embedded list: its children no longer in it are gone.
-                self._db.execute(
-                    f"UPDATE {table_name(kind)} SET deleted = true, _as_of = ?, _synced_at = ?"
-                    " WHERE _parent = ? AND NOT deleted AND _as_of <= ? AND NOT list_contains(?::VARCHAR[], id)",
-                    [as_of, now(), parent, as_of, keep],
-                )
+                self._db.execute(sql.prune(kind.object), [as_of, now(), parent, as_of, keep])
             for key, value in (state or {}).items():
                 self._set_state(key, value)
             for item in ranges:
-                self._db.execute(
-                    f"INSERT INTO {SCHEMA}._sync_ranges (object, gte, lt, cursor, done) VALUES (?, ?, ?, ?, ?)"
-                    " ON CONFLICT (object, gte) DO UPDATE SET lt = excluded.lt, cursor = excluded.cursor,"
-                    " done = excluded.done",
-                    [item.object, item.gte, item.lt, item.cursor, item.done],
-                )
+                self._db.execute(sql.RANGE_SAVE, [item.object, item.gte, item.lt, item.cursor, item.done])
 
         self._transaction(work)
 
     def _delete(self, write: Write, as_of: int) -> None:
         """Mark a row deleted, keeping its last state (a deletion's payload may be a stub), unless
         the row holds a newer state; a row never seen is stored from the payload, deleted."""
-        table = table_name(write.kind)
-        if self._db.execute(f"SELECT 1 FROM {table} WHERE id = ?", [write.obj["id"]]).fetchone() is None:
+        if self._db.execute(sql.exists(write.kind.object), [write.obj["id"]]).fetchone() is None:
             self._upsert([write], as_of)
             return
-        self._db.execute(
-            f"UPDATE {table} SET deleted = true, _as_of = ?, _synced_at = ? WHERE id = ?"
-            " AND (_as_of < ? OR (_as_of = ? AND NOT deleted))",
-            [as_of, now(), write.obj["id"], as_of, as_of],
-        )
+        self._db.execute(sql.mark_deleted(write.kind.object), [as_of, now(), write.obj["id"], as_of, as_of])
 
     def _ranges(self, object_name: str) -> list[Range]:
-        found = self._db.execute(
-            f"SELECT object, gte, lt, cursor, done FROM {SCHEMA}._sync_ranges WHERE object = ? ORDER BY gte",
-            [object_name],
-        ).fetchall()
-        return [Range(*values) for values in found]
+        return [Range(*values) for values in self._db.execute(sql.RANGES, [object_name]).fetchall()]
 
     def _forget_ranges(self) -> None:
-        self._db.execute(f"DELETE FROM {SCHEMA}._sync_ranges")
+        self._db.execute(sql.RANGES_FORGET)
 
     def _state(self, key: str) -> Any:
-        found = self._db.execute(f"SELECT value FROM {SCHEMA}._sync_state WHERE key = ?", [key]).fetchone()
+        found = self._db.execute(sql.STATE, [key]).fetchone()
         return None if found is None else json.loads(found[0])
 
     def _set_state(self, key: str, value: Any) -> None:
-        self._db.execute(
-            f"INSERT INTO {SCHEMA}._sync_state VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [key, json.dumps(value)],
-        )
+        self._db.execute(sql.STATE_SAVE, [key, json.dumps(value)])
 
     def _frame(self, query: str, params: Sequence[Any] | None) -> Any:
         return self._db.execute(query, params).df() if params else self._db.execute(query).df()

@@ -236,16 +236,21 @@ def row_columns(kind: Kind) -> list[str]:
     ]
 
 
-def create_table(kind: Kind) -> list[str]:
+#: The column types each engine spells differently (DuckDB's spelling is the key).
+_DIALECTS = {"duckdb": {}, "postgres": {"JSON": "JSONB", "DOUBLE": "DOUBLE PRECISION"}}
+
+
+def create_table(kind: Kind, dialect: str = "duckdb") -> list[str]:
     """The DDL of one table and the indexes on its foreign ids."""
-    typed = [f"{quote(col.name)} {col.sql}" for col in columns(kind.object)]
+    spell = _DIALECTS[dialect]
+    typed = [f"{quote(col.name)} {spell.get(col.sql, col.sql)}" for col in columns(kind.object)]
     body = ", ".join(
         [
             "id TEXT PRIMARY KEY",
             *typed,
-            "metadata JSON",
+            f"metadata {spell.get('JSON', 'JSON')}",
             "deleted BOOLEAN NOT NULL DEFAULT false",
-            "data JSON NOT NULL",
+            f"data {spell.get('JSON', 'JSON')} NOT NULL",
             # The parent's id, for rows reached through a parent's list (subscription items, invoice lines).
             "_parent TEXT",
             # The Stripe time (unix seconds) of the state held: the event's created, or when the
@@ -263,7 +268,7 @@ def create_table(kind: Kind) -> list[str]:
     return statements
 
 
-def migration_1() -> list[str]:
+def migration_1(dialect: str) -> list[str]:
     statements = [
         # One row per created-range of a backfill: done, or where its pagination stands.
         f"CREATE TABLE {SCHEMA}._sync_ranges (object TEXT NOT NULL, gte BIGINT NOT NULL, lt BIGINT NOT NULL,"
@@ -271,9 +276,9 @@ def migration_1() -> list[str]:
         f"CREATE TABLE {SCHEMA}._sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     ]
     for kind in KINDS.values():
-        statements += create_table(kind)
+        statements += create_table(kind, dialect)
     return statements
 
 
-#: (version, statements), applied in order on open; each applied version is recorded once.
+#: (version, statements(dialect)), applied in order on open; each applied version is recorded once.
 MIGRATIONS: tuple[tuple[int, Any], ...] = ((1, migration_1),)
