@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -14,6 +14,9 @@ from .._errors import StripeError
 from ._duckdb import DuckStore, Range, Write
 from ._errors import SyncStripeError
 from ._schema import Child, Kind
+
+if TYPE_CHECKING:
+    from ._postgres import PgStore
 
 #: Stripe's largest page (https://docs.stripe.com/api/pagination#pagination-limit).
 PAGE_SIZE = 100
@@ -87,7 +90,7 @@ class Backfill:
 
     def __init__(
         self,
-        store: DuckStore,
+        store: DuckStore | PgStore,
         client: Any,
         *,
         until: int,

@@ -7,13 +7,16 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._errors import MissingExtraError, StripeValueError
 from ._backfill import PAGE_SIZE, Backfill, Progress, ProgressCallback, fetch_page
 from ._duckdb import DuckStore, Range, Write
 from ._errors import EventCursorExpiredError, SyncStateError
 from ._schema import KINDS, Kind, kinds_for
+
+if TYPE_CHECKING:
+    from ._postgres import PgStore
 
 #: Stripe keeps events for 30 days (https://docs.stripe.com/api/events/list: "events going back 30 days").
 EVENT_RETENTION = 30 * 24 * 3600
@@ -50,7 +53,7 @@ class Mirror:
             frame = await mirror.sql("select id, email from stripe.customer where not deleted")
     """
 
-    def __init__(self, store: DuckStore) -> None:
+    def __init__(self, store: DuckStore | PgStore) -> None:
         self._store = store
 
     @classmethod
@@ -59,6 +62,16 @@ class Mirror:
         if not isinstance(path, (str, os.PathLike)):
             raise StripeValueError("path", "must be a file path (or ':memory:')")
         return cls(await DuckStore.open(os.fspath(path)))
+
+    @classmethod
+    async def connect(cls, dsn: str) -> Mirror:
+        """Connect to PostgreSQL (``postgresql://...``; asyncpg, on asyncio) and apply the
+        migrations it lacks; the tables live in the schema ``stripe`` of that database."""
+        if not isinstance(dsn, str) or not dsn.startswith(("postgresql://", "postgres://")):
+            raise StripeValueError("dsn", "must be a PostgreSQL URL: postgresql://user@host:5432/database")
+        from ._postgres import PgStore
+
+        return cls(await PgStore.connect(dsn))
 
     async def close(self) -> None:
         await self._store.close()
@@ -72,7 +85,7 @@ class Mirror:
         await self.close()
 
     def __repr__(self) -> str:
-        return "<Mirror duckdb>"
+        return f"<Mirror {'duckdb' if isinstance(self._store, DuckStore) else 'postgresql'}>"
 
     # -- backfill -------------------------------------------------------------------------------
 
