@@ -7,7 +7,6 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import anyio
 import asyncpg
@@ -140,7 +139,7 @@ async def test_reconnecting_keeps_rows_and_migrations(
         assert caught.value.__cause__ is not None
 
 
-async def test_bad_urls_and_unreachable_servers(tmp_path: Path) -> None:
+async def test_bad_urls_and_unreachable_servers() -> None:
     for bad in ("mysql://x", "stripe.duckdb", 5):
         with pytest.raises(StripeValueError):
             await Mirror.connect(bad)  # type: ignore[arg-type]

@@ -1,4 +1,5 @@
-"""A local mirror of a Stripe account in DuckDB (``pip install atom_stripe[sync]``).
+"""A local mirror of a Stripe account in DuckDB (``pip install atom_stripe[sync]``) or
+PostgreSQL (``Mirror.connect("postgresql://...")``, ``atom_stripe[postgres]``).
 
 ::
 

@@ -44,7 +44,8 @@ def _deletes(event_type: str, object_name: str) -> bool:
 
 
 class Mirror:
-    """A local mirror of a Stripe account (DuckDB). Open with :meth:`open`; ``async with`` closes it.
+    """A local mirror of a Stripe account: :meth:`open` a DuckDB file or :meth:`connect` to
+    PostgreSQL; ``async with`` closes it.
 
     ::
 
