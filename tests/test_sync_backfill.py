@@ -124,12 +124,30 @@ async def test_backfill_copies_every_default_type(stripe_fake: FakeStripe, strip
     assert progress.requests_per_second > 0
 
 
+class InFlight:
+    """A client stand-in that counts the list calls under way at once (each takes a moment)."""
+
+    def __init__(self, client: AsyncStripeClient) -> None:
+        self.client = client
+        self.now = self.most = 0
+
+    async def request(self, method: str, path: str, **options: Any) -> Any:
+        self.now += 1
+        self.most = max(self.most, self.now)
+        try:
+            await anyio.sleep(0.01)
+            return await self.client.request(method, path, **options)
+        finally:
+            self.now -= 1
+
+
 async def test_ranges_split_by_density_and_run_concurrently(
     stripe_fake: FakeStripe, stripe_client: AsyncStripeClient
 ) -> None:
     await seed(stripe_fake, stripe_client, spread=120, burst=0)
+    counting = InFlight(stripe_client)
     async with await Mirror.open() as mirror:
-        await mirror.backfill(stripe_client, ["customer"], page_size=10, concurrency=4)
+        await mirror.backfill(counting, ["customer"], page_size=10, concurrency=4)
         ranges = await mirror.sql("select gte, lt, done from stripe._sync_ranges where object = 'customer'")
         assert await stored(mirror, "customer") == expected(stripe_fake, "customer")
     assert len(ranges) > 4 and ranges.done.all()
@@ -138,6 +156,7 @@ async def test_ranges_split_by_density_and_run_concurrently(
     assert bounds[0][0] == 0 and all(a[0] < a[1] <= b[0] for a, b in itertools.pairwise(bounds))
     windows = {json.dumps(r["params"]["created"]) for r in list_requests(stripe_fake) if r["path"] == "/v1/customers"}
     assert len(windows) > 4
+    assert 1 < counting.most <= 4  # pages were fetched at once, never more than `concurrency`
 
 
 async def test_types_and_sizes_are_checked_before_anything_is_sent(
