@@ -1,0 +1,175 @@
+"""The backfill: each type's list split into ``created`` ranges fetched concurrently, every page
+committed together with its range's new position, so that a stopped backfill resumes where it was."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from .._errors import StripeError
+from ._duckdb import DuckStore, Range, Write
+from ._errors import SyncStripeError
+from ._schema import Child, Kind
+
+if TYPE_CHECKING:
+    from ._postgres import PgStore
+
+#: Stripe's largest page (https://docs.stripe.com/api/pagination#pagination-limit).
+PAGE_SIZE = 100
+
+
+@dataclass
+class Progress:
+    """Where a backfill stands: objects written, pages and requests made, since it started."""
+
+    objects: int = 0
+    pages: int = 0
+    requests: int = 0
+    ranges_done: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    @property
+    def requests_per_second(self) -> float:
+        return self.requests / self.elapsed if self.elapsed > 0 else 0.0
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+async def fetch_page(client: Any, path: str, params: Mapping[str, Any], progress: Progress) -> tuple[list[Any], bool]:
+    """One list page through the client (its retries and rate limiter apply): (items, has_more)."""
+    try:
+        page = await client.request("GET", path, params=params)
+    except StripeError as exc:
+        raise SyncStripeError(f"listing {path} failed: {exc.message}") from exc
+    progress.requests += 1
+    data = getattr(page, "data", None)
+    return (list(data) if isinstance(data, list) else []), bool(getattr(page, "has_more", False))
+
+
+async def children(client: Any, kind: Kind, parent: Mapping[str, Any], progress: Progress) -> list[Write]:
+    """The parent's embedded lists, completed by paging their own endpoint where they are truncated."""
+    writes = []
+    for child in kind.children:
+        embedded = parent.get(child.attribute)
+        if not isinstance(embedded, Mapping):
+            continue
+        items = [item for item in embedded.get("data") or () if isinstance(item, Mapping)]
+        more = bool(embedded.get("has_more"))
+        while more and items:
+            params: dict[str, Any] = {key: value.format(id=parent["id"]) for key, value in child.params.items()}
+            params.update(limit=PAGE_SIZE, starting_after=items[-1]["id"])
+            page, more = await fetch_page(client, child.path.format(id=parent["id"]), params, progress)
+            items += page
+        writes += [Write(_child_kind(child), item, parent=parent["id"]) for item in items]
+    return writes
+
+
+def _first(exc: BaseException) -> BaseException:
+    while isinstance(group := getattr(exc, "exceptions", None), tuple) and group:
+        exc = group[0]
+    return exc
+
+
+def _child_kind(child: Child) -> Kind:
+    from ._schema import KINDS
+
+    return KINDS[child.object]
+
+
+class Backfill:
+    """One run over ``kinds``: the stored ranges not done, at most ``concurrency`` requests at once."""
+
+    def __init__(
+        self,
+        store: DuckStore | PgStore,
+        client: Any,
+        *,
+        until: int,
+        concurrency: int,
+        page_size: int,
+        on_progress: ProgressCallback | None,
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.until = until
+        self.concurrency = concurrency
+        self.page_size = page_size
+        self.on_progress = on_progress
+        self.progress = Progress()
+        self._limiter = anyio.CapacityLimiter(concurrency)
+        self._live = 0
+
+    async def run(self, kinds: Sequence[Kind]) -> Progress:
+        try:
+            await self._run(kinds)
+        except Exception as exc:
+            # The task group's ExceptionGroup: the first failure (it cancelled the others) is the answer.
+            first = _first(exc)
+            if first is exc:
+                raise
+            raise first from first.__cause__
+        return self.progress
+
+    async def _run(self, kinds: Sequence[Kind]) -> None:
+        async with anyio.create_task_group() as group:
+            for kind in kinds:
+                ranges = await self.store.ranges(kind.object)
+                if not ranges:
+                    # The whole of time up to the first run's start: what is created later comes through events.
+                    ranges = [Range(kind.object, 0, self.until + 1)]
+                    await self.store.write((), 0, ranges)
+                for item in ranges:
+                    if not item.done:
+                        self._start(group, kind, item)
+
+    def _start(self, group: Any, kind: Kind, item: Range) -> None:
+        self._live += 1
+        group.start_soon(self._range, group, kind, item)
+
+    async def _range(self, group: Any, kind: Kind, item: Range) -> None:
+        try:
+            while not item.done:
+                async with self._limiter:
+                    await self._page(group, kind, item)
+        finally:
+            self._live -= 1
+
+    async def _page(self, group: Any, kind: Kind, item: Range) -> None:
+        """Fetch the range's next page and commit its objects with the range's new position."""
+        as_of = int(time.time())
+        params: dict[str, Any] = {**kind.params, "limit": self.page_size, "created": {"gte": item.gte, "lt": item.lt}}
+        if item.cursor is not None:
+            params["starting_after"] = item.cursor
+        items, more = await fetch_page(self.client, kind.path or "", params, self.progress)
+        writes = [Write(kind, obj) for obj in items]
+        for obj in items:
+            writes += await children(self.client, kind, obj, self.progress)
+        saved = Range(item.object, item.gte, item.lt, items[-1]["id"] if items else item.cursor, not (more and items))
+        split: Range | None = None
+        last = items[-1].get("created") if items else None
+        # What is left is [gte, last] after the cursor (the list is newest first); while requests
+        # are idle, hand its older half to a new task: ranges follow the density of the data.
+        if not saved.done and isinstance(last, int) and last > item.gte and self._live < self.concurrency:
+            middle = (item.gte + last + 1) // 2
+            split = Range(item.object, item.gte, middle)
+            saved = Range(item.object, middle, last + 1, saved.cursor)
+        await self.store.write(writes, as_of, [r for r in (split, saved) if r is not None])
+        # Only now, with the rows committed, does the range move on (in memory too).
+        if split is not None:
+            # The split's lower half keeps the stored row's key (gte); the upper half is a new row.
+            self._start(group, kind, split)
+        item.gte, item.lt, item.cursor, item.done = saved.gte, saved.lt, saved.cursor, saved.done
+        self.progress.pages += 1
+        self.progress.objects += len(writes)
+        self.progress.ranges_done += saved.done
+        if self.on_progress is not None:
+            self.on_progress(self.progress)

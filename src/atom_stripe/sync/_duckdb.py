@@ -1,0 +1,226 @@
+"""The DuckDB store: one connection, used from a worker thread under a lock so that the event
+loop never waits on the database; every statement's failure becomes a :class:`SyncDatabaseError`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+
+from .._errors import MissingExtraError
+from . import _sql as sql
+from ._errors import SyncDatabaseError
+from ._schema import KINDS, MIGRATIONS, SCHEMA, Kind, now, row
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Write:
+    """One object to upsert: its kind, the object, whether it is deleted and its parent's id."""
+
+    kind: Kind
+    obj: Mapping[str, Any]
+    deleted: bool = False
+    parent: str | None = None
+
+
+@dataclass
+class Range:
+    """A ``created`` range of one type's list, [gte, lt), and where its pagination stands."""
+
+    object: str
+    gte: int
+    lt: int
+    cursor: str | None = None
+    done: bool = False
+
+
+class DuckStore:
+    """The tables of one DuckDB file (or ``":memory:"``)."""
+
+    def __init__(self, connection: Any) -> None:
+        self._db = connection
+        self._lock = anyio.Lock()
+
+    @classmethod
+    async def open(cls, path: str) -> DuckStore:
+        try:
+            import duckdb
+        except ImportError as exc:
+            raise MissingExtraError("sync", "duckdb") from exc
+
+        def connect() -> Any:
+            try:
+                if path == ":memory:":
+                    return duckdb.connect(path)
+                # Attached under a fixed name: connected directly, a file called stripe.duckdb would
+                # be a catalog "stripe", and "stripe.customer" ambiguous between it and the schema.
+                db = duckdb.connect(":memory:")
+                try:
+                    db.execute(f"ATTACH '{path.replace(chr(39), chr(39) * 2)}' AS mirror")
+                    db.execute("USE mirror")
+                except BaseException:
+                    db.close()
+                    raise
+                return db
+            except duckdb.Error as exc:
+                raise SyncDatabaseError(f"cannot open the DuckDB database: {exc}") from exc
+
+        store = cls(await anyio.to_thread.run_sync(connect))
+        try:
+            await store.run(store._migrate)
+        except BaseException:
+            await store.close()
+            raise
+        return store
+
+    async def run(self, work: Callable[[], T]) -> T:
+        """``work`` in a worker thread, alone on the connection; driver errors as SyncDatabaseError."""
+        import duckdb
+
+        def guarded() -> T:
+            try:
+                return work()
+            except duckdb.Error as exc:
+                raise SyncDatabaseError(f"DuckDB: {exc}") from exc
+
+        async with self._lock:
+            # Not abandon_on_cancel: a cancelled caller waits for the statement (and its rollback)
+            # so that the connection is never used by two threads at once.
+            return await anyio.to_thread.run_sync(guarded)
+
+    async def close(self) -> None:
+        # Shielded: closing on the way out of a cancelled scope must still release the file.
+        with anyio.CancelScope(shield=True):
+            async with self._lock:
+                await anyio.to_thread.run_sync(self._db.close)
+
+    # -- the interface the mirror uses (the same on every engine) ------------------------------
+
+    async def write(
+        self,
+        writes: Sequence[Write],
+        as_of: int,
+        ranges: Sequence[Range] = (),
+        *,
+        deleted: Sequence[Write] = (),
+        prune: Sequence[tuple[Kind, str, list[str]]] = (),
+        state: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Upsert objects, mark deletions and save range positions and state in one transaction:
+        a range (or the event cursor) moves on only with its rows."""
+        await self.run(partial(self._write, writes, as_of, ranges, deleted=deleted, prune=prune, state=state))
+
+    async def ranges(self, object_name: str) -> list[Range]:
+        return await self.run(partial(self._ranges, object_name))
+
+    async def forget_ranges(self) -> None:
+        await self.run(self._forget_ranges)
+
+    async def state(self, key: str) -> Any:
+        return await self.run(partial(self._state, key))
+
+    async def set_state(self, key: str, value: Any) -> None:
+        await self.run(partial(self._set_state, key, value))
+
+    async def frame(self, query: str, params: Sequence[Any] | None) -> Any:
+        """A query's answer as a pandas DataFrame (``?`` placeholders)."""
+        return await self.run(partial(self._frame, query, params))
+
+    # -- the statements (run in the worker thread) -------------------------------------------
+
+    def _transaction(self, work: Callable[[], T]) -> T:
+        self._db.execute("BEGIN TRANSACTION")
+        try:
+            result = work()
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+        return result
+
+    def _migrate(self) -> list[int]:
+        """Apply the migrations not yet recorded; the versions applied now."""
+        self._db.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+        self._db.execute(sql.MIGRATIONS_TABLE)
+        done = {version for (version,) in self._db.execute(sql.MIGRATIONS_DONE).fetchall()}
+        applied = []
+        for version, statements in MIGRATIONS:
+            if version in done:
+                continue
+
+            def apply(version: int = version, statements: Callable[[str], list[str]] = statements) -> None:
+                for statement in statements("duckdb"):
+                    self._db.execute(statement)
+                self._db.execute(sql.MIGRATION_RECORD, [version])
+
+            self._transaction(apply)
+            applied.append(version)
+        return applied
+
+    def _upsert(self, writes: Iterable[Write], as_of: int) -> None:
+        by_kind: dict[str, list[tuple[Any, ...]]] = {}
+        for write in writes:
+            by_kind.setdefault(write.kind.object, []).append(
+                row(write.kind, write.obj, as_of=as_of, deleted=write.deleted, parent=write.parent)
+            )
+        for name, rows in by_kind.items():
+            self._db.executemany(sql.upsert(name), rows)
+
+    def _write(
+        self,
+        writes: Sequence[Write],
+        as_of: int,
+        ranges: Sequence[Range] = (),
+        *,
+        deleted: Sequence[Write] = (),
+        prune: Sequence[tuple[Kind, str, list[str]]] = (),
+        state: Mapping[str, Any] | None = None,
+    ) -> None:
+        def work() -> None:
+            self._upsert(writes, as_of)
+            for write in deleted:
+                self._delete(write, as_of)
+            for kind, parent, keep in prune:
+                # A parent's complete embedded list: its children no longer in it are gone.
+                self._db.execute(sql.prune(kind.object), [as_of, now(), parent, as_of, keep])
+            for key, value in (state or {}).items():
+                self._set_state(key, value)
+            for item in ranges:
+                self._db.execute(sql.RANGE_SAVE, [item.object, item.gte, item.lt, item.cursor, item.done])
+
+        self._transaction(work)
+
+    def _delete(self, write: Write, as_of: int) -> None:
+        """Mark a row deleted, keeping its last state (a deletion's payload may be a stub), unless
+        the row holds a newer state; a row never seen is stored from the payload, deleted."""
+        if self._db.execute(sql.exists(write.kind.object), [write.obj["id"]]).fetchone() is None:
+            self._upsert([write], as_of)
+            return
+        self._db.execute(sql.mark_deleted(write.kind.object), [as_of, now(), write.obj["id"], as_of, as_of])
+
+    def _ranges(self, object_name: str) -> list[Range]:
+        return [Range(*values) for values in self._db.execute(sql.RANGES, [object_name]).fetchall()]
+
+    def _forget_ranges(self) -> None:
+        self._db.execute(sql.RANGES_FORGET)
+
+    def _state(self, key: str) -> Any:
+        found = self._db.execute(sql.STATE, [key]).fetchone()
+        return None if found is None else json.loads(found[0])
+
+    def _set_state(self, key: str, value: Any) -> None:
+        self._db.execute(sql.STATE_SAVE, [key, json.dumps(value)])
+
+    def _frame(self, query: str, params: Sequence[Any] | None) -> Any:
+        return self._db.execute(query, params).df() if params else self._db.execute(query).df()
+
+
+def known_kind(object_name: Any) -> Kind | None:
+    return KINDS.get(object_name) if isinstance(object_name, str) else None

@@ -1,0 +1,214 @@
+"""``Mirror``: a local copy of a Stripe account's objects in DuckDB, filled by a resumable
+backfill and kept current from events (webhooks, or ``events.list`` since a stored cursor)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from .._errors import MissingExtraError, StripeValueError
+from ._backfill import PAGE_SIZE, Backfill, Progress, ProgressCallback, fetch_page
+from ._duckdb import DuckStore, Range, Write
+from ._errors import EventCursorExpiredError, SyncStateError
+from ._schema import KINDS, Kind, kinds_for
+
+if TYPE_CHECKING:
+    from ._postgres import PgStore
+
+#: Stripe keeps events for 30 days (https://docs.stripe.com/api/events/list: "events going back 30 days").
+EVENT_RETENTION = 30 * 24 * 3600
+_CURSOR = "event_cursor"
+_UNTIL = "backfill_until"
+
+
+def _event_dict(event: Any) -> dict[str, Any]:
+    """A webhook event as the JSON Stripe sent: an ``atom_stripe.models.Event`` or a dict."""
+    if hasattr(event, "model_dump"):
+        event = event.model_dump(mode="json", exclude_unset=True)
+    if not isinstance(event, Mapping):
+        raise StripeValueError("event", "must be an atom_stripe.models.Event or the event's JSON as a dict")
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, Mapping) else None
+    if not (isinstance(event.get("id"), str) and isinstance(event.get("created"), int) and isinstance(obj, Mapping)):
+        raise StripeValueError("event", "needs 'id', 'created' and 'data.object' (a thin event: fetch it first)")
+    return dict(event)
+
+
+def _deletes(event_type: str, object_name: str) -> bool:
+    # customer.subscription.deleted is a subscription ending: it stays on Stripe, canceled, and is
+    # stored as such (https://docs.stripe.com/api/events/types#event_types-customer.subscription.deleted).
+    return event_type.endswith(".deleted") and object_name != "subscription"
+
+
+class Mirror:
+    """A local mirror of a Stripe account: :meth:`open` a DuckDB file or :meth:`connect` to
+    PostgreSQL; ``async with`` closes it.
+
+    ::
+
+        async with await Mirror.open("stripe.duckdb") as mirror:
+            await mirror.backfill(client)
+            frame = await mirror.sql("select id, email from stripe.customer where not deleted")
+    """
+
+    def __init__(self, store: DuckStore | PgStore) -> None:
+        self._store = store
+
+    @classmethod
+    async def open(cls, path: str | os.PathLike[str] = ":memory:") -> Mirror:
+        """Open (or create) a DuckDB file and apply the migrations it lacks."""
+        if not isinstance(path, (str, os.PathLike)):
+            raise StripeValueError("path", "must be a file path (or ':memory:')")
+        return cls(await DuckStore.open(os.fspath(path)))
+
+    @classmethod
+    async def connect(cls, dsn: str) -> Mirror:
+        """Connect to PostgreSQL (``postgresql://...``; asyncpg, on asyncio) and apply the
+        migrations it lacks; the tables live in the schema ``stripe`` of that database."""
+        if not isinstance(dsn, str) or not dsn.startswith(("postgresql://", "postgres://")):
+            raise StripeValueError("dsn", "must be a PostgreSQL URL: postgresql://user@host:5432/database")
+        from ._postgres import PgStore
+
+        return cls(await PgStore.connect(dsn))
+
+    async def close(self) -> None:
+        await self._store.close()
+
+    async def __aenter__(self) -> Mirror:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return f"<Mirror {'duckdb' if isinstance(self._store, DuckStore) else 'postgresql'}>"
+
+    # -- backfill -------------------------------------------------------------------------------
+
+    async def backfill(
+        self,
+        client: Any,
+        types: Sequence[str] | None = None,
+        *,
+        concurrency: int = 8,
+        page_size: int = PAGE_SIZE,
+        on_progress: ProgressCallback | None = None,
+        restart: bool = False,
+        extend: bool = False,
+    ) -> Progress:
+        """Copy every object of ``types`` (default: all mirrored types) created up to the first
+        run's start; a later call resumes the ranges not finished and refetches none that are.
+        ``extend=True`` also lists what was created since the last end (for types Stripe sends no
+        events for, such as balance transactions); ``restart=True`` forgets the stored positions
+        (after :class:`EventCursorExpiredError`)."""
+        kinds = kinds_for(types)
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise StripeValueError("concurrency", "must be a positive integer")
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= PAGE_SIZE:
+            raise StripeValueError("page_size", f"must be an integer from 1 to {PAGE_SIZE} (Stripe's limit)")
+        store = self._store
+
+        if restart:
+            await store.forget_ranges()
+            await store.set_state(_UNTIL, None)
+            await store.set_state(_CURSOR, None)
+        until = await store.state(_UNTIL)
+        if until is not None and extend and int(time.time()) > until:
+            # A new range for every type already begun (not only those listed now), so that a
+            # type left out of this call lists the new range at its next backfill.
+            later = int(time.time())
+            begun = [kind.object for kind in KINDS.values() if kind.path and await store.ranges(kind.object)]
+            await store.write((), 0, [Range(name, until + 1, later + 1) for name in begun], state={_UNTIL: later})
+            until = later
+        if until is None:
+            until = int(time.time())
+            await store.set_state(_UNTIL, until)
+        if await store.state(_CURSOR) is None:
+            # Changes after the backfill's start come from the events created since.
+            await store.set_state(_CURSOR, {"created": until, "id": None})
+        run = Backfill(
+            store, client, until=until, concurrency=concurrency, page_size=page_size, on_progress=on_progress
+        )
+        return await run.run(kinds)
+
+    # -- events ---------------------------------------------------------------------------------
+
+    async def apply(self, event: Any) -> None:
+        """Apply one event (from a webhook, or ``events.list``): its ``data.object`` replaces the
+        stored row unless the row holds a newer state; ``*.deleted`` marks the row deleted.
+        Applying the same event again changes nothing."""
+        found = _event_dict(event)
+        await self._apply(found, None)
+
+    async def _apply(self, event: dict[str, Any], cursor: Mapping[str, Any] | None) -> None:
+        obj = event["data"]["object"]
+        created = event["created"]
+        kind = KINDS.get(obj.get("object"))
+        writes = [Write(KINDS["event"], event)]
+        deleted: list[Write] = []
+        prune: list[tuple[Kind, str, list[str]]] = []
+        if kind is not None and isinstance(obj.get("id"), str):
+            if _deletes(str(event.get("type", "")), kind.object) or obj.get("deleted") is True:
+                deleted.append(Write(kind, obj, deleted=True))
+            else:
+                writes.append(Write(kind, obj))
+                for child in kind.children:
+                    embedded = obj.get(child.attribute)
+                    if not isinstance(embedded, Mapping) or not isinstance(embedded.get("data"), list):
+                        continue
+                    items = [i for i in embedded["data"] if isinstance(i, Mapping) and isinstance(i.get("id"), str)]
+                    writes += [Write(KINDS[child.object], item, parent=obj["id"]) for item in items]
+                    if not embedded.get("has_more"):
+                        prune.append((KINDS[child.object], obj["id"], [item["id"] for item in items]))
+        state = {_CURSOR: dict(cursor)} if cursor is not None else {}
+        await self._store.write(writes, created, deleted=deleted, prune=prune, state=state)
+
+    async def catch_up(self, client: Any) -> int:
+        """Apply the events created since the stored cursor (``events.list``), oldest first; the
+        number of events applied. Raises :class:`EventCursorExpiredError` past Stripe's 30 days."""
+        cursor = await self._store.state(_CURSOR)
+        if not isinstance(cursor, Mapping):
+            raise SyncStateError("no event cursor yet: run mirror.backfill(client) first")
+        since = int(cursor["created"])
+        if since < time.time() - EVENT_RETENTION:
+            raise EventCursorExpiredError(
+                "the mirror's last event is older than the 30 days Stripe keeps events: backfill again "
+                "(mirror.backfill(client, restart=True))",
+                cursor=since,
+            )
+        progress = Progress()
+        events: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"limit": PAGE_SIZE, "created": {"gte": since}}
+        more = True
+        while more:
+            page, more = await fetch_page(client, "/v1/events", params, progress)
+            events += [dict(item) for item in page]
+            if page:
+                params["starting_after"] = page[-1]["id"]
+        # Newest first on the wire; the same second's events keep the list's (reversed) order.
+        for event in reversed(events):
+            position = {"created": event["created"], "id": event["id"]}
+            await self._apply(event, position)
+        return len(events)
+
+    # -- queries --------------------------------------------------------------------------------
+
+    async def sql(self, query: str, params: Sequence[Any] | None = None) -> Any:
+        """Run a query (``?`` placeholders for ``params``) and return a pandas DataFrame."""
+        if not isinstance(query, str) or not query.strip():
+            raise StripeValueError("query", "must be a SQL statement")
+        try:
+            import pandas  # noqa: F401 - DuckDB's .df() needs it
+        except ImportError as exc:
+            raise MissingExtraError("analytics", "pandas") from exc
+        return await self._store.frame(query, params)
+
+    async def migrations(self) -> list[int]:
+        """The schema versions applied to this database."""
+        frame = await self.sql("select version from stripe._migrations order by version")
+        return [int(version) for version in frame["version"]]

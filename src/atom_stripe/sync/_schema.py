@@ -1,0 +1,284 @@
+"""What the mirror holds: the object types it copies (and how each is listed), the columns of
+their tables (derived from the client's models) and the versioned migrations that create them."""
+
+from __future__ import annotations
+
+import json
+import re
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import cache
+from typing import Any, ForwardRef
+
+from .._errors import StripeValueError
+
+SCHEMA = "stripe"
+
+
+@dataclass(frozen=True)
+class Child:
+    """A list embedded in the parent (``subscription.items``) and where to page the rest of it."""
+
+    attribute: str
+    object: str
+    path: str  # "{id}" is the parent's id
+    params: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One mirrored object type: its list endpoint (None: only reached through a parent's list)."""
+
+    object: str
+    path: str | None
+    params: Mapping[str, str] = field(default_factory=dict)
+    children: tuple[Child, ...] = ()
+    parent: str | None = None
+
+    @property
+    def table(self) -> str:
+        return self.object.replace(".", "_")
+
+
+#: The issue's default types, in the order a backfill starts them.
+KINDS: dict[str, Kind] = {
+    kind.object: kind
+    for kind in (
+        Kind("customer", "/v1/customers"),
+        Kind("product", "/v1/products"),
+        Kind("price", "/v1/prices"),
+        # Without status=all the list leaves canceled subscriptions out
+        # (https://docs.stripe.com/api/subscriptions/list#list_subscriptions-status).
+        Kind(
+            "subscription",
+            "/v1/subscriptions",
+            {"status": "all"},
+            (Child("items", "subscription_item", "/v1/subscription_items", {"subscription": "{id}"}),),
+        ),
+        Kind("subscription_item", None, parent="subscription"),
+        Kind("invoice", "/v1/invoices", children=(Child("lines", "line_item", "/v1/invoices/{id}/lines"),)),
+        Kind("line_item", None, parent="invoice"),
+        Kind("payment_intent", "/v1/payment_intents"),
+        Kind("charge", "/v1/charges"),
+        Kind("refund", "/v1/refunds"),
+        Kind("balance_transaction", "/v1/balance_transactions"),
+        Kind("dispute", "/v1/disputes"),
+        Kind("payout", "/v1/payouts"),
+        Kind("coupon", "/v1/coupons"),
+        Kind("promotion_code", "/v1/promotion_codes"),
+        Kind("checkout.session", "/v1/checkout/sessions"),
+        Kind("credit_note", "/v1/credit_notes"),
+        Kind("event", "/v1/events"),
+    )
+}
+DEFAULT_TYPES: tuple[str, ...] = tuple(KINDS)
+
+
+def kinds_for(types: Sequence[str] | None) -> list[Kind]:
+    """The kinds a backfill lists: ``types`` (object names, e.g. ``"checkout.session"``) or all;
+    a child type (``subscription_item``) comes with its parent."""
+    if types is None:
+        return [kind for kind in KINDS.values() if kind.path is not None]
+    if isinstance(types, str) or not isinstance(types, Sequence):
+        raise StripeValueError("types", "must be a list of object names, e.g. ['customer', 'invoice']")
+    unknown = [name for name in types if name not in KINDS]
+    if unknown:
+        raise StripeValueError("types", f"not mirrored: {', '.join(map(repr, unknown))}; one of {', '.join(KINDS)}")
+    wanted = {KINDS[name].parent or name for name in types}
+    return [kind for kind in KINDS.values() if kind.object in wanted]
+
+
+# -- columns ------------------------------------------------------------------------------------
+
+#: Integer fields that hold unix times (the models type them as plain int): ``created``,
+#: ``*_at``, ``*_date``, period bounds and the few others Stripe documents as timestamps.
+_TIME = re.compile(
+    r"created|.*_at|.*_date|(.*_)?period_(start|end)|trial_(start|end)|billing_cycle_anchor"
+    r"|available_on|arrival_date|next_payment_attempt|next_pending_invoice_item_invoice|expires_at|redeem_by"
+    r"|updated|billed_until"
+)
+#: Columns every table has, whatever the model says.
+_FIXED = ("id", "metadata", "deleted", "data", "object")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    sql: str  # TEXT, BIGINT, DOUBLE, BOOLEAN, TIMESTAMP
+    foreign: bool = False
+
+    def value(self, obj: Mapping[str, Any]) -> Any:
+        value = obj.get(self.name)
+        if isinstance(value, Mapping):  # an expanded foreign object: keep its id
+            value = value.get("id")
+        if value is None:
+            return None
+        if self.sql == "TIMESTAMP":
+            return timestamp(value) if isinstance(value, int) else None
+        if self.sql == "BIGINT":
+            return value if isinstance(value, int) and not isinstance(value, bool) else None
+        if self.sql == "DOUBLE":
+            return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        if self.sql == "BOOLEAN":
+            return value if isinstance(value, bool) else None
+        return value if isinstance(value, str) else None
+
+
+def timestamp(seconds: int) -> datetime:
+    """A unix time as a naive UTC datetime (the tables' TIMESTAMP columns hold UTC)."""
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).replace(tzinfo=None)
+
+
+def _parts(annotation: Any) -> list[str]:
+    """A field's type as the names of its union members: ``str | Customer | None`` ->
+    ``["str", "Customer", "None"]`` (the generated models keep most annotations as strings)."""
+    if isinstance(annotation, ForwardRef):
+        annotation = annotation.__forward_arg__
+    if isinstance(annotation, str):
+        parts, depth, start = [], 0, 0
+        for index, char in enumerate(annotation):
+            depth += char == "["
+            depth -= char == "]"
+            if char == "|" and depth == 0:
+                parts.append(annotation[start:index].strip())
+                start = index + 1
+        parts.append(annotation[start:].strip())
+        return [re.sub(r"\[.*", "", part) if part.startswith("Literal") else part for part in parts]
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return [name for arg in typing.get_args(annotation) for name in _parts(arg)]
+    if origin is typing.Literal:
+        return ["Literal"]
+    if annotation is type(None):
+        return ["None"]
+    if isinstance(annotation, type) and origin is None:
+        return [annotation.__name__]
+    return [repr(annotation)]
+
+
+_SCALARS = {"str": "TEXT", "Literal": "TEXT", "int": "BIGINT", "float": "DOUBLE", "bool": "BOOLEAN"}
+
+
+def _column(name: str, annotation: Any) -> Column | None:
+    parts = [part for part in _parts(annotation) if part != "None"]
+    sql = {_SCALARS.get(part, "") for part in parts}
+    if sql == {"TEXT"}:
+        return Column(name, "TEXT", foreign=name in KINDS)
+    if sql in ({"BIGINT"}, {"DOUBLE"}, {"BOOLEAN"}, {"BIGINT", "DOUBLE"}):
+        kind = "DOUBLE" if "DOUBLE" in sql else sql.pop()
+        return Column(name, "TIMESTAMP" if kind == "BIGINT" and _TIME.fullmatch(name) else kind)
+    # An expandable reference: "str | Customer" (a model name, no container), stored as the id.
+    if "str" in parts and all(part == "str" or re.fullmatch(r"[A-Z]\w*", part) for part in parts):
+        return Column(name, "TEXT", foreign=True)
+    return None  # nested objects and lists: in ``data``
+
+
+@cache
+def columns(object_name: str) -> tuple[Column, ...]:
+    """The typed columns of a table (besides id, metadata, deleted, data), from the model's fields."""
+    from ..models import model_for
+
+    if object_name == "event":  # model_for gives the typed union's adapter: the envelope's fields
+        return (
+            Column("api_version", "TEXT"),
+            Column("created", "TIMESTAMP"),
+            Column("livemode", "BOOLEAN"),
+            Column("type", "TEXT"),
+        )
+    model = model_for(object_name)
+    fields = getattr(model, "model_fields", {}) if isinstance(model, type) else {}
+    found = (_column(name, info.annotation) for name, info in fields.items() if name not in _FIXED)
+    return tuple(sorted((col for col in found if col is not None), key=lambda col: col.name))
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def table_name(kind: Kind) -> str:
+    return f"{SCHEMA}.{quote(kind.table)}"
+
+
+def row(kind: Kind, obj: Mapping[str, Any], *, as_of: int, deleted: bool, parent: str | None) -> tuple[Any, ...]:
+    """The values of one row, in :func:`row_columns` order."""
+    typed = [col.value(obj) for col in columns(kind.object)]
+    metadata = obj.get("metadata")
+    return (
+        obj["id"],
+        *typed,
+        json.dumps(metadata) if isinstance(metadata, Mapping) else None,
+        deleted,
+        json.dumps(obj, separators=(",", ":")),
+        parent,
+        as_of,
+        now(),
+    )
+
+
+def now() -> datetime:
+    """The wall time as a naive UTC datetime (for ``_synced_at``)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def row_columns(kind: Kind) -> list[str]:
+    return [
+        "id",
+        *(col.name for col in columns(kind.object)),
+        "metadata",
+        "deleted",
+        "data",
+        "_parent",
+        "_as_of",
+        "_synced_at",
+    ]
+
+
+#: The column types each engine spells differently (DuckDB's spelling is the key).
+_DIALECTS = {"duckdb": {}, "postgres": {"JSON": "JSONB", "DOUBLE": "DOUBLE PRECISION"}}
+
+
+def create_table(kind: Kind, dialect: str = "duckdb") -> list[str]:
+    """The DDL of one table and the indexes on its foreign ids."""
+    spell = _DIALECTS[dialect]
+    typed = [f"{quote(col.name)} {spell.get(col.sql, col.sql)}" for col in columns(kind.object)]
+    body = ", ".join(
+        [
+            "id TEXT PRIMARY KEY",
+            *typed,
+            f"metadata {spell.get('JSON', 'JSON')}",
+            "deleted BOOLEAN NOT NULL DEFAULT false",
+            f"data {spell.get('JSON', 'JSON')} NOT NULL",
+            # The parent's id, for rows reached through a parent's list (subscription items, invoice lines).
+            "_parent TEXT",
+            # The Stripe time (unix seconds) of the state held: the event's created, or when the
+            # backfill's list call was sent. An older state never replaces a newer one.
+            "_as_of BIGINT NOT NULL",
+            "_synced_at TIMESTAMP NOT NULL",
+        ]
+    )
+    statements = [f"CREATE TABLE {table_name(kind)} ({body})"]
+    foreign = [col.name for col in columns(kind.object) if col.foreign]
+    if kind.parent is not None:
+        foreign.append("_parent")
+    for name in foreign:
+        statements.append(f"CREATE INDEX {quote(f'{kind.table}_{name}')} ON {table_name(kind)} ({quote(name)})")
+    return statements
+
+
+def migration_1(dialect: str) -> list[str]:
+    statements = [
+        # One row per created-range of a backfill: done, or where its pagination stands.
+        f"CREATE TABLE {SCHEMA}._sync_ranges (object TEXT NOT NULL, gte BIGINT NOT NULL, lt BIGINT NOT NULL,"
+        " cursor TEXT, done BOOLEAN NOT NULL DEFAULT false, PRIMARY KEY (object, gte))",
+        f"CREATE TABLE {SCHEMA}._sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ]
+    for kind in KINDS.values():
+        statements += create_table(kind, dialect)
+    return statements
+
+
+#: (version, statements(dialect)), applied in order on open; each applied version is recorded once.
+MIGRATIONS: tuple[tuple[int, Any], ...] = ((1, migration_1),)

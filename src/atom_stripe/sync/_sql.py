@@ -1,0 +1,71 @@
+"""The statements the stores run, written once with ``?`` placeholders (PostgreSQL numbers them)."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from ._schema import KINDS, SCHEMA, quote, row_columns, table_name
+
+MIGRATIONS_TABLE = (
+    f"CREATE TABLE IF NOT EXISTS {SCHEMA}._migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMP"
+    " NOT NULL DEFAULT current_timestamp)"
+)
+MIGRATIONS_DONE = f"SELECT version FROM {SCHEMA}._migrations"
+MIGRATION_RECORD = f"INSERT INTO {SCHEMA}._migrations (version) VALUES (?)"
+RANGE_SAVE = (
+    f"INSERT INTO {SCHEMA}._sync_ranges (object, gte, lt, cursor, done) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (object, gte) DO UPDATE SET lt = excluded.lt, cursor = excluded.cursor, done = excluded.done"
+)
+RANGES = f"SELECT object, gte, lt, cursor, done FROM {SCHEMA}._sync_ranges WHERE object = ? ORDER BY gte"
+RANGES_FORGET = f"DELETE FROM {SCHEMA}._sync_ranges"
+STATE = f"SELECT value FROM {SCHEMA}._sync_state WHERE key = ?"
+STATE_SAVE = (
+    f"INSERT INTO {SCHEMA}._sync_state (key, value) VALUES (?, ?)"
+    " ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+)
+
+
+@cache
+def upsert(object_name: str) -> str:
+    """Insert a row, or replace the stored one unless it holds a newer state."""
+    kind = KINDS[object_name]
+    names = row_columns(kind)
+    updates = ", ".join(f"{quote(name)} = excluded.{quote(name)}" for name in names if name != "id")
+    return (
+        f"INSERT INTO {table_name(kind)} AS t ({', '.join(map(quote, names))}) VALUES ({', '.join('?' for _ in names)})"
+        f" ON CONFLICT (id) DO UPDATE SET {updates} WHERE excluded._as_of > t._as_of"
+        # The same second: Stripe's times go no finer, so the state written last wins; the
+        # same state again (an event applied twice) writes nothing.
+        " OR (excluded._as_of = t._as_of AND (excluded.data::TEXT <> t.data::TEXT OR excluded.deleted <> t.deleted))"
+    )
+
+
+@cache
+def exists(object_name: str) -> str:
+    return f"SELECT 1 FROM {table_name(KINDS[object_name])} WHERE id = ?"
+
+
+@cache
+def mark_deleted(object_name: str) -> str:
+    """Mark a row deleted (keeping its last state) unless it holds a newer state:
+    (as_of, synced_at, id, as_of, as_of)."""
+    return (
+        f"UPDATE {table_name(KINDS[object_name])} SET deleted = true, _as_of = ?, _synced_at = ? WHERE id = ?"
+        " AND (_as_of < ? OR (_as_of = ? AND NOT deleted))"
+    )
+
+
+@cache
+def prune(object_name: str) -> str:
+    """Mark a parent's children deleted but those listed: (as_of, synced_at, parent, as_of, ids)."""
+    return (
+        f"UPDATE {table_name(KINDS[object_name])} SET deleted = true, _as_of = ?, _synced_at = ?"
+        " WHERE _parent = ? AND NOT deleted AND _as_of <= ? AND id <> ALL(?::TEXT[])"
+    )
+
+
+def numbered(statement: str) -> str:
+    """``?`` placeholders as PostgreSQL's ``$1, $2...`` (the statements hold no literal ``?``)."""
+    counter = iter(range(1, statement.count("?") + 1))
+    return re.sub(r"\?", lambda _: f"${next(counter)}", statement)
