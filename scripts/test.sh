@@ -10,6 +10,7 @@ status=0
 .venv/bin/python -m pytest -m load "$@" || status=1
 .venv/bin/python -m mypy || status=1
 .venv/bin/python -m ruff check . || status=1
+.venv/bin/python -m ruff format --check . || status=1
 # Declared dependencies against what the package imports (a plain install must import).
 .venv/bin/python -m deptry src || status=1
 .venv/bin/python -m mkdocs build --strict --quiet --site-dir "$(mktemp -d)" || status=1
