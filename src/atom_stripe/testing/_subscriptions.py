@@ -512,9 +512,12 @@ def prorate(
         return []
     share = (end - when) / (end - start)
     stamp = datetime.datetime.fromtimestamp(when, datetime.timezone.utc).strftime("%d %b %Y")
+    # Credits for what the customer had, then charges for what they have now.
+    lines = [(-1, "Unused time on", si, si["price"], qty) for si, qty in old]
+    lines += [(1, "Remaining time on", si, price, qty) for si, price, qty in new]
     made = []
-    for si, qty in old:
-        amount = -round(int(si["price"].get("unit_amount") or 0) * qty * share)
+    for sign, what, si, price, qty in lines:
+        amount = sign * round(int(price.get("unit_amount") or 0) * qty * share)
         if amount:
             made.append(
                 make_invoice_item(
@@ -522,26 +525,7 @@ def prorate(
                     customer=sub["customer"],
                     amount=amount,
                     currency=sub["currency"],
-                    description=f"Unused time on {describe({**si, 'quantity': qty})} after {stamp}",
-                    start=when,
-                    end=end,
-                    price=si["price"],
-                    quantity=qty,
-                    subscription=sub["id"],
-                    item=si["id"],
-                    proration=True,
-                )
-            )
-    for si, price, qty in new:
-        amount = round(int(price.get("unit_amount") or 0) * qty * share)
-        if amount:
-            made.append(
-                make_invoice_item(
-                    ctx,
-                    customer=sub["customer"],
-                    amount=amount,
-                    currency=sub["currency"],
-                    description=f"Remaining time on {describe({'price': price, 'quantity': qty})} after {stamp}",
+                    description=f"{what} {describe({'price': price, 'quantity': qty})} after {stamp}",
                     start=when,
                     end=end,
                     price=price,
