@@ -93,3 +93,33 @@ def test_fixtures_under_pytest_asyncio_anyio_and_trio(tmp_path: Path) -> None:
 
 def test_the_project_suite_gets_the_fixtures(stripe_fake: FakeStripe, stripe_client: AsyncStripeClient) -> None:
     assert stripe_client.http_client is stripe_fake._clients[-1]
+
+
+def test_the_plugin_costs_nothing_until_a_fixture_is_used() -> None:
+    """The entry point loads the plugin into every pytest run wherever atom_stripe is installed:
+    importing it loads nothing of the fake or the client, and takes well under 20 ms."""
+    code = (
+        "import sys, pytest; import atom_stripe.testing.pytest_plugin; "
+        "print(sorted(m for m in sys.modules if m.startswith('atom_stripe')))"
+    )
+    done = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, check=True)
+    loaded = done.stdout.strip()
+    assert loaded == str(
+        [
+            "atom_stripe",
+            "atom_stripe._lighter",
+            "atom_stripe._version",
+            "atom_stripe.testing",
+            "atom_stripe.testing.pytest_plugin",
+        ]
+    )
+    line = next(li for li in done.stderr.splitlines() if li.endswith("| atom_stripe.testing.pytest_plugin"))
+    cumulative_us = int(line.split("|")[1])
+    assert cumulative_us < 20_000, line
+
+
+def test_a_fixture_still_brings_the_fake_and_the_client(
+    stripe_fake: FakeStripe, stripe_client: AsyncStripeClient
+) -> None:
+    assert isinstance(stripe_fake, FakeStripe) and isinstance(stripe_client, AsyncStripeClient)
+    assert "atom_stripe.testing._fake" in sys.modules and "atom_stripe._client" in sys.modules

@@ -97,8 +97,9 @@ async def test_the_default_client_skips_httpx_client_layer(
 
 
 def test_import_loads_pydantic_but_no_models_no_aiohttp_no_backoff() -> None:
-    """pydantic's model machinery comes with the import (every call parses into a model); the
-    models, aiohttp, backoff and asyncio come with their first use."""
+    """pydantic's model machinery comes with the client (every call parses into a model: the
+    first call does not pay for it); the models, aiohttp, backoff and asyncio come with their
+    first use. ``import atom_stripe`` alone loads neither (tests/test_fake_plugin.py)."""
     code = (
         "import sys, atom_stripe; atom_stripe.AsyncStripeClient('sk_test_x'); "
         "print(sorted(m for m in ('aiohttp', 'backoff', 'atom_stripe.models', 'pydantic.main', 'asyncio') "

@@ -1,35 +1,39 @@
 """atom_stripe: a typed, async-first client for Stripe's REST API."""
 
-from . import (
-    _lighter,  # noqa: F401  (first: httpx's command-line tool then loads only if used)
-    _models,  # noqa: F401  (pydantic's model machinery: every answer and event is parsed into a model)
-)
-from ._client import DEFAULT_API_VERSION, AsyncStripeClient
-from ._errors import (
-    APIConnectionError,
-    APIResponseError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    CardError,
-    ClientClosedError,
-    ConflictError,
-    IdempotencyError,
-    InvalidRequestError,
-    MissingExtraError,
-    NotAwaitedError,
-    NotFoundError,
-    OAuthError,
-    OAuthStateError,
-    PermissionDeniedError,
-    RateLimitError,
-    ServerError,
-    SignatureVerificationError,
-    StripeError,
-    StripeUsageError,
-    StripeValueError,
-)
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from . import _lighter  # noqa: F401  (first: httpx's command-line tool then loads only if used)
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._client import DEFAULT_API_VERSION, AsyncStripeClient
+    from ._errors import (
+        APIConnectionError,
+        APIResponseError,
+        APIStatusError,
+        APITimeoutError,
+        AuthenticationError,
+        CardError,
+        ClientClosedError,
+        ConflictError,
+        IdempotencyError,
+        InvalidRequestError,
+        MissingExtraError,
+        NotAwaitedError,
+        NotFoundError,
+        OAuthError,
+        OAuthStateError,
+        PermissionDeniedError,
+        RateLimitError,
+        ServerError,
+        SignatureVerificationError,
+        StripeError,
+        StripeUsageError,
+        StripeValueError,
+    )
 
 __all__ = [
     "APIConnectionError",
@@ -58,3 +62,20 @@ __all__ = [
     "StripeValueError",
     "__version__",
 ]
+
+# Every name is loaded on first use: importing a submodule (the pytest plugin, which every pytest
+# run loads wherever atom_stripe is installed; ``atom_stripe.webhooks``) does not load the client.
+# The client itself brings pydantic's model machinery with it (see _client).
+_WHERE = dict.fromkeys(("AsyncStripeClient", "DEFAULT_API_VERSION"), "._client")
+
+
+def __getattr__(name: str) -> Any:
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(_WHERE.get(name, "._errors"), __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

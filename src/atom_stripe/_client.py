@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
+from . import _models  # noqa: F401  (pydantic's model machinery: every answer and event is parsed into a model)
 from ._checks import (
     check_account,
     check_api_version,

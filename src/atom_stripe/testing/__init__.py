@@ -7,8 +7,32 @@ The pytest plugin (registered by the package's ``pytest11`` entry point) gives t
 ``stripe_fake`` and ``stripe_client``.
 """
 
-from ._fake import FAKE_KEY, FakeStripe, FakeTransport
-from ._payments import CARDS
-from ._webhooks import Delivery
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._fake import FAKE_KEY, FakeStripe, FakeTransport
+    from ._payments import CARDS
+    from ._webhooks import Delivery
 
 __all__ = ["CARDS", "FAKE_KEY", "Delivery", "FakeStripe", "FakeTransport"]
+
+# Loaded on first use: the pytest plugin (a submodule, loaded by every pytest run where
+# atom_stripe is installed) must not pay for the fake by importing this package.
+_WHERE = {"CARDS": "._payments", "FAKE_KEY": "._fake", "Delivery": "._webhooks", "FakeStripe": "._fake"}
+_WHERE["FakeTransport"] = "._fake"
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(where, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
