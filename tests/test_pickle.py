@@ -30,6 +30,7 @@ from atom_stripe import (
     StripeValueError,
 )
 from atom_stripe.models import Customer
+from atom_stripe.sync import EventCursorExpiredError
 from atom_stripe.webhooks import WebhookBodyError
 
 from .helpers import API, KEY
@@ -87,6 +88,8 @@ def make(cls: type[StripeError]) -> StripeError:
         return cls("redis", "redis")
     if issubclass(cls, ClientClosedError):
         return cls()
+    if issubclass(cls, EventCursorExpiredError):
+        return cls("The event cursor is older than 30 days: backfill again.", cursor=1_700_000_000)
     if issubclass(cls, WebhookBodyError):
         return cls("The request body is larger than 4194304 bytes.", 413)
     return cls("something went wrong")
