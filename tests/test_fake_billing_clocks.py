@@ -77,6 +77,19 @@ async def test_a_clock_customer_has_at_most_three_subscriptions(stripe_client: A
     assert info.value.code == "customer_max_subscriptions"
 
 
+async def test_a_clock_holds_at_most_three_customers(stripe_client: AsyncStripeClient) -> None:
+    clock = await stripe_client.test_helpers.test_clocks.create(frozen_time=START)
+    for _ in range(3):
+        await stripe_client.customers.create(test_clock=clock.id)
+    with pytest.raises(InvalidRequestError) as info:
+        await stripe_client.customers.create(test_clock=clock.id, email="fourth@example.com")
+    assert info.value.code == "test_clock_customer_limit" and info.value.param == "test_clock"
+    listed = await stripe_client.customers.list(test_clock=clock.id)
+    assert len(listed.data) == 3  # the refused one was not made
+    other = await stripe_client.test_helpers.test_clocks.create(frozen_time=START)
+    assert (await stripe_client.customers.create(test_clock=other.id)).test_clock == other.id
+
+
 async def test_trial_reminder_then_the_trial_ends(stripe_fake: FakeStripe, stripe_client: AsyncStripeClient) -> None:
     clock = await stripe_client.test_helpers.test_clocks.create(frozen_time=START)
     customer = await customer_with(stripe_client, "pm_card_visa", clock.id)

@@ -176,6 +176,10 @@ def not_attached(pm_id: str) -> FakeError:
     )
 
 
+#: How many customers one test clock may hold.
+CUSTOMERS_PER_CLOCK = 3
+
+
 @behaviour(
     "customers.create",
     not_simulated_params={"source": "a card made from a source or token", "tax_id_data": "tax ids made with it"},
@@ -191,7 +195,16 @@ def create_customer(ctx: Ctx) -> dict[str, Any]:
     if isinstance(default, str) and default != pm_id:
         raise not_attached(default)
     if isinstance(params.get("test_clock"), str):
-        ctx.get("test_helpers.test_clock", params["test_clock"], "test_clock")
+        clock = ctx.get("test_helpers.test_clock", params["test_clock"], "test_clock")
+        on_clock = [c for c in ctx.store.all("customer") if c.get("test_clock") == clock["id"]]
+        # A test clock holds at most three customers
+        # (https://docs.stripe.com/billing/testing/test-clocks/api-advanced-usage#limitations).
+        if len(on_clock) >= CUSTOMERS_PER_CLOCK:
+            raise invalid(
+                "test_clock",
+                f"The test clock {clock['id']} already has the maximum of {CUSTOMERS_PER_CLOCK} customers.",
+                "test_clock_customer_limit",
+            )
     pm = payment_method(ctx, pm_id) if isinstance(pm_id, str) else None
     if pm is not None and card_of(ctx, pm) in ATTACH_DECLINES:
         attach_to(ctx, pm, "")  # Stripe checks the card before it makes the customer: nothing is made
