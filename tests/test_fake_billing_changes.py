@@ -44,7 +44,7 @@ async def test_upgrade_with_always_invoice_bills_the_difference_now(
         sub.id,
         items=[{"id": sub.items.data[0].id, "price": pro.id}],
         proration_behavior="always_invoice",
-        expand=["latest_invoice"],
+        expand=["latest_invoice", "latest_invoice.payments"],
     )
     assert updated.items.data[0].price.id == pro.id
     assert updated.items.data[0].plan is not None and updated.items.data[0].plan.amount == 3000

@@ -22,9 +22,9 @@ async def test_a_manual_invoice_of_invoice_items_is_paid_through_its_payment_int
     draft = await stripe_client.invoices.create(customer=customer.id, pending_invoice_items_behavior="include")
     assert draft.status == "draft" and draft.amount_due == 2500 and draft.billing_reason == "manual"
     assert [line.amount for line in draft.lines.data] == [2500]
-    opened = await stripe_client.invoices.finalize_invoice(draft.id)
+    opened = await stripe_client.invoices.finalize_invoice(draft.id, expand=["confirmation_secret"])
     assert opened.status == "open" and opened.number is not None and opened.confirmation_secret is not None
-    paid = await stripe_client.invoices.pay(opened.id)
+    paid = await stripe_client.invoices.pay(opened.id, expand=["payments"])
     assert paid.status == "paid" and paid.amount_paid == 2500
     assert paid.payments is not None and paid.payments.data[0].status == "paid"
     assert {"invoice.created", "invoice.finalized", "payment_intent.succeeded", "invoice.paid"} <= set(
@@ -53,7 +53,7 @@ async def test_void_and_uncollectible_close_the_payment_intent(
         invoices.append(await stripe_client.invoices.finalize_invoice(draft.id))
     with pytest.raises(CardError):
         await stripe_client.invoices.pay(invoices[0].id)
-    voided = await stripe_client.invoices.void_invoice(invoices[0].id)
+    voided = await stripe_client.invoices.void_invoice(invoices[0].id, expand=["payments"])
     assert voided.status == "void" and voided.status_transitions.voided_at is not None
     assert voided.payments is not None
     pi = await stripe_client.payment_intents.retrieve(str(voided.payments.data[0].payment.payment_intent))
@@ -132,3 +132,22 @@ async def test_usage_based_prices_are_refused_not_billed_as_zero(stripe_client: 
     with pytest.raises(InvalidRequestError) as info:
         await stripe_client.subscriptions.create(customer=customer.id, items=[{"price": metered.id}])
     assert info.value.code == "fake_not_simulated" and info.value.param == "items[0][price]"
+
+
+async def test_an_invoices_payments_and_confirmation_secret_come_only_when_expanded(
+    stripe_client: AsyncStripeClient,
+) -> None:
+    """Stripe leaves both out unless asked for: code that reads them without ``expand`` fails in
+    production, so it fails on the fake too."""
+    price = await plan(stripe_client)
+    customer = await customer_with(stripe_client, "pm_card_visa")
+    sub = await stripe_client.subscriptions.create(customer=customer.id, items=[{"price": price.id}])
+    plain = await stripe_client.invoices.retrieve(str(sub.latest_invoice))
+    assert plain.payments is None and plain.confirmation_secret is None
+    both = await stripe_client.invoices.retrieve(plain.id, expand=["payments", "confirmation_secret"])
+    assert both.payments is not None and both.confirmation_secret is not None
+    listed = await stripe_client.invoices.list(customer=customer.id, expand=["data.payments"])
+    assert listed.data[0].payments is not None and listed.data[0].confirmation_secret is None
+    nested = await stripe_client.subscriptions.retrieve(sub.id, expand=["latest_invoice"])
+    assert not isinstance(nested.latest_invoice, str) and nested.latest_invoice is not None
+    assert nested.latest_invoice.payments is None

@@ -99,7 +99,7 @@ async def test_authentication_required_card_waits_for_3d_secure(
     customer = await customer_with(stripe_client, "pm_card_authenticationRequired")
     sub = await stripe_client.subscriptions.create(customer=customer.id, items=[{"price": price.id}])
     assert sub.status == "incomplete"
-    invoice = await stripe_client.invoices.retrieve(str(sub.latest_invoice))
+    invoice = await stripe_client.invoices.retrieve(str(sub.latest_invoice), expand=["payments"])
     assert invoice.status == "open" and invoice.attempt_count == 1
     assert invoice.payments is not None
     pi = await stripe_client.payment_intents.retrieve(str(invoice.payments.data[0].payment.payment_intent))
@@ -123,7 +123,7 @@ async def test_declined_first_payment_leaves_the_subscription_incomplete(
     customer = await customer_with(stripe_client, "pm_card_chargeCustomerFail")
     sub = await stripe_client.subscriptions.create(customer=customer.id, items=[{"price": price.id}])
     assert sub.status == "incomplete"
-    invoice = await stripe_client.invoices.retrieve(str(sub.latest_invoice))
+    invoice = await stripe_client.invoices.retrieve(str(sub.latest_invoice), expand=["payments"])
     assert invoice.status == "open" and invoice.attempted and invoice.next_payment_attempt is None
     assert invoice.payments is not None
     pi = await stripe_client.payment_intents.retrieve(str(invoice.payments.data[0].payment.payment_intent))
@@ -162,7 +162,7 @@ async def test_default_incomplete_hands_a_confirmation_secret_to_the_front_end(
         customer=customer.id,
         items=[{"price": price.id}],
         payment_behavior="default_incomplete",
-        expand=["latest_invoice.confirmation_secret"],
+        expand=["latest_invoice.confirmation_secret", "latest_invoice.payments"],
     )
     assert sub.status == "incomplete"
     invoice = sub.latest_invoice
@@ -238,7 +238,7 @@ async def test_failed_3d_secure_fails_the_invoice_attempt(
     price = await plan(stripe_client)
     customer = await customer_with(stripe_client, "pm_card_authenticationRequired")
     sub = await stripe_client.subscriptions.create(customer=customer.id, items=[{"price": price.id}])
-    invoice = await stripe_client.invoices.retrieve(str(sub.latest_invoice))
+    invoice = await stripe_client.invoices.retrieve(str(sub.latest_invoice), expand=["payments"])
     assert invoice.payments is not None
     pi = stripe_fake.authenticate(str(invoice.payments.data[0].payment.payment_intent), succeed=False)
     assert pi["status"] == "requires_payment_method"
@@ -260,7 +260,7 @@ async def test_stripes_subscription_quick_start_ends_active_and_paid(
     price = await plan(stripe_client)
     sub = await stripe_client.subscriptions.create(customer=customer.id, items=[{"price": price.id}])
     assert sub.status == "active"
-    invoice = await stripe_client.invoices.retrieve(str(sub.latest_invoice))
+    invoice = await stripe_client.invoices.retrieve(str(sub.latest_invoice), expand=["payments"])
     assert invoice.status == "paid" and invoice.amount_paid == 1200
     assert invoice.payments is not None
     pi = await stripe_client.payment_intents.retrieve(str(invoice.payments.data[0].payment.payment_intent))

@@ -367,11 +367,14 @@ class FakeStripe:
 
     def _expanded(self, result: dict[str, Any], expand: list[str]) -> dict[str, Any]:
         if not expand:
-            return copy.deepcopy(result)
-        if result.get("object") in ("list", "search_result"):
+            out = copy.deepcopy(result)
+        elif result.get("object") in ("list", "search_result"):
             inner = [p.removeprefix("data.") for p in expand if p.startswith("data.")]
-            return {**result, "data": [self.store.expand(item, inner) for item in result["data"]]}
-        return self.store.expand(result, expand)
+            out = {**result, "data": [self.store.expand(item, inner) for item in result["data"]]}
+        else:
+            out = self.store.expand(result, expand)
+        _leave_out_includable(out, "", frozenset(expand))
+        return out
 
     # -- events and webhooks ----------------------------------------------------------------------
 
@@ -424,6 +427,30 @@ class FakeStripe:
     async def webhooks_delivered(self, timeout: float = 10) -> list[Delivery]:
         """Wait until every webhook delivery so far has succeeded or run out of retries."""
         return await self._outbox.wait(timeout)
+
+
+#: Fields Stripe sends only when asked for by ``expand`` (the API reference: "This field is not
+#: included by default"): an invoice's ``confirmation_secret`` and its ``payments``
+#: (https://docs.stripe.com/changelog/basil/2025-03-31/add-support-for-multiple-partial-payments-on-invoices).
+INCLUDABLE = {"invoice": ("confirmation_secret", "payments")}
+
+
+def _leave_out_includable(node: Any, path: str, expand: frozenset[str]) -> None:
+    """Drop the includable fields of every object in an answer that ``expand`` did not name at
+    their path (``confirmation_secret``, ``data.payments``, ``latest_invoice.confirmation_secret``).
+    Events keep their objects as they were sent."""
+    if isinstance(node, list):
+        for item in node:
+            _leave_out_includable(item, path, expand)
+        return
+    if not isinstance(node, dict) or node.get("object") == "event":
+        return
+    for name in INCLUDABLE.get(str(node.get("object")), ()):
+        if path + name not in expand:
+            node.pop(name, None)
+    for key, value in node.items():
+        if isinstance(value, (dict, list)):
+            _leave_out_includable(value, f"{path}{key}.", expand)
 
 
 class FakeTransport(httpx.AsyncBaseTransport):
