@@ -73,7 +73,7 @@ async def children(client: Any, kind: Kind, parent: Mapping[str, Any], progress:
     return writes
 
 
-def _first(exc: BaseException) -> BaseException:
+def first_error(exc: BaseException) -> BaseException:
     while isinstance(group := getattr(exc, "exceptions", None), tuple) and group:
         exc = group[0]
     return exc
@@ -113,7 +113,7 @@ class Backfill:
             await self._run(kinds)
         except Exception as exc:
             # The task group's ExceptionGroup: the first failure (it cancelled the others) is the answer.
-            first = _first(exc)
+            first = first_error(exc)
             if first is exc:
                 raise
             raise first from first.__cause__

@@ -14,6 +14,7 @@ from ._backfill import PAGE_SIZE, Backfill, Progress, ProgressCallback, fetch_pa
 from ._duckdb import DuckStore, Range, Write
 from ._errors import EventCursorExpiredError, SyncStateError
 from ._schema import KINDS, Kind, kinds_for
+from ._verify import Verify, VerifyReport, sample_size, verify_kinds
 
 if TYPE_CHECKING:
     from ._postgres import PgStore
@@ -195,6 +196,31 @@ class Mirror:
             position = {"created": event["created"], "id": event["id"]}
             await self._apply(event, position)
         return len(events)
+
+    # -- verification ---------------------------------------------------------------------------
+
+    async def verify(
+        self,
+        client: Any,
+        types: Sequence[str] | None = None,
+        *,
+        sample: int | float = 100,
+        repair: bool = False,
+        concurrency: int = 8,
+    ) -> VerifyReport:
+        """Compare a random sample of each type's rows (``sample`` rows, or a fraction such as
+        ``0.05``) with Stripe, retrieving each object; the report lists per type the rows
+        checked, matching, drifted (with the top-level fields that differ) and missing (deleted
+        on Stripe, live here). Nothing is written unless ``repair=True``: then each drifted row
+        is replaced by Stripe's object and each missing one marked deleted."""
+        kinds = verify_kinds(types)
+        rows, fraction = sample_size(sample)
+        if not isinstance(repair, bool):
+            raise StripeValueError("repair", "must be True or False")
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise StripeValueError("concurrency", "must be a positive integer")
+        run = Verify(self._store, client, concurrency=concurrency, repair=repair)
+        return await run.run(kinds, rows, fraction)
 
     # -- queries --------------------------------------------------------------------------------
 
