@@ -15,7 +15,7 @@ PostgreSQL (``Mirror.connect("postgresql://...")``, ``atom_stripe[postgres]``).
 
 from ._backfill import Progress
 from ._errors import EventCursorExpiredError, SyncDatabaseError, SyncError, SyncStateError, SyncStripeError
-from ._mirror import Mirror
+from ._mirror import Mirror, Status, TypeStatus
 from ._schema import DEFAULT_TYPES
 from ._verify import TypeReport, VerifyReport
 
@@ -27,7 +27,9 @@ __all__ = [
     "SyncDatabaseError",
     "SyncError",
     "SyncStateError",
+    "Status",
     "SyncStripeError",
     "TypeReport",
+    "TypeStatus",
     "VerifyReport",
 ]
