@@ -15,12 +15,15 @@ from typing import Any
 import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
+from atom_stripe import AsyncStripeClient
 from atom_stripe.cli import EXIT_OK, EXIT_USAGE
-from atom_stripe.sync._cli import EXIT_DRIFT
+from atom_stripe.sync import Mirror, Progress
+from atom_stripe.sync._cli import EXIT_DRIFT, until_signal
 from atom_stripe.testing import FakeStripe
 
 from .helpers import ROOT
 from .servers import PostgresServer
+from .test_sync_backfill import stored
 
 KEY = "sk_test_cli_sync"
 
@@ -232,3 +235,32 @@ def test_postgresql_url(served: Served, postgres_server: PostgresServer) -> None
         assert cli(served.url, "sync", "verify", "--db", dsn, "--sample", "1.0").returncode == EXIT_OK
     finally:
         anyio.run(database, f"DROP DATABASE {name} WITH (FORCE)")
+
+
+async def test_a_signal_stops_the_backfill_between_pages_and_it_resumes(
+    stripe_fake: FakeStripe, stripe_client: AsyncStripeClient
+) -> None:
+    for n in range(120):
+        stripe_fake.add("customer", created=1_700_000_000 + n * 3600, email=f"c{n}@example.com")
+    sent = 0
+
+    def terminate(progress: Progress) -> None:
+        nonlocal sent
+        if progress.pages == 3 and not sent:
+            sent += 1
+            os.kill(os.getpid(), signal.SIGTERM)  # what `kill` or a service manager sends the CLI
+
+    async with await Mirror.open() as mirror:
+        result, stopped = await until_signal(
+            lambda: mirror.backfill(stripe_client, ["customer"], page_size=10, concurrency=1, on_progress=terminate)
+        )
+        assert stopped and result is None and sent == 1
+        kept = await stored(mirror, "customer")
+        assert 30 <= len(kept) < 120  # the pages committed before the signal, and no more
+        ranges = await mirror.sql("select done from stripe._sync_ranges")
+        assert not all(ranges.done)  # the stopped range stays pending, at its last committed page
+        calls = len(stripe_fake.requests)
+        await mirror.backfill(stripe_client, ["customer"], page_size=10, concurrency=1)
+        assert await stored(mirror, "customer") == {c["id"]: c for c in stripe_fake.store.all("customer")}
+        refetched = [r for r in stripe_fake.requests[calls:] if r["path"] == "/v1/customers"]
+        assert len(refetched) == (120 - len(kept)) // 10  # only the pages not committed
