@@ -264,3 +264,35 @@ async def test_a_signal_stops_the_backfill_between_pages_and_it_resumes(
         assert await stored(mirror, "customer") == {c["id"]: c for c in stripe_fake.store.all("customer")}
         refetched = [r for r in stripe_fake.requests[calls:] if r["path"] == "/v1/customers"]
         assert len(refetched) == (120 - len(kept)) // 10  # only the pages not committed
+
+
+def test_run_outlives_stripe_being_down_and_says_when_its_cursor_expired(served: Served, tmp_path: Path) -> None:
+    import duckdb
+
+    db = str(tmp_path / "mirror.duckdb")
+    assert cli(served.url, "sync", "backfill", "--db", db, "--types", "customers").returncode == EXIT_OK
+    child = subprocess.Popen(
+        command("http://127.0.0.1:1", "sync", "run", "--db", db, "--interval", "0.1"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    try:
+        assert child.stderr is not None
+        for _ in range(2):  # a failed round is reported, and the loop goes on
+            line = child.stderr.readline()
+            assert line.startswith("atom-stripe: listing /v1/events failed") and "trying again in 0.1 s" in line
+        child.send_signal(signal.SIGINT)
+        out, _ = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == EXIT_OK and out == "stopped: the event cursor is saved\n"
+    once = cli("http://127.0.0.1:1", "sync", "run", "--db", db, "--once")
+    one_line_error(once, 1, "/v1/events")
+    with duckdb.connect(db) as connection:
+        old = json.dumps({"created": 1_700_000_000, "id": None})
+        connection.execute("update stripe._sync_state set value = ? where key = 'event_cursor'", [old])
+    expired = cli(served.url, "sync", "run", "--db", db, "--once")
+    one_line_error(expired, 1, "30 days", "atom-stripe sync backfill --restart")

@@ -18,7 +18,7 @@ import anyio
 
 from .._errors import StripeValueError
 from ._backfill import first_error
-from ._errors import SyncStateError
+from ._errors import EventCursorExpiredError, SyncStateError, SyncStripeError
 from ._mirror import Mirror
 from ._schema import KINDS
 
@@ -194,9 +194,23 @@ async def watch(mirror: Mirror, stripe: Any, args: argparse.Namespace, out: Text
 
     async def rounds() -> None:
         while True:
-            applied = await mirror.catch_up(stripe)
-            out.write(f"{when(int(time.time()))} applied {applied} events\n")
-            out.flush()
+            try:
+                applied = await mirror.catch_up(stripe)
+            except EventCursorExpiredError as exc:
+                raise EventCursorExpiredError(
+                    "the mirror's last event is older than the 30 days Stripe keeps events:"
+                    " run atom-stripe sync backfill --restart",
+                    cursor=exc.cursor,
+                ) from exc
+            except SyncStripeError as exc:
+                if args.once:
+                    raise
+                # Stripe down or refusing after the client's retries: the next round lists from the
+                # same cursor, so a failed round is retried, never skipped.
+                print(f"atom-stripe: {exc}; trying again in {args.interval:g} s", file=sys.stderr, flush=True)
+            else:
+                out.write(f"{when(int(time.time()))} applied {applied} events\n")
+                out.flush()
             if args.once:
                 return
             await anyio.sleep(args.interval)

@@ -118,6 +118,9 @@ class Verify:
                 if error is exc:
                     raise
                 raise error from error.__cause__
+            # Checked concurrently: listed in id order, the same report for the same sample.
+            found.drifted = dict(sorted(found.drifted.items()))
+            found.missing.sort()
         return report
 
     async def _retrieve(self, kind: Kind, object_id: str) -> dict[str, Any] | None:
