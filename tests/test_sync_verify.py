@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from atom_stripe import AsyncStripeClient, StripeValueError
-from atom_stripe.sync import Mirror, VerifyReport
+from atom_stripe import APIConnectionError, AsyncStripeClient, StripeValueError
+from atom_stripe.sync import Mirror, SyncStripeError, VerifyReport
 from atom_stripe.sync._schema import KINDS
 from atom_stripe.sync._verify import VERIFIABLE
 from atom_stripe.testing import FakeStripe
@@ -137,3 +137,18 @@ async def test_bad_arguments_are_refused_before_any_call(
         with pytest.raises(StripeValueError, match="concurrency"):
             await mirror.verify(stripe_client, concurrency=0)
         assert len(stripe_fake.requests) == calls
+
+
+async def test_stripe_failing_is_a_sync_error_and_writes_nothing(
+    stripe_fake: FakeStripe, stripe_client: AsyncStripeClient
+) -> None:
+    for n in range(3):
+        await stripe_client.customers.create(email=f"c{n}@example.com")
+    async with await Mirror.open() as mirror:
+        await mirror.backfill(stripe_client, ["customer"])
+        before = await snapshot(mirror)
+        async with AsyncStripeClient("sk_test_verify", base_url="http://127.0.0.1:1", max_retries=0) as down:
+            with pytest.raises(SyncStripeError, match="retrieving customer cus_") as caught:
+                await mirror.verify(down, ["customer"], sample=1.0, repair=True)
+        assert isinstance(caught.value.__cause__, APIConnectionError)
+        assert await snapshot(mirror) == before

@@ -17,7 +17,7 @@ from typing import Any, TextIO, TypeVar
 import anyio
 
 from .._errors import StripeValueError
-from ._backfill import first_error
+from ._backfill import first_failure
 from ._errors import EventCursorExpiredError, SyncStateError, SyncStripeError
 from ._mirror import Mirror
 from ._schema import KINDS
@@ -101,7 +101,7 @@ async def until_signal(work: Callable[[], Awaitable[T]]) -> tuple[T | None, bool
     mirror's writes are transactions, so a cancelled one leaves the stored positions as they were."""
     result: T | None = None
     stopped = False
-    try:
+    with first_failure():
         async with anyio.create_task_group() as group:
 
             async def watch() -> None:
@@ -115,12 +115,6 @@ async def until_signal(work: Callable[[], Awaitable[T]]) -> tuple[T | None, bool
             group.start_soon(watch)
             result = await work()
             group.cancel_scope.cancel()
-    except Exception as exc:
-        # The task group's ExceptionGroup: the mirror's own error is the answer.
-        error = first_error(exc)
-        if error is exc:
-            raise
-        raise error from error.__cause__
     return result, stopped
 
 

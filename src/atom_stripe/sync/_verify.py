@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from .._errors import NotFoundError, StripeError, StripeValueError
-from ._backfill import Progress, children, first_error
+from ._backfill import Progress, children, first_failure
 from ._duckdb import Write
 from ._errors import SyncStripeError
 from ._schema import KINDS, Kind, table_name
@@ -89,13 +89,14 @@ def differences(held: dict[str, Any], fresh: dict[str, Any]) -> list[str]:
 
 
 class Verify:
-    """One verification run over ``kinds``: at most ``concurrency`` retrieve calls at once."""
+    """One verification run over ``kinds``: ``concurrency`` workers share each type's sample, so at
+    most that many retrieve calls run at once and no more tasks than that exist."""
 
     def __init__(self, store: DuckStore | PgStore, client: Any, *, concurrency: int, repair: bool) -> None:
         self.store = store
         self.client = client
         self.repair = repair
-        self._limiter = anyio.CapacityLimiter(concurrency)
+        self.concurrency = concurrency
 
     async def run(self, kinds: Sequence[Kind], rows: int | None, fraction: float | None) -> VerifyReport:
         report = VerifyReport()
@@ -109,25 +110,28 @@ class Verify:
             sampled = await self.store.fetch(
                 f"SELECT id, data, deleted, _parent, _as_of FROM {table} ORDER BY random() LIMIT ?", [limit]
             )
-            try:
-                async with anyio.create_task_group() as group:
-                    for held in sampled:
-                        group.start_soon(self._check, kind, found, held)
-            except Exception as exc:
-                error = first_error(exc)
-                if error is exc:
-                    raise
-                raise error from error.__cause__
+            with first_failure():
+                await self._sample(kind, found, sampled)
             # Checked concurrently: listed in id order, the same report for the same sample.
             found.drifted = dict(sorted(found.drifted.items()))
             found.missing.sort()
         return report
 
+    async def _sample(self, kind: Kind, found: TypeReport, sampled: list[tuple[Any, ...]]) -> None:
+        rest = iter(sampled)
+
+        async def worker() -> None:
+            for held in rest:  # shared: each row goes to one worker
+                await self._check(kind, found, held)
+
+        async with anyio.create_task_group() as group:
+            for _ in range(min(self.concurrency, len(sampled))):
+                group.start_soon(worker)
+
     async def _retrieve(self, kind: Kind, object_id: str) -> dict[str, Any] | None:
         """Stripe's object, or None when it is deleted or unknown."""
         try:
-            async with self._limiter:
-                fresh = await self.client.request("GET", f"{_RETRIEVE[kind.object]}/{object_id}")
+            fresh = await self.client.request("GET", f"{_RETRIEVE[kind.object]}/{object_id}")
         except NotFoundError:
             return None
         except StripeError as exc:
