@@ -355,3 +355,24 @@ async def test_extend_lists_what_was_created_since(stripe_fake: FakeStripe, stri
         await mirror.backfill(stripe_client, ["customer"])
         assert await stored(mirror, "customer") == expected(stripe_fake, "customer")
         assert all(r["params"]["created"]["gte"] >= until + 1 for r in list_requests(stripe_fake, calls))
+
+
+async def test_status_reads_rows_ranges_and_the_cursor(
+    stripe_fake: FakeStripe, stripe_client: AsyncStripeClient
+) -> None:
+    for n in range(3):
+        await stripe_client.customers.create(email=f"c{n}@example.com")
+    async with await Mirror.open() as mirror:
+        empty = await mirror.status()
+        assert empty.event_cursor is None and empty.cursor_age is None and empty.backfill_until is None
+        assert set(empty.types) == set(DEFAULT_TYPES) and empty.types["customer"].rows == 0
+        await mirror.backfill(stripe_client, ["customer"])
+        await mirror.sql("update stripe.customer set deleted = true where email = 'c0@example.com'")
+        calls = len(stripe_fake.requests)
+        found = await mirror.status()
+        assert len(stripe_fake.requests) == calls  # the database alone
+        customer = found.types["customer"]
+        assert (customer.rows, customer.deleted, customer.ranges_done, customer.ranges_pending) == (3, 1, 1, 0)
+        assert found.types["invoice"].ranges_done == found.types["invoice"].rows == 0
+        assert found.event_cursor == found.backfill_until and found.event_cursor is not None
+        assert found.cursor_age is not None and 0 <= found.cursor_age < 60

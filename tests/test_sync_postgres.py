@@ -152,3 +152,25 @@ async def test_bad_urls_and_unreachable_servers() -> None:
 async def test_trio_is_refused_with_a_clear_error(anyio_backend: str) -> None:
     with pytest.raises(SyncError, match="asyncio"):
         await Mirror.connect("postgresql://postgres@127.0.0.1:1/postgres")
+
+
+async def test_verify_reports_and_repairs_drift(
+    dsn: str, stripe_fake: FakeStripe, stripe_client: AsyncStripeClient
+) -> None:
+    await seed(stripe_fake, stripe_client, spread=4, burst=2)
+    async with await Mirror.connect(dsn) as mirror:
+        await mirror.backfill(stripe_client)
+        assert (await mirror.verify(stripe_client, sample=1.0)).clean
+        await next_second()
+        [changed, gone] = [c["id"] for c in stripe_fake.store.all("customer")[:2]]
+        await stripe_client.customers.update(changed, email="changed@example.com")
+        await stripe_client.customers.delete(gone)
+        found = (await mirror.verify(stripe_client, ["customer"], sample=1.0)).types["customer"]
+        assert (found.drifted, found.missing) == ({changed: ["email"]}, [gone])
+        assert (await row(mirror, "customer", changed)).email != "changed@example.com"
+        # Deleting the customer also canceled its subscription on Stripe: all types are repaired.
+        await mirror.verify(stripe_client, sample=1.0, repair=True)
+        after = await mirror.verify(stripe_client, sample=1.0)
+        assert after.clean, {name: (t.drifted, t.missing) for name, t in after.types.items()}
+        assert (await row(mirror, "customer", changed)).email == "changed@example.com"
+        assert bool((await row(mirror, "customer", gone)).deleted)

@@ -5,12 +5,14 @@
     atom-stripe subscriptions list --status all --created-gte 2026-01-01   any list parameter
     atom-stripe export customers --format csv --out customers.csv   (csv, jsonl or parquet)
     atom-stripe webhook verify --secret whsec_... --signature "t=...,v1=..." < payload.json
+    atom-stripe sync backfill --db stripe.duckdb     a local mirror (also: run, status, verify)
 
 The key comes from ``STRIPE_API_KEY`` (``--api-key`` works, with a warning: other users see a
 command line in ``ps``); ``--base-url`` (or ``STRIPE_BASE_URL``) points it at another server.
 
 Exit codes, for scripts: 0 done; 1 Stripe refused the call (an HTTP error); 2 bad usage or
-input; 3 Stripe could not be reached (connection or timeout); 4 a webhook did not verify.
+input; 3 Stripe could not be reached (connection or timeout); 4 a webhook did not verify;
+5 ``sync verify`` found drift; 130 ``sync backfill`` stopped by Ctrl-C or SIGTERM (it resumes).
 """
 
 from __future__ import annotations
@@ -142,7 +144,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--base-url", default=os.environ.get("STRIPE_BASE_URL"), help="default: Stripe's API")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    sub = p.add_subparsers(dest="command", required=True, metavar="{RESOURCE,get,export,webhook}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="{RESOURCE,get,export,webhook,sync}")
     # --json may also come after the command (atom-stripe customers list --json).
     late = Parser(add_help=False)
     late.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
@@ -179,6 +181,10 @@ def parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("--signature", required=True, help="the Stripe-Signature header")
     verify.add_argument("--tolerance", type=int, default=300)
+
+    from .sync._cli import add_parser as add_sync
+
+    add_sync(sub, [late])
     return p
 
 
@@ -194,6 +200,10 @@ def main(argv: Sequence[str] | None = None, *, stdin: IO[Any] | None = None, std
     try:
         if args.command == "webhook":
             return verify_webhook(args, stdin or sys.stdin, out)
+        if args.command == "sync":
+            from .sync._cli import run as run_sync
+
+            return anyio.run(run_sync, args, out, lambda: AsyncStripeClient(args.api_key, base_url=args.base_url))
         args.filters = (
             filters(args.kind if args.command == "export" else args.command, [*args.param, *rest])
             if (args.command == "export" or getattr(args, "action", None) == "list")

@@ -4,7 +4,8 @@ committed together with its range's new position, so that a stopped backfill res
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -73,10 +74,22 @@ async def children(client: Any, kind: Kind, parent: Mapping[str, Any], progress:
     return writes
 
 
-def _first(exc: BaseException) -> BaseException:
+def first_error(exc: BaseException) -> BaseException:
     while isinstance(group := getattr(exc, "exceptions", None), tuple) and group:
         exc = group[0]
     return exc
+
+
+@contextmanager
+def first_failure() -> Iterator[None]:
+    """A task group's ExceptionGroup raised as its first failure (which cancelled the others)."""
+    try:
+        yield
+    except Exception as exc:
+        first = first_error(exc)
+        if first is exc:
+            raise
+        raise first from first.__cause__
 
 
 def _child_kind(child: Child) -> Kind:
@@ -109,14 +122,8 @@ class Backfill:
         self._live = 0
 
     async def run(self, kinds: Sequence[Kind]) -> Progress:
-        try:
+        with first_failure():
             await self._run(kinds)
-        except Exception as exc:
-            # The task group's ExceptionGroup: the first failure (it cancelled the others) is the answer.
-            first = _first(exc)
-            if first is exc:
-                raise
-            raise first from first.__cause__
         return self.progress
 
     async def _run(self, kinds: Sequence[Kind]) -> None:

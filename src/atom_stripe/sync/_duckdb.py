@@ -133,6 +133,10 @@ class DuckStore:
         """A query's answer as a pandas DataFrame (``?`` placeholders)."""
         return await self.run(partial(self._frame, query, params))
 
+    async def fetch(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """A query's rows as tuples (``?`` placeholders), without pandas."""
+        return await self.run(lambda: [tuple(found) for found in self._db.execute(query, list(params)).fetchall()])
+
     # -- the statements (run in the worker thread) -------------------------------------------
 
     def _transaction(self, work: Callable[[], T]) -> T:

@@ -27,7 +27,8 @@ class EventCursorExpiredError(SyncStateError):
     """The stored event cursor is older than Stripe keeps events (30 days): events in between are
     gone, so the mirror must be backfilled again (``mirror.backfill(client, restart=True)``)."""
 
-    def __init__(self, message: str, *, cursor: int) -> None:
+    def __init__(self, message: str, *, cursor: int | None = None) -> None:
+        # cursor optional: built like every StripeError from a message alone (tests/test_pickle.py).
         super().__init__(message)
-        #: The stored cursor (unix seconds of the last applied event).
+        #: The stored cursor (unix seconds of the last applied event), when known.
         self.cursor = cursor

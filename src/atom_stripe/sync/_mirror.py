@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +14,8 @@ from .._errors import MissingExtraError, StripeValueError
 from ._backfill import PAGE_SIZE, Backfill, Progress, ProgressCallback, fetch_page
 from ._duckdb import DuckStore, Range, Write
 from ._errors import EventCursorExpiredError, SyncStateError
-from ._schema import KINDS, Kind, kinds_for
+from ._schema import KINDS, Kind, kinds_for, table_name
+from ._verify import Verify, VerifyReport, sample_size, verify_kinds
 
 if TYPE_CHECKING:
     from ._postgres import PgStore
@@ -22,6 +24,30 @@ if TYPE_CHECKING:
 EVENT_RETENTION = 30 * 24 * 3600
 _CURSOR = "event_cursor"
 _UNTIL = "backfill_until"
+
+
+@dataclass
+class TypeStatus:
+    """One table: its rows (``deleted`` of them marked deleted) and the backfill's ranges."""
+
+    rows: int
+    deleted: int
+    ranges_done: int
+    ranges_pending: int
+
+
+@dataclass
+class Status:
+    """What :meth:`Mirror.status` reads: per type, and the stored positions (unix seconds)."""
+
+    event_cursor: int | None
+    backfill_until: int | None
+    types: dict[str, TypeStatus] = field(default_factory=dict)
+
+    @property
+    def cursor_age(self) -> float | None:
+        """Seconds since the last applied event's time (or the backfill's start); None before any backfill."""
+        return None if self.event_cursor is None else max(0.0, time.time() - self.event_cursor)
 
 
 def _event_dict(event: Any) -> dict[str, Any]:
@@ -195,6 +221,48 @@ class Mirror:
             position = {"created": event["created"], "id": event["id"]}
             await self._apply(event, position)
         return len(events)
+
+    # -- verification ---------------------------------------------------------------------------
+
+    async def verify(
+        self,
+        client: Any,
+        types: Sequence[str] | None = None,
+        *,
+        sample: int | float = 100,
+        repair: bool = False,
+        concurrency: int = 8,
+    ) -> VerifyReport:
+        """Compare a random sample of each type's rows (``sample`` rows, or a fraction such as
+        ``0.05``) with Stripe, retrieving each object; the report lists per type the rows
+        checked, matching, drifted (with the top-level fields that differ) and missing (deleted
+        on Stripe, live here). Nothing is written unless ``repair=True``: then each drifted row
+        is replaced by Stripe's object and each missing one marked deleted."""
+        kinds = verify_kinds(types)
+        rows, fraction = sample_size(sample)
+        if not isinstance(repair, bool):
+            raise StripeValueError("repair", "must be True or False")
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise StripeValueError("concurrency", "must be a positive integer")
+        run = Verify(self._store, client, concurrency=concurrency, repair=repair)
+        return await run.run(kinds, rows, fraction)
+
+    async def status(self) -> Status:
+        """Rows (and deleted rows) per table, the backfill's ranges done and pending per type, the
+        event cursor and the backfill's end, read from the database alone (no Stripe call)."""
+        store = self._store
+        found = Status(event_cursor=None, backfill_until=await store.state(_UNTIL))
+        cursor = await store.state(_CURSOR)
+        if isinstance(cursor, Mapping):
+            found.event_cursor = int(cursor["created"])
+        for kind in KINDS.values():
+            [(rows, deleted)] = await store.fetch(
+                f"SELECT count(*), count(*) FILTER (WHERE deleted) FROM {table_name(kind)}"
+            )
+            ranges = await store.ranges(kind.object)
+            done = sum(1 for item in ranges if item.done)
+            found.types[kind.object] = TypeStatus(int(rows), int(deleted or 0), done, len(ranges) - done)
+        return found
 
     # -- queries --------------------------------------------------------------------------------
 

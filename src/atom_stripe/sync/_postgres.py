@@ -134,6 +134,11 @@ class PgStore:
     async def set_state(self, key: str, value: Any) -> None:
         await self._call(lambda db: db.execute(sql.numbered(sql.STATE_SAVE), key, json.dumps(value)))
 
+    async def fetch(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """A query's rows as tuples (``?`` placeholders, numbered here), without pandas."""
+        found = await self._call(lambda db: db.fetch(sql.numbered(query), *params))
+        return [tuple(record) for record in found]
+
     async def frame(self, query: str, params: Sequence[Any] | None) -> Any:
         """A query's answer as a pandas DataFrame (``$1, $2...`` placeholders)."""
         import pandas
