@@ -16,8 +16,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from atom_stripe import APITimeoutError, AsyncStripeClient, CardError, NotFoundError
-from atom_stripe._hooks import CallRecord
 from atom_stripe.contrib.otel import instrument
+from atom_stripe.types import CallRecord
 
 from .helpers import KEY
 
@@ -252,3 +252,22 @@ async def test_a_cancelled_call_closes_its_span(
     (span,) = exporter.get_finished_spans()
     assert dict(span.attributes or {})["error.type"] == "Cancelled"
     assert tracer._spans == {}
+
+
+async def test_instrument_uses_only_the_public_add_hook(spans: tuple[TracerProvider, InMemorySpanExporter]) -> None:
+    provider, _ = spans
+    added: list[tuple[str, Any]] = []
+
+    class OnlyHooks:
+        """Anything with add_hook can be instrumented: instrument reaches into nothing else."""
+
+        def add_hook(self, name: str, hook: Any) -> None:
+            added.append((name, hook))
+
+    tracer = instrument(OnlyHooks(), tracer_provider=provider)
+    assert added == [
+        ("on_request", tracer.on_request),
+        ("on_retry", tracer.on_retry),
+        ("on_response", tracer.on_response),
+        ("on_error", tracer.on_error),
+    ]

@@ -53,3 +53,45 @@ def test_error_tree() -> None:
     for cls in (e.APIConnectionError, e.APIStatusError, e.APIResponseError, e.SignatureVerificationError):
         assert issubclass(cls, e.StripeError)
     assert issubclass(e.StripeValueError, ValueError)
+
+
+def test_public_module_names_are_pinned() -> None:
+    from atom_stripe import money
+    from atom_stripe.contrib import fastapi, otel
+
+    pinned = {
+        money: [
+            "ISO_CURRENCIES",
+            "MAX_AMOUNT",
+            "MAX_AMOUNT_BY_CURRENCY",
+            "THREE_DECIMAL",
+            "WHOLE_UNITS_TIMES_100",
+            "WHOLE_UNIT_PAYOUTS",
+            "ZERO_DECIMAL",
+            "check_amount",
+            "decimals",
+            "format_amount",
+            "from_minor_units",
+            "max_amount",
+            "normalize_currency",
+            "to_minor_units",
+        ],
+        fastapi: ["create_stripe_router", "error_response", "install_error_handlers"],
+        otel: ["StripeTracer", "TRACER_NAME", "instrument"],
+    }
+    for module, names in pinned.items():
+        assert module.__all__ == names, module.__name__
+        for name in names:
+            assert hasattr(module, name), f"{module.__name__}.{name}"
+
+
+def test_copies_of_a_subclassed_client_keep_its_class() -> None:
+    class MyClient(atom_stripe.AsyncStripeClient):
+        def tag(self) -> str:
+            return "mine"
+
+    client = MyClient("sk_test_subclass")
+    copy = client.with_options(max_retries=0)
+    on_account = client.for_account("acct_1")
+    assert type(copy) is MyClient and copy.tag() == "mine"
+    assert type(on_account) is MyClient and on_account.tag() == "mine"

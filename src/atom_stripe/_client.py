@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
+from typing_extensions import Self
 
 from . import _models  # noqa: F401  (pydantic's model machinery: every answer and event is parsed into a model)
 from ._checks import (
@@ -21,7 +22,7 @@ from ._checks import (
 )
 from ._errors import StripeValueError
 from ._generated.namespaces import Namespaces
-from ._hooks import HOOK_NAMES, Hook, HookName, Hooks, HookSet, StatsSnapshot
+from ._hooks import Hook, HookName, Hooks, HookSet, StatsSnapshot
 from ._request import DEFAULT_FILES_BASE_URL, Requester, Settings
 from ._throttle import RateLimiter, Throttle
 from ._transport import DEFAULT_MAX_RESPONSE_SIZE
@@ -159,7 +160,7 @@ class AsyncStripeClient(Namespaces):
         timeout: float | httpx.Timeout | None = None,
         total_timeout: float | None = _UNSET,
         max_response_size: int | None = None,
-    ) -> AsyncStripeClient:
+    ) -> Self:
         """A copy with some settings changed, sharing this client's connection pool.
 
         ``stripe_account=None`` clears a connected account set on this client, and
@@ -181,14 +182,12 @@ class AsyncStripeClient(Namespaces):
             changes["total_timeout"] = check_total_timeout(total_timeout)
         if max_response_size is not None:
             changes["max_response_size"] = check_max_response_size(max_response_size)
-        copy = object.__new__(AsyncStripeClient)
+        copy = object.__new__(type(self))  # a subclass keeps its class
         copy._requester = self._requester.evolve(**changes)
         return copy
 
     def add_hook(self, name: HookName, hook: Hook) -> None:
         """Add an ``on_request``, ``on_retry``, ``on_response`` or ``on_error`` hook (shared with copies)."""
-        if name not in HOOK_NAMES:
-            raise StripeValueError("name", f"must be one of {', '.join(HOOK_NAMES)}")
         self._requester.hooks.add(name, hook)
 
     def stats(self) -> StatsSnapshot:
@@ -196,7 +195,7 @@ class AsyncStripeClient(Namespaces):
         requester = self._requester
         return requester.stats.snapshot(requester.throttle.waits)
 
-    def for_account(self, stripe_account: str) -> AsyncStripeClient:
+    def for_account(self, stripe_account: str) -> Self:
         """A copy that acts on a connected account (``Stripe-Account`` on every request)."""
         if stripe_account is None:
             raise StripeValueError("stripe_account", "must be an account id such as 'acct_...'")

@@ -21,6 +21,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ._errors import StripeValueError
+
 logger = logging.getLogger("atom_stripe")
 
 HookName = Literal["on_request", "on_retry", "on_response", "on_error"]
@@ -67,6 +69,8 @@ class HookSet:
         return hook_set
 
     def add(self, name: HookName, hooks: Hooks) -> None:
+        if name not in HOOK_NAMES:
+            raise StripeValueError("name", f"must be one of {', '.join(HOOK_NAMES)}")
         if hooks is None:
             return
         items = [hooks] if callable(hooks) else list(hooks)

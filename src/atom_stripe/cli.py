@@ -34,10 +34,16 @@ import anyio
 from typing_extensions import is_typeddict
 
 from ._client import AsyncStripeClient
-from ._errors import APIConnectionError, APIStatusError, SignatureVerificationError, StripeError, StripeValueError
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    MissingExtraError,
+    SignatureVerificationError,
+    StripeError,
+    StripeValueError,
+)
 from ._generated.endpoints import ENDPOINTS
 from ._pagination import AsyncPaginator
-from .analytics._deps import MissingExtraError
 
 EXIT_OK, EXIT_API, EXIT_USAGE, EXIT_CONNECTION, EXIT_SIGNATURE = 0, 1, 2, 3, 4
 
@@ -472,14 +478,16 @@ async def export(
     """Every object of a kind with a live count on standard error, in CSV, JSON lines or
     Parquet, with the columns of ``analytics.to_frame`` in every format."""
     listing = list_call(stripe, kind)
+    from ._extras import needs_extra
     from .analytics import to_frame, write_frame
-    from .analytics._deps import need
 
-    need("pandas")
-    if fmt == "parquet":
-        need("pyarrow")
-        if path == "-":
-            raise StripeValueError("out", "Parquet is binary: give a file name")
+    with needs_extra("analytics"):
+        import pandas  # noqa: F401 - told before the first page is fetched
+
+        if fmt == "parquet":
+            import pyarrow  # noqa: F401
+    if fmt == "parquet" and path == "-":
+        raise StripeValueError("out", "Parquet is binary: give a file name")
     frame = await to_frame(listing(limit=100, **(where or {})), progress=True)
     write_frame(frame, out if path == "-" else path, fmt)
     return EXIT_OK

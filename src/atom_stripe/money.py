@@ -20,6 +20,23 @@ from decimal import Decimal, InvalidOperation
 
 from ._errors import StripeValueError
 
+__all__ = [
+    "ISO_CURRENCIES",
+    "MAX_AMOUNT",
+    "MAX_AMOUNT_BY_CURRENCY",
+    "THREE_DECIMAL",
+    "WHOLE_UNITS_TIMES_100",
+    "WHOLE_UNIT_PAYOUTS",
+    "ZERO_DECIMAL",
+    "check_amount",
+    "decimals",
+    "format_amount",
+    "from_minor_units",
+    "max_amount",
+    "normalize_currency",
+    "to_minor_units",
+]
+
 #: Currencies with no minor unit: the amount is in whole units.
 ZERO_DECIMAL = frozenset(
     ["bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "vnd", "vuv", "xaf", "xof", "xpf"]

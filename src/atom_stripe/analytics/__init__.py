@@ -9,7 +9,7 @@ a missing one raises :class:`MissingExtraError` naming the ``pip install`` to ru
 >>> daily = await analytics.revenue(stripe, start=date(2026, 3, 1), freq="D")  # doctest: +SKIP
 """
 
-from ._deps import MissingExtraError
+from .._errors import MissingExtraError
 from ._files import FORMATS, write_frame
 from ._frame import to_frame
 from ._money import MONEY_COLUMNS, SYMBOLS, format_frame, format_money, major_units

@@ -6,7 +6,7 @@ import json
 from typing import IO, TYPE_CHECKING, Any
 
 from .._errors import StripeValueError
-from ._deps import need
+from .._extras import needs_extra
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,7 +38,8 @@ def write_frame(frame: pd.DataFrame, target: str | IO[Any], fmt: str) -> None:
     if fmt == "csv":
         for_files(frame).to_csv(target, index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
     elif fmt == "parquet":
-        need("pyarrow")
+        with needs_extra("analytics"):
+            import pyarrow  # noqa: F401 - pandas imports it itself; this names the extra when missing
         for_files(frame).to_parquet(target, index=False)
     elif fmt == "jsonl":
         for_files(frame).to_json(target, orient="records", lines=True, date_format="iso", date_unit="s")

@@ -7,9 +7,9 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 from .._errors import StripeValueError
+from .._extras import needs_extra
 from .._models import StripeObject
 from .._pagination import AsyncPaginator, _PageBase
-from ._deps import need
 from ._progress import Progress
 
 if TYPE_CHECKING:
@@ -101,8 +101,8 @@ async def objects(source: Any, *, progress: bool | None = None) -> list[Any]:
 def build(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """Rows of flattened objects as a DataFrame with exact dtypes: integers stay integers
     (nullable ``Int64`` where a value is missing), timestamps become UTC datetimes."""
-    need("pandas")
-    import pandas as pd
+    with needs_extra("analytics"):
+        import pandas as pd
 
     names: dict[str, None] = {"id": None} if any("id" in r for r in rows) else {}
     for row in rows:
@@ -114,8 +114,8 @@ def build(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 def column(name: str, values: list[Any]) -> Any:
     """One column with the dtype its values call for."""
-    need("pandas")
-    import pandas as pd
+    with needs_extra("analytics"):
+        import pandas as pd
 
     present = [v for v in values if v is not None]
     missing = len(present) < len(values)
@@ -144,7 +144,8 @@ async def to_frame(source: Any, *, progress: bool | None = None) -> pd.DataFrame
     anything wider stays a Python object. ``progress`` shows a live count on standard error
     (default: on for a paginator).
     """
-    need("pandas")
+    with needs_extra("analytics"):
+        import pandas  # noqa: F401 - the missing extra is told before any page is fetched
     async with aclosing(each(source, progress=progress)) as found:
         rows = [flatten(plain(obj)) async for obj in found]  # a row per object as it comes, not the models
     return build(rows)

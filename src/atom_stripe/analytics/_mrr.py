@@ -9,7 +9,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from .._errors import StripeError
-from ._deps import need
+from .._extras import needs_extra
 from ._time import When, epoch, span
 
 if TYPE_CHECKING:
@@ -149,8 +149,8 @@ def _by_currency(subs: list[Recurring]) -> dict[str, list[Recurring]]:
 
 def mrr_table(subs: list[Recurring], at: int | None) -> pd.DataFrame:
     """MRR and paying subscriptions per currency at one time (None: now, by status)."""
-    need("pandas")
-    import pandas as pd
+    with needs_extra("analytics"):
+        import pandas as pd
 
     paying = _by_currency([s for s in subs if s.paying(at)])
     frame: pd.DataFrame = pd.DataFrame(
@@ -182,8 +182,8 @@ async def mrr(
     at that time, priced at today's items; every currency appears at every time (0 before its
     first subscription).
     """
-    need("pandas")
-    import pandas as pd
+    with needs_extra("analytics"):
+        import pandas as pd
 
     if at is None or isinstance(at, str) or not isinstance(at, Sequence):
         moment = None if at is None else epoch(at, "at")
@@ -204,8 +204,8 @@ async def mrr(
 
 def churn_table(subs: list[Recurring], first: int, last: int) -> pd.DataFrame:
     """Per currency: subscriptions paying at ``first``, and those of them that ended before ``last``."""
-    need("pandas")
-    import pandas as pd
+    with needs_extra("analytics"):
+        import pandas as pd
 
     base = _by_currency([s for s in subs if s.paying(first)])
     rows = []

@@ -6,7 +6,7 @@ import textwrap
 from typing import TYPE_CHECKING, Any
 
 from .._errors import StripeValueError
-from ._deps import need
+from .._extras import needs_extra
 from ._money import format_money
 
 if TYPE_CHECKING:
@@ -18,15 +18,16 @@ COLORS = {"gross": "#2e7d32", "refunds": "#c62828", "fees": "#ef6c00", "net": "#
 
 
 def _money_axis(ax: Axes, currency: str) -> None:
-    ticker = need("matplotlib.ticker")
+    with needs_extra("analytics"):
+        from matplotlib import ticker
     ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda y, _pos: format_money(round(y), currency)))
     ax.grid(axis="y", alpha=0.3)
     ax.set_ylabel(currency.upper())
 
 
 def _figure(rows: int, cols: int = 1, *, width: float = 9.0, height: float = 2.6) -> tuple[Figure, list[Axes]]:
-    need("matplotlib")
-    from ._chart import Chart
+    with needs_extra("analytics"):
+        from ._chart import Chart  # subclasses matplotlib's Figure
 
     figure = Chart(figsize=(width, 0.8 + height * rows), layout="constrained")
     axes = figure.subplots(rows, cols, squeeze=False, sharex=cols == 1)

@@ -6,8 +6,8 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 from .._errors import StripeValueError
+from .._extras import needs_extra
 from ..money import normalize_currency
-from ._deps import need
 from ._time import When, span
 
 if TYPE_CHECKING:
@@ -44,8 +44,8 @@ async def revenue(
     is the settlement currency of the balance. Every period in the span appears for every
     currency seen, with zeros where nothing happened. Amounts in different currencies are never added.
     """
-    need("pandas")
-    import pandas as pd
+    with needs_extra("analytics"):
+        import pandas as pd
 
     if freq not in FREQS:
         raise StripeValueError("freq", f"must be one of {', '.join(FREQS)}, not {freq!r}")

@@ -76,6 +76,8 @@ from .._throttle import RateLimiterError, RateLimiterUnavailableError
 from ..models import Account, Balance, Subscription
 from ..webhooks import WebhookRouter
 
+__all__ = ["create_stripe_router", "error_response", "install_error_handlers"]
+
 T = TypeVar("T")
 SEARCHABLE = ("customers", "payments", "subscriptions", "products", "prices", "charges")
 #: Room for every searchable name once, with separators and spaces.

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from .._extras import needs_extra
-from .._hooks import CallRecord, HookSet
+from .._hooks import CallRecord, Hook, HookName
 
 with needs_extra("otel"):
     from opentelemetry import trace
@@ -28,9 +28,11 @@ with needs_extra("otel"):
 TRACER_NAME = "atom_stripe"
 
 
+__all__ = ["StripeTracer", "TRACER_NAME", "instrument"]
+
+
 class _Instrumentable(Protocol):
-    @property
-    def _requester(self) -> Any: ...
+    def add_hook(self, name: HookName, hook: Hook) -> None: ...
 
 
 class StripeTracer:
@@ -97,9 +99,8 @@ class StripeTracer:
 def instrument(client: _Instrumentable, *, tracer_provider: trace.TracerProvider | None = None) -> StripeTracer:
     """Trace every call of ``client`` (and of its ``with_options`` copies)."""
     tracer = StripeTracer(tracer_provider)
-    hooks: HookSet = client._requester.hooks
-    hooks.add("on_request", tracer.on_request)
-    hooks.add("on_retry", tracer.on_retry)
-    hooks.add("on_response", tracer.on_response)
-    hooks.add("on_error", tracer.on_error)
+    client.add_hook("on_request", tracer.on_request)
+    client.add_hook("on_retry", tracer.on_retry)
+    client.add_hook("on_response", tracer.on_response)
+    client.add_hook("on_error", tracer.on_error)
     return tracer

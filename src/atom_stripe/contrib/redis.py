@@ -30,14 +30,13 @@ import anyio
 import sniffio
 
 from .._errors import StripeError, StripeUsageError, StripeValueError
+from .._extras import needs_extra
 from .._throttle import GCRALimiter, RateLimiter, RateLimiterUnavailableError, check_rate
 from ..webhooks import Claim, EventStoreError
 
-try:
+with needs_extra("redis"):
     from redis.asyncio import Redis
     from redis.exceptions import OutOfMemoryError, RedisError, ResponseError
-except ImportError as exc:  # pragma: no cover - depends on the install
-    raise ImportError("atom_stripe.contrib.redis needs the redis package: pip install 'atom_stripe[redis]'") from exc
 
 __all__ = ["RedisEventStore", "RedisRateLimiter"]
 

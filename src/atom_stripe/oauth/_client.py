@@ -21,7 +21,7 @@ from .._checks import check_key, check_retries, check_timeout
 from .._client import DEFAULT_API_VERSION, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from .._encoding import flatten
 from .._errors import OAuthStateError, StripeError, StripeValueError, make_status_error
-from .._hooks import Hooks, HookSet
+from .._hooks import Hook, HookName, Hooks, HookSet
 from .._request import Requester, Settings
 from ._store import TokenStore
 from ._token import OAuthToken
@@ -103,6 +103,10 @@ class StripeOAuth:
 
     def __repr__(self) -> str:
         return f"StripeOAuth(client_id={self.client_id!r}, base_url={self.base_url!r})"
+
+    def add_hook(self, name: HookName, hook: Hook) -> None:
+        """Add an ``on_request``, ``on_retry``, ``on_response`` or ``on_error`` hook, as on the client."""
+        self._requester.hooks.add(name, hook)
 
     # -- lifecycle --------------------------------------------------------------------
 

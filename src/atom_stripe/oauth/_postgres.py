@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
+from .._extras import needs_extra
 from .._throttle import check_rate
 from ._store import KeyInput, Sealer, TokenStoreError
 from ._token import OAuthToken
@@ -38,10 +39,8 @@ class TokenStoreUnavailableError(TokenStoreError):
 
 
 def _asyncpg() -> Any:
-    try:
+    with needs_extra("postgres"):
         import asyncpg
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise TokenStoreError("PostgresTokenStore needs asyncpg: pip install 'atom_stripe[postgres]'") from exc
     return asyncpg
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
 import anyio
 
 from .._errors import StripeError
+from .._extras import needs_extra
 from ._token import OAuthToken
 
 if TYPE_CHECKING:
@@ -87,12 +88,8 @@ class Sealer:
         self.fernet: Any = None
         if key is None:
             return
-        try:
+        with needs_extra("oauth"):
             from cryptography.fernet import Fernet, MultiFernet
-        except ImportError as exc:  # pragma: no cover - depends on the install
-            raise TokenStoreError(
-                "Encryption needs the 'cryptography' package: pip install atom_stripe[oauth]"
-            ) from exc
         if isinstance(key, (Fernet, MultiFernet)):
             self.fernet = key
             return
