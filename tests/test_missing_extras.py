@@ -52,6 +52,10 @@ CASES = {
         "import pandas as pd\nfrom atom_stripe import analytics\n"
         "analytics.write_frame(pd.DataFrame({'a': [1]}), 'out.parquet', 'parquet')",
     ),
+    "sync": (
+        "duckdb",
+        "import anyio\nfrom atom_stripe.sync import Mirror\nanyio.run(Mirror.open, 'stripe.duckdb')",
+    ),
     "analytics charts": (
         "matplotlib",
         "import pandas as pd\nfrom atom_stripe import analytics\n"

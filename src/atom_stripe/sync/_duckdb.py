@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 
-from .._errors import MissingExtraError
+from .._extras import needs_extra
 from . import _sql as sql
 from ._errors import SyncDatabaseError
 from ._schema import KINDS, MIGRATIONS, SCHEMA, Kind, now, row
@@ -50,10 +50,8 @@ class DuckStore:
 
     @classmethod
     async def open(cls, path: str) -> DuckStore:
-        try:
+        with needs_extra("sync"):
             import duckdb
-        except ImportError as exc:
-            raise MissingExtraError("sync", "duckdb") from exc
 
         def connect() -> Any:
             try:

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from .._errors import MissingExtraError, StripeValueError
+from .._errors import StripeValueError
+from .._extras import needs_extra
 from ._backfill import PAGE_SIZE, Backfill, Progress, ProgressCallback, fetch_page
 from ._duckdb import DuckStore, Range, Write
 from ._errors import EventCursorExpiredError, SyncStateError
@@ -270,10 +271,8 @@ class Mirror:
         """Run a query (``?`` placeholders for ``params``) and return a pandas DataFrame."""
         if not isinstance(query, str) or not query.strip():
             raise StripeValueError("query", "must be a SQL statement")
-        try:
+        with needs_extra("analytics"):
             import pandas  # noqa: F401 - DuckDB's .df() needs it
-        except ImportError as exc:
-            raise MissingExtraError("analytics", "pandas") from exc
         return await self._store.frame(query, params)
 
     async def migrations(self) -> list[int]:

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import anyio
 import sniffio
 
-from .._errors import MissingExtraError
+from .._extras import needs_extra
 from . import _sql as sql
 from ._duckdb import Range, Write
 from ._errors import SyncDatabaseError, SyncError
@@ -32,10 +32,8 @@ class PgStore:
     async def connect(cls, dsn: str) -> PgStore:
         if sniffio.current_async_library() != "asyncio":
             raise SyncError("the PostgreSQL mirror uses asyncpg, which runs on asyncio: not on trio")
-        try:
+        with needs_extra("postgres"):
             import asyncpg
-        except ImportError as exc:
-            raise MissingExtraError("postgres", "asyncpg") from exc
         try:
             connection = await asyncpg.connect(dsn)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
