@@ -6,16 +6,19 @@ import json
 import os
 import subprocess
 import sys
+import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import httpx
 import pytest
 import respx
 
 from atom_stripe import AsyncStripeClient, _retry
 
 from .faultrig import FaultRig
-from .helpers import API, FIXTURES, KEY, ROOT, Sleeps
+from .helpers import API, FIXTURES, KEY, ROOT, Sleeps, fixture_bytes
 from .servers import PostgresServer, RedisServer
 
 # The fake Stripe's fixtures (stripe_fake, stripe_client), as an installed atom_stripe registers them
@@ -61,6 +64,25 @@ def api() -> Iterator[respx.MockRouter]:
     """respx routes for Stripe's API host; an unmatched request fails the test."""
     with respx.mock(base_url=API, using="httpx", assert_all_called=False) as router:
         yield router
+
+
+@pytest.fixture
+def sent(api: respx.MockRouter, fixtures: dict[str, Any]) -> list[float]:
+    """When each request reached the (mocked) API (a customer answers every retrieve)."""
+    times: list[float] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        times.append(time.monotonic())
+        return httpx.Response(200, content=fixture_bytes(fixtures, "customer"))
+
+    api.get(url__regex=r"/v1/customers/.*").mock(side_effect=answer)
+    return times
+
+
+@pytest.fixture
+def table() -> str:
+    """A fresh table name for a token store."""
+    return f"tokens_{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture

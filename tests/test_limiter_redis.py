@@ -9,16 +9,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
-import httpx
 import pytest
-import respx
 from redis.asyncio import Redis
 
 from atom_stripe import AsyncStripeClient, StripeValueError
 from atom_stripe.contrib.redis import RedisRateLimiter
 from atom_stripe.ratelimit import LocalRateLimiter, RateLimiterError, RateLimiterUnavailableError
 
-from .helpers import KEY, fixture_bytes
+from .helpers import KEY
 from .servers import RedisServer
 from .test_rate_limiters import ASYNCIO_CANCELS, SPACING, hundred_give_up_then_one_goes_at_once
 
@@ -30,19 +28,6 @@ def anyio_backend() -> str:
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture
-def sent(api: respx.MockRouter, fixtures: dict[str, Any]) -> list[float]:
-    """When each request reached the (mocked) API."""
-    times: list[float] = []
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        times.append(time.monotonic())
-        return httpx.Response(200, content=fixture_bytes(fixtures, "customer"))
-
-    api.get(url__regex=r"/v1/customers/.*").mock(side_effect=answer)
-    return times
 
 
 async def test_a_frozen_redis_is_a_typed_error_within_the_time_limit(

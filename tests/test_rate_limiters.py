@@ -10,27 +10,12 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import anyio
-import httpx
 import pytest
-import respx
 
 from atom_stripe import AsyncStripeClient, StripeValueError
 from atom_stripe.ratelimit import LocalRateLimiter, RateLimiter, RateLimiterError
 
-from .helpers import KEY, fixture_bytes
-
-
-@pytest.fixture
-def sent(api: respx.MockRouter, fixtures: dict[str, Any]) -> list[float]:
-    """When each request reached the (mocked) API."""
-    times: list[float] = []
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        times.append(time.monotonic())
-        return httpx.Response(200, content=fixture_bytes(fixtures, "customer"))
-
-    api.get(url__regex=r"/v1/customers/.*").mock(side_effect=answer)
-    return times
+from .helpers import KEY
 
 
 async def calls(clients: list[AsyncStripeClient], n: int) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -28,11 +27,6 @@ KEY = Fernet.generate_key()
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"  # asyncpg is asyncio only
-
-
-@pytest.fixture
-def table() -> str:
-    return f"tokens_{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture

@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import AsyncIterator
 
 import anyio
 import asyncpg
 import pytest
-from cryptography.fernet import Fernet
 
 from atom_stripe.oauth import OAuthToken, PostgresTokenStore, StripeOAuth, TokenStoreUnavailableError
 
 from .servers import PostgresServer
 from .test_oauth import CLIENT_ID, PLATFORM_KEY, FakeConnect, connect  # noqa: F401 (a fixture)
-
-KEY = Fernet.generate_key()
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"  # asyncpg is asyncio only
-
-
-@pytest.fixture
-def table() -> str:
-    return f"tokens_{uuid.uuid4().hex[:8]}"
+from .test_replicas_postgres import KEY, anyio_backend  # noqa: F401 (a fixture: asyncio only)
 
 
 @pytest.fixture
