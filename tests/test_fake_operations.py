@@ -81,6 +81,9 @@ def seeded() -> FakeStripe:
     fake.add("charge", id="ch_1", amount=1000, amount_captured=1000, amount_refunded=0, captured=True)
     fake.add("payment_intent", id="pi_1", status="succeeded", latest_charge="ch_1")
     fake.add("test_helpers.test_clock", id="test_clock_1", frozen_time=0)
+    # An Express account: login links are for accounts with the Express Dashboard.
+    express = {"type": "application", "stripe_dashboard": {"type": "express"}}
+    fake.add("account", id="account_1", type="express", controller=express)
     recurring = {"interval": "month", "interval_count": 1, "usage_type": "licensed"}
     price = fake.add(
         "price", id="x_1", product="x_1", unit_amount=1000, unit_amount_decimal="1000", recurring=recurring

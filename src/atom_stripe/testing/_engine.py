@@ -107,6 +107,9 @@ class Ctx:
     params: dict[str, Any]
     request_id: str | None
     idempotency_key: str | None
+    #: The acting account: the platform's (``fake.platform_account``) or a connected account's
+    #: (``Stripe-Account``, or an OAuth access token's). ``None``: the platform's.
+    account: str | None = None
     object_name: str = field(init=False)
     #: Whether events emitted now are automatic (``request.id`` null): Stripe's own work, such as
     #: what a test clock's advance sets off, rather than the direct effect of this request.
@@ -114,10 +117,27 @@ class Ctx:
 
     def __post_init__(self) -> None:
         self.object_name = object_of(self.endpoint.result)
+        if self.account is None:
+            self.account = self.fake.platform_account
 
     @property
     def store(self) -> Store:
-        return self.fake.store
+        """The acting account's objects: all this request may read or write."""
+        return self.fake.store_of(self.account)
+
+    @property
+    def platform(self) -> bool:
+        """Whether the platform acts (no ``Stripe-Account``), not a connected account."""
+        return self.account == self.fake.platform_account
+
+    def on(self, account: str | None) -> Ctx:
+        """This request acting on another account (``None``: the platform): its objects, its
+        events (same request id), e.g. a destination charge's payment on the connected account."""
+        other = Ctx(
+            self.fake, self.name, self.endpoint, self.ids, self.params, self.request_id, self.idempotency_key, account
+        )
+        other.automatic_events = self.automatic_events
+        return other
 
     @property
     def last_id(self) -> str:
@@ -125,11 +145,11 @@ class Ctx:
 
     def now(self, customer: str | None = None) -> int:
         """The time for a customer (its test clock's, if it has one), or the wall clock's."""
-        return self.fake.now(customer)
+        return self.fake.now(customer, self.store)
 
     def clock_time(self, obj: Mapping[str, Any]) -> int:
         """The time for an object: its customer's test clock's, if it belongs to a clock customer."""
-        return self.fake.time_of(obj)
+        return self.fake.time_of(obj, self.store)
 
     def emit(
         self,
@@ -143,9 +163,9 @@ class Ctx:
         gives it a null ``request`` as Stripe does for events no API request caused directly
         (https://docs.stripe.com/api/events/object#event_object-request)."""
         if automatic if automatic is not None else self.automatic_events:
-            self.fake.emit(event_type, obj, previous, None, None)
+            self.fake.emit(event_type, obj, previous, None, None, account=self.account)
         else:
-            self.fake.emit(event_type, obj, previous, self.request_id, self.idempotency_key)
+            self.fake.emit(event_type, obj, previous, self.request_id, self.idempotency_key, account=self.account)
 
     @contextlib.contextmanager
     def automatic(self) -> Iterator[None]:
@@ -476,14 +496,14 @@ def singleton(ctx: Ctx, *, update: bool = False, delete: bool = False) -> dict[s
     """An object that exists once (``/v1/balance``), or once per parent (a customer's cash balance)."""
     parent = ctx.parent() if ctx.endpoint.ids else None
     key = f"{ctx.object_name}:{parent['id'] if parent else ''}"
-    obj = ctx.fake.singletons.get(key)
+    obj = ctx.store.singletons.get(key)
     if obj is None:
         obj = ctx.store.template(ctx.object_name, ctx.now())
         if parent is not None:
             obj.update(link(ctx, parent))
-        ctx.fake.singletons[key] = obj
+        ctx.store.singletons[key] = obj
     if delete:
-        del ctx.fake.singletons[key]
+        del ctx.store.singletons[key]
         return obj
     return ctx.update(obj) if update else obj
 

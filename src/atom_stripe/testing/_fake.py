@@ -25,7 +25,8 @@ from .._client import DEFAULT_API_VERSION, AsyncStripeClient
 from .._endpoint import Endpoint, find_endpoint
 from .._errors import StripeValueError
 from .._generated.endpoints import ENDPOINTS
-from . import _billing, _customers, _events, _payments, _setup_intents, _statuses  # noqa: F401 - they register their behaviours
+from . import _accounts, _billing, _connect_pages, _customers, _events, _payments, _setup_intents, _statuses  # noqa: F401 - they register their behaviours
+from ._accounts import PLATFORM_ACCOUNT, OAuthGrants, acting_account, mask_key
 from ._engine import Ctx, answer
 from ._store import Store, load_fixtures, new_id
 from ._webhooks import Delivery, Outbox
@@ -64,8 +65,14 @@ class FakeStripe:
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise StripeValueError(name, f"must be a positive whole number, not {value!r}")
-        self.store = Store(load_fixtures())
-        self.singletons: dict[str, dict[str, Any]] = {}
+        #: The platform's own account id: the account a request without ``Stripe-Account`` acts on.
+        self.platform_account = PLATFORM_ACCOUNT
+        #: Every account's objects, by account id: the platform's and each connected account's.
+        self.stores: dict[str, Store] = {PLATFORM_ACCOUNT: Store(load_fixtures())}
+        #: OAuth codes, access and refresh tokens handed out (``/oauth/token``).
+        self.oauth = OAuthGrants()
+        #: The base URL of the fake while served (:meth:`serve`): links it hands out point there.
+        self.base_url: str | None = None
         #: The last ``max_requests_kept`` requests received (older ones dropped): ``method``,
         #: ``path``, ``params`` (decoded) and ``headers`` (lower-case names; the API key
         #: shortened to ``Bearer sk_test_...abcd``).
@@ -85,6 +92,36 @@ class FakeStripe:
 
     def __repr__(self) -> str:
         return f"<FakeStripe requests={len(self.requests)}>"
+
+    # -- accounts ---------------------------------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        """The platform's own objects."""
+        return self.stores[self.platform_account]
+
+    def store_of(self, account: str | None) -> Store:
+        """The objects of one account (``None``: the platform's); a ``StripeValueError`` for an
+        account this platform does not have (never another account's objects)."""
+        found = self.stores.get(account or self.platform_account)
+        if found is None:
+            raise StripeValueError("stripe_account", f"no such connected account on this fake: {account!r}")
+        return found
+
+    def complete_onboarding(self, account: str) -> dict[str, Any]:
+        """Play a connected account's user finishing onboarding: capabilities active, nothing due,
+        charges and payouts enabled, an ``account.updated`` event (to Connect webhooks). Returns
+        the account."""
+        with self._lock:
+            if not _accounts.connected(self, account):
+                raise StripeValueError("account", f"no such connected account on this fake: {account!r}")
+            ctx = Ctx(self, "accounts.update", ENDPOINTS["accounts.update"], {"account": account}, {}, None, None)
+            with ctx.automatic():
+                return copy.deepcopy(_accounts.complete_onboarding(ctx, account))
+
+    def connected_accounts(self) -> list[str]:
+        """The ids of the connected accounts, oldest first."""
+        return [a for a in self.stores if _accounts.connected(self, a)]
 
     # -- clients ----------------------------------------------------------------------------
 
@@ -119,9 +156,11 @@ class FakeStripe:
         server = _server(self, host, port)
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         thread.start()
+        base = self.base_url = f"http://{host}:{server.server_address[1]}"
         try:
-            yield f"http://{host}:{server.server_address[1]}"
+            yield base
         finally:
+            self.base_url = None
             await anyio.to_thread.run_sync(server.shutdown)
             server.server_close()
 
@@ -196,28 +235,32 @@ class FakeStripe:
 
     # -- time ---------------------------------------------------------------------------------
 
-    def now(self, customer: str | None = None) -> int:
-        """The time for a customer: its test clock's frozen time, if it has one."""
+    def now(self, customer: str | None = None, store: Store | None = None) -> int:
+        """The time for a customer (of ``store``'s account; the platform's by default): its test
+        clock's frozen time, if it has one."""
+        store = store or self.store
         if customer is not None:
-            found = self.store.find(customer, "customer")
+            found = store.find(customer, "customer")
             clock_id = found.get("test_clock") if found else None
-            clock = self.store.find(clock_id, "test_helpers.test_clock") if isinstance(clock_id, str) else None
+            clock = store.find(clock_id, "test_helpers.test_clock") if isinstance(clock_id, str) else None
             if clock is not None:
                 return int(clock["frozen_time"])
         return int(time.time())
 
-    def time_of(self, obj: Mapping[str, Any]) -> int:
+    def time_of(self, obj: Mapping[str, Any], store: Store | None = None) -> int:
         """The time for an object: the frozen time of its test clock (its own, or its customer's),
         so everything of a clock customer (charges, refunds, balance transactions, events) carries
-        the clock's time, as on Stripe; the wall clock's otherwise."""
+        the clock's time, as on Stripe; the wall clock's otherwise. ``store``: the object's
+        account's (the platform's by default)."""
+        store = store or self.store
         clock_id = obj.get("test_clock")
         if not isinstance(clock_id, str):
-            customer = self.store.find(self.customer_of(obj) or "", "customer")
+            customer = store.find(self.customer_of(obj, store=store) or "", "customer")
             clock_id = customer.get("test_clock") if customer else None
-        clock = self.store.find(clock_id, "test_helpers.test_clock") if isinstance(clock_id, str) else None
+        clock = store.find(clock_id, "test_helpers.test_clock") if isinstance(clock_id, str) else None
         return int(clock["frozen_time"]) if clock is not None else int(time.time())
 
-    def customer_of(self, obj: Mapping[str, Any], depth: int = 0) -> str | None:
+    def customer_of(self, obj: Mapping[str, Any], depth: int = 0, store: Store | None = None) -> str | None:
         """The id of the customer an object belongs to: its own (a customer), its ``customer``,
         or that of the object it was made from (a refund's charge, a balance transaction's source)."""
         if obj.get("object") == "customer":
@@ -225,20 +268,26 @@ class FakeStripe:
         found = _id_of(obj.get("customer"))
         if found is not None or depth > 2:
             return found
+        store = store or self.store
         for key in _LINKS:
-            linked = self.store.find(_id_of(obj.get(key)) or "")
-            if linked is not None and linked is not obj and (found := self.customer_of(linked, depth + 1)):
+            linked = store.find(_id_of(obj.get(key)) or "")
+            if linked is not None and linked is not obj and (found := self.customer_of(linked, depth + 1, store)):
                 return found
         return None
 
     # -- objects, for tests to set the scene ------------------------------------------------------
 
-    def add(self, object_name: str, **fields: Any) -> dict[str, Any]:
-        """Store an object of any type (Stripe's example with ``fields`` set), e.g. a dispute to work on."""
+    def add(self, object_name: str, *, stripe_account: str | None = None, **fields: Any) -> dict[str, Any]:
+        """Store an object of any type (Stripe's example with ``fields`` set), e.g. a dispute to
+        work on; on a connected account with ``stripe_account``. An ``account`` added is a
+        connected account of the platform."""
         with self._lock:
-            obj = self.store.template(object_name, self.now(), fields.pop("id", None))
+            store = self.store_of(stripe_account)
+            obj = store.template(object_name, self.now(), fields.pop("id", None))
             obj.update(fields)
-            return copy.deepcopy(self.store.put(obj))
+            if object_name == "account" and store is self.store:
+                _accounts.open_account(self, obj["id"])  # an account added is a connected account
+            return copy.deepcopy(store.put(obj))
 
     def fail_next(self, status: int = 500, *, times: int = 1, type: str = "api_error", message: str = "") -> None:
         """Answer the next ``times`` requests with this error (an outage, a 429...) before doing anything."""
@@ -246,17 +295,21 @@ class FakeStripe:
         with self._lock:
             self._failures += [FakeError(status, text, type=type) for _ in range(times)]
 
-    def authenticate(self, payment_intent: str, *, succeed: bool = True) -> dict[str, Any]:
+    def authenticate(
+        self, payment_intent: str, *, succeed: bool = True, stripe_account: str | None = None
+    ) -> dict[str, Any]:
         """Play the customer on a PaymentIntent or a SetupIntent (``seti_...``) in
         ``requires_action`` (3-D Secure): authenticate (it is charged, or set up and attached)
-        or fail (``requires_payment_method``). Returns the intent."""
+        or fail (``requires_payment_method``); of a connected account with ``stripe_account``.
+        Returns the intent."""
 
         setup = payment_intent.startswith("seti_")
         kind = "setup_intent" if setup else "payment_intent"
         name = "setup_intents.confirm" if setup else "payment_intents.confirm"
         with self._lock:
             # The customer's answer is no API request of the service's: its events are automatic.
-            ctx = Ctx(self, name, ENDPOINTS[name], {"intent": payment_intent}, {}, None, None)
+            self.store_of(stripe_account)
+            ctx = Ctx(self, name, ENDPOINTS[name], {"intent": payment_intent}, {}, None, None, stripe_account)
             play = _setup_intents.authenticate if setup else _payments.authenticate
             try:
                 with ctx.automatic():
@@ -270,29 +323,32 @@ class FakeStripe:
     def snapshot(self) -> bytes:
         """Everything this fake holds, to :meth:`restore` later (a seeded scene shared by many tests)."""
         with self._lock:
-            store = self.store
-            state = [store.objects, store.types, store.parents, store.cards, self.singletons, store.deleted]
-            return json.dumps(state).encode()
+            stores = {account: store.state() for account, store in self.stores.items()}
+            return json.dumps({"stores": stores, "oauth": self.oauth.state()}).encode()
 
     def restore(self, snapshot: bytes) -> None:
         """Hold exactly what :meth:`snapshot` saw (requests, deliveries and idempotency keys are kept)."""
         with self._lock:
-            store = self.store
-            (store.objects, store.types, store.parents, store.cards, self.singletons, store.deleted) = json.loads(
-                snapshot
-            )
+            state = json.loads(snapshot)
+            self.stores = {}
+            for account, held in state["stores"].items():
+                self.stores[account] = Store(load_fixtures())
+                self.stores[account].set_state(held)
+            self.oauth.set_state(state["oauth"])
 
-    def get(self, object_id: str) -> dict[str, Any] | None:
-        """A copy of the object held under this id (any type), or None."""
+    def get(self, object_id: str, *, stripe_account: str | None = None) -> dict[str, Any] | None:
+        """A copy of the object held under this id (any type) by the platform (or by the
+        connected account ``stripe_account``), or None."""
         with self._lock:
-            found = self.store.find(object_id)
+            found = self.store_of(stripe_account).find(object_id)
             return copy.deepcopy(found) if found is not None else None
 
-    def events(self, event_type: str | None = None) -> list[dict[str, Any]]:
-        """The events so far, oldest first (of one type if given)."""
+    def events(self, event_type: str | None = None, *, stripe_account: str | None = None) -> list[dict[str, Any]]:
+        """The platform's events so far (or the connected account ``stripe_account``'s), oldest
+        first (of one type if given)."""
         with self._lock:
-            found = [e for e in reversed(self.store.all("event")) if event_type in (None, e["type"])]
-            return copy.deepcopy(found)
+            held = self.store_of(stripe_account).all("event")
+            return copy.deepcopy([e for e in reversed(held) if event_type in (None, e["type"])])
 
     # -- handling one request ---------------------------------------------------------------------
 
@@ -303,6 +359,7 @@ class FakeStripe:
         request_id = new_id("req")
         out_headers = {"Request-Id": request_id, "Stripe-Version": headers.get("stripe-version", DEFAULT_API_VERSION)}
         idempotency_key = headers.get("idempotency-key") if method == "POST" else None
+        account = headers.get("stripe-account") or self.platform_account
         with self._lock:
             record: dict[str, Any] = {"method": method, "path": path, "params": {}, "headers": _redacted(headers)}
             self.requests.append(record)
@@ -311,22 +368,26 @@ class FakeStripe:
             try:
                 if self._failures:
                     raise self._failures.pop(0)
+                connect_page = _connect_pages.page(self, method, path, query, body, headers)
+                if connect_page is not None:
+                    return connect_page
                 name, endpoint, ids = _route(method, path)
-                _authenticate(headers)
+                key = _authenticate(headers)
+                account = acting_account(self, key, headers.get("stripe-account"))
                 raw = _read(method, query, body, headers.get("content-type", ""))
                 record["params"] = raw
                 if idempotency_key is not None:
-                    replay = self._replay(headers, idempotency_key, path, query, body)
+                    replay = self._replay(account, idempotency_key, path, query, body)
                     if replay is not None:
                         return replay
                 expand = _expand_list(raw.pop("expand", None))
                 params = typed_params(endpoint.params_type, raw)
                 record["params"] = {**params, "expand": expand} if expand else params
-                ctx = Ctx(self, name, endpoint, ids, params, request_id, idempotency_key)
+                ctx = Ctx(self, name, endpoint, ids, params, request_id, idempotency_key, account)
                 result = answer(ctx)
                 if isinstance(result, bytes):
                     return 200, {**out_headers, "Content-Type": "application/pdf"}, result
-                payload = self._expanded(result, expand)
+                payload = self._expanded(result, expand, ctx.store)
                 status = 200
             except FakeError as exc:
                 status, payload = exc.status, {"error": {**exc.body, "request_log_url": None}}
@@ -336,10 +397,12 @@ class FakeStripe:
                 payload = {"error": {"type": "api_error", "message": f"The fake Stripe failed: {exc!r}"}}
             content = json.dumps(payload).encode()
             out_headers["Content-Type"] = "application/json"
-            if idempotency_key is not None and status < 500 and status not in (409, 429):
+            # Keys are per account (https://docs.stripe.com/api/idempotent_requests): one refused
+            # before its account was known is kept under the header's value, as it was sent.
+            if idempotency_key is not None and status < 500 and status not in (409, 429, 401, 403):
                 out_headers["Idempotency-Key"] = idempotency_key
                 fingerprint = _fingerprint(method, path, query, body)
-                self._idempotency[(headers.get("stripe-account", ""), idempotency_key)] = (
+                self._idempotency[(account, idempotency_key)] = (
                     fingerprint,
                     status,
                     out_headers,
@@ -350,9 +413,9 @@ class FakeStripe:
             return status, out_headers, content
 
     def _replay(
-        self, headers: Mapping[str, str], key: str, path: str, query: str, body: bytes
+        self, account: str, key: str, path: str, query: str, body: bytes
     ) -> tuple[int, dict[str, str], bytes] | None:
-        cached = self._idempotency.get((headers.get("stripe-account", ""), key))
+        cached = self._idempotency.get((account, key))
         if cached is None:
             return None
         fingerprint, status, first_headers, content = cached
@@ -365,14 +428,14 @@ class FakeStripe:
             )
         return status, {**first_headers, "Idempotent-Replayed": "true"}, content
 
-    def _expanded(self, result: dict[str, Any], expand: list[str]) -> dict[str, Any]:
+    def _expanded(self, result: dict[str, Any], expand: list[str], store: Store) -> dict[str, Any]:
         if not expand:
             out = copy.deepcopy(result)
         elif result.get("object") in ("list", "search_result"):
             inner = [p.removeprefix("data.") for p in expand if p.startswith("data.")]
-            out = {**result, "data": [self.store.expand(item, inner) for item in result["data"]]}
+            out = {**result, "data": [store.expand(item, inner) for item in result["data"]]}
         else:
-            out = self.store.expand(result, expand)
+            out = store.expand(result, expand)
         _leave_out_includable(out, "", frozenset(expand))
         return out
 
@@ -385,18 +448,27 @@ class FakeStripe:
         previous: Mapping[str, Any] | None,
         request_id: str | None,
         idempotency_key: str | None,
+        *,
+        account: str | None = None,
     ) -> dict[str, Any]:
-        event = self.store.template("event", self.time_of(obj))
+        """Record an event on an account (``None``: the platform) and send it to the endpoints
+        that get it. A connected account's event names it in ``account``
+        (https://docs.stripe.com/api/events/object#event_object-account)."""
+        account = account or self.platform_account
+        store = self.store_of(account)
+        event = store.template("event", self.time_of(obj, store))
         data: dict[str, Any] = {"object": copy.deepcopy(dict(obj))}
         if previous:
             data["previous_attributes"] = copy.deepcopy(dict(previous))
         endpoints = [
             we
-            for we in self.store.all("webhook_endpoint")
+            for we in self._endpoints_of(account)
             if we.get("status") == "enabled"
             and we.get("secret")
             and ("*" in we.get("enabled_events", ()) or event_type in we.get("enabled_events", ()))
         ]
+        if account != self.platform_account:
+            event["account"] = account
         event.update(
             type=event_type,
             data=data,
@@ -404,18 +476,30 @@ class FakeStripe:
             pending_webhooks=len(endpoints),
             request={"id": request_id, "idempotency_key": idempotency_key},
         )
-        self.store.put(event)
+        store.put(event)
         if endpoints:
             payload = json.dumps(event).encode()
             for endpoint in endpoints:
                 self._outbox.send(Delivery(event["id"], event_type, endpoint["url"]), payload, endpoint["secret"])
         return event
 
+    def _endpoints_of(self, account: str) -> list[dict[str, Any]]:
+        """The webhook endpoints an account's events go to: the account's own endpoints (not
+        Connect ones); for a connected account, also its platform's Connect endpoints
+        (``connect=true``), which get only connected accounts' events
+        (https://docs.stripe.com/connect/webhooks)."""
+        own = self.store_of(account)
+        found = [we for we in own.all("webhook_endpoint") if we["id"] not in own.connect_endpoints]
+        if account != self.platform_account:
+            platform = self.store
+            found += [we for we in platform.all("webhook_endpoint") if we["id"] in platform.connect_endpoints]
+        return found
+
     def _delivered(self, event_id: str) -> None:
         """``pending_webhooks``: "webhooks that haven't been successfully delivered" (Stripe's
         event object), one fewer for each delivery that succeeded."""
         with self._lock:
-            event = self.store.find(event_id, "event")
+            event = next((e for s in self.stores.values() if (e := s.find(event_id, "event"))), None)
             if event is not None and event.get("pending_webhooks", 0) > 0:
                 event["pending_webhooks"] -= 1
 
@@ -495,7 +579,7 @@ def _redacted(headers: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-def _authenticate(headers: Mapping[str, str]) -> None:
+def _authenticate(headers: Mapping[str, str]) -> str:
     """Only test mode keys (``sk_test_``, ``rk_test_``) are taken, as on Stripe's test mode; any
     other is refused with Stripe's 401, the key masked as Stripe masks it."""
     auth = headers.get("authorization", "")
@@ -507,8 +591,8 @@ def _authenticate(headers: Mapping[str, str]) -> None:
             "using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').",
         )
     if key.startswith(("sk_test_", "rk_test_")):
-        return
-    masked = f"{'_'.join(key.split('_')[:2])}_****{key[-4:]}" if key.count("_") >= 2 else f"****{key[-4:]}"
+        return key
+    masked = mask_key(key)
     if key.startswith(("sk_live_", "rk_live_")):
         raise FakeError(
             401,

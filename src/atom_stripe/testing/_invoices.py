@@ -73,11 +73,11 @@ def configure_dunning(fake: FakeStripe, *, retry_days: Iterable[int] = (3, 7, 14
         raise ValueError("retry_days must be increasing positive day counts")
     if exhausted not in ("canceled", "unpaid", "past_due"):
         raise ValueError("exhausted must be 'canceled', 'unpaid' or 'past_due'")
-    fake.singletons[_DUNNING_KEY] = {"retry_days": list(days), "exhausted": exhausted}
+    fake.store.singletons[_DUNNING_KEY] = {"retry_days": list(days), "exhausted": exhausted}
 
 
 def dunning(ctx: Ctx) -> Dunning:
-    saved = ctx.fake.singletons.get(_DUNNING_KEY)
+    saved = ctx.fake.store.singletons.get(_DUNNING_KEY)
     if saved is None:
         return Dunning()
     return Dunning(tuple(saved["retry_days"]), saved["exhausted"])

@@ -194,6 +194,21 @@ class Store:
         self.cards: dict[str, str] = {}  # payment method or card id -> the test card it was made from
         self._fresh_cache: dict[str, dict[str, Any]] = {}
         self.deleted: dict[str, str] = {}  # id of a deleted object Stripe still answers for -> its type
+        #: Objects that exist once (``/v1/balance``), or once per parent, by ``type:parent``.
+        self.singletons: dict[str, dict[str, Any]] = {}
+        #: Ids of this account's webhook endpoints made with ``connect=true``: they get the events
+        #: of its connected accounts, not its own (https://docs.stripe.com/connect/webhooks).
+        self.connect_endpoints: set[str] = set()
+
+    def state(self) -> list[Any]:
+        """Everything held, JSON-ready (for :meth:`FakeStripe.snapshot`)."""
+        held = [self.objects, self.types, self.parents, self.cards, self.singletons, self.deleted]
+        return [*held, sorted(self.connect_endpoints)]
+
+    def set_state(self, state: list[Any]) -> None:
+        """Hold exactly what :meth:`state` returned."""
+        (self.objects, self.types, self.parents, self.cards, self.singletons, self.deleted, connect) = state
+        self.connect_endpoints = set(connect)
 
     # -- templates and ids ---------------------------------------------------------------
 

@@ -1,0 +1,364 @@
+"""The fake as a Connect platform: which account a request acts on, and connected accounts
+(``/v1/accounts``, account links, login links, onboarding).
+
+Every object belongs to one account: the platform's own (``fake.platform_account``) or a connected
+account's, each with a :class:`Store` of its own (``fake.stores``). A request acts on the platform,
+or on the connected account its ``Stripe-Account`` header (or its OAuth access token) names
+(https://docs.stripe.com/connect/authentication), and sees nothing else. Connected accounts'
+``account`` objects are the platform's (it lists them)."""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any
+
+from ._engine import Ctx, behaviour
+from ._store import new_id
+from ._wire import FakeError, invalid, missing, required
+
+if TYPE_CHECKING:
+    from ._fake import FakeStripe
+
+#: The platform's own account id: stable, so tests and snapshots can name it.
+PLATFORM_ACCOUNT = "acct_1AtomStripeFakePlatform"
+
+
+def mask_key(key: str) -> str:
+    """An API key as Stripe shows it in an error: its mode and last four characters."""
+    return f"{'_'.join(key.split('_')[:2])}_****{key[-4:]}" if key.count("_") >= 2 else f"****{key[-4:]}"
+
+
+def acting_account(fake: FakeStripe, key: str, header: str | None) -> str:
+    """The account a request acts on: its OAuth access token's, else ``Stripe-Account``'s, else
+    the platform's. A ``Stripe-Account`` naming an account the key cannot reach (unknown, not
+    connected, another token's) is Stripe's 403 ``account_invalid``
+    (https://docs.stripe.com/error-codes#account-invalid); a revoked access token, Stripe's 401
+    ``api_key_expired`` (https://docs.stripe.com/error-codes#api-key-expired)."""
+    grants = fake.oauth
+    if key in grants.revoked:
+        raise FakeError(
+            401,
+            f"Expired API Key provided: {mask_key(key)}. Application access may have been revoked.",
+            type="invalid_request_error",
+            code="api_key_expired",
+        )
+    token_account = grants.access_tokens.get(key)
+    if not header:
+        return token_account or fake.platform_account
+    reachable = header == token_account if token_account else header == fake.platform_account or connected(fake, header)
+    if not reachable:
+        raise FakeError(
+            403,
+            f"The provided key '{mask_key(key)}' does not have access to account '{header}' (or that account "
+            "does not exist). Application access may have been revoked.",
+            code="account_invalid",
+        )
+    return header
+
+
+def connected(fake: FakeStripe, account: str) -> bool:
+    """Whether ``account`` is connected to the platform now (made by it, or connected over OAuth
+    and not deauthorized)."""
+    return account in fake.stores and account != fake.platform_account and account not in fake.oauth.disconnected
+
+
+class OAuthGrants:
+    """What Connect OAuth handed out (https://docs.stripe.com/connect/oauth-reference): codes
+    (single use), access tokens (an API key for one account), refresh tokens, and the revoked."""
+
+    def __init__(self) -> None:
+        #: code -> {"account", "scope", "used", "tokens": [access tokens issued with it]}
+        self.codes: dict[str, dict[str, Any]] = {}
+        #: access token (``sk_test_...``) -> the account it acts on
+        self.access_tokens: dict[str, str] = {}
+        #: refresh token (``rt_...``) -> {"account", "scope"}
+        self.refresh_tokens: dict[str, dict[str, Any]] = {}
+        #: access tokens that no longer work (deauthorized, or issued with a reused code)
+        self.revoked: set[str] = set()
+        #: accounts that deauthorized the platform: their objects kept, unreachable until reconnected
+        self.disconnected: set[str] = set()
+        #: account links not yet followed: secret -> {"account", "return_url", "refresh_url"}
+        self.links: dict[str, dict[str, Any]] = {}
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "codes": self.codes,
+            "access_tokens": self.access_tokens,
+            "refresh_tokens": self.refresh_tokens,
+            "revoked": sorted(self.revoked),
+            "disconnected": sorted(self.disconnected),
+            "links": self.links,
+        }
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.codes, self.access_tokens, self.refresh_tokens = (
+            state["codes"],
+            state["access_tokens"],
+            state["refresh_tokens"],
+        )
+        self.revoked, self.disconnected = set(state["revoked"]), set(state["disconnected"])
+        self.links = state["links"]
+
+
+# -- connected accounts --------------------------------------------------------------------------
+
+#: What each account type means in controller properties
+#: (https://docs.stripe.com/connect/migrate-to-controller-properties).
+CONTROLLERS: dict[str, dict[str, Any]] = {
+    "standard": {
+        "fees": {"payer": "account"},
+        "losses": {"payments": "stripe"},
+        "requirement_collection": "stripe",
+        "stripe_dashboard": {"type": "full"},
+    },
+    "express": {
+        "fees": {"payer": "application_express"},
+        "losses": {"payments": "application"},
+        "requirement_collection": "stripe",
+        "stripe_dashboard": {"type": "express"},
+    },
+    "custom": {
+        "fees": {"payer": "application_custom"},
+        "losses": {"payments": "application"},
+        "requirement_collection": "application",
+        "stripe_dashboard": {"type": "none"},
+    },
+}
+
+#: What a new test-mode account still has to give before it may take charges and be paid out
+#: (Stripe's example account object, https://docs.stripe.com/api/accounts/object#account_object-requirements).
+NEW_REQUIREMENTS = [
+    "business_profile.product_description",
+    "business_profile.support_phone",
+    "business_profile.url",
+    "external_account",
+    "tos_acceptance.date",
+    "tos_acceptance.ip",
+]
+#: Capabilities a Standard account has without asking (https://docs.stripe.com/connect/account-capabilities).
+STANDARD_CAPABILITIES = ("card_payments", "transfers")
+
+
+def _requirements(due: list[str]) -> dict[str, Any]:
+    return {
+        "alternatives": [],
+        "current_deadline": None,
+        "currently_due": list(due),
+        "disabled_reason": "requirements.past_due" if due else None,
+        "errors": [],
+        "eventually_due": list(due),
+        "past_due": list(due),
+        "pending_verification": [],
+    }
+
+
+def _controller(params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The account's ``type`` and ``controller`` from ``type`` or ``controller`` (one of them:
+    Stripe takes either, https://docs.stripe.com/api/accounts/create#create_account-controller)."""
+    kind, given = params.pop("type", None), params.pop("controller", None)
+    if kind is not None and given is not None:
+        raise invalid("controller", "You cannot provide both `type` and `controller` when creating an account.")
+    if kind is not None and kind not in CONTROLLERS:
+        raise invalid("type", f"Invalid type: must be one of custom, express or standard, not {kind!r}.")
+    if given is None:
+        kind = kind or "standard"
+        return kind, {"is_controller": True, "type": "application", **copy.deepcopy(CONTROLLERS[kind])}
+    controller: dict[str, Any] = copy.deepcopy(CONTROLLERS["standard"])
+    for key, value in given.items():
+        controller[key] = {**controller[key], **value} if isinstance(value, dict) else value
+    match = next((k for k, v in CONTROLLERS.items() if v == controller), "none")
+    return match, {"is_controller": True, "type": "application", **controller}
+
+
+def _platform_only(ctx: Ctx) -> None:
+    if not ctx.platform:
+        raise FakeError(
+            403,
+            "Only Stripe Connect platforms can work with other accounts.",
+            type="invalid_request_error",
+            code="account_invalid",
+        )
+
+
+def open_account(fake: FakeStripe, account: str) -> None:
+    """Give a connected account its own objects (an empty store), once; connect it again."""
+    from ._store import Store, load_fixtures
+
+    fake.stores.setdefault(account, Store(load_fixtures()))
+    fake.oauth.disconnected.discard(account)
+
+
+def account_object(ctx: Ctx, account_id: str, param: str = "id") -> dict[str, Any]:
+    """A connected account's ``account`` object, as the acting account may see it: the platform
+    sees its connected accounts, a connected account itself only (404 ``resource_missing``
+    otherwise, never a leak); the platform's own for its own id."""
+    if account_id == ctx.fake.platform_account and ctx.platform:
+        return platform_object(ctx.fake)
+    if not ctx.platform and account_id != ctx.account:
+        raise missing("account", account_id, param, 404 if param == "id" else 400)
+    found = ctx.fake.store.find(account_id, "account")
+    if found is None or not connected(ctx.fake, account_id):
+        raise missing("account", account_id, param, 404 if param == "id" else 400)
+    return found
+
+
+def platform_object(fake: FakeStripe) -> dict[str, Any]:
+    """The platform's own account (``GET /v1/account`` without ``Stripe-Account``): onboarded."""
+    store = fake.store
+    found = store.singletons.get("fake:platform_account")
+    if found is None:
+        found = store.template("account", fake.now(), fake.platform_account)
+        found.update(
+            type="standard",
+            controller={"type": "account"},
+            email=None,
+            country="US",
+            default_currency="usd",
+            details_submitted=True,
+        )
+        _onboarded(found, fake.now())
+        store.singletons["fake:platform_account"] = found
+    return found
+
+
+def _onboarded(account: dict[str, Any], now: int) -> None:
+    account.update(charges_enabled=True, payouts_enabled=True, details_submitted=True)
+    account["requirements"] = _requirements([])
+    account["future_requirements"] = _requirements([])
+    account["capabilities"] = {name: "active" for name in account.get("capabilities") or STANDARD_CAPABILITIES}
+    account["tos_acceptance"] = {**(account.get("tos_acceptance") or {}), "date": now, "ip": "127.0.0.1"}
+
+
+@behaviour("accounts.create")
+def create_account(ctx: Ctx) -> dict[str, Any]:
+    """A connected account, as a new test-mode one is: not onboarded (charges and payouts off,
+    requirements due, requested capabilities ``inactive``), with an empty store of its own."""
+    _platform_only(ctx)
+    params = dict(ctx.params)
+    kind, controller = _controller(params)
+    requested = params.pop("capabilities", None) or {}
+    capabilities = {name: "inactive" for name, ask in requested.items() if (ask or {}).get("requested")}
+    if kind == "standard":
+        capabilities = {**dict.fromkeys(STANDARD_CAPABILITIES, "inactive"), **capabilities}
+    params.setdefault("country", "US")
+    account = ctx.create(
+        "account",
+        params,
+        event=None,  # Stripe has no ``account.created`` event
+        type=kind,
+        controller=controller,
+        capabilities=capabilities,
+        charges_enabled=False,
+        payouts_enabled=False,
+        details_submitted=False,
+        requirements=_requirements(NEW_REQUIREMENTS),
+        future_requirements=_requirements([]),
+        default_currency=params.get("default_currency") or "usd",
+        tos_acceptance={"date": None, "ip": None, "user_agent": None},
+    )
+    account["external_accounts"] = {
+        "object": "list",
+        "data": [],
+        "has_more": False,
+        "url": f"/v1/accounts/{account['id']}/external_accounts",
+    }
+    open_account(ctx.fake, account["id"])
+    return account
+
+
+@behaviour("accounts.retrieve", "accounts.retrieve_current", "account.retrieve")
+def retrieve_account(ctx: Ctx) -> dict[str, Any]:
+    """``/v1/account``: the acting account; ``/v1/accounts/{id}``: a connected account."""
+    return account_object(ctx, ctx.last_id if ctx.endpoint.ids else str(ctx.account))
+
+
+@behaviour("accounts.update")
+def update_account(ctx: Ctx) -> dict[str, Any]:
+    """Updates a connected account; its ``account.updated`` event is the account's own (a Connect
+    event: https://docs.stripe.com/connect/webhooks)."""
+    account = account_object(ctx, ctx.last_id)
+    if account["id"] == ctx.fake.platform_account:
+        return ctx.update(account)
+    return ctx.on(account["id"]).update(account, ctx.params)
+
+
+@behaviour("accounts.delete")
+def delete_account(ctx: Ctx) -> dict[str, Any]:
+    """Deletes a connected account and everything it holds (test-mode accounts may be deleted at
+    any time: https://docs.stripe.com/api/accounts/delete)."""
+    _platform_only(ctx)
+    account = account_object(ctx, ctx.last_id)
+    if account["id"] == ctx.fake.platform_account:
+        raise invalid("account", "You cannot delete your own account with the API.")
+    ctx.store.remove("account", account["id"])
+    del ctx.fake.stores[account["id"]]
+    return {"id": account["id"], "object": "account", "deleted": True}
+
+
+@behaviour("accounts.list")
+def list_accounts(ctx: Ctx) -> dict[str, Any]:
+    """The platform's connected accounts, newest first."""
+    _platform_only(ctx)
+    items = [a for a in ctx.store.all("account") if connected(ctx.fake, a["id"])]
+    return ctx.store.page(items, ctx.params, "/v1/accounts")
+
+
+def complete_onboarding(ctx: Ctx, account_id: str) -> dict[str, Any]:
+    """What a user finishing onboarding does: capabilities active, nothing due, charges and
+    payouts on; an ``account.updated`` event on the account."""
+    account = account_object(ctx, account_id, "account")
+    owner = ctx.on(account_id)
+    before = copy.deepcopy(account)
+    _onboarded(account, owner.now())
+    previous = {k: v for k, v in before.items() if account.get(k) != v}
+    if previous:
+        owner.emit("account.updated", account, previous)
+    return account
+
+
+# -- links -------------------------------------------------------------------------------------------
+
+
+def _link_url(ctx: Ctx, path: str) -> str:
+    """A link on the served fake's own host (where following it plays the user), or on Stripe's
+    Connect host in process."""
+    base = ctx.fake.base_url or "https://connect.stripe.com"
+    return f"{base}{path}"
+
+
+@behaviour("account_links.create")
+def create_account_link(ctx: Ctx) -> dict[str, Any]:
+    """A single-use link, valid five minutes, that takes the user to onboarding (or to update
+    their details) and back to ``return_url`` (https://docs.stripe.com/api/account_links/create)."""
+    _platform_only(ctx)
+    account_id = required(ctx.params, "account")
+    kind = required(ctx.params, "type")
+    account_object(ctx, account_id, "account")
+    secret = new_id("x")[2:]
+    ctx.fake.oauth.links[secret] = {
+        "account": account_id,
+        "return_url": ctx.params.get("return_url"),
+        "refresh_url": ctx.params.get("refresh_url"),
+    }
+    now = ctx.now()
+    return {
+        "object": "account_link",
+        "created": now,
+        "expires_at": now + 300,
+        "url": _link_url(ctx, f"/setup/{'e' if kind == 'account_update' else 's'}/{account_id}/{secret}"),
+    }
+
+
+@behaviour("accounts.login_links.create")
+def create_login_link(ctx: Ctx) -> dict[str, Any]:
+    """A link to the Express Dashboard of an account that has one
+    (https://docs.stripe.com/api/accounts/login_link/create)."""
+    _platform_only(ctx)
+    account = account_object(ctx, ctx.last_id, "account")
+    if (account.get("controller") or {}).get("stripe_dashboard", {}).get("type") != "express":
+        raise invalid("account", "Login links can only be created for accounts that use the Express Dashboard.")
+    return {
+        "object": "login_link",
+        "created": ctx.now(),
+        "url": _link_url(ctx, f"/express/{account['id']}/{new_id('x')[2:]}"),
+    }
