@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 #: The platform's own account id: stable, so tests and snapshots can name it.
 PLATFORM_ACCOUNT = "acct_1AtomStripeFakePlatform"
+#: The platform's Connect client id (``ca_...``), the one ``/oauth/authorize`` takes.
+PLATFORM_CLIENT_ID = "ca_1AtomStripeFakePlatform"
 
 
 def mask_key(key: str) -> str:
@@ -28,12 +30,13 @@ def mask_key(key: str) -> str:
     return f"{'_'.join(key.split('_')[:2])}_****{key[-4:]}" if key.count("_") >= 2 else f"****{key[-4:]}"
 
 
-def acting_account(fake: FakeStripe, key: str, header: str | None) -> str:
+def acting_account(fake: FakeStripe, key: str, header: str | None, method: str = "GET") -> str:
     """The account a request acts on: its OAuth access token's, else ``Stripe-Account``'s, else
     the platform's. A ``Stripe-Account`` naming an account the key cannot reach (unknown, not
     connected, another token's) is Stripe's 403 ``account_invalid``
     (https://docs.stripe.com/error-codes#account-invalid); a revoked access token, Stripe's 401
-    ``api_key_expired`` (https://docs.stripe.com/error-codes#api-key-expired)."""
+    ``api_key_expired`` (https://docs.stripe.com/error-codes#api-key-expired). A ``read_only``
+    connection (its token, or ``Stripe-Account`` on it) only reads."""
     grants = fake.oauth
     if key in grants.revoked:
         raise FakeError(
@@ -44,7 +47,9 @@ def acting_account(fake: FakeStripe, key: str, header: str | None) -> str:
         )
     token_account = grants.access_tokens.get(key)
     if not header:
-        return token_account or fake.platform_account
+        account = token_account or fake.platform_account
+        _check_scope(fake, key, account, method)
+        return account
     reachable = header == token_account if token_account else header == fake.platform_account or connected(fake, header)
     if not reachable:
         raise FakeError(
@@ -53,7 +58,21 @@ def acting_account(fake: FakeStripe, key: str, header: str | None) -> str:
             "does not exist). Application access may have been revoked.",
             code="account_invalid",
         )
+    _check_scope(fake, key, header, method)
     return header
+
+
+def _check_scope(fake: FakeStripe, key: str, account: str, method: str) -> None:
+    """A ``read_only`` OAuth connection reads only: a write is Stripe's 403 naming the scope
+    that would allow it (https://docs.stripe.com/connect/oauth-reference#get-authorize-request)."""
+    grants = fake.oauth
+    scope = grants.token_scopes.get(key) if key in grants.access_tokens else grants.scopes.get(account)
+    if scope == "read_only" and method != "GET":
+        raise FakeError(
+            403,
+            f"This application does not have the required permissions for this endpoint on account '{account}'. "
+            "Having the 'read_write' scope would allow this request to continue.",
+        )
 
 
 def connected(fake: FakeStripe, account: str) -> bool:
@@ -77,8 +96,36 @@ class OAuthGrants:
         self.revoked: set[str] = set()
         #: accounts that deauthorized the platform: their objects kept, unreachable until reconnected
         self.disconnected: set[str] = set()
-        #: account links not yet followed: secret -> {"account", "return_url", "refresh_url"}
+        #: account links: secret -> {"account", "return_url", "refresh_url", "used"}
         self.links: dict[str, dict[str, Any]] = {}
+        #: access token -> its scope; connected account -> the scope of its OAuth connection
+        self.token_scopes: dict[str, str] = {}
+        self.scopes: dict[str, str] = {}
+
+    def issue(self, account: str, scope: str, *, refresh: bool) -> dict[str, Any]:
+        """New tokens for an account: Connect's ``/oauth/token`` answer (a refresh token only
+        with a code's)."""
+        access = new_id("sk_test")
+        self.access_tokens[access] = account
+        self.token_scopes[access] = scope
+        answer: dict[str, Any] = {
+            "access_token": access,
+            "livemode": False,
+            "scope": scope,
+            "stripe_publishable_key": new_id("pk_test"),
+            "stripe_user_id": account,
+            "token_type": "bearer",
+        }
+        if refresh:
+            answer["refresh_token"] = token = new_id("rt")
+            self.refresh_tokens[token] = {"account": account, "scope": scope}
+        return answer
+
+    def revoke(self, token: str) -> None:
+        """An access token stops working."""
+        if self.access_tokens.pop(token, None) is not None:
+            self.token_scopes.pop(token, None)
+            self.revoked.add(token)
 
     def state(self) -> dict[str, Any]:
         return {
@@ -88,6 +135,8 @@ class OAuthGrants:
             "revoked": sorted(self.revoked),
             "disconnected": sorted(self.disconnected),
             "links": self.links,
+            "token_scopes": self.token_scopes,
+            "scopes": self.scopes,
         }
 
     def set_state(self, state: dict[str, Any]) -> None:
@@ -97,7 +146,7 @@ class OAuthGrants:
             state["refresh_tokens"],
         )
         self.revoked, self.disconnected = set(state["revoked"]), set(state["disconnected"])
-        self.links = state["links"]
+        self.links, self.token_scopes, self.scopes = state["links"], state["token_scopes"], state["scopes"]
 
 
 # -- connected accounts --------------------------------------------------------------------------
@@ -362,3 +411,63 @@ def create_login_link(ctx: Ctx) -> dict[str, Any]:
         "created": ctx.now(),
         "url": _link_url(ctx, f"/express/{account['id']}/{new_id('x')[2:]}"),
     }
+
+
+# -- OAuth connections -------------------------------------------------------------------------------
+
+
+def oauth_code(
+    fake: FakeStripe, account: str | None, scope: str, *, email: str | None = None, kind: str = "standard"
+) -> str:
+    """A code (``ac_...``) as ``/oauth/authorize`` redirects with: for an existing account (made
+    or connected before), or for a new, onboarded one (the user's own Stripe account) made
+    when the code is exchanged."""
+    fresh: dict[str, Any] | None = None
+    if account is None:
+        now = fake.now()
+        fresh = fake.store.template("account", now)
+        fresh.update(
+            type=kind,
+            controller={"type": "account"} if kind == "standard" else {"type": "application", **CONTROLLERS[kind]},
+            email=email,
+            country="US",
+            default_currency="usd",
+            capabilities=dict.fromkeys(STANDARD_CAPABILITIES, "active"),
+        )
+        _onboarded(fresh, now)
+        account = str(fresh["id"])
+    code = new_id("ac")
+    fake.oauth.codes[code] = {"account": account, "scope": scope, "used": False, "tokens": [], "new": fresh}
+    return code
+
+
+def _application(fake: FakeStripe) -> dict[str, Any]:
+    """The platform as Connect events name it (``data.object`` of ``account.application.*``)."""
+    return {"id": fake.client_id, "object": "application", "name": "atom_stripe fake platform"}
+
+
+def connect_over_oauth(fake: FakeStripe, code: dict[str, Any]) -> None:
+    """A code exchanged: its account is connected (made, for a new one) with the code's scope,
+    and ``account.application.authorized`` goes to Connect webhooks
+    (https://docs.stripe.com/api/events/types#event_types-account.application.authorized)."""
+    account = code["account"]
+    if code["new"] is not None and fake.store.find(account, "account") is None:
+        fake.store.put(copy.deepcopy(code["new"]))
+    was_connected = connected(fake, account)
+    open_account(fake, account)
+    fake.oauth.scopes[account] = code["scope"]
+    if not was_connected or code["new"] is not None:
+        fake.emit("account.application.authorized", _application(fake), None, None, None, account=account)
+
+
+def disconnect(fake: FakeStripe, account: str) -> None:
+    """An account deauthorized: its access and refresh tokens stop working, the platform no
+    longer reaches it, and ``account.application.deauthorized`` goes to Connect webhooks."""
+    grants = fake.oauth
+    for token in [t for t, owner in grants.access_tokens.items() if owner == account]:
+        grants.revoke(token)
+    for token in [t for t, held in grants.refresh_tokens.items() if held["account"] == account]:
+        del grants.refresh_tokens[token]
+    grants.scopes.pop(account, None)
+    fake.emit("account.application.deauthorized", _application(fake), None, None, None, account=account)
+    grants.disconnected.add(account)

@@ -26,7 +26,7 @@ from .._endpoint import Endpoint, find_endpoint
 from .._errors import StripeValueError
 from .._generated.endpoints import ENDPOINTS
 from . import _accounts, _billing, _connect_pages, _customers, _events, _payments, _setup_intents, _statuses  # noqa: F401 - they register their behaviours
-from ._accounts import PLATFORM_ACCOUNT, OAuthGrants, acting_account, mask_key
+from ._accounts import PLATFORM_ACCOUNT, PLATFORM_CLIENT_ID, OAuthGrants, acting_account, mask_key
 from ._engine import Ctx, answer
 from ._store import Store, load_fixtures, new_id
 from ._webhooks import Delivery, Outbox
@@ -67,6 +67,8 @@ class FakeStripe:
                 raise StripeValueError(name, f"must be a positive whole number, not {value!r}")
         #: The platform's own account id: the account a request without ``Stripe-Account`` acts on.
         self.platform_account = PLATFORM_ACCOUNT
+        #: The platform's Connect client id (``ca_...``): the one ``StripeOAuth`` must use.
+        self.client_id = PLATFORM_CLIENT_ID
         #: Every account's objects, by account id: the platform's and each connected account's.
         self.stores: dict[str, Store] = {PLATFORM_ACCOUNT: Store(load_fixtures())}
         #: OAuth codes, access and refresh tokens handed out (``/oauth/token``).
@@ -118,6 +120,18 @@ class FakeStripe:
             ctx = Ctx(self, "accounts.update", ENDPOINTS["accounts.update"], {"account": account}, {}, None, None)
             with ctx.automatic():
                 return copy.deepcopy(_accounts.complete_onboarding(ctx, account))
+
+    def oauth_code(self, account: str | None = None, scope: str = "read_write") -> str:
+        """A Connect OAuth code (``ac_...``), as ``/oauth/authorize`` redirects with, for
+        ``StripeOAuth.exchange_code`` (served: ``base_url=`` the served URL): for an existing
+        account (``account``: one made or connected before, connected again), or for a new,
+        onboarded Standard account made when the code is exchanged."""
+        if scope not in ("read_only", "read_write"):
+            raise StripeValueError("scope", f"must be 'read_only' or 'read_write', not {scope!r}")
+        with self._lock:
+            if account is not None and (account not in self.stores or account == self.platform_account):
+                raise StripeValueError("account", f"no such connected account on this fake: {account!r}")
+            return _accounts.oauth_code(self, account, scope)
 
     def connected_accounts(self) -> list[str]:
         """The ids of the connected accounts, oldest first."""
@@ -373,7 +387,7 @@ class FakeStripe:
                     return connect_page
                 name, endpoint, ids = _route(method, path)
                 key = _authenticate(headers)
-                account = acting_account(self, key, headers.get("stripe-account"))
+                account = acting_account(self, key, headers.get("stripe-account"), method)
                 raw = _read(method, query, body, headers.get("content-type", ""))
                 record["params"] = raw
                 if idempotency_key is not None:
