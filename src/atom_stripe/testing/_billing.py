@@ -102,8 +102,3 @@ def create_portal_session(ctx: Ctx) -> dict[str, Any]:
     session = ctx.create(event=None, flow=None, livemode=False, configuration=new_id("bpc"))
     session["url"] = f"https://billing.stripe.com/p/session/{session['id']}"
     return session
-
-
-@behaviour("webhook_endpoints.create")
-def create_webhook_endpoint(ctx: Ctx) -> dict[str, Any]:
-    return ctx.create(event=None, status="enabled", secret=new_id("whsec"), api_version=ctx.params.get("api_version"))

@@ -6,7 +6,8 @@ import fnmatch
 from typing import Any
 
 from ._engine import Ctx, behaviour
-from ._wire import invalid
+from ._store import new_id
+from ._wire import FakeError, invalid
 
 
 @behaviour("events.list")
@@ -30,6 +31,28 @@ def list_events(ctx: Ctx) -> dict[str, Any]:
         and (success is None or (e["id"] not in failed) == success)
     ]
     return ctx.store.page(items, params, "/v1/events")
+
+
+@behaviour("webhook_endpoints.create")
+def create_webhook_endpoint(ctx: Ctx) -> dict[str, Any]:
+    """An enabled endpoint with its signing secret; ``connect=true`` (a platform's only): it gets
+    the events of connected accounts instead of the platform's own
+    (https://docs.stripe.com/api/webhook_endpoints/create#create_webhook_endpoint-connect)."""
+    params = dict(ctx.params)
+    connect = params.pop("connect", None)
+    if connect and not ctx.platform:
+        raise FakeError(403, "Only Stripe Connect platforms can create Connect webhook endpoints (connect=true).")
+    endpoint = ctx.create(
+        "webhook_endpoint",
+        params,
+        event=None,
+        status="enabled",
+        secret=new_id("whsec"),
+        api_version=params.get("api_version"),
+    )
+    if connect:
+        ctx.store.connect_endpoints.add(endpoint["id"])
+    return endpoint
 
 
 @behaviour("webhook_endpoints.update")

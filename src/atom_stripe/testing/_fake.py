@@ -186,12 +186,15 @@ class FakeStripe:
         *,
         enabled_events: Sequence[str] = ("*",),
         secret: str | None = None,
+        connect: bool = False,
     ) -> AsyncIterator[dict[str, Any]]:
         """Deliver this fake's webhooks to an ASGI app (your FastAPI or Starlette service), in
         process, on the test's own event loop: no server, no port. Inside, a webhook endpoint
         for ``path`` exists (yielded: its ``secret`` is what your receiver verifies with) and
         every event it wants is POSTed to the app, signed with ``secret`` (default: a fresh
-        ``whsec_...``), retried as over HTTP; :meth:`webhooks_delivered` waits for them. ::
+        ``whsec_...``), retried as over HTTP; :meth:`webhooks_delivered` waits for them.
+        ``connect=True``: a Connect endpoint of the platform, which gets the events of its
+        connected accounts (``account`` set) instead of the platform's own. ::
 
             async with stripe_fake.deliver_webhooks(app) as endpoint:
                 settings.webhook_secret = endpoint["secret"]
@@ -214,6 +217,8 @@ class FakeStripe:
                 description=f"in process: {path}",
             )
             self.store.put(endpoint)
+            if connect:
+                self.store.connect_endpoints.add(endpoint["id"])
             box = self._outbox.local(url)
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(self._outbox.pump, url, app, box)
