@@ -162,10 +162,13 @@ async def test_update_list_delete_and_the_platforms_own_account(
     second = await stripe_client.accounts.create(type="custom")
     updated = await stripe_client.accounts.update(first.id, metadata={"plan": "gold"}, email="new@example.com")
     assert updated.metadata == {"plan": "gold"} and updated.email == "new@example.com"
+    asked = await stripe_client.accounts.update(second.id, capabilities={"card_payments": {"requested": True}})
+    assert asked.capabilities is not None and asked.capabilities.card_payments == "inactive"
     # The change is the connected account's event (a Connect event), not the platform's.
     [event] = stripe_fake.events("account.updated", stripe_account=first.id)
     assert event["account"] == first.id and event["data"]["previous_attributes"]["metadata"] == {}
     assert stripe_fake.events("account.updated") == []
+    assert [e["type"] for e in stripe_fake.events(stripe_account=second.id)] == ["account.updated"]
     assert [a.id for a in (await stripe_client.accounts.list()).data] == [second.id, first.id]
     assert [a.id for a in (await stripe_client.accounts.list(limit=1)).data] == [second.id]
     deleted = await stripe_client.accounts.delete(second.id)

@@ -326,9 +326,19 @@ def update_account(ctx: Ctx) -> dict[str, Any]:
     """Updates a connected account; its ``account.updated`` event is the account's own (a Connect
     event: https://docs.stripe.com/connect/webhooks)."""
     account = account_object(ctx, ctx.last_id)
-    if account["id"] == ctx.fake.platform_account:
-        return ctx.update(account)
-    return ctx.on(account["id"]).update(account, ctx.params)
+    params = dict(ctx.params)
+    asked = params.pop("capabilities", None) or {}
+    held = dict(account.get("capabilities") or {})
+    for name, ask in asked.items():
+        # Requested: ``inactive`` until onboarding gives what it needs (an active one stays);
+        # ``requested: false`` removes it (https://docs.stripe.com/connect/account-capabilities).
+        if (ask or {}).get("requested") is True:
+            held.setdefault(name, "inactive")
+        elif (ask or {}).get("requested") is False:
+            held.pop(name, None)
+    fields = {"capabilities": held} if asked else {}
+    owner = ctx if account["id"] == ctx.fake.platform_account else ctx.on(account["id"])
+    return owner.update(account, params, **fields)
 
 
 @behaviour("accounts.delete")
