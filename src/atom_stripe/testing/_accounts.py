@@ -336,7 +336,7 @@ def update_account(ctx: Ctx) -> dict[str, Any]:
             held.setdefault(name, "inactive")
         elif (ask or {}).get("requested") is False:
             held.pop(name, None)
-    fields = {"capabilities": held} if asked else {}
+    fields: dict[str, Any] = {"capabilities": held} if asked else {}
     owner = ctx if account["id"] == ctx.fake.platform_account else ctx.on(account["id"])
     return owner.update(account, params, **fields)
 
