@@ -13,7 +13,7 @@ import copy
 from typing import TYPE_CHECKING, Any
 
 from ._engine import Ctx, behaviour
-from ._store import new_id
+from ._store import Store, load_fixtures, new_id
 from ._wire import FakeError, invalid, missing, required
 
 if TYPE_CHECKING:
@@ -231,8 +231,6 @@ def _platform_only(ctx: Ctx) -> None:
 
 def open_account(fake: FakeStripe, account: str) -> None:
     """Give a connected account its own objects (an empty store), once; connect it again."""
-    from ._store import Store, load_fixtures
-
     fake.stores.setdefault(account, Store(load_fixtures()))
     fake.oauth.disconnected.discard(account)
 

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
-from .._generated.endpoints import ENDPOINTS
-from ._engine import Ctx
+from . import _accounts
+from ._accounts import mask_key
 
 if TYPE_CHECKING:
     from ._fake import FakeStripe
@@ -55,8 +55,6 @@ def _authorize(fake: FakeStripe, params: Mapping[str, str], *, express: bool) ->
     ``redirect_uri`` with ``code``, ``scope`` and ``state``; a request Stripe cannot answer by
     redirecting (unknown ``client_id``, no usable ``redirect_uri``) gets an error page, the
     others an ``error`` redirect (https://docs.stripe.com/connect/oauth-reference#get-authorize)."""
-    from . import _accounts
-
     client_id = params.get("client_id", "")
     if client_id != fake.client_id:
         return _oauth_error(400, "invalid_client", f"No such application: '{client_id}'")
@@ -91,8 +89,6 @@ def _back(redirect_uri: str, **params: str) -> Answer:
 def _platform_key(fake: FakeStripe, headers: Mapping[str, str], form: Mapping[str, str]) -> Answer | None:
     """Only the platform's secret key (Bearer, Basic, or the older ``client_secret`` parameter)
     may call /oauth/token and /oauth/deauthorize; an access token is not one."""
-    from ._accounts import mask_key
-
     auth = headers.get("authorization", "")
     key = form.get("client_secret", "")
     if auth.startswith("Bearer "):
@@ -118,8 +114,6 @@ def _token(fake: FakeStripe, form: Mapping[str, str]) -> Answer:
     """``authorization_code``: a code (single use: used again, it is refused and every token it
     gave is revoked) for the account's tokens, connecting it; ``refresh_token``: a new access
     token, of the same or a narrower scope (https://docs.stripe.com/connect/oauth-reference#post-token)."""
-    from . import _accounts
-
     grants = fake.oauth
     grant = form.get("grant_type")
     if not grant:
@@ -163,8 +157,6 @@ def _deauthorize(fake: FakeStripe, form: Mapping[str, str]) -> Answer:
     """Disconnects an account: its tokens stop working, ``Stripe-Account`` no longer reaches it,
     and an ``account.application.deauthorized`` event goes to Connect webhooks
     (https://docs.stripe.com/connect/oauth-reference#post-deauthorize)."""
-    from . import _accounts
-
     client_id = form.get("client_id", "")
     if client_id != fake.client_id:
         return _oauth_error(401, "invalid_client", f"No such application: '{client_id}'")
@@ -183,8 +175,6 @@ def _follow_link(fake: FakeStripe, account: str, secret: str) -> Answer:
     """An account link followed: the user completes onboarding and is sent to ``return_url``.
     Links are single use: followed again (or unknown), the user is sent to ``refresh_url``
     to get a new one (https://docs.stripe.com/connect/account-links#refresh-url)."""
-    from . import _accounts
-
     link = fake.oauth.links.get(secret)
     if link is None or link["account"] != account:
         return _html(404, "This account link is unknown.")
@@ -192,9 +182,7 @@ def _follow_link(fake: FakeStripe, account: str, secret: str) -> Answer:
         return _redirect(link["refresh_url"]) if link.get("refresh_url") else _html(410, "This link was used.")
     link["used"] = True
     if _accounts.connected(fake, account):
-        ctx = Ctx(fake, "accounts.update", ENDPOINTS["accounts.update"], {"account": account}, {}, None, None)
-        with ctx.automatic():
-            _accounts.complete_onboarding(ctx, account)
+        fake.complete_onboarding(account)
     return _redirect(link["return_url"]) if link.get("return_url") else _html(200, "Onboarding complete.")
 
 
