@@ -237,3 +237,20 @@ async def test_served_account_link_onboards_and_returns(stripe_fake: FakeStripe)
         # Single use: followed again, the link sends the user to refresh_url for a new one.
         assert again.status_code == 302 and again.headers["location"] == "https://shop.test/again"
         assert (await client.accounts.retrieve(account.id)).charges_enabled
+
+
+async def test_snapshot_and_restore_keep_accounts_apart(
+    stripe_fake: FakeStripe, stripe_client: AsyncStripeClient
+) -> None:
+    a, b = await two_accounts(stripe_client)
+    mine = await a.customers.create(email="a@example.com")
+    token_code = stripe_fake.oauth_code(b.stripe_account)
+    saved = stripe_fake.snapshot()
+    async with FakeStripe() as other:
+        other.restore(saved)
+        client = other.client()
+        assert (await client.for_account(a.stripe_account or "").customers.retrieve(mine.id)).id == mine.id
+        with pytest.raises(NotFoundError):
+            await client.for_account(b.stripe_account or "").customers.retrieve(mine.id)
+        assert other.connected_accounts() == stripe_fake.connected_accounts()
+        assert token_code in other.oauth.codes
