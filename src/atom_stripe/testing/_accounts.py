@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
-from ._engine import Ctx, behaviour
+from ._engine import ACCOUNT_PARENTS, Ctx, behaviour
 from ._store import Store, load_fixtures, new_id
 from ._wire import FakeError, invalid, missing, required
 
@@ -90,7 +90,7 @@ class OAuthGrants:
         self.codes: dict[str, dict[str, Any]] = {}
         #: access token (``sk_test_...``) -> the account it acts on
         self.access_tokens: dict[str, str] = {}
-        #: refresh token (``rt_...``) -> {"account", "scope"}
+        #: refresh token (``rt_...``) -> {"account", "scope", "code": the code it was issued with}
         self.refresh_tokens: dict[str, dict[str, Any]] = {}
         #: access tokens that no longer work (deauthorized, or issued with a reused code)
         self.revoked: set[str] = set()
@@ -102,9 +102,10 @@ class OAuthGrants:
         self.token_scopes: dict[str, str] = {}
         self.scopes: dict[str, str] = {}
 
-    def issue(self, account: str, scope: str, *, refresh: bool) -> dict[str, Any]:
+    def issue(self, account: str, scope: str, code: str, *, refresh: bool) -> dict[str, Any]:
         """New tokens for an account: Connect's ``/oauth/token`` answer (a refresh token only
-        with a code's)."""
+        with a code's). Each is counted as issued with ``code`` (directly, or through its refresh
+        token): a reuse of the code revokes them all."""
         access = new_id("sk_test")
         self.access_tokens[access] = account
         self.token_scopes[access] = scope
@@ -118,14 +119,24 @@ class OAuthGrants:
         }
         if refresh:
             answer["refresh_token"] = token = new_id("rt")
-            self.refresh_tokens[token] = {"account": account, "scope": scope}
+            self.refresh_tokens[token] = {"account": account, "scope": scope, "code": code}
+        self.codes[code]["tokens"].extend(v for k, v in answer.items() if k in ("access_token", "refresh_token"))
         return answer
 
     def revoke(self, token: str) -> None:
-        """An access token stops working."""
+        """An access or refresh token stops working."""
+        self.refresh_tokens.pop(token, None)
         if self.access_tokens.pop(token, None) is not None:
             self.token_scopes.pop(token, None)
             self.revoked.add(token)
+
+    def revoke_account(self, account: str) -> None:
+        """Every access and refresh token of an account stops working (deauthorized, deleted)."""
+        for token in [t for t, owner in self.access_tokens.items() if owner == account]:
+            self.revoke(token)
+        for token in [t for t, held in self.refresh_tokens.items() if held["account"] == account]:
+            self.revoke(token)
+        self.scopes.pop(account, None)
 
     def state(self) -> dict[str, Any]:
         return {
@@ -249,6 +260,9 @@ def account_object(ctx: Ctx, account_id: str, param: str = "id") -> dict[str, An
     return found
 
 
+ACCOUNT_PARENTS["account"] = account_object
+
+
 def platform_object(fake: FakeStripe) -> dict[str, Any]:
     """The platform's own account (``GET /v1/account`` without ``Stripe-Account``): onboarded."""
     store = fake.store
@@ -349,6 +363,8 @@ def delete_account(ctx: Ctx) -> dict[str, Any]:
         raise invalid("account", "You cannot delete your own account with the API.")
     ctx.store.remove("account", account["id"])
     del ctx.fake.stores[account["id"]]
+    # Its OAuth tokens die with it: used again, Stripe's 401 ``api_key_expired``.
+    ctx.fake.oauth.revoke_account(account["id"])
     return {"id": account["id"], "object": "account", "deleted": True}
 
 
@@ -471,11 +487,6 @@ def connect_over_oauth(fake: FakeStripe, code: dict[str, Any]) -> None:
 def disconnect(fake: FakeStripe, account: str) -> None:
     """An account deauthorized: its access and refresh tokens stop working, the platform no
     longer reaches it, and ``account.application.deauthorized`` goes to Connect webhooks."""
-    grants = fake.oauth
-    for token in [t for t, owner in grants.access_tokens.items() if owner == account]:
-        grants.revoke(token)
-    for token in [t for t, held in grants.refresh_tokens.items() if held["account"] == account]:
-        del grants.refresh_tokens[token]
-    grants.scopes.pop(account, None)
+    fake.oauth.revoke_account(account)
     fake.emit("account.application.deauthorized", _application(fake), None, None, None, account=account)
-    grants.disconnected.add(account)
+    fake.oauth.disconnected.add(account)

@@ -135,13 +135,13 @@ def _token(fake: FakeStripe, form: Mapping[str, str]) -> Answer:
             )
         held["used"] = True
         _accounts.connect_over_oauth(fake, held)
-        answer = grants.issue(held["account"], held["scope"], refresh=True)
-        held["tokens"].append(answer["access_token"])
-        return _json(200, answer)
+        return _json(200, grants.issue(held["account"], held["scope"], code, refresh=True))
     if grant == "refresh_token":
         refresh = grants.refresh_tokens.get(form.get("refresh_token", ""))
         if refresh is None or not _accounts.connected(fake, refresh["account"]):
-            return _oauth_error(400, "invalid_grant", f"Refresh token does not exist: {form.get('refresh_token', '')}")
+            # A refresh token is a secret: shown as an API key is, never whole.
+            given = mask_key(form.get("refresh_token", ""))
+            return _oauth_error(400, "invalid_grant", f"Refresh token does not exist: {given}")
         scope = form.get("scope") or refresh["scope"]
         if scope not in ("read_only", "read_write", "express") or (
             scope == "read_write" and refresh["scope"] == "read_only"
@@ -149,7 +149,7 @@ def _token(fake: FakeStripe, form: Mapping[str, str]) -> Answer:
             return _oauth_error(400, "invalid_scope", f"Invalid scope: {scope} (at most {refresh['scope']})")
         # Stripe answers a refresh without a new refresh token: the first one stays the one to
         # use (/work/shared/reference/stripe-api.md, section 8.3).
-        return _json(200, grants.issue(refresh["account"], scope, refresh=False))
+        return _json(200, grants.issue(refresh["account"], scope, refresh["code"], refresh=False))
     return _oauth_error(400, "unsupported_grant_type", f"Unsupported grant type: {grant}")
 
 

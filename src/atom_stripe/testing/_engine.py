@@ -20,7 +20,7 @@ from .._generated.models import OBJECTS
 from .._params import _fields
 from . import _simulated
 from ._store import SAMPLE_ID, Store, annotation_text, new_id
-from ._wire import invalid, required
+from ._wire import invalid, missing, required
 
 if TYPE_CHECKING:
     from ._fake import FakeStripe
@@ -91,6 +91,11 @@ def _prefix_types() -> dict[str, list[str]]:
 
 
 PREFIX_TYPES = _prefix_types()
+#: Parents that are accounts (``account``): what is below one (persons, external accounts,
+#: capabilities) is reached only by an account that may see it, whoever acts. Object name ->
+#: the parent as the acting account sees it (Stripe's 404 ``resource_missing`` when it may not
+#: see it); ``_accounts`` registers it.
+ACCOUNT_PARENTS: dict[str, Callable[[Ctx, str], dict[str, Any]]] = {}
 SINGLETON_PATHS = frozenset(
     e.path for e in ENDPOINTS.values() if e.method == "GET" and e.kind == "object" and not e.path.endswith("}")
 )
@@ -269,6 +274,8 @@ class Ctx:
         kinds = PREFIX_TYPES.get(shape(path[: cut + 1]))
         if kinds is None:
             return None
+        if (look := ACCOUNT_PARENTS.get(kinds[0])) is not None:
+            return look(self, self.last_id)  # the account as the request's account may see it
         found = next((obj for kind in kinds if (obj := self.store.find(self.last_id, kind))), None)
         return found if found is not None else self.get(kinds[0], self.last_id, self.endpoint.ids[-1])
 
@@ -431,6 +438,7 @@ def simulation(name: str) -> str:
 
 
 def generic(ctx: Ctx) -> Any:
+    ctx = _owner(ctx)
     endpoint = ctx.endpoint
     if endpoint.kind == "bytes":
         ctx.parent()
@@ -459,6 +467,22 @@ def generic(ctx: Ctx) -> Any:
     return ctx.create(under=parent["id"], **link(ctx, parent))
 
 
+def _owner(ctx: Ctx) -> Ctx:
+    """The request acting where what its path names is kept: below ``/v1/accounts/{account}/``,
+    the platform's objects (next to the account objects), once the acting account may see that
+    account (the platform its connected accounts, a connected account itself only)."""
+    path = ctx.endpoint.path
+    cut = path.find("}")
+    if cut < 0 or cut == len(path) - 1:
+        return ctx
+    kinds = PREFIX_TYPES.get(shape(path[: cut + 1]))
+    look = ACCOUNT_PARENTS.get(kinds[0]) if kinds else None
+    if look is None:
+        return ctx
+    look(ctx, ctx.ids[ctx.endpoint.ids[0]])
+    return ctx.on(None)
+
+
 def link(ctx: Ctx, parent: Mapping[str, Any]) -> dict[str, Any]:
     """The field of a new nested object that points at its parent, where its example has one."""
     example = ctx.store.fixtures.get(ctx.object_name, {})
@@ -476,8 +500,20 @@ def retrieve(ctx: Ctx) -> dict[str, Any]:
     )
     if found is None and kind in CATALOGUES:
         found = ctx.store.put(ctx.store.template(kind, ctx.now(), object_id))
+    if found is not None and _below_parent(ctx, found):
+        return found
     # Stripe names the path's id ``id`` whatever the path calls it.
-    return found if found is not None else ctx.store.get(kind, object_id, "id")
+    raise missing(kind.rsplit(".", 1)[-1].replace("_", " "), object_id, "id", 404)
+
+
+def _below_parent(ctx: Ctx, obj: Mapping[str, Any]) -> bool:
+    """Whether an object a nested path names (``/v1/customers/{customer}/tax_ids/{id}``) is below
+    the path's parent: one made below another parent is Stripe's 404, as if it did not exist
+    (a person of one connected account named on another's path)."""
+    if len(ctx.endpoint.ids) < 2:
+        return True
+    held = ctx.store.parents.get(obj["id"])
+    return held is None or held == ctx.ids[ctx.endpoint.ids[-2]]
 
 
 def delete(ctx: Ctx) -> dict[str, Any]:

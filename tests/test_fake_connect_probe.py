@@ -1,0 +1,151 @@
+"""Probing the fake's Connect accounts from outside, as an attacker and as a platform developer
+would: every way one account could read or touch another's objects (nested paths, tokens of
+deleted or disconnected accounts, reused codes, odd ``Stripe-Account`` headers), and what a
+platform expects of Stripe that the fake answered wrongly."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from atom_stripe import AsyncStripeClient, AuthenticationError, NotFoundError
+from atom_stripe.testing import FakeStripe
+
+PLATFORM_KEY = "sk_test_platform_key_1234"
+
+
+@pytest.fixture
+async def raw(stripe_fake: FakeStripe) -> AsyncIterator[httpx.AsyncClient]:
+    """Raw HTTP to the fake, in process, with the platform's key."""
+    async with httpx.AsyncClient(
+        transport=stripe_fake.transport(),
+        base_url="https://api.stripe.com",
+        headers={"Authorization": f"Bearer {PLATFORM_KEY}"},
+    ) as client:
+        yield client
+
+
+async def custom_accounts(client: AsyncStripeClient, count: int = 2) -> list[str]:
+    return [(await client.accounts.create(type="custom", country="US")).id for _ in range(count)]
+
+
+async def token_for(raw: httpx.AsyncClient, code: str) -> dict[str, str]:
+    answer = await raw.post("/oauth/token", data={"grant_type": "authorization_code", "code": code})
+    assert answer.status_code == 200, answer.text
+    token: dict[str, str] = answer.json()
+    return token
+
+
+# -- nested paths: an object below one parent is not found below another ---------------------------
+
+
+async def test_a_person_of_one_account_is_missing_below_another(stripe_client: AsyncStripeClient) -> None:
+    a, b = await custom_accounts(stripe_client)
+    person = await stripe_client.accounts.persons.create(a, first_name="Ann")
+    with pytest.raises(NotFoundError) as info:
+        await stripe_client.accounts.persons.retrieve(b, person.id)
+    assert info.value.code == "resource_missing" and person.id in info.value.message
+    with pytest.raises(NotFoundError):
+        await stripe_client.accounts.persons.update(b, person.id, first_name="Taken")
+    with pytest.raises(NotFoundError) as info:
+        await stripe_client.accounts.persons.delete(b, person.id)
+    assert info.value.code == "resource_missing" and person.id in info.value.message
+    assert (await stripe_client.accounts.persons.retrieve(a, person.id)).first_name == "Ann"
+    assert [p.id for p in (await stripe_client.accounts.persons.list(a)).data] == [person.id]
+    assert (await stripe_client.accounts.persons.list(b)).data == []
+    # The account itself (Stripe-Account) reaches its own persons, not another's.
+    as_a, as_b = stripe_client.for_account(a), stripe_client.for_account(b)
+    assert [p.id for p in (await as_a.accounts.persons.list(a)).data] == [person.id]
+    for call in (as_b.accounts.persons.list, as_b.accounts.persons.create):
+        with pytest.raises(NotFoundError) as info:
+            await call(a)
+        assert info.value.message.startswith(f"No such account: '{a}'")
+    with pytest.raises(NotFoundError):
+        await as_b.accounts.persons.retrieve(a, person.id)
+
+
+async def test_an_external_account_of_one_account_is_missing_below_another(stripe_client: AsyncStripeClient) -> None:
+    a, b = await custom_accounts(stripe_client)
+    bank = await stripe_client.accounts.external_accounts.create(a, external_account="btok_us")
+    with pytest.raises(NotFoundError):
+        await stripe_client.accounts.external_accounts.retrieve(b, bank.id)
+    with pytest.raises(NotFoundError):
+        await stripe_client.accounts.external_accounts.delete(b, bank.id)
+    assert (await stripe_client.accounts.external_accounts.retrieve(a, bank.id)).id == bank.id
+
+
+async def test_a_deauthorized_accounts_persons_are_out_of_reach(
+    stripe_fake: FakeStripe, stripe_client: AsyncStripeClient, raw: httpx.AsyncClient
+) -> None:
+    account = (await token_for(raw, stripe_fake.oauth_code()))["stripe_user_id"]
+    person = await stripe_client.accounts.persons.create(account, first_name="Ann")
+    answer = await raw.post("/oauth/deauthorize", data={"client_id": stripe_fake.client_id, "stripe_user_id": account})
+    assert answer.status_code == 200
+    with pytest.raises(NotFoundError):
+        await stripe_client.accounts.persons.retrieve(account, person.id)
+    with pytest.raises(NotFoundError):
+        await stripe_client.accounts.persons.create(account, first_name="Bob")
+
+
+async def test_a_customers_tax_id_is_missing_below_another_customer(stripe_client: AsyncStripeClient) -> None:
+    mine = await stripe_client.customers.create(email="a@example.com")
+    other = await stripe_client.customers.create(email="b@example.com")
+    tax_id = await stripe_client.customers.tax_ids.create(mine.id, type="eu_vat", value="DE123456789")
+    with pytest.raises(NotFoundError):
+        await stripe_client.customers.tax_ids.retrieve(other.id, tax_id.id)
+    with pytest.raises(NotFoundError):
+        await stripe_client.customers.tax_ids.delete(other.id, tax_id.id)
+    assert (await stripe_client.customers.tax_ids.retrieve(mine.id, tax_id.id)).value == "DE123456789"
+
+
+# -- tokens of accounts that are gone --------------------------------------------------------------
+
+
+async def test_an_access_token_of_a_deleted_account_is_expired(
+    stripe_fake: FakeStripe, stripe_client: AsyncStripeClient, raw: httpx.AsyncClient
+) -> None:
+    token = await token_for(raw, stripe_fake.oauth_code())
+    account = token["stripe_user_id"]
+    await stripe_client.accounts.delete(account)
+    async with AsyncStripeClient(
+        api_key=token["access_token"], http_client=httpx.AsyncClient(transport=stripe_fake.transport()), max_retries=0
+    ) as theirs:
+        with pytest.raises(AuthenticationError) as info:
+            await theirs.customers.list()
+    assert info.value.status_code == 401 and info.value.code == "api_key_expired"
+    assert token["access_token"] not in str(info.value)
+    refreshed = await raw.post(
+        "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": token["refresh_token"]}
+    )
+    assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"
+
+
+async def test_a_reused_code_revokes_the_refresh_token_it_gave(stripe_fake: FakeStripe, raw: httpx.AsyncClient) -> None:
+    code = stripe_fake.oauth_code()
+    token = await token_for(raw, code)
+    earlier = await raw.post(
+        "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": token["refresh_token"]}
+    )
+    assert earlier.status_code == 200
+    again = await raw.post("/oauth/token", data={"grant_type": "authorization_code", "code": code})
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    # "All tokens issued with this code have been revoked": the refresh token too, or whoever
+    # replayed the code could mint access tokens with it
+    # (https://docs.stripe.com/connect/oauth-reference#post-token-error-codes).
+    refreshed = await raw.post(
+        "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": token["refresh_token"]}
+    )
+    assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"
+    assert token["refresh_token"] not in refreshed.text
+    for access in (token["access_token"], earlier.json()["access_token"]):
+        answer = await raw.get("/v1/customers", headers={"Authorization": f"Bearer {access}"})
+        assert answer.status_code == 401 and answer.json()["error"]["code"] == "api_key_expired"
+
+
+async def test_an_unknown_refresh_token_is_not_echoed(raw: httpx.AsyncClient) -> None:
+    secret = "rt_ThisIsSomebodysRefreshTokenXYZ1"
+    answer = await raw.post("/oauth/token", data={"grant_type": "refresh_token", "refresh_token": secret})
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
+    assert secret not in answer.text and "XYZ1" in answer.text
