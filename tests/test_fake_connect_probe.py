@@ -5,12 +5,13 @@ platform expects of Stripe that the fake answered wrongly."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from atom_stripe import AsyncStripeClient, AuthenticationError, NotFoundError
+from atom_stripe import AsyncStripeClient, AuthenticationError, InvalidRequestError, NotFoundError
 from atom_stripe.testing import FakeStripe
 
 PLATFORM_KEY = "sk_test_platform_key_1234"
@@ -149,3 +150,57 @@ async def test_an_unknown_refresh_token_is_not_echoed(raw: httpx.AsyncClient) ->
     answer = await raw.post("/oauth/token", data={"grant_type": "refresh_token", "refresh_token": secret})
     assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
     assert secret not in answer.text and "XYZ1" in answer.text
+
+
+# -- what the served fake writes into HTTP headers -------------------------------------------------
+
+
+async def test_a_redirect_uri_cannot_write_headers(stripe_fake: FakeStripe) -> None:
+    injected = "https://atom.example/cb\r\nSet-Cookie: evil=1"
+    async with stripe_fake.serve() as base, httpx.AsyncClient() as browser:
+        answer = await browser.get(
+            f"{base}/oauth/authorize",
+            params={"client_id": stripe_fake.client_id, "redirect_uri": injected, "state": "s"},
+        )
+    assert "set-cookie" not in answer.headers and "location" not in answer.headers
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_redirect_uri"
+
+
+async def test_an_account_links_urls_must_be_urls(stripe_client: AsyncStripeClient) -> None:
+    [account] = await custom_accounts(stripe_client, 1)
+    back, again, evil = "https://atom.example/back", "https://atom.example/again", "\r\nSet-Cookie: evil=1"
+    for param, (return_url, refresh_url) in (
+        ("return_url", (back + evil, again)),
+        ("refresh_url", (back, again + evil)),
+    ):
+        with pytest.raises(InvalidRequestError) as info:
+            await stripe_client.account_links.create(
+                account=account, type="account_onboarding", return_url=return_url, refresh_url=refresh_url
+            )
+        assert info.value.param == param and info.value.message == "Not a valid URL"
+
+
+async def test_a_basic_auth_key_is_not_kept_in_the_requests(stripe_fake: FakeStripe) -> None:
+    key = "sk_test_SuperSecretPlatformKey9876"
+    async with httpx.AsyncClient(transport=stripe_fake.transport(), base_url="https://connect.stripe.com") as raw:
+        answer = await raw.post(
+            "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": "rt_x"}, auth=(key, "")
+        )
+    assert answer.status_code == 400
+    recorded = stripe_fake.requests[-1]["headers"]["authorization"]
+    assert recorded == "Basic sk_test_...9876"
+    assert base64.b64encode(f"{key}:".encode()).decode()[:-4] not in str(stripe_fake.requests)
+
+
+async def test_the_api_takes_a_key_over_basic_auth(stripe_fake: FakeStripe) -> None:
+    # "Provide your API key as the basic auth username value. You do not need to provide a
+    # password." (https://docs.stripe.com/api/authentication): curl -u sk_test_...: works.
+    key = "sk_test_SuperSecretPlatformKey9876"
+    async with httpx.AsyncClient(transport=stripe_fake.transport(), base_url="https://api.stripe.com") as raw:
+        made = await raw.post("/v1/customers", data={"email": "basic@example.com"}, auth=(key, ""))
+        listed = await raw.get("/v1/customers", auth=(key, ""))
+        wrong = await raw.get("/v1/customers", auth=("sk_live_SuperSecretPlatformKey9876", ""))
+    assert made.status_code == 200, made.text
+    assert [c["email"] for c in listed.json()["data"]] == ["basic@example.com"]
+    assert wrong.status_code == 401 and "sk_live_****9876" in wrong.json()["error"]["message"]
+    assert stripe_fake.requests[-1]["headers"]["authorization"] == "Basic sk_live_...9876"

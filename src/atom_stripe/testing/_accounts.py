@@ -9,6 +9,8 @@ or on the connected account its ``Stripe-Account`` header (or its OAuth access t
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +30,34 @@ PLATFORM_CLIENT_ID = "ca_1AtomStripeFakePlatform"
 def mask_key(key: str) -> str:
     """An API key as Stripe shows it in an error: its mode and last four characters."""
     return f"{'_'.join(key.split('_')[:2])}_****{key[-4:]}" if key.count("_") >= 2 else f"****{key[-4:]}"
+
+
+def key_of(authorization: str) -> str:
+    """The API key an ``Authorization`` header carries: ``Bearer <key>``, or HTTP Basic with the
+    key as the user name and no password, as Stripe takes both ("Provide your API key as the
+    basic auth username value": https://docs.stripe.com/api/authentication); a bare key as it is."""
+    scheme, _, credentials = authorization.strip().partition(" ")
+    if not credentials:
+        return scheme
+    if scheme == "Basic":
+        try:
+            return base64.b64decode(credentials.strip(), validate=True).decode().partition(":")[0]
+        except (binascii.Error, ValueError):
+            return ""
+    return credentials.strip() if scheme == "Bearer" else ""
+
+
+def safe_url(url: object) -> bool:
+    """Whether a URL given to send a user back to (``redirect_uri``, ``return_url``) is an
+    http(s) URL the fake may put in a ``Location`` header: printable ASCII, no whitespace (a CR
+    or LF would let it write headers of its own)."""
+    return (
+        isinstance(url, str)
+        and url.startswith(("http://", "https://"))
+        and url.isascii()
+        and url.isprintable()
+        and not any(ch.isspace() for ch in url)
+    )
 
 
 def acting_account(fake: FakeStripe, key: str, header: str | None, method: str = "GET") -> str:
@@ -407,6 +437,9 @@ def create_account_link(ctx: Ctx) -> dict[str, Any]:
     account_id = required(ctx.params, "account")
     kind = required(ctx.params, "type")
     account_object(ctx, account_id, "account")
+    for param in ("return_url", "refresh_url"):
+        if param in ctx.params and not safe_url(ctx.params[param]):
+            raise invalid(param, "Not a valid URL")
     secret = new_id("x")[2:]
     ctx.fake.oauth.links[secret] = {
         "account": account_id,

@@ -4,7 +4,6 @@ approved at once), and Connect's OAuth API (``/oauth/token``, ``/oauth/deauthori
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from collections.abc import Mapping
@@ -12,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
 from . import _accounts
-from ._accounts import mask_key
+from ._accounts import key_of, mask_key, safe_url
 
 if TYPE_CHECKING:
     from ._fake import FakeStripe
@@ -59,9 +58,11 @@ def _authorize(fake: FakeStripe, params: Mapping[str, str], *, express: bool) ->
     if client_id != fake.client_id:
         return _oauth_error(400, "invalid_client", f"No such application: '{client_id}'")
     redirect_uri = params.get("redirect_uri", "")
-    if not redirect_uri.startswith(("http://", "https://")):
+    if not safe_url(redirect_uri):
         return _oauth_error(
-            400, "invalid_redirect_uri", "A redirect_uri (http or https) is required: the fake has none registered."
+            400,
+            "invalid_redirect_uri",
+            "A redirect_uri (an http or https URL) is required: the fake has none registered.",
         )
     state = {"state": params["state"]} if "state" in params else {}
     if params.get("response_type", "code") != "code":
@@ -90,14 +91,7 @@ def _platform_key(fake: FakeStripe, headers: Mapping[str, str], form: Mapping[st
     """Only the platform's secret key (Bearer, Basic, or the older ``client_secret`` parameter)
     may call /oauth/token and /oauth/deauthorize; an access token is not one."""
     auth = headers.get("authorization", "")
-    key = form.get("client_secret", "")
-    if auth.startswith("Bearer "):
-        key = auth.removeprefix("Bearer ").strip()
-    elif auth.startswith("Basic "):
-        try:
-            key = base64.b64decode(auth.removeprefix("Basic ").strip()).decode().partition(":")[0]
-        except (ValueError, UnicodeDecodeError):
-            key = ""
+    key = key_of(auth) if auth else form.get("client_secret", "")
     if not key:
         return _oauth_error(
             401,
@@ -187,6 +181,8 @@ def _follow_link(fake: FakeStripe, account: str, secret: str) -> Answer:
 
 
 def _redirect(location: str) -> Answer:
+    if not safe_url(location):  # never written into a header as it is
+        return _html(400, "This link leads nowhere: its URL is not one.")
     return 302, {"Location": location, "Content-Type": "text/html; charset=utf-8"}, b""
 
 

@@ -26,7 +26,7 @@ from .._endpoint import Endpoint, find_endpoint
 from .._errors import StripeValueError
 from .._generated.endpoints import ENDPOINTS
 from . import _accounts, _billing, _connect_pages, _customers, _events, _payments, _setup_intents, _statuses  # noqa: F401 - they register their behaviours
-from ._accounts import PLATFORM_ACCOUNT, PLATFORM_CLIENT_ID, OAuthGrants, acting_account, mask_key
+from ._accounts import PLATFORM_ACCOUNT, PLATFORM_CLIENT_ID, OAuthGrants, acting_account, key_of, mask_key
 from ._engine import Ctx, answer
 from ._store import Store, load_fixtures, new_id
 from ._webhooks import Delivery, Outbox
@@ -590,19 +590,22 @@ def _route(method: str, path: str) -> tuple[str, Endpoint, dict[str, str]]:
 
 
 def _redacted(headers: Mapping[str, str]) -> dict[str, str]:
-    """The headers as recorded: the API key shortened to its mode and last four characters."""
+    """The headers as recorded: the API key (Bearer, or Basic as Connect's OAuth takes it)
+    shortened to its mode and last four characters; any other credentials left out."""
     out = dict(headers)
-    key = out.get("authorization", "").removeprefix("Bearer ")
-    if key:
-        out["authorization"] = f"Bearer {'_'.join(key.split('_')[:2])}_...{key[-4:]}"
+    auth = out.get("authorization", "")
+    if auth:
+        scheme = auth.strip().partition(" ")[0]
+        key = key_of(auth)
+        shown = f"{'_'.join(key.split('_')[:2])}_...{key[-4:]}" if key.count("_") >= 2 and len(key) > 12 else "..."
+        out["authorization"] = f"{scheme} {shown}"
     return out
 
 
 def _authenticate(headers: Mapping[str, str]) -> str:
     """Only test mode keys (``sk_test_``, ``rk_test_``) are taken, as on Stripe's test mode; any
     other is refused with Stripe's 401, the key masked as Stripe masks it."""
-    auth = headers.get("authorization", "")
-    key = auth.removeprefix("Bearer ").strip()
+    key = key_of(headers.get("authorization", ""))
     if not key:
         raise FakeError(
             401,
