@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from atom_stripe import AsyncStripeClient, AuthenticationError, InvalidRequestError, NotFoundError
 from atom_stripe.testing import FakeStripe
@@ -204,3 +206,37 @@ async def test_the_api_takes_a_key_over_basic_auth(stripe_fake: FakeStripe) -> N
     assert [c["email"] for c in listed.json()["data"]] == ["basic@example.com"]
     assert wrong.status_code == 401 and "sk_live_****9876" in wrong.json()["error"]["message"]
     assert stripe_fake.requests[-1]["headers"]["authorization"] == "Basic sk_live_...9876"
+
+
+# -- odd Stripe-Account headers ---------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    value=st.one_of(
+        st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=40),
+        st.sampled_from(["acct_", "acct_1", "acct_1AtomStripeFakePlatform ", "ACCT_1ATOMSTRIPEFAKEPLATFORM"]),
+    ),
+    suffix=st.sampled_from(["", " ", "\t", "x", "%00", "/..", "'"]),
+)
+async def test_an_odd_stripe_account_header_reaches_no_other_account(
+    stripe_fake: FakeStripe, raw: httpx.AsyncClient, value: str, suffix: str
+) -> None:
+    if not stripe_fake.connected_accounts():
+        made = await raw.post("/v1/accounts", data={"type": "custom"})
+        await raw.post("/v1/customers", data={"email": "a@example.com"}, headers={"Stripe-Account": made.json()["id"]})
+        await raw.post("/v1/customers", data={"email": "platform@example.com"})
+    [account] = stripe_fake.connected_accounts()
+    header = (value + suffix).encode("latin-1")
+    answer = await raw.get("/v1/customers", headers={b"Stripe-Account": header})
+    # Surrounding whitespace is no part of a header's value (RFC 9110, section 5.5), as over HTTP.
+    named = header.decode("latin-1").strip(" \t")
+    if named in ("", stripe_fake.platform_account):
+        assert answer.status_code == 200
+        assert [c["email"] for c in answer.json()["data"]] == ["platform@example.com"]
+    elif named == account:
+        assert answer.status_code == 200 and [c["email"] for c in answer.json()["data"]] == ["a@example.com"]
+    else:
+        assert answer.status_code == 403, answer.text
+        assert answer.json()["error"]["code"] == "account_invalid"
+        assert "@example.com" not in answer.text and PLATFORM_KEY not in answer.text

@@ -375,6 +375,9 @@ class FakeStripe:
         self, method: str, path: str, query: str, body: bytes, headers: Mapping[str, str]
     ) -> tuple[int, dict[str, str], bytes]:
         """Answer one HTTP request: (status, headers, body)."""
+        # Surrounding whitespace is no part of a field's value (RFC 9110, section 5.5): in
+        # process as over HTTP, ``Stripe-Account: acct_1 `` names ``acct_1``.
+        headers = {name: value.strip(" \t") for name, value in headers.items()}
         request_id = new_id("req")
         out_headers = {"Request-Id": request_id, "Stripe-Version": headers.get("stripe-version", DEFAULT_API_VERSION)}
         idempotency_key = headers.get("idempotency-key") if method == "POST" else None
