@@ -240,3 +240,22 @@ async def test_an_odd_stripe_account_header_reaches_no_other_account(
         assert answer.status_code == 403, answer.text
         assert answer.json()["error"]["code"] == "account_invalid"
         assert "@example.com" not in answer.text and PLATFORM_KEY not in answer.text
+
+
+# -- what a platform expects of Stripe --------------------------------------------------------------
+
+
+async def test_events_of_a_connected_accounts_persons_are_the_accounts_own(
+    stripe_fake: FakeStripe, stripe_client: AsyncStripeClient
+) -> None:
+    # A person belongs to its account: person.* are Connect events, with ``account`` set, for the
+    # platform's Connect endpoints, not its own (https://docs.stripe.com/connect/webhooks).
+    [account] = await custom_accounts(stripe_client, 1)
+    person = await stripe_client.accounts.persons.create(account, first_name="Ann")
+    await stripe_client.accounts.persons.update(account, person.id, last_name="Lee")
+    events = [e for e in stripe_fake.events(stripe_account=account) if e["type"].startswith("person.")]
+    assert [(e["type"], e["account"], e["data"]["object"]["id"]) for e in events] == [
+        ("person.created", account, person.id),
+        ("person.updated", account, person.id),
+    ]
+    assert [e for e in stripe_fake.events() if e["type"].startswith("person.")] == []

@@ -115,6 +115,10 @@ class Ctx:
     #: The acting account: the platform's (``fake.platform_account``) or a connected account's
     #: (``Stripe-Account``, or an OAuth access token's). ``None``: the platform's.
     account: str | None = None
+    #: The account whose objects the request reads and writes, when not the acting one's: the
+    #: platform's, for what is below a connected account (``/v1/accounts/{account}/persons``),
+    #: kept next to the account objects while its events are the connected account's.
+    holder: str | None = None
     object_name: str = field(init=False)
     #: Whether events emitted now are automatic (``request.id`` null): Stripe's own work, such as
     #: what a test clock's advance sets off, rather than the direct effect of this request.
@@ -127,8 +131,8 @@ class Ctx:
 
     @property
     def store(self) -> Store:
-        """The acting account's objects: all this request may read or write."""
-        return self.fake.store_of(self.account)
+        """The acting account's objects (or its ``holder``'s): all this request may read or write."""
+        return self.fake.store_of(self.holder or self.account)
 
     @property
     def platform(self) -> bool:
@@ -468,9 +472,11 @@ def generic(ctx: Ctx) -> Any:
 
 
 def _owner(ctx: Ctx) -> Ctx:
-    """The request acting where what its path names is kept: below ``/v1/accounts/{account}/``,
-    the platform's objects (next to the account objects), once the acting account may see that
-    account (the platform its connected accounts, a connected account itself only)."""
+    """The request acting for the account that owns what its path names: below
+    ``/v1/accounts/{account}/``, that account (its events are its own, Connect events: a person's
+    ``person.created``), the objects kept with the platform's, next to the account objects, once
+    the acting account may see that account (the platform its connected accounts, a connected
+    account itself only)."""
     path = ctx.endpoint.path
     cut = path.find("}")
     if cut < 0 or cut == len(path) - 1:
@@ -479,8 +485,9 @@ def _owner(ctx: Ctx) -> Ctx:
     look = ACCOUNT_PARENTS.get(kinds[0]) if kinds else None
     if look is None:
         return ctx
-    look(ctx, ctx.ids[ctx.endpoint.ids[0]])
-    return ctx.on(None)
+    owner = ctx.on(str(look(ctx, ctx.ids[ctx.endpoint.ids[0]])["id"]))
+    owner.holder = ctx.fake.platform_account
+    return owner
 
 
 def link(ctx: Ctx, parent: Mapping[str, Any]) -> dict[str, Any]:
