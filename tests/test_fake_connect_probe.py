@@ -259,3 +259,41 @@ async def test_events_of_a_connected_accounts_persons_are_the_accounts_own(
         ("person.updated", account, person.id),
     ]
     assert [e for e in stripe_fake.events() if e["type"].startswith("person.")] == []
+
+
+async def test_an_accounts_capabilities_are_listed_retrieved_and_requested(
+    stripe_fake: FakeStripe, stripe_client: AsyncStripeClient
+) -> None:
+    # Capabilities are objects of their own (https://docs.stripe.com/api/capabilities): what a
+    # platform checks before charging for an account.
+    asked = {"card_payments": {"requested": True}, "transfers": {"requested": True}}
+    account = (await stripe_client.accounts.create(type="custom", capabilities=asked)).id  # type: ignore[arg-type]
+    listed = (await stripe_client.accounts.capabilities.list(account)).data
+    assert sorted((c.id, c.status, c.requested, c.account) for c in listed) == [
+        ("card_payments", "inactive", True, account),
+        ("transfers", "inactive", True, account),
+    ]
+    assert "external_account" in listed[0].requirements.currently_due  # type: ignore[union-attr]
+    stripe_fake.complete_onboarding(account)
+    active = await stripe_client.accounts.capabilities.retrieve(account, "card_payments")
+    assert (active.status, active.requirements.currently_due) == ("active", [])  # type: ignore[union-attr]
+    unasked = await stripe_client.accounts.capabilities.retrieve(account, "link_payments")
+    assert (unasked.status, unasked.requested, unasked.requested_at) == ("unrequested", False, None)
+
+    link = await stripe_client.accounts.capabilities.update(account, "link_payments", requested=True)
+    assert (link.id, link.status, link.requested) == ("link_payments", "inactive", True)
+    assert (await stripe_client.accounts.retrieve(account)).capabilities.link_payments == "inactive"  # type: ignore[union-attr]
+    dropped = await stripe_client.accounts.capabilities.update(account, "transfers", requested=False)
+    assert (dropped.status, dropped.requested) == ("unrequested", False)
+    assert [c.id for c in (await stripe_client.accounts.capabilities.list(account)).data] == [
+        "card_payments",
+        "link_payments",
+    ]
+    events = stripe_fake.events("capability.updated", stripe_account=account)
+    assert [(e["data"]["object"]["id"], e["account"]) for e in events] == [
+        ("link_payments", account),
+        ("transfers", account),
+    ]
+    [other] = await custom_accounts(stripe_client, 1)
+    with pytest.raises(NotFoundError):
+        await stripe_client.for_account(other).accounts.capabilities.list(account)

@@ -523,3 +523,53 @@ def disconnect(fake: FakeStripe, account: str) -> None:
     fake.oauth.revoke_account(account)
     fake.emit("account.application.deauthorized", _application(fake), None, None, None, account=account)
     fake.oauth.disconnected.add(account)
+
+
+# -- capabilities --------------------------------------------------------------------------------------
+
+
+def _capability(ctx: Ctx, account: dict[str, Any], name: str) -> dict[str, Any]:
+    """One capability of an account as Stripe shows it (https://docs.stripe.com/api/capabilities/object):
+    its status from the account's ``capabilities``; what is still due, the account's, until active."""
+    status = (account.get("capabilities") or {}).get(name)
+    requirements = account.get("requirements") if status not in (None, "active") else None
+    capability = ctx.store.template("capability", ctx.now(), name)
+    capability.update(
+        account=account["id"],
+        requested=status is not None,
+        requested_at=account.get("created") if status is not None else None,
+        status=status or "unrequested",
+        requirements=copy.deepcopy(requirements) if requirements else _requirements([]),
+        future_requirements=_requirements([]),
+    )
+    return capability
+
+
+@behaviour("accounts.capabilities.list", "accounts.capabilities.retrieve", "accounts.capabilities.update")
+def capabilities(ctx: Ctx) -> dict[str, Any]:
+    """An account's capabilities, each as a ``capability`` object: the ones requested listed, any
+    retrieved (one not requested is ``unrequested``, a status Stripe's capability object has:
+    https://docs.stripe.com/api/capabilities/object#capability_object-status), and ``requested``
+    true or false to ask for one or give it up, as ``accounts.update`` does."""
+    account = account_object(ctx, ctx.ids["account"])
+    held = account.get("capabilities") or {}
+    if ctx.endpoint.kind == "list":
+        items = [_capability(ctx, account, name) for name in held]
+        url = f"/v1/accounts/{account['id']}/capabilities"
+        return {"object": "list", "data": items, "has_more": False, "url": url}
+    name = ctx.ids["capability"]
+    if ctx.endpoint.method == "GET":
+        return _capability(ctx, account, name)
+    before = _capability(ctx, account, name)
+    requested = ctx.params.get("requested")
+    if requested is True:
+        held = {**held, name: held.get(name, "inactive")}
+    elif requested is False:
+        held = {k: v for k, v in held.items() if k != name}
+    owner = ctx if account["id"] == ctx.fake.platform_account else ctx.on(account["id"])
+    owner.update(account, {}, capabilities=held)
+    after = _capability(ctx, account, name)
+    previous = {k: v for k, v in before.items() if after.get(k) != v}
+    if previous:
+        owner.emit("capability.updated", after, previous)
+    return after
