@@ -297,3 +297,21 @@ async def test_an_accounts_capabilities_are_listed_retrieved_and_requested(
     [other] = await custom_accounts(stripe_client, 1)
     with pytest.raises(NotFoundError):
         await stripe_client.for_account(other).accounts.capabilities.list(account)
+
+
+async def test_an_external_account_is_a_bank_account_listed_on_its_account(
+    stripe_fake: FakeStripe, stripe_client: AsyncStripeClient
+) -> None:
+    # btok_us is Stripe's test bank account token (https://docs.stripe.com/connect/testing#account-numbers).
+    [account] = await custom_accounts(stripe_client, 1)
+    bank = await stripe_client.accounts.external_accounts.create(account, external_account="btok_us")
+    assert (bank.object, bank.last4, bank.routing_number) == ("bank_account", "6789", "110000000")  # type: ignore[union-attr]
+    assert (bank.account, bank.currency, bank.default_for_currency) == (account, "usd", True)
+    card = await stripe_client.accounts.external_accounts.create(account, external_account="tok_visa_debit")
+    assert (card.object, card.funding, card.default_for_currency) == ("card", "debit", False)  # type: ignore[union-attr]
+    listed = (await stripe_client.accounts.external_accounts.list(account)).data
+    assert [e.id for e in listed] == [bank.id, card.id]
+    held = (await stripe_client.accounts.retrieve(account)).external_accounts
+    assert held is not None and [e.id for e in held.data] == [bank.id, card.id]
+    events = stripe_fake.events("account.external_account.created", stripe_account=account)
+    assert [(e["data"]["object"]["id"], e["account"]) for e in events] == [(bank.id, account), (card.id, account)]

@@ -14,7 +14,7 @@ import binascii
 import copy
 from typing import TYPE_CHECKING, Any
 
-from ._engine import ACCOUNT_PARENTS, Ctx, behaviour
+from ._engine import ACCOUNT_PARENTS, Ctx, behaviour, owner_of
 from ._store import Store, load_fixtures, new_id
 from ._wire import FakeError, invalid, missing, required
 
@@ -573,3 +573,52 @@ def capabilities(ctx: Ctx) -> dict[str, Any]:
     if previous:
         owner.emit("capability.updated", after, previous)
     return after
+
+
+# -- external accounts ---------------------------------------------------------------------------------
+
+
+def _external_account(ctx: Ctx, account: dict[str, Any], given: Any) -> dict[str, Any]:
+    """The bank account or debit card a payout goes to, from a token (``tok_...``: a Visa debit
+    card, as external accounts are debit cards; any other, such as ``btok_us``: Stripe's test
+    bank account) or the bank details themselves (https://docs.stripe.com/api/external_account_bank_accounts/create)."""
+    details = given if isinstance(given, dict) else {}
+    token = given if isinstance(given, str) else None
+    if (token or "").startswith("tok_") or details.get("object") == "card":
+        card = ctx.store.template("card", ctx.now())
+        card.update(brand="Visa", funding="debit", last4="5556", exp_month=12, exp_year=2034, country="US")
+        card.update(account=account["id"], currency=details.get("currency") or account.get("default_currency"))
+        return card
+    bank = ctx.store.template("bank_account", ctx.now())
+    number = str(details.get("account_number") or "000123456789")
+    bank.update(
+        account=account["id"],
+        bank_name="STRIPE TEST BANK",
+        country=details.get("country") or "US",
+        currency=details.get("currency") or account.get("default_currency") or "usd",
+        last4=number[-4:],
+        routing_number=details.get("routing_number") or "110000000",
+        account_holder_name=details.get("account_holder_name"),
+        account_holder_type=details.get("account_holder_type"),
+        status="new",
+    )
+    return bank
+
+
+@behaviour("accounts.external_accounts.create")
+def create_external_account(ctx: Ctx) -> dict[str, Any]:
+    """A bank account or debit card for the account's payouts, listed on the account (its
+    ``external_accounts``); the first of a currency is its default; an
+    ``account.external_account.created`` event, the account's."""
+    ctx = owner_of(ctx)
+    account = account_object(ctx, ctx.ids["account"])
+    made = _external_account(ctx, account, required(ctx.params, "external_account"))
+    held = account["external_accounts"]["data"] if isinstance(account.get("external_accounts"), dict) else []
+    first = not any(e.get("currency") == made["currency"] for e in held)
+    made.update(metadata=dict(ctx.params.get("metadata") or {}))
+    made["default_for_currency"] = bool(ctx.params.get("default_for_currency")) or first
+    ctx.store.put(made, account["id"])
+    if isinstance(account.get("external_accounts"), dict):
+        held.append(made)
+    ctx.emit("account.external_account.created", made)
+    return made

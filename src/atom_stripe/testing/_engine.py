@@ -442,7 +442,7 @@ def simulation(name: str) -> str:
 
 
 def generic(ctx: Ctx) -> Any:
-    ctx = _owner(ctx)
+    ctx = owner_of(ctx)
     endpoint = ctx.endpoint
     if endpoint.kind == "bytes":
         ctx.parent()
@@ -471,7 +471,7 @@ def generic(ctx: Ctx) -> Any:
     return ctx.create(under=parent["id"], **link(ctx, parent))
 
 
-def _owner(ctx: Ctx) -> Ctx:
+def owner_of(ctx: Ctx) -> Ctx:
     """The request acting for the account that owns what its path names: below
     ``/v1/accounts/{account}/``, that account (its events are its own, Connect events: a person's
     ``person.created``), the objects kept with the platform's, next to the account objects, once
