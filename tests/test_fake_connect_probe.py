@@ -315,3 +315,13 @@ async def test_an_external_account_is_a_bank_account_listed_on_its_account(
     assert held is not None and [e.id for e in held.data] == [bank.id, card.id]
     events = stripe_fake.events("account.external_account.created", stripe_account=account)
     assert [(e["data"]["object"]["id"], e["account"]) for e in events] == [(bank.id, account), (card.id, account)]
+    with pytest.raises(InvalidRequestError) as info:
+        await stripe_client.accounts.external_accounts.delete(account, bank.id)  # the default for usd
+    assert "default external account" in info.value.message
+    gone = await stripe_client.accounts.external_accounts.delete(account, card.id)
+    assert (gone.id, gone.deleted) == (card.id, True)
+    assert [e.id for e in (await stripe_client.accounts.external_accounts.list(account)).data] == [bank.id]
+    held = (await stripe_client.accounts.retrieve(account)).external_accounts
+    assert held is not None and [e.id for e in held.data] == [bank.id]
+    [deleted] = stripe_fake.events("account.external_account.deleted", stripe_account=account)
+    assert deleted["data"]["object"]["id"] == card.id

@@ -14,7 +14,7 @@ import binascii
 import copy
 from typing import TYPE_CHECKING, Any
 
-from ._engine import ACCOUNT_PARENTS, Ctx, behaviour, owner_of
+from ._engine import ACCOUNT_PARENTS, Ctx, behaviour, owner_of, retrieve
 from ._store import Store, load_fixtures, new_id
 from ._wire import FakeError, invalid, missing, required
 
@@ -622,3 +622,25 @@ def create_external_account(ctx: Ctx) -> dict[str, Any]:
         held.append(made)
     ctx.emit("account.external_account.created", made)
     return made
+
+
+@behaviour("accounts.external_accounts.delete")
+def delete_external_account(ctx: Ctx) -> dict[str, Any]:
+    """Deletes one, off the account's list too (its event ``account.external_account.deleted``,
+    the account's); the default for its currency is refused, as Stripe refuses it
+    (https://docs.stripe.com/api/external_account_bank_accounts/delete)."""
+    ctx = owner_of(ctx)
+    account = account_object(ctx, ctx.ids["account"])
+    found = retrieve(ctx)
+    if found.get("default_for_currency"):
+        raise invalid(
+            "id",
+            "You cannot delete the default external account for your default currency. Please make another "
+            "external account the default using the `default_for_currency` param, and then delete this one.",
+        )
+    ctx.store.remove(found["object"], found["id"])
+    if isinstance(account.get("external_accounts"), dict):
+        listed = account["external_accounts"]["data"]
+        listed[:] = [e for e in listed if e["id"] != found["id"]]
+    ctx.emit("account.external_account.deleted", found)
+    return {"id": found["id"], "object": found["object"], "deleted": True}
