@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import aiohttp
 import httpx
 
+from ._compat import close_aiohttp_connector_now
 from ._transport import (
     DEADLINE,
     DEFAULT_MAX_RESPONSE_SIZE,
@@ -184,7 +185,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         connector = session.connector
         session.detach()  # the session counts as closed; the connector is ours to close
         if connector is not None and not connector.closed:
-            _close_connector_now(connector)
+            close_aiohttp_connector_now(connector)
 
     async def aclose(self) -> None:
         session, self._session = self._session, None
@@ -202,27 +203,3 @@ def _split_auth(proxy: str) -> tuple[str, dict[str, str] | None]:
     credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
     headers = {"Proxy-Authorization": f"Basic {base64.b64encode(credentials).decode()}"}
     return urlunsplit(parts._replace(netloc=host)), headers
-
-
-def _close_connector_now(connector: aiohttp.BaseConnector) -> None:
-    """Close a connector's pooled connections from outside its event loop, without awaiting.
-
-    A loop that is still open gets each transport aborted (the rest happens if it runs
-    again); a closed loop can run nothing, so each socket is closed here, as the transport
-    itself would have done, and the transport told so (else it warns when collected).
-    """
-    loop: asyncio.AbstractEventLoop = connector._loop
-    for protocols in list(connector._conns.values()):
-        for proto, _ in protocols:
-            transport: Any = proto.transport
-            if transport is None:
-                continue
-            if not loop.is_closed():
-                transport.abort()
-                continue
-            sock = getattr(transport, "_sock", None)
-            if sock is not None:
-                sock.close()
-                transport._sock = None
-    connector._conns.clear()
-    connector._closed = True

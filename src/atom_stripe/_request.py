@@ -15,6 +15,7 @@ import httpx
 from pydantic import ValidationError  # loaded with atom_stripe (see __init__)
 
 from . import _retry
+from ._compat import current_transport_lookup, httpx_transport_lookup, transport_for_url
 from ._encoding import urlencode
 from ._errors import (
     APIConnectionError,
@@ -69,14 +70,9 @@ def _parse(parse: Callable[[bytes], Any], body: bytes) -> Any:
         gc.enable()
 
 
-def _httpx_lookup() -> Any:
-    """httpx's own transport lookup, or None if something (respx) had patched it when this was imported."""
-    found = httpx.AsyncClient.__dict__.get("_transport_for_url")
-    return found if getattr(found, "__module__", None) == "httpx._client" else None
-
-
-#: Anything else in its place (respx's "httpx" mode) means: do not bypass httpx.
-_HTTPX_TRANSPORT_FOR_URL = _httpx_lookup()
+#: httpx's own transport lookup, or None if something (respx) had patched it when this was
+#: imported. Anything else in its place (respx's "httpx" mode) means: do not bypass httpx.
+_HTTPX_TRANSPORT_FOR_URL = httpx_transport_lookup()
 USER_AGENT = f"atom_stripe/{__version__} python/{sys.version_info[0]}.{sys.version_info[1]} httpx/{httpx.__version__}"
 
 
@@ -490,7 +486,7 @@ class Requester:
         await: one coroutine layer less.)"""
         if self.transport is None:
             return read_answer(self._send_streaming, call.request)
-        lookup = type(self.http)._transport_for_url
+        lookup = current_transport_lookup(self.http)
         if lookup is _HTTPX_TRANSPORT_FOR_URL and lookup is not None:
             # Our own pool, and nothing patched httpx's lookup: the fast path. Over aiohttp, no
             # httpx object is made for an answer that needs none (see Call.request, _as_httpx).
@@ -500,7 +496,7 @@ class Requester:
                 return send(call.method, call.url, call.headers, call.content, call.extensions, lambda: call.request)
             return self.transport.handle_async_request(call.request)
         # httpx's own lookup, patched (respx's "httpx" mode does that to mock a client).
-        transport = self.http._transport_for_url(call.request.url)
+        transport = transport_for_url(self.http, call.request.url)
         if transport is self.transport:
             return transport.handle_async_request(call.request)  # reads and bounds the answer itself
         return read_answer(transport.handle_async_request, call.request)

@@ -16,7 +16,6 @@ within the attempt's deadline: the request's ``atom_stripe.deadline`` and
 
 from __future__ import annotations
 
-import os
 import sys
 import zlib
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
@@ -27,6 +26,8 @@ from urllib.parse import urlsplit
 import anyio
 import httpx
 import sniffio
+
+from ._compat import close_httpx_pool_now
 
 if TYPE_CHECKING:
     from ._aiohttp import AiohttpTransport
@@ -224,10 +225,10 @@ class AutoTransport(httpx.AsyncBaseTransport):
         if close_now is not None:
             close_now()
         elif isinstance(inner, httpx.AsyncHTTPTransport):
-            _close_pool_now(inner)
+            close_httpx_pool_now(inner)
         elif isinstance(inner, ProxiedTransport):
             for transport in inner.transports():
-                _close_pool_now(transport)
+                close_httpx_pool_now(transport)
 
     def aiohttp(self) -> AiohttpTransport | None:
         """The aiohttp transport when running on asyncio (else None): the fast path's."""
@@ -273,19 +274,6 @@ class ProxiedTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         for transport in self.transports():
             await transport.aclose()
-
-
-def _close_pool_now(transport: httpx.AsyncHTTPTransport) -> None:
-    """Close the sockets of httpx's pool without awaiting (it was made under trio, and we are
-    now in asyncio: its async close cannot run here)."""
-    pool: Any = transport._pool
-    for connection in list(pool.connections):
-        stream = getattr(getattr(connection, "_connection", None), "_network_stream", None)
-        sock = stream.get_extra_info("socket") if stream is not None else None
-        if sock is not None:
-            # A trio socket's close() needs its (finished) run: detach the descriptor and close that.
-            os.close(sock.detach())
-    pool._connections.clear()
 
 
 def _running_loop() -> Any:
