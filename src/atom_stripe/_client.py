@@ -20,24 +20,25 @@ from ._checks import (
     check_timeout,
     check_total_timeout,
 )
+from ._constants import (
+    DEFAULT_API_VERSION,
+    DEFAULT_BASE_URL,
+    DEFAULT_FILES_BASE_URL,
+    DEFAULT_MAX_RESPONSE_SIZE,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+)
 from ._errors import StripeValueError
 from ._generated.namespaces import Namespaces
 from ._hooks import Hook, HookName, Hooks, HookSet, StatsSnapshot
-from ._request import DEFAULT_FILES_BASE_URL, Requester, Settings
+from ._request import Requester, Settings
 from ._throttle import RateLimiter, Throttle
-from ._transport import DEFAULT_MAX_RESPONSE_SIZE
 
 if TYPE_CHECKING:
     from ._health import HealthStatus
     from ._models import StripeObject
 
 M = TypeVar("M")
-
-DEFAULT_BASE_URL = "https://api.stripe.com"
-#: The API version stripe-python 16.1.0 pins; every request sends it as ``Stripe-Version``.
-DEFAULT_API_VERSION = "2026-10-28.endive"
-DEFAULT_TIMEOUT = 80.0
-DEFAULT_MAX_RETRIES = 2
 
 _UNSET: Any = object()
 
