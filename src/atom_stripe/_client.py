@@ -20,14 +20,10 @@ from ._checks import (
     check_timeout,
     check_total_timeout,
 )
-from ._constants import (
-    DEFAULT_API_VERSION,
-    DEFAULT_BASE_URL,
-    DEFAULT_FILES_BASE_URL,
-    DEFAULT_MAX_RESPONSE_SIZE,
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_TIMEOUT,
-)
+from ._constants import DEFAULT_API_VERSION as DEFAULT_API_VERSION  # (re-exported: oauth, testing, __init__)
+from ._constants import DEFAULT_BASE_URL, DEFAULT_FILES_BASE_URL, DEFAULT_MAX_RESPONSE_SIZE
+from ._constants import DEFAULT_MAX_RETRIES as DEFAULT_MAX_RETRIES
+from ._constants import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT
 from ._errors import StripeValueError
 from ._generated.namespaces import Namespaces
 from ._hooks import Hook, HookName, Hooks, HookSet, StatsSnapshot

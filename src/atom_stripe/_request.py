@@ -63,7 +63,7 @@ def _parse(parse: Callable[[bytes], Any], body: bytes) -> Any:
 
     Parsing allocates thousands of objects (a 100-item page: ~2,000 models) that all stay
     alive, and the collector, counting allocations, would walk them again and again while they
-    are made, for nothing (parsing makes no cycles; the cost is in docs/performance.md). The
+    are made, for nothing (parsing makes no cycles; the cost: docs/performance.md). The
     pause ends with the parse, so the collector runs at the next allocation instead; a caller
     who disabled it keeps it disabled."""
     if not gc.isenabled():
@@ -121,7 +121,7 @@ class Settings:
 
 def new_idempotency_key() -> str:
     """A random (version 4) UUID as text, the key of a POST that was not given one: the
-    standard library's ``str(uuid.uuid4())`` without its object (a third of the cost)."""
+    standard library's ``str(uuid.uuid4())`` without its object (cheaper: docs/performance.md)."""
     raw = bytearray(os.urandom(16))
     raw[6] = raw[6] & 0x0F | 0x40  # version 4
     raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant

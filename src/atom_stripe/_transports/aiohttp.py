@@ -1,4 +1,5 @@
-"""The aiohttp transport: about a tenth of httpx's own client CPU per request (docs/performance.md).
+"""The aiohttp transport: a fraction of httpx's own client CPU per request (docs/performance.md,
+"Figures the code refers to").
 
 Small on purpose: it reads each response whole (atom_stripe never streams), within the
 attempt's deadline (aiohttp's ``total`` timeout) and the size limit, hands headers over

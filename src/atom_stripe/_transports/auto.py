@@ -1,7 +1,7 @@
 """The transport of a client's own pool: aiohttp under asyncio, httpx's own transport elsewhere.
 
-On asyncio, aiohttp costs about a tenth of httpx's own transport in client CPU per request
-(docs/performance.md); trio cannot run aiohttp, so there the requests go through httpx's
+On asyncio, aiohttp costs a fraction of httpx's own transport in client CPU per request
+(docs/performance.md, "Figures the code refers to"); trio cannot run aiohttp, so there the requests go through httpx's
 own transport. The choice is made on the first request, in the running event loop, and
 aiohttp is imported only then. When respx has patched httpx's client to mock it, requests
 go through httpx's client layer, so that respx sees every one.
