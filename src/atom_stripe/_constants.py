@@ -34,6 +34,8 @@ MAX_RETRY_DELAY = 5.0
 MAX_RETRY_AFTER = 20.0
 #: Statuses retried when Stripe does not say (with ``Stripe-Should-Retry``); 5xx are too.
 RETRYABLE_STATUS = frozenset({409, 429})
+#: How many recent latencies ``client.stats()`` keeps per endpoint for its percentiles.
+STATS_LATENCIES_KEPT = 2048
 
 # --- names on the wire and between layers -----------------------------------------------------
 

@@ -118,7 +118,7 @@ class AutoTransport(httpx.AsyncBaseTransport):
 
 
 def _running_loop() -> Any:
-    """The running asyncio loop, or None under another async library: sniffio's answer, worked
+    """The running asyncio loop, or None under another async library: what sniffio would say, worked
     out here without the import statements sniffio runs on every call (this runs on every
     request)."""
     name = sniffio.thread_local.name or sniffio.current_async_library_cvar.get()
