@@ -104,13 +104,13 @@ class Settings:
             "Accept": "application/json",
             "Accept-Encoding": "gzip",
         }
-        object.__setattr__(self, "extensions", {"timeout": self.timeout.as_dict(), **self.limits})
+        object.__setattr__(self, "extensions", {"timeout": self.timeout.as_dict(), **self.attempt_bounds})
         if self.stripe_account:
             headers[STRIPE_ACCOUNT_HEADER] = self.stripe_account
         object.__setattr__(self, "headers", headers)
 
     @property
-    def limits(self) -> dict[str, Any]:
+    def attempt_bounds(self) -> dict[str, Any]:
         """The request extensions that bound one attempt: its deadline (``timeout``, the
         number given, or an ``httpx.Timeout``'s ``read``) and the largest body."""
         return {DEADLINE: self.timeout.read, MAX_RESPONSE_SIZE: self.max_response_size}
@@ -351,7 +351,7 @@ class Requester:
         if self.client_builds:
             # A caller's http_client: its own headers, cookies and auth go in now.
             request = self.http.build_request(method, url, headers=headers, content=content, timeout=settings.timeout)
-            request.extensions.update(settings.limits)
+            request.extensions.update(settings.attempt_bounds)
             call.built, call.extensions = request, request.extensions
         return call
 
