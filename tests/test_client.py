@@ -30,7 +30,7 @@ from atom_stripe import (
     StripeError,
     StripeValueError,
 )
-from atom_stripe._retry import MAX_RETRY_AFTER
+from atom_stripe._constants import MAX_RETRY_AFTER
 
 from .helpers import API, KEY, Sleeps, fixture_bytes, form
 

@@ -107,7 +107,6 @@ def test_the_plugin_costs_nothing_until_a_fixture_is_used() -> None:
     assert loaded == str(
         [
             "atom_stripe",
-            "atom_stripe._lighter",
             "atom_stripe._version",
             "atom_stripe.testing",
             "atom_stripe.testing.pytest_plugin",

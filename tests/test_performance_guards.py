@@ -204,16 +204,6 @@ def test_types_of_under_five_fields_pay_no_call_per_object_and_still_work() -> N
     assert page.__pydantic_private__ is not None  # pages keep their private state (few fields, own post-init)
 
 
-def test_import_leaves_httpx_command_line_tool_unloaded_until_used() -> None:
-    code = (
-        "import sys, atom_stripe, httpx; print(type(sys.modules['httpx._main']).__name__, "
-        "any(m in sys.modules for m in ('click', 'rich', 'pygments'))); "
-        "from httpx._main import print_help; print(type(sys.modules['httpx._main']).__name__, callable(httpx.main))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert out == ["_DeferredMain", "False", "module", "True"]
-
-
 def test_respx_active_when_atom_stripe_is_first_imported_still_sees_every_request() -> None:
     code = """
 import asyncio, httpx, respx

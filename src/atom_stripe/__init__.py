@@ -5,7 +5,6 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from . import _lighter  # noqa: F401  (first: httpx's command-line tool then loads only if used)
 from ._version import __version__
 
 if TYPE_CHECKING:

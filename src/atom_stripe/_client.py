@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 from typing_extensions import Self
 
-from . import _models  # noqa: F401  (pydantic's model machinery: every answer and event is parsed into a model)
+from . import _models  # noqa: F401  (pydantic's model machinery: every response and event is parsed into a model)
 from ._checks import (
     check_account,
     check_api_version,
@@ -20,24 +20,21 @@ from ._checks import (
     check_timeout,
     check_total_timeout,
 )
+from ._constants import DEFAULT_API_VERSION as DEFAULT_API_VERSION  # (re-exported: oauth, testing, __init__)
+from ._constants import DEFAULT_BASE_URL, DEFAULT_FILES_BASE_URL, DEFAULT_MAX_RESPONSE_SIZE
+from ._constants import DEFAULT_MAX_RETRIES as DEFAULT_MAX_RETRIES
+from ._constants import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT
 from ._errors import StripeValueError
 from ._generated.namespaces import Namespaces
 from ._hooks import Hook, HookName, Hooks, HookSet, StatsSnapshot
-from ._request import DEFAULT_FILES_BASE_URL, Requester, Settings
+from ._request import Requester, Settings
 from ._throttle import RateLimiter, Throttle
-from ._transport import DEFAULT_MAX_RESPONSE_SIZE
 
 if TYPE_CHECKING:
     from ._health import HealthStatus
     from ._models import StripeObject
 
 M = TypeVar("M")
-
-DEFAULT_BASE_URL = "https://api.stripe.com"
-#: The API version stripe-python 16.1.0 pins; every request sends it as ``Stripe-Version``.
-DEFAULT_API_VERSION = "2026-10-28.endive"
-DEFAULT_TIMEOUT = 80.0
-DEFAULT_MAX_RETRIES = 2
 
 _UNSET: Any = object()
 
@@ -51,7 +48,7 @@ class AsyncStripeClient(Namespaces):
     ``timeout`` is the deadline of one attempt (connect, headers and the whole body);
     ``total_timeout`` caps one call, every attempt and wait included (default: no cap, so
     the worst case is ``(max_retries + 1) * timeout`` plus the waits between attempts).
-    ``max_response_size`` refuses a decoded answer body larger than that many bytes.
+    ``max_response_size`` refuses a decoded response body larger than that many bytes.
     ``max_requests_per_second`` and ``max_concurrency`` pace this client and its copies
     (off by default); ``rate_limiter`` instead shares one limit with other clients or, with
     ``atom_stripe.contrib.redis.RedisRateLimiter``, other processes (see :mod:`atom_stripe.ratelimit`).
@@ -244,8 +241,8 @@ class AsyncStripeClient(Namespaces):
         stats): for what the typed namespaces lack, such as preview endpoints.
 
         ``/v1/...`` paths send ``params`` form-encoded (query string on GET and DELETE);
-        ``/v2/...`` paths send them as a JSON body. The answer is parsed into ``cast_to`` (a
-        model class) when given, else into a generic :class:`StripeObject` (a list answer
+        ``/v2/...`` paths send them as a JSON body. The response is parsed into ``cast_to`` (a
+        model class) when given, else into a generic :class:`StripeObject` (a list response
         with ``object: "list"`` keeps its items as generic objects in ``.data``).
         """
         from ._raw import raw_request

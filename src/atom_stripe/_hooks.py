@@ -5,7 +5,7 @@ path is the template (``/v1/customers/{customer}``), never the id or query value
 
 - ``on_request``: an attempt is about to be sent (``attempt`` 1, 2, ...).
 - ``on_retry``: an attempt failed and another follows after ``retry_delay`` seconds.
-- ``on_response``: the call succeeded (its final answer).
+- ``on_response``: the call succeeded (its final response).
 - ``on_error``: the call failed for good (``error`` names the exception class).
 
 A hook may be a plain or an async callable. A hook that raises is logged and ignored: it
@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ._constants import STATS_LATENCIES_KEPT
 from ._errors import StripeValueError
 
 logger = logging.getLogger("atom_stripe")
@@ -111,7 +112,7 @@ class EndpointStats:
     errors: int = 0
     retries: int = 0
     by_status: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=2048))
+    latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=STATS_LATENCIES_KEPT))
 
     def percentile(self, q: float) -> float | None:
         if not self.latencies_ms:

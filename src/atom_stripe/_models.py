@@ -10,6 +10,8 @@ from typing import Any, ClassVar, SupportsIndex, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 from typing_extensions import Self
 
+from ._compat import FIELDS_SET, fields_set_of, skip_post_init
+
 logger = logging.getLogger("atom_stripe")
 
 T = TypeVar("T")
@@ -81,7 +83,7 @@ class StripeObject(BaseModel):
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         if len(cls.model_fields) < _SHARED_FROM_FIELDS and cls.model_post_init is StripeObject.model_post_init:
-            cls.__pydantic_post_init__ = None  # see _SHARED_FROM_FIELDS
+            skip_post_init(cls)  # see _SHARED_FROM_FIELDS
 
     def model_post_init(self, context: Any, /) -> None:
         """Share the set of field names Stripe sent among the objects that got the same ones.
@@ -91,17 +93,17 @@ class StripeObject(BaseModel):
         one more object for the garbage collector to track. Objects of one type from one
         API answer nearly always have the same fields, so they share one set; assigning or
         deleting a field gives an object its own set back first (``__setattr__``)."""
-        fields_set = self.__pydantic_fields_set__
+        fields_set = fields_set_of(self)
         shared = _last_shared.get(type(self))
         if shared is not None and shared == fields_set:  # the common case, kept short
-            _set(self, "__pydantic_fields_set__", shared)
+            _set(self, FIELDS_SET, shared)
         else:
             _share(self, fields_set)
 
     def _own_fields_set(self) -> None:
-        fields_set = self.__pydantic_fields_set__
+        fields_set = fields_set_of(self)
         if id(fields_set) in _shared_ids:
-            object.__setattr__(self, "__pydantic_fields_set__", set(fields_set))
+            _set(self, FIELDS_SET, set(fields_set))
 
     def __setattr__(self, name: str, value: Any) -> None:
         self._own_fields_set()
@@ -179,7 +181,7 @@ def _share(model: StripeObject, fields_set: set[str]) -> None:
         shared = _shared_sets[key] = fields_set
         _shared_ids.add(id(fields_set))
     _last_shared[type(model)] = shared
-    _set(model, "__pydantic_fields_set__", shared)
+    _set(model, FIELDS_SET, shared)
 
 
 def validate_json_leniently(

@@ -1,4 +1,9 @@
-"""One logical call: settings and parameters -> httpx request -> retry loop -> parsed model."""
+"""One logical call: settings and parameters -> request -> attempts (retried) -> parsed model.
+
+The send path, from the top: :meth:`Requester.request` prepares a :class:`Call`;
+:meth:`Requester._with_retries` owns the budget (retries, ``total_timeout``), the hooks, the
+stats and the waits; :meth:`Requester._attempt` sends once through the transport (see
+:mod:`._transports`) and says what came of it (an :class:`Outcome`)."""
 
 from __future__ import annotations
 
@@ -15,6 +20,18 @@ import httpx
 from pydantic import ValidationError  # loaded with atom_stripe (see __init__)
 
 from . import _retry
+from ._constants import (
+    DEADLINE,
+    DEFAULT_FILES_BASE_URL,
+    DEFAULT_MAX_RESPONSE_SIZE,
+    IDEMPOTENCY_KEY_HEADER,
+    MAX_IDEMPOTENCY_KEY,
+    MAX_RESPONSE_SIZE,
+    OAUTH_PATHS,
+    REQUEST_ID_HEADER,
+    STRIPE_ACCOUNT_HEADER,
+    STRIPE_VERSION_HEADER,
+)
 from ._encoding import urlencode
 from ._errors import (
     APIConnectionError,
@@ -27,29 +44,18 @@ from ._errors import (
 )
 from ._hooks import CallRecord, HookSet, Stats
 from ._throttle import Throttle
-from ._transport import (
-    DEADLINE,
-    DEFAULT_MAX_RESPONSE_SIZE,
-    MAX_RESPONSE_SIZE,
-    AutoTransport,
-    BodyError,
-    env_proxies,
-    read_answer,
-)
+from ._transports import Transport
+from ._transports.auto import AutoTransport
+from ._transports.body import BodyError
+from ._transports.httpx import ClientTransport, env_proxies
 from ._version import __version__
 
 if TYPE_CHECKING:
     from pydantic import BaseModel, TypeAdapter
 
-    from ._aiohttp import Answer
-
 logger = logging.getLogger("atom_stripe")
 
 M = TypeVar("M")
-
-MAX_IDEMPOTENCY_KEY = 255
-#: Connect OAuth's endpoints, whose error answers have a shape of their own.
-OAUTH_PATHS = "/oauth/"
 
 
 def _parse(parse: Callable[[bytes], Any], body: bytes) -> Any:
@@ -57,7 +63,7 @@ def _parse(parse: Callable[[bytes], Any], body: bytes) -> Any:
 
     Parsing allocates thousands of objects (a 100-item page: ~2,000 models) that all stay
     alive, and the collector, counting allocations, would walk them again and again while they
-    are made: about a tenth of a list page's CPU, for nothing (parsing makes no cycles). The
+    are made, for nothing (parsing makes no cycles; the cost: docs/performance.md). The
     pause ends with the parse, so the collector runs at the next allocation instead; a caller
     who disabled it keeps it disabled."""
     if not gc.isenabled():
@@ -69,19 +75,7 @@ def _parse(parse: Callable[[bytes], Any], body: bytes) -> Any:
         gc.enable()
 
 
-def _httpx_lookup() -> Any:
-    """httpx's own transport lookup, or None if something (respx) had patched it when this was imported."""
-    found = httpx.AsyncClient.__dict__.get("_transport_for_url")
-    return found if getattr(found, "__module__", None) == "httpx._client" else None
-
-
-#: Anything else in its place (respx's "httpx" mode) means: do not bypass httpx.
-_HTTPX_TRANSPORT_FOR_URL = _httpx_lookup()
 USER_AGENT = f"atom_stripe/{__version__} python/{sys.version_info[0]}.{sys.version_info[1]} httpx/{httpx.__version__}"
-
-
-#: Where file uploads (``files.create``) and downloads (``quotes.pdf``) go.
-DEFAULT_FILES_BASE_URL = "https://files.stripe.com"
 
 
 @dataclass(frozen=True)
@@ -97,7 +91,7 @@ class Settings:
     files_base_url: str = DEFAULT_FILES_BASE_URL
     #: The most one call may take, every attempt and wait included (None: no cap but the attempts').
     total_timeout: float | None = None
-    #: The largest decoded answer body accepted, in bytes.
+    #: The largest decoded response body accepted, in bytes.
     max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE
     headers: Mapping[str, str] = field(init=False, repr=False, compare=False)
     extensions: Mapping[str, Any] = field(init=False, repr=False, compare=False)
@@ -105,18 +99,18 @@ class Settings:
     def __post_init__(self) -> None:
         headers = {
             "Authorization": f"Bearer {self.api_key}",
-            "Stripe-Version": self.api_version,
+            STRIPE_VERSION_HEADER: self.api_version,
             "User-Agent": USER_AGENT,
             "Accept": "application/json",
             "Accept-Encoding": "gzip",
         }
-        object.__setattr__(self, "extensions", {"timeout": self.timeout.as_dict(), **self.limits})
+        object.__setattr__(self, "extensions", {"timeout": self.timeout.as_dict(), **self.attempt_bounds})
         if self.stripe_account:
-            headers["Stripe-Account"] = self.stripe_account
+            headers[STRIPE_ACCOUNT_HEADER] = self.stripe_account
         object.__setattr__(self, "headers", headers)
 
     @property
-    def limits(self) -> dict[str, Any]:
+    def attempt_bounds(self) -> dict[str, Any]:
         """The request extensions that bound one attempt: its deadline (``timeout``, the
         number given, or an ``httpx.Timeout``'s ``read``) and the largest body."""
         return {DEADLINE: self.timeout.read, MAX_RESPONSE_SIZE: self.max_response_size}
@@ -127,7 +121,7 @@ class Settings:
 
 def new_idempotency_key() -> str:
     """A random (version 4) UUID as text, the key of a POST that was not given one: the
-    standard library's ``str(uuid.uuid4())`` without its object (a third of the cost)."""
+    standard library's ``str(uuid.uuid4())`` without its object (cheaper: docs/performance.md)."""
     raw = bytearray(os.urandom(16))
     raw[6] = raw[6] & 0x0F | 0x40  # version 4
     raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
@@ -145,7 +139,8 @@ def check_idempotency_key(key: str) -> str:
 
 @dataclass
 class Call:
-    """One logical call, as the retry loop and the hooks see it."""
+    """One logical call, as the retry loop and the hooks see it, and as a transport sends it
+    (a :class:`~._transports.Outgoing`)."""
 
     method: str
     path: str
@@ -175,6 +170,17 @@ class Call:
         return self.built
 
 
+@dataclass(slots=True)
+class Outcome:
+    """What one attempt came to: a ``result``, or a ``failure`` and whether another attempt
+    could fare better (``retry``; ``retry_after``: the headers that may say when)."""
+
+    result: Any = None
+    failure: StripeError | None = None
+    retry: bool = False
+    retry_after: Mapping[str, str] | None = None
+
+
 class Requester:
     """Sends calls over a shared ``httpx.AsyncClient`` with one client's settings.
 
@@ -187,7 +193,7 @@ class Requester:
         settings: Settings,
         throttle: Throttle | None = None,
         *,
-        transport: AutoTransport | None = None,
+        transport: Transport | None = None,
         hooks: HookSet | None = None,
         stats: Stats | None = None,
         owner: bool = False,
@@ -201,8 +207,10 @@ class Requester:
         self.stats = stats if stats is not None else Stats()
         # With an http client of our own making (no hooks, auth or cookies to honour), requests
         # go straight to its transport: httpx's client layer (cookie jar, hooks, redirects)
-        # costs more CPU than the aiohttp transport itself.
-        self.transport = transport
+        # costs more CPU than the aiohttp transport itself. A caller's client is sent through.
+        self.transport: Transport = transport if transport is not None else ClientTransport(http)
+        #: Whether requests are built by the caller's client (its own headers, cookies and auth).
+        self.client_builds = transport is None
 
     @classmethod
     def open(
@@ -229,9 +237,7 @@ class Requester:
             raise StripeValueError("trust_env", "must be True or False")
         proxies = env_proxies(settings.base_url, settings.files_base_url) if trust_env else None
         transport = AutoTransport(proxies=proxies)
-        return cls(
-            httpx.AsyncClient(transport=transport), settings, throttle, transport=transport, hooks=hooks, owner=True
-        )
+        return cls(transport.open_client(), settings, throttle, transport=transport, hooks=hooks, owner=True)
 
     async def aclose(self) -> None:
         """Close the pool if this requester made it (a caller's ``http_client`` is theirs to
@@ -245,7 +251,7 @@ class Requester:
             self.http,
             self.settings.evolve(**changes),
             self.throttle,
-            transport=self.transport,
+            transport=None if self.client_builds else self.transport,
             hooks=self.hooks,
             stats=self.stats,
         )
@@ -263,7 +269,7 @@ class Requester:
         base_url: str | None = None,
         body: tuple[bytes, str] | None = None,
     ) -> Awaitable[M]:
-        """Send one call, retrying what is safe to retry, and parse the answer into ``cast_to``
+        """Send one call, retrying what is safe to retry, and parse the response into ``cast_to``
         (``base_url`` and ``body`` as for :meth:`send`).
 
         Not a coroutine of its own (one layer less per call): what it returns is awaited."""
@@ -275,7 +281,7 @@ class Requester:
             else cast("TypeAdapter[Any]", cast_to).validate_json
         )
         call = self._prepare(method, path, pairs, template, idempotency_key, stripe_account, base_url, body)
-        return self._attempts(call, parse, _name(cast_to))
+        return self._with_retries(call, parse, _name(cast_to))
 
     async def send(
         self,
@@ -289,13 +295,13 @@ class Requester:
         base_url: str | None = None,
         body: tuple[bytes, str] | None = None,
     ) -> httpx.Response:
-        """Send one call and return its successful answer, body read; raise for the rest.
+        """Send one call and return its successful response, body read; raise for the rest.
 
         ``base_url`` overrides the client's (the files host); ``body`` is a ready-made request
         body and its content type (multipart uploads, JSON for ``/v2``).
         """
         call = self._prepare(method, path, pairs, template, idempotency_key, stripe_account, base_url, body)
-        response: httpx.Response = await self._attempts(call, None, "")
+        response: httpx.Response = await self._with_retries(call, None, "")
         return response
 
     def _prepare(
@@ -315,11 +321,11 @@ class Requester:
         headers = dict(settings.headers)
         if method == "POST":
             key = check_idempotency_key(idempotency_key) if idempotency_key is not None else new_idempotency_key()
-            headers["Idempotency-Key"] = idempotency_key = key
+            headers[IDEMPOTENCY_KEY_HEADER] = idempotency_key = key
         elif idempotency_key is not None:
-            headers["Idempotency-Key"] = check_idempotency_key(idempotency_key)
+            headers[IDEMPOTENCY_KEY_HEADER] = check_idempotency_key(idempotency_key)
         if stripe_account is not None:
-            headers["Stripe-Account"] = stripe_account
+            headers[STRIPE_ACCOUNT_HEADER] = stripe_account
         url = (base_url or settings.base_url) + path
         content: bytes | None = None
         if body is not None:
@@ -342,17 +348,46 @@ class Requester:
             content=content,
             extensions=settings.extensions,
         )
-        if self.transport is None:
+        if self.client_builds:
             # A caller's http_client: its own headers, cookies and auth go in now.
             request = self.http.build_request(method, url, headers=headers, content=content, timeout=settings.timeout)
-            request.extensions.update(settings.limits)
+            request.extensions.update(settings.attempt_bounds)
             call.built, call.extensions = request, request.extensions
         return call
 
-    async def _attempts(self, call: Call, parse: Callable[[bytes], Any] | None, expected: str) -> Any:
-        """The retry loop, plus the bookkeeping for a call that is cancelled half-way."""
+    async def _with_retries(self, call: Call, parse: Callable[[bytes], Any] | None, expected: str) -> Any:
+        """The call: attempts until one succeeds, one fails for good, or the budget (retries,
+        ``total_timeout``) runs out. Owns the hooks, the stats and the waits between attempts,
+        and closes the books of a call cancelled half-way."""
+        debug = logger.isEnabledFor(logging.DEBUG)
+        throttle = self.throttle if self.throttle.active else None
+        hooks = self.hooks if self.hooks else None
+        call_started = time.perf_counter()
+        total = self.settings.total_timeout
+        ends = None if total is None else call_started + total
         try:
-            return await self._retry_loop(call, parse, expected)
+            while True:
+                call.attempt += 1
+                if ends is not None:
+                    self._cap_attempt(call, ends - time.perf_counter())
+                if hooks is not None and hooks.on_request:
+                    await hooks.fire(hooks.on_request, self._record(call))
+                started = time.perf_counter()
+                outcome = await self._attempt(call, parse, expected, throttle, debug)
+                failure = outcome.failure
+                if failure is None:
+                    await self._finish(call, call_started, None, hooks)
+                    return outcome.result
+                delay = self._next_delay(call, outcome, ends)
+                if delay is None:
+                    await self._finish(call, call_started, failure, hooks)
+                    raise failure
+                self.stats.retried(call.method, call.template)
+                if hooks is not None and hooks.on_retry:
+                    elapsed = (time.perf_counter() - started) * 1000
+                    record = self._record(call, duration_ms=elapsed, error=type(failure).__name__, retry_delay=delay)
+                    await hooks.fire(hooks.on_retry, record)
+                await _retry.sleep(delay)
         except BaseException as exc:
             if not isinstance(exc, Exception) and not call.finished:
                 # Cancelled (or interrupted): count it and close the hooks' books, without awaiting.
@@ -362,94 +397,85 @@ class Requester:
                     self.hooks.fire_now(self.hooks.on_error, self._record(call, error="Cancelled"))
             raise
 
-    async def _retry_loop(self, call: Call, parse: Callable[[bytes], Any] | None, expected: str) -> Any:
-        """Attempt the call until it succeeds, fails for good, or the retries run out."""
-        max_retries = self.settings.max_retries
-        debug = logger.isEnabledFor(logging.DEBUG)
-        throttle = self.throttle if self.throttle.active else None
-        hooks = self.hooks if self.hooks else None
-        call_started = time.perf_counter()
-        total = self.settings.total_timeout
-        ends = None if total is None else call_started + total
-        while True:
-            call.attempt += 1
-            retries_left = call.attempt <= max_retries
-            if ends is not None:
-                self._cap_attempt(call, ends - time.perf_counter())
-            retry_after: httpx.Headers | None = None
-            if hooks is not None and hooks.on_request:
-                await hooks.fire(hooks.on_request, self._record(call))
-            started = time.perf_counter()
-            try:
-                if throttle is None:
-                    response = await self._send(call)
-                else:
-                    async with throttle.slot():
-                        response = await self._send(call)
-            except httpx.TransportError as exc:
-                failure: StripeError = _transport_error(call, exc)
-                _chain(failure, exc, self.settings.api_key)
-                self._log_attempt(call, started, type(failure).__name__, debug)
-                retry = retries_left
-            except BodyError as exc:
-                # An answer came, but its body cannot be used: mis-encoded or cut short (asking
-                # again is safe, as for a body that is not JSON), or too large (it would be again).
-                assert exc.response is not None
-                call.status = exc.response.status_code
-                call.request_id = exc.response.headers.get("request-id")
-                failure = APIResponseError(f"{call.method} {call.template}: {exc}", response=exc.response)
-                failure.__cause__ = exc
-                self._log_attempt(call, started, type(failure).__name__, debug)
-                retry = retries_left and exc.retry
-            except StripeError as exc:
-                # Refused before sending (the rate limiter's max_wait): final, and told as itself.
-                failure = exc
-                self._log_attempt(call, started, type(failure).__name__, debug)
-                retry = False
-            except Exception as exc:
-                # Anything else a transport raised (a custom http_client's, an exception class
-                # nobody mapped): still a StripeError, counted, hooked and retried like a drop.
-                failure = APIConnectionError(
-                    f"{call.method} {call.template} failed after {call.attempt} attempt(s): {type(exc).__name__}",
-                    request=call.request,
-                )
-                _chain(failure, exc, self.settings.api_key)
-                self._log_attempt(call, started, type(failure).__name__, debug)
-                retry = retries_left
+    def _next_delay(self, call: Call, outcome: Outcome, ends: float | None) -> float | None:
+        """How long to wait before the next attempt; None when there is none: the failure is
+        final, the retries are spent, or ``total_timeout`` would pass first."""
+        if not outcome.retry or call.attempt > self.settings.max_retries:
+            return None
+        delay = _retry.retry_delay(call.attempt, outcome.retry_after)
+        if ends is not None and time.perf_counter() + delay >= ends:
+            return None
+        return delay
+
+    async def _attempt(
+        self,
+        call: Call,
+        parse: Callable[[bytes], Any] | None,
+        expected: str,
+        throttle: Throttle | None,
+        debug: bool,
+    ) -> Outcome:
+        """One attempt: send, read, parse; what came of it. Every failure becomes a
+        :class:`StripeError` in the outcome (cancellation aside)."""
+        started = time.perf_counter()
+        try:
+            if throttle is None:
+                response = await self.transport.send(call)
             else:
-                call.status = response.status_code
-                call.request_id = response.headers.get("request-id")
-                self._log_attempt(call, started, str(call.status), debug)
-                if call.status < 300:
-                    try:
-                        result = _as_httpx(call, response) if parse is None else _parse(parse, response.content)
-                    except ValidationError as exc:
-                        failure = _response_error(call, _as_httpx(call, response), exc, expected)
-                        # A body that is not JSON at all was damaged on the way; asking again is
-                        # safe (GETs are idempotent, POSTs replay under their idempotency key).
-                        retry = retries_left and _not_json(exc)
-                    else:
-                        await self._finish(call, call_started, None, hooks)
-                        return result
-                else:
-                    response = _as_httpx(call, response)
-                    failure = make_status_error(response, oauth=call.path.startswith(OAUTH_PATHS))
-                    retry = retries_left and _retry.should_retry(call.status, response.headers)
-                    retry_after = response.headers
-            if not retry:
-                await self._finish(call, call_started, failure, hooks)
-                raise failure
-            delay = _retry.retry_delay(call.attempt, retry_after)
-            if ends is not None and time.perf_counter() + delay >= ends:
-                # No time left for another attempt within total_timeout: this failure is the answer.
-                await self._finish(call, call_started, failure, hooks)
-                raise failure
-            self.stats.retried(call.method, call.template)
-            if hooks is not None and hooks.on_retry:
-                elapsed = (time.perf_counter() - started) * 1000
-                record = self._record(call, duration_ms=elapsed, error=type(failure).__name__, retry_delay=delay)
-                await hooks.fire(hooks.on_retry, record)
-            await _retry.sleep(delay)
+                async with throttle.slot():
+                    response = await self.transport.send(call)
+        except httpx.TransportError as exc:
+            # No response: a timeout, or a connection that failed or dropped.
+            return self._failed(call, started, debug, _transport_error(call, exc), exc)
+        except BodyError as exc:
+            # A response came, but its body cannot be used: mis-encoded or cut short (asking
+            # again is safe, as for a body that is not JSON), or too large (it would be again).
+            assert exc.response is not None
+            call.status = exc.response.status_code
+            call.request_id = exc.response.headers.get(REQUEST_ID_HEADER)
+            failure: StripeError = APIResponseError(f"{call.method} {call.template}: {exc}", response=exc.response)
+            failure.__cause__ = exc
+            return self._failed(call, started, debug, failure, retry=exc.retry)
+        except StripeError as exc:
+            # Refused before sending (the rate limiter's max_wait): final, and raised as it is.
+            return self._failed(call, started, debug, exc, retry=False)
+        except Exception as exc:
+            # Anything else a transport raised (a custom http_client's, an exception class
+            # nobody mapped): still a StripeError, counted, hooked and retried like a drop.
+            where = f"{call.method} {call.template} failed after {call.attempt} attempt(s)"
+            failure = APIConnectionError(f"{where}: {type(exc).__name__}", request=call.request)
+            return self._failed(call, started, debug, failure, exc)
+        call.status = status = response.status_code
+        call.request_id = response.headers.get(REQUEST_ID_HEADER)
+        self._log_attempt(call, started, str(status), debug)
+        if status >= 300:
+            error = response.httpx_response(call.request)
+            failure = make_status_error(error, oauth=call.path.startswith(OAUTH_PATHS))
+            return Outcome(None, failure, _retry.should_retry(status, error.headers), error.headers)
+        try:
+            return Outcome(response.httpx_response(call.request) if parse is None else _parse(parse, response.content))
+        except ValidationError as exc:
+            # A body that is not JSON at all was damaged on the way; asking again is safe
+            # (GETs are idempotent, POSTs replay under their idempotency key).
+            failure = _response_error(call, response.httpx_response(call.request), exc, expected)
+            return Outcome(None, failure, _not_json(exc))
+
+    def _failed(
+        self,
+        call: Call,
+        started: float,
+        debug: bool,
+        failure: StripeError,
+        cause: BaseException | None = None,
+        *,
+        retry: bool = True,
+    ) -> Outcome:
+        """An attempt that failed without a usable response: logged, its cause chained (unless
+        the chain quotes the API key)."""
+        if cause is not None:
+            _chain(failure, cause, self.settings.api_key)
+        self._log_attempt(call, started, type(failure).__name__, debug)
+        return Outcome(None, failure, retry)
 
     def _cap_attempt(self, call: Call, left: float) -> None:
         """Cut this attempt's deadline to what is left of the call's ``total_timeout``."""
@@ -484,30 +510,6 @@ class Requester:
             **fields,
         )
 
-    def _send(self, call: Call) -> Awaitable[httpx.Response | Answer]:
-        """One attempt: the answer, body read (decoded, within the size limit) and connection
-        released, all within the attempt's deadline. (A plain function returning what to
-        await: one coroutine layer less.)"""
-        if self.transport is None:
-            return read_answer(self._send_streaming, call.request)
-        lookup = type(self.http)._transport_for_url
-        if lookup is _HTTPX_TRANSPORT_FOR_URL and lookup is not None:
-            # Our own pool, and nothing patched httpx's lookup: the fast path. Over aiohttp, no
-            # httpx object is made for an answer that needs none (see Call.request, _as_httpx).
-            fast = self.transport.aiohttp()
-            if fast is not None:
-                send = fast.fetch
-                return send(call.method, call.url, call.headers, call.content, call.extensions, lambda: call.request)
-            return self.transport.handle_async_request(call.request)
-        # httpx's own lookup, patched (respx's "httpx" mode does that to mock a client).
-        transport = self.http._transport_for_url(call.request.url)
-        if transport is self.transport:
-            return transport.handle_async_request(call.request)  # reads and bounds the answer itself
-        return read_answer(transport.handle_async_request, call.request)
-
-    async def _send_streaming(self, request: httpx.Request) -> httpx.Response:
-        return await self.http.send(request, stream=True)
-
     @staticmethod
     def _log_attempt(call: Call, started: float, outcome: str, debug: bool) -> None:
         if not debug:
@@ -535,13 +537,8 @@ class Requester:
         )
 
 
-def _as_httpx(call: Call, response: httpx.Response | Answer) -> httpx.Response:
-    """The answer as an ``httpx.Response`` (errors and ``send`` hand one out)."""
-    return response if isinstance(response, httpx.Response) else response.response(call.request)
-
-
 def _transport_error(call: Call, exc: httpx.TransportError) -> StripeError:
-    """No answer: a timeout, or a connection that failed or dropped."""
+    """No response: a timeout, or a connection that failed or dropped."""
     where = f"{call.method} {call.template}"
     failure: StripeError
     if _is_timeout(exc):
@@ -599,7 +596,7 @@ def _response_error(call: Call, response: httpx.Response, exc: ValidationError, 
         for e in exc.errors(include_input=False, include_url=False)[:3]
     )
     return APIResponseError(
-        f"The answer to {call.method} {call.template} does not fit {expected}: {problems}", response=response
+        f"The response to {call.method} {call.template} does not fit {expected}: {problems}", response=response
     )
 
 

@@ -1,32 +1,33 @@
-"""When to retry, and how long to wait: pure functions of the answer and the attempt."""
+"""When to retry, and how long to wait: pure functions of the response and the attempt."""
 
 from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 
 import anyio
-import httpx
 
-#: First backoff delay and its ceiling, in seconds (Stripe's own clients use 0.5 and 5).
-INITIAL_DELAY = 0.5
-MAX_DELAY = 5.0
-#: The longest ``Retry-After`` we wait for; a longer one is cut to this.
-MAX_RETRY_AFTER = 20.0
-
-RETRYABLE_STATUS = frozenset({409, 429})
+from ._constants import (
+    INITIAL_RETRY_DELAY,
+    MAX_RETRY_AFTER,
+    MAX_RETRY_DELAY,
+    RETRY_AFTER_HEADER,
+    RETRYABLE_STATUS,
+    SHOULD_RETRY_HEADER,
+)
 
 #: How the retry loop waits (anyio's, so it works on asyncio and trio alike).
 sleep = anyio.sleep
 
 
-def should_retry(status: int, headers: httpx.Headers) -> bool:
-    """Whether an HTTP error answer is worth another attempt.
+def should_retry(status: int, headers: Mapping[str, str]) -> bool:
+    """Whether an HTTP error response is worth another attempt.
 
     ``Stripe-Should-Retry`` decides when present; otherwise 409, 429 and 5xx are retried.
     """
-    hint = headers.get("stripe-should-retry")
+    hint = headers.get(SHOULD_RETRY_HEADER)
     if hint == "true":
         return True
     if hint == "false":
@@ -34,9 +35,9 @@ def should_retry(status: int, headers: httpx.Headers) -> bool:
     return status in RETRYABLE_STATUS or status >= 500
 
 
-def retry_after(headers: httpx.Headers, *, now: float | None = None) -> float | None:
+def retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
     """Seconds the server asked us to wait, from ``Retry-After`` (seconds or an HTTP date)."""
-    value = headers.get("retry-after")
+    value = headers.get(RETRY_AFTER_HEADER)
     if value is None:
         return None
     try:
@@ -61,13 +62,13 @@ def backoff_delay(retry_number: int) -> float:
     """
     import backoff  # here, not at import time: it imports asyncio, which trio users need not load
 
-    waits = backoff.expo(base=2, factor=INITIAL_DELAY, max_value=MAX_DELAY)
+    waits = backoff.expo(base=2, factor=INITIAL_RETRY_DELAY, max_value=MAX_RETRY_DELAY)
     next(waits)  # backoff's generators yield a throwaway value first
     base = next(itertools.islice(waits, retry_number - 1, None))
     return max(base / 2, backoff.full_jitter(base))
 
 
-def retry_delay(retry_number: int, headers: httpx.Headers | None = None) -> float:
+def retry_delay(retry_number: int, headers: Mapping[str, str] | None = None) -> float:
     """How long to wait before retry ``retry_number``: ``Retry-After`` if given, else backoff."""
     if headers is not None:
         asked = retry_after(headers)

@@ -1,6 +1,7 @@
-"""An httpx transport that sends through aiohttp: about a tenth of httpx's own CPU per request.
+"""The aiohttp transport: a fraction of httpx's own client CPU per request (docs/performance.md,
+"Figures the code refers to").
 
-Small on purpose: it reads each answer whole (atom_stripe never streams), within the
+Small on purpose: it reads each response whole (atom_stripe never streams), within the
 attempt's deadline (aiohttp's ``total`` timeout) and the size limit, hands headers over
 as plain pairs, and maps aiohttp's errors onto httpx's so the retry loop can tell a
 timeout from a dropped connection. Imported only on asyncio, on the first request.
@@ -10,22 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import aiohttp
 import httpx
 
-from ._transport import (
-    DEADLINE,
-    DEFAULT_MAX_RESPONSE_SIZE,
-    MAX_RESPONSE_SIZE,
-    BodyError,
-    Proxies,
-    read_body,
-    without_encoding,
-)
+from .._compat import close_aiohttp_connector_now
+from .._constants import DEADLINE, DEFAULT_MAX_RESPONSE_SIZE, MAX_RESPONSE_SIZE
+from . import Outgoing
+from .body import BodyError, read_body, without_encoding
+from .httpx import Proxies
 
 _timeouts: dict[tuple[Any, ...], aiohttp.ClientTimeout] = {}
 
@@ -45,9 +42,9 @@ def _timeout(extensions: Mapping[str, Any]) -> aiohttp.ClientTimeout:
     return found
 
 
-class Answer:
-    """An answer read whole, as aiohttp gave it: what a 2xx needs, and no more. Turned into an
-    ``httpx.Response`` (:meth:`response`) only when something needs one (an error, ``send``)."""
+class AiohttpResponse:
+    """A response read whole, as aiohttp gave it: what a 2xx needs, and no more. Turned into an
+    ``httpx.Response`` (:meth:`httpx_response`) only when something needs one (an error, ``send``)."""
 
     __slots__ = ("content", "headers", "raw_headers", "status_code")
 
@@ -58,7 +55,7 @@ class Answer:
         self.headers = headers
         self.content = content
 
-    def response(self, request: httpx.Request) -> httpx.Response:
+    def httpx_response(self, request: httpx.Request) -> httpx.Response:
         return httpx.Response(
             self.status_code,
             headers=self.raw_headers,
@@ -76,8 +73,8 @@ def _describe(exc: BaseException) -> str:
         return type(exc).__name__
 
 
-class AiohttpTransport(httpx.AsyncBaseTransport):
-    """Sends httpx requests with one ``aiohttp.ClientSession`` (made lazily, in the running loop)."""
+class AiohttpTransport:
+    """Sends with one ``aiohttp.ClientSession`` (made lazily, in the running loop)."""
 
     def __init__(self, limits: httpx.Limits, proxies: Proxies | None = None) -> None:
         self._limits = limits
@@ -100,29 +97,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     def session(self) -> aiohttp.ClientSession | None:
         return self._session
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        answer = await self.fetch(
-            request.method,
-            str(request.url),
-            request.headers.multi_items(),
-            request.content or None,
-            request.extensions,
-            lambda: request,
-        )
-        return answer.response(request)
-
-    async def fetch(
-        self,
-        method: str,
-        url: str,
-        headers: Any,
-        content: bytes | None,
-        extensions: Mapping[str, Any],
-        request: Callable[[], httpx.Request],
-    ) -> Answer:
-        """One attempt, read whole within its deadline and size limit (both in ``extensions``).
-        ``request`` makes the ``httpx.Request`` that errors carry, only when one is raised."""
+    async def send(self, outgoing: Outgoing) -> AiohttpResponse:
+        """One attempt, read whole within its deadline and size limit (both in its extensions).
+        The ``httpx.Request`` that errors carry is made only when one is raised."""
         session = self._get_session()
+        url, headers, extensions = outgoing.url, outgoing.headers, outgoing.extensions
         limit: int = extensions.get(MAX_RESPONSE_SIZE, DEFAULT_MAX_RESPONSE_SIZE)
         proxy, proxy_headers = self._proxy(url) if self._proxies else (None, None)
         if proxy_headers and url.startswith("http:"):
@@ -132,42 +111,42 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             )
         try:
             async with session.request(
-                method,
+                outgoing.method,
                 url,
                 headers=headers,
-                data=content,
+                data=outgoing.content,
                 allow_redirects=False,
                 compress=None,
                 timeout=_timeout(extensions),
                 proxy=proxy,
                 proxy_headers=proxy_headers,
-            ) as answer:
-                status = answer.status
-                raw: Any = answer.raw_headers
-                parsed: Mapping[str, str] = answer.headers
+            ) as response:
+                status = response.status
+                raw: Any = response.raw_headers
+                parsed: Mapping[str, str] = response.headers
                 encoding = parsed.get("Content-Encoding")
-                length = answer.content_length
+                length = response.content_length
                 try:
                     if encoding is None and length is not None and length <= limit:
-                        body = await answer.read()  # the common case: aiohttp stops at the length
+                        body = await response.read()  # the common case: aiohttp stops at the length
                     else:
-                        body = await read_body(answer.content.iter_any(), encoding or "", limit)
+                        body = await read_body(response.content.iter_any(), encoding or "", limit)
                         if encoding:
                             raw = without_encoding(raw)
                             parsed = httpx.Headers(raw)
                 except BodyError as exc:
-                    raise exc.with_head(status, raw, request()) from None
+                    raise exc.with_head(status, raw, outgoing.request) from None
         except aiohttp.ConnectionTimeoutError as exc:
-            raise httpx.ConnectTimeout(_describe(exc), request=request()) from exc
+            raise httpx.ConnectTimeout(_describe(exc), request=outgoing.request) from exc
         except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
-            raise httpx.ReadTimeout(_describe(exc), request=request()) from exc
+            raise httpx.ReadTimeout(_describe(exc), request=outgoing.request) from exc
         except aiohttp.ClientConnectorError as exc:
-            raise httpx.ConnectError(_describe(exc), request=request()) from exc
+            raise httpx.ConnectError(_describe(exc), request=outgoing.request) from exc
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientResponseError) as exc:
-            raise httpx.RemoteProtocolError(_describe(exc), request=request()) from exc
+            raise httpx.RemoteProtocolError(_describe(exc), request=outgoing.request) from exc
         except aiohttp.ClientError as exc:
-            raise httpx.NetworkError(_describe(exc), request=request()) from exc
-        return Answer(status, raw, parsed, body)
+            raise httpx.NetworkError(_describe(exc), request=outgoing.request) from exc
+        return AiohttpResponse(status, raw, parsed, body)
 
     def _proxy(self, url: str) -> tuple[str | None, dict[str, str] | None]:
         for prefix, found in self._proxies.items():
@@ -184,7 +163,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         connector = session.connector
         session.detach()  # the session counts as closed; the connector is ours to close
         if connector is not None and not connector.closed:
-            _close_connector_now(connector)
+            close_aiohttp_connector_now(connector)
 
     async def aclose(self) -> None:
         session, self._session = self._session, None
@@ -202,27 +181,3 @@ def _split_auth(proxy: str) -> tuple[str, dict[str, str] | None]:
     credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
     headers = {"Proxy-Authorization": f"Basic {base64.b64encode(credentials).decode()}"}
     return urlunsplit(parts._replace(netloc=host)), headers
-
-
-def _close_connector_now(connector: aiohttp.BaseConnector) -> None:
-    """Close a connector's pooled connections from outside its event loop, without awaiting.
-
-    A loop that is still open gets each transport aborted (the rest happens if it runs
-    again); a closed loop can run nothing, so each socket is closed here, as the transport
-    itself would have done, and the transport told so (else it warns when collected).
-    """
-    loop: asyncio.AbstractEventLoop = connector._loop
-    for protocols in list(connector._conns.values()):
-        for proto, _ in protocols:
-            transport: Any = proto.transport
-            if transport is None:
-                continue
-            if not loop.is_closed():
-                transport.abort()
-                continue
-            sock = getattr(transport, "_sock", None)
-            if sock is not None:
-                sock.close()
-                transport._sock = None
-    connector._conns.clear()
-    connector._closed = True
