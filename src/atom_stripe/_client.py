@@ -11,7 +11,13 @@ import httpx
 from typing_extensions import Self
 
 from . import _models  # noqa: F401  (pydantic's model machinery: every answer and event is parsed into a model)
-from ._checks import (
+from ._errors import StripeValueError
+from ._generated.namespaces import Namespaces
+from ._hooks import Hook, HookName, Hooks, HookSet, StatsSnapshot
+from ._request import DEFAULT_FILES_BASE_URL, Requester, Settings
+from ._throttle import RateLimiter, Throttle
+from ._transport import DEFAULT_MAX_RESPONSE_SIZE
+from ._validation import (
     check_account,
     check_api_version,
     check_key,
@@ -20,12 +26,6 @@ from ._checks import (
     check_timeout,
     check_total_timeout,
 )
-from ._errors import StripeValueError
-from ._generated.namespaces import Namespaces
-from ._hooks import Hook, HookName, Hooks, HookSet, StatsSnapshot
-from ._request import DEFAULT_FILES_BASE_URL, Requester, Settings
-from ._throttle import RateLimiter, Throttle
-from ._transport import DEFAULT_MAX_RESPONSE_SIZE
 
 if TYPE_CHECKING:
     from ._health import HealthStatus

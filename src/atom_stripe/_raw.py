@@ -5,19 +5,14 @@ from __future__ import annotations
 
 import io
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
-from ._checks import check_account, check_values
 from ._encoding import flatten
 from ._endpoint import Endpoint
 from ._errors import StripeValueError
 from ._request import Requester
-
-METHODS = ("GET", "POST", "DELETE")
-#: An API path: printable ASCII segments, no query, fragment, escapes or backslashes.
-_API_PATH = re.compile(r"/v[12](/[A-Za-z0-9_.\-~:@!$&'()*+,;=]+)+")
+from ._validation import check_account, check_raw_call
 
 
 async def raw_request(
@@ -31,22 +26,7 @@ async def raw_request(
     stripe_account: str | None,
 ) -> Any:
     """``client.request(...)``: any endpoint, through the same pipeline."""
-    method = method.upper() if isinstance(method, str) else method
-    if method not in METHODS:
-        raise StripeValueError("method", f"must be one of {', '.join(METHODS)}")
-    if not isinstance(path, str) or not _API_PATH.fullmatch(path) or "/./" in path + "/" or "/../" in path + "/":
-        raise StripeValueError(
-            "path", "must be an API path such as '/v1/customers/cus_123' (no query, escapes or dot segments)"
-        )
-    if params is not None and not isinstance(params, Mapping):
-        raise StripeValueError("params", "must be a mapping of parameter names to values")
-    if params is not None and not all(isinstance(key, str) and key for key in params):
-        raise StripeValueError("params", "keys must be non-empty strings")
-    if cast_to is not None and not (
-        (isinstance(cast_to, type) and hasattr(cast_to, "model_validate_json")) or hasattr(cast_to, "validate_json")
-    ):
-        raise StripeValueError("cast_to", "must be a model class (e.g. atom_stripe.models.Customer) or a TypeAdapter")
-    params = check_values(params or {}, signed=True)  # the escape hatch: no per-endpoint sign rule
+    method, params = check_raw_call(method, path, params, cast_to)
     body: tuple[bytes, str] | None = None
     pairs: list[tuple[str, str]] = []
     if path.startswith("/v2/") and method == "POST":
