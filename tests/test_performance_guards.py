@@ -13,9 +13,9 @@ import pytest
 import respx
 from pydantic import model_validator
 
-from atom_stripe import APIResponseError, AsyncStripeClient, NotFoundError, StripeValueError, _params
-from atom_stripe._models import StripeObject
-from atom_stripe.models import Customer, Page
+from atom_stripe import APIResponseError, AsyncStripeClient, NotFoundError, StripeValueError
+from atom_stripe._validation import _params
+from atom_stripe.models import Customer, Page, StripeObject
 
 from .helpers import serve_asgi
 
@@ -310,13 +310,13 @@ async def test_a_call_with_only_ids_skips_the_parameter_pipeline(
     client: AsyncStripeClient, api: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from atom_stripe import _service
+    from atom_stripe._validation import wire_params as real
 
     api.get("/v1/customers/cus_1").mock(return_value=httpx.Response(200, json={"id": "cus_1", "object": "customer"}))
     api.delete("/v1/customers/cus_1").mock(
         return_value=httpx.Response(200, json={"id": "cus_1", "object": "customer", "deleted": True})
     )
     checked: list[Any] = []
-    real = _service.wire_params
 
     def counting(schema: Any, params: Any, **kwargs: Any) -> Any:
         checked.append(params)

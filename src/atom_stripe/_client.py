@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 from typing_extensions import Self
 
-from . import _models  # noqa: F401  (pydantic's model machinery: every answer and event is parsed into a model)
 from ._errors import StripeValueError
 from ._generated.namespaces import Namespaces
 from ._hooks import Hook, HookName, Hooks, HookSet, StatsSnapshot
@@ -26,10 +25,11 @@ from ._validation import (
     check_timeout,
     check_total_timeout,
 )
+from .models._base import StripeObject as _StripeObject  # noqa: F401  (pydantic's model machinery: every answer and event is parsed into a model)
 
 if TYPE_CHECKING:
     from ._health import HealthStatus
-    from ._models import StripeObject
+    from .models._base import StripeObject
 
 M = TypeVar("M")
 
@@ -248,7 +248,7 @@ class AsyncStripeClient(Namespaces):
         model class) when given, else into a generic :class:`StripeObject` (a list answer
         with ``object: "list"`` keeps its items as generic objects in ``.data``).
         """
-        from ._raw import raw_request
+        from ._escape_hatch import raw_request
 
         result: M | StripeObject = await raw_request(
             self._requester,

@@ -36,6 +36,7 @@ from ._transport import (
     env_proxies,
     read_answer,
 )
+from ._validation import check_idempotency_key
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -47,7 +48,6 @@ logger = logging.getLogger("atom_stripe")
 
 M = TypeVar("M")
 
-MAX_IDEMPOTENCY_KEY = 255
 #: Connect OAuth's endpoints, whose error answers have a shape of their own.
 OAUTH_PATHS = "/oauth/"
 
@@ -133,14 +133,6 @@ def new_idempotency_key() -> str:
     raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
     h = raw.hex()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-def check_idempotency_key(key: str) -> str:
-    if not isinstance(key, str) or not key or len(key) > MAX_IDEMPOTENCY_KEY:
-        raise StripeValueError("idempotency_key", f"must be a string of 1 to {MAX_IDEMPOTENCY_KEY} characters")
-    if not key.isprintable() or not key.isascii():
-        raise StripeValueError("idempotency_key", "must be printable ASCII")
-    return key
 
 
 @dataclass

@@ -89,7 +89,7 @@ class Service:
         check_one_of(endpoint.method, endpoint.path, merged)
         requester = self._requester
         if endpoint.kind == "bytes" or endpoint.host == "files":
-            from ._raw import files_call
+            from ._files import files_call
 
             return await files_call(
                 requester,

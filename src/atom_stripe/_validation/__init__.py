@@ -1,9 +1,10 @@
 """Everything atom_stripe checks of what a user passes in, before anything is sent.
 
 A client's settings are checked once, when it is made (:mod:`._settings`: API key and URLs,
-API version, timeouts, retries, response size cap, rates). One generated call then runs its
-checks in this order, and the first misfit raises :class:`~atom_stripe.StripeValueError`
-naming the parameter the way Stripe would (``items[0][price]``):
+API version, timeouts, retries, response size cap; a rate limiter's rates, ``check_rate``).
+One generated call then runs its checks in this order, and the first misfit raises
+:class:`~atom_stripe.StripeValueError` naming the parameter the way Stripe would
+(``items[0][price]``):
 
 1. the path ids (``check_id``, through ``Service``'s path filling): nothing may change the URL;
 2. ``idempotency_key`` only on a POST (``check_post_only_key``);
@@ -14,7 +15,8 @@ naming the parameter the way Stripe would (``items[0][price]``):
    keyword, the same value checks);
 4. ``stripe_account`` (``check_account``: it becomes a header);
 5. a call: the parameters one of which it needs (``check_one_of``); a list or search: its
-   ``limit``, cursors and ``expand`` under ``data.`` (``check_list_params``);
+   ``limit``, cursors and ``expand`` under ``data.`` (``check_list_params``); an upload: its
+   ``file=`` (``check_upload``, as the multipart body is built);
 6. at send, the ``Idempotency-Key`` (``check_idempotency_key``).
 
 ``client.request(...)`` (the escape hatch) checks its method, path, params and ``cast_to``
@@ -32,14 +34,18 @@ from ._call import (
     check_list_params,
     check_post_only_key,
     check_raw_call,
+    check_upload,
     wire_params,
 )
 from ._params import check_params, checked_params, fields_of
 from ._settings import (
     CONNECT_TIMEOUT,
+    MAX_IDEMPOTENCY_KEY,
     check_api_version,
+    check_idempotency_key,
     check_key,
     check_max_response_size,
+    check_rate,
     check_retries,
     check_timeout,
     check_total_timeout,
@@ -63,6 +69,7 @@ from ._values import (
 __all__ = [
     "AMOUNT_KEYS",
     "CONNECT_TIMEOUT",
+    "MAX_IDEMPOTENCY_KEY",
     "MAX_LIMIT",
     "MAX_METADATA_KEY",
     "MAX_METADATA_KEYS",
@@ -75,6 +82,7 @@ __all__ = [
     "check_api_version",
     "check_expand",
     "check_id",
+    "check_idempotency_key",
     "check_key",
     "check_list_params",
     "check_max_response_size",
@@ -82,9 +90,11 @@ __all__ = [
     "check_one_of",
     "check_params",
     "check_post_only_key",
+    "check_rate",
     "check_raw_call",
     "check_retries",
     "check_timeout",
+    "check_upload",
     "check_total_timeout",
     "check_values",
     "checked_params",

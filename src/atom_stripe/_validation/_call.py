@@ -1,8 +1,10 @@
 """A call's parameters as a whole: its typed parameters and values merged with ``expand`` and
-``extra_params`` (:func:`wire_params`), and the rules of lists and of the escape hatch."""
+``extra_params`` (:func:`wire_params`), and the rules of lists, of the escape hatch
+(``client.request``) and of a file upload's ``file=``."""
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -109,3 +111,27 @@ def check_raw_call(method: Any, path: Any, params: Any, cast_to: Any) -> tuple[s
         raise StripeValueError("cast_to", "must be a model class (e.g. atom_stripe.models.Customer) or a TypeAdapter")
     params = check_values(params or {}, signed=True)  # the escape hatch: no per-endpoint sign rule
     return method, params
+
+
+def check_upload(upload: Any) -> Any:
+    """``file=``: bytes, an open binary file, or (filename, bytes or binary file[, content type])."""
+    usage = "must be bytes, an open binary file (open(path, 'rb')), or (filename, content[, content_type])"
+    if isinstance(upload, (bytes, bytearray)):
+        return ("upload", bytes(upload))
+    if _binary_file(upload):
+        return upload
+    if isinstance(upload, tuple) and 2 <= len(upload) <= 3:
+        name, content, *kind = upload
+        if (
+            isinstance(name, str)
+            and (isinstance(content, (bytes, bytearray)) or _binary_file(content))
+            and all(isinstance(k, str) for k in kind)
+        ):
+            return (name, bytes(content) if isinstance(content, bytearray) else content, *kind)
+    if upload is None:
+        raise StripeValueError("file", "is required: " + usage.removeprefix("must be "))
+    raise StripeValueError("file", f"{usage}, not {type(upload).__name__}")
+
+
+def _binary_file(value: Any) -> bool:
+    return callable(getattr(value, "read", None)) and not isinstance(value, io.TextIOBase)

@@ -1,8 +1,9 @@
 """A client's settings: the API key and the URLs it may go to, the API version, timeouts,
-retries, the response size cap."""
+retries, the response size cap, rates and waits; and the ``Idempotency-Key`` of a call."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,6 +13,8 @@ from .._errors import StripeValueError
 
 #: The connect timeout when ``timeout`` is given as a number of seconds.
 CONNECT_TIMEOUT = 5.0
+#: Stripe's limit on an ``Idempotency-Key``'s length.
+MAX_IDEMPOTENCY_KEY = 255
 
 
 def check_timeout(value: float | httpx.Timeout) -> httpx.Timeout:
@@ -87,3 +90,17 @@ def check_retries(max_retries: int) -> int:
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
         raise StripeValueError("max_retries", "must be an integer >= 0")
     return max_retries
+
+
+def check_rate(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise StripeValueError(name, "must be a positive number")
+    return float(value)
+
+
+def check_idempotency_key(key: str) -> str:
+    if not isinstance(key, str) or not key or len(key) > MAX_IDEMPOTENCY_KEY:
+        raise StripeValueError("idempotency_key", f"must be a string of 1 to {MAX_IDEMPOTENCY_KEY} characters")
+    if not key.isprintable() or not key.isascii():
+        raise StripeValueError("idempotency_key", "must be printable ASCII")
+    return key

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import StripeValueError
 from .._extras import needs_extra
-from .._models import StripeObject
 from .._pagination import AsyncPaginator, Page, SearchPage
+from ..models._base import StripeObject
 from ._progress import Progress
 
 if TYPE_CHECKING:

@@ -15,10 +15,10 @@ from .._generated.models import module_of as _module_of
 
 if TYPE_CHECKING:
     from .._generated.models import *  # noqa: F403
-    from .._models import StripeObject as StripeObject
-    from .._objects import DeletedObject as DeletedObject
     from .._pagination import Page as Page
     from .._pagination import SearchPage as SearchPage
+    from ._base import StripeObject as StripeObject
+    from ._references import DeletedObject as DeletedObject
     from .event import AccountEvent as AccountEvent
     from .event import BalanceEvent as BalanceEvent
     from .event import BaseEvent as BaseEvent
@@ -36,8 +36,8 @@ if TYPE_CHECKING:
     from .event import parse_event as parse_event
 
 _HAND_WRITTEN = {
-    "StripeObject": "atom_stripe._models",
-    "DeletedObject": "atom_stripe._objects",
+    "StripeObject": "atom_stripe.models._base",
+    "DeletedObject": "atom_stripe.models._references",
     "Page": "atom_stripe._pagination",
     "SearchPage": "atom_stripe._pagination",
     **dict.fromkeys(
@@ -66,7 +66,7 @@ _HAND_WRITTEN = {
 def model_for(object_name: str) -> Any:
     """The model class for a Stripe ``object`` value (``"invoice"`` -> ``Invoice``), or None
     (for ``"event"``: the TypeAdapter of the typed :data:`Event` union)."""
-    from .._objects import object_model
+    from ._references import object_model
 
     return object_model(object_name)
 
