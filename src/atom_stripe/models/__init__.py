@@ -11,8 +11,6 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from .._generated.models import module_of as _module_of
-
 if TYPE_CHECKING:
     from .._generated.models import *  # noqa: F403
     from .._pagination import Page as Page
@@ -76,7 +74,11 @@ def __getattr__(name: str) -> Any:
         return __dir__()
     module = _HAND_WRITTEN.get(name)
     if module is None:
-        generated = _module_of(name)
+        # The index of generated models is read on the first model asked for: the model base
+        # (``._base``) lives in this package and comes with every client, the index does not.
+        from .._generated.models import module_of
+
+        generated = module_of(name)
         if generated is None:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
         module = f"atom_stripe._generated.models.{generated}"
