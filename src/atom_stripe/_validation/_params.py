@@ -49,7 +49,9 @@ class _Misfit(Exception):
 
 
 def check_params(schema: type, params: Mapping[str, Any]) -> None:
-    """Raise :class:`StripeValueError` naming the first parameter that does not fit ``schema``."""
+    """Raise :class:`~atom_stripe.StripeValueError` naming the first parameter of ``params`` that
+    does not fit ``schema`` (a generated params TypedDict), at any depth, as a call would
+    (``address[city]``, ``items[0][price]``)."""
     checked_params(schema, params)
 
 
