@@ -17,11 +17,11 @@ from typing import Any
 
 from worker import CREATE
 
-from atom_stripe._checks import check_one_of, check_values
 from atom_stripe._encoding import flatten, urlencode
 from atom_stripe._generated.endpoints import ENDPOINTS
-from atom_stripe._params import check_params
-from atom_stripe._service import Service, split_options, wire_params
+from atom_stripe._service import Service, split_options
+from atom_stripe._validation import check_one_of, check_values, wire_params
+from atom_stripe.types import check_params
 
 
 def steps() -> dict[str, Callable[[], Any]]:

@@ -13,9 +13,9 @@ from typing import Any, Literal, TypedDict, Union
 
 from typing_extensions import is_typeddict
 
-from atom_stripe._checks import AMOUNT_KEYS, check_metadata
 from atom_stripe._encoding import _PLAIN_KEY, _PLAIN_VALUE, _SAFE, Pairs, _encodable, scalar
 from atom_stripe._errors import StripeValueError
+from atom_stripe._validation import AMOUNT_KEYS, check_metadata
 from atom_stripe.money import ISO_CURRENCIES, THREE_DECIMAL, WHOLE_UNITS_TIMES_100, max_amount
 
 # -- _params.check_params ------------------------------------------------------------------------
@@ -194,7 +194,7 @@ def _check_union(value: Any, args: tuple[Any, ...], name: str) -> None:
     raise _Misfit(name, f"must be {' or '.join(kinds)}, not {type(value).__name__}")
 
 
-# -- _checks.check_values (with money.check_amount and normalize_currency) ---------------------
+# -- _validation.check_values (with money.check_amount and normalize_currency) ---------------------
 
 
 def normalize_currency(currency: str, *, param: str = "currency") -> str:

@@ -17,8 +17,8 @@ from typing_extensions import is_typeddict
 from atom_stripe import AsyncStripeClient, StripeValueError
 from atom_stripe._encoding import flatten
 from atom_stripe._generated.endpoints import ENDPOINTS
-from atom_stripe._params import _fields
-from atom_stripe._service import wire_params
+from atom_stripe._validation import wire_params
+from atom_stripe.types import fields_of as _fields
 
 from .helpers import form
 

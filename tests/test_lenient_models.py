@@ -9,8 +9,9 @@ import httpx
 import pytest
 import respx
 
-from atom_stripe import AsyncStripeClient, _models
+from atom_stripe import AsyncStripeClient
 from atom_stripe.models import Customer, Subscription
+from atom_stripe.models import _base as _models
 
 
 def cus(cid: str, **fields: Any) -> dict[str, Any]:

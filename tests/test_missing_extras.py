@@ -95,3 +95,22 @@ def test_the_cli_export_without_pandas_exits_with_usage_naming_the_extra(tmp_pat
     assert "pip install 'atom_stripe[analytics]'" in done.stderr
     assert "sk_test_missing_extra" not in done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+#: Extras whose absence is not an error, and why: nothing of atom_stripe fails without them.
+NOT_REQUIRED = {
+    "cli": "rich only draws progress; without it the CLI prints plain lines",
+    "trio": "anyio imports trio only when the caller runs on trio",
+    "testing": "pytest loads the plugin itself; the fake runs without pytest",
+    "dev": "the project's own tools",
+}
+
+
+def test_every_extra_is_covered_here_or_says_why_it_is_never_missed() -> None:
+    # A new extra in pyproject.toml needs a case above (its missing package raises
+    # MissingExtraError naming the pip install) or a reason in NOT_REQUIRED.
+    section = (ROOT / "pyproject.toml").read_text().split("[project.optional-dependencies]\n", 1)[1].split("\n[", 1)[0]
+    extras = {line.split("=", 1)[0].strip() for line in section.splitlines() if "= [" in line}
+    covered = {case.split()[0] for case in CASES}
+    assert extras - covered == set(NOT_REQUIRED), extras - covered
+    assert covered <= extras, covered - extras

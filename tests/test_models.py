@@ -9,7 +9,7 @@ import stripe
 from pydantic import BaseModel
 
 from atom_stripe import models
-from atom_stripe._models import StripeObject
+from atom_stripe.models import StripeObject
 
 #: fixtures3.json object type -> (our model, stripe-python's class)
 IN_SCOPE: dict[str, tuple[type[StripeObject], type[Any]]] = {

@@ -18,10 +18,11 @@ from hypothesis import strategies as st
 from typing_extensions import is_typeddict
 
 from atom_stripe import StripeValueError
-from atom_stripe._checks import check_values
 from atom_stripe._encoding import flatten, urlencode
 from atom_stripe._generated.endpoints import ENDPOINTS
-from atom_stripe._params import _fields, check_params
+from atom_stripe._validation import check_values
+from atom_stripe.types import check_params
+from atom_stripe.types import fields_of as _fields
 
 from . import params_reference as before
 

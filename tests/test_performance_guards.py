@@ -13,9 +13,9 @@ import pytest
 import respx
 from pydantic import model_validator
 
-from atom_stripe import APIResponseError, AsyncStripeClient, NotFoundError, StripeValueError, _params
-from atom_stripe._models import StripeObject
-from atom_stripe.models import Customer, Page
+from atom_stripe import APIResponseError, AsyncStripeClient, NotFoundError, StripeValueError
+from atom_stripe._validation import _params
+from atom_stripe.models import Customer, Page, StripeObject
 
 from .helpers import serve_asgi
 
@@ -99,11 +99,12 @@ async def test_the_default_client_skips_httpx_client_layer(
 def test_import_loads_pydantic_but_no_models_no_aiohttp_no_backoff() -> None:
     """pydantic's model machinery comes with the client (every call parses into a model: the
     first call does not pay for it); the models, aiohttp, backoff and asyncio come with their
-    first use. ``import atom_stripe`` alone loads neither (tests/test_fake_plugin.py)."""
+    first use. ``import atom_stripe`` alone loads neither (tests/test_fake_plugin.py). The model
+    base (``atom_stripe.models._base``) comes with the client; the models' index does not."""
     code = (
         "import sys, atom_stripe; atom_stripe.AsyncStripeClient('sk_test_x'); "
-        "print(sorted(m for m in ('aiohttp', 'backoff', 'atom_stripe.models', 'pydantic.main', 'asyncio') "
-        "if m in sys.modules))"
+        "print(sorted(m for m in ('aiohttp', 'backoff', 'atom_stripe._generated.models', 'atom_stripe.models.event', "
+        "'pydantic.main', 'asyncio') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "['pydantic.main']"
@@ -300,13 +301,13 @@ async def test_a_call_with_only_ids_skips_the_parameter_pipeline(
     client: AsyncStripeClient, api: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from atom_stripe import _service
+    from atom_stripe._validation import wire_params as real
 
     api.get("/v1/customers/cus_1").mock(return_value=httpx.Response(200, json={"id": "cus_1", "object": "customer"}))
     api.delete("/v1/customers/cus_1").mock(
         return_value=httpx.Response(200, json={"id": "cus_1", "object": "customer", "deleted": True})
     )
     checked: list[Any] = []
-    real = _service.wire_params
 
     def counting(schema: Any, params: Any, **kwargs: Any) -> Any:
         checked.append(params)

@@ -13,10 +13,9 @@ import respx
 
 from atom_stripe import AsyncStripeClient, StripeValueError
 from atom_stripe._generated.endpoints import ENDPOINTS
-from atom_stripe._models import StripeObject
-from atom_stripe._objects import model_class
 from atom_stripe._pagination import Page, SearchPage
-from atom_stripe.models import BaseEvent, model_for
+from atom_stripe.models import BaseEvent, StripeObject, model_for
+from atom_stripe.models._references import model_class
 
 from .helpers import FIXTURES, KEY
 from .standin import StandIn, sample_params
@@ -137,7 +136,7 @@ def test_every_example_object_parses_with_nothing_left_over(key: str) -> None:
 
         parsed: Any = parse_event(example)
     elif key.startswith("deleted_") and len(example) == 3:
-        from atom_stripe._objects import DeletedObject
+        from atom_stripe.models import DeletedObject
 
         parsed = DeletedObject.model_validate(example)
     elif hasattr(model, "validate_python"):

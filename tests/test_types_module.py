@@ -28,6 +28,8 @@ def test_the_types_module_names_are_pinned_and_sorted() -> None:
         "SearchPage",
         "Service",
         "StatsSnapshot",
+        "check_params",
+        "fields_of",
     ]
     for name in atom_stripe.types.__all__:
         assert hasattr(atom_stripe.types, name)

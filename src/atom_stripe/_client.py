@@ -10,16 +10,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 from typing_extensions import Self
 
-from . import _models  # noqa: F401  (pydantic's model machinery: every response and event is parsed into a model)
-from ._checks import (
-    check_account,
-    check_api_version,
-    check_key,
-    check_max_response_size,
-    check_retries,
-    check_timeout,
-    check_total_timeout,
-)
 from ._constants import DEFAULT_API_VERSION as DEFAULT_API_VERSION  # (re-exported: oauth, testing, __init__)
 from ._constants import DEFAULT_BASE_URL, DEFAULT_FILES_BASE_URL, DEFAULT_MAX_RESPONSE_SIZE
 from ._constants import DEFAULT_MAX_RETRIES as DEFAULT_MAX_RETRIES
@@ -29,10 +19,20 @@ from ._generated.namespaces import Namespaces
 from ._hooks import Hook, HookName, Hooks, HookSet, StatsSnapshot
 from ._request import Requester, Settings
 from ._throttle import RateLimiter, Throttle
+from ._validation import (
+    check_account,
+    check_api_version,
+    check_key,
+    check_max_response_size,
+    check_retries,
+    check_timeout,
+    check_total_timeout,
+)
+from .models._base import StripeObject as _StripeObject  # noqa: F401  (pydantic's model machinery: every response and event is parsed into a model)
 
 if TYPE_CHECKING:
     from ._health import HealthStatus
-    from ._models import StripeObject
+    from .models._base import StripeObject
 
 M = TypeVar("M")
 
@@ -245,7 +245,7 @@ class AsyncStripeClient(Namespaces):
         model class) when given, else into a generic :class:`StripeObject` (a list response
         with ``object: "list"`` keeps its items as generic objects in ``.data``).
         """
-        from ._raw import raw_request
+        from ._escape_hatch import raw_request
 
         result: M | StripeObject = await raw_request(
             self._requester,

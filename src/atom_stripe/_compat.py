@@ -21,7 +21,7 @@ from typing import Any
 
 #: Where a pydantic model keeps the set of field names it was given (``model_fields_set``
 #: returns this very object; its setter is private). atom_stripe shares one set among the
-#: objects of one response that got the same fields (see ``_models.StripeObject.model_post_init``).
+#: objects of one response that got the same fields (see ``models._base.StripeObject.model_post_init``).
 FIELDS_SET = "__pydantic_fields_set__"
 #: ``model.__pydantic_fields_set__``, read at C speed (it runs once per parsed object).
 fields_set_of = attrgetter(FIELDS_SET)

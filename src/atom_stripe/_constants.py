@@ -18,6 +18,8 @@ OAUTH_PATHS = "/oauth/"
 
 #: Seconds one attempt may take (stripe-python's default too).
 DEFAULT_TIMEOUT = 80.0
+#: The connect timeout when ``timeout`` is given as a number of seconds.
+CONNECT_TIMEOUT = 5.0
 DEFAULT_MAX_RETRIES = 2
 #: The connection pool of a client's own making.
 DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from ._models import SECRET_FIELDS
+from .models._base import SECRET_FIELDS
 
 #: Columns shown for a page's items, when the items have them.
 COLUMNS = ("id", "object", "created", "email", "name", "amount", "currency", "status", "type", "description")

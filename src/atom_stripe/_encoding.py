@@ -6,6 +6,10 @@ empty-string form), the parameter check names the empty mapping and :func:`witho
 out before encoding, as stripe-python 16.1.0 does for every empty mapping (``stripe/_encode.py``,
 ``_api_encode``: a dict is expanded by ``_encode_nested_dict`` into its items, so ``{}`` yields
 no pair at all).
+
+The rules of what a user may pass are checked before this (``_validation``); what this module
+still refuses protects the wire itself (a key that would change the bracket structure, a value
+with no form encoding), as ``extra_params`` and ``client.request(...)`` reach it untyped.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from functools import cache
 from importlib import import_module
 from typing import Annotated, Any, NamedTuple
 
-from ._objects import model_class, parse_object
+from .models._references import model_class, parse_object
 
 
 class Endpoint(NamedTuple):

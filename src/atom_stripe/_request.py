@@ -25,7 +25,6 @@ from ._constants import (
     DEFAULT_FILES_BASE_URL,
     DEFAULT_MAX_RESPONSE_SIZE,
     IDEMPOTENCY_KEY_HEADER,
-    MAX_IDEMPOTENCY_KEY,
     MAX_RESPONSE_SIZE,
     OAUTH_PATHS,
     REQUEST_ID_HEADER,
@@ -48,6 +47,7 @@ from ._transports import Transport
 from ._transports.auto import AutoTransport
 from ._transports.body import BodyError
 from ._transports.httpx import ClientTransport, env_proxies
+from ._validation import check_idempotency_key
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -127,14 +127,6 @@ def new_idempotency_key() -> str:
     raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
     h = raw.hex()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-def check_idempotency_key(key: str) -> str:
-    if not isinstance(key, str) or not key or len(key) > MAX_IDEMPOTENCY_KEY:
-        raise StripeValueError("idempotency_key", f"must be a string of 1 to {MAX_IDEMPOTENCY_KEY} characters")
-    if not key.isprintable() or not key.isascii():
-        raise StripeValueError("idempotency_key", "must be printable ASCII")
-    return key
 
 
 @dataclass

@@ -8,81 +8,21 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from ._checks import amounts_signed, check_account, check_id, check_one_of, check_values
-from ._encoding import flatten, without
+from ._encoding import flatten
 from ._endpoint import Endpoint
 from ._errors import StripeValueError
 from ._options import OPTION_NAMES
 from ._pagination import AsyncPaginator
-from ._params import checked_params
 from ._request import Requester
-
-_EXPAND_PATH = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+){0,3}$")
-MAX_LIMIT = 100
-
-
-def check_expand(expand: Any) -> list[str]:
-    if isinstance(expand, str) or not isinstance(expand, Sequence):
-        raise StripeValueError("expand", "must be a list of dotted field paths, e.g. ['customer']")
-    for path in expand:
-        if not isinstance(path, str) or not _EXPAND_PATH.match(path):
-            raise StripeValueError("expand", f"{path!r} is not a field path of at most 4 levels (a.b.c.d)")
-    return list(expand)
-
-
-def wire_params(
-    schema: type | None,
-    params: Mapping[str, Any],
-    *,
-    expand: Sequence[str] | None = None,
-    extra_params: Mapping[str, Any] | None = None,
-    signed: bool = False,
-) -> dict[str, Any]:
-    """Checked parameters, ``expand`` and ``extra_params`` merged into one mapping.
-
-    ``signed``: amounts may be negative (credits, reversals; see ``_checks.amounts_signed``)."""
-    # Amounts, currencies and metadata first: their messages teach more than the type check's
-    # (a Decimal amount is told about minor units and atom_stripe.money, not just "an integer").
-    checked = check_values(params, signed=signed)
-    if schema is not None:
-        omitted = checked_params(schema, params)
-        if omitted is not None:  # empty mappings Stripe takes no ``key=`` for (see _params)
-            checked = without(checked, omitted)
-    elif params:
-        raise StripeValueError(
-            next(iter(params)), "is not a parameter of this call (pass untyped ones in extra_params=)"
-        )
-    merged = dict(checked)
-    if expand is not None:
-        paths = check_expand(expand)
-        if paths:
-            merged["expand"] = paths
-    if extra_params is not None:
-        if not isinstance(extra_params, Mapping):
-            raise StripeValueError("extra_params", "must be a mapping of parameter names to values")
-        for key in extra_params:
-            if not isinstance(key, str) or not key:
-                raise StripeValueError("extra_params", "keys must be non-empty strings")
-            if key in merged:
-                raise StripeValueError(key, "is given both as a keyword and in extra_params")
-        merged.update(check_values(extra_params, signed=signed))
-    return merged
-
-
-def check_list_params(params: Mapping[str, Any]) -> None:
-    # A list's own fields expand nothing: its items do, under ``data.`` (and ``total_count`` is
-    # refused since 2025-03-31.basil: docs.stripe.com/changelog/basil/2025-03-31/deprecate-total-count-expansion).
-    for path in params.get("expand", ()):
-        if not path.startswith("data."):
-            raise StripeValueError("expand", f"{path!r} is not a field of the items: on a list, expand 'data.{path}'")
-    limit = params.get("limit")
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT):
-        raise StripeValueError("limit", f"must be an integer from 1 to {MAX_LIMIT}")
-    if params.get("starting_after") is not None and params.get("ending_before") is not None:
-        raise StripeValueError("starting_after", "cannot be combined with ending_before")
-    for cursor in ("starting_after", "ending_before"):
-        if params.get(cursor) is not None:
-            check_id(cursor, params[cursor])
+from ._validation import (
+    amounts_signed,
+    check_account,
+    check_id,
+    check_list_params,
+    check_one_of,
+    check_post_only_key,
+    wire_params,
+)
 
 
 def split_options(args: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -133,8 +73,7 @@ class Service:
         if not args and not endpoint.params:
             return path, {}, {}, None  # nothing but ids (a retrieve, a delete): nothing else to check
         params, options = split_options(args)
-        if endpoint.method != "POST" and options.get("idempotency_key") is not None:
-            raise StripeValueError("idempotency_key", "only POSTs take one (GETs and DELETEs are safe to repeat)")
+        check_post_only_key(endpoint.method, options.get("idempotency_key"))
         merged = wire_params(
             endpoint.params_type,
             params,
@@ -150,7 +89,7 @@ class Service:
         check_one_of(endpoint.method, endpoint.path, merged)
         requester = self._requester
         if endpoint.kind == "bytes" or endpoint.host == "files":
-            from ._raw import files_call
+            from ._files import files_call
 
             return await files_call(
                 requester,

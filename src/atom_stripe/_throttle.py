@@ -26,6 +26,7 @@ import anyio
 import sniffio
 
 from ._errors import StripeError, StripeValueError
+from ._validation import check_rate
 
 __all__ = [
     "GCRALimiter",
@@ -63,12 +64,6 @@ def loop_token() -> Any:
     import trio
 
     return trio.lowlevel.current_root_task()
-
-
-def check_rate(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
-        raise StripeValueError(name, "must be a positive number")
-    return float(value)
 
 
 class GCRALimiter(ABC):

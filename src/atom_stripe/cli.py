@@ -318,9 +318,9 @@ _LEAVES = re.compile(r"[\[.]")
 
 def _resolve(schema: type | None, name: str, resource: str) -> tuple[list[str], Any]:
     """The parameter path of ``created-gte``, ``created[gte]`` or ``created.gte``, and its type."""
-    from ._params import _fields
+    from ._validation import fields_of
 
-    hints = _fields(schema)[0] if schema is not None else {}
+    hints = fields_of(schema)[0] if schema is not None else {}
     wanted = name.replace("]", "")
     parts = _LEAVES.split(wanted) if _LEAVES.search(wanted) else None
     if parts is None:  # created-gte: the longest parameter its words start with, then the key inside
@@ -354,9 +354,9 @@ def _members(tp: Any) -> list[Any]:
 
 
 def _nested_hints(tp: Any) -> dict[str, Any]:
-    from ._params import _fields
+    from ._validation import fields_of
 
-    return next((_fields(m)[0] for m in _members(tp) if is_typeddict(m)), {})
+    return next((fields_of(m)[0] for m in _members(tp) if is_typeddict(m)), {})
 
 
 def _nested_keys(tp: Any) -> set[str]:

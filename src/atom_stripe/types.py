@@ -2,6 +2,10 @@
 that define them (those are private and may move).
 
 >>> from atom_stripe.types import AsyncPaginator, CallRecord, StatsSnapshot
+
+``check_params(schema, params)`` and ``fields_of(schema)`` walk a generated params TypedDict
+(``atom_stripe.models.params``) the way every call does: the shipped fake and the FastAPI
+router check what they are given with them.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from ._health import HealthStatus
 from ._hooks import CallRecord, EndpointStats, Hook, HookName, StatsSnapshot
 from ._pagination import AsyncPaginator, Page, SearchPage
 from ._service import Service
+from ._validation import check_params, fields_of
 
 __all__ = [
     "AsyncPaginator",
@@ -22,4 +27,6 @@ __all__ = [
     "SearchPage",
     "Service",
     "StatsSnapshot",
+    "check_params",
+    "fields_of",
 ]

@@ -17,6 +17,9 @@ from stripe._stripe_object import StripeObject, UntypedStripeObject
 from .names import (
     BANNER,
     BASEMODEL_NAMES,
+    MODEL_BASE_MODULE,
+    MODEL_REFERENCES_MODULE,
+    OMITTED_DEFAULT,
     SECRET_MODEL_FIELDS,
     WIDTH,
     camel,
@@ -132,8 +135,8 @@ class ModelWriter:
             if optional:
                 default = f"Field(None, {alias})" if alias else "None"
             else:
-                self.uses.add("ALWAYS_SENT")
-                default = f"Field(ALWAYS_SENT, {alias})" if alias else "ALWAYS_SENT"
+                self.uses.add(OMITTED_DEFAULT)
+                default = f"Field({OMITTED_DEFAULT}, {alias})" if alias else OMITTED_DEFAULT
             line = f"    {attr}: {expr} = {default}"
             if len(f"    {attr}: {expr} = (") > WIDTH and expr.isidentifier():
                 # A class name longer than a line can hold (ruff moves only the default to
@@ -204,13 +207,13 @@ class ModelWriter:
         if "Field" in self.uses:
             head += ["", "from pydantic import Field"]
         head.append("")
-        base_names = sorted(n for n in ("ALWAYS_SENT", "StripeObject") if n in self.uses)
-        head.append(f"from ..._models import {', '.join(base_names)}")
+        base_names = sorted(n for n in (OMITTED_DEFAULT, "StripeObject") if n in self.uses)
+        head.append(f"from {MODEL_BASE_MODULE} import {', '.join(base_names)}")
         objects = sorted(n for n in ("DeletedObject",) if n in self.uses)
         if self.lazy:
             objects.append("lazy_model")
         if objects:
-            head.append(f"from ..._objects import {', '.join(sorted(objects))}")
+            head.append(f"from {MODEL_REFERENCES_MODULE} import {', '.join(sorted(objects))}")
         pages = sorted(n for n in ("Page", "SearchPage") if n in self.uses)
         if pages:
             head.append(f"from ..._pagination import {', '.join(pages)}")
@@ -311,7 +314,7 @@ def render_fixture_model(object_name: str, example: dict[str, Any]) -> tuple[str
             "",
             "from pydantic import Field",
             "",
-            "from ..._models import StripeObject",
+            f"from {MODEL_BASE_MODULE} import StripeObject",
             "",
             "",
             "\n\n\n".join([top, *reversed(classes)]),

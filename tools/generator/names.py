@@ -23,6 +23,12 @@ BASEMODEL_NAMES = {
 SECRET_MODEL_FIELDS = {"issuing.card": ("cvc", "number"), "apps.secret": ("payload",)}
 #: Option names every method takes; a parameter of the same name would be ambiguous.
 OPTION_NAMES = {"expand", "extra_params", "stripe_account", "idempotency_key"}
+#: Where generated model modules (``atom_stripe._generated.models.<module>``) import the
+#: hand-written model base and the lazy references between models from.
+MODEL_BASE_MODULE = "...models._base"
+MODEL_REFERENCES_MODULE = "...models._references"
+#: The default of a field Stripe always sends (``None`` when a server leaves it out).
+OMITTED_DEFAULT = "NONE_IF_OMITTED"
 #: Names atom_stripe gives a namespace besides stripe-python's own (same object).
 ALIASES = {"payments": "payment_intents"}
 

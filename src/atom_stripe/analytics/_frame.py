@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import StripeValueError
 from .._extras import needs_extra
-from .._models import StripeObject
-from .._pagination import AsyncPaginator, _PageBase
+from .._pagination import AsyncPaginator, Page, SearchPage
+from ..models._base import StripeObject
 from ._progress import Progress
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def flatten(data: Mapping[str, Any]) -> dict[str, Any]:
 async def each(source: Any, *, progress: bool | None = None) -> AsyncGenerator[Any, None]:
     """Every object of a paginator (page after page), a page, an async iterable or an iterable,
     one at a time, with a live count on standard error (default: for a paginator)."""
-    if isinstance(source, _PageBase):
+    if isinstance(source, (Page, SearchPage)):
         for obj in source.data:
             yield obj
         return

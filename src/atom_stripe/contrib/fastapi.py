@@ -69,11 +69,11 @@ from .._errors import (
 )
 from .._generated.endpoints import ENDPOINTS
 from .._hooks import CallRecord, HookSet
-from .._models import is_secret_name
 from .._pagination import Page
-from .._params import check_params
 from .._throttle import RateLimiterError, RateLimiterUnavailableError
 from ..models import Account, Balance, Subscription
+from ..models._base import is_secret_name
+from ..types import check_params
 from ..webhooks import WebhookRouter
 
 __all__ = ["create_stripe_router", "error_response", "install_error_handlers"]

@@ -31,7 +31,8 @@ import sniffio
 
 from .._errors import StripeError, StripeUsageError, StripeValueError
 from .._extras import needs_extra
-from .._throttle import GCRALimiter, RateLimiter, RateLimiterUnavailableError, check_rate
+from .._throttle import GCRALimiter, RateLimiter, RateLimiterUnavailableError
+from .._validation import check_rate
 from ..webhooks import Claim, EventStoreError
 
 with needs_extra("redis"):

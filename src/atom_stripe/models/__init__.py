@@ -11,14 +11,12 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from .._generated.models import module_of as _module_of
-
 if TYPE_CHECKING:
     from .._generated.models import *  # noqa: F403
-    from .._models import StripeObject as StripeObject
-    from .._objects import DeletedObject as DeletedObject
     from .._pagination import Page as Page
     from .._pagination import SearchPage as SearchPage
+    from ._base import StripeObject as StripeObject
+    from ._references import DeletedObject as DeletedObject
     from .event import AccountEvent as AccountEvent
     from .event import BalanceEvent as BalanceEvent
     from .event import BaseEvent as BaseEvent
@@ -36,8 +34,8 @@ if TYPE_CHECKING:
     from .event import parse_event as parse_event
 
 _HAND_WRITTEN = {
-    "StripeObject": "atom_stripe._models",
-    "DeletedObject": "atom_stripe._objects",
+    "StripeObject": "atom_stripe.models._base",
+    "DeletedObject": "atom_stripe.models._references",
     "Page": "atom_stripe._pagination",
     "SearchPage": "atom_stripe._pagination",
     **dict.fromkeys(
@@ -66,7 +64,7 @@ _HAND_WRITTEN = {
 def model_for(object_name: str) -> Any:
     """The model class for a Stripe ``object`` value (``"invoice"`` -> ``Invoice``), or None
     (for ``"event"``: the TypeAdapter of the typed :data:`Event` union)."""
-    from .._objects import object_model
+    from ._references import object_model
 
     return object_model(object_name)
 
@@ -76,7 +74,11 @@ def __getattr__(name: str) -> Any:
         return __dir__()
     module = _HAND_WRITTEN.get(name)
     if module is None:
-        generated = _module_of(name)
+        # The index of generated models is read on the first model asked for: the model base
+        # (``._base``) lives in this package and comes with every client, the index does not.
+        from .._generated.models import module_of
+
+        generated = module_of(name)
         if generated is None:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
         module = f"atom_stripe._generated.models.{generated}"

@@ -33,7 +33,7 @@ from .._generated.models.price import Price
 from .._generated.models.product import Product
 from .._generated.models.refund import Refund
 from .._generated.models.subscription import Subscription
-from .._models import ALWAYS_SENT, StripeObject
+from ._base import NONE_IF_OMITTED, StripeObject
 
 ObjectT = TypeVar("ObjectT")
 logger = logging.getLogger("atom_stripe")
@@ -94,16 +94,16 @@ class EventData(StripeObject, Generic[ObjectT]):
 class BaseEvent(StripeObject):
     """Fields every event has."""
 
-    id: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
     object: Literal["event"] = "event"
     account: str | None = None
     api_version: str | None = None
     context: str | None = None
-    created: int = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    pending_webhooks: int = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    pending_webhooks: int = NONE_IF_OMITTED
     request: EventRequest | None = None
-    type: str = ALWAYS_SENT
+    type: str = NONE_IF_OMITTED
 
 
 class AccountEvent(BaseEvent):
@@ -152,7 +152,7 @@ class SubscriptionEvent(BaseEvent):
 
 
 def _by_object_type(value: Any) -> Any:
-    from .._objects import parse_object
+    from ._references import parse_object
 
     return parse_object(value)
 

@@ -17,12 +17,12 @@ from urllib.parse import urlencode
 import anyio
 import httpx
 
-from .._checks import check_key, check_retries, check_timeout
 from .._client import DEFAULT_API_VERSION, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from .._encoding import flatten
 from .._errors import OAuthStateError, StripeError, StripeValueError, make_status_error
 from .._hooks import Hook, HookName, Hooks, HookSet
 from .._request import Requester, Settings
+from .._validation import check_key, check_retries, check_timeout
 from ._store import TokenStore
 from ._token import OAuthToken
 

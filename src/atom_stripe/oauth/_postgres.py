@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 
 from .._extras import needs_extra
-from .._throttle import check_rate
+from .._validation import check_rate
 from ._store import KeyInput, Sealer, TokenStoreError
 from ._token import OAuthToken
 

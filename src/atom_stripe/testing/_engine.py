@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .._endpoint import Endpoint
 from .._generated.endpoints import ENDPOINTS
 from .._generated.models import OBJECTS
-from .._params import _fields
+from ..types import fields_of as _fields
 from . import _simulated
 from ._store import SAMPLE_ID, Store, annotation_text, new_id
 from ._wire import invalid, missing, required

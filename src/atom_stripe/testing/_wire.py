@@ -14,7 +14,8 @@ from urllib.parse import parse_qsl
 from typing_extensions import is_typeddict
 
 from .._errors import StripeValueError
-from .._params import _fields, check_params
+from ..types import check_params
+from ..types import fields_of as _fields
 
 _NoneType = type(None)
 _KEY = re.compile(r"[^\[\]]+|(?<=\[)(?=\])")
@@ -118,7 +119,7 @@ def _join(prefix: str, key: str) -> str:
 
 def typed_params(schema: type | None, raw: Mapping[str, Any]) -> dict[str, Any]:
     """Decoded wire values read along ``schema`` (ints, bools, lists...), then checked with
-    :func:`atom_stripe._params.check_params`; a misfit is Stripe's 400 naming the parameter."""
+    :func:`atom_stripe.types.check_params`; a misfit is Stripe's 400 naming the parameter."""
     if schema is None:
         for key in raw:
             raise invalid(key, f"Received unknown parameter: {key}", "parameter_unknown")

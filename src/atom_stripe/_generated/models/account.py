@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import DeletedObject, lazy_model
 from ..._pagination import Page
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import DeletedObject, lazy_model
 
 
 class Account(StripeObject):
@@ -29,10 +29,10 @@ class Account(StripeObject):
     external_accounts: Page[BankAccount | Card] | None = None
     future_requirements: AccountFutureRequirements | None = None
     groups: AccountGroups | None = None
-    id: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
     individual: Person | None = None
     metadata: dict[str, str] | None = None
-    object: Literal["account"] = ALWAYS_SENT
+    object: Literal["account"] = NONE_IF_OMITTED
     payouts_enabled: bool | None = None
     requirements: AccountRequirements | None = None
     settings: AccountSettings | None = None
@@ -205,7 +205,7 @@ class AccountController(StripeObject):
     losses: AccountControllerLosses | None = None
     requirement_collection: Literal["application", "stripe"] | str | None = None
     stripe_dashboard: AccountControllerStripeDashboard | None = None
-    type: Literal["account", "application"] | str = ALWAYS_SENT
+    type: Literal["account", "application"] | str = NONE_IF_OMITTED
 
 
 class AccountFutureRequirements(StripeObject):
@@ -274,12 +274,12 @@ class AccountRequirements(StripeObject):
 
 class AccountSettings(StripeObject):
     bacs_debit_payments: AccountSettingsBacsDebitPayments | None = None
-    branding: AccountSettingsBranding = ALWAYS_SENT
+    branding: AccountSettingsBranding = NONE_IF_OMITTED
     card_issuing: AccountSettingsCardIssuing | None = None
-    card_payments: AccountSettingsCardPayments = ALWAYS_SENT
-    dashboard: AccountSettingsDashboard = ALWAYS_SENT
+    card_payments: AccountSettingsCardPayments = NONE_IF_OMITTED
+    dashboard: AccountSettingsDashboard = NONE_IF_OMITTED
     invoices: AccountSettingsInvoices | None = None
-    payments: AccountSettingsPayments = ALWAYS_SENT
+    payments: AccountSettingsPayments = NONE_IF_OMITTED
     payouts: AccountSettingsPayouts | None = None
     paypay_payments: AccountSettingsPaypayPayments | None = None
     sepa_debit_payments: AccountSettingsSepaDebitPayments | None = None
@@ -300,8 +300,8 @@ class AccountBusinessProfileAnnualRevenue(StripeObject):
 
 
 class AccountBusinessProfileMonthlyEstimatedRevenue(StripeObject):
-    amount: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
 
 
 class AccountBusinessProfileSupportAddress(StripeObject):
@@ -394,24 +394,24 @@ class AccountCompanyRepresentativeDeclaration(StripeObject):
 
 
 class AccountCompanyVerification(StripeObject):
-    document: AccountCompanyVerificationDocument = ALWAYS_SENT
+    document: AccountCompanyVerificationDocument = NONE_IF_OMITTED
 
 
 class AccountControllerFees(StripeObject):
-    payer: Literal["account", "application", "application_custom", "application_express"] | str = ALWAYS_SENT
+    payer: Literal["account", "application", "application_custom", "application_express"] | str = NONE_IF_OMITTED
 
 
 class AccountControllerLosses(StripeObject):
-    payments: Literal["application", "stripe"] | str = ALWAYS_SENT
+    payments: Literal["application", "stripe"] | str = NONE_IF_OMITTED
 
 
 class AccountControllerStripeDashboard(StripeObject):
-    type: Literal["express", "full", "none"] | str = ALWAYS_SENT
+    type: Literal["express", "full", "none"] | str = NONE_IF_OMITTED
 
 
 class AccountFutureRequirementsAlternative(StripeObject):
-    alternative_fields_due: list[str] = ALWAYS_SENT
-    original_fields_due: list[str] = ALWAYS_SENT
+    alternative_fields_due: list[str] = NONE_IF_OMITTED
+    original_fields_due: list[str] = NONE_IF_OMITTED
 
 
 class AccountFutureRequirementsError(StripeObject):
@@ -515,14 +515,14 @@ class AccountFutureRequirementsError(StripeObject):
         "verification_requires_additional_memorandum_of_associations",
         "verification_requires_additional_proof_of_registration",
         "verification_supportability",
-    ] = ALWAYS_SENT
-    reason: str = ALWAYS_SENT
-    requirement: str = ALWAYS_SENT
+    ] = NONE_IF_OMITTED
+    reason: str = NONE_IF_OMITTED
+    requirement: str = NONE_IF_OMITTED
 
 
 class AccountRequirementsAlternative(StripeObject):
-    alternative_fields_due: list[str] = ALWAYS_SENT
-    original_fields_due: list[str] = ALWAYS_SENT
+    alternative_fields_due: list[str] = NONE_IF_OMITTED
+    original_fields_due: list[str] = NONE_IF_OMITTED
 
 
 class AccountRequirementsError(StripeObject):
@@ -626,9 +626,9 @@ class AccountRequirementsError(StripeObject):
         "verification_requires_additional_memorandum_of_associations",
         "verification_requires_additional_proof_of_registration",
         "verification_supportability",
-    ] = ALWAYS_SENT
-    reason: str = ALWAYS_SENT
-    requirement: str = ALWAYS_SENT
+    ] = NONE_IF_OMITTED
+    reason: str = NONE_IF_OMITTED
+    requirement: str = NONE_IF_OMITTED
 
 
 class AccountSettingsBacsDebitPayments(StripeObject):
@@ -673,8 +673,8 @@ class AccountSettingsPayments(StripeObject):
 
 
 class AccountSettingsPayouts(StripeObject):
-    debit_negative_balances: bool = ALWAYS_SENT
-    schedule: AccountSettingsPayoutsSchedule = ALWAYS_SENT
+    debit_negative_balances: bool = NONE_IF_OMITTED
+    schedule: AccountSettingsPayoutsSchedule = NONE_IF_OMITTED
     statement_descriptor: str | None = None
 
 
@@ -706,13 +706,13 @@ class AccountSettingsCardIssuingTosAcceptance(StripeObject):
 
 
 class AccountSettingsCardPaymentsDeclineOn(StripeObject):
-    avs_failure: bool = ALWAYS_SENT
-    cvc_failure: bool = ALWAYS_SENT
+    avs_failure: bool = NONE_IF_OMITTED
+    cvc_failure: bool = NONE_IF_OMITTED
 
 
 class AccountSettingsPayoutsSchedule(StripeObject):
-    delay_days: int = ALWAYS_SENT
-    interval: str = ALWAYS_SENT
+    delay_days: int = NONE_IF_OMITTED
+    interval: str = NONE_IF_OMITTED
     monthly_anchor: int | None = None
     monthly_payout_days: list[int] | None = None
     weekly_anchor: str | None = None

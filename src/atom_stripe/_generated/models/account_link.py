@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class AccountLink(StripeObject):
     """Account Links are the means by which a Connect platform grants a connected account permission to access."""
 
-    created: int = ALWAYS_SENT
-    expires_at: int = ALWAYS_SENT
-    object: Literal["account_link"] = ALWAYS_SENT
-    url: str = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    expires_at: int = NONE_IF_OMITTED
+    object: Literal["account_link"] = NONE_IF_OMITTED
+    url: str = NONE_IF_OMITTED

@@ -5,182 +5,182 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class AccountSession(StripeObject):
     """An AccountSession allows a Connect platform to grant access to a connected account in Connect embedded
     components."""
 
-    account: str = ALWAYS_SENT
-    client_secret: str = ALWAYS_SENT
-    components: AccountSessionComponents = ALWAYS_SENT
-    expires_at: int = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    object: Literal["account_session"] = ALWAYS_SENT
+    account: str = NONE_IF_OMITTED
+    client_secret: str = NONE_IF_OMITTED
+    components: AccountSessionComponents = NONE_IF_OMITTED
+    expires_at: int = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["account_session"] = NONE_IF_OMITTED
 
 
 class AccountSessionComponents(StripeObject):
-    account_management: AccountSessionComponentsAccountManagement = ALWAYS_SENT
-    account_onboarding: AccountSessionComponentsAccountOnboarding = ALWAYS_SENT
-    balance_report: AccountSessionComponentsBalanceReport = ALWAYS_SENT
-    balances: AccountSessionComponentsBalances = ALWAYS_SENT
-    disputes_list: AccountSessionComponentsDisputesList = ALWAYS_SENT
-    documents: AccountSessionComponentsDocuments = ALWAYS_SENT
-    financial_account: AccountSessionComponentsFinancialAccount = ALWAYS_SENT
-    financial_account_transactions: AccountSessionComponentsFinancialAccountTransactions = ALWAYS_SENT
-    instant_payouts_promotion: AccountSessionComponentsInstantPayoutsPromotion = ALWAYS_SENT
-    issuing_card: AccountSessionComponentsIssuingCard = ALWAYS_SENT
-    issuing_cards_list: AccountSessionComponentsIssuingCardsList = ALWAYS_SENT
-    notification_banner: AccountSessionComponentsNotificationBanner = ALWAYS_SENT
-    payment_details: AccountSessionComponentsPaymentDetails = ALWAYS_SENT
-    payment_disputes: AccountSessionComponentsPaymentDisputes = ALWAYS_SENT
-    payment_method_settings: AccountSessionComponentsPaymentMethodSettings = ALWAYS_SENT
-    payments: AccountSessionComponentsPayments = ALWAYS_SENT
-    payout_details: AccountSessionComponentsPayoutDetails = ALWAYS_SENT
-    payout_reconciliation_report: AccountSessionComponentsPayoutReconciliationReport = ALWAYS_SENT
-    payouts: AccountSessionComponentsPayouts = ALWAYS_SENT
-    payouts_list: AccountSessionComponentsPayoutsList = ALWAYS_SENT
-    reporting_chart: AccountSessionComponentsReportingChart = ALWAYS_SENT
-    tax_registrations: AccountSessionComponentsTaxRegistrations = ALWAYS_SENT
-    tax_settings: AccountSessionComponentsTaxSettings = ALWAYS_SENT
-    terminal_hardware_orders: AccountSessionComponentsTerminalHardwareOrders = ALWAYS_SENT
-    terminal_hardware_shop: AccountSessionComponentsTerminalHardwareShop = ALWAYS_SENT
+    account_management: AccountSessionComponentsAccountManagement = NONE_IF_OMITTED
+    account_onboarding: AccountSessionComponentsAccountOnboarding = NONE_IF_OMITTED
+    balance_report: AccountSessionComponentsBalanceReport = NONE_IF_OMITTED
+    balances: AccountSessionComponentsBalances = NONE_IF_OMITTED
+    disputes_list: AccountSessionComponentsDisputesList = NONE_IF_OMITTED
+    documents: AccountSessionComponentsDocuments = NONE_IF_OMITTED
+    financial_account: AccountSessionComponentsFinancialAccount = NONE_IF_OMITTED
+    financial_account_transactions: AccountSessionComponentsFinancialAccountTransactions = NONE_IF_OMITTED
+    instant_payouts_promotion: AccountSessionComponentsInstantPayoutsPromotion = NONE_IF_OMITTED
+    issuing_card: AccountSessionComponentsIssuingCard = NONE_IF_OMITTED
+    issuing_cards_list: AccountSessionComponentsIssuingCardsList = NONE_IF_OMITTED
+    notification_banner: AccountSessionComponentsNotificationBanner = NONE_IF_OMITTED
+    payment_details: AccountSessionComponentsPaymentDetails = NONE_IF_OMITTED
+    payment_disputes: AccountSessionComponentsPaymentDisputes = NONE_IF_OMITTED
+    payment_method_settings: AccountSessionComponentsPaymentMethodSettings = NONE_IF_OMITTED
+    payments: AccountSessionComponentsPayments = NONE_IF_OMITTED
+    payout_details: AccountSessionComponentsPayoutDetails = NONE_IF_OMITTED
+    payout_reconciliation_report: AccountSessionComponentsPayoutReconciliationReport = NONE_IF_OMITTED
+    payouts: AccountSessionComponentsPayouts = NONE_IF_OMITTED
+    payouts_list: AccountSessionComponentsPayoutsList = NONE_IF_OMITTED
+    reporting_chart: AccountSessionComponentsReportingChart = NONE_IF_OMITTED
+    tax_registrations: AccountSessionComponentsTaxRegistrations = NONE_IF_OMITTED
+    tax_settings: AccountSessionComponentsTaxSettings = NONE_IF_OMITTED
+    terminal_hardware_orders: AccountSessionComponentsTerminalHardwareOrders = NONE_IF_OMITTED
+    terminal_hardware_shop: AccountSessionComponentsTerminalHardwareShop = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsAccountManagement(StripeObject):
-    enabled: bool = ALWAYS_SENT
-    features: AccountSessionComponentsAccountManagementFeatures = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
+    features: AccountSessionComponentsAccountManagementFeatures = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsAccountOnboarding(StripeObject):
-    enabled: bool = ALWAYS_SENT
-    features: AccountSessionComponentsAccountOnboardingFeatures = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
+    features: AccountSessionComponentsAccountOnboardingFeatures = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsBalanceReport(StripeObject):
-    enabled: bool = ALWAYS_SENT
-    features: AccountSessionComponentsBalanceReportFeatures = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
+    features: AccountSessionComponentsBalanceReportFeatures = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsBalances(StripeObject):
-    enabled: bool = ALWAYS_SENT
-    features: AccountSessionComponentsBalancesFeatures = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
+    features: AccountSessionComponentsBalancesFeatures = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsDisputesList(StripeObject):
-    enabled: bool = ALWAYS_SENT
-    features: AccountSessionComponentsDisputesListFeatures = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
+    features: AccountSessionComponentsDisputesListFeatures = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsDocuments(StripeObject):
-    enabled: bool = ALWAYS_SENT
-    features: AccountSessionComponentsDocumentsFeatures = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
+    features: AccountSessionComponentsDocumentsFeatures = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsFinancialAccount(StripeObject):
-    enabled: bool = ALWAYS_SENT
-    features: AccountSessionComponentsFinancialAccountFeatures = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
+    features: AccountSessionComponentsFinancialAccountFeatures = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsFinancialAccountTransactions(StripeObject):
-    enabled: bool = ALWAYS_SENT
-    features: AccountSessionComponentsFinancialAccountTransactionsFeatures = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
+    features: AccountSessionComponentsFinancialAccountTransactionsFeatures = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsInstantPayoutsPromotion(StripeObject):
-    enabled: bool = ALWAYS_SENT
-    features: AccountSessionComponentsInstantPayoutsPromotionFeatures = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
+    features: AccountSessionComponentsInstantPayoutsPromotionFeatures = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsIssuingCard(StripeObject):
-    enabled: bool = ALWAYS_SENT
-    features: AccountSessionComponentsIssuingCardFeatures = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
+    features: AccountSessionComponentsIssuingCardFeatures = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsIssuingCardsList(StripeObject):
-    enabled: bool = ALWAYS_SENT
-    features: AccountSessionComponentsIssuingCardsListFeatures = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
+    features: AccountSessionComponentsIssuingCardsListFeatures = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsNotificationBanner(StripeObject):
-    enabled: bool = ALWAYS_SENT
-    features: AccountSessionComponentsNotificationBannerFeatures = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
+    features: AccountSessionComponentsNotificationBannerFeatures = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsPaymentDetails(StripeObject):
-    enabled: bool = ALWAYS_SENT
-    features: AccountSessionComponentsPaymentDetailsFeatures = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
+    features: AccountSessionComponentsPaymentDetailsFeatures = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsPaymentDisputes(StripeObject):
-    enabled: bool = ALWAYS_SENT
-    features: AccountSessionComponentsPaymentDisputesFeatures = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
+    features: AccountSessionComponentsPaymentDisputesFeatures = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsPaymentMethodSettings(StripeObject):
-    enabled: bool = ALWAYS_SENT
-    features: AccountSessionComponentsPaymentMethodSettingsFeatures = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
+    features: AccountSessionComponentsPaymentMethodSettingsFeatures = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsPayments(StripeObject):
-    enabled: bool = ALWAYS_SENT
-    features: AccountSessionComponentsPaymentsFeatures = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
+    features: AccountSessionComponentsPaymentsFeatures = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsPayoutDetails(StripeObject):
-    enabled: bool = ALWAYS_SENT
-    features: AccountSessionComponentsPayoutDetailsFeatures = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
+    features: AccountSessionComponentsPayoutDetailsFeatures = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsPayoutReconciliationReport(StripeObject):
-    enabled: bool = ALWAYS_SENT
-    features: AccountSessionComponentsPayoutReconciliationReportFeatures = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
+    features: AccountSessionComponentsPayoutReconciliationReportFeatures = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsPayouts(StripeObject):
-    enabled: bool = ALWAYS_SENT
-    features: AccountSessionComponentsPayoutsFeatures = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
+    features: AccountSessionComponentsPayoutsFeatures = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsPayoutsList(StripeObject):
-    enabled: bool = ALWAYS_SENT
-    features: AccountSessionComponentsPayoutsListFeatures = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
+    features: AccountSessionComponentsPayoutsListFeatures = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsReportingChart(StripeObject):
-    enabled: bool = ALWAYS_SENT
-    features: AccountSessionComponentsReportingChartFeatures = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
+    features: AccountSessionComponentsReportingChartFeatures = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsTaxRegistrations(StripeObject):
-    enabled: bool = ALWAYS_SENT
-    features: AccountSessionComponentsTaxRegistrationsFeatures = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
+    features: AccountSessionComponentsTaxRegistrationsFeatures = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsTaxSettings(StripeObject):
-    enabled: bool = ALWAYS_SENT
-    features: AccountSessionComponentsTaxSettingsFeatures = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
+    features: AccountSessionComponentsTaxSettingsFeatures = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsTerminalHardwareOrders(StripeObject):
-    enabled: bool = ALWAYS_SENT
-    features: AccountSessionComponentsTerminalHardwareOrdersFeatures = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
+    features: AccountSessionComponentsTerminalHardwareOrdersFeatures = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsTerminalHardwareShop(StripeObject):
-    enabled: bool = ALWAYS_SENT
-    features: AccountSessionComponentsTerminalHardwareShopFeatures = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
+    features: AccountSessionComponentsTerminalHardwareShopFeatures = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsAccountManagementFeatures(StripeObject):
-    disable_stripe_user_authentication: bool = ALWAYS_SENT
-    external_account_collection: bool = ALWAYS_SENT
+    disable_stripe_user_authentication: bool = NONE_IF_OMITTED
+    external_account_collection: bool = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsAccountOnboardingFeatures(StripeObject):
-    disable_stripe_user_authentication: bool = ALWAYS_SENT
-    external_account_collection: bool = ALWAYS_SENT
+    disable_stripe_user_authentication: bool = NONE_IF_OMITTED
+    external_account_collection: bool = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsBalanceReportFeatures(StripeObject):
@@ -188,19 +188,19 @@ class AccountSessionComponentsBalanceReportFeatures(StripeObject):
 
 
 class AccountSessionComponentsBalancesFeatures(StripeObject):
-    disable_stripe_user_authentication: bool = ALWAYS_SENT
-    edit_payout_schedule: bool = ALWAYS_SENT
-    external_account_collection: bool = ALWAYS_SENT
-    instant_payouts: bool = ALWAYS_SENT
-    standard_payouts: bool = ALWAYS_SENT
+    disable_stripe_user_authentication: bool = NONE_IF_OMITTED
+    edit_payout_schedule: bool = NONE_IF_OMITTED
+    external_account_collection: bool = NONE_IF_OMITTED
+    instant_payouts: bool = NONE_IF_OMITTED
+    standard_payouts: bool = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsDisputesListFeatures(StripeObject):
-    capture_payments: bool = ALWAYS_SENT
-    destination_on_behalf_of_charge_management: bool = ALWAYS_SENT
-    dispute_management: bool = ALWAYS_SENT
-    refund_management: bool = ALWAYS_SENT
-    smart_disputes_management: bool = ALWAYS_SENT
+    capture_payments: bool = NONE_IF_OMITTED
+    destination_on_behalf_of_charge_management: bool = NONE_IF_OMITTED
+    dispute_management: bool = NONE_IF_OMITTED
+    refund_management: bool = NONE_IF_OMITTED
+    smart_disputes_management: bool = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsDocumentsFeatures(StripeObject):
@@ -208,67 +208,67 @@ class AccountSessionComponentsDocumentsFeatures(StripeObject):
 
 
 class AccountSessionComponentsFinancialAccountFeatures(StripeObject):
-    disable_stripe_user_authentication: bool = ALWAYS_SENT
-    external_account_collection: bool = ALWAYS_SENT
-    send_money: bool = ALWAYS_SENT
-    transfer_balance: bool = ALWAYS_SENT
+    disable_stripe_user_authentication: bool = NONE_IF_OMITTED
+    external_account_collection: bool = NONE_IF_OMITTED
+    send_money: bool = NONE_IF_OMITTED
+    transfer_balance: bool = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsFinancialAccountTransactionsFeatures(StripeObject):
-    card_spend_dispute_management: bool = ALWAYS_SENT
+    card_spend_dispute_management: bool = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsInstantPayoutsPromotionFeatures(StripeObject):
-    disable_stripe_user_authentication: bool = ALWAYS_SENT
-    external_account_collection: bool = ALWAYS_SENT
-    instant_payouts: bool = ALWAYS_SENT
+    disable_stripe_user_authentication: bool = NONE_IF_OMITTED
+    external_account_collection: bool = NONE_IF_OMITTED
+    instant_payouts: bool = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsIssuingCardFeatures(StripeObject):
-    card_management: bool = ALWAYS_SENT
-    card_spend_dispute_management: bool = ALWAYS_SENT
-    cardholder_management: bool = ALWAYS_SENT
-    spend_control_management: bool = ALWAYS_SENT
+    card_management: bool = NONE_IF_OMITTED
+    card_spend_dispute_management: bool = NONE_IF_OMITTED
+    cardholder_management: bool = NONE_IF_OMITTED
+    spend_control_management: bool = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsIssuingCardsListFeatures(StripeObject):
-    card_management: bool = ALWAYS_SENT
-    card_spend_dispute_management: bool = ALWAYS_SENT
-    cardholder_management: bool = ALWAYS_SENT
-    disable_stripe_user_authentication: bool = ALWAYS_SENT
-    spend_control_management: bool = ALWAYS_SENT
+    card_management: bool = NONE_IF_OMITTED
+    card_spend_dispute_management: bool = NONE_IF_OMITTED
+    cardholder_management: bool = NONE_IF_OMITTED
+    disable_stripe_user_authentication: bool = NONE_IF_OMITTED
+    spend_control_management: bool = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsNotificationBannerFeatures(StripeObject):
-    disable_stripe_user_authentication: bool = ALWAYS_SENT
-    external_account_collection: bool = ALWAYS_SENT
+    disable_stripe_user_authentication: bool = NONE_IF_OMITTED
+    external_account_collection: bool = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsPaymentDetailsFeatures(StripeObject):
-    capture_payments: bool = ALWAYS_SENT
-    destination_on_behalf_of_charge_management: bool = ALWAYS_SENT
-    dispute_management: bool = ALWAYS_SENT
-    refund_management: bool = ALWAYS_SENT
-    smart_disputes_management: bool = ALWAYS_SENT
+    capture_payments: bool = NONE_IF_OMITTED
+    destination_on_behalf_of_charge_management: bool = NONE_IF_OMITTED
+    dispute_management: bool = NONE_IF_OMITTED
+    refund_management: bool = NONE_IF_OMITTED
+    smart_disputes_management: bool = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsPaymentDisputesFeatures(StripeObject):
-    destination_on_behalf_of_charge_management: bool = ALWAYS_SENT
-    dispute_management: bool = ALWAYS_SENT
-    refund_management: bool = ALWAYS_SENT
-    smart_disputes_management: bool = ALWAYS_SENT
+    destination_on_behalf_of_charge_management: bool = NONE_IF_OMITTED
+    dispute_management: bool = NONE_IF_OMITTED
+    refund_management: bool = NONE_IF_OMITTED
+    smart_disputes_management: bool = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsPaymentMethodSettingsFeatures(StripeObject):
-    disable_stripe_user_authentication: bool = ALWAYS_SENT
+    disable_stripe_user_authentication: bool = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsPaymentsFeatures(StripeObject):
-    capture_payments: bool = ALWAYS_SENT
-    destination_on_behalf_of_charge_management: bool = ALWAYS_SENT
-    dispute_management: bool = ALWAYS_SENT
-    refund_management: bool = ALWAYS_SENT
-    smart_disputes_management: bool = ALWAYS_SENT
+    capture_payments: bool = NONE_IF_OMITTED
+    destination_on_behalf_of_charge_management: bool = NONE_IF_OMITTED
+    dispute_management: bool = NONE_IF_OMITTED
+    refund_management: bool = NONE_IF_OMITTED
+    smart_disputes_management: bool = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsPayoutDetailsFeatures(StripeObject):
@@ -280,11 +280,11 @@ class AccountSessionComponentsPayoutReconciliationReportFeatures(StripeObject):
 
 
 class AccountSessionComponentsPayoutsFeatures(StripeObject):
-    disable_stripe_user_authentication: bool = ALWAYS_SENT
-    edit_payout_schedule: bool = ALWAYS_SENT
-    external_account_collection: bool = ALWAYS_SENT
-    instant_payouts: bool = ALWAYS_SENT
-    standard_payouts: bool = ALWAYS_SENT
+    disable_stripe_user_authentication: bool = NONE_IF_OMITTED
+    edit_payout_schedule: bool = NONE_IF_OMITTED
+    external_account_collection: bool = NONE_IF_OMITTED
+    instant_payouts: bool = NONE_IF_OMITTED
+    standard_payouts: bool = NONE_IF_OMITTED
 
 
 class AccountSessionComponentsPayoutsListFeatures(StripeObject):

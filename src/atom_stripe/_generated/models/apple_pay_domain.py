@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import DeletedObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import DeletedObject
 
 
 class ApplePayDomain(StripeObject):
-    created: int = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
     deleted: Literal[True] | None = None
-    domain_name: str = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    object: Literal["apple_pay_domain"] = ALWAYS_SENT
+    domain_name: str = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["apple_pay_domain"] = NONE_IF_OMITTED
 
 
 class DeletedApplePayDomain(DeletedObject):

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class Application(StripeObject):
     deleted: Literal[True] | None = None
-    id: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
     name: str | None = None
-    object: Literal["application"] = ALWAYS_SENT
+    object: Literal["application"] = NONE_IF_OMITTED

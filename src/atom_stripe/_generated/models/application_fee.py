@@ -5,35 +5,35 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
 from ..._pagination import Page
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class ApplicationFee(StripeObject):
     """When you collect a transaction fee on top of a charge made for your user."""
 
-    account: str | Account = ALWAYS_SENT
-    amount: int = ALWAYS_SENT
-    amount_refunded: int = ALWAYS_SENT
-    application: str | Application = ALWAYS_SENT
+    account: str | Account = NONE_IF_OMITTED
+    amount: int = NONE_IF_OMITTED
+    amount_refunded: int = NONE_IF_OMITTED
+    application: str | Application = NONE_IF_OMITTED
     balance_transaction: str | BalanceTransaction | None = None
-    charge: str | Charge = ALWAYS_SENT
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    charge: str | Charge = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     fee_source: ApplicationFeeFeeSource | None = None
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    object: Literal["application_fee"] = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["application_fee"] = NONE_IF_OMITTED
     originating_transaction: str | Charge | None = None
-    refunded: bool = ALWAYS_SENT
-    refunds: Page[ApplicationFeeRefund] = ALWAYS_SENT
+    refunded: bool = NONE_IF_OMITTED
+    refunds: Page[ApplicationFeeRefund] = NONE_IF_OMITTED
 
 
 class ApplicationFeeFeeSource(StripeObject):
     charge: str | None = None
     payout: str | None = None
-    type: Literal["charge", "payout"] | str = ALWAYS_SENT
+    type: Literal["charge", "payout"] | str = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

@@ -5,21 +5,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class ApplicationFeeRefund(StripeObject):
     """`Application Fee Refund` objects allow you to refund an application fee that."""
 
-    amount: int = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
     balance_transaction: str | BalanceTransaction | None = None
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
-    fee: str | ApplicationFee = ALWAYS_SENT
-    id: str = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
+    fee: str | ApplicationFee = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
     metadata: dict[str, str] | None = None
-    object: Literal["fee_refund"] = ALWAYS_SENT
+    object: Literal["fee_refund"] = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

@@ -5,36 +5,38 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class AppsInstall(StripeObject):
     """An app install represents a Stripe App that is installed on an account. It reports the permissions,."""
 
-    account: str = ALWAYS_SENT
-    app: str = ALWAYS_SENT
-    approval_required: bool = ALWAYS_SENT
+    account: str = NONE_IF_OMITTED
+    app: str = NONE_IF_OMITTED
+    approval_required: bool = NONE_IF_OMITTED
     auth_code: str | None = None
-    channel: Literal["private_live", "private_test", "public", "review", "testing"] | str = ALWAYS_SENT
-    content_security_policy_granted: AppsInstallContentSecurityPolicyGranted = ALWAYS_SENT
-    content_security_policy_pending: AppsInstallContentSecurityPolicyPending = ALWAYS_SENT
-    created: int = ALWAYS_SENT
+    channel: Literal["private_live", "private_test", "public", "review", "testing"] | str = NONE_IF_OMITTED
+    content_security_policy_granted: AppsInstallContentSecurityPolicyGranted = NONE_IF_OMITTED
+    content_security_policy_pending: AppsInstallContentSecurityPolicyPending = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
     created_by: str | None = None
-    endpoints_granted: list[str] = ALWAYS_SENT
-    endpoints_pending: list[str] = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    object: Literal["apps.install"] = ALWAYS_SENT
-    permissions_granted: list[str] = ALWAYS_SENT
-    permissions_pending: list[str] = ALWAYS_SENT
-    status: Literal["install_failed", "installed", "installing", "uninstall_failed", "uninstalling"] | str = ALWAYS_SENT
+    endpoints_granted: list[str] = NONE_IF_OMITTED
+    endpoints_pending: list[str] = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["apps.install"] = NONE_IF_OMITTED
+    permissions_granted: list[str] = NONE_IF_OMITTED
+    permissions_pending: list[str] = NONE_IF_OMITTED
+    status: Literal["install_failed", "installed", "installing", "uninstall_failed", "uninstalling"] | str = (
+        NONE_IF_OMITTED
+    )
 
 
 class AppsInstallContentSecurityPolicyGranted(StripeObject):
-    connect_src: list[str] = ALWAYS_SENT
-    image_src: list[str] = ALWAYS_SENT
+    connect_src: list[str] = NONE_IF_OMITTED
+    image_src: list[str] = NONE_IF_OMITTED
 
 
 class AppsInstallContentSecurityPolicyPending(StripeObject):
-    connect_src: list[str] = ALWAYS_SENT
-    image_src: list[str] = ALWAYS_SENT
+    connect_src: list[str] = NONE_IF_OMITTED
+    image_src: list[str] = NONE_IF_OMITTED

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class AppsSecret(StripeObject):
@@ -14,17 +14,17 @@ class AppsSecret(StripeObject):
 
     __secret_fields__: ClassVar[frozenset[str]] = frozenset({"payload"})
 
-    created: int = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
     deleted: bool | None = None
     expires_at: int | None = None
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    name: str = ALWAYS_SENT
-    object: Literal["apps.secret"] = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    name: str = NONE_IF_OMITTED
+    object: Literal["apps.secret"] = NONE_IF_OMITTED
     payload: str | None = None
-    scope: AppsSecretScope = ALWAYS_SENT
+    scope: AppsSecretScope = NONE_IF_OMITTED
 
 
 class AppsSecretScope(StripeObject):
-    type: Literal["account", "user"] | str = ALWAYS_SENT
+    type: Literal["account", "user"] | str = NONE_IF_OMITTED
     user: str | None = None

@@ -5,54 +5,54 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class Balance(StripeObject):
     """This is an object representing your Stripe balance. You can retrieve it to see."""
 
-    available: list[BalanceAvailable] = ALWAYS_SENT
+    available: list[BalanceAvailable] = NONE_IF_OMITTED
     connect_reserved: list[BalanceConnectReserved] | None = None
     instant_available: list[BalanceInstantAvailable] | None = None
     issuing: BalanceIssuing | None = None
-    livemode: bool = ALWAYS_SENT
-    object: Literal["balance"] = ALWAYS_SENT
-    pending: list[BalancePending] = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["balance"] = NONE_IF_OMITTED
+    pending: list[BalancePending] = NONE_IF_OMITTED
     refund_and_dispute_prefunding: BalanceRefundAndDisputePrefunding | None = None
 
 
 class BalanceAvailable(StripeObject):
-    amount: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     source_types: BalanceAvailableSourceTypes | None = None
 
 
 class BalanceConnectReserved(StripeObject):
-    amount: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     source_types: BalanceConnectReservedSourceTypes | None = None
 
 
 class BalanceInstantAvailable(StripeObject):
-    amount: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     net_available: list[BalanceInstantAvailableNetAvailable] | None = None
     source_types: BalanceInstantAvailableSourceTypes | None = None
 
 
 class BalanceIssuing(StripeObject):
-    available: list[BalanceIssuingAvailable] = ALWAYS_SENT
+    available: list[BalanceIssuingAvailable] = NONE_IF_OMITTED
 
 
 class BalancePending(StripeObject):
-    amount: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     source_types: BalancePendingSourceTypes | None = None
 
 
 class BalanceRefundAndDisputePrefunding(StripeObject):
-    available: list[BalanceRefundAndDisputePrefundingAvailable] = ALWAYS_SENT
-    pending: list[BalanceRefundAndDisputePrefundingPending] = ALWAYS_SENT
+    available: list[BalanceRefundAndDisputePrefundingAvailable] = NONE_IF_OMITTED
+    pending: list[BalanceRefundAndDisputePrefundingPending] = NONE_IF_OMITTED
 
 
 class BalanceAvailableSourceTypes(StripeObject):
@@ -68,8 +68,8 @@ class BalanceConnectReservedSourceTypes(StripeObject):
 
 
 class BalanceInstantAvailableNetAvailable(StripeObject):
-    amount: int = ALWAYS_SENT
-    destination: str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    destination: str = NONE_IF_OMITTED
     source_types: BalanceInstantAvailableNetAvailableSourceTypes | None = None
 
 
@@ -80,8 +80,8 @@ class BalanceInstantAvailableSourceTypes(StripeObject):
 
 
 class BalanceIssuingAvailable(StripeObject):
-    amount: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     source_types: BalanceIssuingAvailableSourceTypes | None = None
 
 
@@ -92,14 +92,14 @@ class BalancePendingSourceTypes(StripeObject):
 
 
 class BalanceRefundAndDisputePrefundingAvailable(StripeObject):
-    amount: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     source_types: BalanceRefundAndDisputePrefundingAvailableSourceTypes | None = None
 
 
 class BalanceRefundAndDisputePrefundingPending(StripeObject):
-    amount: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     source_types: BalanceRefundAndDisputePrefundingPendingSourceTypes | None = None
 
 

@@ -5,20 +5,20 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class BalanceSettings(StripeObject):
     """Options for customizing account balances and payout settings for a Stripe platform's connected accounts."""
 
-    object: Literal["balance_settings"] = ALWAYS_SENT
-    payments: BalanceSettingsPayments = ALWAYS_SENT
+    object: Literal["balance_settings"] = NONE_IF_OMITTED
+    payments: BalanceSettingsPayments = NONE_IF_OMITTED
 
 
 class BalanceSettingsPayments(StripeObject):
     debit_negative_balances: bool | None = None
     payouts: BalanceSettingsPaymentsPayouts | None = None
-    settlement_timing: BalanceSettingsPaymentsSettlementTiming = ALWAYS_SENT
+    settlement_timing: BalanceSettingsPaymentsSettlementTiming = NONE_IF_OMITTED
 
 
 class BalanceSettingsPaymentsPayouts(StripeObject):
@@ -28,19 +28,19 @@ class BalanceSettingsPaymentsPayouts(StripeObject):
     minimum_balance_by_currency: dict[str, int] | None = None
     schedule: BalanceSettingsPaymentsPayoutsSchedule | None = None
     statement_descriptor: str | None = None
-    status: Literal["disabled", "enabled"] | str = ALWAYS_SENT
+    status: Literal["disabled", "enabled"] | str = NONE_IF_OMITTED
 
 
 class BalanceSettingsPaymentsSettlementTiming(StripeObject):
-    delay_days: int = ALWAYS_SENT
+    delay_days: int = NONE_IF_OMITTED
     delay_days_override: int | None = None
     start_of_day: BalanceSettingsPaymentsSettlementTimingStartOfDay | None = None
 
 
 class BalanceSettingsPaymentsPayoutsAutomaticTransferRulesByCurrency(StripeObject):
-    payout_method: str = ALWAYS_SENT
+    payout_method: str = NONE_IF_OMITTED
     transfer_up_to_amount: int | None = None
-    type: Literal["transfer_all", "transfer_up_to_amount"] | str = ALWAYS_SENT
+    type: Literal["transfer_all", "transfer_up_to_amount"] | str = NONE_IF_OMITTED
 
 
 class BalanceSettingsPaymentsPayoutsSchedule(StripeObject):
@@ -50,6 +50,6 @@ class BalanceSettingsPaymentsPayoutsSchedule(StripeObject):
 
 
 class BalanceSettingsPaymentsSettlementTimingStartOfDay(StripeObject):
-    hour: int = ALWAYS_SENT
-    minutes: int = ALWAYS_SENT
-    timezone: str = ALWAYS_SENT
+    hour: int = NONE_IF_OMITTED
+    minutes: int = NONE_IF_OMITTED
+    timezone: str = NONE_IF_OMITTED

@@ -5,26 +5,28 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class BalanceTransaction(StripeObject):
     """Balance transactions represent funds moving through your Stripe account."""
 
-    amount: int = ALWAYS_SENT
-    available_on: int = ALWAYS_SENT
-    balance_type: Literal["issuing", "payments", "refund_and_dispute_prefunding", "risk_reserved"] | str = ALWAYS_SENT
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    available_on: int = NONE_IF_OMITTED
+    balance_type: Literal["issuing", "payments", "refund_and_dispute_prefunding", "risk_reserved"] | str = (
+        NONE_IF_OMITTED
+    )
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     description: str | None = None
     exchange_rate: float | None = None
-    fee: int = ALWAYS_SENT
-    fee_details: list[BalanceTransactionFeeDetail] = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    net: int = ALWAYS_SENT
-    object: Literal["balance_transaction"] = ALWAYS_SENT
-    reporting_category: str = ALWAYS_SENT
+    fee: int = NONE_IF_OMITTED
+    fee_details: list[BalanceTransactionFeeDetail] = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    net: int = NONE_IF_OMITTED
+    object: Literal["balance_transaction"] = NONE_IF_OMITTED
+    reporting_category: str = NONE_IF_OMITTED
     source: (
         str
         | ApplicationFee
@@ -45,7 +47,7 @@ class BalanceTransaction(StripeObject):
         | TransferReversal
         | None
     ) = None
-    status: str = ALWAYS_SENT
+    status: str = NONE_IF_OMITTED
     type: (
         Literal[
             "adjustment",
@@ -102,15 +104,15 @@ class BalanceTransaction(StripeObject):
             "transfer_refund",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
 
 
 class BalanceTransactionFeeDetail(StripeObject):
-    amount: int = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
     application: str | None = None
-    currency: str = ALWAYS_SENT
+    currency: str = NONE_IF_OMITTED
     description: str | None = None
-    type: str = ALWAYS_SENT
+    type: str = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

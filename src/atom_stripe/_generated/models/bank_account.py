@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class BankAccount(StripeObject):
@@ -18,20 +18,20 @@ class BankAccount(StripeObject):
     account_type: str | None = None
     available_payout_methods: list[Literal["instant", "standard"] | str] | None = None
     bank_name: str | None = None
-    country: str = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    country: str = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     customer: str | Customer | None = None
     default_for_currency: bool | None = None
     deleted: Literal[True] | None = None
     fingerprint: str | None = None
     future_requirements: BankAccountFutureRequirements | None = None
-    id: str = ALWAYS_SENT
-    last4: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    last4: str = NONE_IF_OMITTED
     metadata: dict[str, str] | None = None
-    object: Literal["bank_account"] = ALWAYS_SENT
+    object: Literal["bank_account"] = NONE_IF_OMITTED
     requirements: BankAccountRequirements | None = None
     routing_number: str | None = None
-    status: str = ALWAYS_SENT
+    status: str = NONE_IF_OMITTED
 
 
 class BankAccountFutureRequirements(StripeObject):
@@ -149,9 +149,9 @@ class BankAccountFutureRequirementsError(StripeObject):
         "verification_requires_additional_memorandum_of_associations",
         "verification_requires_additional_proof_of_registration",
         "verification_supportability",
-    ] = ALWAYS_SENT
-    reason: str = ALWAYS_SENT
-    requirement: str = ALWAYS_SENT
+    ] = NONE_IF_OMITTED
+    reason: str = NONE_IF_OMITTED
+    requirement: str = NONE_IF_OMITTED
 
 
 class BankAccountRequirementsError(StripeObject):
@@ -255,9 +255,9 @@ class BankAccountRequirementsError(StripeObject):
         "verification_requires_additional_memorandum_of_associations",
         "verification_requires_additional_proof_of_registration",
         "verification_supportability",
-    ] = ALWAYS_SENT
-    reason: str = ALWAYS_SENT
-    requirement: str = ALWAYS_SENT
+    ] = NONE_IF_OMITTED
+    reason: str = NONE_IF_OMITTED
+    requirement: str = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

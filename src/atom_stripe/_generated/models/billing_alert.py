@@ -5,33 +5,33 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class BillingAlert(StripeObject):
     """A billing alert is a resource that notifies you when a certain usage threshold on a meter is crossed. For
     example, you might create a billing alert to notify you when a certain user made 100 API requests."""
 
-    alert_type: Literal["usage_threshold"] = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    object: Literal["billing.alert"] = ALWAYS_SENT
+    alert_type: Literal["usage_threshold"] = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["billing.alert"] = NONE_IF_OMITTED
     status: Literal["active", "archived", "inactive"] | str | None = None
-    title: str = ALWAYS_SENT
+    title: str = NONE_IF_OMITTED
     usage_threshold: BillingAlertUsageThreshold | None = None
 
 
 class BillingAlertUsageThreshold(StripeObject):
     filters: list[BillingAlertUsageThresholdFilter] | None = None
-    gte: int = ALWAYS_SENT
-    meter: str | BillingMeter = ALWAYS_SENT
-    recurrence: Literal["one_time"] = ALWAYS_SENT
+    gte: int = NONE_IF_OMITTED
+    meter: str | BillingMeter = NONE_IF_OMITTED
+    recurrence: Literal["one_time"] = NONE_IF_OMITTED
 
 
 class BillingAlertUsageThresholdFilter(StripeObject):
     customer: str | Customer | None = None
-    type: Literal["customer"] = ALWAYS_SENT
+    type: Literal["customer"] = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class BillingAlertTriggered(StripeObject):
-    alert: BillingAlert = ALWAYS_SENT
-    created: int = ALWAYS_SENT
-    customer: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    object: Literal["billing.alert_triggered"] = ALWAYS_SENT
-    value: int = ALWAYS_SENT
+    alert: BillingAlert = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
+    customer: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["billing.alert_triggered"] = NONE_IF_OMITTED
+    value: int = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

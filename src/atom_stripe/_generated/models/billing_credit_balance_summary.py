@@ -5,43 +5,43 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class BillingCreditBalanceSummary(StripeObject):
     """Indicates the billing credit balance for billing credits granted to a customer."""
 
-    balances: list[BillingCreditBalanceSummaryBalance] = ALWAYS_SENT
-    customer: str | Customer = ALWAYS_SENT
+    balances: list[BillingCreditBalanceSummaryBalance] = NONE_IF_OMITTED
+    customer: str | Customer = NONE_IF_OMITTED
     customer_account: str | None = None
-    livemode: bool = ALWAYS_SENT
-    object: Literal["billing.credit_balance_summary"] = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["billing.credit_balance_summary"] = NONE_IF_OMITTED
 
 
 class BillingCreditBalanceSummaryBalance(StripeObject):
-    available_balance: BillingCreditBalanceSummaryBalanceAvailableBalance = ALWAYS_SENT
-    ledger_balance: BillingCreditBalanceSummaryBalanceLedgerBalance = ALWAYS_SENT
+    available_balance: BillingCreditBalanceSummaryBalanceAvailableBalance = NONE_IF_OMITTED
+    ledger_balance: BillingCreditBalanceSummaryBalanceLedgerBalance = NONE_IF_OMITTED
 
 
 class BillingCreditBalanceSummaryBalanceAvailableBalance(StripeObject):
     monetary: BillingCreditBalanceSummaryBalanceAvailableBalanceMonetary | None = None
-    type: Literal["monetary"] = ALWAYS_SENT
+    type: Literal["monetary"] = NONE_IF_OMITTED
 
 
 class BillingCreditBalanceSummaryBalanceLedgerBalance(StripeObject):
     monetary: BillingCreditBalanceSummaryBalanceLedgerBalanceMonetary | None = None
-    type: Literal["monetary"] = ALWAYS_SENT
+    type: Literal["monetary"] = NONE_IF_OMITTED
 
 
 class BillingCreditBalanceSummaryBalanceAvailableBalanceMonetary(StripeObject):
-    currency: str = ALWAYS_SENT
-    value: int = ALWAYS_SENT
+    currency: str = NONE_IF_OMITTED
+    value: int = NONE_IF_OMITTED
 
 
 class BillingCreditBalanceSummaryBalanceLedgerBalanceMonetary(StripeObject):
-    currency: str = ALWAYS_SENT
-    value: int = ALWAYS_SENT
+    currency: str = NONE_IF_OMITTED
+    value: int = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

@@ -5,68 +5,68 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class BillingCreditBalanceTransaction(StripeObject):
     """A credit balance transaction is a resource representing a transaction (either a credit or a debit) against an
     existing credit grant."""
 
-    created: int = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
     credit: BillingCreditBalanceTransactionCredit | None = None
-    credit_grant: str | BillingCreditGrant = ALWAYS_SENT
+    credit_grant: str | BillingCreditGrant = NONE_IF_OMITTED
     debit: BillingCreditBalanceTransactionDebit | None = None
-    effective_at: int = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    object: Literal["billing.credit_balance_transaction"] = ALWAYS_SENT
+    effective_at: int = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["billing.credit_balance_transaction"] = NONE_IF_OMITTED
     test_clock: str | TestHelpersTestClock | None = None
     type: Literal["credit", "debit"] | str | None = None
 
 
 class BillingCreditBalanceTransactionCredit(StripeObject):
-    amount: BillingCreditBalanceTransactionCreditAmount = ALWAYS_SENT
+    amount: BillingCreditBalanceTransactionCreditAmount = NONE_IF_OMITTED
     credits_application_invoice_voided: BillingCreditBalanceTransactionCreditCreditsApplicationInvoiceVoided | None = (
         None
     )
-    type: Literal["credits_application_invoice_voided", "credits_granted"] | str = ALWAYS_SENT
+    type: Literal["credits_application_invoice_voided", "credits_granted"] | str = NONE_IF_OMITTED
 
 
 class BillingCreditBalanceTransactionDebit(StripeObject):
-    amount: BillingCreditBalanceTransactionDebitAmount = ALWAYS_SENT
+    amount: BillingCreditBalanceTransactionDebitAmount = NONE_IF_OMITTED
     credits_applied: BillingCreditBalanceTransactionDebitCreditsApplied | None = None
-    type: Literal["credits_applied", "credits_expired", "credits_voided"] | str = ALWAYS_SENT
+    type: Literal["credits_applied", "credits_expired", "credits_voided"] | str = NONE_IF_OMITTED
 
 
 class BillingCreditBalanceTransactionCreditAmount(StripeObject):
     monetary: BillingCreditBalanceTransactionCreditAmountMonetary | None = None
-    type: Literal["monetary"] = ALWAYS_SENT
+    type: Literal["monetary"] = NONE_IF_OMITTED
 
 
 class BillingCreditBalanceTransactionCreditCreditsApplicationInvoiceVoided(StripeObject):
-    invoice: str | Invoice = ALWAYS_SENT
-    invoice_line_item: str = ALWAYS_SENT
+    invoice: str | Invoice = NONE_IF_OMITTED
+    invoice_line_item: str = NONE_IF_OMITTED
 
 
 class BillingCreditBalanceTransactionDebitAmount(StripeObject):
     monetary: BillingCreditBalanceTransactionDebitAmountMonetary | None = None
-    type: Literal["monetary"] = ALWAYS_SENT
+    type: Literal["monetary"] = NONE_IF_OMITTED
 
 
 class BillingCreditBalanceTransactionDebitCreditsApplied(StripeObject):
-    invoice: str | Invoice = ALWAYS_SENT
-    invoice_line_item: str = ALWAYS_SENT
+    invoice: str | Invoice = NONE_IF_OMITTED
+    invoice_line_item: str = NONE_IF_OMITTED
 
 
 class BillingCreditBalanceTransactionCreditAmountMonetary(StripeObject):
-    currency: str = ALWAYS_SENT
-    value: int = ALWAYS_SENT
+    currency: str = NONE_IF_OMITTED
+    value: int = NONE_IF_OMITTED
 
 
 class BillingCreditBalanceTransactionDebitAmountMonetary(StripeObject):
-    currency: str = ALWAYS_SENT
-    value: int = ALWAYS_SENT
+    currency: str = NONE_IF_OMITTED
+    value: int = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

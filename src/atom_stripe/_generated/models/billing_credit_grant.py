@@ -5,44 +5,44 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class BillingCreditGrant(StripeObject):
     """A credit grant is an API resource that documents the allocation of some billing credits to a customer."""
 
-    amount: BillingCreditGrantAmount = ALWAYS_SENT
-    applicability_config: BillingCreditGrantApplicabilityConfig = ALWAYS_SENT
-    category: Literal["paid", "promotional"] | str = ALWAYS_SENT
-    created: int = ALWAYS_SENT
-    customer: str | Customer = ALWAYS_SENT
+    amount: BillingCreditGrantAmount = NONE_IF_OMITTED
+    applicability_config: BillingCreditGrantApplicabilityConfig = NONE_IF_OMITTED
+    category: Literal["paid", "promotional"] | str = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
+    customer: str | Customer = NONE_IF_OMITTED
     customer_account: str | None = None
     effective_at: int | None = None
     expires_at: int | None = None
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    metadata: dict[str, str] = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    metadata: dict[str, str] = NONE_IF_OMITTED
     name: str | None = None
-    object: Literal["billing.credit_grant"] = ALWAYS_SENT
+    object: Literal["billing.credit_grant"] = NONE_IF_OMITTED
     priority: int | None = None
     test_clock: str | TestHelpersTestClock | None = None
-    updated: int = ALWAYS_SENT
+    updated: int = NONE_IF_OMITTED
     voided_at: int | None = None
 
 
 class BillingCreditGrantAmount(StripeObject):
     monetary: BillingCreditGrantAmountMonetary | None = None
-    type: Literal["monetary"] = ALWAYS_SENT
+    type: Literal["monetary"] = NONE_IF_OMITTED
 
 
 class BillingCreditGrantApplicabilityConfig(StripeObject):
-    scope: BillingCreditGrantApplicabilityConfigScope = ALWAYS_SENT
+    scope: BillingCreditGrantApplicabilityConfigScope = NONE_IF_OMITTED
 
 
 class BillingCreditGrantAmountMonetary(StripeObject):
-    currency: str = ALWAYS_SENT
-    value: int = ALWAYS_SENT
+    currency: str = NONE_IF_OMITTED
+    value: int = NONE_IF_OMITTED
 
 
 class BillingCreditGrantApplicabilityConfigScope(StripeObject):

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class BillingFeedbackOption(StripeObject):
     """A feedback option is a reason you can present to customers when they cancel a."""
 
-    description: str = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    object: Literal["billing.feedback_option"] = ALWAYS_SENT
-    status: Literal["active", "inactive"] = ALWAYS_SENT
-    status_transitions: BillingFeedbackOptionStatusTransitions = ALWAYS_SENT
+    description: str = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["billing.feedback_option"] = NONE_IF_OMITTED
+    status: Literal["active", "inactive"] = NONE_IF_OMITTED
+    status_transitions: BillingFeedbackOptionStatusTransitions = NONE_IF_OMITTED
 
 
 class BillingFeedbackOptionStatusTransitions(StripeObject):

@@ -5,35 +5,35 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class BillingMeter(StripeObject):
     """Meters specify how to aggregate meter events over a billing period. Meter events represent the actions that
     customers take in your system. Meters attach to prices and form the basis of the bill."""
 
-    created: int = ALWAYS_SENT
-    customer_mapping: BillingMeterCustomerMapping = ALWAYS_SENT
-    default_aggregation: BillingMeterDefaultAggregation = ALWAYS_SENT
-    display_name: str = ALWAYS_SENT
-    event_name: str = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    customer_mapping: BillingMeterCustomerMapping = NONE_IF_OMITTED
+    default_aggregation: BillingMeterDefaultAggregation = NONE_IF_OMITTED
+    display_name: str = NONE_IF_OMITTED
+    event_name: str = NONE_IF_OMITTED
     event_time_window: Literal["day", "hour"] | str | None = None
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    object: Literal["billing.meter"] = ALWAYS_SENT
-    status: Literal["active", "inactive"] | str = ALWAYS_SENT
-    status_transitions: BillingMeterStatusTransitions = ALWAYS_SENT
-    updated: int = ALWAYS_SENT
-    value_settings: BillingMeterValueSettings = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["billing.meter"] = NONE_IF_OMITTED
+    status: Literal["active", "inactive"] | str = NONE_IF_OMITTED
+    status_transitions: BillingMeterStatusTransitions = NONE_IF_OMITTED
+    updated: int = NONE_IF_OMITTED
+    value_settings: BillingMeterValueSettings = NONE_IF_OMITTED
 
 
 class BillingMeterCustomerMapping(StripeObject):
-    event_payload_key: str = ALWAYS_SENT
-    type: Literal["by_id"] = ALWAYS_SENT
+    event_payload_key: str = NONE_IF_OMITTED
+    type: Literal["by_id"] = NONE_IF_OMITTED
 
 
 class BillingMeterDefaultAggregation(StripeObject):
-    formula: Literal["count", "last", "sum"] | str = ALWAYS_SENT
+    formula: Literal["count", "last", "sum"] | str = NONE_IF_OMITTED
 
 
 class BillingMeterStatusTransitions(StripeObject):
@@ -41,4 +41,4 @@ class BillingMeterStatusTransitions(StripeObject):
 
 
 class BillingMeterValueSettings(StripeObject):
-    event_payload_key: str = ALWAYS_SENT
+    event_payload_key: str = NONE_IF_OMITTED

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class BillingMeterEvent(StripeObject):
@@ -13,10 +13,10 @@ class BillingMeterEvent(StripeObject):
     based on their usage. Meter events are associated with billing meters, which define both the contents of the event's
     payload and how to aggregate those events."""
 
-    created: int = ALWAYS_SENT
-    event_name: str = ALWAYS_SENT
-    identifier: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    object: Literal["billing.meter_event"] = ALWAYS_SENT
-    payload: dict[str, str] = ALWAYS_SENT
-    timestamp: int = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    event_name: str = NONE_IF_OMITTED
+    identifier: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["billing.meter_event"] = NONE_IF_OMITTED
+    payload: dict[str, str] = NONE_IF_OMITTED
+    timestamp: int = NONE_IF_OMITTED

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class BillingMeterEventAdjustment(StripeObject):
@@ -14,11 +14,11 @@ class BillingMeterEventAdjustment(StripeObject):
     customer."""
 
     cancel: BillingMeterEventAdjustmentCancel | None = None
-    event_name: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    object: Literal["billing.meter_event_adjustment"] = ALWAYS_SENT
-    status: Literal["complete", "pending"] | str = ALWAYS_SENT
-    type: Literal["cancel"] = ALWAYS_SENT
+    event_name: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["billing.meter_event_adjustment"] = NONE_IF_OMITTED
+    status: Literal["complete", "pending"] | str = NONE_IF_OMITTED
+    type: Literal["cancel"] = NONE_IF_OMITTED
 
 
 class BillingMeterEventAdjustmentCancel(StripeObject):

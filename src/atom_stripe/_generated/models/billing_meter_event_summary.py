@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class BillingMeterEventSummary(StripeObject):
     """A billing meter event summary represents an aggregated view of a customer's billing meter events within a
     specified timeframe. It indicates how much."""
 
-    aggregated_value: float = ALWAYS_SENT
-    end_time: int = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    meter: str = ALWAYS_SENT
-    object: Literal["billing.meter_event_summary"] = ALWAYS_SENT
-    start_time: int = ALWAYS_SENT
+    aggregated_value: float = NONE_IF_OMITTED
+    end_time: int = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    meter: str = NONE_IF_OMITTED
+    object: Literal["billing.meter_event_summary"] = NONE_IF_OMITTED
+    start_time: int = NONE_IF_OMITTED

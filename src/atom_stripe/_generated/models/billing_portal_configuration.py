@@ -5,28 +5,28 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class BillingPortalConfiguration(StripeObject):
     """A portal configuration describes the functionality and behavior you embed in a portal session. Related guide:
     [Configure the customer portal](https://docs.stripe.com/customer-management/configure-portal)."""
 
-    active: bool = ALWAYS_SENT
+    active: bool = NONE_IF_OMITTED
     application: str | Application | None = None
-    business_profile: BillingPortalConfigurationBusinessProfile = ALWAYS_SENT
-    created: int = ALWAYS_SENT
+    business_profile: BillingPortalConfigurationBusinessProfile = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
     default_return_url: str | None = None
-    features: BillingPortalConfigurationFeatures = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    is_default: bool = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    login_page: BillingPortalConfigurationLoginPage = ALWAYS_SENT
+    features: BillingPortalConfigurationFeatures = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    is_default: bool = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    login_page: BillingPortalConfigurationLoginPage = NONE_IF_OMITTED
     metadata: dict[str, str] | None = None
     name: str | None = None
-    object: Literal["billing_portal.configuration"] = ALWAYS_SENT
-    updated: int = ALWAYS_SENT
+    object: Literal["billing_portal.configuration"] = NONE_IF_OMITTED
+    updated: int = NONE_IF_OMITTED
 
 
 class BillingPortalConfigurationBusinessProfile(StripeObject):
@@ -36,57 +36,57 @@ class BillingPortalConfigurationBusinessProfile(StripeObject):
 
 
 class BillingPortalConfigurationFeatures(StripeObject):
-    customer_update: BillingPortalConfigurationFeaturesCustomerUpdate = ALWAYS_SENT
-    invoice_history: BillingPortalConfigurationFeaturesInvoiceHistory = ALWAYS_SENT
-    payment_method_update: BillingPortalConfigurationFeaturesPaymentMethodUpdate = ALWAYS_SENT
-    subscription_cancel: BillingPortalConfigurationFeaturesSubscriptionCancel = ALWAYS_SENT
-    subscription_pause: BillingPortalConfigurationFeaturesSubscriptionPause = ALWAYS_SENT
-    subscription_update: BillingPortalConfigurationFeaturesSubscriptionUpdate = ALWAYS_SENT
+    customer_update: BillingPortalConfigurationFeaturesCustomerUpdate = NONE_IF_OMITTED
+    invoice_history: BillingPortalConfigurationFeaturesInvoiceHistory = NONE_IF_OMITTED
+    payment_method_update: BillingPortalConfigurationFeaturesPaymentMethodUpdate = NONE_IF_OMITTED
+    subscription_cancel: BillingPortalConfigurationFeaturesSubscriptionCancel = NONE_IF_OMITTED
+    subscription_pause: BillingPortalConfigurationFeaturesSubscriptionPause = NONE_IF_OMITTED
+    subscription_update: BillingPortalConfigurationFeaturesSubscriptionUpdate = NONE_IF_OMITTED
 
 
 class BillingPortalConfigurationLoginPage(StripeObject):
-    enabled: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
     url: str | None = None
 
 
 class BillingPortalConfigurationFeaturesCustomerUpdate(StripeObject):
-    allowed_updates: list[Literal["address", "email", "name", "phone", "shipping", "tax_id"] | str] = ALWAYS_SENT
-    enabled: bool = ALWAYS_SENT
+    allowed_updates: list[Literal["address", "email", "name", "phone", "shipping", "tax_id"] | str] = NONE_IF_OMITTED
+    enabled: bool = NONE_IF_OMITTED
 
 
 class BillingPortalConfigurationFeaturesInvoiceHistory(StripeObject):
-    enabled: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
 
 
 class BillingPortalConfigurationFeaturesPaymentMethodUpdate(StripeObject):
-    enabled: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
     payment_method_configuration: str | None = None
 
 
 class BillingPortalConfigurationFeaturesSubscriptionCancel(StripeObject):
-    cancellation_reason: BillingPortalConfigurationFeaturesSubscriptionCancelCancellationReason = ALWAYS_SENT
-    enabled: bool = ALWAYS_SENT
-    mode: Literal["at_period_end", "immediately"] | str = ALWAYS_SENT
-    proration_behavior: Literal["always_invoice", "create_prorations", "none"] | str = ALWAYS_SENT
+    cancellation_reason: BillingPortalConfigurationFeaturesSubscriptionCancelCancellationReason = NONE_IF_OMITTED
+    enabled: bool = NONE_IF_OMITTED
+    mode: Literal["at_period_end", "immediately"] | str = NONE_IF_OMITTED
+    proration_behavior: Literal["always_invoice", "create_prorations", "none"] | str = NONE_IF_OMITTED
 
 
 class BillingPortalConfigurationFeaturesSubscriptionPause(StripeObject):
-    duration: BillingPortalConfigurationFeaturesSubscriptionPauseDuration = ALWAYS_SENT
-    enabled: bool = ALWAYS_SENT
+    duration: BillingPortalConfigurationFeaturesSubscriptionPauseDuration = NONE_IF_OMITTED
+    enabled: bool = NONE_IF_OMITTED
 
 
 class BillingPortalConfigurationFeaturesSubscriptionUpdate(StripeObject):
     billing_cycle_anchor: Literal["now", "unchanged"] | str | None = None
-    default_allowed_updates: list[Literal["price", "promotion_code", "quantity"] | str] = ALWAYS_SENT
-    enabled: bool = ALWAYS_SENT
+    default_allowed_updates: list[Literal["price", "promotion_code", "quantity"] | str] = NONE_IF_OMITTED
+    enabled: bool = NONE_IF_OMITTED
     products: list[BillingPortalConfigurationFeaturesSubscriptionUpdateProduct] | None = None
-    proration_behavior: Literal["always_invoice", "create_prorations", "none"] | str = ALWAYS_SENT
-    schedule_at_period_end: BillingPortalConfigurationFeaturesSubscriptionUpdateScheduleAtPeriodEnd = ALWAYS_SENT
-    trial_update_behavior: Literal["continue_trial", "end_trial"] | str = ALWAYS_SENT
+    proration_behavior: Literal["always_invoice", "create_prorations", "none"] | str = NONE_IF_OMITTED
+    schedule_at_period_end: BillingPortalConfigurationFeaturesSubscriptionUpdateScheduleAtPeriodEnd = NONE_IF_OMITTED
+    trial_update_behavior: Literal["continue_trial", "end_trial"] | str = NONE_IF_OMITTED
 
 
 class BillingPortalConfigurationFeaturesSubscriptionCancelCancellationReason(StripeObject):
-    enabled: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
     feedback_options: list[str | BillingFeedbackOption] | None = None
     options: list[
         Literal[
@@ -100,37 +100,37 @@ class BillingPortalConfigurationFeaturesSubscriptionCancelCancellationReason(Str
             "unused",
         ]
         | str
-    ] = ALWAYS_SENT
+    ] = NONE_IF_OMITTED
 
 
 class BillingPortalConfigurationFeaturesSubscriptionPauseDuration(StripeObject):
-    interval_options: list[BillingPortalConfigurationFeaturesSubscriptionPauseDurationIntervalOption] = ALWAYS_SENT
-    type: Literal["indefinite", "interval_options"] | str = ALWAYS_SENT
+    interval_options: list[BillingPortalConfigurationFeaturesSubscriptionPauseDurationIntervalOption] = NONE_IF_OMITTED
+    type: Literal["indefinite", "interval_options"] | str = NONE_IF_OMITTED
 
 
 class BillingPortalConfigurationFeaturesSubscriptionUpdateProduct(StripeObject):
-    adjustable_quantity: BillingPortalConfigurationFeaturesSubscriptionUpdateProductAdjustableQuantity = ALWAYS_SENT
-    prices: list[str] = ALWAYS_SENT
-    product: str = ALWAYS_SENT
+    adjustable_quantity: BillingPortalConfigurationFeaturesSubscriptionUpdateProductAdjustableQuantity = NONE_IF_OMITTED
+    prices: list[str] = NONE_IF_OMITTED
+    product: str = NONE_IF_OMITTED
 
 
 class BillingPortalConfigurationFeaturesSubscriptionUpdateScheduleAtPeriodEnd(StripeObject):
-    conditions: list[BillingPortalConfigurationFeaturesSubscriptionUpdateScheduleAtPeriodEndCondition] = ALWAYS_SENT
+    conditions: list[BillingPortalConfigurationFeaturesSubscriptionUpdateScheduleAtPeriodEndCondition] = NONE_IF_OMITTED
 
 
 class BillingPortalConfigurationFeaturesSubscriptionPauseDurationIntervalOption(StripeObject):
-    interval: Literal["day", "month", "week", "year"] | str = ALWAYS_SENT
-    interval_count: int = ALWAYS_SENT
+    interval: Literal["day", "month", "week", "year"] | str = NONE_IF_OMITTED
+    interval_count: int = NONE_IF_OMITTED
 
 
 class BillingPortalConfigurationFeaturesSubscriptionUpdateProductAdjustableQuantity(StripeObject):
-    enabled: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
     maximum: int | None = None
-    minimum: int = ALWAYS_SENT
+    minimum: int = NONE_IF_OMITTED
 
 
 class BillingPortalConfigurationFeaturesSubscriptionUpdateScheduleAtPeriodEndCondition(StripeObject):
-    type: Literal["decreasing_item_amount", "shortening_interval"] | str = ALWAYS_SENT
+    type: Literal["decreasing_item_amount", "shortening_interval"] | str = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

@@ -5,21 +5,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class BillingPortalSession(StripeObject):
     """The Billing customer portal is a Stripe-hosted UI for subscription and."""
 
     after_expiration: BillingPortalSessionAfterExpiration | None = None
-    configuration: str | BillingPortalConfiguration = ALWAYS_SENT
-    created: int = ALWAYS_SENT
-    customer: str = ALWAYS_SENT
+    configuration: str | BillingPortalConfiguration = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
+    customer: str = NONE_IF_OMITTED
     customer_account: str | None = None
     flow: BillingPortalSessionFlow | None = None
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
     locale: (
         Literal[
             "auto",
@@ -73,19 +73,19 @@ class BillingPortalSession(StripeObject):
         | str
         | None
     ) = None
-    object: Literal["billing_portal.session"] = ALWAYS_SENT
+    object: Literal["billing_portal.session"] = NONE_IF_OMITTED
     on_behalf_of: str | None = None
     return_url: str | None = None
-    url: str = ALWAYS_SENT
+    url: str = NONE_IF_OMITTED
 
 
 class BillingPortalSessionAfterExpiration(StripeObject):
     customer_login: BillingPortalSessionAfterExpirationCustomerLogin | None = None
-    type: Literal["customer_login"] | str = ALWAYS_SENT
+    type: Literal["customer_login"] | str = NONE_IF_OMITTED
 
 
 class BillingPortalSessionFlow(StripeObject):
-    after_completion: BillingPortalSessionFlowAfterCompletion = ALWAYS_SENT
+    after_completion: BillingPortalSessionFlowAfterCompletion = NONE_IF_OMITTED
     customer_update: BillingPortalSessionFlowCustomerUpdate | None = None
     subscription_cancel: BillingPortalSessionFlowSubscriptionCancel | None = None
     subscription_pause: BillingPortalSessionFlowSubscriptionPause | None = None
@@ -101,7 +101,7 @@ class BillingPortalSessionFlow(StripeObject):
             "subscription_update_confirm",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
 
 
 class BillingPortalSessionAfterExpirationCustomerLogin(StripeObject):
@@ -111,7 +111,7 @@ class BillingPortalSessionAfterExpirationCustomerLogin(StripeObject):
 class BillingPortalSessionFlowAfterCompletion(StripeObject):
     hosted_confirmation: BillingPortalSessionFlowAfterCompletionHostedConfirmation | None = None
     redirect: BillingPortalSessionFlowAfterCompletionRedirect | None = None
-    type: Literal["hosted_confirmation", "portal_homepage", "redirect"] | str = ALWAYS_SENT
+    type: Literal["hosted_confirmation", "portal_homepage", "redirect"] | str = NONE_IF_OMITTED
 
 
 class BillingPortalSessionFlowCustomerUpdate(StripeObject):
@@ -120,21 +120,21 @@ class BillingPortalSessionFlowCustomerUpdate(StripeObject):
 
 class BillingPortalSessionFlowSubscriptionCancel(StripeObject):
     retention: BillingPortalSessionFlowSubscriptionCancelRetention | None = None
-    subscription: str = ALWAYS_SENT
+    subscription: str = NONE_IF_OMITTED
 
 
 class BillingPortalSessionFlowSubscriptionPause(StripeObject):
-    subscription: str = ALWAYS_SENT
+    subscription: str = NONE_IF_OMITTED
 
 
 class BillingPortalSessionFlowSubscriptionUpdate(StripeObject):
-    subscription: str = ALWAYS_SENT
+    subscription: str = NONE_IF_OMITTED
 
 
 class BillingPortalSessionFlowSubscriptionUpdateConfirm(StripeObject):
     discounts: list[BillingPortalSessionFlowSubscriptionUpdateConfirmDiscount] | None = None
-    items: list[BillingPortalSessionFlowSubscriptionUpdateConfirmItem] = ALWAYS_SENT
-    subscription: str = ALWAYS_SENT
+    items: list[BillingPortalSessionFlowSubscriptionUpdateConfirmItem] = NONE_IF_OMITTED
+    subscription: str = NONE_IF_OMITTED
 
 
 class BillingPortalSessionFlowAfterCompletionHostedConfirmation(StripeObject):
@@ -142,12 +142,12 @@ class BillingPortalSessionFlowAfterCompletionHostedConfirmation(StripeObject):
 
 
 class BillingPortalSessionFlowAfterCompletionRedirect(StripeObject):
-    return_url: str = ALWAYS_SENT
+    return_url: str = NONE_IF_OMITTED
 
 
 class BillingPortalSessionFlowSubscriptionCancelRetention(StripeObject):
     coupon_offer: BillingPortalSessionFlowSubscriptionCancelRetentionCouponOffer | None = None
-    type: Literal["coupon_offer"] = ALWAYS_SENT
+    type: Literal["coupon_offer"] = NONE_IF_OMITTED
 
 
 class BillingPortalSessionFlowSubscriptionUpdateConfirmDiscount(StripeObject):
@@ -162,7 +162,7 @@ class BillingPortalSessionFlowSubscriptionUpdateConfirmItem(StripeObject):
 
 
 class BillingPortalSessionFlowSubscriptionCancelRetentionCouponOffer(StripeObject):
-    coupon: str = ALWAYS_SENT
+    coupon: str = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

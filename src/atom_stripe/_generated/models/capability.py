@@ -5,27 +5,27 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class Capability(StripeObject):
     """This is an object representing a capability for a Stripe account."""
 
-    account: str | Account = ALWAYS_SENT
+    account: str | Account = NONE_IF_OMITTED
     future_requirements: CapabilityFutureRequirements | None = None
-    id: str = ALWAYS_SENT
-    object: Literal["capability"] = ALWAYS_SENT
-    requested: bool = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    object: Literal["capability"] = NONE_IF_OMITTED
+    requested: bool = NONE_IF_OMITTED
     requested_at: int | None = None
     requirements: CapabilityRequirements | None = None
-    status: Literal["active", "inactive", "pending", "unrequested"] | str = ALWAYS_SENT
+    status: Literal["active", "inactive", "pending", "unrequested"] | str = NONE_IF_OMITTED
 
 
 class CapabilityFutureRequirements(StripeObject):
     alternatives: list[CapabilityFutureRequirementsAlternative] | None = None
     current_deadline: int | None = None
-    currently_due: list[str] = ALWAYS_SENT
+    currently_due: list[str] = NONE_IF_OMITTED
     disabled_reason: (
         Literal[
             "other",
@@ -42,16 +42,16 @@ class CapabilityFutureRequirements(StripeObject):
         | str
         | None
     ) = None
-    errors: list[CapabilityFutureRequirementsError] = ALWAYS_SENT
-    eventually_due: list[str] = ALWAYS_SENT
-    past_due: list[str] = ALWAYS_SENT
-    pending_verification: list[str] = ALWAYS_SENT
+    errors: list[CapabilityFutureRequirementsError] = NONE_IF_OMITTED
+    eventually_due: list[str] = NONE_IF_OMITTED
+    past_due: list[str] = NONE_IF_OMITTED
+    pending_verification: list[str] = NONE_IF_OMITTED
 
 
 class CapabilityRequirements(StripeObject):
     alternatives: list[CapabilityRequirementsAlternative] | None = None
     current_deadline: int | None = None
-    currently_due: list[str] = ALWAYS_SENT
+    currently_due: list[str] = NONE_IF_OMITTED
     disabled_reason: (
         Literal[
             "other",
@@ -68,15 +68,15 @@ class CapabilityRequirements(StripeObject):
         | str
         | None
     ) = None
-    errors: list[CapabilityRequirementsError] = ALWAYS_SENT
-    eventually_due: list[str] = ALWAYS_SENT
-    past_due: list[str] = ALWAYS_SENT
-    pending_verification: list[str] = ALWAYS_SENT
+    errors: list[CapabilityRequirementsError] = NONE_IF_OMITTED
+    eventually_due: list[str] = NONE_IF_OMITTED
+    past_due: list[str] = NONE_IF_OMITTED
+    pending_verification: list[str] = NONE_IF_OMITTED
 
 
 class CapabilityFutureRequirementsAlternative(StripeObject):
-    alternative_fields_due: list[str] = ALWAYS_SENT
-    original_fields_due: list[str] = ALWAYS_SENT
+    alternative_fields_due: list[str] = NONE_IF_OMITTED
+    original_fields_due: list[str] = NONE_IF_OMITTED
 
 
 class CapabilityFutureRequirementsError(StripeObject):
@@ -180,14 +180,14 @@ class CapabilityFutureRequirementsError(StripeObject):
         "verification_requires_additional_memorandum_of_associations",
         "verification_requires_additional_proof_of_registration",
         "verification_supportability",
-    ] = ALWAYS_SENT
-    reason: str = ALWAYS_SENT
-    requirement: str = ALWAYS_SENT
+    ] = NONE_IF_OMITTED
+    reason: str = NONE_IF_OMITTED
+    requirement: str = NONE_IF_OMITTED
 
 
 class CapabilityRequirementsAlternative(StripeObject):
-    alternative_fields_due: list[str] = ALWAYS_SENT
-    original_fields_due: list[str] = ALWAYS_SENT
+    alternative_fields_due: list[str] = NONE_IF_OMITTED
+    original_fields_due: list[str] = NONE_IF_OMITTED
 
 
 class CapabilityRequirementsError(StripeObject):
@@ -291,9 +291,9 @@ class CapabilityRequirementsError(StripeObject):
         "verification_requires_additional_memorandum_of_associations",
         "verification_requires_additional_proof_of_registration",
         "verification_supportability",
-    ] = ALWAYS_SENT
-    reason: str = ALWAYS_SENT
-    requirement: str = ALWAYS_SENT
+    ] = NONE_IF_OMITTED
+    reason: str = NONE_IF_OMITTED
+    requirement: str = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class Card(StripeObject):
@@ -23,7 +23,7 @@ class Card(StripeObject):
     address_zip_check: str | None = None
     allow_redisplay: Literal["always", "limited", "unspecified"] | str | None = None
     available_payout_methods: list[Literal["instant", "standard"] | str] | None = None
-    brand: str = ALWAYS_SENT
+    brand: str = NONE_IF_OMITTED
     country: str | None = None
     currency: str | None = None
     customer: str | Customer | None = None
@@ -32,18 +32,18 @@ class Card(StripeObject):
     deleted: Literal[True] | None = None
     description: str | None = None
     dynamic_last4: str | None = None
-    exp_month: int = ALWAYS_SENT
-    exp_year: int = ALWAYS_SENT
+    exp_month: int = NONE_IF_OMITTED
+    exp_year: int = NONE_IF_OMITTED
     fingerprint: str | None = None
-    funding: str = ALWAYS_SENT
-    id: str = ALWAYS_SENT
+    funding: str = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
     iin: str | None = None
     issuer: str | None = None
-    last4: str = ALWAYS_SENT
+    last4: str = NONE_IF_OMITTED
     metadata: dict[str, str] | None = None
     name: str | None = None
     networks: CardNetworks | None = None
-    object: Literal["card"] = ALWAYS_SENT
+    object: Literal["card"] = NONE_IF_OMITTED
     regulated_status: Literal["regulated", "unregulated"] | str | None = None
     status: str | None = None
     tokenization_method: str | None = None

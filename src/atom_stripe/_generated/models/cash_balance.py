@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class CashBalance(StripeObject):
@@ -13,13 +13,13 @@ class CashBalance(StripeObject):
     bank transfer. These funds can be used for payment and can eventually be paid out to your bank account."""
 
     available: dict[str, int] | None = None
-    customer: str = ALWAYS_SENT
+    customer: str = NONE_IF_OMITTED
     customer_account: str | None = None
-    livemode: bool = ALWAYS_SENT
-    object: Literal["cash_balance"] = ALWAYS_SENT
-    settings: CashBalanceSettings = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["cash_balance"] = NONE_IF_OMITTED
+    settings: CashBalanceSettings = NONE_IF_OMITTED
 
 
 class CashBalanceSettings(StripeObject):
-    reconciliation_mode: Literal["automatic", "manual"] | str = ALWAYS_SENT
-    using_merchant_default: bool = ALWAYS_SENT
+    reconciliation_mode: Literal["automatic", "manual"] | str = NONE_IF_OMITTED
+    using_merchant_default: bool = NONE_IF_OMITTED

@@ -5,42 +5,42 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
 from ..._pagination import Page
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class Charge(StripeObject):
     """The `Charge` object represents a single attempt to move money into your Stripe account."""
 
-    amount: int = ALWAYS_SENT
-    amount_captured: int = ALWAYS_SENT
-    amount_refunded: int = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    amount_captured: int = NONE_IF_OMITTED
+    amount_refunded: int = NONE_IF_OMITTED
     application: str | Application | None = None
     application_fee: str | ApplicationFee | None = None
     application_fee_amount: int | None = None
     authorization_code: str | None = None
     balance_transaction: str | BalanceTransaction | None = None
-    billing_details: ChargeBillingDetails = ALWAYS_SENT
+    billing_details: ChargeBillingDetails = NONE_IF_OMITTED
     calculated_statement_descriptor: str | None = None
-    captured: bool = ALWAYS_SENT
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    captured: bool = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     customer: str | Customer | None = None
     description: str | None = None
-    disputed: bool = ALWAYS_SENT
+    disputed: bool = NONE_IF_OMITTED
     failure_balance_transaction: str | BalanceTransaction | None = None
     failure_code: str | None = None
     failure_message: str | None = None
     fraud_details: ChargeFraudDetails | None = None
-    id: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
     level3: ChargeLevel3 | None = None
-    livemode: bool = ALWAYS_SENT
-    metadata: dict[str, str] = ALWAYS_SENT
-    object: Literal["charge"] = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
+    metadata: dict[str, str] = NONE_IF_OMITTED
+    object: Literal["charge"] = NONE_IF_OMITTED
     on_behalf_of: str | Account | None = None
     outcome: ChargeOutcome | None = None
-    paid: bool = ALWAYS_SENT
+    paid: bool = NONE_IF_OMITTED
     payment_intent: str | PaymentIntent | None = None
     payment_method: str | None = None
     payment_method_details: ChargePaymentMethodDetails | None = None
@@ -49,7 +49,7 @@ class Charge(StripeObject):
     receipt_email: str | None = None
     receipt_number: str | None = None
     receipt_url: str | None = None
-    refunded: bool = ALWAYS_SENT
+    refunded: bool = NONE_IF_OMITTED
     refunds: Page[Refund] | None = None
     review: str | Review | None = None
     shipping: ChargeShipping | None = None
@@ -57,7 +57,7 @@ class Charge(StripeObject):
     source_transfer: str | Transfer | None = None
     statement_descriptor: str | None = None
     statement_descriptor_suffix: str | None = None
-    status: Literal["failed", "pending", "succeeded"] | str = ALWAYS_SENT
+    status: Literal["failed", "pending", "succeeded"] | str = NONE_IF_OMITTED
     transfer: str | Transfer | None = None
     transfer_data: ChargeTransferData | None = None
     transfer_group: str | None = None
@@ -78,8 +78,8 @@ class ChargeFraudDetails(StripeObject):
 
 class ChargeLevel3(StripeObject):
     customer_reference: str | None = None
-    line_items: list[ChargeLevel3LineItem] = ALWAYS_SENT
-    merchant_reference: str = ALWAYS_SENT
+    line_items: list[ChargeLevel3LineItem] = NONE_IF_OMITTED
+    merchant_reference: str = NONE_IF_OMITTED
     shipping_address_zip: str | None = None
     shipping_amount: int | None = None
     shipping_from_zip: str | None = None
@@ -95,7 +95,7 @@ class ChargeOutcome(StripeObject):
     risk_score: int | None = None
     rule: str | ChargeOutcomeRule | None = None
     seller_message: str | None = None
-    type: str = ALWAYS_SENT
+    type: str = NONE_IF_OMITTED
 
 
 class ChargePaymentMethodDetails(StripeObject):
@@ -157,7 +157,7 @@ class ChargePaymentMethodDetails(StripeObject):
     sunbit: ChargePaymentMethodDetailsSunbit | None = None
     swish: ChargePaymentMethodDetailsSwish | None = None
     twint: ChargePaymentMethodDetailsTwint | None = None
-    type: str = ALWAYS_SENT
+    type: str = NONE_IF_OMITTED
     upi: ChargePaymentMethodDetailsUpi | None = None
     us_bank_account: ChargePaymentMethodDetailsUsBankAccount | None = None
     wechat: ChargePaymentMethodDetailsWechat | None = None
@@ -166,8 +166,8 @@ class ChargePaymentMethodDetails(StripeObject):
 
 
 class ChargePresentmentDetails(StripeObject):
-    presentment_amount: int = ALWAYS_SENT
-    presentment_currency: str = ALWAYS_SENT
+    presentment_amount: int = NONE_IF_OMITTED
+    presentment_currency: str = NONE_IF_OMITTED
 
 
 class ChargeRadarOptions(StripeObject):
@@ -184,7 +184,7 @@ class ChargeShipping(StripeObject):
 
 class ChargeTransferData(StripeObject):
     amount: int | None = None
-    destination: str | Account = ALWAYS_SENT
+    destination: str | Account = NONE_IF_OMITTED
 
 
 class ChargeBillingDetailsAddress(StripeObject):
@@ -198,17 +198,17 @@ class ChargeBillingDetailsAddress(StripeObject):
 
 class ChargeLevel3LineItem(StripeObject):
     discount_amount: int | None = None
-    product_code: str = ALWAYS_SENT
-    product_description: str = ALWAYS_SENT
+    product_code: str = NONE_IF_OMITTED
+    product_description: str = NONE_IF_OMITTED
     quantity: int | None = None
     tax_amount: int | None = None
     unit_cost: int | None = None
 
 
 class ChargeOutcomeRule(StripeObject):
-    action: str = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    predicate: str = ALWAYS_SENT
+    action: str = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    predicate: str = NONE_IF_OMITTED
 
 
 class ChargePaymentMethodDetailsAchCreditTransfer(StripeObject):
@@ -305,7 +305,7 @@ class ChargePaymentMethodDetailsBlik(StripeObject):
 
 
 class ChargePaymentMethodDetailsBoleto(StripeObject):
-    tax_id: str = ALWAYS_SENT
+    tax_id: str = NONE_IF_OMITTED
 
 
 class ChargePaymentMethodDetailsCard(StripeObject):
@@ -317,8 +317,8 @@ class ChargePaymentMethodDetailsCard(StripeObject):
     country: str | None = None
     description: str | None = None
     electronic_commerce_indicator: str | None = None
-    exp_month: int = ALWAYS_SENT
-    exp_year: int = ALWAYS_SENT
+    exp_month: int = NONE_IF_OMITTED
+    exp_year: int = NONE_IF_OMITTED
     extended_authorization: ChargePaymentMethodDetailsCardExtendedAuthorization | None = None
     fingerprint: str | None = None
     funding: str | None = None
@@ -351,20 +351,20 @@ class ChargePaymentMethodDetailsCardPresent(StripeObject):
     country: str | None = None
     description: str | None = None
     emv_auth_data: str | None = None
-    exp_month: int = ALWAYS_SENT
-    exp_year: int = ALWAYS_SENT
+    exp_month: int = NONE_IF_OMITTED
+    exp_year: int = NONE_IF_OMITTED
     fingerprint: str | None = None
     funding: str | None = None
     generated_card: str | None = None
     iin: str | None = None
-    incremental_authorization_supported: bool = ALWAYS_SENT
+    incremental_authorization_supported: bool = NONE_IF_OMITTED
     issuer: str | None = None
     last4: str | None = None
     location: str | None = None
     network: str | None = None
     network_transaction_id: str | None = None
     offline: ChargePaymentMethodDetailsCardPresentOffline | None = None
-    overcapture_supported: bool = ALWAYS_SENT
+    overcapture_supported: bool = NONE_IF_OMITTED
     preferred_locales: list[str] | None = None
     read_method: (
         Literal[
@@ -468,7 +468,7 @@ class ChargePaymentMethodDetailsFpx(StripeObject):
             "uob",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
     transaction_id: str | None = None
 
 
@@ -550,8 +550,8 @@ class ChargePaymentMethodDetailsInteracPresent(StripeObject):
     country: str | None = None
     description: str | None = None
     emv_auth_data: str | None = None
-    exp_month: int = ALWAYS_SENT
-    exp_year: int = ALWAYS_SENT
+    exp_month: int = NONE_IF_OMITTED
+    exp_year: int = NONE_IF_OMITTED
     fingerprint: str | None = None
     funding: str | None = None
     generated_card: str | None = None
@@ -653,11 +653,11 @@ class ChargePaymentMethodDetailsNaverPay(StripeObject):
 
 class ChargePaymentMethodDetailsNzBankAccount(StripeObject):
     account_holder_name: str | None = None
-    bank_code: str = ALWAYS_SENT
-    bank_name: str = ALWAYS_SENT
-    branch_code: str = ALWAYS_SENT
+    bank_code: str = NONE_IF_OMITTED
+    bank_name: str = NONE_IF_OMITTED
+    branch_code: str = NONE_IF_OMITTED
     expected_debit_date: str | None = None
-    last4: str = ALWAYS_SENT
+    last4: str = NONE_IF_OMITTED
     suffix: str | None = None
 
 
@@ -856,7 +856,7 @@ class ChargeShippingAddress(StripeObject):
 
 
 class ChargePaymentMethodDetailsAlmaInstallments(StripeObject):
-    count: int = ALWAYS_SENT
+    count: int = NONE_IF_OMITTED
 
 
 class ChargePaymentMethodDetailsAmazonPayFunding(StripeObject):
@@ -871,11 +871,11 @@ class ChargePaymentMethodDetailsCardChecks(StripeObject):
 
 
 class ChargePaymentMethodDetailsCardExtendedAuthorization(StripeObject):
-    status: Literal["disabled", "enabled"] | str = ALWAYS_SENT
+    status: Literal["disabled", "enabled"] | str = NONE_IF_OMITTED
 
 
 class ChargePaymentMethodDetailsCardIncrementalAuthorization(StripeObject):
-    status: Literal["available", "unavailable"] | str = ALWAYS_SENT
+    status: Literal["available", "unavailable"] | str = NONE_IF_OMITTED
 
 
 class ChargePaymentMethodDetailsCardInstallments(StripeObject):
@@ -883,16 +883,16 @@ class ChargePaymentMethodDetailsCardInstallments(StripeObject):
 
 
 class ChargePaymentMethodDetailsCardMulticapture(StripeObject):
-    status: Literal["available", "unavailable"] | str = ALWAYS_SENT
+    status: Literal["available", "unavailable"] | str = NONE_IF_OMITTED
 
 
 class ChargePaymentMethodDetailsCardNetworkToken(StripeObject):
-    used: bool = ALWAYS_SENT
+    used: bool = NONE_IF_OMITTED
 
 
 class ChargePaymentMethodDetailsCardOvercapture(StripeObject):
-    maximum_amount_capturable: int = ALWAYS_SENT
-    status: Literal["available", "unavailable"] | str = ALWAYS_SENT
+    maximum_amount_capturable: int = NONE_IF_OMITTED
+    status: Literal["available", "unavailable"] | str = NONE_IF_OMITTED
 
 
 class ChargePaymentMethodDetailsCardThreeDSecure(StripeObject):
@@ -943,7 +943,7 @@ class ChargePaymentMethodDetailsCardWallet(StripeObject):
             "amex_express_checkout", "apple_pay", "google_pay", "link", "masterpass", "samsung_pay", "visa_checkout"
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
     visa_checkout: ChargePaymentMethodDetailsCardWalletVisaCheckout | None = None
 
 
@@ -965,7 +965,7 @@ class ChargePaymentMethodDetailsCardPresentReceipt(StripeObject):
 
 
 class ChargePaymentMethodDetailsCardPresentWallet(StripeObject):
-    type: Literal["apple_pay", "google_pay", "samsung_pay", "unknown"] | str = ALWAYS_SENT
+    type: Literal["apple_pay", "google_pay", "samsung_pay", "unknown"] | str = NONE_IF_OMITTED
 
 
 class ChargePaymentMethodDetailsInteracPresentReceipt(StripeObject):
@@ -998,7 +998,7 @@ class ChargePaymentMethodDetailsMobilepayCard(StripeObject):
 
 class ChargePaymentMethodDetailsPaypalSellerProtection(StripeObject):
     dispute_categories: list[Literal["fraudulent", "product_not_received"] | str] | None = None
-    status: Literal["eligible", "not_eligible", "partially_eligible"] | str = ALWAYS_SENT
+    status: Literal["eligible", "not_eligible", "partially_eligible"] | str = NONE_IF_OMITTED
 
 
 class ChargePaymentMethodDetailsRevolutPayFunding(StripeObject):
@@ -1018,7 +1018,7 @@ class ChargePaymentMethodDetailsAmazonPayFundingCard(StripeObject):
 class ChargePaymentMethodDetailsCardInstallmentsPlan(StripeObject):
     count: int | None = None
     interval: Literal["month"] | None = None
-    type: Literal["bonus", "fixed_count", "revolving"] | str = ALWAYS_SENT
+    type: Literal["bonus", "fixed_count", "revolving"] | str = NONE_IF_OMITTED
 
 
 class ChargePaymentMethodDetailsCardWalletAmexExpressCheckout(StripeObject):

@@ -6,9 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
 from ..._pagination import Page
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class CheckoutSession(StripeObject):
@@ -20,7 +20,7 @@ class CheckoutSession(StripeObject):
     allowed_payment_method_types: list[str] | None = None
     amount_subtotal: int | None = None
     amount_total: int | None = None
-    automatic_tax: CheckoutSessionAutomaticTax = ALWAYS_SENT
+    automatic_tax: CheckoutSessionAutomaticTax = NONE_IF_OMITTED
     billing_address_collection: Literal["auto", "required"] | str | None = None
     branding_settings: CheckoutSessionBrandingSettings | None = None
     cancel_url: str | None = None
@@ -29,11 +29,11 @@ class CheckoutSession(StripeObject):
     collected_information: CheckoutSessionCollectedInformation | None = None
     consent: CheckoutSessionConsent | None = None
     consent_collection: CheckoutSessionConsentCollection | None = None
-    created: int = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
     currency: str | None = None
     currency_conversion: CheckoutSessionCurrencyConversion | None = None
-    custom_fields: list[CheckoutSessionCustomField] = ALWAYS_SENT
-    custom_text: CheckoutSessionCustomText = ALWAYS_SENT
+    custom_fields: list[CheckoutSessionCustomField] = NONE_IF_OMITTED
+    custom_text: CheckoutSessionCustomText = NONE_IF_OMITTED
     customer: str | Customer | None = None
     customer_account: str | None = None
     customer_creation: Literal["always", "if_required"] | str | None = None
@@ -41,13 +41,13 @@ class CheckoutSession(StripeObject):
     customer_email: str | None = None
     discounts: list[CheckoutSessionDiscount] | None = None
     excluded_payment_method_types: list[str] | None = None
-    expires_at: int = ALWAYS_SENT
-    id: str = ALWAYS_SENT
+    expires_at: int = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
     integration_identifier: str | None = None
     invoice: str | Invoice | None = None
     invoice_creation: CheckoutSessionInvoiceCreation | None = None
     line_items: Page[LineItem] | None = None
-    livemode: bool = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
     locale: (
         Literal[
             "auto",
@@ -98,9 +98,9 @@ class CheckoutSession(StripeObject):
     ) = None
     managed_payments: CheckoutSessionManagedPayments | None = None
     metadata: dict[str, str] | None = None
-    mode: Literal["payment", "setup", "subscription"] | str = ALWAYS_SENT
+    mode: Literal["payment", "setup", "subscription"] | str = NONE_IF_OMITTED
     name_collection: CheckoutSessionNameCollection | None = None
-    object: Literal["checkout.session"] = ALWAYS_SENT
+    object: Literal["checkout.session"] = NONE_IF_OMITTED
     optional_items: list[CheckoutSessionOptionalItem] | None = None
     origin_context: Literal["mobile_app", "web"] | str | None = None
     payment_intent: str | PaymentIntent | None = None
@@ -108,8 +108,8 @@ class CheckoutSession(StripeObject):
     payment_method_collection: Literal["always", "if_required"] | str | None = None
     payment_method_configuration_details: CheckoutSessionPaymentMethodConfigurationDetails | None = None
     payment_method_options: CheckoutSessionPaymentMethodOptions | None = None
-    payment_method_types: list[str] = ALWAYS_SENT
-    payment_status: Literal["no_payment_required", "paid", "unpaid"] | str = ALWAYS_SENT
+    payment_method_types: list[str] = NONE_IF_OMITTED
+    payment_status: Literal["no_payment_required", "paid", "unpaid"] | str = NONE_IF_OMITTED
     permissions: CheckoutSessionPermissions | None = None
     phone_number_collection: CheckoutSessionPhoneNumberCollection | None = None
     presentment_details: CheckoutSessionPresentmentDetails | None = None
@@ -120,7 +120,7 @@ class CheckoutSession(StripeObject):
     setup_intent: str | SetupIntent | None = None
     shipping_address_collection: CheckoutSessionShippingAddressCollection | None = None
     shipping_cost: CheckoutSessionShippingCost | None = None
-    shipping_options: list[CheckoutSessionShippingOption] = ALWAYS_SENT
+    shipping_options: list[CheckoutSessionShippingOption] = NONE_IF_OMITTED
     status: Literal["complete", "expired", "open"] | str | None = None
     submit_type: Literal["auto", "book", "donate", "pay", "subscribe"] | str | None = None
     subscription: str | Subscription | None = None
@@ -133,7 +133,7 @@ class CheckoutSession(StripeObject):
 
 
 class CheckoutSessionAdaptivePricing(StripeObject):
-    enabled: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
 
 
 class CheckoutSessionAfterExpiration(StripeObject):
@@ -141,18 +141,18 @@ class CheckoutSessionAfterExpiration(StripeObject):
 
 
 class CheckoutSessionAutomaticTax(StripeObject):
-    enabled: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
     liability: CheckoutSessionAutomaticTaxLiability | None = None
     provider: str | None = None
     status: Literal["complete", "failed", "requires_location_inputs"] | str | None = None
 
 
 class CheckoutSessionBrandingSettings(StripeObject):
-    background_color: str = ALWAYS_SENT
-    border_style: Literal["pill", "rectangular", "rounded"] | str = ALWAYS_SENT
-    button_color: str = ALWAYS_SENT
-    display_name: str = ALWAYS_SENT
-    font_family: str = ALWAYS_SENT
+    background_color: str = NONE_IF_OMITTED
+    border_style: Literal["pill", "rectangular", "rounded"] | str = NONE_IF_OMITTED
+    button_color: str = NONE_IF_OMITTED
+    display_name: str = NONE_IF_OMITTED
+    font_family: str = NONE_IF_OMITTED
     icon: CheckoutSessionBrandingSettingsIcon | None = None
     logo: CheckoutSessionBrandingSettingsLogo | None = None
 
@@ -175,20 +175,20 @@ class CheckoutSessionConsentCollection(StripeObject):
 
 
 class CheckoutSessionCurrencyConversion(StripeObject):
-    amount_subtotal: int = ALWAYS_SENT
-    amount_total: int = ALWAYS_SENT
-    fx_rate: Decimal = ALWAYS_SENT
-    source_currency: str = ALWAYS_SENT
+    amount_subtotal: int = NONE_IF_OMITTED
+    amount_total: int = NONE_IF_OMITTED
+    fx_rate: Decimal = NONE_IF_OMITTED
+    source_currency: str = NONE_IF_OMITTED
 
 
 class CheckoutSessionCustomField(StripeObject):
     dropdown: CheckoutSessionCustomFieldDropdown | None = None
-    key: str = ALWAYS_SENT
-    label: CheckoutSessionCustomFieldLabel = ALWAYS_SENT
+    key: str = NONE_IF_OMITTED
+    label: CheckoutSessionCustomFieldLabel = NONE_IF_OMITTED
     numeric: CheckoutSessionCustomFieldNumeric | None = None
-    optional: bool = ALWAYS_SENT
+    optional: bool = NONE_IF_OMITTED
     text: CheckoutSessionCustomFieldText | None = None
-    type: Literal["dropdown", "numeric", "text"] | str = ALWAYS_SENT
+    type: Literal["dropdown", "numeric", "text"] | str = NONE_IF_OMITTED
 
 
 class CheckoutSessionCustomText(StripeObject):
@@ -215,12 +215,12 @@ class CheckoutSessionDiscount(StripeObject):
 
 
 class CheckoutSessionInvoiceCreation(StripeObject):
-    enabled: bool = ALWAYS_SENT
-    invoice_data: CheckoutSessionInvoiceCreationInvoiceData = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
+    invoice_data: CheckoutSessionInvoiceCreationInvoiceData = NONE_IF_OMITTED
 
 
 class CheckoutSessionManagedPayments(StripeObject):
-    enabled: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
 
 
 class CheckoutSessionNameCollection(StripeObject):
@@ -230,12 +230,12 @@ class CheckoutSessionNameCollection(StripeObject):
 
 class CheckoutSessionOptionalItem(StripeObject):
     adjustable_quantity: CheckoutSessionOptionalItemAdjustableQuantity | None = None
-    price: str = ALWAYS_SENT
-    quantity: int = ALWAYS_SENT
+    price: str = NONE_IF_OMITTED
+    quantity: int = NONE_IF_OMITTED
 
 
 class CheckoutSessionPaymentMethodConfigurationDetails(StripeObject):
-    id: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
     parent: str | None = None
 
 
@@ -294,12 +294,12 @@ class CheckoutSessionPermissions(StripeObject):
 
 
 class CheckoutSessionPhoneNumberCollection(StripeObject):
-    enabled: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
 
 
 class CheckoutSessionPresentmentDetails(StripeObject):
-    presentment_amount: int = ALWAYS_SENT
-    presentment_currency: str = ALWAYS_SENT
+    presentment_amount: int = NONE_IF_OMITTED
+    presentment_currency: str = NONE_IF_OMITTED
 
 
 class CheckoutSessionSavedPaymentMethodOptions(StripeObject):
@@ -551,31 +551,31 @@ class CheckoutSessionShippingAddressCollection(StripeObject):
             "ZZ",
         ]
         | str
-    ] = ALWAYS_SENT
+    ] = NONE_IF_OMITTED
 
 
 class CheckoutSessionShippingCost(StripeObject):
-    amount_subtotal: int = ALWAYS_SENT
-    amount_tax: int = ALWAYS_SENT
-    amount_total: int = ALWAYS_SENT
+    amount_subtotal: int = NONE_IF_OMITTED
+    amount_tax: int = NONE_IF_OMITTED
+    amount_total: int = NONE_IF_OMITTED
     shipping_rate: str | ShippingRate | None = None
     taxes: list[CheckoutSessionShippingCostTax] | None = None
 
 
 class CheckoutSessionShippingOption(StripeObject):
-    shipping_amount: int = ALWAYS_SENT
-    shipping_rate: str | ShippingRate = ALWAYS_SENT
+    shipping_amount: int = NONE_IF_OMITTED
+    shipping_rate: str | ShippingRate = NONE_IF_OMITTED
 
 
 class CheckoutSessionTaxIdCollection(StripeObject):
-    enabled: bool = ALWAYS_SENT
-    required: Literal["if_supported", "never"] | str = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
+    required: Literal["if_supported", "never"] | str = NONE_IF_OMITTED
 
 
 class CheckoutSessionTotalDetails(StripeObject):
-    amount_discount: int = ALWAYS_SENT
+    amount_discount: int = NONE_IF_OMITTED
     amount_shipping: int | None = None
-    amount_tax: int = ALWAYS_SENT
+    amount_tax: int = NONE_IF_OMITTED
     breakdown: CheckoutSessionTotalDetailsBreakdown | None = None
 
 
@@ -584,47 +584,47 @@ class CheckoutSessionWalletOptions(StripeObject):
 
 
 class CheckoutSessionAfterExpirationRecovery(StripeObject):
-    allow_promotion_codes: bool = ALWAYS_SENT
-    enabled: bool = ALWAYS_SENT
+    allow_promotion_codes: bool = NONE_IF_OMITTED
+    enabled: bool = NONE_IF_OMITTED
     expires_at: int | None = None
     url: str | None = None
 
 
 class CheckoutSessionAutomaticTaxLiability(StripeObject):
     account: str | Account | None = None
-    type: Literal["account", "self"] | str = ALWAYS_SENT
+    type: Literal["account", "self"] | str = NONE_IF_OMITTED
 
 
 class CheckoutSessionBrandingSettingsIcon(StripeObject):
     file: str | None = None
-    type: Literal["file", "url"] | str = ALWAYS_SENT
+    type: Literal["file", "url"] | str = NONE_IF_OMITTED
     url: str | None = None
 
 
 class CheckoutSessionBrandingSettingsLogo(StripeObject):
     file: str | None = None
-    type: Literal["file", "url"] | str = ALWAYS_SENT
+    type: Literal["file", "url"] | str = NONE_IF_OMITTED
     url: str | None = None
 
 
 class CheckoutSessionCollectedInformationShippingDetails(StripeObject):
-    address: CheckoutSessionCollectedInformationShippingDetailsAddress = ALWAYS_SENT
-    name: str = ALWAYS_SENT
+    address: CheckoutSessionCollectedInformationShippingDetailsAddress = NONE_IF_OMITTED
+    name: str = NONE_IF_OMITTED
 
 
 class CheckoutSessionConsentCollectionPaymentMethodReuseAgreement(StripeObject):
-    position: Literal["auto", "hidden"] | str = ALWAYS_SENT
+    position: Literal["auto", "hidden"] | str = NONE_IF_OMITTED
 
 
 class CheckoutSessionCustomFieldDropdown(StripeObject):
     default_value: str | None = None
-    options: list[CheckoutSessionCustomFieldDropdownOption] = ALWAYS_SENT
+    options: list[CheckoutSessionCustomFieldDropdownOption] = NONE_IF_OMITTED
     value: str | None = None
 
 
 class CheckoutSessionCustomFieldLabel(StripeObject):
     custom: str | None = None
-    type: Literal["custom"] = ALWAYS_SENT
+    type: Literal["custom"] = NONE_IF_OMITTED
 
 
 class CheckoutSessionCustomFieldNumeric(StripeObject):
@@ -642,19 +642,19 @@ class CheckoutSessionCustomFieldText(StripeObject):
 
 
 class CheckoutSessionCustomTextAfterSubmit(StripeObject):
-    message: str = ALWAYS_SENT
+    message: str = NONE_IF_OMITTED
 
 
 class CheckoutSessionCustomTextShippingAddress(StripeObject):
-    message: str = ALWAYS_SENT
+    message: str = NONE_IF_OMITTED
 
 
 class CheckoutSessionCustomTextSubmit(StripeObject):
-    message: str = ALWAYS_SENT
+    message: str = NONE_IF_OMITTED
 
 
 class CheckoutSessionCustomTextTermsOfServiceAcceptance(StripeObject):
-    message: str = ALWAYS_SENT
+    message: str = NONE_IF_OMITTED
 
 
 class CheckoutSessionCustomerDetailsAddress(StripeObject):
@@ -807,7 +807,7 @@ class CheckoutSessionCustomerDetailsTaxId(StripeObject):
             "zw_tin",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
     value: str | None = None
 
 
@@ -822,17 +822,17 @@ class CheckoutSessionInvoiceCreationInvoiceData(StripeObject):
 
 
 class CheckoutSessionNameCollectionBusiness(StripeObject):
-    enabled: bool = ALWAYS_SENT
-    optional: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
+    optional: bool = NONE_IF_OMITTED
 
 
 class CheckoutSessionNameCollectionIndividual(StripeObject):
-    enabled: bool = ALWAYS_SENT
-    optional: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
+    optional: bool = NONE_IF_OMITTED
 
 
 class CheckoutSessionOptionalItemAdjustableQuantity(StripeObject):
-    enabled: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
     maximum: int | None = None
     minimum: int | None = None
 
@@ -888,7 +888,7 @@ class CheckoutSessionPaymentMethodOptionsBillie(StripeObject):
 
 
 class CheckoutSessionPaymentMethodOptionsBoleto(StripeObject):
-    expires_after_days: int = ALWAYS_SENT
+    expires_after_days: int = NONE_IF_OMITTED
     setup_future_usage: Literal["none", "off_session", "on_session"] | str | None = None
 
 
@@ -899,7 +899,7 @@ class CheckoutSessionPaymentMethodOptionsCard(StripeObject):
     request_incremental_authorization: Literal["if_available", "never"] | str | None = None
     request_multicapture: Literal["if_available", "never"] | str | None = None
     request_overcapture: Literal["if_available", "never"] | str | None = None
-    request_three_d_secure: Literal["any", "automatic", "challenge"] | str = ALWAYS_SENT
+    request_three_d_secure: Literal["any", "automatic", "challenge"] | str = NONE_IF_OMITTED
     restrictions: CheckoutSessionPaymentMethodOptionsCardRestrictions | None = None
     setup_future_usage: Literal["none", "off_session", "on_session"] | str | None = None
     statement_descriptor_suffix_kana: str | None = None
@@ -977,7 +977,7 @@ class CheckoutSessionPaymentMethodOptionsNaverPay(StripeObject):
 
 
 class CheckoutSessionPaymentMethodOptionsOxxo(StripeObject):
-    expires_after_days: int = ALWAYS_SENT
+    expires_after_days: int = NONE_IF_OMITTED
     setup_future_usage: Literal["none"] | None = None
 
 
@@ -1077,8 +1077,8 @@ class CheckoutSessionPaymentMethodOptionsWechatPay(StripeObject):
 
 
 class CheckoutSessionShippingCostTax(StripeObject):
-    amount: int = ALWAYS_SENT
-    rate: TaxRate = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    rate: TaxRate = NONE_IF_OMITTED
     taxability_reason: (
         Literal[
             "customer_exempt",
@@ -1104,8 +1104,8 @@ class CheckoutSessionShippingCostTax(StripeObject):
 
 
 class CheckoutSessionTotalDetailsBreakdown(StripeObject):
-    discounts: list[CheckoutSessionTotalDetailsBreakdownDiscount] = ALWAYS_SENT
-    taxes: list[CheckoutSessionTotalDetailsBreakdownTax] = ALWAYS_SENT
+    discounts: list[CheckoutSessionTotalDetailsBreakdownDiscount] = NONE_IF_OMITTED
+    taxes: list[CheckoutSessionTotalDetailsBreakdownTax] = NONE_IF_OMITTED
 
 
 class CheckoutSessionWalletOptionsLink(StripeObject):
@@ -1122,18 +1122,18 @@ class CheckoutSessionCollectedInformationShippingDetailsAddress(StripeObject):
 
 
 class CheckoutSessionCustomFieldDropdownOption(StripeObject):
-    label: str = ALWAYS_SENT
-    value: str = ALWAYS_SENT
+    label: str = NONE_IF_OMITTED
+    value: str = NONE_IF_OMITTED
 
 
 class CheckoutSessionInvoiceCreationInvoiceDataCustomField(StripeObject):
-    name: str = ALWAYS_SENT
-    value: str = ALWAYS_SENT
+    name: str = NONE_IF_OMITTED
+    value: str = NONE_IF_OMITTED
 
 
 class CheckoutSessionInvoiceCreationInvoiceDataIssuer(StripeObject):
     account: str | Account | None = None
-    type: Literal["account", "self"] | str = ALWAYS_SENT
+    type: Literal["account", "self"] | str = NONE_IF_OMITTED
 
 
 class CheckoutSessionInvoiceCreationInvoiceDataRenderingOptions(StripeObject):
@@ -1234,13 +1234,13 @@ class CheckoutSessionPaymentMethodOptionsUsBankAccountFinancialConnections(Strip
 
 
 class CheckoutSessionTotalDetailsBreakdownDiscount(StripeObject):
-    amount: int = ALWAYS_SENT
-    discount: Discount = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    discount: Discount = NONE_IF_OMITTED
 
 
 class CheckoutSessionTotalDetailsBreakdownTax(StripeObject):
-    amount: int = ALWAYS_SENT
-    rate: TaxRate = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    rate: TaxRate = NONE_IF_OMITTED
     taxability_reason: (
         Literal[
             "customer_exempt",
@@ -1266,7 +1266,7 @@ class CheckoutSessionTotalDetailsBreakdownTax(StripeObject):
 
 
 class CheckoutSessionPaymentMethodOptionsCustomerBalanceBankTransferEuBankTransfer(StripeObject):
-    country: Literal["BE", "DE", "ES", "FR", "IE", "NL"] | str = ALWAYS_SENT
+    country: Literal["BE", "DE", "ES", "FR", "IE", "NL"] | str = NONE_IF_OMITTED
 
 
 class CheckoutSessionPaymentMethodOptionsUsBankAccountFinancialConnectionsFilters(StripeObject):

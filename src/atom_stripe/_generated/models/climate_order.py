@@ -6,52 +6,52 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class ClimateOrder(StripeObject):
     """Orders represent your intent to purchase a particular Climate product. When you create an order, the."""
 
-    amount_fees: int = ALWAYS_SENT
-    amount_subtotal: int = ALWAYS_SENT
-    amount_total: int = ALWAYS_SENT
+    amount_fees: int = NONE_IF_OMITTED
+    amount_subtotal: int = NONE_IF_OMITTED
+    amount_total: int = NONE_IF_OMITTED
     beneficiary: ClimateOrderBeneficiary | None = None
     canceled_at: int | None = None
     cancellation_reason: Literal["expired", "product_unavailable", "requested"] | str | None = None
     certificate: str | None = None
     confirmed_at: int | None = None
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     delayed_at: int | None = None
     delivered_at: int | None = None
-    delivery_details: list[ClimateOrderDeliveryDetail] = ALWAYS_SENT
-    expected_delivery_year: int = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    metadata: dict[str, str] = ALWAYS_SENT
-    metric_tons: Decimal = ALWAYS_SENT
-    object: Literal["climate.order"] = ALWAYS_SENT
-    product: str | ClimateProduct = ALWAYS_SENT
+    delivery_details: list[ClimateOrderDeliveryDetail] = NONE_IF_OMITTED
+    expected_delivery_year: int = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    metadata: dict[str, str] = NONE_IF_OMITTED
+    metric_tons: Decimal = NONE_IF_OMITTED
+    object: Literal["climate.order"] = NONE_IF_OMITTED
+    product: str | ClimateProduct = NONE_IF_OMITTED
     product_substituted_at: int | None = None
-    status: Literal["awaiting_funds", "canceled", "confirmed", "delivered", "open"] | str = ALWAYS_SENT
+    status: Literal["awaiting_funds", "canceled", "confirmed", "delivered", "open"] | str = NONE_IF_OMITTED
 
 
 class ClimateOrderBeneficiary(StripeObject):
-    public_name: str = ALWAYS_SENT
+    public_name: str = NONE_IF_OMITTED
 
 
 class ClimateOrderDeliveryDetail(StripeObject):
-    delivered_at: int = ALWAYS_SENT
+    delivered_at: int = NONE_IF_OMITTED
     location: ClimateOrderDeliveryDetailLocation | None = None
-    metric_tons: str = ALWAYS_SENT
+    metric_tons: str = NONE_IF_OMITTED
     registry_url: str | None = None
-    supplier: ClimateSupplier = ALWAYS_SENT
+    supplier: ClimateSupplier = NONE_IF_OMITTED
 
 
 class ClimateOrderDeliveryDetailLocation(StripeObject):
     city: str | None = None
-    country: str = ALWAYS_SENT
+    country: str = NONE_IF_OMITTED
     latitude: float | None = None
     longitude: float | None = None
     region: str | None = None

@@ -6,28 +6,28 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class ClimateProduct(StripeObject):
     """A Climate product represents a type of carbon removal unit available for reservation."""
 
-    created: int = ALWAYS_SENT
-    current_prices_per_metric_ton: dict[str, ClimateProductCurrentPricesPerMetricTon] = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    current_prices_per_metric_ton: dict[str, ClimateProductCurrentPricesPerMetricTon] = NONE_IF_OMITTED
     delivery_year: int | None = None
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    metric_tons_available: Decimal = ALWAYS_SENT
-    name: str = ALWAYS_SENT
-    object: Literal["climate.product"] = ALWAYS_SENT
-    suppliers: list[ClimateSupplier] = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    metric_tons_available: Decimal = NONE_IF_OMITTED
+    name: str = NONE_IF_OMITTED
+    object: Literal["climate.product"] = NONE_IF_OMITTED
+    suppliers: list[ClimateSupplier] = NONE_IF_OMITTED
 
 
 class ClimateProductCurrentPricesPerMetricTon(StripeObject):
-    amount_fees: int = ALWAYS_SENT
-    amount_subtotal: int = ALWAYS_SENT
-    amount_total: int = ALWAYS_SENT
+    amount_fees: int = NONE_IF_OMITTED
+    amount_subtotal: int = NONE_IF_OMITTED
+    amount_total: int = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

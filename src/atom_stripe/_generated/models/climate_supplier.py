@@ -5,29 +5,29 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class ClimateSupplier(StripeObject):
     """A supplier of carbon removal."""
 
-    id: str = ALWAYS_SENT
-    info_url: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    locations: list[ClimateSupplierLocation] = ALWAYS_SENT
-    name: str = ALWAYS_SENT
-    object: Literal["climate.supplier"] = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    info_url: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    locations: list[ClimateSupplierLocation] = NONE_IF_OMITTED
+    name: str = NONE_IF_OMITTED
+    object: Literal["climate.supplier"] = NONE_IF_OMITTED
     removal_pathway: (
         Literal[
             "biomass_carbon_removal_and_storage", "direct_air_capture", "enhanced_weathering", "marine_carbon_removal"
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
 
 
 class ClimateSupplierLocation(StripeObject):
     city: str | None = None
-    country: str = ALWAYS_SENT
+    country: str = NONE_IF_OMITTED
     latitude: float | None = None
     longitude: float | None = None
     region: str | None = None

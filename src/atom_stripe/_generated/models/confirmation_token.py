@@ -5,20 +5,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class ConfirmationToken(StripeObject):
     """ConfirmationTokens help transport client side data collected by Stripe JS over."""
 
-    created: int = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
     expires_at: int | None = None
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
     mandate_data: ConfirmationTokenMandateData | None = None
     metadata: dict[str, str] | None = None
-    object: Literal["confirmation_token"] = ALWAYS_SENT
+    object: Literal["confirmation_token"] = NONE_IF_OMITTED
     payment_intent: str | None = None
     payment_method_options: ConfirmationTokenPaymentMethodOptions | None = None
     payment_method_preview: ConfirmationTokenPaymentMethodPreview | None = None
@@ -26,11 +26,11 @@ class ConfirmationToken(StripeObject):
     setup_future_usage: Literal["off_session", "on_session"] | str | None = None
     setup_intent: str | None = None
     shipping: ConfirmationTokenShipping | None = None
-    use_stripe_sdk: bool = ALWAYS_SENT
+    use_stripe_sdk: bool = NONE_IF_OMITTED
 
 
 class ConfirmationTokenMandateData(StripeObject):
-    customer_acceptance: ConfirmationTokenMandateDataCustomerAcceptance = ALWAYS_SENT
+    customer_acceptance: ConfirmationTokenMandateDataCustomerAcceptance = NONE_IF_OMITTED
 
 
 class ConfirmationTokenPaymentMethodOptions(StripeObject):
@@ -49,7 +49,7 @@ class ConfirmationTokenPaymentMethodPreview(StripeObject):
     bacs_debit: ConfirmationTokenPaymentMethodPreviewBacsDebit | None = None
     bancontact: ConfirmationTokenPaymentMethodPreviewBancontact | None = None
     billie: ConfirmationTokenPaymentMethodPreviewBillie | None = None
-    billing_details: ConfirmationTokenPaymentMethodPreviewBillingDetails = ALWAYS_SENT
+    billing_details: ConfirmationTokenPaymentMethodPreviewBillingDetails = NONE_IF_OMITTED
     bizum: ConfirmationTokenPaymentMethodPreviewBizum | None = None
     blik: ConfirmationTokenPaymentMethodPreviewBlik | None = None
     boleto: ConfirmationTokenPaymentMethodPreviewBoleto | None = None
@@ -159,7 +159,7 @@ class ConfirmationTokenPaymentMethodPreview(StripeObject):
             "zip",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
     upi: ConfirmationTokenPaymentMethodPreviewUpi | None = None
     us_bank_account: ConfirmationTokenPaymentMethodPreviewUsBankAccount | None = None
     wechat_pay: ConfirmationTokenPaymentMethodPreviewWechatPay | None = None
@@ -167,14 +167,14 @@ class ConfirmationTokenPaymentMethodPreview(StripeObject):
 
 
 class ConfirmationTokenShipping(StripeObject):
-    address: ConfirmationTokenShippingAddress = ALWAYS_SENT
-    name: str = ALWAYS_SENT
+    address: ConfirmationTokenShippingAddress = NONE_IF_OMITTED
+    name: str = NONE_IF_OMITTED
     phone: str | None = None
 
 
 class ConfirmationTokenMandateDataCustomerAcceptance(StripeObject):
     online: ConfirmationTokenMandateDataCustomerAcceptanceOnline | None = None
-    type: str = ALWAYS_SENT
+    type: str = NONE_IF_OMITTED
 
 
 class ConfirmationTokenPaymentMethodOptionsCard(StripeObject):
@@ -247,23 +247,23 @@ class ConfirmationTokenPaymentMethodPreviewBlik(StripeObject):
 
 
 class ConfirmationTokenPaymentMethodPreviewBoleto(StripeObject):
-    tax_id: str = ALWAYS_SENT
+    tax_id: str = NONE_IF_OMITTED
 
 
 class ConfirmationTokenPaymentMethodPreviewCard(StripeObject):
-    brand: str = ALWAYS_SENT
+    brand: str = NONE_IF_OMITTED
     checks: ConfirmationTokenPaymentMethodPreviewCardChecks | None = None
     country: str | None = None
     description: str | None = None
     display_brand: str | None = None
-    exp_month: int = ALWAYS_SENT
-    exp_year: int = ALWAYS_SENT
+    exp_month: int = NONE_IF_OMITTED
+    exp_year: int = NONE_IF_OMITTED
     fingerprint: str | None = None
-    funding: str = ALWAYS_SENT
+    funding: str = NONE_IF_OMITTED
     generated_from: ConfirmationTokenPaymentMethodPreviewCardGeneratedFrom | None = None
     iin: str | None = None
     issuer: str | None = None
-    last4: str = ALWAYS_SENT
+    last4: str = NONE_IF_OMITTED
     networks: ConfirmationTokenPaymentMethodPreviewCardNetworks | None = None
     regulated_status: Literal["regulated", "unregulated"] | str | None = None
     three_d_secure_usage: ConfirmationTokenPaymentMethodPreviewCardThreeDSecureUsage | None = None
@@ -276,8 +276,8 @@ class ConfirmationTokenPaymentMethodPreviewCardPresent(StripeObject):
     cardholder_name: str | None = None
     country: str | None = None
     description: str | None = None
-    exp_month: int = ALWAYS_SENT
-    exp_year: int = ALWAYS_SENT
+    exp_month: int = NONE_IF_OMITTED
+    exp_year: int = NONE_IF_OMITTED
     fingerprint: str | None = None
     funding: str | None = None
     iin: str | None = None
@@ -381,7 +381,7 @@ class ConfirmationTokenPaymentMethodPreviewFpx(StripeObject):
             "uob",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
 
 
 class ConfirmationTokenPaymentMethodPreviewGiropay(StripeObject):
@@ -453,8 +453,8 @@ class ConfirmationTokenPaymentMethodPreviewInteracPresent(StripeObject):
     cardholder_name: str | None = None
     country: str | None = None
     description: str | None = None
-    exp_month: int = ALWAYS_SENT
-    exp_year: int = ALWAYS_SENT
+    exp_month: int = NONE_IF_OMITTED
+    exp_year: int = NONE_IF_OMITTED
     fingerprint: str | None = None
     funding: str | None = None
     iin: str | None = None
@@ -538,15 +538,15 @@ class ConfirmationTokenPaymentMethodPreviewMultibanco(StripeObject):
 
 class ConfirmationTokenPaymentMethodPreviewNaverPay(StripeObject):
     buyer_id: str | None = None
-    funding: Literal["card", "points"] | str = ALWAYS_SENT
+    funding: Literal["card", "points"] | str = NONE_IF_OMITTED
 
 
 class ConfirmationTokenPaymentMethodPreviewNzBankAccount(StripeObject):
     account_holder_name: str | None = None
-    bank_code: str = ALWAYS_SENT
-    bank_name: str = ALWAYS_SENT
-    branch_code: str = ALWAYS_SENT
-    last4: str = ALWAYS_SENT
+    bank_code: str = NONE_IF_OMITTED
+    bank_name: str = NONE_IF_OMITTED
+    branch_code: str = NONE_IF_OMITTED
+    last4: str = NONE_IF_OMITTED
     suffix: str | None = None
 
 
@@ -734,12 +734,12 @@ class ConfirmationTokenPaymentMethodPreviewCardGeneratedFrom(StripeObject):
 
 
 class ConfirmationTokenPaymentMethodPreviewCardNetworks(StripeObject):
-    available: list[str] = ALWAYS_SENT
+    available: list[str] = NONE_IF_OMITTED
     preferred: str | None = None
 
 
 class ConfirmationTokenPaymentMethodPreviewCardThreeDSecureUsage(StripeObject):
-    supported: bool = ALWAYS_SENT
+    supported: bool = NONE_IF_OMITTED
 
 
 class ConfirmationTokenPaymentMethodPreviewCardWallet(StripeObject):
@@ -755,12 +755,12 @@ class ConfirmationTokenPaymentMethodPreviewCardWallet(StripeObject):
             "amex_express_checkout", "apple_pay", "google_pay", "link", "masterpass", "samsung_pay", "visa_checkout"
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
     visa_checkout: ConfirmationTokenPaymentMethodPreviewCardWalletVisaCheckout | None = None
 
 
 class ConfirmationTokenPaymentMethodPreviewCardPresentNetworks(StripeObject):
-    available: list[str] = ALWAYS_SENT
+    available: list[str] = NONE_IF_OMITTED
     preferred: str | None = None
 
 
@@ -770,11 +770,11 @@ class ConfirmationTokenPaymentMethodPreviewCardPresentOffline(StripeObject):
 
 
 class ConfirmationTokenPaymentMethodPreviewCardPresentWallet(StripeObject):
-    type: Literal["apple_pay", "google_pay", "samsung_pay", "unknown"] | str = ALWAYS_SENT
+    type: Literal["apple_pay", "google_pay", "samsung_pay", "unknown"] | str = NONE_IF_OMITTED
 
 
 class ConfirmationTokenPaymentMethodPreviewInteracPresentNetworks(StripeObject):
-    available: list[str] = ALWAYS_SENT
+    available: list[str] = NONE_IF_OMITTED
     preferred: str | None = None
 
 
@@ -791,7 +791,7 @@ class ConfirmationTokenPaymentMethodPreviewSepaDebitGeneratedFrom(StripeObject):
 
 class ConfirmationTokenPaymentMethodPreviewUsBankAccountNetworks(StripeObject):
     preferred: str | None = None
-    supported: list[Literal["ach", "us_domestic_wire"] | str] = ALWAYS_SENT
+    supported: list[Literal["ach", "us_domestic_wire"] | str] = NONE_IF_OMITTED
 
 
 class ConfirmationTokenPaymentMethodPreviewUsBankAccountStatusDetails(StripeObject):
@@ -801,12 +801,12 @@ class ConfirmationTokenPaymentMethodPreviewUsBankAccountStatusDetails(StripeObje
 class ConfirmationTokenPaymentMethodOptionsCardInstallmentsPlan(StripeObject):
     count: int | None = None
     interval: Literal["month"] | None = None
-    type: Literal["bonus", "fixed_count", "revolving"] | str = ALWAYS_SENT
+    type: Literal["bonus", "fixed_count", "revolving"] | str = NONE_IF_OMITTED
 
 
 class ConfirmationTokenPaymentMethodPreviewCardGeneratedFromPaymentMethodDetails(StripeObject):
     card_present: ConfirmationTokenPaymentMethodPreviewCardGeneratedFromPaymentMethodDetailsCardPresent | None = None
-    type: str = ALWAYS_SENT
+    type: str = NONE_IF_OMITTED
 
 
 class ConfirmationTokenPaymentMethodPreviewCardWalletAmexExpressCheckout(StripeObject):
@@ -871,20 +871,20 @@ class ConfirmationTokenPaymentMethodPreviewCardGeneratedFromPaymentMethodDetails
     country: str | None = None
     description: str | None = None
     emv_auth_data: str | None = None
-    exp_month: int = ALWAYS_SENT
-    exp_year: int = ALWAYS_SENT
+    exp_month: int = NONE_IF_OMITTED
+    exp_year: int = NONE_IF_OMITTED
     fingerprint: str | None = None
     funding: str | None = None
     generated_card: str | None = None
     iin: str | None = None
-    incremental_authorization_supported: bool = ALWAYS_SENT
+    incremental_authorization_supported: bool = NONE_IF_OMITTED
     issuer: str | None = None
     last4: str | None = None
     location: str | None = None
     network: str | None = None
     network_transaction_id: str | None = None
     offline: ConfirmationTokenPaymentMethodPreviewCardGeneratedFromPaymentMethodDetailsCardPresentOffline | None = None
-    overcapture_supported: bool = ALWAYS_SENT
+    overcapture_supported: bool = NONE_IF_OMITTED
     preferred_locales: list[str] | None = None
     read_method: (
         Literal[
@@ -956,7 +956,7 @@ class ConfirmationTokenPaymentMethodPreviewCardGeneratedFromPaymentMethodDetails
 
 
 class ConfirmationTokenPaymentMethodPreviewCardGeneratedFromPaymentMethodDetailsCardPresentWallet(StripeObject):
-    type: Literal["apple_pay", "google_pay", "samsung_pay", "unknown"] | str = ALWAYS_SENT
+    type: Literal["apple_pay", "google_pay", "samsung_pay", "unknown"] | str = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class ConnectCollectionTransfer(StripeObject):
-    amount: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
-    destination: str | Account = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    object: Literal["connect_collection_transfer"] = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
+    destination: str | Account = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["connect_collection_transfer"] = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

@@ -5,32 +5,32 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class CountrySpec(StripeObject):
     """Stripe needs to collect certain pieces of information about each account."""
 
-    default_currency: str = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    object: Literal["country_spec"] = ALWAYS_SENT
-    supported_bank_account_currencies: dict[str, list[str]] = ALWAYS_SENT
-    supported_payment_currencies: list[str] = ALWAYS_SENT
-    supported_payment_methods: list[str] = ALWAYS_SENT
-    supported_transfer_countries: list[str] = ALWAYS_SENT
-    verification_fields: CountrySpecVerificationFields = ALWAYS_SENT
+    default_currency: str = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    object: Literal["country_spec"] = NONE_IF_OMITTED
+    supported_bank_account_currencies: dict[str, list[str]] = NONE_IF_OMITTED
+    supported_payment_currencies: list[str] = NONE_IF_OMITTED
+    supported_payment_methods: list[str] = NONE_IF_OMITTED
+    supported_transfer_countries: list[str] = NONE_IF_OMITTED
+    verification_fields: CountrySpecVerificationFields = NONE_IF_OMITTED
 
 
 class CountrySpecVerificationFields(StripeObject):
-    company: CountrySpecVerificationFieldsCompany = ALWAYS_SENT
-    individual: CountrySpecVerificationFieldsIndividual = ALWAYS_SENT
+    company: CountrySpecVerificationFieldsCompany = NONE_IF_OMITTED
+    individual: CountrySpecVerificationFieldsIndividual = NONE_IF_OMITTED
 
 
 class CountrySpecVerificationFieldsCompany(StripeObject):
-    additional: list[str] = ALWAYS_SENT
-    minimum: list[str] = ALWAYS_SENT
+    additional: list[str] = NONE_IF_OMITTED
+    minimum: list[str] = NONE_IF_OMITTED
 
 
 class CountrySpecVerificationFieldsIndividual(StripeObject):
-    additional: list[str] = ALWAYS_SENT
-    minimum: list[str] = ALWAYS_SENT
+    additional: list[str] = NONE_IF_OMITTED
+    minimum: list[str] = NONE_IF_OMITTED

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import DeletedObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import DeletedObject
 
 
 class Coupon(StripeObject):
@@ -14,30 +14,30 @@ class Coupon(StripeObject):
 
     amount_off: int | None = None
     applies_to: CouponAppliesTo | None = None
-    created: int = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
     currency: str | None = None
     currency_options: dict[str, CouponCurrencyOptions] | None = None
     deleted: Literal[True] | None = None
-    duration: Literal["forever", "once", "repeating"] | str = ALWAYS_SENT
+    duration: Literal["forever", "once", "repeating"] | str = NONE_IF_OMITTED
     duration_in_months: int | None = None
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
     max_redemptions: int | None = None
     metadata: dict[str, str] | None = None
     name: str | None = None
-    object: Literal["coupon"] = ALWAYS_SENT
+    object: Literal["coupon"] = NONE_IF_OMITTED
     percent_off: float | None = None
     redeem_by: int | None = None
-    times_redeemed: int = ALWAYS_SENT
-    valid: bool = ALWAYS_SENT
+    times_redeemed: int = NONE_IF_OMITTED
+    valid: bool = NONE_IF_OMITTED
 
 
 class CouponAppliesTo(StripeObject):
-    products: list[str] = ALWAYS_SENT
+    products: list[str] = NONE_IF_OMITTED
 
 
 class CouponCurrencyOptions(StripeObject):
-    amount_off: int = ALWAYS_SENT
+    amount_off: int = NONE_IF_OMITTED
 
 
 class DeletedCoupon(DeletedObject):

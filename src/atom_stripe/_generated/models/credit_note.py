@@ -5,80 +5,80 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
 from ..._pagination import Page
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class CreditNote(StripeObject):
     """Issue a credit note to adjust an invoice's amount after the invoice is finalized."""
 
-    amount: int = ALWAYS_SENT
-    amount_shipping: int = ALWAYS_SENT
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
-    customer: str | Customer = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    amount_shipping: int = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
+    customer: str | Customer = NONE_IF_OMITTED
     customer_account: str | None = None
     customer_balance_transaction: str | CustomerBalanceTransaction | None = None
-    discount_amount: int = ALWAYS_SENT
-    discount_amounts: list[CreditNoteDiscountAmount] = ALWAYS_SENT
+    discount_amount: int = NONE_IF_OMITTED
+    discount_amounts: list[CreditNoteDiscountAmount] = NONE_IF_OMITTED
     effective_at: int | None = None
-    id: str = ALWAYS_SENT
-    invoice: str | Invoice = ALWAYS_SENT
-    lines: Page[CreditNoteLineItem] = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    invoice: str | Invoice = NONE_IF_OMITTED
+    lines: Page[CreditNoteLineItem] = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
     memo: str | None = None
     metadata: dict[str, str] | None = None
-    number: str = ALWAYS_SENT
-    object: Literal["credit_note"] = ALWAYS_SENT
+    number: str = NONE_IF_OMITTED
+    object: Literal["credit_note"] = NONE_IF_OMITTED
     out_of_band_amount: int | None = None
-    pdf: str = ALWAYS_SENT
-    post_payment_amount: int = ALWAYS_SENT
-    pre_payment_amount: int = ALWAYS_SENT
-    pretax_credit_amounts: list[CreditNotePretaxCreditAmount] = ALWAYS_SENT
+    pdf: str = NONE_IF_OMITTED
+    post_payment_amount: int = NONE_IF_OMITTED
+    pre_payment_amount: int = NONE_IF_OMITTED
+    pretax_credit_amounts: list[CreditNotePretaxCreditAmount] = NONE_IF_OMITTED
     reason: Literal["duplicate", "fraudulent", "order_change", "product_unsatisfactory"] | str | None = None
-    refunds: list[CreditNoteRefund] = ALWAYS_SENT
+    refunds: list[CreditNoteRefund] = NONE_IF_OMITTED
     shipping_cost: CreditNoteShippingCost | None = None
-    status: Literal["issued", "void"] | str = ALWAYS_SENT
-    subtotal: int = ALWAYS_SENT
+    status: Literal["issued", "void"] | str = NONE_IF_OMITTED
+    subtotal: int = NONE_IF_OMITTED
     subtotal_excluding_tax: int | None = None
-    total: int = ALWAYS_SENT
+    total: int = NONE_IF_OMITTED
     total_excluding_tax: int | None = None
     total_taxes: list[CreditNoteTotalTax] | None = None
-    type: Literal["mixed", "post_payment", "pre_payment"] | str = ALWAYS_SENT
+    type: Literal["mixed", "post_payment", "pre_payment"] | str = NONE_IF_OMITTED
     voided_at: int | None = None
 
 
 class CreditNoteDiscountAmount(StripeObject):
-    amount: int = ALWAYS_SENT
-    discount: str | Discount = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    discount: str | Discount = NONE_IF_OMITTED
 
 
 class CreditNotePretaxCreditAmount(StripeObject):
-    amount: int = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
     credit_balance_transaction: str | BillingCreditBalanceTransaction | None = None
     discount: str | Discount | None = None
-    type: Literal["credit_balance_transaction", "discount"] | str = ALWAYS_SENT
+    type: Literal["credit_balance_transaction", "discount"] | str = NONE_IF_OMITTED
 
 
 class CreditNoteRefund(StripeObject):
-    amount_refunded: int = ALWAYS_SENT
+    amount_refunded: int = NONE_IF_OMITTED
     payment_record_refund: CreditNoteRefundPaymentRecordRefund | None = None
-    refund: str | Refund = ALWAYS_SENT
+    refund: str | Refund = NONE_IF_OMITTED
     type: Literal["payment_record_refund", "refund"] | str | None = None
 
 
 class CreditNoteShippingCost(StripeObject):
-    amount_subtotal: int = ALWAYS_SENT
-    amount_tax: int = ALWAYS_SENT
-    amount_total: int = ALWAYS_SENT
+    amount_subtotal: int = NONE_IF_OMITTED
+    amount_tax: int = NONE_IF_OMITTED
+    amount_total: int = NONE_IF_OMITTED
     shipping_rate: str | ShippingRate | None = None
     taxes: list[CreditNoteShippingCostTax] | None = None
 
 
 class CreditNoteTotalTax(StripeObject):
-    amount: int = ALWAYS_SENT
-    tax_behavior: Literal["exclusive", "inclusive"] | str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    tax_behavior: Literal["exclusive", "inclusive"] | str = NONE_IF_OMITTED
     tax_rate_details: CreditNoteTotalTaxTaxRateDetails | None = None
     taxability_reason: (
         Literal[
@@ -100,19 +100,19 @@ class CreditNoteTotalTax(StripeObject):
             "zero_rated",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
     taxable_amount: int | None = None
-    type: Literal["tax_rate_details"] = ALWAYS_SENT
+    type: Literal["tax_rate_details"] = NONE_IF_OMITTED
 
 
 class CreditNoteRefundPaymentRecordRefund(StripeObject):
-    payment_record: str = ALWAYS_SENT
-    refund_group: str = ALWAYS_SENT
+    payment_record: str = NONE_IF_OMITTED
+    refund_group: str = NONE_IF_OMITTED
 
 
 class CreditNoteShippingCostTax(StripeObject):
-    amount: int = ALWAYS_SENT
-    rate: TaxRate = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    rate: TaxRate = NONE_IF_OMITTED
     taxability_reason: (
         Literal[
             "customer_exempt",
@@ -138,7 +138,7 @@ class CreditNoteShippingCostTax(StripeObject):
 
 
 class CreditNoteTotalTaxTaxRateDetails(StripeObject):
-    tax_rate: str = ALWAYS_SENT
+    tax_rate: str = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

@@ -6,46 +6,46 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class CreditNoteLineItem(StripeObject):
     """The credit note line item object."""
 
-    amount: int = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
     description: str | None = None
-    discount_amount: int = ALWAYS_SENT
-    discount_amounts: list[CreditNoteLineItemDiscountAmount] = ALWAYS_SENT
-    id: str = ALWAYS_SENT
+    discount_amount: int = NONE_IF_OMITTED
+    discount_amounts: list[CreditNoteLineItemDiscountAmount] = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
     invoice_line_item: str | None = None
-    livemode: bool = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
     metadata: dict[str, str] | None = None
-    object: Literal["credit_note_line_item"] = ALWAYS_SENT
-    pretax_credit_amounts: list[CreditNoteLineItemPretaxCreditAmount] = ALWAYS_SENT
+    object: Literal["credit_note_line_item"] = NONE_IF_OMITTED
+    pretax_credit_amounts: list[CreditNoteLineItemPretaxCreditAmount] = NONE_IF_OMITTED
     quantity: int | None = None
-    tax_rates: list[TaxRate] = ALWAYS_SENT
+    tax_rates: list[TaxRate] = NONE_IF_OMITTED
     taxes: list[CreditNoteLineItemTax] | None = None
-    type: Literal["custom_line_item", "invoice_line_item"] | str = ALWAYS_SENT
+    type: Literal["custom_line_item", "invoice_line_item"] | str = NONE_IF_OMITTED
     unit_amount: int | None = None
     unit_amount_decimal: Decimal | None = None
 
 
 class CreditNoteLineItemDiscountAmount(StripeObject):
-    amount: int = ALWAYS_SENT
-    discount: str | Discount = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    discount: str | Discount = NONE_IF_OMITTED
 
 
 class CreditNoteLineItemPretaxCreditAmount(StripeObject):
-    amount: int = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
     credit_balance_transaction: str | BillingCreditBalanceTransaction | None = None
     discount: str | Discount | None = None
-    type: Literal["credit_balance_transaction", "discount"] | str = ALWAYS_SENT
+    type: Literal["credit_balance_transaction", "discount"] | str = NONE_IF_OMITTED
 
 
 class CreditNoteLineItemTax(StripeObject):
-    amount: int = ALWAYS_SENT
-    tax_behavior: Literal["exclusive", "inclusive"] | str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    tax_behavior: Literal["exclusive", "inclusive"] | str = NONE_IF_OMITTED
     tax_rate_details: CreditNoteLineItemTaxTaxRateDetails | None = None
     taxability_reason: (
         Literal[
@@ -67,13 +67,13 @@ class CreditNoteLineItemTax(StripeObject):
             "zero_rated",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
     taxable_amount: int | None = None
-    type: Literal["tax_rate_details"] = ALWAYS_SENT
+    type: Literal["tax_rate_details"] = NONE_IF_OMITTED
 
 
 class CreditNoteLineItemTaxTaxRateDetails(StripeObject):
-    tax_rate: str = ALWAYS_SENT
+    tax_rate: str = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import DeletedObject, lazy_model
 from ..._pagination import Page
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import DeletedObject, lazy_model
 
 
 class Customer(StripeObject):
@@ -19,7 +19,7 @@ class Customer(StripeObject):
     balance: int | None = None
     business_name: str | None = None
     cash_balance: CashBalance | None = None
-    created: int = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
     currency: str | None = None
     customer_account: str | None = None
     default_source: str | Account | BankAccount | Card | Source | None = None
@@ -28,16 +28,16 @@ class Customer(StripeObject):
     description: str | None = None
     discount: Discount | None = None
     email: str | None = None
-    id: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
     individual_name: str | None = None
     invoice_credit_balance: dict[str, int] | None = None
     invoice_prefix: str | None = None
     invoice_settings: CustomerInvoiceSettings | None = None
-    livemode: bool = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
     metadata: dict[str, str] | None = None
     name: str | None = None
     next_invoice_sequence: int | None = None
-    object: Literal["customer"] = ALWAYS_SENT
+    object: Literal["customer"] = NONE_IF_OMITTED
     phone: str | None = None
     preferred_locales: list[str] | None = None
     shipping: CustomerShipping | None = None
@@ -74,15 +74,15 @@ class CustomerShipping(StripeObject):
 
 
 class CustomerTax(StripeObject):
-    automatic_tax: Literal["failed", "not_collecting", "supported", "unrecognized_location"] | str = ALWAYS_SENT
+    automatic_tax: Literal["failed", "not_collecting", "supported", "unrecognized_location"] | str = NONE_IF_OMITTED
     ip_address: str | None = None
     location: CustomerTaxLocation | None = None
-    provider: Literal["anrok", "avalara", "sphere", "stripe"] | str = ALWAYS_SENT
+    provider: Literal["anrok", "avalara", "sphere", "stripe"] | str = NONE_IF_OMITTED
 
 
 class CustomerInvoiceSettingsCustomField(StripeObject):
-    name: str = ALWAYS_SENT
-    value: str = ALWAYS_SENT
+    name: str = NONE_IF_OMITTED
+    value: str = NONE_IF_OMITTED
 
 
 class CustomerInvoiceSettingsRenderingOptions(StripeObject):
@@ -100,8 +100,8 @@ class CustomerShippingAddress(StripeObject):
 
 
 class CustomerTaxLocation(StripeObject):
-    country: str = ALWAYS_SENT
-    source: Literal["billing_address", "ip_address", "payment_method", "shipping_destination"] | str = ALWAYS_SENT
+    country: str = NONE_IF_OMITTED
+    source: Literal["billing_address", "ip_address", "payment_method", "shipping_destination"] | str = NONE_IF_OMITTED
     state: str | None = None
 
 

@@ -5,27 +5,27 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class CustomerBalanceTransaction(StripeObject):
     """Each customer has a [Balance](https://docs.stripe.com/api/customers/object#customer_object-balance) value,."""
 
-    amount: int = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
     checkout_session: str | CheckoutSession | None = None
-    created: int = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
     credit_note: str | CreditNote | None = None
-    currency: str = ALWAYS_SENT
-    customer: str | Customer = ALWAYS_SENT
+    currency: str = NONE_IF_OMITTED
+    customer: str | Customer = NONE_IF_OMITTED
     customer_account: str | None = None
     description: str | None = None
-    ending_balance: int = ALWAYS_SENT
-    id: str = ALWAYS_SENT
+    ending_balance: int = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
     invoice: str | Invoice | None = None
-    livemode: bool = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
     metadata: dict[str, str] | None = None
-    object: Literal["customer_balance_transaction"] = ALWAYS_SENT
+    object: Literal["customer_balance_transaction"] = NONE_IF_OMITTED
     type: (
         Literal[
             "adjustment",
@@ -42,7 +42,7 @@ class CustomerBalanceTransaction(StripeObject):
             "unspent_receiver_credit",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

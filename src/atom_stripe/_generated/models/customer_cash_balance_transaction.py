@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class CustomerCashBalanceTransaction(StripeObject):
@@ -14,16 +14,16 @@ class CustomerCashBalanceTransaction(StripeObject):
 
     adjusted_for_overdraft: CustomerCashBalanceTransactionAdjustedForOverdraft | None = None
     applied_to_payment: CustomerCashBalanceTransactionAppliedToPayment | None = None
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
-    customer: str | Customer = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
+    customer: str | Customer = NONE_IF_OMITTED
     customer_account: str | None = None
-    ending_balance: int = ALWAYS_SENT
+    ending_balance: int = NONE_IF_OMITTED
     funded: CustomerCashBalanceTransactionFunded | None = None
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    net_amount: int = ALWAYS_SENT
-    object: Literal["customer_cash_balance_transaction"] = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    net_amount: int = NONE_IF_OMITTED
+    object: Literal["customer_cash_balance_transaction"] = NONE_IF_OMITTED
     refunded_from_payment: CustomerCashBalanceTransactionRefundedFromPayment | None = None
     transferred_to_balance: CustomerCashBalanceTransactionTransferredToBalance | None = None
     type: (
@@ -39,33 +39,33 @@ class CustomerCashBalanceTransaction(StripeObject):
             "unapplied_from_payment",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
     unapplied_from_payment: CustomerCashBalanceTransactionUnappliedFromPayment | None = None
 
 
 class CustomerCashBalanceTransactionAdjustedForOverdraft(StripeObject):
-    balance_transaction: str | BalanceTransaction = ALWAYS_SENT
-    linked_transaction: str | CustomerCashBalanceTransaction = ALWAYS_SENT
+    balance_transaction: str | BalanceTransaction = NONE_IF_OMITTED
+    linked_transaction: str | CustomerCashBalanceTransaction = NONE_IF_OMITTED
 
 
 class CustomerCashBalanceTransactionAppliedToPayment(StripeObject):
-    payment_intent: str | PaymentIntent = ALWAYS_SENT
+    payment_intent: str | PaymentIntent = NONE_IF_OMITTED
 
 
 class CustomerCashBalanceTransactionFunded(StripeObject):
-    bank_transfer: CustomerCashBalanceTransactionFundedBankTransfer = ALWAYS_SENT
+    bank_transfer: CustomerCashBalanceTransactionFundedBankTransfer = NONE_IF_OMITTED
 
 
 class CustomerCashBalanceTransactionRefundedFromPayment(StripeObject):
-    refund: str | Refund = ALWAYS_SENT
+    refund: str | Refund = NONE_IF_OMITTED
 
 
 class CustomerCashBalanceTransactionTransferredToBalance(StripeObject):
-    balance_transaction: str | BalanceTransaction = ALWAYS_SENT
+    balance_transaction: str | BalanceTransaction = NONE_IF_OMITTED
 
 
 class CustomerCashBalanceTransactionUnappliedFromPayment(StripeObject):
-    payment_intent: str | PaymentIntent = ALWAYS_SENT
+    payment_intent: str | PaymentIntent = NONE_IF_OMITTED
 
 
 class CustomerCashBalanceTransactionFundedBankTransfer(StripeObject):
@@ -76,7 +76,7 @@ class CustomerCashBalanceTransactionFundedBankTransfer(StripeObject):
     type: (
         Literal["eu_bank_transfer", "gb_bank_transfer", "jp_bank_transfer", "mx_bank_transfer", "us_bank_transfer"]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
     us_bank_transfer: CustomerCashBalanceTransactionFundedBankTransferUsBankTransfer | None = None
 
 

@@ -5,62 +5,62 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class CustomerSession(StripeObject):
     """A Customer Session allows you to grant Stripe's frontend SDKs (like Stripe.js) client-side access."""
 
-    client_secret: str = ALWAYS_SENT
+    client_secret: str = NONE_IF_OMITTED
     components: CustomerSessionComponents | None = None
-    created: int = ALWAYS_SENT
-    customer: str | Customer = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    customer: str | Customer = NONE_IF_OMITTED
     customer_account: str | None = None
-    expires_at: int = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    object: Literal["customer_session"] = ALWAYS_SENT
+    expires_at: int = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["customer_session"] = NONE_IF_OMITTED
 
 
 class CustomerSessionComponents(StripeObject):
-    active_entitlements: CustomerSessionComponentsActiveEntitlements = ALWAYS_SENT
-    buy_button: CustomerSessionComponentsBuyButton = ALWAYS_SENT
-    customer_portal: CustomerSessionComponentsCustomerPortal = ALWAYS_SENT
-    customer_sheet: CustomerSessionComponentsCustomerSheet = ALWAYS_SENT
-    mobile_payment_element: CustomerSessionComponentsMobilePaymentElement = ALWAYS_SENT
-    payment_element: CustomerSessionComponentsPaymentElement = ALWAYS_SENT
-    pricing_table: CustomerSessionComponentsPricingTable = ALWAYS_SENT
+    active_entitlements: CustomerSessionComponentsActiveEntitlements = NONE_IF_OMITTED
+    buy_button: CustomerSessionComponentsBuyButton = NONE_IF_OMITTED
+    customer_portal: CustomerSessionComponentsCustomerPortal = NONE_IF_OMITTED
+    customer_sheet: CustomerSessionComponentsCustomerSheet = NONE_IF_OMITTED
+    mobile_payment_element: CustomerSessionComponentsMobilePaymentElement = NONE_IF_OMITTED
+    payment_element: CustomerSessionComponentsPaymentElement = NONE_IF_OMITTED
+    pricing_table: CustomerSessionComponentsPricingTable = NONE_IF_OMITTED
 
 
 class CustomerSessionComponentsActiveEntitlements(StripeObject):
-    enabled: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
 
 
 class CustomerSessionComponentsBuyButton(StripeObject):
-    enabled: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
 
 
 class CustomerSessionComponentsCustomerPortal(StripeObject):
-    enabled: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
 
 
 class CustomerSessionComponentsCustomerSheet(StripeObject):
-    enabled: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
     features: CustomerSessionComponentsCustomerSheetFeatures | None = None
 
 
 class CustomerSessionComponentsMobilePaymentElement(StripeObject):
-    enabled: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
     features: CustomerSessionComponentsMobilePaymentElementFeatures | None = None
 
 
 class CustomerSessionComponentsPaymentElement(StripeObject):
-    enabled: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
     features: CustomerSessionComponentsPaymentElementFeatures | None = None
 
 
 class CustomerSessionComponentsPricingTable(StripeObject):
-    enabled: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
 
 
 class CustomerSessionComponentsCustomerSheetFeatures(StripeObject):
@@ -77,11 +77,11 @@ class CustomerSessionComponentsMobilePaymentElementFeatures(StripeObject):
 
 
 class CustomerSessionComponentsPaymentElementFeatures(StripeObject):
-    payment_method_allow_redisplay_filters: list[Literal["always", "limited", "unspecified"] | str] = ALWAYS_SENT
-    payment_method_redisplay: Literal["disabled", "enabled"] | str = ALWAYS_SENT
+    payment_method_allow_redisplay_filters: list[Literal["always", "limited", "unspecified"] | str] = NONE_IF_OMITTED
+    payment_method_redisplay: Literal["disabled", "enabled"] | str = NONE_IF_OMITTED
     payment_method_redisplay_limit: int | None = None
-    payment_method_remove: Literal["disabled", "enabled"] | str = ALWAYS_SENT
-    payment_method_save: Literal["disabled", "enabled"] | str = ALWAYS_SENT
+    payment_method_remove: Literal["disabled", "enabled"] | str = NONE_IF_OMITTED
+    payment_method_save: Literal["disabled", "enabled"] | str = NONE_IF_OMITTED
     payment_method_save_usage: Literal["off_session", "on_session"] | str | None = None
 
 

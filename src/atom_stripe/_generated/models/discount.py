@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class Discount(StripeObject):
@@ -18,20 +18,20 @@ class Discount(StripeObject):
     customer_account: str | None = None
     deleted: Literal[True] | None = None
     end: int | None = None
-    id: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
     invoice: str | None = None
     invoice_item: str | None = None
-    object: Literal["discount"] = ALWAYS_SENT
+    object: Literal["discount"] = NONE_IF_OMITTED
     promotion_code: str | PromotionCode | None = None
-    source: DiscountSource = ALWAYS_SENT
-    start: int = ALWAYS_SENT
+    source: DiscountSource = NONE_IF_OMITTED
+    start: int = NONE_IF_OMITTED
     subscription: str | None = None
     subscription_item: str | None = None
 
 
 class DiscountSource(StripeObject):
     coupon: str | Coupon | None = None
-    type: Literal["coupon"] | str = ALWAYS_SENT
+    type: Literal["coupon"] | str = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

@@ -5,35 +5,35 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class Dispute(StripeObject):
     """A dispute occurs when a customer questions your charge with their card issuer."""
 
-    amount: int = ALWAYS_SENT
-    balance_transactions: list[BalanceTransaction] = ALWAYS_SENT
-    charge: str | Charge = ALWAYS_SENT
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    balance_transactions: list[BalanceTransaction] = NONE_IF_OMITTED
+    charge: str | Charge = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     enhanced_eligibility_types: list[
         Literal["mastercard_compliance", "visa_compelling_evidence_3", "visa_compliance"] | str
-    ] = ALWAYS_SENT
-    evidence: DisputeEvidence = ALWAYS_SENT
-    evidence_details: DisputeEvidenceDetails = ALWAYS_SENT
-    id: str = ALWAYS_SENT
+    ] = NONE_IF_OMITTED
+    evidence: DisputeEvidence = NONE_IF_OMITTED
+    evidence_details: DisputeEvidenceDetails = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
     intended_submission_method: Literal["manual", "prefer_manual", "prefer_smart_disputes", "smart_disputes"] | None = (
         None
     )
-    is_charge_refundable: bool = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    metadata: dict[str, str] = ALWAYS_SENT
+    is_charge_refundable: bool = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    metadata: dict[str, str] = NONE_IF_OMITTED
     network_reason_code: str | None = None
-    object: Literal["dispute"] = ALWAYS_SENT
+    object: Literal["dispute"] = NONE_IF_OMITTED
     payment_intent: str | PaymentIntent | None = None
     payment_method_details: DisputePaymentMethodDetails | None = None
-    reason: str = ALWAYS_SENT
+    reason: str = NONE_IF_OMITTED
     status: (
         Literal[
             "appeal_needs_response",
@@ -48,7 +48,7 @@ class Dispute(StripeObject):
             "won",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
 
 
 class DisputeEvidence(StripeObject):
@@ -66,7 +66,7 @@ class DisputeEvidence(StripeObject):
     duplicate_charge_documentation: str | File | None = None
     duplicate_charge_explanation: str | None = None
     duplicate_charge_id: str | None = None
-    enhanced_evidence: DisputeEvidenceEnhancedEvidence = ALWAYS_SENT
+    enhanced_evidence: DisputeEvidenceEnhancedEvidence = NONE_IF_OMITTED
     product_description: str | None = None
     receipt: str | File | None = None
     refund_policy: str | File | None = None
@@ -85,11 +85,11 @@ class DisputeEvidence(StripeObject):
 
 class DisputeEvidenceDetails(StripeObject):
     due_by: int | None = None
-    enhanced_eligibility: DisputeEvidenceDetailsEnhancedEligibility = ALWAYS_SENT
-    has_evidence: bool = ALWAYS_SENT
-    past_due: bool = ALWAYS_SENT
-    submission_count: int = ALWAYS_SENT
-    submission_method: Literal["manual", "not_submitted", "smart_disputes"] | str = ALWAYS_SENT
+    enhanced_eligibility: DisputeEvidenceDetailsEnhancedEligibility = NONE_IF_OMITTED
+    has_evidence: bool = NONE_IF_OMITTED
+    past_due: bool = NONE_IF_OMITTED
+    submission_count: int = NONE_IF_OMITTED
+    submission_method: Literal["manual", "not_submitted", "smart_disputes"] | str = NONE_IF_OMITTED
 
 
 class DisputePaymentMethodDetails(StripeObject):
@@ -97,7 +97,7 @@ class DisputePaymentMethodDetails(StripeObject):
     card: DisputePaymentMethodDetailsCard | None = None
     klarna: DisputePaymentMethodDetailsKlarna | None = None
     paypal: DisputePaymentMethodDetailsPaypal | None = None
-    type: Literal["amazon_pay", "card", "klarna", "paypal"] | str = ALWAYS_SENT
+    type: Literal["amazon_pay", "card", "klarna", "paypal"] | str = NONE_IF_OMITTED
 
 
 class DisputeEvidenceAppeal(StripeObject):
@@ -121,9 +121,9 @@ class DisputePaymentMethodDetailsAmazonPay(StripeObject):
 
 
 class DisputePaymentMethodDetailsCard(StripeObject):
-    brand: str = ALWAYS_SENT
-    case_type: Literal["block", "chargeback", "compliance", "inquiry", "resolution"] | str = ALWAYS_SENT
-    network: str = ALWAYS_SENT
+    brand: str = NONE_IF_OMITTED
+    case_type: Literal["block", "chargeback", "compliance", "inquiry", "resolution"] | str = NONE_IF_OMITTED
+    network: str = NONE_IF_OMITTED
     network_reason_code: str | None = None
 
 
@@ -143,22 +143,22 @@ class DisputeEvidenceAppealCard(StripeObject):
 
 
 class DisputeEvidenceEnhancedEvidenceMastercardCompliance(StripeObject):
-    fee_acknowledged: bool = ALWAYS_SENT
+    fee_acknowledged: bool = NONE_IF_OMITTED
 
 
 class DisputeEvidenceEnhancedEvidenceVisaCompellingEvidence3(StripeObject):
     disputed_transaction: DisputeEvidenceEnhancedEvidenceVisaCompellingEvidence3DisputedTransaction | None = None
     prior_undisputed_transactions: list[
         DisputeEvidenceEnhancedEvidenceVisaCompellingEvidence3PriorUndisputedTransaction
-    ] = ALWAYS_SENT
+    ] = NONE_IF_OMITTED
 
 
 class DisputeEvidenceEnhancedEvidenceVisaCompliance(StripeObject):
-    fee_acknowledged: bool = ALWAYS_SENT
+    fee_acknowledged: bool = NONE_IF_OMITTED
 
 
 class DisputeEvidenceDetailsEnhancedEligibilityMastercardCompliance(StripeObject):
-    status: Literal["fee_acknowledged", "requires_fee_acknowledgement"] = ALWAYS_SENT
+    status: Literal["fee_acknowledged", "requires_fee_acknowledgement"] = NONE_IF_OMITTED
 
 
 class DisputeEvidenceDetailsEnhancedEligibilityVisaCompellingEvidence3(StripeObject):
@@ -171,12 +171,12 @@ class DisputeEvidenceDetailsEnhancedEligibilityVisaCompellingEvidence3(StripeObj
             "missing_prior_undisputed_transactions",
         ]
         | str
-    ] = ALWAYS_SENT
-    status: Literal["not_qualified", "qualified", "requires_action"] | str = ALWAYS_SENT
+    ] = NONE_IF_OMITTED
+    status: Literal["not_qualified", "qualified", "requires_action"] | str = NONE_IF_OMITTED
 
 
 class DisputeEvidenceDetailsEnhancedEligibilityVisaCompliance(StripeObject):
-    status: Literal["fee_acknowledged", "requires_fee_acknowledgement"] | str = ALWAYS_SENT
+    status: Literal["fee_acknowledged", "requires_fee_acknowledgement"] | str = NONE_IF_OMITTED
 
 
 class DisputeEvidenceEnhancedEvidenceVisaCompellingEvidence3DisputedTransaction(StripeObject):
@@ -193,7 +193,7 @@ class DisputeEvidenceEnhancedEvidenceVisaCompellingEvidence3DisputedTransaction(
 
 
 class DisputeEvidenceEnhancedEvidenceVisaCompellingEvidence3PriorUndisputedTransaction(StripeObject):
-    charge: str = ALWAYS_SENT
+    charge: str = NONE_IF_OMITTED
     customer_account_id: str | None = None
     customer_device_fingerprint: str | None = None
     customer_device_id: str | None = None

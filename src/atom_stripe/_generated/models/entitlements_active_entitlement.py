@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class EntitlementsActiveEntitlement(StripeObject):
     """An active entitlement describes access to a feature for a customer."""
 
-    feature: str | EntitlementsFeature = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    lookup_key: str = ALWAYS_SENT
-    object: Literal["entitlements.active_entitlement"] = ALWAYS_SENT
+    feature: str | EntitlementsFeature = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    lookup_key: str = NONE_IF_OMITTED
+    object: Literal["entitlements.active_entitlement"] = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

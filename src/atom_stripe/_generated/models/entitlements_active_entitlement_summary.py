@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
 from ..._pagination import Page
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class EntitlementsActiveEntitlementSummary(StripeObject):
     """A summary of a customer's active entitlements."""
 
-    customer: str = ALWAYS_SENT
-    entitlements: Page[EntitlementsActiveEntitlement] = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    object: Literal["entitlements.active_entitlement_summary"] = ALWAYS_SENT
+    customer: str = NONE_IF_OMITTED
+    entitlements: Page[EntitlementsActiveEntitlement] = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["entitlements.active_entitlement_summary"] = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

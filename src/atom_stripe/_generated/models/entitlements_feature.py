@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class EntitlementsFeature(StripeObject):
     """A feature represents a monetizable ability or functionality in your system."""
 
-    active: bool = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    lookup_key: str = ALWAYS_SENT
-    metadata: dict[str, str] = ALWAYS_SENT
-    name: str = ALWAYS_SENT
-    object: Literal["entitlements.feature"] = ALWAYS_SENT
+    active: bool = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    lookup_key: str = NONE_IF_OMITTED
+    metadata: dict[str, str] = NONE_IF_OMITTED
+    name: str = NONE_IF_OMITTED
+    object: Literal["entitlements.feature"] = NONE_IF_OMITTED

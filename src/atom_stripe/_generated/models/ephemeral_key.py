@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class EphemeralKey(StripeObject):
     """Ephemeral keys give the SDKs (like Stripe's mobile SDKs and Issuing Elements) temporary, scoped access to a
     specific."""
 
-    created: int = ALWAYS_SENT
-    expires: int = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    object: Literal["ephemeral_key"] = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    expires: int = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["ephemeral_key"] = NONE_IF_OMITTED
     secret: str | None = None

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class ExchangeRate(StripeObject):
     """[Deprecated] The `ExchangeRate` APIs are deprecated. Please use the [FX Quotes
     API](https://docs.stripe.com/payments/currencies/localize-prices/fx-quotes-api) instead."""
 
-    id: str = ALWAYS_SENT
-    object: Literal["exchange_rate"] = ALWAYS_SENT
-    rates: dict[str, float] = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    object: Literal["exchange_rate"] = NONE_IF_OMITTED
+    rates: dict[str, float] = NONE_IF_OMITTED

@@ -5,20 +5,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
 from ..._pagination import Page
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class File(StripeObject):
     """This object represents files hosted on Stripe's servers. You can upload."""
 
-    created: int = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
     expires_at: int | None = None
     filename: str | None = None
-    id: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
     links: Page[FileLink] | None = None
-    object: Literal["file"] = ALWAYS_SENT
+    object: Literal["file"] = NONE_IF_OMITTED
     purpose: (
         Literal[
             "account_requirement",
@@ -44,8 +44,8 @@ class File(StripeObject):
             "terminal_wifi_private_key",
         ]
         | str
-    ) = ALWAYS_SENT
-    size: int = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
+    size: int = NONE_IF_OMITTED
     title: str | None = None
     type: str | None = None
     url: str | None = None

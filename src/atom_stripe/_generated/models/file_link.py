@@ -5,21 +5,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class FileLink(StripeObject):
     """To share the contents of a `File` object with non-Stripe users, you can."""
 
-    created: int = ALWAYS_SENT
-    expired: bool = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    expired: bool = NONE_IF_OMITTED
     expires_at: int | None = None
-    file: str | File = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    metadata: dict[str, str] = ALWAYS_SENT
-    object: Literal["file_link"] = ALWAYS_SENT
+    file: str | File = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    metadata: dict[str, str] = NONE_IF_OMITTED
+    object: Literal["file_link"] = NONE_IF_OMITTED
     url: str | None = None
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class FinancialConnectionsAccount(StripeObject):
@@ -17,24 +17,24 @@ class FinancialConnectionsAccount(StripeObject):
     account_numbers: list[FinancialConnectionsAccountAccountNumber] | None = None
     balance: FinancialConnectionsAccountBalance | None = None
     balance_refresh: FinancialConnectionsAccountBalanceRefresh | None = None
-    category: Literal["cash", "credit", "investment", "other"] | str = ALWAYS_SENT
-    created: int = ALWAYS_SENT
+    category: Literal["cash", "credit", "investment", "other"] | str = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
     display_name: str | None = None
-    id: str = ALWAYS_SENT
-    institution_name: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    institution_name: str = NONE_IF_OMITTED
     last4: str | None = None
-    livemode: bool = ALWAYS_SENT
-    object: Literal["financial_connections.account"] = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["financial_connections.account"] = NONE_IF_OMITTED
     ownership: str | FinancialConnectionsAccountOwnership | None = None
     ownership_refresh: FinancialConnectionsAccountOwnershipRefresh | None = None
     permissions: list[Literal["balances", "ownership", "payment_method", "transactions"] | str] | None = None
-    status: Literal["active", "disconnected", "inactive"] | str = ALWAYS_SENT
+    status: Literal["active", "disconnected", "inactive"] | str = NONE_IF_OMITTED
     status_details: FinancialConnectionsAccountStatusDetails | None = None
     subcategory: Literal["checking", "credit_card", "line_of_credit", "mortgage", "other", "savings"] | str = (
-        ALWAYS_SENT
+        NONE_IF_OMITTED
     )
     subscriptions: list[Literal["transactions"]] | None = None
-    supported_payment_method_types: list[Literal["link", "us_bank_account"] | str] = ALWAYS_SENT
+    supported_payment_method_types: list[Literal["link", "us_bank_account"] | str] = NONE_IF_OMITTED
     transaction_refresh: FinancialConnectionsAccountTransactionRefresh | None = None
 
 
@@ -42,34 +42,34 @@ class FinancialConnectionsAccountAccountHolder(StripeObject):
     account: str | Account | None = None
     customer: str | Customer | None = None
     customer_account: str | None = None
-    type: Literal["account", "customer"] | str = ALWAYS_SENT
+    type: Literal["account", "customer"] | str = NONE_IF_OMITTED
 
 
 class FinancialConnectionsAccountAccountNumber(StripeObject):
     expected_expiry_date: int | None = None
-    identifier_type: Literal["account_number", "tokenized_account_number"] | str = ALWAYS_SENT
-    status: Literal["deactivated", "expired", "pending", "transactable"] | str = ALWAYS_SENT
-    supported_networks: list[Literal["ach"]] = ALWAYS_SENT
+    identifier_type: Literal["account_number", "tokenized_account_number"] | str = NONE_IF_OMITTED
+    status: Literal["deactivated", "expired", "pending", "transactable"] | str = NONE_IF_OMITTED
+    supported_networks: list[Literal["ach"]] = NONE_IF_OMITTED
 
 
 class FinancialConnectionsAccountBalance(StripeObject):
-    as_of: int = ALWAYS_SENT
+    as_of: int = NONE_IF_OMITTED
     cash: FinancialConnectionsAccountBalanceCash | None = None
     credit: FinancialConnectionsAccountBalanceCredit | None = None
-    current: dict[str, int] = ALWAYS_SENT
-    type: Literal["cash", "credit"] | str = ALWAYS_SENT
+    current: dict[str, int] = NONE_IF_OMITTED
+    type: Literal["cash", "credit"] | str = NONE_IF_OMITTED
 
 
 class FinancialConnectionsAccountBalanceRefresh(StripeObject):
-    last_attempted_at: int = ALWAYS_SENT
+    last_attempted_at: int = NONE_IF_OMITTED
     next_refresh_available_at: int | None = None
-    status: Literal["failed", "pending", "succeeded"] | str = ALWAYS_SENT
+    status: Literal["failed", "pending", "succeeded"] | str = NONE_IF_OMITTED
 
 
 class FinancialConnectionsAccountOwnershipRefresh(StripeObject):
-    last_attempted_at: int = ALWAYS_SENT
+    last_attempted_at: int = NONE_IF_OMITTED
     next_refresh_available_at: int | None = None
-    status: Literal["failed", "pending", "succeeded"] | str = ALWAYS_SENT
+    status: Literal["failed", "pending", "succeeded"] | str = NONE_IF_OMITTED
 
 
 class FinancialConnectionsAccountStatusDetails(StripeObject):
@@ -77,10 +77,10 @@ class FinancialConnectionsAccountStatusDetails(StripeObject):
 
 
 class FinancialConnectionsAccountTransactionRefresh(StripeObject):
-    id: str = ALWAYS_SENT
-    last_attempted_at: int = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    last_attempted_at: int = NONE_IF_OMITTED
     next_refresh_available_at: int | None = None
-    status: Literal["failed", "pending", "succeeded"] | str = ALWAYS_SENT
+    status: Literal["failed", "pending", "succeeded"] | str = NONE_IF_OMITTED
 
 
 class FinancialConnectionsAccountBalanceCash(StripeObject):
@@ -92,9 +92,9 @@ class FinancialConnectionsAccountBalanceCredit(StripeObject):
 
 
 class FinancialConnectionsAccountStatusDetailsActive(StripeObject):
-    action: Literal["none", "relink_required"] | str = ALWAYS_SENT
-    cause: Literal["access_expired", "institution_requirement", "unspecified"] | str = ALWAYS_SENT
-    expected_deactivation_date: int = ALWAYS_SENT
+    action: Literal["none", "relink_required"] | str = NONE_IF_OMITTED
+    cause: Literal["access_expired", "institution_requirement", "unspecified"] | str = NONE_IF_OMITTED
+    expected_deactivation_date: int = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class FinancialConnectionsAccountOwner(StripeObject):
     """Describes an owner of an account."""
 
     email: str | None = None
-    id: str = ALWAYS_SENT
-    name: str = ALWAYS_SENT
-    object: Literal["financial_connections.account_owner"] = ALWAYS_SENT
-    ownership: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    name: str = NONE_IF_OMITTED
+    object: Literal["financial_connections.account_owner"] = NONE_IF_OMITTED
+    ownership: str = NONE_IF_OMITTED
     phone: str | None = None
     raw_address: str | None = None
     refreshed_at: int | None = None

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
 from ..._pagination import Page
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class FinancialConnectionsAccountOwnership(StripeObject):
     """Describes a snapshot of the owners of an account at a particular point in time."""
 
-    created: int = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    object: Literal["financial_connections.account_ownership"] = ALWAYS_SENT
-    owners: Page[FinancialConnectionsAccountOwner] = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    object: Literal["financial_connections.account_ownership"] = NONE_IF_OMITTED
+    owners: Page[FinancialConnectionsAccountOwner] = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

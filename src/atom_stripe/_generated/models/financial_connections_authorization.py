@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class FinancialConnectionsAuthorization(StripeObject):
     """An Authorization represents the set of credentials used to connect a group of Financial Connections Accounts."""
 
-    id: str = ALWAYS_SENT
-    institution_name: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    object: Literal["financial_connections.authorization"] = ALWAYS_SENT
-    status: Literal["active", "inactive"] | str = ALWAYS_SENT
-    status_details: FinancialConnectionsAuthorizationStatusDetails = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    institution_name: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["financial_connections.authorization"] = NONE_IF_OMITTED
+    status: Literal["active", "inactive"] | str = NONE_IF_OMITTED
+    status_details: FinancialConnectionsAuthorizationStatusDetails = NONE_IF_OMITTED
 
 
 class FinancialConnectionsAuthorizationStatusDetails(StripeObject):
@@ -25,9 +25,9 @@ class FinancialConnectionsAuthorizationStatusDetails(StripeObject):
 
 
 class FinancialConnectionsAuthorizationStatusDetailsActive(StripeObject):
-    action: Literal["none", "relink_required"] | str = ALWAYS_SENT
-    expected_deactivation_date: int = ALWAYS_SENT
+    action: Literal["none", "relink_required"] | str = NONE_IF_OMITTED
+    expected_deactivation_date: int = NONE_IF_OMITTED
 
 
 class FinancialConnectionsAuthorizationStatusDetailsInactive(StripeObject):
-    action: Literal["none", "relink_required"] | str = ALWAYS_SENT
+    action: Literal["none", "relink_required"] | str = NONE_IF_OMITTED

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
 from ..._pagination import Page
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class FinancialConnectionsSession(StripeObject):
@@ -15,16 +15,16 @@ class FinancialConnectionsSession(StripeObject):
     lets your users link their accounts."""
 
     account_holder: FinancialConnectionsSessionAccountHolder | None = None
-    accounts: Page[FinancialConnectionsAccount] = ALWAYS_SENT
+    accounts: Page[FinancialConnectionsAccount] = NONE_IF_OMITTED
     bank_account_token: Token | None = None
     client_secret: str | None = None
     filters: FinancialConnectionsSessionFilters | None = None
-    id: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
     limits: FinancialConnectionsSessionLimits | None = None
-    livemode: bool = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
     manual_entry: FinancialConnectionsSessionManualEntry | None = None
-    object: Literal["financial_connections.session"] = ALWAYS_SENT
-    permissions: list[Literal["balances", "ownership", "payment_method", "transactions"] | str] = ALWAYS_SENT
+    object: Literal["financial_connections.session"] = NONE_IF_OMITTED
+    permissions: list[Literal["balances", "ownership", "payment_method", "transactions"] | str] = NONE_IF_OMITTED
     prefetch: list[Literal["balances", "ownership", "transactions"] | str] | None = None
     return_url: str | None = None
 
@@ -33,7 +33,7 @@ class FinancialConnectionsSessionAccountHolder(StripeObject):
     account: str | Account | None = None
     customer: str | Customer | None = None
     customer_account: str | None = None
-    type: Literal["account", "customer"] | str = ALWAYS_SENT
+    type: Literal["account", "customer"] | str = NONE_IF_OMITTED
 
 
 class FinancialConnectionsSessionFilters(StripeObject):
@@ -45,7 +45,7 @@ class FinancialConnectionsSessionFilters(StripeObject):
 
 
 class FinancialConnectionsSessionLimits(StripeObject):
-    accounts: int = ALWAYS_SENT
+    accounts: int = NONE_IF_OMITTED
 
 
 class FinancialConnectionsSessionManualEntry(StripeObject):

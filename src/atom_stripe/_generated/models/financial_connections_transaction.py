@@ -5,24 +5,24 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class FinancialConnectionsTransaction(StripeObject):
     """A Transaction represents a real transaction that affects a Financial Connections Account balance."""
 
-    account: str = ALWAYS_SENT
-    amount: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
-    description: str = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    object: Literal["financial_connections.transaction"] = ALWAYS_SENT
-    status: Literal["pending", "posted", "void"] | str = ALWAYS_SENT
-    status_transitions: FinancialConnectionsTransactionStatusTransitions = ALWAYS_SENT
-    transacted_at: int = ALWAYS_SENT
-    transaction_refresh: str = ALWAYS_SENT
-    updated: int = ALWAYS_SENT
+    account: str = NONE_IF_OMITTED
+    amount: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
+    description: str = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["financial_connections.transaction"] = NONE_IF_OMITTED
+    status: Literal["pending", "posted", "void"] | str = NONE_IF_OMITTED
+    status_transitions: FinancialConnectionsTransactionStatusTransitions = NONE_IF_OMITTED
+    transacted_at: int = NONE_IF_OMITTED
+    transaction_refresh: str = NONE_IF_OMITTED
+    updated: int = NONE_IF_OMITTED
 
 
 class FinancialConnectionsTransactionStatusTransitions(StripeObject):

@@ -5,21 +5,21 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class ForwardingRequest(StripeObject):
     """Instructs Stripe to make a request on your behalf using the destination URL. The destination URL."""
 
-    created: int = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
     metadata: dict[str, str] | None = None
-    object: Literal["forwarding.request"] = ALWAYS_SENT
-    payment_method: str = ALWAYS_SENT
+    object: Literal["forwarding.request"] = NONE_IF_OMITTED
+    payment_method: str = NONE_IF_OMITTED
     replacements: list[
         Literal["card_cvc", "card_expiry", "card_number", "cardholder_name", "request_signature"] | str
-    ] = ALWAYS_SENT
+    ] = NONE_IF_OMITTED
     request_context: ForwardingRequestRequestContext | None = None
     request_details: ForwardingRequestRequestDetails | None = None
     response_details: ForwardingRequestResponseDetails | None = None
@@ -27,27 +27,27 @@ class ForwardingRequest(StripeObject):
 
 
 class ForwardingRequestRequestContext(StripeObject):
-    destination_duration: int = ALWAYS_SENT
-    destination_ip_address: str = ALWAYS_SENT
+    destination_duration: int = NONE_IF_OMITTED
+    destination_ip_address: str = NONE_IF_OMITTED
 
 
 class ForwardingRequestRequestDetails(StripeObject):
-    body: str = ALWAYS_SENT
-    headers: list[ForwardingRequestRequestDetailsHeader] = ALWAYS_SENT
-    http_method: Literal["POST"] = ALWAYS_SENT
+    body: str = NONE_IF_OMITTED
+    headers: list[ForwardingRequestRequestDetailsHeader] = NONE_IF_OMITTED
+    http_method: Literal["POST"] = NONE_IF_OMITTED
 
 
 class ForwardingRequestResponseDetails(StripeObject):
-    body: str = ALWAYS_SENT
-    headers: list[ForwardingRequestResponseDetailsHeader] = ALWAYS_SENT
-    status: int = ALWAYS_SENT
+    body: str = NONE_IF_OMITTED
+    headers: list[ForwardingRequestResponseDetailsHeader] = NONE_IF_OMITTED
+    status: int = NONE_IF_OMITTED
 
 
 class ForwardingRequestRequestDetailsHeader(StripeObject):
-    name: str = ALWAYS_SENT
-    value: str = ALWAYS_SENT
+    name: str = NONE_IF_OMITTED
+    value: str = NONE_IF_OMITTED
 
 
 class ForwardingRequestResponseDetailsHeader(StripeObject):
-    name: str = ALWAYS_SENT
-    value: str = ALWAYS_SENT
+    name: str = NONE_IF_OMITTED
+    value: str = NONE_IF_OMITTED

@@ -5,23 +5,23 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class FundingInstructions(StripeObject):
     """Each customer has a [`balance`](https://docs.stripe.com/api/customers/object#customer_object-balance) that is."""
 
-    bank_transfer: FundingInstructionsBankTransfer = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
-    funding_type: Literal["bank_transfer"] = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    object: Literal["funding_instructions"] = ALWAYS_SENT
+    bank_transfer: FundingInstructionsBankTransfer = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
+    funding_type: Literal["bank_transfer"] = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["funding_instructions"] = NONE_IF_OMITTED
 
 
 class FundingInstructionsBankTransfer(StripeObject):
-    country: str = ALWAYS_SENT
-    financial_addresses: list[FundingInstructionsBankTransferFinancialAddress] = ALWAYS_SENT
-    type: Literal["eu_bank_transfer", "jp_bank_transfer"] | str = ALWAYS_SENT
+    country: str = NONE_IF_OMITTED
+    financial_addresses: list[FundingInstructionsBankTransferFinancialAddress] = NONE_IF_OMITTED
+    type: Literal["eu_bank_transfer", "jp_bank_transfer"] | str = NONE_IF_OMITTED
 
 
 class FundingInstructionsBankTransferFinancialAddress(StripeObject):
@@ -33,62 +33,64 @@ class FundingInstructionsBankTransferFinancialAddress(StripeObject):
         list[Literal["ach", "bacs", "chaps", "domestic_wire_us", "fps", "sepa", "spei", "swift", "zengin"] | str] | None
     ) = None
     swift: FundingInstructionsBankTransferFinancialAddressSwift | None = None
-    type: Literal["aba", "iban", "sort_code", "spei", "swift", "zengin"] | str = ALWAYS_SENT
+    type: Literal["aba", "iban", "sort_code", "spei", "swift", "zengin"] | str = NONE_IF_OMITTED
     zengin: FundingInstructionsBankTransferFinancialAddressZengin | None = None
 
 
 class FundingInstructionsBankTransferFinancialAddressAba(StripeObject):
-    account_holder_address: FundingInstructionsBankTransferFinancialAddressAbaAccountHolderAddress = ALWAYS_SENT
-    account_holder_name: str = ALWAYS_SENT
-    account_number: str = ALWAYS_SENT
-    account_type: str = ALWAYS_SENT
-    bank_address: FundingInstructionsBankTransferFinancialAddressAbaBankAddress = ALWAYS_SENT
-    bank_name: str = ALWAYS_SENT
-    routing_number: str = ALWAYS_SENT
+    account_holder_address: FundingInstructionsBankTransferFinancialAddressAbaAccountHolderAddress = NONE_IF_OMITTED
+    account_holder_name: str = NONE_IF_OMITTED
+    account_number: str = NONE_IF_OMITTED
+    account_type: str = NONE_IF_OMITTED
+    bank_address: FundingInstructionsBankTransferFinancialAddressAbaBankAddress = NONE_IF_OMITTED
+    bank_name: str = NONE_IF_OMITTED
+    routing_number: str = NONE_IF_OMITTED
 
 
 class FundingInstructionsBankTransferFinancialAddressIban(StripeObject):
-    account_holder_address: FundingInstructionsBankTransferFinancialAddressIbanAccountHolderAddress = ALWAYS_SENT
-    account_holder_name: str = ALWAYS_SENT
-    bank_address: FundingInstructionsBankTransferFinancialAddressIbanBankAddress = ALWAYS_SENT
-    bic: str = ALWAYS_SENT
-    country: str = ALWAYS_SENT
-    iban: str = ALWAYS_SENT
+    account_holder_address: FundingInstructionsBankTransferFinancialAddressIbanAccountHolderAddress = NONE_IF_OMITTED
+    account_holder_name: str = NONE_IF_OMITTED
+    bank_address: FundingInstructionsBankTransferFinancialAddressIbanBankAddress = NONE_IF_OMITTED
+    bic: str = NONE_IF_OMITTED
+    country: str = NONE_IF_OMITTED
+    iban: str = NONE_IF_OMITTED
 
 
 class FundingInstructionsBankTransferFinancialAddressSortCode(StripeObject):
-    account_holder_address: FundingInstructionsBankTransferFinancialAddressSortCodeAccountHolderAddress = ALWAYS_SENT
-    account_holder_name: str = ALWAYS_SENT
-    account_number: str = ALWAYS_SENT
-    bank_address: FundingInstructionsBankTransferFinancialAddressSortCodeBankAddress = ALWAYS_SENT
-    sort_code: str = ALWAYS_SENT
+    account_holder_address: FundingInstructionsBankTransferFinancialAddressSortCodeAccountHolderAddress = (
+        NONE_IF_OMITTED
+    )
+    account_holder_name: str = NONE_IF_OMITTED
+    account_number: str = NONE_IF_OMITTED
+    bank_address: FundingInstructionsBankTransferFinancialAddressSortCodeBankAddress = NONE_IF_OMITTED
+    sort_code: str = NONE_IF_OMITTED
 
 
 class FundingInstructionsBankTransferFinancialAddressSpei(StripeObject):
-    account_holder_address: FundingInstructionsBankTransferFinancialAddressSpeiAccountHolderAddress = ALWAYS_SENT
-    account_holder_name: str = ALWAYS_SENT
-    bank_address: FundingInstructionsBankTransferFinancialAddressSpeiBankAddress = ALWAYS_SENT
-    bank_code: str = ALWAYS_SENT
-    bank_name: str = ALWAYS_SENT
-    clabe: str = ALWAYS_SENT
+    account_holder_address: FundingInstructionsBankTransferFinancialAddressSpeiAccountHolderAddress = NONE_IF_OMITTED
+    account_holder_name: str = NONE_IF_OMITTED
+    bank_address: FundingInstructionsBankTransferFinancialAddressSpeiBankAddress = NONE_IF_OMITTED
+    bank_code: str = NONE_IF_OMITTED
+    bank_name: str = NONE_IF_OMITTED
+    clabe: str = NONE_IF_OMITTED
 
 
 class FundingInstructionsBankTransferFinancialAddressSwift(StripeObject):
-    account_holder_address: FundingInstructionsBankTransferFinancialAddressSwiftAccountHolderAddress = ALWAYS_SENT
-    account_holder_name: str = ALWAYS_SENT
-    account_number: str = ALWAYS_SENT
-    account_type: str = ALWAYS_SENT
-    bank_address: FundingInstructionsBankTransferFinancialAddressSwiftBankAddress = ALWAYS_SENT
-    bank_name: str = ALWAYS_SENT
-    swift_code: str = ALWAYS_SENT
+    account_holder_address: FundingInstructionsBankTransferFinancialAddressSwiftAccountHolderAddress = NONE_IF_OMITTED
+    account_holder_name: str = NONE_IF_OMITTED
+    account_number: str = NONE_IF_OMITTED
+    account_type: str = NONE_IF_OMITTED
+    bank_address: FundingInstructionsBankTransferFinancialAddressSwiftBankAddress = NONE_IF_OMITTED
+    bank_name: str = NONE_IF_OMITTED
+    swift_code: str = NONE_IF_OMITTED
 
 
 class FundingInstructionsBankTransferFinancialAddressZengin(StripeObject):
-    account_holder_address: FundingInstructionsBankTransferFinancialAddressZenginAccountHolderAddress = ALWAYS_SENT
+    account_holder_address: FundingInstructionsBankTransferFinancialAddressZenginAccountHolderAddress = NONE_IF_OMITTED
     account_holder_name: str | None = None
     account_number: str | None = None
     account_type: str | None = None
-    bank_address: FundingInstructionsBankTransferFinancialAddressZenginBankAddress = ALWAYS_SENT
+    bank_address: FundingInstructionsBankTransferFinancialAddressZenginBankAddress = NONE_IF_OMITTED
     bank_code: str | None = None
     bank_name: str | None = None
     branch_code: str | None = None

@@ -5,24 +5,24 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class IdentityVerificationReport(StripeObject):
     """A VerificationReport is the result of an attempt to collect and verify data from a user."""
 
     client_reference_id: str | None = None
-    created: int = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
     document: IdentityVerificationReportDocument | None = None
     email: IdentityVerificationReportEmail | None = None
-    id: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
     id_number: IdentityVerificationReportIdNumber | None = None
-    livemode: bool = ALWAYS_SENT
-    object: Literal["identity.verification_report"] = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["identity.verification_report"] = NONE_IF_OMITTED
     options: IdentityVerificationReportOptions | None = None
     phone: IdentityVerificationReportPhone | None = None
     selfie: IdentityVerificationReportSelfie | None = None
-    type: Literal["document", "id_number", "verification_flow"] | str = ALWAYS_SENT
+    type: Literal["document", "id_number", "verification_flow"] | str = NONE_IF_OMITTED
     verification_flow: str | None = None
     verification_session: str | None = None
 
@@ -39,7 +39,7 @@ class IdentityVerificationReportDocument(StripeObject):
     last_name: str | None = None
     number: str | None = None
     sex: Literal["[redacted]", "female", "male", "unknown"] | str | None = None
-    status: Literal["unverified", "verified"] | str = ALWAYS_SENT
+    status: Literal["unverified", "verified"] | str = NONE_IF_OMITTED
     type: Literal["driving_license", "id_card", "passport"] | str | None = None
     unparsed_place_of_birth: str | None = None
     unparsed_sex: str | None = None
@@ -48,7 +48,7 @@ class IdentityVerificationReportDocument(StripeObject):
 class IdentityVerificationReportEmail(StripeObject):
     email: str | None = None
     error: IdentityVerificationReportEmailError | None = None
-    status: Literal["unverified", "verified"] | str = ALWAYS_SENT
+    status: Literal["unverified", "verified"] | str = NONE_IF_OMITTED
 
 
 class IdentityVerificationReportIdNumber(StripeObject):
@@ -58,7 +58,7 @@ class IdentityVerificationReportIdNumber(StripeObject):
     id_number: str | None = None
     id_number_type: Literal["br_cpf", "sg_nric", "us_ssn"] | str | None = None
     last_name: str | None = None
-    status: Literal["unverified", "verified"] | str = ALWAYS_SENT
+    status: Literal["unverified", "verified"] | str = NONE_IF_OMITTED
 
 
 class IdentityVerificationReportOptions(StripeObject):
@@ -69,14 +69,14 @@ class IdentityVerificationReportOptions(StripeObject):
 class IdentityVerificationReportPhone(StripeObject):
     error: IdentityVerificationReportPhoneError | None = None
     phone: str | None = None
-    status: Literal["unverified", "verified"] | str = ALWAYS_SENT
+    status: Literal["unverified", "verified"] | str = NONE_IF_OMITTED
 
 
 class IdentityVerificationReportSelfie(StripeObject):
     document: str | None = None
     error: IdentityVerificationReportSelfieError | None = None
     selfie: str | None = None
-    status: Literal["unverified", "verified"] | str = ALWAYS_SENT
+    status: Literal["unverified", "verified"] | str = NONE_IF_OMITTED
 
 
 class IdentityVerificationReportDocumentAddress(StripeObject):

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class IdentityVerificationSession(StripeObject):
@@ -14,21 +14,21 @@ class IdentityVerificationSession(StripeObject):
 
     client_reference_id: str | None = None
     client_secret: str | None = None
-    created: int = ALWAYS_SENT
-    id: str = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
     last_error: IdentityVerificationSessionLastError | None = None
     last_verification_report: str | IdentityVerificationReport | None = None
-    livemode: bool = ALWAYS_SENT
-    metadata: dict[str, str] = ALWAYS_SENT
-    object: Literal["identity.verification_session"] = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
+    metadata: dict[str, str] = NONE_IF_OMITTED
+    object: Literal["identity.verification_session"] = NONE_IF_OMITTED
     options: IdentityVerificationSessionOptions | None = None
     provided_details: IdentityVerificationSessionProvidedDetails | None = None
     redaction: IdentityVerificationSessionRedaction | None = None
     related_customer: str | None = None
     related_customer_account: str | None = None
     related_person: IdentityVerificationSessionRelatedPerson | None = None
-    status: Literal["canceled", "processing", "requires_input", "verified"] | str = ALWAYS_SENT
-    type: Literal["document", "id_number", "verification_flow"] | str = ALWAYS_SENT
+    status: Literal["canceled", "processing", "requires_input", "verified"] | str = NONE_IF_OMITTED
+    type: Literal["document", "id_number", "verification_flow"] | str = NONE_IF_OMITTED
     url: str | None = None
     verification_flow: str | None = None
     verified_outputs: IdentityVerificationSessionVerifiedOutputs | None = None
@@ -77,12 +77,12 @@ class IdentityVerificationSessionProvidedDetails(StripeObject):
 
 
 class IdentityVerificationSessionRedaction(StripeObject):
-    status: Literal["processing", "redacted", "validated"] | str = ALWAYS_SENT
+    status: Literal["processing", "redacted", "validated"] | str = NONE_IF_OMITTED
 
 
 class IdentityVerificationSessionRelatedPerson(StripeObject):
-    account: str = ALWAYS_SENT
-    person: str = ALWAYS_SENT
+    account: str = NONE_IF_OMITTED
+    person: str = NONE_IF_OMITTED
 
 
 class IdentityVerificationSessionVerifiedOutputs(StripeObject):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import DeletedObject, lazy_model
 from ..._pagination import Page
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import DeletedObject, lazy_model
 
 
 class Invoice(StripeObject):
@@ -16,17 +16,17 @@ class Invoice(StripeObject):
     account_country: str | None = None
     account_name: str | None = None
     account_tax_ids: list[str | TaxId] | None = None
-    amount_due: int = ALWAYS_SENT
-    amount_overpaid: int = ALWAYS_SENT
-    amount_paid: int = ALWAYS_SENT
+    amount_due: int = NONE_IF_OMITTED
+    amount_overpaid: int = NONE_IF_OMITTED
+    amount_paid: int = NONE_IF_OMITTED
     amount_paid_off_stripe: int | None = None
-    amount_remaining: int = ALWAYS_SENT
-    amount_shipping: int = ALWAYS_SENT
+    amount_remaining: int = NONE_IF_OMITTED
+    amount_shipping: int = NONE_IF_OMITTED
     application: str | Application | None = None
-    attempt_count: int = ALWAYS_SENT
-    attempted: bool = ALWAYS_SENT
+    attempt_count: int = NONE_IF_OMITTED
+    attempted: bool = NONE_IF_OMITTED
     auto_advance: bool | None = None
-    automatic_tax: InvoiceAutomaticTax = ALWAYS_SENT
+    automatic_tax: InvoiceAutomaticTax = NONE_IF_OMITTED
     automatically_finalizes_at: int | None = None
     billing_reason: (
         Literal[
@@ -43,10 +43,10 @@ class Invoice(StripeObject):
         | str
         | None
     ) = None
-    collection_method: Literal["charge_automatically", "send_invoice"] | str = ALWAYS_SENT
+    collection_method: Literal["charge_automatically", "send_invoice"] | str = NONE_IF_OMITTED
     confirmation_secret: InvoiceConfirmationSecret | None = None
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     custom_fields: list[InvoiceCustomField] | None = None
     customer: str | Customer | None = None
     customer_account: str | None = None
@@ -59,50 +59,50 @@ class Invoice(StripeObject):
     customer_tax_ids: list[InvoiceCustomerTaxId] | None = None
     default_payment_method: str | PaymentMethod | None = None
     default_source: str | Account | BankAccount | Card | Source | None = None
-    default_tax_rates: list[TaxRate] = ALWAYS_SENT
+    default_tax_rates: list[TaxRate] = NONE_IF_OMITTED
     deleted: Literal[True] | None = None
     description: str | None = None
-    discounts: list[str | Discount] = ALWAYS_SENT
+    discounts: list[str | Discount] = NONE_IF_OMITTED
     due_date: int | None = None
     effective_at: int | None = None
     ending_balance: int | None = None
     footer: str | None = None
     from_invoice: InvoiceFromInvoice | None = None
     hosted_invoice_url: str | None = None
-    id: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
     invoice_pdf: str | None = None
-    issuer: InvoiceIssuer = ALWAYS_SENT
+    issuer: InvoiceIssuer = NONE_IF_OMITTED
     last_finalization_error: InvoiceLastFinalizationError | None = None
     latest_revision: str | Invoice | None = None
-    lines: Page[InvoiceLineItem] = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
+    lines: Page[InvoiceLineItem] = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
     metadata: dict[str, str] | None = None
     next_payment_attempt: int | None = None
     number: str | None = None
-    object: Literal["invoice"] = ALWAYS_SENT
+    object: Literal["invoice"] = NONE_IF_OMITTED
     on_behalf_of: str | Account | None = None
     parent: InvoiceParent | None = None
-    payment_settings: InvoicePaymentSettings = ALWAYS_SENT
+    payment_settings: InvoicePaymentSettings = NONE_IF_OMITTED
     payments: Page[InvoicePayment] | None = None
-    period_end: int = ALWAYS_SENT
-    period_start: int = ALWAYS_SENT
-    post_payment_credit_notes_amount: int = ALWAYS_SENT
-    pre_payment_credit_notes_amount: int = ALWAYS_SENT
+    period_end: int = NONE_IF_OMITTED
+    period_start: int = NONE_IF_OMITTED
+    post_payment_credit_notes_amount: int = NONE_IF_OMITTED
+    pre_payment_credit_notes_amount: int = NONE_IF_OMITTED
     receipt_number: str | None = None
     rendering: InvoiceRendering | None = None
     shipping_cost: InvoiceShippingCost | None = None
     shipping_details: InvoiceShippingDetails | None = None
-    starting_balance: int = ALWAYS_SENT
+    starting_balance: int = NONE_IF_OMITTED
     statement_descriptor: str | None = None
     status: Literal["draft", "open", "paid", "uncollectible", "void"] | str | None = None
     status_details: InvoiceStatusDetails | None = None
-    status_transitions: InvoiceStatusTransitions = ALWAYS_SENT
+    status_transitions: InvoiceStatusTransitions = NONE_IF_OMITTED
     subscription: Any = None
-    subtotal: int = ALWAYS_SENT
+    subtotal: int = NONE_IF_OMITTED
     subtotal_excluding_tax: int | None = None
     test_clock: str | TestHelpersTestClock | None = None
     threshold_reason: InvoiceThresholdReason | None = None
-    total: int = ALWAYS_SENT
+    total: int = NONE_IF_OMITTED
     total_discount_amounts: list[InvoiceTotalDiscountAmount] | None = None
     total_excluding_tax: int | None = None
     total_pretax_credit_amounts: list[InvoiceTotalPretaxCreditAmount] | None = None
@@ -112,20 +112,20 @@ class Invoice(StripeObject):
 
 class InvoiceAutomaticTax(StripeObject):
     disabled_reason: Literal["finalization_requires_location_inputs", "finalization_system_error"] | str | None = None
-    enabled: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
     liability: InvoiceAutomaticTaxLiability | None = None
     provider: str | None = None
     status: Literal["complete", "failed", "requires_location_inputs"] | str | None = None
 
 
 class InvoiceConfirmationSecret(StripeObject):
-    client_secret: str = ALWAYS_SENT
-    type: str = ALWAYS_SENT
+    client_secret: str = NONE_IF_OMITTED
+    type: str = NONE_IF_OMITTED
 
 
 class InvoiceCustomField(StripeObject):
-    name: str = ALWAYS_SENT
-    value: str = ALWAYS_SENT
+    name: str = NONE_IF_OMITTED
+    value: str = NONE_IF_OMITTED
 
 
 class InvoiceCustomerAddress(StripeObject):
@@ -286,18 +286,18 @@ class InvoiceCustomerTaxId(StripeObject):
             "zw_tin",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
     value: str | None = None
 
 
 class InvoiceFromInvoice(StripeObject):
-    action: str = ALWAYS_SENT
-    invoice: str | Invoice = ALWAYS_SENT
+    action: str = NONE_IF_OMITTED
+    invoice: str | Invoice = NONE_IF_OMITTED
 
 
 class InvoiceIssuer(StripeObject):
     account: str | Account | None = None
-    type: Literal["account", "self"] | str = ALWAYS_SENT
+    type: Literal["account", "self"] | str = NONE_IF_OMITTED
 
 
 class InvoiceLastFinalizationError(StripeObject):
@@ -530,13 +530,13 @@ class InvoiceLastFinalizationError(StripeObject):
     request_log_url: str | None = None
     setup_intent: SetupIntent | None = None
     source: Account | BankAccount | Card | Source | None = None
-    type: Literal["api_error", "card_error", "idempotency_error", "invalid_request_error"] | str = ALWAYS_SENT
+    type: Literal["api_error", "card_error", "idempotency_error", "invalid_request_error"] | str = NONE_IF_OMITTED
 
 
 class InvoiceParent(StripeObject):
     quote_details: InvoiceParentQuoteDetails | None = None
     subscription_details: InvoiceParentSubscriptionDetails | None = None
-    type: Literal["quote_details", "subscription_details"] | str = ALWAYS_SENT
+    type: Literal["quote_details", "subscription_details"] | str = NONE_IF_OMITTED
 
 
 class InvoicePaymentSettings(StripeObject):
@@ -611,9 +611,9 @@ class InvoiceRendering(StripeObject):
 
 
 class InvoiceShippingCost(StripeObject):
-    amount_subtotal: int = ALWAYS_SENT
-    amount_tax: int = ALWAYS_SENT
-    amount_total: int = ALWAYS_SENT
+    amount_subtotal: int = NONE_IF_OMITTED
+    amount_tax: int = NONE_IF_OMITTED
+    amount_total: int = NONE_IF_OMITTED
     shipping_rate: str | ShippingRate | None = None
     taxes: list[InvoiceShippingCostTax] | None = None
 
@@ -639,24 +639,24 @@ class InvoiceStatusTransitions(StripeObject):
 
 class InvoiceThresholdReason(StripeObject):
     amount_gte: int | None = None
-    item_reasons: list[InvoiceThresholdReasonItemReason] = ALWAYS_SENT
+    item_reasons: list[InvoiceThresholdReasonItemReason] = NONE_IF_OMITTED
 
 
 class InvoiceTotalDiscountAmount(StripeObject):
-    amount: int = ALWAYS_SENT
-    discount: str | Discount = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    discount: str | Discount = NONE_IF_OMITTED
 
 
 class InvoiceTotalPretaxCreditAmount(StripeObject):
-    amount: int = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
     credit_balance_transaction: str | BillingCreditBalanceTransaction | None = None
     discount: str | Discount | None = None
-    type: Literal["credit_balance_transaction", "discount"] | str = ALWAYS_SENT
+    type: Literal["credit_balance_transaction", "discount"] | str = NONE_IF_OMITTED
 
 
 class InvoiceTotalTax(StripeObject):
-    amount: int = ALWAYS_SENT
-    tax_behavior: Literal["exclusive", "inclusive"] | str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    tax_behavior: Literal["exclusive", "inclusive"] | str = NONE_IF_OMITTED
     tax_rate_details: InvoiceTotalTaxTaxRateDetails | None = None
     taxability_reason: (
         Literal[
@@ -678,14 +678,14 @@ class InvoiceTotalTax(StripeObject):
             "zero_rated",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
     taxable_amount: int | None = None
-    type: Literal["tax_rate_details"] = ALWAYS_SENT
+    type: Literal["tax_rate_details"] = NONE_IF_OMITTED
 
 
 class InvoiceAutomaticTaxLiability(StripeObject):
     account: str | Account | None = None
-    type: Literal["account", "self"] | str = ALWAYS_SENT
+    type: Literal["account", "self"] | str = NONE_IF_OMITTED
 
 
 class InvoiceCustomerShippingAddress(StripeObject):
@@ -698,12 +698,12 @@ class InvoiceCustomerShippingAddress(StripeObject):
 
 
 class InvoiceParentQuoteDetails(StripeObject):
-    quote: str = ALWAYS_SENT
+    quote: str = NONE_IF_OMITTED
 
 
 class InvoiceParentSubscriptionDetails(StripeObject):
     metadata: dict[str, str] | None = None
-    subscription: str | Subscription = ALWAYS_SENT
+    subscription: str | Subscription = NONE_IF_OMITTED
     subscription_proration_date: int | None = None
 
 
@@ -727,8 +727,8 @@ class InvoiceRenderingPdf(StripeObject):
 
 
 class InvoiceShippingCostTax(StripeObject):
-    amount: int = ALWAYS_SENT
-    rate: TaxRate = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    rate: TaxRate = NONE_IF_OMITTED
     taxability_reason: (
         Literal[
             "customer_exempt",
@@ -777,12 +777,12 @@ class InvoiceStatusDetailsUncollectible(StripeObject):
 
 
 class InvoiceThresholdReasonItemReason(StripeObject):
-    line_item_ids: list[str] = ALWAYS_SENT
-    usage_gte: int = ALWAYS_SENT
+    line_item_ids: list[str] = NONE_IF_OMITTED
+    usage_gte: int = NONE_IF_OMITTED
 
 
 class InvoiceTotalTaxTaxRateDetails(StripeObject):
-    tax_rate: str = ALWAYS_SENT
+    tax_rate: str = NONE_IF_OMITTED
 
 
 class InvoicePaymentSettingsPaymentMethodOptionsAcssDebit(StripeObject):
@@ -791,7 +791,7 @@ class InvoicePaymentSettingsPaymentMethodOptionsAcssDebit(StripeObject):
 
 
 class InvoicePaymentSettingsPaymentMethodOptionsBancontact(StripeObject):
-    preferred_language: Literal["de", "en", "fr", "nl"] | str = ALWAYS_SENT
+    preferred_language: Literal["de", "en", "fr", "nl"] | str = NONE_IF_OMITTED
 
 
 class InvoicePaymentSettingsPaymentMethodOptionsBillie(StripeObject):
@@ -923,7 +923,7 @@ class InvoicePaymentSettingsPaymentMethodOptionsBillieCompanyDetailsRegisteredAd
 
 
 class InvoicePaymentSettingsPaymentMethodOptionsCustomerBalanceBankTransferEuBankTransfer(StripeObject):
-    country: Literal["BE", "DE", "ES", "FR", "IE", "NL"] | str = ALWAYS_SENT
+    country: Literal["BE", "DE", "ES", "FR", "IE", "NL"] | str = NONE_IF_OMITTED
 
 
 class InvoicePaymentSettingsPaymentMethodOptionsUsBankAccountFinancialConnectionsFilters(StripeObject):

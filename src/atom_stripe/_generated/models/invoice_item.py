@@ -6,8 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import DeletedObject, lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import DeletedObject, lazy_model
 
 
 class InvoiceItem(StripeObject):
@@ -16,83 +16,83 @@ class InvoiceItem(StripeObject):
     line item](https://docs.stripe.com/api/invoices/line_item) within
     [invoice.lines](https://docs.stripe.com/api/invoices/object#invoice_object-lines)."""
 
-    amount: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
-    customer: str | Customer = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
+    customer: str | Customer = NONE_IF_OMITTED
     customer_account: str | None = None
-    date: int = ALWAYS_SENT
+    date: int = NONE_IF_OMITTED
     deleted: Literal[True] | None = None
     description: str | None = None
-    discountable: bool = ALWAYS_SENT
+    discountable: bool = NONE_IF_OMITTED
     discounts: list[str | Discount] | None = None
     frozen_fields: list[Literal["discounts", "pricing", "quantity"] | str] | None = None
-    id: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
     invoice: str | Invoice | None = None
     invoicing_rules: list[InvoiceItemInvoicingRule] | None = None
-    livemode: bool = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
     metadata: dict[str, str] | None = None
     net_amount: int | None = None
-    object: Literal["invoiceitem"] = ALWAYS_SENT
+    object: Literal["invoiceitem"] = NONE_IF_OMITTED
     parent: InvoiceItemParent | None = None
-    period: InvoiceItemPeriod = ALWAYS_SENT
+    period: InvoiceItemPeriod = NONE_IF_OMITTED
     pricing: InvoiceItemPricing | None = None
-    proration: bool = ALWAYS_SENT
+    proration: bool = NONE_IF_OMITTED
     proration_details: InvoiceItemProrationDetails | None = None
-    quantity: int = ALWAYS_SENT
-    quantity_decimal: Decimal = ALWAYS_SENT
+    quantity: int = NONE_IF_OMITTED
+    quantity_decimal: Decimal = NONE_IF_OMITTED
     tax_rates: list[TaxRate] | None = None
     test_clock: str | TestHelpersTestClock | None = None
 
 
 class InvoiceItemInvoicingRule(StripeObject):
-    type: Literal["defer_until_credited_items_resolved"] | str = ALWAYS_SENT
+    type: Literal["defer_until_credited_items_resolved"] | str = NONE_IF_OMITTED
 
 
 class InvoiceItemParent(StripeObject):
     subscription_details: InvoiceItemParentSubscriptionDetails | None = None
-    type: Literal["subscription_details"] = ALWAYS_SENT
+    type: Literal["subscription_details"] = NONE_IF_OMITTED
 
 
 class InvoiceItemPeriod(StripeObject):
-    end: int = ALWAYS_SENT
-    start: int = ALWAYS_SENT
+    end: int = NONE_IF_OMITTED
+    start: int = NONE_IF_OMITTED
 
 
 class InvoiceItemPricing(StripeObject):
     price_details: InvoiceItemPricingPriceDetails | None = None
-    type: Literal["price_details"] = ALWAYS_SENT
+    type: Literal["price_details"] = NONE_IF_OMITTED
     unit_amount_decimal: Decimal | None = None
 
 
 class InvoiceItemProrationDetails(StripeObject):
     credited_items: InvoiceItemProrationDetailsCreditedItems | None = None
-    discount_amounts: list[InvoiceItemProrationDetailsDiscountAmount] = ALWAYS_SENT
+    discount_amounts: list[InvoiceItemProrationDetailsDiscountAmount] = NONE_IF_OMITTED
 
 
 class InvoiceItemParentSubscriptionDetails(StripeObject):
-    subscription: str = ALWAYS_SENT
+    subscription: str = NONE_IF_OMITTED
     subscription_item: str | None = None
 
 
 class InvoiceItemPricingPriceDetails(StripeObject):
-    price: str | Price = ALWAYS_SENT
-    product: str = ALWAYS_SENT
+    price: str | Price = NONE_IF_OMITTED
+    product: str = NONE_IF_OMITTED
 
 
 class InvoiceItemProrationDetailsCreditedItems(StripeObject):
     invoice_item: str | None = None
     invoice_line_item_details: InvoiceItemProrationDetailsCreditedItemsInvoiceLineItemDetails | None = None
-    type: Literal["invoice_item", "invoice_line_items"] | str = ALWAYS_SENT
+    type: Literal["invoice_item", "invoice_line_items"] | str = NONE_IF_OMITTED
 
 
 class InvoiceItemProrationDetailsDiscountAmount(StripeObject):
-    amount: int = ALWAYS_SENT
-    discount: str | Discount = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    discount: str | Discount = NONE_IF_OMITTED
 
 
 class InvoiceItemProrationDetailsCreditedItemsInvoiceLineItemDetails(StripeObject):
-    invoice: str = ALWAYS_SENT
-    invoice_line_items: list[str] = ALWAYS_SENT
+    invoice: str = NONE_IF_OMITTED
+    invoice_line_items: list[str] = NONE_IF_OMITTED
 
 
 class DeletedInvoiceItem(DeletedObject):

@@ -6,68 +6,68 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class InvoiceLineItem(StripeObject):
     """Invoice Line Items represent the individual lines within an [invoice](https://docs.stripe.com/api/invoices) and
     only exist within the context of an invoice."""
 
-    amount: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     description: str | None = None
     discount_amounts: list[InvoiceLineItemDiscountAmount] | None = None
-    discountable: bool = ALWAYS_SENT
-    discounts: list[str | Discount] = ALWAYS_SENT
-    id: str = ALWAYS_SENT
+    discountable: bool = NONE_IF_OMITTED
+    discounts: list[str | Discount] = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
     invoice: str | None = None
-    livemode: bool = ALWAYS_SENT
-    metadata: dict[str, str] = ALWAYS_SENT
-    object: Literal["line_item"] = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
+    metadata: dict[str, str] = NONE_IF_OMITTED
+    object: Literal["line_item"] = NONE_IF_OMITTED
     parent: InvoiceLineItemParent | None = None
-    period: InvoiceLineItemPeriod = ALWAYS_SENT
+    period: InvoiceLineItemPeriod = NONE_IF_OMITTED
     pretax_credit_amounts: list[InvoiceLineItemPretaxCreditAmount] | None = None
     pricing: InvoiceLineItemPricing | None = None
     quantity: int | None = None
     quantity_decimal: Decimal | None = None
     subscription: str | Subscription | None = None
-    subtotal: int = ALWAYS_SENT
+    subtotal: int = NONE_IF_OMITTED
     taxes: list[InvoiceLineItemTax] | None = None
 
 
 class InvoiceLineItemDiscountAmount(StripeObject):
-    amount: int = ALWAYS_SENT
-    discount: str | Discount = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    discount: str | Discount = NONE_IF_OMITTED
 
 
 class InvoiceLineItemParent(StripeObject):
     invoice_item_details: InvoiceLineItemParentInvoiceItemDetails | None = None
     subscription_item_details: InvoiceLineItemParentSubscriptionItemDetails | None = None
-    type: Literal["invoice_item_details", "subscription_item_details"] | str = ALWAYS_SENT
+    type: Literal["invoice_item_details", "subscription_item_details"] | str = NONE_IF_OMITTED
 
 
 class InvoiceLineItemPeriod(StripeObject):
-    end: int = ALWAYS_SENT
-    start: int = ALWAYS_SENT
+    end: int = NONE_IF_OMITTED
+    start: int = NONE_IF_OMITTED
 
 
 class InvoiceLineItemPretaxCreditAmount(StripeObject):
-    amount: int = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
     credit_balance_transaction: str | BillingCreditBalanceTransaction | None = None
     discount: str | Discount | None = None
-    type: Literal["credit_balance_transaction", "discount"] | str = ALWAYS_SENT
+    type: Literal["credit_balance_transaction", "discount"] | str = NONE_IF_OMITTED
 
 
 class InvoiceLineItemPricing(StripeObject):
     price_details: InvoiceLineItemPricingPriceDetails | None = None
-    type: Literal["price_details"] = ALWAYS_SENT
+    type: Literal["price_details"] = NONE_IF_OMITTED
     unit_amount_decimal: Decimal | None = None
 
 
 class InvoiceLineItemTax(StripeObject):
-    amount: int = ALWAYS_SENT
-    tax_behavior: Literal["exclusive", "inclusive"] | str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    tax_behavior: Literal["exclusive", "inclusive"] | str = NONE_IF_OMITTED
     tax_rate_details: InvoiceLineItemTaxTaxRateDetails | None = None
     taxability_reason: (
         Literal[
@@ -89,33 +89,33 @@ class InvoiceLineItemTax(StripeObject):
             "zero_rated",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
     taxable_amount: int | None = None
-    type: Literal["tax_rate_details"] = ALWAYS_SENT
+    type: Literal["tax_rate_details"] = NONE_IF_OMITTED
 
 
 class InvoiceLineItemParentInvoiceItemDetails(StripeObject):
-    invoice_item: str = ALWAYS_SENT
-    proration: bool = ALWAYS_SENT
+    invoice_item: str = NONE_IF_OMITTED
+    proration: bool = NONE_IF_OMITTED
     proration_details: InvoiceLineItemParentInvoiceItemDetailsProrationDetails | None = None
     subscription: str | None = None
 
 
 class InvoiceLineItemParentSubscriptionItemDetails(StripeObject):
     invoice_item: str | None = None
-    proration: bool = ALWAYS_SENT
+    proration: bool = NONE_IF_OMITTED
     proration_details: InvoiceLineItemParentSubscriptionItemDetailsProrationDetails | None = None
     subscription: str | None = None
-    subscription_item: str = ALWAYS_SENT
+    subscription_item: str = NONE_IF_OMITTED
 
 
 class InvoiceLineItemPricingPriceDetails(StripeObject):
-    price: str | Price = ALWAYS_SENT
-    product: str = ALWAYS_SENT
+    price: str | Price = NONE_IF_OMITTED
+    product: str = NONE_IF_OMITTED
 
 
 class InvoiceLineItemTaxTaxRateDetails(StripeObject):
-    tax_rate: str = ALWAYS_SENT
+    tax_rate: str = NONE_IF_OMITTED
 
 
 class InvoiceLineItemParentInvoiceItemDetailsProrationDetails(StripeObject):
@@ -127,13 +127,13 @@ class InvoiceLineItemParentSubscriptionItemDetailsProrationDetails(StripeObject)
 
 
 class InvoiceLineItemParentInvoiceItemDetailsProrationDetailsCreditedItems(StripeObject):
-    invoice: str = ALWAYS_SENT
-    invoice_line_items: list[str] = ALWAYS_SENT
+    invoice: str = NONE_IF_OMITTED
+    invoice_line_items: list[str] = NONE_IF_OMITTED
 
 
 class InvoiceLineItemParentSubscriptionItemDetailsProrationDetailsCreditedItems(StripeObject):
-    invoice: str = ALWAYS_SENT
-    invoice_line_items: list[str] = ALWAYS_SENT
+    invoice: str = NONE_IF_OMITTED
+    invoice_line_items: list[str] = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

@@ -5,32 +5,32 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class InvoicePayment(StripeObject):
     """Invoice Payments represent payments made against invoices. Invoice Payments can."""
 
     amount_paid: int | None = None
-    amount_requested: int = ALWAYS_SENT
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    invoice: str | Invoice = ALWAYS_SENT
-    is_default: bool = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    object: Literal["invoice_payment"] = ALWAYS_SENT
-    payment: InvoicePaymentPayment = ALWAYS_SENT
-    status: str = ALWAYS_SENT
-    status_transitions: InvoicePaymentStatusTransitions = ALWAYS_SENT
+    amount_requested: int = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    invoice: str | Invoice = NONE_IF_OMITTED
+    is_default: bool = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["invoice_payment"] = NONE_IF_OMITTED
+    payment: InvoicePaymentPayment = NONE_IF_OMITTED
+    status: str = NONE_IF_OMITTED
+    status_transitions: InvoicePaymentStatusTransitions = NONE_IF_OMITTED
 
 
 class InvoicePaymentPayment(StripeObject):
     charge: str | Charge | None = None
     payment_intent: str | PaymentIntent | None = None
     payment_record: str | PaymentRecord | None = None
-    type: Literal["charge", "payment_intent", "payment_record"] | str = ALWAYS_SENT
+    type: Literal["charge", "payment_intent", "payment_record"] | str = NONE_IF_OMITTED
 
 
 class InvoicePaymentStatusTransitions(StripeObject):

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class InvoiceRenderingTemplate(StripeObject):
     """Invoice Rendering Templates are used to configure how invoices are rendered on surfaces like the PDF. Invoice
     Rendering Templates."""
 
-    created: int = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
     metadata: dict[str, str] | None = None
     nickname: str | None = None
-    object: Literal["invoice_rendering_template"] = ALWAYS_SENT
-    status: Literal["active", "archived"] | str = ALWAYS_SENT
-    version: int = ALWAYS_SENT
+    object: Literal["invoice_rendering_template"] = NONE_IF_OMITTED
+    status: Literal["active", "archived"] | str = NONE_IF_OMITTED
+    version: int = NONE_IF_OMITTED

@@ -6,41 +6,41 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class IssuingAuthorization(StripeObject):
     """When an [issued card](https://docs.stripe.com/issuing) is used to make a purchase, an Issuing `Authorization`."""
 
-    amount: int = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
     amount_details: IssuingAuthorizationAmountDetails | None = None
-    approved: bool = ALWAYS_SENT
-    authorization_method: Literal["chip", "contactless", "keyed_in", "online", "swipe"] | str = ALWAYS_SENT
-    balance_transactions: list[BalanceTransaction] = ALWAYS_SENT
-    card: IssuingCard = ALWAYS_SENT
+    approved: bool = NONE_IF_OMITTED
+    authorization_method: Literal["chip", "contactless", "keyed_in", "online", "swipe"] | str = NONE_IF_OMITTED
+    balance_transactions: list[BalanceTransaction] = NONE_IF_OMITTED
+    card: IssuingCard = NONE_IF_OMITTED
     card_presence: Literal["not_present", "present"] | str | None = None
     cardholder: str | IssuingCardholder | None = None
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     fleet: IssuingAuthorizationFleet | None = None
     fraud_challenges: list[IssuingAuthorizationFraudChallenge] | None = None
     fuel: IssuingAuthorizationFuel | None = None
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    merchant_amount: int = ALWAYS_SENT
-    merchant_currency: str = ALWAYS_SENT
-    merchant_data: IssuingAuthorizationMerchantData = ALWAYS_SENT
-    metadata: dict[str, str] = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    merchant_amount: int = NONE_IF_OMITTED
+    merchant_currency: str = NONE_IF_OMITTED
+    merchant_data: IssuingAuthorizationMerchantData = NONE_IF_OMITTED
+    metadata: dict[str, str] = NONE_IF_OMITTED
     network_data: IssuingAuthorizationNetworkData | None = None
-    object: Literal["issuing.authorization"] = ALWAYS_SENT
+    object: Literal["issuing.authorization"] = NONE_IF_OMITTED
     pending_request: IssuingAuthorizationPendingRequest | None = None
-    request_history: list[IssuingAuthorizationRequestHistory] = ALWAYS_SENT
-    status: Literal["closed", "expired", "pending", "reversed"] | str = ALWAYS_SENT
+    request_history: list[IssuingAuthorizationRequestHistory] = NONE_IF_OMITTED
+    status: Literal["closed", "expired", "pending", "reversed"] | str = NONE_IF_OMITTED
     token: str | IssuingToken | None = None
-    transactions: list[IssuingTransaction] = ALWAYS_SENT
+    transactions: list[IssuingTransaction] = NONE_IF_OMITTED
     treasury: IssuingAuthorizationTreasury | None = None
-    verification_data: IssuingAuthorizationVerificationData = ALWAYS_SENT
+    verification_data: IssuingAuthorizationVerificationData = NONE_IF_OMITTED
     verified_by_fraud_challenge: bool | None = None
     wallet: str | None = None
 
@@ -58,8 +58,8 @@ class IssuingAuthorizationFleet(StripeObject):
 
 
 class IssuingAuthorizationFraudChallenge(StripeObject):
-    channel: Literal["sms"] = ALWAYS_SENT
-    status: Literal["expired", "pending", "rejected", "undeliverable", "verified"] | str = ALWAYS_SENT
+    channel: Literal["sms"] = NONE_IF_OMITTED
+    status: Literal["expired", "pending", "rejected", "undeliverable", "verified"] | str = NONE_IF_OMITTED
     undeliverable_reason: Literal["no_phone_number", "unsupported_phone_number"] | str | None = None
 
 
@@ -78,12 +78,12 @@ class IssuingAuthorizationFuel(StripeObject):
 
 
 class IssuingAuthorizationMerchantData(StripeObject):
-    category: str = ALWAYS_SENT
-    category_code: str = ALWAYS_SENT
+    category: str = NONE_IF_OMITTED
+    category_code: str = NONE_IF_OMITTED
     city: str | None = None
     country: str | None = None
     name: str | None = None
-    network_id: str = ALWAYS_SENT
+    network_id: str = NONE_IF_OMITTED
     postal_code: str | None = None
     state: str | None = None
     tax_id: str | None = None
@@ -98,24 +98,24 @@ class IssuingAuthorizationNetworkData(StripeObject):
 
 
 class IssuingAuthorizationPendingRequest(StripeObject):
-    amount: int = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
     amount_details: IssuingAuthorizationPendingRequestAmountDetails | None = None
-    currency: str = ALWAYS_SENT
-    is_amount_controllable: bool = ALWAYS_SENT
-    merchant_amount: int = ALWAYS_SENT
-    merchant_currency: str = ALWAYS_SENT
+    currency: str = NONE_IF_OMITTED
+    is_amount_controllable: bool = NONE_IF_OMITTED
+    merchant_amount: int = NONE_IF_OMITTED
+    merchant_currency: str = NONE_IF_OMITTED
     network_risk_score: int | None = None
 
 
 class IssuingAuthorizationRequestHistory(StripeObject):
-    amount: int = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
     amount_details: IssuingAuthorizationRequestHistoryAmountDetails | None = None
-    approved: bool = ALWAYS_SENT
+    approved: bool = NONE_IF_OMITTED
     authorization_code: str | None = None
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
-    merchant_amount: int = ALWAYS_SENT
-    merchant_currency: str = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
+    merchant_amount: int = NONE_IF_OMITTED
+    merchant_currency: str = NONE_IF_OMITTED
     network_risk_score: int | None = None
     reason: (
         Literal[
@@ -142,23 +142,23 @@ class IssuingAuthorizationRequestHistory(StripeObject):
             "webhook_timeout",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
     reason_message: str | None = None
     requested_at: int | None = None
 
 
 class IssuingAuthorizationTreasury(StripeObject):
-    received_credits: list[str] = ALWAYS_SENT
-    received_debits: list[str] = ALWAYS_SENT
+    received_credits: list[str] = NONE_IF_OMITTED
+    received_debits: list[str] = NONE_IF_OMITTED
     transaction: str | None = None
 
 
 class IssuingAuthorizationVerificationData(StripeObject):
-    address_line1_check: Literal["match", "mismatch", "not_provided"] | str = ALWAYS_SENT
-    address_postal_code_check: Literal["match", "mismatch", "not_provided"] | str = ALWAYS_SENT
+    address_line1_check: Literal["match", "mismatch", "not_provided"] | str = NONE_IF_OMITTED
+    address_postal_code_check: Literal["match", "mismatch", "not_provided"] | str = NONE_IF_OMITTED
     authentication_exemption: IssuingAuthorizationVerificationDataAuthenticationExemption | None = None
-    cvc_check: Literal["match", "mismatch", "not_provided"] | str = ALWAYS_SENT
-    expiry_check: Literal["match", "mismatch", "not_provided"] | str = ALWAYS_SENT
+    cvc_check: Literal["match", "mismatch", "not_provided"] | str = NONE_IF_OMITTED
+    expiry_check: Literal["match", "mismatch", "not_provided"] | str = NONE_IF_OMITTED
     postal_code: str | None = None
     three_d_secure: IssuingAuthorizationVerificationDataThreeDSecure | None = None
 
@@ -189,12 +189,12 @@ class IssuingAuthorizationRequestHistoryAmountDetails(StripeObject):
 
 
 class IssuingAuthorizationVerificationDataAuthenticationExemption(StripeObject):
-    claimed_by: Literal["acquirer", "issuer"] | str = ALWAYS_SENT
-    type: Literal["low_value_transaction", "transaction_risk_analysis", "unknown"] | str = ALWAYS_SENT
+    claimed_by: Literal["acquirer", "issuer"] | str = NONE_IF_OMITTED
+    type: Literal["low_value_transaction", "transaction_risk_analysis", "unknown"] | str = NONE_IF_OMITTED
 
 
 class IssuingAuthorizationVerificationDataThreeDSecure(StripeObject):
-    result: Literal["attempt_acknowledged", "authenticated", "failed", "required"] | str = ALWAYS_SENT
+    result: Literal["attempt_acknowledged", "authenticated", "failed", "required"] | str = NONE_IF_OMITTED
 
 
 class IssuingAuthorizationFleetReportedBreakdownFuel(StripeObject):

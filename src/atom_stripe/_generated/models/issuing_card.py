@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class IssuingCard(StripeObject):
@@ -14,32 +14,32 @@ class IssuingCard(StripeObject):
 
     __secret_fields__: ClassVar[frozenset[str]] = frozenset({"cvc", "number"})
 
-    brand: str = ALWAYS_SENT
+    brand: str = NONE_IF_OMITTED
     cancellation_reason: Literal["design_rejected", "fulfillment_error", "lost", "stolen"] | None = None
-    cardholder: IssuingCardholder = ALWAYS_SENT
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    cardholder: IssuingCardholder = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     cvc: str | None = None
-    exp_month: int = ALWAYS_SENT
-    exp_year: int = ALWAYS_SENT
+    exp_month: int = NONE_IF_OMITTED
+    exp_year: int = NONE_IF_OMITTED
     financial_account: str | None = None
-    id: str = ALWAYS_SENT
-    last4: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    last4: str = NONE_IF_OMITTED
     latest_fraud_warning: IssuingCardLatestFraudWarning | None = None
     lifecycle_controls: IssuingCardLifecycleControls | None = None
-    livemode: bool = ALWAYS_SENT
-    metadata: dict[str, str] = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
+    metadata: dict[str, str] = NONE_IF_OMITTED
     number: str | None = None
-    object: Literal["issuing.card"] = ALWAYS_SENT
+    object: Literal["issuing.card"] = NONE_IF_OMITTED
     personalization_design: str | IssuingPersonalizationDesign | None = None
     replaced_by: str | IssuingCard | None = None
     replacement_for: str | IssuingCard | None = None
     replacement_reason: Literal["damaged", "expired", "fulfillment_error", "lost", "stolen"] | None = None
     second_line: str | None = None
     shipping: IssuingCardShipping | None = None
-    spending_controls: IssuingCardSpendingControls = ALWAYS_SENT
-    status: Literal["active", "canceled", "inactive"] | str = ALWAYS_SENT
-    type: Literal["physical", "virtual"] | str = ALWAYS_SENT
+    spending_controls: IssuingCardSpendingControls = NONE_IF_OMITTED
+    status: Literal["active", "canceled", "inactive"] | str = NONE_IF_OMITTED
+    type: Literal["physical", "virtual"] | str = NONE_IF_OMITTED
     wallets: IssuingCardWallets | None = None
 
 
@@ -53,28 +53,28 @@ class IssuingCardLatestFraudWarning(StripeObject):
 
 
 class IssuingCardLifecycleControls(StripeObject):
-    cancel_after: IssuingCardLifecycleControlsCancelAfter = ALWAYS_SENT
+    cancel_after: IssuingCardLifecycleControlsCancelAfter = NONE_IF_OMITTED
 
 
 class IssuingCardShipping(StripeObject):
-    address: IssuingCardShippingAddress = ALWAYS_SENT
+    address: IssuingCardShippingAddress = NONE_IF_OMITTED
     address_validation: IssuingCardShippingAddressValidation | None = None
     business_name: str | None = None
     carrier: Literal["correos", "dhl", "fedex", "royal_mail", "usps"] | str | None = None
     customs: IssuingCardShippingCustoms | None = None
     delivered_at: int | None = None
     eta: int | None = None
-    name: str = ALWAYS_SENT
+    name: str = NONE_IF_OMITTED
     phone_number: str | None = None
     require_signature: bool | None = None
-    service: Literal["express", "priority", "standard"] | str = ALWAYS_SENT
+    service: Literal["express", "priority", "standard"] | str = NONE_IF_OMITTED
     shipped_at: int | None = None
     status: Literal["canceled", "delivered", "failure", "pending", "returned", "shipped", "submitted"] | str | None = (
         None
     )
     tracking_number: str | None = None
     tracking_url: str | None = None
-    type: Literal["bulk", "individual"] | str = ALWAYS_SENT
+    type: Literal["bulk", "individual"] | str = NONE_IF_OMITTED
 
 
 class IssuingCardSpendingControls(StripeObject):
@@ -693,13 +693,13 @@ class IssuingCardSpendingControls(StripeObject):
 
 
 class IssuingCardWallets(StripeObject):
-    apple_pay: IssuingCardWalletsApplePay = ALWAYS_SENT
-    google_pay: IssuingCardWalletsGooglePay = ALWAYS_SENT
+    apple_pay: IssuingCardWalletsApplePay = NONE_IF_OMITTED
+    google_pay: IssuingCardWalletsGooglePay = NONE_IF_OMITTED
     primary_account_identifier: str | None = None
 
 
 class IssuingCardLifecycleControlsCancelAfter(StripeObject):
-    payment_count: int = ALWAYS_SENT
+    payment_count: int = NONE_IF_OMITTED
 
 
 class IssuingCardShippingAddress(StripeObject):
@@ -712,7 +712,7 @@ class IssuingCardShippingAddress(StripeObject):
 
 
 class IssuingCardShippingAddressValidation(StripeObject):
-    mode: Literal["disabled", "normalization_only", "validation_and_normalization"] | str = ALWAYS_SENT
+    mode: Literal["disabled", "normalization_only", "validation_and_normalization"] | str = NONE_IF_OMITTED
     normalized_address: IssuingCardShippingAddressValidationNormalizedAddress | None = None
     result: Literal["indeterminate", "likely_deliverable", "likely_undeliverable"] | str | None = None
 
@@ -722,7 +722,7 @@ class IssuingCardShippingCustoms(StripeObject):
 
 
 class IssuingCardSpendingControlsSpendingLimit(StripeObject):
-    amount: int = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
     categories: (
         list[
             Literal[
@@ -1026,18 +1026,18 @@ class IssuingCardSpendingControlsSpendingLimit(StripeObject):
         ]
         | None
     ) = None
-    interval: Literal["all_time", "daily", "monthly", "per_authorization", "weekly", "yearly"] | str = ALWAYS_SENT
+    interval: Literal["all_time", "daily", "monthly", "per_authorization", "weekly", "yearly"] | str = NONE_IF_OMITTED
 
 
 class IssuingCardWalletsApplePay(StripeObject):
-    eligible: bool = ALWAYS_SENT
+    eligible: bool = NONE_IF_OMITTED
     ineligible_reason: Literal["missing_agreement", "missing_cardholder_contact", "unsupported_region"] | str | None = (
         None
     )
 
 
 class IssuingCardWalletsGooglePay(StripeObject):
-    eligible: bool = ALWAYS_SENT
+    eligible: bool = NONE_IF_OMITTED
     ineligible_reason: Literal["missing_agreement", "missing_cardholder_contact", "unsupported_region"] | str | None = (
         None
     )

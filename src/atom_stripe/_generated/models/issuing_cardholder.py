@@ -5,38 +5,38 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class IssuingCardholder(StripeObject):
     """An Issuing `Cardholder` object represents an individual or business entity who is
     [issued](https://docs.stripe.com/issuing) cards."""
 
-    billing: IssuingCardholderBilling = ALWAYS_SENT
+    billing: IssuingCardholderBilling = NONE_IF_OMITTED
     company: IssuingCardholderCompany | None = None
-    created: int = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
     email: str | None = None
-    id: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
     individual: IssuingCardholderIndividual | None = None
-    livemode: bool = ALWAYS_SENT
-    metadata: dict[str, str] = ALWAYS_SENT
-    name: str = ALWAYS_SENT
-    object: Literal["issuing.cardholder"] = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
+    metadata: dict[str, str] = NONE_IF_OMITTED
+    name: str = NONE_IF_OMITTED
+    object: Literal["issuing.cardholder"] = NONE_IF_OMITTED
     phone_number: str | None = None
     preferred_locales: list[Literal["de", "en", "es", "fr", "it"] | str] | None = None
-    requirements: IssuingCardholderRequirements = ALWAYS_SENT
+    requirements: IssuingCardholderRequirements = NONE_IF_OMITTED
     spending_controls: IssuingCardholderSpendingControls | None = None
-    status: Literal["active", "blocked", "inactive"] | str = ALWAYS_SENT
-    type: Literal["company", "individual"] | str = ALWAYS_SENT
+    status: Literal["active", "blocked", "inactive"] | str = NONE_IF_OMITTED
+    type: Literal["company", "individual"] | str = NONE_IF_OMITTED
 
 
 class IssuingCardholderBilling(StripeObject):
-    address: IssuingCardholderBillingAddress = ALWAYS_SENT
+    address: IssuingCardholderBillingAddress = NONE_IF_OMITTED
 
 
 class IssuingCardholderCompany(StripeObject):
-    tax_id_provided: bool = ALWAYS_SENT
+    tax_id_provided: bool = NONE_IF_OMITTED
 
 
 class IssuingCardholderIndividual(StripeObject):
@@ -707,7 +707,7 @@ class IssuingCardholderIndividualVerification(StripeObject):
 
 
 class IssuingCardholderSpendingControlsSpendingLimit(StripeObject):
-    amount: int = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
     categories: (
         list[
             Literal[
@@ -1011,7 +1011,7 @@ class IssuingCardholderSpendingControlsSpendingLimit(StripeObject):
         ]
         | None
     ) = None
-    interval: Literal["all_time", "daily", "monthly", "per_authorization", "weekly", "yearly"] | str = ALWAYS_SENT
+    interval: Literal["all_time", "daily", "monthly", "per_authorization", "weekly", "yearly"] | str = NONE_IF_OMITTED
 
 
 class IssuingCardholderIndividualCardIssuingUserTermsAcceptance(StripeObject):

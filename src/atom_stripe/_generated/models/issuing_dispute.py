@@ -5,21 +5,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class IssuingDispute(StripeObject):
     """As a [card issuer](https://docs.stripe.com/issuing), you can dispute transactions that the cardholder does not
     recognize, suspects to be fraudulent, or has other issues with."""
 
-    amount: int = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
     balance_transactions: list[BalanceTransaction] | None = None
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
-    evidence: IssuingDisputeEvidence = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
+    evidence: IssuingDisputeEvidence = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
     loss_reason: (
         Literal[
             "cardholder_authentication_issuer_liability",
@@ -46,10 +46,10 @@ class IssuingDispute(StripeObject):
         | str
         | None
     ) = None
-    metadata: dict[str, str] = ALWAYS_SENT
-    object: Literal["issuing.dispute"] = ALWAYS_SENT
-    status: Literal["expired", "lost", "submitted", "unsubmitted", "won"] | str = ALWAYS_SENT
-    transaction: str | IssuingTransaction = ALWAYS_SENT
+    metadata: dict[str, str] = NONE_IF_OMITTED
+    object: Literal["issuing.dispute"] = NONE_IF_OMITTED
+    status: Literal["expired", "lost", "submitted", "unsubmitted", "won"] | str = NONE_IF_OMITTED
+    transaction: str | IssuingTransaction = NONE_IF_OMITTED
     treasury: IssuingDisputeTreasury | None = None
 
 
@@ -73,13 +73,13 @@ class IssuingDisputeEvidence(StripeObject):
             "service_not_as_described",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
     service_not_as_described: IssuingDisputeEvidenceServiceNotAsDescribed | None = None
 
 
 class IssuingDisputeTreasury(StripeObject):
     debit_reversal: str | None = None
-    received_debit: str = ALWAYS_SENT
+    received_debit: str = NONE_IF_OMITTED
 
 
 class IssuingDisputeEvidenceCanceled(StripeObject):

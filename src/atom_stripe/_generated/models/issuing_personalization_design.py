@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class IssuingPersonalizationDesign(StripeObject):
@@ -15,17 +15,17 @@ class IssuingPersonalizationDesign(StripeObject):
 
     card_logo: str | File | None = None
     carrier_text: IssuingPersonalizationDesignCarrierText | None = None
-    created: int = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
     lookup_key: str | None = None
-    metadata: dict[str, str] = ALWAYS_SENT
+    metadata: dict[str, str] = NONE_IF_OMITTED
     name: str | None = None
-    object: Literal["issuing.personalization_design"] = ALWAYS_SENT
-    physical_bundle: str | IssuingPhysicalBundle = ALWAYS_SENT
-    preferences: IssuingPersonalizationDesignPreferences = ALWAYS_SENT
-    rejection_reasons: IssuingPersonalizationDesignRejectionReasons = ALWAYS_SENT
-    status: Literal["active", "inactive", "rejected", "review"] | str = ALWAYS_SENT
+    object: Literal["issuing.personalization_design"] = NONE_IF_OMITTED
+    physical_bundle: str | IssuingPhysicalBundle = NONE_IF_OMITTED
+    preferences: IssuingPersonalizationDesignPreferences = NONE_IF_OMITTED
+    rejection_reasons: IssuingPersonalizationDesignRejectionReasons = NONE_IF_OMITTED
+    status: Literal["active", "inactive", "rejected", "review"] | str = NONE_IF_OMITTED
 
 
 class IssuingPersonalizationDesignCarrierText(StripeObject):
@@ -36,7 +36,7 @@ class IssuingPersonalizationDesignCarrierText(StripeObject):
 
 
 class IssuingPersonalizationDesignPreferences(StripeObject):
-    is_default: bool = ALWAYS_SENT
+    is_default: bool = NONE_IF_OMITTED
     is_platform_default: bool | None = None
 
 

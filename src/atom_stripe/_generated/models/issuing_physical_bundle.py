@@ -5,23 +5,23 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class IssuingPhysicalBundle(StripeObject):
     """A Physical Bundle represents the bundle of physical items - card stock, carrier letter, and envelope - that is
     shipped to a cardholder when you create a physical card."""
 
-    features: IssuingPhysicalBundleFeatures = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    name: str = ALWAYS_SENT
-    object: Literal["issuing.physical_bundle"] = ALWAYS_SENT
-    status: Literal["active", "inactive", "review"] | str = ALWAYS_SENT
-    type: Literal["custom", "standard"] | str = ALWAYS_SENT
+    features: IssuingPhysicalBundleFeatures = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    name: str = NONE_IF_OMITTED
+    object: Literal["issuing.physical_bundle"] = NONE_IF_OMITTED
+    status: Literal["active", "inactive", "review"] | str = NONE_IF_OMITTED
+    type: Literal["custom", "standard"] | str = NONE_IF_OMITTED
 
 
 class IssuingPhysicalBundleFeatures(StripeObject):
-    card_logo: Literal["optional", "required", "unsupported"] | str = ALWAYS_SENT
-    carrier_text: Literal["optional", "required", "unsupported"] | str = ALWAYS_SENT
-    second_line: Literal["optional", "required", "unsupported"] | str = ALWAYS_SENT
+    card_logo: Literal["optional", "required", "unsupported"] | str = NONE_IF_OMITTED
+    carrier_text: Literal["optional", "required", "unsupported"] | str = NONE_IF_OMITTED
+    second_line: Literal["optional", "required", "unsupported"] | str = NONE_IF_OMITTED

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class IssuingToken(StripeObject):
@@ -14,24 +14,24 @@ class IssuingToken(StripeObject):
     issuer](https://docs.stripe.com/issuing), you can [view and manage these
     tokens](https://docs.stripe.com/issuing/controls/token-management) through Stripe."""
 
-    card: str | IssuingCard = ALWAYS_SENT
-    created: int = ALWAYS_SENT
+    card: str | IssuingCard = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
     device_fingerprint: str | None = None
-    id: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
     last4: str | None = None
-    livemode: bool = ALWAYS_SENT
-    network: Literal["mastercard", "visa"] | str = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
+    network: Literal["mastercard", "visa"] | str = NONE_IF_OMITTED
     network_data: IssuingTokenNetworkData | None = None
-    network_updated_at: int = ALWAYS_SENT
-    object: Literal["issuing.token"] = ALWAYS_SENT
-    status: Literal["active", "deleted", "requested", "suspended"] | str = ALWAYS_SENT
+    network_updated_at: int = NONE_IF_OMITTED
+    object: Literal["issuing.token"] = NONE_IF_OMITTED
+    status: Literal["active", "deleted", "requested", "suspended"] | str = NONE_IF_OMITTED
     wallet_provider: Literal["apple_pay", "google_pay", "samsung_pay"] | str | None = None
 
 
 class IssuingTokenNetworkData(StripeObject):
     device: IssuingTokenNetworkDataDevice | None = None
     mastercard: IssuingTokenNetworkDataMastercard | None = None
-    type: Literal["mastercard", "visa"] | str = ALWAYS_SENT
+    type: Literal["mastercard", "visa"] | str = NONE_IF_OMITTED
     visa: IssuingTokenNetworkDataVisa | None = None
     wallet_provider: IssuingTokenNetworkDataWalletProvider | None = None
 
@@ -47,15 +47,15 @@ class IssuingTokenNetworkDataDevice(StripeObject):
 
 class IssuingTokenNetworkDataMastercard(StripeObject):
     card_reference_id: str | None = None
-    token_reference_id: str = ALWAYS_SENT
-    token_requestor_id: str = ALWAYS_SENT
+    token_reference_id: str = NONE_IF_OMITTED
+    token_requestor_id: str = NONE_IF_OMITTED
     token_requestor_name: str | None = None
 
 
 class IssuingTokenNetworkDataVisa(StripeObject):
     card_reference_id: str | None = None
-    token_reference_id: str = ALWAYS_SENT
-    token_requestor_id: str = ALWAYS_SENT
+    token_reference_id: str = NONE_IF_OMITTED
+    token_requestor_id: str = NONE_IF_OMITTED
     token_risk_score: str | None = None
 
 
@@ -108,8 +108,8 @@ class IssuingTokenNetworkDataWalletProvider(StripeObject):
 
 
 class IssuingTokenNetworkDataWalletProviderCardholderAddress(StripeObject):
-    line1: str = ALWAYS_SENT
-    postal_code: str = ALWAYS_SENT
+    line1: str = NONE_IF_OMITTED
+    postal_code: str = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

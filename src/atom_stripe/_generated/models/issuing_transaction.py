@@ -6,34 +6,34 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class IssuingTransaction(StripeObject):
     """Any use of an [issued card](https://docs.stripe.com/issuing) that results in funds entering or leaving."""
 
-    amount: int = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
     amount_details: IssuingTransactionAmountDetails | None = None
     authorization: str | IssuingAuthorization | None = None
     balance_transaction: str | BalanceTransaction | None = None
-    card: str | IssuingCard = ALWAYS_SENT
+    card: str | IssuingCard = NONE_IF_OMITTED
     cardholder: str | IssuingCardholder | None = None
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     dispute: str | IssuingDispute | None = None
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    merchant_amount: int = ALWAYS_SENT
-    merchant_currency: str = ALWAYS_SENT
-    merchant_data: IssuingTransactionMerchantData = ALWAYS_SENT
-    metadata: dict[str, str] = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    merchant_amount: int = NONE_IF_OMITTED
+    merchant_currency: str = NONE_IF_OMITTED
+    merchant_data: IssuingTransactionMerchantData = NONE_IF_OMITTED
+    metadata: dict[str, str] = NONE_IF_OMITTED
     network_data: IssuingTransactionNetworkData | None = None
-    object: Literal["issuing.transaction"] = ALWAYS_SENT
+    object: Literal["issuing.transaction"] = NONE_IF_OMITTED
     purchase_details: IssuingTransactionPurchaseDetails | None = None
     token: str | IssuingToken | None = None
     treasury: IssuingTransactionTreasury | None = None
-    type: Literal["capture", "refund"] | str = ALWAYS_SENT
+    type: Literal["capture", "refund"] | str = NONE_IF_OMITTED
     wallet: Literal["apple_pay", "google_pay", "samsung_pay"] | str | None = None
 
 
@@ -43,12 +43,12 @@ class IssuingTransactionAmountDetails(StripeObject):
 
 
 class IssuingTransactionMerchantData(StripeObject):
-    category: str = ALWAYS_SENT
-    category_code: str = ALWAYS_SENT
+    category: str = NONE_IF_OMITTED
+    category_code: str = NONE_IF_OMITTED
     city: str | None = None
     country: str | None = None
     name: str | None = None
-    network_id: str = ALWAYS_SENT
+    network_id: str = NONE_IF_OMITTED
     postal_code: str | None = None
     state: str | None = None
     tax_id: str | None = None
@@ -94,9 +94,9 @@ class IssuingTransactionPurchaseDetailsFlight(StripeObject):
 class IssuingTransactionPurchaseDetailsFuel(StripeObject):
     industry_product_code: str | None = None
     quantity_decimal: Decimal | None = None
-    type: str = ALWAYS_SENT
-    unit: str = ALWAYS_SENT
-    unit_cost_decimal: Decimal = ALWAYS_SENT
+    type: str = NONE_IF_OMITTED
+    unit: str = NONE_IF_OMITTED
+    unit_cost_decimal: Decimal = NONE_IF_OMITTED
 
 
 class IssuingTransactionPurchaseDetailsLodging(StripeObject):

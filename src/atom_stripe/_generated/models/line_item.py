@@ -5,43 +5,43 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class LineItem(StripeObject):
     """A line item."""
 
     adjustable_quantity: LineItemAdjustableQuantity | None = None
-    amount_discount: int = ALWAYS_SENT
-    amount_subtotal: int = ALWAYS_SENT
-    amount_tax: int = ALWAYS_SENT
-    amount_total: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    amount_discount: int = NONE_IF_OMITTED
+    amount_subtotal: int = NONE_IF_OMITTED
+    amount_tax: int = NONE_IF_OMITTED
+    amount_total: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     description: str | None = None
     discounts: list[LineItemDiscount] | None = None
-    id: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
     metadata: dict[str, str] | None = None
-    object: Literal["item"] = ALWAYS_SENT
+    object: Literal["item"] = NONE_IF_OMITTED
     price: Price | None = None
     quantity: int | None = None
     taxes: list[LineItemTax] | None = None
 
 
 class LineItemAdjustableQuantity(StripeObject):
-    enabled: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
     maximum: int | None = None
     minimum: int | None = None
 
 
 class LineItemDiscount(StripeObject):
-    amount: int = ALWAYS_SENT
-    discount: Discount = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    discount: Discount = NONE_IF_OMITTED
 
 
 class LineItemTax(StripeObject):
-    amount: int = ALWAYS_SENT
-    rate: TaxRate = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    rate: TaxRate = NONE_IF_OMITTED
     taxability_reason: (
         Literal[
             "customer_exempt",

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class LoginLink(StripeObject):
     """Login Links are single-use URLs that takes an Express account to the login page for their Stripe dashboard."""
 
-    created: int = ALWAYS_SENT
-    object: Literal["login_link"] = ALWAYS_SENT
-    url: str = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    object: Literal["login_link"] = NONE_IF_OMITTED
+    url: str = NONE_IF_OMITTED

@@ -5,31 +5,31 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class Mandate(StripeObject):
     """A Mandate is a record of the permission that your customer gives you to debit their payment method."""
 
-    customer_acceptance: MandateCustomerAcceptance = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
+    customer_acceptance: MandateCustomerAcceptance = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
     multi_use: MandateMultiUse | None = None
-    object: Literal["mandate"] = ALWAYS_SENT
+    object: Literal["mandate"] = NONE_IF_OMITTED
     on_behalf_of: str | None = None
-    payment_method: str | PaymentMethod = ALWAYS_SENT
-    payment_method_details: MandatePaymentMethodDetails = ALWAYS_SENT
+    payment_method: str | PaymentMethod = NONE_IF_OMITTED
+    payment_method_details: MandatePaymentMethodDetails = NONE_IF_OMITTED
     single_use: MandateSingleUse | None = None
-    status: Literal["active", "inactive", "pending"] | str = ALWAYS_SENT
-    type: Literal["multi_use", "single_use"] | str = ALWAYS_SENT
+    status: Literal["active", "inactive", "pending"] | str = NONE_IF_OMITTED
+    type: Literal["multi_use", "single_use"] | str = NONE_IF_OMITTED
 
 
 class MandateCustomerAcceptance(StripeObject):
     accepted_at: int | None = None
     offline: MandateCustomerAcceptanceOffline | None = None
     online: MandateCustomerAcceptanceOnline | None = None
-    type: Literal["offline", "online"] | str = ALWAYS_SENT
+    type: Literal["offline", "online"] | str = NONE_IF_OMITTED
 
 
 class MandateMultiUse(StripeObject):
@@ -57,14 +57,14 @@ class MandatePaymentMethodDetails(StripeObject):
     revolut_pay: MandatePaymentMethodDetailsRevolutPay | None = None
     sepa_debit: MandatePaymentMethodDetailsSepaDebit | None = None
     twint: MandatePaymentMethodDetailsTwint | None = None
-    type: str = ALWAYS_SENT
+    type: str = NONE_IF_OMITTED
     upi: MandatePaymentMethodDetailsUpi | None = None
     us_bank_account: MandatePaymentMethodDetailsUsBankAccount | None = None
 
 
 class MandateSingleUse(StripeObject):
-    amount: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
 
 
 class MandateCustomerAcceptanceOffline(StripeObject):
@@ -79,8 +79,8 @@ class MandateCustomerAcceptanceOnline(StripeObject):
 class MandatePaymentMethodDetailsAcssDebit(StripeObject):
     default_for: list[Literal["invoice", "subscription"] | str] | None = None
     interval_description: str | None = None
-    payment_schedule: Literal["combined", "interval", "sporadic"] | str = ALWAYS_SENT
-    transaction_type: Literal["business", "personal"] | str = ALWAYS_SENT
+    payment_schedule: Literal["combined", "interval", "sporadic"] | str = NONE_IF_OMITTED
+    transaction_type: Literal["business", "personal"] | str = NONE_IF_OMITTED
 
 
 class MandatePaymentMethodDetailsAmazonPay(StripeObject):
@@ -88,13 +88,13 @@ class MandatePaymentMethodDetailsAmazonPay(StripeObject):
 
 
 class MandatePaymentMethodDetailsAuBecsDebit(StripeObject):
-    url: str = ALWAYS_SENT
+    url: str = NONE_IF_OMITTED
 
 
 class MandatePaymentMethodDetailsBacsDebit(StripeObject):
     display_name: str | None = None
-    network_status: Literal["accepted", "pending", "refused", "revoked"] | str = ALWAYS_SENT
-    reference: str = ALWAYS_SENT
+    network_status: Literal["accepted", "pending", "refused", "revoked"] | str = NONE_IF_OMITTED
+    reference: str = NONE_IF_OMITTED
     revocation_reason: (
         Literal[
             "account_closed",
@@ -107,12 +107,12 @@ class MandatePaymentMethodDetailsBacsDebit(StripeObject):
         | None
     ) = None
     service_user_number: str | None = None
-    url: str = ALWAYS_SENT
+    url: str = NONE_IF_OMITTED
 
 
 class MandatePaymentMethodDetailsBlik(StripeObject):
     expires_at: int | None = None
-    type: Literal["off_session"] = ALWAYS_SENT
+    type: Literal["off_session"] = NONE_IF_OMITTED
 
 
 class MandatePaymentMethodDetailsCard(StripeObject):
@@ -154,11 +154,11 @@ class MandatePaymentMethodDetailsPaypal(StripeObject):
 
 class MandatePaymentMethodDetailsPayto(StripeObject):
     amount: int | None = None
-    amount_type: Literal["fixed", "maximum"] | str = ALWAYS_SENT
+    amount_type: Literal["fixed", "maximum"] | str = NONE_IF_OMITTED
     end_date: str | None = None
     payment_schedule: (
         Literal["adhoc", "annual", "daily", "fortnightly", "monthly", "quarterly", "semi_annual", "weekly"] | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
     payments_per_period: int | None = None
     purpose: (
         Literal[
@@ -194,8 +194,8 @@ class MandatePaymentMethodDetailsRevolutPay(StripeObject):
 
 
 class MandatePaymentMethodDetailsSepaDebit(StripeObject):
-    reference: str = ALWAYS_SENT
-    url: str = ALWAYS_SENT
+    reference: str = NONE_IF_OMITTED
+    url: str = NONE_IF_OMITTED
 
 
 class MandatePaymentMethodDetailsTwint(StripeObject):

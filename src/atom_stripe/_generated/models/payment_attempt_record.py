@@ -5,69 +5,69 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class PaymentAttemptRecord(StripeObject):
     """A Payment Attempt Record represents an individual attempt at making a payment, on or off Stripe."""
 
-    amount: PaymentAttemptRecordAmount = ALWAYS_SENT
-    amount_authorized: PaymentAttemptRecordAmountAuthorized = ALWAYS_SENT
-    amount_canceled: PaymentAttemptRecordAmountCanceled = ALWAYS_SENT
-    amount_failed: PaymentAttemptRecordAmountFailed = ALWAYS_SENT
-    amount_guaranteed: PaymentAttemptRecordAmountGuaranteed = ALWAYS_SENT
-    amount_refunded: PaymentAttemptRecordAmountRefunded = ALWAYS_SENT
-    amount_requested: PaymentAttemptRecordAmountRequested = ALWAYS_SENT
+    amount: PaymentAttemptRecordAmount = NONE_IF_OMITTED
+    amount_authorized: PaymentAttemptRecordAmountAuthorized = NONE_IF_OMITTED
+    amount_canceled: PaymentAttemptRecordAmountCanceled = NONE_IF_OMITTED
+    amount_failed: PaymentAttemptRecordAmountFailed = NONE_IF_OMITTED
+    amount_guaranteed: PaymentAttemptRecordAmountGuaranteed = NONE_IF_OMITTED
+    amount_refunded: PaymentAttemptRecordAmountRefunded = NONE_IF_OMITTED
+    amount_requested: PaymentAttemptRecordAmountRequested = NONE_IF_OMITTED
     application: str | None = None
-    created: int = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
     customer_details: PaymentAttemptRecordCustomerDetails | None = None
     customer_presence: Literal["off_session", "on_session"] | str | None = None
     description: str | None = None
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    metadata: dict[str, str] = ALWAYS_SENT
-    object: Literal["payment_attempt_record"] = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    metadata: dict[str, str] = NONE_IF_OMITTED
+    object: Literal["payment_attempt_record"] = NONE_IF_OMITTED
     payment_method_details: PaymentAttemptRecordPaymentMethodDetails | None = None
     payment_record: str | None = None
-    processor_details: PaymentAttemptRecordProcessorDetails = ALWAYS_SENT
-    reported_by: Literal["self", "stripe"] | str = ALWAYS_SENT
+    processor_details: PaymentAttemptRecordProcessorDetails = NONE_IF_OMITTED
+    reported_by: Literal["self", "stripe"] | str = NONE_IF_OMITTED
     shipping_details: PaymentAttemptRecordShippingDetails | None = None
 
 
 class PaymentAttemptRecordAmount(StripeObject):
-    currency: str = ALWAYS_SENT
-    value: int = ALWAYS_SENT
+    currency: str = NONE_IF_OMITTED
+    value: int = NONE_IF_OMITTED
 
 
 class PaymentAttemptRecordAmountAuthorized(StripeObject):
-    currency: str = ALWAYS_SENT
-    value: int = ALWAYS_SENT
+    currency: str = NONE_IF_OMITTED
+    value: int = NONE_IF_OMITTED
 
 
 class PaymentAttemptRecordAmountCanceled(StripeObject):
-    currency: str = ALWAYS_SENT
-    value: int = ALWAYS_SENT
+    currency: str = NONE_IF_OMITTED
+    value: int = NONE_IF_OMITTED
 
 
 class PaymentAttemptRecordAmountFailed(StripeObject):
-    currency: str = ALWAYS_SENT
-    value: int = ALWAYS_SENT
+    currency: str = NONE_IF_OMITTED
+    value: int = NONE_IF_OMITTED
 
 
 class PaymentAttemptRecordAmountGuaranteed(StripeObject):
-    currency: str = ALWAYS_SENT
-    value: int = ALWAYS_SENT
+    currency: str = NONE_IF_OMITTED
+    value: int = NONE_IF_OMITTED
 
 
 class PaymentAttemptRecordAmountRefunded(StripeObject):
-    currency: str = ALWAYS_SENT
-    value: int = ALWAYS_SENT
+    currency: str = NONE_IF_OMITTED
+    value: int = NONE_IF_OMITTED
 
 
 class PaymentAttemptRecordAmountRequested(StripeObject):
-    currency: str = ALWAYS_SENT
-    value: int = ALWAYS_SENT
+    currency: str = NONE_IF_OMITTED
+    value: int = NONE_IF_OMITTED
 
 
 class PaymentAttemptRecordCustomerDetails(StripeObject):
@@ -140,7 +140,7 @@ class PaymentAttemptRecordPaymentMethodDetails(StripeObject):
     sunbit: PaymentAttemptRecordPaymentMethodDetailsSunbit | None = None
     swish: PaymentAttemptRecordPaymentMethodDetailsSwish | None = None
     twint: PaymentAttemptRecordPaymentMethodDetailsTwint | None = None
-    type: str = ALWAYS_SENT
+    type: str = NONE_IF_OMITTED
     upi: PaymentAttemptRecordPaymentMethodDetailsUpi | None = None
     us_bank_account: PaymentAttemptRecordPaymentMethodDetailsUsBankAccount | None = None
     wechat: PaymentAttemptRecordPaymentMethodDetailsWechat | None = None
@@ -150,11 +150,11 @@ class PaymentAttemptRecordPaymentMethodDetails(StripeObject):
 
 class PaymentAttemptRecordProcessorDetails(StripeObject):
     custom: PaymentAttemptRecordProcessorDetailsCustom | None = None
-    type: Literal["custom"] = ALWAYS_SENT
+    type: Literal["custom"] = NONE_IF_OMITTED
 
 
 class PaymentAttemptRecordShippingDetails(StripeObject):
-    address: PaymentAttemptRecordShippingDetailsAddress = ALWAYS_SENT
+    address: PaymentAttemptRecordShippingDetailsAddress = NONE_IF_OMITTED
     name: str | None = None
     phone: str | None = None
 
@@ -244,7 +244,7 @@ class PaymentAttemptRecordPaymentMethodDetailsBillie(StripeObject):
 
 
 class PaymentAttemptRecordPaymentMethodDetailsBillingDetails(StripeObject):
-    address: PaymentAttemptRecordPaymentMethodDetailsBillingDetailsAddress = ALWAYS_SENT
+    address: PaymentAttemptRecordPaymentMethodDetailsBillingDetailsAddress = NONE_IF_OMITTED
     email: str | None = None
     name: str | None = None
     phone: str | None = None
@@ -332,20 +332,20 @@ class PaymentAttemptRecordPaymentMethodDetailsCardPresent(StripeObject):
     country: str | None = None
     description: str | None = None
     emv_auth_data: str | None = None
-    exp_month: int = ALWAYS_SENT
-    exp_year: int = ALWAYS_SENT
+    exp_month: int = NONE_IF_OMITTED
+    exp_year: int = NONE_IF_OMITTED
     fingerprint: str | None = None
     funding: str | None = None
     generated_card: str | None = None
     iin: str | None = None
-    incremental_authorization_supported: bool = ALWAYS_SENT
+    incremental_authorization_supported: bool = NONE_IF_OMITTED
     issuer: str | None = None
     last4: str | None = None
     location: str | None = None
     network: str | None = None
     network_transaction_id: str | None = None
     offline: PaymentAttemptRecordPaymentMethodDetailsCardPresentOffline | None = None
-    overcapture_supported: bool = ALWAYS_SENT
+    overcapture_supported: bool = NONE_IF_OMITTED
     preferred_locales: list[str] | None = None
     read_method: (
         Literal[
@@ -377,7 +377,7 @@ class PaymentAttemptRecordPaymentMethodDetailsCrypto(StripeObject):
 
 
 class PaymentAttemptRecordPaymentMethodDetailsCustom(StripeObject):
-    display_name: str = ALWAYS_SENT
+    display_name: str = NONE_IF_OMITTED
     type: str | None = None
 
 
@@ -454,7 +454,7 @@ class PaymentAttemptRecordPaymentMethodDetailsFpx(StripeObject):
             "uob",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
     transaction_id: str | None = None
 
 
@@ -536,8 +536,8 @@ class PaymentAttemptRecordPaymentMethodDetailsInteracPresent(StripeObject):
     country: str | None = None
     description: str | None = None
     emv_auth_data: str | None = None
-    exp_month: int = ALWAYS_SENT
-    exp_year: int = ALWAYS_SENT
+    exp_month: int = NONE_IF_OMITTED
+    exp_year: int = NONE_IF_OMITTED
     fingerprint: str | None = None
     funding: str | None = None
     generated_card: str | None = None
@@ -644,11 +644,11 @@ class PaymentAttemptRecordPaymentMethodDetailsNaverPay(StripeObject):
 
 class PaymentAttemptRecordPaymentMethodDetailsNzBankAccount(StripeObject):
     account_holder_name: str | None = None
-    bank_code: str = ALWAYS_SENT
-    bank_name: str = ALWAYS_SENT
-    branch_code: str = ALWAYS_SENT
+    bank_code: str = NONE_IF_OMITTED
+    bank_name: str = NONE_IF_OMITTED
+    branch_code: str = NONE_IF_OMITTED
     expected_debit_date: str | None = None
-    last4: str = ALWAYS_SENT
+    last4: str = NONE_IF_OMITTED
     suffix: str | None = None
 
 
@@ -850,7 +850,7 @@ class PaymentAttemptRecordShippingDetailsAddress(StripeObject):
 
 
 class PaymentAttemptRecordPaymentMethodDetailsAlmaInstallments(StripeObject):
-    count: int = ALWAYS_SENT
+    count: int = NONE_IF_OMITTED
 
 
 class PaymentAttemptRecordPaymentMethodDetailsAmazonPayFunding(StripeObject):
@@ -878,7 +878,7 @@ class PaymentAttemptRecordPaymentMethodDetailsCardInstallments(StripeObject):
 
 
 class PaymentAttemptRecordPaymentMethodDetailsCardNetworkToken(StripeObject):
-    used: bool = ALWAYS_SENT
+    used: bool = NONE_IF_OMITTED
 
 
 class PaymentAttemptRecordPaymentMethodDetailsCardThreeDSecure(StripeObject):
@@ -920,7 +920,7 @@ class PaymentAttemptRecordPaymentMethodDetailsCardWallet(StripeObject):
     dynamic_last4: str | None = None
     google_pay: PaymentAttemptRecordPaymentMethodDetailsCardWalletGooglePay | None = None
     link: PaymentAttemptRecordPaymentMethodDetailsCardWalletLink | None = None
-    type: str = ALWAYS_SENT
+    type: str = NONE_IF_OMITTED
 
 
 class PaymentAttemptRecordPaymentMethodDetailsCardPresentOffline(StripeObject):
@@ -941,7 +941,7 @@ class PaymentAttemptRecordPaymentMethodDetailsCardPresentReceipt(StripeObject):
 
 
 class PaymentAttemptRecordPaymentMethodDetailsCardPresentWallet(StripeObject):
-    type: Literal["apple_pay", "google_pay", "samsung_pay", "unknown"] | str = ALWAYS_SENT
+    type: Literal["apple_pay", "google_pay", "samsung_pay", "unknown"] | str = NONE_IF_OMITTED
 
 
 class PaymentAttemptRecordPaymentMethodDetailsInteracPresentReceipt(StripeObject):
@@ -974,7 +974,7 @@ class PaymentAttemptRecordPaymentMethodDetailsMobilepayCard(StripeObject):
 
 class PaymentAttemptRecordPaymentMethodDetailsPaypalSellerProtection(StripeObject):
     dispute_categories: list[Literal["fraudulent", "product_not_received"] | str] | None = None
-    status: Literal["eligible", "not_eligible", "partially_eligible"] | str = ALWAYS_SENT
+    status: Literal["eligible", "not_eligible", "partially_eligible"] | str = NONE_IF_OMITTED
 
 
 class PaymentAttemptRecordPaymentMethodDetailsRevolutPayFunding(StripeObject):
@@ -994,11 +994,11 @@ class PaymentAttemptRecordPaymentMethodDetailsAmazonPayFundingCard(StripeObject)
 class PaymentAttemptRecordPaymentMethodDetailsCardInstallmentsPlan(StripeObject):
     count: int | None = None
     interval: Literal["month"] | None = None
-    type: Literal["bonus", "fixed_count", "revolving"] | str = ALWAYS_SENT
+    type: Literal["bonus", "fixed_count", "revolving"] | str = NONE_IF_OMITTED
 
 
 class PaymentAttemptRecordPaymentMethodDetailsCardWalletApplePay(StripeObject):
-    type: str = ALWAYS_SENT
+    type: str = NONE_IF_OMITTED
 
 
 class PaymentAttemptRecordPaymentMethodDetailsCardWalletGooglePay(StripeObject):

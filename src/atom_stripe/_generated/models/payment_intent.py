@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
 from ..._pagination import Page
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class PaymentIntent(StripeObject):
@@ -120,10 +120,10 @@ class PaymentIntent(StripeObject):
         ]
         | None
     ) = None
-    amount: int = ALWAYS_SENT
-    amount_capturable: int = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    amount_capturable: int = NONE_IF_OMITTED
     amount_details: PaymentIntentAmountDetails | None = None
-    amount_received: int = ALWAYS_SENT
+    amount_received: int = NONE_IF_OMITTED
     application: str | Application | None = None
     application_fee_amount: int | None = None
     automatic_payment_methods: PaymentIntentAutomaticPaymentMethods | None = None
@@ -142,11 +142,11 @@ class PaymentIntent(StripeObject):
         | str
         | None
     ) = None
-    capture_method: Literal["automatic", "automatic_async", "manual"] | str = ALWAYS_SENT
+    capture_method: Literal["automatic", "automatic_async", "manual"] | str = NONE_IF_OMITTED
     client_secret: str | None = None
-    confirmation_method: Literal["automatic", "manual"] | str = ALWAYS_SENT
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    confirmation_method: Literal["automatic", "manual"] | str = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     customer: str | Customer | None = None
     customer_account: str | None = None
     description: str | None = None
@@ -214,20 +214,20 @@ class PaymentIntent(StripeObject):
         | None
     ) = None
     hooks: PaymentIntentHooks | None = None
-    id: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
     last_payment_error: PaymentIntentLastPaymentError | None = None
     latest_charge: str | Charge | None = None
-    livemode: bool = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
     managed_payments: PaymentIntentManagedPayments | None = None
-    metadata: dict[str, str] = ALWAYS_SENT
+    metadata: dict[str, str] = NONE_IF_OMITTED
     next_action: PaymentIntentNextAction | None = None
-    object: Literal["payment_intent"] = ALWAYS_SENT
+    object: Literal["payment_intent"] = NONE_IF_OMITTED
     on_behalf_of: str | Account | None = None
     payment_details: PaymentIntentPaymentDetails | None = None
     payment_method: str | PaymentMethod | None = None
     payment_method_configuration_details: PaymentIntentPaymentMethodConfigurationDetails | None = None
     payment_method_options: PaymentIntentPaymentMethodOptions | None = None
-    payment_method_types: list[str] = ALWAYS_SENT
+    payment_method_types: list[str] = NONE_IF_OMITTED
     payment_record: str | PaymentRecord | None = None
     presentment_details: PaymentIntentPresentmentDetails | None = None
     processing: PaymentIntentProcessing | None = None
@@ -249,7 +249,7 @@ class PaymentIntent(StripeObject):
             "succeeded",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
     transfer_data: PaymentIntentTransferData | None = None
     transfer_group: str | None = None
 
@@ -265,7 +265,7 @@ class PaymentIntentAmountDetails(StripeObject):
 
 class PaymentIntentAutomaticPaymentMethods(StripeObject):
     allow_redirects: Literal["always", "never"] | str | None = None
-    enabled: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
 
 
 class PaymentIntentHooks(StripeObject):
@@ -502,11 +502,11 @@ class PaymentIntentLastPaymentError(StripeObject):
     request_log_url: str | None = None
     setup_intent: SetupIntent | None = None
     source: Account | BankAccount | Card | Source | None = None
-    type: Literal["api_error", "card_error", "idempotency_error", "invalid_request_error"] | str = ALWAYS_SENT
+    type: Literal["api_error", "card_error", "idempotency_error", "invalid_request_error"] | str = NONE_IF_OMITTED
 
 
 class PaymentIntentManagedPayments(StripeObject):
-    enabled: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
 
 
 class PaymentIntentNextAction(StripeObject):
@@ -527,7 +527,7 @@ class PaymentIntentNextAction(StripeObject):
     promptpay_display_qr_code: PaymentIntentNextActionPromptpayDisplayQrCode | None = None
     redirect_to_url: PaymentIntentNextActionRedirectToUrl | None = None
     swish_handle_redirect_or_display_qr_code: PaymentIntentNextActionSwishHandleRedirectOrDisplayQrCode | None = None
-    type: str = ALWAYS_SENT
+    type: str = NONE_IF_OMITTED
     upi_handle_redirect_or_display_qr_code: PaymentIntentNextActionUpiHandleRedirectOrDisplayQrCode | None = None
     use_stripe_sdk: dict[str, Any] | None = None
     verify_with_microdeposits: PaymentIntentNextActionVerifyWithMicrodeposits | None = None
@@ -542,7 +542,7 @@ class PaymentIntentPaymentDetails(StripeObject):
 
 
 class PaymentIntentPaymentMethodConfigurationDetails(StripeObject):
-    id: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
     parent: str | None = None
 
 
@@ -608,13 +608,13 @@ class PaymentIntentPaymentMethodOptions(StripeObject):
 
 
 class PaymentIntentPresentmentDetails(StripeObject):
-    presentment_amount: int = ALWAYS_SENT
-    presentment_currency: str = ALWAYS_SENT
+    presentment_amount: int = NONE_IF_OMITTED
+    presentment_currency: str = NONE_IF_OMITTED
 
 
 class PaymentIntentProcessing(StripeObject):
     card: PaymentIntentProcessingCard | None = None
-    type: Literal["card"] = ALWAYS_SENT
+    type: Literal["card"] = NONE_IF_OMITTED
 
 
 class PaymentIntentShipping(StripeObject):
@@ -628,7 +628,7 @@ class PaymentIntentShipping(StripeObject):
 class PaymentIntentTransferData(StripeObject):
     amount: int | None = None
     description: str | None = None
-    destination: str | Account = ALWAYS_SENT
+    destination: str | Account = NONE_IF_OMITTED
     metadata: dict[str, str] | None = None
     payment_data: PaymentIntentTransferDataPaymentData | None = None
 
@@ -684,9 +684,9 @@ class PaymentIntentNextActionCardAwaitNotification(StripeObject):
 
 
 class PaymentIntentNextActionCashappHandleRedirectOrDisplayQrCode(StripeObject):
-    hosted_instructions_url: str = ALWAYS_SENT
-    mobile_auth_url: str = ALWAYS_SENT
-    qr_code: PaymentIntentNextActionCashappHandleRedirectOrDisplayQrCodeQrCode = ALWAYS_SENT
+    hosted_instructions_url: str = NONE_IF_OMITTED
+    mobile_auth_url: str = NONE_IF_OMITTED
+    qr_code: PaymentIntentNextActionCashappHandleRedirectOrDisplayQrCodeQrCode = NONE_IF_OMITTED
 
 
 class PaymentIntentNextActionDisplayBankTransferInstructions(StripeObject):
@@ -698,20 +698,20 @@ class PaymentIntentNextActionDisplayBankTransferInstructions(StripeObject):
     type: (
         Literal["eu_bank_transfer", "gb_bank_transfer", "jp_bank_transfer", "mx_bank_transfer", "us_bank_transfer"]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
 
 
 class PaymentIntentNextActionKlarnaDisplayQrCode(StripeObject):
-    data: str = ALWAYS_SENT
+    data: str = NONE_IF_OMITTED
     expires_at: int | None = None
-    image_url_png: str = ALWAYS_SENT
-    image_url_svg: str = ALWAYS_SENT
+    image_url_png: str = NONE_IF_OMITTED
+    image_url_svg: str = NONE_IF_OMITTED
 
 
 class PaymentIntentNextActionKonbiniDisplayDetails(StripeObject):
-    expires_at: int = ALWAYS_SENT
+    expires_at: int = NONE_IF_OMITTED
     hosted_voucher_url: str | None = None
-    stores: PaymentIntentNextActionKonbiniDisplayDetailsStores = ALWAYS_SENT
+    stores: PaymentIntentNextActionKonbiniDisplayDetailsStores = NONE_IF_OMITTED
 
 
 class PaymentIntentNextActionMultibancoDisplayDetails(StripeObject):
@@ -728,10 +728,10 @@ class PaymentIntentNextActionOxxoDisplayDetails(StripeObject):
 
 
 class PaymentIntentNextActionPaynowDisplayQrCode(StripeObject):
-    data: str = ALWAYS_SENT
+    data: str = NONE_IF_OMITTED
     hosted_instructions_url: str | None = None
-    image_url_png: str = ALWAYS_SENT
-    image_url_svg: str = ALWAYS_SENT
+    image_url_png: str = NONE_IF_OMITTED
+    image_url_svg: str = NONE_IF_OMITTED
 
 
 class PaymentIntentNextActionPixDisplayQrCode(StripeObject):
@@ -743,10 +743,10 @@ class PaymentIntentNextActionPixDisplayQrCode(StripeObject):
 
 
 class PaymentIntentNextActionPromptpayDisplayQrCode(StripeObject):
-    data: str = ALWAYS_SENT
-    hosted_instructions_url: str = ALWAYS_SENT
-    image_url_png: str = ALWAYS_SENT
-    image_url_svg: str = ALWAYS_SENT
+    data: str = NONE_IF_OMITTED
+    hosted_instructions_url: str = NONE_IF_OMITTED
+    image_url_png: str = NONE_IF_OMITTED
+    image_url_svg: str = NONE_IF_OMITTED
 
 
 class PaymentIntentNextActionRedirectToUrl(StripeObject):
@@ -755,42 +755,42 @@ class PaymentIntentNextActionRedirectToUrl(StripeObject):
 
 
 class PaymentIntentNextActionSwishHandleRedirectOrDisplayQrCode(StripeObject):
-    hosted_instructions_url: str = ALWAYS_SENT
-    mobile_auth_url: str = ALWAYS_SENT
-    qr_code: PaymentIntentNextActionSwishHandleRedirectOrDisplayQrCodeQrCode = ALWAYS_SENT
+    hosted_instructions_url: str = NONE_IF_OMITTED
+    mobile_auth_url: str = NONE_IF_OMITTED
+    qr_code: PaymentIntentNextActionSwishHandleRedirectOrDisplayQrCodeQrCode = NONE_IF_OMITTED
 
 
 class PaymentIntentNextActionUpiHandleRedirectOrDisplayQrCode(StripeObject):
-    hosted_instructions_url: str = ALWAYS_SENT
-    qr_code: PaymentIntentNextActionUpiHandleRedirectOrDisplayQrCodeQrCode = ALWAYS_SENT
+    hosted_instructions_url: str = NONE_IF_OMITTED
+    qr_code: PaymentIntentNextActionUpiHandleRedirectOrDisplayQrCodeQrCode = NONE_IF_OMITTED
 
 
 class PaymentIntentNextActionVerifyWithMicrodeposits(StripeObject):
-    arrival_date: int = ALWAYS_SENT
-    hosted_verification_url: str = ALWAYS_SENT
+    arrival_date: int = NONE_IF_OMITTED
+    hosted_verification_url: str = NONE_IF_OMITTED
     microdeposit_type: Literal["amounts", "descriptor_code"] | str | None = None
 
 
 class PaymentIntentNextActionWechatPayDisplayQrCode(StripeObject):
-    data: str = ALWAYS_SENT
-    hosted_instructions_url: str = ALWAYS_SENT
-    image_data_url: str = ALWAYS_SENT
-    image_url_png: str = ALWAYS_SENT
-    image_url_svg: str = ALWAYS_SENT
+    data: str = NONE_IF_OMITTED
+    hosted_instructions_url: str = NONE_IF_OMITTED
+    image_data_url: str = NONE_IF_OMITTED
+    image_url_png: str = NONE_IF_OMITTED
+    image_url_svg: str = NONE_IF_OMITTED
 
 
 class PaymentIntentNextActionWechatPayRedirectToAndroidApp(StripeObject):
-    app_id: str = ALWAYS_SENT
-    nonce_str: str = ALWAYS_SENT
-    package: str = ALWAYS_SENT
-    partner_id: str = ALWAYS_SENT
-    prepay_id: str = ALWAYS_SENT
-    sign: str = ALWAYS_SENT
-    timestamp: str = ALWAYS_SENT
+    app_id: str = NONE_IF_OMITTED
+    nonce_str: str = NONE_IF_OMITTED
+    package: str = NONE_IF_OMITTED
+    partner_id: str = NONE_IF_OMITTED
+    prepay_id: str = NONE_IF_OMITTED
+    sign: str = NONE_IF_OMITTED
+    timestamp: str = NONE_IF_OMITTED
 
 
 class PaymentIntentNextActionWechatPayRedirectToIosApp(StripeObject):
-    native_url: str = ALWAYS_SENT
+    native_url: str = NONE_IF_OMITTED
 
 
 class PaymentIntentPaymentMethodOptionsAcssDebit(StripeObject):
@@ -837,7 +837,7 @@ class PaymentIntentPaymentMethodOptionsBacsDebit(StripeObject):
 
 
 class PaymentIntentPaymentMethodOptionsBancontact(StripeObject):
-    preferred_language: Literal["de", "en", "fr", "nl"] | str = ALWAYS_SENT
+    preferred_language: Literal["de", "en", "fr", "nl"] | str = NONE_IF_OMITTED
     setup_future_usage: Literal["none", "off_session"] | str | None = None
 
 
@@ -857,7 +857,7 @@ class PaymentIntentPaymentMethodOptionsBlik(StripeObject):
 
 
 class PaymentIntentPaymentMethodOptionsBoleto(StripeObject):
-    expires_after_days: int = ALWAYS_SENT
+    expires_after_days: int = NONE_IF_OMITTED
     setup_future_usage: Literal["none", "off_session", "on_session"] | str | None = None
 
 
@@ -997,7 +997,7 @@ class PaymentIntentPaymentMethodOptionsNzBankAccount(StripeObject):
 
 
 class PaymentIntentPaymentMethodOptionsOxxo(StripeObject):
-    expires_after_days: int = ALWAYS_SENT
+    expires_after_days: int = NONE_IF_OMITTED
     setup_future_usage: Literal["none"] | None = None
 
 
@@ -1137,13 +1137,13 @@ class PaymentIntentTransferDataPaymentData(StripeObject):
 
 
 class PaymentIntentHooksInputsTax(StripeObject):
-    calculation: str = ALWAYS_SENT
+    calculation: str = NONE_IF_OMITTED
 
 
 class PaymentIntentNextActionCashappHandleRedirectOrDisplayQrCodeQrCode(StripeObject):
-    expires_at: int = ALWAYS_SENT
-    image_url_png: str = ALWAYS_SENT
-    image_url_svg: str = ALWAYS_SENT
+    expires_at: int = NONE_IF_OMITTED
+    image_url_png: str = NONE_IF_OMITTED
+    image_url_svg: str = NONE_IF_OMITTED
 
 
 class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddress(StripeObject):
@@ -1155,7 +1155,7 @@ class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddress(Str
         list[Literal["ach", "bacs", "chaps", "domestic_wire_us", "fps", "sepa", "spei", "swift", "zengin"] | str] | None
     ) = None
     swift: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSwift | None = None
-    type: Literal["aba", "iban", "sort_code", "spei", "swift", "zengin"] | str = ALWAYS_SENT
+    type: Literal["aba", "iban", "sort_code", "spei", "swift", "zengin"] | str = NONE_IF_OMITTED
     zengin: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressZengin | None = None
 
 
@@ -1167,16 +1167,16 @@ class PaymentIntentNextActionKonbiniDisplayDetailsStores(StripeObject):
 
 
 class PaymentIntentNextActionSwishHandleRedirectOrDisplayQrCodeQrCode(StripeObject):
-    data: str = ALWAYS_SENT
-    expires_at: int = ALWAYS_SENT
-    image_url_png: str = ALWAYS_SENT
-    image_url_svg: str = ALWAYS_SENT
+    data: str = NONE_IF_OMITTED
+    expires_at: int = NONE_IF_OMITTED
+    image_url_png: str = NONE_IF_OMITTED
+    image_url_svg: str = NONE_IF_OMITTED
 
 
 class PaymentIntentNextActionUpiHandleRedirectOrDisplayQrCodeQrCode(StripeObject):
-    expires_at: int = ALWAYS_SENT
-    image_url_png: str = ALWAYS_SENT
-    image_url_svg: str = ALWAYS_SENT
+    expires_at: int = NONE_IF_OMITTED
+    image_url_png: str = NONE_IF_OMITTED
+    image_url_svg: str = NONE_IF_OMITTED
 
 
 class PaymentIntentPaymentMethodOptionsAcssDebitMandateOptions(StripeObject):
@@ -1224,19 +1224,19 @@ class PaymentIntentPaymentMethodOptionsBlikMandateOptions(StripeObject):
 
 class PaymentIntentPaymentMethodOptionsCardInstallments(StripeObject):
     available_plans: list[PaymentIntentPaymentMethodOptionsCardInstallmentsAvailablePlan] | None = None
-    enabled: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
     plan: PaymentIntentPaymentMethodOptionsCardInstallmentsPlan | None = None
 
 
 class PaymentIntentPaymentMethodOptionsCardMandateOptions(StripeObject):
-    amount: int = ALWAYS_SENT
-    amount_type: Literal["fixed", "maximum"] | str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    amount_type: Literal["fixed", "maximum"] | str = NONE_IF_OMITTED
     description: str | None = None
     end_date: int | None = None
-    interval: Literal["day", "month", "sporadic", "week", "year"] | str = ALWAYS_SENT
+    interval: Literal["day", "month", "sporadic", "week", "year"] | str = NONE_IF_OMITTED
     interval_count: int | None = None
-    reference: str = ALWAYS_SENT
-    start_date: int = ALWAYS_SENT
+    reference: str = NONE_IF_OMITTED
+    start_date: int = NONE_IF_OMITTED
     supported_types: list[Literal["india"]] | None = None
 
 
@@ -1315,59 +1315,67 @@ class PaymentIntentProcessingCardCustomerNotification(StripeObject):
 
 
 class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressAba(StripeObject):
-    account_holder_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressAbaAccountHolderAddress = ALWAYS_SENT  # noqa: E501
-    account_holder_name: str = ALWAYS_SENT
-    account_number: str = ALWAYS_SENT
-    account_type: str = ALWAYS_SENT
-    bank_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressAbaBankAddress = ALWAYS_SENT
-    bank_name: str = ALWAYS_SENT
-    routing_number: str = ALWAYS_SENT
+    account_holder_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressAbaAccountHolderAddress = NONE_IF_OMITTED  # noqa: E501
+    account_holder_name: str = NONE_IF_OMITTED
+    account_number: str = NONE_IF_OMITTED
+    account_type: str = NONE_IF_OMITTED
+    bank_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressAbaBankAddress = NONE_IF_OMITTED
+    bank_name: str = NONE_IF_OMITTED
+    routing_number: str = NONE_IF_OMITTED
 
 
 class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressIban(StripeObject):
-    account_holder_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressIbanAccountHolderAddress = ALWAYS_SENT  # noqa: E501
-    account_holder_name: str = ALWAYS_SENT
-    bank_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressIbanBankAddress = ALWAYS_SENT
-    bic: str = ALWAYS_SENT
-    country: str = ALWAYS_SENT
-    iban: str = ALWAYS_SENT
+    account_holder_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressIbanAccountHolderAddress = NONE_IF_OMITTED  # noqa: E501
+    account_holder_name: str = NONE_IF_OMITTED
+    bank_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressIbanBankAddress = (
+        NONE_IF_OMITTED
+    )
+    bic: str = NONE_IF_OMITTED
+    country: str = NONE_IF_OMITTED
+    iban: str = NONE_IF_OMITTED
 
 
 class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSortCode(StripeObject):
-    account_holder_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSortCodeAccountHolderAddress = ALWAYS_SENT  # noqa: E501
-    account_holder_name: str = ALWAYS_SENT
-    account_number: str = ALWAYS_SENT
+    account_holder_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSortCodeAccountHolderAddress = NONE_IF_OMITTED  # noqa: E501
+    account_holder_name: str = NONE_IF_OMITTED
+    account_number: str = NONE_IF_OMITTED
     bank_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSortCodeBankAddress = (
-        ALWAYS_SENT
+        NONE_IF_OMITTED
     )
-    sort_code: str = ALWAYS_SENT
+    sort_code: str = NONE_IF_OMITTED
 
 
 class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSpei(StripeObject):
-    account_holder_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSpeiAccountHolderAddress = ALWAYS_SENT  # noqa: E501
-    account_holder_name: str = ALWAYS_SENT
-    bank_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSpeiBankAddress = ALWAYS_SENT
-    bank_code: str = ALWAYS_SENT
-    bank_name: str = ALWAYS_SENT
-    clabe: str = ALWAYS_SENT
+    account_holder_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSpeiAccountHolderAddress = NONE_IF_OMITTED  # noqa: E501
+    account_holder_name: str = NONE_IF_OMITTED
+    bank_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSpeiBankAddress = (
+        NONE_IF_OMITTED
+    )
+    bank_code: str = NONE_IF_OMITTED
+    bank_name: str = NONE_IF_OMITTED
+    clabe: str = NONE_IF_OMITTED
 
 
 class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSwift(StripeObject):
-    account_holder_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSwiftAccountHolderAddress = ALWAYS_SENT  # noqa: E501
-    account_holder_name: str = ALWAYS_SENT
-    account_number: str = ALWAYS_SENT
-    account_type: str = ALWAYS_SENT
-    bank_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSwiftBankAddress = ALWAYS_SENT
-    bank_name: str = ALWAYS_SENT
-    swift_code: str = ALWAYS_SENT
+    account_holder_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSwiftAccountHolderAddress = NONE_IF_OMITTED  # noqa: E501
+    account_holder_name: str = NONE_IF_OMITTED
+    account_number: str = NONE_IF_OMITTED
+    account_type: str = NONE_IF_OMITTED
+    bank_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressSwiftBankAddress = (
+        NONE_IF_OMITTED
+    )
+    bank_name: str = NONE_IF_OMITTED
+    swift_code: str = NONE_IF_OMITTED
 
 
 class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressZengin(StripeObject):
-    account_holder_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressZenginAccountHolderAddress = ALWAYS_SENT  # noqa: E501
+    account_holder_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressZenginAccountHolderAddress = NONE_IF_OMITTED  # noqa: E501
     account_holder_name: str | None = None
     account_number: str | None = None
     account_type: str | None = None
-    bank_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressZenginBankAddress = ALWAYS_SENT
+    bank_address: PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressZenginBankAddress = (
+        NONE_IF_OMITTED
+    )
     bank_code: str | None = None
     bank_name: str | None = None
     branch_code: str | None = None
@@ -1376,22 +1384,22 @@ class PaymentIntentNextActionDisplayBankTransferInstructionsFinancialAddressZeng
 
 class PaymentIntentNextActionKonbiniDisplayDetailsStoresFamilymart(StripeObject):
     confirmation_number: str | None = None
-    payment_code: str = ALWAYS_SENT
+    payment_code: str = NONE_IF_OMITTED
 
 
 class PaymentIntentNextActionKonbiniDisplayDetailsStoresLawson(StripeObject):
     confirmation_number: str | None = None
-    payment_code: str = ALWAYS_SENT
+    payment_code: str = NONE_IF_OMITTED
 
 
 class PaymentIntentNextActionKonbiniDisplayDetailsStoresMinistop(StripeObject):
     confirmation_number: str | None = None
-    payment_code: str = ALWAYS_SENT
+    payment_code: str = NONE_IF_OMITTED
 
 
 class PaymentIntentNextActionKonbiniDisplayDetailsStoresSeicomart(StripeObject):
     confirmation_number: str | None = None
-    payment_code: str = ALWAYS_SENT
+    payment_code: str = NONE_IF_OMITTED
 
 
 class PaymentIntentPaymentMethodOptionsBillieCompanyDetailsRegisteredAddress(StripeObject):
@@ -1406,17 +1414,17 @@ class PaymentIntentPaymentMethodOptionsBillieCompanyDetailsRegisteredAddress(Str
 class PaymentIntentPaymentMethodOptionsCardInstallmentsAvailablePlan(StripeObject):
     count: int | None = None
     interval: Literal["month"] | None = None
-    type: Literal["bonus", "fixed_count", "revolving"] | str = ALWAYS_SENT
+    type: Literal["bonus", "fixed_count", "revolving"] | str = NONE_IF_OMITTED
 
 
 class PaymentIntentPaymentMethodOptionsCardInstallmentsPlan(StripeObject):
     count: int | None = None
     interval: Literal["month"] | None = None
-    type: Literal["bonus", "fixed_count", "revolving"] | str = ALWAYS_SENT
+    type: Literal["bonus", "fixed_count", "revolving"] | str = NONE_IF_OMITTED
 
 
 class PaymentIntentPaymentMethodOptionsCustomerBalanceBankTransferEuBankTransfer(StripeObject):
-    country: Literal["BE", "DE", "ES", "FR", "IE", "NL"] | str = ALWAYS_SENT
+    country: Literal["BE", "DE", "ES", "FR", "IE", "NL"] | str = NONE_IF_OMITTED
 
 
 class PaymentIntentPaymentMethodOptionsUsBankAccountFinancialConnectionsFilters(StripeObject):

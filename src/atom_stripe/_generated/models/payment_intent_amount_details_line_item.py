@@ -5,19 +5,19 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class PaymentIntentAmountDetailsLineItem(StripeObject):
     discount_amount: int | None = None
-    id: str = ALWAYS_SENT
-    object: Literal["payment_intent_amount_details_line_item"] = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    object: Literal["payment_intent_amount_details_line_item"] = NONE_IF_OMITTED
     payment_method_options: PaymentIntentAmountDetailsLineItemPaymentMethodOptions | None = None
     product_code: str | None = None
-    product_name: str = ALWAYS_SENT
-    quantity: int = ALWAYS_SENT
+    product_name: str = NONE_IF_OMITTED
+    quantity: int = NONE_IF_OMITTED
     tax: PaymentIntentAmountDetailsLineItemTax | None = None
-    unit_cost: int = ALWAYS_SENT
+    unit_cost: int = NONE_IF_OMITTED
     unit_of_measure: str | None = None
 
 
@@ -29,7 +29,7 @@ class PaymentIntentAmountDetailsLineItemPaymentMethodOptions(StripeObject):
 
 
 class PaymentIntentAmountDetailsLineItemTax(StripeObject):
-    total_tax_amount: int = ALWAYS_SENT
+    total_tax_amount: int = NONE_IF_OMITTED
 
 
 class PaymentIntentAmountDetailsLineItemPaymentMethodOptionsCard(StripeObject):

@@ -5,41 +5,41 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
 from ..._pagination import Page
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class PaymentLink(StripeObject):
     """A payment link is a shareable URL that will take your customers to a hosted payment page. A payment link can be
     shared and used multiple times."""
 
-    active: bool = ALWAYS_SENT
-    after_completion: PaymentLinkAfterCompletion = ALWAYS_SENT
-    allow_promotion_codes: bool = ALWAYS_SENT
+    active: bool = NONE_IF_OMITTED
+    after_completion: PaymentLinkAfterCompletion = NONE_IF_OMITTED
+    allow_promotion_codes: bool = NONE_IF_OMITTED
     application: str | Application | None = None
     application_fee_amount: int | None = None
     application_fee_percent: float | None = None
-    automatic_tax: PaymentLinkAutomaticTax = ALWAYS_SENT
-    billing_address_collection: Literal["auto", "required"] | str = ALWAYS_SENT
+    automatic_tax: PaymentLinkAutomaticTax = NONE_IF_OMITTED
+    billing_address_collection: Literal["auto", "required"] | str = NONE_IF_OMITTED
     consent_collection: PaymentLinkConsentCollection | None = None
-    currency: str = ALWAYS_SENT
-    custom_fields: list[PaymentLinkCustomField] = ALWAYS_SENT
-    custom_text: PaymentLinkCustomText = ALWAYS_SENT
-    customer_creation: Literal["always", "if_required"] | str = ALWAYS_SENT
-    id: str = ALWAYS_SENT
+    currency: str = NONE_IF_OMITTED
+    custom_fields: list[PaymentLinkCustomField] = NONE_IF_OMITTED
+    custom_text: PaymentLinkCustomText = NONE_IF_OMITTED
+    customer_creation: Literal["always", "if_required"] | str = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
     inactive_message: str | None = None
     invoice_creation: PaymentLinkInvoiceCreation | None = None
     line_items: Page[LineItem] | None = None
-    livemode: bool = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
     managed_payments: PaymentLinkManagedPayments | None = None
-    metadata: dict[str, str] = ALWAYS_SENT
+    metadata: dict[str, str] = NONE_IF_OMITTED
     name_collection: PaymentLinkNameCollection | None = None
-    object: Literal["payment_link"] = ALWAYS_SENT
+    object: Literal["payment_link"] = NONE_IF_OMITTED
     on_behalf_of: str | Account | None = None
     optional_items: list[PaymentLinkOptionalItem] | None = None
     payment_intent_data: PaymentLinkPaymentIntentData | None = None
-    payment_method_collection: Literal["always", "if_required"] | str = ALWAYS_SENT
+    payment_method_collection: Literal["always", "if_required"] | str = NONE_IF_OMITTED
     payment_method_options: PaymentLinkPaymentMethodOptions | None = None
     payment_method_types: (
         list[
@@ -94,25 +94,25 @@ class PaymentLink(StripeObject):
         ]
         | None
     ) = None
-    phone_number_collection: PaymentLinkPhoneNumberCollection = ALWAYS_SENT
+    phone_number_collection: PaymentLinkPhoneNumberCollection = NONE_IF_OMITTED
     restrictions: PaymentLinkRestrictions | None = None
     shipping_address_collection: PaymentLinkShippingAddressCollection | None = None
-    shipping_options: list[PaymentLinkShippingOption] = ALWAYS_SENT
-    submit_type: Literal["auto", "book", "donate", "pay", "subscribe"] | str = ALWAYS_SENT
+    shipping_options: list[PaymentLinkShippingOption] = NONE_IF_OMITTED
+    submit_type: Literal["auto", "book", "donate", "pay", "subscribe"] | str = NONE_IF_OMITTED
     subscription_data: PaymentLinkSubscriptionData | None = None
-    tax_id_collection: PaymentLinkTaxIdCollection = ALWAYS_SENT
+    tax_id_collection: PaymentLinkTaxIdCollection = NONE_IF_OMITTED
     transfer_data: PaymentLinkTransferData | None = None
-    url: str = ALWAYS_SENT
+    url: str = NONE_IF_OMITTED
 
 
 class PaymentLinkAfterCompletion(StripeObject):
     hosted_confirmation: PaymentLinkAfterCompletionHostedConfirmation | None = None
     redirect: PaymentLinkAfterCompletionRedirect | None = None
-    type: Literal["hosted_confirmation", "redirect"] | str = ALWAYS_SENT
+    type: Literal["hosted_confirmation", "redirect"] | str = NONE_IF_OMITTED
 
 
 class PaymentLinkAutomaticTax(StripeObject):
-    enabled: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
     liability: PaymentLinkAutomaticTaxLiability | None = None
 
 
@@ -124,12 +124,12 @@ class PaymentLinkConsentCollection(StripeObject):
 
 class PaymentLinkCustomField(StripeObject):
     dropdown: PaymentLinkCustomFieldDropdown | None = None
-    key: str = ALWAYS_SENT
-    label: PaymentLinkCustomFieldLabel = ALWAYS_SENT
+    key: str = NONE_IF_OMITTED
+    label: PaymentLinkCustomFieldLabel = NONE_IF_OMITTED
     numeric: PaymentLinkCustomFieldNumeric | None = None
-    optional: bool = ALWAYS_SENT
+    optional: bool = NONE_IF_OMITTED
     text: PaymentLinkCustomFieldText | None = None
-    type: Literal["dropdown", "numeric", "text"] | str = ALWAYS_SENT
+    type: Literal["dropdown", "numeric", "text"] | str = NONE_IF_OMITTED
 
 
 class PaymentLinkCustomText(StripeObject):
@@ -140,12 +140,12 @@ class PaymentLinkCustomText(StripeObject):
 
 
 class PaymentLinkInvoiceCreation(StripeObject):
-    enabled: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
     invoice_data: PaymentLinkInvoiceCreationInvoiceData | None = None
 
 
 class PaymentLinkManagedPayments(StripeObject):
-    enabled: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
 
 
 class PaymentLinkNameCollection(StripeObject):
@@ -155,14 +155,14 @@ class PaymentLinkNameCollection(StripeObject):
 
 class PaymentLinkOptionalItem(StripeObject):
     adjustable_quantity: PaymentLinkOptionalItemAdjustableQuantity | None = None
-    price: str = ALWAYS_SENT
-    quantity: int = ALWAYS_SENT
+    price: str = NONE_IF_OMITTED
+    quantity: int = NONE_IF_OMITTED
 
 
 class PaymentLinkPaymentIntentData(StripeObject):
     capture_method: Literal["automatic", "automatic_async", "manual"] | str | None = None
     description: str | None = None
-    metadata: dict[str, str] = ALWAYS_SENT
+    metadata: dict[str, str] = NONE_IF_OMITTED
     setup_future_usage: Literal["off_session", "on_session"] | str | None = None
     statement_descriptor: str | None = None
     statement_descriptor_suffix: str | None = None
@@ -174,11 +174,11 @@ class PaymentLinkPaymentMethodOptions(StripeObject):
 
 
 class PaymentLinkPhoneNumberCollection(StripeObject):
-    enabled: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
 
 
 class PaymentLinkRestrictions(StripeObject):
-    completed_sessions: PaymentLinkRestrictionsCompletedSessions = ALWAYS_SENT
+    completed_sessions: PaymentLinkRestrictionsCompletedSessions = NONE_IF_OMITTED
 
 
 class PaymentLinkShippingAddressCollection(StripeObject):
@@ -424,30 +424,30 @@ class PaymentLinkShippingAddressCollection(StripeObject):
             "ZZ",
         ]
         | str
-    ] = ALWAYS_SENT
+    ] = NONE_IF_OMITTED
 
 
 class PaymentLinkShippingOption(StripeObject):
-    shipping_amount: int = ALWAYS_SENT
-    shipping_rate: str | ShippingRate = ALWAYS_SENT
+    shipping_amount: int = NONE_IF_OMITTED
+    shipping_rate: str | ShippingRate = NONE_IF_OMITTED
 
 
 class PaymentLinkSubscriptionData(StripeObject):
     description: str | None = None
-    invoice_settings: PaymentLinkSubscriptionDataInvoiceSettings = ALWAYS_SENT
-    metadata: dict[str, str] = ALWAYS_SENT
+    invoice_settings: PaymentLinkSubscriptionDataInvoiceSettings = NONE_IF_OMITTED
+    metadata: dict[str, str] = NONE_IF_OMITTED
     trial_period_days: int | None = None
     trial_settings: PaymentLinkSubscriptionDataTrialSettings | None = None
 
 
 class PaymentLinkTaxIdCollection(StripeObject):
-    enabled: bool = ALWAYS_SENT
-    required: Literal["if_supported", "never"] | str = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
+    required: Literal["if_supported", "never"] | str = NONE_IF_OMITTED
 
 
 class PaymentLinkTransferData(StripeObject):
     amount: int | None = None
-    destination: str | Account = ALWAYS_SENT
+    destination: str | Account = NONE_IF_OMITTED
 
 
 class PaymentLinkAfterCompletionHostedConfirmation(StripeObject):
@@ -455,26 +455,26 @@ class PaymentLinkAfterCompletionHostedConfirmation(StripeObject):
 
 
 class PaymentLinkAfterCompletionRedirect(StripeObject):
-    url: str = ALWAYS_SENT
+    url: str = NONE_IF_OMITTED
 
 
 class PaymentLinkAutomaticTaxLiability(StripeObject):
     account: str | Account | None = None
-    type: Literal["account", "self"] | str = ALWAYS_SENT
+    type: Literal["account", "self"] | str = NONE_IF_OMITTED
 
 
 class PaymentLinkConsentCollectionPaymentMethodReuseAgreement(StripeObject):
-    position: Literal["auto", "hidden"] | str = ALWAYS_SENT
+    position: Literal["auto", "hidden"] | str = NONE_IF_OMITTED
 
 
 class PaymentLinkCustomFieldDropdown(StripeObject):
     default_value: str | None = None
-    options: list[PaymentLinkCustomFieldDropdownOption] = ALWAYS_SENT
+    options: list[PaymentLinkCustomFieldDropdownOption] = NONE_IF_OMITTED
 
 
 class PaymentLinkCustomFieldLabel(StripeObject):
     custom: str | None = None
-    type: Literal["custom"] = ALWAYS_SENT
+    type: Literal["custom"] = NONE_IF_OMITTED
 
 
 class PaymentLinkCustomFieldNumeric(StripeObject):
@@ -490,19 +490,19 @@ class PaymentLinkCustomFieldText(StripeObject):
 
 
 class PaymentLinkCustomTextAfterSubmit(StripeObject):
-    message: str = ALWAYS_SENT
+    message: str = NONE_IF_OMITTED
 
 
 class PaymentLinkCustomTextShippingAddress(StripeObject):
-    message: str = ALWAYS_SENT
+    message: str = NONE_IF_OMITTED
 
 
 class PaymentLinkCustomTextSubmit(StripeObject):
-    message: str = ALWAYS_SENT
+    message: str = NONE_IF_OMITTED
 
 
 class PaymentLinkCustomTextTermsOfServiceAcceptance(StripeObject):
-    message: str = ALWAYS_SENT
+    message: str = NONE_IF_OMITTED
 
 
 class PaymentLinkInvoiceCreationInvoiceData(StripeObject):
@@ -516,17 +516,17 @@ class PaymentLinkInvoiceCreationInvoiceData(StripeObject):
 
 
 class PaymentLinkNameCollectionBusiness(StripeObject):
-    enabled: bool = ALWAYS_SENT
-    optional: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
+    optional: bool = NONE_IF_OMITTED
 
 
 class PaymentLinkNameCollectionIndividual(StripeObject):
-    enabled: bool = ALWAYS_SENT
-    optional: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
+    optional: bool = NONE_IF_OMITTED
 
 
 class PaymentLinkOptionalItemAdjustableQuantity(StripeObject):
-    enabled: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
     maximum: int | None = None
     minimum: int | None = None
 
@@ -536,8 +536,8 @@ class PaymentLinkPaymentMethodOptionsCard(StripeObject):
 
 
 class PaymentLinkRestrictionsCompletedSessions(StripeObject):
-    count: int = ALWAYS_SENT
-    limit: int = ALWAYS_SENT
+    count: int = NONE_IF_OMITTED
+    limit: int = NONE_IF_OMITTED
 
 
 class PaymentLinkSubscriptionDataInvoiceSettings(StripeObject):
@@ -545,26 +545,26 @@ class PaymentLinkSubscriptionDataInvoiceSettings(StripeObject):
     custom_fields: list[PaymentLinkSubscriptionDataInvoiceSettingsCustomField] | None = None
     description: str | None = None
     footer: str | None = None
-    issuer: PaymentLinkSubscriptionDataInvoiceSettingsIssuer = ALWAYS_SENT
+    issuer: PaymentLinkSubscriptionDataInvoiceSettingsIssuer = NONE_IF_OMITTED
 
 
 class PaymentLinkSubscriptionDataTrialSettings(StripeObject):
-    end_behavior: PaymentLinkSubscriptionDataTrialSettingsEndBehavior = ALWAYS_SENT
+    end_behavior: PaymentLinkSubscriptionDataTrialSettingsEndBehavior = NONE_IF_OMITTED
 
 
 class PaymentLinkCustomFieldDropdownOption(StripeObject):
-    label: str = ALWAYS_SENT
-    value: str = ALWAYS_SENT
+    label: str = NONE_IF_OMITTED
+    value: str = NONE_IF_OMITTED
 
 
 class PaymentLinkInvoiceCreationInvoiceDataCustomField(StripeObject):
-    name: str = ALWAYS_SENT
-    value: str = ALWAYS_SENT
+    name: str = NONE_IF_OMITTED
+    value: str = NONE_IF_OMITTED
 
 
 class PaymentLinkInvoiceCreationInvoiceDataIssuer(StripeObject):
     account: str | Account | None = None
-    type: Literal["account", "self"] | str = ALWAYS_SENT
+    type: Literal["account", "self"] | str = NONE_IF_OMITTED
 
 
 class PaymentLinkInvoiceCreationInvoiceDataRenderingOptions(StripeObject):
@@ -574,22 +574,22 @@ class PaymentLinkInvoiceCreationInvoiceDataRenderingOptions(StripeObject):
 
 class PaymentLinkPaymentMethodOptionsCardRestrictions(StripeObject):
     brands_blocked: list[Literal["american_express", "discover_global_network", "mastercard", "visa"] | str] = (
-        ALWAYS_SENT
+        NONE_IF_OMITTED
     )
 
 
 class PaymentLinkSubscriptionDataInvoiceSettingsCustomField(StripeObject):
-    name: str = ALWAYS_SENT
-    value: str = ALWAYS_SENT
+    name: str = NONE_IF_OMITTED
+    value: str = NONE_IF_OMITTED
 
 
 class PaymentLinkSubscriptionDataInvoiceSettingsIssuer(StripeObject):
     account: str | Account | None = None
-    type: Literal["account", "self"] | str = ALWAYS_SENT
+    type: Literal["account", "self"] | str = NONE_IF_OMITTED
 
 
 class PaymentLinkSubscriptionDataTrialSettingsEndBehavior(StripeObject):
-    missing_payment_method: Literal["cancel", "create_invoice", "pause"] | str = ALWAYS_SENT
+    missing_payment_method: Literal["cancel", "create_invoice", "pause"] | str = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class PaymentMethod(StripeObject):
@@ -23,14 +23,14 @@ class PaymentMethod(StripeObject):
     bacs_debit: PaymentMethodBacsDebit | None = None
     bancontact: PaymentMethodBancontact | None = None
     billie: PaymentMethodBillie | None = None
-    billing_details: PaymentMethodBillingDetails = ALWAYS_SENT
+    billing_details: PaymentMethodBillingDetails = NONE_IF_OMITTED
     bizum: PaymentMethodBizum | None = None
     blik: PaymentMethodBlik | None = None
     boleto: PaymentMethodBoleto | None = None
     card: PaymentMethodCard | None = None
     card_present: PaymentMethodCardPresent | None = None
     cashapp: PaymentMethodCashapp | None = None
-    created: int = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
     crypto: PaymentMethodCrypto | None = None
     custom: PaymentMethodCustom | None = None
     customer: str | Customer | None = None
@@ -40,7 +40,7 @@ class PaymentMethod(StripeObject):
     fpx: PaymentMethodFpx | None = None
     giropay: PaymentMethodGiropay | None = None
     grabpay: PaymentMethodGrabpay | None = None
-    id: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
     ideal: PaymentMethodIdeal | None = None
     interac_present: PaymentMethodInteracPresent | None = None
     kakao_pay: PaymentMethodKakaoPay | None = None
@@ -48,14 +48,14 @@ class PaymentMethod(StripeObject):
     konbini: PaymentMethodKonbini | None = None
     kr_card: PaymentMethodKrCard | None = None
     link: PaymentMethodLink | None = None
-    livemode: bool = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
     mb_way: PaymentMethodMbWay | None = None
     metadata: dict[str, str] | None = None
     mobilepay: PaymentMethodMobilepay | None = None
     multibanco: PaymentMethodMultibanco | None = None
     naver_pay: PaymentMethodNaverPay | None = None
     nz_bank_account: PaymentMethodNzBankAccount | None = None
-    object: Literal["payment_method"] = ALWAYS_SENT
+    object: Literal["payment_method"] = NONE_IF_OMITTED
     oxxo: PaymentMethodOxxo | None = None
     p24: PaymentMethodP24 | None = None
     pay_by_bank: PaymentMethodPayByBank | None = None
@@ -140,7 +140,7 @@ class PaymentMethod(StripeObject):
             "zip",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
     upi: PaymentMethodUpi | None = None
     us_bank_account: PaymentMethodUsBankAccount | None = None
     wechat_pay: PaymentMethodWechatPay | None = None
@@ -212,23 +212,23 @@ class PaymentMethodBlik(StripeObject):
 
 
 class PaymentMethodBoleto(StripeObject):
-    tax_id: str = ALWAYS_SENT
+    tax_id: str = NONE_IF_OMITTED
 
 
 class PaymentMethodCard(StripeObject):
-    brand: str = ALWAYS_SENT
+    brand: str = NONE_IF_OMITTED
     checks: PaymentMethodCardChecks | None = None
     country: str | None = None
     description: str | None = None
     display_brand: str | None = None
-    exp_month: int = ALWAYS_SENT
-    exp_year: int = ALWAYS_SENT
+    exp_month: int = NONE_IF_OMITTED
+    exp_year: int = NONE_IF_OMITTED
     fingerprint: str | None = None
-    funding: str = ALWAYS_SENT
+    funding: str = NONE_IF_OMITTED
     generated_from: PaymentMethodCardGeneratedFrom | None = None
     iin: str | None = None
     issuer: str | None = None
-    last4: str = ALWAYS_SENT
+    last4: str = NONE_IF_OMITTED
     networks: PaymentMethodCardNetworks | None = None
     regulated_status: Literal["regulated", "unregulated"] | str | None = None
     three_d_secure_usage: PaymentMethodCardThreeDSecureUsage | None = None
@@ -241,8 +241,8 @@ class PaymentMethodCardPresent(StripeObject):
     cardholder_name: str | None = None
     country: str | None = None
     description: str | None = None
-    exp_month: int = ALWAYS_SENT
-    exp_year: int = ALWAYS_SENT
+    exp_month: int = NONE_IF_OMITTED
+    exp_year: int = NONE_IF_OMITTED
     fingerprint: str | None = None
     funding: str | None = None
     iin: str | None = None
@@ -277,7 +277,7 @@ class PaymentMethodCrypto(StripeObject):
 class PaymentMethodCustom(StripeObject):
     display_name: str | None = None
     logo: PaymentMethodCustomLogo | None = None
-    type: str = ALWAYS_SENT
+    type: str = NONE_IF_OMITTED
 
 
 class PaymentMethodCustomerBalance(StripeObject):
@@ -352,7 +352,7 @@ class PaymentMethodFpx(StripeObject):
             "uob",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
 
 
 class PaymentMethodGiropay(StripeObject):
@@ -424,8 +424,8 @@ class PaymentMethodInteracPresent(StripeObject):
     cardholder_name: str | None = None
     country: str | None = None
     description: str | None = None
-    exp_month: int = ALWAYS_SENT
-    exp_year: int = ALWAYS_SENT
+    exp_month: int = NONE_IF_OMITTED
+    exp_year: int = NONE_IF_OMITTED
     fingerprint: str | None = None
     funding: str | None = None
     iin: str | None = None
@@ -509,15 +509,15 @@ class PaymentMethodMultibanco(StripeObject):
 
 class PaymentMethodNaverPay(StripeObject):
     buyer_id: str | None = None
-    funding: Literal["card", "points"] | str = ALWAYS_SENT
+    funding: Literal["card", "points"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodNzBankAccount(StripeObject):
     account_holder_name: str | None = None
-    bank_code: str = ALWAYS_SENT
-    bank_name: str = ALWAYS_SENT
-    branch_code: str = ALWAYS_SENT
-    last4: str = ALWAYS_SENT
+    bank_code: str = NONE_IF_OMITTED
+    bank_name: str = NONE_IF_OMITTED
+    branch_code: str = NONE_IF_OMITTED
+    last4: str = NONE_IF_OMITTED
     suffix: str | None = None
 
 
@@ -691,12 +691,12 @@ class PaymentMethodCardGeneratedFrom(StripeObject):
 
 
 class PaymentMethodCardNetworks(StripeObject):
-    available: list[str] = ALWAYS_SENT
+    available: list[str] = NONE_IF_OMITTED
     preferred: str | None = None
 
 
 class PaymentMethodCardThreeDSecureUsage(StripeObject):
-    supported: bool = ALWAYS_SENT
+    supported: bool = NONE_IF_OMITTED
 
 
 class PaymentMethodCardWallet(StripeObject):
@@ -712,12 +712,12 @@ class PaymentMethodCardWallet(StripeObject):
             "amex_express_checkout", "apple_pay", "google_pay", "link", "masterpass", "samsung_pay", "visa_checkout"
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
     visa_checkout: PaymentMethodCardWalletVisaCheckout | None = None
 
 
 class PaymentMethodCardPresentNetworks(StripeObject):
-    available: list[str] = ALWAYS_SENT
+    available: list[str] = NONE_IF_OMITTED
     preferred: str | None = None
 
 
@@ -727,16 +727,16 @@ class PaymentMethodCardPresentOffline(StripeObject):
 
 
 class PaymentMethodCardPresentWallet(StripeObject):
-    type: Literal["apple_pay", "google_pay", "samsung_pay", "unknown"] | str = ALWAYS_SENT
+    type: Literal["apple_pay", "google_pay", "samsung_pay", "unknown"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodCustomLogo(StripeObject):
     content_type: str | None = None
-    url: str = ALWAYS_SENT
+    url: str = NONE_IF_OMITTED
 
 
 class PaymentMethodInteracPresentNetworks(StripeObject):
-    available: list[str] = ALWAYS_SENT
+    available: list[str] = NONE_IF_OMITTED
     preferred: str | None = None
 
 
@@ -753,7 +753,7 @@ class PaymentMethodSepaDebitGeneratedFrom(StripeObject):
 
 class PaymentMethodUsBankAccountNetworks(StripeObject):
     preferred: str | None = None
-    supported: list[Literal["ach", "us_domestic_wire"] | str] = ALWAYS_SENT
+    supported: list[Literal["ach", "us_domestic_wire"] | str] = NONE_IF_OMITTED
 
 
 class PaymentMethodUsBankAccountStatusDetails(StripeObject):
@@ -762,7 +762,7 @@ class PaymentMethodUsBankAccountStatusDetails(StripeObject):
 
 class PaymentMethodCardGeneratedFromPaymentMethodDetails(StripeObject):
     card_present: PaymentMethodCardGeneratedFromPaymentMethodDetailsCardPresent | None = None
-    type: str = ALWAYS_SENT
+    type: str = NONE_IF_OMITTED
 
 
 class PaymentMethodCardWalletAmexExpressCheckout(StripeObject):
@@ -827,20 +827,20 @@ class PaymentMethodCardGeneratedFromPaymentMethodDetailsCardPresent(StripeObject
     country: str | None = None
     description: str | None = None
     emv_auth_data: str | None = None
-    exp_month: int = ALWAYS_SENT
-    exp_year: int = ALWAYS_SENT
+    exp_month: int = NONE_IF_OMITTED
+    exp_year: int = NONE_IF_OMITTED
     fingerprint: str | None = None
     funding: str | None = None
     generated_card: str | None = None
     iin: str | None = None
-    incremental_authorization_supported: bool = ALWAYS_SENT
+    incremental_authorization_supported: bool = NONE_IF_OMITTED
     issuer: str | None = None
     last4: str | None = None
     location: str | None = None
     network: str | None = None
     network_transaction_id: str | None = None
     offline: PaymentMethodCardGeneratedFromPaymentMethodDetailsCardPresentOffline | None = None
-    overcapture_supported: bool = ALWAYS_SENT
+    overcapture_supported: bool = NONE_IF_OMITTED
     preferred_locales: list[str] | None = None
     read_method: (
         Literal[
@@ -912,7 +912,7 @@ class PaymentMethodCardGeneratedFromPaymentMethodDetailsCardPresentReceipt(Strip
 
 
 class PaymentMethodCardGeneratedFromPaymentMethodDetailsCardPresentWallet(StripeObject):
-    type: Literal["apple_pay", "google_pay", "samsung_pay", "unknown"] | str = ALWAYS_SENT
+    type: Literal["apple_pay", "google_pay", "samsung_pay", "unknown"] | str = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

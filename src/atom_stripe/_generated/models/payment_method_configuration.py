@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class PaymentMethodConfiguration(StripeObject):
@@ -14,7 +14,7 @@ class PaymentMethodConfiguration(StripeObject):
     for different scenarios."""
 
     acss_debit: PaymentMethodConfigurationAcssDebit | None = None
-    active: bool = ALWAYS_SENT
+    active: bool = NONE_IF_OMITTED
     affirm: PaymentMethodConfigurationAffirm | None = None
     afterpay_clearpay: PaymentMethodConfigurationAfterpayClearpay | None = None
     alipay: PaymentMethodConfigurationAlipay | None = None
@@ -39,23 +39,23 @@ class PaymentMethodConfiguration(StripeObject):
     giropay: PaymentMethodConfigurationGiropay | None = None
     google_pay: PaymentMethodConfigurationGooglePay | None = None
     grabpay: PaymentMethodConfigurationGrabpay | None = None
-    id: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
     ideal: PaymentMethodConfigurationIdeal | None = None
-    is_default: bool = ALWAYS_SENT
+    is_default: bool = NONE_IF_OMITTED
     jcb: PaymentMethodConfigurationJcb | None = None
     kakao_pay: PaymentMethodConfigurationKakaoPay | None = None
     klarna: PaymentMethodConfigurationKlarna | None = None
     konbini: PaymentMethodConfigurationKonbini | None = None
     kr_card: PaymentMethodConfigurationKrCard | None = None
     link: PaymentMethodConfigurationLink | None = None
-    livemode: bool = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
     mb_way: PaymentMethodConfigurationMbWay | None = None
     mobilepay: PaymentMethodConfigurationMobilepay | None = None
     multibanco: PaymentMethodConfigurationMultibanco | None = None
-    name: str = ALWAYS_SENT
+    name: str = NONE_IF_OMITTED
     naver_pay: PaymentMethodConfigurationNaverPay | None = None
     nz_bank_account: PaymentMethodConfigurationNzBankAccount | None = None
-    object: Literal["payment_method_configuration"] = ALWAYS_SENT
+    object: Literal["payment_method_configuration"] = NONE_IF_OMITTED
     oxxo: PaymentMethodConfigurationOxxo | None = None
     p24: PaymentMethodConfigurationP24 | None = None
     parent: str | None = None
@@ -84,660 +84,660 @@ class PaymentMethodConfiguration(StripeObject):
 
 
 class PaymentMethodConfigurationAcssDebit(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationAcssDebitDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationAcssDebitDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationAffirm(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationAffirmDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationAffirmDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationAfterpayClearpay(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationAfterpayClearpayDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationAfterpayClearpayDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationAlipay(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationAlipayDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationAlipayDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationAlma(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationAlmaDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationAlmaDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationAmazonPay(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationAmazonPayDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationAmazonPayDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationApplePay(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationApplePayDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationApplePayDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationAuBecsDebit(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationAuBecsDebitDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationAuBecsDebitDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationBacsDebit(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationBacsDebitDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationBacsDebitDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationBancontact(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationBancontactDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationBancontactDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationBillie(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationBillieDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationBillieDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationBizum(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationBizumDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationBizumDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationBlik(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationBlikDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationBlikDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationBoleto(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationBoletoDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationBoletoDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationCard(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationCardDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationCardDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationCartesBancaires(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationCartesBancairesDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationCartesBancairesDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationCashapp(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationCashappDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationCashappDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationCrypto(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationCryptoDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationCryptoDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationCustomerBalance(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationCustomerBalanceDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationCustomerBalanceDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationEps(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationEpsDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationEpsDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationFpx(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationFpxDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationFpxDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationGiropay(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationGiropayDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationGiropayDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationGooglePay(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationGooglePayDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationGooglePayDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationGrabpay(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationGrabpayDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationGrabpayDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationIdeal(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationIdealDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationIdealDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationJcb(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationJcbDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationJcbDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationKakaoPay(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationKakaoPayDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationKakaoPayDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationKlarna(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationKlarnaDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationKlarnaDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationKonbini(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationKonbiniDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationKonbiniDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationKrCard(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationKrCardDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationKrCardDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationLink(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationLinkDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationLinkDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationMbWay(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationMbWayDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationMbWayDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationMobilepay(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationMobilepayDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationMobilepayDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationMultibanco(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationMultibancoDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationMultibancoDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationNaverPay(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationNaverPayDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationNaverPayDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationNzBankAccount(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationNzBankAccountDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationNzBankAccountDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationOxxo(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationOxxoDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationOxxoDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationP24(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationP24DisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationP24DisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationPayByBank(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationPayByBankDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationPayByBankDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationPayco(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationPaycoDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationPaycoDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationPaynow(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationPaynowDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationPaynowDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationPaypal(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationPaypalDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationPaypalDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationPaypay(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationPaypayDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationPaypayDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationPayto(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationPaytoDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationPaytoDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationPix(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationPixDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationPixDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationPromptpay(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationPromptpayDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationPromptpayDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationRevolutPay(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationRevolutPayDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationRevolutPayDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationSamsungPay(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationSamsungPayDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationSamsungPayDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationSatispay(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationSatispayDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationSatispayDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationScalapay(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationScalapayDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationScalapayDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationSepaDebit(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationSepaDebitDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationSepaDebitDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationSequra(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationSequraDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationSequraDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationSofort(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationSofortDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationSofortDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationSunbit(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationSunbitDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationSunbitDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationSwish(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationSwishDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationSwishDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationTwint(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationTwintDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationTwintDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationUpi(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationUpiDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationUpiDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationUsBankAccount(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationUsBankAccountDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationUsBankAccountDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationWechatPay(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationWechatPayDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationWechatPayDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationZip(StripeObject):
-    available: bool = ALWAYS_SENT
-    display_preference: PaymentMethodConfigurationZipDisplayPreference = ALWAYS_SENT
+    available: bool = NONE_IF_OMITTED
+    display_preference: PaymentMethodConfigurationZipDisplayPreference = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationAcssDebitDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationAffirmDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationAfterpayClearpayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationAlipayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationAlmaDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationAmazonPayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationApplePayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationAuBecsDebitDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationBacsDebitDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationBancontactDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationBillieDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationBizumDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationBlikDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationBoletoDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationCardDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationCartesBancairesDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationCashappDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationCryptoDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationCustomerBalanceDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationEpsDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationFpxDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationGiropayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationGooglePayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationGrabpayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationIdealDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationJcbDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationKakaoPayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationKlarnaDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationKonbiniDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationKrCardDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationLinkDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationMbWayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationMobilepayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationMultibancoDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationNaverPayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationNzBankAccountDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationOxxoDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationP24DisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationPayByBankDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationPaycoDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationPaynowDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationPaypalDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationPaypayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationPaytoDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationPixDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationPromptpayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationRevolutPayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationSamsungPayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationSatispayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationScalapayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationSepaDebitDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationSequraDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationSofortDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationSunbitDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationSwishDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationTwintDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationUpiDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationUsBankAccountDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationWechatPayDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED
 
 
 class PaymentMethodConfigurationZipDisplayPreference(StripeObject):
     overridable: bool | None = None
-    preference: Literal["none", "off", "on"] | str = ALWAYS_SENT
-    value: Literal["off", "on"] | str = ALWAYS_SENT
+    preference: Literal["none", "off", "on"] | str = NONE_IF_OMITTED
+    value: Literal["off", "on"] | str = NONE_IF_OMITTED

@@ -5,75 +5,75 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class PaymentMethodDomain(StripeObject):
     """A payment method domain represents a web domain that you have registered with Stripe."""
 
-    amazon_pay: PaymentMethodDomainAmazonPay = ALWAYS_SENT
-    apple_pay: PaymentMethodDomainApplePay = ALWAYS_SENT
-    created: int = ALWAYS_SENT
-    domain_name: str = ALWAYS_SENT
-    enabled: bool = ALWAYS_SENT
-    google_pay: PaymentMethodDomainGooglePay = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    klarna: PaymentMethodDomainKlarna = ALWAYS_SENT
-    link: PaymentMethodDomainLink = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    object: Literal["payment_method_domain"] = ALWAYS_SENT
-    paypal: PaymentMethodDomainPaypal = ALWAYS_SENT
+    amazon_pay: PaymentMethodDomainAmazonPay = NONE_IF_OMITTED
+    apple_pay: PaymentMethodDomainApplePay = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
+    domain_name: str = NONE_IF_OMITTED
+    enabled: bool = NONE_IF_OMITTED
+    google_pay: PaymentMethodDomainGooglePay = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    klarna: PaymentMethodDomainKlarna = NONE_IF_OMITTED
+    link: PaymentMethodDomainLink = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["payment_method_domain"] = NONE_IF_OMITTED
+    paypal: PaymentMethodDomainPaypal = NONE_IF_OMITTED
 
 
 class PaymentMethodDomainAmazonPay(StripeObject):
-    status: Literal["active", "inactive"] | str = ALWAYS_SENT
+    status: Literal["active", "inactive"] | str = NONE_IF_OMITTED
     status_details: PaymentMethodDomainAmazonPayStatusDetails | None = None
 
 
 class PaymentMethodDomainApplePay(StripeObject):
-    status: Literal["active", "inactive"] | str = ALWAYS_SENT
+    status: Literal["active", "inactive"] | str = NONE_IF_OMITTED
     status_details: PaymentMethodDomainApplePayStatusDetails | None = None
 
 
 class PaymentMethodDomainGooglePay(StripeObject):
-    status: Literal["active", "inactive"] | str = ALWAYS_SENT
+    status: Literal["active", "inactive"] | str = NONE_IF_OMITTED
     status_details: PaymentMethodDomainGooglePayStatusDetails | None = None
 
 
 class PaymentMethodDomainKlarna(StripeObject):
-    status: Literal["active", "inactive"] | str = ALWAYS_SENT
+    status: Literal["active", "inactive"] | str = NONE_IF_OMITTED
     status_details: PaymentMethodDomainKlarnaStatusDetails | None = None
 
 
 class PaymentMethodDomainLink(StripeObject):
-    status: Literal["active", "inactive"] | str = ALWAYS_SENT
+    status: Literal["active", "inactive"] | str = NONE_IF_OMITTED
     status_details: PaymentMethodDomainLinkStatusDetails | None = None
 
 
 class PaymentMethodDomainPaypal(StripeObject):
-    status: Literal["active", "inactive"] | str = ALWAYS_SENT
+    status: Literal["active", "inactive"] | str = NONE_IF_OMITTED
     status_details: PaymentMethodDomainPaypalStatusDetails | None = None
 
 
 class PaymentMethodDomainAmazonPayStatusDetails(StripeObject):
-    error_message: str = ALWAYS_SENT
+    error_message: str = NONE_IF_OMITTED
 
 
 class PaymentMethodDomainApplePayStatusDetails(StripeObject):
-    error_message: str = ALWAYS_SENT
+    error_message: str = NONE_IF_OMITTED
 
 
 class PaymentMethodDomainGooglePayStatusDetails(StripeObject):
-    error_message: str = ALWAYS_SENT
+    error_message: str = NONE_IF_OMITTED
 
 
 class PaymentMethodDomainKlarnaStatusDetails(StripeObject):
-    error_message: str = ALWAYS_SENT
+    error_message: str = NONE_IF_OMITTED
 
 
 class PaymentMethodDomainLinkStatusDetails(StripeObject):
-    error_message: str = ALWAYS_SENT
+    error_message: str = NONE_IF_OMITTED
 
 
 class PaymentMethodDomainPaypalStatusDetails(StripeObject):
-    error_message: str = ALWAYS_SENT
+    error_message: str = NONE_IF_OMITTED

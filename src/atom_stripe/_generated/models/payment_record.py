@@ -5,69 +5,69 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class PaymentRecord(StripeObject):
     """A Payment Record is a resource that allows you to represent payments that occur on- or off-Stripe."""
 
-    amount: PaymentRecordAmount = ALWAYS_SENT
-    amount_authorized: PaymentRecordAmountAuthorized = ALWAYS_SENT
-    amount_canceled: PaymentRecordAmountCanceled = ALWAYS_SENT
-    amount_failed: PaymentRecordAmountFailed = ALWAYS_SENT
-    amount_guaranteed: PaymentRecordAmountGuaranteed = ALWAYS_SENT
-    amount_refunded: PaymentRecordAmountRefunded = ALWAYS_SENT
-    amount_requested: PaymentRecordAmountRequested = ALWAYS_SENT
+    amount: PaymentRecordAmount = NONE_IF_OMITTED
+    amount_authorized: PaymentRecordAmountAuthorized = NONE_IF_OMITTED
+    amount_canceled: PaymentRecordAmountCanceled = NONE_IF_OMITTED
+    amount_failed: PaymentRecordAmountFailed = NONE_IF_OMITTED
+    amount_guaranteed: PaymentRecordAmountGuaranteed = NONE_IF_OMITTED
+    amount_refunded: PaymentRecordAmountRefunded = NONE_IF_OMITTED
+    amount_requested: PaymentRecordAmountRequested = NONE_IF_OMITTED
     application: str | None = None
-    created: int = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
     customer_details: PaymentRecordCustomerDetails | None = None
     customer_presence: Literal["off_session", "on_session"] | str | None = None
     description: str | None = None
-    id: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
     latest_payment_attempt_record: str | None = None
-    livemode: bool = ALWAYS_SENT
-    metadata: dict[str, str] = ALWAYS_SENT
-    object: Literal["payment_record"] = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
+    metadata: dict[str, str] = NONE_IF_OMITTED
+    object: Literal["payment_record"] = NONE_IF_OMITTED
     payment_method_details: PaymentRecordPaymentMethodDetails | None = None
-    processor_details: PaymentRecordProcessorDetails = ALWAYS_SENT
-    reported_by: Literal["self", "stripe"] | str = ALWAYS_SENT
+    processor_details: PaymentRecordProcessorDetails = NONE_IF_OMITTED
+    reported_by: Literal["self", "stripe"] | str = NONE_IF_OMITTED
     shipping_details: PaymentRecordShippingDetails | None = None
 
 
 class PaymentRecordAmount(StripeObject):
-    currency: str = ALWAYS_SENT
-    value: int = ALWAYS_SENT
+    currency: str = NONE_IF_OMITTED
+    value: int = NONE_IF_OMITTED
 
 
 class PaymentRecordAmountAuthorized(StripeObject):
-    currency: str = ALWAYS_SENT
-    value: int = ALWAYS_SENT
+    currency: str = NONE_IF_OMITTED
+    value: int = NONE_IF_OMITTED
 
 
 class PaymentRecordAmountCanceled(StripeObject):
-    currency: str = ALWAYS_SENT
-    value: int = ALWAYS_SENT
+    currency: str = NONE_IF_OMITTED
+    value: int = NONE_IF_OMITTED
 
 
 class PaymentRecordAmountFailed(StripeObject):
-    currency: str = ALWAYS_SENT
-    value: int = ALWAYS_SENT
+    currency: str = NONE_IF_OMITTED
+    value: int = NONE_IF_OMITTED
 
 
 class PaymentRecordAmountGuaranteed(StripeObject):
-    currency: str = ALWAYS_SENT
-    value: int = ALWAYS_SENT
+    currency: str = NONE_IF_OMITTED
+    value: int = NONE_IF_OMITTED
 
 
 class PaymentRecordAmountRefunded(StripeObject):
-    currency: str = ALWAYS_SENT
-    value: int = ALWAYS_SENT
+    currency: str = NONE_IF_OMITTED
+    value: int = NONE_IF_OMITTED
 
 
 class PaymentRecordAmountRequested(StripeObject):
-    currency: str = ALWAYS_SENT
-    value: int = ALWAYS_SENT
+    currency: str = NONE_IF_OMITTED
+    value: int = NONE_IF_OMITTED
 
 
 class PaymentRecordCustomerDetails(StripeObject):
@@ -140,7 +140,7 @@ class PaymentRecordPaymentMethodDetails(StripeObject):
     sunbit: PaymentRecordPaymentMethodDetailsSunbit | None = None
     swish: PaymentRecordPaymentMethodDetailsSwish | None = None
     twint: PaymentRecordPaymentMethodDetailsTwint | None = None
-    type: str = ALWAYS_SENT
+    type: str = NONE_IF_OMITTED
     upi: PaymentRecordPaymentMethodDetailsUpi | None = None
     us_bank_account: PaymentRecordPaymentMethodDetailsUsBankAccount | None = None
     wechat: PaymentRecordPaymentMethodDetailsWechat | None = None
@@ -150,11 +150,11 @@ class PaymentRecordPaymentMethodDetails(StripeObject):
 
 class PaymentRecordProcessorDetails(StripeObject):
     custom: PaymentRecordProcessorDetailsCustom | None = None
-    type: Literal["custom"] = ALWAYS_SENT
+    type: Literal["custom"] = NONE_IF_OMITTED
 
 
 class PaymentRecordShippingDetails(StripeObject):
-    address: PaymentRecordShippingDetailsAddress = ALWAYS_SENT
+    address: PaymentRecordShippingDetailsAddress = NONE_IF_OMITTED
     name: str | None = None
     phone: str | None = None
 
@@ -244,7 +244,7 @@ class PaymentRecordPaymentMethodDetailsBillie(StripeObject):
 
 
 class PaymentRecordPaymentMethodDetailsBillingDetails(StripeObject):
-    address: PaymentRecordPaymentMethodDetailsBillingDetailsAddress = ALWAYS_SENT
+    address: PaymentRecordPaymentMethodDetailsBillingDetailsAddress = NONE_IF_OMITTED
     email: str | None = None
     name: str | None = None
     phone: str | None = None
@@ -332,20 +332,20 @@ class PaymentRecordPaymentMethodDetailsCardPresent(StripeObject):
     country: str | None = None
     description: str | None = None
     emv_auth_data: str | None = None
-    exp_month: int = ALWAYS_SENT
-    exp_year: int = ALWAYS_SENT
+    exp_month: int = NONE_IF_OMITTED
+    exp_year: int = NONE_IF_OMITTED
     fingerprint: str | None = None
     funding: str | None = None
     generated_card: str | None = None
     iin: str | None = None
-    incremental_authorization_supported: bool = ALWAYS_SENT
+    incremental_authorization_supported: bool = NONE_IF_OMITTED
     issuer: str | None = None
     last4: str | None = None
     location: str | None = None
     network: str | None = None
     network_transaction_id: str | None = None
     offline: PaymentRecordPaymentMethodDetailsCardPresentOffline | None = None
-    overcapture_supported: bool = ALWAYS_SENT
+    overcapture_supported: bool = NONE_IF_OMITTED
     preferred_locales: list[str] | None = None
     read_method: (
         Literal[
@@ -377,7 +377,7 @@ class PaymentRecordPaymentMethodDetailsCrypto(StripeObject):
 
 
 class PaymentRecordPaymentMethodDetailsCustom(StripeObject):
-    display_name: str = ALWAYS_SENT
+    display_name: str = NONE_IF_OMITTED
     type: str | None = None
 
 
@@ -454,7 +454,7 @@ class PaymentRecordPaymentMethodDetailsFpx(StripeObject):
             "uob",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
     transaction_id: str | None = None
 
 
@@ -536,8 +536,8 @@ class PaymentRecordPaymentMethodDetailsInteracPresent(StripeObject):
     country: str | None = None
     description: str | None = None
     emv_auth_data: str | None = None
-    exp_month: int = ALWAYS_SENT
-    exp_year: int = ALWAYS_SENT
+    exp_month: int = NONE_IF_OMITTED
+    exp_year: int = NONE_IF_OMITTED
     fingerprint: str | None = None
     funding: str | None = None
     generated_card: str | None = None
@@ -644,11 +644,11 @@ class PaymentRecordPaymentMethodDetailsNaverPay(StripeObject):
 
 class PaymentRecordPaymentMethodDetailsNzBankAccount(StripeObject):
     account_holder_name: str | None = None
-    bank_code: str = ALWAYS_SENT
-    bank_name: str = ALWAYS_SENT
-    branch_code: str = ALWAYS_SENT
+    bank_code: str = NONE_IF_OMITTED
+    bank_name: str = NONE_IF_OMITTED
+    branch_code: str = NONE_IF_OMITTED
     expected_debit_date: str | None = None
-    last4: str = ALWAYS_SENT
+    last4: str = NONE_IF_OMITTED
     suffix: str | None = None
 
 
@@ -850,7 +850,7 @@ class PaymentRecordShippingDetailsAddress(StripeObject):
 
 
 class PaymentRecordPaymentMethodDetailsAlmaInstallments(StripeObject):
-    count: int = ALWAYS_SENT
+    count: int = NONE_IF_OMITTED
 
 
 class PaymentRecordPaymentMethodDetailsAmazonPayFunding(StripeObject):
@@ -878,7 +878,7 @@ class PaymentRecordPaymentMethodDetailsCardInstallments(StripeObject):
 
 
 class PaymentRecordPaymentMethodDetailsCardNetworkToken(StripeObject):
-    used: bool = ALWAYS_SENT
+    used: bool = NONE_IF_OMITTED
 
 
 class PaymentRecordPaymentMethodDetailsCardThreeDSecure(StripeObject):
@@ -920,7 +920,7 @@ class PaymentRecordPaymentMethodDetailsCardWallet(StripeObject):
     dynamic_last4: str | None = None
     google_pay: PaymentRecordPaymentMethodDetailsCardWalletGooglePay | None = None
     link: PaymentRecordPaymentMethodDetailsCardWalletLink | None = None
-    type: str = ALWAYS_SENT
+    type: str = NONE_IF_OMITTED
 
 
 class PaymentRecordPaymentMethodDetailsCardPresentOffline(StripeObject):
@@ -941,7 +941,7 @@ class PaymentRecordPaymentMethodDetailsCardPresentReceipt(StripeObject):
 
 
 class PaymentRecordPaymentMethodDetailsCardPresentWallet(StripeObject):
-    type: Literal["apple_pay", "google_pay", "samsung_pay", "unknown"] | str = ALWAYS_SENT
+    type: Literal["apple_pay", "google_pay", "samsung_pay", "unknown"] | str = NONE_IF_OMITTED
 
 
 class PaymentRecordPaymentMethodDetailsInteracPresentReceipt(StripeObject):
@@ -974,7 +974,7 @@ class PaymentRecordPaymentMethodDetailsMobilepayCard(StripeObject):
 
 class PaymentRecordPaymentMethodDetailsPaypalSellerProtection(StripeObject):
     dispute_categories: list[Literal["fraudulent", "product_not_received"] | str] | None = None
-    status: Literal["eligible", "not_eligible", "partially_eligible"] | str = ALWAYS_SENT
+    status: Literal["eligible", "not_eligible", "partially_eligible"] | str = NONE_IF_OMITTED
 
 
 class PaymentRecordPaymentMethodDetailsRevolutPayFunding(StripeObject):
@@ -994,11 +994,11 @@ class PaymentRecordPaymentMethodDetailsAmazonPayFundingCard(StripeObject):
 class PaymentRecordPaymentMethodDetailsCardInstallmentsPlan(StripeObject):
     count: int | None = None
     interval: Literal["month"] | None = None
-    type: Literal["bonus", "fixed_count", "revolving"] | str = ALWAYS_SENT
+    type: Literal["bonus", "fixed_count", "revolving"] | str = NONE_IF_OMITTED
 
 
 class PaymentRecordPaymentMethodDetailsCardWalletApplePay(StripeObject):
-    type: str = ALWAYS_SENT
+    type: str = NONE_IF_OMITTED
 
 
 class PaymentRecordPaymentMethodDetailsCardWalletGooglePay(StripeObject):

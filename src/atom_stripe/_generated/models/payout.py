@@ -5,44 +5,44 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class Payout(StripeObject):
     """A `Payout` object is created when you receive funds from Stripe, or when you."""
 
-    amount: int = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
     application_fee: str | ApplicationFee | None = None
     application_fee_amount: int | None = None
-    arrival_date: int = ALWAYS_SENT
-    automatic: bool = ALWAYS_SENT
+    arrival_date: int = NONE_IF_OMITTED
+    automatic: bool = NONE_IF_OMITTED
     balance_transaction: str | BalanceTransaction | None = None
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     description: str | None = None
     destination: str | BankAccount | Card | None = None
     failure_balance_transaction: str | BalanceTransaction | None = None
     failure_code: str | None = None
     failure_message: str | None = None
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
     metadata: dict[str, str] | None = None
-    method: str = ALWAYS_SENT
-    object: Literal["payout"] = ALWAYS_SENT
+    method: str = NONE_IF_OMITTED
+    object: Literal["payout"] = NONE_IF_OMITTED
     original_payout: str | Payout | None = None
     payout_method: str | None = None
-    reconciliation_status: Literal["completed", "in_progress", "not_applicable"] | str = ALWAYS_SENT
+    reconciliation_status: Literal["completed", "in_progress", "not_applicable"] | str = NONE_IF_OMITTED
     reversed_by: str | Payout | None = None
-    source_type: str = ALWAYS_SENT
+    source_type: str = NONE_IF_OMITTED
     statement_descriptor: str | None = None
-    status: str = ALWAYS_SENT
+    status: str = NONE_IF_OMITTED
     trace_id: PayoutTraceId | None = None
-    type: Literal["bank_account", "card"] | str = ALWAYS_SENT
+    type: Literal["bank_account", "card"] | str = NONE_IF_OMITTED
 
 
 class PayoutTraceId(StripeObject):
-    status: str = ALWAYS_SENT
+    status: str = NONE_IF_OMITTED
     value: str | None = None
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import DeletedObject, lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import DeletedObject, lazy_model
 
 
 class Person(StripeObject):
@@ -17,7 +17,7 @@ class Person(StripeObject):
     address: PersonAddress | None = None
     address_kana: PersonAddressKana | None = None
     address_kanji: PersonAddressKanji | None = None
-    created: int = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
     deleted: Literal[True] | None = None
     dob: PersonDob | None = None
     email: str | None = None
@@ -27,7 +27,7 @@ class Person(StripeObject):
     full_name_aliases: list[str] | None = None
     future_requirements: PersonFutureRequirements | None = None
     gender: str | None = None
-    id: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
     id_number_provided: bool | None = None
     id_number_secondary_provided: bool | None = None
     last_name: str | None = None
@@ -36,7 +36,7 @@ class Person(StripeObject):
     maiden_name: str | None = None
     metadata: dict[str, str] | None = None
     nationality: str | None = None
-    object: Literal["person"] = ALWAYS_SENT
+    object: Literal["person"] = NONE_IF_OMITTED
     phone: str | None = None
     political_exposure: Literal["existing", "none"] | str | None = None
     registered_address: PersonRegisteredAddress | None = None
@@ -88,11 +88,11 @@ class PersonDob(StripeObject):
 
 class PersonFutureRequirements(StripeObject):
     alternatives: list[PersonFutureRequirementsAlternative] | None = None
-    currently_due: list[str] = ALWAYS_SENT
-    errors: list[PersonFutureRequirementsError] = ALWAYS_SENT
-    eventually_due: list[str] = ALWAYS_SENT
-    past_due: list[str] = ALWAYS_SENT
-    pending_verification: list[str] = ALWAYS_SENT
+    currently_due: list[str] = NONE_IF_OMITTED
+    errors: list[PersonFutureRequirementsError] = NONE_IF_OMITTED
+    eventually_due: list[str] = NONE_IF_OMITTED
+    past_due: list[str] = NONE_IF_OMITTED
+    pending_verification: list[str] = NONE_IF_OMITTED
 
 
 class PersonRegisteredAddress(StripeObject):
@@ -117,11 +117,11 @@ class PersonRelationship(StripeObject):
 
 class PersonRequirements(StripeObject):
     alternatives: list[PersonRequirementsAlternative] | None = None
-    currently_due: list[str] = ALWAYS_SENT
-    errors: list[PersonRequirementsError] = ALWAYS_SENT
-    eventually_due: list[str] = ALWAYS_SENT
-    past_due: list[str] = ALWAYS_SENT
-    pending_verification: list[str] = ALWAYS_SENT
+    currently_due: list[str] = NONE_IF_OMITTED
+    errors: list[PersonRequirementsError] = NONE_IF_OMITTED
+    eventually_due: list[str] = NONE_IF_OMITTED
+    past_due: list[str] = NONE_IF_OMITTED
+    pending_verification: list[str] = NONE_IF_OMITTED
 
 
 class PersonUsCfpbData(StripeObject):
@@ -135,7 +135,7 @@ class PersonVerification(StripeObject):
     details: str | None = None
     details_code: str | None = None
     document: PersonVerificationDocument | None = None
-    status: str = ALWAYS_SENT
+    status: str = NONE_IF_OMITTED
 
 
 class PersonAdditionalTosAcceptancesAccount(StripeObject):
@@ -145,8 +145,8 @@ class PersonAdditionalTosAcceptancesAccount(StripeObject):
 
 
 class PersonFutureRequirementsAlternative(StripeObject):
-    alternative_fields_due: list[str] = ALWAYS_SENT
-    original_fields_due: list[str] = ALWAYS_SENT
+    alternative_fields_due: list[str] = NONE_IF_OMITTED
+    original_fields_due: list[str] = NONE_IF_OMITTED
 
 
 class PersonFutureRequirementsError(StripeObject):
@@ -250,14 +250,14 @@ class PersonFutureRequirementsError(StripeObject):
         "verification_requires_additional_memorandum_of_associations",
         "verification_requires_additional_proof_of_registration",
         "verification_supportability",
-    ] = ALWAYS_SENT
-    reason: str = ALWAYS_SENT
-    requirement: str = ALWAYS_SENT
+    ] = NONE_IF_OMITTED
+    reason: str = NONE_IF_OMITTED
+    requirement: str = NONE_IF_OMITTED
 
 
 class PersonRequirementsAlternative(StripeObject):
-    alternative_fields_due: list[str] = ALWAYS_SENT
-    original_fields_due: list[str] = ALWAYS_SENT
+    alternative_fields_due: list[str] = NONE_IF_OMITTED
+    original_fields_due: list[str] = NONE_IF_OMITTED
 
 
 class PersonRequirementsError(StripeObject):
@@ -361,9 +361,9 @@ class PersonRequirementsError(StripeObject):
         "verification_requires_additional_memorandum_of_associations",
         "verification_requires_additional_proof_of_registration",
         "verification_supportability",
-    ] = ALWAYS_SENT
-    reason: str = ALWAYS_SENT
-    requirement: str = ALWAYS_SENT
+    ] = NONE_IF_OMITTED
+    reason: str = NONE_IF_OMITTED
+    requirement: str = NONE_IF_OMITTED
 
 
 class PersonUsCfpbDataEthnicityDetails(StripeObject):

@@ -6,36 +6,36 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import DeletedObject, lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import DeletedObject, lazy_model
 
 
 class Plan(StripeObject):
     """You can now model subscriptions more flexibly using the [Prices API](https://docs.stripe.com/api#prices). It
     replaces the Plans API and is backwards compatible to simplify your migration."""
 
-    active: bool = ALWAYS_SENT
+    active: bool = NONE_IF_OMITTED
     aggregate_usage: Any = None
     amount: int | None = None
     amount_decimal: Decimal | None = None
-    billing_scheme: Literal["per_unit", "tiered"] | str = ALWAYS_SENT
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    billing_scheme: Literal["per_unit", "tiered"] | str = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     deleted: Literal[True] | None = None
-    id: str = ALWAYS_SENT
-    interval: Literal["day", "month", "week", "year"] | str = ALWAYS_SENT
-    interval_count: int = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    interval: Literal["day", "month", "week", "year"] | str = NONE_IF_OMITTED
+    interval_count: int = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
     metadata: dict[str, str] | None = None
     meter: str | None = None
     nickname: str | None = None
-    object: Literal["plan"] = ALWAYS_SENT
+    object: Literal["plan"] = NONE_IF_OMITTED
     product: str | Product | None = None
     tiers: list[PlanTier] | None = None
     tiers_mode: Literal["graduated", "volume"] | str | None = None
     transform_usage: PlanTransformUsage | None = None
     trial_period_days: int | None = None
-    usage_type: Literal["licensed", "metered"] | str = ALWAYS_SENT
+    usage_type: Literal["licensed", "metered"] | str = NONE_IF_OMITTED
 
 
 class PlanTier(StripeObject):
@@ -47,8 +47,8 @@ class PlanTier(StripeObject):
 
 
 class PlanTransformUsage(StripeObject):
-    divide_by: int = ALWAYS_SENT
-    round: Literal["down", "up"] | str = ALWAYS_SENT
+    divide_by: int = NONE_IF_OMITTED
+    round: Literal["down", "up"] | str = NONE_IF_OMITTED
 
 
 class DeletedPlan(DeletedObject):

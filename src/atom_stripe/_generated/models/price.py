@@ -6,34 +6,34 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class Price(StripeObject):
     """Prices define the unit cost, currency, and (optional) billing cycle for both recurring and one-time purchases of
     products."""
 
-    active: bool = ALWAYS_SENT
-    billing_scheme: Literal["per_unit", "tiered"] | str = ALWAYS_SENT
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    active: bool = NONE_IF_OMITTED
+    billing_scheme: Literal["per_unit", "tiered"] | str = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     currency_options: dict[str, PriceCurrencyOptions] | None = None
     custom_unit_amount: PriceCustomUnitAmount | None = None
     deleted: Literal[True] | None = None
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
     lookup_key: str | None = None
-    metadata: dict[str, str] = ALWAYS_SENT
+    metadata: dict[str, str] = NONE_IF_OMITTED
     nickname: str | None = None
-    object: Literal["price"] = ALWAYS_SENT
-    product: str | Product = ALWAYS_SENT
+    object: Literal["price"] = NONE_IF_OMITTED
+    product: str | Product = NONE_IF_OMITTED
     recurring: PriceRecurring | None = None
     tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | str | None = None
     tiers: list[PriceTier] | None = None
     tiers_mode: Literal["graduated", "volume"] | str | None = None
     transform_quantity: PriceTransformQuantity | None = None
-    type: Literal["one_time", "recurring"] | str = ALWAYS_SENT
+    type: Literal["one_time", "recurring"] | str = NONE_IF_OMITTED
     unit_amount: int | None = None
     unit_amount_decimal: Decimal | None = None
 
@@ -53,11 +53,11 @@ class PriceCustomUnitAmount(StripeObject):
 
 
 class PriceRecurring(StripeObject):
-    interval: Literal["day", "month", "week", "year"] | str = ALWAYS_SENT
-    interval_count: int = ALWAYS_SENT
+    interval: Literal["day", "month", "week", "year"] | str = NONE_IF_OMITTED
+    interval_count: int = NONE_IF_OMITTED
     meter: str | None = None
     trial_period_days: int | None = None
-    usage_type: Literal["licensed", "metered"] | str = ALWAYS_SENT
+    usage_type: Literal["licensed", "metered"] | str = NONE_IF_OMITTED
 
 
 class PriceTier(StripeObject):
@@ -69,8 +69,8 @@ class PriceTier(StripeObject):
 
 
 class PriceTransformQuantity(StripeObject):
-    divide_by: int = ALWAYS_SENT
-    round: Literal["down", "up"] | str = ALWAYS_SENT
+    divide_by: int = NONE_IF_OMITTED
+    round: Literal["down", "up"] | str = NONE_IF_OMITTED
 
 
 class PriceCurrencyOptionsCustomUnitAmount(StripeObject):

@@ -5,33 +5,33 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import DeletedObject, lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import DeletedObject, lazy_model
 
 
 class Product(StripeObject):
     """Products describe the specific goods or services you offer to your customers."""
 
-    active: bool = ALWAYS_SENT
-    created: int = ALWAYS_SENT
+    active: bool = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
     default_price: str | Price | None = None
     deleted: Literal[True] | None = None
     description: str | None = None
-    id: str = ALWAYS_SENT
-    images: list[str] = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    marketing_features: list[ProductMarketingFeature] = ALWAYS_SENT
-    metadata: dict[str, str] = ALWAYS_SENT
-    name: str = ALWAYS_SENT
-    object: Literal["product"] = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    images: list[str] = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    marketing_features: list[ProductMarketingFeature] = NONE_IF_OMITTED
+    metadata: dict[str, str] = NONE_IF_OMITTED
+    name: str = NONE_IF_OMITTED
+    object: Literal["product"] = NONE_IF_OMITTED
     package_dimensions: ProductPackageDimensions | None = None
     shippable: bool | None = None
     statement_descriptor: str | None = None
     tax_code: str | TaxCode | None = None
     tax_details: ProductTaxDetails | None = None
-    type: Literal["good", "service"] | str = ALWAYS_SENT
+    type: Literal["good", "service"] | str = NONE_IF_OMITTED
     unit_label: str | None = None
-    updated: int = ALWAYS_SENT
+    updated: int = NONE_IF_OMITTED
     url: str | None = None
 
 
@@ -40,10 +40,10 @@ class ProductMarketingFeature(StripeObject):
 
 
 class ProductPackageDimensions(StripeObject):
-    height: float = ALWAYS_SENT
-    length: float = ALWAYS_SENT
-    weight: float = ALWAYS_SENT
-    width: float = ALWAYS_SENT
+    height: float = NONE_IF_OMITTED
+    length: float = NONE_IF_OMITTED
+    weight: float = NONE_IF_OMITTED
+    width: float = NONE_IF_OMITTED
 
 
 class ProductTaxDetails(StripeObject):

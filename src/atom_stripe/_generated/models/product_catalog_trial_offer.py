@@ -5,39 +5,39 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class ProductCatalogTrialOffer(StripeObject):
     """Trial offers let you define free or paid introductory pricing for a subscription item."""
 
-    active: bool = ALWAYS_SENT
-    duration: ProductCatalogTrialOfferDuration = ALWAYS_SENT
-    end_behavior: ProductCatalogTrialOfferEndBehavior = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
+    active: bool = NONE_IF_OMITTED
+    duration: ProductCatalogTrialOfferDuration = NONE_IF_OMITTED
+    end_behavior: ProductCatalogTrialOfferEndBehavior = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
     nickname: str | None = None
-    object: Literal["product_catalog.trial_offer"] = ALWAYS_SENT
-    price: str | Price = ALWAYS_SENT
+    object: Literal["product_catalog.trial_offer"] = NONE_IF_OMITTED
+    price: str | Price = NONE_IF_OMITTED
 
 
 class ProductCatalogTrialOfferDuration(StripeObject):
     relative: ProductCatalogTrialOfferDurationRelative | None = None
-    type: Literal["relative"] | str = ALWAYS_SENT
+    type: Literal["relative"] | str = NONE_IF_OMITTED
 
 
 class ProductCatalogTrialOfferEndBehavior(StripeObject):
     transition: ProductCatalogTrialOfferEndBehaviorTransition | None = None
-    type: Literal["transition"] | str = ALWAYS_SENT
+    type: Literal["transition"] | str = NONE_IF_OMITTED
 
 
 class ProductCatalogTrialOfferDurationRelative(StripeObject):
-    iterations: int = ALWAYS_SENT
+    iterations: int = NONE_IF_OMITTED
 
 
 class ProductCatalogTrialOfferEndBehaviorTransition(StripeObject):
-    price: str | Price = ALWAYS_SENT
+    price: str | Price = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import DeletedObject, lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import DeletedObject, lazy_model
 
 
 class ProductFeature(StripeObject):
     """A product_feature represents an attachment between a feature and a product."""
 
     deleted: Literal[True] | None = None
-    entitlement_feature: EntitlementsFeature = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    object: Literal["product_feature"] = ALWAYS_SENT
+    entitlement_feature: EntitlementsFeature = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["product_feature"] = NONE_IF_OMITTED
 
 
 class DeletedProductFeature(DeletedObject):

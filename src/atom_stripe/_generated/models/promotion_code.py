@@ -5,43 +5,43 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class PromotionCode(StripeObject):
     """A Promotion Code represents a customer-redeemable code for an underlying promotion."""
 
-    active: bool = ALWAYS_SENT
-    code: str = ALWAYS_SENT
-    created: int = ALWAYS_SENT
+    active: bool = NONE_IF_OMITTED
+    code: str = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
     customer: str | Customer | None = None
     customer_account: str | None = None
     expires_at: int | None = None
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
     max_redemptions: int | None = None
     metadata: dict[str, str] | None = None
-    object: Literal["promotion_code"] = ALWAYS_SENT
-    promotion: PromotionCodePromotion = ALWAYS_SENT
-    restrictions: PromotionCodeRestrictions = ALWAYS_SENT
-    times_redeemed: int = ALWAYS_SENT
+    object: Literal["promotion_code"] = NONE_IF_OMITTED
+    promotion: PromotionCodePromotion = NONE_IF_OMITTED
+    restrictions: PromotionCodeRestrictions = NONE_IF_OMITTED
+    times_redeemed: int = NONE_IF_OMITTED
 
 
 class PromotionCodePromotion(StripeObject):
     coupon: str | Coupon | None = None
-    type: Literal["coupon"] = ALWAYS_SENT
+    type: Literal["coupon"] = NONE_IF_OMITTED
 
 
 class PromotionCodeRestrictions(StripeObject):
     currency_options: dict[str, PromotionCodeRestrictionsCurrencyOptions] | None = None
-    first_time_transaction: bool = ALWAYS_SENT
+    first_time_transaction: bool = NONE_IF_OMITTED
     minimum_amount: int | None = None
     minimum_amount_currency: str | None = None
 
 
 class PromotionCodeRestrictionsCurrencyOptions(StripeObject):
-    minimum_amount: int = ALWAYS_SENT
+    minimum_amount: int = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

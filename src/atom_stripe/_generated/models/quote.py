@@ -5,54 +5,54 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
 from ..._pagination import Page
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class Quote(StripeObject):
     """A Quote is a way to model prices that you'd like to provide to a customer."""
 
-    amount_subtotal: int = ALWAYS_SENT
-    amount_total: int = ALWAYS_SENT
+    amount_subtotal: int = NONE_IF_OMITTED
+    amount_total: int = NONE_IF_OMITTED
     application: str | Application | None = None
     application_fee_amount: int | None = None
     application_fee_percent: float | None = None
-    automatic_tax: QuoteAutomaticTax = ALWAYS_SENT
-    collection_method: Literal["charge_automatically", "send_invoice"] | str = ALWAYS_SENT
-    computed: QuoteComputed = ALWAYS_SENT
-    created: int = ALWAYS_SENT
+    automatic_tax: QuoteAutomaticTax = NONE_IF_OMITTED
+    collection_method: Literal["charge_automatically", "send_invoice"] | str = NONE_IF_OMITTED
+    computed: QuoteComputed = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
     currency: str | None = None
     customer: str | Customer | None = None
     customer_account: str | None = None
     default_tax_rates: list[str | TaxRate] | None = None
     description: str | None = None
-    discounts: list[str | Discount] = ALWAYS_SENT
-    expires_at: int = ALWAYS_SENT
+    discounts: list[str | Discount] = NONE_IF_OMITTED
+    expires_at: int = NONE_IF_OMITTED
     footer: str | None = None
     from_quote: QuoteFromQuote | None = None
     header: str | None = None
-    id: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
     invoice: str | Invoice | None = None
-    invoice_settings: QuoteInvoiceSettings = ALWAYS_SENT
+    invoice_settings: QuoteInvoiceSettings = NONE_IF_OMITTED
     line_items: Page[LineItem] | None = None
-    livemode: bool = ALWAYS_SENT
-    metadata: dict[str, str] = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
+    metadata: dict[str, str] = NONE_IF_OMITTED
     number: str | None = None
-    object: Literal["quote"] = ALWAYS_SENT
+    object: Literal["quote"] = NONE_IF_OMITTED
     on_behalf_of: str | Account | None = None
-    status: Literal["accepted", "canceled", "draft", "open"] | str = ALWAYS_SENT
-    status_transitions: QuoteStatusTransitions = ALWAYS_SENT
+    status: Literal["accepted", "canceled", "draft", "open"] | str = NONE_IF_OMITTED
+    status_transitions: QuoteStatusTransitions = NONE_IF_OMITTED
     subscription: str | Subscription | None = None
-    subscription_data: QuoteSubscriptionData = ALWAYS_SENT
+    subscription_data: QuoteSubscriptionData = NONE_IF_OMITTED
     subscription_schedule: str | SubscriptionSchedule | None = None
     test_clock: str | TestHelpersTestClock | None = None
-    total_details: QuoteTotalDetails = ALWAYS_SENT
+    total_details: QuoteTotalDetails = NONE_IF_OMITTED
     transfer_data: QuoteTransferData | None = None
 
 
 class QuoteAutomaticTax(StripeObject):
-    enabled: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
     liability: QuoteAutomaticTaxLiability | None = None
     provider: str | None = None
     status: Literal["complete", "failed", "requires_location_inputs"] | str | None = None
@@ -60,12 +60,12 @@ class QuoteAutomaticTax(StripeObject):
 
 class QuoteComputed(StripeObject):
     recurring: QuoteComputedRecurring | None = None
-    upfront: QuoteComputedUpfront = ALWAYS_SENT
+    upfront: QuoteComputedUpfront = NONE_IF_OMITTED
 
 
 class QuoteFromQuote(StripeObject):
-    is_revision: bool = ALWAYS_SENT
-    quote: str | Quote = ALWAYS_SENT
+    is_revision: bool = NONE_IF_OMITTED
+    quote: str | Quote = NONE_IF_OMITTED
 
 
 class QuoteInvoiceSettings(StripeObject):
@@ -73,7 +73,7 @@ class QuoteInvoiceSettings(StripeObject):
     days_until_due: int | None = None
     description: str | None = None
     footer: str | None = None
-    issuer: QuoteInvoiceSettingsIssuer = ALWAYS_SENT
+    issuer: QuoteInvoiceSettingsIssuer = NONE_IF_OMITTED
 
 
 class QuoteStatusTransitions(StripeObject):
@@ -83,7 +83,7 @@ class QuoteStatusTransitions(StripeObject):
 
 
 class QuoteSubscriptionData(StripeObject):
-    billing_mode: QuoteSubscriptionDataBillingMode = ALWAYS_SENT
+    billing_mode: QuoteSubscriptionDataBillingMode = NONE_IF_OMITTED
     description: str | None = None
     effective_date: int | None = None
     metadata: dict[str, str] | None = None
@@ -91,69 +91,69 @@ class QuoteSubscriptionData(StripeObject):
 
 
 class QuoteTotalDetails(StripeObject):
-    amount_discount: int = ALWAYS_SENT
+    amount_discount: int = NONE_IF_OMITTED
     amount_shipping: int | None = None
-    amount_tax: int = ALWAYS_SENT
+    amount_tax: int = NONE_IF_OMITTED
     breakdown: QuoteTotalDetailsBreakdown | None = None
 
 
 class QuoteTransferData(StripeObject):
     amount: int | None = None
     amount_percent: float | None = None
-    destination: str | Account = ALWAYS_SENT
+    destination: str | Account = NONE_IF_OMITTED
 
 
 class QuoteAutomaticTaxLiability(StripeObject):
     account: str | Account | None = None
-    type: Literal["account", "self"] | str = ALWAYS_SENT
+    type: Literal["account", "self"] | str = NONE_IF_OMITTED
 
 
 class QuoteComputedRecurring(StripeObject):
-    amount_subtotal: int = ALWAYS_SENT
-    amount_total: int = ALWAYS_SENT
-    interval: Literal["day", "month", "week", "year"] | str = ALWAYS_SENT
-    interval_count: int = ALWAYS_SENT
-    total_details: QuoteComputedRecurringTotalDetails = ALWAYS_SENT
+    amount_subtotal: int = NONE_IF_OMITTED
+    amount_total: int = NONE_IF_OMITTED
+    interval: Literal["day", "month", "week", "year"] | str = NONE_IF_OMITTED
+    interval_count: int = NONE_IF_OMITTED
+    total_details: QuoteComputedRecurringTotalDetails = NONE_IF_OMITTED
 
 
 class QuoteComputedUpfront(StripeObject):
-    amount_subtotal: int = ALWAYS_SENT
-    amount_total: int = ALWAYS_SENT
+    amount_subtotal: int = NONE_IF_OMITTED
+    amount_total: int = NONE_IF_OMITTED
     line_items: Page[LineItem] | None = None
-    total_details: QuoteComputedUpfrontTotalDetails = ALWAYS_SENT
+    total_details: QuoteComputedUpfrontTotalDetails = NONE_IF_OMITTED
 
 
 class QuoteInvoiceSettingsCustomField(StripeObject):
-    name: str = ALWAYS_SENT
-    value: str = ALWAYS_SENT
+    name: str = NONE_IF_OMITTED
+    value: str = NONE_IF_OMITTED
 
 
 class QuoteInvoiceSettingsIssuer(StripeObject):
     account: str | Account | None = None
-    type: Literal["account", "self"] | str = ALWAYS_SENT
+    type: Literal["account", "self"] | str = NONE_IF_OMITTED
 
 
 class QuoteSubscriptionDataBillingMode(StripeObject):
     flexible: QuoteSubscriptionDataBillingModeFlexible | None = None
-    type: Literal["classic", "flexible"] | str = ALWAYS_SENT
+    type: Literal["classic", "flexible"] | str = NONE_IF_OMITTED
 
 
 class QuoteTotalDetailsBreakdown(StripeObject):
-    discounts: list[QuoteTotalDetailsBreakdownDiscount] = ALWAYS_SENT
-    taxes: list[QuoteTotalDetailsBreakdownTax] = ALWAYS_SENT
+    discounts: list[QuoteTotalDetailsBreakdownDiscount] = NONE_IF_OMITTED
+    taxes: list[QuoteTotalDetailsBreakdownTax] = NONE_IF_OMITTED
 
 
 class QuoteComputedRecurringTotalDetails(StripeObject):
-    amount_discount: int = ALWAYS_SENT
+    amount_discount: int = NONE_IF_OMITTED
     amount_shipping: int | None = None
-    amount_tax: int = ALWAYS_SENT
+    amount_tax: int = NONE_IF_OMITTED
     breakdown: QuoteComputedRecurringTotalDetailsBreakdown | None = None
 
 
 class QuoteComputedUpfrontTotalDetails(StripeObject):
-    amount_discount: int = ALWAYS_SENT
+    amount_discount: int = NONE_IF_OMITTED
     amount_shipping: int | None = None
-    amount_tax: int = ALWAYS_SENT
+    amount_tax: int = NONE_IF_OMITTED
     breakdown: QuoteComputedUpfrontTotalDetailsBreakdown | None = None
 
 
@@ -162,13 +162,13 @@ class QuoteSubscriptionDataBillingModeFlexible(StripeObject):
 
 
 class QuoteTotalDetailsBreakdownDiscount(StripeObject):
-    amount: int = ALWAYS_SENT
-    discount: Discount = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    discount: Discount = NONE_IF_OMITTED
 
 
 class QuoteTotalDetailsBreakdownTax(StripeObject):
-    amount: int = ALWAYS_SENT
-    rate: TaxRate = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    rate: TaxRate = NONE_IF_OMITTED
     taxability_reason: (
         Literal[
             "customer_exempt",
@@ -194,23 +194,23 @@ class QuoteTotalDetailsBreakdownTax(StripeObject):
 
 
 class QuoteComputedRecurringTotalDetailsBreakdown(StripeObject):
-    discounts: list[QuoteComputedRecurringTotalDetailsBreakdownDiscount] = ALWAYS_SENT
-    taxes: list[QuoteComputedRecurringTotalDetailsBreakdownTax] = ALWAYS_SENT
+    discounts: list[QuoteComputedRecurringTotalDetailsBreakdownDiscount] = NONE_IF_OMITTED
+    taxes: list[QuoteComputedRecurringTotalDetailsBreakdownTax] = NONE_IF_OMITTED
 
 
 class QuoteComputedUpfrontTotalDetailsBreakdown(StripeObject):
-    discounts: list[QuoteComputedUpfrontTotalDetailsBreakdownDiscount] = ALWAYS_SENT
-    taxes: list[QuoteComputedUpfrontTotalDetailsBreakdownTax] = ALWAYS_SENT
+    discounts: list[QuoteComputedUpfrontTotalDetailsBreakdownDiscount] = NONE_IF_OMITTED
+    taxes: list[QuoteComputedUpfrontTotalDetailsBreakdownTax] = NONE_IF_OMITTED
 
 
 class QuoteComputedRecurringTotalDetailsBreakdownDiscount(StripeObject):
-    amount: int = ALWAYS_SENT
-    discount: Discount = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    discount: Discount = NONE_IF_OMITTED
 
 
 class QuoteComputedRecurringTotalDetailsBreakdownTax(StripeObject):
-    amount: int = ALWAYS_SENT
-    rate: TaxRate = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    rate: TaxRate = NONE_IF_OMITTED
     taxability_reason: (
         Literal[
             "customer_exempt",
@@ -236,13 +236,13 @@ class QuoteComputedRecurringTotalDetailsBreakdownTax(StripeObject):
 
 
 class QuoteComputedUpfrontTotalDetailsBreakdownDiscount(StripeObject):
-    amount: int = ALWAYS_SENT
-    discount: Discount = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    discount: Discount = NONE_IF_OMITTED
 
 
 class QuoteComputedUpfrontTotalDetailsBreakdownTax(StripeObject):
-    amount: int = ALWAYS_SENT
-    rate: TaxRate = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    rate: TaxRate = NONE_IF_OMITTED
     taxability_reason: (
         Literal[
             "customer_exempt",

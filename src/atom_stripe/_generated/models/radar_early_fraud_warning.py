@@ -5,20 +5,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class RadarEarlyFraudWarning(StripeObject):
     """An early fraud warning indicates that the card issuer has notified us that a."""
 
-    actionable: bool = ALWAYS_SENT
-    charge: str | Charge = ALWAYS_SENT
-    created: int = ALWAYS_SENT
-    fraud_type: str = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    object: Literal["radar.early_fraud_warning"] = ALWAYS_SENT
+    actionable: bool = NONE_IF_OMITTED
+    charge: str | Charge = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
+    fraud_type: str = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["radar.early_fraud_warning"] = NONE_IF_OMITTED
     payment_intent: str | PaymentIntent | None = None
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class RadarPaymentEvaluation(StripeObject):
@@ -16,21 +16,21 @@ class RadarPaymentEvaluation(StripeObject):
     steps."""
 
     client_device_metadata_details: RadarPaymentEvaluationClientDeviceMetadataDetails | None = None
-    created_at: int = ALWAYS_SENT
+    created_at: int = NONE_IF_OMITTED
     customer_details: RadarPaymentEvaluationCustomerDetails | None = None
     events: list[RadarPaymentEvaluationEvent] | None = None
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
     metadata: dict[str, str] | None = None
-    object: Literal["radar.payment_evaluation"] = ALWAYS_SENT
+    object: Literal["radar.payment_evaluation"] = NONE_IF_OMITTED
     outcome: RadarPaymentEvaluationOutcome | None = None
     payment_details: RadarPaymentEvaluationPaymentDetails | None = None
-    recommended_action: Literal["block", "continue"] | str = ALWAYS_SENT
-    signals: RadarPaymentEvaluationSignals = ALWAYS_SENT
+    recommended_action: Literal["block", "continue"] | str = NONE_IF_OMITTED
+    signals: RadarPaymentEvaluationSignals = NONE_IF_OMITTED
 
 
 class RadarPaymentEvaluationClientDeviceMetadataDetails(StripeObject):
-    radar_session: str = ALWAYS_SENT
+    radar_session: str = NONE_IF_OMITTED
 
 
 class RadarPaymentEvaluationCustomerDetails(StripeObject):
@@ -44,7 +44,7 @@ class RadarPaymentEvaluationCustomerDetails(StripeObject):
 class RadarPaymentEvaluationEvent(StripeObject):
     dispute_opened: RadarPaymentEvaluationEventDisputeOpened | None = None
     early_fraud_warning_received: RadarPaymentEvaluationEventEarlyFraudWarningReceived | None = None
-    occurred_at: int = ALWAYS_SENT
+    occurred_at: int = NONE_IF_OMITTED
     refunded: RadarPaymentEvaluationEventRefunded | None = None
     type: (
         Literal[
@@ -55,7 +55,7 @@ class RadarPaymentEvaluationEvent(StripeObject):
             "user_intervention_resolved",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
     user_intervention_raised: RadarPaymentEvaluationEventUserInterventionRaised | None = None
     user_intervention_resolved: RadarPaymentEvaluationEventUserInterventionResolved | None = None
 
@@ -65,12 +65,12 @@ class RadarPaymentEvaluationOutcome(StripeObject):
     payment_intent_id: str | None = None
     rejected: RadarPaymentEvaluationOutcomeRejected | None = None
     succeeded: RadarPaymentEvaluationOutcomeSucceeded | None = None
-    type: Literal["failed", "merchant_blocked", "rejected", "rerouted", "succeeded"] | str = ALWAYS_SENT
+    type: Literal["failed", "merchant_blocked", "rejected", "rerouted", "succeeded"] | str = NONE_IF_OMITTED
 
 
 class RadarPaymentEvaluationPaymentDetails(StripeObject):
-    amount: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     description: str | None = None
     money_movement_details: RadarPaymentEvaluationPaymentDetailsMoneyMovementDetails | None = None
     payment_method_details: RadarPaymentEvaluationPaymentDetailsPaymentMethodDetails | None = None
@@ -81,12 +81,12 @@ class RadarPaymentEvaluationPaymentDetails(StripeObject):
 class RadarPaymentEvaluationSignals(StripeObject):
     early_fraud_warning: RadarPaymentEvaluationSignalsEarlyFraudWarning | None = None
     fraudulent_dispute: RadarPaymentEvaluationSignalsFraudulentDispute | None = None
-    fraudulent_payment: RadarPaymentEvaluationSignalsFraudulentPayment = ALWAYS_SENT
+    fraudulent_payment: RadarPaymentEvaluationSignalsFraudulentPayment = NONE_IF_OMITTED
 
 
 class RadarPaymentEvaluationEventDisputeOpened(StripeObject):
-    amount: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     reason: (
         Literal[
             "account_not_available",
@@ -102,34 +102,34 @@ class RadarPaymentEvaluationEventDisputeOpened(StripeObject):
             "unrecognized",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
 
 
 class RadarPaymentEvaluationEventEarlyFraudWarningReceived(StripeObject):
     fraud_type: Literal["made_with_lost_card", "made_with_stolen_card", "other", "unauthorized_use_of_card"] | str = (
-        ALWAYS_SENT
+        NONE_IF_OMITTED
     )
 
 
 class RadarPaymentEvaluationEventRefunded(StripeObject):
-    amount: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
-    reason: Literal["duplicate", "fraudulent", "other", "requested_by_customer"] | str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
+    reason: Literal["duplicate", "fraudulent", "other", "requested_by_customer"] | str = NONE_IF_OMITTED
 
 
 class RadarPaymentEvaluationEventUserInterventionRaised(StripeObject):
     custom: RadarPaymentEvaluationEventUserInterventionRaisedCustom | None = None
-    key: str = ALWAYS_SENT
-    type: Literal["3ds", "captcha", "custom"] | str = ALWAYS_SENT
+    key: str = NONE_IF_OMITTED
+    type: Literal["3ds", "captcha", "custom"] | str = NONE_IF_OMITTED
 
 
 class RadarPaymentEvaluationEventUserInterventionResolved(StripeObject):
-    key: str = ALWAYS_SENT
+    key: str = NONE_IF_OMITTED
     outcome: Literal["abandoned", "failed", "passed"] | str | None = None
 
 
 class RadarPaymentEvaluationOutcomeMerchantBlocked(StripeObject):
-    reason: Literal["authentication_required", "blocked_for_fraud", "invalid_payment", "other"] | str = ALWAYS_SENT
+    reason: Literal["authentication_required", "blocked_for_fraud", "invalid_payment", "other"] | str = NONE_IF_OMITTED
 
 
 class RadarPaymentEvaluationOutcomeRejected(StripeObject):
@@ -142,46 +142,46 @@ class RadarPaymentEvaluationOutcomeSucceeded(StripeObject):
 
 class RadarPaymentEvaluationPaymentDetailsMoneyMovementDetails(StripeObject):
     card: RadarPaymentEvaluationPaymentDetailsMoneyMovementDetailsCard | None = None
-    money_movement_type: Literal["card"] = ALWAYS_SENT
+    money_movement_type: Literal["card"] = NONE_IF_OMITTED
 
 
 class RadarPaymentEvaluationPaymentDetailsPaymentMethodDetails(StripeObject):
     billing_details: RadarPaymentEvaluationPaymentDetailsPaymentMethodDetailsBillingDetails | None = None
-    payment_method: str | PaymentMethod = ALWAYS_SENT
+    payment_method: str | PaymentMethod = NONE_IF_OMITTED
 
 
 class RadarPaymentEvaluationPaymentDetailsShippingDetails(StripeObject):
-    address: RadarPaymentEvaluationPaymentDetailsShippingDetailsAddress = ALWAYS_SENT
+    address: RadarPaymentEvaluationPaymentDetailsShippingDetailsAddress = NONE_IF_OMITTED
     name: str | None = None
     phone: str | None = None
 
 
 class RadarPaymentEvaluationSignalsEarlyFraudWarning(StripeObject):
-    evaluated_at: int = ALWAYS_SENT
-    risk_level: Literal["elevated", "highest", "low", "normal", "not_assessed", "unknown"] | str = ALWAYS_SENT
+    evaluated_at: int = NONE_IF_OMITTED
+    risk_level: Literal["elevated", "highest", "low", "normal", "not_assessed", "unknown"] | str = NONE_IF_OMITTED
     score: float | None = None
 
 
 class RadarPaymentEvaluationSignalsFraudulentDispute(StripeObject):
-    evaluated_at: int = ALWAYS_SENT
-    risk_level: Literal["elevated", "highest", "low", "normal", "not_assessed", "unknown"] | str = ALWAYS_SENT
+    evaluated_at: int = NONE_IF_OMITTED
+    risk_level: Literal["elevated", "highest", "low", "normal", "not_assessed", "unknown"] | str = NONE_IF_OMITTED
     score: float | None = None
 
 
 class RadarPaymentEvaluationSignalsFraudulentPayment(StripeObject):
-    evaluated_at: int = ALWAYS_SENT
-    risk_level: Literal["elevated", "highest", "low", "normal", "not_assessed", "unknown"] | str = ALWAYS_SENT
+    evaluated_at: int = NONE_IF_OMITTED
+    risk_level: Literal["elevated", "highest", "low", "normal", "not_assessed", "unknown"] | str = NONE_IF_OMITTED
     score: float | None = None
 
 
 class RadarPaymentEvaluationEventUserInterventionRaisedCustom(StripeObject):
-    type: str = ALWAYS_SENT
+    type: str = NONE_IF_OMITTED
 
 
 class RadarPaymentEvaluationOutcomeRejectedCard(StripeObject):
-    address_line1_check: Literal["fail", "pass", "unavailable", "unchecked"] | str = ALWAYS_SENT
-    address_postal_code_check: Literal["fail", "pass", "unavailable", "unchecked"] | str = ALWAYS_SENT
-    cvc_check: Literal["fail", "pass", "unavailable", "unchecked"] | str = ALWAYS_SENT
+    address_line1_check: Literal["fail", "pass", "unavailable", "unchecked"] | str = NONE_IF_OMITTED
+    address_postal_code_check: Literal["fail", "pass", "unavailable", "unchecked"] | str = NONE_IF_OMITTED
+    cvc_check: Literal["fail", "pass", "unavailable", "unchecked"] | str = NONE_IF_OMITTED
     reason: (
         Literal[
             "authentication_failed",
@@ -199,13 +199,13 @@ class RadarPaymentEvaluationOutcomeRejectedCard(StripeObject):
             "try_again_later",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
 
 
 class RadarPaymentEvaluationOutcomeSucceededCard(StripeObject):
-    address_line1_check: Literal["fail", "pass", "unavailable", "unchecked"] | str = ALWAYS_SENT
-    address_postal_code_check: Literal["fail", "pass", "unavailable", "unchecked"] | str = ALWAYS_SENT
-    cvc_check: Literal["fail", "pass", "unavailable", "unchecked"] | str = ALWAYS_SENT
+    address_line1_check: Literal["fail", "pass", "unavailable", "unchecked"] | str = NONE_IF_OMITTED
+    address_postal_code_check: Literal["fail", "pass", "unavailable", "unchecked"] | str = NONE_IF_OMITTED
+    cvc_check: Literal["fail", "pass", "unavailable", "unchecked"] | str = NONE_IF_OMITTED
 
 
 class RadarPaymentEvaluationPaymentDetailsMoneyMovementDetailsCard(StripeObject):
@@ -214,7 +214,7 @@ class RadarPaymentEvaluationPaymentDetailsMoneyMovementDetailsCard(StripeObject)
 
 
 class RadarPaymentEvaluationPaymentDetailsPaymentMethodDetailsBillingDetails(StripeObject):
-    address: RadarPaymentEvaluationPaymentDetailsPaymentMethodDetailsBillingDetailsAddress = ALWAYS_SENT
+    address: RadarPaymentEvaluationPaymentDetailsPaymentMethodDetailsBillingDetailsAddress = NONE_IF_OMITTED
     email: str | None = None
     name: str | None = None
     phone: str | None = None

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import DeletedObject, lazy_model
 from ..._pagination import Page
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import DeletedObject, lazy_model
 
 
 class RadarValueList(StripeObject):
     """Value lists allow you to group values together which can then be referenced in rules."""
 
-    alias: str = ALWAYS_SENT
-    created: int = ALWAYS_SENT
-    created_by: str = ALWAYS_SENT
+    alias: str = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
+    created_by: str = NONE_IF_OMITTED
     deleted: Literal[True] | None = None
-    id: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
     item_type: (
         Literal[
             "account",
@@ -34,12 +34,12 @@ class RadarValueList(StripeObject):
             "us_bank_account_fingerprint",
         ]
         | str
-    ) = ALWAYS_SENT
-    list_items: Page[RadarValueListItem] = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    metadata: dict[str, str] = ALWAYS_SENT
-    name: str = ALWAYS_SENT
-    object: Literal["radar.value_list"] = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
+    list_items: Page[RadarValueListItem] = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    metadata: dict[str, str] = NONE_IF_OMITTED
+    name: str = NONE_IF_OMITTED
+    object: Literal["radar.value_list"] = NONE_IF_OMITTED
 
 
 class DeletedRadarValueList(DeletedObject):

@@ -5,22 +5,22 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import DeletedObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import DeletedObject
 
 
 class RadarValueListItem(StripeObject):
     """Value list items allow you to add specific values to a given Radar value list, which can then be used in
     rules."""
 
-    created: int = ALWAYS_SENT
-    created_by: str = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    created_by: str = NONE_IF_OMITTED
     deleted: Literal[True] | None = None
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    object: Literal["radar.value_list_item"] = ALWAYS_SENT
-    value: str = ALWAYS_SENT
-    value_list: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["radar.value_list_item"] = NONE_IF_OMITTED
+    value: str = NONE_IF_OMITTED
+    value_list: str = NONE_IF_OMITTED
 
 
 class DeletedRadarValueListItem(DeletedObject):

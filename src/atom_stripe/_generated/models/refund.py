@@ -5,29 +5,29 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class Refund(StripeObject):
     """Refund objects allow you to refund a previously created charge that isn't."""
 
-    amount: int = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
     balance_transaction: str | BalanceTransaction | None = None
     charge: str | Charge | None = None
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     customer: str | Customer | None = None
     customer_account: str | None = None
     description: str | None = None
     destination_details: RefundDestinationDetails | None = None
     failure_balance_transaction: str | BalanceTransaction | None = None
     failure_reason: str | None = None
-    id: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
     instructions_email: str | None = None
     metadata: dict[str, str] | None = None
     next_action: RefundNextAction | None = None
-    object: Literal["refund"] = ALWAYS_SENT
+    object: Literal["refund"] = NONE_IF_OMITTED
     payment_intent: str | PaymentIntent | None = None
     payment_method: str | PaymentMethod | None = None
     pending_reason: Literal["charge_pending", "insufficient_funds", "processing"] | str | None = None
@@ -73,7 +73,7 @@ class RefundDestinationDetails(StripeObject):
     swish: RefundDestinationDetailsSwish | None = None
     th_bank_transfer: RefundDestinationDetailsThBankTransfer | None = None
     twint: RefundDestinationDetailsTwint | None = None
-    type: str = ALWAYS_SENT
+    type: str = NONE_IF_OMITTED
     us_bank_transfer: RefundDestinationDetailsUsBankTransfer | None = None
     wechat_pay: RefundDestinationDetailsWechatPay | None = None
     zip: RefundDestinationDetailsZip | None = None
@@ -81,12 +81,12 @@ class RefundDestinationDetails(StripeObject):
 
 class RefundNextAction(StripeObject):
     display_details: RefundNextActionDisplayDetails | None = None
-    type: str = ALWAYS_SENT
+    type: str = NONE_IF_OMITTED
 
 
 class RefundPresentmentDetails(StripeObject):
-    presentment_amount: int = ALWAYS_SENT
-    presentment_currency: str = ALWAYS_SENT
+    presentment_amount: int = NONE_IF_OMITTED
+    presentment_currency: str = NONE_IF_OMITTED
 
 
 class RefundDestinationDetailsAffirm(StripeObject):
@@ -129,7 +129,7 @@ class RefundDestinationDetailsCard(StripeObject):
     reference: str | None = None
     reference_status: str | None = None
     reference_type: str | None = None
-    type: Literal["pending", "refund", "reversal"] | str = ALWAYS_SENT
+    type: Literal["pending", "refund", "reversal"] | str = NONE_IF_OMITTED
 
 
 class RefundDestinationDetailsCashapp(StripeObject):
@@ -255,13 +255,13 @@ class RefundDestinationDetailsZip(StripeObject):
 
 
 class RefundNextActionDisplayDetails(StripeObject):
-    email_sent: RefundNextActionDisplayDetailsEmailSent = ALWAYS_SENT
-    expires_at: int = ALWAYS_SENT
+    email_sent: RefundNextActionDisplayDetailsEmailSent = NONE_IF_OMITTED
+    expires_at: int = NONE_IF_OMITTED
 
 
 class RefundNextActionDisplayDetailsEmailSent(StripeObject):
-    email_sent_at: int = ALWAYS_SENT
-    email_sent_to: str = ALWAYS_SENT
+    email_sent_at: int = NONE_IF_OMITTED
+    email_sent_to: str = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

@@ -5,22 +5,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class ReportingReportRun(StripeObject):
     """The Report Run object represents an instance of a report type generated with."""
 
-    created: int = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
     error: str | None = None
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    object: Literal["reporting.report_run"] = ALWAYS_SENT
-    parameters: ReportingReportRunParameters = ALWAYS_SENT
-    report_type: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["reporting.report_run"] = NONE_IF_OMITTED
+    parameters: ReportingReportRunParameters = NONE_IF_OMITTED
+    report_type: str = NONE_IF_OMITTED
     result: File | None = None
-    status: str = ALWAYS_SENT
+    status: str = NONE_IF_OMITTED
     succeeded_at: int | None = None
 
 

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class ReportingReportType(StripeObject):
     """The Report Type resource corresponds to a particular type of report, such as."""
 
-    data_available_end: int = ALWAYS_SENT
-    data_available_start: int = ALWAYS_SENT
+    data_available_end: int = NONE_IF_OMITTED
+    data_available_start: int = NONE_IF_OMITTED
     default_columns: list[str] | None = None
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    name: str = ALWAYS_SENT
-    object: Literal["reporting.report_type"] = ALWAYS_SENT
-    updated: int = ALWAYS_SENT
-    version: int = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    name: str = NONE_IF_OMITTED
+    object: Literal["reporting.report_type"] = NONE_IF_OMITTED
+    updated: int = NONE_IF_OMITTED
+    version: int = NONE_IF_OMITTED

@@ -5,35 +5,35 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class ReserveHold(StripeObject):
     """ReserveHolds are used to place a temporary ReserveHold on a merchant's funds."""
 
-    amount: int = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
     amount_releasable: int | None = None
-    created: int = ALWAYS_SENT
-    created_by: Literal["application", "stripe"] | str = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
-    destination: Literal["other", "risk_reserved", "settlement_reserved"] = ALWAYS_SENT
-    id: str = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    created_by: Literal["application", "stripe"] | str = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
+    destination: Literal["other", "risk_reserved", "settlement_reserved"] = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
     is_releasable: bool | None = None
-    livemode: bool = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
     metadata: dict[str, str] | None = None
-    object: Literal["reserve.hold"] = ALWAYS_SENT
-    reason: Literal["charge", "standalone"] | str = ALWAYS_SENT
+    object: Literal["reserve.hold"] = NONE_IF_OMITTED
+    reason: Literal["charge", "standalone"] | str = NONE_IF_OMITTED
     release_details: list[ReserveHoldReleaseDetail] | None = None
-    release_schedule: ReserveHoldReleaseSchedule = ALWAYS_SENT
+    release_schedule: ReserveHoldReleaseSchedule = NONE_IF_OMITTED
     reserve_plan: str | ReservePlan | None = None
     source_charge: str | Charge | None = None
-    source_type: Literal["bank_account", "card", "fpx"] | str = ALWAYS_SENT
+    source_type: Literal["bank_account", "card", "fpx"] | str = NONE_IF_OMITTED
 
 
 class ReserveHoldReleaseDetail(StripeObject):
-    amount: int = ALWAYS_SENT
-    reserve_release: str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    reserve_release: str = NONE_IF_OMITTED
 
 
 class ReserveHoldReleaseSchedule(StripeObject):

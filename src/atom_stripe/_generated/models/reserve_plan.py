@@ -5,33 +5,33 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class ReservePlan(StripeObject):
     """ReservePlans are used to automatically place holds on a merchant's funds until the plan expires. It takes a
     portion of each incoming Charge (including those resulting from a Transfer from a platform account)."""
 
-    created: int = ALWAYS_SENT
-    created_by: Literal["application", "stripe"] | str = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    created_by: Literal["application", "stripe"] | str = NONE_IF_OMITTED
     currency: str | None = None
-    destination: Literal["other", "risk_reserved", "settlement_reserved"] = ALWAYS_SENT
+    destination: Literal["other", "risk_reserved", "settlement_reserved"] = NONE_IF_OMITTED
     disabled_at: int | None = None
     fixed_release: ReservePlanFixedRelease | None = None
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
     manual_release: ReservePlanManualRelease | None = None
     metadata: dict[str, str] | None = None
-    object: Literal["reserve.plan"] = ALWAYS_SENT
-    percent: int = ALWAYS_SENT
+    object: Literal["reserve.plan"] = NONE_IF_OMITTED
+    percent: int = NONE_IF_OMITTED
     rolling_release: ReservePlanRollingRelease | None = None
-    status: Literal["active", "disabled", "expired", "other"] = ALWAYS_SENT
-    type: Literal["fixed_release", "manual_release", "other", "rolling_release"] = ALWAYS_SENT
+    status: Literal["active", "disabled", "expired", "other"] = NONE_IF_OMITTED
+    type: Literal["fixed_release", "manual_release", "other", "rolling_release"] = NONE_IF_OMITTED
 
 
 class ReservePlanFixedRelease(StripeObject):
-    release_after: int = ALWAYS_SENT
-    scheduled_release: int = ALWAYS_SENT
+    release_after: int = NONE_IF_OMITTED
+    scheduled_release: int = NONE_IF_OMITTED
 
 
 class ReservePlanManualRelease(StripeObject):
@@ -39,5 +39,5 @@ class ReservePlanManualRelease(StripeObject):
 
 
 class ReservePlanRollingRelease(StripeObject):
-    days_after_charge: int = ALWAYS_SENT
+    days_after_charge: int = NONE_IF_OMITTED
     expires_on: int | None = None

@@ -5,24 +5,24 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class ReserveRelease(StripeObject):
     """ReserveReleases represent the release of funds from a ReserveHold."""
 
-    amount: int = ALWAYS_SENT
-    created: int = ALWAYS_SENT
-    created_by: Literal["application", "stripe"] | str = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
-    destination: Literal["other", "payments"] = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
+    created_by: Literal["application", "stripe"] | str = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
+    destination: Literal["other", "payments"] = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
     metadata: dict[str, str] | None = None
-    object: Literal["reserve.release"] = ALWAYS_SENT
-    reason: Literal["hold_expired", "hold_released_early", "hold_reversed", "plan_disabled"] | str = ALWAYS_SENT
-    released_at: int = ALWAYS_SENT
+    object: Literal["reserve.release"] = NONE_IF_OMITTED
+    reason: Literal["hold_expired", "hold_released_early", "hold_reversed", "plan_disabled"] | str = NONE_IF_OMITTED
+    released_at: int = NONE_IF_OMITTED
     reserve_hold: str | ReserveHold | None = None
     reserve_plan: str | ReservePlan | None = None
     source_transaction: ReserveReleaseSourceTransaction | None = None
@@ -31,7 +31,7 @@ class ReserveRelease(StripeObject):
 class ReserveReleaseSourceTransaction(StripeObject):
     dispute: str | Dispute | None = None
     refund: str | Refund | None = None
-    type: Literal["dispute", "refund"] | str = ALWAYS_SENT
+    type: Literal["dispute", "refund"] | str = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

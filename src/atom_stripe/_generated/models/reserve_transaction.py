@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class ReserveTransaction(StripeObject):
-    amount: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     description: str | None = None
-    id: str = ALWAYS_SENT
-    object: Literal["reserve_transaction"] = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    object: Literal["reserve_transaction"] = NONE_IF_OMITTED

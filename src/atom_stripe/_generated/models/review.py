@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class Review(StripeObject):
@@ -27,16 +27,16 @@ class Review(StripeObject):
         ]
         | None
     ) = None
-    created: int = ALWAYS_SENT
-    id: str = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
     ip_address: str | None = None
     ip_address_location: ReviewIpAddressLocation | None = None
-    livemode: bool = ALWAYS_SENT
-    object: Literal["review"] = ALWAYS_SENT
-    open: bool = ALWAYS_SENT
-    opened_reason: Literal["manual", "rule"] | str = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["review"] = NONE_IF_OMITTED
+    open: bool = NONE_IF_OMITTED
+    opened_reason: Literal["manual", "rule"] | str = NONE_IF_OMITTED
     payment_intent: str | PaymentIntent | None = None
-    reason: str = ALWAYS_SENT
+    reason: str = NONE_IF_OMITTED
     session: ReviewSession | None = None
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class SetupAttempt(StripeObject):
@@ -14,20 +14,20 @@ class SetupAttempt(StripeObject):
 
     application: str | Application | None = None
     attach_to_self: bool | None = None
-    created: int = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
     customer: str | Customer | None = None
     customer_account: str | None = None
     flow_directions: list[Literal["inbound", "outbound"] | str] | None = None
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    object: Literal["setup_attempt"] = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["setup_attempt"] = NONE_IF_OMITTED
     on_behalf_of: str | Account | None = None
-    payment_method: str | PaymentMethod = ALWAYS_SENT
-    payment_method_details: SetupAttemptPaymentMethodDetails = ALWAYS_SENT
+    payment_method: str | PaymentMethod = NONE_IF_OMITTED
+    payment_method_details: SetupAttemptPaymentMethodDetails = NONE_IF_OMITTED
     setup_error: SetupAttemptSetupError | None = None
-    setup_intent: str | SetupIntent = ALWAYS_SENT
-    status: str = ALWAYS_SENT
-    usage: str = ALWAYS_SENT
+    setup_intent: str | SetupIntent = NONE_IF_OMITTED
+    status: str = NONE_IF_OMITTED
+    usage: str = NONE_IF_OMITTED
 
 
 class SetupAttemptPaymentMethodDetails(StripeObject):
@@ -56,7 +56,7 @@ class SetupAttemptPaymentMethodDetails(StripeObject):
     sepa_debit: SetupAttemptPaymentMethodDetailsSepaDebit | None = None
     sofort: SetupAttemptPaymentMethodDetailsSofort | None = None
     twint: SetupAttemptPaymentMethodDetailsTwint | None = None
-    type: str = ALWAYS_SENT
+    type: str = NONE_IF_OMITTED
     upi: SetupAttemptPaymentMethodDetailsUpi | None = None
     us_bank_account: SetupAttemptPaymentMethodDetailsUsBankAccount | None = None
 
@@ -291,7 +291,7 @@ class SetupAttemptSetupError(StripeObject):
     request_log_url: str | None = None
     setup_intent: SetupIntent | None = None
     source: Account | BankAccount | Card | Source | None = None
-    type: Literal["api_error", "card_error", "idempotency_error", "invalid_request_error"] | str = ALWAYS_SENT
+    type: Literal["api_error", "card_error", "idempotency_error", "invalid_request_error"] | str = NONE_IF_OMITTED
 
 
 class SetupAttemptPaymentMethodDetailsAcssDebit(StripeObject):
@@ -529,7 +529,7 @@ class SetupAttemptPaymentMethodDetailsCardThreeDSecure(StripeObject):
 class SetupAttemptPaymentMethodDetailsCardWallet(StripeObject):
     apple_pay: SetupAttemptPaymentMethodDetailsCardWalletApplePay | None = None
     google_pay: SetupAttemptPaymentMethodDetailsCardWalletGooglePay | None = None
-    type: Literal["apple_pay", "google_pay", "link"] | str = ALWAYS_SENT
+    type: Literal["apple_pay", "google_pay", "link"] | str = NONE_IF_OMITTED
 
 
 class SetupAttemptPaymentMethodDetailsCardPresentOffline(StripeObject):

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class SetupIntent(StripeObject):
@@ -125,7 +125,7 @@ class SetupIntent(StripeObject):
     automatic_payment_methods: SetupIntentAutomaticPaymentMethods | None = None
     cancellation_reason: Literal["abandoned", "duplicate", "requested_by_customer"] | str | None = None
     client_secret: str | None = None
-    created: int = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
     customer: str | Customer | None = None
     customer_account: str | None = None
     description: str | None = None
@@ -193,28 +193,28 @@ class SetupIntent(StripeObject):
         | None
     ) = None
     flow_directions: list[Literal["inbound", "outbound"] | str] | None = None
-    id: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
     last_setup_error: SetupIntentLastSetupError | None = None
     latest_attempt: str | SetupAttempt | None = None
-    livemode: bool = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
     managed_payments: SetupIntentManagedPayments | None = None
     mandate: str | Mandate | None = None
     metadata: dict[str, str] | None = None
     next_action: SetupIntentNextAction | None = None
-    object: Literal["setup_intent"] = ALWAYS_SENT
+    object: Literal["setup_intent"] = NONE_IF_OMITTED
     on_behalf_of: str | Account | None = None
     payment_method: str | PaymentMethod | None = None
     payment_method_configuration_details: SetupIntentPaymentMethodConfigurationDetails | None = None
     payment_method_options: SetupIntentPaymentMethodOptions | None = None
-    payment_method_types: list[str] = ALWAYS_SENT
+    payment_method_types: list[str] = NONE_IF_OMITTED
     single_use_mandate: str | Mandate | None = None
     status: (
         Literal[
             "canceled", "processing", "requires_action", "requires_confirmation", "requires_payment_method", "succeeded"
         ]
         | str
-    ) = ALWAYS_SENT
-    usage: str = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
+    usage: str = NONE_IF_OMITTED
 
 
 class SetupIntentAutomaticPaymentMethods(StripeObject):
@@ -452,11 +452,11 @@ class SetupIntentLastSetupError(StripeObject):
     request_log_url: str | None = None
     setup_intent: SetupIntent | None = None
     source: Account | BankAccount | Card | Source | None = None
-    type: Literal["api_error", "card_error", "idempotency_error", "invalid_request_error"] | str = ALWAYS_SENT
+    type: Literal["api_error", "card_error", "idempotency_error", "invalid_request_error"] | str = NONE_IF_OMITTED
 
 
 class SetupIntentManagedPayments(StripeObject):
-    enabled: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
 
 
 class SetupIntentNextAction(StripeObject):
@@ -464,14 +464,14 @@ class SetupIntentNextAction(StripeObject):
     cashapp_handle_redirect_or_display_qr_code: SetupIntentNextActionCashappHandleRedirectOrDisplayQrCode | None = None
     pix_display_qr_code: SetupIntentNextActionPixDisplayQrCode | None = None
     redirect_to_url: SetupIntentNextActionRedirectToUrl | None = None
-    type: str = ALWAYS_SENT
+    type: str = NONE_IF_OMITTED
     upi_handle_redirect_or_display_qr_code: SetupIntentNextActionUpiHandleRedirectOrDisplayQrCode | None = None
     use_stripe_sdk: dict[str, Any] | None = None
     verify_with_microdeposits: SetupIntentNextActionVerifyWithMicrodeposits | None = None
 
 
 class SetupIntentPaymentMethodConfigurationDetails(StripeObject):
-    id: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
     parent: str | None = None
 
 
@@ -498,17 +498,17 @@ class SetupIntentNextActionBlikAuthorize(StripeObject):
 
 
 class SetupIntentNextActionCashappHandleRedirectOrDisplayQrCode(StripeObject):
-    hosted_instructions_url: str = ALWAYS_SENT
-    mobile_auth_url: str = ALWAYS_SENT
-    qr_code: SetupIntentNextActionCashappHandleRedirectOrDisplayQrCodeQrCode = ALWAYS_SENT
+    hosted_instructions_url: str = NONE_IF_OMITTED
+    mobile_auth_url: str = NONE_IF_OMITTED
+    qr_code: SetupIntentNextActionCashappHandleRedirectOrDisplayQrCodeQrCode = NONE_IF_OMITTED
 
 
 class SetupIntentNextActionPixDisplayQrCode(StripeObject):
-    data: str = ALWAYS_SENT
-    expires_at: int = ALWAYS_SENT
-    hosted_instructions_url: str = ALWAYS_SENT
-    image_url_png: str = ALWAYS_SENT
-    image_url_svg: str = ALWAYS_SENT
+    data: str = NONE_IF_OMITTED
+    expires_at: int = NONE_IF_OMITTED
+    hosted_instructions_url: str = NONE_IF_OMITTED
+    image_url_png: str = NONE_IF_OMITTED
+    image_url_svg: str = NONE_IF_OMITTED
 
 
 class SetupIntentNextActionRedirectToUrl(StripeObject):
@@ -517,13 +517,13 @@ class SetupIntentNextActionRedirectToUrl(StripeObject):
 
 
 class SetupIntentNextActionUpiHandleRedirectOrDisplayQrCode(StripeObject):
-    hosted_instructions_url: str = ALWAYS_SENT
-    qr_code: SetupIntentNextActionUpiHandleRedirectOrDisplayQrCodeQrCode = ALWAYS_SENT
+    hosted_instructions_url: str = NONE_IF_OMITTED
+    qr_code: SetupIntentNextActionUpiHandleRedirectOrDisplayQrCodeQrCode = NONE_IF_OMITTED
 
 
 class SetupIntentNextActionVerifyWithMicrodeposits(StripeObject):
-    arrival_date: int = ALWAYS_SENT
-    hosted_verification_url: str = ALWAYS_SENT
+    arrival_date: int = NONE_IF_OMITTED
+    hosted_verification_url: str = NONE_IF_OMITTED
     microdeposit_type: Literal["amounts", "descriptor_code"] | str | None = None
 
 
@@ -614,15 +614,15 @@ class SetupIntentPaymentMethodOptionsUsBankAccount(StripeObject):
 
 
 class SetupIntentNextActionCashappHandleRedirectOrDisplayQrCodeQrCode(StripeObject):
-    expires_at: int = ALWAYS_SENT
-    image_url_png: str = ALWAYS_SENT
-    image_url_svg: str = ALWAYS_SENT
+    expires_at: int = NONE_IF_OMITTED
+    image_url_png: str = NONE_IF_OMITTED
+    image_url_svg: str = NONE_IF_OMITTED
 
 
 class SetupIntentNextActionUpiHandleRedirectOrDisplayQrCodeQrCode(StripeObject):
-    expires_at: int = ALWAYS_SENT
-    image_url_png: str = ALWAYS_SENT
-    image_url_svg: str = ALWAYS_SENT
+    expires_at: int = NONE_IF_OMITTED
+    image_url_png: str = NONE_IF_OMITTED
+    image_url_svg: str = NONE_IF_OMITTED
 
 
 class SetupIntentPaymentMethodOptionsAcssDebitMandateOptions(StripeObject):
@@ -643,15 +643,15 @@ class SetupIntentPaymentMethodOptionsBlikMandateOptions(StripeObject):
 
 
 class SetupIntentPaymentMethodOptionsCardMandateOptions(StripeObject):
-    amount: int = ALWAYS_SENT
-    amount_type: Literal["fixed", "maximum"] | str = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    amount_type: Literal["fixed", "maximum"] | str = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     description: str | None = None
     end_date: int | None = None
-    interval: Literal["day", "month", "sporadic", "week", "year"] | str = ALWAYS_SENT
+    interval: Literal["day", "month", "sporadic", "week", "year"] | str = NONE_IF_OMITTED
     interval_count: int | None = None
-    reference: str = ALWAYS_SENT
-    start_date: int = ALWAYS_SENT
+    reference: str = NONE_IF_OMITTED
+    start_date: int = NONE_IF_OMITTED
     supported_types: list[Literal["india"]] | None = None
 
 

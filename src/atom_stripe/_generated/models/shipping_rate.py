@@ -5,25 +5,25 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class ShippingRate(StripeObject):
     """Shipping rates describe the price of shipping presented to your customers and."""
 
-    active: bool = ALWAYS_SENT
-    created: int = ALWAYS_SENT
+    active: bool = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
     delivery_estimate: ShippingRateDeliveryEstimate | None = None
     display_name: str | None = None
     fixed_amount: ShippingRateFixedAmount | None = None
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    metadata: dict[str, str] = ALWAYS_SENT
-    object: Literal["shipping_rate"] = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    metadata: dict[str, str] = NONE_IF_OMITTED
+    object: Literal["shipping_rate"] = NONE_IF_OMITTED
     tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | str | None = None
     tax_code: str | TaxCode | None = None
-    type: Literal["fixed_amount"] = ALWAYS_SENT
+    type: Literal["fixed_amount"] = NONE_IF_OMITTED
 
 
 class ShippingRateDeliveryEstimate(StripeObject):
@@ -32,24 +32,24 @@ class ShippingRateDeliveryEstimate(StripeObject):
 
 
 class ShippingRateFixedAmount(StripeObject):
-    amount: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     currency_options: dict[str, ShippingRateFixedAmountCurrencyOptions] | None = None
 
 
 class ShippingRateDeliveryEstimateMaximum(StripeObject):
-    unit: Literal["business_day", "day", "hour", "month", "week"] | str = ALWAYS_SENT
-    value: int = ALWAYS_SENT
+    unit: Literal["business_day", "day", "hour", "month", "week"] | str = NONE_IF_OMITTED
+    value: int = NONE_IF_OMITTED
 
 
 class ShippingRateDeliveryEstimateMinimum(StripeObject):
-    unit: Literal["business_day", "day", "hour", "month", "week"] | str = ALWAYS_SENT
-    value: int = ALWAYS_SENT
+    unit: Literal["business_day", "day", "hour", "month", "week"] | str = NONE_IF_OMITTED
+    value: int = NONE_IF_OMITTED
 
 
 class ShippingRateFixedAmountCurrencyOptions(StripeObject):
-    amount: int = ALWAYS_SENT
-    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    tax_behavior: Literal["exclusive", "inclusive", "unspecified"] | str = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

@@ -5,28 +5,28 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class SigmaScheduledQueryRun(StripeObject):
     """If you have [scheduled a Sigma query](https://docs.stripe.com/sigma/scheduled-queries), you'll."""
 
-    created: int = ALWAYS_SENT
-    data_load_time: int = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    data_load_time: int = NONE_IF_OMITTED
     error: SigmaScheduledQueryRunError | None = None
     file: File | None = None
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    object: Literal["scheduled_query_run"] = ALWAYS_SENT
-    result_available_until: int = ALWAYS_SENT
-    sql: str = ALWAYS_SENT
-    status: str = ALWAYS_SENT
-    title: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["scheduled_query_run"] = NONE_IF_OMITTED
+    result_available_until: int = NONE_IF_OMITTED
+    sql: str = NONE_IF_OMITTED
+    status: str = NONE_IF_OMITTED
+    title: str = NONE_IF_OMITTED
 
 
 class SigmaScheduledQueryRunError(StripeObject):
-    message: str = ALWAYS_SENT
+    message: str = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

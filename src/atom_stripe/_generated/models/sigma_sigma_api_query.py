@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from ..._models import StripeObject
+from ...models._base import StripeObject
 
 
 class SigmaSigmaApiQuery(StripeObject):

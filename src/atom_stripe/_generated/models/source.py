@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class Source(StripeObject):
@@ -21,21 +21,21 @@ class Source(StripeObject):
     bancontact: SourceBancontact | None = None
     card: SourceCard | None = None
     card_present: SourceCardPresent | None = None
-    client_secret: str = ALWAYS_SENT
+    client_secret: str = NONE_IF_OMITTED
     code_verification: SourceCodeVerification | None = None
-    created: int = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
     currency: str | None = None
     customer: str | None = None
     eps: SourceEps | None = None
-    flow: str = ALWAYS_SENT
+    flow: str = NONE_IF_OMITTED
     giropay: SourceGiropay | None = None
-    id: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
     ideal: SourceIdeal | None = None
     klarna: SourceKlarna | None = None
-    livemode: bool = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
     metadata: dict[str, str] | None = None
     multibanco: SourceMultibanco | None = None
-    object: Literal["source"] = ALWAYS_SENT
+    object: Literal["source"] = NONE_IF_OMITTED
     owner: SourceOwner | None = None
     p24: SourceP24 | None = None
     receiver: SourceReceiver | None = None
@@ -45,7 +45,7 @@ class Source(StripeObject):
     sofort: SourceSofort | None = None
     source_order: SourceSourceOrder | None = None
     statement_descriptor: str | None = None
-    status: str = ALWAYS_SENT
+    status: str = NONE_IF_OMITTED
     three_d_secure: SourceThreeDSecure | None = None
     type: (
         Literal[
@@ -70,7 +70,7 @@ class Source(StripeObject):
             "wechat",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
     usage: str | None = None
     wechat: SourceWechat | None = None
 
@@ -179,8 +179,8 @@ class SourceCardPresent(StripeObject):
 
 
 class SourceCodeVerification(StripeObject):
-    attempts_remaining: int = ALWAYS_SENT
-    status: str = ALWAYS_SENT
+    attempts_remaining: int = NONE_IF_OMITTED
+    status: str = NONE_IF_OMITTED
 
 
 class SourceEps(StripeObject):
@@ -261,18 +261,18 @@ class SourceP24(StripeObject):
 
 class SourceReceiver(StripeObject):
     address: str | None = None
-    amount_charged: int = ALWAYS_SENT
-    amount_received: int = ALWAYS_SENT
-    amount_returned: int = ALWAYS_SENT
-    refund_attributes_method: str = ALWAYS_SENT
-    refund_attributes_status: str = ALWAYS_SENT
+    amount_charged: int = NONE_IF_OMITTED
+    amount_received: int = NONE_IF_OMITTED
+    amount_returned: int = NONE_IF_OMITTED
+    refund_attributes_method: str = NONE_IF_OMITTED
+    refund_attributes_status: str = NONE_IF_OMITTED
 
 
 class SourceRedirect(StripeObject):
     failure_reason: str | None = None
-    return_url: str = ALWAYS_SENT
-    status: str = ALWAYS_SENT
-    url: str = ALWAYS_SENT
+    return_url: str = NONE_IF_OMITTED
+    status: str = NONE_IF_OMITTED
+    url: str = NONE_IF_OMITTED
 
 
 class SourceSepaCreditTransfer(StripeObject):
@@ -310,8 +310,8 @@ class SourceSofort(StripeObject):
 
 
 class SourceSourceOrder(StripeObject):
-    amount: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     email: str | None = None
     items: list[SourceSourceOrderItem] | None = None
     shipping: SourceSourceOrderShipping | None = None

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class SourceMandateNotification(StripeObject):
@@ -15,15 +15,15 @@ class SourceMandateNotification(StripeObject):
     acss_debit: SourceMandateNotificationAcssDebit | None = None
     amount: int | None = None
     bacs_debit: SourceMandateNotificationBacsDebit | None = None
-    created: int = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    object: Literal["source_mandate_notification"] = ALWAYS_SENT
-    reason: str = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["source_mandate_notification"] = NONE_IF_OMITTED
+    reason: str = NONE_IF_OMITTED
     sepa_debit: SourceMandateNotificationSepaDebit | None = None
-    source: Source = ALWAYS_SENT
-    status: str = ALWAYS_SENT
-    type: str = ALWAYS_SENT
+    source: Source = NONE_IF_OMITTED
+    status: str = NONE_IF_OMITTED
+    type: str = NONE_IF_OMITTED
 
 
 class SourceMandateNotificationAcssDebit(StripeObject):

@@ -5,25 +5,25 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class SourceTransaction(StripeObject):
     """Some payment methods have no required amount that a customer must send."""
 
     ach_credit_transfer: SourceTransactionAchCreditTransfer | None = None
-    amount: int = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
     chf_credit_transfer: SourceTransactionChfCreditTransfer | None = None
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     gbp_credit_transfer: SourceTransactionGbpCreditTransfer | None = None
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    object: Literal["source_transaction"] = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["source_transaction"] = NONE_IF_OMITTED
     paper_check: SourceTransactionPaperCheck | None = None
     sepa_credit_transfer: SourceTransactionSepaCreditTransfer | None = None
-    source: str = ALWAYS_SENT
-    status: str = ALWAYS_SENT
+    source: str = NONE_IF_OMITTED
+    status: str = NONE_IF_OMITTED
     type: (
         Literal[
             "ach_credit_transfer",
@@ -44,7 +44,7 @@ class SourceTransaction(StripeObject):
             "wechat",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
 
 
 class SourceTransactionAchCreditTransfer(StripeObject):

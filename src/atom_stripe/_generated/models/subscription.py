@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
 from ..._pagination import Page
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class Subscription(StripeObject):
@@ -15,37 +15,37 @@ class Subscription(StripeObject):
 
     application: str | Application | None = None
     application_fee_percent: float | None = None
-    automatic_tax: SubscriptionAutomaticTax = ALWAYS_SENT
-    billing_cycle_anchor: int = ALWAYS_SENT
+    automatic_tax: SubscriptionAutomaticTax = NONE_IF_OMITTED
+    billing_cycle_anchor: int = NONE_IF_OMITTED
     billing_cycle_anchor_config: SubscriptionBillingCycleAnchorConfig | None = None
-    billing_mode: SubscriptionBillingMode = ALWAYS_SENT
-    billing_schedules: list[SubscriptionBillingSchedule] = ALWAYS_SENT
+    billing_mode: SubscriptionBillingMode = NONE_IF_OMITTED
+    billing_schedules: list[SubscriptionBillingSchedule] = NONE_IF_OMITTED
     billing_thresholds: SubscriptionBillingThresholds | None = None
     cancel_at: int | None = None
-    cancel_at_period_end: bool = ALWAYS_SENT
+    cancel_at_period_end: bool = NONE_IF_OMITTED
     canceled_at: int | None = None
     cancellation_details: SubscriptionCancellationDetails | None = None
-    collection_method: Literal["charge_automatically", "send_invoice"] | str = ALWAYS_SENT
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
-    customer: str | Customer = ALWAYS_SENT
+    collection_method: Literal["charge_automatically", "send_invoice"] | str = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
+    customer: str | Customer = NONE_IF_OMITTED
     customer_account: str | None = None
     days_until_due: int | None = None
     default_payment_method: str | PaymentMethod | None = None
     default_source: str | Account | BankAccount | Card | Source | None = None
     default_tax_rates: list[TaxRate] | None = None
     description: str | None = None
-    discounts: list[str | Discount] = ALWAYS_SENT
+    discounts: list[str | Discount] = NONE_IF_OMITTED
     ended_at: int | None = None
-    id: str = ALWAYS_SENT
-    invoice_settings: SubscriptionInvoiceSettings = ALWAYS_SENT
-    items: Page[SubscriptionItem] = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    invoice_settings: SubscriptionInvoiceSettings = NONE_IF_OMITTED
+    items: Page[SubscriptionItem] = NONE_IF_OMITTED
     latest_invoice: str | Invoice | None = None
-    livemode: bool = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
     managed_payments: SubscriptionManagedPayments | None = None
-    metadata: dict[str, str] = ALWAYS_SENT
+    metadata: dict[str, str] = NONE_IF_OMITTED
     next_pending_invoice_item_invoice: int | None = None
-    object: Literal["subscription"] = ALWAYS_SENT
+    object: Literal["subscription"] = NONE_IF_OMITTED
     on_behalf_of: str | Account | None = None
     pause_collection: SubscriptionPauseCollection | None = None
     payment_settings: SubscriptionPaymentSettings | None = None
@@ -54,11 +54,11 @@ class Subscription(StripeObject):
     pending_update: SubscriptionPendingUpdate | None = None
     presentment_details: SubscriptionPresentmentDetails | None = None
     schedule: str | SubscriptionSchedule | None = None
-    start_date: int = ALWAYS_SENT
+    start_date: int = NONE_IF_OMITTED
     status: (
         Literal["active", "canceled", "incomplete", "incomplete_expired", "past_due", "paused", "trialing", "unpaid"]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
     status_details: SubscriptionStatusDetails | None = None
     test_clock: str | TestHelpersTestClock | None = None
     transfer_data: SubscriptionTransferData | None = None
@@ -69,12 +69,12 @@ class Subscription(StripeObject):
 
 class SubscriptionAutomaticTax(StripeObject):
     disabled_reason: Literal["requires_location_inputs"] | None = None
-    enabled: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
     liability: SubscriptionAutomaticTaxLiability | None = None
 
 
 class SubscriptionBillingCycleAnchorConfig(StripeObject):
-    day_of_month: int = ALWAYS_SENT
+    day_of_month: int = NONE_IF_OMITTED
     hour: int | None = None
     minute: int | None = None
     month: int | None = None
@@ -83,14 +83,14 @@ class SubscriptionBillingCycleAnchorConfig(StripeObject):
 
 class SubscriptionBillingMode(StripeObject):
     flexible: SubscriptionBillingModeFlexible | None = None
-    type: Literal["classic", "flexible"] | str = ALWAYS_SENT
+    type: Literal["classic", "flexible"] | str = NONE_IF_OMITTED
     updated_at: int | None = None
 
 
 class SubscriptionBillingSchedule(StripeObject):
     applies_to: list[SubscriptionBillingScheduleAppliesTo] | None = None
-    bill_until: SubscriptionBillingScheduleBillUntil = ALWAYS_SENT
-    key: str = ALWAYS_SENT
+    bill_until: SubscriptionBillingScheduleBillUntil = NONE_IF_OMITTED
+    key: str = NONE_IF_OMITTED
 
 
 class SubscriptionBillingThresholds(StripeObject):
@@ -127,15 +127,15 @@ class SubscriptionInvoiceSettings(StripeObject):
     custom_fields: list[SubscriptionInvoiceSettingsCustomField] | None = None
     description: str | None = None
     footer: str | None = None
-    issuer: SubscriptionInvoiceSettingsIssuer = ALWAYS_SENT
+    issuer: SubscriptionInvoiceSettingsIssuer = NONE_IF_OMITTED
 
 
 class SubscriptionManagedPayments(StripeObject):
-    enabled: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
 
 
 class SubscriptionPauseCollection(StripeObject):
-    behavior: Literal["keep_as_draft", "mark_uncollectible", "void"] | str = ALWAYS_SENT
+    behavior: Literal["keep_as_draft", "mark_uncollectible", "void"] | str = NONE_IF_OMITTED
     resumes_at: int | None = None
 
 
@@ -204,8 +204,8 @@ class SubscriptionPaymentSettings(StripeObject):
 
 
 class SubscriptionPendingInvoiceItemInterval(StripeObject):
-    interval: Literal["day", "month", "week", "year"] | str = ALWAYS_SENT
-    interval_count: int = ALWAYS_SENT
+    interval: Literal["day", "month", "week", "year"] | str = NONE_IF_OMITTED
+    interval_count: int = NONE_IF_OMITTED
 
 
 class SubscriptionPendingUpdate(StripeObject):
@@ -213,7 +213,7 @@ class SubscriptionPendingUpdate(StripeObject):
     cancel_at_period_end: bool | None = None
     discount: Discount | None = None
     discounts: list[str | Discount] | None = None
-    expires_at: int = ALWAYS_SENT
+    expires_at: int = NONE_IF_OMITTED
     metadata: dict[str, str] | None = None
     subscription_items: list[SubscriptionItem] | None = None
     trial_end: int | None = None
@@ -221,25 +221,25 @@ class SubscriptionPendingUpdate(StripeObject):
 
 
 class SubscriptionPresentmentDetails(StripeObject):
-    presentment_currency: str = ALWAYS_SENT
+    presentment_currency: str = NONE_IF_OMITTED
 
 
 class SubscriptionStatusDetails(StripeObject):
-    paused: SubscriptionStatusDetailsPaused = ALWAYS_SENT
+    paused: SubscriptionStatusDetailsPaused = NONE_IF_OMITTED
 
 
 class SubscriptionTransferData(StripeObject):
     amount_percent: float | None = None
-    destination: str | Account = ALWAYS_SENT
+    destination: str | Account = NONE_IF_OMITTED
 
 
 class SubscriptionTrialSettings(StripeObject):
-    end_behavior: SubscriptionTrialSettingsEndBehavior = ALWAYS_SENT
+    end_behavior: SubscriptionTrialSettingsEndBehavior = NONE_IF_OMITTED
 
 
 class SubscriptionAutomaticTaxLiability(StripeObject):
     account: str | Account | None = None
-    type: Literal["account", "self"] | str = ALWAYS_SENT
+    type: Literal["account", "self"] | str = NONE_IF_OMITTED
 
 
 class SubscriptionBillingModeFlexible(StripeObject):
@@ -248,24 +248,24 @@ class SubscriptionBillingModeFlexible(StripeObject):
 
 class SubscriptionBillingScheduleAppliesTo(StripeObject):
     price: str | Price | None = None
-    type: Literal["price"] = ALWAYS_SENT
+    type: Literal["price"] = NONE_IF_OMITTED
 
 
 class SubscriptionBillingScheduleBillUntil(StripeObject):
-    computed_timestamp: int = ALWAYS_SENT
+    computed_timestamp: int = NONE_IF_OMITTED
     duration: SubscriptionBillingScheduleBillUntilDuration | None = None
     timestamp: int | None = None
-    type: Literal["duration", "timestamp"] | str = ALWAYS_SENT
+    type: Literal["duration", "timestamp"] | str = NONE_IF_OMITTED
 
 
 class SubscriptionInvoiceSettingsCustomField(StripeObject):
-    name: str = ALWAYS_SENT
-    value: str = ALWAYS_SENT
+    name: str = NONE_IF_OMITTED
+    value: str = NONE_IF_OMITTED
 
 
 class SubscriptionInvoiceSettingsIssuer(StripeObject):
     account: str | Account | None = None
-    type: Literal["account", "self"] | str = ALWAYS_SENT
+    type: Literal["account", "self"] | str = NONE_IF_OMITTED
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptions(StripeObject):
@@ -284,18 +284,18 @@ class SubscriptionPaymentSettingsPaymentMethodOptions(StripeObject):
 
 
 class SubscriptionStatusDetailsPaused(StripeObject):
-    subscription: SubscriptionStatusDetailsPausedSubscription = ALWAYS_SENT
-    transitioned_at: int = ALWAYS_SENT
-    type: Literal["subscription"] | str = ALWAYS_SENT
+    subscription: SubscriptionStatusDetailsPausedSubscription = NONE_IF_OMITTED
+    transitioned_at: int = NONE_IF_OMITTED
+    type: Literal["subscription"] | str = NONE_IF_OMITTED
 
 
 class SubscriptionTrialSettingsEndBehavior(StripeObject):
     billing_cycle_anchor: Literal["now", "unchanged"] | str | None = None
-    missing_payment_method: Literal["cancel", "create_invoice", "pause"] | str = ALWAYS_SENT
+    missing_payment_method: Literal["cancel", "create_invoice", "pause"] | str = NONE_IF_OMITTED
 
 
 class SubscriptionBillingScheduleBillUntilDuration(StripeObject):
-    interval: Literal["day", "month", "week", "year"] | str = ALWAYS_SENT
+    interval: Literal["day", "month", "week", "year"] | str = NONE_IF_OMITTED
     interval_count: int | None = None
 
 
@@ -305,7 +305,7 @@ class SubscriptionPaymentSettingsPaymentMethodOptionsAcssDebit(StripeObject):
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsBancontact(StripeObject):
-    preferred_language: Literal["de", "en", "fr", "nl"] | str = ALWAYS_SENT
+    preferred_language: Literal["de", "en", "fr", "nl"] | str = NONE_IF_OMITTED
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsBillie(StripeObject):
@@ -383,7 +383,7 @@ class SubscriptionStatusDetailsPausedSubscription(StripeObject):
             "trial_end_without_payment_method",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsAcssDebitMandateOptions(StripeObject):
@@ -487,7 +487,7 @@ class SubscriptionPaymentSettingsPaymentMethodOptionsBillieCompanyDetailsRegiste
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsCustomerBalanceBankTransferEuBankTransfer(StripeObject):
-    country: Literal["BE", "DE", "ES", "FR", "IE", "NL"] | str = ALWAYS_SENT
+    country: Literal["BE", "DE", "ES", "FR", "IE", "NL"] | str = NONE_IF_OMITTED
 
 
 class SubscriptionPaymentSettingsPaymentMethodOptionsUsBankAccountFinancialConnectionsFilters(StripeObject):

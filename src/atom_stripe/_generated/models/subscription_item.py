@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import DeletedObject, lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import DeletedObject, lazy_model
 
 
 class SubscriptionItem(StripeObject):
@@ -14,19 +14,19 @@ class SubscriptionItem(StripeObject):
 
     billed_until: int | None = None
     billing_thresholds: SubscriptionItemBillingThresholds | None = None
-    created: int = ALWAYS_SENT
-    current_period_end: int = ALWAYS_SENT
-    current_period_start: int = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    current_period_end: int = NONE_IF_OMITTED
+    current_period_start: int = NONE_IF_OMITTED
     current_trial: SubscriptionItemCurrentTrial | None = None
     deleted: Literal[True] | None = None
-    discounts: list[str | Discount] = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    metadata: dict[str, str] = ALWAYS_SENT
-    object: Literal["subscription_item"] = ALWAYS_SENT
-    plan: Plan = ALWAYS_SENT
-    price: Price = ALWAYS_SENT
+    discounts: list[str | Discount] = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    metadata: dict[str, str] = NONE_IF_OMITTED
+    object: Literal["subscription_item"] = NONE_IF_OMITTED
+    plan: Plan = NONE_IF_OMITTED
+    price: Price = NONE_IF_OMITTED
     quantity: int | None = None
-    subscription: str = ALWAYS_SENT
+    subscription: str = NONE_IF_OMITTED
     tax_rates: list[TaxRate] | None = None
 
 
@@ -35,9 +35,9 @@ class SubscriptionItemBillingThresholds(StripeObject):
 
 
 class SubscriptionItemCurrentTrial(StripeObject):
-    end_date: int = ALWAYS_SENT
-    start_date: int = ALWAYS_SENT
-    trial_offer: str = ALWAYS_SENT
+    end_date: int = NONE_IF_OMITTED
+    start_date: int = NONE_IF_OMITTED
+    trial_offer: str = NONE_IF_OMITTED
 
 
 class DeletedSubscriptionItem(DeletedObject):

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class SubscriptionSchedule(StripeObject):
@@ -14,77 +14,77 @@ class SubscriptionSchedule(StripeObject):
     changes."""
 
     application: str | Application | None = None
-    billing_mode: SubscriptionScheduleBillingMode = ALWAYS_SENT
+    billing_mode: SubscriptionScheduleBillingMode = NONE_IF_OMITTED
     canceled_at: int | None = None
     completed_at: int | None = None
-    created: int = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
     current_phase: SubscriptionScheduleCurrentPhase | None = None
-    customer: str | Customer = ALWAYS_SENT
+    customer: str | Customer = NONE_IF_OMITTED
     customer_account: str | None = None
-    default_settings: SubscriptionScheduleDefaultSettings = ALWAYS_SENT
-    end_behavior: Literal["cancel", "none", "release", "renew"] | str = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
+    default_settings: SubscriptionScheduleDefaultSettings = NONE_IF_OMITTED
+    end_behavior: Literal["cancel", "none", "release", "renew"] | str = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
     metadata: dict[str, str] | None = None
-    object: Literal["subscription_schedule"] = ALWAYS_SENT
-    pause_schedules: list[SubscriptionSchedulePauseSchedule] = ALWAYS_SENT
-    phases: list[SubscriptionSchedulePhase] = ALWAYS_SENT
+    object: Literal["subscription_schedule"] = NONE_IF_OMITTED
+    pause_schedules: list[SubscriptionSchedulePauseSchedule] = NONE_IF_OMITTED
+    phases: list[SubscriptionSchedulePhase] = NONE_IF_OMITTED
     released_at: int | None = None
     released_subscription: str | None = None
-    status: Literal["active", "canceled", "completed", "not_started", "released"] | str = ALWAYS_SENT
+    status: Literal["active", "canceled", "completed", "not_started", "released"] | str = NONE_IF_OMITTED
     subscription: str | Subscription | None = None
     test_clock: str | TestHelpersTestClock | None = None
 
 
 class SubscriptionScheduleBillingMode(StripeObject):
     flexible: SubscriptionScheduleBillingModeFlexible | None = None
-    type: Literal["classic", "flexible"] | str = ALWAYS_SENT
+    type: Literal["classic", "flexible"] | str = NONE_IF_OMITTED
     updated_at: int | None = None
 
 
 class SubscriptionScheduleCurrentPhase(StripeObject):
-    end_date: int = ALWAYS_SENT
-    start_date: int = ALWAYS_SENT
+    end_date: int = NONE_IF_OMITTED
+    start_date: int = NONE_IF_OMITTED
 
 
 class SubscriptionScheduleDefaultSettings(StripeObject):
     application_fee_percent: float | None = None
     automatic_tax: SubscriptionScheduleDefaultSettingsAutomaticTax | None = None
-    billing_cycle_anchor: Literal["automatic", "phase_start"] | str = ALWAYS_SENT
+    billing_cycle_anchor: Literal["automatic", "phase_start"] | str = NONE_IF_OMITTED
     billing_thresholds: SubscriptionScheduleDefaultSettingsBillingThresholds | None = None
     collection_method: Literal["charge_automatically", "send_invoice"] | str | None = None
     default_payment_method: str | PaymentMethod | None = None
     description: str | None = None
-    invoice_settings: SubscriptionScheduleDefaultSettingsInvoiceSettings = ALWAYS_SENT
+    invoice_settings: SubscriptionScheduleDefaultSettingsInvoiceSettings = NONE_IF_OMITTED
     on_behalf_of: str | Account | None = None
     transfer_data: SubscriptionScheduleDefaultSettingsTransferData | None = None
 
 
 class SubscriptionSchedulePauseSchedule(StripeObject):
-    key: str = ALWAYS_SENT
-    pause: SubscriptionSchedulePauseSchedulePause = ALWAYS_SENT
+    key: str = NONE_IF_OMITTED
+    pause: SubscriptionSchedulePauseSchedulePause = NONE_IF_OMITTED
     resume: SubscriptionSchedulePauseScheduleResume | None = None
 
 
 class SubscriptionSchedulePhase(StripeObject):
-    add_invoice_items: list[SubscriptionSchedulePhaseAddInvoiceItem] = ALWAYS_SENT
+    add_invoice_items: list[SubscriptionSchedulePhaseAddInvoiceItem] = NONE_IF_OMITTED
     application_fee_percent: float | None = None
     automatic_tax: SubscriptionSchedulePhaseAutomaticTax | None = None
     billing_cycle_anchor: Literal["automatic", "phase_start"] | str | None = None
     billing_thresholds: SubscriptionSchedulePhaseBillingThresholds | None = None
     collection_method: Literal["charge_automatically", "send_invoice"] | str | None = None
-    currency: str = ALWAYS_SENT
+    currency: str = NONE_IF_OMITTED
     default_payment_method: str | PaymentMethod | None = None
     default_tax_rates: list[TaxRate] | None = None
     description: str | None = None
-    discounts: list[SubscriptionSchedulePhaseDiscount] = ALWAYS_SENT
-    end_date: int = ALWAYS_SENT
+    discounts: list[SubscriptionSchedulePhaseDiscount] = NONE_IF_OMITTED
+    end_date: int = NONE_IF_OMITTED
     invoice_settings: SubscriptionSchedulePhaseInvoiceSettings | None = None
-    items: list[SubscriptionSchedulePhaseItem] = ALWAYS_SENT
+    items: list[SubscriptionSchedulePhaseItem] = NONE_IF_OMITTED
     metadata: dict[str, str] | None = None
     on_behalf_of: str | Account | None = None
-    proration_behavior: Literal["always_invoice", "create_prorations", "none"] | str = ALWAYS_SENT
-    start_date: int = ALWAYS_SENT
+    proration_behavior: Literal["always_invoice", "create_prorations", "none"] | str = NONE_IF_OMITTED
+    start_date: int = NONE_IF_OMITTED
     transfer_data: SubscriptionSchedulePhaseTransferData | None = None
     trial: bool | None = None
     trial_end: int | None = None
@@ -96,7 +96,7 @@ class SubscriptionScheduleBillingModeFlexible(StripeObject):
 
 class SubscriptionScheduleDefaultSettingsAutomaticTax(StripeObject):
     disabled_reason: Literal["requires_location_inputs"] | None = None
-    enabled: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
     liability: SubscriptionScheduleDefaultSettingsAutomaticTaxLiability | None = None
 
 
@@ -111,39 +111,39 @@ class SubscriptionScheduleDefaultSettingsInvoiceSettings(StripeObject):
     days_until_due: int | None = None
     description: str | None = None
     footer: str | None = None
-    issuer: SubscriptionScheduleDefaultSettingsInvoiceSettingsIssuer = ALWAYS_SENT
+    issuer: SubscriptionScheduleDefaultSettingsInvoiceSettingsIssuer = NONE_IF_OMITTED
 
 
 class SubscriptionScheduleDefaultSettingsTransferData(StripeObject):
     amount_percent: float | None = None
-    destination: str | Account = ALWAYS_SENT
+    destination: str | Account = NONE_IF_OMITTED
 
 
 class SubscriptionSchedulePauseSchedulePause(StripeObject):
-    pause_at: int = ALWAYS_SENT
+    pause_at: int = NONE_IF_OMITTED
     settings: SubscriptionSchedulePauseSchedulePauseSettings | None = None
-    status: SubscriptionSchedulePauseSchedulePauseStatus = ALWAYS_SENT
+    status: SubscriptionSchedulePauseSchedulePauseStatus = NONE_IF_OMITTED
 
 
 class SubscriptionSchedulePauseScheduleResume(StripeObject):
-    resume_at: int = ALWAYS_SENT
-    settings: SubscriptionSchedulePauseScheduleResumeSettings = ALWAYS_SENT
-    status: SubscriptionSchedulePauseScheduleResumeStatus = ALWAYS_SENT
+    resume_at: int = NONE_IF_OMITTED
+    settings: SubscriptionSchedulePauseScheduleResumeSettings = NONE_IF_OMITTED
+    status: SubscriptionSchedulePauseScheduleResumeStatus = NONE_IF_OMITTED
 
 
 class SubscriptionSchedulePhaseAddInvoiceItem(StripeObject):
     discountable: bool | None = None
-    discounts: list[SubscriptionSchedulePhaseAddInvoiceItemDiscount] = ALWAYS_SENT
+    discounts: list[SubscriptionSchedulePhaseAddInvoiceItemDiscount] = NONE_IF_OMITTED
     metadata: dict[str, str] | None = None
-    period: SubscriptionSchedulePhaseAddInvoiceItemPeriod = ALWAYS_SENT
-    price: str | Price = ALWAYS_SENT
+    period: SubscriptionSchedulePhaseAddInvoiceItemPeriod = NONE_IF_OMITTED
+    price: str | Price = NONE_IF_OMITTED
     quantity: int | None = None
     tax_rates: list[TaxRate] | None = None
 
 
 class SubscriptionSchedulePhaseAutomaticTax(StripeObject):
     disabled_reason: Literal["requires_location_inputs"] | None = None
-    enabled: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
     liability: SubscriptionSchedulePhaseAutomaticTaxLiability | None = None
 
 
@@ -169,54 +169,54 @@ class SubscriptionSchedulePhaseInvoiceSettings(StripeObject):
 
 class SubscriptionSchedulePhaseItem(StripeObject):
     billing_thresholds: SubscriptionSchedulePhaseItemBillingThresholds | None = None
-    discounts: list[SubscriptionSchedulePhaseItemDiscount] = ALWAYS_SENT
+    discounts: list[SubscriptionSchedulePhaseItemDiscount] = NONE_IF_OMITTED
     metadata: dict[str, str] | None = None
-    plan: str | Plan = ALWAYS_SENT
-    price: str | Price = ALWAYS_SENT
+    plan: str | Plan = NONE_IF_OMITTED
+    price: str | Price = NONE_IF_OMITTED
     quantity: int | None = None
     tax_rates: list[TaxRate] | None = None
 
 
 class SubscriptionSchedulePhaseTransferData(StripeObject):
     amount_percent: float | None = None
-    destination: str | Account = ALWAYS_SENT
+    destination: str | Account = NONE_IF_OMITTED
 
 
 class SubscriptionScheduleDefaultSettingsAutomaticTaxLiability(StripeObject):
     account: str | Account | None = None
-    type: Literal["account", "self"] | str = ALWAYS_SENT
+    type: Literal["account", "self"] | str = NONE_IF_OMITTED
 
 
 class SubscriptionScheduleDefaultSettingsInvoiceSettingsCustomField(StripeObject):
-    name: str = ALWAYS_SENT
-    value: str = ALWAYS_SENT
+    name: str = NONE_IF_OMITTED
+    value: str = NONE_IF_OMITTED
 
 
 class SubscriptionScheduleDefaultSettingsInvoiceSettingsIssuer(StripeObject):
     account: str | Account | None = None
-    type: Literal["account", "self"] | str = ALWAYS_SENT
+    type: Literal["account", "self"] | str = NONE_IF_OMITTED
 
 
 class SubscriptionSchedulePauseSchedulePauseSettings(StripeObject):
-    bill_for: SubscriptionSchedulePauseSchedulePauseSettingsBillFor = ALWAYS_SENT
-    invoicing_behavior: Literal["invoice", "pending_invoice_item"] | str = ALWAYS_SENT
-    type: Literal["subscription"] | str = ALWAYS_SENT
+    bill_for: SubscriptionSchedulePauseSchedulePauseSettingsBillFor = NONE_IF_OMITTED
+    invoicing_behavior: Literal["invoice", "pending_invoice_item"] | str = NONE_IF_OMITTED
+    type: Literal["subscription"] | str = NONE_IF_OMITTED
 
 
 class SubscriptionSchedulePauseSchedulePauseStatus(StripeObject):
     error: SubscriptionSchedulePauseSchedulePauseStatusError | None = None
-    type: Literal["error", "scheduled", "succeeded"] | str = ALWAYS_SENT
+    type: Literal["error", "scheduled", "succeeded"] | str = NONE_IF_OMITTED
 
 
 class SubscriptionSchedulePauseScheduleResumeSettings(StripeObject):
-    billing_cycle_anchor: Literal["resume_at", "unchanged"] | str = ALWAYS_SENT
-    payment_behavior: Literal["resume_on_payment_attempt", "resume_on_payment_success"] | str = ALWAYS_SENT
-    proration_behavior: Literal["always_invoice", "create_prorations", "none"] | str = ALWAYS_SENT
+    billing_cycle_anchor: Literal["resume_at", "unchanged"] | str = NONE_IF_OMITTED
+    payment_behavior: Literal["resume_on_payment_attempt", "resume_on_payment_success"] | str = NONE_IF_OMITTED
+    proration_behavior: Literal["always_invoice", "create_prorations", "none"] | str = NONE_IF_OMITTED
 
 
 class SubscriptionSchedulePauseScheduleResumeStatus(StripeObject):
     error: SubscriptionSchedulePauseScheduleResumeStatusError | None = None
-    type: Literal["error", "pending", "requires_action", "scheduled", "succeeded"] | str = ALWAYS_SENT
+    type: Literal["error", "pending", "requires_action", "scheduled", "succeeded"] | str = NONE_IF_OMITTED
 
 
 class SubscriptionSchedulePhaseAddInvoiceItemDiscount(StripeObject):
@@ -226,23 +226,23 @@ class SubscriptionSchedulePhaseAddInvoiceItemDiscount(StripeObject):
 
 
 class SubscriptionSchedulePhaseAddInvoiceItemPeriod(StripeObject):
-    end: SubscriptionSchedulePhaseAddInvoiceItemPeriodEnd = ALWAYS_SENT
-    start: SubscriptionSchedulePhaseAddInvoiceItemPeriodStart = ALWAYS_SENT
+    end: SubscriptionSchedulePhaseAddInvoiceItemPeriodEnd = NONE_IF_OMITTED
+    start: SubscriptionSchedulePhaseAddInvoiceItemPeriodStart = NONE_IF_OMITTED
 
 
 class SubscriptionSchedulePhaseAutomaticTaxLiability(StripeObject):
     account: str | Account | None = None
-    type: Literal["account", "self"] | str = ALWAYS_SENT
+    type: Literal["account", "self"] | str = NONE_IF_OMITTED
 
 
 class SubscriptionSchedulePhaseInvoiceSettingsCustomField(StripeObject):
-    name: str = ALWAYS_SENT
-    value: str = ALWAYS_SENT
+    name: str = NONE_IF_OMITTED
+    value: str = NONE_IF_OMITTED
 
 
 class SubscriptionSchedulePhaseInvoiceSettingsIssuer(StripeObject):
     account: str | Account | None = None
-    type: Literal["account", "self"] | str = ALWAYS_SENT
+    type: Literal["account", "self"] | str = NONE_IF_OMITTED
 
 
 class SubscriptionSchedulePhaseItemBillingThresholds(StripeObject):
@@ -257,37 +257,37 @@ class SubscriptionSchedulePhaseItemDiscount(StripeObject):
 
 class SubscriptionSchedulePauseSchedulePauseSettingsBillFor(StripeObject):
     outstanding_usage_through: SubscriptionSchedulePauseSchedulePauseSettingsBillForOutstandingUsageThrough = (
-        ALWAYS_SENT
+        NONE_IF_OMITTED
     )
-    unused_time_from: SubscriptionSchedulePauseSchedulePauseSettingsBillForUnusedTimeFrom = ALWAYS_SENT
+    unused_time_from: SubscriptionSchedulePauseSchedulePauseSettingsBillForUnusedTimeFrom = NONE_IF_OMITTED
 
 
 class SubscriptionSchedulePauseSchedulePauseStatusError(StripeObject):
     code: str | None = None
-    message: str = ALWAYS_SENT
+    message: str = NONE_IF_OMITTED
 
 
 class SubscriptionSchedulePauseScheduleResumeStatusError(StripeObject):
     code: str | None = None
-    message: str = ALWAYS_SENT
+    message: str = NONE_IF_OMITTED
 
 
 class SubscriptionSchedulePhaseAddInvoiceItemPeriodEnd(StripeObject):
     timestamp: int | None = None
-    type: Literal["min_item_period_end", "phase_end", "timestamp"] | str = ALWAYS_SENT
+    type: Literal["min_item_period_end", "phase_end", "timestamp"] | str = NONE_IF_OMITTED
 
 
 class SubscriptionSchedulePhaseAddInvoiceItemPeriodStart(StripeObject):
     timestamp: int | None = None
-    type: Literal["max_item_period_start", "phase_start", "timestamp"] | str = ALWAYS_SENT
+    type: Literal["max_item_period_start", "phase_start", "timestamp"] | str = NONE_IF_OMITTED
 
 
 class SubscriptionSchedulePauseSchedulePauseSettingsBillForOutstandingUsageThrough(StripeObject):
-    type: Literal["none", "pause_at"] | str = ALWAYS_SENT
+    type: Literal["none", "pause_at"] | str = NONE_IF_OMITTED
 
 
 class SubscriptionSchedulePauseSchedulePauseSettingsBillForUnusedTimeFrom(StripeObject):
-    type: Literal["item_current_period_start", "none", "pause_at"] | str = ALWAYS_SENT
+    type: Literal["item_current_period_start", "none", "pause_at"] | str = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

@@ -5,29 +5,29 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class TaxAssociation(StripeObject):
     """A Tax Association exposes the Tax Transactions that Stripe attempted to create on your behalf based on the
     PaymentIntent input."""
 
-    calculation: str = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    object: Literal["tax.association"] = ALWAYS_SENT
-    payment_intent: str = ALWAYS_SENT
+    calculation: str = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    object: Literal["tax.association"] = NONE_IF_OMITTED
+    payment_intent: str = NONE_IF_OMITTED
     tax_transaction_attempts: list[TaxAssociationTaxTransactionAttempt] | None = None
 
 
 class TaxAssociationTaxTransactionAttempt(StripeObject):
     committed: TaxAssociationTaxTransactionAttemptCommitted | None = None
     errored: TaxAssociationTaxTransactionAttemptErrored | None = None
-    source: str = ALWAYS_SENT
-    status: str = ALWAYS_SENT
+    source: str = NONE_IF_OMITTED
+    status: str = NONE_IF_OMITTED
 
 
 class TaxAssociationTaxTransactionAttemptCommitted(StripeObject):
-    transaction: str = ALWAYS_SENT
+    transaction: str = NONE_IF_OMITTED
 
 
 class TaxAssociationTaxTransactionAttemptErrored(StripeObject):
@@ -40,4 +40,4 @@ class TaxAssociationTaxTransactionAttemptErrored(StripeObject):
             "unique_reference_violation",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED

@@ -5,56 +5,56 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
 from ..._pagination import Page
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class TaxCalculation(StripeObject):
     """A Tax Calculation allows you to calculate the tax to collect from your customer."""
 
-    amount_total: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    amount_total: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     customer: str | None = None
-    customer_details: TaxCalculationCustomerDetails = ALWAYS_SENT
+    customer_details: TaxCalculationCustomerDetails = NONE_IF_OMITTED
     expires_at: int | None = None
     id: str | None = None
     line_items: Page[TaxCalculationLineItem] | None = None
-    livemode: bool = ALWAYS_SENT
-    object: Literal["tax.calculation"] = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["tax.calculation"] = NONE_IF_OMITTED
     ship_from_details: TaxCalculationShipFromDetails | None = None
     shipping_cost: TaxCalculationShippingCost | None = None
-    tax_amount_exclusive: int = ALWAYS_SENT
-    tax_amount_inclusive: int = ALWAYS_SENT
-    tax_breakdown: list[TaxCalculationTaxBreakdown] = ALWAYS_SENT
-    tax_date: int = ALWAYS_SENT
+    tax_amount_exclusive: int = NONE_IF_OMITTED
+    tax_amount_inclusive: int = NONE_IF_OMITTED
+    tax_breakdown: list[TaxCalculationTaxBreakdown] = NONE_IF_OMITTED
+    tax_date: int = NONE_IF_OMITTED
 
 
 class TaxCalculationCustomerDetails(StripeObject):
     address: TaxCalculationCustomerDetailsAddress | None = None
     address_source: Literal["billing", "shipping"] | str | None = None
     ip_address: str | None = None
-    tax_ids: list[TaxCalculationCustomerDetailsTaxId] = ALWAYS_SENT
-    taxability_override: Literal["customer_exempt", "none", "reverse_charge"] | str = ALWAYS_SENT
+    tax_ids: list[TaxCalculationCustomerDetailsTaxId] = NONE_IF_OMITTED
+    taxability_override: Literal["customer_exempt", "none", "reverse_charge"] | str = NONE_IF_OMITTED
 
 
 class TaxCalculationShipFromDetails(StripeObject):
-    address: TaxCalculationShipFromDetailsAddress = ALWAYS_SENT
+    address: TaxCalculationShipFromDetailsAddress = NONE_IF_OMITTED
 
 
 class TaxCalculationShippingCost(StripeObject):
-    amount: int = ALWAYS_SENT
-    amount_tax: int = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    amount_tax: int = NONE_IF_OMITTED
     shipping_rate: str | None = None
-    tax_behavior: Literal["exclusive", "inclusive"] | str = ALWAYS_SENT
+    tax_behavior: Literal["exclusive", "inclusive"] | str = NONE_IF_OMITTED
     tax_breakdown: list[TaxCalculationShippingCostTaxBreakdown] | None = None
-    tax_code: str = ALWAYS_SENT
+    tax_code: str = NONE_IF_OMITTED
 
 
 class TaxCalculationTaxBreakdown(StripeObject):
-    amount: int = ALWAYS_SENT
-    inclusive: bool = ALWAYS_SENT
-    tax_rate_details: TaxCalculationTaxBreakdownTaxRateDetails = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    inclusive: bool = NONE_IF_OMITTED
+    tax_rate_details: TaxCalculationTaxBreakdownTaxRateDetails = NONE_IF_OMITTED
     taxability_reason: (
         Literal[
             "customer_exempt",
@@ -74,13 +74,13 @@ class TaxCalculationTaxBreakdown(StripeObject):
             "zero_rated",
         ]
         | str
-    ) = ALWAYS_SENT
-    taxable_amount: int = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
+    taxable_amount: int = NONE_IF_OMITTED
 
 
 class TaxCalculationCustomerDetailsAddress(StripeObject):
     city: str | None = None
-    country: str = ALWAYS_SENT
+    country: str = NONE_IF_OMITTED
     line1: str | None = None
     line2: str | None = None
     postal_code: str | None = None
@@ -228,13 +228,13 @@ class TaxCalculationCustomerDetailsTaxId(StripeObject):
             "zw_tin",
         ]
         | str
-    ) = ALWAYS_SENT
-    value: str = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
+    value: str = NONE_IF_OMITTED
 
 
 class TaxCalculationShipFromDetailsAddress(StripeObject):
     city: str | None = None
-    country: str = ALWAYS_SENT
+    country: str = NONE_IF_OMITTED
     line1: str | None = None
     line2: str | None = None
     postal_code: str | None = None
@@ -242,9 +242,9 @@ class TaxCalculationShipFromDetailsAddress(StripeObject):
 
 
 class TaxCalculationShippingCostTaxBreakdown(StripeObject):
-    amount: int = ALWAYS_SENT
-    jurisdiction: TaxCalculationShippingCostTaxBreakdownJurisdiction = ALWAYS_SENT
-    sourcing: Literal["destination", "origin", "performance"] | str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    jurisdiction: TaxCalculationShippingCostTaxBreakdownJurisdiction = NONE_IF_OMITTED
+    sourcing: Literal["destination", "origin", "performance"] | str = NONE_IF_OMITTED
     tax_rate_details: TaxCalculationShippingCostTaxBreakdownTaxRateDetails | None = None
     taxability_reason: (
         Literal[
@@ -265,14 +265,14 @@ class TaxCalculationShippingCostTaxBreakdown(StripeObject):
             "zero_rated",
         ]
         | str
-    ) = ALWAYS_SENT
-    taxable_amount: int = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
+    taxable_amount: int = NONE_IF_OMITTED
 
 
 class TaxCalculationTaxBreakdownTaxRateDetails(StripeObject):
     country: str | None = None
     flat_amount: TaxCalculationTaxBreakdownTaxRateDetailsFlatAmount | None = None
-    percentage_decimal: str = ALWAYS_SENT
+    percentage_decimal: str = NONE_IF_OMITTED
     rate_type: Literal["flat_amount", "percentage"] | str | None = None
     state: str | None = None
     tax_type: (
@@ -313,15 +313,15 @@ class TaxCalculationTaxBreakdownTaxRateDetails(StripeObject):
 
 
 class TaxCalculationShippingCostTaxBreakdownJurisdiction(StripeObject):
-    country: str = ALWAYS_SENT
-    display_name: str = ALWAYS_SENT
-    level: Literal["city", "country", "county", "district", "state"] | str = ALWAYS_SENT
+    country: str = NONE_IF_OMITTED
+    display_name: str = NONE_IF_OMITTED
+    level: Literal["city", "country", "county", "district", "state"] | str = NONE_IF_OMITTED
     state: str | None = None
 
 
 class TaxCalculationShippingCostTaxBreakdownTaxRateDetails(StripeObject):
-    display_name: str = ALWAYS_SENT
-    percentage_decimal: str = ALWAYS_SENT
+    display_name: str = NONE_IF_OMITTED
+    percentage_decimal: str = NONE_IF_OMITTED
     tax_type: (
         Literal[
             "admissions_tax",
@@ -355,12 +355,12 @@ class TaxCalculationShippingCostTaxBreakdownTaxRateDetails(StripeObject):
             "vat",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
 
 
 class TaxCalculationTaxBreakdownTaxRateDetailsFlatAmount(StripeObject):
-    amount: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

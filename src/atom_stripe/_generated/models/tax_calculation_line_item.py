@@ -5,31 +5,31 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class TaxCalculationLineItem(StripeObject):
     """A Tax Calculation Line Item represents a single item in a tax calculation."""
 
-    amount: int = ALWAYS_SENT
-    amount_tax: int = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    amount_tax: int = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
     metadata: dict[str, str] | None = None
-    object: Literal["tax.calculation_line_item"] = ALWAYS_SENT
+    object: Literal["tax.calculation_line_item"] = NONE_IF_OMITTED
     performance_location: str | None = None
     product: str | None = None
-    quantity: int = ALWAYS_SENT
-    reference: str = ALWAYS_SENT
-    tax_behavior: Literal["exclusive", "inclusive"] | str = ALWAYS_SENT
+    quantity: int = NONE_IF_OMITTED
+    reference: str = NONE_IF_OMITTED
+    tax_behavior: Literal["exclusive", "inclusive"] | str = NONE_IF_OMITTED
     tax_breakdown: list[TaxCalculationLineItemTaxBreakdown] | None = None
-    tax_code: str = ALWAYS_SENT
+    tax_code: str = NONE_IF_OMITTED
 
 
 class TaxCalculationLineItemTaxBreakdown(StripeObject):
-    amount: int = ALWAYS_SENT
-    jurisdiction: TaxCalculationLineItemTaxBreakdownJurisdiction = ALWAYS_SENT
-    sourcing: Literal["destination", "origin", "performance"] | str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    jurisdiction: TaxCalculationLineItemTaxBreakdownJurisdiction = NONE_IF_OMITTED
+    sourcing: Literal["destination", "origin", "performance"] | str = NONE_IF_OMITTED
     tax_rate_details: TaxCalculationLineItemTaxBreakdownTaxRateDetails | None = None
     taxability_reason: (
         Literal[
@@ -50,20 +50,20 @@ class TaxCalculationLineItemTaxBreakdown(StripeObject):
             "zero_rated",
         ]
         | str
-    ) = ALWAYS_SENT
-    taxable_amount: int = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
+    taxable_amount: int = NONE_IF_OMITTED
 
 
 class TaxCalculationLineItemTaxBreakdownJurisdiction(StripeObject):
-    country: str = ALWAYS_SENT
-    display_name: str = ALWAYS_SENT
-    level: Literal["city", "country", "county", "district", "state"] | str = ALWAYS_SENT
+    country: str = NONE_IF_OMITTED
+    display_name: str = NONE_IF_OMITTED
+    level: Literal["city", "country", "county", "district", "state"] | str = NONE_IF_OMITTED
     state: str | None = None
 
 
 class TaxCalculationLineItemTaxBreakdownTaxRateDetails(StripeObject):
-    display_name: str = ALWAYS_SENT
-    percentage_decimal: str = ALWAYS_SENT
+    display_name: str = NONE_IF_OMITTED
+    percentage_decimal: str = NONE_IF_OMITTED
     tax_type: (
         Literal[
             "admissions_tax",
@@ -97,4 +97,4 @@ class TaxCalculationLineItemTaxBreakdownTaxRateDetails(StripeObject):
             "vat",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED

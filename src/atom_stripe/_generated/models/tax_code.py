@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class TaxCode(StripeObject):
     """[Tax codes](https://stripe.com/docs/tax/tax-categories) classify goods and services for tax purposes."""
 
-    description: str = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    name: str = ALWAYS_SENT
-    object: Literal["tax_code"] = ALWAYS_SENT
+    description: str = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    name: str = NONE_IF_OMITTED
+    object: Literal["tax_code"] = NONE_IF_OMITTED
     requirements: TaxCodeRequirements | None = None
 
 
 class TaxCodeRequirements(StripeObject):
-    performance_location: Literal["optional", "required"] | str = ALWAYS_SENT
+    performance_location: Literal["optional", "required"] | str = NONE_IF_OMITTED

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class TaxDeductedAtSource(StripeObject):
-    id: str = ALWAYS_SENT
-    object: Literal["tax_deducted_at_source"] = ALWAYS_SENT
-    period_end: int = ALWAYS_SENT
-    period_start: int = ALWAYS_SENT
-    tax_deduction_account_number: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    object: Literal["tax_deducted_at_source"] = NONE_IF_OMITTED
+    period_end: int = NONE_IF_OMITTED
+    period_start: int = NONE_IF_OMITTED
+    tax_deduction_account_number: str = NONE_IF_OMITTED

@@ -5,21 +5,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import DeletedObject, lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import DeletedObject, lazy_model
 
 
 class TaxId(StripeObject):
     """You can add one or multiple tax IDs to a [customer](https://docs.stripe.com/api/customers) or account."""
 
     country: str | None = None
-    created: int = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
     customer: str | Customer | None = None
     customer_account: str | None = None
     deleted: Literal[True] | None = None
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    object: Literal["tax_id"] = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["tax_id"] = NONE_IF_OMITTED
     owner: TaxIdOwner | None = None
     type: (
         Literal[
@@ -161,8 +161,8 @@ class TaxId(StripeObject):
             "zw_tin",
         ]
         | str
-    ) = ALWAYS_SENT
-    value: str = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
+    value: str = NONE_IF_OMITTED
     verification: TaxIdVerification | None = None
 
 
@@ -171,11 +171,11 @@ class TaxIdOwner(StripeObject):
     application: str | Application | None = None
     customer: str | Customer | None = None
     customer_account: str | None = None
-    type: Literal["account", "application", "customer", "self"] | str = ALWAYS_SENT
+    type: Literal["account", "application", "customer", "self"] | str = NONE_IF_OMITTED
 
 
 class TaxIdVerification(StripeObject):
-    status: Literal["pending", "unavailable", "unverified", "verified"] | str = ALWAYS_SENT
+    status: Literal["pending", "unavailable", "unverified", "verified"] | str = NONE_IF_OMITTED
     verified_address: str | None = None
     verified_name: str | None = None
 

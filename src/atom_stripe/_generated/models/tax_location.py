@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class TaxLocation(StripeObject):
     """Tax locations represent venues for services, tickets, or other product types."""
 
-    address: TaxLocationAddress = ALWAYS_SENT
+    address: TaxLocationAddress = NONE_IF_OMITTED
     description: str | None = None
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    object: Literal["tax.location"] = ALWAYS_SENT
-    type: Literal["performance"] = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["tax.location"] = NONE_IF_OMITTED
+    type: Literal["performance"] = NONE_IF_OMITTED
 
 
 class TaxLocationAddress(StripeObject):

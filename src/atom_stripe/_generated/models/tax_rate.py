@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class TaxRate(StripeObject):
@@ -13,21 +13,21 @@ class TaxRate(StripeObject):
     [subscriptions](https://docs.stripe.com/billing/taxes/tax-rates) and [Checkout
     Sessions](https://docs.stripe.com/payments/checkout/use-manual-tax-rates) to collect tax."""
 
-    active: bool = ALWAYS_SENT
+    active: bool = NONE_IF_OMITTED
     country: str | None = None
-    created: int = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
     description: str | None = None
-    display_name: str = ALWAYS_SENT
+    display_name: str = NONE_IF_OMITTED
     effective_percentage: float | None = None
     flat_amount: TaxRateFlatAmount | None = None
-    id: str = ALWAYS_SENT
-    inclusive: bool = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    inclusive: bool = NONE_IF_OMITTED
     jurisdiction: str | None = None
     jurisdiction_level: Literal["city", "country", "county", "district", "multiple", "state"] | str | None = None
-    livemode: bool = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
     metadata: dict[str, str] | None = None
-    object: Literal["tax_rate"] = ALWAYS_SENT
-    percentage: float = ALWAYS_SENT
+    object: Literal["tax_rate"] = NONE_IF_OMITTED
+    percentage: float = NONE_IF_OMITTED
     rate_type: Literal["flat_amount", "percentage"] | str | None = None
     state: str | None = None
     tax_type: (
@@ -67,5 +67,5 @@ class TaxRate(StripeObject):
 
 
 class TaxRateFlatAmount(StripeObject):
-    amount: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED

@@ -5,22 +5,22 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class TaxRegistration(StripeObject):
     """A Tax `Registration` lets us know that your business is registered to collect tax on payments within a region,
     enabling you to [automatically collect tax](https://docs.stripe.com/tax)."""
 
-    active_from: int = ALWAYS_SENT
-    country: str = ALWAYS_SENT
-    country_options: TaxRegistrationCountryOptions = ALWAYS_SENT
-    created: int = ALWAYS_SENT
+    active_from: int = NONE_IF_OMITTED
+    country: str = NONE_IF_OMITTED
+    country_options: TaxRegistrationCountryOptions = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
     expires_at: int | None = None
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    object: Literal["tax.registration"] = ALWAYS_SENT
-    status: Literal["active", "expired", "scheduled"] | str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["tax.registration"] = NONE_IF_OMITTED
+    status: Literal["active", "expired", "scheduled"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptions(StripeObject):
@@ -133,430 +133,430 @@ class TaxRegistrationCountryOptions(StripeObject):
 
 class TaxRegistrationCountryOptionsAe(StripeObject):
     standard: TaxRegistrationCountryOptionsAeStandard | None = None
-    type: Literal["standard"] = ALWAYS_SENT
+    type: Literal["standard"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsAl(StripeObject):
-    type: Literal["standard"] = ALWAYS_SENT
+    type: Literal["standard"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsAm(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsAo(StripeObject):
-    type: Literal["standard"] = ALWAYS_SENT
+    type: Literal["standard"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsAt(StripeObject):
     standard: TaxRegistrationCountryOptionsAtStandard | None = None
-    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsAu(StripeObject):
     standard: TaxRegistrationCountryOptionsAuStandard | None = None
-    type: Literal["standard"] = ALWAYS_SENT
+    type: Literal["standard"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsAw(StripeObject):
-    type: Literal["standard"] = ALWAYS_SENT
+    type: Literal["standard"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsAz(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsBa(StripeObject):
-    type: Literal["standard"] = ALWAYS_SENT
+    type: Literal["standard"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsBb(StripeObject):
-    type: Literal["standard"] = ALWAYS_SENT
+    type: Literal["standard"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsBd(StripeObject):
-    type: Literal["standard"] = ALWAYS_SENT
+    type: Literal["standard"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsBe(StripeObject):
     standard: TaxRegistrationCountryOptionsBeStandard | None = None
-    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsBf(StripeObject):
-    type: Literal["standard"] = ALWAYS_SENT
+    type: Literal["standard"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsBg(StripeObject):
     standard: TaxRegistrationCountryOptionsBgStandard | None = None
-    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsBh(StripeObject):
-    type: Literal["standard"] = ALWAYS_SENT
+    type: Literal["standard"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsBj(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsBs(StripeObject):
-    type: Literal["standard"] = ALWAYS_SENT
+    type: Literal["standard"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsBw(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsBy(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsCa(StripeObject):
     province_standard: TaxRegistrationCountryOptionsCaProvinceStandard | None = None
-    type: Literal["province_standard", "simplified", "standard"] | str = ALWAYS_SENT
+    type: Literal["province_standard", "simplified", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsCd(StripeObject):
-    type: Literal["standard"] = ALWAYS_SENT
+    type: Literal["standard"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsCh(StripeObject):
     standard: TaxRegistrationCountryOptionsChStandard | None = None
-    type: Literal["standard"] = ALWAYS_SENT
+    type: Literal["standard"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsCi(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsCl(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsCm(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsCo(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsCr(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsCv(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsCy(StripeObject):
     standard: TaxRegistrationCountryOptionsCyStandard | None = None
-    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsCz(StripeObject):
     standard: TaxRegistrationCountryOptionsCzStandard | None = None
-    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsDe(StripeObject):
     standard: TaxRegistrationCountryOptionsDeStandard | None = None
-    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsDk(StripeObject):
     standard: TaxRegistrationCountryOptionsDkStandard | None = None
-    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsEc(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsEe(StripeObject):
     standard: TaxRegistrationCountryOptionsEeStandard | None = None
-    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsEg(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsEs(StripeObject):
     standard: TaxRegistrationCountryOptionsEsStandard | None = None
-    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsEt(StripeObject):
-    type: Literal["standard"] = ALWAYS_SENT
+    type: Literal["standard"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsFi(StripeObject):
     standard: TaxRegistrationCountryOptionsFiStandard | None = None
-    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsFr(StripeObject):
     standard: TaxRegistrationCountryOptionsFrStandard | None = None
-    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsGb(StripeObject):
     standard: TaxRegistrationCountryOptionsGbStandard | None = None
-    type: Literal["standard"] = ALWAYS_SENT
+    type: Literal["standard"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsGe(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsGh(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsGn(StripeObject):
-    type: Literal["standard"] = ALWAYS_SENT
+    type: Literal["standard"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsGr(StripeObject):
     standard: TaxRegistrationCountryOptionsGrStandard | None = None
-    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsHr(StripeObject):
     standard: TaxRegistrationCountryOptionsHrStandard | None = None
-    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsHu(StripeObject):
     standard: TaxRegistrationCountryOptionsHuStandard | None = None
-    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsId(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsIe(StripeObject):
     standard: TaxRegistrationCountryOptionsIeStandard | None = None
-    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsIn(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsIs(StripeObject):
-    type: Literal["standard"] = ALWAYS_SENT
+    type: Literal["standard"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsIt(StripeObject):
     standard: TaxRegistrationCountryOptionsItStandard | None = None
-    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsJp(StripeObject):
     standard: TaxRegistrationCountryOptionsJpStandard | None = None
-    type: Literal["standard"] = ALWAYS_SENT
+    type: Literal["standard"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsKe(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsKg(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsKh(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsKr(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsKz(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsLa(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsLk(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsLt(StripeObject):
     standard: TaxRegistrationCountryOptionsLtStandard | None = None
-    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsLu(StripeObject):
     standard: TaxRegistrationCountryOptionsLuStandard | None = None
-    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsLv(StripeObject):
     standard: TaxRegistrationCountryOptionsLvStandard | None = None
-    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsMa(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsMd(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsMe(StripeObject):
-    type: Literal["standard"] = ALWAYS_SENT
+    type: Literal["standard"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsMk(StripeObject):
-    type: Literal["standard"] = ALWAYS_SENT
+    type: Literal["standard"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsMr(StripeObject):
-    type: Literal["standard"] = ALWAYS_SENT
+    type: Literal["standard"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsMt(StripeObject):
     standard: TaxRegistrationCountryOptionsMtStandard | None = None
-    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsMu(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsMx(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsMy(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsNg(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsNl(StripeObject):
     standard: TaxRegistrationCountryOptionsNlStandard | None = None
-    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsNo(StripeObject):
     standard: TaxRegistrationCountryOptionsNoStandard | None = None
-    type: Literal["standard"] = ALWAYS_SENT
+    type: Literal["standard"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsNp(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsNz(StripeObject):
     standard: TaxRegistrationCountryOptionsNzStandard | None = None
-    type: Literal["standard"] = ALWAYS_SENT
+    type: Literal["standard"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsOm(StripeObject):
-    type: Literal["standard"] = ALWAYS_SENT
+    type: Literal["standard"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsPe(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsPh(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsPl(StripeObject):
     standard: TaxRegistrationCountryOptionsPlStandard | None = None
-    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsPt(StripeObject):
     standard: TaxRegistrationCountryOptionsPtStandard | None = None
-    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsRo(StripeObject):
     standard: TaxRegistrationCountryOptionsRoStandard | None = None
-    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsRs(StripeObject):
-    type: Literal["standard"] = ALWAYS_SENT
+    type: Literal["standard"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsRu(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsSa(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsSe(StripeObject):
     standard: TaxRegistrationCountryOptionsSeStandard | None = None
-    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsSg(StripeObject):
     standard: TaxRegistrationCountryOptionsSgStandard | None = None
-    type: Literal["standard"] = ALWAYS_SENT
+    type: Literal["standard"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsSi(StripeObject):
     standard: TaxRegistrationCountryOptionsSiStandard | None = None
-    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsSk(StripeObject):
     standard: TaxRegistrationCountryOptionsSkStandard | None = None
-    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = ALWAYS_SENT
+    type: Literal["ioss", "oss_non_union", "oss_union", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsSn(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsSr(StripeObject):
-    type: Literal["standard"] = ALWAYS_SENT
+    type: Literal["standard"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsTh(StripeObject):
-    type: Literal["simplified"] | str = ALWAYS_SENT
+    type: Literal["simplified"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsTj(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsTr(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsTw(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsTz(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsUa(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsUg(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsUs(StripeObject):
@@ -571,7 +571,7 @@ class TaxRegistrationCountryOptionsUs(StripeObject):
     mass_transit_parking_tax: TaxRegistrationCountryOptionsUsMassTransitParkingTax | None = None
     parking_tax: TaxRegistrationCountryOptionsUsParkingTax | None = None
     resort_tax: TaxRegistrationCountryOptionsUsResortTax | None = None
-    state: str = ALWAYS_SENT
+    state: str = NONE_IF_OMITTED
     state_sales_tax: TaxRegistrationCountryOptionsUsStateSalesTax | None = None
     tourism_tax: TaxRegistrationCountryOptionsUsTourismTax | None = None
     type: (
@@ -595,220 +595,220 @@ class TaxRegistrationCountryOptionsUs(StripeObject):
             "utility_users_tax",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
     utility_users_tax: TaxRegistrationCountryOptionsUsUtilityUsersTax | None = None
 
 
 class TaxRegistrationCountryOptionsUy(StripeObject):
-    type: Literal["standard"] = ALWAYS_SENT
+    type: Literal["standard"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsUz(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsVn(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsZa(StripeObject):
-    type: Literal["standard"] = ALWAYS_SENT
+    type: Literal["standard"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsZm(StripeObject):
-    type: Literal["simplified"] = ALWAYS_SENT
+    type: Literal["simplified"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsZw(StripeObject):
-    type: Literal["standard"] = ALWAYS_SENT
+    type: Literal["standard"] = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsAeStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsAtStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsAuStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsBeStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsBgStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsCaProvinceStandard(StripeObject):
-    province: str = ALWAYS_SENT
+    province: str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsChStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsCyStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsCzStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsDeStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsDkStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsEeStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsEsStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsFiStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsFrStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsGbStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsGrStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsHrStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsHuStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsIeStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsItStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsJpStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsLtStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsLuStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsLvStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsMtStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsNlStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsNoStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsNzStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsPlStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsPtStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsRoStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsSeStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsSgStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsSiStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsSkStandard(StripeObject):
-    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = ALWAYS_SENT
+    place_of_supply_scheme: Literal["inbound_goods", "small_seller", "standard"] | str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsUsAdmissionsTax(StripeObject):
-    jurisdiction: str = ALWAYS_SENT
+    jurisdiction: str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsUsAttendanceTax(StripeObject):
-    jurisdiction: str = ALWAYS_SENT
+    jurisdiction: str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsUsEntertainmentTax(StripeObject):
-    jurisdiction: str = ALWAYS_SENT
+    jurisdiction: str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsUsGrossReceiptsTax(StripeObject):
-    jurisdiction: str = ALWAYS_SENT
+    jurisdiction: str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsUsHospitalityTax(StripeObject):
-    jurisdiction: str = ALWAYS_SENT
+    jurisdiction: str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsUsLocalAmusementTax(StripeObject):
-    jurisdiction: str = ALWAYS_SENT
+    jurisdiction: str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsUsLocalLeaseTax(StripeObject):
-    jurisdiction: str = ALWAYS_SENT
+    jurisdiction: str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsUsLuxuryTax(StripeObject):
-    jurisdiction: str = ALWAYS_SENT
+    jurisdiction: str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsUsMassTransitParkingTax(StripeObject):
-    jurisdiction: str = ALWAYS_SENT
+    jurisdiction: str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsUsParkingTax(StripeObject):
-    jurisdiction: str = ALWAYS_SENT
+    jurisdiction: str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsUsResortTax(StripeObject):
-    jurisdiction: str = ALWAYS_SENT
+    jurisdiction: str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsUsStateSalesTax(StripeObject):
@@ -816,13 +816,13 @@ class TaxRegistrationCountryOptionsUsStateSalesTax(StripeObject):
 
 
 class TaxRegistrationCountryOptionsUsTourismTax(StripeObject):
-    jurisdiction: str = ALWAYS_SENT
+    jurisdiction: str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsUsUtilityUsersTax(StripeObject):
-    jurisdiction: str = ALWAYS_SENT
+    jurisdiction: str = NONE_IF_OMITTED
 
 
 class TaxRegistrationCountryOptionsUsStateSalesTaxElection(StripeObject):
     jurisdiction: str | None = None
-    type: Literal["local_use_tax", "simplified_sellers_use_tax", "single_local_use_tax"] | str = ALWAYS_SENT
+    type: Literal["local_use_tax", "simplified_sellers_use_tax", "single_local_use_tax"] | str = NONE_IF_OMITTED

@@ -5,28 +5,28 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class TaxSettings(StripeObject):
     """You can use Tax `Settings` to manage configurations used by Stripe Tax calculations."""
 
-    defaults: TaxSettingsDefaults = ALWAYS_SENT
+    defaults: TaxSettingsDefaults = NONE_IF_OMITTED
     head_office: TaxSettingsHeadOffice | None = None
-    livemode: bool = ALWAYS_SENT
-    object: Literal["tax.settings"] = ALWAYS_SENT
-    status: Literal["active", "pending"] | str = ALWAYS_SENT
-    status_details: TaxSettingsStatusDetails = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["tax.settings"] = NONE_IF_OMITTED
+    status: Literal["active", "pending"] | str = NONE_IF_OMITTED
+    status_details: TaxSettingsStatusDetails = NONE_IF_OMITTED
 
 
 class TaxSettingsDefaults(StripeObject):
-    provider: Literal["anrok", "avalara", "sphere", "stripe"] | str = ALWAYS_SENT
+    provider: Literal["anrok", "avalara", "sphere", "stripe"] | str = NONE_IF_OMITTED
     tax_behavior: Literal["exclusive", "inclusive", "inferred_by_currency"] | str | None = None
     tax_code: str | None = None
 
 
 class TaxSettingsHeadOffice(StripeObject):
-    address: TaxSettingsHeadOfficeAddress = ALWAYS_SENT
+    address: TaxSettingsHeadOfficeAddress = NONE_IF_OMITTED
 
 
 class TaxSettingsStatusDetails(StripeObject):

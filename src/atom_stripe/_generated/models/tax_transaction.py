@@ -5,38 +5,38 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
 from ..._pagination import Page
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class TaxTransaction(StripeObject):
     """A Tax Transaction records the tax collected from or refunded to your customer."""
 
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     customer: str | None = None
-    customer_details: TaxTransactionCustomerDetails = ALWAYS_SENT
-    id: str = ALWAYS_SENT
+    customer_details: TaxTransactionCustomerDetails = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
     line_items: Page[TaxTransactionLineItem] | None = None
-    livemode: bool = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
     metadata: dict[str, str] | None = None
-    object: Literal["tax.transaction"] = ALWAYS_SENT
-    posted_at: int = ALWAYS_SENT
-    reference: str = ALWAYS_SENT
+    object: Literal["tax.transaction"] = NONE_IF_OMITTED
+    posted_at: int = NONE_IF_OMITTED
+    reference: str = NONE_IF_OMITTED
     reversal: TaxTransactionReversal | None = None
     ship_from_details: TaxTransactionShipFromDetails | None = None
     shipping_cost: TaxTransactionShippingCost | None = None
-    tax_date: int = ALWAYS_SENT
-    type: Literal["reversal", "transaction"] | str = ALWAYS_SENT
+    tax_date: int = NONE_IF_OMITTED
+    type: Literal["reversal", "transaction"] | str = NONE_IF_OMITTED
 
 
 class TaxTransactionCustomerDetails(StripeObject):
     address: TaxTransactionCustomerDetailsAddress | None = None
     address_source: Literal["billing", "shipping"] | str | None = None
     ip_address: str | None = None
-    tax_ids: list[TaxTransactionCustomerDetailsTaxId] = ALWAYS_SENT
-    taxability_override: Literal["customer_exempt", "none", "reverse_charge"] | str = ALWAYS_SENT
+    tax_ids: list[TaxTransactionCustomerDetailsTaxId] = NONE_IF_OMITTED
+    taxability_override: Literal["customer_exempt", "none", "reverse_charge"] | str = NONE_IF_OMITTED
 
 
 class TaxTransactionReversal(StripeObject):
@@ -44,21 +44,21 @@ class TaxTransactionReversal(StripeObject):
 
 
 class TaxTransactionShipFromDetails(StripeObject):
-    address: TaxTransactionShipFromDetailsAddress = ALWAYS_SENT
+    address: TaxTransactionShipFromDetailsAddress = NONE_IF_OMITTED
 
 
 class TaxTransactionShippingCost(StripeObject):
-    amount: int = ALWAYS_SENT
-    amount_tax: int = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    amount_tax: int = NONE_IF_OMITTED
     shipping_rate: str | None = None
-    tax_behavior: Literal["exclusive", "inclusive"] | str = ALWAYS_SENT
+    tax_behavior: Literal["exclusive", "inclusive"] | str = NONE_IF_OMITTED
     tax_breakdown: list[TaxTransactionShippingCostTaxBreakdown] | None = None
-    tax_code: str = ALWAYS_SENT
+    tax_code: str = NONE_IF_OMITTED
 
 
 class TaxTransactionCustomerDetailsAddress(StripeObject):
     city: str | None = None
-    country: str = ALWAYS_SENT
+    country: str = NONE_IF_OMITTED
     line1: str | None = None
     line2: str | None = None
     postal_code: str | None = None
@@ -206,13 +206,13 @@ class TaxTransactionCustomerDetailsTaxId(StripeObject):
             "zw_tin",
         ]
         | str
-    ) = ALWAYS_SENT
-    value: str = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
+    value: str = NONE_IF_OMITTED
 
 
 class TaxTransactionShipFromDetailsAddress(StripeObject):
     city: str | None = None
-    country: str = ALWAYS_SENT
+    country: str = NONE_IF_OMITTED
     line1: str | None = None
     line2: str | None = None
     postal_code: str | None = None
@@ -220,9 +220,9 @@ class TaxTransactionShipFromDetailsAddress(StripeObject):
 
 
 class TaxTransactionShippingCostTaxBreakdown(StripeObject):
-    amount: int = ALWAYS_SENT
-    jurisdiction: TaxTransactionShippingCostTaxBreakdownJurisdiction = ALWAYS_SENT
-    sourcing: Literal["destination", "origin", "performance"] | str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    jurisdiction: TaxTransactionShippingCostTaxBreakdownJurisdiction = NONE_IF_OMITTED
+    sourcing: Literal["destination", "origin", "performance"] | str = NONE_IF_OMITTED
     tax_rate_details: TaxTransactionShippingCostTaxBreakdownTaxRateDetails | None = None
     taxability_reason: (
         Literal[
@@ -243,20 +243,20 @@ class TaxTransactionShippingCostTaxBreakdown(StripeObject):
             "zero_rated",
         ]
         | str
-    ) = ALWAYS_SENT
-    taxable_amount: int = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
+    taxable_amount: int = NONE_IF_OMITTED
 
 
 class TaxTransactionShippingCostTaxBreakdownJurisdiction(StripeObject):
-    country: str = ALWAYS_SENT
-    display_name: str = ALWAYS_SENT
-    level: Literal["city", "country", "county", "district", "state"] | str = ALWAYS_SENT
+    country: str = NONE_IF_OMITTED
+    display_name: str = NONE_IF_OMITTED
+    level: Literal["city", "country", "county", "district", "state"] | str = NONE_IF_OMITTED
     state: str | None = None
 
 
 class TaxTransactionShippingCostTaxBreakdownTaxRateDetails(StripeObject):
-    display_name: str = ALWAYS_SENT
-    percentage_decimal: str = ALWAYS_SENT
+    display_name: str = NONE_IF_OMITTED
+    percentage_decimal: str = NONE_IF_OMITTED
     tax_type: (
         Literal[
             "admissions_tax",
@@ -290,7 +290,7 @@ class TaxTransactionShippingCostTaxBreakdownTaxRateDetails(StripeObject):
             "vat",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

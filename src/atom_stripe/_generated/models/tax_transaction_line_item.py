@@ -5,26 +5,26 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class TaxTransactionLineItem(StripeObject):
     """A Tax Transaction Line Item represents an individual item in a Tax Transaction."""
 
-    amount: int = ALWAYS_SENT
-    amount_tax: int = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    amount_tax: int = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
     metadata: dict[str, str] | None = None
-    object: Literal["tax.transaction_line_item"] = ALWAYS_SENT
+    object: Literal["tax.transaction_line_item"] = NONE_IF_OMITTED
     product: str | None = None
-    quantity: int = ALWAYS_SENT
-    reference: str = ALWAYS_SENT
+    quantity: int = NONE_IF_OMITTED
+    reference: str = NONE_IF_OMITTED
     reversal: TaxTransactionLineItemReversal | None = None
-    tax_behavior: Literal["exclusive", "inclusive"] | str = ALWAYS_SENT
-    tax_code: str = ALWAYS_SENT
-    type: Literal["reversal", "transaction"] | str = ALWAYS_SENT
+    tax_behavior: Literal["exclusive", "inclusive"] | str = NONE_IF_OMITTED
+    tax_code: str = NONE_IF_OMITTED
+    type: Literal["reversal", "transaction"] | str = NONE_IF_OMITTED
 
 
 class TaxTransactionLineItemReversal(StripeObject):
-    original_line_item: str = ALWAYS_SENT
+    original_line_item: str = NONE_IF_OMITTED

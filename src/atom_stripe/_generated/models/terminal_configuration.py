@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import DeletedObject, lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import DeletedObject, lazy_model
 
 
 class TerminalConfiguration(StripeObject):
@@ -16,11 +16,11 @@ class TerminalConfiguration(StripeObject):
     bbpos_wisepos_e: TerminalConfigurationBbposWiseposE | None = None
     cellular: TerminalConfigurationCellular | None = None
     deleted: Literal[True] | None = None
-    id: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
     is_account_default: bool | None = None
-    livemode: bool = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
     name: str | None = None
-    object: Literal["terminal.configuration"] = ALWAYS_SENT
+    object: Literal["terminal.configuration"] = NONE_IF_OMITTED
     offline: TerminalConfigurationOffline | None = None
     reader_security: TerminalConfigurationReaderSecurity | None = None
     reboot_window: TerminalConfigurationRebootWindow | None = None
@@ -45,7 +45,7 @@ class TerminalConfigurationBbposWiseposE(StripeObject):
 
 
 class TerminalConfigurationCellular(StripeObject):
-    enabled: bool = ALWAYS_SENT
+    enabled: bool = NONE_IF_OMITTED
 
 
 class TerminalConfigurationOffline(StripeObject):
@@ -53,12 +53,12 @@ class TerminalConfigurationOffline(StripeObject):
 
 
 class TerminalConfigurationReaderSecurity(StripeObject):
-    admin_menu_passcode: str = ALWAYS_SENT
+    admin_menu_passcode: str = NONE_IF_OMITTED
 
 
 class TerminalConfigurationRebootWindow(StripeObject):
-    end_hour: int = ALWAYS_SENT
-    start_hour: int = ALWAYS_SENT
+    end_hour: int = NONE_IF_OMITTED
+    start_hour: int = NONE_IF_OMITTED
 
 
 class TerminalConfigurationStripeS700(StripeObject):
@@ -121,7 +121,7 @@ class TerminalConfigurationWifi(StripeObject):
     enterprise_eap_peap: TerminalConfigurationWifiEnterpriseEapPeap | None = None
     enterprise_eap_tls: TerminalConfigurationWifiEnterpriseEapTls | None = None
     personal_psk: TerminalConfigurationWifiPersonalPsk | None = None
-    type: Literal["enterprise_eap_peap", "enterprise_eap_tls", "personal_psk"] | str = ALWAYS_SENT
+    type: Literal["enterprise_eap_peap", "enterprise_eap_tls", "personal_psk"] | str = NONE_IF_OMITTED
 
 
 class TerminalConfigurationTippingAed(StripeObject):
@@ -252,22 +252,22 @@ class TerminalConfigurationTippingUsd(StripeObject):
 
 class TerminalConfigurationWifiEnterpriseEapPeap(StripeObject):
     ca_certificate_file: str | None = None
-    password: str = ALWAYS_SENT
-    ssid: str = ALWAYS_SENT
-    username: str = ALWAYS_SENT
+    password: str = NONE_IF_OMITTED
+    ssid: str = NONE_IF_OMITTED
+    username: str = NONE_IF_OMITTED
 
 
 class TerminalConfigurationWifiEnterpriseEapTls(StripeObject):
     ca_certificate_file: str | None = None
-    client_certificate_file: str = ALWAYS_SENT
-    private_key_file: str = ALWAYS_SENT
+    client_certificate_file: str = NONE_IF_OMITTED
+    private_key_file: str = NONE_IF_OMITTED
     private_key_file_password: str | None = None
-    ssid: str = ALWAYS_SENT
+    ssid: str = NONE_IF_OMITTED
 
 
 class TerminalConfigurationWifiPersonalPsk(StripeObject):
-    password: str = ALWAYS_SENT
-    ssid: str = ALWAYS_SENT
+    password: str = NONE_IF_OMITTED
+    ssid: str = NONE_IF_OMITTED
 
 
 class DeletedTerminalConfiguration(DeletedObject):

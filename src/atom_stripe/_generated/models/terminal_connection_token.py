@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class TerminalConnectionToken(StripeObject):
     """A Connection Token is used by the Stripe Terminal SDK to connect to a reader."""
 
     location: str | None = None
-    object: Literal["terminal.connection_token"] = ALWAYS_SENT
-    secret: str = ALWAYS_SENT
+    object: Literal["terminal.connection_token"] = NONE_IF_OMITTED
+    secret: str = NONE_IF_OMITTED

@@ -5,25 +5,25 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import DeletedObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import DeletedObject
 
 
 class TerminalLocation(StripeObject):
     """A Location represents a grouping of readers."""
 
-    address: TerminalLocationAddress = ALWAYS_SENT
+    address: TerminalLocationAddress = NONE_IF_OMITTED
     address_kana: TerminalLocationAddressKana | None = None
     address_kanji: TerminalLocationAddressKanji | None = None
     configuration_overrides: str | None = None
     deleted: Literal[True] | None = None
-    display_name: str = ALWAYS_SENT
+    display_name: str = NONE_IF_OMITTED
     display_name_kana: str | None = None
     display_name_kanji: str | None = None
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    metadata: dict[str, str] = ALWAYS_SENT
-    object: Literal["terminal.location"] = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    metadata: dict[str, str] = NONE_IF_OMITTED
+    object: Literal["terminal.location"] = NONE_IF_OMITTED
     phone: str | None = None
 
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class TerminalOnboardingLink(StripeObject):
     """Returns redirect links used for onboarding onto Tap to Pay on iPhone."""
 
-    link_options: TerminalOnboardingLinkLinkOptions = ALWAYS_SENT
-    link_type: Literal["apple_terms_and_conditions"] = ALWAYS_SENT
-    object: Literal["terminal.onboarding_link"] = ALWAYS_SENT
+    link_options: TerminalOnboardingLinkLinkOptions = NONE_IF_OMITTED
+    link_type: Literal["apple_terms_and_conditions"] = NONE_IF_OMITTED
+    object: Literal["terminal.onboarding_link"] = NONE_IF_OMITTED
     on_behalf_of: str | None = None
-    redirect_url: str = ALWAYS_SENT
+    redirect_url: str = NONE_IF_OMITTED
 
 
 class TerminalOnboardingLinkLinkOptions(StripeObject):
@@ -24,4 +24,4 @@ class TerminalOnboardingLinkLinkOptions(StripeObject):
 
 class TerminalOnboardingLinkLinkOptionsAppleTermsAndConditions(StripeObject):
     allow_relinking: bool | None = None
-    merchant_display_name: str = ALWAYS_SENT
+    merchant_display_name: str = NONE_IF_OMITTED

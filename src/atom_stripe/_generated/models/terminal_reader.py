@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import DeletedObject, lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import DeletedObject, lazy_model
 
 
 class TerminalReader(StripeObject):
@@ -40,16 +40,16 @@ class TerminalReader(StripeObject):
             "verifone_v660p",
         ]
         | str
-    ) = ALWAYS_SENT
-    id: str = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
     ip_address: str | None = None
-    label: str = ALWAYS_SENT
+    label: str = NONE_IF_OMITTED
     last_seen_at: int | None = None
-    livemode: bool = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
     location: str | TerminalLocation | None = None
-    metadata: dict[str, str] = ALWAYS_SENT
-    object: Literal["terminal.reader"] = ALWAYS_SENT
-    serial_number: str = ALWAYS_SENT
+    metadata: dict[str, str] = NONE_IF_OMITTED
+    object: Literal["terminal.reader"] = NONE_IF_OMITTED
+    serial_number: str = NONE_IF_OMITTED
     status: Literal["offline", "online"] | str | None = None
 
 
@@ -65,7 +65,7 @@ class TerminalReaderAction(StripeObject):
     process_setup_intent: TerminalReaderActionProcessSetupIntent | None = None
     refund_payment: TerminalReaderActionRefundPayment | None = None
     set_reader_display: TerminalReaderActionSetReaderDisplay | None = None
-    status: Literal["failed", "in_progress", "succeeded"] | str = ALWAYS_SENT
+    status: Literal["failed", "in_progress", "succeeded"] | str = NONE_IF_OMITTED
     type: (
         Literal[
             "collect_inputs",
@@ -78,7 +78,7 @@ class TerminalReaderAction(StripeObject):
             "set_reader_display",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
 
 
 class TerminalReaderActionApiError(StripeObject):
@@ -311,39 +311,39 @@ class TerminalReaderActionApiError(StripeObject):
     request_log_url: str | None = None
     setup_intent: SetupIntent | None = None
     source: Account | BankAccount | Card | Source | None = None
-    type: Literal["api_error", "card_error", "idempotency_error", "invalid_request_error"] | str = ALWAYS_SENT
+    type: Literal["api_error", "card_error", "idempotency_error", "invalid_request_error"] | str = NONE_IF_OMITTED
 
 
 class TerminalReaderActionCollectInputs(StripeObject):
-    inputs: list[TerminalReaderActionCollectInputsInput] = ALWAYS_SENT
+    inputs: list[TerminalReaderActionCollectInputsInput] = NONE_IF_OMITTED
     metadata: dict[str, str] | None = None
 
 
 class TerminalReaderActionCollectPaymentMethod(StripeObject):
     collect_config: TerminalReaderActionCollectPaymentMethodCollectConfig | None = None
-    payment_intent: str | PaymentIntent = ALWAYS_SENT
+    payment_intent: str | PaymentIntent = NONE_IF_OMITTED
     payment_method: PaymentMethod | None = None
 
 
 class TerminalReaderActionConfirmPaymentIntent(StripeObject):
     confirm_config: TerminalReaderActionConfirmPaymentIntentConfirmConfig | None = None
-    payment_intent: str | PaymentIntent = ALWAYS_SENT
+    payment_intent: str | PaymentIntent = NONE_IF_OMITTED
 
 
 class TerminalReaderActionPrintContent(StripeObject):
     image: TerminalReaderActionPrintContentImage | None = None
-    type: Literal["image"] = ALWAYS_SENT
+    type: Literal["image"] = NONE_IF_OMITTED
 
 
 class TerminalReaderActionProcessPaymentIntent(StripeObject):
-    payment_intent: str | PaymentIntent = ALWAYS_SENT
+    payment_intent: str | PaymentIntent = NONE_IF_OMITTED
     process_config: TerminalReaderActionProcessPaymentIntentProcessConfig | None = None
 
 
 class TerminalReaderActionProcessSetupIntent(StripeObject):
     generated_card: str | None = None
     process_config: TerminalReaderActionProcessSetupIntentProcessConfig | None = None
-    setup_intent: str | SetupIntent = ALWAYS_SENT
+    setup_intent: str | SetupIntent = NONE_IF_OMITTED
 
 
 class TerminalReaderActionRefundPayment(StripeObject):
@@ -360,7 +360,7 @@ class TerminalReaderActionRefundPayment(StripeObject):
 
 class TerminalReaderActionSetReaderDisplay(StripeObject):
     cart: TerminalReaderActionSetReaderDisplayCart | None = None
-    type: Literal["cart"] = ALWAYS_SENT
+    type: Literal["cart"] = NONE_IF_OMITTED
 
 
 class TerminalReaderActionCollectInputsInput(StripeObject):
@@ -374,7 +374,7 @@ class TerminalReaderActionCollectInputsInput(StripeObject):
     skipped: bool | None = None
     text: TerminalReaderActionCollectInputsInputText | None = None
     toggles: list[TerminalReaderActionCollectInputsInputToggle] | None = None
-    type: Literal["email", "numeric", "phone", "selection", "signature", "text"] | str = ALWAYS_SENT
+    type: Literal["email", "numeric", "phone", "selection", "signature", "text"] | str = NONE_IF_OMITTED
 
 
 class TerminalReaderActionCollectPaymentMethodCollectConfig(StripeObject):
@@ -388,10 +388,10 @@ class TerminalReaderActionConfirmPaymentIntentConfirmConfig(StripeObject):
 
 
 class TerminalReaderActionPrintContentImage(StripeObject):
-    created_at: int = ALWAYS_SENT
-    filename: str = ALWAYS_SENT
-    size: int = ALWAYS_SENT
-    type: str = ALWAYS_SENT
+    created_at: int = NONE_IF_OMITTED
+    filename: str = NONE_IF_OMITTED
+    size: int = NONE_IF_OMITTED
+    type: str = NONE_IF_OMITTED
 
 
 class TerminalReaderActionProcessPaymentIntentProcessConfig(StripeObject):
@@ -410,10 +410,10 @@ class TerminalReaderActionRefundPaymentRefundPaymentConfig(StripeObject):
 
 
 class TerminalReaderActionSetReaderDisplayCart(StripeObject):
-    currency: str = ALWAYS_SENT
-    line_items: list[TerminalReaderActionSetReaderDisplayCartLineItem] = ALWAYS_SENT
+    currency: str = NONE_IF_OMITTED
+    line_items: list[TerminalReaderActionSetReaderDisplayCartLineItem] = NONE_IF_OMITTED
     tax: int | None = None
-    total: int = ALWAYS_SENT
+    total: int = NONE_IF_OMITTED
 
 
 class TerminalReaderActionCollectInputsInputCustomText(StripeObject):
@@ -436,7 +436,7 @@ class TerminalReaderActionCollectInputsInputPhone(StripeObject):
 
 
 class TerminalReaderActionCollectInputsInputSelection(StripeObject):
-    choices: list[TerminalReaderActionCollectInputsInputSelectionChoice] = ALWAYS_SENT
+    choices: list[TerminalReaderActionCollectInputsInputSelectionChoice] = NONE_IF_OMITTED
     id: str | None = None
     text: str | None = None
 
@@ -465,15 +465,15 @@ class TerminalReaderActionProcessPaymentIntentProcessConfigTipping(StripeObject)
 
 
 class TerminalReaderActionSetReaderDisplayCartLineItem(StripeObject):
-    amount: int = ALWAYS_SENT
-    description: str = ALWAYS_SENT
-    quantity: int = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    description: str = NONE_IF_OMITTED
+    quantity: int = NONE_IF_OMITTED
 
 
 class TerminalReaderActionCollectInputsInputSelectionChoice(StripeObject):
     id: str | None = None
     style: Literal["primary", "secondary"] | str | None = None
-    text: str = ALWAYS_SENT
+    text: str = NONE_IF_OMITTED
 
 
 class DeletedTerminalReader(DeletedObject):

@@ -5,23 +5,23 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import DeletedObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import DeletedObject
 
 
 class TestHelpersTestClock(StripeObject):
     """A test clock enables deterministic control over objects in testmode. With a test clock, you can create."""
 
-    created: int = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
     deleted: Literal[True] | None = None
-    deletes_after: int = ALWAYS_SENT
-    frozen_time: int = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
+    deletes_after: int = NONE_IF_OMITTED
+    frozen_time: int = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
     name: str | None = None
-    object: Literal["test_helpers.test_clock"] = ALWAYS_SENT
-    status: Literal["advancing", "internal_failure", "ready"] | str = ALWAYS_SENT
-    status_details: TestHelpersTestClockStatusDetails = ALWAYS_SENT
+    object: Literal["test_helpers.test_clock"] = NONE_IF_OMITTED
+    status: Literal["advancing", "internal_failure", "ready"] | str = NONE_IF_OMITTED
+    status_details: TestHelpersTestClockStatusDetails = NONE_IF_OMITTED
 
 
 class TestHelpersTestClockStatusDetails(StripeObject):
@@ -29,7 +29,7 @@ class TestHelpersTestClockStatusDetails(StripeObject):
 
 
 class TestHelpersTestClockStatusDetailsAdvancing(StripeObject):
-    target_frozen_time: int = ALWAYS_SENT
+    target_frozen_time: int = NONE_IF_OMITTED
 
 
 class DeletedTestHelpersTestClock(DeletedObject):

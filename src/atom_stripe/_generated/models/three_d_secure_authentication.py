@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class ThreeDSecureAuthentication(StripeObject):
@@ -16,20 +16,20 @@ class ThreeDSecureAuthentication(StripeObject):
     acquirer_details: ThreeDSecureAuthenticationAcquirerDetails | None = None
     amount: int | None = None
     challenge_url: str | None = None
-    channel: ThreeDSecureAuthenticationChannel = ALWAYS_SENT
-    created: int = ALWAYS_SENT
+    channel: ThreeDSecureAuthenticationChannel = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
     currency: str | None = None
     directory_server: Literal["american_express", "cartes_bancaires", "discover", "mastercard", "visa"] | str = (
-        ALWAYS_SENT
+        NONE_IF_OMITTED
     )
     fingerprinting_url: str | None = None
     flow_preference: ThreeDSecureAuthenticationFlowPreference | None = None
     future_usage: ThreeDSecureAuthenticationFutureUsage | None = None
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    message_category: Literal["non_payment_authentication", "payment_authentication"] | str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    message_category: Literal["non_payment_authentication", "payment_authentication"] | str = NONE_IF_OMITTED
     metadata: dict[str, str] | None = None
-    object: Literal["three_d_secure.authentication"] = ALWAYS_SENT
+    object: Literal["three_d_secure.authentication"] = NONE_IF_OMITTED
     outcome: (
         Literal[
             "abandoned",
@@ -48,7 +48,7 @@ class ThreeDSecureAuthentication(StripeObject):
         | None
     ) = None
     outcome_details: ThreeDSecureAuthenticationOutcomeDetails | None = None
-    payment_method: str | PaymentMethod = ALWAYS_SENT
+    payment_method: str | PaymentMethod = NONE_IF_OMITTED
     reason: (
         Literal[
             "cardholder_authentication",
@@ -62,7 +62,7 @@ class ThreeDSecureAuthentication(StripeObject):
     ) = None
     shipping_address: ThreeDSecureAuthenticationShippingAddress | None = None
     status: Literal["canceled", "error", "failed", "requires_challenge", "requires_submission", "succeeded"] | str = (
-        ALWAYS_SENT
+        NONE_IF_OMITTED
     )
 
 
@@ -78,20 +78,20 @@ class ThreeDSecureAuthenticationAcquirerDetails(StripeObject):
 class ThreeDSecureAuthenticationChannel(StripeObject):
     browser: ThreeDSecureAuthenticationChannelBrowser | None = None
     three_r_i: ThreeDSecureAuthenticationChannelThreeRI | None = None
-    type: Literal["browser", "three_r_i"] | str = ALWAYS_SENT
+    type: Literal["browser", "three_r_i"] | str = NONE_IF_OMITTED
 
 
 class ThreeDSecureAuthenticationFlowPreference(StripeObject):
     challenge: ThreeDSecureAuthenticationFlowPreferenceChallenge | None = None
     data_share: ThreeDSecureAuthenticationFlowPreferenceDataShare | None = None
     frictionless: ThreeDSecureAuthenticationFlowPreferenceFrictionless | None = None
-    type: Literal["challenge", "data_share", "frictionless"] | str = ALWAYS_SENT
+    type: Literal["challenge", "data_share", "frictionless"] | str = NONE_IF_OMITTED
 
 
 class ThreeDSecureAuthenticationFutureUsage(StripeObject):
     installment: ThreeDSecureAuthenticationFutureUsageInstallment | None = None
     recurring: ThreeDSecureAuthenticationFutureUsageRecurring | None = None
-    type: Literal["card_on_file", "installment", "recurring"] | str = ALWAYS_SENT
+    type: Literal["card_on_file", "installment", "recurring"] | str = NONE_IF_OMITTED
 
 
 class ThreeDSecureAuthenticationOutcomeDetails(StripeObject):
@@ -102,11 +102,11 @@ class ThreeDSecureAuthenticationOutcomeDetails(StripeObject):
     ds_transaction_id: str | None = None
     eci: str | None = None
     network_details: ThreeDSecureAuthenticationOutcomeDetailsNetworkDetails | None = None
-    protocol_version: Literal["2.1.0", "2.2.0", "2.3.1"] | str = ALWAYS_SENT
+    protocol_version: Literal["2.1.0", "2.2.0", "2.3.1"] | str = NONE_IF_OMITTED
     requestor_challenge_indicator: Literal["01", "02", "03", "04", "05", "06"] | str | None = None
     rreq: str | None = None
     rreq_trans_status: Literal["A", "C", "D", "I", "N", "R", "S", "U", "Y"] | str | None = None
-    three_ds_server_transaction_id: str = ALWAYS_SENT
+    three_ds_server_transaction_id: str = NONE_IF_OMITTED
 
 
 class ThreeDSecureAuthenticationShippingAddress(StripeObject):
@@ -119,48 +119,48 @@ class ThreeDSecureAuthenticationShippingAddress(StripeObject):
 
 
 class ThreeDSecureAuthenticationChannelBrowser(StripeObject):
-    accept_header: str = ALWAYS_SENT
+    accept_header: str = NONE_IF_OMITTED
     color_depth: int | None = None
-    ip_address: str = ALWAYS_SENT
+    ip_address: str = NONE_IF_OMITTED
     java_enabled: bool | None = None
-    javascript_enabled: bool = ALWAYS_SENT
-    language: str = ALWAYS_SENT
+    javascript_enabled: bool = NONE_IF_OMITTED
+    language: str = NONE_IF_OMITTED
     screen_height: int | None = None
     screen_width: int | None = None
     timezone_offset: int | None = None
-    user_agent: str = ALWAYS_SENT
+    user_agent: str = NONE_IF_OMITTED
 
 
 class ThreeDSecureAuthenticationChannelThreeRI(StripeObject):
-    previous_authentication: str = ALWAYS_SENT
-    type: Literal["delayed_shipment", "other_payment", "recurring", "split_shipment"] | str = ALWAYS_SENT
+    previous_authentication: str = NONE_IF_OMITTED
+    type: Literal["delayed_shipment", "other_payment", "recurring", "split_shipment"] | str = NONE_IF_OMITTED
 
 
 class ThreeDSecureAuthenticationFlowPreferenceChallenge(StripeObject):
-    type: Literal["mandated", "preferred"] | str = ALWAYS_SENT
+    type: Literal["mandated", "preferred"] | str = NONE_IF_OMITTED
 
 
 class ThreeDSecureAuthenticationFlowPreferenceDataShare(StripeObject):
-    type: Literal["ds_specific", "emv_standard"] | str = ALWAYS_SENT
+    type: Literal["ds_specific", "emv_standard"] | str = NONE_IF_OMITTED
 
 
 class ThreeDSecureAuthenticationFlowPreferenceFrictionless(StripeObject):
-    type: Literal["low_risk", "none"] | str = ALWAYS_SENT
+    type: Literal["low_risk", "none"] | str = NONE_IF_OMITTED
 
 
 class ThreeDSecureAuthenticationFutureUsageInstallment(StripeObject):
     amount: int | None = None
-    expiry: ThreeDSecureAuthenticationFutureUsageInstallmentExpiry = ALWAYS_SENT
-    interval: Literal["day"] = ALWAYS_SENT
-    interval_count: int = ALWAYS_SENT
-    number: int = ALWAYS_SENT
+    expiry: ThreeDSecureAuthenticationFutureUsageInstallmentExpiry = NONE_IF_OMITTED
+    interval: Literal["day"] = NONE_IF_OMITTED
+    interval_count: int = NONE_IF_OMITTED
+    number: int = NONE_IF_OMITTED
 
 
 class ThreeDSecureAuthenticationFutureUsageRecurring(StripeObject):
     amount: int | None = None
-    expiry: ThreeDSecureAuthenticationFutureUsageRecurringExpiry = ALWAYS_SENT
-    interval: Literal["day"] = ALWAYS_SENT
-    interval_count: int = ALWAYS_SENT
+    expiry: ThreeDSecureAuthenticationFutureUsageRecurringExpiry = NONE_IF_OMITTED
+    interval: Literal["day"] = NONE_IF_OMITTED
+    interval_count: int = NONE_IF_OMITTED
 
 
 class ThreeDSecureAuthenticationOutcomeDetailsNetworkDetails(StripeObject):
@@ -169,16 +169,16 @@ class ThreeDSecureAuthenticationOutcomeDetailsNetworkDetails(StripeObject):
 
 class ThreeDSecureAuthenticationFutureUsageInstallmentExpiry(StripeObject):
     date: str | None = None
-    type: Literal["date", "never"] | str = ALWAYS_SENT
+    type: Literal["date", "never"] | str = NONE_IF_OMITTED
 
 
 class ThreeDSecureAuthenticationFutureUsageRecurringExpiry(StripeObject):
     date: str | None = None
-    type: Literal["date", "never"] | str = ALWAYS_SENT
+    type: Literal["date", "never"] | str = NONE_IF_OMITTED
 
 
 class ThreeDSecureAuthenticationOutcomeDetailsNetworkDetailsCartesBancaires(StripeObject):
-    avalgo: str = ALWAYS_SENT
+    avalgo: str = NONE_IF_OMITTED
     cb_exemption: str | None = None
     cb_score: str | None = None
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class Token(StripeObject):
@@ -15,12 +15,12 @@ class Token(StripeObject):
     bank_account: BankAccount | None = None
     card: Card | None = None
     client_ip: str | None = None
-    created: int = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    object: Literal["token"] = ALWAYS_SENT
-    type: str = ALWAYS_SENT
-    used: bool = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["token"] = NONE_IF_OMITTED
+    type: str = NONE_IF_OMITTED
+    used: bool = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

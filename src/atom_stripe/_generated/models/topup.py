@@ -5,31 +5,31 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class Topup(StripeObject):
     """To top up your Stripe balance, you create a top-up object. You can retrieve."""
 
-    amount: int = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
     balance_transaction: str | BalanceTransaction | None = None
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     description: str | None = None
     expected_availability_date: int | None = None
     failure_code: str | None = None
     failure_message: str | None = None
-    id: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
     initiated_by: Literal["stripe", "user"] | str | None = None
-    livemode: bool = ALWAYS_SENT
-    metadata: dict[str, str] = ALWAYS_SENT
-    object: Literal["topup"] = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
+    metadata: dict[str, str] = NONE_IF_OMITTED
+    object: Literal["topup"] = NONE_IF_OMITTED
     payment_method: str | PaymentMethod | None = None
     payment_method_options: TopupPaymentMethodOptions | None = None
     source: Source | None = None
     statement_descriptor: str | None = None
-    status: Literal["canceled", "failed", "pending", "reversed", "succeeded"] | str = ALWAYS_SENT
+    status: Literal["canceled", "failed", "pending", "reversed", "succeeded"] | str = NONE_IF_OMITTED
     transfer_group: str | None = None
 
 
@@ -38,7 +38,7 @@ class TopupPaymentMethodOptions(StripeObject):
 
 
 class TopupPaymentMethodOptionsUsBankAccount(StripeObject):
-    network: Literal["ach"] = ALWAYS_SENT
+    network: Literal["ach"] = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

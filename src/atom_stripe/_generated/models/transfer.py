@@ -5,28 +5,28 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
 from ..._pagination import Page
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class Transfer(StripeObject):
     """A `Transfer` object is created when you move funds between Stripe accounts as."""
 
-    amount: int = ALWAYS_SENT
-    amount_reversed: int = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    amount_reversed: int = NONE_IF_OMITTED
     balance_transaction: str | BalanceTransaction | None = None
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     description: str | None = None
     destination: str | Account | None = None
     destination_payment: str | Charge | None = None
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    metadata: dict[str, str] = ALWAYS_SENT
-    object: Literal["transfer"] = ALWAYS_SENT
-    reversals: Page[TransferReversal] = ALWAYS_SENT
-    reversed: bool = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    metadata: dict[str, str] = NONE_IF_OMITTED
+    object: Literal["transfer"] = NONE_IF_OMITTED
+    reversals: Page[TransferReversal] = NONE_IF_OMITTED
+    reversed: bool = NONE_IF_OMITTED
     source_transaction: str | Charge | None = None
     source_type: str | None = None
     transfer_group: str | None = None

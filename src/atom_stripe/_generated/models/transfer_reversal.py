@@ -5,23 +5,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class TransferReversal(StripeObject):
     """[Stripe Connect](https://docs.stripe.com/connect) platforms can reverse transfers made to a."""
 
-    amount: int = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
     balance_transaction: str | BalanceTransaction | None = None
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     destination_payment_refund: str | Refund | None = None
-    id: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
     metadata: dict[str, str] | None = None
-    object: Literal["transfer_reversal"] = ALWAYS_SENT
+    object: Literal["transfer_reversal"] = NONE_IF_OMITTED
     source_refund: str | Refund | None = None
-    transfer: str | Transfer = ALWAYS_SENT
+    transfer: str | Transfer = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

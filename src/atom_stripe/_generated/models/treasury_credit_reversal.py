@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class TreasuryCreditReversal(StripeObject):
@@ -15,19 +15,19 @@ class TreasuryCreditReversal(StripeObject):
     Credits](https://docs.stripe.com/api/v2/money-management/received-credits?api-version=preview) instead of building a
     new v1 integration."""
 
-    amount: int = ALWAYS_SENT
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
-    financial_account: str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
+    financial_account: str = NONE_IF_OMITTED
     hosted_regulatory_receipt_url: str | None = None
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    metadata: dict[str, str] = ALWAYS_SENT
-    network: Literal["ach", "stripe"] | str = ALWAYS_SENT
-    object: Literal["treasury.credit_reversal"] = ALWAYS_SENT
-    received_credit: str = ALWAYS_SENT
-    status: Literal["canceled", "posted", "processing"] | str = ALWAYS_SENT
-    status_transitions: TreasuryCreditReversalStatusTransitions = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    metadata: dict[str, str] = NONE_IF_OMITTED
+    network: Literal["ach", "stripe"] | str = NONE_IF_OMITTED
+    object: Literal["treasury.credit_reversal"] = NONE_IF_OMITTED
+    received_credit: str = NONE_IF_OMITTED
+    status: Literal["canceled", "posted", "processing"] | str = NONE_IF_OMITTED
+    status_transitions: TreasuryCreditReversalStatusTransitions = NONE_IF_OMITTED
     transaction: str | TreasuryTransaction | None = None
 
 

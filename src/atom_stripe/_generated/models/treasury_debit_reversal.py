@@ -5,28 +5,28 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class TreasuryDebitReversal(StripeObject):
     """Legacy DebitReversals are part of the v1 version of Treasury for platforms and do not support many of the
     features introduced in [Treasury for platforms v2](https://docs.stripe.com/treasury/connect)."""
 
-    amount: int = ALWAYS_SENT
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     financial_account: str | None = None
     hosted_regulatory_receipt_url: str | None = None
-    id: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
     linked_flows: TreasuryDebitReversalLinkedFlows | None = None
-    livemode: bool = ALWAYS_SENT
-    metadata: dict[str, str] = ALWAYS_SENT
-    network: Literal["ach", "card"] | str = ALWAYS_SENT
-    object: Literal["treasury.debit_reversal"] = ALWAYS_SENT
-    received_debit: str = ALWAYS_SENT
-    status: Literal["failed", "processing", "succeeded"] | str = ALWAYS_SENT
-    status_transitions: TreasuryDebitReversalStatusTransitions = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
+    metadata: dict[str, str] = NONE_IF_OMITTED
+    network: Literal["ach", "card"] | str = NONE_IF_OMITTED
+    object: Literal["treasury.debit_reversal"] = NONE_IF_OMITTED
+    received_debit: str = NONE_IF_OMITTED
+    status: Literal["failed", "processing", "succeeded"] | str = NONE_IF_OMITTED
+    status_transitions: TreasuryDebitReversalStatusTransitions = NONE_IF_OMITTED
     transaction: str | TreasuryTransaction | None = None
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class TreasuryFinancialAccount(StripeObject):
@@ -34,17 +34,17 @@ class TreasuryFinancialAccount(StripeObject):
         ]
         | None
     ) = None
-    balance: TreasuryFinancialAccountBalance = ALWAYS_SENT
-    country: str = ALWAYS_SENT
-    created: int = ALWAYS_SENT
+    balance: TreasuryFinancialAccountBalance = NONE_IF_OMITTED
+    country: str = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
     features: TreasuryFinancialAccountFeatures | None = None
-    financial_addresses: list[TreasuryFinancialAccountFinancialAddress] = ALWAYS_SENT
-    id: str = ALWAYS_SENT
+    financial_addresses: list[TreasuryFinancialAccountFinancialAddress] = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
     is_default: bool | None = None
-    livemode: bool = ALWAYS_SENT
+    livemode: bool = NONE_IF_OMITTED
     metadata: dict[str, str] | None = None
     nickname: str | None = None
-    object: Literal["treasury.financial_account"] = ALWAYS_SENT
+    object: Literal["treasury.financial_account"] = NONE_IF_OMITTED
     pending_features: (
         list[
             Literal[
@@ -84,21 +84,21 @@ class TreasuryFinancialAccount(StripeObject):
         ]
         | None
     ) = None
-    status: Literal["closed", "open"] | str = ALWAYS_SENT
-    status_details: TreasuryFinancialAccountStatusDetails = ALWAYS_SENT
-    supported_currencies: list[str] = ALWAYS_SENT
+    status: Literal["closed", "open"] | str = NONE_IF_OMITTED
+    status_details: TreasuryFinancialAccountStatusDetails = NONE_IF_OMITTED
+    supported_currencies: list[str] = NONE_IF_OMITTED
 
 
 class TreasuryFinancialAccountBalance(StripeObject):
-    cash: dict[str, int] = ALWAYS_SENT
-    inbound_pending: dict[str, int] = ALWAYS_SENT
-    outbound_pending: dict[str, int] = ALWAYS_SENT
+    cash: dict[str, int] = NONE_IF_OMITTED
+    inbound_pending: dict[str, int] = NONE_IF_OMITTED
+    outbound_pending: dict[str, int] = NONE_IF_OMITTED
 
 
 class TreasuryFinancialAccountFinancialAddress(StripeObject):
     aba: TreasuryFinancialAccountFinancialAddressAba | None = None
     supported_networks: list[Literal["ach", "rtp", "us_domestic_wire"] | str] | None = None
-    type: Literal["aba"] = ALWAYS_SENT
+    type: Literal["aba"] = NONE_IF_OMITTED
 
 
 class TreasuryFinancialAccountPlatformRestrictions(StripeObject):
@@ -111,15 +111,15 @@ class TreasuryFinancialAccountStatusDetails(StripeObject):
 
 
 class TreasuryFinancialAccountFinancialAddressAba(StripeObject):
-    account_holder_name: str = ALWAYS_SENT
+    account_holder_name: str = NONE_IF_OMITTED
     account_number: str | None = None
-    account_number_last4: str = ALWAYS_SENT
-    bank_name: str = ALWAYS_SENT
-    routing_number: str = ALWAYS_SENT
+    account_number_last4: str = NONE_IF_OMITTED
+    bank_name: str = NONE_IF_OMITTED
+    routing_number: str = NONE_IF_OMITTED
 
 
 class TreasuryFinancialAccountStatusDetailsClosed(StripeObject):
-    reasons: list[Literal["account_rejected", "closed_by_platform", "other"] | str] = ALWAYS_SENT
+    reasons: list[Literal["account_rejected", "closed_by_platform", "other"] | str] = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

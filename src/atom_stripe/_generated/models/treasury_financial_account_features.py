@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
 
 
 class TreasuryFinancialAccountFeatures(StripeObject):
@@ -17,21 +17,21 @@ class TreasuryFinancialAccountFeatures(StripeObject):
     financial_addresses: TreasuryFinancialAccountFeaturesFinancialAddresses | None = None
     inbound_transfers: TreasuryFinancialAccountFeaturesInboundTransfers | None = None
     intra_stripe_flows: TreasuryFinancialAccountFeaturesIntraStripeFlows | None = None
-    object: Literal["treasury.financial_account_features"] = ALWAYS_SENT
+    object: Literal["treasury.financial_account_features"] = NONE_IF_OMITTED
     outbound_payments: TreasuryFinancialAccountFeaturesOutboundPayments | None = None
     outbound_transfers: TreasuryFinancialAccountFeaturesOutboundTransfers | None = None
 
 
 class TreasuryFinancialAccountFeaturesCardIssuing(StripeObject):
-    requested: bool = ALWAYS_SENT
-    status: Literal["active", "pending", "restricted"] | str = ALWAYS_SENT
-    status_details: list[TreasuryFinancialAccountFeaturesCardIssuingStatusDetail] = ALWAYS_SENT
+    requested: bool = NONE_IF_OMITTED
+    status: Literal["active", "pending", "restricted"] | str = NONE_IF_OMITTED
+    status_details: list[TreasuryFinancialAccountFeaturesCardIssuingStatusDetail] = NONE_IF_OMITTED
 
 
 class TreasuryFinancialAccountFeaturesDepositInsurance(StripeObject):
-    requested: bool = ALWAYS_SENT
-    status: Literal["active", "pending", "restricted"] | str = ALWAYS_SENT
-    status_details: list[TreasuryFinancialAccountFeaturesDepositInsuranceStatusDetail] = ALWAYS_SENT
+    requested: bool = NONE_IF_OMITTED
+    status: Literal["active", "pending", "restricted"] | str = NONE_IF_OMITTED
+    status_details: list[TreasuryFinancialAccountFeaturesDepositInsuranceStatusDetail] = NONE_IF_OMITTED
 
 
 class TreasuryFinancialAccountFeaturesFinancialAddresses(StripeObject):
@@ -43,9 +43,9 @@ class TreasuryFinancialAccountFeaturesInboundTransfers(StripeObject):
 
 
 class TreasuryFinancialAccountFeaturesIntraStripeFlows(StripeObject):
-    requested: bool = ALWAYS_SENT
-    status: Literal["active", "pending", "restricted"] | str = ALWAYS_SENT
-    status_details: list[TreasuryFinancialAccountFeaturesIntraStripeFlowsStatusDetail] = ALWAYS_SENT
+    requested: bool = NONE_IF_OMITTED
+    status: Literal["active", "pending", "restricted"] | str = NONE_IF_OMITTED
+    status_details: list[TreasuryFinancialAccountFeaturesIntraStripeFlowsStatusDetail] = NONE_IF_OMITTED
 
 
 class TreasuryFinancialAccountFeaturesOutboundPayments(StripeObject):
@@ -72,7 +72,7 @@ class TreasuryFinancialAccountFeaturesCardIssuingStatusDetail(StripeObject):
             "restricted_other",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
     resolution: Literal["contact_stripe", "provide_information", "remove_restriction"] | str | None = None
     restriction: Literal["inbound_flows", "outbound_flows"] | str | None = None
 
@@ -91,21 +91,21 @@ class TreasuryFinancialAccountFeaturesDepositInsuranceStatusDetail(StripeObject)
             "restricted_other",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
     resolution: Literal["contact_stripe", "provide_information", "remove_restriction"] | str | None = None
     restriction: Literal["inbound_flows", "outbound_flows"] | str | None = None
 
 
 class TreasuryFinancialAccountFeaturesFinancialAddressesAba(StripeObject):
-    requested: bool = ALWAYS_SENT
-    status: Literal["active", "pending", "restricted"] | str = ALWAYS_SENT
-    status_details: list[TreasuryFinancialAccountFeaturesFinancialAddressesAbaStatusDetail] = ALWAYS_SENT
+    requested: bool = NONE_IF_OMITTED
+    status: Literal["active", "pending", "restricted"] | str = NONE_IF_OMITTED
+    status_details: list[TreasuryFinancialAccountFeaturesFinancialAddressesAbaStatusDetail] = NONE_IF_OMITTED
 
 
 class TreasuryFinancialAccountFeaturesInboundTransfersAch(StripeObject):
-    requested: bool = ALWAYS_SENT
-    status: Literal["active", "pending", "restricted"] | str = ALWAYS_SENT
-    status_details: list[TreasuryFinancialAccountFeaturesInboundTransfersAchStatusDetail] = ALWAYS_SENT
+    requested: bool = NONE_IF_OMITTED
+    status: Literal["active", "pending", "restricted"] | str = NONE_IF_OMITTED
+    status_details: list[TreasuryFinancialAccountFeaturesInboundTransfersAchStatusDetail] = NONE_IF_OMITTED
 
 
 class TreasuryFinancialAccountFeaturesIntraStripeFlowsStatusDetail(StripeObject):
@@ -122,33 +122,33 @@ class TreasuryFinancialAccountFeaturesIntraStripeFlowsStatusDetail(StripeObject)
             "restricted_other",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
     resolution: Literal["contact_stripe", "provide_information", "remove_restriction"] | str | None = None
     restriction: Literal["inbound_flows", "outbound_flows"] | str | None = None
 
 
 class TreasuryFinancialAccountFeaturesOutboundPaymentsAch(StripeObject):
-    requested: bool = ALWAYS_SENT
-    status: Literal["active", "pending", "restricted"] | str = ALWAYS_SENT
-    status_details: list[TreasuryFinancialAccountFeaturesOutboundPaymentsAchStatusDetail] = ALWAYS_SENT
+    requested: bool = NONE_IF_OMITTED
+    status: Literal["active", "pending", "restricted"] | str = NONE_IF_OMITTED
+    status_details: list[TreasuryFinancialAccountFeaturesOutboundPaymentsAchStatusDetail] = NONE_IF_OMITTED
 
 
 class TreasuryFinancialAccountFeaturesOutboundPaymentsUsDomesticWire(StripeObject):
-    requested: bool = ALWAYS_SENT
-    status: Literal["active", "pending", "restricted"] | str = ALWAYS_SENT
-    status_details: list[TreasuryFinancialAccountFeaturesOutboundPaymentsUsDomesticWireStatusDetail] = ALWAYS_SENT
+    requested: bool = NONE_IF_OMITTED
+    status: Literal["active", "pending", "restricted"] | str = NONE_IF_OMITTED
+    status_details: list[TreasuryFinancialAccountFeaturesOutboundPaymentsUsDomesticWireStatusDetail] = NONE_IF_OMITTED
 
 
 class TreasuryFinancialAccountFeaturesOutboundTransfersAch(StripeObject):
-    requested: bool = ALWAYS_SENT
-    status: Literal["active", "pending", "restricted"] | str = ALWAYS_SENT
-    status_details: list[TreasuryFinancialAccountFeaturesOutboundTransfersAchStatusDetail] = ALWAYS_SENT
+    requested: bool = NONE_IF_OMITTED
+    status: Literal["active", "pending", "restricted"] | str = NONE_IF_OMITTED
+    status_details: list[TreasuryFinancialAccountFeaturesOutboundTransfersAchStatusDetail] = NONE_IF_OMITTED
 
 
 class TreasuryFinancialAccountFeaturesOutboundTransfersUsDomesticWire(StripeObject):
-    requested: bool = ALWAYS_SENT
-    status: Literal["active", "pending", "restricted"] | str = ALWAYS_SENT
-    status_details: list[TreasuryFinancialAccountFeaturesOutboundTransfersUsDomesticWireStatusDetail] = ALWAYS_SENT
+    requested: bool = NONE_IF_OMITTED
+    status: Literal["active", "pending", "restricted"] | str = NONE_IF_OMITTED
+    status_details: list[TreasuryFinancialAccountFeaturesOutboundTransfersUsDomesticWireStatusDetail] = NONE_IF_OMITTED
 
 
 class TreasuryFinancialAccountFeaturesFinancialAddressesAbaStatusDetail(StripeObject):
@@ -165,7 +165,7 @@ class TreasuryFinancialAccountFeaturesFinancialAddressesAbaStatusDetail(StripeOb
             "restricted_other",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
     resolution: Literal["contact_stripe", "provide_information", "remove_restriction"] | str | None = None
     restriction: Literal["inbound_flows", "outbound_flows"] | str | None = None
 
@@ -184,7 +184,7 @@ class TreasuryFinancialAccountFeaturesInboundTransfersAchStatusDetail(StripeObje
             "restricted_other",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
     resolution: Literal["contact_stripe", "provide_information", "remove_restriction"] | str | None = None
     restriction: Literal["inbound_flows", "outbound_flows"] | str | None = None
 
@@ -203,7 +203,7 @@ class TreasuryFinancialAccountFeaturesOutboundPaymentsAchStatusDetail(StripeObje
             "restricted_other",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
     resolution: Literal["contact_stripe", "provide_information", "remove_restriction"] | str | None = None
     restriction: Literal["inbound_flows", "outbound_flows"] | str | None = None
 
@@ -222,7 +222,7 @@ class TreasuryFinancialAccountFeaturesOutboundPaymentsUsDomesticWireStatusDetail
             "restricted_other",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
     resolution: Literal["contact_stripe", "provide_information", "remove_restriction"] | str | None = None
     restriction: Literal["inbound_flows", "outbound_flows"] | str | None = None
 
@@ -241,7 +241,7 @@ class TreasuryFinancialAccountFeaturesOutboundTransfersAchStatusDetail(StripeObj
             "restricted_other",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
     resolution: Literal["contact_stripe", "provide_information", "remove_restriction"] | str | None = None
     restriction: Literal["inbound_flows", "outbound_flows"] | str | None = None
 
@@ -260,6 +260,6 @@ class TreasuryFinancialAccountFeaturesOutboundTransfersUsDomesticWireStatusDetai
             "restricted_other",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
     resolution: Literal["contact_stripe", "provide_information", "remove_restriction"] | str | None = None
     restriction: Literal["inbound_flows", "outbound_flows"] | str | None = None

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class TreasuryInboundTransfer(StripeObject):
@@ -15,25 +15,25 @@ class TreasuryInboundTransfer(StripeObject):
     Transfers](https://docs.stripe.com/api/v2/money-management/inbound-transfers) instead of building a new v1
     integration."""
 
-    amount: int = ALWAYS_SENT
-    cancelable: bool = ALWAYS_SENT
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    cancelable: bool = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     description: str | None = None
     failure_details: TreasuryInboundTransferFailureDetails | None = None
-    financial_account: str = ALWAYS_SENT
+    financial_account: str = NONE_IF_OMITTED
     hosted_regulatory_receipt_url: str | None = None
-    id: str = ALWAYS_SENT
-    linked_flows: TreasuryInboundTransferLinkedFlows = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    metadata: dict[str, str] = ALWAYS_SENT
-    object: Literal["treasury.inbound_transfer"] = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    linked_flows: TreasuryInboundTransferLinkedFlows = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    metadata: dict[str, str] = NONE_IF_OMITTED
+    object: Literal["treasury.inbound_transfer"] = NONE_IF_OMITTED
     origin_payment_method: str | None = None
     origin_payment_method_details: TreasuryInboundTransferOriginPaymentMethodDetails | None = None
     returned: bool | None = None
-    statement_descriptor: str = ALWAYS_SENT
-    status: Literal["canceled", "failed", "processing", "succeeded"] | str = ALWAYS_SENT
-    status_transitions: TreasuryInboundTransferStatusTransitions = ALWAYS_SENT
+    statement_descriptor: str = NONE_IF_OMITTED
+    status: Literal["canceled", "failed", "processing", "succeeded"] | str = NONE_IF_OMITTED
+    status_transitions: TreasuryInboundTransferStatusTransitions = NONE_IF_OMITTED
     transaction: str | TreasuryTransaction | None = None
 
 
@@ -55,7 +55,7 @@ class TreasuryInboundTransferFailureDetails(StripeObject):
             "other",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
 
 
 class TreasuryInboundTransferLinkedFlows(StripeObject):
@@ -63,8 +63,8 @@ class TreasuryInboundTransferLinkedFlows(StripeObject):
 
 
 class TreasuryInboundTransferOriginPaymentMethodDetails(StripeObject):
-    billing_details: TreasuryInboundTransferOriginPaymentMethodDetailsBillingDetails = ALWAYS_SENT
-    type: Literal["us_bank_account"] = ALWAYS_SENT
+    billing_details: TreasuryInboundTransferOriginPaymentMethodDetailsBillingDetails = NONE_IF_OMITTED
+    type: Literal["us_bank_account"] = NONE_IF_OMITTED
     us_bank_account: TreasuryInboundTransferOriginPaymentMethodDetailsUsBankAccount | None = None
 
 
@@ -75,7 +75,7 @@ class TreasuryInboundTransferStatusTransitions(StripeObject):
 
 
 class TreasuryInboundTransferOriginPaymentMethodDetailsBillingDetails(StripeObject):
-    address: TreasuryInboundTransferOriginPaymentMethodDetailsBillingDetailsAddress = ALWAYS_SENT
+    address: TreasuryInboundTransferOriginPaymentMethodDetailsBillingDetailsAddress = NONE_IF_OMITTED
     email: str | None = None
     name: str | None = None
 
@@ -87,7 +87,7 @@ class TreasuryInboundTransferOriginPaymentMethodDetailsUsBankAccount(StripeObjec
     fingerprint: str | None = None
     last4: str | None = None
     mandate: str | Mandate | None = None
-    network: Literal["ach"] = ALWAYS_SENT
+    network: Literal["ach"] = NONE_IF_OMITTED
     routing_number: str | None = None
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class TreasuryOutboundPayment(StripeObject):
@@ -15,40 +15,40 @@ class TreasuryOutboundPayment(StripeObject):
     Payments](https://docs.stripe.com/api/v2/money-management/outbound-payments) instead of building a new v1
     integration."""
 
-    amount: int = ALWAYS_SENT
-    cancelable: bool = ALWAYS_SENT
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    cancelable: bool = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     customer: str | None = None
     description: str | None = None
     destination_payment_method: str | None = None
     destination_payment_method_details: TreasuryOutboundPaymentDestinationPaymentMethodDetails | None = None
     end_user_details: TreasuryOutboundPaymentEndUserDetails | None = None
-    expected_arrival_date: int = ALWAYS_SENT
-    financial_account: str = ALWAYS_SENT
+    expected_arrival_date: int = NONE_IF_OMITTED
+    financial_account: str = NONE_IF_OMITTED
     hosted_regulatory_receipt_url: str | None = None
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    metadata: dict[str, str] = ALWAYS_SENT
-    object: Literal["treasury.outbound_payment"] = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    metadata: dict[str, str] = NONE_IF_OMITTED
+    object: Literal["treasury.outbound_payment"] = NONE_IF_OMITTED
     returned_details: TreasuryOutboundPaymentReturnedDetails | None = None
-    statement_descriptor: str = ALWAYS_SENT
-    status: Literal["canceled", "failed", "posted", "processing", "returned"] | str = ALWAYS_SENT
-    status_transitions: TreasuryOutboundPaymentStatusTransitions = ALWAYS_SENT
+    statement_descriptor: str = NONE_IF_OMITTED
+    status: Literal["canceled", "failed", "posted", "processing", "returned"] | str = NONE_IF_OMITTED
+    status_transitions: TreasuryOutboundPaymentStatusTransitions = NONE_IF_OMITTED
     tracking_details: TreasuryOutboundPaymentTrackingDetails | None = None
-    transaction: str | TreasuryTransaction = ALWAYS_SENT
+    transaction: str | TreasuryTransaction = NONE_IF_OMITTED
 
 
 class TreasuryOutboundPaymentDestinationPaymentMethodDetails(StripeObject):
-    billing_details: TreasuryOutboundPaymentDestinationPaymentMethodDetailsBillingDetails = ALWAYS_SENT
+    billing_details: TreasuryOutboundPaymentDestinationPaymentMethodDetailsBillingDetails = NONE_IF_OMITTED
     financial_account: TreasuryOutboundPaymentDestinationPaymentMethodDetailsFinancialAccount | None = None
-    type: Literal["financial_account", "us_bank_account"] | str = ALWAYS_SENT
+    type: Literal["financial_account", "us_bank_account"] | str = NONE_IF_OMITTED
     us_bank_account: TreasuryOutboundPaymentDestinationPaymentMethodDetailsUsBankAccount | None = None
 
 
 class TreasuryOutboundPaymentEndUserDetails(StripeObject):
     ip_address: str | None = None
-    present: bool = ALWAYS_SENT
+    present: bool = NONE_IF_OMITTED
 
 
 class TreasuryOutboundPaymentReturnedDetails(StripeObject):
@@ -66,8 +66,8 @@ class TreasuryOutboundPaymentReturnedDetails(StripeObject):
             "other",
         ]
         | str
-    ) = ALWAYS_SENT
-    transaction: str | TreasuryTransaction = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
+    transaction: str | TreasuryTransaction = NONE_IF_OMITTED
 
 
 class TreasuryOutboundPaymentStatusTransitions(StripeObject):
@@ -79,19 +79,19 @@ class TreasuryOutboundPaymentStatusTransitions(StripeObject):
 
 class TreasuryOutboundPaymentTrackingDetails(StripeObject):
     ach: TreasuryOutboundPaymentTrackingDetailsAch | None = None
-    type: Literal["ach", "us_domestic_wire"] | str = ALWAYS_SENT
+    type: Literal["ach", "us_domestic_wire"] | str = NONE_IF_OMITTED
     us_domestic_wire: TreasuryOutboundPaymentTrackingDetailsUsDomesticWire | None = None
 
 
 class TreasuryOutboundPaymentDestinationPaymentMethodDetailsBillingDetails(StripeObject):
-    address: TreasuryOutboundPaymentDestinationPaymentMethodDetailsBillingDetailsAddress = ALWAYS_SENT
+    address: TreasuryOutboundPaymentDestinationPaymentMethodDetailsBillingDetailsAddress = NONE_IF_OMITTED
     email: str | None = None
     name: str | None = None
 
 
 class TreasuryOutboundPaymentDestinationPaymentMethodDetailsFinancialAccount(StripeObject):
-    id: str = ALWAYS_SENT
-    network: Literal["stripe"] = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    network: Literal["stripe"] = NONE_IF_OMITTED
 
 
 class TreasuryOutboundPaymentDestinationPaymentMethodDetailsUsBankAccount(StripeObject):
@@ -101,12 +101,12 @@ class TreasuryOutboundPaymentDestinationPaymentMethodDetailsUsBankAccount(Stripe
     fingerprint: str | None = None
     last4: str | None = None
     mandate: str | Mandate | None = None
-    network: Literal["ach", "us_domestic_wire"] | str = ALWAYS_SENT
+    network: Literal["ach", "us_domestic_wire"] | str = NONE_IF_OMITTED
     routing_number: str | None = None
 
 
 class TreasuryOutboundPaymentTrackingDetailsAch(StripeObject):
-    trace_id: str = ALWAYS_SENT
+    trace_id: str = NONE_IF_OMITTED
 
 
 class TreasuryOutboundPaymentTrackingDetailsUsDomesticWire(StripeObject):

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class TreasuryOutboundTransfer(StripeObject):
@@ -15,32 +15,32 @@ class TreasuryOutboundTransfer(StripeObject):
     Transfers](https://docs.stripe.com/api/v2/money-management/outbound-transfers?api-version=preview) instead of
     building a new v1 integration."""
 
-    amount: int = ALWAYS_SENT
-    cancelable: bool = ALWAYS_SENT
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    cancelable: bool = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
     description: str | None = None
     destination_payment_method: str | None = None
-    destination_payment_method_details: TreasuryOutboundTransferDestinationPaymentMethodDetails = ALWAYS_SENT
-    expected_arrival_date: int = ALWAYS_SENT
-    financial_account: str = ALWAYS_SENT
+    destination_payment_method_details: TreasuryOutboundTransferDestinationPaymentMethodDetails = NONE_IF_OMITTED
+    expected_arrival_date: int = NONE_IF_OMITTED
+    financial_account: str = NONE_IF_OMITTED
     hosted_regulatory_receipt_url: str | None = None
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    metadata: dict[str, str] = ALWAYS_SENT
-    object: Literal["treasury.outbound_transfer"] = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    metadata: dict[str, str] = NONE_IF_OMITTED
+    object: Literal["treasury.outbound_transfer"] = NONE_IF_OMITTED
     returned_details: TreasuryOutboundTransferReturnedDetails | None = None
-    statement_descriptor: str = ALWAYS_SENT
-    status: Literal["canceled", "failed", "posted", "processing", "returned"] | str = ALWAYS_SENT
-    status_transitions: TreasuryOutboundTransferStatusTransitions = ALWAYS_SENT
+    statement_descriptor: str = NONE_IF_OMITTED
+    status: Literal["canceled", "failed", "posted", "processing", "returned"] | str = NONE_IF_OMITTED
+    status_transitions: TreasuryOutboundTransferStatusTransitions = NONE_IF_OMITTED
     tracking_details: TreasuryOutboundTransferTrackingDetails | None = None
-    transaction: str | TreasuryTransaction = ALWAYS_SENT
+    transaction: str | TreasuryTransaction = NONE_IF_OMITTED
 
 
 class TreasuryOutboundTransferDestinationPaymentMethodDetails(StripeObject):
-    billing_details: TreasuryOutboundTransferDestinationPaymentMethodDetailsBillingDetails = ALWAYS_SENT
+    billing_details: TreasuryOutboundTransferDestinationPaymentMethodDetailsBillingDetails = NONE_IF_OMITTED
     financial_account: TreasuryOutboundTransferDestinationPaymentMethodDetailsFinancialAccount | None = None
-    type: Literal["financial_account", "us_bank_account"] | str = ALWAYS_SENT
+    type: Literal["financial_account", "us_bank_account"] | str = NONE_IF_OMITTED
     us_bank_account: TreasuryOutboundTransferDestinationPaymentMethodDetailsUsBankAccount | None = None
 
 
@@ -59,8 +59,8 @@ class TreasuryOutboundTransferReturnedDetails(StripeObject):
             "other",
         ]
         | str
-    ) = ALWAYS_SENT
-    transaction: str | TreasuryTransaction = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
+    transaction: str | TreasuryTransaction = NONE_IF_OMITTED
 
 
 class TreasuryOutboundTransferStatusTransitions(StripeObject):
@@ -72,19 +72,19 @@ class TreasuryOutboundTransferStatusTransitions(StripeObject):
 
 class TreasuryOutboundTransferTrackingDetails(StripeObject):
     ach: TreasuryOutboundTransferTrackingDetailsAch | None = None
-    type: Literal["ach", "us_domestic_wire"] | str = ALWAYS_SENT
+    type: Literal["ach", "us_domestic_wire"] | str = NONE_IF_OMITTED
     us_domestic_wire: TreasuryOutboundTransferTrackingDetailsUsDomesticWire | None = None
 
 
 class TreasuryOutboundTransferDestinationPaymentMethodDetailsBillingDetails(StripeObject):
-    address: TreasuryOutboundTransferDestinationPaymentMethodDetailsBillingDetailsAddress = ALWAYS_SENT
+    address: TreasuryOutboundTransferDestinationPaymentMethodDetailsBillingDetailsAddress = NONE_IF_OMITTED
     email: str | None = None
     name: str | None = None
 
 
 class TreasuryOutboundTransferDestinationPaymentMethodDetailsFinancialAccount(StripeObject):
-    id: str = ALWAYS_SENT
-    network: Literal["stripe"] = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    network: Literal["stripe"] = NONE_IF_OMITTED
 
 
 class TreasuryOutboundTransferDestinationPaymentMethodDetailsUsBankAccount(StripeObject):
@@ -94,12 +94,12 @@ class TreasuryOutboundTransferDestinationPaymentMethodDetailsUsBankAccount(Strip
     fingerprint: str | None = None
     last4: str | None = None
     mandate: str | Mandate | None = None
-    network: Literal["ach", "us_domestic_wire"] | str = ALWAYS_SENT
+    network: Literal["ach", "us_domestic_wire"] | str = NONE_IF_OMITTED
     routing_number: str | None = None
 
 
 class TreasuryOutboundTransferTrackingDetailsAch(StripeObject):
-    trace_id: str = ALWAYS_SENT
+    trace_id: str = NONE_IF_OMITTED
 
 
 class TreasuryOutboundTransferTrackingDetailsUsDomesticWire(StripeObject):

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class TreasuryReceivedCredit(StripeObject):
@@ -15,30 +15,30 @@ class TreasuryReceivedCredit(StripeObject):
     Credits](https://docs.stripe.com/api/v2/money-management/received-credits?api-version=preview) instead of building a
     new v1 integration."""
 
-    amount: int = ALWAYS_SENT
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
-    description: str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
+    description: str = NONE_IF_OMITTED
     failure_code: Literal["account_closed", "account_frozen", "international_transaction", "other"] | str | None = None
     financial_account: str | None = None
     hosted_regulatory_receipt_url: str | None = None
-    id: str = ALWAYS_SENT
-    initiating_payment_method_details: TreasuryReceivedCreditInitiatingPaymentMethodDetails = ALWAYS_SENT
-    linked_flows: TreasuryReceivedCreditLinkedFlows = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    network: Literal["ach", "card", "rtp", "stripe", "us_domestic_wire"] | str = ALWAYS_SENT
-    object: Literal["treasury.received_credit"] = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    initiating_payment_method_details: TreasuryReceivedCreditInitiatingPaymentMethodDetails = NONE_IF_OMITTED
+    linked_flows: TreasuryReceivedCreditLinkedFlows = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    network: Literal["ach", "card", "rtp", "stripe", "us_domestic_wire"] | str = NONE_IF_OMITTED
+    object: Literal["treasury.received_credit"] = NONE_IF_OMITTED
     reversal_details: TreasuryReceivedCreditReversalDetails | None = None
-    status: Literal["failed", "succeeded"] | str = ALWAYS_SENT
+    status: Literal["failed", "succeeded"] | str = NONE_IF_OMITTED
     transaction: str | TreasuryTransaction | None = None
 
 
 class TreasuryReceivedCreditInitiatingPaymentMethodDetails(StripeObject):
     balance: Literal["payments"] | None = None
-    billing_details: TreasuryReceivedCreditInitiatingPaymentMethodDetailsBillingDetails = ALWAYS_SENT
+    billing_details: TreasuryReceivedCreditInitiatingPaymentMethodDetailsBillingDetails = NONE_IF_OMITTED
     financial_account: TreasuryReceivedCreditInitiatingPaymentMethodDetailsFinancialAccount | None = None
     issuing_card: str | None = None
-    type: Literal["balance", "financial_account", "issuing_card", "stripe", "us_bank_account"] | str = ALWAYS_SENT
+    type: Literal["balance", "financial_account", "issuing_card", "stripe", "us_bank_account"] | str = NONE_IF_OMITTED
     us_bank_account: TreasuryReceivedCreditInitiatingPaymentMethodDetailsUsBankAccount | None = None
 
 
@@ -61,14 +61,14 @@ class TreasuryReceivedCreditReversalDetails(StripeObject):
 
 
 class TreasuryReceivedCreditInitiatingPaymentMethodDetailsBillingDetails(StripeObject):
-    address: TreasuryReceivedCreditInitiatingPaymentMethodDetailsBillingDetailsAddress = ALWAYS_SENT
+    address: TreasuryReceivedCreditInitiatingPaymentMethodDetailsBillingDetailsAddress = NONE_IF_OMITTED
     email: str | None = None
     name: str | None = None
 
 
 class TreasuryReceivedCreditInitiatingPaymentMethodDetailsFinancialAccount(StripeObject):
-    id: str = ALWAYS_SENT
-    network: Literal["stripe"] = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    network: Literal["stripe"] = NONE_IF_OMITTED
 
 
 class TreasuryReceivedCreditInitiatingPaymentMethodDetailsUsBankAccount(StripeObject):
@@ -82,7 +82,7 @@ class TreasuryReceivedCreditLinkedFlowsSourceFlowDetails(StripeObject):
     outbound_payment: TreasuryOutboundPayment | None = None
     outbound_transfer: TreasuryOutboundTransfer | None = None
     payout: Payout | None = None
-    type: Literal["credit_reversal", "other", "outbound_payment", "outbound_transfer", "payout"] | str = ALWAYS_SENT
+    type: Literal["credit_reversal", "other", "outbound_payment", "outbound_transfer", "payout"] | str = NONE_IF_OMITTED
 
 
 class TreasuryReceivedCreditInitiatingPaymentMethodDetailsBillingDetailsAddress(StripeObject):

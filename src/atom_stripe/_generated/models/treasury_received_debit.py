@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class TreasuryReceivedDebit(StripeObject):
@@ -15,10 +15,10 @@ class TreasuryReceivedDebit(StripeObject):
     Debits](https://docs.stripe.com/api/v2/money-management/received-debits?api-version=preview) instead of building a
     new v1 integration."""
 
-    amount: int = ALWAYS_SENT
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
-    description: str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
+    description: str = NONE_IF_OMITTED
     failure_code: (
         Literal["account_closed", "account_frozen", "insufficient_funds", "international_transaction", "other"]
         | str
@@ -26,23 +26,23 @@ class TreasuryReceivedDebit(StripeObject):
     ) = None
     financial_account: str | None = None
     hosted_regulatory_receipt_url: str | None = None
-    id: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
     initiating_payment_method_details: TreasuryReceivedDebitInitiatingPaymentMethodDetails | None = None
-    linked_flows: TreasuryReceivedDebitLinkedFlows = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    network: Literal["ach", "card", "stripe"] | str = ALWAYS_SENT
-    object: Literal["treasury.received_debit"] = ALWAYS_SENT
+    linked_flows: TreasuryReceivedDebitLinkedFlows = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    network: Literal["ach", "card", "stripe"] | str = NONE_IF_OMITTED
+    object: Literal["treasury.received_debit"] = NONE_IF_OMITTED
     reversal_details: TreasuryReceivedDebitReversalDetails | None = None
-    status: Literal["failed", "succeeded"] | str = ALWAYS_SENT
+    status: Literal["failed", "succeeded"] | str = NONE_IF_OMITTED
     transaction: str | TreasuryTransaction | None = None
 
 
 class TreasuryReceivedDebitInitiatingPaymentMethodDetails(StripeObject):
     balance: Literal["payments"] | None = None
-    billing_details: TreasuryReceivedDebitInitiatingPaymentMethodDetailsBillingDetails = ALWAYS_SENT
+    billing_details: TreasuryReceivedDebitInitiatingPaymentMethodDetailsBillingDetails = NONE_IF_OMITTED
     financial_account: TreasuryReceivedDebitInitiatingPaymentMethodDetailsFinancialAccount | None = None
     issuing_card: str | None = None
-    type: Literal["balance", "financial_account", "issuing_card", "stripe", "us_bank_account"] | str = ALWAYS_SENT
+    type: Literal["balance", "financial_account", "issuing_card", "stripe", "us_bank_account"] | str = NONE_IF_OMITTED
     us_bank_account: TreasuryReceivedDebitInitiatingPaymentMethodDetailsUsBankAccount | None = None
 
 
@@ -65,14 +65,14 @@ class TreasuryReceivedDebitReversalDetails(StripeObject):
 
 
 class TreasuryReceivedDebitInitiatingPaymentMethodDetailsBillingDetails(StripeObject):
-    address: TreasuryReceivedDebitInitiatingPaymentMethodDetailsBillingDetailsAddress = ALWAYS_SENT
+    address: TreasuryReceivedDebitInitiatingPaymentMethodDetailsBillingDetailsAddress = NONE_IF_OMITTED
     email: str | None = None
     name: str | None = None
 
 
 class TreasuryReceivedDebitInitiatingPaymentMethodDetailsFinancialAccount(StripeObject):
-    id: str = ALWAYS_SENT
-    network: Literal["stripe"] = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    network: Literal["stripe"] = NONE_IF_OMITTED
 
 
 class TreasuryReceivedDebitInitiatingPaymentMethodDetailsUsBankAccount(StripeObject):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
 from ..._pagination import Page
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class TreasuryTransaction(StripeObject):
@@ -16,13 +16,13 @@ class TreasuryTransaction(StripeObject):
     [Transactions](https://docs.stripe.com/api/v2/money-management/transactions) instead of building a new v1
     integration."""
 
-    amount: int = ALWAYS_SENT
-    balance_impact: TreasuryTransactionBalanceImpact = ALWAYS_SENT
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
-    description: str = ALWAYS_SENT
+    amount: int = NONE_IF_OMITTED
+    balance_impact: TreasuryTransactionBalanceImpact = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
+    description: str = NONE_IF_OMITTED
     entries: Page[TreasuryTransactionEntry] | None = None
-    financial_account: str = ALWAYS_SENT
+    financial_account: str = NONE_IF_OMITTED
     flow: str | None = None
     flow_details: TreasuryTransactionFlowDetails | None = None
     flow_type: (
@@ -38,18 +38,18 @@ class TreasuryTransaction(StripeObject):
             "received_debit",
         ]
         | str
-    ) = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    object: Literal["treasury.transaction"] = ALWAYS_SENT
-    status: Literal["open", "posted", "void"] | str = ALWAYS_SENT
-    status_transitions: TreasuryTransactionStatusTransitions = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["treasury.transaction"] = NONE_IF_OMITTED
+    status: Literal["open", "posted", "void"] | str = NONE_IF_OMITTED
+    status_transitions: TreasuryTransactionStatusTransitions = NONE_IF_OMITTED
 
 
 class TreasuryTransactionBalanceImpact(StripeObject):
-    cash: int = ALWAYS_SENT
-    inbound_pending: int = ALWAYS_SENT
-    outbound_pending: int = ALWAYS_SENT
+    cash: int = NONE_IF_OMITTED
+    inbound_pending: int = NONE_IF_OMITTED
+    outbound_pending: int = NONE_IF_OMITTED
 
 
 class TreasuryTransactionFlowDetails(StripeObject):
@@ -74,7 +74,7 @@ class TreasuryTransactionFlowDetails(StripeObject):
             "received_debit",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
 
 
 class TreasuryTransactionStatusTransitions(StripeObject):

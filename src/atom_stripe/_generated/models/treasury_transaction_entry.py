@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import lazy_model
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import lazy_model
 
 
 class TreasuryTransactionEntry(StripeObject):
@@ -15,11 +15,11 @@ class TreasuryTransactionEntry(StripeObject):
     Entries](https://docs.stripe.com/api/v2/money-management/transaction-entries) instead of building a new v1
     integration."""
 
-    balance_impact: TreasuryTransactionEntryBalanceImpact = ALWAYS_SENT
-    created: int = ALWAYS_SENT
-    currency: str = ALWAYS_SENT
-    effective_at: int = ALWAYS_SENT
-    financial_account: str = ALWAYS_SENT
+    balance_impact: TreasuryTransactionEntryBalanceImpact = NONE_IF_OMITTED
+    created: int = NONE_IF_OMITTED
+    currency: str = NONE_IF_OMITTED
+    effective_at: int = NONE_IF_OMITTED
+    financial_account: str = NONE_IF_OMITTED
     flow: str | None = None
     flow_details: TreasuryTransactionEntryFlowDetails | None = None
     flow_type: (
@@ -35,11 +35,11 @@ class TreasuryTransactionEntry(StripeObject):
             "received_debit",
         ]
         | str
-    ) = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    object: Literal["treasury.transaction_entry"] = ALWAYS_SENT
-    transaction: str | TreasuryTransaction = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    object: Literal["treasury.transaction_entry"] = NONE_IF_OMITTED
+    transaction: str | TreasuryTransaction = NONE_IF_OMITTED
     type: (
         Literal[
             "credit_reversal",
@@ -64,13 +64,13 @@ class TreasuryTransactionEntry(StripeObject):
             "received_debit",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
 
 
 class TreasuryTransactionEntryBalanceImpact(StripeObject):
-    cash: int = ALWAYS_SENT
-    inbound_pending: int = ALWAYS_SENT
-    outbound_pending: int = ALWAYS_SENT
+    cash: int = NONE_IF_OMITTED
+    inbound_pending: int = NONE_IF_OMITTED
+    outbound_pending: int = NONE_IF_OMITTED
 
 
 class TreasuryTransactionEntryFlowDetails(StripeObject):
@@ -95,7 +95,7 @@ class TreasuryTransactionEntryFlowDetails(StripeObject):
             "received_debit",
         ]
         | str
-    ) = ALWAYS_SENT
+    ) = NONE_IF_OMITTED
 
 
 if TYPE_CHECKING:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..._models import ALWAYS_SENT, StripeObject
-from ..._objects import DeletedObject
+from ...models._base import NONE_IF_OMITTED, StripeObject
+from ...models._references import DeletedObject
 
 
 class WebhookEndpoint(StripeObject):
@@ -14,17 +14,17 @@ class WebhookEndpoint(StripeObject):
 
     api_version: str | None = None
     application: str | None = None
-    created: int = ALWAYS_SENT
+    created: int = NONE_IF_OMITTED
     deleted: Literal[True] | None = None
     description: str | None = None
-    enabled_events: list[str] = ALWAYS_SENT
-    id: str = ALWAYS_SENT
-    livemode: bool = ALWAYS_SENT
-    metadata: dict[str, str] = ALWAYS_SENT
-    object: Literal["webhook_endpoint"] = ALWAYS_SENT
+    enabled_events: list[str] = NONE_IF_OMITTED
+    id: str = NONE_IF_OMITTED
+    livemode: bool = NONE_IF_OMITTED
+    metadata: dict[str, str] = NONE_IF_OMITTED
+    object: Literal["webhook_endpoint"] = NONE_IF_OMITTED
     secret: str | None = None
-    status: str = ALWAYS_SENT
-    url: str = ALWAYS_SENT
+    status: str = NONE_IF_OMITTED
+    url: str = NONE_IF_OMITTED
 
 
 class DeletedWebhookEndpoint(DeletedObject):

@@ -10,15 +10,17 @@ from typing import Any, ClassVar, SupportsIndex, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 from typing_extensions import Self
 
-from ._compat import FIELDS_SET, fields_set_of, skip_post_init
+from .._compat import FIELDS_SET, fields_set_of, skip_post_init
 
 logger = logging.getLogger("atom_stripe")
 
 T = TypeVar("T")
 
-#: Default for fields Stripe always sends. A server that speaks an older API shape
-#: (localstripe, for one) may leave such a field out; it then reads as ``None``.
-ALWAYS_SENT: Any = None
+#: The default of a field Stripe always sends: ``None``. A server that speaks an older API
+#: shape (localstripe, for one) may leave such a field out, and it then reads as ``None``
+#: though its annotation (``id: str``) says what Stripe sends; typed ``Any`` so that the
+#: annotation, which is what a caller reads, stays the type of every real answer.
+NONE_IF_OMITTED: Any = None
 
 #: Field names whose values are secrets and are masked in reprs (so is any name ending in
 #: ``_secret``, see :func:`masked`).

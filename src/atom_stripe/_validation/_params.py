@@ -27,7 +27,7 @@ from typing import Any, Literal, Union
 
 from typing_extensions import is_typeddict
 
-from ._errors import StripeValueError, typename
+from .._errors import StripeValueError, typename
 
 _NoneType = type(None)
 #: Checks one value, raising ``_Misfit`` (the name is the value's parameter name); returns the
@@ -49,7 +49,9 @@ class _Misfit(Exception):
 
 
 def check_params(schema: type, params: Mapping[str, Any]) -> None:
-    """Raise :class:`StripeValueError` naming the first parameter that does not fit ``schema``."""
+    """Raise :class:`~atom_stripe.StripeValueError` naming the first parameter of ``params`` that
+    does not fit ``schema`` (a generated params TypedDict), at any depth, as a call would
+    (``address[city]``, ``items[0][price]``)."""
     checked_params(schema, params)
 
 
@@ -62,8 +64,9 @@ def checked_params(schema: type, params: Mapping[str, Any]) -> list[str] | None:
         raise StripeValueError(misfit.name or "params", misfit.message) from None
 
 
-def _fields(schema: type) -> tuple[dict[str, Any], frozenset[str]]:
-    """A TypedDict's resolved annotations and required keys (the fake's wire checks read them too)."""
+def fields_of(schema: type) -> tuple[dict[str, Any], frozenset[str]]:
+    """A params TypedDict's resolved annotations and its required keys: the one walk the client,
+    the fake's wire checks and the FastAPI router share (resolved once per TypedDict)."""
     hints, required, _, _ = _schema(schema)
     return hints, required
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import GetCoreSchemaHandler, ValidationError
 from pydantic_core import core_schema
 
-from ._models import ALWAYS_SENT, StripeObject
+from ._base import NONE_IF_OMITTED, StripeObject
 
 _GENERATED = "atom_stripe._generated.models"
 
@@ -20,10 +20,10 @@ _GENERATED = "atom_stripe._generated.models"
 def model_class(name: str) -> Any:
     """The model class (or, for ``Event``, the typed event adapter's type) named ``name``."""
     if name == "Event":
-        from .models.event import event_adapter
+        from .event import event_adapter
 
         return event_adapter()
-    from ._generated.models import module_of
+    from .._generated.models import module_of
 
     return getattr(import_module(f"{_GENERATED}.{module_of(name)}"), name)
 
@@ -31,7 +31,7 @@ def model_class(name: str) -> Any:
 @cache
 def object_model(object_name: str) -> Any:
     """The model for a Stripe ``object`` value (``"customer"``), or None when unknown."""
-    from ._generated.models import OBJECTS
+    from .._generated.models import OBJECTS
 
     name = OBJECTS.get(object_name)
     return model_class(name) if name is not None else None
@@ -116,6 +116,6 @@ def lazy_model(module: str, name: str) -> Any:
 class DeletedObject(StripeObject):
     """What Stripe answers to a DELETE: the id, the object type and ``deleted: true``."""
 
-    id: str = ALWAYS_SENT
-    object: str = ALWAYS_SENT
+    id: str = NONE_IF_OMITTED
+    object: str = NONE_IF_OMITTED
     deleted: Literal[True] = True
