@@ -234,7 +234,8 @@ class Requester:
             return cls(http_client, settings, throttle, hooks=hooks)
         if not isinstance(trust_env, bool):
             raise StripeValueError("trust_env", "must be True or False")
-        proxies = env_proxies(settings.base_url, settings.files_base_url) if trust_env else None
+        hosts = (settings.base_url, settings.files_base_url, settings.meter_events_base_url)
+        proxies = env_proxies(*hosts) if trust_env else None
         transport = AutoTransport(proxies=proxies)
         return cls(
             httpx.AsyncClient(transport=transport), settings, throttle, transport=transport, hooks=hooks, owner=True

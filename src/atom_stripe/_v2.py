@@ -17,15 +17,18 @@ import json
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+from ._checks import _is_loopback as is_loopback
 from ._checks import amounts_signed, check_account, check_values
 from ._encoding import flatten
-from ._endpoint import Endpoint
 from ._errors import StripeValueError
-from ._pagination import AsyncPaginator
-from ._params import checked_params
 from ._request import Requester, check_idempotency_key, new_idempotency_key
+
+if TYPE_CHECKING:  # loaded by the first call (the client itself imports this module for its settings)
+    from ._endpoint import Endpoint
+    from ._pagination import AsyncPaginator
 
 #: The options a v2 call takes (v2 has no ``expand``).
 V2_OPTIONS = ("extra_params", "stripe_account", "stripe_context", "idempotency_key")
@@ -40,6 +43,20 @@ def check_context(value: Any) -> str | None:
     return value
 
 
+def v2_settings(api_key: str, meter_events_base_url: str | None, stripe_context: str | None) -> dict[str, Any]:
+    """The client's v2 settings: the meter events host (checked like ``base_url``) and a context."""
+    from ._request import DEFAULT_METER_EVENTS_BASE_URL
+
+    url = (meter_events_base_url or DEFAULT_METER_EVENTS_BASE_URL).rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise StripeValueError("meter_events_base_url", "must be an http(s) URL with a host")
+    live = isinstance(api_key, str) and api_key.startswith(("sk_live_", "rk_live_"))
+    if parts.scheme == "http" and live and not is_loopback(parts.hostname):
+        raise StripeValueError("meter_events_base_url", "a live key is only sent over https (or to a loopback host)")
+    return {"meter_events_base_url": url, "stripe_context": check_context(stripe_context)}
+
+
 def v2_params(endpoint: Endpoint, args: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """A v2 call's checked parameters (ready for the wire) and its options; nothing sent yet."""
     params = dict(args)
@@ -50,6 +67,8 @@ def v2_params(endpoint: Endpoint, args: Mapping[str, Any]) -> tuple[dict[str, An
         if endpoint.method == "GET":
             raise StripeValueError("idempotency_key", "only POSTs and DELETEs take one (GETs are safe to repeat)")
         check_idempotency_key(options["idempotency_key"])
+    from ._params import checked_params
+
     signed = amounts_signed(endpoint.path)
     checked = dict(check_values(params, signed=signed))
     schema = endpoint.params_type
@@ -165,6 +184,7 @@ def v2_list(
     requester: Requester, endpoint: Endpoint, args: Mapping[str, Any], ids: Sequence[str]
 ) -> AsyncPaginator[Any, Any]:
     """A v2 list: checked now, fetched when awaited or iterated, each next page at ``next_page_url``."""
+    from ._pagination import AsyncPaginator
     from ._service import fill_path
 
     path = fill_path(endpoint, ids)
