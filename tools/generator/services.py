@@ -180,7 +180,7 @@ def render_service(
         ]
         body = (
             "class Namespaces:\n"
-            '    """Every v1 namespace of stripe-python, each loaded on first use."""\n\n'
+            '    """Every v1 namespace of stripe-python, and ``v2``, each loaded on first use."""\n\n'
             "    _requester: Requester\n\n"
             + "\n\n".join(m.replace("from .", "from .services.") for m in members)
             + "\n"

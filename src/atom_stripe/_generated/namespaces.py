@@ -87,7 +87,7 @@ if TYPE_CHECKING:
 
 
 class Namespaces:
-    """Every v1 namespace of stripe-python, each loaded on first use."""
+    """Every v1 namespace of stripe-python, and ``v2``, each loaded on first use."""
 
     _requester: Requester
 
