@@ -25,7 +25,7 @@ from .._client import DEFAULT_API_VERSION, AsyncStripeClient
 from .._endpoint import Endpoint, find_endpoint
 from .._errors import StripeValueError
 from .._generated.endpoints import ENDPOINTS
-from . import _billing, _customers, _events, _payments, _setup_intents, _statuses  # noqa: F401 - they register their behaviours
+from . import _billing, _customers, _events, _payments, _setup_intents, _statuses, _v2  # noqa: F401 - they register their behaviours
 from ._engine import Ctx, answer
 from ._store import Store, load_fixtures, new_id
 from ._webhooks import Delivery, Outbox
@@ -82,6 +82,8 @@ class FakeStripe:
         self._lock = threading.RLock()
         self._clients: list[httpx.AsyncClient] = []
         self._failures: list[FakeError] = []
+        #: What the fake keeps of v2 calls: ``meter_events`` received, meter event session tokens.
+        self.v2 = _v2.V2State()
 
     def __repr__(self) -> str:
         return f"<FakeStripe requests={len(self.requests)}>"
@@ -312,7 +314,11 @@ class FakeStripe:
                 if self._failures:
                     raise self._failures.pop(0)
                 name, endpoint, ids = _route(method, path)
+                if path.startswith("/v2/billing/meter_event_stream"):  # authenticated by a session's token
+                    return _v2.handle(self, name, endpoint, ids, query, body, headers, out_headers)
                 _authenticate(headers)
+                if path.startswith("/v2/"):
+                    return _v2.handle(self, name, endpoint, ids, query, body, headers, out_headers)
                 raw = _read(method, query, body, headers.get("content-type", ""))
                 record["params"] = raw
                 if idempotency_key is not None:
