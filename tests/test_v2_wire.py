@@ -236,3 +236,12 @@ async def test_the_escape_hatch_sends_a_key_on_a_v2_delete(api: respx.MockRouter
     await client.request("DELETE", "/v2/core/event_destinations/ed_1")
     keys = [call.request.headers.get("Idempotency-Key") for call in route.calls]
     assert keys[0] is not None and keys == [keys[0], keys[0]]
+
+
+async def test_stripe_context_on_a_v1_call_is_refused_not_dropped(
+    api: respx.MockRouter, client: AsyncStripeClient
+) -> None:
+    with pytest.raises(StripeValueError) as refused:
+        await client.customers.retrieve("cus_1", stripe_context="acct_1")  # type: ignore[call-arg]
+    assert refused.value.param == "stripe_context"
+    assert len(api.calls) == 0

@@ -25,7 +25,7 @@ class WriteOptions(ReadOptions, total=False):
 
 
 #: The option names, taken out of a call's arguments before its parameters are checked.
-OPTION_NAMES = ("expand", "extra_params", "stripe_account", "idempotency_key", "stripe_context")
+OPTION_NAMES = ("expand", "extra_params", "stripe_account", "idempotency_key")
 
 
 class V2ReadOptions(TypedDict, total=False):
