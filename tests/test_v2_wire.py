@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -245,3 +246,11 @@ async def test_stripe_context_on_a_v1_call_is_refused_not_dropped(
         await client.customers.retrieve("cus_1", stripe_context="acct_1")  # type: ignore[call-arg]
     assert refused.value.param == "stripe_context"
     assert len(api.calls) == 0
+
+
+async def test_decimal_fields_travel_as_strings(api: respx.MockRouter, client: AsyncStripeClient) -> None:
+    route = api.post("/v2/core/accounts/acct_1/persons").respond(
+        200, json={"id": "person_1", "object": "v2.core.account_person"}
+    )
+    await client.v2.core.accounts.persons.create("acct_1", relationship={"percent_ownership": Decimal("12.5")})
+    assert json.loads(route.calls.last.request.content) == {"relationship": {"percent_ownership": "12.5"}}
