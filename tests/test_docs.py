@@ -27,6 +27,7 @@ def fake_stripe(page: Path) -> Iterator[FakeStripe]:
     with respx.mock(using="httpx", assert_all_called=False) as router:
         router.route(host="api.stripe.com").mock(side_effect=fake.answer)
         router.route(host="connect.stripe.com").mock(side_effect=fake.answer)
+        router.route(host="meter-events.stripe.com").mock(side_effect=fake.answer)
         yield fake
 
 

@@ -19,6 +19,7 @@ from ._generated.namespaces import Namespaces
 from ._hooks import Hook, HookName, Hooks, HookSet, StatsSnapshot
 from ._request import Requester, Settings
 from ._throttle import RateLimiter, Throttle
+from ._v2 import check_context, v2_settings
 from ._validation import (
     check_account,
     check_api_version,
@@ -65,8 +66,10 @@ class AsyncStripeClient(Namespaces):
         *,
         base_url: str | None = None,
         files_base_url: str | None = None,
+        meter_events_base_url: str | None = None,
         api_version: str | None = None,
         stripe_account: str | None = None,
+        stripe_context: str | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         total_timeout: float | None = None,
@@ -99,6 +102,7 @@ class AsyncStripeClient(Namespaces):
             timeout=check_timeout(timeout),
             total_timeout=check_total_timeout(total_timeout),
             max_response_size=check_max_response_size(max_response_size),
+            **v2_settings(api_key, meter_events_base_url, stripe_context),
         )
         self._requester = Requester.open(
             settings,
@@ -117,6 +121,14 @@ class AsyncStripeClient(Namespaces):
     @property
     def files_base_url(self) -> str:
         return self._requester.settings.files_base_url
+
+    @property
+    def meter_events_base_url(self) -> str:
+        return self._requester.settings.meter_events_base_url
+
+    @property
+    def stripe_context(self) -> str | None:
+        return self._requester.settings.stripe_context
 
     @property
     def api_version(self) -> str:
@@ -153,6 +165,7 @@ class AsyncStripeClient(Namespaces):
         api_key: str | None = None,
         api_version: str | None = None,
         stripe_account: str | None = _UNSET,
+        stripe_context: str | None = _UNSET,
         max_retries: int | None = None,
         timeout: float | httpx.Timeout | None = None,
         total_timeout: float | None = _UNSET,
@@ -160,7 +173,8 @@ class AsyncStripeClient(Namespaces):
     ) -> Self:
         """A copy with some settings changed, sharing this client's connection pool.
 
-        ``stripe_account=None`` clears a connected account set on this client, and
+        ``stripe_account=None`` clears a connected account set on this client (``stripe_context=None``
+        a context), and
         ``total_timeout=None`` the cap on a call's total time.
         """
         settings = self._requester.settings
@@ -171,6 +185,8 @@ class AsyncStripeClient(Namespaces):
             changes["api_version"] = check_api_version(api_version)
         if stripe_account is not _UNSET:
             changes["stripe_account"] = check_account(stripe_account)
+        if stripe_context is not _UNSET:
+            changes["stripe_context"] = check_context(stripe_context)
         if max_retries is not None:
             changes["max_retries"] = check_retries(max_retries)
         if timeout is not None:

@@ -9,6 +9,8 @@ import httpx
 DEFAULT_BASE_URL = "https://api.stripe.com"
 #: Where file uploads (``files.create``) and downloads (``quotes.pdf``) go.
 DEFAULT_FILES_BASE_URL = "https://files.stripe.com"
+#: Where v2's high-throughput meter event stream goes (stripe-python's ``meter_events`` base address).
+DEFAULT_METER_EVENTS_BASE_URL = "https://meter-events.stripe.com"
 #: The API version stripe-python 16.1.0 pins; every request sends it as ``Stripe-Version``.
 DEFAULT_API_VERSION = "2026-10-28.endive"
 #: Connect OAuth's endpoints, whose error responses have a shape of their own.
@@ -43,6 +45,8 @@ STATS_LATENCIES_KEPT = 2048
 
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 STRIPE_ACCOUNT_HEADER = "Stripe-Account"
+#: v2's successor of Stripe-Account: the account (and context) a v2 call acts in.
+STRIPE_CONTEXT_HEADER = "Stripe-Context"
 STRIPE_VERSION_HEADER = "Stripe-Version"
 #: Response headers, as read (case-insensitively).
 REQUEST_ID_HEADER = "request-id"

@@ -9,7 +9,7 @@ from typing import Any
 
 from ._encoding import flatten
 from ._errors import StripeValueError
-from ._request import Requester
+from ._request import Requester, new_idempotency_key
 from ._validation import check_account, check_raw_call
 
 
@@ -34,6 +34,8 @@ async def raw_request(
             raise StripeValueError("params", f"cannot be sent as JSON: {exc}") from None
     else:
         pairs = flatten(params)
+    if path.startswith("/v2/") and method == "DELETE" and idempotency_key is None:
+        idempotency_key = new_idempotency_key()  # v2 takes one on DELETE too, as stripe-python sends
     if cast_to is None:
         from .models._base import StripeObject
 

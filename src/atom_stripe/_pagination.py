@@ -20,7 +20,7 @@ from .models._base import StripeObject
 
 T = TypeVar("T")
 R = TypeVar("R")
-P = TypeVar("P", bound="Page[Any] | SearchPage[Any]")
+P = TypeVar("P", bound="Page[Any] | SearchPage[Any] | V2Page[Any]")
 
 Fetch = Callable[[Mapping[str, Any]], Awaitable[P]]
 
@@ -181,7 +181,6 @@ class AsyncPaginator(Generic[T, P]):
                     ahead.cancel()
 
 
-# Fetching the next page while the caller works through this one.
 # Fetch the next page while the caller works through this one.
 #
 # An async generator cannot hold a task group across its ``yield`` (its cleanup may run
@@ -233,3 +232,18 @@ class Prefetch(Generic[R]):
         """Stop the fetch if it is still running (a no-op once it is done)."""
         if not self._done.is_set():
             self._cancel()
+
+
+class V2Page(_PageBase[T]):
+    """One page of a v2 list; the next one is at ``next_page_url`` (v2 lists have no ``has_more``)."""
+
+    next_page_url: str | None = None
+    previous_page_url: str | None = None
+
+    def next_params(self) -> dict[str, Any] | None:
+        # stripe-python's v2 ListObject GETs next_page_url as given: its query is the whole request.
+        if not self.next_page_url:
+            return None
+        from urllib.parse import parse_qsl, urlsplit
+
+        return dict(parse_qsl(urlsplit(self.next_page_url).query, keep_blank_values=True))

@@ -24,11 +24,13 @@ from ._constants import (
     DEADLINE,
     DEFAULT_FILES_BASE_URL,
     DEFAULT_MAX_RESPONSE_SIZE,
+    DEFAULT_METER_EVENTS_BASE_URL,
     IDEMPOTENCY_KEY_HEADER,
     MAX_RESPONSE_SIZE,
     OAUTH_PATHS,
     REQUEST_ID_HEADER,
     STRIPE_ACCOUNT_HEADER,
+    STRIPE_CONTEXT_HEADER,
     STRIPE_VERSION_HEADER,
 )
 from ._encoding import urlencode
@@ -93,6 +95,9 @@ class Settings:
     total_timeout: float | None = None
     #: The largest decoded response body accepted, in bytes.
     max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE
+    meter_events_base_url: str = DEFAULT_METER_EVENTS_BASE_URL
+    #: ``Stripe-Context`` on every call (v2's successor of ``Stripe-Account``; see ``_v2``).
+    stripe_context: str | None = None
     headers: Mapping[str, str] = field(init=False, repr=False, compare=False)
     extensions: Mapping[str, Any] = field(init=False, repr=False, compare=False)
 
@@ -107,6 +112,8 @@ class Settings:
         object.__setattr__(self, "extensions", {"timeout": self.timeout.as_dict(), **self.attempt_bounds})
         if self.stripe_account:
             headers[STRIPE_ACCOUNT_HEADER] = self.stripe_account
+        if self.stripe_context:
+            headers[STRIPE_CONTEXT_HEADER] = self.stripe_context
         object.__setattr__(self, "headers", headers)
 
     @property
@@ -227,7 +234,8 @@ class Requester:
             return cls(http_client, settings, throttle, hooks=hooks)
         if not isinstance(trust_env, bool):
             raise StripeValueError("trust_env", "must be True or False")
-        proxies = env_proxies(settings.base_url, settings.files_base_url) if trust_env else None
+        hosts = (settings.base_url, settings.files_base_url, settings.meter_events_base_url)
+        proxies = env_proxies(*hosts) if trust_env else None
         transport = AutoTransport(proxies=proxies)
         return cls(transport.open_client(), settings, throttle, transport=transport, hooks=hooks, owner=True)
 

@@ -19,7 +19,7 @@ def render_table(rows: list[str]) -> str:
     return "\n".join(
         [
             BANNER,
-            '"""The one table of endpoints: every v1 operation of stripe-python, one row each.',
+            '"""The one table of endpoints: every v1 and v2 operation of stripe-python, one row each.',
             "",
             "Key: the namespace path and method name (``customers.balance_transactions.list``).",
             "Row: verb, path template, path ids in order, params (``module:Class`` under",

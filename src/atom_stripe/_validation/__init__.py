@@ -48,6 +48,7 @@ from ._settings import (
     check_timeout,
     check_total_timeout,
     is_header_text,
+    is_loopback,
 )
 from ._values import (
     AMOUNT_KEYS,
@@ -96,5 +97,6 @@ __all__ = [
     "checked_params",
     "fields_of",
     "is_header_text",
+    "is_loopback",
     "wire_params",
 ]

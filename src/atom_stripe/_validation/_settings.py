@@ -35,7 +35,7 @@ def check_max_response_size(value: int) -> int:
     return value
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     import ipaddress
@@ -70,7 +70,7 @@ def check_key(api_key: Any, base_url: str, files_base_url: str | None = None) ->
         parts = urlsplit(url)
         if parts.scheme not in ("https", "http") or not parts.hostname:
             raise StripeValueError(name, "must be an http(s) URL with a host")
-        if parts.scheme == "http" and live and not _is_loopback(parts.hostname):
+        if parts.scheme == "http" and live and not is_loopback(parts.hostname):
             raise StripeValueError(name, "a live key is only sent over https (or to a loopback host)")
     return api_key
 

@@ -25,7 +25,7 @@ from .._client import DEFAULT_API_VERSION, AsyncStripeClient
 from .._endpoint import Endpoint, find_endpoint
 from .._errors import StripeValueError
 from .._generated.endpoints import ENDPOINTS
-from . import _accounts, _billing, _connect_pages, _customers, _events, _payments, _setup_intents, _statuses  # noqa: F401 - they register their behaviours
+from . import _accounts, _billing, _connect_pages, _customers, _events, _payments, _setup_intents, _statuses, _v2  # noqa: F401 - they register their behaviours
 from ._accounts import PLATFORM_ACCOUNT, PLATFORM_CLIENT_ID, OAuthGrants, acting_account, key_of, mask_key
 from ._engine import Ctx, answer
 from ._store import Store, load_fixtures, new_id
@@ -91,6 +91,8 @@ class FakeStripe:
         self._lock = threading.RLock()
         self._clients: list[httpx.AsyncClient] = []
         self._failures: list[FakeError] = []
+        #: What the fake keeps of v2 calls: ``meter_events`` received, meter event session tokens.
+        self.v2 = _v2.V2State()
 
     def __repr__(self) -> str:
         return f"<FakeStripe requests={len(self.requests)}>"
@@ -394,7 +396,11 @@ class FakeStripe:
                 if connect_page is not None:
                     return connect_page
                 name, endpoint, ids = _route(method, path)
+                if path.startswith("/v2/billing/meter_event_stream"):  # authenticated by a session's token
+                    return _v2.handle(self, name, endpoint, ids, query, body, headers, out_headers)
                 key = _authenticate(headers)
+                if path.startswith("/v2/"):
+                    return _v2.handle(self, name, endpoint, ids, query, body, headers, out_headers)
                 account = acting_account(self, key, headers.get("stripe-account"), method)
                 raw = _read(method, query, body, headers.get("content-type", ""))
                 record["params"] = raw
