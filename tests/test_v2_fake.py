@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from atom_stripe._objects import model_class
+from atom_stripe.models._references import model_class
 
 from atom_stripe import AsyncStripeClient, AuthenticationError, NotFoundError
 from atom_stripe._errors import TemporarySessionExpiredError

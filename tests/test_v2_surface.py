@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 import respx
-from atom_stripe._objects import model_class
+from atom_stripe.models._references import model_class
 from typing_extensions import is_typeddict
 
 from atom_stripe import AsyncStripeClient
