@@ -28,12 +28,18 @@ from ._throttle import RateLimiter, Throttle
 from ._transport import DEFAULT_MAX_RESPONSE_SIZE
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ._health import HealthStatus
+    from ._meter_stream import MeterEventStreamWriter
     from ._models import StripeObject
+    from ._thin_events import EventNotification
 
 M = TypeVar("M")
 
 DEFAULT_BASE_URL = "https://api.stripe.com"
+#: Where the high-throughput meter event stream is sent (https://docs.stripe.com/api/v2/billing-meter-stream).
+DEFAULT_METER_EVENTS_BASE_URL = "https://meter-events.stripe.com"
 #: The API version stripe-python 16.1.0 pins; every request sends it as ``Stripe-Version``.
 DEFAULT_API_VERSION = "2026-10-28.endive"
 DEFAULT_TIMEOUT = 80.0
@@ -68,6 +74,7 @@ class AsyncStripeClient(Namespaces):
         *,
         base_url: str | None = None,
         files_base_url: str | None = None,
+        meter_events_base_url: str | None = None,
         api_version: str | None = None,
         stripe_account: str | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
@@ -92,6 +99,13 @@ class AsyncStripeClient(Namespaces):
             )
         base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
         files_base_url = (files_base_url or DEFAULT_FILES_BASE_URL).rstrip("/")
+        if meter_events_base_url is not None and not (
+            isinstance(meter_events_base_url, str) and meter_events_base_url.startswith(("https://", "http://"))
+        ):
+            raise StripeValueError(
+                "meter_events_base_url", "must be an http(s) URL such as 'https://meter-events.stripe.com'"
+            )
+        self._meter_events_base_url = (meter_events_base_url or DEFAULT_METER_EVENTS_BASE_URL).rstrip("/")
         settings = Settings(
             api_key=check_key(api_key, base_url=base_url, files_base_url=files_base_url),
             base_url=base_url,
@@ -120,6 +134,11 @@ class AsyncStripeClient(Namespaces):
     @property
     def files_base_url(self) -> str:
         return self._requester.settings.files_base_url
+
+    @property
+    def meter_events_base_url(self) -> str:
+        """The host the meter event stream writer sends batches to."""
+        return self._meter_events_base_url
 
     @property
     def api_version(self) -> str:
@@ -184,6 +203,7 @@ class AsyncStripeClient(Namespaces):
             changes["max_response_size"] = check_max_response_size(max_response_size)
         copy = object.__new__(type(self))  # a subclass keeps its class
         copy._requester = self._requester.evolve(**changes)
+        copy._meter_events_base_url = self._meter_events_base_url
         return copy
 
     def add_hook(self, name: HookName, hook: Hook) -> None:
@@ -260,6 +280,47 @@ class AsyncStripeClient(Namespaces):
             stripe_account=stripe_account,
         )
         return result
+
+    def parse_event_notification(
+        self,
+        payload: bytes | str,
+        sig_header: str | None,
+        secret: str | Sequence[str],
+        *,
+        tolerance: float | None = 300,
+    ) -> EventNotification:
+        """Verify an event destination's delivery (as for v1 webhooks) and parse the thin event
+        into its notification class (stripe-python's names; ``UnknownEventNotification`` for a
+        type this release lacks). Its ``fetch_event()`` and ``fetch_related_object()`` use this client.
+
+        Raises :class:`~atom_stripe.SignatureVerificationError` when the signature or payload is bad.
+        """
+        from ._thin_events import verify_and_parse
+
+        return verify_and_parse(payload, sig_header, secret, self._requester, tolerance=tolerance)
+
+    def parse_event_notification_without_verification(self, payload: bytes | str) -> EventNotification:
+        """Parse a thin event already verified or from a trusted source (a queue, a test), unchecked."""
+        from ._thin_events import parse_notification
+
+        return parse_notification(payload, self._requester)
+
+    def meter_event_stream_writer(
+        self, *, batch_size: int = 100, max_pending: int = 10_000, concurrency: int = 4, max_attempts: int = 8
+    ) -> MeterEventStreamWriter:
+        """A writer that sends meter events in batches on the high-throughput stream
+        (``async with client.meter_event_stream_writer() as w: await w.send(...)``); see
+        :class:`~atom_stripe._meter_stream.MeterEventStreamWriter`."""
+        from ._meter_stream import MeterEventStreamWriter
+
+        return MeterEventStreamWriter(
+            self._requester,
+            self._meter_events_base_url,
+            batch_size=batch_size,
+            max_pending=max_pending,
+            concurrency=concurrency,
+            max_attempts=max_attempts,
+        )
 
     async def health(self) -> HealthStatus:
         """Check the API: one cheap read (``GET /v1/balance``). Never raises for API trouble."""
