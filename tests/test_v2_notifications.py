@@ -19,7 +19,7 @@ from atom_stripe._generated.notifications import (
     V1BillingMeterErrorReportTriggeredEventNotification,
 )
 from atom_stripe._models import StripeObject
-from atom_stripe._thin_events import UnknownEventNotification, V2Event, parse_notification
+from atom_stripe._thin_events import RelatedObject, UnknownEventNotification, V2Event, parse_notification
 from atom_stripe.models import Balance, BillingMeter
 from atom_stripe.webhooks import generate_test_header
 
@@ -63,7 +63,7 @@ def test_an_unknown_type_parses_to_unknown_event_notification() -> None:
     body = _payload("v9.future.thing.happened")
     notification = client.parse_event_notification(body, generate_test_header(body, SECRET), SECRET)
     assert type(notification) is UnknownEventNotification
-    assert notification.related_object is not None and notification.related_object.id == "mtr_123"
+    assert isinstance(notification.related_object, RelatedObject) and notification.related_object.id == "mtr_123"
     bare = parse_notification(_payload("v9.future.thing.happened", related_object=None), None)
     assert isinstance(bare, UnknownEventNotification) and bare.related_object is None
 
