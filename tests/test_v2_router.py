@@ -183,3 +183,31 @@ async def test_the_asgi_app_answers_event_destinations() -> None:
         )
         assert refused.status_code == 400
     assert len(runs) == 1
+
+
+async def test_fastapi_receives_snapshot_and_thin_payloads_on_separate_paths(fixtures: dict[str, Any]) -> None:
+    from fastapi import FastAPI
+
+    from atom_stripe.contrib.fastapi import create_stripe_router
+
+    snapshot_secret = "whsec_test_snapshots"
+    thin = NotificationRouter(SECRET)
+    runs: list[str] = []
+    thin.on("*")(lambda n: runs.append(n.type))
+    async with AsyncStripeClient(KEY) as stripe:
+        app = FastAPI()
+        app.include_router(
+            create_stripe_router(lambda: stripe, webhook_secret=snapshot_secret, notification_router=thin)
+        )
+        snapshot = json.dumps({**fixtures["event"], "data": {"object": fixtures["customer"]}}).encode()
+        thin_body, thin_headers = delivery(unique())
+        snapshot_headers = {"Stripe-Signature": generate_test_header(snapshot, snapshot_secret)}
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            assert (await http.post("/stripe/thin-events", content=thin_body, headers=thin_headers)).status_code == 200
+            assert (await http.post("/stripe/webhooks", content=snapshot, headers=snapshot_headers)).status_code == 200
+            crossed = {"Stripe-Signature": generate_test_header(snapshot, SECRET)}
+            assert (await http.post("/stripe/thin-events", content=snapshot, headers=crossed)).status_code == 400
+            crossed = {"Stripe-Signature": generate_test_header(thin_body, snapshot_secret)}
+            assert (await http.post("/stripe/webhooks", content=thin_body, headers=crossed)).status_code == 400
+    assert runs == [METER_ERRORS]
