@@ -1,6 +1,7 @@
-"""A loopback server that answers like Stripe's meter event session endpoint and meter events host.
+"""A loopback server that answers like Stripe's meter event endpoints and meter events host.
 
 ``POST /v2/billing/meter_event_session`` hands out a token (valid ``token_lifetime`` seconds);
+``POST /v2/billing/meter_events`` takes one event (the API host's plain path) and
 ``POST /v2/billing/meter_event_stream`` takes up to ``batch_limit`` events with a live token,
 answers 401 ``billing_meter_event_session_expired`` for an expired one, and deduplicates by
 ``identifier`` as Stripe does. Faults are scripted (``host.faults.append(...)``): ``"429"``,
@@ -57,6 +58,7 @@ class MeterHost:
         app = web.Application()
         app.router.add_post("/v2/billing/meter_event_session", self._session)
         app.router.add_post("/v2/billing/meter_event_stream", self._stream)
+        app.router.add_post("/v2/billing/meter_events", self._one)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -105,6 +107,16 @@ class MeterHost:
             assert request.transport is not None
             request.transport.close()
         return web.Response(body=b"{}", content_type="application/json")
+
+    async def _one(self, request: web.Request) -> web.Response:
+        """``POST /v2/billing/meter_events`` on the API host: one event per request (stripe-python's plain path)."""
+        event = await request.json()
+        identifier = event.get("identifier") or f"gen_{len(self.received)}"
+        self.received[identifier] += 1
+        self.events.setdefault(identifier, event)
+        return web.json_response(
+            {**event, "object": "v2.billing.meter_event", "identifier": identifier, "livemode": False}
+        )
 
 
 def _rfc3339(when: float) -> str:
