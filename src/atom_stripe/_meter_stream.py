@@ -8,10 +8,10 @@
 Stripe's protocol (https://docs.stripe.com/api/v2/billing-meter-stream): create a meter event
 session (``POST /v2/billing/meter_event_session`` with the API key) for a token valid 15
 minutes, then ``POST /v2/billing/meter_event_stream`` on the meter events host with that token,
-up to 100 events per request (https://docs.stripe.com/api/v2/billing-meter-stream/meter-event-stream/create).
+up to 100 events per request (same page; its create call says so).
 An expired token is answered 401 ``billing_meter_event_session_expired``. Stripe deduplicates
-events by ``identifier`` over a rolling period of at least 24 hours
-(https://docs.stripe.com/api/v2/billing/meter-event/create), which makes resending a batch safe.
+events by ``identifier`` within a rolling 24-hour period
+(https://docs.stripe.com/api/v2/billing-meter/object), which makes resending a batch safe.
 
 Guarantees: **at-least-once** delivery with **Stripe-side deduplication by identifier**, so
 effectively once. Every event gets an ``identifier`` (a fresh UUID when you give none) and a

@@ -60,6 +60,30 @@ from .models.event import (
 
 if TYPE_CHECKING:
     from ._client import AsyncStripeClient
+    from ._generated.notifications import *  # noqa: F403
+    from ._thin_events import EventNotification as EventNotification
+    from ._thin_events import RelatedObject as RelatedObject
+    from ._thin_events import RelatedSingletonObject as RelatedSingletonObject
+    from ._thin_events import UnknownEventNotification as UnknownEventNotification
+    from ._thin_events import V2Event as V2Event
+
+#: Thin event names, loaded on first use (they bring the HTTP machinery; webhooks alone does not).
+_THIN = {"EventNotification", "RelatedObject", "RelatedSingletonObject", "UnknownEventNotification", "V2Event"}
+
+
+def __getattr__(name: str) -> Any:
+    """``EventNotification``, ``V2Event``... and every generated ``*EventNotification`` class."""
+    if name in _THIN:
+        from . import _thin_events
+
+        return getattr(_thin_events, name)
+    if name.endswith("EventNotification") and name[:1] == "V":
+        from ._generated import notifications
+
+        if hasattr(notifications, name):
+            return getattr(notifications, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 logger = logging.getLogger("atom_stripe")
 
