@@ -175,3 +175,25 @@ async def test_a_notification_parsed_without_a_client_cannot_fetch() -> None:
     notification = parse_notification(_payload("v1.billing.meter.error_report_triggered"), None)
     with pytest.raises(StripeUsageError, match="without a client"):
         await notification.fetch_event()
+
+
+async def test_the_context_replaces_the_clients_connected_account(
+    api: respx.MockRouter, fixtures: dict[str, Any]
+) -> None:
+    route = api.get("/v1/billing/meters/mtr_123").mock(
+        return_value=httpx.Response(200, content=fixture_bytes(fixtures, "billing.meter", id="mtr_123"))
+    )
+    async with AsyncStripeClient(KEY, stripe_account="acct_1Platform") as client:
+        with_context = client.parse_event_notification_without_verification(
+            _payload("v1.billing.meter.error_report_triggered")
+        )
+        without = client.parse_event_notification_without_verification(
+            _payload("v1.billing.meter.error_report_triggered", context=None)
+        )
+        assert isinstance(with_context, V1BillingMeterErrorReportTriggeredEventNotification)
+        assert isinstance(without, V1BillingMeterErrorReportTriggeredEventNotification)
+        await with_context.fetch_related_object()
+        await without.fetch_related_object()
+    first, second = (call.request.headers for call in route.calls)
+    assert first["Stripe-Context"] == "acct_1Nv0FGQ9RKHgCVdK" and "Stripe-Account" not in first
+    assert second["Stripe-Account"] == "acct_1Platform" and "Stripe-Context" not in second

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
-from ._errors import SignatureVerificationError, StripeUsageError, StripeValueError
+from ._errors import APIResponseError, SignatureVerificationError, StripeUsageError, StripeValueError
 from ._models import StripeObject
 from ._request import Requester, Settings
 
@@ -111,7 +111,9 @@ class EventNotification(BaseModel):
         """The full event (``GET /v2/core/events/{id}``), with ``data``."""
         if not _EVENT_ID.fullmatch(self.id):
             raise StripeValueError("id", "is not an event id that can be put in a URL")
-        answer: V2Event = await self._get(f"/v2/core/events/{self.id}", V2Event)
+        path = f"/v2/core/events/{self.id}"
+        requester = self._requester_for(path)
+        answer: V2Event = await requester.request("GET", path, V2Event, template="/v2/core/events/{id}")
         return answer
 
     async def _fetch_related(self) -> Any:
@@ -120,10 +122,16 @@ class EventNotification(BaseModel):
             return None
         from ._objects import parse_object
 
-        data = await self._get(related.url, StripeObject)
-        return parse_object(data.model_dump(mode="json", by_alias=True))
+        path = related.url
+        response = await self._requester_for(path).send("GET", path, template=_template(path))
+        try:
+            data = json.loads(response.content)
+        except (ValueError, RecursionError):
+            raise APIResponseError(f"GET {_template(path)}: the answer is not JSON.", response=response) from None
+        return parse_object(data)
 
-    async def _get(self, path: str, cast_to: Any) -> Any:
+    def _requester_for(self, path: str) -> Requester:
+        """The client's requester with this notification's headers, once ``path`` is checked."""
         requester = self._requester
         if requester is None:
             raise StripeUsageError(
@@ -134,7 +142,7 @@ class EventNotification(BaseModel):
         headers = {"Stripe-Request-Trigger": f"event={self.id}"}
         if self.context:
             headers["Stripe-Context"] = self.context
-        return await _with_headers(requester, headers).request("GET", path, cast_to, template=_template(path))
+        return _with_headers(requester, headers)
 
 
 class UnknownEventNotification(EventNotification):
@@ -170,6 +178,8 @@ class _HeaderSettings(Settings):
 def _with_headers(requester: Requester, headers: Mapping[str, str]) -> Requester:
     settings = requester.settings
     values = {f.name: getattr(settings, f.name) for f in fields(Settings) if f.init}
+    if "Stripe-Context" in headers:
+        values["stripe_account"] = None  # the context names the account (v2's successor of Stripe-Account)
     return Requester(
         requester.http,
         _HeaderSettings(**values, extra_headers=dict(headers)),
