@@ -162,3 +162,21 @@ async def test_the_meter_events_host_is_an_option_kept_by_copies() -> None:
         assert stripe.with_options(max_retries=0).meter_events_base_url == "http://127.0.0.1:9"
     with pytest.raises(StripeValueError, match="meter_events_base_url"):
         AsyncStripeClient(KEY, meter_events_base_url="meter-events.stripe.com")
+
+
+async def test_an_error_in_the_block_still_flushes_and_propagates(stripe: AsyncStripeClient, host: MeterHost) -> None:
+    with pytest.raises(LookupError):
+        async with stripe.meter_event_stream_writer() as writer:
+            ids = [await writer.send(event_name="api_call", payload=_payload(i)) for i in range(250)]
+            raise LookupError("the caller's own bug")
+    assert set(host.events) == set(ids) and writer.failed == []
+
+
+async def test_cancelling_the_block_stops_at_once(stripe: AsyncStripeClient, host: MeterHost) -> None:
+    host.delay = 0.5
+    with anyio.move_on_after(0.1) as scope:
+        async with stripe.meter_event_stream_writer() as writer:
+            for i in range(50):
+                await writer.send(event_name="api_call", payload=_payload(i))
+            await anyio.sleep(5)
+    assert scope.cancelled_caught and writer.sent == 0

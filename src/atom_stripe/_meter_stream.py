@@ -20,8 +20,9 @@ resent batch is the same events. A batch that fails for a reason worth retrying 
 a dropped connection, an expired token) is resent until it is accepted or ``max_attempts``
 rounds failed. ``send`` waits while ``max_pending`` events are queued (backpressure: memory
 stays bounded however slow Stripe is). Leaving the ``async with`` block flushes every queued
-event; events that could not be sent are raised there as :class:`MeterEventStreamError`,
-with their identifiers. Cancelling the block drops what was still queued.
+event, also when the block raised; events that could not be sent are raised there as
+:class:`MeterEventStreamError`, with their identifiers (``writer.failed`` lists them too).
+Cancelling the block drops what was still queued.
 
 Stream events are validated asynchronously by Stripe: a well-formed event for an unknown
 customer is accepted here and reported later as a ``v1.billing.meter.error_report_triggered``
@@ -140,6 +141,11 @@ class MeterEventStreamWriter:
         queued = self._queue.statistics().current_buffer_used if self._queue is not None else 0
         return queued + self._in_flight
 
+    @property
+    def failed(self) -> list[str]:
+        """The identifiers of the events that could not be sent (also raised on exit)."""
+        return list(self._failed)
+
     async def __aenter__(self) -> MeterEventStreamWriter:
         if self._tasks is not None:
             raise StripeUsageError("This meter event stream writer is already open.")
@@ -156,8 +162,10 @@ class MeterEventStreamWriter:
     ) -> None:
         assert self._tasks is not None and self._queue is not None
         self._queue.close()  # the workers send what is queued, then stop
+        # An error in the block still flushes (the events were accepted); a cancellation does not.
+        flush = exc is None or isinstance(exc, Exception)
         try:
-            await self._tasks.__aexit__(exc_type, exc, tb)
+            await self._tasks.__aexit__(*((None, None, None) if flush else (exc_type, exc, tb)))
         finally:
             self._tasks = None
         if self._failed and exc is None:
