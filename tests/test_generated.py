@@ -49,7 +49,10 @@ def _stripe_result(endpoint_name: str) -> tuple[str, type | None]:
     text = op.result.strip("'\"")
     if op.stream:
         return "bytes:", None
-    for kind, wrapper in (("list", "ListObject["), ("search", "SearchResultObject[")):
+    if text == "None":
+        return "none:", None
+    v2 = op.path.startswith("/v2/")
+    for kind, wrapper in (("v2list" if v2 else "list", "ListObject["), ("search", "SearchResultObject[")):
         if text.startswith(wrapper):
             return f"{kind}:{_names(op, text[len(wrapper) : -1])}", None
     names = _names(op, text)
@@ -72,6 +75,7 @@ def _ops() -> dict[str, Op]:
     if not _OPS:
         root = read_service("stripe._v1_services", "V1Services", "")
         add_design_names(root)
+        root.subservices["v2"] = read_service("stripe._v2_services", "V2Services", "v2")
         _OPS.update({op.name: op for s in all_services(root) for op in s.ops})
     return _OPS
 

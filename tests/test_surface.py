@@ -22,7 +22,7 @@ from .helpers import FIXTURES, KEY
 from .standin import StandIn, sample_params
 
 FILES = "https://files.stripe.com"
-NAMES = sorted(ENDPOINTS)
+NAMES = sorted(n for n in ENDPOINTS if not n.startswith("v2."))  # v2: test_v2_surface
 #: a sample run under trio as well (the rest under asyncio only, to keep the suite short)
 SAMPLE = [n for i, n in enumerate(NAMES) if i % 25 == 0] + ["files.create", "quotes.pdf", "customers.search"]
 
@@ -102,8 +102,8 @@ async def test_a_sample_on_both_backends(routed: StandIn, name: str) -> None:
 
 def test_the_table_has_every_stripe_python_operation() -> None:
     oracle = StandIn().oracle
-    assert set(ENDPOINTS) == set(oracle)
-    assert len([n for n in ENDPOINTS if not n.startswith("account.")]) == 558
+    assert set(NAMES) == set(oracle)
+    assert len([n for n in NAMES if not n.startswith("account.")]) == 558
 
 
 def extras(value: Any, where: str) -> list[str]:

@@ -26,6 +26,7 @@ from ._hooks import Hook, HookName, Hooks, HookSet, StatsSnapshot
 from ._request import DEFAULT_FILES_BASE_URL, Requester, Settings
 from ._throttle import RateLimiter, Throttle
 from ._transport import DEFAULT_MAX_RESPONSE_SIZE
+from ._v2 import check_context, v2_settings
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -38,8 +39,6 @@ if TYPE_CHECKING:
 M = TypeVar("M")
 
 DEFAULT_BASE_URL = "https://api.stripe.com"
-#: Where the high-throughput meter event stream is sent (https://docs.stripe.com/api/v2/billing-meter-stream).
-DEFAULT_METER_EVENTS_BASE_URL = "https://meter-events.stripe.com"
 #: The API version stripe-python 16.1.0 pins; every request sends it as ``Stripe-Version``.
 DEFAULT_API_VERSION = "2026-10-28.endive"
 DEFAULT_TIMEOUT = 80.0
@@ -77,6 +76,7 @@ class AsyncStripeClient(Namespaces):
         meter_events_base_url: str | None = None,
         api_version: str | None = None,
         stripe_account: str | None = None,
+        stripe_context: str | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         total_timeout: float | None = None,
@@ -99,13 +99,6 @@ class AsyncStripeClient(Namespaces):
             )
         base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
         files_base_url = (files_base_url or DEFAULT_FILES_BASE_URL).rstrip("/")
-        if meter_events_base_url is not None and not (
-            isinstance(meter_events_base_url, str) and meter_events_base_url.startswith(("https://", "http://"))
-        ):
-            raise StripeValueError(
-                "meter_events_base_url", "must be an http(s) URL such as 'https://meter-events.stripe.com'"
-            )
-        self._meter_events_base_url = (meter_events_base_url or DEFAULT_METER_EVENTS_BASE_URL).rstrip("/")
         settings = Settings(
             api_key=check_key(api_key, base_url=base_url, files_base_url=files_base_url),
             base_url=base_url,
@@ -116,6 +109,7 @@ class AsyncStripeClient(Namespaces):
             timeout=check_timeout(timeout),
             total_timeout=check_total_timeout(total_timeout),
             max_response_size=check_max_response_size(max_response_size),
+            **v2_settings(api_key, meter_events_base_url, stripe_context),
         )
         self._requester = Requester.open(
             settings,
@@ -138,7 +132,11 @@ class AsyncStripeClient(Namespaces):
     @property
     def meter_events_base_url(self) -> str:
         """The host the meter event stream writer sends batches to."""
-        return self._meter_events_base_url
+        return self._requester.settings.meter_events_base_url
+
+    @property
+    def stripe_context(self) -> str | None:
+        return self._requester.settings.stripe_context
 
     @property
     def api_version(self) -> str:
@@ -175,6 +173,7 @@ class AsyncStripeClient(Namespaces):
         api_key: str | None = None,
         api_version: str | None = None,
         stripe_account: str | None = _UNSET,
+        stripe_context: str | None = _UNSET,
         max_retries: int | None = None,
         timeout: float | httpx.Timeout | None = None,
         total_timeout: float | None = _UNSET,
@@ -182,7 +181,8 @@ class AsyncStripeClient(Namespaces):
     ) -> Self:
         """A copy with some settings changed, sharing this client's connection pool.
 
-        ``stripe_account=None`` clears a connected account set on this client, and
+        ``stripe_account=None`` clears a connected account set on this client (``stripe_context=None``
+        a context), and
         ``total_timeout=None`` the cap on a call's total time.
         """
         settings = self._requester.settings
@@ -193,6 +193,8 @@ class AsyncStripeClient(Namespaces):
             changes["api_version"] = check_api_version(api_version)
         if stripe_account is not _UNSET:
             changes["stripe_account"] = check_account(stripe_account)
+        if stripe_context is not _UNSET:
+            changes["stripe_context"] = check_context(stripe_context)
         if max_retries is not None:
             changes["max_retries"] = check_retries(max_retries)
         if timeout is not None:
@@ -203,7 +205,6 @@ class AsyncStripeClient(Namespaces):
             changes["max_response_size"] = check_max_response_size(max_response_size)
         copy = object.__new__(type(self))  # a subclass keeps its class
         copy._requester = self._requester.evolve(**changes)
-        copy._meter_events_base_url = self._meter_events_base_url
         return copy
 
     def add_hook(self, name: HookName, hook: Hook) -> None:
@@ -315,7 +316,7 @@ class AsyncStripeClient(Namespaces):
 
         return MeterEventStreamWriter(
             self._requester,
-            self._meter_events_base_url,
+            self._requester.settings.meter_events_base_url,
             batch_size=batch_size,
             max_pending=max_pending,
             concurrency=concurrency,

@@ -38,7 +38,7 @@ class Endpoint(NamedTuple):
 
     @property
     def is_page(self) -> bool:
-        return self.kind in ("list", "search")
+        return self.kind in ("list", "search", "v2list")
 
 
 @cache
@@ -51,11 +51,11 @@ def _params_type(ref: str) -> type:
 @cache
 def _result_type(kind: str, result: str) -> Any:
     """What an answer parses into: a model (or a TypeAdapter), a page of them, or bytes."""
-    if kind == "bytes":
+    if kind in ("bytes", "none"):
         return bytes
     from pydantic import TypeAdapter
 
-    from ._pagination import Page, SearchPage
+    from ._pagination import Page, SearchPage, V2Page
 
     item: Any
     one: Any
@@ -74,6 +74,8 @@ def _result_type(kind: str, result: str) -> Any:
         return Page[item]
     if kind == "search":
         return SearchPage[item]
+    if kind == "v2list":
+        return V2Page[item]
     return one
 
 

@@ -215,6 +215,14 @@ class AuthenticationError(APIStatusError):
     """401: no valid API key."""
 
 
+class TemporarySessionExpiredError(AuthenticationError):
+    """v2 error type ``temporary_session_expired``: a meter event session's token has expired
+    (they last 15 minutes): create a new session (``v2.billing.meter_event_session.create``).
+
+    Chosen by its type whatever the 4xx status, as Stripe's own libraries do (stripe-python's
+    ``specific_v2_api_error``)."""
+
+
 class CardError(APIStatusError):
     """402: the parameters were valid but the payment failed (a decline: see ``decline_code``)."""
 
@@ -321,6 +329,8 @@ def error_class(status: int, error_type: str | None) -> type[APIStatusError]:
     cls = _BY_STATUS.get(status, APIStatusError)
     if error_type == "idempotency_error" and issubclass(cls, InvalidRequestError):
         return IdempotencyError
+    if error_type == "temporary_session_expired":
+        return TemporarySessionExpiredError
     return cls
 
 

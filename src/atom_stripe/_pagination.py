@@ -18,7 +18,7 @@ from ._models import StripeObject
 from ._prefetch import Prefetch
 
 T = TypeVar("T")
-P = TypeVar("P", bound="Page[Any] | SearchPage[Any]")
+P = TypeVar("P", bound="Page[Any] | SearchPage[Any] | V2Page[Any]")
 
 Fetch = Callable[[Mapping[str, Any]], Awaitable[P]]
 
@@ -177,3 +177,18 @@ class AsyncPaginator(Generic[T, P]):
             finally:
                 if ahead is not None:
                     ahead.cancel()
+
+
+class V2Page(_PageBase[T]):
+    """One page of a v2 list; the next one is at ``next_page_url`` (v2 lists have no ``has_more``)."""
+
+    next_page_url: str | None = None
+    previous_page_url: str | None = None
+
+    def next_params(self) -> dict[str, Any] | None:
+        # stripe-python's v2 ListObject GETs next_page_url as given: its query is the whole request.
+        if not self.next_page_url:
+            return None
+        from urllib.parse import parse_qsl, urlsplit
+
+        return dict(parse_qsl(urlsplit(self.next_page_url).query, keep_blank_values=True))

@@ -13,7 +13,7 @@ from ._checks import check_account, check_values
 from ._encoding import flatten
 from ._endpoint import Endpoint
 from ._errors import StripeValueError
-from ._request import Requester
+from ._request import Requester, new_idempotency_key
 
 METHODS = ("GET", "POST", "DELETE")
 #: An API path: printable ASCII segments, no query, fragment, escapes or backslashes.
@@ -56,6 +56,8 @@ async def raw_request(
             raise StripeValueError("params", f"cannot be sent as JSON: {exc}") from None
     else:
         pairs = flatten(params)
+    if path.startswith("/v2/") and method == "DELETE" and idempotency_key is None:
+        idempotency_key = new_idempotency_key()  # v2 takes one on DELETE too, as stripe-python sends
     if cast_to is None:
         from ._models import StripeObject
 

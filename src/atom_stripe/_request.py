@@ -82,6 +82,8 @@ USER_AGENT = f"atom_stripe/{__version__} python/{sys.version_info[0]}.{sys.versi
 
 #: Where file uploads (``files.create``) and downloads (``quotes.pdf``) go.
 DEFAULT_FILES_BASE_URL = "https://files.stripe.com"
+#: Where v2's high-throughput meter event stream goes (stripe-python's ``meter_events`` base address).
+DEFAULT_METER_EVENTS_BASE_URL = "https://meter-events.stripe.com"
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,9 @@ class Settings:
     total_timeout: float | None = None
     #: The largest decoded answer body accepted, in bytes.
     max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE
+    meter_events_base_url: str = DEFAULT_METER_EVENTS_BASE_URL
+    #: ``Stripe-Context`` on every call (v2's successor of ``Stripe-Account``; see ``_v2``).
+    stripe_context: str | None = None
     headers: Mapping[str, str] = field(init=False, repr=False, compare=False)
     extensions: Mapping[str, Any] = field(init=False, repr=False, compare=False)
 
@@ -113,6 +118,8 @@ class Settings:
         object.__setattr__(self, "extensions", {"timeout": self.timeout.as_dict(), **self.limits})
         if self.stripe_account:
             headers["Stripe-Account"] = self.stripe_account
+        if self.stripe_context:
+            headers["Stripe-Context"] = self.stripe_context
         object.__setattr__(self, "headers", headers)
 
     @property
@@ -227,7 +234,8 @@ class Requester:
             return cls(http_client, settings, throttle, hooks=hooks)
         if not isinstance(trust_env, bool):
             raise StripeValueError("trust_env", "must be True or False")
-        proxies = env_proxies(settings.base_url, settings.files_base_url) if trust_env else None
+        hosts = (settings.base_url, settings.files_base_url, settings.meter_events_base_url)
+        proxies = env_proxies(*hosts) if trust_env else None
         transport = AutoTransport(proxies=proxies)
         return cls(
             httpx.AsyncClient(transport=transport), settings, throttle, transport=transport, hooks=hooks, owner=True

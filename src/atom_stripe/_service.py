@@ -146,6 +146,10 @@ class Service:
 
     async def _call(self, endpoint: Endpoint, args: Mapping[str, Any], *ids: str) -> Any:
         """One call: ids into the path, arguments checked and encoded, the answer parsed."""
+        if endpoint.path.startswith("/v2/"):
+            from ._v2 import v2_call
+
+            return await v2_call(self._requester, endpoint, args, ids)
         path, merged, options, account = self._checked(endpoint, args, ids)
         check_one_of(endpoint.method, endpoint.path, merged)
         requester = self._requester
@@ -172,6 +176,10 @@ class Service:
 
     def _list(self, endpoint: Endpoint, args: Mapping[str, Any], *ids: str) -> AsyncPaginator[Any, Any]:
         """A list or search: checked now, fetched when awaited or iterated."""
+        if endpoint.path.startswith("/v2/"):
+            from ._v2 import v2_list
+
+            return v2_list(self._requester, endpoint, args, ids)
         path, merged, _, account = self._checked(endpoint, args, ids)
         check_list_params(merged)
         requester = self._requester

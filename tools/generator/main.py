@@ -24,19 +24,23 @@ from .stripe_reader import (
     resolve,
 )
 from .table import render_table
+from .v2 import amount_class, param_encodings, read_v2_root, render_encodings, v2_model_classes
 
 
 def generate() -> dict[str, str]:
     """Every generated file, by path in the repository."""
     root = read_service("stripe._v1_services", "V1Services", "")
     add_design_names(root)
+    root.subservices["v2"] = read_v2_root()
     services = all_services(root)
     ops = [op for s in services for op in s.ops]
     files: dict[str, str] = {}
 
     # models
     # stripe's Event is hand-written here (atom_stripe.models.event: a union of typed events).
-    classes = [cls for cls in all_model_classes() if cls is not stripe.Event]
+    classes = [cls for cls in all_model_classes() if cls is not stripe.Event] + v2_model_classes()
+    # v2's shared shapes without an object type of their own: the amount, a delete's answer.
+    classes += [amount_class(), stripe.v2.DeletedObject]
     index: dict[type, tuple[str, str]] = {cls: (model_module(cls), model_name(cls)) for cls in classes}
     index[stripe.Event] = ("@event", "Event")
     deletable = {resolve(op.result_module, op.result.strip("'")) for op in ops if answers_deleted_stub(op)}
@@ -45,13 +49,14 @@ def generate() -> dict[str, str]:
     fixtures = json.loads(FIXTURES.read_text())["resources"]
     examples = examples_by_object(fixtures)
     for cls in classes:
-        writer = ModelWriter(cls, index, examples.get(getattr(cls, "OBJECT_NAME")))
+        writer = ModelWriter(cls, index, examples.get(getattr(cls, "OBJECT_NAME", "")))
         text = writer.render(cls in deletable)
         module = model_module(cls)
         files[f"models/{module}.py"] = text
         for name in re.findall(r"^class (\w+)\(", text, flags=re.M):
             model_names[name] = module
-        object_names[getattr(cls, "OBJECT_NAME")] = model_name(cls)
+        if hasattr(cls, "OBJECT_NAME"):
+            object_names[getattr(cls, "OBJECT_NAME")] = model_name(cls)
     for key, example in sorted(fixtures.items()):
         object_name = example.get("object")
         if key != object_name or object_name in object_names:
@@ -66,8 +71,9 @@ def generate() -> dict[str, str]:
     # params
     params_of: dict[str, tuple[str, str, str]] = {}
     for op in ops:
-        write = op.verb == "POST"
-        options = "WriteOptions" if write else "ReadOptions"
+        v2 = op.path.startswith("/v2/")
+        write = op.verb == "POST" or (v2 and op.verb == "DELETE")  # v2 DELETEs take a key too
+        options = ("V2" if v2 else "") + ("WriteOptions" if write else "ReadOptions")
         if op.params is None:
             params_of[op.name] = ("", "", options)
             continue
@@ -89,6 +95,7 @@ def generate() -> dict[str, str]:
     docs = render_reference(rendered.docs)
     files["services/__init__.py"] = f'{BANNER}\n"""The namespaces, one module per stripe-python service."""\n'
     files["endpoints.py"] = render_table(rendered.rows)
+    files["v2_encodings.py"] = render_encodings(param_encodings(root.subservices["v2"]))
     files["__init__.py"] = (
         f'{BANNER}\n"""Everything generated from stripe-python {STRIPE_VERSION}: the table of endpoints, '
         'params, models, namespaces."""\n\nSTRIPE_PYTHON_VERSION = "' + STRIPE_VERSION + '"\n'

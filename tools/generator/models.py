@@ -27,6 +27,7 @@ from .names import (
 )
 from .params import code_names
 from .stripe_reader import Names, resolve
+from .v2 import is_timestamp
 
 
 class ModelWriter:
@@ -125,6 +126,9 @@ class ModelWriter:
                 origin = typing.get_origin(ann)
             optional = origin in (typing.Union, types.UnionType) and type(None) in typing.get_args(ann)
             expr = self.emit(ann, cls)
+            if is_timestamp(cls, name, ann):
+                expr = expr.replace("str", "datetime")
+                self.uses.add("datetime")
             attr, alias = name, ""
             if keyword.iskeyword(name) or name in BASEMODEL_NAMES:
                 attr, alias = name + "_", f'alias="{name}"'
@@ -194,6 +198,8 @@ class ModelWriter:
             "from __future__ import annotations",
             "",
         ]
+        if "datetime" in self.uses:
+            head.append("from datetime import datetime")
         if "Decimal" in self.uses:
             head.append("from decimal import Decimal")
         typing_names: list[str] = sorted(n for n in ("Any", "ClassVar", "Literal") if n in self.uses)

@@ -20,9 +20,13 @@ BASEMODEL_NAMES = {
 }  # fmt: skip
 #: Fields that hold secrets beyond the ones every model masks (client_secret, secret, tokens):
 #: object type -> field names, masked in reprs.
-SECRET_MODEL_FIELDS = {"issuing.card": ("cvc", "number"), "apps.secret": ("payload",)}
+SECRET_MODEL_FIELDS = {
+    "issuing.card": ("cvc", "number"),
+    "apps.secret": ("payload",),
+    "v2.billing.meter_event_session": ("authentication_token",),
+}
 #: Option names every method takes; a parameter of the same name would be ambiguous.
-OPTION_NAMES = {"expand", "extra_params", "stripe_account", "idempotency_key"}
+OPTION_NAMES = {"expand", "extra_params", "stripe_account", "idempotency_key", "stripe_context"}
 #: Names atom_stripe gives a namespace besides stripe-python's own (same object).
 ALIASES = {"payments": "payment_intents"}
 

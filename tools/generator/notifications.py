@@ -14,8 +14,8 @@ _LOOKUP = "stripe.events._event_classes"
 def read_notifications() -> list[tuple[str, str, str | None, str | None]]:
     """(event type, class name, related object kind, atom_stripe model of the related object), by type.
 
-    The kind is ``RelatedObject``, ``RelatedSingletonObject`` or None; the model is None when
-    atom_stripe has no model for it (v2 objects: fetched as generic objects).
+    The kind is ``RelatedObject``, ``RelatedSingletonObject`` or None; the model is the
+    related object's atom_stripe model name (``render_notifications`` keeps only those that exist).
     """
     lookup: dict[str, tuple[str, str]] = importlib.import_module(_LOOKUP)._V2_EVENT_NOTIFICATION_CLASS_LOOKUP
     rows = []
@@ -27,9 +27,7 @@ def read_notifications() -> list[tuple[str, str, str | None, str | None]]:
         model = None
         fetch = cls.__dict__.get("fetch_related_object")
         if kind is not None and fetch is not None:
-            target = resolve(module, fetch.__annotations__["return"].strip("'\""))
-            if not target.__module__.startswith("stripe.v2."):
-                model = model_name(target)
+            model = model_name(resolve(module, fetch.__annotations__["return"].strip("'\"")))
         rows.append((event_type, class_name, kind, model))
     return rows
 

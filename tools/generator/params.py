@@ -42,7 +42,7 @@ def read_params(stripe_module: str) -> tuple[str, dict[str, str]]:
 
 
 #: Names an annotation may use and still be evaluated where it stands (no class defined later).
-PLAIN_NAMES = {"Any", "Decimal", "Dict", "List", "Literal", "Union", "bool", "float", "int", "str"}
+PLAIN_NAMES = {"Any", "Decimal", "Dict", "List", "Literal", "Optional", "Union", "bool", "float", "int", "str"}
 
 
 def unquote_plain(code: str) -> str:
@@ -85,12 +85,19 @@ def untyped(code: str) -> str:
 def code_names(code: str) -> set[str]:
     """The typing names a module's code (not its docstrings) uses."""
     bare = re.sub(r'"""(?:.|\n)*?"""', "", code)
-    return set(re.findall(r"\b(Any|Dict|List|Union|Literal|NotRequired|Decimal)\b", bare))
+    return set(re.findall(r"\b(Any|Dict|List|Optional|Union|Literal|NotRequired|Decimal)\b", bare))
+
+
+AMOUNT_PARAM = '''class AmountParam(TypedDict):
+    """An amount in minor units of its currency (v2's shape)."""
+
+    value: int
+    currency: str'''
 
 
 def render_params(op: Op, code: str, params: str, args: str, options: str) -> str:
     used = code_names(code)
-    typing_names = sorted(used & {"Any", "Dict", "List", "Union"})
+    typing_names = sorted(used & {"Any", "Dict", "List", "Optional", "Union"})
     ext_names = sorted((used & {"Literal", "NotRequired"}) | {"TypedDict"})
     head = [BANNER, f'"""Parameters of ``{op.name}`` ({op.verb} {op.path})."""', ""]
     if "Decimal" in used:
@@ -98,5 +105,7 @@ def render_params(op: Op, code: str, params: str, args: str, options: str) -> st
     if typing_names:
         head.append(f"from typing import {', '.join(typing_names)}")
     head += [f"from typing_extensions import {', '.join(ext_names)}", "", f"from ..._options import {options}"]
+    if re.search(r"\bAmountParam\b", code) and "class AmountParam(" not in code:
+        code = AMOUNT_PARAM + "\n\n\n" + code  # stripe.v2._amount's, shared by v2 params
     body = code + f'\n\n\nclass {args}({params}, {options}):\n    """{params} and the call options."""\n'
     return "\n".join(head) + "\n\n\n" + body

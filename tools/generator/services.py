@@ -9,6 +9,11 @@ from .names import ALIASES, BANNER
 from .stripe_reader import Op, Service, answers_deleted_stub, resolve
 from .table import table_row
 
+#: The call options alone (an operation without parameters of its own), v1's and v2's.
+OPTIONS = {"ReadOptions", "WriteOptions", "V2ReadOptions", "V2WriteOptions"}
+#: Table kinds of the operations that return a paginator.
+PAGED = ("list:", "search:", "v2list:")
+
 
 def result_type(op: Op, index: dict[type, tuple[str, str]]) -> tuple[str, str, list[tuple[str, str]]]:
     """(annotation for the method, the table's result spec, models to import for typing)."""
@@ -27,6 +32,11 @@ def result_type(op: Op, index: dict[type, tuple[str, str]]) -> tuple[str, str, l
 
     if op.stream:
         return "bytes", "bytes", imports
+    if text == "None":  # v2's meter event stream: 202 Accepted, no body
+        return "None", "none:", imports
+    if text.startswith("ListObject[") and op.path.startswith("/v2/"):
+        inner = one(text[len("ListObject[") : -1])
+        return f"AsyncPaginator[{inner}, V2Page[{inner}]]", f"v2list:{inner}", imports
     if text.startswith("ListObject["):
         inner = one(text[len("ListObject[") : -1])
         return f"AsyncPaginator[{inner}, Page[{inner}]]", f"list:{inner}", imports
@@ -72,11 +82,11 @@ def render_service(
         for module, name in model_imports:
             where = f"...models.{module[1:]}" if module.startswith("@") else f"..models.{module}"
             typing_imports.add((where, name))
-        if spec.startswith(("list:", "search:")):
+        if spec.startswith(PAGED):
             uses.add("AsyncPaginator")
-            uses.add("Page" if spec.startswith("list:") else "SearchPage")
+            uses.add({"list": "Page", "search": "SearchPage", "v2list": "V2Page"}[spec.partition(":")[0]])
         module, params, args = params_of[op.name]
-        if args in ("ReadOptions", "WriteOptions"):
+        if args in OPTIONS:
             uses.add(args)
         else:
             typing_imports.add((f"..params.{module}", args))
@@ -87,7 +97,7 @@ def render_service(
         doc_lines = doc.splitlines()
         doc_text = doc_lines[0] if len(doc_lines) == 1 else "\n        ".join(doc_lines) + "\n        "
         doc_text = f"{doc_text.rstrip()} (``{op.verb} {op.path}``)" if len(doc_lines) == 1 else doc_text
-        if spec.startswith(("list:", "search:")):
+        if spec.startswith(PAGED):
             methods.append(
                 f"    def {op.method}({signature}) -> {annotation}:\n"
                 f'        """{doc_text}"""\n'
@@ -121,8 +131,8 @@ def render_service(
                     f"        return self.{name}"
                 )
         render_service(sub, index, out, params_of)
-    options = sorted(uses & {"ReadOptions", "WriteOptions"})
-    pages = sorted(uses & {"AsyncPaginator", "Page", "SearchPage"})
+    options = sorted(uses & OPTIONS)
+    pages = sorted(uses & {"AsyncPaginator", "Page", "SearchPage", "V2Page"})
     head = [
         BANNER,
         f'"""``{service.path or "client"}``: {describe(service)}."""',

@@ -82,6 +82,7 @@ if TYPE_CHECKING:
     from .services.topup import TopupService
     from .services.transfer import TransferService
     from .services.treasury import TreasuryService
+    from .services.v2_services import V2Services
     from .services.webhook_endpoint import WebhookEndpointService
 
 
@@ -627,3 +628,10 @@ class Namespaces:
         from .services.account_design import AccountDesignService
 
         return AccountDesignService(self._requester)
+
+    @cached_property
+    def v2(self) -> V2Services:
+        """``v2``: namespaces ``billing``, ``commerce``, ``core``, ``money_management``, ``test_helpers``."""
+        from .services.v2_services import V2Services
+
+        return V2Services(self._requester)

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Literal
 from .._thin_events import EventNotification, RelatedObject, RelatedSingletonObject
 
 if TYPE_CHECKING:
-    from .._models import StripeObject
     from ..models import (
         Account,
         ApplicationFee,
@@ -74,6 +73,20 @@ if TYPE_CHECKING:
         TestHelpersTestClock,
         Topup,
         Transfer,
+        V2CommerceProductCatalogImport,
+        V2CoreAccount,
+        V2CoreAccountPerson,
+        V2CoreEventDestination,
+        V2MoneyManagementAdjustment,
+        V2MoneyManagementFinancialAccount,
+        V2MoneyManagementFinancialAddress,
+        V2MoneyManagementInboundTransfer,
+        V2MoneyManagementOutboundPayment,
+        V2MoneyManagementPayoutIntent,
+        V2MoneyManagementPayoutMethod,
+        V2MoneyManagementReceivedCredit,
+        V2MoneyManagementRecipientVerification,
+        V2MoneyManagementTransaction,
     )
 
 
@@ -3610,223 +3623,237 @@ class V1TransferUpdatedEventNotification(EventNotification):
 
 
 class V2CommerceProductCatalogImportsFailedEventNotification(EventNotification):
-    """A ``v2.commerce.product_catalog.imports.failed`` notification (its related object)."""
+    """A ``v2.commerce.product_catalog.imports.failed`` notification (related object:
+    :class:`~atom_stripe.models.V2CommerceProductCatalogImport`)."""
 
     LOOKUP_TYPE = "v2.commerce.product_catalog.imports.failed"
     type: Literal["v2.commerce.product_catalog.imports.failed"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2CommerceProductCatalogImport:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2CommerceProductCatalogImport = await self._fetch_related()
         return result
 
 
 class V2CommerceProductCatalogImportsProcessingEventNotification(EventNotification):
-    """A ``v2.commerce.product_catalog.imports.processing`` notification (its related object)."""
+    """A ``v2.commerce.product_catalog.imports.processing`` notification (related object:
+    :class:`~atom_stripe.models.V2CommerceProductCatalogImport`)."""
 
     LOOKUP_TYPE = "v2.commerce.product_catalog.imports.processing"
     type: Literal["v2.commerce.product_catalog.imports.processing"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2CommerceProductCatalogImport:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2CommerceProductCatalogImport = await self._fetch_related()
         return result
 
 
 class V2CommerceProductCatalogImportsSucceededEventNotification(EventNotification):
-    """A ``v2.commerce.product_catalog.imports.succeeded`` notification (its related object)."""
+    """A ``v2.commerce.product_catalog.imports.succeeded`` notification (related object:
+    :class:`~atom_stripe.models.V2CommerceProductCatalogImport`)."""
 
     LOOKUP_TYPE = "v2.commerce.product_catalog.imports.succeeded"
     type: Literal["v2.commerce.product_catalog.imports.succeeded"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2CommerceProductCatalogImport:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2CommerceProductCatalogImport = await self._fetch_related()
         return result
 
 
 class V2CommerceProductCatalogImportsSucceededWithErrorsEventNotification(EventNotification):
-    """A ``v2.commerce.product_catalog.imports.succeeded_with_errors`` notification (its related object)."""
+    """A ``v2.commerce.product_catalog.imports.succeeded_with_errors`` notification (related object:
+    :class:`~atom_stripe.models.V2CommerceProductCatalogImport`)."""
 
     LOOKUP_TYPE = "v2.commerce.product_catalog.imports.succeeded_with_errors"
     type: Literal["v2.commerce.product_catalog.imports.succeeded_with_errors"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2CommerceProductCatalogImport:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2CommerceProductCatalogImport = await self._fetch_related()
         return result
 
 
 class V2CoreAccountClosedEventNotification(EventNotification):
-    """A ``v2.core.account.closed`` notification (its related object)."""
+    """A ``v2.core.account.closed`` notification (related object: :class:`~atom_stripe.models.V2CoreAccount`)."""
 
     LOOKUP_TYPE = "v2.core.account.closed"
     type: Literal["v2.core.account.closed"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2CoreAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2CoreAccount = await self._fetch_related()
         return result
 
 
 class V2CoreAccountCreatedEventNotification(EventNotification):
-    """A ``v2.core.account.created`` notification (its related object)."""
+    """A ``v2.core.account.created`` notification (related object: :class:`~atom_stripe.models.V2CoreAccount`)."""
 
     LOOKUP_TYPE = "v2.core.account.created"
     type: Literal["v2.core.account.created"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2CoreAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2CoreAccount = await self._fetch_related()
         return result
 
 
 class V2CoreAccountUpdatedEventNotification(EventNotification):
-    """A ``v2.core.account.updated`` notification (its related object)."""
+    """A ``v2.core.account.updated`` notification (related object: :class:`~atom_stripe.models.V2CoreAccount`)."""
 
     LOOKUP_TYPE = "v2.core.account.updated"
     type: Literal["v2.core.account.updated"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2CoreAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2CoreAccount = await self._fetch_related()
         return result
 
 
 class V2CoreAccountIncludingConfigurationCustomerCapabilityStatusUpdatedEventNotification(EventNotification):
-    """A ``v2.core.account[configuration.customer].capability_status_updated`` notification (its related object)."""
+    """A ``v2.core.account[configuration.customer].capability_status_updated`` notification (related object:
+    :class:`~atom_stripe.models.V2CoreAccount`)."""
 
     LOOKUP_TYPE = "v2.core.account[configuration.customer].capability_status_updated"
     type: Literal["v2.core.account[configuration.customer].capability_status_updated"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2CoreAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2CoreAccount = await self._fetch_related()
         return result
 
 
 class V2CoreAccountIncludingConfigurationCustomerUpdatedEventNotification(EventNotification):
-    """A ``v2.core.account[configuration.customer].updated`` notification (its related object)."""
+    """A ``v2.core.account[configuration.customer].updated`` notification (related object:
+    :class:`~atom_stripe.models.V2CoreAccount`)."""
 
     LOOKUP_TYPE = "v2.core.account[configuration.customer].updated"
     type: Literal["v2.core.account[configuration.customer].updated"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2CoreAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2CoreAccount = await self._fetch_related()
         return result
 
 
 class V2CoreAccountIncludingConfigurationMerchantCapabilityStatusUpdatedEventNotification(EventNotification):
-    """A ``v2.core.account[configuration.merchant].capability_status_updated`` notification (its related object)."""
+    """A ``v2.core.account[configuration.merchant].capability_status_updated`` notification (related object:
+    :class:`~atom_stripe.models.V2CoreAccount`)."""
 
     LOOKUP_TYPE = "v2.core.account[configuration.merchant].capability_status_updated"
     type: Literal["v2.core.account[configuration.merchant].capability_status_updated"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2CoreAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2CoreAccount = await self._fetch_related()
         return result
 
 
 class V2CoreAccountIncludingConfigurationMerchantUpdatedEventNotification(EventNotification):
-    """A ``v2.core.account[configuration.merchant].updated`` notification (its related object)."""
+    """A ``v2.core.account[configuration.merchant].updated`` notification (related object:
+    :class:`~atom_stripe.models.V2CoreAccount`)."""
 
     LOOKUP_TYPE = "v2.core.account[configuration.merchant].updated"
     type: Literal["v2.core.account[configuration.merchant].updated"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2CoreAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2CoreAccount = await self._fetch_related()
         return result
 
 
 class V2CoreAccountIncludingConfigurationRecipientCapabilityStatusUpdatedEventNotification(EventNotification):
-    """A ``v2.core.account[configuration.recipient].capability_status_updated`` notification (its related object)."""
+    """A ``v2.core.account[configuration.recipient].capability_status_updated`` notification (related object:
+    :class:`~atom_stripe.models.V2CoreAccount`)."""
 
     LOOKUP_TYPE = "v2.core.account[configuration.recipient].capability_status_updated"
     type: Literal["v2.core.account[configuration.recipient].capability_status_updated"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2CoreAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2CoreAccount = await self._fetch_related()
         return result
 
 
 class V2CoreAccountIncludingConfigurationRecipientUpdatedEventNotification(EventNotification):
-    """A ``v2.core.account[configuration.recipient].updated`` notification (its related object)."""
+    """A ``v2.core.account[configuration.recipient].updated`` notification (related object:
+    :class:`~atom_stripe.models.V2CoreAccount`)."""
 
     LOOKUP_TYPE = "v2.core.account[configuration.recipient].updated"
     type: Literal["v2.core.account[configuration.recipient].updated"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2CoreAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2CoreAccount = await self._fetch_related()
         return result
 
 
 class V2CoreAccountIncludingDefaultsUpdatedEventNotification(EventNotification):
-    """A ``v2.core.account[defaults].updated`` notification (its related object)."""
+    """A ``v2.core.account[defaults].updated`` notification (related object:
+    :class:`~atom_stripe.models.V2CoreAccount`)."""
 
     LOOKUP_TYPE = "v2.core.account[defaults].updated"
     type: Literal["v2.core.account[defaults].updated"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2CoreAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2CoreAccount = await self._fetch_related()
         return result
 
 
 class V2CoreAccountIncludingFutureRequirementsUpdatedEventNotification(EventNotification):
-    """A ``v2.core.account[future_requirements].updated`` notification (its related object)."""
+    """A ``v2.core.account[future_requirements].updated`` notification (related object:
+    :class:`~atom_stripe.models.V2CoreAccount`)."""
 
     LOOKUP_TYPE = "v2.core.account[future_requirements].updated"
     type: Literal["v2.core.account[future_requirements].updated"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2CoreAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2CoreAccount = await self._fetch_related()
         return result
 
 
 class V2CoreAccountIncludingIdentityUpdatedEventNotification(EventNotification):
-    """A ``v2.core.account[identity].updated`` notification (its related object)."""
+    """A ``v2.core.account[identity].updated`` notification (related object:
+    :class:`~atom_stripe.models.V2CoreAccount`)."""
 
     LOOKUP_TYPE = "v2.core.account[identity].updated"
     type: Literal["v2.core.account[identity].updated"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2CoreAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2CoreAccount = await self._fetch_related()
         return result
 
 
 class V2CoreAccountIncludingRequirementsUpdatedEventNotification(EventNotification):
-    """A ``v2.core.account[requirements].updated`` notification (its related object)."""
+    """A ``v2.core.account[requirements].updated`` notification (related object:
+    :class:`~atom_stripe.models.V2CoreAccount`)."""
 
     LOOKUP_TYPE = "v2.core.account[requirements].updated"
     type: Literal["v2.core.account[requirements].updated"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2CoreAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2CoreAccount = await self._fetch_related()
         return result
 
 
@@ -3838,509 +3865,548 @@ class V2CoreAccountLinkReturnedEventNotification(EventNotification):
 
 
 class V2CoreAccountPersonCreatedEventNotification(EventNotification):
-    """A ``v2.core.account_person.created`` notification (its related object)."""
+    """A ``v2.core.account_person.created`` notification (related object:
+    :class:`~atom_stripe.models.V2CoreAccountPerson`)."""
 
     LOOKUP_TYPE = "v2.core.account_person.created"
     type: Literal["v2.core.account_person.created"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2CoreAccountPerson:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2CoreAccountPerson = await self._fetch_related()
         return result
 
 
 class V2CoreAccountPersonDeletedEventNotification(EventNotification):
-    """A ``v2.core.account_person.deleted`` notification (its related object)."""
+    """A ``v2.core.account_person.deleted`` notification (related object:
+    :class:`~atom_stripe.models.V2CoreAccountPerson`)."""
 
     LOOKUP_TYPE = "v2.core.account_person.deleted"
     type: Literal["v2.core.account_person.deleted"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2CoreAccountPerson:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2CoreAccountPerson = await self._fetch_related()
         return result
 
 
 class V2CoreAccountPersonUpdatedEventNotification(EventNotification):
-    """A ``v2.core.account_person.updated`` notification (its related object)."""
+    """A ``v2.core.account_person.updated`` notification (related object:
+    :class:`~atom_stripe.models.V2CoreAccountPerson`)."""
 
     LOOKUP_TYPE = "v2.core.account_person.updated"
     type: Literal["v2.core.account_person.updated"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2CoreAccountPerson:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2CoreAccountPerson = await self._fetch_related()
         return result
 
 
 class V2CoreEventDestinationPingEventNotification(EventNotification):
-    """A ``v2.core.event_destination.ping`` notification (its related object)."""
+    """A ``v2.core.event_destination.ping`` notification (related object:
+    :class:`~atom_stripe.models.V2CoreEventDestination`)."""
 
     LOOKUP_TYPE = "v2.core.event_destination.ping"
     type: Literal["v2.core.event_destination.ping"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2CoreEventDestination:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2CoreEventDestination = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementAdjustmentCreatedEventNotification(EventNotification):
-    """A ``v2.money_management.adjustment.created`` notification (its related object)."""
+    """A ``v2.money_management.adjustment.created`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementAdjustment`)."""
 
     LOOKUP_TYPE = "v2.money_management.adjustment.created"
     type: Literal["v2.money_management.adjustment.created"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementAdjustment:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementAdjustment = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementFinancialAccountCreatedEventNotification(EventNotification):
-    """A ``v2.money_management.financial_account.created`` notification (its related object)."""
+    """A ``v2.money_management.financial_account.created`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementFinancialAccount`)."""
 
     LOOKUP_TYPE = "v2.money_management.financial_account.created"
     type: Literal["v2.money_management.financial_account.created"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementFinancialAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementFinancialAccount = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementFinancialAccountUpdatedEventNotification(EventNotification):
-    """A ``v2.money_management.financial_account.updated`` notification (its related object)."""
+    """A ``v2.money_management.financial_account.updated`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementFinancialAccount`)."""
 
     LOOKUP_TYPE = "v2.money_management.financial_account.updated"
     type: Literal["v2.money_management.financial_account.updated"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementFinancialAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementFinancialAccount = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementFinancialAddressActivatedEventNotification(EventNotification):
-    """A ``v2.money_management.financial_address.activated`` notification (its related object)."""
+    """A ``v2.money_management.financial_address.activated`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementFinancialAddress`)."""
 
     LOOKUP_TYPE = "v2.money_management.financial_address.activated"
     type: Literal["v2.money_management.financial_address.activated"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementFinancialAddress:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementFinancialAddress = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementFinancialAddressFailedEventNotification(EventNotification):
-    """A ``v2.money_management.financial_address.failed`` notification (its related object)."""
+    """A ``v2.money_management.financial_address.failed`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementFinancialAddress`)."""
 
     LOOKUP_TYPE = "v2.money_management.financial_address.failed"
     type: Literal["v2.money_management.financial_address.failed"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementFinancialAddress:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementFinancialAddress = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementInboundTransferAvailableEventNotification(EventNotification):
-    """A ``v2.money_management.inbound_transfer.available`` notification (its related object)."""
+    """A ``v2.money_management.inbound_transfer.available`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementInboundTransfer`)."""
 
     LOOKUP_TYPE = "v2.money_management.inbound_transfer.available"
     type: Literal["v2.money_management.inbound_transfer.available"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementInboundTransfer:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementInboundTransfer = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementInboundTransferBankDebitFailedEventNotification(EventNotification):
-    """A ``v2.money_management.inbound_transfer.bank_debit_failed`` notification (its related object)."""
+    """A ``v2.money_management.inbound_transfer.bank_debit_failed`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementInboundTransfer`)."""
 
     LOOKUP_TYPE = "v2.money_management.inbound_transfer.bank_debit_failed"
     type: Literal["v2.money_management.inbound_transfer.bank_debit_failed"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementInboundTransfer:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementInboundTransfer = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementInboundTransferBankDebitProcessingEventNotification(EventNotification):
-    """A ``v2.money_management.inbound_transfer.bank_debit_processing`` notification (its related object)."""
+    """A ``v2.money_management.inbound_transfer.bank_debit_processing`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementInboundTransfer`)."""
 
     LOOKUP_TYPE = "v2.money_management.inbound_transfer.bank_debit_processing"
     type: Literal["v2.money_management.inbound_transfer.bank_debit_processing"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementInboundTransfer:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementInboundTransfer = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementInboundTransferBankDebitQueuedEventNotification(EventNotification):
-    """A ``v2.money_management.inbound_transfer.bank_debit_queued`` notification (its related object)."""
+    """A ``v2.money_management.inbound_transfer.bank_debit_queued`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementInboundTransfer`)."""
 
     LOOKUP_TYPE = "v2.money_management.inbound_transfer.bank_debit_queued"
     type: Literal["v2.money_management.inbound_transfer.bank_debit_queued"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementInboundTransfer:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementInboundTransfer = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementInboundTransferBankDebitReturnedEventNotification(EventNotification):
-    """A ``v2.money_management.inbound_transfer.bank_debit_returned`` notification (its related object)."""
+    """A ``v2.money_management.inbound_transfer.bank_debit_returned`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementInboundTransfer`)."""
 
     LOOKUP_TYPE = "v2.money_management.inbound_transfer.bank_debit_returned"
     type: Literal["v2.money_management.inbound_transfer.bank_debit_returned"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementInboundTransfer:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementInboundTransfer = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementInboundTransferBankDebitSucceededEventNotification(EventNotification):
-    """A ``v2.money_management.inbound_transfer.bank_debit_succeeded`` notification (its related object)."""
+    """A ``v2.money_management.inbound_transfer.bank_debit_succeeded`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementInboundTransfer`)."""
 
     LOOKUP_TYPE = "v2.money_management.inbound_transfer.bank_debit_succeeded"
     type: Literal["v2.money_management.inbound_transfer.bank_debit_succeeded"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementInboundTransfer:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementInboundTransfer = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementOutboundPaymentCanceledEventNotification(EventNotification):
-    """A ``v2.money_management.outbound_payment.canceled`` notification (its related object)."""
+    """A ``v2.money_management.outbound_payment.canceled`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementOutboundPayment`)."""
 
     LOOKUP_TYPE = "v2.money_management.outbound_payment.canceled"
     type: Literal["v2.money_management.outbound_payment.canceled"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementOutboundPayment:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementOutboundPayment = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementOutboundPaymentCreatedEventNotification(EventNotification):
-    """A ``v2.money_management.outbound_payment.created`` notification (its related object)."""
+    """A ``v2.money_management.outbound_payment.created`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementOutboundPayment`)."""
 
     LOOKUP_TYPE = "v2.money_management.outbound_payment.created"
     type: Literal["v2.money_management.outbound_payment.created"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementOutboundPayment:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementOutboundPayment = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementOutboundPaymentFailedEventNotification(EventNotification):
-    """A ``v2.money_management.outbound_payment.failed`` notification (its related object)."""
+    """A ``v2.money_management.outbound_payment.failed`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementOutboundPayment`)."""
 
     LOOKUP_TYPE = "v2.money_management.outbound_payment.failed"
     type: Literal["v2.money_management.outbound_payment.failed"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementOutboundPayment:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementOutboundPayment = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementOutboundPaymentPostedEventNotification(EventNotification):
-    """A ``v2.money_management.outbound_payment.posted`` notification (its related object)."""
+    """A ``v2.money_management.outbound_payment.posted`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementOutboundPayment`)."""
 
     LOOKUP_TYPE = "v2.money_management.outbound_payment.posted"
     type: Literal["v2.money_management.outbound_payment.posted"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementOutboundPayment:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementOutboundPayment = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementOutboundPaymentReturnedEventNotification(EventNotification):
-    """A ``v2.money_management.outbound_payment.returned`` notification (its related object)."""
+    """A ``v2.money_management.outbound_payment.returned`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementOutboundPayment`)."""
 
     LOOKUP_TYPE = "v2.money_management.outbound_payment.returned"
     type: Literal["v2.money_management.outbound_payment.returned"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementOutboundPayment:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementOutboundPayment = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementOutboundPaymentUnderReviewEventNotification(EventNotification):
-    """A ``v2.money_management.outbound_payment.under_review`` notification (its related object)."""
+    """A ``v2.money_management.outbound_payment.under_review`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementOutboundPayment`)."""
 
     LOOKUP_TYPE = "v2.money_management.outbound_payment.under_review"
     type: Literal["v2.money_management.outbound_payment.under_review"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementOutboundPayment:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementOutboundPayment = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementOutboundPaymentUpdatedEventNotification(EventNotification):
-    """A ``v2.money_management.outbound_payment.updated`` notification (its related object)."""
+    """A ``v2.money_management.outbound_payment.updated`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementOutboundPayment`)."""
 
     LOOKUP_TYPE = "v2.money_management.outbound_payment.updated"
     type: Literal["v2.money_management.outbound_payment.updated"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementOutboundPayment:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementOutboundPayment = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementPayoutIntentCanceledEventNotification(EventNotification):
-    """A ``v2.money_management.payout_intent.canceled`` notification (its related object)."""
+    """A ``v2.money_management.payout_intent.canceled`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementPayoutIntent`)."""
 
     LOOKUP_TYPE = "v2.money_management.payout_intent.canceled"
     type: Literal["v2.money_management.payout_intent.canceled"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementPayoutIntent:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementPayoutIntent = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementPayoutIntentCreatedEventNotification(EventNotification):
-    """A ``v2.money_management.payout_intent.created`` notification (its related object)."""
+    """A ``v2.money_management.payout_intent.created`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementPayoutIntent`)."""
 
     LOOKUP_TYPE = "v2.money_management.payout_intent.created"
     type: Literal["v2.money_management.payout_intent.created"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementPayoutIntent:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementPayoutIntent = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementPayoutIntentPendingEventNotification(EventNotification):
-    """A ``v2.money_management.payout_intent.pending`` notification (its related object)."""
+    """A ``v2.money_management.payout_intent.pending`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementPayoutIntent`)."""
 
     LOOKUP_TYPE = "v2.money_management.payout_intent.pending"
     type: Literal["v2.money_management.payout_intent.pending"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementPayoutIntent:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementPayoutIntent = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementPayoutIntentPostedEventNotification(EventNotification):
-    """A ``v2.money_management.payout_intent.posted`` notification (its related object)."""
+    """A ``v2.money_management.payout_intent.posted`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementPayoutIntent`)."""
 
     LOOKUP_TYPE = "v2.money_management.payout_intent.posted"
     type: Literal["v2.money_management.payout_intent.posted"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementPayoutIntent:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementPayoutIntent = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementPayoutIntentProcessingEventNotification(EventNotification):
-    """A ``v2.money_management.payout_intent.processing`` notification (its related object)."""
+    """A ``v2.money_management.payout_intent.processing`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementPayoutIntent`)."""
 
     LOOKUP_TYPE = "v2.money_management.payout_intent.processing"
     type: Literal["v2.money_management.payout_intent.processing"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementPayoutIntent:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementPayoutIntent = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementPayoutIntentRequiresActionEventNotification(EventNotification):
-    """A ``v2.money_management.payout_intent.requires_action`` notification (its related object)."""
+    """A ``v2.money_management.payout_intent.requires_action`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementPayoutIntent`)."""
 
     LOOKUP_TYPE = "v2.money_management.payout_intent.requires_action"
     type: Literal["v2.money_management.payout_intent.requires_action"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementPayoutIntent:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementPayoutIntent = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementPayoutIntentUpdatedEventNotification(EventNotification):
-    """A ``v2.money_management.payout_intent.updated`` notification (its related object)."""
+    """A ``v2.money_management.payout_intent.updated`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementPayoutIntent`)."""
 
     LOOKUP_TYPE = "v2.money_management.payout_intent.updated"
     type: Literal["v2.money_management.payout_intent.updated"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementPayoutIntent:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementPayoutIntent = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementPayoutMethodCreatedEventNotification(EventNotification):
-    """A ``v2.money_management.payout_method.created`` notification (its related object)."""
+    """A ``v2.money_management.payout_method.created`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementPayoutMethod`)."""
 
     LOOKUP_TYPE = "v2.money_management.payout_method.created"
     type: Literal["v2.money_management.payout_method.created"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementPayoutMethod:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementPayoutMethod = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementPayoutMethodUpdatedEventNotification(EventNotification):
-    """A ``v2.money_management.payout_method.updated`` notification (its related object)."""
+    """A ``v2.money_management.payout_method.updated`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementPayoutMethod`)."""
 
     LOOKUP_TYPE = "v2.money_management.payout_method.updated"
     type: Literal["v2.money_management.payout_method.updated"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementPayoutMethod:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementPayoutMethod = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementReceivedCreditAvailableEventNotification(EventNotification):
-    """A ``v2.money_management.received_credit.available`` notification (its related object)."""
+    """A ``v2.money_management.received_credit.available`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementReceivedCredit`)."""
 
     LOOKUP_TYPE = "v2.money_management.received_credit.available"
     type: Literal["v2.money_management.received_credit.available"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementReceivedCredit:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementReceivedCredit = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementReceivedCreditFailedEventNotification(EventNotification):
-    """A ``v2.money_management.received_credit.failed`` notification (its related object)."""
+    """A ``v2.money_management.received_credit.failed`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementReceivedCredit`)."""
 
     LOOKUP_TYPE = "v2.money_management.received_credit.failed"
     type: Literal["v2.money_management.received_credit.failed"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementReceivedCredit:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementReceivedCredit = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementReceivedCreditReturnedEventNotification(EventNotification):
-    """A ``v2.money_management.received_credit.returned`` notification (its related object)."""
+    """A ``v2.money_management.received_credit.returned`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementReceivedCredit`)."""
 
     LOOKUP_TYPE = "v2.money_management.received_credit.returned"
     type: Literal["v2.money_management.received_credit.returned"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementReceivedCredit:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementReceivedCredit = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementReceivedCreditSucceededEventNotification(EventNotification):
-    """A ``v2.money_management.received_credit.succeeded`` notification (its related object)."""
+    """A ``v2.money_management.received_credit.succeeded`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementReceivedCredit`)."""
 
     LOOKUP_TYPE = "v2.money_management.received_credit.succeeded"
     type: Literal["v2.money_management.received_credit.succeeded"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementReceivedCredit:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementReceivedCredit = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementRecipientVerificationCreatedEventNotification(EventNotification):
-    """A ``v2.money_management.recipient_verification.created`` notification (its related object)."""
+    """A ``v2.money_management.recipient_verification.created`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementRecipientVerification`)."""
 
     LOOKUP_TYPE = "v2.money_management.recipient_verification.created"
     type: Literal["v2.money_management.recipient_verification.created"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementRecipientVerification:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementRecipientVerification = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementRecipientVerificationUpdatedEventNotification(EventNotification):
-    """A ``v2.money_management.recipient_verification.updated`` notification (its related object)."""
+    """A ``v2.money_management.recipient_verification.updated`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementRecipientVerification`)."""
 
     LOOKUP_TYPE = "v2.money_management.recipient_verification.updated"
     type: Literal["v2.money_management.recipient_verification.updated"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementRecipientVerification:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementRecipientVerification = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementTransactionCreatedEventNotification(EventNotification):
-    """A ``v2.money_management.transaction.created`` notification (its related object)."""
+    """A ``v2.money_management.transaction.created`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementTransaction`)."""
 
     LOOKUP_TYPE = "v2.money_management.transaction.created"
     type: Literal["v2.money_management.transaction.created"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementTransaction:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementTransaction = await self._fetch_related()
         return result
 
 
 class V2MoneyManagementTransactionUpdatedEventNotification(EventNotification):
-    """A ``v2.money_management.transaction.updated`` notification (its related object)."""
+    """A ``v2.money_management.transaction.updated`` notification (related object:
+    :class:`~atom_stripe.models.V2MoneyManagementTransaction`)."""
 
     LOOKUP_TYPE = "v2.money_management.transaction.updated"
     type: Literal["v2.money_management.transaction.updated"]
     related_object: RelatedObject
 
-    async def fetch_related_object(self) -> StripeObject:
+    async def fetch_related_object(self) -> V2MoneyManagementTransaction:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
-        result: StripeObject = await self._fetch_related()
+        result: V2MoneyManagementTransaction = await self._fetch_related()
         return result
 
 
