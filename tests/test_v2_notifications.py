@@ -197,3 +197,21 @@ async def test_the_context_replaces_the_clients_connected_account(
     first, second = (call.request.headers for call in route.calls)
     assert first["Stripe-Context"] == "acct_1Nv0FGQ9RKHgCVdK" and "Stripe-Account" not in first
     assert second["Stripe-Account"] == "acct_1Platform" and "Stripe-Context" not in second
+
+
+async def test_a_v2_related_object_parses_into_its_v2_model(api: respx.MockRouter) -> None:
+    from atom_stripe.models import V2CoreAccount
+
+    account = {"id": "acct_1Nv0", "object": "v2.core.account", "created": "2026-11-30T06:20:52.246Z", "livemode": False}
+    route = api.get("/v2/core/accounts/acct_1Nv0").mock(return_value=httpx.Response(200, json=account))
+    async with AsyncStripeClient(KEY) as client:
+        notification = client.parse_event_notification_without_verification(
+            _payload(
+                "v2.core.account.updated",
+                related_object={"id": "acct_1Nv0", "type": "v2.core.account", "url": "/v2/core/accounts/acct_1Nv0"},
+            )
+        )
+        assert type(notification).__name__ == "V2CoreAccountUpdatedEventNotification"
+        related = await notification.fetch_related_object()  # type: ignore[attr-defined]
+    assert isinstance(related, V2CoreAccount) and related.id == "acct_1Nv0"
+    assert route.calls.last.request.headers["Stripe-Context"] == "acct_1Nv0FGQ9RKHgCVdK"

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 from ._errors import APIResponseError, SignatureVerificationError, StripeUsageError, StripeValueError
+from ._generated.models.v2_core_event import V2CoreEvent, V2CoreEventReason
 from ._models import StripeObject
 from ._request import Requester, Settings
 
@@ -54,36 +55,12 @@ class RelatedSingletonObject(BaseModel):
     url: str
 
 
-class ReasonRequest(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+class V2Event(V2CoreEvent):
+    """A v2 event as ``GET /v2/core/events/{id}`` returns it: the generated ``V2CoreEvent`` with
+    what a typed event adds, its ``related_object`` and ``data``."""
 
-    id: str
-    idempotency_key: str | None = None
-
-
-class Reason(BaseModel):
-    """Why the event happened: an API request (its id and idempotency key), or something else."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-    type: str
-    request: ReasonRequest | None = None
-
-
-class V2Event(StripeObject):
-    """A v2 event as ``GET /v2/core/events/{id}`` returns it: the notification's fields plus ``data``."""
-
-    id: str
-    object: str = "v2.core.event"
-    type: str
-    created: datetime
-    livemode: bool = False
-    context: str | None = None
-    reason: Reason | None = None
     related_object: RelatedObject | RelatedSingletonObject | None = None
     data: StripeObject | None = None
-    changes: StripeObject | None = None
-    snapshot_event: str | None = None
 
 
 class EventNotification(BaseModel):
@@ -100,7 +77,7 @@ class EventNotification(BaseModel):
     created: datetime
     livemode: bool = False
     context: str | None = None
-    reason: Reason | None = None
+    reason: V2CoreEventReason | None = None
 
     _requester: Requester | None = PrivateAttr(default=None)
 
@@ -139,10 +116,7 @@ class EventNotification(BaseModel):
             )
         if not isinstance(path, str) or not _API_PATH.fullmatch(path) or "/../" in path + "/" or "/./" in path + "/":
             raise StripeValueError("related_object.url", "is not an API path such as '/v1/billing/meters/mtr_123'")
-        headers = {"Stripe-Request-Trigger": f"event={self.id}"}
-        if self.context:
-            headers["Stripe-Context"] = self.context
-        return _with_headers(requester, headers)
+        return _with_headers(requester, {"Stripe-Request-Trigger": f"event={self.id}"}, self.context)
 
 
 class UnknownEventNotification(EventNotification):
@@ -162,8 +136,8 @@ def _template(path: str) -> str:
 
 
 # -- the request with extra headers -------------------------------------------------------
-# Stripe-Context and Stripe-Request-Trigger ride on a copy of the client's settings, through the
-# one pipeline (retries, hooks, stats); the pipeline itself knows only Stripe-Account.
+# Stripe-Request-Trigger (stripe-python sends it on these reads) rides on a copy of the client's
+# settings, through the one pipeline (retries, hooks, stats), as does the notification's context.
 
 
 @dataclass(frozen=True)
@@ -175,11 +149,12 @@ class _HeaderSettings(Settings):
         object.__setattr__(self, "headers", {**self.headers, **self.extra_headers})
 
 
-def _with_headers(requester: Requester, headers: Mapping[str, str]) -> Requester:
+def _with_headers(requester: Requester, headers: Mapping[str, str], context: str | None) -> Requester:
     settings = requester.settings
     values = {f.name: getattr(settings, f.name) for f in fields(Settings) if f.init}
-    if "Stripe-Context" in headers:
-        values["stripe_account"] = None  # the context names the account (v2's successor of Stripe-Account)
+    if context:
+        # The context names the account (v2's successor of Stripe-Account): not both.
+        values.update(stripe_context=context, stripe_account=None)
     return Requester(
         requester.http,
         _HeaderSettings(**values, extra_headers=dict(headers)),
