@@ -37,7 +37,6 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from secrets import token_hex
 from types import TracebackType
-from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup
@@ -56,7 +55,6 @@ from ._errors import (
 )
 from ._request import Requester
 
-SESSION_PATH = "/v2/billing/meter_event_session"
 STREAM_PATH = "/v2/billing/meter_event_stream"
 #: Stripe's limit per meter event stream request.
 MAX_BATCH = 100
@@ -314,21 +312,14 @@ class MeterEventStreamWriter:
         async with self._lock:
             if self._token is not None and time.time() < self._expires - RENEW_MARGIN:
                 return self._token
-            from ._raw import raw_request
+            from ._generated.services.v2_billing_meter_event_session import V2BillingMeterEventSessionService
 
-            session: Any = await raw_request(
-                self._requester,
-                "POST",
-                SESSION_PATH,
-                params={},
-                cast_to=None,
-                idempotency_key=None,
-                stripe_account=None,
-            )
-            secret = getattr(session, "authentication_token", None)
+            session = await V2BillingMeterEventSessionService(self._requester).create()
+            secret = session.authentication_token
             if not isinstance(secret, str) or not secret:
                 raise MeterEventStreamError("The meter event session has no authentication_token.")
-            self._expires = _expiry(getattr(session, "expires_at", None))
+            expires = session.expires_at
+            self._expires = expires.timestamp() if isinstance(expires, datetime) else time.time() + _SESSION_LIFETIME
             self._token = self._requester.evolve(api_key=secret)
             self.sessions += 1
             return self._token
@@ -339,15 +330,3 @@ def _rfc3339(when: datetime) -> str:
 
 
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-
-
-def _expiry(value: object) -> float:
-    """A session's ``expires_at`` (RFC 3339) as a Unix time; 15 minutes from now when unreadable."""
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            pass
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    return time.time() + _SESSION_LIFETIME
