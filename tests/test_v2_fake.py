@@ -7,13 +7,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from atom_stripe.models._references import model_class
 
 from atom_stripe import AsyncStripeClient, AuthenticationError, NotFoundError
 from atom_stripe._errors import TemporarySessionExpiredError
 from atom_stripe._generated.endpoints import ENDPOINTS
 from atom_stripe._generated.models import OBJECTS
 from atom_stripe._pagination import V2Page
+from atom_stripe.models._references import model_class
 from atom_stripe.testing import FakeStripe
 
 from .standin import sample_params

@@ -17,7 +17,6 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 import respx
-from atom_stripe.models._references import model_class
 from typing_extensions import is_typeddict
 
 from atom_stripe import AsyncStripeClient
@@ -25,6 +24,7 @@ from atom_stripe._endpoint import Endpoint, find_endpoint
 from atom_stripe._generated.endpoints import ENDPOINTS
 from atom_stripe._generated.models import OBJECTS
 from atom_stripe._pagination import V2Page
+from atom_stripe.models._references import model_class
 
 from .helpers import KEY, ROOT
 from .standin import misfits, sample_params, stripe_hints, unflatten

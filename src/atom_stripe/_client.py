@@ -32,7 +32,11 @@ from ._validation import (
 from .models._base import StripeObject as _StripeObject  # noqa: F401  (pydantic's model machinery: every response and event is parsed into a model)
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ._health import HealthStatus
+    from ._meter_stream import MeterEventStreamWriter
+    from ._thin_events import EventNotification
     from .models._base import StripeObject
 
 M = TypeVar("M")
@@ -124,6 +128,7 @@ class AsyncStripeClient(Namespaces):
 
     @property
     def meter_events_base_url(self) -> str:
+        """The host the meter event stream writer sends batches to."""
         return self._requester.settings.meter_events_base_url
 
     @property
@@ -273,6 +278,47 @@ class AsyncStripeClient(Namespaces):
             stripe_account=stripe_account,
         )
         return result
+
+    def parse_event_notification(
+        self,
+        payload: bytes | str,
+        sig_header: str | None,
+        secret: str | Sequence[str],
+        *,
+        tolerance: float | None = 300,
+    ) -> EventNotification:
+        """Verify an event destination's delivery (as for v1 webhooks) and parse the thin event
+        into its notification class (stripe-python's names; ``UnknownEventNotification`` for a
+        type this release lacks). Its ``fetch_event()`` and ``fetch_related_object()`` use this client.
+
+        Raises :class:`~atom_stripe.SignatureVerificationError` when the signature or payload is bad.
+        """
+        from ._thin_events import verify_and_parse
+
+        return verify_and_parse(payload, sig_header, secret, self._requester, tolerance=tolerance)
+
+    def parse_event_notification_without_verification(self, payload: bytes | str) -> EventNotification:
+        """Parse a thin event already verified or from a trusted source (a queue, a test), unchecked."""
+        from ._thin_events import parse_notification
+
+        return parse_notification(payload, self._requester)
+
+    def meter_event_stream_writer(
+        self, *, batch_size: int = 100, max_pending: int = 10_000, concurrency: int = 4, max_attempts: int = 8
+    ) -> MeterEventStreamWriter:
+        """A writer that sends meter events in batches on the high-throughput stream
+        (``async with client.meter_event_stream_writer() as w: await w.send(...)``); see
+        :class:`~atom_stripe._meter_stream.MeterEventStreamWriter`."""
+        from ._meter_stream import MeterEventStreamWriter
+
+        return MeterEventStreamWriter(
+            self._requester,
+            self._requester.settings.meter_events_base_url,
+            batch_size=batch_size,
+            max_pending=max_pending,
+            concurrency=concurrency,
+            max_attempts=max_attempts,
+        )
 
     async def health(self) -> HealthStatus:
         """Check the API: one cheap read (``GET /v1/balance``). Never raises for API trouble."""

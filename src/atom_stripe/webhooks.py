@@ -9,10 +9,10 @@ any may match. Only ``v1`` signatures count (``v0`` is a test-mode decoy). When 
 matches, the message says what usually went wrong (a secret that is not a ``whsec_``, a
 body that was parsed and re-serialized, a clock that is off), never the secret itself.
 
-v2 "thin" events (``"object": "v2.core.event"``) are refused by
-:func:`construct_event` with a clear message: they carry no snapshot to parse, and
-atom_stripe speaks API v1 only. Verify them with :func:`verify_header` and fetch
-the event they point to yourself.
+v2 "thin" events (``"object": "v2.core.event"``, from event destinations) are refused by
+:func:`construct_event` with a clear message: they carry no snapshot to parse. Parse them
+with ``client.parse_event_notification()`` (the same signature check), or route them with
+:class:`NotificationRouter`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from secrets import token_hex
-from typing import Any, Literal, Protocol, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, overload
 
 import anyio
 from pydantic import ValidationError
@@ -58,6 +58,33 @@ from .models.event import (
     parse_event,
 )
 
+if TYPE_CHECKING:
+    from ._client import AsyncStripeClient
+    from ._generated.notifications import *  # noqa: F403
+    from ._thin_events import EventNotification as EventNotification
+    from ._thin_events import RelatedObject as RelatedObject
+    from ._thin_events import RelatedSingletonObject as RelatedSingletonObject
+    from ._thin_events import UnknownEventNotification as UnknownEventNotification
+    from ._thin_events import V2Event as V2Event
+
+#: Thin event names, loaded on first use (they bring the HTTP machinery; webhooks alone does not).
+_THIN = {"EventNotification", "RelatedObject", "RelatedSingletonObject", "UnknownEventNotification", "V2Event"}
+
+
+def __getattr__(name: str) -> Any:
+    """``EventNotification``, ``V2Event``... and every generated ``*EventNotification`` class."""
+    if name in _THIN:
+        from . import _thin_events
+
+        return getattr(_thin_events, name)
+    if name.endswith("EventNotification") and name[:1] == "V":
+        from ._generated import notifications
+
+        if hasattr(notifications, name):
+            return getattr(notifications, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 logger = logging.getLogger("atom_stripe")
 
 DEFAULT_TOLERANCE = 300
@@ -78,6 +105,7 @@ __all__ = [
     "EventStoreError",
     "ExtendableEventStore",
     "InMemoryEventStore",
+    "NotificationRouter",
     "SignatureVerificationError",
     "WebhookBodyError",
     "WebhookResult",
@@ -269,7 +297,7 @@ def construct_event(
     if data.get("object") == "v2.core.event":
         raise SignatureVerificationError(
             "This is a v2 thin event (object 'v2.core.event'); construct_event parses v1 snapshot events. "
-            "Use verify_header() and fetch the event it names."
+            "Parse it with client.parse_event_notification() or route it with a NotificationRouter."
         )
     if data.get("object") != "event":
         raise SignatureVerificationError("The payload verifies but is not an event object.")
@@ -578,11 +606,11 @@ class WebhookRouter:
             return WebhookResult(500, error=exc if isinstance(exc, StripeError) else StripeError(str(why)))
         signature = _header(headers, SIGNATURE_HEADER)
         try:
-            event = construct_event(body, signature, secret, tolerance=self.tolerance)
+            event, account = self._verify(body, signature, secret)
         except SignatureVerificationError as exc:
             logger.warning("webhook refused: %s", exc)
             return WebhookResult(400, error=exc)
-        key = self.claim_key(event.id, event.account if isinstance(event.account, str) else None)
+        key = self.claim_key(event.id, account)
         try:
             claim = await self.store.claim(key)
         except EventStoreError as exc:
@@ -608,6 +636,11 @@ class WebhookRouter:
             # Handled, but not remembered: a redelivery may run the handlers again.
             logger.warning("webhook event %s handled but not recorded: %s", event.id, exc)
         return WebhookResult(200, event=event, handled=len(handlers))
+
+    def _verify(self, body: bytes | str, signature: str | None, secret: list[str]) -> tuple[Any, str | None]:
+        """The verified event and the account it happened on (part of its dedup key)."""
+        event = construct_event(body, signature, secret, tolerance=self.tolerance)
+        return event, event.account if isinstance(event.account, str) else None
 
     async def _run(self, event: BaseEvent, handlers: list[AnyHandler], key: str, claim: Claim) -> None:
         """Run the handlers, renewing an expiring claim meanwhile so no other delivery takes it."""
@@ -691,6 +724,57 @@ class WebhookRouter:
             await _respond(send, result.status_code, result.body)
 
         return app
+
+
+class NotificationRouter(WebhookRouter):
+    """A :class:`WebhookRouter` for an event destination's thin events (``v2.core.event``).
+
+    ::
+
+        router = NotificationRouter("whsec_...", client=stripe, store=RedisEventStore(...))
+
+        @router.on("v1.billing.meter.error_report_triggered")
+        async def meter_errors(notification: V1BillingMeterErrorReportTriggeredEventNotification) -> None:
+            event = await notification.fetch_event()
+
+    The same answers, signature check, event stores (deduplication per endpoint and per
+    ``context``, the account the event happened on) and ASGI app as :class:`WebhookRouter`;
+    handlers get the notification class of the type (see ``client.parse_event_notification``),
+    whose ``fetch_event()`` and ``fetch_related_object()`` use ``client``. A v1 snapshot event
+    sent here is refused (400): snapshot and thin payloads go to separate endpoints.
+    """
+
+    def __init__(
+        self,
+        secret: SecretSource,
+        *,
+        client: AsyncStripeClient | None = None,
+        tolerance: float | None = DEFAULT_TOLERANCE,
+        store: EventStore | None = None,
+        endpoint: str | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+    ) -> None:
+        super().__init__(secret, tolerance=tolerance, store=store, endpoint=endpoint, max_body=max_body)
+        from ._client import AsyncStripeClient
+
+        if client is not None and not isinstance(client, AsyncStripeClient):
+            raise StripeValueError("client", "must be an AsyncStripeClient (its notifications fetch through it)")
+        self.client = client
+
+    def __repr__(self) -> str:
+        return f"NotificationRouter(types={sorted(self._handlers)!r})"
+
+    def _verify(self, body: bytes | str, signature: str | None, secret: list[str]) -> tuple[Any, str | None]:
+        from ._thin_events import verify_and_parse
+
+        requester = self.client._requester if self.client is not None else None
+        notification = verify_and_parse(body, signature, secret, requester, tolerance=self.tolerance)
+        if not _is_name(notification.id):
+            raise SignatureVerificationError("The event verifies but has no usable id (a string such as 'evt_...').")
+        context = notification.context
+        if context is not None and not _is_name(context):
+            raise SignatureVerificationError("The event's context is not an account id or path.")
+        return notification, context
 
 
 async def _dispatch(event: BaseEvent, handlers: list[AnyHandler]) -> None:

@@ -11,6 +11,7 @@ import stripe
 from .docs import render_reference
 from .models import ModelWriter, examples_by_object, render_fixture_model, render_model_index
 from .names import BANNER, FIXTURES, ROOT, STRIPE_VERSION, model_module, model_name
+from .notifications import render_notifications
 from .output import format_files, write
 from .params import params_module, read_params, render_params
 from .services import Rendered, render_service
@@ -99,6 +100,7 @@ def generate() -> dict[str, str]:
         f'{BANNER}\n"""Everything generated from stripe-python {STRIPE_VERSION}: the table of endpoints, '
         'params, models, namespaces."""\n\nSTRIPE_PYTHON_VERSION = "' + STRIPE_VERSION + '"\n'
     )
+    files["notifications.py"] = render_notifications(set(model_names))
     out = {f"src/atom_stripe/_generated/{rel}": text for rel, text in files.items()}
     out["docs/namespaces.md"] = docs
     return format_files(out)

@@ -74,7 +74,7 @@ from .._throttle import RateLimiterError, RateLimiterUnavailableError
 from ..models import Account, Balance, Subscription
 from ..models._base import is_secret_name
 from ..types import check_params
-from ..webhooks import WebhookRouter
+from ..webhooks import NotificationRouter, WebhookRouter
 
 __all__ = ["create_stripe_router", "error_response", "install_error_handlers"]
 
@@ -466,10 +466,13 @@ def create_stripe_router(
     prefix: str = "/stripe",
     webhook_secret: str | Sequence[str] | None = None,
     webhook_router: WebhookRouter | None = None,
+    notification_router: NotificationRouter | None = None,
 ) -> APIRouter:
     """The ``/stripe`` endpoints over the client that ``get_client`` (a FastAPI dependency) supplies.
 
-    Give ``webhook_secret`` (or a ready ``webhook_router``) to also mount ``POST /stripe/webhooks``.
+    Give ``webhook_secret`` (or a ready ``webhook_router``) to also mount ``POST /stripe/webhooks``
+    for snapshot events, and a ``notification_router`` to mount ``POST /stripe/thin-events`` for
+    an event destination's thin events: each payload kind on its own path (and its own secret).
     """
     router = APIRouter(prefix=prefix, tags=["stripe"], responses=ERRORS)
     Client = Annotated[AsyncStripeClient, Depends(get_client)]
@@ -618,15 +621,24 @@ def create_stripe_router(
         else (WebhookRouter(webhook_secret) if webhook_secret is not None else None)
     )
     if hooks is not None:
-        receiver = hooks
-
-        @router.post("/webhooks", include_in_schema=True, response_model=dict[str, Any])
-        async def webhooks(request: Request) -> JSONResponse:
-            # The router reads the body itself, as its asgi_app() does: at most its max_body
-            # bytes (413 beyond, unread), before anything is verified.
-            result = await receiver.handle_request(request.receive, request.headers.items())
-            return JSONResponse(result.body, status_code=result.status_code)
-
-        router.webhook_router = receiver  # type: ignore[attr-defined]
+        _receive(router, "/webhooks", "webhooks", hooks)
+        router.webhook_router = hooks  # type: ignore[attr-defined]
+    if notification_router is not None:
+        if not isinstance(notification_router, NotificationRouter):
+            raise StripeValueError("notification_router", "must be an atom_stripe.webhooks.NotificationRouter")
+        _receive(router, "/thin-events", "thin_events", notification_router)
+        router.notification_router = notification_router  # type: ignore[attr-defined]
 
     return router
+
+
+def _receive(router: APIRouter, path: str, name: str, receiver: WebhookRouter) -> None:
+    """``POST path``: Stripe's deliveries, answered by ``receiver``."""
+
+    async def deliveries(request: Request) -> JSONResponse:
+        # The router reads the body itself, as its asgi_app() does: at most its max_body
+        # bytes (413 beyond, unread), before anything is verified.
+        result = await receiver.handle_request(request.receive, request.headers.items())
+        return JSONResponse(result.body, status_code=result.status_code)
+
+    router.add_api_route(path, deliveries, methods=["POST"], name=name, response_model=dict[str, Any])

@@ -1,0 +1,233 @@
+"""Thin events: the event notifications an event destination delivers, and what they point to.
+
+A thin event (``"object": "v2.core.event"``) carries no snapshot: its ``type``, its
+``related_object`` (``id``, ``type``, ``url``) and the ``context`` (the account it happened
+on). ``fetch_event()`` reads the full event (``GET /v2/core/events/{id}``, with its ``data``)
+and ``fetch_related_object()`` reads the object as it is now, both with the notification's
+``context`` as ``Stripe-Context``, as stripe-python does.
+https://docs.stripe.com/event-destinations#thin-payload
+https://docs.stripe.com/event-destinations#fetch-data
+
+One class per event type is generated (``atom_stripe._generated.notifications``, stripe-python's
+names); a type this release does not know parses to :class:`UnknownEventNotification`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from functools import cache
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
+
+from ._errors import APIResponseError, SignatureVerificationError, StripeUsageError, StripeValueError
+from ._generated.models.v2_core_event import V2CoreEvent, V2CoreEventReason
+from ._request import Requester, Settings
+from .models._base import StripeObject
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+#: A related object's ``url`` and an event id: an API path, no query, escapes or dot segments.
+_API_PATH = re.compile(r"/v[12](/[A-Za-z0-9_.\-~:@!$&'()*+,;=]+)+")
+_EVENT_ID = re.compile(r"[A-Za-z0-9_\-]{1,255}")
+
+
+class RelatedObject(BaseModel):
+    """The object an event is about: read it now with ``fetch_related_object()``."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    id: str
+    type: str
+    url: str
+
+
+class RelatedSingletonObject(BaseModel):
+    """A related object without an id (an account's settings, a balance): one per account."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    type: str
+    url: str
+
+
+class V2Event(V2CoreEvent):
+    """A v2 event as ``GET /v2/core/events/{id}`` returns it: the generated ``V2CoreEvent`` with
+    what a typed event adds, its ``related_object`` and ``data``."""
+
+    related_object: RelatedObject | RelatedSingletonObject | None = None
+    data: StripeObject | None = None
+
+
+class EventNotification(BaseModel):
+    """What an event destination POSTs: a thin event. Subclasses (one per type) are generated."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
+
+    #: The event type this class is for (``None`` on :class:`UnknownEventNotification`).
+    LOOKUP_TYPE: ClassVar[str | None] = None
+
+    id: str
+    object: str = "v2.core.event"
+    type: str
+    created: datetime
+    livemode: bool = False
+    context: str | None = None
+    reason: V2CoreEventReason | None = None
+
+    _requester: Requester | None = PrivateAttr(default=None)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(id={self.id!r}, type={self.type!r}, context={self.context!r})"
+
+    async def fetch_event(self) -> V2Event:
+        """The full event (``GET /v2/core/events/{id}``), with ``data``."""
+        if not _EVENT_ID.fullmatch(self.id):
+            raise StripeValueError("id", "is not an event id that can be put in a URL")
+        path = f"/v2/core/events/{self.id}"
+        requester = self._requester_for(path)
+        answer: V2Event = await requester.request("GET", path, V2Event, template="/v2/core/events/{id}")
+        return answer
+
+    async def _fetch_related(self) -> Any:
+        related = getattr(self, "related_object", None)
+        if related is None:
+            return None
+        from .models._references import parse_object
+
+        path = related.url
+        response = await self._requester_for(path).send("GET", path, template=_template(path))
+        try:
+            data = json.loads(response.content)
+        except (ValueError, RecursionError):
+            raise APIResponseError(f"GET {_template(path)}: the answer is not JSON.", response=response) from None
+        return parse_object(data)
+
+    def _requester_for(self, path: str) -> Requester:
+        """The client's requester with this notification's headers, once ``path`` is checked."""
+        requester = self._requester
+        if requester is None:
+            raise StripeUsageError(
+                "This notification was built without a client: parse it with client.parse_event_notification()."
+            )
+        if not isinstance(path, str) or not _API_PATH.fullmatch(path) or "/../" in path + "/" or "/./" in path + "/":
+            raise StripeValueError("related_object.url", "is not an API path such as '/v1/billing/meters/mtr_123'")
+        return _with_headers(requester, {"Stripe-Request-Trigger": f"event={self.id}"}, self.context)
+
+
+class UnknownEventNotification(EventNotification):
+    """A notification of a type this release has no class for; its related object, if any, is generic."""
+
+    related_object: RelatedObject | RelatedSingletonObject | None = None
+
+    async def fetch_related_object(self) -> StripeObject | None:
+        """The related object as it is now (``None`` when the event names none)."""
+        result: StripeObject | None = await self._fetch_related()
+        return result
+
+
+def _template(path: str) -> str:
+    """The path with its ids replaced, so stats and hooks group calls by endpoint."""
+    return "/".join("{id}" if any(c.isdigit() for c in p) and p[:2] not in ("v1", "v2") else p for p in path.split("/"))
+
+
+# -- the request with extra headers -------------------------------------------------------
+# Stripe-Request-Trigger (stripe-python sends it on these reads) rides on a copy of the client's
+# settings, through the one pipeline (retries, hooks, stats), as does the notification's context.
+
+
+@dataclass(frozen=True)
+class _HeaderSettings(Settings):
+    extra_headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "headers", {**self.headers, **self.extra_headers})
+
+
+def _with_headers(requester: Requester, headers: Mapping[str, str], context: str | None) -> Requester:
+    settings = requester.settings
+    values = {f.name: getattr(settings, f.name) for f in fields(Settings) if f.init}
+    if context:
+        # The context names the account (v2's successor of Stripe-Account): not both.
+        values.update(stripe_context=context, stripe_account=None)
+    return Requester(
+        requester.http,
+        _HeaderSettings(**values, extra_headers=dict(headers)),
+        requester.throttle,
+        transport=requester.transport,
+        hooks=requester.hooks,
+        stats=requester.stats,
+    )
+
+
+# -- parsing --------------------------------------------------------------------------------
+
+
+@cache
+def _classes() -> Mapping[str, type[EventNotification]]:
+    from ._generated.notifications import NOTIFICATIONS
+
+    return NOTIFICATIONS
+
+
+def notification_class(event_type: str) -> type[EventNotification]:
+    """The class for an event type (:class:`UnknownEventNotification` when this release lacks one)."""
+    return _classes().get(event_type, UnknownEventNotification)
+
+
+def parse_notification(payload: bytes | str | Mapping[str, Any], requester: Requester | None) -> EventNotification:
+    """A verified (or trusted) payload parsed into its notification class.
+
+    A v1 snapshot event (``"object": "event"``) is refused with a pointer to
+    :func:`~atom_stripe.webhooks.construct_event`; anything that is not a thin event is refused.
+    Every refusal is a :class:`SignatureVerificationError`, as for v1 webhooks.
+    """
+    if isinstance(payload, (bytes, str)):
+        try:
+            data = json.loads(payload)
+        except (ValueError, RecursionError):
+            raise SignatureVerificationError("The payload is not JSON.") from None
+    else:
+        data = payload
+    if not isinstance(data, dict):
+        raise SignatureVerificationError("The payload is not an event notification object.")
+    kind = data.get("object")
+    if kind == "event":
+        raise SignatureVerificationError(
+            "This is a v1 snapshot event (object 'event'): parse it with construct_event() or a WebhookRouter."
+        )
+    if kind is not None and kind != "v2.core.event":
+        raise SignatureVerificationError(f"Unexpected object {kind!r}: an event notification is 'v2.core.event'.")
+    event_type = data.get("type")
+    event_id = data.get("id")
+    if not isinstance(event_type, str) or not isinstance(event_id, str) or not event_id:
+        raise SignatureVerificationError("The event notification has no usable id or type.")
+    cls = notification_class(event_type)
+    try:
+        notification = cls.model_validate(data)
+    except ValidationError as exc:
+        raise SignatureVerificationError(
+            f"The event notification does not parse: {exc.error_count()} error(s)."
+        ) from None
+    notification._requester = requester
+    return notification
+
+
+def verify_and_parse(
+    payload: bytes | str,
+    sig_header: str | None,
+    secret: str | Sequence[str],
+    requester: Requester | None,
+    *,
+    tolerance: float | None,
+) -> EventNotification:
+    """Check the signature as for v1 webhooks (one verifier), then parse."""
+    from .webhooks import verify_header
+
+    verify_header(payload, sig_header, secret, tolerance=tolerance)
+    return parse_notification(payload, requester)
