@@ -262,3 +262,40 @@ async def test_what_the_fake_does_not_move_is_refused(stripe_client: AsyncStripe
             transfer_data={"destination": a.stripe_account, "amount": 800},
         )
     assert info.value.code == "fake_not_simulated"
+
+
+async def test_direct_payment_intent_and_a_partly_captured_destination_charge(stripe_client: AsyncStripeClient) -> None:
+    a = await connected(stripe_client)
+    assert a.stripe_account is not None
+    direct = await a.payment_intents.create(
+        amount=2000, currency="usd", payment_method="pm_card_visa", confirm=True, application_fee_amount=200
+    )
+    charge = await a.charges.retrieve(str(direct.latest_charge))
+    assert (await stripe_client.application_fees.retrieve(str(charge.application_fee))).amount == 200
+    assert await available(a) == 2000 - stripe_fee(2000) - 200
+
+    held = await stripe_client.payment_intents.create(
+        amount=10000,
+        currency="usd",
+        payment_method="pm_card_visa",
+        confirm=True,
+        capture_method="manual",
+        application_fee_amount=1000,
+        transfer_data={"destination": a.stripe_account},
+    )
+    held_charge = await stripe_client.charges.retrieve(str(held.latest_charge))
+    assert held_charge.transfer is None  # nothing moves before the capture
+    await stripe_client.payment_intents.capture(held.id, amount_to_capture=6000)
+    held_charge = await stripe_client.charges.retrieve(held_charge.id)
+    transfer = await stripe_client.transfers.retrieve(str(held_charge.transfer))
+    assert transfer.amount == 6000
+    assert await available(a) == 2000 - stripe_fee(2000) - 200 + 6000 - 1000
+    assert await available(stripe_client) == 200 + 6000 - stripe_fee(6000) - 6000 + 1000
+    with pytest.raises(InvalidRequestError) as info:
+        await stripe_client.charges.create(
+            amount=1000,
+            currency="usd",
+            source="tok_visa",
+            transfer_data={"destination": a.stripe_account, "amount": 1001},
+        )
+    assert info.value.param == "transfer_data[amount]"
