@@ -235,7 +235,9 @@ def update_customer(ctx: Ctx) -> dict[str, Any]:
 def balance_transaction(ctx: Ctx, source: dict[str, Any], amount: int, kind: str) -> dict[str, Any]:
     """A charge's or refund's balance transaction (a charge pays Stripe's fee, and a direct charge
     on a connected account its application fee)."""
-    fees = {"stripe_fee": fee(amount), "application_fee": connect.direct_fee(ctx, source)} if kind == "charge" else {}
+    # The fee is capped at what is captured, as ``connect.captured`` caps the application fee.
+    direct = min(connect.direct_fee(ctx, source), amount)
+    fees = {"stripe_fee": fee(amount), "application_fee": direct} if kind == "charge" else {}
     return connect.ledger(ctx, source, amount, kind, fees)
 
 
