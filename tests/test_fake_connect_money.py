@@ -299,3 +299,21 @@ async def test_direct_payment_intent_and_a_partly_captured_destination_charge(st
             transfer_data={"destination": a.stripe_account, "amount": 1001},
         )
     assert info.value.param == "transfer_data[amount]"
+
+
+async def test_a_direct_charge_pays_no_more_fee_than_is_captured(stripe_client: AsyncStripeClient) -> None:
+    a = await connected(stripe_client)
+    held = await a.payment_intents.create(
+        amount=2000,
+        currency="usd",
+        payment_method="pm_card_visa",
+        confirm=True,
+        capture_method="manual",
+        application_fee_amount=1500,
+    )
+    await a.payment_intents.capture(held.id, amount_to_capture=1000)
+    charge = await a.charges.retrieve(str(held.latest_charge))
+    bt = await a.balance_transactions.retrieve(str(charge.balance_transaction))
+    assert (bt.amount, bt.fee) == (1000, stripe_fee(1000) + 1000)
+    assert (await stripe_client.application_fees.retrieve(str(charge.application_fee))).amount == 1000
+    assert await available(a) + await available(stripe_client) == 1000 - stripe_fee(1000)
