@@ -64,8 +64,7 @@ async def test_a_customers_answer_to_3ds_makes_automatic_events(
 @pytest.mark.parametrize(
     ("call", "operation"),
     [
-        (lambda s: s.transfers.create(amount=100, currency="usd", destination="acct_1"), "transfers.create"),
-        (lambda s: s.payouts.create(amount=100, currency="usd"), "payouts.create"),
+        (lambda s: s.payouts.reverse("po_1"), "payouts.reverse"),
         (lambda s: s.topups.create(amount=100, currency="usd"), "topups.create"),
         (lambda s: s.disputes.close("dp_1"), "disputes.close"),
         (
@@ -95,16 +94,12 @@ async def test_a_parameter_not_simulated_is_refused_by_name(stripe_client: Async
     assert "the parameter 'source' of customers.update" in error["message"]
     # Everything else of the same operation is still played.
     assert (await stripe_client.customers.update(customer.id, name="Ada")).name == "Ada"
-    # Connect's money movement on a payment: refused by name, nothing charged.
+    # Connect's legacy money movement on a charge: refused by name, nothing charged.
     with pytest.raises(InvalidRequestError) as connect:
-        await stripe_client.payment_intents.create(
-            amount=1000,
-            currency="usd",
-            payment_method="pm_card_visa",
-            confirm=True,
-            transfer_data={"destination": "acct_1"},
+        await stripe_client.charges.create(
+            amount=1000, currency="usd", source="tok_visa", destination={"account": "acct_1"}
         )
-    assert refusal(connect)["param"] == "transfer_data"
+    assert refusal(connect)["param"] == "destination"
     assert (await stripe_client.charges.list()).data == []
 
 

@@ -38,6 +38,11 @@ EXTRA: dict[str, dict[str, Any]] = {
     "charges.create": {"amount": 1000, "currency": "usd"},
     "payment_intents.confirm": {"payment_method": "pm_card_visa"},
     "setup_intents.confirm": {"payment_method": "pm_card_visa"},
+    # Money between accounts: within the seeded balance (one 100 usd transaction) and fee (100).
+    "transfers.create": {"amount": 100, "currency": "usd", "destination": "account_1"},
+    "transfers.reversals.create": {"amount": 100},
+    "payouts.create": {"amount": 100, "currency": "usd"},
+    "application_fees.refunds.create": {"amount": 100},
 }
 #: The state an operation needs to act on (as Stripe would refuse it otherwise).
 STATE: dict[str, dict[str, Any]] = {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from . import _connect_money as connect
 from ._engine import Ctx, behaviour
 from ._wire import FakeError, invalid, required
 
@@ -232,36 +233,20 @@ def update_customer(ctx: Ctx) -> dict[str, Any]:
 
 
 def balance_transaction(ctx: Ctx, source: dict[str, Any], amount: int, kind: str) -> dict[str, Any]:
-    charged = fee(amount) if kind == "charge" else 0
-    details = (
-        [
-            {
-                "amount": charged,
-                "application": None,
-                "currency": source["currency"],
-                "description": "Stripe processing fees",
-                "type": "stripe_fee",
-            }
-        ]
-        if charged
-        else []
-    )
-    return ctx.create(
-        "balance_transaction",
-        {},
-        event=None,
-        amount=amount,
-        currency=source["currency"],
-        fee=charged,
-        fee_details=details,
-        net=amount - charged,
-        source=source["id"],
-        type=kind,
-        reporting_category=kind,
-        status="available",
-        available_on=ctx.clock_time(source),
-        description=source.get("description"),
-    )
+    """A charge's or refund's balance transaction (a charge pays Stripe's fee, and a direct charge
+    on a connected account its application fee)."""
+    # The fee is capped at what is captured, as ``connect.captured`` caps the application fee.
+    direct = min(connect.direct_fee(ctx, source), amount)
+    fees = {"stripe_fee": fee(amount), "application_fee": direct} if kind == "charge" else {}
+    return connect.ledger(ctx, source, amount, kind, fees)
+
+
+def book(ctx: Ctx, obj: dict[str, Any], amount: int) -> dict[str, Any]:
+    """A captured charge's balance transaction, and the money it moves between accounts."""
+    bt = balance_transaction(ctx, obj, amount, "charge")
+    obj["balance_transaction"] = bt["id"]
+    connect.captured(ctx, obj, amount)
+    return bt
 
 
 def charge(
@@ -275,6 +260,7 @@ def charge(
     payment_intent: str | None = None,
     description: str | None = None,
     decline: str | None = None,
+    connected: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A charge on a card: succeeded (captured or not) or failed, with its events (``decline``:
     fails with this decline code whatever the card)."""
@@ -299,6 +285,7 @@ def charge(
         failure_code=code if failed else None,
         failure_message=message if failed else None,
         balance_transaction=None,
+        **(connected or {}),
     )
     obj["refunds"] = {"object": "list", "data": [], "has_more": False, "url": f"/v1/charges/{obj['id']}/refunds"}
     obj["outcome"] = {
@@ -312,7 +299,7 @@ def charge(
         obj["payment_method_details"]["card"].update(brand=card.get("brand"), last4=card.get("last4"))
         obj["payment_method_details"]["type"] = "card"
     if obj["captured"]:
-        obj["balance_transaction"] = balance_transaction(ctx, obj, amount, "charge")["id"]
+        book(ctx, obj, amount)
     ctx.emit("charge.failed" if failed else "charge.succeeded", obj)
     return obj
 
@@ -328,17 +315,7 @@ def decline_error(ctx: Ctx, charge_obj: dict[str, Any], pi: dict[str, Any] | Non
     return FakeError(402, message, type="card_error", code=code, **extra)
 
 
-#: Connect's money movement (transfers, application fees to a platform): not simulated.
-_CONNECT = {
-    "application_fee": "an application fee to a platform",
-    "application_fee_amount": "an application fee to a platform",
-    "destination": "a transfer to a connected account",
-    "on_behalf_of": "settlement by a connected account",
-    "transfer_data": "a transfer to a connected account",
-}
-
-
-@behaviour("charges.create", not_simulated_params=_CONNECT)
+@behaviour("charges.create", not_simulated_params=connect.NOT_SIMULATED)
 def create_charge(ctx: Ctx) -> dict[str, Any]:
     """A charge on a test card (``source``): succeeded, or failed with its 402, with its balance transaction."""
     source = ctx.params.get("source")
@@ -357,8 +334,10 @@ def create_charge(ctx: Ctx) -> dict[str, Any]:
         pm=pm,
         capture=ctx.params.get("capture", True),
         description=ctx.params.get("description"),
+        connected=connect.charge_fields(ctx, ctx.params, amount),
     )
-    obj = ctx.update(obj, {k: v for k, v in ctx.params.items() if k not in ("source", "capture")}, event=None)
+    skip = ("source", "capture", "transfer_data", "application_fee_amount", "on_behalf_of")
+    obj = ctx.update(obj, {k: v for k, v in ctx.params.items() if k not in skip}, event=None)
     if obj["status"] == "failed":
         raise decline_error(ctx, obj)
     return obj
@@ -371,39 +350,20 @@ def capture_charge(ctx: Ctx) -> dict[str, Any]:
     if obj["captured"]:
         raise invalid("charge", f"Charge {obj['id']} has already been captured.", "charge_already_captured")
     amount = ctx.params.get("amount", obj["amount"])
-    bt = balance_transaction(ctx, obj, amount, "charge")
-    return ctx.update(
-        obj, {}, event="charge.captured", captured=True, amount_captured=amount, balance_transaction=bt["id"]
-    )
-
-
-@behaviour("balance.retrieve")
-def balance(ctx: Ctx) -> dict[str, Any]:
-    """The balance from the balance transactions (charges less fees, refunds)."""
-    totals: dict[str, int] = {}
-    for bt in ctx.store.all("balance_transaction"):
-        totals[bt["currency"]] = totals.get(bt["currency"], 0) + bt["net"]
-    obj = ctx.store.template("balance", ctx.now())
-    obj.pop("id", None)
-    obj.pop("created", None)
-    obj.pop("metadata", None)
-    currencies = sorted(totals) or ["usd"]
-    obj["available"] = [
-        {"amount": totals.get(c, 0), "currency": c, "source_types": {"card": totals.get(c, 0)}} for c in currencies
-    ]
-    obj["pending"] = [{"amount": 0, "currency": c, "source_types": {"card": 0}} for c in currencies]
-    return obj
+    book(ctx, obj, amount)
+    return ctx.update(obj, {}, event="charge.captured", captured=True, amount_captured=amount)
 
 
 # -- payment intents ------------------------------------------------------------------------------
 
 
-@behaviour("payment_intents.create", not_simulated_params=_CONNECT)
+@behaviour("payment_intents.create", not_simulated_params=connect.NOT_SIMULATED)
 def create_intent(ctx: Ctx) -> dict[str, Any]:
     """A PaymentIntent (test shortcuts as ``payment_method``), confirmed at once with ``confirm=true``."""
     params = dict(ctx.params)
     pm_id = params.pop("payment_method", None)
     pm = payment_method(ctx, pm_id) if isinstance(pm_id, str) else None
+    connect.charge_fields(ctx, params, required(params, "amount"))
     pi = ctx.create(
         params=params,
         payment_method=pm["id"] if pm else None,
@@ -495,6 +455,7 @@ def settle(ctx: Ctx, pi: dict[str, Any], pm: dict[str, Any], *, decline: str | N
         payment_intent=pi["id"],
         description=pi.get("description"),
         decline=decline,
+        connected=connect.charge_fields(ctx, pi, pi["amount"]),
     )
     if made["status"] == "failed":
         error = decline_error(ctx, made)
@@ -550,8 +511,8 @@ def capture_intent(ctx: Ctx) -> dict[str, Any]:
             "amount_to_capture", "The amount to capture is greater than the amount capturable.", "amount_too_large"
         )
     made = ctx.get("charge", pi["latest_charge"])
-    bt = balance_transaction(ctx, made, amount, "charge")
-    ctx.update(made, {}, event="charge.captured", captured=True, amount_captured=amount, balance_transaction=bt["id"])
+    book(ctx, made, amount)
+    ctx.update(made, {}, event="charge.captured", captured=True, amount_captured=amount)
     return ctx.update(
         pi,
         {k: v for k, v in ctx.params.items() if k != "amount_to_capture"},
@@ -582,13 +543,7 @@ def cancel_intent(ctx: Ctx) -> dict[str, Any]:
 # -- refunds -----------------------------------------------------------------------------------------
 
 
-@behaviour(
-    "refunds.create",
-    not_simulated_params={
-        "refund_application_fee": "refunding a platform's application fee",
-        "reverse_transfer": "reversing a transfer to a connected account",
-    },
-)
+@behaviour("refunds.create")
 def create_refund(ctx: Ctx) -> dict[str, Any]:
     """Refunds a charge or a PaymentIntent's charge (all or part), reflected on the charge and the balance."""
     params = dict(ctx.params)
@@ -629,6 +584,7 @@ def create_refund(ctx: Ctx) -> dict[str, Any]:
         status="succeeded",
     )
     refund["balance_transaction"] = balance_transaction(ctx, refund, -amount, "refund")["id"]
+    connect.refunded(ctx, made, refund, amount)
     refunds = copy.deepcopy(
         made.get("refunds")
         or {"object": "list", "data": [], "has_more": False, "url": f"/v1/charges/{made['id']}/refunds"}
