@@ -3,6 +3,7 @@ backfill and kept current from events (webhooks, or ``events.list`` since a stor
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -15,7 +16,7 @@ from .._extras import needs_extra
 from ._backfill import PAGE_SIZE, Backfill, Progress, ProgressCallback, fetch_page
 from ._duckdb import DuckStore, Range, Write
 from ._errors import EventCursorExpiredError, SyncStateError
-from ._schema import KINDS, Kind, kinds_for, table_name
+from ._schema import KINDS, Kind, kinds_for, table_name, timestamp
 from ._verify import Verify, VerifyReport, sample_size, verify_kinds
 
 if TYPE_CHECKING:
@@ -274,6 +275,28 @@ class Mirror:
         with needs_extra("analytics"):
             import pandas  # noqa: F401 - DuckDB's .df() needs it
         return await self._store.frame(query, params)
+
+    async def objects(
+        self, object_name: str, *, created: tuple[int, int] | None = None, parent: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The stored objects of one type that are not deleted, as the JSON Stripe sent (what the
+        analytics read from a mirror): those created in ``[gte, lt)`` (unix seconds) with
+        ``created``, the children of one parent (a subscription's items) with ``parent``."""
+        kind = KINDS.get(object_name) if isinstance(object_name, str) else None
+        if kind is None:
+            raise StripeValueError("object_name", f"not mirrored: {object_name!r}; one of {', '.join(KINDS)}")
+        where, params = ["NOT deleted"], list[Any]()
+        if created is not None:
+            gte, lt = created
+            where.append("created >= ? AND created < ?")
+            params += [timestamp(gte), timestamp(lt)]
+        if parent is not None:
+            where.append("_parent = ?")
+            params.append(parent)
+        found = await self._store.fetch(
+            f"SELECT data FROM {table_name(kind)} WHERE {' AND '.join(where)} ORDER BY id", params
+        )
+        return [json.loads(data) if isinstance(data, str) else dict(data) for (data,) in found]
 
     async def migrations(self) -> list[int]:
         """The schema versions applied to this database."""
