@@ -373,3 +373,17 @@ async def test_webhooks_from_the_fake_keep_every_type_equal_to_stripe(
         assert (await row(mirror, "subscription", subscription.id)).status == "canceled"
         invoices = await mirror.sql(f"select count(*) as n from stripe.invoice where customer = '{payer.id}'")
         assert invoices.n[0] >= 4  # the first and one per advanced month
+
+
+async def test_a_truncated_list_in_an_event_is_completed_with_a_client(
+    stripe_fake: FakeStripe, stripe_client: AsyncStripeClient
+) -> None:
+    await seed(stripe_fake, stripe_client, spread=2, burst=1)
+    big = next(s for s in stripe_fake.store.all("subscription") if s["customer"] == "cus_big")
+    async with await Mirror.open() as mirror:
+        await mirror.apply(event(big, "customer.subscription.updated", int(time.time()), 1))
+        items = await mirror.sql("select id from stripe.subscription_item where not deleted")
+        assert len(items) == 1  # without a client: as far as the event's list goes
+        await mirror.apply(event(big, "customer.subscription.updated", int(time.time()), 2), client=stripe_client)
+        items = await mirror.sql("select quantity from stripe.subscription_item where not deleted order by quantity")
+        assert list(items.quantity) == [0, 1, 2]

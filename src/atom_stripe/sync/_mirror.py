@@ -220,7 +220,13 @@ class Mirror:
             # current state may be newer still. As Stripe's sync-engine does with
             # revalidateObjectsViaStripeApi (supabase/stripe-sync-engine, packages/sync-engine/README.md),
             # the object is retrieved rather than the payload trusted.
-            if held and int(held[0][0]) > found["created"]:
+            late = bool(held) and int(held[0][0]) > found["created"]
+            # A truncated embedded list (a subscription's first items only): the rest is paged.
+            truncated = any(
+                isinstance(obj.get(child.attribute), Mapping) and obj[child.attribute].get("has_more")
+                for child in kind.children
+            )
+            if late or truncated:
                 await self._refetch(client, kind, obj["id"], found["created"])
         txn = obj.get("balance_transaction")
         if isinstance(txn, str) and kind.object != "balance_transaction":
