@@ -183,7 +183,8 @@ async def test_analytics_from_a_postgresql_mirror_equal_the_api(
 
     from atom_stripe import analytics
 
-    from .test_analytics_mirror import START, YEAR, billed_year
+    from .test_analytics_mirror import YEAR, billed_year
+    from .test_fake_billing_payments import START
 
     await billed_year(stripe_fake, stripe_client)
     async with await Mirror.connect(dsn) as mirror:
