@@ -296,3 +296,75 @@ def test_run_outlives_stripe_being_down_and_says_when_its_cursor_expired(served:
         connection.execute("update stripe._sync_state set value = ? where key = 'event_cursor'", [old])
     expired = cli(served.url, "sync", "run", "--db", db, "--once")
     one_line_error(expired, 1, "30 days", "atom-stripe sync backfill --restart")
+
+
+BACKFILL = """
+import sys, anyio
+from atom_stripe import AsyncStripeClient
+from atom_stripe.sync import Mirror
+
+async def main() -> None:
+    async with AsyncStripeClient("sk_test_kill", base_url=sys.argv[1], max_retries=0) as client:
+        async with await Mirror.open(sys.argv[2]) as mirror:
+            await mirror.backfill(client, ["customer"], page_size=10, concurrency=4)
+
+anyio.run(main)
+"""
+
+
+@pytest.fixture
+def spread() -> Iterator[Served]:
+    """600 customers over a month, added oldest first (the fake lists in the order objects were made)."""
+    fake = FakeStripe()
+    for n in range(600):
+        fake.add("customer", created=1_700_000_000 + n * 5_000, email=f"k{n}@example.com")
+    with start_blocking_portal() as portal, portal.wrap_async_context_manager(fake.serve()) as url:
+        yield Served(url, fake, portal)
+    fake.close()
+
+
+def test_killed_at_random_points_ten_times_the_backfill_resumes(spread: Served, tmp_path: Path) -> None:
+    import random
+    import time
+
+    import anyio
+
+    served = spread
+    db = str(tmp_path / "killed.duckdb")
+    rng = random.Random(26)
+    done_ranges: list[tuple[int, int, int]] = []  # (first request after it was seen done, gte, lt)
+
+    async def finished() -> list[tuple[int, int]]:
+        async with await Mirror.open(db) as mirror:
+            frame = await mirror.sql("select gte, lt from stripe._sync_ranges where done")
+        return [(int(row.gte), int(row.lt)) for row in frame.itertuples()]
+
+    kills = 0
+    for _ in range(10):
+        child = subprocess.Popen([sys.executable, "-c", BACKFILL, served.url, db], env=ENV)
+        time.sleep(rng.uniform(0.6, 2.0))
+        if child.poll() is None:
+            child.kill()  # SIGKILL: no handler runs, the process is gone between any two instructions
+            kills += 1
+        child.wait(timeout=30)
+        seen = len(served.fake.requests)
+        done_ranges += [(seen, gte, lt) for gte, lt in anyio.run(finished)]
+    assert kills >= 5  # most runs were cut short, at different points
+    final = subprocess.run([sys.executable, "-c", BACKFILL, served.url, db], env=ENV, timeout=120, check=False)
+    assert final.returncode == 0
+
+    async def rows() -> tuple[dict[str, Any], int, int]:
+        async with await Mirror.open(db) as mirror:
+            counts = await mirror.sql("select count(*) as n, count(distinct id) as ids from stripe.customer")
+            return await stored(mirror, "customer"), int(counts.n[0]), int(counts.ids[0])
+
+    held, count, ids = anyio.run(rows)
+
+    assert held == {c["id"]: c for c in served.fake.store.all("customer")}  # none missing
+    assert count == ids == len(held)  # none twice
+    for since, gte, lt in done_ranges:  # a range once done is never listed again
+        for request in served.fake.requests[since:]:
+            if request["path"] == "/v1/customers" and request["method"] == "GET":
+                created = request["params"].get("created") or {}
+                inside = int(created.get("gte", -1)) >= gte and int(created.get("lt", -1)) <= lt
+                assert not inside, (request["params"], gte, lt)

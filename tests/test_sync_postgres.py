@@ -174,3 +174,57 @@ async def test_verify_reports_and_repairs_drift(
         assert after.clean, {name: (t.drifted, t.missing) for name, t in after.types.items()}
         assert (await row(mirror, "customer", changed)).email == "changed@example.com"
         assert bool((await row(mirror, "customer", gone)).deleted)
+
+
+async def test_analytics_from_a_postgresql_mirror_equal_the_api(
+    dsn: str, stripe_fake: FakeStripe, stripe_client: AsyncStripeClient
+) -> None:
+    import pandas as pd
+
+    from atom_stripe import analytics
+
+    from .test_analytics_mirror import YEAR, billed_year
+    from .test_fake_billing_payments import START
+
+    await billed_year(stripe_fake, stripe_client)
+    async with await Mirror.connect(dsn) as mirror:
+        await mirror.backfill(stripe_client)
+        mirrored = [
+            await analytics.revenue(mirror, start=START, end=START + YEAR, freq="M"),
+            await analytics.mrr(mirror),
+        ]
+    listed = [
+        await analytics.revenue(stripe_client, start=START, end=START + YEAR, freq="M", progress=False),
+        await analytics.mrr(stripe_client, progress=False),
+    ]
+    for local, api in zip(mirrored, listed, strict=True):
+        pd.testing.assert_frame_equal(local, api, check_exact=True)
+    assert mirrored[0]["gross"].sum() > 0 and mirrored[1]["mrr"].sum() > 0
+
+
+async def test_the_ready_receiver_on_postgresql(
+    dsn: str, stripe_fake: FakeStripe, stripe_client: AsyncStripeClient
+) -> None:
+    import httpx
+
+    from atom_stripe.webhooks import generate_test_header
+
+    secret = "whsec_pg_receiver"
+    customer = (await stripe_client.customers.create(email="v1@example.com")).id
+    async with await Mirror.connect(dsn) as mirror:
+        await mirror.backfill(stripe_client, ["customer"])
+        seen = len(stripe_fake.events())
+        await next_second()
+        await stripe_client.customers.update(customer, email="v2@example.com")
+        other = (await stripe_client.customers.create(email="other@example.com")).id
+        await stripe_client.customers.delete(other)
+        missed = stripe_fake.events()[seen:]
+        transport = httpx.ASGITransport(app=mirror.asgi_app(secret, client=stripe_client))
+        async with httpx.AsyncClient(transport=transport, base_url="http://receiver") as http:
+            for delivered in [*reversed(missed), *missed]:
+                body = json.dumps(delivered)
+                headers = {"Stripe-Signature": generate_test_header(body, secret)}
+                assert (await http.post("/", content=body, headers=headers)).status_code == 200
+        assert (await row(mirror, "customer", customer)).email == "v2@example.com"
+        assert bool((await row(mirror, "customer", other)).deleted)
+        assert await stored(mirror, "customer") == {c["id"]: c for c in stripe_fake.store.all("customer")}

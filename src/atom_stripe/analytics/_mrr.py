@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .._errors import StripeError
 from .._extras import needs_extra
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from .._client import AsyncStripeClient
     from ..models import Price, Subscription, SubscriptionItem
+    from ..sync import Mirror
 
 #: Statuses that pay today: trialing, incomplete, unpaid, paused and canceled ones do not count.
 PAYING = frozenset({"active", "past_due"})
@@ -119,8 +120,16 @@ async def _price(client: AsyncStripeClient, price: Price, cache: dict[str, Price
     return cache[price.id]
 
 
-async def recurring(client: AsyncStripeClient, *, every_status: bool, progress: bool | None = None) -> list[Recurring]:
+async def recurring(
+    source: AsyncStripeClient | Mirror, *, every_status: bool, progress: bool | None = None
+) -> list[Recurring]:
     """Each subscription with what it brings in a month (canceled ones too with ``every_status``)."""
+    from ._source import mirror_of
+
+    mirror = mirror_of(source)
+    if mirror is not None:
+        return await _recurring_mirrored(mirror, every_status=every_status)
+    client = cast("AsyncStripeClient", source)
     from ._frame import objects
 
     params: dict[str, Any] = {"limit": 100}
@@ -129,15 +138,49 @@ async def recurring(client: AsyncStripeClient, *, every_status: bool, progress: 
     found: list[Recurring] = []
     prices: dict[str, Price] = {}
     for sub in await objects(client.subscriptions.list(**params), progress=progress):
-        monthly = Fraction(0)
         items = [item for item in await _items(client, sub) if item.price is not None]
-        for item in items:
-            monthly += per_month(await _price(client, item.price, prices), item.quantity)
-        currency = sub.currency or (items[0].price.currency if items else "")
-        ended = sub.ended_at if sub.ended_at is not None else sub.canceled_at if sub.status == "canceled" else None
-        started = sub.start_date or sub.created or 0
-        found.append(Recurring(sub.id, currency, sub.status, monthly, started, ended, sub.trial_end))
+        found.append(_recurring(sub, items, [await _price(client, item.price, prices) for item in items]))
     return found
+
+
+async def _recurring_mirrored(mirror: Mirror, *, every_status: bool) -> list[Recurring]:
+    """:func:`recurring` from a mirror's tables: subscriptions, their items, tiered prices' tiers."""
+    from ..models import Price, Subscription, SubscriptionItem
+
+    found: list[Recurring] = []
+    prices = {data["id"]: data for data in await mirror.objects("price")}
+    for data in await mirror.objects("subscription"):
+        sub = Subscription.model_validate(data)
+        # What subscriptions.list answers: without status=all, canceled ones are left out.
+        if not every_status and sub.status == "canceled":
+            continue
+        if sub.items is not None and sub.items.has_more:
+            held = [
+                SubscriptionItem.model_validate(item)
+                for item in await mirror.objects("subscription_item", parent=sub.id)
+            ]
+        else:
+            held = list(sub.items.data) if sub.items is not None else []
+        items = [item for item in held if item.price is not None]
+        used = []
+        for item in items:
+            price = item.price
+            if price.billing_scheme == "tiered" and not price.tiers and price.id in prices:
+                price = Price.model_validate(prices[price.id])
+            used.append(price)
+        found.append(_recurring(sub, items, used))
+    found.sort(key=lambda s: s.id)
+    return found
+
+
+def _recurring(sub: Subscription, items: list[SubscriptionItem], prices: list[Price]) -> Recurring:
+    monthly = Fraction(0)
+    for item, price in zip(items, prices, strict=True):
+        monthly += per_month(price, item.quantity)
+    currency = sub.currency or (items[0].price.currency if items else "")
+    ended = sub.ended_at if sub.ended_at is not None else sub.canceled_at if sub.status == "canceled" else None
+    started = sub.start_date or sub.created or 0
+    return Recurring(sub.id, currency, sub.status, monthly, started, ended, sub.trial_end)
 
 
 def _by_currency(subs: list[Recurring]) -> dict[str, list[Recurring]]:
@@ -165,7 +208,7 @@ def mrr_table(subs: list[Recurring], at: int | None) -> pd.DataFrame:
 
 
 async def mrr(
-    client: AsyncStripeClient, at: When | Sequence[When] | None = None, *, progress: bool | None = None
+    client: AsyncStripeClient | Mirror, at: When | Sequence[When] | None = None, *, progress: bool | None = None
 ) -> pd.DataFrame:
     """Monthly recurring revenue by currency: columns ``mrr`` (integer minor units) and
     ``subscriptions`` (how many pay).
@@ -181,6 +224,8 @@ async def mrr(
     estimates MRR then from every subscription's dates: started, out of trial and not ended
     at that time, priced at today's items; every currency appears at every time (0 before its
     first subscription).
+
+    ``client`` may be a :class:`~atom_stripe.sync.Mirror`: the same frame, from its tables.
     """
     with needs_extra("analytics"):
         import pandas as pd
@@ -230,7 +275,7 @@ def churn_table(subs: list[Recurring], first: int, last: int) -> pd.DataFrame:
 
 
 async def churn(
-    client: AsyncStripeClient, *, start: When, end: When | None = None, progress: bool | None = None
+    client: AsyncStripeClient | Mirror, *, start: When, end: When | None = None, progress: bool | None = None
 ) -> pd.DataFrame:
     """Churn over ``[start, end)`` by currency: of the subscriptions paying at ``start``
     (``subscriptions``, their ``mrr``), how many ended by cancellation before ``end``

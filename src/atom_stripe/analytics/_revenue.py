@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .._client import AsyncStripeClient
+    from ..sync import Mirror
 
 #: Balance transaction types that are revenue: money in from a customer.
 GROSS_TYPES = frozenset({"charge", "payment"})
@@ -25,7 +27,7 @@ COLUMNS = ("gross", "refunds", "fees", "net")
 
 
 async def revenue(
-    client: AsyncStripeClient,
+    client: AsyncStripeClient | Mirror,
     *,
     start: When,
     end: When | None = None,
@@ -43,6 +45,9 @@ async def revenue(
     own fee transactions and every other type are not revenue and are left out. ``currency``
     is the settlement currency of the balance. Every period in the span appears for every
     currency seen, with zeros where nothing happened. Amounts in different currencies are never added.
+
+    ``client`` may be a :class:`~atom_stripe.sync.Mirror`: the same frame, read from its
+    ``balance_transaction`` table (no Stripe call).
     """
     with needs_extra("analytics"):
         import pandas as pd
@@ -53,10 +58,8 @@ async def revenue(
     params: dict[str, Any] = {"created": {"gte": first, "lt": last}, "limit": 100}
     if currency is not None:
         params["currency"] = normalize_currency(currency)
-    from ._frame import each
-
     rows: list[tuple[int, str, int, int, int]] = []
-    async with aclosing(each(client.balance_transactions.list(**params), progress=progress)) as txns:
+    async with aclosing(_transactions(client, params, progress)) as txns:
         async for txn in txns:
             if txn.type in GROSS_TYPES:
                 rows.append((txn.created, txn.currency, txn.amount, 0, txn.fee))
@@ -74,6 +77,26 @@ async def revenue(
     table["net"] = table["gross"] - table["refunds"] - table["fees"]
     result: pd.DataFrame = table[list(COLUMNS)]
     return result
+
+
+async def _transactions(source: Any, params: dict[str, Any], progress: bool | None) -> AsyncGenerator[Any, None]:
+    """The balance transactions ``params`` select, listed from Stripe or read from a mirror."""
+    from ._frame import each
+    from ._source import mirror_of
+
+    mirror = mirror_of(source)
+    if mirror is None:
+        async with aclosing(each(source.balance_transactions.list(**params), progress=progress)) as listed:
+            async for txn in listed:
+                yield txn
+        return
+    from ..models import BalanceTransaction
+
+    created = params["created"]
+    for data in await mirror.objects("balance_transaction", created=(created["gte"], created["lt"])):
+        txn = BalanceTransaction.model_validate(data)
+        if "currency" not in params or txn.currency == params["currency"]:
+            yield txn
 
 
 def period_starts(times: pd.Series, freq: str) -> pd.Series:

@@ -3,20 +3,23 @@ backfill and kept current from events (webhooks, or ``events.list`` since a stor
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from .._errors import StripeValueError
 from .._extras import needs_extra
+from ..webhooks import DEFAULT_MAX_BODY, DEFAULT_TOLERANCE, ASGIApp, EventStore, SecretSource, WebhookRouter
 from ._backfill import PAGE_SIZE, Backfill, Progress, ProgressCallback, fetch_page
 from ._duckdb import DuckStore, Range, Write
 from ._errors import EventCursorExpiredError, SyncStateError
-from ._schema import KINDS, Kind, kinds_for, table_name
-from ._verify import Verify, VerifyReport, sample_size, verify_kinds
+from ._schema import KINDS, Kind, kinds_for, table_name, timestamp
+from ._verify import Verify, VerifyReport, retrieve, retrieve_path, sample_size, store_fresh, verify_kinds
 
 if TYPE_CHECKING:
     from ._postgres import PgStore
@@ -62,6 +65,28 @@ def _event_dict(event: Any) -> dict[str, Any]:
     if not (isinstance(event.get("id"), str) and isinstance(event.get("created"), int) and isinstance(obj, Mapping)):
         raise StripeValueError("event", "needs 'id', 'created' and 'data.object' (a thin event: fetch it first)")
     return dict(event)
+
+
+def _thin_event(event: Any) -> tuple[Kind | None, str, int] | None:
+    """A v2 thin event's (kind, object id, created), or None for a snapshot event. A thin event
+    carries ``related_object`` ({id, type, url}) and no snapshot; its ``created`` is an RFC 3339
+    time (https://docs.stripe.com/api/v2/core/events/object)."""
+    if not isinstance(event, Mapping) or (event.get("object") != "v2.core.event" and "related_object" not in event):
+        return None
+    related = event.get("related_object")
+    created = event.get("created")
+    if not isinstance(related, Mapping) or not isinstance(related.get("id"), str):
+        raise StripeValueError("event", "is a thin event without a related_object to retrieve")
+    try:
+        when = datetime.fromisoformat(created) if isinstance(created, str) else None
+    except ValueError:
+        when = None
+    if when is None:
+        raise StripeValueError("event", "is a thin event whose 'created' is not an RFC 3339 time")
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    name = str(related.get("type", ""))
+    return KINDS.get(name.removeprefix("v1.")), related["id"], int(when.timestamp())
 
 
 def _deletes(event_type: str, object_name: str) -> bool:
@@ -165,12 +190,101 @@ class Mirror:
 
     # -- events ---------------------------------------------------------------------------------
 
-    async def apply(self, event: Any) -> None:
+    async def apply(self, event: Any, client: Any = None) -> None:
         """Apply one event (from a webhook, or ``events.list``): its ``data.object`` replaces the
         stored row unless the row holds a newer state; ``*.deleted`` marks the row deleted.
-        Applying the same event again changes nothing."""
+        Applying the same event again changes nothing.
+
+        With ``client``, the object is retrieved from Stripe instead when the payload cannot be
+        trusted: a v2 thin event (``related_object`` only), or an event older than the stored
+        row (delivered late or out of order). A thin event needs ``client``."""
+        if client is not None and not callable(getattr(client, "request", None)):
+            raise StripeValueError("client", "must be an AsyncStripeClient")
+        thin = _thin_event(event)
+        if thin is not None:
+            if client is None:
+                raise StripeValueError("client", "a thin event names its object only: pass client= to retrieve it")
+            kind, object_id, created = thin
+            if kind is not None:
+                await self._refetch(client, kind, object_id, created)
+            return
         found = _event_dict(event)
         await self._apply(found, None)
+        obj = found["data"]["object"]
+        kind = KINDS.get(obj.get("object"))
+        if client is None or kind is None or not isinstance(obj.get("id"), str):
+            return
+        if retrieve_path(kind) is not None:
+            held = await self._store.fetch(f"SELECT _as_of FROM {table_name(kind)} WHERE id = ?", [obj["id"]])
+            # A late or out-of-order delivery: the row is newer than this event, and Stripe's
+            # current state may be newer still. As Stripe's sync-engine does with
+            # revalidateObjectsViaStripeApi (supabase/stripe-sync-engine, packages/sync-engine/README.md),
+            # the object is retrieved rather than the payload trusted.
+            late = bool(held) and int(held[0][0]) > found["created"]
+            # A truncated embedded list (a subscription's first items only): the rest is paged.
+            truncated = any(
+                isinstance(obj.get(child.attribute), Mapping) and obj[child.attribute].get("has_more")
+                for child in kind.children
+            )
+            if late or truncated:
+                await self._refetch(client, kind, obj["id"], found["created"])
+        txn = obj.get("balance_transaction")
+        if isinstance(txn, str) and kind.object != "balance_transaction":
+            # Stripe sends no events for balance transactions: the one a charge, refund, payout
+            # or dispute names is retrieved the first time it is seen (revenue stays current).
+            ledger = KINDS["balance_transaction"]
+            if not await self._store.fetch(f"SELECT 1 FROM {table_name(ledger)} WHERE id = ?", [txn]):
+                await self._refetch(client, ledger, txn, found["created"])
+
+    async def _refetch(self, client: Any, kind: Kind, object_id: str, created: int) -> None:
+        """Store Stripe's current state of one object (its row marked deleted when it is gone)."""
+        if retrieve_path(kind) is None:
+            return  # invoice lines: no endpoint of their own, they come with their invoice
+        fresh = await retrieve(client, kind, object_id)
+        parent = fresh.get(KINDS[kind.parent].object) if fresh is not None and kind.parent else None
+        held = await self._store.fetch(f"SELECT _as_of FROM {table_name(kind)} WHERE id = ?", [object_id])
+        as_of = max(created, int(held[0][0]) if held else 0)
+        await store_fresh(self._store, client, kind, object_id, fresh, parent, as_of)
+
+    def receiver(
+        self,
+        secret: SecretSource,
+        *,
+        client: Any = None,
+        store: EventStore | None = None,
+        endpoint: str | None = None,
+        tolerance: float | None = DEFAULT_TOLERANCE,
+        max_body: int = DEFAULT_MAX_BODY,
+    ) -> WebhookRouter:
+        """A :class:`~atom_stripe.webhooks.WebhookRouter` that applies every event it receives
+        (signature checked, duplicates dropped by ``store``): ``router.asgi_app()`` to mount it,
+        or :meth:`asgi_app`. ``client`` retrieves objects from late deliveries (see :meth:`apply`)."""
+        if client is not None and not callable(getattr(client, "request", None)):
+            raise StripeValueError("client", "must be an AsyncStripeClient")
+        router = WebhookRouter(secret, tolerance=tolerance, store=store, endpoint=endpoint, max_body=max_body)
+
+        async def apply(event: Any) -> None:
+            await self.apply(event, client)
+
+        router.on("*")(apply)
+        return router
+
+    def asgi_app(
+        self,
+        secret: SecretSource,
+        *,
+        client: Any = None,
+        store: EventStore | None = None,
+        endpoint: str | None = None,
+        tolerance: float | None = DEFAULT_TOLERANCE,
+        max_body: int = DEFAULT_MAX_BODY,
+    ) -> ASGIApp:
+        """A ready ASGI app that receives Stripe's webhooks and applies them to this mirror::
+
+        app.mount("/stripe/webhooks", mirror.asgi_app("whsec_..."))   # or run it with uvicorn
+        """
+        options = {"client": client, "store": store, "endpoint": endpoint, "tolerance": tolerance}
+        return self.receiver(secret, max_body=max_body, **options).asgi_app()
 
     async def _apply(self, event: dict[str, Any], cursor: Mapping[str, Any] | None) -> None:
         obj = event["data"]["object"]
@@ -274,6 +388,28 @@ class Mirror:
         with needs_extra("analytics"):
             import pandas  # noqa: F401 - DuckDB's .df() needs it
         return await self._store.frame(query, params)
+
+    async def objects(
+        self, object_name: str, *, created: tuple[int, int] | None = None, parent: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The stored objects of one type that are not deleted, as the JSON Stripe sent (what the
+        analytics read from a mirror): those created in ``[gte, lt)`` (unix seconds) with
+        ``created``, the children of one parent (a subscription's items) with ``parent``."""
+        kind = KINDS.get(object_name) if isinstance(object_name, str) else None
+        if kind is None:
+            raise StripeValueError("object_name", f"not mirrored: {object_name!r}; one of {', '.join(KINDS)}")
+        where, params = ["NOT deleted"], list[Any]()
+        if created is not None:
+            gte, lt = created
+            where.append("created >= ? AND created < ?")
+            params += [timestamp(gte), timestamp(lt)]
+        if parent is not None:
+            where.append("_parent = ?")
+            params.append(parent)
+        found = await self._store.fetch(
+            f"SELECT data FROM {table_name(kind)} WHERE {' AND '.join(where)} ORDER BY id", params
+        )
+        return [json.loads(data) if isinstance(data, str) else dict(data) for (data,) in found]
 
     async def migrations(self) -> list[int]:
         """The schema versions applied to this database."""

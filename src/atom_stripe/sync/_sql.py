@@ -27,17 +27,21 @@ STATE_SAVE = (
 
 
 @cache
-def upsert(object_name: str) -> str:
-    """Insert a row, or replace the stored one unless it holds a newer state."""
+def upsert(object_name: str, rows: int = 1) -> str:
+    """Insert ``rows`` rows, or replace each stored one unless it holds a newer state."""
     kind = KINDS[object_name]
     names = row_columns(kind)
     updates = ", ".join(f"{quote(name)} = excluded.{quote(name)}" for name in names if name != "id")
+    values = ", ".join([f"({', '.join('?' for _ in names)})"] * rows)
     return (
-        f"INSERT INTO {table_name(kind)} AS t ({', '.join(map(quote, names))}) VALUES ({', '.join('?' for _ in names)})"
+        f"INSERT INTO {table_name(kind)} AS t ({', '.join(map(quote, names))}) VALUES {values}"
         f" ON CONFLICT (id) DO UPDATE SET {updates} WHERE excluded._as_of > t._as_of"
-        # The same second: Stripe's times go no finer, so the state written last wins; the
-        # same state again (an event applied twice) writes nothing.
-        " OR (excluded._as_of = t._as_of AND (excluded.data::TEXT <> t.data::TEXT OR excluded.deleted <> t.deleted))"
+        # The same second: Stripe's times go no finer, so the state written last wins, except
+        # that a deleted row stays deleted (its created event may come after its deleted one,
+        # and Stripe never brings a deleted object back); the same state again (an event
+        # applied twice) writes nothing.
+        " OR (excluded._as_of = t._as_of AND NOT t.deleted"
+        " AND (excluded.data::TEXT <> t.data::TEXT OR excluded.deleted <> t.deleted))"
     )
 
 

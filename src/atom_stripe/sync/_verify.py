@@ -83,6 +83,45 @@ def sample_size(sample: Any) -> tuple[int | None, float | None]:
     raise StripeValueError("sample", "must be a number of rows per type (an int >= 1) or a fraction in (0, 1]")
 
 
+def retrieve_path(kind: Kind) -> str | None:
+    """Where one object of ``kind`` is retrieved (None: invoice lines, reached through their invoice)."""
+    return _RETRIEVE.get(kind.object)
+
+
+async def retrieve(client: Any, kind: Kind, object_id: str) -> dict[str, Any] | None:
+    """Stripe's object as JSON, or None when it is deleted or unknown."""
+    try:
+        fresh = await client.request("GET", f"{_RETRIEVE[kind.object]}/{object_id}")
+    except NotFoundError:
+        return None
+    except StripeError as exc:
+        raise SyncStripeError(f"retrieving {kind.object} {object_id} failed: {exc.message}") from exc
+    obj: dict[str, Any] = fresh.model_dump(mode="json")
+    # A deleted customer (or product...) is retrieved as a stub with deleted: true.
+    return None if obj.get("deleted") is True else obj
+
+
+async def store_fresh(
+    store: DuckStore | PgStore,
+    client: Any,
+    kind: Kind,
+    object_id: str,
+    fresh: dict[str, Any] | None,
+    parent: Any,
+    as_of: int,
+) -> None:
+    """Store an object just retrieved (None: gone, the row marked deleted), with its children."""
+    # Stripe's state now: never older than the row's (a row can hold an event's future-dated
+    # time), and within the same second the upsert writes whatever differs.
+    when = max(int(time.time()), as_of)
+    if fresh is None:
+        await store.write((), when, deleted=[Write(kind, {"id": object_id}, deleted=True)])
+        return
+    writes = [Write(kind, fresh, parent=parent)]
+    writes += await children(client, kind, fresh, Progress())
+    await store.write(writes, when)
+
+
 def differences(held: dict[str, Any], fresh: dict[str, Any]) -> list[str]:
     """The top-level fields whose values differ (an absent field counts as null)."""
     return sorted(key for key in held.keys() | fresh.keys() if held.get(key) != fresh.get(key))
@@ -128,22 +167,10 @@ class Verify:
             for _ in range(min(self.concurrency, len(sampled))):
                 group.start_soon(worker)
 
-    async def _retrieve(self, kind: Kind, object_id: str) -> dict[str, Any] | None:
-        """Stripe's object, or None when it is deleted or unknown."""
-        try:
-            fresh = await self.client.request("GET", f"{_RETRIEVE[kind.object]}/{object_id}")
-        except NotFoundError:
-            return None
-        except StripeError as exc:
-            raise SyncStripeError(f"retrieving {kind.object} {object_id} failed: {exc.message}") from exc
-        obj: dict[str, Any] = fresh.model_dump(mode="json")
-        # A deleted customer (or product...) is retrieved as a stub with deleted: true.
-        return None if obj.get("deleted") is True else obj
-
     async def _check(self, kind: Kind, found: TypeReport, held: tuple[Any, ...]) -> None:
         object_id, data, deleted, parent, as_of = held
         stored = json.loads(data) if isinstance(data, str) else dict(data)
-        fresh = await self._retrieve(kind, object_id)
+        fresh = await retrieve(self.client, kind, object_id)
         found.checked += 1
         if fresh is None:
             if deleted:
@@ -159,16 +186,5 @@ class Verify:
                 return
             found.drifted[object_id] = changed
         if self.repair:
-            await self._repair(kind, object_id, fresh, parent, int(as_of))
+            await store_fresh(self.store, self.client, kind, object_id, fresh, parent, int(as_of))
             found.repaired += 1
-
-    async def _repair(self, kind: Kind, object_id: str, fresh: dict[str, Any] | None, parent: Any, as_of: int) -> None:
-        # Stripe's state now: never older than the row's (a row can hold an event's future-dated
-        # time), and within the same second the upsert writes whatever differs.
-        when = max(int(time.time()), as_of)
-        if fresh is None:
-            await self.store.write((), when, deleted=[Write(kind, {"id": object_id}, deleted=True)])
-            return
-        writes = [Write(kind, fresh, parent=parent)]
-        writes += await children(self.client, kind, fresh, Progress())
-        await self.store.write(writes, when)
