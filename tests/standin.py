@@ -7,7 +7,6 @@ Also: ``sample_params`` makes valid parameters for an operation from its typed p
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 import typing
@@ -22,7 +21,7 @@ from typing_extensions import is_typeddict
 from atom_stripe._endpoint import Endpoint, find_endpoint
 from atom_stripe._generated.models import OBJECTS
 
-from .helpers import FIXTURES, ROOT
+from .helpers import ROOT, examples
 
 sys.path.insert(0, str(ROOT / "tools"))
 import generate
@@ -155,7 +154,7 @@ def example(fixtures: dict[str, Any], endpoint: Endpoint) -> Any:
 
 @dataclass
 class StandIn:
-    fixtures: dict[str, Any] = field(default_factory=lambda: json.loads(FIXTURES.read_text())["resources"])
+    fixtures: dict[str, Any] = field(default_factory=examples)
     oracle: dict[str, type | None] = field(default_factory=stripe_params)
     seen: list[tuple[str, httpx.Request]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)

@@ -18,7 +18,7 @@ from atom_stripe._objects import model_class
 from atom_stripe._pagination import Page, SearchPage
 from atom_stripe.models import BaseEvent, model_for
 
-from ..helpers import FIXTURES, KEY
+from ..helpers import KEY, examples
 from ..standin import StandIn, sample_params
 
 FILES = "https://files.stripe.com"
@@ -123,7 +123,7 @@ def extras(value: Any, where: str) -> list[str]:
     return found
 
 
-FIXTURE_OBJECTS = json.loads(FIXTURES.read_text())["resources"]
+FIXTURE_OBJECTS = examples()
 
 
 @pytest.mark.parametrize("key", sorted(FIXTURE_OBJECTS))

@@ -14,9 +14,9 @@ import respx
 from atom_stripe import AsyncStripeClient, StripeValueError
 from atom_stripe.models import Customer, Invoice, IssuingCard, UnknownEvent, parse_event
 
-from ..helpers import FIXTURES, form
+from ..helpers import examples, form
 
-FX: dict[str, Any] = json.loads(FIXTURES.read_text())["resources"]
+FX = examples()
 
 
 async def test_credits_and_reversals_take_negative_amounts(api: respx.MockRouter, client: AsyncStripeClient) -> None:

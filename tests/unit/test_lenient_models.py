@@ -67,13 +67,11 @@ def test_the_base_class_does_it_for_any_model() -> None:
 
 
 def test_an_odd_field_inside_an_event_keeps_the_typed_event() -> None:
-    import json
-
     from atom_stripe.models import SubscriptionEvent, parse_event
 
-    from ..helpers import FIXTURES
+    from ..helpers import examples
 
-    fixtures = json.loads(FIXTURES.read_text())["resources"]
+    fixtures = examples()
     odd = {**fixtures["subscription"], "billing_cycle_anchor": None}  # localstripe sends this null
     event = {**fixtures["event"], "type": "customer.subscription.created", "data": {"object": odd}}
     parsed = parse_event(event)
