@@ -1,5 +1,5 @@
 """RedisEventStore on a real redis-server: key spaces per endpoint and account, claims kept alive
-while handlers run, eviction and out-of-memory refusals, a frozen Redis (issue 23 items 4, 6, 11, 12)."""
+while handlers run, eviction and out-of-memory refusals, a frozen Redis."""
 
 from __future__ import annotations
 

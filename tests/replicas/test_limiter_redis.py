@@ -1,4 +1,4 @@
-"""RedisRateLimiter against a real redis-server: a frozen Redis, cancelled waits, key scopes (issue 23)."""
+"""RedisRateLimiter against a real redis-server: a frozen Redis, cancelled waits, key scopes."""
 
 from __future__ import annotations
 

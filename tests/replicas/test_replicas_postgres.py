@@ -1,4 +1,4 @@
-"""PostgresTokenStore on a real PostgreSQL: shared by replicas, sealed, one refresh across them (issue 18)."""
+"""PostgresTokenStore on a real PostgreSQL: shared by replicas, sealed, one refresh across them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Several replicas on one real redis-server: a shared rate limit and webhook claims (issue 18)."""
+"""Several replicas on one real redis-server: a shared rate limit and webhook claims."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""PostgresTokenStore under pressure on a real PostgreSQL: a small pool, restarts, odd table names (issue 23)."""
+"""PostgresTokenStore under pressure on a real PostgreSQL: a small pool, restarts, odd table names."""
 
 from __future__ import annotations
 

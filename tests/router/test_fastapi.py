@@ -281,7 +281,7 @@ async def test_the_example_app_starts(monkeypatch: pytest.MonkeyPatch) -> None:
     await module.stripe.aclose()
 
 
-# -- bodies are the client's typed params (issue 14, item 11) --------------------------------
+# -- bodies are the client's typed params -------------------------------------------------
 
 #: The router's create routes and the client endpoint each one calls.
 CREATES = {
@@ -440,7 +440,7 @@ async def test_the_router_forwards_exactly_what_was_sent(path: str) -> None:
     assert {key.split("[")[0] for key, _ in form(via_router)} == set(body) == set(hints)
 
 
-# -- secrets and the server's own key (issue 14, item 12) ------------------------------------
+# -- secrets and the server's own key ---------------------------------------------------------
 
 
 async def test_lists_and_search_never_return_secrets(http: httpx.AsyncClient, fixtures: dict[str, Any]) -> None:

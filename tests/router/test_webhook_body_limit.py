@@ -1,5 +1,5 @@
 """The FastAPI route ``POST /stripe/webhooks`` reads no more than the router's body limit, like
-``asgi_app()``: one reader, one limit (issue 23 item 5). Served by uvicorn, fed by a raw socket
+``asgi_app()``: one reader, one limit. Served by uvicorn, fed by a raw socket
 that streams a body far larger than the limit and stops as soon as an answer comes back."""
 
 from __future__ import annotations

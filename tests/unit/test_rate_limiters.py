@@ -102,7 +102,7 @@ def test_local_limiter_options_are_checked(options: dict[str, Any]) -> None:
         LocalRateLimiter(**options)
 
 
-# -- a cancelled wait gives its turn back (issue 23) ----------------------------------------
+# -- a cancelled wait gives its turn back ----------------------------------------------------
 
 ASYNCIO_CANCELS = ["asyncio.timeout", "asyncio.wait_for", "task.cancel"] if sys.version_info >= (3, 11) else []
 

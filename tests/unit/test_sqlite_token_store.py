@@ -1,4 +1,4 @@
-"""SQLiteTokenStore hardening (issue 14 item 15): row-bound ciphertext, a private file, safe concurrent opens."""
+"""SQLiteTokenStore under misuse: row-bound ciphertext, a private file, safe concurrent opens."""
 
 from __future__ import annotations
 
@@ -123,7 +123,7 @@ async def test_a_store_from_before_row_binding_is_resealed_when_opened(tmp_path:
     assert A.encode() in fernet.decrypt(sealed)  # now bound to its row
 
 
-# -- issue 23: one refresh across processes, and a file made private when opened ---------------
+# -- one refresh across processes, and a file made private when opened ------------------------
 
 
 def test_two_processes_refresh_once_and_end_with_the_same_token(

@@ -1,4 +1,4 @@
-"""Key rotation for the token stores: several keys, the newest first; rotate(); accounts() (issue 23)."""
+"""Key rotation for the token stores: several keys, the newest first; rotate(); accounts()."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from atom_stripe.webhooks import generate_test_header
 
 from ..helpers import ROOT
 
-KEY = "sk_test_cli_everyday"
+KEY = "sk_test_cli_process"
 
 
 async def seed(fake: FakeStripe) -> dict[str, str]:
