@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from pydantic import BaseModel
 
 from atom_stripe import models
 from atom_stripe._models import StripeObject
+from atom_stripe.models import Customer, Invoice, UnknownEvent, parse_event
 
 #: fixtures3.json object type -> (our model, stripe-python's class)
 IN_SCOPE: dict[str, tuple[type[StripeObject], type[Any]]] = {
@@ -116,3 +118,22 @@ def test_rich_shows_models_with_secrets_masked(fixtures: dict[str, Any]) -> None
     text = out.getvalue()
     assert "PaymentIntent(" in text and "client_secret='**********'" in text
     assert "pi_1_secret_abc" not in text
+
+
+def test_any_event_round_trips_its_typed_object(fixtures: dict[str, Any]) -> None:
+    event = parse_event(
+        {**fixtures["event"], "type": "invoice.paid", "data": {"object": {**fixtures["invoice"], "x_new": 1}}}
+    )
+    assert isinstance(event, UnknownEvent) and isinstance(event.data.object, Invoice)
+    dumped = event.model_dump(mode="json")
+    assert dumped["data"]["object"]["amount_due"] == fixtures["invoice"]["amount_due"]
+    assert dumped["data"]["object"]["x_new"] == 1
+    again = parse_event(json.loads(event.model_dump_json()))
+    assert isinstance(again.data.object, Invoice) and again == event
+
+
+def test_include_and_exclude_reach_inside_other_object_types(fixtures: dict[str, Any]) -> None:
+    customer = Customer.model_validate({**fixtures["customer"], "default_source": fixtures["card"]})
+    assert customer.model_dump(include={"default_source": {"id"}}) == {"default_source": {"id": fixtures["card"]["id"]}}
+    dumped = customer.model_dump(exclude={"default_source": {"last4"}})
+    assert "last4" not in dumped["default_source"] and dumped["default_source"]["id"] == fixtures["card"]["id"]

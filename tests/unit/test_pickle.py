@@ -29,7 +29,7 @@ from atom_stripe import (
     StripeUsageError,
     StripeValueError,
 )
-from atom_stripe.models import Customer
+from atom_stripe.models import Customer, parse_event
 from atom_stripe.sync import EventCursorExpiredError
 from atom_stripe.webhooks import WebhookBodyError
 
@@ -167,3 +167,16 @@ async def test_a_fetched_page_pickles_without_its_client(api: respx.MockRouter, 
         await back.get_next_page()
     # The page it was made from still fetches through its client.
     assert page._fetch is not None
+
+
+def test_events_and_models_with_pages_pickle(fixtures: dict[str, Any]) -> None:
+    customer = Customer.model_validate(
+        {
+            **fixtures["customer"],
+            "subscriptions": {"object": "list", "data": [fixtures["subscription"]], "has_more": False},
+        }
+    )
+    assert pickle.loads(pickle.dumps(customer)) == customer
+    for kind, obj in (("customer.created", fixtures["customer"]), ("invoice.paid", fixtures["invoice"])):
+        event = parse_event({**fixtures["event"], "type": kind, "data": {"object": obj}})
+        assert pickle.loads(pickle.dumps(event)) == event

@@ -577,3 +577,27 @@ async def test_health_never_raises(client: AsyncStripeClient, api: respx.MockRou
     assert not health.ok
     assert type(health.error).__name__ == error
     assert route.call_count == 1  # one cheap read, no retries
+
+
+async def test_credits_and_reversals_take_negative_amounts(
+    fixtures: dict[str, Any], api: respx.MockRouter, client: AsyncStripeClient
+) -> None:
+    route = api.post("/v1/customers/cus_1/balance_transactions").respond(
+        200, json=fixtures["customer_balance_transaction"]
+    )
+    await client.customers.balance_transactions.create("cus_1", amount=-500, currency="usd")
+    assert ("amount", "-500") in form(route.calls[0].request)
+    item = api.post("/v1/invoiceitems").respond(200, json=fixtures["invoiceitem"])
+    await client.invoice_items.create(customer="cus_1", amount=-250, currency="usd")
+    assert ("amount", "-250") in form(item.calls[0].request)
+    with pytest.raises(StripeValueError, match="positive"):
+        await client.payments.create(amount=-500, currency="usd")
+    with pytest.raises(StripeValueError, match="minor unit"):
+        await client.customers.balance_transactions.create("cus_1", amount=-5.5, currency="usd")  # type: ignore[arg-type]
+
+
+async def test_decimal_strings_must_be_numbers(client: AsyncStripeClient) -> None:
+    for bad in ("abc", "NaN", "Infinity"):
+        with pytest.raises(StripeValueError) as caught:
+            await client.prices.create(currency="usd", unit_amount_decimal=bad, product="prod_1")  # type: ignore[arg-type]
+        assert caught.value.param == "unit_amount_decimal"

@@ -11,7 +11,7 @@ import pytest
 import respx
 
 from atom_stripe import AsyncStripeClient
-from atom_stripe.models import PaymentIntent
+from atom_stripe.models import IssuingCard, PaymentIntent
 from atom_stripe.webhooks import WebhookRouter, construct_event, generate_test_header
 
 from ..helpers import KEY
@@ -118,3 +118,9 @@ def test_secrets_are_masked_in_extras_whatever_their_shape(value: Any) -> None:
     assert_masked(text)
     assert "plain-text-but-named-secret" not in text
     assert "extra_field" in text and "pi_1" in text
+
+
+def test_card_numbers_and_app_secrets_are_masked_in_reprs(fixtures: dict[str, Any]) -> None:
+    card = IssuingCard.model_validate({**fixtures["issuing.card"], "number": "4242424242424242", "cvc": "123"})
+    assert "4242424242424242" not in repr(card) and "'123'" not in repr(card)
+    assert card.number == "4242424242424242"
