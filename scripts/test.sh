@@ -8,6 +8,8 @@ status=0
 .venv/bin/python -m pytest -n 2 "$@" || status=1
 # The load runs (2,000 creates through the fault rig; 500 rate-limited calls): slow, so kept apart.
 .venv/bin/python -m pytest -m load "$@" || status=1
+# The core unit tests again, on the oldest releases pyproject.toml allows (.venv-lowest).
+bash scripts/test-lowest.sh || status=1
 .venv/bin/python -m mypy || status=1
 .venv/bin/python -m ruff check . || status=1
 .venv/bin/python -m ruff format --check . || status=1
