@@ -18,7 +18,7 @@ from atom_stripe.testing import FakeStripe
 from atom_stripe.testing._engine import simulation
 from atom_stripe.testing._statuses import ACTIONS
 
-from ..standin import sample_params
+from ..stripe_oracle import sample_params
 from ..surface.test_surface import SAMPLE, assert_result, method_of
 
 NAMES = sorted(ENDPOINTS)

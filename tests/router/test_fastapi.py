@@ -414,7 +414,7 @@ async def test_the_router_forwards_exactly_what_was_sent(path: str) -> None:
 
     from atom_stripe._generated.endpoints import ENDPOINTS
 
-    from ..standin import StandIn, sample
+    from ..stripe_oracle import StandIn, sample
 
     endpoint = ENDPOINTS[CREATES[path]]
     params = endpoint.params_type
@@ -512,7 +512,7 @@ async def test_list_queries_are_the_client_list_params(path: str) -> None:
 
     from atom_stripe._generated.endpoints import ENDPOINTS
 
-    from ..standin import StandIn, sample, unflatten
+    from ..stripe_oracle import StandIn, sample, unflatten
 
     hints = get_type_hints(ENDPOINTS[LISTS[path]].params_type)
     standin = StandIn()

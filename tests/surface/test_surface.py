@@ -19,7 +19,7 @@ from atom_stripe._pagination import Page, SearchPage
 from atom_stripe.models import BaseEvent, model_for
 
 from ..helpers import KEY, examples
-from ..standin import StandIn, sample_params
+from ..stripe_oracle import StandIn, sample_params
 
 FILES = "https://files.stripe.com"
 NAMES = sorted(ENDPOINTS)
