@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -18,7 +17,7 @@ import respx
 from atom_stripe import AsyncStripeClient, _retry
 
 from .faultrig import FaultRig
-from .helpers import API, FIXTURES, KEY, ROOT, Sleeps, fixture_bytes
+from .helpers import API, KEY, ROOT, Sleeps, examples, fixture_bytes
 from .servers import PostgresServer, RedisServer
 
 # The fake Stripe's fixtures (stripe_fake, stripe_client), as an installed atom_stripe registers them
@@ -34,8 +33,7 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def fixtures() -> dict[str, Any]:
     """Stripe's own example object for every resource, by object type."""
-    data: dict[str, Any] = json.loads(FIXTURES.read_text())["resources"]
-    return data
+    return examples()
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,7 @@ import respx
 from atom_stripe._endpoint import Endpoint, find_endpoint
 
 from .helpers import FIXTURES
-from .standin import example
+from .stripe_oracle import example
 
 #: first path segment -> fixture object type
 RESOURCES = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import socket
 import threading
@@ -18,6 +19,13 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "data" / "stripe-fixtures3.json"
 API = "https://api.stripe.com"
 KEY = "sk_test_4eC39HqLyjWDarjtT1zdp7dc"
+
+
+@functools.cache
+def examples() -> dict[str, Any]:
+    """Stripe's example object of every type (``FIXTURES``), read once per process: never change it."""
+    data: dict[str, Any] = json.loads(FIXTURES.read_text())["resources"]
+    return data
 
 
 def fixture_bytes(fixtures: dict[str, Any], name: str, **changes: Any) -> bytes:

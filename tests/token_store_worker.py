@@ -12,7 +12,7 @@ import anyio
 
 from atom_stripe.oauth import SQLiteTokenStore, StripeOAuth
 
-from .test_oauth import CLIENT_ID, PLATFORM_KEY
+from .unit.test_oauth import CLIENT_ID, PLATFORM_KEY
 
 
 async def main(path: str, key: str, url: str, account: str, start_at: float) -> None:
