@@ -50,9 +50,9 @@ def test_one_model_renders_with_required_and_optional_fields() -> None:
     index: dict[type, tuple[str, str]] = {stripe.EphemeralKey: ("ephemeral_key", "EphemeralKey")}
     text = ModelWriter(stripe.EphemeralKey, index).render(deleted=False)
     assert "class EphemeralKey(StripeObject):" in text
-    assert "    expires: int = ALWAYS_SENT" in text  # stripe-python: always sent
+    assert "    expires: int = NONE_IF_OMITTED" in text  # stripe-python: always sent
     assert "    secret: str | None = None" in text  # stripe-python: Optional
-    assert "    object: Literal['ephemeral_key'] = ALWAYS_SENT" in text  # formatted later, by ruff
+    assert "    object: Literal['ephemeral_key'] = NONE_IF_OMITTED" in text  # formatted later, by ruff
     assert "class DeletedEphemeralKey" not in text
 
 

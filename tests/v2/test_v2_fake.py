@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from atom_stripe import AsyncStripeClient, AuthenticationError, NotFoundError
+from atom_stripe import AsyncStripeClient, AuthenticationError, NotFoundError, PermissionDeniedError
 from atom_stripe._errors import TemporarySessionExpiredError
 from atom_stripe._generated.endpoints import ENDPOINTS
 from atom_stripe._generated.models import OBJECTS
@@ -134,3 +134,26 @@ async def test_the_stream_takes_only_a_live_session_token(
         with pytest.raises(TemporarySessionExpiredError):
             await stream.v2.billing.meter_event_stream.create(events=[event])
     assert stripe_fake.v2.meter_events == []
+
+
+async def test_stripe_context_keeps_each_accounts_v2_objects_apart(stripe_client: AsyncStripeClient) -> None:
+    """v2 objects belong to the account of the request's ``Stripe-Context``, as v1 objects to
+    ``Stripe-Account``'s: another account (or the platform) does not see them, and a context the
+    key cannot reach is refused."""
+    ours = await stripe_client.accounts.create(type="express")
+    theirs = await stripe_client.accounts.create(type="express")
+    made = await stripe_client.v2.core.event_destinations.create(
+        name="n", type="webhook_endpoint", event_payload="thin", enabled_events=["x"], stripe_context=ours.id
+    )
+    found = await stripe_client.v2.core.event_destinations.retrieve(made.id, stripe_context=ours.id)
+    assert found.id == made.id
+    for context in (theirs.id, None):
+        with pytest.raises(NotFoundError):
+            await stripe_client.v2.core.event_destinations.retrieve(made.id, stripe_context=context)
+        page = await stripe_client.v2.core.event_destinations.list(stripe_context=context)
+        assert [d.id for d in page.data] == []
+    listed = await stripe_client.v2.core.event_destinations.list(stripe_context=ours.id)
+    assert [d.id for d in listed.data] == [made.id]
+    with pytest.raises(PermissionDeniedError) as refused:
+        await stripe_client.v2.core.event_destinations.list(stripe_context="acct_1NotConnectedHere")
+    assert refused.value.code == "account_invalid"

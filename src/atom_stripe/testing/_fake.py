@@ -400,7 +400,8 @@ class FakeStripe:
                     return _v2.handle(self, name, endpoint, ids, query, body, headers, out_headers)
                 key = _authenticate(headers)
                 if path.startswith("/v2/"):
-                    return _v2.handle(self, name, endpoint, ids, query, body, headers, out_headers)
+                    account = acting_account(self, key, _v2.context_account(name, headers), method)
+                    return _v2.handle(self, name, endpoint, ids, query, body, headers, out_headers, account)
                 account = acting_account(self, key, headers.get("stripe-account"), method)
                 raw = _read(method, query, body, headers.get("content-type", ""))
                 record["params"] = raw

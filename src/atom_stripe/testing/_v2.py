@@ -20,7 +20,8 @@ from .._errors import StripeValueError
 from .._generated.models import OBJECTS
 from ..models._references import model_class
 from ..types import check_params
-from ._store import new_id
+from ._simulated import not_simulated
+from ._store import Store, new_id
 from ._wire import FakeError, typed_params
 
 if TYPE_CHECKING:
@@ -66,8 +67,11 @@ def handle(
     body: bytes,
     headers: Mapping[str, str],
     out_headers: dict[str, str],
+    account: str | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
-    """Answer one v2 request: (status, headers, body), errors in v2's shape."""
+    """Answer one v2 request: (status, headers, body), errors in v2's shape. ``account`` is the
+    account the request acts in (its ``Stripe-Context``; ``None``: the platform's): v2 objects
+    live in that account's store, as v1 objects do."""
     state = fake.v2
     key = headers.get("idempotency-key") if endpoint.method in ("POST", "DELETE") else None
     fingerprint = hashlib.sha256(f"{endpoint.method} {name} {sorted(ids.items())} {query}".encode() + body).hexdigest()
@@ -80,7 +84,7 @@ def handle(
     try:
         _authenticate(state, endpoint, headers)
         params = _params(endpoint, query, body, headers.get("content-type", ""))
-        result = _answer(fake, name, endpoint, list(ids.values()), params)
+        result = _answer(fake, name, endpoint, list(ids.values()), params, fake.store_of(account))
         status, content = (202, b"") if result is None else (200, json.dumps(result).encode())
     except FakeError as exc:
         status, content = exc.status, json.dumps({"error": exc.body}).encode()
@@ -89,6 +93,17 @@ def handle(
         while len(state._replays) > _MAX_KEYS:
             state._replays.popitem(last=False)
     return status, {**out_headers, "Content-Type": "application/json"}, content
+
+
+def context_account(name: str, headers: Mapping[str, str]) -> str | None:
+    """The account a v2 request acts in. ``Stripe-Context`` is a path of accounts relative to the
+    key's, segments joined by ``/`` (https://docs.stripe.com/context; stripe-node's
+    ``StripeContext.parse``); the fake's platform has one level of connected accounts, so a
+    context is one account id (checked like ``Stripe-Account``) and a deeper one is refused."""
+    context = headers.get("stripe-context") or headers.get("stripe-account")
+    if context and "/" in context:
+        raise not_simulated(name, detail="a Stripe-Context deeper than one connected account")
+    return context or None
 
 
 def _error(status: int, type_: str, message: str) -> bytes:
@@ -145,7 +160,9 @@ def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-def _new(fake: FakeStripe, endpoint: Endpoint, params: Mapping[str, Any], parent: str | None) -> dict[str, Any]:
+def _new(
+    fake: FakeStripe, endpoint: Endpoint, params: Mapping[str, Any], parent: str | None, store: Store
+) -> dict[str, Any]:
     """A new object of the operation's result type, holding the parameters it was made with."""
     object_name = _OBJECT_OF.get(endpoint.result, endpoint.result)
     prefix = object_name.rsplit(".", 1)[-1].split("_")[0][:6]
@@ -156,7 +173,7 @@ def _new(fake: FakeStripe, endpoint: Endpoint, params: Mapping[str, Any], parent
         "livemode": False,
         **{k: copy.deepcopy(v) for k, v in params.items() if k != "include"},
     }
-    return fake.store.put(_fitting(endpoint.result, obj), parent)
+    return store.put(_fitting(endpoint.result, obj), parent)
 
 
 def _fitting(model_name: str, obj: dict[str, Any]) -> dict[str, Any]:
@@ -174,9 +191,10 @@ def _fitting(model_name: str, obj: dict[str, Any]) -> dict[str, Any]:
     return obj
 
 
-def _answer(fake: FakeStripe, name: str, endpoint: Endpoint, ids: list[str], params: dict[str, Any]) -> Any:
+def _answer(
+    fake: FakeStripe, name: str, endpoint: Endpoint, ids: list[str], params: dict[str, Any], store: Store
+) -> Any:
     method = name.rsplit(".", 1)[-1]
-    store = fake.store
     object_name = _OBJECT_OF.get(endpoint.result, endpoint.result)
     now = _now(fake)
     if name == "v2.billing.meter_event_stream.create":
@@ -203,7 +221,7 @@ def _answer(fake: FakeStripe, name: str, endpoint: Endpoint, ids: list[str], par
         items = [o for o in store.all(object_name) if parent is None or store.parents.get(o["id"]) == parent]
         return _page(items, params, endpoint.path.format(**dict(zip(endpoint.ids, ids, strict=True))))
     if method == "create" or not ids:
-        return _new(fake, endpoint, params, ids[-1] if ids else None)
+        return _new(fake, endpoint, params, ids[-1] if ids else None, store)
     target = store.find(ids[-1])
     if target is None:
         raise FakeError(404, f"No such object: '{ids[-1]}'", type="not_found")
@@ -211,7 +229,7 @@ def _answer(fake: FakeStripe, name: str, endpoint: Endpoint, ids: list[str], par
         store.remove(target["object"], target["id"])
         return {"id": target["id"], "object": target["object"]}
     if target["object"] != object_name:
-        return _new(fake, endpoint, params, target["id"])  # an action answering another type (a ping's event)
+        return _new(fake, endpoint, params, target["id"], store)  # an action answering another type (a ping's event)
     if endpoint.method == "POST":
         target.update({k: copy.deepcopy(v) for k, v in params.items() if k != "include"})
         if method in _STATUSES:
