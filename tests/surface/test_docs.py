@@ -18,7 +18,9 @@ from ..helpers import ROOT, examples, form
 
 DOCS = ROOT / "docs"
 SAMPLE = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
-OBJECT_ID = re.compile(r"\b([a-z]+)_([A-Za-z0-9]{8,})\b")
+OBJECT_ID = re.compile(r"\b([a-z]+)_([A-Za-z0-9]{3,})\b")
+#: Accounts a page acts for (``stripe_account=``, ``stripe_context=``, ``for_account``), short ids included.
+ACCOUNT_ID = re.compile(r"\bacct_[A-Za-z0-9]+\b")
 
 
 def _kinds() -> dict[str, str]:
@@ -54,9 +56,16 @@ async def scene(fake: FakeStripe, page: Path) -> None:
                 await stripe.payment_intents.create(
                     amount=amount, currency="usd", payment_method="pm_card_visa", confirm=True
                 )
+    accounts = sorted(set(ACCOUNT_ID.findall(text)))
+    for account in accounts:  # connected accounts of the platform, each seeing the page's objects too
+        fake.add("account", id=account)
+    if page.stem == "thin-events":  # the meter its notification names (``mtr`` is also a summary's prefix)
+        for account in (None, *accounts):
+            fake.add("billing.meter", id="mtr_123", stripe_account=account)
     for prefix, name in OBJECT_ID.findall(text):
-        if prefix in KINDS and name != "doesnotexist" and fake.get(f"{prefix}_{name}") is None:
-            fake.add(KINDS[prefix], id=f"{prefix}_{name}")
+        if prefix in KINDS and prefix != "acct" and name != "doesnotexist" and fake.get(f"{prefix}_{name}") is None:
+            for account in (None, *accounts):
+                fake.add(KINDS[prefix], id=f"{prefix}_{name}", stripe_account=account)
     fake.requests.clear()
 
 
