@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -15,24 +15,14 @@ from atom_stripe import AsyncStripeClient
 from atom_stripe.contrib.fastapi import create_stripe_router
 from atom_stripe.webhooks import generate_test_header
 
-from ..fakestripe import FakeStripe
 from ..helpers import KEY, form
+from .conftest import Stripe, asgi
 
 WEBHOOK_SECRET = "whsec_router_test"
 
 
 @pytest.fixture
-def fake() -> Iterator[tuple[FakeStripe, respx.MockRouter]]:
-    stripe_fake = FakeStripe()
-    with respx.mock(using="httpx", assert_all_called=False) as router:
-        router.route(host="testserver").pass_through()
-        api = router.route(host="api.stripe.com")
-        api.mock(side_effect=stripe_fake.answer)
-        yield stripe_fake, router
-
-
-@pytest.fixture
-async def http(fake: tuple[FakeStripe, respx.MockRouter]) -> AsyncIterator[httpx.AsyncClient]:
+async def http(stripe: Stripe) -> AsyncIterator[httpx.AsyncClient]:
     client = AsyncStripeClient(KEY, max_retries=0)
 
     def get_client() -> AsyncStripeClient:
@@ -40,18 +30,14 @@ async def http(fake: tuple[FakeStripe, respx.MockRouter]) -> AsyncIterator[httpx
 
     app = FastAPI()
     app.include_router(create_stripe_router(get_client, webhook_secret=WEBHOOK_SECRET))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as h:
+    async with asgi(app) as h:
         yield h
     await client.aclose()
 
 
-def sent(fake: FakeStripe) -> httpx.Request:
-    return fake.requests[-1]
-
-
-async def test_health_and_info(http: httpx.AsyncClient) -> None:
+async def test_health_and_info(http: httpx.AsyncClient, stripe: Stripe) -> None:
     health = (await http.get("/stripe/health")).json()
-    assert health["data"]["ok"] is True and health["request_id"].startswith("req_fake")
+    assert health["data"]["ok"] is True and health["request_id"] == stripe.request_id()
     info = (await http.get("/stripe/")).json()["data"]
     assert info["api_version"] == "2026-10-28.endive"
     assert "GET /stripe/payments/{payment_id}" in info["endpoints"]
@@ -79,14 +65,13 @@ async def test_health_and_info(http: httpx.AsyncClient) -> None:
         ("/stripe/products?active=true", "/v1/products", "active=true&limit=10"),
     ],
 )
-async def test_lists(
-    http: httpx.AsyncClient, fake: tuple[FakeStripe, respx.MockRouter], path: str, stripe_path: str, query: str
-) -> None:
+async def test_lists(http: httpx.AsyncClient, stripe: Stripe, path: str, stripe_path: str, query: str) -> None:
     answer = await http.get(path)
     assert answer.status_code == 200
     body = answer.json()
     assert len(body["data"]) == 2 and body["has_more"] is False and body["next_cursor"] is None
-    request = sent(fake[0])
+    assert [item["id"] for item in body["data"]] == stripe.answered()
+    request = stripe.sent[-1]
     assert request.url.path == stripe_path
     assert request.url.query.decode() == query
 
@@ -96,20 +81,19 @@ async def test_lists(
     [
         ("/stripe/payments/pi_123", "/v1/payment_intents/pi_123"),
         ("/stripe/customers/cus_123", "/v1/customers/cus_123"),
-        ("/stripe/subscriptions/sub_123", "/v1/subscriptions/sub_123"),
+        ("/stripe/subscriptions/{subscription}", "/v1/subscriptions/{subscription}"),
         ("/stripe/products/prod_123", "/v1/products/prod_123"),
         ("/stripe/account", "/v1/account"),
         ("/stripe/balance", "/v1/balance"),
     ],
 )
-async def test_retrieves(
-    http: httpx.AsyncClient, fake: tuple[FakeStripe, respx.MockRouter], path: str, stripe_path: str
-) -> None:
+async def test_retrieves(http: httpx.AsyncClient, stripe: Stripe, path: str, stripe_path: str) -> None:
+    path, stripe_path = (p.format(subscription=stripe.subscriptions[0]) for p in (path, stripe_path))
     answer = await http.get(path)
     assert answer.status_code == 200, answer.text
-    assert sent(fake[0]).url.path == stripe_path
+    assert stripe.sent[-1].url.path == stripe_path
     data = answer.json()["data"]
-    if path.endswith("_123"):
+    if "/stripe/account" not in path and "/stripe/balance" not in path:
         assert data["id"] == path.rsplit("/", 1)[1]
 
 
@@ -143,37 +127,34 @@ async def test_profile(http: httpx.AsyncClient) -> None:
     ],
 )
 async def test_creates_pass_the_idempotency_key_through(
-    http: httpx.AsyncClient,
-    fake: tuple[FakeStripe, respx.MockRouter],
-    path: str,
-    body: dict[str, Any],
-    stripe_path: str,
-    form: str,
+    http: httpx.AsyncClient, stripe: Stripe, path: str, body: dict[str, Any], stripe_path: str, form: str
 ) -> None:
     answer = await http.post(path, json=body, headers={"Idempotency-Key": "atom-order-42"})
     assert answer.status_code == 201, answer.text
-    request = sent(fake[0])
+    request = stripe.sent[-1]
     assert request.method == "POST" and request.url.path == stripe_path
     assert request.content.decode() == form
     assert request.headers["Idempotency-Key"] == "atom-order-42"
 
 
-async def test_cancel_subscription(http: httpx.AsyncClient, fake: tuple[FakeStripe, respx.MockRouter]) -> None:
-    answer = await http.delete("/stripe/subscriptions/sub_123")
+async def test_cancel_subscription(http: httpx.AsyncClient, stripe: Stripe) -> None:
+    answer = await http.delete(f"/stripe/subscriptions/{stripe.subscriptions[0]}")
     assert answer.status_code == 200 and answer.json()["data"]["status"] == "canceled"
-    assert sent(fake[0]).method == "DELETE"
+    assert stripe.sent[-1].method == "DELETE"
+    assert (stripe.fake.get(stripe.subscriptions[0]) or {})["status"] == "canceled"
 
 
-async def test_search_runs_concurrently_and_groups(
-    http: httpx.AsyncClient, fake: tuple[FakeStripe, respx.MockRouter]
-) -> None:
+async def test_search_runs_concurrently_and_groups(http: httpx.AsyncClient, stripe: Stripe) -> None:
     answer = await http.get(
         "/stripe/search", params={"q": "email:'a@example.com'", "resources": "customers,payments,products"}
     )
     data = answer.json()["data"]
     assert list(data) == ["customers", "payments", "products"]
-    assert all(len(group["data"]) == 1 for group in data.values())
-    paths = sorted(r.url.path for r in fake[0].requests)
+    answered = {call.request.url.path: stripe.answered(n) for n, call in enumerate(stripe.route.calls)}
+    assert sorted(answered["/v1/customers/search"]) == ["cus_1", "cus_2", "cus_9"]
+    for group, stripe_path in zip(data.values(), ["customers", "payment_intents", "products"], strict=True):
+        assert [item["id"] for item in group["data"]] == answered[f"/v1/{stripe_path}/search"]
+    paths = sorted(r.url.path for r in stripe.sent)
     assert paths == ["/v1/customers/search", "/v1/payment_intents/search", "/v1/products/search"]
     bad = await http.get("/stripe/search", params={"q": "x", "resources": "invoices"})
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "resources"
@@ -193,14 +174,13 @@ async def test_search_runs_concurrently_and_groups(
     ],
 )
 async def test_error_mapping(
-    http: httpx.AsyncClient,
-    fake: tuple[FakeStripe, respx.MockRouter],
-    status: int,
-    error: dict[str, Any],
-    expected: int,
+    http: httpx.AsyncClient, stripe: Stripe, status: int, error: dict[str, Any], expected: int
 ) -> None:
-    fake[0].overrides["/v1/customers/cus_err"] = httpx.Response(
-        status, json={"error": {"message": f"Stripe says {status}", **error}}, headers={"Request-Id": "req_err"}
+    # Stripe's answers the fake gives no reason for (a 409, a 500...), each as Stripe words it.
+    stripe.answer_with(
+        httpx.Response(
+            status, json={"error": {"message": f"Stripe says {status}", **error}}, headers={"Request-Id": "req_err"}
+        )
     )
     answer = await http.get("/stripe/customers/cus_err")
     assert answer.status_code == expected
@@ -211,20 +191,18 @@ async def test_error_mapping(
     assert KEY not in text and "Traceback" not in text
 
 
-async def test_connection_failure_is_a_502(http: httpx.AsyncClient, fake: tuple[FakeStripe, respx.MockRouter]) -> None:
-    fake[0].overrides["/v1/balance"] = httpx.ConnectError("refused")
+async def test_connection_failure_is_a_502(http: httpx.AsyncClient, stripe: Stripe) -> None:
+    stripe.answer_with(httpx.ConnectError("refused"))
     answer = await http.get("/stripe/balance")
     assert answer.status_code == 502
     assert answer.json()["error"]["type"] == "api_connection_error"
 
 
-async def test_bad_input_is_a_400_before_stripe(
-    http: httpx.AsyncClient, fake: tuple[FakeStripe, respx.MockRouter]
-) -> None:
+async def test_bad_input_is_a_400_before_stripe(http: httpx.AsyncClient, stripe: Stripe) -> None:
     answer = await http.post("/stripe/payments", json={"amount": 100, "currency": "xyz"})
     assert answer.status_code == 400 and answer.json()["error"]["param"] == "currency"
     assert (await http.post("/stripe/payments", json={"amount": -1, "currency": "usd"})).status_code == 422
-    assert not fake[0].requests
+    assert not stripe.sent
 
 
 async def test_webhook_endpoint(http: httpx.AsyncClient, fixtures: dict[str, Any]) -> None:
@@ -316,7 +294,7 @@ CREATES = {
     ],
 )
 async def test_unknown_body_fields_are_a_422_naming_the_field_at_every_depth(
-    http: httpx.AsyncClient, fake: tuple[FakeStripe, respx.MockRouter], path: str, body: dict[str, Any], loc: list[Any]
+    http: httpx.AsyncClient, stripe: Stripe, path: str, body: dict[str, Any], loc: list[Any]
 ) -> None:
     answer = await http.post(path, json=body)
     assert answer.status_code == 422, answer.text
@@ -324,7 +302,7 @@ async def test_unknown_body_fields_are_a_422_naming_the_field_at_every_depth(
     assert error["loc"] == ["body", *loc]
     name = str(loc[0]) + "".join(f"[{part}]" for part in loc[1:])
     assert error["msg"].startswith(f"{name}: is not a parameter of ") and "extra_params" not in error["msg"]
-    assert not fake[0].requests
+    assert not stripe.sent
 
 
 def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
@@ -443,21 +421,23 @@ async def test_the_router_forwards_exactly_what_was_sent(path: str) -> None:
 # -- secrets and the server's own key ---------------------------------------------------------
 
 
-async def test_lists_and_search_never_return_secrets(http: httpx.AsyncClient, fixtures: dict[str, Any]) -> None:
-    secret = fixtures["payment_intent"]["client_secret"]
-    assert secret
+async def test_lists_and_search_never_return_secrets(http: httpx.AsyncClient, stripe: Stripe) -> None:
+    secret = (stripe.fake.get("pi_123") or {})["client_secret"]
+    assert secret and (stripe.fake.get("pi_1") or {})["client_secret"]
     for answer in (
         await http.get("/stripe/payments"),
-        await http.get("/stripe/search", params={"q": "status:'succeeded'", "resources": "payments"}),
+        await http.get("/stripe/search", params={"q": "customer:'cus_1'", "resources": "payments"}),
     ):
         assert answer.status_code == 200
         assert secret not in answer.text and "_secret_" not in answer.text
+        assert stripe.answered() == ["pi_123", "pi_1"]  # what was left out was there
     payments = (await http.get("/stripe/payments")).json()["data"]
     assert len(payments) == 2 and all(item.get("client_secret") is None for item in payments)
     # create and retrieve still give it, for a front end that confirms the payment (documented)
     assert (await http.get("/stripe/payments/pi_123")).json()["data"]["client_secret"] == secret
-    created = await http.post("/stripe/payments", json={"amount": 2000, "currency": "usd"})
-    assert created.json()["data"]["client_secret"] == secret
+    created = (await http.post("/stripe/payments", json={"amount": 2000, "currency": "usd"})).json()["data"]
+    assert created["client_secret"] == (stripe.fake.get(created["id"]) or {})["client_secret"]
+    assert created["client_secret"].startswith(f"{created['id']}_secret_")
 
 
 def test_secrets_are_removed_at_every_depth() -> None:
@@ -479,18 +459,19 @@ def test_secrets_are_removed_at_every_depth() -> None:
     }
 
 
-async def test_stripe_refusing_the_server_key_is_a_502_not_the_callers_401(
-    http: httpx.AsyncClient, fake: tuple[FakeStripe, respx.MockRouter]
-) -> None:
-    fake[0].overrides["/v1/customers/cus_1"] = httpx.Response(
-        401,
-        json={"error": {"type": "invalid_request_error", "message": "Invalid API Key provided: sk_test_****7dc"}},
-        headers={"Request-Id": "req_401"},
-    )
-    answer = await http.get("/stripe/customers/cus_1")
+async def test_stripe_refusing_the_server_key_is_a_502_not_the_callers_401(stripe: Stripe) -> None:
+    # The fake takes test mode keys only: a live one is refused with Stripe's 401, the key masked.
+    client = AsyncStripeClient("sk_live_4eC39HqLyjWDarjtT1zdp7dc", max_retries=0)
+    app = FastAPI()
+    app.include_router(create_stripe_router(lambda: client))
+    async with asgi(app) as http:
+        answer = await http.get("/stripe/customers/cus_1")
+    await client.aclose()
+    assert stripe.route.calls[-1].response.status_code == 401
+    assert "Invalid API Key provided: sk_live_****p7dc" in stripe.route.calls[-1].response.text
     assert answer.status_code == 502
     error = answer.json()["error"]
-    assert error["type"] == "api_error" and error["request_id"] == "req_401"
+    assert error["type"] == "api_error" and error["request_id"] == stripe.request_id()
     assert "API Key" not in answer.text and "7dc" not in answer.text
 
 

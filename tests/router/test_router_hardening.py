@@ -4,37 +4,23 @@ text refused, request ids on every answer, and the host's own routes answering l
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-import respx
 from fastapi import FastAPI
 
 from atom_stripe import AsyncStripeClient
 from atom_stripe.contrib.fastapi import create_stripe_router, install_error_handlers
 from atom_stripe.ratelimit import LocalRateLimiter
 
-from ..fakestripe import FakeStripe
 from ..helpers import KEY
+from .conftest import Stripe, asgi
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeStripe]:
-    stripe_fake = FakeStripe()
-    with respx.mock(using="httpx", assert_all_called=False) as router:
-        router.route(host="testserver").pass_through()
-        router.route(host="api.stripe.com").mock(side_effect=stripe_fake.answer)
-        yield stripe_fake
-
-
-def asgi(app: FastAPI) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
-
-
-@pytest.fixture
-async def http(fake: FakeStripe) -> AsyncIterator[httpx.AsyncClient]:
+async def http(stripe: Stripe) -> AsyncIterator[httpx.AsyncClient]:
     client = AsyncStripeClient(KEY, max_retries=0)
     app = FastAPI()
     app.include_router(create_stripe_router(lambda: client))
@@ -46,56 +32,57 @@ async def http(fake: FakeStripe) -> AsyncIterator[httpx.AsyncClient]:
 # -- search fan-out --------------------------------------------------------------------
 
 
-async def test_search_asks_each_resource_once(http: httpx.AsyncClient, fake: FakeStripe) -> None:
+async def test_search_asks_each_resource_once(http: httpx.AsyncClient, stripe: Stripe) -> None:
     answer = await http.get(
         "/stripe/search", params={"q": "email:'a@example.com'", "resources": "customers," * 3 + "payments,customers"}
     )
     assert answer.status_code == 200, answer.text
     assert list(answer.json()["data"]) == ["customers", "payments"]
-    assert sorted(r.url.path for r in fake.requests) == ["/v1/customers/search", "/v1/payment_intents/search"]
+    assert sorted(r.url.path for r in stripe.sent) == ["/v1/customers/search", "/v1/payment_intents/search"]
 
 
-async def test_a_huge_resource_list_makes_no_stripe_call(http: httpx.AsyncClient, fake: FakeStripe) -> None:
+async def test_a_huge_resource_list_makes_no_stripe_call(http: httpx.AsyncClient, stripe: Stripe) -> None:
     answer = await http.get("/stripe/search", params={"q": "x", "resources": ",".join(["customers"] * 1500)})
     assert answer.status_code == 422
-    assert not fake.requests
+    assert not stripe.sent
 
 
-async def test_an_unsearchable_resource_is_named(http: httpx.AsyncClient, fake: FakeStripe) -> None:
+async def test_an_unsearchable_resource_is_named(http: httpx.AsyncClient, stripe: Stripe) -> None:
     answer = await http.get("/stripe/search", params={"q": "x", "resources": "customers,invoices"})
     assert answer.status_code == 400
     error = answer.json()["error"]
     assert error["param"] == "resources" and "'invoices'" in error["message"]
-    assert not fake.requests
+    assert not stripe.sent
 
 
 # -- errors -------------------------------------------------------------------------------
 
 
-async def test_a_403_keeps_stripes_message_from_the_caller(http: httpx.AsyncClient, fake: FakeStripe) -> None:
-    fake.overrides["/v1/customers/cus_1"] = httpx.Response(
-        403,
-        json={
-            "error": {
-                "type": "invalid_request_error",
-                "message": "The provided key 'rk_test_****7dcX' does not have access to account 'acct_1SecretAcct'.",
-            }
-        },
-        headers={"Request-Id": "req_403"},
-    )
-    answer = await http.get("/stripe/customers/cus_1")
+async def test_a_403_keeps_stripes_message_from_the_caller(stripe: Stripe) -> None:
+    # A Stripe-Account the key cannot reach: the fake's 403 names the masked key and the account.
+    client = AsyncStripeClient("rk_test_4eC39HqLyjWDarjtT1zdp7dcX", max_retries=0, stripe_account="acct_1SecretAcct")
+    app = FastAPI()
+    app.include_router(create_stripe_router(lambda: client))
+    async with asgi(app) as http:
+        answer = await http.get("/stripe/customers/cus_1")
+    await client.aclose()
+    said = stripe.route.calls[-1].response
+    assert said.status_code == 403 and "'rk_test_****7dcX'" in said.text and "'acct_1SecretAcct'" in said.text
     assert answer.status_code == 403
     error = answer.json()["error"]
-    assert error["request_id"] == "req_403" and error["type"] == "invalid_request_error"
+    assert error["request_id"] == stripe.request_id() and error["type"] == "invalid_request_error"
     assert "7dcX" not in answer.text and "acct_1SecretAcct" not in answer.text and "rk_test" not in answer.text
     assert "permission" in error["message"]
 
 
-async def test_a_429_passes_retry_after_on(http: httpx.AsyncClient, fake: FakeStripe) -> None:
-    fake.overrides["/v1/balance"] = httpx.Response(
-        429,
-        json={"error": {"type": "invalid_request_error", "code": "rate_limit", "message": "Too many requests"}},
-        headers={"Request-Id": "req_429", "Retry-After": "7"},
+async def test_a_429_passes_retry_after_on(http: httpx.AsyncClient, stripe: Stripe) -> None:
+    # The fake's 429 (fail_next) carries no Retry-After or code: Stripe's, as Stripe sends it.
+    stripe.answer_with(
+        httpx.Response(
+            429,
+            json={"error": {"type": "invalid_request_error", "code": "rate_limit", "message": "Too many requests"}},
+            headers={"Request-Id": "req_429", "Retry-After": "7"},
+        )
     )
     answer = await http.get("/stripe/balance")
     assert answer.status_code == 429
@@ -103,7 +90,7 @@ async def test_a_429_passes_retry_after_on(http: httpx.AsyncClient, fake: FakeSt
     assert answer.json()["error"]["code"] == "rate_limit"
 
 
-async def test_local_throttling_says_so(fake: FakeStripe) -> None:
+async def test_local_throttling_says_so(stripe: Stripe) -> None:
     client = AsyncStripeClient(KEY, max_retries=0, rate_limiter=LocalRateLimiter(0.01, max_wait=0.01))
     app = FastAPI()
     app.include_router(create_stripe_router(lambda: client))
@@ -116,7 +103,7 @@ async def test_local_throttling_says_so(fake: FakeStripe) -> None:
     error = second.json()["error"]
     assert error["code"] == "local_rate_limit" and "not called" in error["message"]
     assert "could not be reached" not in second.text
-    assert len(fake.requests) == 1
+    assert len(stripe.sent) == 1
 
 
 # -- unknown query parameters, text limits ------------------------------------------------------
@@ -132,15 +119,15 @@ async def test_local_throttling_says_so(fake: FakeStripe) -> None:
     ],
 )
 async def test_unknown_query_parameters_are_a_400_naming_them(
-    http: httpx.AsyncClient, fake: FakeStripe, path: str, name: str
+    http: httpx.AsyncClient, stripe: Stripe, path: str, name: str
 ) -> None:
     answer = await http.get(path)
     assert answer.status_code == 400, answer.text
     assert answer.json()["error"]["param"] == name
-    assert not fake.requests
+    assert not stripe.sent
 
 
-async def test_known_query_parameters_still_pass(http: httpx.AsyncClient, fake: FakeStripe) -> None:
+async def test_known_query_parameters_still_pass(http: httpx.AsyncClient, stripe: Stripe) -> None:
     answer = await http.get("/stripe/customers?limit=1&email=a@example.com&created_gte=1700000000")
     assert answer.status_code == 200, answer.text
 
@@ -159,36 +146,36 @@ async def test_known_query_parameters_still_pass(http: httpx.AsyncClient, fake: 
     ],
 )
 async def test_text_longer_than_stripe_takes_is_a_422(
-    http: httpx.AsyncClient, fake: FakeStripe, path: str, body: dict[str, Any], loc: list[Any]
+    http: httpx.AsyncClient, stripe: Stripe, path: str, body: dict[str, Any], loc: list[Any]
 ) -> None:
     answer = await http.post(path, json=body)
     assert answer.status_code == 422, answer.text
     [detail] = answer.json()["detail"]
     assert detail["loc"] == loc and detail["type"] == "string_too_long"
     assert len(answer.text) < 2000  # the over-long text is not echoed back whole
-    assert not fake.requests
+    assert not stripe.sent
 
 
-async def test_text_at_the_limit_passes(http: httpx.AsyncClient, fake: FakeStripe) -> None:
+async def test_text_at_the_limit_passes(http: httpx.AsyncClient, stripe: Stripe) -> None:
     answer = await http.post("/stripe/customers", json={"description": "x" * 5000})
     assert answer.status_code == 201, answer.text
-    assert len(fake.requests) == 1
+    assert len(stripe.sent) == 1
 
 
-async def test_metadata_limits(http: httpx.AsyncClient, fake: FakeStripe) -> None:
+async def test_metadata_limits(http: httpx.AsyncClient, stripe: Stripe) -> None:
     value = await http.post("/stripe/customers", json={"metadata": {"k": "v" * 501}})
     key = await http.post("/stripe/customers", json={"metadata": {"k" * 41: "v"}})
     assert value.status_code == 400 and value.json()["error"]["param"] == "metadata[k]"
     assert key.status_code == 400 and key.json()["error"]["param"] == "metadata"
-    assert not fake.requests
+    assert not stripe.sent
 
 
-async def test_an_over_long_query_string_value_is_a_422(http: httpx.AsyncClient, fake: FakeStripe) -> None:
+async def test_an_over_long_query_string_value_is_a_422(http: httpx.AsyncClient, stripe: Stripe) -> None:
     answer = await http.get("/stripe/customers", params={"email": "a" * 5001})
     assert answer.status_code == 422
     answer = await http.get("/stripe/search", params={"q": "a" * 5001})
     assert answer.status_code == 422
-    assert not fake.requests
+    assert not stripe.sent
 
 
 # -- request ids ----------------------------------------------------------------------------
@@ -202,33 +189,37 @@ async def test_an_over_long_query_string_value_is_a_422(http: httpx.AsyncClient,
         ("POST", "/stripe/customers", {"email": "a@example.com"}, 201),
         ("GET", "/stripe/payments?limit=3", None, 200),
         ("POST", "/stripe/payments", {"amount": 100, "currency": "usd"}, 201),
-        ("DELETE", "/stripe/subscriptions/sub_1", None, 200),
+        ("DELETE", "/stripe/subscriptions/{subscription}", None, 200),
         ("GET", "/stripe/profile", None, 200),
         ("GET", "/stripe/account", None, 200),
         ("GET", "/stripe/balance", None, 200),
     ],
 )
 async def test_every_answer_carries_the_request_id_of_its_stripe_call(
-    http: httpx.AsyncClient, fake: FakeStripe, method: str, path: str, body: Any, status: int
+    http: httpx.AsyncClient, stripe: Stripe, method: str, path: str, body: Any, status: int
 ) -> None:
-    answer = await http.request(method, path, json=body)
+    answer = await http.request(method, path.format(subscription=stripe.subscriptions[0]), json=body)
     assert answer.status_code == status, answer.text
-    assert answer.json()["request_id"] == f"req_fake{len(fake.requests)}"
+    assert answer.json()["request_id"] == stripe.request_id() and stripe.request_id().startswith("req_")
 
 
-async def test_each_search_group_carries_its_own_request_id(http: httpx.AsyncClient, fake: FakeStripe) -> None:
-    answer = await http.get("/stripe/search", params={"q": "x", "resources": "customers,payments,products"})
+async def test_each_search_group_carries_its_own_request_id(http: httpx.AsyncClient, stripe: Stripe) -> None:
+    query = {"q": "email:'a@example.com'", "resources": "customers,payments,products"}
+    answer = await http.get("/stripe/search", params=query)
     groups = answer.json()["data"]
     ids = {group["request_id"] for group in groups.values()}
-    assert ids == {f"req_fake{n}" for n in (1, 2, 3)}
+    assert ids == {stripe.request_id(n) for n in range(3)} and len(ids) == 3
 
 
-async def test_request_ids_do_not_cross_between_concurrent_requests(fake: FakeStripe) -> None:
+async def test_request_ids_do_not_cross_between_concurrent_requests(stripe: Stripe) -> None:
     import anyio
 
     client = AsyncStripeClient(KEY, max_retries=0)
     app = FastAPI()
     app.include_router(create_stripe_router(lambda: client.with_options()))
+    for n in range(20):
+        if stripe.fake.get(f"cus_{n}") is None:
+            stripe.fake.add("customer", id=f"cus_{n}")
     seen: dict[str, str] = {}
     async with asgi(app) as http:
 
@@ -240,15 +231,15 @@ async def test_request_ids_do_not_cross_between_concurrent_requests(fake: FakeSt
             for n in range(20):
                 tg.start_soon(get, n)
     await client.aclose()
-    by_path = {r.url.path: f"req_fake{i + 1}" for i, r in enumerate(fake.requests)}
-    assert seen == by_path
+    by_path = {call.request.url.path: call.response.headers["Request-Id"] for call in stripe.route.calls}
+    assert seen == by_path and len(set(seen.values())) == 20
     assert len(client._requester.hooks.on_response) == 1  # one hook for the client and its copies
 
 
 # -- the host's own routes ---------------------------------------------------------------------
 
 
-async def test_install_error_handlers_answers_a_hosts_route_like_the_router(fake: FakeStripe) -> None:
+async def test_install_error_handlers_answers_a_hosts_route_like_the_router(stripe: Stripe) -> None:
     client = AsyncStripeClient(KEY, max_retries=0)
     app = FastAPI()
     install_error_handlers(app)
@@ -265,35 +256,37 @@ async def test_install_error_handlers_answers_a_hosts_route_like_the_router(fake
         await client.balance.retrieve()
         return {}
 
-    fake.overrides["/v1/balance"] = httpx.Response(
-        429,
-        json={"error": {"type": "invalid_request_error", "code": "rate_limit", "message": "Too many"}},
-        headers={"Request-Id": "req_429", "Retry-After": "3"},
-    )
     async with asgi(app) as http:
-        declined = await http.post("/checkout")
+        declined = await http.post("/checkout")  # the fake declines pm_card_chargeDeclined
+        stripe.answer_with(
+            httpx.Response(
+                429,
+                json={"error": {"type": "invalid_request_error", "code": "rate_limit", "message": "Too many"}},
+                headers={"Request-Id": "req_429", "Retry-After": "3"},
+            )
+        )
         throttled = await http.get("/limited")
     await client.aclose()
     assert declined.status_code == 402
     error = declined.json()["error"]
     assert error["type"] == "card_error" and error["code"] == "card_declined"
-    assert error["decline_code"] == "generic_decline" and error["request_id"].startswith("req_fake")
+    assert error["decline_code"] == "generic_decline" and error["request_id"] == stripe.request_id(0)
     assert throttled.status_code == 429 and throttled.headers["retry-after"] == "3"
     assert KEY not in declined.text + throttled.text
 
 
-async def test_without_the_handlers_a_card_error_is_a_server_error(fake: FakeStripe) -> None:
+async def test_without_the_handlers_a_card_error_is_a_server_error(stripe: Stripe) -> None:
     """What install_error_handlers changes: FastAPI alone turns the CardError into a 500."""
     client = AsyncStripeClient(KEY, max_retries=0)
     app = FastAPI()
 
     @app.post("/checkout")
     async def checkout() -> None:
-        await client.payment_intents.create(amount=2000, currency="usd", payment_method="pm_card_chargeDeclined")
+        await client.payment_intents.create(
+            amount=2000, currency="usd", payment_method="pm_card_chargeDeclined", confirm=True
+        )
 
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://testserver"
-    ) as http:
+    async with asgi(app, raise_app_exceptions=False) as http:
         answer = await http.post("/checkout")
     await client.aclose()
     assert answer.status_code == 500
