@@ -100,7 +100,7 @@ What makes the difference:
   `httpx.Request` and `httpx.Response` are made only when something needs them (an error,
   `client.request(...)`, a transport of your own, a caller's `http_client`, or respx
   mocking httpx in tests). Deadlines, the body size cap, hooks, stats, spans, errors and
-  retries are the same on either path; a guard test (`tests/test_performance_guards.py`)
+  retries are the same on either path; a guard test (`tests/unit/test_performance_guards.py`)
   fails if the fast path falls back to the slow one.
 - **Parameter checks compile each TypedDict's fields once**, on first use, into small
   checkers (the exact types a field takes as they are, Literal values as a set), so a

@@ -1,6 +1,6 @@
 """Known data for the analytics tests and the analytics notebook: balance transactions and
 subscriptions in USD, EUR, JPY (no decimals) and KWD (three decimals). The expected numbers in
-tests/test_analytics.py are worked out by hand from these lists (see the comments there)."""
+tests/analytics/test_analytics.py are worked out by hand from these lists (see the comments there)."""
 
 from __future__ import annotations
 

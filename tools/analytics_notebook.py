@@ -3,7 +3,7 @@ its outputs in the notebook and its charts as PNGs in docs/img.
 
     .venv/bin/python tools/analytics_notebook.py
 
-The test suite executes the same cells against the same data (tests/test_analytics_notebook.py).
+The test suite executes the same cells against the same data (tests/analytics/test_analytics_notebook.py).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 namespace, read from the code (the behaviours registered, the generic engine's rules, the
 operations and parameters it refuses), so the page cannot drift from what the fake does.
 
-Run it after adding or changing a behaviour (``tests/test_fake_core_docs.py`` fails on any
+Run it after adding or changing a behaviour (``tests/fake/test_fake_core_docs.py`` fails on any
 difference between this script's output and the committed page)::
 
     .venv/bin/python tools/fake_simulated.py

@@ -2,8 +2,8 @@
 
 atom_stripe reaches past the public API of pydantic, httpx (httpcore) and aiohttp in the few
 places listed here, each for a reason given beside it. Nothing else in the package touches a
-private name of another package (``tests/test_private_access.py`` greps for them), and each
-name used here has a guard in ``tests/test_compat.py`` that fails loudly when a new release
+private name of another package (``tests/unit/test_private_access.py`` greps for them), and each
+name used here has a guard in ``tests/unit/test_compat.py`` that fails loudly when a new release
 of the other package renames or drops it. The versions they hold for are bounded in
 ``pyproject.toml``.
 

@@ -46,7 +46,7 @@ async def billed_year(fake: FakeStripe, stripe: AsyncStripeClient) -> None:
     )
     held = fake.store.find(big.id)
     assert held is not None
-    # The list's first page: newest first, as in tests/test_sync_backfill.py's seed.
+    # The list's first page: newest first, as in tests/sync/test_sync_backfill.py's seed.
     held["items"] = {**held["items"], "data": held["items"]["data"][-1:], "has_more": True}
 
 

@@ -26,7 +26,7 @@ async def test_the_analytics_notebook_runs_top_to_bottom(monkeypatch: pytest.Mon
         values = await run_cells(cells, namespace, show=lambda v: v)
     assert len(values) == len(cells)
     assert len(values[1]) == 18  # the transactions of March 1-3
-    # Revenue per day, shown as money (numbers worked out in tests/test_analytics.py).
+    # Revenue per day, shown as money (numbers worked out in tests/analytics/test_analytics.py).
     revenue_html = values[2]._repr_html_()
     for shown in ("$150.00", "$125.05", "¥12,345", "¥619", "KWD 11.970", "€19.41"):
         assert shown in revenue_html

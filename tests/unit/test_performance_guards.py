@@ -99,7 +99,7 @@ async def test_the_default_client_skips_httpx_client_layer(
 def test_import_loads_pydantic_but_no_models_no_aiohttp_no_backoff() -> None:
     """pydantic's model machinery comes with the client (every call parses into a model: the
     first call does not pay for it); the models, aiohttp, backoff and asyncio come with their
-    first use. ``import atom_stripe`` alone loads neither (tests/test_fake_plugin.py). The model
+    first use. ``import atom_stripe`` alone loads neither (tests/fake/test_fake_plugin.py). The model
     base (``atom_stripe.models._base``) comes with the client; the models' index does not."""
     code = (
         "import sys, atom_stripe; atom_stripe.AsyncStripeClient('sk_test_x'); "

@@ -64,7 +64,7 @@ def _offences(path: Path, third_party: frozenset[str]) -> list[str]:
 def test_only_compat_touches_other_packages_private_names(third_party_private: frozenset[str]) -> None:
     paths = [p for p in SRC.rglob("*.py") if p != ALLOWED and "_generated" not in p.parts]
     offences = [o for p in paths for o in _offences(p, third_party_private)]
-    assert offences == [], "route these through atom_stripe._compat (with a guard in tests/test_compat.py)"
+    assert offences == [], "route these through atom_stripe._compat (with a guard in tests/unit/test_compat.py)"
 
 
 def test_the_check_catches_each_kind_of_private_access(tmp_path: Path, third_party_private: frozenset[str]) -> None:

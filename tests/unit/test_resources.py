@@ -458,7 +458,7 @@ async def test_method(client: AsyncStripeClient, api: respx.MockRouter, fixtures
 
 
 def test_every_case_names_a_real_method() -> None:
-    """The hand-written cases here check exact forms; tests/test_surface.py calls every operation."""
+    """The hand-written cases here check exact forms; tests/surface/test_surface.py calls every operation."""
     from atom_stripe._generated.endpoints import ENDPOINTS
 
     covered = {f"{c.namespace}.{c.method}" for c in CASES}

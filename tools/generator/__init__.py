@@ -16,7 +16,7 @@ reads them (atom_stripe never imports ``stripe``) and writes everything under
 - ``services/<service>.py``: the namespaces, one class per stripe-python service;
 - ``namespaces.py``: the client's top-level namespaces.
 
-Run it after bumping the pinned stripe version (``tests/test_generated.py`` fails on any
+Run it after bumping the pinned stripe version (``tests/generation/test_generated.py`` fails on any
 difference between the generator's output and the committed tree)::
 
     .venv/bin/python tools/generate.py

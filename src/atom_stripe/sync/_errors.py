@@ -28,7 +28,7 @@ class EventCursorExpiredError(SyncStateError):
     gone, so the mirror must be backfilled again (``mirror.backfill(client, restart=True)``)."""
 
     def __init__(self, message: str, *, cursor: int | None = None) -> None:
-        # cursor optional: built like every StripeError from a message alone (tests/test_pickle.py).
+        # cursor optional: built like every StripeError from a message alone (tests/unit/test_pickle.py).
         super().__init__(message)
         #: The stored cursor (unix seconds of the last applied event), when known.
         self.cursor = cursor

@@ -7,7 +7,7 @@ Registered through the ``pytest11`` entry point of ``atom_stripe``; nothing to c
 
 The entry point loads this module into every pytest run wherever atom_stripe is installed, so
 it imports nothing of the fake or the client itself: the fixtures do, when a test first uses
-one (tests/test_fake_plugin.py holds it to that).
+one (tests/fake/test_fake_plugin.py holds it to that).
 """
 
 from __future__ import annotations
