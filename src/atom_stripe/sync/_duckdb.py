@@ -15,10 +15,20 @@ import anyio.to_thread
 from .._extras import needs_extra
 from . import _sql as sql
 from ._errors import SyncDatabaseError
-from ._schema import KINDS, MIGRATIONS, SCHEMA, Kind, now, row
+from ._schema import KINDS, MIGRATIONS, SCHEMA, Kind, now, quote, row, row_columns, table_name
 
 T = TypeVar("T")
 _ROWS_PER_STATEMENT = 100
+_PAGE_VIEW = "_atom_stripe_page"
+
+
+def _pyarrow() -> Any:
+    """pyarrow when installed (the analytics extra); the sync extra alone writes without it."""
+    try:
+        import pyarrow
+    except ImportError:
+        return None
+    return pyarrow
 
 
 @dataclass(frozen=True)
@@ -176,11 +186,45 @@ class DuckStore:
         for name, rows in by_kind.items():
             # One id once per statement (ON CONFLICT updates a row once per command): the last write wins.
             latest = list({found[0]: found for found in rows}.values())
-            # Many rows per statement: DuckDB's executemany runs one statement per row, some 30
-            # times slower (docs/performance.md, "Local mirror").
-            for start in range(0, len(latest), _ROWS_PER_STATEMENT):
-                chunk = latest[start : start + _ROWS_PER_STATEMENT]
-                self._db.execute(sql.upsert(name, len(chunk)), [value for found in chunk for value in found])
+            self._upsert_rows(name, latest)
+
+    def _upsert_rows(self, name: str, rows: list[tuple[Any, ...]]) -> None:
+        table = table_name(KINDS[name])
+        arrow = _pyarrow()
+        if arrow is not None:
+            # The ids not stored yet (all of them, in a backfill) go in by one plain INSERT of an
+            # Arrow table, some 8 times faster than the ON CONFLICT statement below; only the ids
+            # already stored need its rules (docs/performance.md, "Local mirror").
+            ids = [found[0] for found in rows]
+            stored = {
+                found for (found,) in self._db.execute(f"SELECT id FROM {table} WHERE id = ANY(?)", [ids]).fetchall()
+            }
+            fresh = [found for found in rows if found[0] not in stored]
+            rows = [found for found in rows if found[0] in stored]
+            if fresh and not self._insert_arrow(arrow, name, fresh):
+                rows += fresh
+        # Many rows per statement: DuckDB's executemany runs one statement per row, some 30
+        # times slower (docs/performance.md, "Local mirror").
+        for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+            chunk = rows[start : start + _ROWS_PER_STATEMENT]
+            self._db.execute(sql.upsert(name, len(chunk)), [value for found in chunk for value in found])
+
+    def _insert_arrow(self, arrow: Any, name: str, rows: list[tuple[Any, ...]]) -> bool:
+        """Insert new rows as one Arrow table; False if Arrow cannot type a column (mixed values)."""
+        names = row_columns(KINDS[name])
+        try:
+            page = arrow.Table.from_arrays(
+                [arrow.array(list(values)) for values in zip(*rows, strict=True)], names=names
+            )
+        except (arrow.ArrowInvalid, arrow.ArrowTypeError):
+            return False
+        self._db.register(_PAGE_VIEW, page)
+        try:
+            columns = ", ".join(map(quote, names))
+            self._db.execute(f"INSERT INTO {table_name(KINDS[name])} ({columns}) SELECT {columns} FROM {_PAGE_VIEW}")
+        finally:
+            self._db.unregister(_PAGE_VIEW)
+        return True
 
     def _write(
         self,
