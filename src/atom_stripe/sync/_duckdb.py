@@ -41,6 +41,19 @@ class Write:
     parent: str | None = None
 
 
+@dataclass(frozen=True)
+class Batch:
+    """What one :meth:`DuckStore.write` call commits: objects upserted, deletions, a parent's
+    embedded lists pruned, state and range positions saved, all as of ``as_of``."""
+
+    writes: Sequence[Write]
+    as_of: int
+    ranges: Sequence[Range] = ()
+    deleted: Sequence[Write] = ()
+    prune: Sequence[tuple[Kind, str, list[str]]] = ()
+    state: Mapping[str, Any] | None = None
+
+
 @dataclass
 class Range:
     """A ``created`` range of one type's list, [gte, lt), and where its pagination stands."""
@@ -124,7 +137,11 @@ class DuckStore:
     ) -> None:
         """Upsert objects, mark deletions and save range positions and state in one transaction:
         a range (or the event cursor) moves on only with its rows."""
-        await self.run(partial(self._write, writes, as_of, ranges, deleted=deleted, prune=prune, state=state))
+        await self.write_batches([Batch(writes, as_of, ranges, deleted, prune, state)])
+
+    async def write_batches(self, batches: Sequence[Batch]) -> None:
+        """Several writes in one transaction (one commit), each applied as :meth:`write` would in turn."""
+        await self.run(partial(self._write, batches))
 
     async def ranges(self, object_name: str) -> list[Range]:
         return await self.run(partial(self._ranges, object_name))
@@ -210,13 +227,14 @@ class DuckStore:
             self._db.execute(sql.upsert(name, len(chunk)), [value for found in chunk for value in found])
 
     def _insert_arrow(self, arrow: Any, name: str, rows: list[tuple[Any, ...]]) -> bool:
-        """Insert new rows as one Arrow table; False if Arrow cannot type a column (mixed values)."""
+        """Insert new rows as one Arrow table; False if Arrow cannot type a column (mixed or too large
+        values: the statement with parameters then types them, or fails as DuckDB does)."""
         names = row_columns(KINDS[name])
         try:
             page = arrow.Table.from_arrays(
                 [arrow.array(list(values)) for values in zip(*rows, strict=True)], names=names
             )
-        except (arrow.ArrowInvalid, arrow.ArrowTypeError):
+        except (arrow.ArrowInvalid, arrow.ArrowTypeError, OverflowError):
             return False
         self._db.register(_PAGE_VIEW, page)
         try:
@@ -226,27 +244,19 @@ class DuckStore:
             self._db.unregister(_PAGE_VIEW)
         return True
 
-    def _write(
-        self,
-        writes: Sequence[Write],
-        as_of: int,
-        ranges: Sequence[Range] = (),
-        *,
-        deleted: Sequence[Write] = (),
-        prune: Sequence[tuple[Kind, str, list[str]]] = (),
-        state: Mapping[str, Any] | None = None,
-    ) -> None:
+    def _write(self, batches: Sequence[Batch]) -> None:
         def work() -> None:
-            self._upsert(writes, as_of)
-            for write in deleted:
-                self._delete(write, as_of)
-            for kind, parent, keep in prune:
-                # A parent's complete embedded list: its children no longer in it are gone.
-                self._db.execute(sql.prune(kind.object), [as_of, now(), parent, as_of, keep])
-            for key, value in (state or {}).items():
-                self._set_state(key, value)
-            for item in ranges:
-                self._db.execute(sql.RANGE_SAVE, [item.object, item.gte, item.lt, item.cursor, item.done])
+            for batch in batches:
+                self._upsert(batch.writes, batch.as_of)
+                for write in batch.deleted:
+                    self._delete(write, batch.as_of)
+                for kind, parent, keep in batch.prune:
+                    # A parent's complete embedded list: its children no longer in it are gone.
+                    self._db.execute(sql.prune(kind.object), [batch.as_of, now(), parent, batch.as_of, keep])
+                for key, value in (batch.state or {}).items():
+                    self._set_state(key, value)
+                for item in batch.ranges:
+                    self._db.execute(sql.RANGE_SAVE, [item.object, item.gte, item.lt, item.cursor, item.done])
 
         self._transaction(work)
 
