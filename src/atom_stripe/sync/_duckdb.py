@@ -194,16 +194,20 @@ class DuckStore:
             applied.append(version)
         return applied
 
-    def _upsert(self, writes: Iterable[Write], as_of: int) -> None:
-        by_kind: dict[str, list[tuple[Any, ...]]] = {}
-        for write in writes:
-            by_kind.setdefault(write.kind.object, []).append(
-                row(write.kind, write.obj, as_of=as_of, deleted=write.deleted, parent=write.parent)
-            )
+    def _upsert(self, writes: Iterable[tuple[Write, int]]) -> None:
+        """Upsert (write, as_of) pairs: one statement per table for the lot."""
+        by_kind: dict[str, dict[str, tuple[Any, ...]]] = {}
+        for write, as_of in writes:
+            found = row(write.kind, write.obj, as_of=as_of, deleted=write.deleted, parent=write.parent)
+            latest = by_kind.setdefault(write.kind.object, {})
+            held = latest.get(found[0])
+            # One id once per statement (ON CONFLICT updates a row once per command), chosen by
+            # sql.upsert's rules: the newer state; the same second, the later write, unless the
+            # one held is deleted.
+            if held is None or found[-2] > held[-2] or (found[-2] == held[-2] and not held[-5]):
+                latest[found[0]] = found
         for name, rows in by_kind.items():
-            # One id once per statement (ON CONFLICT updates a row once per command): the last write wins.
-            latest = list({found[0]: found for found in rows}.values())
-            self._upsert_rows(name, latest)
+            self._upsert_rows(name, list(rows.values()))
 
     def _upsert_rows(self, name: str, rows: list[tuple[Any, ...]]) -> None:
         table = table_name(KINDS[name])
@@ -246,8 +250,14 @@ class DuckStore:
 
     def _write(self, batches: Sequence[Batch]) -> None:
         def work() -> None:
+            # The rows of consecutive writes go in together (one statement per table), up to a
+            # write with deletions or pruning, whose rules read the rows written before them.
+            rows: list[tuple[Write, int]] = []
             for batch in batches:
-                self._upsert(batch.writes, batch.as_of)
+                rows += [(write, batch.as_of) for write in batch.writes]
+                if batch.deleted or batch.prune:
+                    self._upsert(rows)
+                    rows = []
                 for write in batch.deleted:
                     self._delete(write, batch.as_of)
                 for kind, parent, keep in batch.prune:
@@ -257,6 +267,7 @@ class DuckStore:
                     self._set_state(key, value)
                 for item in batch.ranges:
                     self._db.execute(sql.RANGE_SAVE, [item.object, item.gte, item.lt, item.cursor, item.done])
+            self._upsert(rows)
 
         self._transaction(work)
 
@@ -264,7 +275,7 @@ class DuckStore:
         """Mark a row deleted, keeping its last state (a deletion's payload may be a stub), unless
         the row holds a newer state; a row never seen is stored from the payload, deleted."""
         if self._db.execute(sql.exists(write.kind.object), [write.obj["id"]]).fetchone() is None:
-            self._upsert([write], as_of)
+            self._upsert([(write, as_of)])
             return
         self._db.execute(sql.mark_deleted(write.kind.object), [as_of, now(), write.obj["id"], as_of, as_of])
 
