@@ -435,3 +435,18 @@ async def test_webhooks_arriving_together_are_committed_together(monkeypatch: py
     # Far fewer commits than deliveries: those waiting while one commits go in together.
     assert max(commits) > 10
     assert len(commits) < 60
+
+
+async def test_an_older_event_committed_with_a_newer_one_does_not_win() -> None:
+    created = int(time.time())
+    customer = {"id": "cus_grouped", "object": "customer", "email": "first@example.com"}
+    newer = event({**customer, "email": "newer@example.com"}, "customer.updated", created + 20, 2)
+    older = event({**customer, "email": "older@example.com"}, "customer.updated", created + 10, 3)
+    async with await Mirror.open() as mirror:
+        async with anyio.create_task_group() as group:
+            # The first is committed alone; the two arriving during its commit go in together.
+            group.start_soon(mirror.apply, event({**customer, "id": "cus_other"}, "customer.created", created, 1))
+            group.start_soon(mirror.apply, newer)
+            group.start_soon(mirror.apply, older)
+        assert (await row(mirror, "customer", "cus_grouped")).email == "newer@example.com"
+        assert set(await stored(mirror, "event")) == {"evt_test_1", "evt_test_2", "evt_test_3"}
