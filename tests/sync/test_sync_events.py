@@ -387,3 +387,66 @@ async def test_a_truncated_list_in_an_event_is_completed_with_a_client(
         await mirror.apply(event(big, "customer.subscription.updated", int(time.time()), 2), client=stripe_client)
         items = await mirror.sql("select quantity from stripe.subscription_item where not deleted order by quantity")
         assert list(items.quantity) == [0, 1, 2]
+
+
+async def test_webhooks_arriving_together_are_committed_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+
+    from atom_stripe.sync._duckdb import DuckStore
+
+    commits: list[int] = []
+    write_batches = DuckStore.write_batches
+
+    async def counted(store: DuckStore, batches: Any) -> None:
+        await write_batches(store, batches)
+        commits.append(len(batches))  # after the commit: only what the database accepted
+
+    monkeypatch.setattr(DuckStore, "write_batches", counted)
+    secret = "whsec_group_commit"
+    created = int(time.time())
+    customers = [
+        {"id": f"cus_group{number}", "object": "customer", "email": f"c{number}@example.com", "balance": 0}
+        for number in range(120)
+    ]
+    # An integer no BIGINT holds: its transaction fails; the deliveries committed with it must not.
+    customers[60]["balance"] = 10**30
+    answers: dict[str, int] = {}
+    async with await Mirror.open() as mirror:
+        app = mirror.asgi_app(secret)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://receiver") as http:
+
+            async def deliver(number: int, customer: dict[str, Any]) -> None:
+                body = json.dumps(event(customer, "customer.created", created, number))
+                answer = await http.post(
+                    "/", content=body, headers={"Stripe-Signature": generate_test_header(body, secret)}
+                )
+                answers[customer["id"]] = answer.status_code
+                if answer.status_code == 200:
+                    # Answered only once its event is committed.
+                    assert (await row(mirror, "customer", customer["id"])).email == customer["email"]
+
+            async with anyio.create_task_group() as group:
+                for number, customer in enumerate(customers):
+                    group.start_soon(deliver, number, customer)
+        assert answers.pop("cus_group60") == 500
+        assert set(answers.values()) == {200}
+        assert set(await stored(mirror, "customer")) == set(answers)
+        assert set(await stored(mirror, "event")) == {f"evt_test_{n}" for n in range(120) if n != 60}
+    # Far fewer commits than deliveries: those waiting while one commits go in together.
+    assert max(commits) > 10
+    assert len(commits) < 60
+
+
+async def test_an_older_event_committed_with_a_newer_one_does_not_win() -> None:
+    created = int(time.time())
+    customer = {"id": "cus_grouped", "object": "customer", "email": "first@example.com"}
+    newer = event({**customer, "email": "newer@example.com"}, "customer.updated", created + 20, 2)
+    older = event({**customer, "email": "older@example.com"}, "customer.updated", created + 10, 3)
+    async with await Mirror.open() as mirror:
+        async with anyio.create_task_group() as group:
+            # The first is committed alone; the two arriving during its commit go in together.
+            group.start_soon(mirror.apply, event({**customer, "id": "cus_other"}, "customer.created", created, 1))
+            group.start_soon(mirror.apply, newer)
+            group.start_soon(mirror.apply, older)
+        assert (await row(mirror, "customer", "cus_grouped")).email == "newer@example.com"
+        assert set(await stored(mirror, "event")) == {"evt_test_1", "evt_test_2", "evt_test_3"}

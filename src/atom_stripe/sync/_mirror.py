@@ -16,8 +16,9 @@ from .._errors import StripeValueError
 from .._extras import needs_extra
 from ..webhooks import DEFAULT_MAX_BODY, DEFAULT_TOLERANCE, ASGIApp, EventStore, SecretSource, WebhookRouter
 from ._backfill import PAGE_SIZE, Backfill, Progress, ProgressCallback, fetch_page
-from ._duckdb import DuckStore, Range, Write
+from ._duckdb import Batch, DuckStore, Range, Write
 from ._errors import EventCursorExpiredError, SyncStateError
+from ._group import GroupCommit
 from ._schema import KINDS, Kind, kinds_for, table_name, timestamp
 from ._verify import Verify, VerifyReport, retrieve, retrieve_path, sample_size, store_fresh, verify_kinds
 
@@ -108,6 +109,7 @@ class Mirror:
 
     def __init__(self, store: DuckStore | PgStore) -> None:
         self._store = store
+        self._commits = GroupCommit(store)
 
     @classmethod
     async def open(cls, path: str | os.PathLike[str] = ":memory:") -> Mirror:
@@ -307,7 +309,7 @@ class Mirror:
                     if not embedded.get("has_more"):
                         prune.append((KINDS[child.object], obj["id"], [item["id"] for item in items]))
         state = {_CURSOR: dict(cursor)} if cursor is not None else {}
-        await self._store.write(writes, created, deleted=deleted, prune=prune, state=state)
+        await self._commits.write(Batch(writes, created, deleted=deleted, prune=prune, state=state))
 
     async def catch_up(self, client: Any) -> int:
         """Apply the events created since the stored cursor (``events.list``), oldest first; the

@@ -12,7 +12,7 @@ import sniffio
 
 from .._extras import needs_extra
 from . import _sql as sql
-from ._duckdb import Range, Write
+from ._duckdb import Batch, Range, Write
 from ._errors import SyncDatabaseError, SyncError
 from ._schema import MIGRATIONS, SCHEMA, Kind, now, row
 
@@ -85,28 +85,37 @@ class PgStore:
         state: Mapping[str, Any] | None = None,
     ) -> None:
         """Upsert objects, mark deletions and save range positions and state in one transaction."""
+        await self.write_batches([Batch(writes, as_of, ranges, deleted, prune, state)])
+
+    async def write_batches(self, batches: Sequence[Batch]) -> None:
+        """Several writes in one transaction (one commit), each applied as :meth:`write` would in turn."""
 
         async def work(db: Any) -> None:
             async with db.transaction():
-                await self._upsert(db, writes, as_of)
-                for write in deleted:
-                    if await db.fetchrow(sql.numbered(sql.exists(write.kind.object)), write.obj["id"]) is None:
-                        await self._upsert(db, [write], as_of)
-                    else:
-                        await db.execute(
-                            sql.numbered(sql.mark_deleted(write.kind.object)),
-                            as_of, now(), write.obj["id"], as_of, as_of,
-                        )  # fmt: skip
-                for kind, parent, keep in prune:
-                    await db.execute(sql.numbered(sql.prune(kind.object)), as_of, now(), parent, as_of, keep)
-                for key, value in (state or {}).items():
-                    await db.execute(sql.numbered(sql.STATE_SAVE), key, json.dumps(value))
-                if ranges:
-                    await db.executemany(
-                        sql.numbered(sql.RANGE_SAVE), [(r.object, r.gte, r.lt, r.cursor, r.done) for r in ranges]
-                    )
+                for batch in batches:
+                    await self._write(db, batch)
 
         await self._call(work)
+
+    async def _write(self, db: Any, batch: Batch) -> None:
+        as_of = batch.as_of
+        await self._upsert(db, batch.writes, as_of)
+        for write in batch.deleted:
+            if await db.fetchrow(sql.numbered(sql.exists(write.kind.object)), write.obj["id"]) is None:
+                await self._upsert(db, [write], as_of)
+            else:
+                await db.execute(
+                    sql.numbered(sql.mark_deleted(write.kind.object)),
+                    as_of, now(), write.obj["id"], as_of, as_of,
+                )  # fmt: skip
+        for kind, parent, keep in batch.prune:
+            await db.execute(sql.numbered(sql.prune(kind.object)), as_of, now(), parent, as_of, keep)
+        for key, value in (batch.state or {}).items():
+            await db.execute(sql.numbered(sql.STATE_SAVE), key, json.dumps(value))
+        if batch.ranges:
+            await db.executemany(
+                sql.numbered(sql.RANGE_SAVE), [(r.object, r.gte, r.lt, r.cursor, r.done) for r in batch.ranges]
+            )
 
     @staticmethod
     async def _upsert(db: Any, writes: Iterable[Write], as_of: int) -> None:
