@@ -25,7 +25,7 @@ _hints: dict[type, tuple[dict[str, Any], frozenset[str]]] = {}
 _plans: dict[Any, tuple[Any, tuple[Any, ...]]] = {}
 
 
-class _Misfit(Exception):
+class _Mismatch(Exception):
     def __init__(self, name: str, message: str) -> None:
         self.name = name
         self.message = message
@@ -38,8 +38,8 @@ def check_params(schema: type, params: Mapping[str, Any]) -> None:
     _plans.clear()
     try:
         _check_dict(schema, params, "", top=True)
-    except _Misfit as misfit:
-        raise StripeValueError(misfit.name or "params", misfit.message) from None
+    except _Mismatch as mismatch:
+        raise StripeValueError(mismatch.name or "params", mismatch.message) from None
 
 
 def _fields(schema: type) -> tuple[dict[str, Any], frozenset[str]]:
@@ -57,18 +57,18 @@ def _join(prefix: str, key: object) -> str:
 
 def _check_dict(schema: type, value: Any, name: str, top: bool = False) -> None:
     if not isinstance(value, Mapping):
-        raise _Misfit(name, f"must be a mapping (a dict), not {type(value).__name__}")
+        raise _Mismatch(name, f"must be a mapping (a dict), not {type(value).__name__}")
     hints, required = _fields(schema)
     for key, item in value.items():
         tp = hints.get(key) if isinstance(key, str) else None
         if tp is None:
             hint = " (pass untyped ones in extra_params=)" if top else ""
             where = "this call" if top else (name or "this call")
-            raise _Misfit(_join(name, key), f"is not a parameter of {where}{hint}")
+            raise _Mismatch(_join(name, key), f"is not a parameter of {where}{hint}")
         _check(item, tp, _join(name, key))
     for key in required:
         if key not in value:
-            raise _Misfit(_join(name, key), "is required")
+            raise _Mismatch(_join(name, key), "is required")
 
 
 def _describe(tp: Any) -> str:
@@ -91,33 +91,33 @@ def _check(value: Any, tp: Any, name: str) -> None:
         return
     if tp is str:
         if not isinstance(value, str):
-            raise _Misfit(name, f"must be a string, not {type(value).__name__}")
+            raise _Mismatch(name, f"must be a string, not {type(value).__name__}")
         return
     if tp is bool:
         if not isinstance(value, bool):
-            raise _Misfit(name, f"must be True or False, not {type(value).__name__}")
+            raise _Mismatch(name, f"must be True or False, not {type(value).__name__}")
         return
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise _Misfit(name, f"must be an integer, not {type(value).__name__}")
+            raise _Mismatch(name, f"must be an integer, not {type(value).__name__}")
         return
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _Misfit(name, f"must be a number, not {type(value).__name__}")
+            raise _Mismatch(name, f"must be a number, not {type(value).__name__}")
         return
     if tp is Decimal:
         if isinstance(value, bool) or not isinstance(value, (Decimal, int, str)):
-            raise _Misfit(name, f"must be a decimal (Decimal, int or str), not {type(value).__name__}")
+            raise _Mismatch(name, f"must be a decimal (Decimal, int or str), not {type(value).__name__}")
         try:
             finite = Decimal(value).is_finite()
         except ArithmeticError:
             finite = False
         if not finite:
-            raise _Misfit(name, f"must be a finite decimal number, not {value!r}"[:120])
+            raise _Mismatch(name, f"must be a finite decimal number, not {value!r}"[:120])
         return
     if tp is _NoneType:
         if value is not None:
-            raise _Misfit(name, "must be None")
+            raise _Mismatch(name, "must be None")
         return
     origin, args = _plan(tp)
     if origin is TypedDict:
@@ -125,26 +125,26 @@ def _check(value: Any, tp: Any, name: str) -> None:
         return
     if origin is Literal:
         if not _in_literal(value, args):
-            raise _Misfit(name, "must be " + _describe(tp) + f", not {value!r}"[:120])
+            raise _Mismatch(name, "must be " + _describe(tp) + f", not {value!r}"[:120])
         return
     if origin is Union:
         _check_union(value, args, name)
         return
     if origin is list:
         if not isinstance(value, (list, tuple)):
-            raise _Misfit(name, f"must be a list, not {type(value).__name__}")
+            raise _Mismatch(name, f"must be a list, not {type(value).__name__}")
         for index, item in enumerate(value):
             _check(item, args[0], f"{name}[{index}]")
         return
     if origin is dict:
         if not isinstance(value, Mapping):
-            raise _Misfit(name, f"must be a mapping, not {type(value).__name__}")
+            raise _Mismatch(name, f"must be a mapping, not {type(value).__name__}")
         for key, item in value.items():
             if not isinstance(key, str):
-                raise _Misfit(name, f"keys must be strings, not {type(key).__name__}")
+                raise _Mismatch(name, f"keys must be strings, not {type(key).__name__}")
             _check(item, args[1], _join(name, key))
         return
-    raise _Misfit(name, f"has a type atom_stripe cannot check ({tp!r})")  # pragma: no cover
+    raise _Mismatch(name, f"has a type atom_stripe cannot check ({tp!r})")  # pragma: no cover
 
 
 def _plan(tp: Any) -> tuple[Any, tuple[Any, ...]]:
@@ -170,7 +170,7 @@ def _in_literal(value: Any, args: tuple[Any, ...]) -> bool:
 
 
 def _check_union(value: Any, args: tuple[Any, ...], name: str) -> None:
-    misfits: list[_Misfit] = []
+    mismatches: list[_Mismatch] = []
     for arg in args:
         origin, literals = _plan(arg)
         if origin is Literal:
@@ -179,11 +179,11 @@ def _check_union(value: Any, args: tuple[Any, ...], name: str) -> None:
             continue
         try:
             _check(value, arg, name)
-        except _Misfit as misfit:
-            misfits.append(misfit)
+        except _Mismatch as mismatch:
+            mismatches.append(mismatch)
         else:
             return
-    deeper = [m for m in misfits if len(m.name) > len(name)]
+    deeper = [m for m in mismatches if len(m.name) > len(name)]
     if deeper:
         raise max(deeper, key=lambda m: len(m.name))
     kinds = []
@@ -191,7 +191,7 @@ def _check_union(value: Any, args: tuple[Any, ...], name: str) -> None:
         text = _describe(arg)
         if text not in kinds:
             kinds.append(text)
-    raise _Misfit(name, f"must be {' or '.join(kinds)}, not {type(value).__name__}")
+    raise _Mismatch(name, f"must be {' or '.join(kinds)}, not {type(value).__name__}")
 
 
 # -- _validation.check_values (with money.check_amount and normalize_currency) ---------------------

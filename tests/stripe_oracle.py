@@ -82,16 +82,16 @@ def _strip(tp: Any) -> Any:
     return tp
 
 
-def misfits(value: Any, tp: Any, name: str) -> list[str]:
+def mismatches(value: Any, tp: Any, name: str) -> list[str]:
     """Where a decoded form value does not fit stripe-python's annotation (empty: it fits)."""
     if tp is Any:
         return []
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin is typing.Annotated:
-        return misfits(value, args[0], name)
+        return mismatches(value, args[0], name)
     if origin in (Union, getattr(__import__("types"), "UnionType", Union)):
-        results = [misfits(value, arg, name) for arg in args]
+        results = [mismatches(value, arg, name) for arg in args]
         return [] if any(not r for r in results) else min(results, key=len)
     if is_typeddict(tp):
         if value == "":
@@ -102,7 +102,7 @@ def misfits(value: Any, tp: Any, name: str) -> list[str]:
         problems = [f"{name}[{k}]: unknown parameter" for k in value if k not in hints]
         for key, item in value.items():
             if key in hints:
-                problems += misfits(item, hints[key], f"{name}[{key}]" if name else key)
+                problems += mismatches(item, hints[key], f"{name}[{key}]" if name else key)
         required: frozenset[str] = getattr(tp, "__required_keys__", frozenset())
         problems += [f"{name}[{k}]: missing" for k in required if k not in value]
         return problems
@@ -113,13 +113,13 @@ def misfits(value: Any, tp: Any, name: str) -> list[str]:
             return []
         if not isinstance(value, dict) or not all(k.isdigit() for k in value):
             return [f"{name}: not a list"]
-        return [p for k, item in value.items() for p in misfits(item, args[0], f"{name}[{k}]")]
+        return [p for k, item in value.items() for p in mismatches(item, args[0], f"{name}[{k}]")]
     if origin in (dict, typing.Dict):  # noqa: UP006
         if value == "":
             return []
         if not isinstance(value, dict):
             return [f"{name}: not a mapping"]
-        return [p for k, item in value.items() for p in misfits(item, args[1], f"{name}[{k}]")]
+        return [p for k, item in value.items() for p in mismatches(item, args[1], f"{name}[{k}]")]
     if tp is str:
         return [] if isinstance(value, str) else [f"{name}: not a string"]
     if tp is bool:
@@ -181,7 +181,7 @@ class StandIn:
         if schema is None:
             found_problems = [f"{k}: {name} takes no parameters" for k in decoded]
         else:
-            found_problems = misfits(decoded, schema, "")
+            found_problems = mismatches(decoded, schema, "")
         if found_problems:
             self.problems += [f"{name}: {p}" for p in found_problems]
             first = found_problems[0].split(":")[0]

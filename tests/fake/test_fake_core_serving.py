@@ -1,4 +1,4 @@
-"""The fake served over HTTP holds up (issue 23, item 23): loopback unless asked, a bad or huge
+"""The fake served over HTTP holds up: loopback unless asked, a bad or huge
 ``Content-Length`` answered at once, and the request log and idempotency cache bounded."""
 
 from __future__ import annotations

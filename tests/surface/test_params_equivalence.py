@@ -35,7 +35,7 @@ class Text(str):
     pass
 
 
-# Values that fit somewhere and misfit elsewhere: the corners of every check.
+# Values that fit somewhere and mismatch elsewhere: the corners of every check.
 ODD: list[Any] = [
     None, "", "x", "any", "manual", "USD", " eur ", "jpy", "xxx", "a[b]", "a&b=c", "Zoë", "\ud800", Text("usd"),
     0, 1, -5, 7, 150, 10**12, True, False, 1.5, float("nan"), Decimal("2.5"), Decimal("NaN"), Decimal("1E+999999"),
@@ -49,7 +49,7 @@ NAMES = ["amount", "currency", "metadata", "unit_amount", "application_fee_amoun
 
 
 def values(tp: Any, depth: int) -> st.SearchStrategy[Any]:
-    """Mostly values that fit ``tp`` (so that misfits come at every depth), one in five odd."""
+    """Mostly values that fit ``tp`` (so that mismatches come at every depth), one in five odd."""
     return rarely(odd, fitting(tp, depth)) if depth < 4 else odd
 
 

@@ -27,7 +27,7 @@ from atom_stripe._pagination import V2Page
 from atom_stripe.models._references import model_class
 
 from ..helpers import KEY, ROOT
-from ..stripe_oracle import misfits, sample_params, stripe_hints, unflatten
+from ..stripe_oracle import mismatches, sample_params, stripe_hints, unflatten
 
 sys.path.insert(0, str(ROOT / "tools"))
 import generate
@@ -49,14 +49,14 @@ def v2_oracle() -> dict[str, type | None]:
     }
 
 
-def json_misfits(value: Any, tp: Any, name: str) -> list[str]:
+def json_mismatches(value: Any, tp: Any, name: str) -> list[str]:
     """Where a decoded JSON value does not fit stripe-python's annotation (empty: it fits)."""
     if tp is Any:
         return []
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin in (Union, getattr(__import__("types"), "UnionType", Union)):
-        results = [json_misfits(value, arg, name) for arg in args]
+        results = [json_mismatches(value, arg, name) for arg in args]
         return [] if any(not r for r in results) else min(results, key=len)
     if is_typeddict(tp):
         if not isinstance(value, dict):
@@ -65,7 +65,7 @@ def json_misfits(value: Any, tp: Any, name: str) -> list[str]:
         problems = [f"{name}.{k}: unknown parameter" for k in value if k not in hints]
         for key, item in value.items():
             if key in hints:
-                problems += json_misfits(item, hints[key], f"{name}.{key}" if name else key)
+                problems += json_mismatches(item, hints[key], f"{name}.{key}" if name else key)
         required: frozenset[str] = getattr(tp, "__required_keys__", frozenset())
         return problems + [f"{name}.{k}: missing" for k in required if k not in value]
     if origin is Literal:
@@ -73,11 +73,11 @@ def json_misfits(value: Any, tp: Any, name: str) -> list[str]:
     if origin in (list, typing.List):  # noqa: UP006
         if not isinstance(value, list):
             return [f"{name}: not a list"]
-        return [p for i, item in enumerate(value) for p in json_misfits(item, args[0], f"{name}[{i}]")]
+        return [p for i, item in enumerate(value) for p in json_mismatches(item, args[0], f"{name}[{i}]")]
     if origin in (dict, typing.Dict):  # noqa: UP006
         if not isinstance(value, dict):
             return [f"{name}: not a mapping"]
-        return [p for k, item in value.items() for p in json_misfits(item, args[1], f"{name}.{k}")]
+        return [p for k, item in value.items() for p in json_mismatches(item, args[1], f"{name}.{k}")]
     if tp is type(None):
         return [] if value is None else [f"{name}: not null"]
     for kind, accepted in ((str, str), (bool, bool), (int, int), (float, (int, float)), (Decimal, str)):
@@ -112,10 +112,10 @@ class V2StandIn:
             if request.headers.get("content-type") != "application/json":
                 self.problems.append(f"{name}: content type {request.headers.get('content-type')!r}")
             body = json.loads(request.content)
-            problems = json_misfits(body, schema, "") if schema is not None else [f"{k}: unexpected" for k in body]
+            problems = json_mismatches(body, schema, "") if schema is not None else [f"{k}: unexpected" for k in body]
         else:
             decoded = unflatten(parse_qsl(request.url.query.decode(), keep_blank_values=True))
-            problems = misfits(decoded, schema, "") if schema is not None else [f"{k}: unexpected" for k in decoded]
+            problems = mismatches(decoded, schema, "") if schema is not None else [f"{k}: unexpected" for k in decoded]
         if problems:
             self.problems += [f"{name}: {p}" for p in problems]
             return httpx.Response(400, json={"error": {"type": "invalid_request_error", "message": problems[0]}})

@@ -1,5 +1,5 @@
-"""The webhook receiver as a host service uses it: secrets, tolerance, ids, body limits, messages
-(issue 23 items 4, 16, 17, 22; issue 27's webhook items)."""
+"""The webhook receiver as a host service uses it: secrets (several during rotation, one that
+comes later), tolerance, event ids, body limits, and messages that help."""
 
 from __future__ import annotations
 
@@ -143,7 +143,7 @@ async def test_the_router_carries_its_body_limit(fixtures: dict[str, Any]) -> No
         WebhookRouter(SECRET, max_body=0)
 
 
-# -- issue 27: a secret that comes later, and several during rotation ---------------------------
+# -- a secret that comes later, and several during rotation ---------------------------
 
 
 async def test_a_secret_from_a_callable_is_resolved_at_first_delivery(fixtures: dict[str, Any]) -> None:
@@ -198,7 +198,7 @@ def test_bad_secrets_are_refused_at_construction(bad: Any) -> None:
         WebhookRouter(bad)
 
 
-# -- issue 27: messages that help -------------------------------------------------------------
+# -- messages that help -------------------------------------------------------------
 
 
 def refusal(body: bytes | str, header: str, secret: Any, **options: Any) -> str:

@@ -2,7 +2,7 @@
 
 A client's settings are checked once, when it is made (:mod:`._settings`: API key and URLs,
 API version, timeouts, retries, response size cap; a rate limiter's rates, ``check_rate``).
-One generated call then runs its checks in this order, and the first misfit raises
+One generated call then runs its checks in this order, and the first mismatch raises
 :class:`~atom_stripe.StripeValueError` naming the parameter the way Stripe would
 (``items[0][price]``):
 

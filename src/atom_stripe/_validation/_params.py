@@ -1,7 +1,7 @@
 """Checking a call's parameters against its typed parameters, at every depth, before sending.
 
 The generated ``...Params`` TypedDicts are the single source: this walks a call's values
-along their annotations and names the first misfit the way Stripe does (``address[cty]``,
+along their annotations and names the first mismatch the way Stripe does (``address[cty]``,
 ``items[0][price]``). Each TypedDict's annotations are resolved once, lazily (only those a
 call has values for), and each field is compiled the first time a value reaches it into a
 *plan*: a check function, and the exact types the field takes as they are (``str`` for
@@ -30,7 +30,7 @@ from typing_extensions import is_typeddict
 from .._errors import StripeValueError, typename
 
 _NoneType = type(None)
-#: Checks one value, raising ``_Misfit`` (the name is the value's parameter name); returns the
+#: Checks one value, raising ``_Mismatch`` (the name is the value's parameter name); returns the
 #: names of the empty mappings inside it to leave out, or None (the usual case: none).
 Check = Callable[[Any, str], "list[str] | None"]
 #: A compiled annotation: the exact types it takes as they are (a caller skips the check, and
@@ -42,7 +42,7 @@ Plan = tuple[frozenset[type], Check]
 _schemas: dict[type, tuple[dict[str, Any], frozenset[str], dict[str, Plan], set[str]]] = {}
 
 
-class _Misfit(Exception):
+class _Mismatch(Exception):
     def __init__(self, name: str, message: str) -> None:
         self.name = name
         self.message = message
@@ -60,8 +60,8 @@ def checked_params(schema: type, params: Mapping[str, Any]) -> list[str] | None:
     mappings to leave out of the request, or None when there are none."""
     try:
         return _check_dict(schema, params, "", top=True)
-    except _Misfit as misfit:
-        raise StripeValueError(misfit.name or "params", misfit.message) from None
+    except _Mismatch as mismatch:
+        raise StripeValueError(mismatch.name or "params", mismatch.message) from None
 
 
 def fields_of(schema: type) -> tuple[dict[str, Any], frozenset[str]]:
@@ -85,7 +85,7 @@ def _join(prefix: str, key: object) -> str:
 
 def _check_dict(schema: type, value: Any, name: str, top: bool = False) -> list[str] | None:
     if type(value) is not dict and not isinstance(value, Mapping):
-        raise _Misfit(name, f"must be a mapping (a dict), not {type(value).__name__}")
+        raise _Mismatch(name, f"must be a mapping (a dict), not {type(value).__name__}")
     hints, required, plans, omit_empty = _schema(schema)
     omitted: list[str] | None = None
     for key, item in value.items():
@@ -95,7 +95,7 @@ def _check_dict(schema: type, value: Any, name: str, top: bool = False) -> list[
             if tp is None:
                 hint = " (pass untyped ones in extra_params=)" if top else ""
                 where = "this call" if top else (name or "this call")
-                raise _Misfit(_join(name, key), f"is not a parameter of {where}{hint}")
+                raise _Mismatch(_join(name, key), f"is not a parameter of {where}{hint}")
             plan = plans[key] = _plan(tp)
             if _refuses_empty_string_for_a_mapping(tp):
                 omit_empty.add(key)
@@ -107,7 +107,7 @@ def _check_dict(schema: type, value: Any, name: str, top: bool = False) -> list[
                 omitted = [*(omitted or ()), _join(name, key)]
     for key in required:
         if key not in value:
-            raise _Misfit(_join(name, key), "is required")
+            raise _Mismatch(_join(name, key), "is required")
     return omitted
 
 
@@ -141,38 +141,38 @@ def _any(value: Any, name: str) -> None:
 
 def _str(value: Any, name: str) -> None:
     if not isinstance(value, str):
-        raise _Misfit(name, f"must be a string, not {typename(value)}")
+        raise _Mismatch(name, f"must be a string, not {typename(value)}")
 
 
 def _bool(value: Any, name: str) -> None:
     if not isinstance(value, bool):
-        raise _Misfit(name, f"must be True or False, not {type(value).__name__}")
+        raise _Mismatch(name, f"must be True or False, not {type(value).__name__}")
 
 
 def _int(value: Any, name: str) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _Misfit(name, f"must be an integer, not {type(value).__name__}")
+        raise _Mismatch(name, f"must be an integer, not {type(value).__name__}")
 
 
 def _float(value: Any, name: str) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _Misfit(name, f"must be a number, not {type(value).__name__}")
+        raise _Mismatch(name, f"must be a number, not {type(value).__name__}")
 
 
 def _decimal(value: Any, name: str) -> None:
     if isinstance(value, bool) or not isinstance(value, (Decimal, int, str)):
-        raise _Misfit(name, f"must be a decimal (Decimal, int or str), not {type(value).__name__}")
+        raise _Mismatch(name, f"must be a decimal (Decimal, int or str), not {type(value).__name__}")
     try:
         finite = Decimal(value).is_finite()
     except ArithmeticError:
         finite = False
     if not finite:
-        raise _Misfit(name, f"must be a finite decimal number, not {value!r}"[:120])
+        raise _Mismatch(name, f"must be a finite decimal number, not {value!r}"[:120])
 
 
 def _none(value: Any, name: str) -> None:
     if value is not None:
-        raise _Misfit(name, "must be None")
+        raise _Mismatch(name, "must be None")
 
 
 _SCALARS: dict[Any, Plan] = {
@@ -207,7 +207,7 @@ def _plan(tp: Any) -> Plan:
 
 
 def _uncheckable(tp: Any, value: Any, name: str) -> None:  # pragma: no cover
-    raise _Misfit(name, f"has a type atom_stripe cannot check ({tp!r})")
+    raise _Mismatch(name, f"has a type atom_stripe cannot check ({tp!r})")
 
 
 def _literals(literals: list[Any]) -> tuple[frozenset[type], frozenset[tuple[type, Any]]]:
@@ -221,7 +221,7 @@ def _one_of(tp: Any) -> Check:
 
     def check(value: Any, name: str) -> None:
         if not (type(value) in kinds and (type(value), value) in values):
-            raise _Misfit(name, "must be " + _describe(tp) + f", not {value!r}"[:120])
+            raise _Mismatch(name, "must be " + _describe(tp) + f", not {value!r}"[:120])
 
     return check
 
@@ -235,19 +235,19 @@ def _union(args: tuple[Any, ...]) -> Plan:
     def check(value: Any, name: str) -> list[str] | None:
         if type(value) in kinds and (type(value), value) in values:
             return None
-        misfits: list[_Misfit] = []
+        mismatches: list[_Mismatch] = []
         for branch in checks:
             try:
                 omitted = branch(value, name)
-            except _Misfit as misfit:
-                misfits.append(misfit)
+            except _Mismatch as mismatch:
+                mismatches.append(mismatch)
             else:
                 return omitted
-        deeper = [m for m in misfits if len(m.name) > len(name)]
+        deeper = [m for m in mismatches if len(m.name) > len(name)]
         if deeper:
             raise max(deeper, key=lambda m: len(m.name))
         described = dict.fromkeys(_describe(a) for a in args)
-        raise _Misfit(name, f"must be {' or '.join(described)}, not {typename(value)}")
+        raise _Mismatch(name, f"must be {' or '.join(described)}, not {typename(value)}")
 
     return frozenset().union(*(taken for taken, _ in plans)), check
 
@@ -257,7 +257,7 @@ def _list_of(item: Plan) -> Check:
 
     def check(value: Any, name: str) -> list[str] | None:
         if not isinstance(value, (list, tuple)):
-            raise _Misfit(name, f"must be a list, not {type(value).__name__}")
+            raise _Mismatch(name, f"must be a list, not {type(value).__name__}")
         omitted: list[str] | None = None
         for index, entry in enumerate(value):
             if type(entry) not in taken:
@@ -274,11 +274,11 @@ def _dict_of(item: Plan) -> Check:
 
     def check(value: Any, name: str) -> list[str] | None:
         if type(value) is not dict and not isinstance(value, Mapping):
-            raise _Misfit(name, f"must be a mapping, not {type(value).__name__}")
+            raise _Mismatch(name, f"must be a mapping, not {type(value).__name__}")
         omitted: list[str] | None = None
         for key, entry in value.items():
             if not isinstance(key, str):
-                raise _Misfit(name, f"keys must be strings, not {type(key).__name__}")
+                raise _Mismatch(name, f"keys must be strings, not {type(key).__name__}")
             if type(entry) not in taken:
                 inner = check_item(entry, _join(name, key))
                 if inner is not None:

@@ -186,7 +186,7 @@ def body_type(operation: str, name: str) -> Any:
             try:
                 check_params(params, value)
             except StripeValueError as exc:
-                raise misfit(exc, value) from None
+                raise mismatch(exc, value) from None
             too_long(value, ())
         handler(value)
         return value
@@ -194,8 +194,8 @@ def body_type(operation: str, name: str) -> Any:
     return Annotated[schema, WrapValidator(as_sent)]
 
 
-def misfit(exc: StripeValueError, value: Any) -> ValidationError:
-    """The client's misfit (``address[cty]``) as a validation error at its place in the body."""
+def mismatch(exc: StripeValueError, value: Any) -> ValidationError:
+    """The client's mismatch (``address[cty]``) as a validation error at its place in the body."""
     loc = tuple(int(part) if part.isdigit() else part for part in re.findall(r"[^\[\]]+", exc.param or ""))
     found = value
     for part in loc:  # the value that does not fit, or the object that misses it

@@ -106,7 +106,7 @@ def read_multipart(body: bytes, content_type: str) -> dict[str, Any]:
     return unflatten(pairs)
 
 
-class _Misfit(Exception):
+class _Mismatch(Exception):
     def __init__(self, param: str, message: str, code: str | None = None) -> None:
         self.param = param
         self.message = message
@@ -119,15 +119,15 @@ def _join(prefix: str, key: str) -> str:
 
 def typed_params(schema: type | None, raw: Mapping[str, Any]) -> dict[str, Any]:
     """Decoded wire values read along ``schema`` (ints, bools, lists...), then checked with
-    :func:`atom_stripe.types.check_params`; a misfit is Stripe's 400 naming the parameter."""
+    :func:`atom_stripe.types.check_params`; a mismatch is Stripe's 400 naming the parameter."""
     if schema is None:
         for key in raw:
             raise invalid(key, f"Received unknown parameter: {key}", "parameter_unknown")
         return {}
     try:
         typed = _dict(schema, raw, "")
-    except _Misfit as misfit:
-        raise invalid(misfit.param, misfit.message, misfit.code) from None
+    except _Mismatch as mismatch:
+        raise invalid(mismatch.param, mismatch.message, mismatch.code) from None
     try:
         check_params(schema, typed)
     except StripeValueError as exc:
@@ -140,19 +140,19 @@ def typed_params(schema: type | None, raw: Mapping[str, Any]) -> dict[str, Any]:
 
 def _dict(schema: type, value: Any, name: str) -> dict[str, Any]:
     if not isinstance(value, Mapping):
-        raise _Misfit(name, f"Invalid object: {name} must be a hash of parameters", "parameter_invalid_empty")
+        raise _Mismatch(name, f"Invalid object: {name} must be a hash of parameters", "parameter_invalid_empty")
     hints, required = _fields(schema)
     out: dict[str, Any] = {}
     for key, item in value.items():
         tp = hints.get(key)
         if tp is None:
-            raise _Misfit(_join(name, key), f"Received unknown parameter: {_join(name, key)}", "parameter_unknown")
+            raise _Mismatch(_join(name, key), f"Received unknown parameter: {_join(name, key)}", "parameter_unknown")
         decoded = _value(tp, item, _join(name, key))
         if decoded is not _SKIP:
             out[key] = decoded
     for key in required:
         if key not in out:
-            raise _Misfit(_join(name, key), f"Missing required param: {_join(name, key)}.", "parameter_missing")
+            raise _Mismatch(_join(name, key), f"Missing required param: {_join(name, key)}.", "parameter_missing")
     return out
 
 
@@ -172,15 +172,15 @@ def _value(tp: Any, value: Any, name: str) -> Any:
             # ``Literal[...] | str`` leaves room for values newer than the client: Stripe checks
             # them. The union's other members stay (``off_session``: a boolean or an enum).
             args = tuple(a for a in args if a is not str)
-        misfits: list[_Misfit] = []
+        mismatches: list[_Mismatch] = []
         for arg in args:
             if arg is _NoneType:
                 continue
             try:
                 return _value(arg, value, name)
-            except _Misfit as misfit:
-                misfits.append(misfit)
-        raise max(misfits, key=lambda m: (len(m.param), m.code is not None))
+            except _Mismatch as mismatch:
+                mismatches.append(mismatch)
+        raise max(mismatches, key=lambda m: (len(m.param), m.code is not None))
     if is_typeddict(tp):
         if value == "":
             return {}
@@ -189,16 +189,16 @@ def _value(tp: Any, value: Any, name: str) -> Any:
         if value == "":
             return []
         if not isinstance(value, Mapping) or not all(k.isdigit() for k in value):
-            raise _Misfit(name, f"Invalid array: {name} must be a list", "parameter_invalid_empty")
+            raise _Mismatch(name, f"Invalid array: {name} must be a list", "parameter_invalid_empty")
         return [_value(args[0], value[k], f"{name}[{k}]") for k in sorted(value, key=int)]
     if origin is dict:
         if value == "":
             return {}
         if not isinstance(value, Mapping):
-            raise _Misfit(name, f"Invalid hash: {name} must be a hash", "parameter_invalid_empty")
+            raise _Mismatch(name, f"Invalid hash: {name} must be a hash", "parameter_invalid_empty")
         return {k: _value(args[1], v, _join(name, k)) for k, v in value.items()}
     if isinstance(value, Mapping):
-        raise _Misfit(name, f"Invalid {name}: a value was expected, not a hash")
+        raise _Mismatch(name, f"Invalid {name}: a value was expected, not a hash")
     if isinstance(value, bytes):
         return value
     if origin is Literal:
@@ -206,23 +206,23 @@ def _value(tp: Any, value: Any, name: str) -> Any:
             if str(arg).lower() == value.lower() and (not isinstance(arg, bool) or value in ("true", "false")):
                 return arg
         choices = ", ".join(str(a) for a in args)
-        raise _Misfit(name, f"Invalid {name}: must be one of {choices}")
+        raise _Mismatch(name, f"Invalid {name}: must be one of {choices}")
     if tp is str:
         return value
     if tp is bool:
         if value not in ("true", "false"):
-            raise _Misfit(name, f"Invalid boolean: {value}")
+            raise _Mismatch(name, f"Invalid boolean: {value}")
         return value == "true"
     if tp is int:
         if not re.fullmatch(r"-?\d+", value):
-            raise _Misfit(name, f"Invalid integer: {value}", "parameter_invalid_integer")
+            raise _Mismatch(name, f"Invalid integer: {value}", "parameter_invalid_integer")
         return int(value)
     if tp in (float, Decimal):
         try:
             number = Decimal(value)
         except InvalidOperation:
-            raise _Misfit(name, f"Invalid decimal: {value}", "parameter_invalid_integer") from None
+            raise _Mismatch(name, f"Invalid decimal: {value}", "parameter_invalid_integer") from None
         return number if tp is Decimal else float(number)
     if tp is _NoneType:
         return _SKIP
-    raise _Misfit(name, f"Invalid {name}")  # pragma: no cover - every generated annotation is above
+    raise _Mismatch(name, f"Invalid {name}")  # pragma: no cover - every generated annotation is above

@@ -1,4 +1,4 @@
-"""Webhooks under hostile input (issue 14 item 9) and concurrent redeliveries (item 10)."""
+"""Webhooks under hostile input, and concurrent redeliveries of one event."""
 
 from __future__ import annotations
 
