@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from pathlib import Path
 from typing import Any
 
@@ -165,4 +166,17 @@ What makes the difference:
 
 {table}
 """
-    (DOCS / "performance.md").write_text(text)
+    (DOCS / "performance.md").write_text(text + kept_sections(text))
+
+
+def kept_sections(text: str) -> str:
+    """The ``## `` sections of docs/performance.md written by hand or by other benchmarks
+    (meter events, the local mirror, the figures the code links to): kept, in their order,
+    after this report's own, so that rewriting the report never drops them."""
+    path = DOCS / "performance.md"
+    old = path.read_text() if path.exists() else ""
+    ours = {line for line in text.splitlines() if line.startswith("## ")}
+    kept = [
+        part for part in re.split(r"(?m)^(?=## )", old) if part.startswith("## ") and part.splitlines()[0] not in ours
+    ]
+    return "".join("\n" + part.rstrip("\n") + "\n" for part in kept)
