@@ -9,7 +9,7 @@ page by page.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeVar, cast
 
 import anyio
 import sniffio
@@ -226,7 +226,8 @@ class Prefetch(Generic[R]):
         await self._done.wait()
         if self._error is not None:
             raise self._error
-        return self._result  # type: ignore[return-value]
+        # Set by _run before _done, unless _error is: R itself may include None.
+        return cast(R, self._result)
 
     def cancel(self) -> None:
         """Stop the fetch if it is still running (a no-op once it is done)."""

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from ._encoding import flatten
 from ._errors import StripeValueError
 from ._request import Requester, new_idempotency_key
-from ._validation import amounts_signed, check_account, check_idempotency_key, check_values, is_loopback
+from ._validation import amounts_signed, check_account, check_idempotency_key, is_loopback, wire_params
 
 if TYPE_CHECKING:  # loaded by the first call (the client itself imports this module for its settings)
     from ._endpoint import Endpoint
@@ -66,26 +66,13 @@ def v2_params(endpoint: Endpoint, args: Mapping[str, Any]) -> tuple[dict[str, An
         if endpoint.method == "GET":
             raise StripeValueError("idempotency_key", "only POSTs and DELETEs take one (GETs are safe to repeat)")
         check_idempotency_key(options["idempotency_key"])
-    from ._validation import checked_params
-
-    signed = amounts_signed(endpoint.path)
-    checked = dict(check_values(params, signed=signed))
-    schema = endpoint.params_type
-    if schema is not None:
-        # JSON carries empty objects as they are: unlike v1's form encoding, nothing is left out.
-        checked_params(schema, params)
-    elif params:
-        raise StripeValueError(
-            next(iter(params)), "is not a parameter of this call (pass untyped ones in extra_params=)"
-        )
-    extra = options.get("extra_params")
-    if extra is not None:
-        if not isinstance(extra, Mapping) or not all(isinstance(k, str) and k for k in extra):
-            raise StripeValueError("extra_params", "must be a mapping of non-empty parameter names to values")
-        for key in extra:
-            if key in checked:
-                raise StripeValueError(key, "is given both as a keyword and in extra_params")
-        checked.update(check_values(extra, signed=signed))
+    checked = wire_params(
+        endpoint.params_type,
+        params,
+        extra_params=options.get("extra_params"),
+        signed=amounts_signed(endpoint.path),
+        json=True,
+    )
     encoding = _encodings().get((endpoint.method, endpoint.path))
     if encoding is not None:
         checked = _coerce(checked, encoding)

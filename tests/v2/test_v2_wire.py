@@ -81,6 +81,16 @@ async def test_a_post_without_parameters_sends_an_empty_object(
     assert session.authentication_token == "mets_secret_token_123"
 
 
+async def test_a_json_body_keeps_an_empty_object_that_form_encoding_leaves_out(
+    api: respx.MockRouter, client: AsyncStripeClient
+) -> None:
+    # v1's form encoding has no way to say ``{}`` and leaves such a mapping out; JSON sends it, as
+    # stripe-python does (an empty ``configuration.customer`` asks for the customer configuration).
+    route = api.post("/v2/core/accounts").respond(200, json={"id": "acct_1", "object": "v2.core.account"})
+    await client.v2.core.accounts.create(configuration={"customer": {}}, extra_params={"include": []})
+    assert json.loads(route.calls.last.request.content) == {"configuration": {"customer": {}}, "include": []}
+
+
 async def test_a_get_sends_its_parameters_in_the_query_as_stripe_python_does(
     api: respx.MockRouter, client: AsyncStripeClient
 ) -> None:

@@ -34,16 +34,19 @@ def wire_params(
     expand: Sequence[str] | None = None,
     extra_params: Mapping[str, Any] | None = None,
     signed: bool = False,
+    json: bool = False,
 ) -> dict[str, Any]:
     """Checked parameters, ``expand`` and ``extra_params`` merged into one mapping.
 
-    ``signed``: amounts may be negative (credits, reversals; see ``amounts_signed``)."""
+    ``signed``: amounts may be negative (credits, reversals; see ``amounts_signed``).
+    ``json``: the body is JSON (v2), which carries empty objects as they are; form encoding (v1)
+    leaves out the empty mappings Stripe takes no ``key=`` for."""
     # Amounts, currencies and metadata first: their messages teach more than the type check's
     # (a Decimal amount is told about minor units and atom_stripe.money, not just "an integer").
     checked = check_values(params, signed=signed)
     if schema is not None:
         omitted = checked_params(schema, params)
-        if omitted is not None:  # empty mappings Stripe takes no ``key=`` for (see ._params)
+        if omitted is not None and not json:  # empty mappings Stripe takes no ``key=`` for (see ._params)
             checked = without(checked, omitted)
     elif params:
         raise StripeValueError(
