@@ -7,6 +7,7 @@ Also: ``sample_params`` makes valid parameters for an operation from its typed p
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 import typing
@@ -29,8 +30,10 @@ import generate
 MODEL_OBJECTS = {name: obj for obj, name in OBJECTS.items()}
 
 
+@functools.cache
 def stripe_params() -> dict[str, type | None]:
-    """Operation name -> stripe-python's params TypedDict for it (the oracle)."""
+    """Operation name -> stripe-python's params TypedDict for it (the oracle; read once a process:
+    reading stripe-python's services takes a second or two)."""
     import importlib
 
     root = generate.read_service("stripe._v1_services", "V1Services", "")
