@@ -2,7 +2,7 @@
 # The lowest-versions lane: the core unit tests (asyncio and trio) in a second venv,
 # .venv-lowest, whose runtime dependencies are the oldest releases pyproject.toml allows
 # (each floor ">=X.Y" installed as "==X.Y.*"), so a floor that no longer holds fails here.
-# Made again only when pyproject.toml changed since the last install.
+# Made again only when pyproject.toml changed since the last install. With --prepare, only made.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PYTHON=${PYTHON:-python3}
@@ -23,6 +23,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     pytest respx hypothesis uvicorn "stripe==16.1.0" opentelemetry-sdk
   touch "$stamp"
 fi
+if [ "${1:-}" = "--prepare" ]; then exit 0; fi
 "$venv/bin/python" -m pip list --disable-pip-version-check 2>/dev/null |
   grep -iE '^(httpx|pydantic|anyio|aiohttp|backoff|sniffio|typing_extensions|trio) ' | tr -s ' ' | paste -sd ',' |
   sed 's/^/lowest versions: /'
