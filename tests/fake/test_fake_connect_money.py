@@ -40,7 +40,7 @@ async def test_destination_charge_with_an_application_fee(
     pi = await stripe_client.payment_intents.create(
         amount=10000,
         currency="usd",
-        payment_method="pm_card_visa",
+        payment_method="pm_card_bypassPending",
         confirm=True,
         application_fee_amount=1230,
         transfer_data={"destination": a.stripe_account},
@@ -82,7 +82,10 @@ async def test_destination_charge_with_a_transfer_amount(stripe_client: AsyncStr
     a = await connected(stripe_client)
     assert a.stripe_account is not None
     charge = await stripe_client.charges.create(
-        amount=10000, currency="usd", source="tok_visa", transfer_data={"destination": a.stripe_account, "amount": 7000}
+        amount=10000,
+        currency="usd",
+        source="tok_bypassPending",
+        transfer_data={"destination": a.stripe_account, "amount": 7000},
     )
     assert charge.application_fee is None
     transfer = await stripe_client.transfers.retrieve(str(charge.transfer))
@@ -93,7 +96,7 @@ async def test_destination_charge_with_a_transfer_amount(stripe_client: AsyncStr
 
 async def test_direct_charge_with_an_application_fee(stripe_client: AsyncStripeClient) -> None:
     a, b = await connected(stripe_client), await connected(stripe_client)
-    charge = await a.charges.create(amount=5000, currency="usd", source="tok_visa", application_fee_amount=500)
+    charge = await a.charges.create(amount=5000, currency="usd", source="tok_bypassPending", application_fee_amount=500)
     bt = await a.balance_transactions.retrieve(str(charge.balance_transaction))
     assert (bt.amount, bt.fee, bt.net) == (5000, stripe_fee(5000) + 500, 5000 - stripe_fee(5000) - 500)
     assert sorted(d.type for d in bt.fee_details) == ["application_fee", "stripe_fee"]
@@ -112,7 +115,7 @@ async def test_direct_charge_with_an_application_fee(stripe_client: AsyncStripeC
 async def test_transfers_and_reversals(stripe_client: AsyncStripeClient) -> None:
     a = await connected(stripe_client)
     assert a.stripe_account is not None
-    await stripe_client.charges.create(amount=20000, currency="usd", source="tok_visa")
+    await stripe_client.charges.create(amount=20000, currency="usd", source="tok_bypassPending")
     start = await available(stripe_client)
     transfer = await stripe_client.transfers.create(
         amount=5000, currency="usd", destination=a.stripe_account, transfer_group="ORDER_1"
@@ -162,13 +165,16 @@ async def test_transfer_errors(stripe_client: AsyncStripeClient) -> None:
     with pytest.raises(InvalidRequestError) as info:
         await stripe_client.payment_intents.create(amount=1000, currency="usd", application_fee_amount=100)
     assert info.value.param == "application_fee_amount"
-    # A source_transaction funds the transfer whatever the available balance.
+    # A source_transaction funds the transfer whatever the available balance (none: the charge's
+    # funds are pending, and so is the transfer's money until they are available).
     charge = await stripe_client.charges.create(amount=1000, currency="usd", source="tok_visa")
     funded = await stripe_client.transfers.create(
         amount=900, currency="usd", destination=a.stripe_account, source_transaction=charge.id
     )
     assert funded.source_transaction == charge.id
-    assert await available(stripe_client) == 1000 - stripe_fee(1000) - 900
+    assert await available(stripe_client) == 0
+    pending = (await stripe_client.balance.retrieve()).pending[0].amount
+    assert pending == 1000 - stripe_fee(1000) - 900
 
 
 async def test_refund_reverses_the_transfer_and_refunds_the_fee(stripe_client: AsyncStripeClient) -> None:
@@ -177,7 +183,7 @@ async def test_refund_reverses_the_transfer_and_refunds_the_fee(stripe_client: A
     pi = await stripe_client.payment_intents.create(
         amount=10000,
         currency="usd",
-        payment_method="pm_card_visa",
+        payment_method="pm_card_bypassPending",
         confirm=True,
         application_fee_amount=1000,
         transfer_data={"destination": a.stripe_account},
@@ -205,7 +211,7 @@ async def test_refund_reverses_the_transfer_and_refunds_the_fee(stripe_client: A
 
 async def test_refund_of_a_direct_charge_refunds_the_fee(stripe_client: AsyncStripeClient) -> None:
     a = await connected(stripe_client)
-    charge = await a.charges.create(amount=5000, currency="usd", source="tok_visa", application_fee_amount=500)
+    charge = await a.charges.create(amount=5000, currency="usd", source="tok_bypassPending", application_fee_amount=500)
     await a.refunds.create(charge=charge.id, refund_application_fee=True)
     fee = await stripe_client.application_fees.retrieve(str(charge.application_fee))
     assert (fee.amount_refunded, fee.refunded) == (500, True)
@@ -218,7 +224,7 @@ async def test_refund_of_a_direct_charge_refunds_the_fee(stripe_client: AsyncStr
 
 async def test_fee_refund_through_the_application_fee(stripe_client: AsyncStripeClient) -> None:
     a = await connected(stripe_client)
-    charge = await a.charges.create(amount=5000, currency="usd", source="tok_visa", application_fee_amount=500)
+    charge = await a.charges.create(amount=5000, currency="usd", source="tok_bypassPending", application_fee_amount=500)
     made = await stripe_client.application_fees.refunds.create(str(charge.application_fee), amount=200)
     assert made.amount == 200
     assert await available(stripe_client) == 300
@@ -230,7 +236,7 @@ async def test_fee_refund_through_the_application_fee(stripe_client: AsyncStripe
 async def test_payouts_from_a_connected_account(stripe_client: AsyncStripeClient) -> None:
     a = await connected(stripe_client)
     assert a.stripe_account is not None
-    charge = await stripe_client.charges.create(amount=3000, currency="usd", source="tok_visa")
+    charge = await stripe_client.charges.create(amount=3000, currency="usd", source="tok_bypassPending")
     await stripe_client.transfers.create(
         amount=3000, currency="usd", destination=a.stripe_account, source_transaction=charge.id
     )
@@ -251,7 +257,7 @@ async def test_what_the_fake_does_not_move_is_refused(stripe_client: AsyncStripe
     assert a.stripe_account is not None
     with pytest.raises(InvalidRequestError) as info:
         await stripe_client.charges.create(
-            amount=1000, currency="usd", source="tok_visa", destination={"account": a.stripe_account}
+            amount=1000, currency="usd", source="tok_bypassPending", destination={"account": a.stripe_account}
         )
     assert (info.value.code, info.value.param) == ("fake_not_simulated", "destination")
     with pytest.raises(InvalidRequestError) as info:
@@ -268,7 +274,7 @@ async def test_direct_payment_intent_and_a_partly_captured_destination_charge(st
     a = await connected(stripe_client)
     assert a.stripe_account is not None
     direct = await a.payment_intents.create(
-        amount=2000, currency="usd", payment_method="pm_card_visa", confirm=True, application_fee_amount=200
+        amount=2000, currency="usd", payment_method="pm_card_bypassPending", confirm=True, application_fee_amount=200
     )
     charge = await a.charges.retrieve(str(direct.latest_charge))
     assert (await stripe_client.application_fees.retrieve(str(charge.application_fee))).amount == 200
@@ -277,7 +283,7 @@ async def test_direct_payment_intent_and_a_partly_captured_destination_charge(st
     held = await stripe_client.payment_intents.create(
         amount=10000,
         currency="usd",
-        payment_method="pm_card_visa",
+        payment_method="pm_card_bypassPending",
         confirm=True,
         capture_method="manual",
         application_fee_amount=1000,
@@ -295,7 +301,7 @@ async def test_direct_payment_intent_and_a_partly_captured_destination_charge(st
         await stripe_client.charges.create(
             amount=1000,
             currency="usd",
-            source="tok_visa",
+            source="tok_bypassPending",
             transfer_data={"destination": a.stripe_account, "amount": 1001},
         )
     assert info.value.param == "transfer_data[amount]"
@@ -306,7 +312,7 @@ async def test_a_direct_charge_pays_no_more_fee_than_is_captured(stripe_client: 
     held = await a.payment_intents.create(
         amount=2000,
         currency="usd",
-        payment_method="pm_card_visa",
+        payment_method="pm_card_bypassPending",
         confirm=True,
         capture_method="manual",
         application_fee_amount=1500,

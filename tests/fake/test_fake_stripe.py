@@ -175,7 +175,7 @@ async def test_test_cards(stripe_fake: FakeStripe, stripe_client: AsyncStripeCli
 
 async def test_manual_capture_cancel_and_refunds_move_the_balance(stripe_client: AsyncStripeClient) -> None:
     held = await stripe_client.payments.create(
-        amount=5000, currency="usd", payment_method="pm_card_visa", capture_method="manual", confirm=True
+        amount=5000, currency="usd", payment_method="pm_card_bypassPending", capture_method="manual", confirm=True
     )
     assert held.status == "requires_capture" and held.amount_capturable == 5000
     assert (await stripe_client.balance.retrieve()).available[0].amount == 0

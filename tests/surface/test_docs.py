@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -81,15 +80,6 @@ def connect(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, json={**token, "scope": "read_write", "livemode": False, "stripe_user_id": ACCOUNT})
 
 
-async def cancel_now(fake: FakeStripe, request: httpx.Request) -> httpx.Response:
-    """A cancel with ``invoice_now``, which the fake refuses as not simulated (it would bill at
-    once): answered as the fake cancels, and the parameter checked as sent."""
-    params = dict(form(request))
-    assert params.pop("invoice_now") == "true"
-    stripped = request.url.copy_with(query=urlencode(params).encode())
-    return await FakeTransport(fake).handle_async_request(httpx.Request("DELETE", stripped, headers=request.headers))
-
-
 @pytest.fixture
 async def stripe_calls(page: Path) -> AsyncIterator[Callable[[], int]]:
     """How many requests the page's samples have sent to Stripe (the fake) and to Connect."""
@@ -100,9 +90,6 @@ async def stripe_calls(page: Path) -> AsyncIterator[Callable[[], int]]:
         yield lambda: len(fake.requests)
         return
     with respx.mock(using="httpx", assert_all_called=False) as router:
-        router.delete(host="api.stripe.com", params__contains={"invoice_now": "true"}).mock(
-            side_effect=lambda request: cancel_now(fake, request)
-        )
         router.route(host="api.stripe.com").mock(side_effect=FakeTransport(fake).handle_async_request)
         router.route(host="meter-events.stripe.com").mock(side_effect=FakeTransport(fake).handle_async_request)
         connect_route = router.route(host="connect.stripe.com").mock(side_effect=connect)

@@ -14,7 +14,7 @@ import binascii
 import copy
 from typing import TYPE_CHECKING, Any
 
-from ._engine import ACCOUNT_PARENTS, Ctx, behaviour, owner_of, retrieve
+from ._engine import Ctx, behaviour, owner_of, retrieve
 from ._store import Store, load_fixtures, new_id
 from ._wire import FakeError, invalid, missing, required
 
@@ -288,9 +288,6 @@ def account_object(ctx: Ctx, account_id: str, param: str = "id") -> dict[str, An
     if found is None or not connected(ctx.fake, account_id):
         raise missing("account", account_id, param, 404 if param == "id" else 400)
     return found
-
-
-ACCOUNT_PARENTS["account"] = account_object
 
 
 def platform_object(fake: FakeStripe) -> dict[str, Any]:

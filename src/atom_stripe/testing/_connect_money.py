@@ -3,15 +3,16 @@ application fees, transfers and their reversals, refunds that reverse transfers 
 each account's balance transactions, balance and payouts.
 
 Every amount lands as a balance transaction on the account it belongs to, so an account's
-balance is always the sum of its balance transactions."""
+balance is always the sum of its balance transactions: pending until its ``available_on``, then
+available (see :func:`ledger` for which are pending)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from ._accounts import account_object
-from ._engine import Ctx, behaviour
+from ._accounts import account_object, platform_object
+from ._engine import Ctx, behaviour, generic
 from ._simulated import not_simulated
 from ._store import new_id
 from ._wire import FakeError, invalid, required
@@ -19,7 +20,7 @@ from ._wire import FakeError, invalid, required
 #: Stripe's refusal of a transfer or payout larger than the available balance
 #: (https://docs.stripe.com/error-codes#balance-insufficient); in test mode the card
 #: 4000000000000077 puts a charge straight into the available balance
-#: (https://docs.stripe.com/testing#available-balance). The fake makes every charge available at once.
+#: (https://docs.stripe.com/testing#available-balance), any other card's stays pending first.
 INSUFFICIENT = (
     "You have insufficient available funds in your Stripe account. Try adding funds directly to your "
     "available balance by creating Charges using the 4000000000000077 test card. "
@@ -34,11 +35,53 @@ def _list(url: str) -> dict[str, Any]:
 # -- balance transactions and the balance ------------------------------------------------------
 
 
+DAY = 86_400
+#: How long a card charge's funds are pending when the account's payout schedule does not say:
+#: two days, the ``delay_days`` of a new US account's schedule in Stripe's example account and
+#: balance settings (https://docs.stripe.com/api/accounts/object#account_object-settings-payouts-schedule-delay_days,
+#: https://docs.stripe.com/api/balance-settings/object: ``settlement_timing.delay_days: 2``).
+HELD_DAYS = 2
+
+
+def held_until(ctx: Ctx, created: int) -> int:
+    """When the funds of a card charge made now on the acting account become available: its payout
+    schedule's ``delay_days`` ("The number of days charges for the account will be held before
+    being paid out") after the charge."""
+    account = platform_object(ctx.fake) if ctx.platform else ctx.fake.store.find(str(ctx.account), "account")
+    schedule = (((account or {}).get("settings") or {}).get("payouts") or {}).get("schedule") or {}
+    days = schedule.get("delay_days")
+    return created + (days if isinstance(days, int) else HELD_DAYS) * DAY
+
+
 def ledger(
-    ctx: Ctx, source: Mapping[str, Any], amount: int, kind: str, fees: Mapping[str, int] | None = None
+    ctx: Ctx,
+    source: Mapping[str, Any],
+    amount: int,
+    kind: str,
+    fees: Mapping[str, int] | None = None,
+    *,
+    available_on: int | None = None,
 ) -> dict[str, Any]:
     """A balance transaction on the acting account: ``amount`` (signed) of ``source``, less
-    ``fees`` by fee type (``stripe_fee``, ``application_fee``)."""
+    ``fees`` by fee type (``stripe_fee``, ``application_fee``), ``pending`` until ``available_on``.
+
+    Which are pending, as Stripe keeps them: a card charge's funds until its ``available_on``
+    (:func:`held_until`; at once with the bypass-pending test card:
+    https://docs.stripe.com/testing#available-balance), and so is all the money that comes out of
+    that charge on every account it reaches, with the charge's ``available_on``: the transfer
+    of a destination charge or one with a ``source_transaction`` and the destination's payment
+    ("the transfer itself doesn't occur until the funds from the source_transaction become
+    available": https://docs.stripe.com/connect/separate-charges-and-transfers#transfer-availability),
+    the application fee the charge pays. Everything else is available at once (``available_on``
+    None): debits, as transfers and payouts are made of "Available funds that you can transfer or
+    pay out [...] through the Transfers API or Payouts API"
+    (https://docs.stripe.com/api/balance/balance_object#balance_object-available), and refunds
+    (the fake does not play a refund Stripe holds back, ``pending_reason``
+    ``insufficient_funds`` or ``charge_pending``:
+    https://docs.stripe.com/changelog/basil/2025-04-30/refund-pending-reason); a transfer of
+    available funds and its payment ("Transfers that are immediately processed":
+    https://docs.stripe.com/changelog/2015-07-28/transfers-immediately-processed-trigger-balance-available);
+    reversals and fee refunds, which give back funds already moved."""
     details = [
         {
             "amount": value,
@@ -51,7 +94,8 @@ def ledger(
         if value
     ]
     charged = sum(d["amount"] for d in details)
-    return ctx.create(
+    created = ctx.clock_time(source)
+    bt = ctx.create(
         "balance_transaction",
         {},
         event=None,
@@ -63,10 +107,14 @@ def ledger(
         source=source["id"],
         type=kind,
         reporting_category=REPORTING.get(kind, kind),
-        status="available",
-        available_on=ctx.clock_time(source),
+        status="available" if available_on is None else "pending",
+        created=created,
+        available_on=created if available_on is None else available_on,
         description=source.get("description"),
     )
+    if bt["status"] == "pending" and _due(ctx, bt):
+        bt["status"] = "available"
+    return bt
 
 
 #: A balance transaction's ``reporting_category`` by its ``type`` where they differ
@@ -80,8 +128,65 @@ REPORTING = {
 }
 
 
+def funds_of(ctx: Ctx, charge_id: str | None) -> int | None:
+    """The ``available_on`` of a charge's funds (its balance transaction's), for the money that
+    comes out of it; None for a charge without one (held without it: ``fake.add``)."""
+    charge = ctx.store.find(charge_id or "", "charge")
+    bt = ctx.store.find(str((charge or {}).get("balance_transaction") or ""), "balance_transaction")
+    return int(bt["available_on"]) if bt is not None else None
+
+
+def _charge_behind(ctx: Ctx, bt: Mapping[str, Any]) -> tuple[Ctx, Mapping[str, Any]] | None:
+    """The charge whose funds a pending balance transaction holds, with the account it is on: its
+    own source, or the charge a transfer, a destination's payment or an application fee comes from."""
+    source = ctx.store.find(str(bt.get("source") or ""))
+    platform = ctx.on(None)
+    if source is not None and source.get("source_transfer"):  # a destination's payment (py_...)
+        source = platform.store.find(str(source["source_transfer"]), "transfer")
+        ctx = platform
+    if source is None:
+        return None
+    if source["object"] == "transfer":
+        return _found(ctx, source.get("source_transaction"))
+    if source["object"] == "application_fee":
+        if source.get("originating_transaction"):  # a destination charge's, paid by its payment
+            return _found(ctx, source["originating_transaction"])
+        account = source.get("account")
+        return _found(ctx.on(account), source.get("charge")) if account in ctx.fake.stores else None
+    return ctx, source
+
+
+def _found(ctx: Ctx, charge_id: Any) -> tuple[Ctx, Mapping[str, Any]] | None:
+    charge = ctx.store.find(str(charge_id or ""), "charge")
+    return (ctx, charge) if charge is not None else None
+
+
+def _due(ctx: Ctx, bt: Mapping[str, Any]) -> bool:
+    """Whether a pending balance transaction's ``available_on`` has come, on the clock of the
+    charge its funds come from (a test clock customer's charge: its clock's time)."""
+    behind = _charge_behind(ctx, bt)
+    return bool(bt["available_on"] <= (behind[0].clock_time(behind[1]) if behind else ctx.clock_time(bt)))
+
+
+def settle(ctx: Ctx) -> None:
+    """Make available the acting account's pending funds whose ``available_on`` has come, on the
+    clock of the charge they come from (a test clock customer's charge: its clock's time, so
+    advancing the clock makes them available; the wall clock's otherwise), with the
+    ``balance.available`` event Stripe sends then: "Occurs whenever your Stripe balance has been
+    updated (e.g., when a charge is available to be paid out) [...] not fired for negative
+    transactions" (https://docs.stripe.com/api/events/types#event_types-balance.available)."""
+    credited = False
+    for bt in ctx.store.all("balance_transaction"):
+        if bt["status"] == "pending" and _due(ctx, bt):
+            bt["status"] = "available"
+            credited = credited or bt["net"] > 0
+    if credited:
+        ctx.emit("balance.available", _balance(ctx), automatic=True)
+
+
 def available(ctx: Ctx, currency: str) -> int:
     """The acting account's available balance in a currency."""
+    settle(ctx)
     return sum(
         bt["net"]
         for bt in ctx.store.all("balance_transaction")
@@ -92,7 +197,19 @@ def available(ctx: Ctx, currency: str) -> int:
 @behaviour("balance.retrieve")
 def balance(ctx: Ctx) -> dict[str, Any]:
     """The acting account's balance: its balance transactions summed by currency, available or
-    pending as each transaction's ``status`` says."""
+    pending as each transaction's ``status`` says (once the ones due are made available)."""
+    settle(ctx)
+    return _balance(ctx)
+
+
+@behaviour("balance_transactions.retrieve", "balance_transactions.list")
+def balance_transactions(ctx: Ctx) -> Any:
+    """The acting account's balance transactions, each ``pending`` or ``available`` as of now."""
+    settle(ctx)
+    return generic(ctx)
+
+
+def _balance(ctx: Ctx) -> dict[str, Any]:
     totals: dict[str, dict[str, int]] = {"available": {}, "pending": {}}
     for bt in ctx.store.all("balance_transaction"):
         held = totals["available" if bt["status"] == "available" else "pending"]
@@ -175,6 +292,7 @@ def captured(ctx: Ctx, charge: dict[str, Any], amount: int) -> None:
     (https://docs.stripe.com/connect/direct-charges#collect-fees)."""
     fee = min(int(charge.get("application_fee_amount") or 0), amount)
     destination = (charge.get("transfer_data") or {}).get("destination")
+    funds_on = funds_of(ctx, charge["id"])
     if destination:
         share = (charge.get("transfer_data") or {}).get("amount")
         transfer = make_transfer(
@@ -183,17 +301,21 @@ def captured(ctx: Ctx, charge: dict[str, Any], amount: int) -> None:
             destination,
             source_transaction=charge["id"],
             application_fee=fee,
+            funds_on=funds_on,
         )
         charge["transfer"] = transfer["id"]
         if fee:
-            application_fee(ctx, destination, transfer["destination_payment"], fee, charge)
+            application_fee(ctx, destination, transfer["destination_payment"], fee, charge, funds_on)
     elif fee and not ctx.platform:
-        application_fee(ctx, ctx.account, charge["id"], fee, charge)
+        application_fee(ctx, ctx.account, charge["id"], fee, charge, funds_on)
 
 
-def application_fee(ctx: Ctx, account: str | None, charge_id: str, amount: int, charge: dict[str, Any]) -> None:
+def application_fee(
+    ctx: Ctx, account: str | None, charge_id: str, amount: int, charge: dict[str, Any], funds_on: int | None
+) -> None:
     """The platform's ``application_fee`` for a charge on ``account`` (its balance transaction:
-    the platform's earning); ``charge.application_fee`` names it."""
+    the platform's earning, available with the charge's funds, ``funds_on``);
+    ``charge.application_fee`` names it."""
     platform = ctx.on(None)
     fee = platform.create(
         "application_fee",
@@ -210,7 +332,7 @@ def application_fee(ctx: Ctx, account: str | None, charge_id: str, amount: int, 
         refunded=False,
     )
     fee["refunds"] = _list(f"/v1/application_fees/{fee['id']}/refunds")
-    fee["balance_transaction"] = ledger(platform, fee, amount, "application_fee")["id"]
+    fee["balance_transaction"] = ledger(platform, fee, amount, "application_fee", available_on=funds_on)["id"]
     charge["application_fee"] = fee["id"]
     platform.emit("application_fee.created", fee)
 
@@ -225,10 +347,12 @@ def make_transfer(
     *,
     source_transaction: str | None = None,
     application_fee: int = 0,
+    funds_on: int | None = None,
 ) -> dict[str, Any]:
     """A transfer from the platform to a connected account: on the platform, the transfer and its
     (negative) balance transaction; on the destination, the payment (``py_...``) it made and its
-    balance transaction (less the application fee a destination charge pays back)."""
+    balance transaction (less the application fee a destination charge pays back). Both are
+    pending until ``funds_on`` (the source charge's funds'), if given."""
     platform, there = ctx.on(None), ctx.on(destination)
     amount = params["amount"]
     transfer = platform.create(
@@ -241,7 +365,7 @@ def make_transfer(
         source_transaction=source_transaction,
     )
     transfer["reversals"] = _list(f"/v1/transfers/{transfer['id']}/reversals")
-    transfer["balance_transaction"] = ledger(platform, transfer, -amount, "transfer")["id"]
+    transfer["balance_transaction"] = ledger(platform, transfer, -amount, "transfer", available_on=funds_on)["id"]
     payment = there.create(
         "charge",
         {"id": new_id("py")},
@@ -262,9 +386,8 @@ def make_transfer(
         application_fee_amount=application_fee or None,
     )
     payment["refunds"] = _list(f"/v1/charges/{payment['id']}/refunds")
-    payment["balance_transaction"] = ledger(there, payment, amount, "payment", {"application_fee": application_fee})[
-        "id"
-    ]
+    fees = {"application_fee": application_fee}
+    payment["balance_transaction"] = ledger(there, payment, amount, "payment", fees, available_on=funds_on)["id"]
     transfer["destination_payment"] = payment["id"]
     platform.emit("transfer.created", transfer)
     return transfer
@@ -289,7 +412,9 @@ def create_transfer(ctx: Ctx) -> dict[str, Any]:
     elif amount > available(ctx, currency):
         raise FakeError(400, INSUFFICIENT, code="balance_insufficient")
     params = {k: v for k, v in ctx.params.items() if k not in ("destination", "source_transaction")}
-    return make_transfer(ctx, params, destination, source_transaction=source if isinstance(source, str) else None)
+    if not isinstance(source, str):
+        return make_transfer(ctx, params, destination)
+    return make_transfer(ctx, params, destination, source_transaction=source, funds_on=funds_of(ctx, source))
 
 
 def reverse(ctx: Ctx, transfer: dict[str, Any], amount: int, params: Mapping[str, Any]) -> dict[str, Any]:

@@ -91,11 +91,8 @@ def _prefix_types() -> dict[str, list[str]]:
 
 
 PREFIX_TYPES = _prefix_types()
-#: Parents that are accounts (``account``): what is below one (persons, external accounts,
-#: capabilities) is reached only by an account that may see it, whoever acts. Object name ->
-#: the parent as the acting account sees it (Stripe's 404 ``resource_missing`` when it may not
-#: see it); ``_accounts`` registers it.
-ACCOUNT_PARENTS: dict[str, Callable[[Ctx, str], dict[str, Any]]] = {}
+#: The paths below a connected account: ``/v1/accounts/{account}/persons`` and the like.
+BELOW_ACCOUNT = "/v1/accounts/{account}/"
 SINGLETON_PATHS = frozenset(
     e.path for e in ENDPOINTS.values() if e.method == "GET" and e.kind == "object" and not e.path.endswith("}")
 )
@@ -115,10 +112,6 @@ class Ctx:
     #: The acting account: the platform's (``fake.platform_account``) or a connected account's
     #: (``Stripe-Account``, or an OAuth access token's). ``None``: the platform's.
     account: str | None = None
-    #: The account whose objects the request reads and writes, when not the acting one's: the
-    #: platform's, for what is below a connected account (``/v1/accounts/{account}/persons``),
-    #: kept next to the account objects while its events are the connected account's.
-    holder: str | None = None
     object_name: str = field(init=False)
     #: Whether events emitted now are automatic (``request.id`` null): Stripe's own work, such as
     #: what a test clock's advance sets off, rather than the direct effect of this request.
@@ -131,8 +124,9 @@ class Ctx:
 
     @property
     def store(self) -> Store:
-        """The acting account's objects (or its ``holder``'s): all this request may read or write."""
-        return self.fake.store_of(self.holder or self.account)
+        """The objects this request may read and write: the acting account's, or the platform's
+        for what is below a connected account (:func:`account_below`)."""
+        return self.fake.store_of(self.fake.platform_account if account_below(self) else self.account)
 
     @property
     def platform(self) -> bool:
@@ -278,8 +272,8 @@ class Ctx:
         kinds = PREFIX_TYPES.get(shape(path[: cut + 1]))
         if kinds is None:
             return None
-        if (look := ACCOUNT_PARENTS.get(kinds[0])) is not None:
-            return look(self, self.last_id)  # the account as the request's account may see it
+        if self.endpoint.ids[-1] == "account" and account_below(self) is not None:
+            return seen_account(self, self.last_id)
         found = next((obj for kind in kinds if (obj := self.store.find(self.last_id, kind))), None)
         return found if found is not None else self.get(kinds[0], self.last_id, self.endpoint.ids[-1])
 
@@ -471,23 +465,28 @@ def generic(ctx: Ctx) -> Any:
     return ctx.create(under=parent["id"], **link(ctx, parent))
 
 
+def account_below(ctx: Ctx) -> str | None:
+    """The connected account a request's path is below (``/v1/accounts/{account}/persons``, its
+    external accounts, capabilities...), which owns what the path names: its events are that
+    account's (Connect events: a person's ``person.created``), and it is kept next to the account
+    objects, in the platform's store, whoever acts. None for any other path: what it names is the
+    acting account's own."""
+    return ctx.ids.get("account") if ctx.endpoint.path.startswith(BELOW_ACCOUNT) else None
+
+
+def seen_account(ctx: Ctx, account_id: str) -> dict[str, Any]:
+    """An account as the acting account may see it: the platform its connected accounts, a
+    connected account itself only (Stripe's 404 ``resource_missing`` otherwise)."""
+    from ._accounts import account_object
+
+    return account_object(ctx, account_id)
+
+
 def owner_of(ctx: Ctx) -> Ctx:
-    """The request acting for the account that owns what its path names: below
-    ``/v1/accounts/{account}/``, that account (its events are its own, Connect events: a person's
-    ``person.created``), the objects kept with the platform's, next to the account objects, once
-    the acting account may see that account (the platform its connected accounts, a connected
-    account itself only)."""
-    path = ctx.endpoint.path
-    cut = path.find("}")
-    if cut < 0 or cut == len(path) - 1:
-        return ctx
-    kinds = PREFIX_TYPES.get(shape(path[: cut + 1]))
-    look = ACCOUNT_PARENTS.get(kinds[0]) if kinds else None
-    if look is None:
-        return ctx
-    owner = ctx.on(str(look(ctx, ctx.ids[ctx.endpoint.ids[0]])["id"]))
-    owner.holder = ctx.fake.platform_account
-    return owner
+    """The request acting for the account that owns what its path names (:func:`account_below`),
+    once the acting account may see that account; the request itself for any other path."""
+    account = account_below(ctx)
+    return ctx if account is None else ctx.on(str(seen_account(ctx, account)["id"]))
 
 
 def link(ctx: Ctx, parent: Mapping[str, Any]) -> dict[str, Any]:

@@ -27,7 +27,11 @@ CARDS: dict[str, tuple[str, str, str | None]] = {
     "authenticationRequired": ("visa", "3184", "authentication_required"),
     "threeDSecure2Required": ("visa", "3220", "authentication_required"),
     "authenticationRequiredOnSetup": ("visa", "3155", "authentication_required_on_setup"),
+    "bypassPending": ("visa", "0077", None),
 }
+#: Cards whose charges' funds "bypass the pending balance" and are available at once
+#: (https://docs.stripe.com/testing#available-balance); any other card's are pending first.
+AVAILABLE_AT_ONCE = frozenset({"bypassPending"})
 #: Cards Stripe declines when they are attached to a customer (a check of the card is made then):
 #: every decline card but ``chargeCustomerFail``, which "attaches to a Customer object, but
 #: attempts to charge the customer fail" (https://docs.stripe.com/testing#declined-payments).
@@ -54,6 +58,7 @@ NUMBERS = {
     "4000002760003184": "authenticationRequired",
     "4000000000003220": "threeDSecure2Required",
     "4000002500003155": "authenticationRequiredOnSetup",
+    "4000000000000077": "bypassPending",
 }
 MESSAGES = {
     "generic_decline": ("card_declined", "Your card was declined."),
@@ -234,11 +239,17 @@ def update_customer(ctx: Ctx) -> dict[str, Any]:
 
 def balance_transaction(ctx: Ctx, source: dict[str, Any], amount: int, kind: str) -> dict[str, Any]:
     """A charge's or refund's balance transaction (a charge pays Stripe's fee, and a direct charge
-    on a connected account its application fee)."""
+    on a connected account its application fee). A charge's funds are pending until the
+    account's payout schedule makes them available, but for a bypass-pending card's; a refund
+    takes from the available balance at once."""
+    if kind != "charge":
+        return connect.ledger(ctx, source, amount, kind)
     # The fee is capped at what is captured, as ``connect.captured`` caps the application fee.
     direct = min(connect.direct_fee(ctx, source), amount)
-    fees = {"stripe_fee": fee(amount), "application_fee": direct} if kind == "charge" else {}
-    return connect.ledger(ctx, source, amount, kind, fees)
+    fees = {"stripe_fee": fee(amount), "application_fee": direct}
+    card = ctx.store.cards.get(str(source.get("payment_method") or ""), "visa")
+    held = None if card in AVAILABLE_AT_ONCE else connect.held_until(ctx, ctx.clock_time(source))
+    return connect.ledger(ctx, source, amount, kind, fees, available_on=held)
 
 
 def book(ctx: Ctx, obj: dict[str, Any], amount: int) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from ._invoices import (
     make_invoice_item,
     not_simulated,
     others,
+    pending_items,
     price_line,
 )
 from ._wire import FakeError, invalid, required
@@ -590,8 +591,9 @@ def change_items(ctx: Ctx, sub: dict[str, Any], how_prorate: str, how_pay: str) 
         ctx.emit("customer.subscription.updated", sub, {"items": before})
 
 
-def bill_now(ctx: Ctx, sub: dict[str, Any], how_pay: str, changed: Mapping[str, Any]) -> dict[str, Any]:
-    """An invoice now for the subscription's pending prorations (``billing_reason`` ``subscription_update``)."""
+def invoice_pending(ctx: Ctx, sub: dict[str, Any]) -> dict[str, Any]:
+    """A finalized invoice now of the subscription's pending invoice items (its prorations;
+    ``billing_reason`` ``subscription_update``), the subscription's ``latest_invoice``."""
     now = ctx.now(sub["customer"])
     invoice = create_invoice(
         ctx,
@@ -604,8 +606,14 @@ def bill_now(ctx: Ctx, sub: dict[str, Any], how_pay: str, changed: Mapping[str, 
         subscription=sub,
     )
     finalize(ctx, invoice)
-    previous = {**changed, "latest_invoice": sub.get("latest_invoice")}
     sub["latest_invoice"] = invoice["id"]
+    return invoice
+
+
+def bill_now(ctx: Ctx, sub: dict[str, Any], how_pay: str, changed: Mapping[str, Any]) -> dict[str, Any]:
+    """An invoice now for the subscription's pending prorations, collected as ``how_pay`` says."""
+    previous = {**changed, "latest_invoice": sub.get("latest_invoice")}
+    invoice = invoice_pending(ctx, sub)
     if invoice["status"] == "open" and sub["collection_method"] == "charge_automatically":
         if how_pay != "default_incomplete":
             collect(ctx, invoice, payment_method_for(ctx, sub))
@@ -855,12 +863,27 @@ def cancel(
     not_simulated_params=others("subscriptions.cancel", ("cancellation_details", "invoice_now", "prorate")),
 )
 def cancel_subscription(ctx: Ctx) -> dict[str, Any]:
-    if ctx.params.get("invoice_now") or ctx.params.get("prorate"):
-        raise not_simulated(ctx, "invoice_now" if ctx.params.get("invoice_now") else "prorate")
+    """Cancels now; ``prorate``: a proration invoice item crediting the unused time until the
+    period's end (none for a trial); ``invoice_now``: a final invoice of the pending proration
+    items, collected as the subscription's invoices are (none when nothing is pending)."""
+    # "prorate: Will generate a proration invoice item that credits remaining unused time until
+    # the subscription period end"; "invoice_now: Will generate a final invoice that invoices for
+    # any un-invoiced metered usage and new/pending proration invoice items"
+    # (https://docs.stripe.com/api/subscriptions/cancel). The fake bills no metered usage (it
+    # refuses metered prices). A trial was not paid for: no credit, as change_items makes no
+    # prorations for one. The final invoice is the subscription's last change: billing_reason
+    # subscription_update ("A subscription was updated"), its latest_invoice.
     sub = ctx.get("subscription", ctx.last_id, "subscription_exposed_id")
     if sub["status"] == "canceled":
         raise invalid("subscription_exposed_id", f"No such subscription: '{sub['id']}'", "resource_missing")
-    return cancel(ctx, sub, ctx.now(sub["customer"]), "cancellation_requested", ctx.params.get("cancellation_details"))
+    when = ctx.now(sub["customer"])
+    if ctx.params.get("prorate") and sub["status"] != "trialing":
+        prorate(ctx, sub, when, [(si, si["quantity"]) for si in sub["items"]["data"]], [])
+    if ctx.params.get("invoice_now") and pending_items(ctx, sub["customer"], sub["id"]):
+        invoice = invoice_pending(ctx, sub)
+        if invoice["status"] == "open" and sub["collection_method"] == "charge_automatically":
+            collect(ctx, invoice, payment_method_for(ctx, sub))
+    return cancel(ctx, sub, when, "cancellation_requested", ctx.params.get("cancellation_details"))
 
 
 @behaviour("subscriptions.pause")
