@@ -12,11 +12,11 @@ status=0
 bash scripts/test-lowest.sh --prepare >"$logs/lowest-venv.log" 2>&1 &
 prepare=$!
 
-# The main run: four pytest-xdist workers on two cores, because much of the suite waits (servers,
+# The main run: three pytest-xdist workers on two cores, because much of the suite waits (servers,
 # subprocesses, timeouts) rather than computes; worksteal hands a finished worker the rest of a
 # busy one's queue, so the run does not end on one long test file. Coverage of the package (not
 # _generated/) is measured here and must stay above [tool.coverage.report] fail_under.
-.venv/bin/python -m pytest -n 4 --dist worksteal --cov --cov-report= "$@" || status=1
+.venv/bin/python -m pytest -n 3 --dist worksteal --cov --cov-report= "$@" || status=1
 
 if ! wait "$prepare"; then cat "$logs/lowest-venv.log"; status=1; fi
 

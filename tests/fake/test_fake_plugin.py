@@ -102,7 +102,7 @@ def test_the_plugin_costs_nothing_until_a_fixture_is_used() -> None:
         "import sys, pytest; import atom_stripe.testing.pytest_plugin; "
         "print(sorted(m for m in sys.modules if m.startswith('atom_stripe')))"
     )
-    # The best of a few fresh processes: a busy machine (the suite runs four workers on two
+    # The best of a few fresh processes: a busy machine (the suite runs three workers on two
     # cores) can stall one import; the cost itself is what the best run shows.
     timings: list[str] = []
     for _ in range(5):

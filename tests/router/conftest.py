@@ -7,7 +7,9 @@ connection failure, a Retry-After, a code) swaps the route's answer with :meth:`
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import functools
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -15,6 +17,8 @@ import pytest
 import respx
 from fastapi import FastAPI
 
+from atom_stripe import AsyncStripeClient
+from atom_stripe.contrib.fastapi import create_stripe_router
 from atom_stripe.testing import FakeStripe, FakeTransport
 
 
@@ -75,3 +79,40 @@ def asgi(app: FastAPI, *, raise_app_exceptions: bool = True) -> httpx.AsyncClien
     """An httpx client calling ``app`` in process."""
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
     return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+# -- one app per test process --------------------------------------------------------------
+# Building the router's routes costs FastAPI a good part of a second of CPU (and its OpenAPI
+# document two more), so the tests that need only a plain router share one app per worker,
+# calling the client of the test that runs now. Tests of a router's own state (throttling,
+# a webhook store, options) build their own.
+
+
+@dataclass
+class _Current:
+    client: AsyncStripeClient | None = None
+
+    def get(self) -> AsyncStripeClient:
+        assert self.client is not None, "shared_app() is used outside calling_with()"
+        return self.client
+
+
+_CURRENT = _Current()
+
+
+@functools.cache
+def shared_app(webhook_secret: str | None = None) -> FastAPI:
+    """A FastAPI app mounting ``create_stripe_router`` at ``/stripe``, built once a process."""
+    app = FastAPI()
+    app.include_router(create_stripe_router(_CURRENT.get, webhook_secret=webhook_secret))
+    return app
+
+
+@contextmanager
+def calling_with(client: AsyncStripeClient) -> Iterator[None]:
+    """The shared app calls Stripe with ``client`` while the block runs (one test at a time)."""
+    _CURRENT.client = client
+    try:
+        yield
+    finally:
+        _CURRENT.client = None

@@ -16,7 +16,7 @@ from atom_stripe.contrib.fastapi import create_stripe_router
 from atom_stripe.webhooks import generate_test_header
 
 from ..helpers import KEY, form
-from .conftest import Stripe, asgi
+from .conftest import Stripe, asgi, calling_with, shared_app
 
 WEBHOOK_SECRET = "whsec_router_test"
 
@@ -24,14 +24,9 @@ WEBHOOK_SECRET = "whsec_router_test"
 @pytest.fixture
 async def http(stripe: Stripe) -> AsyncIterator[httpx.AsyncClient]:
     client = AsyncStripeClient(KEY, max_retries=0)
-
-    def get_client() -> AsyncStripeClient:
-        return client
-
-    app = FastAPI()
-    app.include_router(create_stripe_router(get_client, webhook_secret=WEBHOOK_SECRET))
-    async with asgi(app) as h:
-        yield h
+    with calling_with(client):
+        async with asgi(shared_app(WEBHOOK_SECRET)) as h:
+            yield h
     await client.aclose()
 
 
@@ -498,8 +493,7 @@ async def test_list_queries_are_the_client_list_params(path: str) -> None:
     hints = get_type_hints(ENDPOINTS[LISTS[path]].params_type)
     standin = StandIn()
     client = AsyncStripeClient(KEY, max_retries=0)
-    app = FastAPI()
-    app.include_router(create_stripe_router(lambda: client))
+    app = shared_app()
     spec = app.openapi()
     names = [p["name"] for p in spec["paths"][path]["get"]["parameters"] if p["in"] == "query"]
     keys = {name.removesuffix("_gte").removesuffix("_lte") for name in names}
@@ -513,8 +507,9 @@ async def test_list_queries_are_the_client_list_params(path: str) -> None:
     with respx.mock(using="httpx", assert_all_called=False) as mock:
         mock.route(host="testserver").pass_through()
         mock.route(host="api.stripe.com").mock(side_effect=standin.answer)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as h:
-            answer = await h.get(path, params=query)
+        with calling_with(client):
+            async with asgi(app) as h:
+                answer = await h.get(path, params=query)
     await client.aclose()
     assert answer.status_code == 200, answer.text
     assert not standin.problems

@@ -16,16 +16,15 @@ from atom_stripe.contrib.fastapi import create_stripe_router, install_error_hand
 from atom_stripe.ratelimit import LocalRateLimiter
 
 from ..helpers import KEY
-from .conftest import Stripe, asgi
+from .conftest import Stripe, asgi, calling_with, shared_app
 
 
 @pytest.fixture
 async def http(stripe: Stripe) -> AsyncIterator[httpx.AsyncClient]:
     client = AsyncStripeClient(KEY, max_retries=0)
-    app = FastAPI()
-    app.include_router(create_stripe_router(lambda: client))
-    async with asgi(app) as h:
-        yield h
+    with calling_with(client):
+        async with asgi(shared_app()) as h:
+            yield h
     await client.aclose()
 
 

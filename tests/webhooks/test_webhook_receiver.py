@@ -329,13 +329,14 @@ class ExpiringStore:
 
 
 async def test_a_long_handler_keeps_its_claim_while_a_redelivery_comes(fixtures: dict[str, Any]) -> None:
-    store = ExpiringStore(ttl=0.3)
+    # Lifetimes long enough that a busy machine (three test workers on two cores) renews in time.
+    store = ExpiringStore(ttl=0.6)
     routers = [WebhookRouter(SECRET, store=store) for _ in range(2)]  # two replicas, one store
     runs: list[str] = []
 
     async def slow(event: Any) -> None:
         runs.append(event.id)
-        await anyio.sleep(1.0)  # more than three claim lifetimes
+        await anyio.sleep(2.0)  # more than three claim lifetimes
 
     for router in routers:
         router.on("customer.created")(slow)
@@ -346,7 +347,7 @@ async def test_a_long_handler_keeps_its_claim_while_a_redelivery_comes(fixtures:
         await anyio.sleep(0.05)
         for _ in range(5):
             meanwhile.append((await routers[1].handle(body, signed(body))).status_code)
-            await anyio.sleep(0.15)
+            await anyio.sleep(0.3)
     assert runs == ["evt_long"] and meanwhile == [409] * 5 and store.extended >= 3
     assert (await routers[1].handle(body, signed(body))).duplicate
     assert routers[0].lost_claims == 0
