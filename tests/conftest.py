@@ -8,6 +8,8 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -92,27 +94,50 @@ async def client(api: respx.MockRouter) -> AsyncIterator[AsyncStripeClient]:
 # -- localstripe ------------------------------------------------------------------------
 
 
+@dataclass
+class LocalStripe:
+    """A localstripe process on 127.0.0.1 (its stderr kept, to say why if it dies)."""
+
+    proc: subprocess.Popen[str]
+    url: str
+    log: Path
+
+    def check_alive(self) -> None:
+        if self.proc.poll() is not None:
+            tail = self.log.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"localstripe exited with {self.proc.returncode} during the session:\n{tail}")
+
+
 @pytest.fixture(scope="session")
-def localstripe_url() -> Iterator[str]:
+def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStripe]:
     """A localstripe server on 127.0.0.1 and a free port, with in-memory state, for the session."""
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "tools" / "localstripe_server.py"), "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
-    )
+    log = tmp_path_factory.mktemp("localstripe") / "stderr.log"
+    with log.open("w") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "tools" / "localstripe_server.py"), "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if not line.startswith("PORT "):
         proc.kill()
-        raise RuntimeError(f"localstripe did not start: {line!r}")
+        raise RuntimeError(f"localstripe did not start: {line!r} {log.read_text(errors='replace')[-2000:]}")
     try:
-        yield f"http://127.0.0.1:{int(line.split()[1])}"
+        yield LocalStripe(proc, f"http://127.0.0.1:{int(line.split()[1])}", log)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
         proc.stdout.close()
+
+
+@pytest.fixture
+def localstripe_url(localstripe: LocalStripe) -> str:
+    """The session's localstripe, checked to be still running."""
+    localstripe.check_alive()
+    return localstripe.url
 
 
 @pytest.fixture

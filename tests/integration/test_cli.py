@@ -14,6 +14,8 @@ from atom_stripe import AsyncStripeClient
 from atom_stripe.cli import EXIT_API, EXIT_CONNECTION, EXIT_OK, EXIT_SIGNATURE, EXIT_USAGE, main
 from atom_stripe.webhooks import generate_test_header
 
+from ..conftest import LocalStripe
+
 
 @pytest.fixture(autouse=True)
 def key_in_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -27,9 +29,9 @@ def run(localstripe_url: str, *args: str, stdin: str = "") -> tuple[int, str]:
 
 
 @pytest.fixture(scope="module")
-def customer_ids(localstripe_url: str) -> list[str]:
+def customer_ids(localstripe: LocalStripe) -> list[str]:
     async def make() -> list[str]:
-        async with AsyncStripeClient("sk_test_cli", base_url=localstripe_url) as stripe:
+        async with AsyncStripeClient("sk_test_cli", base_url=localstripe.url) as stripe:
             tag = uuid.uuid4().hex[:6]
             return [
                 (await stripe.customers.create(email=f"cli-{tag}-{i}@example.com", name=f"CLI {i}")).id
