@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, fields
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -25,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 from ._errors import APIResponseError, SignatureVerificationError, StripeUsageError, StripeValueError
 from ._generated.models.v2_core_event import V2CoreEvent, V2CoreEventReason
-from ._request import Requester, Settings
+from ._request import Requester
 from .models._base import StripeObject
 
 if TYPE_CHECKING:
@@ -90,7 +89,9 @@ class EventNotification(BaseModel):
             raise StripeValueError("id", "is not an event id that can be put in a URL")
         path = f"/v2/core/events/{self.id}"
         requester = self._requester_for(path)
-        answer: V2Event = await requester.request("GET", path, V2Event, template="/v2/core/events/{id}")
+        answer: V2Event = await requester.request(
+            "GET", path, V2Event, template="/v2/core/events/{id}", headers=self._trigger()
+        )
         return answer
 
     async def _fetch_related(self) -> Any:
@@ -100,15 +101,18 @@ class EventNotification(BaseModel):
         from .models._references import parse_object
 
         path = related.url
-        response = await self._requester_for(path).send("GET", path, template=_template(path))
+        response = await self._requester_for(path).send("GET", path, template=_template(path), headers=self._trigger())
         try:
             data = json.loads(response.content)
         except (ValueError, RecursionError):
             raise APIResponseError(f"GET {_template(path)}: the answer is not JSON.", response=response) from None
         return parse_object(data)
 
+    def _trigger(self) -> dict[str, str]:
+        return {"Stripe-Request-Trigger": f"event={self.id}"}
+
     def _requester_for(self, path: str) -> Requester:
-        """The client's requester with this notification's headers, once ``path`` is checked."""
+        """The client's requester in this notification's context, once ``path`` is checked."""
         requester = self._requester
         if requester is None:
             raise StripeUsageError(
@@ -116,7 +120,7 @@ class EventNotification(BaseModel):
             )
         if not isinstance(path, str) or not _API_PATH.fullmatch(path) or "/../" in path + "/" or "/./" in path + "/":
             raise StripeValueError("related_object.url", "is not an API path such as '/v1/billing/meters/mtr_123'")
-        return _with_headers(requester, {"Stripe-Request-Trigger": f"event={self.id}"}, self.context)
+        return _reader(requester, self.context)
 
 
 class UnknownEventNotification(EventNotification):
@@ -135,34 +139,17 @@ def _template(path: str) -> str:
     return "/".join("{id}" if any(c.isdigit() for c in p) and p[:2] not in ("v1", "v2") else p for p in path.split("/"))
 
 
-# -- the request with extra headers -------------------------------------------------------
-# Stripe-Request-Trigger (stripe-python sends it on these reads) rides on a copy of the client's
-# settings, through the one pipeline (retries, hooks, stats), as does the notification's context.
+# -- the two reads ------------------------------------------------------------------------
+# stripe-python sends Stripe-Request-Trigger on both (a per-call header through the one pipeline:
+# retries, hooks, stats) and the notification's context as Stripe-Context.
 
 
-@dataclass(frozen=True)
-class _HeaderSettings(Settings):
-    extra_headers: Mapping[str, str] = field(default_factory=dict, repr=False)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        object.__setattr__(self, "headers", {**self.headers, **self.extra_headers})
-
-
-def _with_headers(requester: Requester, headers: Mapping[str, str], context: str | None) -> Requester:
-    settings = requester.settings
-    values = {f.name: getattr(settings, f.name) for f in fields(Settings) if f.init}
-    if context:
-        # The context names the account (v2's successor of Stripe-Account): not both.
-        values.update(stripe_context=context, stripe_account=None)
-    return Requester(
-        requester.http,
-        _HeaderSettings(**values, extra_headers=dict(headers)),
-        requester.throttle,
-        transport=requester.transport,
-        hooks=requester.hooks,
-        stats=requester.stats,
-    )
+def _reader(requester: Requester, context: str | None) -> Requester:
+    """The client's requester, acting in ``context`` when the notification names one."""
+    if not context:
+        return requester
+    # The context names the account (v2's successor of Stripe-Account): not both.
+    return requester.evolve(stripe_context=context, stripe_account=None)
 
 
 # -- parsing --------------------------------------------------------------------------------

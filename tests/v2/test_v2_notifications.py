@@ -215,3 +215,35 @@ async def test_a_v2_related_object_parses_into_its_v2_model(api: respx.MockRoute
         related = await notification.fetch_related_object()  # type: ignore[attr-defined]
     assert isinstance(related, V2CoreAccount) and related.id == "acct_1Nv0"
     assert route.calls.last.request.headers["Stripe-Context"] == "acct_1Nv0FGQ9RKHgCVdK"
+
+
+async def test_the_request_trigger_goes_on_the_two_reads_only_through_the_one_pipeline(
+    api: respx.MockRouter, fixtures: dict[str, Any]
+) -> None:
+    event = json.loads(_payload("v1.billing.meter.error_report_triggered"))
+    events = api.get("/v2/core/events/evt_test_65R9Ijk8ZLZH4ZWNkDp16Pa5QHqSXz0bITWPR8wRe8nX").mock(
+        side_effect=[httpx.Response(500, json={"error": {"message": "busy"}}), httpx.Response(200, json=event)]
+    )
+    meters = api.get("/v1/billing/meters/mtr_123").mock(
+        return_value=httpx.Response(200, content=fixture_bytes(fixtures, "billing.meter", id="mtr_123"))
+    )
+    seen: list[tuple[str, int]] = []
+    async with AsyncStripeClient(KEY) as client:
+        client.add_hook("on_request", lambda record: seen.append((record.path, record.attempt)))
+        notification = client.parse_event_notification_without_verification(
+            _payload("v1.billing.meter.error_report_triggered")
+        )
+        assert isinstance(notification, V1BillingMeterErrorReportTriggeredEventNotification)
+        await notification.fetch_event()
+        await notification.fetch_related_object()
+        await client.billing.meters.retrieve("mtr_123")
+        stats = client.stats()
+    trigger = f"event={notification.id}"
+    first, second = (call.request for call in events.calls)
+    assert first.headers["Stripe-Request-Trigger"] == second.headers["Stripe-Request-Trigger"] == trigger
+    related, plain = (call.request for call in meters.calls)
+    assert related.headers["Stripe-Request-Trigger"] == trigger
+    assert "Stripe-Request-Trigger" not in plain.headers and "Stripe-Context" not in plain.headers
+    events_path, meter_path = "/v2/core/events/{id}", "/v1/billing/meters/{id}"
+    assert seen == [(events_path, 1), (events_path, 2), (meter_path, 1), (meter_path, 1)]
+    assert stats.retries == 1
