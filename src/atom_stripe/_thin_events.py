@@ -56,7 +56,12 @@ class RelatedSingletonObject(BaseModel):
 
 class V2Event(V2CoreEvent):
     """A v2 event as ``GET /v2/core/events/{id}`` returns it: the generated ``V2CoreEvent`` with
-    what a typed event adds, its ``related_object`` and ``data``."""
+    what a typed event adds, its ``related_object`` and ``data``. Each known type has its own
+    subclass (generated, stripe-python's names: ``V1BillingMeterErrorReportTriggeredEvent``),
+    its ``data`` parsed into that type's model; this class is what an unknown type parses to."""
+
+    #: The event type this class is for (``None`` on the generic event).
+    LOOKUP_TYPE: ClassVar[str | None] = None
 
     related_object: RelatedObject | RelatedSingletonObject | None = None
     data: StripeObject | None = None
@@ -84,13 +89,14 @@ class EventNotification(BaseModel):
         return f"{type(self).__name__}(id={self.id!r}, type={self.type!r}, context={self.context!r})"
 
     async def fetch_event(self) -> V2Event:
-        """The full event (``GET /v2/core/events/{id}``), with ``data``."""
+        """The full event (``GET /v2/core/events/{id}``), with ``data``: parsed into its type's
+        event class (:class:`V2Event` for a type this release lacks)."""
         if not _EVENT_ID.fullmatch(self.id):
             raise StripeValueError("id", "is not an event id that can be put in a URL")
         path = f"/v2/core/events/{self.id}"
         requester = self._requester_for(path)
         answer: V2Event = await requester.request(
-            "GET", path, V2Event, template="/v2/core/events/{id}", headers=self._trigger()
+            "GET", path, event_class(self.type), template="/v2/core/events/{id}", headers=self._trigger()
         )
         return answer
 
@@ -160,6 +166,18 @@ def _classes() -> Mapping[str, type[EventNotification]]:
     from ._generated.notifications import NOTIFICATIONS
 
     return NOTIFICATIONS
+
+
+@cache
+def _events() -> Mapping[str, type[V2Event]]:
+    from ._generated.events import EVENTS
+
+    return EVENTS
+
+
+def event_class(event_type: str) -> type[V2Event]:
+    """The full event's class for an event type (:class:`V2Event` when this release lacks one)."""
+    return _events().get(event_type, V2Event)
 
 
 def notification_class(event_type: str) -> type[EventNotification]:

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 import anyio
 import pytest
+from typing_extensions import assert_type
 
 from atom_stripe import AsyncStripeClient, StripeUsageError, StripeValueError
 from atom_stripe._meter_stream import MeterEventStreamError
@@ -185,6 +186,7 @@ async def test_cancelling_the_block_stops_at_once(stripe: AsyncStripeClient, hos
 async def test_the_writer_is_also_where_the_v2_billing_namespace_is(stripe: AsyncStripeClient, host: MeterHost) -> None:
     import atom_stripe
 
+    assert_type(stripe.v2.billing.meter_event_stream_writer(), atom_stripe.MeterEventStreamWriter)
     async with stripe.v2.billing.meter_event_stream_writer(batch_size=10, concurrency=1) as writer:
         ids = [await writer.send(event_name="api_call", payload=_payload(i)) for i in range(25)]
     assert type(writer) is atom_stripe.MeterEventStreamWriter

@@ -184,15 +184,31 @@ TOPS: dict[str, str] = {
     "TreasuryReceivedDebit": "treasury_received_debit",
     "TreasuryTransaction": "treasury_transaction",
     "TreasuryTransactionEntry": "treasury_transaction_entry",
+    "V1BillingMeterErrorReportTriggeredEventData": "v1_billing_meter_error_report_triggered_event",
+    "V1BillingMeterNoMeterFoundEventData": "v1_billing_meter_no_meter_found_event",
+    "V1InvoiceUpcomingEventData": "v1_invoice_upcoming_event",
     "V2Amount": "v2_amount",
     "V2BillingMeterEvent": "v2_billing_meter_event",
     "V2BillingMeterEventAdjustment": "v2_billing_meter_event_adjustment",
     "V2BillingMeterEventSession": "v2_billing_meter_event_session",
     "V2CommerceProductCatalogImport": "v2_commerce_product_catalog_import",
     "V2CoreAccount": "v2_core_account",
+    "V2CoreAccountIncludingConfigurationCustomerCapabilityStatusUpdatedEventData": (
+        "v2_core_account_including_configuration_customer_capability_status_updated_event"
+    ),
+    "V2CoreAccountIncludingConfigurationMerchantCapabilityStatusUpdatedEventData": (
+        "v2_core_account_including_configuration_merchant_capability_status_updated_event"
+    ),
+    "V2CoreAccountIncludingConfigurationRecipientCapabilityStatusUpdatedEventData": (
+        "v2_core_account_including_configuration_recipient_capability_status_updated_event"
+    ),
     "V2CoreAccountLink": "v2_core_account_link",
+    "V2CoreAccountLinkReturnedEventData": "v2_core_account_link_returned_event",
     "V2CoreAccountPerson": "v2_core_account_person",
+    "V2CoreAccountPersonCreatedEventData": "v2_core_account_person_created_event",
+    "V2CoreAccountPersonDeletedEventData": "v2_core_account_person_deleted_event",
     "V2CoreAccountPersonToken": "v2_core_account_person_token",
+    "V2CoreAccountPersonUpdatedEventData": "v2_core_account_person_updated_event",
     "V2CoreAccountToken": "v2_core_account_token",
     "V2CoreEvent": "v2_core_event",
     "V2CoreEventDestination": "v2_core_event_destination",
@@ -204,15 +220,19 @@ TOPS: dict[str, str] = {
     "V2MoneyManagementFinancialAddress": "v2_money_management_financial_address",
     "V2MoneyManagementFinancialAddressCreditSimulation": "v2_money_management_financial_address_credit_simulation",
     "V2MoneyManagementInboundTransfer": "v2_money_management_inbound_transfer",
+    "V2MoneyManagementInboundTransferAvailableEventData": "v2_money_management_inbound_transfer_available_event",
     "V2MoneyManagementOutboundPayment": "v2_money_management_outbound_payment",
     "V2MoneyManagementOutboundSetupIntent": "v2_money_management_outbound_setup_intent",
     "V2MoneyManagementPayoutIntent": "v2_money_management_payout_intent",
     "V2MoneyManagementPayoutMethod": "v2_money_management_payout_method",
     "V2MoneyManagementPayoutMethodsBankAccountSpec": "v2_money_management_payout_methods_bank_account_spec",
     "V2MoneyManagementReceivedCredit": "v2_money_management_received_credit",
+    "V2MoneyManagementReceivedCreditAvailableEventData": "v2_money_management_received_credit_available_event",
     "V2MoneyManagementRecipientVerification": "v2_money_management_recipient_verification",
     "V2MoneyManagementTransaction": "v2_money_management_transaction",
+    "V2MoneyManagementTransactionCreatedEventData": "v2_money_management_transaction_created_event",
     "V2MoneyManagementTransactionEntry": "v2_money_management_transaction_entry",
+    "V2MoneyManagementTransactionUpdatedEventData": "v2_money_management_transaction_updated_event",
     "WebhookEndpoint": "webhook_endpoint",
 }
 

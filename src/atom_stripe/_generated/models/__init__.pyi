@@ -2514,6 +2514,21 @@ from .treasury_transaction_entry import (
     TreasuryTransactionEntryBalanceImpact,
     TreasuryTransactionEntryFlowDetails,
 )
+from .v1_billing_meter_error_report_triggered_event import (
+    V1BillingMeterErrorReportTriggeredEventData,
+    V1BillingMeterErrorReportTriggeredEventDataReason,
+    V1BillingMeterErrorReportTriggeredEventDataReasonErrorType,
+    V1BillingMeterErrorReportTriggeredEventDataReasonErrorTypeSampleError,
+    V1BillingMeterErrorReportTriggeredEventDataReasonErrorTypeSampleErrorRequest,
+)
+from .v1_billing_meter_no_meter_found_event import (
+    V1BillingMeterNoMeterFoundEventData,
+    V1BillingMeterNoMeterFoundEventDataReason,
+    V1BillingMeterNoMeterFoundEventDataReasonErrorType,
+    V1BillingMeterNoMeterFoundEventDataReasonErrorTypeSampleError,
+    V1BillingMeterNoMeterFoundEventDataReasonErrorTypeSampleErrorRequest,
+)
+from .v1_invoice_upcoming_event import V1InvoiceUpcomingEventData
 from .v2_amount import V2Amount
 from .v2_billing_meter_event import V2BillingMeterEvent
 from .v2_billing_meter_event_adjustment import V2BillingMeterEventAdjustment, V2BillingMeterEventAdjustmentCancel
@@ -2783,6 +2798,15 @@ from .v2_core_account import (
     V2CoreAccountRequirementsSummary,
     V2CoreAccountRequirementsSummaryMinimumDeadline,
 )
+from .v2_core_account_including_configuration_customer_capability_status_updated_event import (
+    V2CoreAccountIncludingConfigurationCustomerCapabilityStatusUpdatedEventData,
+)
+from .v2_core_account_including_configuration_merchant_capability_status_updated_event import (
+    V2CoreAccountIncludingConfigurationMerchantCapabilityStatusUpdatedEventData,
+)
+from .v2_core_account_including_configuration_recipient_capability_status_updated_event import (
+    V2CoreAccountIncludingConfigurationRecipientCapabilityStatusUpdatedEventData,
+)
 from .v2_core_account_link import (
     V2CoreAccountLink,
     V2CoreAccountLinkUseCase,
@@ -2791,6 +2815,7 @@ from .v2_core_account_link import (
     V2CoreAccountLinkUseCaseAccountUpdate,
     V2CoreAccountLinkUseCaseAccountUpdateCollectionOptions,
 )
+from .v2_core_account_link_returned_event import V2CoreAccountLinkReturnedEventData
 from .v2_core_account_person import (
     V2CoreAccountPerson,
     V2CoreAccountPersonAdditionalAddress,
@@ -2816,7 +2841,10 @@ from .v2_core_account_person import (
     V2CoreAccountPersonScriptNamesKana,
     V2CoreAccountPersonScriptNamesKanji,
 )
+from .v2_core_account_person_created_event import V2CoreAccountPersonCreatedEventData
+from .v2_core_account_person_deleted_event import V2CoreAccountPersonDeletedEventData
 from .v2_core_account_person_token import V2CoreAccountPersonToken
+from .v2_core_account_person_updated_event import V2CoreAccountPersonUpdatedEventData
 from .v2_core_account_token import V2CoreAccountToken
 from .v2_core_event import V2CoreEvent, V2CoreEventReason, V2CoreEventReasonRequest
 from .v2_core_event_destination import (
@@ -2863,6 +2891,7 @@ from .v2_money_management_inbound_transfer import (
     V2MoneyManagementInboundTransferTransferHistoryBankDebitReturned,
     V2MoneyManagementInboundTransferTransferHistoryBankDebitSucceeded,
 )
+from .v2_money_management_inbound_transfer_available_event import V2MoneyManagementInboundTransferAvailableEventData
 from .v2_money_management_outbound_payment import (
     V2MoneyManagementOutboundPayment,
     V2MoneyManagementOutboundPaymentFrom,
@@ -2932,6 +2961,7 @@ from .v2_money_management_received_credit import (
     V2MoneyManagementReceivedCreditStatusDetailsReturned,
     V2MoneyManagementReceivedCreditStatusTransitions,
 )
+from .v2_money_management_received_credit_available_event import V2MoneyManagementReceivedCreditAvailableEventData
 from .v2_money_management_recipient_verification import (
     V2MoneyManagementRecipientVerification,
     V2MoneyManagementRecipientVerificationConsumedBy,
@@ -2946,12 +2976,14 @@ from .v2_money_management_transaction import (
     V2MoneyManagementTransactionRegulatoryReceipt,
     V2MoneyManagementTransactionStatusTransitions,
 )
+from .v2_money_management_transaction_created_event import V2MoneyManagementTransactionCreatedEventData
 from .v2_money_management_transaction_entry import (
     V2MoneyManagementTransactionEntry,
     V2MoneyManagementTransactionEntryBalanceImpact,
     V2MoneyManagementTransactionEntryTransactionDetails,
     V2MoneyManagementTransactionEntryTransactionDetailsFlow,
 )
+from .v2_money_management_transaction_updated_event import V2MoneyManagementTransactionUpdatedEventData
 from .webhook_endpoint import DeletedWebhookEndpoint, WebhookEndpoint
 
 __all__ = [
@@ -5348,6 +5380,17 @@ __all__ = [
     "TreasuryTransactionEntryFlowDetails",
     "TreasuryTransactionFlowDetails",
     "TreasuryTransactionStatusTransitions",
+    "V1BillingMeterErrorReportTriggeredEventData",
+    "V1BillingMeterErrorReportTriggeredEventDataReason",
+    "V1BillingMeterErrorReportTriggeredEventDataReasonErrorType",
+    "V1BillingMeterErrorReportTriggeredEventDataReasonErrorTypeSampleError",
+    "V1BillingMeterErrorReportTriggeredEventDataReasonErrorTypeSampleErrorRequest",
+    "V1BillingMeterNoMeterFoundEventData",
+    "V1BillingMeterNoMeterFoundEventDataReason",
+    "V1BillingMeterNoMeterFoundEventDataReasonErrorType",
+    "V1BillingMeterNoMeterFoundEventDataReasonErrorTypeSampleError",
+    "V1BillingMeterNoMeterFoundEventDataReasonErrorTypeSampleErrorRequest",
+    "V1InvoiceUpcomingEventData",
     "V2Amount",
     "V2BillingMeterEvent",
     "V2BillingMeterEventAdjustment",
@@ -5596,7 +5639,11 @@ __all__ = [
     "V2CoreAccountIdentityIndividualScriptNames",
     "V2CoreAccountIdentityIndividualScriptNamesKana",
     "V2CoreAccountIdentityIndividualScriptNamesKanji",
+    "V2CoreAccountIncludingConfigurationCustomerCapabilityStatusUpdatedEventData",
+    "V2CoreAccountIncludingConfigurationMerchantCapabilityStatusUpdatedEventData",
+    "V2CoreAccountIncludingConfigurationRecipientCapabilityStatusUpdatedEventData",
     "V2CoreAccountLink",
+    "V2CoreAccountLinkReturnedEventData",
     "V2CoreAccountLinkUseCase",
     "V2CoreAccountLinkUseCaseAccountOnboarding",
     "V2CoreAccountLinkUseCaseAccountOnboardingCollectionOptions",
@@ -5608,7 +5655,9 @@ __all__ = [
     "V2CoreAccountPersonAdditionalTermsOfService",
     "V2CoreAccountPersonAdditionalTermsOfServiceAccount",
     "V2CoreAccountPersonAddress",
+    "V2CoreAccountPersonCreatedEventData",
     "V2CoreAccountPersonDateOfBirth",
+    "V2CoreAccountPersonDeletedEventData",
     "V2CoreAccountPersonDocuments",
     "V2CoreAccountPersonDocumentsCompanyAuthorization",
     "V2CoreAccountPersonDocumentsPassport",
@@ -5626,6 +5675,7 @@ __all__ = [
     "V2CoreAccountPersonScriptNamesKana",
     "V2CoreAccountPersonScriptNamesKanji",
     "V2CoreAccountPersonToken",
+    "V2CoreAccountPersonUpdatedEventData",
     "V2CoreAccountRequirements",
     "V2CoreAccountRequirementsAlternative",
     "V2CoreAccountRequirementsAlternativeOption",
@@ -5674,6 +5724,7 @@ __all__ = [
     "V2MoneyManagementFinancialAddressBankAccountSortCode",
     "V2MoneyManagementFinancialAddressCreditSimulation",
     "V2MoneyManagementInboundTransfer",
+    "V2MoneyManagementInboundTransferAvailableEventData",
     "V2MoneyManagementInboundTransferFrom",
     "V2MoneyManagementInboundTransferFromPaymentMethod",
     "V2MoneyManagementInboundTransferTo",
@@ -5732,6 +5783,7 @@ __all__ = [
     "V2MoneyManagementPayoutMethodsBankAccountSpecCountriesField",
     "V2MoneyManagementPayoutMethodsBankAccountSpecCountriesFieldLocalNameHuman",
     "V2MoneyManagementReceivedCredit",
+    "V2MoneyManagementReceivedCreditAvailableEventData",
     "V2MoneyManagementReceivedCreditBalanceTransfer",
     "V2MoneyManagementReceivedCreditBankTransfer",
     "V2MoneyManagementReceivedCreditBankTransferOriginatingBankAccount",
@@ -5749,6 +5801,7 @@ __all__ = [
     "V2MoneyManagementTransaction",
     "V2MoneyManagementTransactionBalanceImpact",
     "V2MoneyManagementTransactionCounterparty",
+    "V2MoneyManagementTransactionCreatedEventData",
     "V2MoneyManagementTransactionEntry",
     "V2MoneyManagementTransactionEntryBalanceImpact",
     "V2MoneyManagementTransactionEntryTransactionDetails",
@@ -5756,6 +5809,7 @@ __all__ = [
     "V2MoneyManagementTransactionFlow",
     "V2MoneyManagementTransactionRegulatoryReceipt",
     "V2MoneyManagementTransactionStatusTransitions",
+    "V2MoneyManagementTransactionUpdatedEventData",
     "WebhookEndpoint",
 ]
 

@@ -2234,6 +2234,18 @@ NESTED: dict[str, str] = {
     "TreasuryTransactionEntryFlowDetails": "treasury_transaction_entry",
     "TreasuryTransactionFlowDetails": "treasury_transaction",
     "TreasuryTransactionStatusTransitions": "treasury_transaction",
+    "V1BillingMeterErrorReportTriggeredEventDataReason": "v1_billing_meter_error_report_triggered_event",
+    "V1BillingMeterErrorReportTriggeredEventDataReasonErrorType": "v1_billing_meter_error_report_triggered_event",
+    "V1BillingMeterErrorReportTriggeredEventDataReasonErrorTypeSampleError": (
+        "v1_billing_meter_error_report_triggered_event"
+    ),
+    "V1BillingMeterErrorReportTriggeredEventDataReasonErrorTypeSampleErrorRequest": (
+        "v1_billing_meter_error_report_triggered_event"
+    ),
+    "V1BillingMeterNoMeterFoundEventDataReason": "v1_billing_meter_no_meter_found_event",
+    "V1BillingMeterNoMeterFoundEventDataReasonErrorType": "v1_billing_meter_no_meter_found_event",
+    "V1BillingMeterNoMeterFoundEventDataReasonErrorTypeSampleError": "v1_billing_meter_no_meter_found_event",
+    "V1BillingMeterNoMeterFoundEventDataReasonErrorTypeSampleErrorRequest": "v1_billing_meter_no_meter_found_event",
     "V2BillingMeterEventAdjustmentCancel": "v2_billing_meter_event_adjustment",
     "V2CommerceProductCatalogImportStatusDetails": "v2_commerce_product_catalog_import",
     "V2CommerceProductCatalogImportStatusDetailsAwaitingUpload": "v2_commerce_product_catalog_import",
