@@ -18,7 +18,7 @@ import json
 import re
 from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
@@ -65,6 +65,11 @@ class V2Event(V2CoreEvent):
 
     related_object: RelatedObject | RelatedSingletonObject | None = None
     data: StripeObject | None = None
+
+
+# Built now rather than on first use: the generated event classes inherit its fields, and pydantic
+# resolves a deferred parent's annotations in the subclass's module, where V2CoreEvent's names are not.
+V2Event.model_rebuild()
 
 
 class EventNotification(BaseModel):
@@ -169,15 +174,14 @@ def _classes() -> Mapping[str, type[EventNotification]]:
 
 
 @cache
-def _events() -> Mapping[str, type[V2Event]]:
+def event_class(event_type: str) -> type[V2Event]:
+    """The full event's class for an event type (:class:`V2Event` when this release lacks one),
+    a model loaded on first use."""
+    from . import models
     from ._generated.events import EVENTS
 
-    return EVENTS
-
-
-def event_class(event_type: str) -> type[V2Event]:
-    """The full event's class for an event type (:class:`V2Event` when this release lacks one)."""
-    return _events().get(event_type, V2Event)
+    name = EVENTS.get(event_type)
+    return V2Event if name is None else cast("type[V2Event]", getattr(models, name))
 
 
 def notification_class(event_type: str) -> type[EventNotification]:

@@ -21,8 +21,8 @@ from atom_stripe import (
     SignatureVerificationError,
     StripeUsageError,
     StripeValueError,
+    models,
 )
-from atom_stripe._generated import events as typed_events
 from atom_stripe._generated.notifications import (
     V1BalanceAvailableEventNotification,
     V1BillingMeterErrorReportTriggeredEventNotification,
@@ -135,9 +135,9 @@ async def test_fetch_event_gets_the_event_with_the_context(api: respx.MockRouter
         )
         assert isinstance(notification, V1BillingMeterErrorReportTriggeredEventNotification)
         fetched = await notification.fetch_event()
-        assert_type(fetched, typed_events.V1BillingMeterErrorReportTriggeredEvent)
+        assert_type(fetched, models.V1BillingMeterErrorReportTriggeredEvent)
         assert_type(fetched.data, V1BillingMeterErrorReportTriggeredEventData)
-    assert isinstance(fetched, typed_events.V1BillingMeterErrorReportTriggeredEvent)
+    assert isinstance(fetched, models.V1BillingMeterErrorReportTriggeredEvent)
     assert isinstance(fetched.data, V1BillingMeterErrorReportTriggeredEventData)
     assert fetched.data.developer_message_summary == "2 errors" and fetched.data.reason.error_count == 2
     sent = route.calls.last.request
@@ -281,7 +281,7 @@ def test_every_fetch_event_is_typed_as_stripe_pythons_event_class(event_type: st
     theirs = getattr(importlib.import_module(module), name)
     returns = ours.fetch_event.__annotations__["return"]
     assert returns == theirs.fetch_event.__annotations__["return"] == _V2_EVENT_CLASS_LOOKUP[event_type][1]
-    event = getattr(typed_events, returns)
+    event = getattr(models, returns)
     assert issubclass(event, V2Event) and event_type == event.LOOKUP_TYPE
     # The event's data and related object are typed as stripe-python types them.
     their_event = getattr(importlib.import_module(_V2_EVENT_CLASS_LOOKUP[event_type][0]), returns)
@@ -330,7 +330,7 @@ async def test_a_fetched_event_parses_its_data_into_its_model(api: respx.MockRou
             for body in (meter_error, link_returned, unknown)
         ]
     error, link, other = fetched
-    assert isinstance(error, typed_events.V1BillingMeterErrorReportTriggeredEvent)
+    assert isinstance(error, models.V1BillingMeterErrorReportTriggeredEvent)
     assert isinstance(error.data, V1BillingMeterErrorReportTriggeredEventData)
     sample = error.data.reason.error_types[0].sample_errors[0]
     assert isinstance(sample.request, V1BillingMeterErrorReportTriggeredEventDataReasonErrorTypeSampleErrorRequest)
@@ -339,7 +339,7 @@ async def test_a_fetched_event_parses_its_data_into_its_model(api: respx.MockRou
         and error.data.reason.error_types[0].code == "meter_event_customer_not_found"
     )
     assert isinstance(error.related_object, RelatedObject) and error.related_object.id == "mtr_123"
-    assert isinstance(link, typed_events.V2CoreAccountLinkReturnedEvent)
+    assert isinstance(link, models.V2CoreAccountLinkReturnedEvent)
     assert isinstance(link.data, V2CoreAccountLinkReturnedEventData) and link.data.configurations == ["merchant"]
     assert type(other) is V2Event and other.data is not None and other.data.model_dump()["size"] == 3
 

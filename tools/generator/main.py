@@ -11,7 +11,7 @@ import stripe
 from .docs import render_reference
 from .models import ModelWriter, examples_by_object, render_fixture_model, render_model_index
 from .names import BANNER, FIXTURES, ROOT, STRIPE_VERSION, model_module, model_name
-from .notifications import render_event_data, render_events, render_notifications
+from .notifications import render_event_models, render_events, render_notifications
 from .output import format_files, write
 from .params import params_module, read_params, render_params
 from .services import Rendered, render_service
@@ -66,7 +66,7 @@ def generate() -> dict[str, str]:
         for cls_name in re.findall(r"^class (\w+)\(", text, flags=re.M):
             model_names[cls_name] = module
         object_names[object_name] = name
-    for path, text in render_event_data(index).items():
+    for path, text in render_event_models(index).items():
         files[path] = text
         for name in re.findall(r"^class (\w+)\(", text, flags=re.M):
             model_names[name] = path.removeprefix("models/").removesuffix(".py")

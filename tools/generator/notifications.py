@@ -7,11 +7,10 @@ import importlib
 import inspect
 import typing
 
-from .models import ModelWriter
+from .models import ModelWriter, dict_entry
 from .names import (
     BANNER,
     MODEL_BASE_MODULE,
-    MODEL_REFERENCES_MODULE,
     OMITTED_DEFAULT,
     STRIPE_VERSION,
     model_module,
@@ -36,82 +35,77 @@ def read_events() -> list[tuple[str, str, type | None]]:
 class EventDataWriter(ModelWriter):
     """The model of one event type's ``data``, at stripe-python's name
     (``V1BillingMeterErrorReportTriggeredEvent.V1BillingMeterErrorReportTriggeredEventData`` is
-    ``V1BillingMeterErrorReportTriggeredEventData``; what it nests adds its own names to that)."""
+    ``V1BillingMeterErrorReportTriggeredEventData``; what it nests adds its own names to that),
+    in its event's module."""
 
     def __init__(self, data: type, index: dict[type, tuple[str, str]]) -> None:
         super().__init__(data, index)
-        self.module = data_module(data)
+        self.module = event_module(data)
 
     def name_of(self, cls: type) -> str:
         return "".join(cls.__qualname__.split(".")[1:])
 
     def about(self) -> str:
-        event = self.top.__qualname__.split(".")[0]
-        return f"{self.name_of(self.top)}: the ``data`` of a fetched ``{event}``."
+        return event_about(self.top.__qualname__.split(".")[0])
 
 
-def data_module(data: type) -> str:
+def event_module(cls: type) -> str:
     """``stripe.events._v1_invoice_upcoming_event`` -> ``v1_invoice_upcoming_event``."""
-    return model_module(data).removeprefix("events_")
+    return model_module(cls).removeprefix("events_")
 
 
-def render_event_data(index: dict[type, tuple[str, str]]) -> dict[str, str]:
-    """The models of the events' ``data`` (models/<module>.py -> text)."""
+def event_about(class_name: str) -> str:
+    return f"{class_name}: a full v2 event of its type, as ``fetch_event()`` returns it."
+
+
+def render_event_models(index: dict[type, tuple[str, str]]) -> dict[str, str]:
+    """One model module per event type (``models/<module>.py`` -> text): its event class, a
+    :class:`~atom_stripe._thin_events.V2Event` at stripe-python's name, and its ``data``'s models."""
+    kinds = {event_type: kind for event_type, _, kind, _ in read_notifications()}
+    lookup: dict[str, tuple[str, str]] = importlib.import_module(_LOOKUP)._V2_EVENT_CLASS_LOOKUP
     files: dict[str, str] = {}
-    for _, _, data in read_events():
+    for event_type, class_name, data in read_events():
+        event = getattr(importlib.import_module(lookup[event_type][0]), class_name)
+        kind = kinds.get(event_type)
+        data_name = "".join(data.__qualname__.split(".")[1:]) if data is not None else None
+        about = f" (``data``: :class:`{data_name}`)" if data_name else ""
+        body = [f"class {class_name}(V2Event):", f'    """A ``{event_type}`` event{about}."""', ""]
+        body += [f'    LOOKUP_TYPE = "{event_type}"', f'    type: Literal["{event_type}"]']
+        # Fields Stripe always sends: None if a server leaves them out (as every model's are).
+        if kind:
+            body.append(f"    related_object: {kind} = {OMITTED_DEFAULT}")
+        if data_name:
+            body.append(f"    data: {data_name} = {OMITTED_DEFAULT}")
+        imports = [f"from ..._thin_events import {', '.join(n for n in (kind, 'V2Event') if n)}"]
         if data is None:
-            continue
-        root = getattr(importlib.import_module(data.__module__), data.__qualname__.split(".")[0])
-        writer = EventDataWriter(data, {**index, root: (data_module(data), "")})
-        files[f"models/{data_module(data)}.py"] = writer.render(False)
+            head = [BANNER, f'"""{event_about(class_name)}"""', "", "from __future__ import annotations", ""]
+            head += ["from typing import Literal", "", *imports]
+            if kind:
+                head.append(f"from {MODEL_BASE_MODULE} import {OMITTED_DEFAULT}")
+            text = "\n".join([*head, "", "", *body, ""])
+        else:
+            writer = EventDataWriter(data, {**index, event: (event_module(data), "")})
+            writer.uses |= {"Literal", OMITTED_DEFAULT}
+            text = writer.render(False)
+            base = f"from {MODEL_BASE_MODULE} import"
+            text = text.replace(base, "\n".join(imports) + "\n" + base, 1)
+            text = text.rstrip("\n") + "\n\n\n" + "\n".join(body) + "\n"
+        files[f"models/{event_module(event)}.py"] = text
     return files
 
 
 def render_events() -> str:
-    """``events.py``: the event class of every type, what ``fetch_event()`` parses into."""
-    kinds = {event_type: kind for event_type, _, kind, _ in read_notifications()}
-    rows = read_events()
-    data_names = {t: ("".join(d.__qualname__.split(".")[1:]), data_module(d)) for t, _, d in rows if d is not None}
+    """``events.py``: the table from event type to its event class (a model, loaded on first use)."""
     lines = [
         BANNER,
-        f'"""The full events of thin events, one class per event type of stripe-python {STRIPE_VERSION}, at its',
-        "names: what ``fetch_event()`` parses into.",
+        f'"""The event class of each event type of stripe-python {STRIPE_VERSION}: what ``fetch_event()`` parses',
+        'into. The classes are models (``atom_stripe.models``), each loaded on first use."""',
         "",
-        "Loaded on the first fetched event (see ``atom_stripe._thin_events``).",
-        '"""',
-        "",
-        "from __future__ import annotations",
-        "",
-        "from typing import TYPE_CHECKING, Literal",
-        "",
-        "from .._thin_events import RelatedObject, RelatedSingletonObject, V2Event",
-        f"from {MODEL_BASE_MODULE.removeprefix('.')} import {OMITTED_DEFAULT}",
-        f"from {MODEL_REFERENCES_MODULE.removeprefix('.')} import lazy_model",
-        "",
-        "if TYPE_CHECKING:",
+        "#: Event type -> the name of its event class in ``atom_stripe.models``.",
+        "EVENTS: dict[str, str] = {",
     ]
-    lines += [f"    from .models.{module} import {name}" for name, module in sorted(data_names.values())]
-    lines.append("else:  # a data model loads when an event of its type is first parsed")
-    lines += [f'    {name} = lazy_model("{module}", "{name}")' for name, module in sorted(data_names.values())]
-    lines += [
-        "",
-        "# The classes below inherit fields that V2Event's bases name in their own modules (the event's",
-        "# reason): built first, V2Event hands them over resolved.",
-        "V2Event.model_rebuild()",
-    ]
-    for event_type, class_name, _ in rows:
-        data = data_names.get(event_type)
-        about = f" (``data``: :class:`~atom_stripe.models.{data[0]}`)" if data else ""
-        lines += ["", "", f"class {class_name}(V2Event):", f'    """A ``{event_type}`` event{about}."""', ""]
-        lines += [f'    LOOKUP_TYPE = "{event_type}"', f'    type: Literal["{event_type}"]']
-        # Fields Stripe always sends: None if a server leaves them out (as every model's are).
-        if kinds.get(event_type):
-            lines.append(f"    related_object: {kinds[event_type]} = {OMITTED_DEFAULT}")
-        if data:
-            lines.append(f"    data: {data[0]} = {OMITTED_DEFAULT}")
-    lines += ["", "", "_CLASSES: tuple[type[V2Event], ...] = ("]
-    lines += [f"    {class_name}," for _, class_name, _ in rows]
-    lines += [")", "#: Event type -> event class.", "EVENTS = {str(cls.LOOKUP_TYPE): cls for cls in _CLASSES}", ""]
+    lines += [dict_entry(event_type, class_name) for event_type, class_name, _ in read_events()]
+    lines += ["}", ""]
     return "\n".join(lines)
 
 
@@ -155,11 +149,8 @@ def render_notifications(known_models: set[str]) -> str:
         "",
         "if TYPE_CHECKING:",
         "    from ..models._base import StripeObject",
-        "    from .events import (",
-        *[f"        {event}," for event in sorted(events.values())],
-        "    )",
     ]
-    lines += [f"    from ..models import {m}" for m in models]
+    lines += [f"    from ..models import {m}" for m in sorted({*models, *events.values()})]
     lines.append("")
     for event_type, class_name, kind, model in rows:
         model = model if model in known_models else None
