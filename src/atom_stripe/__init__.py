@@ -32,7 +32,9 @@ if TYPE_CHECKING:
         StripeError,
         StripeUsageError,
         StripeValueError,
+        TemporarySessionExpiredError,
     )
+    from ._meter_stream import MeterEventStreamError, MeterEventStreamWriter
 
 __all__ = [
     "APIConnectionError",
@@ -47,6 +49,8 @@ __all__ = [
     "DEFAULT_API_VERSION",
     "IdempotencyError",
     "InvalidRequestError",
+    "MeterEventStreamError",
+    "MeterEventStreamWriter",
     "MissingExtraError",
     "NotAwaitedError",
     "NotFoundError",
@@ -59,13 +63,17 @@ __all__ = [
     "StripeError",
     "StripeUsageError",
     "StripeValueError",
+    "TemporarySessionExpiredError",
     "__version__",
 ]
 
 # Every name is loaded on first use: importing a submodule (the pytest plugin, which every pytest
 # run loads wherever atom_stripe is installed; ``atom_stripe.webhooks``) does not load the client.
 # The client itself brings pydantic's model machinery with it (see _client).
-_WHERE = dict.fromkeys(("AsyncStripeClient", "DEFAULT_API_VERSION"), "._client")
+_WHERE = {
+    **dict.fromkeys(("AsyncStripeClient", "DEFAULT_API_VERSION"), "._client"),
+    **dict.fromkeys(("MeterEventStreamError", "MeterEventStreamWriter"), "._meter_stream"),
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -8,7 +8,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
-from typing_extensions import Self
+from typing_extensions import Self, Unpack
 
 from ._constants import DEFAULT_API_VERSION as DEFAULT_API_VERSION  # (re-exported: oauth, testing, __init__)
 from ._constants import DEFAULT_BASE_URL, DEFAULT_FILES_BASE_URL, DEFAULT_MAX_RESPONSE_SIZE
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from ._health import HealthStatus
-    from ._meter_stream import MeterEventStreamWriter
+    from ._meter_stream import MeterEventStreamWriter, WriterOptions
     from ._thin_events import EventNotification
     from .models._base import StripeObject
 
@@ -303,22 +303,11 @@ class AsyncStripeClient(Namespaces):
 
         return parse_notification(payload, self._requester)
 
-    def meter_event_stream_writer(
-        self, *, batch_size: int = 100, max_pending: int = 10_000, concurrency: int = 4, max_attempts: int = 8
-    ) -> MeterEventStreamWriter:
+    def meter_event_stream_writer(self, **options: Unpack[WriterOptions]) -> MeterEventStreamWriter:
         """A writer that sends meter events in batches on the high-throughput stream
-        (``async with client.meter_event_stream_writer() as w: await w.send(...)``); see
-        :class:`~atom_stripe._meter_stream.MeterEventStreamWriter`."""
-        from ._meter_stream import MeterEventStreamWriter
-
-        return MeterEventStreamWriter(
-            self._requester,
-            self._requester.settings.meter_events_base_url,
-            batch_size=batch_size,
-            max_pending=max_pending,
-            concurrency=concurrency,
-            max_attempts=max_attempts,
-        )
+        (``async with client.meter_event_stream_writer() as w: await w.send(...)``): the same as
+        ``client.v2.billing.meter_event_stream_writer()``; see :class:`~atom_stripe.MeterEventStreamWriter`."""
+        return self.v2.billing.meter_event_stream_writer(**options)
 
     async def health(self) -> HealthStatus:
         """Check the API: one cheap read (``GET /v1/balance``). Never raises for API trouble."""

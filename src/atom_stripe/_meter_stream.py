@@ -2,7 +2,7 @@
 
 ::
 
-    async with client.meter_event_stream_writer() as writer:
+    async with client.v2.billing.meter_event_stream_writer() as writer:
         await writer.send(event_name="api_call", payload={"stripe_customer_id": "cus_...", "value": "1"})
 
 Stripe's protocol (https://docs.stripe.com/api/v2/billing-meter-stream): create a meter event
@@ -37,6 +37,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from secrets import token_hex
 from types import TracebackType
+from typing import TypedDict
 
 import anyio
 from anyio.abc import TaskGroup
@@ -77,14 +78,25 @@ class MeterEventStreamError(StripeError):
         self.identifiers = identifiers or []
 
 
+class WriterOptions(TypedDict, total=False):
+    """What ``meter_event_stream_writer(...)`` takes (the client's and ``client.v2.billing``'s):
+    :class:`MeterEventStreamWriter`'s options, its defaults when left out."""
+
+    batch_size: int
+    max_pending: int
+    concurrency: int
+    max_attempts: int
+
+
 class MeterEventStreamWriter:
     """Sends meter events in batches of up to ``batch_size`` (at most Stripe's 100) on
-    ``concurrency`` connections, holding at most ``max_pending`` queued events."""
+    ``concurrency`` connections, holding at most ``max_pending`` queued events, to the client's
+    meter events host (``base_url`` overrides it)."""
 
     def __init__(
         self,
         requester: Requester,
-        base_url: str,
+        base_url: str | None = None,
         *,
         batch_size: int = MAX_BATCH,
         max_pending: int = 10_000,
@@ -102,7 +114,7 @@ class MeterEventStreamWriter:
                 limit = f" up to {top}" if top else ""
                 raise StripeValueError(name, f"must be a positive whole number{limit}")
         self._requester = requester
-        self._base_url = base_url
+        self._base_url = base_url or requester.settings.meter_events_base_url
         self.batch_size = batch_size
         self.max_pending = max_pending
         self.concurrency = concurrency

@@ -268,9 +268,10 @@ class Requester:
         stripe_account: str | None = None,
         base_url: str | None = None,
         body: tuple[bytes, str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Awaitable[M]:
         """Send one call, retrying what is safe to retry, and parse the response into ``cast_to``
-        (``base_url`` and ``body`` as for :meth:`send`).
+        (``base_url``, ``body`` and ``headers`` as for :meth:`send`).
 
         Not a coroutine of its own (one layer less per call): what it returns is awaited."""
         # A model class, or a TypeAdapter (asking a model class for a missing attribute goes
@@ -280,7 +281,7 @@ class Requester:
             if isinstance(cast_to, type)
             else cast("TypeAdapter[Any]", cast_to).validate_json
         )
-        call = self._prepare(method, path, pairs, template, idempotency_key, stripe_account, base_url, body)
+        call = self._prepare(method, path, pairs, template, idempotency_key, stripe_account, base_url, body, headers)
         return self._with_retries(call, parse, _name(cast_to))
 
     async def send(
@@ -294,13 +295,15 @@ class Requester:
         stripe_account: str | None = None,
         base_url: str | None = None,
         body: tuple[bytes, str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """Send one call and return its successful response, body read; raise for the rest.
 
         ``base_url`` overrides the client's (the files host); ``body`` is a ready-made request
-        body and its content type (multipart uploads, JSON for ``/v2``).
+        body and its content type (multipart uploads, JSON for ``/v2``); ``headers`` go on this
+        call only, after the client's own (a thin event's ``Stripe-Request-Trigger``).
         """
-        call = self._prepare(method, path, pairs, template, idempotency_key, stripe_account, base_url, body)
+        call = self._prepare(method, path, pairs, template, idempotency_key, stripe_account, base_url, body, headers)
         response: httpx.Response = await self._with_retries(call, None, "")
         return response
 
@@ -314,11 +317,14 @@ class Requester:
         stripe_account: str | None,
         base_url: str | None = None,
         body: tuple[bytes, str] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> Call:
         if self.http.is_closed:
             raise ClientClosedError()
         settings = self.settings
         headers = dict(settings.headers)
+        if extra_headers:
+            headers.update(extra_headers)
         if method == "POST":
             key = check_idempotency_key(idempotency_key) if idempotency_key is not None else new_idempotency_key()
             headers[IDEMPOTENCY_KEY_HEADER] = idempotency_key = key

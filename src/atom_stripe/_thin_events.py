@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, fields
 from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 from ._errors import APIResponseError, SignatureVerificationError, StripeUsageError, StripeValueError
 from ._generated.models.v2_core_event import V2CoreEvent, V2CoreEventReason
-from ._request import Requester, Settings
+from ._request import Requester
 from .models._base import StripeObject
 
 if TYPE_CHECKING:
@@ -57,10 +56,20 @@ class RelatedSingletonObject(BaseModel):
 
 class V2Event(V2CoreEvent):
     """A v2 event as ``GET /v2/core/events/{id}`` returns it: the generated ``V2CoreEvent`` with
-    what a typed event adds, its ``related_object`` and ``data``."""
+    what a typed event adds, its ``related_object`` and ``data``. Each known type has its own
+    subclass (generated, stripe-python's names: ``V1BillingMeterErrorReportTriggeredEvent``),
+    its ``data`` parsed into that type's model; this class is what an unknown type parses to."""
+
+    #: The event type this class is for (``None`` on the generic event).
+    LOOKUP_TYPE: ClassVar[str | None] = None
 
     related_object: RelatedObject | RelatedSingletonObject | None = None
     data: StripeObject | None = None
+
+
+# Built now rather than on first use: the generated event classes inherit its fields, and pydantic
+# resolves a deferred parent's annotations in the subclass's module, where V2CoreEvent's names are not.
+V2Event.model_rebuild()
 
 
 class EventNotification(BaseModel):
@@ -85,12 +94,15 @@ class EventNotification(BaseModel):
         return f"{type(self).__name__}(id={self.id!r}, type={self.type!r}, context={self.context!r})"
 
     async def fetch_event(self) -> V2Event:
-        """The full event (``GET /v2/core/events/{id}``), with ``data``."""
+        """The full event (``GET /v2/core/events/{id}``), with ``data``: parsed into its type's
+        event class (:class:`V2Event` for a type this release lacks)."""
         if not _EVENT_ID.fullmatch(self.id):
             raise StripeValueError("id", "is not an event id that can be put in a URL")
         path = f"/v2/core/events/{self.id}"
         requester = self._requester_for(path)
-        answer: V2Event = await requester.request("GET", path, V2Event, template="/v2/core/events/{id}")
+        answer: V2Event = await requester.request(
+            "GET", path, event_class(self.type), template="/v2/core/events/{id}", headers=self._trigger()
+        )
         return answer
 
     async def _fetch_related(self) -> Any:
@@ -100,15 +112,18 @@ class EventNotification(BaseModel):
         from .models._references import parse_object
 
         path = related.url
-        response = await self._requester_for(path).send("GET", path, template=_template(path))
+        response = await self._requester_for(path).send("GET", path, template=_template(path), headers=self._trigger())
         try:
             data = json.loads(response.content)
         except (ValueError, RecursionError):
             raise APIResponseError(f"GET {_template(path)}: the answer is not JSON.", response=response) from None
         return parse_object(data)
 
+    def _trigger(self) -> dict[str, str]:
+        return {"Stripe-Request-Trigger": f"event={self.id}"}
+
     def _requester_for(self, path: str) -> Requester:
-        """The client's requester with this notification's headers, once ``path`` is checked."""
+        """The client's requester in this notification's context, once ``path`` is checked."""
         requester = self._requester
         if requester is None:
             raise StripeUsageError(
@@ -116,7 +131,7 @@ class EventNotification(BaseModel):
             )
         if not isinstance(path, str) or not _API_PATH.fullmatch(path) or "/../" in path + "/" or "/./" in path + "/":
             raise StripeValueError("related_object.url", "is not an API path such as '/v1/billing/meters/mtr_123'")
-        return _with_headers(requester, {"Stripe-Request-Trigger": f"event={self.id}"}, self.context)
+        return _reader(requester, self.context)
 
 
 class UnknownEventNotification(EventNotification):
@@ -135,34 +150,17 @@ def _template(path: str) -> str:
     return "/".join("{id}" if any(c.isdigit() for c in p) and p[:2] not in ("v1", "v2") else p for p in path.split("/"))
 
 
-# -- the request with extra headers -------------------------------------------------------
-# Stripe-Request-Trigger (stripe-python sends it on these reads) rides on a copy of the client's
-# settings, through the one pipeline (retries, hooks, stats), as does the notification's context.
+# -- the two reads ------------------------------------------------------------------------
+# stripe-python sends Stripe-Request-Trigger on both (a per-call header through the one pipeline:
+# retries, hooks, stats) and the notification's context as Stripe-Context.
 
 
-@dataclass(frozen=True)
-class _HeaderSettings(Settings):
-    extra_headers: Mapping[str, str] = field(default_factory=dict, repr=False)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        object.__setattr__(self, "headers", {**self.headers, **self.extra_headers})
-
-
-def _with_headers(requester: Requester, headers: Mapping[str, str], context: str | None) -> Requester:
-    settings = requester.settings
-    values = {f.name: getattr(settings, f.name) for f in fields(Settings) if f.init}
-    if context:
-        # The context names the account (v2's successor of Stripe-Account): not both.
-        values.update(stripe_context=context, stripe_account=None)
-    return Requester(
-        requester.http,
-        _HeaderSettings(**values, extra_headers=dict(headers)),
-        requester.throttle,
-        transport=requester.transport,
-        hooks=requester.hooks,
-        stats=requester.stats,
-    )
+def _reader(requester: Requester, context: str | None) -> Requester:
+    """The client's requester, acting in ``context`` when the notification names one."""
+    if not context:
+        return requester
+    # The context names the account (v2's successor of Stripe-Account): not both.
+    return requester.evolve(stripe_context=context, stripe_account=None)
 
 
 # -- parsing --------------------------------------------------------------------------------
@@ -173,6 +171,17 @@ def _classes() -> Mapping[str, type[EventNotification]]:
     from ._generated.notifications import NOTIFICATIONS
 
     return NOTIFICATIONS
+
+
+@cache
+def event_class(event_type: str) -> type[V2Event]:
+    """The full event's class for an event type (:class:`V2Event` when this release lacks one),
+    a model loaded on first use."""
+    from . import models
+    from ._generated.events import EVENTS
+
+    name = EVENTS.get(event_type)
+    return V2Event if name is None else cast("type[V2Event]", getattr(models, name))
 
 
 def notification_class(event_type: str) -> type[EventNotification]:

@@ -21,6 +21,8 @@ def test_public_names() -> None:
         "DEFAULT_API_VERSION",
         "IdempotencyError",
         "InvalidRequestError",
+        "MeterEventStreamError",
+        "MeterEventStreamWriter",
         "MissingExtraError",
         "NotAwaitedError",
         "NotFoundError",
@@ -33,6 +35,7 @@ def test_public_names() -> None:
         "StripeError",
         "StripeUsageError",
         "StripeValueError",
+        "TemporarySessionExpiredError",
         "__version__",
     }
     for name in atom_stripe.__all__:

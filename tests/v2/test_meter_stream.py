@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 import anyio
 import pytest
+from typing_extensions import assert_type
 
 from atom_stripe import AsyncStripeClient, StripeUsageError, StripeValueError
 from atom_stripe._meter_stream import MeterEventStreamError
@@ -180,3 +181,21 @@ async def test_cancelling_the_block_stops_at_once(stripe: AsyncStripeClient, hos
                 await writer.send(event_name="api_call", payload=_payload(i))
             await anyio.sleep(5)
     assert scope.cancelled_caught and writer.sent == 0
+
+
+async def test_the_writer_is_also_where_the_v2_billing_namespace_is(stripe: AsyncStripeClient, host: MeterHost) -> None:
+    import atom_stripe
+
+    assert_type(stripe.v2.billing.meter_event_stream_writer(), atom_stripe.MeterEventStreamWriter)
+    async with stripe.v2.billing.meter_event_stream_writer(batch_size=10, concurrency=1) as writer:
+        ids = [await writer.send(event_name="api_call", payload=_payload(i)) for i in range(25)]
+    assert type(writer) is atom_stripe.MeterEventStreamWriter
+    assert (writer.batch_size, writer.concurrency, writer.max_pending) == (10, 1, 10_000)
+    assert set(host.events) == set(ids) and host.largest_batch == 10 and host.sessions == 1
+    # A copy's namespace writes with the copy's settings (its meter events host).
+    other = stripe.with_options(api_key="sk_test_other").v2.billing.meter_event_stream_writer()
+    assert repr(other) == repr(stripe.meter_event_stream_writer())
+    with pytest.raises(StripeValueError, match="batch_size"):
+        stripe.v2.billing.meter_event_stream_writer(batch_size=101)
+    assert issubclass(atom_stripe.TemporarySessionExpiredError, atom_stripe.AuthenticationError)
+    assert issubclass(atom_stripe.MeterEventStreamError, atom_stripe.StripeError)

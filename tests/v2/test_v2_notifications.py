@@ -3,6 +3,8 @@ fetch_related_object (stripe-python 16.1.0 is the oracle for class names)."""
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import json
 from datetime import datetime
 from typing import Any
@@ -11,15 +13,35 @@ import httpx
 import pytest
 import respx
 import stripe as stripe_python
-from stripe.events._event_classes import _V2_EVENT_NOTIFICATION_CLASS_LOOKUP
+from stripe.events._event_classes import _V2_EVENT_CLASS_LOOKUP, _V2_EVENT_NOTIFICATION_CLASS_LOOKUP
+from typing_extensions import assert_type
 
-from atom_stripe import AsyncStripeClient, SignatureVerificationError, StripeUsageError, StripeValueError
+from atom_stripe import (
+    AsyncStripeClient,
+    SignatureVerificationError,
+    StripeUsageError,
+    StripeValueError,
+    models,
+)
 from atom_stripe._generated.notifications import (
     V1BalanceAvailableEventNotification,
     V1BillingMeterErrorReportTriggeredEventNotification,
 )
-from atom_stripe._thin_events import RelatedObject, UnknownEventNotification, V2Event, parse_notification
-from atom_stripe.models import Balance, BillingMeter
+from atom_stripe._thin_events import (
+    RelatedObject,
+    RelatedSingletonObject,
+    UnknownEventNotification,
+    V2Event,
+    notification_class,
+    parse_notification,
+)
+from atom_stripe.models import (
+    Balance,
+    BillingMeter,
+    V1BillingMeterErrorReportTriggeredEventData,
+    V1BillingMeterErrorReportTriggeredEventDataReasonErrorTypeSampleErrorRequest,
+    V2CoreAccountLinkReturnedEventData,
+)
 from atom_stripe.models._base import StripeObject
 from atom_stripe.webhooks import generate_test_header
 
@@ -113,8 +135,11 @@ async def test_fetch_event_gets_the_event_with_the_context(api: respx.MockRouter
         )
         assert isinstance(notification, V1BillingMeterErrorReportTriggeredEventNotification)
         fetched = await notification.fetch_event()
-    assert isinstance(fetched, V2Event) and fetched.data is not None
-    assert fetched.data.model_dump()["developer_message_summary"] == "2 errors"
+        assert_type(fetched, models.V1BillingMeterErrorReportTriggeredEvent)
+        assert_type(fetched.data, V1BillingMeterErrorReportTriggeredEventData)
+    assert isinstance(fetched, models.V1BillingMeterErrorReportTriggeredEvent)
+    assert isinstance(fetched.data, V1BillingMeterErrorReportTriggeredEventData)
+    assert fetched.data.developer_message_summary == "2 errors" and fetched.data.reason.error_count == 2
     sent = route.calls.last.request
     assert sent.headers["Stripe-Context"] == "acct_1Nv0FGQ9RKHgCVdK"
     assert sent.headers["Stripe-Request-Trigger"] == f"event={notification.id}"
@@ -215,3 +240,118 @@ async def test_a_v2_related_object_parses_into_its_v2_model(api: respx.MockRoute
         related = await notification.fetch_related_object()  # type: ignore[attr-defined]
     assert isinstance(related, V2CoreAccount) and related.id == "acct_1Nv0"
     assert route.calls.last.request.headers["Stripe-Context"] == "acct_1Nv0FGQ9RKHgCVdK"
+
+
+async def test_the_request_trigger_goes_on_the_two_reads_only_through_the_one_pipeline(
+    api: respx.MockRouter, fixtures: dict[str, Any]
+) -> None:
+    event = json.loads(_payload("v1.billing.meter.error_report_triggered"))
+    events = api.get("/v2/core/events/evt_test_65R9Ijk8ZLZH4ZWNkDp16Pa5QHqSXz0bITWPR8wRe8nX").mock(
+        side_effect=[httpx.Response(500, json={"error": {"message": "busy"}}), httpx.Response(200, json=event)]
+    )
+    meters = api.get("/v1/billing/meters/mtr_123").mock(
+        return_value=httpx.Response(200, content=fixture_bytes(fixtures, "billing.meter", id="mtr_123"))
+    )
+    seen: list[tuple[str, int]] = []
+    async with AsyncStripeClient(KEY) as client:
+        client.add_hook("on_request", lambda record: seen.append((record.path, record.attempt)))
+        notification = client.parse_event_notification_without_verification(
+            _payload("v1.billing.meter.error_report_triggered")
+        )
+        assert isinstance(notification, V1BillingMeterErrorReportTriggeredEventNotification)
+        await notification.fetch_event()
+        await notification.fetch_related_object()
+        await client.billing.meters.retrieve("mtr_123")
+        stats = client.stats()
+    trigger = f"event={notification.id}"
+    first, second = (call.request for call in events.calls)
+    assert first.headers["Stripe-Request-Trigger"] == second.headers["Stripe-Request-Trigger"] == trigger
+    related, plain = (call.request for call in meters.calls)
+    assert related.headers["Stripe-Request-Trigger"] == trigger
+    assert "Stripe-Request-Trigger" not in plain.headers and "Stripe-Context" not in plain.headers
+    events_path, meter_path = "/v2/core/events/{id}", "/v1/billing/meters/{id}"
+    assert seen == [(events_path, 1), (events_path, 2), (meter_path, 1), (meter_path, 1)]
+    assert stats.retries == 1
+
+
+@pytest.mark.parametrize("event_type", sorted(_V2_EVENT_NOTIFICATION_CLASS_LOOKUP))
+def test_every_fetch_event_is_typed_as_stripe_pythons_event_class(event_type: str) -> None:
+    ours = notification_class(event_type)
+    module, name = _V2_EVENT_NOTIFICATION_CLASS_LOOKUP[event_type]
+    theirs = getattr(importlib.import_module(module), name)
+    returns = ours.fetch_event.__annotations__["return"]
+    assert returns == theirs.fetch_event.__annotations__["return"] == _V2_EVENT_CLASS_LOOKUP[event_type][1]
+    event = getattr(models, returns)
+    assert issubclass(event, V2Event) and event_type == event.LOOKUP_TYPE
+    # The event's data and related object are typed as stripe-python types them.
+    their_event = getattr(importlib.import_module(_V2_EVENT_CLASS_LOOKUP[event_type][0]), returns)
+    their_fields = inspect.get_annotations(their_event)
+    data = event.model_fields["data"].annotation
+    if "data" in their_fields:
+        assert isinstance(data, type) and data.__name__ == their_fields["data"].__name__
+    else:
+        assert data == StripeObject | None
+    related = event.model_fields["related_object"].annotation
+    if "related_object" in their_fields:
+        assert related in (RelatedObject, RelatedSingletonObject)
+        assert related.__name__ == their_fields["related_object"].__name__
+
+
+async def test_a_fetched_event_parses_its_data_into_its_model(api: respx.MockRouter) -> None:
+    meter_error = {
+        **json.loads(_payload("v1.billing.meter.error_report_triggered")),
+        "data": {
+            "developer_message_summary": "1 event for an unknown customer",
+            "validation_start": "2026-11-30T06:00:00.000Z",
+            "validation_end": "2026-11-30T06:20:00.000Z",
+            "reason": {
+                "error_count": 1,
+                "error_types": [
+                    {
+                        "code": "meter_event_customer_not_found",
+                        "error_count": 1,
+                        "sample_errors": [{"error_message": "no customer", "request": {"identifier": "ev_42"}}],
+                    }
+                ],
+            },
+        },
+    }
+    link_returned = {
+        **json.loads(_payload("v2.core.account_link.returned", related_object=None)),
+        "id": "evt_2",
+        "data": {"account_id": "acct_1Nv0", "configurations": ["merchant"], "use_case": "account_onboarding"},
+    }
+    unknown = {**json.loads(_payload("v9.future.thing.happened")), "id": "evt_3", "data": {"size": 3}}
+    for body in (meter_error, link_returned, unknown):
+        api.get(f"/v2/core/events/{body['id']}").mock(return_value=httpx.Response(200, json=body))
+    async with AsyncStripeClient(KEY) as client:
+        fetched = [
+            await client.parse_event_notification_without_verification(json.dumps(body)).fetch_event()
+            for body in (meter_error, link_returned, unknown)
+        ]
+    error, link, other = fetched
+    assert isinstance(error, models.V1BillingMeterErrorReportTriggeredEvent)
+    assert isinstance(error.data, V1BillingMeterErrorReportTriggeredEventData)
+    sample = error.data.reason.error_types[0].sample_errors[0]
+    assert isinstance(sample.request, V1BillingMeterErrorReportTriggeredEventDataReasonErrorTypeSampleErrorRequest)
+    assert (
+        sample.request.identifier == "ev_42"
+        and error.data.reason.error_types[0].code == "meter_event_customer_not_found"
+    )
+    assert isinstance(error.related_object, RelatedObject) and error.related_object.id == "mtr_123"
+    assert isinstance(link, models.V2CoreAccountLinkReturnedEvent)
+    assert isinstance(link.data, V2CoreAccountLinkReturnedEventData) and link.data.configurations == ["merchant"]
+    assert type(other) is V2Event and other.data is not None and other.data.model_dump()["size"] == 3
+
+
+async def test_a_fetched_events_data_that_does_not_fit_is_kept_raw_as_for_every_model(
+    api: respx.MockRouter,
+) -> None:
+    body = {**json.loads(_payload("v1.billing.meter.error_report_triggered")), "data": {"reason": "not an object"}}
+    api.get(f"/v2/core/events/{body['id']}").mock(return_value=httpx.Response(200, json=body))
+    async with AsyncStripeClient(KEY) as client:
+        notification = client.parse_event_notification_without_verification(json.dumps(body))
+        assert isinstance(notification, V1BillingMeterErrorReportTriggeredEventNotification)
+        event = await notification.fetch_event()
+    assert isinstance(event.data, V1BillingMeterErrorReportTriggeredEventData)
+    assert event.data.reason is None and event.data.model_invalid == {"reason": "not an object"}

@@ -11,7 +11,7 @@ import stripe
 from .docs import render_reference
 from .models import ModelWriter, examples_by_object, render_fixture_model, render_model_index
 from .names import BANNER, FIXTURES, ROOT, STRIPE_VERSION, model_module, model_name
-from .notifications import render_notifications
+from .notifications import render_event_models, render_events, render_notifications
 from .output import format_files, write
 from .params import params_module, read_params, render_params
 from .services import Rendered, render_service
@@ -66,6 +66,10 @@ def generate() -> dict[str, str]:
         for cls_name in re.findall(r"^class (\w+)\(", text, flags=re.M):
             model_names[cls_name] = module
         object_names[object_name] = name
+    for path, text in render_event_models(index).items():
+        files[path] = text
+        for name in re.findall(r"^class (\w+)\(", text, flags=re.M):
+            model_names[name] = path.removeprefix("models/").removesuffix(".py")
     files.update(render_model_index(model_names, object_names))
 
     # params
@@ -101,6 +105,7 @@ def generate() -> dict[str, str]:
         'params, models, namespaces."""\n\nSTRIPE_PYTHON_VERSION = "' + STRIPE_VERSION + '"\n'
     )
     files["notifications.py"] = render_notifications(set(model_names))
+    files["events.py"] = render_events()
     out = {f"src/atom_stripe/_generated/{rel}": text for rel, text in files.items()}
     out["docs/namespaces.md"] = docs
     return format_files(out)

@@ -50,7 +50,15 @@ class ModelWriter:
         root = getattr(sys.modules[cls.__module__], cls.__qualname__.split(".")[0])
         if root not in self.index:
             return None
-        return self.index[root][0], prefix_of(cls.__module__) + cls.__qualname__.replace(".", "")
+        return self.index[root][0], self.name_of(cls)
+
+    def name_of(self, cls: type) -> str:
+        """The model name of a class this module renders (its nesting flattened)."""
+        return prefix_of(cls.__module__) + cls.__qualname__.replace(".", "")
+
+    def about(self) -> str:
+        """The module's docstring."""
+        return f"{model_name(self.top)}: ``{getattr(self.top, 'OBJECT_NAME', '')}`` objects."
 
     def want(self, cls: type) -> str:
         owner = self.owner(cls)
@@ -169,7 +177,7 @@ class ModelWriter:
         while self.pending:
             cls = self.pending.pop(0)
             self.done.add(cls)
-            name = prefix_of(cls.__module__) + cls.__qualname__.replace(".", "")
+            name = self.name_of(cls)
             lines = [f"class {name}(StripeObject):"]
             doc = (cls.__doc__ or "").strip().splitlines()
             if cls is self.top and doc and doc[0]:
@@ -196,7 +204,7 @@ class ModelWriter:
     def head(self) -> str:
         head = [
             BANNER,
-            f'"""{model_name(self.top)}: ``{getattr(self.top, "OBJECT_NAME", "")}`` objects."""',
+            f'"""{self.about()}"""',
             "",
             "from __future__ import annotations",
             "",
@@ -361,7 +369,7 @@ def render_model_index(model_names: dict[str, str], object_names: dict[str, str]
         "",
         "#: model name -> module, for the models not nested in another (``Customer``, ``DeletedCustomer``)",
         "TOPS: dict[str, str] = {",
-        *[f'    "{name}": "{module}",' for name, module in sorted(tops.items())],
+        *[dict_entry(name, module) for name, module in sorted(tops.items())],
         "}",
         "",
         "#: Stripe's ``object`` value -> model name",

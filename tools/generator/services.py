@@ -13,6 +13,20 @@ from .table import table_row
 OPTIONS = {"ReadOptions", "WriteOptions", "V2ReadOptions", "V2WriteOptions"}
 #: Table kinds of the operations that return a paginator.
 PAGED = ("list:", "search:", "v2list:")
+#: Hand-written helpers a namespace hands out beside its operations, where users look for them:
+#: service path -> (the method, what it names for type checkers). The helper stays one
+#: implementation (``AsyncStripeClient.meter_event_stream_writer`` is this method).
+HELPERS: dict[str, tuple[str, list[tuple[str, str]]]] = {
+    "v2.billing": (
+        "    def meter_event_stream_writer(self, **options: Unpack[WriterOptions]) -> MeterEventStreamWriter:\n"
+        '        """Meter events in batches on the high-throughput stream\n'
+        "        (``async with client.v2.billing.meter_event_stream_writer() as w: await w.send(...)``);\n"
+        '        see :class:`~atom_stripe.MeterEventStreamWriter`."""\n'
+        "        from ..._meter_stream import MeterEventStreamWriter\n\n"
+        "        return MeterEventStreamWriter(self._requester, **options)",
+        [("..._meter_stream", "MeterEventStreamWriter"), ("..._meter_stream", "WriterOptions")],
+    ),
+}
 
 
 def result_type(op: Op, index: dict[type, tuple[str, str]]) -> tuple[str, str, list[tuple[str, str]]]:
@@ -112,6 +126,11 @@ def render_service(
             uses.add("cast")
         out.rows.append(table_row(op, spec, module, params))
         out.docs.append(doc_row(op, annotation, params))
+    operations = bool(methods)
+    if service.path in HELPERS:
+        helper, names = HELPERS[service.path]
+        methods.append(helper)
+        typing_imports.update(names)
     subs: list[str] = []
     for name, sub in service.subservices.items():
         typing_imports.add((f".{sub.module}", sub.class_name))
@@ -146,7 +165,7 @@ def render_service(
     if methods:
         head += ["", "from typing_extensions import Unpack"]
     head += ["", "from ..._service import Service"]
-    if methods:
+    if operations:
         head.append("from ..endpoints import ENDPOINTS")
     type_lines = ["", "if TYPE_CHECKING:"]
     if options:

@@ -6,7 +6,7 @@ Loaded on the first parsed notification (see ``atom_stripe._thin_events``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 from .._thin_events import EventNotification, RelatedObject, RelatedSingletonObject
 
@@ -73,20 +73,346 @@ if TYPE_CHECKING:
         TestHelpersTestClock,
         Topup,
         Transfer,
+        V1AccountApplicationAuthorizedEvent,
+        V1AccountApplicationDeauthorizedEvent,
+        V1AccountExternalAccountCreatedEvent,
+        V1AccountExternalAccountDeletedEvent,
+        V1AccountExternalAccountUpdatedEvent,
+        V1AccountUpdatedEvent,
+        V1ApplicationFeeCreatedEvent,
+        V1ApplicationFeeRefundedEvent,
+        V1ApplicationFeeRefundUpdatedEvent,
+        V1BalanceAvailableEvent,
+        V1BalanceSettingsUpdatedEvent,
+        V1BillingAlertTriggeredEvent,
+        V1BillingCreditBalanceTransactionCreatedEvent,
+        V1BillingCreditGrantCreatedEvent,
+        V1BillingCreditGrantUpdatedEvent,
+        V1BillingMeterCreatedEvent,
+        V1BillingMeterDeactivatedEvent,
+        V1BillingMeterErrorReportTriggeredEvent,
+        V1BillingMeterNoMeterFoundEvent,
+        V1BillingMeterReactivatedEvent,
+        V1BillingMeterUpdatedEvent,
+        V1BillingPortalConfigurationCreatedEvent,
+        V1BillingPortalConfigurationUpdatedEvent,
+        V1BillingPortalSessionCreatedEvent,
+        V1CapabilityUpdatedEvent,
+        V1CashBalanceFundsAvailableEvent,
+        V1ChargeCapturedEvent,
+        V1ChargeDisputeClosedEvent,
+        V1ChargeDisputeCreatedEvent,
+        V1ChargeDisputeFundsReinstatedEvent,
+        V1ChargeDisputeFundsWithdrawnEvent,
+        V1ChargeDisputeUpdatedEvent,
+        V1ChargeExpiredEvent,
+        V1ChargeFailedEvent,
+        V1ChargePendingEvent,
+        V1ChargeRefundedEvent,
+        V1ChargeRefundUpdatedEvent,
+        V1ChargeSucceededEvent,
+        V1ChargeUpdatedEvent,
+        V1CheckoutSessionAsyncPaymentFailedEvent,
+        V1CheckoutSessionAsyncPaymentSucceededEvent,
+        V1CheckoutSessionCompletedEvent,
+        V1CheckoutSessionExpiredEvent,
+        V1ClimateOrderCanceledEvent,
+        V1ClimateOrderCreatedEvent,
+        V1ClimateOrderDelayedEvent,
+        V1ClimateOrderDeliveredEvent,
+        V1ClimateOrderProductSubstitutedEvent,
+        V1ClimateProductCreatedEvent,
+        V1ClimateProductPricingUpdatedEvent,
+        V1CouponCreatedEvent,
+        V1CouponDeletedEvent,
+        V1CouponUpdatedEvent,
+        V1CreditNoteCreatedEvent,
+        V1CreditNoteUpdatedEvent,
+        V1CreditNoteVoidedEvent,
+        V1CustomerCashBalanceTransactionCreatedEvent,
+        V1CustomerCreatedEvent,
+        V1CustomerDeletedEvent,
+        V1CustomerDiscountCreatedEvent,
+        V1CustomerDiscountDeletedEvent,
+        V1CustomerDiscountSourceChangedEvent,
+        V1CustomerDiscountUpdatedEvent,
+        V1CustomerSubscriptionActiveEvent,
+        V1CustomerSubscriptionCancelAtChangedEvent,
+        V1CustomerSubscriptionCreatedEvent,
+        V1CustomerSubscriptionDefaultPaymentMethodChangedEvent,
+        V1CustomerSubscriptionDeletedEvent,
+        V1CustomerSubscriptionIncompleteEvent,
+        V1CustomerSubscriptionIncompleteExpiredEvent,
+        V1CustomerSubscriptionItemAddedEvent,
+        V1CustomerSubscriptionItemPriceChangedEvent,
+        V1CustomerSubscriptionItemQuantityChangedEvent,
+        V1CustomerSubscriptionItemRemovedEvent,
+        V1CustomerSubscriptionItemTaxRatesChangedEvent,
+        V1CustomerSubscriptionPastDueEvent,
+        V1CustomerSubscriptionPausedEvent,
+        V1CustomerSubscriptionPendingUpdateAppliedEvent,
+        V1CustomerSubscriptionPendingUpdateExpiredEvent,
+        V1CustomerSubscriptionResumedEvent,
+        V1CustomerSubscriptionTrialingEvent,
+        V1CustomerSubscriptionTrialWillEndEvent,
+        V1CustomerSubscriptionUnpaidEvent,
+        V1CustomerSubscriptionUpdatedEvent,
+        V1CustomerTaxIdCreatedEvent,
+        V1CustomerTaxIdDeletedEvent,
+        V1CustomerTaxIdUpdatedEvent,
+        V1CustomerUpdatedEvent,
+        V1EntitlementsActiveEntitlementSummaryEntitlementAddedEvent,
+        V1EntitlementsActiveEntitlementSummaryEntitlementRemovedEvent,
+        V1EntitlementsActiveEntitlementSummaryUpdatedEvent,
+        V1FileCreatedEvent,
+        V1FinancialConnectionsAccountAccountNumbersUpdatedEvent,
+        V1FinancialConnectionsAccountBalanceRefreshFailedEvent,
+        V1FinancialConnectionsAccountBalanceRefreshSucceededEvent,
+        V1FinancialConnectionsAccountCreatedEvent,
+        V1FinancialConnectionsAccountDeactivatedEvent,
+        V1FinancialConnectionsAccountDisconnectedEvent,
+        V1FinancialConnectionsAccountExpectedDeactivationDateUpdatedEvent,
+        V1FinancialConnectionsAccountInferredBalancesRefreshFailedEvent,
+        V1FinancialConnectionsAccountInferredBalancesRefreshSucceededEvent,
+        V1FinancialConnectionsAccountOwnershipRefreshFailedEvent,
+        V1FinancialConnectionsAccountOwnershipRefreshSucceededEvent,
+        V1FinancialConnectionsAccountReactivatedEvent,
+        V1FinancialConnectionsAccountRefreshedBalanceEvent,
+        V1FinancialConnectionsAccountRefreshedOwnershipEvent,
+        V1FinancialConnectionsAccountRefreshedTransactionsEvent,
+        V1FinancialConnectionsAccountRiskIntelligenceRefreshFailedEvent,
+        V1FinancialConnectionsAccountRiskIntelligenceRefreshSucceededEvent,
+        V1FinancialConnectionsAccountSupportedPaymentMethodTypesUpdatedEvent,
+        V1FinancialConnectionsAccountTransactionsRefreshFailedEvent,
+        V1FinancialConnectionsAccountTransactionsRefreshSucceededEvent,
+        V1FinancialConnectionsAccountUpcomingAccountNumberExpiryEvent,
+        V1FinancialConnectionsAccountUpcomingDeactivationEvent,
+        V1IdentityVerificationSessionCanceledEvent,
+        V1IdentityVerificationSessionCreatedEvent,
+        V1IdentityVerificationSessionProcessingEvent,
+        V1IdentityVerificationSessionRedactedEvent,
+        V1IdentityVerificationSessionRequiresInputEvent,
+        V1IdentityVerificationSessionVerifiedEvent,
+        V1InvoiceCreatedEvent,
+        V1InvoiceDeletedEvent,
+        V1InvoiceDiscountAddedEvent,
+        V1InvoiceDiscountRemovedEvent,
+        V1InvoiceFinalizationFailedEvent,
+        V1InvoiceFinalizedEvent,
+        V1InvoiceitemAmountChangedEvent,
+        V1InvoiceitemCreatedEvent,
+        V1InvoiceitemDeletedEvent,
+        V1InvoiceitemDiscountAddedEvent,
+        V1InvoiceitemDiscountRemovedEvent,
+        V1InvoiceLineItemAddedEvent,
+        V1InvoiceLineItemPricingChangedEvent,
+        V1InvoiceLineItemQuantityChangedEvent,
+        V1InvoiceLineItemRemovedEvent,
+        V1InvoiceMarkedUncollectibleEvent,
+        V1InvoiceOverdueEvent,
+        V1InvoiceOverpaidEvent,
+        V1InvoicePaidEvent,
+        V1InvoicePaymentActionRequiredEvent,
+        V1InvoicePaymentAttemptRequiredEvent,
+        V1InvoicePaymentCanceledEvent,
+        V1InvoicePaymentFailedEvent,
+        V1InvoicePaymentOpenEvent,
+        V1InvoicePaymentPaidEvent,
+        V1InvoicePaymentSucceededEvent,
+        V1InvoiceSentEvent,
+        V1InvoiceUpcomingEvent,
+        V1InvoiceUpdatedEvent,
+        V1InvoiceVoidedEvent,
+        V1InvoiceWillBeDueEvent,
+        V1IssuingAuthorizationCreatedEvent,
+        V1IssuingAuthorizationRequestEvent,
+        V1IssuingAuthorizationUpdatedEvent,
+        V1IssuingCardCreatedEvent,
+        V1IssuingCardholderCreatedEvent,
+        V1IssuingCardholderUpdatedEvent,
+        V1IssuingCardUpdatedEvent,
+        V1IssuingDisputeClosedEvent,
+        V1IssuingDisputeCreatedEvent,
+        V1IssuingDisputeFundsReinstatedEvent,
+        V1IssuingDisputeFundsRescindedEvent,
+        V1IssuingDisputeSubmittedEvent,
+        V1IssuingDisputeUpdatedEvent,
+        V1IssuingPersonalizationDesignActivatedEvent,
+        V1IssuingPersonalizationDesignDeactivatedEvent,
+        V1IssuingPersonalizationDesignRejectedEvent,
+        V1IssuingPersonalizationDesignUpdatedEvent,
+        V1IssuingTokenCreatedEvent,
+        V1IssuingTokenUpdatedEvent,
+        V1IssuingTransactionCreatedEvent,
+        V1IssuingTransactionPurchaseDetailsReceiptUpdatedEvent,
+        V1IssuingTransactionUpdatedEvent,
+        V1MandateUpdatedEvent,
+        V1PaymentIntentAmountCapturableUpdatedEvent,
+        V1PaymentIntentCanceledEvent,
+        V1PaymentIntentCreatedEvent,
+        V1PaymentIntentPartiallyFundedEvent,
+        V1PaymentIntentPaymentFailedEvent,
+        V1PaymentIntentProcessingEvent,
+        V1PaymentIntentRequiresActionEvent,
+        V1PaymentIntentSucceededEvent,
+        V1PaymentLinkCreatedEvent,
+        V1PaymentLinkUpdatedEvent,
+        V1PaymentMethodAttachedEvent,
+        V1PaymentMethodAutomaticallyUpdatedEvent,
+        V1PaymentMethodDetachedEvent,
+        V1PaymentMethodUpdatedEvent,
+        V1PayoutCanceledEvent,
+        V1PayoutCreatedEvent,
+        V1PayoutFailedEvent,
+        V1PayoutPaidEvent,
+        V1PayoutReconciliationCompletedEvent,
+        V1PayoutUpdatedEvent,
+        V1PersonCreatedEvent,
+        V1PersonDeletedEvent,
+        V1PersonUpdatedEvent,
+        V1PlanCreatedEvent,
+        V1PlanDeletedEvent,
+        V1PlanUpdatedEvent,
+        V1PriceActivatedEvent,
+        V1PriceCreatedEvent,
+        V1PriceDeactivatedEvent,
+        V1PriceDeletedEvent,
+        V1PriceLookupKeyChangedEvent,
+        V1PriceTaxBehaviorChangedEvent,
+        V1PriceUpdatedEvent,
+        V1ProductActivatedEvent,
+        V1ProductCreatedEvent,
+        V1ProductDeactivatedEvent,
+        V1ProductDefaultPriceChangedEvent,
+        V1ProductDeletedEvent,
+        V1ProductTaxCodeChangedEvent,
+        V1ProductUpdatedEvent,
+        V1PromotionCodeCreatedEvent,
+        V1PromotionCodeFullyRedeemedEvent,
+        V1PromotionCodeUpdatedEvent,
+        V1QuoteAcceptedEvent,
+        V1QuoteCanceledEvent,
+        V1QuoteCreatedEvent,
+        V1QuoteFinalizedEvent,
+        V1RadarEarlyFraudWarningCreatedEvent,
+        V1RadarEarlyFraudWarningUpdatedEvent,
+        V1RefundCreatedEvent,
+        V1RefundFailedEvent,
+        V1RefundUpdatedEvent,
+        V1ReviewClosedEvent,
+        V1ReviewOpenedEvent,
+        V1SetupIntentCanceledEvent,
+        V1SetupIntentCreatedEvent,
+        V1SetupIntentRequiresActionEvent,
+        V1SetupIntentSetupFailedEvent,
+        V1SetupIntentSucceededEvent,
+        V1SigmaScheduledQueryRunCreatedEvent,
+        V1SourceCanceledEvent,
+        V1SourceChargeableEvent,
+        V1SourceFailedEvent,
+        V1SourceRefundAttributesRequiredEvent,
+        V1SubscriptionScheduleAbortedEvent,
+        V1SubscriptionScheduleCanceledEvent,
+        V1SubscriptionScheduleCompletedEvent,
+        V1SubscriptionScheduleCreatedEvent,
+        V1SubscriptionScheduleExpiringEvent,
+        V1SubscriptionSchedulePhaseAddedEvent,
+        V1SubscriptionSchedulePhaseDefaultTaxRatesChangedEvent,
+        V1SubscriptionSchedulePhaseEndDateChangedEvent,
+        V1SubscriptionSchedulePhaseRemovedEvent,
+        V1SubscriptionSchedulePhaseTrialEndChangedEvent,
+        V1SubscriptionScheduleReleasedEvent,
+        V1SubscriptionScheduleUpdatedEvent,
+        V1TaxRateCreatedEvent,
+        V1TaxRateUpdatedEvent,
+        V1TaxSettingsUpdatedEvent,
+        V1TerminalReaderActionFailedEvent,
+        V1TerminalReaderActionSucceededEvent,
+        V1TerminalReaderActionUpdatedEvent,
+        V1TestHelpersTestClockAdvancingEvent,
+        V1TestHelpersTestClockCreatedEvent,
+        V1TestHelpersTestClockDeletedEvent,
+        V1TestHelpersTestClockInternalFailureEvent,
+        V1TestHelpersTestClockReadyEvent,
+        V1TopupCanceledEvent,
+        V1TopupCreatedEvent,
+        V1TopupFailedEvent,
+        V1TopupReversedEvent,
+        V1TopupSucceededEvent,
+        V1TransferCreatedEvent,
+        V1TransferReversedEvent,
+        V1TransferUpdatedEvent,
         V2CommerceProductCatalogImport,
+        V2CommerceProductCatalogImportsFailedEvent,
+        V2CommerceProductCatalogImportsProcessingEvent,
+        V2CommerceProductCatalogImportsSucceededEvent,
+        V2CommerceProductCatalogImportsSucceededWithErrorsEvent,
         V2CoreAccount,
+        V2CoreAccountClosedEvent,
+        V2CoreAccountCreatedEvent,
+        V2CoreAccountIncludingConfigurationCustomerCapabilityStatusUpdatedEvent,
+        V2CoreAccountIncludingConfigurationCustomerUpdatedEvent,
+        V2CoreAccountIncludingConfigurationMerchantCapabilityStatusUpdatedEvent,
+        V2CoreAccountIncludingConfigurationMerchantUpdatedEvent,
+        V2CoreAccountIncludingConfigurationRecipientCapabilityStatusUpdatedEvent,
+        V2CoreAccountIncludingConfigurationRecipientUpdatedEvent,
+        V2CoreAccountIncludingDefaultsUpdatedEvent,
+        V2CoreAccountIncludingFutureRequirementsUpdatedEvent,
+        V2CoreAccountIncludingIdentityUpdatedEvent,
+        V2CoreAccountIncludingRequirementsUpdatedEvent,
+        V2CoreAccountLinkReturnedEvent,
         V2CoreAccountPerson,
+        V2CoreAccountPersonCreatedEvent,
+        V2CoreAccountPersonDeletedEvent,
+        V2CoreAccountPersonUpdatedEvent,
+        V2CoreAccountUpdatedEvent,
         V2CoreEventDestination,
+        V2CoreEventDestinationPingEvent,
         V2MoneyManagementAdjustment,
+        V2MoneyManagementAdjustmentCreatedEvent,
         V2MoneyManagementFinancialAccount,
+        V2MoneyManagementFinancialAccountCreatedEvent,
+        V2MoneyManagementFinancialAccountUpdatedEvent,
         V2MoneyManagementFinancialAddress,
+        V2MoneyManagementFinancialAddressActivatedEvent,
+        V2MoneyManagementFinancialAddressFailedEvent,
         V2MoneyManagementInboundTransfer,
+        V2MoneyManagementInboundTransferAvailableEvent,
+        V2MoneyManagementInboundTransferBankDebitFailedEvent,
+        V2MoneyManagementInboundTransferBankDebitProcessingEvent,
+        V2MoneyManagementInboundTransferBankDebitQueuedEvent,
+        V2MoneyManagementInboundTransferBankDebitReturnedEvent,
+        V2MoneyManagementInboundTransferBankDebitSucceededEvent,
         V2MoneyManagementOutboundPayment,
+        V2MoneyManagementOutboundPaymentCanceledEvent,
+        V2MoneyManagementOutboundPaymentCreatedEvent,
+        V2MoneyManagementOutboundPaymentFailedEvent,
+        V2MoneyManagementOutboundPaymentPostedEvent,
+        V2MoneyManagementOutboundPaymentReturnedEvent,
+        V2MoneyManagementOutboundPaymentUnderReviewEvent,
+        V2MoneyManagementOutboundPaymentUpdatedEvent,
         V2MoneyManagementPayoutIntent,
+        V2MoneyManagementPayoutIntentCanceledEvent,
+        V2MoneyManagementPayoutIntentCreatedEvent,
+        V2MoneyManagementPayoutIntentPendingEvent,
+        V2MoneyManagementPayoutIntentPostedEvent,
+        V2MoneyManagementPayoutIntentProcessingEvent,
+        V2MoneyManagementPayoutIntentRequiresActionEvent,
+        V2MoneyManagementPayoutIntentUpdatedEvent,
         V2MoneyManagementPayoutMethod,
+        V2MoneyManagementPayoutMethodCreatedEvent,
+        V2MoneyManagementPayoutMethodUpdatedEvent,
         V2MoneyManagementReceivedCredit,
+        V2MoneyManagementReceivedCreditAvailableEvent,
+        V2MoneyManagementReceivedCreditFailedEvent,
+        V2MoneyManagementReceivedCreditReturnedEvent,
+        V2MoneyManagementReceivedCreditSucceededEvent,
         V2MoneyManagementRecipientVerification,
+        V2MoneyManagementRecipientVerificationCreatedEvent,
+        V2MoneyManagementRecipientVerificationUpdatedEvent,
         V2MoneyManagementTransaction,
+        V2MoneyManagementTransactionCreatedEvent,
+        V2MoneyManagementTransactionUpdatedEvent,
     )
 
 
@@ -96,12 +422,20 @@ class V1AccountApplicationAuthorizedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.account.application.authorized"
     type: Literal["v1.account.application.authorized"]
 
+    async def fetch_event(self) -> V1AccountApplicationAuthorizedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1AccountApplicationAuthorizedEvent", await super().fetch_event())
+
 
 class V1AccountApplicationDeauthorizedEventNotification(EventNotification):
     """A ``v1.account.application.deauthorized`` notification."""
 
     LOOKUP_TYPE = "v1.account.application.deauthorized"
     type: Literal["v1.account.application.deauthorized"]
+
+    async def fetch_event(self) -> V1AccountApplicationDeauthorizedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1AccountApplicationDeauthorizedEvent", await super().fetch_event())
 
 
 class V1AccountExternalAccountCreatedEventNotification(EventNotification):
@@ -110,12 +444,20 @@ class V1AccountExternalAccountCreatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.account.external_account.created"
     type: Literal["v1.account.external_account.created"]
 
+    async def fetch_event(self) -> V1AccountExternalAccountCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1AccountExternalAccountCreatedEvent", await super().fetch_event())
+
 
 class V1AccountExternalAccountDeletedEventNotification(EventNotification):
     """A ``v1.account.external_account.deleted`` notification."""
 
     LOOKUP_TYPE = "v1.account.external_account.deleted"
     type: Literal["v1.account.external_account.deleted"]
+
+    async def fetch_event(self) -> V1AccountExternalAccountDeletedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1AccountExternalAccountDeletedEvent", await super().fetch_event())
 
 
 class V1AccountExternalAccountUpdatedEventNotification(EventNotification):
@@ -124,6 +466,10 @@ class V1AccountExternalAccountUpdatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.account.external_account.updated"
     type: Literal["v1.account.external_account.updated"]
 
+    async def fetch_event(self) -> V1AccountExternalAccountUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1AccountExternalAccountUpdatedEvent", await super().fetch_event())
+
 
 class V1AccountUpdatedEventNotification(EventNotification):
     """A ``v1.account.updated`` notification (related object: :class:`~atom_stripe.models.Account`)."""
@@ -131,6 +477,10 @@ class V1AccountUpdatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.account.updated"
     type: Literal["v1.account.updated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1AccountUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1AccountUpdatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Account:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -144,6 +494,10 @@ class V1ApplicationFeeCreatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.application_fee.created"
     type: Literal["v1.application_fee.created"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1ApplicationFeeCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1ApplicationFeeCreatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> ApplicationFee:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -159,6 +513,10 @@ class V1ApplicationFeeRefundUpdatedEventNotification(EventNotification):
     type: Literal["v1.application_fee.refund.updated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1ApplicationFeeRefundUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1ApplicationFeeRefundUpdatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> ApplicationFeeRefund:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: ApplicationFeeRefund = await self._fetch_related()
@@ -171,6 +529,10 @@ class V1ApplicationFeeRefundedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.application_fee.refunded"
     type: Literal["v1.application_fee.refunded"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1ApplicationFeeRefundedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1ApplicationFeeRefundedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> ApplicationFee:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -185,6 +547,10 @@ class V1BalanceAvailableEventNotification(EventNotification):
     type: Literal["v1.balance.available"]
     related_object: RelatedSingletonObject
 
+    async def fetch_event(self) -> V1BalanceAvailableEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1BalanceAvailableEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Balance:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Balance = await self._fetch_related()
@@ -198,6 +564,10 @@ class V1BalanceSettingsUpdatedEventNotification(EventNotification):
     type: Literal["v1.balance_settings.updated"]
     related_object: RelatedSingletonObject
 
+    async def fetch_event(self) -> V1BalanceSettingsUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1BalanceSettingsUpdatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> BalanceSettings:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: BalanceSettings = await self._fetch_related()
@@ -210,6 +580,10 @@ class V1BillingAlertTriggeredEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.billing.alert.triggered"
     type: Literal["v1.billing.alert.triggered"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1BillingAlertTriggeredEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1BillingAlertTriggeredEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> BillingAlert:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -225,6 +599,10 @@ class V1BillingCreditBalanceTransactionCreatedEventNotification(EventNotificatio
     type: Literal["v1.billing.credit_balance_transaction.created"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1BillingCreditBalanceTransactionCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1BillingCreditBalanceTransactionCreatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> BillingCreditBalanceTransaction:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: BillingCreditBalanceTransaction = await self._fetch_related()
@@ -238,6 +616,10 @@ class V1BillingCreditGrantCreatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.billing.credit_grant.created"
     type: Literal["v1.billing.credit_grant.created"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1BillingCreditGrantCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1BillingCreditGrantCreatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> BillingCreditGrant:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -253,6 +635,10 @@ class V1BillingCreditGrantUpdatedEventNotification(EventNotification):
     type: Literal["v1.billing.credit_grant.updated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1BillingCreditGrantUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1BillingCreditGrantUpdatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> BillingCreditGrant:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: BillingCreditGrant = await self._fetch_related()
@@ -266,6 +652,10 @@ class V1BillingMeterCreatedEventNotification(EventNotification):
     type: Literal["v1.billing.meter.created"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1BillingMeterCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1BillingMeterCreatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> BillingMeter:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: BillingMeter = await self._fetch_related()
@@ -278,6 +668,10 @@ class V1BillingMeterDeactivatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.billing.meter.deactivated"
     type: Literal["v1.billing.meter.deactivated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1BillingMeterDeactivatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1BillingMeterDeactivatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> BillingMeter:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -293,6 +687,10 @@ class V1BillingMeterErrorReportTriggeredEventNotification(EventNotification):
     type: Literal["v1.billing.meter.error_report_triggered"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1BillingMeterErrorReportTriggeredEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1BillingMeterErrorReportTriggeredEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> BillingMeter:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: BillingMeter = await self._fetch_related()
@@ -305,6 +703,10 @@ class V1BillingMeterNoMeterFoundEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.billing.meter.no_meter_found"
     type: Literal["v1.billing.meter.no_meter_found"]
 
+    async def fetch_event(self) -> V1BillingMeterNoMeterFoundEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1BillingMeterNoMeterFoundEvent", await super().fetch_event())
+
 
 class V1BillingMeterReactivatedEventNotification(EventNotification):
     """A ``v1.billing.meter.reactivated`` notification (related object: :class:`~atom_stripe.models.BillingMeter`)."""
@@ -312,6 +714,10 @@ class V1BillingMeterReactivatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.billing.meter.reactivated"
     type: Literal["v1.billing.meter.reactivated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1BillingMeterReactivatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1BillingMeterReactivatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> BillingMeter:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -325,6 +731,10 @@ class V1BillingMeterUpdatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.billing.meter.updated"
     type: Literal["v1.billing.meter.updated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1BillingMeterUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1BillingMeterUpdatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> BillingMeter:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -340,6 +750,10 @@ class V1BillingPortalConfigurationCreatedEventNotification(EventNotification):
     type: Literal["v1.billing_portal.configuration.created"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1BillingPortalConfigurationCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1BillingPortalConfigurationCreatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> BillingPortalConfiguration:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: BillingPortalConfiguration = await self._fetch_related()
@@ -354,6 +768,10 @@ class V1BillingPortalConfigurationUpdatedEventNotification(EventNotification):
     type: Literal["v1.billing_portal.configuration.updated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1BillingPortalConfigurationUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1BillingPortalConfigurationUpdatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> BillingPortalConfiguration:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: BillingPortalConfiguration = await self._fetch_related()
@@ -366,6 +784,10 @@ class V1BillingPortalSessionCreatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.billing_portal.session.created"
     type: Literal["v1.billing_portal.session.created"]
 
+    async def fetch_event(self) -> V1BillingPortalSessionCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1BillingPortalSessionCreatedEvent", await super().fetch_event())
+
 
 class V1CapabilityUpdatedEventNotification(EventNotification):
     """A ``v1.capability.updated`` notification (related object: :class:`~atom_stripe.models.Capability`)."""
@@ -373,6 +795,10 @@ class V1CapabilityUpdatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.capability.updated"
     type: Literal["v1.capability.updated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1CapabilityUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CapabilityUpdatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Capability:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -387,6 +813,10 @@ class V1CashBalanceFundsAvailableEventNotification(EventNotification):
     type: Literal["v1.cash_balance.funds_available"]
     related_object: RelatedSingletonObject
 
+    async def fetch_event(self) -> V1CashBalanceFundsAvailableEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CashBalanceFundsAvailableEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> CashBalance:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: CashBalance = await self._fetch_related()
@@ -399,6 +829,10 @@ class V1ChargeCapturedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.charge.captured"
     type: Literal["v1.charge.captured"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1ChargeCapturedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1ChargeCapturedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Charge:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -413,6 +847,10 @@ class V1ChargeDisputeClosedEventNotification(EventNotification):
     type: Literal["v1.charge.dispute.closed"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1ChargeDisputeClosedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1ChargeDisputeClosedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Dispute:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Dispute = await self._fetch_related()
@@ -425,6 +863,10 @@ class V1ChargeDisputeCreatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.charge.dispute.created"
     type: Literal["v1.charge.dispute.created"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1ChargeDisputeCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1ChargeDisputeCreatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Dispute:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -439,6 +881,10 @@ class V1ChargeDisputeFundsReinstatedEventNotification(EventNotification):
     type: Literal["v1.charge.dispute.funds_reinstated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1ChargeDisputeFundsReinstatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1ChargeDisputeFundsReinstatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Dispute:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Dispute = await self._fetch_related()
@@ -451,6 +897,10 @@ class V1ChargeDisputeFundsWithdrawnEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.charge.dispute.funds_withdrawn"
     type: Literal["v1.charge.dispute.funds_withdrawn"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1ChargeDisputeFundsWithdrawnEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1ChargeDisputeFundsWithdrawnEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Dispute:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -465,6 +915,10 @@ class V1ChargeDisputeUpdatedEventNotification(EventNotification):
     type: Literal["v1.charge.dispute.updated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1ChargeDisputeUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1ChargeDisputeUpdatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Dispute:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Dispute = await self._fetch_related()
@@ -477,6 +931,10 @@ class V1ChargeExpiredEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.charge.expired"
     type: Literal["v1.charge.expired"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1ChargeExpiredEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1ChargeExpiredEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Charge:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -491,6 +949,10 @@ class V1ChargeFailedEventNotification(EventNotification):
     type: Literal["v1.charge.failed"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1ChargeFailedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1ChargeFailedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Charge:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Charge = await self._fetch_related()
@@ -503,6 +965,10 @@ class V1ChargePendingEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.charge.pending"
     type: Literal["v1.charge.pending"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1ChargePendingEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1ChargePendingEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Charge:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -517,6 +983,10 @@ class V1ChargeRefundUpdatedEventNotification(EventNotification):
     type: Literal["v1.charge.refund.updated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1ChargeRefundUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1ChargeRefundUpdatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Refund:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Refund = await self._fetch_related()
@@ -529,6 +999,10 @@ class V1ChargeRefundedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.charge.refunded"
     type: Literal["v1.charge.refunded"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1ChargeRefundedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1ChargeRefundedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Charge:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -543,6 +1017,10 @@ class V1ChargeSucceededEventNotification(EventNotification):
     type: Literal["v1.charge.succeeded"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1ChargeSucceededEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1ChargeSucceededEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Charge:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Charge = await self._fetch_related()
@@ -555,6 +1033,10 @@ class V1ChargeUpdatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.charge.updated"
     type: Literal["v1.charge.updated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1ChargeUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1ChargeUpdatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Charge:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -570,6 +1052,10 @@ class V1CheckoutSessionAsyncPaymentFailedEventNotification(EventNotification):
     type: Literal["v1.checkout.session.async_payment_failed"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1CheckoutSessionAsyncPaymentFailedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CheckoutSessionAsyncPaymentFailedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> CheckoutSession:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: CheckoutSession = await self._fetch_related()
@@ -583,6 +1069,10 @@ class V1CheckoutSessionAsyncPaymentSucceededEventNotification(EventNotification)
     LOOKUP_TYPE = "v1.checkout.session.async_payment_succeeded"
     type: Literal["v1.checkout.session.async_payment_succeeded"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1CheckoutSessionAsyncPaymentSucceededEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CheckoutSessionAsyncPaymentSucceededEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> CheckoutSession:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -598,6 +1088,10 @@ class V1CheckoutSessionCompletedEventNotification(EventNotification):
     type: Literal["v1.checkout.session.completed"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1CheckoutSessionCompletedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CheckoutSessionCompletedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> CheckoutSession:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: CheckoutSession = await self._fetch_related()
@@ -610,6 +1104,10 @@ class V1CheckoutSessionExpiredEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.checkout.session.expired"
     type: Literal["v1.checkout.session.expired"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1CheckoutSessionExpiredEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CheckoutSessionExpiredEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> CheckoutSession:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -624,6 +1122,10 @@ class V1ClimateOrderCanceledEventNotification(EventNotification):
     type: Literal["v1.climate.order.canceled"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1ClimateOrderCanceledEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1ClimateOrderCanceledEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> ClimateOrder:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: ClimateOrder = await self._fetch_related()
@@ -636,6 +1138,10 @@ class V1ClimateOrderCreatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.climate.order.created"
     type: Literal["v1.climate.order.created"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1ClimateOrderCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1ClimateOrderCreatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> ClimateOrder:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -650,6 +1156,10 @@ class V1ClimateOrderDelayedEventNotification(EventNotification):
     type: Literal["v1.climate.order.delayed"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1ClimateOrderDelayedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1ClimateOrderDelayedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> ClimateOrder:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: ClimateOrder = await self._fetch_related()
@@ -662,6 +1172,10 @@ class V1ClimateOrderDeliveredEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.climate.order.delivered"
     type: Literal["v1.climate.order.delivered"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1ClimateOrderDeliveredEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1ClimateOrderDeliveredEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> ClimateOrder:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -677,6 +1191,10 @@ class V1ClimateOrderProductSubstitutedEventNotification(EventNotification):
     type: Literal["v1.climate.order.product_substituted"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1ClimateOrderProductSubstitutedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1ClimateOrderProductSubstitutedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> ClimateOrder:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: ClimateOrder = await self._fetch_related()
@@ -689,6 +1207,10 @@ class V1ClimateProductCreatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.climate.product.created"
     type: Literal["v1.climate.product.created"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1ClimateProductCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1ClimateProductCreatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> ClimateProduct:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -704,6 +1226,10 @@ class V1ClimateProductPricingUpdatedEventNotification(EventNotification):
     type: Literal["v1.climate.product.pricing_updated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1ClimateProductPricingUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1ClimateProductPricingUpdatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> ClimateProduct:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: ClimateProduct = await self._fetch_related()
@@ -716,6 +1242,10 @@ class V1CouponCreatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.coupon.created"
     type: Literal["v1.coupon.created"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1CouponCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CouponCreatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Coupon:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -730,6 +1260,10 @@ class V1CouponDeletedEventNotification(EventNotification):
     type: Literal["v1.coupon.deleted"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1CouponDeletedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CouponDeletedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Coupon:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Coupon = await self._fetch_related()
@@ -742,6 +1276,10 @@ class V1CouponUpdatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.coupon.updated"
     type: Literal["v1.coupon.updated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1CouponUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CouponUpdatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Coupon:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -756,6 +1294,10 @@ class V1CreditNoteCreatedEventNotification(EventNotification):
     type: Literal["v1.credit_note.created"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1CreditNoteCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CreditNoteCreatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> CreditNote:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: CreditNote = await self._fetch_related()
@@ -768,6 +1310,10 @@ class V1CreditNoteUpdatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.credit_note.updated"
     type: Literal["v1.credit_note.updated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1CreditNoteUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CreditNoteUpdatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> CreditNote:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -782,6 +1328,10 @@ class V1CreditNoteVoidedEventNotification(EventNotification):
     type: Literal["v1.credit_note.voided"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1CreditNoteVoidedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CreditNoteVoidedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> CreditNote:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: CreditNote = await self._fetch_related()
@@ -794,6 +1344,10 @@ class V1CustomerCreatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.customer.created"
     type: Literal["v1.customer.created"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1CustomerCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CustomerCreatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Customer:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -808,6 +1362,10 @@ class V1CustomerDeletedEventNotification(EventNotification):
     type: Literal["v1.customer.deleted"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1CustomerDeletedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CustomerDeletedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Customer:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Customer = await self._fetch_related()
@@ -820,6 +1378,10 @@ class V1CustomerDiscountCreatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.customer.discount.created"
     type: Literal["v1.customer.discount.created"]
     related_object: RelatedSingletonObject
+
+    async def fetch_event(self) -> V1CustomerDiscountCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CustomerDiscountCreatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Discount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -834,6 +1396,10 @@ class V1CustomerDiscountDeletedEventNotification(EventNotification):
     type: Literal["v1.customer.discount.deleted"]
     related_object: RelatedSingletonObject
 
+    async def fetch_event(self) -> V1CustomerDiscountDeletedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CustomerDiscountDeletedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Discount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Discount = await self._fetch_related()
@@ -846,6 +1412,10 @@ class V1CustomerDiscountSourceChangedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.customer.discount.source_changed"
     type: Literal["v1.customer.discount.source_changed"]
 
+    async def fetch_event(self) -> V1CustomerDiscountSourceChangedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CustomerDiscountSourceChangedEvent", await super().fetch_event())
+
 
 class V1CustomerDiscountUpdatedEventNotification(EventNotification):
     """A ``v1.customer.discount.updated`` notification (related object: :class:`~atom_stripe.models.Discount`)."""
@@ -853,6 +1423,10 @@ class V1CustomerDiscountUpdatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.customer.discount.updated"
     type: Literal["v1.customer.discount.updated"]
     related_object: RelatedSingletonObject
+
+    async def fetch_event(self) -> V1CustomerDiscountUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CustomerDiscountUpdatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Discount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -868,6 +1442,10 @@ class V1CustomerSubscriptionActiveEventNotification(EventNotification):
     type: Literal["v1.customer.subscription.active"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1CustomerSubscriptionActiveEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CustomerSubscriptionActiveEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Subscription:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Subscription = await self._fetch_related()
@@ -881,6 +1459,10 @@ class V1CustomerSubscriptionCancelAtChangedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.customer.subscription.cancel_at_changed"
     type: Literal["v1.customer.subscription.cancel_at_changed"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1CustomerSubscriptionCancelAtChangedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CustomerSubscriptionCancelAtChangedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Subscription:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -896,6 +1478,10 @@ class V1CustomerSubscriptionCreatedEventNotification(EventNotification):
     type: Literal["v1.customer.subscription.created"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1CustomerSubscriptionCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CustomerSubscriptionCreatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Subscription:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Subscription = await self._fetch_related()
@@ -909,6 +1495,10 @@ class V1CustomerSubscriptionDefaultPaymentMethodChangedEventNotification(EventNo
     LOOKUP_TYPE = "v1.customer.subscription.default_payment_method_changed"
     type: Literal["v1.customer.subscription.default_payment_method_changed"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1CustomerSubscriptionDefaultPaymentMethodChangedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CustomerSubscriptionDefaultPaymentMethodChangedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Subscription:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -924,6 +1514,10 @@ class V1CustomerSubscriptionDeletedEventNotification(EventNotification):
     type: Literal["v1.customer.subscription.deleted"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1CustomerSubscriptionDeletedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CustomerSubscriptionDeletedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Subscription:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Subscription = await self._fetch_related()
@@ -937,6 +1531,10 @@ class V1CustomerSubscriptionIncompleteEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.customer.subscription.incomplete"
     type: Literal["v1.customer.subscription.incomplete"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1CustomerSubscriptionIncompleteEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CustomerSubscriptionIncompleteEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Subscription:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -952,6 +1550,10 @@ class V1CustomerSubscriptionIncompleteExpiredEventNotification(EventNotification
     type: Literal["v1.customer.subscription.incomplete_expired"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1CustomerSubscriptionIncompleteExpiredEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CustomerSubscriptionIncompleteExpiredEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Subscription:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Subscription = await self._fetch_related()
@@ -965,6 +1567,10 @@ class V1CustomerSubscriptionItemAddedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.customer.subscription.item_added"
     type: Literal["v1.customer.subscription.item_added"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1CustomerSubscriptionItemAddedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CustomerSubscriptionItemAddedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Subscription:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -980,6 +1586,10 @@ class V1CustomerSubscriptionItemPriceChangedEventNotification(EventNotification)
     type: Literal["v1.customer.subscription.item_price_changed"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1CustomerSubscriptionItemPriceChangedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CustomerSubscriptionItemPriceChangedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Subscription:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Subscription = await self._fetch_related()
@@ -993,6 +1603,10 @@ class V1CustomerSubscriptionItemQuantityChangedEventNotification(EventNotificati
     LOOKUP_TYPE = "v1.customer.subscription.item_quantity_changed"
     type: Literal["v1.customer.subscription.item_quantity_changed"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1CustomerSubscriptionItemQuantityChangedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CustomerSubscriptionItemQuantityChangedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Subscription:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -1008,6 +1622,10 @@ class V1CustomerSubscriptionItemRemovedEventNotification(EventNotification):
     type: Literal["v1.customer.subscription.item_removed"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1CustomerSubscriptionItemRemovedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CustomerSubscriptionItemRemovedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Subscription:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Subscription = await self._fetch_related()
@@ -1021,6 +1639,10 @@ class V1CustomerSubscriptionItemTaxRatesChangedEventNotification(EventNotificati
     LOOKUP_TYPE = "v1.customer.subscription.item_tax_rates_changed"
     type: Literal["v1.customer.subscription.item_tax_rates_changed"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1CustomerSubscriptionItemTaxRatesChangedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CustomerSubscriptionItemTaxRatesChangedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Subscription:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -1036,6 +1658,10 @@ class V1CustomerSubscriptionPastDueEventNotification(EventNotification):
     type: Literal["v1.customer.subscription.past_due"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1CustomerSubscriptionPastDueEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CustomerSubscriptionPastDueEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Subscription:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Subscription = await self._fetch_related()
@@ -1049,6 +1675,10 @@ class V1CustomerSubscriptionPausedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.customer.subscription.paused"
     type: Literal["v1.customer.subscription.paused"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1CustomerSubscriptionPausedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CustomerSubscriptionPausedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Subscription:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -1064,6 +1694,10 @@ class V1CustomerSubscriptionPendingUpdateAppliedEventNotification(EventNotificat
     type: Literal["v1.customer.subscription.pending_update_applied"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1CustomerSubscriptionPendingUpdateAppliedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CustomerSubscriptionPendingUpdateAppliedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Subscription:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Subscription = await self._fetch_related()
@@ -1077,6 +1711,10 @@ class V1CustomerSubscriptionPendingUpdateExpiredEventNotification(EventNotificat
     LOOKUP_TYPE = "v1.customer.subscription.pending_update_expired"
     type: Literal["v1.customer.subscription.pending_update_expired"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1CustomerSubscriptionPendingUpdateExpiredEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CustomerSubscriptionPendingUpdateExpiredEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Subscription:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -1092,6 +1730,10 @@ class V1CustomerSubscriptionResumedEventNotification(EventNotification):
     type: Literal["v1.customer.subscription.resumed"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1CustomerSubscriptionResumedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CustomerSubscriptionResumedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Subscription:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Subscription = await self._fetch_related()
@@ -1105,6 +1747,10 @@ class V1CustomerSubscriptionTrialWillEndEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.customer.subscription.trial_will_end"
     type: Literal["v1.customer.subscription.trial_will_end"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1CustomerSubscriptionTrialWillEndEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CustomerSubscriptionTrialWillEndEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Subscription:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -1120,6 +1766,10 @@ class V1CustomerSubscriptionTrialingEventNotification(EventNotification):
     type: Literal["v1.customer.subscription.trialing"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1CustomerSubscriptionTrialingEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CustomerSubscriptionTrialingEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Subscription:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Subscription = await self._fetch_related()
@@ -1133,6 +1783,10 @@ class V1CustomerSubscriptionUnpaidEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.customer.subscription.unpaid"
     type: Literal["v1.customer.subscription.unpaid"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1CustomerSubscriptionUnpaidEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CustomerSubscriptionUnpaidEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Subscription:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -1148,6 +1802,10 @@ class V1CustomerSubscriptionUpdatedEventNotification(EventNotification):
     type: Literal["v1.customer.subscription.updated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1CustomerSubscriptionUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CustomerSubscriptionUpdatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Subscription:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Subscription = await self._fetch_related()
@@ -1160,6 +1818,10 @@ class V1CustomerTaxIdCreatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.customer.tax_id.created"
     type: Literal["v1.customer.tax_id.created"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1CustomerTaxIdCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CustomerTaxIdCreatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> TaxId:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -1174,6 +1836,10 @@ class V1CustomerTaxIdDeletedEventNotification(EventNotification):
     type: Literal["v1.customer.tax_id.deleted"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1CustomerTaxIdDeletedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CustomerTaxIdDeletedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> TaxId:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: TaxId = await self._fetch_related()
@@ -1187,6 +1853,10 @@ class V1CustomerTaxIdUpdatedEventNotification(EventNotification):
     type: Literal["v1.customer.tax_id.updated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1CustomerTaxIdUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CustomerTaxIdUpdatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> TaxId:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: TaxId = await self._fetch_related()
@@ -1199,6 +1869,10 @@ class V1CustomerUpdatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.customer.updated"
     type: Literal["v1.customer.updated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1CustomerUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CustomerUpdatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Customer:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -1214,6 +1888,10 @@ class V1CustomerCashBalanceTransactionCreatedEventNotification(EventNotification
     type: Literal["v1.customer_cash_balance_transaction.created"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1CustomerCashBalanceTransactionCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1CustomerCashBalanceTransactionCreatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> CustomerCashBalanceTransaction:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: CustomerCashBalanceTransaction = await self._fetch_related()
@@ -1226,12 +1904,20 @@ class V1EntitlementsActiveEntitlementSummaryEntitlementAddedEventNotification(Ev
     LOOKUP_TYPE = "v1.entitlements.active_entitlement_summary.entitlement_added"
     type: Literal["v1.entitlements.active_entitlement_summary.entitlement_added"]
 
+    async def fetch_event(self) -> V1EntitlementsActiveEntitlementSummaryEntitlementAddedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1EntitlementsActiveEntitlementSummaryEntitlementAddedEvent", await super().fetch_event())
+
 
 class V1EntitlementsActiveEntitlementSummaryEntitlementRemovedEventNotification(EventNotification):
     """A ``v1.entitlements.active_entitlement_summary.entitlement_removed`` notification."""
 
     LOOKUP_TYPE = "v1.entitlements.active_entitlement_summary.entitlement_removed"
     type: Literal["v1.entitlements.active_entitlement_summary.entitlement_removed"]
+
+    async def fetch_event(self) -> V1EntitlementsActiveEntitlementSummaryEntitlementRemovedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1EntitlementsActiveEntitlementSummaryEntitlementRemovedEvent", await super().fetch_event())
 
 
 class V1EntitlementsActiveEntitlementSummaryUpdatedEventNotification(EventNotification):
@@ -1240,6 +1926,10 @@ class V1EntitlementsActiveEntitlementSummaryUpdatedEventNotification(EventNotifi
     LOOKUP_TYPE = "v1.entitlements.active_entitlement_summary.updated"
     type: Literal["v1.entitlements.active_entitlement_summary.updated"]
 
+    async def fetch_event(self) -> V1EntitlementsActiveEntitlementSummaryUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1EntitlementsActiveEntitlementSummaryUpdatedEvent", await super().fetch_event())
+
 
 class V1FileCreatedEventNotification(EventNotification):
     """A ``v1.file.created`` notification (related object: :class:`~atom_stripe.models.File`)."""
@@ -1247,6 +1937,10 @@ class V1FileCreatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.file.created"
     type: Literal["v1.file.created"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1FileCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1FileCreatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> File:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -1262,6 +1956,10 @@ class V1FinancialConnectionsAccountAccountNumbersUpdatedEventNotification(EventN
     type: Literal["v1.financial_connections.account.account_numbers_updated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1FinancialConnectionsAccountAccountNumbersUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1FinancialConnectionsAccountAccountNumbersUpdatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> FinancialConnectionsAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: FinancialConnectionsAccount = await self._fetch_related()
@@ -1275,6 +1973,10 @@ class V1FinancialConnectionsAccountBalanceRefreshFailedEventNotification(EventNo
     LOOKUP_TYPE = "v1.financial_connections.account.balance_refresh_failed"
     type: Literal["v1.financial_connections.account.balance_refresh_failed"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1FinancialConnectionsAccountBalanceRefreshFailedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1FinancialConnectionsAccountBalanceRefreshFailedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> FinancialConnectionsAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -1290,6 +1992,10 @@ class V1FinancialConnectionsAccountBalanceRefreshSucceededEventNotification(Even
     type: Literal["v1.financial_connections.account.balance_refresh_succeeded"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1FinancialConnectionsAccountBalanceRefreshSucceededEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1FinancialConnectionsAccountBalanceRefreshSucceededEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> FinancialConnectionsAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: FinancialConnectionsAccount = await self._fetch_related()
@@ -1303,6 +2009,10 @@ class V1FinancialConnectionsAccountCreatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.financial_connections.account.created"
     type: Literal["v1.financial_connections.account.created"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1FinancialConnectionsAccountCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1FinancialConnectionsAccountCreatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> FinancialConnectionsAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -1318,6 +2028,10 @@ class V1FinancialConnectionsAccountDeactivatedEventNotification(EventNotificatio
     type: Literal["v1.financial_connections.account.deactivated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1FinancialConnectionsAccountDeactivatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1FinancialConnectionsAccountDeactivatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> FinancialConnectionsAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: FinancialConnectionsAccount = await self._fetch_related()
@@ -1331,6 +2045,10 @@ class V1FinancialConnectionsAccountDisconnectedEventNotification(EventNotificati
     LOOKUP_TYPE = "v1.financial_connections.account.disconnected"
     type: Literal["v1.financial_connections.account.disconnected"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1FinancialConnectionsAccountDisconnectedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1FinancialConnectionsAccountDisconnectedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> FinancialConnectionsAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -1346,6 +2064,10 @@ class V1FinancialConnectionsAccountExpectedDeactivationDateUpdatedEventNotificat
     type: Literal["v1.financial_connections.account.expected_deactivation_date_updated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1FinancialConnectionsAccountExpectedDeactivationDateUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1FinancialConnectionsAccountExpectedDeactivationDateUpdatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> FinancialConnectionsAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: FinancialConnectionsAccount = await self._fetch_related()
@@ -1359,6 +2081,10 @@ class V1FinancialConnectionsAccountInferredBalancesRefreshFailedEventNotificatio
     LOOKUP_TYPE = "v1.financial_connections.account.inferred_balances_refresh_failed"
     type: Literal["v1.financial_connections.account.inferred_balances_refresh_failed"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1FinancialConnectionsAccountInferredBalancesRefreshFailedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1FinancialConnectionsAccountInferredBalancesRefreshFailedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> FinancialConnectionsAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -1374,6 +2100,10 @@ class V1FinancialConnectionsAccountInferredBalancesRefreshSucceededEventNotifica
     type: Literal["v1.financial_connections.account.inferred_balances_refresh_succeeded"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1FinancialConnectionsAccountInferredBalancesRefreshSucceededEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1FinancialConnectionsAccountInferredBalancesRefreshSucceededEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> FinancialConnectionsAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: FinancialConnectionsAccount = await self._fetch_related()
@@ -1387,6 +2117,10 @@ class V1FinancialConnectionsAccountOwnershipRefreshFailedEventNotification(Event
     LOOKUP_TYPE = "v1.financial_connections.account.ownership_refresh_failed"
     type: Literal["v1.financial_connections.account.ownership_refresh_failed"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1FinancialConnectionsAccountOwnershipRefreshFailedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1FinancialConnectionsAccountOwnershipRefreshFailedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> FinancialConnectionsAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -1402,6 +2136,10 @@ class V1FinancialConnectionsAccountOwnershipRefreshSucceededEventNotification(Ev
     type: Literal["v1.financial_connections.account.ownership_refresh_succeeded"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1FinancialConnectionsAccountOwnershipRefreshSucceededEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1FinancialConnectionsAccountOwnershipRefreshSucceededEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> FinancialConnectionsAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: FinancialConnectionsAccount = await self._fetch_related()
@@ -1415,6 +2153,10 @@ class V1FinancialConnectionsAccountReactivatedEventNotification(EventNotificatio
     LOOKUP_TYPE = "v1.financial_connections.account.reactivated"
     type: Literal["v1.financial_connections.account.reactivated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1FinancialConnectionsAccountReactivatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1FinancialConnectionsAccountReactivatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> FinancialConnectionsAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -1430,6 +2172,10 @@ class V1FinancialConnectionsAccountRefreshedBalanceEventNotification(EventNotifi
     type: Literal["v1.financial_connections.account.refreshed_balance"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1FinancialConnectionsAccountRefreshedBalanceEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1FinancialConnectionsAccountRefreshedBalanceEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> FinancialConnectionsAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: FinancialConnectionsAccount = await self._fetch_related()
@@ -1443,6 +2189,10 @@ class V1FinancialConnectionsAccountRefreshedOwnershipEventNotification(EventNoti
     LOOKUP_TYPE = "v1.financial_connections.account.refreshed_ownership"
     type: Literal["v1.financial_connections.account.refreshed_ownership"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1FinancialConnectionsAccountRefreshedOwnershipEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1FinancialConnectionsAccountRefreshedOwnershipEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> FinancialConnectionsAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -1458,6 +2208,10 @@ class V1FinancialConnectionsAccountRefreshedTransactionsEventNotification(EventN
     type: Literal["v1.financial_connections.account.refreshed_transactions"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1FinancialConnectionsAccountRefreshedTransactionsEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1FinancialConnectionsAccountRefreshedTransactionsEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> FinancialConnectionsAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: FinancialConnectionsAccount = await self._fetch_related()
@@ -1471,6 +2225,10 @@ class V1FinancialConnectionsAccountRiskIntelligenceRefreshFailedEventNotificatio
     LOOKUP_TYPE = "v1.financial_connections.account.risk_intelligence_refresh_failed"
     type: Literal["v1.financial_connections.account.risk_intelligence_refresh_failed"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1FinancialConnectionsAccountRiskIntelligenceRefreshFailedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1FinancialConnectionsAccountRiskIntelligenceRefreshFailedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> FinancialConnectionsAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -1486,6 +2244,10 @@ class V1FinancialConnectionsAccountRiskIntelligenceRefreshSucceededEventNotifica
     type: Literal["v1.financial_connections.account.risk_intelligence_refresh_succeeded"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1FinancialConnectionsAccountRiskIntelligenceRefreshSucceededEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1FinancialConnectionsAccountRiskIntelligenceRefreshSucceededEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> FinancialConnectionsAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: FinancialConnectionsAccount = await self._fetch_related()
@@ -1499,6 +2261,10 @@ class V1FinancialConnectionsAccountSupportedPaymentMethodTypesUpdatedEventNotifi
     LOOKUP_TYPE = "v1.financial_connections.account.supported_payment_method_types_updated"
     type: Literal["v1.financial_connections.account.supported_payment_method_types_updated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1FinancialConnectionsAccountSupportedPaymentMethodTypesUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1FinancialConnectionsAccountSupportedPaymentMethodTypesUpdatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> FinancialConnectionsAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -1514,6 +2280,10 @@ class V1FinancialConnectionsAccountTransactionsRefreshFailedEventNotification(Ev
     type: Literal["v1.financial_connections.account.transactions_refresh_failed"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1FinancialConnectionsAccountTransactionsRefreshFailedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1FinancialConnectionsAccountTransactionsRefreshFailedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> FinancialConnectionsAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: FinancialConnectionsAccount = await self._fetch_related()
@@ -1527,6 +2297,10 @@ class V1FinancialConnectionsAccountTransactionsRefreshSucceededEventNotification
     LOOKUP_TYPE = "v1.financial_connections.account.transactions_refresh_succeeded"
     type: Literal["v1.financial_connections.account.transactions_refresh_succeeded"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1FinancialConnectionsAccountTransactionsRefreshSucceededEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1FinancialConnectionsAccountTransactionsRefreshSucceededEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> FinancialConnectionsAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -1542,6 +2316,10 @@ class V1FinancialConnectionsAccountUpcomingAccountNumberExpiryEventNotification(
     type: Literal["v1.financial_connections.account.upcoming_account_number_expiry"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1FinancialConnectionsAccountUpcomingAccountNumberExpiryEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1FinancialConnectionsAccountUpcomingAccountNumberExpiryEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> FinancialConnectionsAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: FinancialConnectionsAccount = await self._fetch_related()
@@ -1555,6 +2333,10 @@ class V1FinancialConnectionsAccountUpcomingDeactivationEventNotification(EventNo
     LOOKUP_TYPE = "v1.financial_connections.account.upcoming_deactivation"
     type: Literal["v1.financial_connections.account.upcoming_deactivation"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1FinancialConnectionsAccountUpcomingDeactivationEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1FinancialConnectionsAccountUpcomingDeactivationEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> FinancialConnectionsAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -1570,6 +2352,10 @@ class V1IdentityVerificationSessionCanceledEventNotification(EventNotification):
     type: Literal["v1.identity.verification_session.canceled"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1IdentityVerificationSessionCanceledEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1IdentityVerificationSessionCanceledEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> IdentityVerificationSession:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: IdentityVerificationSession = await self._fetch_related()
@@ -1583,6 +2369,10 @@ class V1IdentityVerificationSessionCreatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.identity.verification_session.created"
     type: Literal["v1.identity.verification_session.created"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1IdentityVerificationSessionCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1IdentityVerificationSessionCreatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> IdentityVerificationSession:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -1598,6 +2388,10 @@ class V1IdentityVerificationSessionProcessingEventNotification(EventNotification
     type: Literal["v1.identity.verification_session.processing"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1IdentityVerificationSessionProcessingEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1IdentityVerificationSessionProcessingEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> IdentityVerificationSession:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: IdentityVerificationSession = await self._fetch_related()
@@ -1611,6 +2405,10 @@ class V1IdentityVerificationSessionRedactedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.identity.verification_session.redacted"
     type: Literal["v1.identity.verification_session.redacted"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1IdentityVerificationSessionRedactedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1IdentityVerificationSessionRedactedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> IdentityVerificationSession:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -1626,6 +2424,10 @@ class V1IdentityVerificationSessionRequiresInputEventNotification(EventNotificat
     type: Literal["v1.identity.verification_session.requires_input"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1IdentityVerificationSessionRequiresInputEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1IdentityVerificationSessionRequiresInputEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> IdentityVerificationSession:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: IdentityVerificationSession = await self._fetch_related()
@@ -1640,6 +2442,10 @@ class V1IdentityVerificationSessionVerifiedEventNotification(EventNotification):
     type: Literal["v1.identity.verification_session.verified"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1IdentityVerificationSessionVerifiedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1IdentityVerificationSessionVerifiedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> IdentityVerificationSession:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: IdentityVerificationSession = await self._fetch_related()
@@ -1652,6 +2458,10 @@ class V1InvoiceCreatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.invoice.created"
     type: Literal["v1.invoice.created"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1InvoiceCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1InvoiceCreatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Invoice:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -1666,6 +2476,10 @@ class V1InvoiceDeletedEventNotification(EventNotification):
     type: Literal["v1.invoice.deleted"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1InvoiceDeletedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1InvoiceDeletedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Invoice:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Invoice = await self._fetch_related()
@@ -1678,6 +2492,10 @@ class V1InvoiceDiscountAddedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.invoice.discount_added"
     type: Literal["v1.invoice.discount_added"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1InvoiceDiscountAddedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1InvoiceDiscountAddedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Invoice:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -1692,6 +2510,10 @@ class V1InvoiceDiscountRemovedEventNotification(EventNotification):
     type: Literal["v1.invoice.discount_removed"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1InvoiceDiscountRemovedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1InvoiceDiscountRemovedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Invoice:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Invoice = await self._fetch_related()
@@ -1704,6 +2526,10 @@ class V1InvoiceFinalizationFailedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.invoice.finalization_failed"
     type: Literal["v1.invoice.finalization_failed"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1InvoiceFinalizationFailedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1InvoiceFinalizationFailedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Invoice:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -1718,6 +2544,10 @@ class V1InvoiceFinalizedEventNotification(EventNotification):
     type: Literal["v1.invoice.finalized"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1InvoiceFinalizedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1InvoiceFinalizedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Invoice:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Invoice = await self._fetch_related()
@@ -1730,6 +2560,10 @@ class V1InvoiceLineItemAddedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.invoice.line_item_added"
     type: Literal["v1.invoice.line_item_added"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1InvoiceLineItemAddedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1InvoiceLineItemAddedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Invoice:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -1745,6 +2579,10 @@ class V1InvoiceLineItemPricingChangedEventNotification(EventNotification):
     type: Literal["v1.invoice.line_item_pricing_changed"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1InvoiceLineItemPricingChangedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1InvoiceLineItemPricingChangedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Invoice:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Invoice = await self._fetch_related()
@@ -1759,6 +2597,10 @@ class V1InvoiceLineItemQuantityChangedEventNotification(EventNotification):
     type: Literal["v1.invoice.line_item_quantity_changed"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1InvoiceLineItemQuantityChangedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1InvoiceLineItemQuantityChangedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Invoice:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Invoice = await self._fetch_related()
@@ -1771,6 +2613,10 @@ class V1InvoiceLineItemRemovedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.invoice.line_item_removed"
     type: Literal["v1.invoice.line_item_removed"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1InvoiceLineItemRemovedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1InvoiceLineItemRemovedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Invoice:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -1785,6 +2631,10 @@ class V1InvoiceMarkedUncollectibleEventNotification(EventNotification):
     type: Literal["v1.invoice.marked_uncollectible"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1InvoiceMarkedUncollectibleEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1InvoiceMarkedUncollectibleEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Invoice:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Invoice = await self._fetch_related()
@@ -1797,6 +2647,10 @@ class V1InvoiceOverdueEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.invoice.overdue"
     type: Literal["v1.invoice.overdue"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1InvoiceOverdueEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1InvoiceOverdueEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Invoice:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -1811,6 +2665,10 @@ class V1InvoiceOverpaidEventNotification(EventNotification):
     type: Literal["v1.invoice.overpaid"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1InvoiceOverpaidEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1InvoiceOverpaidEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Invoice:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Invoice = await self._fetch_related()
@@ -1823,6 +2681,10 @@ class V1InvoicePaidEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.invoice.paid"
     type: Literal["v1.invoice.paid"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1InvoicePaidEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1InvoicePaidEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Invoice:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -1837,6 +2699,10 @@ class V1InvoicePaymentActionRequiredEventNotification(EventNotification):
     type: Literal["v1.invoice.payment_action_required"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1InvoicePaymentActionRequiredEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1InvoicePaymentActionRequiredEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Invoice:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Invoice = await self._fetch_related()
@@ -1849,6 +2715,10 @@ class V1InvoicePaymentAttemptRequiredEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.invoice.payment_attempt_required"
     type: Literal["v1.invoice.payment_attempt_required"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1InvoicePaymentAttemptRequiredEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1InvoicePaymentAttemptRequiredEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Invoice:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -1863,6 +2733,10 @@ class V1InvoicePaymentFailedEventNotification(EventNotification):
     type: Literal["v1.invoice.payment_failed"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1InvoicePaymentFailedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1InvoicePaymentFailedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Invoice:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Invoice = await self._fetch_related()
@@ -1875,6 +2749,10 @@ class V1InvoicePaymentSucceededEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.invoice.payment_succeeded"
     type: Literal["v1.invoice.payment_succeeded"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1InvoicePaymentSucceededEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1InvoicePaymentSucceededEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Invoice:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -1889,6 +2767,10 @@ class V1InvoiceSentEventNotification(EventNotification):
     type: Literal["v1.invoice.sent"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1InvoiceSentEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1InvoiceSentEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Invoice:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Invoice = await self._fetch_related()
@@ -1901,6 +2783,10 @@ class V1InvoiceUpcomingEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.invoice.upcoming"
     type: Literal["v1.invoice.upcoming"]
 
+    async def fetch_event(self) -> V1InvoiceUpcomingEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1InvoiceUpcomingEvent", await super().fetch_event())
+
 
 class V1InvoiceUpdatedEventNotification(EventNotification):
     """A ``v1.invoice.updated`` notification (related object: :class:`~atom_stripe.models.Invoice`)."""
@@ -1908,6 +2794,10 @@ class V1InvoiceUpdatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.invoice.updated"
     type: Literal["v1.invoice.updated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1InvoiceUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1InvoiceUpdatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Invoice:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -1922,6 +2812,10 @@ class V1InvoiceVoidedEventNotification(EventNotification):
     type: Literal["v1.invoice.voided"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1InvoiceVoidedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1InvoiceVoidedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Invoice:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Invoice = await self._fetch_related()
@@ -1934,6 +2828,10 @@ class V1InvoiceWillBeDueEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.invoice.will_be_due"
     type: Literal["v1.invoice.will_be_due"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1InvoiceWillBeDueEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1InvoiceWillBeDueEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Invoice:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -1948,6 +2846,10 @@ class V1InvoicePaymentCanceledEventNotification(EventNotification):
     type: Literal["v1.invoice_payment.canceled"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1InvoicePaymentCanceledEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1InvoicePaymentCanceledEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> InvoicePayment:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: InvoicePayment = await self._fetch_related()
@@ -1960,6 +2862,10 @@ class V1InvoicePaymentOpenEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.invoice_payment.open"
     type: Literal["v1.invoice_payment.open"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1InvoicePaymentOpenEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1InvoicePaymentOpenEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> InvoicePayment:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -1974,6 +2880,10 @@ class V1InvoicePaymentPaidEventNotification(EventNotification):
     type: Literal["v1.invoice_payment.paid"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1InvoicePaymentPaidEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1InvoicePaymentPaidEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> InvoicePayment:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: InvoicePayment = await self._fetch_related()
@@ -1986,6 +2896,10 @@ class V1InvoiceitemAmountChangedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.invoiceitem.amount_changed"
     type: Literal["v1.invoiceitem.amount_changed"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1InvoiceitemAmountChangedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1InvoiceitemAmountChangedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> InvoiceItem:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -2000,6 +2914,10 @@ class V1InvoiceitemCreatedEventNotification(EventNotification):
     type: Literal["v1.invoiceitem.created"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1InvoiceitemCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1InvoiceitemCreatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> InvoiceItem:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: InvoiceItem = await self._fetch_related()
@@ -2012,6 +2930,10 @@ class V1InvoiceitemDeletedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.invoiceitem.deleted"
     type: Literal["v1.invoiceitem.deleted"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1InvoiceitemDeletedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1InvoiceitemDeletedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> InvoiceItem:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -2026,6 +2948,10 @@ class V1InvoiceitemDiscountAddedEventNotification(EventNotification):
     type: Literal["v1.invoiceitem.discount_added"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1InvoiceitemDiscountAddedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1InvoiceitemDiscountAddedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> InvoiceItem:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: InvoiceItem = await self._fetch_related()
@@ -2038,6 +2964,10 @@ class V1InvoiceitemDiscountRemovedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.invoiceitem.discount_removed"
     type: Literal["v1.invoiceitem.discount_removed"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1InvoiceitemDiscountRemovedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1InvoiceitemDiscountRemovedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> InvoiceItem:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -2053,6 +2983,10 @@ class V1IssuingAuthorizationCreatedEventNotification(EventNotification):
     type: Literal["v1.issuing_authorization.created"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1IssuingAuthorizationCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1IssuingAuthorizationCreatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> IssuingAuthorization:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: IssuingAuthorization = await self._fetch_related()
@@ -2066,6 +3000,10 @@ class V1IssuingAuthorizationRequestEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.issuing_authorization.request"
     type: Literal["v1.issuing_authorization.request"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1IssuingAuthorizationRequestEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1IssuingAuthorizationRequestEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> IssuingAuthorization:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -2081,6 +3019,10 @@ class V1IssuingAuthorizationUpdatedEventNotification(EventNotification):
     type: Literal["v1.issuing_authorization.updated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1IssuingAuthorizationUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1IssuingAuthorizationUpdatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> IssuingAuthorization:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: IssuingAuthorization = await self._fetch_related()
@@ -2094,6 +3036,10 @@ class V1IssuingCardCreatedEventNotification(EventNotification):
     type: Literal["v1.issuing_card.created"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1IssuingCardCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1IssuingCardCreatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> IssuingCard:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: IssuingCard = await self._fetch_related()
@@ -2106,6 +3052,10 @@ class V1IssuingCardUpdatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.issuing_card.updated"
     type: Literal["v1.issuing_card.updated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1IssuingCardUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1IssuingCardUpdatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> IssuingCard:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -2121,6 +3071,10 @@ class V1IssuingCardholderCreatedEventNotification(EventNotification):
     type: Literal["v1.issuing_cardholder.created"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1IssuingCardholderCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1IssuingCardholderCreatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> IssuingCardholder:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: IssuingCardholder = await self._fetch_related()
@@ -2135,6 +3089,10 @@ class V1IssuingCardholderUpdatedEventNotification(EventNotification):
     type: Literal["v1.issuing_cardholder.updated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1IssuingCardholderUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1IssuingCardholderUpdatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> IssuingCardholder:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: IssuingCardholder = await self._fetch_related()
@@ -2148,6 +3106,10 @@ class V1IssuingDisputeClosedEventNotification(EventNotification):
     type: Literal["v1.issuing_dispute.closed"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1IssuingDisputeClosedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1IssuingDisputeClosedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> IssuingDispute:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: IssuingDispute = await self._fetch_related()
@@ -2160,6 +3122,10 @@ class V1IssuingDisputeCreatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.issuing_dispute.created"
     type: Literal["v1.issuing_dispute.created"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1IssuingDisputeCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1IssuingDisputeCreatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> IssuingDispute:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -2175,6 +3141,10 @@ class V1IssuingDisputeFundsReinstatedEventNotification(EventNotification):
     type: Literal["v1.issuing_dispute.funds_reinstated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1IssuingDisputeFundsReinstatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1IssuingDisputeFundsReinstatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> IssuingDispute:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: IssuingDispute = await self._fetch_related()
@@ -2189,6 +3159,10 @@ class V1IssuingDisputeFundsRescindedEventNotification(EventNotification):
     type: Literal["v1.issuing_dispute.funds_rescinded"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1IssuingDisputeFundsRescindedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1IssuingDisputeFundsRescindedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> IssuingDispute:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: IssuingDispute = await self._fetch_related()
@@ -2202,6 +3176,10 @@ class V1IssuingDisputeSubmittedEventNotification(EventNotification):
     type: Literal["v1.issuing_dispute.submitted"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1IssuingDisputeSubmittedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1IssuingDisputeSubmittedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> IssuingDispute:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: IssuingDispute = await self._fetch_related()
@@ -2214,6 +3192,10 @@ class V1IssuingDisputeUpdatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.issuing_dispute.updated"
     type: Literal["v1.issuing_dispute.updated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1IssuingDisputeUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1IssuingDisputeUpdatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> IssuingDispute:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -2229,6 +3211,10 @@ class V1IssuingPersonalizationDesignActivatedEventNotification(EventNotification
     type: Literal["v1.issuing_personalization_design.activated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1IssuingPersonalizationDesignActivatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1IssuingPersonalizationDesignActivatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> IssuingPersonalizationDesign:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: IssuingPersonalizationDesign = await self._fetch_related()
@@ -2242,6 +3228,10 @@ class V1IssuingPersonalizationDesignDeactivatedEventNotification(EventNotificati
     LOOKUP_TYPE = "v1.issuing_personalization_design.deactivated"
     type: Literal["v1.issuing_personalization_design.deactivated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1IssuingPersonalizationDesignDeactivatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1IssuingPersonalizationDesignDeactivatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> IssuingPersonalizationDesign:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -2257,6 +3247,10 @@ class V1IssuingPersonalizationDesignRejectedEventNotification(EventNotification)
     type: Literal["v1.issuing_personalization_design.rejected"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1IssuingPersonalizationDesignRejectedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1IssuingPersonalizationDesignRejectedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> IssuingPersonalizationDesign:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: IssuingPersonalizationDesign = await self._fetch_related()
@@ -2271,6 +3265,10 @@ class V1IssuingPersonalizationDesignUpdatedEventNotification(EventNotification):
     type: Literal["v1.issuing_personalization_design.updated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1IssuingPersonalizationDesignUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1IssuingPersonalizationDesignUpdatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> IssuingPersonalizationDesign:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: IssuingPersonalizationDesign = await self._fetch_related()
@@ -2284,6 +3282,10 @@ class V1IssuingTokenCreatedEventNotification(EventNotification):
     type: Literal["v1.issuing_token.created"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1IssuingTokenCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1IssuingTokenCreatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> IssuingToken:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: IssuingToken = await self._fetch_related()
@@ -2296,6 +3298,10 @@ class V1IssuingTokenUpdatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.issuing_token.updated"
     type: Literal["v1.issuing_token.updated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1IssuingTokenUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1IssuingTokenUpdatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> IssuingToken:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -2311,6 +3317,10 @@ class V1IssuingTransactionCreatedEventNotification(EventNotification):
     type: Literal["v1.issuing_transaction.created"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1IssuingTransactionCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1IssuingTransactionCreatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> IssuingTransaction:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: IssuingTransaction = await self._fetch_related()
@@ -2324,6 +3334,10 @@ class V1IssuingTransactionPurchaseDetailsReceiptUpdatedEventNotification(EventNo
     LOOKUP_TYPE = "v1.issuing_transaction.purchase_details_receipt_updated"
     type: Literal["v1.issuing_transaction.purchase_details_receipt_updated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1IssuingTransactionPurchaseDetailsReceiptUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1IssuingTransactionPurchaseDetailsReceiptUpdatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> IssuingTransaction:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -2339,6 +3353,10 @@ class V1IssuingTransactionUpdatedEventNotification(EventNotification):
     type: Literal["v1.issuing_transaction.updated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1IssuingTransactionUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1IssuingTransactionUpdatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> IssuingTransaction:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: IssuingTransaction = await self._fetch_related()
@@ -2351,6 +3369,10 @@ class V1MandateUpdatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.mandate.updated"
     type: Literal["v1.mandate.updated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1MandateUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1MandateUpdatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Mandate:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -2366,6 +3388,10 @@ class V1PaymentIntentAmountCapturableUpdatedEventNotification(EventNotification)
     type: Literal["v1.payment_intent.amount_capturable_updated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1PaymentIntentAmountCapturableUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PaymentIntentAmountCapturableUpdatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> PaymentIntent:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: PaymentIntent = await self._fetch_related()
@@ -2379,6 +3405,10 @@ class V1PaymentIntentCanceledEventNotification(EventNotification):
     type: Literal["v1.payment_intent.canceled"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1PaymentIntentCanceledEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PaymentIntentCanceledEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> PaymentIntent:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: PaymentIntent = await self._fetch_related()
@@ -2391,6 +3421,10 @@ class V1PaymentIntentCreatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.payment_intent.created"
     type: Literal["v1.payment_intent.created"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1PaymentIntentCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PaymentIntentCreatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> PaymentIntent:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -2406,6 +3440,10 @@ class V1PaymentIntentPartiallyFundedEventNotification(EventNotification):
     type: Literal["v1.payment_intent.partially_funded"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1PaymentIntentPartiallyFundedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PaymentIntentPartiallyFundedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> PaymentIntent:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: PaymentIntent = await self._fetch_related()
@@ -2420,6 +3458,10 @@ class V1PaymentIntentPaymentFailedEventNotification(EventNotification):
     type: Literal["v1.payment_intent.payment_failed"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1PaymentIntentPaymentFailedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PaymentIntentPaymentFailedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> PaymentIntent:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: PaymentIntent = await self._fetch_related()
@@ -2432,6 +3474,10 @@ class V1PaymentIntentProcessingEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.payment_intent.processing"
     type: Literal["v1.payment_intent.processing"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1PaymentIntentProcessingEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PaymentIntentProcessingEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> PaymentIntent:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -2447,6 +3493,10 @@ class V1PaymentIntentRequiresActionEventNotification(EventNotification):
     type: Literal["v1.payment_intent.requires_action"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1PaymentIntentRequiresActionEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PaymentIntentRequiresActionEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> PaymentIntent:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: PaymentIntent = await self._fetch_related()
@@ -2459,6 +3509,10 @@ class V1PaymentIntentSucceededEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.payment_intent.succeeded"
     type: Literal["v1.payment_intent.succeeded"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1PaymentIntentSucceededEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PaymentIntentSucceededEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> PaymentIntent:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -2473,6 +3527,10 @@ class V1PaymentLinkCreatedEventNotification(EventNotification):
     type: Literal["v1.payment_link.created"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1PaymentLinkCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PaymentLinkCreatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> PaymentLink:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: PaymentLink = await self._fetch_related()
@@ -2486,6 +3544,10 @@ class V1PaymentLinkUpdatedEventNotification(EventNotification):
     type: Literal["v1.payment_link.updated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1PaymentLinkUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PaymentLinkUpdatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> PaymentLink:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: PaymentLink = await self._fetch_related()
@@ -2498,6 +3560,10 @@ class V1PaymentMethodAttachedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.payment_method.attached"
     type: Literal["v1.payment_method.attached"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1PaymentMethodAttachedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PaymentMethodAttachedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> PaymentMethod:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -2513,6 +3579,10 @@ class V1PaymentMethodAutomaticallyUpdatedEventNotification(EventNotification):
     type: Literal["v1.payment_method.automatically_updated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1PaymentMethodAutomaticallyUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PaymentMethodAutomaticallyUpdatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> PaymentMethod:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: PaymentMethod = await self._fetch_related()
@@ -2525,6 +3595,10 @@ class V1PaymentMethodDetachedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.payment_method.detached"
     type: Literal["v1.payment_method.detached"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1PaymentMethodDetachedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PaymentMethodDetachedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> PaymentMethod:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -2539,6 +3613,10 @@ class V1PaymentMethodUpdatedEventNotification(EventNotification):
     type: Literal["v1.payment_method.updated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1PaymentMethodUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PaymentMethodUpdatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> PaymentMethod:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: PaymentMethod = await self._fetch_related()
@@ -2551,6 +3629,10 @@ class V1PayoutCanceledEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.payout.canceled"
     type: Literal["v1.payout.canceled"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1PayoutCanceledEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PayoutCanceledEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Payout:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -2565,6 +3647,10 @@ class V1PayoutCreatedEventNotification(EventNotification):
     type: Literal["v1.payout.created"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1PayoutCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PayoutCreatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Payout:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Payout = await self._fetch_related()
@@ -2577,6 +3663,10 @@ class V1PayoutFailedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.payout.failed"
     type: Literal["v1.payout.failed"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1PayoutFailedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PayoutFailedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Payout:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -2591,6 +3681,10 @@ class V1PayoutPaidEventNotification(EventNotification):
     type: Literal["v1.payout.paid"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1PayoutPaidEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PayoutPaidEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Payout:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Payout = await self._fetch_related()
@@ -2603,6 +3697,10 @@ class V1PayoutReconciliationCompletedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.payout.reconciliation_completed"
     type: Literal["v1.payout.reconciliation_completed"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1PayoutReconciliationCompletedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PayoutReconciliationCompletedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Payout:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -2617,6 +3715,10 @@ class V1PayoutUpdatedEventNotification(EventNotification):
     type: Literal["v1.payout.updated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1PayoutUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PayoutUpdatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Payout:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Payout = await self._fetch_related()
@@ -2629,6 +3731,10 @@ class V1PersonCreatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.person.created"
     type: Literal["v1.person.created"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1PersonCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PersonCreatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Person:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -2643,6 +3749,10 @@ class V1PersonDeletedEventNotification(EventNotification):
     type: Literal["v1.person.deleted"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1PersonDeletedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PersonDeletedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Person:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Person = await self._fetch_related()
@@ -2655,6 +3765,10 @@ class V1PersonUpdatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.person.updated"
     type: Literal["v1.person.updated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1PersonUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PersonUpdatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Person:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -2669,6 +3783,10 @@ class V1PlanCreatedEventNotification(EventNotification):
     type: Literal["v1.plan.created"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1PlanCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PlanCreatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Plan:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Plan = await self._fetch_related()
@@ -2681,6 +3799,10 @@ class V1PlanDeletedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.plan.deleted"
     type: Literal["v1.plan.deleted"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1PlanDeletedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PlanDeletedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Plan:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -2695,6 +3817,10 @@ class V1PlanUpdatedEventNotification(EventNotification):
     type: Literal["v1.plan.updated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1PlanUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PlanUpdatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Plan:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Plan = await self._fetch_related()
@@ -2707,6 +3833,10 @@ class V1PriceActivatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.price.activated"
     type: Literal["v1.price.activated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1PriceActivatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PriceActivatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Price:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -2721,6 +3851,10 @@ class V1PriceCreatedEventNotification(EventNotification):
     type: Literal["v1.price.created"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1PriceCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PriceCreatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Price:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Price = await self._fetch_related()
@@ -2733,6 +3867,10 @@ class V1PriceDeactivatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.price.deactivated"
     type: Literal["v1.price.deactivated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1PriceDeactivatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PriceDeactivatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Price:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -2747,6 +3885,10 @@ class V1PriceDeletedEventNotification(EventNotification):
     type: Literal["v1.price.deleted"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1PriceDeletedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PriceDeletedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Price:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Price = await self._fetch_related()
@@ -2759,6 +3901,10 @@ class V1PriceLookupKeyChangedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.price.lookup_key_changed"
     type: Literal["v1.price.lookup_key_changed"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1PriceLookupKeyChangedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PriceLookupKeyChangedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Price:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -2773,6 +3919,10 @@ class V1PriceTaxBehaviorChangedEventNotification(EventNotification):
     type: Literal["v1.price.tax_behavior_changed"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1PriceTaxBehaviorChangedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PriceTaxBehaviorChangedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Price:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Price = await self._fetch_related()
@@ -2785,6 +3935,10 @@ class V1PriceUpdatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.price.updated"
     type: Literal["v1.price.updated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1PriceUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PriceUpdatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Price:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -2799,6 +3953,10 @@ class V1ProductActivatedEventNotification(EventNotification):
     type: Literal["v1.product.activated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1ProductActivatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1ProductActivatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Product:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Product = await self._fetch_related()
@@ -2811,6 +3969,10 @@ class V1ProductCreatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.product.created"
     type: Literal["v1.product.created"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1ProductCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1ProductCreatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Product:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -2825,6 +3987,10 @@ class V1ProductDeactivatedEventNotification(EventNotification):
     type: Literal["v1.product.deactivated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1ProductDeactivatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1ProductDeactivatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Product:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Product = await self._fetch_related()
@@ -2837,6 +4003,10 @@ class V1ProductDefaultPriceChangedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.product.default_price_changed"
     type: Literal["v1.product.default_price_changed"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1ProductDefaultPriceChangedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1ProductDefaultPriceChangedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Product:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -2851,6 +4021,10 @@ class V1ProductDeletedEventNotification(EventNotification):
     type: Literal["v1.product.deleted"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1ProductDeletedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1ProductDeletedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Product:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Product = await self._fetch_related()
@@ -2863,6 +4037,10 @@ class V1ProductTaxCodeChangedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.product.tax_code_changed"
     type: Literal["v1.product.tax_code_changed"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1ProductTaxCodeChangedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1ProductTaxCodeChangedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Product:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -2877,6 +4055,10 @@ class V1ProductUpdatedEventNotification(EventNotification):
     type: Literal["v1.product.updated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1ProductUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1ProductUpdatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Product:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Product = await self._fetch_related()
@@ -2889,6 +4071,10 @@ class V1PromotionCodeCreatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.promotion_code.created"
     type: Literal["v1.promotion_code.created"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1PromotionCodeCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PromotionCodeCreatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> PromotionCode:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -2904,6 +4090,10 @@ class V1PromotionCodeFullyRedeemedEventNotification(EventNotification):
     type: Literal["v1.promotion_code.fully_redeemed"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1PromotionCodeFullyRedeemedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PromotionCodeFullyRedeemedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> PromotionCode:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: PromotionCode = await self._fetch_related()
@@ -2916,6 +4106,10 @@ class V1PromotionCodeUpdatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.promotion_code.updated"
     type: Literal["v1.promotion_code.updated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1PromotionCodeUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1PromotionCodeUpdatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> PromotionCode:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -2930,6 +4124,10 @@ class V1QuoteAcceptedEventNotification(EventNotification):
     type: Literal["v1.quote.accepted"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1QuoteAcceptedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1QuoteAcceptedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Quote:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Quote = await self._fetch_related()
@@ -2942,6 +4140,10 @@ class V1QuoteCanceledEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.quote.canceled"
     type: Literal["v1.quote.canceled"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1QuoteCanceledEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1QuoteCanceledEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Quote:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -2956,6 +4158,10 @@ class V1QuoteCreatedEventNotification(EventNotification):
     type: Literal["v1.quote.created"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1QuoteCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1QuoteCreatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Quote:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Quote = await self._fetch_related()
@@ -2968,6 +4174,10 @@ class V1QuoteFinalizedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.quote.finalized"
     type: Literal["v1.quote.finalized"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1QuoteFinalizedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1QuoteFinalizedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Quote:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -2983,6 +4193,10 @@ class V1RadarEarlyFraudWarningCreatedEventNotification(EventNotification):
     type: Literal["v1.radar.early_fraud_warning.created"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1RadarEarlyFraudWarningCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1RadarEarlyFraudWarningCreatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> RadarEarlyFraudWarning:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: RadarEarlyFraudWarning = await self._fetch_related()
@@ -2997,6 +4211,10 @@ class V1RadarEarlyFraudWarningUpdatedEventNotification(EventNotification):
     type: Literal["v1.radar.early_fraud_warning.updated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1RadarEarlyFraudWarningUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1RadarEarlyFraudWarningUpdatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> RadarEarlyFraudWarning:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: RadarEarlyFraudWarning = await self._fetch_related()
@@ -3009,6 +4227,10 @@ class V1RefundCreatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.refund.created"
     type: Literal["v1.refund.created"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1RefundCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1RefundCreatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Refund:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -3023,6 +4245,10 @@ class V1RefundFailedEventNotification(EventNotification):
     type: Literal["v1.refund.failed"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1RefundFailedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1RefundFailedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Refund:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Refund = await self._fetch_related()
@@ -3035,6 +4261,10 @@ class V1RefundUpdatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.refund.updated"
     type: Literal["v1.refund.updated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1RefundUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1RefundUpdatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Refund:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -3049,6 +4279,10 @@ class V1ReviewClosedEventNotification(EventNotification):
     type: Literal["v1.review.closed"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1ReviewClosedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1ReviewClosedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Review:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Review = await self._fetch_related()
@@ -3061,6 +4295,10 @@ class V1ReviewOpenedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.review.opened"
     type: Literal["v1.review.opened"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1ReviewOpenedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1ReviewOpenedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Review:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -3075,6 +4313,10 @@ class V1SetupIntentCanceledEventNotification(EventNotification):
     type: Literal["v1.setup_intent.canceled"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1SetupIntentCanceledEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1SetupIntentCanceledEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> SetupIntent:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: SetupIntent = await self._fetch_related()
@@ -3087,6 +4329,10 @@ class V1SetupIntentCreatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.setup_intent.created"
     type: Literal["v1.setup_intent.created"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1SetupIntentCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1SetupIntentCreatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> SetupIntent:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -3101,6 +4347,10 @@ class V1SetupIntentRequiresActionEventNotification(EventNotification):
     type: Literal["v1.setup_intent.requires_action"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1SetupIntentRequiresActionEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1SetupIntentRequiresActionEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> SetupIntent:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: SetupIntent = await self._fetch_related()
@@ -3114,6 +4364,10 @@ class V1SetupIntentSetupFailedEventNotification(EventNotification):
     type: Literal["v1.setup_intent.setup_failed"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1SetupIntentSetupFailedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1SetupIntentSetupFailedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> SetupIntent:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: SetupIntent = await self._fetch_related()
@@ -3126,6 +4380,10 @@ class V1SetupIntentSucceededEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.setup_intent.succeeded"
     type: Literal["v1.setup_intent.succeeded"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1SetupIntentSucceededEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1SetupIntentSucceededEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> SetupIntent:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -3141,6 +4399,10 @@ class V1SigmaScheduledQueryRunCreatedEventNotification(EventNotification):
     type: Literal["v1.sigma.scheduled_query_run.created"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1SigmaScheduledQueryRunCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1SigmaScheduledQueryRunCreatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> SigmaScheduledQueryRun:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: SigmaScheduledQueryRun = await self._fetch_related()
@@ -3153,6 +4415,10 @@ class V1SourceCanceledEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.source.canceled"
     type: Literal["v1.source.canceled"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1SourceCanceledEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1SourceCanceledEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Source:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -3167,6 +4433,10 @@ class V1SourceChargeableEventNotification(EventNotification):
     type: Literal["v1.source.chargeable"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1SourceChargeableEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1SourceChargeableEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Source:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Source = await self._fetch_related()
@@ -3180,6 +4450,10 @@ class V1SourceFailedEventNotification(EventNotification):
     type: Literal["v1.source.failed"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1SourceFailedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1SourceFailedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Source:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Source = await self._fetch_related()
@@ -3192,6 +4466,10 @@ class V1SourceRefundAttributesRequiredEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.source.refund_attributes_required"
     type: Literal["v1.source.refund_attributes_required"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1SourceRefundAttributesRequiredEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1SourceRefundAttributesRequiredEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Source:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -3207,6 +4485,10 @@ class V1SubscriptionScheduleAbortedEventNotification(EventNotification):
     type: Literal["v1.subscription_schedule.aborted"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1SubscriptionScheduleAbortedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1SubscriptionScheduleAbortedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> SubscriptionSchedule:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: SubscriptionSchedule = await self._fetch_related()
@@ -3220,6 +4502,10 @@ class V1SubscriptionScheduleCanceledEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.subscription_schedule.canceled"
     type: Literal["v1.subscription_schedule.canceled"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1SubscriptionScheduleCanceledEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1SubscriptionScheduleCanceledEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> SubscriptionSchedule:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -3235,6 +4521,10 @@ class V1SubscriptionScheduleCompletedEventNotification(EventNotification):
     type: Literal["v1.subscription_schedule.completed"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1SubscriptionScheduleCompletedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1SubscriptionScheduleCompletedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> SubscriptionSchedule:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: SubscriptionSchedule = await self._fetch_related()
@@ -3248,6 +4538,10 @@ class V1SubscriptionScheduleCreatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.subscription_schedule.created"
     type: Literal["v1.subscription_schedule.created"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1SubscriptionScheduleCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1SubscriptionScheduleCreatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> SubscriptionSchedule:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -3263,6 +4557,10 @@ class V1SubscriptionScheduleExpiringEventNotification(EventNotification):
     type: Literal["v1.subscription_schedule.expiring"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1SubscriptionScheduleExpiringEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1SubscriptionScheduleExpiringEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> SubscriptionSchedule:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: SubscriptionSchedule = await self._fetch_related()
@@ -3276,6 +4574,10 @@ class V1SubscriptionSchedulePhaseAddedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.subscription_schedule.phase_added"
     type: Literal["v1.subscription_schedule.phase_added"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1SubscriptionSchedulePhaseAddedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1SubscriptionSchedulePhaseAddedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> SubscriptionSchedule:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -3291,6 +4593,10 @@ class V1SubscriptionSchedulePhaseDefaultTaxRatesChangedEventNotification(EventNo
     type: Literal["v1.subscription_schedule.phase_default_tax_rates_changed"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1SubscriptionSchedulePhaseDefaultTaxRatesChangedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1SubscriptionSchedulePhaseDefaultTaxRatesChangedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> SubscriptionSchedule:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: SubscriptionSchedule = await self._fetch_related()
@@ -3304,6 +4610,10 @@ class V1SubscriptionSchedulePhaseEndDateChangedEventNotification(EventNotificati
     LOOKUP_TYPE = "v1.subscription_schedule.phase_end_date_changed"
     type: Literal["v1.subscription_schedule.phase_end_date_changed"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1SubscriptionSchedulePhaseEndDateChangedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1SubscriptionSchedulePhaseEndDateChangedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> SubscriptionSchedule:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -3319,6 +4629,10 @@ class V1SubscriptionSchedulePhaseRemovedEventNotification(EventNotification):
     type: Literal["v1.subscription_schedule.phase_removed"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1SubscriptionSchedulePhaseRemovedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1SubscriptionSchedulePhaseRemovedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> SubscriptionSchedule:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: SubscriptionSchedule = await self._fetch_related()
@@ -3332,6 +4646,10 @@ class V1SubscriptionSchedulePhaseTrialEndChangedEventNotification(EventNotificat
     LOOKUP_TYPE = "v1.subscription_schedule.phase_trial_end_changed"
     type: Literal["v1.subscription_schedule.phase_trial_end_changed"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1SubscriptionSchedulePhaseTrialEndChangedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1SubscriptionSchedulePhaseTrialEndChangedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> SubscriptionSchedule:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -3347,6 +4665,10 @@ class V1SubscriptionScheduleReleasedEventNotification(EventNotification):
     type: Literal["v1.subscription_schedule.released"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1SubscriptionScheduleReleasedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1SubscriptionScheduleReleasedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> SubscriptionSchedule:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: SubscriptionSchedule = await self._fetch_related()
@@ -3361,6 +4683,10 @@ class V1SubscriptionScheduleUpdatedEventNotification(EventNotification):
     type: Literal["v1.subscription_schedule.updated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1SubscriptionScheduleUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1SubscriptionScheduleUpdatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> SubscriptionSchedule:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: SubscriptionSchedule = await self._fetch_related()
@@ -3373,6 +4699,10 @@ class V1TaxSettingsUpdatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.tax.settings.updated"
     type: Literal["v1.tax.settings.updated"]
     related_object: RelatedSingletonObject
+
+    async def fetch_event(self) -> V1TaxSettingsUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1TaxSettingsUpdatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> TaxSettings:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -3387,6 +4717,10 @@ class V1TaxRateCreatedEventNotification(EventNotification):
     type: Literal["v1.tax_rate.created"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1TaxRateCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1TaxRateCreatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> TaxRate:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: TaxRate = await self._fetch_related()
@@ -3399,6 +4733,10 @@ class V1TaxRateUpdatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.tax_rate.updated"
     type: Literal["v1.tax_rate.updated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1TaxRateUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1TaxRateUpdatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> TaxRate:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -3414,6 +4752,10 @@ class V1TerminalReaderActionFailedEventNotification(EventNotification):
     type: Literal["v1.terminal.reader.action_failed"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1TerminalReaderActionFailedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1TerminalReaderActionFailedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> TerminalReader:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: TerminalReader = await self._fetch_related()
@@ -3427,6 +4769,10 @@ class V1TerminalReaderActionSucceededEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.terminal.reader.action_succeeded"
     type: Literal["v1.terminal.reader.action_succeeded"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1TerminalReaderActionSucceededEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1TerminalReaderActionSucceededEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> TerminalReader:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -3442,6 +4788,10 @@ class V1TerminalReaderActionUpdatedEventNotification(EventNotification):
     type: Literal["v1.terminal.reader.action_updated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1TerminalReaderActionUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1TerminalReaderActionUpdatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> TerminalReader:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: TerminalReader = await self._fetch_related()
@@ -3455,6 +4805,10 @@ class V1TestHelpersTestClockAdvancingEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.test_helpers.test_clock.advancing"
     type: Literal["v1.test_helpers.test_clock.advancing"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1TestHelpersTestClockAdvancingEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1TestHelpersTestClockAdvancingEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> TestHelpersTestClock:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -3470,6 +4824,10 @@ class V1TestHelpersTestClockCreatedEventNotification(EventNotification):
     type: Literal["v1.test_helpers.test_clock.created"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1TestHelpersTestClockCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1TestHelpersTestClockCreatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> TestHelpersTestClock:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: TestHelpersTestClock = await self._fetch_related()
@@ -3483,6 +4841,10 @@ class V1TestHelpersTestClockDeletedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.test_helpers.test_clock.deleted"
     type: Literal["v1.test_helpers.test_clock.deleted"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1TestHelpersTestClockDeletedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1TestHelpersTestClockDeletedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> TestHelpersTestClock:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -3498,6 +4860,10 @@ class V1TestHelpersTestClockInternalFailureEventNotification(EventNotification):
     type: Literal["v1.test_helpers.test_clock.internal_failure"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1TestHelpersTestClockInternalFailureEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1TestHelpersTestClockInternalFailureEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> TestHelpersTestClock:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: TestHelpersTestClock = await self._fetch_related()
@@ -3512,6 +4878,10 @@ class V1TestHelpersTestClockReadyEventNotification(EventNotification):
     type: Literal["v1.test_helpers.test_clock.ready"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1TestHelpersTestClockReadyEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1TestHelpersTestClockReadyEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> TestHelpersTestClock:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: TestHelpersTestClock = await self._fetch_related()
@@ -3524,6 +4894,10 @@ class V1TopupCanceledEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.topup.canceled"
     type: Literal["v1.topup.canceled"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1TopupCanceledEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1TopupCanceledEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Topup:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -3538,6 +4912,10 @@ class V1TopupCreatedEventNotification(EventNotification):
     type: Literal["v1.topup.created"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1TopupCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1TopupCreatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Topup:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Topup = await self._fetch_related()
@@ -3550,6 +4928,10 @@ class V1TopupFailedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.topup.failed"
     type: Literal["v1.topup.failed"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1TopupFailedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1TopupFailedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Topup:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -3564,6 +4946,10 @@ class V1TopupReversedEventNotification(EventNotification):
     type: Literal["v1.topup.reversed"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1TopupReversedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1TopupReversedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Topup:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Topup = await self._fetch_related()
@@ -3576,6 +4962,10 @@ class V1TopupSucceededEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.topup.succeeded"
     type: Literal["v1.topup.succeeded"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1TopupSucceededEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1TopupSucceededEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Topup:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -3590,6 +4980,10 @@ class V1TransferCreatedEventNotification(EventNotification):
     type: Literal["v1.transfer.created"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1TransferCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1TransferCreatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Transfer:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Transfer = await self._fetch_related()
@@ -3603,6 +4997,10 @@ class V1TransferReversedEventNotification(EventNotification):
     type: Literal["v1.transfer.reversed"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V1TransferReversedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1TransferReversedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> Transfer:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: Transfer = await self._fetch_related()
@@ -3615,6 +5013,10 @@ class V1TransferUpdatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v1.transfer.updated"
     type: Literal["v1.transfer.updated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V1TransferUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V1TransferUpdatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> Transfer:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -3630,6 +5032,10 @@ class V2CommerceProductCatalogImportsFailedEventNotification(EventNotification):
     type: Literal["v2.commerce.product_catalog.imports.failed"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V2CommerceProductCatalogImportsFailedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2CommerceProductCatalogImportsFailedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> V2CommerceProductCatalogImport:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: V2CommerceProductCatalogImport = await self._fetch_related()
@@ -3643,6 +5049,10 @@ class V2CommerceProductCatalogImportsProcessingEventNotification(EventNotificati
     LOOKUP_TYPE = "v2.commerce.product_catalog.imports.processing"
     type: Literal["v2.commerce.product_catalog.imports.processing"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V2CommerceProductCatalogImportsProcessingEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2CommerceProductCatalogImportsProcessingEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> V2CommerceProductCatalogImport:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -3658,6 +5068,10 @@ class V2CommerceProductCatalogImportsSucceededEventNotification(EventNotificatio
     type: Literal["v2.commerce.product_catalog.imports.succeeded"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V2CommerceProductCatalogImportsSucceededEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2CommerceProductCatalogImportsSucceededEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> V2CommerceProductCatalogImport:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: V2CommerceProductCatalogImport = await self._fetch_related()
@@ -3672,6 +5086,10 @@ class V2CommerceProductCatalogImportsSucceededWithErrorsEventNotification(EventN
     type: Literal["v2.commerce.product_catalog.imports.succeeded_with_errors"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V2CommerceProductCatalogImportsSucceededWithErrorsEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2CommerceProductCatalogImportsSucceededWithErrorsEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> V2CommerceProductCatalogImport:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: V2CommerceProductCatalogImport = await self._fetch_related()
@@ -3684,6 +5102,10 @@ class V2CoreAccountClosedEventNotification(EventNotification):
     LOOKUP_TYPE = "v2.core.account.closed"
     type: Literal["v2.core.account.closed"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V2CoreAccountClosedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2CoreAccountClosedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> V2CoreAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -3698,6 +5120,10 @@ class V2CoreAccountCreatedEventNotification(EventNotification):
     type: Literal["v2.core.account.created"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V2CoreAccountCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2CoreAccountCreatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> V2CoreAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: V2CoreAccount = await self._fetch_related()
@@ -3710,6 +5136,10 @@ class V2CoreAccountUpdatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v2.core.account.updated"
     type: Literal["v2.core.account.updated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V2CoreAccountUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2CoreAccountUpdatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> V2CoreAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -3725,6 +5155,12 @@ class V2CoreAccountIncludingConfigurationCustomerCapabilityStatusUpdatedEventNot
     type: Literal["v2.core.account[configuration.customer].capability_status_updated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V2CoreAccountIncludingConfigurationCustomerCapabilityStatusUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast(
+            "V2CoreAccountIncludingConfigurationCustomerCapabilityStatusUpdatedEvent", await super().fetch_event()
+        )
+
     async def fetch_related_object(self) -> V2CoreAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: V2CoreAccount = await self._fetch_related()
@@ -3738,6 +5174,10 @@ class V2CoreAccountIncludingConfigurationCustomerUpdatedEventNotification(EventN
     LOOKUP_TYPE = "v2.core.account[configuration.customer].updated"
     type: Literal["v2.core.account[configuration.customer].updated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V2CoreAccountIncludingConfigurationCustomerUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2CoreAccountIncludingConfigurationCustomerUpdatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> V2CoreAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -3753,6 +5193,12 @@ class V2CoreAccountIncludingConfigurationMerchantCapabilityStatusUpdatedEventNot
     type: Literal["v2.core.account[configuration.merchant].capability_status_updated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V2CoreAccountIncludingConfigurationMerchantCapabilityStatusUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast(
+            "V2CoreAccountIncludingConfigurationMerchantCapabilityStatusUpdatedEvent", await super().fetch_event()
+        )
+
     async def fetch_related_object(self) -> V2CoreAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: V2CoreAccount = await self._fetch_related()
@@ -3766,6 +5212,10 @@ class V2CoreAccountIncludingConfigurationMerchantUpdatedEventNotification(EventN
     LOOKUP_TYPE = "v2.core.account[configuration.merchant].updated"
     type: Literal["v2.core.account[configuration.merchant].updated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V2CoreAccountIncludingConfigurationMerchantUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2CoreAccountIncludingConfigurationMerchantUpdatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> V2CoreAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -3781,6 +5231,12 @@ class V2CoreAccountIncludingConfigurationRecipientCapabilityStatusUpdatedEventNo
     type: Literal["v2.core.account[configuration.recipient].capability_status_updated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V2CoreAccountIncludingConfigurationRecipientCapabilityStatusUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast(
+            "V2CoreAccountIncludingConfigurationRecipientCapabilityStatusUpdatedEvent", await super().fetch_event()
+        )
+
     async def fetch_related_object(self) -> V2CoreAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: V2CoreAccount = await self._fetch_related()
@@ -3794,6 +5250,10 @@ class V2CoreAccountIncludingConfigurationRecipientUpdatedEventNotification(Event
     LOOKUP_TYPE = "v2.core.account[configuration.recipient].updated"
     type: Literal["v2.core.account[configuration.recipient].updated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V2CoreAccountIncludingConfigurationRecipientUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2CoreAccountIncludingConfigurationRecipientUpdatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> V2CoreAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -3809,6 +5269,10 @@ class V2CoreAccountIncludingDefaultsUpdatedEventNotification(EventNotification):
     type: Literal["v2.core.account[defaults].updated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V2CoreAccountIncludingDefaultsUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2CoreAccountIncludingDefaultsUpdatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> V2CoreAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: V2CoreAccount = await self._fetch_related()
@@ -3822,6 +5286,10 @@ class V2CoreAccountIncludingFutureRequirementsUpdatedEventNotification(EventNoti
     LOOKUP_TYPE = "v2.core.account[future_requirements].updated"
     type: Literal["v2.core.account[future_requirements].updated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V2CoreAccountIncludingFutureRequirementsUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2CoreAccountIncludingFutureRequirementsUpdatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> V2CoreAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -3837,6 +5305,10 @@ class V2CoreAccountIncludingIdentityUpdatedEventNotification(EventNotification):
     type: Literal["v2.core.account[identity].updated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V2CoreAccountIncludingIdentityUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2CoreAccountIncludingIdentityUpdatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> V2CoreAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: V2CoreAccount = await self._fetch_related()
@@ -3851,6 +5323,10 @@ class V2CoreAccountIncludingRequirementsUpdatedEventNotification(EventNotificati
     type: Literal["v2.core.account[requirements].updated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V2CoreAccountIncludingRequirementsUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2CoreAccountIncludingRequirementsUpdatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> V2CoreAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: V2CoreAccount = await self._fetch_related()
@@ -3863,6 +5339,10 @@ class V2CoreAccountLinkReturnedEventNotification(EventNotification):
     LOOKUP_TYPE = "v2.core.account_link.returned"
     type: Literal["v2.core.account_link.returned"]
 
+    async def fetch_event(self) -> V2CoreAccountLinkReturnedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2CoreAccountLinkReturnedEvent", await super().fetch_event())
+
 
 class V2CoreAccountPersonCreatedEventNotification(EventNotification):
     """A ``v2.core.account_person.created`` notification (related object:
@@ -3871,6 +5351,10 @@ class V2CoreAccountPersonCreatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v2.core.account_person.created"
     type: Literal["v2.core.account_person.created"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V2CoreAccountPersonCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2CoreAccountPersonCreatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> V2CoreAccountPerson:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -3886,6 +5370,10 @@ class V2CoreAccountPersonDeletedEventNotification(EventNotification):
     type: Literal["v2.core.account_person.deleted"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V2CoreAccountPersonDeletedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2CoreAccountPersonDeletedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> V2CoreAccountPerson:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: V2CoreAccountPerson = await self._fetch_related()
@@ -3899,6 +5387,10 @@ class V2CoreAccountPersonUpdatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v2.core.account_person.updated"
     type: Literal["v2.core.account_person.updated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V2CoreAccountPersonUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2CoreAccountPersonUpdatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> V2CoreAccountPerson:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -3914,6 +5406,10 @@ class V2CoreEventDestinationPingEventNotification(EventNotification):
     type: Literal["v2.core.event_destination.ping"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V2CoreEventDestinationPingEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2CoreEventDestinationPingEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> V2CoreEventDestination:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: V2CoreEventDestination = await self._fetch_related()
@@ -3927,6 +5423,10 @@ class V2MoneyManagementAdjustmentCreatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v2.money_management.adjustment.created"
     type: Literal["v2.money_management.adjustment.created"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V2MoneyManagementAdjustmentCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementAdjustmentCreatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> V2MoneyManagementAdjustment:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -3942,6 +5442,10 @@ class V2MoneyManagementFinancialAccountCreatedEventNotification(EventNotificatio
     type: Literal["v2.money_management.financial_account.created"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V2MoneyManagementFinancialAccountCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementFinancialAccountCreatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> V2MoneyManagementFinancialAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: V2MoneyManagementFinancialAccount = await self._fetch_related()
@@ -3955,6 +5459,10 @@ class V2MoneyManagementFinancialAccountUpdatedEventNotification(EventNotificatio
     LOOKUP_TYPE = "v2.money_management.financial_account.updated"
     type: Literal["v2.money_management.financial_account.updated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V2MoneyManagementFinancialAccountUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementFinancialAccountUpdatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> V2MoneyManagementFinancialAccount:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -3970,6 +5478,10 @@ class V2MoneyManagementFinancialAddressActivatedEventNotification(EventNotificat
     type: Literal["v2.money_management.financial_address.activated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V2MoneyManagementFinancialAddressActivatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementFinancialAddressActivatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> V2MoneyManagementFinancialAddress:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: V2MoneyManagementFinancialAddress = await self._fetch_related()
@@ -3983,6 +5495,10 @@ class V2MoneyManagementFinancialAddressFailedEventNotification(EventNotification
     LOOKUP_TYPE = "v2.money_management.financial_address.failed"
     type: Literal["v2.money_management.financial_address.failed"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V2MoneyManagementFinancialAddressFailedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementFinancialAddressFailedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> V2MoneyManagementFinancialAddress:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -3998,6 +5514,10 @@ class V2MoneyManagementInboundTransferAvailableEventNotification(EventNotificati
     type: Literal["v2.money_management.inbound_transfer.available"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V2MoneyManagementInboundTransferAvailableEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementInboundTransferAvailableEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> V2MoneyManagementInboundTransfer:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: V2MoneyManagementInboundTransfer = await self._fetch_related()
@@ -4011,6 +5531,10 @@ class V2MoneyManagementInboundTransferBankDebitFailedEventNotification(EventNoti
     LOOKUP_TYPE = "v2.money_management.inbound_transfer.bank_debit_failed"
     type: Literal["v2.money_management.inbound_transfer.bank_debit_failed"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V2MoneyManagementInboundTransferBankDebitFailedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementInboundTransferBankDebitFailedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> V2MoneyManagementInboundTransfer:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -4026,6 +5550,10 @@ class V2MoneyManagementInboundTransferBankDebitProcessingEventNotification(Event
     type: Literal["v2.money_management.inbound_transfer.bank_debit_processing"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V2MoneyManagementInboundTransferBankDebitProcessingEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementInboundTransferBankDebitProcessingEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> V2MoneyManagementInboundTransfer:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: V2MoneyManagementInboundTransfer = await self._fetch_related()
@@ -4039,6 +5567,10 @@ class V2MoneyManagementInboundTransferBankDebitQueuedEventNotification(EventNoti
     LOOKUP_TYPE = "v2.money_management.inbound_transfer.bank_debit_queued"
     type: Literal["v2.money_management.inbound_transfer.bank_debit_queued"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V2MoneyManagementInboundTransferBankDebitQueuedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementInboundTransferBankDebitQueuedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> V2MoneyManagementInboundTransfer:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -4054,6 +5586,10 @@ class V2MoneyManagementInboundTransferBankDebitReturnedEventNotification(EventNo
     type: Literal["v2.money_management.inbound_transfer.bank_debit_returned"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V2MoneyManagementInboundTransferBankDebitReturnedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementInboundTransferBankDebitReturnedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> V2MoneyManagementInboundTransfer:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: V2MoneyManagementInboundTransfer = await self._fetch_related()
@@ -4067,6 +5603,10 @@ class V2MoneyManagementInboundTransferBankDebitSucceededEventNotification(EventN
     LOOKUP_TYPE = "v2.money_management.inbound_transfer.bank_debit_succeeded"
     type: Literal["v2.money_management.inbound_transfer.bank_debit_succeeded"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V2MoneyManagementInboundTransferBankDebitSucceededEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementInboundTransferBankDebitSucceededEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> V2MoneyManagementInboundTransfer:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -4082,6 +5622,10 @@ class V2MoneyManagementOutboundPaymentCanceledEventNotification(EventNotificatio
     type: Literal["v2.money_management.outbound_payment.canceled"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V2MoneyManagementOutboundPaymentCanceledEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementOutboundPaymentCanceledEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> V2MoneyManagementOutboundPayment:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: V2MoneyManagementOutboundPayment = await self._fetch_related()
@@ -4095,6 +5639,10 @@ class V2MoneyManagementOutboundPaymentCreatedEventNotification(EventNotification
     LOOKUP_TYPE = "v2.money_management.outbound_payment.created"
     type: Literal["v2.money_management.outbound_payment.created"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V2MoneyManagementOutboundPaymentCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementOutboundPaymentCreatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> V2MoneyManagementOutboundPayment:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -4110,6 +5658,10 @@ class V2MoneyManagementOutboundPaymentFailedEventNotification(EventNotification)
     type: Literal["v2.money_management.outbound_payment.failed"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V2MoneyManagementOutboundPaymentFailedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementOutboundPaymentFailedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> V2MoneyManagementOutboundPayment:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: V2MoneyManagementOutboundPayment = await self._fetch_related()
@@ -4123,6 +5675,10 @@ class V2MoneyManagementOutboundPaymentPostedEventNotification(EventNotification)
     LOOKUP_TYPE = "v2.money_management.outbound_payment.posted"
     type: Literal["v2.money_management.outbound_payment.posted"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V2MoneyManagementOutboundPaymentPostedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementOutboundPaymentPostedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> V2MoneyManagementOutboundPayment:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -4138,6 +5694,10 @@ class V2MoneyManagementOutboundPaymentReturnedEventNotification(EventNotificatio
     type: Literal["v2.money_management.outbound_payment.returned"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V2MoneyManagementOutboundPaymentReturnedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementOutboundPaymentReturnedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> V2MoneyManagementOutboundPayment:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: V2MoneyManagementOutboundPayment = await self._fetch_related()
@@ -4151,6 +5711,10 @@ class V2MoneyManagementOutboundPaymentUnderReviewEventNotification(EventNotifica
     LOOKUP_TYPE = "v2.money_management.outbound_payment.under_review"
     type: Literal["v2.money_management.outbound_payment.under_review"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V2MoneyManagementOutboundPaymentUnderReviewEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementOutboundPaymentUnderReviewEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> V2MoneyManagementOutboundPayment:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -4166,6 +5730,10 @@ class V2MoneyManagementOutboundPaymentUpdatedEventNotification(EventNotification
     type: Literal["v2.money_management.outbound_payment.updated"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V2MoneyManagementOutboundPaymentUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementOutboundPaymentUpdatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> V2MoneyManagementOutboundPayment:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: V2MoneyManagementOutboundPayment = await self._fetch_related()
@@ -4179,6 +5747,10 @@ class V2MoneyManagementPayoutIntentCanceledEventNotification(EventNotification):
     LOOKUP_TYPE = "v2.money_management.payout_intent.canceled"
     type: Literal["v2.money_management.payout_intent.canceled"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V2MoneyManagementPayoutIntentCanceledEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementPayoutIntentCanceledEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> V2MoneyManagementPayoutIntent:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -4194,6 +5766,10 @@ class V2MoneyManagementPayoutIntentCreatedEventNotification(EventNotification):
     type: Literal["v2.money_management.payout_intent.created"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V2MoneyManagementPayoutIntentCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementPayoutIntentCreatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> V2MoneyManagementPayoutIntent:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: V2MoneyManagementPayoutIntent = await self._fetch_related()
@@ -4207,6 +5783,10 @@ class V2MoneyManagementPayoutIntentPendingEventNotification(EventNotification):
     LOOKUP_TYPE = "v2.money_management.payout_intent.pending"
     type: Literal["v2.money_management.payout_intent.pending"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V2MoneyManagementPayoutIntentPendingEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementPayoutIntentPendingEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> V2MoneyManagementPayoutIntent:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -4222,6 +5802,10 @@ class V2MoneyManagementPayoutIntentPostedEventNotification(EventNotification):
     type: Literal["v2.money_management.payout_intent.posted"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V2MoneyManagementPayoutIntentPostedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementPayoutIntentPostedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> V2MoneyManagementPayoutIntent:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: V2MoneyManagementPayoutIntent = await self._fetch_related()
@@ -4235,6 +5819,10 @@ class V2MoneyManagementPayoutIntentProcessingEventNotification(EventNotification
     LOOKUP_TYPE = "v2.money_management.payout_intent.processing"
     type: Literal["v2.money_management.payout_intent.processing"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V2MoneyManagementPayoutIntentProcessingEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementPayoutIntentProcessingEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> V2MoneyManagementPayoutIntent:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -4250,6 +5838,10 @@ class V2MoneyManagementPayoutIntentRequiresActionEventNotification(EventNotifica
     type: Literal["v2.money_management.payout_intent.requires_action"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V2MoneyManagementPayoutIntentRequiresActionEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementPayoutIntentRequiresActionEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> V2MoneyManagementPayoutIntent:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: V2MoneyManagementPayoutIntent = await self._fetch_related()
@@ -4263,6 +5855,10 @@ class V2MoneyManagementPayoutIntentUpdatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v2.money_management.payout_intent.updated"
     type: Literal["v2.money_management.payout_intent.updated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V2MoneyManagementPayoutIntentUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementPayoutIntentUpdatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> V2MoneyManagementPayoutIntent:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -4278,6 +5874,10 @@ class V2MoneyManagementPayoutMethodCreatedEventNotification(EventNotification):
     type: Literal["v2.money_management.payout_method.created"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V2MoneyManagementPayoutMethodCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementPayoutMethodCreatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> V2MoneyManagementPayoutMethod:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: V2MoneyManagementPayoutMethod = await self._fetch_related()
@@ -4291,6 +5891,10 @@ class V2MoneyManagementPayoutMethodUpdatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v2.money_management.payout_method.updated"
     type: Literal["v2.money_management.payout_method.updated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V2MoneyManagementPayoutMethodUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementPayoutMethodUpdatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> V2MoneyManagementPayoutMethod:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -4306,6 +5910,10 @@ class V2MoneyManagementReceivedCreditAvailableEventNotification(EventNotificatio
     type: Literal["v2.money_management.received_credit.available"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V2MoneyManagementReceivedCreditAvailableEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementReceivedCreditAvailableEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> V2MoneyManagementReceivedCredit:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: V2MoneyManagementReceivedCredit = await self._fetch_related()
@@ -4319,6 +5927,10 @@ class V2MoneyManagementReceivedCreditFailedEventNotification(EventNotification):
     LOOKUP_TYPE = "v2.money_management.received_credit.failed"
     type: Literal["v2.money_management.received_credit.failed"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V2MoneyManagementReceivedCreditFailedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementReceivedCreditFailedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> V2MoneyManagementReceivedCredit:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -4334,6 +5946,10 @@ class V2MoneyManagementReceivedCreditReturnedEventNotification(EventNotification
     type: Literal["v2.money_management.received_credit.returned"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V2MoneyManagementReceivedCreditReturnedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementReceivedCreditReturnedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> V2MoneyManagementReceivedCredit:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: V2MoneyManagementReceivedCredit = await self._fetch_related()
@@ -4347,6 +5963,10 @@ class V2MoneyManagementReceivedCreditSucceededEventNotification(EventNotificatio
     LOOKUP_TYPE = "v2.money_management.received_credit.succeeded"
     type: Literal["v2.money_management.received_credit.succeeded"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V2MoneyManagementReceivedCreditSucceededEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementReceivedCreditSucceededEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> V2MoneyManagementReceivedCredit:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -4362,6 +5982,10 @@ class V2MoneyManagementRecipientVerificationCreatedEventNotification(EventNotifi
     type: Literal["v2.money_management.recipient_verification.created"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V2MoneyManagementRecipientVerificationCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementRecipientVerificationCreatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> V2MoneyManagementRecipientVerification:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: V2MoneyManagementRecipientVerification = await self._fetch_related()
@@ -4375,6 +5999,10 @@ class V2MoneyManagementRecipientVerificationUpdatedEventNotification(EventNotifi
     LOOKUP_TYPE = "v2.money_management.recipient_verification.updated"
     type: Literal["v2.money_management.recipient_verification.updated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V2MoneyManagementRecipientVerificationUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementRecipientVerificationUpdatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> V2MoneyManagementRecipientVerification:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
@@ -4390,6 +6018,10 @@ class V2MoneyManagementTransactionCreatedEventNotification(EventNotification):
     type: Literal["v2.money_management.transaction.created"]
     related_object: RelatedObject
 
+    async def fetch_event(self) -> V2MoneyManagementTransactionCreatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementTransactionCreatedEvent", await super().fetch_event())
+
     async def fetch_related_object(self) -> V2MoneyManagementTransaction:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""
         result: V2MoneyManagementTransaction = await self._fetch_related()
@@ -4403,6 +6035,10 @@ class V2MoneyManagementTransactionUpdatedEventNotification(EventNotification):
     LOOKUP_TYPE = "v2.money_management.transaction.updated"
     type: Literal["v2.money_management.transaction.updated"]
     related_object: RelatedObject
+
+    async def fetch_event(self) -> V2MoneyManagementTransactionUpdatedEvent:
+        """The full event (``GET /v2/core/events/{id}``), its ``data`` parsed."""
+        return cast("V2MoneyManagementTransactionUpdatedEvent", await super().fetch_event())
 
     async def fetch_related_object(self) -> V2MoneyManagementTransaction:
         """The related object as it is now (``GET`` its ``url``, with ``Stripe-Context``)."""

@@ -2514,6 +2514,333 @@ from .treasury_transaction_entry import (
     TreasuryTransactionEntryBalanceImpact,
     TreasuryTransactionEntryFlowDetails,
 )
+from .v1_account_application_authorized_event import V1AccountApplicationAuthorizedEvent
+from .v1_account_application_deauthorized_event import V1AccountApplicationDeauthorizedEvent
+from .v1_account_external_account_created_event import V1AccountExternalAccountCreatedEvent
+from .v1_account_external_account_deleted_event import V1AccountExternalAccountDeletedEvent
+from .v1_account_external_account_updated_event import V1AccountExternalAccountUpdatedEvent
+from .v1_account_updated_event import V1AccountUpdatedEvent
+from .v1_application_fee_created_event import V1ApplicationFeeCreatedEvent
+from .v1_application_fee_refund_updated_event import V1ApplicationFeeRefundUpdatedEvent
+from .v1_application_fee_refunded_event import V1ApplicationFeeRefundedEvent
+from .v1_balance_available_event import V1BalanceAvailableEvent
+from .v1_balance_settings_updated_event import V1BalanceSettingsUpdatedEvent
+from .v1_billing_alert_triggered_event import V1BillingAlertTriggeredEvent
+from .v1_billing_credit_balance_transaction_created_event import V1BillingCreditBalanceTransactionCreatedEvent
+from .v1_billing_credit_grant_created_event import V1BillingCreditGrantCreatedEvent
+from .v1_billing_credit_grant_updated_event import V1BillingCreditGrantUpdatedEvent
+from .v1_billing_meter_created_event import V1BillingMeterCreatedEvent
+from .v1_billing_meter_deactivated_event import V1BillingMeterDeactivatedEvent
+from .v1_billing_meter_error_report_triggered_event import (
+    V1BillingMeterErrorReportTriggeredEvent,
+    V1BillingMeterErrorReportTriggeredEventData,
+    V1BillingMeterErrorReportTriggeredEventDataReason,
+    V1BillingMeterErrorReportTriggeredEventDataReasonErrorType,
+    V1BillingMeterErrorReportTriggeredEventDataReasonErrorTypeSampleError,
+    V1BillingMeterErrorReportTriggeredEventDataReasonErrorTypeSampleErrorRequest,
+)
+from .v1_billing_meter_no_meter_found_event import (
+    V1BillingMeterNoMeterFoundEvent,
+    V1BillingMeterNoMeterFoundEventData,
+    V1BillingMeterNoMeterFoundEventDataReason,
+    V1BillingMeterNoMeterFoundEventDataReasonErrorType,
+    V1BillingMeterNoMeterFoundEventDataReasonErrorTypeSampleError,
+    V1BillingMeterNoMeterFoundEventDataReasonErrorTypeSampleErrorRequest,
+)
+from .v1_billing_meter_reactivated_event import V1BillingMeterReactivatedEvent
+from .v1_billing_meter_updated_event import V1BillingMeterUpdatedEvent
+from .v1_billing_portal_configuration_created_event import V1BillingPortalConfigurationCreatedEvent
+from .v1_billing_portal_configuration_updated_event import V1BillingPortalConfigurationUpdatedEvent
+from .v1_billing_portal_session_created_event import V1BillingPortalSessionCreatedEvent
+from .v1_capability_updated_event import V1CapabilityUpdatedEvent
+from .v1_cash_balance_funds_available_event import V1CashBalanceFundsAvailableEvent
+from .v1_charge_captured_event import V1ChargeCapturedEvent
+from .v1_charge_dispute_closed_event import V1ChargeDisputeClosedEvent
+from .v1_charge_dispute_created_event import V1ChargeDisputeCreatedEvent
+from .v1_charge_dispute_funds_reinstated_event import V1ChargeDisputeFundsReinstatedEvent
+from .v1_charge_dispute_funds_withdrawn_event import V1ChargeDisputeFundsWithdrawnEvent
+from .v1_charge_dispute_updated_event import V1ChargeDisputeUpdatedEvent
+from .v1_charge_expired_event import V1ChargeExpiredEvent
+from .v1_charge_failed_event import V1ChargeFailedEvent
+from .v1_charge_pending_event import V1ChargePendingEvent
+from .v1_charge_refund_updated_event import V1ChargeRefundUpdatedEvent
+from .v1_charge_refunded_event import V1ChargeRefundedEvent
+from .v1_charge_succeeded_event import V1ChargeSucceededEvent
+from .v1_charge_updated_event import V1ChargeUpdatedEvent
+from .v1_checkout_session_async_payment_failed_event import V1CheckoutSessionAsyncPaymentFailedEvent
+from .v1_checkout_session_async_payment_succeeded_event import V1CheckoutSessionAsyncPaymentSucceededEvent
+from .v1_checkout_session_completed_event import V1CheckoutSessionCompletedEvent
+from .v1_checkout_session_expired_event import V1CheckoutSessionExpiredEvent
+from .v1_climate_order_canceled_event import V1ClimateOrderCanceledEvent
+from .v1_climate_order_created_event import V1ClimateOrderCreatedEvent
+from .v1_climate_order_delayed_event import V1ClimateOrderDelayedEvent
+from .v1_climate_order_delivered_event import V1ClimateOrderDeliveredEvent
+from .v1_climate_order_product_substituted_event import V1ClimateOrderProductSubstitutedEvent
+from .v1_climate_product_created_event import V1ClimateProductCreatedEvent
+from .v1_climate_product_pricing_updated_event import V1ClimateProductPricingUpdatedEvent
+from .v1_coupon_created_event import V1CouponCreatedEvent
+from .v1_coupon_deleted_event import V1CouponDeletedEvent
+from .v1_coupon_updated_event import V1CouponUpdatedEvent
+from .v1_credit_note_created_event import V1CreditNoteCreatedEvent
+from .v1_credit_note_updated_event import V1CreditNoteUpdatedEvent
+from .v1_credit_note_voided_event import V1CreditNoteVoidedEvent
+from .v1_customer_cash_balance_transaction_created_event import V1CustomerCashBalanceTransactionCreatedEvent
+from .v1_customer_created_event import V1CustomerCreatedEvent
+from .v1_customer_deleted_event import V1CustomerDeletedEvent
+from .v1_customer_discount_created_event import V1CustomerDiscountCreatedEvent
+from .v1_customer_discount_deleted_event import V1CustomerDiscountDeletedEvent
+from .v1_customer_discount_source_changed_event import V1CustomerDiscountSourceChangedEvent
+from .v1_customer_discount_updated_event import V1CustomerDiscountUpdatedEvent
+from .v1_customer_subscription_active_event import V1CustomerSubscriptionActiveEvent
+from .v1_customer_subscription_cancel_at_changed_event import V1CustomerSubscriptionCancelAtChangedEvent
+from .v1_customer_subscription_created_event import V1CustomerSubscriptionCreatedEvent
+from .v1_customer_subscription_default_payment_method_changed_event import (
+    V1CustomerSubscriptionDefaultPaymentMethodChangedEvent,
+)
+from .v1_customer_subscription_deleted_event import V1CustomerSubscriptionDeletedEvent
+from .v1_customer_subscription_incomplete_event import V1CustomerSubscriptionIncompleteEvent
+from .v1_customer_subscription_incomplete_expired_event import V1CustomerSubscriptionIncompleteExpiredEvent
+from .v1_customer_subscription_item_added_event import V1CustomerSubscriptionItemAddedEvent
+from .v1_customer_subscription_item_price_changed_event import V1CustomerSubscriptionItemPriceChangedEvent
+from .v1_customer_subscription_item_quantity_changed_event import V1CustomerSubscriptionItemQuantityChangedEvent
+from .v1_customer_subscription_item_removed_event import V1CustomerSubscriptionItemRemovedEvent
+from .v1_customer_subscription_item_tax_rates_changed_event import V1CustomerSubscriptionItemTaxRatesChangedEvent
+from .v1_customer_subscription_past_due_event import V1CustomerSubscriptionPastDueEvent
+from .v1_customer_subscription_paused_event import V1CustomerSubscriptionPausedEvent
+from .v1_customer_subscription_pending_update_applied_event import V1CustomerSubscriptionPendingUpdateAppliedEvent
+from .v1_customer_subscription_pending_update_expired_event import V1CustomerSubscriptionPendingUpdateExpiredEvent
+from .v1_customer_subscription_resumed_event import V1CustomerSubscriptionResumedEvent
+from .v1_customer_subscription_trial_will_end_event import V1CustomerSubscriptionTrialWillEndEvent
+from .v1_customer_subscription_trialing_event import V1CustomerSubscriptionTrialingEvent
+from .v1_customer_subscription_unpaid_event import V1CustomerSubscriptionUnpaidEvent
+from .v1_customer_subscription_updated_event import V1CustomerSubscriptionUpdatedEvent
+from .v1_customer_tax_id_created_event import V1CustomerTaxIdCreatedEvent
+from .v1_customer_tax_id_deleted_event import V1CustomerTaxIdDeletedEvent
+from .v1_customer_tax_id_updated_event import V1CustomerTaxIdUpdatedEvent
+from .v1_customer_updated_event import V1CustomerUpdatedEvent
+from .v1_entitlements_active_entitlement_summary_entitlement_added_event import (
+    V1EntitlementsActiveEntitlementSummaryEntitlementAddedEvent,
+)
+from .v1_entitlements_active_entitlement_summary_entitlement_removed_event import (
+    V1EntitlementsActiveEntitlementSummaryEntitlementRemovedEvent,
+)
+from .v1_entitlements_active_entitlement_summary_updated_event import V1EntitlementsActiveEntitlementSummaryUpdatedEvent
+from .v1_file_created_event import V1FileCreatedEvent
+from .v1_financial_connections_account_account_numbers_updated_event import (
+    V1FinancialConnectionsAccountAccountNumbersUpdatedEvent,
+)
+from .v1_financial_connections_account_balance_refresh_failed_event import (
+    V1FinancialConnectionsAccountBalanceRefreshFailedEvent,
+)
+from .v1_financial_connections_account_balance_refresh_succeeded_event import (
+    V1FinancialConnectionsAccountBalanceRefreshSucceededEvent,
+)
+from .v1_financial_connections_account_created_event import V1FinancialConnectionsAccountCreatedEvent
+from .v1_financial_connections_account_deactivated_event import V1FinancialConnectionsAccountDeactivatedEvent
+from .v1_financial_connections_account_disconnected_event import V1FinancialConnectionsAccountDisconnectedEvent
+from .v1_financial_connections_account_expected_deactivation_date_updated_event import (
+    V1FinancialConnectionsAccountExpectedDeactivationDateUpdatedEvent,
+)
+from .v1_financial_connections_account_inferred_balances_refresh_failed_event import (
+    V1FinancialConnectionsAccountInferredBalancesRefreshFailedEvent,
+)
+from .v1_financial_connections_account_inferred_balances_refresh_succeeded_event import (
+    V1FinancialConnectionsAccountInferredBalancesRefreshSucceededEvent,
+)
+from .v1_financial_connections_account_ownership_refresh_failed_event import (
+    V1FinancialConnectionsAccountOwnershipRefreshFailedEvent,
+)
+from .v1_financial_connections_account_ownership_refresh_succeeded_event import (
+    V1FinancialConnectionsAccountOwnershipRefreshSucceededEvent,
+)
+from .v1_financial_connections_account_reactivated_event import V1FinancialConnectionsAccountReactivatedEvent
+from .v1_financial_connections_account_refreshed_balance_event import V1FinancialConnectionsAccountRefreshedBalanceEvent
+from .v1_financial_connections_account_refreshed_ownership_event import (
+    V1FinancialConnectionsAccountRefreshedOwnershipEvent,
+)
+from .v1_financial_connections_account_refreshed_transactions_event import (
+    V1FinancialConnectionsAccountRefreshedTransactionsEvent,
+)
+from .v1_financial_connections_account_risk_intelligence_refresh_failed_event import (
+    V1FinancialConnectionsAccountRiskIntelligenceRefreshFailedEvent,
+)
+from .v1_financial_connections_account_risk_intelligence_refresh_succeeded_event import (
+    V1FinancialConnectionsAccountRiskIntelligenceRefreshSucceededEvent,
+)
+from .v1_financial_connections_account_supported_payment_method_types_updated_event import (
+    V1FinancialConnectionsAccountSupportedPaymentMethodTypesUpdatedEvent,
+)
+from .v1_financial_connections_account_transactions_refresh_failed_event import (
+    V1FinancialConnectionsAccountTransactionsRefreshFailedEvent,
+)
+from .v1_financial_connections_account_transactions_refresh_succeeded_event import (
+    V1FinancialConnectionsAccountTransactionsRefreshSucceededEvent,
+)
+from .v1_financial_connections_account_upcoming_account_number_expiry_event import (
+    V1FinancialConnectionsAccountUpcomingAccountNumberExpiryEvent,
+)
+from .v1_financial_connections_account_upcoming_deactivation_event import (
+    V1FinancialConnectionsAccountUpcomingDeactivationEvent,
+)
+from .v1_identity_verification_session_canceled_event import V1IdentityVerificationSessionCanceledEvent
+from .v1_identity_verification_session_created_event import V1IdentityVerificationSessionCreatedEvent
+from .v1_identity_verification_session_processing_event import V1IdentityVerificationSessionProcessingEvent
+from .v1_identity_verification_session_redacted_event import V1IdentityVerificationSessionRedactedEvent
+from .v1_identity_verification_session_requires_input_event import V1IdentityVerificationSessionRequiresInputEvent
+from .v1_identity_verification_session_verified_event import V1IdentityVerificationSessionVerifiedEvent
+from .v1_invoice_created_event import V1InvoiceCreatedEvent
+from .v1_invoice_deleted_event import V1InvoiceDeletedEvent
+from .v1_invoice_discount_added_event import V1InvoiceDiscountAddedEvent
+from .v1_invoice_discount_removed_event import V1InvoiceDiscountRemovedEvent
+from .v1_invoice_finalization_failed_event import V1InvoiceFinalizationFailedEvent
+from .v1_invoice_finalized_event import V1InvoiceFinalizedEvent
+from .v1_invoice_line_item_added_event import V1InvoiceLineItemAddedEvent
+from .v1_invoice_line_item_pricing_changed_event import V1InvoiceLineItemPricingChangedEvent
+from .v1_invoice_line_item_quantity_changed_event import V1InvoiceLineItemQuantityChangedEvent
+from .v1_invoice_line_item_removed_event import V1InvoiceLineItemRemovedEvent
+from .v1_invoice_marked_uncollectible_event import V1InvoiceMarkedUncollectibleEvent
+from .v1_invoice_overdue_event import V1InvoiceOverdueEvent
+from .v1_invoice_overpaid_event import V1InvoiceOverpaidEvent
+from .v1_invoice_paid_event import V1InvoicePaidEvent
+from .v1_invoice_payment_action_required_event import V1InvoicePaymentActionRequiredEvent
+from .v1_invoice_payment_attempt_required_event import V1InvoicePaymentAttemptRequiredEvent
+from .v1_invoice_payment_canceled_event import V1InvoicePaymentCanceledEvent
+from .v1_invoice_payment_failed_event import V1InvoicePaymentFailedEvent
+from .v1_invoice_payment_open_event import V1InvoicePaymentOpenEvent
+from .v1_invoice_payment_paid_event import V1InvoicePaymentPaidEvent
+from .v1_invoice_payment_succeeded_event import V1InvoicePaymentSucceededEvent
+from .v1_invoice_sent_event import V1InvoiceSentEvent
+from .v1_invoice_upcoming_event import V1InvoiceUpcomingEvent, V1InvoiceUpcomingEventData
+from .v1_invoice_updated_event import V1InvoiceUpdatedEvent
+from .v1_invoice_voided_event import V1InvoiceVoidedEvent
+from .v1_invoice_will_be_due_event import V1InvoiceWillBeDueEvent
+from .v1_invoiceitem_amount_changed_event import V1InvoiceitemAmountChangedEvent
+from .v1_invoiceitem_created_event import V1InvoiceitemCreatedEvent
+from .v1_invoiceitem_deleted_event import V1InvoiceitemDeletedEvent
+from .v1_invoiceitem_discount_added_event import V1InvoiceitemDiscountAddedEvent
+from .v1_invoiceitem_discount_removed_event import V1InvoiceitemDiscountRemovedEvent
+from .v1_issuing_authorization_created_event import V1IssuingAuthorizationCreatedEvent
+from .v1_issuing_authorization_request_event import V1IssuingAuthorizationRequestEvent
+from .v1_issuing_authorization_updated_event import V1IssuingAuthorizationUpdatedEvent
+from .v1_issuing_card_created_event import V1IssuingCardCreatedEvent
+from .v1_issuing_card_updated_event import V1IssuingCardUpdatedEvent
+from .v1_issuing_cardholder_created_event import V1IssuingCardholderCreatedEvent
+from .v1_issuing_cardholder_updated_event import V1IssuingCardholderUpdatedEvent
+from .v1_issuing_dispute_closed_event import V1IssuingDisputeClosedEvent
+from .v1_issuing_dispute_created_event import V1IssuingDisputeCreatedEvent
+from .v1_issuing_dispute_funds_reinstated_event import V1IssuingDisputeFundsReinstatedEvent
+from .v1_issuing_dispute_funds_rescinded_event import V1IssuingDisputeFundsRescindedEvent
+from .v1_issuing_dispute_submitted_event import V1IssuingDisputeSubmittedEvent
+from .v1_issuing_dispute_updated_event import V1IssuingDisputeUpdatedEvent
+from .v1_issuing_personalization_design_activated_event import V1IssuingPersonalizationDesignActivatedEvent
+from .v1_issuing_personalization_design_deactivated_event import V1IssuingPersonalizationDesignDeactivatedEvent
+from .v1_issuing_personalization_design_rejected_event import V1IssuingPersonalizationDesignRejectedEvent
+from .v1_issuing_personalization_design_updated_event import V1IssuingPersonalizationDesignUpdatedEvent
+from .v1_issuing_token_created_event import V1IssuingTokenCreatedEvent
+from .v1_issuing_token_updated_event import V1IssuingTokenUpdatedEvent
+from .v1_issuing_transaction_created_event import V1IssuingTransactionCreatedEvent
+from .v1_issuing_transaction_purchase_details_receipt_updated_event import (
+    V1IssuingTransactionPurchaseDetailsReceiptUpdatedEvent,
+)
+from .v1_issuing_transaction_updated_event import V1IssuingTransactionUpdatedEvent
+from .v1_mandate_updated_event import V1MandateUpdatedEvent
+from .v1_payment_intent_amount_capturable_updated_event import V1PaymentIntentAmountCapturableUpdatedEvent
+from .v1_payment_intent_canceled_event import V1PaymentIntentCanceledEvent
+from .v1_payment_intent_created_event import V1PaymentIntentCreatedEvent
+from .v1_payment_intent_partially_funded_event import V1PaymentIntentPartiallyFundedEvent
+from .v1_payment_intent_payment_failed_event import V1PaymentIntentPaymentFailedEvent
+from .v1_payment_intent_processing_event import V1PaymentIntentProcessingEvent
+from .v1_payment_intent_requires_action_event import V1PaymentIntentRequiresActionEvent
+from .v1_payment_intent_succeeded_event import V1PaymentIntentSucceededEvent
+from .v1_payment_link_created_event import V1PaymentLinkCreatedEvent
+from .v1_payment_link_updated_event import V1PaymentLinkUpdatedEvent
+from .v1_payment_method_attached_event import V1PaymentMethodAttachedEvent
+from .v1_payment_method_automatically_updated_event import V1PaymentMethodAutomaticallyUpdatedEvent
+from .v1_payment_method_detached_event import V1PaymentMethodDetachedEvent
+from .v1_payment_method_updated_event import V1PaymentMethodUpdatedEvent
+from .v1_payout_canceled_event import V1PayoutCanceledEvent
+from .v1_payout_created_event import V1PayoutCreatedEvent
+from .v1_payout_failed_event import V1PayoutFailedEvent
+from .v1_payout_paid_event import V1PayoutPaidEvent
+from .v1_payout_reconciliation_completed_event import V1PayoutReconciliationCompletedEvent
+from .v1_payout_updated_event import V1PayoutUpdatedEvent
+from .v1_person_created_event import V1PersonCreatedEvent
+from .v1_person_deleted_event import V1PersonDeletedEvent
+from .v1_person_updated_event import V1PersonUpdatedEvent
+from .v1_plan_created_event import V1PlanCreatedEvent
+from .v1_plan_deleted_event import V1PlanDeletedEvent
+from .v1_plan_updated_event import V1PlanUpdatedEvent
+from .v1_price_activated_event import V1PriceActivatedEvent
+from .v1_price_created_event import V1PriceCreatedEvent
+from .v1_price_deactivated_event import V1PriceDeactivatedEvent
+from .v1_price_deleted_event import V1PriceDeletedEvent
+from .v1_price_lookup_key_changed_event import V1PriceLookupKeyChangedEvent
+from .v1_price_tax_behavior_changed_event import V1PriceTaxBehaviorChangedEvent
+from .v1_price_updated_event import V1PriceUpdatedEvent
+from .v1_product_activated_event import V1ProductActivatedEvent
+from .v1_product_created_event import V1ProductCreatedEvent
+from .v1_product_deactivated_event import V1ProductDeactivatedEvent
+from .v1_product_default_price_changed_event import V1ProductDefaultPriceChangedEvent
+from .v1_product_deleted_event import V1ProductDeletedEvent
+from .v1_product_tax_code_changed_event import V1ProductTaxCodeChangedEvent
+from .v1_product_updated_event import V1ProductUpdatedEvent
+from .v1_promotion_code_created_event import V1PromotionCodeCreatedEvent
+from .v1_promotion_code_fully_redeemed_event import V1PromotionCodeFullyRedeemedEvent
+from .v1_promotion_code_updated_event import V1PromotionCodeUpdatedEvent
+from .v1_quote_accepted_event import V1QuoteAcceptedEvent
+from .v1_quote_canceled_event import V1QuoteCanceledEvent
+from .v1_quote_created_event import V1QuoteCreatedEvent
+from .v1_quote_finalized_event import V1QuoteFinalizedEvent
+from .v1_radar_early_fraud_warning_created_event import V1RadarEarlyFraudWarningCreatedEvent
+from .v1_radar_early_fraud_warning_updated_event import V1RadarEarlyFraudWarningUpdatedEvent
+from .v1_refund_created_event import V1RefundCreatedEvent
+from .v1_refund_failed_event import V1RefundFailedEvent
+from .v1_refund_updated_event import V1RefundUpdatedEvent
+from .v1_review_closed_event import V1ReviewClosedEvent
+from .v1_review_opened_event import V1ReviewOpenedEvent
+from .v1_setup_intent_canceled_event import V1SetupIntentCanceledEvent
+from .v1_setup_intent_created_event import V1SetupIntentCreatedEvent
+from .v1_setup_intent_requires_action_event import V1SetupIntentRequiresActionEvent
+from .v1_setup_intent_setup_failed_event import V1SetupIntentSetupFailedEvent
+from .v1_setup_intent_succeeded_event import V1SetupIntentSucceededEvent
+from .v1_sigma_scheduled_query_run_created_event import V1SigmaScheduledQueryRunCreatedEvent
+from .v1_source_canceled_event import V1SourceCanceledEvent
+from .v1_source_chargeable_event import V1SourceChargeableEvent
+from .v1_source_failed_event import V1SourceFailedEvent
+from .v1_source_refund_attributes_required_event import V1SourceRefundAttributesRequiredEvent
+from .v1_subscription_schedule_aborted_event import V1SubscriptionScheduleAbortedEvent
+from .v1_subscription_schedule_canceled_event import V1SubscriptionScheduleCanceledEvent
+from .v1_subscription_schedule_completed_event import V1SubscriptionScheduleCompletedEvent
+from .v1_subscription_schedule_created_event import V1SubscriptionScheduleCreatedEvent
+from .v1_subscription_schedule_expiring_event import V1SubscriptionScheduleExpiringEvent
+from .v1_subscription_schedule_phase_added_event import V1SubscriptionSchedulePhaseAddedEvent
+from .v1_subscription_schedule_phase_default_tax_rates_changed_event import (
+    V1SubscriptionSchedulePhaseDefaultTaxRatesChangedEvent,
+)
+from .v1_subscription_schedule_phase_end_date_changed_event import V1SubscriptionSchedulePhaseEndDateChangedEvent
+from .v1_subscription_schedule_phase_removed_event import V1SubscriptionSchedulePhaseRemovedEvent
+from .v1_subscription_schedule_phase_trial_end_changed_event import V1SubscriptionSchedulePhaseTrialEndChangedEvent
+from .v1_subscription_schedule_released_event import V1SubscriptionScheduleReleasedEvent
+from .v1_subscription_schedule_updated_event import V1SubscriptionScheduleUpdatedEvent
+from .v1_tax_rate_created_event import V1TaxRateCreatedEvent
+from .v1_tax_rate_updated_event import V1TaxRateUpdatedEvent
+from .v1_tax_settings_updated_event import V1TaxSettingsUpdatedEvent
+from .v1_terminal_reader_action_failed_event import V1TerminalReaderActionFailedEvent
+from .v1_terminal_reader_action_succeeded_event import V1TerminalReaderActionSucceededEvent
+from .v1_terminal_reader_action_updated_event import V1TerminalReaderActionUpdatedEvent
+from .v1_test_helpers_test_clock_advancing_event import V1TestHelpersTestClockAdvancingEvent
+from .v1_test_helpers_test_clock_created_event import V1TestHelpersTestClockCreatedEvent
+from .v1_test_helpers_test_clock_deleted_event import V1TestHelpersTestClockDeletedEvent
+from .v1_test_helpers_test_clock_internal_failure_event import V1TestHelpersTestClockInternalFailureEvent
+from .v1_test_helpers_test_clock_ready_event import V1TestHelpersTestClockReadyEvent
+from .v1_topup_canceled_event import V1TopupCanceledEvent
+from .v1_topup_created_event import V1TopupCreatedEvent
+from .v1_topup_failed_event import V1TopupFailedEvent
+from .v1_topup_reversed_event import V1TopupReversedEvent
+from .v1_topup_succeeded_event import V1TopupSucceededEvent
+from .v1_transfer_created_event import V1TransferCreatedEvent
+from .v1_transfer_reversed_event import V1TransferReversedEvent
+from .v1_transfer_updated_event import V1TransferUpdatedEvent
 from .v2_amount import V2Amount
 from .v2_billing_meter_event import V2BillingMeterEvent
 from .v2_billing_meter_event_adjustment import V2BillingMeterEventAdjustment, V2BillingMeterEventAdjustmentCancel
@@ -2530,6 +2857,12 @@ from .v2_commerce_product_catalog_import import (
     V2CommerceProductCatalogImportStatusDetailsSucceededWithErrorsErrorFile,
     V2CommerceProductCatalogImportStatusDetailsSucceededWithErrorsErrorFileDownloadUrl,
     V2CommerceProductCatalogImportStatusDetailsSucceededWithErrorsSample,
+)
+from .v2_commerce_product_catalog_imports_failed_event import V2CommerceProductCatalogImportsFailedEvent
+from .v2_commerce_product_catalog_imports_processing_event import V2CommerceProductCatalogImportsProcessingEvent
+from .v2_commerce_product_catalog_imports_succeeded_event import V2CommerceProductCatalogImportsSucceededEvent
+from .v2_commerce_product_catalog_imports_succeeded_with_errors_event import (
+    V2CommerceProductCatalogImportsSucceededWithErrorsEvent,
 )
 from .v2_core_account import (
     V2CoreAccount,
@@ -2783,6 +3116,35 @@ from .v2_core_account import (
     V2CoreAccountRequirementsSummary,
     V2CoreAccountRequirementsSummaryMinimumDeadline,
 )
+from .v2_core_account_closed_event import V2CoreAccountClosedEvent
+from .v2_core_account_created_event import V2CoreAccountCreatedEvent
+from .v2_core_account_including_configuration_customer_capability_status_updated_event import (
+    V2CoreAccountIncludingConfigurationCustomerCapabilityStatusUpdatedEvent,
+    V2CoreAccountIncludingConfigurationCustomerCapabilityStatusUpdatedEventData,
+)
+from .v2_core_account_including_configuration_customer_updated_event import (
+    V2CoreAccountIncludingConfigurationCustomerUpdatedEvent,
+)
+from .v2_core_account_including_configuration_merchant_capability_status_updated_event import (
+    V2CoreAccountIncludingConfigurationMerchantCapabilityStatusUpdatedEvent,
+    V2CoreAccountIncludingConfigurationMerchantCapabilityStatusUpdatedEventData,
+)
+from .v2_core_account_including_configuration_merchant_updated_event import (
+    V2CoreAccountIncludingConfigurationMerchantUpdatedEvent,
+)
+from .v2_core_account_including_configuration_recipient_capability_status_updated_event import (
+    V2CoreAccountIncludingConfigurationRecipientCapabilityStatusUpdatedEvent,
+    V2CoreAccountIncludingConfigurationRecipientCapabilityStatusUpdatedEventData,
+)
+from .v2_core_account_including_configuration_recipient_updated_event import (
+    V2CoreAccountIncludingConfigurationRecipientUpdatedEvent,
+)
+from .v2_core_account_including_defaults_updated_event import V2CoreAccountIncludingDefaultsUpdatedEvent
+from .v2_core_account_including_future_requirements_updated_event import (
+    V2CoreAccountIncludingFutureRequirementsUpdatedEvent,
+)
+from .v2_core_account_including_identity_updated_event import V2CoreAccountIncludingIdentityUpdatedEvent
+from .v2_core_account_including_requirements_updated_event import V2CoreAccountIncludingRequirementsUpdatedEvent
 from .v2_core_account_link import (
     V2CoreAccountLink,
     V2CoreAccountLinkUseCase,
@@ -2791,6 +3153,7 @@ from .v2_core_account_link import (
     V2CoreAccountLinkUseCaseAccountUpdate,
     V2CoreAccountLinkUseCaseAccountUpdateCollectionOptions,
 )
+from .v2_core_account_link_returned_event import V2CoreAccountLinkReturnedEvent, V2CoreAccountLinkReturnedEventData
 from .v2_core_account_person import (
     V2CoreAccountPerson,
     V2CoreAccountPersonAdditionalAddress,
@@ -2816,8 +3179,12 @@ from .v2_core_account_person import (
     V2CoreAccountPersonScriptNamesKana,
     V2CoreAccountPersonScriptNamesKanji,
 )
+from .v2_core_account_person_created_event import V2CoreAccountPersonCreatedEvent, V2CoreAccountPersonCreatedEventData
+from .v2_core_account_person_deleted_event import V2CoreAccountPersonDeletedEvent, V2CoreAccountPersonDeletedEventData
 from .v2_core_account_person_token import V2CoreAccountPersonToken
+from .v2_core_account_person_updated_event import V2CoreAccountPersonUpdatedEvent, V2CoreAccountPersonUpdatedEventData
 from .v2_core_account_token import V2CoreAccountToken
+from .v2_core_account_updated_event import V2CoreAccountUpdatedEvent
 from .v2_core_event import V2CoreEvent, V2CoreEventReason, V2CoreEventReasonRequest
 from .v2_core_event_destination import (
     V2CoreEventDestination,
@@ -2827,6 +3194,7 @@ from .v2_core_event_destination import (
     V2CoreEventDestinationStatusDetailsDisabled,
     V2CoreEventDestinationWebhookEndpoint,
 )
+from .v2_core_event_destination_ping_event import V2CoreEventDestinationPingEvent
 from .v2_core_vault_gb_bank_account import V2CoreVaultGbBankAccount
 from .v2_core_vault_us_bank_account import (
     V2CoreVaultUsBankAccount,
@@ -2835,6 +3203,7 @@ from .v2_core_vault_us_bank_account import (
 )
 from .v2_deleted_object import V2DeletedObject
 from .v2_money_management_adjustment import V2MoneyManagementAdjustment, V2MoneyManagementAdjustmentAdjustedFlow
+from .v2_money_management_adjustment_created_event import V2MoneyManagementAdjustmentCreatedEvent
 from .v2_money_management_financial_account import (
     V2MoneyManagementFinancialAccount,
     V2MoneyManagementFinancialAccountBalance,
@@ -2842,6 +3211,8 @@ from .v2_money_management_financial_account import (
     V2MoneyManagementFinancialAccountStorage,
     V2MoneyManagementFinancialAccountStorageDepositInsuranceEligibility,
 )
+from .v2_money_management_financial_account_created_event import V2MoneyManagementFinancialAccountCreatedEvent
+from .v2_money_management_financial_account_updated_event import V2MoneyManagementFinancialAccountUpdatedEvent
 from .v2_money_management_financial_address import (
     V2MoneyManagementFinancialAddress,
     V2MoneyManagementFinancialAddressBankAccount,
@@ -2850,7 +3221,9 @@ from .v2_money_management_financial_address import (
     V2MoneyManagementFinancialAddressBankAccountIban,
     V2MoneyManagementFinancialAddressBankAccountSortCode,
 )
+from .v2_money_management_financial_address_activated_event import V2MoneyManagementFinancialAddressActivatedEvent
 from .v2_money_management_financial_address_credit_simulation import V2MoneyManagementFinancialAddressCreditSimulation
+from .v2_money_management_financial_address_failed_event import V2MoneyManagementFinancialAddressFailedEvent
 from .v2_money_management_inbound_transfer import (
     V2MoneyManagementInboundTransfer,
     V2MoneyManagementInboundTransferFrom,
@@ -2862,6 +3235,25 @@ from .v2_money_management_inbound_transfer import (
     V2MoneyManagementInboundTransferTransferHistoryBankDebitQueued,
     V2MoneyManagementInboundTransferTransferHistoryBankDebitReturned,
     V2MoneyManagementInboundTransferTransferHistoryBankDebitSucceeded,
+)
+from .v2_money_management_inbound_transfer_available_event import (
+    V2MoneyManagementInboundTransferAvailableEvent,
+    V2MoneyManagementInboundTransferAvailableEventData,
+)
+from .v2_money_management_inbound_transfer_bank_debit_failed_event import (
+    V2MoneyManagementInboundTransferBankDebitFailedEvent,
+)
+from .v2_money_management_inbound_transfer_bank_debit_processing_event import (
+    V2MoneyManagementInboundTransferBankDebitProcessingEvent,
+)
+from .v2_money_management_inbound_transfer_bank_debit_queued_event import (
+    V2MoneyManagementInboundTransferBankDebitQueuedEvent,
+)
+from .v2_money_management_inbound_transfer_bank_debit_returned_event import (
+    V2MoneyManagementInboundTransferBankDebitReturnedEvent,
+)
+from .v2_money_management_inbound_transfer_bank_debit_succeeded_event import (
+    V2MoneyManagementInboundTransferBankDebitSucceededEvent,
 )
 from .v2_money_management_outbound_payment import (
     V2MoneyManagementOutboundPayment,
@@ -2881,6 +3273,13 @@ from .v2_money_management_outbound_payment import (
     V2MoneyManagementOutboundPaymentTrackingDetailsBankAccount,
     V2MoneyManagementOutboundPaymentTrackingDetailsCard,
 )
+from .v2_money_management_outbound_payment_canceled_event import V2MoneyManagementOutboundPaymentCanceledEvent
+from .v2_money_management_outbound_payment_created_event import V2MoneyManagementOutboundPaymentCreatedEvent
+from .v2_money_management_outbound_payment_failed_event import V2MoneyManagementOutboundPaymentFailedEvent
+from .v2_money_management_outbound_payment_posted_event import V2MoneyManagementOutboundPaymentPostedEvent
+from .v2_money_management_outbound_payment_returned_event import V2MoneyManagementOutboundPaymentReturnedEvent
+from .v2_money_management_outbound_payment_under_review_event import V2MoneyManagementOutboundPaymentUnderReviewEvent
+from .v2_money_management_outbound_payment_updated_event import V2MoneyManagementOutboundPaymentUpdatedEvent
 from .v2_money_management_outbound_setup_intent import V2MoneyManagementOutboundSetupIntent
 from .v2_money_management_payout_intent import (
     V2MoneyManagementPayoutIntent,
@@ -2907,12 +3306,21 @@ from .v2_money_management_payout_intent import (
     V2MoneyManagementPayoutIntentToPayoutMethodOptionsBankAccountPreferredNetworkOptions,
     V2MoneyManagementPayoutIntentToPayoutMethodOptionsBankAccountPreferredNetworkOptionsAch,
 )
+from .v2_money_management_payout_intent_canceled_event import V2MoneyManagementPayoutIntentCanceledEvent
+from .v2_money_management_payout_intent_created_event import V2MoneyManagementPayoutIntentCreatedEvent
+from .v2_money_management_payout_intent_pending_event import V2MoneyManagementPayoutIntentPendingEvent
+from .v2_money_management_payout_intent_posted_event import V2MoneyManagementPayoutIntentPostedEvent
+from .v2_money_management_payout_intent_processing_event import V2MoneyManagementPayoutIntentProcessingEvent
+from .v2_money_management_payout_intent_requires_action_event import V2MoneyManagementPayoutIntentRequiresActionEvent
+from .v2_money_management_payout_intent_updated_event import V2MoneyManagementPayoutIntentUpdatedEvent
 from .v2_money_management_payout_method import (
     V2MoneyManagementPayoutMethod,
     V2MoneyManagementPayoutMethodBankAccount,
     V2MoneyManagementPayoutMethodCard,
     V2MoneyManagementPayoutMethodUsageStatus,
 )
+from .v2_money_management_payout_method_created_event import V2MoneyManagementPayoutMethodCreatedEvent
+from .v2_money_management_payout_method_updated_event import V2MoneyManagementPayoutMethodUpdatedEvent
 from .v2_money_management_payout_methods_bank_account_spec import (
     V2MoneyManagementPayoutMethodsBankAccountSpec,
     V2MoneyManagementPayoutMethodsBankAccountSpecCountries,
@@ -2932,12 +3340,21 @@ from .v2_money_management_received_credit import (
     V2MoneyManagementReceivedCreditStatusDetailsReturned,
     V2MoneyManagementReceivedCreditStatusTransitions,
 )
+from .v2_money_management_received_credit_available_event import (
+    V2MoneyManagementReceivedCreditAvailableEvent,
+    V2MoneyManagementReceivedCreditAvailableEventData,
+)
+from .v2_money_management_received_credit_failed_event import V2MoneyManagementReceivedCreditFailedEvent
+from .v2_money_management_received_credit_returned_event import V2MoneyManagementReceivedCreditReturnedEvent
+from .v2_money_management_received_credit_succeeded_event import V2MoneyManagementReceivedCreditSucceededEvent
 from .v2_money_management_recipient_verification import (
     V2MoneyManagementRecipientVerification,
     V2MoneyManagementRecipientVerificationConsumedBy,
     V2MoneyManagementRecipientVerificationMatchResultDetails,
     V2MoneyManagementRecipientVerificationStatusTransitions,
 )
+from .v2_money_management_recipient_verification_created_event import V2MoneyManagementRecipientVerificationCreatedEvent
+from .v2_money_management_recipient_verification_updated_event import V2MoneyManagementRecipientVerificationUpdatedEvent
 from .v2_money_management_transaction import (
     V2MoneyManagementTransaction,
     V2MoneyManagementTransactionBalanceImpact,
@@ -2946,11 +3363,19 @@ from .v2_money_management_transaction import (
     V2MoneyManagementTransactionRegulatoryReceipt,
     V2MoneyManagementTransactionStatusTransitions,
 )
+from .v2_money_management_transaction_created_event import (
+    V2MoneyManagementTransactionCreatedEvent,
+    V2MoneyManagementTransactionCreatedEventData,
+)
 from .v2_money_management_transaction_entry import (
     V2MoneyManagementTransactionEntry,
     V2MoneyManagementTransactionEntryBalanceImpact,
     V2MoneyManagementTransactionEntryTransactionDetails,
     V2MoneyManagementTransactionEntryTransactionDetailsFlow,
+)
+from .v2_money_management_transaction_updated_event import (
+    V2MoneyManagementTransactionUpdatedEvent,
+    V2MoneyManagementTransactionUpdatedEventData,
 )
 from .webhook_endpoint import DeletedWebhookEndpoint, WebhookEndpoint
 
@@ -5348,6 +5773,286 @@ __all__ = [
     "TreasuryTransactionEntryFlowDetails",
     "TreasuryTransactionFlowDetails",
     "TreasuryTransactionStatusTransitions",
+    "V1AccountApplicationAuthorizedEvent",
+    "V1AccountApplicationDeauthorizedEvent",
+    "V1AccountExternalAccountCreatedEvent",
+    "V1AccountExternalAccountDeletedEvent",
+    "V1AccountExternalAccountUpdatedEvent",
+    "V1AccountUpdatedEvent",
+    "V1ApplicationFeeCreatedEvent",
+    "V1ApplicationFeeRefundUpdatedEvent",
+    "V1ApplicationFeeRefundedEvent",
+    "V1BalanceAvailableEvent",
+    "V1BalanceSettingsUpdatedEvent",
+    "V1BillingAlertTriggeredEvent",
+    "V1BillingCreditBalanceTransactionCreatedEvent",
+    "V1BillingCreditGrantCreatedEvent",
+    "V1BillingCreditGrantUpdatedEvent",
+    "V1BillingMeterCreatedEvent",
+    "V1BillingMeterDeactivatedEvent",
+    "V1BillingMeterErrorReportTriggeredEvent",
+    "V1BillingMeterErrorReportTriggeredEventData",
+    "V1BillingMeterErrorReportTriggeredEventDataReason",
+    "V1BillingMeterErrorReportTriggeredEventDataReasonErrorType",
+    "V1BillingMeterErrorReportTriggeredEventDataReasonErrorTypeSampleError",
+    "V1BillingMeterErrorReportTriggeredEventDataReasonErrorTypeSampleErrorRequest",
+    "V1BillingMeterNoMeterFoundEvent",
+    "V1BillingMeterNoMeterFoundEventData",
+    "V1BillingMeterNoMeterFoundEventDataReason",
+    "V1BillingMeterNoMeterFoundEventDataReasonErrorType",
+    "V1BillingMeterNoMeterFoundEventDataReasonErrorTypeSampleError",
+    "V1BillingMeterNoMeterFoundEventDataReasonErrorTypeSampleErrorRequest",
+    "V1BillingMeterReactivatedEvent",
+    "V1BillingMeterUpdatedEvent",
+    "V1BillingPortalConfigurationCreatedEvent",
+    "V1BillingPortalConfigurationUpdatedEvent",
+    "V1BillingPortalSessionCreatedEvent",
+    "V1CapabilityUpdatedEvent",
+    "V1CashBalanceFundsAvailableEvent",
+    "V1ChargeCapturedEvent",
+    "V1ChargeDisputeClosedEvent",
+    "V1ChargeDisputeCreatedEvent",
+    "V1ChargeDisputeFundsReinstatedEvent",
+    "V1ChargeDisputeFundsWithdrawnEvent",
+    "V1ChargeDisputeUpdatedEvent",
+    "V1ChargeExpiredEvent",
+    "V1ChargeFailedEvent",
+    "V1ChargePendingEvent",
+    "V1ChargeRefundUpdatedEvent",
+    "V1ChargeRefundedEvent",
+    "V1ChargeSucceededEvent",
+    "V1ChargeUpdatedEvent",
+    "V1CheckoutSessionAsyncPaymentFailedEvent",
+    "V1CheckoutSessionAsyncPaymentSucceededEvent",
+    "V1CheckoutSessionCompletedEvent",
+    "V1CheckoutSessionExpiredEvent",
+    "V1ClimateOrderCanceledEvent",
+    "V1ClimateOrderCreatedEvent",
+    "V1ClimateOrderDelayedEvent",
+    "V1ClimateOrderDeliveredEvent",
+    "V1ClimateOrderProductSubstitutedEvent",
+    "V1ClimateProductCreatedEvent",
+    "V1ClimateProductPricingUpdatedEvent",
+    "V1CouponCreatedEvent",
+    "V1CouponDeletedEvent",
+    "V1CouponUpdatedEvent",
+    "V1CreditNoteCreatedEvent",
+    "V1CreditNoteUpdatedEvent",
+    "V1CreditNoteVoidedEvent",
+    "V1CustomerCashBalanceTransactionCreatedEvent",
+    "V1CustomerCreatedEvent",
+    "V1CustomerDeletedEvent",
+    "V1CustomerDiscountCreatedEvent",
+    "V1CustomerDiscountDeletedEvent",
+    "V1CustomerDiscountSourceChangedEvent",
+    "V1CustomerDiscountUpdatedEvent",
+    "V1CustomerSubscriptionActiveEvent",
+    "V1CustomerSubscriptionCancelAtChangedEvent",
+    "V1CustomerSubscriptionCreatedEvent",
+    "V1CustomerSubscriptionDefaultPaymentMethodChangedEvent",
+    "V1CustomerSubscriptionDeletedEvent",
+    "V1CustomerSubscriptionIncompleteEvent",
+    "V1CustomerSubscriptionIncompleteExpiredEvent",
+    "V1CustomerSubscriptionItemAddedEvent",
+    "V1CustomerSubscriptionItemPriceChangedEvent",
+    "V1CustomerSubscriptionItemQuantityChangedEvent",
+    "V1CustomerSubscriptionItemRemovedEvent",
+    "V1CustomerSubscriptionItemTaxRatesChangedEvent",
+    "V1CustomerSubscriptionPastDueEvent",
+    "V1CustomerSubscriptionPausedEvent",
+    "V1CustomerSubscriptionPendingUpdateAppliedEvent",
+    "V1CustomerSubscriptionPendingUpdateExpiredEvent",
+    "V1CustomerSubscriptionResumedEvent",
+    "V1CustomerSubscriptionTrialWillEndEvent",
+    "V1CustomerSubscriptionTrialingEvent",
+    "V1CustomerSubscriptionUnpaidEvent",
+    "V1CustomerSubscriptionUpdatedEvent",
+    "V1CustomerTaxIdCreatedEvent",
+    "V1CustomerTaxIdDeletedEvent",
+    "V1CustomerTaxIdUpdatedEvent",
+    "V1CustomerUpdatedEvent",
+    "V1EntitlementsActiveEntitlementSummaryEntitlementAddedEvent",
+    "V1EntitlementsActiveEntitlementSummaryEntitlementRemovedEvent",
+    "V1EntitlementsActiveEntitlementSummaryUpdatedEvent",
+    "V1FileCreatedEvent",
+    "V1FinancialConnectionsAccountAccountNumbersUpdatedEvent",
+    "V1FinancialConnectionsAccountBalanceRefreshFailedEvent",
+    "V1FinancialConnectionsAccountBalanceRefreshSucceededEvent",
+    "V1FinancialConnectionsAccountCreatedEvent",
+    "V1FinancialConnectionsAccountDeactivatedEvent",
+    "V1FinancialConnectionsAccountDisconnectedEvent",
+    "V1FinancialConnectionsAccountExpectedDeactivationDateUpdatedEvent",
+    "V1FinancialConnectionsAccountInferredBalancesRefreshFailedEvent",
+    "V1FinancialConnectionsAccountInferredBalancesRefreshSucceededEvent",
+    "V1FinancialConnectionsAccountOwnershipRefreshFailedEvent",
+    "V1FinancialConnectionsAccountOwnershipRefreshSucceededEvent",
+    "V1FinancialConnectionsAccountReactivatedEvent",
+    "V1FinancialConnectionsAccountRefreshedBalanceEvent",
+    "V1FinancialConnectionsAccountRefreshedOwnershipEvent",
+    "V1FinancialConnectionsAccountRefreshedTransactionsEvent",
+    "V1FinancialConnectionsAccountRiskIntelligenceRefreshFailedEvent",
+    "V1FinancialConnectionsAccountRiskIntelligenceRefreshSucceededEvent",
+    "V1FinancialConnectionsAccountSupportedPaymentMethodTypesUpdatedEvent",
+    "V1FinancialConnectionsAccountTransactionsRefreshFailedEvent",
+    "V1FinancialConnectionsAccountTransactionsRefreshSucceededEvent",
+    "V1FinancialConnectionsAccountUpcomingAccountNumberExpiryEvent",
+    "V1FinancialConnectionsAccountUpcomingDeactivationEvent",
+    "V1IdentityVerificationSessionCanceledEvent",
+    "V1IdentityVerificationSessionCreatedEvent",
+    "V1IdentityVerificationSessionProcessingEvent",
+    "V1IdentityVerificationSessionRedactedEvent",
+    "V1IdentityVerificationSessionRequiresInputEvent",
+    "V1IdentityVerificationSessionVerifiedEvent",
+    "V1InvoiceCreatedEvent",
+    "V1InvoiceDeletedEvent",
+    "V1InvoiceDiscountAddedEvent",
+    "V1InvoiceDiscountRemovedEvent",
+    "V1InvoiceFinalizationFailedEvent",
+    "V1InvoiceFinalizedEvent",
+    "V1InvoiceLineItemAddedEvent",
+    "V1InvoiceLineItemPricingChangedEvent",
+    "V1InvoiceLineItemQuantityChangedEvent",
+    "V1InvoiceLineItemRemovedEvent",
+    "V1InvoiceMarkedUncollectibleEvent",
+    "V1InvoiceOverdueEvent",
+    "V1InvoiceOverpaidEvent",
+    "V1InvoicePaidEvent",
+    "V1InvoicePaymentActionRequiredEvent",
+    "V1InvoicePaymentAttemptRequiredEvent",
+    "V1InvoicePaymentCanceledEvent",
+    "V1InvoicePaymentFailedEvent",
+    "V1InvoicePaymentOpenEvent",
+    "V1InvoicePaymentPaidEvent",
+    "V1InvoicePaymentSucceededEvent",
+    "V1InvoiceSentEvent",
+    "V1InvoiceUpcomingEvent",
+    "V1InvoiceUpcomingEventData",
+    "V1InvoiceUpdatedEvent",
+    "V1InvoiceVoidedEvent",
+    "V1InvoiceWillBeDueEvent",
+    "V1InvoiceitemAmountChangedEvent",
+    "V1InvoiceitemCreatedEvent",
+    "V1InvoiceitemDeletedEvent",
+    "V1InvoiceitemDiscountAddedEvent",
+    "V1InvoiceitemDiscountRemovedEvent",
+    "V1IssuingAuthorizationCreatedEvent",
+    "V1IssuingAuthorizationRequestEvent",
+    "V1IssuingAuthorizationUpdatedEvent",
+    "V1IssuingCardCreatedEvent",
+    "V1IssuingCardUpdatedEvent",
+    "V1IssuingCardholderCreatedEvent",
+    "V1IssuingCardholderUpdatedEvent",
+    "V1IssuingDisputeClosedEvent",
+    "V1IssuingDisputeCreatedEvent",
+    "V1IssuingDisputeFundsReinstatedEvent",
+    "V1IssuingDisputeFundsRescindedEvent",
+    "V1IssuingDisputeSubmittedEvent",
+    "V1IssuingDisputeUpdatedEvent",
+    "V1IssuingPersonalizationDesignActivatedEvent",
+    "V1IssuingPersonalizationDesignDeactivatedEvent",
+    "V1IssuingPersonalizationDesignRejectedEvent",
+    "V1IssuingPersonalizationDesignUpdatedEvent",
+    "V1IssuingTokenCreatedEvent",
+    "V1IssuingTokenUpdatedEvent",
+    "V1IssuingTransactionCreatedEvent",
+    "V1IssuingTransactionPurchaseDetailsReceiptUpdatedEvent",
+    "V1IssuingTransactionUpdatedEvent",
+    "V1MandateUpdatedEvent",
+    "V1PaymentIntentAmountCapturableUpdatedEvent",
+    "V1PaymentIntentCanceledEvent",
+    "V1PaymentIntentCreatedEvent",
+    "V1PaymentIntentPartiallyFundedEvent",
+    "V1PaymentIntentPaymentFailedEvent",
+    "V1PaymentIntentProcessingEvent",
+    "V1PaymentIntentRequiresActionEvent",
+    "V1PaymentIntentSucceededEvent",
+    "V1PaymentLinkCreatedEvent",
+    "V1PaymentLinkUpdatedEvent",
+    "V1PaymentMethodAttachedEvent",
+    "V1PaymentMethodAutomaticallyUpdatedEvent",
+    "V1PaymentMethodDetachedEvent",
+    "V1PaymentMethodUpdatedEvent",
+    "V1PayoutCanceledEvent",
+    "V1PayoutCreatedEvent",
+    "V1PayoutFailedEvent",
+    "V1PayoutPaidEvent",
+    "V1PayoutReconciliationCompletedEvent",
+    "V1PayoutUpdatedEvent",
+    "V1PersonCreatedEvent",
+    "V1PersonDeletedEvent",
+    "V1PersonUpdatedEvent",
+    "V1PlanCreatedEvent",
+    "V1PlanDeletedEvent",
+    "V1PlanUpdatedEvent",
+    "V1PriceActivatedEvent",
+    "V1PriceCreatedEvent",
+    "V1PriceDeactivatedEvent",
+    "V1PriceDeletedEvent",
+    "V1PriceLookupKeyChangedEvent",
+    "V1PriceTaxBehaviorChangedEvent",
+    "V1PriceUpdatedEvent",
+    "V1ProductActivatedEvent",
+    "V1ProductCreatedEvent",
+    "V1ProductDeactivatedEvent",
+    "V1ProductDefaultPriceChangedEvent",
+    "V1ProductDeletedEvent",
+    "V1ProductTaxCodeChangedEvent",
+    "V1ProductUpdatedEvent",
+    "V1PromotionCodeCreatedEvent",
+    "V1PromotionCodeFullyRedeemedEvent",
+    "V1PromotionCodeUpdatedEvent",
+    "V1QuoteAcceptedEvent",
+    "V1QuoteCanceledEvent",
+    "V1QuoteCreatedEvent",
+    "V1QuoteFinalizedEvent",
+    "V1RadarEarlyFraudWarningCreatedEvent",
+    "V1RadarEarlyFraudWarningUpdatedEvent",
+    "V1RefundCreatedEvent",
+    "V1RefundFailedEvent",
+    "V1RefundUpdatedEvent",
+    "V1ReviewClosedEvent",
+    "V1ReviewOpenedEvent",
+    "V1SetupIntentCanceledEvent",
+    "V1SetupIntentCreatedEvent",
+    "V1SetupIntentRequiresActionEvent",
+    "V1SetupIntentSetupFailedEvent",
+    "V1SetupIntentSucceededEvent",
+    "V1SigmaScheduledQueryRunCreatedEvent",
+    "V1SourceCanceledEvent",
+    "V1SourceChargeableEvent",
+    "V1SourceFailedEvent",
+    "V1SourceRefundAttributesRequiredEvent",
+    "V1SubscriptionScheduleAbortedEvent",
+    "V1SubscriptionScheduleCanceledEvent",
+    "V1SubscriptionScheduleCompletedEvent",
+    "V1SubscriptionScheduleCreatedEvent",
+    "V1SubscriptionScheduleExpiringEvent",
+    "V1SubscriptionSchedulePhaseAddedEvent",
+    "V1SubscriptionSchedulePhaseDefaultTaxRatesChangedEvent",
+    "V1SubscriptionSchedulePhaseEndDateChangedEvent",
+    "V1SubscriptionSchedulePhaseRemovedEvent",
+    "V1SubscriptionSchedulePhaseTrialEndChangedEvent",
+    "V1SubscriptionScheduleReleasedEvent",
+    "V1SubscriptionScheduleUpdatedEvent",
+    "V1TaxRateCreatedEvent",
+    "V1TaxRateUpdatedEvent",
+    "V1TaxSettingsUpdatedEvent",
+    "V1TerminalReaderActionFailedEvent",
+    "V1TerminalReaderActionSucceededEvent",
+    "V1TerminalReaderActionUpdatedEvent",
+    "V1TestHelpersTestClockAdvancingEvent",
+    "V1TestHelpersTestClockCreatedEvent",
+    "V1TestHelpersTestClockDeletedEvent",
+    "V1TestHelpersTestClockInternalFailureEvent",
+    "V1TestHelpersTestClockReadyEvent",
+    "V1TopupCanceledEvent",
+    "V1TopupCreatedEvent",
+    "V1TopupFailedEvent",
+    "V1TopupReversedEvent",
+    "V1TopupSucceededEvent",
+    "V1TransferCreatedEvent",
+    "V1TransferReversedEvent",
+    "V1TransferUpdatedEvent",
     "V2Amount",
     "V2BillingMeterEvent",
     "V2BillingMeterEventAdjustment",
@@ -5364,7 +6069,12 @@ __all__ = [
     "V2CommerceProductCatalogImportStatusDetailsSucceededWithErrorsErrorFile",
     "V2CommerceProductCatalogImportStatusDetailsSucceededWithErrorsErrorFileDownloadUrl",
     "V2CommerceProductCatalogImportStatusDetailsSucceededWithErrorsSample",
+    "V2CommerceProductCatalogImportsFailedEvent",
+    "V2CommerceProductCatalogImportsProcessingEvent",
+    "V2CommerceProductCatalogImportsSucceededEvent",
+    "V2CommerceProductCatalogImportsSucceededWithErrorsEvent",
     "V2CoreAccount",
+    "V2CoreAccountClosedEvent",
     "V2CoreAccountConfiguration",
     "V2CoreAccountConfigurationCustomer",
     "V2CoreAccountConfigurationCustomerAutomaticIndirectTax",
@@ -5517,6 +6227,7 @@ __all__ = [
     "V2CoreAccountConfigurationRecipientCapabilitiesStripeBalancePayoutsStatusDetail",
     "V2CoreAccountConfigurationRecipientCapabilitiesStripeBalanceStripeTransfers",
     "V2CoreAccountConfigurationRecipientCapabilitiesStripeBalanceStripeTransfersStatusDetail",
+    "V2CoreAccountCreatedEvent",
     "V2CoreAccountDefaults",
     "V2CoreAccountDefaultsProfile",
     "V2CoreAccountDefaultsResponsibilities",
@@ -5596,7 +6307,22 @@ __all__ = [
     "V2CoreAccountIdentityIndividualScriptNames",
     "V2CoreAccountIdentityIndividualScriptNamesKana",
     "V2CoreAccountIdentityIndividualScriptNamesKanji",
+    "V2CoreAccountIncludingConfigurationCustomerCapabilityStatusUpdatedEvent",
+    "V2CoreAccountIncludingConfigurationCustomerCapabilityStatusUpdatedEventData",
+    "V2CoreAccountIncludingConfigurationCustomerUpdatedEvent",
+    "V2CoreAccountIncludingConfigurationMerchantCapabilityStatusUpdatedEvent",
+    "V2CoreAccountIncludingConfigurationMerchantCapabilityStatusUpdatedEventData",
+    "V2CoreAccountIncludingConfigurationMerchantUpdatedEvent",
+    "V2CoreAccountIncludingConfigurationRecipientCapabilityStatusUpdatedEvent",
+    "V2CoreAccountIncludingConfigurationRecipientCapabilityStatusUpdatedEventData",
+    "V2CoreAccountIncludingConfigurationRecipientUpdatedEvent",
+    "V2CoreAccountIncludingDefaultsUpdatedEvent",
+    "V2CoreAccountIncludingFutureRequirementsUpdatedEvent",
+    "V2CoreAccountIncludingIdentityUpdatedEvent",
+    "V2CoreAccountIncludingRequirementsUpdatedEvent",
     "V2CoreAccountLink",
+    "V2CoreAccountLinkReturnedEvent",
+    "V2CoreAccountLinkReturnedEventData",
     "V2CoreAccountLinkUseCase",
     "V2CoreAccountLinkUseCaseAccountOnboarding",
     "V2CoreAccountLinkUseCaseAccountOnboardingCollectionOptions",
@@ -5608,7 +6334,11 @@ __all__ = [
     "V2CoreAccountPersonAdditionalTermsOfService",
     "V2CoreAccountPersonAdditionalTermsOfServiceAccount",
     "V2CoreAccountPersonAddress",
+    "V2CoreAccountPersonCreatedEvent",
+    "V2CoreAccountPersonCreatedEventData",
     "V2CoreAccountPersonDateOfBirth",
+    "V2CoreAccountPersonDeletedEvent",
+    "V2CoreAccountPersonDeletedEventData",
     "V2CoreAccountPersonDocuments",
     "V2CoreAccountPersonDocumentsCompanyAuthorization",
     "V2CoreAccountPersonDocumentsPassport",
@@ -5626,6 +6356,8 @@ __all__ = [
     "V2CoreAccountPersonScriptNamesKana",
     "V2CoreAccountPersonScriptNamesKanji",
     "V2CoreAccountPersonToken",
+    "V2CoreAccountPersonUpdatedEvent",
+    "V2CoreAccountPersonUpdatedEventData",
     "V2CoreAccountRequirements",
     "V2CoreAccountRequirementsAlternative",
     "V2CoreAccountRequirementsAlternativeOption",
@@ -5645,10 +6377,12 @@ __all__ = [
     "V2CoreAccountRequirementsSummary",
     "V2CoreAccountRequirementsSummaryMinimumDeadline",
     "V2CoreAccountToken",
+    "V2CoreAccountUpdatedEvent",
     "V2CoreEvent",
     "V2CoreEventDestination",
     "V2CoreEventDestinationAmazonEventbridge",
     "V2CoreEventDestinationAzureEventGrid",
+    "V2CoreEventDestinationPingEvent",
     "V2CoreEventDestinationStatusDetails",
     "V2CoreEventDestinationStatusDetailsDisabled",
     "V2CoreEventDestinationWebhookEndpoint",
@@ -5661,19 +6395,31 @@ __all__ = [
     "V2DeletedObject",
     "V2MoneyManagementAdjustment",
     "V2MoneyManagementAdjustmentAdjustedFlow",
+    "V2MoneyManagementAdjustmentCreatedEvent",
     "V2MoneyManagementFinancialAccount",
     "V2MoneyManagementFinancialAccountBalance",
+    "V2MoneyManagementFinancialAccountCreatedEvent",
     "V2MoneyManagementFinancialAccountOther",
     "V2MoneyManagementFinancialAccountStorage",
     "V2MoneyManagementFinancialAccountStorageDepositInsuranceEligibility",
+    "V2MoneyManagementFinancialAccountUpdatedEvent",
     "V2MoneyManagementFinancialAddress",
+    "V2MoneyManagementFinancialAddressActivatedEvent",
     "V2MoneyManagementFinancialAddressBankAccount",
     "V2MoneyManagementFinancialAddressBankAccountAba",
     "V2MoneyManagementFinancialAddressBankAccountAbaAddress",
     "V2MoneyManagementFinancialAddressBankAccountIban",
     "V2MoneyManagementFinancialAddressBankAccountSortCode",
     "V2MoneyManagementFinancialAddressCreditSimulation",
+    "V2MoneyManagementFinancialAddressFailedEvent",
     "V2MoneyManagementInboundTransfer",
+    "V2MoneyManagementInboundTransferAvailableEvent",
+    "V2MoneyManagementInboundTransferAvailableEventData",
+    "V2MoneyManagementInboundTransferBankDebitFailedEvent",
+    "V2MoneyManagementInboundTransferBankDebitProcessingEvent",
+    "V2MoneyManagementInboundTransferBankDebitQueuedEvent",
+    "V2MoneyManagementInboundTransferBankDebitReturnedEvent",
+    "V2MoneyManagementInboundTransferBankDebitSucceededEvent",
     "V2MoneyManagementInboundTransferFrom",
     "V2MoneyManagementInboundTransferFromPaymentMethod",
     "V2MoneyManagementInboundTransferTo",
@@ -5684,8 +6430,13 @@ __all__ = [
     "V2MoneyManagementInboundTransferTransferHistoryBankDebitReturned",
     "V2MoneyManagementInboundTransferTransferHistoryBankDebitSucceeded",
     "V2MoneyManagementOutboundPayment",
+    "V2MoneyManagementOutboundPaymentCanceledEvent",
+    "V2MoneyManagementOutboundPaymentCreatedEvent",
+    "V2MoneyManagementOutboundPaymentFailedEvent",
     "V2MoneyManagementOutboundPaymentFrom",
+    "V2MoneyManagementOutboundPaymentPostedEvent",
     "V2MoneyManagementOutboundPaymentRecipientNotification",
+    "V2MoneyManagementOutboundPaymentReturnedEvent",
     "V2MoneyManagementOutboundPaymentStatusDetails",
     "V2MoneyManagementOutboundPaymentStatusDetailsFailed",
     "V2MoneyManagementOutboundPaymentStatusDetailsProcessing",
@@ -5699,8 +6450,12 @@ __all__ = [
     "V2MoneyManagementOutboundPaymentTrackingDetails",
     "V2MoneyManagementOutboundPaymentTrackingDetailsBankAccount",
     "V2MoneyManagementOutboundPaymentTrackingDetailsCard",
+    "V2MoneyManagementOutboundPaymentUnderReviewEvent",
+    "V2MoneyManagementOutboundPaymentUpdatedEvent",
     "V2MoneyManagementOutboundSetupIntent",
     "V2MoneyManagementPayoutIntent",
+    "V2MoneyManagementPayoutIntentCanceledEvent",
+    "V2MoneyManagementPayoutIntentCreatedEvent",
     "V2MoneyManagementPayoutIntentEstimatedFee",
     "V2MoneyManagementPayoutIntentEstimatedFeeNetworkFeeDetails",
     "V2MoneyManagementPayoutIntentEstimatedFeeNetworkFeeDetailsNetworkOptions",
@@ -5713,9 +6468,13 @@ __all__ = [
     "V2MoneyManagementPayoutIntentNextAction",
     "V2MoneyManagementPayoutIntentNextActionConfirm",
     "V2MoneyManagementPayoutIntentNextActionHandleFailure",
+    "V2MoneyManagementPayoutIntentPendingEvent",
+    "V2MoneyManagementPayoutIntentPostedEvent",
+    "V2MoneyManagementPayoutIntentProcessingEvent",
     "V2MoneyManagementPayoutIntentRecipientNotification",
     "V2MoneyManagementPayoutIntentRecipientVerification",
     "V2MoneyManagementPayoutIntentRecipientVerificationMatchResultDetails",
+    "V2MoneyManagementPayoutIntentRequiresActionEvent",
     "V2MoneyManagementPayoutIntentScheduleOptions",
     "V2MoneyManagementPayoutIntentStatusTransitions",
     "V2MoneyManagementPayoutIntentTo",
@@ -5723,32 +6482,44 @@ __all__ = [
     "V2MoneyManagementPayoutIntentToPayoutMethodOptionsBankAccount",
     "V2MoneyManagementPayoutIntentToPayoutMethodOptionsBankAccountPreferredNetworkOptions",
     "V2MoneyManagementPayoutIntentToPayoutMethodOptionsBankAccountPreferredNetworkOptionsAch",
+    "V2MoneyManagementPayoutIntentUpdatedEvent",
     "V2MoneyManagementPayoutMethod",
     "V2MoneyManagementPayoutMethodBankAccount",
     "V2MoneyManagementPayoutMethodCard",
+    "V2MoneyManagementPayoutMethodCreatedEvent",
+    "V2MoneyManagementPayoutMethodUpdatedEvent",
     "V2MoneyManagementPayoutMethodUsageStatus",
     "V2MoneyManagementPayoutMethodsBankAccountSpec",
     "V2MoneyManagementPayoutMethodsBankAccountSpecCountries",
     "V2MoneyManagementPayoutMethodsBankAccountSpecCountriesField",
     "V2MoneyManagementPayoutMethodsBankAccountSpecCountriesFieldLocalNameHuman",
     "V2MoneyManagementReceivedCredit",
+    "V2MoneyManagementReceivedCreditAvailableEvent",
+    "V2MoneyManagementReceivedCreditAvailableEventData",
     "V2MoneyManagementReceivedCreditBalanceTransfer",
     "V2MoneyManagementReceivedCreditBankTransfer",
     "V2MoneyManagementReceivedCreditBankTransferOriginatingBankAccount",
     "V2MoneyManagementReceivedCreditBankTransferOriginatingBankAccountAba",
     "V2MoneyManagementReceivedCreditBankTransferOriginatingBankAccountIban",
     "V2MoneyManagementReceivedCreditBankTransferOriginatingBankAccountSortCode",
+    "V2MoneyManagementReceivedCreditFailedEvent",
+    "V2MoneyManagementReceivedCreditReturnedEvent",
     "V2MoneyManagementReceivedCreditStatusDetails",
     "V2MoneyManagementReceivedCreditStatusDetailsFailed",
     "V2MoneyManagementReceivedCreditStatusDetailsReturned",
     "V2MoneyManagementReceivedCreditStatusTransitions",
+    "V2MoneyManagementReceivedCreditSucceededEvent",
     "V2MoneyManagementRecipientVerification",
     "V2MoneyManagementRecipientVerificationConsumedBy",
+    "V2MoneyManagementRecipientVerificationCreatedEvent",
     "V2MoneyManagementRecipientVerificationMatchResultDetails",
     "V2MoneyManagementRecipientVerificationStatusTransitions",
+    "V2MoneyManagementRecipientVerificationUpdatedEvent",
     "V2MoneyManagementTransaction",
     "V2MoneyManagementTransactionBalanceImpact",
     "V2MoneyManagementTransactionCounterparty",
+    "V2MoneyManagementTransactionCreatedEvent",
+    "V2MoneyManagementTransactionCreatedEventData",
     "V2MoneyManagementTransactionEntry",
     "V2MoneyManagementTransactionEntryBalanceImpact",
     "V2MoneyManagementTransactionEntryTransactionDetails",
@@ -5756,6 +6527,8 @@ __all__ = [
     "V2MoneyManagementTransactionFlow",
     "V2MoneyManagementTransactionRegulatoryReceipt",
     "V2MoneyManagementTransactionStatusTransitions",
+    "V2MoneyManagementTransactionUpdatedEvent",
+    "V2MoneyManagementTransactionUpdatedEventData",
     "WebhookEndpoint",
 ]
 

@@ -2234,6 +2234,21 @@ NESTED: dict[str, str] = {
     "TreasuryTransactionEntryFlowDetails": "treasury_transaction_entry",
     "TreasuryTransactionFlowDetails": "treasury_transaction",
     "TreasuryTransactionStatusTransitions": "treasury_transaction",
+    "V1BillingMeterErrorReportTriggeredEventData": "v1_billing_meter_error_report_triggered_event",
+    "V1BillingMeterErrorReportTriggeredEventDataReason": "v1_billing_meter_error_report_triggered_event",
+    "V1BillingMeterErrorReportTriggeredEventDataReasonErrorType": "v1_billing_meter_error_report_triggered_event",
+    "V1BillingMeterErrorReportTriggeredEventDataReasonErrorTypeSampleError": (
+        "v1_billing_meter_error_report_triggered_event"
+    ),
+    "V1BillingMeterErrorReportTriggeredEventDataReasonErrorTypeSampleErrorRequest": (
+        "v1_billing_meter_error_report_triggered_event"
+    ),
+    "V1BillingMeterNoMeterFoundEventData": "v1_billing_meter_no_meter_found_event",
+    "V1BillingMeterNoMeterFoundEventDataReason": "v1_billing_meter_no_meter_found_event",
+    "V1BillingMeterNoMeterFoundEventDataReasonErrorType": "v1_billing_meter_no_meter_found_event",
+    "V1BillingMeterNoMeterFoundEventDataReasonErrorTypeSampleError": "v1_billing_meter_no_meter_found_event",
+    "V1BillingMeterNoMeterFoundEventDataReasonErrorTypeSampleErrorRequest": "v1_billing_meter_no_meter_found_event",
+    "V1InvoiceUpcomingEventData": "v1_invoice_upcoming_event",
     "V2BillingMeterEventAdjustmentCancel": "v2_billing_meter_event_adjustment",
     "V2CommerceProductCatalogImportStatusDetails": "v2_commerce_product_catalog_import",
     "V2CommerceProductCatalogImportStatusDetailsAwaitingUpload": "v2_commerce_product_catalog_import",
@@ -2478,6 +2493,16 @@ NESTED: dict[str, str] = {
     "V2CoreAccountIdentityIndividualScriptNames": "v2_core_account",
     "V2CoreAccountIdentityIndividualScriptNamesKana": "v2_core_account",
     "V2CoreAccountIdentityIndividualScriptNamesKanji": "v2_core_account",
+    "V2CoreAccountIncludingConfigurationCustomerCapabilityStatusUpdatedEventData": (
+        "v2_core_account_including_configuration_customer_capability_status_updated_event"
+    ),
+    "V2CoreAccountIncludingConfigurationMerchantCapabilityStatusUpdatedEventData": (
+        "v2_core_account_including_configuration_merchant_capability_status_updated_event"
+    ),
+    "V2CoreAccountIncludingConfigurationRecipientCapabilityStatusUpdatedEventData": (
+        "v2_core_account_including_configuration_recipient_capability_status_updated_event"
+    ),
+    "V2CoreAccountLinkReturnedEventData": "v2_core_account_link_returned_event",
     "V2CoreAccountLinkUseCase": "v2_core_account_link",
     "V2CoreAccountLinkUseCaseAccountOnboarding": "v2_core_account_link",
     "V2CoreAccountLinkUseCaseAccountOnboardingCollectionOptions": "v2_core_account_link",
@@ -2488,7 +2513,9 @@ NESTED: dict[str, str] = {
     "V2CoreAccountPersonAdditionalTermsOfService": "v2_core_account_person",
     "V2CoreAccountPersonAdditionalTermsOfServiceAccount": "v2_core_account_person",
     "V2CoreAccountPersonAddress": "v2_core_account_person",
+    "V2CoreAccountPersonCreatedEventData": "v2_core_account_person_created_event",
     "V2CoreAccountPersonDateOfBirth": "v2_core_account_person",
+    "V2CoreAccountPersonDeletedEventData": "v2_core_account_person_deleted_event",
     "V2CoreAccountPersonDocuments": "v2_core_account_person",
     "V2CoreAccountPersonDocumentsCompanyAuthorization": "v2_core_account_person",
     "V2CoreAccountPersonDocumentsPassport": "v2_core_account_person",
@@ -2505,6 +2532,7 @@ NESTED: dict[str, str] = {
     "V2CoreAccountPersonScriptNames": "v2_core_account_person",
     "V2CoreAccountPersonScriptNamesKana": "v2_core_account_person",
     "V2CoreAccountPersonScriptNamesKanji": "v2_core_account_person",
+    "V2CoreAccountPersonUpdatedEventData": "v2_core_account_person_updated_event",
     "V2CoreAccountRequirements": "v2_core_account",
     "V2CoreAccountRequirementsAlternative": "v2_core_account",
     "V2CoreAccountRequirementsAlternativeOption": "v2_core_account",
@@ -2542,6 +2570,7 @@ NESTED: dict[str, str] = {
     "V2MoneyManagementFinancialAddressBankAccountAbaAddress": "v2_money_management_financial_address",
     "V2MoneyManagementFinancialAddressBankAccountIban": "v2_money_management_financial_address",
     "V2MoneyManagementFinancialAddressBankAccountSortCode": "v2_money_management_financial_address",
+    "V2MoneyManagementInboundTransferAvailableEventData": "v2_money_management_inbound_transfer_available_event",
     "V2MoneyManagementInboundTransferFrom": "v2_money_management_inbound_transfer",
     "V2MoneyManagementInboundTransferFromPaymentMethod": "v2_money_management_inbound_transfer",
     "V2MoneyManagementInboundTransferTo": "v2_money_management_inbound_transfer",
@@ -2606,6 +2635,7 @@ NESTED: dict[str, str] = {
     "V2MoneyManagementPayoutMethodsBankAccountSpecCountriesFieldLocalNameHuman": (
         "v2_money_management_payout_methods_bank_account_spec"
     ),
+    "V2MoneyManagementReceivedCreditAvailableEventData": "v2_money_management_received_credit_available_event",
     "V2MoneyManagementReceivedCreditBalanceTransfer": "v2_money_management_received_credit",
     "V2MoneyManagementReceivedCreditBankTransfer": "v2_money_management_received_credit",
     "V2MoneyManagementReceivedCreditBankTransferOriginatingBankAccount": "v2_money_management_received_credit",
@@ -2621,10 +2651,12 @@ NESTED: dict[str, str] = {
     "V2MoneyManagementRecipientVerificationStatusTransitions": "v2_money_management_recipient_verification",
     "V2MoneyManagementTransactionBalanceImpact": "v2_money_management_transaction",
     "V2MoneyManagementTransactionCounterparty": "v2_money_management_transaction",
+    "V2MoneyManagementTransactionCreatedEventData": "v2_money_management_transaction_created_event",
     "V2MoneyManagementTransactionEntryBalanceImpact": "v2_money_management_transaction_entry",
     "V2MoneyManagementTransactionEntryTransactionDetails": "v2_money_management_transaction_entry",
     "V2MoneyManagementTransactionEntryTransactionDetailsFlow": "v2_money_management_transaction_entry",
     "V2MoneyManagementTransactionFlow": "v2_money_management_transaction",
     "V2MoneyManagementTransactionRegulatoryReceipt": "v2_money_management_transaction",
     "V2MoneyManagementTransactionStatusTransitions": "v2_money_management_transaction",
+    "V2MoneyManagementTransactionUpdatedEventData": "v2_money_management_transaction_updated_event",
 }

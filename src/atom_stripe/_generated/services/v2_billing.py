@@ -7,9 +7,12 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from typing_extensions import Unpack
+
 from ..._service import Service
 
 if TYPE_CHECKING:
+    from ..._meter_stream import MeterEventStreamWriter, WriterOptions
     from .v2_billing_meter_event import V2BillingMeterEventService
     from .v2_billing_meter_event_adjustment import V2BillingMeterEventAdjustmentService
     from .v2_billing_meter_event_session import V2BillingMeterEventSessionService
@@ -46,3 +49,11 @@ class V2BillingService(Service):
         from .v2_billing_meter_event_stream import V2BillingMeterEventStreamService
 
         return V2BillingMeterEventStreamService(self._requester)
+
+    def meter_event_stream_writer(self, **options: Unpack[WriterOptions]) -> MeterEventStreamWriter:
+        """Meter events in batches on the high-throughput stream
+        (``async with client.v2.billing.meter_event_stream_writer() as w: await w.send(...)``);
+        see :class:`~atom_stripe.MeterEventStreamWriter`."""
+        from ..._meter_stream import MeterEventStreamWriter
+
+        return MeterEventStreamWriter(self._requester, **options)
