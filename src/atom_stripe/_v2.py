@@ -58,6 +58,9 @@ def v2_settings(api_key: str, meter_events_base_url: str | None, stripe_context:
 
 def v2_params(endpoint: Endpoint, args: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """A v2 call's checked parameters (ready for the wire) and its options; nothing sent yet."""
+    schema = endpoint.params_type
+    if not args and (schema is None or not getattr(schema, "__required_keys__", ())):
+        return {}, {"stripe_account": None, "stripe_context": None}  # a retrieve by id: nothing to check
     params = dict(args)
     options = {name: params.pop(name) for name in V2_OPTIONS if name in params}
     if "expand" in params:
@@ -67,7 +70,7 @@ def v2_params(endpoint: Endpoint, args: Mapping[str, Any]) -> tuple[dict[str, An
             raise StripeValueError("idempotency_key", "only POSTs and DELETEs take one (GETs are safe to repeat)")
         check_idempotency_key(options["idempotency_key"])
     checked = wire_params(
-        endpoint.params_type,
+        schema,
         params,
         extra_params=options.get("extra_params"),
         signed=amounts_signed(endpoint.path),
