@@ -1,0 +1,196 @@
+"""The fake emits thin events: event destinations get a signing secret, are enabled, disabled and
+pinged as on Stripe; v2 changes and the meter event stream's validation record ``v2.core.event``s
+(read back at ``/v2/core/events``) and POST their thin notifications, signed, to the enabled
+destinations that want them, received here by a NotificationRouter served by uvicorn."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from atom_stripe import AsyncStripeClient
+from atom_stripe._thin_events import EventNotification
+from atom_stripe.testing import FakeStripe
+from atom_stripe.webhooks import NotificationRouter
+
+from ..helpers import serve_asgi
+
+PING = "v2.core.event_destination.ping"
+ACCOUNT_CREATED = "v2.core.account.created"
+
+
+@dataclass
+class Receiver:
+    """A service's receiving end: a NotificationRouter (it verifies each signature) served by
+    uvicorn, keeping the notifications it handled."""
+
+    url: str
+    routers: dict[str, NotificationRouter]
+    got: dict[str, list[EventNotification]] = field(default_factory=dict)
+
+    def path(self, name: str, secret: str) -> str:
+        """The URL of a new path, whose notifications must be signed with ``secret``."""
+        router = self.routers[name] = NotificationRouter(secret)
+        seen = self.got.setdefault(name, [])
+
+        @router.on("*")
+        def keep(notification: EventNotification) -> None:
+            seen.append(notification)
+
+        return f"{self.url}/{name}"
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    routers: dict[str, NotificationRouter] = {}
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        name = scope["path"].strip("/")
+        await routers[name].asgi_app()(scope, receive, send)
+
+    with serve_asgi(app) as url:
+        yield Receiver(url, routers)
+
+
+async def destination(
+    client: AsyncStripeClient, receiver: Receiver, name: str, events: list[str], **extra: Any
+) -> tuple[str, str]:
+    """An event destination POSTing to ``receiver``'s path ``name``: (its id, its secret)."""
+    made = await client.v2.core.event_destinations.create(
+        name=name,
+        type="webhook_endpoint",
+        event_payload="thin",
+        enabled_events=events,
+        webhook_endpoint={"url": f"{receiver.url}/{name}"},
+        include=["webhook_endpoint.signing_secret"],
+        **extra,
+    )
+    assert made.webhook_endpoint is not None and made.webhook_endpoint.signing_secret is not None
+    secret = made.webhook_endpoint.signing_secret
+    assert receiver.path(name, secret) == f"{receiver.url}/{name}"
+    return made.id, secret
+
+
+async def test_a_destination_shows_its_secret_and_url_only_when_included(stripe_client: AsyncStripeClient) -> None:
+    destinations = stripe_client.v2.core.event_destinations
+    args: Any = {"name": "d", "type": "webhook_endpoint", "event_payload": "thin", "enabled_events": [PING]}
+    made = await destinations.create(
+        **args, webhook_endpoint={"url": "https://example.com/hook"}, include=["webhook_endpoint.signing_secret"]
+    )
+    assert made.status == "enabled" and made.webhook_endpoint is not None
+    assert str(made.webhook_endpoint.signing_secret).startswith("whsec_") and made.webhook_endpoint.url is None
+    plain = await destinations.retrieve(made.id)
+    assert plain.webhook_endpoint is not None
+    assert (plain.webhook_endpoint.signing_secret, plain.webhook_endpoint.url) == (None, None)
+    shown = await destinations.retrieve(made.id, include=["webhook_endpoint.url"])
+    assert shown.webhook_endpoint is not None and shown.webhook_endpoint.url == "https://example.com/hook"
+    moved = await destinations.update(
+        made.id, webhook_endpoint={"url": "https://example.com/new"}, include=["webhook_endpoint.url"]
+    )
+    assert moved.webhook_endpoint is not None and moved.webhook_endpoint.url == "https://example.com/new"
+    listed = [d async for d in destinations.list()]
+    assert [d.webhook_endpoint.signing_secret for d in listed if d.webhook_endpoint] == [None]
+    other = await destinations.create(**args, include=["webhook_endpoint.signing_secret"])
+    assert other.webhook_endpoint is not None
+    assert other.webhook_endpoint.signing_secret != made.webhook_endpoint.signing_secret
+
+
+async def test_a_ping_reaches_the_destination_signed_unless_it_is_disabled(
+    stripe_fake: FakeStripe, stripe_client: AsyncStripeClient, receiver: Receiver
+) -> None:
+    destinations = stripe_client.v2.core.event_destinations
+    pinged, _ = await destination(stripe_client, receiver, "pinged", ["v1.billing.meter.no_meter_found"])
+    await destination(stripe_client, receiver, "bystander", [PING])
+    event = await destinations.ping(pinged)
+    assert event.type == PING and event.context is None
+    await stripe_fake.webhooks_delivered()
+    assert [(n.id, n.type) for n in receiver.got["pinged"]] == [(event.id, PING)]
+    assert receiver.got["bystander"] == []  # a ping goes to the destination pinged only
+    related = getattr(receiver.got["pinged"][0], "related_object", None)
+    assert related is not None and related.url == f"/v2/core/event_destinations/{pinged}"
+
+    disabled = await destinations.disable(pinged)
+    assert disabled.status == "disabled" and disabled.status_details is not None
+    await destinations.ping(pinged)
+    await stripe_fake.webhooks_delivered()
+    assert len(receiver.got["pinged"]) == 1
+    assert (await destinations.enable(pinged)).status == "enabled"
+    again = await destinations.ping(pinged)
+    await stripe_fake.webhooks_delivered()
+    assert [n.id for n in receiver.got["pinged"]] == [event.id, again.id]
+    assert all(d.ok and d.status == 200 for d in stripe_fake.deliveries)
+
+
+async def test_a_notification_signed_with_another_secret_is_refused(
+    stripe_fake: FakeStripe, stripe_client: AsyncStripeClient, receiver: Receiver
+) -> None:
+    pinged, _ = await destination(stripe_client, receiver, "pinged", [PING])
+    receiver.path("pinged", "whsec_not_the_destinations")
+    await stripe_client.v2.core.event_destinations.ping(pinged)
+    delivered = await stripe_fake.webhooks_delivered()
+    assert [(d.ok, d.status) for d in delivered] == [(False, 400)]
+    assert receiver.got["pinged"] == []
+
+
+async def test_v2_account_changes_are_events_sent_to_the_destinations_enabling_them(
+    stripe_fake: FakeStripe, stripe_client: AsyncStripeClient, receiver: Receiver
+) -> None:
+    await destination(stripe_client, receiver, "created", [ACCOUNT_CREATED])
+    await destination(
+        stripe_client, receiver, "all", [ACCOUNT_CREATED, "v2.core.account.updated", "v2.core.account.closed"]
+    )
+    accounts = stripe_client.v2.core.accounts
+    account = await accounts.create(display_name="Ada", idempotency_key="make-ada")
+    assert account.id.startswith("acct_")
+    await accounts.update(account.id, display_name="Ada L.")
+    await accounts.close(account.id)
+    await stripe_fake.webhooks_delivered()
+    assert [n.type for n in receiver.got["created"]] == [ACCOUNT_CREATED]
+    kinds = ["v2.core.account.created", "v2.core.account.updated", "v2.core.account.closed"]
+    assert [n.type for n in receiver.got["all"]] == kinds
+
+    events = stripe_client.v2.core.events
+    listed = [e async for e in events.list(object_id=account.id)]
+    assert [e.type for e in listed] == kinds[::-1]  # newest first
+    assert [e.type async for e in events.list(object_id=account.id, types=[ACCOUNT_CREATED])] == [ACCOUNT_CREATED]
+    assert [e async for e in events.list(object_id="acct_1Unrelated")] == []
+    first = await events.retrieve(receiver.got["created"][0].id)
+    assert first.type == ACCOUNT_CREATED and first.reason is not None and first.reason.request is not None
+    assert first.reason.request.idempotency_key == "make-ada"
+    sent = json.loads(json.dumps(receiver.got["created"][0].model_dump(mode="json")))
+    assert sent["related_object"] == {
+        "id": account.id,
+        "type": "v2.core.account",
+        "url": f"/v2/core/accounts/{account.id}",
+    }
+    assert "data" not in sent and "changes" not in sent  # thin: no snapshot
+
+
+async def test_events_from_routes_a_connected_accounts_events(
+    stripe_fake: FakeStripe, stripe_client: AsyncStripeClient, receiver: Receiver
+) -> None:
+    connected = (await stripe_client.accounts.create(type="express")).id
+    await destination(stripe_client, receiver, "own", [PING, ACCOUNT_CREATED])
+    await destination(stripe_client, receiver, "others", [PING, ACCOUNT_CREATED], events_from=["other_accounts"])
+    await destination(stripe_client, receiver, "both", [PING, ACCOUNT_CREATED], events_from=["@self", "@accounts"])
+    theirs, _ = await destination(stripe_client, receiver, "theirs", [ACCOUNT_CREATED], stripe_context=connected)
+
+    made = await stripe_client.v2.core.accounts.create(display_name="on the platform")
+    on_connected = await stripe_client.v2.core.accounts.create(display_name="theirs", stripe_context=connected)
+    await stripe_fake.webhooks_delivered()
+    got = {name: [(n.related_object.id, n.context) for n in seen] for name, seen in receiver.got.items()}  # type: ignore[attr-defined]
+    assert got == {
+        "own": [(made.id, None)],
+        "others": [(on_connected.id, connected)],
+        "both": [(made.id, None), (on_connected.id, connected)],
+        "theirs": [(on_connected.id, connected)],
+    }
+    # The connected account's event is its own: read in its context only.
+    mine = await stripe_client.v2.core.events.retrieve(receiver.got["theirs"][0].id, stripe_context=connected)
+    assert mine.context == connected
+    assert [e async for e in stripe_client.v2.core.events.list(object_id=on_connected.id)] == []
+    assert theirs not in {d.id async for d in stripe_client.v2.core.event_destinations.list()}
