@@ -194,3 +194,73 @@ async def test_events_from_routes_a_connected_accounts_events(
     assert mine.context == connected
     assert [e async for e in stripe_client.v2.core.events.list(object_id=on_connected.id)] == []
     assert theirs not in {d.id async for d in stripe_client.v2.core.event_destinations.list()}
+
+
+# -- the meter event stream's asynchronous validation ---------------------------------------------
+
+
+async def stream(fake: FakeStripe, client: AsyncStripeClient, events: list[Any], **options: Any) -> None:
+    session = await client.v2.billing.meter_event_session.create(**options)
+    async with fake.client(api_key=session.authentication_token) as meter_host:
+        await meter_host.v2.billing.meter_event_stream.create(events=events)
+
+
+def usage(identifier: str, event_name: str = "api_call", **payload: str) -> dict[str, Any]:
+    return {"event_name": event_name, "identifier": identifier, "payload": payload}
+
+
+async def test_stream_events_without_a_meter_are_reported_as_no_meter_found(
+    stripe_fake: FakeStripe, stripe_client: AsyncStripeClient, receiver: Receiver
+) -> None:
+    await destination(stripe_client, receiver, "meters", ["v1.billing.meter.no_meter_found"])
+    customer = await stripe_client.customers.create(email="a@example.com")
+    await stripe_client.billing.meters.create(
+        display_name="API calls", event_name="api_call", default_aggregation={"formula": "sum"}
+    )
+    events = [usage("ok", stripe_customer_id=customer.id, value="3"), usage("typo-1", "api_cal"), usage("typo-2", "x")]
+    await stream(stripe_fake, stripe_client, events)
+    await stream(stripe_fake, stripe_client, [usage("typo-1", "api_cal")])  # a resend: seen, not reported again
+    await stripe_fake.webhooks_delivered()
+    assert [e["identifier"] for e in stripe_fake.v2.meter_events] == ["ok", "typo-1", "typo-2"]
+    [notification] = receiver.got["meters"]
+    assert notification.type == "v1.billing.meter.no_meter_found"
+    assert getattr(notification, "related_object", None) is None
+    data = (await stripe_client.v2.core.events.retrieve(notification.id)).model_dump(mode="json")["data"]
+    assert data["reason"]["error_count"] == 2
+    [errors] = data["reason"]["error_types"]
+    assert errors["code"] == "no_meter" and errors["error_count"] == 2
+    assert [s["request"]["identifier"] for s in errors["sample_errors"]] == ["typo-1", "typo-2"]
+
+
+async def test_events_a_meter_refuses_are_reported_against_the_meter(
+    stripe_fake: FakeStripe, stripe_client: AsyncStripeClient, receiver: Receiver
+) -> None:
+    await destination(stripe_client, receiver, "meters", ["v1.billing.meter.error_report_triggered"])
+    customer = await stripe_client.customers.create(email="a@example.com")
+    meter = await stripe_client.billing.meters.create(
+        display_name="Tokens",
+        event_name="tokens",
+        default_aggregation={"formula": "sum"},
+        customer_mapping={"type": "by_id", "event_payload_key": "user"},
+        value_settings={"event_payload_key": "count"},
+    )
+    events = [
+        usage("good", "tokens", user=customer.id, count="12"),
+        usage("nobody", "tokens", count="1"),
+        usage("stranger", "tokens", user="cus_NotOnThisAccount", count="1"),
+        usage("nan", "tokens", user=customer.id, count="many"),
+        usage("default-key", "tokens", stripe_customer_id=customer.id, count="1"),  # the meter reads "user"
+    ]
+    await stream(stripe_fake, stripe_client, events)
+    await stripe_fake.webhooks_delivered()
+    [notification] = receiver.got["meters"]
+    related = getattr(notification, "related_object", None)
+    assert related is not None and (related.id, related.url) == (meter.id, f"/v1/billing/meters/{meter.id}")
+    reason = (await stripe_client.v2.core.events.retrieve(notification.id)).model_dump(mode="json")["data"]["reason"]
+    by_code = {t["code"]: [s["request"]["identifier"] for s in t["sample_errors"]] for t in reason["error_types"]}
+    assert by_code == {
+        "meter_event_no_customer_defined": ["nobody", "default-key"],
+        "meter_event_customer_not_found": ["stranger"],
+        "meter_event_invalid_value": ["nan"],
+    }
+    assert reason["error_count"] == 4
