@@ -28,7 +28,8 @@ from ._v2_events import OPERATION_EVENTS, emit, now, related, stamp
 from ._wire import FakeError, typed_params
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Mapping, Sequence
+    from contextlib import AbstractAsyncContextManager
 
     from .._endpoint import Endpoint
     from ._fake import FakeStripe
@@ -48,8 +49,9 @@ _PREFIXES = {"v2.core.account": "acct", "v2.core.event_destination": "ed_test"}
 
 @dataclass
 class V2State:
-    """What the fake keeps of v2 calls."""
+    """What the fake keeps of v2 calls, and its event destinations delivering in process."""
 
+    fake: FakeStripe | None = field(default=None, repr=False, compare=False)
     #: Meter events received (``meter_events.create`` and the stream), in order, one per identifier.
     meter_events: list[dict[str, Any]] = field(default_factory=list)
     #: Meter event session tokens -> when each expires.
@@ -58,6 +60,34 @@ class V2State:
     token_accounts: dict[str, str | None] = field(default_factory=dict)
     _identifiers: set[str] = field(default_factory=set)
     _replays: OrderedDict[str, tuple[str, int, bytes]] = field(default_factory=OrderedDict)
+
+    def deliver_notifications(
+        self,
+        app: Any,
+        path: str = "/stripe/thin-events",
+        *,
+        enabled_events: Sequence[str] = _v2_destinations.EMITTED,
+        events_from: Sequence[str] = ("self",),
+        stripe_context: str | None = None,
+    ) -> AbstractAsyncContextManager[dict[str, Any]]:
+        """Deliver this fake's thin event notifications to an ASGI app (your service's
+        ``NotificationRouter.asgi_app()`` or FastAPI app), in process, on the test's own event
+        loop, as :meth:`FakeStripe.deliver_webhooks` does snapshot events. Inside, a thin event
+        destination for ``path`` exists (yielded as the API answers it, its
+        ``webhook_endpoint.signing_secret`` included: what your receiver verifies with), taking
+        ``enabled_events`` (by default every type the fake emits) ``events_from`` its account
+        (``stripe_context``: a connected account's destination; ``"other_accounts"``: a
+        platform's, for its connected accounts' events). ``fake.webhooks_delivered()`` waits
+        for the deliveries. ::
+
+            async with stripe_fake.v2.deliver_notifications(app) as destination:
+                settings.thin_secret = destination["webhook_endpoint"]["signing_secret"]
+                ...  # calls that make events
+                await stripe_fake.webhooks_delivered()
+        """
+        if self.fake is None:
+            raise StripeValueError("fake", "this V2State belongs to no FakeStripe")
+        return _v2_destinations.deliver(self.fake, app, path, enabled_events, events_from, stripe_context)
 
     def record(self, event: Mapping[str, Any]) -> dict[str, Any] | None:
         """Keep a meter event; the event kept, or ``None`` when its identifier was seen before."""

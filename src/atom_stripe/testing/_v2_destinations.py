@@ -8,12 +8,17 @@ https://docs.stripe.com/api/v2/event-destinations/list)."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
+from .._errors import StripeValueError
 from . import _v2_events
 from ._store import new_id
+
+if TYPE_CHECKING:
+    from ._fake import FakeStripe
 
 OBJECT = "v2.core.event_destination"
 #: What each ``include`` value shows of ``webhook_endpoint``.
@@ -65,3 +70,57 @@ def ping(fake: Any, account: str | None, destination: Mapping[str, Any], request
     url = f"/v2/core/event_destinations/{destination['id']}"
     target = _v2_events.related(destination["id"], "event_destination", url)
     return _v2_events.emit(fake, account, _v2_events.PING, target, request=request, to=[destination])
+
+
+#: The thin events the fake emits: what an in-process destination takes by default.
+EMITTED = (
+    _v2_events.PING,
+    *_v2_events.OPERATION_EVENTS.values(),
+    "v1.billing.meter.no_meter_found",
+    "v1.billing.meter.error_report_triggered",
+)
+
+
+@contextlib.asynccontextmanager
+async def deliver(
+    fake: FakeStripe,
+    app: Any,
+    path: str,
+    enabled_events: Sequence[str],
+    events_from: Sequence[str],
+    stripe_context: str | None,
+) -> AsyncIterator[dict[str, Any]]:
+    """An enabled thin event destination whose notifications are POSTed to an ASGI app, in
+    process (see ``FakeStripe.v2.deliver_notifications``); disabled on leaving."""
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise StripeValueError("path", f"must start with '/', not {path!r}")
+    if isinstance(enabled_events, str) or not enabled_events or not all(isinstance(e, str) for e in enabled_events):
+        raise StripeValueError("enabled_events", "must be a non-empty list of event types")
+    unknown = [e for e in events_from if e not in _v2_events.SELF | _v2_events.OTHER_ACCOUNTS]
+    if isinstance(events_from, str) or not events_from or unknown:
+        raise StripeValueError("events_from", "must list 'self' and/or 'other_accounts' ('@self', '@accounts')")
+    url = f"http://asgi.fake-stripe{path}"
+    with fake._lock:
+        store = fake.store_of(stripe_context)
+        moment = _v2_events.stamp(_v2_events.now(fake))
+        destination: dict[str, Any] = {
+            "id": new_id("ed_test"),
+            "object": OBJECT,
+            "name": f"in process: {path}",
+            "created": moment,
+            "livemode": False,
+            "type": "webhook_endpoint",
+            "event_payload": "thin",
+            "enabled_events": list(enabled_events),
+            "events_from": list(events_from),
+            "webhook_endpoint": {"url": url},
+        }
+        created(destination)
+        store.put(destination)
+    async with fake._outbox.delivering_to(url, app):
+        try:
+            yield view(destination, _INCLUDABLE)
+        finally:
+            with fake._lock:
+                destination["status"] = "disabled"
+                changed(destination, "disable", _v2_events.stamp(_v2_events.now(fake)))

@@ -4,10 +4,11 @@ own, or in process to an ASGI app (:meth:`Outbox.pump`, on the test's own event 
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,6 +103,19 @@ class Outbox:
                     self._local.pop(url, None)
                 with anyio.CancelScope(shield=True), anyio.move_on_after(5):
                     await self._drain(http, box)
+
+    @contextlib.asynccontextmanager
+    async def delivering_to(self, url: str, app: Any) -> AsyncIterator[None]:
+        """Inside, what is sent to ``url`` is POSTed to the ASGI app ``app``, in process, on the
+        caller's event loop (:meth:`local` and :meth:`pump`); what is queued on leaving is
+        delivered first."""
+        box = self.local(url)
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(self.pump, url, app, box)
+            try:
+                yield
+            finally:
+                tasks.cancel_scope.cancel()
 
     async def _drain(self, http: httpx.AsyncClient, box: queue.Queue[tuple[Delivery, bytes, str]]) -> None:
         while True:
