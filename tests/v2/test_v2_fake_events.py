@@ -264,3 +264,23 @@ async def test_events_a_meter_refuses_are_reported_against_the_meter(
         "meter_event_invalid_value": ["nan"],
     }
     assert reason["error_count"] == 4
+
+
+async def test_a_meter_made_without_payload_keys_reads_stripes_defaults(
+    stripe_fake: FakeStripe, stripe_client: AsyncStripeClient, receiver: Receiver
+) -> None:
+    await destination(stripe_client, receiver, "meters", ["v1.billing.meter.error_report_triggered"])
+    customer = await stripe_client.customers.create(email="a@example.com")
+    meter = await stripe_client.billing.meters.create(
+        display_name="API calls", event_name="api_call", default_aggregation={"formula": "sum"}
+    )
+    assert meter.customer_mapping.event_payload_key == "stripe_customer_id"
+    assert meter.value_settings.event_payload_key == "value"
+    await stream(stripe_fake, stripe_client, [usage("fine", stripe_customer_id=customer.id, value="2")])
+    await stream(stripe_fake, stripe_client, [usage("old-key", customer=customer.id, value="2")])
+    await stripe_fake.webhooks_delivered()
+    [notification] = receiver.got["meters"]
+    data = (await stripe_client.v2.core.events.retrieve(notification.id)).model_dump(mode="json")["data"]
+    assert [(t["code"], t["error_count"]) for t in data["reason"]["error_types"]] == [
+        ("meter_event_no_customer_defined", 1)
+    ]

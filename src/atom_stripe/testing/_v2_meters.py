@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import _v2_events
+from ._engine import Ctx, behaviour
 
 if TYPE_CHECKING:
     from ._fake import FakeStripe
@@ -22,6 +23,19 @@ NO_METER = "v1.billing.meter.no_meter_found"
 METER_ERRORS = "v1.billing.meter.error_report_triggered"
 #: Samples kept per error type (a report counts every error, as Stripe's ``error_count`` does).
 _SAMPLES = 10
+
+
+@behaviour("billing.meters.create")
+def create_meter(ctx: Ctx) -> dict[str, Any]:
+    """A meter that reads its events' payloads with Stripe's default keys unless told otherwise:
+    the customer's id under `stripe_customer_id`, the value under `value`."""
+    # The defaults: https://docs.stripe.com/api/v2/billing/meter-event-stream/create (events.payload).
+    defaults: dict[str, Any] = {}
+    if "customer_mapping" not in ctx.params:
+        defaults["customer_mapping"] = {"type": "by_id", "event_payload_key": "stripe_customer_id"}
+    if "value_settings" not in ctx.params:
+        defaults["value_settings"] = {"event_payload_key": "value"}
+    return ctx.create(**defaults)
 
 
 def validate(fake: FakeStripe, account: str | None, events: Sequence[Mapping[str, Any]]) -> None:
