@@ -161,6 +161,10 @@ async def test_v2_account_changes_are_events_sent_to_the_destinations_enabling_t
     first = await events.retrieve(receiver.got["created"][0].id)
     assert first.type == ACCOUNT_CREATED and first.reason is not None and first.reason.request is not None
     assert first.reason.request.idempotency_key == "make-ada"
+    assert first.changes is not None and first.changes["before"] is None
+    assert first.changes["after"]["display_name"] == "Ada"
+    updated = await events.retrieve(receiver.got["all"][1].id)
+    assert updated.changes == {"before": {"display_name": "Ada"}, "after": {"display_name": "Ada L."}}
     sent = json.loads(json.dumps(receiver.got["created"][0].model_dump(mode="json")))
     assert sent["related_object"] == {
         "id": account.id,

@@ -250,10 +250,13 @@ def _fitting(model_name: str, obj: dict[str, Any]) -> dict[str, Any]:
 def _answer(call: _Call) -> Any:
     """The answer, as the client sees it (an event destination's endpoint URL and secret only
     when included), once the events it makes are sent."""
+    found = call.store.find(call.ids[-1]) if call.ids and call.name in OPERATION_EVENTS else None
+    before = copy.deepcopy(found)
     result = _act(call)
     if call.name in OPERATION_EVENTS and isinstance(result, dict):
         target = related(result["id"], result["object"], f"/v2/core/accounts/{result['id']}")
-        emit(call.fake, call.account, OPERATION_EVENTS[call.name], target, request=call.request)
+        changes = _changes(before, result)
+        emit(call.fake, call.account, OPERATION_EVENTS[call.name], target, changes=changes, request=call.request)
     if call.name.startswith("v2.core.event_destinations.") and isinstance(result, dict):
         include = call.params.get("include")
         if result.get("object") == _v2_destinations.OBJECT:
@@ -261,6 +264,15 @@ def _answer(call: _Call) -> Any:
         if "next_page_url" in result:
             return {**result, "data": [_v2_destinations.view(d, include) for d in result["data"]]}
     return result
+
+
+def _changes(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> dict[str, Any]:
+    """An event's ``changes``: the properties it changed, before and after; ``before`` is null
+    for a creation (https://docs.stripe.com/api/v2/core/accounts/event-types, fetched attributes)."""
+    if before is None:
+        return {"before": None, "after": copy.deepcopy(dict(after))}
+    keys = sorted(k for k in {*before, *after} if before.get(k) != after.get(k))
+    return {"before": {k: before.get(k) for k in keys}, "after": {k: copy.deepcopy(after.get(k)) for k in keys}}
 
 
 def _act(call: _Call) -> Any:
