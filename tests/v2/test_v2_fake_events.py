@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+import respx
 
 from atom_stripe import AsyncStripeClient
 from atom_stripe._thin_events import EventNotification
-from atom_stripe.testing import FakeStripe
+from atom_stripe.testing import FakeStripe, FakeTransport
 from atom_stripe.webhooks import NotificationRouter
 
 from ..helpers import serve_asgi
@@ -288,3 +289,26 @@ async def test_a_meter_made_without_payload_keys_reads_stripes_defaults(
     assert [(t["code"], t["error_count"]) for t in data["reason"]["error_types"]] == [
         ("meter_event_no_customer_defined", 1)
     ]
+
+
+async def test_a_delivery_failing_outside_http_does_not_stop_the_next(
+    stripe_fake: FakeStripe, stripe_client: AsyncStripeClient, receiver: Receiver
+) -> None:
+    """A destination whose URL the transport refuses with its own exception (respx, for a URL it
+    does not mock) counts as a failed delivery; the deliveries after it still go out."""
+    elsewhere = await stripe_client.v2.core.event_destinations.create(
+        name="elsewhere",
+        type="webhook_endpoint",
+        event_payload="thin",
+        enabled_events=[PING],
+        webhook_endpoint={"url": "https://example.com/stripe/thin"},
+    )
+    reachable, _ = await destination(stripe_client, receiver, "reachable", [PING])
+    with respx.mock(using="httpx", assert_all_called=False) as mock:
+        mock.route(host="api.stripe.com").mock(side_effect=FakeTransport(stripe_fake).handle_async_request)
+        mock.route(host="127.0.0.1").pass_through()
+        await stripe_client.v2.core.event_destinations.ping(elsewhere.id)
+        await stripe_client.v2.core.event_destinations.ping(reachable)
+        delivered = await stripe_fake.webhooks_delivered(timeout=5)
+    assert [(d.url.rsplit("/", 1)[-1], d.ok) for d in delivered] == [("thin", False), ("reachable", True)]
+    assert len(receiver.got["reachable"]) == 1

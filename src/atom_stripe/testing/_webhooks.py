@@ -5,6 +5,7 @@ own, or in process to an ASGI app (:meth:`Outbox.pump`, on the test's own event 
 from __future__ import annotations
 
 import contextlib
+import logging
 import queue
 import threading
 import time
@@ -16,6 +17,8 @@ import anyio
 import httpx
 
 from ..webhooks import generate_test_header
+
+logger = logging.getLogger("atom_stripe.testing")
 
 
 @dataclass
@@ -78,6 +81,10 @@ class Outbox:
             while (item := self._queue.get()) is not None:
                 try:
                     self._deliver(http, *item)
+                except Exception:
+                    # A transport's own failure (a test's mock refusing the URL): that delivery
+                    # failed; the worker goes on with the next, as Stripe does.
+                    logger.warning("the fake Stripe could not deliver to %s", item[0].url, exc_info=True)
                 finally:
                     with self._lock:
                         self._pending -= 1
