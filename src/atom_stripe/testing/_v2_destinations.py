@@ -100,27 +100,25 @@ async def deliver(
     if isinstance(events_from, str) or not events_from or unknown:
         raise StripeValueError("events_from", "must list 'self' and/or 'other_accounts' ('@self', '@accounts')")
     url = f"http://asgi.fake-stripe{path}"
-    with fake._lock:
-        store = fake.store_of(stripe_context)
-        moment = _v2_events.stamp(_v2_events.now(fake))
-        destination: dict[str, Any] = {
-            "id": new_id("ed_test"),
-            "object": OBJECT,
-            "name": f"in process: {path}",
-            "created": moment,
-            "livemode": False,
-            "type": "webhook_endpoint",
-            "event_payload": "thin",
-            "enabled_events": list(enabled_events),
-            "events_from": list(events_from),
-            "webhook_endpoint": {"url": url},
-        }
-        created(destination)
-        store.put(destination)
+    moment = _v2_events.stamp(_v2_events.now(fake))
+    fields: dict[str, Any] = {
+        "name": f"in process: {path}",
+        "created": moment,
+        "livemode": False,
+        "type": "webhook_endpoint",
+        "event_payload": "thin",
+        "enabled_events": list(enabled_events),
+        "events_from": list(events_from),
+        "webhook_endpoint": {"url": url},
+    }
+    created(fields)
+    # fake.add stores it under the fake's lock (served, the fake answers from other threads).
+    made = fake.add(OBJECT, stripe_account=stripe_context, id=new_id("ed_test"), **fields)
     async with fake._outbox.delivering_to(url, app):
         try:
-            yield view(destination, _INCLUDABLE)
+            yield view(made, _INCLUDABLE)
         finally:
-            with fake._lock:
-                destination["status"] = "disabled"
-                changed(destination, "disable", _v2_events.stamp(_v2_events.now(fake)))
+            held = fake.store_of(stripe_context).find(made["id"], OBJECT)
+            if held is not None:  # one assignment per field: atomic, as the fake's readers need
+                changed(held, "disable", _v2_events.stamp(_v2_events.now(fake)))
+                held["status"] = "disabled"
