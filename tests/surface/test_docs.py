@@ -69,7 +69,7 @@ async def scene(fake: FakeStripe, page: Path) -> None:
 
 
 #: Pages whose samples run on the shipped fake alone (its OAuth included): nothing to stand in for.
-SHIPPED_FAKE_ONLY = {"testing-connect"}
+SHIPPED_FAKE_ONLY = {"testing-connect", "testing-v2"}
 
 
 def connect(request: httpx.Request) -> httpx.Response:

@@ -92,7 +92,7 @@ class FakeStripe:
         self._clients: list[httpx.AsyncClient] = []
         self._failures: list[FakeError] = []
         #: What the fake keeps of v2 calls: ``meter_events`` received, meter event session tokens.
-        self.v2 = _v2.V2State()
+        self.v2 = _v2.V2State(fake=self)
 
     def __repr__(self) -> str:
         return f"<FakeStripe requests={len(self.requests)}>"

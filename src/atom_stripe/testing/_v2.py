@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import operator
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -20,12 +21,15 @@ from .._errors import StripeValueError
 from .._generated.models import OBJECTS
 from ..models._references import model_class
 from ..types import check_params
+from . import _v2_destinations, _v2_meters
 from ._simulated import not_simulated
 from ._store import Store, new_id
+from ._v2_events import OPERATION_EVENTS, emit, now, related, stamp
 from ._wire import FakeError, typed_params
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping, Sequence
+    from contextlib import AbstractAsyncContextManager
 
     from .._endpoint import Endpoint
     from ._fake import FakeStripe
@@ -38,24 +42,61 @@ SESSION_LIFETIME = timedelta(minutes=15)
 #: What a few v2 actions set on their object (the rest answer the object as it is).
 _STATUSES = {"disable": "disabled", "enable": "enabled", "cancel": "canceled", "close": "closed"}
 _MAX_KEYS = 10_000
+#: Id prefixes of the v2 objects whose ids Stripe documents (``acct_``, ``ed_test_``); others
+#: are made from their type's name.
+_PREFIXES = {"v2.core.account": "acct", "v2.core.event_destination": "ed_test"}
 
 
 @dataclass
 class V2State:
-    """What the fake keeps of v2 calls."""
+    """What the fake keeps of v2 calls, and its event destinations delivering in process."""
 
+    fake: FakeStripe | None = field(default=None, repr=False, compare=False)
     #: Meter events received (``meter_events.create`` and the stream), in order, one per identifier.
     meter_events: list[dict[str, Any]] = field(default_factory=list)
     #: Meter event session tokens -> when each expires.
     tokens: dict[str, datetime] = field(default_factory=dict)
+    #: Meter event session tokens -> the account whose session it is (``None``: the platform).
+    token_accounts: dict[str, str | None] = field(default_factory=dict)
     _identifiers: set[str] = field(default_factory=set)
     _replays: OrderedDict[str, tuple[str, int, bytes]] = field(default_factory=OrderedDict)
 
-    def record(self, event: Mapping[str, Any]) -> None:
+    def deliver_notifications(
+        self,
+        app: Any,
+        path: str = "/stripe/thin-events",
+        *,
+        enabled_events: Sequence[str] = _v2_destinations.EMITTED,
+        events_from: Sequence[str] = ("self",),
+        stripe_context: str | None = None,
+    ) -> AbstractAsyncContextManager[dict[str, Any]]:
+        """Deliver this fake's thin event notifications to an ASGI app (your service's
+        ``NotificationRouter.asgi_app()`` or FastAPI app), in process, on the test's own event
+        loop, as :meth:`FakeStripe.deliver_webhooks` does snapshot events. Inside, a thin event
+        destination for ``path`` exists (yielded as the API answers it, its
+        ``webhook_endpoint.signing_secret`` included: what your receiver verifies with), taking
+        ``enabled_events`` (by default every type the fake emits) ``events_from`` its account
+        (``stripe_context``: a connected account's destination; ``"other_accounts"``: a
+        platform's, for its connected accounts' events). ``fake.webhooks_delivered()`` waits
+        for the deliveries. ::
+
+            async with stripe_fake.v2.deliver_notifications(app) as destination:
+                settings.thin_secret = destination["webhook_endpoint"]["signing_secret"]
+                ...  # calls that make events
+                await stripe_fake.webhooks_delivered()
+        """
+        if self.fake is None:
+            raise StripeValueError("fake", "this V2State belongs to no FakeStripe")
+        return _v2_destinations.deliver(self.fake, app, path, enabled_events, events_from, stripe_context)
+
+    def record(self, event: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Keep a meter event; the event kept, or ``None`` when its identifier was seen before."""
         identifier = event.get("identifier") or new_id("mev")
-        if identifier not in self._identifiers:
-            self._identifiers.add(identifier)
-            self.meter_events.append({**event, "identifier": identifier})
+        if identifier in self._identifiers:
+            return None
+        self._identifiers.add(identifier)
+        self.meter_events.append({**event, "identifier": identifier})
+        return self.meter_events[-1]
 
 
 def handle(
@@ -82,9 +123,13 @@ def handle(
             return 400, {**out_headers, "Content-Type": "application/json"}, content
         return status, {**out_headers, "Content-Type": "application/json", "Idempotent-Replayed": "true"}, content
     try:
-        _authenticate(state, endpoint, headers)
+        token = _authenticate(state, endpoint, headers)
+        if token is not None:
+            account = state.token_accounts.get(token)  # the stream acts in its session's account
         params = _params(endpoint, query, body, headers.get("content-type", ""))
-        result = _answer(fake, name, endpoint, list(ids.values()), params, fake.store_of(account))
+        request = {"id": out_headers.get("Request-Id"), "idempotency_key": key}
+        call = _Call(fake, name, endpoint, list(ids.values()), params, account, request)
+        result = _answer(call)
         status, content = (202, b"") if result is None else (200, json.dumps(result).encode())
     except FakeError as exc:
         status, content = exc.status, json.dumps({"error": exc.body}).encode()
@@ -110,17 +155,18 @@ def _error(status: int, type_: str, message: str) -> bytes:
     return json.dumps({"error": {"type": type_, "code": type_, "message": message}}).encode()
 
 
-def _authenticate(state: V2State, endpoint: Endpoint, headers: Mapping[str, str]) -> None:
+def _authenticate(state: V2State, endpoint: Endpoint, headers: Mapping[str, str]) -> str | None:
     """The meter event stream takes a session's token instead of an API key (the fake's v1
-    check has already taken the API key of every other call)."""
+    check has already taken the API key of every other call): the token, on the stream."""
     if endpoint.host != "meter_events":
-        return
+        return None
     token = headers.get("authorization", "").removeprefix("Bearer ").strip()
     expires = state.tokens.get(token)
     if expires is None:
         raise FakeError(401, "Invalid meter event session token.", type="invalid_request_error")
     if expires <= datetime.now(timezone.utc):
         raise FakeError(401, "The meter event session expired.", type="temporary_session_expired")
+    return token
 
 
 def _params(endpoint: Endpoint, query: str, body: bytes, content_type: str) -> dict[str, Any]:
@@ -152,28 +198,38 @@ def _params(endpoint: Endpoint, query: str, body: bytes, content_type: str) -> d
     return params
 
 
-def _now(fake: FakeStripe) -> datetime:
-    return datetime.fromtimestamp(fake.now(), timezone.utc)
+@dataclass
+class _Call:
+    """One v2 request, once authenticated and its parameters checked."""
+
+    fake: FakeStripe
+    name: str
+    endpoint: Endpoint
+    ids: list[str]
+    params: dict[str, Any]
+    #: The account it acts in (``None``: the platform's).
+    account: str | None
+    #: Its request id and idempotency key (an event's ``reason``).
+    request: dict[str, str | None]
+
+    @property
+    def store(self) -> Store:
+        return self.fake.store_of(self.account)
 
 
-def _stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
-def _new(
-    fake: FakeStripe, endpoint: Endpoint, params: Mapping[str, Any], parent: str | None, store: Store
-) -> dict[str, Any]:
+def _new(call: _Call, params: Mapping[str, Any], parent: str | None) -> dict[str, Any]:
     """A new object of the operation's result type, holding the parameters it was made with."""
-    object_name = _OBJECT_OF.get(endpoint.result, endpoint.result)
-    prefix = object_name.rsplit(".", 1)[-1].split("_")[0][:6]
+    object_name = _OBJECT_OF.get(call.endpoint.result, call.endpoint.result)
     obj: dict[str, Any] = {
-        "id": new_id(prefix),
+        "id": new_id(_PREFIXES.get(object_name) or object_name.rsplit(".", 1)[-1].split("_")[0][:6]),
         "object": object_name,
-        "created": _stamp(_now(fake)),
+        "created": stamp(now(call.fake)),
         "livemode": False,
         **{k: copy.deepcopy(v) for k, v in params.items() if k != "include"},
     }
-    return store.put(_fitting(endpoint.result, obj), parent)
+    if object_name == _v2_destinations.OBJECT:
+        _v2_destinations.created(obj)
+    return call.store.put(_fitting(call.endpoint.result, obj), parent)
 
 
 def _fitting(model_name: str, obj: dict[str, Any]) -> dict[str, Any]:
@@ -191,46 +247,81 @@ def _fitting(model_name: str, obj: dict[str, Any]) -> dict[str, Any]:
     return obj
 
 
-def _answer(
-    fake: FakeStripe, name: str, endpoint: Endpoint, ids: list[str], params: dict[str, Any], store: Store
-) -> Any:
+def _answer(call: _Call) -> Any:
+    """The answer, as the client sees it (an event destination's endpoint URL and secret only
+    when included), once the events it makes are sent."""
+    found = call.store.find(call.ids[-1]) if call.ids and call.name in OPERATION_EVENTS else None
+    before = copy.deepcopy(found)
+    result = _act(call)
+    if call.name in OPERATION_EVENTS and isinstance(result, dict):
+        target = related(result["id"], result["object"], f"/v2/core/accounts/{result['id']}")
+        changes = _changes(before, result)
+        emit(call.fake, call.account, OPERATION_EVENTS[call.name], target, changes=changes, request=call.request)
+    if call.name.startswith("v2.core.event_destinations.") and isinstance(result, dict):
+        include = call.params.get("include")
+        if result.get("object") == _v2_destinations.OBJECT:
+            return _v2_destinations.view(result, include)
+        if "next_page_url" in result:
+            return {**result, "data": [_v2_destinations.view(d, include) for d in result["data"]]}
+    return result
+
+
+def _changes(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> dict[str, Any]:
+    """An event's ``changes``: the properties it changed, before and after; ``before`` is null
+    for a creation (https://docs.stripe.com/api/v2/core/accounts/event-types, fetched attributes)."""
+    if before is None:
+        return {"before": None, "after": copy.deepcopy(dict(after))}
+    keys = sorted(k for k in {*before, *after} if before.get(k) != after.get(k))
+    return {"before": {k: before.get(k) for k in keys}, "after": {k: copy.deepcopy(after.get(k)) for k in keys}}
+
+
+def _act(call: _Call) -> Any:
+    fake, name, endpoint, ids, params, store = call.fake, call.name, call.endpoint, call.ids, call.params, call.store
     method = name.rsplit(".", 1)[-1]
     object_name = _OBJECT_OF.get(endpoint.result, endpoint.result)
-    now = _now(fake)
+    moment = now(fake)
     if name == "v2.billing.meter_event_stream.create":
-        for event in params.get("events", []):
-            fake.v2.record({"timestamp": _stamp(now), **event})
+        received = [fake.v2.record({"timestamp": stamp(moment), **event}) for event in params.get("events", [])]
+        _v2_meters.validate(fake, call.account, [e for e in received if e is not None])
         return None
     if name == "v2.billing.meter_event_session.create":
         token = new_id("mets")
-        fake.v2.tokens[token] = now + SESSION_LIFETIME
+        fake.v2.tokens[token] = moment + SESSION_LIFETIME
+        fake.v2.token_accounts[token] = call.account
         return {
             "id": new_id("mes"),
             "object": object_name,
             "authentication_token": token,
-            "created": _stamp(now),
-            "expires_at": _stamp(now + SESSION_LIFETIME),
+            "created": stamp(moment),
+            "expires_at": stamp(moment + SESSION_LIFETIME),
             "livemode": False,
         }
     if name == "v2.billing.meter_events.create":
-        event = {"timestamp": _stamp(now), **params}
+        event = {"timestamp": stamp(moment), **params}
         fake.v2.record(event)
-        return {"object": object_name, "created": _stamp(now), "livemode": False, **fake.v2.meter_events[-1]}
+        return {"object": object_name, "created": stamp(moment), "livemode": False, **fake.v2.meter_events[-1]}
+    if name == "v2.core.events.list":
+        return _page(_events(store, params), params, endpoint.path)
     if endpoint.kind == "v2list":
         parent = ids[-1] if ids else None
         items = [o for o in store.all(object_name) if parent is None or store.parents.get(o["id"]) == parent]
         return _page(items, params, endpoint.path.format(**dict(zip(endpoint.ids, ids, strict=True))))
     if method == "create" or not ids:
-        return _new(fake, endpoint, params, ids[-1] if ids else None, store)
+        return _new(call, params, ids[-1] if ids else None)
     target = store.find(ids[-1])
     if target is None:
         raise FakeError(404, f"No such object: '{ids[-1]}'", type="not_found")
     if method == "delete":
         store.remove(target["object"], target["id"])
         return {"id": target["id"], "object": target["object"]}
+    if name == "v2.core.event_destinations.ping" and target["object"] == _v2_destinations.OBJECT:
+        return _v2_destinations.ping(fake, call.account, target, call.request)
     if target["object"] != object_name:
-        return _new(fake, endpoint, params, target["id"], store)  # an action answering another type (a ping's event)
+        return _new(call, params, target["id"])  # an action answering another type (a ping's event)
     if endpoint.method == "POST":
+        if target["object"] == _v2_destinations.OBJECT:
+            params = _v2_destinations.updating(target, params)
+            _v2_destinations.changed(target, method, stamp(moment))
         target.update({k: copy.deepcopy(v) for k, v in params.items() if k != "include"})
         if method in _STATUSES:
             target["status"] = _STATUSES[method]
@@ -238,6 +329,37 @@ def _answer(
         target.clear()
         target.update(fitted)
     return target
+
+
+def _events(store: Store, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The account's v2 events, newest first, of ``object_id`` (their related object's),
+    ``types`` and ``created`` range (https://docs.stripe.com/api/v2/core/events/list)."""
+    object_id = params.get("object_id")
+    types = params.get("types")
+    bounds = {op: _instant(v) for op, v in (params.get("created") or {}).items()}
+    checks = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
+    return [
+        e
+        for e in store.all("v2.core.event")
+        if (object_id is None or (e.get("related_object") or {}).get("id") == object_id)
+        and (not types or e["type"] in types)
+        and all(_compare(checks[op], e["created"], bound) for op, bound in bounds.items())
+    ]
+
+
+def _compare(check: Callable[[Any, Any], bool], created: str, bound: datetime | str) -> bool:
+    moment = _instant(created)
+    return check(moment, bound) if type(moment) is type(bound) else check(created, str(bound))
+
+
+def _instant(value: Any) -> datetime | str:
+    """A timestamp as an instant, to compare; one that does not parse is kept as written (v2
+    timestamps written alike sort as they are)."""
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return str(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _page(items: list[dict[str, Any]], params: Mapping[str, Any], path: str) -> dict[str, Any]:
