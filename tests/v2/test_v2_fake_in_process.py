@@ -4,12 +4,13 @@ destination's secret; nothing after the block, and bad arguments refused before 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 
-from atom_stripe import AsyncStripeClient, StripeValueError
+from atom_stripe import AsyncStripeClient, NotFoundError, StripeValueError
 from atom_stripe._thin_events import EventNotification
 from atom_stripe.contrib.fastapi import create_stripe_router
 from atom_stripe.models import V2CoreAccount
@@ -103,3 +104,35 @@ async def test_bad_arguments_are_refused_before_anything(
             pass
     assert refused.value.param == param
     assert stripe_fake.store.all("v2.core.event_destination") == []
+
+
+async def test_stripe_context_names_the_account_on_a_v1_read_too(
+    stripe_fake: FakeStripe, stripe_client: AsyncStripeClient
+) -> None:
+    # "The Stripe-Context header supersedes the Stripe-Account header" (https://docs.stripe.com/context):
+    # a thin event's related v1 object (a connected account's meter) is read back in its context.
+    connected = (await stripe_client.accounts.create(type="express")).id
+    meter = await stripe_client.billing.meters.create(
+        display_name="API calls",
+        event_name="api_call",
+        default_aggregation={"formula": "sum"},
+        stripe_account=connected,
+    )
+    body = json.dumps(
+        {
+            "id": "evt_test_65R1",
+            "object": "v2.core.event",
+            "type": "v1.billing.meter.error_report_triggered",
+            "created": "2026-12-04T10:00:00.000Z",
+            "livemode": False,
+            "context": connected,
+            "related_object": {"id": meter.id, "type": "billing.meter", "url": f"/v1/billing/meters/{meter.id}"},
+        }
+    )
+    notification = stripe_client.parse_event_notification_without_verification(body)
+    related = await notification.fetch_related_object()
+    assert related is not None and related.id == meter.id
+    [read] = [r for r in stripe_fake.requests if r["path"] == f"/v1/billing/meters/{meter.id}"]
+    assert read["headers"]["stripe-context"] == connected and "stripe-account" not in read["headers"]
+    with pytest.raises(NotFoundError):  # the platform has no such meter
+        await stripe_client.billing.meters.retrieve(meter.id)

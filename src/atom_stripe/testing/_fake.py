@@ -383,7 +383,7 @@ class FakeStripe:
         request_id = new_id("req")
         out_headers = {"Request-Id": request_id, "Stripe-Version": headers.get("stripe-version", DEFAULT_API_VERSION)}
         idempotency_key = headers.get("idempotency-key") if method == "POST" else None
-        account = headers.get("stripe-account") or self.platform_account
+        account = headers.get("stripe-context") or headers.get("stripe-account") or self.platform_account
         with self._lock:
             record: dict[str, Any] = {"method": method, "path": path, "params": {}, "headers": _redacted(headers)}
             self.requests.append(record)
@@ -402,7 +402,13 @@ class FakeStripe:
                 if path.startswith("/v2/"):
                     account = acting_account(self, key, _v2.context_account(name, headers), method)
                     return _v2.handle(self, name, endpoint, ids, query, body, headers, out_headers, account)
-                account = acting_account(self, key, headers.get("stripe-account"), method)
+                # Stripe-Context (v2's successor of Stripe-Account) names the account on v1 paths
+                # too: "The Stripe-Context header supersedes the Stripe-Account header"
+                # (https://docs.stripe.com/context); a thin event's v1 object is read so.
+                named = (
+                    _v2.context_account(name, headers) if "stripe-context" in headers else headers.get("stripe-account")
+                )
+                account = acting_account(self, key, named, method)
                 raw = _read(method, query, body, headers.get("content-type", ""))
                 record["params"] = raw
                 if idempotency_key is not None:
