@@ -208,28 +208,26 @@ class FakeStripe:
         if secret is not None and not secret.startswith("whsec_"):
             raise StripeValueError("secret", "must be a webhook signing secret ('whsec_...')")
         url = f"http://asgi.fake-stripe{path}"
-        with self._lock:
-            endpoint = self.store.template("webhook_endpoint", self.now())
-            endpoint.update(
-                url=url,
-                enabled_events=list(enabled_events),
-                status="enabled",
-                secret=secret or new_id("whsec"),
-                api_version=None,
-                description=f"in process: {path}",
-            )
-            self.store.put(endpoint)
-            if connect:
-                self.store.connect_endpoints.add(endpoint["id"])
-            box = self._outbox.local(url)
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(self._outbox.pump, url, app, box)
+        # The app's box is there before the endpoint: no event finds the endpoint without it.
+        async with self._outbox.delivering_to(url, app):
+            with self._lock:
+                endpoint = self.store.template("webhook_endpoint", self.now())
+                endpoint.update(
+                    url=url,
+                    enabled_events=list(enabled_events),
+                    status="enabled",
+                    secret=secret or new_id("whsec"),
+                    api_version=None,
+                    description=f"in process: {path}",
+                )
+                self.store.put(endpoint)
+                if connect:
+                    self.store.connect_endpoints.add(endpoint["id"])
             try:
                 yield copy.deepcopy(endpoint)
             finally:
                 with self._lock:
                     endpoint["status"] = "disabled"
-                tasks.cancel_scope.cancel()
 
     # -- lifecycle --------------------------------------------------------------------------
 
