@@ -13,9 +13,9 @@ from fastapi import FastAPI
 from atom_stripe import AsyncStripeClient, NotFoundError, StripeValueError
 from atom_stripe._thin_events import EventNotification
 from atom_stripe.contrib.fastapi import create_stripe_router
-from atom_stripe.models import V2CoreAccount
+from atom_stripe.models import BillingMeter, V2CoreAccount
 from atom_stripe.testing import FakeStripe
-from atom_stripe.webhooks import NotificationRouter
+from atom_stripe.webhooks import NotificationRouter, V1BillingMeterErrorReportTriggeredEventNotification
 
 
 def service(client: AsyncStripeClient, secret: dict[str, str], seen: list[Any]) -> FastAPI:
@@ -130,8 +130,9 @@ async def test_stripe_context_names_the_account_on_a_v1_read_too(
         }
     )
     notification = stripe_client.parse_event_notification_without_verification(body)
+    assert isinstance(notification, V1BillingMeterErrorReportTriggeredEventNotification)
     related = await notification.fetch_related_object()
-    assert related is not None and related.id == meter.id
+    assert isinstance(related, BillingMeter) and related.id == meter.id
     [read] = [r for r in stripe_fake.requests if r["path"] == f"/v1/billing/meters/{meter.id}"]
     assert read["headers"]["stripe-context"] == connected and "stripe-account" not in read["headers"]
     with pytest.raises(NotFoundError):  # the platform has no such meter
