@@ -191,3 +191,17 @@ def test_a_long_all_pull_shows_progress_on_stderr(served: tuple[str, dict[str, s
     assert done.returncode == EXIT_OK, done.stderr
     assert {c["id"] for c in json.loads(done.stdout)} >= {ids["jenny"], ids["other"]}
     assert re.search(r"fetched \d+ customers", done.stderr)  # the analytics counter's last line
+
+
+def test_the_parser_loads_nothing_of_the_mirror() -> None:
+    """Every command registers ``sync``'s arguments; only ``sync`` itself loads the mirror (its
+    event models, DuckDB): ``atom-stripe --help`` or a list call starts without them."""
+    code = (
+        "import sys; from atom_stripe.cli import parser; parser().parse_args(['customers', 'list']); "
+        "print(sorted(m for m in sys.modules if m.startswith(('atom_stripe.sync', 'duckdb', 'atom_stripe.models.event'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert (
+        done.stdout.strip()
+        == "['atom_stripe.sync', 'atom_stripe.sync._cli', 'atom_stripe.sync._errors', 'atom_stripe.sync._schema']"
+    )

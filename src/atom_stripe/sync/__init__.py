@@ -13,11 +13,17 @@ PostgreSQL (``Mirror.connect("postgresql://...")``, ``atom_stripe[postgres]``).
         report = await mirror.verify(client, sample=50)   # a random sample compared with Stripe
 """
 
-from ._backfill import Progress
-from ._errors import EventCursorExpiredError, SyncDatabaseError, SyncError, SyncStateError, SyncStripeError
-from ._mirror import Mirror, Status, TypeStatus
-from ._schema import DEFAULT_TYPES
-from ._verify import TypeReport, VerifyReport
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._backfill import Progress
+    from ._errors import EventCursorExpiredError, SyncDatabaseError, SyncError, SyncStateError, SyncStripeError
+    from ._mirror import Mirror, Status, TypeStatus
+    from ._schema import DEFAULT_TYPES
+    from ._verify import TypeReport, VerifyReport
 
 __all__ = [
     "DEFAULT_TYPES",
@@ -33,3 +39,28 @@ __all__ = [
     "TypeStatus",
     "VerifyReport",
 ]
+
+# Every name is loaded on first use: ``atom-stripe --help`` and the CLI's other commands register
+# ``sync``'s arguments without loading the mirror, DuckDB or the event models.
+_WHERE = {
+    "Progress": "._backfill",
+    **dict.fromkeys(
+        ("EventCursorExpiredError", "SyncDatabaseError", "SyncError", "SyncStateError", "SyncStripeError"), "._errors"
+    ),
+    **dict.fromkeys(("Mirror", "Status", "TypeStatus"), "._mirror"),
+    "DEFAULT_TYPES": "._schema",
+    **dict.fromkeys(("TypeReport", "VerifyReport"), "._verify"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(where, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -12,15 +12,16 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import anyio
 
 from .._errors import StripeValueError
-from ._backfill import first_failure
 from ._errors import EventCursorExpiredError, SyncStateError, SyncStripeError
-from ._mirror import Mirror
 from ._schema import KINDS
+
+if TYPE_CHECKING:  # loaded by the command that needs it: `atom-stripe --help` loads neither
+    from ._mirror import Mirror
 
 T = TypeVar("T")
 
@@ -89,6 +90,8 @@ def parse_sample(given: str) -> int | float:
 
 
 async def open_mirror(db: str) -> Mirror:
+    from ._mirror import Mirror
+
     if db.startswith(("postgresql://", "postgres://")):
         return await Mirror.connect(db)
     if "://" in db:
@@ -99,6 +102,8 @@ async def open_mirror(db: str) -> Mirror:
 async def until_signal(work: Callable[[], Awaitable[T]]) -> tuple[T | None, bool]:
     """``work``, cancelled by SIGINT or SIGTERM: (its result, whether a signal stopped it). The
     mirror's writes are transactions, so a cancelled one leaves the stored positions as they were."""
+    from ._backfill import first_failure
+
     result: T | None = None
     stopped = False
     with first_failure():
