@@ -133,10 +133,12 @@ class InFlight:
     def __init__(self, client: AsyncStripeClient) -> None:
         self.client = client
         self.now = self.most = 0
+        self.starts: list[int] = []  # the calls under way as each one starts
 
     async def request(self, method: str, path: str, **options: Any) -> Any:
         self.now += 1
         self.most = max(self.most, self.now)
+        self.starts.append(self.now)
         try:
             await anyio.sleep(0.01)
             return await self.client.request(method, path, **options)
@@ -160,6 +162,18 @@ async def test_ranges_split_by_density_and_run_concurrently(
     windows = {json.dumps(r["params"]["created"]) for r in list_requests(stripe_fake) if r["path"] == "/v1/customers"}
     assert len(windows) > 4
     assert 1 < counting.most <= 4  # pages were fetched at once, never more than `concurrency`
+
+
+async def test_the_first_page_fills_every_idle_request_at_once(
+    stripe_fake: FakeStripe, stripe_client: AsyncStripeClient
+) -> None:
+    await seed(stripe_fake, stripe_client, spread=120, burst=0)
+    counting = InFlight(stripe_client)
+    async with await Mirror.open() as mirror:
+        await mirror.backfill(counting, ["customer"], page_size=10, concurrency=4)
+        assert await stored(mirror, "customer") == expected(stripe_fake, "customer")
+    # The first range is cut into four at its first page, not halved page after page.
+    assert counting.starts[:5] == [1, 1, 2, 3, 4]
 
 
 async def test_types_and_sizes_are_checked_before_anything_is_sent(
