@@ -228,3 +228,26 @@ async def test_the_ready_receiver_on_postgresql(
         assert (await row(mirror, "customer", customer)).email == "v2@example.com"
         assert bool((await row(mirror, "customer", other)).deleted)
         assert await stored(mirror, "customer") == {c["id"]: c for c in stripe_fake.store.all("customer")}
+
+
+async def test_events_for_one_object_committed_together_keep_the_newest(dsn: str) -> None:
+    created = int(time.time())
+    customer = {"id": "cus_pg_grouped", "object": "customer", "email": "first@example.com"}
+    # Committed in groups, each group's rows as one statement per table: one id many times over.
+    events = [
+        event({**customer, "email": f"v{number}@example.com"}, "customer.updated", created + number, number)
+        for number in range(40)
+    ]
+    async with await Mirror.connect(dsn) as mirror:
+        async with anyio.create_task_group() as group:
+            for delivered in reversed(events):  # the newest first: every later one is older
+                group.start_soon(mirror.apply, delivered)
+        assert (await row(mirror, "customer", "cus_pg_grouped")).email == "v39@example.com"
+        assert set(await stored(mirror, "event")) == {f"evt_test_{number}" for number in range(40)}
+        # A deletion and a creation in the same second, committed together: it stays deleted.
+        gone = {"id": "cus_pg_gone", "object": "customer", "email": "gone@example.com"}
+        async with anyio.create_task_group() as group:
+            group.start_soon(mirror.apply, event({**customer, "id": "cus_pg_first"}, "customer.created", created, 98))
+            group.start_soon(mirror.apply, event(gone, "customer.deleted", created + 50, 99))
+            group.start_soon(mirror.apply, event(gone, "customer.created", created + 50, 100))
+        assert bool((await row(mirror, "customer", "cus_pg_gone")).deleted)

@@ -65,6 +65,20 @@ class Range:
     done: bool = False
 
 
+def latest_rows(writes: Iterable[tuple[Write, int]]) -> dict[str, list[tuple[Any, ...]]]:
+    """The rows of (write, as_of) pairs by table, each id once (ON CONFLICT updates a row once per
+    statement), chosen by sql.upsert's rules: the newer state; the same second, the later write,
+    unless the one held is deleted."""
+    by_kind: dict[str, dict[str, tuple[Any, ...]]] = {}
+    for write, as_of in writes:
+        found = row(write.kind, write.obj, as_of=as_of, deleted=write.deleted, parent=write.parent)
+        latest = by_kind.setdefault(write.kind.object, {})
+        held = latest.get(found[0])
+        if held is None or found[-2] > held[-2] or (found[-2] == held[-2] and not held[-5]):
+            latest[found[0]] = found
+    return {name: list(rows.values()) for name, rows in by_kind.items()}
+
+
 class DuckStore:
     """The tables of one DuckDB file (or ``":memory:"``)."""
 
@@ -208,18 +222,8 @@ class DuckStore:
 
     def _upsert(self, writes: Iterable[tuple[Write, int]]) -> None:
         """Upsert (write, as_of) pairs: one statement per table for the lot."""
-        by_kind: dict[str, dict[str, tuple[Any, ...]]] = {}
-        for write, as_of in writes:
-            found = row(write.kind, write.obj, as_of=as_of, deleted=write.deleted, parent=write.parent)
-            latest = by_kind.setdefault(write.kind.object, {})
-            held = latest.get(found[0])
-            # One id once per statement (ON CONFLICT updates a row once per command), chosen by
-            # sql.upsert's rules: the newer state; the same second, the later write, unless the
-            # one held is deleted.
-            if held is None or found[-2] > held[-2] or (found[-2] == held[-2] and not held[-5]):
-                latest[found[0]] = found
-        for name, rows in by_kind.items():
-            self._upsert_rows(name, list(rows.values()))
+        for name, rows in latest_rows(writes).items():
+            self._upsert_rows(name, rows)
 
     def _upsert_rows(self, name: str, rows: list[tuple[Any, ...]]) -> None:
         arrow = _pyarrow()

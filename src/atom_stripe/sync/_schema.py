@@ -240,6 +240,22 @@ def row_columns(kind: Kind) -> list[str]:
 _DIALECTS = {"duckdb": {}, "postgres": {"JSON": "JSONB", "DOUBLE": "DOUBLE PRECISION"}}
 
 
+def row_types(kind: Kind, dialect: str) -> list[str]:
+    """The SQL types of :func:`row_columns`, in order."""
+    spell = _DIALECTS[dialect]
+    names = [
+        "TEXT",
+        *(col.sql for col in columns(kind.object)),
+        "JSON",
+        "BOOLEAN",
+        "JSON",
+        "TEXT",
+        "BIGINT",
+        "TIMESTAMP",
+    ]
+    return [spell.get(name, name) for name in names]
+
+
 def create_table(kind: Kind, dialect: str = "duckdb") -> list[str]:
     """The DDL of one table and the indexes on its foreign ids."""
     spell = _DIALECTS[dialect]

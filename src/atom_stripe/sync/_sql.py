@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from ._schema import KINDS, SCHEMA, quote, row_columns, table_name
+from ._schema import KINDS, SCHEMA, Kind, quote, row_columns, row_types, table_name
 
 MIGRATIONS_TABLE = (
     f"CREATE TABLE IF NOT EXISTS {SCHEMA}._migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMP"
@@ -39,17 +39,28 @@ def _newer(new: str, old: str) -> str:
     )
 
 
+def _on_conflict(kind: Kind) -> str:
+    updates = ", ".join(f"{quote(name)} = excluded.{quote(name)}" for name in row_columns(kind) if name != "id")
+    return f" ON CONFLICT (id) DO UPDATE SET {updates} WHERE {_newer('excluded', 't')}"
+
+
 @cache
 def upsert(object_name: str, rows: int = 1) -> str:
     """Insert ``rows`` rows, or replace each stored one unless it holds a newer state."""
     kind = KINDS[object_name]
     names = row_columns(kind)
-    updates = ", ".join(f"{quote(name)} = excluded.{quote(name)}" for name in names if name != "id")
     values = ", ".join([f"({', '.join('?' for _ in names)})"] * rows)
-    return (
-        f"INSERT INTO {table_name(kind)} AS t ({', '.join(map(quote, names))}) VALUES {values}"
-        f" ON CONFLICT (id) DO UPDATE SET {updates} WHERE {_newer('excluded', 't')}"
-    )
+    return f"INSERT INTO {table_name(kind)} AS t ({', '.join(map(quote, names))}) VALUES {values}{_on_conflict(kind)}"
+
+
+@cache
+def upsert_arrays(object_name: str) -> str:
+    """:func:`upsert` of any number of rows given as one PostgreSQL array per column ($1, $2...,
+    in :func:`row_columns` order; no id twice): one statement for a page."""
+    kind = KINDS[object_name]
+    arrays = ", ".join(f"${index}::{name}[]" for index, name in enumerate(row_types(kind, "postgres"), 1))
+    columns = ", ".join(map(quote, row_columns(kind)))
+    return f"INSERT INTO {table_name(kind)} AS t ({columns}) SELECT * FROM unnest({arrays}){_on_conflict(kind)}"
 
 
 @cache
