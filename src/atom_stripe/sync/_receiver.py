@@ -10,7 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._errors import SignatureVerificationError, StripeValueError
-from ..webhooks import WebhookRouter, _is_name, verify_header
+from ..webhooks import WebhookRouter, verify_header
+
+
+def _usable_id(value: str) -> bool:
+    """An id fit for the event store's key, by the rule construct_event applies: 1-255 printable
+    ASCII characters, no space or colon."""
+    return 0 < len(value) <= 255 and value.isascii() and value.isprintable() and " " not in value and ":" not in value
 
 
 def event_dict(event: Any) -> dict[str, Any]:
@@ -56,7 +62,7 @@ class MirrorRouter(WebhookRouter):
         if not isinstance(data, dict) or data.get("object") != "event":
             raise SignatureVerificationError("The payload verifies but is not an event object.")
         event_id = data.get("id")
-        if not isinstance(event_id, str) or not _is_name(event_id):
+        if not isinstance(event_id, str) or not _usable_id(event_id):
             raise SignatureVerificationError("The event verifies but has no usable id (a string such as 'evt_...').")
         try:
             event = event_dict(data)
