@@ -133,10 +133,12 @@ class InFlight:
     def __init__(self, client: AsyncStripeClient) -> None:
         self.client = client
         self.now = self.most = 0
+        self.starts: list[int] = []  # the calls under way as each one starts
 
     async def request(self, method: str, path: str, **options: Any) -> Any:
         self.now += 1
         self.most = max(self.most, self.now)
+        self.starts.append(self.now)
         try:
             await anyio.sleep(0.01)
             return await self.client.request(method, path, **options)
@@ -160,6 +162,18 @@ async def test_ranges_split_by_density_and_run_concurrently(
     windows = {json.dumps(r["params"]["created"]) for r in list_requests(stripe_fake) if r["path"] == "/v1/customers"}
     assert len(windows) > 4
     assert 1 < counting.most <= 4  # pages were fetched at once, never more than `concurrency`
+
+
+async def test_the_first_page_fills_every_idle_request_at_once(
+    stripe_fake: FakeStripe, stripe_client: AsyncStripeClient
+) -> None:
+    await seed(stripe_fake, stripe_client, spread=120, burst=0)
+    counting = InFlight(stripe_client)
+    async with await Mirror.open() as mirror:
+        await mirror.backfill(counting, ["customer"], page_size=10, concurrency=4)
+        assert await stored(mirror, "customer") == expected(stripe_fake, "customer")
+    # The first range is cut into four at its first page, not halved page after page.
+    assert counting.starts[:5] == [1, 1, 2, 3, 4]
 
 
 async def test_types_and_sizes_are_checked_before_anything_is_sent(
@@ -283,7 +297,7 @@ async def test_a_reopened_file_keeps_rows_and_migrations(
         await mirror.backfill(stripe_client, ["customer"])
         applied = await mirror.sql("select version, applied_at from stripe._migrations")
     async with await Mirror.open(str(path)) as mirror:
-        assert await mirror.migrations() == [1]
+        assert await mirror.migrations() == [1, 2]
         again = await mirror.sql("select version, applied_at from stripe._migrations")
         assert again.equals(applied)
         assert await stored(mirror, "customer") == expected(stripe_fake, "customer")
@@ -317,8 +331,60 @@ async def test_schema_columns_and_indexes() -> None:
         ("subscription_item", "_parent"),
         ("line_item", "_parent"),
         ("refund", "charge"),
+        ("subscription_item", "price"),
     ]:
         assert pair in indexed, pair
+    assert types[("subscription_item", "price")] == "VARCHAR"
+
+
+async def test_a_database_made_by_schema_v1_is_migrated_on_open_with_its_rows(tmp_path: Path) -> None:
+    import duckdb
+
+    from atom_stripe.sync._schema import migration_1
+    from atom_stripe.sync._sql import MIGRATIONS_TABLE
+
+    path = tmp_path / "v1.duckdb"
+    item = {"id": "si_v1", "object": "subscription_item", "subscription": "sub_v1", "quantity": 2}
+    item["price"] = {"id": "price_v1", "object": "price", "unit_amount": 1500}
+    made = duckdb.connect(str(path))
+    made.execute("CREATE SCHEMA stripe")
+    made.execute(MIGRATIONS_TABLE)
+    for statement in migration_1("duckdb"):
+        made.execute(statement)
+    made.execute("INSERT INTO stripe._migrations (version) VALUES (1)")
+    made.execute(
+        "INSERT INTO stripe.subscription_item (id, subscription, quantity, deleted, data, _parent, _as_of, _synced_at)"
+        " VALUES (?, ?, ?, false, ?, ?, 1700000000, now())",
+        [item["id"], "sub_v1", 2, json.dumps(item), "sub_v1"],
+    )
+    v1_columns = {name for (name,) in made.execute("select column_name from information_schema.columns"
+                  " where table_name = 'subscription_item'").fetchall()}  # fmt: skip
+    made.close()
+    assert "price" not in v1_columns and "quantity" in v1_columns
+
+    async with await Mirror.open(path) as mirror:
+        assert await mirror.migrations() == [1, 2]
+        kept = await mirror.sql("select id, price, subscription, quantity, data from stripe.subscription_item")
+        assert list(kept.id) == ["si_v1"] and list(kept.price) == ["price_v1"]
+        assert kept.subscription[0] == "sub_v1" and kept.quantity[0] == 2
+        assert json.loads(kept.data[0]) == item
+        # Written now with the new column: an event for the item's subscription.
+        newer = {**item, "id": "si_v2", "price": {"id": "price_v2", "object": "price"}}
+        subscription: dict[str, Any] = {
+            "id": "sub_v1",
+            "object": "subscription",
+            "status": "active",
+            "customer": "cus_v1",
+        }
+        subscription["items"] = {"object": "list", "data": [item, newer], "has_more": False}
+        await mirror.apply(
+            {"id": "evt_v2", "object": "event", "type": "customer.subscription.updated", "created": 1_700_000_100}
+            | {"data": {"object": subscription}}
+        )
+        prices = await mirror.sql("select id, price from stripe.subscription_item order by id")
+        assert list(prices.price) == ["price_v1", "price_v2"]
+    async with await Mirror.open(path) as mirror:  # applied once
+        assert await mirror.migrations() == [1, 2]
 
 
 async def test_database_failures_are_sync_errors(tmp_path: Path) -> None:

@@ -332,6 +332,46 @@ async def test_the_ready_receiver_applies_webhooks_out_of_order_and_twice(
             mirror.receiver(secret, client=object())
 
 
+async def test_the_ready_receiver_refuses_what_is_not_a_snapshot_event() -> None:
+    import httpx
+
+    secret = "whsec_refusals"
+    customer = {"id": "cus_refused", "object": "customer", "created": 1_700_000_000, "email": "r@example.com"}
+    thin = {
+        "id": "evt_thin",
+        "object": "v2.core.event",
+        "type": "v1.customer.updated",
+        "created": "2026-01-01T00:00:00Z",
+    }
+    refused = {
+        "not JSON": "{not json",
+        "not an event object": json.dumps({**event(customer, "customer.updated", 1_700_000_000, 1), "object": "x"}),
+        "no usable id": json.dumps({**event(customer, "customer.updated", 1_700_000_000, 2), "id": "evt x"}),
+        "thin event": json.dumps(thin),
+        "does not parse": json.dumps({**event(customer, "customer.updated", 1_700_000_000, 3), "data": {}}),
+    }
+    router_ids: list[str] = []
+    async with await Mirror.open() as mirror:
+        router = mirror.receiver(secret)
+        router.on("*")(lambda delivery: router_ids.append(delivery.body["data"]["object"]["id"]))
+        transport = httpx.ASGITransport(app=router.asgi_app())
+        async with httpx.AsyncClient(transport=transport, base_url="http://receiver") as http:
+            for why, body in refused.items():
+                answer = await http.post(
+                    "/", content=body, headers={"Stripe-Signature": generate_test_header(body, secret)}
+                )
+                assert answer.status_code == 400, why
+            body = json.dumps(event(customer, "customer.updated", 1_700_000_000, 4))
+            answer = await http.post(
+                "/", content=body, headers={"Stripe-Signature": generate_test_header(body, secret)}
+            )
+            assert answer.status_code == 200
+        assert (await row(mirror, "customer", "cus_refused")).email == "r@example.com"
+        assert set(await stored(mirror, "event")) == {"evt_test_4"}
+    # A handler added to the mirror's router gets the event's JSON.
+    assert router_ids == ["cus_refused"]
+
+
 async def test_webhooks_from_the_fake_keep_every_type_equal_to_stripe(
     stripe_fake: FakeStripe, stripe_client: AsyncStripeClient
 ) -> None:

@@ -131,7 +131,7 @@ async def test_reconnecting_keeps_rows_and_migrations(
         await mirror.backfill(stripe_client, ["customer"])
         applied = await mirror.sql("select version, applied_at from stripe._migrations")
     async with await Mirror.connect(dsn) as mirror:
-        assert await mirror.migrations() == [1]
+        assert await mirror.migrations() == [1, 2]
         assert (await mirror.sql("select version, applied_at from stripe._migrations")).equals(applied)
         assert len(await stored(mirror, "customer")) == len(stripe_fake.store.all("customer"))
         with pytest.raises(SyncDatabaseError) as caught:
@@ -228,3 +228,58 @@ async def test_the_ready_receiver_on_postgresql(
         assert (await row(mirror, "customer", customer)).email == "v2@example.com"
         assert bool((await row(mirror, "customer", other)).deleted)
         assert await stored(mirror, "customer") == {c["id"]: c for c in stripe_fake.store.all("customer")}
+
+
+async def test_events_for_one_object_committed_together_keep_the_newest(dsn: str) -> None:
+    created = int(time.time())
+    customer = {"id": "cus_pg_grouped", "object": "customer", "email": "first@example.com"}
+    # Committed in groups, each group's rows as one statement per table: one id many times over.
+    events = [
+        event({**customer, "email": f"v{number}@example.com"}, "customer.updated", created + number, number)
+        for number in range(40)
+    ]
+    async with await Mirror.connect(dsn) as mirror:
+        async with anyio.create_task_group() as group:
+            for delivered in reversed(events):  # the newest first: every later one is older
+                group.start_soon(mirror.apply, delivered)
+        assert (await row(mirror, "customer", "cus_pg_grouped")).email == "v39@example.com"
+        assert set(await stored(mirror, "event")) == {f"evt_test_{number}" for number in range(40)}
+        # A deletion and a creation in the same second, committed together: it stays deleted.
+        gone = {"id": "cus_pg_gone", "object": "customer", "email": "gone@example.com"}
+        async with anyio.create_task_group() as group:
+            group.start_soon(mirror.apply, event({**customer, "id": "cus_pg_first"}, "customer.created", created, 98))
+            group.start_soon(mirror.apply, event(gone, "customer.deleted", created + 50, 99))
+            group.start_soon(mirror.apply, event(gone, "customer.created", created + 50, 100))
+        assert bool((await row(mirror, "customer", "cus_pg_gone")).deleted)
+
+
+async def test_a_database_made_by_schema_v1_is_migrated_on_connect_with_its_rows(dsn: str) -> None:
+    from atom_stripe.sync._schema import migration_1
+    from atom_stripe.sync._sql import MIGRATIONS_TABLE
+
+    item = {"id": "si_v1", "object": "subscription_item", "subscription": "sub_v1", "quantity": 2}
+    item["price"] = {"id": "price_v1", "object": "price"}
+    made = await asyncpg.connect(dsn)
+    try:
+        await made.execute("CREATE SCHEMA stripe")
+        await made.execute(MIGRATIONS_TABLE)
+        for statement in migration_1("postgres"):
+            await made.execute(statement)
+        await made.execute("INSERT INTO stripe._migrations (version) VALUES (1)")
+        await made.execute(
+            "INSERT INTO stripe.subscription_item (id, subscription, deleted, data, _as_of, _synced_at)"
+            " VALUES ($1, 'sub_v1', false, $2, 1700000000, now())",
+            item["id"],
+            json.dumps(item),
+        )
+        v1_columns = await made.fetch(
+            "select column_name from information_schema.columns where table_name = 'subscription_item'"
+        )
+    finally:
+        await made.close()
+    assert "price" not in {r[0] for r in v1_columns}
+    async with await Mirror.connect(dsn) as mirror:
+        assert await mirror.migrations() == [1, 2]
+        kept = await mirror.sql("select id, price, subscription, data from stripe.subscription_item")
+        assert list(kept.price) == ["price_v1"] and kept.subscription[0] == "sub_v1"
+        assert json.loads(kept.data[0]) == item

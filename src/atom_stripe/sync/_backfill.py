@@ -3,6 +3,7 @@ committed together with its range's new position, so that a stopped backfill res
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -12,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from .._errors import StripeError
-from ._duckdb import DuckStore, Range, Write
+from ._duckdb import Batch, DuckStore, Range, Write
 from ._errors import SyncStripeError
+from ._group import GroupCommit
 from ._schema import Child, Kind
 
 if TYPE_CHECKING:
@@ -119,7 +121,9 @@ class Backfill:
         self.on_progress = on_progress
         self.progress = Progress()
         self._limiter = anyio.CapacityLimiter(concurrency)
-        self._live = 0
+        self._commits = GroupCommit(store)
+        # The ranges under way and the pages each has left, estimated from its last page's density.
+        self._left: dict[int, float] = {}
 
     async def run(self, kinds: Sequence[Kind]) -> Progress:
         with first_failure():
@@ -139,16 +143,43 @@ class Backfill:
                         self._start(group, kind, item)
 
     def _start(self, group: Any, kind: Kind, item: Range) -> None:
-        self._live += 1
+        self._left[id(item)] = 0.0  # not known before its first page
         group.start_soon(self._range, group, kind, item)
 
     async def _range(self, group: Any, kind: Kind, item: Range) -> None:
         try:
             while not item.done:
-                async with self._limiter:
-                    await self._page(group, kind, item)
+                await self._page(group, kind, item)
         finally:
-            self._live -= 1
+            del self._left[id(item)]
+
+    def _pieces(self, item: Range, page: Sequence[Any], more: bool) -> list[int]:
+        """Where to split what is left of ``item`` after this page, [gte, last], among the idle
+        requests (the boundaries, newest first): nowhere unless some are idle and this range has
+        about the most pages left of those under way, so that the tail does not wait on one long range.
+        The pages left are estimated from this page's density. A range from 1970 (the first, and
+        the oldest piece of each of its splits: how far back the objects go is not known) is cut
+        one page's span below the page, then two, four...; any other range evenly."""
+        first, last = (page[0].get("created"), page[-1].get("created")) if page else (None, None)
+        if not (more and isinstance(first, int) and isinstance(last, int) and last > item.gte):
+            self._left[id(item)] = 0.0
+            return []
+        span = max(first - last, 1)
+        self._left[id(item)] = left = (last - item.gte) / span
+        idle = self.concurrency - len(self._left)
+        # The others' estimates date from their last page: a page more than they have now.
+        if idle <= 0 or left < 2 or left + 1 < max(self._left.values()):
+            return []
+        pieces = min(idle + 1, int(left))
+        width = last + 1 - item.gte
+        bounds: list[int] = []
+        for index in range(1, pieces):
+            bound = last + 1 - (span * (2**index - 1) if item.gte == 0 else width * index // pieces)
+            if item.gte < bound < (bounds[-1] if bounds else last + 1):
+                bounds.append(bound)
+        if bounds:
+            self._left[id(item)] = (last - bounds[0]) / span
+        return bounds
 
     async def _page(self, group: Any, kind: Kind, item: Range) -> None:
         """Fetch the range's next page and commit its objects with the range's new position."""
@@ -156,25 +187,29 @@ class Backfill:
         params: dict[str, Any] = {**kind.params, "limit": self.page_size, "created": {"gte": item.gte, "lt": item.lt}}
         if item.cursor is not None:
             params["starting_after"] = item.cursor
-        items, more = await fetch_page(self.client, kind.path or "", params, self.progress)
-        writes = [Write(kind, obj) for obj in items]
-        for obj in items:
-            writes += await children(self.client, kind, obj, self.progress)
+        # The requests hold a slot, the commit does not: while one range's page is written (in a
+        # worker thread, one write at a time), the others keep the rate limit's turns in use.
+        async with self._limiter:
+            items, more = await fetch_page(self.client, kind.path or "", params, self.progress)
+            writes = [Write(kind, obj) for obj in items]
+            for obj in items:
+                writes += await children(self.client, kind, obj, self.progress)
         saved = Range(item.object, item.gte, item.lt, items[-1]["id"] if items else item.cursor, not (more and items))
-        split: Range | None = None
-        last = items[-1].get("created") if items else None
-        # What is left is [gte, last] after the cursor (the list is newest first); while requests
-        # are idle, hand its older half to a new task: ranges follow the density of the data.
-        if not saved.done and isinstance(last, int) and last > item.gte and self._live < self.concurrency:
-            middle = (item.gte + last + 1) // 2
-            split = Range(item.object, item.gte, middle)
-            saved = Range(item.object, middle, last + 1, saved.cursor)
-        await self.store.write(writes, as_of, [r for r in (split, saved) if r is not None])
-        # Only now, with the rows committed, does the range move on (in memory too).
-        if split is not None:
-            # The split's lower half keeps the stored row's key (gte); the upper half is a new row.
-            self._start(group, kind, split)
+        # What is left is [gte, last] after the cursor (the list is newest first): its older parts
+        # go to new tasks while requests are idle, so that ranges follow the density of the data.
+        bounds = self._pieces(item, items, more)
+        splits: list[Range] = []
+        if bounds:
+            # The newest piece keeps the cursor; the oldest keeps the stored row's key (gte).
+            edges = [*bounds, item.gte]
+            splits = [Range(item.object, low, high) for high, low in itertools.pairwise(edges)]
+            saved = Range(item.object, bounds[0], items[-1]["created"] + 1, saved.cursor)
+        # Pages that come back while one is committed go in together, in the next transaction.
+        await self._commits.write(Batch(writes, as_of, [*splits, saved]))
+        # Only now, with the rows committed, do the ranges move on (in memory too).
         item.gte, item.lt, item.cursor, item.done = saved.gte, saved.lt, saved.cursor, saved.done
+        for split in splits:
+            self._start(group, kind, split)
         self.progress.pages += 1
         self.progress.objects += len(writes)
         self.progress.ranges_done += saved.done

@@ -15,7 +15,7 @@ import anyio.to_thread
 from .._extras import needs_extra
 from . import _sql as sql
 from ._errors import SyncDatabaseError
-from ._schema import KINDS, MIGRATIONS, SCHEMA, Kind, now, quote, row, row_columns, table_name
+from ._schema import KINDS, MIGRATIONS, SCHEMA, Kind, now, row, row_columns, table_name
 
 T = TypeVar("T")
 _ROWS_PER_STATEMENT = 100
@@ -65,6 +65,20 @@ class Range:
     done: bool = False
 
 
+def latest_rows(writes: Iterable[tuple[Write, int]]) -> dict[str, list[tuple[Any, ...]]]:
+    """The rows of (write, as_of) pairs by table, each id once (ON CONFLICT updates a row once per
+    statement), chosen by sql.upsert's rules: the newer state; the same second, the later write,
+    unless the one held is deleted."""
+    by_kind: dict[str, dict[str, tuple[Any, ...]]] = {}
+    for write, as_of in writes:
+        found = row(write.kind, write.obj, as_of=as_of, deleted=write.deleted, parent=write.parent)
+        latest = by_kind.setdefault(write.kind.object, {})
+        held = latest.get(found[0])
+        if held is None or found[-2] > held[-2] or (found[-2] == held[-2] and not held[-5]):
+            latest[found[0]] = found
+    return {name: list(rows.values()) for name, rows in by_kind.items()}
+
+
 class DuckStore:
     """The tables of one DuckDB file (or ``":memory:"``)."""
 
@@ -97,6 +111,7 @@ class DuckStore:
         store = cls(await anyio.to_thread.run_sync(connect))
         try:
             await store.run(store._migrate)
+            await store.run(store._warm_up)
         except BaseException:
             await store.close()
             raise
@@ -175,6 +190,17 @@ class DuckStore:
         self._db.execute("COMMIT")
         return result
 
+    def _warm_up(self) -> None:
+        """Scan a one-row Arrow table once: DuckDB's first Arrow scan loads its Arrow support (most
+        of a second), paid here rather than by the first page or webhook written."""
+        arrow = _pyarrow()
+        if arrow is not None:
+            self._db.register(_PAGE_VIEW, arrow.table({"n": [1]}))
+            try:
+                self._db.execute(f"SELECT n FROM {_PAGE_VIEW}").fetchall()
+            finally:
+                self._db.unregister(_PAGE_VIEW)
+
     def _migrate(self) -> list[int]:
         """Apply the migrations not yet recorded; the versions applied now."""
         self._db.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
@@ -196,54 +222,46 @@ class DuckStore:
 
     def _upsert(self, writes: Iterable[tuple[Write, int]]) -> None:
         """Upsert (write, as_of) pairs: one statement per table for the lot."""
-        by_kind: dict[str, dict[str, tuple[Any, ...]]] = {}
-        for write, as_of in writes:
-            found = row(write.kind, write.obj, as_of=as_of, deleted=write.deleted, parent=write.parent)
-            latest = by_kind.setdefault(write.kind.object, {})
-            held = latest.get(found[0])
-            # One id once per statement (ON CONFLICT updates a row once per command), chosen by
-            # sql.upsert's rules: the newer state; the same second, the later write, unless the
-            # one held is deleted.
-            if held is None or found[-2] > held[-2] or (found[-2] == held[-2] and not held[-5]):
-                latest[found[0]] = found
-        for name, rows in by_kind.items():
-            self._upsert_rows(name, list(rows.values()))
+        for name, rows in latest_rows(writes).items():
+            self._upsert_rows(name, rows)
 
     def _upsert_rows(self, name: str, rows: list[tuple[Any, ...]]) -> None:
-        table = table_name(KINDS[name])
         arrow = _pyarrow()
         if arrow is not None:
-            # The ids not stored yet (all of them, in a backfill) go in by one plain INSERT of an
-            # Arrow table, some 8 times faster than the ON CONFLICT statement below; only the ids
-            # already stored need its rules (docs/performance.md, "Local mirror").
+            # The page as one Arrow table, some 7 times faster than the ON CONFLICT statement
+            # below (docs/performance.md, "Local mirror"): the ids not stored yet (all of them, in
+            # a backfill) by one plain INSERT, the ids stored (events updating rows) by one
+            # UPDATE ... FROM with the same rules.
+            table = table_name(KINDS[name])
             ids = [found[0] for found in rows]
             stored = {
                 found for (found,) in self._db.execute(f"SELECT id FROM {table} WHERE id = ANY(?)", [ids]).fetchall()
             }
             fresh = [found for found in rows if found[0] not in stored]
-            rows = [found for found in rows if found[0] in stored]
-            if fresh and not self._insert_arrow(arrow, name, fresh):
-                rows += fresh
+            known = [found for found in rows if found[0] in stored]
+            rows = []
+            for part, statement in ((fresh, sql.insert_from), (known, sql.update_from)):
+                if part and not self._from_arrow(arrow, name, part, statement(name, _PAGE_VIEW)):
+                    rows += part
         # Many rows per statement: DuckDB's executemany runs one statement per row, some 30
         # times slower (docs/performance.md, "Local mirror").
         for start in range(0, len(rows), _ROWS_PER_STATEMENT):
             chunk = rows[start : start + _ROWS_PER_STATEMENT]
             self._db.execute(sql.upsert(name, len(chunk)), [value for found in chunk for value in found])
 
-    def _insert_arrow(self, arrow: Any, name: str, rows: list[tuple[Any, ...]]) -> bool:
-        """Insert new rows as one Arrow table; False if Arrow cannot type a column (mixed or too large
-        values: the statement with parameters then types them, or fails as DuckDB does)."""
-        names = row_columns(KINDS[name])
+    def _from_arrow(self, arrow: Any, name: str, rows: list[tuple[Any, ...]], statement: str) -> bool:
+        """Run ``statement`` over the rows as one Arrow table; False if Arrow cannot type a column
+        (mixed or too large values: the statement with parameters then types them, or fails as
+        DuckDB does)."""
         try:
             page = arrow.Table.from_arrays(
-                [arrow.array(list(values)) for values in zip(*rows, strict=True)], names=names
+                [arrow.array(list(values)) for values in zip(*rows, strict=True)], names=row_columns(KINDS[name])
             )
         except (arrow.ArrowInvalid, arrow.ArrowTypeError, OverflowError):
             return False
         self._db.register(_PAGE_VIEW, page)
         try:
-            columns = ", ".join(map(quote, names))
-            self._db.execute(f"INSERT INTO {table_name(KINDS[name])} ({columns}) SELECT {columns} FROM {_PAGE_VIEW}")
+            self._db.execute(statement)
         finally:
             self._db.unregister(_PAGE_VIEW)
         return True

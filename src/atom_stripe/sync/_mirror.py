@@ -19,6 +19,7 @@ from ._backfill import PAGE_SIZE, Backfill, Progress, ProgressCallback, fetch_pa
 from ._duckdb import Batch, DuckStore, Range, Write
 from ._errors import EventCursorExpiredError, SyncStateError
 from ._group import GroupCommit
+from ._receiver import Delivery, MirrorRouter, event_dict
 from ._schema import KINDS, Kind, kinds_for, table_name, timestamp
 from ._verify import Verify, VerifyReport, retrieve, retrieve_path, sample_size, store_fresh, verify_kinds
 
@@ -53,19 +54,6 @@ class Status:
     def cursor_age(self) -> float | None:
         """Seconds since the last applied event's time (or the backfill's start); None before any backfill."""
         return None if self.event_cursor is None else max(0.0, time.time() - self.event_cursor)
-
-
-def _event_dict(event: Any) -> dict[str, Any]:
-    """A webhook event as the JSON Stripe sent: an ``atom_stripe.models.Event`` or a dict."""
-    if hasattr(event, "model_dump"):
-        event = event.model_dump(mode="json", exclude_unset=True)
-    if not isinstance(event, Mapping):
-        raise StripeValueError("event", "must be an atom_stripe.models.Event or the event's JSON as a dict")
-    data = event.get("data")
-    obj = data.get("object") if isinstance(data, Mapping) else None
-    if not (isinstance(event.get("id"), str) and isinstance(event.get("created"), int) and isinstance(obj, Mapping)):
-        raise StripeValueError("event", "needs 'id', 'created' and 'data.object' (a thin event: fetch it first)")
-    return dict(event)
 
 
 def _thin_event(event: Any) -> tuple[Kind | None, str, int] | None:
@@ -210,7 +198,7 @@ class Mirror:
             if kind is not None:
                 await self._refetch(client, kind, object_id, created)
             return
-        found = _event_dict(event)
+        found = event_dict(event)
         await self._apply(found, None)
         obj = found["data"]["object"]
         kind = KINDS.get(obj.get("object"))
@@ -260,13 +248,15 @@ class Mirror:
     ) -> WebhookRouter:
         """A :class:`~atom_stripe.webhooks.WebhookRouter` that applies every event it receives
         (signature checked, duplicates dropped by ``store``): ``router.asgi_app()`` to mount it,
-        or :meth:`asgi_app`. ``client`` retrieves objects from late deliveries (see :meth:`apply`)."""
+        or :meth:`asgi_app`. ``client`` retrieves objects from late deliveries (see :meth:`apply`).
+        The event is never built into a typed model: a handler added with ``router.on(...)`` gets
+        a ``Delivery`` (``id``, ``type``, ``account`` and ``body``, the event's JSON)."""
         if client is not None and not callable(getattr(client, "request", None)):
             raise StripeValueError("client", "must be an AsyncStripeClient")
-        router = WebhookRouter(secret, tolerance=tolerance, store=store, endpoint=endpoint, max_body=max_body)
+        router = MirrorRouter(secret, tolerance=tolerance, store=store, endpoint=endpoint, max_body=max_body)
 
-        async def apply(event: Any) -> None:
-            await self.apply(event, client)
+        async def apply(delivery: Delivery) -> None:
+            await self.apply(delivery.body, client)
 
         router.on("*")(apply)
         return router

@@ -12,9 +12,9 @@ import sniffio
 
 from .._extras import needs_extra
 from . import _sql as sql
-from ._duckdb import Batch, Range, Write
+from ._duckdb import Batch, Range, Write, latest_rows
 from ._errors import SyncDatabaseError, SyncError
-from ._schema import MIGRATIONS, SCHEMA, Kind, now, row
+from ._schema import MIGRATIONS, SCHEMA, Kind, now
 
 T = TypeVar("T")
 #: Serializes migrations between processes opening the same database at once.
@@ -92,40 +92,44 @@ class PgStore:
 
         async def work(db: Any) -> None:
             async with db.transaction():
-                for batch in batches:
-                    await self._write(db, batch)
+                await self._write(db, batches)
 
         await self._call(work)
 
-    async def _write(self, db: Any, batch: Batch) -> None:
-        as_of = batch.as_of
-        await self._upsert(db, batch.writes, as_of)
-        for write in batch.deleted:
-            if await db.fetchrow(sql.numbered(sql.exists(write.kind.object)), write.obj["id"]) is None:
-                await self._upsert(db, [write], as_of)
-            else:
-                await db.execute(
-                    sql.numbered(sql.mark_deleted(write.kind.object)),
-                    as_of, now(), write.obj["id"], as_of, as_of,
-                )  # fmt: skip
-        for kind, parent, keep in batch.prune:
-            await db.execute(sql.numbered(sql.prune(kind.object)), as_of, now(), parent, as_of, keep)
-        for key, value in (batch.state or {}).items():
-            await db.execute(sql.numbered(sql.STATE_SAVE), key, json.dumps(value))
-        if batch.ranges:
-            await db.executemany(
-                sql.numbered(sql.RANGE_SAVE), [(r.object, r.gte, r.lt, r.cursor, r.done) for r in batch.ranges]
-            )
+    async def _write(self, db: Any, batches: Sequence[Batch]) -> None:
+        # As DuckDB's: the rows of consecutive writes go in together (one statement per table), up
+        # to a write with deletions or pruning, whose rules read the rows written before them.
+        rows: list[tuple[Write, int]] = []
+        for batch in batches:
+            as_of = batch.as_of
+            rows += [(write, as_of) for write in batch.writes]
+            if batch.deleted or batch.prune:
+                await self._upsert(db, rows)
+                rows = []
+            for write in batch.deleted:
+                if await db.fetchrow(sql.numbered(sql.exists(write.kind.object)), write.obj["id"]) is None:
+                    await self._upsert(db, [(write, as_of)])
+                else:
+                    await db.execute(
+                        sql.numbered(sql.mark_deleted(write.kind.object)),
+                        as_of, now(), write.obj["id"], as_of, as_of,
+                    )  # fmt: skip
+            for kind, parent, keep in batch.prune:
+                await db.execute(sql.numbered(sql.prune(kind.object)), as_of, now(), parent, as_of, keep)
+            for key, value in (batch.state or {}).items():
+                await db.execute(sql.numbered(sql.STATE_SAVE), key, json.dumps(value))
+            if batch.ranges:
+                await db.executemany(
+                    sql.numbered(sql.RANGE_SAVE), [(r.object, r.gte, r.lt, r.cursor, r.done) for r in batch.ranges]
+                )
+        await self._upsert(db, rows)
 
     @staticmethod
-    async def _upsert(db: Any, writes: Iterable[Write], as_of: int) -> None:
-        by_kind: dict[str, list[tuple[Any, ...]]] = {}
-        for write in writes:
-            by_kind.setdefault(write.kind.object, []).append(
-                row(write.kind, write.obj, as_of=as_of, deleted=write.deleted, parent=write.parent)
-            )
-        for name, rows in by_kind.items():
-            await db.executemany(sql.numbered(sql.upsert(name)), rows)
+    async def _upsert(db: Any, writes: Iterable[tuple[Write, int]]) -> None:
+        # One statement per table: the rows as one array per column (executemany ran one
+        # statement per row; docs/performance.md, "Local mirror").
+        for name, rows in latest_rows(writes).items():
+            await db.execute(sql.upsert_arrays(name), *(list(values) for values in zip(*rows, strict=True)))
 
     async def ranges(self, object_name: str) -> list[Range]:
         found = await self._call(lambda db: db.fetch(sql.numbered(sql.RANGES), object_name))

@@ -176,6 +176,11 @@ def _column(name: str, annotation: Any) -> Column | None:
     return None  # nested objects and lists: in ``data``
 
 
+#: Objects Stripe always embeds whole (never an id to expand, so typed as a nested model) whose id
+#: is worth a column: a subscription item's price (revenue by plan joins on it; the price's id).
+_EMBEDDED_IDS: dict[str, tuple[str, ...]] = {"subscription_item": ("price",)}
+
+
 @cache
 def columns(object_name: str) -> tuple[Column, ...]:
     """The typed columns of a table (besides id, metadata, deleted, data), from the model's fields."""
@@ -190,7 +195,8 @@ def columns(object_name: str) -> tuple[Column, ...]:
         )
     model = model_for(object_name)
     fields = getattr(model, "model_fields", {}) if isinstance(model, type) else {}
-    found = (_column(name, info.annotation) for name, info in fields.items() if name not in _FIXED)
+    found = [_column(name, info.annotation) for name, info in fields.items() if name not in _FIXED]
+    found += [Column(name, "TEXT", foreign=True) for name in _EMBEDDED_IDS.get(object_name, ())]
     return tuple(sorted((col for col in found if col is not None), key=lambda col: col.name))
 
 
@@ -240,10 +246,32 @@ def row_columns(kind: Kind) -> list[str]:
 _DIALECTS = {"duckdb": {}, "postgres": {"JSON": "JSONB", "DOUBLE": "DOUBLE PRECISION"}}
 
 
-def create_table(kind: Kind, dialect: str = "duckdb") -> list[str]:
-    """The DDL of one table and the indexes on its foreign ids."""
+def row_types(kind: Kind, dialect: str) -> list[str]:
+    """The SQL types of :func:`row_columns`, in order."""
     spell = _DIALECTS[dialect]
-    typed = [f"{quote(col.name)} {spell.get(col.sql, col.sql)}" for col in columns(kind.object)]
+    names = [
+        "TEXT",
+        *(col.sql for col in columns(kind.object)),
+        "JSON",
+        "BOOLEAN",
+        "JSON",
+        "TEXT",
+        "BIGINT",
+        "TIMESTAMP",
+    ]
+    return [spell.get(name, name) for name in names]
+
+
+def _index(kind: Kind, name: str) -> str:
+    return f"CREATE INDEX {quote(f'{kind.table}_{name}')} ON {table_name(kind)} ({quote(name)})"
+
+
+def create_table(kind: Kind, dialect: str = "duckdb") -> list[str]:
+    """The DDL of one table as migration 1 made it (without the columns later migrations add)
+    and the indexes on its foreign ids."""
+    spell = _DIALECTS[dialect]
+    first = [col for col in columns(kind.object) if (kind.object, col.name) not in _LATER]
+    typed = [f"{quote(col.name)} {spell.get(col.sql, col.sql)}" for col in first]
     body = ", ".join(
         [
             "id TEXT PRIMARY KEY",
@@ -260,12 +288,10 @@ def create_table(kind: Kind, dialect: str = "duckdb") -> list[str]:
         ]
     )
     statements = [f"CREATE TABLE {table_name(kind)} ({body})"]
-    foreign = [col.name for col in columns(kind.object) if col.foreign]
+    foreign = [col.name for col in first if col.foreign]
     if kind.parent is not None:
         foreign.append("_parent")
-    for name in foreign:
-        statements.append(f"CREATE INDEX {quote(f'{kind.table}_{name}')} ON {table_name(kind)} ({quote(name)})")
-    return statements
+    return statements + [_index(kind, name) for name in foreign]
 
 
 def migration_1(dialect: str) -> list[str]:
@@ -280,5 +306,25 @@ def migration_1(dialect: str) -> list[str]:
     return statements
 
 
+def migration_2(dialect: str) -> list[str]:
+    """The id of an embedded object as a column (:data:`_EMBEDDED_IDS`), filled from the rows'
+    JSON (``->`` and ``->>`` read the same on DuckDB's JSON and PostgreSQL's JSONB), and indexed."""
+    statements = []
+    for object_name, name in _ADDED[2]:
+        kind, field = KINDS[object_name], name.replace("'", "''")
+        statements += [
+            f"ALTER TABLE {table_name(kind)} ADD COLUMN {quote(name)} TEXT",
+            # Before the UPDATE: DuckDB builds no index over updates not yet committed.
+            _index(kind, name),
+            # An id where the object is embedded, the value itself where it is a bare id.
+            f"UPDATE {table_name(kind)} SET {quote(name)} = coalesce(data->'{field}'->>'id', data->>'{field}')",
+        ]
+    return statements
+
+
+#: The columns each migration after the first adds, (object, column): not in migration 1's tables.
+_ADDED: dict[int, tuple[tuple[str, str], ...]] = {2: (("subscription_item", "price"),)}
+_LATER = {column for added in _ADDED.values() for column in added}
+
 #: (version, statements(dialect)), applied in order on open; each applied version is recorded once.
-MIGRATIONS: tuple[tuple[int, Any], ...] = ((1, migration_1),)
+MIGRATIONS: tuple[tuple[int, Any], ...] = ((1, migration_1), (2, migration_2))

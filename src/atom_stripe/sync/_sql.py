@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from ._schema import KINDS, SCHEMA, quote, row_columns, table_name
+from ._schema import KINDS, SCHEMA, Kind, quote, row_columns, row_types, table_name
 
 MIGRATIONS_TABLE = (
     f"CREATE TABLE IF NOT EXISTS {SCHEMA}._migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMP"
@@ -26,23 +26,58 @@ STATE_SAVE = (
 )
 
 
+def _newer(new: str, old: str) -> str:
+    """When the state ``new`` replaces the stored ``old`` (two table aliases)."""
+    return (
+        f"{new}._as_of > {old}._as_of"
+        # The same second: Stripe's times go no finer, so the state written last wins, except
+        # that a deleted row stays deleted (its created event may come after its deleted one,
+        # and Stripe never brings a deleted object back); the same state again (an event
+        # applied twice) writes nothing.
+        f" OR ({new}._as_of = {old}._as_of AND NOT {old}.deleted"
+        f" AND ({new}.data::TEXT <> {old}.data::TEXT OR {new}.deleted <> {old}.deleted))"
+    )
+
+
+def _on_conflict(kind: Kind) -> str:
+    updates = ", ".join(f"{quote(name)} = excluded.{quote(name)}" for name in row_columns(kind) if name != "id")
+    return f" ON CONFLICT (id) DO UPDATE SET {updates} WHERE {_newer('excluded', 't')}"
+
+
 @cache
 def upsert(object_name: str, rows: int = 1) -> str:
     """Insert ``rows`` rows, or replace each stored one unless it holds a newer state."""
     kind = KINDS[object_name]
     names = row_columns(kind)
-    updates = ", ".join(f"{quote(name)} = excluded.{quote(name)}" for name in names if name != "id")
     values = ", ".join([f"({', '.join('?' for _ in names)})"] * rows)
-    return (
-        f"INSERT INTO {table_name(kind)} AS t ({', '.join(map(quote, names))}) VALUES {values}"
-        f" ON CONFLICT (id) DO UPDATE SET {updates} WHERE excluded._as_of > t._as_of"
-        # The same second: Stripe's times go no finer, so the state written last wins, except
-        # that a deleted row stays deleted (its created event may come after its deleted one,
-        # and Stripe never brings a deleted object back); the same state again (an event
-        # applied twice) writes nothing.
-        " OR (excluded._as_of = t._as_of AND NOT t.deleted"
-        " AND (excluded.data::TEXT <> t.data::TEXT OR excluded.deleted <> t.deleted))"
-    )
+    return f"INSERT INTO {table_name(kind)} AS t ({', '.join(map(quote, names))}) VALUES {values}{_on_conflict(kind)}"
+
+
+@cache
+def upsert_arrays(object_name: str) -> str:
+    """:func:`upsert` of any number of rows given as one PostgreSQL array per column ($1, $2...,
+    in :func:`row_columns` order; no id twice): one statement for a page."""
+    kind = KINDS[object_name]
+    arrays = ", ".join(f"${index}::{name}[]" for index, name in enumerate(row_types(kind, "postgres"), 1))
+    columns = ", ".join(map(quote, row_columns(kind)))
+    return f"INSERT INTO {table_name(kind)} AS t ({columns}) SELECT * FROM unnest({arrays}){_on_conflict(kind)}"
+
+
+@cache
+def update_from(object_name: str, source: str) -> str:
+    """Replace the stored rows by those of the table ``source`` (same columns) that hold a newer
+    state, by :func:`upsert`'s rules; ids not stored are left out."""
+    kind = KINDS[object_name]
+    updates = ", ".join(f"{quote(name)} = s.{quote(name)}" for name in row_columns(kind) if name != "id")
+    return f"UPDATE {table_name(kind)} AS t SET {updates} FROM {source} AS s WHERE t.id = s.id AND ({_newer('s', 't')})"
+
+
+@cache
+def insert_from(object_name: str, source: str) -> str:
+    """Insert every row of the table ``source`` (same columns; ids not stored)."""
+    kind = KINDS[object_name]
+    columns = ", ".join(map(quote, row_columns(kind)))
+    return f"INSERT INTO {table_name(kind)} ({columns}) SELECT {columns} FROM {source}"
 
 
 @cache
