@@ -198,7 +198,8 @@ def test_the_parser_loads_nothing_of_the_mirror() -> None:
     event models, DuckDB): ``atom-stripe --help`` or a list call starts without them."""
     code = (
         "import sys; from atom_stripe.cli import parser; parser().parse_args(['customers', 'list']); "
-        "print(sorted(m for m in sys.modules if m.startswith(('atom_stripe.sync', 'duckdb', 'atom_stripe.models.event'))))"
+        "watched = ('atom_stripe.sync', 'duckdb', 'atom_stripe.models.event'); "
+        "print(sorted(m for m in sys.modules if m.startswith(watched)))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert (
