@@ -116,11 +116,13 @@ What makes the difference:
   of objects and no cycles, so the collector waits until it ends instead of walking the
   half-built page again and again (a tenth of a list page's CPU); a caller who disabled the
   collector keeps it disabled.
-- **At import, what every call needs; the rest on first use.** `import atom_stripe` loads
-  pydantic's model machinery (every answer and event becomes a model: a first call should
-  not pay 40 ms for it); the models themselves load per object type, aiohttp with the first
-  request on asyncio, backoff with the first retry, and httpx's command-line tool (click,
-  rich, pygments) only if it is run. The index of models a program loads names the ~175
+- **At import, what every call needs; the rest on first use.** `from atom_stripe import
+  AsyncStripeClient` loads pydantic's model machinery (every answer and event becomes a model:
+  a first call should not pay 40 ms for it), while `import atom_stripe` alone, which importing
+  any submodule implies (the pytest plugin that every pytest run loads where atom_stripe is
+  installed, `atom_stripe.webhooks`), loads no more than the package's names (about 1 ms); the
+  models themselves load per object type, aiohttp with the first request on asyncio, and
+  backoff with the first retry. The index of models a program loads names the ~175
   top-level models; the ~2,400 nested ones are looked up in a second index only when one is
   asked for by name.
 - **Auto-pagination fetches the next page while you work on this one** (one page ahead).

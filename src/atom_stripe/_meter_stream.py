@@ -37,7 +37,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from secrets import token_hex
 from types import TracebackType
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import anyio
 from anyio.abc import TaskGroup
@@ -86,6 +86,16 @@ class WriterOptions(TypedDict, total=False):
     max_pending: int
     concurrency: int
     max_attempts: int
+
+
+def stream_writer(requester: Requester, options: Mapping[str, Any]) -> MeterEventStreamWriter:
+    """A writer with ``options`` (:class:`WriterOptions`): one it does not take is a
+    ``StripeValueError`` naming it, not Python's ``TypeError``."""
+    for name in options:
+        if name not in WriterOptions.__annotations__:
+            taken = ", ".join(WriterOptions.__annotations__)
+            raise StripeValueError(str(name), f"is not an option of the meter event stream writer (it takes {taken})")
+    return MeterEventStreamWriter(requester, **options)
 
 
 class MeterEventStreamWriter:

@@ -197,5 +197,10 @@ async def test_the_writer_is_also_where_the_v2_billing_namespace_is(stripe: Asyn
     assert repr(other) == repr(stripe.meter_event_stream_writer())
     with pytest.raises(StripeValueError, match="batch_size"):
         stripe.v2.billing.meter_event_stream_writer(batch_size=101)
+    with pytest.raises(StripeValueError, match="linger") as refused:  # a keyword it does not take
+        stripe.v2.billing.meter_event_stream_writer(linger=1.0)  # type: ignore[call-arg]
+    assert refused.value.param == "linger"
+    with pytest.raises(StripeValueError, match="batchsize"):
+        stripe.meter_event_stream_writer(batchsize=10)  # type: ignore[call-arg]
     assert issubclass(atom_stripe.TemporarySessionExpiredError, atom_stripe.AuthenticationError)
     assert issubclass(atom_stripe.MeterEventStreamError, atom_stripe.StripeError)

@@ -22,8 +22,8 @@ HELPERS: dict[str, tuple[str, list[tuple[str, str]]]] = {
         '        """Meter events in batches on the high-throughput stream\n'
         "        (``async with client.v2.billing.meter_event_stream_writer() as w: await w.send(...)``);\n"
         '        see :class:`~atom_stripe.MeterEventStreamWriter`."""\n'
-        "        from ..._meter_stream import MeterEventStreamWriter\n\n"
-        "        return MeterEventStreamWriter(self._requester, **options)",
+        "        from ..._meter_stream import stream_writer\n\n"
+        "        return stream_writer(self._requester, options)",
         [("..._meter_stream", "MeterEventStreamWriter"), ("..._meter_stream", "WriterOptions")],
     ),
 }

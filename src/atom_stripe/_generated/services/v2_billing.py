@@ -54,6 +54,6 @@ class V2BillingService(Service):
         """Meter events in batches on the high-throughput stream
         (``async with client.v2.billing.meter_event_stream_writer() as w: await w.send(...)``);
         see :class:`~atom_stripe.MeterEventStreamWriter`."""
-        from ..._meter_stream import MeterEventStreamWriter
+        from ..._meter_stream import stream_writer
 
-        return MeterEventStreamWriter(self._requester, **options)
+        return stream_writer(self._requester, options)
