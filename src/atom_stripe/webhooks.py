@@ -112,6 +112,7 @@ __all__ = [
     "WebhookRouter",
     "construct_event",
     "generate_test_header",
+    "verify_event_json",
     "verify_header",
 ]
 
@@ -284,6 +285,26 @@ def construct_event(
     An event without a string ``id`` is refused (:class:`SignatureVerificationError`): it
     could not be told apart from any other delivery.
     """
+    data = verify_event_json(payload, sig_header, secret, tolerance=tolerance, now=now)
+    try:
+        return parse_event(data)
+    except ValidationError as exc:
+        raise SignatureVerificationError(f"The event does not parse: {exc.error_count()} error(s).") from None
+    except RecursionError:
+        raise SignatureVerificationError("The event is nested too deeply to parse.") from None
+
+
+def verify_event_json(
+    payload: bytes | str,
+    sig_header: str | None,
+    secret: str | Sequence[str],
+    *,
+    tolerance: float | None = DEFAULT_TOLERANCE,
+    now: float | None = None,
+) -> dict[str, Any]:
+    """What :func:`construct_event` checks (the signature; a v1 ``event`` object with a usable
+    ``id``), the event left as its JSON: for a receiver that keeps the JSON rather than the model
+    (the local mirror's). Refusals are :class:`SignatureVerificationError`."""
     verify_header(payload, sig_header, secret, tolerance=tolerance, now=now)
     body = _as_bytes(payload)
     try:
@@ -304,12 +325,7 @@ def construct_event(
     event_id = data.get("id")
     if not isinstance(event_id, str) or not _is_name(event_id):
         raise SignatureVerificationError("The event verifies but has no usable id (a string such as 'evt_...').")
-    try:
-        return parse_event(data)
-    except ValidationError as exc:
-        raise SignatureVerificationError(f"The event does not parse: {exc.error_count()} error(s).") from None
-    except RecursionError:
-        raise SignatureVerificationError("The event is nested too deeply to parse.") from None
+    return data
 
 
 def _is_name(value: str) -> bool:

@@ -4,19 +4,12 @@ to JSON, cost more than the rest of applying the event; docs/performance.md, "Lo
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .._errors import SignatureVerificationError, StripeValueError
-from ..webhooks import WebhookRouter, verify_header
-
-
-def _usable_id(value: str) -> bool:
-    """An id fit for the event store's key, by the rule construct_event applies: 1-255 printable
-    ASCII characters, no space or colon."""
-    return 0 < len(value) <= 255 and value.isascii() and value.isprintable() and " " not in value and ":" not in value
+from ..webhooks import WebhookRouter, verify_event_json
 
 
 def event_dict(event: Any) -> dict[str, Any]:
@@ -44,30 +37,16 @@ class Delivery:
 
 class MirrorRouter(WebhookRouter):
     """A :class:`~atom_stripe.webhooks.WebhookRouter` whose handlers get a :class:`Delivery`;
-    the same checks as :func:`~atom_stripe.webhooks.construct_event` refuse a delivery (400)."""
+    :func:`~atom_stripe.webhooks.verify_event_json` (``construct_event``'s checks) refuses a delivery (400)."""
 
     def _verify(self, body: bytes | str, signature: str | None, secret: list[str]) -> tuple[Any, str | None]:
-        verify_header(body, signature, secret, tolerance=self.tolerance)
-        try:
-            data = json.loads(body)
-        except ValueError:
-            raise SignatureVerificationError("The payload verifies but is not JSON.") from None
-        except RecursionError:
-            raise SignatureVerificationError("The payload verifies but is nested too deeply to parse.") from None
-        if isinstance(data, dict) and data.get("object") == "v2.core.event":
-            raise SignatureVerificationError(
-                "This is a v2 thin event (object 'v2.core.event'): the mirror's receiver takes v1 snapshot "
-                "events. Route thin events with a NotificationRouter and pass them to mirror.apply(event, client)."
-            )
-        if not isinstance(data, dict) or data.get("object") != "event":
-            raise SignatureVerificationError("The payload verifies but is not an event object.")
-        event_id = data.get("id")
-        if not isinstance(event_id, str) or not _usable_id(event_id):
-            raise SignatureVerificationError("The event verifies but has no usable id (a string such as 'evt_...').")
+        data = verify_event_json(body, signature, secret, tolerance=self.tolerance)
         try:
             event = event_dict(data)
         except StripeValueError as exc:
             raise SignatureVerificationError(f"The event does not parse: {exc.message}") from None
         account = event.get("account")
-        delivery = Delivery(event_id, str(event.get("type", "")), account if isinstance(account, str) else None, event)
+        delivery = Delivery(
+            data["id"], str(event.get("type", "")), account if isinstance(account, str) else None, event
+        )
         return delivery, delivery.account
