@@ -397,16 +397,9 @@ class FakeStripe:
                 if path.startswith("/v2/billing/meter_event_stream"):  # authenticated by a session's token
                     return _v2.handle(self, name, endpoint, ids, query, body, headers, out_headers)
                 key = _authenticate(headers)
+                account = acting_account(self, key, _v2.context_account(name, headers), method)
                 if path.startswith("/v2/"):
-                    account = acting_account(self, key, _v2.context_account(name, headers), method)
                     return _v2.handle(self, name, endpoint, ids, query, body, headers, out_headers, account)
-                # Stripe-Context (v2's successor of Stripe-Account) names the account on v1 paths
-                # too: "The Stripe-Context header supersedes the Stripe-Account header"
-                # (https://docs.stripe.com/context); a thin event's v1 object is read so.
-                named = (
-                    _v2.context_account(name, headers) if "stripe-context" in headers else headers.get("stripe-account")
-                )
-                account = acting_account(self, key, named, method)
                 raw = _read(method, query, body, headers.get("content-type", ""))
                 record["params"] = raw
                 if idempotency_key is not None:

@@ -141,14 +141,16 @@ def handle(
 
 
 def context_account(name: str, headers: Mapping[str, str]) -> str | None:
-    """The account a v2 request acts in. ``Stripe-Context`` is a path of accounts relative to the
+    """The account a request acts in (v1 or v2). ``Stripe-Context`` is a path of accounts relative to the
     key's, segments joined by ``/`` (https://docs.stripe.com/context; stripe-node's
     ``StripeContext.parse``); the fake's platform has one level of connected accounts, so a
-    context is one account id (checked like ``Stripe-Account``) and a deeper one is refused."""
-    context = headers.get("stripe-context") or headers.get("stripe-account")
+    context is one account id (checked like ``Stripe-Account``) and a deeper one is refused.
+    Without it, ``Stripe-Account``. On v1 paths as on v2: "The Stripe-Context header supersedes
+    the Stripe-Account header" (https://docs.stripe.com/context)."""
+    context = headers.get("stripe-context")
     if context and "/" in context:
         raise not_simulated(name, detail="a Stripe-Context deeper than one connected account")
-    return context or None
+    return context or headers.get("stripe-account") or None
 
 
 def _error(status: int, type_: str, message: str) -> bytes:
