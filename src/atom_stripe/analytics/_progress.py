@@ -73,6 +73,11 @@ class Progress:
         elif self.count // 1000 > before // 1000:
             print(f"\r{self._line()}", end="", file=sys.stderr, flush=True)
 
+    def abandon(self) -> None:
+        """Stop a live display without its final count (the run failed; its error says why)."""
+        if self._rich is not None:
+            self._rich.stop()
+
     def close(self) -> None:
         if self._cell is not None:
             self._cell.update({"text/plain": self._line(time.monotonic() - self._started)}, raw=True)

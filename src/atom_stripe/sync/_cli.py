@@ -171,8 +171,7 @@ async def backfill(mirror: Mirror, stripe: Any, args: argparse.Namespace, types:
         )
     except BaseException:
         # The error is the one line on standard error: the display goes without its count.
-        if display._rich is not None:
-            display._rich.stop()
+        display.abandon()
         raise
     display.close()
     if stopped or progress is None:
