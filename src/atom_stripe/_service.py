@@ -18,17 +18,19 @@ from ._validation import (
     amounts_signed,
     check_account,
     check_id,
+    check_keyed_method,
     check_list_params,
     check_one_of,
-    check_post_only_key,
     wire_params,
 )
 
 
-def split_options(args: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A call's arguments as (endpoint parameters, call options)."""
+def split_options(
+    args: Mapping[str, Any], names: Sequence[str] = OPTION_NAMES
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A call's arguments as (endpoint parameters, call options: v1's ``names`` by default)."""
     params = dict(args)
-    options = {name: params.pop(name) for name in OPTION_NAMES if name in params}
+    options = {name: params.pop(name) for name in names if name in params}
     return params, options
 
 
@@ -73,7 +75,7 @@ class Service:
         if not args and not endpoint.params:
             return path, {}, {}, None  # nothing but ids (a retrieve, a delete): nothing else to check
         params, options = split_options(args)
-        check_post_only_key(endpoint.method, options.get("idempotency_key"))
+        check_keyed_method(endpoint.method, options.get("idempotency_key"))
         merged = wire_params(
             endpoint.params_type,
             params,

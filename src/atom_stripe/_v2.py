@@ -23,7 +23,15 @@ from urllib.parse import urlsplit
 from ._encoding import flatten
 from ._errors import StripeValueError
 from ._request import Requester, new_idempotency_key
-from ._validation import amounts_signed, check_account, check_idempotency_key, is_loopback, wire_params
+from ._service import split_options
+from ._validation import (
+    amounts_signed,
+    check_account,
+    check_idempotency_key,
+    check_keyed_method,
+    is_loopback,
+    wire_params,
+)
 
 if TYPE_CHECKING:  # loaded by the first call (the client itself imports this module for its settings)
     from ._endpoint import Endpoint
@@ -61,13 +69,11 @@ def v2_params(endpoint: Endpoint, args: Mapping[str, Any]) -> tuple[dict[str, An
     schema = endpoint.params_type
     if not args and (schema is None or not getattr(schema, "__required_keys__", ())):
         return {}, {"stripe_account": None, "stripe_context": None}  # a retrieve by id: nothing to check
-    params = dict(args)
-    options = {name: params.pop(name) for name in V2_OPTIONS if name in params}
+    params, options = split_options(args, V2_OPTIONS)
     if "expand" in params:
         raise StripeValueError("expand", "v2 endpoints expand nothing (their answers name related objects by id)")
+    check_keyed_method(endpoint.method, options.get("idempotency_key"), ("POST", "DELETE"))
     if options.get("idempotency_key") is not None:
-        if endpoint.method == "GET":
-            raise StripeValueError("idempotency_key", "only POSTs and DELETEs take one (GETs are safe to repeat)")
         check_idempotency_key(options["idempotency_key"])
     checked = wire_params(
         schema,

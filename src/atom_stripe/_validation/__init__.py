@@ -7,7 +7,7 @@ One generated call then runs its checks in this order, and the first mismatch ra
 (``items[0][price]``):
 
 1. the path ids (``check_id``, through ``Service``'s path filling): nothing may change the URL;
-2. ``idempotency_key`` only on a POST (``check_post_only_key``);
+2. ``idempotency_key`` only on a POST (v2: or a DELETE; ``check_keyed_method``);
 3. :func:`wire_params`: amounts, currencies and metadata anywhere in the parameters
    (``check_values``: their messages teach more than a type check's), then the walk of the
    call's params TypedDict (``checked_params``, which also names the empty mappings to leave
@@ -31,8 +31,8 @@ from ._call import (
     MAX_LIMIT,
     METHODS,
     check_expand,
+    check_keyed_method,
     check_list_params,
-    check_post_only_key,
     check_raw_call,
     check_upload,
     wire_params,
@@ -86,7 +86,7 @@ __all__ = [
     "check_metadata",
     "check_one_of",
     "check_params",
-    "check_post_only_key",
+    "check_keyed_method",
     "check_rate",
     "check_raw_call",
     "check_retries",

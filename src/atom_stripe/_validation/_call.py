@@ -85,9 +85,12 @@ def check_list_params(params: Mapping[str, Any]) -> None:
             check_id(cursor, params[cursor])
 
 
-def check_post_only_key(method: str, idempotency_key: Any) -> None:
-    if method != "POST" and idempotency_key is not None:
-        raise StripeValueError("idempotency_key", "only POSTs take one (GETs and DELETEs are safe to repeat)")
+def check_keyed_method(method: str, idempotency_key: Any, keyed: tuple[str, ...] = ("POST",)) -> None:
+    """``idempotency_key`` only on the methods that take one: v1's POSTs, v2's POSTs and DELETEs."""
+    if idempotency_key is not None and method not in keyed:
+        takes = " and ".join(f"{m}s" for m in METHODS if m in keyed)
+        safe = " and ".join(f"{m}s" for m in METHODS if m not in keyed)
+        raise StripeValueError("idempotency_key", f"only {takes} take one ({safe} are safe to repeat)")
 
 
 METHODS = ("GET", "POST", "DELETE")
