@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
+from ._endpoint import find_endpoint
 from ._errors import APIResponseError, SignatureVerificationError, StripeUsageError, StripeValueError
 from ._generated.models.v2_core_event import V2CoreEvent, V2CoreEventReason
 from ._request import Requester
@@ -146,7 +147,14 @@ class UnknownEventNotification(EventNotification):
 
 
 def _template(path: str) -> str:
-    """The path with its ids replaced, so stats and hooks group calls by endpoint."""
+    """The endpoint's path template, so stats and hooks group these reads with the client's own.
+
+    A path the table does not know (an object newer than this release) has each segment with a
+    digit in it taken for an id.
+    """
+    found = find_endpoint("GET", path)
+    if found is not None:
+        return found[1].path
     return "/".join("{id}" if any(c.isdigit() for c in p) and p[:2] not in ("v1", "v2") else p for p in path.split("/"))
 
 

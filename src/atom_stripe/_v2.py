@@ -27,7 +27,6 @@ from ._service import split_options
 from ._validation import (
     amounts_signed,
     check_account,
-    check_idempotency_key,
     check_keyed_method,
     is_loopback,
     wire_params,
@@ -73,8 +72,6 @@ def v2_params(endpoint: Endpoint, args: Mapping[str, Any]) -> tuple[dict[str, An
     if "expand" in params:
         raise StripeValueError("expand", "v2 endpoints expand nothing (their answers name related objects by id)")
     check_keyed_method(endpoint.method, options.get("idempotency_key"), ("POST", "DELETE"))
-    if options.get("idempotency_key") is not None:
-        check_idempotency_key(options["idempotency_key"])
     checked = wire_params(
         schema,
         params,

@@ -38,6 +38,7 @@ from atom_stripe._thin_events import (
 from atom_stripe.models import (
     Balance,
     BillingMeter,
+    Customer,
     V1BillingMeterErrorReportTriggeredEventData,
     V1BillingMeterErrorReportTriggeredEventDataReasonErrorTypeSampleErrorRequest,
     V2CoreAccountLinkReturnedEventData,
@@ -272,6 +273,32 @@ async def test_the_request_trigger_goes_on_the_two_reads_only_through_the_one_pi
     events_path, meter_path = "/v2/core/events/{id}", "/v1/billing/meters/{id}"
     assert seen == [(events_path, 1), (events_path, 2), (meter_path, 1), (meter_path, 1)]
     assert stats.retries == 1
+
+
+async def test_a_related_read_is_counted_under_the_endpoints_own_template(
+    api: respx.MockRouter, fixtures: dict[str, Any]
+) -> None:
+    """An id with no digit in it (before: counted under its own path, one stats key per object)."""
+    customers = api.get("/v1/customers/cus_abcdef").mock(
+        return_value=httpx.Response(200, content=fixture_bytes(fixtures, "customer", id="cus_abcdef"))
+    )
+    seen: list[str] = []
+    async with AsyncStripeClient(KEY) as client:
+        client.add_hook("on_request", lambda record: seen.append(record.path))
+        notification = client.parse_event_notification_without_verification(
+            _payload(
+                "v9.future.thing.happened",
+                related_object={"id": "cus_abcdef", "type": "customer", "url": "/v1/customers/cus_abcdef"},
+            )
+        )
+        assert isinstance(notification, UnknownEventNotification)
+        related = await notification.fetch_related_object()
+        await client.customers.retrieve("cus_abcdef")
+        stats = client.stats()
+    assert isinstance(related, Customer) and len(customers.calls) == 2
+    assert seen == ["/v1/customers/{customer}", "/v1/customers/{customer}"]
+    assert stats.endpoints["GET /v1/customers/{customer}"]["calls"] == 2
+    assert not [key for key in stats.endpoints if "cus_abcdef" in key]
 
 
 @pytest.mark.parametrize("event_type", sorted(_V2_EVENT_NOTIFICATION_CLASS_LOOKUP))

@@ -228,6 +228,8 @@ async def test_bad_input_is_refused_before_sending(api: respx.MockRouter, client
         ("enabled_events", lambda: destinations.update("ed_1", enabled_events="v1.x")),  # type: ignore[arg-type]
         ("expand", lambda: destinations.retrieve("ed_1", expand=["x"])),  # type: ignore[call-arg]
         ("idempotency_key", lambda: destinations.retrieve("ed_1", idempotency_key="k")),  # type: ignore[call-arg]
+        ("idempotency_key", lambda: destinations.disable("ed_1", idempotency_key="k\r\nX: y")),
+        ("idempotency_key", lambda: destinations.update("ed_1", name="n", idempotency_key="x" * 256)),
         ("stripe_context", lambda: destinations.retrieve("ed_1", stripe_context="acct 1")),
         ("name", lambda: destinations.update("ed_1", name="n", extra_params={"name": "m"})),
         ("params", lambda: destinations.update("ed_1", extra_params={"x": object()})),

@@ -112,9 +112,11 @@ async def deliver(
         "webhook_endpoint": {"url": url},
     }
     created(fields)
-    # fake.add stores it under the fake's lock (served, the fake answers from other threads).
-    made = fake.add(OBJECT, stripe_account=stripe_context, id=new_id("ed_test"), **fields)
+    fake.store_of(stripe_context)  # an account the fake lacks is refused before anything is made
+    # The app is in place before the destination exists, so no event can reach it unsent.
     async with fake._outbox.delivering_to(url, app):
+        # fake.add stores it under the fake's lock (served, the fake answers from other threads).
+        made = fake.add(OBJECT, stripe_account=stripe_context, id=new_id("ed_test"), **fields)
         try:
             yield view(made, _INCLUDABLE)
         finally:
