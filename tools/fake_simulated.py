@@ -17,7 +17,7 @@ from pathlib import Path
 from atom_stripe._generated.endpoints import ENDPOINTS
 from atom_stripe.testing import FakeStripe  # noqa: F401 - loads every behaviour module
 from atom_stripe.testing._engine import BEHAVIOURS, simulation
-from atom_stripe.testing._simulated import NOT_SIMULATED_PARAMS, kind, refusal
+from atom_stripe.testing._simulated import NOT_SIMULATED_PARAMS, UNPLAYED_FILTER, kind, refusal, unplayed_filters
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "fake-simulated.md"
 
@@ -54,7 +54,7 @@ def describe(name: str) -> str:
         text = "read"
     else:
         text = "stored"
-    params = NOT_SIMULATED_PARAMS.get(name, {})
+    params = {**NOT_SIMULATED_PARAMS.get(name, {}), **dict.fromkeys(unplayed_filters(name), UNPLAYED_FILTER)}
     if params and how != "refused":
         listed = ", ".join(f"`{p}`" + (f" ({d})" if d else "") for p, d in sorted(params.items()))
         text += f"; refused parameters: {listed}"

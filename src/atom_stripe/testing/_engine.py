@@ -39,11 +39,14 @@ ACTION_STATUS = {"cancel": "canceled", "void": "void", "finalize": "open", "expi
 _UNION_PREFERENCE = ("Card", "BankAccount", "Source")
 
 
-def behaviour(*names: str, not_simulated_params: Iterable[str] | dict[str, str] = ()) -> Callable[[Handler], Handler]:
+def behaviour(
+    *names: str, not_simulated_params: Iterable[str] | dict[str, str] = (), filters: Iterable[str] = ()
+) -> Callable[[Handler], Handler]:
     """Register the handler of some operations (by their name in the table): they count as
     simulated. ``not_simulated_params`` names parameters of theirs the handler does not play
     (a mapping may say what each would do): a request that sets one is refused with
-    ``fake_not_simulated`` before the handler runs."""
+    ``fake_not_simulated`` before the handler runs. ``filters`` names the list filters the
+    handler plays itself, beyond those on the listed object's own fields."""
     for name in names:
         if name not in ENDPOINTS:
             raise KeyError(name)
@@ -52,6 +55,8 @@ def behaviour(*names: str, not_simulated_params: Iterable[str] | dict[str, str] 
         for name in names:
             BEHAVIOURS[name] = handler
             _simulated.mark_params(name, not_simulated_params)
+            if filters:
+                _simulated.FILTERS_PLAYED[name] = frozenset(filters)
         return handler
 
     return register
@@ -418,14 +423,11 @@ def fit(obj: dict[str, Any], before: Mapping[str, Any], store: Store | None = No
 def answer(ctx: Ctx) -> Any:
     """A behaviour's answer, the generic engine's where it simulates the operation, or the
     ``fake_not_simulated`` refusal."""
-    _simulated.check_params(ctx.name, ctx.params)
     handler = BEHAVIOURS.get(ctx.name)
-    if handler is not None:
-        return handler(ctx)
-    reason = _simulated.refusal(ctx.name)
-    if reason is not None:
+    if handler is None and (reason := _simulated.refusal(ctx.name)) is not None:
         raise _simulated.not_simulated(ctx.name, detail=reason)
-    return generic(ctx)
+    _simulated.check_params(ctx.name, ctx.params)
+    return generic(ctx) if handler is None else handler(ctx)
 
 
 def simulation(name: str) -> str:

@@ -549,7 +549,23 @@ def list_invoices(ctx: Ctx) -> dict[str, Any]:
     return ctx.store.page(items, params, "/v1/invoices")
 
 
-@behaviour("invoice_payments.list")
+@behaviour("invoice_items.list", filters=("pending", "created"))
+def list_invoice_items(ctx: Ctx) -> dict[str, Any]:
+    """Invoice items, newest first; ``pending=true`` only those on no invoice yet, ``false`` only
+    those on one; ``created`` is the item's ``date`` (its creation time: an invoice item has no
+    ``created``) (https://docs.stripe.com/api/invoiceitems/list)."""
+    params = dict(ctx.params)
+    items = ctx.store.all("invoiceitem")
+    pending = params.pop("pending", None)
+    if pending is not None:
+        items = [i for i in items if (i.get("invoice") is None) == pending]
+    created = params.pop("created", None)
+    if created is not None:
+        params["date"] = created
+    return ctx.store.page(items, params, "/v1/invoiceitems")
+
+
+@behaviour("invoice_payments.list", filters=("payment",))
 def list_invoice_payments(ctx: Ctx) -> dict[str, Any]:
     """Invoice payments, newest first; ``payment`` finds the invoice a PaymentIntent (or charge)
     paid, as Stripe documents for finding an invoice from its payment

@@ -7,12 +7,16 @@ operations on objects whose existence changes nothing else (create, retrieve, up
 list, search of a coupon, a product, a customer...). Refused are the other *actions*
 (``POST /v1/x/{id}/verb``) and the generic operations listed in :data:`SIDE_EFFECTS` (their
 object would move money or change other objects), and the parameters listed in
-:data:`NOT_SIMULATED_PARAMS` (or marked by a behaviour with ``not_simulated_params=``).
+:data:`NOT_SIMULATED_PARAMS` (or marked by a behaviour with ``not_simulated_params=``), and the
+list filters that no field of the listed object answers and no behaviour plays
+(:func:`unplayed_filters`).
 """
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 from .._generated.endpoints import ENDPOINTS
@@ -98,11 +102,44 @@ def mark_params(name: str, params: Iterable[str] | dict[str, str]) -> None:
     NOT_SIMULATED_PARAMS.setdefault(name, {}).update(found)
 
 
+#: List filters a behaviour plays itself, per list operation (registered with ``filters=``).
+FILTERS_PLAYED: dict[str, frozenset[str]] = {}
+_PAGING = frozenset({"limit", "starting_after", "ending_before", "expand"})
+UNPLAYED_FILTER = "a list filter the fake does not apply"
+
+
 def check_params(name: str, params: dict[str, Any]) -> None:
-    """Refuse a request that sets a parameter of ``name`` marked as not simulated."""
+    """Refuse a request that sets a parameter of ``name`` marked as not simulated, or a list
+    filter the fake cannot apply (answering the whole list instead would be a wrong answer)."""
     for param, detail in NOT_SIMULATED_PARAMS.get(name, {}).items():
         if params.get(param) not in (None, "", False):  # set, and not to "off"
             raise not_simulated(name, param, detail)
+    for param in unplayed_filters(name):
+        if params.get(param) is not None:
+            raise not_simulated(name, param, UNPLAYED_FILTER)
+
+
+@cache
+def unplayed_filters(name: str) -> frozenset[str]:
+    """The filters of a v1 list that the fake cannot apply: each list compares a filter with the
+    listed object's field of that name (equal, in a ``created``-style range, or field by field
+    for an object such as ``recurring``) or, for a plural such as ``ids`` or ``lookup_keys``,
+    looks for the field's value among those given; a behaviour may play others (``FILTERS_PLAYED``).
+    What is left names nothing the fake holds."""
+    endpoint = ENDPOINTS[name]
+    if endpoint.kind != "list" or endpoint.params_type is None or not endpoint.path.startswith("/v1/"):
+        return frozenset()
+    fields = _fields(endpoint.result_type.model_fields["data"].annotation)
+    params = set(typing.get_type_hints(endpoint.params_type)) - _PAGING - FILTERS_PLAYED.get(name, frozenset())
+    return frozenset(p for p in params if p not in fields and not (p.endswith("s") and p[:-1] in fields))
+
+
+def _fields(tp: Any) -> set[str]:
+    """The fields of a list's item model (of every member, for a union such as a card or bank account)."""
+    fields = getattr(tp, "model_fields", None)
+    if isinstance(fields, dict):
+        return set(fields)
+    return set().union(*(_fields(arg) for arg in typing.get_args(tp)))
 
 
 def kind(name: str) -> str:
@@ -131,4 +168,7 @@ def refusal(name: str) -> str | None:
         return SIDE_EFFECTS[name]
     if kind(name) == "action":
         return "an action whose effect the fake does not play"
+    required = unplayed_filters(name) & getattr(ENDPOINTS[name].params_type, "__required_keys__", frozenset())
+    if required:
+        return f"{UNPLAYED_FILTER} is required ({', '.join(sorted(required))})"
     return None

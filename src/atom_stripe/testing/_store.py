@@ -362,17 +362,29 @@ def _plain(value: Any) -> Any:
 
 
 def matches(obj: Mapping[str, Any], params: Mapping[str, Any]) -> bool:
-    """Whether ``obj`` passes a list call's equality filters (and ``created``-style ranges).
-    Filters on fields the object does not have are not applied."""
+    """Whether ``obj`` passes a list call's filters: equal to its field of that name, in a
+    ``created``-style range, field by field for an object (``recurring={"interval": "month"}``),
+    or, for a plural with no field of its own (``ids``, ``lookup_keys``), the singular field's
+    value among those given. A field the object leaves out counts as null. (Filters no field
+    answers are refused before: ``_simulated.unplayed_filters``.)"""
     for key, wanted in params.items():
-        if key in _CURSORS or key not in obj:
+        if key in _CURSORS or wanted is None:
             continue
-        have = _plain(obj[key])
+        if isinstance(wanted, list) and key not in obj and key.endswith("s") and key[:-1] in obj:
+            if _plain(obj[key[:-1]]) not in wanted:
+                return False
+            continue
+        have = _plain(obj.get(key))
         if isinstance(wanted, Mapping):
-            if isinstance(have, (int, float)) and not _in_range(have, wanted):
+            if isinstance(have, Mapping):
+                if not matches(have, wanted):
+                    return False
+            elif not (isinstance(have, (int, float)) and not isinstance(have, bool) and _in_range(have, wanted)):
                 return False
             continue
         if isinstance(wanted, list):
+            if have not in wanted:
+                return False
             continue
         if have != wanted:
             return False

@@ -822,7 +822,7 @@ def list_items(ctx: Ctx) -> dict[str, Any]:
 # -- list, cancel, pause, resume --------------------------------------------------------------------
 
 
-@behaviour("subscriptions.list")
+@behaviour("subscriptions.list", filters=("price",))
 def list_subscriptions(ctx: Ctx) -> dict[str, Any]:
     params = dict(ctx.params)
     status = params.pop("status", None)

@@ -1,0 +1,94 @@
+"""List filters as Stripe applies them, or refused: a filter the fake cannot apply is never
+answered with the whole list (before: filters on anything but a plain field were skipped)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+from atom_stripe import AsyncStripeClient, InvalidRequestError
+
+
+async def test_a_plural_filter_looks_among_the_values_given(stripe_client: AsyncStripeClient) -> None:
+    product = await stripe_client.products.create(name="Pro")
+    others = [await stripe_client.products.create(name=f"Other {n}") for n in range(2)]
+    monthly = await stripe_client.prices.create(
+        product=product.id, currency="usd", unit_amount=1500, recurring={"interval": "month"}, lookup_key="pro_m"
+    )
+    yearly = await stripe_client.prices.create(
+        product=product.id, currency="usd", unit_amount=15000, recurring={"interval": "year"}, lookup_key="pro_y"
+    )
+    await stripe_client.prices.create(product=product.id, currency="usd", unit_amount=99, lookup_key="setup")
+    by_key = await stripe_client.prices.list(lookup_keys=["pro_y", "pro_m", "missing"])
+    assert {p.id for p in by_key.data} == {monthly.id, yearly.id}
+    by_id = await stripe_client.products.list(ids=[product.id, others[1].id])
+    assert {p.id for p in by_id.data} == {product.id, others[1].id}
+
+
+async def test_an_object_filter_compares_field_by_field(stripe_client: AsyncStripeClient) -> None:
+    product = await stripe_client.products.create(name="Pro")
+    monthly = await stripe_client.prices.create(
+        product=product.id, currency="usd", unit_amount=1500, recurring={"interval": "month"}
+    )
+    await stripe_client.prices.create(
+        product=product.id, currency="usd", unit_amount=15000, recurring={"interval": "year"}
+    )
+    one_time = await stripe_client.prices.create(product=product.id, currency="usd", unit_amount=99)
+    assert [p.id for p in (await stripe_client.prices.list(recurring={"interval": "month"})).data] == [monthly.id]
+    assert [p.id for p in (await stripe_client.prices.list(type="one_time")).data] == [one_time.id]
+
+
+async def test_a_field_the_object_leaves_null_matches_no_filter_value(stripe_client: AsyncStripeClient) -> None:
+    await stripe_client.customers.create(email="a@example.com")
+    clock = await stripe_client.test_helpers.test_clocks.create(frozen_time=1_767_225_600)
+    on_clock = await stripe_client.customers.create(email="b@example.com", test_clock=clock.id)
+    assert [c.id for c in (await stripe_client.customers.list(test_clock=clock.id)).data] == [on_clock.id]
+    assert (await stripe_client.customers.list(test_clock="clock_1NotHere")).data == []
+
+
+async def test_invoice_items_pending_and_created(stripe_client: AsyncStripeClient) -> None:
+    clock = await stripe_client.test_helpers.test_clocks.create(frozen_time=1_767_225_600)
+    customer = await stripe_client.customers.create(email="ii@example.com", test_clock=clock.id)
+    first = await stripe_client.invoice_items.create(customer=customer.id, amount=500, currency="usd")
+    invoice = await stripe_client.invoices.create(customer=customer.id, pending_invoice_items_behavior="include")
+    await stripe_client.test_helpers.test_clocks.advance(clock.id, frozen_time=1_767_225_600 + 3600)
+    second = await stripe_client.invoice_items.create(customer=customer.id, amount=700, currency="usd")
+    assert (await stripe_client.invoice_items.retrieve(first.id)).invoice == invoice.id
+    assert [i.id for i in (await stripe_client.invoice_items.list(pending=True)).data] == [second.id]
+    assert [i.id for i in (await stripe_client.invoice_items.list(pending=False)).data] == [first.id]
+    both = await stripe_client.invoice_items.list(customer=customer.id)
+    assert [i.id for i in both.data] == [second.id, first.id]
+    assert (first.date, second.date) == (1_767_225_600, 1_767_225_600 + 3600)
+    later = await stripe_client.invoice_items.list(created={"gt": first.date})
+    assert [i.id for i in later.data] == [second.id]
+
+
+@pytest.mark.parametrize(
+    ("call", "param"),
+    [
+        (lambda stripe: stripe.shipping_rates.list(currency="usd"), "currency"),
+        (lambda stripe: stripe.promotion_codes.list(coupon="co_1"), "coupon"),
+        (lambda stripe: stripe.subscriptions.list(current_period_end={"gt": 1}), "current_period_end"),
+        (lambda stripe: stripe.balance_transactions.list(payout="po_1"), "payout"),
+    ],
+)
+async def test_a_filter_the_fake_cannot_apply_is_refused(
+    stripe_client: AsyncStripeClient, call: Callable[[AsyncStripeClient], Awaitable[object]], param: str
+) -> None:
+    await stripe_client.shipping_rates.create(
+        display_name="Post", type="fixed_amount", fixed_amount={"amount": 500, "currency": "usd"}
+    )
+    with pytest.raises(InvalidRequestError) as refused:
+        await call(stripe_client)
+    assert refused.value.code == "fake_not_simulated" and refused.value.param == param
+    assert "a list filter the fake does not apply" in str(refused.value)
+
+
+async def test_an_operation_whose_required_filter_cannot_be_applied_is_refused(
+    stripe_client: AsyncStripeClient,
+) -> None:
+    customer = await stripe_client.customers.create(email="e@example.com")
+    with pytest.raises(InvalidRequestError) as refused:
+        await stripe_client.entitlements.active_entitlements.list(customer=customer.id)
+    assert refused.value.code == "fake_not_simulated" and refused.value.param is None
