@@ -34,29 +34,6 @@ import anyio
 from pydantic import ValidationError
 
 from ._errors import SignatureVerificationError, StripeError, StripeUsageError, StripeValueError
-from .models.event import (
-    AccountEvent,
-    AccountTypes,
-    BalanceEvent,
-    BalanceTypes,
-    BaseEvent,
-    ChargeEvent,
-    ChargeTypes,
-    CustomerEvent,
-    CustomerTypes,
-    Event,
-    PaymentIntentEvent,
-    PaymentIntentTypes,
-    PriceEvent,
-    PriceTypes,
-    ProductEvent,
-    ProductTypes,
-    RefundEvent,
-    RefundTypes,
-    SubscriptionEvent,
-    SubscriptionTypes,
-    parse_event,
-)
 
 if TYPE_CHECKING:
     from ._client import AsyncStripeClient
@@ -66,6 +43,28 @@ if TYPE_CHECKING:
     from ._thin_events import RelatedSingletonObject as RelatedSingletonObject
     from ._thin_events import UnknownEventNotification as UnknownEventNotification
     from ._thin_events import V2Event as V2Event
+    from .models.event import (
+        AccountEvent,
+        AccountTypes,
+        BalanceEvent,
+        BalanceTypes,
+        BaseEvent,
+        ChargeEvent,
+        ChargeTypes,
+        CustomerEvent,
+        CustomerTypes,
+        Event,
+        PaymentIntentEvent,
+        PaymentIntentTypes,
+        PriceEvent,
+        PriceTypes,
+        ProductEvent,
+        ProductTypes,
+        RefundEvent,
+        RefundTypes,
+        SubscriptionEvent,
+        SubscriptionTypes,
+    )
 
 #: Thin event names, loaded on first use (they bring the HTTP machinery; webhooks alone does not).
 _THIN = {"EventNotification", "RelatedObject", "RelatedSingletonObject", "UnknownEventNotification", "V2Event"}
@@ -287,6 +286,8 @@ def construct_event(
     """
     data = verify_event_json(payload, sig_header, secret, tolerance=tolerance, now=now)
     try:
+        from .models.event import parse_event  # the event models load on the first parse
+
         return parse_event(data)
     except ValidationError as exc:
         raise SignatureVerificationError(f"The event does not parse: {exc.error_count()} error(s).") from None
@@ -466,7 +467,7 @@ class WebhookResult:
         return out
 
 
-E = TypeVar("E", bound=BaseEvent)
+E = TypeVar("E", bound="BaseEvent")
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]

@@ -110,6 +110,23 @@ def test_import_loads_pydantic_but_no_models_no_aiohttp_no_backoff() -> None:
     assert out == "['pydantic.main']"
 
 
+def test_verifying_a_signature_loads_no_event_models_until_an_event_is_parsed() -> None:
+    """A receiver that only checks signatures (the local mirror's, ``sync status``) does not pay
+    for the event models (some 0.4 s); ``construct_event`` loads them for its first parse."""
+    code = (
+        "import sys, json; from atom_stripe import webhooks; "
+        "body = json.dumps({'id': 'evt_1', 'object': 'event', 'type': 'customer.created', "
+        "'data': {'object': {'id': 'cus_1', 'object': 'customer'}}}); "
+        "header = webhooks.generate_test_header(body, 'whsec_x'); "
+        "webhooks.verify_event_json(body, header, 'whsec_x'); "
+        "before = 'atom_stripe.models.event' in sys.modules; "
+        "webhooks.construct_event(body, header, 'whsec_x'); "
+        "print(before, 'atom_stripe.models.event' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "False True"
+
+
 def _stripe_app(fixtures: dict[str, Any]) -> Any:
     """A loopback Stripe for the fast path: a customer, its list, and a 404 with a request id."""
     customer = json.dumps({**fixtures["customer"], "id": "cus_1"}).encode()
