@@ -381,7 +381,8 @@ class FakeStripe:
         request_id = new_id("req")
         out_headers = {"Request-Id": request_id, "Stripe-Version": headers.get("stripe-version", DEFAULT_API_VERSION)}
         idempotency_key = headers.get("idempotency-key") if method == "POST" else None
-        account = headers.get("stripe-context") or headers.get("stripe-account") or self.platform_account
+        # Where an idempotency key refused before the acting account is known is kept (below).
+        account = _v2.header_account(headers) or self.platform_account
         with self._lock:
             record: dict[str, Any] = {"method": method, "path": path, "params": {}, "headers": _redacted(headers)}
             self.requests.append(record)

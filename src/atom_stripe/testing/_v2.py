@@ -150,7 +150,12 @@ def context_account(name: str, headers: Mapping[str, str]) -> str | None:
     context = headers.get("stripe-context")
     if context and "/" in context:
         raise not_simulated(name, detail="a Stripe-Context deeper than one connected account")
-    return context or headers.get("stripe-account") or None
+    return header_account(headers)
+
+
+def header_account(headers: Mapping[str, str]) -> str | None:
+    """The account the headers name, unchecked: ``Stripe-Context``, else ``Stripe-Account``."""
+    return headers.get("stripe-context") or headers.get("stripe-account") or None
 
 
 def _error(status: int, type_: str, message: str) -> bytes:
