@@ -58,10 +58,12 @@ async def test_a_card_charge_is_pending_until_its_available_on(
     assert await sides(stripe_client) == {"usd": (0, net)}
     assert stripe_fake.events("balance.available") == []
     await stripe_client.test_helpers.test_clocks.advance(clock, frozen_time=START + 2 * DAY)
+    # Sent as the clock passes available_on, before anything reads the balance (a service that
+    # waits for the webhook gets it).
+    [event] = stripe_fake.events("balance.available")
     assert await sides(stripe_client) == {"usd": (net, 0)}
     bt = await stripe_client.balance_transactions.retrieve(bt.id)
     assert bt.status == "available"
-    [event] = stripe_fake.events("balance.available")
     assert event["data"]["object"]["object"] == "balance"
     assert event["data"]["object"]["available"][0] == {"amount": net, "currency": "usd", "source_types": {"card": net}}
     assert event["request"] == {"id": None, "idempotency_key": None}  # Stripe's own doing, no request's
@@ -155,6 +157,8 @@ async def test_a_destination_charge_is_pending_on_both_sides_per_currency(
 
     # Both sides become available when the charge's funds do, on the charge's clock.
     await stripe_client.test_helpers.test_clocks.advance(clock, frozen_time=START + 2 * DAY)
+    assert len(stripe_fake.events("balance.available", stripe_account=a.stripe_account)) == 1
+    assert len(stripe_fake.events("balance.available")) == 1
     assert await sides(a) == {"eur": (4500, 0), "usd": (8770, 0)}
     assert await sides(stripe_client) == {"eur": (platform_eur, 0), "usd": (platform_usd, 0)}
     assert len(stripe_fake.events("balance.available", stripe_account=a.stripe_account)) == 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from ._connect_money import settle
 from ._engine import Ctx, behaviour
 from ._invoices import DAY, close_intent, collect, create_invoice, dunning, finalize, intent_of
 from ._subscriptions import (
@@ -72,6 +73,10 @@ def advance_clock(ctx: Ctx) -> dict[str, Any]:
         ctx.emit("test_helpers.test_clock.advancing", clock)
         run_until(ctx, clock, customers, frozen)
         clock.update(frozen_time=frozen, deletes_after=frozen + 30 * DAY)
+        # Funds from this clock's charges become available as it passes their available_on, with
+        # the balance.available event then (not on the next balance read), on every account.
+        for account in list(ctx.fake.stores):
+            settle(ctx.on(None if account == ctx.fake.platform_account else account))
         ctx.update(clock, {}, event="test_helpers.test_clock.ready", status="ready", status_details={})
     # Stripe answers while the clock still advances; a test waits until retrieve says ready.
     return answer
