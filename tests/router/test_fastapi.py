@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from atom_stripe import AsyncStripeClient
 from atom_stripe.contrib.fastapi import create_stripe_router
+from atom_stripe.models import CustomerEvent
 from atom_stripe.webhooks import generate_test_header
 
 from ..helpers import KEY, form
@@ -210,6 +211,28 @@ async def test_webhook_endpoint(http: httpx.AsyncClient, fixtures: dict[str, Any
     assert ok.status_code == 200 and ok.json()["received"] is True
     forged = await http.post("/stripe/webhooks", content=body, headers={"Stripe-Signature": "t=1,v1=00"})
     assert forged.status_code == 400
+
+
+async def test_handlers_go_on_the_receiver_the_router_made_from_a_secret(fixtures: dict[str, Any]) -> None:
+    router = create_stripe_router(lambda: None, webhook_secret=WEBHOOK_SECRET)
+    assert router.webhook_router is not None and router.notification_router is None
+    seen: list[str] = []
+
+    @router.webhook_router.on("customer.created")
+    async def created(event: CustomerEvent) -> None:
+        seen.append(event.data.object.id)
+
+    app = FastAPI()
+    app.include_router(router)
+    body = json.dumps(
+        {**fixtures["event"], "type": "customer.created", "data": {"object": {**fixtures["customer"], "id": "cus_9"}}}
+    ).encode()
+    async with asgi(app) as http:
+        ok = await http.post(
+            "/stripe/webhooks", content=body, headers={"Stripe-Signature": generate_test_header(body, WEBHOOK_SECRET)}
+        )
+    assert ok.status_code == 200
+    assert seen == ["cus_9"]
 
 
 async def test_openapi_lists_every_endpoint_with_typed_schemas(http: httpx.AsyncClient) -> None:

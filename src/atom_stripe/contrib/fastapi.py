@@ -76,7 +76,7 @@ from ..models._base import is_secret_name
 from ..types import check_params
 from ..webhooks import NotificationRouter, WebhookRouter
 
-__all__ = ["create_stripe_router", "error_response", "install_error_handlers"]
+__all__ = ["StripeRouter", "create_stripe_router", "error_response", "install_error_handlers"]
 
 T = TypeVar("T")
 SEARCHABLE = ("customers", "payments", "subscriptions", "products", "prices", "charges")
@@ -460,6 +460,16 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+class StripeRouter(APIRouter):
+    """What :func:`create_stripe_router` returns: an ``APIRouter`` that also holds the receivers it
+    mounted (handlers may be added to the one it made from a ``webhook_secret``)."""
+
+    #: The receiver of ``POST /stripe/webhooks`` (None: not mounted).
+    webhook_router: WebhookRouter | None = None
+    #: The receiver of ``POST /stripe/thin-events`` (None: not mounted).
+    notification_router: NotificationRouter | None = None
+
+
 def create_stripe_router(
     get_client: Callable[..., Any],
     *,
@@ -467,14 +477,14 @@ def create_stripe_router(
     webhook_secret: str | Sequence[str] | None = None,
     webhook_router: WebhookRouter | None = None,
     notification_router: NotificationRouter | None = None,
-) -> APIRouter:
+) -> StripeRouter:
     """The ``/stripe`` endpoints over the client that ``get_client`` (a FastAPI dependency) supplies.
 
     Give ``webhook_secret`` (or a ready ``webhook_router``) to also mount ``POST /stripe/webhooks``
     for snapshot events, and a ``notification_router`` to mount ``POST /stripe/thin-events`` for
     an event destination's thin events: each payload kind on its own path (and its own secret).
     """
-    router = APIRouter(prefix=prefix, tags=["stripe"], responses=ERRORS)
+    router = StripeRouter(prefix=prefix, tags=["stripe"], responses=ERRORS)
     Client = Annotated[AsyncStripeClient, Depends(get_client)]
     IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
 
@@ -622,12 +632,12 @@ def create_stripe_router(
     )
     if hooks is not None:
         _receive(router, "/webhooks", "webhooks", hooks)
-        router.webhook_router = hooks  # type: ignore[attr-defined]
+        router.webhook_router = hooks
     if notification_router is not None:
         if not isinstance(notification_router, NotificationRouter):
             raise StripeValueError("notification_router", "must be an atom_stripe.webhooks.NotificationRouter")
         _receive(router, "/thin-events", "thin_events", notification_router)
-        router.notification_router = notification_router  # type: ignore[attr-defined]
+        router.notification_router = notification_router
 
     return router
 
