@@ -268,3 +268,19 @@ async def test_v2_create_refuses_loudly_what_stripe_refuses_at_once(stripe_clien
         with pytest.raises(InvalidRequestError) as refused:
             await stripe_client.v2.billing.meter_events.create(**event)
         assert refused.value.code == "fake_not_simulated"
+
+
+async def test_a_snapshot_holds_each_accounts_usage(stripe_fake: FakeStripe, stripe_client: AsyncStripeClient) -> None:
+    connected = (await stripe_client.accounts.create(type="express")).id
+    meter, customer = await meter_and_customer(stripe_client, stripe_account=connected)
+    start = hour_ago(1)
+    await report(stripe_client, "api_call_sum", customer, "6", start + 60, stripe_account=connected)
+    scene = stripe_fake.snapshot()
+    async with FakeStripe() as other:
+        other.restore(scene)
+        again = other.client()
+        assert await sums(again, meter, customer, start, start + HOUR, stripe_account=connected) == [
+            (start, start + HOUR, 6.0)
+        ]
+        assert [e["value"] for e in (m["payload"] for m in other.v2.meter_events_of(connected))] == ["6"]
+        assert other.v2.meter_events == []

@@ -57,8 +57,8 @@ def _bucket(store: Store, kind: str) -> dict[str, dict[str, Any]]:
 
 def received(fake: FakeStripe, account: str | None) -> list[dict[str, Any]]:
     """The account's meter events (``None``: the platform's), oldest first, as v1 answers them:
-    every one received once, counted or not."""
-    return [kept["event"] for kept in _bucket(fake.store_of(account), _EVENTS).values()]
+    every one received once, counted or not (copies)."""
+    return [copy.deepcopy(kept["event"]) for kept in _bucket(fake.store_of(account), _EVENTS).values()]
 
 
 def _event(fake: FakeStripe, params: Mapping[str, Any], timestamp: int | None) -> dict[str, Any]:
@@ -87,23 +87,20 @@ def _seen(fake: FakeStripe, account: str | None, identifier: str) -> bool:
     return identifier in _bucket(fake.store_of(account), _EVENTS)
 
 
-def receive(fake: FakeStripe, account: str | None, events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def receive(fake: FakeStripe, account: str | None, events: Sequence[dict[str, Any]]) -> None:
     """Keep the events of one request that Stripe validates after accepting them (the stream, v1's
     create), each identifier once ("We'll enforce uniqueness within a rolling 24 hour period",
-    https://docs.stripe.com/api/v2/billing/meter-event/create), and report those the account's
-    meters refuse. Returns the events kept (a resent identifier is not)."""
-    kept: list[dict[str, Any]] = []
+    https://docs.stripe.com/api/v2/billing/meter-event/create: the fake's period is its life),
+    and report those the account's meters refuse."""
     failures: list[tuple[Failure, Mapping[str, Any]]] = []
     for event in events:
         if _seen(fake, account, event["identifier"]):
             continue
         found = _v2_meters.failure(fake, account, event)
         _keep(fake, account, event, found)
-        kept.append(event)
         if found is not None:
             failures.append((found, event))
     _v2_meters.report(fake, account, failures)
-    return kept
 
 
 def _seconds(value: Any) -> int | None:
