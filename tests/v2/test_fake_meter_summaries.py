@@ -234,6 +234,7 @@ async def test_what_the_meters_refuse_is_reported_not_counted(
     start = hour_ago(2)
     await report(stripe_client, "api_call_sum", customer, "4", start + 60)
     await report(stripe_client, "api_call_sum", customer, "lots", start + 120)
+    await report(stripe_client, "api_call_sum", customer, "2.5", start + 120)  # "only ... whole number values"
     await report(stripe_client, "api_call_sum", customer, "4", int(time.time()) - 40 * DAY)
     await stripe_client.billing.meters.deactivate(meter)
     await report(stripe_client, "api_call_sum", customer, "9", start + 180)
@@ -246,12 +247,13 @@ async def test_what_the_meters_refuse_is_reported_not_counted(
         codes += [(event.type, t["code"]) for t in data["reason"]["error_types"]]
     assert codes == [
         ("v1.billing.meter.error_report_triggered", "meter_event_invalid_value"),
+        ("v1.billing.meter.error_report_triggered", "meter_event_invalid_value"),
         ("v1.billing.meter.error_report_triggered", "timestamp_too_far_in_past"),
         ("v1.billing.meter.error_report_triggered", "archived_meter"),
         ("v1.billing.meter.no_meter_found", "no_meter"),
     ]
     assert await sums(stripe_client, meter, customer, start, start + HOUR) == [(start, start + HOUR, 4.0)]
-    assert len(stripe_fake.v2.meter_events) == 5
+    assert len(stripe_fake.v2.meter_events) == 6
 
 
 async def test_v2_create_refuses_loudly_what_stripe_refuses_at_once(stripe_client: AsyncStripeClient) -> None:

@@ -282,7 +282,7 @@ def _aggregate(meter: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) ->
     timestamp; the one received later among equals) (https://docs.stripe.com/api/billing/meter/object)."""
     formula = (meter.get("default_aggregation") or {}).get("formula")
     key = _v2_meters.value_key(meter)
-    values = [_v2_meters.number(e["payload"].get(key)) or 0.0 for e in events]
+    values = [float(_v2_meters.number(e["payload"].get(key)) or 0) for e in events]
     if formula == "sum":
         return float(sum(values))
     if formula == "count":

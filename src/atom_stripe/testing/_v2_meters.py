@@ -12,7 +12,7 @@ refuses. One report per request; the error codes are those of the events' ``data
 
 from __future__ import annotations
 
-import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -64,13 +64,15 @@ def value_key(meter: Mapping[str, Any]) -> str:
     return str((meter.get("value_settings") or {}).get("event_payload_key") or "value")
 
 
-def number(value: Any) -> float | None:
-    """An event's value as a number, or ``None`` when it is not one."""
-    try:
-        found = float(str(value))
-    except (TypeError, ValueError):
-        return None
-    return found if math.isfinite(found) else None
+#: "The numerical usage value in the payload only accepts whole number values" (negative ones
+#: too: "If the overall cycle usage is negative, Stripe reports ... 0")
+#: (https://docs.stripe.com/billing/subscriptions/usage-based/recording-usage-api).
+_WHOLE = re.compile(r"-?[0-9]+")
+
+
+def number(value: Any) -> int | None:
+    """An event's value as a number, or ``None`` when it is not a whole number."""
+    return int(value) if isinstance(value, str) and _WHOLE.fullmatch(value) else None
 
 
 def meter_of(fake: FakeStripe, account: str | None, event_name: Any) -> dict[str, Any] | None:
@@ -112,7 +114,7 @@ def _refusal(
         return "meter_event_customer_not_found", f"No customer '{customer}' was found."
     value = payload.get(value_key(meter))
     if number(value) is None:
-        return "meter_event_invalid_value", f"The value under '{value_key(meter)}' is not a number: {value!r}."
+        return "meter_event_invalid_value", f"The value under '{value_key(meter)}' is not a whole number: {value!r}."
     return None
 
 
