@@ -43,6 +43,9 @@ EXTRA: dict[str, dict[str, Any]] = {
     "transfers.reversals.create": {"amount": 100},
     "payouts.create": {"amount": 100, "currency": "usd"},
     "application_fees.refunds.create": {"amount": 100},
+    # Summaries of a range aligned with minutes; the cancel of an event received (seeded).
+    "billing.meters.event_summaries.list": {"start_time": 0, "end_time": 3600},
+    "billing.meter_event_adjustments.create": {"cancel": {"identifier": "x_1"}},
 }
 #: The state an operation needs to act on (as Stripe would refuse it otherwise).
 STATE: dict[str, dict[str, Any]] = {
@@ -102,6 +105,10 @@ def seeded() -> FakeStripe:
     # Two items: deleting one leaves the subscription one (Stripe refuses to delete the last).
     items = {"object": "list", "data": made, "has_more": False, "url": "/v1/subscription_items"}
     fake.add("subscription", id="subscription_1", customer="x_1", status="active", items=items)
+    # A meter event received, to cancel (the fake keeps meter events as Stripe does: per account).
+    event = b"event_name=x_1&identifier=x_1&payload[value]=1"
+    headers = {"authorization": "Bearer sk_test_seed", "content-type": "application/x-www-form-urlencoded"}
+    assert fake.handle("POST", "/v1/billing/meter_events", "", event, headers)[0] == 200
     return fake
 
 

@@ -58,6 +58,13 @@ async def scene(fake: FakeStripe, page: Path) -> None:
     accounts = sorted(set(ACCOUNT_ID.findall(text)))
     for account in accounts:  # connected accounts of the platform, each seeing the page's objects too
         fake.add("account", id=account)
+    if page.stem == "v2":  # the meter its meter events are for (v2's create validates them against it)
+        fake.add(
+            "billing.meter",
+            event_name="api_call",
+            status="active",
+            customer_mapping={"type": "by_id", "event_payload_key": "stripe_customer_id"},
+        )
     if page.stem == "thin-events":  # the meter its notification names (``mtr`` is also a summary's prefix)
         for account in (None, *accounts):
             fake.add("billing.meter", id="mtr_123", stripe_account=account)

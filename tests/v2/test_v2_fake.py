@@ -22,8 +22,23 @@ from .test_v2_surface import NAMES, SAMPLE, method_of
 OBJECT_OF = {model: obj for obj, model in OBJECTS.items()}
 
 
-async def call(client: AsyncStripeClient, name: str, ids: list[str]) -> Any:
-    return await method_of(client, name)(*ids, **sample_params(ENDPOINTS[name]))
+async def call(client: AsyncStripeClient, name: str, ids: list[str], params: dict[str, Any] | None = None) -> Any:
+    return await method_of(client, name)(*ids, **(sample_params(ENDPOINTS[name]) if params is None else params))
+
+
+async def valid_usage(client: AsyncStripeClient, name: str) -> dict[str, Any] | None:
+    """Parameters Stripe takes for the v2 meter event calls it validates synchronously (the fake
+    refuses the others loudly): an event its meter and customer exist for, and, to cancel, a
+    received one."""
+    if name not in ("v2.billing.meter_events.create", "v2.billing.meter_event_adjustments.create"):
+        return None
+    customer = await client.customers.create()
+    await client.billing.meters.create(display_name="n", event_name="x_1", default_aggregation={"formula": "sum"})
+    event: Any = {"event_name": "x_1", "payload": {"stripe_customer_id": customer.id, "value": "1"}}
+    if name == "v2.billing.meter_events.create":
+        return dict(event)
+    await client.v2.billing.meter_events.create(**event, identifier="x_1")
+    return {"event_name": "x_1", "type": "cancel", "cancel": {"identifier": "x_1"}}
 
 
 async def check_operation(fake: FakeStripe, name: str) -> None:
@@ -47,7 +62,7 @@ async def check_operation(fake: FakeStripe, name: str) -> None:
             async with fake.client(api_key=session.authentication_token) as stream:
                 result = await call(stream, name, ids)
         else:
-            result = await call(client, name, ids)
+            result = await call(client, name, ids, await valid_usage(client, name))
     if endpoint.kind == "none":
         assert result is None
         return
@@ -107,19 +122,23 @@ async def test_a_replayed_key_answers_the_first_answer(
 async def test_meter_events_are_recorded_once_per_identifier(
     stripe_fake: FakeStripe, stripe_client: AsyncStripeClient
 ) -> None:
+    customer = (await stripe_client.customers.create()).id
+    await stripe_client.billing.meters.create(
+        display_name="API calls", event_name="api_call", default_aggregation={"formula": "sum"}
+    )
     await stripe_client.v2.billing.meter_events.create(
-        event_name="api_call", identifier="a", payload={"stripe_customer_id": "cus_1", "value": "1"}
+        event_name="api_call", identifier="a", payload={"stripe_customer_id": customer, "value": "1"}
     )
     session = await stripe_client.v2.billing.meter_event_session.create()
     assert session.expires_at - session.created == timedelta(minutes=15)
     async with stripe_fake.client(api_key=session.authentication_token) as stream:
         events: Any = [
-            {"event_name": "api_call", "identifier": i, "payload": {"stripe_customer_id": "cus_1", "value": "2"}}
+            {"event_name": "api_call", "identifier": i, "payload": {"stripe_customer_id": customer, "value": "2"}}
             for i in ("a", "b", "b", "c")
         ]
         await stream.v2.billing.meter_event_stream.create(events=events)
     assert [e["identifier"] for e in stripe_fake.v2.meter_events] == ["a", "b", "c"]
-    assert stripe_fake.v2.meter_events[0]["payload"] == {"stripe_customer_id": "cus_1", "value": "1"}
+    assert stripe_fake.v2.meter_events[0]["payload"] == {"stripe_customer_id": customer, "value": "1"}
 
 
 async def test_the_stream_takes_only_a_live_session_token(

@@ -64,8 +64,6 @@ SIDE_EFFECTS: dict[str, str] = {
             "subscription_items.delete",
             "subscription_schedules.create",
             "subscription_schedules.update",
-            "billing.meter_events.create",
-            "billing.meter_event_adjustments.create",
             "billing.credit_grants.create",
             "test_helpers.test_clocks.delete",
         ),

@@ -1,8 +1,8 @@
 """The fake's v2 side: every v2 operation of the table answered generically (v2 objects have no
 side effects the fake simulates), with v2's wire rules checked as Stripe applies them: JSON
 bodies, ``Idempotency-Key`` replay on POST and DELETE, meter event sessions whose token
-authenticates the meter event stream, and the meter events received kept in
-``fake.v2.meter_events`` (one per ``identifier``, as Stripe deduplicates them)."""
+authenticates the meter event stream. Meter events, their adjustments and what they add up to
+are the account's (``_meters``); ``fake.v2.meter_events`` shows the platform's."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from .._errors import StripeValueError
 from .._generated.models import OBJECTS
 from ..models._references import model_class
 from ..types import check_params
-from . import _v2_destinations, _v2_meters
+from . import _meters, _v2_destinations
 from ._simulated import not_simulated
 from ._store import Store, new_id
 from ._v2_events import OPERATION_EVENTS, emit, now, related, stamp
@@ -52,13 +52,10 @@ class V2State:
     """What the fake keeps of v2 calls, and its event destinations delivering in process."""
 
     fake: FakeStripe | None = field(default=None, repr=False, compare=False)
-    #: Meter events received (``meter_events.create`` and the stream), in order, one per identifier.
-    meter_events: list[dict[str, Any]] = field(default_factory=list)
     #: Meter event session tokens -> when each expires.
     tokens: dict[str, datetime] = field(default_factory=dict)
     #: Meter event session tokens -> the account whose session it is (``None``: the platform).
     token_accounts: dict[str, str | None] = field(default_factory=dict)
-    _identifiers: set[str] = field(default_factory=set)
     _replays: OrderedDict[str, tuple[str, int, bytes]] = field(default_factory=OrderedDict)
 
     def deliver_notifications(
@@ -89,14 +86,19 @@ class V2State:
             raise StripeValueError("fake", "this V2State belongs to no FakeStripe")
         return _v2_destinations.deliver(self.fake, app, path, enabled_events, events_from, stripe_context)
 
-    def record(self, event: Mapping[str, Any]) -> dict[str, Any] | None:
-        """Keep a meter event; the event kept, or ``None`` when its identifier was seen before."""
-        identifier = event.get("identifier") or new_id("mev")
-        if identifier in self._identifiers:
-            return None
-        self._identifiers.add(identifier)
-        self.meter_events.append({**event, "identifier": identifier})
-        return self.meter_events[-1]
+    @property
+    def meter_events(self) -> list[dict[str, Any]]:
+        """The platform's meter events (v1's create, v2's and the stream), oldest first, one per
+        identifier, as v1 answers them (``timestamp`` in seconds);
+        :meth:`meter_events_of` for a connected account's."""
+        return self.meter_events_of(None)
+
+    def meter_events_of(self, stripe_account: str | None) -> list[dict[str, Any]]:
+        """The meter events a connected account received (``None``: the platform), as
+        :attr:`meter_events`."""
+        if self.fake is None:
+            raise StripeValueError("fake", "this V2State belongs to no FakeStripe")
+        return _meters.received(self.fake, stripe_account)
 
 
 def handle(
@@ -288,8 +290,7 @@ def _act(call: _Call) -> Any:
     object_name = _OBJECT_OF.get(endpoint.result, endpoint.result)
     moment = now(fake)
     if name == "v2.billing.meter_event_stream.create":
-        received = [fake.v2.record({"timestamp": stamp(moment), **event}) for event in params.get("events", [])]
-        _v2_meters.validate(fake, call.account, [e for e in received if e is not None])
+        _meters.stream(fake, call.account, params.get("events", []))
         return None
     if name == "v2.billing.meter_event_session.create":
         token = new_id("mets")
@@ -304,9 +305,9 @@ def _act(call: _Call) -> Any:
             "livemode": False,
         }
     if name == "v2.billing.meter_events.create":
-        event = {"timestamp": stamp(moment), **params}
-        fake.v2.record(event)
-        return {"object": object_name, "created": stamp(moment), "livemode": False, **fake.v2.meter_events[-1]}
+        return _meters.create_v2(fake, call.account, params)
+    if name == "v2.billing.meter_event_adjustments.create":
+        return _meters.adjust_v2(fake, call.account, params)
     if name == "v2.core.events.list":
         return _page(_events(store, params), params, endpoint.path)
     if endpoint.kind == "v2list":
