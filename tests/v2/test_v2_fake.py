@@ -119,6 +119,19 @@ async def test_a_replayed_key_answers_the_first_answer(
     assert len(stripe_fake.store.all("v2.core.event_destination")) == 1
 
 
+async def test_an_idempotency_key_is_per_account(stripe_fake: FakeStripe, stripe_client: AsyncStripeClient) -> None:
+    """Keys are per account (https://docs.stripe.com/api/idempotent_requests), on v2 as on v1: the
+    same key in two contexts makes two objects, and a replay stays in its own context."""
+    connected = (await stripe_client.accounts.create(type="express")).id
+    args: Any = {"name": "n", "type": "webhook_endpoint", "event_payload": "thin", "enabled_events": ["x"]}
+    destinations = stripe_client.v2.core.event_destinations
+    platform = await destinations.create(**args, idempotency_key="same")
+    theirs = await destinations.create(**{**args, "name": "other"}, idempotency_key="same", stripe_context=connected)
+    again = await destinations.create(**{**args, "name": "other"}, idempotency_key="same", stripe_context=connected)
+    assert platform.id != theirs.id and again.id == theirs.id and theirs.name == "other"
+    assert [d["id"] for d in stripe_fake.store_of(connected).all("v2.core.event_destination")] == [theirs.id]
+
+
 async def test_meter_events_are_recorded_once_per_identifier(
     stripe_fake: FakeStripe, stripe_client: AsyncStripeClient
 ) -> None:

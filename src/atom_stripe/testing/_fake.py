@@ -91,7 +91,8 @@ class FakeStripe:
         self._lock = threading.RLock()
         self._clients: list[httpx.AsyncClient] = []
         self._failures: list[FakeError] = []
-        #: What the fake keeps of v2 calls: ``meter_events`` received, meter event session tokens.
+        #: What the fake keeps of v2 calls: meter event session tokens, event destinations' state;
+        #: ``meter_events`` (the platform's; ``meter_events_of(account)``) read each account's events.
         self.v2 = _v2.V2State(fake=self)
 
     def __repr__(self) -> str:

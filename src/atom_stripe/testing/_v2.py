@@ -56,7 +56,8 @@ class V2State:
     tokens: dict[str, datetime] = field(default_factory=dict)
     #: Meter event session tokens -> the account whose session it is (``None``: the platform).
     token_accounts: dict[str, str | None] = field(default_factory=dict)
-    _replays: OrderedDict[str, tuple[str, int, bytes]] = field(default_factory=OrderedDict)
+    #: (account, Idempotency-Key) -> the first answer: keys are per account, as on v1.
+    _replays: OrderedDict[tuple[str | None, str], tuple[str, int, bytes]] = field(default_factory=OrderedDict)
 
     def deliver_notifications(
         self,
@@ -117,9 +118,10 @@ def handle(
     live in that account's store, as v1 objects do."""
     state = fake.v2
     key = headers.get("idempotency-key") if endpoint.method in ("POST", "DELETE") else None
+    held = (account, key or "")  # the account the request names: the stream's session is read below
     fingerprint = hashlib.sha256(f"{endpoint.method} {name} {sorted(ids.items())} {query}".encode() + body).hexdigest()
-    if key is not None and key in state._replays:
-        first, status, content = state._replays[key]
+    if key is not None and held in state._replays:
+        first, status, content = state._replays[held]
         if first != fingerprint:
             content = _error(400, "idempotency_error", "This idempotency key was used with other parameters.")
             return 400, {**out_headers, "Content-Type": "application/json"}, content
@@ -136,7 +138,7 @@ def handle(
     except FakeError as exc:
         status, content = exc.status, json.dumps({"error": exc.body}).encode()
     if key is not None and status < 500:
-        state._replays[key] = (fingerprint, status, content)
+        state._replays[held] = (fingerprint, status, content)
         while len(state._replays) > _MAX_KEYS:
             state._replays.popitem(last=False)
     return status, {**out_headers, "Content-Type": "application/json"}, content
