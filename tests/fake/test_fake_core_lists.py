@@ -64,11 +64,56 @@ async def test_invoice_items_pending_and_created(stripe_client: AsyncStripeClien
     assert [i.id for i in later.data] == [second.id]
 
 
+async def test_false_matches_a_flag_left_unset(stripe_client: AsyncStripeClient) -> None:
+    """``attach_to_self`` defaults to false (https://docs.stripe.com/api/setup_intents/create#create_setup_intent-attach_to_self):
+    a SetupIntent that never set it is listed by ``attach_to_self=False``."""
+    plain = await stripe_client.setup_intents.create()
+    assert plain.attach_to_self is None
+    assert [s.id for s in (await stripe_client.setup_intents.list(attach_to_self=False)).data] == [plain.id]
+    assert (await stripe_client.setup_intents.list(attach_to_self=True)).data == []
+
+
+async def test_a_list_of_cards_and_bank_accounts_filters_on_object(stripe_client: AsyncStripeClient) -> None:
+    account = await stripe_client.accounts.create(type="custom", country="US")
+    bank = await stripe_client.accounts.external_accounts.create(account.id, external_account="btok_us_verified")
+    banks = await stripe_client.accounts.external_accounts.list(account.id, object="bank_account")
+    assert [b.id for b in banks.data] == [bank.id]
+    assert (await stripe_client.accounts.external_accounts.list(account.id, object="card")).data == []
+
+
+async def test_subscriptions_by_plan_and_promotion_codes_by_coupon(stripe_client: AsyncStripeClient) -> None:
+    customer = await stripe_client.customers.create(
+        email="p@example.com",
+        payment_method="pm_card_visa",
+        invoice_settings={"default_payment_method": "pm_card_visa"},
+    )
+    product = await stripe_client.products.create(name="Pro")
+    price = await stripe_client.prices.create(
+        product=product.id, currency="usd", unit_amount=900, recurring={"interval": "month"}
+    )
+    other = await stripe_client.prices.create(
+        product=product.id, currency="usd", unit_amount=90, recurring={"interval": "month"}
+    )
+    sub = await stripe_client.subscriptions.create(customer=customer.id, items=[{"price": price.id}])
+    await stripe_client.subscriptions.create(customer=customer.id, items=[{"price": other.id}])
+    assert [s.id for s in (await stripe_client.subscriptions.list(plan=price.id)).data] == [sub.id]
+    ten = await stripe_client.coupons.create(percent_off=10, duration="once")
+    twenty = await stripe_client.coupons.create(percent_off=20, duration="once")
+    code = await stripe_client.promotion_codes.create(promotion={"type": "coupon", "coupon": ten.id}, code="TEN")
+    await stripe_client.promotion_codes.create(promotion={"type": "coupon", "coupon": twenty.id}, code="TWENTY")
+    assert [p.id for p in (await stripe_client.promotion_codes.list(coupon=ten.id)).data] == [code.id]
+
+
 @pytest.mark.parametrize(
     ("call", "param"),
     [
         (lambda stripe: stripe.shipping_rates.list(currency="usd"), "currency"),
-        (lambda stripe: stripe.promotion_codes.list(coupon="co_1"), "coupon"),
+        (
+            lambda stripe: stripe.financial_connections.transactions.list(
+                account="fca_1", transaction_refresh={"after": "fctxnref_1"}
+            ),
+            "transaction_refresh",
+        ),
         (lambda stripe: stripe.subscriptions.list(current_period_end={"gt": 1}), "current_period_end"),
         (lambda stripe: stripe.balance_transactions.list(payout="po_1"), "payout"),
     ],

@@ -171,15 +171,15 @@ def _kind(value: Any) -> str:
 
 
 @pytest.mark.parametrize(
-    ("flow", "objects"),
-    [
-        (customers, {"customer"}),
-        (manual_capture_and_partial_refund, {"payment_intent", "refund", "charge"}),
-        (products_and_events, {"product"}),
-        (setup_intents, {"setup_intent"}),
+    ("flow", "objects", "least"),
+    [  # least: the fields both fill today (66 in all), so a shrinking comparison fails
+        (customers, {"customer"}, 9),
+        (manual_capture_and_partial_refund, {"payment_intent", "refund", "charge"}, 38),
+        (products_and_events, {"product"}, 8),
+        (setup_intents, {"setup_intent"}, 11),
     ],
 )
-async def test_both_backends_agree(flow: Flow, objects: set[str], localstripe_url: str) -> None:
+async def test_both_backends_agree(flow: Flow, objects: set[str], least: int, localstripe_url: str) -> None:
     """One flow on the fake, then on localstripe; on every object both answered, the fields both
     fill have the same JSON types. Each test holds its own shapes, so it runs on any worker."""
     shapes: dict[str, dict[str, dict[str, Any]]] = {}
@@ -196,4 +196,4 @@ async def test_both_backends_agree(flow: Flow, objects: set[str], localstripe_ur
                 continue
             assert _kind(fake_json[key]) == _kind(local_json[key]), (object_name, key, fake_json[key], local_json[key])
             compared += 1
-    assert compared >= 5 * len(objects)
+    assert compared >= least, compared

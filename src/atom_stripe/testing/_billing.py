@@ -46,6 +46,24 @@ def create_price(ctx: Ctx) -> dict[str, Any]:
 # -- sessions and webhook endpoints -----------------------------------------------------------------------
 
 
+@behaviour("promotion_codes.list", filters=("coupon",))
+def list_promotion_codes(ctx: Ctx) -> dict[str, Any]:
+    """Promotion codes, newest first; ``coupon`` finds the codes of a coupon, which a code names
+    in its ``promotion`` (``{"type": "coupon", "coupon": ...}``,
+    https://docs.stripe.com/api/promotion_codes/object#promotion_code_object-promotion)."""
+    params = dict(ctx.params)
+    items = ctx.store.all("promotion_code")
+    coupon = params.pop("coupon", None)
+    if coupon is not None:
+        items = [p for p in items if _coupon_of(p) == coupon]
+    return ctx.store.page(items, params, "/v1/promotion_codes")
+
+
+def _coupon_of(code: dict[str, Any]) -> Any:
+    held = (code.get("promotion") or {}).get("coupon")
+    return held.get("id") if isinstance(held, dict) else held
+
+
 @behaviour("checkout.sessions.create")
 def create_checkout_session(ctx: Ctx) -> dict[str, Any]:
     params = dict(ctx.params)

@@ -75,8 +75,8 @@ def advance_clock(ctx: Ctx) -> dict[str, Any]:
         clock.update(frozen_time=frozen, deletes_after=frozen + 30 * DAY)
         # Funds from this clock's charges become available as it passes their available_on, with
         # the balance.available event then (not on the next balance read), on every account.
-        for account in list(ctx.fake.stores):
-            settle(ctx.on(None if account == ctx.fake.platform_account else account))
+        for account in [None, *ctx.fake.connected_accounts()]:
+            settle(ctx.on(account))
         ctx.update(clock, {}, event="test_helpers.test_clock.ready", status="ready", status_details={})
     # Stripe answers while the clock still advances; a test waits until retrieve says ready.
     return answer

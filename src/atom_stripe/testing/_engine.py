@@ -56,7 +56,8 @@ def behaviour(
             BEHAVIOURS[name] = handler
             _simulated.mark_params(name, not_simulated_params)
             if filters:
-                _simulated.FILTERS_PLAYED[name] = frozenset(filters)
+                _simulated.FILTERS_PLAYED[name] = _simulated.FILTERS_PLAYED.get(name, frozenset()) | set(filters)
+                _simulated.unplayed_filters.cache_clear()
         return handler
 
     return register

@@ -123,21 +123,40 @@ def unplayed_filters(name: str) -> frozenset[str]:
     listed object's field of that name (equal, in a ``created``-style range, or field by field
     for an object such as ``recurring``) or, for a plural such as ``ids`` or ``lookup_keys``,
     looks for the field's value among those given; a behaviour may play others (``FILTERS_PLAYED``).
-    What is left names nothing the fake holds."""
+    What is left names nothing the fake holds, or is an object to compare with a field that holds
+    an id (``transaction_refresh={"after": ...}``: an order the fake does not keep). A list of
+    objects of no one model (a card or a bank account) filters on what each has."""
     endpoint = ENDPOINTS[name]
     if endpoint.kind != "list" or endpoint.params_type is None or not endpoint.path.startswith("/v1/"):
         return frozenset()
     fields = _fields(endpoint.result_type.model_fields["data"].annotation)
-    params = set(typing.get_type_hints(endpoint.params_type)) - _PAGING - FILTERS_PLAYED.get(name, frozenset())
-    return frozenset(p for p in params if p not in fields and not (p.endswith("s") and p[:-1] in fields))
+    if fields is None:
+        return frozenset()
+    hints = typing.get_type_hints(endpoint.params_type)
+    unplayed = set()
+    for param in set(hints) - _PAGING - FILTERS_PLAYED.get(name, frozenset()):
+        if param in fields:
+            if hasattr(hints[param], "__required_keys__") and _holds_text(fields[param]):  # a hash
+                unplayed.add(param)
+        elif not (param.endswith("s") and param[:-1] in fields):
+            unplayed.add(param)
+    return frozenset(unplayed)
 
 
-def _fields(tp: Any) -> set[str]:
-    """The fields of a list's item model (of every member, for a union such as a card or bank account)."""
+def _fields(tp: Any) -> dict[str, Any] | None:
+    """A list item model's fields and their types (None: items of no one model, parsed by their
+    ``object``)."""
     fields = getattr(tp, "model_fields", None)
     if isinstance(fields, dict):
-        return set(fields)
-    return set().union(*(_fields(arg) for arg in typing.get_args(tp)))
+        return {name: info.annotation for name, info in fields.items()}
+    found = [f for f in map(_fields, typing.get_args(tp)) if f is not None]
+    return {k: v for f in found for k, v in f.items()} if found else None
+
+
+def _holds_text(annotation: Any) -> bool:
+    """Whether a field holds a string (or null): an id, not an object or a number."""
+    members = set(typing.get_args(annotation)) or {annotation}
+    return str in members and members <= {str, type(None)}
 
 
 def kind(name: str) -> str:

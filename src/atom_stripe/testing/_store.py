@@ -386,7 +386,7 @@ def matches(obj: Mapping[str, Any], params: Mapping[str, Any]) -> bool:
             if have not in wanted:
                 return False
             continue
-        if have != wanted:
+        if have != wanted and not (wanted is False and have is None):  # false matches a flag left unset
             return False
     return True
 

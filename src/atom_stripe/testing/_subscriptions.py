@@ -822,7 +822,7 @@ def list_items(ctx: Ctx) -> dict[str, Any]:
 # -- list, cancel, pause, resume --------------------------------------------------------------------
 
 
-@behaviour("subscriptions.list", filters=("price",))
+@behaviour("subscriptions.list", filters=("price", "plan"))
 def list_subscriptions(ctx: Ctx) -> dict[str, Any]:
     params = dict(ctx.params)
     status = params.pop("status", None)
@@ -832,9 +832,12 @@ def list_subscriptions(ctx: Ctx) -> dict[str, Any]:
         if status == "all"
         or (s["status"] == status if status else s["status"] not in ("canceled", "incomplete_expired"))
     ]
-    if isinstance(params.get("price"), str):
-        price = params.pop("price")
-        items = [s for s in items if any(i["price"]["id"] == price for i in s["items"]["data"])]
+    # Prices replace plans "and [are] backwards compatible" (https://docs.stripe.com/api/plans): a
+    # recurring price is also the plan of the same id, so ``plan`` filters as ``price`` does.
+    for key in ("price", "plan"):
+        if isinstance(params.get(key), str):
+            wanted = params.pop(key)
+            items = [s for s in items if any(i["price"]["id"] == wanted for i in s["items"]["data"])]
     return ctx.store.page(items, params, "/v1/subscriptions")
 
 
