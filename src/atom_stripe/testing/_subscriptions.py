@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import _payments
-from ._engine import Ctx, behaviour
+from ._engine import Ctx, behaviour, off_clock
 from ._invoices import (
     DAY,
     collect,
@@ -826,11 +826,14 @@ def list_items(ctx: Ctx) -> dict[str, Any]:
 def list_subscriptions(ctx: Ctx) -> dict[str, Any]:
     params = dict(ctx.params)
     status = params.pop("status", None)
+    # "Pass ended to find subscriptions that are canceled and subscriptions that are expired due
+    # to incomplete payment" (https://docs.stripe.com/api/subscriptions/list#list_subscriptions-status).
+    wanted = ("canceled", "incomplete_expired") if status == "ended" else (status,)
     items = [
         s
-        for s in ctx.store.all("subscription")
+        for s in off_clock(ctx, ctx.store.all("subscription"))
         if status == "all"
-        or (s["status"] == status if status else s["status"] not in ("canceled", "incomplete_expired"))
+        or (s["status"] in wanted if status else s["status"] not in ("canceled", "incomplete_expired"))
     ]
     # Prices replace plans "and [are] backwards compatible" (https://docs.stripe.com/api/plans): a
     # recurring price is also the plan of the same id, so ``plan`` filters as ``price`` does.
