@@ -199,3 +199,32 @@ async def test_the_payout_schedule_sets_how_long_funds_are_pending(stripe_client
     charge = await a.charges.create(amount=1000, currency="usd", source="tok_visa")
     bt = await a.balance_transactions.retrieve(str(charge.balance_transaction))
     assert (bt.status, bt.available_on) == ("pending", bt.created + 7 * DAY)
+
+
+async def test_an_advance_makes_funds_available_in_order_at_the_clocks_time(
+    stripe_fake: FakeStripe, stripe_client: AsyncStripeClient
+) -> None:
+    """Advancing 40 days over a monthly subscription: the first payment's funds become available
+    on day 2 (``balance.available`` created then), the renewal bills on day 31, its funds on day
+    33: the events in that order, each at the clock's time, not one at the end."""
+    clock, customer = await clock_customer(stripe_client)
+    await stripe_client.payment_methods.attach("pm_card_visa", customer=customer)
+    product = await stripe_client.products.create(name="Pro")
+    price = await stripe_client.prices.create(
+        product=product.id, currency="usd", unit_amount=2000, recurring={"interval": "month"}
+    )
+    await stripe_client.subscriptions.create(
+        customer=customer, items=[{"price": price.id}], default_payment_method="pm_card_visa"
+    )
+    await stripe_client.test_helpers.test_clocks.advance(clock, frozen_time=START + 40 * DAY)
+    timeline = [
+        (e["type"], e["created"]) for e in stripe_fake.events() if e["type"] in ("balance.available", "invoice.paid")
+    ]
+    renewed = next(created for kind, created in timeline[1:] if kind == "invoice.paid")
+    assert timeline == [
+        ("invoice.paid", START),
+        ("balance.available", START + 2 * DAY),
+        ("invoice.paid", renewed),
+        ("balance.available", renewed + 2 * DAY),
+    ]
+    assert START + 28 * DAY <= renewed <= START + 31 * DAY

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ._connect_money import settle
+from ._connect_money import pending_on_clock, settle
 from ._engine import Ctx, behaviour
 from ._invoices import DAY, close_intent, collect, create_invoice, dunning, finalize, intent_of
 from ._subscriptions import (
@@ -73,10 +73,8 @@ def advance_clock(ctx: Ctx) -> dict[str, Any]:
         ctx.emit("test_helpers.test_clock.advancing", clock)
         run_until(ctx, clock, customers, frozen)
         clock.update(frozen_time=frozen, deletes_after=frozen + 30 * DAY)
-        # Funds from this clock's charges become available as it passes their available_on, with
-        # the balance.available event then (not on the next balance read), on every account.
-        for account in [None, *ctx.fake.connected_accounts()]:
-            settle(ctx.on(account))
+        for account in [None, *ctx.fake.connected_accounts()]:  # what is due at the target itself
+            settle(ctx.on(account), at=frozen)
         ctx.update(clock, {}, event="test_helpers.test_clock.ready", status="ready", status_details={})
     # Stripe answers while the clock still advances; a test waits until retrieve says ready.
     return answer
@@ -92,7 +90,11 @@ def run_until(ctx: Ctx, clock: dict[str, Any], customers: set[str], target: int)
             return
         when, what, obj = due
         clock["frozen_time"] = when
-        if what == "trial_will_end":
+        if what == "settle":
+            # Funds from this clock's charges become available as it passes their available_on,
+            # with the balance.available event then (not on the next balance read), on each account.
+            settle(ctx.on(obj["account"]), at=when)
+        elif what == "trial_will_end":
             noticed.add(obj["id"])
             ctx.emit("customer.subscription.trial_will_end", obj)
         elif what == "expire":
@@ -121,6 +123,9 @@ def _next_due(
         attempt = invoice.get("next_payment_attempt")
         if invoice["customer"] in customers and invoice["status"] == "open" and attempt:
             found.append((attempt, order, "retry", invoice))
+    for order, (available_on, account) in enumerate(pending_on_clock(ctx, customers)):
+        if available_on > since:  # (one already due waits for the settling at the target)
+            found.append((available_on, -1 - order, "settle", {"account": account}))
     due = [f for f in found if f[0] <= target]
     if not due:
         return None

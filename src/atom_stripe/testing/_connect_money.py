@@ -168,7 +168,20 @@ def _due(ctx: Ctx, bt: Mapping[str, Any]) -> bool:
     return bool(bt["available_on"] <= (behind[0].clock_time(behind[1]) if behind else ctx.clock_time(bt)))
 
 
-def settle(ctx: Ctx) -> None:
+def pending_on_clock(ctx: Ctx, customers: set[str]) -> list[tuple[int, str | None]]:
+    """``(available_on, account)`` of every account's pending funds that come from a charge of
+    one of ``customers`` (a test clock's): when advancing that clock makes them available."""
+    found = []
+    for account in [None, *ctx.fake.connected_accounts()]:
+        on = ctx.on(account)
+        for bt in on.store.all("balance_transaction"):
+            behind = _charge_behind(on, bt) if bt["status"] == "pending" else None
+            if behind is not None and behind[1].get("customer") in customers:
+                found.append((int(bt["available_on"]), account))
+    return found
+
+
+def settle(ctx: Ctx, at: int | None = None) -> None:
     """Make available the acting account's pending funds whose ``available_on`` has come, on the
     clock of the charge they come from (a test clock customer's charge: its clock's time, so
     advancing the clock makes them available; the wall clock's otherwise), with the
@@ -180,8 +193,8 @@ def settle(ctx: Ctx) -> None:
         if bt["status"] == "pending" and _due(ctx, bt):
             bt["status"] = "available"
             credited = credited or bt["net"] > 0
-    if credited:
-        ctx.emit("balance.available", _balance(ctx), automatic=True)
+    if credited:  # ``at``: the test clock's time when its advance makes them available
+        ctx.emit("balance.available", _balance(ctx), automatic=True, at=at)
 
 
 def available(ctx: Ctx, currency: str) -> int:

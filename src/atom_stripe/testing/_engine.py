@@ -178,14 +178,17 @@ class Ctx:
         previous: Mapping[str, Any] | None = None,
         *,
         automatic: bool | None = None,
+        at: int | None = None,
     ) -> None:
         """Record an event (and deliver it). ``automatic`` (default: :meth:`automatic` is in force)
         gives it a null ``request`` as Stripe does for events no API request caused directly
-        (https://docs.stripe.com/api/events/object#event_object-request)."""
+        (https://docs.stripe.com/api/events/object#event_object-request); ``at`` its ``created``
+        (default: the object's time)."""
         if automatic if automatic is not None else self.automatic_events:
-            self.fake.emit(event_type, obj, previous, None, None, account=self.account)
+            self.fake.emit(event_type, obj, previous, None, None, account=self.account, at=at)
         else:
-            self.fake.emit(event_type, obj, previous, self.request_id, self.idempotency_key, account=self.account)
+            request = (self.request_id, self.idempotency_key)
+            self.fake.emit(event_type, obj, previous, *request, account=self.account, at=at)
 
     @contextlib.contextmanager
     def automatic(self) -> Iterator[None]:

@@ -478,13 +478,15 @@ class FakeStripe:
         idempotency_key: str | None,
         *,
         account: str | None = None,
+        at: int | None = None,
     ) -> dict[str, Any]:
         """Record an event on an account (``None``: the platform) and send it to the endpoints
         that get it. A connected account's event names it in ``account``
-        (https://docs.stripe.com/api/events/object#event_object-account)."""
+        (https://docs.stripe.com/api/events/object#event_object-account). Its ``created`` is
+        ``at``, else the object's time (:meth:`time_of`)."""
         account = account or self.platform_account
         store = self.store_of(account)
-        event = store.template("event", self.time_of(obj, store))
+        event = store.template("event", self.time_of(obj, store) if at is None else at)
         data: dict[str, Any] = {"object": copy.deepcopy(dict(obj))}
         if previous:
             data["previous_attributes"] = copy.deepcopy(dict(previous))
