@@ -139,33 +139,6 @@ async def test_an_operation_whose_required_filter_cannot_be_applied_is_refused(
     assert refused.value.code == "fake_not_simulated" and refused.value.param is None
 
 
-async def test_what_is_on_a_test_clock_is_listed_only_when_asked_for(stripe_client: AsyncStripeClient) -> None:
-    """ "The response will not include customers with test clocks if this parameter is not set"
-    (https://docs.stripe.com/api/customers/list#list_customers-test_clock); subscriptions likewise
-    unless ``test_clock`` or ``customer`` is set."""
-    plain = await stripe_client.customers.create(email="plain@example.com", payment_method="pm_card_visa")
-    clock = await stripe_client.test_helpers.test_clocks.create(frozen_time=1_767_225_600)
-    timed = await stripe_client.customers.create(
-        email="timed@example.com", test_clock=clock.id, payment_method="pm_card_visa"
-    )
-    product = await stripe_client.products.create(name="Pro")
-    price = await stripe_client.prices.create(
-        product=product.id, currency="usd", unit_amount=900, recurring={"interval": "month"}
-    )
-    subs = {}
-    for customer in (plain, timed):
-        subs[customer.id] = await stripe_client.subscriptions.create(
-            customer=customer.id, items=[{"price": price.id}], default_payment_method="pm_card_visa"
-        )
-    assert [c.id for c in (await stripe_client.customers.list()).data] == [plain.id]
-    assert [c.id for c in (await stripe_client.customers.list(test_clock=clock.id)).data] == [timed.id]
-    assert [s.id for s in (await stripe_client.subscriptions.list()).data] == [subs[plain.id].id]
-    by_customer = await stripe_client.subscriptions.list(customer=timed.id)
-    assert [s.id for s in by_customer.data] == [subs[timed.id].id]
-    by_clock = await stripe_client.subscriptions.list(test_clock=clock.id)
-    assert [s.id for s in by_clock.data] == [subs[timed.id].id]
-
-
 async def test_ended_subscriptions_are_the_canceled_and_the_expired(stripe_client: AsyncStripeClient) -> None:
     customer = await stripe_client.customers.create(email="e@example.com", payment_method="pm_card_visa")
     product = await stripe_client.products.create(name="Pro")

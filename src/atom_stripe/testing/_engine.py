@@ -37,17 +37,6 @@ EVENT_PREFIX = {"subscription": "customer.subscription", "tax_id": "customer.tax
 #: The status an action leaves an object in, where the example object has one.
 ACTION_STATUS = {"cancel": "canceled", "void": "void", "finalize": "open", "expire": "expired"}
 _UNION_PREFERENCE = ("Card", "BankAccount", "Source")
-#: Lists that leave out what is on a test clock unless one of these parameters is set: "The
-#: response will not include customers with test clocks if this parameter is not set"
-#: (https://docs.stripe.com/api/customers/list#list_customers-test_clock; the same of
-#: subscriptions and quotes unless ``test_clock`` or ``customer`` is set, of subscription
-#: schedules unless ``customer`` is: each list's parameter docs).
-CLOCK_HIDDEN = {
-    "customers.list": ("test_clock",),
-    "subscriptions.list": ("test_clock", "customer"),
-    "quotes.list": ("test_clock", "customer"),
-    "subscription_schedules.list": ("customer",),
-}
 
 
 def behaviour(
@@ -567,19 +556,11 @@ def singleton(ctx: Ctx, *, update: bool = False, delete: bool = False) -> dict[s
     return ctx.update(obj) if update else obj
 
 
-def off_clock(ctx: Ctx, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``items`` without those on a test clock, where the list leaves them out (:data:`CLOCK_HIDDEN`)."""
-    keys = CLOCK_HIDDEN.get(ctx.name)
-    if keys is None or any(ctx.params.get(key) is not None for key in keys):
-        return items
-    return [obj for obj in items if not obj.get("test_clock")]
-
-
 def list_objects(ctx: Ctx) -> dict[str, Any]:
     path = ctx.endpoint.path
     url = re.sub(r"\{(\w+)\}", lambda m: ctx.ids[m.group(1)], path)
     if not ctx.endpoint.ids:
-        return ctx.store.page(off_clock(ctx, ctx.store.all(ctx.object_name)), ctx.params, url)
+        return ctx.store.page(ctx.store.all(ctx.object_name), ctx.params, url)
     parent = ctx.parent()
     assert parent is not None
     segment = path.rsplit("/", 1)[-1]

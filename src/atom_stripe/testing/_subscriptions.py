@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import _payments
-from ._engine import Ctx, behaviour, off_clock
+from ._engine import Ctx, behaviour
 from ._invoices import (
     DAY,
     collect,
@@ -831,7 +831,7 @@ def list_subscriptions(ctx: Ctx) -> dict[str, Any]:
     wanted = ("canceled", "incomplete_expired") if status == "ended" else (status,)
     items = [
         s
-        for s in off_clock(ctx, ctx.store.all("subscription"))
+        for s in ctx.store.all("subscription")
         if status == "all"
         or (s["status"] in wanted if status else s["status"] not in ("canceled", "incomplete_expired"))
     ]
