@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -442,3 +444,83 @@ async def test_status_reads_rows_ranges_and_the_cursor(
         assert found.types["invoice"].ranges_done == found.types["invoice"].rows == 0
         assert found.event_cursor == found.backfill_until and found.event_cursor is not None
         assert found.cursor_age is not None and 0 <= found.cursor_age < 60
+
+
+#: Fields the models of an older atom_stripe lacked (as if added by a later API version): text,
+#: an integer, a flag, an indexed foreign id, a timestamp.
+OLDER = {"customer": ("balance", "delinquent", "email", "test_clock"), "invoice": ("due_date",)}
+OLD_CUSTOMER: dict[str, Any] = {
+    "id": "cus_old",
+    "object": "customer",
+    "email": "old@example.com",
+    "balance": -500,
+    "delinquent": True,
+    "test_clock": {"id": "clock_old", "object": "test_helpers.test_clock"},
+}
+OLD_INVOICE: dict[str, Any] = {"id": "in_old", "object": "invoice", "due_date": 1_767_225_600, "balance": "x"}
+
+
+def older_schema(dialect: str) -> list[str]:
+    """Migrations 1 and 2 as an atom_stripe whose models lacked :data:`OLDER`'s fields ran them."""
+    from atom_stripe.sync._schema import migration_1, migration_2
+
+    out = []
+    for statement in migration_1(dialect) + migration_2(dialect):
+        for table, names in OLDER.items():
+            if f'stripe."{table}"' not in statement:
+                continue
+            for name in names:
+                statement = re.sub(rf', "{name}" [A-Z ]+(?=[,)])', "", statement)
+            if statement.startswith("CREATE INDEX") and any(f'("{name}")' in statement for name in names):
+                statement = ""
+        if statement:
+            out.append(statement)
+    return out
+
+
+OLD_ROWS = (
+    "INSERT INTO stripe.customer (id, deleted, data, _as_of, _synced_at) VALUES (?, false, ?, 1700000000, now())",
+    "INSERT INTO stripe.invoice (id, deleted, data, _as_of, _synced_at) VALUES (?, false, ?, 1700000000, now())",
+)
+
+
+async def assert_new_columns_filled(mirror: Mirror) -> None:
+    """The columns :data:`OLDER` lacked, added and filled from the rows' JSON as a write fills them."""
+    customer = await mirror.sql(
+        "select email, balance, delinquent, test_clock from stripe.customer where id = 'cus_old'"
+    )
+    assert customer.to_dict("records") == [
+        {"email": "old@example.com", "balance": -500, "delinquent": True, "test_clock": "clock_old"}
+    ]
+    invoice = await mirror.sql("select due_date from stripe.invoice where id = 'in_old'")
+    assert list(invoice.due_date) == [datetime(2026, 1, 1)]
+
+
+async def test_a_database_made_before_the_models_grew_gets_their_columns_on_open(
+    stripe_fake: FakeStripe, stripe_client: AsyncStripeClient, tmp_path: Path
+) -> None:
+    import duckdb
+
+    from atom_stripe.sync._sql import MIGRATIONS_TABLE
+
+    path = tmp_path / "older.duckdb"
+    made = duckdb.connect(str(path))
+    made.execute("CREATE SCHEMA stripe")
+    made.execute(MIGRATIONS_TABLE)
+    for statement in older_schema("duckdb"):
+        made.execute(statement)
+    made.execute("INSERT INTO stripe._migrations (version) VALUES (1), (2)")
+    made.execute(OLD_ROWS[0], ["cus_old", json.dumps(OLD_CUSTOMER)])
+    made.execute(OLD_ROWS[1], ["in_old", json.dumps(OLD_INVOICE)])
+    made.close()
+    await seed(stripe_fake, stripe_client, spread=3, burst=0)
+    async with await Mirror.open(path) as mirror:
+        assert await mirror.migrations() == [1, 2]
+        await assert_new_columns_filled(mirror)
+        indexes = await mirror.sql("select sql from duckdb_indexes() where table_name = 'customer'")
+        assert "test_clock" in {statement.rsplit("(", 1)[-1].strip(');"') for statement in indexes.sql}
+        await mirror.backfill(stripe_client, ["customer"])  # rows with the new columns are written
+        emails = await mirror.sql("select email from stripe.customer where email like 'old%@example.com'")
+        assert len(emails) == 4
+    async with await Mirror.open(path) as mirror:  # nothing left to add the second time
+        await assert_new_columns_filled(mirror)

@@ -18,7 +18,17 @@ from atom_stripe.sync._schema import KINDS
 from atom_stripe.testing import FakeStripe
 
 from ..servers import PostgresServer
-from .test_sync_backfill import assert_mirrors, list_requests, seed, stored
+from .test_sync_backfill import (
+    OLD_CUSTOMER,
+    OLD_INVOICE,
+    OLD_ROWS,
+    assert_mirrors,
+    assert_new_columns_filled,
+    list_requests,
+    older_schema,
+    seed,
+    stored,
+)
 from .test_sync_events import event, next_second, row
 
 
@@ -283,3 +293,25 @@ async def test_a_database_made_by_schema_v1_is_migrated_on_connect_with_its_rows
         kept = await mirror.sql("select id, price, subscription, data from stripe.subscription_item")
         assert list(kept.price) == ["price_v1"] and kept.subscription[0] == "sub_v1"
         assert json.loads(kept.data[0]) == item
+
+
+async def test_a_database_made_before_the_models_grew_gets_their_columns_on_connect(dsn: str) -> None:
+    from atom_stripe.sync._sql import MIGRATIONS_TABLE, numbered
+
+    made = await asyncpg.connect(dsn)
+    try:
+        await made.execute("CREATE SCHEMA stripe")
+        await made.execute(MIGRATIONS_TABLE)
+        for statement in older_schema("postgres"):
+            await made.execute(statement)
+        await made.execute("INSERT INTO stripe._migrations (version) VALUES (1), (2)")
+        await made.execute(numbered(OLD_ROWS[0]), "cus_old", json.dumps(OLD_CUSTOMER))
+        await made.execute(numbered(OLD_ROWS[1]), "in_old", json.dumps(OLD_INVOICE))
+    finally:
+        await made.close()
+    async with await Mirror.connect(dsn) as mirror:
+        await assert_new_columns_filled(mirror)
+        indexes = await mirror.sql("select indexdef from pg_indexes where tablename = 'customer'")
+        assert any("(test_clock)" in statement for statement in indexes.indexdef)
+    async with await Mirror.connect(dsn) as mirror:
+        await assert_new_columns_filled(mirror)

@@ -15,7 +15,7 @@ import anyio.to_thread
 from .._extras import needs_extra
 from . import _sql as sql
 from ._errors import SyncDatabaseError
-from ._schema import KINDS, MIGRATIONS, SCHEMA, Kind, now, row, row_columns, table_name
+from ._schema import EXISTING_COLUMNS, KINDS, MIGRATIONS, SCHEMA, Kind, new_columns, now, row, row_columns, table_name
 
 T = TypeVar("T")
 _ROWS_PER_STATEMENT = 100
@@ -218,6 +218,14 @@ class DuckStore:
 
             self._transaction(apply)
             applied.append(version)
+        added = new_columns(self._db.execute(EXISTING_COLUMNS).fetchall(), "duckdb")
+        if added:
+
+            def add() -> None:
+                for statement in added:
+                    self._db.execute(statement)
+
+            self._transaction(add)
         return applied
 
     def _upsert(self, writes: Iterable[tuple[Write, int]]) -> None:

@@ -14,7 +14,7 @@ from .._extras import needs_extra
 from . import _sql as sql
 from ._duckdb import Batch, Range, Write, latest_rows
 from ._errors import SyncDatabaseError, SyncError
-from ._schema import MIGRATIONS, SCHEMA, Kind, now
+from ._schema import EXISTING_COLUMNS, MIGRATIONS, SCHEMA, Kind, new_columns, now
 
 T = TypeVar("T")
 #: Serializes migrations between processes opening the same database at once.
@@ -71,6 +71,9 @@ class PgStore:
                     for statement in statements("postgres"):
                         await db.execute(statement)
                     await db.execute(sql.numbered(sql.MIGRATION_RECORD), version)
+            existing = [(record[0], record[1]) for record in await db.fetch(EXISTING_COLUMNS)]
+            for statement in new_columns(existing, "postgres"):
+                await db.execute(statement)
 
     # -- the interface the mirror uses ----------------------------------------------------------
 

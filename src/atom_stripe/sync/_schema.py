@@ -308,17 +308,69 @@ def migration_1(dialect: str) -> list[str]:
 
 def migration_2(dialect: str) -> list[str]:
     """The id of an embedded object as a column (:data:`_EMBEDDED_IDS`), filled from the rows'
-    JSON (``->`` and ``->>`` read the same on DuckDB's JSON and PostgreSQL's JSONB), and indexed."""
+    JSON and indexed."""
     statements = []
     for object_name, name in _ADDED[2]:
-        kind, field = KINDS[object_name], name.replace("'", "''")
-        statements += [
-            f"ALTER TABLE {table_name(kind)} ADD COLUMN {quote(name)} TEXT",
-            # Before the UPDATE: DuckDB builds no index over updates not yet committed.
-            _index(kind, name),
-            # An id where the object is embedded, the value itself where it is a bare id.
-            f"UPDATE {table_name(kind)} SET {quote(name)} = coalesce(data->'{field}'->>'id', data->>'{field}')",
-        ]
+        statements += add_column(KINDS[object_name], Column(name, "TEXT", foreign=True), dialect)
+    return statements
+
+
+def add_column(kind: Kind, col: Column, dialect: str) -> list[str]:
+    """Add ``col`` to a table that has rows: the column, its index if it holds a foreign id
+    (before the UPDATE: DuckDB builds no index over updates not yet committed), and its values
+    read from each row's JSON as :meth:`Column.value` reads them from an object."""
+    spell = _DIALECTS[dialect]
+    statements = [f"ALTER TABLE {table_name(kind)} ADD COLUMN {quote(col.name)} {spell.get(col.sql, col.sql)}"]
+    if col.foreign:
+        statements.append(_index(kind, col.name))
+    statements.append(f"UPDATE {table_name(kind)} SET {quote(col.name)} = {_from_json(col, dialect)}")
+    return statements
+
+
+def _from_json(col: Column, dialect: str) -> str:
+    """The SQL that reads ``col``'s value from a row's ``data`` (``->`` and ``->>`` read the same on
+    DuckDB's JSON and PostgreSQL's JSONB); a value of another JSON type is null, as on write."""
+    field = col.name.replace("'", "''")
+    text = f"data->>'{field}'"
+    if col.sql == "TEXT":
+        # An id where the object is embedded (or expanded), the value itself where it is a bare id.
+        return f"coalesce(data->'{field}'->>'id', {text})" if col.foreign else text
+    json_type = {"BOOLEAN": "boolean"}.get(col.sql, "number")
+    if dialect == "postgres":
+        value = {"BOOLEAN": f"({text})::boolean", "DOUBLE": f"({text})::double precision"}.get(
+            col.sql, f"({text})::numeric::bigint"
+        )
+        if col.sql == "TIMESTAMP":
+            value = f"to_timestamp({value}) AT TIME ZONE 'UTC'"
+        return f"CASE WHEN jsonb_typeof(data->'{field}') = '{json_type}' THEN {value} END"
+    cast = {"BOOLEAN": "BOOLEAN", "DOUBLE": "DOUBLE"}.get(col.sql, "BIGINT")
+    value = f"TRY_CAST({text} AS {cast})"
+    if col.sql == "TIMESTAMP":
+        value = f"make_timestamp({value} * 1000000)"
+    return f"CASE WHEN json_type(data->'{field}') IN {_DUCK_JSON_TYPES[json_type]} THEN {value} END"
+
+
+#: DuckDB's ``json_type`` names of a JSON number and boolean.
+_DUCK_JSON_TYPES = {"number": "('UBIGINT', 'BIGINT', 'DOUBLE')", "boolean": "('BOOLEAN')"}
+
+#: The tables and columns a database holds (both engines answer it).
+EXISTING_COLUMNS = f"SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = '{SCHEMA}'"
+
+
+def new_columns(existing: Sequence[tuple[str, str]], dialect: str) -> list[str]:
+    """What gives each table the model columns it lacks: a database made when the models had
+    fewer fields (an older atom_stripe, an older API version) keeps its rows and gets the new
+    columns, filled from the rows' JSON, before anything writes a row that has them.
+    ``existing``: (table, column) pairs, :data:`EXISTING_COLUMNS`'s answer."""
+    held: dict[str, set[str]] = {}
+    for table, column in existing:
+        held.setdefault(table, set()).add(column)
+    statements = []
+    for kind in KINDS.values():
+        if kind.table in held:  # a table not made yet is made whole by its migration
+            for col in columns(kind.object):
+                if col.name not in held[kind.table]:
+                    statements += add_column(kind, col, dialect)
     return statements
 
 
