@@ -6,6 +6,7 @@ available."""
 
 from __future__ import annotations
 
+import anyio
 import pytest
 
 from atom_stripe import AsyncStripeClient, InvalidRequestError
@@ -228,3 +229,36 @@ async def test_an_advance_makes_funds_available_in_order_at_the_clocks_time(
         ("balance.available", renewed + 2 * DAY),
     ]
     assert START + 28 * DAY <= renewed <= START + 31 * DAY
+
+
+async def test_funds_another_clock_holds_do_not_stall_an_advance(
+    stripe_fake: FakeStripe, stripe_client: AsyncStripeClient
+) -> None:
+    """Pending funds whose charge names this clock's customer but waits on another clock (here a
+    connected account's charge, held by ``fake.add``, on which the customer id means nothing) are
+    tried once, not again and again (the advance hung), and wall-clock funds keep their own time."""
+    later = 1_900_000_000  # 2030: ahead of the wall clock
+    account = (await stripe_client.accounts.create(type="express", country="US")).id
+    clock = await stripe_client.test_helpers.test_clocks.create(frozen_time=later)
+    customer = await stripe_client.customers.create(email="a@example.com", test_clock=clock.id)
+    charge = stripe_fake.add("charge", stripe_account=account, customer=customer.id, amount=1000, currency="usd")
+    stripe_fake.add(
+        "balance_transaction",
+        stripe_account=account,
+        source=charge["id"],
+        status="pending",
+        available_on=later + DAY,
+        net=1000,
+        amount=1000,
+        currency="usd",
+        fee=0,
+    )
+    body = f"frozen_time={later + 3 * DAY}".encode()
+    headers = {"authorization": "Bearer sk_test_stall", "content-type": "application/x-www-form-urlencoded"}
+    path = f"/v1/test_helpers/test_clocks/{clock.id}/advance"
+    with anyio.fail_after(20):  # in a thread: a fake that spins fails the test instead of hanging it
+        status, _, _ = await anyio.to_thread.run_sync(
+            lambda: stripe_fake.handle("POST", path, "", body, headers), abandon_on_cancel=True
+        )
+    assert status == 200
+    assert stripe_fake.events("balance.available", stripe_account=account) == []

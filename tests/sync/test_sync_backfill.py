@@ -447,25 +447,42 @@ async def test_status_reads_rows_ranges_and_the_cursor(
 
 
 #: Fields the models of an older atom_stripe lacked (as if added by a later API version): text,
-#: an integer, a flag, an indexed foreign id, a timestamp.
-OLDER = {"customer": ("balance", "delinquent", "email", "test_clock"), "invoice": ("due_date",)}
+#: an integer, a flag, two indexed foreign ids on one table, a timestamp; and a type it did not
+#: mirror at all.
+OLDER = {"customer": ("balance", "default_source", "delinquent", "email", "test_clock"), "invoice": ("due_date",)}
+NOT_MIRRORED = "credit_note"
 OLD_CUSTOMER: dict[str, Any] = {
     "id": "cus_old",
     "object": "customer",
     "email": "old@example.com",
     "balance": -500,
     "delinquent": True,
+    "default_source": "card_old",
     "test_clock": {"id": "clock_old", "object": "test_helpers.test_clock"},
 }
-OLD_INVOICE: dict[str, Any] = {"id": "in_old", "object": "invoice", "due_date": 1_767_225_600, "balance": "x"}
+#: Values of another JSON type than the column's: null, as a write leaves them.
+ODD_CUSTOMER: dict[str, Any] = {
+    "id": "cus_odd",
+    "object": "customer",
+    "email": 5,
+    "balance": 1.5,
+    "delinquent": "yes",
+    "default_source": {"object": "card"},
+    "test_clock": None,
+}
+OLD_INVOICE: dict[str, Any] = {"id": "in_old", "object": "invoice", "due_date": 1_767_225_600}
+ODD_INVOICE: dict[str, Any] = {"id": "in_odd", "object": "invoice", "due_date": 1e20}
 
 
 def older_schema(dialect: str) -> list[str]:
-    """Migrations 1 and 2 as an atom_stripe whose models lacked :data:`OLDER`'s fields ran them."""
+    """Migrations 1 and 2 as an atom_stripe whose models lacked :data:`OLDER`'s fields and which
+    did not mirror :data:`NOT_MIRRORED` ran them."""
     from atom_stripe.sync._schema import migration_1, migration_2
 
     out = []
     for statement in migration_1(dialect) + migration_2(dialect):
+        if f'stripe."{NOT_MIRRORED}"' in statement:
+            continue
         for table, names in OLDER.items():
             if f'stripe."{table}"' not in statement:
                 continue
@@ -482,18 +499,38 @@ OLD_ROWS = (
     "INSERT INTO stripe.customer (id, deleted, data, _as_of, _synced_at) VALUES (?, false, ?, 1700000000, now())",
     "INSERT INTO stripe.invoice (id, deleted, data, _as_of, _synced_at) VALUES (?, false, ?, 1700000000, now())",
 )
+OLD_OBJECTS = ((0, OLD_CUSTOMER), (0, ODD_CUSTOMER), (1, OLD_INVOICE), (1, ODD_INVOICE))
 
 
 async def assert_new_columns_filled(mirror: Mirror) -> None:
     """The columns :data:`OLDER` lacked, added and filled from the rows' JSON as a write fills them."""
-    customer = await mirror.sql(
-        "select email, balance, delinquent, test_clock from stripe.customer where id = 'cus_old'"
+    customers = await mirror.sql(
+        "select id, email, balance, delinquent, default_source, test_clock from stripe.customer"
+        " where id in ('cus_old', 'cus_odd') order by id desc"
     )
-    assert customer.to_dict("records") == [
-        {"email": "old@example.com", "balance": -500, "delinquent": True, "test_clock": "clock_old"}
+    records = customers.astype(object).where(customers.notna(), None).to_dict("records")
+    assert records == [
+        {
+            "id": "cus_old",
+            "email": "old@example.com",
+            "balance": -500,
+            "delinquent": True,
+            "default_source": "card_old",
+            "test_clock": "clock_old",
+        },
+        {
+            "id": "cus_odd",
+            "email": None,
+            "balance": None,
+            "delinquent": None,
+            "default_source": None,
+            "test_clock": None,
+        },
     ]
-    invoice = await mirror.sql("select due_date from stripe.invoice where id = 'in_old'")
-    assert list(invoice.due_date) == [datetime(2026, 1, 1)]
+    invoices = await mirror.sql("select id, due_date from stripe.invoice order by id desc")
+    assert list(invoices.id) == ["in_old", "in_odd"]
+    assert invoices.due_date[0] == datetime(2026, 1, 1) and invoices.due_date.isna()[1]
+    assert (await mirror.sql(f"select count(*) as n from stripe.{NOT_MIRRORED}")).n[0] == 0
 
 
 async def test_a_database_made_before_the_models_grew_gets_their_columns_on_open(
@@ -510,15 +547,16 @@ async def test_a_database_made_before_the_models_grew_gets_their_columns_on_open
     for statement in older_schema("duckdb"):
         made.execute(statement)
     made.execute("INSERT INTO stripe._migrations (version) VALUES (1), (2)")
-    made.execute(OLD_ROWS[0], ["cus_old", json.dumps(OLD_CUSTOMER)])
-    made.execute(OLD_ROWS[1], ["in_old", json.dumps(OLD_INVOICE)])
+    for insert, obj in OLD_OBJECTS:
+        made.execute(OLD_ROWS[insert], [obj["id"], json.dumps(obj)])
     made.close()
     await seed(stripe_fake, stripe_client, spread=3, burst=0)
     async with await Mirror.open(path) as mirror:
         assert await mirror.migrations() == [1, 2]
         await assert_new_columns_filled(mirror)
         indexes = await mirror.sql("select sql from duckdb_indexes() where table_name = 'customer'")
-        assert "test_clock" in {statement.rsplit("(", 1)[-1].strip(');"') for statement in indexes.sql}
+        indexed = {statement.rsplit("(", 1)[-1].strip(');"') for statement in indexes.sql}
+        assert {"default_source", "test_clock"} <= indexed
         await mirror.backfill(stripe_client, ["customer"])  # rows with the new columns are written
         emails = await mirror.sql("select email from stripe.customer where email like 'old%@example.com'")
         assert len(emails) == 4

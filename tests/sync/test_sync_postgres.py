@@ -19,8 +19,7 @@ from atom_stripe.testing import FakeStripe
 
 from ..servers import PostgresServer
 from .test_sync_backfill import (
-    OLD_CUSTOMER,
-    OLD_INVOICE,
+    OLD_OBJECTS,
     OLD_ROWS,
     assert_mirrors,
     assert_new_columns_filled,
@@ -305,13 +304,13 @@ async def test_a_database_made_before_the_models_grew_gets_their_columns_on_conn
         for statement in older_schema("postgres"):
             await made.execute(statement)
         await made.execute("INSERT INTO stripe._migrations (version) VALUES (1), (2)")
-        await made.execute(numbered(OLD_ROWS[0]), "cus_old", json.dumps(OLD_CUSTOMER))
-        await made.execute(numbered(OLD_ROWS[1]), "in_old", json.dumps(OLD_INVOICE))
+        for insert, obj in OLD_OBJECTS:
+            await made.execute(numbered(OLD_ROWS[insert]), obj["id"], json.dumps(obj))
     finally:
         await made.close()
     async with await Mirror.connect(dsn) as mirror:
         await assert_new_columns_filled(mirror)
         indexes = await mirror.sql("select indexdef from pg_indexes where tablename = 'customer'")
-        assert any("(test_clock)" in statement for statement in indexes.indexdef)
+        assert all(any(f"({name})" in s for s in indexes.indexdef) for name in ("default_source", "test_clock"))
     async with await Mirror.connect(dsn) as mirror:
         await assert_new_columns_filled(mirror)

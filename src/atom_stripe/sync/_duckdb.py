@@ -218,11 +218,10 @@ class DuckStore:
 
             self._transaction(apply)
             applied.append(version)
-        added = new_columns(self._db.execute(EXISTING_COLUMNS).fetchall(), "duckdb")
-        if added:
+        for step in new_columns(self._db.execute(EXISTING_COLUMNS).fetchall(), "duckdb"):
 
-            def add() -> None:
-                for statement in added:
+            def add(step: list[str] = step) -> None:
+                for statement in step:
                     self._db.execute(statement)
 
             self._transaction(add)

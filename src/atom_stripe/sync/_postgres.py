@@ -72,8 +72,9 @@ class PgStore:
                         await db.execute(statement)
                     await db.execute(sql.numbered(sql.MIGRATION_RECORD), version)
             existing = [(record[0], record[1]) for record in await db.fetch(EXISTING_COLUMNS)]
-            for statement in new_columns(existing, "postgres"):
-                await db.execute(statement)
+            for step in new_columns(existing, "postgres"):
+                for statement in step:
+                    await db.execute(statement)
 
     # -- the interface the mirror uses ----------------------------------------------------------
 

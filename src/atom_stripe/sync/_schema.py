@@ -117,7 +117,7 @@ class Column:
         if value is None:
             return None
         if self.sql == "TIMESTAMP":
-            return timestamp(value) if isinstance(value, int) else None
+            return timestamp(value) if isinstance(value, int) and not isinstance(value, bool) else None
         if self.sql == "BIGINT":
             return value if isinstance(value, int) and not isinstance(value, bool) else None
         if self.sql == "DOUBLE":
@@ -316,62 +316,91 @@ def migration_2(dialect: str) -> list[str]:
 
 
 def add_column(kind: Kind, col: Column, dialect: str) -> list[str]:
-    """Add ``col`` to a table that has rows: the column, its index if it holds a foreign id
+    """Add ``col`` to a table that may hold rows: the column, its index if it holds a foreign id
     (before the UPDATE: DuckDB builds no index over updates not yet committed), and its values
-    read from each row's JSON as :meth:`Column.value` reads them from an object."""
+    read from each row's JSON as :meth:`Column.value` reads them from an object (rows without the
+    field are left alone)."""
     spell = _DIALECTS[dialect]
-    statements = [f"ALTER TABLE {table_name(kind)} ADD COLUMN {quote(col.name)} {spell.get(col.sql, col.sql)}"]
+    name, field = quote(col.name), col.name.replace("'", "''")
+    statements = [f"ALTER TABLE {table_name(kind)} ADD COLUMN IF NOT EXISTS {name} {spell.get(col.sql, col.sql)}"]
     if col.foreign:
-        statements.append(_index(kind, col.name))
-    statements.append(f"UPDATE {table_name(kind)} SET {quote(col.name)} = {_from_json(col, dialect)}")
+        statements.append(_index(kind, col.name).replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS"))
+    fill = _from_json(col, dialect)
+    statements.append(f"UPDATE {table_name(kind)} SET {name} = {fill} WHERE (data->'{field}') IS NOT NULL")
     return statements
 
 
 def _from_json(col: Column, dialect: str) -> str:
-    """The SQL that reads ``col``'s value from a row's ``data`` (``->`` and ``->>`` read the same on
-    DuckDB's JSON and PostgreSQL's JSONB); a value of another JSON type is null, as on write."""
+    """The SQL that reads ``col``'s value from a row's ``data`` as :meth:`Column.value` reads it
+    from the object (``->`` and ``->>`` read the same on DuckDB's JSON and PostgreSQL's JSONB): a
+    string for text; for a foreign id, the id of an embedded object or the bare id; a whole number
+    in BIGINT's range for integers and timestamps; a value of another JSON type is null."""
     field = col.name.replace("'", "''")
-    text = f"data->>'{field}'"
+    value, text = f"(data->'{field}')", f"(data->>'{field}')"  # bracketed: DuckDB binds -> loosely
+    kind = _json_type(dialect)
     if col.sql == "TEXT":
-        # An id where the object is embedded (or expanded), the value itself where it is a bare id.
-        return f"coalesce(data->'{field}'->>'id', {text})" if col.foreign else text
-    json_type = {"BOOLEAN": "boolean"}.get(col.sql, "number")
-    if dialect == "postgres":
-        value = {"BOOLEAN": f"({text})::boolean", "DOUBLE": f"({text})::double precision"}.get(
-            col.sql, f"({text})::numeric::bigint"
-        )
-        if col.sql == "TIMESTAMP":
-            value = f"to_timestamp({value}) AT TIME ZONE 'UTC'"
-        return f"CASE WHEN jsonb_typeof(data->'{field}') = '{json_type}' THEN {value} END"
-    cast = {"BOOLEAN": "BOOLEAN", "DOUBLE": "DOUBLE"}.get(col.sql, "BIGINT")
-    value = f"TRY_CAST({text} AS {cast})"
+        plain = f"CASE WHEN {kind(value)} = {_JSON_NAMES[dialect]['string']} THEN {text} END"
+        if not col.foreign:
+            return plain
+        inner = kind(f"{value}->'id'")
+        embedded = f"CASE WHEN {inner} = {_JSON_NAMES[dialect]['string']} THEN {value}->>'id' END"
+        return f"coalesce({embedded}, {plain})"
+    if col.sql == "BOOLEAN":
+        return f"CASE WHEN {kind(value)} = {_JSON_NAMES[dialect]['boolean']} THEN ({text})::BOOLEAN END"
+    if col.sql == "DOUBLE":
+        number = _JSON_NAMES[dialect]["number"]
+        return f"CASE WHEN {kind(value)} IN {number} THEN ({text})::{_DIALECTS[dialect].get('DOUBLE', 'DOUBLE')} END"
+    # BIGINT and TIMESTAMP: a whole number of at most 18 digits (in BIGINT's range, and a time
+    # Python's datetime holds), not a float such as 1.5 (Column.value takes ints only).
+    whole = f"{kind(value)} IN {_JSON_NAMES[dialect]['integer']} AND ({text}) {_MATCHES[dialect]} '^-?[0-9]{{1,18}}$'"
+    number = f"({text})::BIGINT"
     if col.sql == "TIMESTAMP":
-        value = f"make_timestamp({value} * 1000000)"
-    return f"CASE WHEN json_type(data->'{field}') IN {_DUCK_JSON_TYPES[json_type]} THEN {value} END"
+        number = (
+            f"to_timestamp({number}) AT TIME ZONE 'UTC'"
+            if dialect == "postgres"
+            else f"make_timestamp({number} * 1000000)"
+        )
+    return f"CASE WHEN {whole} THEN {number} END"
 
 
-#: DuckDB's ``json_type`` names of a JSON number and boolean.
-_DUCK_JSON_TYPES = {"number": "('UBIGINT', 'BIGINT', 'DOUBLE')", "boolean": "('BOOLEAN')"}
+def _json_type(dialect: str) -> Any:
+    return (lambda v: f"jsonb_typeof({v})") if dialect == "postgres" else (lambda v: f"json_type({v})")
+
+
+#: The JSON type names each engine gives: ``jsonb_typeof`` (PostgreSQL), ``json_type`` (DuckDB).
+_JSON_NAMES = {
+    "postgres": {"string": "'string'", "boolean": "'boolean'", "number": "('number')", "integer": "('number')"},
+    "duckdb": {
+        "string": "'VARCHAR'",
+        "boolean": "'BOOLEAN'",
+        "number": "('UBIGINT', 'BIGINT', 'DOUBLE')",
+        "integer": "('UBIGINT', 'BIGINT')",
+    },
+}
+_MATCHES = {"postgres": "~", "duckdb": "SIMILAR TO"}
 
 #: The tables and columns a database holds (both engines answer it).
 EXISTING_COLUMNS = f"SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = '{SCHEMA}'"
 
 
-def new_columns(existing: Sequence[tuple[str, str]], dialect: str) -> list[str]:
-    """What gives each table the model columns it lacks: a database made when the models had
-    fewer fields (an older atom_stripe, an older API version) keeps its rows and gets the new
-    columns, filled from the rows' JSON, before anything writes a row that has them.
+def new_columns(existing: Sequence[tuple[str, str]], dialect: str) -> list[list[str]]:
+    """What gives the database the tables and columns the models have now: a database made when
+    they had fewer (an older atom_stripe, an older API version) keeps its rows and gets each new
+    column, filled from the rows' JSON, before anything writes a row that has it. One list of
+    statements per table or column, each to run in a transaction of its own (DuckDB fails to
+    commit two indexed columns added to one table with rows in one transaction).
     ``existing``: (table, column) pairs, :data:`EXISTING_COLUMNS`'s answer."""
     held: dict[str, set[str]] = {}
     for table, column in existing:
         held.setdefault(table, set()).add(column)
-    statements = []
+    steps = []
     for kind in KINDS.values():
-        if kind.table in held:  # a table not made yet is made whole by its migration
-            for col in columns(kind.object):
-                if col.name not in held[kind.table]:
-                    statements += add_column(kind, col, dialect)
-    return statements
+        have = held.get(kind.table)
+        if have is None:  # a type the mirror took up after this database was made
+            steps.append(create_table(kind, dialect))
+            have = {name for name in row_columns(kind) if (kind.object, name) not in _LATER}
+        steps += [add_column(kind, col, dialect) for col in columns(kind.object) if col.name not in have]
+    return steps
 
 
 #: The columns each migration after the first adds, (object, column): not in migration 1's tables.

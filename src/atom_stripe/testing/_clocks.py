@@ -74,7 +74,7 @@ def advance_clock(ctx: Ctx) -> dict[str, Any]:
         run_until(ctx, clock, customers, frozen)
         clock.update(frozen_time=frozen, deletes_after=frozen + 30 * DAY)
         for account in [None, *ctx.fake.connected_accounts()]:  # what is due at the target itself
-            settle(ctx.on(account), at=frozen)
+            settle(ctx.on(account), clock=(customers, frozen))
         ctx.update(clock, {}, event="test_helpers.test_clock.ready", status="ready", status_details={})
     # Stripe answers while the clock still advances; a test waits until retrieve says ready.
     return answer
@@ -93,7 +93,9 @@ def run_until(ctx: Ctx, clock: dict[str, Any], customers: set[str], target: int)
         if what == "settle":
             # Funds from this clock's charges become available as it passes their available_on,
             # with the balance.available event then (not on the next balance read), on each account.
-            settle(ctx.on(obj["account"]), at=when)
+            # Funds that do not move then (due on another clock) are not tried again.
+            if not settle(ctx.on(obj["account"]), clock=(customers, when)):
+                noticed.add(f"settle {when} {obj['account']}")
         elif what == "trial_will_end":
             noticed.add(obj["id"])
             ctx.emit("customer.subscription.trial_will_end", obj)
@@ -124,8 +126,10 @@ def _next_due(
         if invoice["customer"] in customers and invoice["status"] == "open" and attempt:
             found.append((attempt, order, "retry", invoice))
     for order, (available_on, account) in enumerate(pending_on_clock(ctx, customers)):
-        if available_on > since:  # (one already due waits for the settling at the target)
-            found.append((available_on, -1 - order, "settle", {"account": account}))
+        # One already due waits for the settling at the target; at one time, funds settle before
+        # the renewals (whose invoices they may pay out of), the platform's first.
+        if available_on > since and f"settle {available_on} {account}" not in noticed:
+            found.append((available_on, order - 1_000_000, "settle", {"account": account}))
     due = [f for f in found if f[0] <= target]
     if not due:
         return None

@@ -175,26 +175,34 @@ def pending_on_clock(ctx: Ctx, customers: set[str]) -> list[tuple[int, str | Non
     for account in [None, *ctx.fake.connected_accounts()]:
         on = ctx.on(account)
         for bt in on.store.all("balance_transaction"):
-            behind = _charge_behind(on, bt) if bt["status"] == "pending" else None
-            if behind is not None and behind[1].get("customer") in customers:
+            if bt["status"] == "pending" and _of(on, bt, customers):
                 found.append((int(bt["available_on"]), account))
     return found
 
 
-def settle(ctx: Ctx, at: int | None = None) -> None:
+def _of(ctx: Ctx, bt: Mapping[str, Any], customers: set[str]) -> bool:
+    behind = _charge_behind(ctx, bt)
+    return behind is not None and behind[1].get("customer") in customers
+
+
+def settle(ctx: Ctx, *, clock: tuple[set[str], int] | None = None) -> bool:
     """Make available the acting account's pending funds whose ``available_on`` has come, on the
     clock of the charge they come from (a test clock customer's charge: its clock's time, so
     advancing the clock makes them available; the wall clock's otherwise), with the
     ``balance.available`` event Stripe sends then: "Occurs whenever your Stripe balance has been
     updated (e.g., when a charge is available to be paid out) [...] not fired for negative
-    transactions" (https://docs.stripe.com/api/events/types#event_types-balance.available)."""
-    credited = False
+    transactions" (https://docs.stripe.com/api/events/types#event_types-balance.available).
+    ``clock``: a test clock's customers and its time: only their charges' funds, the event at
+    that time (a clock's advance). Whether any funds were made available."""
+    credited = moved = False
     for bt in ctx.store.all("balance_transaction"):
-        if bt["status"] == "pending" and _due(ctx, bt):
-            bt["status"] = "available"
-            credited = credited or bt["net"] > 0
-    if credited:  # ``at``: the test clock's time when its advance makes them available
-        ctx.emit("balance.available", _balance(ctx), automatic=True, at=at)
+        if bt["status"] != "pending" or (clock is not None and not _of(ctx, bt, clock[0])) or not _due(ctx, bt):
+            continue
+        bt["status"] = "available"
+        moved, credited = True, credited or bt["net"] > 0
+    if credited:
+        ctx.emit("balance.available", _balance(ctx), automatic=True, at=None if clock is None else clock[1])
+    return moved
 
 
 def available(ctx: Ctx, currency: str) -> int:
