@@ -70,30 +70,14 @@ if TYPE_CHECKING:
 _THIN = {"EventNotification", "RelatedObject", "RelatedSingletonObject", "UnknownEventNotification", "V2Event"}
 
 
-#: The snapshot event models, loaded on first use: verifying a signature needs none of them.
-_EVENTS = {
-    "AccountEvent",
-    "BalanceEvent",
-    "BaseEvent",
-    "ChargeEvent",
-    "CustomerEvent",
-    "Event",
-    "PaymentIntentEvent",
-    "PriceEvent",
-    "ProductEvent",
-    "RefundEvent",
-    "SubscriptionEvent",
-    "parse_event",
-}
-
-
 def __getattr__(name: str) -> Any:
     """The event models (``Event``, ``CustomerEvent``...), ``EventNotification``, ``V2Event``...
     and every generated ``*EventNotification`` class, each loaded on first use."""
-    if name in _EVENTS:
-        from .models import event
+    if name == "parse_event" or (name.endswith("Event") and name not in _THIN):
+        from .models import event  # the snapshot event models, loaded on first use
 
-        return getattr(event, name)
+        if hasattr(event, name):
+            return getattr(event, name)
     if name in _THIN:
         from . import _thin_events
 

@@ -9,6 +9,8 @@ import pytest
 
 from atom_stripe import AsyncStripeClient, InvalidRequestError
 
+from .test_fake_core_answers import paying_customer
+
 
 async def test_a_plural_filter_looks_among_the_values_given(stripe_client: AsyncStripeClient) -> None:
     product = await stripe_client.products.create(name="Pro")
@@ -82,17 +84,9 @@ async def test_a_list_of_cards_and_bank_accounts_filters_on_object(stripe_client
 
 
 async def test_subscriptions_by_plan_and_promotion_codes_by_coupon(stripe_client: AsyncStripeClient) -> None:
-    customer = await stripe_client.customers.create(
-        email="p@example.com",
-        payment_method="pm_card_visa",
-        invoice_settings={"default_payment_method": "pm_card_visa"},
-    )
-    product = await stripe_client.products.create(name="Pro")
-    price = await stripe_client.prices.create(
-        product=product.id, currency="usd", unit_amount=900, recurring={"interval": "month"}
-    )
+    customer, price = await paying_customer(stripe_client)
     other = await stripe_client.prices.create(
-        product=product.id, currency="usd", unit_amount=90, recurring={"interval": "month"}
+        product=str(price.product), currency="usd", unit_amount=90, recurring={"interval": "month"}
     )
     sub = await stripe_client.subscriptions.create(customer=customer.id, items=[{"price": price.id}])
     await stripe_client.subscriptions.create(customer=customer.id, items=[{"price": other.id}])

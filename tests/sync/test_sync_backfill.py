@@ -339,21 +339,31 @@ async def test_schema_columns_and_indexes() -> None:
     assert types[("subscription_item", "price")] == "VARCHAR"
 
 
+def made_by(statements: list[str], versions: tuple[int, ...]) -> list[str]:
+    """The statements that make a database as a release whose migrations were ``statements``
+    (of ``versions``) left it: the schema, the migrations table, the tables, the versions."""
+    from atom_stripe.sync._sql import MIGRATIONS_TABLE
+
+    done = ", ".join(f"({version})" for version in versions)
+    return [
+        "CREATE SCHEMA stripe",
+        MIGRATIONS_TABLE,
+        *statements,
+        f"INSERT INTO stripe._migrations (version) VALUES {done}",
+    ]
+
+
 async def test_a_database_made_by_schema_v1_is_migrated_on_open_with_its_rows(tmp_path: Path) -> None:
     import duckdb
 
     from atom_stripe.sync._schema import migration_1
-    from atom_stripe.sync._sql import MIGRATIONS_TABLE
 
     path = tmp_path / "v1.duckdb"
     item = {"id": "si_v1", "object": "subscription_item", "subscription": "sub_v1", "quantity": 2}
     item["price"] = {"id": "price_v1", "object": "price", "unit_amount": 1500}
     made = duckdb.connect(str(path))
-    made.execute("CREATE SCHEMA stripe")
-    made.execute(MIGRATIONS_TABLE)
-    for statement in migration_1("duckdb"):
+    for statement in made_by(migration_1("duckdb"), (1,)):
         made.execute(statement)
-    made.execute("INSERT INTO stripe._migrations (version) VALUES (1)")
     made.execute(
         "INSERT INTO stripe.subscription_item (id, subscription, quantity, deleted, data, _parent, _as_of, _synced_at)"
         " VALUES (?, ?, ?, false, ?, ?, 1700000000, now())",
@@ -538,15 +548,10 @@ async def test_a_database_made_before_the_models_grew_gets_their_columns_on_open
 ) -> None:
     import duckdb
 
-    from atom_stripe.sync._sql import MIGRATIONS_TABLE
-
     path = tmp_path / "older.duckdb"
     made = duckdb.connect(str(path))
-    made.execute("CREATE SCHEMA stripe")
-    made.execute(MIGRATIONS_TABLE)
-    for statement in older_schema("duckdb"):
+    for statement in made_by(older_schema("duckdb"), (1, 2)):
         made.execute(statement)
-    made.execute("INSERT INTO stripe._migrations (version) VALUES (1), (2)")
     for insert, obj in OLD_OBJECTS:
         made.execute(OLD_ROWS[insert], [obj["id"], json.dumps(obj)])
     made.close()

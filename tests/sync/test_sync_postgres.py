@@ -24,6 +24,7 @@ from .test_sync_backfill import (
     assert_mirrors,
     assert_new_columns_filled,
     list_requests,
+    made_by,
     older_schema,
     seed,
     stored,
@@ -264,17 +265,13 @@ async def test_events_for_one_object_committed_together_keep_the_newest(dsn: str
 
 async def test_a_database_made_by_schema_v1_is_migrated_on_connect_with_its_rows(dsn: str) -> None:
     from atom_stripe.sync._schema import migration_1
-    from atom_stripe.sync._sql import MIGRATIONS_TABLE
 
     item = {"id": "si_v1", "object": "subscription_item", "subscription": "sub_v1", "quantity": 2}
     item["price"] = {"id": "price_v1", "object": "price"}
     made = await asyncpg.connect(dsn)
     try:
-        await made.execute("CREATE SCHEMA stripe")
-        await made.execute(MIGRATIONS_TABLE)
-        for statement in migration_1("postgres"):
+        for statement in made_by(migration_1("postgres"), (1,)):
             await made.execute(statement)
-        await made.execute("INSERT INTO stripe._migrations (version) VALUES (1)")
         await made.execute(
             "INSERT INTO stripe.subscription_item (id, subscription, deleted, data, _as_of, _synced_at)"
             " VALUES ($1, 'sub_v1', false, $2, 1700000000, now())",
@@ -295,15 +292,12 @@ async def test_a_database_made_by_schema_v1_is_migrated_on_connect_with_its_rows
 
 
 async def test_a_database_made_before_the_models_grew_gets_their_columns_on_connect(dsn: str) -> None:
-    from atom_stripe.sync._sql import MIGRATIONS_TABLE, numbered
+    from atom_stripe.sync._sql import numbered
 
     made = await asyncpg.connect(dsn)
     try:
-        await made.execute("CREATE SCHEMA stripe")
-        await made.execute(MIGRATIONS_TABLE)
-        for statement in older_schema("postgres"):
+        for statement in made_by(older_schema("postgres"), (1, 2)):
             await made.execute(statement)
-        await made.execute("INSERT INTO stripe._migrations (version) VALUES (1), (2)")
         for insert, obj in OLD_OBJECTS:
             await made.execute(numbered(OLD_ROWS[insert]), obj["id"], json.dumps(obj))
     finally:
