@@ -169,18 +169,21 @@ async def test_fetch_related_object_parses_the_v1_model(api: respx.MockRouter, f
     assert "Stripe-Context" not in balance.calls.last.request.headers
 
 
+def _unknown(client: AsyncStripeClient, related_object: dict[str, str]) -> UnknownEventNotification:
+    """A notification of a type this release does not know, naming ``related_object``."""
+    notification = client.parse_event_notification_without_verification(
+        _payload("v9.future.thing.happened", related_object=related_object)
+    )
+    assert isinstance(notification, UnknownEventNotification)
+    return notification
+
+
 async def test_an_unknown_types_related_object_is_generic(api: respx.MockRouter) -> None:
     api.get("/v2/future/things/thg_1").mock(
         return_value=httpx.Response(200, json={"id": "thg_1", "object": "v2.future.thing", "size": 3})
     )
     async with AsyncStripeClient(KEY) as client:
-        notification = client.parse_event_notification_without_verification(
-            _payload(
-                "v9.future.thing.happened",
-                related_object={"id": "thg_1", "type": "thing", "url": "/v2/future/things/thg_1"},
-            )
-        )
-        assert isinstance(notification, UnknownEventNotification)
+        notification = _unknown(client, {"id": "thg_1", "type": "thing", "url": "/v2/future/things/thg_1"})
         related = await notification.fetch_related_object()
     assert isinstance(related, StripeObject) and related.model_dump()["size"] == 3
 
@@ -285,13 +288,7 @@ async def test_a_related_read_is_counted_under_the_endpoints_own_template(
     seen: list[str] = []
     async with AsyncStripeClient(KEY) as client:
         client.add_hook("on_request", lambda record: seen.append(record.path))
-        notification = client.parse_event_notification_without_verification(
-            _payload(
-                "v9.future.thing.happened",
-                related_object={"id": "cus_abcdef", "type": "customer", "url": "/v1/customers/cus_abcdef"},
-            )
-        )
-        assert isinstance(notification, UnknownEventNotification)
+        notification = _unknown(client, {"id": "cus_abcdef", "type": "customer", "url": "/v1/customers/cus_abcdef"})
         related = await notification.fetch_related_object()
         await client.customers.retrieve("cus_abcdef")
         stats = client.stats()
