@@ -112,6 +112,7 @@ def test_the_plugin_costs_nothing_until_a_fixture_is_used() -> None:
         assert done.stdout.strip() == str(
             [
                 "atom_stripe",
+                "atom_stripe._lazy",  # the packages' load-on-first-use helper: the standard library only
                 "atom_stripe._version",
                 "atom_stripe.testing",
                 "atom_stripe.testing.pytest_plugin",

@@ -9,8 +9,9 @@ The pytest plugin (registered by the package's ``pytest11`` entry point) gives t
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from ._fake import FAKE_KEY, FakeStripe, FakeTransport
@@ -25,14 +26,4 @@ _WHERE = {"CARDS": "._payments", "FAKE_KEY": "._fake", "Delivery": "._webhooks",
 _WHERE["FakeTransport"] = "._fake"
 
 
-def __getattr__(name: str) -> Any:
-    where = _WHERE.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(where, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, __all__)
