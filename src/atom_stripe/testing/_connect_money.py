@@ -112,7 +112,7 @@ def ledger(
         available_on=created if available_on is None else available_on,
         description=source.get("description"),
     )
-    if bt["status"] == "pending" and _due(ctx, bt):
+    if bt["status"] == "pending" and _due(ctx, bt, _charge_behind(ctx, bt)):
         bt["status"] = "available"
     return bt
 
@@ -136,7 +136,7 @@ def funds_of(ctx: Ctx, charge_id: str | None) -> int | None:
     return int(bt["available_on"]) if bt is not None else None
 
 
-def _charge_behind(ctx: Ctx, bt: Mapping[str, Any]) -> tuple[Ctx, Mapping[str, Any]] | None:
+def _charge_behind(ctx: Ctx, bt: Mapping[str, Any]) -> Behind:
     """The charge whose funds a pending balance transaction holds, with the account it is on: its
     own source, or the charge a transfer, a destination's payment or an application fee comes from."""
     source = ctx.store.find(str(bt.get("source") or ""))
@@ -161,28 +161,33 @@ def _found(ctx: Ctx, charge_id: Any) -> tuple[Ctx, Mapping[str, Any]] | None:
     return (ctx, charge) if charge is not None else None
 
 
-def _due(ctx: Ctx, bt: Mapping[str, Any]) -> bool:
+#: The account and charge behind pending funds (:func:`_charge_behind`), if any.
+Behind = tuple[Ctx, Mapping[str, Any]] | None
+
+
+def _due(ctx: Ctx, bt: Mapping[str, Any], behind: Behind) -> bool:
     """Whether a pending balance transaction's ``available_on`` has come, on the clock of the
-    charge its funds come from (a test clock customer's charge: its clock's time)."""
-    behind = _charge_behind(ctx, bt)
+    charge its funds come from (``behind``: :func:`_charge_behind`'s; a test clock customer's
+    charge: its clock's time)."""
     return bool(bt["available_on"] <= (behind[0].clock_time(behind[1]) if behind else ctx.clock_time(bt)))
+
+
+def _on_clock(behind: Behind, customers: set[str]) -> bool:
+    """Whether the charge behind funds is one of ``customers``' (a test clock's)."""
+    return behind is not None and behind[1].get("customer") in customers
 
 
 def pending_on_clock(ctx: Ctx, customers: set[str]) -> list[tuple[int, str | None]]:
     """``(available_on, account)`` of every account's pending funds that come from a charge of
-    one of ``customers`` (a test clock's): when advancing that clock makes them available."""
-    found = []
+    one of ``customers`` (a test clock's): when advancing that clock makes them available; each
+    once, the platform's first."""
+    found: dict[tuple[int, str | None], None] = {}
     for account in [None, *ctx.fake.connected_accounts()]:
         on = ctx.on(account)
         for bt in on.store.all("balance_transaction"):
-            if bt["status"] == "pending" and _of(on, bt, customers):
-                found.append((int(bt["available_on"]), account))
-    return found
-
-
-def _of(ctx: Ctx, bt: Mapping[str, Any], customers: set[str]) -> bool:
-    behind = _charge_behind(ctx, bt)
-    return behind is not None and behind[1].get("customer") in customers
+            if bt["status"] == "pending" and _on_clock(_charge_behind(on, bt), customers):
+                found[int(bt["available_on"]), account] = None
+    return list(found)
 
 
 def settle(ctx: Ctx, *, clock: tuple[set[str], int] | None = None) -> bool:
@@ -196,7 +201,10 @@ def settle(ctx: Ctx, *, clock: tuple[set[str], int] | None = None) -> bool:
     that time (a clock's advance). Whether any funds were made available."""
     credited = moved = False
     for bt in ctx.store.all("balance_transaction"):
-        if bt["status"] != "pending" or (clock is not None and not _of(ctx, bt, clock[0])) or not _due(ctx, bt):
+        if bt["status"] != "pending":
+            continue
+        behind = _charge_behind(ctx, bt)
+        if (clock is not None and not _on_clock(behind, clock[0])) or not _due(ctx, bt, behind):
             continue
         bt["status"] = "available"
         moved, credited = True, credited or bt["net"] > 0

@@ -10,7 +10,7 @@ from ._store import new_id
 from ._wire import FakeError, invalid
 
 
-@behaviour("events.list", filters=("type", "types", "delivery_success", "created"))
+@behaviour("events.list", filters=("types", "delivery_success"))  # type, created: fields
 def list_events(ctx: Ctx) -> dict[str, Any]:
     """Newest first, filtered by ``type`` (``*`` a wildcard: ``invoice.*``) or ``types`` (up to
     20 names), ``created`` and ``delivery_success`` (https://docs.stripe.com/api/events/list)."""

@@ -17,16 +17,15 @@ from __future__ import annotations
 import copy
 import hashlib
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from . import _v2_meters
 from ._engine import Ctx, behaviour
 from ._simulated import not_simulated
 from ._store import Store, new_id
-from ._v2_events import stamp
+from ._v2_events import instant, now, stamp, stamp_at
 from ._v2_meters import Failure
-from ._wire import FakeError, invalid, required
+from ._wire import invalid, required
 
 if TYPE_CHECKING:
     from ._fake import FakeStripe
@@ -45,7 +44,6 @@ CANCEL_WINDOW = 86_400
 #: and end times must align with UTC day boundaries (00:00 UTC)."
 #: (https://docs.stripe.com/api/billing/meter-event_summary/list)
 WINDOWS = {"hour": 3_600, "day": 86_400}
-_PAGING = ("limit", "starting_after", "ending_before")
 
 
 # -- the events an account received ----------------------------------------------------------
@@ -105,18 +103,12 @@ def receive(fake: FakeStripe, account: str | None, events: Sequence[dict[str, An
 
 def _seconds(value: Any) -> int | None:
     """A v2 timestamp (RFC 3339) in seconds; ``None`` when not given."""
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        raise FakeError(400, f"Invalid timestamp: {value!r} is not an RFC 3339 date-time", param="timestamp") from None
-    return int((moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp())
+    return None if value is None else int(instant(value, "timestamp").timestamp())
 
 
 def v2_view(event: Mapping[str, Any]) -> dict[str, Any]:
     """A kept event as v2 answers it (``v2.billing.meter_event``: timestamps in RFC 3339)."""
-    moments = {k: stamp(datetime.fromtimestamp(event[k], timezone.utc)) for k in ("created", "timestamp")}
+    moments = {k: stamp_at(event[k]) for k in ("created", "timestamp")}
     return {**copy.deepcopy(dict(event)), "object": "v2.billing.meter_event", **moments}
 
 
@@ -200,7 +192,7 @@ def create_adjustment(ctx: Ctx) -> dict[str, Any]:
 def adjust_v2(fake: FakeStripe, account: str | None, params: Mapping[str, Any]) -> dict[str, Any]:
     """``POST /v2/billing/meter_event_adjustments``: the v1 cancellation, answered in v2's shape."""
     adjustment = _cancel(fake, account, "v2.billing.meter_event_adjustments.create", params)
-    created = stamp(datetime.fromtimestamp(fake.now(), timezone.utc))
+    created = stamp(now(fake))
     return {
         **adjustment,
         "object": "v2.billing.meter_event_adjustment",
@@ -221,14 +213,16 @@ def list_summaries(ctx: Ctx) -> dict[str, Any]:
     (``value_grouping_window``), newest first as Stripe's lists are; each adds up the events the
     meter took and no adjustment canceled, by its ``default_aggregation.formula``."""
     meter = ctx.get("billing.meter", ctx.last_id)
-    customer = required(ctx.params, "customer")
+    params = dict(ctx.params)
+    customer = required(params, "customer")
     ctx.get("customer", customer, "customer")
-    start, end = required(ctx.params, "start_time"), required(ctx.params, "end_time")
-    step = _window(start, end, ctx.params.get("value_grouping_window"))
+    start, end = required(params, "start_time"), required(params, "end_time")
+    step = _window(start, end, params.pop("value_grouping_window", None))
+    for played in ("customer", "start_time", "end_time"):
+        del params[played]
     events = _counted(ctx.store, meter, customer)
     summaries = [_summary(meter, customer, s, s + step, events) for s in range(start, end, step)]
-    paging = {k: ctx.params[k] for k in _PAGING if k in ctx.params}
-    return ctx.store.page(list(reversed(summaries)), paging, f"/v1/billing/meters/{meter['id']}/event_summaries")
+    return ctx.store.page(list(reversed(summaries)), params, f"/v1/billing/meters/{meter['id']}/event_summaries")
 
 
 def _window(start: int, end: int, grouping: str | None) -> int:

@@ -4,6 +4,7 @@ manual capture, cancel), charges, refunds, and the balance they move."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from typing import Any
 
 from . import _connect_money as connect
@@ -133,9 +134,10 @@ def create_payment_method(ctx: Ctx) -> dict[str, Any]:
     return ctx.create()
 
 
-def card_of(ctx: Ctx, pm: dict[str, Any]) -> str:
-    """The test card a payment method was made from (``visa`` for any other)."""
-    return ctx.store.cards.get(pm["id"], "visa")
+def card_of(ctx: Ctx, pm: Mapping[str, Any] | str | None) -> str:
+    """The test card a payment method (or its id) was made from (``visa`` for any other)."""
+    pm_id = pm.get("id") if isinstance(pm, Mapping) else pm
+    return ctx.store.cards.get(str(pm_id or ""), "visa")
 
 
 def attach_to(ctx: Ctx, pm: dict[str, Any], customer: str) -> dict[str, Any]:
@@ -247,7 +249,7 @@ def balance_transaction(ctx: Ctx, source: dict[str, Any], amount: int, kind: str
     # The fee is capped at what is captured, as ``connect.captured`` caps the application fee.
     direct = min(connect.direct_fee(ctx, source), amount)
     fees = {"stripe_fee": fee(amount), "application_fee": direct}
-    card = ctx.store.cards.get(str(source.get("payment_method") or ""), "visa")
+    card = card_of(ctx, source.get("payment_method"))
     held = None if card in AVAILABLE_AT_ONCE else connect.held_until(ctx, ctx.clock_time(source))
     return connect.ledger(ctx, source, amount, kind, fees, available_on=held)
 
@@ -275,7 +277,7 @@ def charge(
 ) -> dict[str, Any]:
     """A charge on a card: succeeded (captured or not) or failed, with its events (``decline``:
     fails with this decline code whatever the card)."""
-    outcome_code = decline or CARDS.get(card_of(ctx, pm) if pm else "visa", CARDS["visa"])[2]
+    outcome_code = decline or CARDS.get(card_of(ctx, pm), CARDS["visa"])[2]
     failed = (outcome_code is not None and not outcome_code.startswith("authentication_required")) or bool(decline)
     code, message = MESSAGES.get(outcome_code or "", (None, None))
     card = pm.get("card") if pm else None

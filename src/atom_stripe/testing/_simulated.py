@@ -20,6 +20,7 @@ from functools import cache
 from typing import Any
 
 from .._generated.endpoints import ENDPOINTS
+from ._store import _CURSORS, plural_of
 from ._wire import FakeError
 
 NOT_SIMULATED = "fake_not_simulated"
@@ -102,7 +103,6 @@ def mark_params(name: str, params: Iterable[str] | dict[str, str]) -> None:
 
 #: List filters a behaviour plays itself, per list operation (registered with ``filters=``).
 FILTERS_PLAYED: dict[str, frozenset[str]] = {}
-_PAGING = frozenset({"limit", "starting_after", "ending_before", "expand"})
 UNPLAYED_FILTER = "a list filter the fake does not apply"
 
 
@@ -134,11 +134,11 @@ def unplayed_filters(name: str) -> frozenset[str]:
         return frozenset()
     hints = typing.get_type_hints(endpoint.params_type)
     unplayed = set()
-    for param in set(hints) - _PAGING - FILTERS_PLAYED.get(name, frozenset()):
+    for param in set(hints) - _CURSORS - FILTERS_PLAYED.get(name, frozenset()):
         if param in fields:
             if hasattr(hints[param], "__required_keys__") and _holds_text(fields[param]):  # a hash
                 unplayed.add(param)
-        elif not (param.endswith("s") and param[:-1] in fields):
+        elif plural_of(param, fields) is None:
             unplayed.add(param)
     return frozenset(unplayed)
 

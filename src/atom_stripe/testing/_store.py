@@ -12,7 +12,7 @@ import string
 import sys
 import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -361,6 +361,12 @@ def _plain(value: Any) -> Any:
     return value.get("id") if isinstance(value, dict) and "id" in value else value
 
 
+def plural_of(key: str, fields: Collection[str]) -> str | None:
+    """The field a list filter names in the plural (``ids`` -> ``id``, ``lookup_keys`` ->
+    ``lookup_key``) when ``fields`` have no field of its own name, else None."""
+    return key[:-1] if key not in fields and key.endswith("s") and key[:-1] in fields else None
+
+
 def matches(obj: Mapping[str, Any], params: Mapping[str, Any]) -> bool:
     """Whether ``obj`` passes a list call's filters: equal to its field of that name, in a
     ``created``-style range, field by field for an object (``recurring={"interval": "month"}``),
@@ -370,8 +376,8 @@ def matches(obj: Mapping[str, Any], params: Mapping[str, Any]) -> bool:
     for key, wanted in params.items():
         if key in _CURSORS or wanted is None:
             continue
-        if isinstance(wanted, list) and key not in obj and key.endswith("s") and key[:-1] in obj:
-            if _plain(obj[key[:-1]]) not in wanted:
+        if isinstance(wanted, list) and (singular := plural_of(key, obj)) is not None:
+            if _plain(obj[singular]) not in wanted:
                 return False
             continue
         have = _plain(obj.get(key))

@@ -230,7 +230,7 @@ def will_fail(ctx: Ctx, pm: Mapping[str, Any] | None) -> FakeError | None:
             "adding a default payment method.",
             "resource_missing",
         )
-    outcome = _payments.CARDS.get(ctx.store.cards.get(pm["id"], "visa"), _payments.CARDS["visa"])[2]
+    outcome = _payments.CARDS.get(_payments.card_of(ctx, pm), _payments.CARDS["visa"])[2]
     if outcome is None:
         return None
     if outcome == "authentication_required":

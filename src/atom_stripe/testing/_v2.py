@@ -24,7 +24,7 @@ from ..types import check_params
 from . import _meters, _v2_destinations
 from ._simulated import not_simulated
 from ._store import Store, new_id
-from ._v2_events import OPERATION_EVENTS, emit, now, related, stamp
+from ._v2_events import OPERATION_EVENTS, emit, instant, now, related, stamp
 from ._wire import FakeError, typed_params
 
 if TYPE_CHECKING:
@@ -366,10 +366,9 @@ def _instant(value: Any) -> datetime | str:
     """A timestamp as an instant, to compare; one that does not parse is kept as written (v2
     timestamps written alike sort as they are)."""
     try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
+        return instant(value, "created")
+    except FakeError:
         return str(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _page(items: list[dict[str, Any]], params: Mapping[str, Any], path: str) -> dict[str, Any]:

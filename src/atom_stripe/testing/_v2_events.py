@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._store import new_id
 from ._webhooks import Delivery
+from ._wire import FakeError
 
 if TYPE_CHECKING:
     from ._fake import FakeStripe
@@ -42,6 +43,20 @@ OTHER_ACCOUNTS = frozenset({"other_accounts", "@accounts"})
 def stamp(moment: datetime) -> str:
     """RFC 3339 with milliseconds, as v2 writes timestamps (``2024-10-22T16:26:54.063Z``)."""
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def stamp_at(seconds: int) -> str:
+    """A unix time as v2 writes it (:func:`stamp`)."""
+    return stamp(datetime.fromtimestamp(seconds, timezone.utc))
+
+
+def instant(value: Any, param: str) -> datetime:
+    """An RFC 3339 timestamp as a UTC instant (no offset: UTC); a 400 naming ``param`` otherwise."""
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise FakeError(400, f"Invalid timestamp: {value!r} is not an RFC 3339 date-time", param=param) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def now(fake: FakeStripe) -> datetime:
