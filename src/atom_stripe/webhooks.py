@@ -27,6 +27,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
+from importlib import import_module
 from secrets import token_hex
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, overload
 
@@ -72,22 +73,20 @@ _THIN = {"EventNotification", "RelatedObject", "RelatedSingletonObject", "Unknow
 
 def __getattr__(name: str) -> Any:
     """The event models (``Event``, ``CustomerEvent``...), ``EventNotification``, ``V2Event``...
-    and every generated ``*EventNotification`` class, each loaded on first use."""
-    if name == "parse_event" or (name.endswith("Event") and name not in _THIN):
-        from .models import event  # the snapshot event models, loaded on first use
-
-        if hasattr(event, name):
-            return getattr(event, name)
+    and every generated ``*EventNotification`` class, each loaded on first use, then kept here."""
     if name in _THIN:
-        from . import _thin_events
-
-        return getattr(_thin_events, name)
-    if name.endswith("EventNotification") and name[:1] == "V":
-        from ._generated import notifications
-
-        if hasattr(notifications, name):
-            return getattr(notifications, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        where = "._thin_events"
+    elif name.endswith("EventNotification") and name[:1] == "V":
+        where = "._generated.notifications"
+    elif name == "parse_event" or name.endswith("Event"):
+        where = ".models.event"  # the snapshot event models
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(where, __package__), name, None)
+    if value is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 logger = logging.getLogger("atom_stripe")
