@@ -567,3 +567,25 @@ async def test_a_database_made_before_the_models_grew_gets_their_columns_on_open
         assert len(emails) == 4
     async with await Mirror.open(path) as mirror:  # nothing left to add the second time
         await assert_new_columns_filled(mirror)
+
+
+def test_reopening_a_file_reads_no_model_for_its_columns(tmp_path: Path) -> None:
+    """The columns are checked against the models once per release (``_sync_state``'s
+    ``columns_of``): a read-only reopen (``atom-stripe sync status``) loads no model."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "reopen.duckdb"
+    code = (
+        "import sys, anyio; from atom_stripe.sync import Mirror\n"
+        "async def main():\n"
+        f"    async with await Mirror.open({str(path)!r}) as mirror:\n"
+        "        await mirror.sql('select 1')\n"
+        "anyio.run(main)\n"
+        "print('atom_stripe._generated.models.customer' in sys.modules)"
+    )
+    first, again = (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+        for _ in range(2)
+    )
+    assert (first, again) == ("True", "False")

@@ -15,7 +15,19 @@ import anyio.to_thread
 from .._extras import needs_extra
 from . import _sql as sql
 from ._errors import SyncDatabaseError
-from ._schema import EXISTING_COLUMNS, KINDS, MIGRATIONS, SCHEMA, Kind, new_columns, now, row, row_columns, table_name
+from ._schema import (
+    COLUMNS_OF,
+    EXISTING_COLUMNS,
+    KINDS,
+    MIGRATIONS,
+    SCHEMA,
+    Kind,
+    new_columns,
+    now,
+    row,
+    row_columns,
+    table_name,
+)
 
 T = TypeVar("T")
 _ROWS_PER_STATEMENT = 100
@@ -218,13 +230,15 @@ class DuckStore:
 
             self._transaction(apply)
             applied.append(version)
-        for step in new_columns(self._db.execute(EXISTING_COLUMNS).fetchall(), "duckdb"):
+        if self._db.execute(sql.STATE, [COLUMNS_OF[0]]).fetchall() != [(COLUMNS_OF[1],)]:
+            for step in new_columns(self._db.execute(EXISTING_COLUMNS).fetchall(), "duckdb"):
 
-            def add(step: list[str] = step) -> None:
-                for statement in step:
-                    self._db.execute(statement)
+                def add(step: list[str] = step) -> None:
+                    for statement in step:
+                        self._db.execute(statement)
 
-            self._transaction(add)
+                self._transaction(add)
+            self._db.execute(sql.STATE_SAVE, list(COLUMNS_OF))
         return applied
 
     def _upsert(self, writes: Iterable[tuple[Write, int]]) -> None:

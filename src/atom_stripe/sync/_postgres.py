@@ -14,7 +14,7 @@ from .._extras import needs_extra
 from . import _sql as sql
 from ._duckdb import Batch, Range, Write, latest_rows
 from ._errors import SyncDatabaseError, SyncError
-from ._schema import EXISTING_COLUMNS, MIGRATIONS, SCHEMA, Kind, new_columns, now
+from ._schema import COLUMNS_OF, EXISTING_COLUMNS, MIGRATIONS, SCHEMA, Kind, new_columns, now
 
 T = TypeVar("T")
 #: Serializes migrations between processes opening the same database at once.
@@ -71,10 +71,12 @@ class PgStore:
                     for statement in statements("postgres"):
                         await db.execute(statement)
                     await db.execute(sql.numbered(sql.MIGRATION_RECORD), version)
-            existing = [(record[0], record[1]) for record in await db.fetch(EXISTING_COLUMNS)]
-            for step in new_columns(existing, "postgres"):
-                for statement in step:
-                    await db.execute(statement)
+            if await db.fetchval(sql.numbered(sql.STATE), COLUMNS_OF[0]) != COLUMNS_OF[1]:
+                existing = [(record[0], record[1]) for record in await db.fetch(EXISTING_COLUMNS)]
+                for step in new_columns(existing, "postgres"):
+                    for statement in step:
+                        await db.execute(statement)
+                await db.execute(sql.numbered(sql.STATE_SAVE), *COLUMNS_OF)
 
     # -- the interface the mirror uses ----------------------------------------------------------
 
