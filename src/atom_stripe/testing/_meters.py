@@ -74,10 +74,16 @@ def _event(fake: FakeStripe, params: Mapping[str, Any], timestamp: int | None) -
     }
 
 
-def _keep(fake: FakeStripe, account: str | None, event: dict[str, Any], found: Failure | None) -> None:
-    """Keep an event with the meter that took it: none when it failed its checks."""
-    meter = _v2_meters.meter_of(fake, account, event["event_name"]) if found is None else None
-    entry = {"event": event, "meter": meter["id"] if meter is not None else None}
+def _check(fake: FakeStripe, account: str | None, event: Mapping[str, Any]) -> tuple[str | None, Failure | None]:
+    """The meter that takes an event (None: none) and why the account's meters refuse it, if they do."""
+    meter = _v2_meters.meter_of(fake, account, event["event_name"])
+    found = _v2_meters.failure(fake, account, event, meter)
+    return (meter["id"] if meter is not None and found is None else None), found
+
+
+def _keep(fake: FakeStripe, account: str | None, event: dict[str, Any], meter: str | None) -> None:
+    """Keep an event with the meter that took it (none when it failed its checks)."""
+    entry = {"event": event, "meter": meter}
     _bucket(fake.store_of(account), _EVENTS)[event["identifier"]] = entry
 
 
@@ -94,8 +100,8 @@ def receive(fake: FakeStripe, account: str | None, events: Sequence[dict[str, An
     for event in events:
         if _seen(fake, account, event["identifier"]):
             continue
-        found = _v2_meters.failure(fake, account, event)
-        _keep(fake, account, event, found)
+        meter, found = _check(fake, account, event)
+        _keep(fake, account, event, meter)
         if found is not None:
             failures.append((found, event))
     _v2_meters.report(fake, account, failures)
@@ -129,11 +135,11 @@ def create_v2(fake: FakeStripe, account: str | None, params: Mapping[str, Any]) 
         raise not_simulated(
             name, detail=f"{detail} (Stripe refuses it synchronously, in an answer it does not document)"
         )
-    found = _v2_meters.failure(fake, account, event)
+    meter, found = _check(fake, account, event)
     if found is not None:
         detail = f"an event Stripe refuses synchronously ({found.code}: {found.message})"
         raise not_simulated(name, detail=f"{detail}, in an answer it does not document")
-    _keep(fake, account, event, None)
+    _keep(fake, account, event, meter)
     return v2_view(event)
 
 

@@ -51,7 +51,7 @@ _PREFIXES = {"v2.core.account": "acct", "v2.core.event_destination": "ed_test"}
 class V2State:
     """What the fake keeps of v2 calls, and its event destinations delivering in process."""
 
-    fake: FakeStripe | None = field(default=None, repr=False, compare=False)
+    fake: FakeStripe = field(repr=False, compare=False)
     #: Meter event session tokens -> when each expires.
     tokens: dict[str, datetime] = field(default_factory=dict)
     #: Meter event session tokens -> the account whose session it is (``None``: the platform).
@@ -83,8 +83,6 @@ class V2State:
                 ...  # calls that make events
                 await stripe_fake.webhooks_delivered()
         """
-        if self.fake is None:
-            raise StripeValueError("fake", "this V2State belongs to no FakeStripe")
         return _v2_destinations.deliver(self.fake, app, path, enabled_events, events_from, stripe_context)
 
     @property
@@ -97,8 +95,6 @@ class V2State:
     def meter_events_of(self, stripe_account: str | None) -> list[dict[str, Any]]:
         """The meter events a connected account received (``None``: the platform), as
         :attr:`meter_events`."""
-        if self.fake is None:
-            raise StripeValueError("fake", "this V2State belongs to no FakeStripe")
         return _meters.received(self.fake, stripe_account)
 
 

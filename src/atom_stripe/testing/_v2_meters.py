@@ -81,14 +81,15 @@ def meter_of(fake: FakeStripe, account: str | None, event_name: Any) -> dict[str
     return next((m for m in meters if m.get("status") == "active"), meters[0] if meters else None)
 
 
-def failure(fake: FakeStripe, account: str | None, event: Mapping[str, Any]) -> Failure | None:
+def failure(
+    fake: FakeStripe, account: str | None, event: Mapping[str, Any], meter: Mapping[str, Any] | None
+) -> Failure | None:
     """Why the account's meters refuse an event (``timestamp`` in seconds), if they do: no
     meter has its ``event_name``; its meter is deactivated ("no more meter events will be
     accepted for this meter", https://docs.stripe.com/api/billing/meter/deactivate); its
     timestamp is out of range; its payload has no customer under the meter's
     ``customer_mapping.event_payload_key``, a customer the account does not have, or no number
-    under its ``value_settings.event_payload_key``."""
-    meter = meter_of(fake, account, event.get("event_name"))
+    under its ``value_settings.event_payload_key``. ``meter``: :func:`meter_of` the event's."""
     if meter is None:
         return Failure("no_meter", f"No active meter was found for event_name '{event.get('event_name')}'.", None)
     found = _refusal(fake, account, meter, event)
