@@ -13,6 +13,7 @@ from ._invoices import DAY, close_intent, collect, create_invoice, dunning, fina
 from ._subscriptions import (
     add_interval,
     cancel,
+    charged_automatically,
     cycle_lines,
     payment_method_for,
     period_of,
@@ -161,7 +162,7 @@ def renew_at(ctx: Ctx, sub: dict[str, Any], when: int, *, trial_end: int | None 
     )
     finalize(ctx, invoice)
     sub["latest_invoice"] = invoice["id"]
-    if invoice["status"] == "open" and sub["collection_method"] == "charge_automatically":
+    if charged_automatically(sub, invoice):
         if sub["status"] == "unpaid":
             # An unpaid subscription's new invoices are not attempted
             # (https://docs.stripe.com/billing/subscriptions/overview#unpaid-subscriptions).

@@ -610,11 +610,17 @@ def invoice_pending(ctx: Ctx, sub: dict[str, Any]) -> dict[str, Any]:
     return invoice
 
 
+def charged_automatically(sub: Mapping[str, Any], invoice: Mapping[str, Any]) -> bool:
+    """Whether an invoice of the subscription is collected now: open, and the subscription charges
+    its payment method (not ``send_invoice``)."""
+    return bool(invoice["status"] == "open" and sub["collection_method"] == "charge_automatically")
+
+
 def bill_now(ctx: Ctx, sub: dict[str, Any], how_pay: str, changed: Mapping[str, Any]) -> dict[str, Any]:
     """An invoice now for the subscription's pending prorations, collected as ``how_pay`` says."""
     previous = {**changed, "latest_invoice": sub.get("latest_invoice")}
     invoice = invoice_pending(ctx, sub)
-    if invoice["status"] == "open" and sub["collection_method"] == "charge_automatically":
+    if charged_automatically(sub, invoice):
         if how_pay != "default_incomplete":
             collect(ctx, invoice, payment_method_for(ctx, sub))
         if invoice["status"] == "open" and sub["status"] == "active":
@@ -887,7 +893,7 @@ def cancel_subscription(ctx: Ctx) -> dict[str, Any]:
         prorate(ctx, sub, when, [(si, si["quantity"]) for si in sub["items"]["data"]], [])
     if ctx.params.get("invoice_now") and pending_items(ctx, sub["customer"], sub["id"]):
         invoice = invoice_pending(ctx, sub)
-        if invoice["status"] == "open" and sub["collection_method"] == "charge_automatically":
+        if charged_automatically(sub, invoice):
             collect(ctx, invoice, payment_method_for(ctx, sub))
     return cancel(ctx, sub, when, "cancellation_requested", ctx.params.get("cancellation_details"))
 
