@@ -29,7 +29,7 @@ from . import _accounts, _billing, _connect_pages, _customers, _events, _payment
 from ._accounts import PLATFORM_ACCOUNT, PLATFORM_CLIENT_ID, OAuthGrants, acting_account, key_of, mask_key
 from ._engine import Ctx, answer
 from ._store import Store, load_fixtures, new_id
-from ._webhooks import Delivery, Outbox
+from ._webhooks import Delivery, Outbox, asgi_url
 from ._wire import FakeError, read_form, read_multipart, typed_params
 
 FAKE_KEY = "sk_test_atom_stripe_fake"
@@ -208,7 +208,7 @@ class FakeStripe:
             raise StripeValueError("path", f"must start with '/', not {path!r}")
         if secret is not None and not secret.startswith("whsec_"):
             raise StripeValueError("secret", "must be a webhook signing secret ('whsec_...')")
-        url = f"http://asgi.fake-stripe{path}"
+        url = asgi_url(path)
         # The app's box is there before the endpoint: no event finds the endpoint without it.
         async with self._outbox.delivering_to(url, app):
             with self._lock:

@@ -44,7 +44,7 @@ _STATUSES = {"disable": "disabled", "enable": "enabled", "cancel": "canceled", "
 _MAX_KEYS = 10_000
 #: Id prefixes of the v2 objects whose ids Stripe documents (``acct_``, ``ed_test_``); others
 #: are made from their type's name.
-_PREFIXES = {"v2.core.account": "acct", "v2.core.event_destination": "ed_test"}
+_PREFIXES = {"v2.core.account": "acct", _v2_destinations.OBJECT: _v2_destinations.ID_PREFIX}
 
 
 @dataclass

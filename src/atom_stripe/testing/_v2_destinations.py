@@ -16,11 +16,14 @@ from typing import TYPE_CHECKING, Any
 from .._errors import StripeValueError
 from . import _v2_events
 from ._store import new_id
+from ._webhooks import asgi_url
 
 if TYPE_CHECKING:
     from ._fake import FakeStripe
 
 OBJECT = "v2.core.event_destination"
+#: Its id prefix (``ed_test_...``, as Stripe's test-mode destinations' ids).
+ID_PREFIX = "ed_test"
 #: What each ``include`` value shows of ``webhook_endpoint``.
 _INCLUDABLE = {"webhook_endpoint.signing_secret": "signing_secret", "webhook_endpoint.url": "url"}
 
@@ -99,7 +102,7 @@ async def deliver(
     unknown = [e for e in events_from if e not in _v2_events.SELF | _v2_events.OTHER_ACCOUNTS]
     if isinstance(events_from, str) or not events_from or unknown:
         raise StripeValueError("events_from", "must list 'self' and/or 'other_accounts' ('@self', '@accounts')")
-    url = f"http://asgi.fake-stripe{path}"
+    url = asgi_url(path)
     moment = _v2_events.stamp(_v2_events.now(fake))
     fields: dict[str, Any] = {
         "name": f"in process: {path}",
@@ -116,7 +119,7 @@ async def deliver(
     # The app is in place before the destination exists, so no event can reach it unsent.
     async with fake._outbox.delivering_to(url, app):
         # fake.add stores it under the fake's lock (served, the fake answers from other threads).
-        made = fake.add(OBJECT, stripe_account=stripe_context, id=new_id("ed_test"), **fields)
+        made = fake.add(OBJECT, stripe_account=stripe_context, id=new_id(ID_PREFIX), **fields)
         try:
             yield view(made, _INCLUDABLE)
         finally:

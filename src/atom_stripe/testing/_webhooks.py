@@ -21,6 +21,11 @@ from ..webhooks import generate_test_header
 logger = logging.getLogger("atom_stripe.testing")
 
 
+def asgi_url(path: str) -> str:
+    """The URL of an endpoint served by an ASGI app in process (:meth:`Outbox.delivering_to`)."""
+    return f"http://asgi.fake-stripe{path}"
+
+
 @dataclass
 class Delivery:
     """One webhook delivery: the event, where it went, and how it went."""
