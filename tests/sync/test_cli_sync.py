@@ -314,9 +314,10 @@ anyio.run(main)
 
 @pytest.fixture
 def spread() -> Iterator[Served]:
-    """600 customers over a month, added oldest first (the fake lists in the order objects were made)."""
+    """1,200 customers over two months, added oldest first (the fake lists in the order objects were
+    made): more than a run gets through before it is killed."""
     fake = FakeStripe()
-    for n in range(600):
+    for n in range(1200):
         fake.add("customer", created=1_700_000_000 + n * 5_000, email=f"k{n}@example.com")
     with start_blocking_portal() as portal, portal.wrap_async_context_manager(fake.serve()) as url:
         yield Served(url, fake, portal)
