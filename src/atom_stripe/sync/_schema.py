@@ -230,62 +230,50 @@ def now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def row_columns(kind: Kind) -> list[str]:
-    return [
-        "id",
-        *(col.name for col in columns(kind.object)),
-        "metadata",
-        "deleted",
-        "data",
-        "_parent",
-        "_as_of",
-        "_synced_at",
-    ]
-
-
 #: The column types each engine spells differently (DuckDB's spelling is the key).
 _DIALECTS = {"duckdb": {}, "postgres": {"JSON": "JSONB", "DOUBLE": "DOUBLE PRECISION"}}
+#: The columns every table has after ``id`` and the model's: (name, type, constraint).
+_BOOKKEEPING = (
+    ("metadata", "JSON", ""),
+    ("deleted", "BOOLEAN", "NOT NULL DEFAULT false"),
+    ("data", "JSON", "NOT NULL"),
+    # The parent's id, for rows reached through a parent's list (subscription items, invoice lines).
+    ("_parent", "TEXT", ""),
+    # The Stripe time (unix seconds) of the state held: the event's created, or when the
+    # backfill's list call was sent. An older state never replaces a newer one.
+    ("_as_of", "BIGINT", "NOT NULL"),
+    ("_synced_at", "TIMESTAMP", "NOT NULL"),
+)
+
+
+def _spell(sql: str, dialect: str) -> str:
+    return _DIALECTS[dialect].get(sql, sql)
+
+
+def row_columns(kind: Kind) -> list[str]:
+    return ["id", *(col.name for col in columns(kind.object)), *(name for name, _, _ in _BOOKKEEPING)]
 
 
 def row_types(kind: Kind, dialect: str) -> list[str]:
     """The SQL types of :func:`row_columns`, in order."""
-    spell = _DIALECTS[dialect]
-    names = [
-        "TEXT",
-        *(col.sql for col in columns(kind.object)),
-        "JSON",
-        "BOOLEAN",
-        "JSON",
-        "TEXT",
-        "BIGINT",
-        "TIMESTAMP",
-    ]
-    return [spell.get(name, name) for name in names]
+    names = ["TEXT", *(col.sql for col in columns(kind.object)), *(sql for _, sql, _ in _BOOKKEEPING)]
+    return [_spell(name, dialect) for name in names]
 
 
-def _index(kind: Kind, name: str) -> str:
-    return f"CREATE INDEX {quote(f'{kind.table}_{name}')} ON {table_name(kind)} ({quote(name)})"
+def _index(kind: Kind, name: str, *, if_missing: bool = False) -> str:
+    create = "CREATE INDEX IF NOT EXISTS" if if_missing else "CREATE INDEX"
+    return f"{create} {quote(f'{kind.table}_{name}')} ON {table_name(kind)} ({quote(name)})"
 
 
 def create_table(kind: Kind, dialect: str = "duckdb") -> list[str]:
     """The DDL of one table as migration 1 made it (without the columns later migrations add)
     and the indexes on its foreign ids."""
-    spell = _DIALECTS[dialect]
     first = [col for col in columns(kind.object) if (kind.object, col.name) not in _LATER]
-    typed = [f"{quote(col.name)} {spell.get(col.sql, col.sql)}" for col in first]
     body = ", ".join(
         [
             "id TEXT PRIMARY KEY",
-            *typed,
-            f"metadata {spell.get('JSON', 'JSON')}",
-            "deleted BOOLEAN NOT NULL DEFAULT false",
-            f"data {spell.get('JSON', 'JSON')} NOT NULL",
-            # The parent's id, for rows reached through a parent's list (subscription items, invoice lines).
-            "_parent TEXT",
-            # The Stripe time (unix seconds) of the state held: the event's created, or when the
-            # backfill's list call was sent. An older state never replaces a newer one.
-            "_as_of BIGINT NOT NULL",
-            "_synced_at TIMESTAMP NOT NULL",
+            *(f"{quote(col.name)} {_spell(col.sql, dialect)}" for col in first),
+            *(f"{name} {_spell(sql, dialect)} {rule}".rstrip() for name, sql, rule in _BOOKKEEPING),
         ]
     )
     statements = [f"CREATE TABLE {table_name(kind)} ({body})"]
@@ -321,11 +309,10 @@ def add_column(kind: Kind, col: Column, dialect: str) -> list[str]:
     (before the UPDATE: DuckDB builds no index over updates not yet committed), and its values
     read from each row's JSON as :meth:`Column.value` reads them from an object (rows without the
     field are left alone)."""
-    spell = _DIALECTS[dialect]
     name, field = quote(col.name), col.name.replace("'", "''")
-    statements = [f"ALTER TABLE {table_name(kind)} ADD COLUMN IF NOT EXISTS {name} {spell.get(col.sql, col.sql)}"]
+    statements = [f"ALTER TABLE {table_name(kind)} ADD COLUMN IF NOT EXISTS {name} {_spell(col.sql, dialect)}"]
     if col.foreign:
-        statements.append(_index(kind, col.name).replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS"))
+        statements.append(_index(kind, col.name, if_missing=True))
     fill = _from_json(col, dialect)
     statements.append(f"UPDATE {table_name(kind)} SET {name} = {fill} WHERE (data->'{field}') IS NOT NULL")
     return statements
@@ -350,7 +337,7 @@ def _from_json(col: Column, dialect: str) -> str:
         return f"CASE WHEN {kind(value)} = {_JSON_NAMES[dialect]['boolean']} THEN ({text})::BOOLEAN END"
     if col.sql == "DOUBLE":
         number = _JSON_NAMES[dialect]["number"]
-        return f"CASE WHEN {kind(value)} IN {number} THEN ({text})::{_DIALECTS[dialect].get('DOUBLE', 'DOUBLE')} END"
+        return f"CASE WHEN {kind(value)} IN {number} THEN ({text})::{_spell('DOUBLE', dialect)} END"
     # BIGINT and TIMESTAMP: a whole number of at most 18 digits (in BIGINT's range, and a time
     # Python's datetime holds), not a float such as 1.5 (Column.value takes ints only).
     whole = f"{kind(value)} IN {_JSON_NAMES[dialect]['integer']} AND ({text}) {_MATCHES[dialect]} '^-?[0-9]{{1,18}}$'"
